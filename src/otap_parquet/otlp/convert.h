@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <arrow/result.h>
+
+#include "otap_parquet/otlp/otlp_types.h"
+#include "otap_parquet/pdata/otap_batch.h"
+
+/// \file
+/// Lossless conversion between OTLP export requests and OtapBatches.
+
+namespace otap_parquet::otlp {
+
+struct ToOtapOptions {
+  /// Most root rows (log records, spans, metrics) per OtapBatch; a request with
+  /// more is split. Root ids are UInt16, so at most 65535.
+  int64_t max_root_rows = 65535;
+};
+
+/// \brief Converts one OTLP request into one or more OtapBatches (more only when
+/// it holds more than `max_root_rows` roots). An empty request gives none.
+///
+/// Fails with Invalid, naming the field, on data OTAP cannot hold losslessly or
+/// that is malformed: trace/span ids of the wrong length, enum values outside the
+/// OTLP definition.
+arrow::Result<std::vector<OtapBatch>> ToOtap(const OtlpRequest& request,
+                                             const ToOtapOptions& options = {});
+arrow::Result<std::vector<OtapBatch>> LogsToOtap(const LogsRequest& request,
+                                                 const ToOtapOptions& options = {});
+arrow::Result<std::vector<OtapBatch>> TracesToOtap(const TracesRequest& request,
+                                                   const ToOtapOptions& options = {});
+arrow::Result<std::vector<OtapBatch>> MetricsToOtap(const MetricsRequest& request,
+                                                    const ToOtapOptions& options = {});
+
+/// \brief Converts an OtapBatch (canonical schemas, plain ids) back to one OTLP
+/// request. Root rows sharing `resource.id` (then `scope.id`) are grouped into one
+/// ResourceX (ScopeX), in order of first appearance; child rows keep their order.
+/// Child rows whose parent does not exist are ignored.
+arrow::Result<OtlpRequest> FromOtap(const OtapBatch& batch);
+arrow::Result<LogsRequest> OtapToLogs(const OtapBatch& batch);
+arrow::Result<TracesRequest> OtapToTraces(const OtapBatch& batch);
+arrow::Result<MetricsRequest> OtapToMetrics(const OtapBatch& batch);
+
+}  // namespace otap_parquet::otlp
