@@ -20,7 +20,8 @@ namespace metrics = ::opentelemetry::proto::metrics::v1;
 }  // namespace pb
 
 using LogsRequest = ::opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
-using TracesRequest = ::opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using TracesRequest =
+    ::opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
 using MetricsRequest =
     ::opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 

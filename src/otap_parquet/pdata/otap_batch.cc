@@ -79,8 +79,9 @@ arrow::Status OtapBatch::Validate() const {
     const auto& batch = Get(type);
     const auto& expected = schema::CanonicalSchema(type);
     if (!batch->schema()->Equals(*expected, /*check_metadata=*/false)) {
-      return arrow::Status::Invalid(TableName(type), ": schema ", batch->schema()->ToString(),
-                                    " is not the canonical ", expected->ToString());
+      return arrow::Status::Invalid(TableName(type), ": schema ",
+                                    batch->schema()->ToString(), " is not the canonical ",
+                                    expected->ToString());
     }
     auto st = batch->ValidateFull();
     if (!st.ok()) return st.WithMessage(TableName(type), ": ", st.message());
@@ -88,7 +89,8 @@ arrow::Status OtapBatch::Validate() const {
   // Every child row must reference an existing parent row.
   for (PayloadType type : payload_types()) {
     auto parent = ParentOf(type, signal_);
-    if (!parent || type == PayloadType::kResourceAttrs || type == PayloadType::kScopeAttrs) {
+    if (!parent || type == PayloadType::kResourceAttrs ||
+        type == PayloadType::kScopeAttrs) {
       continue;
     }
     const auto& parent_batch = Get(*parent);

@@ -29,8 +29,10 @@ TEST(SchemaTest, IdWidths) {
   EXPECT_TRUE(schema::IdType(PayloadType::kLogs)->Equals(arrow::uint16()));
   EXPECT_TRUE(schema::IdType(PayloadType::kNumberDataPoints)->Equals(arrow::uint32()));
   EXPECT_TRUE(schema::ParentIdType(PayloadType::kLogAttrs)->Equals(arrow::uint16()));
-  EXPECT_TRUE(schema::ParentIdType(PayloadType::kSpanEventAttrs)->Equals(arrow::uint32()));
-  EXPECT_TRUE(schema::ParentIdType(PayloadType::kNumberDpExemplars)->Equals(arrow::uint32()));
+  EXPECT_TRUE(
+      schema::ParentIdType(PayloadType::kSpanEventAttrs)->Equals(arrow::uint32()));
+  EXPECT_TRUE(
+      schema::ParentIdType(PayloadType::kNumberDpExemplars)->Equals(arrow::uint32()));
   EXPECT_EQ(schema::ParentIdType(PayloadType::kLogs), nullptr);
 }
 

@@ -15,17 +15,25 @@ constexpr std::array<PT, 4> kLogsTypes = {PT::kLogs, PT::kLogAttrs, PT::kResourc
 constexpr std::array<PT, 8> kTracesTypes = {
     PT::kSpans,          PT::kSpanAttrs,     PT::kSpanEvents,    PT::kSpanLinks,
     PT::kSpanEventAttrs, PT::kSpanLinkAttrs, PT::kResourceAttrs, PT::kScopeAttrs};
-constexpr std::array<PT, 19> kMetricsTypes = {
-    PT::kUnivariateMetrics,        PT::kMetricAttrs,
-    PT::kNumberDataPoints,         PT::kSummaryDataPoints,
-    PT::kHistogramDataPoints,      PT::kExpHistogramDataPoints,
-    PT::kNumberDpAttrs,            PT::kSummaryDpAttrs,
-    PT::kHistogramDpAttrs,         PT::kExpHistogramDpAttrs,
-    PT::kNumberDpExemplars,        PT::kHistogramDpExemplars,
-    PT::kExpHistogramDpExemplars,  PT::kNumberDpExemplarAttrs,
-    PT::kHistogramDpExemplarAttrs, PT::kExpHistogramDpExemplarAttrs,
-    PT::kResourceAttrs,            PT::kScopeAttrs,
-    PT::kMultivariateMetrics};
+constexpr std::array<PT, 19> kMetricsTypes = {PT::kUnivariateMetrics,
+                                              PT::kMetricAttrs,
+                                              PT::kNumberDataPoints,
+                                              PT::kSummaryDataPoints,
+                                              PT::kHistogramDataPoints,
+                                              PT::kExpHistogramDataPoints,
+                                              PT::kNumberDpAttrs,
+                                              PT::kSummaryDpAttrs,
+                                              PT::kHistogramDpAttrs,
+                                              PT::kExpHistogramDpAttrs,
+                                              PT::kNumberDpExemplars,
+                                              PT::kHistogramDpExemplars,
+                                              PT::kExpHistogramDpExemplars,
+                                              PT::kNumberDpExemplarAttrs,
+                                              PT::kHistogramDpExemplarAttrs,
+                                              PT::kExpHistogramDpExemplarAttrs,
+                                              PT::kResourceAttrs,
+                                              PT::kScopeAttrs,
+                                              PT::kMultivariateMetrics};
 
 struct NameEntry {
   PT type;

@@ -34,18 +34,20 @@ std::shared_ptr<arrow::DataType> MakeScopeType() {
 }
 
 std::shared_ptr<arrow::DataType> MakeAnyValueType() {
-  return arrow::struct_({Required(kType, arrow::uint8()), Nullable(kStr, arrow::utf8()),
-                         Nullable(kInt, arrow::int64()), Nullable(kDouble, arrow::float64()),
-                         Nullable(kBool, arrow::boolean()), Nullable(kBytes, arrow::binary()),
-                         Nullable(kSer, arrow::binary())});
+  return arrow::struct_(
+      {Required(kType, arrow::uint8()), Nullable(kStr, arrow::utf8()),
+       Nullable(kInt, arrow::int64()), Nullable(kDouble, arrow::float64()),
+       Nullable(kBool, arrow::boolean()), Nullable(kBytes, arrow::binary()),
+       Nullable(kSer, arrow::binary())});
 }
 
 std::shared_ptr<arrow::Schema> AttrsSchema(std::shared_ptr<arrow::DataType> parent_type) {
-  return arrow::schema({Required(kParentId, std::move(parent_type)),
-                        Required(kKey, arrow::utf8()), Required(kType, arrow::uint8()),
-                        Nullable(kStr, arrow::utf8()), Nullable(kInt, arrow::int64()),
-                        Nullable(kDouble, arrow::float64()), Nullable(kBool, arrow::boolean()),
-                        Nullable(kBytes, arrow::binary()), Nullable(kSer, arrow::binary())});
+  return arrow::schema(
+      {Required(kParentId, std::move(parent_type)), Required(kKey, arrow::utf8()),
+       Required(kType, arrow::uint8()), Nullable(kStr, arrow::utf8()),
+       Nullable(kInt, arrow::int64()), Nullable(kDouble, arrow::float64()),
+       Nullable(kBool, arrow::boolean()), Nullable(kBytes, arrow::binary()),
+       Nullable(kSer, arrow::binary())});
 }
 
 std::shared_ptr<arrow::Schema> ExemplarsSchema() {
@@ -70,8 +72,8 @@ std::shared_ptr<arrow::Schema> MakeSchema(PT type) {
            Nullable(kTimeUnixNano, TimestampType()),
            Nullable(kObservedTimeUnixNano, TimestampType()),
            Nullable(kTraceId, TraceIdType()), Nullable(kSpanId, SpanIdType()),
-           Nullable(kSeverityNumber, arrow::int32()), Nullable(kSeverityText, arrow::utf8()),
-           Nullable(kBody, AnyValueStructType()),
+           Nullable(kSeverityNumber, arrow::int32()),
+           Nullable(kSeverityText, arrow::utf8()), Nullable(kBody, AnyValueStructType()),
            Nullable(kDroppedAttributesCount, arrow::uint32()),
            Nullable(kEventName, arrow::utf8()), Nullable(kFlags, arrow::uint32())});
     case PT::kSpans:
@@ -79,21 +81,21 @@ std::shared_ptr<arrow::Schema> MakeSchema(PT type) {
           {Nullable(kId, arrow::uint16()), Nullable(kResource, ResourceType()),
            Nullable(kScope, ScopeType()), Nullable(kSchemaUrl, arrow::utf8()),
            Nullable(kStartTimeUnixNano, TimestampType()),
-           Nullable(kDurationTimeUnixNano, DurationType()), Nullable(kTraceId, TraceIdType()),
-           Nullable(kSpanId, SpanIdType()), Nullable(kTraceState, arrow::utf8()),
-           Nullable(kParentSpanId, SpanIdType()), Nullable(kName, arrow::utf8()),
-           Nullable(kKind, arrow::int32()), Nullable(kDroppedAttributesCount, arrow::uint32()),
+           Nullable(kDurationTimeUnixNano, DurationType()),
+           Nullable(kTraceId, TraceIdType()), Nullable(kSpanId, SpanIdType()),
+           Nullable(kTraceState, arrow::utf8()), Nullable(kParentSpanId, SpanIdType()),
+           Nullable(kName, arrow::utf8()), Nullable(kKind, arrow::int32()),
+           Nullable(kDroppedAttributesCount, arrow::uint32()),
            Nullable(kDroppedEventsCount, arrow::uint32()),
            Nullable(kDroppedLinksCount, arrow::uint32()),
            Nullable(kStatus, arrow::struct_({Nullable(kStatusCode, arrow::int32()),
                                              Nullable(kStatusMessage, arrow::utf8())})),
            Nullable(kFlags, arrow::uint32())});
     case PT::kSpanEvents:
-      return arrow::schema({Nullable(kId, arrow::uint32()),
-                            Required(kParentId, arrow::uint16()),
-                            Nullable(kTimeUnixNano, TimestampType()),
-                            Nullable(kName, arrow::utf8()),
-                            Nullable(kDroppedAttributesCount, arrow::uint32())});
+      return arrow::schema(
+          {Nullable(kId, arrow::uint32()), Required(kParentId, arrow::uint16()),
+           Nullable(kTimeUnixNano, TimestampType()), Nullable(kName, arrow::utf8()),
+           Nullable(kDroppedAttributesCount, arrow::uint32())});
     case PT::kSpanLinks:
       return arrow::schema(
           {Nullable(kId, arrow::uint32()), Required(kParentId, arrow::uint16()),
