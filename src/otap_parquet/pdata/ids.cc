@@ -1,0 +1,717 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/pdata/ids.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <arrow/api.h>
+#include <arrow/compute/api_vector.h>
+#include <arrow/compute/initialize.h>
+#include <arrow/util/bitmap_ops.h>
+
+#include "otap_parquet/schema/otap_schema.h"
+
+namespace otap_parquet {
+
+namespace {
+
+using arrow::Status;
+using arrow::Type;
+using PT = PayloadType;
+
+// Arrow >= 21 registers most compute kernels (filter among them) only on request.
+Status EnsureComputeInitialized() {
+  static const Status status = arrow::compute::Initialize();
+  return status;
+}
+
+// ---------------------------------------------------------------------------------
+// Shared helpers
+
+std::string ColumnPath(PT type, const char* parent_struct, const char* column) {
+  std::string path(TableName(type));
+  if (parent_struct) path.append(".").append(parent_struct);
+  return path.append(".").append(column);
+}
+
+// The validity bitmap of `array` realigned to offset 0 (null when there are no nulls).
+arrow::Result<std::shared_ptr<arrow::Buffer>> ValidityOf(const arrow::Array& array) {
+  if (array.null_count() == 0) return nullptr;
+  const auto& data = *array.data();
+  if (data.offset == 0) return data.buffers[0];
+  return arrow::internal::CopyBitmap(arrow::default_memory_pool(),
+                                     data.buffers[0]->data(), data.offset, data.length);
+}
+
+template <typename ArrowType, typename Fn>
+void VisitTypedIds(const arrow::Array& array, Fn& fn) {
+  const auto& typed = static_cast<const arrow::NumericArray<ArrowType>&>(array);
+  const auto* values = typed.raw_values();
+  const int64_t n = typed.length();
+  if (typed.null_count() == 0) {
+    for (int64_t i = 0; i < n; ++i) fn(i, static_cast<uint32_t>(values[i]));
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      if (typed.IsValid(i)) fn(i, static_cast<uint32_t>(values[i]));
+    }
+  }
+}
+
+// Calls fn(row, id) for every non-null id of an unsigned id column.
+template <typename Fn>
+Status VisitIds(const arrow::Array& array, Fn&& fn) {
+  switch (array.type_id()) {
+    case Type::UINT8:
+      VisitTypedIds<arrow::UInt8Type>(array, fn);
+      return Status::OK();
+    case Type::UINT16:
+      VisitTypedIds<arrow::UInt16Type>(array, fn);
+      return Status::OK();
+    case Type::UINT32:
+      VisitTypedIds<arrow::UInt32Type>(array, fn);
+      return Status::OK();
+    default:
+      return Status::TypeError("id column has type ", array.type()->ToString(),
+                               "; expected uint8, uint16 or uint32");
+  }
+}
+
+// Replaces child `index` of a struct array (children are sliced to the struct's rows).
+arrow::Result<std::shared_ptr<arrow::Array>> ReplaceStructChild(
+    const arrow::StructArray& array, int index, std::shared_ptr<arrow::Field> field,
+    std::shared_ptr<arrow::Array> child) {
+  arrow::ArrayVector children;
+  for (int j = 0; j < array.num_fields(); ++j) {
+    children.push_back(j == index ? child : array.field(j));
+  }
+  auto fields = array.struct_type()->fields();
+  fields[index] = std::move(field);
+  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(array));
+  const int64_t null_count = validity ? array.null_count() : 0;
+  ARROW_ASSIGN_OR_RAISE(
+      auto result,
+      arrow::StructArray::Make(children, fields, std::move(validity), null_count));
+  return result;
+}
+
+std::shared_ptr<arrow::Field> WithEncoding(const std::shared_ptr<arrow::Field>& field,
+                                           const char* encoding) {
+  auto metadata = field->metadata() ? field->metadata()->Copy()
+                                    : std::make_shared<arrow::KeyValueMetadata>();
+  // Set overwrites or appends; its Status is always OK.
+  (void)metadata->Set(kEncodingMetadataKey, encoding);
+  return field->WithMetadata(std::move(metadata));
+}
+
+// ---------------------------------------------------------------------------------
+// Transport encodings
+
+enum class Scheme : uint8_t {
+  kDelta,       // prefix sum
+  kColumns,     // quasi-delta on equality columns
+  kAttributes,  // attribute quasi-delta
+};
+
+struct IdColumnSpec {
+  const char* parent_struct;  // nullptr: a top-level column
+  const char* column;
+  Scheme scheme;
+  std::vector<const char*> equality_columns;  // for kColumns
+};
+
+bool IsRootTable(PT type) {
+  return type == PT::kLogs || type == PT::kSpans || type == PT::kUnivariateMetrics;
+}
+
+bool IsDataPoints(PT type) {
+  return type == PT::kNumberDataPoints || type == PT::kSummaryDataPoints ||
+         type == PT::kHistogramDataPoints || type == PT::kExpHistogramDataPoints;
+}
+
+bool IsExemplars(PT type) {
+  return type == PT::kNumberDpExemplars || type == PT::kHistogramDpExemplars ||
+         type == PT::kExpHistogramDpExemplars;
+}
+
+// §9.1, `transport_optimize.rs::remove_transport_optimized_encodings`.
+std::vector<IdColumnSpec> IdColumnsOf(PT type) {
+  using namespace schema;  // column names
+  if (IsRootTable(type)) {
+    return {{nullptr, kId, Scheme::kDelta, {}},
+            {kResource, kId, Scheme::kDelta, {}},
+            {kScope, kId, Scheme::kDelta, {}}};
+  }
+  if (IsAttributes(type)) return {{nullptr, kParentId, Scheme::kAttributes, {}}};
+  if (IsDataPoints(type)) {
+    return {{nullptr, kId, Scheme::kDelta, {}}, {nullptr, kParentId, Scheme::kDelta, {}}};
+  }
+  if (type == PT::kSpanEvents) {
+    return {{nullptr, kId, Scheme::kDelta, {}},
+            {nullptr, kParentId, Scheme::kColumns, {kName}}};
+  }
+  if (type == PT::kSpanLinks) {
+    return {{nullptr, kId, Scheme::kDelta, {}},
+            {nullptr, kParentId, Scheme::kColumns, {kTraceId}}};
+  }
+  if (IsExemplars(type)) {
+    return {{nullptr, kId, Scheme::kDelta, {}},
+            {nullptr, kParentId, Scheme::kColumns, {kIntValue, kDoubleValue}}};
+  }
+  return {};
+}
+
+// eq[i] = 1 when row i equals row i-1: both null, or both valid with equal values
+// (floating point compared bitwise, as arrow-rs's total order does). eq[0] = 0.
+arrow::Result<std::vector<uint8_t>> EqualsPrevious(const arrow::Array& array) {
+  const int64_t n = array.length();
+  std::vector<uint8_t> eq(static_cast<size_t>(n), 0);
+  if (n < 2) return eq;
+  auto fill = [&](auto&& values_equal) {
+    for (int64_t i = 1; i < n; ++i) {
+      const bool valid = array.IsValid(i);
+      if (valid != array.IsValid(i - 1)) continue;
+      eq[i] = !valid || values_equal(i);
+    }
+  };
+  const Type::type id = array.type_id();
+  if (id == Type::NA) {
+    fill([](int64_t) { return true; });
+  } else if (id == Type::BOOL) {
+    const auto& typed = static_cast<const arrow::BooleanArray&>(array);
+    fill([&](int64_t i) { return typed.Value(i) == typed.Value(i - 1); });
+  } else if (id == Type::STRING || id == Type::BINARY) {
+    const auto& typed = static_cast<const arrow::BinaryArray&>(array);
+    fill([&](int64_t i) { return typed.GetView(i) == typed.GetView(i - 1); });
+  } else if (id == Type::LARGE_STRING || id == Type::LARGE_BINARY) {
+    const auto& typed = static_cast<const arrow::LargeBinaryArray&>(array);
+    fill([&](int64_t i) { return typed.GetView(i) == typed.GetView(i - 1); });
+  } else if (id == Type::FIXED_SIZE_BINARY) {
+    const auto& typed = static_cast<const arrow::FixedSizeBinaryArray&>(array);
+    fill([&](int64_t i) { return typed.GetView(i) == typed.GetView(i - 1); });
+  } else if (arrow::is_primitive(id)) {
+    const auto width = static_cast<size_t>(
+        static_cast<const arrow::FixedWidthType&>(*array.type()).bit_width() / 8);
+    const uint8_t* base = array.data()->buffers[1]->data() + array.offset() * width;
+    fill([&](int64_t i) {
+      return std::memcmp(base + i * width, base + (i - 1) * width, width) == 0;
+    });
+  } else {
+    return Status::TypeError("cannot compare values of type ", array.type()->ToString());
+  }
+  return eq;
+}
+
+// Rows whose parent_id is a delta under the attribute quasi-delta rules.
+arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch& batch,
+                                                       const std::string& table) {
+  using schema::AnyValueType;
+  const int64_t n = batch.num_rows();
+  const auto type_column = batch.GetColumnByName(schema::kType);
+  const auto key_column = batch.GetColumnByName(schema::kKey);
+  if (!type_column || !key_column) {
+    return Status::KeyError(table, ": attribute table lacks its type or key column");
+  }
+  if (type_column->type_id() != Type::UINT8) {
+    return Status::TypeError(table, ".type: expected uint8, got ",
+                             type_column->type()->ToString());
+  }
+  const auto& types = static_cast<const arrow::UInt8Array&>(*type_column);
+  ARROW_ASSIGN_OR_RAISE(auto key_eq, EqualsPrevious(*key_column));
+  // Value column per AnyValue type (null: never delta encoded).
+  std::array<std::shared_ptr<arrow::Array>, 8> value_columns;
+  std::array<std::vector<uint8_t>, 8> value_eq;
+  const std::pair<AnyValueType, const char*> kValueColumns[] = {
+      {AnyValueType::kStr, schema::kStr},
+      {AnyValueType::kInt, schema::kInt},
+      {AnyValueType::kDouble, schema::kDouble},
+      {AnyValueType::kBool, schema::kBool},
+      {AnyValueType::kBytes, schema::kBytes}};
+  for (const auto& [value_type, name] : kValueColumns) {
+    auto column = batch.GetColumnByName(name);
+    if (!column) continue;
+    const auto slot = static_cast<size_t>(value_type);
+    ARROW_ASSIGN_OR_RAISE(value_eq[slot], EqualsPrevious(*column));
+    value_columns[slot] = std::move(column);
+  }
+  std::vector<uint8_t> delta(static_cast<size_t>(n), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    if (types.IsNull(i)) continue;
+    const uint8_t type = types.Value(i);
+    if (type > static_cast<uint8_t>(AnyValueType::kBytes)) {
+      return Status::Invalid(table, ".type: unknown attribute type ",
+                             static_cast<int>(type), " at row ", i);
+    }
+    if (i == 0 || types.IsNull(i - 1) || types.Value(i - 1) != type) continue;
+    if (!key_eq[i] || key_column->IsNull(i)) continue;
+    const auto& values = value_columns[type];  // null for Empty, Map and Slice
+    if (!values || values->IsNull(i)) continue;
+    delta[i] = value_eq[type][i];
+  }
+  return delta;
+}
+
+// Rows whose parent_id is a delta under quasi-delta on `columns` (a missing column
+// counts as all null, so as equal, like upstream's).
+arrow::Result<std::vector<uint8_t>> ColumnsDeltaRows(
+    const arrow::RecordBatch& batch, const std::vector<const char*>& columns) {
+  std::vector<uint8_t> delta(static_cast<size_t>(batch.num_rows()), 1);
+  if (!delta.empty()) delta[0] = 0;
+  for (const char* name : columns) {
+    auto column = batch.GetColumnByName(name);
+    if (!column) continue;
+    ARROW_ASSIGN_OR_RAISE(auto eq, EqualsPrevious(*column));
+    for (size_t i = 0; i < delta.size(); ++i) delta[i] &= eq[i];
+  }
+  return delta;
+}
+
+template <typename ArrowType, bool kEncode>
+arrow::Result<std::shared_ptr<arrow::Array>> TransformTyped(
+    const arrow::Array& ids, const std::vector<uint8_t>& delta_rows) {
+  using C = typename ArrowType::c_type;
+  const auto& typed = static_cast<const arrow::NumericArray<ArrowType>&>(ids);
+  const int64_t n = typed.length();
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> values,
+                        arrow::AllocateBuffer(n * static_cast<int64_t>(sizeof(C))));
+  C* out = reinterpret_cast<C*>(values->mutable_data());
+  C running = 0;  // the last non-null plain value
+  for (int64_t i = 0; i < n; ++i) {
+    if (typed.IsNull(i)) {
+      out[i] = 0;
+      continue;
+    }
+    const C value = typed.Value(i);
+    if constexpr (kEncode) {
+      out[i] = delta_rows[i] ? static_cast<C>(value - running) : value;
+      running = value;
+    } else {
+      running = delta_rows[i] ? static_cast<C>(running + value) : value;
+      out[i] = running;
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(ids));
+  const int64_t null_count = validity ? ids.null_count() : 0;
+  return std::make_shared<arrow::NumericArray<ArrowType>>(
+      n, std::move(values), std::move(validity), null_count);
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> TransformIds(
+    const arrow::Array& ids, const std::vector<uint8_t>& delta_rows, bool encode,
+    const std::string& path) {
+  switch (ids.type_id()) {
+    case Type::UINT16:
+      return encode ? TransformTyped<arrow::UInt16Type, true>(ids, delta_rows)
+                    : TransformTyped<arrow::UInt16Type, false>(ids, delta_rows);
+    case Type::UINT32:
+      return encode ? TransformTyped<arrow::UInt32Type, true>(ids, delta_rows)
+                    : TransformTyped<arrow::UInt32Type, false>(ids, delta_rows);
+    default:
+      return Status::TypeError(path, ": id column has type ", ids.type()->ToString(),
+                               "; expected uint16 or uint32 (normalize first)");
+  }
+}
+
+// Whether the field's metadata marks it plain (missing metadata: encoded).
+arrow::Result<bool> IsPlain(const arrow::Field& field, const std::string& path) {
+  const auto& metadata = field.metadata();
+  if (!metadata) return false;
+  const int index = metadata->FindKey(kEncodingMetadataKey);
+  if (index < 0) return false;
+  const std::string& value = metadata->value(index);
+  if (value == kEncodingPlain) return true;
+  if (value == kEncodingDelta || value == kEncodingQuasiDelta) return false;
+  return Status::Invalid(path, ": unknown id encoding '", value, "'");
+}
+
+arrow::Result<std::vector<uint8_t>> DeltaRows(const arrow::RecordBatch& batch, PT type,
+                                              const IdColumnSpec& spec) {
+  switch (spec.scheme) {
+    case Scheme::kDelta:
+      return std::vector<uint8_t>(static_cast<size_t>(batch.num_rows()), 1);
+    case Scheme::kColumns:
+      return ColumnsDeltaRows(batch, spec.equality_columns);
+    case Scheme::kAttributes:
+      return AttributeDeltaRows(batch, std::string(TableName(type)));
+  }
+  return Status::UnknownError("unreachable id scheme");
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
+    PT type, std::shared_ptr<arrow::RecordBatch> batch, bool encode) {
+  for (const auto& spec : IdColumnsOf(type)) {
+    const std::string path = ColumnPath(type, spec.parent_struct, spec.column);
+    const char* encoding =
+        spec.scheme == Scheme::kDelta ? kEncodingDelta : kEncodingQuasiDelta;
+    const char* top_name = spec.parent_struct ? spec.parent_struct : spec.column;
+    const int index = batch->schema()->GetFieldIndex(top_name);
+    if (index < 0) continue;
+    const auto& top_field = batch->schema()->field(index);
+    if (!spec.parent_struct) {
+      if (!encode) {
+        ARROW_ASSIGN_OR_RAISE(const bool plain, IsPlain(*top_field, path));
+        if (plain) continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec));
+      ARROW_ASSIGN_OR_RAISE(
+          auto column, TransformIds(*batch->column(index), delta_rows, encode, path));
+      auto field = WithEncoding(top_field, encode ? encoding : kEncodingPlain);
+      ARROW_ASSIGN_OR_RAISE(batch, batch->SetColumn(index, field, column));
+      continue;
+    }
+    const auto& column = batch->column(index);
+    if (column->type_id() != Type::STRUCT) {
+      return Status::TypeError(TableName(type), ".", top_name,
+                               ": expected a struct, got ", column->type()->ToString());
+    }
+    const auto& struct_array = static_cast<const arrow::StructArray&>(*column);
+    const int child_index = struct_array.struct_type()->GetFieldIndex(spec.column);
+    if (child_index < 0) continue;
+    const auto& child_field = struct_array.struct_type()->field(child_index);
+    if (!encode) {
+      ARROW_ASSIGN_OR_RAISE(const bool plain, IsPlain(*child_field, path));
+      if (plain) continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec));
+    ARROW_ASSIGN_OR_RAISE(auto child, TransformIds(*struct_array.field(child_index),
+                                                   delta_rows, encode, path));
+    ARROW_ASSIGN_OR_RAISE(
+        auto new_struct,
+        ReplaceStructChild(struct_array, child_index,
+                           WithEncoding(child_field, encode ? encoding : kEncodingPlain),
+                           std::move(child)));
+    ARROW_ASSIGN_OR_RAISE(
+        batch,
+        batch->SetColumn(index, top_field->WithType(new_struct->type()), new_struct));
+  }
+  return batch;
+}
+
+arrow::Result<OtapBatch> TransformBatch(const OtapBatch& batch, bool encode) {
+  OtapBatch result(batch.signal());
+  for (PT type : batch.payload_types()) {
+    ARROW_ASSIGN_OR_RAISE(auto table, TransformTable(type, batch.Get(type), encode));
+    result.Set(type, std::move(table));
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------
+// Dense remapping
+
+// Whether a vector over [min, max] beats a hash map for `count` ids.
+bool UseDenseRange(uint32_t min_id, uint32_t max_id, int64_t count) {
+  return static_cast<int64_t>(max_id - min_id) < 4 * count + 1024;
+}
+
+// Old id → new id, assigned in order of first appearance.
+class IdMap {
+ public:
+  static constexpr uint32_t kAbsent = std::numeric_limits<uint32_t>::max();
+
+  // Assigns new ids to `ids`; returns the map and the new values per row (0 for nulls).
+  static arrow::Result<std::pair<IdMap, std::vector<uint32_t>>> Assign(
+      const arrow::Array& ids, uint32_t max_new_id, const std::string& path) {
+    IdMap map;
+    uint32_t min_id = kAbsent, max_id = 0;
+    int64_t count = 0;
+    auto st = VisitIds(ids, [&](int64_t, uint32_t id) {
+      min_id = std::min(min_id, id);
+      max_id = std::max(max_id, id);
+      ++count;
+    });
+    if (!st.ok()) return st.WithMessage(path, ": ", st.message());
+    map.dense_ = count > 0 && UseDenseRange(min_id, max_id, count);
+    if (map.dense_) {
+      map.min_id_ = min_id;
+      map.dense_map_.assign(static_cast<size_t>(max_id - min_id) + 1, kAbsent);
+    } else {
+      map.sparse_map_.reserve(static_cast<size_t>(count));
+    }
+    std::vector<uint32_t> new_ids(static_cast<size_t>(ids.length()), 0);
+    uint32_t next = 0;
+    bool overflow = false;
+    ARROW_RETURN_NOT_OK(VisitIds(ids, [&](int64_t row, uint32_t id) {
+      uint32_t* slot;
+      if (map.dense_) {
+        slot = &map.dense_map_[id - map.min_id_];
+      } else {
+        slot = &map.sparse_map_.try_emplace(id, kAbsent).first->second;
+      }
+      if (*slot == kAbsent) {
+        if (next > max_new_id) overflow = true;
+        *slot = next++;
+      }
+      new_ids[static_cast<size_t>(row)] = *slot;
+    }));
+    if (overflow) {
+      return Status::CapacityError(path, ": ", next, " distinct ids exceed the ",
+                                   static_cast<uint64_t>(max_new_id) + 1,
+                                   " a batch may hold");
+    }
+    return std::make_pair(std::move(map), std::move(new_ids));
+  }
+
+  uint32_t Find(uint32_t id) const {
+    if (dense_) {
+      if (id < min_id_ || id - min_id_ >= dense_map_.size()) return kAbsent;
+      return dense_map_[id - min_id_];
+    }
+    auto it = sparse_map_.find(id);
+    return it == sparse_map_.end() ? kAbsent : it->second;
+  }
+
+ private:
+  bool dense_ = true;
+  uint32_t min_id_ = 0;
+  std::vector<uint32_t> dense_map_;
+  std::unordered_map<uint32_t, uint32_t> sparse_map_;
+};
+
+uint32_t MaxValueOf(const arrow::DataType& type) {
+  return type.id() == Type::UINT16 ? std::numeric_limits<uint16_t>::max()
+                                   : std::numeric_limits<uint32_t>::max() - 1;
+}
+
+template <typename ArrowType>
+arrow::Result<std::shared_ptr<arrow::Array>> MakeIdArrayTyped(
+    const std::vector<uint32_t>& values, std::shared_ptr<arrow::Buffer> validity,
+    int64_t null_count) {
+  using C = typename ArrowType::c_type;
+  const auto n = static_cast<int64_t>(values.size());
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buffer,
+                        arrow::AllocateBuffer(n * static_cast<int64_t>(sizeof(C))));
+  C* out = reinterpret_cast<C*>(buffer->mutable_data());
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<C>(values[i]);
+  return std::make_shared<arrow::NumericArray<ArrowType>>(
+      n, std::move(buffer), std::move(validity), null_count);
+}
+
+// An id column of `type` (UInt16 or UInt32); values must fit (callers check).
+arrow::Result<std::shared_ptr<arrow::Array>> MakeIdArray(
+    const arrow::DataType& type, const std::vector<uint32_t>& values,
+    std::shared_ptr<arrow::Buffer> validity, int64_t null_count) {
+  if (type.id() == Type::UINT16) {
+    return MakeIdArrayTyped<arrow::UInt16Type>(values, std::move(validity), null_count);
+  }
+  return MakeIdArrayTyped<arrow::UInt32Type>(values, std::move(validity), null_count);
+}
+
+// Renumbers an id array densely; returns the map and the new column of `type`.
+arrow::Result<std::pair<IdMap, std::shared_ptr<arrow::Array>>> RenumberIds(
+    const arrow::Array& ids, const arrow::DataType& type, const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto assigned, IdMap::Assign(ids, MaxValueOf(type), path));
+  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(ids));
+  const int64_t null_count = validity ? ids.null_count() : 0;
+  ARROW_ASSIGN_OR_RAISE(
+      auto column, MakeIdArray(type, assigned.second, std::move(validity), null_count));
+  return std::make_pair(std::move(assigned.first), std::move(column));
+}
+
+// Rewrites `parent_id` through `parent_map`, dropping rows without a parent.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> RemapParentIds(
+    PT type, std::shared_ptr<arrow::RecordBatch> batch, const IdMap& parent_map,
+    int64_t* orphans) {
+  const std::string path = ColumnPath(type, nullptr, schema::kParentId);
+  const int index = batch->schema()->GetFieldIndex(schema::kParentId);
+  if (index < 0) return Status::KeyError(path, ": missing");
+  const auto& target_type = *schema::ParentIdType(type);
+  const uint32_t max_value = MaxValueOf(target_type);
+  const int64_t n = batch->num_rows();
+  std::vector<uint8_t> keep(static_cast<size_t>(n), 0);
+  std::vector<uint32_t> new_ids;
+  new_ids.reserve(static_cast<size_t>(n));
+  bool overflow = false;
+  auto st = VisitIds(*batch->column(index), [&](int64_t row, uint32_t id) {
+    const uint32_t new_id = parent_map.Find(id);
+    if (new_id == IdMap::kAbsent) return;
+    overflow |= new_id > max_value;
+    keep[static_cast<size_t>(row)] = 1;
+    new_ids.push_back(new_id);
+  });
+  if (!st.ok()) return st.WithMessage(path, ": ", st.message());
+  if (overflow) {
+    return Status::CapacityError(path, ": parent ids exceed ", target_type.ToString());
+  }
+  const auto kept = static_cast<int64_t>(new_ids.size());
+  if (kept < n) {
+    *orphans += n - kept;
+    ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
+    arrow::BooleanBuilder mask_builder;
+    ARROW_RETURN_NOT_OK(mask_builder.AppendValues(keep.data(), n));
+    ARROW_ASSIGN_OR_RAISE(auto mask, mask_builder.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(batch, mask));
+    batch = filtered.record_batch();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto column, MakeIdArray(target_type, new_ids, nullptr, 0));
+  const auto field = batch->schema()->field(index)->WithType(column->type());
+  return batch->SetColumn(index, field, column);
+}
+
+// Renumbers the table's own `id`; returns the map for its children.
+arrow::Result<std::optional<IdMap>> RenumberOwnIds(
+    PT type, std::shared_ptr<arrow::RecordBatch>* batch) {
+  const int index = (*batch)->schema()->GetFieldIndex(schema::kId);
+  const auto id_type = schema::IdType(type);
+  if (index < 0 || !id_type) return std::nullopt;
+  ARROW_ASSIGN_OR_RAISE(auto renumbered,
+                        RenumberIds(*(*batch)->column(index), *id_type,
+                                    ColumnPath(type, nullptr, schema::kId)));
+  const auto field =
+      (*batch)->schema()->field(index)->WithType(renumbered.second->type());
+  ARROW_ASSIGN_OR_RAISE(*batch, (*batch)->SetColumn(index, field, renumbered.second));
+  return std::move(renumbered.first);
+}
+
+// Renumbers a root's `resource.id` or `scope.id`; nullopt when the struct is absent.
+arrow::Result<std::optional<IdMap>> RenumberStructIds(
+    PT type, const char* struct_name, std::shared_ptr<arrow::RecordBatch>* batch) {
+  const int index = (*batch)->schema()->GetFieldIndex(struct_name);
+  if (index < 0) return std::nullopt;
+  const auto& column = (*batch)->column(index);
+  const std::string path = ColumnPath(type, struct_name, schema::kId);
+  if (column->type_id() != Type::STRUCT) {
+    return Status::TypeError(path, ": parent column is not a struct");
+  }
+  const auto& struct_array = static_cast<const arrow::StructArray&>(*column);
+  const int child_index = struct_array.struct_type()->GetFieldIndex(schema::kId);
+  if (child_index < 0) return std::nullopt;
+  ARROW_ASSIGN_OR_RAISE(auto renumbered, RenumberIds(*struct_array.field(child_index),
+                                                     *arrow::uint16(), path));
+  const auto child_field =
+      struct_array.struct_type()->field(child_index)->WithType(arrow::uint16());
+  ARROW_ASSIGN_OR_RAISE(auto new_struct,
+                        ReplaceStructChild(struct_array, child_index, child_field,
+                                           std::move(renumbered.second)));
+  const auto field = (*batch)->schema()->field(index)->WithType(new_struct->type());
+  ARROW_ASSIGN_OR_RAISE(*batch, (*batch)->SetColumn(index, field, new_struct));
+  return std::move(renumbered.first);
+}
+
+}  // namespace
+
+arrow::Result<OtapBatch> DecodeTransportIds(const OtapBatch& batch) {
+  return TransformBatch(batch, /*encode=*/false);
+}
+
+arrow::Result<OtapBatch> EncodeTransportIds(const OtapBatch& batch) {
+  return TransformBatch(batch, /*encode=*/true);
+}
+
+// ---------------------------------------------------------------------------------
+// ChildIndex
+
+arrow::Result<ChildIndex> ChildIndex::Make(const arrow::Array& parent_ids) {
+  if (parent_ids.length() > std::numeric_limits<int32_t>::max()) {
+    return Status::CapacityError("ChildIndex: ", parent_ids.length(),
+                                 " rows exceed INT32_MAX");
+  }
+  ChildIndex index;
+  uint32_t min_id = IdMap::kAbsent, max_id = 0;
+  int64_t count = 0;
+  ARROW_RETURN_NOT_OK(VisitIds(parent_ids, [&](int64_t, uint32_t id) {
+    min_id = std::min(min_id, id);
+    max_id = std::max(max_id, id);
+    ++count;
+  }));
+  if (count == 0) {
+    index.offsets_.assign(1, 0);
+    return index;
+  }
+  index.dense_ = UseDenseRange(min_id, max_id, count);
+  // Pass 1: slot of each row, and counts per slot (shifted by one for the prefix sum).
+  std::vector<uint32_t> row_slot(static_cast<size_t>(parent_ids.length()));
+  if (index.dense_) {
+    index.min_id_ = min_id;
+    index.offsets_.assign(static_cast<size_t>(max_id - min_id) + 2, 0);
+    ARROW_RETURN_NOT_OK(VisitIds(parent_ids, [&](int64_t row, uint32_t id) {
+      row_slot[static_cast<size_t>(row)] = id - min_id;
+      ++index.offsets_[id - min_id + 1];
+    }));
+  } else {
+    index.offsets_.assign(1, 0);
+    ARROW_RETURN_NOT_OK(VisitIds(parent_ids, [&](int64_t row, uint32_t id) {
+      auto [it, inserted] = index.slot_of_.try_emplace(
+          id, static_cast<uint32_t>(index.offsets_.size() - 1));
+      if (inserted) index.offsets_.push_back(0);
+      row_slot[static_cast<size_t>(row)] = it->second;
+      ++index.offsets_[it->second + 1];
+    }));
+  }
+  for (size_t i = 1; i < index.offsets_.size(); ++i) {
+    index.offsets_[i] += index.offsets_[i - 1];
+  }
+  // Pass 2: rows in order, each slot filled from its start.
+  index.rows_.resize(static_cast<size_t>(count));
+  std::vector<int32_t> cursor(index.offsets_.begin(), index.offsets_.end() - 1);
+  ARROW_RETURN_NOT_OK(VisitIds(parent_ids, [&](int64_t row, uint32_t) {
+    const uint32_t slot = row_slot[static_cast<size_t>(row)];
+    index.rows_[static_cast<size_t>(cursor[slot]++)] = static_cast<int32_t>(row);
+  }));
+  return index;
+}
+
+std::span<const int32_t> ChildIndex::Children(uint32_t parent_id) const {
+  size_t slot;
+  if (dense_) {
+    if (parent_id < min_id_) return {};
+    slot = parent_id - min_id_;
+    if (slot + 1 >= offsets_.size()) return {};
+  } else {
+    auto it = slot_of_.find(parent_id);
+    if (it == slot_of_.end()) return {};
+    slot = it->second;
+  }
+  const auto begin = static_cast<size_t>(offsets_[slot]);
+  const auto end = static_cast<size_t>(offsets_[slot + 1]);
+  return std::span<const int32_t>(rows_.data() + begin, end - begin);
+}
+
+// ---------------------------------------------------------------------------------
+// RemapIdsDense
+
+arrow::Result<OtapBatch> RemapIdsDense(const OtapBatch& batch, RemapStats* stats) {
+  OtapBatch result(batch.signal());
+  std::array<std::optional<IdMap>, kPayloadTypeSlots> id_maps;
+  std::optional<IdMap> resource_map, scope_map;
+  int64_t orphans = 0;
+  // PayloadTypesOf lists every parent before its children.
+  for (PT type : batch.payload_types()) {
+    auto table = batch.Get(type);
+    const auto parent = ParentOf(type, batch.signal());
+    if (parent) {
+      const IdMap* parent_map = nullptr;
+      if (type == PT::kResourceAttrs) {
+        parent_map = resource_map ? &*resource_map : nullptr;
+      } else if (type == PT::kScopeAttrs) {
+        parent_map = scope_map ? &*scope_map : nullptr;
+      } else {
+        const auto& map = id_maps[static_cast<size_t>(*parent)];
+        parent_map = map ? &*map : nullptr;
+      }
+      if (!parent_map) {
+        // No parent table (or no ids in it): every row is an orphan.
+        orphans += table->num_rows();
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(
+          table, RemapParentIds(type, std::move(table), *parent_map, &orphans));
+    }
+    if (IsRoot(type)) {
+      ARROW_ASSIGN_OR_RAISE(resource_map,
+                            RenumberStructIds(type, schema::kResource, &table));
+      ARROW_ASSIGN_OR_RAISE(scope_map, RenumberStructIds(type, schema::kScope, &table));
+    }
+    ARROW_ASSIGN_OR_RAISE(id_maps[static_cast<size_t>(type)],
+                          RenumberOwnIds(type, &table));
+    result.Set(type, std::move(table));
+  }
+  if (stats) stats->orphan_rows = orphans;
+  return result;
+}
+
+}  // namespace otap_parquet
