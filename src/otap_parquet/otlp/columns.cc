@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/otlp/columns.h"
+
+#include "otap_parquet/cbor/any_value_cbor.h"
+#include "otap_parquet/schema/otap_schema.h"
+
+namespace otap_parquet::otlp::internal {
+
+using arrow::Status;
+using schema::AnyValueType;
+
+namespace {
+
+// Active column per AnyValue type: index into (str, int, double, bool, bytes, ser).
+enum ActiveColumn {
+  kStrCol = 0,
+  kIntCol,
+  kDoubleCol,
+  kBoolCol,
+  kBytesCol,
+  kSerCol,
+  kNone
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- AnyValueBuilder
+
+Status AnyValueBuilder::Reserve(int64_t rows) {
+  ARROW_RETURN_NOT_OK(type_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(str_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(int_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(double_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(bool_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(bytes_.Reserve(rows));
+  return ser_.Reserve(rows);
+}
+
+Status AnyValueBuilder::AppendNullsExcept(int active) {
+  if (active != kStrCol) ARROW_RETURN_NOT_OK(str_.AppendNull());
+  if (active != kIntCol) ARROW_RETURN_NOT_OK(int_.AppendNull());
+  if (active != kDoubleCol) ARROW_RETURN_NOT_OK(double_.AppendNull());
+  if (active != kBoolCol) ARROW_RETURN_NOT_OK(bool_.AppendNull());
+  if (active != kBytesCol) ARROW_RETURN_NOT_OK(bytes_.AppendNull());
+  if (active != kSerCol) ARROW_RETURN_NOT_OK(ser_.AppendNull());
+  return Status::OK();
+}
+
+Status AnyValueBuilder::AppendEmpty() {
+  ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kEmpty)));
+  return AppendNullsExcept(kNone);
+}
+
+Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
+  using V = pb::common::AnyValue;
+  switch (value.value_case()) {
+    case V::kStringValue:
+      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kStr)));
+      ARROW_RETURN_NOT_OK(str_.Append(value.string_value()));
+      return AppendNullsExcept(kStrCol);
+    case V::kIntValue:
+      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kInt)));
+      ARROW_RETURN_NOT_OK(int_.Append(value.int_value()));
+      return AppendNullsExcept(kIntCol);
+    case V::kDoubleValue:
+      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kDouble)));
+      ARROW_RETURN_NOT_OK(double_.Append(value.double_value()));
+      return AppendNullsExcept(kDoubleCol);
+    case V::kBoolValue:
+      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kBool)));
+      ARROW_RETURN_NOT_OK(bool_.Append(value.bool_value()));
+      return AppendNullsExcept(kBoolCol);
+    case V::kBytesValue:
+      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kBytes)));
+      ARROW_RETURN_NOT_OK(bytes_.Append(value.bytes_value()));
+      return AppendNullsExcept(kBytesCol);
+    case V::kKvlistValue:
+    case V::kArrayValue: {
+      const bool is_map = value.value_case() == V::kKvlistValue;
+      scratch_.clear();
+      ARROW_RETURN_NOT_OK(cbor::EncodeAnyValue(value, &scratch_));
+      ARROW_RETURN_NOT_OK(type_.Append(
+          static_cast<uint8_t>(is_map ? AnyValueType::kMap : AnyValueType::kSlice)));
+      ARROW_RETURN_NOT_OK(ser_.Append(scratch_));
+      return AppendNullsExcept(kSerCol);
+    }
+    case V::kStringValueStrindex:
+      // An index into a profiles string table: meaningless outside profiles.
+      return Status::Invalid("string_value_strindex is only meaningful in OTLP profiles");
+    case V::VALUE_NOT_SET:
+      break;
+  }
+  return AppendEmpty();
+}
+
+arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
+  arrow::ArrayVector out(7);
+  ARROW_RETURN_NOT_OK(type_.Finish(&out[0]));
+  ARROW_RETURN_NOT_OK(str_.Finish(&out[1]));
+  ARROW_RETURN_NOT_OK(int_.Finish(&out[2]));
+  ARROW_RETURN_NOT_OK(double_.Finish(&out[3]));
+  ARROW_RETURN_NOT_OK(bool_.Finish(&out[4]));
+  ARROW_RETURN_NOT_OK(bytes_.Finish(&out[5]));
+  ARROW_RETURN_NOT_OK(ser_.Finish(&out[6]));
+  return out;
+}
+
+// -------------------------------------------------------------- AttributesBuilder
+
+Status AttributesBuilder::Append(uint32_t parent_id,
+                                 const pb::common::KeyValue& attribute) {
+  parent_ids_.push_back(parent_id);
+  ARROW_RETURN_NOT_OK(key_.Append(attribute.key()));
+  return attribute.has_value() ? value_.Append(attribute.value()) : value_.AppendEmpty();
+}
+
+Status AttributesBuilder::AppendAll(
+    uint32_t parent_id,
+    const google::protobuf::RepeatedPtrField<pb::common::KeyValue>& attrs) {
+  for (const auto& attribute : attrs) ARROW_RETURN_NOT_OK(Append(parent_id, attribute));
+  return Status::OK();
+}
+
+Status AttributesBuilder::FinishInto(OtapBatch* batch) {
+  const int64_t rows = length();
+  if (rows == 0) return Status::OK();
+  arrow::ArrayVector columns;
+  columns.reserve(9);
+  if (IsAttributes16(type_)) {
+    arrow::UInt16Builder parent;
+    ARROW_RETURN_NOT_OK(parent.Reserve(rows));
+    for (uint32_t id : parent_ids_) parent.UnsafeAppend(static_cast<uint16_t>(id));
+    ARROW_ASSIGN_OR_RAISE(auto array, FinishArray(&parent));
+    columns.push_back(std::move(array));
+  } else {
+    arrow::UInt32Builder parent;
+    ARROW_RETURN_NOT_OK(parent.AppendValues(parent_ids_));
+    ARROW_ASSIGN_OR_RAISE(auto array, FinishArray(&parent));
+    columns.push_back(std::move(array));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto key, FinishArray(&key_));
+  columns.push_back(std::move(key));
+  ARROW_ASSIGN_OR_RAISE(auto values, value_.Finish());
+  for (auto& value : values) columns.push_back(std::move(value));
+  parent_ids_.clear();
+  batch->Set(type_, MakeBatch(type_, rows, std::move(columns)));
+  return Status::OK();
+}
+
+// ----------------------------------------------------------------- AnyValueReader
+
+AnyValueReader::AnyValueReader(const arrow::ArrayVector& columns)
+    : type_(static_cast<const arrow::UInt8Array*>(columns[0].get())),
+      str_(static_cast<const arrow::StringArray*>(columns[1].get())),
+      int_(static_cast<const arrow::Int64Array*>(columns[2].get())),
+      double_(static_cast<const arrow::DoubleArray*>(columns[3].get())),
+      bool_(static_cast<const arrow::BooleanArray*>(columns[4].get())),
+      bytes_(static_cast<const arrow::BinaryArray*>(columns[5].get())),
+      ser_(static_cast<const arrow::BinaryArray*>(columns[6].get())) {}
+
+Status AnyValueReader::Read(int64_t row, pb::common::AnyValue* out,
+                            std::string_view context) const {
+  if (type_->IsNull(row)) return Status::OK();
+  switch (static_cast<AnyValueType>(type_->Value(row))) {
+    case AnyValueType::kEmpty:
+      return Status::OK();
+    case AnyValueType::kStr:
+      out->set_string_value(std::string(StringValue(*str_, row)));
+      return Status::OK();
+    case AnyValueType::kInt:
+      out->set_int_value(ValueOr(*int_, row, 0));
+      return Status::OK();
+    case AnyValueType::kDouble:
+      out->set_double_value(ValueOr(*double_, row, 0.0));
+      return Status::OK();
+    case AnyValueType::kBool:
+      // A missing bool is false (upstream writes an empty AnyValue, quirk Q10).
+      out->set_bool_value(ValueOr(*bool_, row, false));
+      return Status::OK();
+    case AnyValueType::kBytes:
+      out->set_bytes_value(bytes_->IsValid(row) ? std::string(bytes_->GetView(row))
+                                                : std::string());
+      return Status::OK();
+    case AnyValueType::kMap:
+    case AnyValueType::kSlice: {
+      if (ser_->IsNull(row)) return Status::OK();
+      auto st = cbor::DecodeAnyValue(ser_->GetView(row), out);
+      if (!st.ok()) return st.WithMessage(context, " row ", row, ": ", st.message());
+      return Status::OK();
+    }
+  }
+  return Status::Invalid(context, " row ", row, ": unknown AnyValue type ",
+                         static_cast<int>(type_->Value(row)));
+}
+
+// --------------------------------------------------------------- AttributesReader
+
+arrow::Result<AttributesReader> AttributesReader::Make(
+    const std::shared_ptr<arrow::RecordBatch>& batch, PayloadType type) {
+  AttributesReader reader;
+  reader.type_ = type;
+  if (!batch || batch->num_rows() == 0) return reader;
+  reader.batch_ = batch;
+  ARROW_ASSIGN_OR_RAISE(auto index,
+                        ChildIndex::Make(*batch->GetColumnByName(schema::kParentId)));
+  reader.index_ = std::make_shared<ChildIndex>(std::move(index));
+  reader.key_ = &Column<arrow::StringArray>(*batch, schema::kKey);
+  arrow::ArrayVector values;
+  for (const char* name : {schema::kType, schema::kStr, schema::kInt, schema::kDouble,
+                           schema::kBool, schema::kBytes, schema::kSer}) {
+    values.push_back(batch->GetColumnByName(name));
+  }
+  reader.value_ = std::make_unique<AnyValueReader>(values);
+  return reader;
+}
+
+Status AttributesReader::AppendTo(
+    uint32_t parent_id,
+    google::protobuf::RepeatedPtrField<pb::common::KeyValue>* out) const {
+  if (!index_) return Status::OK();
+  for (int32_t row : index_->Children(parent_id)) {
+    auto* attribute = out->Add();
+    attribute->set_key(std::string(StringValue(*key_, row)));
+    ARROW_RETURN_NOT_OK(value_->Read(row, attribute->mutable_value(), TableName(type_)));
+  }
+  return Status::OK();
+}
+
+// ----------------------------------------------------------- ResourceScopeBuilder
+
+void ResourceScopeBuilder::BeginResource(const pb::resource::Resource* resource,
+                                         const std::string* schema_url) {
+  resource_ = resource;
+  resource_schema_url_ = schema_url;
+  resource_id_ = -1;
+}
+
+void ResourceScopeBuilder::BeginScope(const pb::common::InstrumentationScope* scope,
+                                      const std::string* schema_url) {
+  scope_ = scope;
+  scope_schema_url_ = schema_url;
+  scope_id_ = -1;
+}
+
+Status ResourceScopeBuilder::AppendRow() {
+  if (resource_id_ < 0) {
+    resource_id_ = next_resource_id_++;
+    if (resource_)
+      ARROW_RETURN_NOT_OK(
+          resource_attrs_.AppendAll(resource_id_, resource_->attributes()));
+  }
+  if (scope_id_ < 0) {
+    scope_id_ = next_scope_id_++;
+    if (scope_)
+      ARROW_RETURN_NOT_OK(scope_attrs_.AppendAll(scope_id_, scope_->attributes()));
+  }
+  ARROW_RETURN_NOT_OK(resource_id_col_.Append(static_cast<uint16_t>(resource_id_)));
+  ARROW_RETURN_NOT_OK(resource_schema_url_col_.Append(
+      resource_schema_url_ ? *resource_schema_url_ : std::string()));
+  ARROW_RETURN_NOT_OK(resource_dropped_col_.Append(
+      resource_ ? resource_->dropped_attributes_count() : 0));
+  ARROW_RETURN_NOT_OK(scope_id_col_.Append(static_cast<uint16_t>(scope_id_)));
+  ARROW_RETURN_NOT_OK(scope_name_col_.Append(scope_ ? scope_->name() : std::string()));
+  ARROW_RETURN_NOT_OK(
+      scope_version_col_.Append(scope_ ? scope_->version() : std::string()));
+  ARROW_RETURN_NOT_OK(
+      scope_dropped_col_.Append(scope_ ? scope_->dropped_attributes_count() : 0));
+  return schema_url_col_.Append(scope_schema_url_ ? *scope_schema_url_ : std::string());
+}
+
+Status ResourceScopeBuilder::Finish(OtapBatch* batch,
+                                    std::shared_ptr<arrow::Array>* resource,
+                                    std::shared_ptr<arrow::Array>* scope,
+                                    std::shared_ptr<arrow::Array>* schema_url) {
+  ARROW_ASSIGN_OR_RAISE(auto rid, FinishArray(&resource_id_col_));
+  ARROW_ASSIGN_OR_RAISE(auto rurl, FinishArray(&resource_schema_url_col_));
+  ARROW_ASSIGN_OR_RAISE(auto rdropped, FinishArray(&resource_dropped_col_));
+  ARROW_ASSIGN_OR_RAISE(*resource,
+                        MakeStruct(schema::ResourceType(), {rid, rurl, rdropped}));
+  ARROW_ASSIGN_OR_RAISE(auto sid, FinishArray(&scope_id_col_));
+  ARROW_ASSIGN_OR_RAISE(auto sname, FinishArray(&scope_name_col_));
+  ARROW_ASSIGN_OR_RAISE(auto sversion, FinishArray(&scope_version_col_));
+  ARROW_ASSIGN_OR_RAISE(auto sdropped, FinishArray(&scope_dropped_col_));
+  ARROW_ASSIGN_OR_RAISE(
+      *scope, MakeStruct(schema::ScopeType(), {sid, sname, sversion, sdropped}));
+  ARROW_ASSIGN_OR_RAISE(*schema_url, FinishArray(&schema_url_col_));
+  ARROW_RETURN_NOT_OK(resource_attrs_.FinishInto(batch));
+  ARROW_RETURN_NOT_OK(scope_attrs_.FinishInto(batch));
+  // The next batch numbers its resources and scopes afresh.
+  resource_id_ = scope_id_ = -1;
+  next_resource_id_ = next_scope_id_ = 0;
+  return Status::OK();
+}
+
+// ------------------------------------------------------------ ResourceScopeReader
+
+arrow::Result<ResourceScopeReader> ResourceScopeReader::Make(const OtapBatch& batch) {
+  ARROW_ASSIGN_OR_RAISE(auto resource_attrs,
+                        AttributesReader::Make(batch.Get(PayloadType::kResourceAttrs),
+                                               PayloadType::kResourceAttrs));
+  ARROW_ASSIGN_OR_RAISE(auto scope_attrs,
+                        AttributesReader::Make(batch.Get(PayloadType::kScopeAttrs),
+                                               PayloadType::kScopeAttrs));
+  ResourceScopeReader reader(std::move(resource_attrs), std::move(scope_attrs));
+  const auto& root = *batch.root();
+  reader.resource = std::static_pointer_cast<arrow::StructArray>(
+      root.GetColumnByName(schema::kResource));
+  reader.scope =
+      std::static_pointer_cast<arrow::StructArray>(root.GetColumnByName(schema::kScope));
+  reader.schema_url = std::static_pointer_cast<arrow::StringArray>(
+      root.GetColumnByName(schema::kSchemaUrl));
+  return reader;
+}
+
+int64_t ResourceScopeReader::ResourceKey(int64_t row) const {
+  if (resource->IsNull(row)) return -1;
+  const auto& id = Child<arrow::UInt16Array>(*resource, schema::kId);
+  return id.IsValid(row) ? id.Value(row) : -1;
+}
+
+int64_t ResourceScopeReader::ScopeKey(int64_t row) const {
+  if (scope->IsNull(row)) return -1;
+  const auto& id = Child<arrow::UInt16Array>(*scope, schema::kId);
+  return id.IsValid(row) ? id.Value(row) : -1;
+}
+
+Status ResourceScopeReader::ReadResource(int64_t row, pb::resource::Resource* out,
+                                         std::string* schema_url) const {
+  if (resource->IsNull(row)) return Status::OK();
+  *schema_url =
+      StringValue(Child<arrow::StringArray>(*resource, schema::kSchemaUrl), row);
+  out->set_dropped_attributes_count(ValueOr(
+      Child<arrow::UInt32Array>(*resource, schema::kDroppedAttributesCount), row, 0));
+  const int64_t key = ResourceKey(row);
+  if (key >= 0) {
+    ARROW_RETURN_NOT_OK(
+        resource_attrs.AppendTo(static_cast<uint32_t>(key), out->mutable_attributes()));
+  }
+  return Status::OK();
+}
+
+Status ResourceScopeReader::ReadScope(int64_t row, pb::common::InstrumentationScope* out,
+                                      std::string* schema_url) const {
+  *schema_url = StringValue(*this->schema_url, row);
+  if (scope->IsNull(row)) return Status::OK();
+  out->set_name(
+      std::string(StringValue(Child<arrow::StringArray>(*scope, schema::kName), row)));
+  out->set_version(
+      std::string(StringValue(Child<arrow::StringArray>(*scope, schema::kVersion), row)));
+  out->set_dropped_attributes_count(ValueOr(
+      Child<arrow::UInt32Array>(*scope, schema::kDroppedAttributesCount), row, 0));
+  const int64_t key = ScopeKey(row);
+  if (key >= 0) {
+    ARROW_RETURN_NOT_OK(
+        scope_attrs.AppendTo(static_cast<uint32_t>(key), out->mutable_attributes()));
+  }
+  return Status::OK();
+}
+
+// ------------------------------------------------------------------------ helpers
+
+Status AppendId(arrow::FixedSizeBinaryBuilder* builder, const std::string& id, int width,
+                std::string_view field) {
+  if (id.empty()) return builder->AppendNull();
+  if (static_cast<int>(id.size()) != width) {
+    return Status::Invalid(field, ": ", id.size(), " bytes, expected ", width,
+                           " or none");
+  }
+  return builder->Append(reinterpret_cast<const uint8_t*>(id.data()));
+}
+
+std::string IdValue(const arrow::FixedSizeBinaryArray& array, int64_t row) {
+  if (array.IsNull(row)) return {};
+  return std::string(array.GetView(row));
+}
+
+std::shared_ptr<arrow::RecordBatch> MakeBatch(PayloadType type, int64_t rows,
+                                              arrow::ArrayVector columns) {
+  return arrow::RecordBatch::Make(schema::CanonicalSchema(type), rows,
+                                  std::move(columns));
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> MakeStruct(
+    const std::shared_ptr<arrow::DataType>& type, arrow::ArrayVector children,
+    std::shared_ptr<arrow::Buffer> validity, int64_t null_count) {
+  const int64_t length = children.empty() ? 0 : children[0]->length();
+  return std::make_shared<arrow::StructArray>(type, length, std::move(children),
+                                              std::move(validity), null_count);
+}
+
+Status CheckEnum(int value, int max, std::string_view field) {
+  if (value < 0 || value > max) {
+    return Status::Invalid(field, ": unknown enum value ", value, " (valid: 0..", max,
+                           ")");
+  }
+  return Status::OK();
+}
+
+}  // namespace otap_parquet::otlp::internal

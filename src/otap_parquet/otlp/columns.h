@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// Column builders and readers shared by the OTLP ⇄ OTAP converters: AnyValue
+/// columns (attribute tables and logs.body), attribute tables, and the resource /
+/// scope columns of root tables. Internal to otlp/.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/api.h>
+
+#include "otap_parquet/otlp/otlp_types.h"
+#include "otap_parquet/pdata/ids.h"
+#include "otap_parquet/pdata/otap_batch.h"
+
+namespace otap_parquet::otlp::internal {
+
+/// Builds the seven AnyValue columns (type, str, int, double, bool, bytes, ser).
+class AnyValueBuilder {
+ public:
+  /// Appends a value; an AnyValue with nothing set is type Empty.
+  arrow::Status Append(const pb::common::AnyValue& value);
+  /// Appends an Empty value (type 0, every value column null).
+  arrow::Status AppendEmpty();
+  arrow::Status Reserve(int64_t rows);
+  arrow::Result<arrow::ArrayVector> Finish();
+  int64_t length() const { return type_.length(); }
+
+ private:
+  arrow::Status AppendNullsExcept(int active);
+  arrow::UInt8Builder type_;
+  arrow::StringBuilder str_;
+  arrow::Int64Builder int_;
+  arrow::DoubleBuilder double_;
+  arrow::BooleanBuilder bool_;
+  arrow::BinaryBuilder bytes_;
+  arrow::BinaryBuilder ser_;
+  std::string scratch_;
+};
+
+/// Builds one attribute table (parent_id, key, AnyValue columns).
+class AttributesBuilder {
+ public:
+  explicit AttributesBuilder(PayloadType type) : type_(type) {}
+  arrow::Status Append(uint32_t parent_id, const pb::common::KeyValue& attribute);
+  arrow::Status AppendAll(
+      uint32_t parent_id,
+      const google::protobuf::RepeatedPtrField<pb::common::KeyValue>& attrs);
+  /// Sets the finished table into `batch` (nothing when no rows were appended).
+  arrow::Status FinishInto(OtapBatch* batch);
+  int64_t length() const { return key_.length(); }
+
+ private:
+  PayloadType type_;
+  std::vector<uint32_t> parent_ids_;
+  arrow::StringBuilder key_;
+  AnyValueBuilder value_;
+};
+
+/// Reads AnyValues out of the seven AnyValue columns of a canonical struct or table.
+class AnyValueReader {
+ public:
+  /// `columns` in canonical order: type, str, int, double, bool, bytes, ser.
+  explicit AnyValueReader(const arrow::ArrayVector& columns);
+  /// Fills `out` from row `row`; `context` names the table for error messages.
+  arrow::Status Read(int64_t row, pb::common::AnyValue* out,
+                     std::string_view context) const;
+
+ private:
+  const arrow::UInt8Array* type_;
+  const arrow::StringArray* str_;
+  const arrow::Int64Array* int_;
+  const arrow::DoubleArray* double_;
+  const arrow::BooleanArray* bool_;
+  const arrow::BinaryArray* bytes_;
+  const arrow::BinaryArray* ser_;
+};
+
+/// Reads the attributes of parents out of one attribute table.
+class AttributesReader {
+ public:
+  /// A reader of an absent table: no attributes for any parent.
+  AttributesReader() = default;
+  /// A reader over `batch` (may be null: no attributes at all).
+  static arrow::Result<AttributesReader> Make(
+      const std::shared_ptr<arrow::RecordBatch>& batch, PayloadType type);
+  /// Appends the attributes whose parent_id is `parent_id` to `out`.
+  arrow::Status AppendTo(
+      uint32_t parent_id,
+      google::protobuf::RepeatedPtrField<pb::common::KeyValue>* out) const;
+
+ private:
+  PayloadType type_ = PayloadType::kUnknown;
+  std::shared_ptr<arrow::RecordBatch> batch_;
+  std::shared_ptr<ChildIndex> index_;
+  const arrow::StringArray* key_ = nullptr;
+  std::unique_ptr<AnyValueReader> value_;
+};
+
+/// Builds the `resource`, `scope` and `schema_url` columns of a root table, and the
+/// resource_attrs / scope_attrs tables. Resources and scopes get ids lazily, when
+/// their first root row is appended to the current batch, so a request split over
+/// several batches repeats them in each.
+class ResourceScopeBuilder {
+ public:
+  ResourceScopeBuilder() = default;
+  /// The next root rows belong to this resource (null: no resource message).
+  void BeginResource(const pb::resource::Resource* resource,
+                     const std::string* schema_url);
+  /// The next root rows belong to this scope (null: no scope message).
+  void BeginScope(const pb::common::InstrumentationScope* scope,
+                  const std::string* schema_url);
+  /// Appends the resource, scope and schema_url of one root row.
+  arrow::Status AppendRow();
+  /// Finishes the columns; appends resource and scope attribute tables to `batch`.
+  arrow::Status Finish(OtapBatch* batch, std::shared_ptr<arrow::Array>* resource,
+                       std::shared_ptr<arrow::Array>* scope,
+                       std::shared_ptr<arrow::Array>* schema_url);
+
+ private:
+  const pb::resource::Resource* resource_ = nullptr;
+  const std::string* resource_schema_url_ = nullptr;
+  const pb::common::InstrumentationScope* scope_ = nullptr;
+  const std::string* scope_schema_url_ = nullptr;
+  int32_t resource_id_ = -1;  // id in the current batch, -1 before its first row
+  int32_t scope_id_ = -1;
+  uint16_t next_resource_id_ = 0;
+  uint16_t next_scope_id_ = 0;
+
+  arrow::UInt16Builder resource_id_col_;
+  arrow::StringBuilder resource_schema_url_col_;
+  arrow::UInt32Builder resource_dropped_col_;
+  arrow::UInt16Builder scope_id_col_;
+  arrow::StringBuilder scope_name_col_;
+  arrow::StringBuilder scope_version_col_;
+  arrow::UInt32Builder scope_dropped_col_;
+  arrow::StringBuilder schema_url_col_;
+  AttributesBuilder resource_attrs_{PayloadType::kResourceAttrs};
+  AttributesBuilder scope_attrs_{PayloadType::kScopeAttrs};
+};
+
+/// Reads the resource and scope of root rows and groups rows into ResourceX/ScopeX.
+struct ResourceScopeReader {
+  static arrow::Result<ResourceScopeReader> Make(const OtapBatch& batch);
+
+  /// Fills a Resource (with attributes) and its schema url from root row `row`.
+  arrow::Status ReadResource(int64_t row, pb::resource::Resource* resource,
+                             std::string* schema_url) const;
+  /// Fills an InstrumentationScope and the ScopeX schema url from root row `row`.
+  arrow::Status ReadScope(int64_t row, pb::common::InstrumentationScope* scope,
+                          std::string* schema_url) const;
+  /// Grouping keys: resource.id / scope.id, -1 when null.
+  int64_t ResourceKey(int64_t row) const;
+  int64_t ScopeKey(int64_t row) const;
+
+  std::shared_ptr<arrow::StructArray> resource;
+  std::shared_ptr<arrow::StructArray> scope;
+  std::shared_ptr<arrow::StringArray> schema_url;
+  AttributesReader resource_attrs;
+  AttributesReader scope_attrs;
+
+ private:
+  ResourceScopeReader(AttributesReader r, AttributesReader s)
+      : resource_attrs(std::move(r)), scope_attrs(std::move(s)) {}
+};
+
+/// Typed column of a canonical record batch (by name; the schema is canonical).
+template <typename ArrayType>
+const ArrayType& Column(const arrow::RecordBatch& batch, const char* name) {
+  return static_cast<const ArrayType&>(*batch.GetColumnByName(name));
+}
+template <typename ArrayType>
+const ArrayType& Child(const arrow::StructArray& array, const char* name) {
+  return static_cast<const ArrayType&>(*array.GetFieldByName(name));
+}
+
+/// Appends a trace id (16 bytes) or span id (8 bytes); empty → null; any other
+/// length → Invalid naming `field`.
+arrow::Status AppendId(arrow::FixedSizeBinaryBuilder* builder, const std::string& id,
+                       int width, std::string_view field);
+/// Value of a fixed-size-binary id column as bytes ("" when null).
+std::string IdValue(const arrow::FixedSizeBinaryArray& array, int64_t row);
+/// Value of a string column ("" when null).
+inline std::string_view StringValue(const arrow::StringArray& array, int64_t row) {
+  return array.IsValid(row) ? array.GetView(row) : std::string_view();
+}
+template <typename ArrayType>
+auto ValueOr(const ArrayType& array, int64_t row, decltype(array.Value(0)) fallback) {
+  return array.IsValid(row) ? array.Value(row) : fallback;
+}
+
+/// Builds a RecordBatch with the canonical schema of `type` from its columns.
+std::shared_ptr<arrow::RecordBatch> MakeBatch(PayloadType type, int64_t rows,
+                                              arrow::ArrayVector columns);
+/// Builds a canonical struct array from children, with an optional validity bitmap.
+arrow::Result<std::shared_ptr<arrow::Array>> MakeStruct(
+    const std::shared_ptr<arrow::DataType>& type, arrow::ArrayVector children,
+    std::shared_ptr<arrow::Buffer> validity = nullptr, int64_t null_count = 0);
+
+/// Finishes a builder into an array.
+template <typename Builder>
+arrow::Result<std::shared_ptr<arrow::Array>> FinishArray(Builder* builder) {
+  std::shared_ptr<arrow::Array> out;
+  ARROW_RETURN_NOT_OK(builder->Finish(&out));
+  return out;
+}
+
+/// Checks that an OTLP enum value is within its definition.
+arrow::Status CheckEnum(int value, int max, std::string_view field);
+
+}  // namespace otap_parquet::otlp::internal

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+// OTLP logs ⇄ OTAP (logs, log_attrs, resource_attrs, scope_attrs).
+
+#include <unordered_map>
+
+#include "otap_parquet/otlp/columns.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/schema/otap_schema.h"
+
+namespace otap_parquet::otlp {
+
+using arrow::Status;
+using namespace internal;  // NOLINT(build/namespaces): converter building blocks
+
+namespace {
+
+constexpr int kMaxSeverityNumber = 24;
+
+class LogsEncoder {
+ public:
+  explicit LogsEncoder(const ToOtapOptions& options) : options_(options) {}
+
+  Status Encode(const LogsRequest& request) {
+    for (int r = 0; r < request.resource_logs_size(); ++r) {
+      const auto& resource_logs = request.resource_logs(r);
+      resources_.BeginResource(
+          resource_logs.has_resource() ? &resource_logs.resource() : nullptr,
+          &resource_logs.schema_url());
+      for (int s = 0; s < resource_logs.scope_logs_size(); ++s) {
+        const auto& scope_logs = resource_logs.scope_logs(s);
+        resources_.BeginScope(scope_logs.has_scope() ? &scope_logs.scope() : nullptr,
+                              &scope_logs.schema_url());
+        for (int i = 0; i < scope_logs.log_records_size(); ++i) {
+          if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
+          auto st = Append(scope_logs.log_records(i));
+          if (!st.ok()) {
+            return st.WithMessage("resourceLogs[", r, "].scopeLogs[", s, "].logRecords[",
+                                  i, "].", st.message());
+          }
+        }
+      }
+    }
+    return Flush();
+  }
+
+  std::vector<OtapBatch> Release() { return std::move(out_); }
+
+ private:
+  Status Append(const pb::logs::LogRecord& log) {
+    ARROW_RETURN_NOT_OK(
+        CheckEnum(log.severity_number(), kMaxSeverityNumber, "severityNumber"));
+    ARROW_RETURN_NOT_OK(AppendId(&trace_id_, log.trace_id(), 16, "traceId"));
+    ARROW_RETURN_NOT_OK(AppendId(&span_id_, log.span_id(), 8, "spanId"));
+    ARROW_RETURN_NOT_OK(resources_.AppendRow());
+    // Like upstream, only logs with attributes get an id.
+    if (log.attributes_size() > 0) {
+      const auto id = static_cast<uint16_t>(rows_);
+      ARROW_RETURN_NOT_OK(id_.Append(id));
+      ARROW_RETURN_NOT_OK(log_attrs_.AppendAll(id, log.attributes()));
+    } else {
+      ARROW_RETURN_NOT_OK(id_.AppendNull());
+    }
+    ARROW_RETURN_NOT_OK(time_.Append(static_cast<int64_t>(log.time_unix_nano())));
+    ARROW_RETURN_NOT_OK(
+        observed_time_.Append(static_cast<int64_t>(log.observed_time_unix_nano())));
+    ARROW_RETURN_NOT_OK(severity_number_.Append(log.severity_number()));
+    ARROW_RETURN_NOT_OK(severity_text_.Append(log.severity_text()));
+    ARROW_RETURN_NOT_OK(body_valid_.Append(log.has_body()));
+    ARROW_RETURN_NOT_OK(log.has_body() ? body_.Append(log.body()) : body_.AppendEmpty());
+    if (!log.has_body()) ++body_nulls_;
+    ARROW_RETURN_NOT_OK(dropped_.Append(log.dropped_attributes_count()));
+    ARROW_RETURN_NOT_OK(event_name_.Append(log.event_name()));
+    ARROW_RETURN_NOT_OK(flags_.Append(log.flags()));
+    ++rows_;
+    return Status::OK();
+  }
+
+  Status Flush() {
+    if (rows_ == 0) return Status::OK();
+    OtapBatch batch(Signal::kLogs);
+    std::shared_ptr<arrow::Array> resource, scope, schema_url;
+    ARROW_RETURN_NOT_OK(resources_.Finish(&batch, &resource, &scope, &schema_url));
+    ARROW_ASSIGN_OR_RAISE(auto id, FinishArray(&id_));
+    ARROW_ASSIGN_OR_RAISE(auto time, FinishArray(&time_));
+    ARROW_ASSIGN_OR_RAISE(auto observed, FinishArray(&observed_time_));
+    ARROW_ASSIGN_OR_RAISE(auto trace_id, FinishArray(&trace_id_));
+    ARROW_ASSIGN_OR_RAISE(auto span_id, FinishArray(&span_id_));
+    ARROW_ASSIGN_OR_RAISE(auto severity_number, FinishArray(&severity_number_));
+    ARROW_ASSIGN_OR_RAISE(auto severity_text, FinishArray(&severity_text_));
+    ARROW_ASSIGN_OR_RAISE(auto body_children, body_.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto body_validity, body_valid_.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto body,
+                          MakeStruct(schema::AnyValueStructType(), body_children,
+                                     body_nulls_ ? body_validity : nullptr, body_nulls_));
+    ARROW_ASSIGN_OR_RAISE(auto dropped, FinishArray(&dropped_));
+    ARROW_ASSIGN_OR_RAISE(auto event_name, FinishArray(&event_name_));
+    ARROW_ASSIGN_OR_RAISE(auto flags, FinishArray(&flags_));
+    batch.Set(
+        PayloadType::kLogs,
+        MakeBatch(PayloadType::kLogs, rows_,
+                  {id, resource, scope, schema_url, time, observed, trace_id, span_id,
+                   severity_number, severity_text, body, dropped, event_name, flags}));
+    ARROW_RETURN_NOT_OK(log_attrs_.FinishInto(&batch));
+    out_.push_back(std::move(batch));
+    rows_ = 0;
+    body_nulls_ = 0;
+    return Status::OK();
+  }
+
+  const ToOtapOptions& options_;
+  std::vector<OtapBatch> out_;
+  int64_t rows_ = 0;
+  ResourceScopeBuilder resources_;
+  arrow::UInt16Builder id_;
+  arrow::TimestampBuilder time_{schema::TimestampType(), arrow::default_memory_pool()};
+  arrow::TimestampBuilder observed_time_{schema::TimestampType(),
+                                         arrow::default_memory_pool()};
+  arrow::FixedSizeBinaryBuilder trace_id_{schema::TraceIdType()};
+  arrow::FixedSizeBinaryBuilder span_id_{schema::SpanIdType()};
+  arrow::Int32Builder severity_number_;
+  arrow::StringBuilder severity_text_;
+  AnyValueBuilder body_;
+  arrow::TypedBufferBuilder<bool> body_valid_;
+  int64_t body_nulls_ = 0;
+  arrow::UInt32Builder dropped_;
+  arrow::StringBuilder event_name_;
+  arrow::UInt32Builder flags_;
+  AttributesBuilder log_attrs_{PayloadType::kLogAttrs};
+};
+
+}  // namespace
+
+arrow::Result<std::vector<OtapBatch>> LogsToOtap(const LogsRequest& request,
+                                                 const ToOtapOptions& options) {
+  if (options.max_root_rows < 1 || options.max_root_rows > 65535) {
+    return Status::Invalid("max_root_rows must be in 1..65535, got ",
+                           options.max_root_rows);
+  }
+  LogsEncoder encoder(options);
+  ARROW_RETURN_NOT_OK(encoder.Encode(request));
+  return encoder.Release();
+}
+
+arrow::Result<LogsRequest> OtapToLogs(const OtapBatch& batch) {
+  LogsRequest request;
+  if (batch.signal() != Signal::kLogs) return Status::Invalid("not a logs batch");
+  if (!batch.root()) return request;
+  const auto& logs = *batch.root();
+  ARROW_ASSIGN_OR_RAISE(auto resources, ResourceScopeReader::Make(batch));
+  ARROW_ASSIGN_OR_RAISE(
+      auto log_attrs,
+      AttributesReader::Make(batch.Get(PayloadType::kLogAttrs), PayloadType::kLogAttrs));
+  const auto& id = Column<arrow::UInt16Array>(logs, schema::kId);
+  const auto& time = Column<arrow::TimestampArray>(logs, schema::kTimeUnixNano);
+  const auto& observed =
+      Column<arrow::TimestampArray>(logs, schema::kObservedTimeUnixNano);
+  const auto& trace_id = Column<arrow::FixedSizeBinaryArray>(logs, schema::kTraceId);
+  const auto& span_id = Column<arrow::FixedSizeBinaryArray>(logs, schema::kSpanId);
+  const auto& severity_number = Column<arrow::Int32Array>(logs, schema::kSeverityNumber);
+  const auto& severity_text = Column<arrow::StringArray>(logs, schema::kSeverityText);
+  const auto& body = Column<arrow::StructArray>(logs, schema::kBody);
+  const AnyValueReader body_reader(body.fields());
+  const auto& dropped = Column<arrow::UInt32Array>(logs, schema::kDroppedAttributesCount);
+  const auto& event_name = Column<arrow::StringArray>(logs, schema::kEventName);
+  const auto& flags = Column<arrow::UInt32Array>(logs, schema::kFlags);
+
+  // Group rows by resource, then scope, in order of first appearance.
+  std::unordered_map<int64_t, pb::logs::ResourceLogs*> by_resource;
+  std::unordered_map<int64_t, pb::logs::ScopeLogs*>
+      by_scope;  // key: resource << 17 | scope
+  for (int64_t row = 0; row < logs.num_rows(); ++row) {
+    const int64_t resource_key = resources.ResourceKey(row);
+    auto& resource_logs = by_resource[resource_key];
+    if (resource_logs == nullptr) {
+      resource_logs = request.add_resource_logs();
+      ARROW_RETURN_NOT_OK(resources.ReadResource(row, resource_logs->mutable_resource(),
+                                                 resource_logs->mutable_schema_url()));
+    }
+    auto& scope_logs = by_scope[(resource_key + 1) << 17 | (resources.ScopeKey(row) + 1)];
+    if (scope_logs == nullptr) {
+      scope_logs = resource_logs->add_scope_logs();
+      ARROW_RETURN_NOT_OK(resources.ReadScope(row, scope_logs->mutable_scope(),
+                                              scope_logs->mutable_schema_url()));
+    }
+    auto* log = scope_logs->add_log_records();
+    log->set_time_unix_nano(static_cast<uint64_t>(ValueOr(time, row, 0)));
+    log->set_observed_time_unix_nano(static_cast<uint64_t>(ValueOr(observed, row, 0)));
+    log->set_trace_id(IdValue(trace_id, row));
+    log->set_span_id(IdValue(span_id, row));
+    log->set_severity_number(
+        static_cast<pb::logs::SeverityNumber>(ValueOr(severity_number, row, 0)));
+    log->set_severity_text(std::string(StringValue(severity_text, row)));
+    if (body.IsValid(row)) {
+      ARROW_RETURN_NOT_OK(body_reader.Read(row, log->mutable_body(), "logs.body"));
+    }
+    log->set_dropped_attributes_count(ValueOr(dropped, row, 0));
+    log->set_event_name(std::string(StringValue(event_name, row)));
+    log->set_flags(ValueOr(flags, row, 0));
+    if (id.IsValid(row))
+      ARROW_RETURN_NOT_OK(log_attrs.AppendTo(id.Value(row), log->mutable_attributes()));
+  }
+  return request;
+}
+
+}  // namespace otap_parquet::otlp

@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Shared fixtures for the interop tests: the built CLI and a scratch directory."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def cli() -> pathlib.Path:
+    path = pathlib.Path(os.environ.get("OTAP_PARQUET_CLI", ROOT / "build" / "otap-parquet"))
+    if not path.exists():
+        pytest.fail(f"{path} not built: run scripts/setup.sh")
+    return path
+
+
+@pytest.fixture
+def run(cli):
+    """Runs the CLI; returns the CompletedProcess (text mode)."""
+
+    def _run(*args, check=True):
+        proc = subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"otap-parquet {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr}"
+            )
+        return proc
+
+    return _run
