@@ -12,19 +12,14 @@
 
 #include <gtest/gtest.h>
 
+#include "otap_parquet/testing/gtest_util.h"
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "otap_parquet/otlp/equivalence.h"
 
 // libarrow_testing is not shipped: a small local version of its macro.
-#ifndef ASSERT_OK
-#define ASSERT_OK(expr)                                       \
-  do {                                                        \
-    ::arrow::Status _st = (expr);                             \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
-  } while (false)
-#endif
 
 namespace otap_parquet::generator {
 namespace {

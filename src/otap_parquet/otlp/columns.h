@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <arrow/api.h>
@@ -166,6 +167,50 @@ struct ResourceScopeReader {
  private:
   ResourceScopeReader(AttributesReader r, AttributesReader s)
       : resource_attrs(std::move(r)), scope_attrs(std::move(s)) {}
+};
+
+/// Groups root rows into ResourceX / ScopeX messages of an OTLP request by their
+/// `resource.id` and `scope.id`, in order of first appearance.
+template <typename Request, typename ResourceX, typename ScopeX>
+class RowGrouper {
+ public:
+  using AddResource = ResourceX* (*)(Request*);
+  using AddScope = ScopeX* (*)(ResourceX*);
+
+  RowGrouper(const ResourceScopeReader& reader, Request* request,
+             AddResource add_resource, AddScope add_scope)
+      : reader_(reader),
+        request_(request),
+        add_resource_(add_resource),
+        add_scope_(add_scope) {}
+
+  /// The ScopeX that root row `row` belongs in, created (with its resource and scope
+  /// read from the row) on first use.
+  arrow::Result<ScopeX*> ScopeFor(int64_t row) {
+    const int64_t resource_key = reader_.ResourceKey(row);
+    auto& resource_x = by_resource_[resource_key];
+    if (resource_x == nullptr) {
+      resource_x = add_resource_(request_);
+      ARROW_RETURN_NOT_OK(reader_.ReadResource(row, resource_x->mutable_resource(),
+                                               resource_x->mutable_schema_url()));
+    }
+    // Both keys are -1..65535: 17 bits each once shifted by one.
+    auto& scope_x = by_scope_[(resource_key + 1) << 17 | (reader_.ScopeKey(row) + 1)];
+    if (scope_x == nullptr) {
+      scope_x = add_scope_(resource_x);
+      ARROW_RETURN_NOT_OK(reader_.ReadScope(row, scope_x->mutable_scope(),
+                                            scope_x->mutable_schema_url()));
+    }
+    return scope_x;
+  }
+
+ private:
+  const ResourceScopeReader& reader_;
+  Request* request_;
+  AddResource add_resource_;
+  AddScope add_scope_;
+  std::unordered_map<int64_t, ResourceX*> by_resource_;
+  std::unordered_map<int64_t, ScopeX*> by_scope_;
 };
 
 /// Typed column of a canonical record batch (by name; the schema is canonical).

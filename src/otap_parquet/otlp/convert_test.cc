@@ -9,15 +9,10 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::otlp {
 namespace {
-
-#define CONVERT_ASSERT_OK(expr)              \
-  do {                                       \
-    auto _st = (expr);                       \
-    ASSERT_TRUE(_st.ok()) << _st.ToString(); \
-  } while (false)
 
 template <typename T>
 T ValueOrDie(arrow::Result<T> result) {
@@ -80,7 +75,7 @@ TEST(ConvertLogsTest, EveryFieldRoundTripsExactly) {
   auto batches = ValueOrDie(LogsToOtap(request));
   ASSERT_EQ(batches.size(), 1u);
   const OtapBatch& batch = batches[0];
-  CONVERT_ASSERT_OK(batch.Validate());
+  ASSERT_OK(batch.Validate());
   EXPECT_EQ(batch.num_root_rows(), 2);
   EXPECT_EQ(batch.Get(PayloadType::kLogAttrs)->num_rows(), 3);
   EXPECT_EQ(batch.Get(PayloadType::kResourceAttrs)->num_rows(), 1);
@@ -128,7 +123,7 @@ TEST(ConvertTest, RandomizedEdgeCasesRoundTrip) {
         auto batches = ValueOrDie(ToOtap(inputs.back(), to));
         for (const auto& batch : batches) {
           ASSERT_LE(batch.num_root_rows(), max_rows);
-          CONVERT_ASSERT_OK(batch.Validate());
+          ASSERT_OK(batch.Validate());
           outputs.push_back(ValueOrDie(FromOtap(batch)));
         }
       }
@@ -152,7 +147,7 @@ TEST(ConvertLogsTest, SplitsLargeRequests) {
   ASSERT_EQ(batches.size(), 4u);
   int64_t total = 0;
   for (const auto& batch : batches) {
-    CONVERT_ASSERT_OK(batch.Validate());
+    ASSERT_OK(batch.Validate());
     total += batch.num_root_rows();
     EXPECT_EQ(batch.Get(PayloadType::kResourceAttrs)->num_rows(), 1);
     EXPECT_EQ(batch.Get(PayloadType::kScopeAttrs)->num_rows(), 1);
@@ -220,9 +215,9 @@ TEST(ConvertLogsTest, CborGarbageInSerIsReported) {
   auto attrs = batch.Get(PayloadType::kLogAttrs);
   arrow::BinaryBuilder garbage;
   for (int64_t i = 0; i < attrs->num_rows(); ++i)
-    CONVERT_ASSERT_OK(garbage.Append("\xff\x00\x13", 3));
+    ASSERT_OK(garbage.Append("\xff\x00\x13", 3));
   std::shared_ptr<arrow::Array> ser;
-  CONVERT_ASSERT_OK(garbage.Finish(&ser));
+  ASSERT_OK(garbage.Finish(&ser));
   const int ser_index = attrs->schema()->GetFieldIndex("ser");
   batch.Set(
       PayloadType::kLogAttrs,

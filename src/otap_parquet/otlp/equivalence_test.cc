@@ -10,16 +10,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "otap_parquet/testing/gtest_util.h"
+
 #include "otap_parquet/generator/otlp_generator.h"
 
 // libarrow_testing is not shipped: small local versions of its macros.
-#ifndef ASSERT_OK
-#define ASSERT_OK(expr)                                       \
-  do {                                                        \
-    ::arrow::Status _st = (expr);                             \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
-  } while (false)
-#endif
 #define ASSERT_INVALID_WITH(expr, matcher)                           \
   do {                                                               \
     ::arrow::Status _st = (expr);                                    \

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // OTLP logs ⇄ OTAP (logs, log_attrs, resource_attrs, scope_attrs).
 
-#include <unordered_map>
-
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/schema/otap_schema.h"
@@ -164,24 +162,11 @@ arrow::Result<LogsRequest> OtapToLogs(const OtapBatch& batch) {
   const auto& event_name = Column<arrow::StringArray>(logs, schema::kEventName);
   const auto& flags = Column<arrow::UInt32Array>(logs, schema::kFlags);
 
-  // Group rows by resource, then scope, in order of first appearance.
-  std::unordered_map<int64_t, pb::logs::ResourceLogs*> by_resource;
-  std::unordered_map<int64_t, pb::logs::ScopeLogs*>
-      by_scope;  // key: resource << 17 | scope
+  RowGrouper<LogsRequest, pb::logs::ResourceLogs, pb::logs::ScopeLogs> grouper(
+      resources, &request, [](LogsRequest* r) { return r->add_resource_logs(); },
+      [](pb::logs::ResourceLogs* r) { return r->add_scope_logs(); });
   for (int64_t row = 0; row < logs.num_rows(); ++row) {
-    const int64_t resource_key = resources.ResourceKey(row);
-    auto& resource_logs = by_resource[resource_key];
-    if (resource_logs == nullptr) {
-      resource_logs = request.add_resource_logs();
-      ARROW_RETURN_NOT_OK(resources.ReadResource(row, resource_logs->mutable_resource(),
-                                                 resource_logs->mutable_schema_url()));
-    }
-    auto& scope_logs = by_scope[(resource_key + 1) << 17 | (resources.ScopeKey(row) + 1)];
-    if (scope_logs == nullptr) {
-      scope_logs = resource_logs->add_scope_logs();
-      ARROW_RETURN_NOT_OK(resources.ReadScope(row, scope_logs->mutable_scope(),
-                                              scope_logs->mutable_schema_url()));
-    }
+    ARROW_ASSIGN_OR_RAISE(auto* scope_logs, grouper.ScopeFor(row));
     auto* log = scope_logs->add_log_records();
     log->set_time_unix_nano(static_cast<uint64_t>(ValueOr(time, row, 0)));
     log->set_observed_time_unix_nano(static_cast<uint64_t>(ValueOr(observed, row, 0)));

@@ -2,8 +2,6 @@
 // OTLP metrics ⇄ OTAP (univariate_metrics, metric_attrs, the four data point tables,
 // their attributes, exemplars and exemplar attributes).
 
-#include <unordered_map>
-
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/schema/otap_schema.h"
@@ -732,24 +730,13 @@ arrow::Result<MetricsRequest> OtapToMetrics(const OtapBatch& batch) {
       Column<arrow::Int32Array>(metrics, schema::kAggregationTemporality);
   const auto& monotonic = Column<arrow::BooleanArray>(metrics, schema::kIsMonotonic);
 
-  std::unordered_map<int64_t, pb::metrics::ResourceMetrics*> by_resource;
-  std::unordered_map<int64_t, pb::metrics::ScopeMetrics*> by_scope;
+  RowGrouper<MetricsRequest, pb::metrics::ResourceMetrics, pb::metrics::ScopeMetrics>
+      grouper(
+          resources, &request,
+          [](MetricsRequest* r) { return r->add_resource_metrics(); },
+          [](pb::metrics::ResourceMetrics* r) { return r->add_scope_metrics(); });
   for (int64_t row = 0; row < metrics.num_rows(); ++row) {
-    const int64_t resource_key = resources.ResourceKey(row);
-    auto& resource_metrics = by_resource[resource_key];
-    if (resource_metrics == nullptr) {
-      resource_metrics = request.add_resource_metrics();
-      ARROW_RETURN_NOT_OK(resources.ReadResource(row,
-                                                 resource_metrics->mutable_resource(),
-                                                 resource_metrics->mutable_schema_url()));
-    }
-    auto& scope_metrics =
-        by_scope[(resource_key + 1) << 17 | (resources.ScopeKey(row) + 1)];
-    if (scope_metrics == nullptr) {
-      scope_metrics = resource_metrics->add_scope_metrics();
-      ARROW_RETURN_NOT_OK(resources.ReadScope(row, scope_metrics->mutable_scope(),
-                                              scope_metrics->mutable_schema_url()));
-    }
+    ARROW_ASSIGN_OR_RAISE(auto* scope_metrics, grouper.ScopeFor(row));
     auto* metric = scope_metrics->add_metrics();
     metric->set_name(std::string(StringValue(name, row)));
     metric->set_description(std::string(StringValue(description, row)));

@@ -9,24 +9,9 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include "otap_parquet/testing/gtest_util.h"
+
 // Small stand-ins for arrow/testing/gtest_util.h (libarrow_testing is not shipped).
-#ifndef ASSERT_OK
-#define ASSERT_OK(expr)                                                    \
-  do {                                                                     \
-    const ::arrow::Status _st = ::arrow::ToStatus(expr);                   \
-    ASSERT_TRUE(_st.ok()) << "'" #expr "' failed with " << _st.ToString(); \
-  } while (false)
-#endif
-#ifndef ASSERT_OK_AND_ASSIGN
-#define OTAP_TEST_CONCAT_INNER(a, b) a##b
-#define OTAP_TEST_CONCAT(a, b) OTAP_TEST_CONCAT_INNER(a, b)
-#define OTAP_TEST_ASSIGN_IMPL(result, lhs, rexpr)                                        \
-  auto&& result = (rexpr);                                                               \
-  ASSERT_TRUE(result.ok()) << "'" #rexpr "' failed with " << result.status().ToString(); \
-  lhs = std::move(result).ValueUnsafe();
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  OTAP_TEST_ASSIGN_IMPL(OTAP_TEST_CONCAT(_result_, __LINE__), lhs, rexpr)
-#endif
 
 namespace otap_parquet::otlp {
 namespace {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // OTLP traces ⇄ OTAP (spans, span_attrs, span_events, span_links and their attrs).
 
-#include <unordered_map>
-
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/schema/otap_schema.h"
@@ -294,23 +292,11 @@ arrow::Result<TracesRequest> OtapToTraces(const OtapBatch& batch) {
     link_index = std::make_shared<ChildIndex>(std::move(index));
   }
 
-  std::unordered_map<int64_t, pb::trace::ResourceSpans*> by_resource;
-  std::unordered_map<int64_t, pb::trace::ScopeSpans*> by_scope;
+  RowGrouper<TracesRequest, pb::trace::ResourceSpans, pb::trace::ScopeSpans> grouper(
+      resources, &request, [](TracesRequest* r) { return r->add_resource_spans(); },
+      [](pb::trace::ResourceSpans* r) { return r->add_scope_spans(); });
   for (int64_t row = 0; row < spans.num_rows(); ++row) {
-    const int64_t resource_key = resources.ResourceKey(row);
-    auto& resource_spans = by_resource[resource_key];
-    if (resource_spans == nullptr) {
-      resource_spans = request.add_resource_spans();
-      ARROW_RETURN_NOT_OK(resources.ReadResource(row, resource_spans->mutable_resource(),
-                                                 resource_spans->mutable_schema_url()));
-    }
-    auto& scope_spans =
-        by_scope[(resource_key + 1) << 17 | (resources.ScopeKey(row) + 1)];
-    if (scope_spans == nullptr) {
-      scope_spans = resource_spans->add_scope_spans();
-      ARROW_RETURN_NOT_OK(resources.ReadScope(row, scope_spans->mutable_scope(),
-                                              scope_spans->mutable_schema_url()));
-    }
+    ARROW_ASSIGN_OR_RAISE(auto* scope_spans, grouper.ScopeFor(row));
     auto* span = scope_spans->add_spans();
     span->set_trace_id(IdValue(trace_id, row));
     span->set_span_id(IdValue(span_id, row));
