@@ -3,8 +3,11 @@
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -30,3 +33,15 @@ def run(cli):
         return proc
 
     return _run
+
+
+@pytest.fixture
+def s3_server():
+    """A fresh moto S3 server process on 127.0.0.1 (stopped after the test)."""
+    from s3_server import S3Server
+
+    server = S3Server().start()
+    try:
+        yield server
+    finally:
+        server.stop()
