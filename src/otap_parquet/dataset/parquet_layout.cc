@@ -11,6 +11,7 @@
 #include <arrow/api.h>
 #include <arrow/compute/api_vector.h>
 #include <arrow/compute/initialize.h>
+#include <arrow/util/bit_run_reader.h>
 #include <arrow/util/bit_util.h>
 #include <arrow/util/bitmap_ops.h>
 #include <arrow/util/key_value_metadata.h>
@@ -129,21 +130,34 @@ Status VisitIds(const arrow::ArrayData& data, Fn&& fn) {
   }
 }
 
+// Fixed-size blocks let GCC vectorize at -O2 (its "very cheap" cost model does not
+// vectorize loops of unknown trip count).
+constexpr int64_t kBlock = 64;
+
+template <typename C>
+C MaxOf(const C* __restrict values, int64_t n) {
+  C max = 0;
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    C block_max = 0;
+    for (int64_t j = 0; j < kBlock; ++j) block_max = std::max(block_max, values[i + j]);
+    max = std::max(max, block_max);
+  }
+  for (; i < n; ++i) max = std::max(max, values[i]);
+  return max;
+}
+
 // The largest non-null id, 0 if none.
 template <typename C>
 uint32_t MaxIdTyped(const arrow::ArrayData& data) {
   const C* values = data.GetValues<C>(1);
-  const int64_t n = data.length;
+  if (data.GetNullCount() == 0) return MaxOf(values, data.length);
   C max = 0;
-  if (data.GetNullCount() == 0) {
-    for (int64_t i = 0; i < n; ++i) max = std::max(max, values[i]);
-  } else {
-    const uint8_t* validity = data.buffers[0]->data();
-    for (int64_t i = 0; i < n; ++i) {
-      if (arrow::bit_util::GetBit(validity, data.offset + i))
-        max = std::max(max, values[i]);
-    }
-  }
+  arrow::internal::VisitSetBitRunsVoid(data.buffers[0]->data(), data.offset, data.length,
+                                       [&](int64_t position, int64_t length) {
+                                         max = std::max(max,
+                                                        MaxOf(values + position, length));
+                                       });
   return static_cast<uint32_t>(max);
 }
 
@@ -170,11 +184,17 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> ValidityOf(const arrow::ArrayData&
 }
 
 template <typename C>
-void AddOffset(const arrow::ArrayData& data, uint32_t offset, uint32_t* out) {
-  const C* values = data.GetValues<C>(1);
+void AddOffset(const arrow::ArrayData& data, uint32_t offset, uint32_t* __restrict out) {
+  const C* __restrict values = data.GetValues<C>(1);
   const int64_t n = data.length;
   // Null slots hold arbitrary values; unsigned wrap-around there is harmless.
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<uint32_t>(values[i]) + offset;
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    for (int64_t j = 0; j < kBlock; ++j) {
+      out[i + j] = static_cast<uint32_t>(values[i + j]) + offset;
+    }
+  }
+  for (; i < n; ++i) out[i] = static_cast<uint32_t>(values[i]) + offset;
 }
 
 // A UInt32 id column with `offset` added to every value; nulls stay null. A UInt32
@@ -633,9 +653,24 @@ arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByEventTime(
       granularity == TimeGranularity::kHour ? kNanosPerHour : kNanosPerDay;
   std::vector<uint64_t> buckets(times.size());
   for (size_t i = 0; i < times.size(); ++i) buckets[i] = times[i] / unit;
-  std::vector<uint64_t> keys = buckets;
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  // Distinct keys, sorted. Batches usually span one or a few hours: insert into a
+  // small sorted vector; fall back to sorting when keys are many.
+  std::vector<uint64_t> keys;
+  uint64_t last_key = 0;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    const uint64_t key = buckets[i];
+    if (i > 0 && key == last_key) continue;
+    last_key = key;
+    auto it = std::lower_bound(keys.begin(), keys.end(), key);
+    if (it != keys.end() && *it == key) continue;
+    if (keys.size() >= 64) {
+      keys = buckets;
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      break;
+    }
+    keys.insert(it, key);
+  }
   if (keys.size() == 1) {
     parts.emplace_back(PartitionPath(keys[0], granularity), batch);
     return parts;

@@ -421,7 +421,8 @@ TEST(PartitionIdGeneratorTest, RandomUuidIsVersion4) {
   EXPECT_NE(a, b);
 }
 
-// Scenario: logs, traces and metrics batches through one generator.
+// Scenario: realistic and edge-case logs, traces and metrics batches through one
+// generator.
 // Guarantees (§8.1): each batch's id, parent_id, resource.id and scope.id equal the
 // canonical values plus the running offset C_k; C_0 = 0 and C_{k+1} = C_k +
 // max_id_k + 1 (contiguous ranges shared by all signals); nulls stay null; one
@@ -430,11 +431,14 @@ TEST(PartitionIdGeneratorTest, OffsetsAreContiguousAcrossBatches) {
   PartitionIdGenerator ids(CountingUuids());
   EXPECT_EQ(ids.part_id(), "part-1");
   EXPECT_EQ(ids.offset(), 0u);
-  generator::OtlpGenerator gen({});
+  generator::OtlpGenerator realistic({});
+  // Edge cases: null log ids, sparse resource / scope ids, ...
+  generator::OtlpGenerator edge_cases(EdgeCaseOptions(3));
   uint32_t expected_offset = 0;
-  for (int k = 0; k < 6; ++k) {
+  for (int k = 0; k < 12; ++k) {
     const Signal signal = kAllSignals[k % 3];
     SCOPED_TRACE(std::string(SignalName(signal)) + " batch " + std::to_string(k));
+    auto& gen = k % 2 == 0 ? realistic : edge_cases;
     ASSERT_OK_AND_ASSIGN(auto batch, OneBatch(gen.Next(signal)));
     ASSERT_EQ(ids.offset(), expected_offset);
     ASSERT_OK_AND_ASSIGN(auto disk, ids.Apply(batch));
@@ -464,6 +468,40 @@ TEST(PartitionIdGeneratorTest, OffsetsAreContiguousAcrossBatches) {
     EXPECT_EQ(ids.offset(), expected_offset);
   }
   EXPECT_EQ(ids.part_id(), "part-1");
+}
+
+// Scenario: tables that are slices (offset 3, not byte aligned) of edge-case batches,
+// with null ids, applied at offset > 0.
+// Guarantees: the ids are the sliced values plus the offset, nulls at the same rows,
+// and the output is valid Arrow data.
+TEST(PartitionIdGeneratorTest, SlicedTablesAreHandled) {
+  PartitionIdGenerator ids(CountingUuids());
+  ids.set_offset_for_testing(1000);
+  for (Signal signal : kAllSignals) {
+    SCOPED_TRACE(SignalName(signal));
+    generator::OtlpGenerator gen(EdgeCaseOptions(11));
+    ASSERT_OK_AND_ASSIGN(auto batch, OneBatch(gen.Next(signal)));
+    OtapBatch sliced(signal);
+    for (PT type : batch.payload_types()) {
+      const auto& table = batch.Get(type);
+      if (table->num_rows() > 8) sliced.Set(type, table->Slice(3, table->num_rows() - 5));
+    }
+    const uint32_t offset = ids.offset();
+    ASSERT_OK_AND_ASSIGN(auto disk, ids.Apply(sliced));
+    for (const auto& [type, table] : disk.tables) {
+      SCOPED_TRACE(TableName(type));
+      ASSERT_OK(table->ValidateFull());
+      const auto before = IdArrays(type, *sliced.Get(type));
+      const auto after = IdArrays(type, *table);
+      for (size_t c = 0; c < before.size(); ++c) {
+        auto expected = IdValues(*before[c]);
+        for (auto& value : expected) {
+          if (value) *value += offset;
+        }
+        EXPECT_EQ(IdValues(*after[c]), expected) << c;
+      }
+    }
+  }
 }
 
 // Scenario: the second batch of a partition (offset > 0), with resource and scope
