@@ -222,6 +222,15 @@ arrow::Result<std::shared_ptr<arrow::Array>> Conform(
   }
 }
 
+// The struct type with its `id` child widened to UInt32.
+std::shared_ptr<arrow::DataType> WithWideId(const arrow::DataType& type) {
+  arrow::FieldVector children = type.fields();
+  for (auto& child : children) {
+    if (child->name() == kId) child = child->WithType(arrow::uint32());
+  }
+  return arrow::struct_(std::move(children));
+}
+
 }  // namespace
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> NormalizeToCanonical(
@@ -247,6 +256,9 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> NormalizeToCanonical(
     if (indices.size() > 1) return Status::Invalid(path, ": duplicate column");
     auto target_type = field->type();
     if (options.wide_ids && IsIdField(field->name())) target_type = arrow::uint32();
+    if (options.wide_ids && (field->name() == kResource || field->name() == kScope)) {
+      target_type = WithWideId(*target_type);  // on disk, resource.id/scope.id are UInt32
+    }
     std::shared_ptr<arrow::Array> column;
     std::shared_ptr<arrow::Field> source_field;
     if (!indices.empty()) {

@@ -17,11 +17,11 @@ namespace otap_parquet::schema {
 
 /// \brief Options of NormalizeToCanonical.
 struct NormalizeOptions {
-  /// Convert the top-level `id` and `parent_id` columns to UInt32 instead of their
-  /// canonical width. For on-disk data whose ids are offset by upstream's id
-  /// rewrite (§8) and can exceed UInt16 until RemapIdsDense (pdata/ids.h) renumbers
-  /// them; the result then differs from the canonical schema in those two columns
-  /// only. `resource.id` / `scope.id` always take their canonical UInt16. Default off.
+  /// Convert the `id` and `parent_id` columns, and `resource.id` / `scope.id`, to
+  /// UInt32 instead of their canonical width. For on-disk data whose ids are offset
+  /// by the exporter's id rewrite (§8; our files offset resource and scope ids too)
+  /// and can exceed UInt16 until RemapIdsDense (pdata/ids.h) renumbers them; the
+  /// result differs from the canonical schema in those columns only. Default off.
   bool wide_ids = false;
 
   static NormalizeOptions Defaults() { return {}; }

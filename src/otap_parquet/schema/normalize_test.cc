@@ -343,7 +343,7 @@ TEST(NormalizeTest, MetricsExtraColumnsAndNestedBuckets) {
 
 // Scenario: NormalizeOptions::wide_ids on offset root ids above 65535.
 // Guarantees: `id` / `parent_id` become UInt32 (field metadata kept) instead of
-// failing; `resource.id` stays UInt16.
+// failing; so do `resource.id` / `scope.id` (our files offset them too).
 TEST(NormalizeTest, WideIdsKeepOffsetIds) {
   auto batch =
       Batch({{F("id", Encoding("plain")), Json(arrow::uint32(), "[1000000, null]")},
@@ -355,7 +355,9 @@ TEST(NormalizeTest, WideIdsKeepOffsetIds) {
                        NormalizeToCanonical(PayloadType::kLogs, batch, options));
   ExpectColumn(*out, "id", arrow::uint32(), "[1000000, null]");
   EXPECT_EQ(out->schema()->field(0)->metadata()->Get("encoding").ValueOrDie(), "plain");
-  EXPECT_TRUE(out->schema()->GetFieldByName("resource")->type()->Equals(ResourceType()));
+  const auto& resource_type = *out->schema()->GetFieldByName("resource")->type();
+  EXPECT_TRUE(resource_type.GetFieldByName("id")->type()->Equals(arrow::uint32()));
+  EXPECT_EQ(resource_type.num_fields(), ResourceType()->num_fields());
 
   auto attrs = Batch({{F("parent_id"), Json(arrow::uint32(), "[1000000]")}});
   ASSERT_OK_AND_ASSIGN(out, NormalizeToCanonical(PayloadType::kLogAttrs, attrs, options));

@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Prints Google Benchmark JSON results as a table of items/s (median of the
+repetitions), with each benchmark's ratio to its baseline from the same run."""
+import json
+import sys
+
+# benchmark name prefix -> baseline name prefix (same suffix, e.g. "/logs").
+BASELINES = {
+    "BM_OtlpToOtap": "BM_ParseOtlpProtobuf",
+    "BM_OtapToOtlp": "BM_ParseOtlpProtobuf",
+}
+
+
+def main(path: str) -> None:
+    with open(path) as f:
+        data = json.load(f)
+    rate = {}
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name", "median") != "median":
+            continue
+        name = b.get("run_name", b["name"])
+        rate[name] = b.get("items_per_second", 0.0)
+    print(f"{'benchmark':<40} {'items/s':>14} {'vs baseline':>24}")
+    for name, value in rate.items():
+        prefix, _, suffix = name.partition("/")
+        base = BASELINES.get(prefix)
+        ratio = ""
+        if base and f"{base}/{suffix}" in rate and rate[f"{base}/{suffix}"]:
+            ratio = f"{value / rate[f'{base}/{suffix}']:.2f}x {base}"
+        print(f"{name:<40} {value:>14,.0f} {ratio:>24}")
+    ctx = data.get("context", {})
+    print(f"\n{ctx.get('num_cpus')} cpus, {ctx.get('mhz_per_cpu')} MHz, load {ctx.get('load_avg')}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
