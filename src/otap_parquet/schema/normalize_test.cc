@@ -355,7 +355,8 @@ TEST(NormalizeTest, WideIdsKeepOffsetIds) {
                        NormalizeToCanonical(PayloadType::kLogs, batch, options));
   ExpectColumn(*out, "id", arrow::uint32(), "[1000000, null]");
   EXPECT_EQ(out->schema()->field(0)->metadata()->Get("encoding").ValueOrDie(), "plain");
-  const auto& resource_type = *out->schema()->GetFieldByName("resource")->type();
+  const auto& resource_type = static_cast<const arrow::StructType&>(
+      *out->schema()->GetFieldByName("resource")->type());
   EXPECT_TRUE(resource_type.GetFieldByName("id")->type()->Equals(arrow::uint32()));
   EXPECT_EQ(resource_type.num_fields(), ResourceType()->num_fields());
 
