@@ -3,9 +3,13 @@
 
 #include <iostream>
 
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "otap_parquet/cli/commands.h"
+#include "otap_parquet/cli/dataset_commands.h"
 #include "otap_parquet/version.h"
 
 namespace {
@@ -20,6 +24,24 @@ Signal ParseSignal(const std::string& name) {
   auto signal = otap_parquet::SignalFromName(name);
   if (!signal) throw CLI::ValidationError("--signal", "expected logs, traces or metrics");
   return *signal;
+}
+
+// Adds the dataset-writing flags shared by `convert` and `bench write`.
+void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
+  cmd->add_option("--compression", flags->compression,
+                  "Parquet codec: zstd (default), snappy, lz4, gzip, brotli, none");
+  cmd->add_option("--rows-per-file", flags->rows_per_file,
+                  "publish a partition once a table file holds N rows")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--partition-by", flags->partition_by,
+                  "directory levels: part_id, hour, day or none (repeatable; default "
+                  "part_id)");
+  cmd->add_option("--s3-endpoint", flags->s3_endpoint,
+                  "S3 endpoint override (host:port or http(s)://host:port)");
+  cmd->add_option("--s3-region", flags->s3_region, "S3 region");
+  cmd->add_flag("--allow-http", flags->allow_http, "allow plain http to the S3 endpoint");
+  cmd->add_flag("--no-fsync", flags->no_fsync,
+                "do not fsync local files (faster, unsafe)");
 }
 
 int Report(const arrow::Status& status) {
@@ -38,12 +60,19 @@ int main(int argc, char** argv) {
                                         ")");
   app.require_subcommand(1);
 
+  // Lifecycle logs go to stderr; SPDLOG_LEVEL=info (or debug) shows them.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("otap-parquet"));
+  spdlog::set_level(spdlog::level::warn);
+  spdlog::cfg::load_env_levels();
+
   otap_parquet::cli::ConvertOptions convert;
+  otap_parquet::cli::DatasetFlags convert_dataset;
   std::string convert_signal;
-  auto* convert_cmd = app.add_subcommand("convert",
-                                         "Convert OTLP files (.jsonl/.json JSON lines, "
-                                         ".pb length-delimited protobuf) through "
-                                         "OTAP into OUTPUT");
+  auto* convert_cmd = app.add_subcommand(
+      "convert",
+      "Convert OTLP files (.jsonl/.json JSON lines, .pb length-delimited protobuf) "
+      "through OTAP into OUTPUT: an OTLP file, or a Parquet dataset (a directory, "
+      "file:// or s3:// URI; new files are added, nothing is overwritten)");
   convert_cmd->add_option("files", convert.inputs, "INPUT... OUTPUT")
       ->required()
       ->expected(2, -1);
@@ -55,6 +84,26 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 65535));
   convert_cmd->add_flag("--verify", convert.verify,
                         "check that OUTPUT holds the same telemetry as the inputs");
+  AddDatasetFlags(convert_cmd, &convert_dataset);
+
+  otap_parquet::cli::BenchWriteOptions bench_write;
+  std::string bench_signal;
+  auto* bench_cmd = app.add_subcommand("bench", "Benchmarks");
+  bench_cmd->require_subcommand(1);
+  auto* bench_write_cmd = bench_cmd->add_subcommand(
+      "write",
+      "Read INPUT... into memory as OTAP batches, then time only the dataset writer");
+  bench_write_cmd->add_option("inputs", bench_write.inputs, "INPUT...")->required();
+  bench_write_cmd->add_option("--signal", bench_signal, "signal of protobuf inputs");
+  bench_write_cmd->add_option("--dir", bench_write.dir,
+                              "dataset directory (default: a temporary one, removed)");
+  bench_write_cmd->add_option("--repeat", bench_write.repeat, "write the inputs N times")
+      ->check(CLI::PositiveNumber);
+  bench_write_cmd
+      ->add_option("--max-batch-rows", bench_write.max_batch_rows,
+                   "most root rows per OTAP batch (1..65535)")
+      ->check(CLI::Range(1, 65535));
+  AddDatasetFlags(bench_write_cmd, &bench_write.flags);
 
   otap_parquet::cli::GenerateOptions generate;
   std::vector<std::string> generate_signals;
@@ -83,6 +132,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     if (!convert_signal.empty()) convert.signal = ParseSignal(convert_signal);
+    if (!bench_signal.empty()) bench_write.signal = ParseSignal(bench_signal);
     for (const auto& name : generate_signals)
       generate.signals.push_back(ParseSignal(name));
   } catch (const CLI::ParseError& e) {
@@ -90,12 +140,23 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
 
+  // S3 (if used) must shut down before static destruction.
+  struct FinalizeAtReturn {
+    ~FinalizeAtReturn() { (void)otap_parquet::dataset::FinalizeStorage(); }
+  } finalize_storage;
   if (*convert_cmd) {
     convert.output = convert.inputs.back();
     convert.inputs.pop_back();
+    if (!otap_parquet::cli::IsOtlpFileOutput(convert.output)) {
+      return Report(
+          otap_parquet::cli::RunConvertToDataset(convert, convert_dataset, std::cerr));
+    }
     return Report(otap_parquet::cli::RunConvert(convert, std::cerr));
   }
   if (*generate_cmd) return Report(otap_parquet::cli::RunGenerate(generate, std::cerr));
+  if (*bench_write_cmd) {
+    return Report(otap_parquet::cli::RunBenchWrite(bench_write, std::cout));
+  }
   if (*demo_cmd) return Report(otap_parquet::cli::RunDemo(demo, std::cout));
   return kExitUsage;
 }

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/cli/dataset_commands.h"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/otlp_file.h"
+
+namespace otap_parquet::cli {
+
+using arrow::Status;
+
+namespace {
+
+/// Reads every input file and converts each request to OtapBatches, handing each
+/// batch to `sink`. Errors name the file and request index.
+template <typename Sink>
+Status ForEachBatch(const std::vector<std::string>& inputs, std::optional<Signal> signal,
+                    int64_t max_batch_rows, Sink&& sink) {
+  otlp::ToOtapOptions to_otap;
+  to_otap.max_root_rows = max_batch_rows;
+  for (const auto& path : inputs) {
+    ARROW_ASSIGN_OR_RAISE(auto reader, otlp::OtlpFileReader::Open(path, signal));
+    int64_t index = 0;
+    while (true) {
+      ARROW_ASSIGN_OR_RAISE(auto request, reader->Next());
+      if (!request) break;
+      auto batches = otlp::ToOtap(*request, to_otap);
+      if (!batches.ok()) {
+        return batches.status().WithMessage(path, ": request ", index, ": ",
+                                            batches.status().message());
+      }
+      for (auto& batch : *batches) ARROW_RETURN_NOT_OK(sink(std::move(batch)));
+      ++index;
+    }
+  }
+  return Status::OK();
+}
+
+void PrintMetrics(const dataset::WriterMetrics& m, std::ostream& report) {
+  report << fmt::format("  files {:>8} published, {} discarded, {} bytes\n",
+                        m.files_closed, m.files_discarded, m.bytes_written);
+  for (int i = 0; i < kPayloadTypeSlots; ++i) {
+    if (m.rows_written[i] == 0) continue;
+    report << fmt::format("    {:<32} {:>10} rows\n",
+                          TableName(static_cast<PayloadType>(i)), m.rows_written[i]);
+  }
+}
+
+}  // namespace
+
+arrow::Result<std::pair<dataset::WriterOptions, dataset::PartitioningOptions>>
+DatasetFlags::ToOptions() const {
+  dataset::WriterOptions options;
+  auto codec = dataset::CompressionFromName(compression);
+  if (!codec.ok())
+    return codec.status().WithMessage("--compression: ", codec.status().message());
+  options.compression = *codec;
+  if (rows_per_file < 0) return Status::Invalid("--rows-per-file must be >= 0");
+  if (rows_per_file > 0) options.target_rows_per_file = rows_per_file;
+  dataset::PartitioningOptions partitioning;
+  std::vector<std::string> by = partition_by;
+  if (by.empty()) by = {"part_id"};
+  for (const auto& level : by) {
+    if (level == "part_id" || level == "_part_id") {
+      partitioning.by_part_id = true;
+    } else if (level == "hour" || level == "day") {
+      const auto granularity = level == "hour" ? dataset::TimeGranularity::kHour
+                                               : dataset::TimeGranularity::kDay;
+      if (partitioning.event_time && *partitioning.event_time != granularity) {
+        return Status::Invalid("--partition-by: choose one of hour and day");
+      }
+      partitioning.event_time = granularity;
+    } else if (level != "none") {
+      return Status::Invalid("--partition-by: unknown level '", level,
+                             "'; expected part_id, hour, day or none");
+    }
+  }
+  ARROW_RETURN_NOT_OK(options.Validate());
+  return std::make_pair(options, partitioning);
+}
+
+dataset::S3Config DatasetFlags::ToS3Config() const {
+  dataset::S3Config s3;
+  s3.endpoint = s3_endpoint;
+  s3.region = s3_region;
+  s3.allow_http = allow_http;
+  return s3;
+}
+
+bool IsOtlpFileOutput(const std::string& output) {
+  if (output.find("://") != std::string::npos) return false;
+  return otlp::FormatFromPath(output).ok();
+}
+
+Status RunConvertToDataset(const ConvertOptions& options, const DatasetFlags& flags,
+                           std::ostream& report) {
+  if (options.inputs.empty()) return Status::Invalid("convert: no input file");
+  if (options.verify) {
+    return Status::NotImplemented("--verify needs an OTLP output file (.jsonl or .pb)");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto selected, flags.ToOptions());
+  auto [writer_options, partitioning] = std::move(selected);
+  dataset::DatasetWriterSettings settings;
+  ARROW_ASSIGN_OR_RAISE(settings.filesystem,
+                        dataset::FileSystemFromUri(options.output, flags.ToS3Config(),
+                                                   &settings.base_path));
+  settings.fsync = !flags.no_fsync;
+  ARROW_ASSIGN_OR_RAISE(
+      auto writer,
+      dataset::DatasetWriter::Make(writer_options, partitioning, std::move(settings)));
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<arrow::Future<>> acks;
+  int64_t batches = 0;
+  std::map<Signal, int64_t> items;
+  ARROW_RETURN_NOT_OK(ForEachBatch(options.inputs, options.signal, options.max_batch_rows,
+                                   [&](OtapBatch batch) -> Status {
+                                     ++batches;
+                                     items[batch.signal()] += batch.num_items();
+                                     acks.push_back(writer->Write(batch));
+                                     // Fail fast: a failed batch is final here.
+                                     if (acks.back().is_finished()) {
+                                       ARROW_RETURN_NOT_OK(acks.back().status());
+                                     }
+                                     return Status::OK();
+                                   }));
+  ARROW_RETURN_NOT_OK(writer->Close());
+  for (auto& ack : acks) ARROW_RETURN_NOT_OK(ack.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report << "converted " << options.inputs.size() << " file(s) to dataset "
+         << options.output
+         << fmt::format(" ({} OTAP batches) in {:.3f}s\n", batches, seconds);
+  for (const auto& [signal, count] : items) {
+    report << fmt::format("  {:<8} {:>10} {}\n", SignalName(signal), count,
+                          signal == Signal::kMetrics ? "data points"
+                          : signal == Signal::kLogs  ? "log records"
+                                                     : "spans");
+  }
+  PrintMetrics(writer->metrics(), report);
+  return Status::OK();
+}
+
+Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report) {
+  if (options.inputs.empty()) return Status::Invalid("bench write: no input file");
+  if (options.repeat < 1) return Status::Invalid("--repeat must be >= 1");
+  ARROW_ASSIGN_OR_RAISE(auto selected, options.flags.ToOptions());
+  auto [writer_options, partitioning] = std::move(selected);
+
+  std::vector<OtapBatch> batches;
+  int64_t records = 0;
+  ARROW_RETURN_NOT_OK(ForEachBatch(options.inputs, options.signal, options.max_batch_rows,
+                                   [&](OtapBatch batch) -> Status {
+                                     records += batch.num_items();
+                                     batches.push_back(std::move(batch));
+                                     return Status::OK();
+                                   }));
+  if (batches.empty())
+    return Status::Invalid("bench write: the inputs hold no telemetry");
+
+  std::string dir = options.dir;
+  const bool temporary = dir.empty();
+  if (temporary) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "otap-bench-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return Status::IOError("bench write: cannot create a temporary directory");
+    }
+    dir = pattern;
+  }
+  dataset::DatasetWriterSettings settings;
+  ARROW_ASSIGN_OR_RAISE(
+      settings.filesystem,
+      dataset::FileSystemFromUri(dir, options.flags.ToS3Config(), &settings.base_path));
+  settings.fsync = !options.flags.no_fsync;
+  ARROW_ASSIGN_OR_RAISE(
+      auto writer,
+      dataset::DatasetWriter::Make(writer_options, partitioning, std::move(settings)));
+
+  std::vector<arrow::Future<>> acks;
+  acks.reserve(batches.size() * static_cast<size_t>(options.repeat));
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < options.repeat; ++r) {
+    for (const auto& batch : batches) acks.push_back(writer->Write(batch));
+  }
+  Status closed = writer->Close();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ARROW_RETURN_NOT_OK(closed);
+  for (auto& ack : acks) ARROW_RETURN_NOT_OK(ack.status());
+
+  const auto metrics = writer->metrics();
+  const int64_t total = records * options.repeat;
+  report << fmt::format(
+      "bench write: {} records ({} OTAP batches) x{} into {} ({}, {}{})\n", records,
+      batches.size(), options.repeat, dir, options.flags.compression,
+      partitioning.by_part_id ? "by _part_id" : "unpartitioned",
+      options.flags.no_fsync ? ", no fsync" : "");
+  report << fmt::format("  time          {:.3f} s\n", seconds);
+  report << fmt::format("  throughput    {:.0f} records/s\n",
+                        static_cast<double>(total) / seconds);
+  report << fmt::format(
+      "  on disk       {} bytes in {} files, {:.1f} bytes/record\n",
+      metrics.bytes_written, metrics.files_closed,
+      static_cast<double>(metrics.bytes_written) / static_cast<double>(total));
+  if (temporary) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  return Status::OK();
+}
+
+}  // namespace otap_parquet::cli

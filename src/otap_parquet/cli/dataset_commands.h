@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/status.h>
+
+#include "otap_parquet/cli/commands.h"
+#include "otap_parquet/dataset/dataset_writer.h"
+#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/dataset/writer_options.h"
+
+/// \file
+/// CLI commands that write Parquet datasets: `convert` to a dataset, `bench write`.
+
+namespace otap_parquet::cli {
+
+/// \brief Dataset flags shared by `convert` (dataset output) and `bench write`.
+struct DatasetFlags {
+  /// --compression: zstd (default), snappy, lz4, gzip, brotli, none.
+  std::string compression = "zstd";
+  /// --rows-per-file: target_rows_per_file; 0 = the writer's default.
+  int64_t rows_per_file = 0;
+  /// --partition-by (repeatable): part_id, hour, day, or none. Empty = part_id
+  /// (upstream's usual config: without it `_part_id` is only in root metadata).
+  std::vector<std::string> partition_by;
+  /// --s3-endpoint, --s3-region, --allow-http (s3:// outputs; credentials come
+  /// from the AWS environment variables).
+  std::string s3_endpoint;
+  std::string s3_region;
+  bool allow_http = false;
+  /// --no-fsync: skip fsync of local files (benchmarks only).
+  bool no_fsync = false;
+
+  /// \brief Writer options and partitioning the flags select (Invalid naming the
+  /// flag for a bad value).
+  arrow::Result<std::pair<dataset::WriterOptions, dataset::PartitioningOptions>>
+  ToOptions() const;
+  dataset::S3Config ToS3Config() const;
+};
+
+/// \brief Whether `output` names an OTLP file (.jsonl/.json/.ndjson/.pb/...), as
+/// opposed to a dataset (directory path, file:// or s3:// URI).
+bool IsOtlpFileOutput(const std::string& output);
+
+/// \brief `convert INPUT... DATASET`: OTLP files through OTAP into a Parquet
+/// dataset. Writing into an existing dataset adds files; nothing is overwritten.
+arrow::Status RunConvertToDataset(const ConvertOptions& options,
+                                  const DatasetFlags& flags, std::ostream& report);
+
+struct BenchWriteOptions {
+  std::vector<std::string> inputs;
+  std::optional<Signal> signal;
+  DatasetFlags flags;
+  /// Dataset directory; empty = a fresh temporary directory, removed afterwards.
+  std::string dir;
+  /// Write the inputs this many times (more data for a steadier number).
+  int repeat = 1;
+  int64_t max_batch_rows = 8192;
+};
+
+/// \brief `bench write INPUT...`: reads the inputs into memory as OtapBatches, then
+/// times only the dataset writer (Write of every batch, then Close). Prints
+/// records/s, MB/s of Arrow data and bytes per record on disk.
+arrow::Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report);
+
+}  // namespace otap_parquet::cli

@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/dataset_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include <arrow/buffer.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/record_batch.h>
+#include <arrow/util/byte_size.h>
+#include <fmt/format.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/exception.h>
+#include <parquet/properties.h>
+#include <spdlog/spdlog.h>
+
+namespace otap_parquet::dataset {
+
+using arrow::Status;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+/// Forwards to an output stream and counts the bytes that reached it. After Abort()
+/// it refuses writes, so that a Parquet writer destroyed later cannot append a
+/// footer to a discarded file.
+class CountingOutputStream final : public arrow::io::OutputStream {
+ public:
+  explicit CountingOutputStream(std::shared_ptr<arrow::io::OutputStream> inner)
+      : inner_(std::move(inner)) {}
+
+  Status Close() override {
+    if (aborted_) return Status::OK();
+    return inner_->Close();
+  }
+  Status Abort() override {
+    if (aborted_) return Status::OK();
+    aborted_ = true;
+    return inner_->Abort();
+  }
+  bool closed() const override { return aborted_ || inner_->closed(); }
+  arrow::Result<int64_t> Tell() const override { return bytes_; }
+
+  using arrow::io::OutputStream::Write;
+  Status Write(const void* data, int64_t nbytes) override {
+    if (aborted_) return Status::IOError("write to a discarded file");
+    ARROW_RETURN_NOT_OK(inner_->Write(data, nbytes));
+    bytes_ += nbytes;
+    return Status::OK();
+  }
+  Status Write(const std::shared_ptr<arrow::Buffer>& data) override {
+    if (aborted_) return Status::IOError("write to a discarded file");
+    ARROW_RETURN_NOT_OK(inner_->Write(data));
+    bytes_ += data->size();
+    return Status::OK();
+  }
+  Status Flush() override {
+    if (aborted_) return Status::OK();
+    return inner_->Flush();
+  }
+
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  std::shared_ptr<arrow::io::OutputStream> inner_;
+  int64_t bytes_ = 0;
+  bool aborted_ = false;
+};
+
+/// Depth of a table below its signal's root (root 0, log_attrs 1, ...).
+int Depth(PayloadType type) {
+  for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
+    for (PayloadType candidate : PayloadTypesOf(signal)) {
+      if (candidate != type) continue;
+      int depth = 0;
+      PayloadType current = type;
+      while (auto parent = ParentOf(current, signal)) {
+        ++depth;
+        current = *parent;
+        if (depth > 8) break;  // defensive: the table graph is a shallow tree
+      }
+      return depth;
+    }
+  }
+  return 0;
+}
+
+std::string JoinPath(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (std::string_view part : parts) {
+    if (part.empty()) continue;
+    if (!out.empty() && out.back() != '/') out += '/';
+    out += part;
+  }
+  return out;
+}
+
+std::string_view Dirname(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+}
+
+std::string PartitionLabel(const std::string& key) {
+  return key.empty() ? std::string("(unpartitioned)") : key;
+}
+
+Status Fsync(const std::string& path, bool directory) {
+  const int fd =
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+  if (fd < 0) {
+    return Status::IOError("fsync: cannot open '", path, "': ", std::strerror(errno));
+  }
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::IOError("fsync '", path, "': ", std::strerror(err));
+  return Status::OK();
+}
+
+}  // namespace
+
+struct DatasetWriter::PendingAck {
+  arrow::Future<> future = arrow::Future<>::Make();
+  /// Partitions still holding unpublished rows of the batch (+1 while Write runs).
+  int remaining = 0;
+  bool done = false;
+};
+
+/// One open Parquet file of a (table, partition).
+struct OpenFile {
+  PayloadType type = PayloadType::kUnknown;
+  std::string final_path;
+  std::string write_path;  ///< temporary name (kRename) or final_path (kDirect)
+  std::string uri;         ///< display form of final_path
+  std::shared_ptr<CountingOutputStream> sink;
+  std::unique_ptr<parquet::arrow::FileWriter> writer;
+  int64_t rows = 0;
+  int64_t arrow_bytes = 0;            ///< in-memory bytes of all batches written
+  int64_t unflushed_arrow_bytes = 0;  ///< since the sink last grew (buffered group)
+  int64_t last_sink_bytes = 0;
+  bool finished = false;   ///< footer written and sink closed
+  bool published = false;  ///< visible under final_path
+};
+
+class DatasetWriter::Partition {
+ public:
+  std::string key;
+  Clock::time_point created;
+  /// Open files by table; at most one per table.
+  std::map<PayloadType, std::unique_ptr<OpenFile>> files;
+  std::vector<std::shared_ptr<PendingAck>> acks;
+};
+
+std::string_view FlushReasonName(FlushReason reason) {
+  switch (reason) {
+    case FlushReason::kRows:
+      return "rows";
+    case FlushReason::kBytes:
+      return "bytes";
+    case FlushReason::kAge:
+      return "age";
+    case FlushReason::kExplicit:
+      return "explicit";
+    case FlushReason::kShutdown:
+      return "shutdown";
+    case FlushReason::kRollover:
+      return "rollover";
+  }
+  return "?";
+}
+
+int64_t WriterMetrics::rows_written_total() const {
+  int64_t total = 0;
+  for (int64_t rows : rows_written) total += rows;
+  return total;
+}
+
+DatasetWriter::DatasetWriter(WriterOptions options, PartitioningOptions partitioning,
+                             DatasetWriterSettings settings)
+    : options_(std::move(options)),
+      partitioning_(partitioning),
+      settings_(std::move(settings)),
+      ids_(settings_.new_uuid) {
+  arrow_properties_ = MakeArrowWriterProperties();
+  rename_ = settings_.publish == PublishMode::kRename ||
+            (settings_.publish == PublishMode::kAuto &&
+             IsLocalFileSystem(*settings_.filesystem));
+  // Object stores have no directories to create (and would charge a request each).
+  const std::string type = settings_.filesystem->type_name();
+  create_dirs_ = type != "s3" && type != "gcs" && type != "abfs";
+}
+
+DatasetWriter::~DatasetWriter() {
+  std::vector<std::string> keys;
+  for (const auto& [key, partition] : partitions_) keys.push_back(key);
+  for (const auto& key : keys) {
+    DiscardPartition(key, Status::Cancelled("dataset writer destroyed before partition '",
+                                            PartitionLabel(key), "' was flushed"));
+  }
+  DrainCompletions();
+}
+
+arrow::Result<std::unique_ptr<DatasetWriter>> DatasetWriter::Make(
+    WriterOptions options, PartitioningOptions partitioning,
+    DatasetWriterSettings settings) {
+  ARROW_RETURN_NOT_OK(options.Validate());
+  if (settings.filesystem == nullptr) {
+    return Status::Invalid("DatasetWriterSettings.filesystem is required");
+  }
+  if (!settings.clock) settings.clock = [] { return Clock::now(); };
+  if (!settings.new_uuid) settings.new_uuid = RandomUuid;
+  if (!settings.logger) settings.logger = spdlog::default_logger();
+  if (settings.pool == nullptr) settings.pool = arrow::default_memory_pool();
+  while (settings.base_path.size() > 1 && settings.base_path.back() == '/') {
+    settings.base_path.pop_back();
+  }
+  return std::unique_ptr<DatasetWriter>(
+      new DatasetWriter(std::move(options), partitioning, std::move(settings)));
+}
+
+std::string DatasetWriter::PartitionKey(const std::string& part_id,
+                                        const std::string& time_path) const {
+  std::string key;
+  if (partitioning_.by_part_id) key = "_part_id=" + part_id;
+  if (partitioning_.event_time && !time_path.empty()) {
+    if (!key.empty()) key += '/';
+    key += time_path;
+  }
+  return key;
+}
+
+arrow::Result<std::shared_ptr<parquet::WriterProperties>> DatasetWriter::PropertiesFor(
+    PayloadType type, const arrow::Schema& schema) {
+  auto& slot = properties_[static_cast<int>(type)];
+  if (slot == nullptr) {
+    ARROW_ASSIGN_OR_RAISE(slot, MakeWriterProperties(options_, schema));
+  }
+  return slot;
+}
+
+void DatasetWriter::Complete(const std::shared_ptr<PendingAck>& ack, Status status) {
+  if (ack->done) return;
+  ack->done = true;
+  --pending_;
+  if (status.ok()) {
+    ++metrics_.batches_acked;
+  } else {
+    ++metrics_.batches_failed;
+  }
+  completions_.emplace_back(ack, std::move(status));
+}
+
+void DatasetWriter::DrainCompletions() {
+  while (!completions_.empty()) {
+    auto batch = std::move(completions_);
+    completions_.clear();
+    for (auto& [ack, status] : batch) ack->future.MarkFinished(std::move(status));
+  }
+}
+
+arrow::Future<> DatasetWriter::Write(const OtapBatch& batch) {
+  if (closed_) {
+    return arrow::Future<>::MakeFinished(Status::Invalid("dataset writer is closed"));
+  }
+  if (batch.empty()) return arrow::Future<>::MakeFinished(Status::OK());
+  // Everything that can fail on the input happens before any file is touched, so a
+  // bad batch leaves no rows behind.
+  std::vector<std::pair<std::string, OtapBatch>> parts;
+  if (partitioning_.event_time) {
+    auto split = SplitByEventTime(batch, *partitioning_.event_time);
+    if (!split.ok()) {
+      return arrow::Future<>::MakeFinished(split.status().WithMessage(
+          "splitting batch by event time: ", split.status().message()));
+    }
+    parts = std::move(*split);
+  } else {
+    parts.emplace_back(std::string(), batch);
+  }
+  std::vector<std::pair<std::string, DiskBatch>> disks;
+  disks.reserve(parts.size());
+  for (auto& [time_path, part] : parts) {
+    auto disk = ids_.Apply(part);
+    if (!disk.ok()) {
+      return arrow::Future<>::MakeFinished(disk.status().WithMessage(
+          "preparing ", SignalName(batch.signal()), " batch: ", disk.status().message()));
+    }
+    disks.emplace_back(time_path, std::move(*disk));
+  }
+
+  auto ack = std::make_shared<PendingAck>();
+  ++pending_;
+  ack->remaining = 1;  // held by this call until all parts are written
+  std::vector<std::string> touched;
+  for (auto& [time_path, disk] : disks) {
+    if (!partitioning_.by_part_id && !last_part_id_.empty() &&
+        disk.part_id != last_part_id_) {
+      // Files not partitioned by _part_id still hold one id space each.
+      (void)FlushAll(FlushReason::kRollover);
+    }
+    last_part_id_ = disk.part_id;
+    const std::string key = PartitionKey(disk.part_id, time_path);
+    Partition* partition = nullptr;
+    auto& slot = partitions_[key];
+    if (slot == nullptr) {
+      slot = std::make_unique<Partition>();
+      slot->key = key;
+      slot->created = settings_.clock();
+    }
+    partition = slot.get();
+    partition->acks.push_back(ack);
+    ++ack->remaining;
+    Status st = WriteDiskBatch(key, disk, &partition);
+    if (!st.ok()) {
+      ++metrics_.write_errors;
+      DiscardPartition(key, st);
+      continue;
+    }
+    touched.push_back(key);
+  }
+  Status rules = ApplyRules(settings_.clock(), touched);
+  (void)rules;  // errors reach the futures of the batches concerned
+  if (--ack->remaining == 0) Complete(ack, Status::OK());
+  auto future = ack->future;
+  DrainCompletions();
+  return future;
+}
+
+Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& disk,
+                                     Partition** out) {
+  Partition* partition = *out;
+  for (const auto& [type, record_batch] : disk.tables) {
+    if (record_batch == nullptr || record_batch->num_rows() == 0) continue;
+    const std::string table(TableName(type));
+    auto found = partition->files.find(type);
+    if (found == partition->files.end()) {
+      auto opened = std::make_unique<OpenFile>();
+      opened->type = type;
+      const std::string dir = JoinPath({settings_.base_path, table, key});
+      const auto now = settings_.clock();
+      const int64_t ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
+              .count();
+      const std::string name =
+          fmt::format("part-{}-{}.parquet", ms, settings_.new_uuid());
+      opened->final_path = JoinPath({dir, name});
+      opened->write_path =
+          rename_ ? JoinPath({dir, "." + name + ".tmp"}) : opened->final_path;
+      opened->uri = DisplayUri(*settings_.filesystem, opened->final_path);
+      auto context = [&](const Status& st) {
+        return st.WithMessage("opening ", table, " file ", opened->uri, " (partition '",
+                              PartitionLabel(key), "'): ", st.message());
+      };
+      if (create_dirs_ && !created_dirs_.contains(dir)) {
+        Status st = settings_.filesystem->CreateDir(dir, /*recursive=*/true);
+        if (!st.ok()) return context(st);
+        created_dirs_.insert(dir);
+      }
+      auto stream = settings_.filesystem->OpenOutputStream(opened->write_path);
+      if (!stream.ok()) {
+        created_dirs_.erase(dir);  // it may have been removed behind our back
+        return context(stream.status());
+      }
+      opened->sink = std::make_shared<CountingOutputStream>(std::move(*stream));
+      auto properties = PropertiesFor(type, *record_batch->schema());
+      if (!properties.ok()) {
+        (void)opened->sink->Abort();
+        if (rename_) (void)settings_.filesystem->DeleteFile(opened->write_path);
+        return context(properties.status());
+      }
+      auto writer =
+          parquet::arrow::FileWriter::Open(*record_batch->schema(), settings_.pool,
+                                           opened->sink, *properties, arrow_properties_);
+      if (!writer.ok()) {
+        (void)opened->sink->Abort();
+        if (rename_) (void)settings_.filesystem->DeleteFile(opened->write_path);
+        return context(writer.status());
+      }
+      opened->writer = std::move(*writer);
+      ++metrics_.files_created;
+      settings_.logger->debug("exporter.parquet.file.start table={} partition={} uri={}",
+                              table, PartitionLabel(key), opened->uri);
+      found = partition->files.emplace(type, std::move(opened)).first;
+    }
+    OpenFile* file = found->second.get();
+    Status st;
+    try {
+      st = file->writer->WriteRecordBatch(*record_batch);
+    } catch (const std::exception& e) {
+      st = Status::IOError(e.what());
+    }
+    if (!st.ok()) {
+      return st.WithMessage("writing ", record_batch->num_rows(), " ", table, " rows to ",
+                            file->uri, " (partition '", PartitionLabel(key),
+                            "'): ", st.message());
+    }
+    file->rows += record_batch->num_rows();
+    const int64_t bytes = arrow::util::TotalBufferSize(*record_batch);
+    file->arrow_bytes += bytes;
+    if (file->sink->bytes() != file->last_sink_bytes) {
+      // A row group went to storage; what is buffered now is about this batch.
+      file->last_sink_bytes = file->sink->bytes();
+      file->unflushed_arrow_bytes = 0;
+    } else {
+      file->unflushed_arrow_bytes += bytes;
+    }
+  }
+  return Status::OK();
+}
+
+Status DatasetWriter::ApplyRules(Clock::time_point now,
+                                 const std::vector<std::string>& touched) {
+  Status first;
+  auto note = [&](Status st) {
+    if (first.ok() && !st.ok()) first = std::move(st);
+  };
+  for (const auto& key : touched) {
+    auto it = partitions_.find(key);
+    if (it == partitions_.end()) continue;
+    std::optional<FlushReason> reason;
+    for (const auto& [type, file] : it->second->files) {
+      if (options_.target_rows_per_file > 0 &&
+          file->rows >= options_.target_rows_per_file) {
+        reason = FlushReason::kRows;
+        break;
+      }
+      if (options_.target_bytes_per_file > 0) {
+        double ratio = compression_ratio_[static_cast<int>(type)];
+        if (ratio <= 0) ratio = 1.0;  // no file of this table yet: assume no compression
+        const double estimate = static_cast<double>(file->sink->bytes()) +
+                                static_cast<double>(file->unflushed_arrow_bytes) * ratio;
+        if (estimate >= static_cast<double>(options_.target_bytes_per_file)) {
+          reason = FlushReason::kBytes;
+          break;
+        }
+      }
+    }
+    if (reason) note(FlushPartition(key, *reason));
+  }
+  if (options_.flush_when_older_than.count() > 0) {
+    std::vector<std::string> aged;
+    for (const auto& [key, partition] : partitions_) {
+      if (now - partition->created > options_.flush_when_older_than) aged.push_back(key);
+    }
+    for (const auto& key : aged) note(FlushPartition(key, FlushReason::kAge));
+  }
+  return first;
+}
+
+Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason) {
+  auto it = partitions_.find(key);
+  if (it == partitions_.end()) return Status::OK();
+  Partition& partition = *it->second;
+  ++metrics_.flushes[static_cast<int>(reason)];
+  // Children first: deepest tables, then their parents, roots last.
+  std::vector<OpenFile*> order;
+  for (auto& [type, file] : partition.files) order.push_back(file.get());
+  std::stable_sort(order.begin(), order.end(), [](const OpenFile* a, const OpenFile* b) {
+    return Depth(a->type) > Depth(b->type);
+  });
+  auto fail = [&](OpenFile* file, const Status& st) {
+    Status error =
+        st.WithMessage("flushing ", TableName(file->type), " file ", file->uri,
+                       " (partition '", PartitionLabel(key), "'): ", st.message());
+    ++metrics_.write_errors;
+    settings_.logger->error(
+        "exporter.parquet.file.fail table={} partition={} uri={} error={}",
+        TableName(file->type), PartitionLabel(key), file->uri, st.message());
+    DiscardPartition(key, error);
+    return error;
+  };
+  // Phase 1: write footers and close. In kDirect mode closing publishes, so this
+  // runs in children-first order too.
+  for (OpenFile* file : order) {
+    Status st;
+    try {
+      st = file->writer->Close();
+    } catch (const std::exception& e) {
+      st = Status::IOError(e.what());
+    }
+    if (st.ok() && !file->sink->closed()) st = file->sink->Close();
+    if (!st.ok()) return fail(file, st);
+    file->finished = true;
+    if (!rename_) file->published = true;
+    if (rename_ && settings_.fsync) {
+      st = Fsync(file->write_path, /*directory=*/false);
+      if (!st.ok()) return fail(file, st);
+    }
+  }
+  // Phase 2 (kRename): rename into place, children first, each directory synced
+  // before any parent file can appear.
+  if (rename_) {
+    for (OpenFile* file : order) {
+      Status st = settings_.filesystem->Move(file->write_path, file->final_path);
+      if (!st.ok()) return fail(file, st);
+      file->published = true;
+      if (settings_.fsync) {
+        st = Fsync(std::string(Dirname(file->final_path)), /*directory=*/true);
+        if (!st.ok()) return fail(file, st);
+      }
+    }
+  }
+  for (OpenFile* file : order) {
+    const int idx = static_cast<int>(file->type);
+    ++metrics_.files_closed;
+    metrics_.rows_written[idx] += file->rows;
+    metrics_.bytes_written += file->sink->bytes();
+    if (file->arrow_bytes > 0) {
+      const double ratio = static_cast<double>(file->sink->bytes()) /
+                           static_cast<double>(file->arrow_bytes);
+      double& learned = compression_ratio_[idx];
+      learned = learned <= 0 ? ratio : 0.5 * learned + 0.5 * ratio;
+    }
+    settings_.logger->info(
+        "exporter.parquet.file.flush table={} rows={} bytes={} reason={} uri={}",
+        TableName(file->type), file->rows, file->sink->bytes(), FlushReasonName(reason),
+        file->uri);
+  }
+  auto acks = std::move(partition.acks);
+  partitions_.erase(it);
+  for (const auto& ack : acks) {
+    if (--ack->remaining == 0) Complete(ack, Status::OK());
+  }
+  return Status::OK();
+}
+
+void DatasetWriter::DiscardPartition(const std::string& key, const Status& error) {
+  auto it = partitions_.find(key);
+  if (it == partitions_.end()) return;
+  Partition& partition = *it->second;
+  for (auto& [type, file] : partition.files) {
+    if (file->published) {
+      // Roll back this flush's visible files: their batches are failed and will be
+      // redelivered. Children only, as parents are published last.
+      (void)settings_.filesystem->DeleteFile(file->final_path);
+    } else {
+      if (!file->finished) (void)file->sink->Abort();
+      // Best effort, also in kDirect mode: an upload whose completion failed may
+      // have landed, and not every file system's Abort() removes what was written.
+      (void)settings_.filesystem->DeleteFile(file->write_path);
+    }
+    file->writer.reset();  // after Abort(): a late footer write cannot land anywhere
+    ++metrics_.files_discarded;
+    settings_.logger->warn("exporter.parquet.file.drop table={} partition={} uri={}",
+                           TableName(type), PartitionLabel(key), file->uri);
+  }
+  auto acks = std::move(partition.acks);
+  partitions_.erase(it);
+  for (const auto& ack : acks) Complete(ack, error);
+}
+
+Status DatasetWriter::FlushAll(FlushReason reason) {
+  std::vector<std::string> keys;
+  for (const auto& [key, partition] : partitions_) keys.push_back(key);
+  Status first;
+  for (const auto& key : keys) {
+    Status st = FlushPartition(key, reason);
+    if (first.ok() && !st.ok()) first = std::move(st);
+  }
+  return first;
+}
+
+Status DatasetWriter::Flush() {
+  Status st = FlushAll(FlushReason::kExplicit);
+  DrainCompletions();
+  return st;
+}
+
+Status DatasetWriter::Tick(Clock::time_point now) {
+  Status st = ApplyRules(now, {});
+  DrainCompletions();
+  return st;
+}
+
+Status DatasetWriter::Close(Clock::time_point deadline) {
+  if (closed_) return Status::OK();
+  closed_ = true;
+  std::vector<std::string> keys;
+  for (const auto& [key, partition] : partitions_) keys.push_back(key);
+  Status first;
+  for (const auto& key : keys) {
+    Status st;
+    if (settings_.clock() > deadline) {
+      st = Status::Cancelled(
+          "shutdown deadline passed before partition '", PartitionLabel(key), "' of ",
+          DisplayUri(*settings_.filesystem, settings_.base_path), " was flushed");
+      DiscardPartition(key, st);
+    } else {
+      st = FlushPartition(key, FlushReason::kShutdown);
+    }
+    if (first.ok() && !st.ok()) first = std::move(st);
+  }
+  DrainCompletions();
+  return first;
+}
+
+WriterMetrics DatasetWriter::metrics() const {
+  WriterMetrics out = metrics_;
+  if (settings_.storage_stats) out.retries = settings_.storage_stats->retries.load();
+  return out;
+}
+
+int64_t DatasetWriter::open_files() const {
+  int64_t n = 0;
+  for (const auto& [key, partition] : partitions_) {
+    n += static_cast<int64_t>(partition->files.size());
+  }
+  return n;
+}
+
+int64_t DatasetWriter::pending_batches() const { return pending_; }
+
+std::optional<std::chrono::milliseconds> DatasetWriter::tick_interval() const {
+  if (options_.flush_when_older_than.count() <= 0) return std::nullopt;
+  return std::max(std::chrono::milliseconds(1000), options_.flush_when_older_than / 60);
+}
+
+}  // namespace otap_parquet::dataset

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/memory_pool.h>
+#include <arrow/result.h>
+#include <arrow/status.h>
+#include <arrow/util/future.h>
+
+#include "otap_parquet/dataset/parquet_layout.h"
+#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/dataset/writer_options.h"
+#include "otap_parquet/pdata/otap_batch.h"
+
+namespace spdlog {
+class logger;
+}
+
+/// \file
+/// The dataset writer: OtapBatches into a partitioned Parquet dataset laid out as
+/// upstream's parquet exporter lays it out
+/// (`<base>/<table>/[k=v/...]/part-<unix-ms>-<uuid4>.parquet`).
+
+namespace otap_parquet::dataset {
+
+/// \brief Directory levels under each table, in this order when both are set:
+/// `_part_id=<uuid>` (upstream's `schema_metadata: ["_part_id"]`), then the
+/// event-time levels `date=YYYY-MM-DD[/hour=HH]` (SplitByEventTime). Neither: files
+/// directly under `<table>/`.
+struct PartitioningOptions {
+  bool by_part_id = false;
+  std::optional<TimeGranularity> event_time;
+
+  /// \brief Whether any partitioning is configured.
+  bool any() const { return by_part_id || event_time.has_value(); }
+};
+
+/// \brief Why a partition's files were published.
+enum class FlushReason {
+  kRows,      ///< a table file reached target_rows_per_file
+  kBytes,     ///< a table file reached target_bytes_per_file
+  kAge,       ///< the partition's oldest file passed flush_when_older_than
+  kExplicit,  ///< Flush()
+  kShutdown,  ///< Close()
+  kRollover,  ///< a new `_part_id` started while files were not partitioned by it
+};
+constexpr int kFlushReasons = 6;
+
+/// \brief "rows", "bytes", "age", "explicit", "shutdown", "rollover".
+std::string_view FlushReasonName(FlushReason reason);
+
+/// \brief Counters of one writer since it was made (upstream's
+/// `otap.exporter.parquet` set plus acknowledgements).
+struct WriterMetrics {
+  int64_t files_created = 0;
+  /// Files published (closed and visible).
+  int64_t files_closed = 0;
+  /// Files thrown away after an error (temporary file removed / upload aborted).
+  int64_t files_discarded = 0;
+  /// Rows in published files, per table (PayloadType value as index).
+  std::array<int64_t, kPayloadTypeSlots> rows_written{};
+  /// Bytes of published files.
+  int64_t bytes_written = 0;
+  /// Partition flushes by FlushReason (index: static_cast<int>(reason)).
+  std::array<int64_t, kFlushReasons> flushes{};
+  /// Failed writes or flushes (each failing the batches it held).
+  int64_t write_errors = 0;
+  /// Object-store request retries (from the storage layer).
+  int64_t retries = 0;
+  /// Batches whose future completed OK / with an error.
+  int64_t batches_acked = 0;
+  int64_t batches_failed = 0;
+
+  int64_t rows_written_total() const;
+  int64_t flushes_for(FlushReason reason) const {
+    return flushes[static_cast<int>(reason)];
+  }
+};
+
+/// \brief How a finished file becomes visible.
+enum class PublishMode {
+  /// kRename for LocalFileSystem, else kDirect.
+  kAuto,
+  /// Write `<dir>/.part-….parquet.tmp`, fsync it, Move() it to its final name, fsync
+  /// the directory. Needs native local paths (for fsync).
+  kRename,
+  /// Write to the final name; the object appears when the output stream's Close()
+  /// completes the upload (object stores).
+  kDirect,
+};
+
+/// \brief What code (not YAML) gives a writer.
+struct DatasetWriterSettings {
+  /// Where the dataset lives (MakeFileSystem); required.
+  std::shared_ptr<arrow::fs::FileSystem> filesystem;
+  /// Dataset base inside `filesystem`, without trailing slash (may be empty).
+  std::string base_path;
+  PublishMode publish = PublishMode::kAuto;
+  /// kRename only: fsync files and directories (off only in tests / benchmarks).
+  bool fsync = true;
+  /// Source of time for file names and the age rule; default system_clock::now.
+  std::function<std::chrono::system_clock::time_point()> clock;
+  /// Source of UUIDs for `_part_id`s and file names; default RandomUuid.
+  std::function<std::string()> new_uuid;
+  /// Logger of lifecycle events; default spdlog's default logger.
+  std::shared_ptr<spdlog::logger> logger;
+  arrow::MemoryPool* pool = arrow::default_memory_pool();
+  /// Optional storage counters (retries), as MakeFileSystem filled them.
+  std::shared_ptr<StorageStats> storage_stats;
+};
+
+/// \brief Writes OtapBatches of any signal into one Parquet dataset.
+///
+/// Each batch gets partition-unique ids (PartitionIdGenerator, one per writer, so
+/// signals sharing resource_attrs / scope_attrs never collide), is split by event
+/// time if configured, and its tables are appended to the open file of each
+/// (table, partition); a file holds the rows of many consecutive batches. Files of
+/// a partition are published together, children before parents (leaf tables first,
+/// root tables last), so a parent row is never visible before its children.
+///
+/// Acknowledgement: the future of Write() completes OK only once every row of the
+/// batch is in a published file, or with the error (naming table, partition and
+/// URI) when a write or flush of one of its partitions fails. A failed partition's
+/// open files are discarded and every batch with unpublished rows in them fails;
+/// the writer goes on and later batches can succeed. A batch spread over several
+/// partitions (event-time split) may have rows published in one partition although
+/// another failed: redelivery after a failure is at-least-once.
+///
+/// Threading: not thread-safe; call from one thread (or serialize). All I/O,
+/// including flushes, runs synchronously inside Write(), Flush(), Tick() and Close()
+/// (writes to object stores block on the network). Futures complete on that thread,
+/// running their callbacks inline.
+class DatasetWriter {
+ public:
+  ~DatasetWriter();
+  DatasetWriter(const DatasetWriter&) = delete;
+  DatasetWriter& operator=(const DatasetWriter&) = delete;
+
+  /// \brief Validates the options and makes a writer; no file is created yet.
+  static arrow::Result<std::unique_ptr<DatasetWriter>> Make(
+      WriterOptions options, PartitioningOptions partitioning,
+      DatasetWriterSettings settings);
+
+  /// \brief Appends a batch (canonical schemas, plain ids) and applies the flush
+  /// rules (rows, bytes, age). Returns a future that completes when the batch is
+  /// durable (see class comment). An empty batch completes at once; after Close()
+  /// the future fails with Invalid.
+  arrow::Future<> Write(const OtapBatch& batch);
+
+  /// \brief Publishes every open file now. Returns the first error (all errors also
+  /// reach the futures of the batches concerned); partitions flush independently.
+  arrow::Status Flush();
+
+  /// \brief Applies the age rule at `now` (the engine's timer tick).
+  arrow::Status Tick(std::chrono::system_clock::time_point now);
+
+  /// \brief Graceful shutdown: publishes every partition while `deadline` has not
+  /// passed (checked between partitions); the rest are discarded and their batches
+  /// fail with Cancelled. Later Write() calls fail. A second call is a no-op.
+  arrow::Status Close(std::chrono::system_clock::time_point deadline =
+                          std::chrono::system_clock::time_point::max());
+
+  /// \brief Counters since Make().
+  WriterMetrics metrics() const;
+  /// \brief Files currently open (written, not yet published).
+  int64_t open_files() const;
+  /// \brief Batches written whose future has not completed.
+  int64_t pending_batches() const;
+  /// \brief How often Tick() should be called: flush_when_older_than / 60, at least
+  /// 1 s (upstream's timer period); nullopt without an age rule.
+  std::optional<std::chrono::milliseconds> tick_interval() const;
+
+  const WriterOptions& options() const { return options_; }
+  const PartitioningOptions& partitioning() const { return partitioning_; }
+
+  class Partition;    ///< implementation detail
+  struct PendingAck;  ///< implementation detail
+
+ private:
+  DatasetWriter(WriterOptions options, PartitioningOptions partitioning,
+                DatasetWriterSettings settings);
+
+  arrow::Status WriteDiskBatch(const std::string& key, const DiskBatch& disk,
+                               Partition** out);
+  arrow::Status FlushPartition(const std::string& key, FlushReason reason);
+  void DiscardPartition(const std::string& key, const arrow::Status& error);
+  void Complete(const std::shared_ptr<PendingAck>& ack, arrow::Status status);
+  void DrainCompletions();
+  arrow::Status FlushAll(FlushReason reason);
+  arrow::Status ApplyRules(std::chrono::system_clock::time_point now,
+                           const std::vector<std::string>& touched);
+  std::string PartitionKey(const std::string& part_id,
+                           const std::string& time_path) const;
+  arrow::Result<std::shared_ptr<parquet::WriterProperties>> PropertiesFor(
+      PayloadType type, const arrow::Schema& schema);
+
+  WriterOptions options_;
+  PartitioningOptions partitioning_;
+  DatasetWriterSettings settings_;
+  bool rename_ = true;
+  bool create_dirs_ = true;
+  PartitionIdGenerator ids_;
+  std::string last_part_id_;
+  std::map<std::string, std::unique_ptr<Partition>> partitions_;
+  std::array<std::shared_ptr<parquet::WriterProperties>, kPayloadTypeSlots> properties_;
+  std::shared_ptr<parquet::ArrowWriterProperties> arrow_properties_;
+  /// Published bytes per in-memory Arrow byte, per table (estimates file sizes).
+  std::array<double, kPayloadTypeSlots> compression_ratio_{};
+  std::set<std::string> created_dirs_;
+  /// Batch completions decided inside a call, run when the writer's state is
+  /// consistent again (callbacks may re-enter the writer).
+  std::vector<std::pair<std::shared_ptr<PendingAck>, arrow::Status>> completions_;
+  int64_t pending_ = 0;
+  WriterMetrics metrics_;
+  bool closed_ = false;
+};
+
+}  // namespace otap_parquet::dataset

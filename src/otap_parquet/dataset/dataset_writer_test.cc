@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/dataset_writer.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/localfs.h>
+#include <arrow/io/file.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/util/key_value_metadata.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::dataset {
+namespace {
+
+using arrow::Status;
+using Clock = std::chrono::system_clock;
+using std::chrono::seconds;
+using testing::HasSubstr;
+namespace fs = std::filesystem;
+
+/// An Arrow file system over LocalFileSystem that records what happens to files
+/// ("open <path>", "close <path>", "move <dest>", "delete <path>") and can fail an
+/// operation on request. The files are real; only the bookkeeping is added.
+class RecordingFileSystem final : public arrow::fs::FileSystem {
+ public:
+  /// Returns a non-OK status to make operation `op` ("open", "close", "move") on
+  /// `path` fail.
+  using FailHook = std::function<Status(const std::string& op, const std::string& path)>;
+
+  RecordingFileSystem() : inner_(std::make_shared<arrow::fs::LocalFileSystem>()) {}
+
+  std::vector<std::string> events;
+  FailHook fail = [](const std::string&, const std::string&) { return Status::OK(); };
+
+  std::string type_name() const override { return "recording"; }
+  bool Equals(const FileSystem& other) const override { return &other == this; }
+  arrow::Result<arrow::fs::FileInfo> GetFileInfo(const std::string& path) override {
+    return inner_->GetFileInfo(path);
+  }
+  arrow::Result<arrow::fs::FileInfoVector> GetFileInfo(
+      const arrow::fs::FileSelector& select) override {
+    return inner_->GetFileInfo(select);
+  }
+  Status CreateDir(const std::string& path, bool recursive) override {
+    ARROW_RETURN_NOT_OK(fail("mkdir", path));
+    return inner_->CreateDir(path, recursive);
+  }
+  Status DeleteDir(const std::string& path) override { return inner_->DeleteDir(path); }
+  Status DeleteDirContents(const std::string& path, bool missing_dir_ok) override {
+    return inner_->DeleteDirContents(path, missing_dir_ok);
+  }
+  Status DeleteRootDirContents() override { return inner_->DeleteRootDirContents(); }
+  Status DeleteFile(const std::string& path) override {
+    events.push_back("delete " + path);
+    return inner_->DeleteFile(path);
+  }
+  Status Move(const std::string& src, const std::string& dest) override {
+    ARROW_RETURN_NOT_OK(fail("move", dest));
+    events.push_back("move " + dest);
+    return inner_->Move(src, dest);
+  }
+  Status CopyFile(const std::string& src, const std::string& dest) override {
+    return inner_->CopyFile(src, dest);
+  }
+  arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(
+      const std::string& path) override {
+    return inner_->OpenInputStream(path);
+  }
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
+      const std::string& path) override {
+    return inner_->OpenInputFile(path);
+  }
+  arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenOutputStream(
+      const std::string& path,
+      const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
+    ARROW_RETURN_NOT_OK(fail("open", path));
+    ARROW_ASSIGN_OR_RAISE(auto stream, inner_->OpenOutputStream(path, metadata));
+    events.push_back("open " + path);
+    return std::make_shared<Stream>(this, path, std::move(stream));
+  }
+  arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenAppendStream(
+      const std::string& path,
+      const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
+    return inner_->OpenAppendStream(path, metadata);
+  }
+
+ private:
+  class Stream final : public arrow::io::OutputStream {
+   public:
+    Stream(RecordingFileSystem* fs, std::string path,
+           std::shared_ptr<arrow::io::OutputStream> inner)
+        : fs_(fs), path_(std::move(path)), inner_(std::move(inner)) {}
+    Status Close() override {
+      if (inner_->closed()) return Status::OK();
+      ARROW_RETURN_NOT_OK(fs_->fail("close", path_));
+      fs_->events.push_back("close " + path_);
+      return inner_->Close();
+    }
+    Status Abort() override {
+      fs_->events.push_back("abort " + path_);
+      return inner_->Abort();
+    }
+    bool closed() const override { return inner_->closed(); }
+    arrow::Result<int64_t> Tell() const override { return inner_->Tell(); }
+    using arrow::io::OutputStream::Write;
+    Status Write(const void* data, int64_t nbytes) override {
+      return inner_->Write(data, nbytes);
+    }
+
+   private:
+    RecordingFileSystem* fs_;
+    std::string path_;
+    std::shared_ptr<arrow::io::OutputStream> inner_;
+  };
+
+  std::shared_ptr<arrow::fs::LocalFileSystem> inner_;
+};
+
+class DatasetWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base_ = fs::temp_directory_path() /
+            ("otap-writer-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(base_);
+    fs::create_directories(base_);
+    recording_ = std::make_shared<RecordingFileSystem>();
+    settings_.filesystem = recording_;
+    settings_.base_path = base_.string();
+    settings_.publish = PublishMode::kRename;
+    settings_.clock = [this] { return now_; };
+    settings_.logger = std::make_shared<spdlog::logger>(
+        "test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    options_.flush_when_older_than = std::chrono::milliseconds(0);
+  }
+  void TearDown() override { fs::remove_all(base_); }
+
+  std::unique_ptr<DatasetWriter> MakeWriter() {
+    auto writer = DatasetWriter::Make(options_, partitioning_, settings_);
+    EXPECT_TRUE(writer.ok()) << writer.status().ToString();
+    return std::move(writer).ValueOrDie();
+  }
+
+  /// Deterministic OTAP batches of one OTLP request each.
+  std::vector<OtapBatch> Batches(Signal signal, int requests, int items_per_scope = 5) {
+    generator::GeneratorOptions gen;
+    gen.seed = 7;
+    gen.items_per_scope = items_per_scope;
+    generator::OtlpGenerator generator(gen);
+    std::vector<OtapBatch> out;
+    for (int i = 0; i < requests; ++i) {
+      auto batches = otlp::ToOtap(generator.Next(signal));
+      EXPECT_TRUE(batches.ok()) << batches.status().ToString();
+      for (auto& batch : *batches) out.push_back(std::move(batch));
+    }
+    return out;
+  }
+
+  /// Files under the base, relative, sorted (temporary ones included).
+  std::vector<std::string> Files() const {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::recursive_directory_iterator(base_)) {
+      if (entry.is_regular_file())
+        out.push_back(fs::relative(entry.path(), base_).string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::vector<std::string> ParquetFiles(const std::string& table) const {
+    std::vector<std::string> out;
+    for (const auto& file : Files()) {
+      if (file.starts_with(table + "/") && file.ends_with(".parquet"))
+        out.push_back(file);
+    }
+    return out;
+  }
+  int64_t RowsIn(const std::string& relative) const {
+    auto reader = parquet::ParquetFileReader::OpenFile((base_ / relative).string());
+    return reader->metadata()->num_rows();
+  }
+  int64_t TableRows(const std::string& table) const {
+    int64_t rows = 0;
+    for (const auto& file : ParquetFiles(table)) rows += RowsIn(file);
+    return rows;
+  }
+
+  fs::path base_;
+  std::shared_ptr<RecordingFileSystem> recording_;
+  DatasetWriterSettings settings_;
+  WriterOptions options_;
+  PartitioningOptions partitioning_;
+  Clock::time_point now_ = Clock::time_point(seconds(1'700'000'000));
+};
+
+int64_t Rows(const OtapBatch& batch, PayloadType type) {
+  const auto& rb = batch.Get(type);
+  return rb == nullptr ? 0 : rb->num_rows();
+}
+
+// Scenario: logs written with `_part_id` partitioning, then flushed.
+// Guarantees: every table's file is at
+// `<base>/<table>/_part_id=<uuid>/part-<unix-ms>-<uuid4>.parquet`, the name's
+// milliseconds come from the clock, no temporary file is left, and all rows are there.
+TEST_F(DatasetWriterTest, LayoutWithPartIdPartitioning) {
+  partitioning_.by_part_id = true;
+  auto writer = MakeWriter();
+  auto batches = Batches(Signal::kLogs, 2);
+  std::vector<arrow::Future<>> acks;
+  for (const auto& batch : batches) acks.push_back(writer->Write(batch));
+  ASSERT_OK(writer->Flush());
+  for (auto& ack : acks) ASSERT_OK(ack.status());
+
+  const std::regex name(
+      R"(([a-z_]+)/_part_id=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/part-1700000000000-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.parquet)");
+  std::set<std::string> tables;
+  for (const auto& file : Files()) {
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(file, match, name)) << file;
+    tables.insert(match[1]);
+  }
+  std::set<std::string> expected_tables;
+  for (const auto& batch : batches) {
+    for (PayloadType type : batch.payload_types()) {
+      expected_tables.insert(std::string(TableName(type)));
+    }
+  }
+  EXPECT_EQ(tables, expected_tables);
+  EXPECT_TRUE(tables.contains("log_attrs"));
+  for (PayloadType type : {PayloadType::kLogs, PayloadType::kLogAttrs}) {
+    int64_t expected = 0;
+    for (const auto& batch : batches) expected += Rows(batch, type);
+    EXPECT_EQ(TableRows(std::string(TableName(type))), expected) << TableName(type);
+    // One file per (table, partition): both batches went into it.
+    EXPECT_EQ(ParquetFiles(std::string(TableName(type))).size(), 1u);
+  }
+  const auto metrics = writer->metrics();
+  EXPECT_EQ(metrics.files_created, static_cast<int64_t>(tables.size()));
+  EXPECT_EQ(metrics.files_closed, static_cast<int64_t>(tables.size()));
+  EXPECT_EQ(metrics.flushes_for(FlushReason::kExplicit), 1);
+  EXPECT_EQ(metrics.batches_acked, 2);
+  EXPECT_GT(metrics.bytes_written, 0);
+  EXPECT_EQ(metrics.rows_written[static_cast<int>(PayloadType::kLogs)],
+            TableRows("logs"));
+}
+
+// Scenario: no partitioning configured.
+// Guarantees: files lie directly under `<base>/<table>/`.
+TEST_F(DatasetWriterTest, LayoutWithoutPartitioning) {
+  auto writer = MakeWriter();
+  for (const auto& batch : Batches(Signal::kTraces, 1)) (void)writer->Write(batch);
+  ASSERT_OK(writer->Flush());
+  const std::regex name(R"([a-z_]+/part-[0-9]+-[0-9a-f-]{36}\.parquet)");
+  ASSERT_FALSE(Files().empty());
+  for (const auto& file : Files()) EXPECT_TRUE(std::regex_match(file, name)) << file;
+  EXPECT_EQ(ParquetFiles("spans").size(), 1u);
+}
+
+// Scenario: `_part_id` and hourly event-time partitioning together.
+// Guarantees: levels are `_part_id=<uuid>/date=YYYY-MM-DD/hour=HH`, `_part_id` first.
+TEST_F(DatasetWriterTest, LayoutWithPartIdAndEventTime) {
+  partitioning_.by_part_id = true;
+  partitioning_.event_time = TimeGranularity::kHour;
+  auto writer = MakeWriter();
+  for (const auto& batch : Batches(Signal::kLogs, 1)) (void)writer->Write(batch);
+  ASSERT_OK(writer->Flush());
+  const std::regex name(
+      R"([a-z_]+/_part_id=[0-9a-f-]{36}/date=[0-9]{4}-[0-9]{2}-[0-9]{2}/hour=[0-9]{2}/part-[0-9]+-[0-9a-f-]{36}\.parquet)");
+  ASSERT_FALSE(Files().empty());
+  for (const auto& file : Files()) EXPECT_TRUE(std::regex_match(file, name)) << file;
+}
+
+// Scenario: a row target smaller than the stream, batches arriving one by one.
+// Guarantees: the partition is published as soon as a table reaches the target
+// (after the batch that crosses it), those batches' futures complete then and the
+// later ones only at the next flush; each file holds several consecutive batches;
+// no row is lost or duplicated.
+TEST_F(DatasetWriterTest, RotatesByRowsMidStream) {
+  auto batches = Batches(Signal::kLogs, 5);
+  int64_t largest = 0;  // the largest table of one batch (log_attrs)
+  for (PayloadType type : batches[0].payload_types())
+    largest = std::max(largest, Rows(batches[0], type));
+  options_.target_rows_per_file = largest * 5 / 2;  // crossed by the third batch
+  auto writer = MakeWriter();
+  std::vector<arrow::Future<>> acks;
+  for (int i = 0; i < 3; ++i) acks.push_back(writer->Write(batches[i]));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(acks[i].is_finished()) << i;
+  for (int i = 0; i < 3; ++i) ASSERT_OK(acks[i].status());
+  EXPECT_EQ(writer->open_files(), 0);
+  EXPECT_EQ(ParquetFiles("logs").size(), 1u);
+  acks.push_back(writer->Write(batches[3]));
+  acks.push_back(writer->Write(batches[4]));
+  EXPECT_FALSE(acks[3].is_finished());
+  EXPECT_FALSE(acks[4].is_finished());
+  EXPECT_EQ(writer->pending_batches(), 2);
+  ASSERT_OK(writer->Flush());
+  ASSERT_OK(acks[3].status());
+  ASSERT_OK(acks[4].status());
+
+  const auto files = ParquetFiles("logs");
+  ASSERT_EQ(files.size(), 2u);
+  int64_t expected = 0;
+  for (const auto& batch : batches) expected += Rows(batch, PayloadType::kLogs);
+  EXPECT_EQ(RowsIn(files[0]) + RowsIn(files[1]), expected);
+  EXPECT_GT(RowsIn(files[0]), Rows(batches[0], PayloadType::kLogs));
+  EXPECT_EQ(writer->metrics().flushes_for(FlushReason::kRows), 1);
+}
+
+// Scenario: a byte target far below one batch's size.
+// Guarantees: every batch is published on its own by the byte rule.
+TEST_F(DatasetWriterTest, RotatesByBytes) {
+  options_.target_bytes_per_file = 1;
+  auto writer = MakeWriter();
+  auto batches = Batches(Signal::kLogs, 3);
+  for (const auto& batch : batches) ASSERT_TRUE(writer->Write(batch).is_finished());
+  EXPECT_EQ(ParquetFiles("logs").size(), batches.size());
+  EXPECT_EQ(writer->metrics().flushes_for(FlushReason::kBytes),
+            static_cast<int64_t>(batches.size()));
+}
+
+// Scenario: age rule of 10 s with a fake clock; ticks at +5 s and +11 s, and a row
+// target that is also set (upstream would then ignore the age).
+// Guarantees: nothing is published before the age passes; the tick after it
+// publishes the partition and completes the future.
+TEST_F(DatasetWriterTest, AgeRuleWithFakeClock) {
+  options_.flush_when_older_than = seconds(10);
+  options_.target_rows_per_file = 1'000'000;
+  auto writer = MakeWriter();
+  ASSERT_EQ(writer->tick_interval(), std::chrono::milliseconds(1000));
+  auto batch = Batches(Signal::kMetrics, 1)[0];
+  auto ack = writer->Write(batch);
+  now_ += seconds(5);
+  ASSERT_OK(writer->Tick(now_));
+  EXPECT_FALSE(ack.is_finished());
+  EXPECT_TRUE(ParquetFiles("univariate_metrics").empty());
+  now_ += seconds(6);
+  ASSERT_OK(writer->Tick(now_));
+  ASSERT_TRUE(ack.is_finished());
+  ASSERT_OK(ack.status());
+  EXPECT_EQ(ParquetFiles("univariate_metrics").size(), 1u);
+  EXPECT_EQ(writer->metrics().flushes_for(FlushReason::kAge), 1);
+}
+
+// Relative table of an event path ("move /base/log_attrs/x.parquet" → "log_attrs").
+std::string TableOf(const std::string& event, const fs::path& base) {
+  const std::string path = event.substr(event.find(' ') + 1);
+  const std::string relative = fs::relative(path, base).string();
+  return relative.substr(0, relative.find('/'));
+}
+
+int DepthOf(const std::string& table) {
+  static const std::map<std::string, int> kDepth = {
+      {"logs", 0},
+      {"spans", 0},
+      {"univariate_metrics", 0},
+      {"span_event_attrs", 2},
+      {"span_link_attrs", 2},
+      {"number_dp_attrs", 2},
+      {"number_dp_exemplars", 2},
+      {"histogram_dp_attrs", 2},
+      {"histogram_dp_exemplars", 2},
+      {"exp_histogram_dp_attrs", 2},
+      {"exp_histogram_dp_exemplars", 2},
+      {"summary_dp_attrs", 2},
+      {"number_dp_exemplar_attrs", 3},
+      {"histogram_dp_exemplar_attrs", 3},
+      {"exp_histogram_dp_exemplar_attrs", 3},
+  };
+  auto it = kDepth.find(table);
+  return it == kDepth.end() ? 1 : it->second;
+}
+
+// Scenario: logs, traces and metrics in one writer, published by rename.
+// Guarantees: within the flush, the Move() that makes a file visible happens for
+// every child table before any of its ancestors: depth never increases along the
+// sequence of moves, and the roots come last.
+TEST_F(DatasetWriterTest, PublishesChildrenBeforeParentsByRename) {
+  partitioning_.by_part_id = true;
+  auto writer = MakeWriter();
+  for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
+    for (const auto& batch : Batches(signal, 1, 10)) (void)writer->Write(batch);
+  }
+  ASSERT_OK(writer->Flush());
+  std::vector<std::string> moves;
+  for (const auto& event : recording_->events) {
+    if (event.starts_with("move ")) moves.push_back(TableOf(event, base_));
+  }
+  ASSERT_GE(moves.size(), 10u);
+  for (size_t i = 1; i < moves.size(); ++i) {
+    EXPECT_GE(DepthOf(moves[i - 1]), DepthOf(moves[i]))
+        << moves[i - 1] << " published before " << moves[i];
+  }
+  std::set<std::string> roots(moves.end() - 3, moves.end());
+  EXPECT_EQ(roots, (std::set<std::string>{"logs", "spans", "univariate_metrics"}));
+  // Files were written under a temporary, non-.parquet name.
+  for (const auto& event : recording_->events) {
+    if (event.starts_with("open ")) {
+      EXPECT_TRUE(event.ends_with(".parquet.tmp")) << event;
+    }
+  }
+}
+
+// Scenario: object-store style publishing (the upload completes on Close()).
+// Guarantees: streams are opened at their final names and closed children first,
+// roots last, so an object-store reader never sees a parent before its children.
+TEST_F(DatasetWriterTest, PublishesChildrenBeforeParentsByClose) {
+  settings_.publish = PublishMode::kDirect;
+  auto writer = MakeWriter();
+  std::vector<arrow::Future<>> acks;
+  for (const auto& batch : Batches(Signal::kTraces, 2, 10)) {
+    acks.push_back(writer->Write(batch));
+  }
+  ASSERT_OK(writer->Flush());
+  for (auto& ack : acks) ASSERT_OK(ack.status());
+  std::vector<std::string> closes;
+  for (const auto& event : recording_->events) {
+    EXPECT_FALSE(event.starts_with("move ")) << event;
+    if (event.starts_with("close ")) closes.push_back(TableOf(event, base_));
+  }
+  ASSERT_GE(closes.size(), 5u);
+  for (size_t i = 1; i < closes.size(); ++i) {
+    EXPECT_GE(DepthOf(closes[i - 1]), DepthOf(closes[i])) << closes[i];
+  }
+  EXPECT_EQ(closes.back(), "spans");
+  for (const auto& file : Files()) EXPECT_TRUE(file.ends_with(".parquet")) << file;
+}
+
+// Scenario: each supported codec, read back through parquet::ParquetFileReader.
+// Guarantees: every column chunk of every row group of every file uses the
+// configured codec; files are format 2.6 and carry ARROW:schema, from which the
+// root's `_part_id` schema metadata is restored.
+TEST_F(DatasetWriterTest, CodecOfEveryColumnChunkMatchesConfig) {
+  const std::pair<Compression, arrow::Compression::type> kCases[] = {
+      {Compression::kZstd, arrow::Compression::ZSTD},
+      {Compression::kSnappy, arrow::Compression::SNAPPY},
+      {Compression::kGzip, arrow::Compression::GZIP},
+      {Compression::kBrotli, arrow::Compression::BROTLI},
+      {Compression::kLz4, arrow::Compression::LZ4},
+      {Compression::kNone, arrow::Compression::UNCOMPRESSED},
+  };
+  auto batches = Batches(Signal::kLogs, 1);
+  for (const auto& [codec, expected] : kCases) {
+    SCOPED_TRACE(std::string(CompressionName(codec)));
+    fs::remove_all(base_);
+    fs::create_directories(base_);
+    options_.compression = codec;
+    options_.row_group_size = 64;  // several row groups per file
+    auto writer = MakeWriter();
+    (void)writer->Write(batches[0]);
+    ASSERT_OK(writer->Close());
+    ASSERT_FALSE(Files().empty());
+    for (const auto& file : Files()) {
+      auto reader = parquet::ParquetFileReader::OpenFile((base_ / file).string());
+      auto metadata = reader->metadata();
+      EXPECT_EQ(metadata->version(), parquet::ParquetVersion::PARQUET_2_6);
+      ASSERT_NE(metadata->key_value_metadata(), nullptr);
+      EXPECT_TRUE(metadata->key_value_metadata()->Contains("ARROW:schema"));
+      ASSERT_GE(metadata->num_row_groups(), 1);
+      for (int rg = 0; rg < metadata->num_row_groups(); ++rg) {
+        auto row_group = metadata->RowGroup(rg);
+        EXPECT_LE(row_group->num_rows(), 64);
+        for (int c = 0; c < row_group->num_columns(); ++c) {
+          EXPECT_EQ(row_group->ColumnChunk(c)->compression(), expected)
+              << file << " column " << c;
+        }
+      }
+      if (file.starts_with("logs/")) {
+        ASSERT_OK_AND_ASSIGN(auto input,
+                             arrow::io::ReadableFile::Open((base_ / file).string()));
+        ASSERT_OK_AND_ASSIGN(auto arrow_reader, parquet::arrow::OpenFile(
+                                                    input, arrow::default_memory_pool()));
+        std::shared_ptr<arrow::Schema> schema;
+        ASSERT_OK(arrow_reader->GetSchema(&schema));
+        ASSERT_NE(schema->metadata(), nullptr);
+        EXPECT_TRUE(schema->metadata()->Contains("_part_id"));
+      }
+    }
+  }
+}
+
+// Scenario: bloom filters requested on trace_id.
+// Guarantees: the trace_id column chunks of logs have a bloom filter; others not.
+TEST_F(DatasetWriterTest, BloomFilterOnConfiguredColumns) {
+  options_.bloom_filter_columns = {"trace_id", "no_such_column"};
+  auto writer = MakeWriter();
+  (void)writer->Write(Batches(Signal::kLogs, 1)[0]);
+  ASSERT_OK(writer->Close());
+  auto files = ParquetFiles("logs");
+  ASSERT_EQ(files.size(), 1u);
+  auto reader = parquet::ParquetFileReader::OpenFile((base_ / files[0]).string());
+  auto metadata = reader->metadata();
+  auto row_group = metadata->RowGroup(0);
+  int with_filter = 0;
+  for (int c = 0; c < row_group->num_columns(); ++c) {
+    const bool has = row_group->ColumnChunk(c)->bloom_filter_offset().has_value();
+    const std::string name = metadata->schema()->Column(c)->path()->ToDotString();
+    EXPECT_EQ(has, name == "trace_id") << name;
+    with_filter += has;
+  }
+  EXPECT_EQ(with_filter, 1);
+}
+
+// Scenario: the directory of the logs table cannot be created (a regular file is in
+// its place), then the obstacle is removed.
+// Guarantees: the batch's future fails with IOError naming the path and table, no
+// partial or temporary file is left, and the next batch succeeds.
+TEST_F(DatasetWriterTest, UnwritableDirectoryFailsBatchAndWriterRecovers) {
+  { std::ofstream(base_ / "logs") << "not a directory"; }
+  auto writer = MakeWriter();
+  auto batches = Batches(Signal::kLogs, 2);
+  auto failed = writer->Write(batches[0]);
+  ASSERT_TRUE(failed.is_finished());
+  EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr((base_ / "logs").string()),
+                                  failed.status());
+  EXPECT_THAT(failed.status().message(), HasSubstr("opening logs file"));
+  EXPECT_EQ(Files(), std::vector<std::string>{"logs"});
+
+  fs::remove(base_ / "logs");
+  auto ok = writer->Write(batches[1]);
+  ASSERT_OK(writer->Flush());
+  ASSERT_OK(ok.status());
+  EXPECT_EQ(TableRows("logs"), Rows(batches[1], PayloadType::kLogs));
+  const auto metrics = writer->metrics();
+  EXPECT_EQ(metrics.write_errors, 1);
+  EXPECT_EQ(metrics.batches_failed, 1);
+  EXPECT_EQ(metrics.batches_acked, 1);
+}
+
+// Scenario: publishing the root file fails (its rename is refused) after the child
+// files were renamed into place.
+// Guarantees: Flush() and the futures report the error with the file's URI; the
+// already visible children are rolled back and temporary files removed, so the
+// failed flush leaves nothing; the writer then writes the next batch normally.
+TEST_F(DatasetWriterTest, FailedPublishRollsBackAndWriterRecovers) {
+  partitioning_.by_part_id = true;
+  bool fail = true;
+  recording_->fail = [&](const std::string& op, const std::string& path) {
+    if (fail && op == "move" && path.find("/logs/") != std::string::npos) {
+      return Status::IOError("injected failure");
+    }
+    return Status::OK();
+  };
+  auto writer = MakeWriter();
+  auto batches = Batches(Signal::kLogs, 3);
+  auto first = writer->Write(batches[0]);
+  auto second = writer->Write(batches[1]);
+  Status st = writer->Flush();
+  ASSERT_RAISES(IOError, st);
+  EXPECT_THAT(st.message(), HasSubstr("injected failure"));
+  EXPECT_THAT(st.message(), HasSubstr(base_.string() + "/logs/_part_id="));
+  for (auto* ack : {&first, &second}) {
+    ASSERT_TRUE(ack->is_finished());
+    EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr("flushing logs file"),
+                                    ack->status());
+  }
+  EXPECT_TRUE(Files().empty()) << Files().front();
+
+  fail = false;
+  auto third = writer->Write(batches[2]);
+  ASSERT_OK(writer->Flush());
+  ASSERT_OK(third.status());
+  EXPECT_EQ(TableRows("logs"), Rows(batches[2], PayloadType::kLogs));
+  EXPECT_EQ(TableRows("log_attrs"), Rows(batches[2], PayloadType::kLogAttrs));
+  EXPECT_EQ(writer->metrics().files_discarded,
+            static_cast<int64_t>(batches[0].payload_types().size()));
+}
+
+// Scenario: a close (upload completion) fails in object-store mode.
+// Guarantees: remaining streams are aborted, nothing stays visible, the batch fails.
+TEST_F(DatasetWriterTest, FailedUploadAbortsTheRest) {
+  settings_.publish = PublishMode::kDirect;
+  recording_->fail = [&](const std::string& op, const std::string& path) {
+    if (op == "close" && path.find("/log_attrs/") != std::string::npos) {
+      return Status::IOError("upload failed");
+    }
+    return Status::OK();
+  };
+  auto writer = MakeWriter();
+  auto ack = writer->Write(Batches(Signal::kLogs, 1)[0]);
+  ASSERT_FALSE(ack.is_finished());
+  ASSERT_RAISES(IOError, writer->Flush());
+  ASSERT_RAISES(IOError, ack.status());
+  EXPECT_TRUE(Files().empty()) << Files().front();
+}
+
+// Scenario: Close() with a deadline that has already passed, then Write().
+// Guarantees: unflushed batches fail with Cancelled and leave no files; writes after
+// Close() fail with Invalid; a second Close() is a no-op.
+TEST_F(DatasetWriterTest, CloseAfterDeadlineDiscardsAndLaterWritesFail) {
+  auto writer = MakeWriter();
+  auto ack = writer->Write(Batches(Signal::kLogs, 1)[0]);
+  ASSERT_RAISES(Cancelled, writer->Close(now_ - seconds(1)));
+  ASSERT_RAISES(Cancelled, ack.status());
+  EXPECT_TRUE(Files().empty());
+  ASSERT_RAISES(Invalid, writer->Write(Batches(Signal::kLogs, 1)[0]).status());
+  ASSERT_OK(writer->Close());
+}
+
+// Scenario: the writer is destroyed with unflushed data.
+// Guarantees: its batches fail with Cancelled and temporary files are removed.
+TEST_F(DatasetWriterTest, DestroyingDiscardsUnflushedFiles) {
+  arrow::Future<> ack;
+  {
+    auto writer = MakeWriter();
+    ack = writer->Write(Batches(Signal::kLogs, 1)[0]);
+    EXPECT_FALSE(Files().empty());
+  }
+  ASSERT_RAISES(Cancelled, ack.status());
+  EXPECT_TRUE(Files().empty());
+}
+
+// Scenario: invalid writer options.
+// Guarantees: Make() fails with Invalid naming each offending key.
+TEST_F(DatasetWriterTest, InvalidOptionsNameTheKey) {
+  options_.row_group_size = 0;
+  options_.compression = Compression::kSnappy;
+  options_.compression_level = 3;
+  auto writer = DatasetWriter::Make(options_, partitioning_, settings_);
+  ASSERT_RAISES(Invalid, writer.status());
+  EXPECT_THAT(writer.status().message(), HasSubstr("writer_options.row_group_size"));
+  EXPECT_THAT(writer.status().message(), HasSubstr("writer_options.compression_level"));
+}
+
+}  // namespace
+}  // namespace otap_parquet::dataset

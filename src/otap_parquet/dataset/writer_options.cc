@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/writer_options.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <utility>
+
+#include <arrow/type.h>
+#include <arrow/util/compression.h>
+#include <fmt/format.h>
+#include <parquet/exception.h>
+#include <parquet/properties.h>
+
+namespace otap_parquet::dataset {
+
+using arrow::Status;
+
+namespace {
+
+constexpr std::pair<std::string_view, Compression> kCompressionNames[] = {
+    {"none", Compression::kNone},     {"uncompressed", Compression::kNone},
+    {"snappy", Compression::kSnappy}, {"gzip", Compression::kGzip},
+    {"brotli", Compression::kBrotli}, {"lz4", Compression::kLz4},
+    {"lz4_raw", Compression::kLz4},   {"zstd", Compression::kZstd},
+};
+
+arrow::Compression::type ToArrowCodec(Compression compression) {
+  switch (compression) {
+    case Compression::kNone:
+      return arrow::Compression::UNCOMPRESSED;
+    case Compression::kSnappy:
+      return arrow::Compression::SNAPPY;
+    case Compression::kGzip:
+      return arrow::Compression::GZIP;
+    case Compression::kBrotli:
+      return arrow::Compression::BROTLI;
+    case Compression::kLz4:
+      // Parquet C++ writes Compression::LZ4 as the LZ4_RAW codec of the format
+      // (the deprecated Hadoop-framed "LZ4" is LZ4_HADOOP).
+      return arrow::Compression::LZ4;
+    case Compression::kZstd:
+      return arrow::Compression::ZSTD;
+  }
+  return arrow::Compression::UNCOMPRESSED;
+}
+
+std::string Join(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return fmt::format("{}.{}", path, key);
+}
+
+// The field at a dot path ("resource.id"), descending through structs; null if absent.
+std::shared_ptr<arrow::Field> FieldAtPath(const arrow::Schema& schema,
+                                          std::string_view path) {
+  std::shared_ptr<arrow::Field> field;
+  const arrow::FieldVector* fields = &schema.fields();
+  while (true) {
+    const size_t dot = path.find('.');
+    const std::string_view name = path.substr(0, dot);
+    field = nullptr;
+    for (const auto& candidate : *fields) {
+      if (candidate->name() == name) field = candidate;
+    }
+    if (field == nullptr || dot == std::string_view::npos) return field;
+    if (field->type()->id() != arrow::Type::STRUCT) return nullptr;
+    fields = &field->type()->fields();
+    path.remove_prefix(dot + 1);
+  }
+}
+
+}  // namespace
+
+std::string_view CompressionName(Compression compression) {
+  switch (compression) {
+    case Compression::kNone:
+      return "none";
+    case Compression::kSnappy:
+      return "snappy";
+    case Compression::kGzip:
+      return "gzip";
+    case Compression::kBrotli:
+      return "brotli";
+    case Compression::kLz4:
+      return "lz4";
+    case Compression::kZstd:
+      return "zstd";
+  }
+  return "?";
+}
+
+arrow::Result<Compression> CompressionFromName(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  for (const auto& [candidate, compression] : kCompressionNames) {
+    if (candidate == lower) return compression;
+  }
+  return Status::Invalid("unknown compression '", name,
+                         "'; expected zstd, snappy, lz4, gzip, brotli or none");
+}
+
+void WriterOptions::CheckInto(std::string_view path,
+                              std::vector<std::string>* errors) const {
+  auto fail = [&](std::string_view key, std::string message) {
+    errors->push_back(fmt::format("{}: {}", Join(path, key), message));
+  };
+  if (target_rows_per_file < 0) {
+    fail("target_rows_per_file",
+         fmt::format("must be >= 0 (0 = no row rule), got {}", target_rows_per_file));
+  }
+  if (target_bytes_per_file < 0) {
+    fail("target_bytes_per_file",
+         fmt::format("must be >= 0 (0 = no byte rule), got {}", target_bytes_per_file));
+  }
+  if (flush_when_older_than.count() < 0) {
+    fail("flush_when_older_than",
+         fmt::format("must be >= 0, got {}ms", flush_when_older_than.count()));
+  }
+  if (row_group_size <= 0) {
+    fail("row_group_size", fmt::format("must be > 0, got {}", row_group_size));
+  }
+  if (data_page_size <= 0) {
+    fail("data_page_size", fmt::format("must be > 0, got {}", data_page_size));
+  }
+  if (compression_level) {
+    const auto codec = ToArrowCodec(compression);
+    if (!arrow::util::Codec::SupportsCompressionLevel(codec)) {
+      fail("compression_level",
+           fmt::format("{} has no compression levels", CompressionName(compression)));
+    } else {
+      auto min = arrow::util::Codec::MinimumCompressionLevel(codec);
+      auto max = arrow::util::Codec::MaximumCompressionLevel(codec);
+      if (min.ok() && max.ok() &&
+          (*compression_level < *min || *compression_level > *max)) {
+        fail("compression_level",
+             fmt::format("{} levels are {}..{}, got {}", CompressionName(compression),
+                         *min, *max, *compression_level));
+      }
+    }
+  }
+  if (compression != Compression::kNone &&
+      !arrow::util::Codec::IsAvailable(ToArrowCodec(compression))) {
+    fail("compression",
+         fmt::format("{} is not available in this build", CompressionName(compression)));
+  }
+  for (size_t i = 0; i < bloom_filter_columns.size(); ++i) {
+    if (bloom_filter_columns[i].empty()) {
+      fail(fmt::format("bloom_filter_columns[{}]", i), "must not be empty");
+    }
+  }
+  if (!(bloom_filter_fpp > 0.0 && bloom_filter_fpp < 1.0)) {
+    fail("bloom_filter_fpp", fmt::format("must be in (0, 1), got {}", bloom_filter_fpp));
+  }
+}
+
+Status WriterOptions::Validate() const {
+  std::vector<std::string> errors;
+  CheckInto("writer_options", &errors);
+  if (errors.empty()) return Status::OK();
+  return Status::Invalid("invalid writer options: ",
+                         fmt::format("{}", fmt::join(errors, "; ")));
+}
+
+arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
+    const WriterOptions& options, const arrow::Schema& schema) {
+  ARROW_RETURN_NOT_OK(options.Validate());
+  BEGIN_PARQUET_CATCH_EXCEPTIONS
+  parquet::WriterProperties::Builder builder;
+  builder.version(parquet::ParquetVersion::PARQUET_2_6)
+      ->compression(ToArrowCodec(options.compression))
+      ->max_row_group_length(options.row_group_size)
+      ->data_pagesize(options.data_page_size);
+  if (options.compression_level) builder.compression_level(*options.compression_level);
+  if (!options.dictionary) builder.disable_dictionary();
+  if (!options.statistics) {
+    builder.disable_statistics();
+  }
+  for (const auto& column : options.bloom_filter_columns) {
+    auto field = FieldAtPath(schema, column);
+    if (field == nullptr || field->type()->id() == arrow::Type::BOOL ||
+        field->type()->id() == arrow::Type::STRUCT) {
+      continue;
+    }
+    parquet::BloomFilterOptions bloom;
+    bloom.fpp = options.bloom_filter_fpp;
+    builder.enable_bloom_filter(column, bloom);
+  }
+  return builder.build();
+  END_PARQUET_CATCH_EXCEPTIONS
+}
+
+std::shared_ptr<parquet::ArrowWriterProperties> MakeArrowWriterProperties() {
+  return parquet::ArrowWriterProperties::Builder().store_schema()->build();
+}
+
+arrow::Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
+  using std::chrono::nanoseconds;
+  const std::string_view original = text;
+  auto invalid = [&](std::string_view why) {
+    return Status::Invalid("invalid duration '", original, "': ", why,
+                           " (expected e.g. \"10s\", \"500ms\", \"1m30s\")");
+  };
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
+  if (text.empty()) return invalid("empty");
+  constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"ns", 1},
+      {"us", 1'000},
+      {"ms", 1'000'000},
+      {"s", 1'000'000'000},
+      {"m", 60'000'000'000},
+      {"h", 3'600'000'000'000},
+      {"d", 86'400'000'000'000},
+  };
+  int64_t total = 0;
+  while (!text.empty()) {
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    uint64_t value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || ptr == text.data()) return invalid("expected a number");
+    text.remove_prefix(static_cast<size_t>(ptr - text.data()));
+    size_t unit_len = 0;
+    while (unit_len < text.size() &&
+           std::isalpha(static_cast<unsigned char>(text[unit_len])))
+      ++unit_len;
+    const std::string_view unit = text.substr(0, unit_len);
+    if (unit.empty()) return invalid("a number needs a unit (ns, us, ms, s, m, h, d)");
+    int64_t scale = 0;
+    for (const auto& [name, ns] : kUnits) {
+      if (name == unit) scale = ns;
+    }
+    if (scale == 0) return invalid(fmt::format("unknown unit '{}'", unit));
+    if (value > static_cast<uint64_t>(INT64_MAX / scale) ||
+        total > INT64_MAX - static_cast<int64_t>(value) * scale) {
+      return invalid("too large");
+    }
+    total += static_cast<int64_t>(value) * scale;
+    text.remove_prefix(unit_len);
+  }
+  return nanoseconds(total);
+}
+
+}  // namespace otap_parquet::dataset

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/status.h>
+#include <arrow/type_fwd.h>
+
+namespace parquet {
+class WriterProperties;
+class ArrowWriterProperties;
+}  // namespace parquet
+
+/// \file
+/// Options of the dataset writer: when files are flushed and how Parquet is written.
+
+namespace otap_parquet::dataset {
+
+/// \brief Parquet compression codec of every column chunk.
+enum class Compression { kNone, kSnappy, kGzip, kBrotli, kLz4, kZstd };
+
+/// \brief Config name of a codec: "none", "snappy", "gzip", "brotli", "lz4", "zstd".
+std::string_view CompressionName(Compression compression);
+/// \brief Parses a codec name (case-insensitive; "uncompressed" = "none",
+/// "lz4_raw" = "lz4"). Invalid listing the accepted names otherwise.
+arrow::Result<Compression> CompressionFromName(std::string_view name);
+
+/// \brief When the dataset writer publishes its open files, and how it encodes them.
+///
+/// Every flush rule that is enabled fires on its own (upstream ignores the age rule
+/// when a row target is set; we do not). All rules act per partition: when one
+/// table file of a partition fires, all open files of that partition are published.
+struct WriterOptions {
+  /// Publish a partition once any of its table files holds this many rows (checked
+  /// after each batch, so files may hold a little more). 0 = no row rule.
+  /// Default 100'000'000, upstream's.
+  int64_t target_rows_per_file = 100'000'000;
+  /// Publish a partition once any of its table files is estimated to reach this
+  /// many bytes on storage (bytes written plus the buffered row group, scaled by the
+  /// compression ratio of earlier files of that table). 0 = no byte rule.
+  int64_t target_bytes_per_file = 128LL << 20;
+  /// Publish a partition once its oldest open file is older than this (checked on
+  /// each Write() and Tick()). 0 = no age rule. Default 60 s, so that
+  /// acknowledgements never wait forever on a quiet stream.
+  std::chrono::milliseconds flush_when_older_than{60'000};
+  /// Codec of every column chunk; default zstd (upstream writes uncompressed).
+  Compression compression = Compression::kZstd;
+  /// Codec level; nullopt = the codec's default. Invalid for codecs without levels.
+  std::optional<int> compression_level;
+  /// Most rows per row group (default 1,048,576, parquet-rs' and upstream's).
+  int64_t row_group_size = 1'048'576;
+  /// Target size of a data page in bytes (default 1 MiB).
+  int64_t data_page_size = 1 << 20;
+  /// Dictionary encoding (falls back to plain above the dictionary page limit).
+  bool dictionary = true;
+  /// Column chunk and page statistics (min/max/null count, page index).
+  bool statistics = true;
+  /// Columns (dot paths, e.g. "trace_id", "resource.id") that get a split-block
+  /// bloom filter in every table that has them; tables without such a column, and
+  /// boolean columns (Parquet has no bloom filter for them), are skipped.
+  std::vector<std::string> bloom_filter_columns;
+  /// False-positive probability of each bloom filter, in (0, 1).
+  double bloom_filter_fpp = 0.05;
+
+  static WriterOptions Defaults() { return {}; }
+
+  /// \brief Appends one message per invalid field, each prefixed by `path` and the
+  /// field's config key ("writer_options.row_group_size: must be > 0, got 0").
+  void CheckInto(std::string_view path, std::vector<std::string>* errors) const;
+  /// \brief Invalid naming every invalid key (see CheckInto); OK otherwise.
+  arrow::Status Validate() const;
+};
+
+/// \brief Parquet writer properties for one table of the given Arrow schema:
+/// format version 2.6, the configured codec and level set explicitly on every
+/// column, page size, dictionary, statistics, row group size, and bloom filters on
+/// the configured columns that `schema` has (others are skipped).
+arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
+    const WriterOptions& options, const arrow::Schema& schema);
+
+/// \brief Arrow-side properties: `store_schema()` (ARROW:schema in the footer, so
+/// that readers restore `_part_id`, Duration and field metadata).
+std::shared_ptr<parquet::ArrowWriterProperties> MakeArrowWriterProperties();
+
+/// \brief Parses a duration as humantime does: one or more `<number><unit>` with
+/// unit ns, us, ms, s, m, h or d ("10s", "500ms", "1m30s", "1h"). Invalid naming
+/// the text otherwise (a bare number has no unit and is rejected).
+arrow::Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
+
+}  // namespace otap_parquet::dataset
