@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "otap_parquet/cli/commands.h"
+#include "otap_parquet/cli/run_cli.h"
 #include "otap_parquet/version.h"
 
 namespace {
@@ -80,6 +81,10 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--dir", demo.dir, "working directory")->capture_default_str();
   demo_cmd->add_option("--seed", demo.seed, "random seed");
 
+  // run: the pipeline engine (cli/run_command.h).
+  otap_parquet::cli::RunOptions run;
+  auto* run_cmd = otap_parquet::cli::AddRunSubcommand(app, run);
+
   try {
     app.parse(argc, argv);
     if (!convert_signal.empty()) convert.signal = ParseSignal(convert_signal);
@@ -97,5 +102,6 @@ int main(int argc, char** argv) {
   }
   if (*generate_cmd) return Report(otap_parquet::cli::RunGenerate(generate, std::cerr));
   if (*demo_cmd) return Report(otap_parquet::cli::RunDemo(demo, std::cout));
+  if (*run_cmd) return otap_parquet::cli::RunCommand(run, std::cout, std::cerr);
   return kExitUsage;
 }
