@@ -330,6 +330,7 @@ void ReadNodes(ConfigReader& parent, bool legacy, PipelineSpec* pipeline) {
     } else {
       pipeline->nodes.push_back(ReadV1Node(id, it->second, npath, parent.errors()));
     }
+    pipeline->nodes.back().line = LineOf(it->first.Mark());
   }
 }
 
