@@ -5,6 +5,8 @@
 #include <mutex>
 #include <thread>
 
+#include <arrow/util/logging.h>
+
 #include "otap_parquet/engine/engine.h"
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/nodes/builtin_nodes.h"
@@ -63,7 +65,8 @@ class TestSource : public Receiver {
   }
   Clock::time_point Poll(Clock::time_point now, EffectHandler& effect) override {
     if (g_state->external) return Clock::time_point::max();
-    if (g_state->source_batches >= 0 && next_ >= g_state->source_batches) {
+    if (g_state->source_batches >= 0 &&
+        static_cast<int64_t>(next_) >= g_state->source_batches) {
       effect.ReportFinished();
       return Clock::time_point::max();
     }
