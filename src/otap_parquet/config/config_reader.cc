@@ -107,7 +107,11 @@ YAML::Node ConfigReader::Get(std::string_view key) {
   known_.insert(std::string(key));
   if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
   const YAML::Node& self = node_;
-  return self[std::string(key)];
+  YAML::Node value = self[std::string(key)];
+  // A missing key gives an *invalid* node on which most calls throw; hand out a
+  // valid undefined node instead.
+  if (!value.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
+  return value;
 }
 
 bool ConfigReader::Has(std::string_view key) { return !IsNullish(Get(key)); }

@@ -115,7 +115,7 @@ TEST(ConfigEngineTest, ParsesLegacyParquetReceiverDemo) {
   const std::string all =
       Errors(ReadFile(SourceRoot() / "configs/parquet-receiver-demo.yaml"));
   EXPECT_THAT(all, HasSubstr("invalid configuration (1 error)"));
-  EXPECT_THAT(all, HasSubstr("nodes.parquet_receiver (line 6): unknown node type"));
+  EXPECT_THAT(all, HasSubstr("nodes.parquet_receiver (line 7): unknown node type"));
 }
 
 // Scenario: every node type spelling upstream has used.

@@ -535,7 +535,10 @@ arrow::Status PipelineInstance::Run() {
     bool progress = false;
     if (!draining_) {
       std::lock_guard<std::mutex> lock(shutdown_mutex_);
-      if (shutdown_requested_) BeginDrain(requested_deadline_), progress = true;
+      if (shutdown_requested_) {
+        BeginDrain(requested_deadline_);
+        progress = true;
+      }
     } else {
       std::lock_guard<std::mutex> lock(shutdown_mutex_);
       deadline_ = std::min(deadline_, requested_deadline_);
@@ -561,12 +564,16 @@ arrow::Status PipelineInstance::Run() {
       progress |= AdvanceShutdown(now);
       if (std::all_of(nodes_.begin(), nodes_.end(),
                       [](const auto& n) { return n->done; })) {
-        DispatchCompletions();
+        // A completion may complete further contexts (the batch processor Acks its
+        // inputs when its outputs are Acked): dispatch until quiet.
+        while (DispatchCompletions()) {
+        }
         break;
       }
       if (Clock::now() >= deadline_) {
         ForceStop();
-        DispatchCompletions();
+        while (DispatchCompletions()) {
+        }
         break;
       }
     }

@@ -35,7 +35,8 @@ struct TestState {
   bool async_ack = false;
   std::vector<std::thread> ack_threads;
   EffectHandler* source_effect = nullptr;
-  bool external = false;  ///< source produces only via SendFromAnyThread
+  bool external = false;        ///< source produces only via SendFromAnyThread
+  bool report_finished = true;  ///< source reports finished after its batches
 };
 
 TestState* g_state = nullptr;
@@ -67,7 +68,7 @@ class TestSource : public Receiver {
     if (g_state->external) return Clock::time_point::max();
     if (g_state->source_batches >= 0 &&
         static_cast<int64_t>(next_) >= g_state->source_batches) {
-      effect.ReportFinished();
+      if (g_state->report_finished) effect.ReportFinished();
       return Clock::time_point::max();
     }
     PData msg(template_);
@@ -294,7 +295,8 @@ TEST_F(PipelineTest, BackpressureStopsTheSource) {
 // Guarantees: receivers stop, the batch processor flushes, the exporter gets
 // every produced item, every message is Acked before Run returns, nothing dropped.
 TEST_F(PipelineTest, ShutdownDrainsInFlightData) {
-  state_->source_batches = -1;
+  state_->source_batches = 250;
+  state_->report_finished = false;  // runs until shutdown
   ASSERT_OK_AND_ASSIGN(
       auto p, Build(Pipeline("{type: processor:batch, config: {otap: {min_size: 1000000, "
                              "sizer: items}, max_batch_duration: 1h}}",
@@ -304,7 +306,8 @@ TEST_F(PipelineTest, ShutdownDrainsInFlightData) {
   p->RequestShutdown(Clock::now() + std::chrono::seconds(10));
   t.join();
   const int64_t produced = state_->produced.load();
-  ASSERT_GT(produced, 0);
+  ASSERT_EQ(produced, 250);
+  EXPECT_EQ(state_->exported_batches.load(), 1);  // one flush, at shutdown
   EXPECT_EQ(state_->exported_items.load(), produced * state_->items_per_batch);
   EXPECT_EQ(static_cast<int64_t>(state_->acked.size()), produced);
   EXPECT_TRUE(state_->nacked.empty());
