@@ -125,3 +125,30 @@ def test_duration_ends_the_run(run, tmp_path):
     proc = run("run", "-c", config, "--duration", "1s")
     assert proc.returncode == 0
     assert 0.9 < time.monotonic() - start < 10
+
+
+def test_console_and_detailed_debug_from_inline_yaml(run, tmp_path):
+    # Scenario: an inline config (yaml: source) with debug verbosity detailed into a
+    # file and exporter:console printing OTLP/JSON.
+    # Guarantees: every console line is a complete OTLP/JSON request, and the
+    # debug file holds the same content dumps.
+    import json
+
+    debug_file = tmp_path / "debug.txt"
+    config = (
+        "yaml:version: otel_dataflow/v1\n"
+        "groups:\n  g:\n    pipelines:\n      p:\n        nodes:\n"
+        "          gen:\n            type: receiver:traffic_generator\n"
+        "            config: {traffic_config: {signals_per_second: null, max_batch_size: 5,"
+        " log_weight: 1, trace_weight: 1, metric_weight: 1}, max_batches: 6}\n"
+        f"          dbg: {{type: processor:debug, config: {{verbosity: detailed, output: '{debug_file}'}}}}\n"
+        "          out: {type: exporter:console, config: {format: otlp_json}}\n"
+        "        connections:\n          - {from: gen, to: dbg}\n          - {from: dbg, to: out}\n"
+    )
+    proc = run("run", "-c", config)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 6
+    keys = sorted(next(iter(json.loads(line))) for line in lines)
+    assert keys == ["resourceLogs"] * 2 + ["resourceMetrics"] * 2 + ["resourceSpans"] * 2
+    dumped = [line for line in debug_file.read_text().splitlines() if line.startswith("{")]
+    assert dumped == lines

@@ -30,6 +30,7 @@ struct TestState {
   std::atomic<int64_t> produced{0};
   std::atomic<int64_t> exported_batches{0};
   std::atomic<int64_t> exported_items{0};
+  std::atomic<int64_t> max_exported_items{0};  ///< largest batch seen
   std::atomic<bool> gate_open{true};
   bool nack_all = false;
   bool async_ack = false;
@@ -105,6 +106,10 @@ class TestSink : public Exporter {
   arrow::Status Export(PData msg, EffectHandler&) override {
     g_state->exported_batches++;
     g_state->exported_items += msg.num_items();
+    int64_t seen = g_state->max_exported_items.load();
+    while (msg.num_items() > seen &&
+           !g_state->max_exported_items.compare_exchange_weak(seen, msg.num_items())) {
+    }
     if (g_state->nack_all) {
       msg.context.Nack({"disk full", false});
     } else if (g_state->async_ack) {
@@ -218,6 +223,7 @@ TEST_F(PipelineTest, AcksFlowThroughBatchProcessorToReceiver) {
   RunToEnd(*p);
   EXPECT_EQ(state_->exported_items.load(), 500);
   EXPECT_LT(state_->exported_batches.load(), 50);  // merged
+  EXPECT_LE(state_->max_exported_items.load(), 150);  // split at max_size
   EXPECT_TRUE(state_->nacked.empty());
   auto acked = state_->acked;
   std::sort(acked.begin(), acked.end());
@@ -226,6 +232,29 @@ TEST_F(PipelineTest, AcksFlowThroughBatchProcessorToReceiver) {
   auto* batch = p->metrics_of("mid").get();
   EXPECT_EQ(batch->received_items.load(), 500);
   EXPECT_GT(batch->acked.load(), 0);
+}
+
+// Scenario: the batch processor holds fewer items than min_size and the source
+// goes quiet (without finishing).
+// Guarantees: max_batch_duration flushes them on a timer tick, before any
+// shutdown, and the inputs are Acked.
+TEST_F(PipelineTest, BatchProcessorFlushesOnTimer) {
+  state_->source_batches = 5;
+  state_->report_finished = false;
+  ASSERT_OK_AND_ASSIGN(
+      auto p, Build(Pipeline("{type: processor:batch, config: {otap: {min_size: 1000, "
+                             "sizer: items}, max_batch_duration: 50ms}}",
+                             4)));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  const auto limit = Clock::now() + std::chrono::seconds(5);
+  while (state_->exported_batches.load() == 0 && Clock::now() < limit) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(state_->exported_batches.load(), 1);
+  EXPECT_EQ(state_->exported_items.load(), 50);
+  p->RequestShutdown(Clock::now() + std::chrono::seconds(10));
+  t.join();
+  EXPECT_EQ(state_->acked.size(), 5u);
 }
 
 // Scenario: the exporter Nacks every merged batch ("disk full").
