@@ -25,6 +25,7 @@ arrow::Result<std::unique_ptr<Engine>> Engine::Make(const config::EngineConfig& 
   if (!options.logger) options.logger = spdlog::default_logger();
   engine->options_ = options;
   engine->logger_ = options.logger;
+  engine->num_pipelines_ = config.pipelines.size();
   for (const auto& pipeline : config.pipelines) {
     const int n = ResolveInstances(pipeline, config, options.num_cores);
     for (int core = 0; core < n; ++core) {
@@ -43,7 +44,7 @@ arrow::Result<std::unique_ptr<Engine>> Engine::Make(const config::EngineConfig& 
 }
 
 arrow::Status Engine::Run() {
-  logger_->info("engine.start pipelines={} instances={}", instances_.size(),
+  logger_->info("engine.start pipelines={} instances={}", num_pipelines_,
                 instances_.size());
   std::vector<arrow::Status> results(instances_.size());
   std::vector<std::thread> threads;

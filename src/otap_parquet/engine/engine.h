@@ -65,6 +65,7 @@ class Engine {
   std::shared_ptr<spdlog::logger> logger_;
   MetricsRegistry metrics_;
   std::vector<std::unique_ptr<PipelineInstance>> instances_;
+  size_t num_pipelines_ = 0;
 };
 
 /// \brief Resolves instances of a pipeline: its own/group core_allocation, else the

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/logger.h>
 
 #include "otap_parquet/otlp/convert.h"
@@ -135,7 +136,7 @@ arrow::Status TrafficGenerator::Start(engine::EffectHandler& effect) {
   effect.logger().info(
       "receiver.traffic_generator.start node={} core={} rate={} batch_size={}",
       effect.node_id(), effect.core(),
-      config_.signals_per_second ? std::to_string(*config_.signals_per_second)
+      config_.signals_per_second ? fmt::format("{}", *config_.signals_per_second)
                                  : "uncapped",
       config_.max_batch_size);
   return arrow::Status::OK();
