@@ -222,7 +222,7 @@ TEST_F(PipelineTest, AcksFlowThroughBatchProcessorToReceiver) {
                              4)));
   RunToEnd(*p);
   EXPECT_EQ(state_->exported_items.load(), 500);
-  EXPECT_LT(state_->exported_batches.load(), 50);  // merged
+  EXPECT_LT(state_->exported_batches.load(), 50);     // merged
   EXPECT_LE(state_->max_exported_items.load(), 150);  // split at max_size
   EXPECT_TRUE(state_->nacked.empty());
   auto acked = state_->acked;
