@@ -10,6 +10,7 @@
 
 #include "otap_parquet/cli/commands.h"
 #include "otap_parquet/cli/dataset_commands.h"
+#include "otap_parquet/cli/run_cli.h"
 #include "otap_parquet/version.h"
 
 namespace {
@@ -129,6 +130,10 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--dir", demo.dir, "working directory")->capture_default_str();
   demo_cmd->add_option("--seed", demo.seed, "random seed");
 
+  // run: the pipeline engine (cli/run_command.h).
+  otap_parquet::cli::RunOptions run;
+  auto* run_cmd = otap_parquet::cli::AddRunSubcommand(app, run);
+
   try {
     app.parse(argc, argv);
     if (!convert_signal.empty()) convert.signal = ParseSignal(convert_signal);
@@ -158,5 +163,6 @@ int main(int argc, char** argv) {
     return Report(otap_parquet::cli::RunBenchWrite(bench_write, std::cout));
   }
   if (*demo_cmd) return Report(otap_parquet::cli::RunDemo(demo, std::cout));
+  if (*run_cmd) return otap_parquet::cli::RunCommand(run, std::cout, std::cerr);
   return kExitUsage;
 }

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/cli/run_command.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <thread>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "otap_parquet/config/units.h"
+#include "otap_parquet/engine/engine.h"
+#include "otap_parquet/nodes/builtin_nodes.h"
+
+namespace otap_parquet::cli {
+
+namespace {
+
+using engine::Clock;
+
+std::shared_ptr<spdlog::logger> MakeLogger(const std::string& level) {
+  auto logger = spdlog::get("otap");
+  if (!logger) logger = spdlog::stderr_color_mt("otap");
+  logger->set_level(spdlog::level::from_str(level));
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+  return logger;
+}
+
+// Blocks SIGINT/SIGTERM in the calling thread (and the threads it starts) for its
+// lifetime, so that only the watcher thread takes them, with sigtimedwait.
+class SignalMask {
+ public:
+  SignalMask() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~SignalMask() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  const sigset_t& set() const { return set_; }
+
+ private:
+  sigset_t set_;
+  sigset_t old_;
+};
+
+}  // namespace
+
+int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) {
+  auto logger = MakeLogger(options.log_level);
+  const engine::Registry& registry = nodes::BuiltinRegistry();
+
+  std::chrono::nanoseconds shutdown_timeout{};
+  std::optional<std::chrono::nanoseconds> duration;
+  {
+    auto t = config::ParseDuration(options.shutdown_timeout);
+    if (!t.ok()) {
+      err << "error: --shutdown-timeout: " << t.status().message() << "\n";
+      return kRunExitConfig;
+    }
+    shutdown_timeout = *t;
+    if (!options.duration.empty()) {
+      auto d = config::ParseDuration(options.duration);
+      if (!d.ok()) {
+        err << "error: --duration: " << d.status().message() << "\n";
+        return kRunExitConfig;
+      }
+      duration = *d;
+    }
+  }
+
+  auto config = engine::LoadEngineConfig(options.config, registry);
+  if (!config.ok()) {
+    err << "error: " << config.status().message() << "\n";
+    return kRunExitConfig;
+  }
+  if (options.validate_and_exit) {
+    out << "Configuration '" << options.config << "' is valid.\n";
+    return kRunExitOk;
+  }
+
+  engine::EngineOptions engine_options;
+  engine_options.num_cores = options.num_cores;
+  engine_options.drain_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(shutdown_timeout);
+  engine_options.logger = logger;
+
+  SignalMask mask;  // before any engine thread exists
+  auto engine = engine::Engine::Make(*config, registry, engine_options);
+  if (!engine.ok()) {
+    err << "error: " << engine.status().message() << "\n";
+    return kRunExitFailure;
+  }
+
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    const auto start = Clock::now();
+    int signals = 0;
+    bool timed_out = false;
+    while (!done.load()) {
+      timespec wait{0, 100'000'000};
+      const int sig = sigtimedwait(&mask.set(), nullptr, &wait);
+      if (sig == SIGINT || sig == SIGTERM) {
+        if (++signals > 1) {
+          logger->error("engine.shutdown.abort signal={}", sig);
+          std::_Exit(kRunExitFailure);
+        }
+        logger->info("engine.shutdown.start signal={} deadline={}", sig,
+                     config::FormatDuration(shutdown_timeout));
+        (*engine)->RequestShutdown(Clock::now() + shutdown_timeout);
+      }
+      if (duration && !timed_out && Clock::now() - start >= *duration) {
+        timed_out = true;
+        logger->info("engine.shutdown.start reason=duration deadline={}",
+                     config::FormatDuration(shutdown_timeout));
+        (*engine)->RequestShutdown(Clock::now() + shutdown_timeout);
+      }
+    }
+  });
+
+  const arrow::Status st = (*engine)->Run();
+  done = true;
+  watcher.join();
+
+  if (!options.metrics_file.empty()) {
+    std::ofstream metrics(options.metrics_file);
+    metrics << (*engine)->metrics().RenderPrometheus();
+    if (!metrics) err << "error: cannot write " << options.metrics_file << "\n";
+  }
+  if (!st.ok()) {
+    err << "Pipeline failed to run: " << st.message() << "\n";
+    return kRunExitFailure;
+  }
+  if ((*engine)->deadline_exceeded()) {
+    logger->warn("engine.shutdown.deadline_exceeded: in-flight data was dropped");
+  }
+  out << "Pipeline run successfully\n";
+  return kRunExitOk;
+}
+
+}  // namespace otap_parquet::cli

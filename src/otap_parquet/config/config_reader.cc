@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/config/config_reader.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "otap_parquet/config/units.h"
+
+namespace otap_parquet::config {
+
+namespace {
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+bool IsNullish(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
+
+}  // namespace
+
+std::string ConfigError::ToString() const {
+  if (line > 0) return fmt::format("{} (line {}): {}", path, line, message);
+  if (path.empty()) return message;
+  return fmt::format("{}: {}", path, message);
+}
+
+void ConfigErrors::Add(std::string path, const YAML::Mark& mark, std::string message) {
+  Add(std::move(path), LineOf(mark), std::move(message));
+}
+
+void ConfigErrors::Add(std::string path, int line, std::string message) {
+  errors_.push_back({std::move(path), line, std::move(message)});
+}
+
+void ConfigErrors::Append(const ConfigErrors& other) {
+  errors_.insert(errors_.end(), other.errors_.begin(), other.errors_.end());
+}
+
+arrow::Status ConfigErrors::ToStatus() const {
+  if (errors_.empty()) return arrow::Status::OK();
+  std::string message = fmt::format("invalid configuration ({} error{}):", errors_.size(),
+                                    errors_.size() == 1 ? "" : "s");
+  for (const auto& error : errors_) message += "\n  " + error.ToString();
+  return arrow::Status::Invalid(message);
+}
+
+int LineOf(const YAML::Mark& mark) { return mark.line >= 0 ? mark.line + 1 : 0; }
+
+std::string JoinPath(std::string_view base, std::string_view key) {
+  if (base.empty()) return std::string(key);
+  return fmt::format("{}.{}", base, key);
+}
+
+std::optional<std::string> NearestName(std::string_view name,
+                                       const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
+  for (const auto& candidate : candidates) {
+    const size_t d = EditDistance(name, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+std::string Describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "null";
+  if (node.IsScalar()) return node.Scalar();
+  if (node.IsSequence()) return "<list>";
+  return "<map>";
+}
+
+ConfigReader::ConfigReader(YAML::Node node, std::string path, ConfigErrors* errors)
+    : node_(std::move(node)), path_(std::move(path)), errors_(errors) {
+  if (!IsNullish(node_) && !node_.IsMap()) {
+    errors_->Add(path_, node_.Mark(),
+                 fmt::format("expected a mapping, got {}", Describe(node_)));
+    node_.reset(YAML::Node());  // rebinds; operator= would write into the tree
+  }
+}
+
+YAML::Mark ConfigReader::MarkOf(std::string_view key) const {
+  if (node_.IsMap()) {
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == key) return it->first.Mark();
+    }
+    return node_.Mark();
+  }
+  return YAML::Mark::null_mark();
+}
+
+YAML::Node ConfigReader::Get(std::string_view key) {
+  known_.insert(std::string(key));
+  if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node& self = node_;
+  YAML::Node value = self[std::string(key)];
+  // A missing key gives an *invalid* node on which most calls throw; hand out a
+  // valid undefined node instead.
+  if (!value.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
+  return value;
+}
+
+bool ConfigReader::Has(std::string_view key) { return !IsNullish(Get(key)); }
+
+YAML::Node ConfigReader::Raw(std::string_view key) { return Get(key); }
+
+void ConfigReader::Error(std::string_view key, std::string message) {
+  if (key.empty()) {
+    errors_->Add(path_, node_.IsDefined() ? node_.Mark() : YAML::Mark::null_mark(),
+                 std::move(message));
+  } else {
+    errors_->Add(JoinPath(path_, key), MarkOf(key), std::move(message));
+  }
+}
+
+std::optional<std::string> ConfigReader::String(std::string_view key) {
+  const YAML::Node n = Get(key);
+  if (IsNullish(n)) return std::nullopt;
+  if (!n.IsScalar()) {
+    Error(key, fmt::format("expected a string, got {}", Describe(n)));
+    return std::nullopt;
+  }
+  return n.Scalar();
+}
+
+std::optional<bool> ConfigReader::Bool(std::string_view key) {
+  const YAML::Node n = Get(key);
+  if (IsNullish(n)) return std::nullopt;
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+  }
+  Error(key, fmt::format("expected true or false, got {}", Describe(n)));
+  return std::nullopt;
+}
+
+std::optional<int64_t> ConfigReader::Int(std::string_view key, int64_t min, int64_t max) {
+  const YAML::Node n = Get(key);
+  if (IsNullish(n)) return std::nullopt;
+  int64_t value = 0;
+  bool ok = false;
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    std::string digits = s;
+    digits.erase(std::remove(digits.begin(), digits.end(), '_'), digits.end());
+    try {
+      size_t used = 0;
+      value = std::stoll(digits, &used, 10);
+      ok = used == digits.size() && !digits.empty();
+    } catch (const std::exception&) {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    Error(key, fmt::format("expected an integer, got {}", Describe(n)));
+    return std::nullopt;
+  }
+  if (value < min) {
+    Error(key, min == 1 ? fmt::format("must be > 0, got {}", value)
+                        : fmt::format("must be >= {}, got {}", min, value));
+    return std::nullopt;
+  }
+  if (value > max) {
+    Error(key, fmt::format("must be <= {}, got {}", max, value));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> ConfigReader::Double(std::string_view key) {
+  const YAML::Node n = Get(key);
+  if (IsNullish(n)) return std::nullopt;
+  if (n.IsScalar()) {
+    try {
+      size_t used = 0;
+      const double value = std::stod(n.Scalar(), &used);
+      if (used == n.Scalar().size()) return value;
+    } catch (const std::exception&) {
+    }
+  }
+  Error(key, fmt::format("expected a number, got {}", Describe(n)));
+  return std::nullopt;
+}
+
+std::optional<std::string> ConfigReader::Enum(
+    std::string_view key, std::initializer_list<std::string_view> allowed) {
+  auto value = String(key);
+  if (!value) return std::nullopt;
+  std::vector<std::string> names;
+  for (auto a : allowed) {
+    if (a == *value) return value;
+    names.emplace_back(a);
+  }
+  std::string message =
+      fmt::format("must be one of {}, got \"{}\"", fmt::join(names, ", "), *value);
+  if (auto near = NearestName(*value, names)) {
+    message += fmt::format("; did you mean \"{}\"?", *near);
+  }
+  Error(key, std::move(message));
+  return std::nullopt;
+}
+
+std::optional<std::chrono::nanoseconds> ConfigReader::Duration(
+    std::string_view key, std::chrono::nanoseconds min) {
+  auto text = String(key);
+  if (!text) return std::nullopt;
+  auto parsed = ParseDuration(*text);
+  if (!parsed.ok()) {
+    Error(key, parsed.status().message());
+    return std::nullopt;
+  }
+  if (*parsed < min) {
+    Error(key, min.count() == 0 || min.count() == 1
+                   ? fmt::format("must be > 0, got \"{}\"", *text)
+                   : fmt::format("must be at least {}, got \"{}\"", FormatDuration(min),
+                                 *text));
+    return std::nullopt;
+  }
+  return *parsed;
+}
+
+std::optional<int64_t> ConfigReader::Bytes(std::string_view key, int64_t min) {
+  auto text = String(key);
+  if (!text) return std::nullopt;
+  auto parsed = ParseBytes(*text);
+  if (!parsed.ok()) {
+    Error(key, parsed.status().message());
+    return std::nullopt;
+  }
+  if (*parsed < min) {
+    Error(key, min == 1 ? fmt::format("must be > 0, got {}", *text)
+                        : fmt::format("must be >= {} bytes, got {}", min, *text));
+    return std::nullopt;
+  }
+  return *parsed;
+}
+
+std::optional<std::vector<std::string>> ConfigReader::StringList(std::string_view key) {
+  const YAML::Node n = Get(key);
+  if (IsNullish(n)) return std::nullopt;
+  std::vector<std::string> out;
+  if (n.IsScalar()) {
+    out.push_back(n.Scalar());
+    return out;
+  }
+  if (n.IsSequence()) {
+    for (const auto& item : n) {
+      if (!item.IsScalar()) {
+        Error(key, fmt::format("expected a list of strings, found {}", Describe(item)));
+        return std::nullopt;
+      }
+      out.push_back(item.Scalar());
+    }
+    return out;
+  }
+  Error(key, "expected a list of strings, got a mapping");
+  return std::nullopt;
+}
+
+ConfigReader ConfigReader::Child(std::string_view key) {
+  return ConfigReader(Get(key), JoinPath(path_, key), errors_);
+}
+
+void ConfigReader::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (!node_.IsMap()) return;
+  std::vector<std::string> known(known_.begin(), known_.end());
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string key = it->first.IsScalar() ? it->first.Scalar() : "<complex key>";
+    if (known_.count(key)) continue;
+    std::string message = "unknown key";
+    if (auto near = NearestName(key, known)) {
+      message += fmt::format("; did you mean \"{}\"?", *near);
+    } else if (!known.empty()) {
+      message += fmt::format("; expected one of {}", fmt::join(known, ", "));
+    }
+    errors_->Add(JoinPath(path_, key), it->first.Mark(), std::move(message));
+  }
+}
+
+arrow::Result<YAML::Node> LoadYaml(const std::string& text, const std::string& source) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return arrow::Status::Invalid("invalid configuration: ", source, " (line ",
+                                  LineOf(e.mark), "): YAML syntax error: ", e.msg);
+  } catch (const std::exception& e) {
+    return arrow::Status::Invalid("invalid configuration: ", source, ": ", e.what());
+  }
+}
+
+}  // namespace otap_parquet::config

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/status.h>
+#include <yaml-cpp/yaml.h>
+
+/// \file
+/// Typed, strict reading of YAML configuration with every error collected, each
+/// naming its YAML path and line ("nodes.pq.config.storge (line 12): unknown key;
+/// did you mean \"storage\"?").
+
+namespace otap_parquet::config {
+
+/// \brief One configuration error.
+struct ConfigError {
+  std::string path;  ///< dotted YAML path, e.g. groups.default.pipelines.main.nodes.x
+  int line = 0;      ///< 1-based line in the (substituted) text; 0 = unknown
+  std::string message;
+
+  /// \brief `path (line N): message` (without the line part when unknown).
+  std::string ToString() const;
+};
+
+/// \brief Collects configuration errors. Not thread-safe.
+class ConfigErrors {
+ public:
+  void Add(std::string path, const YAML::Mark& mark, std::string message);
+  void Add(std::string path, int line, std::string message);
+  /// \brief Appends every error of `other`.
+  void Append(const ConfigErrors& other);
+
+  bool empty() const { return errors_.empty(); }
+  size_t size() const { return errors_.size(); }
+  const std::vector<ConfigError>& errors() const { return errors_; }
+
+  /// \brief OK when empty, else Invalid with
+  /// "invalid configuration (N errors):\n  <error>\n  <error>...".
+  arrow::Status ToStatus() const;
+
+ private:
+  std::vector<ConfigError> errors_;
+};
+
+/// \brief 1-based line of a YAML mark, 0 when unknown.
+int LineOf(const YAML::Mark& mark);
+
+/// \brief `base.key` (or `key` when base is empty).
+std::string JoinPath(std::string_view base, std::string_view key);
+
+/// \brief The candidate closest to `name` by edit distance, if close enough to be a
+/// plausible typo (distance ≤ max(2, |name|/3)).
+std::optional<std::string> NearestName(std::string_view name,
+                                       const std::vector<std::string>& candidates);
+
+/// \brief Reads one YAML mapping strictly: every getter names a key it knows,
+/// Finish() reports the keys nobody asked for, with a did-you-mean suggestion.
+///
+/// Getters return the value when the key is present and valid, nullopt when it is
+/// absent, null, or invalid (then an error is recorded). A null or missing node
+/// reads as an empty mapping; any other non-mapping node is an error.
+class ConfigReader {
+ public:
+  ConfigReader(YAML::Node node, std::string path, ConfigErrors* errors);
+
+  const std::string& path() const { return path_; }
+  const YAML::Node& node() const { return node_; }
+  ConfigErrors* errors() const { return errors_; }
+  /// \brief Whether the key is present and not null (also marks it known).
+  bool Has(std::string_view key);
+  /// \brief The raw node of a key (marks it known); undefined if absent.
+  YAML::Node Raw(std::string_view key);
+  /// \brief Accepts a key without reading it (accepted for compatibility, unused).
+  void Ignore(std::string_view key) { known_.insert(std::string(key)); }
+
+  std::optional<std::string> String(std::string_view key);
+  std::optional<bool> Bool(std::string_view key);
+  /// \brief An integer in [min, max].
+  std::optional<int64_t> Int(std::string_view key, int64_t min = INT64_MIN,
+                             int64_t max = INT64_MAX);
+  std::optional<double> Double(std::string_view key);
+  /// \brief One of `allowed` (exact match).
+  std::optional<std::string> Enum(std::string_view key,
+                                  std::initializer_list<std::string_view> allowed);
+  /// \brief A duration string (config::ParseDuration); `min` is inclusive.
+  std::optional<std::chrono::nanoseconds> Duration(
+      std::string_view key, std::chrono::nanoseconds min = std::chrono::nanoseconds(0));
+  /// \brief An integer or a byte-size string (config::ParseBytes); `min` inclusive.
+  std::optional<int64_t> Bytes(std::string_view key, int64_t min = 0);
+  /// \brief A list of strings; a single string is accepted as a one-element list.
+  std::optional<std::vector<std::string>> StringList(std::string_view key);
+  /// \brief A nested mapping (marks the key known); empty reader if absent.
+  ConfigReader Child(std::string_view key);
+
+  /// \brief Records an error at `key` (at the mapping itself when key is empty).
+  void Error(std::string_view key, std::string message);
+
+  /// \brief Reports unknown keys (once; later calls do nothing).
+  void Finish();
+
+ private:
+  YAML::Node Get(std::string_view key);
+  YAML::Mark MarkOf(std::string_view key) const;
+
+  YAML::Node node_;
+  std::string path_;
+  ConfigErrors* errors_;
+  std::set<std::string> known_;
+  bool finished_ = false;
+};
+
+/// \brief Parses a YAML document, converting yaml-cpp exceptions (the one seam)
+/// into Invalid naming `source` and the line.
+arrow::Result<YAML::Node> LoadYaml(const std::string& text, const std::string& source);
+
+/// \brief Scalar text of a node for messages: the scalar, or "<map>"/"<list>".
+std::string Describe(const YAML::Node& node);
+
+/// \brief Parses a node's typed configuration with `T::Read(ConfigReader&)`
+/// (`static arrow::Result<T>`-free style: Read records errors, returns the value),
+/// then Invalid listing every error, each prefixed with `path`.
+template <typename T>
+arrow::Result<T> ParseTyped(const YAML::Node& node, const std::string& path) {
+  ConfigErrors errors;
+  ConfigReader reader(node, path, &errors);
+  T value = T::Read(reader);
+  reader.Finish();
+  if (!errors.empty()) return errors.ToStatus();
+  return value;
+}
+
+/// \brief Validation function for node factories: reads `T` and keeps only the
+/// errors.
+template <typename T>
+void ValidateTyped(const YAML::Node& node, const std::string& path,
+                   ConfigErrors* errors) {
+  ConfigReader reader(node, path, errors);
+  (void)T::Read(reader);
+  reader.Finish();
+}
+
+}  // namespace otap_parquet::config

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/config/units.h"
+
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace otap_parquet::config {
+
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+arrow::Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
+  const std::string_view s = Trim(text);
+  auto invalid = [&] {
+    return arrow::Status::Invalid(
+        "invalid duration \"", text,
+        "\"; expected e.g. 500ms, 10s, 2min, 1h (units ns, us, ms, s, m/min, h, d)");
+  };
+  if (s.empty()) return invalid();
+  if (s == "0") return std::chrono::nanoseconds(0);
+  size_t i = 0;
+  long double total_ns = 0;
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    size_t start = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == start) return invalid();
+    const long double value = std::stold(std::string(s.substr(start, i - start)));
+    start = i;
+    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
+    const std::string unit = Lower(s.substr(start, i - start));
+    long double scale;
+    if (unit == "ns" || unit == "nsec") {
+      scale = 1;
+    } else if (unit == "us" || unit == "usec") {
+      scale = 1e3;
+    } else if (unit == "ms" || unit == "msec") {
+      scale = 1e6;
+    } else if (unit == "s" || unit == "sec" || unit == "secs" || unit == "second" ||
+               unit == "seconds") {
+      scale = 1e9;
+    } else if (unit == "m" || unit == "min" || unit == "mins" || unit == "minute" ||
+               unit == "minutes") {
+      scale = 60e9;
+    } else if (unit == "h" || unit == "hr" || unit == "hrs" || unit == "hour" ||
+               unit == "hours") {
+      scale = 3600e9;
+    } else if (unit == "d" || unit == "day" || unit == "days") {
+      scale = 86400e9;
+    } else {
+      return invalid();
+    }
+    total_ns += value * scale;
+    if (total_ns > static_cast<long double>(std::numeric_limits<int64_t>::max())) {
+      return arrow::Status::Invalid("duration \"", text, "\" is too large");
+    }
+  }
+  return std::chrono::nanoseconds(static_cast<int64_t>(total_ns));
+}
+
+arrow::Result<int64_t> ParseBytes(std::string_view text) {
+  const std::string_view s = Trim(text);
+  auto invalid = [&] {
+    return arrow::Status::Invalid("invalid byte size \"", text,
+                                  "\"; expected an integer or e.g. 4MiB, 4MB, 512KiB");
+  };
+  size_t i = 0;
+  while (i < s.size() &&
+         (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) {
+    ++i;
+  }
+  if (i == 0) return invalid();
+  long double value;
+  try {
+    value = std::stold(std::string(s.substr(0, i)));
+  } catch (const std::exception&) {
+    return invalid();
+  }
+  std::string_view unit = Trim(s.substr(i));
+  long double scale = 1;
+  if (!unit.empty() && unit != "b" && unit != "B") {
+    const std::string u = Lower(unit);
+    if (u == "kb" || u == "k") {
+      scale = 1e3;
+    } else if (u == "mb" || u == "m") {
+      scale = 1e6;
+    } else if (u == "gb" || u == "g") {
+      scale = 1e9;
+    } else if (u == "tb" || u == "t") {
+      scale = 1e12;
+    } else if (u == "kib" || u == "ki") {
+      scale = 1024.0L;
+    } else if (u == "mib" || u == "mi") {
+      scale = 1024.0L * 1024;
+    } else if (u == "gib" || u == "gi") {
+      scale = 1024.0L * 1024 * 1024;
+    } else if (u == "tib" || u == "ti") {
+      scale = 1024.0L * 1024 * 1024 * 1024;
+    } else {
+      return invalid();
+    }
+  }
+  const long double bytes = value * scale;
+  if (bytes > static_cast<long double>(std::numeric_limits<int64_t>::max())) {
+    return arrow::Status::Invalid("byte size \"", text, "\" is too large");
+  }
+  if (unit.empty() && value != std::floor(value)) return invalid();
+  return static_cast<int64_t>(std::llround(bytes));
+}
+
+std::string FormatDuration(std::chrono::nanoseconds d) {
+  const int64_t ns = d.count();
+  if (ns % 1'000'000'000 == 0) return fmt::format("{}s", ns / 1'000'000'000);
+  if (ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
+  if (ns % 1'000 == 0) return fmt::format("{}us", ns / 1'000);
+  return fmt::format("{}ns", ns);
+}
+
+}  // namespace otap_parquet::config

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/builtin_nodes.h"
+
+#include "otap_parquet/nodes/exporters/console/console_exporter.h"
+#include "otap_parquet/nodes/exporters/noop/noop_exporter.h"
+#include "otap_parquet/nodes/processors/batch/batch_processor.h"
+#include "otap_parquet/nodes/processors/debug/debug_processor.h"
+#include "otap_parquet/nodes/receivers/traffic_generator/traffic_generator.h"
+
+namespace otap_parquet::nodes {
+
+arrow::Status RegisterBuiltinNodes(engine::Registry& registry) {
+  for (const engine::NodeFactory* factory :
+       {&kTrafficGeneratorFactory, &kBatchProcessorFactory, &kDebugProcessorFactory,
+        &kNoopExporterFactory, &kConsoleExporterFactory}) {
+    ARROW_RETURN_NOT_OK(registry.Register(*factory));
+  }
+  // TODO(issue 5): receiver:otlp, receiver:parquet, exporter:parquet,
+  // exporter:otlp_grpc, exporter:otlp_http.
+  return arrow::Status::OK();
+}
+
+const engine::Registry& BuiltinRegistry() {
+  static const engine::Registry registry = [] {
+    engine::Registry r;
+    // Programmer invariant: the built-in factories are well-formed (tested).
+    (void)RegisterBuiltinNodes(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace otap_parquet::nodes

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/builtin_nodes.h"
+
+#include <spdlog/spdlog.h>
+
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::nodes {
+namespace {
+
+// The smallest valid config of each built-in node.
+const char* MinimalConfig(const std::string& urn) {
+  if (urn == "urn:otel:receiver:traffic_generator") {
+    return "traffic_config: {log_weight: 1}";
+  }
+  return "";
+}
+
+// Scenario: the factory conformance suite over every built-in node.
+// Guarantees: the registry has them all; the minimal config validates and
+// creates a node of the factory's kind; two fresh instances are independent.
+TEST(NodeFactoryTest, EveryBuiltinFactoryConforms) {
+  const engine::Registry& registry = BuiltinRegistry();
+  const auto urns = registry.urns();
+  EXPECT_EQ(urns, (std::vector<std::string>{
+                      "urn:otel:exporter:console", "urn:otel:exporter:noop",
+                      "urn:otel:processor:batch", "urn:otel:processor:debug",
+                      "urn:otel:receiver:traffic_generator"}));
+  for (const auto& urn : urns) {
+    SCOPED_TRACE(urn);
+    const engine::NodeFactory* factory = registry.Find(urn);
+    ASSERT_NE(factory, nullptr);
+    const YAML::Node config = YAML::Load(MinimalConfig(urn));
+    config::ConfigErrors errors;
+    factory->validate_config(config, "n.config", &errors);
+    EXPECT_TRUE(errors.empty()) << errors.ToStatus().ToString();
+    engine::NodeSettings settings;
+    settings.node_id = "n";
+    settings.urn = config::ParseNodeUrn(urn).ValueOrDie();
+    settings.config_path = "n.config";
+    settings.logger = spdlog::default_logger();
+    ASSERT_OK_AND_ASSIGN(auto first, factory->create(settings, config));
+    ASSERT_OK_AND_ASSIGN(auto second, factory->create(settings, config));
+    EXPECT_EQ(first->kind(), factory->kind);
+    EXPECT_NE(first.get(), second.get());
+  }
+}
+
+// Scenario: registering a factory whose URN is not canonical, of the wrong kind,
+// or twice.
+// Guarantees: each is refused with Invalid.
+TEST(NodeFactoryTest, RegistryRejectsBadFactories) {
+  engine::Registry registry;
+  ASSERT_OK(RegisterBuiltinNodes(registry));
+  engine::NodeFactory dup = *registry.Find("urn:otel:exporter:noop");
+  ASSERT_RAISES(Invalid, registry.Register(dup));
+  dup.urn = "exporter:other";
+  ASSERT_RAISES(Invalid, registry.Register(dup));
+  dup.urn = "urn:otel:receiver:other";
+  ASSERT_RAISES(Invalid, registry.Register(dup));
+}
+
+}  // namespace
+}  // namespace otap_parquet::nodes

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/processors/batch/batch_processor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/logger.h>
+
+#include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/otlp/convert.h"
+
+namespace otap_parquet::nodes {
+
+using engine::Clock;
+
+namespace {
+
+BatchFormatConfig ReadFormat(config::ConfigReader reader, BatchFormatConfig defaults,
+                             const char* sizer) {
+  if (!reader.node().IsMap()) {
+    reader.Finish();
+    return defaults;
+  }
+  // Once the object is given, omitted sizes are null (as upstream's serde).
+  BatchFormatConfig c{std::nullopt, std::nullopt, sizer};
+  c.min_size = reader.Int("min_size", 1);
+  c.max_size = reader.Int("max_size", 1);
+  if (auto s = reader.Enum("sizer", {sizer})) {
+    c.sizer = *s;
+  } else if (!reader.Has("sizer")) {
+    reader.Error("", fmt::format("missing required key \"sizer\" (must be {})", sizer));
+  }
+  for (auto key : {"max_split_fragments", "max_split_overhead_bytes",
+                   "max_split_fragments_per_flush"}) {
+    reader.Ignore(key);
+  }
+  if (!c.min_size && !c.max_size && !reader.Has("min_size") && !reader.Has("max_size")) {
+    reader.Error("", "set at least one of min_size and max_size");
+  }
+  if (c.min_size && c.max_size && *c.max_size < *c.min_size) {
+    reader.Error("max_size", fmt::format("must be >= min_size ({}), got {}", *c.min_size,
+                                         *c.max_size));
+  }
+  reader.Finish();
+  return c;
+}
+
+}  // namespace
+
+BatchProcessorConfig BatchProcessorConfig::Read(config::ConfigReader& reader) {
+  BatchProcessorConfig c;
+  if (reader.Has("otap")) c.otap = ReadFormat(reader.Child("otap"), c.otap, "items");
+  if (reader.Has("otlp")) c.otlp = ReadFormat(reader.Child("otlp"), c.otlp, "bytes");
+  if (auto d = reader.Duration("max_batch_duration")) c.max_batch_duration = *d;
+  if (auto v = reader.Int("inbound_request_limit", 1)) c.inbound_request_limit = *v;
+  if (auto v = reader.Int("outbound_request_limit", 1)) c.outbound_request_limit = *v;
+  if (auto v = reader.Enum("format", {"preserve", "otap", "otlp"})) c.format = *v;
+  if (c.max_batch_duration.count() == 0 && (c.otap.min_size || !c.otap.max_size)) {
+    reader.Error("max_batch_duration",
+                 "0s (no timer) needs otap.min_size: null and otap.max_size set");
+  }
+  if (c.otap.max_size && *c.otap.max_size > 65535) {
+    reader.Error("otap",
+                 fmt::format("max_size must be <= 65535, got {}", *c.otap.max_size));
+  }
+  return c;
+}
+
+arrow::Result<std::unique_ptr<engine::Node>> BatchProcessor::Make(
+    const engine::NodeSettings& settings, const YAML::Node& config) {
+  ARROW_ASSIGN_OR_RAISE(
+      auto c, config::ParseTyped<BatchProcessorConfig>(config, settings.config_path));
+  return std::unique_ptr<engine::Node>(new BatchProcessor(std::move(c)));
+}
+
+arrow::Result<std::unique_ptr<BatchProcessor>> BatchProcessor::Create(
+    BatchProcessorConfig config) {
+  return std::unique_ptr<BatchProcessor>(new BatchProcessor(std::move(config)));
+}
+
+arrow::Status BatchProcessor::Start(engine::EffectHandler& effect) {
+  if (config_.max_batch_duration.count() > 0) {
+    // Ticks at a quarter of the duration: a batch waits at most 1.25x the duration.
+    const auto period = std::max<Clock::duration>(
+        std::chrono::duration_cast<Clock::duration>(config_.max_batch_duration / 4),
+        std::chrono::milliseconds(1));
+    effect.StartPeriodicTimer(period);
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status BatchProcessor::Process(engine::PData msg, engine::EffectHandler& effect) {
+  if (pending_messages_ + static_cast<int64_t>(inbound_.size()) >=
+      config_.inbound_request_limit) {
+    effect.metrics().refused++;
+    msg.context.Nack({"processor:batch: inbound request limit reached", false});
+    return arrow::Status::OK();
+  }
+  const int s = static_cast<int>(msg.signal());
+  Pending& pending = pending_[s];
+  if (pending.inputs.empty()) pending.first_arrival = Clock::now();
+  pending.items += msg.num_items();
+  pending.inputs.push_back(std::move(msg));
+  pending_messages_++;
+  const int64_t threshold =
+      config_.otap.min_size.value_or(config_.otap.max_size.value_or(1));
+  if (pending.items >= threshold) return Flush(static_cast<Signal>(s), effect);
+  return arrow::Status::OK();
+}
+
+arrow::Status BatchProcessor::OnTimer(Clock::time_point now,
+                                      engine::EffectHandler& effect) {
+  for (int s = 0; s < 3; ++s) {
+    const Pending& pending = pending_[s];
+    if (!pending.inputs.empty() &&
+        now - pending.first_arrival >= config_.max_batch_duration) {
+      ARROW_RETURN_NOT_OK(Flush(static_cast<Signal>(s), effect));
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect) {
+  Pending& pending = pending_[static_cast<int>(signal)];
+  std::vector<engine::PData> inputs = std::move(pending.inputs);
+  pending.inputs.clear();
+  const int64_t items = pending.items;
+  pending.items = 0;
+  pending_messages_ -= static_cast<int64_t>(inputs.size());
+  if (inputs.empty()) return arrow::Status::OK();
+
+  const std::optional<int64_t>& max_size = config_.otap.max_size;
+  if (inputs.size() == 1 && (!max_size || items <= *max_size)) {
+    // Nothing to merge or split: forward the message with its own context.
+    return effect.Send(std::move(inputs.front()));
+  }
+
+  // Merge through OTLP: the converters are lossless and renumber ids, so the
+  // merged batch has dense, unique ids. TODO(issue 5): merge OTAP batches directly.
+  std::vector<OtapBatch> outputs;
+  arrow::Status st = [&]() -> arrow::Status {
+    std::vector<otlp::OtlpRequest> requests;
+    requests.reserve(inputs.size());
+    for (const auto& input : inputs) {
+      ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(input.batch));
+      requests.push_back(std::move(request));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto merged, generator::MergeRequests(requests));
+    std::vector<otlp::OtlpRequest> parts;
+    if (max_size && items > *max_size) {
+      parts = generator::SplitRequest(merged, static_cast<int>(*max_size));
+    } else {
+      parts.push_back(std::move(merged));
+    }
+    for (const auto& part : parts) {
+      ARROW_ASSIGN_OR_RAISE(auto batches, otlp::ToOtap(part));
+      for (auto& b : batches) outputs.push_back(std::move(b));
+    }
+    return arrow::Status::OK();
+  }();
+  if (!st.ok()) {
+    for (auto& input : inputs) {
+      input.context.Nack({"processor:batch: " + st.message(), /*permanent=*/true});
+    }
+    return st.WithMessage("merging ", inputs.size(), " ", SignalName(signal),
+                          " batches: ", st.message());
+  }
+  if (static_cast<int64_t>(outbound_.size() + outputs.size()) >
+      config_.outbound_request_limit) {
+    effect.metrics().refused += static_cast<int64_t>(inputs.size());
+    for (auto& input : inputs) {
+      input.context.Nack({"processor:batch: outbound request limit reached", false});
+    }
+    return arrow::Status::OK();
+  }
+
+  std::vector<uint64_t> inbound_ids;
+  for (auto& input : inputs) {
+    if (!input.context.has_subscribers()) continue;  // nobody waits for it
+    const uint64_t id = next_id_++;
+    inbound_.emplace(id, Inbound{std::move(input.context),
+                                 static_cast<int64_t>(outputs.size()), std::nullopt});
+    inbound_ids.push_back(id);
+  }
+  if (outputs.empty()) {
+    // Inputs held no items: they are done.
+    for (uint64_t id : inbound_ids) {
+      inbound_[id].context.Ack();
+      inbound_.erase(id);
+    }
+    return arrow::Status::OK();
+  }
+  for (auto& out : outputs) {
+    engine::PData msg(std::move(out));
+    if (!inbound_ids.empty()) {
+      const uint64_t id = next_id_++;
+      outbound_.emplace(id, inbound_ids);
+      effect.Subscribe(msg, id);
+    }
+    ARROW_RETURN_NOT_OK(effect.Send(std::move(msg)));
+  }
+  return arrow::Status::OK();
+}
+
+void BatchProcessor::Settle(uint64_t outbound_id, const engine::NackInfo* nack) {
+  auto it = outbound_.find(outbound_id);
+  if (it == outbound_.end()) return;
+  for (uint64_t inbound_id : it->second) {
+    auto in = inbound_.find(inbound_id);
+    if (in == inbound_.end()) continue;
+    if (nack && !in->second.failure) in->second.failure = *nack;
+    if (--in->second.outstanding > 0) continue;
+    if (in->second.failure) {
+      in->second.context.Nack(*in->second.failure);
+    } else {
+      in->second.context.Ack();
+    }
+    inbound_.erase(in);
+  }
+  outbound_.erase(it);
+}
+
+void BatchProcessor::OnAck(uint64_t calldata, engine::AckContext,
+                           engine::EffectHandler&) {
+  Settle(calldata, nullptr);
+}
+
+void BatchProcessor::OnNack(uint64_t calldata, const engine::NackInfo& nack,
+                            engine::AckContext, engine::EffectHandler&) {
+  Settle(calldata, &nack);
+}
+
+arrow::Future<> BatchProcessor::Shutdown(Clock::time_point,
+                                         engine::EffectHandler& effect) {
+  arrow::Status first;
+  for (int s = 0; s < 3; ++s) {
+    auto st = Flush(static_cast<Signal>(s), effect);
+    if (first.ok() && !st.ok()) first = st;
+  }
+  return arrow::Future<>::MakeFinished(first);
+}
+
+const engine::NodeFactory kBatchProcessorFactory{
+    .urn = "urn:otel:processor:batch",
+    .kind = engine::NodeKind::kProcessor,
+    .description = "merges and splits batches per signal, tracking Acks",
+    .validate_config = &config::ValidateTyped<BatchProcessorConfig>,
+    .create = &BatchProcessor::Make};
+
+}  // namespace otap_parquet::nodes
