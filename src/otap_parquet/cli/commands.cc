@@ -138,6 +138,16 @@ Status RunGenerate(const GenerateOptions& options, std::ostream& report) {
   return Status::OK();
 }
 
+Status RunCompare(const std::string& expected, const std::string& actual,
+                  std::optional<Signal> signal, std::ostream& report) {
+  ARROW_ASSIGN_OR_RAISE(auto a, otlp::ReadOtlpFile(expected, signal));
+  ARROW_ASSIGN_OR_RAISE(auto b, otlp::ReadOtlpFile(actual, signal));
+  auto st = otlp::CheckEquivalent(a, b);
+  if (!st.ok()) return st.WithMessage(expected, " and ", actual, " differ: ", st.message());
+  report << expected << " and " << actual << " hold the same telemetry\n";
+  return Status::OK();
+}
+
 Status RunDemo(const DemoOptions& options, std::ostream& report) {
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);

@@ -44,6 +44,12 @@ struct GenerateOptions {
 /// \brief `otap-parquet generate OUTPUT`: deterministic synthetic OTLP telemetry.
 arrow::Status RunGenerate(const GenerateOptions& options, std::ostream& report);
 
+/// \brief `otap-parquet compare EXPECTED ACTUAL`: OK when the two OTLP files hold the
+/// same telemetry (regardless of batching and order), else Invalid with the items
+/// that differ.
+arrow::Status RunCompare(const std::string& expected, const std::string& actual,
+                         std::optional<Signal> signal, std::ostream& report);
+
 struct DemoOptions {
   /// Working directory for the demo's files.
   std::string dir = "out/demo";

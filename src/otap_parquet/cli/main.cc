@@ -10,6 +10,7 @@
 
 #include "otap_parquet/cli/commands.h"
 #include "otap_parquet/cli/dataset_commands.h"
+#include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
 #include "otap_parquet/version.h"
 
@@ -86,6 +87,12 @@ int main(int argc, char** argv) {
   convert_cmd->add_flag("--verify", convert.verify,
                         "check that OUTPUT holds the same telemetry as the inputs");
   AddDatasetFlags(convert_cmd, &convert_dataset);
+  std::string convert_start, convert_end;
+  convert_cmd->add_option("--start", convert_start,
+                          "dataset input: only records at or after this time (Unix ns or "
+                          "RFC 3339 UTC)");
+  convert_cmd->add_option("--end", convert_end,
+                          "dataset input: only records before this time");
 
   otap_parquet::cli::BenchWriteOptions bench_write;
   std::string bench_signal;
@@ -105,6 +112,16 @@ int main(int argc, char** argv) {
                    "most root rows per OTAP batch (1..65535)")
       ->check(CLI::Range(1, 65535));
   AddDatasetFlags(bench_write_cmd, &bench_write.flags);
+  otap_parquet::cli::ReplayOptions bench_replay;
+  std::vector<std::string> bench_replay_signals;
+  auto* bench_replay_cmd = bench_cmd->add_subcommand(
+      "replay", "Replay DATASET into OTAP batches and discard them; records/s, peak RSS");
+  bench_replay_cmd->add_option("dataset", bench_replay.dataset, "DATASET")->required();
+  bench_replay_cmd->add_option("--signal", bench_replay_signals, "signals (default all)");
+  bench_replay_cmd
+      ->add_option("--batch-size", bench_replay.batch_size, "most roots per batch")
+      ->check(CLI::Range(1, 65535));
+  AddDatasetFlags(bench_replay_cmd, &bench_replay.flags);
 
   otap_parquet::cli::GenerateOptions generate;
   std::vector<std::string> generate_signals;
@@ -122,6 +139,13 @@ int main(int argc, char** argv) {
   generate_cmd->add_flag(
       "--edge-cases", generate.edge_cases,
       "cover every OTLP field and edge value instead of realistic data");
+
+  std::string compare_expected, compare_actual, compare_signal;
+  auto* compare_cmd = app.add_subcommand(
+      "compare", "Exit 0 if two OTLP files hold the same telemetry (any batching/order)");
+  compare_cmd->add_option("expected", compare_expected, "EXPECTED file")->required();
+  compare_cmd->add_option("actual", compare_actual, "ACTUAL file")->required();
+  compare_cmd->add_option("--signal", compare_signal, "signal of protobuf files");
 
   otap_parquet::cli::DemoOptions demo;
   auto* demo_cmd = app.add_subcommand(
@@ -152,6 +176,22 @@ int main(int argc, char** argv) {
   if (*convert_cmd) {
     convert.output = convert.inputs.back();
     convert.inputs.pop_back();
+    if (convert.inputs.size() == 1 &&
+        otap_parquet::cli::IsDatasetInput(convert.inputs[0])) {
+      otap_parquet::cli::ReplayOptions replay;
+      replay.dataset = convert.inputs[0];
+      replay.output = convert.output;
+      if (convert.signal) replay.signals = {*convert.signal};
+      replay.flags = convert_dataset;
+      for (auto [text, bound] : {std::pair{&convert_start, &replay.start_unix_nano},
+                                 std::pair{&convert_end, &replay.end_unix_nano}}) {
+        if (text->empty()) continue;
+        auto parsed = otap_parquet::cli::ParseTimeBound(*text);
+        if (!parsed.ok()) return Report(parsed.status());
+        *bound = *parsed;
+      }
+      return Report(otap_parquet::cli::RunConvertFromDataset(replay, std::cerr));
+    }
     if (!otap_parquet::cli::IsOtlpFileOutput(convert.output)) {
       return Report(
           otap_parquet::cli::RunConvertToDataset(convert, convert_dataset, std::cerr));
@@ -159,8 +199,22 @@ int main(int argc, char** argv) {
     return Report(otap_parquet::cli::RunConvert(convert, std::cerr));
   }
   if (*generate_cmd) return Report(otap_parquet::cli::RunGenerate(generate, std::cerr));
+  if (*bench_replay_cmd) {
+    for (const auto& name : bench_replay_signals) {
+      auto signal = otap_parquet::SignalFromName(name);
+      if (!signal) return Report(arrow::Status::Invalid("unknown signal '", name, "'"));
+      bench_replay.signals.push_back(*signal);
+    }
+    return Report(otap_parquet::cli::RunBenchReplay(bench_replay, std::cout));
+  }
   if (*bench_write_cmd) {
     return Report(otap_parquet::cli::RunBenchWrite(bench_write, std::cout));
+  }
+  if (*compare_cmd) {
+    std::optional<Signal> signal;
+    if (!compare_signal.empty()) signal = otap_parquet::SignalFromName(compare_signal);
+    return Report(otap_parquet::cli::RunCompare(compare_expected, compare_actual, signal,
+                                                std::cout));
   }
   if (*demo_cmd) return Report(otap_parquet::cli::RunDemo(demo, std::cout));
   if (*run_cmd) return otap_parquet::cli::RunCommand(run, std::cout, std::cerr);

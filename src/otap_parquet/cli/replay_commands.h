@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/status.h>
+
+#include "otap_parquet/cli/dataset_commands.h"
+#include "otap_parquet/pdata/payload_type.h"
+
+/// \file
+/// `convert DATASET OUTPUT` and `bench replay DATASET`: reading Parquet datasets back
+/// through the dataset reader (the same code as the `receiver:parquet` node).
+
+namespace otap_parquet::cli {
+
+struct ReplayOptions {
+  std::string dataset;  ///< directory, file:// or s3:// URI
+  std::string output;   ///< an OTLP file (.jsonl/.json/.pb)
+  std::vector<Signal> signals;  ///< empty = all
+  std::optional<int64_t> start_unix_nano;
+  std::optional<int64_t> end_unix_nano;
+  int64_t batch_size = 65535;
+  DatasetFlags flags;  ///< S3 endpoint/region settings
+};
+
+/// \brief Whether a CLI input names a dataset rather than an OTLP file.
+bool IsDatasetInput(const std::string& input);
+
+/// \brief Parses a time bound: integer Unix nanoseconds, or RFC 3339 UTC
+/// ("2026-11-23T10:00:00Z", fractional seconds allowed).
+arrow::Result<int64_t> ParseTimeBound(const std::string& text);
+
+/// \brief Dataset → OTLP file: the exact inverse of `convert INPUT... DATASET`.
+arrow::Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report);
+
+/// \brief Replays a dataset into OtapBatches and discards them; prints records/s
+/// and the process's peak RSS.
+arrow::Status RunBenchReplay(const ReplayOptions& options, std::ostream& report);
+
+}  // namespace otap_parquet::cli
