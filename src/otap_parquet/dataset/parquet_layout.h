@@ -15,6 +15,7 @@
 ///    (Q2); upstream-style readers ignore them;
 ///  - no Int64 exemplar `double_value` (Q4), no un-offset inserted ids (Q5, Q6).
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +43,7 @@ struct DiskBatch {
   /// Tables present in the batch, parents before children (PayloadTypesOf order);
   /// each with DiskSchema(type); roots carry schema metadata `_part_id`.
   std::vector<std::pair<PayloadType, std::shared_ptr<arrow::RecordBatch>>> tables;
+  /// \brief Rows over all tables.
   int64_t num_rows() const;
 };
 
@@ -62,17 +64,30 @@ class PartitionIdGenerator {
   explicit PartitionIdGenerator(std::function<std::string()> new_uuid = RandomUuid);
 
   /// \brief Converts a canonical OtapBatch (plain ids) to its on-disk form.
+  ///
+  /// Columns other than ids are shared with the input, not copied; so are UInt32 id
+  /// columns while the offset is 0.
+  /// \return the DiskBatch in the `_part_id` current before the call, or a new one
+  /// when this batch would overflow; Invalid (naming the table) when a table's
+  /// schema is not canonical.
   arrow::Result<DiskBatch> Apply(const OtapBatch& batch);
 
+  /// The `_part_id` the next batch goes to (unless it overflows).
   const std::string& part_id() const { return part_id_; }
+  /// The offset the next batch's ids get (unless it overflows).
   uint32_t offset() const { return offset_; }
   /// Starts a new `_part_id` at offset 0 (e.g. after a restart).
   void Reset();
+  /// Test only: continues the current `_part_id` at `offset`.
+  void set_offset_for_testing(uint32_t offset) { offset_ = offset; }
 
  private:
   std::function<std::string()> new_uuid_;
   std::string part_id_;
   uint32_t offset_ = 0;
+  /// DiskSchema of each signal's root with `_part_id` metadata (null: not built yet
+  /// for the current part_id_).
+  std::array<std::shared_ptr<arrow::Schema>, 3> root_schemas_;
 };
 
 /// \brief Event-time partitioning granularity.
@@ -85,6 +100,13 @@ enum class TimeGranularity { kHour, kDay };
 /// `date=YYYY-MM-DD` (kDay), UTC. Every child row goes with its root; each part is
 /// a valid canonical OtapBatch (ids re-densified). Records with time 0 go to
 /// `date=1970-01-01[/hour=00]`. Order of parts: by partition path.
+///
+/// Times are read as unsigned 64-bit nanoseconds (OTLP fixed64); a null time counts
+/// as 0, and for logs and metrics 0 means "unset" (the next rule applies). Resource
+/// and scope attribute rows are copied into every part holding a root of that
+/// resource / scope; child rows without a parent are dropped. A batch that falls in
+/// one partition is returned as is (no copy, ids unchanged); an empty batch gives
+/// no parts.
 arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByEventTime(
     const OtapBatch& batch, TimeGranularity granularity);
 
