@@ -119,7 +119,8 @@ arrow::Result<StructIdColumn> ExtractStructId(std::shared_ptr<arrow::RecordBatch
                 raw_type->id() == arrow::Type::UINT64;
   ARROW_ASSIGN_OR_RAISE(auto cast_datum,
                         arrow::compute::Cast(child_array, arrow::uint32()));
-  const auto& ids = static_cast<const arrow::UInt32Array&>(*cast_datum.make_array());
+  const auto cast_array = cast_datum.make_array();
+  const auto& ids = static_cast<const arrow::UInt32Array&>(*cast_array);
   for (int64_t i = 0; i < n; ++i) {
     if (struct_array.IsValid(i) && ids.IsValid(i)) {
       result.keys[static_cast<size_t>(i)] = ids.Value(i);
@@ -511,7 +512,10 @@ class DatasetReader::SignalMerge {
               ReaderStats* stats)
       : signal_(signal), options_(options), stats_(stats) {
     root_type_ = RootPayloadType(signal);
-    for (PT type : PayloadTypesOf(signal)) types_.push_back(type);
+    // Other roots (multivariate_metrics, whose OTAP schema is empty) are not read.
+    for (PT type : PayloadTypesOf(signal)) {
+      if (type == root_type_ || !IsRoot(type)) types_.push_back(type);
+    }
     for (PT type : types_) {
       bool has_children = false;
       for (PT other : types_) {
@@ -597,7 +601,12 @@ class DatasetReader::SignalMerge {
       bool boundary = false;
       if (raw_res != kNoKey && prev_res_ != kNoKey && raw_res < prev_res_)
         boundary = true;
-      if (id != kNoKey && prev_id_ != kNoKey && id != prev_id_ + 1) boundary = true;
+      // Span and metric ids are consecutive within a batch; log ids may skip logs
+      // without attributes, so for logs only a decrease is a boundary.
+      if (id != kNoKey && prev_id_ != kNoKey &&
+          (root_type_ == PT::kLogs ? id <= prev_id_ : id != prev_id_ + 1)) {
+        boundary = true;
+      }
       if (run < 0) {
         if (boundary || !carry_run_) {
           run_offset.push_back(kNoKey);

@@ -44,9 +44,11 @@
 /// upstream's encoder numbers root ids 0,1,2,… in row order (logs: only those with
 /// attributes), so a batch's first non-null root id is C_k. The root stream is cut
 /// into runs where the batch may change — `resource.id` decreases, or a non-null root
-/// id is not the previous non-null id + 1 — and each run's C is its first non-null
-/// id; a row's resource key is C + resource.id (scope likewise). Exact when batch
-/// boundaries show by one of those two signs. Known miss: consecutive input batches
+/// id is not the previous non-null id + 1 (spans, metrics; logs: not above it) — and
+/// each run's C is its first non-null id; a row's resource key is C + resource.id
+/// (scope likewise). Exact when each batch's first root has an id (spans, metrics:
+/// always; logs: when the first log has attributes) and batch boundaries show by one
+/// of those two signs. Known miss: consecutive input batches
 /// whose ids are contiguous (no child table had a larger id) and whose first
 /// resource.id is ≥ the previous batch's last (typically single-resource log batches)
 /// merge into one run, and the later batch gets the earlier batch's resource/scope
