@@ -17,6 +17,7 @@
 #include <arrow/compute/initialize.h>
 #include <arrow/io/interfaces.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/arrow/schema.h>
 #include <parquet/exception.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
@@ -254,6 +255,14 @@ struct GroupEntry {
   std::optional<std::pair<int64_t, int64_t>> time;
 };
 
+void CollectLeaves(const parquet::arrow::SchemaField& field, std::vector<int>* leaves) {
+  if (field.is_leaf()) {
+    leaves->push_back(field.column_index);
+    return;
+  }
+  for (const auto& child : field.children) CollectLeaves(child, leaves);
+}
+
 // Event time column of a root for time_range (nullptr: not filtered).
 const char* TimeColumnOf(PT type) {
   switch (type) {
@@ -426,11 +435,18 @@ class TableCursor {
                                            arrow::default_memory_pool(), std::move(pq)));
         reader_file_ = group.file;
       }
-      ARROW_ASSIGN_OR_RAISE(table, reader_->ReadRowGroup(group.rg));
-      auto rg = file.metadata->RowGroup(group.rg);
-      for (int c = 0; c < rg->num_columns(); ++c) {
-        stats_->bytes_read += rg->ColumnChunk(c)->total_compressed_size();
+      // Only the columns the canonical schema has (upstream's
+      // univariate_metrics.dropped_attributes_count and unknown extras are not read).
+      std::vector<int> leaves;
+      const auto& canonical = *schema::CanonicalSchema(type_);
+      for (const auto& field : reader_->manifest().schema_fields) {
+        if (canonical.GetFieldIndex(field.field->name()) >= 0)
+          CollectLeaves(field, &leaves);
       }
+      ARROW_ASSIGN_OR_RAISE(table, reader_->ReadRowGroup(group.rg, leaves));
+      auto rg = file.metadata->RowGroup(group.rg);
+      for (int c : leaves)
+        stats_->bytes_read += rg->ColumnChunk(c)->total_compressed_size();
     } catch (const std::exception& e) {
       return Status::IOError(e.what());
     }

@@ -2,6 +2,7 @@
 #include "otap_parquet/dataset/dataset_reader.h"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -334,6 +335,62 @@ TEST(DatasetReaderTest, TruncatedAndGarbageFilesAreSkipped) {
   EXPECT_FALSE(otlp::CheckEquivalent(expected, actual).ok());
 }
 
+// Scenario: files written without column statistics.
+// Guarantees: the merge stays correct (missing minimums count as 0: it reads ahead)
+// and the row groups without statistics are counted.
+TEST(DatasetReaderTest, MissingStatisticsReadAheadButStayCorrect) {
+  ScopedTempDir dir;
+  TestWriteOptions write = RotatingWriteOptions();
+  write.statistics = false;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      WriteGeneratedDataset(dir.path(), {Signal::kLogs, Signal::kTraces}, 8, EdgeCases(8),
+                            write, /*requests_per_partition=*/4));
+  ReaderOptions options;
+  options.batch_size = 6;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_GT(stats.row_groups_without_stats, 0);
+  EXPECT_EQ(stats.orphan_rows, 0);
+}
+
+// Scenario: a readable Parquet file in the logs directory whose columns cannot be
+// converted (time_unix_nano as strings).
+// Guarantees: the file is logged, counted and skipped; every other file replays.
+TEST(DatasetReaderTest, SchemaIncompatibleFileIsSkipped) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.seed = 13;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 3, gen, RotatingWriteOptions()));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), {}));
+  arrow::UInt32Builder ids;
+  ASSERT_OK(ids.AppendValues({100000, 100001}));
+  ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
+  arrow::StringBuilder times;
+  ASSERT_OK(times.AppendValues({"yesterday", "today"}));
+  ASSERT_OK_AND_ASSIGN(auto time_array, times.Finish());
+  auto bad = arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("id", arrow::uint32()),
+                     arrow::field("time_unix_nano", arrow::utf8())}),
+      2, {id_array, time_array});
+  {
+    TestDatasetWriter writer(dir.path() + "/extra", TestWriteOptions{});
+    ASSERT_OK(writer.Append(plan.partitions[0].path, PT::kLogs, bad));
+    ASSERT_OK(writer.Close());
+    stdfs::rename(writer.files()[0], dir.path() + "/logs/" + plan.partitions[0].path +
+                                         "/part-9999999999-incompatible.parquet");
+  }
+  ReaderOptions options;
+  options.batch_size = 9;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_EQ(stats.corrupt_files, 1);
+}
+
 // Scenario: 200k realistic logs (~2M attribute rows) written with rotation and
 // 2,000-row row groups, read with batch_size 1000.
 // Guarantees: rows held between chunks (ReaderStats::peak_buffered_rows) stay within
@@ -360,6 +417,9 @@ TEST(DatasetReaderTest, MemoryBoundedByBatchNotDataset) {
   EXPECT_EQ(roots, 200'000);
   EXPECT_EQ(reader->stats().orphan_rows, 0);
   EXPECT_LE(reader->stats().peak_buffered_rows, 6'000);
+  std::printf("peak_buffered_rows=%lld row_groups_read=%lld\n",
+              static_cast<long long>(reader->stats().peak_buffered_rows),
+              static_cast<long long>(reader->stats().row_groups_read));
   EXPECT_GT(reader->stats().rows_per_table[static_cast<size_t>(PT::kLogAttrs)],
             1'000'000);
 }

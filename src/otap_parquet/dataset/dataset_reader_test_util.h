@@ -41,6 +41,8 @@ struct TestWriteOptions {
   bool shuffle = true;
   uint64_t seed = 7;
   parquet::Compression::type codec = parquet::Compression::SNAPPY;
+  /// Write column statistics (readers then know every row group's id range).
+  bool statistics = true;
 };
 
 /// \brief Appends per-table record batches to rotating Parquet files under
@@ -82,10 +84,10 @@ class TestDatasetWriter {
       std::snprintf(name, sizeof(name), "/part-%010d-test.parquet", ++sequence_);
       file.path = dir + name;
       ARROW_ASSIGN_OR_RAISE(file.out, arrow::io::FileOutputStream::Open(file.path));
-      auto props = parquet::WriterProperties::Builder()
-                       .compression(options_.codec)
-                       ->max_row_group_length(options_.row_group_rows)
-                       ->build();
+      parquet::WriterProperties::Builder builder;
+      builder.compression(options_.codec)->max_row_group_length(options_.row_group_rows);
+      if (!options_.statistics) builder.disable_statistics();
+      auto props = builder.build();
       auto arrow_props =
           parquet::ArrowWriterProperties::Builder().store_schema()->build();
       ARROW_ASSIGN_OR_RAISE(
