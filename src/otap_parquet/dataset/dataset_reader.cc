@@ -232,6 +232,9 @@ struct Piece {
   std::vector<uint32_t> id;                   // own id (tables with children)
   std::vector<int32_t> live;                  // rows still buffered (children)
   std::vector<uint8_t> used;                  // resource/scope attrs: matched once
+  // Minimum key / id over `live` (valid after the first classification pass).
+  uint32_t min_live_key = kNoKey, min_live_id = kNoKey;
+  bool summary_valid = false;
   // Roots only.
   std::vector<uint32_t> res_key, scope_key;  // resolved join keys
   std::vector<uint32_t> suffix_id_min, suffix_res_min, suffix_scope_min;
@@ -801,10 +804,23 @@ class DatasetReader::SignalMerge {
       std::vector<std::shared_ptr<arrow::RecordBatch>> parts;
       uint32_t own_floor = state.cursor->next_id_min();
       for (auto& piece : state.pending) {
+        if (piece->summary_valid && piece->min_live_key >= parent_floor &&
+            (parent_set->empty() || piece->min_live_key > parent_set->hi)) {
+          // Every row of the piece waits for a later chunk.
+          own_floor = std::min(own_floor, piece->min_live_id);
+          continue;
+        }
         std::vector<int32_t> out_rows, still;
         for (int32_t row : piece->live) {
           const size_t r = static_cast<size_t>(row);
           const uint32_t key = piece->key[r];
+          if (key != kNoKey && key >= parent_floor &&
+              (parent_set->empty() || key > parent_set->hi)) {
+            // Fast path for rows waiting for a later chunk (no hash lookup).
+            still.push_back(row);
+            if (!piece->id.empty()) own_floor = std::min(own_floor, piece->id[r]);
+            continue;
+          }
           auto it = key == kNoKey ? parent_set->keys.end() : parent_set->keys.find(key);
           if (it != parent_set->keys.end()) {
             if (it->second) {
@@ -832,6 +848,15 @@ class DatasetReader::SignalMerge {
         }
         state.live_rows -= static_cast<int64_t>(piece->live.size() - still.size());
         piece->live = std::move(still);
+        piece->min_live_key = kNoKey;
+        piece->min_live_id = kNoKey;
+        for (int32_t row : piece->live) {
+          const size_t r = static_cast<size_t>(row);
+          piece->min_live_key = std::min(piece->min_live_key, piece->key[r]);
+          if (!piece->id.empty())
+            piece->min_live_id = std::min(piece->min_live_id, piece->id[r]);
+        }
+        piece->summary_valid = true;
       }
       floor[static_cast<size_t>(type)] = own_floor;
       ARROW_RETURN_NOT_OK(Compact(&state));
