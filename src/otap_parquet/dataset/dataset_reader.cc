@@ -506,17 +506,50 @@ class TableCursor {
 };
 
 // Join keys of one table in the current chunk: id → whether the row is emitted (false:
-// dropped by the time filter, so its children are dropped too).
-struct KeySet {
-  std::unordered_map<uint32_t, bool> keys;
-  uint32_t hi = 0;
-  bool empty() const { return keys.empty(); }
+// dropped by the time filter, so its children are dropped too). Ids of a chunk are
+// usually a dense range: Seal() then builds a direct-indexed table, else a hash map.
+class KeySet {
+ public:
+  bool empty() const { return entries_.empty(); }
+  uint32_t hi() const { return hi_; }
   void Add(uint32_t key, bool keep) {
     if (key == kNoKey) return;
-    auto [it, inserted] = keys.emplace(key, keep);
-    if (!inserted) it->second = it->second || keep;
-    hi = std::max(hi, key);
+    entries_.emplace_back(key, keep);
+    lo_ = std::min(lo_, key);
+    hi_ = std::max(hi_, key);
   }
+  void Seal() {
+    if (entries_.empty()) return;
+    const uint64_t span = static_cast<uint64_t>(hi_) - lo_ + 1;
+    dense_ = span <= 4 * entries_.size() + 1024;
+    if (dense_) {
+      table_.assign(static_cast<size_t>(span), -1);
+      for (const auto& [key, keep] : entries_) {
+        int8_t& slot = table_[key - lo_];
+        slot = static_cast<int8_t>(std::max<int>(slot, keep ? 1 : 0));
+      }
+    } else {
+      map_.reserve(entries_.size());
+      for (const auto& [key, keep] : entries_) {
+        auto [it, inserted] = map_.emplace(key, keep);
+        if (!inserted) it->second = it->second || keep;
+      }
+    }
+  }
+  /// -1: not in the set; 0: a filtered parent; 1: an emitted parent. Needs Seal().
+  int Lookup(uint32_t key) const {
+    if (entries_.empty() || key < lo_ || key > hi_) return -1;
+    if (dense_) return table_[key - lo_];
+    auto it = map_.find(key);
+    return it == map_.end() ? -1 : (it->second ? 1 : 0);
+  }
+
+ private:
+  std::vector<std::pair<uint32_t, bool>> entries_;
+  uint32_t lo_ = kNoKey, hi_ = 0;
+  bool dense_ = true;
+  std::vector<int8_t> table_;
+  std::unordered_map<uint32_t, bool> map_;
 };
 
 }  // namespace
@@ -743,6 +776,9 @@ class DatasetReader::SignalMerge {
         }
       }
     }
+    sets[static_cast<size_t>(root_type_)].Seal();
+    res_set.Seal();
+    scope_set.Seal();
     // Floors: the smallest key any later chunk can still hold.
     std::array<uint32_t, kPayloadTypeSlots> floor;
     floor.fill(kNoKey);
@@ -792,7 +828,8 @@ class DatasetReader::SignalMerge {
       }
       // Pull row groups that may hold children of this chunk's parents.
       if (!parent_set->empty()) {
-        while (!state.cursor->done() && state.cursor->next_pull_min() <= parent_set->hi) {
+        while (!state.cursor->done() &&
+               state.cursor->next_pull_min() <= parent_set->hi()) {
           ARROW_ASSIGN_OR_RAISE(auto piece, state.cursor->ReadNext());
           if (!piece || piece->batch->num_rows() == 0) continue;
           state.live_rows += static_cast<int64_t>(piece->live.size());
@@ -805,7 +842,7 @@ class DatasetReader::SignalMerge {
       uint32_t own_floor = state.cursor->next_id_min();
       for (auto& piece : state.pending) {
         if (piece->summary_valid && piece->min_live_key >= parent_floor &&
-            (parent_set->empty() || piece->min_live_key > parent_set->hi)) {
+            (parent_set->empty() || piece->min_live_key > parent_set->hi())) {
           // Every row of the piece waits for a later chunk.
           own_floor = std::min(own_floor, piece->min_live_id);
           continue;
@@ -815,20 +852,20 @@ class DatasetReader::SignalMerge {
           const size_t r = static_cast<size_t>(row);
           const uint32_t key = piece->key[r];
           if (key != kNoKey && key >= parent_floor &&
-              (parent_set->empty() || key > parent_set->hi)) {
+              (parent_set->empty() || key > parent_set->hi())) {
             // Fast path for rows waiting for a later chunk (no hash lookup).
             still.push_back(row);
             if (!piece->id.empty()) own_floor = std::min(own_floor, piece->id[r]);
             continue;
           }
-          auto it = key == kNoKey ? parent_set->keys.end() : parent_set->keys.find(key);
-          if (it != parent_set->keys.end()) {
-            if (it->second) {
+          const int match = key == kNoKey ? -1 : parent_set->Lookup(key);
+          if (match >= 0) {
+            if (match == 1) {
               out_rows.push_back(row);
             } else if (!state.retain) {
               ++stats_->filtered_rows;
             }
-            if (!piece->id.empty()) own_set.Add(piece->id[r], it->second);
+            if (!piece->id.empty()) own_set.Add(piece->id[r], match == 1);
             if (state.retain) {
               piece->used[r] = 1;
               still.push_back(row);
@@ -859,6 +896,7 @@ class DatasetReader::SignalMerge {
         piece->summary_valid = true;
       }
       floor[static_cast<size_t>(type)] = own_floor;
+      own_set.Seal();
       ARROW_RETURN_NOT_OK(Compact(&state));
       buffered += state.live_rows;
       if (!parts.empty() && kept > 0) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/dataset/dataset_reader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -598,6 +599,40 @@ TEST(DatasetReaderTest, UpstreamStyleDatasetReplaysPerQ1Policy) {
   EXPECT_EQ(resource_attrs, 0);
   EXPECT_EQ(otlp::CanonicalItems(actual, Signal::kTraces).size(),
             otlp::CanonicalItems(expected, Signal::kTraces).size());
+}
+
+// Scenario: a two-partition logs dataset read chunk by chunk.
+// Guarantees: position() names the current partition, signal and the root file / row
+// of the next root, and every table's read frontier; partitions come in path order.
+TEST(DatasetReaderTest, PositionTracksPartitionAndRootRow) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 4, gen,
+                                             RotatingWriteOptions(), 2));
+  ReaderOptions options;
+  options.batch_size = 10;
+  ASSERT_OK_AND_ASSIGN(auto reader, DatasetReader::Make(LocalFs(), dir.path(), options));
+  EXPECT_EQ(reader->position().partition_index, -1);
+  ASSERT_OK_AND_ASSIGN(auto batch, reader->Next());
+  ASSERT_TRUE(batch.has_value());
+  auto pos = reader->position();
+  EXPECT_EQ(pos.partition_index, 0);
+  EXPECT_EQ(pos.partition_path, reader->plan().partitions[0].path);
+  EXPECT_EQ(pos.signal, Signal::kLogs);
+  EXPECT_THAT(pos.root_file, ::testing::HasSubstr("/logs/" + pos.partition_path + "/"));
+  // The first file holds the whole first input batch (40 logs; rotation is checked
+  // after each batch): the 11th root is its row 10.
+  EXPECT_EQ(pos.root_row_in_file, 10);
+  EXPECT_EQ(pos.tables.size(), PayloadTypesOf(Signal::kLogs).size());
+  std::vector<std::string> partitions;
+  while (batch) {
+    const auto p = reader->position().partition_path;
+    if (partitions.empty() || partitions.back() != p) partitions.push_back(p);
+    ASSERT_OK_AND_ASSIGN(batch, reader->Next());
+  }
+  EXPECT_EQ(partitions.size(), 2u);
+  EXPECT_TRUE(std::is_sorted(partitions.begin(), partitions.end()));
 }
 
 // Scenario: invalid options.
