@@ -195,6 +195,41 @@ TEST_P(DatasetReaderRoundTripTest, AllSignalsRotatedShuffledPartitions) {
 INSTANTIATE_TEST_SUITE_P(BatchSizes, DatasetReaderRoundTripTest,
                          ::testing::Values(5, 64, 65535));
 
+// Scenario: many small input batches (≤ 3 roots) per file: every table holds dozens
+// of batches per file and rotates at a count unrelated to the others (logs 40,
+// log_attrs 97, resource_attrs 3, spans 31, span_events 23, ...), row groups of 5,
+// rows shuffled within each batch, two partitions.
+// Guarantees: equivalent replay for batch sizes 5 and 64; no orphans.
+TEST(DatasetReaderTest, ManyBatchesPerFileReplay) {
+  ScopedTempDir dir;
+  TestWriteOptions write;
+  write.rotate_rows = {{PT::kLogs, 40},
+                       {PT::kLogAttrs, 97},
+                       {PT::kResourceAttrs, 3},
+                       {PT::kScopeAttrs, 29},
+                       {PT::kSpans, 31},
+                       {PT::kSpanEvents, 23},
+                       {PT::kSpanEventAttrs, 71},
+                       {PT::kUnivariateMetrics, 37},
+                       {PT::kNumberDataPoints, 53}};
+  write.default_rotate_rows = 61;
+  write.row_group_rows = 5;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(
+                           dir.path(), {Signal::kLogs, Signal::kTraces, Signal::kMetrics},
+                           30, EdgeCases(29), write, /*requests_per_partition=*/15,
+                           /*max_root_rows=*/3));
+  for (int64_t batch_size : {5, 64}) {
+    ReaderOptions options;
+    options.batch_size = batch_size;
+    ReaderStats stats;
+    ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+    ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+    EXPECT_EQ(stats.orphan_rows, 0);
+    EXPECT_EQ(stats.partitions, 2);
+  }
+}
+
 // Scenario: the same dataset read one signal at a time.
 // Guarantees: the shared resource/scope attribute tables serve each signal; rows of
 // the other signals are counted as unreferenced, never as orphans.
