@@ -7,6 +7,7 @@
 #include <exception>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <arrow/api.h>
@@ -623,7 +624,12 @@ class DatasetReader::SignalMerge {
     while (!cursor.done()) {
       ARROW_ASSIGN_OR_RAISE(auto piece, cursor.ReadNext());
       if (!piece || piece->batch->num_rows() == 0) continue;
-      if (cursor.upstream_ids()) MapUpstreamKeys(piece.get());
+      if (cursor.upstream_ids()) {
+        if (options_.upstream_resource_policy == UpstreamResourcePolicy::kInferOffset) {
+          ARROW_RETURN_NOT_OK(PullAttrsFor(*piece));
+        }
+        MapUpstreamKeys(piece.get());
+      }
       ComputeRootSuffixMins(piece.get());
       ComputeEventTimes(*piece);
       root_piece_ = std::move(piece);
@@ -631,6 +637,37 @@ class DatasetReader::SignalMerge {
       return true;
     }
     return false;
+  }
+
+  // Buffers the resource/scope attribute rows whose parent ids fall in the root
+  // piece's id range (they are needed for this piece's chunks anyway) and collects
+  // those parent ids into attr_ids_.
+  Status PullAttrsFor(const Piece& piece) {
+    attr_ids_.clear();
+    uint32_t lo = kNoKey, hi = 0;
+    for (uint32_t id : piece.key) {
+      if (id == kNoKey) continue;
+      lo = std::min(lo, id);
+      hi = std::max(hi, id);
+    }
+    if (lo == kNoKey) return Status::OK();
+    for (PT type : {PT::kResourceAttrs, PT::kScopeAttrs}) {
+      if (!tables_[static_cast<size_t>(type)]) continue;
+      auto& state = *tables_[static_cast<size_t>(type)];
+      while (!state.cursor->done() && state.cursor->next_pull_min() <= hi) {
+        ARROW_ASSIGN_OR_RAISE(auto attrs, state.cursor->ReadNext());
+        if (!attrs || attrs->batch->num_rows() == 0) continue;
+        state.live_rows += static_cast<int64_t>(attrs->live.size());
+        state.pending.push_back(std::move(attrs));
+      }
+      for (const auto& attrs : state.pending) {
+        for (int32_t row : attrs->live) {
+          const uint32_t key = attrs->key[static_cast<size_t>(row)];
+          if (key >= lo && key <= hi) attr_ids_.insert(key);
+        }
+      }
+    }
+    return Status::OK();
   }
 
   // Q1 policy (see the header): resource/scope key = run offset C + raw id.
@@ -643,45 +680,84 @@ class DatasetReader::SignalMerge {
       }
       return;
     }
-    // Pass 1: runs. A run continues from the previous piece unless a boundary shows.
-    std::vector<int64_t> run_of(n);
-    std::vector<uint32_t> run_offset;  // kNoKey = unknown
-    int64_t run = -1;
+    // Pass 1: base runs. A run continues from the previous piece unless a boundary
+    // shows; per run the largest raw resource / scope id.
+    std::vector<int32_t> base_of(n);
+    int32_t base = -1;
+    bool first_carried = false;
     for (size_t i = 0; i < n; ++i) {
       const uint32_t raw_res = piece->res_key[i];
       const uint32_t id = piece->key[i];
       bool boundary = false;
-      if (raw_res != kNoKey && prev_res_ != kNoKey && raw_res < prev_res_)
+      if (raw_res != kNoKey && prev_res_ != kNoKey && raw_res < prev_res_) {
         boundary = true;
+      }
       // Span and metric ids are consecutive within a batch; log ids may skip logs
       // without attributes, so for logs only a decrease is a boundary.
       if (id != kNoKey && prev_id_ != kNoKey &&
           (root_type_ == PT::kLogs ? id <= prev_id_ : id != prev_id_ + 1)) {
         boundary = true;
       }
-      if (run < 0) {
-        if (boundary || !carry_run_) {
-          run_offset.push_back(kNoKey);
-        } else {
-          run_offset.push_back(carry_offset_);
-        }
-        run = 0;
+      if (base < 0) {
+        base = 0;
+        first_carried = !boundary && carry_run_;
       } else if (boundary) {
-        run_offset.push_back(kNoKey);
-        ++run;
+        ++base;
       }
-      if (id != kNoKey && run_offset[static_cast<size_t>(run)] == kNoKey) {
-        run_offset[static_cast<size_t>(run)] = id;
-      }
-      run_of[i] = run;
+      base_of[i] = base;
       if (raw_res != kNoKey) prev_res_ = raw_res;
       if (id != kNoKey) prev_id_ = id;
     }
-    carry_run_ = run >= 0;
-    if (run >= 0) carry_offset_ = run_offset[static_cast<size_t>(run)];
+    std::vector<uint32_t> max_raw(static_cast<size_t>(base + 1), 0);
+    if (first_carried) max_raw[0] = carry_max_raw_;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t& m = max_raw[static_cast<size_t>(base_of[i])];
+      if (piece->res_key[i] != kNoKey) m = std::max(m, piece->res_key[i]);
+      if (piece->scope_key[i] != kNoKey) m = std::max(m, piece->scope_key[i]);
+    }
+    // Pass 2: offsets. A run's offset is its first root id. A later root id that is
+    // also a resource/scope attribute parent id, further above the offset than any
+    // resource or scope id of the run, can only be the offset of a new batch (whose
+    // first resource or scope has attributes): split there. This catches batches
+    // the two signs above miss, such as consecutive single-resource batches.
+    std::vector<uint32_t> offset_of(n, kNoKey);
+    std::vector<size_t> waiting;  // rows of the current run before its first id
+    uint32_t offset = first_carried ? carry_offset_ : kNoKey;
+    int32_t current = 0;
+    auto flush = [&] {
+      for (size_t w : waiting) offset_of[w] = offset;
+      waiting.clear();
+    };
+    for (size_t i = 0; i < n; ++i) {
+      if (base_of[i] != current) {
+        flush();
+        current = base_of[i];
+        offset = kNoKey;
+      }
+      const uint32_t id = piece->key[i];
+      if (id != kNoKey) {
+        if (offset == kNoKey) {
+          offset = id;
+          flush();
+        } else if (id > offset && id - offset > max_raw[static_cast<size_t>(current)] &&
+                   attr_ids_.count(id) > 0) {
+          offset = id;
+          ++stats_->upstream_batch_splits;
+        }
+      }
+      if (offset == kNoKey) {
+        waiting.push_back(i);
+      } else {
+        offset_of[i] = offset;
+      }
+    }
+    flush();
+    carry_run_ = base >= 0;
+    carry_offset_ = offset;
+    carry_max_raw_ = base >= 0 ? max_raw[static_cast<size_t>(current)] : 0;
     // Pass 2: keys.
     for (size_t i = 0; i < n; ++i) {
-      const uint32_t offset = run_offset[static_cast<size_t>(run_of[i])];
+      const uint32_t offset = offset_of[i];
       for (auto* keys : {&piece->res_key, &piece->scope_key}) {
         uint32_t& key = (*keys)[i];
         if (key == kNoKey) continue;
@@ -1007,6 +1083,10 @@ class DatasetReader::SignalMerge {
   uint32_t prev_id_ = kNoKey;
   bool carry_run_ = false;
   uint32_t carry_offset_ = kNoKey;
+  uint32_t carry_max_raw_ = 0;
+  // Resource/scope attribute parent ids within the current upstream root piece's id
+  // range (PullAttrsFor).
+  std::unordered_set<uint32_t> attr_ids_;
 };
 
 // ----------------------------------------------------------------------------------

@@ -39,22 +39,30 @@
 ///
 /// Our files store `resource.id` / `scope.id` as UInt32 offset like every other id:
 /// joined exactly. Upstream files keep them UInt16 and *not* offset while the
-/// attribute tables' `parent_id` is offset by the batch's unknown offset C_k. Policy
-/// UpstreamResourcePolicy::kInferOffset (default) recovers C_k from the root stream:
-/// upstream's encoder numbers root ids 0,1,2,… in row order (logs: only those with
-/// attributes), so a batch's first non-null root id is C_k. The root stream is cut
-/// into runs where the batch may change — `resource.id` decreases, or a non-null root
-/// id is not the previous non-null id + 1 (spans, metrics; logs: not above it) — and
-/// each run's C is its first non-null id; a row's resource key is C + resource.id
-/// (scope likewise). Exact when each batch's first root has an id (spans, metrics:
-/// always; logs: when the first log has attributes) and batch boundaries show by one
-/// of those two signs. Known miss: consecutive input batches
-/// whose ids are contiguous (no child table had a larger id) and whose first
-/// resource.id is ≥ the previous batch's last (typically single-resource log batches)
-/// merge into one run, and the later batch gets the earlier batch's resource/scope
-/// attributes. A run with no non-null id (logs without attributes) or whose first id
-/// lies in a later row group cannot be resolved: its resources are emitted without
-/// attributes and counted (ReaderStats::unresolved_resource_rows).
+/// attribute tables' `parent_id` is offset by the batch's unknown offset C_k.
+/// Policy UpstreamResourcePolicy::kInferOffset (default) recovers C_k from the root
+/// stream: upstream's encoder numbers root ids in row order from 0 (logs: only those
+/// with attributes), so a batch's first non-null root id is C_k. The root stream is
+/// cut into runs where the batch must have changed — `resource.id` decreases, or a
+/// non-null root id is not the previous one + 1 (spans, metrics; logs: not above
+/// it) — and, within a run, at a root id x that is also a resource/scope attribute
+/// parent id and lies further above the run's offset than any resource/scope id of
+/// the run (only the offset of a new batch whose first resource or scope has
+/// attributes can be that, provided every resource/scope with attributes has a root
+/// in its batch; this catches consecutive single-resource batches). Each
+/// run's C is its first non-null id; a row's resource key is C + resource.id (scope
+/// likewise). Exact when each batch's first root has an id and its boundary shows by
+/// one of those signs. Known misses: a batch starting with a log without attributes
+/// (C too high: attributes of other resources of the batch, or none); a batch whose
+/// boundary shows by none of the signs (e.g. a single-resource batch whose resource
+/// and scope have no attributes, followed by one that starts at the same
+/// resource.id), whose roots then get the previous batch's resource/scope attributes.
+/// The hint suggested in the design brief — C = nearest `parent_id − resource.id` at
+/// or below the root id — is not used: in a batch with several resources it picks
+/// another resource's attribute row (e.g. resource 1's row C+1 for a resource-0 root
+/// with id ≥ C+1). A run with no non-null id (logs without attributes) or whose
+/// first id lies in a later row group cannot be resolved: its resources are emitted
+/// without attributes and counted (ReaderStats::unresolved_resource_rows).
 /// UpstreamResourcePolicy::kDrop never joins upstream resource/scope attributes.
 ///
 /// ## Bad files
@@ -134,6 +142,8 @@ struct ReaderStats {
   int64_t filtered_rows = 0;
   /// Upstream root rows whose resource/scope attributes could not be joined (Q1).
   int64_t unresolved_resource_rows = 0;
+  /// Upstream batch boundaries found through attribute parent ids (Q1 policy).
+  int64_t upstream_batch_splits = 0;
   /// Largest number of rows held over from one output chunk to the next (buffered
   /// child rows + the unread rest of the current root row group): the merge's memory
   /// bound beyond the chunk itself (about one segment + one row group per table).

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -563,6 +564,39 @@ arrow::Result<std::vector<std::pair<PT, std::shared_ptr<arrow::RecordBatch>>>> T
   return out;
 }
 
+// Writes `requests` generated requests (signals in turn) in upstream's on-disk form
+// (ToUpstream) into one partition; `edit` may change request i before conversion.
+arrow::Result<std::vector<otlp::OtlpRequest>> WriteUpstreamDataset(
+    const std::string& base, const generator::GeneratorOptions& gen_options,
+    const std::vector<Signal>& signals, int requests,
+    const std::function<void(int, otlp::OtlpRequest&)>& edit = {}) {
+  ARROW_RETURN_NOT_OK(arrow::compute::Initialize());
+  generator::OtlpGenerator gen(gen_options);
+  TestWriteOptions write = RotatingWriteOptions();
+  write.shuffle = false;  // upstream keeps the encoder's row order
+  write.codec = parquet::Compression::UNCOMPRESSED;
+  TestDatasetWriter writer(base, write);
+  std::vector<otlp::OtlpRequest> expected;
+  uint32_t offset = 0;
+  for (int i = 0; i < requests; ++i) {
+    auto request = gen.Next(signals[static_cast<size_t>(i) % signals.size()]);
+    if (edit) edit(i, request);
+    ARROW_ASSIGN_OR_RAISE(auto batches, otlp::ToOtap(request));
+    for (const auto& batch : batches) {
+      uint32_t max_id = 0;
+      ARROW_ASSIGN_OR_RAISE(auto tables, ToUpstream(batch, offset, &max_id));
+      for (const auto& [type, rb] : tables) {
+        ARROW_RETURN_NOT_OK(
+            writer.Append("_part_id=00000000-0000-4000-8000-000000000001", type, rb));
+      }
+      offset += max_id + 1;
+    }
+    expected.push_back(std::move(request));
+  }
+  ARROW_RETURN_NOT_OK(writer.Close());
+  return expected;
+}
+
 // Scenario: an upstream-style dataset (UInt16 un-offset resource.id / scope.id,
 // dictionary columns, Int64 duration, Int64 exemplar double_value, UInt16 all-null
 // inserted log ids, no compression), realistic logs and traces and metrics with two
@@ -572,46 +606,28 @@ arrow::Result<std::vector<std::pair<PT, std::shared_ptr<arrow::RecordBatch>>>> T
 // the input, resource and scope attributes included; with kDrop every root replays
 // and no resource attribute is attached.
 TEST(DatasetReaderTest, UpstreamStyleDatasetReplaysPerQ1Policy) {
-  ASSERT_OK(arrow::compute::Initialize());
   ScopedTempDir dir;
   generator::GeneratorOptions gen_options;
   gen_options.seed = 17;
   gen_options.items_per_scope = 3;
   gen_options.points_per_metric = 2;
-  generator::OtlpGenerator gen(gen_options);
-  TestWriteOptions write = RotatingWriteOptions();
-  write.shuffle = false;
-  write.codec = parquet::Compression::UNCOMPRESSED;
-  TestDatasetWriter writer(dir.path(), write);
-  std::vector<otlp::OtlpRequest> expected;
-  uint32_t offset = 0;
-  const Signal signals[] = {Signal::kLogs, Signal::kTraces, Signal::kMetrics};
-  for (int i = 0; i < 24; ++i) {
-    auto request = gen.Next(signals[i % 3]);
-    if (i == 6) {
-      // A logs request without any attributes: upstream inserts an all-null id, and
-      // the Q1 policy cannot place its resources (counted as unresolved).
-      for (auto& rl : *std::get<otlp::LogsRequest>(request).mutable_resource_logs()) {
-        rl.mutable_resource()->clear_attributes();
-        for (auto& sl : *rl.mutable_scope_logs()) {
-          sl.mutable_scope()->clear_attributes();
-          for (auto& log : *sl.mutable_log_records()) log.clear_attributes();
-        }
-      }
-    }
-    ASSERT_OK_AND_ASSIGN(auto batches, otlp::ToOtap(request));
-    for (const auto& batch : batches) {
-      uint32_t max_id = 0;
-      ASSERT_OK_AND_ASSIGN(auto tables, ToUpstream(batch, offset, &max_id));
-      for (const auto& [type, rb] : tables) {
-        ASSERT_OK(
-            writer.Append("_part_id=00000000-0000-4000-8000-000000000001", type, rb));
-      }
-      offset += max_id + 1;
-    }
-    expected.push_back(std::move(request));
-  }
-  ASSERT_OK(writer.Close());
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      WriteUpstreamDataset(
+          dir.path(), gen_options, {Signal::kLogs, Signal::kTraces, Signal::kMetrics}, 24,
+          [](int i, otlp::OtlpRequest& request) {
+            if (i != 6) return;
+            // A logs request without any attributes: upstream inserts an all-null id,
+            // and the Q1 policy cannot place its resources (counted as unresolved).
+            for (auto& rl :
+                 *std::get<otlp::LogsRequest>(request).mutable_resource_logs()) {
+              rl.mutable_resource()->clear_attributes();
+              for (auto& sl : *rl.mutable_scope_logs()) {
+                sl.mutable_scope()->clear_attributes();
+                for (auto& log : *sl.mutable_log_records()) log.clear_attributes();
+              }
+            }
+          }));
 
   ReaderOptions options;
   options.batch_size = 10;
@@ -634,6 +650,29 @@ TEST(DatasetReaderTest, UpstreamStyleDatasetReplaysPerQ1Policy) {
   EXPECT_EQ(resource_attrs, 0);
   EXPECT_EQ(otlp::CanonicalItems(actual, Signal::kTraces).size(),
             otlp::CanonicalItems(expected, Signal::kTraces).size());
+}
+
+// Scenario: upstream-style logs where every input batch has a single resource and
+// scope (ids contiguous across batches, resource.id always 0: no visible boundary in
+// the root stream).
+// Guarantees: the Q1 policy still finds each batch's offset through the resource
+// attribute parent ids, so every log gets its own batch's resource attributes.
+TEST(DatasetReaderTest, UpstreamSingleResourceBatchesKeepTheirResources) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen_options;
+  gen_options.seed = 23;
+  gen_options.resources_per_request = 1;
+  gen_options.scopes_per_resource = 1;
+  gen_options.items_per_scope = 6;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected, WriteUpstreamDataset(dir.path(), gen_options, {Signal::kLogs}, 12));
+  ReaderOptions options;
+  options.batch_size = 8;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_EQ(stats.upstream_batch_splits, 11);
+  EXPECT_EQ(stats.unresolved_resource_rows, 0);
 }
 
 // Scenario: a two-partition logs dataset read chunk by chunk.
