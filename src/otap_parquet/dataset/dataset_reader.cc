@@ -210,6 +210,24 @@ uint32_t MinKey(const parquet::RowGroupMetaData& rg, int leaf, bool* missing) {
   return 0;
 }
 
+// Maximum of a small unsigned id column (upstream's raw resource.id / scope.id) in a
+// row group; 0 when the column is absent or all null, 0xFFFF when unknown.
+uint32_t MaxRawId(const parquet::RowGroupMetaData& rg, int leaf) {
+  if (leaf < 0) return 0;
+  try {
+    auto stats = rg.ColumnChunk(leaf)->statistics();
+    if (stats && stats->HasMinMax() && stats->physical_type() == parquet::Type::INT32) {
+      return std::min<uint32_t>(
+          static_cast<uint32_t>(
+              static_cast<const parquet::Int32Statistics&>(*stats).max()),
+          0xFFFF);
+    }
+    if (stats && stats->HasNullCount() && stats->null_count() >= rg.num_rows()) return 0;
+  } catch (const std::exception&) {
+  }
+  return 0xFFFF;
+}
+
 std::optional<std::pair<int64_t, int64_t>> TimeStats(const parquet::RowGroupMetaData& rg,
                                                      int leaf) {
   if (leaf < 0) return std::nullopt;
@@ -256,6 +274,7 @@ struct GroupEntry {
   int64_t rows = 0;
   int64_t first_row_in_file = 0;
   uint32_t pull_min = 0, id_min = 0, res_min = 0, scope_min = 0;
+  uint32_t raw_max = 0;  // largest resource.id / scope.id (upstream Q1 policy)
   std::optional<std::pair<int64_t, int64_t>> time;
 };
 
@@ -334,6 +353,7 @@ class TableCursor {
           bool ignored = false;
           group.res_min = MinKey(*rg, res_leaf, &ignored);
           group.scope_min = MinKey(*rg, scope_leaf, &ignored);
+          group.raw_max = std::max(MaxRawId(*rg, res_leaf), MaxRawId(*rg, scope_leaf));
           group.time = TimeStats(*rg, time_leaf);
         }
         if (missing) ++stats_->row_groups_without_stats;
@@ -345,11 +365,13 @@ class TableCursor {
     suffix_id_.assign(n + 1, kNoKey);
     suffix_res_.assign(n + 1, kNoKey);
     suffix_scope_.assign(n + 1, kNoKey);
+    suffix_raw_max_.assign(n + 1, 0);
     for (size_t i = n; i-- > 0;) {
       suffix_pull_[i] = std::min(suffix_pull_[i + 1], groups_[i].pull_min);
       suffix_id_[i] = std::min(suffix_id_[i + 1], groups_[i].id_min);
       suffix_res_[i] = std::min(suffix_res_[i + 1], groups_[i].res_min);
       suffix_scope_[i] = std::min(suffix_scope_[i + 1], groups_[i].scope_min);
+      suffix_raw_max_[i] = std::max(suffix_raw_max_[i + 1], groups_[i].raw_max);
     }
   }
 
@@ -358,6 +380,8 @@ class TableCursor {
   uint32_t next_id_min() const { return suffix_id_[next_]; }
   uint32_t next_res_min() const { return suffix_res_[next_]; }
   uint32_t next_scope_min() const { return suffix_scope_[next_]; }
+  /// Largest raw resource.id / scope.id in the row groups not read yet.
+  uint32_t next_raw_max() const { return suffix_raw_max_[next_]; }
 
   // Rows of row groups not read yet.
   int64_t RemainingRows() const {
@@ -500,6 +524,7 @@ class TableCursor {
   std::vector<FileEntry> files_;
   std::vector<GroupEntry> groups_;
   std::vector<uint32_t> suffix_pull_, suffix_id_, suffix_res_, suffix_scope_;
+  std::vector<uint32_t> suffix_raw_max_;
   size_t next_ = 0;
   std::unique_ptr<parquet::arrow::FileReader> reader_;
   int reader_file_ = -1;
@@ -708,8 +733,13 @@ class DatasetReader::SignalMerge {
       if (raw_res != kNoKey) prev_res_ = raw_res;
       if (id != kNoKey) prev_id_ = id;
     }
+    // Rows of the last run may continue in later row groups: their resource/scope ids
+    // are bounded by the footer statistics of every row group not read yet.
+    const uint32_t later_max =
+        tables_[static_cast<size_t>(root_type_)]->cursor->next_raw_max();
     std::vector<uint32_t> max_raw(static_cast<size_t>(base + 1), 0);
-    if (first_carried) max_raw[0] = carry_max_raw_;
+    if (base >= 0) max_raw[static_cast<size_t>(base)] = later_max;
+    if (first_carried) max_raw[0] = std::max(max_raw[0], carry_max_raw_);
     for (size_t i = 0; i < n; ++i) {
       uint32_t& m = max_raw[static_cast<size_t>(base_of[i])];
       if (piece->res_key[i] != kNoKey) m = std::max(m, piece->res_key[i]);

@@ -47,9 +47,11 @@
 /// non-null root id is not the previous one + 1 (spans, metrics; logs: not above
 /// it) — and, within a run, at a root id x that is also a resource/scope attribute
 /// parent id and lies further above the run's offset than any resource/scope id of
-/// the run (only the offset of a new batch whose first resource or scope has
-/// attributes can be that, provided every resource/scope with attributes has a root
-/// in its batch; this catches consecutive single-resource batches). Each
+/// the run's rows read so far or of any row group not read yet (footer statistics;
+/// only the offset of a new batch whose first resource or scope has attributes can
+/// be that, provided every resource/scope with attributes has a root in its batch;
+/// this catches consecutive single-resource batches, and stays off when statistics
+/// are missing). Each
 /// run's C is its first non-null id; a row's resource key is C + resource.id (scope
 /// likewise). Exact when each batch's first root has an id and its boundary shows by
 /// one of those signs. Known misses: a batch starting with a log without attributes

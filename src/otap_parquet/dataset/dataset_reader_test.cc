@@ -675,6 +675,25 @@ TEST(DatasetReaderTest, UpstreamSingleResourceBatchesKeepTheirResources) {
   EXPECT_EQ(stats.unresolved_resource_rows, 0);
 }
 
+// Scenario: upstream-style traces and metrics from the edge-case generator (absent
+// and empty resources and scopes, empty containers, boundary values).
+// Guarantees: spans and metrics always carry ids from 0 in row order, so the Q1
+// policy replays them exactly, resource and scope attributes included.
+TEST(DatasetReaderTest, UpstreamEdgeCaseTracesAndMetricsReplayExactly) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteUpstreamDataset(dir.path(), EdgeCases(31),
+                                            {Signal::kTraces, Signal::kMetrics}, 20));
+  for (int64_t batch_size : {3, 100}) {
+    ReaderOptions options;
+    options.batch_size = batch_size;
+    ReaderStats stats;
+    ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+    ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+    EXPECT_EQ(stats.orphan_rows, 0);
+  }
+}
+
 // Scenario: a two-partition logs dataset read chunk by chunk.
 // Guarantees: position() names the current partition, signal and the root file / row
 // of the next root, and every table's read frontier; partitions come in path order.
