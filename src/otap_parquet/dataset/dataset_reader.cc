@@ -52,6 +52,13 @@ Status EnsureCompute() {
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> TakeRows(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<int32_t>& rows) {
+  // Sorted files give runs of consecutive rows: a zero-copy slice.
+  if (!rows.empty() &&
+      static_cast<int64_t>(rows.back()) - rows.front() + 1 ==
+          static_cast<int64_t>(rows.size()) &&
+      std::is_sorted(rows.begin(), rows.end())) {
+    return batch->Slice(rows.front(), static_cast<int64_t>(rows.size()));
+  }
   arrow::Int32Builder builder;
   ARROW_RETURN_NOT_OK(builder.AppendValues(rows));
   ARROW_ASSIGN_OR_RAISE(auto indices, builder.Finish());
