@@ -33,7 +33,9 @@
 /// otherwise → stays buffered for a later chunk. Children of children use the ids of
 /// the child rows just emitted. Memory stays about one segment plus one row group per
 /// table (ReaderStats::peak_buffered_rows), whatever the partition size. Output ids
-/// are renumbered densely (RemapIdsDense).
+/// are renumbered densely (RemapIdsDense). Only the canonical schema's columns are
+/// read. Runs of consecutive rows are emitted as zero-copy slices, so an emitted
+/// batch may keep the row groups it came from alive while the caller holds it.
 ///
 /// ## Resource and scope attributes (upstream quirk Q1)
 ///
