@@ -116,7 +116,7 @@ void BM_ArrowScanBaseline(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * dataset.logs);
   state.SetBytesProcessed(state.iterations() * dataset.bytes);
 }
-BENCHMARK(BM_ArrowScanBaseline)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ArrowScanBaseline)->Iterations(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace otap_parquet::dataset
