@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// The core of the Parquet receiver: rebuilds complete OtapBatches from a star-schema
+/// Parquet dataset written by our exporter or by upstream otel-arrow's
+/// `exporter:parquet` (shared/docs/otap-parquet-format.md §4–§8, §14.1).
+///
+/// ## Streaming merge
+///
+/// Ids are unique only per `_part_id` partition, tables rotate independently (one
+/// input batch's child rows may sit in another file than its roots) and batch
+/// boundaries are invisible. The reader relies only on what the exporter's id
+/// generator guarantees: per partition, each input batch gets a disjoint id interval
+/// above the previous one and every table's rows are appended batch by batch, so each
+/// table's `id` / `parent_id` stream (its files in name order, row groups in order)
+/// is *block-monotone*: segments with increasing disjoint intervals, any order inside
+/// a segment.
+///
+/// Per table a cursor walks (file, row group) in order, one row group at a time. From
+/// the footers only it knows every row group's minimum `parent_id` (children), `id`
+/// (roots and tables with children), `resource.id` / `scope.id` (roots of our
+/// files), and the *suffix minimum* of those over the rest of the stream. Missing
+/// statistics count as minimum 0 (correct, but reads ahead; counted).
+///
+/// Each output chunk takes up to `batch_size` root rows in stream order (parent key
+/// set K, hi = max K). Then, parents before children, each child table pulls row
+/// groups while the suffix minimum of its unread row groups is ≤ hi of its parent
+/// set, and classifies its buffered rows: parent id in K → output (for resource and
+/// scope attributes: output and kept, later chunks may need them again); parent id
+/// below every parent id still to come (the parent table's *floor*: minimum over its
+/// buffered and unread rows) → orphan, dropped and counted, never attached elsewhere;
+/// otherwise → stays buffered for a later chunk. Children of children use the ids of
+/// the child rows just emitted. Memory stays about one segment plus one row group per
+/// table (ReaderStats::peak_buffered_rows), whatever the partition size. Output ids
+/// are renumbered densely (RemapIdsDense). Only the canonical schema's columns are
+/// read. Runs of consecutive rows are emitted as zero-copy slices, so an emitted
+/// batch may keep the row groups it came from alive while the caller holds it.
+///
+/// ## Resource and scope attributes (upstream quirk Q1)
+///
+/// Our files store `resource.id` / `scope.id` as UInt32 offset like every other id:
+/// joined exactly. Upstream files keep them UInt16 and *not* offset while the
+/// attribute tables' `parent_id` is offset by the batch's unknown offset C_k.
+/// Policy UpstreamResourcePolicy::kInferOffset (default) recovers C_k from the root
+/// stream: upstream's encoder numbers root ids in row order from 0 (logs: only those
+/// with attributes), so a batch's first non-null root id is C_k. The root stream is
+/// cut into runs where the batch must have changed — `resource.id` decreases, or a
+/// non-null root id is not the previous one + 1 (spans, metrics; logs: not above
+/// it) — and, within a run, at a root id x that is also a resource/scope attribute
+/// parent id and lies further above the run's offset than any resource/scope id of
+/// the run's rows read so far or of any row group not read yet (footer statistics;
+/// only the offset of a new batch whose first resource or scope has attributes can
+/// be that, provided every resource/scope with attributes has a root in its batch;
+/// this catches consecutive single-resource batches, and stays off when statistics
+/// are missing). Each
+/// run's C is its first non-null id; a row's resource key is C + resource.id (scope
+/// likewise). Exact when each batch's first root has an id and its boundary shows by
+/// one of those signs. Known misses: a batch starting with a log without attributes
+/// (C too high: attributes of other resources of the batch, or none); a batch whose
+/// boundary shows by none of the signs (e.g. a single-resource batch whose resource
+/// and scope have no attributes, followed by one that starts at the same
+/// resource.id), whose roots then get the previous batch's resource/scope attributes.
+/// The hint suggested in the design brief — C = nearest `parent_id − resource.id` at
+/// or below the root id — is not used: in a batch with several resources it picks
+/// another resource's attribute row (e.g. resource 1's row C+1 for a resource-0 root
+/// with id ≥ C+1). A run with no non-null id (logs without attributes) or whose
+/// first id lies in a later row group cannot be resolved: its resources are emitted
+/// without attributes and counted (ReaderStats::unresolved_resource_rows).
+/// UpstreamResourcePolicy::kDrop never joins upstream resource/scope attributes.
+///
+/// ## Bad files
+///
+/// A corrupt, truncated, non-Parquet or schema-incompatible file is logged (path,
+/// reason), counted (ReaderStats::corrupt_files) and skipped; its rows are missing and
+/// children referencing them become orphans. Everything else replays.
+///
+/// Not thread-safe.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/result.h>
+#include <arrow/status.h>
+
+#include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/pdata/otap_batch.h"
+
+namespace otap_parquet::dataset {
+
+/// \brief Event-time window [start, end) in Unix nanoseconds.
+struct TimeRange {
+  int64_t start_unix_nano = 0;
+  int64_t end_unix_nano = INT64_MAX;
+};
+
+/// \brief How resource/scope attributes of upstream files (un-offset UInt16
+/// `resource.id`, Q1) are joined. See the file comment.
+enum class UpstreamResourcePolicy : uint8_t {
+  kInferOffset,  ///< recover each batch's offset from the root id stream
+  kDrop,         ///< emit upstream resources and scopes without attributes
+};
+
+/// \brief Options of DatasetReader.
+struct ReaderOptions {
+  /// Signals to replay, in this order within each partition.
+  std::vector<Signal> signals = {Signal::kLogs, Signal::kTraces, Signal::kMetrics};
+  /// Most root rows per output OtapBatch, 1..65535.
+  int64_t batch_size = 65535;
+  /// Skip files modified more recently than this (0 = read all).
+  std::chrono::milliseconds min_file_age{0};
+  /// Keep only roots whose event time is in the range (logs: time_unix_nano, or
+  /// observed_time_unix_nano when that is 0; spans: start_time_unix_nano); row groups
+  /// whose time statistics lie outside are not read. Metrics are not filtered (their
+  /// time is on data points; TODO(issue 4)). With a filter, dropped children of
+  /// filtered roots and true orphans are both counted as filtered_rows.
+  std::optional<TimeRange> time_range;
+  UpstreamResourcePolicy upstream_resource_policy = UpstreamResourcePolicy::kInferOffset;
+
+  static ReaderOptions Defaults() { return {}; }
+  arrow::Status Validate() const;
+};
+
+/// \brief Counters of a DatasetReader (cumulative).
+struct ReaderStats {
+  int64_t partitions = 0;     ///< partitions opened
+  int64_t files_read = 0;     ///< files whose footer was read successfully
+  int64_t corrupt_files = 0;  ///< files skipped (unreadable or incompatible)
+  int64_t row_groups_read = 0;
+  int64_t row_groups_skipped = 0;        ///< not read: time statistics outside time_range
+  int64_t row_groups_without_stats = 0;  ///< key statistics missing: treated as min 0
+  int64_t bytes_read = 0;                ///< compressed column chunk bytes read
+  /// Rows read per payload type (index = PayloadType value).
+  std::vector<int64_t> rows_per_table = std::vector<int64_t>(kPayloadTypeSlots, 0);
+  /// Child rows whose parent never appears (never attached to another parent).
+  int64_t orphan_rows = 0;
+  /// Resource / scope attribute rows no root of the replayed signals referenced (the
+  /// tables are shared by all signals of an exporter).
+  int64_t unreferenced_attr_rows = 0;
+  /// Rows dropped by time_range (roots, their children, and with a filter orphans).
+  int64_t filtered_rows = 0;
+  /// Upstream root rows whose resource/scope attributes could not be joined (Q1).
+  int64_t unresolved_resource_rows = 0;
+  /// Upstream batch boundaries found through attribute parent ids (Q1 policy).
+  int64_t upstream_batch_splits = 0;
+  /// Largest number of rows held over from one output chunk to the next (buffered
+  /// child rows + the unread rest of the current root row group): the merge's memory
+  /// bound beyond the chunk itself (about one segment + one row group per table).
+  int64_t peak_buffered_rows = 0;
+  int64_t batches_emitted = 0;
+  int64_t roots_emitted = 0;
+};
+
+/// \brief Where the reader stands: enough to resume after the last emitted chunk
+/// (full checkpointing is a later step, TODO(issue 4)).
+struct ReaderPosition {
+  struct TableCursorPosition {
+    PayloadType type = PayloadType::kUnknown;
+    /// File of the next row group to read ("" when the table is exhausted).
+    std::string file;
+    int row_group = 0;
+  };
+  int partition_index = -1;  ///< into plan().partitions, -1 before the first
+  std::string partition_path;
+  Signal signal = Signal::kLogs;
+  /// Root table: file and row (within the file) of the next root to emit.
+  std::string root_file;
+  int64_t root_row_in_file = 0;
+  /// Read frontier of every table (children keep buffered rows behind it).
+  std::vector<TableCursorPosition> tables;
+};
+
+/// \brief Replays a Parquet dataset as OtapBatches (see the file comment).
+class DatasetReader {
+ public:
+  ~DatasetReader();
+
+  /// \brief Discovers `base` on `fs` and prepares reading; no data is read yet.
+  /// \return Invalid for bad options, IOError when listing fails.
+  static arrow::Result<std::unique_ptr<DatasetReader>> Make(
+      std::shared_ptr<arrow::fs::FileSystem> fs, std::string base,
+      ReaderOptions options = ReaderOptions::Defaults());
+
+  /// \brief The next OtapBatch (≤ batch_size roots, canonical schemas, dense ids),
+  /// partitions in path order, signals in ReaderOptions order; nullopt at the end.
+  /// Bad files never fail the call; an error is returned only for internal failures
+  /// (e.g. out of memory).
+  arrow::Result<std::optional<OtapBatch>> Next();
+
+  const ReaderStats& stats() const { return stats_; }
+  const DatasetPlan& plan() const { return plan_; }
+  /// \brief Position after the last emitted batch.
+  ReaderPosition position() const;
+
+ private:
+  class SignalMerge;
+  DatasetReader(std::shared_ptr<arrow::fs::FileSystem> fs, std::string base,
+                ReaderOptions options, DatasetPlan plan);
+
+  std::shared_ptr<arrow::fs::FileSystem> fs_;
+  std::string base_;
+  ReaderOptions options_;
+  DatasetPlan plan_;
+  ReaderStats stats_;
+  int partition_index_ = -1;
+  size_t signal_index_ = 0;
+  std::unique_ptr<SignalMerge> merge_;
+};
+
+}  // namespace otap_parquet::dataset

@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/dataset_reader.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+
+#include <unistd.h>
+#include <vector>
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <arrow/compute/initialize.h>
+#include <arrow/filesystem/localfs.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "otap_parquet/dataset/dataset_reader_test_util.h"
+#include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/otlp/equivalence.h"
+#include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::dataset {
+namespace {
+
+namespace stdfs = std::filesystem;
+using PT = PayloadType;
+using testing::TestDatasetWriter;
+using testing::TestWriteOptions;
+using testing::WriteGeneratedDataset;
+
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    static int counter = 0;
+    path_ = (stdfs::temp_directory_path() /
+             ("otap_reader_test_" + std::to_string(::getpid()) + "_" +
+              std::to_string(++counter)))
+                .string();
+    stdfs::remove_all(path_);
+    stdfs::create_directories(path_);
+  }
+  ~ScopedTempDir() { stdfs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::shared_ptr<arrow::fs::FileSystem> LocalFs() {
+  return std::make_shared<arrow::fs::LocalFileSystem>();
+}
+
+// Reads the whole dataset, validating every batch, and converts it back to OTLP.
+arrow::Result<std::vector<otlp::OtlpRequest>> ReadAll(const std::string& base,
+                                                      const ReaderOptions& options,
+                                                      ReaderStats* stats = nullptr,
+                                                      int64_t* max_roots = nullptr) {
+  ARROW_ASSIGN_OR_RAISE(auto reader, DatasetReader::Make(LocalFs(), base, options));
+  std::vector<otlp::OtlpRequest> actual;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
+    if (!batch) break;
+    ARROW_RETURN_NOT_OK(batch->Validate());
+    if (max_roots) *max_roots = std::max(*max_roots, batch->num_root_rows());
+    ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(*batch));
+    actual.push_back(std::move(request));
+  }
+  if (stats) *stats = reader->stats();
+  return actual;
+}
+
+TestWriteOptions RotatingWriteOptions() {
+  TestWriteOptions options;
+  // Every table rotates at its own row count, so one input batch's child rows land in
+  // other files than its roots.
+  options.rotate_rows = {{PT::kLogs, 7},
+                         {PT::kLogAttrs, 13},
+                         {PT::kResourceAttrs, 3},
+                         {PT::kScopeAttrs, 5},
+                         {PT::kSpans, 9},
+                         {PT::kSpanAttrs, 17},
+                         {PT::kSpanEvents, 6},
+                         {PT::kSpanEventAttrs, 19},
+                         {PT::kSpanLinks, 4},
+                         {PT::kUnivariateMetrics, 5},
+                         {PT::kNumberDataPoints, 8}};
+  options.default_rotate_rows = 10;
+  options.row_group_rows = 4;
+  return options;
+}
+
+generator::GeneratorOptions EdgeCases(uint64_t seed) {
+  generator::GeneratorOptions options;
+  options.seed = seed;
+  options.mode = generator::Mode::kEdgeCases;
+  options.items_per_scope = 4;
+  return options;
+}
+
+// ---------------------------------------------------------------------------------
+// Discovery
+
+// Scenario: a dataset with two partitions, a staging file, a temp file and an
+// unpartitioned file next to partition directories.
+// Guarantees: partitions in path order; only *.parquet files, in name order;
+// other names are counted as ignored; root-less child directories are unmatched.
+TEST(DiscoveryTest, ListsPartitionsAndParquetFilesOnly) {
+  ScopedTempDir dir;
+  auto touch = [&](const std::string& rel) {
+    stdfs::create_directories(stdfs::path(dir.path() + "/" + rel).parent_path());
+    std::ofstream(dir.path() + "/" + rel) << "x";
+  };
+  touch("logs/_part_id=b/part-2.parquet");
+  touch("logs/_part_id=b/part-1.parquet");
+  touch("logs/_part_id=a/date=2026-01-01/part-1.parquet");
+  touch("logs/_part_id=a/date=2026-01-01/part-3.parquet#12");
+  touch("log_attrs/_part_id=b/part-9.parquet");
+  touch("log_attrs/_part_id=b/tmp.txt");
+  touch("log_attrs/_part_id=zzz/part-1.parquet");
+  DiscoveryOptions options;
+  options.signals = {Signal::kLogs};
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), options));
+  ASSERT_EQ(plan.partitions.size(), 2u);
+  EXPECT_EQ(plan.partitions[0].path, "_part_id=a/date=2026-01-01");
+  EXPECT_EQ(plan.partitions[0].part_id, "a");
+  EXPECT_EQ(plan.partitions[1].path, "_part_id=b");
+  const auto& logs = plan.partitions[1].FilesOf(PT::kLogs);
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_THAT(logs[0].path, ::testing::EndsWith("part-1.parquet"));
+  EXPECT_THAT(logs[1].path, ::testing::EndsWith("part-2.parquet"));
+  EXPECT_EQ(plan.partitions[1].FilesOf(PT::kLogAttrs).size(), 1u);
+  EXPECT_EQ(plan.ignored_files, 2);
+  EXPECT_EQ(plan.unmatched_files, 1);
+  EXPECT_FALSE(plan.unpartitioned);
+}
+
+// Scenario: files directly in the table directories; one very young file.
+// Guarantees: one partition with an empty path, flagged unpartitioned; files younger
+// than min_file_age are skipped and counted.
+TEST(DiscoveryTest, UnpartitionedLayoutAndMinFileAge) {
+  ScopedTempDir dir;
+  stdfs::create_directories(dir.path() + "/spans");
+  std::ofstream(dir.path() + "/spans/part-1.parquet") << "x";
+  std::ofstream(dir.path() + "/spans/part-2.parquet") << "x";
+  stdfs::last_write_time(dir.path() + "/spans/part-1.parquet",
+                         stdfs::file_time_type::clock::now() - std::chrono::hours(1));
+  DiscoveryOptions options;
+  options.signals = {Signal::kTraces};
+  options.min_file_age = std::chrono::minutes(5);
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), options));
+  ASSERT_EQ(plan.partitions.size(), 1u);
+  EXPECT_EQ(plan.partitions[0].path, "");
+  EXPECT_TRUE(plan.unpartitioned);
+  EXPECT_EQ(plan.partitions[0].FilesOf(PT::kSpans).size(), 1u);
+  EXPECT_EQ(plan.young_files, 1);
+}
+
+// ---------------------------------------------------------------------------------
+// Round trips
+
+class DatasetReaderRoundTripTest : public ::testing::TestWithParam<int64_t> {};
+
+// Scenario: logs, traces and metrics (edge cases) interleaved in one exporter's id
+// space, three partitions, every table rotating at a different row count, row groups
+// of 4 rows, rows shuffled within each input batch; read with batch_size 5/64/65535.
+// Guarantees: the replay is equivalent to the input in every field; batches are
+// Validate()-clean with ≤ batch_size roots; nothing is orphaned.
+TEST_P(DatasetReaderRoundTripTest, AllSignalsRotatedShuffledPartitions) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(
+                           dir.path(), {Signal::kLogs, Signal::kTraces, Signal::kMetrics},
+                           /*requests=*/36, EdgeCases(11), RotatingWriteOptions(),
+                           /*requests_per_partition=*/12, /*max_root_rows=*/9));
+  ReaderOptions options;
+  options.batch_size = GetParam();
+  ReaderStats stats;
+  int64_t max_roots = 0;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats, &max_roots));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_LE(max_roots, GetParam());
+  EXPECT_EQ(stats.orphan_rows, 0);
+  EXPECT_EQ(stats.corrupt_files, 0);
+  EXPECT_EQ(stats.partitions, 3);
+  EXPECT_GT(stats.row_groups_read, 100);
+  EXPECT_EQ(stats.row_groups_without_stats, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(BatchSizes, DatasetReaderRoundTripTest,
+                         ::testing::Values(5, 64, 65535));
+
+// Scenario: many small input batches (≤ 3 roots) per file: every table holds dozens
+// of batches per file and rotates at a count unrelated to the others (logs 40,
+// log_attrs 97, resource_attrs 3, spans 31, span_events 23, ...), row groups of 5,
+// rows shuffled within each batch, two partitions.
+// Guarantees: equivalent replay for batch sizes 5 and 64; no orphans.
+TEST(DatasetReaderTest, ManyBatchesPerFileReplay) {
+  ScopedTempDir dir;
+  TestWriteOptions write;
+  write.rotate_rows = {{PT::kLogs, 40},
+                       {PT::kLogAttrs, 97},
+                       {PT::kResourceAttrs, 3},
+                       {PT::kScopeAttrs, 29},
+                       {PT::kSpans, 31},
+                       {PT::kSpanEvents, 23},
+                       {PT::kSpanEventAttrs, 71},
+                       {PT::kUnivariateMetrics, 37},
+                       {PT::kNumberDataPoints, 53}};
+  write.default_rotate_rows = 61;
+  write.row_group_rows = 5;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(
+                           dir.path(), {Signal::kLogs, Signal::kTraces, Signal::kMetrics},
+                           30, EdgeCases(29), write, /*requests_per_partition=*/15,
+                           /*max_root_rows=*/3));
+  for (int64_t batch_size : {5, 64}) {
+    ReaderOptions options;
+    options.batch_size = batch_size;
+    ReaderStats stats;
+    ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+    ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+    EXPECT_EQ(stats.orphan_rows, 0);
+    EXPECT_EQ(stats.partitions, 2);
+  }
+}
+
+// Scenario: the same dataset read one signal at a time.
+// Guarantees: the shared resource/scope attribute tables serve each signal; rows of
+// the other signals are counted as unreferenced, never as orphans.
+TEST(DatasetReaderTest, SignalsReadSeparatelyShareResourceAttrs) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(dir.path(), {Signal::kLogs, Signal::kTraces},
+                                             10, EdgeCases(3), RotatingWriteOptions()));
+  for (Signal signal : {Signal::kLogs, Signal::kTraces}) {
+    ReaderOptions options;
+    options.signals = {signal};
+    options.batch_size = 16;
+    ReaderStats stats;
+    ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+    std::vector<otlp::OtlpRequest> expected_signal;
+    for (const auto& r : expected) {
+      if (otlp::SignalOf(r) == signal) expected_signal.push_back(r);
+    }
+    ASSERT_OK(otlp::CheckEquivalent(expected_signal, actual));
+    EXPECT_EQ(stats.orphan_rows, 0);
+  }
+}
+
+// Scenario: the log_attrs table directory is missing.
+// Guarantees: logs replay without attributes, nothing fails, no orphans.
+TEST(DatasetReaderTest, MissingChildTableGivesNoChildren) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.seed = 5;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 6, gen, RotatingWriteOptions()));
+  stdfs::remove_all(dir.path() + "/log_attrs");
+  ReaderOptions options;
+  options.batch_size = 10;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  int64_t logs = 0, attrs = 0;
+  for (const auto& request : actual) {
+    for (const auto& rl : std::get<otlp::LogsRequest>(request).resource_logs()) {
+      for (const auto& sl : rl.scope_logs()) {
+        for (const auto& log : sl.log_records()) {
+          ++logs;
+          attrs += log.attributes_size();
+        }
+      }
+    }
+  }
+  EXPECT_EQ(logs, 6 * 2 * 2 * 10);
+  EXPECT_EQ(attrs, 0);
+  EXPECT_EQ(stats.orphan_rows, 0);
+}
+
+// Scenario: an extra log_attrs file whose parent ids match no log (below, between
+// and above the real ids).
+// Guarantees: those rows are counted as orphans and never attached; the rest replays.
+TEST(DatasetReaderTest, OrphanChildRowsAreCountedNotAttached) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.seed = 9;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 4, gen, RotatingWriteOptions()));
+  // Realistic logs: 40 per request, ids 0..39 + offsets 0, 40, 80, 120: all used.
+  // Parent ids 1000.. are above every log id; they are orphans at the end.
+  const auto& schema = DiskSchema(PT::kLogAttrs);
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  arrow::UInt32Builder parents;
+  ASSERT_OK(parents.AppendValues({1000, 1001, 5000}));
+  ASSERT_OK_AND_ASSIGN(auto parent_array, parents.Finish());
+  for (const auto& field : schema->fields()) {
+    if (field->name() == "parent_id") {
+      columns.push_back(parent_array);
+    } else if (field->name() == "key") {
+      ASSERT_OK_AND_ASSIGN(auto key,
+                           arrow::MakeArrayFromScalar(arrow::StringScalar("orphan"), 3));
+      columns.push_back(key);
+    } else if (field->name() == "type") {
+      ASSERT_OK_AND_ASSIGN(auto type,
+                           arrow::MakeArrayFromScalar(arrow::UInt8Scalar(1), 3));
+      columns.push_back(type);
+    } else if (field->name() == "str") {
+      ASSERT_OK_AND_ASSIGN(auto str,
+                           arrow::MakeArrayFromScalar(arrow::StringScalar("x"), 3));
+      columns.push_back(str);
+    } else {
+      ASSERT_OK_AND_ASSIGN(auto nulls, arrow::MakeArrayOfNull(field->type(), 3));
+      columns.push_back(nulls);
+    }
+  }
+  auto orphans = arrow::RecordBatch::Make(schema, 3, columns);
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), {}));
+  ASSERT_EQ(plan.partitions.size(), 1u);
+  {
+    TestWriteOptions write;
+    write.shuffle = false;
+    TestDatasetWriter writer(dir.path() + "/extra", write);
+    ASSERT_OK(writer.Append(plan.partitions[0].path, PT::kLogAttrs, orphans));
+    ASSERT_OK(writer.Close());
+    stdfs::rename(writer.files()[0], dir.path() + "/log_attrs/" +
+                                         plan.partitions[0].path +
+                                         "/part-9999999999-zorphans.parquet");
+  }
+  ReaderOptions options;
+  options.batch_size = 7;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_EQ(stats.orphan_rows, 3);
+}
+
+// Scenario: a truncated log_attrs file, a garbage `.parquet` file among the logs and a
+// leftover staging file.
+// Guarantees: both bad files are logged, counted and skipped, the staging file is
+// ignored, every log still replays (those whose attributes were in the truncated
+// file without them) and nothing crashes.
+TEST(DatasetReaderTest, TruncatedAndGarbageFilesAreSkipped) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.seed = 21;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 6, gen, RotatingWriteOptions()));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), {}));
+  const auto& partition = plan.partitions[0];
+  const auto& attr_files = partition.FilesOf(PT::kLogAttrs);
+  ASSERT_GT(attr_files.size(), 3u);
+  const std::string truncated = attr_files[2].path;
+  stdfs::resize_file(truncated, stdfs::file_size(truncated) / 2);
+  const std::string logs_dir = dir.path() + "/logs/" + partition.path;
+  std::ofstream(logs_dir + "/part-0000000005-garbage.parquet") << "this is not parquet";
+  std::ofstream(logs_dir + "/part-0000000006-x.parquet#3") << "staging";
+  ReaderOptions options;
+  options.batch_size = 25;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  EXPECT_EQ(stats.corrupt_files, 2);
+  EXPECT_EQ(otlp::CanonicalItems(actual, Signal::kLogs).size(), 6u * 40u);
+  EXPECT_FALSE(otlp::CheckEquivalent(expected, actual).ok());
+}
+
+// Scenario: files written without column statistics.
+// Guarantees: the merge stays correct (missing minimums count as 0: it reads ahead)
+// and the row groups without statistics are counted.
+TEST(DatasetReaderTest, MissingStatisticsReadAheadButStayCorrect) {
+  ScopedTempDir dir;
+  TestWriteOptions write = RotatingWriteOptions();
+  write.statistics = false;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      WriteGeneratedDataset(dir.path(), {Signal::kLogs, Signal::kTraces}, 8, EdgeCases(8),
+                            write, /*requests_per_partition=*/4));
+  ReaderOptions options;
+  options.batch_size = 6;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_GT(stats.row_groups_without_stats, 0);
+  EXPECT_EQ(stats.orphan_rows, 0);
+}
+
+// Scenario: a readable Parquet file in the logs directory whose columns cannot be
+// converted (time_unix_nano as strings).
+// Guarantees: the file is logged, counted and skipped; every other file replays.
+TEST(DatasetReaderTest, SchemaIncompatibleFileIsSkipped) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.seed = 13;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 3, gen, RotatingWriteOptions()));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), {}));
+  arrow::UInt32Builder ids;
+  ASSERT_OK(ids.AppendValues({100000, 100001}));
+  ASSERT_OK_AND_ASSIGN(auto id_array, ids.Finish());
+  arrow::StringBuilder times;
+  ASSERT_OK(times.AppendValues({"yesterday", "today"}));
+  ASSERT_OK_AND_ASSIGN(auto time_array, times.Finish());
+  auto bad = arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("id", arrow::uint32()),
+                     arrow::field("time_unix_nano", arrow::utf8())}),
+      2, {id_array, time_array});
+  {
+    TestDatasetWriter writer(dir.path() + "/extra", TestWriteOptions{});
+    ASSERT_OK(writer.Append(plan.partitions[0].path, PT::kLogs, bad));
+    ASSERT_OK(writer.Close());
+    stdfs::rename(writer.files()[0], dir.path() + "/logs/" + plan.partitions[0].path +
+                                         "/part-9999999999-incompatible.parquet");
+  }
+  ReaderOptions options;
+  options.batch_size = 9;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_EQ(stats.corrupt_files, 1);
+}
+
+// Scenario: 200k realistic logs (~2M attribute rows) written with rotation and
+// 2,000-row row groups, read with batch_size 1000.
+// Guarantees: rows held between chunks (ReaderStats::peak_buffered_rows) stay within
+// a few thousand: memory follows the batch and row-group size, not the dataset.
+TEST(DatasetReaderTest, MemoryBoundedByBatchNotDataset) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 125;  // 500 logs per request
+  TestWriteOptions write;
+  write.rotate_rows = {{PT::kLogs, 30'000}, {PT::kLogAttrs, 70'000}};
+  write.default_rotate_rows = 5'000;
+  write.row_group_rows = 2'000;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected, WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 400, gen, write));
+  ReaderOptions options;
+  options.batch_size = 1000;
+  ASSERT_OK_AND_ASSIGN(auto reader, DatasetReader::Make(LocalFs(), dir.path(), options));
+  int64_t roots = 0;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto batch, reader->Next());
+    if (!batch) break;
+    roots += batch->num_root_rows();
+  }
+  EXPECT_EQ(roots, 200'000);
+  EXPECT_EQ(reader->stats().orphan_rows, 0);
+  EXPECT_LE(reader->stats().peak_buffered_rows, 6'000);
+  std::printf("peak_buffered_rows=%lld row_groups_read=%lld\n",
+              static_cast<long long>(reader->stats().peak_buffered_rows),
+              static_cast<long long>(reader->stats().row_groups_read));
+  EXPECT_GT(reader->stats().rows_per_table[static_cast<size_t>(PT::kLogAttrs)],
+            1'000'000);
+}
+
+// Scenario: reading with a time range that covers about half of the logs.
+// Guarantees: only roots inside the range are emitted, with all their attributes;
+// row groups entirely outside are skipped via statistics.
+TEST(DatasetReaderTest, TimeRangeFiltersRootsAndSkipsRowGroups) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.seed = 4;
+  TestWriteOptions write = RotatingWriteOptions();
+  write.shuffle = false;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 8, gen, write));
+  // Realistic time advances ~1 ms per item from the start time: keep the later half.
+  ReaderOptions options;
+  options.batch_size = 50;
+  options.time_range = TimeRange{
+      static_cast<int64_t>(gen.start_time_unix_nano) + 160 * 1'000'000LL, INT64_MAX};
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  const auto items = otlp::CanonicalItems(actual, Signal::kLogs);
+  EXPECT_GT(items.size(), 100u);
+  EXPECT_LT(items.size(), 220u);
+  EXPECT_GT(stats.row_groups_skipped, 0);
+  // Every emitted log is an input log, attributes included.
+  const auto all = otlp::CanonicalItems(expected, Signal::kLogs);
+  for (const auto& item : items) {
+    EXPECT_TRUE(std::binary_search(all.begin(), all.end(), item));
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Upstream-style files (Q1 and friends)
+
+// Converts a canonical batch to upstream's on-disk form with offset `offset`:
+// id / parent_id UInt32 + offset; resource.id / scope.id UInt16 NOT offset; string
+// columns dictionary encoded; spans duration as Int64; exemplar double_value as
+// upstream's inserted Int64 zeros when the batch has no double values; a logs batch
+// without ids gets upstream's inserted all-null UInt16 id.
+arrow::Result<std::vector<std::pair<PT, std::shared_ptr<arrow::RecordBatch>>>> ToUpstream(
+    const OtapBatch& batch, uint32_t offset, uint32_t* max_id) {
+  std::vector<std::pair<PT, std::shared_ptr<arrow::RecordBatch>>> out;
+  *max_id = 0;
+  for (PT type : batch.payload_types()) {
+    auto rb = batch.Get(type);
+    auto id = rb->GetColumnByName("id");
+    if (!id) continue;
+    ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(id, arrow::uint32()));
+    const auto wide_array = wide.make_array();
+    const auto& ids = static_cast<const arrow::UInt32Array&>(*wide_array);
+    for (int64_t r = 0; r < ids.length(); ++r) {
+      if (ids.IsValid(r)) *max_id = std::max(*max_id, ids.Value(r));
+    }
+  }
+  for (PT type : batch.payload_types()) {
+    auto rb = batch.Get(type);
+    std::vector<std::shared_ptr<arrow::Field>> fields;
+    std::vector<std::shared_ptr<arrow::Array>> columns;
+    for (int c = 0; c < rb->num_columns(); ++c) {
+      auto field = rb->schema()->field(c);
+      auto column = rb->column(c);
+      const std::string& name = field->name();
+      if (name == "id" || name == "parent_id") {
+        if (type == PT::kLogs && name == "id" &&
+            column->null_count() == column->length()) {
+          ARROW_ASSIGN_OR_RAISE(column,
+                                arrow::MakeArrayOfNull(arrow::uint16(), rb->num_rows()));
+        } else {
+          ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(column, arrow::uint32()));
+          const auto wide_array = wide.make_array();
+          const auto& ids = static_cast<const arrow::UInt32Array&>(*wide_array);
+          arrow::UInt32Builder shifted;
+          for (int64_t r = 0; r < ids.length(); ++r) {
+            if (ids.IsValid(r)) {
+              ARROW_RETURN_NOT_OK(shifted.Append(ids.Value(r) + offset));
+            } else {
+              ARROW_RETURN_NOT_OK(shifted.AppendNull());
+            }
+          }
+          ARROW_ASSIGN_OR_RAISE(column, shifted.Finish());
+        }
+      } else if (name == schema::kDurationTimeUnixNano) {
+        ARROW_ASSIGN_OR_RAISE(auto as_int, arrow::compute::Cast(column, arrow::int64()));
+        column = as_int.make_array();
+      } else if (name == schema::kDoubleValue && IsRoot(type) == false &&
+                 (type == PT::kNumberDpExemplars || type == PT::kHistogramDpExemplars ||
+                  type == PT::kExpHistogramDpExemplars) &&
+                 column->null_count() == column->length()) {
+        ARROW_ASSIGN_OR_RAISE(
+            column, arrow::MakeArrayFromScalar(arrow::Int64Scalar(0), rb->num_rows()));
+      } else if (column->type_id() == arrow::Type::STRING) {
+        ARROW_ASSIGN_OR_RAISE(auto encoded, arrow::compute::DictionaryEncode(column));
+        column = encoded.make_array();
+      }
+      fields.push_back(arrow::field(name, column->type()));
+      columns.push_back(column);
+    }
+    auto metadata =
+        IsRoot(type) ? arrow::key_value_metadata({"_part_id"}, {"p"}) : nullptr;
+    out.emplace_back(type, arrow::RecordBatch::Make(arrow::schema(fields, metadata),
+                                                    rb->num_rows(), columns));
+  }
+  return out;
+}
+
+// Writes `requests` generated requests (signals in turn) in upstream's on-disk form
+// (ToUpstream) into one partition; `edit` may change request i before conversion.
+arrow::Result<std::vector<otlp::OtlpRequest>> WriteUpstreamDataset(
+    const std::string& base, const generator::GeneratorOptions& gen_options,
+    const std::vector<Signal>& signals, int requests,
+    const std::function<void(int, otlp::OtlpRequest&)>& edit = {}) {
+  ARROW_RETURN_NOT_OK(arrow::compute::Initialize());
+  generator::OtlpGenerator gen(gen_options);
+  TestWriteOptions write = RotatingWriteOptions();
+  write.shuffle = false;  // upstream keeps the encoder's row order
+  write.codec = parquet::Compression::UNCOMPRESSED;
+  TestDatasetWriter writer(base, write);
+  std::vector<otlp::OtlpRequest> expected;
+  uint32_t offset = 0;
+  for (int i = 0; i < requests; ++i) {
+    auto request = gen.Next(signals[static_cast<size_t>(i) % signals.size()]);
+    if (edit) edit(i, request);
+    ARROW_ASSIGN_OR_RAISE(auto batches, otlp::ToOtap(request));
+    for (const auto& batch : batches) {
+      uint32_t max_id = 0;
+      ARROW_ASSIGN_OR_RAISE(auto tables, ToUpstream(batch, offset, &max_id));
+      for (const auto& [type, rb] : tables) {
+        ARROW_RETURN_NOT_OK(
+            writer.Append("_part_id=00000000-0000-4000-8000-000000000001", type, rb));
+      }
+      offset += max_id + 1;
+    }
+    expected.push_back(std::move(request));
+  }
+  ARROW_RETURN_NOT_OK(writer.Close());
+  return expected;
+}
+
+// Scenario: an upstream-style dataset (UInt16 un-offset resource.id / scope.id,
+// dictionary columns, Int64 duration, Int64 exemplar double_value, UInt16 all-null
+// inserted log ids, no compression), realistic logs and traces and metrics with two
+// resources per request, rotated and in several row groups, not shuffled (upstream
+// keeps the encoder's row order).
+// Guarantees: with UpstreamResourcePolicy::kInferOffset the replay is equivalent to
+// the input, resource and scope attributes included; with kDrop every root replays
+// and no resource attribute is attached.
+TEST(DatasetReaderTest, UpstreamStyleDatasetReplaysPerQ1Policy) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen_options;
+  gen_options.seed = 17;
+  gen_options.items_per_scope = 3;
+  gen_options.points_per_metric = 2;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      WriteUpstreamDataset(
+          dir.path(), gen_options, {Signal::kLogs, Signal::kTraces, Signal::kMetrics}, 24,
+          [](int i, otlp::OtlpRequest& request) {
+            if (i != 6) return;
+            // A logs request without any attributes: upstream inserts an all-null id,
+            // and the Q1 policy cannot place its resources (counted as unresolved).
+            for (auto& rl :
+                 *std::get<otlp::LogsRequest>(request).mutable_resource_logs()) {
+              rl.mutable_resource()->clear_attributes();
+              for (auto& sl : *rl.mutable_scope_logs()) {
+                sl.mutable_scope()->clear_attributes();
+                for (auto& log : *sl.mutable_log_records()) log.clear_attributes();
+              }
+            }
+          }));
+
+  ReaderOptions options;
+  options.batch_size = 10;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_EQ(stats.orphan_rows, 0);
+  EXPECT_EQ(stats.unresolved_resource_rows, 2 * 2 * 3);
+
+  options.upstream_resource_policy = UpstreamResourcePolicy::kDrop;
+  ASSERT_OK_AND_ASSIGN(actual, ReadAll(dir.path(), options, &stats));
+  int64_t resource_attrs = 0;
+  for (const auto& request : actual) {
+    if (auto* logs = std::get_if<otlp::LogsRequest>(&request)) {
+      for (const auto& rl : logs->resource_logs()) {
+        resource_attrs += rl.resource().attributes_size();
+      }
+    }
+  }
+  EXPECT_EQ(resource_attrs, 0);
+  EXPECT_EQ(otlp::CanonicalItems(actual, Signal::kTraces).size(),
+            otlp::CanonicalItems(expected, Signal::kTraces).size());
+}
+
+// Scenario: upstream-style logs where every input batch has a single resource and
+// scope (ids contiguous across batches, resource.id always 0: no visible boundary in
+// the root stream).
+// Guarantees: the Q1 policy still finds each batch's offset through the resource
+// attribute parent ids, so every log gets its own batch's resource attributes.
+TEST(DatasetReaderTest, UpstreamSingleResourceBatchesKeepTheirResources) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen_options;
+  gen_options.seed = 23;
+  gen_options.resources_per_request = 1;
+  gen_options.scopes_per_resource = 1;
+  gen_options.items_per_scope = 6;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected, WriteUpstreamDataset(dir.path(), gen_options, {Signal::kLogs}, 12));
+  ReaderOptions options;
+  options.batch_size = 8;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_EQ(stats.upstream_batch_splits, 11);
+  EXPECT_EQ(stats.unresolved_resource_rows, 0);
+}
+
+// Scenario: upstream-style traces and metrics from the edge-case generator (absent
+// and empty resources and scopes, empty containers, boundary values).
+// Guarantees: spans and metrics always carry ids from 0 in row order, so the Q1
+// policy replays them exactly, resource and scope attributes included.
+TEST(DatasetReaderTest, UpstreamEdgeCaseTracesAndMetricsReplayExactly) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteUpstreamDataset(dir.path(), EdgeCases(31),
+                                            {Signal::kTraces, Signal::kMetrics}, 20));
+  for (int64_t batch_size : {3, 100}) {
+    ReaderOptions options;
+    options.batch_size = batch_size;
+    ReaderStats stats;
+    ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+    ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+    EXPECT_EQ(stats.orphan_rows, 0);
+  }
+}
+
+// Scenario: a two-partition logs dataset read chunk by chunk.
+// Guarantees: position() names the current partition, signal and the root file / row
+// of the next root, and every table's read frontier; partitions come in path order.
+TEST(DatasetReaderTest, PositionTracksPartitionAndRootRow) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 4, gen,
+                                             RotatingWriteOptions(), 2));
+  ReaderOptions options;
+  options.batch_size = 10;
+  ASSERT_OK_AND_ASSIGN(auto reader, DatasetReader::Make(LocalFs(), dir.path(), options));
+  EXPECT_EQ(reader->position().partition_index, -1);
+  ASSERT_OK_AND_ASSIGN(auto batch, reader->Next());
+  ASSERT_TRUE(batch.has_value());
+  auto pos = reader->position();
+  EXPECT_EQ(pos.partition_index, 0);
+  EXPECT_EQ(pos.partition_path, reader->plan().partitions[0].path);
+  EXPECT_EQ(pos.signal, Signal::kLogs);
+  EXPECT_THAT(pos.root_file, ::testing::HasSubstr("/logs/" + pos.partition_path + "/"));
+  // The first file holds the whole first input batch (40 logs; rotation is checked
+  // after each batch): the 11th root is its row 10.
+  EXPECT_EQ(pos.root_row_in_file, 10);
+  EXPECT_EQ(pos.tables.size(), PayloadTypesOf(Signal::kLogs).size());
+  std::vector<std::string> partitions;
+  while (batch) {
+    const auto p = reader->position().partition_path;
+    if (partitions.empty() || partitions.back() != p) partitions.push_back(p);
+    ASSERT_OK_AND_ASSIGN(batch, reader->Next());
+  }
+  EXPECT_EQ(partitions.size(), 2u);
+  EXPECT_TRUE(std::is_sorted(partitions.begin(), partitions.end()));
+}
+
+// Scenario: invalid options.
+// Guarantees: Make fails with Invalid.
+TEST(DatasetReaderTest, InvalidOptionsAreRejected) {
+  ReaderOptions options;
+  options.batch_size = 65536;
+  ASSERT_RAISES(Invalid, DatasetReader::Make(LocalFs(), "/nonexistent", options));
+  options.batch_size = 0;
+  ASSERT_RAISES(Invalid, DatasetReader::Make(LocalFs(), "/nonexistent", options));
+}
+
+// Scenario: a base directory that does not exist.
+// Guarantees: an empty replay, no error.
+TEST(DatasetReaderTest, EmptyDatasetGivesNothing) {
+  ASSERT_OK_AND_ASSIGN(
+      auto reader, DatasetReader::Make(LocalFs(), "/nonexistent/otap", ReaderOptions{}));
+  ASSERT_OK_AND_ASSIGN(auto batch, reader->Next());
+  EXPECT_FALSE(batch.has_value());
+}
+
+}  // namespace
+}  // namespace otap_parquet::dataset

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/discovery.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+namespace otap_parquet::dataset {
+
+namespace {
+
+using arrow::Status;
+
+constexpr std::string_view kParquetSuffix = ".parquet";
+constexpr std::string_view kPartIdPrefix = "_part_id=";
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string JoinPath(const std::string& a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  if (a.back() == '/') return a + std::string(b);
+  return a + "/" + std::string(b);
+}
+
+// `_part_id` value from a relative partition path, or "".
+std::string PartIdOf(std::string_view path) {
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const auto segment = path.substr(start, end - start);
+    if (segment.substr(0, kPartIdPrefix.size()) == kPartIdPrefix) {
+      return std::string(segment.substr(kPartIdPrefix.size()));
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+struct TableListing {
+  // relative directory → files (name order)
+  std::map<std::string, std::vector<PlannedFile>> by_dir;
+};
+
+arrow::Result<TableListing> ListTable(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                      const std::string& table_dir,
+                                      const DiscoveryOptions& options,
+                                      DatasetPlan* plan) {
+  arrow::fs::FileSelector selector;
+  selector.base_dir = table_dir;
+  selector.recursive = true;
+  selector.allow_not_found = true;
+  auto infos_result = fs->GetFileInfo(selector);
+  if (!infos_result.ok()) {
+    return Status::IOError("listing ", table_dir, ": ", infos_result.status().message());
+  }
+  TableListing listing;
+  const auto now = std::chrono::system_clock::now();
+  std::string prefix = table_dir;
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  for (const auto& info : *infos_result) {
+    if (!info.IsFile()) continue;
+    const std::string& path = info.path();
+    if (!EndsWith(path, kParquetSuffix)) {
+      ++plan->ignored_files;
+      continue;
+    }
+    if (options.min_file_age.count() > 0 && info.mtime() != arrow::fs::kNoTime) {
+      const auto age =
+          now -
+          std::chrono::time_point_cast<std::chrono::system_clock::duration>(info.mtime());
+      if (age < options.min_file_age) {
+        ++plan->young_files;
+        continue;
+      }
+    }
+    std::string_view rel(path);
+    if (rel.substr(0, prefix.size()) == prefix) rel.remove_prefix(prefix.size());
+    const size_t slash = rel.rfind('/');
+    const std::string dir =
+        slash == std::string_view::npos ? "" : std::string(rel.substr(0, slash));
+    listing.by_dir[dir].push_back(PlannedFile{path, info.size()});
+  }
+  for (auto& [dir, files] : listing.by_dir) {
+    std::sort(files.begin(), files.end(),
+              [](const PlannedFile& a, const PlannedFile& b) { return a.path < b.path; });
+  }
+  return listing;
+}
+
+}  // namespace
+
+Status DiscoveryOptions::Validate() const {
+  if (signals.empty()) return Status::Invalid("discovery: no signals requested");
+  if (min_file_age.count() < 0) {
+    return Status::Invalid("discovery: min_file_age must be >= 0, got ",
+                           min_file_age.count(), " ms");
+  }
+  return Status::OK();
+}
+
+const std::vector<PlannedFile>& PartitionPlan::FilesOf(PayloadType type) const {
+  static const std::vector<PlannedFile> kEmpty;
+  auto it = files.find(type);
+  return it == files.end() ? kEmpty : it->second;
+}
+
+arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                    const std::string& base,
+                                    const DiscoveryOptions& options) {
+  ARROW_RETURN_NOT_OK(options.Validate());
+  DatasetPlan plan;
+  // Tables of the requested signals (resource/scope attrs are shared: list once).
+  std::vector<PayloadType> tables;
+  for (Signal signal : options.signals) {
+    for (PayloadType type : PayloadTypesOf(signal)) {
+      if (std::find(tables.begin(), tables.end(), type) == tables.end()) {
+        tables.push_back(type);
+      }
+    }
+  }
+  std::map<PayloadType, TableListing> listings;
+  for (PayloadType type : tables) {
+    ARROW_ASSIGN_OR_RAISE(listings[type],
+                          ListTable(fs, JoinPath(base, TableName(type)), options, &plan));
+  }
+  // Partitions: directories with root files.
+  std::map<std::string, PartitionPlan> partitions;
+  for (Signal signal : options.signals) {
+    const PayloadType root = RootPayloadType(signal);
+    for (const auto& [dir, files] : listings[root].by_dir) {
+      auto& partition = partitions[dir];
+      partition.path = dir;
+      partition.part_id = PartIdOf(dir);
+      if (std::find(partition.signals.begin(), partition.signals.end(), signal) ==
+          partition.signals.end()) {
+        partition.signals.push_back(signal);
+      }
+    }
+  }
+  for (auto& [type, listing] : listings) {
+    for (auto& [dir, files] : listing.by_dir) {
+      if (dir.empty()) plan.unpartitioned = true;
+      auto it = partitions.find(dir);
+      if (it == partitions.end()) {
+        plan.unmatched_files += static_cast<int64_t>(files.size());
+        continue;
+      }
+      it->second.files[type] = std::move(files);
+    }
+  }
+  if (plan.unpartitioned) {
+    spdlog::warn(
+        "receiver.parquet.discovery.unpartitioned base={} (one id space for all files; "
+        "exact only with one exporter instance and no id rollover, Q13)",
+        base);
+  }
+  for (auto& [dir, partition] : partitions)
+    plan.partitions.push_back(std::move(partition));
+  return plan;
+}
+
+}  // namespace otap_parquet::dataset

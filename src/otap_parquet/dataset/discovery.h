@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// Discovery of a star-schema Parquet dataset (ours or upstream otel-arrow's
+/// `exporter:parquet`, shared/docs/otap-parquet-format.md §4, §14.1): which
+/// partitions exist and which files each table has in each of them.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/result.h>
+#include <arrow/status.h>
+
+#include "otap_parquet/pdata/payload_type.h"
+
+namespace otap_parquet::dataset {
+
+/// \brief Options of Discover.
+struct DiscoveryOptions {
+  /// Signals whose tables are listed (their root tables define the partitions).
+  std::vector<Signal> signals = {Signal::kLogs, Signal::kTraces, Signal::kMetrics};
+  /// Files modified more recently than this are skipped (not yet listed): a margin
+  /// for writers that make children visible after parents (Q8). 0 = list all.
+  std::chrono::milliseconds min_file_age{0};
+
+  static DiscoveryOptions Defaults() { return {}; }
+  arrow::Status Validate() const;
+};
+
+/// \brief One Parquet file of a table.
+struct PlannedFile {
+  std::string path;   ///< full path in the file system
+  int64_t size = -1;  ///< bytes, -1 if unknown
+};
+
+/// \brief One id space: a hive partition directory (`_part_id=<uuid>` plus any
+/// further `k=v` levels) and its files per table.
+struct PartitionPlan {
+  /// Partition path relative to a table directory, e.g.
+  /// `_part_id=3f0c.../date=2026-11-23`; empty for an unpartitioned layout.
+  std::string path;
+  /// Value of the `_part_id=` segment, empty if none.
+  std::string part_id;
+  /// Signals whose root table has files in this partition, in DiscoveryOptions order.
+  std::vector<Signal> signals;
+  /// Files per table (only tables that have files here), `*.parquet` only, in name
+  /// order (the writer's names start with a millisecond timestamp).
+  std::map<PayloadType, std::vector<PlannedFile>> files;
+
+  /// \brief Files of `type`, empty if none.
+  const std::vector<PlannedFile>& FilesOf(PayloadType type) const;
+};
+
+/// \brief The partitions of a dataset, in path order.
+struct DatasetPlan {
+  std::vector<PartitionPlan> partitions;
+  /// Whether any table has Parquet files directly in its table directory (the
+  /// unpartitioned layout: one id space, joinable only with one exporter instance
+  /// and no id rollover, Q13).
+  bool unpartitioned = false;
+  /// Files ignored: names not ending in `.parquet` (staging `*.parquet#<n>`, temp).
+  int64_t ignored_files = 0;
+  /// `.parquet` files skipped because younger than min_file_age.
+  int64_t young_files = 0;
+  /// Child table files in a partition directory that no root table has (their rows
+  /// can never be joined; not read).
+  int64_t unmatched_files = 0;
+};
+
+/// \brief Lists `<base>/<table>/...` for every table of the requested signals.
+///
+/// Partitions are the directories holding `*.parquet` files under the signals' root
+/// tables; a child table's files of a partition are those under
+/// `<base>/<child table>/<same partition path>/` (directly in it, not deeper). A
+/// missing base or table directory simply has no files.
+///
+/// \return the plan; IOError (naming the path) when listing fails.
+arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                    const std::string& base,
+                                    const DiscoveryOptions& options = {});
+
+}  // namespace otap_parquet::dataset
