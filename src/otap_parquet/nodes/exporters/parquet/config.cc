@@ -19,7 +19,7 @@ YAML::Mark MarkOf(const YAML::Node& root, std::string_view relative) {
   YAML::Mark mark = root.Mark();
   auto descend = [&](const YAML::Node& next) {
     if (!next.IsDefined()) return false;
-    current = next;
+    current.reset(next);  // rebind; operator= would write through
     mark = next.Mark();
     return true;
   };
@@ -84,13 +84,15 @@ void RecordErrors(const arrow::Status& status, const YAML::Node& root,
 ParquetExporterNodeConfig ParquetExporterNodeConfig::Read(config::ConfigReader& reader) {
   ParquetExporterNodeConfig c;
   if (auto v = reader.Int(kMaxPending, 1)) c.max_pending_batches = *v;
-  YAML::Node rest = reader.node();
-  if (rest.IsMap()) {
-    // ParseParquetExporterConfig checks the keys itself (with suggestions).
-    rest = YAML::Clone(reader.node());
+  // Note: YAML::Node's operator= writes through to the referenced node, so the
+  // copy without our key is a fresh clone, never assigned over reader.node().
+  const YAML::Node& original = reader.node();
+  YAML::Node rest = original.IsMap() ? YAML::Clone(original) : YAML::Node();
+  if (original.IsMap()) {
+    // ParseParquetExporterConfig checks the other keys itself (with suggestions).
     rest.remove(std::string(kMaxPending));
-    for (const auto& entry : reader.node()) reader.Ignore(entry.first.Scalar());
-  } else if (rest.IsDefined() && !rest.IsNull()) {
+    for (const auto& entry : original) reader.Ignore(entry.first.Scalar());
+  } else if (original.IsDefined() && !original.IsNull()) {
     // Not a mapping: ConfigReader already recorded it.
     return c;
   }
