@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/engine/metrics.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
@@ -58,6 +59,32 @@ const Field kFields[] = {
 
 }  // namespace
 
+void NodeMetrics::SetExtra(ExtraMetric metric) {
+  std::lock_guard<std::mutex> lock(extras_mutex_);
+  for (auto& existing : extras_) {
+    if (existing.name == metric.name && existing.label == metric.label &&
+        existing.value == metric.value) {
+      existing.amount = metric.amount;
+      return;
+    }
+  }
+  extras_.push_back(std::move(metric));
+}
+
+std::vector<ExtraMetric> NodeMetrics::extras() const {
+  std::lock_guard<std::mutex> lock(extras_mutex_);
+  return extras_;
+}
+
+int64_t NodeMetrics::extra(const std::string& name,
+                           const std::string& label_value) const {
+  std::lock_guard<std::mutex> lock(extras_mutex_);
+  for (const auto& existing : extras_) {
+    if (existing.name == name && existing.value == label_value) return existing.amount;
+  }
+  return 0;
+}
+
 std::shared_ptr<NodeMetrics> MetricsRegistry::AddNode(NodeLabels labels) {
   auto metrics = std::make_shared<NodeMetrics>();
   std::lock_guard<std::mutex> lock(mutex_);
@@ -78,6 +105,40 @@ std::string MetricsRegistry::RenderPrometheus() const {
           "{}{{group=\"{}\",pipeline=\"{}\",node=\"{}\",urn=\"{}\",core=\"{}\"}} {}\n",
           name, Escape(labels.group), Escape(labels.pipeline), Escape(labels.node),
           Escape(labels.urn), labels.core, ((*metrics).*(field.member)).load());
+    }
+  }
+  // Node-specific metrics, grouped by name (first appearance order).
+  std::vector<std::string> names;
+  std::vector<std::pair<const NodeLabels*, std::vector<ExtraMetric>>> extras;
+  for (const auto& [labels, metrics] : nodes_) {
+    extras.emplace_back(&labels, metrics->extras());
+    for (const auto& m : extras.back().second) {
+      if (std::find(names.begin(), names.end(), m.name) == names.end()) {
+        names.push_back(m.name);
+      }
+    }
+  }
+  for (const auto& extra_name : names) {
+    bool header = false;
+    for (const auto& [labels, metrics] : extras) {
+      for (const auto& m : metrics) {
+        if (m.name != extra_name) continue;
+        const std::string name =
+            fmt::format("otap_node_{}{}", m.name, m.counter ? "_total" : "");
+        if (!header) {
+          out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, m.help, name,
+                             m.counter ? "counter" : "gauge");
+          header = true;
+        }
+        out += fmt::format(
+            "{}{{group=\"{}\",pipeline=\"{}\",node=\"{}\",urn=\"{}\",core=\"{}\"{}}} "
+            "{}\n",
+            name, Escape(labels->group), Escape(labels->pipeline), Escape(labels->node),
+            Escape(labels->urn), labels->core,
+            m.label.empty() ? std::string()
+                            : fmt::format(",{}=\"{}\"", m.label, Escape(m.value)),
+            m.amount);
+      }
     }
   }
   return out;

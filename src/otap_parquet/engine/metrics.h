@@ -6,12 +6,24 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 /// \file
 /// Per-node counters of the engine, renderable as Prometheus text.
 
 namespace otap_parquet::engine {
+
+/// \brief A node-specific counter or gauge (e.g. the parquet exporter's files and
+/// rows), rendered as `otap_node_<name>[_total]{<labels>[,<label>="<value>"]}`.
+struct ExtraMetric {
+  std::string name;   ///< e.g. "parquet_rows_written"
+  std::string label;  ///< optional extra label name (e.g. "table"); empty = none
+  std::string value;  ///< its value (e.g. "logs")
+  bool counter = true;
+  std::string help;
+  int64_t amount = 0;
+};
 
 /// \brief Counters of one node of one pipeline instance. Updated by the pipeline
 /// thread (and, for acks completed elsewhere, any thread); read by anyone.
@@ -29,6 +41,17 @@ struct NodeMetrics {
   std::atomic<int64_t> errors{0};            ///< node method failures
   std::atomic<int64_t> queue_depth{0};       ///< input channel depth (gauge)
   std::atomic<int64_t> queue_capacity{0};    ///< input channel capacity (gauge)
+
+  /// \brief Sets (creates) a node-specific metric to `metric.amount`. Thread-safe.
+  void SetExtra(ExtraMetric metric);
+  /// \brief Snapshot of the node-specific metrics, in insertion order.
+  std::vector<ExtraMetric> extras() const;
+  /// \brief The amount of one node-specific metric (0 if absent).
+  int64_t extra(const std::string& name, const std::string& label_value = "") const;
+
+ private:
+  mutable std::mutex extras_mutex_;
+  std::vector<ExtraMetric> extras_;
 };
 
 /// \brief Identity of a node instance, rendered as labels.

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/exporters/parquet/config.h"
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace otap_parquet::nodes {
+
+namespace {
+
+constexpr std::string_view kMaxPending = "max_pending_batches";
+
+// The YAML node at a dotted error path below `root` ("writer_options.x",
+// "partitioning_strategies[0].event_time"), or the deepest ancestor that exists.
+YAML::Mark MarkOf(const YAML::Node& root, std::string_view relative) {
+  YAML::Node current = root;
+  YAML::Mark mark = root.Mark();
+  auto descend = [&](const YAML::Node& next) {
+    if (!next.IsDefined()) return false;
+    current.reset(next);  // rebind; operator= would write through
+    mark = next.Mark();
+    return true;
+  };
+  size_t pos = 0;
+  while (pos < relative.size() && current.IsDefined()) {
+    size_t end = relative.find_first_of(".[", pos);
+    if (end == std::string_view::npos) end = relative.size();
+    if (end > pos) {
+      const std::string key(relative.substr(pos, end - pos));
+      if (!current.IsMap() || !descend(current[key])) break;
+    }
+    pos = end;
+    while (pos < relative.size() && relative[pos] == '[') {
+      const size_t close = relative.find(']', pos);
+      if (close == std::string_view::npos) return mark;
+      const std::string index(relative.substr(pos + 1, close - pos - 1));
+      if (!current.IsSequence()) return mark;
+      const size_t i = std::stoul(index);
+      if (i >= current.size() || !descend(current[i])) return mark;
+      pos = close + 1;
+    }
+    if (pos < relative.size() && relative[pos] == '.') ++pos;
+  }
+  return mark;
+}
+
+// Splits ParseParquetExporterConfig's "invalid configuration (N errors):\n  <path>:
+// <message>..." back into single errors.
+void RecordErrors(const arrow::Status& status, const YAML::Node& root,
+                  const std::string& base, config::ConfigErrors* errors) {
+  const std::string& text = status.message();
+  size_t pos = text.find('\n');
+  if (pos == std::string::npos) {
+    errors->Add(base, root.Mark(), text);
+    return;
+  }
+  while (pos != std::string::npos) {
+    const size_t start = pos + 1;
+    pos = text.find('\n', start);
+    std::string line =
+        text.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
+    while (!line.empty() && line.front() == ' ') line.erase(0, 1);
+    if (line.empty()) continue;
+    const size_t colon = line.find(": ");
+    if (colon == std::string::npos) {
+      errors->Add(base, root.Mark(), line);
+      continue;
+    }
+    std::string path = line.substr(0, colon);
+    std::string message = line.substr(colon + 2);
+    std::string_view relative = path;
+    if (!base.empty() && relative.starts_with(base)) {
+      relative.remove_prefix(base.size());
+      if (!relative.empty() && relative.front() == '.') relative.remove_prefix(1);
+    }
+    errors->Add(std::move(path), MarkOf(root, relative), std::move(message));
+  }
+}
+
+}  // namespace
+
+ParquetExporterNodeConfig ParquetExporterNodeConfig::Read(config::ConfigReader& reader) {
+  ParquetExporterNodeConfig c;
+  if (auto v = reader.Int(kMaxPending, 1)) c.max_pending_batches = *v;
+  // Note: YAML::Node's operator= writes through to the referenced node, so the
+  // copy without our key is a fresh clone, never assigned over reader.node().
+  const YAML::Node& original = reader.node();
+  YAML::Node rest = original.IsMap() ? YAML::Clone(original) : YAML::Node();
+  if (original.IsMap()) {
+    // ParseParquetExporterConfig checks the other keys itself (with suggestions).
+    rest.remove(std::string(kMaxPending));
+    for (const auto& entry : original) reader.Ignore(entry.first.Scalar());
+  } else if (original.IsDefined() && !original.IsNull()) {
+    // Not a mapping: ConfigReader already recorded it.
+    return c;
+  }
+  auto parsed = dataset::ParseParquetExporterConfig(rest, reader.path());
+  if (parsed.ok()) {
+    c.dataset = std::move(*parsed);
+  } else {
+    RecordErrors(parsed.status(), reader.node(), reader.path(), reader.errors());
+  }
+  return c;
+}
+
+}  // namespace otap_parquet::nodes

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "otap_parquet/engine/registry.h"
+#include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/nodes/builtin_nodes.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::nodes {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// The pipeline side of one exporter instance, without a pipeline.
+class FakeEffect : public engine::EffectHandler {
+ public:
+  const std::string& node_id() const override { return id_; }
+  int core() const override { return 0; }
+  spdlog::logger& logger() override { return *spdlog::default_logger(); }
+  engine::NodeMetrics& metrics() override { return metrics_; }
+  arrow::Status Send(engine::PData, std::string_view) override {
+    return arrow::Status::Invalid("exporters have no outputs");
+  }
+  bool CanSend(std::string_view) const override { return false; }
+  arrow::Status SendFromAnyThread(engine::PData&, engine::Clock::time_point,
+                                  std::string_view) override {
+    return arrow::Status::Invalid("exporters have no outputs");
+  }
+  void Subscribe(engine::PData&, uint64_t) override {}
+  void StartPeriodicTimer(engine::Clock::duration period) override { timer = period; }
+  void CancelTimer() override { timer.reset(); }
+  void ReportFinished() override {}
+  void Wake() override { ++wakes; }
+
+  std::optional<engine::Clock::duration> timer;
+  int wakes = 0;
+
+ private:
+  std::string id_ = "pq";
+  engine::NodeMetrics metrics_;
+};
+
+// Records the outcome of every message by its sequence number.
+struct Outcomes : engine::CompletionSink {
+  void Deliver(const engine::AckFrame& frame, const engine::NackInfo* nack,
+               engine::AckContext) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (nack) {
+      nacked.push_back(frame.calldata);
+      nacks.push_back(*nack);
+    } else {
+      acked.push_back(frame.calldata);
+    }
+  }
+  std::mutex mutex;
+  std::vector<uint64_t> acked;
+  std::vector<uint64_t> nacked;
+  std::vector<engine::NackInfo> nacks;
+};
+
+OtapBatch MakeLogs(int items, uint64_t seed) {
+  generator::GeneratorOptions options;
+  options.seed = seed;
+  options.resources_per_request = 1;
+  options.scopes_per_resource = 1;
+  options.items_per_scope = items;
+  generator::OtlpGenerator gen(options);
+  return std::move(otlp::ToOtap(gen.NextLogs()).ValueOrDie().front());
+}
+
+// Counts published and temporary files under `dir`.
+std::pair<int, int> CountFiles(const fs::path& dir) {
+  int parquet = 0, tmp = 0;
+  if (!fs::exists(dir)) return {0, 0};
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const auto name = e.path().filename().string();
+    if (name.ends_with(".tmp")) {
+      ++tmp;
+    } else if (name.ends_with(".parquet")) {
+      ++parquet;
+    }
+  }
+  return {parquet, tmp};
+}
+
+class ParquetExporterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base_ = fs::temp_directory_path() /
+            ("otap_pqexp_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(base_);
+    sink_ = std::make_shared<Outcomes>();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(base_, ec);
+  }
+
+  arrow::Result<std::unique_ptr<engine::Node>> MakeNode(const std::string& extra) {
+    const YAML::Node config = YAML::Load("storage: {file: {base_uri: '" + base_.string() +
+                                         "'}}\n"
+                                         "partitioning_strategies: "
+                                         "[{schema_metadata: [_part_id]}]\n" +
+                                         extra);
+    engine::NodeSettings settings;
+    settings.node_id = "pq";
+    settings.urn = config::ParseNodeUrn("urn:otel:exporter:parquet").ValueOrDie();
+    settings.config_path = "nodes.pq.config";
+    settings.logger = spdlog::default_logger();
+    return kParquetExporterFactory.create(settings, config);
+  }
+
+  engine::PData Message(uint64_t seq) {
+    engine::PData msg(MakeLogs(10, seq + 1));
+    msg.context.Subscribe(sink_, {0, seq});
+    return msg;
+  }
+
+  size_t acked() {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    return sink_->acked.size();
+  }
+  size_t nacked() {
+    std::lock_guard<std::mutex> lock(sink_->mutex);
+    return sink_->nacked.size();
+  }
+
+  fs::path base_;
+  std::shared_ptr<Outcomes> sink_;
+  FakeEffect effect_;
+};
+
+engine::Exporter& AsExporter(std::unique_ptr<engine::Node>& node) {
+  return static_cast<engine::Exporter&>(*node);
+}
+
+// Scenario: config errors in the exporter's own keys, in upstream's keys (bad
+// value, typo) and in our max_pending_batches.
+// Guarantees: every error is reported at once, each with the node's YAML path and
+// line, both by validate_config and by the engine's whole-file validation.
+TEST_F(ParquetExporterTest, ConfigErrorsCarryTheirPath) {
+  const YAML::Node config = YAML::Load(
+      "storge: {file: {base_uri: /tmp/x}}\n"
+      "writer_options:\n"
+      "  target_rows_per_file: -1\n"
+      "max_pending_batches: 0\n");
+  config::ConfigErrors errors;
+  kParquetExporterFactory.validate_config(config, "nodes.pq.config", &errors);
+  const std::string text = errors.ToStatus().ToString();
+  EXPECT_THAT(text, HasSubstr("nodes.pq.config.storge (line 1): unknown key"));
+  EXPECT_THAT(text, HasSubstr("did you mean \"storage\"?"));
+  EXPECT_THAT(text, HasSubstr("nodes.pq.config.writer_options.target_rows_per_file "
+                              "(line 3): must be >= 0"));
+  EXPECT_THAT(text, HasSubstr("nodes.pq.config.max_pending_batches (line 4)"));
+
+  const std::string yaml =
+      "version: otel_dataflow/v1\n"
+      "groups:\n  g:\n    pipelines:\n      p:\n        nodes:\n"
+      "          gen: {type: receiver:traffic_generator, config: {traffic_config: "
+      "{log_weight: 1}}}\n"
+      "          pq:\n"
+      "            type: exporter:parquet\n"
+      "            config:\n"
+      "              storage: {file: {base_uri: /tmp/x}}\n"
+      "              writer_options: {flush_when_older_than: 10parsecs}\n"
+      "        connections:\n"
+      "          - {from: gen, to: pq}\n";
+  auto result = engine::ParseAndValidate(yaml, "t.yaml", BuiltinRegistry());
+  ASSERT_RAISES(Invalid, result.status());
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("groups.g.pipelines.p.nodes.pq.config.writer_options."
+                        "flush_when_older_than (line 12)"));
+  // A valid config passes, and creating the node opens no storage.
+  config::ConfigErrors none;
+  kParquetExporterFactory.validate_config(
+      YAML::Load("storage: {file: {base_uri: /tmp/x}}\nmax_pending_batches: 3"),
+      "n.config", &none);
+  EXPECT_TRUE(none.empty()) << none.ToStatus().ToString();
+}
+
+// Scenario: target_rows_per_file far above what is written and
+// flush_when_older_than 1s; three batches, timer ticks before and after the age.
+// Guarantees: no Ack while the rows are only in open files (not even after a tick
+// before the age); the tick past flush_when_older_than publishes the files and
+// Acks all three; the timer runs at the writer's tick interval; metrics show it.
+TEST_F(ParquetExporterTest, AcksOnlyAfterTheFlush) {
+  ASSERT_OK_AND_ASSIGN(auto node,
+                       MakeNode("writer_options: {target_rows_per_file: 1000000, "
+                                "flush_when_older_than: 1s}"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  ASSERT_TRUE(effect_.timer.has_value());
+  EXPECT_EQ(*effect_.timer, std::chrono::seconds(1));
+  for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(exporter.Export(Message(i), effect_));
+  EXPECT_EQ(acked(), 0u);
+  ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  EXPECT_EQ(acked(), 0u);
+  EXPECT_EQ(CountFiles(base_).first, 0);
+  EXPECT_EQ(effect_.metrics().extra("parquet_pending_batches"), 3);
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  EXPECT_EQ(acked(), 3u);
+  EXPECT_EQ(nacked(), 0u);
+  EXPECT_GT(CountFiles(base_).first, 0);
+  EXPECT_EQ(CountFiles(base_).second, 0);
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 30);
+  EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "age"), 1);
+  EXPECT_GT(effect_.metrics().extra("parquet_files_closed"), 0);
+  EXPECT_GT(effect_.metrics().extra("parquet_bytes_written"), 0);
+  ASSERT_TRUE(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                  .status()
+                  .ok());
+}
+
+// Scenario: batches pending (no flush rule reached), max_pending_batches 2, then a
+// graceful shutdown.
+// Guarantees: intake stops at 2 pending batches (backpressure); Shutdown publishes
+// the files and Acks every pending batch before its future completes.
+TEST_F(ParquetExporterTest, ShutdownAcksPendingAndBackpressureAtTheLimit) {
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode("max_pending_batches: 2\n"
+                                           "writer_options: {target_rows_per_file: "
+                                           "1000000, flush_when_older_than: 1h}"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  EXPECT_TRUE(exporter.AcceptsPdata());
+  ASSERT_OK(exporter.Export(Message(0), effect_));
+  EXPECT_TRUE(exporter.AcceptsPdata());
+  ASSERT_OK(exporter.Export(Message(1), effect_));
+  EXPECT_FALSE(exporter.AcceptsPdata());
+  EXPECT_EQ(acked(), 0u);
+  auto fut = exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_);
+  ASSERT_TRUE(fut.is_finished());
+  ASSERT_OK(fut.status());
+  EXPECT_EQ(acked(), 2u);
+  EXPECT_TRUE(exporter.AcceptsPdata());
+  EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "shutdown"), 1);
+  EXPECT_EQ(CountFiles(base_).second, 0);
+  EXPECT_GT(CountFiles(base_).first, 0);
+}
+
+// Scenario: after Start the base directory is replaced by a regular file (storage
+// unwritable, also when running as root), then restored.
+// Guarantees: the batch is Nacked retryable with the storage error; the node
+// keeps accepting input, and a later batch is written and Acked.
+TEST_F(ParquetExporterTest, NacksWhenStorageIsUnwritableAndKeepsRunning) {
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode("writer_options: {target_rows_per_file: 5}"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  fs::remove_all(base_);
+  std::ofstream(base_.string()) << "not a directory";
+  ASSERT_OK(exporter.Export(Message(0), effect_));
+  ASSERT_EQ(nacked(), 1u);
+  EXPECT_FALSE(sink_->nacks[0].permanent);
+  EXPECT_THAT(sink_->nacks[0].reason, HasSubstr("IOError"));
+  EXPECT_TRUE(exporter.AcceptsPdata());
+  EXPECT_GT(effect_.metrics().extra("parquet_write_errors"), 0);
+
+  fs::remove(base_);
+  fs::create_directories(base_);
+  ASSERT_OK(exporter.Export(Message(1), effect_));  // 10 rows >= 5: flushed at once
+  EXPECT_EQ(acked(), 1u);
+  EXPECT_EQ(sink_->acked[0], 1u);
+  ASSERT_TRUE(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                  .status()
+                  .ok());
+  EXPECT_EQ(nacked(), 1u);
+}
+
+// Scenario: the storage cannot be opened at all (base_uri below a regular file).
+// Guarantees: Start fails naming the node (the engine exits 1 at startup).
+TEST_F(ParquetExporterTest, StartFailsWhenStorageCannotBeOpened) {
+  fs::create_directories(base_.parent_path());
+  std::ofstream(base_.string()) << "x";
+  const fs::path saved = base_;
+  base_ = base_ / "sub";
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(""));
+  auto st = AsExporter(node).Start(effect_);
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(st.message(), HasSubstr("pq"));
+  base_ = saved;
+}
+
+}  // namespace
+}  // namespace otap_parquet::nodes
