@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -454,9 +453,8 @@ TEST(DatasetReaderTest, MemoryBoundedByBatchNotDataset) {
   EXPECT_EQ(roots, 200'000);
   EXPECT_EQ(reader->stats().orphan_rows, 0);
   EXPECT_LE(reader->stats().peak_buffered_rows, 6'000);
-  std::printf("peak_buffered_rows=%lld row_groups_read=%lld\n",
-              static_cast<long long>(reader->stats().peak_buffered_rows),
-              static_cast<long long>(reader->stats().row_groups_read));
+  RecordProperty("peak_buffered_rows",
+                 std::to_string(reader->stats().peak_buffered_rows));
   EXPECT_GT(reader->stats().rows_per_table[static_cast<size_t>(PT::kLogAttrs)],
             1'000'000);
 }
