@@ -92,6 +92,7 @@ BENCHMARK(BM_ReaderReplay)
     ->Arg(65535)
     ->Arg(8192)
     ->Arg(1000)
+    ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
 // Baseline: decode every row group of every Parquet file of the dataset with Arrow,

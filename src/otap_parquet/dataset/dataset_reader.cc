@@ -705,13 +705,9 @@ class DatasetReader::SignalMerge {
   // Q1 policy (see the header): resource/scope key = run offset C + raw id.
   void MapUpstreamKeys(Piece* piece) {
     const size_t n = piece->key.size();
-    if (options_.upstream_resource_policy == UpstreamResourcePolicy::kDrop) {
-      for (size_t i = 0; i < n; ++i) {
-        if (piece->res_key[i] != kNoKey) piece->res_key[i] = kUnresolvedKeyBase;
-        if (piece->scope_key[i] != kNoKey) piece->scope_key[i] = kUnresolvedKeyBase;
-      }
-      return;
-    }
+    // kDrop still separates resources by run (never merges two resources) but joins
+    // no attributes.
+    const bool drop = options_.upstream_resource_policy == UpstreamResourcePolicy::kDrop;
     // Pass 1: base runs. A run continues from the previous piece unless a boundary
     // shows; per run the largest raw resource / scope id.
     std::vector<int32_t> base_of(n);
@@ -798,15 +794,19 @@ class DatasetReader::SignalMerge {
       for (auto* keys : {&piece->res_key, &piece->scope_key}) {
         uint32_t& key = (*keys)[i];
         if (key == kNoKey) continue;
-        if (offset == kNoKey ||
+        if (drop || offset == kNoKey ||
             static_cast<uint64_t>(offset) + key >= kUnresolvedKeyBase) {
-          key = kUnresolvedKeyBase + std::min<uint32_t>(key, 0xFFFF);
-          if (keys == &piece->res_key) ++stats_->unresolved_resource_rows;
+          // Distinct per run (mod 2^16), so that unresolved resources of different
+          // batches in one chunk are not merged into one.
+          const uint32_t run = unresolved_seq_ + static_cast<uint32_t>(base_of[i]);
+          key = kUnresolvedKeyBase + ((run * 64 + std::min<uint32_t>(key, 63)) & 0xFFFF);
+          if (!drop && keys == &piece->res_key) ++stats_->unresolved_resource_rows;
         } else {
           key += offset;
         }
       }
     }
+    unresolved_seq_ += static_cast<uint32_t>(base + 1);
   }
 
   static void SuffixMin(const std::vector<uint32_t>& keys, std::vector<uint32_t>* out) {
@@ -1121,6 +1121,7 @@ class DatasetReader::SignalMerge {
   bool carry_run_ = false;
   uint32_t carry_offset_ = kNoKey;
   uint32_t carry_max_raw_ = 0;
+  uint32_t unresolved_seq_ = 0;
   // Resource/scope attribute parent ids within the current upstream root piece's id
   // range (PullAttrsFor).
   std::unordered_set<uint32_t> attr_ids_;
