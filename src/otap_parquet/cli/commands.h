@@ -57,8 +57,8 @@ struct DemoOptions {
 };
 
 /// \brief `otap-parquet demo`: the main job on a built-in default. Generates logs,
-/// traces and metrics, converts them through OTAP into OTLP protobuf and back into
-/// OTLP JSON, and verifies that nothing was lost.
+/// traces and metrics, writes them through OTAP into a Parquet dataset, replays the
+/// dataset into OTLP JSON, and verifies that nothing was lost.
 arrow::Status RunDemo(const DemoOptions& options, std::ostream& report);
 
 }  // namespace otap_parquet::cli

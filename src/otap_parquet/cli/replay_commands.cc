@@ -22,8 +22,8 @@ namespace {
 arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
     const ReplayOptions& options) {
   std::string base;
-  ARROW_ASSIGN_OR_RAISE(auto fs, dataset::FileSystemFromUri(options.dataset,
-                                                            options.flags.ToS3Config(), &base));
+  ARROW_ASSIGN_OR_RAISE(auto fs, dataset::FileSystemFromUri(
+                                     options.dataset, options.flags.ToS3Config(), &base));
   dataset::ReaderOptions reader_options;
   if (!options.signals.empty()) reader_options.signals = options.signals;
   reader_options.batch_size = options.batch_size;
@@ -46,11 +46,12 @@ void PrintStats(const dataset::ReaderStats& stats, std::ostream& report) {
       "  files {} read, {} corrupt skipped; row groups {} read, {} skipped by time\n",
       stats.files_read, stats.corrupt_files, stats.row_groups_read,
       stats.row_groups_skipped);
-  report << fmt::format("  OTAP {} batches, {} roots; orphan rows {}\n", stats.batches_emitted,
-                        stats.roots_emitted, stats.orphan_rows);
+  report << fmt::format("  OTAP {} batches, {} roots; orphan rows {}\n",
+                        stats.batches_emitted, stats.roots_emitted, stats.orphan_rows);
   for (int i = 0; i < kPayloadTypeSlots; ++i) {
     if (stats.rows_per_table[i] == 0) continue;
-    report << fmt::format("    {:<32} {:>10} rows\n", TableName(static_cast<PayloadType>(i)),
+    report << fmt::format("    {:<32} {:>10} rows\n",
+                          TableName(static_cast<PayloadType>(i)),
                           stats.rows_per_table[i]);
   }
 }
@@ -113,10 +114,10 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report)
   ARROW_RETURN_NOT_OK(writer->Close());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  report << fmt::format("converted dataset {} to {} in {:.3f}s: {} log records, {} spans, "
-                        "{} data points\n",
-                        options.dataset, options.output, seconds, items[0], items[1],
-                        items[2]);
+  report << fmt::format(
+      "converted dataset {} to {} in {:.3f}s: {} log records, {} spans, "
+      "{} data points\n",
+      options.dataset, options.output, seconds, items[0], items[1], items[2]);
   PrintStats(reader->stats(), report);
   return Status::OK();
 }
@@ -134,9 +135,9 @@ Status RunBenchReplay(const ReplayOptions& options, std::ostream& report) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  report << fmt::format("replayed {} root records in {:.3f}s: {:.0f} records/s; peak RSS {:.1f} MiB\n",
-                        roots, seconds, seconds > 0 ? roots / seconds : 0.0,
-                        usage.ru_maxrss / 1024.0);
+  report << fmt::format(
+      "replayed {} root records in {:.3f}s: {:.0f} records/s; peak RSS {:.1f} MiB\n",
+      roots, seconds, seconds > 0 ? roots / seconds : 0.0, usage.ru_maxrss / 1024.0);
   PrintStats(reader->stats(), report);
   return Status::OK();
 }

@@ -20,8 +20,8 @@
 namespace otap_parquet::cli {
 
 struct ReplayOptions {
-  std::string dataset;  ///< directory, file:// or s3:// URI
-  std::string output;   ///< an OTLP file (.jsonl/.json/.pb)
+  std::string dataset;          ///< directory, file:// or s3:// URI
+  std::string output;           ///< an OTLP file (.jsonl/.json/.pb)
   std::vector<Signal> signals;  ///< empty = all
   std::optional<int64_t> start_unix_nano;
   std::optional<int64_t> end_unix_nano;
