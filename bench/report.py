@@ -9,6 +9,7 @@ import sys
 BASELINES = {
     "BM_OtlpToOtap": "BM_ParseOtlpProtobuf",
     "BM_OtapToOtlp": "BM_ParseOtlpProtobuf",
+    "BM_ReaderReplay": "BM_ArrowScanBaseline",  # one baseline for every batch size
 }
 
 
@@ -26,8 +27,9 @@ def main(path: str) -> None:
         prefix, _, suffix = name.partition("/")
         base = BASELINES.get(prefix)
         ratio = ""
-        if base and f"{base}/{suffix}" in rate and rate[f"{base}/{suffix}"]:
-            ratio = f"{value / rate[f'{base}/{suffix}']:.2f}x {base}"
+        base_name = f"{base}/{suffix}" if base and f"{base}/{suffix}" in rate else base
+        if base_name in rate and rate[base_name]:
+            ratio = f"{value / rate[base_name]:.2f}x {base}"
         print(f"{name:<40} {value:>14,.0f} {ratio:>24}")
     ctx = data.get("context", {})
     print(f"\n{ctx.get('num_cpus')} cpus, {ctx.get('mhz_per_cpu')} MHz, load {ctx.get('load_avg')}")
