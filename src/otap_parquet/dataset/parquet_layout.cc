@@ -18,6 +18,7 @@
 
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/util/compute.h"
 
 namespace otap_parquet::dataset {
 
@@ -27,11 +28,7 @@ using arrow::Status;
 using arrow::Type;
 using PT = PayloadType;
 
-// Arrow >= 21 registers most compute kernels (take among them) only on request.
-Status EnsureComputeInitialized() {
-  static const Status status = arrow::compute::Initialize();
-  return status;
-}
+using util::EnsureComputeInitialized;
 
 bool IsIdName(const std::string& name) {
   return name == schema::kId || name == schema::kParentId;

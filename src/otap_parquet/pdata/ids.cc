@@ -15,6 +15,7 @@
 #include <arrow/util/bitmap_ops.h>
 
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/util/compute.h"
 
 namespace otap_parquet {
 
@@ -24,11 +25,7 @@ using arrow::Status;
 using arrow::Type;
 using PT = PayloadType;
 
-// Arrow >= 21 registers most compute kernels (filter among them) only on request.
-Status EnsureComputeInitialized() {
-  static const Status status = arrow::compute::Initialize();
-  return status;
-}
+using util::EnsureComputeInitialized;
 
 // ---------------------------------------------------------------------------------
 // Shared helpers

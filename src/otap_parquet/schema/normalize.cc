@@ -11,6 +11,7 @@
 #include <arrow/compute/initialize.h>
 
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/util/compute.h"
 
 namespace otap_parquet::schema {
 
@@ -19,11 +20,7 @@ namespace {
 using arrow::Status;
 using arrow::Type;
 
-// Arrow >= 21 registers most compute kernels (casts, take) only on request.
-Status EnsureComputeInitialized() {
-  static const Status status = arrow::compute::Initialize();
-  return status;
-}
+using util::EnsureComputeInitialized;
 
 bool IsIdField(const std::string& name) { return name == kId || name == kParentId; }
 
