@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/util/compute.h"
 
 #include <algorithm>
 #include <array>
@@ -42,10 +43,7 @@ constexpr uint32_t kNoKey = std::numeric_limits<uint32_t>::max();
 /// never put into a join key set (see MapUpstreamKeys).
 constexpr uint32_t kUnresolvedKeyBase = 0xFFFE0000u;
 
-Status EnsureCompute() {
-  static const Status status = arrow::compute::Initialize();
-  return status;
-}
+using util::EnsureComputeInitialized;
 
 // --------------------------------------------------------------------------------
 // Arrow helpers
@@ -1158,7 +1156,7 @@ DatasetReader::~DatasetReader() = default;
 arrow::Result<std::unique_ptr<DatasetReader>> DatasetReader::Make(
     std::shared_ptr<arrow::fs::FileSystem> fs, std::string base, ReaderOptions options) {
   ARROW_RETURN_NOT_OK(options.Validate());
-  ARROW_RETURN_NOT_OK(EnsureCompute());
+  ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
   DiscoveryOptions discovery;
   discovery.signals = options.signals;
   discovery.min_file_age = options.min_file_age;
