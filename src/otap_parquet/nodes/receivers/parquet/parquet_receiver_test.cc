@@ -77,7 +77,7 @@ time_range:
 // Guarantees: each is reported with its YAML path and line.
 TEST(ParquetReceiverConfigTest, ErrorsHavePathsAndLines) {
   const std::string all = ErrorOf(R"(base_uri: /data
-signal_types: [logs, spans]
+signal_types: [logs, events]
 polling_intervall: 5s
 processing_options:
   batch_size: 0
@@ -85,7 +85,7 @@ processing_options:
 time_range: {start: yesterday}
 )");
   EXPECT_THAT(all, HasSubstr("nodes.pq.config.signal_types (line 2): unknown signal "
-                             "\"spans\""));
+                             "\"events\""));
   EXPECT_THAT(all, HasSubstr("nodes.pq.config.polling_intervall (line 3): unknown key; "
                              "did you mean \"polling_interval\"?"));
   EXPECT_THAT(all, HasSubstr("nodes.pq.config.processing_options.batch_size (line 5)"));
