@@ -95,7 +95,7 @@ TEST(ConfigEngineTest, ParsesDataflowV1) {
 // names receiver:parquet with an old URN spelling.
 // Guarantees: it parses into the same model: old URNs normalized, out_ports become
 // edges, settings become capacities. (Full validation of this file needs the
-// parquet receiver; see ConfigTestdataTest.)
+// parquet receiver, now registered.)
 TEST(ConfigEngineTest, ParsesLegacyParquetReceiverDemo) {
   ConfigErrors errors;
   const auto config =
@@ -113,11 +113,8 @@ TEST(ConfigEngineTest, ParsesLegacyParquetReceiverDemo) {
   EXPECT_EQ(p.edges[0].from, "parquet_receiver");
   EXPECT_EQ(p.edges[0].port, "out_port");
   EXPECT_EQ(p.edges[0].to, std::vector<std::string>{"debug_processor"});
-  // With the built-in registry the only error is the missing parquet receiver.
-  const std::string all =
-      Errors(ReadFile(SourceRoot() / "configs/parquet-receiver-demo.yaml"));
-  EXPECT_THAT(all, HasSubstr("invalid configuration (1 error)"));
-  EXPECT_THAT(all, HasSubstr("nodes.parquet_receiver (line 7): unknown node type"));
+  // With the built-in registry (receiver:parquet registered) it fully validates.
+  EXPECT_EQ(Errors(ReadFile(SourceRoot() / "configs/parquet-receiver-demo.yaml")), "");
 }
 
 // Scenario: every node type spelling upstream has used.
@@ -365,10 +362,8 @@ INSTANTIATE_TEST_SUITE_P(Files, ConfigTestdataTest, ::testing::ValuesIn(Testdata
 
 // Scenario: the shipped example configs (every configs/*.yaml).
 // Guarantees: each validates with the built-in nodes.
-// Note: configs/parquet-receiver-demo.yaml needs receiver:parquet; when that node
-// is registered, drop it from kPending (TODO(issue 5)).
 TEST(ConfigEngineTest, ShippedConfigsValidate) {
-  const std::set<std::string> kPending = {"parquet-receiver-demo.yaml"};
+  const std::set<std::string> kPending = {};
   std::vector<std::string> names;
   for (const auto& entry :
        std::filesystem::directory_iterator(SourceRoot() / "configs")) {

@@ -6,18 +6,19 @@
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
 #include "otap_parquet/nodes/processors/batch/batch_processor.h"
 #include "otap_parquet/nodes/processors/debug/debug_processor.h"
+#include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 #include "otap_parquet/nodes/receivers/traffic_generator/traffic_generator.h"
 
 namespace otap_parquet::nodes {
 
 arrow::Status RegisterBuiltinNodes(engine::Registry& registry) {
   for (const engine::NodeFactory* factory :
-       {&kTrafficGeneratorFactory, &kBatchProcessorFactory, &kDebugProcessorFactory,
-        &kNoopExporterFactory, &kConsoleExporterFactory, &kParquetExporterFactory}) {
+       {&kTrafficGeneratorFactory, &kParquetReceiverFactory, &kBatchProcessorFactory,
+        &kDebugProcessorFactory, &kNoopExporterFactory, &kConsoleExporterFactory,
+        &kParquetExporterFactory}) {
     ARROW_RETURN_NOT_OK(registry.Register(*factory));
   }
-  // TODO(issue 5): receiver:otlp, receiver:parquet, exporter:otlp_grpc,
-  // exporter:otlp_http.
+  // TODO(issue 5): receiver:otlp, exporter:otlp_grpc, exporter:otlp_http.
   return arrow::Status::OK();
 }
 

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/receivers/parquet/config.h"
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "otap_parquet/cli/replay_commands.h"
+#include "otap_parquet/dataset/parquet_exporter_config.h"
+
+namespace otap_parquet::nodes {
+
+namespace {
+
+// Parses `storage` with the exporter's parser (same keys, same checks) and records
+// its errors ("<path>: <message>" lines) at the storage block's line.
+void ReadStorage(config::ConfigReader& reader, dataset::StorageConfig* out) {
+  const YAML::Node original = reader.Raw("storage");
+  YAML::Node wrapper(YAML::NodeType::Map);
+  wrapper["storage"] = YAML::Clone(original);
+  auto parsed = dataset::ParseParquetExporterConfig(wrapper, reader.path());
+  if (parsed.ok()) {
+    *out = std::move(parsed->storage);
+    return;
+  }
+  const std::string& text = parsed.status().message();
+  size_t pos = text.find('\n');
+  if (pos == std::string::npos) {
+    reader.Error("storage", text);
+    return;
+  }
+  while (pos != std::string::npos) {
+    const size_t start = pos + 1;
+    pos = text.find('\n', start);
+    std::string line =
+        text.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
+    while (!line.empty() && line.front() == ' ') line.erase(0, 1);
+    if (line.empty()) continue;
+    const size_t colon = line.find(": ");
+    if (colon == std::string::npos) {
+      reader.errors()->Add(reader.path() + ".storage", original.Mark(), line);
+    } else {
+      reader.errors()->Add(line.substr(0, colon), original.Mark(),
+                           line.substr(colon + 2));
+    }
+  }
+}
+
+std::optional<int64_t> ReadTimeBound(config::ConfigReader& reader, std::string_view key) {
+  auto text = reader.String(key);
+  if (!text) return std::nullopt;
+  auto bound = cli::ParseTimeBound(*text);
+  if (!bound.ok()) {
+    reader.Error(key, fmt::format("expected RFC 3339 UTC time or Unix nanoseconds, got "
+                                  "\"{}\"",
+                                  *text));
+    return std::nullopt;
+  }
+  return *bound;
+}
+
+}  // namespace
+
+ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) {
+  ParquetReceiverConfig c;
+  const bool has_uri = reader.Has("base_uri");
+  const bool has_storage = reader.Has("storage");
+  if (has_uri && has_storage) {
+    reader.Error("storage", "give either base_uri or storage, not both");
+  } else if (!has_uri && !has_storage) {
+    reader.Error("", "missing required key \"base_uri\" (or \"storage\")");
+  }
+  if (auto uri = reader.String("base_uri")) {
+    if (uri->empty()) {
+      reader.Error("base_uri", "must not be empty");
+    } else if (auto storage = dataset::StorageConfigFromUri(*uri); storage.ok()) {
+      c.storage = std::move(*storage);
+    } else {
+      reader.Error("base_uri", storage.status().message());
+    }
+  }
+  if (has_storage) {
+    reader.Ignore("storage");
+    if (!has_uri) ReadStorage(reader, &c.storage);
+  }
+  if (auto names = reader.StringList("signal_types")) {
+    c.signals.clear();
+    for (const auto& name : *names) {
+      auto signal = SignalFromName(name);
+      if (!signal) {
+        reader.Error("signal_types",
+                     fmt::format("unknown signal \"{}\" (logs, traces, metrics)", name));
+      } else if (std::find(c.signals.begin(), c.signals.end(), *signal) ==
+                 c.signals.end()) {
+        c.signals.push_back(*signal);
+      }
+    }
+    if (names->empty()) reader.Error("signal_types", "must name at least one signal");
+  }
+  if (auto v = reader.Duration("polling_interval")) c.polling_interval = *v;
+  if (reader.Has("processing_options")) {
+    config::ConfigReader options = reader.Child("processing_options");
+    if (auto v = options.Int("batch_size", 1, 65535)) c.batch_size = *v;
+    if (auto v = options.Duration("min_file_age")) {
+      c.min_file_age = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    }
+    if (auto v = options.Bool("validate_relations")) c.validate_relations = *v;
+    options.Finish();
+  }
+  if (reader.Has("time_range")) {
+    config::ConfigReader range = reader.Child("time_range");
+    dataset::TimeRange r;
+    if (auto v = ReadTimeBound(range, "start")) r.start_unix_nano = *v;
+    if (auto v = ReadTimeBound(range, "end")) r.end_unix_nano = *v;
+    if (r.start_unix_nano >= r.end_unix_nano) {
+      range.Error("", "start must be before end");
+    }
+    range.Finish();
+    c.time_range = r;
+  }
+  return c;
+}
+
+dataset::ReaderOptions ParquetReceiverConfig::ToReaderOptions() const {
+  dataset::ReaderOptions o;
+  o.signals = signals;
+  o.batch_size = batch_size;
+  o.min_file_age = min_file_age;
+  o.time_range = time_range;
+  return o;
+}
+
+}  // namespace otap_parquet::nodes
