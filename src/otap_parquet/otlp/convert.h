@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <arrow/result.h>
+#include <arrow/status.h>
 
 #include "otap_parquet/otlp/otlp_types.h"
 #include "otap_parquet/pdata/otap_batch.h"
@@ -18,6 +19,14 @@ struct ToOtapOptions {
   /// Most root rows (log records, spans, metrics) per OtapBatch; a request with
   /// more is split. Root ids are UInt16, so at most 65535.
   int64_t max_root_rows = 65535;
+
+  arrow::Status Validate() const {
+    if (max_root_rows < 1 || max_root_rows > 65535) {
+      return arrow::Status::Invalid("max_root_rows must be in 1..65535, got ",
+                                    max_root_rows);
+    }
+    return arrow::Status::OK();
+  }
 };
 
 /// \brief Converts one OTLP request into one or more OtapBatches (more only when

@@ -130,10 +130,7 @@ class LogsEncoder {
 
 arrow::Result<std::vector<OtapBatch>> LogsToOtap(const LogsRequest& request,
                                                  const ToOtapOptions& options) {
-  if (options.max_root_rows < 1 || options.max_root_rows > 65535) {
-    return Status::Invalid("max_root_rows must be in 1..65535, got ",
-                           options.max_root_rows);
-  }
+  ARROW_RETURN_NOT_OK(options.Validate());
   LogsEncoder encoder(options);
   ARROW_RETURN_NOT_OK(encoder.Encode(request));
   return encoder.Release();

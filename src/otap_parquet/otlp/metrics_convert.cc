@@ -685,10 +685,7 @@ Status ReadSummaryPoints(
 
 arrow::Result<std::vector<OtapBatch>> MetricsToOtap(const MetricsRequest& request,
                                                     const ToOtapOptions& options) {
-  if (options.max_root_rows < 1 || options.max_root_rows > 65535) {
-    return Status::Invalid("max_root_rows must be in 1..65535, got ",
-                           options.max_root_rows);
-  }
+  ARROW_RETURN_NOT_OK(options.Validate());
   MetricsEncoder encoder(options);
   ARROW_RETURN_NOT_OK(encoder.Encode(request));
   return encoder.Release();
