@@ -411,4 +411,28 @@ arrow::Result<int64_t> ParseByteSize(std::string_view text) {
                          "' (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)");
 }
 
+std::vector<ConfigError> SplitConfigErrors(const std::string& message) {
+  std::vector<ConfigError> out;
+  size_t pos = message.find('\n');
+  if (pos == std::string::npos) {
+    out.push_back({"", message});
+    return out;
+  }
+  while (pos != std::string::npos) {
+    const size_t start = pos + 1;
+    pos = message.find('\n', start);
+    std::string line =
+        message.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
+    while (!line.empty() && line.front() == ' ') line.erase(0, 1);
+    if (line.empty()) continue;
+    const size_t colon = line.find(": ");
+    if (colon == std::string::npos) {
+      out.push_back({"", std::move(line)});
+    } else {
+      out.push_back({line.substr(0, colon), line.substr(colon + 2)});
+    }
+  }
+  return out;
+}
+
 }  // namespace otap_parquet::dataset

@@ -72,6 +72,18 @@ struct ParquetExporterConfig {
 arrow::Result<ParquetExporterConfig> ParseParquetExporterConfig(
     const YAML::Node& node, std::string_view path = "");
 
+/// \brief One error of a failed ParseParquetExporterConfig: its key path (empty
+/// when the message names none) and message.
+struct ConfigError {
+  std::string path;
+  std::string message;
+};
+
+/// \brief Splits ParseParquetExporterConfig's "invalid configuration (N errors):\n
+/// <path>: <message>..." (or a single-line message) back into single errors, for
+/// callers that report errors in their own form (the engine's config nodes).
+std::vector<ConfigError> SplitConfigErrors(const std::string& message);
+
 /// \brief Parses a byte size: an integer, or a number with unit B, KB, MB, GB, TB
 /// (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024): "128MiB", "64 MB".
 arrow::Result<int64_t> ParseByteSize(std::string_view text);

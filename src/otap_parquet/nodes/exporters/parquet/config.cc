@@ -46,36 +46,21 @@ YAML::Mark MarkOf(const YAML::Node& root, std::string_view relative) {
   return mark;
 }
 
-// Splits ParseParquetExporterConfig's "invalid configuration (N errors):\n  <path>:
-// <message>..." back into single errors.
+// Records ParseParquetExporterConfig's errors, each at the YAML line of its key.
 void RecordErrors(const arrow::Status& status, const YAML::Node& root,
                   const std::string& base, config::ConfigErrors* errors) {
-  const std::string& text = status.message();
-  size_t pos = text.find('\n');
-  if (pos == std::string::npos) {
-    errors->Add(base, root.Mark(), text);
-    return;
-  }
-  while (pos != std::string::npos) {
-    const size_t start = pos + 1;
-    pos = text.find('\n', start);
-    std::string line =
-        text.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
-    while (!line.empty() && line.front() == ' ') line.erase(0, 1);
-    if (line.empty()) continue;
-    const size_t colon = line.find(": ");
-    if (colon == std::string::npos) {
-      errors->Add(base, root.Mark(), line);
+  for (auto& error : dataset::SplitConfigErrors(status.message())) {
+    if (error.path.empty()) {
+      errors->Add(base, root.Mark(), std::move(error.message));
       continue;
     }
-    std::string path = line.substr(0, colon);
-    std::string message = line.substr(colon + 2);
-    std::string_view relative = path;
+    std::string_view relative = error.path;
     if (!base.empty() && relative.starts_with(base)) {
       relative.remove_prefix(base.size());
       if (!relative.empty() && relative.front() == '.') relative.remove_prefix(1);
     }
-    errors->Add(std::move(path), MarkOf(root, relative), std::move(message));
+    const auto mark = MarkOf(root, relative);
+    errors->Add(std::move(error.path), mark, std::move(error.message));
   }
 }
 

@@ -27,25 +27,14 @@ void ReadStorage(config::ConfigReader& reader, dataset::StorageConfig* out) {
     return;
   }
   const std::string& text = parsed.status().message();
-  size_t pos = text.find('\n');
-  if (pos == std::string::npos) {
+  if (text.find('\n') == std::string::npos) {
     reader.Error("storage", text);
     return;
   }
-  while (pos != std::string::npos) {
-    const size_t start = pos + 1;
-    pos = text.find('\n', start);
-    std::string line =
-        text.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
-    while (!line.empty() && line.front() == ' ') line.erase(0, 1);
-    if (line.empty()) continue;
-    const size_t colon = line.find(": ");
-    if (colon == std::string::npos) {
-      reader.errors()->Add(reader.path() + ".storage", original.Mark(), line);
-    } else {
-      reader.errors()->Add(line.substr(0, colon), original.Mark(),
-                           line.substr(colon + 2));
-    }
+  for (auto& error : dataset::SplitConfigErrors(text)) {
+    if (error.path.empty()) error.path = reader.path() + ".storage";
+    reader.errors()->Add(std::move(error.path), original.Mark(),
+                         std::move(error.message));
   }
 }
 
