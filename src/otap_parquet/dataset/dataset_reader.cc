@@ -256,6 +256,7 @@ struct Piece {
   std::vector<uint32_t> id;                   // own id (tables with children)
   std::vector<int32_t> live;                  // rows still buffered (children)
   std::vector<uint8_t> used;                  // resource/scope attrs: matched once
+  std::vector<uint8_t> out_of_time;           // data points outside time_range
   // Minimum key / id over `live` (valid after the first classification pass).
   uint32_t min_live_key = kNoKey, min_live_id = kNoKey;
   bool summary_valid = false;
@@ -291,16 +292,26 @@ void CollectLeaves(const parquet::arrow::SchemaField& field, std::vector<int>* l
   for (const auto& child : field.children) CollectLeaves(child, leaves);
 }
 
-// Event time column of a root for time_range (nullptr: not filtered).
+// Event time column of a table for time_range (nullptr: not filtered): the roots of
+// logs and traces, the data points of metrics.
 const char* TimeColumnOf(PT type) {
   switch (type) {
     case PT::kLogs:
+    case PT::kNumberDataPoints:
+    case PT::kSummaryDataPoints:
+    case PT::kHistogramDataPoints:
+    case PT::kExpHistogramDataPoints:
       return schema::kTimeUnixNano;
     case PT::kSpans:
       return schema::kStartTimeUnixNano;
     default:
       return nullptr;
   }
+}
+
+bool IsDataPoints(PT type) {
+  return type == PT::kNumberDataPoints || type == PT::kSummaryDataPoints ||
+         type == PT::kHistogramDataPoints || type == PT::kExpHistogramDataPoints;
 }
 
 }  // namespace
@@ -359,8 +370,8 @@ class TableCursor {
           group.res_min = MinKey(*rg, res_leaf, &ignored);
           group.scope_min = MinKey(*rg, scope_leaf, &ignored);
           group.raw_max = std::max(MaxRawId(*rg, res_leaf), MaxRawId(*rg, scope_leaf));
-          group.time = TimeStats(*rg, time_leaf);
         }
+        group.time = TimeStats(*rg, time_leaf);
         if (missing) ++stats_->row_groups_without_stats;
         groups_.push_back(group);
       }
@@ -381,7 +392,14 @@ class TableCursor {
   }
 
   bool done() const { return next_ >= groups_.size(); }
-  uint32_t next_pull_min() const { return suffix_pull_[next_]; }
+  // While a row group is read slice by slice, next_ stays on it: the statistics of the
+  // whole group bound its unread rest. Children know the exact minimum of the rest
+  // of their pull key (read first), so they pull no slice before it is needed.
+  uint32_t next_pull_min() const {
+    if (!slices_ || slice_pull_suffix_.empty()) return suffix_pull_[next_];
+    return std::min(slice_pull_suffix_[static_cast<size_t>(slice_row_)],
+                    suffix_pull_[next_ + 1]);
+  }
   uint32_t next_id_min() const { return suffix_id_[next_]; }
   uint32_t next_res_min() const { return suffix_res_[next_]; }
   uint32_t next_scope_min() const { return suffix_scope_[next_]; }
@@ -394,6 +412,7 @@ class TableCursor {
     for (size_t i = next_; i < groups_.size(); ++i) {
       if (!files_[static_cast<size_t>(groups_[i].file)].bad) rows += groups_[i].rows;
     }
+    if (slices_) rows -= slice_row_;
     return rows;
   }
 
@@ -407,29 +426,39 @@ class TableCursor {
     return pos;
   }
 
-  // Reads the next row group into a Piece; nullptr when it was skipped (time filter,
-  // bad file). Never fails for bad data.
+  // Reads the next slice (at most slice_rows() rows) of the current row group into a
+  // Piece; nullptr when the group was skipped (time filter, bad file). Never fails
+  // for bad data.
   arrow::Result<std::shared_ptr<Piece>> ReadNext() {
-    const GroupEntry& group = groups_[next_++];
+    const size_t index = next_;
+    const GroupEntry& group = groups_[index];
     FileEntry& file = files_[static_cast<size_t>(group.file)];
-    if (file.bad) return nullptr;
-    if (root_ && options_.time_range && group.time) {
-      const auto& range = *options_.time_range;
-      const auto [tmin, tmax] = *group.time;
-      // Logs with time 0 use observed time: only skip when no time is 0.
-      const bool zero_possible = type_ == PT::kLogs && tmin <= 0;
-      if (!zero_possible &&
-          (tmax < range.start_unix_nano || tmin >= range.end_unix_nano)) {
-        ++stats_->row_groups_skipped;
-        stats_->filtered_rows += group.rows;
+    if (!slices_) {
+      if (file.bad) {
+        ++next_;
         return nullptr;
       }
+      if (options_.time_range && group.time) {
+        const auto& range = *options_.time_range;
+        const auto [tmin, tmax] = *group.time;
+        // Logs with time 0 use observed time: only skip when no time is 0.
+        const bool zero_possible = type_ == PT::kLogs && tmin <= 0;
+        if (!zero_possible &&
+            (tmax < range.start_unix_nano || tmin >= range.end_unix_nano)) {
+          ++stats_->row_groups_skipped;
+          stats_->filtered_rows += group.rows;
+          ++next_;
+          return nullptr;
+        }
+      }
     }
-    auto result = ReadGroup(file, group);
+    auto result = slices_ ? ReadSlice(group) : StartGroup(file, group);
     if (!result.ok()) {
       ReportBadFile(file.path, result.status().WithMessage("row group ", group.rg, ": ",
                                                            result.status().message()));
       file.bad = true;
+      if (next_ == index) EndGroup();
+      slices_.reset();  // before its FileReader
       reader_.reset();
       reader_file_ = -1;
       return nullptr;
@@ -455,40 +484,106 @@ class TableCursor {
                  TableName(type_), path, st.message());
   }
 
-  arrow::Result<std::shared_ptr<Piece>> ReadGroup(const FileEntry& file,
-                                                  const GroupEntry& group) {
-    std::shared_ptr<arrow::Table> table;
+  // Rows per slice: root slices are a multiple of the batch size (so that chunks
+  // rarely straddle slices and need no copy), child slices larger (fewer parts).
+  int64_t slice_rows() const {
+    if (root_)
+      return options_.batch_size * std::max<int64_t>(1, 65536 / options_.batch_size);
+    return 262144;
+  }
+
+  void EndGroup() {
+    slices_.reset();
+    slice_pull_suffix_.clear();
+    slice_row_ = 0;
+    ++next_;
+  }
+
+  // Opens the group for slice reads (the file's reader, only the canonical schema's
+  // columns) and, for children, reads the pull key column first for its suffix
+  // minima. Then returns the first slice.
+  arrow::Result<std::shared_ptr<Piece>> StartGroup(const FileEntry& file,
+                                                   const GroupEntry& group) {
     try {
       if (reader_file_ != group.file) {
         reader_.reset();
         ARROW_ASSIGN_OR_RAISE(auto input, fs_->OpenInputFile(file.path));
         auto pq = parquet::ParquetFileReader::Open(
             input, parquet::default_reader_properties(), file.metadata);
-        ARROW_ASSIGN_OR_RAISE(reader_, parquet::arrow::FileReader::Make(
-                                           arrow::default_memory_pool(), std::move(pq)));
+        // One core per reader; coalesced reads of the group's column chunks.
+        parquet::ArrowReaderProperties properties(/*use_threads=*/false);
+        properties.set_pre_buffer(true);
+        properties.set_batch_size(slice_rows());
+        ARROW_ASSIGN_OR_RAISE(
+            reader_, parquet::arrow::FileReader::Make(arrow::default_memory_pool(),
+                                                      std::move(pq), properties));
         reader_file_ = group.file;
+        // Only the columns the canonical schema has (upstream's
+        // univariate_metrics.dropped_attributes_count and unknown extras are not
+        // read).
+        leaves_.clear();
+        pull_field_ = -1;
+        const auto& canonical = *schema::CanonicalSchema(type_);
+        const auto& fields = reader_->manifest().schema_fields;
+        for (size_t i = 0; i < fields.size(); ++i) {
+          const std::string& name = fields[i].field->name();
+          if (canonical.GetFieldIndex(name) >= 0) CollectLeaves(fields[i], &leaves_);
+          if (!root_ && name == schema::kParentId && fields[i].is_leaf()) {
+            pull_field_ = static_cast<int>(i);
+          }
+        }
       }
-      // Only the columns the canonical schema has (upstream's
-      // univariate_metrics.dropped_attributes_count and unknown extras are not read).
-      std::vector<int> leaves;
-      const auto& canonical = *schema::CanonicalSchema(type_);
-      for (const auto& field : reader_->manifest().schema_fields) {
-        if (canonical.GetFieldIndex(field.field->name()) >= 0)
-          CollectLeaves(field, &leaves);
+      slice_pull_suffix_.clear();
+      if (pull_field_ >= 0 && group.rows > slice_rows()) {
+        std::shared_ptr<arrow::ChunkedArray> keys;
+        ARROW_RETURN_NOT_OK(
+            reader_->RowGroup(group.rg)->Column(pull_field_)->Read(&keys));
+        slice_pull_suffix_.assign(static_cast<size_t>(keys->length()) + 1, kNoKey);
+        int64_t row = 0;
+        std::vector<uint32_t> values(static_cast<size_t>(keys->length()), kNoKey);
+        for (const auto& chunk : keys->chunks()) {
+          ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(chunk, arrow::uint32()));
+          const auto array = wide.make_array();
+          const auto& ids = static_cast<const arrow::UInt32Array&>(*array);
+          for (int64_t i = 0; i < ids.length(); ++i, ++row) {
+            // Null parent ids never match: they need no pull.
+            if (ids.IsValid(i)) values[static_cast<size_t>(row)] = ids.Value(i);
+          }
+        }
+        for (size_t i = values.size(); i-- > 0;) {
+          slice_pull_suffix_[i] = std::min(slice_pull_suffix_[i + 1], values[i]);
+        }
       }
-      ARROW_ASSIGN_OR_RAISE(table, reader_->ReadRowGroup(group.rg, leaves));
+      ARROW_ASSIGN_OR_RAISE(slices_, reader_->GetRecordBatchReader({group.rg}, leaves_));
       auto rg = file.metadata->RowGroup(group.rg);
-      for (int c : leaves)
+      for (int c : leaves_)
         stats_->bytes_read += rg->ColumnChunk(c)->total_compressed_size();
     } catch (const std::exception& e) {
       return Status::IOError(e.what());
     }
+    slice_row_ = 0;
     ++stats_->row_groups_read;
-    stats_->rows_per_table[static_cast<size_t>(type_)] += table->num_rows();
-    ARROW_ASSIGN_OR_RAISE(auto raw, table->CombineChunksToBatch());
+    return ReadSlice(group);
+  }
+
+  arrow::Result<std::shared_ptr<Piece>> ReadSlice(const GroupEntry& group) {
+    std::shared_ptr<arrow::RecordBatch> raw;
+    try {
+      ARROW_RETURN_NOT_OK(slices_->ReadNext(&raw));
+    } catch (const std::exception& e) {
+      return Status::IOError(e.what());
+    }
+    if (!raw) {
+      EndGroup();
+      return nullptr;
+    }
+    const int64_t first_row = slice_row_;
+    slice_row_ += raw->num_rows();
+    if (slice_row_ >= group.rows) EndGroup();
+    stats_->rows_per_table[static_cast<size_t>(type_)] += raw->num_rows();
     auto piece = std::make_shared<Piece>();
     piece->file = group.file;
-    piece->first_row_in_file = group.first_row_in_file;
+    piece->first_row_in_file = group.first_row_in_file + first_row;
     StructIdColumn res, scope;
     if (root_) {
       ARROW_ASSIGN_OR_RAISE(res, ExtractStructId(&raw, schema::kResource));
@@ -502,6 +597,19 @@ class TableCursor {
     const size_t n = static_cast<size_t>(piece->batch->num_rows());
     piece->key = KeysOf(*piece->batch, root_ ? schema::kId : schema::kParentId);
     if (has_children_ && !root_) piece->id = KeysOf(*piece->batch, schema::kId);
+    if (options_.time_range && IsDataPoints(type_)) {
+      piece->out_of_time.assign(n, 0);
+      auto times = piece->batch->GetColumnByName(schema::kTimeUnixNano);
+      const auto& range = *options_.time_range;
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t row = static_cast<int64_t>(i);
+        const int64_t t =
+            !times || times->IsNull(row)
+                ? 0
+                : static_cast<const arrow::TimestampArray&>(*times).Value(row);
+        piece->out_of_time[i] = t < range.start_unix_nano || t >= range.end_unix_nano;
+      }
+    }
     if (root_) {
       piece->res_key = std::move(res.keys);
       piece->scope_key = std::move(scope.keys);
@@ -533,6 +641,12 @@ class TableCursor {
   size_t next_ = 0;
   std::unique_ptr<parquet::arrow::FileReader> reader_;
   int reader_file_ = -1;
+  std::vector<int> leaves_;  // of reader_file_
+  int pull_field_ = -1;      // parent_id field of reader_file_ (children)
+  // The row group being read (groups_[next_]) slice by slice.
+  std::shared_ptr<arrow::RecordBatchReader> slices_;
+  int64_t slice_row_ = 0;                    // rows of it read so far
+  std::vector<uint32_t> slice_pull_suffix_;  // minimum pull key from each row on
   bool upstream_ids_ = false;
 };
 
@@ -598,6 +712,16 @@ class DatasetReader::SignalMerge {
     // Other roots (multivariate_metrics, whose OTAP schema is empty) are not read.
     for (PT type : PayloadTypesOf(signal)) {
       if (type == root_type_ || !IsRoot(type)) types_.push_back(type);
+    }
+    // Metrics filtered by time: a metric is kept when one of its data points is, so
+    // the data point tables (and theirs) are merged before the metric's own children.
+    filter_points_ = signal == Signal::kMetrics && options_.time_range.has_value();
+    if (filter_points_) {
+      std::stable_partition(types_.begin(), types_.end(), [this](PT type) {
+        return type == root_type_ ||
+               (type != PT::kMetricAttrs && type != PT::kResourceAttrs &&
+                type != PT::kScopeAttrs);
+      });
     }
     for (PT type : types_) {
       bool has_children = false;
@@ -921,8 +1045,44 @@ class DatasetReader::SignalMerge {
 
     // 2. Children, parents first.
     OtapBatch out(signal_);
+    std::unordered_set<uint32_t> roots_with_points;
+    bool roots_final = !filter_points_;
     for (PT type : types_) {
       if (type == root_type_) continue;
+      if (!roots_final && (type == PT::kMetricAttrs || type == PT::kResourceAttrs ||
+                           type == PT::kScopeAttrs)) {
+        // Every data point of this chunk's metrics is classified: drop the metrics
+        // none of whose points is in the time range.
+        roots_final = true;
+        KeySet root_set;
+        res_set = KeySet();
+        scope_set = KeySet();
+        kept = 0;
+        for (auto& [piece, rows] : root_rows) {
+          std::vector<int32_t> still;
+          for (int32_t row : rows) {
+            const size_t i = static_cast<size_t>(row);
+            const uint32_t key = piece->key[i];
+            const bool keep = key != kNoKey && roots_with_points.count(key) > 0;
+            root_set.Add(key, keep);
+            if (!keep) {
+              ++stats_->filtered_rows;
+              continue;
+            }
+            still.push_back(row);
+            ++kept;
+            if (piece->res_key[i] < kUnresolvedKeyBase)
+              res_set.Add(piece->res_key[i], true);
+            if (piece->scope_key[i] < kUnresolvedKeyBase)
+              scope_set.Add(piece->scope_key[i], true);
+          }
+          rows = std::move(still);
+        }
+        root_set.Seal();
+        res_set.Seal();
+        scope_set.Seal();
+        sets[static_cast<size_t>(root_type_)] = std::move(root_set);
+      }
       auto& state = *tables_[static_cast<size_t>(type)];
       const KeySet* parent_set;
       uint32_t parent_floor;
@@ -969,7 +1129,14 @@ class DatasetReader::SignalMerge {
             if (!piece->id.empty()) own_floor = std::min(own_floor, piece->id[r]);
             continue;
           }
-          const int match = key == kNoKey ? -1 : parent_set->Lookup(key);
+          int match = key == kNoKey ? -1 : parent_set->Lookup(key);
+          if (match == 1 && !piece->out_of_time.empty()) {
+            if (piece->out_of_time[r]) {
+              match = 0;
+            } else {
+              roots_with_points.insert(key);
+            }
+          }
           if (match >= 0) {
             if (match == 1) {
               out_rows.push_back(row);
@@ -1069,6 +1236,8 @@ class DatasetReader::SignalMerge {
         fresh->key.push_back(piece->key[r]);
         if (!piece->id.empty()) fresh->id.push_back(piece->id[r]);
         fresh->used.push_back(piece->used[r]);
+        if (!piece->out_of_time.empty())
+          fresh->out_of_time.push_back(piece->out_of_time[r]);
         fresh->live.push_back(static_cast<int32_t>(i));
       }
       piece = std::move(fresh);
@@ -1113,6 +1282,7 @@ class DatasetReader::SignalMerge {
   int64_t root_pos_ = 0;
   bool roots_done_ = false;
   std::vector<int64_t> event_times_;
+  bool filter_points_ = false;  // metrics with a time_range
   // Upstream run state (MapUpstreamKeys).
   uint32_t prev_res_ = kNoKey;
   uint32_t prev_id_ = kNoKey;

@@ -17,7 +17,10 @@
 /// is *block-monotone*: segments with increasing disjoint intervals, any order inside
 /// a segment.
 ///
-/// Per table a cursor walks (file, row group) in order, one row group at a time. From
+/// Per table a cursor walks (file, row group) in order, each row group in slices
+/// (about 64 Ki roots or 256 Ki child rows, so that memory does not depend on the
+/// writer's row group size; a child table first reads its group's `parent_id` column
+/// alone for the exact minimum of each unread rest). From
 /// the footers only it knows every row group's minimum `parent_id` (children), `id`
 /// (roots and tables with children), `resource.id` / `scope.id` (roots of our
 /// files), and the *suffix minimum* of those over the rest of the stream. Missing
@@ -31,7 +34,7 @@
 /// below every parent id still to come (the parent table's *floor*: minimum over its
 /// buffered and unread rows) → orphan, dropped and counted, never attached elsewhere;
 /// otherwise → stays buffered for a later chunk. Children of children use the ids of
-/// the child rows just emitted. Memory stays about one segment plus one row group per
+/// the child rows just emitted. Memory stays about one segment plus one slice per
 /// table (ReaderStats::peak_buffered_rows), whatever the partition size. Output ids
 /// are renumbered densely (RemapIdsDense). Only the canonical schema's columns are
 /// read. Runs of consecutive rows are emitted as zero-copy slices, so an emitted
@@ -115,10 +118,11 @@ struct ReaderOptions {
   /// Skip files modified more recently than this (0 = read all).
   std::chrono::milliseconds min_file_age{0};
   /// Keep only roots whose event time is in the range (logs: time_unix_nano, or
-  /// observed_time_unix_nano when that is 0; spans: start_time_unix_nano); row groups
-  /// whose time statistics lie outside are not read. Metrics are not filtered (their
-  /// time is on data points; TODO(issue 4)). With a filter, dropped children of
-  /// filtered roots and true orphans are both counted as filtered_rows.
+  /// observed_time_unix_nano when that is 0; spans: start_time_unix_nano); metrics:
+  /// only data points whose time_unix_nano is in it, and only metrics with such a
+  /// point. Row groups (of roots; of metrics' data points) whose time statistics lie
+  /// outside are not read. With a filter, dropped children of filtered roots and
+  /// true orphans are both counted as filtered_rows.
   std::optional<TimeRange> time_range;
   UpstreamResourcePolicy upstream_resource_policy = UpstreamResourcePolicy::kInferOffset;
 
@@ -150,7 +154,7 @@ struct ReaderStats {
   int64_t upstream_batch_splits = 0;
   /// Largest number of rows held over from one output chunk to the next (buffered
   /// child rows + the unread rest of the current root row group): the merge's memory
-  /// bound beyond the chunk itself (about one segment + one row group per table).
+  /// bound beyond the chunk itself (about one segment + one slice per table).
   int64_t peak_buffered_rows = 0;
   int64_t batches_emitted = 0;
   int64_t roots_emitted = 0;
