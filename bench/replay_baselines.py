@@ -130,6 +130,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=65535, help="bench replay --batch-size")
     parser.add_argument("--cache", type=pathlib.Path, default=ROOT / "build" / "bench-data")
     parser.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB baselines")
+    parser.add_argument(
+        "--duckdb-max-logs", type=int, default=1_000_000,
+        help="DuckDB only on datasets up to this size (its joined result, 10 rows per log, "
+        "takes ~5 GB of RAM per million logs)")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     sizes = [args.logs] + ([args.logs * 10] if args.large else [])
@@ -141,7 +145,7 @@ def main() -> None:
         logs = ours["rows"]
         scan = median_run(lambda: python(SCAN, lake), args.runs)
         line = {"logs": logs, "replay": ours, "scan": scan}
-        if not args.no_duckdb:
+        if not args.no_duckdb and logs <= args.duckdb_max_logs:
             line["duck1"] = median_run(lambda: python(DUCKDB, lake, "1"), args.runs)
             line["duckN"] = median_run(lambda: python(DUCKDB, lake, "default"), args.runs)
         rows.append(line)
