@@ -17,14 +17,13 @@
 /// is *block-monotone*: segments with increasing disjoint intervals, any order inside
 /// a segment.
 ///
-/// Per table a cursor walks (file, row group) in order, each row group in slices
-/// (about 64 Ki roots or 256 Ki child rows, so that memory does not depend on the
-/// writer's row group size; a child table first reads its group's `parent_id` column
-/// alone for the exact minimum of each unread rest). From
-/// the footers only it knows every row group's minimum `parent_id` (children), `id`
-/// (roots and tables with children), `resource.id` / `scope.id` (roots of our
-/// files), and the *suffix minimum* of those over the rest of the stream. Missing
-/// statistics count as minimum 0 (correct, but reads ahead; counted).
+/// Per table a cursor walks (file, row group) in order, each row group in slices of
+/// about 64 Ki rows, so that memory does not depend on the writer's row group size
+/// (a child table first reads its group's `parent_id` column alone, for the exact
+/// minimum of each unread rest). From the footers only it knows every row group's minimum
+/// `parent_id` (children), `id` (roots and tables with children), `resource.id` /
+/// `scope.id` (roots of our files), and the *suffix minimum* of those over the rest of
+/// the stream. Missing statistics count as minimum 0 (correct, but reads ahead; counted).
 ///
 /// Each output chunk takes up to `batch_size` root rows in stream order (parent key
 /// set K, hi = max K). Then, parents before children, each child table pulls row
