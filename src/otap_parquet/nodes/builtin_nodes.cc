@@ -2,6 +2,7 @@
 #include "otap_parquet/nodes/builtin_nodes.h"
 
 #include "otap_parquet/nodes/exporters/console/console_exporter.h"
+#include "otap_parquet/nodes/exporters/file/file_exporter.h"
 #include "otap_parquet/nodes/exporters/noop/noop_exporter.h"
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
 #include "otap_parquet/nodes/processors/batch/batch_processor.h"
@@ -15,7 +16,7 @@ arrow::Status RegisterBuiltinNodes(engine::Registry& registry) {
   for (const engine::NodeFactory* factory :
        {&kTrafficGeneratorFactory, &kParquetReceiverFactory, &kBatchProcessorFactory,
         &kDebugProcessorFactory, &kNoopExporterFactory, &kConsoleExporterFactory,
-        &kParquetExporterFactory}) {
+        &kParquetExporterFactory, &kFileExporterFactory}) {
     ARROW_RETURN_NOT_OK(registry.Register(*factory));
   }
   // TODO(issue 5): receiver:otlp, exporter:otlp_grpc, exporter:otlp_http.
