@@ -36,12 +36,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def parquet_exporter(out, rows_per_file=100000):
+def parquet_exporter(out, rows_per_file=100000, flush="1s"):
     return {"type": "exporter:parquet",
             "config": {"storage": {"file": {"base_uri": str(out)}},
                        "partitioning_strategies": [{"schema_metadata": ["_part_id"]}],
                        "writer_options": {"target_rows_per_file": rows_per_file,
-                                          "flush_when_older_than": "1s"}}}
+                                          "flush_when_older_than": flush}}}
 
 
 class Engine:
@@ -478,6 +478,40 @@ def test_wait_for_result(cli, tmp_path, engines):
     m = engine.metrics
     assert metric(m, "otlp_acknowledgements", outcome="success") == 2
     assert metric(m, "otlp_acknowledgements", outcome="failure") == 2
+
+
+def test_shutdown_answers_waiting_calls(cli, tmp_path, engines):
+    # Scenario: wait_for_result on both protocols into exporter:parquet that
+    # publishes only at shutdown (1M-row target, 10m age); one gRPC and one
+    # HTTP request are waiting for their outcome when SIGINT arrives.
+    # Guarantees: the drain publishes the files, the waiting clients then get
+    # OK / 200 (not an error, not before the data is durable), the engine exits 0
+    # and the dataset holds both requests' logs.
+    import concurrent.futures
+
+    gport, hport = free_port(), free_port()
+    out = tmp_path / "out"
+    wait = {"wait_for_result": True, "timeout": "60s"}
+    engine = Engine(cli, tmp_path, receiver_config(gport, hport, grpc_extra=wait,
+                                                   http_extra=wait),
+                    parquet_exporter(out, rows_per_file=1_000_000, flush="10m"))
+    engines.append(engine)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        grpc_reply = pool.submit(grpc_call, gport, LOGS_METHOD,
+                                 logs_request(7, "drain").SerializeToString(), None, None, 60)
+        http_reply = pool.submit(post, hport, "/v1/logs",
+                                 logs_request(4, "drain").SerializeToString())
+        # Both batches reached the exporter (its in-progress files exist) and wait.
+        deadline = time.monotonic() + 30
+        while len(list(out.rglob("*.tmp"))) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert not grpc_reply.done() and not http_reply.done()
+        engine.stop()
+        assert grpc_reply.result(timeout=30)[0] == grpc.StatusCode.OK
+        assert http_reply.result(timeout=30)[0] == 200
+    assert read_table(out, "logs").num_rows == 11
+    assert metric(engine.metrics, "otlp_acknowledgements", outcome="success") == 2
 
 
 def test_bind_conflict_fails_start(cli, tmp_path):

@@ -109,13 +109,17 @@ bool OtlpReceiver::drained() const {
   return !ingest_ || (!ingest_->admitting() && ingest_->idle());
 }
 
-void OtlpReceiver::OnAck(uint64_t calldata, engine::AckContext, engine::EffectHandler&) {
+void OtlpReceiver::OnAck(uint64_t calldata, engine::AckContext,
+                         engine::EffectHandler& effect) {
   ingest_->OnOutcome(calldata, nullptr);
+  // Timers are off while draining: outcomes then keep the metrics current.
+  if (!ingest_->admitting()) Publish(effect);
 }
 
 void OtlpReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
-                          engine::AckContext, engine::EffectHandler&) {
+                          engine::AckContext, engine::EffectHandler& effect) {
   ingest_->OnOutcome(calldata, &nack);
+  if (!ingest_->admitting()) Publish(effect);
 }
 
 void OtlpReceiver::StopServers(std::chrono::system_clock::time_point deadline) {
