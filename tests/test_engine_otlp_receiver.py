@@ -505,7 +505,7 @@ def test_shutdown_answers_waiting_calls(cli, tmp_path, engines):
         deadline = time.monotonic() + 30
         while len(list(out.rglob("*.tmp"))) < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.5)
+        time.sleep(1)  # margin for the second request to be admitted too
         assert not grpc_reply.done() and not http_reply.done()
         engine.stop()
         assert grpc_reply.result(timeout=30)[0] == grpc.StatusCode.OK

@@ -66,7 +66,7 @@ arrow::Result<std::string> ReadFile(const std::string& path) {
 class ExportReactor : public grpc::ServerGenericBidiReactor {
  public:
   ExportReactor(GrpcServer* server, grpc::GenericCallbackServerContext* context)
-      : server_(server), context_(context) {
+      : server_(server) {
     const std::string& method = context->method();
     if (method == kLogsMethod) {
       signal_ = Signal::kLogs;
@@ -96,11 +96,9 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      // gRPC refused the message itself (too large, unknown encoding: the call is
-      // cancelled with its status) or the client sent none.
-      if (!context_->IsCancelled()) {
-        server_->ingest()->CountRejected(Protocol::kGrpc, Outcome::kInvalid);
-      }
+      // gRPC refused the message itself (too large, unknown encoding: the call
+      // already carries that status) or the client sent none. Not counted: we
+      // cannot tell which.
       Answer({Outcome::kInvalid, "no request message received"});
       return;
     }
@@ -161,7 +159,6 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
   }
 
   GrpcServer* server_;
-  grpc::GenericCallbackServerContext* context_;
   Signal signal_ = Signal::kLogs;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
