@@ -7,6 +7,7 @@
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
 #include "otap_parquet/nodes/processors/batch/batch_processor.h"
 #include "otap_parquet/nodes/processors/debug/debug_processor.h"
+#include "otap_parquet/nodes/receivers/otlp/otlp_receiver.h"
 #include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 #include "otap_parquet/nodes/receivers/traffic_generator/traffic_generator.h"
 
@@ -16,10 +17,10 @@ arrow::Status RegisterBuiltinNodes(engine::Registry& registry) {
   for (const engine::NodeFactory* factory :
        {&kTrafficGeneratorFactory, &kParquetReceiverFactory, &kBatchProcessorFactory,
         &kDebugProcessorFactory, &kNoopExporterFactory, &kConsoleExporterFactory,
-        &kParquetExporterFactory, &kFileExporterFactory}) {
+        &kParquetExporterFactory, &kFileExporterFactory, &kOtlpReceiverFactory}) {
     ARROW_RETURN_NOT_OK(registry.Register(*factory));
   }
-  // TODO(issue 5): receiver:otlp, exporter:otlp_grpc, exporter:otlp_http.
+  // TODO(issue 5): exporter:otlp_grpc, exporter:otlp_http.
   return arrow::Status::OK();
 }
 

@@ -21,6 +21,10 @@ const char* MinimalConfig(const std::string& urn) {
     // Creating the node opens nothing (files open on first use).
     return "path: /nonexistent/otap-parquet-conformance/{signal}.jsonl";
   }
+  if (urn == "urn:otel:receiver:otlp") {
+    // Creating the node binds nothing (the servers start in Start).
+    return "protocols: {grpc: {listening_addr: 127.0.0.1:4317}}";
+  }
   if (urn == "urn:otel:exporter:parquet") {
     // Creating the node opens nothing (storage is opened in Start).
     return "storage: {file: {base_uri: /nonexistent/otap-parquet-conformance}}";
@@ -34,12 +38,12 @@ const char* MinimalConfig(const std::string& urn) {
 TEST(NodeFactoryTest, EveryBuiltinFactoryConforms) {
   const engine::Registry& registry = BuiltinRegistry();
   const auto urns = registry.urns();
-  EXPECT_EQ(urns,
-            (std::vector<std::string>{
-                "urn:otel:exporter:console", "urn:otel:exporter:file",
-                "urn:otel:exporter:noop", "urn:otel:exporter:parquet",
-                "urn:otel:processor:batch", "urn:otel:processor:debug",
-                "urn:otel:receiver:parquet", "urn:otel:receiver:traffic_generator"}));
+  EXPECT_EQ(urns, (std::vector<std::string>{
+                      "urn:otel:exporter:console", "urn:otel:exporter:file",
+                      "urn:otel:exporter:noop", "urn:otel:exporter:parquet",
+                      "urn:otel:processor:batch", "urn:otel:processor:debug",
+                      "urn:otel:receiver:otlp", "urn:otel:receiver:parquet",
+                      "urn:otel:receiver:traffic_generator"}));
   for (const auto& urn : urns) {
     SCOPED_TRACE(urn);
     const engine::NodeFactory* factory = registry.Find(urn);
