@@ -3,6 +3,8 @@
 
 #include "otap_parquet/nodes/exporters/console/console_exporter.h"
 #include "otap_parquet/nodes/exporters/noop/noop_exporter.h"
+#include "otap_parquet/nodes/exporters/otlp/grpc_exporter.h"
+#include "otap_parquet/nodes/exporters/otlp/http_exporter.h"
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
 #include "otap_parquet/nodes/processors/batch/batch_processor.h"
 #include "otap_parquet/nodes/processors/debug/debug_processor.h"
@@ -15,10 +17,10 @@ arrow::Status RegisterBuiltinNodes(engine::Registry& registry) {
   for (const engine::NodeFactory* factory :
        {&kTrafficGeneratorFactory, &kParquetReceiverFactory, &kBatchProcessorFactory,
         &kDebugProcessorFactory, &kNoopExporterFactory, &kConsoleExporterFactory,
-        &kParquetExporterFactory}) {
+        &kParquetExporterFactory, &kOtlpGrpcExporterFactory, &kOtlpHttpExporterFactory}) {
     ARROW_RETURN_NOT_OK(registry.Register(*factory));
   }
-  // TODO(issue 5): receiver:otlp, exporter:otlp_grpc, exporter:otlp_http.
+  // TODO(issue 5): receiver:otlp.
   return arrow::Status::OK();
 }
 
