@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <openssl/x509.h>
 
 #include "otap_parquet/otlp/otlp_json.h"
 
@@ -161,7 +162,11 @@ class HttpTransport : public OtlpTransport {
     client->set_write_timeout(timeout);
     client->set_compress(config_.client.compression == "gzip");
     if (https) {
-      if (tls && !tls->ca_file.empty()) client->set_ca_cert_path(tls->ca_file);
+      // Without a CA file cpp-httplib calls SSL_CTX_set_default_verify_paths,
+      // whose OSSL_STORE lookup crashes with Debian's OpenSSL 3.0 in this process;
+      // name the system bundle (a plain file load) instead.
+      client->set_ca_cert_path(
+          tls && !tls->ca_file.empty() ? tls->ca_file : X509_get_default_cert_file());
       client->enable_server_certificate_verification(true);
     }
     return client.get();
@@ -201,6 +206,10 @@ class HttpTransport : public OtlpTransport {
       result.outcome = AttemptOutcome::kRetryable;
       result.reason = "transport";
       result.message = httplib::to_string(response.error());
+      if (config_.EndpointOf(signal).https &&
+          response.error() == httplib::Error::Connection) {
+        result.message += " (connect or TLS handshake failed)";
+      }
       return result;
     }
     const int status = response->status;

@@ -149,10 +149,8 @@ TEST(OtlpRetry, ClassificationAndHints) {
       std::string("\x08\x0e", 2) + "\x1a" + std::string(1, char(any.size())) + any;
   EXPECT_EQ(RetryDelayFromStatusDetails(status), std::chrono::nanoseconds(2500ms));
   EXPECT_FALSE(RetryDelayFromStatusDetails(std::string("\x08\x0e", 2)).has_value());
-  EXPECT_EQ(MessageFromRpcStatus(std::string("\x08\x03\x12\x03"
-                                             "bad",
-                                             6)),
-            "bad");
+  const std::string rpc_status = std::string("\x08\x03\x12\x03", 4) + "bad";
+  EXPECT_EQ(MessageFromRpcStatus(rpc_status), "bad");
 }
 
 // Scenario: the backoff of retries 1..10 with initial 100ms, ×2, max 1s, ±50%.
@@ -343,6 +341,7 @@ TEST(OtlpHttpExporter, PermanentErrorThenRetryThenSuccess) {
   EXPECT_EQ(m.extra("otlp_http_retries"), 1);
   EXPECT_EQ(m.extra("otlp_http_items_exported", "logs"), 2);
   EXPECT_EQ(m.extra("otlp_http_batches_nacked", "permanent"), 1);
+  node.reset();  // closes the kept-alive connection, so the server stops at once
   server.stop();
   serving.join();
   ASSERT_EQ(tenants.size(), 3u);
