@@ -135,6 +135,10 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
     const std::string error = result.message.empty()
                                   ? result.reason
                                   : fmt::format("{}: {}", result.reason, result.message);
+    {
+      std::lock_guard<std::mutex> lock(job->mutex);
+      job->last_error = error;
+    }
     if (result.outcome == AttemptOutcome::kPermanent) {
       logger_->warn(
           "{}.export_failed node={} core={} target={} signal={} items={} "
@@ -239,9 +243,9 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
                     node_id_, core_, jobs.size(), why);
     }
     for (auto& job : jobs) {
-      const std::string last = job->last_error.empty()
-                                   ? ""
-                                   : fmt::format(" (last error: {})", job->last_error);
+      const std::string last_error = job->LastError();
+      const std::string last =
+          last_error.empty() ? "" : fmt::format(" (last error: {})", last_error);
       Finish(job, engine::NackInfo{fmt::format("{} {}: {} before the export to {} "
                                                "completed{}",
                                                kind_, node_id_, why, target_, last),
@@ -278,7 +282,7 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
           Finish(job,
                  engine::NackInfo{fmt::format("{} {}: shutting down: the retry of the "
                                               "export to {} is past the deadline ({})",
-                                              kind_, node_id_, target_, job->last_error),
+                                              kind_, node_id_, target_, job->LastError()),
                                   false});
         }
         lock.lock();

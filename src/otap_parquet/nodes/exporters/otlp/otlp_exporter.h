@@ -33,11 +33,16 @@ struct OtlpExportJob {
   std::string body;
   engine::Clock::time_point first_attempt;
   int attempts = 0;
-  std::string last_error;
 
   /// Completed exactly once, by whoever takes it (an attempt or the shutdown).
   std::mutex mutex;
   std::optional<engine::AckContext> context;
+  std::string last_error;  ///< guarded by `mutex`, for Nack reasons
+
+  std::string LastError() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return last_error;
+  }
 };
 
 /// \brief Performs single export attempts. Thread-safe.

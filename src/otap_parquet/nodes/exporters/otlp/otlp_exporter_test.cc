@@ -348,10 +348,10 @@ TEST(OtlpHttpExporter, PermanentErrorThenRetryThenSuccess) {
   EXPECT_EQ(tenants[0], "acme application/x-protobuf");
 }
 
-// Scenario: a batch waits for a retry 1 minute away when the shutdown begins with
-// a 1-minute deadline... the retry is past it.
-// Guarantees: the shutdown does not wait: the batch is Nacked retryable at once
-// and the shutdown future completes.
+// Scenario: a batch waits for a retry 10 minutes away when the shutdown begins
+// with a 1-minute deadline: the retry is past it.
+// Guarantees: the shutdown does not wait: the batch is Nacked retryable at once,
+// with the last error in the reason, and the shutdown future completes.
 TEST(OtlpGrpcExporter, ShutdownNacksRetriesPastTheDeadline) {
   auto node = Create(kOtlpGrpcExporterFactory,
                      "grpc_endpoint: http://127.0.0.1:1\n"
@@ -368,6 +368,7 @@ TEST(OtlpGrpcExporter, ShutdownNacksRetriesPastTheDeadline) {
   ASSERT_EQ(sink->nacks.size(), 1u);
   EXPECT_FALSE(sink->nacks[0].permanent);
   EXPECT_THAT(sink->nacks[0].reason, HasSubstr("past the deadline"));
+  EXPECT_THAT(sink->nacks[0].reason, HasSubstr("UNAVAILABLE"));  // the last error
 }
 
 }  // namespace
