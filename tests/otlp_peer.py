@@ -78,7 +78,7 @@ def count_json_items(signal, body):
 
 class OtlpPeer:
     def __init__(self, protocol="grpc", *, fail_first=0, fail_all=False,
-                 failure="unavailable", retry_after=None, tls=None):
+                 failure="unavailable", retry_after=None, tls=None, partial_reject=0):
         assert protocol in ("grpc", "http")
         self.protocol = protocol
         self.fail_first = fail_first
@@ -86,6 +86,8 @@ class OtlpPeer:
         self.failure = failure
         self.retry_after = retry_after  # seconds (gRPC: float ok; HTTP: int)
         self.tls = tls  # (cert_pem_bytes, key_pem_bytes) or None
+        # Answer every accepted request with partial_success rejecting this many.
+        self.partial_reject = partial_reject
         self.lock = threading.Lock()
         self.attempts = 0  # every request, failed or not
         self.accepted = []  # (signal, request message or JSON text, headers dict)
@@ -134,6 +136,15 @@ class OtlpPeer:
             self.attempts += 1
             return self.fail_all or self.attempts <= self.fail_first
 
+    def _response(self, signal):
+        response = SIGNALS[signal][1]()
+        if self.partial_reject:
+            field = {"logs": "rejected_log_records", "traces": "rejected_spans",
+                     "metrics": "rejected_data_points"}[signal]
+            setattr(response.partial_success, field, self.partial_reject)
+            response.partial_success.error_message = "peer told to reject some"
+        return response
+
     def _record(self, signal, request, headers):
         with self.lock:
             self.accepted.append((signal, request, headers))
@@ -181,7 +192,7 @@ class OtlpPeer:
                         (("grpc-status-details-bin", status.SerializeToString()),))
                 context.abort(code, f"peer told to fail ({self.failure})")
             self._record(signal, request, dict(context.invocation_metadata()))
-            return response_type()
+            return self._response(signal)
 
         return export
 
@@ -251,7 +262,7 @@ class OtlpPeer:
                 request = request_type()
                 request.ParseFromString(body)
                 peer._record(signal, request, headers)
-                self._reply(200, response_type().SerializeToString())
+                self._reply(200, peer._response(signal).SerializeToString())
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True

@@ -287,3 +287,25 @@ retry_on_failure: {{initial_interval: 10ms, max_interval: 20ms, max_elapsed_time
     assert metric(text, f"{exporter}_batches_acked") == 0
     assert metric(text, f"{exporter}_retries") >= sent
     assert "retries exhausted" in stderr
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_partial_success_is_acked_and_counted(cli, tmp_path, lake, protocol):
+    # Scenario: the peer accepts every request but answers partial_success with
+    # 2 rejected log records each time.
+    # Guarantees: every batch is Acked (the peer answered success); the rejected
+    # items are counted (2 per request) and logged; items_exported excludes them.
+    lake_dir, sources = lake
+    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
+    endpoint_key = "grpc_endpoint" if protocol == "grpc" else "endpoint"
+    with OtlpPeer(protocol, partial_reject=2) as peer:
+        config = write_config(tmp_path, lake_dir, exporter,
+                              f"{endpoint_key}: {peer.endpoint}", signals=("logs",))
+        text, stderr = run_pipeline(cli, tmp_path, config)
+        requests = len(peer.accepted)
+        assert requests > 0
+        assert metric(text, f"{exporter}_batches_acked") == requests
+        assert metric(text, f"{exporter}_items_rejected") == 2 * requests
+        assert metric(text, f"{exporter}_items_exported", label='signal="logs"') == \
+            source_items(sources, "logs") - 2 * requests
+        assert "partial_success" in stderr and "peer told to reject some" in stderr
