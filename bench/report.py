@@ -10,6 +10,7 @@ BASELINES = {
     "BM_OtlpToOtap": "BM_ParseOtlpProtobuf",
     "BM_OtapToOtlp": "BM_ParseOtlpProtobuf",
     "BM_ReaderReplay": "BM_ArrowScanBaseline",  # one baseline for every batch size
+    "BM_MergeNative": "BM_MergeOtlpRoundTrip",
 }
 
 

@@ -11,6 +11,12 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
+# Every `otap-parquet run` of the suite starts its admin server on a free port
+# instead of the default 127.0.0.1:8080, so that concurrent runs (and a developer's
+# own engine) never compete for it. Tests that need a known port pass
+# --http-admin-bind.
+os.environ.setdefault("OTAP_PARQUET_HTTP_ADMIN_BIND", "127.0.0.1:0")
+
 
 @pytest.fixture(scope="session")
 def cli() -> pathlib.Path:

@@ -36,6 +36,11 @@ inline CLI::App* AddRunSubcommand(CLI::App& app, RunOptions& options) {
       ->capture_default_str();
   cmd->add_option("--metrics-file", options.metrics_file,
                   "write node metrics (Prometheus text) to FILE at exit");
+  cmd->add_option_function<std::string>(
+      "--http-admin-bind",
+      [&options](const std::string& addr) { options.http_admin_bind = addr; },
+      "admin HTTP server address HOST:PORT (default 127.0.0.1:8080; port 0 = any "
+      "free port; none = no server)");
   cmd->callback([cmd] {
     if (cmd->get_option("--config")->empty() && cmd->get_option("--pipeline")->empty()) {
       throw CLI::RequiredError("--config");

@@ -14,6 +14,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/admin/admin_server.h"
 #include "otap_parquet/config/units.h"
 #include "otap_parquet/engine/engine.h"
 #include "otap_parquet/nodes/builtin_nodes.h"
@@ -76,6 +77,14 @@ int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) 
     }
   }
 
+  if (options.http_admin_bind && *options.http_admin_bind != "none") {
+    auto hp = config::ParseHostPort(*options.http_admin_bind);
+    if (!hp.ok()) {
+      err << "error: --http-admin-bind: " << hp.status().message() << "\n";
+      return kRunExitConfig;
+    }
+  }
+
   auto config = engine::LoadEngineConfig(options.config, registry);
   if (!config.ok()) {
     err << "error: " << config.status().message() << "\n";
@@ -97,6 +106,41 @@ int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) 
   if (!engine.ok()) {
     err << "error: " << engine.status().message() << "\n";
     return kRunExitFailure;
+  }
+
+  // Admin server: an explicit address (flag or config) must bind; the default
+  // only logs a failure, as upstream's endpoint.bind_failed, and the run goes on.
+  std::unique_ptr<admin::AdminServer> admin_server;
+  {
+    std::optional<std::string> bind = options.http_admin_bind;
+    if (!bind) bind = config->http_admin_bind;
+    const bool explicit_bind = bind.has_value();
+    if (!bind) {
+      const char* env = std::getenv(kAdminBindEnv);
+      bind = env && *env ? std::string(env) : std::string(admin::kDefaultBindAddress);
+    }
+    if (*bind != "none") {
+      admin::AdminServerOptions admin_options;
+      admin_options.bind_address = *bind;
+      admin_options.logger = logger;
+      engine::Engine* e = engine->get();
+      admin_options.request_shutdown = [e](std::chrono::seconds timeout) {
+        e->RequestShutdown(Clock::now() + timeout);
+      };
+      auto started = admin::AdminServer::Start(e, std::move(admin_options));
+      if (started.ok()) {
+        admin_server = std::move(*started);
+      } else if (explicit_bind) {
+        err << "error: --http-admin-bind / engine.http_admin.bind_address: "
+            << started.status().message() << "\n";
+        return kRunExitFailure;
+      } else {
+        logger->warn(
+            "admin.endpoint.bind_failed address={} error=\"{}\" (pipelines run without "
+            "the admin server; set --http-admin-bind)",
+            *bind, started.status().message());
+      }
+    }
   }
 
   std::atomic<bool> done{false};
@@ -128,6 +172,7 @@ int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) 
   const arrow::Status st = (*engine)->Run();
   done = true;
   watcher.join();
+  if (admin_server) admin_server->Stop();
 
   if (!options.metrics_file.empty()) {
     std::ofstream metrics(options.metrics_file);

@@ -30,7 +30,16 @@ struct RunOptions {
   std::string shutdown_timeout = "60s";
   /// Write the node metrics (Prometheus text) to this file at exit; "" = don't.
   std::string metrics_file;
+  /// Admin HTTP server address (HOST:PORT, port 0 = any free port; "none" = no
+  /// server); wins over `engine.http_admin.bind_address`. Unset and absent from the
+  /// config: the default (kAdminBindEnv, else 127.0.0.1:8080), whose bind failure
+  /// is only logged. An explicit address that cannot bind fails the run (exit 1).
+  std::optional<std::string> http_admin_bind;
 };
+
+/// Environment variable that replaces the default admin address (e.g. tests set
+/// `127.0.0.1:0` so that concurrent runs never compete for port 8080).
+inline constexpr char kAdminBindEnv[] = "OTAP_PARQUET_HTTP_ADMIN_BIND";
 
 /// \brief Runs the engine until SIGINT/SIGTERM (graceful drain with the shutdown
 /// deadline; a second signal exits at once with 1), --duration, or until every

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/config/units.h"
+
 namespace otap_parquet::config {
 
 namespace {
@@ -363,7 +365,16 @@ void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors)
   // compatibility; otap-parquet configures logging and metrics from the command line.
   if (reader.Has("engine")) {
     ConfigReader engine = reader.Child("engine");
-    for (auto key : {"http_admin", "telemetry", "observed_state", "topics", "controller",
+    if (engine.Has("http_admin")) {
+      ConfigReader admin = engine.Child("http_admin");
+      config->http_admin_bind = admin.String("bind_address");
+      if (config->http_admin_bind && *config->http_admin_bind != "none") {
+        auto hp = ParseHostPort(*config->http_admin_bind);
+        if (!hp.ok()) admin.Error("bind_address", hp.status().message());
+      }
+      admin.Finish();
+    }
+    for (auto key : {"telemetry", "observed_state", "topics", "controller",
                      "observability", "custom"}) {
       engine.Ignore(key);
     }
@@ -436,7 +447,15 @@ void ParseLegacy(const YAML::Node& root, EngineConfig* config, ConfigErrors* err
     settings.Ignore("health_policy");
     settings.Ignore("telemetry");
     settings.Ignore("observed_state");
-    settings.Ignore("http_admin");
+    if (settings.Has("http_admin")) {
+      ConfigReader admin = settings.Child("http_admin");
+      config->http_admin_bind = admin.String("bind_address");
+      if (config->http_admin_bind && *config->http_admin_bind != "none") {
+        auto hp = ParseHostPort(*config->http_admin_bind);
+        if (!hp.ok()) admin.Error("bind_address", hp.status().message());
+      }
+      admin.Finish();
+    }
     settings.Finish();
   }
   if (reader.Has("quota")) {

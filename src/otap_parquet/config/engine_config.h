@@ -87,6 +87,9 @@ struct EngineConfig {
   /// Top-level `policies.resources.core_allocation` (0 = all cores); the command
   /// line's --num-cores overrides it.
   std::optional<int> core_count;
+  /// `engine.http_admin.bind_address` (legacy: `settings.http_admin.bind_address`);
+  /// unset = the default; the command line's --http-admin-bind overrides it.
+  std::optional<std::string> http_admin_bind;
 };
 
 /// \brief Replaces `${env:VAR}` (unset: error) and `${env:VAR:-default}`; `$$`

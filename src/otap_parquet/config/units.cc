@@ -137,4 +137,26 @@ std::string FormatDuration(std::chrono::nanoseconds d) {
   return fmt::format("{}ns", ns);
 }
 
+arrow::Result<HostPort> ParseHostPort(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return arrow::Status::Invalid("\"", text,
+                                  "\" is not HOST:PORT (e.g. 127.0.0.1:8080)");
+  }
+  HostPort out;
+  std::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  out.host = std::string(host);
+  const std::string_view port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string_view::npos ||
+      std::stoi(std::string(port)) > 65535) {
+    return arrow::Status::Invalid("\"", text, "\": port must be 0..65535");
+  }
+  out.port = std::stoi(std::string(port));
+  return out;
+}
+
 }  // namespace otap_parquet::config

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include <arrow/result.h>
@@ -25,5 +26,13 @@ arrow::Result<int64_t> ParseBytes(std::string_view text);
 
 /// \brief Renders a duration for messages and logs ("1.5s", "200ms").
 std::string FormatDuration(std::chrono::nanoseconds d);
+
+/// \brief A listening address `HOST:PORT` (`[V6]:PORT` for IPv6), port 0..65535
+/// (0 = any free port). Invalid with the reason otherwise.
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+arrow::Result<HostPort> ParseHostPort(std::string_view text);
 
 }  // namespace otap_parquet::config

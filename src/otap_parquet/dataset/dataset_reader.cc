@@ -422,6 +422,7 @@ class TableCursor {
     if (!done()) {
       pos.file = files_[static_cast<size_t>(groups_[next_].file)].path;
       pos.row_group = groups_[next_].rg;
+      pos.first_row = groups_[next_].first_row_in_file;
     }
     return pos;
   }
@@ -707,8 +708,8 @@ class DatasetReader::SignalMerge {
  public:
   SignalMerge(std::shared_ptr<arrow::fs::FileSystem> fs, Signal signal,
               const PartitionPlan& partition, const ReaderOptions& options,
-              ReaderStats* stats)
-      : signal_(signal), options_(options), stats_(stats) {
+              ReaderStats* stats, ResumePoint resume = {})
+      : signal_(signal), options_(options), stats_(stats), resume_(std::move(resume)) {
     root_type_ = RootPayloadType(signal);
     // Other roots (multivariate_metrics, whose OTAP schema is empty) are not read.
     for (PT type : PayloadTypesOf(signal)) {
@@ -734,8 +735,26 @@ class DatasetReader::SignalMerge {
       state = std::make_unique<TableState>();
       state->cursor =
           std::make_unique<TableCursor>(fs, type, has_children, options_, stats_);
-      state->cursor->Open(partition.FilesOf(type));
+      if (type == root_type_ && !resume_.done_files.empty()) {
+        // Resume: root files already replayed are not read; their children fall
+        // below resume_floor_ and are dropped as filtered.
+        std::vector<PlannedFile> files;
+        for (const auto& file : partition.FilesOf(type)) {
+          if (std::find(resume_.done_files.begin(), resume_.done_files.end(),
+                        file.path) == resume_.done_files.end()) {
+            files.push_back(file);
+          } else {
+            ++stats_->resume_skipped_files;
+          }
+        }
+        state->cursor->Open(files);
+      } else {
+        state->cursor->Open(partition.FilesOf(type));
+      }
       state->retain = type == PT::kResourceAttrs || type == PT::kScopeAttrs;
+    }
+    if (!resume_.done_files.empty() || !resume_.file.empty()) {
+      resume_floor_ = tables_[static_cast<size_t>(root_type_)]->cursor->next_id_min();
     }
   }
 
@@ -758,8 +777,9 @@ class DatasetReader::SignalMerge {
       pos->root_file = root_cursor.files()[static_cast<size_t>(root_piece_->file)].path;
       pos->root_row_in_file = root_piece_->first_row_in_file + root_pos_;
     } else {
-      pos->root_file = root_cursor.Position().file;
-      pos->root_row_in_file = 0;
+      const auto next = root_cursor.Position();
+      pos->root_file = next.file;
+      pos->root_row_in_file = next.first_row;
     }
     for (PT type : types_)
       pos->tables.push_back(tables_[static_cast<size_t>(type)]->cursor->Position());
@@ -787,6 +807,11 @@ class DatasetReader::SignalMerge {
       }
       ComputeRootSuffixMins(piece.get());
       ComputeEventTimes(*piece);
+      if (!resume_.file.empty() && resume_file_index_ < 0 &&
+          cursor.files()[static_cast<size_t>(piece->file)].path == resume_.file) {
+        resume_file_index_ = piece->file;
+        resume_row_end_ = resume_.row;
+      }
       root_piece_ = std::move(piece);
       root_pos_ = 0;
       return true;
@@ -968,6 +993,10 @@ class DatasetReader::SignalMerge {
   }
 
   bool RootKept(int64_t row) const {
+    if (resume_row_end_ > 0 && root_piece_->first_row_in_file + row < resume_row_end_ &&
+        root_piece_->file == resume_file_index_) {
+      return false;  // replayed before the resume point
+    }
     if (event_times_.empty()) return true;
     const int64_t t = event_times_[static_cast<size_t>(row)];
     return t >= options_.time_range->start_unix_nano &&
@@ -1215,7 +1244,7 @@ class DatasetReader::SignalMerge {
   void CountDropped(const TableState& state, const Piece& piece, size_t row) {
     if (state.retain) {
       if (!piece.used[row]) ++stats_->unreferenced_attr_rows;
-    } else if (options_.time_range) {
+    } else if (options_.time_range || piece.key[row] < resume_floor_) {
       ++stats_->filtered_rows;
     } else {
       ++stats_->orphan_rows;
@@ -1294,6 +1323,13 @@ class DatasetReader::SignalMerge {
   // Resource/scope attribute parent ids within the current upstream root piece's id
   // range (PullAttrsFor).
   std::unordered_set<uint32_t> attr_ids_;
+  // Resume (ResumePoint): rows of the in-progress root file before resume_row_end_
+  // are not emitted; dropped children with a key below resume_floor_ (the smallest
+  // root id still to be read when the merge opened) belong to replayed roots.
+  ResumePoint resume_;
+  int resume_file_index_ = -1;
+  int64_t resume_row_end_ = 0;
+  uint32_t resume_floor_ = 0;
 };
 
 // ----------------------------------------------------------------------------------
@@ -1332,6 +1368,14 @@ arrow::Result<std::unique_ptr<DatasetReader>> DatasetReader::Make(
   discovery.signals = options.signals;
   discovery.min_file_age = options.min_file_age;
   ARROW_ASSIGN_OR_RAISE(auto plan, Discover(fs, base, discovery));
+  if (options.partition_filter) {
+    auto& partitions = plan.partitions;
+    partitions.erase(std::remove_if(partitions.begin(), partitions.end(),
+                                    [&](const PartitionPlan& partition) {
+                                      return !options.partition_filter(partition);
+                                    }),
+                     partitions.end());
+  }
   return std::unique_ptr<DatasetReader>(new DatasetReader(
       std::move(fs), std::move(base), std::move(options), std::move(plan)));
 }
@@ -1357,8 +1401,19 @@ arrow::Result<std::optional<OtapBatch>> DatasetReader::Next() {
         ++signal_index_;
       }
       if (signal_index_ < options_.signals.size()) {
-        merge_ = std::make_unique<SignalMerge>(fs_, options_.signals[signal_index_],
-                                               partition, options_, &stats_);
+        ResumePoint resume;
+        if (options_.resume) {
+          resume = options_.resume(partition, options_.signals[signal_index_]);
+        }
+        if (resume.skip) {
+          stats_.resume_skipped_files += static_cast<int64_t>(
+              partition.FilesOf(RootPayloadType(options_.signals[signal_index_])).size());
+          ++signal_index_;
+          continue;
+        }
+        merge_ =
+            std::make_unique<SignalMerge>(fs_, options_.signals[signal_index_], partition,
+                                          options_, &stats_, std::move(resume));
         continue;
       }
     }

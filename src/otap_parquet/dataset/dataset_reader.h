@@ -81,6 +81,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -108,6 +109,20 @@ enum class UpstreamResourcePolicy : uint8_t {
   kDrop,         ///< emit upstream resources and scopes without attributes
 };
 
+/// \brief Where to resume one (partition, signal) of a dataset, e.g. from a checkpoint
+/// (see replay_checkpoint.h). Children follow their roots: the children of skipped
+/// roots are dropped (counted as filtered_rows), never emitted.
+struct ResumePoint {
+  /// Every root file of the (partition, signal) was replayed: not opened at all.
+  bool skip = false;
+  /// Root files (full paths, as in PartitionPlan) already replayed: not read.
+  std::vector<std::string> done_files;
+  /// Root file in progress (full path; empty = none): its first `row` rows were
+  /// replayed and are not emitted again.
+  std::string file;
+  int64_t row = 0;
+};
+
 /// \brief Options of DatasetReader.
 struct ReaderOptions {
   /// Signals to replay, in this order within each partition.
@@ -124,6 +139,11 @@ struct ReaderOptions {
   /// true orphans are both counted as filtered_rows.
   std::optional<TimeRange> time_range;
   UpstreamResourcePolicy upstream_resource_policy = UpstreamResourcePolicy::kInferOffset;
+  /// Partitions to read (e.g. one share of several pipeline instances); unset = all.
+  /// Applied to the plan right after discovery.
+  std::function<bool(const PartitionPlan&)> partition_filter;
+  /// Called before each (partition, signal) is opened; unset = read everything.
+  std::function<ResumePoint(const PartitionPlan&, Signal)> resume;
 
   static ReaderOptions Defaults() { return {}; }
   arrow::Status Validate() const;
@@ -157,21 +177,27 @@ struct ReaderStats {
   int64_t peak_buffered_rows = 0;
   int64_t batches_emitted = 0;
   int64_t roots_emitted = 0;
+  /// Root files not read because ReaderOptions::resume marked them replayed.
+  int64_t resume_skipped_files = 0;
 };
 
-/// \brief Where the reader stands: enough to resume after the last emitted chunk
-/// (full checkpointing is a later step, TODO(issue 4)).
+/// \brief Where the reader stands after the last emitted chunk: with the plan, enough
+/// to resume (ResumePoint; ReplayProgress in replay_checkpoint.h keeps the state).
 struct ReaderPosition {
   struct TableCursorPosition {
     PayloadType type = PayloadType::kUnknown;
     /// File of the next row group to read ("" when the table is exhausted).
     std::string file;
     int row_group = 0;
+    /// Row (within the file) where that row group starts.
+    int64_t first_row = 0;
   };
   int partition_index = -1;  ///< into plan().partitions, -1 before the first
   std::string partition_path;
   Signal signal = Signal::kLogs;
-  /// Root table: file and row (within the file) of the next root to emit.
+  /// Root table: file and row (within the file) of the next root to emit; every
+  /// root file of the partition before it (PartitionPlan order) has been consumed.
+  /// Empty once the roots of (partition, signal) are exhausted.
   std::string root_file;
   int64_t root_row_in_file = 0;
   /// Read frontier of every table (children keep buffered rows behind it).

@@ -65,7 +65,32 @@ arrow::Status Engine::Run() {
 }
 
 void Engine::RequestShutdown(Clock::time_point deadline) {
+  shutdown_requested_ = true;
   for (auto& instance : instances_) instance->RequestShutdown(deadline);
+}
+
+bool Engine::ready() const {
+  if (shutdown_requested_.load()) return false;
+  for (const auto& instance : instances_) {
+    if (instance->state() != PipelineState::kRunning) return false;
+  }
+  return !instances_.empty();
+}
+
+std::string Engine::state() const {
+  bool all_stopped = true;
+  bool any_draining = shutdown_requested_.load();
+  bool all_running = true;
+  for (const auto& instance : instances_) {
+    const PipelineState s = instance->state();
+    all_stopped &= s == PipelineState::kStopped;
+    any_draining |= s == PipelineState::kDraining;
+    all_running &= s == PipelineState::kRunning;
+  }
+  if (all_stopped && !instances_.empty()) return "stopped";
+  if (any_draining) return "draining";
+  if (all_running) return "running";
+  return "starting";
 }
 
 bool Engine::deadline_exceeded() const {

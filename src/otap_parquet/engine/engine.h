@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <arrow/result.h>
@@ -50,8 +53,23 @@ class Engine {
   /// called before or during Run().
   void RequestShutdown(Clock::time_point deadline);
 
+  /// \brief Whether every instance has started all its nodes and none is draining
+  /// or stopped (the admin server's readyz). Thread-safe.
+  bool ready() const;
+  /// \brief "starting" (some instance not running yet), "running", "draining"
+  /// (shutdown requested or an instance is draining), "stopped". Thread-safe.
+  std::string state() const;
+  /// \brief Whether RequestShutdown was called. Thread-safe.
+  bool shutdown_requested() const { return shutdown_requested_.load(); }
+
   MetricsRegistry& metrics() { return metrics_; }
   size_t num_instances() const { return instances_.size(); }
+  /// \brief Cores in use: the most instances any pipeline has.
+  int num_cores() const {
+    int n = 0;
+    for (const auto& instance : instances_) n = std::max(n, instance->core() + 1);
+    return n;
+  }
   const std::vector<std::unique_ptr<PipelineInstance>>& instances() const {
     return instances_;
   }
@@ -66,6 +84,7 @@ class Engine {
   MetricsRegistry metrics_;
   std::vector<std::unique_ptr<PipelineInstance>> instances_;
   size_t num_pipelines_ = 0;
+  std::atomic<bool> shutdown_requested_{false};
 };
 
 /// \brief Resolves instances of a pipeline: its own/group core_allocation, else the

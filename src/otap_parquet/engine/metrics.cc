@@ -25,6 +25,21 @@ std::string Escape(const std::string& value) {
   return out;
 }
 
+// HELP text escapes only backslash and newline (exposition format 0.0.4).
+std::string EscapeHelp(const std::string& help) {
+  std::string out;
+  for (char c : help) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 struct Field {
   const char* name;
   const char* help;
@@ -40,10 +55,12 @@ const Field kFields[] = {
     {"sent_batches", "pdata messages produced by the node", true,
      &NodeMetrics::sent_batches},
     {"sent_items", "items produced by the node", true, &NodeMetrics::sent_items},
-    {"acked", "Acks delivered to the node", true, &NodeMetrics::acked},
-    {"nacked_retryable", "retryable Nacks delivered to the node", true,
+    {"acked",
+     "messages Acked (receivers, processors: sent data; exporters: exported data)", true,
+     &NodeMetrics::acked},
+    {"nacked_retryable", "messages Nacked with a retryable reason", true,
      &NodeMetrics::nacked_retryable},
-    {"nacked_permanent", "permanent Nacks delivered to the node", true,
+    {"nacked_permanent", "messages Nacked with a permanent reason", true,
      &NodeMetrics::nacked_permanent},
     {"send_blocked", "sends that found a full channel (backpressure)", true,
      &NodeMetrics::send_blocked},
@@ -55,6 +72,8 @@ const Field kFields[] = {
      &NodeMetrics::queue_depth},
     {"queue_capacity", "capacity of the node's input channel", false,
      &NodeMetrics::queue_capacity},
+    {"queue_depth_max", "highest number of messages seen in the node's input channel",
+     false, &NodeMetrics::queue_depth_max},
 };
 
 }  // namespace
@@ -98,7 +117,7 @@ std::string MetricsRegistry::RenderPrometheus() const {
   for (const auto& field : kFields) {
     const std::string name =
         fmt::format("otap_node_{}{}", field.name, field.counter ? "_total" : "");
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, field.help, name,
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, EscapeHelp(field.help), name,
                        field.counter ? "counter" : "gauge");
     for (const auto& [labels, metrics] : nodes_) {
       out += fmt::format(
@@ -107,27 +126,29 @@ std::string MetricsRegistry::RenderPrometheus() const {
           Escape(labels.urn), labels.core, ((*metrics).*(field.member)).load());
     }
   }
-  // Node-specific metrics, grouped by name (first appearance order).
-  std::vector<std::string> names;
+  // Node-specific metrics, one family per (name, kind), in first appearance order:
+  // every sample of a family follows its one HELP/TYPE header.
+  std::vector<std::pair<std::string, bool>> families;
   std::vector<std::pair<const NodeLabels*, std::vector<ExtraMetric>>> extras;
   for (const auto& [labels, metrics] : nodes_) {
     extras.emplace_back(&labels, metrics->extras());
     for (const auto& m : extras.back().second) {
-      if (std::find(names.begin(), names.end(), m.name) == names.end()) {
-        names.push_back(m.name);
+      const std::pair<std::string, bool> family{m.name, m.counter};
+      if (std::find(families.begin(), families.end(), family) == families.end()) {
+        families.push_back(family);
       }
     }
   }
-  for (const auto& extra_name : names) {
+  for (const auto& [extra_name, counter] : families) {
+    const std::string name =
+        fmt::format("otap_node_{}{}", extra_name, counter ? "_total" : "");
     bool header = false;
     for (const auto& [labels, metrics] : extras) {
       for (const auto& m : metrics) {
-        if (m.name != extra_name) continue;
-        const std::string name =
-            fmt::format("otap_node_{}{}", m.name, m.counter ? "_total" : "");
+        if (m.name != extra_name || m.counter != counter) continue;
         if (!header) {
-          out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, m.help, name,
-                             m.counter ? "counter" : "gauge");
+          out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, EscapeHelp(m.help),
+                             name, counter ? "counter" : "gauge");
           header = true;
         }
         out += fmt::format(
@@ -142,6 +163,11 @@ std::string MetricsRegistry::RenderPrometheus() const {
     }
   }
   return out;
+}
+
+size_t MetricsRegistry::num_nodes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return nodes_.size();
 }
 
 int64_t MetricsRegistry::Sum(const std::string& node,

@@ -32,15 +32,18 @@ struct NodeMetrics {
   std::atomic<int64_t> received_items{0};
   std::atomic<int64_t> sent_batches{0};  ///< pdata messages produced
   std::atomic<int64_t> sent_items{0};
-  std::atomic<int64_t> acked{0};             ///< Acks delivered to this node
-  std::atomic<int64_t> nacked_retryable{0};  ///< retryable Nacks delivered to it
-  std::atomic<int64_t> nacked_permanent{0};  ///< permanent Nacks delivered to it
-  std::atomic<int64_t> send_blocked{0};      ///< sends that found the channel full
-  std::atomic<int64_t> refused{0};           ///< RESOURCE_EXHAUSTED answers
-  std::atomic<int64_t> dropped{0};           ///< messages dropped (e.g. at deadline)
-  std::atomic<int64_t> errors{0};            ///< node method failures
-  std::atomic<int64_t> queue_depth{0};       ///< input channel depth (gauge)
-  std::atomic<int64_t> queue_capacity{0};    ///< input channel capacity (gauge)
+  /// Outcomes of the node's data: for receivers and processors the Acks/Nacks of
+  /// messages they subscribed to; for exporters the Acks/Nacks they gave.
+  std::atomic<int64_t> acked{0};
+  std::atomic<int64_t> nacked_retryable{0};
+  std::atomic<int64_t> nacked_permanent{0};
+  std::atomic<int64_t> send_blocked{0};     ///< sends that found the channel full
+  std::atomic<int64_t> refused{0};          ///< RESOURCE_EXHAUSTED answers
+  std::atomic<int64_t> dropped{0};          ///< messages dropped (e.g. at deadline)
+  std::atomic<int64_t> errors{0};           ///< node method failures
+  std::atomic<int64_t> queue_depth{0};      ///< input channel depth (gauge)
+  std::atomic<int64_t> queue_capacity{0};   ///< input channel capacity (gauge)
+  std::atomic<int64_t> queue_depth_max{0};  ///< highest input depth seen (gauge)
 
   /// \brief Sets (creates) a node-specific metric to `metric.amount`. Thread-safe.
   void SetExtra(ExtraMetric metric);
@@ -63,6 +66,10 @@ struct NodeLabels {
   int core = 0;
 };
 
+/// Content type of RenderPrometheus()'s output.
+inline constexpr char kPrometheusContentType[] =
+    "text/plain; version=0.0.4; charset=utf-8";
+
 /// \brief All node metrics of an engine. Thread-safe.
 class MetricsRegistry {
  public:
@@ -70,9 +77,13 @@ class MetricsRegistry {
   /// registry or the caller, whichever is longer.
   std::shared_ptr<NodeMetrics> AddNode(NodeLabels labels);
 
-  /// \brief Prometheus text exposition (0.0.4): `otap_node_<counter>_total` and
-  /// gauges, labelled group, pipeline, node, urn, core.
+  /// \brief Prometheus text exposition (0.0.4, content type
+  /// kPrometheusContentType): `otap_node_<counter>_total` and gauges, labelled
+  /// group, pipeline, node, urn, core; one HELP/TYPE header per family and every
+  /// sample of a family together.
   std::string RenderPrometheus() const;
+
+  size_t num_nodes() const;
 
   /// \brief Sum of one counter over nodes whose id is `node` (all if empty).
   int64_t Sum(const std::string& node, std::atomic<int64_t> NodeMetrics::*field) const;

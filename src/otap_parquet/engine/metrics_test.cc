@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/engine/metrics.h"
 
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -42,6 +48,95 @@ TEST(MetricsTest, NodeSpecificMetricsRender) {
   EXPECT_EQ(m->extra("parquet_rows_written", "logs"), 7);
   EXPECT_EQ(m->extra("parquet_pending_batches"), 2);
   EXPECT_EQ(m->extra("missing"), 0);
+}
+
+// Checks the text exposition format 0.0.4 as a scraper reads it: every family has
+// one HELP and one TYPE line before its samples, its samples are contiguous and
+// named after it, counters end in _total, values are integers, label values are
+// quoted. Returns the families' types by name.
+std::map<std::string, std::string> ParseExposition(const std::string& text) {
+  std::map<std::string, std::string> types;
+  std::set<std::string> closed;
+  std::string current;
+  std::istringstream in(text);
+  std::string line;
+  const std::regex help_re(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+)");
+  const std::regex type_re(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge))");
+  const std::regex sample_re(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\} -?[0-9]+)");
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, help_re)) {
+      EXPECT_EQ(types.count(m[1]), 0u) << "family repeated: " << line;
+      if (!current.empty()) closed.insert(current);
+      current = m[1];
+    } else if (std::regex_match(line, m, type_re)) {
+      EXPECT_EQ(m[1], current) << "TYPE without HELP: " << line;
+      types[m[1]] = m[2];
+      if (m[2] == "counter") {
+        EXPECT_THAT(std::string(m[1]), ::testing::EndsWith("_total")) << line;
+      }
+    } else if (std::regex_match(line, m, sample_re)) {
+      EXPECT_EQ(m[1], current) << "sample outside its family: " << line;
+      EXPECT_EQ(closed.count(m[1]), 0u) << line;
+    } else {
+      ADD_FAILURE() << "not exposition format 0.0.4: \"" << line << "\"";
+    }
+  }
+  return types;
+}
+
+// Scenario: two nodes on two cores with every engine counter set, node-specific
+// counters and gauges (one name used as both by different nodes), and label values
+// and help text that need escaping.
+// Guarantees: the whole text parses as exposition 0.0.4 (one HELP/TYPE per family,
+// contiguous samples, counters end in _total); engine counters are counters and the
+// queue gauges are gauges; every sample carries group, pipeline, node, urn, core.
+TEST(MetricsTest, ExpositionFormatIsValid) {
+  MetricsRegistry registry;
+  auto a = registry.AddNode({"g", "p", "gen", "urn:otel:receiver:traffic_generator", 0});
+  auto b = registry.AddNode({"g", "p\"q", "out\\x", "urn:otel:exporter:noop", 1});
+  a->sent_items = 10;
+  a->acked = 3;
+  b->received_items = 10;
+  b->queue_depth = 4;
+  b->queue_depth_max = 9;
+  a->SetExtra({.name = "files",
+               .label = "",
+               .value = "",
+               .help = "files\nread \\ total",
+               .amount = 2});
+  b->SetExtra({.name = "files",
+               .label = "",
+               .value = "",
+               .counter = false,
+               .help = "open files",
+               .amount = 1});
+  b->SetExtra(
+      {.name = "rows", .label = "table", .value = "lo\"gs", .help = "rows", .amount = 5});
+  const std::string text = registry.RenderPrometheus();
+  const auto types = ParseExposition(text);
+  for (const char* counter :
+       {"otap_node_received_batches_total", "otap_node_received_items_total",
+        "otap_node_sent_batches_total", "otap_node_sent_items_total",
+        "otap_node_acked_total", "otap_node_nacked_retryable_total",
+        "otap_node_nacked_permanent_total", "otap_node_send_blocked_total",
+        "otap_node_refused_total", "otap_node_dropped_total", "otap_node_errors_total",
+        "otap_node_files_total", "otap_node_rows_total"}) {
+    EXPECT_EQ(types.count(counter) ? types.at(counter) : "", "counter") << counter;
+  }
+  for (const char* gauge : {"otap_node_queue_depth", "otap_node_queue_capacity",
+                            "otap_node_queue_depth_max", "otap_node_files"}) {
+    EXPECT_EQ(types.count(gauge) ? types.at(gauge) : "", "gauge") << gauge;
+  }
+  EXPECT_THAT(text, HasSubstr("otap_node_sent_items_total{group=\"g\",pipeline=\"p\","
+                              "node=\"gen\",urn=\"urn:otel:receiver:traffic_generator\","
+                              "core=\"0\"} 10\n"));
+  EXPECT_THAT(text, HasSubstr("otap_node_queue_depth_max{group=\"g\",pipeline=\"p\\\"q\","
+                              "node=\"out\\\\x\",urn=\"urn:otel:exporter:noop\","
+                              "core=\"1\"} 9\n"));
+  EXPECT_THAT(text, HasSubstr("# HELP otap_node_files_total files\\nread \\\\ total\n"));
+  EXPECT_THAT(text, HasSubstr(",table=\"lo\\\"gs\"} 5\n"));
 }
 
 }  // namespace

@@ -18,7 +18,35 @@ namespace {
 // one busy node does not starve timers and completions.
 constexpr int kMaxBatchPerTurn = 32;
 
+// Calldata of the frame the engine pushes on every message it hands to an
+// exporter, so that the exporter's Ack/Nack is counted on the exporter's own
+// metrics before the outcome goes on upstream. Exporters never subscribe with it.
+constexpr uint64_t kExportOutcomeCalldata = UINT64_MAX;
+
+void UpdateQueueDepth(NodeMetrics& metrics, int64_t depth) {
+  metrics.queue_depth = depth;
+  int64_t max = metrics.queue_depth_max.load(std::memory_order_relaxed);
+  while (depth > max && !metrics.queue_depth_max.compare_exchange_weak(max, depth)) {
+  }
+}
+
 }  // namespace
+
+const char* PipelineStateName(PipelineState state) {
+  switch (state) {
+    case PipelineState::kCreated:
+      return "created";
+    case PipelineState::kStarting:
+      return "starting";
+    case PipelineState::kRunning:
+      return "running";
+    case PipelineState::kDraining:
+      return "draining";
+    case PipelineState::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
 
 /// Completed frames waiting for the pipeline thread. Thread-safe.
 class CompletionQueue : public CompletionSink {
@@ -131,8 +159,10 @@ class PipelineInstance::Effect : public EffectHandler {
     node_->metrics->sent_batches++;
     node_->metrics->sent_items += msg.num_items();
     if (node_->outbox.empty()) {
-      switch (pipeline_->nodes_[dest]->input->TryPush(msg)) {
+      NodeRuntime& to = *pipeline_->nodes_[dest];
+      switch (to.input->TryPush(msg)) {
         case PushResult::kOk:
+          UpdateQueueDepth(*to.metrics, to.input->size());
           return arrow::Status::OK();
         case PushResult::kClosed:
           node_->metrics->dropped++;
@@ -168,8 +198,10 @@ class PipelineInstance::Effect : public EffectHandler {
     }
     const int dest = Pick(const_cast<OutPort&>(*out));
     const int64_t items = msg.num_items();
-    arrow::Status st = pipeline_->nodes_[dest]->input->Push(msg, deadline);
+    NodeRuntime& to = *pipeline_->nodes_[dest];
+    arrow::Status st = to.input->Push(msg, deadline);
     if (st.ok()) {
+      UpdateQueueDepth(*to.metrics, to.input->size());
       node_->metrics->sent_batches++;
       node_->metrics->sent_items += items;
     } else if (st.IsCapacityError()) {
@@ -355,6 +387,18 @@ bool PipelineInstance::DispatchCompletions() {
       continue;  // frames always come from this instance; defensive only
     }
     NodeRuntime& n = *nodes_[item.frame.node_index];
+    if (item.frame.calldata == kExportOutcomeCalldata && n.exporter()) {
+      // The engine's own frame (see FeedNode): count, then pass the outcome on.
+      if (item.nack) {
+        (item.nack->permanent ? n.metrics->nacked_permanent
+                              : n.metrics->nacked_retryable)++;
+        item.rest.Nack(*item.nack);
+      } else {
+        n.metrics->acked++;
+        item.rest.Ack();
+      }
+      continue;
+    }
     if (item.nack) {
       (item.nack->permanent ? n.metrics->nacked_permanent
                             : n.metrics->nacked_retryable)++;
@@ -386,6 +430,9 @@ bool PipelineInstance::FlushOutbox(NodeRuntime& node) {
     auto& [dest, msg] = node.outbox.front();
     const PushResult r = nodes_[dest]->input->TryPush(msg);
     if (r == PushResult::kFull) break;
+    if (r == PushResult::kOk) {
+      UpdateQueueDepth(*nodes_[dest]->metrics, nodes_[dest]->input->size());
+    }
     if (r == PushResult::kClosed) {
       node.metrics->dropped++;
       msg.context.Nack({"destination " + nodes_[dest]->id + " is closed", false});
@@ -410,11 +457,12 @@ bool PipelineInstance::FeedNode(NodeRuntime& node) {
     if (auto* p = node.processor()) {
       st = p->Process(std::move(*msg), *node.effect);
     } else {
+      msg->context.Subscribe(completions_, AckFrame{node.index, kExportOutcomeCalldata});
       st = node.exporter()->Export(std::move(*msg), *node.effect);
     }
     if (!st.ok()) LogNodeError(node, "process", st);
   }
-  node.metrics->queue_depth = node.input->size();
+  UpdateQueueDepth(*node.metrics, node.input->size());
   return progress;
 }
 
@@ -431,6 +479,7 @@ bool PipelineInstance::PollReceivers(Clock::time_point now) {
 
 void PipelineInstance::BeginDrain(Clock::time_point deadline) {
   draining_ = true;
+  state_ = PipelineState::kDraining;
   deadline_ = deadline;
   logger_->info("pipeline.drain.start pipeline={} core={}", name_, settings_.core);
   for (auto& n : nodes_) {
@@ -514,6 +563,7 @@ Clock::time_point PipelineInstance::NextWake(Clock::time_point now) const {
 arrow::Status PipelineInstance::Run() {
   logger_->debug("pipeline.start pipeline={} core={} nodes={}", name_, settings_.core,
                  nodes_.size());
+  state_ = PipelineState::kStarting;
   // Start sinks first, so nothing is sent to a node that is not ready.
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
     NodeRuntime& n = **it;
@@ -524,11 +574,13 @@ arrow::Status PipelineInstance::Run() {
         if (other->started) (void)other->node->Shutdown(Clock::now(), *other->effect);
       }
       completions_->Close();
+      state_ = PipelineState::kStopped;
       return st.WithMessage("starting node ", n.id, " (", n.urn, ") of pipeline ", name_,
                             ": ", st.message());
     }
     n.started = true;
   }
+  state_ = PipelineState::kRunning;
   while (true) {
     const uint64_t seen = wakeup_->generation();
     const Clock::time_point now = Clock::now();
@@ -580,6 +632,7 @@ arrow::Status PipelineInstance::Run() {
     if (!progress) wakeup_->WaitUntil(seen, NextWake(now));
   }
   completions_->Close();
+  state_ = PipelineState::kStopped;
   logger_->debug("pipeline.complete pipeline={} core={}", name_, settings_.core);
   return arrow::Status::OK();
 }

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +24,18 @@ namespace otap_parquet::engine {
 
 struct NodeRuntime;
 class CompletionQueue;
+
+/// \brief Lifecycle of a pipeline instance, as the admin server reports it.
+enum class PipelineState : uint8_t {
+  kCreated,   ///< built, Run() not called yet
+  kStarting,  ///< nodes are being started
+  kRunning,   ///< every node started; data flows
+  kDraining,  ///< graceful shutdown in progress
+  kStopped,   ///< Run() returned (or a node failed to start)
+};
+
+/// \brief "created", "starting", "running", "draining", "stopped".
+const char* PipelineStateName(PipelineState state);
 
 /// \brief Developer settings of a pipeline instance.
 struct PipelineSettings {
@@ -72,6 +85,10 @@ class PipelineInstance {
   /// \brief Whether the last Run() hit its shutdown deadline.
   bool deadline_exceeded() const { return deadline_exceeded_; }
   const std::string& name() const { return name_; }
+  /// \brief Current lifecycle state. Thread-safe.
+  PipelineState state() const { return state_.load(); }
+  int core() const { return settings_.core; }
+  size_t num_nodes() const { return nodes_.size(); }
 
  private:
   class Effect;
@@ -105,6 +122,7 @@ class PipelineInstance {
   bool draining_ = false;
   Clock::time_point deadline_ = Clock::time_point::max();
   bool deadline_exceeded_ = false;
+  std::atomic<PipelineState> state_{PipelineState::kCreated};
 };
 
 }  // namespace otap_parquet::engine

@@ -33,6 +33,7 @@ struct TestState {
   std::atomic<int64_t> max_exported_items{0};  ///< largest batch seen
   std::atomic<bool> gate_open{true};
   bool nack_all = false;
+  int64_t nack_export = -1;  ///< Nack only the export with this index (0-based)
   bool async_ack = false;
   std::vector<std::thread> ack_threads;
   EffectHandler* source_effect = nullptr;
@@ -110,7 +111,8 @@ class TestSink : public Exporter {
     while (msg.num_items() > seen &&
            !g_state->max_exported_items.compare_exchange_weak(seen, msg.num_items())) {
     }
-    if (g_state->nack_all) {
+    if (g_state->nack_all ||
+        g_state->exported_batches.load() - 1 == g_state->nack_export) {
       msg.context.Nack({"disk full", false});
     } else if (g_state->async_ack) {
       // Completion from an I/O thread, as an arrow::Future callback would.
@@ -271,6 +273,32 @@ TEST_F(PipelineTest, NacksFlowThroughBatchProcessorToReceiver) {
   ASSERT_EQ(state_->nacked.size(), 50u);
   for (const auto& reason : state_->nack_reasons) EXPECT_EQ(reason, "disk full");
   EXPECT_EQ(p->metrics_of("src")->nacked_retryable.load(), 50);
+}
+
+// Scenario: processor:batch (min = max = 25 items) flushes every 3 inputs of 10
+// items and splits each merge into 25 + 5 items; the exporter Nacks only the second
+// output (the 5 of the first flush).
+// Guarantees: exactly the 3 inputs of the first flush are Nacked, with the
+// exporter's reason; the other 47 are Acked; the exporter's own metrics count its
+// one Nack and its Acks; the processor counts its splitting flushes.
+TEST_F(PipelineTest, BatchProcessorNackOfOneSplitOutputNacksItsInputsOnly) {
+  state_->nack_export = 1;
+  ASSERT_OK_AND_ASSIGN(
+      auto p, Build(Pipeline("{type: processor:batch, config: {otap: {min_size: 25, "
+                             "max_size: 25, sizer: items}}}",
+                             64)));
+  RunToEnd(*p);
+  EXPECT_EQ(state_->exported_items.load(), 500);
+  EXPECT_EQ(state_->max_exported_items.load(), 25);
+  auto nacked = state_->nacked;
+  std::sort(nacked.begin(), nacked.end());
+  EXPECT_EQ(nacked, (std::vector<uint64_t>{0, 1, 2}));
+  for (const auto& reason : state_->nack_reasons) EXPECT_EQ(reason, "disk full");
+  EXPECT_EQ(state_->acked.size(), 47u);
+  auto sink = p->metrics_of("sink");
+  EXPECT_EQ(sink->nacked_retryable.load(), 1);
+  EXPECT_EQ(sink->acked.load(), state_->exported_batches.load() - 1);
+  EXPECT_EQ(p->metrics_of("mid")->extra("batch_split_flushes"), 16);
 }
 
 // Scenario: the exporter completes each message later, from another thread.

@@ -2,10 +2,14 @@
 #include "otap_parquet/nodes/builtin_nodes.h"
 
 #include "otap_parquet/nodes/exporters/console/console_exporter.h"
+#include "otap_parquet/nodes/exporters/file/file_exporter.h"
 #include "otap_parquet/nodes/exporters/noop/noop_exporter.h"
+#include "otap_parquet/nodes/exporters/otlp/grpc_exporter.h"
+#include "otap_parquet/nodes/exporters/otlp/http_exporter.h"
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
 #include "otap_parquet/nodes/processors/batch/batch_processor.h"
 #include "otap_parquet/nodes/processors/debug/debug_processor.h"
+#include "otap_parquet/nodes/receivers/otlp/otlp_receiver.h"
 #include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 #include "otap_parquet/nodes/receivers/traffic_generator/traffic_generator.h"
 
@@ -15,10 +19,10 @@ arrow::Status RegisterBuiltinNodes(engine::Registry& registry) {
   for (const engine::NodeFactory* factory :
        {&kTrafficGeneratorFactory, &kParquetReceiverFactory, &kBatchProcessorFactory,
         &kDebugProcessorFactory, &kNoopExporterFactory, &kConsoleExporterFactory,
-        &kParquetExporterFactory}) {
+        &kParquetExporterFactory, &kFileExporterFactory, &kOtlpReceiverFactory,
+        &kOtlpGrpcExporterFactory, &kOtlpHttpExporterFactory}) {
     ARROW_RETURN_NOT_OK(registry.Register(*factory));
   }
-  // TODO(issue 5): receiver:otlp, exporter:otlp_grpc, exporter:otlp_http.
   return arrow::Status::OK();
 }
 

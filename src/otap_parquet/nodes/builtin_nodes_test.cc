@@ -17,10 +17,21 @@ const char* MinimalConfig(const std::string& urn) {
     // Creating the node opens nothing (the dataset is opened in Start).
     return "base_uri: /nonexistent/otap-parquet-conformance";
   }
+  if (urn == "urn:otel:exporter:file") {
+    // Creating the node opens nothing (files open on first use).
+    return "path: /nonexistent/otap-parquet-conformance/{signal}.jsonl";
+  }
+  if (urn == "urn:otel:receiver:otlp") {
+    // Creating the node binds nothing (the servers start in Start).
+    return "protocols: {grpc: {listening_addr: 127.0.0.1:4317}}";
+  }
   if (urn == "urn:otel:exporter:parquet") {
     // Creating the node opens nothing (storage is opened in Start).
     return "storage: {file: {base_uri: /nonexistent/otap-parquet-conformance}}";
   }
+  // Creating the OTLP exporters connects nothing (the transport starts in Start).
+  if (urn == "urn:otel:exporter:otlp_grpc") return "grpc_endpoint: http://127.0.0.1:4317";
+  if (urn == "urn:otel:exporter:otlp_http") return "endpoint: http://127.0.0.1:4318";
   return "";
 }
 
@@ -31,9 +42,11 @@ TEST(NodeFactoryTest, EveryBuiltinFactoryConforms) {
   const engine::Registry& registry = BuiltinRegistry();
   const auto urns = registry.urns();
   EXPECT_EQ(urns, (std::vector<std::string>{
-                      "urn:otel:exporter:console", "urn:otel:exporter:noop",
-                      "urn:otel:exporter:parquet", "urn:otel:processor:batch",
-                      "urn:otel:processor:debug", "urn:otel:receiver:parquet",
+                      "urn:otel:exporter:console", "urn:otel:exporter:file",
+                      "urn:otel:exporter:noop", "urn:otel:exporter:otlp_grpc",
+                      "urn:otel:exporter:otlp_http", "urn:otel:exporter:parquet",
+                      "urn:otel:processor:batch", "urn:otel:processor:debug",
+                      "urn:otel:receiver:otlp", "urn:otel:receiver:parquet",
                       "urn:otel:receiver:traffic_generator"}));
   for (const auto& urn : urns) {
     SCOPED_TRACE(urn);

@@ -17,6 +17,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/nodes/builtin_nodes.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/fake_effect.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::nodes {
@@ -25,52 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-// The pipeline side of one exporter instance, without a pipeline.
-class FakeEffect : public engine::EffectHandler {
- public:
-  const std::string& node_id() const override { return id_; }
-  int core() const override { return 0; }
-  spdlog::logger& logger() override { return *spdlog::default_logger(); }
-  engine::NodeMetrics& metrics() override { return metrics_; }
-  arrow::Status Send(engine::PData, std::string_view) override {
-    return arrow::Status::Invalid("exporters have no outputs");
-  }
-  bool CanSend(std::string_view) const override { return false; }
-  arrow::Status SendFromAnyThread(engine::PData&, engine::Clock::time_point,
-                                  std::string_view) override {
-    return arrow::Status::Invalid("exporters have no outputs");
-  }
-  void Subscribe(engine::PData&, uint64_t) override {}
-  void StartPeriodicTimer(engine::Clock::duration period) override { timer = period; }
-  void CancelTimer() override { timer.reset(); }
-  void ReportFinished() override {}
-  void Wake() override { ++wakes; }
-
-  std::optional<engine::Clock::duration> timer;
-  int wakes = 0;
-
- private:
-  std::string id_ = "pq";
-  engine::NodeMetrics metrics_;
-};
-
-// Records the outcome of every message by its sequence number.
-struct Outcomes : engine::CompletionSink {
-  void Deliver(const engine::AckFrame& frame, const engine::NackInfo* nack,
-               engine::AckContext) override {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (nack) {
-      nacked.push_back(frame.calldata);
-      nacks.push_back(*nack);
-    } else {
-      acked.push_back(frame.calldata);
-    }
-  }
-  std::mutex mutex;
-  std::vector<uint64_t> acked;
-  std::vector<uint64_t> nacked;
-  std::vector<engine::NackInfo> nacks;
-};
+using fakes::FakeEffect;
+using fakes::Outcomes;
 
 OtapBatch MakeLogs(int items, uint64_t seed) {
   generator::GeneratorOptions options;
@@ -142,7 +99,7 @@ class ParquetExporterTest : public ::testing::Test {
 
   fs::path base_;
   std::shared_ptr<Outcomes> sink_;
-  FakeEffect effect_;
+  FakeEffect effect_{"pq"};
 };
 
 engine::Exporter& AsExporter(std::unique_ptr<engine::Node>& node) {

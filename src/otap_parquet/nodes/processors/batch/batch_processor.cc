@@ -7,8 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 
-#include "otap_parquet/generator/otlp_generator.h"
-#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/pdata/otap_concat.h"
 
 namespace otap_parquet::nodes {
 
@@ -105,7 +104,8 @@ arrow::Status BatchProcessor::Process(engine::PData msg, engine::EffectHandler& 
   pending_messages_++;
   const int64_t threshold =
       config_.otap.min_size.value_or(config_.otap.max_size.value_or(1));
-  if (pending.items >= threshold) return Flush(static_cast<Signal>(s), effect);
+  if (pending.items >= threshold)
+    return Flush(static_cast<Signal>(s), effect, FlushReason::kBySize);
   return arrow::Status::OK();
 }
 
@@ -115,13 +115,39 @@ arrow::Status BatchProcessor::OnTimer(Clock::time_point now,
     const Pending& pending = pending_[s];
     if (!pending.inputs.empty() &&
         now - pending.first_arrival >= config_.max_batch_duration) {
-      ARROW_RETURN_NOT_OK(Flush(static_cast<Signal>(s), effect));
+      ARROW_RETURN_NOT_OK(Flush(static_cast<Signal>(s), effect, FlushReason::kByTimer));
     }
   }
   return arrow::Status::OK();
 }
 
-arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect) {
+void BatchProcessor::CountFlush(FlushReason reason, int64_t inputs, int64_t outputs,
+                                engine::EffectHandler& effect) {
+  static constexpr const char* kReasons[] = {"size", "timer", "shutdown"};
+  const int r = static_cast<int>(reason);
+  flushes_[r]++;
+  merged_inputs_ += inputs;
+  if (outputs > 1) splits_++;
+  engine::NodeMetrics& m = effect.metrics();
+  m.SetExtra({.name = "batch_flushes",
+              .label = "reason",
+              .value = kReasons[r],
+              .help = "flushes of the batch processor by trigger",
+              .amount = flushes_[r]});
+  m.SetExtra({.name = "batch_inputs_flushed",
+              .label = "",
+              .value = "",
+              .help = "input messages taken by flushes",
+              .amount = merged_inputs_});
+  m.SetExtra({.name = "batch_split_flushes",
+              .label = "",
+              .value = "",
+              .help = "flushes that produced more than one batch (max_size)",
+              .amount = splits_});
+}
+
+arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect,
+                                    FlushReason reason) {
   Pending& pending = pending_[static_cast<int>(signal)];
   std::vector<engine::PData> inputs = std::move(pending.inputs);
   pending.inputs.clear();
@@ -133,39 +159,29 @@ arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect
   const std::optional<int64_t>& max_size = config_.otap.max_size;
   if (inputs.size() == 1 && (!max_size || items <= *max_size)) {
     // Nothing to merge or split: forward the message with its own context.
+    CountFlush(reason, 1, 1, effect);
     return effect.Send(std::move(inputs.front()));
   }
 
-  // Merge through OTLP: the converters are lossless and renumber ids, so the
-  // merged batch has dense, unique ids. TODO(issue 5): merge OTAP batches directly.
-  std::vector<OtapBatch> outputs;
-  arrow::Status st = [&]() -> arrow::Status {
-    std::vector<otlp::OtlpRequest> requests;
-    requests.reserve(inputs.size());
-    for (const auto& input : inputs) {
-      ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(input.batch));
-      requests.push_back(std::move(request));
-    }
-    ARROW_ASSIGN_OR_RAISE(auto merged, generator::MergeRequests(requests));
-    std::vector<otlp::OtlpRequest> parts;
-    if (max_size && items > *max_size) {
-      parts = generator::SplitRequest(merged, static_cast<int>(*max_size));
-    } else {
-      parts.push_back(std::move(merged));
-    }
-    for (const auto& part : parts) {
-      ARROW_ASSIGN_OR_RAISE(auto batches, otlp::ToOtap(part));
-      for (auto& b : batches) outputs.push_back(std::move(b));
-    }
-    return arrow::Status::OK();
-  }();
-  if (!st.ok()) {
+  // Merge natively: ids are offset per input and the tables concatenated, then cut
+  // into runs of root rows of at most max_size items (and 65535 roots) each.
+  ConcatOptions concat;
+  concat.max_items = max_size;
+  std::vector<OtapBatch> batches;
+  batches.reserve(inputs.size());
+  for (const auto& input : inputs) batches.push_back(input.batch);
+  auto merged = ConcatOtapBatches(batches, concat);
+  if (!merged.ok()) {
+    const arrow::Status st = merged.status();
     for (auto& input : inputs) {
       input.context.Nack({"processor:batch: " + st.message(), /*permanent=*/true});
     }
     return st.WithMessage("merging ", inputs.size(), " ", SignalName(signal),
                           " batches: ", st.message());
   }
+  std::vector<OtapBatch> outputs = std::move(*merged);
+  CountFlush(reason, static_cast<int64_t>(inputs.size()),
+             static_cast<int64_t>(outputs.size()), effect);
   if (static_cast<int64_t>(outbound_.size() + outputs.size()) >
       config_.outbound_request_limit) {
     effect.metrics().refused += static_cast<int64_t>(inputs.size());
@@ -235,7 +251,7 @@ arrow::Future<> BatchProcessor::Shutdown(Clock::time_point,
                                          engine::EffectHandler& effect) {
   arrow::Status first;
   for (int s = 0; s < 3; ++s) {
-    auto st = Flush(static_cast<Signal>(s), effect);
+    auto st = Flush(static_cast<Signal>(s), effect, FlushReason::kByShutdown);
     if (first.ok() && !st.ok()) first = st;
   }
   return arrow::Future<>::MakeFinished(first);

@@ -47,7 +47,8 @@ struct BatchProcessorConfig {
 /// \brief Merges and splits per signal. An input message is Acked only when every
 /// output batch built from the flush that took it is Acked, and Nacked (with the
 /// first reason) as soon as one of them is Nacked and the others have settled. A
-/// flush of a single input that needs no split forwards the message as-is.
+/// flush of a single input that needs no split forwards the message as-is; others
+/// are merged and split natively in OTAP (ConcatOtapBatches).
 class BatchProcessor : public engine::Processor {
  public:
   static arrow::Result<std::unique_ptr<engine::Node>> Make(
@@ -87,7 +88,11 @@ class BatchProcessor : public engine::Processor {
     std::optional<engine::NackInfo> failure;
   };
 
-  arrow::Status Flush(Signal signal, engine::EffectHandler& effect);
+  enum class FlushReason : uint8_t { kBySize, kByTimer, kByShutdown };
+
+  arrow::Status Flush(Signal signal, engine::EffectHandler& effect, FlushReason reason);
+  void CountFlush(FlushReason reason, int64_t inputs, int64_t outputs,
+                  engine::EffectHandler& effect);
   void Settle(uint64_t outbound_id, const engine::NackInfo* nack);
 
   BatchProcessorConfig config_;
@@ -96,6 +101,9 @@ class BatchProcessor : public engine::Processor {
   std::unordered_map<uint64_t, std::vector<uint64_t>> outbound_;
   uint64_t next_id_ = 1;
   int64_t pending_messages_ = 0;
+  std::array<int64_t, 3> flushes_{};
+  int64_t merged_inputs_ = 0;
+  int64_t splits_ = 0;
 };
 
 extern const engine::NodeFactory kBatchProcessorFactory;

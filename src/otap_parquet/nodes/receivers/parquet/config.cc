@@ -110,6 +110,44 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
     range.Finish();
     c.time_range = r;
   }
+  if (reader.Has("checkpoint")) {
+    config::ConfigReader ck = reader.Child("checkpoint");
+    Checkpoint checkpoint;
+    if (auto v = ck.String("path")) checkpoint.path = *v;
+    if (auto v = ck.String("object")) checkpoint.object = *v;
+    if (checkpoint.path.empty() == checkpoint.object.empty()) {
+      ck.Error("",
+               "give exactly one of \"path\" (a file or URI) and \"object\" (a "
+               "name next to the dataset)");
+    }
+    if (!checkpoint.object.empty() &&
+        (checkpoint.object.front() == '/' ||
+         checkpoint.object.find("..") != std::string::npos ||
+         checkpoint.object.find("://") != std::string::npos)) {
+      ck.Error("object",
+               "must be a relative name inside the dataset (no '/' first, no "
+               "'..', no scheme)");
+    }
+    if (auto v = ck.Duration("interval")) {
+      checkpoint.interval = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    }
+    ck.Finish();
+    c.checkpoint = std::move(checkpoint);
+  }
+  if (reader.Has("pacing")) {
+    config::ConfigReader pacing = reader.Child("pacing");
+    if (auto v = pacing.Enum("mode", {"fast", "original"})) {
+      c.pace_original = *v == "original";
+    }
+    if (auto v = pacing.Double("speed")) {
+      if (!(*v > 0.0) || *v > 1e9) {
+        pacing.Error("speed", fmt::format("must be > 0 (a factor), got {}", *v));
+      } else {
+        c.speed = *v;
+      }
+    }
+    pacing.Finish();
+  }
   return c;
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "otap_parquet/config/config_reader.h"
@@ -13,7 +14,8 @@
 /// \file
 /// Configuration of `receiver:parquet`: the original design's keys (`base_uri`,
 /// `signal_types`, `polling_interval`, `processing_options`) plus `storage` (the
-/// shape of exporter:parquet's, instead of `base_uri`) and `time_range`.
+/// shape of exporter:parquet's, instead of `base_uri`), `time_range`, `checkpoint` and
+/// `pacing`.
 
 namespace otap_parquet::nodes {
 
@@ -32,6 +34,23 @@ struct ParquetReceiverConfig {
   bool validate_relations = false;
   /// `time_range.{start,end}`: RFC 3339 or integer Unix nanoseconds; [start, end).
   std::optional<dataset::TimeRange> time_range;
+
+  /// `checkpoint`: durable replay progress (absent = none: a restart replays all).
+  struct Checkpoint {
+    /// `path`: a local file or a URI (file://, s3://, ...; s3 settings from storage).
+    std::string path;
+    /// `object`: a name relative to the dataset's base, on the dataset's storage.
+    std::string object;
+    /// `interval`: least time between two writes while progress moves (0 = after
+    /// every Ack that moves it). The last state is always written at the end.
+    std::chrono::milliseconds interval{1000};
+  };
+  std::optional<Checkpoint> checkpoint;
+
+  /// `pacing`: `mode: fast` (default, as fast as downstream takes it) or `original`
+  /// (the original event-time gaps between batches, divided by `speed`).
+  bool pace_original = false;
+  double speed = 1.0;
 
   static ParquetReceiverConfig Read(config::ConfigReader& reader);
 

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 
+#include <algorithm>
+#include <map>
+#include <mutex>
 #include <utility>
 
 #include <spdlog/logger.h>
+
+#include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::nodes {
 
 using engine::Clock;
 
 namespace {
-
-// Batches read per Poll at most while skipping already replayed partitions.
-constexpr int kMaxSkipsPerPoll = 64;
 
 void Set(engine::NodeMetrics& m, const char* name, const char* help, int64_t amount,
          bool counter = true) {
@@ -44,9 +46,91 @@ void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
   total.peak_buffered_rows = std::max(total.peak_buffered_rows, s.peak_buffered_rows);
   total.batches_emitted += s.batches_emitted;
   total.roots_emitted += s.roots_emitted;
+  total.resume_skipped_files += s.resume_skipped_files;
+}
+
+uint64_t Fnv1a(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
 }
 
 }  // namespace
+
+bool PartitionOfCore(const std::string& partition, int core, int num_cores) {
+  if (num_cores <= 1) return true;
+  return static_cast<int>(Fnv1a(partition) % static_cast<uint64_t>(num_cores)) == core;
+}
+
+// ----------------------------------------------------------------------------------
+// SharedCheckpoint: one checkpoint file per process, shared by the pipeline
+// instances (each owns the units of its partitions), written under a lock.
+
+class SharedCheckpoint {
+ public:
+  static arrow::Result<std::shared_ptr<SharedCheckpoint>> Open(
+      std::shared_ptr<arrow::fs::FileSystem> fs, const std::string& path,
+      const std::string& dataset) {
+    static std::mutex registry_mutex;
+    static std::map<std::string, std::weak_ptr<SharedCheckpoint>> registry;
+    dataset::CheckpointStore store(fs, path);
+    const std::string key = store.display();
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    if (auto existing = registry[key].lock()) {
+      if (existing->state_.dataset != dataset) {
+        return arrow::Status::Invalid("checkpoint ", key, " is used for two datasets (",
+                                      existing->state_.dataset, ", ", dataset, ")");
+      }
+      return existing;
+    }
+    ARROW_ASSIGN_OR_RAISE(auto loaded, store.Load());
+    auto shared = std::shared_ptr<SharedCheckpoint>(new SharedCheckpoint(store));
+    if (loaded) {
+      if (!loaded->dataset.empty() && loaded->dataset != dataset) {
+        return arrow::Status::Invalid("checkpoint ", key, " belongs to dataset ",
+                                      loaded->dataset, ", not ", dataset,
+                                      "; remove it or use another checkpoint path");
+      }
+      shared->state_ = std::move(*loaded);
+      shared->existed_ = true;
+    }
+    shared->state_.dataset = dataset;
+    registry[key] = shared;
+    return shared;
+  }
+
+  /// Units of the loaded checkpoint that belong to instance `core` of `num_cores`.
+  std::map<dataset::ReplayUnit, dataset::UnitProgress> UnitsOf(int core,
+                                                               int num_cores) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::map<dataset::ReplayUnit, dataset::UnitProgress> units;
+    for (const auto& [unit, progress] : state_.units) {
+      if (PartitionOfCore(unit.partition, core, num_cores)) units[unit] = progress;
+    }
+    return units;
+  }
+
+  /// Replaces the units of one instance and writes the whole checkpoint.
+  arrow::Status Write(const std::map<dataset::ReplayUnit, dataset::UnitProgress>& units) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [unit, progress] : units) state_.units[unit] = progress;
+    return store_.Save(state_);
+  }
+
+  bool existed() const { return existed_; }
+  std::string display() const { return store_.display(); }
+
+ private:
+  explicit SharedCheckpoint(dataset::CheckpointStore store) : store_(std::move(store)) {}
+
+  mutable std::mutex mutex_;
+  dataset::CheckpointStore store_;
+  dataset::ReplayCheckpoint state_;
+  bool existed_ = false;
+};
 
 arrow::Result<std::unique_ptr<engine::Node>> ParquetReceiver::Make(
     const engine::NodeSettings& settings, const YAML::Node& config) {
@@ -56,31 +140,70 @@ arrow::Result<std::unique_ptr<engine::Node>> ParquetReceiver::Make(
   return std::unique_ptr<engine::Node>(new ParquetReceiver(std::move(c), settings));
 }
 
+ParquetReceiver::~ParquetReceiver() {
+  // Last resort (e.g. a forced stop): persist what was acknowledged.
+  if (checkpoint_ && checkpoint_dirty_) (void)checkpoint_->Write(progress_.acked());
+}
+
 dataset::ReaderStats ParquetReceiver::stats() const {
   dataset::ReaderStats total = closed_stats_;
   if (reader_) Add(total, reader_->stats());
   return total;
 }
 
-arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
-  if (effect.core() != 0) {
-    // TODO: split partitions by instance index; for now instance 0 reads all.
-    idle_ = true;
-    effect.logger().info("receiver.parquet.idle node={} core={} (only core 0 reads)",
-                         effect.node_id(), effect.core());
-    return arrow::Status::OK();
+arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
+  const auto& ck = *config_.checkpoint;
+  std::shared_ptr<arrow::fs::FileSystem> fs;
+  std::string path;
+  if (!ck.object.empty()) {
+    fs = fs_;
+    path = base_ + "/" + ck.object;
+  } else {
+    // The file system of the checkpoint's directory (created if missing).
+    const size_t slash = ck.path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : ck.path.substr(0, slash);
+    const std::string name =
+        slash == std::string::npos ? ck.path : ck.path.substr(slash + 1);
+    if (name.empty()) {
+      return arrow::Status::Invalid("checkpoint.path ", ck.path, " names a directory");
+    }
+    ARROW_ASSIGN_OR_RAISE(fs, dataset::FileSystemFromUri(dir.empty() ? "/" : dir,
+                                                         config_.storage.s3, &path));
+    path += "/" + name;
   }
+  ARROW_ASSIGN_OR_RAISE(
+      checkpoint_, SharedCheckpoint::Open(fs, path, dataset::DisplayUri(*fs_, base_)));
+  progress_ = dataset::ReplayProgress(
+      checkpoint_->UnitsOf(settings_.core, std::max(1, settings_.num_cores)));
+  effect.logger().info(
+      "receiver.parquet.checkpoint node={} core={} uri={} resumed={} "
+      "units={}",
+      effect.node_id(), effect.core(), checkpoint_->display(), checkpoint_->existed(),
+      progress_.acked().size());
+  return arrow::Status::OK();
+}
+
+arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
   auto fs = dataset::MakeFileSystem(config_.storage, &base_);
   if (!fs.ok()) {
     return fs.status().WithMessage("receiver:parquet ", effect.node_id(), ": ",
                                    fs.status().message());
   }
   fs_ = std::move(*fs);
+  if (config_.checkpoint) {
+    auto st = OpenCheckpoint(effect);
+    if (!st.ok()) {
+      return st.WithMessage("receiver:parquet ", effect.node_id(), ": ", st.message());
+    }
+  }
   effect.logger().info(
-      "receiver.parquet.start node={} base={} batch_size={} polling_interval_ms={}",
-      effect.node_id(), dataset::DisplayUri(*fs_, base_), config_.batch_size,
+      "receiver.parquet.start node={} core={}/{} base={} batch_size={} "
+      "polling_interval_ms={} pacing={}",
+      effect.node_id(), effect.core(), settings_.num_cores,
+      dataset::DisplayUri(*fs_, base_), config_.batch_size,
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.polling_interval)
-          .count());
+          .count(),
+      config_.pace_original ? "original" : "fast");
   if (!polling() && !OpenReader(effect)) {
     return arrow::Status::IOError("receiver:parquet ", effect.node_id(),
                                   ": cannot open dataset ",
@@ -91,7 +214,18 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
 }
 
 bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
-  auto reader = dataset::DatasetReader::Make(fs_, base_, config_.ToReaderOptions());
+  dataset::ReaderOptions options = config_.ToReaderOptions();
+  const int core = settings_.core;
+  const int num_cores = std::max(1, settings_.num_cores);
+  if (num_cores > 1) {
+    options.partition_filter = [core, num_cores](const dataset::PartitionPlan& p) {
+      return PartitionOfCore(p.path, core, num_cores);
+    };
+  }
+  options.resume = [this](const dataset::PartitionPlan& p, Signal signal) {
+    return progress_.ResumeFor(p, signal);
+  };
+  auto reader = dataset::DatasetReader::Make(fs_, base_, std::move(options));
   polls_++;
   if (!reader.ok()) {
     effect.metrics().errors++;
@@ -101,36 +235,98 @@ bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
     return false;
   }
   reader_ = std::move(*reader);
+  units_.clear();
+  units_done_ = 0;
+  const auto& partitions = reader_->plan().partitions;
+  for (size_t p = 0; p < partitions.size(); ++p) {
+    for (Signal signal : config_.signals) {
+      const auto& present = partitions[p].signals;
+      if (std::find(present.begin(), present.end(), signal) != present.end()) {
+        units_.emplace_back(static_cast<int>(p), signal);
+      }
+    }
+  }
   return true;
 }
 
 void ParquetReceiver::CloseReader() {
   if (!reader_) return;
   Add(closed_stats_, reader_->stats());
-  if (polling()) {
-    for (const auto& partition : reader_->plan().partitions) {
-      done_partitions_.insert(partition.path);
-    }
-  }
   reader_.reset();
+  units_.clear();
+  units_done_ = 0;
+}
+
+void ParquetReceiver::UnitsDoneUpTo(size_t upto) {
+  const auto& partitions = reader_->plan().partitions;
+  for (; units_done_ < upto && units_done_ < units_.size(); ++units_done_) {
+    const auto& [p, signal] = units_[units_done_];
+    const auto& partition = partitions[static_cast<size_t>(p)];
+    progress_.UnitDone({signal, partition.path},
+                       partition.FilesOf(RootPayloadType(signal)));
+    checkpoint_dirty_ = true;
+  }
 }
 
 void ParquetReceiver::Finish(engine::EffectHandler& effect) {
   if (finished_) return;
   finished_ = true;
   CloseReader();
+  MaybeWriteCheckpoint(effect, /*force=*/true);
   UpdateMetrics(effect);
   const dataset::ReaderStats s = stats();
   effect.logger().info(
       "receiver.parquet.complete node={} core={} batches={} records={} acked={} "
-      "nacked={} in_flight={} files={} corrupt_files={} orphan_rows={}",
+      "nacked={} in_flight={} files={} corrupt_files={} orphan_rows={} "
+      "resume_skipped_files={}",
       effect.node_id(), effect.core(), batches_emitted_, records_emitted_, acked_,
-      nacked_, in_flight_, s.files_read, s.corrupt_files, s.orphan_rows);
+      nacked_, in_flight_, s.files_read, s.corrupt_files, s.orphan_rows,
+      s.resume_skipped_files);
   effect.ReportFinished();
 }
 
 void ParquetReceiver::MaybeFinish(engine::EffectHandler& effect) {
   if (exhausted_ && in_flight_ == 0) Finish(effect);
+}
+
+void ParquetReceiver::MaybeWriteCheckpoint(engine::EffectHandler& effect, bool force) {
+  if (!checkpoint_ || !checkpoint_dirty_) return;
+  const Clock::time_point now = Clock::now();
+  if (!force && checkpoint_written_ &&
+      now - last_checkpoint_write_ < config_.checkpoint->interval) {
+    return;
+  }
+  auto st = checkpoint_->Write(progress_.acked());
+  last_checkpoint_write_ = now;
+  if (!st.ok()) {
+    // Progress stays in memory; the next write retries. Replays more after a crash.
+    checkpoint_errors_++;
+    effect.metrics().errors++;
+    if (checkpoint_errors_ <= 5) {
+      effect.logger().error("receiver.parquet.checkpoint.fail node={} error={}",
+                            effect.node_id(), st.ToString());
+    }
+    return;
+  }
+  checkpoint_written_ = true;
+  checkpoint_dirty_ = false;
+  checkpoint_writes_++;
+}
+
+void ParquetReceiver::Send(Ready ready, engine::EffectHandler& effect) {
+  const auto& partition =
+      reader_->plan().partitions[static_cast<size_t>(ready.partition_index)];
+  engine::PData msg(std::move(ready.batch));
+  const int64_t items = msg.num_items();
+  const uint64_t token =
+      progress_.Emitted(ready.unit, partition.FilesOf(RootPayloadType(ready.unit.signal)),
+                        ready.next_file, ready.next_row, items);
+  records_emitted_ += items;
+  batches_emitted_++;
+  effect.Subscribe(msg, token);
+  in_flight_++;
+  auto st = effect.Send(std::move(msg));
+  if (!st.ok()) effect.metrics().errors++;  // Nacked by the engine: in_flight settles
 }
 
 Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
@@ -140,6 +336,7 @@ Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
     Finish(effect);
     return Clock::time_point::max();
   }
+  MaybeWriteCheckpoint(effect, /*force=*/false);
   if (exhausted_) {
     // Waiting for the outcome of in-flight batches (OnAck/OnNack finish earlier).
     if (now >= settle_deadline_) {
@@ -151,6 +348,15 @@ Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
     }
     return settle_deadline_;
   }
+  if (ready_) {
+    // Pacing: a batch waits for its time.
+    if (now < ready_->due) return ready_->due;
+    Ready ready = std::move(*ready_);
+    ready_.reset();
+    Send(std::move(ready), effect);
+    UpdateMetrics(effect);
+    return now;
+  }
   if (!reader_) {
     // Polling mode between passes.
     if (now < next_poll_) return next_poll_;
@@ -159,73 +365,96 @@ Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
       return next_poll_;
     }
   }
-  for (int skips = 0; skips <= kMaxSkipsPerPoll; ++skips) {
-    auto next = reader_->Next();
-    if (!next.ok()) {
-      effect.metrics().errors++;
-      effect.logger().error("receiver.parquet.fail node={} error={}", effect.node_id(),
-                            next.status().ToString());
-      if (!polling()) {
-        exhausted_ = true;
-        settle_deadline_ = now + kSettleTimeout;
-        MaybeFinish(effect);
-        return finished_ ? Clock::time_point::max() : settle_deadline_;
-      }
-      reader_.reset();
-      next_poll_ = now + config_.polling_interval;
-      return next_poll_;
-    }
-    if (!next->has_value()) {
-      // End of this pass.
-      CloseReader();
-      UpdateMetrics(effect);
-      if (polling()) {
-        next_poll_ = now + config_.polling_interval;
-        return next_poll_;
-      }
+  auto next = reader_->Next();
+  if (!next.ok()) {
+    effect.metrics().errors++;
+    effect.logger().error("receiver.parquet.fail node={} error={}", effect.node_id(),
+                          next.status().ToString());
+    // Nothing of this pass after the failure counts as replayed.
+    CloseReader();
+    if (!polling()) {
       exhausted_ = true;
       settle_deadline_ = now + kSettleTimeout;
       MaybeFinish(effect);
       return finished_ ? Clock::time_point::max() : settle_deadline_;
     }
-    if (polling() && done_partitions_.count(reader_->position().partition_path)) {
-      batches_skipped_++;  // replayed by an earlier pass
-      continue;
-    }
-    engine::PData msg(std::move(**next));
-    records_emitted_ += msg.num_items();
-    batches_emitted_++;
-    effect.Subscribe(msg, static_cast<uint64_t>(batches_emitted_));
-    in_flight_++;
-    auto st = effect.Send(std::move(msg));
-    if (!st.ok()) effect.metrics().errors++;  // Nacked by the engine: in_flight settles
-    UpdateMetrics(effect);
-    return now;
+    next_poll_ = now + config_.polling_interval;
+    return next_poll_;
   }
+  if (!next->has_value()) {
+    // End of this pass: every unit of the plan is replayed.
+    UnitsDoneUpTo(units_.size());
+    CloseReader();
+    UpdateMetrics(effect);
+    if (polling()) {
+      next_poll_ = now + config_.polling_interval;
+      return next_poll_;
+    }
+    exhausted_ = true;
+    settle_deadline_ = now + kSettleTimeout;
+    MaybeFinish(effect);
+    return finished_ ? Clock::time_point::max() : settle_deadline_;
+  }
+  const dataset::ReaderPosition pos = reader_->position();
+  Ready ready{.batch = std::move(**next),
+              .unit = {pos.signal, pos.partition_path},
+              .partition_index = pos.partition_index,
+              .next_file = pos.root_file,
+              .next_row = pos.root_row_in_file,
+              .due = now};
+  // Units before this batch's are finished.
+  for (size_t u = units_done_; u < units_.size(); ++u) {
+    if (units_[u].first == pos.partition_index && units_[u].second == pos.signal) {
+      UnitsDoneUpTo(u);
+      break;
+    }
+  }
+  if (config_.pace_original) {
+    if (!(ready.unit == paced_unit_)) {
+      pacing_.Restart();
+      paced_unit_ = ready.unit;
+    }
+    ready.due = pacing_.DueAt(BatchEventTime(ready.batch), now);
+    if (ready.due > now) {
+      ready_ = std::move(ready);
+      return ready_->due;
+    }
+  }
+  Send(std::move(ready), effect);
   UpdateMetrics(effect);
   return now;
 }
 
 void ParquetReceiver::Drain(engine::EffectHandler& effect) {
   draining_ = true;
+  ready_.reset();  // not sent: not emitted, replayed after a restart
   effect.logger().info("receiver.parquet.drain node={} core={} batches={} in_flight={}",
                        effect.node_id(), effect.core(), batches_emitted_, in_flight_);
 }
 
-void ParquetReceiver::OnAck(uint64_t, engine::AckContext, engine::EffectHandler& effect) {
+void ParquetReceiver::OnAck(uint64_t calldata, engine::AckContext,
+                            engine::EffectHandler& effect) {
   in_flight_--;
   acked_++;
+  if (progress_.Acked(calldata)) {
+    checkpoint_dirty_ = true;
+    // Once the receiver is done, every Ack that moves progress is written at once.
+    MaybeWriteCheckpoint(effect, /*force=*/finished_ || shut_down_);
+  }
   UpdateMetrics(effect);
   MaybeFinish(effect);
 }
 
-void ParquetReceiver::OnNack(uint64_t, const engine::NackInfo& nack, engine::AckContext,
-                             engine::EffectHandler& effect) {
+void ParquetReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
+                             engine::AckContext, engine::EffectHandler& effect) {
   in_flight_--;
   nacked_++;
+  progress_.Nacked(calldata);
   if (nack_logs_++ < 5) {
-    effect.logger().warn("receiver.parquet.nack node={} permanent={} reason={}",
-                         effect.node_id(), nack.permanent, nack.reason);
+    effect.logger().warn(
+        "receiver.parquet.nack node={} permanent={} reason={} (the checkpoint stays "
+        "before this batch)",
+        effect.node_id(), nack.permanent, nack.reason);
   }
   UpdateMetrics(effect);
   MaybeFinish(effect);
@@ -233,12 +462,15 @@ void ParquetReceiver::OnNack(uint64_t, const engine::NackInfo& nack, engine::Ack
 
 arrow::Future<> ParquetReceiver::Shutdown(Clock::time_point,
                                           engine::EffectHandler& effect) {
+  shut_down_ = true;
   if (!idle_) {
     CloseReader();
+    MaybeWriteCheckpoint(effect, /*force=*/true);
     UpdateMetrics(effect);
     if (in_flight_ > 0) {
       // Downstream nodes settle them during their own shutdown (bounded by the
-      // engine's deadline); unsettled ones are Nacked by the engine.
+      // engine's deadline); unsettled ones are Nacked by the engine. Acks that
+      // arrive later still move and write the checkpoint.
       effect.logger().info("receiver.parquet.shutdown node={} in_flight={}",
                            effect.node_id(), in_flight_);
     }
@@ -267,13 +499,28 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   Set(m, "parquet_records_emitted", "log records, spans or metric points emitted",
       records_emitted_);
   Set(m, "parquet_batches_emitted", "batches emitted", batches_emitted_);
-  Set(m, "parquet_batches_skipped", "batches of already replayed partitions skipped",
-      batches_skipped_);
   Set(m, "parquet_batches_acked", "emitted batches Acked", acked_);
   Set(m, "parquet_batches_nacked", "emitted batches Nacked", nacked_);
   Set(m, "parquet_batches_in_flight", "emitted batches not yet settled", in_flight_,
       /*counter=*/false);
   Set(m, "parquet_passes", "dataset discoveries (readers opened)", polls_);
+  Set(m, "parquet_resume_skipped_files", "root files not read: replayed before",
+      s.resume_skipped_files);
+  Set(m, "parquet_checkpoint_lag_batches",
+      "emitted batches not acknowledged yet (replayed again after a crash)",
+      progress_.lag_batches(), /*counter=*/false);
+  Set(m, "parquet_checkpoint_lag_items", "records of those batches",
+      progress_.lag_items(), /*counter=*/false);
+  Set(m, "parquet_checkpoint_writes", "checkpoint writes", checkpoint_writes_);
+  Set(m, "parquet_checkpoint_write_errors", "failed checkpoint writes",
+      checkpoint_errors_);
+  if (checkpoint_written_) {
+    Set(m, "parquet_checkpoint_age_ms", "time since the last checkpoint write",
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                              last_checkpoint_write_)
+            .count(),
+        /*counter=*/false);
+  }
 }
 
 const engine::NodeFactory kParquetReceiverFactory{

@@ -3,22 +3,32 @@
 
 #include <cstdint>
 #include <memory>
-#include <set>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/result.h>
 
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
 #include "otap_parquet/nodes/receivers/parquet/config.h"
+#include "otap_parquet/nodes/receivers/parquet/pacing.h"
 
 /// \file
 /// `receiver:parquet`: replays a Parquet dataset (dataset::DatasetReader) as OTAP
 /// batches (see README.md).
 
 namespace otap_parquet::nodes {
+
+class SharedCheckpoint;
+
+/// \brief Whether `partition` is replayed by pipeline instance `core` of
+/// `num_cores`: a stable hash (FNV-1a) of its path, so the split does not depend on
+/// discovery order or time and every partition has exactly one instance.
+bool PartitionOfCore(const std::string& partition, int core, int num_cores);
 
 class ParquetReceiver : public engine::Receiver {
  public:
@@ -41,21 +51,45 @@ class ParquetReceiver : public engine::Receiver {
   arrow::Future<> Shutdown(engine::Clock::time_point deadline,
                            engine::EffectHandler& effect) override;
 
+  ~ParquetReceiver() override;
+
   int64_t in_flight() const { return in_flight_; }
   int64_t acked() const { return acked_; }
   int64_t nacked() const { return nacked_; }
   /// \brief Totals over every reader opened so far (polling opens one per poll).
   dataset::ReaderStats stats() const;
+  const dataset::ReplayProgress& progress() const { return progress_; }
 
  private:
   ParquetReceiver(ParquetReceiverConfig config, engine::NodeSettings settings)
-      : config_(std::move(config)), settings_(std::move(settings)) {}
+      : config_(std::move(config)),
+        settings_(std::move(settings)),
+        pacing_(config_.speed) {}
+
+  using Clock = engine::Clock;
+
+  /// A batch read but not sent yet (pacing holds it until it is due).
+  struct Ready {
+    OtapBatch batch;
+    dataset::ReplayUnit unit;
+    int partition_index = 0;
+    std::string next_file;
+    int64_t next_row = 0;
+    Clock::time_point due{};
+  };
 
   bool polling() const { return config_.polling_interval.count() > 0; }
+  /// Opens the checkpoint (shared by the instances of this process); loads it.
+  arrow::Status OpenCheckpoint(engine::EffectHandler& effect);
   /// Opens a reader over the dataset as it is now; false (logged) on failure.
   bool OpenReader(engine::EffectHandler& effect);
   /// Folds the current reader's stats into the totals and drops it.
   void CloseReader();
+  /// Marks the units before `upto` (index into units_) replayed to their end.
+  void UnitsDoneUpTo(size_t upto);
+  void Send(Ready ready, engine::EffectHandler& effect);
+  /// Writes the checkpoint when it moved and `force` or the interval has passed.
+  void MaybeWriteCheckpoint(engine::EffectHandler& effect, bool force);
   void Finish(engine::EffectHandler& effect);
   void MaybeFinish(engine::EffectHandler& effect);
   void UpdateMetrics(engine::EffectHandler& effect);
@@ -66,20 +100,33 @@ class ParquetReceiver : public engine::Receiver {
   std::string base_;
   std::unique_ptr<dataset::DatasetReader> reader_;
   dataset::ReaderStats closed_stats_;
-  /// Polling: partitions read to the end by an earlier reader (skipped).
-  std::set<std::string> done_partitions_;
-  engine::Clock::time_point next_poll_{};
-  engine::Clock::time_point settle_deadline_{};
-  bool idle_ = false;       ///< not instance 0: reads nothing
+  /// Emitted and acknowledged progress; the resume points of every reader.
+  dataset::ReplayProgress progress_;
+  std::shared_ptr<SharedCheckpoint> checkpoint_;
+  bool checkpoint_dirty_ = false;
+  Clock::time_point last_checkpoint_write_{};
+  bool checkpoint_written_ = false;
+  int64_t checkpoint_writes_ = 0;
+  int64_t checkpoint_errors_ = 0;
+  /// (partition index, signal) of the current reader's plan, in replay order, and
+  /// how many of them are known to be finished.
+  std::vector<std::pair<int, Signal>> units_;
+  size_t units_done_ = 0;
+  PacingSchedule pacing_;
+  dataset::ReplayUnit paced_unit_{Signal::kLogs, "\n"};  ///< stream of the last batch
+  std::optional<Ready> ready_;
+  Clock::time_point next_poll_{};
+  Clock::time_point settle_deadline_{};
+  bool idle_ = false;       ///< no partition can belong to this instance
   bool exhausted_ = false;  ///< one-shot: the reader returned its end
   bool finished_ = false;
   bool draining_ = false;
+  bool shut_down_ = false;
   int64_t in_flight_ = 0;
   int64_t acked_ = 0;
   int64_t nacked_ = 0;
   int64_t records_emitted_ = 0;
   int64_t batches_emitted_ = 0;
-  int64_t batches_skipped_ = 0;
   int64_t polls_ = 0;
   int64_t logged_orphans_ = 0;
   int64_t nack_logs_ = 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 
+#include <arrow/api.h>
 #include <gmock/gmock.h>
 
 #include "otap_parquet/testing/gtest_util.h"
@@ -104,6 +105,121 @@ TEST(ParquetReceiverConfigTest, DatasetLocationErrors) {
                         "storage"));
   EXPECT_THAT(ErrorOf("storage:\n  fil: {base_uri: /b}"),
               HasSubstr("nodes.pq.config.storage.fil (line 2)"));
+}
+
+// Scenario: checkpoint and pacing blocks, valid and invalid.
+// Guarantees: keys are read; exactly one of path/object; object stays inside the
+// dataset; speed must be positive; mode is fast or original.
+TEST(ParquetReceiverConfigTest, CheckpointAndPacing) {
+  ASSERT_OK_AND_ASSIGN(auto c, Parse(R"(
+base_uri: /data/lake
+checkpoint: {path: /var/lib/otap/replay.json, interval: 250ms}
+pacing: {mode: original, speed: 60}
+)"));
+  ASSERT_TRUE(c.checkpoint.has_value());
+  EXPECT_EQ(c.checkpoint->path, "/var/lib/otap/replay.json");
+  EXPECT_EQ(c.checkpoint->interval, std::chrono::milliseconds(250));
+  EXPECT_TRUE(c.pace_original);
+  EXPECT_EQ(c.speed, 60.0);
+  ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /d\ncheckpoint: {object: _ckpt/r.json}"));
+  EXPECT_EQ(d.checkpoint->object, "_ckpt/r.json");
+  EXPECT_EQ(d.checkpoint->interval, std::chrono::seconds(1));
+  EXPECT_FALSE(d.pace_original);
+  EXPECT_THAT(ErrorOf("base_uri: /d\ncheckpoint: {interval: 1s}"),
+              HasSubstr("nodes.pq.config.checkpoint (line 2): give exactly one of"));
+  EXPECT_THAT(ErrorOf("base_uri: /d\ncheckpoint: {path: /a, object: b}"),
+              HasSubstr("give exactly one of"));
+  EXPECT_THAT(ErrorOf("base_uri: /d\ncheckpoint: {object: ../x}"),
+              HasSubstr("nodes.pq.config.checkpoint.object (line 2)"));
+  EXPECT_THAT(ErrorOf("base_uri: /d\ncheckpoint: {path: /a, intervall: 1s}"),
+              HasSubstr("did you mean \"interval\""));
+  EXPECT_THAT(ErrorOf("base_uri: /d\npacing: {mode: slow}"),
+              HasSubstr("nodes.pq.config.pacing.mode (line 2)"));
+  EXPECT_THAT(ErrorOf("base_uri: /d\npacing: {speed: 0}"),
+              HasSubstr("nodes.pq.config.pacing.speed (line 2): must be > 0"));
+}
+
+// Scenario: batches of one stream with event times 0 s, 10 s, 10 s, 40 s, 5 s, one
+// without time, then a new stream starting at 5 s, replayed at speed 10 on a fake
+// clock (the `now` passed in).
+// Guarantees: each is due anchor + gap / speed; equal times are due together; a late
+// batch is due in the past (sent at once; the schedule does not shift); an earlier
+// time within a stream is due with the latest one; a batch without time is due at
+// once (not before the previous one); Restart() anchors the next stream anew.
+TEST(PacingScheduleTest, OriginalGapsScaledBySpeed) {
+  using engine::Clock;
+  using std::chrono::milliseconds;
+  constexpr int64_t kSecond = 1'000'000'000;
+  const int64_t t0 = 1'795'000'000 * kSecond;
+  PacingSchedule schedule(10.0);
+  const Clock::time_point w0 = Clock::time_point() + std::chrono::hours(1);
+  EXPECT_EQ(schedule.DueAt(t0, w0), w0);
+  EXPECT_EQ(schedule.DueAt(t0 + 10 * kSecond, w0 + milliseconds(1)),
+            w0 + milliseconds(1000));
+  EXPECT_EQ(schedule.DueAt(t0 + 10 * kSecond, w0 + milliseconds(1000)),
+            w0 + milliseconds(1000));
+  // Offered late (downstream was slow): due in the past.
+  EXPECT_EQ(schedule.DueAt(t0 + 40 * kSecond, w0 + milliseconds(9000)),
+            w0 + milliseconds(4000));
+  EXPECT_EQ(schedule.DueAt(t0 + 5 * kSecond, w0 + milliseconds(9000)),
+            w0 + milliseconds(4000));
+  EXPECT_EQ(schedule.DueAt(std::nullopt, w0 + milliseconds(3000)),
+            w0 + milliseconds(4000));
+  // The next stream starts at t0 + 5 s: anchored at the time it is offered.
+  schedule.Restart();
+  const Clock::time_point w1 = w0 + milliseconds(9500);
+  EXPECT_EQ(schedule.DueAt(t0 + 5 * kSecond, w1), w1);
+  EXPECT_EQ(schedule.DueAt(t0 + 6 * kSecond, w1), w1 + milliseconds(100));
+
+  PacingSchedule half(0.5);
+  EXPECT_EQ(half.DueAt(std::nullopt, w0), w0);
+  EXPECT_EQ(half.DueAt(t0, w0), w0);
+  EXPECT_EQ(half.DueAt(t0 + 3 * kSecond, w0), w0 + std::chrono::seconds(6));
+}
+
+// Scenario: a logs batch whose records have time 0 (observed time used) and set
+// times.
+// Guarantees: BatchEventTime is the earliest non-zero event time.
+TEST(PacingScheduleTest, BatchEventTimeOfLogs) {
+  OtapBatch batch(Signal::kLogs);
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::uint16()),
+       arrow::field("time_unix_nano", arrow::timestamp(arrow::TimeUnit::NANO)),
+       arrow::field("observed_time_unix_nano", arrow::timestamp(arrow::TimeUnit::NANO))});
+  arrow::TimestampBuilder t(arrow::timestamp(arrow::TimeUnit::NANO),
+                            arrow::default_memory_pool());
+  ASSERT_OK(t.AppendValues({0, 500, 300}));
+  ASSERT_OK_AND_ASSIGN(auto times, t.Finish());
+  ASSERT_OK(t.AppendValues({100, 100, 100}));
+  ASSERT_OK_AND_ASSIGN(auto observed, t.Finish());
+  arrow::UInt16Builder ids;
+  ASSERT_OK(ids.AppendValues({0, 1, 2}));
+  ASSERT_OK_AND_ASSIGN(auto id, ids.Finish());
+  batch.Set(PayloadType::kLogs,
+            arrow::RecordBatch::Make(schema, 3, {id, times, observed}));
+  EXPECT_EQ(BatchEventTime(batch), 300);
+}
+
+// Scenario: 200 partition paths split over 1, 2 and 5 instances.
+// Guarantees: each partition belongs to exactly one instance, the same one every
+// time; with several instances each gets some.
+TEST(ParquetReceiverTest, PartitionsSplitAcrossCoresExactlyOnce) {
+  for (int cores : {1, 2, 5}) {
+    std::vector<int> per_core(static_cast<size_t>(cores), 0);
+    for (int i = 0; i < 200; ++i) {
+      const std::string path = "_part_id=00000000-0000-4000-8000-" + std::to_string(i);
+      int owners = 0;
+      for (int core = 0; core < cores; ++core) {
+        if (PartitionOfCore(path, core, cores)) {
+          ++owners;
+          ++per_core[static_cast<size_t>(core)];
+          EXPECT_TRUE(PartitionOfCore(path, core, cores));
+        }
+      }
+      EXPECT_EQ(owners, 1) << path;
+    }
+    for (int n : per_core) EXPECT_GT(n, 0);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""OTLP/gRPC in → Parquet out (or → noop): logs/s through `receiver:otlp` on one core.
+
+The engine runs `--num-cores 1` pinned to CPU 0; this load generator runs on CPU 1
+and keeps `--concurrency` Export calls in flight, each a pre-serialized request of
+realistic generated logs (`otap-parquet generate`, 10 attributes per log), sent as
+raw bytes so the client does no protobuf work per call. Reported: logs/s the
+receiver answered OK during the window, logs/s end to end (rows in the
+dataset / time until the engine had exited, including the final flush), and logs
+per CPU-second of the engine process (what one idle core would do; the wall-clock
+rates depend on the machine's load).
+
+    .venv/bin/python bench/otlp_receiver_bench.py --seconds 10 --exporter parquet
+    .venv/bin/python bench/otlp_receiver_bench.py --seconds 10 --exporter noop
+"""
+import argparse
+import json
+import os
+import pathlib
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LOGS_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cli", default=str(ROOT / "build" / "otap-parquet"))
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--logs-per-request", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--exporter", choices=["parquet", "noop"], default="parquet")
+    ap.add_argument("--wait-for-result", action="store_true")
+    args = ap.parse_args()
+
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="otlp-bench-"))
+    gen = tmp / "bench.logs.pb"
+    subprocess.run([args.cli, "generate", "--signal", "logs", "--requests", "8",
+                    "--items", str(args.logs_per_request), str(gen)], check=True,
+                   capture_output=True)
+    payloads = []
+    data, pos = gen.read_bytes(), 0
+    while pos < len(data):  # varint-length-delimited ExportLogsServiceRequests
+        size, shift = 0, 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        payload = data[pos:pos + size]
+        pos += size
+        request = ExportLogsServiceRequest.FromString(payload)
+        logs = sum(len(sl.log_records) for rl in request.resource_logs
+                   for sl in rl.scope_logs)
+        payloads.append((payload, logs))
+
+    port = free_port()
+    out = tmp / "out"
+    exporter = {"type": "exporter:noop"} if args.exporter == "noop" else {
+        "type": "exporter:parquet",
+        "config": {"storage": {"file": {"base_uri": str(out)}},
+                   "partitioning_strategies": [{"schema_metadata": ["_part_id"]}],
+                   "writer_options": {"target_rows_per_file": 1000000,
+                                      "flush_when_older_than": "30s"}}}
+    config = {"version": "otel_dataflow/v1",
+              "policies": {"channel_capacity": {"pdata": 16}},
+              "groups": {"default": {"pipelines": {"main": {
+                  "nodes": {"otlp": {"type": "receiver:otlp", "config": {"protocols": {
+                      "grpc": {"listening_addr": f"127.0.0.1:{port}",
+                               "max_decoding_message_size": "64MiB",
+                               "wait_for_result": args.wait_for_result,
+                               "timeout": "30s"}}}},
+                            "out": exporter},
+                  "connections": [{"from": "otlp", "to": "out"}]}}}}}
+    (tmp / "bench.yaml").write_text(json.dumps(config))
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    engine = subprocess.Popen(["taskset", "-c", "0", args.cli, "run", "-c",
+                               str(tmp / "bench.yaml"), "--num-cores", "1",
+                               "--metrics-file", str(tmp / "metrics.prom")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    os.sched_setaffinity(0, {1})
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or engine.poll() is not None:
+                sys.exit(f"engine did not start: {engine.stderr.read()}")
+            time.sleep(0.05)
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
+        ("grpc.max_send_message_length", 64 << 20)])
+    call = channel.unary_unary(LOGS_METHOD)
+    lock = threading.Lock()
+    totals = {"ok_logs": 0, "errors": 0}
+    stop_at = time.monotonic() + args.seconds
+
+    def worker(index):
+        i = index
+        while time.monotonic() < stop_at:
+            payload, logs = payloads[i % len(payloads)]
+            i += 1
+            try:
+                call(payload, timeout=30)
+                with lock:
+                    totals["ok_logs"] += logs
+            except grpc.RpcError as e:
+                with lock:
+                    if not totals["errors"]:
+                        print(f"first error: {e.code()} {e.details()}", file=sys.stderr)
+                    totals["errors"] += 1
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    window = time.monotonic() - start
+    engine.send_signal(signal.SIGINT)
+    engine.communicate(timeout=120)
+    total = time.monotonic() - start
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of the engine (and the small generate run before it): on this
+    # shared machine the wall-clock rate mostly measures other processes' load.
+    engine_cpu = ((cpu_after.ru_utime + cpu_after.ru_stime) -
+                  (cpu_before.ru_utime + cpu_before.ru_stime))
+    rows = None
+    if args.exporter == "parquet":
+        import pyarrow.dataset as ds
+        rows = ds.dataset(out / "logs", format="parquet", partitioning="hive",
+                          ignore_prefixes=["."]).count_rows()
+    print(json.dumps({
+        "exporter": args.exporter, "wait_for_result": args.wait_for_result,
+        "concurrency": args.concurrency, "logs_per_request": args.logs_per_request,
+        "window_s": round(window, 2), "answered_ok_logs": totals["ok_logs"],
+        "errors": totals["errors"],
+        "answered_logs_per_s": round(totals["ok_logs"] / window),
+        "rows_in_dataset": rows,
+        "end_to_end_logs_per_s": round(rows / total) if rows is not None else None,
+        "engine_cpu_s": round(engine_cpu, 2),
+        "logs_per_engine_cpu_s": round((rows if rows is not None else totals["ok_logs"]) /
+                                       engine_cpu) if engine_cpu else None,
+        "load_average": os.getloadavg()[0],
+        "engine_exit": engine.returncode}, indent=1))
+    print("baseline (upstream df_engine, published): 273K-385K logs/s/core OTLP")
+
+
+if __name__ == "__main__":
+    main()

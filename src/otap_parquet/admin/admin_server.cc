@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/admin/admin_server.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <utility>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "otap_parquet/config/units.h"
+
+namespace otap_parquet::admin {
+
+namespace {
+
+// Requests are few and short; two workers keep the admin server off the cores the
+// pipelines use (httplib's default is at least 8).
+constexpr size_t kWorkerThreads = 2;
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RenderStatusJson(const engine::Engine& engine) {
+  std::string pipelines;
+  for (const auto& instance : engine.instances()) {
+    if (!pipelines.empty()) pipelines += ",";
+    const std::string& name = instance->name();
+    const size_t slash = name.find('/');
+    pipelines += fmt::format(
+        "{{\"group\":\"{}\",\"pipeline\":\"{}\",\"core\":{},\"state\":\"{}\","
+        "\"nodes\":{}}}",
+        JsonEscape(name.substr(0, slash)),
+        JsonEscape(slash == std::string::npos ? name : name.substr(slash + 1)),
+        instance->core(), engine::PipelineStateName(instance->state()),
+        instance->num_nodes());
+  }
+  return fmt::format(
+      "{{\"state\":\"{}\",\"ready\":{},\"cores\":{},\"instances\":{},"
+      "\"pipelines\":[{}]}}\n",
+      engine.state(), engine.ready() ? "true" : "false", engine.num_cores(),
+      engine.num_instances(), pipelines);
+}
+
+AdminServer::~AdminServer() { Stop(); }
+
+arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
+    engine::Engine* engine, AdminServerOptions options) {
+  ARROW_ASSIGN_OR_RAISE(auto hp, config::ParseHostPort(options.bind_address));
+  std::unique_ptr<AdminServer> s(new AdminServer());
+  s->engine_ = engine;
+  if (!options.logger) options.logger = spdlog::default_logger();
+  s->options_ = std::move(options);
+  s->server_ = std::make_unique<httplib::Server>();
+  // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second engine
+  // share the port silently (and split the scrapes between the two).
+  s->server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  // httplib owns (and deletes) the queue it gets from this factory.
+  s->server_->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  s->Routes();
+  int port = hp.port;
+  errno = 0;
+  if (port == 0) {
+    port = s->server_->bind_to_any_port(hp.host);
+    if (port < 0) port = 0;
+  } else if (!s->server_->bind_to_port(hp.host, port)) {
+    port = 0;
+  }
+  if (port == 0) {
+    const int err = errno;  // of the failed bind()/listen(), if nothing reset it
+    return arrow::Status::IOError(
+        "admin server cannot bind ", s->options_.bind_address, ": ",
+        err != 0 ? std::strerror(err) : "address in use or not local");
+  }
+  s->port_ = port;
+  s->address_ = hp.host.find(':') != std::string::npos
+                    ? fmt::format("[{}]:{}", hp.host, port)
+                    : fmt::format("{}:{}", hp.host, port);
+  s->thread_ = std::thread([server = s->server_.get()] { server->listen_after_bind(); });
+  // httplib's stop() is a no-op until the accept loop runs: wait for it, so that a
+  // Stop() right after Start() cannot leave the thread listening forever.
+  for (int i = 0; i < 5000 && !s->server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  s->options_.logger->info("admin.endpoint.start address={}", s->address_);
+  return s;
+}
+
+void AdminServer::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AdminServer::Routes() {
+  auto metrics = [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(engine_->metrics().RenderPrometheus(),
+                    engine::kPrometheusContentType);
+  };
+  server_->Get("/api/v1/metrics", metrics);
+  server_->Get("/api/v1/telemetry/metrics", metrics);
+  // Not served upstream; kept because older scripts scrape it.
+  server_->Get("/metrics", metrics);
+  server_->Get("/api/v1/livez", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  server_->Get("/api/v1/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    if (engine_->ready()) {
+      res.set_content("ok\n", "text/plain");
+    } else {
+      res.status = 503;
+      res.set_content(fmt::format("not ready: {}\n", engine_->state()), "text/plain");
+    }
+  });
+  auto status = [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(RenderStatusJson(*engine_), "application/json");
+  };
+  server_->Get("/api/v1/status", status);
+  server_->Get("/api/v1/groups/status", status);
+  server_->Post("/api/v1/groups/shutdown", [this](const httplib::Request& req,
+                                                  httplib::Response& res) {
+    if (!options_.request_shutdown) {
+      res.status = 501;
+      res.set_content("shutdown is not available\n", "text/plain");
+      return;
+    }
+    int64_t timeout = 60;  // upstream's default timeout_secs
+    if (req.has_param("timeout_secs")) {
+      const std::string v = req.get_param_value("timeout_secs");
+      if (v.empty() || v.size() > 9 ||
+          v.find_first_not_of("0123456789") != std::string::npos) {
+        res.status = 400;
+        res.set_content("timeout_secs must be a non-negative integer\n", "text/plain");
+        return;
+      }
+      timeout = std::stoll(v);
+    }
+    options_.logger->info("engine.shutdown.start reason=admin deadline={}s", timeout);
+    options_.request_shutdown(std::chrono::seconds(timeout));
+    res.status = 202;
+    res.set_content("{\"status\":\"shutting down\"}\n", "application/json");
+  });
+}
+
+}  // namespace otap_parquet::admin

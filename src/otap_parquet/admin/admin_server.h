@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <arrow/result.h>
+#include <spdlog/logger.h>
+
+#include "otap_parquet/engine/engine.h"
+
+namespace httplib {
+class Server;
+}
+
+/// \file
+/// The admin HTTP server of `otap-parquet run` (upstream `df_engine`'s
+/// `crates/admin`, the routes otap-parquet implements): Prometheus metrics,
+/// liveness, readiness, status and a graceful shutdown.
+
+namespace otap_parquet::admin {
+
+/// Upstream's default bind address (`engine.http_admin.bind_address`).
+inline constexpr char kDefaultBindAddress[] = "127.0.0.1:8080";
+
+struct AdminServerOptions {
+  std::string bind_address = kDefaultBindAddress;  ///< HOST:PORT; port 0 = any free
+  /// Called (on a server thread) by `POST /api/v1/groups/shutdown` with the
+  /// requested drain deadline; null = the route answers 501.
+  std::function<void(std::chrono::seconds timeout)> request_shutdown;
+  std::shared_ptr<spdlog::logger> logger;  ///< default: spdlog's default logger
+
+  static AdminServerOptions Defaults() { return {}; }
+};
+
+/// \brief Serves, on its own threads:
+///
+/// | Route | Answer |
+/// | --- | --- |
+/// | `GET /api/v1/metrics`, `/metrics` | every node's metrics, Prometheus text 0.0.4 |
+/// | `GET /api/v1/livez` | 200 `ok` while the process runs |
+/// | `GET /api/v1/readyz` | 200 once every pipeline instance runs, else 503 |
+/// | `GET /api/v1/status` | JSON: state, ready, cores, pipelines |
+/// | `POST /api/v1/groups/shutdown?timeout_secs=N` | graceful shutdown, 202 |
+///
+/// The engine must outlive the server.
+class AdminServer {
+ public:
+  ~AdminServer();
+
+  /// \brief Binds `options.bind_address` and starts serving. IOError naming the
+  /// address when it cannot bind (in use, not a local address), Invalid for a
+  /// malformed address.
+  static arrow::Result<std::unique_ptr<AdminServer>> Start(engine::Engine* engine,
+                                                           AdminServerOptions options);
+
+  /// \brief Stops serving and joins the threads. Idempotent.
+  void Stop();
+
+  /// \brief The bound port (the chosen one when the address asked for port 0).
+  int port() const { return port_; }
+  /// \brief `host:port` actually bound.
+  const std::string& address() const { return address_; }
+
+ private:
+  AdminServer() = default;
+  void Routes();
+
+  engine::Engine* engine_ = nullptr;
+  AdminServerOptions options_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::string address_;
+};
+
+/// \brief The JSON document of `GET /api/v1/status`.
+std::string RenderStatusJson(const engine::Engine& engine);
+
+}  // namespace otap_parquet::admin

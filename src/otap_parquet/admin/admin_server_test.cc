@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/admin/admin_server.h"
+
+#include <chrono>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "otap_parquet/engine/engine.h"
+#include "otap_parquet/nodes/builtin_nodes.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::admin {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kYaml[] = R"(version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          gen:
+            type: receiver:traffic_generator
+            config:
+              traffic_config: {signals_per_second: 2000, max_batch_size: 10, log_weight: 1}
+          out: {type: exporter:noop}
+        connections:
+          - {from: gen, to: out}
+)";
+
+int Get(httplib::Client& client, const char* path, std::string* body = nullptr) {
+  auto res = client.Get(path);
+  if (!res) return -1;
+  if (body) *body = res->body;
+  return res->status;
+}
+
+// Scenario: a running engine (traffic generator → noop, two cores) with the admin
+// server on a free port; readyz before, during and after the run; a scrape; a
+// shutdown through POST /api/v1/groups/shutdown.
+// Guarantees: livez is 200 throughout; readyz is 503 before Run and after the
+// shutdown request, 200 while every instance runs; metrics are Prometheus text
+// with the node labels; status lists both instances; the POST ends the run.
+TEST(AdminServerTest, ServesEngineLifecycle) {
+  ASSERT_OK_AND_ASSIGN(auto config, engine::ParseAndValidate(kYaml, "admin.yaml",
+                                                             nodes::BuiltinRegistry()));
+  engine::EngineOptions options;
+  options.num_cores = 2;
+  ASSERT_OK_AND_ASSIGN(auto eng,
+                       engine::Engine::Make(config, nodes::BuiltinRegistry(), options));
+  AdminServerOptions admin_options;
+  admin_options.bind_address = "127.0.0.1:0";
+  engine::Engine* e = eng.get();
+  admin_options.request_shutdown = [e](std::chrono::seconds timeout) {
+    e->RequestShutdown(engine::Clock::now() + timeout);
+  };
+  ASSERT_OK_AND_ASSIGN(auto server, AdminServer::Start(e, admin_options));
+  ASSERT_GT(server->port(), 0);
+  httplib::Client client("127.0.0.1", server->port());
+
+  EXPECT_EQ(Get(client, "/api/v1/livez"), 200);
+  EXPECT_EQ(Get(client, "/api/v1/readyz"), 503);
+
+  arrow::Status run_status;
+  std::thread runner([&] { run_status = eng->Run(); });
+  int ready = 0;
+  for (int i = 0; i < 1000 && ready != 200; ++i) {
+    ready = Get(client, "/api/v1/readyz");
+    if (ready != 200) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(ready, 200);
+  // Wait until some data has been acknowledged, so the counters are non-zero.
+  for (int i = 0; i < 1000 && eng->metrics().Sum("out", &engine::NodeMetrics::acked) == 0;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string body;
+  EXPECT_EQ(Get(client, "/api/v1/metrics", &body), 200);
+  EXPECT_THAT(body, HasSubstr("# TYPE otap_node_sent_items_total counter\n"));
+  EXPECT_THAT(body, HasSubstr("otap_node_acked_total{group=\"default\",pipeline=\"main\","
+                              "node=\"out\",urn=\"urn:otel:exporter:noop\",core=\"1\"}"));
+  EXPECT_EQ(Get(client, "/metrics", &body), 200);
+  EXPECT_THAT(body, HasSubstr("# TYPE otap_node_queue_depth gauge\n"));
+  EXPECT_EQ(Get(client, "/api/v1/status", &body), 200);
+  EXPECT_THAT(body, HasSubstr("\"state\":\"running\",\"ready\":true,\"cores\":2"));
+  EXPECT_THAT(body, HasSubstr("{\"group\":\"default\",\"pipeline\":\"main\",\"core\":1,"
+                              "\"state\":\"running\",\"nodes\":2}"));
+  EXPECT_EQ(Get(client, "/api/v1/nothing"), 404);
+
+  auto res = client.Post("/api/v1/groups/shutdown?timeout_secs=10");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 202);
+  EXPECT_EQ(Get(client, "/api/v1/readyz"), 503);
+  runner.join();
+  ASSERT_OK(run_status);
+  EXPECT_EQ(Get(client, "/api/v1/readyz", &body), 503);
+  EXPECT_EQ(body, "not ready: stopped\n");
+  EXPECT_EQ(Get(client, "/api/v1/livez"), 200);
+  EXPECT_GT(eng->metrics().Sum("out", &engine::NodeMetrics::acked), 0);
+  EXPECT_EQ(eng->metrics().Sum("out", &engine::NodeMetrics::acked),
+            eng->metrics().Sum("out", &engine::NodeMetrics::received_batches));
+  server->Stop();
+}
+
+// Scenario: a second server asks for the port the first one holds; a malformed
+// address.
+// Guarantees: IOError naming the address (no silent port sharing); Invalid.
+TEST(AdminServerTest, BusyPortAndBadAddress) {
+  ASSERT_OK_AND_ASSIGN(auto config, engine::ParseAndValidate(kYaml, "admin.yaml",
+                                                             nodes::BuiltinRegistry()));
+  ASSERT_OK_AND_ASSIGN(auto eng, engine::Engine::Make(config, nodes::BuiltinRegistry(),
+                                                      engine::EngineOptions{}));
+  AdminServerOptions options;
+  options.bind_address = "127.0.0.1:0";
+  ASSERT_OK_AND_ASSIGN(auto first, AdminServer::Start(eng.get(), options));
+  options.bind_address = "127.0.0.1:" + std::to_string(first->port());
+  auto second = AdminServer::Start(eng.get(), options);
+  ASSERT_TRUE(second.status().IsIOError()) << second.status();
+  EXPECT_THAT(second.status().message(), HasSubstr(options.bind_address));
+  options.bind_address = "localhost";
+  EXPECT_TRUE(AdminServer::Start(eng.get(), options).status().IsInvalid());
+  options.bind_address = "127.0.0.1:70000";
+  EXPECT_TRUE(AdminServer::Start(eng.get(), options).status().IsInvalid());
+}
+
+}  // namespace
+}  // namespace otap_parquet::admin

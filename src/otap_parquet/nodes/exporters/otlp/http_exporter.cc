@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/exporters/otlp/http_exporter.h"
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <openssl/x509.h>
+
+#include "otap_parquet/otlp/otlp_json.h"
+
+namespace otap_parquet::nodes {
+
+namespace {
+
+namespace logs_v1 = ::opentelemetry::proto::collector::logs::v1;
+namespace trace_v1 = ::opentelemetry::proto::collector::trace::v1;
+namespace metrics_v1 = ::opentelemetry::proto::collector::metrics::v1;
+
+// partial_success of a protobuf Export*ServiceResponse body.
+void ReadPartialSuccess(Signal signal, const std::string& body, AttemptResult* result) {
+  switch (signal) {
+    case Signal::kLogs: {
+      logs_v1::ExportLogsServiceResponse r;
+      if (!r.ParseFromString(body)) return;
+      result->rejected_items = r.partial_success().rejected_log_records();
+      result->partial_success_message = r.partial_success().error_message();
+      break;
+    }
+    case Signal::kTraces: {
+      trace_v1::ExportTraceServiceResponse r;
+      if (!r.ParseFromString(body)) return;
+      result->rejected_items = r.partial_success().rejected_spans();
+      result->partial_success_message = r.partial_success().error_message();
+      break;
+    }
+    case Signal::kMetrics: {
+      metrics_v1::ExportMetricsServiceResponse r;
+      if (!r.ParseFromString(body)) return;
+      result->rejected_items = r.partial_success().rejected_data_points();
+      result->partial_success_message = r.partial_success().error_message();
+      break;
+    }
+  }
+}
+
+std::string Printable(std::string_view text, size_t limit = 200) {
+  std::string out;
+  for (char c : text.substr(0, limit)) {
+    out.push_back(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f ? c : ' ');
+  }
+  if (text.size() > limit) out += "...";
+  return out;
+}
+
+class HttpTransport : public OtlpTransport {
+ public:
+  explicit HttpTransport(OtlpHttpExporterConfig config) : config_(std::move(config)) {
+    const int64_t threads =
+        std::min(config_.client_pool_size, config_.client.max_in_flight);
+    for (int64_t i = 0; i < threads; ++i) {
+      auto worker = std::make_unique<Worker>();
+      Worker* w = worker.get();
+      workers_.push_back(std::move(worker));
+      w->thread = std::thread([this, w] { RunWorker(*w); });
+    }
+  }
+
+  ~HttpTransport() override { Stop(); }
+
+  void Send(const std::shared_ptr<OtlpExportJob>& job, Done done) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (stopped_) {
+      lock.unlock();
+      done(Cancelled());
+      return;
+    }
+    queue_.push_back({job, std::move(done)});
+    work_.notify_one();
+  }
+
+  void CancelAll() override {
+    std::deque<Work> cancelled;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      cancelled.swap(queue_);
+    }
+    for (auto& worker : workers_) {
+      std::lock_guard<std::mutex> lock(worker->mutex);
+      for (auto& [origin, client] : worker->clients) client->stop();
+    }
+    for (auto& work : cancelled) work.done(Cancelled());
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    work_.notify_all();
+    CancelAll();
+    for (auto& worker : workers_) {
+      if (worker->thread.joinable()) worker->thread.join();
+    }
+  }
+
+ private:
+  struct Work {
+    std::shared_ptr<OtlpExportJob> job;
+    Done done;
+  };
+  struct Worker {
+    std::thread thread;
+    std::mutex mutex;  // guards `clients` against CancelAll
+    std::map<std::string, std::unique_ptr<httplib::Client>> clients;
+  };
+
+  static AttemptResult Cancelled() {
+    return AttemptResult::Failure(AttemptOutcome::kRetryable, "transport",
+                                  "cancelled (exporter stopping)");
+  }
+
+  void RunWorker(Worker& worker) {
+    for (;;) {
+      Work work;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        work_.wait(lock, [&] { return stopped_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopped
+        work = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      AttemptResult result = Attempt(worker, *work.job);
+      work.done(std::move(result));
+    }
+  }
+
+  httplib::Client* ClientFor(Worker& worker, const OtlpEndpoint& endpoint) {
+    const auto& tls = config_.client.tls;
+    const bool https = endpoint.https && !(tls && tls->insecure);
+    const std::string origin =
+        fmt::format("{}://{}", https ? "https" : "http", endpoint.authority());
+    std::lock_guard<std::mutex> lock(worker.mutex);
+    auto& client = worker.clients[origin];
+    if (client) return client.get();
+    if (https && tls && !tls->cert_file.empty()) {
+      client = std::make_unique<httplib::Client>(origin, tls->cert_file, tls->key_file);
+    } else {
+      client = std::make_unique<httplib::Client>(origin);
+    }
+    client->set_keep_alive(true);
+    client->set_connection_timeout(config_.client.connect_timeout);
+    const auto timeout = config_.client.timeout.value_or(std::chrono::seconds(30));
+    client->set_read_timeout(timeout);
+    client->set_write_timeout(timeout);
+    client->set_compress(config_.client.compression == "gzip");
+    if (https) {
+      // Without a CA file cpp-httplib calls SSL_CTX_set_default_verify_paths,
+      // whose OSSL_STORE lookup crashes with Debian's OpenSSL 3.0 in this process;
+      // name the system bundle (a plain file load) instead.
+      client->set_ca_cert_path(
+          tls && !tls->ca_file.empty() ? tls->ca_file : X509_get_default_cert_file());
+      client->enable_server_certificate_verification(true);
+    }
+    return client.get();
+  }
+
+  arrow::Status Encode(OtlpExportJob& job) const {
+    if (!job.body.empty()) return arrow::Status::OK();
+    if (config_.encoding == "json") {
+      ARROW_ASSIGN_OR_RAISE(job.body, otlp::ToOtlpJson(job.request));
+      return arrow::Status::OK();
+    }
+    const bool ok = std::visit(
+        [&](const auto& request) { return request.SerializeToString(&job.body); },
+        job.request);
+    if (!ok) return arrow::Status::Invalid("cannot serialize the OTLP request");
+    return arrow::Status::OK();
+  }
+
+  AttemptResult Attempt(Worker& worker, OtlpExportJob& job) {
+    AttemptResult result;
+    if (auto st = Encode(job); !st.ok()) {
+      return AttemptResult::Failure(AttemptOutcome::kPermanent, "encoding",
+                                    st.ToString());
+    }
+    result.bytes_sent = static_cast<int64_t>(job.body.size());
+    const int signal = static_cast<int>(job.signal);
+    httplib::Client* client = ClientFor(worker, config_.EndpointOf(signal));
+    httplib::Headers headers;
+    for (const auto& [name, value] : config_.client.headers) headers.emplace(name, value);
+    if (!config_.client.user_agent.empty()) {
+      headers.emplace("User-Agent", config_.client.user_agent);
+    }
+    const char* content_type =
+        config_.encoding == "json" ? "application/json" : "application/x-protobuf";
+    auto response = client->Post(config_.PathOf(signal), headers, job.body, content_type);
+    if (!response) {
+      result.outcome = AttemptOutcome::kRetryable;
+      result.reason = "transport";
+      result.message = httplib::to_string(response.error());
+      if (config_.EndpointOf(signal).https &&
+          response.error() == httplib::Error::Connection) {
+        result.message += " (connect or TLS handshake failed)";
+      }
+      return result;
+    }
+    const int status = response->status;
+    result.outcome = ClassifyHttpStatus(status);
+    const std::string response_type = response->get_header_value("Content-Type");
+    const bool protobuf = response_type.find("protobuf") != std::string::npos;
+    if (result.outcome == AttemptOutcome::kSuccess) {
+      if (protobuf && !response->body.empty()) {
+        ReadPartialSuccess(job.signal, response->body, &result);
+      }
+      return result;
+    }
+    result.reason = fmt::format("http_{}", status);
+    std::optional<std::string> message;
+    if (protobuf) message = MessageFromRpcStatus(response->body);
+    result.message = Printable(message ? *message : response->body);
+    if (response->has_header("Retry-After")) {
+      result.retry_after = ParseRetryAfter(response->get_header_value("Retry-After"));
+    }
+    return result;
+  }
+
+  const OtlpHttpExporterConfig config_;
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::deque<Work> queue_;
+  bool stopped_ = false;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+arrow::Result<std::unique_ptr<engine::Node>> MakeOtlpHttpExporter(
+    const engine::NodeSettings& settings, const YAML::Node& yaml) {
+  ARROW_ASSIGN_OR_RAISE(auto config, config::ParseTyped<OtlpHttpExporterConfig>(
+                                         yaml, settings.config_path));
+  OtlpExporter::Options options;
+  options.kind = "exporter:otlp_http";
+  options.metric_prefix = "otlp_http";
+  options.target = config.endpoint.origin() + config.endpoint.path;
+  options.client = config.client;
+  options.make_transport = [config](spdlog::logger& logger) {
+    return MakeOtlpHttpTransport(config, logger);
+  };
+  return std::unique_ptr<engine::Node>(new OtlpExporter(std::move(options)));
+}
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtlpHttpTransport(
+    const OtlpHttpExporterConfig& config, spdlog::logger&) {
+  return std::unique_ptr<OtlpTransport>(new HttpTransport(config));
+}
+
+const engine::NodeFactory kOtlpHttpExporterFactory{
+    .urn = "urn:otel:exporter:otlp_http",
+    .kind = engine::NodeKind::kExporter,
+    .description =
+        "sends OTLP/HTTP export requests (protobuf or JSON; retries, TLS, gzip)",
+    .validate_config = &config::ValidateTyped<OtlpHttpExporterConfig>,
+    .create = &MakeOtlpHttpExporter};
+
+}  // namespace otap_parquet::nodes

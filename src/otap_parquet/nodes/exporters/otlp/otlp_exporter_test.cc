@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/exporters/otlp/otlp_exporter.h"
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "otap_parquet/engine/registry.h"
+#include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/nodes/builtin_nodes.h"
+#include "otap_parquet/nodes/exporters/otlp/grpc_exporter.h"
+#include "otap_parquet/nodes/exporters/otlp/http_exporter.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::nodes {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+
+std::string Errors(const engine::NodeFactory& factory, const std::string& yaml) {
+  config::ConfigErrors errors;
+  factory.validate_config(YAML::Load(yaml), "nodes.x.config", &errors);
+  return errors.empty() ? "" : errors.ToStatus().ToString();
+}
+
+// Scenario: typical mistakes in an exporter:otlp_grpc config.
+// Guarantees: each is reported at once with its YAML path and line; a valid config
+// (upstream's keys, our retry_on_failure) passes.
+TEST(OtlpExporterConfig, GrpcErrorsCarryTheirPath) {
+  const std::string text = Errors(kOtlpGrpcExporterFactory,
+                                  "grpc_endpoint: ftp://collector:4317\n"
+                                  "timeout: 10 parsecs\n"
+                                  "compresion: gzip\n"
+                                  "tls: {ca_file: /nonexistent/ca.pem}\n"
+                                  "headers: {te: trailers, x-tenant: a}\n"
+                                  "max_in_flight: 0\n"
+                                  "retry_on_failure: {initial_interval: 1s, "
+                                  "max_interval: 10ms, multiplyer: 2}\n");
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.grpc_endpoint (line 1): "
+                              "\"ftp://collector:4317\": scheme must be http or https"));
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.timeout (line 2)"));
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.compresion (line 3): unknown key; did you "
+                              "mean \"compression\"?"));
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.tls.ca_file (line 4): cannot read "
+                              "\"/nonexistent/ca.pem\""));
+  EXPECT_THAT(text, HasSubstr("te: reserved header"));
+  EXPECT_THAT(text, Not(HasSubstr("x-tenant")));
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.max_in_flight (line 6)"));
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.retry_on_failure.max_interval"));
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.retry_on_failure.multiplyer"));
+
+  EXPECT_THAT(Errors(kOtlpGrpcExporterFactory, "{}"),
+              HasSubstr("missing required key grpc_endpoint"));
+  EXPECT_THAT(Errors(kOtlpGrpcExporterFactory, "grpc_endpoint: http://h:99999"),
+              HasSubstr("bad port \"99999\""));
+  EXPECT_THAT(Errors(kOtlpGrpcExporterFactory, "grpc_endpoint: h:1\ncompression: zstd"),
+              HasSubstr("zstd is not supported"));
+  EXPECT_THAT(Errors(kOtlpGrpcExporterFactory,
+                     "grpc_endpoint: https://h:1\ntls: {insecure_skip_verify: true}"),
+              HasSubstr("insecure_skip_verify"));
+  EXPECT_EQ(Errors(kOtlpGrpcExporterFactory,
+                   "grpc_endpoint: 127.0.0.1:4317\n"
+                   "compression_method: gzip\n"
+                   "max_in_flight: 256\n"
+                   "num_connections: 2\n"
+                   "timeout: 5s\n"
+                   "tcp_keepalive: 45s\n"
+                   "http2_keepalive_interval: 30s\n"
+                   "headers: {x-tenant: acme}\n"
+                   "retry_on_failure: {enabled: true, initial_interval: 10ms, "
+                   "max_interval: 1s, max_elapsed_time: 0s, multiplier: 2}\n"),
+            "");
+}
+
+// Scenario: exporter:otlp_http configs, good and bad.
+// Guarantees: errors name the key under `http` and the top level; the request
+// paths follow the endpoint (base + /v1/<signal>) or the per-signal URLs.
+TEST(OtlpExporterConfig, Http) {
+  const std::string text = Errors(kOtlpHttpExporterFactory,
+                                  "endpoint: http://h:4318\n"
+                                  "encoding: xml\n"
+                                  "http:\n"
+                                  "  timeout: -1s\n"
+                                  "  headers: {Content-Type: text/plain}\n"
+                                  "  tls: {cert_file: /nonexistent/c.pem}\n");
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.encoding (line 2)"));
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.http.timeout (line 4)"));
+  EXPECT_THAT(text, HasSubstr("Content-Type: reserved header"));
+  EXPECT_THAT(text, HasSubstr("nodes.x.config.http.tls.cert_file (line 6): cannot read"));
+  EXPECT_THAT(Errors(kOtlpHttpExporterFactory, "client_pool_size: 2"),
+              HasSubstr("missing required key endpoint"));
+
+  auto parsed = config::ParseTyped<OtlpHttpExporterConfig>(
+      YAML::Load("endpoint: https://collector:4318/otlp/\n"
+                 "metrics_endpoint: http://m:9090/api/v1/otlp/v1/metrics\n"
+                 "client_pool_size: 2\n"
+                 "http: {compression: gzip, timeout: 2s}\n"),
+      "x");
+  ASSERT_OK(parsed.status());
+  EXPECT_EQ(parsed->PathOf(static_cast<int>(Signal::kLogs)), "/otlp/v1/logs");
+  EXPECT_EQ(parsed->PathOf(static_cast<int>(Signal::kMetrics)),
+            "/api/v1/otlp/v1/metrics");
+  EXPECT_EQ(parsed->EndpointOf(static_cast<int>(Signal::kMetrics)).authority(), "m:9090");
+  EXPECT_TRUE(parsed->endpoint.https);
+  EXPECT_EQ(parsed->endpoint.port, 4318);
+  EXPECT_EQ(parsed->client.compression, "gzip");
+}
+
+// Scenario: answers of OTLP peers.
+// Guarantees: the Collector's / upstream's retryable set, Retry-After in both
+// forms, and RetryInfo from a google.rpc.Status built by hand.
+TEST(OtlpRetry, ClassificationAndHints) {
+  for (int code : {1, 2, 4, 8, 10, 11, 14, 15}) {
+    EXPECT_EQ(ClassifyGrpcCode(code), AttemptOutcome::kRetryable) << code;
+  }
+  for (int code : {3, 5, 7, 9, 12, 13, 16}) {
+    EXPECT_EQ(ClassifyGrpcCode(code), AttemptOutcome::kPermanent) << code;
+  }
+  EXPECT_EQ(GrpcCodeName(14), "UNAVAILABLE");
+  for (int status : {429, 502, 503, 504}) {
+    EXPECT_EQ(ClassifyHttpStatus(status), AttemptOutcome::kRetryable) << status;
+  }
+  for (int status : {400, 401, 403, 404, 413, 500}) {
+    EXPECT_EQ(ClassifyHttpStatus(status), AttemptOutcome::kPermanent) << status;
+  }
+  EXPECT_EQ(ClassifyHttpStatus(200), AttemptOutcome::kSuccess);
+
+  EXPECT_EQ(ParseRetryAfter(" 7 "), std::chrono::nanoseconds(7s));
+  EXPECT_EQ(ParseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT"),
+            std::chrono::nanoseconds(0));
+  EXPECT_FALSE(ParseRetryAfter("soon").has_value());
+
+  // google.rpc.Status{code: 14, details: [Any{RetryInfo{retry_delay: 2.5s}}]}.
+  const std::string duration = std::string("\x08\x02\x10", 3) + "\x80\xca\xb5\xee\x01";
+  const std::string retry_info =
+      "\x0a" + std::string(1, char(duration.size())) + duration;
+  const std::string type_url = "type.googleapis.com/google.rpc.RetryInfo";
+  const std::string any = "\x0a" + std::string(1, char(type_url.size())) + type_url +
+                          "\x12" + std::string(1, char(retry_info.size())) + retry_info;
+  const std::string status =
+      std::string("\x08\x0e", 2) + "\x1a" + std::string(1, char(any.size())) + any;
+  EXPECT_EQ(RetryDelayFromStatusDetails(status), std::chrono::nanoseconds(2500ms));
+  EXPECT_FALSE(RetryDelayFromStatusDetails(std::string("\x08\x0e", 2)).has_value());
+  const std::string rpc_status = std::string("\x08\x03\x12\x03", 4) + "bad";
+  EXPECT_EQ(MessageFromRpcStatus(rpc_status), "bad");
+}
+
+// Scenario: the backoff of retries 1..10 with initial 100ms, ×2, max 1s, ±50%.
+// Guarantees: each delay stays in its jitter window, capped at max_interval·1.5,
+// and never below the peer's hint.
+TEST(OtlpRetry, BackoffGrowsWithJitterAndHonorsHints) {
+  OtlpRetryConfig config;
+  config.initial_interval = 100ms;
+  config.max_interval = 1s;
+  config.multiplier = 2;
+  config.randomization_factor = 0.5;
+  Backoff backoff(config, 42);
+  for (int retry = 1; retry <= 10; ++retry) {
+    const double base = std::min(1e9, 1e8 * std::pow(2.0, retry - 1));
+    const auto d = backoff.Delay(retry, std::nullopt);
+    EXPECT_GE(d.count(), base * 0.5 - 1) << retry;
+    EXPECT_LE(d.count(), base * 1.5 + 1) << retry;
+  }
+  EXPECT_GE(backoff.Delay(1, std::chrono::nanoseconds(3s)), std::chrono::nanoseconds(3s));
+}
+
+// The pipeline side of one exporter instance, without a pipeline.
+class FakeEffect : public engine::EffectHandler {
+ public:
+  const std::string& node_id() const override { return id_; }
+  int core() const override { return 0; }
+  spdlog::logger& logger() override { return *spdlog::default_logger(); }
+  engine::NodeMetrics& metrics() override { return metrics_; }
+  arrow::Status Send(engine::PData, std::string_view) override {
+    return arrow::Status::Invalid("exporters have no outputs");
+  }
+  bool CanSend(std::string_view) const override { return false; }
+  arrow::Status SendFromAnyThread(engine::PData&, engine::Clock::time_point,
+                                  std::string_view) override {
+    return arrow::Status::Invalid("exporters have no outputs");
+  }
+  void Subscribe(engine::PData&, uint64_t) override {}
+  void StartPeriodicTimer(engine::Clock::duration) override {}
+  void CancelTimer() override {}
+  void ReportFinished() override {}
+  void Wake() override { ++wakes; }
+
+  std::atomic<int> wakes{0};
+
+ private:
+  std::string id_ = "otlp";
+  engine::NodeMetrics metrics_;
+};
+
+struct Outcomes : engine::CompletionSink {
+  void Deliver(const engine::AckFrame& frame, const engine::NackInfo* nack,
+               engine::AckContext) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (nack) {
+      nacks.push_back(*nack);
+    } else {
+      acked.push_back(frame.calldata);
+    }
+  }
+  size_t settled() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return acked.size() + nacks.size();
+  }
+  std::mutex mutex;
+  std::vector<uint64_t> acked;
+  std::vector<engine::NackInfo> nacks;
+};
+
+engine::PData MakeLogs(int items, uint64_t id, const std::shared_ptr<Outcomes>& sink) {
+  generator::GeneratorOptions options;
+  options.seed = id;
+  options.resources_per_request = 1;
+  options.scopes_per_resource = 1;
+  options.items_per_scope = items;
+  generator::OtlpGenerator gen(options);
+  auto batches = otlp::ToOtap(gen.NextLogs()).ValueOrDie();
+  engine::PData msg(std::move(batches.at(0)));
+  msg.context.Subscribe(sink, {.node_index = 0, .calldata = id});
+  return msg;
+}
+
+bool WaitFor(const std::function<bool()>& done) {
+  for (int i = 0; i < 2000 && !done(); ++i) std::this_thread::sleep_for(5ms);
+  return done();
+}
+
+std::unique_ptr<engine::Node> Create(const engine::NodeFactory& factory,
+                                     const std::string& yaml) {
+  engine::NodeSettings settings;
+  settings.node_id = "otlp";
+  settings.config_path = "nodes.otlp.config";
+  return factory.create(settings, YAML::Load(yaml)).ValueOrDie();
+}
+
+// Scenario: exporter:otlp_grpc with nothing listening at its endpoint, retries of
+// 5ms for at most 50ms, max_in_flight 2; three batches.
+// Guarantees: intake pauses at 2 in flight; every batch is Nacked retryable with
+// UNAVAILABLE and "retries exhausted" in the reason after more than one attempt;
+// the slot frees (AcceptsPdata again, Wake called); metrics count the failures.
+TEST(OtlpGrpcExporter, PeerDownNacksAfterRetries) {
+  auto node = Create(kOtlpGrpcExporterFactory,
+                     "grpc_endpoint: http://127.0.0.1:1\n"
+                     "max_in_flight: 2\n"
+                     "retry_on_failure: {initial_interval: 5ms, max_interval: 5ms, "
+                     "max_elapsed_time: 50ms}\n");
+  auto* exporter = static_cast<OtlpExporter*>(node.get());
+  FakeEffect effect;
+  auto sink = std::make_shared<Outcomes>();
+  ASSERT_OK(exporter->Start(effect));
+  ASSERT_OK(exporter->Export(MakeLogs(3, 1, sink), effect));
+  ASSERT_OK(exporter->Export(MakeLogs(3, 2, sink), effect));
+  EXPECT_FALSE(exporter->AcceptsPdata());
+  ASSERT_TRUE(WaitFor([&] { return exporter->AcceptsPdata(); }));
+  ASSERT_OK(exporter->Export(MakeLogs(3, 3, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return sink->settled() == 3; }));
+  EXPECT_GE(effect.wakes.load(), 1);
+  ASSERT_EQ(sink->nacks.size(), 3u);
+  for (const auto& nack : sink->nacks) {
+    EXPECT_FALSE(nack.permanent);
+    EXPECT_THAT(nack.reason, HasSubstr("UNAVAILABLE"));
+    EXPECT_THAT(nack.reason, HasSubstr("retries exhausted"));
+  }
+  auto& m = effect.metrics();
+  EXPECT_GT(m.extra("otlp_grpc_retries"), 0);
+  EXPECT_GT(m.extra("otlp_grpc_requests_failed", "UNAVAILABLE"), 3);
+  EXPECT_EQ(m.extra("otlp_grpc_batches_nacked", "retryable"), 3);
+  EXPECT_EQ(m.extra("otlp_grpc_in_flight"), 0);
+  auto shutdown = exporter->Shutdown(engine::Clock::now() + 5s, effect);
+  EXPECT_TRUE(shutdown.is_finished());
+}
+
+// Scenario: an HTTP peer (cpp-httplib's server) answers 400 with a google.rpc.Status
+// body to the first request, then 503 with Retry-After: 0 once, then 200.
+// Guarantees: the first batch is Nacked permanently at once (one attempt, the
+// peer's message in the reason); the second is retried and Acked; the peer saw
+// protobuf POSTs on /v1/logs with the configured header; a shutdown with nothing
+// pending completes at once.
+TEST(OtlpHttpExporter, PermanentErrorThenRetryThenSuccess) {
+  httplib::Server server;
+  std::mutex mutex;
+  std::vector<std::string> tenants;
+  int requests = 0;
+  server.Post("/v1/logs", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mutex);
+    tenants.push_back(req.get_header_value("x-tenant") + " " +
+                      req.get_header_value("Content-Type"));
+    ++requests;
+    if (requests == 1) {
+      res.status = 400;
+      res.set_content(std::string("\x08\x03\x12\x08"
+                                  "bad data",
+                                  12),
+                      "application/x-protobuf");
+    } else if (requests == 2) {
+      res.status = 503;
+      res.set_header("Retry-After", "0");
+    } else {
+      res.set_content("", "application/x-protobuf");
+    }
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  ASSERT_TRUE(WaitFor([&] { return server.is_running(); }));
+
+  auto node =
+      Create(kOtlpHttpExporterFactory,
+             "endpoint: http://127.0.0.1:" + std::to_string(port) +
+                 "\nmax_in_flight: 1\nclient_pool_size: 1\n"
+                 "http: {headers: {x-tenant: acme}, timeout: 5s}\n"
+                 "retry_on_failure: {initial_interval: 1ms, max_interval: 1ms}\n");
+  auto* exporter = static_cast<OtlpExporter*>(node.get());
+  FakeEffect effect;
+  auto sink = std::make_shared<Outcomes>();
+  ASSERT_OK(exporter->Start(effect));
+  ASSERT_OK(exporter->Export(MakeLogs(2, 1, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return sink->settled() == 1; }));
+  ASSERT_EQ(sink->nacks.size(), 1u);
+  EXPECT_TRUE(sink->nacks[0].permanent);
+  EXPECT_THAT(sink->nacks[0].reason, HasSubstr("http_400: bad data"));
+  ASSERT_OK(exporter->Export(MakeLogs(2, 2, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return sink->settled() == 2; }));
+  EXPECT_EQ(sink->acked, std::vector<uint64_t>{2});
+  EXPECT_TRUE(exporter->Shutdown(engine::Clock::now() + 5s, effect).is_finished());
+  auto& m = effect.metrics();
+  EXPECT_EQ(m.extra("otlp_http_requests_sent"), 3);
+  EXPECT_EQ(m.extra("otlp_http_requests_failed", "http_400"), 1);
+  EXPECT_EQ(m.extra("otlp_http_requests_failed", "http_503"), 1);
+  EXPECT_EQ(m.extra("otlp_http_retries"), 1);
+  EXPECT_EQ(m.extra("otlp_http_items_exported", "logs"), 2);
+  EXPECT_EQ(m.extra("otlp_http_batches_nacked", "permanent"), 1);
+  node.reset();  // closes the kept-alive connection, so the server stops at once
+  server.stop();
+  serving.join();
+  ASSERT_EQ(tenants.size(), 3u);
+  EXPECT_EQ(tenants[0], "acme application/x-protobuf");
+}
+
+// Scenario: a batch waits for a retry 10 minutes away when the shutdown begins
+// with a 1-minute deadline: the retry is past it.
+// Guarantees: the shutdown does not wait: the batch is Nacked retryable at once,
+// with the last error in the reason, and the shutdown future completes.
+TEST(OtlpGrpcExporter, ShutdownNacksRetriesPastTheDeadline) {
+  auto node = Create(kOtlpGrpcExporterFactory,
+                     "grpc_endpoint: http://127.0.0.1:1\n"
+                     "retry_on_failure: {initial_interval: 10m, max_interval: 10m, "
+                     "randomization_factor: 0, max_elapsed_time: 0s}\n");
+  auto* exporter = static_cast<OtlpExporter*>(node.get());
+  FakeEffect effect;
+  auto sink = std::make_shared<Outcomes>();
+  ASSERT_OK(exporter->Start(effect));
+  ASSERT_OK(exporter->Export(MakeLogs(1, 1, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return effect.metrics().extra("otlp_grpc_retries") == 1; }));
+  auto shutdown = exporter->Shutdown(engine::Clock::now() + 1min, effect);
+  ASSERT_TRUE(WaitFor([&] { return shutdown.is_finished(); }));
+  ASSERT_EQ(sink->nacks.size(), 1u);
+  EXPECT_FALSE(sink->nacks[0].permanent);
+  EXPECT_THAT(sink->nacks[0].reason, HasSubstr("past the deadline"));
+  EXPECT_THAT(sink->nacks[0].reason, HasSubstr("UNAVAILABLE"));  // the last error
+}
+
+}  // namespace
+}  // namespace otap_parquet::nodes

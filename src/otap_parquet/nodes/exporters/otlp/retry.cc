@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/exporters/otlp/retry.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
+namespace otap_parquet::nodes {
+
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
+
+constexpr const char* kGrpcCodeNames[] = {"OK",
+                                          "CANCELLED",
+                                          "UNKNOWN",
+                                          "INVALID_ARGUMENT",
+                                          "DEADLINE_EXCEEDED",
+                                          "NOT_FOUND",
+                                          "ALREADY_EXISTS",
+                                          "PERMISSION_DENIED",
+                                          "RESOURCE_EXHAUSTED",
+                                          "FAILED_PRECONDITION",
+                                          "ABORTED",
+                                          "OUT_OF_RANGE",
+                                          "UNIMPLEMENTED",
+                                          "INTERNAL",
+                                          "UNAVAILABLE",
+                                          "DATA_LOSS",
+                                          "UNAUTHENTICATED"};
+
+// Visits the length-delimited fields of one message; `fn(field, bytes)`.
+template <typename Fn>
+bool ForEachBytesField(const std::string& message, Fn&& fn) {
+  CodedInputStream in(reinterpret_cast<const uint8_t*>(message.data()),
+                      static_cast<int>(message.size()));
+  while (uint32_t tag = in.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    if (WireFormatLite::GetTagWireType(tag) ==
+        WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      std::string bytes;
+      uint32_t size = 0;
+      if (!in.ReadVarint32(&size) || !in.ReadString(&bytes, static_cast<int>(size))) {
+        return false;
+      }
+      fn(field, bytes);
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// google.protobuf.Duration{seconds = 1, nanos = 2}.
+std::optional<std::chrono::nanoseconds> ParseDurationMessage(const std::string& bytes) {
+  CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                      static_cast<int>(bytes.size()));
+  int64_t seconds = 0, nanos = 0;
+  while (uint32_t tag = in.ReadTag()) {
+    uint64_t v = 0;
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    if (WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT &&
+        (field == 1 || field == 2)) {
+      if (!in.ReadVarint64(&v)) return std::nullopt;
+      (field == 1 ? seconds : nanos) = static_cast<int64_t>(v);
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return std::nullopt;
+    }
+  }
+  if (seconds < 0 || nanos < 0) return std::nullopt;
+  return std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos);
+}
+
+}  // namespace
+
+AttemptOutcome ClassifyGrpcCode(int code) {
+  switch (code) {
+    case 0:
+      return AttemptOutcome::kSuccess;
+    case 1:   // CANCELLED
+    case 2:   // UNKNOWN
+    case 4:   // DEADLINE_EXCEEDED
+    case 8:   // RESOURCE_EXHAUSTED
+    case 10:  // ABORTED
+    case 11:  // OUT_OF_RANGE
+    case 14:  // UNAVAILABLE
+    case 15:  // DATA_LOSS
+      return AttemptOutcome::kRetryable;
+    default:
+      return AttemptOutcome::kPermanent;
+  }
+}
+
+std::string GrpcCodeName(int code) {
+  if (code >= 0 && code < static_cast<int>(std::size(kGrpcCodeNames))) {
+    return kGrpcCodeNames[code];
+  }
+  return "code_" + std::to_string(code);
+}
+
+AttemptOutcome ClassifyHttpStatus(int status) {
+  if (status >= 200 && status < 300) return AttemptOutcome::kSuccess;
+  switch (status) {
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return AttemptOutcome::kRetryable;
+    default:
+      return AttemptOutcome::kPermanent;
+  }
+}
+
+std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view value) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  int64_t seconds = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc() && ptr == value.data() + value.size()) {
+    if (seconds < 0) return std::nullopt;
+    return std::chrono::seconds(seconds);
+  }
+  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+  std::tm tm{};
+  const std::string text(value);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
+  const auto now = std::chrono::system_clock::now();
+  if (when <= now) return std::chrono::nanoseconds(0);
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(when - now);
+}
+
+std::optional<std::chrono::nanoseconds> RetryDelayFromStatusDetails(
+    const std::string& details) {
+  // google.rpc.Status{details = 3: repeated Any{type_url = 1, value = 2}};
+  // RetryInfo{retry_delay = 1: Duration}.
+  std::optional<std::chrono::nanoseconds> delay;
+  ForEachBytesField(details, [&](int field, const std::string& any) {
+    if (field != 3) return;
+    std::string type_url, value;
+    ForEachBytesField(any, [&](int f, const std::string& bytes) {
+      if (f == 1) type_url = bytes;
+      if (f == 2) value = bytes;
+    });
+    if (!type_url.ends_with("/google.rpc.RetryInfo")) return;
+    ForEachBytesField(value, [&](int f, const std::string& bytes) {
+      if (f == 1) delay = ParseDurationMessage(bytes);
+    });
+  });
+  return delay;
+}
+
+std::optional<std::string> MessageFromRpcStatus(const std::string& status) {
+  std::optional<std::string> message;
+  const bool ok = ForEachBytesField(status, [&](int field, const std::string& bytes) {
+    if (field == 2) message = bytes;
+  });
+  if (!ok) return std::nullopt;
+  return message;
+}
+
+Backoff::Backoff(OtlpRetryConfig config, uint64_t seed)
+    : config_(std::move(config)), random_(seed) {}
+
+std::chrono::nanoseconds Backoff::Delay(int retry,
+                                        std::optional<std::chrono::nanoseconds> hint) {
+  const double initial = static_cast<double>(config_.initial_interval.count());
+  const double max = static_cast<double>(config_.max_interval.count());
+  const double base =
+      std::min(max, initial * std::pow(config_.multiplier, std::max(0, retry - 1)));
+  const double f = config_.randomization_factor;
+  std::uniform_real_distribution<double> jitter(base * (1 - f), base * (1 + f));
+  auto delay =
+      std::chrono::nanoseconds(static_cast<int64_t>(f > 0 ? jitter(random_) : base));
+  if (hint && *hint > delay) delay = *hint;
+  return delay;
+}
+
+}  // namespace otap_parquet::nodes

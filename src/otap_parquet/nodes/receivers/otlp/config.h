@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "otap_parquet/config/config_reader.h"
+
+/// \file
+/// Configuration of `receiver:otlp`: upstream's `protocols.{grpc,http}` keys
+/// (RDF GrpcServerSettings / HttpServerSettings) plus `auth.bearer_token`.
+/// Transport tuning keys upstream has (keepalive, window sizes, ...) are accepted
+/// and ignored.
+
+namespace otap_parquet::nodes {
+
+/// \brief `tls`: server certificate and key, optionally a client CA (mTLS).
+struct OtlpTlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  ///< empty = no client certificates asked for
+
+  bool mtls() const { return !client_ca_file.empty(); }
+  static OtlpTlsConfig Read(config::ConfigReader& reader);
+};
+
+/// \brief A `host:port` listening address (`[v6]:port` for IPv6).
+struct ListenAddress {
+  std::string host;  ///< without brackets
+  int port = 0;
+
+  /// \brief `host:port` (brackets around IPv6 hosts), as gRPC wants it.
+  std::string ToString() const;
+  static std::optional<ListenAddress> Parse(const std::string& text);
+};
+
+/// \brief `protocols.grpc`.
+struct OtlpGrpcConfig {
+  ListenAddress listening_addr;
+  int64_t max_decoding_message_size = 4 << 20;  ///< bytes
+  /// `request_compression`: accepted request encodings (gzip, deflate; zstd is
+  /// accepted by the key but gRPC C++ cannot decode it).
+  std::vector<std::string> request_compression = {"zstd", "gzip", "deflate"};
+  /// `response_compression`: "" = none, else gzip or deflate.
+  std::string response_compression;
+  int64_t max_concurrent_requests = 0;  ///< 0 = unlimited
+  bool wait_for_result = false;
+  /// Server-side limit on waiting for channel space and for the outcome.
+  std::optional<std::chrono::nanoseconds> timeout;
+  std::optional<OtlpTlsConfig> tls;
+
+  static OtlpGrpcConfig Read(config::ConfigReader& reader);
+};
+
+/// \brief `protocols.http`.
+struct OtlpHttpConfig {
+  ListenAddress listening_addr;
+  int64_t max_request_body_size = 4 << 20;  ///< bytes, on the wire and decompressed
+  int64_t max_concurrent_requests = 0;      ///< 0 = unlimited
+  bool wait_for_result = false;
+  std::chrono::nanoseconds timeout = std::chrono::seconds(30);
+  bool accept_compressed_requests = true;
+  std::optional<OtlpTlsConfig> tls;
+
+  static OtlpHttpConfig Read(config::ConfigReader& reader);
+};
+
+struct OtlpReceiverConfig {
+  std::optional<OtlpGrpcConfig> grpc;
+  std::optional<OtlpHttpConfig> http;
+  /// `auth.bearer_token`: when set, requests must carry
+  /// `authorization: Bearer <token>` (gRPC metadata or HTTP header).
+  std::string bearer_token;
+
+  static OtlpReceiverConfig Read(config::ConfigReader& reader);
+};
+
+}  // namespace otap_parquet::nodes

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/receivers/otlp/grpc_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include <grpcpp/impl/codegen/proto_buffer_reader.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/support/byte_buffer.h>
+
+namespace otap_parquet::nodes::otlp_receiver {
+
+namespace {
+
+constexpr std::string_view kLogsMethod =
+    "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+constexpr std::string_view kTracesMethod =
+    "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+constexpr std::string_view kMetricsMethod =
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+grpc::StatusCode CodeOf(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kOk:
+      return grpc::StatusCode::OK;
+    case Outcome::kInvalid:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case Outcome::kTooLarge:
+    case Outcome::kExhausted:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case Outcome::kUnsupported:
+    case Outcome::kNotFound:
+      return grpc::StatusCode::UNIMPLEMENTED;
+    case Outcome::kUnauthenticated:
+      return grpc::StatusCode::UNAUTHENTICATED;
+    case Outcome::kUnavailable:
+      return grpc::StatusCode::UNAVAILABLE;
+    case Outcome::kTimeout:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+  }
+  return grpc::StatusCode::INTERNAL;
+}
+
+template <typename Message>
+bool ParseInto(grpc::ByteBuffer* buffer, otlp::OtlpRequest* out) {
+  Message message;
+  grpc::ProtoBufferReader reader(buffer);
+  if (!message.ParseFromZeroCopyStream(&reader)) return false;
+  *out = std::move(message);
+  return true;
+}
+
+arrow::Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return arrow::Status::IOError("cannot read ", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// One Export call. Deletes itself when gRPC is done with it.
+class ExportReactor : public grpc::ServerGenericBidiReactor {
+ public:
+  ExportReactor(GrpcServer* server, grpc::GenericCallbackServerContext* context)
+      : server_(server) {
+    const std::string& method = context->method();
+    if (method == kLogsMethod) {
+      signal_ = Signal::kLogs;
+    } else if (method == kTracesMethod) {
+      signal_ = Signal::kTraces;
+    } else if (method == kMetricsMethod) {
+      signal_ = Signal::kMetrics;
+    } else {
+      server_->ingest()->CountRejected(Protocol::kGrpc, Outcome::kNotFound);
+      Answer({Outcome::kNotFound, "unknown method " + method});
+      return;
+    }
+    if (!server_->bearer_token().empty()) {
+      const auto& metadata = context->client_metadata();
+      auto it = metadata.find("authorization");
+      if (it == metadata.end() ||
+          !BearerTokenMatches(std::string_view(it->second.data(), it->second.size()),
+                              server_->bearer_token())) {
+        server_->ingest()->CountRejected(Protocol::kGrpc, Outcome::kUnauthenticated);
+        Answer({Outcome::kUnauthenticated,
+                "missing or invalid \"authorization: Bearer <token>\" metadata"});
+        return;
+      }
+    }
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // gRPC refused the message itself (too large, unknown encoding: the call
+      // already carries that status) or the client sent none. Not counted: we
+      // cannot tell which.
+      Answer({Outcome::kInvalid, "no request message received"});
+      return;
+    }
+    const int64_t bytes = static_cast<int64_t>(request_.Length());
+    otlp::OtlpRequest request;
+    bool parsed = false;
+    switch (signal_) {
+      case Signal::kLogs:
+        parsed = ParseInto<otlp::LogsRequest>(&request_, &request);
+        break;
+      case Signal::kTraces:
+        parsed = ParseInto<otlp::TracesRequest>(&request_, &request);
+        break;
+      case Signal::kMetrics:
+        parsed = ParseInto<otlp::MetricsRequest>(&request_, &request);
+        break;
+    }
+    request_.Clear();
+    if (!parsed) {
+      server_->ingest()->CountRejected(Protocol::kGrpc, Outcome::kInvalid);
+      Answer({Outcome::kInvalid,
+              "malformed protobuf: cannot parse the " + std::string(SignalName(signal_)) +
+                  " export request (" + std::to_string(bytes) + " bytes)"});
+      return;
+    }
+    // The reply may finish the call (and OnDone run) before Submit returns: hold a
+    // reference until key_ is stored.
+    refs_++;
+    key_ = server_->ingest()->Submit(Protocol::kGrpc, std::move(request), bytes,
+                                     server_->options(),
+                                     [this](IngestResult result) { Answer(result); });
+    Unref();
+  }
+
+  void OnCancel() override {
+    // The client went away (or its deadline passed), or the server shuts down:
+    // a call must still be finished.
+    server_->ingest()->Cancel(key_.load(), {Outcome::kUnavailable, "call cancelled"});
+  }
+
+  void OnDone() override { Unref(); }
+
+ private:
+  void Unref() {
+    if (--refs_ == 0) delete this;
+  }
+
+  void Answer(const IngestResult& result) {
+    if (answered_.exchange(true)) return;
+    if (result.ok()) {
+      // An empty Export*ServiceResponse (no partial_success) is zero bytes.
+      grpc::Slice empty;
+      response_ = grpc::ByteBuffer(&empty, 1);
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    } else {
+      Finish(grpc::Status(CodeOf(result.outcome), result.message));
+    }
+  }
+
+  GrpcServer* server_;
+  Signal signal_ = Signal::kLogs;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  std::atomic<bool> answered_{false};
+  std::atomic<uint64_t> key_{0};
+  std::atomic<int> refs_{1};  ///< gRPC's (until OnDone) + OnReadDone's
+};
+
+}  // namespace
+
+class GrpcServer::Service : public grpc::CallbackGenericService {
+ public:
+  explicit Service(GrpcServer* server) : server_(server) {}
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    return new ExportReactor(server_, context);
+  }
+
+ private:
+  GrpcServer* server_;
+};
+
+arrow::Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const OtlpGrpcConfig& config,
+                                                             std::string bearer_token,
+                                                             Ingest* ingest) {
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
+  server->ingest_ = ingest;
+  server->bearer_token_ = std::move(bearer_token);
+  server->options_.wait_for_result = config.wait_for_result;
+  if (config.timeout) server->options_.timeout = *config.timeout;
+  server->options_.max_concurrent_requests = config.max_concurrent_requests;
+  server->service_ = std::make_unique<Service>(server.get());
+
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (config.tls) {
+    grpc::SslServerCredentialsOptions ssl(
+        config.tls->mtls() ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    ARROW_ASSIGN_OR_RAISE(pair.private_key, ReadFile(config.tls->key_file));
+    ARROW_ASSIGN_OR_RAISE(pair.cert_chain, ReadFile(config.tls->cert_file));
+    ssl.pem_key_cert_pairs.push_back(std::move(pair));
+    if (config.tls->mtls()) {
+      ARROW_ASSIGN_OR_RAISE(ssl.pem_root_certs, ReadFile(config.tls->client_ca_file));
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+  } else {
+    credentials = grpc::InsecureServerCredentials();
+  }
+
+  grpc::ServerBuilder builder;
+  const std::string address = config.listening_addr.ToString();
+  builder.AddListeningPort(address, credentials, &server->port_);
+  builder.RegisterCallbackGenericService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_decoding_message_size));
+  // SO_REUSEPORT (gRPC's default on Linux): one server per pipeline instance.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 1);
+  std::vector<grpc_compression_algorithm> accepted;
+  for (const auto& method : config.request_compression) {
+    if (method == "gzip") accepted.push_back(GRPC_COMPRESS_GZIP);
+    if (method == "deflate") accepted.push_back(GRPC_COMPRESS_DEFLATE);
+  }
+  for (auto algorithm : {GRPC_COMPRESS_GZIP, GRPC_COMPRESS_DEFLATE}) {
+    const bool on =
+        std::find(accepted.begin(), accepted.end(), algorithm) != accepted.end();
+    builder.SetCompressionAlgorithmSupportStatus(algorithm, on);
+  }
+  if (config.response_compression == "gzip") {
+    builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  } else if (config.response_compression == "deflate") {
+    builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_DEFLATE);
+  }
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return arrow::Status::IOError("cannot listen for OTLP/gRPC on ", address,
+                                  " (address in use or not local?)");
+  }
+  return server;
+}
+
+void GrpcServer::Shutdown(std::chrono::system_clock::time_point deadline) {
+  std::call_once(shutdown_once_, [&] {
+    if (server_) {
+      server_->Shutdown(deadline);
+      server_->Wait();
+    }
+  });
+}
+
+GrpcServer::~GrpcServer() { Shutdown(std::chrono::system_clock::now()); }
+
+}  // namespace otap_parquet::nodes::otlp_receiver

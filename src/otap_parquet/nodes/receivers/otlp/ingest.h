@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "otap_parquet/engine/node.h"
+#include "otap_parquet/otlp/otlp_types.h"
+
+/// \file
+/// The protocol-independent part of `receiver:otlp`: admission, conversion to
+/// OTAP pdata, sending into the pipeline, waiting for the outcome, counters.
+/// Used by the gRPC and HTTP servers from their own threads.
+
+namespace otap_parquet::nodes::otlp_receiver {
+
+/// \brief How a request was answered (mapped to a gRPC code or HTTP status by
+/// each protocol).
+enum class Outcome : int {
+  kOk = 0,
+  kInvalid,          ///< malformed request, or permanent Nack
+  kTooLarge,         ///< body/message over the configured limit
+  kUnsupported,      ///< content type or encoding (HTTP 415)
+  kUnauthenticated,  ///< bearer token missing or wrong
+  kExhausted,        ///< pipeline channel full / concurrency limit
+  kUnavailable,      ///< shutting down, or retryable Nack
+  kTimeout,          ///< no outcome within `timeout`
+  kNotFound,         ///< unknown path or method
+};
+inline constexpr int kNumOutcomes = 9;
+std::string_view OutcomeName(Outcome outcome);
+
+struct IngestResult {
+  Outcome outcome = Outcome::kOk;
+  std::string message;
+  bool ok() const { return outcome == Outcome::kOk; }
+};
+
+enum class Protocol : int { kGrpc = 0, kHttp = 1 };
+std::string_view ProtocolName(Protocol protocol);
+
+/// \brief Called exactly once per admitted request, from any thread.
+using Reply = std::function<void(IngestResult)>;
+
+/// \brief Per-protocol settings of the ingest path.
+struct IngestOptions {
+  bool wait_for_result = false;
+  /// Longest wait for channel space (and, with wait_for_result, for the outcome).
+  std::chrono::nanoseconds timeout = std::chrono::seconds(5);
+  int64_t max_concurrent_requests = 0;  ///< 0 = unlimited
+};
+
+/// \brief Counters, updated from any thread, published by the node.
+struct IngestCounters {
+  static constexpr int kSignals = 3;
+  std::array<std::array<std::atomic<int64_t>, kSignals>, 2> started{};
+  std::array<std::array<std::atomic<int64_t>, kSignals>, 2> completed{};
+  std::array<std::array<std::atomic<int64_t>, kSignals>, 2> bytes{};
+  std::array<std::array<std::atomic<int64_t>, kSignals>, 2> items{};
+  std::array<std::array<std::atomic<int64_t>, kNumOutcomes>, 2> rejected{};
+  /// Outcomes delivered with wait_for_result: success (Ack), failure (retryable
+  /// Nack), refused (permanent Nack), timeout.
+  std::atomic<int64_t> acks_success{0};
+  std::atomic<int64_t> acks_failure{0};
+  std::atomic<int64_t> acks_refused{0};
+  std::atomic<int64_t> acks_timeout{0};
+};
+
+/// \brief Shared by both protocol servers of one node instance. Thread-safe.
+class Ingest {
+ public:
+  explicit Ingest(engine::EffectHandler* effect) : effect_(effect) {}
+
+  /// \brief Converts and sends one decoded request; `reply` is called once, now
+  /// or (with wait_for_result) when the outcome arrives. Returns a key for
+  /// Cancel (0 when already answered).
+  uint64_t Submit(Protocol protocol, otlp::OtlpRequest request, int64_t wire_bytes,
+                  const IngestOptions& options, Reply reply);
+
+  /// \brief Forgets a waiting request (client gone); answers it with `result` if
+  /// it was still waiting. Returns whether it was.
+  bool Cancel(uint64_t key, IngestResult result);
+
+  /// \brief Counts a request refused before Submit (bad body, auth, ...).
+  void CountRejected(Protocol protocol, Outcome outcome) {
+    counters_.rejected[static_cast<int>(protocol)][static_cast<int>(outcome)]++;
+  }
+
+  /// \brief Outcome of a subscribed message (pipeline thread).
+  void OnOutcome(uint64_t key, const engine::NackInfo* nack);
+  /// \brief Answers waiters whose deadline has passed.
+  void ExpireWaiters(engine::Clock::time_point now);
+  /// \brief Answers every waiter with `result` (end of the pipeline).
+  void ResolveAll(const IngestResult& result);
+
+  /// \brief Stop admitting: new requests are answered kUnavailable.
+  void StopAdmitting() { admitting_.store(false); }
+  bool admitting() const { return admitting_.load(); }
+  /// \brief Whether no Submit is between admission and the end of its sends.
+  bool idle() const { return in_submit_.load() == 0; }
+
+  const IngestCounters& counters() const { return counters_; }
+  int64_t waiting() const;
+
+ private:
+  struct Waiter {
+    Protocol protocol = Protocol::kGrpc;
+    int signal = 0;
+    int remaining = 0;  ///< parts not settled yet
+    std::optional<engine::NackInfo> nack;
+    engine::Clock::time_point deadline;
+    Reply reply;
+  };
+
+  void Finish(Protocol protocol, int signal, IngestResult result, Reply& reply);
+
+  engine::EffectHandler* effect_;
+  std::atomic<bool> admitting_{true};
+  std::atomic<int> in_submit_{0};
+  std::atomic<int64_t> in_flight_requests_[2] = {0, 0};
+  std::atomic<uint64_t> next_key_{1};
+  mutable std::mutex mutex_;
+  std::map<uint64_t, Waiter> waiters_;
+  IngestCounters counters_;
+};
+
+/// \brief Whether `header` (an `authorization` value) carries `token`.
+bool BearerTokenMatches(std::string_view header, const std::string& token);
+
+}  // namespace otap_parquet::nodes::otlp_receiver

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/receivers/otlp/otlp_receiver.h"
+
+#include <string>
+#include <utility>
+
+#include <spdlog/logger.h>
+
+namespace otap_parquet::nodes {
+
+using engine::Clock;
+using otlp_receiver::Outcome;
+using otlp_receiver::Protocol;
+
+namespace {
+
+void Set(engine::NodeMetrics& m, const std::string& name, const char* label,
+         std::string_view value, const char* help, int64_t amount, bool counter = true) {
+  m.SetExtra({.name = name,
+              .label = label,
+              .value = std::string(value),
+              .counter = counter,
+              .help = help,
+              .amount = amount});
+}
+
+// Most a graceful stop waits for running calls (the engine's deadline is usually
+// far shorter).
+constexpr std::chrono::seconds kMaxStopWait{60};
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<engine::Node>> OtlpReceiver::Make(
+    const engine::NodeSettings& settings, const YAML::Node& config) {
+  ARROW_ASSIGN_OR_RAISE(
+      auto c, config::ParseTyped<OtlpReceiverConfig>(config, settings.config_path));
+  return std::unique_ptr<engine::Node>(new OtlpReceiver(std::move(c), settings));
+}
+
+OtlpReceiver::~OtlpReceiver() {
+  if (ingest_) {
+    ingest_->StopAdmitting();
+    // Outcomes that never came (the pipeline ended first): the client retries.
+    ingest_->ResolveAll({Outcome::kUnavailable,
+                         "receiver stopped before the pipeline outcome was known"});
+  }
+  if (stopper_.joinable()) {
+    stopper_.join();
+  } else {
+    StopServers(std::chrono::system_clock::now());
+  }
+  grpc_.reset();
+  http_.reset();
+}
+
+arrow::Status OtlpReceiver::Start(engine::EffectHandler& effect) {
+  ingest_ = std::make_unique<otlp_receiver::Ingest>(&effect);
+  auto fail = [&](const arrow::Status& st) {
+    return st.WithMessage("receiver:otlp ", effect.node_id(), ": ", st.message());
+  };
+  if (config_.grpc) {
+    auto server = otlp_receiver::GrpcServer::Start(*config_.grpc, config_.bearer_token,
+                                                   ingest_.get());
+    if (!server.ok()) return fail(server.status());
+    grpc_ = std::move(*server);
+  }
+  if (config_.http) {
+    auto server = otlp_receiver::HttpServer::Start(*config_.http, config_.bearer_token,
+                                                   ingest_.get());
+    if (!server.ok()) {
+      if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now());
+      return fail(server.status());
+    }
+    http_ = std::move(*server);
+  }
+  effect.logger().info(
+      "receiver.otlp.start node={} core={} grpc={} http={} wait_for_result={}/{} auth={}",
+      effect.node_id(), effect.core(),
+      grpc_ ? fmt::format("{}:{}{}", config_.grpc->listening_addr.host, grpc_->port(),
+                          config_.grpc->tls ? " (tls)" : "")
+            : "off",
+      http_ ? fmt::format("{}:{}{}", config_.http->listening_addr.host, http_->port(),
+                          config_.http->tls ? " (tls)" : "")
+            : "off",
+      config_.grpc && config_.grpc->wait_for_result,
+      config_.http && config_.http->wait_for_result,
+      config_.bearer_token.empty() ? "none" : "bearer");
+  effect.StartPeriodicTimer(kTick);
+  Publish(effect);
+  return arrow::Status::OK();
+}
+
+arrow::Status OtlpReceiver::OnTimer(Clock::time_point now,
+                                    engine::EffectHandler& effect) {
+  ingest_->ExpireWaiters(now);
+  Publish(effect);
+  return arrow::Status::OK();
+}
+
+void OtlpReceiver::Drain(engine::EffectHandler& effect) {
+  if (!ingest_) return;
+  ingest_->StopAdmitting();
+  effect.logger().info("receiver.otlp.drain node={} core={} waiting={}", effect.node_id(),
+                       effect.core(), ingest_->waiting());
+  Publish(effect);
+}
+
+bool OtlpReceiver::drained() const {
+  return !ingest_ || (!ingest_->admitting() && ingest_->idle());
+}
+
+void OtlpReceiver::OnAck(uint64_t calldata, engine::AckContext,
+                         engine::EffectHandler& effect) {
+  ingest_->OnOutcome(calldata, nullptr);
+  // Timers are off while draining: outcomes then keep the metrics current.
+  if (!ingest_->admitting()) Publish(effect);
+}
+
+void OtlpReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
+                          engine::AckContext, engine::EffectHandler& effect) {
+  ingest_->OnOutcome(calldata, &nack);
+  if (!ingest_->admitting()) Publish(effect);
+}
+
+void OtlpReceiver::StopServers(std::chrono::system_clock::time_point deadline) {
+  if (grpc_) grpc_->Shutdown(deadline);
+  if (http_) http_->Shutdown();
+}
+
+arrow::Future<> OtlpReceiver::Shutdown(Clock::time_point deadline,
+                                       engine::EffectHandler& effect) {
+  if (!ingest_) return arrow::Future<>::MakeFinished();
+  ingest_->StopAdmitting();
+  Publish(effect);
+  const auto now = Clock::now();
+  const auto wait = deadline > now
+                        ? std::min<Clock::duration>(deadline - now, kMaxStopWait)
+                        : Clock::duration::zero();
+  const auto system_deadline =
+      std::chrono::system_clock::now() +
+      std::chrono::duration_cast<std::chrono::microseconds>(wait);
+  effect.logger().info("receiver.otlp.shutdown node={} core={} waiting={}",
+                       effect.node_id(), effect.core(), ingest_->waiting());
+  // Off the pipeline thread: calls waiting for their outcome are answered as the
+  // downstream nodes settle (on the pipeline thread) while the servers stop.
+  if (!stopper_.joinable()) {
+    stopper_ = std::thread([this, system_deadline] { StopServers(system_deadline); });
+  }
+  return arrow::Future<>::MakeFinished();
+}
+
+void OtlpReceiver::Publish(engine::EffectHandler& effect) const {
+  if (!ingest_) return;
+  engine::NodeMetrics& m = effect.metrics();
+  const otlp_receiver::IngestCounters& c = ingest_->counters();
+  for (Protocol protocol : {Protocol::kGrpc, Protocol::kHttp}) {
+    if ((protocol == Protocol::kGrpc && !config_.grpc) ||
+        (protocol == Protocol::kHttp && !config_.http)) {
+      continue;
+    }
+    const int p = static_cast<int>(protocol);
+    const std::string prefix = "otlp_" + std::string(ProtocolName(protocol)) + "_";
+    for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
+      const int s = static_cast<int>(signal);
+      const std::string_view name = SignalName(signal);
+      Set(m, prefix + "requests_started", "signal", name, "export requests received",
+          c.started[p][s].load());
+      Set(m, prefix + "requests_completed", "signal", name,
+          "export requests answered with success", c.completed[p][s].load());
+      Set(m, prefix + "request_bytes", "signal", name,
+          "request payload bytes (as received, before decompression for gRPC)",
+          c.bytes[p][s].load());
+      Set(m, prefix + "items_received", "signal", name,
+          "log records, spans or metric points admitted", c.items[p][s].load());
+    }
+    for (int o = 1; o < otlp_receiver::kNumOutcomes; ++o) {
+      Set(m, prefix + "requests_rejected", "reason", OutcomeName(static_cast<Outcome>(o)),
+          "export requests answered with an error", c.rejected[p][o].load());
+    }
+  }
+  Set(m, "otlp_acknowledgements", "outcome", "success", "wait_for_result outcomes: Ack",
+      c.acks_success.load());
+  Set(m, "otlp_acknowledgements", "outcome", "failure",
+      "wait_for_result outcomes: retryable Nack", c.acks_failure.load());
+  Set(m, "otlp_acknowledgements", "outcome", "refused",
+      "wait_for_result outcomes: permanent Nack", c.acks_refused.load());
+  Set(m, "otlp_acknowledgements", "outcome", "timeout",
+      "wait_for_result outcomes: none within timeout", c.acks_timeout.load());
+  Set(m, "otlp_requests_waiting", "", "", "requests waiting for their outcome",
+      ingest_->waiting(), /*counter=*/false);
+}
+
+const engine::NodeFactory kOtlpReceiverFactory{
+    .urn = "urn:otel:receiver:otlp",
+    .kind = engine::NodeKind::kReceiver,
+    .description = "OTLP/gRPC and OTLP/HTTP (protobuf and JSON) server",
+    .validate_config = &config::ValidateTyped<OtlpReceiverConfig>,
+    .create = &OtlpReceiver::Make};
+
+}  // namespace otap_parquet::nodes

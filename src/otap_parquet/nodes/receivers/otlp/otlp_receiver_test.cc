@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/receivers/otlp/otlp_receiver.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::nodes {
+namespace {
+
+using ::testing::HasSubstr;
+
+arrow::Result<OtlpReceiverConfig> Parse(const std::string& yaml) {
+  return config::ParseTyped<OtlpReceiverConfig>(YAML::Load(yaml), "nodes.otlp.config");
+}
+
+std::string ErrorOf(const std::string& yaml) {
+  auto result = Parse(yaml);
+  return result.ok() ? std::string() : result.status().message();
+}
+
+// Scenario: both protocols with every upstream key we apply, plus auth.
+// Guarantees: each value is read; tuning keys upstream has are accepted.
+TEST(OtlpReceiverConfigTest, ReadsUpstreamKeys) {
+  ASSERT_OK_AND_ASSIGN(auto c, Parse(R"(
+protocols:
+  grpc:
+    listening_addr: "0.0.0.0:4317"
+    max_decoding_message_size: 512MiB
+    request_compression: [gzip]
+    response_compression: gzip
+    max_concurrent_requests: 100
+    wait_for_result: true
+    timeout: 5s
+    tcp_nodelay: true
+    http2_keepalive_interval: 30s
+  http:
+    listening_addr: "[::1]:4318"
+    max_request_body_size: 1MiB
+    wait_for_result: true
+    timeout: 2s
+    accept_compressed_requests: false
+    tcp_keepalive: 45s
+auth:
+  bearer_token: s3cret
+)"));
+  ASSERT_TRUE(c.grpc && c.http);
+  EXPECT_EQ(c.grpc->listening_addr.ToString(), "0.0.0.0:4317");
+  EXPECT_EQ(c.grpc->max_decoding_message_size, 512LL << 20);
+  EXPECT_EQ(c.grpc->request_compression, std::vector<std::string>{"gzip"});
+  EXPECT_EQ(c.grpc->response_compression, "gzip");
+  EXPECT_EQ(c.grpc->max_concurrent_requests, 100);
+  EXPECT_TRUE(c.grpc->wait_for_result);
+  EXPECT_EQ(*c.grpc->timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c.http->listening_addr.host, "::1");
+  EXPECT_EQ(c.http->listening_addr.port, 4318);
+  EXPECT_EQ(c.http->listening_addr.ToString(), "[::1]:4318");
+  EXPECT_EQ(c.http->max_request_body_size, 1 << 20);
+  EXPECT_TRUE(c.http->wait_for_result);
+  EXPECT_EQ(c.http->timeout, std::chrono::seconds(2));
+  EXPECT_FALSE(c.http->accept_compressed_requests);
+  EXPECT_EQ(c.bearer_token, "s3cret");
+}
+
+// Scenario: only a gRPC address.
+// Guarantees: upstream's defaults (4MiB, no wait, no TLS, no HTTP, no auth).
+TEST(OtlpReceiverConfigTest, Defaults) {
+  ASSERT_OK_AND_ASSIGN(auto c,
+                       Parse("protocols: {grpc: {listening_addr: 127.0.0.1:4317}}"));
+  ASSERT_TRUE(c.grpc);
+  EXPECT_FALSE(c.http);
+  EXPECT_EQ(c.grpc->max_decoding_message_size, 4 << 20);
+  EXPECT_FALSE(c.grpc->wait_for_result);
+  EXPECT_FALSE(c.grpc->timeout);
+  EXPECT_FALSE(c.grpc->tls);
+  EXPECT_TRUE(c.bearer_token.empty());
+  ASSERT_OK_AND_ASSIGN(auto h,
+                       Parse("protocols: {http: {listening_addr: 127.0.0.1:4318}}"));
+  EXPECT_EQ(h.http->timeout, std::chrono::seconds(30));
+  EXPECT_EQ(h.http->max_request_body_size, 4 << 20);
+  EXPECT_TRUE(h.http->accept_compressed_requests);
+}
+
+// Scenario: no protocols, an empty protocols block, a missing address.
+// Guarantees: each is an error naming the path and what is missing.
+TEST(OtlpReceiverConfigTest, MissingProtocolsAndAddress) {
+  EXPECT_THAT(ErrorOf("{}"), HasSubstr("nodes.otlp.config (line 1): missing required key "
+                                       "\"protocols\""));
+  EXPECT_THAT(ErrorOf("protocols: {}"),
+              HasSubstr("nodes.otlp.config.protocols (line 1): configure at least one "
+                        "protocol"));
+  EXPECT_THAT(ErrorOf("protocols: {grpc: {wait_for_result: true}}"),
+              HasSubstr("nodes.otlp.config.protocols.grpc (line 1): missing required key "
+                        "\"listening_addr\""));
+}
+
+// Scenario: malformed listening addresses.
+// Guarantees: each is refused at listening_addr with the expected shape.
+TEST(OtlpReceiverConfigTest, BadAddress) {
+  for (const char* addr : {"4317", "localhost", "localhost:", ":4317", "host:70000",
+                           "host:43a7", "::1:4317", "[::1:4317"}) {
+    SCOPED_TRACE(addr);
+    EXPECT_THAT(
+        ErrorOf(std::string("protocols: {http: {listening_addr: \"") + addr + "\"}}"),
+        HasSubstr("nodes.otlp.config.protocols.http.listening_addr (line 1): expected "
+                  "\"host:port\""));
+  }
+  EXPECT_THAT(ErrorOf(R"(protocols:
+  grpc: {listening_addr: "127.0.0.1:4317"}
+  http: {listening_addr: "127.0.0.1:4317"})"),
+              HasSubstr("must listen on different addresses"));
+}
+
+// Scenario: unknown keys at every level, wrong types and values.
+// Guarantees: every error is reported (not only the first), with suggestions.
+TEST(OtlpReceiverConfigTest, UnknownKeysAndBadValues) {
+  const std::string error = ErrorOf(R"(
+protocols:
+  grpc:
+    listening_addr: 127.0.0.1:4317
+    wait_for_reslt: true
+    max_decoding_message_size: lots
+    request_compression: [brotli]
+  http:
+    listening_addr: 127.0.0.1:4318
+    timeout: soon
+  htp: {}
+auth: {token: x}
+)");
+  EXPECT_THAT(error, HasSubstr("protocols.grpc.wait_for_reslt (line 5): unknown key; did "
+                               "you mean \"wait_for_result\"?"));
+  EXPECT_THAT(error, HasSubstr("protocols.grpc.max_decoding_message_size (line 6)"));
+  EXPECT_THAT(error, HasSubstr("unknown compression \"brotli\""));
+  EXPECT_THAT(error, HasSubstr("protocols.http.timeout (line 10)"));
+  EXPECT_THAT(error, HasSubstr("protocols.htp (line 11): unknown key"));
+  EXPECT_THAT(error, HasSubstr("auth.token (line 12): unknown key"));
+  EXPECT_THAT(error, HasSubstr("missing required key \"bearer_token\""));
+}
+
+// Scenario: tls with missing files, without a key, with the *_pem variants.
+// Guarantees: errors name the tls key and the file; existing files pass.
+TEST(OtlpReceiverConfigTest, TlsFiles) {
+  const std::string error = ErrorOf(R"(
+protocols:
+  grpc:
+    listening_addr: 127.0.0.1:4317
+    tls: {cert_file: /nonexistent/server.crt, key_file: /nonexistent/server.key,
+          client_ca_file: /nonexistent/ca.crt}
+  http:
+    listening_addr: 127.0.0.1:4318
+    tls: {cert_pem: "x"}
+)");
+  EXPECT_THAT(error, HasSubstr("protocols.grpc.tls.cert_file (line 5): file "
+                               "\"/nonexistent/server.crt\" does not exist"));
+  EXPECT_THAT(error, HasSubstr("protocols.grpc.tls.key_file"));
+  EXPECT_THAT(error, HasSubstr("protocols.grpc.tls.client_ca_file"));
+  EXPECT_THAT(error, HasSubstr("protocols.http.tls.cert_pem (line 9): not supported yet; "
+                               "use \"cert_file\""));
+  EXPECT_THAT(error, HasSubstr("protocols.http.tls (line 9): missing required key "
+                               "\"key_file\""));
+
+  const auto dir = std::filesystem::temp_directory_path() / "otlp_receiver_tls_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "cert.pem") << "cert";
+  std::ofstream(dir / "key.pem") << "key";
+  ASSERT_OK_AND_ASSIGN(
+      auto c,
+      Parse("protocols: {http: {listening_addr: 127.0.0.1:4318, tls: {cert_file: " +
+            (dir / "cert.pem").string() + ", key_file: " + (dir / "key.pem").string() +
+            ", handshake_timeout: 10s}}}"));
+  ASSERT_TRUE(c.http->tls);
+  EXPECT_FALSE(c.http->tls->mtls());
+  std::filesystem::remove_all(dir);
+}
+
+// Scenario: the factory validates through the registry path used by
+// --validate-and-exit.
+// Guarantees: a bad config is reported at `<path>.<key>`; a good one has none.
+TEST(OtlpReceiverConfigTest, FactoryValidation) {
+  config::ConfigErrors errors;
+  kOtlpReceiverFactory.validate_config(YAML::Load("protocols: {grpc: {listen: x}}"),
+                                       "groups.g.pipelines.p.nodes.in.config", &errors);
+  EXPECT_THAT(errors.ToStatus().message(),
+              HasSubstr("groups.g.pipelines.p.nodes.in.config.protocols.grpc.listen"));
+  config::ConfigErrors none;
+  kOtlpReceiverFactory.validate_config(
+      YAML::Load("protocols: {grpc: {listening_addr: \"0.0.0.0:4317\"}}"), "n.config",
+      &none);
+  EXPECT_TRUE(none.empty()) << none.ToStatus().ToString();
+}
+
+// Scenario: authorization header values.
+// Guarantees: only "Bearer <token>" (scheme case-insensitive) matches.
+TEST(OtlpReceiverAuthTest, BearerToken) {
+  using otlp_receiver::BearerTokenMatches;
+  EXPECT_TRUE(BearerTokenMatches("Bearer abc", "abc"));
+  EXPECT_TRUE(BearerTokenMatches("bearer abc", "abc"));
+  EXPECT_FALSE(BearerTokenMatches("Bearer abd", "abc"));
+  EXPECT_FALSE(BearerTokenMatches("Bearer abcd", "abc"));
+  EXPECT_FALSE(BearerTokenMatches("Basic abc", "abc"));
+  EXPECT_FALSE(BearerTokenMatches("", "abc"));
+}
+
+// Scenario: google.rpc.Status bodies of HTTP errors.
+// Guarantees: protobuf fields 1 (code) and 2 (message); JSON escapes quotes.
+TEST(OtlpReceiverHttpTest, RpcStatusBodies) {
+  EXPECT_EQ(otlp_receiver::EncodeRpcStatus(3, "bad"), std::string("\x08\x03\x12\x03"
+                                                                  "bad"));
+  EXPECT_EQ(otlp_receiver::RpcStatusJson(14, "say \"hi\"\n"),
+            R"({"code":14,"message":"say \"hi\"\n"})");
+}
+
+}  // namespace
+}  // namespace otap_parquet::nodes

@@ -1,0 +1,268 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The admin HTTP server of `otap-parquet run`: readiness and liveness, Prometheus
+metrics scraped while a traffic-generator pipeline runs, graceful shutdown over
+HTTP and on SIGTERM, and what happens when the admin port is taken."""
+import json
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+PIPELINE = """version: otel_dataflow/v1
+{engine}
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          gen:
+            type: receiver:traffic_generator
+            config:
+              traffic_config:
+                signals_per_second: 20000
+                max_batch_size: 100
+                log_weight: 1
+                trace_weight: 1
+                metric_weight: 1
+              seed: 7
+          batch:
+            type: processor:batch
+            config:
+              otap: {{min_size: 500, sizer: items}}
+              max_batch_duration: 50ms
+          out: {{type: exporter:noop}}
+        connections:
+          - {{from: gen, to: batch}}
+          - {{from: batch, to: out}}
+"""
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (-?[0-9]+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path, method="GET"):
+    """(status, body) of a request to the admin server; (None, error) if refused."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as res:
+            return res.status, res.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, ConnectionError) as e:
+        return None, str(e)
+
+
+def parse_prometheus(text):
+    """Families {name: type} and samples [(name, labels, value)]; asserts the 0.0.4
+    text format: HELP then TYPE before a family's contiguous samples."""
+    types, samples, current, seen = {}, [], None, set()
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            current = line.split()[2]
+            assert current not in seen, f"family {current} repeated"
+            seen.add(current)
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            assert name == current and kind in ("counter", "gauge"), line
+            types[name] = kind
+        else:
+            m = SAMPLE.match(line)
+            assert m, f"not a sample line: {line!r}"
+            assert m.group(1) == current, f"sample outside its family: {line}"
+            samples.append((m.group(1), dict(LABEL.findall(m.group(2))), int(m.group(3))))
+    return types, samples
+
+
+def total(samples, name, node):
+    return sum(v for n, labels, v in samples if n == name and labels["node"] == node)
+
+
+def wait_ready(proc, port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1]
+        status, _ = get(port, "/api/v1/readyz")
+        if status == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError("readyz never became 200")
+
+
+def start(cli, config_path, *args):
+    return subprocess.Popen([str(cli), "run", "--num-cores", "2", "-c", str(config_path),
+                             *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_admin_endpoints_while_running(cli, tmp_path):
+    # Scenario: a traffic generator → batch → noop pipeline on two cores with
+    # --http-admin-bind on a free port; scrape twice; shut down over HTTP.
+    # Guarantees: livez/readyz answer 200 once running; the metrics parse as
+    # Prometheus text with group/pipeline/node/urn/core labels, counters grow
+    # between scrapes and are typed counter, queue gauges are gauges; status lists
+    # both instances; POST /api/v1/groups/shutdown makes readyz 503 (or the server
+    # is gone) and the run ends with exit 0.
+    config = tmp_path / "gen.yaml"
+    config.write_text(PIPELINE.format(engine=""))
+    port = free_port()
+    proc = start(cli, config, "--http-admin-bind", f"127.0.0.1:{port}")
+    try:
+        wait_ready(proc, port)
+        assert get(port, "/api/v1/livez")[0] == 200
+        status, body = get(port, "/api/v1/status")
+        assert status == 200
+        doc = json.loads(body)
+        assert doc["ready"] is True and doc["state"] == "running" and doc["cores"] == 2
+        assert sorted(p["core"] for p in doc["pipelines"]) == [0, 1]
+        assert all(p["state"] == "running" and p["nodes"] == 3 for p in doc["pipelines"])
+
+        def scrape(path, after=0):
+            """Samples once the exporter has Acked more than `after` messages."""
+            deadline = time.monotonic() + 20
+            while True:
+                status, text = get(port, path)
+                assert status == 200, text
+                types, samples = parse_prometheus(text)
+                if total(samples, "otap_node_acked_total", "out") > after:
+                    return types, samples
+                assert time.monotonic() < deadline, "the exporter Acks nothing"
+                time.sleep(0.05)
+
+        types, before = scrape("/api/v1/metrics")
+        _, after = scrape("/metrics", total(before, "otap_node_acked_total", "out"))
+        for name in ("otap_node_sent_items_total", "otap_node_sent_batches_total"):
+            assert total(after, name, "gen") > total(before, name, "gen") > 0
+        assert total(after, "otap_node_received_items_total", "out") > total(
+            before, "otap_node_received_items_total", "out")
+        assert total(after, "otap_node_acked_total", "out") > total(
+            before, "otap_node_acked_total", "out") > 0
+        assert total(after, "otap_node_nacked_permanent_total", "out") == 0
+        for name, kind in types.items():
+            assert (kind == "counter") == name.endswith("_total"), name
+        for gauge in ("otap_node_queue_depth", "otap_node_queue_capacity",
+                      "otap_node_queue_depth_max"):
+            assert types[gauge] == "gauge"
+        assert types["otap_node_errors_total"] == "counter"
+        nodes = {(labels["node"], labels["core"]) for _, labels, _ in after}
+        assert nodes == {(n, c) for n in ("gen", "batch", "out") for c in ("0", "1")}
+        for _, labels, _ in after:
+            assert labels["group"] == "default" and labels["pipeline"] == "main"
+            assert labels["urn"].startswith("urn:otel:")
+        caps = [v for n, labels, v in after
+                if n == "otap_node_queue_capacity" and labels["node"] == "out"]
+        assert caps == [128, 128]  # the default policies.channel_capacity.pdata
+
+        status, _ = get(port, "/api/v1/groups/shutdown?timeout_secs=20", method="POST")
+        assert status == 202
+        status, body = get(port, "/api/v1/readyz")
+        assert status in (503, None), (status, body)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "Pipeline run successfully" in out
+        assert f"admin.endpoint.start address=127.0.0.1:{port}" in err
+        assert "engine.shutdown.start reason=admin" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_readyz_503_once_sigterm_drains(cli, tmp_path):
+    # Scenario: the admin address comes from engine.http_admin.bind_address; the
+    # run gets SIGTERM.
+    # Guarantees: ready before; after the signal readyz is 503 until the server is
+    # gone; exit 0.
+    port = free_port()
+    config = tmp_path / "gen.yaml"
+    config.write_text(PIPELINE.format(
+        engine=f"engine:\n  http_admin:\n    bind_address: 127.0.0.1:{port}"))
+    proc = start(cli, config)
+    try:
+        wait_ready(proc, port)
+        proc.send_signal(signal.SIGTERM)
+        codes = []
+        while proc.poll() is None:
+            status, _ = get(port, "/api/v1/readyz")
+            if status is None:
+                break
+            codes.append(status)
+            time.sleep(0.01)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "engine.shutdown.start signal=15" in err
+        # The watcher takes the signal within 100 ms: 200s may come first, but
+        # once a 503 was served the engine never reports ready again.
+        assert set(codes) <= {200, 503}, codes
+        if 503 in codes:
+            assert 200 not in codes[codes.index(503):], codes
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.mark.parametrize("how", ["flag", "config"])
+def test_explicit_busy_port_fails_startup(cli, tmp_path, how):
+    # Scenario: the admin port is taken by another listener and was asked for
+    # explicitly (flag or config key).
+    # Guarantees: exit 1 with a message naming the address; nothing runs.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        addr = f"127.0.0.1:{busy.getsockname()[1]}"
+        config = tmp_path / "gen.yaml"
+        engine = f"engine:\n  http_admin:\n    bind_address: {addr}" if how == "config" else ""
+        config.write_text(PIPELINE.format(engine=engine))
+        args = ["--http-admin-bind", addr] if how == "flag" else []
+        proc = subprocess.run([str(cli), "run", "-c", str(config), "--duration", "5s", *args],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert f"admin server cannot bind {addr}" in proc.stderr
+    assert "Pipeline run successfully" not in proc.stdout
+
+
+def test_default_port_collision_only_logs(cli, tmp_path):
+    # Scenario: no admin address given and the default one (here replaced through
+    # OTAP_PARQUET_HTTP_ADMIN_BIND, as the test suite does for 127.0.0.1:8080) is
+    # taken.
+    # Guarantees: endpoint.bind_failed is logged with the address, the pipelines
+    # run anyway and the run ends with exit 0.
+    import os
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        addr = f"127.0.0.1:{busy.getsockname()[1]}"
+        config = tmp_path / "gen.yaml"
+        config.write_text(PIPELINE.format(engine=""))
+        env = dict(os.environ, OTAP_PARQUET_HTTP_ADMIN_BIND=addr)
+        proc = subprocess.run([str(cli), "run", "-c", str(config), "--duration", "1s"],
+                              capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"admin.endpoint.bind_failed address={addr}" in proc.stderr
+    assert "Pipeline run successfully" in proc.stdout
+
+
+def test_malformed_admin_address_is_a_config_error(run, tmp_path):
+    # Scenario: --http-admin-bind without a port; a config key with a bad port.
+    # Guarantees: exit 2 with the reason (and the YAML path for the key).
+    config = tmp_path / "gen.yaml"
+    config.write_text(PIPELINE.format(engine=""))
+    proc = run("run", "-c", config, "--http-admin-bind", "localhost", check=False)
+    assert proc.returncode == 2
+    assert "--http-admin-bind" in proc.stderr and "HOST:PORT" in proc.stderr
+    config.write_text(PIPELINE.format(
+        engine="engine:\n  http_admin:\n    bind_address: 127.0.0.1:99999"))
+    proc = run("run", "-c", config, "--validate-and-exit", check=False)
+    assert proc.returncode == 2
+    assert "engine.http_admin.bind_address" in proc.stderr

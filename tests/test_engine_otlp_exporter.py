@@ -1,0 +1,311 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`exporter:otlp_grpc` and `exporter:otlp_http` end to end: `otap-parquet run`
+replays a dataset (`otap-parquet convert` of generated OTLP) through
+receiver:parquet into the exporter, which sends to a real OTLP peer (grpcio's
+collector servicers / http.server, tests/otlp_peer.py); what the peer received is
+compared with the source by `otap-parquet compare`."""
+import re
+import socket
+import subprocess
+
+import pytest
+
+from otlp_peer import OtlpPeer, self_signed_cert
+
+SIGNALS = ("logs", "traces", "metrics")
+
+
+def metric(text, name, node="out", label=None):
+    """Sum of `otap_node_<name>[_total]` over the lines of `node` (with `label`)."""
+    total = 0
+    for m in re.finditer(rf"^otap_node_{name}(?:_total)?\{{([^}}]*)\}} (\d+)$", text, re.M):
+        labels = m.group(1)
+        if f'node="{node}"' in labels and (label is None or label in labels):
+            total += int(m.group(2))
+    return total
+
+
+@pytest.fixture
+def lake(run, tmp_path):
+    """Generated OTLP per signal (src.<signal>.pb) and one dataset of all three."""
+    sources = {}
+    for i, signal in enumerate(SIGNALS):
+        src = tmp_path / f"src.{signal}.pb"
+        run("generate", "--signal", signal, "--requests", "4", "--items", "15",
+            "--seed", str(11 + i), src)
+        sources[signal] = src
+    out = tmp_path / "lake"
+    run("convert", "--max-batch-rows", "40", *sources.values(), out)
+    return out, sources
+
+
+def write_config(tmp_path, lake_dir, exporter, config, signals=SIGNALS):
+    body = "\n".join("              " + line for line in config.strip().splitlines())
+    text = f"""
+version: otel_dataflow/v1
+policies:
+  channel_capacity:
+    pdata: 8
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          replay:
+            type: receiver:parquet
+            config:
+              base_uri: {lake_dir}
+              signal_types: [{", ".join(signals)}]
+              processing_options:
+                batch_size: 40
+          out:
+            type: exporter:{exporter}
+            config:
+{body}
+        connections:
+          - from: replay
+            to: out
+"""
+    path = tmp_path / "otlp.yaml"
+    path.write_text(text)
+    return path
+
+
+def run_pipeline(cli, tmp_path, config):
+    metrics = tmp_path / "metrics.prom"
+    proc = subprocess.run(
+        [str(cli), "run", "-c", str(config), "--duration", "60s",
+         "--shutdown-timeout", "20s", "--metrics-file", str(metrics)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return metrics.read_text(), proc.stderr
+
+
+def assert_same_telemetry(run, peer, tmp_path, sources, signals=SIGNALS, ext=".pb"):
+    for signal in signals:
+        got = tmp_path / f"got.{signal}{ext}"
+        peer.write(got, signal)
+        proc = run("compare", "--signal", signal, sources[signal], got, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def source_items(sources, signal):
+    """Items of a generated source file (parsed with the peer's protobuf classes)."""
+    from google.protobuf.internal.decoder import _DecodeVarint32
+
+    from otlp_peer import SIGNALS as TYPES, count_items
+    data = sources[signal].read_bytes()
+    pos, total = 0, 0
+    while pos < len(data):
+        size, pos = _DecodeVarint32(data, pos)
+        request = TYPES[signal][0]()
+        request.ParseFromString(data[pos:pos + size])
+        pos += size
+        total += count_items(signal, request)
+    return total
+
+
+def test_grpc_replay_equals_source_with_gzip_and_headers(cli, run, tmp_path, lake):
+    # Scenario: the dataset (logs, traces, metrics) replayed into exporter:otlp_grpc
+    # with gzip, a header, max_in_flight 4, towards a grpcio peer.
+    # Guarantees: exit 0; per signal the peer received exactly the source telemetry
+    # (compare); the header reached the peer as metadata; the exporter's metrics
+    # count every item exported, requests == successes, nothing nacked.
+    lake_dir, sources = lake
+    with OtlpPeer("grpc") as peer:
+        config = write_config(tmp_path, lake_dir, "otlp_grpc", f"""
+grpc_endpoint: {peer.endpoint}
+compression: gzip
+max_in_flight: 4
+timeout: 10s
+headers: {{x-tenant: acme}}
+""")
+        text, _ = run_pipeline(cli, tmp_path, config)
+        assert_same_telemetry(run, peer, tmp_path, sources)
+        assert all(h.get("x-tenant") == "acme" for h in peer.headers())
+        for signal in SIGNALS:
+            expected = source_items(sources, signal)
+            assert expected > 0
+            assert metric(text, "otlp_grpc_items_exported", label=f'signal="{signal}"') \
+                == expected
+        sent = metric(text, "otlp_grpc_requests_sent")
+        assert sent == len(peer.accepted) > 3
+        assert metric(text, "otlp_grpc_requests_succeeded") == sent
+        assert metric(text, "otlp_grpc_batches_acked") == sent
+        assert metric(text, "otlp_grpc_batches_nacked") == 0
+        assert metric(text, "otlp_grpc_bytes_sent") > 0
+
+
+def test_http_replay_equals_source_with_gzip_and_headers(cli, run, tmp_path, lake):
+    # Scenario: the same replay into exporter:otlp_http (protobuf, gzip, a header).
+    # Guarantees: POSTs arrive as application/x-protobuf with Content-Encoding gzip
+    # and the header; the peer received exactly the source telemetry.
+    lake_dir, sources = lake
+    with OtlpPeer("http") as peer:
+        config = write_config(tmp_path, lake_dir, "otlp_http", f"""
+endpoint: {peer.endpoint}
+client_pool_size: 2
+max_in_flight: 4
+http:
+  compression: gzip
+  timeout: 10s
+  headers: {{x-tenant: acme}}
+""")
+        text, _ = run_pipeline(cli, tmp_path, config)
+        assert_same_telemetry(run, peer, tmp_path, sources)
+        headers = peer.headers()
+        assert headers and all(h["content-encoding"] == "gzip" for h in headers)
+        assert all(h["content-type"] == "application/x-protobuf" for h in headers)
+        assert all(h["x-tenant"] == "acme" for h in headers)
+        assert metric(text, "otlp_http_batches_acked") == len(headers)
+
+
+def test_http_json_encoding(cli, run, tmp_path, lake):
+    # Scenario: exporter:otlp_http with `encoding: json`, logs and traces.
+    # Guarantees: the peer gets application/json bodies that the CLI reads back as
+    # OTLP/JSON equal to the source.
+    lake_dir, sources = lake
+    with OtlpPeer("http") as peer:
+        config = write_config(tmp_path, lake_dir, "otlp_http", f"""
+endpoint: {peer.endpoint}
+encoding: json
+""", signals=("logs", "traces"))
+        run_pipeline(cli, tmp_path, config)
+        assert all(h["content-type"] == "application/json" for h in peer.headers())
+        assert_same_telemetry(run, peer, tmp_path, sources, ("logs", "traces"), ".jsonl")
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_tls_with_self_signed_ca(cli, run, tmp_path, lake, protocol):
+    # Scenario: the peer serves TLS with a certificate made in the test; the
+    # exporter trusts it through tls.ca_file.
+    # Guarantees: every log record arrives over TLS; without the CA the same run
+    # exports nothing (verification fails) and Nacks every batch, yet exits 0.
+    lake_dir, sources = lake
+    cert, key = self_signed_cert()
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(cert)
+    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
+    key_name = "grpc_endpoint" if protocol == "grpc" else "endpoint"
+
+    def settings(peer, tls):
+        retry = "retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, " \
+                "max_elapsed_time: 200ms}"
+        if protocol == "grpc":
+            return f"{key_name}: {peer.endpoint}\ntimeout: 5s\n{tls}\n{retry}"
+        return f"{key_name}: {peer.endpoint}\nhttp: {{timeout: 5s, {tls}}}\n{retry}"
+
+    with OtlpPeer(protocol, tls=(cert, key)) as peer:
+        assert peer.endpoint.startswith("https://localhost:")
+        tls = f"tls: {{ca_file: {ca}}}"
+        config = write_config(tmp_path, lake_dir, exporter, settings(peer, tls),
+                              signals=("logs",))
+        run_pipeline(cli, tmp_path, config)
+        assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
+
+    with OtlpPeer(protocol, tls=(cert, key)) as peer:
+        tls = "tls: {include_system_ca_certs_pool: true}"
+        config = write_config(tmp_path, lake_dir, exporter, settings(peer, tls),
+                              signals=("logs",))
+        text, _ = run_pipeline(cli, tmp_path, config)
+        assert peer.items() == 0
+        assert metric(text, f"{exporter}_batches_nacked", label='outcome="retryable"') > 0
+        assert metric(text, f"{exporter}_batches_acked") == 0
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_retry_then_success(cli, run, tmp_path, lake, protocol):
+    # Scenario: the peer answers UNAVAILABLE / 503 with a retry hint (RetryInfo
+    # 10ms / Retry-After: 0) to the first 3 requests, then accepts.
+    # Guarantees: every log record arrives exactly once (compare); the exporter
+    # counts 3 failures of that reason and 3 retries; nothing is Nacked.
+    lake_dir, sources = lake
+    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
+    endpoint_key = "grpc_endpoint" if protocol == "grpc" else "endpoint"
+    with OtlpPeer(protocol, fail_first=3,
+                  retry_after=0.01 if protocol == "grpc" else 0) as peer:
+        config = write_config(tmp_path, lake_dir, exporter, f"""
+{endpoint_key}: {peer.endpoint}
+max_in_flight: 1
+retry_on_failure: {{initial_interval: 5ms, max_interval: 50ms}}
+""", signals=("logs",))
+        text, _ = run_pipeline(cli, tmp_path, config)
+        assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
+        reason = "UNAVAILABLE" if protocol == "grpc" else "http_503"
+        assert metric(text, f"{exporter}_requests_failed", label=f'reason="{reason}"') == 3
+        assert metric(text, f"{exporter}_retries") == 3
+        assert metric(text, f"{exporter}_batches_nacked") == 0
+        assert metric(text, "acked", node="replay") == len(peer.accepted)
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_permanent_error_nacks_and_run_continues(cli, run, tmp_path, lake, protocol):
+    # Scenario: the peer rejects the first request with INVALID_ARGUMENT / 400.
+    # Guarantees: that batch is Nacked permanently at once (1 attempt, no retry),
+    # counted by the exporter and the receiver; every other batch is exported; the
+    # run ends normally.
+    lake_dir, sources = lake
+    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
+    endpoint_key = "grpc_endpoint" if protocol == "grpc" else "endpoint"
+    with OtlpPeer(protocol, fail_first=1, failure="invalid") as peer:
+        config = write_config(tmp_path, lake_dir, exporter, f"""
+{endpoint_key}: {peer.endpoint}
+max_in_flight: 1
+retry_on_failure: {{initial_interval: 5ms}}
+""", signals=("logs",))
+        text, stderr = run_pipeline(cli, tmp_path, config)
+        assert metric(text, f"{exporter}_batches_nacked", label='outcome="permanent"') == 1
+        assert metric(text, f"{exporter}_retries") == 0
+        assert metric(text, "nacked_permanent", node="replay") == 1
+        assert metric(text, "acked", node="replay") == len(peer.accepted) > 0
+        assert peer.attempts == len(peer.accepted) + 1
+        assert 0 < peer.items("logs") < source_items(sources, "logs")
+        assert "permanent=true" in stderr
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_peer_down_for_the_whole_run(cli, tmp_path, lake, protocol):
+    # Scenario: nothing listens at the endpoint; retries for at most 100ms.
+    # Guarantees: the run ends by itself with exit 0; every batch the receiver sent
+    # is Nacked retryable (receiver and exporter agree); nothing is Acked.
+    lake_dir, _ = lake
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: connection refused
+    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
+    endpoint_key = "grpc_endpoint" if protocol == "grpc" else "endpoint"
+    config = write_config(tmp_path, lake_dir, exporter, f"""
+{endpoint_key}: http://127.0.0.1:{port}
+max_in_flight: 2
+retry_on_failure: {{initial_interval: 10ms, max_interval: 20ms, max_elapsed_time: 100ms}}
+""", signals=("logs",))
+    text, stderr = run_pipeline(cli, tmp_path, config)
+    sent = metric(text, "sent_batches", node="replay")
+    assert sent > 0
+    assert metric(text, "nacked_retryable", node="replay") == sent
+    assert metric(text, f"{exporter}_batches_nacked", label='outcome="retryable"') == sent
+    assert metric(text, f"{exporter}_batches_acked") == 0
+    assert metric(text, f"{exporter}_retries") >= sent
+    assert "retries exhausted" in stderr
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_partial_success_is_acked_and_counted(cli, tmp_path, lake, protocol):
+    # Scenario: the peer accepts every request but answers partial_success with
+    # 2 rejected log records each time.
+    # Guarantees: every batch is Acked (the peer answered success); the rejected
+    # items are counted (2 per request) and logged; items_exported excludes them.
+    lake_dir, sources = lake
+    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
+    endpoint_key = "grpc_endpoint" if protocol == "grpc" else "endpoint"
+    with OtlpPeer(protocol, partial_reject=2) as peer:
+        config = write_config(tmp_path, lake_dir, exporter,
+                              f"{endpoint_key}: {peer.endpoint}", signals=("logs",))
+        text, stderr = run_pipeline(cli, tmp_path, config)
+        requests = len(peer.accepted)
+        assert requests > 0
+        assert metric(text, f"{exporter}_batches_acked") == requests
+        assert metric(text, f"{exporter}_items_rejected") == 2 * requests
+        assert metric(text, f"{exporter}_items_exported", label='signal="logs"') == \
+            source_items(sources, "logs") - 2 * requests
+        assert "partial_success" in stderr and "peer told to reject some" in stderr

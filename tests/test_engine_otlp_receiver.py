@@ -1,0 +1,568 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`receiver:otlp` end to end: `otap-parquet run` with receiver:otlp → exporter:parquet,
+fed by real peers — the OpenTelemetry Python SDK's OTLP/gRPC and OTLP/HTTP
+exporters, grpcio raw calls and urllib — and the dataset read back with pyarrow
+and DuckDB."""
+import datetime
+import gzip
+import json
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import duckdb
+import grpc
+import pyarrow.dataset as ds
+import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+
+LOGS_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+TRACES_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parquet_exporter(out, rows_per_file=100000, flush="1s"):
+    return {"type": "exporter:parquet",
+            "config": {"storage": {"file": {"base_uri": str(out)}},
+                       "partitioning_strategies": [{"schema_metadata": ["_part_id"]}],
+                       "writer_options": {"target_rows_per_file": rows_per_file,
+                                          "flush_when_older_than": flush}}}
+
+
+class Engine:
+    """One `otap-parquet run` with receiver:otlp → `exporter` (JSON is YAML)."""
+
+    def __init__(self, cli, tmp_path, receiver, exporter, num_cores=1):
+        self.tmp_path = tmp_path
+        self.receiver = receiver
+        config = {"version": "otel_dataflow/v1",
+                  "groups": {"default": {"pipelines": {"main": {
+                      "nodes": {"otlp": {"type": "receiver:otlp", "config": receiver},
+                                "out": exporter},
+                      "connections": [{"from": "otlp", "to": "out"}]}}}}}
+        path = tmp_path / "otlp.yaml"
+        path.write_text(json.dumps(config, indent=1))
+        self.metrics_file = tmp_path / "metrics.prom"
+        self.proc = subprocess.Popen(
+            [str(cli), "run", "-c", str(path), "--num-cores", str(num_cores),
+             "--shutdown-timeout", "20s", "--metrics-file", str(self.metrics_file)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for proto in ("grpc", "http"):
+            if proto in receiver["protocols"]:
+                self.wait_listening(int(receiver["protocols"][proto]["listening_addr"]
+                                        .rsplit(":", 1)[1]))
+
+    def wait_listening(self, port):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"engine exited {self.proc.returncode}:\n"
+                                     f"{self.proc.stderr.read()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"port {port} never listened")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        out, err = self.proc.communicate(timeout=60)
+        assert self.proc.returncode == 0, err
+        self.stderr = err
+        self.metrics = self.metrics_file.read_text()
+        return err
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture
+def engines():
+    started = []
+    yield started
+    for e in started:
+        e.kill()
+
+
+def metric(text, name, **labels):
+    total = 0
+    for line in text.splitlines():
+        m = re.match(rf"otap_node_{name}(?:_total)?\{{([^}}]*)\}} (\d+)", line)
+        if m and all(f'{k}="{v}"' in m.group(1) for k, v in labels.items()):
+            total += int(m.group(2))
+    return total
+
+
+def read_table(base, table):
+    path = base / table
+    if not path.exists():
+        return None
+    return ds.dataset(path, format="parquet", partitioning="hive",
+                      ignore_prefixes=["."]).to_table()
+
+
+def duck(base, sql):
+    con = duckdb.connect()
+    for table in ("logs", "log_attrs", "spans", "span_attrs", "univariate_metrics"):
+        if (base / table).exists():
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet("
+                        f"'{base}/{table}/**/*.parquet', hive_partitioning=true)")
+    return con.execute(sql).fetchall()
+
+
+def logs_request(n, tag="raw"):
+    records = [LogRecord(time_unix_nano=1_700_000_000_000_000_000 + i, severity_number=9,
+                         body=AnyValue(string_value=f"{tag} {i}"),
+                         attributes=[KeyValue(key="test.tag",
+                                              value=AnyValue(string_value=tag))])
+               for i in range(n)]
+    return ExportLogsServiceRequest(resource_logs=[ResourceLogs(
+        scope_logs=[ScopeLogs(log_records=records)])])
+
+
+def post(port, path, body, content_type="application/x-protobuf", headers=None,
+         method="POST", scheme="http", context=None):
+    """Returns (status, headers, body) of a raw HTTP request."""
+    request = urllib.request.Request(f"{scheme}://127.0.0.1:{port}{path}", data=body,
+                                     method=method,
+                                     headers={"Content-Type": content_type, **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def grpc_call(port, method, payload, metadata=None, channel=None, timeout=10):
+    """Raw unary call with bytes in and out; returns (code, details)."""
+    channel = channel or grpc.insecure_channel(f"127.0.0.1:{port}")
+    with channel:
+        call = channel.unary_unary(method)
+        try:
+            call(payload, timeout=timeout, metadata=metadata)
+            return grpc.StatusCode.OK, ""
+        except grpc.RpcError as e:
+            return e.code(), e.details()
+
+
+def receiver_config(grpc_port=None, http_port=None, grpc_extra=None, http_extra=None,
+                    **top):
+    protocols = {}
+    if grpc_port:
+        protocols["grpc"] = {"listening_addr": f"127.0.0.1:{grpc_port}", **(grpc_extra or {})}
+    if http_port:
+        protocols["http"] = {"listening_addr": f"127.0.0.1:{http_port}", **(http_extra or {})}
+    return {"protocols": protocols, **top}
+
+
+def test_sdk_exporters_to_parquet(cli, tmp_path, engines):
+    # Scenario: 2 cores sharing the ports (SO_REUSEPORT); the Python SDK's OTLP/gRPC
+    # and OTLP/HTTP log, span and metric exporters send 25 logs, 10 spans and one
+    # counter each (the gRPC one gzip-compressed) into exporter:parquet.
+    # Guarantees: every export succeeds; after SIGINT the engine exits 0 and the
+    # dataset holds exactly the logs and spans sent, with their attributes; the
+    # receiver's metrics count the requests and items.
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GLog
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+        OTLPMetricExporter as GMetric)
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+        OTLPSpanExporter as GSpan)
+    from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HLog
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter as HMetric)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HSpan)
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricExportResult
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    gport, hport = free_port(), free_port()
+    out = tmp_path / "out"
+    engine = Engine(cli, tmp_path, receiver_config(gport, hport), parquet_exporter(out),
+                    num_cores=2)
+    engines.append(engine)
+    grpc_endpoint = f"127.0.0.1:{gport}"
+    http_endpoint = f"http://127.0.0.1:{hport}"
+    exporters = {
+        "grpc": (GLog(endpoint=grpc_endpoint, insecure=True,
+                      compression=grpc.Compression.Gzip),
+                 GSpan(endpoint=grpc_endpoint, insecure=True),
+                 GMetric(endpoint=grpc_endpoint, insecure=True)),
+        "http": (HLog(endpoint=f"{http_endpoint}/v1/logs", compression=HttpCompression.Gzip),
+                 HSpan(endpoint=f"{http_endpoint}/v1/traces"),
+                 HMetric(endpoint=f"{http_endpoint}/v1/metrics")),
+    }
+    for proto, (log_exporter, span_exporter, metric_exporter) in exporters.items():
+        resource = Resource.create({"service.name": f"sdk-{proto}"})
+        logs = LoggerProvider(resource=resource)
+        logs.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
+        logger = logs.get_logger("otlp-receiver-test")
+        for i in range(25):
+            logger.emit(body=f"{proto} log {i}", severity_text="INFO",
+                        attributes={"test.proto": proto, "test.index": i})
+        logs.shutdown()
+        tracer_provider = TracerProvider(resource=resource)
+        tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+        tracer = tracer_provider.get_tracer("otlp-receiver-test")
+        for i in range(10):
+            with tracer.start_as_current_span(f"{proto}-span-{i}") as span:
+                span.set_attribute("test.proto", proto)
+        tracer_provider.shutdown()
+        reader = InMemoryMetricReader()
+        meters = MeterProvider(resource=resource, metric_readers=[reader])
+        meters.get_meter("otlp-receiver-test").create_counter("test.requests").add(
+            7, {"test.proto": proto})
+        assert metric_exporter.export(reader.get_metrics_data()) == MetricExportResult.SUCCESS
+        meters.shutdown()
+    engine.stop()
+
+    assert read_table(out, "logs").num_rows == 50
+    assert read_table(out, "spans").num_rows == 20
+    assert read_table(out, "univariate_metrics").num_rows >= 2
+    assert sorted(duck(out, "SELECT str, count(*) FROM log_attrs WHERE key = 'test.proto' "
+                            "GROUP BY str")) == [("grpc", 25), ("http", 25)]
+    assert duck(out, "SELECT sum(int) FROM log_attrs WHERE key = 'test.index'") == [(600,)]
+    assert sorted(duck(out, "SELECT str, count(*) FROM span_attrs WHERE key = 'test.proto' "
+                            "GROUP BY str")) == [("grpc", 10), ("http", 10)]
+    m = engine.metrics
+    assert metric(m, "otlp_grpc_requests_started", signal="logs") == 25
+    assert metric(m, "otlp_grpc_items_received", signal="logs") == 25
+    assert metric(m, "otlp_http_requests_completed", signal="traces") == 10
+    assert metric(m, "otlp_http_requests_completed", signal="metrics") == 1
+    assert metric(m, "otlp_grpc_request_bytes", signal="traces") > 0
+
+
+def test_http_raw_requests(cli, tmp_path, engines):
+    # Scenario: raw urllib requests against OTLP/HTTP with a bearer token and a
+    # 64KiB body limit: protobuf, OTLP/JSON, gzip, then each kind of bad request.
+    # Guarantees: good requests get 200 with an empty Export*ServiceResponse in
+    # their content type; malformed → 400, too large (on the wire or once
+    # decompressed) → 413, wrong type/encoding → 415, bad token → 401, wrong
+    # method → 405, wrong path → 404, each with a readable message; only the
+    # good requests' logs are in the dataset.
+    port = free_port()
+    out = tmp_path / "out"
+    engine = Engine(cli, tmp_path,
+                    receiver_config(http_port=port,
+                                    http_extra={"max_request_body_size": "64KiB"},
+                                    auth={"bearer_token": "s3cret"}),
+                    parquet_exporter(out))
+    engines.append(engine)
+    auth = {"Authorization": "Bearer s3cret"}
+
+    status, headers, body = post(port, "/v1/logs", logs_request(3, "proto").SerializeToString(),
+                                 headers=auth)
+    assert (status, headers["Content-Type"], body) == (200, "application/x-protobuf", b"")
+
+    json_body = json.dumps({"resourceLogs": [{
+        "resource": {"attributes": [{"key": "service.name",
+                                     "value": {"stringValue": "json-client"}}]},
+        "scopeLogs": [{"logRecords": [
+            {"timeUnixNano": "1700000000000000000", "severityNumber": 9,
+             "body": {"stringValue": f"json {i}"},
+             "attributes": [{"key": "test.tag", "value": {"stringValue": "json"}}]}
+            for i in range(4)]}]}]}).encode()
+    status, headers, body = post(port, "/v1/logs", json_body, "application/json; charset=utf-8",
+                                 headers=auth)
+    assert (status, headers["Content-Type"], json.loads(body)) == (200, "application/json", {})
+
+    status, _, _ = post(port, "/v1/logs",
+                        gzip.compress(logs_request(5, "gzip").SerializeToString()),
+                        headers={**auth, "Content-Encoding": "gzip"})
+    assert status == 200
+
+    status, _, body = post(port, "/v1/logs", b"\xff\xff\xff\xff", headers=auth)
+    assert status == 400 and b"malformed protobuf" in body
+    status, _, body = post(port, "/v1/logs", b'{"resourceLogs": [', "application/json",
+                           headers=auth)
+    assert status == 400 and json.loads(body)["code"] == 3
+    assert "malformed OTLP/JSON" in json.loads(body)["message"]
+    status, _, body = post(port, "/v1/logs", b"\0" * 100_000, headers=auth)
+    assert status == 413
+    status, _, body = post(port, "/v1/logs", gzip.compress(b"\0" * 1_000_000),
+                           headers={**auth, "Content-Encoding": "gzip"})
+    assert status == 413 and b"max_request_body_size" in body
+    status, _, body = post(port, "/v1/logs", b"x", "text/plain", headers=auth)
+    assert status == 415 and b"unsupported Content-Type" in body
+    status, _, body = post(port, "/v1/logs", b"x", headers={**auth, "Content-Encoding": "zstd"})
+    assert status == 415 and b"Content-Encoding" in body
+    status, headers, body = post(port, "/v1/logs", logs_request(1).SerializeToString(),
+                                 headers={"Authorization": "Bearer wrong"})
+    assert status == 401 and headers["WWW-Authenticate"] == "Bearer"
+    status, _, _ = post(port, "/v1/logs", logs_request(1).SerializeToString())
+    assert status == 401
+    status, _, _ = post(port, "/v1/logs", None, method="GET", headers=auth)
+    assert status == 405
+    status, _, body = post(port, "/v2/logs", b"", headers=auth)
+    assert status == 404 and b"/v1/logs" in body
+    engine.stop()
+
+    assert sorted(duck(out, "SELECT str, count(*) FROM log_attrs WHERE key = 'test.tag' "
+                            "GROUP BY str")) == [("gzip", 5), ("json", 4), ("proto", 3)]
+    m = engine.metrics
+    assert metric(m, "otlp_http_requests_completed", signal="logs") == 3
+    assert metric(m, "otlp_http_requests_rejected", reason="invalid") == 2
+    assert metric(m, "otlp_http_requests_rejected", reason="too_large") == 2
+    assert metric(m, "otlp_http_requests_rejected", reason="unsupported") == 2
+    assert metric(m, "otlp_http_requests_rejected", reason="unauthenticated") == 2
+
+
+def test_grpc_raw_calls(cli, tmp_path, engines):
+    # Scenario: raw grpcio calls (bytes in, bytes out) against OTLP/gRPC with a
+    # bearer token and a 64KiB message limit.
+    # Guarantees: a valid request → OK; malformed protobuf → INVALID_ARGUMENT with
+    # a readable message; too large → RESOURCE_EXHAUSTED; no/wrong token →
+    # UNAUTHENTICATED; unknown method → UNIMPLEMENTED; the engine keeps serving
+    # and stores only the valid logs.
+    port = free_port()
+    out = tmp_path / "out"
+    engine = Engine(cli, tmp_path,
+                    receiver_config(grpc_port=port,
+                                    grpc_extra={"max_decoding_message_size": "64KiB"},
+                                    auth={"bearer_token": "s3cret"}),
+                    parquet_exporter(out))
+    engines.append(engine)
+    auth = [("authorization", "Bearer s3cret")]
+    good = logs_request(6, "grpc").SerializeToString()
+    assert grpc_call(port, LOGS_METHOD, good, auth)[0] == grpc.StatusCode.OK
+    code, details = grpc_call(port, LOGS_METHOD, b"\xff\xff\xff\xff", auth)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "malformed protobuf" in details
+    code, _ = grpc_call(port, LOGS_METHOD, b"\0" * 100_000, auth)
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    code, details = grpc_call(port, LOGS_METHOD, good, [("authorization", "Bearer nope")])
+    assert code == grpc.StatusCode.UNAUTHENTICATED and "Bearer" in details
+    assert grpc_call(port, LOGS_METHOD, good)[0] == grpc.StatusCode.UNAUTHENTICATED
+    code, _ = grpc_call(port, "/opentelemetry.proto.collector.logs.v1.LogsService/Nope",
+                        good, auth)
+    assert code == grpc.StatusCode.UNIMPLEMENTED
+    # An empty request is valid and stores nothing.
+    assert grpc_call(port, TRACES_METHOD, b"", auth)[0] == grpc.StatusCode.OK
+    assert grpc_call(port, LOGS_METHOD, good, auth)[0] == grpc.StatusCode.OK
+    engine.stop()
+    assert read_table(out, "logs").num_rows == 12
+    m = engine.metrics
+    assert metric(m, "otlp_grpc_requests_rejected", reason="invalid") == 1
+    assert metric(m, "otlp_grpc_requests_rejected", reason="unauthenticated") == 2
+
+
+def make_cert(tmp_path, name, ca=None, ca_key=None, is_ca=False):
+    """A certificate for 127.0.0.1/localhost (self-signed, or signed by `ca`)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder()
+               .subject_name(subject)
+               .issuer_name(ca.subject if ca else subject)
+               .public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5))
+               .not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), True)
+               .add_extension(x509.SubjectAlternativeName(
+                   [x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False))
+    cert = builder.sign(ca_key or key, hashes.SHA256())
+    cert_path, key_path = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert, key, cert_path, key_path
+
+
+def test_tls_and_mtls(cli, tmp_path, engines):
+    # Scenario: gRPC with mTLS (client certificates signed by a test CA required)
+    # and HTTP with server TLS only, all certificates generated here.
+    # Guarantees: a client trusting the CA with a client certificate is served
+    # over gRPC; one without a client certificate is refused; HTTPS with the
+    # server certificate trusted gets 200, plain HTTP to the TLS port fails; the
+    # logs of the accepted requests are stored.
+    ca, ca_key, ca_path, _ = make_cert(tmp_path, "ca", is_ca=True)
+    _, _, server_crt, server_key = make_cert(tmp_path, "server", ca, ca_key)
+    _, _, client_crt, client_key = make_cert(tmp_path, "client", ca, ca_key)
+    gport, hport = free_port(), free_port()
+    out = tmp_path / "out"
+    tls = {"cert_file": str(server_crt), "key_file": str(server_key)}
+    engine = Engine(cli, tmp_path,
+                    receiver_config(gport, hport,
+                                    grpc_extra={"tls": {**tls, "client_ca_file": str(ca_path)}},
+                                    http_extra={"tls": tls}),
+                    parquet_exporter(out))
+    engines.append(engine)
+    good = logs_request(2, "tls").SerializeToString()
+    mtls = grpc.ssl_channel_credentials(root_certificates=ca_path.read_bytes(),
+                                        private_key=client_key.read_bytes(),
+                                        certificate_chain=client_crt.read_bytes())
+    channel = grpc.secure_channel(f"127.0.0.1:{gport}", mtls)
+    assert grpc_call(gport, LOGS_METHOD, good, channel=channel)[0] == grpc.StatusCode.OK
+    no_client_cert = grpc.ssl_channel_credentials(root_certificates=ca_path.read_bytes())
+    channel = grpc.secure_channel(f"127.0.0.1:{gport}", no_client_cert)
+    assert grpc_call(gport, LOGS_METHOD, good, channel=channel,
+                     timeout=5)[0] == grpc.StatusCode.UNAVAILABLE
+
+    context = ssl.create_default_context(cafile=str(ca_path))
+    status, _, _ = post(hport, "/v1/logs", good, scheme="https", context=context)
+    assert status == 200
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        post(hport, "/v1/logs", good)
+    engine.stop()
+    assert read_table(out, "logs").num_rows == 4
+
+
+def test_wait_for_result(cli, tmp_path, engines):
+    # Scenario: wait_for_result on both protocols into exporter:parquet publishing
+    # a file per batch; then the dataset directory is replaced by a file, so the
+    # exporter's writes fail.
+    # Guarantees: while the exporter works, clients get OK/200 only once the data
+    # is in published files (the logs are readable before the engine stops);
+    # once it fails, the Nack reaches the clients as UNAVAILABLE / 503 with
+    # Retry-After and "pipeline processing failed"; the acknowledgement metrics
+    # count both outcomes.
+    gport, hport = free_port(), free_port()
+    out = tmp_path / "out"
+    engine = Engine(cli, tmp_path,
+                    receiver_config(gport, hport,
+                                    grpc_extra={"wait_for_result": True, "timeout": "30s"},
+                                    http_extra={"wait_for_result": True, "timeout": "30s"}),
+                    {**parquet_exporter(out, rows_per_file=1),
+                     "config": {**parquet_exporter(out, rows_per_file=1)["config"],
+                                "retry": {"max_retries": 1, "init_backoff": "10ms",
+                                          "retry_timeout": "1s"}}})
+    engines.append(engine)
+    assert grpc_call(gport, LOGS_METHOD, logs_request(3, "acked").SerializeToString(),
+                     timeout=30)[0] == grpc.StatusCode.OK
+    status, _, _ = post(hport, "/v1/logs", logs_request(2, "acked").SerializeToString())
+    assert status == 200
+    assert read_table(out, "logs").num_rows == 5  # durable before the answer
+
+    shutil.rmtree(out)
+    out.write_text("not a directory")
+    code, details = grpc_call(gport, LOGS_METHOD, logs_request(1, "x").SerializeToString(),
+                              timeout=30)
+    assert code == grpc.StatusCode.UNAVAILABLE, details
+    assert "pipeline processing failed" in details
+    status, headers, body = post(hport, "/v1/logs", logs_request(1, "x").SerializeToString())
+    assert status == 503 and headers["Retry-After"]
+    assert b"pipeline processing failed" in body
+    engine.stop()
+    m = engine.metrics
+    assert metric(m, "otlp_acknowledgements", outcome="success") == 2
+    assert metric(m, "otlp_acknowledgements", outcome="failure") == 2
+
+
+def test_shutdown_answers_waiting_calls(cli, tmp_path, engines):
+    # Scenario: wait_for_result on both protocols into exporter:parquet that
+    # publishes only at shutdown (1M-row target, 10m age); one gRPC and one
+    # HTTP request are waiting for their outcome when SIGINT arrives.
+    # Guarantees: the drain publishes the files, the waiting clients then get
+    # OK / 200 (not an error, not before the data is durable), the engine exits 0
+    # and the dataset holds both requests' logs.
+    import concurrent.futures
+
+    gport, hport = free_port(), free_port()
+    out = tmp_path / "out"
+    wait = {"wait_for_result": True, "timeout": "60s"}
+    engine = Engine(cli, tmp_path, receiver_config(gport, hport, grpc_extra=wait,
+                                                   http_extra=wait),
+                    parquet_exporter(out, rows_per_file=1_000_000, flush="10m"))
+    engines.append(engine)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        grpc_reply = pool.submit(grpc_call, gport, LOGS_METHOD,
+                                 logs_request(7, "drain").SerializeToString(), None, None, 60)
+        http_reply = pool.submit(post, hport, "/v1/logs",
+                                 logs_request(4, "drain").SerializeToString())
+        # Both batches reached the exporter (its in-progress files exist) and wait.
+        deadline = time.monotonic() + 30
+        while len(list(out.rglob("*.tmp"))) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)  # margin for the second request to be admitted too
+        assert not grpc_reply.done() and not http_reply.done()
+        engine.stop()
+        assert grpc_reply.result(timeout=30)[0] == grpc.StatusCode.OK
+        assert http_reply.result(timeout=30)[0] == 200
+    assert read_table(out, "logs").num_rows == 11
+    assert metric(engine.metrics, "otlp_acknowledgements", outcome="success") == 2
+
+
+def test_bind_conflict_fails_start(cli, tmp_path):
+    # Scenario: the gRPC port is already taken by another (non-reuseport) socket.
+    # Guarantees: the engine exits 1 naming the node and the address.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "c.yaml"
+        config.write_text(json.dumps({"version": "otel_dataflow/v1", "groups": {"g": {
+            "pipelines": {"p": {"nodes": {
+                "otlp": {"type": "urn:otel:otlp:receiver",  # legacy URN order
+                         "config": receiver_config(grpc_port=port)},
+                "out": {"type": "exporter:noop"}},
+                "connections": [{"from": "otlp", "to": "out"}]}}}}}))
+        proc = subprocess.run([str(cli), "run", "-c", str(config)], capture_output=True,
+                              text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "receiver:otlp otlp" in proc.stderr and f"127.0.0.1:{port}" in proc.stderr
+
+
+def test_validate_errors(run, tmp_path):
+    # Scenario: --validate-and-exit on a receiver:otlp config with an unknown key,
+    # a bad address and a missing TLS file.
+    # Guarantees: exit 2 and every error with its YAML path.
+    config = tmp_path / "bad.yaml"
+    config.write_text("""version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          in:
+            type: receiver:otlp
+            config:
+              protocols:
+                grpc:
+                  listening_addr: "localhost"
+                  tls: {cert_file: /nonexistent.crt, key_file: /nonexistent.key}
+                http:
+                  listening_addr: "127.0.0.1:4318"
+                  max_request_body_sise: 1MiB
+          out: {type: exporter:noop}
+        connections:
+          - {from: in, to: out}
+""")
+    proc = run("run", "-c", config, "--validate-and-exit", check=False)
+    assert proc.returncode == 2
+    base = "groups.default.pipelines.main.nodes.in.config.protocols"
+    assert f"{base}.grpc.listening_addr (line 12)" in proc.stderr
+    assert f"{base}.grpc.tls.cert_file (line 13)" in proc.stderr
+    assert (f'{base}.http.max_request_body_sise (line 16): unknown key; did you mean '
+            f'"max_request_body_size"?') in proc.stderr

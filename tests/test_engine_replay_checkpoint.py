@@ -1,0 +1,362 @@
+# SPDX-License-Identifier: Apache-2.0
+"""receiver:parquet operations end to end: durable checkpoints across `kill -9`,
+polling that picks up files and partitions added later, `--num-cores` splitting,
+and original-time pacing. Every log record carries a unique body ("rec-<n>") so
+that the output dataset can be checked record by record."""
+import collections
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from test_engine_replay import metric
+
+T0 = 1_795_000_000_000_000_000  # 2026-11-18, Unix ns
+
+
+def write_logs(path, first, count, per_request=100, step_ns=1_000_000):
+    """OTLP/JSON lines: `count` logs with bodies rec-<first..>, event times
+    T0 + n * step_ns, two resources per request."""
+    with open(path, "w") as out:
+        for start in range(first, first + count, per_request):
+            n_req = min(per_request, first + count - start)
+            resources = []
+            for r in range(2):
+                records = [{
+                    "timeUnixNano": str(T0 + n * step_ns),
+                    "severityNumber": 9,
+                    "body": {"stringValue": f"rec-{n}"},
+                    "attributes": [{"key": "seq", "value": {"intValue": str(n)}}],
+                } for n in range(start + r, start + n_req, 2)]
+                resources.append({
+                    "resource": {"attributes": [
+                        {"key": "service.name", "value": {"stringValue": f"svc-{r}"}}]},
+                    "scopeLogs": [{"scope": {"name": "replay-test"}, "logRecords": records}],
+                })
+            out.write(json.dumps({"resourceLogs": resources}) + "\n")
+
+
+def make_lake(run, tmp_path, partitions, per_partition, rows_per_file=150, step_ns=1_000_000):
+    """One `convert` per partition (each writer has its own _part_id), files rotated
+    every `rows_per_file` rows. Returns the lake and the set of all bodies."""
+    lake = tmp_path / "lake"
+    for p in range(partitions):
+        src = tmp_path / f"in-{p}.jsonl"
+        write_logs(src, p * per_partition, per_partition, step_ns=step_ns)
+        run("convert", "--max-batch-rows", "100", "--rows-per-file", rows_per_file, src, lake)
+    return lake, {f"rec-{n}" for n in range(partitions * per_partition)}
+
+
+def bodies(run, tmp_path, dataset, name):
+    out = tmp_path / f"{name}.jsonl"
+    if out.exists():
+        out.unlink()
+    run("convert", "--signal", "logs", dataset, out)
+    found = collections.Counter()
+    for line in out.read_text().splitlines():
+        if not line.strip():
+            continue
+        for r in json.loads(line).get("resourceLogs", []):
+            for s in r.get("scopeLogs", []):
+                for rec in s.get("logRecords", []):
+                    found[rec["body"]["stringValue"]] += 1
+    return found
+
+
+def pipeline(lake, second, receiver_extra="", capacity=2, pending=4, exporter_extra=""):
+    return f"""version: otel_dataflow/v1
+policies:
+  channel_capacity: {{pdata: {capacity}}}
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          src:
+            type: receiver:parquet
+            config:
+              base_uri: "{lake}"
+              signal_types: [logs]
+              processing_options: {{batch_size: 20}}
+{receiver_extra}
+          dst:
+            type: exporter:parquet
+            config:
+              storage: {{file: {{base_uri: "{second}"}}}}
+              writer_options: {{target_rows_per_file: 60, flush_when_older_than: 100ms}}
+              max_pending_batches: {pending}
+{exporter_extra}
+        connections:
+          - {{from: src, to: dst}}
+"""
+
+
+def load_checkpoint(path):
+    """The checkpoint's units, or None while it does not exist (or is replaced)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    if not text.endswith("# end\n"):
+        return None
+    return json.loads(text[: -len("# end\n")])["units"]
+
+
+def done_files(units):
+    return sum(len(u["files_done"]) for u in units or [])
+
+
+def root_files(lake):
+    return sorted((lake / "logs").glob("*/*.parquet"))
+
+
+def test_kill_9_and_restart_replays_only_unacknowledged(cli, run, tmp_path):
+    # Scenario: a 3-partition dataset (6000 logs, many files) replayed in batches of
+    # 20 into a second dataset with a checkpoint written after every Ack; the process
+    # is killed with SIGKILL once the checkpoint shows some but not all root files
+    # replayed; the same config runs again to the end; then a third time.
+    # Guarantees: every source record is in the output; duplicates are at most what
+    # can be in flight (channel + exporter pending + one outbox, in batches of 20);
+    # the restart skips the replayed files (emits fewer records than the dataset);
+    # the third run emits nothing; the checkpoint then lists every root file.
+    lake, expected = make_lake(run, tmp_path, partitions=3, per_partition=2000)
+    total_files = len(root_files(lake))
+    assert total_files >= 30
+    second = tmp_path / "second"
+    ckpt = tmp_path / "state" / "replay.json"
+    config = tmp_path / "replay.yaml"
+    config.write_text(pipeline(lake, second, f"""              checkpoint:
+                path: "{ckpt}"
+                interval: 0s"""))
+
+    proc = subprocess.Popen([str(cli), "run", "-c", str(config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    killed_at = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        units = load_checkpoint(ckpt)
+        if units is not None and 3 <= done_files(units) < total_files - 10:
+            proc.send_signal(signal.SIGKILL)
+            killed_at = done_files(units)
+            break
+        time.sleep(0.005)
+    proc.wait(timeout=30)
+    assert killed_at is not None, "the run ended before it could be killed: " + proc.stderr.read()[-2000:]
+    assert proc.returncode == -signal.SIGKILL
+
+    metrics = tmp_path / "m2.prom"
+    run("run", "-c", config, "--metrics-file", metrics)
+    m2 = metrics.read_text()
+    resumed_emitted = metric(m2, "parquet_records_emitted", "src")
+    assert 0 < resumed_emitted < len(expected)
+    assert metric(m2, "parquet_resume_skipped_files", "src") >= killed_at
+    assert metric(m2, "parquet_checkpoint_writes", "src") > 0
+    assert metric(m2, "parquet_checkpoint_lag_batches", "src") == 0
+    assert metric(m2, "parquet_orphan_rows", "src") == 0
+
+    found = bodies(run, tmp_path, second, "out")
+    missing = expected - set(found)
+    assert not missing, f"{len(missing)} records lost, e.g. {sorted(missing)[:5]}"
+    assert set(found) == expected
+    duplicates = sum(c - 1 for c in found.values())
+    in_flight_bound = (2 + 4 + 2) * 20
+    assert duplicates <= in_flight_bound, duplicates
+
+    # Third run: nothing new.
+    metrics3 = tmp_path / "m3.prom"
+    run("run", "-c", config, "--metrics-file", metrics3)
+    m3 = metrics3.read_text()
+    assert metric(m3, "parquet_records_emitted", "src") == 0
+    assert metric(m3, "parquet_files_read", "src") == 0
+    assert bodies(run, tmp_path, second, "out3") == found
+    assert done_files(load_checkpoint(ckpt)) == total_files
+
+
+def test_corrupt_checkpoint_is_a_clear_error(run, tmp_path):
+    # Scenario: the checkpoint file is truncated (or garbage).
+    # Guarantees: the run fails with exit 1 naming the file and the problem; it does
+    # not silently replay from the beginning (nothing written to the output).
+    lake, _ = make_lake(run, tmp_path, partitions=1, per_partition=200)
+    second = tmp_path / "second"
+    ckpt = tmp_path / "replay.json"
+    config = tmp_path / "replay.yaml"
+    config.write_text(pipeline(lake, second, f"""              checkpoint: {{path: "{ckpt}"}}"""))
+    run("run", "-c", config)
+    text = ckpt.read_text()
+    assert text.endswith("# end\n")
+    for bad in (text[: len(text) // 2], "garbage {{{"):
+        ckpt.write_text(bad)
+        shutil.rmtree(second)
+        proc = run("run", "-c", config, check=False)
+        assert proc.returncode == 1, proc.stderr
+        assert str(ckpt) in proc.stderr
+        assert "not a valid replay checkpoint" in proc.stderr
+        assert not list(second.glob("logs/*/*.parquet"))
+
+
+def test_checkpoint_object_next_to_the_dataset(run, tmp_path):
+    # Scenario: `checkpoint: {object: _state/replay.json}`: stored in the dataset.
+    # Guarantees: written at <base>/_state/replay.json; a second run replays nothing;
+    # discovery never treats it as data.
+    lake, expected = make_lake(run, tmp_path, partitions=1, per_partition=300)
+    second = tmp_path / "second"
+    config = tmp_path / "replay.yaml"
+    config.write_text(pipeline(lake, second, "              checkpoint: {object: _state/replay.json}"))
+    run("run", "-c", config)
+    assert load_checkpoint(lake / "_state" / "replay.json")
+    metrics = tmp_path / "m.prom"
+    run("run", "-c", config, "--metrics-file", metrics)
+    assert metric(metrics.read_text(), "parquet_records_emitted", "src") == 0
+    assert set(bodies(run, tmp_path, second, "out")) == expected
+
+
+def test_num_cores_split_partitions_exactly_once(run, tmp_path):
+    # Scenario: 6 partitions replayed with --num-cores 3 into one output dataset.
+    # Guarantees: every record exactly once; the instances' emitted counts add up to
+    # the dataset.
+    lake, expected = make_lake(run, tmp_path, partitions=6, per_partition=200)
+    second = tmp_path / "second"
+    config = tmp_path / "replay.yaml"
+    config.write_text(pipeline(lake, second))
+    metrics = tmp_path / "m.prom"
+    run("run", "--num-cores", "3", "-c", config, "--metrics-file", metrics)
+    assert metric(metrics.read_text(), "parquet_records_emitted", "src") == len(expected)
+    found = bodies(run, tmp_path, second, "out")
+    assert set(found) == expected
+    assert max(found.values()) == 1
+
+
+def test_polling_picks_up_added_files_and_partitions(cli, run, tmp_path):
+    # Scenario: polling every 200ms with a checkpoint (min_file_age 300ms). The last
+    # root and child files of partition 1 are held back at start; once the first
+    # pass is checkpointed they are put back (files added to a partition already
+    # read) and a new partition is converted into the lake; then SIGTERM.
+    # Guarantees: every record of the final lake exactly once in the output (no
+    # duplicate: earlier files are not replayed again).
+    lake, expected = make_lake(run, tmp_path, partitions=2, per_partition=600)
+    held = tmp_path / "held"
+    # The newest file of every table of partition 0: its last flush.
+    part0 = sorted(p.name for p in (lake / "logs").iterdir())[0]
+    moved = []
+    for table in lake.iterdir():
+        files = sorted((table / part0).glob("*.parquet"))
+        if not files:
+            continue
+        dest = held / files[-1].relative_to(lake)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(files[-1], dest)
+        moved.append(dest)
+    assert moved
+    first_pass_files = len(root_files(lake))
+    second = tmp_path / "second"
+    ckpt = tmp_path / "replay.json"
+    config = tmp_path / "poll.yaml"
+    config.write_text(pipeline(lake, second, f"""              polling_interval: 200ms
+              checkpoint: {{path: "{ckpt}", interval: 50ms}}""").replace(
+        "processing_options: {batch_size: 20}",
+        "processing_options: {batch_size: 20, min_file_age: 300ms}"))
+    metrics = tmp_path / "m.prom"
+    proc = subprocess.Popen([str(cli), "run", "-c", str(config), "--metrics-file", str(metrics)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def wait_for(files, what):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if done_files(load_checkpoint(ckpt)) >= files:
+                    return
+                assert proc.poll() is None, proc.stderr.read()[-2000:]
+                time.sleep(0.02)
+            pytest.fail(f"{what}: checkpoint never reached {files} files")
+
+        wait_for(first_pass_files, "first pass")
+        for dest in moved:
+            back = lake / dest.relative_to(held)
+            shutil.move(dest, back)
+            os.utime(back)  # new: younger than min_file_age for a moment
+        src = tmp_path / "late.jsonl"
+        write_logs(src, 10_000, 300)
+        run("convert", "--max-batch-rows", "100", "--rows-per-file", "150", src, lake)
+        expected |= {f"rec-{n}" for n in range(10_000, 10_300)}
+        wait_for(len(root_files(lake)), "added files")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, proc.stderr.read()[-2000:]
+    found = bodies(run, tmp_path, second, "out")
+    assert set(found) == expected
+    assert max(found.values()) == 1
+    m = metrics.read_text()
+    assert metric(m, "parquet_records_emitted", "src") == len(expected)
+    assert metric(m, "parquet_passes", "src") >= 2
+    assert metric(m, "parquet_orphan_rows", "src") == 0
+
+
+def test_pacing_original_spreads_replay_over_event_time(run, tmp_path):
+    # Scenario: 400 logs whose event times span 4 s (one partition), replayed with
+    # pacing original at speed 8, batch size 20.
+    # Guarantees: every record delivered; the run cannot end before the schedule
+    # lets the batch holding rec-300 (event time 3.0 s, the first of its batch) go,
+    # 3.0 / 8 s after the first batch (enforced by the schedule, so not flaky).
+    lake, expected = make_lake(run, tmp_path, partitions=1, per_partition=400,
+                               step_ns=10_000_000)
+    second = tmp_path / "second"
+    config = tmp_path / "paced.yaml"
+    config.write_text(pipeline(lake, second, "              pacing: {mode: original, speed: 8}"))
+    start = time.monotonic()
+    run("run", "-c", config)
+    elapsed = time.monotonic() - start
+    assert elapsed >= 3.0 / 8
+    assert set(bodies(run, tmp_path, second, "out")) == expected
+
+
+def test_checkpoint_object_on_s3(cli, s3_server, tmp_path, run):
+    # Scenario: a dataset on S3 (moto server process), replayed with the checkpoint
+    # stored as an object next to it, twice.
+    # Guarantees: the checkpoint object is written in the bucket (one complete
+    # object); the second run replays nothing.
+    bucket = "replay"
+    s3_server.client().create_bucket(Bucket=bucket)
+    src = tmp_path / "in.jsonl"
+    write_logs(src, 0, 300)
+    env = s3_server.env()
+    subprocess.run([str(cli), "convert", "--s3-endpoint", s3_server.endpoint, "--allow-http",
+                    "--rows-per-file", "100", str(src), f"s3://{bucket}/lake"],
+                   env=env, check=True, capture_output=True)
+    config = tmp_path / "s3.yaml"
+    config.write_text(f"""version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          src:
+            type: receiver:parquet
+            config:
+              storage:
+                s3: {{base_uri: "s3://{bucket}/lake", endpoint: "{s3_server.endpoint}",
+                      allow_http: true}}
+              processing_options: {{batch_size: 50}}
+              checkpoint: {{object: _state/replay.json}}
+          out: {{type: exporter:noop}}
+        connections:
+          - {{from: src, to: out}}
+""")
+    counts = []
+    for i in range(2):
+        metrics = tmp_path / f"m{i}.prom"
+        proc = subprocess.run([str(cli), "run", "-c", str(config), "--metrics-file", str(metrics)],
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        counts.append(metric(metrics.read_text(), "parquet_records_emitted", "src"))
+    assert counts == [300, 0]
+    body = s3_server.client().get_object(Bucket=bucket, Key="lake/_state/replay.json")["Body"].read()
+    text = body.decode()
+    assert text.endswith("# end\n")
+    units = json.loads(text[: -len("# end\n")])["units"]
+    assert done_files(units) >= 3
