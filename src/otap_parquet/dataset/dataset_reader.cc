@@ -422,7 +422,8 @@ class TableCursor {
     if (!done()) {
       pos.file = files_[static_cast<size_t>(groups_[next_].file)].path;
       pos.row_group = groups_[next_].rg;
-      pos.first_row = groups_[next_].first_row_in_file;
+      // Within a group read in slices: the first row not read yet.
+      pos.first_row = groups_[next_].first_row_in_file + (slices_ ? slice_row_ : 0);
     }
     return pos;
   }
