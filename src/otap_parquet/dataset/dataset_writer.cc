@@ -109,6 +109,13 @@ std::string PartitionLabel(const std::string& key) {
   return key.empty() ? std::string("(unpartitioned)") : key;
 }
 
+// The message of `st` with its detail (e.g. "[errno 28] No space left on device"),
+// which message() leaves out and our callers' messages must not lose.
+std::string WithDetail(const Status& st) {
+  if (st.detail() == nullptr) return st.message();
+  return fmt::format("{} ({})", st.message(), st.detail()->ToString());
+}
+
 Status Fsync(const std::string& path, bool directory) {
   const int fd =
       ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
@@ -151,6 +158,7 @@ class DatasetWriter::Partition {
  public:
   std::string key;
   Clock::time_point created;
+  uint64_t sequence = 0;
   /// Open files by table; at most one per table.
   std::map<PayloadType, std::unique_ptr<OpenFile>> files;
   std::vector<std::shared_ptr<PendingAck>> acks;
@@ -170,6 +178,8 @@ std::string_view FlushReasonName(FlushReason reason) {
       return "shutdown";
     case FlushReason::kRollover:
       return "rollover";
+    case FlushReason::kPartitions:
+      return "partitions";
   }
   return "?";
 }
@@ -205,6 +215,17 @@ DatasetWriter::~DatasetWriter() {
   DrainCompletions();
 }
 
+arrow::MemoryPool* WriterMemoryPool() {
+  static arrow::MemoryPool* const pool = [] {
+    arrow::MemoryPool* jemalloc = nullptr;
+    if (arrow::jemalloc_memory_pool(&jemalloc).ok() && jemalloc != nullptr) {
+      return jemalloc;
+    }
+    return arrow::default_memory_pool();
+  }();
+  return pool;
+}
+
 arrow::Result<std::unique_ptr<DatasetWriter>> DatasetWriter::Make(
     WriterOptions options, PartitioningOptions partitioning,
     DatasetWriterSettings settings) {
@@ -215,7 +236,7 @@ arrow::Result<std::unique_ptr<DatasetWriter>> DatasetWriter::Make(
   if (!settings.clock) settings.clock = [] { return Clock::now(); };
   if (!settings.new_uuid) settings.new_uuid = RandomUuid;
   if (!settings.logger) settings.logger = spdlog::default_logger();
-  if (settings.pool == nullptr) settings.pool = arrow::default_memory_pool();
+  if (settings.pool == nullptr) settings.pool = WriterMemoryPool();
   while (settings.base_path.size() > 1 && settings.base_path.back() == '/') {
     settings.base_path.pop_back();
   }
@@ -238,7 +259,7 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> DatasetWriter::Propert
     PayloadType type, const arrow::Schema& schema) {
   auto& slot = properties_[static_cast<int>(type)];
   if (slot == nullptr) {
-    ARROW_ASSIGN_OR_RAISE(slot, MakeWriterProperties(options_, schema));
+    ARROW_ASSIGN_OR_RAISE(slot, MakeWriterProperties(options_, schema, settings_.pool));
   }
   return slot;
 }
@@ -304,12 +325,24 @@ arrow::Future<> DatasetWriter::Write(const OtapBatch& batch) {
     }
     last_part_id_ = disk.part_id;
     const std::string key = PartitionKey(disk.part_id, time_path);
+    if (options_.max_open_partitions > 0 && !partitions_.contains(key)) {
+      // Bound memory: publish the partitions opened first (errors reach their
+      // batches; either way the partition is gone afterwards).
+      while (static_cast<int64_t>(partitions_.size()) >= options_.max_open_partitions) {
+        auto oldest = std::min_element(partitions_.begin(), partitions_.end(),
+                                       [](const auto& a, const auto& b) {
+                                         return a.second->sequence < b.second->sequence;
+                                       });
+        (void)FlushPartition(oldest->first, FlushReason::kPartitions);
+      }
+    }
     Partition* partition = nullptr;
     auto& slot = partitions_[key];
     if (slot == nullptr) {
       slot = std::make_unique<Partition>();
       slot->key = key;
       slot->created = settings_.clock();
+      slot->sequence = next_partition_sequence_++;
     }
     partition = slot.get();
     partition->acks.push_back(ack);
@@ -353,7 +386,7 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
       opened->uri = DisplayUri(*settings_.filesystem, opened->final_path);
       auto context = [&](const Status& st) {
         return st.WithMessage("opening ", table, " file ", opened->uri, " (partition '",
-                              PartitionLabel(key), "'): ", st.message());
+                              PartitionLabel(key), "'): ", WithDetail(st));
       };
       if (create_dirs_ && !created_dirs_.contains(dir)) {
         Status st = settings_.filesystem->CreateDir(dir, /*recursive=*/true);
@@ -396,7 +429,7 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
     if (!st.ok()) {
       return st.WithMessage("writing ", record_batch->num_rows(), " ", table, " rows to ",
                             file->uri, " (partition '", PartitionLabel(key),
-                            "'): ", st.message());
+                            "'): ", WithDetail(st));
     }
     file->rows += record_batch->num_rows();
     const int64_t bytes = arrow::util::TotalBufferSize(*record_batch);
@@ -465,11 +498,11 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason)
   auto fail = [&](OpenFile* file, const Status& st) {
     Status error =
         st.WithMessage("flushing ", TableName(file->type), " file ", file->uri,
-                       " (partition '", PartitionLabel(key), "'): ", st.message());
+                       " (partition '", PartitionLabel(key), "'): ", WithDetail(st));
     ++metrics_.write_errors;
     settings_.logger->error(
         "exporter.parquet.file.fail table={} partition={} uri={} error={}",
-        TableName(file->type), PartitionLabel(key), file->uri, st.message());
+        TableName(file->type), PartitionLabel(key), file->uri, WithDetail(st));
     DiscardPartition(key, error);
     return error;
   };

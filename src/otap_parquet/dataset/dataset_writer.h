@@ -48,16 +48,17 @@ struct PartitioningOptions {
 
 /// \brief Why a partition's files were published.
 enum class FlushReason {
-  kRows,      ///< a table file reached target_rows_per_file
-  kBytes,     ///< a table file reached target_bytes_per_file
-  kAge,       ///< the partition's oldest file passed flush_when_older_than
-  kExplicit,  ///< Flush()
-  kShutdown,  ///< Close()
-  kRollover,  ///< a new `_part_id` started while files were not partitioned by it
+  kRows,        ///< a table file reached target_rows_per_file
+  kBytes,       ///< a table file reached target_bytes_per_file
+  kAge,         ///< the partition's oldest file passed flush_when_older_than
+  kExplicit,    ///< Flush()
+  kShutdown,    ///< Close()
+  kRollover,    ///< a new `_part_id` started while files were not partitioned by it
+  kPartitions,  ///< opening one more partition would pass max_open_partitions
 };
-constexpr int kFlushReasons = 6;
+constexpr int kFlushReasons = 7;
 
-/// \brief "rows", "bytes", "age", "explicit", "shutdown", "rollover".
+/// \brief "rows", "bytes", "age", "explicit", "shutdown", "rollover", "partitions".
 std::string_view FlushReasonName(FlushReason reason);
 
 /// \brief Counters of one writer since it was made (upstream's
@@ -100,6 +101,14 @@ enum class PublishMode {
   kDirect,
 };
 
+/// \brief The writer's default memory pool: Arrow's jemalloc pool when the Arrow
+/// build has it, else the default pool. The encoders allocate and free page-sized
+/// buffers at a high rate; jemalloc keeps freed pages for reuse (its decay time,
+/// `JE_ARROW_MALLOC_CONF`), where the default mimalloc pool of the pyarrow wheel
+/// returns them to the OS within milliseconds and pays page faults (zeroed huge
+/// pages) to get them back.
+arrow::MemoryPool* WriterMemoryPool();
+
 /// \brief What code (not YAML) gives a writer.
 struct DatasetWriterSettings {
   /// Where the dataset lives (MakeFileSystem); required.
@@ -115,7 +124,8 @@ struct DatasetWriterSettings {
   std::function<std::string()> new_uuid;
   /// Logger of lifecycle events; default spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;
-  arrow::MemoryPool* pool = arrow::default_memory_pool();
+  /// Pool of the Parquet encoders' buffers; null = WriterMemoryPool().
+  arrow::MemoryPool* pool = nullptr;
   /// Optional storage counters (retries), as MakeFileSystem filled them.
   std::shared_ptr<StorageStats> storage_stats;
 };
@@ -213,6 +223,8 @@ class DatasetWriter {
   PartitionIdGenerator ids_;
   std::string last_part_id_;
   std::map<std::string, std::unique_ptr<Partition>> partitions_;
+  /// Opening order of partitions (max_open_partitions publishes the lowest first).
+  uint64_t next_partition_sequence_ = 0;
   std::array<std::shared_ptr<parquet::WriterProperties>, kPayloadTypeSlots> properties_;
   std::shared_ptr<parquet::ArrowWriterProperties> arrow_properties_;
   /// Published bytes per in-memory Arrow byte, per table (estimates file sizes).

@@ -624,6 +624,128 @@ TEST_F(DatasetWriterTest, DestroyingDiscardsUnflushedFiles) {
   EXPECT_TRUE(Files().empty());
 }
 
+/// One logs batch per hour: the request's records all get a time in hour `hour`
+/// (hours since the epoch), so event-time partitioning puts each in its own
+/// partition.
+std::vector<OtapBatch> LogsInHours(int hours) {
+  generator::GeneratorOptions gen;
+  gen.seed = 11;
+  gen.items_per_scope = 3;
+  generator::OtlpGenerator generator(gen);
+  std::vector<OtapBatch> out;
+  for (int hour = 0; hour < hours; ++hour) {
+    otlp::LogsRequest request = generator.NextLogs();
+    const uint64_t t = (490'000ULL + static_cast<uint64_t>(hour)) * 3'600'000'000'000ULL;
+    for (auto& rl : *request.mutable_resource_logs()) {
+      for (auto& sl : *rl.mutable_scope_logs()) {
+        for (auto& record : *sl.mutable_log_records()) record.set_time_unix_nano(t);
+      }
+    }
+    auto batches = otlp::ToOtap(otlp::OtlpRequest(std::move(request)));
+    EXPECT_TRUE(batches.ok()) << batches.status().ToString();
+    for (auto& batch : *batches) out.push_back(std::move(batch));
+  }
+  return out;
+}
+
+// Scenario: max_open_partitions 3 with event-time partitioning and 8 batches,
+// each in a new hour (no other flush rule fires).
+// Guarantees: no more than 3 partitions are ever open; opening a 4th publishes the
+// one opened first (flush reason "partitions"), completing its batch's future;
+// after Close every hour has its files and no row is lost.
+TEST_F(DatasetWriterTest, MaxOpenPartitionsPublishesTheOldest) {
+  partitioning_.event_time = TimeGranularity::kHour;
+  options_.max_open_partitions = 3;
+  auto writer = MakeWriter();
+  const auto batches = LogsInHours(8);
+  ASSERT_EQ(batches.size(), 8u);
+  std::vector<arrow::Future<>> acks;
+  int64_t logs = 0;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    acks.push_back(writer->Write(batches[i]));
+    logs += Rows(batches[i], PayloadType::kLogs);
+    std::set<std::string> open;
+    for (const auto& event : recording_->events) {
+      if (!event.starts_with("open ")) continue;
+      const std::string path = event.substr(5);
+      if (std::none_of(recording_->events.begin(), recording_->events.end(),
+                       [&](const std::string& e) { return e == "close " + path; })) {
+        open.insert(fs::path(path).parent_path().string());
+      }
+    }
+    std::set<std::string> open_hours;
+    for (const auto& dir : open) open_hours.insert(fs::path(dir).filename().string());
+    EXPECT_LE(open_hours.size(), 3u) << "after batch " << i;
+    // Batches older than the 3 open partitions are published and acknowledged.
+    for (size_t j = 0; j < acks.size(); ++j) {
+      EXPECT_EQ(acks[j].is_finished(), j + 3 <= i) << "batch " << j << " after " << i;
+    }
+  }
+  EXPECT_EQ(writer->metrics().flushes_for(FlushReason::kPartitions), 5);
+  EXPECT_EQ(FlushReasonName(FlushReason::kPartitions), "partitions");
+  ASSERT_OK(writer->Close());
+  for (auto& ack : acks) ASSERT_OK(ack.status());
+  std::set<std::string> hours;
+  for (const auto& file : ParquetFiles("logs")) {
+    hours.insert(fs::path(file).parent_path().string());
+  }
+  EXPECT_EQ(hours.size(), 8u);
+  EXPECT_EQ(TableRows("logs"), logs);
+}
+
+// Scenario: the default dictionary columns, `["*"]`, and dictionary off.
+// Guarantees: by default only the listed string columns of each table are
+// dictionary-encoded (log_attrs.key/str yes; ids, times, bodies no); `*` encodes
+// every (non-boolean) column; `dictionary: false` none.
+TEST_F(DatasetWriterTest, DictionaryOnConfiguredColumnsOnly) {
+  auto dictionary_encoded = [&](const std::string& table) {
+    std::map<std::string, bool> out;
+    const auto files = ParquetFiles(table);
+    EXPECT_FALSE(files.empty());
+    if (files.empty()) return out;
+    auto reader = parquet::ParquetFileReader::OpenFile((base_ / files[0]).string());
+    auto group = reader->metadata()->RowGroup(0);
+    for (int c = 0; c < group->num_columns(); ++c) {
+      auto column = group->ColumnChunk(c);
+      out[column->path_in_schema()->ToDotString()] = column->has_dictionary_page();
+    }
+    return out;
+  };
+  auto write = [&] {
+    fs::remove_all(base_);
+    fs::create_directories(base_);
+    auto writer = MakeWriter();
+    for (const auto& batch : Batches(Signal::kLogs, 2)) (void)writer->Write(batch);
+    ASSERT_OK(writer->Close());
+  };
+  write();
+  auto attrs = dictionary_encoded("log_attrs");
+  EXPECT_TRUE(attrs["key"]);
+  EXPECT_TRUE(attrs["str"]);
+  EXPECT_FALSE(attrs["parent_id"]);
+  EXPECT_FALSE(attrs["int"]);
+  auto logs = dictionary_encoded("logs");
+  EXPECT_TRUE(logs["scope.name"]);
+  EXPECT_TRUE(logs["severity_text"]);
+  EXPECT_FALSE(logs["id"]);
+  EXPECT_FALSE(logs["time_unix_nano"]);
+  EXPECT_FALSE(logs["body.str"]);
+  EXPECT_EQ(DictionaryColumnsOf(options_, *DiskSchema(PayloadType::kLogAttrs)),
+            (std::vector<std::string>{"key", "str"}));
+
+  options_.dictionary_columns = {"*"};
+  write();
+  for (const auto& [column, encoded] : dictionary_encoded("logs")) {
+    if (column == "body.bool") continue;  // Parquet never dictionary-encodes booleans
+    EXPECT_TRUE(encoded) << column;
+  }
+  options_.dictionary = false;
+  write();
+  for (const auto& [column, encoded] : dictionary_encoded("log_attrs")) {
+    EXPECT_FALSE(encoded) << column;
+  }
+}
+
 // Scenario: invalid writer options.
 // Guarantees: Make() fails with Invalid naming each offending key.
 TEST_F(DatasetWriterTest, InvalidOptionsNameTheKey) {

@@ -2,9 +2,6 @@
 #include "otap_parquet/dataset/parquet_exporter_config.h"
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
-#include <cmath>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -12,6 +9,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
+
+#include "otap_parquet/config/units.h"
 
 namespace otap_parquet::dataset {
 
@@ -104,7 +103,7 @@ class Walker {
       Error(where, "expected a duration such as \"10s\"");
       return;
     }
-    auto parsed = ParseDuration(node.Scalar());
+    auto parsed = config::ParseDuration(node.Scalar());
     if (!parsed.ok()) {
       Error(where, parsed.status().message());
       return;
@@ -121,7 +120,7 @@ class Walker {
       Error(where, "expected a byte size such as 134217728 or \"128MiB\"");
       return;
     }
-    auto parsed = ParseByteSize(node.Scalar());
+    auto parsed = config::ParseBytes(node.Scalar());
     if (!parsed.ok()) {
       Error(where, parsed.status().message());
       return;
@@ -264,7 +263,8 @@ class Walker {
     CheckKeys(node, path,
               {"target_rows_per_file", "target_bytes_per_file", "flush_when_older_than",
                "compression", "compression_level", "row_group_size", "data_page_size",
-               "dictionary", "statistics", "bloom_filter_columns", "bloom_filter_fpp"});
+               "dictionary", "dictionary_columns", "statistics", "bloom_filter_columns",
+               "bloom_filter_fpp", "max_open_partitions"});
     Scalar(node, path, "target_rows_per_file", &out->target_rows_per_file, "a row count");
     Bytes(node, path, "target_bytes_per_file", &out->target_bytes_per_file);
     Duration(node, path, "flush_when_older_than", &out->flush_when_older_than);
@@ -287,19 +287,29 @@ class Walker {
     Bytes(node, path, "data_page_size", &out->data_page_size);
     Scalar(node, path, "dictionary", &out->dictionary, "true or false");
     Scalar(node, path, "statistics", &out->statistics, "true or false");
+    Scalar(node, path, "max_open_partitions", &out->max_open_partitions,
+           "a partition count");
+    Columns(node, path, "dictionary_columns", &out->dictionary_columns);
     Scalar(node, path, "bloom_filter_fpp", &out->bloom_filter_fpp, "a probability");
-    if (const YAML::Node columns = node["bloom_filter_columns"]) {
-      const std::string where = Join(path, "bloom_filter_columns");
-      if (!columns.IsSequence()) {
-        Error(where, "expected a list of column names");
+    Columns(node, path, "bloom_filter_columns", &out->bloom_filter_columns);
+  }
+
+  /// A list of column names; replaces `*out` when present.
+  void Columns(const YAML::Node& parent, std::string_view path, const char* key,
+               std::vector<std::string>* out) {
+    const YAML::Node columns = parent[key];
+    if (!columns) return;
+    const std::string where = Join(path, key);
+    if (!columns.IsSequence()) {
+      Error(where, "expected a list of column names");
+      return;
+    }
+    out->clear();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (!columns[i].IsScalar()) {
+        Error(fmt::format("{}[{}]", where, i), "expected a column name");
       } else {
-        for (size_t i = 0; i < columns.size(); ++i) {
-          if (!columns[i].IsScalar()) {
-            Error(fmt::format("{}[{}]", where, i), "expected a column name");
-          } else {
-            out->bloom_filter_columns.push_back(columns[i].Scalar());
-          }
-        }
+        out->push_back(columns[i].Scalar());
       }
     }
   }
@@ -371,44 +381,6 @@ arrow::Result<ParquetExporterConfig> ParseParquetExporterConfig(const YAML::Node
   config.writer_options.CheckInto(Join(path, "writer_options"), &walker.errors);
   ARROW_RETURN_NOT_OK(ErrorsToStatus(walker.errors));
   return config;
-}
-
-arrow::Result<int64_t> ParseByteSize(std::string_view text) {
-  const std::string_view original = text;
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.remove_suffix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-    text.remove_prefix(1);
-  double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr == text.data() || value < 0) {
-    return Status::Invalid("invalid byte size '", original,
-                           "' (expected e.g. 134217728, \"128MiB\", \"64MB\")");
-  }
-  std::string unit(ptr, text.data() + text.size());
-  unit.erase(std::remove(unit.begin(), unit.end(), ' '), unit.end());
-  std::transform(unit.begin(), unit.end(), unit.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  constexpr std::pair<std::string_view, double> kUnits[] = {
-      {"", 1},
-      {"b", 1},
-      {"kb", 1e3},
-      {"mb", 1e6},
-      {"gb", 1e9},
-      {"tb", 1e12},
-      {"kib", 1024.0},
-      {"mib", 1024.0 * 1024},
-      {"gib", 1024.0 * 1024 * 1024},
-      {"tib", 1024.0 * 1024 * 1024 * 1024},
-  };
-  for (const auto& [name, scale] : kUnits) {
-    if (name != unit) continue;
-    const double bytes = value * scale;
-    if (bytes > 9.0e18) return Status::Invalid("byte size '", original, "' is too large");
-    return static_cast<int64_t>(std::llround(bytes));
-  }
-  return Status::Invalid("invalid byte size '", original, "': unknown unit '", unit,
-                         "' (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)");
 }
 
 std::vector<ConfigError> SplitConfigErrors(const std::string& message) {

@@ -38,6 +38,8 @@ class Node;
 ///   row_group_size: 1048576
 ///   data_page_size: 1MiB
 ///   dictionary: true
+///   dictionary_columns: [key, str, name]   # default: DefaultDictionaryColumns(); [*]
+///   max_open_partitions: 64                # 0 = no bound
 ///   statistics: true
 ///   bloom_filter_columns: [trace_id]
 /// retry: {max_retries: 10, init_backoff: 100ms, max_backoff: 15s, backoff_base: 2.0,
@@ -83,9 +85,5 @@ struct ConfigError {
 /// <path>: <message>..." (or a single-line message) back into single errors, for
 /// callers that report errors in their own form (the engine's config nodes).
 std::vector<ConfigError> SplitConfigErrors(const std::string& message);
-
-/// \brief Parses a byte size: an integer, or a number with unit B, KB, MB, GB, TB
-/// (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024): "128MiB", "64 MB".
-arrow::Result<int64_t> ParseByteSize(std::string_view text);
 
 }  // namespace otap_parquet::dataset

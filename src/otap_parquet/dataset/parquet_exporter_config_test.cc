@@ -102,7 +102,7 @@ writer_options:
           HasSubstr("nodes.pq_out.config.writer_options.target_rows_per_fil: unknown "
                     "key; did you mean \"target_rows_per_file\"?"),
           HasSubstr("nodes.pq_out.config.writer_options.row_group_size: must be > 0"),
-          HasSubstr("writer_options.flush_when_older_than: invalid duration '10'")));
+          HasSubstr("writer_options.flush_when_older_than: invalid duration \"10\"")));
 }
 
 // Scenario: values of the wrong kind or out of range.
@@ -147,25 +147,56 @@ writer_options: {compression: snappy, compression_level: 1}
       bad.status());
 }
 
-// Scenario: humantime-style durations and byte sizes.
-// Guarantees: units combine; missing or unknown units are Invalid.
+// Scenario: dictionary_columns and max_open_partitions, set and invalid.
+// Guarantees: a list replaces the default columns; omitted keys keep the defaults;
+// a negative bound and an empty column name are reported under their keys.
+TEST(ParquetExporterConfigTest, DictionaryColumnsAndOpenPartitions) {
+  ASSERT_OK_AND_ASSIGN(auto config, Parse(R"(
+storage: {file: {base_uri: /tmp/x}}
+writer_options: {dictionary_columns: [key, "scope.name"], max_open_partitions: 8}
+)"));
+  EXPECT_EQ(config.writer_options.dictionary_columns,
+            (std::vector<std::string>{"key", "scope.name"}));
+  EXPECT_EQ(config.writer_options.max_open_partitions, 8);
+  ASSERT_OK_AND_ASSIGN(config, Parse("storage: {file: {base_uri: /tmp/x}}"));
+  EXPECT_EQ(config.writer_options.dictionary_columns, DefaultDictionaryColumns());
+  EXPECT_EQ(config.writer_options.max_open_partitions, 64);
+  auto bad = Parse(R"(
+storage: {file: {base_uri: /tmp/x}}
+writer_options: {dictionary_columns: [""], max_open_partitions: -1}
+)");
+  ASSERT_RAISES(Invalid, bad.status());
+  EXPECT_THAT(bad.status().message(),
+              AllOf(HasSubstr("writer_options.dictionary_columns[0]: must not be empty"),
+                    HasSubstr("writer_options.max_open_partitions: must be >= 0")));
+}
+
+// Scenario: humantime-style durations and byte sizes in writer_options and retry.
+// Guarantees: they parse with config/units (units combine, decimal and binary
+// sizes); a missing or unknown unit is reported under its key.
 TEST(ParquetExporterConfigTest, DurationsAndSizes) {
-  ASSERT_OK_AND_ASSIGN(auto d, ParseDuration("1m30s"));
-  EXPECT_EQ(d, std::chrono::seconds(90));
-  ASSERT_OK_AND_ASSIGN(d, ParseDuration("500ms"));
-  EXPECT_EQ(d, milliseconds(500));
-  ASSERT_OK_AND_ASSIGN(d, ParseDuration("1h 2m"));
-  EXPECT_EQ(d, std::chrono::minutes(62));
-  ASSERT_RAISES(Invalid, ParseDuration("10").status());
-  ASSERT_RAISES(Invalid, ParseDuration("10 parsecs").status());
-  ASSERT_RAISES(Invalid, ParseDuration("").status());
-  ASSERT_OK_AND_ASSIGN(auto b, ParseByteSize("128MiB"));
-  EXPECT_EQ(b, 128 << 20);
-  ASSERT_OK_AND_ASSIGN(b, ParseByteSize("64 MB"));
-  EXPECT_EQ(b, 64'000'000);
-  ASSERT_OK_AND_ASSIGN(b, ParseByteSize("4096"));
-  EXPECT_EQ(b, 4096);
-  ASSERT_RAISES(Invalid, ParseByteSize("12 parsecs").status());
+  ASSERT_OK_AND_ASSIGN(auto config, Parse(R"(
+storage: {s3: {base_uri: s3://bucket/prefix}}
+writer_options:
+  flush_when_older_than: 1m30s
+  target_bytes_per_file: 128MiB
+  data_page_size: 64 KB
+retry: {init_backoff: 500ms, retry_timeout: 1h 2m}
+)"));
+  EXPECT_EQ(config.writer_options.flush_when_older_than, std::chrono::seconds(90));
+  EXPECT_EQ(config.writer_options.target_bytes_per_file, 128 << 20);
+  EXPECT_EQ(config.writer_options.data_page_size, 64'000);
+  EXPECT_EQ(config.storage.retry.init_backoff, milliseconds(500));
+  EXPECT_EQ(config.storage.retry.retry_timeout, std::chrono::minutes(62));
+  auto bad = Parse(R"(
+storage: {file: {base_uri: /tmp/x}}
+writer_options: {flush_when_older_than: 10 parsecs, target_bytes_per_file: 12 parsecs}
+)");
+  ASSERT_RAISES(Invalid, bad.status());
+  EXPECT_THAT(
+      bad.status().message(),
+      AllOf(HasSubstr("writer_options.flush_when_older_than: invalid duration"),
+            HasSubstr("writer_options.target_bytes_per_file: invalid byte size")));
 }
 
 }  // namespace

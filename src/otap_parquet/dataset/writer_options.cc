@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <utility>
 
+#include <arrow/memory_pool.h>
 #include <arrow/type.h>
 #include <arrow/util/compression.h>
 #include <fmt/format.h>
@@ -69,7 +69,52 @@ std::shared_ptr<arrow::Field> FieldAtPath(const arrow::Schema& schema,
   }
 }
 
+// Appends the dot paths of the leaves under `field` (itself when not a struct).
+void LeafPaths(const arrow::Field& field, const std::string& prefix,
+               std::vector<std::string>* out) {
+  const std::string path = prefix.empty() ? field.name() : prefix + "." + field.name();
+  if (field.type()->id() != arrow::Type::STRUCT) {
+    out->push_back(path);
+    return;
+  }
+  for (const auto& child : field.type()->fields()) LeafPaths(*child, path, out);
+}
+
 }  // namespace
+
+std::vector<std::string> DefaultDictionaryColumns() {
+  return {"key",
+          "str",
+          "name",
+          "severity_text",
+          "event_name",
+          "description",
+          "unit",
+          "schema_url",
+          "scope.name",
+          "scope.version",
+          "scope.schema_url",
+          "resource.schema_url"};
+}
+
+std::vector<std::string> DictionaryColumnsOf(const WriterOptions& options,
+                                             const arrow::Schema& schema) {
+  std::vector<std::string> out;
+  if (!options.dictionary) return out;
+  const bool all =
+      std::find(options.dictionary_columns.begin(), options.dictionary_columns.end(),
+                "*") != options.dictionary_columns.end();
+  if (all) {
+    for (const auto& field : schema.fields()) LeafPaths(*field, "", &out);
+    return out;
+  }
+  for (const auto& column : options.dictionary_columns) {
+    auto field = FieldAtPath(schema, column);
+    if (field == nullptr || field->type()->id() == arrow::Type::STRUCT) continue;
+    if (std::find(out.begin(), out.end(), column) == out.end()) out.push_back(column);
+  }
+  return out;
+}
 
 std::string_view CompressionName(Compression compression) {
   switch (compression) {
@@ -144,6 +189,15 @@ void WriterOptions::CheckInto(std::string_view path,
     fail("compression",
          fmt::format("{} is not available in this build", CompressionName(compression)));
   }
+  for (size_t i = 0; i < dictionary_columns.size(); ++i) {
+    if (dictionary_columns[i].empty()) {
+      fail(fmt::format("dictionary_columns[{}]", i), "must not be empty");
+    }
+  }
+  if (max_open_partitions < 0) {
+    fail("max_open_partitions",
+         fmt::format("must be >= 0 (0 = no bound), got {}", max_open_partitions));
+  }
   for (size_t i = 0; i < bloom_filter_columns.size(); ++i) {
     if (bloom_filter_columns[i].empty()) {
       fail(fmt::format("bloom_filter_columns[{}]", i), "must not be empty");
@@ -163,16 +217,20 @@ Status WriterOptions::Validate() const {
 }
 
 arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
-    const WriterOptions& options, const arrow::Schema& schema) {
+    const WriterOptions& options, const arrow::Schema& schema, arrow::MemoryPool* pool) {
   ARROW_RETURN_NOT_OK(options.Validate());
   BEGIN_PARQUET_CATCH_EXCEPTIONS
   parquet::WriterProperties::Builder builder;
+  if (pool != nullptr) builder.memory_pool(pool);
   builder.version(parquet::ParquetVersion::PARQUET_2_6)
       ->compression(ToArrowCodec(options.compression))
       ->max_row_group_length(options.row_group_size)
       ->data_pagesize(options.data_page_size);
   if (options.compression_level) builder.compression_level(*options.compression_level);
-  if (!options.dictionary) builder.disable_dictionary();
+  builder.disable_dictionary();
+  for (const auto& column : DictionaryColumnsOf(options, schema)) {
+    builder.enable_dictionary(column);
+  }
   if (!options.statistics) {
     builder.disable_statistics();
   }
@@ -192,55 +250,6 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
 
 std::shared_ptr<parquet::ArrowWriterProperties> MakeArrowWriterProperties() {
   return parquet::ArrowWriterProperties::Builder().store_schema()->build();
-}
-
-arrow::Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
-  using std::chrono::nanoseconds;
-  const std::string_view original = text;
-  auto invalid = [&](std::string_view why) {
-    return Status::Invalid("invalid duration '", original, "': ", why,
-                           " (expected e.g. \"10s\", \"500ms\", \"1m30s\")");
-  };
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.remove_suffix(1);
-  if (text.empty()) return invalid("empty");
-  constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-      {"ns", 1},
-      {"us", 1'000},
-      {"ms", 1'000'000},
-      {"s", 1'000'000'000},
-      {"m", 60'000'000'000},
-      {"h", 3'600'000'000'000},
-      {"d", 86'400'000'000'000},
-  };
-  int64_t total = 0;
-  while (!text.empty()) {
-    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    uint64_t value = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || ptr == text.data()) return invalid("expected a number");
-    text.remove_prefix(static_cast<size_t>(ptr - text.data()));
-    size_t unit_len = 0;
-    while (unit_len < text.size() &&
-           std::isalpha(static_cast<unsigned char>(text[unit_len])))
-      ++unit_len;
-    const std::string_view unit = text.substr(0, unit_len);
-    if (unit.empty()) return invalid("a number needs a unit (ns, us, ms, s, m, h, d)");
-    int64_t scale = 0;
-    for (const auto& [name, ns] : kUnits) {
-      if (name == unit) scale = ns;
-    }
-    if (scale == 0) return invalid(fmt::format("unknown unit '{}'", unit));
-    if (value > static_cast<uint64_t>(INT64_MAX / scale) ||
-        total > INT64_MAX - static_cast<int64_t>(value) * scale) {
-      return invalid("too large");
-    }
-    total += static_cast<int64_t>(value) * scale;
-    text.remove_prefix(unit_len);
-  }
-  return nanoseconds(total);
 }
 
 }  // namespace otap_parquet::dataset

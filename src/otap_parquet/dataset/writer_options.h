@@ -32,6 +32,11 @@ std::string_view CompressionName(Compression compression);
 /// "lz4_raw" = "lz4"). Invalid listing the accepted names otherwise.
 arrow::Result<Compression> CompressionFromName(std::string_view name);
 
+/// \brief Default WriterOptions::dictionary_columns: attribute keys and string
+/// values, and the names, versions, units and schema URLs of records, scopes and
+/// resources.
+std::vector<std::string> DefaultDictionaryColumns();
+
 /// \brief When the dataset writer publishes its open files, and how it encodes them.
 ///
 /// Every flush rule that is enabled fires on its own (upstream ignores the age rule
@@ -58,8 +63,18 @@ struct WriterOptions {
   int64_t row_group_size = 1'048'576;
   /// Target size of a data page in bytes (default 1 MiB).
   int64_t data_page_size = 1 << 20;
-  /// Dictionary encoding (falls back to plain above the dictionary page limit).
+  /// Dictionary encoding on/off (falls back to plain above the dictionary page
+  /// limit); when on, it applies to `dictionary_columns`.
   bool dictionary = true;
+  /// Columns (dot paths, as bloom_filter_columns) that get dictionary encoding in
+  /// every table that has them; `["*"]` = every column. Default: the repetitive
+  /// strings (DefaultDictionaryColumns). Dictionary encoding of high-cardinality
+  /// columns (ids, times, trace ids, bodies) costs time and, under zstd, space.
+  std::vector<std::string> dictionary_columns = DefaultDictionaryColumns();
+  /// Open partitions (`_part_id` × event-time directory) at most; opening one more
+  /// publishes the partition opened first (flush reason "partitions"), so memory
+  /// stays bounded with many hours or `_part_id`s in flight. 0 = no bound.
+  int64_t max_open_partitions = 64;
   /// Column chunk and page statistics (min/max/null count, page index).
   bool statistics = true;
   /// Columns (dot paths, e.g. "trace_id", "resource.id") that get a split-block
@@ -80,18 +95,21 @@ struct WriterOptions {
 
 /// \brief Parquet writer properties for one table of the given Arrow schema:
 /// format version 2.6, the configured codec and level set explicitly on every
-/// column, page size, dictionary, statistics, row group size, and bloom filters on
-/// the configured columns that `schema` has (others are skipped).
+/// column, page size, dictionary on the configured columns that `schema` has,
+/// statistics, row group size, and bloom filters on the configured columns that
+/// `schema` has (others are skipped).
+/// `pool` serves the column encoders' buffers (default: Arrow's default pool).
 arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
-    const WriterOptions& options, const arrow::Schema& schema);
+    const WriterOptions& options, const arrow::Schema& schema,
+    arrow::MemoryPool* pool = nullptr);
 
 /// \brief Arrow-side properties: `store_schema()` (ARROW:schema in the footer, so
 /// that readers restore `_part_id`, Duration and field metadata).
 std::shared_ptr<parquet::ArrowWriterProperties> MakeArrowWriterProperties();
 
-/// \brief Parses a duration as humantime does: one or more `<number><unit>` with
-/// unit ns, us, ms, s, m, h or d ("10s", "500ms", "1m30s", "1h"). Invalid naming
-/// the text otherwise (a bare number has no unit and is rejected).
-arrow::Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
+/// \brief The columns of `schema` (dot paths of leaves) that MakeWriterProperties
+/// dictionary-encodes; every leaf for `["*"]`, none when dictionary is off.
+std::vector<std::string> DictionaryColumnsOf(const WriterOptions& options,
+                                             const arrow::Schema& schema);
 
 }  // namespace otap_parquet::dataset

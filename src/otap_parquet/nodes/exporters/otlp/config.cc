@@ -117,7 +117,7 @@ void ReadClientSettings(config::ConfigReader& reader, OtlpClientConfig* c,
   c->headers = ReadHeaders(reader, reserved_headers, grpc);
   if (reader.Has("tls")) {
     auto tls_reader = reader.Child("tls");
-    c->tls = OtlpTlsConfig::Read(tls_reader);
+    c->tls = OtlpClientTlsConfig::Read(tls_reader);
     tls_reader.Finish();
   }
   if (auto v = reader.String("user_agent")) c->user_agent = *v;
@@ -157,8 +157,8 @@ OtlpRetryConfig OtlpRetryConfig::Read(config::ConfigReader& reader) {
   return c;
 }
 
-OtlpTlsConfig OtlpTlsConfig::Read(config::ConfigReader& reader) {
-  OtlpTlsConfig c;
+OtlpClientTlsConfig OtlpClientTlsConfig::Read(config::ConfigReader& reader) {
+  OtlpClientTlsConfig c;
   // Each of ca / cert / key as a file or inline PEM, never both.
   auto read_pem = [&](std::string_view what, std::string* path, std::string* pem) {
     const std::string file_key = fmt::format("{}_file", what);

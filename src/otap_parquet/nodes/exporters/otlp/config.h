@@ -35,7 +35,7 @@ struct OtlpRetryConfig {
 
 /// \brief TlsClientConfig. PEM contents are loaded (from `*_file`) at config time,
 /// so a missing file is a configuration error.
-struct OtlpTlsConfig {
+struct OtlpClientTlsConfig {
   std::string ca_file, cert_file, key_file;  ///< as configured (HTTP uses paths)
   std::string ca_pem, cert_pem, key_pem;     ///< contents
   std::string server_name_override;
@@ -43,7 +43,7 @@ struct OtlpTlsConfig {
   /// Plaintext even for an https:// endpoint (upstream's `insecure`).
   bool insecure = false;
 
-  static OtlpTlsConfig Read(config::ConfigReader& reader);
+  static OtlpClientTlsConfig Read(config::ConfigReader& reader);
 };
 
 /// \brief A parsed endpoint: `http://host:port[/path]` or `https://...`; a missing
@@ -67,7 +67,7 @@ struct OtlpClientConfig {
   std::optional<std::chrono::nanoseconds> timeout;
   std::chrono::nanoseconds connect_timeout = std::chrono::seconds(3);
   std::vector<std::pair<std::string, std::string>> headers;
-  std::optional<OtlpTlsConfig> tls;
+  std::optional<OtlpClientTlsConfig> tls;
   std::string user_agent;
   /// Concurrent export requests (including those waiting for a retry); more
   /// pauses the node's intake.
