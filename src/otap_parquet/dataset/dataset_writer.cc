@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -217,6 +218,10 @@ DatasetWriter::~DatasetWriter() {
 
 arrow::MemoryPool* WriterMemoryPool() {
   static arrow::MemoryPool* const pool = [] {
+    // An explicit choice wins (e.g. the sanitizer run's `system`, which ASan sees).
+    if (std::getenv("ARROW_DEFAULT_MEMORY_POOL") != nullptr) {
+      return arrow::default_memory_pool();
+    }
     arrow::MemoryPool* jemalloc = nullptr;
     if (arrow::jemalloc_memory_pool(&jemalloc).ok() && jemalloc != nullptr) {
       return jemalloc;
