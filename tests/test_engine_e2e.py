@@ -36,7 +36,8 @@ def wait_listening(proc, port):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"engine exited {proc.returncode}:\n{proc.stderr.read()}")
+            raise AssertionError(f"engine exited {proc.returncode}:\n"
+                                 f"{proc.log_path.read_text()[-4000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
@@ -72,10 +73,13 @@ def start_otlp_to_parquet(cli, tmp_path, name, base, grpc_port, http_port=None):
                                     "config": {"protocols": protocols}},
                            "parquet": parquet_exporter(base)},
                           [{"from": "otlp", "to": "parquet"}])
+    # Logs go to a file: a pipe nobody reads could fill up and stall the engine.
+    log = open(tmp_path / f"{name}.log", "w")
     proc = subprocess.Popen(
         [str(cli), "run", "-c", str(config), "--num-cores", "1",
          "--http-admin-bind", f"127.0.0.1:{free_port()}", "--shutdown-timeout", "30s"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc.log_path = tmp_path / f"{name}.log"
     wait_listening(proc, grpc_port)
     if http_port:
         wait_listening(proc, http_port)
@@ -84,9 +88,10 @@ def start_otlp_to_parquet(cli, tmp_path, name, base, grpc_port, http_port=None):
 
 def stop(proc):
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    return out, err
+    proc.wait(timeout=120)
+    text = proc.log_path.read_text()
+    assert proc.returncode == 0, text[-4000:]
+    return text
 
 
 def read_delimited(path):
@@ -174,13 +179,13 @@ def test_otlp_to_parquet_to_otlp_to_parquet(cli, run, tmp_path):
         text = metrics.read_text()
         nacks = [line for line in text.splitlines()
                  if line.startswith("otap_node_nacked") and not line.endswith(" 0")]
-        assert nacks == []
+        assert nacks == [], proc.stderr[-4000:]
         stop(proc_b)
     finally:
         for p in (proc_a, proc_b):
             if p.poll() is None:
                 p.kill()
-                p.communicate()
+                p.wait()
 
     for lake in (lake_a, lake_b):
         back = tmp_path / f"{lake.name}.jsonl"

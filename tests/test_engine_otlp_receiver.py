@@ -58,10 +58,14 @@ class Engine:
         path = tmp_path / "otlp.yaml"
         path.write_text(json.dumps(config, indent=1))
         self.metrics_file = tmp_path / "metrics.prom"
+        # Logs go to a file: a pipe nobody reads while the engine runs could fill
+        # up and stall it.
+        self.log_path = tmp_path / "engine.log"
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [str(cli), "run", "-c", str(path), "--num-cores", str(num_cores),
              "--shutdown-timeout", "20s", "--metrics-file", str(self.metrics_file)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=self.log, text=True)
         for proto in ("grpc", "http"):
             if proto in receiver["protocols"]:
                 self.wait_listening(int(receiver["protocols"][proto]["listening_addr"]
@@ -72,7 +76,7 @@ class Engine:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"engine exited {self.proc.returncode}:\n"
-                                     f"{self.proc.stderr.read()}")
+                                     f"{self.log_path.read_text()}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 return
@@ -82,7 +86,8 @@ class Engine:
 
     def stop(self):
         self.proc.send_signal(signal.SIGINT)
-        out, err = self.proc.communicate(timeout=60)
+        self.proc.wait(timeout=60)
+        err = self.log_path.read_text()
         assert self.proc.returncode == 0, err
         self.stderr = err
         self.metrics = self.metrics_file.read_text()
@@ -91,7 +96,7 @@ class Engine:
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate()
+            self.proc.wait()
 
 
 @pytest.fixture

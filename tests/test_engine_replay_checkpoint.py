@@ -20,6 +20,12 @@ from test_engine_replay import metric
 T0 = 1_795_000_000_000_000_000  # 2026-11-18, Unix ns
 
 
+def engine_log(tmp_path):
+    """Where a background engine's log goes: a file, because a pipe nobody reads
+    while the engine runs could fill up and stall it."""
+    return open(tmp_path / "engine.log", "w")
+
+
 def write_logs(path, first, count, per_request=100, step_ns=1_000_000):
     """OTLP/JSON lines: `count` logs with bodies rec-<first..>, event times
     T0 + n * step_ns, two resources per request."""
@@ -136,7 +142,7 @@ def test_kill_9_and_restart_replays_only_unacknowledged(cli, run, tmp_path):
                 interval: 0s"""))
 
     proc = subprocess.Popen([str(cli), "run", "-c", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=engine_log(tmp_path), text=True)
     killed_at = None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
@@ -147,7 +153,7 @@ def test_kill_9_and_restart_replays_only_unacknowledged(cli, run, tmp_path):
             break
         time.sleep(0.005)
     proc.wait(timeout=30)
-    assert killed_at is not None, "the run ended before it could be killed: " + proc.stderr.read()[-2000:]
+    assert killed_at is not None, "the run ended before it could be killed: " + (tmp_path / "engine.log").read_text()[-2000:]
     assert proc.returncode == -signal.SIGKILL
 
     metrics = tmp_path / "m2.prom"
@@ -263,14 +269,14 @@ def test_polling_picks_up_added_files_and_partitions(cli, run, tmp_path):
         "processing_options: {batch_size: 20, min_file_age: 300ms}"))
     metrics = tmp_path / "m.prom"
     proc = subprocess.Popen([str(cli), "run", "-c", str(config), "--metrics-file", str(metrics)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=engine_log(tmp_path), text=True)
     try:
         def wait_for(files, what):
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 if done_files(load_checkpoint(ckpt)) >= files:
                     return
-                assert proc.poll() is None, proc.stderr.read()[-2000:]
+                assert proc.poll() is None, (tmp_path / "engine.log").read_text()[-2000:]
                 time.sleep(0.02)
             pytest.fail(f"{what}: checkpoint never reached {files} files")
 
@@ -287,7 +293,7 @@ def test_polling_picks_up_added_files_and_partitions(cli, run, tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    assert proc.returncode == 0, proc.stderr.read()[-2000:]
+    assert proc.returncode == 0, (tmp_path / "engine.log").read_text()[-2000:]
     found = bodies(run, tmp_path, second, "out")
     assert set(found) == expected
     assert max(found.values()) == 1
