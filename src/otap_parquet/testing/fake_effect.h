@@ -5,6 +5,7 @@
 /// The pipeline side of one node instance, without a pipeline, and a recorder of
 /// Ack/Nack outcomes: for unit tests of nodes. Include from `*_test.cc` only.
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -44,7 +45,7 @@ class FakeEffect : public engine::EffectHandler {
   void Wake() override { ++wakes; }
 
   std::optional<engine::Clock::duration> timer;
-  int wakes = 0;
+  std::atomic<int> wakes{0};  ///< Wake() may come from the node's own threads
 
  private:
   std::string id_;
@@ -71,6 +72,10 @@ struct Outcomes : engine::CompletionSink {
   size_t nacked_count() {
     std::lock_guard<std::mutex> lock(mutex);
     return nacked.size();
+  }
+  size_t settled() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return acked.size() + nacked.size();
   }
 
   std::mutex mutex;

@@ -16,6 +16,7 @@
 #include "otap_parquet/nodes/exporters/otlp/grpc_exporter.h"
 #include "otap_parquet/nodes/exporters/otlp/http_exporter.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/fake_effect.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::nodes {
@@ -172,52 +173,8 @@ TEST(OtlpRetry, BackoffGrowsWithJitterAndHonorsHints) {
   EXPECT_GE(backoff.Delay(1, std::chrono::nanoseconds(3s)), std::chrono::nanoseconds(3s));
 }
 
-// The pipeline side of one exporter instance, without a pipeline.
-class FakeEffect : public engine::EffectHandler {
- public:
-  const std::string& node_id() const override { return id_; }
-  int core() const override { return 0; }
-  spdlog::logger& logger() override { return *spdlog::default_logger(); }
-  engine::NodeMetrics& metrics() override { return metrics_; }
-  arrow::Status Send(engine::PData, std::string_view) override {
-    return arrow::Status::Invalid("exporters have no outputs");
-  }
-  bool CanSend(std::string_view) const override { return false; }
-  arrow::Status SendFromAnyThread(engine::PData&, engine::Clock::time_point,
-                                  std::string_view) override {
-    return arrow::Status::Invalid("exporters have no outputs");
-  }
-  void Subscribe(engine::PData&, uint64_t) override {}
-  void StartPeriodicTimer(engine::Clock::duration) override {}
-  void CancelTimer() override {}
-  void ReportFinished() override {}
-  void Wake() override { ++wakes; }
-
-  std::atomic<int> wakes{0};
-
- private:
-  std::string id_ = "otlp";
-  engine::NodeMetrics metrics_;
-};
-
-struct Outcomes : engine::CompletionSink {
-  void Deliver(const engine::AckFrame& frame, const engine::NackInfo* nack,
-               engine::AckContext) override {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (nack) {
-      nacks.push_back(*nack);
-    } else {
-      acked.push_back(frame.calldata);
-    }
-  }
-  size_t settled() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return acked.size() + nacks.size();
-  }
-  std::mutex mutex;
-  std::vector<uint64_t> acked;
-  std::vector<engine::NackInfo> nacks;
-};
+using fakes::FakeEffect;
+using fakes::Outcomes;
 
 engine::PData MakeLogs(int items, uint64_t id, const std::shared_ptr<Outcomes>& sink) {
   generator::GeneratorOptions options;
@@ -257,7 +214,7 @@ TEST(OtlpGrpcExporter, PeerDownNacksAfterRetries) {
                      "retry_on_failure: {initial_interval: 5ms, max_interval: 5ms, "
                      "max_elapsed_time: 50ms}\n");
   auto* exporter = static_cast<OtlpExporter*>(node.get());
-  FakeEffect effect;
+  FakeEffect effect{"otlp"};
   auto sink = std::make_shared<Outcomes>();
   ASSERT_OK(exporter->Start(effect));
   ASSERT_OK(exporter->Export(MakeLogs(3, 1, sink), effect));
@@ -322,7 +279,7 @@ TEST(OtlpHttpExporter, PermanentErrorThenRetryThenSuccess) {
                  "http: {headers: {x-tenant: acme}, timeout: 5s}\n"
                  "retry_on_failure: {initial_interval: 1ms, max_interval: 1ms}\n");
   auto* exporter = static_cast<OtlpExporter*>(node.get());
-  FakeEffect effect;
+  FakeEffect effect{"otlp"};
   auto sink = std::make_shared<Outcomes>();
   ASSERT_OK(exporter->Start(effect));
   ASSERT_OK(exporter->Export(MakeLogs(2, 1, sink), effect));
@@ -358,7 +315,7 @@ TEST(OtlpGrpcExporter, ShutdownNacksRetriesPastTheDeadline) {
                      "retry_on_failure: {initial_interval: 10m, max_interval: 10m, "
                      "randomization_factor: 0, max_elapsed_time: 0s}\n");
   auto* exporter = static_cast<OtlpExporter*>(node.get());
-  FakeEffect effect;
+  FakeEffect effect{"otlp"};
   auto sink = std::make_shared<Outcomes>();
   ASSERT_OK(exporter->Start(effect));
   ASSERT_OK(exporter->Export(MakeLogs(1, 1, sink), effect));
