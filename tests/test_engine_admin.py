@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from s3_server import free_port
 
 PIPELINE = """version: otel_dataflow/v1
 {engine}
@@ -43,12 +44,6 @@ groups:
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (-?[0-9]+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(port, path, method="GET"):

@@ -17,6 +17,7 @@ import urllib.request
 
 import grpc
 from google.protobuf.internal.decoder import _DecodeVarint32
+from s3_server import free_port
 
 SERVICES = {
     "logs": ("/opentelemetry.proto.collector.logs.v1.LogsService/Export", "/v1/logs"),
@@ -24,12 +25,6 @@ SERVICES = {
     "metrics": ("/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
                 "/v1/metrics"),
 }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(proc, port):
