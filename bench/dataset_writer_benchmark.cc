@@ -108,17 +108,17 @@ void BM_ParquetFloorLogs(benchmark::State& state) {
       tables;
   for (auto& [type, parts] : by_table) {
     auto table = arrow::Table::FromRecordBatches(parts).ValueOrDie();
-    tables.emplace_back(table, MakeWriterProperties(options, *table->schema(),
-                                                    util::DataMemoryPool())
-                                   .ValueOrDie());
+    tables.emplace_back(
+        table, MakeWriterProperties(options, *table->schema(), util::DataMemoryPool())
+                   .ValueOrDie());
   }
   const std::string dir = ScratchDir("otap-writer-floor-benchmark");
   for (auto _ : state) {
     int i = 0;
     for (const auto& [table, properties] : tables) {
-      auto sink = arrow::io::FileOutputStream::Open(dir + "/t" + std::to_string(i++) +
-                                                    ".parquet")
-                      .ValueOrDie();
+      auto sink =
+          arrow::io::FileOutputStream::Open(dir + "/t" + std::to_string(i++) + ".parquet")
+              .ValueOrDie();
       auto st = parquet::arrow::WriteTable(*table, util::DataMemoryPool(), sink,
                                            options.row_group_size, properties,
                                            MakeArrowWriterProperties());
