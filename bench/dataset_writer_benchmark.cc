@@ -32,6 +32,8 @@ constexpr int kRequests = 50;  // 50 x 4,000 = 200,000 logs, as `bench write` is
 // realistic logs with 10 attributes, 4,000 per request, one OtapBatch each.
 const std::vector<OtapBatch>& RealisticLogBatches() {
   static const auto batches = [] {
+    // As the CLI's main() does (this binary's main is Google Benchmark's).
+    util::ApplyProcessMemoryPolicy();
     generator::GeneratorOptions options;
     options.mode = generator::Mode::kRealistic;
     options.items_per_scope = 1'000;
