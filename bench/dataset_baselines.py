@@ -58,6 +58,15 @@ def leaves(field, prefix=""):
         yield path
 
 
+def typed_leaves(field, prefix=""):
+    path = prefix + field.name
+    if pat.is_struct(field.type):
+        for child in field.type:
+            yield from typed_leaves(child, path + ".")
+    else:
+        yield path, field.type
+
+
 def floor_options(props: dict, schema) -> dict:
     """pyarrow write_table arguments with the properties our writer used."""
     dictionary = props["dictionary"]
@@ -68,15 +77,31 @@ def floor_options(props: dict, schema) -> dict:
     else:
         wanted = set(dictionary.split(","))
         use_dictionary = [p for f in schema for p in leaves(f) if p in wanted]
+    if props["statistics"] == "off":
+        write_statistics = False
+    elif props.get("string_statistics", "on") == "on":
+        write_statistics = True
+    else:  # statistics on every column but strings and binaries
+        write_statistics = [
+            p
+            for f in schema
+            for p, t in typed_leaves(f)
+            if not (pat.is_string(t) or pat.is_binary(t) or pat.is_fixed_size_binary(t)
+                    or pat.is_large_string(t) or pat.is_large_binary(t))
+        ]
+    extra = {}
+    if "max_rows_per_page" in props:
+        extra["max_rows_per_page"] = int(props["max_rows_per_page"])
     return dict(
         compression=props["compression"],
         compression_level=None if props["level"] == "default" else int(props["level"]),
         row_group_size=int(props["row_group_size"]),
         data_page_size=int(props["data_page_size"]),
-        write_statistics=props["statistics"] == "on",
+        write_statistics=write_statistics,
         use_dictionary=use_dictionary,
         version="2.6",
         store_schema=True,
+        **extra,
     )
 
 

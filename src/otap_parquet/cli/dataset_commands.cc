@@ -227,10 +227,12 @@ Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report) {
   const auto& o = writer->options();
   report << fmt::format(
       "  properties    compression={} level={} row_group_size={} data_page_size={} "
-      "statistics={} dictionary={}\n",
+      "max_rows_per_page={} statistics={} string_statistics={} dictionary={}\n",
       dataset::CompressionName(o.compression),
       o.compression_level ? std::to_string(*o.compression_level) : "default",
-      o.row_group_size, o.data_page_size, o.statistics ? "on" : "off",
+      o.row_group_size, o.data_page_size,
+      o.max_rows_per_page > 0 ? o.max_rows_per_page : o.row_group_size,
+      o.statistics ? "on" : "off", o.string_statistics ? "on" : "off",
       o.dictionary ? fmt::format("{}", fmt::join(o.dictionary_columns, ","))
                    : std::string("off"));
   report << fmt::format(

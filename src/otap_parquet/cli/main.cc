@@ -13,6 +13,7 @@
 #include "otap_parquet/cli/dataset_commands.h"
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
+#include "otap_parquet/util/memory.h"
 #include "otap_parquet/version.h"
 
 namespace {
@@ -56,12 +57,9 @@ int Report(const arrow::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The dataset writer's jemalloc pool (dataset::WriterMemoryPool) keeps freed
-  // pages for 10 s instead of Arrow's 1 s, so encoders reuse them rather than
-  // fault in fresh zeroed pages. Read once when jemalloc starts; the user's value
-  // wins.
-  ::setenv("JE_ARROW_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000",
-           /*overwrite=*/0);
+  // Before any thread or Arrow allocation: jemalloc for every Arrow buffer unless
+  // ARROW_DEFAULT_MEMORY_POOL says otherwise (docs/engine.md, "Memory").
+  const auto memory_policy = otap_parquet::util::ApplyProcessMemoryPolicy();
   CLI::App app{
       "otap-parquet: OpenTelemetry telemetry between the wire and Parquet, both ways"};
   app.set_version_flag("--version", std::string("otap-parquet ") + OTAP_PARQUET_VERSION +
@@ -73,6 +71,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("otap-parquet"));
   spdlog::set_level(spdlog::level::warn);
   spdlog::cfg::load_env_levels();
+  spdlog::debug("memory: {}", memory_policy.ToString());
 
   otap_parquet::cli::ConvertOptions convert;
   otap_parquet::cli::DatasetFlags convert_dataset;

@@ -20,6 +20,8 @@
 #include <parquet/properties.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/util/memory.h"
+
 namespace otap_parquet::dataset {
 
 using arrow::Status;
@@ -216,20 +218,7 @@ DatasetWriter::~DatasetWriter() {
   DrainCompletions();
 }
 
-arrow::MemoryPool* WriterMemoryPool() {
-  static arrow::MemoryPool* const pool = [] {
-    // An explicit choice wins (e.g. the sanitizer run's `system`, which ASan sees).
-    if (std::getenv("ARROW_DEFAULT_MEMORY_POOL") != nullptr) {
-      return arrow::default_memory_pool();
-    }
-    arrow::MemoryPool* jemalloc = nullptr;
-    if (arrow::jemalloc_memory_pool(&jemalloc).ok() && jemalloc != nullptr) {
-      return jemalloc;
-    }
-    return arrow::default_memory_pool();
-  }();
-  return pool;
-}
+arrow::MemoryPool* WriterMemoryPool() { return util::DataMemoryPool(); }
 
 arrow::Result<std::unique_ptr<DatasetWriter>> DatasetWriter::Make(
     WriterOptions options, PartitioningOptions partitioning,

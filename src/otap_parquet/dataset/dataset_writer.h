@@ -101,13 +101,8 @@ enum class PublishMode {
   kDirect,
 };
 
-/// \brief The writer's default memory pool: Arrow's jemalloc pool when the Arrow
-/// build has it, else the default pool. The encoders allocate and free page-sized
-/// buffers at a high rate; jemalloc keeps freed pages for reuse (its decay time,
-/// `JE_ARROW_MALLOC_CONF`), where the default mimalloc pool of the pyarrow wheel
-/// returns them to the OS within milliseconds and pays page faults (zeroed huge
-/// pages) to get them back. An explicit `ARROW_DEFAULT_MEMORY_POOL` wins (the
-/// sanitizer run sets `system` so that ASan sees every allocation).
+/// \brief The writer's default memory pool: util::DataMemoryPool() (jemalloc unless
+/// `ARROW_DEFAULT_MEMORY_POOL` chooses another).
 arrow::MemoryPool* WriterMemoryPool();
 
 /// \brief What code (not YAML) gives a writer.

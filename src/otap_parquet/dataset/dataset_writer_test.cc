@@ -18,6 +18,8 @@
 #include <parquet/arrow/reader.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
+#include <parquet/schema.h>
+#include <parquet/statistics.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -490,6 +492,45 @@ TEST_F(DatasetWriterTest, CodecOfEveryColumnChunkMatchesConfig) {
         EXPECT_TRUE(schema->metadata()->Contains("_part_id"));
       }
     }
+  }
+}
+
+// Scenario: default options, then string_statistics on.
+// Guarantees: ids and times carry min/max statistics (readers prune by them);
+// string and binary columns (severity_text, trace_id, body.str) carry none unless
+// string_statistics is set.
+TEST_F(DatasetWriterTest, StatisticsOnFixedWidthColumnsByDefault) {
+  auto batches = Batches(Signal::kLogs, 1);
+  for (const bool strings : {false, true}) {
+    SCOPED_TRACE(strings ? "string_statistics" : "default");
+    fs::remove_all(base_);
+    fs::create_directories(base_);
+    options_.string_statistics = strings;
+    auto writer = MakeWriter();
+    (void)writer->Write(batches[0]);
+    ASSERT_OK(writer->Close());
+    int checked = 0;
+    for (const auto& file : Files()) {
+      if (!file.starts_with("logs/")) continue;
+      auto reader = parquet::ParquetFileReader::OpenFile((base_ / file).string());
+      auto metadata = reader->metadata();
+      const auto& schema = *metadata->schema();
+      auto row_group = metadata->RowGroup(0);
+      for (int c = 0; c < row_group->num_columns(); ++c) {
+        const std::string path = schema.Column(c)->path()->ToDotString();
+        const auto stats = row_group->ColumnChunk(c)->statistics();
+        const bool has_min_max = stats != nullptr && stats->HasMinMax();
+        if (path == "id" || path == "time_unix_nano" || path == "resource.id") {
+          EXPECT_TRUE(has_min_max) << path;
+          ++checked;
+        }
+        if (path == "severity_text" || path == "trace_id" || path == "body.str") {
+          EXPECT_EQ(has_min_max, strings) << path;
+          ++checked;
+        }
+      }
+    }
+    EXPECT_EQ(checked, 6);
   }
 }
 

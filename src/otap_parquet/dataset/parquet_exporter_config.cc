@@ -263,8 +263,9 @@ class Walker {
     CheckKeys(node, path,
               {"target_rows_per_file", "target_bytes_per_file", "flush_when_older_than",
                "compression", "compression_level", "row_group_size", "data_page_size",
-               "dictionary", "dictionary_columns", "statistics", "bloom_filter_columns",
-               "bloom_filter_fpp", "max_open_partitions"});
+               "max_rows_per_page", "dictionary", "dictionary_columns", "statistics",
+               "string_statistics", "bloom_filter_columns", "bloom_filter_fpp",
+               "max_open_partitions"});
     Scalar(node, path, "target_rows_per_file", &out->target_rows_per_file, "a row count");
     Bytes(node, path, "target_bytes_per_file", &out->target_bytes_per_file);
     Duration(node, path, "flush_when_older_than", &out->flush_when_older_than);
@@ -285,8 +286,10 @@ class Walker {
     }
     Scalar(node, path, "row_group_size", &out->row_group_size, "a row count");
     Bytes(node, path, "data_page_size", &out->data_page_size);
+    Scalar(node, path, "max_rows_per_page", &out->max_rows_per_page, "a row count");
     Scalar(node, path, "dictionary", &out->dictionary, "true or false");
     Scalar(node, path, "statistics", &out->statistics, "true or false");
+    Scalar(node, path, "string_statistics", &out->string_statistics, "true or false");
     Scalar(node, path, "max_open_partitions", &out->max_open_partitions,
            "a partition count");
     Columns(node, path, "dictionary_columns", &out->dictionary_columns);

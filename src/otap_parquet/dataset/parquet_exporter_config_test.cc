@@ -39,8 +39,10 @@ writer_options:
   compression: snappy
   row_group_size: 1000
   data_page_size: 65536
+  max_rows_per_page: 5000
   dictionary: false
   statistics: false
+  string_statistics: true
   bloom_filter_columns: [trace_id]
 retry: {max_retries: 3, init_backoff: 50ms, max_backoff: 1m, backoff_base: 3.0,
         retry_timeout: 1m30s}
@@ -62,6 +64,8 @@ retry: {max_retries: 3, init_backoff: 50ms, max_backoff: 1m, backoff_base: 3.0,
   EXPECT_EQ(w.data_page_size, 65536);
   EXPECT_FALSE(w.dictionary);
   EXPECT_FALSE(w.statistics);
+  EXPECT_TRUE(w.string_statistics);
+  EXPECT_EQ(w.max_rows_per_page, 5000);
   EXPECT_EQ(w.bloom_filter_columns, std::vector<std::string>{"trace_id"});
   EXPECT_EQ(config.storage.retry.max_retries, 3);
   EXPECT_EQ(config.storage.retry.init_backoff, milliseconds(50));

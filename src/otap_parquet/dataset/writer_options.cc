@@ -80,6 +80,35 @@ void LeafPaths(const arrow::Field& field, const std::string& prefix,
   for (const auto& child : field.type()->fields()) LeafPaths(*child, path, out);
 }
 
+// Whether min/max of a column of this type is string_statistics' business.
+bool IsStringLike(const arrow::DataType& type) {
+  switch (type.id()) {
+    case arrow::Type::STRING:
+    case arrow::Type::LARGE_STRING:
+    case arrow::Type::STRING_VIEW:
+    case arrow::Type::BINARY:
+    case arrow::Type::LARGE_BINARY:
+    case arrow::Type::BINARY_VIEW:
+    case arrow::Type::FIXED_SIZE_BINARY:
+      return true;
+    case arrow::Type::DICTIONARY:
+      return IsStringLike(*static_cast<const arrow::DictionaryType&>(type).value_type());
+    default:
+      return false;
+  }
+}
+
+// Appends the dot paths of the string-like leaves under `field`.
+void StringLeafPaths(const arrow::Field& field, const std::string& prefix,
+                     std::vector<std::string>* out) {
+  const std::string path = prefix.empty() ? field.name() : prefix + "." + field.name();
+  if (field.type()->id() == arrow::Type::STRUCT) {
+    for (const auto& child : field.type()->fields()) StringLeafPaths(*child, path, out);
+  } else if (IsStringLike(*field.type())) {
+    out->push_back(path);
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> DefaultDictionaryColumns() {
@@ -168,6 +197,11 @@ void WriterOptions::CheckInto(std::string_view path,
   if (data_page_size <= 0) {
     fail("data_page_size", fmt::format("must be > 0, got {}", data_page_size));
   }
+  if (max_rows_per_page < 0) {
+    fail("max_rows_per_page",
+         fmt::format("must be >= 0 (0 = by data_page_size only), got {}",
+                     max_rows_per_page));
+  }
   if (compression_level) {
     const auto codec = ToArrowCodec(compression);
     if (!arrow::util::Codec::SupportsCompressionLevel(codec)) {
@@ -225,7 +259,10 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
   builder.version(parquet::ParquetVersion::PARQUET_2_6)
       ->compression(ToArrowCodec(options.compression))
       ->max_row_group_length(options.row_group_size)
-      ->data_pagesize(options.data_page_size);
+      ->data_pagesize(options.data_page_size)
+      // A page never spans row groups, so the row group size is "no row limit".
+      ->max_rows_per_page(options.max_rows_per_page > 0 ? options.max_rows_per_page
+                                                        : options.row_group_size);
   if (options.compression_level) builder.compression_level(*options.compression_level);
   builder.disable_dictionary();
   for (const auto& column : DictionaryColumnsOf(options, schema)) {
@@ -233,6 +270,10 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
   }
   if (!options.statistics) {
     builder.disable_statistics();
+  } else if (!options.string_statistics) {
+    std::vector<std::string> strings;
+    for (const auto& field : schema.fields()) StringLeafPaths(*field, "", &strings);
+    for (const auto& column : strings) builder.disable_statistics(column);
   }
   for (const auto& column : options.bloom_filter_columns) {
     auto field = FieldAtPath(schema, column);

@@ -63,6 +63,10 @@ struct WriterOptions {
   int64_t row_group_size = 1'048'576;
   /// Target size of a data page in bytes (default 1 MiB).
   int64_t data_page_size = 1 << 20;
+  /// Most rows per data page; 0 (default) = pages are cut by data_page_size only.
+  /// Arrow's own default, 20,000 rows, cuts attribute columns into many small pages,
+  /// and Arrow's zstd codec sets up a compression context for every page.
+  int64_t max_rows_per_page = 0;
   /// Dictionary encoding on/off (falls back to plain above the dictionary page
   /// limit); when on, it applies to `dictionary_columns`.
   bool dictionary = true;
@@ -75,8 +79,13 @@ struct WriterOptions {
   /// publishes the partition opened first (flush reason "partitions"), so memory
   /// stays bounded with many hours or `_part_id`s in flight. 0 = no bound.
   int64_t max_open_partitions = 64;
-  /// Column chunk and page statistics (min/max/null count, page index).
+  /// Column chunk and page statistics (min/max/null count) of ids, times and other
+  /// fixed-width columns, which readers prune by (time ranges, id joins).
   bool statistics = true;
+  /// Statistics of string and binary columns too (bodies, attribute keys and
+  /// values, names, trace and span ids). Off by default: their min/max prunes
+  /// nothing in telemetry and computing them cost ~10% of the write.
+  bool string_statistics = false;
   /// Columns (dot paths, e.g. "trace_id", "resource.id") that get a split-block
   /// bloom filter in every table that has them; tables without such a column, and
   /// boolean columns (Parquet has no bloom filter for them), are skipped.
@@ -95,8 +104,9 @@ struct WriterOptions {
 
 /// \brief Parquet writer properties for one table of the given Arrow schema:
 /// format version 2.6, the configured codec and level set explicitly on every
-/// column, page size, dictionary on the configured columns that `schema` has,
-/// statistics, row group size, and bloom filters on the configured columns that
+/// column, page size and rows, dictionary on the configured columns that `schema`
+/// has, statistics (string and binary columns only with string_statistics), row
+/// group size, and bloom filters on the configured columns that
 /// `schema` has (others are skipped).
 /// `pool` serves the column encoders' buffers (default: Arrow's default pool).
 arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
