@@ -519,6 +519,24 @@ TEST(DatasetReaderTest, MultiSliceRowGroupsAndMidSliceResume) {
   EXPECT_GT(stats.rows_per_table[static_cast<size_t>(PT::kLogAttrs)], 65'536 * 2);
 }
 
+// Scenario: a rotated logs dataset read with ReaderOptions::pool set to a proxy of
+// the default pool.
+// Guarantees: the decoded columns and output batches come from the given pool (its
+// allocation counter moves), and the replay is exact.
+TEST(DatasetReaderTest, AllocatesFromTheGivenPool) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 6, EdgeCases(5),
+                                             RotatingWriteOptions()));
+  arrow::ProxyMemoryPool pool(arrow::default_memory_pool());
+  ReaderOptions options;
+  options.pool = &pool;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_GT(pool.total_bytes_allocated(), 0);
+  EXPECT_GT(pool.num_allocations(), 0);
+}
+
 // Scenario: reading with a time range that covers about half of the logs.
 // Guarantees: only roots inside the range are emitted, with all their attributes;
 // row groups entirely outside are skipped via statistics.
