@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <deque>
 #include <exception>
 #include <limits>
@@ -26,6 +27,7 @@
 #include <parquet/statistics.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/normalize.h"
 #include "otap_parquet/schema/otap_schema.h"
@@ -49,7 +51,8 @@ using util::EnsureComputeInitialized;
 // Arrow helpers
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> TakeRows(
-    const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<int32_t>& rows) {
+    const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<int32_t>& rows,
+    arrow::MemoryPool* pool) {
   // Sorted files give runs of consecutive rows: a zero-copy slice.
   if (!rows.empty() &&
       static_cast<int64_t>(rows.back()) - rows.front() + 1 ==
@@ -57,15 +60,19 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TakeRows(
       std::is_sorted(rows.begin(), rows.end())) {
     return batch->Slice(rows.front(), static_cast<int64_t>(rows.size()));
   }
-  arrow::Int32Builder builder;
+  arrow::Int32Builder builder(pool);
   ARROW_RETURN_NOT_OK(builder.AppendValues(rows));
   ARROW_ASSIGN_OR_RAISE(auto indices, builder.Finish());
-  ARROW_ASSIGN_OR_RAISE(auto datum, arrow::compute::Take(batch, indices));
+  arrow::compute::ExecContext context(pool);
+  ARROW_ASSIGN_OR_RAISE(
+      auto datum, arrow::compute::Take(
+                      batch, indices, arrow::compute::TakeOptions::Defaults(), &context));
   return datum.record_batch();
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConcatBatches(
-    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches) {
+    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
+    arrow::MemoryPool* pool) {
   if (batches.size() == 1) return batches[0];
   const auto& schema = batches[0]->schema();
   std::vector<std::shared_ptr<arrow::Array>> columns;
@@ -74,7 +81,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConcatBatches(
   for (int c = 0; c < schema->num_fields(); ++c) {
     arrow::ArrayVector parts;
     for (const auto& b : batches) parts.push_back(b->column(c));
-    ARROW_ASSIGN_OR_RAISE(auto column, arrow::Concatenate(parts));
+    ARROW_ASSIGN_OR_RAISE(auto column, arrow::Concatenate(parts, pool));
     columns.push_back(std::move(column));
   }
   return arrow::RecordBatch::Make(schema, rows, std::move(columns));
@@ -330,7 +337,8 @@ class TableCursor {
         root_(IsRoot(type)),
         has_children_(has_children),
         options_(options),
-        stats_(stats) {}
+        stats_(stats),
+        local_(IsLocalFileSystem(*fs_)) {}
 
   // Reads the footers of `files`; unreadable ones are logged, counted and skipped.
   void Open(const std::vector<PlannedFile>& files) {
@@ -511,15 +519,23 @@ class TableCursor {
       if (reader_file_ != group.file) {
         reader_.reset();
         ARROW_ASSIGN_OR_RAISE(auto input, fs_->OpenInputFile(file.path));
-        auto pq = parquet::ParquetFileReader::Open(
-            input, parquet::default_reader_properties(), file.metadata);
-        // One core per reader; coalesced reads of the group's column chunks.
+        // Local files: each column chunk streamed through a 1 MiB buffer (pre-buffering
+        // held a whole row group's compressed chunks, ~30 MiB more peak RSS, no faster).
+        // Object stores: pre-buffered, i.e. coalesced ranged reads, few requests.
+        parquet::ReaderProperties file_properties(options_.pool);
+        if (local_) {
+          file_properties.enable_buffered_stream();
+          file_properties.set_buffer_size(kStreamBufferBytes);
+        }
+        auto pq = parquet::ParquetFileReader::Open(input, file_properties, file.metadata);
+        // One core per reader. Strings are decoded to plain utf8 directly: the
+        // canonical schema has no dictionaries, and reading dictionaries then decoding
+        // them measured slower (3.0 vs 2.4-2.7 CPU-s for 1 M logs).
         parquet::ArrowReaderProperties properties(/*use_threads=*/false);
-        properties.set_pre_buffer(true);
+        properties.set_pre_buffer(!local_);
         properties.set_batch_size(slice_rows());
-        ARROW_ASSIGN_OR_RAISE(
-            reader_, parquet::arrow::FileReader::Make(arrow::default_memory_pool(),
-                                                      std::move(pq), properties));
+        ARROW_ASSIGN_OR_RAISE(reader_, parquet::arrow::FileReader::Make(
+                                           options_.pool, std::move(pq), properties));
         reader_file_ = group.file;
         // Only the columns the canonical schema has (upstream's
         // univariate_metrics.dropped_attributes_count and unknown extras are not
@@ -637,6 +653,8 @@ class TableCursor {
   bool has_children_;
   const ReaderOptions& options_;
   ReaderStats* stats_;
+  static constexpr int64_t kStreamBufferBytes = 1 << 20;
+  bool local_;  // local files: buffered streams instead of pre-buffering
   std::vector<FileEntry> files_;
   std::vector<GroupEntry> groups_;
   std::vector<uint32_t> suffix_pull_, suffix_id_, suffix_res_, suffix_scope_;
@@ -1189,7 +1207,8 @@ class DatasetReader::SignalMerge {
           if (!piece->id.empty()) own_floor = std::min(own_floor, piece->id[r]);
         }
         if (!out_rows.empty()) {
-          ARROW_ASSIGN_OR_RAISE(auto part, TakeRows(piece->batch, out_rows));
+          ARROW_ASSIGN_OR_RAISE(auto part,
+                                TakeRows(piece->batch, out_rows, options_.pool));
           parts.push_back(std::move(part));
         }
         state.live_rows -= static_cast<int64_t>(piece->live.size() - still.size());
@@ -1209,7 +1228,7 @@ class DatasetReader::SignalMerge {
       ARROW_RETURN_NOT_OK(Compact(&state));
       buffered += state.live_rows;
       if (!parts.empty() && kept > 0) {
-        ARROW_ASSIGN_OR_RAISE(auto batch, ConcatBatches(parts));
+        ARROW_ASSIGN_OR_RAISE(auto batch, ConcatBatches(parts, options_.pool));
         out.Set(type, std::move(batch));
       }
     }
@@ -1221,14 +1240,14 @@ class DatasetReader::SignalMerge {
     std::vector<uint32_t> res_keys, scope_keys;
     for (const auto& [piece, rows] : root_rows) {
       if (rows.empty()) continue;
-      ARROW_ASSIGN_OR_RAISE(auto part, TakeRows(piece->batch, rows));
+      ARROW_ASSIGN_OR_RAISE(auto part, TakeRows(piece->batch, rows, options_.pool));
       parts.push_back(std::move(part));
       for (int32_t row : rows) {
         res_keys.push_back(piece->res_key[static_cast<size_t>(row)]);
         scope_keys.push_back(piece->scope_key[static_cast<size_t>(row)]);
       }
     }
-    ARROW_ASSIGN_OR_RAISE(auto root, ConcatBatches(parts));
+    ARROW_ASSIGN_OR_RAISE(auto root, ConcatBatches(parts, options_.pool));
     ARROW_ASSIGN_OR_RAISE(root,
                           ReplaceStructId(std::move(root), schema::kResource, res_keys));
     ARROW_ASSIGN_OR_RAISE(root,
@@ -1261,7 +1280,8 @@ class DatasetReader::SignalMerge {
       const size_t n = static_cast<size_t>(piece->batch->num_rows());
       if (piece->live.empty() || n < 1024 || piece->live.size() * 2 > n) continue;
       auto fresh = std::make_shared<Piece>();
-      ARROW_ASSIGN_OR_RAISE(fresh->batch, TakeRows(piece->batch, piece->live));
+      ARROW_ASSIGN_OR_RAISE(fresh->batch,
+                            TakeRows(piece->batch, piece->live, options_.pool));
       for (size_t i = 0; i < piece->live.size(); ++i) {
         const size_t r = static_cast<size_t>(piece->live[i]);
         fresh->key.push_back(piece->key[r]);
@@ -1336,6 +1356,21 @@ class DatasetReader::SignalMerge {
 // ----------------------------------------------------------------------------------
 // DatasetReader
 
+arrow::MemoryPool* ReaderMemoryPool() {
+  static arrow::MemoryPool* const pool = [] {
+    // An explicit choice wins (e.g. the sanitizer run's `system`, which ASan sees).
+    if (std::getenv("ARROW_DEFAULT_MEMORY_POOL") != nullptr) {
+      return arrow::default_memory_pool();
+    }
+    arrow::MemoryPool* jemalloc = nullptr;
+    if (arrow::jemalloc_memory_pool(&jemalloc).ok() && jemalloc != nullptr) {
+      return jemalloc;
+    }
+    return arrow::default_memory_pool();
+  }();
+  return pool;
+}
+
 Status ReaderOptions::Validate() const {
   if (signals.empty()) return Status::Invalid("reader: no signals requested");
   if (batch_size < 1 || batch_size > 65535) {
@@ -1365,6 +1400,7 @@ arrow::Result<std::unique_ptr<DatasetReader>> DatasetReader::Make(
     std::shared_ptr<arrow::fs::FileSystem> fs, std::string base, ReaderOptions options) {
   ARROW_RETURN_NOT_OK(options.Validate());
   ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
+  if (options.pool == nullptr) options.pool = ReaderMemoryPool();
   DiscoveryOptions discovery;
   discovery.signals = options.signals;
   discovery.min_file_age = options.min_file_age;

@@ -88,6 +88,7 @@
 #include <vector>
 
 #include <arrow/filesystem/filesystem.h>
+#include <arrow/memory_pool.h>
 #include <arrow/result.h>
 #include <arrow/status.h>
 
@@ -123,6 +124,11 @@ struct ResumePoint {
   int64_t row = 0;
 };
 
+/// \brief The reader's default memory pool: Arrow's jemalloc pool when built (it keeps
+/// freed pages for reuse, so that each slice does not fault in fresh zeroed pages),
+/// else the default pool; ARROW_DEFAULT_MEMORY_POOL, when set, wins.
+arrow::MemoryPool* ReaderMemoryPool();
+
 /// \brief Options of DatasetReader.
 struct ReaderOptions {
   /// Signals to replay, in this order within each partition.
@@ -144,6 +150,8 @@ struct ReaderOptions {
   std::function<bool(const PartitionPlan&)> partition_filter;
   /// Called before each (partition, signal) is opened; unset = read everything.
   std::function<ResumePoint(const PartitionPlan&, Signal)> resume;
+  /// Pool of the decoded columns, slices and output batches; null = ReaderMemoryPool().
+  arrow::MemoryPool* pool = nullptr;
 
   static ReaderOptions Defaults() { return {}; }
   arrow::Status Validate() const;

@@ -459,6 +459,84 @@ TEST(DatasetReaderTest, MemoryBoundedByBatchNotDataset) {
             1'000'000);
 }
 
+// Scenario: 40,000 realistic logs (~400k attribute rows) in one root file and one
+// child file, each a single row group, so that the reader reads both in several
+// slices (root slices of batch_size rows, child slices of 64 Ki rows). A first reader
+// emits the first 36,000 roots; a second one resumes at root row 36,000, in the middle
+// of the root group's second slice.
+// Guarantees: the two parts together are the dataset exactly (every log with all its
+// attributes, none twice); the resumed reader drops the replayed roots' children as
+// filtered, never as orphans.
+TEST(DatasetReaderTest, MultiSliceRowGroupsAndMidSliceResume) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 125;  // 500 logs per request
+  TestWriteOptions write;
+  write.default_rotate_rows = 10'000'000;
+  write.row_group_rows = 1 << 20;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected, WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 80, gen, write));
+
+  constexpr int64_t kResumeRow = 36'000;
+  ReaderOptions head_options;
+  head_options.batch_size = 1000;
+  ASSERT_OK_AND_ASSIGN(auto head,
+                       DatasetReader::Make(LocalFs(), dir.path(), head_options));
+  std::vector<otlp::OtlpRequest> actual;
+  int64_t roots = 0;
+  while (roots < kResumeRow) {
+    ASSERT_OK_AND_ASSIGN(auto batch, head->Next());
+    ASSERT_TRUE(batch.has_value());
+    roots += batch->num_root_rows();
+    ASSERT_OK_AND_ASSIGN(auto request, otlp::FromOtap(*batch));
+    actual.push_back(std::move(request));
+  }
+  ASSERT_EQ(roots, kResumeRow);
+  const auto position = head->position();
+  ASSERT_EQ(position.root_row_in_file, kResumeRow);
+  const auto& root_files = head->plan().partitions.at(0).FilesOf(PT::kLogs);
+  ASSERT_EQ(root_files.size(), 1u);
+  EXPECT_EQ(position.root_file, root_files[0].path);
+
+  ReaderOptions tail_options;
+  tail_options.batch_size = 33'000;  // root slices of 33,000 rows: 36,000 is mid-slice
+  tail_options.resume = [&](const PartitionPlan&, Signal) {
+    ResumePoint resume;
+    resume.file = position.root_file;
+    resume.row = position.root_row_in_file;
+    return resume;
+  };
+  ReaderStats stats;
+  int64_t max_roots = 0;
+  ASSERT_OK_AND_ASSIGN(auto tail, ReadAll(dir.path(), tail_options, &stats, &max_roots));
+  for (auto& request : tail) actual.push_back(std::move(request));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_EQ(stats.roots_emitted, 40'000 - kResumeRow);
+  EXPECT_EQ(stats.orphan_rows, 0);
+  EXPECT_GT(stats.filtered_rows, 0);  // replayed roots and their attributes
+  // Both tables were read in several slices of their single row groups.
+  EXPECT_EQ(stats.row_groups_read, 3);  // logs, log_attrs, resource_attrs
+  EXPECT_GT(stats.rows_per_table[static_cast<size_t>(PT::kLogAttrs)], 65'536 * 2);
+}
+
+// Scenario: a rotated logs dataset read with ReaderOptions::pool set to a proxy of
+// the default pool.
+// Guarantees: the decoded columns and output batches come from the given pool (its
+// allocation counter moves), and the replay is exact.
+TEST(DatasetReaderTest, AllocatesFromTheGivenPool) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 6, EdgeCases(5),
+                                             RotatingWriteOptions()));
+  arrow::ProxyMemoryPool pool(arrow::default_memory_pool());
+  ReaderOptions options;
+  options.pool = &pool;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_GT(pool.total_bytes_allocated(), 0);
+  EXPECT_GT(pool.num_allocations(), 0);
+}
+
 // Scenario: reading with a time range that covers about half of the logs.
 // Guarantees: only roots inside the range are emitted, with all their attributes;
 // row groups entirely outside are skipped via statistics.
