@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -130,3 +131,16 @@ class Engine:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+
+
+def v1_config(nodes, connections, policies=""):
+    """An `otel_dataflow/v1` config with the one pipeline `default/main`: `nodes`
+    and `connections` are the YAML under `nodes:` and `connections:` (any common
+    indentation is removed), `policies` the YAML under `policies:` if any."""
+    def block(text, indent):
+        return textwrap.indent(textwrap.dedent(text).strip("\n"), " " * indent)
+
+    head = f"policies:\n{block(policies, 2)}\n" if policies else ""
+    return (f"version: otel_dataflow/v1\n{head}groups:\n  default:\n    pipelines:\n"
+            f"      main:\n        nodes:\n{block(nodes, 10)}\n"
+            f"        connections:\n{block(connections, 10)}\n")
