@@ -139,6 +139,69 @@ def test_admin_endpoints_while_running(engine, tmp_path):
     assert "engine.shutdown.start reason=admin" in run.stderr()
 
 
+def test_metrics_json_formats(engine, tmp_path):
+    # Scenario: upstream's query parameters on /api/v1/metrics while traffic
+    # flows: format=json, json_compact, keep_all_zeroes, explicit prometheus, and
+    # bad values.
+    # Guarantees: JSON has upstream's shape (timestamp, metric_sets with name,
+    # attributes and metrics); one set per node instance with its labels; zeroes
+    # only with keep_all_zeroes; json_compact is the same document without
+    # whitespace; unknown formats, reset=true and non-boolean flags get 400 with a
+    # message; format=prometheus is the default text.
+    config = tmp_path / "gen.yaml"
+    config.write_text(PIPELINE.format(engine=""))
+    run = engine(config, "--num-cores", "2")
+
+    def metric_sets(query):
+        status, body = run.get(f"/api/v1/metrics?{query}")
+        assert status == 200, body
+        doc = json.loads(body)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", doc["timestamp"])
+        return body, {(s["attributes"]["node"], s["attributes"]["core"]): s
+                      for s in doc["metric_sets"]}
+
+    def acked(sets):
+        return sum(m["value"] for (node, _), s in sets.items() if node == "out"
+                   for m in s["metrics"] if m["name"] == "acked")
+
+    def after_first_ack():
+        _, sets = metric_sets("format=json")
+        return sets if acked(sets) > 0 else None
+
+    sets = wait_until(after_first_ack, "the exporter to Ack", 20)
+    assert set(sets) == {(n, c) for n in ("gen", "batch", "out") for c in (0, 1)}
+    for (node, core), s in sets.items():
+        assert s["name"] == "node"
+        assert s["attributes"] == {"group": "default", "pipeline": "main", "node": node,
+                                   "urn": s["attributes"]["urn"], "core": core}
+        assert s["attributes"]["urn"].startswith("urn:otel:")
+        for m in s["metrics"]:
+            assert m["value"] != 0, m  # zeroes left out by default
+            assert m["instrument"] == ("gauge" if m["name"].startswith("queue_")
+                                       else "counter"), m
+    gen = {m["name"] for s in (sets[("gen", 0)], sets[("gen", 1)]) for m in s["metrics"]}
+    assert {"sent_items", "sent_batches"} <= gen and "errors" not in gen
+
+    _, with_zeroes = metric_sets("format=json&keep_all_zeroes=true")
+    errors = [m for m in with_zeroes[("out", 0)]["metrics"] if m["name"] == "errors"]
+    assert errors == [{"name": "errors", "instrument": "counter", "value": 0}]
+
+    compact, compact_sets = metric_sets("format=json_compact")
+    assert "\n" not in compact.rstrip("\n") and " " not in compact
+    assert set(compact_sets) == set(sets)
+
+    status, text = run.get("/api/v1/metrics?format=prometheus")
+    assert status == 200 and "# TYPE otap_node_acked_total counter" in text
+    for query, message in (("format=xml", 'unsupported format "xml"'),
+                           ("format=json&reset=true", "reset=true is not supported"),
+                           ("format=json&keep_all_zeroes=maybe",
+                            "keep_all_zeroes must be true or false")):
+        status, body = run.get(f"/api/v1/metrics?{query}")
+        assert status == 400 and message in body, (query, status, body)
+    assert run.get("/api/v1/metrics?format=json&reset=false")[0] == 200
+    run.stop()
+
+
 def test_readyz_503_once_sigterm_drains(engine, tmp_path):
     # Scenario: the admin address comes from engine.http_admin.bind_address; the
     # run gets SIGTERM.
