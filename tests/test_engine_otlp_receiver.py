@@ -402,6 +402,61 @@ def test_tls_and_mtls(cli, tmp_path, engines):
     assert read_table(out, "logs").num_rows == 4
 
 
+def test_inline_pem_tls_both_protocols(run, tmp_path, engines):
+    # Scenario: the receiver's certificate, key and client CA given inline
+    # (cert_pem, key_pem, client_ca_pem: mTLS) on gRPC and HTTP; a second run,
+    # traffic_generator → exporter:otlp_http, presents its client certificate and
+    # trusts the CA through cert_pem / key_pem / ca_pem too.
+    # Guarantees: grpcio and urllib clients with a client certificate are served;
+    # an HTTPS client without one is refused; the exporter's logs all arrive
+    # (Acked, none Nacked), so no file is needed for any TLS key on either side.
+    ca, ca_key, ca_path, _ = make_cert(tmp_path, "ca", is_ca=True)
+    _, _, server_crt, server_key = make_cert(tmp_path, "server", ca, ca_key)
+    _, _, client_crt, client_key = make_cert(tmp_path, "client", ca, ca_key)
+    gport, hport = free_port(), free_port()
+    out = tmp_path / "out"
+    tls = {"cert_pem": server_crt.read_text(), "key_pem": server_key.read_text(),
+           "client_ca_pem": ca_path.read_text()}
+    engine = engines(tmp_path, receiver_config(gport, hport, grpc_extra={"tls": tls},
+                                               http_extra={"tls": tls}),
+                     parquet_exporter(out))
+    good = logs_request(3, "pem").SerializeToString()
+    mtls = grpc.ssl_channel_credentials(root_certificates=ca_path.read_bytes(),
+                                        private_key=client_key.read_bytes(),
+                                        certificate_chain=client_crt.read_bytes())
+    channel = grpc.secure_channel(f"127.0.0.1:{gport}", mtls)
+    assert grpc_call(gport, LOGS_METHOD, good, channel=channel)[0] == grpc.StatusCode.OK
+    context = ssl.create_default_context(cafile=str(ca_path))
+    with pytest.raises((urllib.error.URLError, ConnectionError, ssl.SSLError)):
+        post(hport, "/v1/logs", good, scheme="https", context=context)
+    context.load_cert_chain(str(client_crt), str(client_key))
+    assert post(hport, "/v1/logs", good, scheme="https", context=context)[0] == 200
+
+    sender = tmp_path / "sender.yaml"
+    sender.write_text(json.dumps({"version": "otel_dataflow/v1", "groups": {"g": {
+        "pipelines": {"p": {"nodes": {
+            "gen": {"type": "receiver:traffic_generator",
+                    "config": {"traffic_config": {"signals_per_second": None,
+                                                  "max_batch_size": 10, "log_weight": 1,
+                                                  "trace_weight": 0, "metric_weight": 0},
+                               "max_batches": 5, "seed": 3}},
+            "out": {"type": "exporter:otlp_http",
+                    "config": {"endpoint": f"https://127.0.0.1:{hport}",
+                               "http": {"tls": {"cert_pem": client_crt.read_text(),
+                                                "key_pem": client_key.read_text(),
+                                                "ca_pem": ca_path.read_text(),
+                                                "include_system_ca_certs_pool": False}}}}},
+            "connections": [{"from": "gen", "to": "out"}]}}}}}))
+    metrics = tmp_path / "sender.prom"
+    run("run", "-c", sender, "--metrics-file", metrics)
+    sent = metrics.read_text()
+    assert metric(sent, "acked", node="out") == 5
+    assert metric(sent, "nacked_retryable", node="out") == 0
+    assert metric(sent, "nacked_permanent", node="out") == 0
+    engine.stop()
+    assert read_table(out, "logs").num_rows == 3 + 3 + 5 * 10
+
+
 def test_wait_for_result(cli, tmp_path, engines):
     # Scenario: wait_for_result on both protocols into exporter:parquet publishing
     # a file per batch; then the dataset directory is replaced by a file, so the
