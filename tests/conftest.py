@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Shared fixtures for the interop tests: the built CLI and a scratch directory."""
+"""Shared fixtures: the built CLI, one-shot runs, background engines, S3."""
 import os
 import pathlib
 import subprocess
@@ -51,3 +51,49 @@ def s3_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def engine(cli, tmp_path, request):
+    """Starts background `otap-parquet run -c CONFIG [ARGS]`: returns a factory
+    `engine(config, *args, name="engine", ready=True, env=None) -> Engine`. With
+    ready=True it waits for the admin readyz. On teardown every engine still running
+    gets SIGTERM (then SIGKILL after 30 s); if the test failed, the log tails are
+    printed."""
+    from engines import Engine
+
+    started = []
+
+    def start(config, *args, name="engine", ready=True, env=None):
+        index = sum(1 for e in started if e.name == name)
+        stem = name if index == 0 else f"{name}-{index}"
+        e = Engine(cli, config, args, tmp_path / f"{stem}.out", tmp_path / f"{stem}.err",
+                   env)
+        e.name = name
+        started.append(e)
+        if ready:
+            e.wait_ready()
+        return e
+
+    yield start
+    for e in started:
+        if e.proc.poll() is None:
+            e.proc.terminate()
+            try:
+                e.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                e.proc.kill()
+                e.proc.wait()
+    failed = any(getattr(request.node, f"rep_{when}", None) is not None
+                 and getattr(request.node, f"rep_{when}").failed
+                 for when in ("setup", "call"))
+    if failed:
+        for e in started:
+            print(f"=== engine {e.name} (exit {e.proc.returncode}) ===\n{e.tail()}")

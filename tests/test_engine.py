@@ -5,8 +5,9 @@ import os
 import pathlib
 import re
 import signal
-import subprocess
 import time
+
+from engines import wait_until
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -80,7 +81,7 @@ def test_config_errors_are_all_printed_with_exit_2(run, tmp_path):
     assert "cannot read configuration file" in missing.stderr
 
 
-def test_sigterm_shuts_down_gracefully(cli, tmp_path):
+def test_sigterm_shuts_down_gracefully(engine, tmp_path):
     # Scenario: an unbounded generator run, then SIGTERM.
     # Guarantees: the engine drains (receivers stop, in-flight data is acked)
     # and exits 0 quickly; nothing is nacked or dropped.
@@ -91,18 +92,12 @@ def test_sigterm_shuts_down_gracefully(cli, tmp_path):
         .replace("verbosity: basic", "verbosity: basic\n              output: " + str(tmp_path / "debug.txt"))
     )
     metrics = tmp_path / "metrics.prom"
-    proc = subprocess.Popen(
-        [str(cli), "run", "--num-cores", "2", "-c", str(config), "--metrics-file", str(metrics)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
-    assert proc.poll() is None, proc.communicate()
-    start = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert time.monotonic() - start < 10
-    assert "Pipeline run successfully" in out
-    assert "engine.shutdown.start signal=15" in err
+    run = engine(config, "--num-cores", "2", "--metrics-file", metrics)
+    wait_until(lambda: re.search(r'otap_node_acked_total\{[^}]*node="generator"[^}]*\} [1-9]',
+                                 run.metrics()), "the generator's first Ack")
+    run.stop(signal.SIGTERM, timeout=10)  # drains quickly
+    assert "Pipeline run successfully" in run.stdout()
+    assert "engine.shutdown.start signal=15" in run.stderr()
     text = metrics.read_text()
     sent = sum(map(int, re.findall(r'otap_node_sent_batches_total\{[^}]*node="generator"[^}]*\} (\d+)', text)))
     acked = sum(map(int, re.findall(r'otap_node_acked_total\{[^}]*node="generator"[^}]*\} (\d+)', text)))

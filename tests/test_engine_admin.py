@@ -4,14 +4,12 @@ metrics scraped while a traffic-generator pipeline runs, graceful shutdown over
 HTTP and on SIGTERM, and what happens when the admin port is taken."""
 import json
 import re
-import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
+from engines import http_get, wait_until
 from s3_server import free_port
 
 PIPELINE = """version: otel_dataflow/v1
@@ -48,14 +46,7 @@ LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 def get(port, path, method="GET"):
     """(status, body) of a request to the admin server; (None, error) if refused."""
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=5) as res:
-            return res.status, res.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (urllib.error.URLError, ConnectionError) as e:
-        return None, str(e)
+    return http_get(f"127.0.0.1:{port}", path, method)
 
 
 def parse_prometheus(text):
@@ -83,24 +74,7 @@ def total(samples, name, node):
     return sum(v for n, labels, v in samples if n == name and labels["node"] == node)
 
 
-def wait_ready(proc, port, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1]
-        status, _ = get(port, "/api/v1/readyz")
-        if status == 200:
-            return
-        time.sleep(0.05)
-    raise AssertionError("readyz never became 200")
-
-
-def start(cli, config_path, *args):
-    return subprocess.Popen([str(cli), "run", "--num-cores", "2", "-c", str(config_path),
-                             *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def test_admin_endpoints_while_running(cli, tmp_path):
+def test_admin_endpoints_while_running(engine, tmp_path):
     # Scenario: a traffic generator → batch → noop pipeline on two cores with
     # --http-admin-bind on a free port; scrape twice; shut down over HTTP.
     # Guarantees: livez/readyz answer 200 once running; the metrics parse as
@@ -111,69 +85,124 @@ def test_admin_endpoints_while_running(cli, tmp_path):
     config = tmp_path / "gen.yaml"
     config.write_text(PIPELINE.format(engine=""))
     port = free_port()
-    proc = start(cli, config, "--http-admin-bind", f"127.0.0.1:{port}")
-    try:
-        wait_ready(proc, port)
-        assert get(port, "/api/v1/livez")[0] == 200
-        status, body = get(port, "/api/v1/status")
-        assert status == 200
+    run = engine(config, "--num-cores", "2", "--http-admin-bind", f"127.0.0.1:{port}")
+    assert get(port, "/api/v1/livez")[0] == 200
+    status, body = get(port, "/api/v1/status")
+    assert status == 200
+    doc = json.loads(body)
+    assert doc["ready"] is True and doc["state"] == "running" and doc["cores"] == 2
+    assert sorted(p["core"] for p in doc["pipelines"]) == [0, 1]
+    assert all(p["state"] == "running" and p["nodes"] == 3 for p in doc["pipelines"])
+
+    def scrape(path, after=0):
+        """Samples once the exporter has Acked more than `after` messages."""
+        def acked():
+            status, text = get(port, path)
+            assert status == 200, text
+            types, samples = parse_prometheus(text)
+            if total(samples, "otap_node_acked_total", "out") > after:
+                return types, samples
+            return None
+        return wait_until(acked, f"the exporter to Ack more than {after}", 20)
+
+    types, before = scrape("/api/v1/metrics")
+    _, after = scrape("/metrics", total(before, "otap_node_acked_total", "out"))
+    for name in ("otap_node_sent_items_total", "otap_node_sent_batches_total"):
+        assert total(after, name, "gen") > total(before, name, "gen") > 0
+    assert total(after, "otap_node_received_items_total", "out") > total(
+        before, "otap_node_received_items_total", "out")
+    assert total(after, "otap_node_acked_total", "out") > total(
+        before, "otap_node_acked_total", "out") > 0
+    assert total(after, "otap_node_nacked_permanent_total", "out") == 0
+    for name, kind in types.items():
+        assert (kind == "counter") == name.endswith("_total"), name
+    for gauge in ("otap_node_queue_depth", "otap_node_queue_capacity",
+                  "otap_node_queue_depth_max"):
+        assert types[gauge] == "gauge"
+    assert types["otap_node_errors_total"] == "counter"
+    nodes = {(labels["node"], labels["core"]) for _, labels, _ in after}
+    assert nodes == {(n, c) for n in ("gen", "batch", "out") for c in ("0", "1")}
+    for _, labels, _ in after:
+        assert labels["group"] == "default" and labels["pipeline"] == "main"
+        assert labels["urn"].startswith("urn:otel:")
+    caps = [v for n, labels, v in after
+            if n == "otap_node_queue_capacity" and labels["node"] == "out"]
+    assert caps == [128, 128]  # the default policies.channel_capacity.pdata
+
+    status, _ = get(port, "/api/v1/groups/shutdown?timeout_secs=20", method="POST")
+    assert status == 202
+    status, body = get(port, "/api/v1/readyz")
+    assert status in (503, None), (status, body)
+    assert run.wait(timeout=30) == 0, run.tail()
+    assert "Pipeline run successfully" in run.stdout()
+    assert f"admin.endpoint.start address=127.0.0.1:{port}" in run.stderr()
+    assert "engine.shutdown.start reason=admin" in run.stderr()
+
+
+def test_metrics_json_formats(engine, tmp_path):
+    # Scenario: upstream's query parameters on /api/v1/metrics while traffic
+    # flows: format=json, json_compact, keep_all_zeroes, explicit prometheus, and
+    # bad values.
+    # Guarantees: JSON has upstream's shape (timestamp, metric_sets with name,
+    # attributes and metrics); one set per node instance with its labels; zeroes
+    # only with keep_all_zeroes; json_compact is the same document without
+    # whitespace; unknown formats, reset=true and non-boolean flags get 400 with a
+    # message; format=prometheus is the default text.
+    config = tmp_path / "gen.yaml"
+    config.write_text(PIPELINE.format(engine=""))
+    run = engine(config, "--num-cores", "2")
+
+    def metric_sets(query):
+        status, body = run.get(f"/api/v1/metrics?{query}")
+        assert status == 200, body
         doc = json.loads(body)
-        assert doc["ready"] is True and doc["state"] == "running" and doc["cores"] == 2
-        assert sorted(p["core"] for p in doc["pipelines"]) == [0, 1]
-        assert all(p["state"] == "running" and p["nodes"] == 3 for p in doc["pipelines"])
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", doc["timestamp"])
+        return body, {(s["attributes"]["node"], s["attributes"]["core"]): s
+                      for s in doc["metric_sets"]}
 
-        def scrape(path, after=0):
-            """Samples once the exporter has Acked more than `after` messages."""
-            deadline = time.monotonic() + 20
-            while True:
-                status, text = get(port, path)
-                assert status == 200, text
-                types, samples = parse_prometheus(text)
-                if total(samples, "otap_node_acked_total", "out") > after:
-                    return types, samples
-                assert time.monotonic() < deadline, "the exporter Acks nothing"
-                time.sleep(0.05)
+    def acked(sets):
+        return sum(m["value"] for (node, _), s in sets.items() if node == "out"
+                   for m in s["metrics"] if m["name"] == "acked")
 
-        types, before = scrape("/api/v1/metrics")
-        _, after = scrape("/metrics", total(before, "otap_node_acked_total", "out"))
-        for name in ("otap_node_sent_items_total", "otap_node_sent_batches_total"):
-            assert total(after, name, "gen") > total(before, name, "gen") > 0
-        assert total(after, "otap_node_received_items_total", "out") > total(
-            before, "otap_node_received_items_total", "out")
-        assert total(after, "otap_node_acked_total", "out") > total(
-            before, "otap_node_acked_total", "out") > 0
-        assert total(after, "otap_node_nacked_permanent_total", "out") == 0
-        for name, kind in types.items():
-            assert (kind == "counter") == name.endswith("_total"), name
-        for gauge in ("otap_node_queue_depth", "otap_node_queue_capacity",
-                      "otap_node_queue_depth_max"):
-            assert types[gauge] == "gauge"
-        assert types["otap_node_errors_total"] == "counter"
-        nodes = {(labels["node"], labels["core"]) for _, labels, _ in after}
-        assert nodes == {(n, c) for n in ("gen", "batch", "out") for c in ("0", "1")}
-        for _, labels, _ in after:
-            assert labels["group"] == "default" and labels["pipeline"] == "main"
-            assert labels["urn"].startswith("urn:otel:")
-        caps = [v for n, labels, v in after
-                if n == "otap_node_queue_capacity" and labels["node"] == "out"]
-        assert caps == [128, 128]  # the default policies.channel_capacity.pdata
+    def after_first_ack():
+        _, sets = metric_sets("format=json")
+        return sets if acked(sets) > 0 else None
 
-        status, _ = get(port, "/api/v1/groups/shutdown?timeout_secs=20", method="POST")
-        assert status == 202
-        status, body = get(port, "/api/v1/readyz")
-        assert status in (503, None), (status, body)
-        out, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
-        assert "Pipeline run successfully" in out
-        assert f"admin.endpoint.start address=127.0.0.1:{port}" in err
-        assert "engine.shutdown.start reason=admin" in err
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    sets = wait_until(after_first_ack, "the exporter to Ack", 20)
+    assert set(sets) == {(n, c) for n in ("gen", "batch", "out") for c in (0, 1)}
+    for (node, core), s in sets.items():
+        assert s["name"] == "node"
+        assert s["attributes"] == {"group": "default", "pipeline": "main", "node": node,
+                                   "urn": s["attributes"]["urn"], "core": core}
+        assert s["attributes"]["urn"].startswith("urn:otel:")
+        for m in s["metrics"]:
+            assert m["value"] != 0, m  # zeroes left out by default
+            assert m["instrument"] == ("gauge" if m["name"].startswith("queue_")
+                                       else "counter"), m
+    gen = {m["name"] for s in (sets[("gen", 0)], sets[("gen", 1)]) for m in s["metrics"]}
+    assert {"sent_items", "sent_batches"} <= gen and "errors" not in gen
+
+    _, with_zeroes = metric_sets("format=json&keep_all_zeroes=true")
+    errors = [m for m in with_zeroes[("out", 0)]["metrics"] if m["name"] == "errors"]
+    assert errors == [{"name": "errors", "instrument": "counter", "value": 0}]
+
+    compact, compact_sets = metric_sets("format=json_compact")
+    assert "\n" not in compact.rstrip("\n") and " " not in compact
+    assert set(compact_sets) == set(sets)
+
+    status, text = run.get("/api/v1/metrics?format=prometheus")
+    assert status == 200 and "# TYPE otap_node_acked_total counter" in text
+    for query, message in (("format=xml", 'unsupported format "xml"'),
+                           ("format=json&reset=true", "reset=true is not supported"),
+                           ("format=json&keep_all_zeroes=maybe",
+                            "keep_all_zeroes must be true or false")):
+        status, body = run.get(f"/api/v1/metrics?{query}")
+        assert status == 400 and message in body, (query, status, body)
+    assert run.get("/api/v1/metrics?format=json&reset=false")[0] == 200
+    run.stop()
 
 
-def test_readyz_503_once_sigterm_drains(cli, tmp_path):
+def test_readyz_503_once_sigterm_drains(engine, tmp_path):
     # Scenario: the admin address comes from engine.http_admin.bind_address; the
     # run gets SIGTERM.
     # Guarantees: ready before; after the signal readyz is 503 until the server is
@@ -182,29 +211,23 @@ def test_readyz_503_once_sigterm_drains(cli, tmp_path):
     config = tmp_path / "gen.yaml"
     config.write_text(PIPELINE.format(
         engine=f"engine:\n  http_admin:\n    bind_address: 127.0.0.1:{port}"))
-    proc = start(cli, config)
-    try:
-        wait_ready(proc, port)
-        proc.send_signal(signal.SIGTERM)
-        codes = []
-        while proc.poll() is None:
-            status, _ = get(port, "/api/v1/readyz")
-            if status is None:
-                break
-            codes.append(status)
-            time.sleep(0.01)
-        out, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
-        assert "engine.shutdown.start signal=15" in err
-        # The watcher takes the signal within 100 ms: 200s may come first, but
-        # once a 503 was served the engine never reports ready again.
-        assert set(codes) <= {200, 503}, codes
-        if 503 in codes:
-            assert 200 not in codes[codes.index(503):], codes
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    run = engine(config, "--num-cores", "2")
+    assert run.admin_address() == f"127.0.0.1:{port}"
+    run.proc.terminate()
+    codes = []
+    while run.returncode is None:
+        status, _ = get(port, "/api/v1/readyz")
+        if status is None:
+            break
+        codes.append(status)
+        time.sleep(0.01)  # poll interval, not a wait for something
+    assert run.wait(timeout=30) == 0, run.tail()
+    assert "engine.shutdown.start signal=15" in run.stderr()
+    # The watcher takes the signal within 100 ms: 200s may come first, but
+    # once a 503 was served the engine never reports ready again.
+    assert set(codes) <= {200, 503}, codes
+    if 503 in codes:
+        assert 200 not in codes[codes.index(503):], codes
 
 
 @pytest.mark.parametrize("how", ["flag", "config"])

@@ -10,9 +10,6 @@ with every OTLP field covered (the generator's edge-case mode), and checked by
 import json
 import pathlib
 import signal
-import socket
-import subprocess
-import time
 import urllib.request
 
 import grpc
@@ -25,20 +22,6 @@ SERVICES = {
     "metrics": ("/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
                 "/v1/metrics"),
 }
-
-
-def wait_listening(proc, port):
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"engine exited {proc.returncode}:\n"
-                                 f"{proc.log_path.read_text()[-4000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"port {port} never listened")
 
 
 def write_config(path, nodes, connections):
@@ -57,7 +40,7 @@ def parquet_exporter(base):
                                           "flush_when_older_than": "500ms"}}}
 
 
-def start_otlp_to_parquet(cli, tmp_path, name, base, grpc_port, http_port=None):
+def start_otlp_to_parquet(start, tmp_path, name, base, grpc_port, http_port=None):
     protocols = {"grpc": {"listening_addr": f"127.0.0.1:{grpc_port}",
                           "wait_for_result": True, "timeout": "30s"}}
     if http_port:
@@ -68,25 +51,8 @@ def start_otlp_to_parquet(cli, tmp_path, name, base, grpc_port, http_port=None):
                                     "config": {"protocols": protocols}},
                            "parquet": parquet_exporter(base)},
                           [{"from": "otlp", "to": "parquet"}])
-    # Logs go to a file: a pipe nobody reads could fill up and stall the engine.
-    log = open(tmp_path / f"{name}.log", "w")
-    proc = subprocess.Popen(
-        [str(cli), "run", "-c", str(config), "--num-cores", "1",
-         "--http-admin-bind", f"127.0.0.1:{free_port()}", "--shutdown-timeout", "30s"],
-        stdout=log, stderr=subprocess.STDOUT, text=True)
-    proc.log_path = tmp_path / f"{name}.log"
-    wait_listening(proc, grpc_port)
-    if http_port:
-        wait_listening(proc, http_port)
-    return proc
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=120)
-    text = proc.log_path.read_text()
-    assert proc.returncode == 0, text[-4000:]
-    return text
+    # Ready = every receiver listening.
+    return start(config, "--num-cores", "1", "--shutdown-timeout", "30s", name=name)
 
 
 def read_delimited(path):
@@ -123,7 +89,7 @@ def send_files(files, grpc_port, http_port):
     return sent
 
 
-def test_otlp_to_parquet_to_otlp_to_parquet(cli, run, tmp_path):
+def test_otlp_to_parquet_to_otlp_to_parquet(engine, run, tmp_path):
     # Scenario: edge-case telemetry of all three signals (every OTLP field) plus
     # realistic logs, sent by grpcio/urllib clients to instance A (OTLP → Parquet);
     # A stops; instance C replays A's dataset with exporter:otlp_grpc into instance
@@ -150,37 +116,30 @@ def test_otlp_to_parquet_to_otlp_to_parquet(cli, run, tmp_path):
 
     lake_a, lake_b = tmp_path / "lake-a", tmp_path / "lake-b"
     b_grpc = free_port()
-    proc_b = start_otlp_to_parquet(cli, tmp_path, "b", lake_b, b_grpc)
+    engine_b = start_otlp_to_parquet(engine, tmp_path, "b", lake_b, b_grpc)
     a_grpc, a_http = free_port(), free_port()
-    proc_a = start_otlp_to_parquet(cli, tmp_path, "a", lake_a, a_grpc, a_http)
-    try:
-        assert send_files(files, a_grpc, a_http) == requests
-        stop(proc_a)
+    engine_a = start_otlp_to_parquet(engine, tmp_path, "a", lake_a, a_grpc, a_http)
+    assert send_files(files, a_grpc, a_http) == requests
+    engine_a.stop(signal.SIGINT, timeout=120)
 
-        replay = write_config(
-            tmp_path / "c.yaml",
-            {"parquet": {"type": "receiver:parquet",
-                         "config": {"base_uri": str(lake_a),
-                                    "signal_types": ["logs", "traces", "metrics"],
-                                    "processing_options": {"batch_size": 100}}},
-             "otlp": {"type": "exporter:otlp_grpc",
-                      "config": {"grpc_endpoint": f"http://127.0.0.1:{b_grpc}",
-                                 "compression": "gzip"}}},
-            [{"from": "parquet", "to": "otlp"}])
-        metrics = tmp_path / "c.prom"
-        proc = run("run", "-c", replay, "--num-cores", "1", "--metrics-file", metrics,
-                   "--http-admin-bind", f"127.0.0.1:{free_port()}")
-        assert "Pipeline run successfully" in proc.stdout
-        text = metrics.read_text()
-        nacks = [line for line in text.splitlines()
-                 if line.startswith("otap_node_nacked") and not line.endswith(" 0")]
-        assert nacks == [], proc.stderr[-4000:]
-        stop(proc_b)
-    finally:
-        for p in (proc_a, proc_b):
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    replay = write_config(
+        tmp_path / "c.yaml",
+        {"parquet": {"type": "receiver:parquet",
+                     "config": {"base_uri": str(lake_a),
+                                "signal_types": ["logs", "traces", "metrics"],
+                                "processing_options": {"batch_size": 100}}},
+         "otlp": {"type": "exporter:otlp_grpc",
+                  "config": {"grpc_endpoint": f"http://127.0.0.1:{b_grpc}",
+                             "compression": "gzip"}}},
+        [{"from": "parquet", "to": "otlp"}])
+    metrics = tmp_path / "c.prom"
+    proc = run("run", "-c", replay, "--num-cores", "1", "--metrics-file", metrics)
+    assert "Pipeline run successfully" in proc.stdout
+    text = metrics.read_text()
+    nacks = [line for line in text.splitlines()
+             if line.startswith("otap_node_nacked") and not line.endswith(" 0")]
+    assert nacks == [], proc.stderr[-4000:]
+    engine_b.stop(signal.SIGINT, timeout=120)
 
     for lake in (lake_a, lake_b):
         back = tmp_path / f"{lake.name}.jsonl"

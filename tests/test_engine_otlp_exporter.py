@@ -4,11 +4,13 @@ replays a dataset (`otap-parquet convert` of generated OTLP) through
 receiver:parquet into the exporter, which sends to a real OTLP peer (grpcio's
 collector servicers / http.server, tests/otlp_peer.py); what the peer received is
 compared with the source by `otap-parquet compare`."""
+import json
 import re
 import socket
 import subprocess
 
 import pytest
+from engines import v1_config
 
 from otlp_peer import OtlpPeer, self_signed_cert
 
@@ -40,32 +42,19 @@ def lake(run, tmp_path):
 
 
 def write_config(tmp_path, lake_dir, exporter, config, signals=SIGNALS):
-    body = "\n".join("              " + line for line in config.strip().splitlines())
-    text = f"""
-version: otel_dataflow/v1
-policies:
-  channel_capacity:
-    pdata: 8
-groups:
-  default:
-    pipelines:
-      main:
-        nodes:
-          replay:
-            type: receiver:parquet
-            config:
-              base_uri: {lake_dir}
-              signal_types: [{", ".join(signals)}]
-              processing_options:
-                batch_size: 40
-          out:
-            type: exporter:{exporter}
-            config:
-{body}
-        connections:
-          - from: replay
-            to: out
-"""
+    body = "\n".join("      " + line for line in config.strip().splitlines())
+    text = v1_config(f"""
+replay:
+  type: receiver:parquet
+  config:
+    base_uri: {lake_dir}
+    signal_types: [{", ".join(signals)}]
+    processing_options:
+      batch_size: 40
+out:
+  type: exporter:{exporter}
+  config:
+{body}""", "- {from: replay, to: out}", "channel_capacity:\n  pdata: 8")
     path = tmp_path / "otlp.yaml"
     path.write_text(text)
     return path
@@ -178,7 +167,7 @@ encoding: json
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_tls_with_self_signed_ca(cli, run, tmp_path, lake, protocol):
     # Scenario: the peer serves TLS with a certificate made in the test; the
-    # exporter trusts it through tls.ca_file.
+    # exporter trusts it through tls.ca_file, then through tls.ca_pem.
     # Guarantees: every log record arrives over TLS; without the CA the same run
     # exports nothing (verification fails) and Nacks every batch, yet exits 0.
     lake_dir, sources = lake
@@ -198,6 +187,14 @@ def test_tls_with_self_signed_ca(cli, run, tmp_path, lake, protocol):
     with OtlpPeer(protocol, tls=(cert, key)) as peer:
         assert peer.endpoint.startswith("https://localhost:")
         tls = f"tls: {{ca_file: {ca}}}"
+        config = write_config(tmp_path, lake_dir, exporter, settings(peer, tls),
+                              signals=("logs",))
+        run_pipeline(cli, tmp_path, config)
+        assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
+
+    # The same CA given inline (ca_pem) instead of a file.
+    with OtlpPeer(protocol, tls=(cert, key)) as peer:
+        tls = f"tls: {{ca_pem: {json.dumps(cert.decode())}}}"
         config = write_config(tmp_path, lake_dir, exporter, settings(peer, tls),
                               signals=("logs",))
         run_pipeline(cli, tmp_path, config)

@@ -13,7 +13,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -25,6 +24,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+from engines import wait_until
 from s3_server import free_port
 
 LOGS_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
@@ -39,12 +39,11 @@ def parquet_exporter(out, rows_per_file=100000, flush="1s"):
                                           "flush_when_older_than": flush}}}
 
 
-class Engine:
-    """One `otap-parquet run` with receiver:otlp → `exporter` (JSON is YAML)."""
+class OtlpPipeline:
+    """One background `otap-parquet run` with receiver:otlp → `exporter` (JSON is
+    YAML), ready (so listening) when constructed."""
 
-    def __init__(self, cli, tmp_path, receiver, exporter, num_cores=1):
-        self.tmp_path = tmp_path
-        self.receiver = receiver
+    def __init__(self, start, tmp_path, receiver, exporter, num_cores=1):
         config = {"version": "otel_dataflow/v1",
                   "groups": {"default": {"pipelines": {"main": {
                       "nodes": {"otlp": {"type": "receiver:otlp", "config": receiver},
@@ -53,53 +52,21 @@ class Engine:
         path = tmp_path / "otlp.yaml"
         path.write_text(json.dumps(config, indent=1))
         self.metrics_file = tmp_path / "metrics.prom"
-        # Logs go to a file: a pipe nobody reads while the engine runs could fill
-        # up and stall it.
-        self.log_path = tmp_path / "engine.log"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [str(cli), "run", "-c", str(path), "--num-cores", str(num_cores),
-             "--shutdown-timeout", "20s", "--metrics-file", str(self.metrics_file)],
-            stdout=subprocess.DEVNULL, stderr=self.log, text=True)
-        for proto in ("grpc", "http"):
-            if proto in receiver["protocols"]:
-                self.wait_listening(int(receiver["protocols"][proto]["listening_addr"]
-                                        .rsplit(":", 1)[1]))
-
-    def wait_listening(self, port):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"engine exited {self.proc.returncode}:\n"
-                                     f"{self.log_path.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"port {port} never listened")
+        self.run = start(path, "--num-cores", num_cores, "--shutdown-timeout", "20s",
+                         "--metrics-file", self.metrics_file, name="otlp")
 
     def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=60)
-        err = self.log_path.read_text()
-        assert self.proc.returncode == 0, err
-        self.stderr = err
+        """SIGINT, exit 0; keeps the final log (`stderr`) and metrics (`metrics`)."""
+        self.run.stop(signal.SIGINT)
+        self.stderr = self.run.stderr()
         self.metrics = self.metrics_file.read_text()
-        return err
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        return self.stderr
 
 
 @pytest.fixture
-def engines():
-    started = []
-    yield started
-    for e in started:
-        e.kill()
+def engines(engine):
+    """engines(tmp_path, receiver, exporter, num_cores=1) -> OtlpPipeline."""
+    return lambda *args, **kwargs: OtlpPipeline(engine, *args, **kwargs)
 
 
 def metric(text, name, **labels):
@@ -201,9 +168,8 @@ def test_sdk_exporters_to_parquet(cli, tmp_path, engines):
 
     gport, hport = free_port(), free_port()
     out = tmp_path / "out"
-    engine = Engine(cli, tmp_path, receiver_config(gport, hport), parquet_exporter(out),
+    engine = engines(tmp_path, receiver_config(gport, hport), parquet_exporter(out),
                     num_cores=2)
-    engines.append(engine)
     grpc_endpoint = f"127.0.0.1:{gport}"
     http_endpoint = f"http://127.0.0.1:{hport}"
     exporters = {
@@ -265,12 +231,11 @@ def test_http_raw_requests(cli, tmp_path, engines):
     # good requests' logs are in the dataset.
     port = free_port()
     out = tmp_path / "out"
-    engine = Engine(cli, tmp_path,
+    engine = engines(tmp_path,
                     receiver_config(http_port=port,
                                     http_extra={"max_request_body_size": "64KiB"},
                                     auth={"bearer_token": "s3cret"}),
                     parquet_exporter(out))
-    engines.append(engine)
     auth = {"Authorization": "Bearer s3cret"}
 
     status, headers, body = post(port, "/v1/logs", logs_request(3, "proto").SerializeToString(),
@@ -339,12 +304,11 @@ def test_grpc_raw_calls(cli, tmp_path, engines):
     # and stores only the valid logs.
     port = free_port()
     out = tmp_path / "out"
-    engine = Engine(cli, tmp_path,
+    engine = engines(tmp_path,
                     receiver_config(grpc_port=port,
                                     grpc_extra={"max_decoding_message_size": "64KiB"},
                                     auth={"bearer_token": "s3cret"}),
                     parquet_exporter(out))
-    engines.append(engine)
     auth = [("authorization", "Bearer s3cret")]
     good = logs_request(6, "grpc").SerializeToString()
     assert grpc_call(port, LOGS_METHOD, good, auth)[0] == grpc.StatusCode.OK
@@ -413,12 +377,11 @@ def test_tls_and_mtls(cli, tmp_path, engines):
     gport, hport = free_port(), free_port()
     out = tmp_path / "out"
     tls = {"cert_file": str(server_crt), "key_file": str(server_key)}
-    engine = Engine(cli, tmp_path,
+    engine = engines(tmp_path,
                     receiver_config(gport, hport,
                                     grpc_extra={"tls": {**tls, "client_ca_file": str(ca_path)}},
                                     http_extra={"tls": tls}),
                     parquet_exporter(out))
-    engines.append(engine)
     good = logs_request(2, "tls").SerializeToString()
     mtls = grpc.ssl_channel_credentials(root_certificates=ca_path.read_bytes(),
                                         private_key=client_key.read_bytes(),
@@ -439,6 +402,61 @@ def test_tls_and_mtls(cli, tmp_path, engines):
     assert read_table(out, "logs").num_rows == 4
 
 
+def test_inline_pem_tls_both_protocols(run, tmp_path, engines):
+    # Scenario: the receiver's certificate, key and client CA given inline
+    # (cert_pem, key_pem, client_ca_pem: mTLS) on gRPC and HTTP; a second run,
+    # traffic_generator → exporter:otlp_http, presents its client certificate and
+    # trusts the CA through cert_pem / key_pem / ca_pem too.
+    # Guarantees: grpcio and urllib clients with a client certificate are served;
+    # an HTTPS client without one is refused; the exporter's logs all arrive
+    # (Acked, none Nacked), so no file is needed for any TLS key on either side.
+    ca, ca_key, ca_path, _ = make_cert(tmp_path, "ca", is_ca=True)
+    _, _, server_crt, server_key = make_cert(tmp_path, "server", ca, ca_key)
+    _, _, client_crt, client_key = make_cert(tmp_path, "client", ca, ca_key)
+    gport, hport = free_port(), free_port()
+    out = tmp_path / "out"
+    tls = {"cert_pem": server_crt.read_text(), "key_pem": server_key.read_text(),
+           "client_ca_pem": ca_path.read_text()}
+    engine = engines(tmp_path, receiver_config(gport, hport, grpc_extra={"tls": tls},
+                                               http_extra={"tls": tls}),
+                     parquet_exporter(out))
+    good = logs_request(3, "pem").SerializeToString()
+    mtls = grpc.ssl_channel_credentials(root_certificates=ca_path.read_bytes(),
+                                        private_key=client_key.read_bytes(),
+                                        certificate_chain=client_crt.read_bytes())
+    channel = grpc.secure_channel(f"127.0.0.1:{gport}", mtls)
+    assert grpc_call(gport, LOGS_METHOD, good, channel=channel)[0] == grpc.StatusCode.OK
+    context = ssl.create_default_context(cafile=str(ca_path))
+    with pytest.raises((urllib.error.URLError, ConnectionError, ssl.SSLError)):
+        post(hport, "/v1/logs", good, scheme="https", context=context)
+    context.load_cert_chain(str(client_crt), str(client_key))
+    assert post(hport, "/v1/logs", good, scheme="https", context=context)[0] == 200
+
+    sender = tmp_path / "sender.yaml"
+    sender.write_text(json.dumps({"version": "otel_dataflow/v1", "groups": {"g": {
+        "pipelines": {"p": {"nodes": {
+            "gen": {"type": "receiver:traffic_generator",
+                    "config": {"traffic_config": {"signals_per_second": None,
+                                                  "max_batch_size": 10, "log_weight": 1,
+                                                  "trace_weight": 0, "metric_weight": 0},
+                               "max_batches": 5, "seed": 3}},
+            "out": {"type": "exporter:otlp_http",
+                    "config": {"endpoint": f"https://127.0.0.1:{hport}",
+                               "http": {"tls": {"cert_pem": client_crt.read_text(),
+                                                "key_pem": client_key.read_text(),
+                                                "ca_pem": ca_path.read_text(),
+                                                "include_system_ca_certs_pool": False}}}}},
+            "connections": [{"from": "gen", "to": "out"}]}}}}}))
+    metrics = tmp_path / "sender.prom"
+    run("run", "-c", sender, "--metrics-file", metrics)
+    sent = metrics.read_text()
+    assert metric(sent, "acked", node="out") == 5
+    assert metric(sent, "nacked_retryable", node="out") == 0
+    assert metric(sent, "nacked_permanent", node="out") == 0
+    engine.stop()
+    assert read_table(out, "logs").num_rows == 3 + 3 + 5 * 10
+
+
 def test_wait_for_result(cli, tmp_path, engines):
     # Scenario: wait_for_result on both protocols into exporter:parquet publishing
     # a file per batch; then the dataset directory is replaced by a file, so the
@@ -450,7 +468,7 @@ def test_wait_for_result(cli, tmp_path, engines):
     # count both outcomes.
     gport, hport = free_port(), free_port()
     out = tmp_path / "out"
-    engine = Engine(cli, tmp_path,
+    engine = engines(tmp_path,
                     receiver_config(gport, hport,
                                     grpc_extra={"wait_for_result": True, "timeout": "30s"},
                                     http_extra={"wait_for_result": True, "timeout": "30s"}),
@@ -458,7 +476,6 @@ def test_wait_for_result(cli, tmp_path, engines):
                      "config": {**parquet_exporter(out, rows_per_file=1)["config"],
                                 "retry": {"max_retries": 1, "init_backoff": "10ms",
                                           "retry_timeout": "1s"}}})
-    engines.append(engine)
     assert grpc_call(gport, LOGS_METHOD, logs_request(3, "acked").SerializeToString(),
                      timeout=30)[0] == grpc.StatusCode.OK
     status, _, _ = post(hport, "/v1/logs", logs_request(2, "acked").SerializeToString())
@@ -492,20 +509,18 @@ def test_shutdown_answers_waiting_calls(cli, tmp_path, engines):
     gport, hport = free_port(), free_port()
     out = tmp_path / "out"
     wait = {"wait_for_result": True, "timeout": "60s"}
-    engine = Engine(cli, tmp_path, receiver_config(gport, hport, grpc_extra=wait,
+    engine = engines(tmp_path, receiver_config(gport, hport, grpc_extra=wait,
                                                    http_extra=wait),
                     parquet_exporter(out, rows_per_file=1_000_000, flush="10m"))
-    engines.append(engine)
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         grpc_reply = pool.submit(grpc_call, gport, LOGS_METHOD,
                                  logs_request(7, "drain").SerializeToString(), None, None, 60)
         http_reply = pool.submit(post, hport, "/v1/logs",
                                  logs_request(4, "drain").SerializeToString())
         # Both batches reached the exporter (its in-progress files exist) and wait.
-        deadline = time.monotonic() + 30
-        while len(list(out.rglob("*.tmp"))) < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(1)  # margin for the second request to be admitted too
+        wait_until(lambda: metric(engine.run.metrics(), "received_items",
+                                  node="out") == 11 and list(out.rglob("*.tmp")),
+                   "both requests in the exporter")
         assert not grpc_reply.done() and not http_reply.done()
         engine.stop()
         assert grpc_reply.result(timeout=30)[0] == grpc.StatusCode.OK

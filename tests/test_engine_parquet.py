@@ -5,10 +5,10 @@ import pathlib
 import re
 import signal
 import subprocess
-import time
 
 import duckdb
 import pyarrow.dataset as ds
+from engines import wait_until
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -92,7 +92,7 @@ def test_traffic_to_parquet_two_cores(cli, tmp_path):
     check_dataset(out, sent_items)
 
 
-def test_sigterm_mid_run_publishes_every_acked_batch(cli, tmp_path):
+def test_sigterm_mid_run_publishes_every_acked_batch(engine, tmp_path):
     # Scenario: unbounded generators on 2 cores, small files (1000-row target, so
     # some batches are Acked before the signal), then SIGTERM.
     # Guarantees: exit 0; nothing Nacked or dropped; every Acked batch is on disk
@@ -103,15 +103,10 @@ def test_sigterm_mid_run_publishes_every_acked_batch(cli, tmp_path):
                       .replace("target_rows_per_file: 100000", "target_rows_per_file: 1000")
                       .replace("signals_per_second: null   # uncapped", "signals_per_second: 20000"))
     metrics = tmp_path / "metrics.prom"
-    proc = subprocess.Popen(
-        [str(cli), "run", "--num-cores", "2", "-c", str(config), "--metrics-file", str(metrics)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
-    assert proc.poll() is None, proc.communicate()
-    assert list(out.rglob("*.parquet"))  # data was published before the signal
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    run = engine(config, "--num-cores", "2", "--metrics-file", metrics)
+    # Data is published before the signal.
+    wait_until(lambda: list(out.rglob("*.parquet")), "a published parquet file")
+    run.stop(signal.SIGTERM)
     text = metrics.read_text()
     sent = metric(text, "sent_batches_total", "generator")
     sent_items = metric(text, "sent_items_total", "generator")

@@ -8,6 +8,7 @@ import pathlib
 import re
 
 import pytest
+from engines import v1_config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -92,27 +93,18 @@ def test_parquet_to_parquet_is_same_telemetry(run, tmp_path, signal):
     src, lake = make_lake(run, tmp_path, signal, ["--edge-cases"])
     second = tmp_path / "second"
     config = tmp_path / "p2p.yaml"
-    config.write_text(f"""version: otel_dataflow/v1
-groups:
-  default:
-    pipelines:
-      main:
-        nodes:
-          src:
-            type: receiver:parquet
-            config:
-              base_uri: "{lake}"
-              signal_types: [{signal}]
-              processing_options: {{batch_size: 7}}
-          dst:
-            type: exporter:parquet
-            config:
-              storage: {{file: {{base_uri: "{second}"}}}}
-              writer_options: {{flush_when_older_than: 1s}}
-        connections:
-          - from: src
-            to: dst
-""")
+    config.write_text(v1_config(f"""
+        src:
+          type: receiver:parquet
+          config:
+            base_uri: "{lake}"
+            signal_types: [{signal}]
+            processing_options: {{batch_size: 7}}
+        dst:
+          type: exporter:parquet
+          config:
+            storage: {{file: {{base_uri: "{second}"}}}}
+            writer_options: {{flush_when_older_than: 1s}}""", "- {from: src, to: dst}"))
     metrics = tmp_path / "metrics.prom"
     run("run", "--num-cores", "1", "-c", config, "--metrics-file", metrics)
     m = metrics.read_text()
@@ -131,19 +123,11 @@ def test_polling_replays_each_partition_once(run, tmp_path):
     src, lake = make_lake(run, tmp_path)
     expected = count_items(src, "logs")
     config = tmp_path / "poll.yaml"
-    config.write_text(f"""version: otel_dataflow/v1
-groups:
-  default:
-    pipelines:
-      main:
-        nodes:
-          src:
-            type: receiver:parquet
-            config: {{base_uri: "{lake}", polling_interval: 300ms}}
-          out: {{type: exporter:noop}}
-        connections:
-          - {{from: src, to: out}}
-""")
+    config.write_text(v1_config(f"""
+        src:
+          type: receiver:parquet
+          config: {{base_uri: "{lake}", polling_interval: 300ms}}
+        out: {{type: exporter:noop}}""", "- {from: src, to: out}"))
     metrics = tmp_path / "metrics.prom"
     run("run", "--num-cores", "2", "-c", config, "--duration", "2s", "--metrics-file", metrics)
     m = metrics.read_text()

@@ -14,16 +14,11 @@ import subprocess
 import time
 
 import pytest
+from engines import v1_config, wait_until
 
 from test_engine_replay import metric
 
 T0 = 1_795_000_000_000_000_000  # 2026-11-18, Unix ns
-
-
-def engine_log(tmp_path):
-    """Where a background engine's log goes: a file, because a pipe nobody reads
-    while the engine runs could fill up and stall it."""
-    return open(tmp_path / "engine.log", "w")
 
 
 def write_logs(path, first, count, per_request=100, step_ns=1_000_000):
@@ -76,14 +71,9 @@ def bodies(run, tmp_path, dataset, name):
 
 
 def pipeline(lake, second, receiver_extra="", capacity=2, pending=4, exporter_extra=""):
-    return f"""version: otel_dataflow/v1
-policies:
-  channel_capacity: {{pdata: {capacity}}}
-groups:
-  default:
-    pipelines:
-      main:
-        nodes:
+    """receiver:parquet `src` → exporter:parquet `dst`; the extras are YAML lines at
+    the node config's indentation (14 spaces)."""
+    return v1_config(f"""
           src:
             type: receiver:parquet
             config:
@@ -97,10 +87,7 @@ groups:
               storage: {{file: {{base_uri: "{second}"}}}}
               writer_options: {{target_rows_per_file: 60, flush_when_older_than: 100ms}}
               max_pending_batches: {pending}
-{exporter_extra}
-        connections:
-          - {{from: src, to: dst}}
-"""
+{exporter_extra}""", "- {from: src, to: dst}", f"channel_capacity: {{pdata: {capacity}}}")
 
 
 def load_checkpoint(path):
@@ -122,7 +109,7 @@ def root_files(lake):
     return sorted((lake / "logs").glob("*/*.parquet"))
 
 
-def test_kill_9_and_restart_replays_only_unacknowledged(cli, run, tmp_path):
+def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path):
     # Scenario: a 3-partition dataset (6000 logs, many files) replayed in batches of
     # 20 into a second dataset with a checkpoint written after every Ack; the process
     # is killed with SIGKILL once the checkpoint shows some but not all root files
@@ -141,19 +128,23 @@ def test_kill_9_and_restart_replays_only_unacknowledged(cli, run, tmp_path):
                 path: "{ckpt}"
                 interval: 0s"""))
 
-    proc = subprocess.Popen([str(cli), "run", "-c", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=engine_log(tmp_path), text=True)
+    # The run may end before the checkpoint shows enough: not waited on for ready.
+    proc = engine(config, ready=False)
     killed_at = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
+
+    def some_but_not_all_replayed():
+        nonlocal killed_at
         units = load_checkpoint(ckpt)
         if units is not None and 3 <= done_files(units) < total_files - 10:
-            proc.send_signal(signal.SIGKILL)
+            proc.proc.send_signal(signal.SIGKILL)
             killed_at = done_files(units)
-            break
-        time.sleep(0.005)
+            return True
+        return proc.returncode is not None
+
+    wait_until(some_but_not_all_replayed, "a partly replayed checkpoint", 60,
+               interval=0.005)
     proc.wait(timeout=30)
-    assert killed_at is not None, "the run ended before it could be killed: " + (tmp_path / "engine.log").read_text()[-2000:]
+    assert killed_at is not None, "the run ended before it could be killed: " + proc.tail()
     assert proc.returncode == -signal.SIGKILL
 
     metrics = tmp_path / "m2.prom"
@@ -238,7 +229,7 @@ def test_num_cores_split_partitions_exactly_once(run, tmp_path):
     assert max(found.values()) == 1
 
 
-def test_polling_picks_up_added_files_and_partitions(cli, run, tmp_path):
+def test_polling_picks_up_added_files_and_partitions(engine, run, tmp_path):
     # Scenario: polling every 200ms with a checkpoint (min_file_age 300ms). The last
     # root and child files of partition 1 are held back at start; once the first
     # pass is checkpointed they are put back (files added to a partition already
@@ -268,32 +259,25 @@ def test_polling_picks_up_added_files_and_partitions(cli, run, tmp_path):
         "processing_options: {batch_size: 20}",
         "processing_options: {batch_size: 20, min_file_age: 300ms}"))
     metrics = tmp_path / "m.prom"
-    proc = subprocess.Popen([str(cli), "run", "-c", str(config), "--metrics-file", str(metrics)],
-                            stdout=subprocess.DEVNULL, stderr=engine_log(tmp_path), text=True)
-    try:
-        def wait_for(files, what):
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if done_files(load_checkpoint(ckpt)) >= files:
-                    return
-                assert proc.poll() is None, (tmp_path / "engine.log").read_text()[-2000:]
-                time.sleep(0.02)
-            pytest.fail(f"{what}: checkpoint never reached {files} files")
+    proc = engine(config, "--metrics-file", metrics)
 
-        wait_for(first_pass_files, "first pass")
-        for dest in moved:
-            back = lake / dest.relative_to(held)
-            shutil.move(dest, back)
-            os.utime(back)  # new: younger than min_file_age for a moment
-        src = tmp_path / "late.jsonl"
-        write_logs(src, 10_000, 300)
-        run("convert", "--max-batch-rows", "100", "--rows-per-file", "150", src, lake)
-        expected |= {f"rec-{n}" for n in range(10_000, 10_300)}
-        wait_for(len(root_files(lake)), "added files")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-    assert proc.returncode == 0, (tmp_path / "engine.log").read_text()[-2000:]
+    def wait_for(files, what):
+        def reached():
+            proc.check_running()
+            return done_files(load_checkpoint(ckpt)) >= files
+        wait_until(reached, f"{what}: the checkpoint to reach {files} files")
+
+    wait_for(first_pass_files, "first pass")
+    for dest in moved:
+        back = lake / dest.relative_to(held)
+        shutil.move(dest, back)
+        os.utime(back)  # new: younger than min_file_age for a moment
+    src = tmp_path / "late.jsonl"
+    write_logs(src, 10_000, 300)
+    run("convert", "--max-batch-rows", "100", "--rows-per-file", "150", src, lake)
+    expected |= {f"rec-{n}" for n in range(10_000, 10_300)}
+    wait_for(len(root_files(lake)), "added files")
+    proc.stop(signal.SIGTERM)
     found = bodies(run, tmp_path, second, "out")
     assert set(found) == expected
     assert max(found.values()) == 1
@@ -335,24 +319,16 @@ def test_checkpoint_object_on_s3(cli, s3_server, tmp_path, run):
                     "--rows-per-file", "100", str(src), f"s3://{bucket}/lake"],
                    env=env, check=True, capture_output=True)
     config = tmp_path / "s3.yaml"
-    config.write_text(f"""version: otel_dataflow/v1
-groups:
-  default:
-    pipelines:
-      main:
-        nodes:
-          src:
-            type: receiver:parquet
-            config:
-              storage:
-                s3: {{base_uri: "s3://{bucket}/lake", endpoint: "{s3_server.endpoint}",
-                      allow_http: true}}
-              processing_options: {{batch_size: 50}}
-              checkpoint: {{object: _state/replay.json}}
-          out: {{type: exporter:noop}}
-        connections:
-          - {{from: src, to: out}}
-""")
+    config.write_text(v1_config(f"""
+        src:
+          type: receiver:parquet
+          config:
+            storage:
+              s3: {{base_uri: "s3://{bucket}/lake", endpoint: "{s3_server.endpoint}",
+                    allow_http: true}}
+            processing_options: {{batch_size: 50}}
+            checkpoint: {{object: _state/replay.json}}
+        out: {{type: exporter:noop}}""", "- {from: src, to: out}"))
     counts = []
     for i in range(2):
         metrics = tmp_path / f"m{i}.prom"

@@ -122,9 +122,52 @@ void AdminServer::Stop() {
 }
 
 void AdminServer::Routes() {
-  auto metrics = [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(engine_->metrics().RenderPrometheus(),
-                    engine::kPrometheusContentType);
+  // Upstream's query: format=prometheus (default) | json | json_compact;
+  // keep_all_zeroes for the JSON formats; reset=false only (counters here are
+  // cumulative, a reset would corrupt the Prometheus series).
+  auto metrics = [this](const httplib::Request& req, httplib::Response& res) {
+    auto bool_param = [&](const char* name, bool* value) {
+      if (!req.has_param(name)) return true;
+      const std::string v = req.get_param_value(name);
+      if (v == "true" || v == "1") {
+        *value = true;
+      } else if (v == "false" || v == "0") {
+        *value = false;
+      } else {
+        res.status = 400;
+        res.set_content(fmt::format("{} must be true or false, got \"{}\"\n", name, v),
+                        "text/plain");
+        return false;
+      }
+      return true;
+    };
+    bool keep_all_zeroes = false;
+    bool reset = false;
+    if (!bool_param("keep_all_zeroes", &keep_all_zeroes) ||
+        !bool_param("reset", &reset)) {
+      return;
+    }
+    if (reset) {
+      res.status = 400;
+      res.set_content("reset=true is not supported: counters are cumulative\n",
+                      "text/plain");
+      return;
+    }
+    const std::string format =
+        req.has_param("format") ? req.get_param_value("format") : "prometheus";
+    if (format == "prometheus") {
+      res.set_content(engine_->metrics().RenderPrometheus(),
+                      engine::kPrometheusContentType);
+    } else if (format == "json" || format == "json_compact") {
+      res.set_content(engine_->metrics().RenderJson(format == "json", keep_all_zeroes),
+                      "application/json");
+    } else {
+      res.status = 400;
+      res.set_content(
+          fmt::format("unsupported format \"{}\" (prometheus, json, json_compact)\n",
+                      format),
+          "text/plain");
+    }
   };
   server_->Get("/api/v1/metrics", metrics);
   server_->Get("/api/v1/telemetry/metrics", metrics);

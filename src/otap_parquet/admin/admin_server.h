@@ -39,7 +39,8 @@ struct AdminServerOptions {
 ///
 /// | Route | Answer |
 /// | --- | --- |
-/// | `GET /api/v1/metrics`, `/metrics` | every node's metrics, Prometheus text 0.0.4 |
+/// | `GET /api/v1/metrics`, `/metrics` | every node's metrics, Prometheus text 0.0.4; |
+/// | | `?format=json` / `json_compact` (+ `keep_all_zeroes`): upstream's JSON |
 /// | `GET /api/v1/livez` | 200 `ok` while the process runs |
 /// | `GET /api/v1/readyz` | 200 once every pipeline instance runs, else 503 |
 /// | `GET /api/v1/status` | JSON: state, ready, cores, pipelines |

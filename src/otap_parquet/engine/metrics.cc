@@ -2,8 +2,10 @@
 #include "otap_parquet/engine/metrics.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 namespace otap_parquet::engine {
@@ -75,6 +77,24 @@ const Field kFields[] = {
     {"queue_depth_max", "highest number of messages seen in the node's input channel",
      false, &NodeMetrics::queue_depth_max},
 };
+
+// JSON string escaping (RFC 8259): quotes, backslash and control characters.
+std::string JsonEscape(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<int>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -162,6 +182,60 @@ std::string MetricsRegistry::RenderPrometheus() const {
       }
     }
   }
+  return out;
+}
+
+std::string MetricsRegistry::RenderJson(bool pretty, bool keep_all_zeroes) const {
+  const char* nl = pretty ? "\n" : "";
+  const char* sp = pretty ? " " : "";
+  auto indent = [pretty](int n) { return pretty ? std::string(n, ' ') : std::string(); };
+  const auto now = std::chrono::system_clock::now();
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
+          .count() %
+      1000;
+  std::string out = fmt::format(
+      "{{{}{}\"timestamp\":{}\"{:%Y-%m-%dT%H:%M:%S}.{:03}Z\",{}{}\"metric_sets\":{}[", nl,
+      indent(2), sp, fmt::gmtime(std::chrono::system_clock::to_time_t(now)), millis, nl,
+      indent(2), sp);
+  std::lock_guard<std::mutex> lock(mutex_);
+  bool first_set = true;
+  for (const auto& [labels, metrics] : nodes_) {
+    std::vector<std::string> entries;
+    auto add = [&](const std::string& name, bool counter, int64_t value,
+                   const std::string& label, const std::string& label_value) {
+      if (value == 0 && !keep_all_zeroes) return;
+      entries.push_back(fmt::format(
+          "{}{{\"name\":{}\"{}\",{}\"instrument\":{}\"{}\",{}\"value\":{}{}{}}}",
+          indent(8), sp, JsonEscape(name), sp, sp, counter ? "counter" : "gauge", sp, sp,
+          value,
+          label.empty() ? std::string()
+                        : fmt::format(",{}\"attributes\":{}{{\"{}\":{}\"{}\"}}", sp, sp,
+                                      JsonEscape(label), sp, JsonEscape(label_value))));
+    };
+    for (const auto& field : kFields) {
+      add(field.name, field.counter, ((*metrics).*(field.member)).load(), "", "");
+    }
+    for (const auto& m : metrics->extras()) {
+      add(m.name, m.counter, m.amount, m.label, m.value);
+    }
+    std::string list;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      list += (i == 0 ? std::string(nl) : fmt::format(",{}", nl)) + entries[i];
+    }
+    if (!entries.empty()) list += nl + indent(6);
+    out += fmt::format(
+        "{}{}{}{{{}{}\"name\":{}\"node\",{}{}\"attributes\":{}{{\"group\":{}\"{}\",{}"
+        "\"pipeline\":{}\"{}\",{}\"node\":{}\"{}\",{}\"urn\":{}\"{}\",{}\"core\":{}{}}},"
+        "{}{}\"metrics\":{}[{}]{}{}}}",
+        first_set ? "" : ",", nl, indent(4), nl, indent(6), sp, nl, indent(6), sp, sp,
+        JsonEscape(labels.group), sp, sp, JsonEscape(labels.pipeline), sp, sp,
+        JsonEscape(labels.node), sp, sp, JsonEscape(labels.urn), sp, sp, labels.core, nl,
+        indent(6), sp, list, nl, indent(4));
+    first_set = false;
+  }
+  out += fmt::format("{}{}]{}}}\n", nodes_.empty() ? "" : nl,
+                     nodes_.empty() ? "" : indent(2), nl);
   return out;
 }
 

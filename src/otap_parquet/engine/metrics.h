@@ -83,6 +83,14 @@ class MetricsRegistry {
   /// sample of a family together.
   std::string RenderPrometheus() const;
 
+  /// \brief JSON in the shape of upstream's `GET /api/v1/metrics?format=json`:
+  /// `{"timestamp": RFC 3339, "metric_sets": [{"name": "node", "attributes":
+  /// {group, pipeline, node, urn, core}, "metrics": [{"name", "instrument",
+  /// "value"[, "attributes"]}]}]}`, one metric set per node instance. Zero values
+  /// are left out unless `keep_all_zeroes`; `pretty` indents (format=json) or not
+  /// (format=json_compact).
+  std::string RenderJson(bool pretty, bool keep_all_zeroes) const;
+
   size_t num_nodes() const;
 
   /// \brief Sum of one counter over nodes whose id is `node` (all if empty).

@@ -139,5 +139,58 @@ TEST(MetricsTest, ExpositionFormatIsValid) {
   EXPECT_THAT(text, HasSubstr(",table=\"lo\\\"gs\"} 5\n"));
 }
 
+// Scenario: RenderJson of two nodes, one with a labelled extra metric and a quote
+// in its node id, compact and indented, with and without zeroes.
+// Guarantees: upstream's shape (timestamp, metric_sets with name/attributes/
+// metrics); zero values only with keep_all_zeroes; strings are JSON-escaped;
+// json_compact has no whitespace; the indented form has the same content.
+TEST(MetricsTest, RenderJson) {
+  MetricsRegistry registry;
+  auto gen = registry.AddNode({"g", "p", "gen\"1", "urn:otel:receiver:x", 0});
+  auto out = registry.AddNode({"g", "p", "out", "urn:otel:exporter:y", 1});
+  gen->sent_items = 42;
+  out->queue_capacity = 8;
+  out->SetExtra({.name = "rows",
+                 .label = "table",
+                 .value = "logs",
+                 .counter = true,
+                 .help = "rows",
+                 .amount = 3});
+
+  const std::string compact = registry.RenderJson(/*pretty=*/false, false);
+  EXPECT_TRUE(std::regex_search(
+      compact, std::regex(R"(^\{"timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",)")))
+      << compact;
+  EXPECT_THAT(compact,
+              HasSubstr(R"("metric_sets":[{"name":"node","attributes":{"group":"g",)"
+                        R"("pipeline":"p","node":"gen\"1","urn":"urn:otel:receiver:x",)"
+                        R"("core":0},"metrics":[{"name":"sent_items",)"
+                        R"("instrument":"counter","value":42}]},)"));
+  EXPECT_THAT(compact, HasSubstr(R"({"name":"queue_capacity","instrument":"gauge",)"
+                                 R"("value":8},{"name":"rows","instrument":"counter",)"
+                                 R"("value":3,"attributes":{"table":"logs"}}]}]})"));
+  EXPECT_EQ(compact.find(' '), std::string::npos);
+  EXPECT_EQ(compact.find("errors"), std::string::npos);
+
+  const std::string with_zeroes = registry.RenderJson(false, /*keep_all_zeroes=*/true);
+  EXPECT_THAT(with_zeroes, HasSubstr(R"({"name":"errors","instrument":"counter",)"
+                                     R"("value":0})"));
+
+  std::string pretty = registry.RenderJson(/*pretty=*/true, false);
+  EXPECT_THAT(pretty, HasSubstr("\n      \"metrics\": [\n"));
+  std::string squeezed;
+  bool in_string = false;
+  for (size_t i = 0; i < pretty.size(); ++i) {
+    const char c = pretty[i];
+    if (c == '"' && (i == 0 || pretty[i - 1] != '\\')) in_string = !in_string;
+    if (in_string || (c != ' ' && c != '\n')) squeezed.push_back(c);
+  }
+  // Same document apart from whitespace (and the timestamp's milliseconds).
+  const auto body = [](const std::string& s) {
+    return s.substr(s.find("\"metric_sets\""));
+  };
+  EXPECT_EQ(body(squeezed), body(compact.substr(0, compact.size() - 1)));
+}
+
 }  // namespace
 }  // namespace otap_parquet::engine

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/util/pem.h"
+
 namespace otap_parquet::nodes {
 
 namespace {
@@ -336,15 +338,21 @@ OtlpHttpExporterConfig OtlpHttpExporterConfig::Read(config::ConfigReader& reader
                        {"content-type", "content-encoding", "content-length", "host",
                         "accept", "accept-encoding"},
                        /*grpc=*/false);
-    if (c.client.tls &&
-        (!c.client.tls->ca_pem.empty() && c.client.tls->ca_file.empty())) {
-      http.Error("tls", "ca_pem is not supported by exporter:otlp_http; use ca_file");
-    }
-    if (c.client.tls && !c.client.tls->cert_pem.empty() &&
-        (c.client.tls->cert_file.empty() || c.client.tls->key_file.empty())) {
-      http.Error("tls",
-                 "cert_pem/key_pem are not supported by exporter:otlp_http; use "
-                 "cert_file and key_file");
+    // cpp-httplib takes OpenSSL objects: check the PEM text parses now.
+    if (c.client.tls) {
+      const auto& tls = *c.client.tls;
+      if (!tls.ca_pem.empty() && !util::PemCertificateStore(tls.ca_pem, "ca").ok()) {
+        http.Error(tls.ca_file.empty() ? "tls.ca_pem" : "tls.ca_file",
+                   "no PEM certificate");
+      }
+      if (!tls.cert_pem.empty() && !util::PemCertificate(tls.cert_pem, "cert").ok()) {
+        http.Error(tls.cert_file.empty() ? "tls.cert_pem" : "tls.cert_file",
+                   "no PEM certificate");
+      }
+      if (!tls.key_pem.empty() && !util::PemPrivateKey(tls.key_pem, "key").ok()) {
+        http.Error(tls.key_file.empty() ? "tls.key_pem" : "tls.key_file",
+                   "no unencrypted PEM private key");
+      }
     }
     if (c.client.tls && !c.client.tls->server_name_override.empty()) {
       http.Error("tls", "server_name_override is not supported by exporter:otlp_http");

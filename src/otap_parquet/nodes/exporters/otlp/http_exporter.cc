@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "otap_parquet/otlp/otlp_json.h"
+#include "otap_parquet/util/pem.h"
 
 namespace otap_parquet::nodes {
 
@@ -119,7 +120,7 @@ class HttpTransport : public OtlpTransport {
   struct Worker {
     std::thread thread;
     std::mutex mutex;  // guards `clients` against CancelAll
-    std::map<std::string, std::unique_ptr<httplib::Client>> clients;
+    std::map<std::string, std::unique_ptr<httplib::ClientImpl>> clients;
   };
 
   static AttemptResult Cancelled() {
@@ -142,7 +143,8 @@ class HttpTransport : public OtlpTransport {
     }
   }
 
-  httplib::Client* ClientFor(Worker& worker, const OtlpEndpoint& endpoint) {
+  arrow::Result<httplib::ClientImpl*> ClientFor(Worker& worker,
+                                                const OtlpEndpoint& endpoint) {
     const auto& tls = config_.client.tls;
     const bool https = endpoint.https && !(tls && tls->insecure);
     const std::string origin =
@@ -150,26 +152,60 @@ class HttpTransport : public OtlpTransport {
     std::lock_guard<std::mutex> lock(worker.mutex);
     auto& client = worker.clients[origin];
     if (client) return client.get();
-    if (https && tls && !tls->cert_file.empty()) {
-      client = std::make_unique<httplib::Client>(origin, tls->cert_file, tls->key_file);
-    } else {
-      client = std::make_unique<httplib::Client>(origin);
-    }
-    client->set_keep_alive(true);
-    client->set_connection_timeout(config_.client.connect_timeout);
-    const auto timeout = config_.client.timeout.value_or(std::chrono::seconds(30));
-    client->set_read_timeout(timeout);
-    client->set_write_timeout(timeout);
-    client->set_compress(config_.client.compression == "gzip");
+    std::unique_ptr<httplib::ClientImpl> made;
     if (https) {
-      // Without a CA file cpp-httplib calls SSL_CTX_set_default_verify_paths,
-      // whose OSSL_STORE lookup crashes with Debian's OpenSSL 3.0 in this process;
-      // name the system bundle (a plain file load) instead.
-      client->set_ca_cert_path(
-          tls && !tls->ca_file.empty() ? tls->ca_file : X509_get_default_cert_file());
-      client->enable_server_certificate_verification(true);
+      ARROW_ASSIGN_OR_RAISE(made, MakeTlsClient(endpoint));
+    } else {
+      made = std::make_unique<httplib::ClientImpl>(endpoint.host, endpoint.port);
     }
+    made->set_keep_alive(true);
+    made->set_connection_timeout(config_.client.connect_timeout);
+    const auto timeout = config_.client.timeout.value_or(std::chrono::seconds(30));
+    made->set_read_timeout(timeout);
+    made->set_write_timeout(timeout);
+    made->set_compress(config_.client.compression == "gzip");
+    client = std::move(made);
     return client.get();
+  }
+
+  // The client certificate, key and CA come from files or inline PEM; the config
+  // holds the PEM text of both (cpp-httplib takes OpenSSL objects).
+  arrow::Result<std::unique_ptr<httplib::SSLClient>> MakeTlsClient(
+      const OtlpEndpoint& endpoint) const {
+    const auto& tls = config_.client.tls;
+    std::unique_ptr<httplib::SSLClient> client;
+    if (tls && !tls->cert_pem.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto cert, util::PemCertificate(tls->cert_pem, "tls.cert"));
+      ARROW_ASSIGN_OR_RAISE(auto key, util::PemPrivateKey(tls->key_pem, "tls.key"));
+      // Certificate and key are reference counted by the client's SSL_CTX.
+      client = std::make_unique<httplib::SSLClient>(endpoint.host, endpoint.port,
+                                                    cert.get(), key.get());
+    } else {
+      client = std::make_unique<httplib::SSLClient>(endpoint.host, endpoint.port);
+    }
+    if (!client->is_valid()) {
+      return arrow::Status::Invalid("cannot use the TLS client certificate / key");
+    }
+    // Without a CA path cpp-httplib calls SSL_CTX_set_default_verify_paths, whose
+    // OSSL_STORE lookup crashes with Debian's OpenSSL 3.0 in this process; name the
+    // system bundle (a plain file load) instead.
+    if (tls && !tls->ca_file.empty()) {
+      client->set_ca_cert_path(tls->ca_file);
+    } else if (tls && !tls->ca_pem.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto store, util::PemCertificateStore(tls->ca_pem, "tls.ca"));
+      client->set_ca_cert_store(store.release());  // the client takes the store
+      // The system bundle is added to that store; /dev/null as a hashed-certificate
+      // directory adds nothing (and keeps the default paths unused).
+      if (tls->include_system_ca_certs_pool) {
+        client->set_ca_cert_path(X509_get_default_cert_file());
+      } else {
+        client->set_ca_cert_path("", "/dev/null");
+      }
+    } else {
+      client->set_ca_cert_path(X509_get_default_cert_file());
+    }
+    client->enable_server_certificate_verification(true);
+    return client;
   }
 
   arrow::Status Encode(OtlpExportJob& job) const {
@@ -193,7 +229,12 @@ class HttpTransport : public OtlpTransport {
     }
     result.bytes_sent = static_cast<int64_t>(job.body.size());
     const int signal = static_cast<int>(job.signal);
-    httplib::Client* client = ClientFor(worker, config_.EndpointOf(signal));
+    auto maybe_client = ClientFor(worker, config_.EndpointOf(signal));
+    if (!maybe_client.ok()) {
+      return AttemptResult::Failure(AttemptOutcome::kPermanent, "tls",
+                                    maybe_client.status().ToString());
+    }
+    httplib::ClientImpl* client = *maybe_client;
     httplib::Headers headers;
     for (const auto& [name, value] : config_.client.headers) headers.emplace(name, value);
     if (!config_.client.user_agent.empty()) {

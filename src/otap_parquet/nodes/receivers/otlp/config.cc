@@ -108,17 +108,25 @@ std::optional<ListenAddress> ListenAddress::Parse(const std::string& text) {
 OtlpTlsConfig OtlpTlsConfig::Read(config::ConfigReader& reader) {
   OtlpTlsConfig c;
   for (auto key : kTlsIgnoredKeys) reader.Ignore(key);
-  for (std::string_view key : {"cert_pem", "key_pem", "client_ca_pem"}) {
-    if (reader.Has(key)) {
-      reader.Error(key, fmt::format("not supported yet; use \"{}_file\"",
-                                    key.substr(0, key.size() - 4)));
+  // Each of cert, key and client CA from a file or inline PEM text, not both.
+  auto read = [&](std::string_view what, std::string* file, std::string* pem) {
+    const std::string file_key = fmt::format("{}_file", what);
+    const std::string pem_key = fmt::format("{}_pem", what);
+    if (auto v = reader.String(file_key)) *file = *v;
+    if (auto v = reader.String(pem_key)) *pem = *v;
+    if (!file->empty() && !pem->empty()) {
+      reader.Error(pem_key, fmt::format("give either {} or {}", file_key, pem_key));
     }
+  };
+  read("cert", &c.cert_file, &c.cert_pem);
+  read("key", &c.key_file, &c.key_pem);
+  read("client_ca", &c.client_ca_file, &c.client_ca_pem);
+  if (c.cert_file.empty() && c.cert_pem.empty()) {
+    reader.Error("", "missing required key \"cert_file\" (or \"cert_pem\")");
   }
-  if (auto v = reader.String("cert_file")) c.cert_file = *v;
-  if (auto v = reader.String("key_file")) c.key_file = *v;
-  if (auto v = reader.String("client_ca_file")) c.client_ca_file = *v;
-  if (c.cert_file.empty()) reader.Error("", "missing required key \"cert_file\"");
-  if (c.key_file.empty()) reader.Error("", "missing required key \"key_file\"");
+  if (c.key_file.empty() && c.key_pem.empty()) {
+    reader.Error("", "missing required key \"key_file\" (or \"key_pem\")");
+  }
   if (!c.cert_file.empty()) CheckFile(reader, "cert_file", c.cert_file);
   if (!c.key_file.empty()) CheckFile(reader, "key_file", c.key_file);
   if (!c.client_ca_file.empty()) CheckFile(reader, "client_ca_file", c.client_ca_file);

@@ -22,8 +22,11 @@ struct OtlpTlsConfig {
   std::string cert_file;
   std::string key_file;
   std::string client_ca_file;  ///< empty = no client certificates asked for
+  /// Inline PEM text (`cert_pem`, `key_pem`, `client_ca_pem`): each instead of its
+  /// `*_file`, never both.
+  std::string cert_pem, key_pem, client_ca_pem;
 
-  bool mtls() const { return !client_ca_file.empty(); }
+  bool mtls() const { return !client_ca_file.empty() || !client_ca_pem.empty(); }
   static OtlpTlsConfig Read(config::ConfigReader& reader);
 };
 

@@ -198,11 +198,20 @@ arrow::Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const OtlpGrpcConfi
         config.tls->mtls() ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
                            : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    ARROW_ASSIGN_OR_RAISE(pair.private_key, ReadFile(config.tls->key_file));
-    ARROW_ASSIGN_OR_RAISE(pair.cert_chain, ReadFile(config.tls->cert_file));
+    pair.private_key = config.tls->key_pem;
+    pair.cert_chain = config.tls->cert_pem;
+    if (pair.private_key.empty()) {
+      ARROW_ASSIGN_OR_RAISE(pair.private_key, ReadFile(config.tls->key_file));
+    }
+    if (pair.cert_chain.empty()) {
+      ARROW_ASSIGN_OR_RAISE(pair.cert_chain, ReadFile(config.tls->cert_file));
+    }
     ssl.pem_key_cert_pairs.push_back(std::move(pair));
     if (config.tls->mtls()) {
-      ARROW_ASSIGN_OR_RAISE(ssl.pem_root_certs, ReadFile(config.tls->client_ca_file));
+      ssl.pem_root_certs = config.tls->client_ca_pem;
+      if (ssl.pem_root_certs.empty()) {
+        ARROW_ASSIGN_OR_RAISE(ssl.pem_root_certs, ReadFile(config.tls->client_ca_file));
+      }
     }
     credentials = grpc::SslServerCredentials(ssl);
   } else {

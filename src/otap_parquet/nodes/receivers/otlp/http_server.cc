@@ -4,13 +4,16 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
 #include <httplib.h>
 
 #include "otap_parquet/otlp/otlp_json.h"
+#include "otap_parquet/util/pem.h"
 
 namespace otap_parquet::nodes::otlp_receiver {
 
@@ -147,6 +150,41 @@ std::string RpcStatusJson(int code, const std::string& message) {
   return fmt::format(R"({{"code":{},"message":"{}"}})", code, escaped);
 }
 
+namespace {
+
+arrow::Result<std::string> PemText(const std::string& pem, const std::string& file) {
+  if (!pem.empty()) return pem;
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) return arrow::Status::IOError("cannot read ", file);
+  return text.str();
+}
+
+// A server whose certificate, key or client CA is given inline (`*_pem`):
+// cpp-httplib takes those as OpenSSL objects, not text.
+arrow::Result<std::unique_ptr<httplib::SSLServer>> MakeInlinePemServer(
+    const OtlpTlsConfig& tls) {
+  ARROW_ASSIGN_OR_RAISE(auto cert_text, PemText(tls.cert_pem, tls.cert_file));
+  ARROW_ASSIGN_OR_RAISE(auto key_text, PemText(tls.key_pem, tls.key_file));
+  ARROW_ASSIGN_OR_RAISE(auto cert, util::PemCertificate(cert_text, "tls.cert"));
+  ARROW_ASSIGN_OR_RAISE(auto key, util::PemPrivateKey(key_text, "tls.key"));
+  util::X509StorePtr client_ca;
+  if (tls.mtls()) {
+    ARROW_ASSIGN_OR_RAISE(auto ca_text, PemText(tls.client_ca_pem, tls.client_ca_file));
+    ARROW_ASSIGN_OR_RAISE(client_ca, util::PemCertificateStore(ca_text, "tls.client_ca"));
+  }
+  // The server takes the store; certificate and key are reference counted.
+  auto ssl =
+      std::make_unique<httplib::SSLServer>(cert.get(), key.get(), client_ca.release());
+  if (!ssl->is_valid()) {
+    return arrow::Status::IOError("cannot use the inline TLS certificate / key");
+  }
+  return ssl;
+}
+
+}  // namespace
+
 arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const OtlpHttpConfig& config,
                                                              std::string bearer_token,
                                                              Ingest* ingest) {
@@ -157,7 +195,13 @@ arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const OtlpHttpConfi
   server->options_.wait_for_result = config.wait_for_result;
   server->options_.timeout = config.timeout;
   server->options_.max_concurrent_requests = config.max_concurrent_requests;
-  if (config.tls) {
+  const bool inline_pem =
+      config.tls && (!config.tls->cert_pem.empty() || !config.tls->key_pem.empty() ||
+                     !config.tls->client_ca_pem.empty());
+  if (inline_pem) {
+    ARROW_ASSIGN_OR_RAISE(auto ssl, MakeInlinePemServer(*config.tls));
+    server->server_ = std::move(ssl);
+  } else if (config.tls) {
     auto ssl = std::make_unique<httplib::SSLServer>(
         config.tls->cert_file.c_str(), config.tls->key_file.c_str(),
         config.tls->mtls() ? config.tls->client_ca_file.c_str() : nullptr);

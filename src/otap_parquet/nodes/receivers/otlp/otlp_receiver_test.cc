@@ -151,16 +151,16 @@ protocols:
           client_ca_file: /nonexistent/ca.crt}
   http:
     listening_addr: 127.0.0.1:4318
-    tls: {cert_pem: "x"}
+    tls: {cert_pem: "x", cert_file: /nonexistent/server.crt}
 )");
   EXPECT_THAT(error, HasSubstr("protocols.grpc.tls.cert_file (line 5): file "
                                "\"/nonexistent/server.crt\" does not exist"));
   EXPECT_THAT(error, HasSubstr("protocols.grpc.tls.key_file"));
   EXPECT_THAT(error, HasSubstr("protocols.grpc.tls.client_ca_file"));
-  EXPECT_THAT(error, HasSubstr("protocols.http.tls.cert_pem (line 9): not supported yet; "
-                               "use \"cert_file\""));
+  EXPECT_THAT(error, HasSubstr("protocols.http.tls.cert_pem (line 9): give either "
+                               "cert_file or cert_pem"));
   EXPECT_THAT(error, HasSubstr("protocols.http.tls (line 9): missing required key "
-                               "\"key_file\""));
+                               "\"key_file\" (or \"key_pem\")"));
 
   const auto dir = std::filesystem::temp_directory_path() / "otlp_receiver_tls_test";
   std::filesystem::create_directories(dir);
@@ -174,6 +174,15 @@ protocols:
   ASSERT_TRUE(c.http->tls);
   EXPECT_FALSE(c.http->tls->mtls());
   std::filesystem::remove_all(dir);
+
+  // Inline PEM text instead of every file.
+  ASSERT_OK_AND_ASSIGN(auto inline_pem,
+                       Parse("protocols: {http: {listening_addr: 127.0.0.1:4318, tls: "
+                             "{cert_pem: C, key_pem: K, client_ca_pem: A}}}"));
+  ASSERT_TRUE(inline_pem.http->tls);
+  EXPECT_EQ(inline_pem.http->tls->cert_pem, "C");
+  EXPECT_EQ(inline_pem.http->tls->key_pem, "K");
+  EXPECT_TRUE(inline_pem.http->tls->mtls());
 }
 
 // Scenario: the factory validates through the registry path used by
