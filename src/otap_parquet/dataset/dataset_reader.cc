@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/util/compute.h"
+#include "otap_parquet/util/memory.h"
 
 #include <algorithm>
 #include <array>
@@ -1356,21 +1357,6 @@ class DatasetReader::SignalMerge {
 // ----------------------------------------------------------------------------------
 // DatasetReader
 
-arrow::MemoryPool* ReaderMemoryPool() {
-  static arrow::MemoryPool* const pool = [] {
-    // An explicit choice wins (e.g. the sanitizer run's `system`, which ASan sees).
-    if (std::getenv("ARROW_DEFAULT_MEMORY_POOL") != nullptr) {
-      return arrow::default_memory_pool();
-    }
-    arrow::MemoryPool* jemalloc = nullptr;
-    if (arrow::jemalloc_memory_pool(&jemalloc).ok() && jemalloc != nullptr) {
-      return jemalloc;
-    }
-    return arrow::default_memory_pool();
-  }();
-  return pool;
-}
-
 Status ReaderOptions::Validate() const {
   if (signals.empty()) return Status::Invalid("reader: no signals requested");
   if (batch_size < 1 || batch_size > 65535) {
@@ -1400,7 +1386,7 @@ arrow::Result<std::unique_ptr<DatasetReader>> DatasetReader::Make(
     std::shared_ptr<arrow::fs::FileSystem> fs, std::string base, ReaderOptions options) {
   ARROW_RETURN_NOT_OK(options.Validate());
   ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
-  if (options.pool == nullptr) options.pool = ReaderMemoryPool();
+  if (options.pool == nullptr) options.pool = util::DataMemoryPool();
   DiscoveryOptions discovery;
   discovery.signals = options.signals;
   discovery.min_file_age = options.min_file_age;

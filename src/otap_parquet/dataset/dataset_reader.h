@@ -124,11 +124,6 @@ struct ResumePoint {
   int64_t row = 0;
 };
 
-/// \brief The reader's default memory pool: Arrow's jemalloc pool when built (it keeps
-/// freed pages for reuse, so that each slice does not fault in fresh zeroed pages),
-/// else the default pool; ARROW_DEFAULT_MEMORY_POOL, when set, wins.
-arrow::MemoryPool* ReaderMemoryPool();
-
 /// \brief Options of DatasetReader.
 struct ReaderOptions {
   /// Signals to replay, in this order within each partition.
@@ -150,7 +145,9 @@ struct ReaderOptions {
   std::function<bool(const PartitionPlan&)> partition_filter;
   /// Called before each (partition, signal) is opened; unset = read everything.
   std::function<ResumePoint(const PartitionPlan&, Signal)> resume;
-  /// Pool of the decoded columns, slices and output batches; null = ReaderMemoryPool().
+  /// Pool of the decoded columns, slices and output batches; null =
+  /// util::DataMemoryPool() (jemalloc keeps freed pages for reuse, so slices do not fault
+  /// in fresh zeroed pages).
   arrow::MemoryPool* pool = nullptr;
 
   static ReaderOptions Defaults() { return {}; }
