@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/otlp/columns.h"
 
+#include <algorithm>
+
 #include "otap_parquet/cbor/any_value_cbor.h"
 #include "otap_parquet/schema/otap_schema.h"
 
@@ -27,62 +29,108 @@ enum ActiveColumn {
 // ---------------------------------------------------------------- AnyValueBuilder
 
 Status AnyValueBuilder::Reserve(int64_t rows) {
-  ARROW_RETURN_NOT_OK(type_.Reserve(rows));
-  ARROW_RETURN_NOT_OK(str_.Reserve(rows));
-  ARROW_RETURN_NOT_OK(int_.Reserve(rows));
-  ARROW_RETURN_NOT_OK(double_.Reserve(rows));
-  ARROW_RETURN_NOT_OK(bool_.Reserve(rows));
-  ARROW_RETURN_NOT_OK(bytes_.Reserve(rows));
-  return ser_.Reserve(rows);
-}
-
-Status AnyValueBuilder::AppendNullsExcept(int active) {
-  if (active != kStrCol) ARROW_RETURN_NOT_OK(str_.AppendNull());
-  if (active != kIntCol) ARROW_RETURN_NOT_OK(int_.AppendNull());
-  if (active != kDoubleCol) ARROW_RETURN_NOT_OK(double_.AppendNull());
-  if (active != kBoolCol) ARROW_RETURN_NOT_OK(bool_.AppendNull());
-  if (active != kBytesCol) ARROW_RETURN_NOT_OK(bytes_.AppendNull());
-  if (active != kSerCol) ARROW_RETURN_NOT_OK(ser_.AppendNull());
+  const int64_t wanted = type_.length() + rows;
+  if (wanted <= capacity_) return Status::OK();
+  ARROW_RETURN_NOT_OK(type_.Reserve(wanted - type_.length()));
+  ARROW_RETURN_NOT_OK(str_.Reserve(wanted - str_.length()));
+  ARROW_RETURN_NOT_OK(int_.Reserve(wanted - int_.length()));
+  ARROW_RETURN_NOT_OK(double_.Reserve(wanted - double_.length()));
+  ARROW_RETURN_NOT_OK(bool_.Reserve(wanted - bool_.length()));
+  ARROW_RETURN_NOT_OK(bytes_.Reserve(wanted - bytes_.length()));
+  ARROW_RETURN_NOT_OK(ser_.Reserve(wanted - ser_.length()));
+  capacity_ = wanted;
   return Status::OK();
 }
 
+Status AnyValueBuilder::Grow() {
+  return Reserve(std::max<int64_t>(1024, type_.length()));
+}
+
+// The value column of the type gets a value; the other six a null. Rows are
+// reserved (ReserveRow) in all of them.
+void AnyValueBuilder::AppendNullsExcept(int active) {
+  if (active != kStrCol) str_.UnsafeAppendNull();
+  if (active != kIntCol) int_.UnsafeAppendNull();
+  if (active != kDoubleCol) double_.UnsafeAppendNull();
+  if (active != kBoolCol) bool_.UnsafeAppendNull();
+  if (active != kBytesCol) bytes_.UnsafeAppendNull();
+  if (active != kSerCol) ser_.UnsafeAppendNull();
+}
+
 Status AnyValueBuilder::AppendEmpty() {
-  ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kEmpty)));
-  return AppendNullsExcept(kNone);
+  ARROW_RETURN_NOT_OK(ReserveRow());
+  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kEmpty));
+  AppendNullsExcept(kNone);
+  return Status::OK();
+}
+
+Status AnyValueBuilder::AppendStr(std::string_view value) {
+  ARROW_RETURN_NOT_OK(ReserveRow());
+  ARROW_RETURN_NOT_OK(str_.ReserveData(static_cast<int64_t>(value.size())));
+  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kStr));
+  str_.UnsafeAppend(value);
+  AppendNullsExcept(kStrCol);
+  return Status::OK();
+}
+
+Status AnyValueBuilder::AppendInt(int64_t value) {
+  ARROW_RETURN_NOT_OK(ReserveRow());
+  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kInt));
+  int_.UnsafeAppend(value);
+  AppendNullsExcept(kIntCol);
+  return Status::OK();
+}
+
+Status AnyValueBuilder::AppendDouble(double value) {
+  ARROW_RETURN_NOT_OK(ReserveRow());
+  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kDouble));
+  double_.UnsafeAppend(value);
+  AppendNullsExcept(kDoubleCol);
+  return Status::OK();
+}
+
+Status AnyValueBuilder::AppendBool(bool value) {
+  ARROW_RETURN_NOT_OK(ReserveRow());
+  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kBool));
+  bool_.UnsafeAppend(value);
+  AppendNullsExcept(kBoolCol);
+  return Status::OK();
+}
+
+Status AnyValueBuilder::AppendBytes(std::string_view value) {
+  ARROW_RETURN_NOT_OK(ReserveRow());
+  ARROW_RETURN_NOT_OK(bytes_.ReserveData(static_cast<int64_t>(value.size())));
+  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kBytes));
+  bytes_.UnsafeAppend(value);
+  AppendNullsExcept(kBytesCol);
+  return Status::OK();
 }
 
 Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
   using V = pb::common::AnyValue;
   switch (value.value_case()) {
     case V::kStringValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kStr)));
-      ARROW_RETURN_NOT_OK(str_.Append(value.string_value()));
-      return AppendNullsExcept(kStrCol);
+      return AppendStr(value.string_value());
     case V::kIntValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kInt)));
-      ARROW_RETURN_NOT_OK(int_.Append(value.int_value()));
-      return AppendNullsExcept(kIntCol);
+      return AppendInt(value.int_value());
     case V::kDoubleValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kDouble)));
-      ARROW_RETURN_NOT_OK(double_.Append(value.double_value()));
-      return AppendNullsExcept(kDoubleCol);
+      return AppendDouble(value.double_value());
     case V::kBoolValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kBool)));
-      ARROW_RETURN_NOT_OK(bool_.Append(value.bool_value()));
-      return AppendNullsExcept(kBoolCol);
+      return AppendBool(value.bool_value());
     case V::kBytesValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kBytes)));
-      ARROW_RETURN_NOT_OK(bytes_.Append(value.bytes_value()));
-      return AppendNullsExcept(kBytesCol);
+      return AppendBytes(value.bytes_value());
     case V::kKvlistValue:
     case V::kArrayValue: {
       const bool is_map = value.value_case() == V::kKvlistValue;
       scratch_.clear();
       ARROW_RETURN_NOT_OK(cbor::EncodeAnyValue(value, &scratch_));
-      ARROW_RETURN_NOT_OK(type_.Append(
-          static_cast<uint8_t>(is_map ? AnyValueType::kMap : AnyValueType::kSlice)));
-      ARROW_RETURN_NOT_OK(ser_.Append(scratch_));
-      return AppendNullsExcept(kSerCol);
+      ARROW_RETURN_NOT_OK(ReserveRow());
+      ARROW_RETURN_NOT_OK(ser_.ReserveData(static_cast<int64_t>(scratch_.size())));
+      type_.UnsafeAppend(
+          static_cast<uint8_t>(is_map ? AnyValueType::kMap : AnyValueType::kSlice));
+      ser_.UnsafeAppend(scratch_);
+      AppendNullsExcept(kSerCol);
+      return Status::OK();
     }
     case V::kStringValueStrindex:
       // An index into a profiles string table: meaningless outside profiles.
@@ -102,6 +150,7 @@ arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
   ARROW_RETURN_NOT_OK(bool_.Finish(&out[4]));
   ARROW_RETURN_NOT_OK(bytes_.Finish(&out[5]));
   ARROW_RETURN_NOT_OK(ser_.Finish(&out[6]));
+  capacity_ = 0;  // Finish resets the builders
   return out;
 }
 
@@ -359,7 +408,7 @@ Status ResourceScopeReader::ReadScope(int64_t row, pb::common::InstrumentationSc
 
 // ------------------------------------------------------------------------ helpers
 
-Status AppendId(arrow::FixedSizeBinaryBuilder* builder, const std::string& id, int width,
+Status AppendId(arrow::FixedSizeBinaryBuilder* builder, std::string_view id, int width,
                 std::string_view field) {
   if (id.empty()) return builder->AppendNull();
   if (static_cast<int>(id.size()) != width) {

@@ -27,12 +27,24 @@ class AnyValueBuilder {
   arrow::Status Append(const pb::common::AnyValue& value);
   /// Appends an Empty value (type 0, every value column null).
   arrow::Status AppendEmpty();
+  /// Appends one scalar value.
+  arrow::Status AppendStr(std::string_view value);
+  arrow::Status AppendInt(int64_t value);
+  arrow::Status AppendDouble(double value);
+  arrow::Status AppendBool(bool value);
+  arrow::Status AppendBytes(std::string_view value);
   arrow::Status Reserve(int64_t rows);
   arrow::Result<arrow::ArrayVector> Finish();
   int64_t length() const { return type_.length(); }
 
  private:
-  arrow::Status AppendNullsExcept(int active);
+  /// Makes room for one more row in every column (so appends can be unsafe).
+  arrow::Status ReserveRow() {
+    return type_.length() < capacity_ ? arrow::Status::OK() : Grow();
+  }
+  arrow::Status Grow();
+  void AppendNullsExcept(int active);
+  int64_t capacity_ = 0;  ///< rows reserved in every column
   arrow::UInt8Builder type_;
   arrow::StringBuilder str_;
   arrow::Int64Builder int_;
@@ -51,6 +63,12 @@ class AttributesBuilder {
   arrow::Status AppendAll(
       uint32_t parent_id,
       const google::protobuf::RepeatedPtrField<pb::common::KeyValue>& attrs);
+  /// Starts a row: its parent and key; then append exactly one value to values().
+  arrow::Status AppendKey(uint32_t parent_id, std::string_view key) {
+    parent_ids_.push_back(parent_id);
+    return key_.Append(key);
+  }
+  AnyValueBuilder* values() { return &value_; }
   /// Sets the finished table into `batch` (nothing when no rows were appended).
   arrow::Status FinishInto(OtapBatch* batch);
   int64_t length() const { return key_.length(); }
@@ -225,7 +243,7 @@ const ArrayType& Child(const arrow::StructArray& array, const char* name) {
 
 /// Appends a trace id (16 bytes) or span id (8 bytes); empty → null; any other
 /// length → Invalid naming `field`.
-arrow::Status AppendId(arrow::FixedSizeBinaryBuilder* builder, const std::string& id,
+arrow::Status AppendId(arrow::FixedSizeBinaryBuilder* builder, std::string_view id,
                        int width, std::string_view field);
 /// Value of a fixed-size-binary id column as bytes ("" when null).
 std::string IdValue(const arrow::FixedSizeBinaryArray& array, int64_t row);

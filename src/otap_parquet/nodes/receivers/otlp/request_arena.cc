@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/receivers/otlp/request_arena.h"
+
+#include <memory>
+
+#include "otap_parquet/otlp/convert.h"
+
+namespace otap_parquet::nodes::otlp_receiver {
+
+namespace {
+
+struct ThreadBlock {
+  std::unique_ptr<char[]> bytes;
+  bool in_use = false;
+};
+thread_local ThreadBlock thread_block;
+
+}  // namespace
+
+google::protobuf::ArenaOptions RequestArena::Options(bool* borrowed) {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 64 << 10;
+  options.max_block_size = 1 << 20;
+  // A second arena alive on the same thread (not expected) allocates its own.
+  if (!thread_block.in_use) {
+    if (!thread_block.bytes)
+      thread_block.bytes = std::make_unique<char[]>(kInitialBlockSize);
+    thread_block.in_use = true;
+    *borrowed = true;
+    options.initial_block = thread_block.bytes.get();
+    options.initial_block_size = kInitialBlockSize;
+  }
+  return options;
+}
+
+RequestArena::RequestArena() : arena_(Options(&borrowed_)) {}
+
+RequestArena::~RequestArena() {
+  // Run destructors and free the extra blocks before the block is lent again.
+  arena_.Reset();
+  if (borrowed_) thread_block.in_use = false;
+}
+
+namespace {
+
+template <typename Message, auto kToOtap>
+Convert Parse(std::string_view bytes, RequestArena* arena) {
+  Message* message = arena->Create<Message>();
+  if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return {};
+  return [message] { return kToOtap(*message, otlp::ToOtapOptions{}); };
+}
+
+}  // namespace
+
+Convert DecodeRequest(Signal signal, std::string_view bytes, RequestArena* arena) {
+  switch (signal) {
+    case Signal::kLogs: {
+      auto batches = otlp::LogsWireToOtap(bytes);
+      if (batches.ok()) {
+        auto decoded = std::make_shared<std::vector<OtapBatch>>(std::move(*batches));
+        return [decoded]() -> arrow::Result<std::vector<OtapBatch>> {
+          return std::move(*decoded);
+        };
+      }
+      return Parse<otlp::LogsRequest, &otlp::LogsToOtap>(bytes, arena);
+    }
+    case Signal::kTraces:
+      return Parse<otlp::TracesRequest, &otlp::TracesToOtap>(bytes, arena);
+    case Signal::kMetrics:
+      return Parse<otlp::MetricsRequest, &otlp::MetricsToOtap>(bytes, arena);
+  }
+  return {};
+}
+
+}  // namespace otap_parquet::nodes::otlp_receiver
