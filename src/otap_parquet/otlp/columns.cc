@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/otlp/columns.h"
 
-#include <algorithm>
+#include <type_traits>
 
 #include "otap_parquet/cbor/any_value_cbor.h"
 #include "otap_parquet/schema/otap_schema.h"
@@ -29,81 +29,83 @@ enum ActiveColumn {
 // ---------------------------------------------------------------- AnyValueBuilder
 
 Status AnyValueBuilder::Reserve(int64_t rows) {
-  const int64_t wanted = type_.length() + rows;
-  if (wanted <= capacity_) return Status::OK();
-  ARROW_RETURN_NOT_OK(type_.Reserve(wanted - type_.length()));
-  ARROW_RETURN_NOT_OK(str_.Reserve(wanted - str_.length()));
-  ARROW_RETURN_NOT_OK(int_.Reserve(wanted - int_.length()));
-  ARROW_RETURN_NOT_OK(double_.Reserve(wanted - double_.length()));
-  ARROW_RETURN_NOT_OK(bool_.Reserve(wanted - bool_.length()));
-  ARROW_RETURN_NOT_OK(bytes_.Reserve(wanted - bytes_.length()));
-  ARROW_RETURN_NOT_OK(ser_.Reserve(wanted - ser_.length()));
-  capacity_ = wanted;
+  ARROW_RETURN_NOT_OK(type_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(str_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(int_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(double_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(bool_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(bytes_.Reserve(rows));
+  return ser_.Reserve(rows);
+}
+
+void AnyValueBuilder::OweNullsExcept(int active) {
+  for (int column = 0; column < kValueColumns; ++column) {
+    owed_nulls_[column] += column != active;
+  }
+}
+
+Status AnyValueBuilder::PayNulls(int column) {
+  const int64_t n = owed_nulls_[column];
+  owed_nulls_[column] = 0;
+  switch (column) {
+    case kStrCol:
+      return str_.AppendNulls(n);
+    case kIntCol:
+      return int_.AppendNulls(n);
+    case kDoubleCol:
+      return double_.AppendNulls(n);
+    case kBoolCol:
+      return bool_.AppendNulls(n);
+    case kBytesCol:
+      return bytes_.AppendNulls(n);
+    case kSerCol:
+      return ser_.AppendNulls(n);
+  }
   return Status::OK();
 }
 
-Status AnyValueBuilder::Grow() {
-  return Reserve(std::max<int64_t>(1024, type_.length()));
-}
-
-// The value column of the type gets a value; the other six a null. Rows are
-// reserved (ReserveRow) in all of them.
-void AnyValueBuilder::AppendNullsExcept(int active) {
-  if (active != kStrCol) str_.UnsafeAppendNull();
-  if (active != kIntCol) int_.UnsafeAppendNull();
-  if (active != kDoubleCol) double_.UnsafeAppendNull();
-  if (active != kBoolCol) bool_.UnsafeAppendNull();
-  if (active != kBytesCol) bytes_.UnsafeAppendNull();
-  if (active != kSerCol) ser_.UnsafeAppendNull();
-}
-
-Status AnyValueBuilder::AppendEmpty() {
-  ARROW_RETURN_NOT_OK(ReserveRow());
-  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kEmpty));
-  AppendNullsExcept(kNone);
+Status AnyValueBuilder::AppendType(AnyValueType type, int column) {
+  if (ARROW_PREDICT_FALSE(!HasRoom(type_))) ARROW_RETURN_NOT_OK(MakeRoom(&type_));
+  type_.UnsafeAppend(static_cast<uint8_t>(type));
+  OweNullsExcept(column);
   return Status::OK();
 }
+
+template <typename Builder, typename Value>
+Status AnyValueBuilder::AppendRow(AnyValueType type, int column, Builder* builder,
+                                  Value value) {
+  if (owed_nulls_[column] != 0) ARROW_RETURN_NOT_OK(PayNulls(column));
+  if constexpr (std::is_base_of_v<arrow::BinaryBuilder, Builder>) {
+    if (ARROW_PREDICT_FALSE(!HasRoomFor(*builder, value.size()))) {
+      ARROW_RETURN_NOT_OK(MakeRoomFor(builder, value.size()));
+    }
+  } else {
+    if (ARROW_PREDICT_FALSE(!HasRoom(*builder))) ARROW_RETURN_NOT_OK(MakeRoom(builder));
+  }
+  builder->UnsafeAppend(value);
+  return AppendType(type, column);
+}
+
+Status AnyValueBuilder::AppendEmpty() { return AppendType(AnyValueType::kEmpty, kNone); }
 
 Status AnyValueBuilder::AppendStr(std::string_view value) {
-  ARROW_RETURN_NOT_OK(ReserveRow());
-  ARROW_RETURN_NOT_OK(str_.ReserveData(static_cast<int64_t>(value.size())));
-  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kStr));
-  str_.UnsafeAppend(value);
-  AppendNullsExcept(kStrCol);
-  return Status::OK();
+  return AppendRow(AnyValueType::kStr, kStrCol, &str_, value);
 }
 
 Status AnyValueBuilder::AppendInt(int64_t value) {
-  ARROW_RETURN_NOT_OK(ReserveRow());
-  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kInt));
-  int_.UnsafeAppend(value);
-  AppendNullsExcept(kIntCol);
-  return Status::OK();
+  return AppendRow(AnyValueType::kInt, kIntCol, &int_, value);
 }
 
 Status AnyValueBuilder::AppendDouble(double value) {
-  ARROW_RETURN_NOT_OK(ReserveRow());
-  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kDouble));
-  double_.UnsafeAppend(value);
-  AppendNullsExcept(kDoubleCol);
-  return Status::OK();
+  return AppendRow(AnyValueType::kDouble, kDoubleCol, &double_, value);
 }
 
 Status AnyValueBuilder::AppendBool(bool value) {
-  ARROW_RETURN_NOT_OK(ReserveRow());
-  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kBool));
-  bool_.UnsafeAppend(value);
-  AppendNullsExcept(kBoolCol);
-  return Status::OK();
+  return AppendRow(AnyValueType::kBool, kBoolCol, &bool_, value);
 }
 
 Status AnyValueBuilder::AppendBytes(std::string_view value) {
-  ARROW_RETURN_NOT_OK(ReserveRow());
-  ARROW_RETURN_NOT_OK(bytes_.ReserveData(static_cast<int64_t>(value.size())));
-  type_.UnsafeAppend(static_cast<uint8_t>(AnyValueType::kBytes));
-  bytes_.UnsafeAppend(value);
-  AppendNullsExcept(kBytesCol);
-  return Status::OK();
+  return AppendRow(AnyValueType::kBytes, kBytesCol, &bytes_, value);
 }
 
 Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
@@ -124,13 +126,8 @@ Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
       const bool is_map = value.value_case() == V::kKvlistValue;
       scratch_.clear();
       ARROW_RETURN_NOT_OK(cbor::EncodeAnyValue(value, &scratch_));
-      ARROW_RETURN_NOT_OK(ReserveRow());
-      ARROW_RETURN_NOT_OK(ser_.ReserveData(static_cast<int64_t>(scratch_.size())));
-      type_.UnsafeAppend(
-          static_cast<uint8_t>(is_map ? AnyValueType::kMap : AnyValueType::kSlice));
-      ser_.UnsafeAppend(scratch_);
-      AppendNullsExcept(kSerCol);
-      return Status::OK();
+      return AppendRow(is_map ? AnyValueType::kMap : AnyValueType::kSlice, kSerCol, &ser_,
+                       std::string_view(scratch_));
     }
     case V::kStringValueStrindex:
       // An index into a profiles string table: meaningless outside profiles.
@@ -142,6 +139,9 @@ Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
 }
 
 arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
+  for (int column = 0; column < kValueColumns; ++column) {
+    if (owed_nulls_[column] != 0) ARROW_RETURN_NOT_OK(PayNulls(column));
+  }
   arrow::ArrayVector out(7);
   ARROW_RETURN_NOT_OK(type_.Finish(&out[0]));
   ARROW_RETURN_NOT_OK(str_.Finish(&out[1]));
@@ -150,7 +150,6 @@ arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
   ARROW_RETURN_NOT_OK(bool_.Finish(&out[4]));
   ARROW_RETURN_NOT_OK(bytes_.Finish(&out[5]));
   ARROW_RETURN_NOT_OK(ser_.Finish(&out[6]));
-  capacity_ = 0;  // Finish resets the builders
   return out;
 }
 
@@ -158,9 +157,17 @@ arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
 
 Status AttributesBuilder::Append(uint32_t parent_id,
                                  const pb::common::KeyValue& attribute) {
-  parent_ids_.push_back(parent_id);
-  ARROW_RETURN_NOT_OK(key_.Append(attribute.key()));
+  ARROW_RETURN_NOT_OK(AppendKey(parent_id, attribute.key()));
   return attribute.has_value() ? value_.Append(attribute.value()) : value_.AppendEmpty();
+}
+
+Status AttributesBuilder::AppendKey(uint32_t parent_id, std::string_view key) {
+  parent_ids_.push_back(parent_id);
+  if (ARROW_PREDICT_FALSE(!HasRoomFor(key_, key.size()))) {
+    ARROW_RETURN_NOT_OK(MakeRoomFor(&key_, key.size()));
+  }
+  key_.UnsafeAppend(key);
+  return Status::OK();
 }
 
 Status AttributesBuilder::AppendAll(

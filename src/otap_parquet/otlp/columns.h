@@ -6,6 +6,8 @@
 /// columns (attribute tables and logs.body), attribute tables, and the resource /
 /// scope columns of root tables. Internal to otlp/.
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,8 +19,35 @@
 #include "otap_parquet/otlp/otlp_types.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/pdata/otap_batch.h"
+#include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::otlp::internal {
+
+// Appending without a Status on the common path (a non-inlined ~Status per value
+// showed in profiles): check for room, grow (doubling) only when there is none,
+// then UnsafeAppend.
+
+/// Whether `builder` takes one more value without growing.
+template <typename Builder>
+bool HasRoom(const Builder& builder) {
+  return builder.length() < builder.capacity();
+}
+/// Whether a binary/string `builder` takes one more value of `bytes` bytes.
+template <typename Builder>
+bool HasRoomFor(const Builder& builder, size_t bytes) {
+  return HasRoom(builder) && builder.value_data_length() + static_cast<int64_t>(bytes) <=
+                                 builder.value_data_capacity();
+}
+template <typename Builder>
+arrow::Status MakeRoom(Builder* builder) {
+  return builder->Reserve(std::max<int64_t>(1024, builder->length()));
+}
+template <typename Builder>
+arrow::Status MakeRoomFor(Builder* builder, size_t bytes) {
+  ARROW_RETURN_NOT_OK(MakeRoom(builder));
+  return builder->ReserveData(
+      std::max<int64_t>(static_cast<int64_t>(bytes), builder->value_data_length()));
+}
 
 /// Builds the seven AnyValue columns (type, str, int, double, bool, bytes, ser).
 class AnyValueBuilder {
@@ -38,13 +67,18 @@ class AnyValueBuilder {
   int64_t length() const { return type_.length(); }
 
  private:
-  /// Makes room for one more row in every column (so appends can be unsafe).
-  arrow::Status ReserveRow() {
-    return type_.length() < capacity_ ? arrow::Status::OK() : Grow();
-  }
-  arrow::Status Grow();
-  void AppendNullsExcept(int active);
-  int64_t capacity_ = 0;  ///< rows reserved in every column
+  // A row puts a value in one value column (str, int, double, bool, bytes, ser)
+  // or none; the others owe it a null, appended in bulk when they next get a
+  // value or at Finish.
+  static constexpr int kValueColumns = 6;
+  void OweNullsExcept(int active);
+  arrow::Status PayNulls(int column);
+  /// Appends a row of `type` with `value` in value column `column` (`builder`).
+  template <typename Builder, typename Value>
+  arrow::Status AppendRow(schema::AnyValueType type, int column, Builder* builder,
+                          Value value);
+  arrow::Status AppendType(schema::AnyValueType type, int column);
+  std::array<int64_t, kValueColumns> owed_nulls_{};
   arrow::UInt8Builder type_;
   arrow::StringBuilder str_;
   arrow::Int64Builder int_;
@@ -64,10 +98,7 @@ class AttributesBuilder {
       uint32_t parent_id,
       const google::protobuf::RepeatedPtrField<pb::common::KeyValue>& attrs);
   /// Starts a row: its parent and key; then append exactly one value to values().
-  arrow::Status AppendKey(uint32_t parent_id, std::string_view key) {
-    parent_ids_.push_back(parent_id);
-    return key_.Append(key);
-  }
+  arrow::Status AppendKey(uint32_t parent_id, std::string_view key);
   AnyValueBuilder* values() { return &value_; }
   /// Sets the finished table into `batch` (nothing when no rows were appended).
   arrow::Status FinishInto(OtapBatch* batch);

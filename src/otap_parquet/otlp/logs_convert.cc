@@ -198,12 +198,26 @@ class LogsEncoder {
     ARROW_RETURN_NOT_OK(AppendId(&trace_id_, trace_id, 16, "traceId"));
     ARROW_RETURN_NOT_OK(AppendId(&span_id_, span_id, 8, "spanId"));
     ARROW_RETURN_NOT_OK(resources_.AppendRow());
-    ARROW_RETURN_NOT_OK(attributes > 0 ? id_.Append(id) : id_.AppendNull());
-    ARROW_RETURN_NOT_OK(time_.Append(static_cast<int64_t>(time)));
-    ARROW_RETURN_NOT_OK(observed_time_.Append(static_cast<int64_t>(observed_time)));
-    ARROW_RETURN_NOT_OK(severity_number_.Append(severity_number));
-    ARROW_RETURN_NOT_OK(severity_text_.Append(severity_text));
-    ARROW_RETURN_NOT_OK(body_valid_.Append(bodies > 0));
+    if (ARROW_PREDICT_FALSE(!FixedWidthHaveRoom())) ARROW_RETURN_NOT_OK(GrowFixedWidth());
+    if (attributes > 0) {
+      id_.UnsafeAppend(id);
+    } else {
+      id_.UnsafeAppendNull();
+    }
+    time_.UnsafeAppend(static_cast<int64_t>(time));
+    observed_time_.UnsafeAppend(static_cast<int64_t>(observed_time));
+    severity_number_.UnsafeAppend(severity_number);
+    body_valid_.UnsafeAppend(bodies > 0);
+    dropped_.UnsafeAppend(dropped);
+    flags_.UnsafeAppend(flags);
+    if (ARROW_PREDICT_FALSE(!HasRoomFor(severity_text_, severity_text.size()))) {
+      ARROW_RETURN_NOT_OK(MakeRoomFor(&severity_text_, severity_text.size()));
+    }
+    severity_text_.UnsafeAppend(severity_text);
+    if (ARROW_PREDICT_FALSE(!HasRoomFor(event_name_, event_name.size()))) {
+      ARROW_RETURN_NOT_OK(MakeRoomFor(&event_name_, event_name.size()));
+    }
+    event_name_.UnsafeAppend(event_name);
     if (bodies == 0) {
       ARROW_RETURN_NOT_OK(body_.AppendEmpty());
       ++body_nulls_;
@@ -212,11 +226,25 @@ class LogsEncoder {
     } else {
       ARROW_RETURN_NOT_OK(body_.Append(body_message_));
     }
-    ARROW_RETURN_NOT_OK(dropped_.Append(dropped));
-    ARROW_RETURN_NOT_OK(event_name_.Append(event_name));
-    ARROW_RETURN_NOT_OK(flags_.Append(flags));
     ++rows_;
     return Status::OK();
+  }
+
+  bool FixedWidthHaveRoom() const {
+    return HasRoom(id_) && HasRoom(time_) && HasRoom(observed_time_) &&
+           HasRoom(severity_number_) && HasRoom(dropped_) && HasRoom(flags_) &&
+           body_valid_.length() < body_valid_.capacity();
+  }
+
+  Status GrowFixedWidth() {
+    const int64_t more = std::max<int64_t>(1024, rows_);
+    ARROW_RETURN_NOT_OK(id_.Reserve(more));
+    ARROW_RETURN_NOT_OK(time_.Reserve(more));
+    ARROW_RETURN_NOT_OK(observed_time_.Reserve(more));
+    ARROW_RETURN_NOT_OK(severity_number_.Reserve(more));
+    ARROW_RETURN_NOT_OK(body_valid_.Reserve(more));
+    ARROW_RETURN_NOT_OK(dropped_.Reserve(more));
+    return flags_.Reserve(more);
   }
 
   Status KeyValueWire(AttributesBuilder* out, uint32_t parent_id, std::string_view bytes,
