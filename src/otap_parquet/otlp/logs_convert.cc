@@ -69,7 +69,7 @@ class LogsEncoder {
     // resource and schema_url may follow the scopes: find them first.
     wire::Reader in(bytes, budget);
     bool has_resource = false;
-    std::string_view schema_url;
+    std::string_view schema_url = "";
     resource_.Clear();
     std::vector<std::string_view> scopes;
     while (const uint32_t tag = in.Next()) {
@@ -99,7 +99,7 @@ class LogsEncoder {
   Status ScopeLogsWire(std::string_view bytes, int budget) {
     wire::Reader in(bytes, budget);
     bool has_scope = false;
-    std::string_view schema_url;
+    std::string_view schema_url = "";
     scope_.Clear();
     log_records_.clear();
     while (const uint32_t tag = in.Next()) {
@@ -132,7 +132,9 @@ class LogsEncoder {
     uint64_t time = 0, observed_time = 0, varint = 0;
     int32_t severity_number = 0;
     uint32_t dropped = 0, flags = 0;
-    std::string_view severity_text, trace_id, span_id, event_name, body;
+    // Views start non-null (""): UnsafeAppend copies from them even when empty.
+    std::string_view severity_text = "", trace_id = "", span_id = "", event_name = "",
+                     body = "";
     int bodies = 0;
     int64_t attributes = 0;
     const auto id = static_cast<uint16_t>(rows_);
@@ -250,7 +252,7 @@ class LogsEncoder {
   Status KeyValueWire(AttributesBuilder* out, uint32_t parent_id, std::string_view bytes,
                       int budget) {
     wire::Reader in(bytes, budget);
-    std::string_view key, value;
+    std::string_view key = "", value = "";
     int values = 0;
     while (const uint32_t tag = in.Next()) {
       std::string_view field;
@@ -286,7 +288,7 @@ class LogsEncoder {
     // The oneof: the last member on the wire wins.
     int kind = V::VALUE_NOT_SET;
     bool nested = false;
-    std::string_view text;
+    std::string_view text = "";
     uint64_t varint = 0;
     double number = 0;
     while (const uint32_t tag = in.Next()) {
