@@ -17,7 +17,8 @@ thread_local ThreadBlock thread_block;
 
 }  // namespace
 
-google::protobuf::ArenaOptions RequestArena::Options(bool* borrowed) {
+google::protobuf::Arena* RequestArena::get() {
+  if (arena_) return &*arena_;
   google::protobuf::ArenaOptions options;
   options.start_block_size = 64 << 10;
   options.max_block_size = 1 << 20;
@@ -26,18 +27,19 @@ google::protobuf::ArenaOptions RequestArena::Options(bool* borrowed) {
     if (!thread_block.bytes)
       thread_block.bytes = std::make_unique<char[]>(kInitialBlockSize);
     thread_block.in_use = true;
-    *borrowed = true;
+    borrowed_ = true;
     options.initial_block = thread_block.bytes.get();
     options.initial_block_size = kInitialBlockSize;
   }
-  return options;
+  arena_.emplace(options);
+  return &*arena_;
 }
 
-RequestArena::RequestArena() : arena_(Options(&borrowed_)) {}
-
 RequestArena::~RequestArena() {
+  if (!arena_) return;
   // Run destructors and free the extra blocks before the block is lent again.
-  arena_.Reset();
+  arena_->Reset();
+  arena_.reset();
   if (borrowed_) thread_block.in_use = false;
 }
 

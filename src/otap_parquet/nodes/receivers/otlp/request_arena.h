@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 #include <google/protobuf/arena.h>
@@ -22,22 +23,22 @@ class RequestArena {
   /// needs about 1–2 MiB of messages.
   static constexpr size_t kInitialBlockSize = 1 << 20;
 
-  RequestArena();
+  RequestArena() = default;
   ~RequestArena();
   RequestArena(const RequestArena&) = delete;
   RequestArena& operator=(const RequestArena&) = delete;
 
-  google::protobuf::Arena* get() { return &arena_; }
+  /// The arena, set up on first use (requests decoded without messages need none).
+  google::protobuf::Arena* get();
 
   template <typename Message>
   Message* Create() {
-    return google::protobuf::Arena::CreateMessage<Message>(&arena_);
+    return google::protobuf::Arena::CreateMessage<Message>(get());
   }
 
  private:
-  static google::protobuf::ArenaOptions Options(bool* borrowed);
-  bool borrowed_ = false;  ///< whether this arena uses the thread's block
-  google::protobuf::Arena arena_;
+  bool borrowed_ = false;  ///< whether the arena uses the thread's block
+  std::optional<google::protobuf::Arena> arena_;
 };
 
 /// \brief Decodes a serialized OTLP/protobuf export request of `signal`. Returns
