@@ -88,7 +88,9 @@ void BM_OtlpBytesToOtap(benchmark::State& state, Signal signal, Decode decode) {
   std::vector<char> block(4 << 20);  // the receiver keeps one per thread
   for (auto _ : state) {
     if (decode == Decode::kWire) {
-      benchmark::DoNotOptimize(otlp::LogsWireToOtap(bytes).ValueOrDie());
+      benchmark::DoNotOptimize((signal == Signal::kLogs ? otlp::LogsWireToOtap(bytes)
+                                                        : otlp::TracesWireToOtap(bytes))
+                                   .ValueOrDie());
       continue;
     }
     google::protobuf::ArenaOptions options;
@@ -138,6 +140,8 @@ BENCHMARK_CAPTURE(BM_OtlpBytesToOtap, traces_heap_messages, Signal::kTraces,
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_OtlpBytesToOtap, traces_arena_messages, Signal::kTraces,
                   Decode::kArenaMessages)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OtlpBytesToOtap, traces_wire, Signal::kTraces, Decode::kWire)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

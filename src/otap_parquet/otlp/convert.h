@@ -49,6 +49,10 @@ arrow::Result<std::vector<OtapBatch>> LogsWireToOtap(std::string_view bytes,
                                                      const ToOtapOptions& options = {});
 arrow::Result<std::vector<OtapBatch>> TracesToOtap(const TracesRequest& request,
                                                    const ToOtapOptions& options = {});
+/// \brief TracesToOtap of a serialized ExportTraceServiceRequest, straight from its
+/// wire bytes; same contract as LogsWireToOtap.
+arrow::Result<std::vector<OtapBatch>> TracesWireToOtap(std::string_view bytes,
+                                                       const ToOtapOptions& options = {});
 arrow::Result<std::vector<OtapBatch>> MetricsToOtap(const MetricsRequest& request,
                                                     const ToOtapOptions& options = {});
 

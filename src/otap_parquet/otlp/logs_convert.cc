@@ -3,7 +3,7 @@
 
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
-#include "otap_parquet/otlp/wire_internal.h"
+#include "otap_parquet/otlp/wire_values.h"
 #include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::otlp {
@@ -63,66 +63,19 @@ class LogsEncoder {
   std::vector<OtapBatch> Release() { return std::move(out_); }
 
  private:
-  static Status Malformed() { return Status::Invalid("malformed OTLP logs request"); }
+  static Status Malformed() { return wire::Malformed("logs"); }
 
   Status ResourceLogsWire(std::string_view bytes, int budget) {
-    // resource and schema_url may follow the scopes: find them first.
-    wire::Reader in(bytes, budget);
-    bool has_resource = false;
-    std::string_view schema_url = "";
-    resource_.Clear();
-    std::vector<std::string_view> scopes;
-    while (const uint32_t tag = in.Next()) {
-      std::string_view field;
-      if (tag == wire::LenTag(1)) {  // resource
-        if (!in.Message(&field)) break;
-        if (!wire::MergeMessage(field, in.child_budget(), &resource_)) return Malformed();
-        has_resource = true;
-      } else if (tag == wire::LenTag(2)) {  // scope_logs
-        if (!in.Message(&field)) break;
-        scopes.push_back(field);
-      } else if (tag == wire::LenTag(3)) {  // schema_url
-        if (!in.String(&schema_url)) break;
-      } else if (!in.Skip(tag)) {
-        break;
+    // resource and schema_url may follow the scopes: read them all first.
+    if (!resource_logs_.Read(bytes, budget)) return Malformed();
+    resources_.BeginResource(resource_logs_.header_or_null(), &resource_logs_.schema_url);
+    for (std::string_view scope : resource_logs_.children) {
+      if (!scope_logs_.Read(scope, budget - 1)) return Malformed();
+      resources_.BeginScope(scope_logs_.header_or_null(), &scope_logs_.schema_url);
+      for (std::string_view log : scope_logs_.children) {
+        if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
+        ARROW_RETURN_NOT_OK(LogRecordWire(log, budget - 2));
       }
-    }
-    if (!in.ok()) return Malformed();
-    resource_schema_url_.assign(schema_url);
-    resources_.BeginResource(has_resource ? &resource_ : nullptr, &resource_schema_url_);
-    for (std::string_view scope : scopes) {
-      ARROW_RETURN_NOT_OK(ScopeLogsWire(scope, in.child_budget()));
-    }
-    return Status::OK();
-  }
-
-  Status ScopeLogsWire(std::string_view bytes, int budget) {
-    wire::Reader in(bytes, budget);
-    bool has_scope = false;
-    std::string_view schema_url = "";
-    scope_.Clear();
-    log_records_.clear();
-    while (const uint32_t tag = in.Next()) {
-      std::string_view field;
-      if (tag == wire::LenTag(1)) {  // scope
-        if (!in.Message(&field)) break;
-        if (!wire::MergeMessage(field, in.child_budget(), &scope_)) return Malformed();
-        has_scope = true;
-      } else if (tag == wire::LenTag(2)) {  // log_records
-        if (!in.Message(&field)) break;
-        log_records_.push_back(field);
-      } else if (tag == wire::LenTag(3)) {  // schema_url
-        if (!in.String(&schema_url)) break;
-      } else if (!in.Skip(tag)) {
-        break;
-      }
-    }
-    if (!in.ok()) return Malformed();
-    scope_schema_url_.assign(schema_url);
-    resources_.BeginScope(has_scope ? &scope_ : nullptr, &scope_schema_url_);
-    for (std::string_view log : log_records_) {
-      if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
-      ARROW_RETURN_NOT_OK(LogRecordWire(log, in.child_budget()));
     }
     return Status::OK();
   }
@@ -156,21 +109,14 @@ class LogsEncoder {
           read = in.String(&severity_text);
           break;
         case wire::LenTag(5):  // body; repeats merge, as in a parse
-          read = in.Message(&field);
-          if (read && ++bodies == 1) {
-            body = field;
-          } else if (read) {
-            if (bodies == 2) {
-              body_message_.Clear();
-              read = wire::MergeMessage(body, in.child_budget(), &body_message_);
-            }
-            read = read && wire::MergeMessage(field, in.child_budget(), &body_message_);
-          }
+          read = in.Message(&field) && wire::ValueDecoder::MergeRepeated(
+                                           &in, ++bodies, field, &body, &body_message_);
           break;
         case wire::LenTag(6):  // attributes
           read = in.Message(&field);
           if (read) {
-            ARROW_RETURN_NOT_OK(KeyValueWire(&log_attrs_, id, field, in.child_budget()));
+            ARROW_RETURN_NOT_OK(
+                values_.KeyValue(&log_attrs_, id, field, in.child_budget()));
             ++attributes;
           }
           break;
@@ -224,7 +170,7 @@ class LogsEncoder {
       ARROW_RETURN_NOT_OK(body_.AppendEmpty());
       ++body_nulls_;
     } else if (bodies == 1) {
-      ARROW_RETURN_NOT_OK(AnyValueWire(&body_, body, in.child_budget()));
+      ARROW_RETURN_NOT_OK(values_.AnyValue(&body_, body, in.child_budget()));
     } else {
       ARROW_RETURN_NOT_OK(body_.Append(body_message_));
     }
@@ -247,112 +193,6 @@ class LogsEncoder {
     ARROW_RETURN_NOT_OK(body_valid_.Reserve(more));
     ARROW_RETURN_NOT_OK(dropped_.Reserve(more));
     return flags_.Reserve(more);
-  }
-
-  Status KeyValueWire(AttributesBuilder* out, uint32_t parent_id, std::string_view bytes,
-                      int budget) {
-    wire::Reader in(bytes, budget);
-    std::string_view key = "", value = "";
-    int values = 0;
-    while (const uint32_t tag = in.Next()) {
-      std::string_view field;
-      bool read = true;
-      if (tag == wire::LenTag(1)) {
-        read = in.String(&key);
-      } else if (tag == wire::LenTag(2)) {  // value; repeats merge
-        read = in.Message(&field);
-        if (read && ++values == 1) {
-          value = field;
-        } else if (read) {
-          if (values == 2) {
-            value_message_.Clear();
-            read = wire::MergeMessage(value, in.child_budget(), &value_message_);
-          }
-          read = read && wire::MergeMessage(field, in.child_budget(), &value_message_);
-        }
-      } else {
-        read = in.Skip(tag);
-      }
-      if (!read) break;
-    }
-    if (!in.ok()) return Malformed();
-    ARROW_RETURN_NOT_OK(out->AppendKey(parent_id, key));
-    if (values == 0) return out->values()->AppendEmpty();
-    if (values == 1) return AnyValueWire(out->values(), value, in.child_budget());
-    return out->values()->Append(value_message_);
-  }
-
-  Status AnyValueWire(AnyValueBuilder* out, std::string_view bytes, int budget) {
-    using V = pb::common::AnyValue;
-    wire::Reader in(bytes, budget);
-    // The oneof: the last member on the wire wins.
-    int kind = V::VALUE_NOT_SET;
-    bool nested = false;
-    std::string_view text = "";
-    uint64_t varint = 0;
-    double number = 0;
-    while (const uint32_t tag = in.Next()) {
-      std::string_view field;
-      bool read = true;
-      switch (tag) {
-        case wire::LenTag(1):
-          read = in.String(&text);
-          kind = V::kStringValue;
-          break;
-        case wire::VarintTag(2):
-          read = in.Varint(&varint);
-          kind = V::kBoolValue;
-          break;
-        case wire::VarintTag(3):
-          read = in.Varint(&varint);
-          kind = V::kIntValue;
-          break;
-        case wire::Fixed64Tag(4):
-          read = in.Double(&number);
-          kind = V::kDoubleValue;
-          break;
-        case wire::LenTag(5):
-        case wire::LenTag(6):
-          read = in.Message(&field);
-          nested = true;
-          break;
-        case wire::LenTag(7):
-          read = in.Bytes(&text);
-          kind = V::kBytesValue;
-          break;
-        case wire::VarintTag(8):
-          read = in.Varint(&varint);
-          kind = V::kStringValueStrindex;
-          break;
-        default:
-          read = in.Skip(tag);
-      }
-      if (!read) break;
-    }
-    if (!in.ok()) return Malformed();
-    if (nested) {
-      // Arrays and kvlists (rarer): through the message, for the CBOR encoder.
-      any_value_.Clear();
-      if (!wire::MergeMessage(bytes, budget, &any_value_)) return Malformed();
-      return out->Append(any_value_);
-    }
-    switch (kind) {
-      case V::kStringValue:
-        return out->AppendStr(text);
-      case V::kBoolValue:
-        return out->AppendBool(varint != 0);
-      case V::kIntValue:
-        return out->AppendInt(static_cast<int64_t>(varint));
-      case V::kDoubleValue:
-        return out->AppendDouble(number);
-      case V::kBytesValue:
-        return out->AppendBytes(text);
-      case V::kStringValueStrindex:
-        return Status::Invalid(
-            "string_value_strindex is only meaningful in OTLP profiles");
-      default:
-        return out->AppendEmpty();
-    }
   }
 
   Status Append(const pb::logs::LogRecord& log) {
@@ -420,14 +260,10 @@ class LogsEncoder {
   std::vector<OtapBatch> out_;
   // Wire decoding: the messages it still builds (resources, scopes, nested and
   // repeated AnyValues), reused.
-  pb::resource::Resource resource_;
-  std::string resource_schema_url_;
-  pb::common::InstrumentationScope scope_;
-  std::string scope_schema_url_;
-  std::vector<std::string_view> log_records_;
+  wire::Container<pb::resource::Resource> resource_logs_;
+  wire::Container<pb::common::InstrumentationScope> scope_logs_;
   pb::common::AnyValue body_message_;
-  pb::common::AnyValue value_message_;
-  pb::common::AnyValue any_value_;
+  wire::ValueDecoder values_{"logs"};
   int64_t rows_ = 0;
   ResourceScopeBuilder resources_;
   arrow::UInt16Builder id_;

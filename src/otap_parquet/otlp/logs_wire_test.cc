@@ -207,6 +207,9 @@ TEST(LogsWireToOtap, InvalidRequestsFailLikeTheMessagePath) {
   EXPECT_FALSE(ExpectSame(LogsOf(Len(6, Len(1, "\xff"))), {}, "key UTF-8"));
   EXPECT_FALSE(ExpectSame(LogsOf(Len(5, Len(1, "\x80"))), {}, "string_value UTF-8"));
   EXPECT_FALSE(ExpectSame(Len(1, Len(3, "\xc0\xaf")), {}, "schema_url UTF-8"));
+  // ...also where only a merge of repeated messages reads it.
+  EXPECT_FALSE(ExpectSame(LogsOf(Len(5, Len(1, "a")) + Len(5, Len(1, "\xff"))), {},
+                          "second body UTF-8"));
   // Field number 0, a stray end-group, bad wire types, truncated lengths.
   EXPECT_FALSE(ExpectSame(LogsOf(Varint(0 << 3 | 0) + Varint(1)), {}, "field 0"));
   EXPECT_FALSE(ExpectSame(LogsOf(Varint(9 << 3 | 4)), {}, "end group"));

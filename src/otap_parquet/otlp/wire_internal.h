@@ -94,6 +94,9 @@ class Reader {
     std::memcpy(out, &bits, sizeof(bits));
     return true;
   }
+  /// Merges the embedded message in `bytes` (read from this one) into `message`.
+  template <typename M>
+  bool Merge(std::string_view bytes, M* message);
   /// Skips a field this reader does not use.
   bool Skip(uint32_t tag) { return WireFormatLite::SkipField(&in_, tag) || Fail(); }
 
@@ -116,6 +119,11 @@ bool MergeMessage(std::string_view bytes, int budget, Message* message) {
       reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
   in.SetRecursionLimit(budget);
   return message->MergeFromCodedStream(&in) && in.ConsumedEntireMessage();
+}
+
+template <typename M>
+bool Reader::Merge(std::string_view bytes, M* message) {
+  return MergeMessage(bytes, child_budget(), message) || Fail();
 }
 
 /// Protobuf's default recursion limit (io::CodedInputStream).

@@ -52,22 +52,27 @@ Convert Parse(std::string_view bytes, RequestArena* arena) {
   return [message] { return kToOtap(*message, otlp::ToOtapOptions{}); };
 }
 
+/// Straight from the wire; when that fails, through messages (for the precise error).
+template <typename Message, auto kWireToOtap, auto kToOtap>
+Convert WireOrParse(std::string_view bytes, RequestArena* arena) {
+  auto batches = kWireToOtap(bytes, otlp::ToOtapOptions{});
+  if (!batches.ok()) return Parse<Message, kToOtap>(bytes, arena);
+  auto decoded = std::make_shared<std::vector<OtapBatch>>(std::move(*batches));
+  return [decoded]() -> arrow::Result<std::vector<OtapBatch>> {
+    return std::move(*decoded);
+  };
+}
+
 }  // namespace
 
 Convert DecodeRequest(Signal signal, std::string_view bytes, RequestArena* arena) {
   switch (signal) {
-    case Signal::kLogs: {
-      auto batches = otlp::LogsWireToOtap(bytes);
-      if (batches.ok()) {
-        auto decoded = std::make_shared<std::vector<OtapBatch>>(std::move(*batches));
-        return [decoded]() -> arrow::Result<std::vector<OtapBatch>> {
-          return std::move(*decoded);
-        };
-      }
-      return Parse<otlp::LogsRequest, &otlp::LogsToOtap>(bytes, arena);
-    }
+    case Signal::kLogs:
+      return WireOrParse<otlp::LogsRequest, &otlp::LogsWireToOtap, &otlp::LogsToOtap>(
+          bytes, arena);
     case Signal::kTraces:
-      return Parse<otlp::TracesRequest, &otlp::TracesToOtap>(bytes, arena);
+      return WireOrParse<otlp::TracesRequest, &otlp::TracesWireToOtap,
+                         &otlp::TracesToOtap>(bytes, arena);
     case Signal::kMetrics:
       return Parse<otlp::MetricsRequest, &otlp::MetricsToOtap>(bytes, arena);
   }

@@ -45,9 +45,9 @@ class RequestArena {
 /// its conversion to OTAP (valid while `bytes` and `arena` live), or an empty
 /// Convert when the bytes are not a valid request.
 ///
-/// Logs are decoded straight from the bytes (otlp::LogsWireToOtap); when that
-/// fails, and for the other signals, the request is parsed into messages on
-/// `arena` and converted from them (which also gives the precise error).
+/// Logs and traces are decoded straight from the bytes (otlp::LogsWireToOtap,
+/// TracesWireToOtap); when that fails, and for metrics, the request is parsed into
+/// messages on `arena` and converted from them (which also gives the precise error).
 Convert DecodeRequest(Signal signal, std::string_view bytes, RequestArena* arena);
 
 }  // namespace otap_parquet::nodes::otlp_receiver
