@@ -46,6 +46,22 @@ TEST(DecodeRequestTest, InvalidLogsGetTheMessagePathsError) {
             "or none");
 }
 
+TEST(DecodeRequestTest, InvalidTracesGetTheMessagePathsError) {
+  otlp::TracesRequest request;
+  auto* span = request.add_resource_spans()->add_scope_spans()->add_spans();
+  span->set_trace_id(std::string(16, 't'));
+  span->add_links()->set_span_id("123");
+  RequestArena arena;
+  Convert convert = DecodeRequest(Signal::kTraces, request.SerializeAsString(), &arena);
+  ASSERT_TRUE(convert);  // parses; the conversion refuses it
+  auto batches = convert();
+  ASSERT_FALSE(batches.ok());
+  EXPECT_EQ(
+      batches.status().message(),
+      "resourceSpans[0].scopeSpans[0].spans[0].links[0].spanId: 3 bytes, expected 8 "
+      "or none");
+}
+
 TEST(DecodeRequestTest, MalformedBytesGiveNoConversion) {
   otlp::internal::ProtobufLogCapture quiet;
   for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
