@@ -3,6 +3,7 @@
 // the same requests measured in the same run as baselines.
 
 #include <benchmark/benchmark.h>
+#include <google/protobuf/arena.h>
 
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/convert.h"
@@ -67,6 +68,51 @@ void BM_ParseOtlpProtobuf(benchmark::State& state, Signal signal) {
   state.SetItemsProcessed(state.iterations() * items);
 }
 
+arrow::Result<std::vector<OtapBatch>> ConvertParsed(const otlp::LogsRequest& r) {
+  return otlp::LogsToOtap(r);
+}
+arrow::Result<std::vector<OtapBatch>> ConvertParsed(const otlp::TracesRequest& r) {
+  return otlp::TracesToOtap(r);
+}
+arrow::Result<std::vector<OtapBatch>> ConvertParsed(const otlp::MetricsRequest& r) {
+  return otlp::MetricsToOtap(r);
+}
+
+// What the OTLP receiver does per request: serialized bytes → OtapBatches.
+enum class Decode { kHeapMessages, kArenaMessages, kWire };
+
+void BM_OtlpBytesToOtap(benchmark::State& state, Signal signal, Decode decode) {
+  const auto request = MakeRequest(signal);
+  const std::string bytes = Message(request).SerializeAsString();
+  const int64_t items = Items(otlp::ToOtap(request).ValueOrDie());
+  std::vector<char> block(4 << 20);  // the receiver keeps one per thread
+  for (auto _ : state) {
+    if (decode == Decode::kWire) {
+      benchmark::DoNotOptimize((signal == Signal::kLogs ? otlp::LogsWireToOtap(bytes)
+                                                        : otlp::TracesWireToOtap(bytes))
+                                   .ValueOrDie());
+      continue;
+    }
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block.data();
+    options.initial_block_size = block.size();
+    google::protobuf::Arena arena(options);
+    std::visit(
+        [&](const auto& r) {
+          using Request = std::decay_t<decltype(r)>;
+          Request heap;
+          Request* parsed = decode == Decode::kArenaMessages
+                                ? google::protobuf::Arena::CreateMessage<Request>(&arena)
+                                : &heap;
+          if (!parsed->ParseFromString(bytes)) state.SkipWithError("parse failed");
+          benchmark::DoNotOptimize(ConvertParsed(*parsed).ValueOrDie());
+        },
+        request);
+  }
+  state.SetItemsProcessed(state.iterations() * items);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+}
+
 BENCHMARK_CAPTURE(BM_OtlpToOtap, logs, Signal::kLogs)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_OtlpToOtap, traces, Signal::kTraces)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_OtlpToOtap, metrics, Signal::kMetrics)
@@ -80,6 +126,22 @@ BENCHMARK_CAPTURE(BM_ParseOtlpProtobuf, logs, Signal::kLogs)
 BENCHMARK_CAPTURE(BM_ParseOtlpProtobuf, traces, Signal::kTraces)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_ParseOtlpProtobuf, metrics, Signal::kMetrics)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OtlpBytesToOtap, logs_heap_messages, Signal::kLogs,
+                  Decode::kHeapMessages)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OtlpBytesToOtap, logs_arena_messages, Signal::kLogs,
+                  Decode::kArenaMessages)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OtlpBytesToOtap, logs_wire, Signal::kLogs, Decode::kWire)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OtlpBytesToOtap, traces_heap_messages, Signal::kTraces,
+                  Decode::kHeapMessages)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OtlpBytesToOtap, traces_arena_messages, Signal::kTraces,
+                  Decode::kArenaMessages)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_OtlpBytesToOtap, traces_wire, Signal::kTraces, Decode::kWire)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

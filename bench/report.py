@@ -11,7 +11,17 @@ BASELINES = {
     "BM_OtapToOtlp": "BM_ParseOtlpProtobuf",
     "BM_ReaderReplay": "BM_ArrowScanBaseline",  # one baseline for every batch size
     "BM_MergeNative": "BM_MergeOtlpRoundTrip",
+    # suffix "<signal>_<decode>": against "<signal>_heap_messages" (see below)
+    "BM_OtlpBytesToOtap": "BM_OtlpBytesToOtap",
 }
+
+
+def baseline_suffix(prefix: str, suffix: str) -> str:
+    """The baseline's suffix: the same, except the OTLP decode paths, which compare
+    with parsing into heap messages of the same signal."""
+    if prefix == "BM_OtlpBytesToOtap":
+        return suffix.split("_")[0] + "_heap_messages"
+    return suffix
 
 
 def main(path: str) -> None:
@@ -28,7 +38,10 @@ def main(path: str) -> None:
         prefix, _, suffix = name.partition("/")
         base = BASELINES.get(prefix)
         ratio = ""
-        base_name = f"{base}/{suffix}" if base and f"{base}/{suffix}" in rate else base
+        base_suffix = baseline_suffix(prefix, suffix)
+        base_name = (
+            f"{base}/{base_suffix}" if base and f"{base}/{base_suffix}" in rate else base
+        )
         if base_name in rate and rate[base_name]:
             ratio = f"{value / rate[base_name]:.2f}x {base}"
         print(f"{name:<40} {value:>14,.0f} {ratio:>24}")

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/otlp/columns.h"
 
+#include <type_traits>
+
 #include "otap_parquet/cbor/any_value_cbor.h"
 #include "otap_parquet/schema/otap_schema.h"
 
@@ -36,53 +38,96 @@ Status AnyValueBuilder::Reserve(int64_t rows) {
   return ser_.Reserve(rows);
 }
 
-Status AnyValueBuilder::AppendNullsExcept(int active) {
-  if (active != kStrCol) ARROW_RETURN_NOT_OK(str_.AppendNull());
-  if (active != kIntCol) ARROW_RETURN_NOT_OK(int_.AppendNull());
-  if (active != kDoubleCol) ARROW_RETURN_NOT_OK(double_.AppendNull());
-  if (active != kBoolCol) ARROW_RETURN_NOT_OK(bool_.AppendNull());
-  if (active != kBytesCol) ARROW_RETURN_NOT_OK(bytes_.AppendNull());
-  if (active != kSerCol) ARROW_RETURN_NOT_OK(ser_.AppendNull());
+void AnyValueBuilder::OweNullsExcept(int active) {
+  for (int column = 0; column < kValueColumns; ++column) {
+    owed_nulls_[column] += column != active;
+  }
+}
+
+Status AnyValueBuilder::PayNulls(int column) {
+  const int64_t n = owed_nulls_[column];
+  owed_nulls_[column] = 0;
+  switch (column) {
+    case kStrCol:
+      return str_.AppendNulls(n);
+    case kIntCol:
+      return int_.AppendNulls(n);
+    case kDoubleCol:
+      return double_.AppendNulls(n);
+    case kBoolCol:
+      return bool_.AppendNulls(n);
+    case kBytesCol:
+      return bytes_.AppendNulls(n);
+    case kSerCol:
+      return ser_.AppendNulls(n);
+  }
   return Status::OK();
 }
 
-Status AnyValueBuilder::AppendEmpty() {
-  ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kEmpty)));
-  return AppendNullsExcept(kNone);
+Status AnyValueBuilder::AppendType(AnyValueType type, int column) {
+  if (ARROW_PREDICT_FALSE(!HasRoom(type_))) ARROW_RETURN_NOT_OK(MakeRoom(&type_));
+  type_.UnsafeAppend(static_cast<uint8_t>(type));
+  OweNullsExcept(column);
+  return Status::OK();
+}
+
+template <typename Builder, typename Value>
+Status AnyValueBuilder::AppendRow(AnyValueType type, int column, Builder* builder,
+                                  Value value) {
+  if (owed_nulls_[column] != 0) ARROW_RETURN_NOT_OK(PayNulls(column));
+  if constexpr (std::is_base_of_v<arrow::BinaryBuilder, Builder>) {
+    if (ARROW_PREDICT_FALSE(!HasRoomFor(*builder, value.size()))) {
+      ARROW_RETURN_NOT_OK(MakeRoomFor(builder, value.size()));
+    }
+  } else {
+    if (ARROW_PREDICT_FALSE(!HasRoom(*builder))) ARROW_RETURN_NOT_OK(MakeRoom(builder));
+  }
+  builder->UnsafeAppend(value);
+  return AppendType(type, column);
+}
+
+Status AnyValueBuilder::AppendEmpty() { return AppendType(AnyValueType::kEmpty, kNone); }
+
+Status AnyValueBuilder::AppendStr(std::string_view value) {
+  return AppendRow(AnyValueType::kStr, kStrCol, &str_, value);
+}
+
+Status AnyValueBuilder::AppendInt(int64_t value) {
+  return AppendRow(AnyValueType::kInt, kIntCol, &int_, value);
+}
+
+Status AnyValueBuilder::AppendDouble(double value) {
+  return AppendRow(AnyValueType::kDouble, kDoubleCol, &double_, value);
+}
+
+Status AnyValueBuilder::AppendBool(bool value) {
+  return AppendRow(AnyValueType::kBool, kBoolCol, &bool_, value);
+}
+
+Status AnyValueBuilder::AppendBytes(std::string_view value) {
+  return AppendRow(AnyValueType::kBytes, kBytesCol, &bytes_, value);
 }
 
 Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
   using V = pb::common::AnyValue;
   switch (value.value_case()) {
     case V::kStringValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kStr)));
-      ARROW_RETURN_NOT_OK(str_.Append(value.string_value()));
-      return AppendNullsExcept(kStrCol);
+      return AppendStr(value.string_value());
     case V::kIntValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kInt)));
-      ARROW_RETURN_NOT_OK(int_.Append(value.int_value()));
-      return AppendNullsExcept(kIntCol);
+      return AppendInt(value.int_value());
     case V::kDoubleValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kDouble)));
-      ARROW_RETURN_NOT_OK(double_.Append(value.double_value()));
-      return AppendNullsExcept(kDoubleCol);
+      return AppendDouble(value.double_value());
     case V::kBoolValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kBool)));
-      ARROW_RETURN_NOT_OK(bool_.Append(value.bool_value()));
-      return AppendNullsExcept(kBoolCol);
+      return AppendBool(value.bool_value());
     case V::kBytesValue:
-      ARROW_RETURN_NOT_OK(type_.Append(static_cast<uint8_t>(AnyValueType::kBytes)));
-      ARROW_RETURN_NOT_OK(bytes_.Append(value.bytes_value()));
-      return AppendNullsExcept(kBytesCol);
+      return AppendBytes(value.bytes_value());
     case V::kKvlistValue:
     case V::kArrayValue: {
       const bool is_map = value.value_case() == V::kKvlistValue;
       scratch_.clear();
       ARROW_RETURN_NOT_OK(cbor::EncodeAnyValue(value, &scratch_));
-      ARROW_RETURN_NOT_OK(type_.Append(
-          static_cast<uint8_t>(is_map ? AnyValueType::kMap : AnyValueType::kSlice)));
-      ARROW_RETURN_NOT_OK(ser_.Append(scratch_));
-      return AppendNullsExcept(kSerCol);
+      return AppendRow(is_map ? AnyValueType::kMap : AnyValueType::kSlice, kSerCol, &ser_,
+                       std::string_view(scratch_));
     }
     case V::kStringValueStrindex:
       // An index into a profiles string table: meaningless outside profiles.
@@ -94,6 +139,9 @@ Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
 }
 
 arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
+  for (int column = 0; column < kValueColumns; ++column) {
+    if (owed_nulls_[column] != 0) ARROW_RETURN_NOT_OK(PayNulls(column));
+  }
   arrow::ArrayVector out(7);
   ARROW_RETURN_NOT_OK(type_.Finish(&out[0]));
   ARROW_RETURN_NOT_OK(str_.Finish(&out[1]));
@@ -109,9 +157,17 @@ arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
 
 Status AttributesBuilder::Append(uint32_t parent_id,
                                  const pb::common::KeyValue& attribute) {
-  parent_ids_.push_back(parent_id);
-  ARROW_RETURN_NOT_OK(key_.Append(attribute.key()));
+  ARROW_RETURN_NOT_OK(AppendKey(parent_id, attribute.key()));
   return attribute.has_value() ? value_.Append(attribute.value()) : value_.AppendEmpty();
+}
+
+Status AttributesBuilder::AppendKey(uint32_t parent_id, std::string_view key) {
+  parent_ids_.push_back(parent_id);
+  if (ARROW_PREDICT_FALSE(!HasRoomFor(key_, key.size()))) {
+    ARROW_RETURN_NOT_OK(MakeRoomFor(&key_, key.size()));
+  }
+  key_.UnsafeAppend(key);
+  return Status::OK();
 }
 
 Status AttributesBuilder::AppendAll(
@@ -359,7 +415,7 @@ Status ResourceScopeReader::ReadScope(int64_t row, pb::common::InstrumentationSc
 
 // ------------------------------------------------------------------------ helpers
 
-Status AppendId(arrow::FixedSizeBinaryBuilder* builder, const std::string& id, int width,
+Status AppendId(arrow::FixedSizeBinaryBuilder* builder, std::string_view id, int width,
                 std::string_view field) {
   if (id.empty()) return builder->AppendNull();
   if (static_cast<int>(id.size()) != width) {

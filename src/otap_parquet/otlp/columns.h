@@ -6,6 +6,8 @@
 /// columns (attribute tables and logs.body), attribute tables, and the resource /
 /// scope columns of root tables. Internal to otlp/.
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,8 +19,35 @@
 #include "otap_parquet/otlp/otlp_types.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/pdata/otap_batch.h"
+#include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::otlp::internal {
+
+// Appending without a Status on the common path (a non-inlined ~Status per value
+// showed in profiles): check for room, grow (doubling) only when there is none,
+// then UnsafeAppend.
+
+/// Whether `builder` takes one more value without growing.
+template <typename Builder>
+bool HasRoom(const Builder& builder) {
+  return builder.length() < builder.capacity();
+}
+/// Whether a binary/string `builder` takes one more value of `bytes` bytes.
+template <typename Builder>
+bool HasRoomFor(const Builder& builder, size_t bytes) {
+  return HasRoom(builder) && builder.value_data_length() + static_cast<int64_t>(bytes) <=
+                                 builder.value_data_capacity();
+}
+template <typename Builder>
+arrow::Status MakeRoom(Builder* builder) {
+  return builder->Reserve(std::max<int64_t>(1024, builder->length()));
+}
+template <typename Builder>
+arrow::Status MakeRoomFor(Builder* builder, size_t bytes) {
+  ARROW_RETURN_NOT_OK(MakeRoom(builder));
+  return builder->ReserveData(
+      std::max<int64_t>(static_cast<int64_t>(bytes), builder->value_data_length()));
+}
 
 /// Builds the seven AnyValue columns (type, str, int, double, bool, bytes, ser).
 class AnyValueBuilder {
@@ -27,12 +56,29 @@ class AnyValueBuilder {
   arrow::Status Append(const pb::common::AnyValue& value);
   /// Appends an Empty value (type 0, every value column null).
   arrow::Status AppendEmpty();
+  /// Appends one scalar value.
+  arrow::Status AppendStr(std::string_view value);
+  arrow::Status AppendInt(int64_t value);
+  arrow::Status AppendDouble(double value);
+  arrow::Status AppendBool(bool value);
+  arrow::Status AppendBytes(std::string_view value);
   arrow::Status Reserve(int64_t rows);
   arrow::Result<arrow::ArrayVector> Finish();
   int64_t length() const { return type_.length(); }
 
  private:
-  arrow::Status AppendNullsExcept(int active);
+  // A row puts a value in one value column (str, int, double, bool, bytes, ser)
+  // or none; the others owe it a null, appended in bulk when they next get a
+  // value or at Finish.
+  static constexpr int kValueColumns = 6;
+  void OweNullsExcept(int active);
+  arrow::Status PayNulls(int column);
+  /// Appends a row of `type` with `value` in value column `column` (`builder`).
+  template <typename Builder, typename Value>
+  arrow::Status AppendRow(schema::AnyValueType type, int column, Builder* builder,
+                          Value value);
+  arrow::Status AppendType(schema::AnyValueType type, int column);
+  std::array<int64_t, kValueColumns> owed_nulls_{};
   arrow::UInt8Builder type_;
   arrow::StringBuilder str_;
   arrow::Int64Builder int_;
@@ -51,6 +97,9 @@ class AttributesBuilder {
   arrow::Status AppendAll(
       uint32_t parent_id,
       const google::protobuf::RepeatedPtrField<pb::common::KeyValue>& attrs);
+  /// Starts a row: its parent and key; then append exactly one value to values().
+  arrow::Status AppendKey(uint32_t parent_id, std::string_view key);
+  AnyValueBuilder* values() { return &value_; }
   /// Sets the finished table into `batch` (nothing when no rows were appended).
   arrow::Status FinishInto(OtapBatch* batch);
   int64_t length() const { return key_.length(); }
@@ -225,7 +274,7 @@ const ArrayType& Child(const arrow::StructArray& array, const char* name) {
 
 /// Appends a trace id (16 bytes) or span id (8 bytes); empty → null; any other
 /// length → Invalid naming `field`.
-arrow::Status AppendId(arrow::FixedSizeBinaryBuilder* builder, const std::string& id,
+arrow::Status AppendId(arrow::FixedSizeBinaryBuilder* builder, std::string_view id,
                        int width, std::string_view field);
 /// Value of a fixed-size-binary id column as bytes ("" when null).
 std::string IdValue(const arrow::FixedSizeBinaryArray& array, int64_t row);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include <arrow/result.h>
@@ -39,8 +40,19 @@ arrow::Result<std::vector<OtapBatch>> ToOtap(const OtlpRequest& request,
                                              const ToOtapOptions& options = {});
 arrow::Result<std::vector<OtapBatch>> LogsToOtap(const LogsRequest& request,
                                                  const ToOtapOptions& options = {});
+/// \brief LogsToOtap of a serialized ExportLogsServiceRequest, decoded straight
+/// from its wire bytes without building protobuf messages (faster). For every input
+/// it either gives exactly what parsing the bytes and LogsToOtap give, or fails
+/// where they would fail (with a less precise message: callers wanting the precise
+/// one fall back to the message path).
+arrow::Result<std::vector<OtapBatch>> LogsWireToOtap(std::string_view bytes,
+                                                     const ToOtapOptions& options = {});
 arrow::Result<std::vector<OtapBatch>> TracesToOtap(const TracesRequest& request,
                                                    const ToOtapOptions& options = {});
+/// \brief TracesToOtap of a serialized ExportTraceServiceRequest, straight from its
+/// wire bytes; same contract as LogsWireToOtap.
+arrow::Result<std::vector<OtapBatch>> TracesWireToOtap(std::string_view bytes,
+                                                       const ToOtapOptions& options = {});
 arrow::Result<std::vector<OtapBatch>> MetricsToOtap(const MetricsRequest& request,
                                                     const ToOtapOptions& options = {});
 

@@ -3,6 +3,7 @@
 
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/wire_values.h"
 #include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::otlp {
@@ -41,9 +42,159 @@ class LogsEncoder {
     return Flush();
   }
 
+  /// Encode of a serialized request, read straight from its wire bytes. Fails on
+  /// anything Encode(parsed request) or the parse would reject, without a precise
+  /// message (callers fall back to the message path for that).
+  Status EncodeWire(std::string_view bytes) {
+    wire::Reader in(bytes, wire::kRecursionLimit);
+    while (const uint32_t tag = in.Next()) {
+      std::string_view field;
+      if (tag == wire::LenTag(1)) {  // resource_logs
+        if (!in.Message(&field)) break;
+        ARROW_RETURN_NOT_OK(ResourceLogsWire(field, in.child_budget()));
+      } else if (!in.Skip(tag)) {
+        break;
+      }
+    }
+    if (!in.ok()) return Malformed();
+    return Flush();
+  }
+
   std::vector<OtapBatch> Release() { return std::move(out_); }
 
  private:
+  static Status Malformed() { return wire::Malformed("logs"); }
+
+  Status ResourceLogsWire(std::string_view bytes, int budget) {
+    // resource and schema_url may follow the scopes: read them all first.
+    if (!resource_logs_.Read(bytes, budget)) return Malformed();
+    resources_.BeginResource(resource_logs_.header_or_null(), &resource_logs_.schema_url);
+    for (std::string_view scope : resource_logs_.children) {
+      if (!scope_logs_.Read(scope, budget - 1)) return Malformed();
+      resources_.BeginScope(scope_logs_.header_or_null(), &scope_logs_.schema_url);
+      for (std::string_view log : scope_logs_.children) {
+        if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
+        ARROW_RETURN_NOT_OK(LogRecordWire(log, budget - 2));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status LogRecordWire(std::string_view bytes, int budget) {
+    wire::Reader in(bytes, budget);
+    uint64_t time = 0, observed_time = 0, varint = 0;
+    int32_t severity_number = 0;
+    uint32_t dropped = 0, flags = 0;
+    // Views start non-null (""): UnsafeAppend copies from them even when empty.
+    std::string_view severity_text = "", trace_id = "", span_id = "", event_name = "",
+                     body = "";
+    int bodies = 0;
+    int64_t attributes = 0;
+    const auto id = static_cast<uint16_t>(rows_);
+    while (const uint32_t tag = in.Next()) {
+      std::string_view field;
+      bool read = true;
+      switch (tag) {
+        case wire::Fixed64Tag(1):
+          read = in.Fixed64(&time);
+          break;
+        case wire::Fixed64Tag(11):
+          read = in.Fixed64(&observed_time);
+          break;
+        case wire::VarintTag(2):
+          read = in.Varint(&varint);
+          severity_number = static_cast<int32_t>(varint);
+          break;
+        case wire::LenTag(3):
+          read = in.String(&severity_text);
+          break;
+        case wire::LenTag(5):  // body; repeats merge, as in a parse
+          read = in.Message(&field) && wire::ValueDecoder::MergeRepeated(
+                                           &in, ++bodies, field, &body, &body_message_);
+          break;
+        case wire::LenTag(6):  // attributes
+          read = in.Message(&field);
+          if (read) {
+            ARROW_RETURN_NOT_OK(
+                values_.KeyValue(&log_attrs_, id, field, in.child_budget()));
+            ++attributes;
+          }
+          break;
+        case wire::VarintTag(7):
+          read = in.Varint(&varint);
+          dropped = static_cast<uint32_t>(varint);
+          break;
+        case wire::Fixed32Tag(8):
+          read = in.Fixed32(&flags);
+          break;
+        case wire::LenTag(9):
+          read = in.Bytes(&trace_id);
+          break;
+        case wire::LenTag(10):
+          read = in.Bytes(&span_id);
+          break;
+        case wire::LenTag(12):
+          read = in.String(&event_name);
+          break;
+        default:
+          read = in.Skip(tag);
+      }
+      if (!read) break;
+    }
+    if (!in.ok()) return Malformed();
+    ARROW_RETURN_NOT_OK(CheckEnum(severity_number, kMaxSeverityNumber, "severityNumber"));
+    ARROW_RETURN_NOT_OK(AppendId(&trace_id_, trace_id, 16, "traceId"));
+    ARROW_RETURN_NOT_OK(AppendId(&span_id_, span_id, 8, "spanId"));
+    ARROW_RETURN_NOT_OK(resources_.AppendRow());
+    if (ARROW_PREDICT_FALSE(!FixedWidthHaveRoom())) ARROW_RETURN_NOT_OK(GrowFixedWidth());
+    if (attributes > 0) {
+      id_.UnsafeAppend(id);
+    } else {
+      id_.UnsafeAppendNull();
+    }
+    time_.UnsafeAppend(static_cast<int64_t>(time));
+    observed_time_.UnsafeAppend(static_cast<int64_t>(observed_time));
+    severity_number_.UnsafeAppend(severity_number);
+    body_valid_.UnsafeAppend(bodies > 0);
+    dropped_.UnsafeAppend(dropped);
+    flags_.UnsafeAppend(flags);
+    if (ARROW_PREDICT_FALSE(!HasRoomFor(severity_text_, severity_text.size()))) {
+      ARROW_RETURN_NOT_OK(MakeRoomFor(&severity_text_, severity_text.size()));
+    }
+    severity_text_.UnsafeAppend(severity_text);
+    if (ARROW_PREDICT_FALSE(!HasRoomFor(event_name_, event_name.size()))) {
+      ARROW_RETURN_NOT_OK(MakeRoomFor(&event_name_, event_name.size()));
+    }
+    event_name_.UnsafeAppend(event_name);
+    if (bodies == 0) {
+      ARROW_RETURN_NOT_OK(body_.AppendEmpty());
+      ++body_nulls_;
+    } else if (bodies == 1) {
+      ARROW_RETURN_NOT_OK(values_.AnyValue(&body_, body, in.child_budget()));
+    } else {
+      ARROW_RETURN_NOT_OK(body_.Append(body_message_));
+    }
+    ++rows_;
+    return Status::OK();
+  }
+
+  bool FixedWidthHaveRoom() const {
+    return HasRoom(id_) && HasRoom(time_) && HasRoom(observed_time_) &&
+           HasRoom(severity_number_) && HasRoom(dropped_) && HasRoom(flags_) &&
+           body_valid_.length() < body_valid_.capacity();
+  }
+
+  Status GrowFixedWidth() {
+    const int64_t more = std::max<int64_t>(1024, rows_);
+    ARROW_RETURN_NOT_OK(id_.Reserve(more));
+    ARROW_RETURN_NOT_OK(time_.Reserve(more));
+    ARROW_RETURN_NOT_OK(observed_time_.Reserve(more));
+    ARROW_RETURN_NOT_OK(severity_number_.Reserve(more));
+    ARROW_RETURN_NOT_OK(body_valid_.Reserve(more));
+    ARROW_RETURN_NOT_OK(dropped_.Reserve(more));
+    return flags_.Reserve(more);
+  }
+
   Status Append(const pb::logs::LogRecord& log) {
     ARROW_RETURN_NOT_OK(
         CheckEnum(log.severity_number(), kMaxSeverityNumber, "severityNumber"));
@@ -107,6 +258,12 @@ class LogsEncoder {
 
   const ToOtapOptions& options_;
   std::vector<OtapBatch> out_;
+  // Wire decoding: the messages it still builds (resources, scopes, nested and
+  // repeated AnyValues), reused.
+  wire::Container<pb::resource::Resource> resource_logs_;
+  wire::Container<pb::common::InstrumentationScope> scope_logs_;
+  pb::common::AnyValue body_message_;
+  wire::ValueDecoder values_{"logs"};
   int64_t rows_ = 0;
   ResourceScopeBuilder resources_;
   arrow::UInt16Builder id_;
@@ -133,6 +290,14 @@ arrow::Result<std::vector<OtapBatch>> LogsToOtap(const LogsRequest& request,
   ARROW_RETURN_NOT_OK(options.Validate());
   LogsEncoder encoder(options);
   ARROW_RETURN_NOT_OK(encoder.Encode(request));
+  return encoder.Release();
+}
+
+arrow::Result<std::vector<OtapBatch>> LogsWireToOtap(std::string_view bytes,
+                                                     const ToOtapOptions& options) {
+  ARROW_RETURN_NOT_OK(options.Validate());
+  LogsEncoder encoder(options);
+  ARROW_RETURN_NOT_OK(encoder.EncodeWire(bytes));
   return encoder.Release();
 }
 

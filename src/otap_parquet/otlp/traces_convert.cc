@@ -3,6 +3,7 @@
 
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/wire_values.h"
 #include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::otlp {
@@ -42,9 +43,241 @@ class TracesEncoder {
     return Flush();
   }
 
+  /// Encode of a serialized request, read straight from its wire bytes. Fails on
+  /// anything Encode(parsed request) or the parse would reject, without a precise
+  /// message (callers fall back to the message path for that).
+  Status EncodeWire(std::string_view bytes) {
+    wire::Reader in(bytes, wire::kRecursionLimit);
+    while (const uint32_t tag = in.Next()) {
+      std::string_view field;
+      if (tag == wire::LenTag(1)) {  // resource_spans
+        if (!in.Message(&field)) break;
+        ARROW_RETURN_NOT_OK(ResourceSpansWire(field, in.child_budget()));
+      } else if (!in.Skip(tag)) {
+        break;
+      }
+    }
+    if (!in.ok()) return Malformed();
+    return Flush();
+  }
+
   std::vector<OtapBatch> Release() { return std::move(out_); }
 
  private:
+  static Status Malformed() { return wire::Malformed("traces"); }
+
+  Status ResourceSpansWire(std::string_view bytes, int budget) {
+    // resource and schema_url may follow the scopes: read them all first.
+    if (!resource_spans_.Read(bytes, budget)) return Malformed();
+    resources_.BeginResource(resource_spans_.header_or_null(),
+                             &resource_spans_.schema_url);
+    for (std::string_view scope : resource_spans_.children) {
+      if (!scope_spans_.Read(scope, budget - 1)) return Malformed();
+      resources_.BeginScope(scope_spans_.header_or_null(), &scope_spans_.schema_url);
+      for (std::string_view span : scope_spans_.children) {
+        if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
+        ARROW_RETURN_NOT_OK(SpanWire(span, budget - 2));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status SpanWire(std::string_view bytes, int budget) {
+    wire::Reader in(bytes, budget);
+    uint64_t start = 0, end = 0, varint = 0;
+    int32_t kind = 0;
+    uint32_t dropped_attributes = 0, dropped_events = 0, dropped_links = 0, flags = 0;
+    std::string_view trace_id = "", span_id = "", parent_span_id = "", trace_state = "",
+                     name = "";
+    bool has_status = false;
+    status_.Clear();
+    const auto id = static_cast<uint16_t>(rows_);
+    // Events and links go to their own tables as they come: their ids follow
+    // wire order, as the message path's repeated fields do.
+    while (const uint32_t tag = in.Next()) {
+      std::string_view field;
+      bool read = true;
+      switch (tag) {
+        case wire::LenTag(1):
+          read = in.Bytes(&trace_id);
+          break;
+        case wire::LenTag(2):
+          read = in.Bytes(&span_id);
+          break;
+        case wire::LenTag(3):
+          read = in.String(&trace_state);
+          break;
+        case wire::LenTag(4):
+          read = in.Bytes(&parent_span_id);
+          break;
+        case wire::Fixed32Tag(16):
+          read = in.Fixed32(&flags);
+          break;
+        case wire::LenTag(5):
+          read = in.String(&name);
+          break;
+        case wire::VarintTag(6):
+          read = in.Varint(&varint);
+          kind = static_cast<int32_t>(varint);
+          break;
+        case wire::Fixed64Tag(7):
+          read = in.Fixed64(&start);
+          break;
+        case wire::Fixed64Tag(8):
+          read = in.Fixed64(&end);
+          break;
+        case wire::LenTag(9):
+          read = in.Message(&field);
+          if (read) {
+            ARROW_RETURN_NOT_OK(
+                values_.KeyValue(&span_attrs_, id, field, in.child_budget()));
+          }
+          break;
+        case wire::VarintTag(10):
+          read = in.Varint(&varint);
+          dropped_attributes = static_cast<uint32_t>(varint);
+          break;
+        case wire::LenTag(11):
+          read = in.Message(&field);
+          if (read) ARROW_RETURN_NOT_OK(EventWire(id, field, in.child_budget()));
+          break;
+        case wire::VarintTag(12):
+          read = in.Varint(&varint);
+          dropped_events = static_cast<uint32_t>(varint);
+          break;
+        case wire::LenTag(13):
+          read = in.Message(&field);
+          if (read) ARROW_RETURN_NOT_OK(LinkWire(id, field, in.child_budget()));
+          break;
+        case wire::VarintTag(14):
+          read = in.Varint(&varint);
+          dropped_links = static_cast<uint32_t>(varint);
+          break;
+        case wire::LenTag(15):  // status: small, repeats merge
+          read = in.Message(&field) && in.Merge(field, &status_);
+          has_status = true;
+          break;
+        default:
+          read = in.Skip(tag);
+      }
+      if (!read) break;
+    }
+    if (!in.ok()) return Malformed();
+    ARROW_RETURN_NOT_OK(CheckEnum(kind, kMaxSpanKind, "kind"));
+    if (has_status) {
+      ARROW_RETURN_NOT_OK(CheckEnum(status_.code(), kMaxStatusCode, "status.code"));
+    }
+    ARROW_RETURN_NOT_OK(AppendId(&trace_id_, trace_id, 16, "traceId"));
+    ARROW_RETURN_NOT_OK(AppendId(&span_id_, span_id, 8, "spanId"));
+    ARROW_RETURN_NOT_OK(AppendId(&parent_span_id_, parent_span_id, 8, "parentSpanId"));
+    ARROW_RETURN_NOT_OK(resources_.AppendRow());
+    ARROW_RETURN_NOT_OK(id_.Append(id));
+    ARROW_RETURN_NOT_OK(start_.Append(static_cast<int64_t>(start)));
+    ARROW_RETURN_NOT_OK(duration_.Append(static_cast<int64_t>(end - start)));
+    ARROW_RETURN_NOT_OK(trace_state_.Append(trace_state));
+    ARROW_RETURN_NOT_OK(name_.Append(name));
+    ARROW_RETURN_NOT_OK(kind_.Append(kind));
+    ARROW_RETURN_NOT_OK(dropped_attributes_.Append(dropped_attributes));
+    ARROW_RETURN_NOT_OK(dropped_events_.Append(dropped_events));
+    ARROW_RETURN_NOT_OK(dropped_links_.Append(dropped_links));
+    ARROW_RETURN_NOT_OK(AppendStatus(has_status ? &status_ : nullptr));
+    ARROW_RETURN_NOT_OK(flags_.Append(flags));
+    ++rows_;
+    return Status::OK();
+  }
+
+  Status EventWire(uint16_t span, std::string_view bytes, int budget) {
+    wire::Reader in(bytes, budget);
+    uint64_t time = 0, varint = 0;
+    uint32_t dropped = 0;
+    std::string_view name = "";
+    const auto event_id = static_cast<uint32_t>(event_parent_.size());
+    while (const uint32_t tag = in.Next()) {
+      std::string_view field;
+      bool read = true;
+      if (tag == wire::Fixed64Tag(1)) {
+        read = in.Fixed64(&time);
+      } else if (tag == wire::LenTag(2)) {
+        read = in.String(&name);
+      } else if (tag == wire::LenTag(3)) {
+        read = in.Message(&field);
+        if (read) {
+          ARROW_RETURN_NOT_OK(
+              values_.KeyValue(&event_attrs_, event_id, field, in.child_budget()));
+        }
+      } else if (tag == wire::VarintTag(4)) {
+        read = in.Varint(&varint);
+        dropped = static_cast<uint32_t>(varint);
+      } else {
+        read = in.Skip(tag);
+      }
+      if (!read) break;
+    }
+    if (!in.ok()) return Malformed();
+    event_parent_.push_back(span);
+    ARROW_RETURN_NOT_OK(event_time_.Append(static_cast<int64_t>(time)));
+    ARROW_RETURN_NOT_OK(event_name_.Append(name));
+    return event_dropped_.Append(dropped);
+  }
+
+  Status LinkWire(uint16_t span, std::string_view bytes, int budget) {
+    wire::Reader in(bytes, budget);
+    uint64_t varint = 0;
+    uint32_t dropped = 0, flags = 0;
+    std::string_view trace_id = "", span_id = "", trace_state = "";
+    const auto link_id = static_cast<uint32_t>(link_parent_.size());
+    while (const uint32_t tag = in.Next()) {
+      std::string_view field;
+      bool read = true;
+      switch (tag) {
+        case wire::LenTag(1):
+          read = in.Bytes(&trace_id);
+          break;
+        case wire::LenTag(2):
+          read = in.Bytes(&span_id);
+          break;
+        case wire::LenTag(3):
+          read = in.String(&trace_state);
+          break;
+        case wire::LenTag(4):
+          read = in.Message(&field);
+          if (read) {
+            ARROW_RETURN_NOT_OK(
+                values_.KeyValue(&link_attrs_, link_id, field, in.child_budget()));
+          }
+          break;
+        case wire::VarintTag(5):
+          read = in.Varint(&varint);
+          dropped = static_cast<uint32_t>(varint);
+          break;
+        case wire::Fixed32Tag(6):
+          read = in.Fixed32(&flags);
+          break;
+        default:
+          read = in.Skip(tag);
+      }
+      if (!read) break;
+    }
+    if (!in.ok()) return Malformed();
+    ARROW_RETURN_NOT_OK(AppendId(&link_trace_id_, trace_id, 16, "traceId"));
+    ARROW_RETURN_NOT_OK(AppendId(&link_span_id_, span_id, 8, "spanId"));
+    link_parent_.push_back(span);
+    ARROW_RETURN_NOT_OK(link_trace_state_.Append(trace_state));
+    ARROW_RETURN_NOT_OK(link_dropped_.Append(dropped));
+    return link_flags_.Append(flags);
+  }
+
+  Status AppendStatus(const pb::trace::Status* status) {
+    ARROW_RETURN_NOT_OK(status_valid_.Append(status != nullptr));
+    if (status) {
+      ARROW_RETURN_NOT_OK(status_code_.Append(status->code()));
+      return status_message_.Append(status->message());
+    }
+    ++status_nulls_;
+    ARROW_RETURN_NOT_OK(status_code_.AppendNull());
+    return status_message_.AppendNull();
+  }
+
   Status Append(const pb::trace::Span& span) {
     ARROW_RETURN_NOT_OK(CheckEnum(span.kind(), kMaxSpanKind, "kind"));
     if (span.has_status()) {
@@ -68,15 +301,7 @@ class TracesEncoder {
     ARROW_RETURN_NOT_OK(dropped_attributes_.Append(span.dropped_attributes_count()));
     ARROW_RETURN_NOT_OK(dropped_events_.Append(span.dropped_events_count()));
     ARROW_RETURN_NOT_OK(dropped_links_.Append(span.dropped_links_count()));
-    ARROW_RETURN_NOT_OK(status_valid_.Append(span.has_status()));
-    if (span.has_status()) {
-      ARROW_RETURN_NOT_OK(status_code_.Append(span.status().code()));
-      ARROW_RETURN_NOT_OK(status_message_.Append(span.status().message()));
-    } else {
-      ++status_nulls_;
-      ARROW_RETURN_NOT_OK(status_code_.AppendNull());
-      ARROW_RETURN_NOT_OK(status_message_.AppendNull());
-    }
+    ARROW_RETURN_NOT_OK(AppendStatus(span.has_status() ? &span.status() : nullptr));
     ARROW_RETURN_NOT_OK(flags_.Append(span.flags()));
 
     for (int e = 0; e < span.events_size(); ++e) {
@@ -190,6 +415,12 @@ class TracesEncoder {
 
   const ToOtapOptions& options_;
   std::vector<OtapBatch> out_;
+  // Wire decoding: the messages it still builds (resources, scopes, statuses,
+  // nested and repeated AnyValues), reused.
+  wire::Container<pb::resource::Resource> resource_spans_;
+  wire::Container<pb::common::InstrumentationScope> scope_spans_;
+  pb::trace::Status status_;
+  wire::ValueDecoder values_{"traces"};
   int64_t rows_ = 0;
   ResourceScopeBuilder resources_;
   arrow::UInt16Builder id_;
@@ -234,6 +465,14 @@ arrow::Result<std::vector<OtapBatch>> TracesToOtap(const TracesRequest& request,
   ARROW_RETURN_NOT_OK(options.Validate());
   TracesEncoder encoder(options);
   ARROW_RETURN_NOT_OK(encoder.Encode(request));
+  return encoder.Release();
+}
+
+arrow::Result<std::vector<OtapBatch>> TracesWireToOtap(std::string_view bytes,
+                                                       const ToOtapOptions& options) {
+  ARROW_RETURN_NOT_OK(options.Validate());
+  TracesEncoder encoder(options);
+  ARROW_RETURN_NOT_OK(encoder.EncodeWire(bytes));
   return encoder.Release();
 }
 

@@ -7,10 +7,11 @@
 #include <sstream>
 #include <utility>
 
-#include <grpcpp/impl/codegen/proto_buffer_reader.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/support/byte_buffer.h>
+
+#include "otap_parquet/nodes/receivers/otlp/request_arena.h"
 
 namespace otap_parquet::nodes::otlp_receiver {
 
@@ -43,15 +44,6 @@ grpc::StatusCode CodeOf(Outcome outcome) {
       return grpc::StatusCode::DEADLINE_EXCEEDED;
   }
   return grpc::StatusCode::INTERNAL;
-}
-
-template <typename Message>
-bool ParseInto(grpc::ByteBuffer* buffer, otlp::OtlpRequest* out) {
-  Message message;
-  grpc::ProtoBufferReader reader(buffer);
-  if (!message.ParseFromZeroCopyStream(&reader)) return false;
-  *out = std::move(message);
-  return true;
 }
 
 arrow::Result<std::string> ReadFile(const std::string& path) {
@@ -103,21 +95,20 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
       return;
     }
     const int64_t bytes = static_cast<int64_t>(request_.Length());
-    otlp::OtlpRequest request;
-    bool parsed = false;
-    switch (signal_) {
-      case Signal::kLogs:
-        parsed = ParseInto<otlp::LogsRequest>(&request_, &request);
-        break;
-      case Signal::kTraces:
-        parsed = ParseInto<otlp::TracesRequest>(&request_, &request);
-        break;
-      case Signal::kMetrics:
-        parsed = ParseInto<otlp::MetricsRequest>(&request_, &request);
-        break;
-    }
+    // The decoders read contiguous bytes: one slice, or the slices copied into one.
+    grpc::Slice slice;
+    const bool whole =
+        request_.TrySingleSlice(&slice).ok() || request_.DumpToSingleSlice(&slice).ok();
     request_.Clear();
-    if (!parsed) {
+    RequestArena arena;  // holds a parsed request until Submit has converted it
+    Convert convert;
+    if (whole) {
+      convert = DecodeRequest(
+          signal_,
+          std::string_view(reinterpret_cast<const char*>(slice.begin()), slice.size()),
+          &arena);
+    }
+    if (!convert) {
       server_->ingest()->CountRejected(Protocol::kGrpc, Outcome::kInvalid);
       Answer({Outcome::kInvalid,
               "malformed protobuf: cannot parse the " + std::string(SignalName(signal_)) +
@@ -127,7 +118,7 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     // The reply may finish the call (and OnDone run) before Submit returns: hold a
     // reference until key_ is stored.
     refs_++;
-    key_ = server_->ingest()->Submit(Protocol::kGrpc, std::move(request), bytes,
+    key_ = server_->ingest()->Submit(Protocol::kGrpc, signal_, bytes, convert,
                                      server_->options(),
                                      [this](IngestResult result) { Answer(result); });
     Unref();

@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include "otap_parquet/nodes/receivers/otlp/request_arena.h"
+#include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_json.h"
 #include "otap_parquet/util/pem.h"
 
@@ -100,14 +102,6 @@ void Respond(httplib::Response& res, bool json, const IngestResult& result) {
   } else {
     res.set_content(EncodeRpcStatus(answer.rpc_code, result.message), kProtobuf);
   }
-}
-
-template <typename Message>
-bool ParseProto(const std::string& body, otlp::OtlpRequest* out) {
-  Message message;
-  if (!message.ParseFromString(body)) return false;
-  *out = std::move(message);
-  return true;
 }
 
 }  // namespace
@@ -305,6 +299,8 @@ void HttpServer::Route() {
       }
     }
     otlp::OtlpRequest request;
+    RequestArena arena;  // holds a parsed protobuf request until Submit has converted it
+    Convert convert;
     if (json) {
       auto parsed = otlp::ParseOtlpJson(body, signal);
       if (!parsed.ok()) {
@@ -318,20 +314,10 @@ void HttpServer::Route() {
         return;
       }
       request = std::move(*parsed);
+      convert = [&request] { return otlp::ToOtap(request); };
     } else {
-      bool ok = false;
-      switch (signal) {
-        case Signal::kLogs:
-          ok = ParseProto<otlp::LogsRequest>(body, &request);
-          break;
-        case Signal::kTraces:
-          ok = ParseProto<otlp::TracesRequest>(body, &request);
-          break;
-        case Signal::kMetrics:
-          ok = ParseProto<otlp::MetricsRequest>(body, &request);
-          break;
-      }
-      if (!ok) {
+      convert = DecodeRequest(signal, body, &arena);
+      if (!convert) {
         reject(Outcome::kInvalid,
                fmt::format("malformed protobuf: cannot parse the {} export request "
                            "({} bytes)",
@@ -343,7 +329,7 @@ void HttpServer::Route() {
     auto promise = std::make_shared<std::promise<IngestResult>>();
     std::future<IngestResult> future = promise->get_future();
     const uint64_t key = ingest_->Submit(
-        Protocol::kHttp, std::move(request), static_cast<int64_t>(body.size()), options_,
+        Protocol::kHttp, signal, static_cast<int64_t>(body.size()), convert, options_,
         [promise](IngestResult result) { promise->set_value(std::move(result)); });
     if (future.wait_until(deadline) != std::future_status::ready) {
       ingest_->Cancel(

@@ -47,10 +47,18 @@ void Ingest::Finish(Protocol protocol, int signal, IngestResult result, Reply& r
   if (reply) reply(std::move(result));
 }
 
-uint64_t Ingest::Submit(Protocol protocol, otlp::OtlpRequest request, int64_t wire_bytes,
-                        const IngestOptions& options, Reply reply) {
+uint64_t Ingest::Submit(Protocol protocol, const otlp::OtlpRequest& request,
+                        int64_t wire_bytes, const IngestOptions& options, Reply reply) {
+  return Submit(
+      protocol, otlp::SignalOf(request), wire_bytes,
+      [&request] { return otlp::ToOtap(request); }, options, std::move(reply));
+}
+
+uint64_t Ingest::Submit(Protocol protocol, Signal signal, int64_t wire_bytes,
+                        const Convert& convert, const IngestOptions& options,
+                        Reply reply) {
   const int p = static_cast<int>(protocol);
-  const int s = static_cast<int>(otlp::SignalOf(request));
+  const int s = static_cast<int>(signal);
   counters_.started[p][s]++;
   counters_.bytes[p][s] += wire_bytes;
   // Counted before the admission check, so drained() never misses a Submit that
@@ -74,7 +82,7 @@ uint64_t Ingest::Submit(Protocol protocol, otlp::OtlpRequest request, int64_t wi
         reply);
     return 0;
   }
-  auto batches = otlp::ToOtap(request);
+  auto batches = convert();
   if (!batches.ok()) {
     Finish(protocol, s, {Outcome::kInvalid, batches.status().message()}, reply);
     return 0;

@@ -14,6 +14,7 @@
 
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/otlp/otlp_types.h"
+#include "otap_parquet/pdata/otap_batch.h"
 
 /// \file
 /// The protocol-independent part of `receiver:otlp`: admission, conversion to
@@ -50,6 +51,10 @@ std::string_view ProtocolName(Protocol protocol);
 /// \brief Called exactly once per admitted request, from any thread.
 using Reply = std::function<void(IngestResult)>;
 
+/// \brief Converts the request being submitted to OTAP (called at most once, on the
+/// submitting thread, after admission).
+using Convert = std::function<arrow::Result<std::vector<OtapBatch>>()>;
+
 /// \brief Per-protocol settings of the ingest path.
 struct IngestOptions {
   bool wait_for_result = false;
@@ -82,7 +87,10 @@ class Ingest {
   /// \brief Converts and sends one decoded request; `reply` is called once, now
   /// or (with wait_for_result) when the outcome arrives. Returns a key for
   /// Cancel (0 when already answered).
-  uint64_t Submit(Protocol protocol, otlp::OtlpRequest request, int64_t wire_bytes,
+  uint64_t Submit(Protocol protocol, Signal signal, int64_t wire_bytes,
+                  const Convert& convert, const IngestOptions& options, Reply reply);
+  /// \brief Submit of a decoded request.
+  uint64_t Submit(Protocol protocol, const otlp::OtlpRequest& request, int64_t wire_bytes,
                   const IngestOptions& options, Reply reply);
 
   /// \brief Forgets a waiting request (client gone); answers it with `result` if

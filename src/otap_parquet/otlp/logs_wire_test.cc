@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: Apache-2.0
+// LogsWireToOtap (straight from the wire bytes) against parse + LogsToOtap.
+
+#include <random>
+#include <string>
+
+#include <arrow/api.h>
+#include <gtest/gtest.h>
+
+#include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/protobuf_log_internal.h"
+
+namespace otap_parquet::otlp {
+namespace {
+
+/// Converts `bytes` both ways; expects the same batches, or both to fail. Returns
+/// whether they succeeded.
+bool ExpectSame(const std::string& bytes, const ToOtapOptions& options,
+                const std::string& what) {
+  internal::ProtobufLogCapture quiet;  // the parse's UTF-8 complaints
+  LogsRequest parsed;
+  arrow::Result<std::vector<OtapBatch>> expected =
+      parsed.ParseFromString(bytes) ? LogsToOtap(parsed, options)
+                                    : arrow::Status::Invalid("unparsable");
+  auto actual = LogsWireToOtap(bytes, options);
+  EXPECT_EQ(expected.ok(), actual.ok())
+      << what << ": message path " << expected.status().ToString() << ", wire path "
+      << actual.status().ToString();
+  if (!expected.ok() || !actual.ok()) return false;
+  EXPECT_EQ(expected->size(), actual->size()) << what;
+  if (expected->size() != actual->size()) return false;
+  for (size_t i = 0; i < expected->size(); ++i) {
+    EXPECT_TRUE((*actual)[i].Validate().ok()) << what;
+    for (PayloadType type : PayloadTypesOf(Signal::kLogs)) {
+      const auto& want = (*expected)[i].Get(type);
+      const auto& got = (*actual)[i].Get(type);
+      EXPECT_EQ(want == nullptr, got == nullptr) << what << " batch " << i;
+      if (!want || !got) continue;
+      EXPECT_TRUE(want->schema()->Equals(*got->schema())) << what;
+      EXPECT_EQ(want->num_rows(), got->num_rows()) << what;
+      // NaN values are generated; they compare equal here.
+      const auto nans = arrow::EqualOptions::Defaults().nans_equal(true);
+      std::string diff;
+      for (int c = 0; c < want->num_columns() && c < got->num_columns(); ++c) {
+        if (!want->column(c)->Equals(*got->column(c), nans)) {
+          diff += want->schema()->field(c)->name() + ": " +
+                  want->column(c)->Diff(*got->column(c)) + "\n";
+        }
+      }
+      EXPECT_TRUE(diff.empty())
+          << what << " batch " << i << " " << TableName(type) << "\n"
+          << diff;
+    }
+  }
+  return true;
+}
+
+std::vector<std::string> GeneratedRequests(generator::Mode mode, int count) {
+  generator::GeneratorOptions options;
+  options.mode = mode;
+  options.seed = 7;
+  generator::OtlpGenerator gen(options);
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) out.push_back(gen.NextLogs().SerializeAsString());
+  return out;
+}
+
+TEST(LogsWireToOtap, GeneratedRequestsMatchTheMessagePath) {
+  for (auto mode : {generator::Mode::kRealistic, generator::Mode::kEdgeCases}) {
+    int i = 0;
+    for (const auto& bytes : GeneratedRequests(mode, 30)) {
+      const std::string what = "request " + std::to_string(i++);
+      EXPECT_TRUE(ExpectSame(bytes, {}, what));
+      // Split over several batches: resources and scopes repeat in each.
+      ToOtapOptions small;
+      small.max_root_rows = 3;
+      EXPECT_TRUE(ExpectSame(bytes, small, what + " (max_root_rows 3)"));
+    }
+  }
+}
+
+pb::common::KeyValue Attr(const std::string& key, const std::string& value) {
+  pb::common::KeyValue kv;
+  kv.set_key(key);
+  kv.mutable_value()->set_string_value(value);
+  return kv;
+}
+
+LogsRequest OneLog() {
+  LogsRequest request;
+  auto* rl = request.add_resource_logs();
+  *rl->mutable_resource()->add_attributes() = Attr("service.name", "checkout");
+  auto* sl = rl->add_scope_logs();
+  sl->mutable_scope()->set_name("scope");
+  auto* log = sl->add_log_records();
+  log->set_time_unix_nano(1);
+  log->set_severity_text("INFO");
+  log->mutable_body()->set_string_value("hello");
+  *log->add_attributes() = Attr("k", "v");
+  return request;
+}
+
+// Serialized field helpers, for encodings generated code never writes.
+std::string Varint(uint64_t v) {
+  std::string out;
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+std::string Len(int field, const std::string& bytes) {
+  return Varint(static_cast<uint64_t>(field) << 3 | 2) + Varint(bytes.size()) + bytes;
+}
+std::string LogsOf(const std::string& log_record_bytes) {
+  return Len(1, Len(2, Len(2, log_record_bytes)));
+}
+
+TEST(LogsWireToOtap, WireQuirksMatchTheMessagePath) {
+  const std::string one = OneLog().SerializeAsString();
+  // schema_url and resource after the scopes (concatenation merges messages).
+  LogsRequest late;
+  auto* rl = late.add_resource_logs();
+  rl->set_schema_url("late-schema");
+  *rl->mutable_resource()->add_attributes() = Attr("late", "1");
+  const std::string scopes_first =
+      Len(1, Len(2, OneLog().resource_logs(0).scope_logs(0).SerializeAsString()) +
+                 rl->SerializeAsString());
+  EXPECT_TRUE(ExpectSame(scopes_first, {}, "resource after scopes"));
+
+  // Unknown fields of every wire type, a group, a known field of the wrong type.
+  const std::string unknown = Varint(99 << 3 | 0) + Varint(5) +  //
+                              Varint(98 << 3 | 1) + std::string(8, 'x') +
+                              Varint(97 << 3 | 5) + std::string(4, 'y') + Len(96, "zz") +
+                              Varint(95 << 3 | 3) + Varint(1 << 3 | 0) + Varint(7) +
+                              Varint(95 << 3 | 4);
+  const std::string wrong_type = Varint(3 << 3 | 0) + Varint(1);  // severity_text
+  EXPECT_TRUE(ExpectSame(unknown + one + unknown, {}, "unknown top-level fields"));
+  EXPECT_TRUE(ExpectSame(LogsOf(unknown + wrong_type + Len(3, "WARN")), {},
+                         "unknown log record fields"));
+
+  // Repeated singular fields: scalars, last wins; messages merge.
+  pb::common::AnyValue kv1, kv2, str, num;
+  *kv1.mutable_kvlist_value()->add_values() = Attr("a", "1");
+  *kv2.mutable_kvlist_value()->add_values() = Attr("b", "2");
+  str.set_string_value("s");
+  num.set_int_value(-3);
+  for (const auto& [name, bodies] : std::vector<std::pair<std::string, std::string>>{
+           {"kvlist+kvlist",
+            Len(5, kv1.SerializeAsString()) + Len(5, kv2.SerializeAsString())},
+           {"string+int",
+            Len(5, str.SerializeAsString()) + Len(5, num.SerializeAsString())},
+           {"kvlist+string",
+            Len(5, kv1.SerializeAsString()) + Len(5, str.SerializeAsString())},
+           {"kvlist then string in one value",
+            Len(5, kv1.SerializeAsString() + str.SerializeAsString())},
+           {"three", Len(5, str.SerializeAsString()) + Len(5, kv1.SerializeAsString()) +
+                         Len(5, kv2.SerializeAsString())},
+       }) {
+    EXPECT_TRUE(
+        ExpectSame(LogsOf(bodies + Len(3, "x") + Len(3, "y")), {}, "bodies " + name));
+  }
+  // Repeated KeyValue.value merges too.
+  EXPECT_TRUE(ExpectSame(LogsOf(Len(6, Len(1, "k") + Len(2, kv1.SerializeAsString()) +
+                                           Len(2, kv2.SerializeAsString()))),
+                         {}, "attribute value twice"));
+  EXPECT_TRUE(ExpectSame(LogsOf(Len(6, Len(1, "k") + Len(2, str.SerializeAsString()) +
+                                           Len(2, num.SerializeAsString()))),
+                         {}, "attribute value string then int"));
+  // Every scalar kind, and an empty AnyValue, as attributes.
+  pb::common::AnyValue b, d, bytes, empty;
+  b.set_bool_value(true);
+  d.set_double_value(-0.0);
+  bytes.set_bytes_value(std::string("\xff\x00", 2));
+  for (const auto* value : {&b, &d, &bytes, &empty, &num, &str}) {
+    EXPECT_TRUE(
+        ExpectSame(LogsOf(Len(6, Len(1, "k") + Len(2, value->SerializeAsString())) +
+                          Len(5, value->SerializeAsString())),
+                   {}, "scalar " + value->ShortDebugString()));
+  }
+}
+
+TEST(LogsWireToOtap, InvalidRequestsFailLikeTheMessagePath) {
+  auto with = [](auto edit) {
+    LogsRequest request = OneLog();
+    edit(request.mutable_resource_logs(0)->mutable_scope_logs(0)->mutable_log_records(0));
+    return request.SerializeAsString();
+  };
+  using Log = pb::logs::LogRecord;
+  EXPECT_FALSE(
+      ExpectSame(with([](Log* l) { l->set_trace_id("12345"); }), {}, "trace id"));
+  EXPECT_FALSE(
+      ExpectSame(with([](Log* l) { l->set_span_id("123456789"); }), {}, "span id"));
+  EXPECT_FALSE(ExpectSame(with([](Log* l) {
+                            l->set_severity_number(
+                                static_cast<pb::logs::SeverityNumber>(25));
+                          }),
+                          {}, "severity number"));
+  EXPECT_FALSE(
+      ExpectSame(with([](Log* l) { l->mutable_body()->set_string_value_strindex(3); }),
+                 {}, "strindex"));
+  // Invalid UTF-8 in each kind of string field.
+  EXPECT_FALSE(ExpectSame(LogsOf(Len(3, "\xc3\x28")), {}, "severity_text UTF-8"));
+  EXPECT_FALSE(ExpectSame(LogsOf(Len(12, "\xed\xa0\x80")), {}, "event_name UTF-8"));
+  EXPECT_FALSE(ExpectSame(LogsOf(Len(6, Len(1, "\xff"))), {}, "key UTF-8"));
+  EXPECT_FALSE(ExpectSame(LogsOf(Len(5, Len(1, "\x80"))), {}, "string_value UTF-8"));
+  EXPECT_FALSE(ExpectSame(Len(1, Len(3, "\xc0\xaf")), {}, "schema_url UTF-8"));
+  // ...also where only a merge of repeated messages reads it.
+  EXPECT_FALSE(ExpectSame(LogsOf(Len(5, Len(1, "a")) + Len(5, Len(1, "\xff"))), {},
+                          "second body UTF-8"));
+  // Field number 0, a stray end-group, bad wire types, truncated lengths.
+  EXPECT_FALSE(ExpectSame(LogsOf(Varint(0 << 3 | 0) + Varint(1)), {}, "field 0"));
+  EXPECT_FALSE(ExpectSame(LogsOf(Varint(9 << 3 | 4)), {}, "end group"));
+  EXPECT_FALSE(ExpectSame(LogsOf(Varint(9 << 3 | 6)), {}, "wire type 6"));
+  EXPECT_FALSE(ExpectSame(Len(1, Len(2, Varint(2 << 3 | 2) + Varint(50) + "ab")), {},
+                          "length past the end"));
+}
+
+TEST(LogsWireToOtap, NestingAtProtobufsRecursionLimit) {
+  // A body sits 4 messages deep, each array level adds 2: the limit (100) falls
+  // inside these ranges, so both outcomes are checked.
+  int passed = 0, failed = 0;
+  for (int depth = 44; depth <= 50; ++depth) {
+    pb::common::AnyValue value;
+    pb::common::AnyValue* inner = &value;
+    for (int i = 0; i < depth; ++i) {
+      inner = inner->mutable_array_value()->add_values();
+    }
+    inner->set_int_value(depth);
+    const std::string bytes = value.SerializeAsString();
+    const bool ok =
+        ExpectSame(LogsOf(Len(5, bytes)), {}, "body depth " + std::to_string(depth));
+    (ok ? passed : failed)++;
+    ExpectSame(LogsOf(Len(6, Len(1, "k") + Len(2, bytes))), {},
+               "attribute depth " + std::to_string(depth));
+  }
+  for (int depth = 94; depth <= 100; ++depth) {
+    // A group in an unknown field nests too.
+    std::string group;
+    for (int i = 0; i < depth; ++i) group += Varint(90 << 3 | 3);
+    for (int i = 0; i < depth; ++i) group += Varint(90 << 3 | 4);
+    const bool ok = ExpectSame(LogsOf(group), {}, "group depth " + std::to_string(depth));
+    (ok ? passed : failed)++;
+  }
+  EXPECT_GT(passed, 0);
+  EXPECT_GT(failed, 0);
+}
+
+TEST(LogsWireToOtap, TruncatedAndCorruptedBytesNeverCrash) {
+  const auto requests = GeneratedRequests(generator::Mode::kEdgeCases, 3);
+  int agreed = 0;
+  for (const auto& bytes : requests) {
+    for (size_t n = 0; n < bytes.size(); n += 1 + bytes.size() / 300) {
+      agreed += ExpectSame(bytes.substr(0, n), {}, "prefix " + std::to_string(n)) ? 1 : 0;
+    }
+  }
+  std::mt19937_64 random(42);
+  for (int i = 0; i < 600; ++i) {
+    std::string bytes = requests[static_cast<size_t>(i) % requests.size()];
+    for (int flips = 0; flips < 1 + i % 4; ++flips) {
+      bytes[random() % bytes.size()] = static_cast<char>(random());
+    }
+    ExpectSame(bytes, {}, "corruption " + std::to_string(i));
+  }
+  EXPECT_GT(agreed, 0);
+}
+
+}  // namespace
+}  // namespace otap_parquet::otlp
