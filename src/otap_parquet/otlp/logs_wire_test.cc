@@ -10,6 +10,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/protobuf_log_internal.h"
+#include "otap_parquet/testing/wire_diff.h"
 
 namespace otap_parquet::otlp {
 namespace {
@@ -23,37 +24,8 @@ bool ExpectSame(const std::string& bytes, const ToOtapOptions& options,
   arrow::Result<std::vector<OtapBatch>> expected =
       parsed.ParseFromString(bytes) ? LogsToOtap(parsed, options)
                                     : arrow::Status::Invalid("unparsable");
-  auto actual = LogsWireToOtap(bytes, options);
-  EXPECT_EQ(expected.ok(), actual.ok())
-      << what << ": message path " << expected.status().ToString() << ", wire path "
-      << actual.status().ToString();
-  if (!expected.ok() || !actual.ok()) return false;
-  EXPECT_EQ(expected->size(), actual->size()) << what;
-  if (expected->size() != actual->size()) return false;
-  for (size_t i = 0; i < expected->size(); ++i) {
-    EXPECT_TRUE((*actual)[i].Validate().ok()) << what;
-    for (PayloadType type : PayloadTypesOf(Signal::kLogs)) {
-      const auto& want = (*expected)[i].Get(type);
-      const auto& got = (*actual)[i].Get(type);
-      EXPECT_EQ(want == nullptr, got == nullptr) << what << " batch " << i;
-      if (!want || !got) continue;
-      EXPECT_TRUE(want->schema()->Equals(*got->schema())) << what;
-      EXPECT_EQ(want->num_rows(), got->num_rows()) << what;
-      // NaN values are generated; they compare equal here.
-      const auto nans = arrow::EqualOptions::Defaults().nans_equal(true);
-      std::string diff;
-      for (int c = 0; c < want->num_columns() && c < got->num_columns(); ++c) {
-        if (!want->column(c)->Equals(*got->column(c), nans)) {
-          diff += want->schema()->field(c)->name() + ": " +
-                  want->column(c)->Diff(*got->column(c)) + "\n";
-        }
-      }
-      EXPECT_TRUE(diff.empty())
-          << what << " batch " << i << " " << TableName(type) << "\n"
-          << diff;
-    }
-  }
-  return true;
+  return testing::ExpectSameBatches(expected, LogsWireToOtap(bytes, options),
+                                    Signal::kLogs, what);
 }
 
 std::vector<std::string> GeneratedRequests(generator::Mode mode, int count) {
