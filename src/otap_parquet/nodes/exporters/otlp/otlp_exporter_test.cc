@@ -208,14 +208,15 @@ std::unique_ptr<engine::Node> Create(const engine::NodeFactory& factory,
 // UNAVAILABLE and "retries exhausted" in the reason after more than one attempt;
 // the slot frees (AcceptsPdata again, Wake called); metrics count the failures.
 TEST(OtlpGrpcExporter, PeerDownNacksAfterRetries) {
+  // Declared before the node: its in-flight RPCs use them until it is destroyed.
+  FakeEffect effect{"otlp"};
+  auto sink = std::make_shared<Outcomes>();
   auto node = Create(kOtlpGrpcExporterFactory,
                      "grpc_endpoint: http://127.0.0.1:1\n"
                      "max_in_flight: 2\n"
                      "retry_on_failure: {initial_interval: 5ms, max_interval: 5ms, "
                      "max_elapsed_time: 50ms}\n");
   auto* exporter = static_cast<OtlpExporter*>(node.get());
-  FakeEffect effect{"otlp"};
-  auto sink = std::make_shared<Outcomes>();
   ASSERT_OK(exporter->Start(effect));
   ASSERT_OK(exporter->Export(MakeLogs(3, 1, sink), effect));
   ASSERT_OK(exporter->Export(MakeLogs(3, 2, sink), effect));
@@ -272,6 +273,9 @@ TEST(OtlpHttpExporter, PermanentErrorThenRetryThenSuccess) {
   std::thread serving([&] { server.listen_after_bind(); });
   ASSERT_TRUE(WaitFor([&] { return server.is_running(); }));
 
+  // Declared before the node: its in-flight RPCs use them until it is destroyed.
+  FakeEffect effect{"otlp"};
+  auto sink = std::make_shared<Outcomes>();
   auto node =
       Create(kOtlpHttpExporterFactory,
              "endpoint: http://127.0.0.1:" + std::to_string(port) +
@@ -279,8 +283,6 @@ TEST(OtlpHttpExporter, PermanentErrorThenRetryThenSuccess) {
                  "http: {headers: {x-tenant: acme}, timeout: 5s}\n"
                  "retry_on_failure: {initial_interval: 1ms, max_interval: 1ms}\n");
   auto* exporter = static_cast<OtlpExporter*>(node.get());
-  FakeEffect effect{"otlp"};
-  auto sink = std::make_shared<Outcomes>();
   ASSERT_OK(exporter->Start(effect));
   ASSERT_OK(exporter->Export(MakeLogs(2, 1, sink), effect));
   ASSERT_TRUE(WaitFor([&] { return sink->settled() == 1; }));
@@ -310,13 +312,14 @@ TEST(OtlpHttpExporter, PermanentErrorThenRetryThenSuccess) {
 // Guarantees: the shutdown does not wait: the batch is Nacked retryable at once,
 // with the last error in the reason, and the shutdown future completes.
 TEST(OtlpGrpcExporter, ShutdownNacksRetriesPastTheDeadline) {
+  // Declared before the node: its in-flight RPCs use them until it is destroyed.
+  FakeEffect effect{"otlp"};
+  auto sink = std::make_shared<Outcomes>();
   auto node = Create(kOtlpGrpcExporterFactory,
                      "grpc_endpoint: http://127.0.0.1:1\n"
                      "retry_on_failure: {initial_interval: 10m, max_interval: 10m, "
                      "randomization_factor: 0, max_elapsed_time: 0s}\n");
   auto* exporter = static_cast<OtlpExporter*>(node.get());
-  FakeEffect effect{"otlp"};
-  auto sink = std::make_shared<Outcomes>();
   ASSERT_OK(exporter->Start(effect));
   ASSERT_OK(exporter->Export(MakeLogs(1, 1, sink), effect));
   ASSERT_TRUE(WaitFor([&] { return effect.metrics().extra("otlp_grpc_retries") == 1; }));
