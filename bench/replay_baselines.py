@@ -29,6 +29,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CLI = ROOT / "build" / "otap-parquet"
@@ -78,12 +79,16 @@ def run(*args) -> str:
 
 
 def dataset(cache: pathlib.Path, logs: int) -> pathlib.Path:
-    """The cached dataset of `logs` realistic logs, built when missing."""
+    """The cached dataset of `logs` realistic logs, built when missing or when it was
+    written with other writer properties than the current build's defaults (the
+    `.complete` stamp holds the `properties` line of `bench write`)."""
     requests = max(1, logs // LOGS_PER_REQUEST)
     base_requests = min(requests, 250)  # at most 1 M logs generated, written N times
     repeat = max(1, requests // base_requests)
     lake = cache / f"logs-{base_requests * repeat * LOGS_PER_REQUEST}"
-    if (lake / ".complete").exists():
+    stamp = lake / ".complete"
+    properties = writer_properties()
+    if stamp.exists() and stamp.read_text() == properties:
         return lake
     src = cache / f"logs-{base_requests}req.pb"
     if not src.exists():
@@ -94,8 +99,19 @@ def dataset(cache: pathlib.Path, logs: int) -> pathlib.Path:
     shutil.rmtree(lake, ignore_errors=True)
     print(f"writing {lake.name} ({repeat}x) ...", file=sys.stderr)
     run(CLI, "bench", "write", "--signal", "logs", "--no-fsync", "--repeat", repeat, "--dir", lake, src)
-    (lake / ".complete").touch()
+    stamp.write_text(properties)
     return lake
+
+
+def writer_properties() -> str:
+    """The `properties` line `bench write` prints for the current build's defaults."""
+    tiny = pathlib.Path(tempfile.mkdtemp())
+    try:
+        run(CLI, "generate", "--signal", "logs", "--requests", 1, "--items", 1, tiny / "one.pb")
+        out = run(CLI, "bench", "write", "--signal", "logs", "--no-fsync", tiny / "one.pb")
+    finally:
+        shutil.rmtree(tiny, ignore_errors=True)
+    return next((line.strip() for line in out.splitlines() if "properties" in line), out)
 
 
 def replay(lake: pathlib.Path, batch_size: int) -> dict:

@@ -20,6 +20,7 @@ apt_packages=(
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcbor-dev
   libcpp-httplib-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  openjdk-17-jre-headless  # Spark (pyspark) reads datasets in the interop tests
 )
 missing=()
 for p in "${apt_packages[@]}"; do
