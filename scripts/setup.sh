@@ -18,7 +18,7 @@ apt_packages=(
   g++ cmake ninja-build ccache pkg-config python3-venv
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcbor-dev
-  libcpp-httplib-dev zlib1g-dev
+  libcpp-httplib-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   openjdk-17-jre-headless  # Spark (pyspark) reads datasets in the interop tests
 )

@@ -23,6 +23,7 @@ import grpc
 from google.protobuf import duration_pb2
 from google.protobuf.internal.encoder import _VarintBytes
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+import zstandard
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb2
@@ -255,6 +256,8 @@ class OtlpPeer:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if headers.get("content-encoding") == "gzip":
                     body = gzip.decompress(body)
+                elif headers.get("content-encoding") == "zstd":
+                    body = zstandard.ZstdDecompressor().decompressobj().decompress(body)
                 request_type, response_type = SIGNALS[signal]
                 if headers.get("content-type") == "application/json":
                     peer._record(signal, body.decode(), headers)

@@ -125,10 +125,13 @@ headers: {{x-tenant: acme}}
         assert metric(text, "otlp_grpc_bytes_sent") > 0
 
 
-def test_http_replay_equals_source_with_gzip_and_headers(cli, run, tmp_path, lake):
-    # Scenario: the same replay into exporter:otlp_http (protobuf, gzip, a header).
-    # Guarantees: POSTs arrive as application/x-protobuf with Content-Encoding gzip
-    # and the header; the peer received exactly the source telemetry.
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_http_replay_equals_source_with_compression_and_headers(cli, run, tmp_path, lake,
+                                                                compression):
+    # Scenario: the same replay into exporter:otlp_http (protobuf, gzip or zstd, a header).
+    # Guarantees: POSTs arrive as application/x-protobuf with that Content-Encoding
+    # and the header; the peer (Python's gzip / the zstandard package) decoded exactly
+    # the source telemetry.
     lake_dir, sources = lake
     with OtlpPeer("http") as peer:
         config = write_config(tmp_path, lake_dir, "otlp_http", f"""
@@ -136,14 +139,14 @@ endpoint: {peer.endpoint}
 client_pool_size: 2
 max_in_flight: 4
 http:
-  compression: gzip
+  compression: {compression}
   timeout: 10s
   headers: {{x-tenant: acme}}
 """)
         text, _ = run_pipeline(cli, tmp_path, config)
         assert_same_telemetry(run, peer, tmp_path, sources)
         headers = peer.headers()
-        assert headers and all(h["content-encoding"] == "gzip" for h in headers)
+        assert headers and all(h["content-encoding"] == compression for h in headers)
         assert all(h["content-type"] == "application/x-protobuf" for h in headers)
         assert all(h["x-tenant"] == "acme" for h in headers)
         assert metric(text, "otlp_http_batches_acked") == len(headers)

@@ -20,6 +20,7 @@ import duckdb
 import grpc
 import pyarrow.dataset as ds
 import pytest
+import zstandard
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -258,6 +259,10 @@ def test_http_raw_requests(cli, tmp_path, engines):
                         gzip.compress(logs_request(5, "gzip").SerializeToString()),
                         headers={**auth, "Content-Encoding": "gzip"})
     assert status == 200
+    status, _, _ = post(port, "/v1/logs",
+                        zstandard.compress(logs_request(6, "zstd").SerializeToString()),
+                        headers={**auth, "Content-Encoding": "zstd"})
+    assert status == 200
 
     status, _, body = post(port, "/v1/logs", b"\xff\xff\xff\xff", headers=auth)
     assert status == 400 and b"malformed protobuf" in body
@@ -272,7 +277,13 @@ def test_http_raw_requests(cli, tmp_path, engines):
     assert status == 413 and b"max_request_body_size" in body
     status, _, body = post(port, "/v1/logs", b"x", "text/plain", headers=auth)
     assert status == 415 and b"unsupported Content-Type" in body
+    # A 1 MB zstd "bomb" of a few bytes: refused once the decompressed size passes the limit.
+    status, _, body = post(port, "/v1/logs", zstandard.compress(b"\0" * 1_000_000),
+                           headers={**auth, "Content-Encoding": "zstd"})
+    assert status == 413 and b"max_request_body_size" in body
     status, _, body = post(port, "/v1/logs", b"x", headers={**auth, "Content-Encoding": "zstd"})
+    assert status == 400 and b"cannot decompress the zstd request body" in body
+    status, _, body = post(port, "/v1/logs", b"x", headers={**auth, "Content-Encoding": "lzma"})
     assert status == 415 and b"Content-Encoding" in body
     status, headers, body = post(port, "/v1/logs", logs_request(1).SerializeToString(),
                                  headers={"Authorization": "Bearer wrong"})
@@ -286,11 +297,12 @@ def test_http_raw_requests(cli, tmp_path, engines):
     engine.stop()
 
     assert sorted(duck(out, "SELECT str, count(*) FROM log_attrs WHERE key = 'test.tag' "
-                            "GROUP BY str")) == [("gzip", 5), ("json", 4), ("proto", 3)]
+                            "GROUP BY str")) == [("gzip", 5), ("json", 4), ("proto", 3),
+                                                 ("zstd", 6)]
     m = engine.metrics
-    assert metric(m, "otlp_http_requests_completed", signal="logs") == 3
-    assert metric(m, "otlp_http_requests_rejected", reason="invalid") == 2
-    assert metric(m, "otlp_http_requests_rejected", reason="too_large") == 2
+    assert metric(m, "otlp_http_requests_completed", signal="logs") == 4
+    assert metric(m, "otlp_http_requests_rejected", reason="invalid") == 3
+    assert metric(m, "otlp_http_requests_rejected", reason="too_large") == 3
     assert metric(m, "otlp_http_requests_rejected", reason="unsupported") == 2
     assert metric(m, "otlp_http_requests_rejected", reason="unauthenticated") == 2
 

@@ -32,8 +32,9 @@ bool ReadFile(const std::string& path, std::string* out) {
   return in.good() || in.eof();
 }
 
-// `compression` (alias `compression_method`): one method or null; we send gzip.
-std::string ReadCompression(config::ConfigReader& reader) {
+// `compression` (alias `compression_method`): one method or null; gRPC sends gzip,
+// HTTP gzip or zstd.
+std::string ReadCompression(config::ConfigReader& reader, bool grpc) {
   const bool has_main = reader.Has("compression");
   const bool has_alias = reader.Has("compression_method");
   if (has_main && has_alias) {
@@ -43,9 +44,9 @@ std::string ReadCompression(config::ConfigReader& reader) {
   const std::string_view key = has_alias ? "compression_method" : "compression";
   auto v = reader.Enum(key, {"none", "gzip", "zstd", "deflate"});
   if (!v) return "none";
-  if (*v == "zstd" || *v == "deflate") {
-    reader.Error(
-        key, fmt::format("{} is not supported by this exporter; use gzip or none", *v));
+  if (*v == "deflate" || (grpc && *v == "zstd")) {
+    reader.Error(key, fmt::format("{} is not supported by this exporter; use {}", *v,
+                                  grpc ? "gzip or none" : "gzip, zstd or none"));
     return "none";
   }
   return *v;
@@ -111,7 +112,7 @@ std::optional<OtlpEndpoint> ReadEndpoint(config::ConfigReader& reader,
 void ReadClientSettings(config::ConfigReader& reader, OtlpClientConfig* c,
                         std::initializer_list<std::string_view> reserved_headers,
                         bool grpc) {
-  c->compression = ReadCompression(reader);
+  c->compression = ReadCompression(reader, grpc);
   if (auto v = reader.Duration("timeout", std::chrono::nanoseconds(1))) c->timeout = *v;
   if (auto v = reader.Duration("connect_timeout", std::chrono::nanoseconds(1))) {
     c->connect_timeout = *v;

@@ -63,7 +63,7 @@ struct OtlpEndpoint {
 
 /// \brief What both exporters share.
 struct OtlpClientConfig {
-  std::string compression = "none";  ///< "none" or "gzip"
+  std::string compression = "none";  ///< "none", "gzip" or (HTTP only) "zstd"
   std::optional<std::chrono::nanoseconds> timeout;
   std::chrono::nanoseconds connect_timeout = std::chrono::seconds(3);
   std::vector<std::pair<std::string, std::string>> headers;

@@ -15,6 +15,7 @@
 
 #include "otap_parquet/otlp/otlp_json.h"
 #include "otap_parquet/util/pem.h"
+#include "otap_parquet/util/zstd.h"
 
 namespace otap_parquet::nodes {
 
@@ -242,7 +243,19 @@ class HttpTransport : public OtlpTransport {
     }
     const char* content_type =
         config_.encoding == "json" ? "application/json" : "application/x-protobuf";
-    auto response = client->Post(config_.PathOf(signal), headers, job.body, content_type);
+    std::string zstd_body;  // httplib compresses gzip itself, not zstd
+    if (config_.client.compression == "zstd") {
+      auto compressed = util::ZstdCompress(job.body);
+      if (!compressed.ok()) {
+        return AttemptResult::Failure(AttemptOutcome::kPermanent, "encoding",
+                                      compressed.status().ToString());
+      }
+      zstd_body = std::move(*compressed);
+      headers.emplace("Content-Encoding", "zstd");
+    }
+    auto response = client->Post(
+        config_.PathOf(signal), headers,
+        config_.client.compression == "zstd" ? zstd_body : job.body, content_type);
     if (!response) {
       result.outcome = AttemptOutcome::kRetryable;
       result.reason = "transport";
@@ -307,7 +320,7 @@ const engine::NodeFactory kOtlpHttpExporterFactory{
     .urn = "urn:otel:exporter:otlp_http",
     .kind = engine::NodeKind::kExporter,
     .description =
-        "sends OTLP/HTTP export requests (protobuf or JSON; retries, TLS, gzip)",
+        "sends OTLP/HTTP export requests (protobuf or JSON; retries, TLS, gzip or zstd)",
     .validate_config = &config::ValidateTyped<OtlpHttpExporterConfig>,
     .create = &MakeOtlpHttpExporter};
 

@@ -113,6 +113,15 @@ TEST(OtlpExporterConfig, Http) {
   EXPECT_TRUE(parsed->endpoint.https);
   EXPECT_EQ(parsed->endpoint.port, 4318);
   EXPECT_EQ(parsed->client.compression, "gzip");
+
+  auto zstd = config::ParseTyped<OtlpHttpExporterConfig>(
+      YAML::Load("endpoint: http://h:4318\nhttp: {compression: zstd}\n"), "x");
+  ASSERT_OK(zstd.status());
+  EXPECT_EQ(zstd->client.compression, "zstd");
+  EXPECT_THAT(
+      Errors(kOtlpHttpExporterFactory,
+             "endpoint: http://h:4318\nhttp: {compression: deflate}"),
+      HasSubstr("deflate is not supported by this exporter; use gzip, zstd or none"));
 }
 
 // Scenario: answers of OTLP peers.

@@ -16,6 +16,7 @@
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_json.h"
 #include "otap_parquet/util/pem.h"
+#include "otap_parquet/util/zstd.h"
 
 namespace otap_parquet::nodes::otlp_receiver {
 
@@ -287,15 +288,33 @@ void HttpServer::Route() {
     }
     const std::string encoding = Lower(req.get_header_value("Content-Encoding"));
     if (!encoding.empty() && encoding != "identity") {
-      // httplib has already decoded gzip, deflate and br.
-      const bool known = encoding == "gzip" || encoding == "deflate" || encoding == "br";
+      // httplib has already decoded gzip, deflate and br; zstd is ours.
+      const bool known = encoding == "gzip" || encoding == "deflate" ||
+                         encoding == "br" || encoding == "zstd";
       if (!known || !config_.accept_compressed_requests) {
         reject(Outcome::kUnsupported,
                fmt::format("unsupported Content-Encoding \"{}\"{}", encoding,
                            config_.accept_compressed_requests
-                               ? "; use gzip, deflate or identity"
+                               ? "; use zstd, gzip, deflate or identity"
                                : " (accept_compressed_requests is false)"));
         return;
+      }
+      if (encoding == "zstd") {
+        // The limit applies to the decompressed size too, as for gzip.
+        auto plain = util::ZstdDecompress(body, limit);
+        if (!plain.ok()) {
+          if (plain.status().IsCapacityError()) {
+            reject(Outcome::kTooLarge,
+                   fmt::format("decompressed request body exceeds max_request_body_size "
+                               "({} bytes)",
+                               limit));
+          } else {
+            reject(Outcome::kInvalid, "cannot decompress the zstd request body: " +
+                                          plain.status().message());
+          }
+          return;
+        }
+        body = std::move(*plain);
       }
     }
     otlp::OtlpRequest request;
