@@ -143,7 +143,8 @@ def main() -> None:
     parser.add_argument("--logs", type=int, default=1_000_000, help="log records of the small dataset")
     parser.add_argument("--large", action="store_true", help="also the 10x larger dataset (10 M logs by default)")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median by CPU time)")
-    parser.add_argument("--batch-size", type=int, default=65535, help="bench replay --batch-size")
+    parser.add_argument("--batch-size", type=int, default=16384,
+                        help="bench replay --batch-size (roots per OTAP batch)")
     parser.add_argument("--cache", type=pathlib.Path, default=ROOT / "build" / "bench-data")
     parser.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB baselines")
     parser.add_argument(
