@@ -41,8 +41,9 @@ def lake(run, tmp_path):
     return out, sources
 
 
-def write_config(tmp_path, lake_dir, exporter, config, signals=SIGNALS):
+def write_config(tmp_path, lake_dir, exporter, config, signals=SIGNALS, receiver=""):
     body = "\n".join("      " + line for line in config.strip().splitlines())
+    extra = "".join("\n    " + line for line in receiver.strip().splitlines())
     text = v1_config(f"""
 replay:
   type: receiver:parquet
@@ -50,7 +51,7 @@ replay:
     base_uri: {lake_dir}
     signal_types: [{", ".join(signals)}]
     processing_options:
-      batch_size: 40
+      batch_size: 40{extra}
 out:
   type: exporter:{exporter}
   config:
@@ -309,3 +310,31 @@ def test_partial_success_is_acked_and_counted(cli, tmp_path, lake, protocol):
         assert metric(text, f"{exporter}_items_exported", label='signal="logs"') == \
             source_items(sources, "logs") - 2 * requests
         assert "partial_success" in stderr and "peer told to reject some" in stderr
+
+
+@pytest.mark.parametrize("max_retries", [3, 0])
+def test_replay_retries_nacked_batches(cli, run, tmp_path, lake, max_retries):
+    # Scenario: exporter:otlp_grpc with its own retries off, so a refused request
+    # Nacks the batch at once; the peer answers UNAVAILABLE to its first 3 requests.
+    # Guarantees: receiver:parquet sends Nacked batches again after its backoff and
+    # the peer ends with exactly the source telemetry; with `max_retries: 0` the
+    # batches are given up (counted as abandoned) and the peer misses them.
+    lake_dir, sources = lake
+    with OtlpPeer("grpc", fail_first=3) as peer:
+        config = write_config(tmp_path, lake_dir, "otlp_grpc", f"""
+grpc_endpoint: {peer.endpoint}
+max_in_flight: 2
+retry_on_failure: {{enabled: false}}
+""", receiver=f"retry: {{max_retries: {max_retries}, initial_interval: 20ms, "
+                  "max_interval: 100ms}")
+        text, _ = run_pipeline(cli, tmp_path, config)
+        received = peer.items()
+        if max_retries:
+            assert_same_telemetry(run, peer, tmp_path, sources)
+            assert metric(text, "parquet_batches_retried", node="replay") == 3
+            assert metric(text, "parquet_batches_abandoned", node="replay") == 0
+        else:
+            assert received < sum(source_items(sources, s) for s in SIGNALS)
+            assert metric(text, "parquet_batches_retried", node="replay") == 0
+            assert metric(text, "parquet_batches_abandoned", node="replay") == 3
+        assert metric(text, "parquet_batches_nacked", node="replay") == 3

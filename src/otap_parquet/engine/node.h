@@ -74,6 +74,11 @@ class EffectHandler {
   /// \brief Wakes the pipeline loop, e.g. after a completion on another thread
   /// changed AcceptsPdata(). Thread-safe.
   virtual void Wake() = 0;
+
+  /// \brief Receivers, on the pipeline thread: call Poll again at the next turn of
+  /// the loop instead of at the time the last Poll returned (e.g. an outcome has
+  /// made a retry due earlier).
+  virtual void RequestPoll() {}
 };
 
 /// \brief Common part of all nodes. Every method runs on the pipeline thread.

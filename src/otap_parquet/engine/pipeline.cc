@@ -228,6 +228,7 @@ class PipelineInstance::Effect : public EffectHandler {
 
   void ReportFinished() override { node_->finished = true; }
   void Wake() override { pipeline_->wakeup_->Notify(); }
+  void RequestPoll() override { node_->next_poll = Clock::time_point::min(); }
 
  private:
   const OutPort* LookupPort(std::string_view port) const {

@@ -134,6 +134,21 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
     ck.Finish();
     c.checkpoint = std::move(checkpoint);
   }
+  if (reader.Has("retry")) {
+    config::ConfigReader retry = reader.Child("retry");
+    if (auto v = retry.Int("max_retries", 0, 1000)) c.retry.max_retries = *v;
+    if (auto v = retry.Duration("initial_interval", std::chrono::milliseconds(1))) {
+      c.retry.initial_interval =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    }
+    if (auto v = retry.Duration("max_interval", std::chrono::milliseconds(1))) {
+      c.retry.max_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    }
+    if (c.retry.max_interval < c.retry.initial_interval) {
+      retry.Error("max_interval", "must not be shorter than initial_interval");
+    }
+    retry.Finish();
+  }
   if (reader.Has("pacing")) {
     config::ConfigReader pacing = reader.Child("pacing");
     if (auto v = pacing.Enum("mode", {"fast", "original"})) {

@@ -47,6 +47,17 @@ struct ParquetReceiverConfig {
   };
   std::optional<Checkpoint> checkpoint;
 
+  /// `retry`: a batch Nacked as retryable (exporter down, pipeline full) is sent
+  /// again, up to `max_retries` times, after `initial_interval` doubling up to
+  /// `max_interval`; then (or on a permanent Nack) the checkpoint stays before it
+  /// for the rest of the run. `max_retries: 0` turns retries off.
+  struct Retry {
+    int64_t max_retries = 5;
+    std::chrono::milliseconds initial_interval{1000};
+    std::chrono::milliseconds max_interval{30000};
+  };
+  Retry retry;
+
   /// `pacing`: `mode: fast` (default, as fast as downstream takes it) or `original`
   /// (the original event-time gaps between batches, divided by `speed`).
   bool pace_original = false;

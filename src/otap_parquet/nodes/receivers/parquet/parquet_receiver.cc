@@ -286,7 +286,7 @@ void ParquetReceiver::Finish(engine::EffectHandler& effect) {
 }
 
 void ParquetReceiver::MaybeFinish(engine::EffectHandler& effect) {
-  if (exhausted_ && in_flight_ == 0) Finish(effect);
+  if (exhausted_ && in_flight_ == 0 && retry_due_.empty()) Finish(effect);
 }
 
 void ParquetReceiver::MaybeWriteCheckpoint(engine::EffectHandler& effect, bool force) {
@@ -323,14 +323,45 @@ void ParquetReceiver::Send(Ready ready, engine::EffectHandler& effect) {
                         ready.next_file, ready.next_row, items);
   records_emitted_ += items;
   batches_emitted_++;
+  if (config_.retry.max_retries > 0) sent_.emplace(token, Sent{msg.batch, 0});
+  Emit(token, std::move(msg), effect);
+}
+
+void ParquetReceiver::Emit(uint64_t token, engine::PData msg,
+                           engine::EffectHandler& effect) {
   effect.Subscribe(msg, token);
   in_flight_++;
   auto st = effect.Send(std::move(msg));
   if (!st.ok()) effect.metrics().errors++;  // Nacked by the engine: in_flight settles
 }
 
+void ParquetReceiver::Abandon(uint64_t token) {
+  sent_.erase(token);
+  progress_.Nacked(token);
+  abandoned_++;
+}
+
 Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
                                         engine::EffectHandler& effect) {
+  if (!finished_ && !retry_due_.empty() && retry_due_.begin()->first <= now) {
+    const uint64_t token = retry_due_.begin()->second;
+    retry_due_.erase(retry_due_.begin());
+    if (auto it = sent_.find(token); it != sent_.end()) {
+      retried_++;
+      // The batch's buffers are shared with the kept copy, not copied.
+      Emit(token, engine::PData(OtapBatch(it->second.batch)), effect);
+      if (exhausted_) settle_deadline_ = std::max(settle_deadline_, now + kSettleTimeout);
+      UpdateMetrics(effect);
+    }
+    return now;
+  }
+  Clock::time_point next = PollReader(now, effect);
+  if (!finished_ && !retry_due_.empty()) next = std::min(next, retry_due_.begin()->first);
+  return next;
+}
+
+Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
+                                              engine::EffectHandler& effect) {
   if (finished_) return Clock::time_point::max();
   if (idle_) {
     Finish(effect);
@@ -338,8 +369,9 @@ Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
   }
   MaybeWriteCheckpoint(effect, /*force=*/false);
   if (exhausted_) {
-    // Waiting for the outcome of in-flight batches (OnAck/OnNack finish earlier).
-    if (now >= settle_deadline_) {
+    // Waiting for the outcome of in-flight batches (OnAck/OnNack finish earlier)
+    // and for due retries.
+    if (now >= settle_deadline_ && retry_due_.empty()) {
       effect.logger().warn(
           "receiver.parquet.settle_timeout node={} in_flight={} (left to the drain)",
           effect.node_id(), in_flight_);
@@ -428,6 +460,9 @@ Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
 void ParquetReceiver::Drain(engine::EffectHandler& effect) {
   draining_ = true;
   ready_.reset();  // not sent: not emitted, replayed after a restart
+  // Retries not sent yet: the checkpoint stays before them (replayed after a restart).
+  for (const auto& [due, token] : retry_due_) Abandon(token);
+  retry_due_.clear();
   effect.logger().info("receiver.parquet.drain node={} core={} batches={} in_flight={}",
                        effect.node_id(), effect.core(), batches_emitted_, in_flight_);
 }
@@ -436,6 +471,7 @@ void ParquetReceiver::OnAck(uint64_t calldata, engine::AckContext,
                             engine::EffectHandler& effect) {
   in_flight_--;
   acked_++;
+  sent_.erase(calldata);
   if (progress_.Acked(calldata)) {
     checkpoint_dirty_ = true;
     // Once the receiver is done, every Ack that moves progress is written at once.
@@ -449,12 +485,32 @@ void ParquetReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
                              engine::AckContext, engine::EffectHandler& effect) {
   in_flight_--;
   nacked_++;
-  progress_.Nacked(calldata);
-  if (nack_logs_++ < 5) {
-    effect.logger().warn(
-        "receiver.parquet.nack node={} permanent={} reason={} (the checkpoint stays "
-        "before this batch)",
-        effect.node_id(), nack.permanent, nack.reason);
+  auto it = sent_.find(calldata);
+  if (it != sent_.end() && !nack.permanent && !draining_ && !shut_down_ && !finished_ &&
+      it->second.retries < config_.retry.max_retries) {
+    const int64_t attempt = ++it->second.retries;
+    auto backoff = config_.retry.initial_interval;
+    for (int64_t i = 1; i < attempt && backoff < config_.retry.max_interval; ++i) {
+      backoff *= 2;
+    }
+    backoff = std::min(backoff, config_.retry.max_interval);
+    retry_due_.emplace(Clock::now() + backoff, calldata);
+    effect.RequestPoll();
+    if (nack_logs_++ < 5) {
+      effect.logger().warn(
+          "receiver.parquet.retry node={} retry={}/{} in_ms={} reason={}",
+          effect.node_id(), attempt, config_.retry.max_retries, backoff.count(),
+          nack.reason);
+    }
+  } else {
+    const int64_t retries = it != sent_.end() ? it->second.retries : 0;
+    Abandon(calldata);
+    if (nack_logs_++ < 5) {
+      effect.logger().warn(
+          "receiver.parquet.nack node={} permanent={} retries={} reason={} (the "
+          "checkpoint stays before this batch for the rest of the run)",
+          effect.node_id(), nack.permanent, retries, nack.reason);
+    }
   }
   UpdateMetrics(effect);
   MaybeFinish(effect);
@@ -500,7 +556,12 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
       records_emitted_);
   Set(m, "parquet_batches_emitted", "batches emitted", batches_emitted_);
   Set(m, "parquet_batches_acked", "emitted batches Acked", acked_);
-  Set(m, "parquet_batches_nacked", "emitted batches Nacked", nacked_);
+  Set(m, "parquet_batches_nacked", "Nacks received for emitted batches", nacked_);
+  Set(m, "parquet_batches_retried", "Nacked batches sent again (retry)", retried_);
+  Set(m, "parquet_batches_abandoned",
+      "batches given up (permanent Nack, retries exhausted, or shutdown): the "
+      "checkpoint stays before them",
+      abandoned_);
   Set(m, "parquet_batches_in_flight", "emitted batches not yet settled", in_flight_,
       /*counter=*/false);
   Set(m, "parquet_passes", "dataset discoveries (readers opened)", polls_);

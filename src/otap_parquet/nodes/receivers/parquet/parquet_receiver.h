@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <arrow/filesystem/filesystem.h>
@@ -56,6 +58,7 @@ class ParquetReceiver : public engine::Receiver {
   int64_t in_flight() const { return in_flight_; }
   int64_t acked() const { return acked_; }
   int64_t nacked() const { return nacked_; }
+  int64_t retried() const { return retried_; }
   /// \brief Totals over every reader opened so far (polling opens one per poll).
   dataset::ReaderStats stats() const;
   const dataset::ReplayProgress& progress() const { return progress_; }
@@ -78,7 +81,20 @@ class ParquetReceiver : public engine::Receiver {
     Clock::time_point due{};
   };
 
+  /// A batch sent and not settled yet, kept (its buffers are shared, not copied)
+  /// while `retry` may send it again.
+  struct Sent {
+    OtapBatch batch;
+    int64_t retries = 0;
+  };
+
   bool polling() const { return config_.polling_interval.count() > 0; }
+  /// Poll's work besides retries: pacing, reading, the end of the dataset.
+  Clock::time_point PollReader(Clock::time_point now, engine::EffectHandler& effect);
+  /// Subscribes to and sends `batch` under `token` (a first send or a retry).
+  void Emit(uint64_t token, engine::PData msg, engine::EffectHandler& effect);
+  /// Gives up on the batch of `token`: the checkpoint stays before it.
+  void Abandon(uint64_t token);
   /// Opens the checkpoint (shared by the instances of this process); loads it.
   arrow::Status OpenCheckpoint(engine::EffectHandler& effect);
   /// Opens a reader over the dataset as it is now; false (logged) on failure.
@@ -130,6 +146,12 @@ class ParquetReceiver : public engine::Receiver {
   int64_t polls_ = 0;
   int64_t logged_orphans_ = 0;
   int64_t nack_logs_ = 0;
+  int64_t retried_ = 0;
+  int64_t abandoned_ = 0;
+  /// token → batch, while a retry may need it (only with retry.max_retries > 0).
+  std::unordered_map<uint64_t, Sent> sent_;
+  /// Retries waiting for their time: due → token.
+  std::multimap<Clock::time_point, uint64_t> retry_due_;
 };
 
 extern const engine::NodeFactory kParquetReceiverFactory;

@@ -139,6 +139,28 @@ pacing: {mode: original, speed: 60}
               HasSubstr("nodes.pq.config.pacing.speed (line 2): must be > 0"));
 }
 
+// Scenario: `retry` of Nacked batches: defaults, explicit values, bad values.
+// Guarantees: defaults 5 retries from 1 s up to 30 s; errors name the key and line.
+TEST(ParquetReceiverConfigTest, Retry) {
+  ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /d"));
+  EXPECT_EQ(d.retry.max_retries, 5);
+  EXPECT_EQ(d.retry.initial_interval, std::chrono::seconds(1));
+  EXPECT_EQ(d.retry.max_interval, std::chrono::seconds(30));
+  ASSERT_OK_AND_ASSIGN(
+      auto c, Parse("base_uri: /d\nretry: {max_retries: 0, initial_interval: 50ms, "
+                    "max_interval: 2s}"));
+  EXPECT_EQ(c.retry.max_retries, 0);
+  EXPECT_EQ(c.retry.initial_interval, std::chrono::milliseconds(50));
+  EXPECT_EQ(c.retry.max_interval, std::chrono::seconds(2));
+  EXPECT_THAT(ErrorOf("base_uri: /d\nretry: {max_retries: -1}"),
+              HasSubstr("nodes.pq.config.retry.max_retries (line 2)"));
+  EXPECT_THAT(
+      ErrorOf("base_uri: /d\nretry: {initial_interval: 5s, max_interval: 1s}"),
+      HasSubstr("nodes.pq.config.retry.max_interval (line 2): must not be shorter"));
+  EXPECT_THAT(ErrorOf("base_uri: /d\nretry: {max_retry: 2}"),
+              HasSubstr("did you mean \"max_retries\""));
+}
+
 // Scenario: batches of one stream with event times 0 s, 10 s, 10 s, 40 s, 5 s, one
 // without time, then a new stream starting at 5 s, replayed at speed 10 on a fake
 // clock (the `now` passed in).
