@@ -325,8 +325,8 @@ def test_replay_retries_nacked_batches(cli, run, tmp_path, lake, max_retries):
 grpc_endpoint: {peer.endpoint}
 max_in_flight: 2
 retry_on_failure: {{enabled: false}}
-""", receiver=f"retry: {{max_retries: {max_retries}, initial_interval: 20ms, "
-                  "max_interval: 100ms}")
+""", receiver=f"retry: {{max_retries: {max_retries}, init_backoff: 20ms, "
+                  "max_backoff: 100ms}")
         text, _ = run_pipeline(cli, tmp_path, config)
         received = peer.items()
         if max_retries:

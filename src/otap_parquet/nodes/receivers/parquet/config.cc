@@ -137,15 +137,14 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
   if (reader.Has("retry")) {
     config::ConfigReader retry = reader.Child("retry");
     if (auto v = retry.Int("max_retries", 0, 1000)) c.retry.max_retries = *v;
-    if (auto v = retry.Duration("initial_interval", std::chrono::milliseconds(1))) {
-      c.retry.initial_interval =
-          std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    if (auto v = retry.Duration("init_backoff", std::chrono::milliseconds(1))) {
+      c.retry.init_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
     }
-    if (auto v = retry.Duration("max_interval", std::chrono::milliseconds(1))) {
-      c.retry.max_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    if (auto v = retry.Duration("max_backoff", std::chrono::milliseconds(1))) {
+      c.retry.max_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
     }
-    if (c.retry.max_interval < c.retry.initial_interval) {
-      retry.Error("max_interval", "must not be shorter than initial_interval");
+    if (c.retry.max_backoff < c.retry.init_backoff) {
+      retry.Error("max_backoff", "must not be shorter than init_backoff");
     }
     retry.Finish();
   }

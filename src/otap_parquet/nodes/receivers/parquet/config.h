@@ -48,13 +48,15 @@ struct ParquetReceiverConfig {
   std::optional<Checkpoint> checkpoint;
 
   /// `retry`: a batch Nacked as retryable (exporter down, pipeline full) is sent
-  /// again, up to `max_retries` times, after `initial_interval` doubling up to
-  /// `max_interval`; then (or on a permanent Nack) the checkpoint stays before it
-  /// for the rest of the run. `max_retries: 0` turns retries off.
+  /// again, up to `max_retries` times, after `init_backoff` doubling up to
+  /// `max_backoff`; then (or on a permanent Nack) the checkpoint stays before it
+  /// for the rest of the run. Off by default (`max_retries: 0`): retrying keeps every
+  /// unsettled batch referenced until its outcome, and an exporter:parquet settles
+  /// a batch only when its file is published.
   struct Retry {
-    int64_t max_retries = 5;
-    std::chrono::milliseconds initial_interval{1000};
-    std::chrono::milliseconds max_interval{30000};
+    int64_t max_retries = 0;
+    std::chrono::milliseconds init_backoff{1000};
+    std::chrono::milliseconds max_backoff{30000};
   };
   Retry retry;
 

@@ -369,9 +369,10 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
   }
   MaybeWriteCheckpoint(effect, /*force=*/false);
   if (exhausted_) {
-    // Waiting for the outcome of in-flight batches (OnAck/OnNack finish earlier)
-    // and for due retries.
-    if (now >= settle_deadline_ && retry_due_.empty()) {
+    // Waiting for the outcome of in-flight batches (OnAck/OnNack finish earlier).
+    // A pending retry comes first: Poll wakes for it and then extends the deadline.
+    if (!retry_due_.empty()) return Clock::time_point::max();
+    if (now >= settle_deadline_) {
       effect.logger().warn(
           "receiver.parquet.settle_timeout node={} in_flight={} (left to the drain)",
           effect.node_id(), in_flight_);
@@ -489,11 +490,11 @@ void ParquetReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
   if (it != sent_.end() && !nack.permanent && !draining_ && !shut_down_ && !finished_ &&
       it->second.retries < config_.retry.max_retries) {
     const int64_t attempt = ++it->second.retries;
-    auto backoff = config_.retry.initial_interval;
-    for (int64_t i = 1; i < attempt && backoff < config_.retry.max_interval; ++i) {
+    auto backoff = config_.retry.init_backoff;
+    for (int64_t i = 1; i < attempt && backoff < config_.retry.max_backoff; ++i) {
       backoff *= 2;
     }
-    backoff = std::min(backoff, config_.retry.max_interval);
+    backoff = std::min(backoff, config_.retry.max_backoff);
     retry_due_.emplace(Clock::now() + backoff, calldata);
     effect.RequestPoll();
     if (nack_logs_++ < 5) {

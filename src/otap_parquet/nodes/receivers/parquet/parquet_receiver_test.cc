@@ -140,23 +140,24 @@ pacing: {mode: original, speed: 60}
 }
 
 // Scenario: `retry` of Nacked batches: defaults, explicit values, bad values.
-// Guarantees: defaults 5 retries from 1 s up to 30 s; errors name the key and line.
+// Guarantees: off by default (then 1 s doubling up to 30 s); errors name the key and
+// line.
 TEST(ParquetReceiverConfigTest, Retry) {
   ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /d"));
-  EXPECT_EQ(d.retry.max_retries, 5);
-  EXPECT_EQ(d.retry.initial_interval, std::chrono::seconds(1));
-  EXPECT_EQ(d.retry.max_interval, std::chrono::seconds(30));
-  ASSERT_OK_AND_ASSIGN(
-      auto c, Parse("base_uri: /d\nretry: {max_retries: 0, initial_interval: 50ms, "
-                    "max_interval: 2s}"));
-  EXPECT_EQ(c.retry.max_retries, 0);
-  EXPECT_EQ(c.retry.initial_interval, std::chrono::milliseconds(50));
-  EXPECT_EQ(c.retry.max_interval, std::chrono::seconds(2));
+  EXPECT_EQ(d.retry.max_retries, 0);
+  EXPECT_EQ(d.retry.init_backoff, std::chrono::seconds(1));
+  EXPECT_EQ(d.retry.max_backoff, std::chrono::seconds(30));
+  ASSERT_OK_AND_ASSIGN(auto c,
+                       Parse("base_uri: /d\nretry: {max_retries: 4, init_backoff: 50ms, "
+                             "max_backoff: 2s}"));
+  EXPECT_EQ(c.retry.max_retries, 4);
+  EXPECT_EQ(c.retry.init_backoff, std::chrono::milliseconds(50));
+  EXPECT_EQ(c.retry.max_backoff, std::chrono::seconds(2));
   EXPECT_THAT(ErrorOf("base_uri: /d\nretry: {max_retries: -1}"),
               HasSubstr("nodes.pq.config.retry.max_retries (line 2)"));
   EXPECT_THAT(
-      ErrorOf("base_uri: /d\nretry: {initial_interval: 5s, max_interval: 1s}"),
-      HasSubstr("nodes.pq.config.retry.max_interval (line 2): must not be shorter"));
+      ErrorOf("base_uri: /d\nretry: {init_backoff: 5s, max_backoff: 1s}"),
+      HasSubstr("nodes.pq.config.retry.max_backoff (line 2): must not be shorter"));
   EXPECT_THAT(ErrorOf("base_uri: /d\nretry: {max_retry: 2}"),
               HasSubstr("did you mean \"max_retries\""));
 }
