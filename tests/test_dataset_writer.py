@@ -103,20 +103,27 @@ def attr_signature(attributes):
     return tuple(sorted(out))
 
 
-def test_duckdb_join_logs_with_log_attrs(inputs, run, tmp_path):
-    """Each log record joined to log_attrs on (_part_id, id) = (_part_id, parent_id)
-    gets exactly its own attributes, as the input JSON has them."""
-    base = tmp_path / "ds"
-    # Small batches: ids restart in every batch and must be made unique by the writer.
-    run("convert", inputs["logs"], base, "--max-batch-rows", "5")
+def expected_log_attrs(path: pathlib.Path) -> collections.Counter:
+    """(time, observed time, attribute signature) of each log record of an OTLP
+    JSON-lines input: what a join of logs with log_attrs must give back."""
     expected = collections.Counter()
-    for request in read_json_requests(inputs["logs"]):
+    for request in read_json_requests(path):
         for rl in request.get("resourceLogs", []):
             for sl in rl.get("scopeLogs", []):
                 for rec in sl.get("logRecords", []):
                     expected[(int(rec.get("timeUnixNano", 0)) & U64,
                               int(rec.get("observedTimeUnixNano", 0)) & U64,
                               attr_signature(rec.get("attributes", [])))] += 1
+    return expected
+
+
+def test_duckdb_join_logs_with_log_attrs(inputs, run, tmp_path):
+    """Each log record joined to log_attrs on (_part_id, id) = (_part_id, parent_id)
+    gets exactly its own attributes, as the input JSON has them."""
+    base = tmp_path / "ds"
+    # Small batches: ids restart in every batch and must be made unique by the writer.
+    run("convert", inputs["logs"], base, "--max-batch-rows", "5")
+    expected = expected_log_attrs(inputs["logs"])
     con = duckdb.connect()
     rows = con.execute(f"""
         SELECT coalesce(epoch_ns(l.time_unix_nano), 0),

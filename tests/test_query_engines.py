@@ -11,7 +11,7 @@ import shutil
 import pyarrow.dataset as ds
 import pytest
 
-from test_dataset_writer import U64, attr_signature, read_json_requests, tables_of
+from test_dataset_writer import U64, expected_log_attrs, tables_of
 
 
 @pytest.fixture(scope="module")
@@ -42,19 +42,6 @@ def pyarrow_table(base: pathlib.Path, table: str):
     # pyarrow skips names starting with "_" unless told otherwise: `_part_id=` levels.
     return ds.dataset(base / table, format="parquet", partitioning="hive",
                       ignore_prefixes=["."]).to_table()
-
-
-def expected_log_attrs(path: pathlib.Path) -> collections.Counter:
-    """(time, observed time, attribute signature) of each log record of the input."""
-    expected = collections.Counter()
-    for request in read_json_requests(path):
-        for rl in request.get("resourceLogs", []):
-            for sl in rl.get("scopeLogs", []):
-                for rec in sl.get("logRecords", []):
-                    expected[(int(rec.get("timeUnixNano", 0)) & U64,
-                              int(rec.get("observedTimeUnixNano", 0)) & U64,
-                              attr_signature(rec.get("attributes", [])))] += 1
-    return expected
 
 
 def joined_signature(time, observed, attrs) -> tuple:
