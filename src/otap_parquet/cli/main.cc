@@ -119,6 +119,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 65535));
   AddDatasetFlags(bench_write_cmd, &bench_write.flags);
   otap_parquet::cli::ReplayOptions bench_replay;
+  // 16 Ki roots: the children of a batch mostly come from one reader slice, so the
+  // replay is faster and its memory flat (BENCHMARKS.md, issue #4).
+  bench_replay.batch_size = 16384;
   std::vector<std::string> bench_replay_signals;
   auto* bench_replay_cmd = bench_cmd->add_subcommand(
       "replay", "Replay DATASET into OTAP batches and discard them; records/s, peak RSS");
@@ -126,7 +129,8 @@ int main(int argc, char** argv) {
   bench_replay_cmd->add_option("--signal", bench_replay_signals, "signals (default all)");
   bench_replay_cmd
       ->add_option("--batch-size", bench_replay.batch_size, "most roots per batch")
-      ->check(CLI::Range(1, 65535));
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
   AddDatasetFlags(bench_replay_cmd, &bench_replay.flags);
 
   otap_parquet::cli::GenerateOptions generate;
