@@ -244,6 +244,7 @@ class HttpTransport : public OtlpTransport {
     const char* content_type =
         config_.encoding == "json" ? "application/json" : "application/x-protobuf";
     std::string zstd_body;  // httplib compresses gzip itself, not zstd
+    const std::string* body = &job.body;
     if (config_.client.compression == "zstd") {
       auto compressed = util::ZstdCompress(job.body);
       if (!compressed.ok()) {
@@ -251,11 +252,10 @@ class HttpTransport : public OtlpTransport {
                                       compressed.status().ToString());
       }
       zstd_body = std::move(*compressed);
+      body = &zstd_body;
       headers.emplace("Content-Encoding", "zstd");
     }
-    auto response = client->Post(
-        config_.PathOf(signal), headers,
-        config_.client.compression == "zstd" ? zstd_body : job.body, content_type);
+    auto response = client->Post(config_.PathOf(signal), headers, *body, content_type);
     if (!response) {
       result.outcome = AttemptOutcome::kRetryable;
       result.reason = "transport";

@@ -490,11 +490,8 @@ void ParquetReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
   if (it != sent_.end() && !nack.permanent && !draining_ && !shut_down_ && !finished_ &&
       it->second.retries < config_.retry.max_retries) {
     const int64_t attempt = ++it->second.retries;
-    auto backoff = config_.retry.init_backoff;
-    for (int64_t i = 1; i < attempt && backoff < config_.retry.max_backoff; ++i) {
-      backoff *= 2;
-    }
-    backoff = std::min(backoff, config_.retry.max_backoff);
+    const auto backoff = std::chrono::duration_cast<std::chrono::milliseconds>(
+        retry_backoff_.Delay(static_cast<int>(attempt), std::nullopt));
     retry_due_.emplace(Clock::now() + backoff, calldata);
     effect.RequestPoll();
     if (nack_logs_++ < 5) {

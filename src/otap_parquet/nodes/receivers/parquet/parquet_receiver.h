@@ -16,6 +16,7 @@
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
+#include "otap_parquet/nodes/exporters/otlp/retry.h"
 #include "otap_parquet/nodes/receivers/parquet/config.h"
 #include "otap_parquet/nodes/receivers/parquet/pacing.h"
 
@@ -67,7 +68,12 @@ class ParquetReceiver : public engine::Receiver {
   ParquetReceiver(ParquetReceiverConfig config, engine::NodeSettings settings)
       : config_(std::move(config)),
         settings_(std::move(settings)),
-        pacing_(config_.speed) {}
+        pacing_(config_.speed),
+        // The exporters' backoff: doubling from init_backoff up to max_backoff.
+        retry_backoff_(OtlpRetryConfig{.initial_interval = config_.retry.init_backoff,
+                                       .max_interval = config_.retry.max_backoff,
+                                       .multiplier = 2.0,
+                                       .randomization_factor = 0.0}) {}
 
   using Clock = engine::Clock;
 
@@ -150,6 +156,7 @@ class ParquetReceiver : public engine::Receiver {
   int64_t abandoned_ = 0;
   /// token → batch, while a retry may need it (only with retry.max_retries > 0).
   std::unordered_map<uint64_t, Sent> sent_;
+  Backoff retry_backoff_;
   /// Retries waiting for their time: due → token.
   std::multimap<Clock::time_point, uint64_t> retry_due_;
 };
