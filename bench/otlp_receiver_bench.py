@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--exporter", choices=["parquet", "noop"], default="parquet")
     ap.add_argument("--wait-for-result", action="store_true")
+    ap.add_argument("--compression", default="zstd",
+                    help="exporter:parquet's codec (zstd, our default; none is upstream's)")
     args = ap.parse_args()
 
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="otlp-bench-"))
@@ -80,6 +82,7 @@ def main():
         "config": {"storage": {"file": {"base_uri": str(out)}},
                    "partitioning_strategies": [{"schema_metadata": ["_part_id"]}],
                    "writer_options": {"target_rows_per_file": 1000000,
+                                      "compression": args.compression,
                                       "flush_when_older_than": "30s"}}}
     config = {"version": "otel_dataflow/v1",
               "policies": {"channel_capacity": {"pdata": 16}},

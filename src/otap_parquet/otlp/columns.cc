@@ -38,6 +38,11 @@ Status AnyValueBuilder::Reserve(int64_t rows) {
   return ser_.Reserve(rows);
 }
 
+Status AnyValueBuilder::Reserve(int64_t rows, int64_t str_bytes) {
+  ARROW_RETURN_NOT_OK(Reserve(rows));
+  return str_.ReserveData(str_bytes);
+}
+
 void AnyValueBuilder::OweNullsExcept(int active) {
   for (int column = 0; column < kValueColumns; ++column) {
     owed_nulls_[column] += column != active;
@@ -161,11 +166,36 @@ Status AttributesBuilder::Append(uint32_t parent_id,
   return attribute.has_value() ? value_.Append(attribute.value()) : value_.AppendEmpty();
 }
 
+namespace {
+
+/// The size of the last attribute table of each type built on this thread.
+struct AttributesSize {
+  int64_t rows = 0;
+  int64_t key_bytes = 0;
+  int64_t str_bytes = 0;
+};
+thread_local std::array<AttributesSize, kPayloadTypeSlots> last_attributes_size;
+
+}  // namespace
+
+Status AttributesBuilder::Presize() {
+  // Bounded, so one huge request does not make every later table reserve as much.
+  constexpr int64_t kMaxRows = 1 << 20, kMaxBytes = 64 << 20;
+  const AttributesSize& last = last_attributes_size[static_cast<int>(type_)];
+  const int64_t rows = std::min(last.rows, kMaxRows);
+  parent_ids_.reserve(static_cast<size_t>(rows));
+  ARROW_RETURN_NOT_OK(key_.Reserve(rows));
+  ARROW_RETURN_NOT_OK(key_.ReserveData(std::min(last.key_bytes, kMaxBytes)));
+  return value_.Reserve(rows, std::min(last.str_bytes, kMaxBytes));
+}
+
 Status AttributesBuilder::AppendKey(uint32_t parent_id, std::string_view key) {
-  parent_ids_.push_back(parent_id);
   if (ARROW_PREDICT_FALSE(!HasRoomFor(key_, key.size()))) {
-    ARROW_RETURN_NOT_OK(MakeRoomFor(&key_, key.size()));
+    if (key_.length() == 0) ARROW_RETURN_NOT_OK(Presize());
+    if (!HasRoomFor(key_, key.size()))
+      ARROW_RETURN_NOT_OK(MakeRoomFor(&key_, key.size()));
   }
+  parent_ids_.push_back(parent_id);
   key_.UnsafeAppend(key);
   return Status::OK();
 }
@@ -180,6 +210,8 @@ Status AttributesBuilder::AppendAll(
 Status AttributesBuilder::FinishInto(OtapBatch* batch) {
   const int64_t rows = length();
   if (rows == 0) return Status::OK();
+  last_attributes_size[static_cast<int>(type_)] = {rows, key_.value_data_length(),
+                                                   value_.str_bytes()};
   arrow::ArrayVector columns;
   columns.reserve(9);
   if (IsAttributes16(type_)) {

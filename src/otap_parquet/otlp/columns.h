@@ -63,6 +63,9 @@ class AnyValueBuilder {
   arrow::Status AppendBool(bool value);
   arrow::Status AppendBytes(std::string_view value);
   arrow::Status Reserve(int64_t rows);
+  /// Room for `rows` rows and `str_bytes` bytes of string values.
+  arrow::Status Reserve(int64_t rows, int64_t str_bytes);
+  int64_t str_bytes() const { return str_.value_data_length(); }
   arrow::Result<arrow::ArrayVector> Finish();
   int64_t length() const { return type_.length(); }
 
@@ -105,6 +108,11 @@ class AttributesBuilder {
   int64_t length() const { return key_.length(); }
 
  private:
+  /// Sizes the builders for as many rows and bytes as this thread's previous
+  /// table of this type had: requests of a stream are alike, and growing by
+  /// doubling from empty copied every column several times (in profiles).
+  arrow::Status Presize();
+
   PayloadType type_;
   std::vector<uint32_t> parent_ids_;
   arrow::StringBuilder key_;

@@ -190,6 +190,49 @@ TEST(LogsWireToOtap, InvalidRequestsFailLikeTheMessagePath) {
                           "length past the end"));
 }
 
+TEST(LogsWireToOtap, Utf8ChecksAroundTheAsciiFastPath) {
+  // Strings are scanned a word (8 bytes) at a time, then byte by byte: put the
+  // non-ASCII bytes in either part, valid and not.
+  const std::string ascii16 = "abcdefghijklmnop";
+  for (const std::string& valid :
+       {std::string("\xc3\xa9"), ascii16 + "\xc3\xa9",
+        "\xe6\x97\xa5\xe6\x9c\xac" + ascii16, "ab\xf0\x9f\x98\x80" + ascii16 + "\xc2\xa0",
+        std::string(ascii16)}) {
+    EXPECT_TRUE(ExpectSame(LogsOf(Len(6, Len(1, valid) + Len(2, Len(1, valid)))), {},
+                           "valid " + valid));
+  }
+  for (const std::string& invalid :
+       {ascii16 + "\xff", "\x80" + ascii16, ascii16.substr(0, 8) + "\xc3\x28",
+        std::string("abc\xed\xa0\x80") + "defghijk", ascii16 + "\xf0\x9f\x98"}) {
+    EXPECT_FALSE(ExpectSame(LogsOf(Len(6, Len(1, invalid))), {}, "invalid key"));
+    EXPECT_FALSE(ExpectSame(LogsOf(Len(6, Len(1, "k") + Len(2, Len(1, invalid)))), {},
+                            "invalid str"));
+  }
+}
+
+TEST(LogsWireToOtap, TablesSizedFromThePreviousRequestOfTheThread) {
+  // Builders start at the size of the thread's previous table of the same type:
+  // a large request after a small one, and the other way round, convert alike.
+  auto request = [](int logs, int attributes, size_t value_size) {
+    LogsRequest r;
+    auto* sl = r.add_resource_logs()->add_scope_logs();
+    for (int i = 0; i < logs; ++i) {
+      auto* log = sl->add_log_records();
+      log->set_time_unix_nano(static_cast<uint64_t>(i));
+      for (int a = 0; a < attributes; ++a) {
+        *log->add_attributes() =
+            Attr("key." + std::to_string(a), std::string(value_size, 'a' + a % 26));
+      }
+    }
+    return r.SerializeAsString();
+  };
+  int i = 0;
+  for (const auto& bytes : {request(2000, 20, 40), request(1, 1, 1), request(3000, 30, 3),
+                            request(10, 0, 0), request(500, 5, 2000)}) {
+    EXPECT_TRUE(ExpectSame(bytes, {}, "request " + std::to_string(i++)));
+  }
+}
+
 TEST(LogsWireToOtap, NestingAtProtobufsRecursionLimit) {
   // A body sits 4 messages deep, each array level adds 2: the limit (100) falls
   // inside these ranges, so both outcomes are checked.

@@ -39,6 +39,23 @@ constexpr uint32_t Fixed32Tag(int field) {
   return Tag(field, WireFormatLite::WIRETYPE_FIXED32);
 }
 
+/// Whether `text` is all ASCII (then valid UTF-8). Inline, a word at a time:
+/// attribute keys and values are short and mostly ASCII, and the out-of-line
+/// UTF-8 check cost more per call than this scan.
+inline bool IsAscii(std::string_view text) {
+  const char* p = text.data();
+  const size_t n = text.size();
+  uint64_t bits = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, p + i, sizeof(word));
+    bits |= word;
+  }
+  for (; i < n; ++i) bits |= static_cast<uint8_t>(p[i]);
+  return (bits & 0x8080808080808080ULL) == 0;
+}
+
 /// The fields of one message held contiguously in memory.
 class Reader {
  public:
@@ -53,6 +70,9 @@ class Reader {
   /// The next field's tag; 0 at the end of the message or on malformed input
   /// (then ok() is false).
   uint32_t Next() {
+    // At the end of the bytes, stop without ReadTag's out-of-line slow path
+    // (every nested message ends there).
+    if (in_.ExpectAtEnd()) return 0;
     const uint32_t tag = in_.ReadTag();
     if (tag == 0) {
       ok_ = ok_ && in_.ConsumedEntireMessage();
