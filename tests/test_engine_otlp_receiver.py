@@ -44,8 +44,8 @@ class OtlpPipeline:
     """One background `otap-parquet run` with receiver:otlp → `exporter` (JSON is
     YAML), ready (so listening) when constructed."""
 
-    def __init__(self, start, tmp_path, receiver, exporter, num_cores=1):
-        config = {"version": "otel_dataflow/v1",
+    def __init__(self, start, tmp_path, receiver, exporter, num_cores=1, policies=None):
+        config = {"version": "otel_dataflow/v1", **({"policies": policies} if policies else {}),
                   "groups": {"default": {"pipelines": {"main": {
                       "nodes": {"otlp": {"type": "receiver:otlp", "config": receiver},
                                 "out": exporter},
@@ -539,6 +539,60 @@ def test_shutdown_answers_waiting_calls(cli, tmp_path, engines):
         assert http_reply.result(timeout=30)[0] == 200
     assert read_table(out, "logs").num_rows == 11
     assert metric(engine.metrics, "otlp_acknowledgements", outcome="success") == 2
+
+
+@pytest.mark.parametrize("protocol,limit,capacity,admitted", [
+    ("grpc", 2, None, 2),    # the configured limit (the channel holds 128)
+    ("grpc", 0, 3, 3),       # 0: upstream's rule, the pdata channel capacity
+    ("http", 50, 2, 2),      # a larger limit is clamped to the capacity
+])
+def test_max_concurrent_requests(cli, tmp_path, engines, protocol, limit, capacity,
+                                 admitted):
+    # Scenario: wait_for_result into exporter:parquet that publishes only at
+    # shutdown, so every admitted request stays in flight; `admitted` requests are
+    # sent, then one more.
+    # Guarantees: the extra request is refused at once (RESOURCE_EXHAUSTED / 429
+    # with Retry-After) naming the effective limit, and counted as rejected
+    # "exhausted"; the admitted ones get OK / 200 once their data is durable, at
+    # shutdown, and the dataset holds exactly their logs.
+    import concurrent.futures
+
+    port = free_port()
+    out = tmp_path / "out"
+    wait = {"wait_for_result": True, "timeout": "60s", "max_concurrent_requests": limit}
+    receiver = (receiver_config(grpc_port=port, grpc_extra=wait) if protocol == "grpc"
+                else receiver_config(http_port=port, http_extra=wait))
+    engine = engines(tmp_path, receiver,
+                     parquet_exporter(out, rows_per_file=1_000_000, flush="10m"),
+                     policies={"channel_capacity": {"pdata": capacity}} if capacity else None)
+
+    def send(tag):
+        payload = logs_request(2, tag).SerializeToString()
+        if protocol == "grpc":
+            return grpc_call(port, LOGS_METHOD, payload, timeout=60)
+        status, headers, body = post(port, "/v1/logs", payload)
+        return status, headers.get("Retry-After"), body
+
+    with concurrent.futures.ThreadPoolExecutor(admitted) as pool:
+        held = [pool.submit(send, f"held{i}") for i in range(admitted)]
+        wait_until(lambda: metric(engine.run.metrics(), "received_items",
+                                  node="out") == 2 * admitted, "admitted requests held")
+        refused = send("extra")
+        if protocol == "grpc":
+            assert refused[0] == grpc.StatusCode.RESOURCE_EXHAUSTED, refused
+            assert f"max_concurrent_requests={admitted}" in refused[1]
+        else:
+            assert refused[0] == 429 and refused[1], refused
+            assert f"max_concurrent_requests={admitted}".encode() in refused[2]
+        assert not any(f.done() for f in held)
+        engine.stop()
+        ok = grpc.StatusCode.OK if protocol == "grpc" else 200
+        assert [f.result(timeout=30)[0] for f in held] == [ok] * admitted
+    assert f"max_concurrent_requests={admitted if protocol == 'grpc' else 0}/" \
+           f"{admitted if protocol == 'http' else 0}" in engine.stderr
+    assert read_table(out, "logs").num_rows == 2 * admitted
+    assert metric(engine.metrics, f"otlp_{protocol}_requests_rejected",
+                  reason="exhausted") == 1
 
 
 def test_bind_conflict_fails_start(cli, tmp_path):

@@ -303,7 +303,8 @@ arrow::Result<std::unique_ptr<PipelineInstance>> PipelineInstance::Make(
                                settings.core,
                                settings.num_cores,
                                ns->config_path(),
-                               settings.logger};
+                               settings.logger,
+                               spec.capacity.pdata};
     auto node = factory->create(node_settings, ns->config);
     if (!node.ok()) {
       return node.status().WithMessage("creating node ", id, " (", rt->urn,

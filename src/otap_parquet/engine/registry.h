@@ -31,6 +31,9 @@ struct NodeSettings {
   int num_cores = 1;        ///< instances of this pipeline
   std::string config_path;  ///< YAML path of the node's config, for messages
   std::shared_ptr<spdlog::logger> logger;
+  /// Capacity of the pipeline's data channels (`policies.channel_capacity.pdata`),
+  /// what a receiver's downstream channel holds.
+  int64_t pdata_channel_capacity = 128;
 };
 
 /// \brief Records every error of a node's YAML `config` (path = `<node>.config`).

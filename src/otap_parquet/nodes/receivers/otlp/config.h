@@ -49,7 +49,7 @@ struct OtlpGrpcConfig {
   std::vector<std::string> request_compression = {"zstd", "gzip", "deflate"};
   /// `response_compression`: "" = none, else gzip or deflate.
   std::string response_compression;
-  int64_t max_concurrent_requests = 0;  ///< 0 = unlimited
+  int64_t max_concurrent_requests = 0;  ///< 0 = the pdata channel capacity
   bool wait_for_result = false;
   /// Server-side limit on waiting for channel space and for the outcome.
   std::optional<std::chrono::nanoseconds> timeout;
@@ -62,7 +62,7 @@ struct OtlpGrpcConfig {
 struct OtlpHttpConfig {
   ListenAddress listening_addr;
   int64_t max_request_body_size = 4 << 20;  ///< bytes, on the wire and decompressed
-  int64_t max_concurrent_requests = 0;      ///< 0 = unlimited
+  int64_t max_concurrent_requests = 0;      ///< 0 = the pdata channel capacity
   bool wait_for_result = false;
   std::chrono::nanoseconds timeout = std::chrono::seconds(30);
   bool accept_compressed_requests = true;

@@ -34,6 +34,16 @@ arrow::Result<std::unique_ptr<engine::Node>> OtlpReceiver::Make(
     const engine::NodeSettings& settings, const YAML::Node& config) {
   ARROW_ASSIGN_OR_RAISE(
       auto c, config::ParseTyped<OtlpReceiverConfig>(config, settings.config_path));
+  // Upstream's rule: 0 = as many as the downstream channel holds, and no more
+  // than that either (more would only wait for channel space).
+  auto effective = [&](int64_t limit) {
+    const int64_t capacity = std::max<int64_t>(1, settings.pdata_channel_capacity);
+    return limit == 0 ? capacity : std::min(limit, capacity);
+  };
+  if (c.grpc)
+    c.grpc->max_concurrent_requests = effective(c.grpc->max_concurrent_requests);
+  if (c.http)
+    c.http->max_concurrent_requests = effective(c.http->max_concurrent_requests);
   return std::unique_ptr<engine::Node>(new OtlpReceiver(std::move(c), settings));
 }
 
@@ -74,7 +84,8 @@ arrow::Status OtlpReceiver::Start(engine::EffectHandler& effect) {
     http_ = std::move(*server);
   }
   effect.logger().info(
-      "receiver.otlp.start node={} core={} grpc={} http={} wait_for_result={}/{} auth={}",
+      "receiver.otlp.start node={} core={} grpc={} http={} wait_for_result={}/{} "
+      "max_concurrent_requests={}/{} auth={}",
       effect.node_id(), effect.core(),
       grpc_ ? fmt::format("{}:{}{}", config_.grpc->listening_addr.host, grpc_->port(),
                           config_.grpc->tls ? " (tls)" : "")
@@ -84,6 +95,8 @@ arrow::Status OtlpReceiver::Start(engine::EffectHandler& effect) {
             : "off",
       config_.grpc && config_.grpc->wait_for_result,
       config_.http && config_.http->wait_for_result,
+      config_.grpc ? config_.grpc->max_concurrent_requests : 0,
+      config_.http ? config_.http->max_concurrent_requests : 0,
       config_.bearer_token.empty() ? "none" : "bearer");
   effect.StartPeriodicTimer(kTick);
   Publish(effect);
