@@ -29,24 +29,25 @@ namespace {
 constexpr int kRequests = 50;  // 50 x 4,000 = 200,000 logs, as `bench write` is run
 
 // What `otap-parquet generate --signal logs --requests 50 --items 1000` writes:
-// realistic logs with 10 attributes, 4,000 per request, one OtapBatch each.
-const std::vector<OtapBatch>& RealisticLogBatches() {
-  static const auto batches = [] {
-    // As the CLI's main() does (this binary's main is Google Benchmark's).
-    util::ApplyProcessMemoryPolicy();
-    generator::GeneratorOptions options;
-    options.mode = generator::Mode::kRealistic;
-    options.items_per_scope = 1'000;
-    generator::OtlpGenerator gen(options);
-    std::vector<OtapBatch> out;
-    for (int i = 0; i < kRequests; ++i) {
-      for (auto& batch : otlp::LogsToOtap(gen.NextLogs()).ValueOrDie()) {
-        out.push_back(std::move(batch));
-      }
+// realistic logs with 10 attributes, 4 scopes of `items_per_scope` logs per
+// request (4,000 by default), one OtapBatch each.
+const std::vector<OtapBatch>& RealisticLogBatches(int items_per_scope = 1'000) {
+  static std::map<int, std::vector<OtapBatch>> cache;
+  auto& out = cache[items_per_scope];
+  if (!out.empty()) return out;
+  // As the CLI's main() does (this binary's main is Google Benchmark's).
+  util::ApplyProcessMemoryPolicy();
+  generator::GeneratorOptions options;
+  options.mode = generator::Mode::kRealistic;
+  options.items_per_scope = items_per_scope;
+  generator::OtlpGenerator gen(options);
+  // The same 200,000 logs whatever the batch size.
+  for (int i = 0; i < kRequests * 1'000 / items_per_scope; ++i) {
+    for (auto& batch : otlp::LogsToOtap(gen.NextLogs()).ValueOrDie()) {
+      out.push_back(std::move(batch));
     }
-    return out;
-  }();
-  return batches;
+  }
+  return out;
 }
 
 int64_t RootRows(const std::vector<OtapBatch>& batches) {
@@ -63,9 +64,10 @@ std::string ScratchDir(const char* name) {
 }
 
 // The writer as `bench write --no-fsync` runs it: default options, `_part_id`
-// partitions, every batch appended, then Close().
+// partitions, every batch appended, then Close(). The argument: logs per batch
+// (per OTLP request), 4,000 as `bench write` runs it.
 void BM_DatasetWriterLogs(benchmark::State& state) {
-  const auto& batches = RealisticLogBatches();
+  const auto& batches = RealisticLogBatches(static_cast<int>(state.range(0)) / 4);
   const std::string dir = ScratchDir("otap-writer-benchmark");
   PartitioningOptions partitioning;
   partitioning.by_part_id = true;
@@ -91,7 +93,12 @@ void BM_DatasetWriterLogs(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * RootRows(batches));
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_DatasetWriterLogs)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
+BENCHMARK(BM_DatasetWriterLogs)
+    ->Arg(4'000)
+    ->Arg(1'000)
+    ->Arg(16'000)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime();
 
 // The floor: each on-disk table of all batches (ids already widened), concatenated,
 // written by parquet::arrow::WriteTable with the writer's properties.

@@ -285,8 +285,9 @@ class OtlpPeer:
         self._thread.start()
 
 
-def self_signed_cert(host="localhost"):
-    """(cert_pem, key_pem) of a self-signed certificate for `host` and 127.0.0.1."""
+def self_signed_cert(host="localhost", with_ip=True):
+    """(cert_pem, key_pem) of a self-signed certificate for `host` (and 127.0.0.1
+    unless `with_ip` is false)."""
     import datetime
     import ipaddress
 
@@ -303,8 +304,9 @@ def self_signed_cert(host="localhost"):
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName(host), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName(host)]
+                + ([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))] if with_ip else [])),
                 critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))

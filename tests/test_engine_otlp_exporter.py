@@ -215,6 +215,43 @@ def test_tls_with_self_signed_ca(cli, run, tmp_path, lake, protocol):
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_tls_server_name_override(cli, run, tmp_path, lake, protocol):
+    # Scenario: the peer's certificate names only "otlp.internal" (no localhost,
+    # no IP); the exporter connects to https://localhost:<port>.
+    # Guarantees: with tls.server_name_override: otlp.internal the certificate is
+    # checked against that name and every log record arrives; without it the
+    # same run exports nothing (the name does not match) and Nacks every batch.
+    lake_dir, sources = lake
+    cert, key = self_signed_cert("otlp.internal", with_ip=False)
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(cert)
+    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
+    retry = "retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, " \
+            "max_elapsed_time: 200ms}"
+
+    def settings(peer, tls):
+        if protocol == "grpc":
+            return f"grpc_endpoint: {peer.endpoint}\ntimeout: 5s\n{tls}\n{retry}"
+        return f"endpoint: {peer.endpoint}\nhttp: {{timeout: 5s, {tls}}}\n{retry}"
+
+    with OtlpPeer(protocol, tls=(cert, key)) as peer:
+        assert peer.endpoint.startswith("https://localhost:")
+        tls = f"tls: {{ca_file: {ca}, server_name_override: otlp.internal}}"
+        config = write_config(tmp_path, lake_dir, exporter, settings(peer, tls),
+                              signals=("logs",))
+        run_pipeline(cli, tmp_path, config)
+        assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
+
+    with OtlpPeer(protocol, tls=(cert, key)) as peer:
+        config = write_config(tmp_path, lake_dir, exporter,
+                              settings(peer, f"tls: {{ca_file: {ca}}}"), signals=("logs",))
+        text, _ = run_pipeline(cli, tmp_path, config)
+        assert peer.items() == 0
+        assert metric(text, f"{exporter}_batches_nacked", label='outcome="retryable"') > 0
+        assert metric(text, f"{exporter}_batches_acked") == 0
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_retry_then_success(cli, run, tmp_path, lake, protocol):
     # Scenario: the peer answers UNAVAILABLE / 503 with a retry hint (RetryInfo
     # 10ms / Retry-After: 0) to the first 3 requests, then accepts.

@@ -355,9 +355,6 @@ OtlpHttpExporterConfig OtlpHttpExporterConfig::Read(config::ConfigReader& reader
                    "no unencrypted PEM private key");
       }
     }
-    if (c.client.tls && !c.client.tls->server_name_override.empty()) {
-      http.Error("tls", "server_name_override is not supported by exporter:otlp_http");
-    }
     http.Finish();
   }
   {

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/exporters/otlp/http_exporter.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
 #include <condition_variable>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -20,6 +25,29 @@
 namespace otap_parquet::nodes {
 
 namespace {
+
+/// The first address `host` resolves to, as text (a numeric host as it is).
+arrow::Result<std::string> NumericAddress(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
+    return arrow::Status::IOError("cannot resolve ", host, ": ", gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(found, &freeaddrinfo);
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* address =
+      found->ai_family == AF_INET6
+          ? static_cast<const void*>(
+                &reinterpret_cast<const sockaddr_in6*>(found->ai_addr)->sin6_addr)
+          : static_cast<const void*>(
+                &reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr);
+  if (!inet_ntop(found->ai_family, address, text, sizeof(text))) {
+    return arrow::Status::IOError("cannot print the address of ", host);
+  }
+  return std::string(text);
+}
 
 namespace logs_v1 = ::opentelemetry::proto::collector::logs::v1;
 namespace trace_v1 = ::opentelemetry::proto::collector::trace::v1;
@@ -174,18 +202,27 @@ class HttpTransport : public OtlpTransport {
   arrow::Result<std::unique_ptr<httplib::SSLClient>> MakeTlsClient(
       const OtlpEndpoint& endpoint) const {
     const auto& tls = config_.client.tls;
+    // server_name_override: the client works with that name (SNI, certificate
+    // check, Host header, as gRPC's target name override does) and connects to
+    // the endpoint's address, which cpp-httplib takes as a numeric one.
+    const bool override_name = tls && !tls->server_name_override.empty();
+    const std::string& host = override_name ? tls->server_name_override : endpoint.host;
     std::unique_ptr<httplib::SSLClient> client;
     if (tls && !tls->cert_pem.empty()) {
       ARROW_ASSIGN_OR_RAISE(auto cert, util::PemCertificate(tls->cert_pem, "tls.cert"));
       ARROW_ASSIGN_OR_RAISE(auto key, util::PemPrivateKey(tls->key_pem, "tls.key"));
       // Certificate and key are reference counted by the client's SSL_CTX.
-      client = std::make_unique<httplib::SSLClient>(endpoint.host, endpoint.port,
-                                                    cert.get(), key.get());
+      client = std::make_unique<httplib::SSLClient>(host, endpoint.port, cert.get(),
+                                                    key.get());
     } else {
-      client = std::make_unique<httplib::SSLClient>(endpoint.host, endpoint.port);
+      client = std::make_unique<httplib::SSLClient>(host, endpoint.port);
     }
     if (!client->is_valid()) {
       return arrow::Status::Invalid("cannot use the TLS client certificate / key");
+    }
+    if (override_name) {
+      ARROW_ASSIGN_OR_RAISE(auto address, NumericAddress(endpoint.host));
+      client->set_hostname_addr_map({{host, address}});
     }
     // Without a CA path cpp-httplib calls SSL_CTX_set_default_verify_paths, whose
     // OSSL_STORE lookup crashes with Debian's OpenSSL 3.0 in this process; name the
