@@ -99,8 +99,9 @@ class Reader {
   }
   /// A `string` field: bytes that must be valid UTF-8.
   bool String(std::string_view* out) {
-    return (Bytes(out) && google::protobuf::internal::IsStructurallyValidUTF8(
-                              out->data(), static_cast<int>(out->size()))) ||
+    return (Bytes(out) &&
+            (IsAscii(*out) || google::protobuf::internal::IsStructurallyValidUTF8(
+                                  out->data(), static_cast<int>(out->size())))) ||
            Fail();
   }
   /// An embedded message: its bytes, when it may nest here.
