@@ -321,6 +321,7 @@ void ResourceScopeBuilder::BeginResource(const pb::resource::Resource* resource,
   resource_ = resource;
   resource_schema_url_ = schema_url;
   resource_id_ = -1;
+  run_open_ = false;
 }
 
 void ResourceScopeBuilder::BeginScope(const pb::common::InstrumentationScope* scope,
@@ -328,9 +329,14 @@ void ResourceScopeBuilder::BeginScope(const pb::common::InstrumentationScope* sc
   scope_ = scope;
   scope_schema_url_ = schema_url;
   scope_id_ = -1;
+  run_open_ = false;
 }
 
 Status ResourceScopeBuilder::AppendRow() {
+  if (ARROW_PREDICT_TRUE(run_open_)) {
+    ++runs_.back().rows;
+    return Status::OK();
+  }
   if (resource_id_ < 0) {
     resource_id_ = next_resource_id_++;
     if (resource_)
@@ -342,24 +348,68 @@ Status ResourceScopeBuilder::AppendRow() {
     if (scope_)
       ARROW_RETURN_NOT_OK(scope_attrs_.AppendAll(scope_id_, scope_->attributes()));
   }
-  ARROW_RETURN_NOT_OK(resource_id_col_.Append(static_cast<uint16_t>(resource_id_)));
-  ARROW_RETURN_NOT_OK(resource_schema_url_col_.Append(
-      resource_schema_url_ ? *resource_schema_url_ : std::string()));
-  ARROW_RETURN_NOT_OK(resource_dropped_col_.Append(
-      resource_ ? resource_->dropped_attributes_count() : 0));
-  ARROW_RETURN_NOT_OK(scope_id_col_.Append(static_cast<uint16_t>(scope_id_)));
-  ARROW_RETURN_NOT_OK(scope_name_col_.Append(scope_ ? scope_->name() : std::string()));
-  ARROW_RETURN_NOT_OK(
-      scope_version_col_.Append(scope_ ? scope_->version() : std::string()));
-  ARROW_RETURN_NOT_OK(
-      scope_dropped_col_.Append(scope_ ? scope_->dropped_attributes_count() : 0));
-  return schema_url_col_.Append(scope_schema_url_ ? *scope_schema_url_ : std::string());
+  Run run;
+  run.resource_id = static_cast<uint16_t>(resource_id_);
+  run.scope_id = static_cast<uint16_t>(scope_id_);
+  run.resource_dropped = resource_ ? resource_->dropped_attributes_count() : 0;
+  run.scope_dropped = scope_ ? scope_->dropped_attributes_count() : 0;
+  if (resource_schema_url_) run.resource_schema_url = *resource_schema_url_;
+  if (scope_) {
+    run.scope_name = scope_->name();
+    run.scope_version = scope_->version();
+  }
+  if (scope_schema_url_) run.schema_url = *scope_schema_url_;
+  run.rows = 1;
+  runs_.push_back(std::move(run));
+  run_open_ = true;
+  return Status::OK();
 }
+
+namespace {
+
+/// Appends `rows` copies of `value` (room reserved by the caller).
+template <typename Builder, typename Value>
+void UnsafeAppendRepeated(Builder* builder, const Value& value, int64_t rows) {
+  for (int64_t i = 0; i < rows; ++i) builder->UnsafeAppend(value);
+}
+
+}  // namespace
 
 Status ResourceScopeBuilder::Finish(OtapBatch* batch,
                                     std::shared_ptr<arrow::Array>* resource,
                                     std::shared_ptr<arrow::Array>* scope,
                                     std::shared_ptr<arrow::Array>* schema_url) {
+  int64_t rows = 0, resource_url_bytes = 0, name_bytes = 0, version_bytes = 0,
+          url_bytes = 0;
+  for (const Run& run : runs_) {
+    rows += run.rows;
+    resource_url_bytes += run.rows * static_cast<int64_t>(run.resource_schema_url.size());
+    name_bytes += run.rows * static_cast<int64_t>(run.scope_name.size());
+    version_bytes += run.rows * static_cast<int64_t>(run.scope_version.size());
+    url_bytes += run.rows * static_cast<int64_t>(run.schema_url.size());
+  }
+  for (arrow::ArrayBuilder* b : std::initializer_list<arrow::ArrayBuilder*>{
+           &resource_id_col_, &resource_schema_url_col_, &resource_dropped_col_,
+           &scope_id_col_, &scope_name_col_, &scope_version_col_, &scope_dropped_col_,
+           &schema_url_col_}) {
+    ARROW_RETURN_NOT_OK(b->Reserve(rows));
+  }
+  ARROW_RETURN_NOT_OK(resource_schema_url_col_.ReserveData(resource_url_bytes));
+  ARROW_RETURN_NOT_OK(scope_name_col_.ReserveData(name_bytes));
+  ARROW_RETURN_NOT_OK(scope_version_col_.ReserveData(version_bytes));
+  ARROW_RETURN_NOT_OK(schema_url_col_.ReserveData(url_bytes));
+  for (const Run& run : runs_) {
+    UnsafeAppendRepeated(&resource_id_col_, run.resource_id, run.rows);
+    UnsafeAppendRepeated(&resource_schema_url_col_, run.resource_schema_url, run.rows);
+    UnsafeAppendRepeated(&resource_dropped_col_, run.resource_dropped, run.rows);
+    UnsafeAppendRepeated(&scope_id_col_, run.scope_id, run.rows);
+    UnsafeAppendRepeated(&scope_name_col_, run.scope_name, run.rows);
+    UnsafeAppendRepeated(&scope_version_col_, run.scope_version, run.rows);
+    UnsafeAppendRepeated(&scope_dropped_col_, run.scope_dropped, run.rows);
+    UnsafeAppendRepeated(&schema_url_col_, run.schema_url, run.rows);
+  }
+  runs_.clear();
+  run_open_ = false;
   ARROW_ASSIGN_OR_RAISE(auto rid, FinishArray(&resource_id_col_));
   ARROW_ASSIGN_OR_RAISE(auto rurl, FinishArray(&resource_schema_url_col_));
   ARROW_ASSIGN_OR_RAISE(auto rdropped, FinishArray(&resource_dropped_col_));

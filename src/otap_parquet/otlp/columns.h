@@ -189,6 +189,23 @@ class ResourceScopeBuilder {
   uint16_t next_resource_id_ = 0;
   uint16_t next_scope_id_ = 0;
 
+  // Consecutive rows of one resource and scope share every value of these
+  // columns: they are kept as runs and expanded at Finish (appending them row by
+  // row cost as much as the rest of a log record in profiles).
+  struct Run {
+    uint16_t resource_id = 0;
+    uint16_t scope_id = 0;
+    uint32_t resource_dropped = 0;
+    uint32_t scope_dropped = 0;
+    std::string resource_schema_url;
+    std::string scope_name;
+    std::string scope_version;
+    std::string schema_url;
+    int64_t rows = 0;
+  };
+  std::vector<Run> runs_;
+  bool run_open_ = false;  ///< whether the next row extends runs_.back()
+
   arrow::UInt16Builder resource_id_col_;
   arrow::StringBuilder resource_schema_url_col_;
   arrow::UInt32Builder resource_dropped_col_;
