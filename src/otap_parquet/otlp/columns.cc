@@ -21,7 +21,6 @@ enum ActiveColumn {
   kBoolCol,
   kBytesCol,
   kSerCol,
-  kNone
 };
 
 }  // namespace
@@ -43,43 +42,38 @@ Status AnyValueBuilder::Reserve(int64_t rows, int64_t str_bytes) {
   return str_.ReserveData(str_bytes);
 }
 
-void AnyValueBuilder::OweNullsExcept(int active) {
-  for (int column = 0; column < kValueColumns; ++column) {
-    owed_nulls_[column] += column != active;
+arrow::ArrayBuilder* AnyValueBuilder::ValueColumn(int column) {
+  switch (column) {
+    case kStrCol:
+      return &str_;
+    case kIntCol:
+      return &int_;
+    case kDoubleCol:
+      return &double_;
+    case kBoolCol:
+      return &bool_;
+    case kBytesCol:
+      return &bytes_;
+    default:
+      return &ser_;
   }
 }
 
 Status AnyValueBuilder::PayNulls(int column) {
-  const int64_t n = owed_nulls_[column];
-  owed_nulls_[column] = 0;
-  switch (column) {
-    case kStrCol:
-      return str_.AppendNulls(n);
-    case kIntCol:
-      return int_.AppendNulls(n);
-    case kDoubleCol:
-      return double_.AppendNulls(n);
-    case kBoolCol:
-      return bool_.AppendNulls(n);
-    case kBytesCol:
-      return bytes_.AppendNulls(n);
-    case kSerCol:
-      return ser_.AppendNulls(n);
-  }
-  return Status::OK();
+  arrow::ArrayBuilder* builder = ValueColumn(column);
+  return builder->AppendNulls(type_.length() - builder->length());
 }
 
-Status AnyValueBuilder::AppendType(AnyValueType type, int column) {
+Status AnyValueBuilder::AppendType(AnyValueType type) {
   if (ARROW_PREDICT_FALSE(!HasRoom(type_))) ARROW_RETURN_NOT_OK(MakeRoom(&type_));
   type_.UnsafeAppend(static_cast<uint8_t>(type));
-  OweNullsExcept(column);
   return Status::OK();
 }
 
 template <typename Builder, typename Value>
 Status AnyValueBuilder::AppendRow(AnyValueType type, int column, Builder* builder,
                                   Value value) {
-  if (owed_nulls_[column] != 0) ARROW_RETURN_NOT_OK(PayNulls(column));
+  if (builder->length() != type_.length()) ARROW_RETURN_NOT_OK(PayNulls(column));
   if constexpr (std::is_base_of_v<arrow::BinaryBuilder, Builder>) {
     if (ARROW_PREDICT_FALSE(!HasRoomFor(*builder, value.size()))) {
       ARROW_RETURN_NOT_OK(MakeRoomFor(builder, value.size()));
@@ -88,10 +82,10 @@ Status AnyValueBuilder::AppendRow(AnyValueType type, int column, Builder* builde
     if (ARROW_PREDICT_FALSE(!HasRoom(*builder))) ARROW_RETURN_NOT_OK(MakeRoom(builder));
   }
   builder->UnsafeAppend(value);
-  return AppendType(type, column);
+  return AppendType(type);
 }
 
-Status AnyValueBuilder::AppendEmpty() { return AppendType(AnyValueType::kEmpty, kNone); }
+Status AnyValueBuilder::AppendEmpty() { return AppendType(AnyValueType::kEmpty); }
 
 Status AnyValueBuilder::AppendStr(std::string_view value) {
   return AppendRow(AnyValueType::kStr, kStrCol, &str_, value);
@@ -145,7 +139,7 @@ Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
 
 arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
   for (int column = 0; column < kValueColumns; ++column) {
-    if (owed_nulls_[column] != 0) ARROW_RETURN_NOT_OK(PayNulls(column));
+    ARROW_RETURN_NOT_OK(PayNulls(column));
   }
   arrow::ArrayVector out(7);
   ARROW_RETURN_NOT_OK(type_.Finish(&out[0]));

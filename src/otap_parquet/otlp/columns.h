@@ -71,17 +71,16 @@ class AnyValueBuilder {
 
  private:
   // A row puts a value in one value column (str, int, double, bool, bytes, ser)
-  // or none; the others owe it a null, appended in bulk when they next get a
-  // value or at Finish.
+  // or none; the others owe it a null. A column is owed as many nulls as it is
+  // shorter than `type_`, appended in bulk when it next gets a value or at Finish.
   static constexpr int kValueColumns = 6;
-  void OweNullsExcept(int active);
   arrow::Status PayNulls(int column);
   /// Appends a row of `type` with `value` in value column `column` (`builder`).
   template <typename Builder, typename Value>
   arrow::Status AppendRow(schema::AnyValueType type, int column, Builder* builder,
                           Value value);
-  arrow::Status AppendType(schema::AnyValueType type, int column);
-  std::array<int64_t, kValueColumns> owed_nulls_{};
+  arrow::Status AppendType(schema::AnyValueType type);
+  arrow::ArrayBuilder* ValueColumn(int column);
   arrow::UInt8Builder type_;
   arrow::StringBuilder str_;
   arrow::Int64Builder int_;
