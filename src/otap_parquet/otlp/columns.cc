@@ -11,20 +11,6 @@ namespace otap_parquet::otlp::internal {
 using arrow::Status;
 using schema::AnyValueType;
 
-namespace {
-
-// Active column per AnyValue type: index into (str, int, double, bool, bytes, ser).
-enum ActiveColumn {
-  kStrCol = 0,
-  kIntCol,
-  kDoubleCol,
-  kBoolCol,
-  kBytesCol,
-  kSerCol,
-};
-
-}  // namespace
-
 // ---------------------------------------------------------------- AnyValueBuilder
 
 Status AnyValueBuilder::Reserve(int64_t rows) {
@@ -62,49 +48,6 @@ arrow::ArrayBuilder* AnyValueBuilder::ValueColumn(int column) {
 Status AnyValueBuilder::PayNulls(int column) {
   arrow::ArrayBuilder* builder = ValueColumn(column);
   return builder->AppendNulls(type_.length() - builder->length());
-}
-
-Status AnyValueBuilder::AppendType(AnyValueType type) {
-  if (ARROW_PREDICT_FALSE(!HasRoom(type_))) ARROW_RETURN_NOT_OK(MakeRoom(&type_));
-  type_.UnsafeAppend(static_cast<uint8_t>(type));
-  return Status::OK();
-}
-
-template <typename Builder, typename Value>
-Status AnyValueBuilder::AppendRow(AnyValueType type, int column, Builder* builder,
-                                  Value value) {
-  if (builder->length() != type_.length()) ARROW_RETURN_NOT_OK(PayNulls(column));
-  if constexpr (std::is_base_of_v<arrow::BinaryBuilder, Builder>) {
-    if (ARROW_PREDICT_FALSE(!HasRoomFor(*builder, value.size()))) {
-      ARROW_RETURN_NOT_OK(MakeRoomFor(builder, value.size()));
-    }
-  } else {
-    if (ARROW_PREDICT_FALSE(!HasRoom(*builder))) ARROW_RETURN_NOT_OK(MakeRoom(builder));
-  }
-  builder->UnsafeAppend(value);
-  return AppendType(type);
-}
-
-Status AnyValueBuilder::AppendEmpty() { return AppendType(AnyValueType::kEmpty); }
-
-Status AnyValueBuilder::AppendStr(std::string_view value) {
-  return AppendRow(AnyValueType::kStr, kStrCol, &str_, value);
-}
-
-Status AnyValueBuilder::AppendInt(int64_t value) {
-  return AppendRow(AnyValueType::kInt, kIntCol, &int_, value);
-}
-
-Status AnyValueBuilder::AppendDouble(double value) {
-  return AppendRow(AnyValueType::kDouble, kDoubleCol, &double_, value);
-}
-
-Status AnyValueBuilder::AppendBool(bool value) {
-  return AppendRow(AnyValueType::kBool, kBoolCol, &bool_, value);
-}
-
-Status AnyValueBuilder::AppendBytes(std::string_view value) {
-  return AppendRow(AnyValueType::kBytes, kBytesCol, &bytes_, value);
 }
 
 Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
@@ -183,14 +126,9 @@ Status AttributesBuilder::Presize() {
   return value_.Reserve(rows, std::min(last.str_bytes, kMaxBytes));
 }
 
-Status AttributesBuilder::AppendKey(uint32_t parent_id, std::string_view key) {
-  if (ARROW_PREDICT_FALSE(!HasRoomFor(key_, key.size()))) {
-    if (key_.length() == 0) ARROW_RETURN_NOT_OK(Presize());
-    if (!HasRoomFor(key_, key.size()))
-      ARROW_RETURN_NOT_OK(MakeRoomFor(&key_, key.size()));
-  }
-  parent_ids_.push_back(parent_id);
-  key_.UnsafeAppend(key);
+Status AttributesBuilder::GrowKeys(size_t bytes) {
+  if (key_.length() == 0) ARROW_RETURN_NOT_OK(Presize());
+  if (!HasRoomFor(key_, bytes)) ARROW_RETURN_NOT_OK(MakeRoomFor(&key_, bytes));
   return Status::OK();
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -74,6 +75,8 @@ class AnyValueBuilder {
   // or none; the others owe it a null. A column is owed as many nulls as it is
   // shorter than `type_`, appended in bulk when it next gets a value or at Finish.
   static constexpr int kValueColumns = 6;
+  // Value column per AnyValue type: index into (str, int, double, bool, bytes, ser).
+  enum Column { kStrCol = 0, kIntCol, kDoubleCol, kBoolCol, kBytesCol, kSerCol };
   arrow::Status PayNulls(int column);
   /// Appends a row of `type` with `value` in value column `column` (`builder`).
   template <typename Builder, typename Value>
@@ -111,12 +114,67 @@ class AttributesBuilder {
   /// table of this type had: requests of a stream are alike, and growing by
   /// doubling from empty copied every column several times (in profiles).
   arrow::Status Presize();
+  /// Room for a key of `bytes` bytes (out of line: the rare path of AppendKey).
+  arrow::Status GrowKeys(size_t bytes);
 
   PayloadType type_;
   std::vector<uint32_t> parent_ids_;
   arrow::StringBuilder key_;
   AnyValueBuilder value_;
 };
+
+// The append paths, inline: they run for every attribute, and out of line each
+// level returned a Status to destroy.
+
+inline arrow::Status AnyValueBuilder::AppendType(schema::AnyValueType type) {
+  if (ARROW_PREDICT_FALSE(!HasRoom(type_))) ARROW_RETURN_NOT_OK(MakeRoom(&type_));
+  type_.UnsafeAppend(static_cast<uint8_t>(type));
+  return arrow::Status::OK();
+}
+
+template <typename Builder, typename Value>
+arrow::Status AnyValueBuilder::AppendRow(schema::AnyValueType type, int column,
+                                         Builder* builder, Value value) {
+  if (builder->length() != type_.length()) ARROW_RETURN_NOT_OK(PayNulls(column));
+  if constexpr (std::is_base_of_v<arrow::BinaryBuilder, Builder>) {
+    if (ARROW_PREDICT_FALSE(!HasRoomFor(*builder, value.size()))) {
+      ARROW_RETURN_NOT_OK(MakeRoomFor(builder, value.size()));
+    }
+  } else {
+    if (ARROW_PREDICT_FALSE(!HasRoom(*builder))) ARROW_RETURN_NOT_OK(MakeRoom(builder));
+  }
+  builder->UnsafeAppend(value);
+  return AppendType(type);
+}
+
+inline arrow::Status AnyValueBuilder::AppendEmpty() {
+  return AppendType(schema::AnyValueType::kEmpty);
+}
+inline arrow::Status AnyValueBuilder::AppendStr(std::string_view value) {
+  return AppendRow(schema::AnyValueType::kStr, kStrCol, &str_, value);
+}
+inline arrow::Status AnyValueBuilder::AppendInt(int64_t value) {
+  return AppendRow(schema::AnyValueType::kInt, kIntCol, &int_, value);
+}
+inline arrow::Status AnyValueBuilder::AppendDouble(double value) {
+  return AppendRow(schema::AnyValueType::kDouble, kDoubleCol, &double_, value);
+}
+inline arrow::Status AnyValueBuilder::AppendBool(bool value) {
+  return AppendRow(schema::AnyValueType::kBool, kBoolCol, &bool_, value);
+}
+inline arrow::Status AnyValueBuilder::AppendBytes(std::string_view value) {
+  return AppendRow(schema::AnyValueType::kBytes, kBytesCol, &bytes_, value);
+}
+
+inline arrow::Status AttributesBuilder::AppendKey(uint32_t parent_id,
+                                                  std::string_view key) {
+  if (ARROW_PREDICT_FALSE(!HasRoomFor(key_, key.size()))) {
+    ARROW_RETURN_NOT_OK(GrowKeys(key.size()));
+  }
+  parent_ids_.push_back(parent_id);
+  key_.UnsafeAppend(key);
+  return arrow::Status::OK();
+}
 
 /// Reads AnyValues out of the seven AnyValue columns of a canonical struct or table.
 class AnyValueReader {
