@@ -12,15 +12,11 @@ Status Malformed(std::string_view signal) {
   return Status::Invalid("malformed OTLP ", signal, " request");
 }
 
-bool ValueDecoder::MergeRepeated(Reader* in, int count, std::string_view field,
-                                 std::string_view* first, pb::common::AnyValue* merged) {
-  if (count == 1) {
-    *first = field;
-    return true;
-  }
+bool ValueDecoder::MergeAgain(Reader* in, int count, std::string_view field,
+                              std::string_view first, pb::common::AnyValue* merged) {
   if (count == 2) {
     merged->Clear();
-    if (!in->Merge(*first, merged)) return false;
+    if (!in->Merge(first, merged)) return false;
   }
   return in->Merge(field, merged);
 }

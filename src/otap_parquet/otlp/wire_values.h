@@ -75,9 +75,19 @@ class ValueDecoder {
   /// far (this occurrence included), as in a parse: repeats merge. Tracks in
   /// `first` / `merged`.
   static bool MergeRepeated(Reader* in, int count, std::string_view field,
-                            std::string_view* first, pb::common::AnyValue* merged);
+                            std::string_view* first, pb::common::AnyValue* merged) {
+    if (count == 1) {  // the usual case, inline
+      *first = field;
+      return true;
+    }
+    return MergeAgain(in, count, field, *first, merged);
+  }
 
  private:
+  /// MergeRepeated from the second occurrence on.
+  static bool MergeAgain(Reader* in, int count, std::string_view field,
+                         std::string_view first, pb::common::AnyValue* merged);
+
   std::string_view signal_;
   pb::common::AnyValue value_message_;
   pb::common::AnyValue any_value_;
