@@ -252,6 +252,44 @@ def test_tls_server_name_override(cli, run, tmp_path, lake, protocol):
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_tls_server_name_override_unresolvable_host(cli, tmp_path, lake, protocol):
+    # Scenario: tls.server_name_override with an endpoint whose host does not
+    # resolve (.invalid); then the override on a plaintext http:// endpoint.
+    # Guarantees: the run ends cleanly (exit 0: a client that could not be built
+    # leaves nothing behind for shutdown); every batch is Nacked as retryable,
+    # never permanent (name resolution may work later); nothing is acked; the
+    # override that cannot apply is reported as unused.
+    lake_dir, _ = lake
+    cert, _ = self_signed_cert("otlp.internal", with_ip=False)
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(cert)
+    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
+    tls = f"tls: {{ca_file: {ca}, server_name_override: otlp.internal}}"
+    retry = "retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, " \
+            "max_elapsed_time: 200ms}"
+
+    def settings(endpoint):
+        if protocol == "grpc":
+            return f"grpc_endpoint: {endpoint}\n{tls}\n{retry}"
+        return f"endpoint: {endpoint}\nhttp: {{{tls}}}\n{retry}"
+
+    config = write_config(tmp_path, lake_dir, exporter,
+                          settings("https://no-such-host.invalid:4318"), signals=("logs",))
+    text, stderr = run_pipeline(cli, tmp_path, config)
+    assert metric(text, f"{exporter}_batches_nacked", label='outcome="retryable"') > 0
+    assert metric(text, f"{exporter}_batches_nacked", label='outcome="permanent"') == 0
+    assert metric(text, f"{exporter}_batches_acked") == 0
+    if protocol == "http":
+        assert metric(text, f"{exporter}_requests_failed", label='reason="transport"') > 0
+        assert "cannot resolve no-such-host.invalid" in stderr
+
+    config = write_config(tmp_path, lake_dir, exporter,
+                          settings("http://127.0.0.1:9"), signals=("logs",))
+    _, stderr = run_pipeline(cli, tmp_path, config)
+    assert 'tls.server_name_override "otlp.internal" is unused' in stderr
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_retry_then_success(cli, run, tmp_path, lake, protocol):
     # Scenario: the peer answers UNAVAILABLE / 503 with a retry hint (RetryInfo
     # 10ms / Retry-After: 0) to the first 3 requests, then accepts.

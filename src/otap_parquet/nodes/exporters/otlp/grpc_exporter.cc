@@ -163,7 +163,7 @@ class GrpcTransport : public OtlpTransport {
 }  // namespace
 
 arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtlpGrpcTransport(
-    const OtlpGrpcExporterConfig& config, spdlog::logger&) {
+    const OtlpGrpcExporterConfig& config, spdlog::logger& logger) {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   grpc::ChannelArguments args;
   const auto& tls = config.client.tls;
@@ -181,6 +181,10 @@ arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtlpGrpcTransport(
     credentials = grpc::SslCredentials(ssl);
   } else {
     credentials = grpc::InsecureChannelCredentials();
+    if (tls && !tls->server_name_override.empty()) {
+      logger.warn("tls.server_name_override \"{}\" is unused: the channel is plaintext",
+                  tls->server_name_override);
+    }
   }
   args.SetMaxSendMessageSize(-1);
   args.SetMaxReceiveMessageSize(-1);

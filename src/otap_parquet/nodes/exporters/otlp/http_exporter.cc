@@ -26,8 +26,8 @@ namespace otap_parquet::nodes {
 
 namespace {
 
-/// The first address `host` resolves to, as text (a numeric host as it is).
-arrow::Result<std::string> NumericAddress(const std::string& host) {
+/// Every address `host` resolves to, as text (a numeric host as it is).
+arrow::Result<std::vector<std::string>> NumericAddresses(const std::string& host) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -36,17 +36,25 @@ arrow::Result<std::string> NumericAddress(const std::string& host) {
     return arrow::Status::IOError("cannot resolve ", host, ": ", gai_strerror(rc));
   }
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(found, &freeaddrinfo);
-  char text[INET6_ADDRSTRLEN] = {};
-  const void* address =
-      found->ai_family == AF_INET6
-          ? static_cast<const void*>(
-                &reinterpret_cast<const sockaddr_in6*>(found->ai_addr)->sin6_addr)
-          : static_cast<const void*>(
-                &reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr);
-  if (!inet_ntop(found->ai_family, address, text, sizeof(text))) {
-    return arrow::Status::IOError("cannot print the address of ", host);
+  std::vector<std::string> addresses;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* address = nullptr;
+    if (a->ai_family == AF_INET6) {
+      address = &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr;
+    } else if (a->ai_family == AF_INET) {
+      address = &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr;
+    } else {
+      continue;
+    }
+    if (inet_ntop(a->ai_family, address, text, sizeof(text))) {
+      addresses.emplace_back(text);
+    }
   }
-  return std::string(text);
+  if (addresses.empty()) {
+    return arrow::Status::IOError("no IPv4 or IPv6 address for ", host);
+  }
+  return addresses;
 }
 
 namespace logs_v1 = ::opentelemetry::proto::collector::logs::v1;
@@ -123,7 +131,9 @@ class HttpTransport : public OtlpTransport {
     }
     for (auto& worker : workers_) {
       std::lock_guard<std::mutex> lock(worker->mutex);
-      for (auto& [origin, client] : worker->clients) client->stop();
+      for (auto& [origin, client] : worker->clients) {
+        if (client) client->stop();
+      }
     }
     for (auto& work : cancelled) work.done(Cancelled());
   }
@@ -150,6 +160,9 @@ class HttpTransport : public OtlpTransport {
     std::thread thread;
     std::mutex mutex;  // guards `clients` against CancelAll
     std::map<std::string, std::unique_ptr<httplib::ClientImpl>> clients;
+    // With server_name_override, the next of the endpoint's addresses to use
+    // (the client is rebuilt at that address after a transport failure).
+    std::map<std::string, size_t> address_turn;
   };
 
   static AttemptResult Cancelled() {
@@ -172,18 +185,33 @@ class HttpTransport : public OtlpTransport {
     }
   }
 
+  std::string OriginOf(const OtlpEndpoint& endpoint) const {
+    const auto& tls = config_.client.tls;
+    const bool https = endpoint.https && !(tls && tls->insecure);
+    return fmt::format("{}://{}", https ? "https" : "http", endpoint.authority());
+  }
+
+  bool OverridesName(const OtlpEndpoint& endpoint) const {
+    const auto& tls = config_.client.tls;
+    return endpoint.https && tls && !tls->insecure && !tls->server_name_override.empty();
+  }
+
+  // A client is kept only once fully built: a failed build leaves nothing behind
+  // for the next attempt or for CancelAll.
   arrow::Result<httplib::ClientImpl*> ClientFor(Worker& worker,
                                                 const OtlpEndpoint& endpoint) {
     const auto& tls = config_.client.tls;
     const bool https = endpoint.https && !(tls && tls->insecure);
-    const std::string origin =
-        fmt::format("{}://{}", https ? "https" : "http", endpoint.authority());
-    std::lock_guard<std::mutex> lock(worker.mutex);
-    auto& client = worker.clients[origin];
-    if (client) return client.get();
+    const std::string origin = OriginOf(endpoint);
+    {
+      std::lock_guard<std::mutex> lock(worker.mutex);
+      if (auto it = worker.clients.find(origin); it != worker.clients.end()) {
+        return it->second.get();
+      }
+    }
     std::unique_ptr<httplib::ClientImpl> made;
     if (https) {
-      ARROW_ASSIGN_OR_RAISE(made, MakeTlsClient(endpoint));
+      ARROW_ASSIGN_OR_RAISE(made, MakeTlsClient(worker, origin, endpoint));
     } else {
       made = std::make_unique<httplib::ClientImpl>(endpoint.host, endpoint.port);
     }
@@ -193,19 +221,32 @@ class HttpTransport : public OtlpTransport {
     made->set_read_timeout(timeout);
     made->set_write_timeout(timeout);
     made->set_compress(config_.client.compression == "gzip");
+    std::lock_guard<std::mutex> lock(worker.mutex);
+    auto& client = worker.clients[origin];
     client = std::move(made);
     return client.get();
+  }
+
+  // After a transport failure with server_name_override the client is dropped:
+  // the next attempt resolves the endpoint again and takes its next address.
+  void ForgetClient(Worker& worker, const OtlpEndpoint& endpoint) {
+    if (!OverridesName(endpoint)) return;  // cpp-httplib resolves per connection
+    const std::string origin = OriginOf(endpoint);
+    std::lock_guard<std::mutex> lock(worker.mutex);
+    worker.clients.erase(origin);
+    ++worker.address_turn[origin];
   }
 
   // The client certificate, key and CA come from files or inline PEM; the config
   // holds the PEM text of both (cpp-httplib takes OpenSSL objects).
   arrow::Result<std::unique_ptr<httplib::SSLClient>> MakeTlsClient(
-      const OtlpEndpoint& endpoint) const {
+      Worker& worker, const std::string& origin, const OtlpEndpoint& endpoint) {
     const auto& tls = config_.client.tls;
     // server_name_override: the client works with that name (SNI, certificate
     // check, Host header, as gRPC's target name override does) and connects to
-    // the endpoint's address, which cpp-httplib takes as a numeric one.
-    const bool override_name = tls && !tls->server_name_override.empty();
+    // the endpoint's address, which cpp-httplib takes as a numeric one: one of
+    // them per client, in turn across transport failures.
+    const bool override_name = OverridesName(endpoint);
     const std::string& host = override_name ? tls->server_name_override : endpoint.host;
     std::unique_ptr<httplib::SSLClient> client;
     if (tls && !tls->cert_pem.empty()) {
@@ -221,8 +262,13 @@ class HttpTransport : public OtlpTransport {
       return arrow::Status::Invalid("cannot use the TLS client certificate / key");
     }
     if (override_name) {
-      ARROW_ASSIGN_OR_RAISE(auto address, NumericAddress(endpoint.host));
-      client->set_hostname_addr_map({{host, address}});
+      ARROW_ASSIGN_OR_RAISE(auto addresses, NumericAddresses(endpoint.host));
+      size_t turn = 0;
+      {
+        std::lock_guard<std::mutex> lock(worker.mutex);
+        turn = worker.address_turn[origin];
+      }
+      client->set_hostname_addr_map({{host, addresses[turn % addresses.size()]}});
     }
     // Without a CA path cpp-httplib calls SSL_CTX_set_default_verify_paths, whose
     // OSSL_STORE lookup crashes with Debian's OpenSSL 3.0 in this process; name the
@@ -269,6 +315,11 @@ class HttpTransport : public OtlpTransport {
     const int signal = static_cast<int>(job.signal);
     auto maybe_client = ClientFor(worker, config_.EndpointOf(signal));
     if (!maybe_client.ok()) {
+      // Name resolution may succeed later; certificates and keys will not.
+      if (maybe_client.status().IsIOError()) {
+        return AttemptResult::Failure(AttemptOutcome::kRetryable, "transport",
+                                      maybe_client.status().message());
+      }
       return AttemptResult::Failure(AttemptOutcome::kPermanent, "tls",
                                     maybe_client.status().ToString());
     }
@@ -297,6 +348,7 @@ class HttpTransport : public OtlpTransport {
       result.outcome = AttemptOutcome::kRetryable;
       result.reason = "transport";
       result.message = httplib::to_string(response.error());
+      ForgetClient(worker, config_.EndpointOf(signal));
       if (config_.EndpointOf(signal).https &&
           response.error() == httplib::Error::Connection) {
         result.message += " (connect or TLS handshake failed)";
@@ -349,7 +401,19 @@ arrow::Result<std::unique_ptr<engine::Node>> MakeOtlpHttpExporter(
 }  // namespace
 
 arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtlpHttpTransport(
-    const OtlpHttpExporterConfig& config, spdlog::logger&) {
+    const OtlpHttpExporterConfig& config, spdlog::logger& logger) {
+  const auto& tls = config.client.tls;
+  if (tls && !tls->server_name_override.empty()) {
+    bool any_tls = false;
+    for (int signal = 0; signal < 3; ++signal) {
+      any_tls |= !tls->insecure && config.EndpointOf(signal).https;
+    }
+    if (!any_tls) {
+      logger.warn(
+          "tls.server_name_override \"{}\" is unused: no endpoint is https:// with TLS",
+          tls->server_name_override);
+    }
+  }
   return std::unique_ptr<OtlpTransport>(new HttpTransport(config));
 }
 
