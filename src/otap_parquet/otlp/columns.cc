@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/otlp/columns.h"
 
+#include <cstring>
 #include <type_traits>
 
 #include "otap_parquet/cbor/any_value_cbor.h"
@@ -45,9 +46,152 @@ arrow::ArrayBuilder* AnyValueBuilder::ValueColumn(int column) {
   }
 }
 
-Status AnyValueBuilder::PayNulls(int column) {
+namespace {
+
+/// The AnyValue types whose rows hold their value in value column `column` (one
+/// type, or two for the ser column: map and slice).
+struct ColumnTypes {
+  uint8_t a, b;
+  bool Holds(uint8_t type) const { return (type == a) | (type == b); }
+};
+ColumnTypes TypesOf(int column) {
+  constexpr auto code = [](AnyValueType t) { return static_cast<uint8_t>(t); };
+  switch (column) {
+    case 0:
+      return {code(AnyValueType::kStr), code(AnyValueType::kStr)};
+    case 1:
+      return {code(AnyValueType::kInt), code(AnyValueType::kInt)};
+    case 2:
+      return {code(AnyValueType::kDouble), code(AnyValueType::kDouble)};
+    case 3:
+      return {code(AnyValueType::kBool), code(AnyValueType::kBool)};
+    case 4:
+      return {code(AnyValueType::kBytes), code(AnyValueType::kBytes)};
+    default:
+      return {code(AnyValueType::kMap), code(AnyValueType::kSlice)};
+  }
+}
+
+/// The validity of the rows that hold a value of `column`, by type: a byte per
+/// eight rows.
+arrow::Result<std::shared_ptr<arrow::Buffer>> SpreadValidity(const uint8_t* types,
+                                                             int64_t rows,
+                                                             ColumnTypes column) {
+  ARROW_ASSIGN_OR_RAISE(auto validity, arrow::AllocateEmptyBitmap(rows));
+  uint8_t* bits = validity->mutable_data();
+  int64_t row = 0;
+  for (; row + 8 <= rows; row += 8) {
+    uint8_t byte = 0;
+    for (int bit = 0; bit < 8; ++bit) {
+      byte |= static_cast<uint8_t>(column.Holds(types[row + bit]) << bit);
+    }
+    bits[row >> 3] = byte;
+  }
+  for (; row < rows; ++row) {
+    bits[row >> 3] |= static_cast<uint8_t>(column.Holds(types[row]) << (row & 7));
+  }
+  return validity;
+}
+
+/// A column of `rows` nulls of `type` (fixed width or binary), its buffers slices
+/// of one zeroed buffer kept by the thread: most tables leave several value
+/// columns unused, and zeroing them for every table showed in profiles.
+arrow::Result<std::shared_ptr<arrow::Array>> NullColumn(
+    const std::shared_ptr<arrow::DataType>& type, int64_t rows) {
+  thread_local std::shared_ptr<arrow::Buffer> zeros;
+  constexpr int64_t kKeptBytes = 16 << 20;  // larger ones are not kept
+  const int64_t bytes = (rows + 1) * 8;     // the widest buffer: 8-byte values
+  if (bytes > kKeptBytes) return arrow::MakeArrayOfNull(type, rows);
+  if (zeros == nullptr || zeros->size() < bytes) {
+    const int64_t size = std::max<int64_t>(
+        bytes, std::min<int64_t>(kKeptBytes, zeros ? 2 * zeros->size() : 64 << 10));
+    ARROW_ASSIGN_OR_RAISE(auto made, arrow::AllocateBuffer(size));
+    std::memset(made->mutable_data(), 0, static_cast<size_t>(size));
+    zeros = std::move(made);
+  }
+  const auto bitmap = arrow::SliceBuffer(zeros, 0, arrow::bit_util::BytesForBits(rows));
+  std::vector<std::shared_ptr<arrow::Buffer>> buffers;
+  switch (type->id()) {
+    case arrow::Type::STRING:
+    case arrow::Type::BINARY:
+      buffers = {bitmap, arrow::SliceBuffer(zeros, 0, (rows + 1) * 4),
+                 arrow::SliceBuffer(zeros, 0, 0)};
+      break;
+    case arrow::Type::BOOL:
+      buffers = {bitmap, bitmap};
+      break;
+    case arrow::Type::INT64:
+    case arrow::Type::DOUBLE:
+      buffers = {bitmap, arrow::SliceBuffer(zeros, 0, rows * 8)};
+      break;
+    default:
+      return arrow::MakeArrayOfNull(type, rows);
+  }
+  return arrow::MakeArray(arrow::ArrayData::Make(type, rows, std::move(buffers), rows));
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Array>> AnyValueBuilder::FinishSpread(
+    int column, const arrow::UInt8Array& types) {
   arrow::ArrayBuilder* builder = ValueColumn(column);
-  return builder->AppendNulls(type_.length() - builder->length());
+  const int64_t rows = types.length();
+  const int64_t values = builder->length();
+  std::shared_ptr<arrow::ArrayData> dense;
+  ARROW_RETURN_NOT_OK(builder->FinishInternal(&dense));
+  if (values == rows) return arrow::MakeArray(dense);  // every row holds one
+  if (values == 0) return NullColumn(dense->type, rows);
+  const uint8_t* type = types.raw_values();
+  const ColumnTypes holds = TypesOf(column);
+  ARROW_ASSIGN_OR_RAISE(auto validity, SpreadValidity(type, rows, holds));
+  std::shared_ptr<arrow::Buffer> data;
+  switch (dense->type->id()) {
+    case arrow::Type::STRING:
+    case arrow::Type::BINARY: {
+      // Rows without a value take no bytes: the value bytes stay as they are and
+      // each row's end offset is the end of the last value at or before it.
+      ARROW_ASSIGN_OR_RAISE(auto offsets,
+                            arrow::AllocateBuffer((rows + 1) * sizeof(int32_t)));
+      const int32_t* from = dense->GetValues<int32_t>(1);
+      auto* to = reinterpret_cast<int32_t*>(offsets->mutable_data());
+      int64_t next = 0;
+      to[0] = from[0];
+      for (int64_t row = 0; row < rows; ++row) {
+        next += holds.Holds(type[row]);
+        to[row + 1] = from[next];
+      }
+      return arrow::MakeArray(arrow::ArrayData::Make(
+          dense->type, rows, {std::move(validity), std::move(offsets), dense->buffers[2]},
+          rows - values));
+    }
+    case arrow::Type::BOOL: {
+      ARROW_ASSIGN_OR_RAISE(data, arrow::AllocateEmptyBitmap(rows));
+      const uint8_t* from = dense->buffers[1]->data();
+      uint8_t* bits = data->mutable_data();
+      int64_t next = 0;
+      for (int64_t row = 0; row < rows; ++row) {
+        if (!holds.Holds(type[row])) continue;
+        if (arrow::bit_util::GetBit(from, dense->offset + next)) {
+          arrow::bit_util::SetBit(bits, row);
+        }
+        ++next;
+      }
+      break;
+    }
+    default: {  // int64, double: 8-byte values, 0 under a null
+      static_assert(sizeof(int64_t) == sizeof(double));
+      ARROW_ASSIGN_OR_RAISE(data, arrow::AllocateBuffer(rows * sizeof(int64_t)));
+      const int64_t* from = dense->GetValues<int64_t>(1);
+      auto* to = reinterpret_cast<int64_t*>(data->mutable_data());
+      int64_t next = 0;
+      for (int64_t row = 0; row < rows; ++row) {
+        to[row] = holds.Holds(type[row]) ? from[next++] : 0;
+      }
+      break;
+    }
+  }
+  return arrow::MakeArray(arrow::ArrayData::Make(
+      dense->type, rows, {std::move(validity), std::move(data)}, rows - values));
 }
 
 Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
@@ -68,7 +212,7 @@ Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
       const bool is_map = value.value_case() == V::kKvlistValue;
       scratch_.clear();
       ARROW_RETURN_NOT_OK(cbor::EncodeAnyValue(value, &scratch_));
-      return AppendRow(is_map ? AnyValueType::kMap : AnyValueType::kSlice, kSerCol, &ser_,
+      return AppendRow(is_map ? AnyValueType::kMap : AnyValueType::kSlice, &ser_,
                        std::string_view(scratch_));
     }
     case V::kStringValueStrindex:
@@ -81,17 +225,12 @@ Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
 }
 
 arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
-  for (int column = 0; column < kValueColumns; ++column) {
-    ARROW_RETURN_NOT_OK(PayNulls(column));
-  }
-  arrow::ArrayVector out(7);
+  arrow::ArrayVector out(1 + kValueColumns);
   ARROW_RETURN_NOT_OK(type_.Finish(&out[0]));
-  ARROW_RETURN_NOT_OK(str_.Finish(&out[1]));
-  ARROW_RETURN_NOT_OK(int_.Finish(&out[2]));
-  ARROW_RETURN_NOT_OK(double_.Finish(&out[3]));
-  ARROW_RETURN_NOT_OK(bool_.Finish(&out[4]));
-  ARROW_RETURN_NOT_OK(bytes_.Finish(&out[5]));
-  ARROW_RETURN_NOT_OK(ser_.Finish(&out[6]));
+  const auto& types = static_cast<const arrow::UInt8Array&>(*out[0]);
+  for (int column = 0; column < kValueColumns; ++column) {
+    ARROW_ASSIGN_OR_RAISE(out[1 + column], FinishSpread(column, types));
+  }
   return out;
 }
 

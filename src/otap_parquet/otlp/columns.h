@@ -72,17 +72,19 @@ class AnyValueBuilder {
 
  private:
   // A row puts a value in one value column (str, int, double, bool, bytes, ser)
-  // or none; the others owe it a null. A column is owed as many nulls as it is
-  // shorter than `type_`, appended in bulk when it next gets a value or at Finish.
+  // or none. Value columns hold only their values while appending (no null per
+  // row of another type: with mixed types that was a tenth of the decode); Finish
+  // spreads each to one row per type row, nulls where the type is another.
   static constexpr int kValueColumns = 6;
   // Value column per AnyValue type: index into (str, int, double, bool, bytes, ser).
   enum Column { kStrCol = 0, kIntCol, kDoubleCol, kBoolCol, kBytesCol, kSerCol };
-  arrow::Status PayNulls(int column);
-  /// Appends a row of `type` with `value` in value column `column` (`builder`).
+  /// Appends a row of `type` with `value` in value column (`builder`).
   template <typename Builder, typename Value>
-  arrow::Status AppendRow(schema::AnyValueType type, int column, Builder* builder,
-                          Value value);
+  arrow::Status AppendRow(schema::AnyValueType type, Builder* builder, Value value);
   arrow::Status AppendType(schema::AnyValueType type);
+  /// Value column `column` finished and spread over the rows of `types`.
+  arrow::Result<std::shared_ptr<arrow::Array>> FinishSpread(
+      int column, const arrow::UInt8Array& types);
   arrow::ArrayBuilder* ValueColumn(int column);
   arrow::UInt8Builder type_;
   arrow::StringBuilder str_;
@@ -133,9 +135,8 @@ inline arrow::Status AnyValueBuilder::AppendType(schema::AnyValueType type) {
 }
 
 template <typename Builder, typename Value>
-arrow::Status AnyValueBuilder::AppendRow(schema::AnyValueType type, int column,
-                                         Builder* builder, Value value) {
-  if (builder->length() != type_.length()) ARROW_RETURN_NOT_OK(PayNulls(column));
+arrow::Status AnyValueBuilder::AppendRow(schema::AnyValueType type, Builder* builder,
+                                         Value value) {
   if constexpr (std::is_base_of_v<arrow::BinaryBuilder, Builder>) {
     if (ARROW_PREDICT_FALSE(!HasRoomFor(*builder, value.size()))) {
       ARROW_RETURN_NOT_OK(MakeRoomFor(builder, value.size()));
@@ -151,19 +152,19 @@ inline arrow::Status AnyValueBuilder::AppendEmpty() {
   return AppendType(schema::AnyValueType::kEmpty);
 }
 inline arrow::Status AnyValueBuilder::AppendStr(std::string_view value) {
-  return AppendRow(schema::AnyValueType::kStr, kStrCol, &str_, value);
+  return AppendRow(schema::AnyValueType::kStr, &str_, value);
 }
 inline arrow::Status AnyValueBuilder::AppendInt(int64_t value) {
-  return AppendRow(schema::AnyValueType::kInt, kIntCol, &int_, value);
+  return AppendRow(schema::AnyValueType::kInt, &int_, value);
 }
 inline arrow::Status AnyValueBuilder::AppendDouble(double value) {
-  return AppendRow(schema::AnyValueType::kDouble, kDoubleCol, &double_, value);
+  return AppendRow(schema::AnyValueType::kDouble, &double_, value);
 }
 inline arrow::Status AnyValueBuilder::AppendBool(bool value) {
-  return AppendRow(schema::AnyValueType::kBool, kBoolCol, &bool_, value);
+  return AppendRow(schema::AnyValueType::kBool, &bool_, value);
 }
 inline arrow::Status AnyValueBuilder::AppendBytes(std::string_view value) {
-  return AppendRow(schema::AnyValueType::kBytes, kBytesCol, &bytes_, value);
+  return AppendRow(schema::AnyValueType::kBytes, &bytes_, value);
 }
 
 inline arrow::Status AttributesBuilder::AppendKey(uint32_t parent_id,
