@@ -11,6 +11,11 @@ dataset / time until the engine had exited, including the final flush), and logs
 per CPU-second of the engine process (what one idle core would do; the wall-clock
 rates depend on the machine's load).
 
+In the same run, under the same load and on the same core, the baseline: the
+OpenTelemetry Collector's own OTLP receiver into its nop exporter (`bench/basecol`,
+a minimal distribution of the Collector's components, built with the machine's Go
+into build/basecol; `--baseline none` skips it). `--rounds N` alternates the two.
+
     .venv/bin/python bench/otlp_receiver_bench.py --seconds 10 --exporter parquet
     .venv/bin/python bench/otlp_receiver_bench.py --seconds 10 --exporter noop
 """
@@ -40,6 +45,87 @@ def free_port():
         return s.getsockname()[1]
 
 
+def load(port, payloads, seconds, concurrency):
+    """Keeps `concurrency` Export calls in flight for `seconds`; logs answered OK."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
+        ("grpc.max_send_message_length", 64 << 20)])
+    call = channel.unary_unary(LOGS_METHOD)
+    lock = threading.Lock()
+    totals = {"ok_logs": 0, "errors": 0}
+    stop_at = time.monotonic() + seconds
+
+    def worker(index):
+        i = index
+        while time.monotonic() < stop_at:
+            payload, logs = payloads[i % len(payloads)]
+            i += 1
+            try:
+                call(payload, timeout=30)
+                with lock:
+                    totals["ok_logs"] += logs
+            except grpc.RpcError as e:
+                with lock:
+                    if not totals["errors"]:
+                        print(f"first error: {e.code()} {e.details()}", file=sys.stderr)
+                    totals["errors"] += 1
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    channel.close()
+    return totals, start
+
+
+def measure(command, port, payloads, args):
+    """Runs `command` (an engine listening for OTLP/gRPC on `port`) on CPU 0 under
+    the load, stops it with SIGINT; its CPU seconds and what the load got."""
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    engine = subprocess.Popen(["taskset", "-c", "0", *command],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    os.sched_setaffinity(0, {1})
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or engine.poll() is not None:
+                sys.exit(f"{command[0]} did not start: {engine.stderr.read()}")
+            time.sleep(0.05)
+    totals, started = load(port, payloads, args.seconds, args.concurrency)
+    window = time.monotonic() - started
+    engine.send_signal(signal.SIGINT)
+    engine.communicate(timeout=120)
+    total = time.monotonic() - started  # until the engine exited (final flush)
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    engine_cpu = ((cpu_after.ru_utime + cpu_after.ru_stime) -
+                  (cpu_before.ru_utime + cpu_before.ru_stime))
+    return {"window_s": round(window, 2), "answered_ok_logs": totals["ok_logs"],
+            "errors": totals["errors"],
+            "answered_logs_per_s": round(totals["ok_logs"] / window),
+            "engine_cpu_s": round(engine_cpu, 2), "engine_exit": engine.returncode,
+            "load_average": os.getloadavg()[0], "_total_s": total}
+
+
+def build_collector():
+    """bench/basecol (OTLP receiver → nop exporter, the Collector's own components)
+    built with the machine's Go into build/basecol; None without Go."""
+    source = ROOT / "bench" / "basecol"
+    binary = ROOT / "build" / "basecol"
+    if binary.exists() and all(binary.stat().st_mtime >= f.stat().st_mtime
+                               for f in source.iterdir()):
+        return binary
+    try:
+        subprocess.run(["go", "build", "-o", str(binary), "."], cwd=source, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"no Collector baseline: {e}", file=sys.stderr)
+        return None
+    return binary
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cli", default=str(ROOT / "build" / "otap-parquet"))
@@ -50,6 +136,12 @@ def main():
     ap.add_argument("--wait-for-result", action="store_true")
     ap.add_argument("--compression", default="zstd",
                     help="exporter:parquet's codec (zstd, our default; none is upstream's)")
+    ap.add_argument("--baseline", choices=["collector", "none"], default="collector",
+                    help="also run the OpenTelemetry Collector (bench/basecol: OTLP "
+                         "receiver → nop exporter) under the same load")
+    ap.add_argument("--collector", help="a built bench/basecol (default: build it)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="alternate otap-parquet and the baseline this many times")
     args = ap.parse_args()
 
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="otlp-bench-"))
@@ -75,98 +167,78 @@ def main():
                    for sl in rl.scope_logs)
         payloads.append((payload, logs))
 
-    port = free_port()
-    out = tmp / "out"
-    exporter = {"type": "exporter:noop"} if args.exporter == "noop" else {
-        "type": "exporter:parquet",
-        "config": {"storage": {"file": {"base_uri": str(out)}},
-                   "partitioning_strategies": [{"schema_metadata": ["_part_id"]}],
-                   "writer_options": {"target_rows_per_file": 1000000,
-                                      "compression": args.compression,
-                                      "flush_when_older_than": "30s"}}}
-    config = {"version": "otel_dataflow/v1",
-              "policies": {"channel_capacity": {"pdata": 16}},
-              "groups": {"default": {"pipelines": {"main": {
-                  "nodes": {"otlp": {"type": "receiver:otlp", "config": {"protocols": {
-                      "grpc": {"listening_addr": f"127.0.0.1:{port}",
-                               "max_decoding_message_size": "64MiB",
-                               "wait_for_result": args.wait_for_result,
-                               "timeout": "30s"}}}},
-                            "out": exporter},
-                  "connections": [{"from": "otlp", "to": "out"}]}}}}}
-    (tmp / "bench.yaml").write_text(json.dumps(config))
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    engine = subprocess.Popen(["taskset", "-c", "0", args.cli, "run", "-c",
-                               str(tmp / "bench.yaml"), "--num-cores", "1",
-                               "--metrics-file", str(tmp / "metrics.prom")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    os.sched_setaffinity(0, {1})
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or engine.poll() is not None:
-                sys.exit(f"engine did not start: {engine.stderr.read()}")
-            time.sleep(0.05)
+    collector = None
+    if args.baseline == "collector":
+        collector = pathlib.Path(args.collector) if args.collector else build_collector()
 
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
-        ("grpc.max_send_message_length", 64 << 20)])
-    call = channel.unary_unary(LOGS_METHOD)
-    lock = threading.Lock()
-    totals = {"ok_logs": 0, "errors": 0}
-    stop_at = time.monotonic() + args.seconds
-
-    def worker(index):
-        i = index
-        while time.monotonic() < stop_at:
-            payload, logs = payloads[i % len(payloads)]
-            i += 1
-            try:
-                call(payload, timeout=30)
-                with lock:
-                    totals["ok_logs"] += logs
-            except grpc.RpcError as e:
-                with lock:
-                    if not totals["errors"]:
-                        print(f"first error: {e.code()} {e.details()}", file=sys.stderr)
-                    totals["errors"] += 1
-
-    start = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    window = time.monotonic() - start
-    engine.send_signal(signal.SIGINT)
-    engine.communicate(timeout=120)
-    total = time.monotonic() - start
-    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # CPU seconds of the engine (and the small generate run before it): on this
-    # shared machine the wall-clock rate mostly measures other processes' load.
-    engine_cpu = ((cpu_after.ru_utime + cpu_after.ru_stime) -
-                  (cpu_before.ru_utime + cpu_before.ru_stime))
-    rows = None
-    if args.exporter == "parquet":
-        import pyarrow.dataset as ds
-        rows = ds.dataset(out / "logs", format="parquet", partitioning="hive",
-                          ignore_prefixes=["."]).count_rows()
-    print(json.dumps({
-        "exporter": args.exporter, "wait_for_result": args.wait_for_result,
-        "concurrency": args.concurrency, "logs_per_request": args.logs_per_request,
-        "window_s": round(window, 2), "answered_ok_logs": totals["ok_logs"],
-        "errors": totals["errors"],
-        "answered_logs_per_s": round(totals["ok_logs"] / window),
-        "rows_in_dataset": rows,
-        "end_to_end_logs_per_s": round(rows / total) if rows is not None else None,
-        "engine_cpu_s": round(engine_cpu, 2),
-        "logs_per_engine_cpu_s": round((rows if rows is not None else totals["ok_logs"]) /
-                                       engine_cpu) if engine_cpu else None,
-        "load_average": os.getloadavg()[0],
-        "engine_exit": engine.returncode}, indent=1))
-    print("baseline (upstream df_engine, published): 273K-385K logs/s/core OTLP")
+    results = []
+    for round_index in range(args.rounds):
+        port = free_port()
+        out = tmp / f"out{round_index}"
+        exporter = {"type": "exporter:noop"} if args.exporter == "noop" else {
+            "type": "exporter:parquet",
+            "config": {"storage": {"file": {"base_uri": str(out)}},
+                       "partitioning_strategies": [{"schema_metadata": ["_part_id"]}],
+                       "writer_options": {"target_rows_per_file": 1000000,
+                                          "compression": args.compression,
+                                          "flush_when_older_than": "30s"}}}
+        config = {"version": "otel_dataflow/v1",
+                  "policies": {"channel_capacity": {"pdata": 16}},
+                  "groups": {"default": {"pipelines": {"main": {
+                      "nodes": {"otlp": {"type": "receiver:otlp", "config": {"protocols": {
+                          "grpc": {"listening_addr": f"127.0.0.1:{port}",
+                                   "max_decoding_message_size": "64MiB",
+                                   "wait_for_result": args.wait_for_result,
+                                   "timeout": "30s"}}}},
+                                "out": exporter},
+                      "connections": [{"from": "otlp", "to": "out"}]}}}}}
+        (tmp / "bench.yaml").write_text(json.dumps(config))
+        ours = measure([args.cli, "run", "-c", str(tmp / "bench.yaml"), "--num-cores", "1",
+                        "--metrics-file", str(tmp / "metrics.prom")], port, payloads, args)
+        rows = None
+        if args.exporter == "parquet":
+            import pyarrow.dataset as ds
+            rows = ds.dataset(out / "logs", format="parquet", partitioning="hive",
+                              ignore_prefixes=["."]).count_rows()
+        delivered = rows if rows is not None else ours["answered_ok_logs"]
+        ours.update({"engine": "otap-parquet", "exporter": args.exporter,
+                     "rows_in_dataset": rows,
+                     "end_to_end_logs_per_s": round(rows / ours["_total_s"])
+                     if rows is not None else None,
+                     "logs_per_engine_cpu_s": round(delivered / ours["engine_cpu_s"])
+                     if ours["engine_cpu_s"] else None})
+        results.append(ours)
+        if collector is not None:
+            port = free_port()
+            (tmp / "collector.yaml").write_text(json.dumps({
+                "receivers": {"otlp": {"protocols": {"grpc": {
+                    "endpoint": f"127.0.0.1:{port}", "max_recv_msg_size_mib": 64}}}},
+                "exporters": {"nop": {}},
+                "service": {"pipelines": {"logs": {"receivers": ["otlp"],
+                                                   "exporters": ["nop"]}},
+                            "telemetry": {"logs": {"level": "warn"},
+                                          "metrics": {"level": "none"}}}}))
+            base = measure([str(collector), "--config", str(tmp / "collector.yaml")],
+                           port, payloads, args)
+            base.update({"engine": "otelcol (otlp → nop)", "exporter": "nop",
+                         "logs_per_engine_cpu_s": round(base["answered_ok_logs"] /
+                                                        base["engine_cpu_s"])
+                         if base["engine_cpu_s"] else None})
+            results.append(base)
+    for r in results:
+        r.pop("_total_s", None)
+    print(json.dumps({"wait_for_result": args.wait_for_result,
+                      "concurrency": args.concurrency,
+                      "logs_per_request": args.logs_per_request, "runs": results}, indent=1))
+    ours = [r["logs_per_engine_cpu_s"] for r in results if r["engine"] == "otap-parquet"]
+    base = [r["logs_per_engine_cpu_s"] for r in results if r["engine"] != "otap-parquet"]
+    print(f"otap-parquet ({args.exporter}): "
+          f"{', '.join(f'{v:,}' for v in ours)} logs per engine CPU-s")
+    if base:
+        print(f"Collector baseline (otlp → nop, same run): "
+              f"{', '.join(f'{v:,}' for v in base)} logs per engine CPU-s; "
+              f"ratio {sum(ours) / len(ours) / (sum(base) / len(base)):.2f}x (means)")
+    print("upstream df_engine, published: 273K-385K logs/s/core OTLP")
 
 
 if __name__ == "__main__":
