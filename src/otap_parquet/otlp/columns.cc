@@ -229,7 +229,13 @@ arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
   ARROW_RETURN_NOT_OK(type_.Finish(&out[0]));
   const auto& types = static_cast<const arrow::UInt8Array&>(*out[0]);
   for (int column = 0; column < kValueColumns; ++column) {
-    ARROW_ASSIGN_OR_RAISE(out[1 + column], FinishSpread(column, types));
+    auto spread = FinishSpread(column, types);
+    if (!spread.ok()) {
+      // Start the next table empty, not with the value columns not yet finished.
+      for (int rest = column; rest < kValueColumns; ++rest) ValueColumn(rest)->Reset();
+      return spread.status();
+    }
+    out[1 + column] = std::move(*spread);
   }
   return out;
 }
