@@ -168,50 +168,53 @@ encoding: json
         assert_same_telemetry(run, peer, tmp_path, sources, ("logs", "traces"), ".jsonl")
 
 
+def tls_exporter_settings(protocol, endpoint, tls):
+    """Exporter config for `endpoint` with `tls` (a `tls: {...}` line) and quick
+    retries that give up after 200ms."""
+    retry = "retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, " \
+            "max_elapsed_time: 200ms}"
+    if protocol == "grpc":
+        return f"grpc_endpoint: {endpoint}\ntimeout: 5s\n{tls}\n{retry}"
+    return f"endpoint: {endpoint}\nhttp: {{timeout: 5s, {tls}}}\n{retry}"
+
+
+def export_over_tls(cli, run, tmp_path, lake, protocol, cert_key, tls, delivered):
+    """Replays the lake's logs to a TLS peer serving `cert_key` with exporter
+    `tls`; then either every log record arrived (`delivered`) or none did and
+    every batch was Nacked as retryable."""
+    lake_dir, sources = lake
+    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
+    with OtlpPeer(protocol, tls=cert_key) as peer:
+        assert peer.endpoint.startswith("https://localhost:")
+        config = write_config(tmp_path, lake_dir, exporter,
+                              tls_exporter_settings(protocol, peer.endpoint, tls),
+                              signals=("logs",))
+        text, _ = run_pipeline(cli, tmp_path, config)
+        if delivered:
+            assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
+        else:
+            assert peer.items() == 0
+            assert metric(text, f"{exporter}_batches_nacked",
+                          label='outcome="retryable"') > 0
+            assert metric(text, f"{exporter}_batches_acked") == 0
+
+
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_tls_with_self_signed_ca(cli, run, tmp_path, lake, protocol):
     # Scenario: the peer serves TLS with a certificate made in the test; the
     # exporter trusts it through tls.ca_file, then through tls.ca_pem.
     # Guarantees: every log record arrives over TLS; without the CA the same run
     # exports nothing (verification fails) and Nacks every batch, yet exits 0.
-    lake_dir, sources = lake
     cert, key = self_signed_cert()
     ca = tmp_path / "ca.pem"
     ca.write_bytes(cert)
-    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
-    key_name = "grpc_endpoint" if protocol == "grpc" else "endpoint"
-
-    def settings(peer, tls):
-        retry = "retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, " \
-                "max_elapsed_time: 200ms}"
-        if protocol == "grpc":
-            return f"{key_name}: {peer.endpoint}\ntimeout: 5s\n{tls}\n{retry}"
-        return f"{key_name}: {peer.endpoint}\nhttp: {{timeout: 5s, {tls}}}\n{retry}"
-
-    with OtlpPeer(protocol, tls=(cert, key)) as peer:
-        assert peer.endpoint.startswith("https://localhost:")
-        tls = f"tls: {{ca_file: {ca}}}"
-        config = write_config(tmp_path, lake_dir, exporter, settings(peer, tls),
-                              signals=("logs",))
-        run_pipeline(cli, tmp_path, config)
-        assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
-
+    export_over_tls(cli, run, tmp_path, lake, protocol, (cert, key),
+                    f"tls: {{ca_file: {ca}}}", delivered=True)
     # The same CA given inline (ca_pem) instead of a file.
-    with OtlpPeer(protocol, tls=(cert, key)) as peer:
-        tls = f"tls: {{ca_pem: {json.dumps(cert.decode())}}}"
-        config = write_config(tmp_path, lake_dir, exporter, settings(peer, tls),
-                              signals=("logs",))
-        run_pipeline(cli, tmp_path, config)
-        assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
-
-    with OtlpPeer(protocol, tls=(cert, key)) as peer:
-        tls = "tls: {include_system_ca_certs_pool: true}"
-        config = write_config(tmp_path, lake_dir, exporter, settings(peer, tls),
-                              signals=("logs",))
-        text, _ = run_pipeline(cli, tmp_path, config)
-        assert peer.items() == 0
-        assert metric(text, f"{exporter}_batches_nacked", label='outcome="retryable"') > 0
-        assert metric(text, f"{exporter}_batches_acked") == 0
+    export_over_tls(cli, run, tmp_path, lake, protocol, (cert, key),
+                    f"tls: {{ca_pem: {json.dumps(cert.decode())}}}", delivered=True)
+    export_over_tls(cli, run, tmp_path, lake, protocol, (cert, key),
+                    "tls: {include_system_ca_certs_pool: true}", delivered=False)
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
@@ -221,34 +224,14 @@ def test_tls_server_name_override(cli, run, tmp_path, lake, protocol):
     # Guarantees: with tls.server_name_override: otlp.internal the certificate is
     # checked against that name and every log record arrives; without it the
     # same run exports nothing (the name does not match) and Nacks every batch.
-    lake_dir, sources = lake
     cert, key = self_signed_cert("otlp.internal", with_ip=False)
     ca = tmp_path / "ca.pem"
     ca.write_bytes(cert)
-    exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
-    retry = "retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, " \
-            "max_elapsed_time: 200ms}"
-
-    def settings(peer, tls):
-        if protocol == "grpc":
-            return f"grpc_endpoint: {peer.endpoint}\ntimeout: 5s\n{tls}\n{retry}"
-        return f"endpoint: {peer.endpoint}\nhttp: {{timeout: 5s, {tls}}}\n{retry}"
-
-    with OtlpPeer(protocol, tls=(cert, key)) as peer:
-        assert peer.endpoint.startswith("https://localhost:")
-        tls = f"tls: {{ca_file: {ca}, server_name_override: otlp.internal}}"
-        config = write_config(tmp_path, lake_dir, exporter, settings(peer, tls),
-                              signals=("logs",))
-        run_pipeline(cli, tmp_path, config)
-        assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
-
-    with OtlpPeer(protocol, tls=(cert, key)) as peer:
-        config = write_config(tmp_path, lake_dir, exporter,
-                              settings(peer, f"tls: {{ca_file: {ca}}}"), signals=("logs",))
-        text, _ = run_pipeline(cli, tmp_path, config)
-        assert peer.items() == 0
-        assert metric(text, f"{exporter}_batches_nacked", label='outcome="retryable"') > 0
-        assert metric(text, f"{exporter}_batches_acked") == 0
+    export_over_tls(cli, run, tmp_path, lake, protocol, (cert, key),
+                    f"tls: {{ca_file: {ca}, server_name_override: otlp.internal}}",
+                    delivered=True)
+    export_over_tls(cli, run, tmp_path, lake, protocol, (cert, key),
+                    f"tls: {{ca_file: {ca}}}", delivered=False)
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
@@ -265,13 +248,9 @@ def test_tls_server_name_override_unresolvable_host(cli, tmp_path, lake, protoco
     ca.write_bytes(cert)
     exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
     tls = f"tls: {{ca_file: {ca}, server_name_override: otlp.internal}}"
-    retry = "retry_on_failure: {initial_interval: 10ms, max_interval: 20ms, " \
-            "max_elapsed_time: 200ms}"
 
     def settings(endpoint):
-        if protocol == "grpc":
-            return f"grpc_endpoint: {endpoint}\n{tls}\n{retry}"
-        return f"endpoint: {endpoint}\nhttp: {{{tls}}}\n{retry}"
+        return tls_exporter_settings(protocol, endpoint, tls)
 
     config = write_config(tmp_path, lake_dir, exporter,
                           settings("https://no-such-host.invalid:4318"), signals=("logs",))

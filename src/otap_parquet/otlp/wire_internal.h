@@ -129,26 +129,9 @@ class Reader {
     return Parse(
         [out](const char* p) { return google::protobuf::internal::VarintParse(p, out); });
   }
-  bool Fixed64(uint64_t* out) {
-    if (end_ - p_ < 8) return Fail();
-    p_ = reinterpret_cast<const char*>(
-        google::protobuf::io::CodedInputStream::ReadLittleEndian64FromArray(
-            reinterpret_cast<const uint8_t*>(p_), out));
-    return true;
-  }
-  bool Fixed32(uint32_t* out) {
-    if (end_ - p_ < 4) return Fail();
-    p_ = reinterpret_cast<const char*>(
-        google::protobuf::io::CodedInputStream::ReadLittleEndian32FromArray(
-            reinterpret_cast<const uint8_t*>(p_), out));
-    return true;
-  }
-  bool Double(double* out) {
-    uint64_t bits = 0;
-    if (!Fixed64(&bits)) return false;
-    std::memcpy(out, &bits, sizeof(bits));
-    return true;
-  }
+  bool Fixed64(uint64_t* out) { return Fixed(out); }
+  bool Fixed32(uint32_t* out) { return Fixed(out); }
+  bool Double(double* out) { return Fixed(out); }
   /// Merges the embedded message in `bytes` (read from this one) into `message`.
   template <typename M>
   bool Merge(std::string_view bytes, M* message);
@@ -184,6 +167,14 @@ class Reader {
     const char* next = read(copy);
     if (next == nullptr || next - copy > left) return Fail();
     p_ += next - copy;
+    return true;
+  }
+  /// A little-endian fixed-width value.
+  template <typename T>
+  bool Fixed(T* out) {
+    if (end_ - p_ < static_cast<ptrdiff_t>(sizeof(T))) return Fail();
+    *out = google::protobuf::internal::UnalignedLoad<T>(p_);
+    p_ += sizeof(T);
     return true;
   }
   bool Fail() {
