@@ -226,18 +226,22 @@ Status AnyValueBuilder::Append(const pb::common::AnyValue& value) {
 
 arrow::Result<arrow::ArrayVector> AnyValueBuilder::Finish() {
   arrow::ArrayVector out(1 + kValueColumns);
-  ARROW_RETURN_NOT_OK(type_.Finish(&out[0]));
-  const auto& types = static_cast<const arrow::UInt8Array&>(*out[0]);
-  for (int column = 0; column < kValueColumns; ++column) {
-    auto spread = FinishSpread(column, types);
-    if (!spread.ok()) {
-      // Start the next table empty, not with the value columns not yet finished.
-      for (int rest = column; rest < kValueColumns; ++rest) ValueColumn(rest)->Reset();
-      return spread.status();
-    }
-    out[1 + column] = std::move(*spread);
+  Status st = type_.Finish(&out[0]);
+  for (int column = 0; st.ok() && column < kValueColumns; ++column) {
+    auto spread = FinishSpread(column, static_cast<const arrow::UInt8Array&>(*out[0]));
+    st = spread.status();
+    if (st.ok()) out[1 + column] = std::move(*spread);
+  }
+  if (!st.ok()) {
+    Reset();  // the next table starts empty, not with columns left unfinished
+    return st;
   }
   return out;
+}
+
+void AnyValueBuilder::Reset() {
+  type_.Reset();
+  for (int column = 0; column < kValueColumns; ++column) ValueColumn(column)->Reset();
 }
 
 // -------------------------------------------------------------- AttributesBuilder
@@ -285,6 +289,17 @@ Status AttributesBuilder::AppendAll(
 }
 
 Status AttributesBuilder::FinishInto(OtapBatch* batch) {
+  Status st = FinishTable(batch);
+  if (!st.ok()) {
+    // The next table starts empty: no ids, keys or values of this one left over.
+    parent_ids_.clear();
+    key_.Reset();
+    value_.Reset();
+  }
+  return st;
+}
+
+Status AttributesBuilder::FinishTable(OtapBatch* batch) {
   const int64_t rows = length();
   if (rows == 0) return Status::OK();
   last_attributes_size[static_cast<int>(type_)] = {rows, key_.value_data_length(),

@@ -67,7 +67,10 @@ class AnyValueBuilder {
   /// Room for `rows` rows and `str_bytes` bytes of string values.
   arrow::Status Reserve(int64_t rows, int64_t str_bytes);
   int64_t str_bytes() const { return str_.value_data_length(); }
+  /// The seven columns; the builder is empty afterwards, also on failure.
   arrow::Result<arrow::ArrayVector> Finish();
+  /// Drops every row appended so far.
+  void Reset();
   int64_t length() const { return type_.length(); }
 
  private:
@@ -107,7 +110,8 @@ class AttributesBuilder {
   /// Starts a row: its parent and key; then append exactly one value to values().
   arrow::Status AppendKey(uint32_t parent_id, std::string_view key);
   AnyValueBuilder* values() { return &value_; }
-  /// Sets the finished table into `batch` (nothing when no rows were appended).
+  /// Sets the finished table into `batch` (nothing when no rows were appended);
+  /// the builder is empty afterwards, also on failure.
   arrow::Status FinishInto(OtapBatch* batch);
   int64_t length() const { return key_.length(); }
 
@@ -116,6 +120,8 @@ class AttributesBuilder {
   /// table of this type had: requests of a stream are alike, and growing by
   /// doubling from empty copied every column several times (in profiles).
   arrow::Status Presize();
+  /// FinishInto's work; FinishInto empties the builder when it fails.
+  arrow::Status FinishTable(OtapBatch* batch);
   /// Room for a key of `bytes` bytes (out of line: the rare path of AppendKey).
   arrow::Status GrowKeys(size_t bytes);
 

@@ -110,6 +110,10 @@ TEST(LogsWireToOtap, WireQuirksMatchTheMessagePath) {
                               Varint(95 << 3 | 4);
   const std::string wrong_type = Varint(3 << 3 | 0) + Varint(1);  // severity_text
   EXPECT_TRUE(ExpectSame(unknown + one + unknown, {}, "unknown top-level fields"));
+  const std::string nested_groups = Varint(95 << 3 | 3) + Varint(94 << 3 | 3) +
+                                    Len(93, "g") + Varint(94 << 3 | 4) +
+                                    Varint(95 << 3 | 4);
+  EXPECT_TRUE(ExpectSame(LogsOf(nested_groups + Len(3, "WARN")), {}, "nested groups"));
   EXPECT_TRUE(ExpectSame(LogsOf(unknown + wrong_type + Len(3, "WARN")), {},
                          "unknown log record fields"));
 
@@ -186,6 +190,19 @@ TEST(LogsWireToOtap, InvalidRequestsFailLikeTheMessagePath) {
   EXPECT_FALSE(ExpectSame(LogsOf(Varint(0 << 3 | 0) + Varint(1)), {}, "field 0"));
   EXPECT_FALSE(ExpectSame(LogsOf(Varint(9 << 3 | 4)), {}, "end group"));
   EXPECT_FALSE(ExpectSame(LogsOf(Varint(9 << 3 | 6)), {}, "wire type 6"));
+  // Skipped groups: the end must match the start, come before the message's end,
+  // and what is inside is read like any field.
+  EXPECT_FALSE(ExpectSame(LogsOf(Varint(95 << 3 | 3) + Varint(94 << 3 | 4)), {},
+                          "group ended by another field's end"));
+  EXPECT_FALSE(ExpectSame(LogsOf(Varint(95 << 3 | 3) + Varint(1 << 3 | 0) + Varint(7)),
+                          {}, "group not closed"));
+  EXPECT_FALSE(ExpectSame(
+      LogsOf(Varint(95 << 3 | 3) + Varint(0) + Varint(1) + Varint(95 << 3 | 4)), {},
+      "field 0 inside a group"));
+  // A length of 2^32 + 3 (protobuf's parser refuses lengths of 2 GiB and more; a
+  // 32-bit read would take it as 3).
+  EXPECT_FALSE(ExpectSame(LogsOf(Varint(96 << 3 | 2) + "\x83\x80\x80\x80\x10" + "abc"),
+                          {}, "unknown field with a 2^32 + 3 length"));
   EXPECT_FALSE(ExpectSame(Len(1, Len(2, Varint(2 << 3 | 2) + Varint(50) + "ab")), {},
                           "length past the end"));
 }

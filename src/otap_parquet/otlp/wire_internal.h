@@ -2,8 +2,8 @@
 #pragma once
 
 /// \file
-/// Reading OTLP protobuf wire bytes without building messages, on protobuf's own
-/// CodedInputStream / WireFormatLite. Internal to otlp/.
+/// Reading OTLP protobuf wire bytes without building messages, with protobuf's own
+/// parse_context readers (those of generated parsers). Internal to otlp/.
 ///
 /// Matches what parsing into generated messages accepts: unknown fields (and
 /// known fields of another wire type) are skipped, field number 0, truncation and
@@ -65,7 +65,6 @@ inline bool IsAscii(std::string_view text) {
 /// checks, so near the end of a message they read a zero-padded copy of what is
 /// left. A CodedInputStream per message (its set-up, teardown and end checks) was
 /// a tenth of the decode: every attribute is two messages, KeyValue and AnyValue.
-/// Unknown fields are skipped by protobuf's CodedInputStream, as before.
 class Reader {
  public:
   /// `budget`: how many more levels of messages may nest inside this one.
@@ -135,14 +134,31 @@ class Reader {
   /// Merges the embedded message in `bytes` (read from this one) into `message`.
   template <typename M>
   bool Merge(std::string_view bytes, M* message);
-  /// Skips a field this reader does not use (groups included, within the budget).
+  /// Skips a field this reader does not use; a group is skipped field by field up
+  /// to its matching end, counting against the nesting budget like a message.
   bool Skip(uint32_t tag) {
-    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(p_),
-                                              static_cast<int>(end_ - p_));
-    in.SetRecursionLimit(budget_);
-    if (!WireFormatLite::SkipField(&in, tag)) return Fail();
-    p_ += in.CurrentPosition();
-    return true;
+    switch (WireFormatLite::GetTagWireType(tag)) {
+      case WireFormatLite::WIRETYPE_VARINT: {
+        uint64_t value = 0;
+        return Varint(&value);
+      }
+      case WireFormatLite::WIRETYPE_FIXED64: {
+        uint64_t value = 0;
+        return Fixed64(&value);
+      }
+      case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
+        std::string_view value;
+        return Bytes(&value);
+      }
+      case WireFormatLite::WIRETYPE_FIXED32: {
+        uint32_t value = 0;
+        return Fixed32(&value);
+      }
+      case WireFormatLite::WIRETYPE_START_GROUP:
+        return SkipGroup(WireFormatLite::GetTagFieldNumber(tag));
+      default:  // an end group with no start here, wire types 6 and 7
+        return Fail();
+    }
   }
 
  private:
@@ -168,6 +184,18 @@ class Reader {
     if (next == nullptr || next - copy > left) return Fail();
     p_ += next - copy;
     return true;
+  }
+  bool SkipGroup(int field) {
+    if (budget_ <= 0) return Fail();
+    --budget_;
+    while (const uint32_t tag = Next()) {
+      if (WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_END_GROUP) {
+        ++budget_;
+        return WireFormatLite::GetTagFieldNumber(tag) == field || Fail();
+      }
+      if (!Skip(tag)) return false;
+    }
+    return Fail();  // the message ended inside the group
   }
   /// A little-endian fixed-width value.
   template <typename T>
