@@ -208,8 +208,9 @@ TEST(LogsWireToOtap, InvalidRequestsFailLikeTheMessagePath) {
 }
 
 TEST(LogsWireToOtap, Utf8ChecksAroundTheAsciiFastPath) {
-  // Strings are scanned a word (8 bytes) at a time, then byte by byte: put the
-  // non-ASCII bytes in either part, valid and not.
+  // Strings are scanned a word (8 bytes) at a time, the tail by overlapping
+  // words: put the non-ASCII bytes in either part, valid and not, and a lone bad
+  // byte at every position of strings of every length up to 24.
   const std::string ascii16 = "abcdefghijklmnop";
   for (const std::string& valid :
        {std::string("\xc3\xa9"), ascii16 + "\xc3\xa9",
@@ -224,6 +225,17 @@ TEST(LogsWireToOtap, Utf8ChecksAroundTheAsciiFastPath) {
     EXPECT_FALSE(ExpectSame(LogsOf(Len(6, Len(1, invalid))), {}, "invalid key"));
     EXPECT_FALSE(ExpectSame(LogsOf(Len(6, Len(1, "k") + Len(2, Len(1, invalid)))), {},
                             "invalid str"));
+  }
+  for (size_t size = 0; size <= 24; ++size) {
+    const std::string ascii(size, 'a');
+    EXPECT_TRUE(ExpectSame(LogsOf(Len(6, Len(1, ascii))), {}, "ascii key"));
+    for (size_t at = 0; at < size; ++at) {
+      std::string bad = ascii;
+      bad[at] = '\xff';
+      EXPECT_FALSE(
+          ExpectSame(LogsOf(Len(6, Len(1, bad))), {},
+                     "0xff at " + std::to_string(at) + " of " + std::to_string(size)));
+    }
   }
 }
 

@@ -47,13 +47,26 @@ inline bool IsAscii(std::string_view text) {
   const char* p = text.data();
   const size_t n = text.size();
   uint64_t bits = 0;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, p + i, sizeof(word));
-    bits |= word;
+  // Whole words, then the tail as words that overlap what was read: a byte loop
+  // over the tail of short keys and values cost as much as the rest.
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, p + i, sizeof(word));
+      bits |= word;
+    }
+    uint64_t last;
+    std::memcpy(&last, p + n - 8, sizeof(last));
+    bits |= last;
+  } else if (n >= 4) {
+    uint32_t first, last;
+    std::memcpy(&first, p, sizeof(first));
+    std::memcpy(&last, p + n - 4, sizeof(last));
+    bits = first | last;
+  } else if (n > 0) {
+    bits = static_cast<uint8_t>(p[0]) | static_cast<uint8_t>(p[n / 2]) |
+           static_cast<uint8_t>(p[n - 1]);
   }
-  for (; i < n; ++i) bits |= static_cast<uint8_t>(p[i]);
   return (bits & 0x8080808080808080ULL) == 0;
 }
 
@@ -136,30 +149,7 @@ class Reader {
   bool Merge(std::string_view bytes, M* message);
   /// Skips a field this reader does not use; a group is skipped field by field up
   /// to its matching end, counting against the nesting budget like a message.
-  bool Skip(uint32_t tag) {
-    switch (WireFormatLite::GetTagWireType(tag)) {
-      case WireFormatLite::WIRETYPE_VARINT: {
-        uint64_t value = 0;
-        return Varint(&value);
-      }
-      case WireFormatLite::WIRETYPE_FIXED64: {
-        uint64_t value = 0;
-        return Fixed64(&value);
-      }
-      case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
-        std::string_view value;
-        return Bytes(&value);
-      }
-      case WireFormatLite::WIRETYPE_FIXED32: {
-        uint32_t value = 0;
-        return Fixed32(&value);
-      }
-      case WireFormatLite::WIRETYPE_START_GROUP:
-        return SkipGroup(WireFormatLite::GetTagFieldNumber(tag));
-      default:  // an end group with no start here, wire types 6 and 7
-        return Fail();
-    }
-  }
+  bool Skip(uint32_t tag);  // out of line: rare, and inlined it slowed the hot loops
 
  private:
   // protobuf's readers take at most 10 bytes; with fewer left they read a copy.
@@ -185,18 +175,7 @@ class Reader {
     p_ += next - copy;
     return true;
   }
-  bool SkipGroup(int field) {
-    if (budget_ <= 0) return Fail();
-    --budget_;
-    while (const uint32_t tag = Next()) {
-      if (WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_END_GROUP) {
-        ++budget_;
-        return WireFormatLite::GetTagFieldNumber(tag) == field || Fail();
-      }
-      if (!Skip(tag)) return false;
-    }
-    return Fail();  // the message ended inside the group
-  }
+  bool SkipGroup(int field);
   /// A little-endian fixed-width value.
   template <typename T>
   bool Fixed(T* out) {

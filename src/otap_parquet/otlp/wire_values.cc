@@ -8,6 +8,44 @@ namespace otap_parquet::otlp::internal::wire {
 
 using arrow::Status;
 
+bool Reader::Skip(uint32_t tag) {
+  switch (WireFormatLite::GetTagWireType(tag)) {
+    case WireFormatLite::WIRETYPE_VARINT: {
+      uint64_t value = 0;
+      return Varint(&value);
+    }
+    case WireFormatLite::WIRETYPE_FIXED64: {
+      uint64_t value = 0;
+      return Fixed64(&value);
+    }
+    case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
+      std::string_view value;
+      return Bytes(&value);
+    }
+    case WireFormatLite::WIRETYPE_FIXED32: {
+      uint32_t value = 0;
+      return Fixed32(&value);
+    }
+    case WireFormatLite::WIRETYPE_START_GROUP:
+      return SkipGroup(WireFormatLite::GetTagFieldNumber(tag));
+    default:  // an end group with no start here, wire types 6 and 7
+      return Fail();
+  }
+}
+
+bool Reader::SkipGroup(int field) {
+  if (budget_ <= 0) return Fail();
+  --budget_;
+  while (const uint32_t tag = Next()) {
+    if (WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_END_GROUP) {
+      ++budget_;
+      return WireFormatLite::GetTagFieldNumber(tag) == field || Fail();
+    }
+    if (!Skip(tag)) return false;
+  }
+  return Fail();  // the message ended inside the group
+}
+
 Status Malformed(std::string_view signal) {
   return Status::Invalid("malformed OTLP ", signal, " request");
 }
