@@ -4,6 +4,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include <arrow/util/bitmap_generate.h>
+
 #include "otap_parquet/cbor/any_value_cbor.h"
 #include "otap_parquet/schema/otap_schema.h"
 
@@ -72,24 +74,14 @@ ColumnTypes TypesOf(int column) {
   }
 }
 
-/// The validity of the rows that hold a value of `column`, by type: a byte per
-/// eight rows.
+/// The validity of the rows that hold a value of `column`, by type.
 arrow::Result<std::shared_ptr<arrow::Buffer>> SpreadValidity(const uint8_t* types,
                                                              int64_t rows,
                                                              ColumnTypes column) {
   ARROW_ASSIGN_OR_RAISE(auto validity, arrow::AllocateEmptyBitmap(rows));
-  uint8_t* bits = validity->mutable_data();
-  int64_t row = 0;
-  for (; row + 8 <= rows; row += 8) {
-    uint8_t byte = 0;
-    for (int bit = 0; bit < 8; ++bit) {
-      byte |= static_cast<uint8_t>(column.Holds(types[row + bit]) << bit);
-    }
-    bits[row >> 3] = byte;
-  }
-  for (; row < rows; ++row) {
-    bits[row >> 3] |= static_cast<uint8_t>(column.Holds(types[row]) << (row & 7));
-  }
+  arrow::internal::GenerateBitsUnrolled(
+      validity->mutable_data(), 0, rows,
+      [&, row = int64_t{0}]() mutable { return column.Holds(types[row++]); });
   return validity;
 }
 
