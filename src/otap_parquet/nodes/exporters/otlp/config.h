@@ -73,6 +73,11 @@ struct OtlpClientConfig {
   /// pauses the node's intake.
   int64_t max_in_flight = 5;
   OtlpRetryConfig retry;
+
+  /// Whether requests to `endpoint` go over TLS: https:// and not `tls.insecure`.
+  bool UsesTls(const OtlpEndpoint& endpoint) const {
+    return endpoint.https && !(tls && tls->insecure);
+  }
 };
 
 /// \brief `exporter:otlp_grpc`.

@@ -167,7 +167,7 @@ arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtlpGrpcTransport(
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   grpc::ChannelArguments args;
   const auto& tls = config.client.tls;
-  const bool use_tls = config.endpoint.https && !(tls && tls->insecure);
+  const bool use_tls = config.client.UsesTls(config.endpoint);
   if (use_tls) {
     grpc::SslCredentialsOptions ssl;
     if (tls) {

@@ -161,7 +161,8 @@ class HttpTransport : public OtlpTransport {
     std::mutex mutex;  // guards `clients` against CancelAll
     std::map<std::string, std::unique_ptr<httplib::ClientImpl>> clients;
     // With server_name_override, the next of the endpoint's addresses to use
-    // (the client is rebuilt at that address after a transport failure).
+    // (the client is rebuilt at that address after a transport failure). Only
+    // the worker's own thread uses it.
     std::map<std::string, size_t> address_turn;
   };
 
@@ -186,22 +187,19 @@ class HttpTransport : public OtlpTransport {
   }
 
   std::string OriginOf(const OtlpEndpoint& endpoint) const {
-    const auto& tls = config_.client.tls;
-    const bool https = endpoint.https && !(tls && tls->insecure);
-    return fmt::format("{}://{}", https ? "https" : "http", endpoint.authority());
+    return fmt::format("{}://{}", config_.client.UsesTls(endpoint) ? "https" : "http",
+                       endpoint.authority());
   }
 
   bool OverridesName(const OtlpEndpoint& endpoint) const {
     const auto& tls = config_.client.tls;
-    return endpoint.https && tls && !tls->insecure && !tls->server_name_override.empty();
+    return tls && !tls->server_name_override.empty() && config_.client.UsesTls(endpoint);
   }
 
   // A client is kept only once fully built: a failed build leaves nothing behind
   // for the next attempt or for CancelAll.
   arrow::Result<httplib::ClientImpl*> ClientFor(Worker& worker,
                                                 const OtlpEndpoint& endpoint) {
-    const auto& tls = config_.client.tls;
-    const bool https = endpoint.https && !(tls && tls->insecure);
     const std::string origin = OriginOf(endpoint);
     {
       std::lock_guard<std::mutex> lock(worker.mutex);
@@ -210,8 +208,8 @@ class HttpTransport : public OtlpTransport {
       }
     }
     std::unique_ptr<httplib::ClientImpl> made;
-    if (https) {
-      ARROW_ASSIGN_OR_RAISE(made, MakeTlsClient(worker, origin, endpoint));
+    if (config_.client.UsesTls(endpoint)) {
+      ARROW_ASSIGN_OR_RAISE(made, MakeTlsClient(endpoint, worker.address_turn[origin]));
     } else {
       made = std::make_unique<httplib::ClientImpl>(endpoint.host, endpoint.port);
     }
@@ -232,15 +230,16 @@ class HttpTransport : public OtlpTransport {
   void ForgetClient(Worker& worker, const OtlpEndpoint& endpoint) {
     if (!OverridesName(endpoint)) return;  // cpp-httplib resolves per connection
     const std::string origin = OriginOf(endpoint);
+    ++worker.address_turn[origin];
     std::lock_guard<std::mutex> lock(worker.mutex);
     worker.clients.erase(origin);
-    ++worker.address_turn[origin];
   }
 
   // The client certificate, key and CA come from files or inline PEM; the config
   // holds the PEM text of both (cpp-httplib takes OpenSSL objects).
+  // `turn`: which of the endpoint's addresses to connect to, with server_name_override.
   arrow::Result<std::unique_ptr<httplib::SSLClient>> MakeTlsClient(
-      Worker& worker, const std::string& origin, const OtlpEndpoint& endpoint) {
+      const OtlpEndpoint& endpoint, size_t turn) const {
     const auto& tls = config_.client.tls;
     // server_name_override: the client works with that name (SNI, certificate
     // check, Host header, as gRPC's target name override does) and connects to
@@ -263,11 +262,6 @@ class HttpTransport : public OtlpTransport {
     }
     if (override_name) {
       ARROW_ASSIGN_OR_RAISE(auto addresses, NumericAddresses(endpoint.host));
-      size_t turn = 0;
-      {
-        std::lock_guard<std::mutex> lock(worker.mutex);
-        turn = worker.address_turn[origin];
-      }
       client->set_hostname_addr_map({{host, addresses[turn % addresses.size()]}});
     }
     // Without a CA path cpp-httplib calls SSL_CTX_set_default_verify_paths, whose
@@ -406,7 +400,7 @@ arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtlpHttpTransport(
   if (tls && !tls->server_name_override.empty()) {
     bool any_tls = false;
     for (int signal = 0; signal < 3; ++signal) {
-      any_tls |= !tls->insecure && config.EndpointOf(signal).https;
+      any_tls |= config.client.UsesTls(config.EndpointOf(signal));
     }
     if (!any_tls) {
       logger.warn(
