@@ -79,9 +79,11 @@ def load(port, payloads, seconds, concurrency):
     return totals, start
 
 
-def measure(command, port, payloads, args):
+def measure(name, command, port, payloads, args, count_rows=None):
     """Runs `command` (an engine listening for OTLP/gRPC on `port`) on CPU 0 under
-    the load, stops it with SIGINT; its CPU seconds and what the load got."""
+    the load, stops it with SIGINT; its CPU seconds, what the load got, and the
+    logs it delivered per CPU second (`count_rows()` after it exited, if given,
+    else the logs answered OK)."""
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     engine = subprocess.Popen(["taskset", "-c", "0", *command],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -103,11 +105,16 @@ def measure(command, port, payloads, args):
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     engine_cpu = ((cpu_after.ru_utime + cpu_after.ru_stime) -
                   (cpu_before.ru_utime + cpu_before.ru_stime))
-    return {"window_s": round(window, 2), "answered_ok_logs": totals["ok_logs"],
-            "errors": totals["errors"],
+    rows = count_rows() if count_rows else None
+    delivered = rows if rows is not None else totals["ok_logs"]
+    return {"engine": name, "window_s": round(window, 2),
+            "answered_ok_logs": totals["ok_logs"], "errors": totals["errors"],
             "answered_logs_per_s": round(totals["ok_logs"] / window),
+            "rows_in_dataset": rows,
+            "end_to_end_logs_per_s": round(rows / total) if rows is not None else None,
             "engine_cpu_s": round(engine_cpu, 2), "engine_exit": engine.returncode,
-            "load_average": os.getloadavg()[0], "_total_s": total}
+            "logs_per_engine_cpu_s": round(delivered / engine_cpu) if engine_cpu else None,
+            "load_average": os.getloadavg()[0]}
 
 
 def build_collector():
@@ -193,21 +200,16 @@ def main():
                                 "out": exporter},
                       "connections": [{"from": "otlp", "to": "out"}]}}}}}
         (tmp / "bench.yaml").write_text(json.dumps(config))
-        ours = measure([args.cli, "run", "-c", str(tmp / "bench.yaml"), "--num-cores", "1",
-                        "--metrics-file", str(tmp / "metrics.prom")], port, payloads, args)
-        rows = None
-        if args.exporter == "parquet":
+        def count_rows(out=out):
             import pyarrow.dataset as ds
-            rows = ds.dataset(out / "logs", format="parquet", partitioning="hive",
+            return ds.dataset(out / "logs", format="parquet", partitioning="hive",
                               ignore_prefixes=["."]).count_rows()
-        delivered = rows if rows is not None else ours["answered_ok_logs"]
-        ours.update({"engine": "otap-parquet", "exporter": args.exporter,
-                     "rows_in_dataset": rows,
-                     "end_to_end_logs_per_s": round(rows / ours["_total_s"])
-                     if rows is not None else None,
-                     "logs_per_engine_cpu_s": round(delivered / ours["engine_cpu_s"])
-                     if ours["engine_cpu_s"] else None})
-        results.append(ours)
+
+        results.append(measure(
+            f"otap-parquet ({args.exporter})",
+            [args.cli, "run", "-c", str(tmp / "bench.yaml"), "--num-cores", "1",
+             "--metrics-file", str(tmp / "metrics.prom")], port, payloads, args,
+            count_rows if args.exporter == "parquet" else None))
         if collector is not None:
             port = free_port()
             (tmp / "collector.yaml").write_text(json.dumps({
@@ -218,20 +220,17 @@ def main():
                                                    "exporters": ["nop"]}},
                             "telemetry": {"logs": {"level": "warn"},
                                           "metrics": {"level": "none"}}}}))
-            base = measure([str(collector), "--config", str(tmp / "collector.yaml")],
-                           port, payloads, args)
-            base.update({"engine": "otelcol (otlp → nop)", "exporter": "nop",
-                         "logs_per_engine_cpu_s": round(base["answered_ok_logs"] /
-                                                        base["engine_cpu_s"])
-                         if base["engine_cpu_s"] else None})
-            results.append(base)
-    for r in results:
-        r.pop("_total_s", None)
+            results.append(measure(
+                "otelcol (otlp → nop)",
+                [str(collector), "--config", str(tmp / "collector.yaml")], port,
+                payloads, args))
     print(json.dumps({"wait_for_result": args.wait_for_result,
                       "concurrency": args.concurrency,
                       "logs_per_request": args.logs_per_request, "runs": results}, indent=1))
-    ours = [r["logs_per_engine_cpu_s"] for r in results if r["engine"] == "otap-parquet"]
-    base = [r["logs_per_engine_cpu_s"] for r in results if r["engine"] != "otap-parquet"]
+    ours = [r["logs_per_engine_cpu_s"] for r in results
+            if r["engine"].startswith("otap-parquet")]
+    base = [r["logs_per_engine_cpu_s"] for r in results
+            if not r["engine"].startswith("otap-parquet")]
     print(f"otap-parquet ({args.exporter}): "
           f"{', '.join(f'{v:,}' for v in ours)} logs per engine CPU-s")
     if base:
