@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
 
@@ -43,9 +44,17 @@ arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
 
 void PrintStats(const dataset::ReaderStats& stats, std::ostream& report) {
   report << fmt::format(
-      "  files {} read, {} corrupt skipped; row groups {} read, {} skipped by time\n",
-      stats.files_read, stats.corrupt_files, stats.row_groups_read,
-      stats.row_groups_skipped);
+      "  files {} read, {} corrupt skipped, {} incompatible skipped; row groups {} read, "
+      "{} skipped by time\n",
+      stats.files_read, stats.corrupt_files, stats.incompatible_files,
+      stats.row_groups_read, stats.row_groups_skipped);
+  if (stats.unreadable_columns > 0 || stats.recovered_columns > 0 ||
+      stats.io_retries > 0) {
+    report << fmt::format(
+        "  columns {} unreadable (read as nulls), {} recovered (upstream Q14); "
+        "storage retries {}\n",
+        stats.unreadable_columns, stats.recovered_columns, stats.io_retries);
+  }
   report << fmt::format("  OTAP {} batches, {} roots; orphan rows {}\n",
                         stats.batches_emitted, stats.roots_emitted, stats.orphan_rows);
   for (int i = 0; i < kPayloadTypeSlots; ++i) {
@@ -104,7 +113,14 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report)
   ARROW_ASSIGN_OR_RAISE(writer, otlp::OtlpFileWriter::Open(options.output, format));
   std::array<int64_t, 3> items{};
   while (true) {
-    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
+    auto next = reader->Next();
+    if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
+      return next.status().WithMessage(
+          next.status().message(),
+          "; the output is incomplete: run the conversion again once the storage "
+          "answers");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto batch, std::move(next));
     if (!batch) break;
     ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(*batch));
     items[static_cast<size_t>(batch->signal())] += batch->num_items();
