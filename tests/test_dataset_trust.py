@@ -105,10 +105,10 @@ def test_unreadable_optional_column_reads_as_nulls(tmp_path, run):
     # dictionary page: found through DuckDB's metadata (pyarrow aborts on this file).
     import duckdb
 
-    (offset,) = duckdb.sql(
+    ((offset,),) = duckdb.sql(
         f"select dictionary_page_offset from parquet_metadata('{logs}') "
         "where path_in_schema = 'trace_id'"
-    ).fetchone()
+    ).fetchall()
     first = data.find(bytes([0x10, 0, 0, 0]), offset)
     assert offset < first < offset + 64
     data[first] = 0x11

@@ -45,6 +45,7 @@ constexpr int16_t kRowGroupColumns = 1;
 constexpr int16_t kColumnChunkMetaData = 3;
 constexpr int16_t kColumnMetaDataType = 1;
 constexpr int16_t kColumnMetaDataSizeStatistics = 16;
+constexpr int16_t kSizeStatisticsByteArrayBytes = 1;
 constexpr int32_t kFixedLenByteArray = 7;
 
 class CompactWalker {
@@ -78,20 +79,30 @@ class CompactWalker {
     int32_t physical_type = -1;
     int64_t stats_header = -1;  // position of the size_statistics field header
     bool short_form = false;
-    ARROW_RETURN_NOT_OK(WalkStruct(
-        [&](int16_t id, uint8_t type) -> Status {
-          if (id == kColumnMetaDataType && type == kI32) {
-            uint64_t v = 0;
-            ARROW_RETURN_NOT_OK(Varint(&v));
-            physical_type = static_cast<int32_t>((v >> 1) ^ (~(v & 1) + 1));
-            return Status::OK();
-          }
-          if (id == kColumnMetaDataSizeStatistics && type == kStruct) {
-            stats_header = last_header_;
-            short_form = last_short_;
-          }
-          return Skip(type, 0);
+    ARROW_RETURN_NOT_OK(WalkStruct([&](int16_t id, uint8_t type) -> Status {
+      if (id == kColumnMetaDataType && type == kI32) {
+        uint64_t v = 0;
+        ARROW_RETURN_NOT_OK(Varint(&v));
+        physical_type = static_cast<int32_t>((v >> 1) ^ (~(v & 1) + 1));
+        return Status::OK();
+      }
+      if (id == kColumnMetaDataSizeStatistics && type == kStruct) {
+        const int64_t header = last_header_;
+        const bool is_short = last_short_;
+        bool byte_array_bytes = false;
+        ARROW_RETURN_NOT_OK(WalkStruct([&](int16_t stats_id, uint8_t stats_type) {
+          // SizeStatistics.unencoded_byte_array_data_bytes: parquet-rs's mark.
+          if (stats_id == kSizeStatisticsByteArrayBytes) byte_array_bytes = true;
+          return Skip(stats_type, 1);
         }));
+        if (byte_array_bytes) {
+          stats_header = header;
+          short_form = is_short;
+        }
+        return Status::OK();
+      }
+      return Skip(type, 0);
+    }));
     if (physical_type != kFixedLenByteArray || stats_header < 0) return Status::OK();
     uint8_t& header = data_[stats_header];
     if (short_form) {

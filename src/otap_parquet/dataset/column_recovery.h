@@ -41,8 +41,8 @@ struct RepairedFooter {
 };
 
 /// \brief Re-reads the Thrift footer of `file` and renames, in every column chunk of
-/// a FIXED_LEN_BYTE_ARRAY leaf, the `size_statistics` field to an unknown field id,
-/// which Thrift readers skip.
+/// a FIXED_LEN_BYTE_ARRAY leaf whose `size_statistics` holds a byte-array size, that
+/// field to an unknown field id, which Thrift readers skip.
 /// \return Invalid when the footer is not a plain (unencrypted) Parquet footer or no
 /// such statistic exists; IOError from the file.
 arrow::Result<RepairedFooter> RepairFooter(arrow::io::RandomAccessFile* file);

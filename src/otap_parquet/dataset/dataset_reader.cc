@@ -399,7 +399,8 @@ class TableCursor {
         spdlog::warn(
             "receiver.parquet.column.unreadable table={} uri={} column={} "
             "reason=\"read as nulls\"",
-            TableName(type_), entry.path, file_schema.Column(leaf)->path()->ToDotString());
+            TableName(type_), entry.path,
+            file_schema.Column(leaf)->path()->ToDotString());
       }
       stats_->recovered_columns += static_cast<int64_t>(entry.prefixed_leaves.size());
       try {
@@ -543,7 +544,7 @@ class TableCursor {
       if (result.ok()) return result;
       const bool storage = IsStorageFailure(file.path);
       // Drop the reader; a retry reopens the group at its first row not emitted.
-      skip_rows_ = storage ? slice_row_ : 0;
+      skip_rows_ = slice_row_;
       slices_.reset();  // before its FileReader
       recovered_.clear();
       reader_.reset();
@@ -552,6 +553,14 @@ class TableCursor {
         ARROW_RETURN_NOT_OK(RetryOrFail(file.path, attempt));
         continue;
       }
+      // Bad data: when only optional columns fail to decode, read them as nulls and
+      // keep the file's other columns.
+      ARROW_ASSIGN_OR_RAISE(bool isolated, IsolateBadColumns(&file, group));
+      if (isolated) {
+        --attempt;  // not a storage retry; each pass adds an unreadable column
+        continue;
+      }
+      skip_rows_ = 0;
       ReportBadFile(file.path, result.status().WithMessage("row group ", group.rg, ": ",
                                                            result.status().message()));
       file.bad = true;
@@ -585,9 +594,10 @@ class TableCursor {
   Status RetryOrFail(const std::string& path, int attempt) {
     const Status cause = io_log_->first();
     if (attempt + 1 >= options_.io_attempts) {
-      spdlog::warn("receiver.parquet.file.unavailable table={} uri={} attempts={} "
-                   "reason=\"{}\"",
-                   TableName(type_), path, attempt + 1, cause.message());
+      spdlog::warn(
+          "receiver.parquet.file.unavailable table={} uri={} attempts={} "
+          "reason=\"{}\"",
+          TableName(type_), path, attempt + 1, cause.message());
       return RetryableReadError(path, cause);
     }
     ++stats_->io_retries;
@@ -595,6 +605,71 @@ class TableCursor {
                  TableName(type_), path, attempt + 1, cause.message());
     std::this_thread::sleep_for(options_.io_retry_backoff * (int64_t{1} << attempt));
     return Status::OK();
+  }
+
+  // After a decoding error in `group`: reads each column of the group alone. When
+  // some fail and none of them is required (file_checks.h), they become unreadable
+  // (nulls, logged, counted) and true is returned: read the group again. Fails only
+  // for a storage failure.
+  arrow::Result<bool> IsolateBadColumns(FileEntry* file, const GroupEntry& group) {
+    std::vector<std::pair<int, std::string>> bad;
+    io_log_->Reset();
+    try {
+      ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(file->path));
+      auto pq = parquet::ParquetFileReader::Open(
+          input, parquet::ReaderProperties(options_.pool), file->metadata);
+      parquet::ArrowReaderProperties properties(/*use_threads=*/false);
+      properties.set_batch_size(slice_rows());
+      std::unique_ptr<parquet::arrow::FileReader> reader;
+      ARROW_ASSIGN_OR_RAISE(reader, parquet::arrow::FileReader::Make(
+                                        options_.pool, std::move(pq), properties));
+      const auto& canonical = *schema::CanonicalSchema(type_);
+      for (const auto& field : reader->manifest().schema_fields) {
+        if (canonical.GetFieldIndex(field.field->name()) < 0) continue;
+        std::vector<int> leaves;
+        CollectLeaves(field, &leaves);
+        for (int leaf : leaves) {
+          if (Contains(file->prefixed_leaves, leaf) ||
+              Contains(file->unreadable_leaves, leaf)) {
+            continue;
+          }
+          Status st;
+          try {
+            auto column = reader->GetRecordBatchReader({group.rg}, {leaf});
+            st = column.status();
+            std::shared_ptr<arrow::RecordBatch> batch;
+            while (st.ok()) {
+              st = (*column)->ReadNext(&batch);
+              if (!batch) break;
+            }
+          } catch (const std::exception& e) {
+            st = Status::IOError(e.what());
+          }
+          if (!io_log_->first().ok()) return io_log_->first();
+          if (!st.ok()) bad.emplace_back(leaf, st.message());
+        }
+      }
+    } catch (const parquet::ParquetStatusException& e) {
+      return e.status();
+    } catch (const std::exception&) {
+      if (!io_log_->first().ok()) return io_log_->first();
+      return false;
+    }
+    if (bad.empty()) return false;
+    std::vector<int> unreadable = file->unreadable_leaves;
+    for (const auto& [leaf, reason] : bad) unreadable.push_back(leaf);
+    if (!CheckRequiredColumns(type_, *file->metadata, unreadable).ok()) return false;
+    const auto& file_schema = *file->metadata->schema();
+    for (const auto& [leaf, reason] : bad) {
+      ++stats_->unreadable_columns;
+      spdlog::warn(
+          "receiver.parquet.column.unreadable table={} uri={} column={} row_group={} "
+          "reason=\"{}\"",
+          TableName(type_), file->path, file_schema.Column(leaf)->path()->ToDotString(),
+          group.rg, reason);
+    }
+    file->unreadable_leaves = std::move(unreadable);
+    return true;
   }
 
   Status ReadFooter(FileEntry* entry) {
@@ -763,7 +838,8 @@ class TableCursor {
         for (int c : leaves_)
           stats_->bytes_read += rg->ColumnChunk(c)->total_compressed_size();
         for (const auto& recovered : recovered_leaves_)
-          stats_->bytes_read += rg->ColumnChunk(recovered.second)->total_compressed_size();
+          stats_->bytes_read +=
+              rg->ColumnChunk(recovered.second)->total_compressed_size();
         ++stats_->row_groups_read;
       }
     } catch (const parquet::ParquetStatusException& e) {
@@ -793,8 +869,9 @@ class TableCursor {
     for (const auto& [field, column] : recovered_) {
       if (first_row + raw->num_rows() > column->length())
         return Status::Invalid(field->name(), ": recovered column too short");
-      ARROW_ASSIGN_OR_RAISE(raw, raw->AddColumn(raw->num_columns(), field,
-                                                column->Slice(first_row, raw->num_rows())));
+      ARROW_ASSIGN_OR_RAISE(raw,
+                            raw->AddColumn(raw->num_columns(), field,
+                                           column->Slice(first_row, raw->num_rows())));
     }
     slice_row_ += raw->num_rows();
     if (slice_row_ >= group.rows) EndGroup();
@@ -933,8 +1010,8 @@ class KeySet {
 class DatasetReader::SignalMerge {
  public:
   SignalMerge(std::shared_ptr<arrow::fs::FileSystem> fs, Signal signal,
-              [[maybe_unused]] const PartitionPlan& partition, const ReaderOptions& options,
-              ReaderStats* stats, ResumePoint resume = {})
+              [[maybe_unused]] const PartitionPlan& partition,
+              const ReaderOptions& options, ReaderStats* stats, ResumePoint resume = {})
       : signal_(signal), options_(options), stats_(stats), resume_(std::move(resume)) {
     root_type_ = RootPayloadType(signal);
     // Other roots (multivariate_metrics, whose OTAP schema is empty) are not read.

@@ -25,7 +25,8 @@ namespace otap_parquet::dataset {
 /// \brief OK when `metadata` has every required column of table `type` (see the file
 /// comment) with a convertible type and none of them among `unreadable_leaves`;
 /// otherwise Invalid naming the column, e.g. "required column key is missing".
-arrow::Status CheckRequiredColumns(PayloadType type, const parquet::FileMetaData& metadata,
+arrow::Status CheckRequiredColumns(PayloadType type,
+                                   const parquet::FileMetaData& metadata,
                                    const std::vector<int>& unreadable_leaves);
 
 }  // namespace otap_parquet::dataset

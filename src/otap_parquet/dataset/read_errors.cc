@@ -65,10 +65,10 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> TrackedInputFile::ReadAt(
 }
 
 arrow::Status RetryableReadError(const std::string& path, const arrow::Status& cause) {
-  return arrow::Status(arrow::StatusCode::IOError,
-                       "cannot read " + path + " (storage error, retryable): " +
-                           cause.message(),
-                       std::make_shared<RetryableDetail>());
+  return arrow::Status(
+      arrow::StatusCode::IOError,
+      "cannot read " + path + " (storage error, retryable): " + cause.message(),
+      std::make_shared<RetryableDetail>());
 }
 
 bool IsRetryableReadError(const arrow::Status& status) {

@@ -410,13 +410,13 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     ++read_retries_;
     const auto backoff = std::min<Clock::duration>(
         std::chrono::seconds(30),
-        std::chrono::seconds(1) * (int64_t{1} << std::min(consecutive_read_failures_, 5)));
+        std::chrono::seconds(1) *
+            (int64_t{1} << std::min(consecutive_read_failures_, 5)));
     ++consecutive_read_failures_;
-    effect.logger().warn("receiver.parquet.read_retry node={} retry_in_ms={} error={}",
-                         effect.node_id(),
-                         std::chrono::duration_cast<std::chrono::milliseconds>(backoff)
-                             .count(),
-                         next.status().message());
+    effect.logger().warn(
+        "receiver.parquet.read_retry node={} retry_in_ms={} error={}", effect.node_id(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
+        next.status().message());
     CloseReader();
     UpdateMetrics(effect);
     next_poll_ = now + backoff;
