@@ -22,6 +22,7 @@
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
 #include "otap_parquet/dataset/discovery.h"
 #include "otap_parquet/dataset/read_errors.h"
+#include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/testing/gtest_util.h"
 
@@ -244,6 +245,67 @@ TEST(DatasetReaderTrustTest, PersistentStorageErrorFailsRetryablyThenRereads) {
   ASSERT_OK(again.error);
   EXPECT_EQ(again.stats.corrupt_files, 0);
   ASSERT_OK(otlp::CheckEquivalent(expected, again.requests));
+}
+
+// Scenario: a root file's reads fail past the reader's attempts in the middle of a
+// replay; the caller then does what receiver:parquet does: discards the reader, opens
+// a new one resuming after what it emitted (ReplayProgress), until the end.
+// Guarantees: every record is delivered exactly once over the passes: the failing
+// file is read again, not skipped, and nothing emitted before is emitted again.
+TEST(DatasetReaderTrustTest, RetryableFailureThenResumeDeliversExactlyOnce) {
+  for (PT table : {PT::kLogs, PT::kLogAttrs}) {
+    SCOPED_TRACE(TableName(table));
+    TempDir dir;
+    generator::GeneratorOptions gen;
+    gen.seed = 9;
+    ASSERT_OK_AND_ASSIGN(auto expected, WriteGeneratedDataset(dir.path(), {Signal::kLogs},
+                                                              6, gen, SmallFiles()));
+    FailurePlan plan;
+    plan.path = MiddleFile(dir.path(), table);
+    plan.first = 1;
+    plan.count = 2;
+    auto fs = std::make_shared<FlakyFileSystem>(&plan);
+    ReplayProgress progress;
+    std::vector<otlp::OtlpRequest> delivered;
+    int failures = 0;
+    size_t before_failure = 0;
+    bool done = false;
+    for (int pass = 0; pass < 3 && !done; ++pass) {
+      ReaderOptions options = FastRetries(2);
+      options.resume = [&progress](const PartitionPlan& p, Signal signal) {
+        return progress.ResumeFor(p, signal);
+      };
+      ASSERT_OK_AND_ASSIGN(auto reader, DatasetReader::Make(fs, dir.path(), options));
+      while (true) {
+        auto next = reader->Next();
+        if (!next.ok()) {
+          ASSERT_TRUE(IsRetryableReadError(next.status())) << next.status().ToString();
+          ++failures;
+          before_failure = delivered.size();
+          break;
+        }
+        if (!*next) {
+          done = true;
+          break;
+        }
+        EXPECT_EQ(reader->stats().corrupt_files, 0);
+        const ReaderPosition pos = reader->position();
+        const auto& partition =
+            reader->plan().partitions[static_cast<size_t>(pos.partition_index)];
+        progress.Emitted({pos.signal, pos.partition_path},
+                         partition.FilesOf(RootPayloadType(pos.signal)), pos.root_file,
+                         pos.root_row_in_file, (*next)->num_items());
+        ASSERT_OK_AND_ASSIGN(auto request, otlp::FromOtap(**next));
+        delivered.push_back(std::move(request));
+      }
+    }
+    EXPECT_TRUE(done);
+    EXPECT_EQ(failures, 1);
+    // The failure came mid-replay: batches before it, and after it on the next pass.
+    EXPECT_GT(before_failure, 0u);
+    EXPECT_GT(delivered.size(), before_failure);
+    ASSERT_OK(otlp::CheckEquivalent(expected, delivered));
+  }
 }
 
 // Scenario: a truncated file and a non-Parquet file, read through the tracking path.
