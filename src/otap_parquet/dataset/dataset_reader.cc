@@ -284,9 +284,10 @@ struct FileEntry {
   std::shared_ptr<parquet::FileMetaData> metadata;
   bool bad = false;
   int64_t rows_before = 0;
-  // Leaves read by ReadLengthPrefixedFixed (Q14) and leaves read as nulls.
+  // Leaves read by ReadLengthPrefixedFixed (Q14) and leaves read as nulls (why).
   std::vector<int> prefixed_leaves;
   std::vector<int> unreadable_leaves;
+  std::string unreadable_reason;
 };
 
 bool Contains(const std::vector<int>& leaves, int leaf) {
@@ -398,9 +399,9 @@ class TableCursor {
         ++stats_->unreadable_columns;
         spdlog::warn(
             "receiver.parquet.column.unreadable table={} uri={} column={} "
-            "reason=\"read as nulls\"",
-            TableName(type_), entry.path,
-            file_schema.Column(leaf)->path()->ToDotString());
+            "reason=\"{}\" (read as nulls)",
+            TableName(type_), entry.path, file_schema.Column(leaf)->path()->ToDotString(),
+            entry.unreadable_reason);
       }
       stats_->recovered_columns += static_cast<int64_t>(entry.prefixed_leaves.size());
       try {
@@ -555,8 +556,12 @@ class TableCursor {
       }
       // Bad data: when only optional columns fail to decode, read them as nulls and
       // keep the file's other columns.
-      ARROW_ASSIGN_OR_RAISE(bool isolated, IsolateBadColumns(&file, group));
-      if (isolated) {
+      auto isolated = IsolateBadColumns(&file, group);
+      if (!isolated.ok()) {  // the storage failed meanwhile
+        ARROW_RETURN_NOT_OK(RetryOrFail(file.path, attempt));
+        continue;
+      }
+      if (*isolated) {
         --attempt;  // not a storage retry; each pass adds an unreadable column
         continue;
       }
@@ -677,7 +682,7 @@ class TableCursor {
       ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(entry->path));
       auto reader = parquet::ParquetFileReader::Open(input);
       entry->metadata = reader->metadata();
-      std::string reason;
+      std::string& reason = entry->unreadable_reason;
       auto broken = BrokenLeaves(*entry->metadata, &reason);
       if (broken.empty()) return Status::OK();
       // Upstream's length-prefixed ids (Q14) have metadata Arrow refuses.
@@ -685,12 +690,14 @@ class TableCursor {
       if (repaired.ok()) {
         entry->metadata = repaired->metadata;
         const auto& schema = *entry->metadata->schema();
+        reason.clear();
         for (int leaf : repaired->length_prefixed_leaves) {
           // Only top-level columns are recovered; others read as nulls.
           if (schema.Column(leaf)->path()->ToDotVector().size() == 1) {
             entry->prefixed_leaves.push_back(leaf);
           } else {
             entry->unreadable_leaves.push_back(leaf);
+            reason = "length-prefixed values (Q14) in a nested column";
           }
         }
         for (int leaf : BrokenLeaves(*entry->metadata, &reason)) {
