@@ -121,3 +121,32 @@ def test_storage_errors_are_reread_not_skipped(cli, s3_server, tmp_path):
     assert metric(text, "parquet_read_retries", "src") == 1
     assert metric(text, "parquet_io_retries", "src") == 2
     assert "read_retry" in proc.stderr and keys[1] in proc.stderr
+
+
+def test_convert_fails_clearly_when_storage_keeps_failing(cli, s3_server, tmp_path):
+    # Scenario: `convert` of an S3 dataset whose middle root file cannot be read at all
+    # (every GET fails), then again once the storage answers.
+    # Guarantees: the first run exits non-zero naming the file as a storage error
+    # (the output is incomplete), never skipping it as corrupt; the second replays all.
+    bucket = "down"
+    s3_server.client().create_bucket(Bucket=bucket)
+    src = tmp_path / "in.jsonl"
+    write_logs(src, 0, 300)
+    env = s3_server.env()
+    subprocess.run([str(cli), "convert", "--s3-endpoint", s3_server.endpoint, "--allow-http",
+                    "--rows-per-file", "100", str(src), f"s3://{bucket}/lake"],
+                   env=env, check=True, capture_output=True)
+    keys = sorted(o["Key"] for o in s3_server.client().list_objects_v2(
+        Bucket=bucket, Prefix="lake/logs/")["Contents"])
+    out = tmp_path / "out.jsonl"
+    with FaultyProxy(s3_server.port, keys[1], failures=1_000_000) as proxy:
+        proc = subprocess.run([str(cli), "convert", "--s3-endpoint", proxy.endpoint,
+                               "--allow-http", f"s3://{bucket}/lake", str(out)],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "storage error, retryable" in proc.stderr and keys[1] in proc.stderr
+    assert "run the conversion again" in proc.stderr
+    proc = subprocess.run([str(cli), "convert", "--s3-endpoint", s3_server.endpoint,
+                           "--allow-http", f"s3://{bucket}/lake", str(out)],
+                          env=env, capture_output=True, text=True, timeout=120, check=True)
+    subprocess.run([str(cli), "compare", str(src), str(out)], check=True, capture_output=True)
