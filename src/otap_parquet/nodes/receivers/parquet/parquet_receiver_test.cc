@@ -56,6 +56,35 @@ TEST(ParquetReceiverConfigTest, Defaults) {
   EXPECT_FALSE(c.validate_relations);
 }
 
+// Scenario: the reliability keys: retry defaults, checkpoint.max_batches,
+// dead_letter.path, processing_options.orphan_grace_period.
+// Guarantees: retries are on by default (8, 1s..30s); the others are read; a
+// dead letter that is not a local file, and max_batches 0, are errors.
+TEST(ParquetReceiverConfigTest, ReliabilityKeys) {
+  ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /data/lake"));
+  EXPECT_EQ(d.retry.max_retries, 8);
+  EXPECT_EQ(d.retry.init_backoff, std::chrono::seconds(1));
+  EXPECT_EQ(d.retry.max_backoff, std::chrono::seconds(30));
+  EXPECT_TRUE(d.dead_letter_path.empty());
+  EXPECT_EQ(d.orphan_grace_period, std::chrono::seconds(30));
+  ASSERT_OK_AND_ASSIGN(auto c, Parse(R"(
+base_uri: /data/lake
+processing_options: {orphan_grace_period: 2m}
+checkpoint: {path: /tmp/ck.json, max_batches: 4}
+dead_letter: {path: "file:///var/dead.jsonl"}
+)"));
+  EXPECT_EQ(c.orphan_grace_period, std::chrono::minutes(2));
+  ASSERT_TRUE(c.checkpoint.has_value());
+  EXPECT_EQ(c.checkpoint->max_batches, 4);
+  EXPECT_EQ(c.checkpoint->interval, std::chrono::seconds(1));
+  EXPECT_EQ(c.dead_letter_path, "/var/dead.jsonl");
+  EXPECT_THAT(ErrorOf("base_uri: /x\ndead_letter: {path: s3://b/dead.jsonl}"),
+              HasSubstr("dead_letter.path"));
+  EXPECT_THAT(ErrorOf("base_uri: /x\ndead_letter: {}"), HasSubstr("dead_letter.path"));
+  EXPECT_THAT(ErrorOf("base_uri: /x\ncheckpoint: {path: /c, max_batches: 0}"),
+              HasSubstr("checkpoint.max_batches"));
+}
+
 // Scenario: exporter:parquet's `storage` block instead of base_uri, and a time range
 // in RFC 3339 and Unix nanoseconds.
 // Guarantees: the storage is parsed like the exporter's; bounds are converted.
