@@ -15,6 +15,10 @@ from engines import v1_config
 from otlp_peer import OtlpPeer, self_signed_cert
 
 SIGNALS = ("logs", "traces", "metrics")
+# receiver:parquet retries Nacked batches by default (about two minutes); tests of
+# a peer that never accepts turn that off: the batches are given up at once and
+# the run exits 3.
+NO_REPLAY_RETRIES = "retry: {max_retries: 0}"
 
 
 def metric(text, name, node="out", label=None):
@@ -181,16 +185,18 @@ def tls_exporter_settings(protocol, endpoint, tls):
 
 def export_over_tls(cli, run, tmp_path, lake, protocol, cert_key, tls, delivered):
     """Replays the lake's logs to a TLS peer serving `cert_key` with exporter
-    `tls`; then either every log record arrived (`delivered`) or none did and
-    every batch was Nacked as retryable."""
+    `tls`; then either every log record arrived (`delivered`) or none did, every
+    batch was Nacked as retryable and given up by the receiver (its retries off),
+    and the run exited 3."""
     lake_dir, sources = lake
     exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
     with OtlpPeer(protocol, tls=cert_key) as peer:
         assert peer.endpoint.startswith("https://localhost:")
         config = write_config(tmp_path, lake_dir, exporter,
                               tls_exporter_settings(protocol, peer.endpoint, tls),
-                              signals=("logs",))
-        text, _ = run_pipeline(cli, tmp_path, config)
+                              signals=("logs",),
+                              receiver="" if delivered else NO_REPLAY_RETRIES)
+        text, _ = run_pipeline(cli, tmp_path, config, expect=0 if delivered else 3)
         if delivered:
             assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
         else:
@@ -205,7 +211,7 @@ def test_tls_with_self_signed_ca(cli, run, tmp_path, lake, protocol):
     # Scenario: the peer serves TLS with a certificate made in the test; the
     # exporter trusts it through tls.ca_file, then through tls.ca_pem.
     # Guarantees: every log record arrives over TLS; without the CA the same run
-    # exports nothing (verification fails) and Nacks every batch, yet exits 0.
+    # exports nothing (verification fails), Nacks every batch and exits 3.
     cert, key = self_signed_cert()
     ca = tmp_path / "ca.pem"
     ca.write_bytes(cert)
@@ -239,8 +245,8 @@ def test_tls_server_name_override(cli, run, tmp_path, lake, protocol):
 def test_tls_server_name_override_unresolvable_host(cli, tmp_path, lake, protocol):
     # Scenario: tls.server_name_override with an endpoint whose host does not
     # resolve (.invalid); then the override on a plaintext http:// endpoint.
-    # Guarantees: the run ends cleanly (exit 0: a client that could not be built
-    # leaves nothing behind for shutdown); every batch is Nacked as retryable,
+    # Guarantees: the run ends cleanly (exit 3, the batches given up: a client that
+    # could not be built leaves nothing behind for shutdown); every batch is Nacked as retryable,
     # never permanent (name resolution may work later); nothing is acked; the
     # override that cannot apply is reported as unused.
     lake_dir, _ = lake
@@ -254,8 +260,9 @@ def test_tls_server_name_override_unresolvable_host(cli, tmp_path, lake, protoco
         return tls_exporter_settings(protocol, endpoint, tls)
 
     config = write_config(tmp_path, lake_dir, exporter,
-                          settings("https://no-such-host.invalid:4318"), signals=("logs",))
-    text, stderr = run_pipeline(cli, tmp_path, config)
+                          settings("https://no-such-host.invalid:4318"), signals=("logs",),
+                          receiver=NO_REPLAY_RETRIES)
+    text, stderr = run_pipeline(cli, tmp_path, config, expect=3)
     assert metric(text, f"{exporter}_batches_nacked", label='outcome="retryable"') > 0
     assert metric(text, f"{exporter}_batches_nacked", label='outcome="permanent"') == 0
     assert metric(text, f"{exporter}_batches_acked") == 0
@@ -264,8 +271,9 @@ def test_tls_server_name_override_unresolvable_host(cli, tmp_path, lake, protoco
         assert "cannot resolve no-such-host.invalid" in stderr
 
     config = write_config(tmp_path, lake_dir, exporter,
-                          settings("http://127.0.0.1:9"), signals=("logs",))
-    _, stderr = run_pipeline(cli, tmp_path, config)
+                          settings("http://127.0.0.1:9"), signals=("logs",),
+                          receiver=NO_REPLAY_RETRIES)
+    _, stderr = run_pipeline(cli, tmp_path, config, expect=3)
     assert 'tls.server_name_override "otlp.internal" is unused' in stderr
 
 
