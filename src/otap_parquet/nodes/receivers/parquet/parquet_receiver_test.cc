@@ -173,7 +173,7 @@ pacing: {mode: original, speed: 60}
 // line.
 TEST(ParquetReceiverConfigTest, Retry) {
   ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /d"));
-  EXPECT_EQ(d.retry.max_retries, 0);
+  EXPECT_EQ(d.retry.max_retries, 8);  // on by default
   EXPECT_EQ(d.retry.init_backoff, std::chrono::seconds(1));
   EXPECT_EQ(d.retry.max_backoff, std::chrono::seconds(30));
   ASSERT_OK_AND_ASSIGN(auto c,
