@@ -100,6 +100,11 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
     if (auto v = options.Duration("orphan_grace_period")) {
       c.orphan_grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
     }
+    if (c.orphan_grace_period < c.min_file_age) {
+      // A root file younger than min_file_age is not listed yet: its children
+      // must wait at least as long.
+      options.Error("orphan_grace_period", "must not be shorter than min_file_age");
+    }
     options.Finish();
   }
   if (reader.Has("time_range")) {

@@ -83,6 +83,9 @@ dead_letter: {path: "file:///var/dead.jsonl"}
   EXPECT_THAT(ErrorOf("base_uri: /x\ndead_letter: {}"), HasSubstr("dead_letter.path"));
   EXPECT_THAT(ErrorOf("base_uri: /x\ncheckpoint: {path: /c, max_batches: 0}"),
               HasSubstr("checkpoint.max_batches"));
+  EXPECT_THAT(ErrorOf("base_uri: /x\nprocessing_options: {min_file_age: 1m, "
+                      "orphan_grace_period: 10s}"),
+              HasSubstr("must not be shorter than min_file_age"));
 }
 
 // Scenario: exporter:parquet's `storage` block instead of base_uri, and a time range
