@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include <arrow/api.h>
 #include <gmock/gmock.h>
+
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/otlp_json.h"
 
 #include "otap_parquet/testing/gtest_util.h"
 
@@ -18,6 +27,45 @@ arrow::Result<ParquetReceiverConfig> Parse(const std::string& yaml) {
 std::string ErrorOf(const std::string& yaml) {
   auto result = Parse(yaml);
   return result.ok() ? std::string() : result.status().message();
+}
+
+// Scenario: two small log batches appended to a dead letter file opened twice
+// (two pipeline instances); then a dead letter on /dev/full.
+// Guarantees: one OTLP/JSON line per batch that parses back to the batch's
+// records; the second Open shares the first; a failing write is an IOError naming
+// the path.
+TEST(DeadLetterFileTest, AppendsOneJsonLinePerBatch) {
+  const std::string path =
+      ::testing::TempDir() + "dead-letter-" + std::to_string(::getpid()) + ".jsonl";
+  std::remove(path.c_str());
+  ASSERT_OK_AND_ASSIGN(auto request, otlp::ParseOtlpJson(R"({"resourceLogs": [{
+      "scopeLogs": [{"logRecords": [{"body": {"stringValue": "a"}},
+                                    {"body": {"stringValue": "b"}}]}]}]})"));
+  ASSERT_OK_AND_ASSIGN(auto batches,
+                       otlp::LogsToOtap(std::get<otlp::LogsRequest>(request)));
+  ASSERT_EQ(batches.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto file, DeadLetterFile::Open(path));
+  ASSERT_OK_AND_ASSIGN(auto same, DeadLetterFile::Open(path));
+  EXPECT_EQ(file.get(), same.get());
+  ASSERT_OK(file->Append(batches[0]));
+  ASSERT_OK(same->Append(batches[0]));
+  std::ifstream in(path);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    ASSERT_OK_AND_ASSIGN(auto back, otlp::ParseOtlpJson(line));
+    const auto& logs = std::get<otlp::LogsRequest>(back);
+    ASSERT_EQ(logs.resource_logs_size(), 1);
+    EXPECT_EQ(logs.resource_logs(0).scope_logs(0).log_records_size(), 2);
+  }
+  EXPECT_EQ(lines, 2);
+  std::remove(path.c_str());
+
+  ASSERT_OK_AND_ASSIGN(auto full, DeadLetterFile::Open("/dev/full"));
+  auto st = full->Append(batches[0]);
+  EXPECT_TRUE(st.IsIOError()) << st.ToString();
+  EXPECT_THAT(st.message(), HasSubstr("/dev/full"));
 }
 
 // Scenario: the original design's keys (configs/parquet-receiver-demo.yaml).
