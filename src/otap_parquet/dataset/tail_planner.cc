@@ -22,12 +22,14 @@ namespace {
 
 constexpr int64_t kUnknown = std::numeric_limits<int64_t>::max();
 
-// Max of a key column over a file's row groups; false when a row group with values
-// has no statistics (or the column is missing).
-bool MaxOf(const parquet::FileMetaData& md, const char* column, uint32_t* out) {
+// Min and max of a key column over a file's row groups; false when a row group with
+// values has no statistics, the column is missing or all null.
+bool KeyRange(const parquet::FileMetaData& md, const char* column, uint32_t* min_out,
+              uint32_t* max_out) {
   const int leaf = md.schema()->ColumnIndex(column);
   if (leaf < 0) return false;
-  uint32_t max = 0;
+  int64_t min = INT64_MAX;
+  int64_t max = -1;
   for (int g = 0; g < md.num_row_groups(); ++g) {
     auto rg = md.RowGroup(g);
     std::shared_ptr<parquet::Statistics> stats;
@@ -37,25 +39,30 @@ bool MaxOf(const parquet::FileMetaData& md, const char* column, uint32_t* out) {
       return false;
     }
     if (stats && stats->HasMinMax()) {
+      int64_t lo = 0;
+      int64_t hi = 0;
       if (stats->physical_type() == parquet::Type::INT32) {
         // UInt16/32 ids are stored as INT32 (the unsigned value's bit pattern).
-        max = std::max(max,
-                       static_cast<uint32_t>(
-                           static_cast<const parquet::Int32Statistics&>(*stats).max()));
-        continue;
+        const auto& typed = static_cast<const parquet::Int32Statistics&>(*stats);
+        lo = static_cast<uint32_t>(typed.min());
+        hi = static_cast<uint32_t>(typed.max());
+      } else if (stats->physical_type() == parquet::Type::INT64) {
+        const auto& typed = static_cast<const parquet::Int64Statistics&>(*stats);
+        lo = std::clamp<int64_t>(typed.min(), 0, UINT32_MAX);
+        hi = std::clamp<int64_t>(typed.max(), 0, UINT32_MAX);
+      } else {
+        return false;
       }
-      if (stats->physical_type() == parquet::Type::INT64) {
-        const int64_t v = static_cast<const parquet::Int64Statistics&>(*stats).max();
-        max = std::max<uint32_t>(
-            max, static_cast<uint32_t>(std::clamp<int64_t>(v, 0, UINT32_MAX)));
-        continue;
-      }
-      return false;
+      min = std::min(min, lo);
+      max = std::max(max, hi);
+      continue;
     }
     if (stats && stats->HasNullCount() && stats->null_count() >= rg->num_rows()) continue;
     return false;
   }
-  *out = max;
+  if (max < 0) return false;
+  *min_out = static_cast<uint32_t>(min);
+  *max_out = static_cast<uint32_t>(max);
   return true;
 }
 
@@ -72,8 +79,9 @@ const TailPlanner::FileKeys& TailPlanner::KeysOf(const PlannedFile& file) {
       auto md = reader->metadata();
       keys.readable = true;
       keys.rows = md->num_rows();
-      keys.has_max_id = MaxOf(*md, "id", &keys.max_id);
-      keys.has_max_parent = MaxOf(*md, "parent_id", &keys.max_parent);
+      uint32_t min_id = 0;
+      keys.has_max_id = KeyRange(*md, "id", &min_id, &keys.max_id);
+      keys.has_parent = KeyRange(*md, "parent_id", &keys.min_parent, &keys.max_parent);
     }
   } catch (const std::exception&) {
     keys.readable = false;  // the reader reports it
@@ -150,8 +158,11 @@ arrow::Status TailPlanner::Apply(DatasetPlan* plan, const UnitSkipped& unit_skip
           bool holding = false;
           for (const auto& file : files) {
             const FileKeys& keys = KeysOf(file);
-            const bool covered = !keys.readable || !keys.has_max_parent ||
-                                 static_cast<int64_t>(keys.max_parent) <= parent_max;
+            // Held only while every row's parent is missing: a file that also has
+            // children of visible parents (tables rotated independently) is read
+            // now, or those parents would go out without them.
+            const bool covered = !keys.readable || !keys.has_parent ||
+                                 static_cast<int64_t>(keys.min_parent) <= parent_max;
             if (!holding && covered) {
               kept.push_back(file);
               continue;

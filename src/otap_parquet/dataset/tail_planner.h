@@ -6,10 +6,14 @@
 /// polling mode). A writer publishes a flush's files children first, roots last, so
 /// a discovery can list child files whose parent file is not visible yet. The reader
 /// would count their rows as orphans in that pass. TailPlanner holds such child files
-/// back (removes them from the plan, top-down, so grandchildren wait for their
-/// deferred parents) until the parent table's visible files cover them — footer
-/// statistics: the file's max `parent_id` ≤ the max `id` over the parent table's
-/// files kept in the partition — or until the file is older than a grace period.
+/// back (removes them from the plan, top-down, so grandchildren wait for their held
+/// parents) while all their parents are missing — footer statistics: the file's min
+/// `parent_id` is above the max `id` over the parent table's files kept in the
+/// partition — until that changes or the file is older than a grace period. A file
+/// that also has children of visible parents (a writer that rotates tables
+/// independently) is read at once, as before: held, its visible
+/// parents would go out without those children. Our writer publishes a partition's
+/// files together per flush, so its child files never straddle a missing root file.
 /// Held files stay on storage (memory is one small footer summary per file); the
 /// reader's streaming merge sees each table as a prefix of its files, as before.
 ///
@@ -69,8 +73,9 @@ class TailPlanner {
   struct FileKeys {
     bool readable = false;
     bool has_max_id = false;
-    bool has_max_parent = false;
+    bool has_parent = false;  ///< min_parent and max_parent known
     uint32_t max_id = 0;
+    uint32_t min_parent = 0;
     uint32_t max_parent = 0;
     int64_t rows = 0;
   };
