@@ -1703,6 +1703,7 @@ arrow::Result<std::unique_ptr<DatasetReader>> DatasetReader::Make(
                                     }),
                      partitions.end());
   }
+  if (options.plan_hook) ARROW_RETURN_NOT_OK(options.plan_hook(&plan));
   return std::unique_ptr<DatasetReader>(new DatasetReader(
       std::move(fs), std::move(base), std::move(options), std::move(plan)));
 }

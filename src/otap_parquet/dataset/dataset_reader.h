@@ -159,6 +159,9 @@ struct ReaderOptions {
   /// Partitions to read (e.g. one share of several pipeline instances); unset = all.
   /// Applied to the plan right after discovery.
   std::function<bool(const PartitionPlan&)> partition_filter;
+  /// Called once with the plan after discovery and partition_filter, before any
+  /// read; may remove files (e.g. TailPlanner holds back child files). Unset = none.
+  std::function<arrow::Status(DatasetPlan*)> plan_hook;
   /// Called before each (partition, signal) is opened; unset = read everything.
   std::function<ResumePoint(const PartitionPlan&, Signal)> resume;
   /// Pool of the decoded columns, slices and output batches; null =

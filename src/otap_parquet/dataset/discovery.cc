@@ -51,6 +51,7 @@ struct TableListing {
 arrow::Result<TableListing> ListTable(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                       const std::string& table_dir,
                                       const DiscoveryOptions& options,
+                                      std::chrono::system_clock::time_point now,
                                       DatasetPlan* plan) {
   arrow::fs::FileSelector selector;
   selector.base_dir = table_dir;
@@ -61,7 +62,6 @@ arrow::Result<TableListing> ListTable(const std::shared_ptr<arrow::fs::FileSyste
     return Status::IOError("listing ", table_dir, ": ", infos_result.status().message());
   }
   TableListing listing;
-  const auto now = std::chrono::system_clock::now();
   std::string prefix = table_dir;
   if (!prefix.empty() && prefix.back() != '/') prefix += '/';
   for (const auto& info : *infos_result) {
@@ -125,10 +125,16 @@ arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>
       }
     }
   }
+  // Root tables are listed first, all against one time: a writer publishes children
+  // before roots, so every listed root file's children are listed too (listing a
+  // child table first could miss children published just before their roots).
+  std::stable_partition(tables.begin(), tables.end(),
+                        [](PayloadType type) { return IsRoot(type); });
+  const auto now = std::chrono::system_clock::now();
   std::map<PayloadType, TableListing> listings;
   for (PayloadType type : tables) {
-    ARROW_ASSIGN_OR_RAISE(listings[type],
-                          ListTable(fs, JoinPath(base, TableName(type)), options, &plan));
+    ARROW_ASSIGN_OR_RAISE(listings[type], ListTable(fs, JoinPath(base, TableName(type)),
+                                                    options, now, &plan));
   }
   // Partitions: directories with root files.
   std::map<std::string, PartitionPlan> partitions;

@@ -153,6 +153,7 @@ ParquetReceiver::~ParquetReceiver() {
 dataset::ReaderStats ParquetReceiver::stats() const {
   dataset::ReaderStats total = closed_stats_;
   if (reader_) Add(total, reader_->stats());
+  if (tail_) total.orphan_rows += tail_->stats().orphan_rows;
   return total;
 }
 
@@ -195,11 +196,22 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
                                    fs.status().message());
   }
   fs_ = std::move(*fs);
+  if (polling()) {
+    tail_ = std::make_unique<dataset::TailPlanner>(fs_, config_.orphan_grace_period);
+  }
   if (config_.checkpoint) {
     auto st = OpenCheckpoint(effect);
     if (!st.ok()) {
       return st.WithMessage("receiver:parquet ", effect.node_id(), ": ", st.message());
     }
+  }
+  if (!config_.dead_letter_path.empty()) {
+    auto file = DeadLetterFile::Open(config_.dead_letter_path);
+    if (!file.ok()) {
+      return file.status().WithMessage("receiver:parquet ", effect.node_id(), ": ",
+                                       file.status().message());
+    }
+    dead_letter_ = std::move(*file);
   }
   effect.logger().info(
       "receiver.parquet.start node={} core={}/{} base={} batch_size={} "
@@ -230,6 +242,13 @@ bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
   options.resume = [this](const dataset::PartitionPlan& p, Signal signal) {
     return progress_.ResumeFor(p, signal);
   };
+  if (tail_) {
+    options.plan_hook = [this](dataset::DatasetPlan* plan) {
+      return tail_->Apply(plan, [this](const dataset::PartitionPlan& p, Signal signal) {
+        return progress_.ResumeFor(p, signal).skip;
+      });
+    };
+  }
   auto reader = dataset::DatasetReader::Make(fs_, base_, std::move(options));
   polls_++;
   if (!reader.ok()) {
@@ -282,11 +301,12 @@ void ParquetReceiver::Finish(engine::EffectHandler& effect) {
   const dataset::ReaderStats s = stats();
   effect.logger().info(
       "receiver.parquet.complete node={} core={} batches={} records={} acked={} "
-      "nacked={} in_flight={} files={} corrupt_files={} orphan_rows={} "
-      "resume_skipped_files={}",
+      "nacked={} abandoned={} abandoned_records={} dead_lettered={} "
+      "dead_lettered_records={} in_flight={} files={} corrupt_files={} "
+      "orphan_rows={} resume_skipped_files={}",
       effect.node_id(), effect.core(), batches_emitted_, records_emitted_, acked_,
-      nacked_, in_flight_, s.files_read, s.corrupt_files, s.orphan_rows,
-      s.resume_skipped_files);
+      nacked_, abandoned_, abandoned_items_, dead_lettered_, dead_lettered_items_,
+      in_flight_, s.files_read, s.corrupt_files, s.orphan_rows, s.resume_skipped_files);
   effect.ReportFinished();
 }
 
@@ -297,10 +317,15 @@ void ParquetReceiver::MaybeFinish(engine::EffectHandler& effect) {
 void ParquetReceiver::MaybeWriteCheckpoint(engine::EffectHandler& effect, bool force) {
   if (!checkpoint_ || !checkpoint_dirty_) return;
   const Clock::time_point now = Clock::now();
-  if (!force && checkpoint_written_ &&
+  // Written after `interval`, or once `max_batches` more batches are covered: a
+  // crash then replays at most that many acknowledged batches again.
+  const bool enough_batches =
+      progress_.covered_batches() - covered_at_write_ >= config_.checkpoint->max_batches;
+  if (!force && !enough_batches && checkpoint_written_ &&
       now - last_checkpoint_write_ < config_.checkpoint->interval) {
     return;
   }
+  const int64_t covered = progress_.covered_batches();
   auto st = checkpoint_->Write(progress_.acked());
   last_checkpoint_write_ = now;
   if (!st.ok()) {
@@ -316,6 +341,7 @@ void ParquetReceiver::MaybeWriteCheckpoint(engine::EffectHandler& effect, bool f
   checkpoint_written_ = true;
   checkpoint_dirty_ = false;
   checkpoint_writes_++;
+  covered_at_write_ = covered;
 }
 
 void ParquetReceiver::Send(Ready ready, engine::EffectHandler& effect) {
@@ -328,7 +354,9 @@ void ParquetReceiver::Send(Ready ready, engine::EffectHandler& effect) {
                         ready.next_file, ready.next_row, items);
   records_emitted_ += items;
   batches_emitted_++;
-  if (config_.retry.max_retries > 0) sent_.emplace(token, Sent{msg.batch, 0});
+  Sent sent{.batch = std::nullopt, .items = items, .retries = 0};
+  if (config_.retry.max_retries > 0 || dead_letter_) sent.batch = msg.batch;
+  sent_.emplace(token, std::move(sent));
   Emit(token, std::move(msg), effect);
 }
 
@@ -340,10 +368,52 @@ void ParquetReceiver::Emit(uint64_t token, engine::PData msg,
   if (!st.ok()) effect.metrics().errors++;  // Nacked by the engine: in_flight settles
 }
 
-void ParquetReceiver::Abandon(uint64_t token) {
-  sent_.erase(token);
+void ParquetReceiver::Abandon(uint64_t token, const char* how,
+                              engine::EffectHandler& effect) {
+  int64_t items = 0;
+  if (auto it = sent_.find(token); it != sent_.end()) {
+    items = it->second.items;
+    sent_.erase(it);
+  }
   progress_.Nacked(token);
   abandoned_++;
+  abandoned_items_ += items;
+  effect.ReportUndelivered(how, 1, items);
+}
+
+void ParquetReceiver::GiveUp(uint64_t token, engine::EffectHandler& effect) {
+  auto it = sent_.find(token);
+  if (!dead_letter_ || it == sent_.end() || !it->second.batch) {
+    Abandon(token,
+            "refused downstream and given up (no dead_letter: the checkpoint stays "
+            "before them, replayed after a restart)",
+            effect);
+    return;
+  }
+  auto st = dead_letter_->Append(*it->second.batch);
+  if (!st.ok()) {
+    // Not written: the checkpoint must not move past it.
+    dead_letter_errors_++;
+    effect.metrics().errors++;
+    if (dead_letter_errors_ <= 5) {
+      effect.logger().error("receiver.parquet.dead_letter.fail node={} error={}",
+                            effect.node_id(), st.ToString());
+    }
+    Abandon(token,
+            "refused downstream, dead letter write failed (the checkpoint stays before "
+            "them)",
+            effect);
+    return;
+  }
+  const int64_t items = it->second.items;
+  sent_.erase(it);
+  dead_lettered_++;
+  dead_lettered_items_ += items;
+  effect.ReportUndelivered("refused downstream and dead-lettered", 1, items);
+  if (progress_.Acked(token)) {
+    checkpoint_dirty_ = true;
+    MaybeWriteCheckpoint(effect, /*force=*/finished_ || shut_down_);
+  }
 }
 
 Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
@@ -351,10 +421,10 @@ Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
   if (!finished_ && !retry_due_.empty() && retry_due_.begin()->first <= now) {
     const uint64_t token = retry_due_.begin()->second;
     retry_due_.erase(retry_due_.begin());
-    if (auto it = sent_.find(token); it != sent_.end()) {
+    if (auto it = sent_.find(token); it != sent_.end() && it->second.batch) {
       retried_++;
       // The batch's buffers are shared with the kept copy, not copied.
-      Emit(token, engine::PData(OtapBatch(it->second.batch)), effect);
+      Emit(token, engine::PData(OtapBatch(*it->second.batch)), effect);
       if (exhausted_) settle_deadline_ = std::max(settle_deadline_, now + kSettleTimeout);
       UpdateMetrics(effect);
     }
@@ -486,7 +556,9 @@ void ParquetReceiver::Drain(engine::EffectHandler& effect) {
   draining_ = true;
   ready_.reset();  // not sent: not emitted, replayed after a restart
   // Retries not sent yet: the checkpoint stays before them (replayed after a restart).
-  for (const auto& [due, token] : retry_due_) Abandon(token);
+  for (const auto& [due, token] : retry_due_) {
+    Abandon(token, "waiting for a retry at shutdown (replayed after a restart)", effect);
+  }
   retry_due_.clear();
   effect.logger().info("receiver.parquet.drain node={} core={} batches={} in_flight={}",
                        effect.node_id(), effect.core(), batches_emitted_, in_flight_);
@@ -526,12 +598,21 @@ void ParquetReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
     }
   } else {
     const int64_t retries = it != sent_.end() ? it->second.retries : 0;
-    Abandon(calldata);
+    // Refused for good (permanent, or retries exhausted while running), or left
+    // unsettled by a shutdown (replayed after a restart, never dead-lettered).
+    const bool refused = nack.permanent || !(draining_ || shut_down_ || finished_);
     if (nack_logs_++ < 5) {
       effect.logger().warn(
-          "receiver.parquet.nack node={} permanent={} retries={} reason={} (the "
-          "checkpoint stays before this batch for the rest of the run)",
-          effect.node_id(), nack.permanent, retries, nack.reason);
+          "receiver.parquet.nack node={} permanent={} retries={} reason={} ({})",
+          effect.node_id(), nack.permanent, retries, nack.reason,
+          !refused       ? "unsettled at shutdown: the checkpoint stays before it"
+          : dead_letter_ ? "given up: dead-lettered"
+                         : "given up: the checkpoint stays before it");
+    }
+    if (refused) {
+      GiveUp(calldata, effect);
+    } else {
+      Abandon(calldata, "unsettled at shutdown (replayed after a restart)", effect);
     }
   }
   UpdateMetrics(effect);
@@ -583,6 +664,17 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   Set(m, "parquet_row_groups_skipped", "row groups skipped by time_range",
       s.row_groups_skipped);
   Set(m, "parquet_orphan_rows", "child rows whose parent never appears", s.orphan_rows);
+  if (tail_) {
+    const dataset::TailPlannerStats& t = tail_->stats();
+    Set(m, "parquet_tail_held_files",
+        "child files held back: their parents are not visible yet (last pass)",
+        t.held_files, /*counter=*/false);
+    Set(m, "parquet_tail_held_rows", "rows of those files", t.held_rows,
+        /*counter=*/false);
+    Set(m, "parquet_tail_released_files",
+        "held child files read after orphan_grace_period without their parents",
+        t.released_files);
+  }
   Set(m, "parquet_filtered_rows", "rows dropped by time_range", s.filtered_rows);
   Set(m, "parquet_bytes_read", "compressed column chunk bytes read", s.bytes_read);
   Set(m, "parquet_records_emitted", "log records, spans or metric points emitted",
@@ -595,6 +687,14 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
       "batches given up (permanent Nack, retries exhausted, or shutdown): the "
       "checkpoint stays before them",
       abandoned_);
+  Set(m, "parquet_records_abandoned", "records of the abandoned batches",
+      abandoned_items_);
+  Set(m, "parquet_batches_dead_lettered",
+      "batches refused for good and written to the dead letter file", dead_lettered_);
+  Set(m, "parquet_records_dead_lettered", "records of the dead-lettered batches",
+      dead_lettered_items_);
+  Set(m, "parquet_dead_letter_errors", "failed dead letter writes (batch abandoned)",
+      dead_letter_errors_);
   Set(m, "parquet_batches_in_flight", "emitted batches not yet settled", in_flight_,
       /*counter=*/false);
   Set(m, "parquet_passes", "dataset discoveries (readers opened)", polls_);
