@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/otlp/convert.h"
@@ -92,7 +93,10 @@ arrow::Result<int64_t> ParseTimeBound(const std::string& text) {
   return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000 + nanos;
 }
 
-Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report) {
+Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
+                             ReplaySkips* skips) {
+  ReplaySkips own;
+  if (skips == nullptr) skips = &own;
   if (IsDatasetInput(options.output)) {
     return Status::NotImplemented(
         "dataset to dataset: convert to an OTLP file first, or use a pipeline");
@@ -106,9 +110,20 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report)
   while (true) {
     ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
     if (!batch) break;
-    ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(*batch));
+    auto request = otlp::FromOtap(*batch);
+    if (!request.ok()) {
+      // As the OTLP exporter rejects such a batch in a pipeline: skip it, go on.
+      const auto& at = reader->position();
+      spdlog::warn(
+          "convert.batch.skip partition={} root_file={} records={} reason=\"{}\"",
+          at.partition_path, at.root_file, batch->num_items(),
+          request.status().message());
+      ++skips->batches;
+      skips->records += batch->num_items();
+      continue;
+    }
     items[static_cast<size_t>(batch->signal())] += batch->num_items();
-    auto st = writer->Write(request);
+    auto st = writer->Write(*request);
     if (!st.ok()) return st.WithMessage(options.output, ": ", st.message());
   }
   ARROW_RETURN_NOT_OK(writer->Close());
@@ -119,6 +134,14 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report)
       "{} data points\n",
       options.dataset, options.output, seconds, items[0], items[1], items[2]);
   PrintStats(reader->stats(), report);
+  skips->files = reader->stats().corrupt_files;
+  skips->entries = reader->plan().skipped_entries;
+  if (skips->any()) {
+    report << fmt::format(
+        "  skipped input: {} files, {} paths, {} batches ({} records); see the "
+        "warnings above (exit code 3)\n",
+        skips->files, skips->entries, skips->batches, skips->records);
+  }
   return Status::OK();
 }
 

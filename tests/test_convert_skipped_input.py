@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`convert DATASET OUTPUT` skips bad input, reports it and replays the rest; exit
+code 3 says that some input was skipped (docs/cli.md). Also: discovery reads no file
+twice through directory symlinks."""
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def generate(run, path, seed, signal="logs"):
+    run("generate", "--signal", signal, "--requests", "2", "--items", "10", "--seed", seed,
+        path)
+    return path
+
+
+def two_writer_lake(run, tmp_path):
+    """A lake with writer A's and writer B's logs (two `_part_id`s)."""
+    a = generate(run, tmp_path / "a.jsonl", 1)
+    b = generate(run, tmp_path / "b.jsonl", 2)
+    lake = tmp_path / "lake"
+    run("convert", a, lake)
+    (part_a,) = os.listdir(lake / "logs")
+    run("convert", b, lake)
+    (part_b,) = [p for p in os.listdir(lake / "logs") if p != part_a]
+    return lake, a, b, part_a, part_b
+
+
+def set_body_type(path, value):
+    """Rewrites a logs file with every `body.type` set to `value`."""
+    table = pq.read_table(path)
+    index = table.schema.get_field_index("body")
+    body = table.column("body").combine_chunks()
+    fields = [body.field(i) for i in range(body.type.num_fields)]
+    names = [body.type.field(i).name for i in range(body.type.num_fields)]
+    t = names.index("type")
+    fields[t] = pa.array([value] * len(body), type=body.type.field(t).type)
+    new_body = pa.StructArray.from_arrays(
+        fields, fields=[body.type.field(i) for i in range(body.type.num_fields)],
+        mask=body.is_null())
+    table = table.set_column(index, table.schema.field(index), new_body)
+    pq.write_table(table.replace_schema_metadata(pq.read_schema(path).metadata), path)
+
+
+def test_unknown_any_value_type_skips_the_batch_and_exits_3(run, tmp_path):
+    # Scenario: writer B's logs file has AnyValue type 250 in `body` (every row).
+    # Guarantees: convert completes with exit 3, the warning names the partition and
+    # the file, the summary counts the skipped records, and the output holds exactly
+    # writer A's logs (before: exit 1 and an empty output).
+    lake, a, _, _, part_b = two_writer_lake(run, tmp_path)
+    (logs_b,) = (lake / "logs" / part_b).glob("*.parquet")
+    set_body_type(logs_b, 250)
+    out = tmp_path / "out.jsonl"
+    proc = run("convert", lake, out, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert part_b in proc.stderr and "250" in proc.stderr, proc.stderr
+    assert "skipped input" in proc.stderr, proc.stderr
+    run("compare", a, out)
+
+
+def test_table_path_that_is_a_file_is_skipped_and_exits_3(run, tmp_path):
+    # Scenario: `spans` in a logs lake is a regular file, not a directory.
+    # Guarantees: convert replays every log (exit 3) and names the path.
+    a = generate(run, tmp_path / "a.jsonl", 1)
+    lake = tmp_path / "lake"
+    run("convert", a, lake)
+    (lake / "spans").write_text("not a directory")
+    out = tmp_path / "out.jsonl"
+    proc = run("convert", lake, out, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert str(lake / "spans") in proc.stderr, proc.stderr
+    run("compare", a, out)
+
+
+def test_clean_dataset_exits_0(run, tmp_path):
+    a = generate(run, tmp_path / "a.jsonl", 1)
+    lake = tmp_path / "lake"
+    run("convert", a, lake)
+    proc = run("convert", lake, tmp_path / "out.jsonl")
+    assert proc.returncode == 0 and "skipped input" not in proc.stderr
+
+
+def test_symlink_loop_and_sibling_link_replay_each_file_once(run, tmp_path):
+    # Scenario: a directory symlink loop inside a partition and a symlink to a sibling
+    # partition (before: the loop replayed the data 41 times).
+    # Guarantees: the replay is exactly the input once; both links are named in
+    # warnings; exit 3 (paths were skipped).
+    lake, a, b, part_a, part_b = two_writer_lake(run, tmp_path)
+    os.symlink("..", lake / "logs" / part_a / "loop")
+    os.symlink(lake / "log_attrs" / part_b, lake / "log_attrs" / part_a / "sibling")
+    os.symlink(lake / "logs" / part_b, lake / "logs" / "_part_id=linked")
+    out = tmp_path / "out.jsonl"
+    proc = run("convert", lake, out, check=False)
+    assert proc.returncode == 3, proc.stderr
+    for link in ("loop", "sibling", "_part_id=linked"):
+        assert link in proc.stderr, proc.stderr
+    both = tmp_path / "both.jsonl"
+    both.write_text(a.read_text() + b.read_text())
+    run("compare", both, out)
