@@ -97,6 +97,9 @@ Status Remove(const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::strin
 // Integer values of an id column (any integer type; nulls as nullopt).
 struct IdColumn {
   std::vector<std::optional<uint64_t>> values;
+  /// UInt16: upstream's `resource.id` / `scope.id`, which are not offset per batch
+  /// while the attributes' `parent_id` are (quirk Q1): not comparable by value.
+  bool uint16 = false;
 };
 
 Status AppendIds(const arrow::Array& array, IdColumn* out) {
@@ -114,6 +117,7 @@ Status AppendIds(const arrow::Array& array, IdColumn* out) {
       append(static_cast<const arrow::UInt8Array&>(array));
       break;
     case arrow::Type::UINT16:
+      out->uint16 = true;
       append(static_cast<const arrow::UInt16Array&>(array));
       break;
     case arrow::Type::UINT32:
@@ -386,6 +390,8 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
     // Ids of non-orphan files per table, filled parents first.
     std::map<PayloadType, std::unordered_set<uint64_t>> ids;
     std::unordered_set<uint64_t> resource_ids, scope_ids;
+    // Upstream roots (Q1): their resource/scope attributes cannot be checked by id.
+    bool upstream_roots = false;
     for (PayloadType type : AllTables()) {
       for (size_t i = 0; i < files.size(); ++i) {
         if (files[i].type != type) continue;
@@ -401,8 +407,14 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
           add_ids(file.id, &ids[type]);
           add_ids(file.resource_id, &resource_ids);
           add_ids(file.scope_id, &scope_ids);
+          for (const auto* column : {&file.resource_id, &file.scope_id}) {
+            if (*column && (*column)->uint16) upstream_roots = true;
+          }
           continue;
         }
+        const bool shared_attrs =
+            type == PayloadType::kResourceAttrs || type == PayloadType::kScopeAttrs;
+        if (shared_attrs && upstream_roots) continue;
         const std::unordered_set<uint64_t>* parent_ids = nullptr;
         std::unordered_set<uint64_t> merged;
         if (type == PayloadType::kResourceAttrs) {

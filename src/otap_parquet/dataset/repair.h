@@ -139,7 +139,9 @@ struct RepairReport {
 /// tables are checked parents first; a child file is an orphan when none of its rows'
 /// `parent_id` is an id of a non-orphan file of its parent table in the same
 /// partition (resource/scope attributes: `resource.id` / `scope.id` of any root
-/// table there). A child file with only some rows orphaned is reported and kept. A
+/// table there; not checked when a root file has upstream's UInt16 `resource.id`,
+/// which is not offset like the attributes' `parent_id`, quirk Q1). A child file
+/// with only some rows orphaned is reported and kept. A
 /// partition with an unreadable file of any table is not checked (a parent that
 /// cannot be read would make its children look orphaned).
 ///
