@@ -2,7 +2,10 @@
 """`convert DATASET OUTPUT` skips bad input, reports it and replays the rest; exit
 code 3 says that some input was skipped (docs/cli.md). Also: discovery reads no file
 twice through directory symlinks."""
+import json
 import os
+import pathlib
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -97,3 +100,38 @@ def test_symlink_loop_and_sibling_link_replay_each_file_once(run, tmp_path):
     both = tmp_path / "both.jsonl"
     both.write_text(a.read_text() + b.read_text())
     run("compare", both, out)
+
+
+def test_receiver_replays_symlinked_files_once(run, tmp_path):
+    # Scenario: receiver:parquet (one-shot, configs/parquet-receiver-demo.yaml) over a
+    # lake with a directory symlink loop in a partition.
+    # Guarantees: every log record is emitted once (before: once per loop level), and
+    # the skipped path is a metric.
+    lake, a, b, part_a, _ = two_writer_lake(run, tmp_path)
+    os.symlink("..", lake / "logs" / part_a / "loop")
+    os.symlink("..", lake / "log_attrs" / part_a / "loop")
+    expected = sum(len(s["logRecords"]) for path in (a, b)
+                   for line in path.read_text().splitlines() if line.strip()
+                   for r in json.loads(line)["resourceLogs"]
+                   for s in r["scopeLogs"])
+    configs = pathlib.Path(__file__).resolve().parent.parent / "configs"
+    text = ((configs / "parquet-receiver-demo.yaml").read_text()
+            .replace('"output_parquet_files"', f'"{lake}"')
+            .replace('polling_interval: "5s"', 'polling_interval: "0s"')
+            .replace('min_file_age: "10s"', 'min_file_age: "0s"')
+            .replace("verbosity: detailed", "verbosity: basic"))
+    assert str(lake) in text
+    config = tmp_path / "demo.yaml"
+    config.write_text(text)
+    metrics = tmp_path / "metrics.prom"
+    proc = run("run", "--num-cores", "1", "--pipeline", config, "--metrics-file", metrics)
+    assert "loop" in proc.stderr + proc.stdout
+
+    def metric(name):
+        return sum(map(int, re.findall(
+            rf'otap_node_{name}(?:_total)?\{{[^}}]*node="parquet_receiver"[^}}]*\}} (\d+)',
+            metrics.read_text())))
+
+    assert metric("parquet_records_emitted") == expected
+    assert metric("parquet_skipped_paths") == 2
+    assert metric("parquet_orphan_rows") == 0

@@ -121,6 +121,8 @@ class ParquetReceiver : public engine::Receiver {
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::string base_;
   std::unique_ptr<dataset::DatasetReader> reader_;
+  /// DatasetPlan::skipped_entries of the last discovery (a gauge).
+  int64_t skipped_paths_ = 0;
   dataset::ReaderStats closed_stats_;
   /// Emitted and acknowledged progress; the resume points of every reader.
   dataset::ReplayProgress progress_;
