@@ -119,10 +119,13 @@ def test_repair_grace_period_keeps_young_leftovers(run, crashed_lake):
     assert not child_files(lake, part_b) and not temp.exists()
 
 
-def test_repair_bad_grace_period_is_an_error(run, tmp_path):
+def test_repair_bad_arguments_are_errors(run, tmp_path):
     proc = run("repair", tmp_path, "--grace-period", "soon", check=False)
     assert proc.returncode == 1
     assert "--grace-period" in proc.stderr
+    proc = run("repair", tmp_path / "no-such-lake", check=False)
+    assert proc.returncode == 1
+    assert "no-such-lake" in proc.stderr
 
 
 def test_repair_after_real_kill_during_convert(run, cli, tmp_path):

@@ -96,7 +96,8 @@ Status Remove(const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::strin
 
 // Integer values of an id column (any integer type; nulls as nullopt).
 struct IdColumn {
-  std::vector<std::optional<uint64_t>> values;
+  std::vector<uint64_t> values;  ///< non-null values
+  int64_t nulls = 0;
   /// UInt16: upstream's `resource.id` / `scope.id`, which are not offset per batch
   /// while the attributes' `parent_id` are (quirk Q1): not comparable by value.
   bool uint16 = false;
@@ -104,11 +105,12 @@ struct IdColumn {
 
 Status AppendIds(const arrow::Array& array, IdColumn* out) {
   auto append = [&](auto const& typed) {
+    out->values.reserve(out->values.size() + static_cast<size_t>(typed.length()));
     for (int64_t i = 0; i < typed.length(); ++i) {
       if (typed.IsNull(i)) {
-        out->values.emplace_back();
+        ++out->nulls;
       } else {
-        out->values.emplace_back(static_cast<uint64_t>(typed.Value(i)));
+        out->values.push_back(static_cast<uint64_t>(typed.Value(i)));
       }
     }
   };
@@ -134,14 +136,19 @@ Status AppendIds(const arrow::Array& array, IdColumn* out) {
       break;
     case arrow::Type::DICTIONARY: {
       const auto& dict = static_cast<const arrow::DictionaryArray&>(array);
-      IdColumn values;
-      ARROW_RETURN_NOT_OK(AppendIds(*dict.dictionary(), &values));
+      const auto& values = *dict.dictionary();
+      IdColumn decoded;
+      ARROW_RETURN_NOT_OK(AppendIds(values, &decoded));
+      if (decoded.nulls > 0) return Status::TypeError("id dictionary with nulls");
       for (int64_t i = 0; i < dict.length(); ++i) {
         if (dict.IsNull(i)) {
-          out->values.emplace_back();
+          ++out->nulls;
         } else {
-          out->values.push_back(
-              values.values.at(static_cast<size_t>(dict.GetValueIndex(i))));
+          const auto index = static_cast<size_t>(dict.GetValueIndex(i));
+          if (index >= decoded.values.size()) {
+            return Status::Invalid("id dictionary index out of range");
+          }
+          out->values.push_back(decoded.values[index]);
         }
       }
       break;
@@ -362,47 +369,45 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
     }
   }
 
+  // Tables whose ids some child refers to (only their ids are kept).
+  std::set<PayloadType> parent_tables;
+  for (PayloadType type : AllTables()) {
+    for (PayloadType parent : ParentTables(type)) parent_tables.insert(parent);
+  }
   for (auto& [partition, files] : partitions) {
     ++report.partitions_checked;
-    // Read the keys of every file first: an unreadable file anywhere leaves the
-    // partition unchecked (its children would look orphaned).
-    std::vector<FileKeys> keys(files.size());
-    std::optional<RepairFinding> unchecked;
-    for (size_t i = 0; i < files.size(); ++i) {
-      ++report.files_checked;
-      auto read = ReadKeys(fs, files[i].info.path(), files[i].type);
-      if (!read.ok()) {
-        unchecked = RepairFinding{};
-        unchecked->kind = RepairFinding::Kind::kUnchecked;
-        unchecked->uri = DisplayUri(*fs, files[i].info.path());
-        unchecked->table = std::string(TableName(files[i].type));
-        unchecked->partition = partition;
-        unchecked->detail = read.status().message();
-        break;
-      }
-      keys[i] = std::move(read).ValueUnsafe();
-    }
-    if (unchecked) {
-      ++report.attention;
-      report.findings.push_back(std::move(*unchecked));
-      continue;
-    }
-    // Ids of non-orphan files per table, filled parents first.
+    // One file at a time, parents first; nothing is removed until every file of the
+    // partition was read: an unreadable file leaves the partition unchecked (an
+    // unreadable parent would make its children look orphaned).
     std::map<PayloadType, std::unordered_set<uint64_t>> ids;
     std::unordered_set<uint64_t> resource_ids, scope_ids;
     // Upstream roots (Q1): their resource/scope attributes cannot be checked by id.
     bool upstream_roots = false;
+    std::optional<RepairFinding> unchecked;
+    std::vector<RepairFinding> found;
+    std::vector<std::string> to_remove;
+    auto add_ids = [](const std::optional<IdColumn>& column,
+                      std::unordered_set<uint64_t>* out) {
+      if (column) out->insert(column->values.begin(), column->values.end());
+    };
     for (PayloadType type : AllTables()) {
-      for (size_t i = 0; i < files.size(); ++i) {
-        if (files[i].type != type) continue;
-        const FileKeys& file = keys[i];
-        auto add_ids = [](const std::optional<IdColumn>& column,
-                          std::unordered_set<uint64_t>* out) {
-          if (!column) return;
-          for (const auto& value : column->values) {
-            if (value) out->insert(*value);
-          }
-        };
+      if (unchecked) break;
+      for (const TableFile& table_file : files) {
+        if (table_file.type != type) continue;
+        ++report.files_checked;
+        const std::string& path = table_file.info.path();
+        auto read = ReadKeys(fs, path, type);
+        if (!read.ok()) {
+          unchecked = RepairFinding{};
+          unchecked->kind = RepairFinding::Kind::kUnchecked;
+          unchecked->uri = DisplayUri(*fs, path);
+          unchecked->table = std::string(TableName(type));
+          unchecked->partition = partition;
+          unchecked->detail = read.status().message();
+          break;
+        }
+        const FileKeys& file = *read;
+        const bool keep_ids = parent_tables.contains(type);
         if (IsRoot(type)) {
           add_ids(file.id, &ids[type]);
           add_ids(file.resource_id, &resource_ids);
@@ -415,60 +420,76 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
         const bool shared_attrs =
             type == PayloadType::kResourceAttrs || type == PayloadType::kScopeAttrs;
         if (shared_attrs && upstream_roots) continue;
-        const std::unordered_set<uint64_t>* parent_ids = nullptr;
-        std::unordered_set<uint64_t> merged;
+        std::vector<const std::unordered_set<uint64_t>*> parent_ids;
         if (type == PayloadType::kResourceAttrs) {
-          parent_ids = &resource_ids;
+          parent_ids = {&resource_ids};
         } else if (type == PayloadType::kScopeAttrs) {
-          parent_ids = &scope_ids;
+          parent_ids = {&scope_ids};
         } else {
-          for (PayloadType parent : ParentTables(type)) {
-            const auto& set = ids[parent];
-            merged.insert(set.begin(), set.end());
-          }
-          parent_ids = &merged;
+          for (PayloadType parent : ParentTables(type))
+            parent_ids.push_back(&ids[parent]);
         }
         int64_t matched = 0;
-        for (const auto& value : file.parent_id->values) {
-          if (value && parent_ids->contains(*value)) ++matched;
+        for (uint64_t value : file.parent_id->values) {
+          for (const auto* set : parent_ids) {
+            if (set->contains(value)) {
+              ++matched;
+              break;
+            }
+          }
         }
-        const auto total = static_cast<int64_t>(file.parent_id->values.size());
+        const auto total =
+            static_cast<int64_t>(file.parent_id->values.size()) + file.parent_id->nulls;
         if (matched == total) {
-          add_ids(file.id, &ids[type]);
+          if (keep_ids) add_ids(file.id, &ids[type]);
           continue;
         }
         RepairFinding finding;
-        finding.uri = DisplayUri(*fs, files[i].info.path());
+        finding.uri = DisplayUri(*fs, path);
         finding.table = std::string(TableName(type));
         finding.partition = partition;
         finding.rows = file.rows;
         finding.orphan_rows = total - matched;
         if (matched > 0) {
-          // Some rows join: never removed. Its joinable rows' children stay valid.
+          // Some rows join: never removed; its joinable rows' children stay valid.
           finding.kind = RepairFinding::Kind::kPartialChild;
           finding.detail = "some rows have no parent; kept";
-          add_ids(file.id, &ids[type]);
-          ++report.attention;
-          report.findings.push_back(std::move(finding));
+          if (keep_ids) add_ids(file.id, &ids[type]);
+          found.push_back(std::move(finding));
           continue;
         }
         finding.kind = RepairFinding::Kind::kOrphanChild;
-        if (!OlderThan(files[i].info, options.grace_period, now)) {
+        if (!OlderThan(table_file.info, options.grace_period, now)) {
           // Maybe a flush still publishing (children first): kept, not an orphan yet.
           finding.within_grace = true;
-          ++report.within_grace;
-          add_ids(file.id, &ids[type]);  // its children wait with it
-          report.findings.push_back(std::move(finding));
-          continue;
+          if (keep_ids) add_ids(file.id, &ids[type]);  // its children wait with it
+        } else {
+          to_remove.push_back(path);
         }
+        found.push_back(std::move(finding));
+      }
+    }
+    if (unchecked) {
+      ++report.attention;
+      report.findings.push_back(std::move(*unchecked));
+      continue;
+    }
+    size_t next_removal = 0;
+    for (auto& finding : found) {
+      if (finding.kind == RepairFinding::Kind::kPartialChild) {
+        ++report.attention;
+      } else if (finding.within_grace) {
+        ++report.within_grace;
+      } else {
         ++report.removable;
         if (options.apply) {
-          ARROW_RETURN_NOT_OK(Remove(fs, files[i].info.path()));
+          ARROW_RETURN_NOT_OK(Remove(fs, to_remove[next_removal]));
           finding.removed = true;
           ++report.removed;
         }
-        report.findings.push_back(std::move(finding));
+        ++next_removal;
       }
+      report.findings.push_back(std::move(finding));
     }
   }
   if (report.removed > 0) {
