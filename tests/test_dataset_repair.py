@@ -6,6 +6,7 @@ child-table-only DuckDB query see only data whose root is there."""
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import duckdb
@@ -210,3 +211,31 @@ def test_repair_on_s3(s3_server, run, cli, tmp_path):
     out = tmp_path / "replay.jsonl"
     run_env("convert", uri, out, *flags)
     run("compare", a, out)
+
+
+def test_repair_keeps_temp_file_locked_by_another_process(run, tmp_path):
+    # Scenario: an old temporary file that another live process holds a shared flock
+    # on (as every writer does on its open files), next to an unlocked old one.
+    # Guarantees: `repair --apply --grace-period 0s` removes only the unlocked one.
+    lake = tmp_path / "lake"
+    run("convert", generate(run, tmp_path / "a.jsonl", seed=1), lake)
+    (part,) = part_ids(lake)
+    live = lake / "logs" / part / ".part-1795000000000-live.parquet.tmp"
+    dead = lake / "logs" / part / ".part-1795000000001-dead.parquet.tmp"
+    live.write_bytes(b"PAR1")
+    dead.write_bytes(b"PAR1")
+    backdate(lake)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1]); "
+         "fcntl.flock(f, fcntl.LOCK_SH); print('locked', flush=True); time.sleep(600)",
+         str(live)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        proc = run("repair", lake, "--apply", "--grace-period", "0s", check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert live.exists() and not dead.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    proc = run("repair", lake, "--apply", "--grace-period", "0s", check=False)
+    assert proc.returncode == 0 and not live.exists()
