@@ -135,3 +135,19 @@ def test_receiver_replays_symlinked_files_once(run, tmp_path):
     assert metric("parquet_records_emitted") == expected
     assert metric("parquet_skipped_paths") == 2
     assert metric("parquet_orphan_rows") == 0
+
+
+def test_fifo_named_like_a_parquet_file_is_skipped(run, tmp_path):
+    # Scenario: a FIFO named part-….parquet in a partition (opening it would block).
+    # Guarantees: convert names it, skips it (exit 3) and replays everything else.
+    a = generate(run, tmp_path / "a.jsonl", 1)
+    lake = tmp_path / "lake"
+    run("convert", a, lake)
+    (part,) = os.listdir(lake / "logs")
+    fifo = lake / "logs" / part / "part-0-fifo.parquet"
+    os.mkfifo(fifo)
+    out = tmp_path / "out.jsonl"
+    proc = run("convert", lake, out, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert str(fifo) in proc.stderr, proc.stderr
+    run("compare", a, out)
