@@ -8,6 +8,7 @@ import pathlib
 import re
 
 import pyarrow as pa
+import pytest
 import pyarrow.parquet as pq
 
 
@@ -29,15 +30,18 @@ def two_writer_lake(run, tmp_path):
     return lake, a, b, part_a, part_b
 
 
-def set_body_type(path, value):
-    """Rewrites a logs file with every `body.type` set to `value`."""
+def set_body_type(path, value, rows=None):
+    """Rewrites a logs file with `body.type` set to `value` in `rows` (default all)."""
     table = pq.read_table(path)
     index = table.schema.get_field_index("body")
     body = table.column("body").combine_chunks()
     fields = [body.field(i) for i in range(body.type.num_fields)]
     names = [body.type.field(i).name for i in range(body.type.num_fields)]
     t = names.index("type")
-    fields[t] = pa.array([value] * len(body), type=body.type.field(t).type)
+    types = fields[t].to_pylist()
+    for row in range(len(body)) if rows is None else rows:
+        types[row] = value
+    fields[t] = pa.array(types, type=body.type.field(t).type)
     new_body = pa.StructArray.from_arrays(
         fields, fields=[body.type.field(i) for i in range(body.type.num_fields)],
         mask=body.is_null())
@@ -59,6 +63,48 @@ def test_unknown_any_value_type_skips_the_batch_and_exits_3(run, tmp_path):
     assert part_b in proc.stderr and "250" in proc.stderr, proc.stderr
     assert "skipped input" in proc.stderr, proc.stderr
     run("compare", a, out)
+
+
+def log_records(path):
+    """Every log record of an OTLP JSON lines file with its resource and scope, as
+    canonical JSON strings (a multiset)."""
+    out = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        for r in json.loads(line)["resourceLogs"]:
+            for s in r["scopeLogs"]:
+                for record in s["logRecords"]:
+                    out.append(json.dumps([r.get("resource"), s.get("scope"), record],
+                                          sort_keys=True))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("batch_rows", ["65535", "7"])
+def test_bad_records_skip_only_those_records(run, tmp_path, batch_rows):
+    # Scenario: rows 3 and 30 of writer B's logs file have AnyValue type 250 in
+    # `body`; replayed in one batch per partition, and in batches of 7 roots (the
+    # failing batches then start inside the file: the root-by-root re-read resumes
+    # there).
+    # Guarantees: exit 3; each warning names the partition, the file and the row; the
+    # output is every record of A and B except exactly those two.
+    lake, a, b, _, part_b = two_writer_lake(run, tmp_path)
+    full = tmp_path / "full.jsonl"
+    run("convert", lake, full)
+    (logs_b,) = (lake / "logs" / part_b).glob("*.parquet")
+    set_body_type(logs_b, 250, rows=[3, 30])
+    out = tmp_path / "out.jsonl"
+    proc = run("convert", "--max-batch-rows", batch_rows, lake, out, check=False)
+    assert proc.returncode == 3, proc.stderr
+    for row in (3, 30):
+        assert f"partition={part_b} root_file={logs_b} row={row} " in proc.stderr, proc.stderr
+    assert "2 records that do not convert" in proc.stderr, proc.stderr
+    expected, got = log_records(full), log_records(out)
+    assert len(got) == len(expected) - 2
+    remaining = list(expected)
+    for record in got:
+        remaining.remove(record)  # raises if the output holds a record not in full
+    assert len(remaining) == 2
 
 
 def test_table_path_that_is_a_file_is_skipped_and_exits_3(run, tmp_path):

@@ -216,6 +216,7 @@ int main(int argc, char** argv) {
       replay.output = convert.output;
       if (convert.signal) replay.signals = {*convert.signal};
       replay.flags = convert_dataset;
+      replay.batch_size = convert.max_batch_rows;
       for (auto [text, bound] : {std::pair{&convert_start, &replay.start_unix_nano},
                                  std::pair{&convert_end, &replay.end_unix_nano}}) {
         if (text->empty()) continue;

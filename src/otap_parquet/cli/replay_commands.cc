@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <functional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -21,7 +22,8 @@ using arrow::Status;
 namespace {
 
 arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
-    const ReplayOptions& options) {
+    const ReplayOptions& options,
+    const std::function<void(dataset::ReaderOptions*)>& customize = {}) {
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, dataset::FileSystemFromUri(
                                      options.dataset, options.flags.ToS3Config(), &base));
@@ -34,6 +36,7 @@ arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
     if (options.end_unix_nano) range.end_unix_nano = *options.end_unix_nano;
     reader_options.time_range = range;
   }
+  if (customize) customize(&reader_options);
   ARROW_RETURN_NOT_OK(reader_options.Validate());
   auto reader = dataset::DatasetReader::Make(std::move(fs), base, reader_options);
   if (!reader.ok()) {
@@ -55,6 +58,64 @@ void PrintStats(const dataset::ReaderStats& stats, std::ostream& report) {
                           TableName(static_cast<PayloadType>(i)),
                           stats.rows_per_table[i]);
   }
+}
+
+// Converts the `roots` roots of a batch that did not convert as a whole one by one,
+// with a second reader of one root per batch over the batch's (partition, signal)
+// only, resumed where the batch started (`start`; nullptr = at the beginning of the
+// partition's roots): only the records that do not convert are skipped (each
+// reported; as the OTLP exporter rejects such data in a pipeline).
+template <typename Write>
+Status ConvertRootByRoot(const ReplayOptions& options, const dataset::ReaderPosition& at,
+                         const dataset::ReaderPosition* start, int64_t roots,
+                         Write&& write, ReplaySkips* skips) {
+  ReplayOptions one = options;
+  one.batch_size = 1;
+  one.signals = {at.signal};
+  ARROW_ASSIGN_OR_RAISE(
+      auto single, OpenReader(one, [&](dataset::ReaderOptions* ro) {
+        const std::string partition = at.partition_path;
+        ro->partition_filter = [partition](const dataset::PartitionPlan& p) {
+          return p.path == partition;
+        };
+        if (start == nullptr) return;
+        const dataset::ReaderPosition from = *start;
+        ro->resume = [from](const dataset::PartitionPlan& p, Signal signal) {
+          dataset::ResumePoint point;
+          for (const auto& file : p.FilesOf(RootPayloadType(signal))) {
+            if (file.path == from.root_file) break;
+            point.done_files.push_back(file.path);
+          }
+          point.file = from.root_file;
+          point.row = from.root_row_in_file;
+          return point;
+        };
+      }));
+  for (int64_t done = 0; done < roots;) {
+    ARROW_ASSIGN_OR_RAISE(auto root, single->Next());
+    if (!root) {
+      return Status::Invalid("re-reading partition ", at.partition_path, " found ", done,
+                             " of ", roots, " roots");
+    }
+    done += root->num_root_rows();
+    auto converted = otlp::FromOtap(*root);
+    if (converted.ok()) {
+      ARROW_RETURN_NOT_OK(write(*root, *converted));
+      continue;
+    }
+    // The reader stands after this root: at the next row of its file, unless the
+    // root was the last of its file.
+    const auto position = single->position();
+    const std::string where = position.root_row_in_file > 0
+                                  ? fmt::format("root_file={} row={}", position.root_file,
+                                                position.root_row_in_file - 1)
+                                  : std::string("(last row of a root file)");
+    spdlog::warn("convert.record.skip partition={} {} records={} reason=\"{}\"",
+                 position.partition_path, where, root->num_items(),
+                 converted.status().message());
+    skips->records += root->num_items();
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -107,24 +168,32 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
   std::unique_ptr<otlp::OtlpFileWriter> writer;
   ARROW_ASSIGN_OR_RAISE(writer, otlp::OtlpFileWriter::Open(options.output, format));
   std::array<int64_t, 3> items{};
+  auto write = [&](const OtapBatch& batch, const otlp::OtlpRequest& request) {
+    items[static_cast<size_t>(batch.signal())] += batch.num_items();
+    auto st = writer->Write(request);
+    if (!st.ok()) return st.WithMessage(options.output, ": ", st.message());
+    return Status::OK();
+  };
+  // Where `reader` stood before the current batch (resume point of a re-read).
+  dataset::ReaderPosition before;
+  bool have_before = false;
   while (true) {
     ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
     if (!batch) break;
+    const dataset::ReaderPosition after = reader->position();
     auto request = otlp::FromOtap(*batch);
-    if (!request.ok()) {
-      // As the OTLP exporter rejects such a batch in a pipeline: skip it, go on.
-      const auto& at = reader->position();
-      spdlog::warn(
-          "convert.batch.skip partition={} root_file={} records={} reason=\"{}\"",
-          at.partition_path, at.root_file, batch->num_items(),
-          request.status().message());
+    if (request.ok()) {
+      ARROW_RETURN_NOT_OK(write(*batch, *request));
+    } else {
       ++skips->batches;
-      skips->records += batch->num_items();
-      continue;
+      const bool same_unit = have_before &&
+                             before.partition_index == after.partition_index &&
+                             before.signal == after.signal && !before.root_file.empty();
+      ARROW_RETURN_NOT_OK(ConvertRootByRoot(options, after, same_unit ? &before : nullptr,
+                                            batch->num_root_rows(), write, skips));
     }
-    items[static_cast<size_t>(batch->signal())] += batch->num_items();
-    auto st = writer->Write(*request);
-    if (!st.ok()) return st.WithMessage(options.output, ": ", st.message());
+    before = after;
+    have_before = true;
   }
   ARROW_RETURN_NOT_OK(writer->Close());
   const double seconds =
@@ -138,9 +207,9 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
   skips->entries = reader->plan().skipped_entries;
   if (skips->any()) {
     report << fmt::format(
-        "  skipped input: {} files, {} paths, {} batches ({} records); see the "
-        "warnings above (exit code 3)\n",
-        skips->files, skips->entries, skips->batches, skips->records);
+        "  skipped input: {} files, {} paths, {} records that do not convert (in {} "
+        "batches); see the warnings above (exit code 3)\n",
+        skips->files, skips->entries, skips->records, skips->batches);
   }
   return Status::OK();
 }

@@ -40,16 +40,17 @@ arrow::Result<int64_t> ParseTimeBound(const std::string& text);
 struct ReplaySkips {
   int64_t files = 0;    ///< unreadable or incompatible files (ReaderStats)
   int64_t entries = 0;  ///< paths discovery did not read (DatasetPlan::skipped_entries)
-  int64_t batches = 0;  ///< OTAP batches that could not be converted to OTLP
-  int64_t records = 0;  ///< log records, spans or data points in those batches
+  int64_t batches = 0;  ///< OTAP batches that did not convert to OTLP as a whole
+  int64_t records = 0;  ///< log records, spans or data points that did not convert
 
-  bool any() const { return files > 0 || entries > 0 || batches > 0; }
+  bool any() const { return files > 0 || entries > 0 || records > 0; }
 };
 
 /// \brief Dataset → OTLP file: the exact inverse of `convert INPUT... DATASET`.
-/// Bad input (an unreadable file, a path that is not a table directory, a batch that
-/// does not convert, e.g. an unknown AnyValue type) is skipped, reported and counted
-/// in `*skips`; the rest is replayed. Errors: the dataset cannot be listed, the
+/// Bad input (an unreadable file, a path that is not a table directory, a record that
+/// does not convert, e.g. an unknown AnyValue type: found by converting a failing
+/// batch root by root) is skipped, reported and counted in `*skips`; the rest is
+/// replayed. Errors: the dataset cannot be listed, the
 /// output cannot be written.
 arrow::Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
                                     ReplaySkips* skips = nullptr);
