@@ -200,8 +200,6 @@ arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>
   return out;
 }
 
-namespace {}  // namespace
-
 Status DiscoveryOptions::Validate() const {
   if (signals.empty()) return Status::Invalid("discovery: no signals requested");
   if (min_file_age.count() < 0) {
