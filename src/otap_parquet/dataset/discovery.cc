@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -106,10 +108,20 @@ arrow::Result<std::vector<arrow::fs::FileInfo>> ListDir(
   return std::move(infos).ValueUnsafe();
 }
 
+// Once per path and process: a polling receiver lists the dataset again and again
+// (the count in DatasetPlan::skipped_entries still covers every listing).
 void WarnSkipped(const arrow::fs::FileSystem& fs, const std::string& path,
                  std::string_view reason) {
-  spdlog::warn("dataset.discovery.skip uri={} reason=\"{}\"", DisplayUri(fs, path),
-               reason);
+  static std::mutex mutex;
+  static std::unordered_set<std::string> warned;
+  constexpr size_t kMaxRemembered = 10'000;
+  std::string uri = DisplayUri(fs, path);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (warned.contains(uri)) return;
+    if (warned.size() < kMaxRemembered) warned.insert(uri);
+  }
+  spdlog::warn("dataset.discovery.skip uri={} reason=\"{}\"", uri, reason);
 }
 
 }  // namespace
