@@ -159,6 +159,11 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("expected", compare_expected, "EXPECTED file")->required();
   compare_cmd->add_option("actual", compare_actual, "ACTUAL file")->required();
   compare_cmd->add_option("--signal", compare_signal, "signal of protobuf files");
+  bool compare_ignore_upstream_losses = false;
+  compare_cmd->add_flag(
+      "--ignore-upstream-losses", compare_ignore_upstream_losses,
+      "ignore what upstream's Parquet exporter drops (span and link flags, "
+      "is_monotonic, zero_threshold, missing span end times)");
 
   otap_parquet::cli::DemoOptions demo;
   auto* demo_cmd = app.add_subcommand(
@@ -251,7 +256,8 @@ int main(int argc, char** argv) {
     std::optional<Signal> signal;
     if (!compare_signal.empty()) signal = otap_parquet::SignalFromName(compare_signal);
     return Report(otap_parquet::cli::RunCompare(compare_expected, compare_actual, signal,
-                                                std::cout));
+                                                std::cout,
+                                                compare_ignore_upstream_losses));
   }
   if (*demo_cmd) return Report(otap_parquet::cli::RunDemo(demo, std::cout));
   if (*repair_cmd) {

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
 
@@ -47,9 +48,17 @@ arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
 
 void PrintStats(const dataset::ReaderStats& stats, std::ostream& report) {
   report << fmt::format(
-      "  files {} read, {} corrupt skipped; row groups {} read, {} skipped by time\n",
-      stats.files_read, stats.corrupt_files, stats.row_groups_read,
-      stats.row_groups_skipped);
+      "  files {} read, {} corrupt skipped, {} incompatible skipped; row groups {} read, "
+      "{} skipped by time\n",
+      stats.files_read, stats.corrupt_files, stats.incompatible_files,
+      stats.row_groups_read, stats.row_groups_skipped);
+  if (stats.unreadable_columns > 0 || stats.recovered_columns > 0 ||
+      stats.io_retries > 0) {
+    report << fmt::format(
+        "  columns {} unreadable (read as nulls), {} recovered (upstream Q14); "
+        "storage retries {}\n",
+        stats.unreadable_columns, stats.recovered_columns, stats.io_retries);
+  }
   report << fmt::format("  OTAP {} batches, {} roots; orphan rows {}\n",
                         stats.batches_emitted, stats.roots_emitted, stats.orphan_rows);
   for (int i = 0; i < kPayloadTypeSlots; ++i) {
@@ -178,7 +187,14 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
   dataset::ReaderPosition before;
   bool have_before = false;
   while (true) {
-    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
+    auto next = reader->Next();
+    if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
+      return next.status().WithMessage(
+          next.status().message(),
+          "; the output is incomplete: run the conversion again once the storage "
+          "answers");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto batch, std::move(next));
     if (!batch) break;
     const dataset::ReaderPosition after = reader->position();
     auto request = otlp::FromOtap(*batch);
@@ -203,13 +219,14 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
       "{} data points\n",
       options.dataset, options.output, seconds, items[0], items[1], items[2]);
   PrintStats(reader->stats(), report);
-  skips->files = reader->stats().corrupt_files;
+  skips->files = reader->stats().corrupt_files + reader->stats().incompatible_files;
+  skips->columns = reader->stats().unreadable_columns;
   skips->entries = reader->plan().skipped_entries;
   if (skips->any()) {
     report << fmt::format(
-        "  skipped input: {} files, {} paths, {} records that do not convert (in {} "
-        "batches); see the warnings above (exit code 3)\n",
-        skips->files, skips->entries, skips->records, skips->batches);
+        "  skipped input: {} files, {} columns read as nulls, {} paths, {} records that "
+        "do not convert (in {} batches); see the warnings above (exit code 3)\n",
+        skips->files, skips->columns, skips->entries, skips->records, skips->batches);
   }
   return Status::OK();
 }

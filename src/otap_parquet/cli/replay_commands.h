@@ -39,11 +39,12 @@ arrow::Result<int64_t> ParseTimeBound(const std::string& text);
 /// \brief Input a replay skipped (each also logged as a warning with its path).
 struct ReplaySkips {
   int64_t files = 0;    ///< unreadable or incompatible files (ReaderStats)
+  int64_t columns = 0;  ///< columns that could not be read, replayed as nulls
   int64_t entries = 0;  ///< paths discovery did not read (DatasetPlan::skipped_entries)
   int64_t batches = 0;  ///< OTAP batches that did not convert to OTLP as a whole
   int64_t records = 0;  ///< log records, spans or data points that did not convert
 
-  bool any() const { return files > 0 || entries > 0 || records > 0; }
+  bool any() const { return files > 0 || columns > 0 || entries > 0 || records > 0; }
 };
 
 /// \brief Dataset → OTLP file: the exact inverse of `convert INPUT... DATASET`.

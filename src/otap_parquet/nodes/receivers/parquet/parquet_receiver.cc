@@ -8,6 +8,7 @@
 
 #include <spdlog/logger.h>
 
+#include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::nodes {
@@ -30,6 +31,10 @@ void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
   total.partitions += s.partitions;
   total.files_read += s.files_read;
   total.corrupt_files += s.corrupt_files;
+  total.incompatible_files += s.incompatible_files;
+  total.unreadable_columns += s.unreadable_columns;
+  total.recovered_columns += s.recovered_columns;
+  total.io_retries += s.io_retries;
   total.row_groups_read += s.row_groups_read;
   total.row_groups_skipped += s.row_groups_skipped;
   total.row_groups_without_stats += s.row_groups_without_stats;
@@ -400,6 +405,25 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     }
   }
   auto next = reader_->Next();
+  if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
+    // Storage failure, not bad data: read the file again later, from what this
+    // process emitted (ResumeFor), not from scratch.
+    ++read_retries_;
+    const auto backoff = std::min<Clock::duration>(
+        std::chrono::seconds(30),
+        std::chrono::seconds(1) *
+            (int64_t{1} << std::min(consecutive_read_failures_, 5)));
+    ++consecutive_read_failures_;
+    effect.logger().warn(
+        "receiver.parquet.read_retry node={} retry_in_ms={} error={}", effect.node_id(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
+        next.status().message());
+    CloseReader();
+    UpdateMetrics(effect);
+    next_poll_ = now + backoff;
+    return next_poll_;
+  }
+  if (next.ok()) consecutive_read_failures_ = 0;
   if (!next.ok()) {
     effect.metrics().errors++;
     effect.logger().error("receiver.parquet.fail node={} error={}", effect.node_id(),
@@ -543,8 +567,19 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   }
   engine::NodeMetrics& m = effect.metrics();
   Set(m, "parquet_files_read", "Parquet files whose footer was read", s.files_read);
-  Set(m, "parquet_corrupt_files", "Parquet files skipped as unreadable or incompatible",
-      s.corrupt_files);
+  Set(m, "parquet_corrupt_files", "Parquet files skipped as unreadable", s.corrupt_files);
+  Set(m, "parquet_incompatible_files",
+      "Parquet files skipped: a required column missing, mistyped or unreadable",
+      s.incompatible_files);
+  Set(m, "parquet_unreadable_columns", "optional columns of a file read as nulls",
+      s.unreadable_columns);
+  Set(m, "parquet_recovered_columns",
+      "upstream length-prefixed id columns recovered (Q14)", s.recovered_columns);
+  Set(m, "parquet_io_retries", "reads retried inside the reader after a storage failure",
+      s.io_retries);
+  Set(m, "parquet_read_retries",
+      "storage failures that outlasted the reader's retries: reader reopened later",
+      read_retries_);
   Set(m, "parquet_row_groups_read", "row groups read", s.row_groups_read);
   Set(m, "parquet_row_groups_skipped", "row groups skipped by time_range",
       s.row_groups_skipped);

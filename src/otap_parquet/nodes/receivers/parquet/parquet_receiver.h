@@ -152,6 +152,10 @@ class ParquetReceiver : public engine::Receiver {
   int64_t records_emitted_ = 0;
   int64_t batches_emitted_ = 0;
   int64_t polls_ = 0;
+  // Storage failures that outlasted the reader's retries: the reader is reopened
+  // after a backoff (doubling per consecutive failure) and resumes.
+  int64_t read_retries_ = 0;
+  int consecutive_read_failures_ = 0;
   int64_t logged_orphans_ = 0;
   int64_t nack_logs_ = 0;
   int64_t retried_ = 0;
