@@ -259,6 +259,7 @@ bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
     return false;
   }
   reader_ = std::move(*reader);
+  skipped_paths_ = reader_->plan().skipped_entries;
   units_.clear();
   units_done_ = 0;
   const auto& partitions = reader_->plan().partitions;
@@ -698,6 +699,10 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   Set(m, "parquet_batches_in_flight", "emitted batches not yet settled", in_flight_,
       /*counter=*/false);
   Set(m, "parquet_passes", "dataset discoveries (readers opened)", polls_);
+  Set(m, "parquet_skipped_paths",
+      "paths the last discovery did not read (directory symlinks, second paths of a "
+      "file, table paths that are not directories)",
+      skipped_paths_, /*counter=*/false);
   Set(m, "parquet_resume_skipped_files", "root files not read: replayed before",
       s.resume_skipped_files);
   Set(m, "parquet_checkpoint_lag_batches",

@@ -132,6 +132,8 @@ class ParquetReceiver : public engine::Receiver {
   std::unique_ptr<dataset::DatasetReader> reader_;
   /// Polling: holds back child files whose parents are not visible yet.
   std::unique_ptr<dataset::TailPlanner> tail_;
+  /// DatasetPlan::skipped_entries of the last discovery (a gauge).
+  int64_t skipped_paths_ = 0;
   dataset::ReaderStats closed_stats_;
   /// Emitted and acknowledged progress; the resume points of every reader.
   dataset::ReplayProgress progress_;
