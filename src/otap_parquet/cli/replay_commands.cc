@@ -48,6 +48,12 @@ void PrintStats(const dataset::ReaderStats& stats, std::ostream& report) {
       stats.row_groups_skipped);
   report << fmt::format("  OTAP {} batches, {} roots; orphan rows {}\n",
                         stats.batches_emitted, stats.roots_emitted, stats.orphan_rows);
+  if (stats.id_collisions > 0) {
+    report << fmt::format(
+        "  id collisions: {} partition(s) not replayed (two writers in one id space; "
+        "see the error log for the files)\n",
+        stats.id_collisions);
+  }
   for (int i = 0; i < kPayloadTypeSlots; ++i) {
     if (stats.rows_per_table[i] == 0) continue;
     report << fmt::format("    {:<32} {:>10} rows\n",
@@ -119,6 +125,12 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report)
       "{} data points\n",
       options.dataset, options.output, seconds, items[0], items[1], items[2]);
   PrintStats(reader->stats(), report);
+  if (reader->stats().id_collisions > 0) {
+    // The rest was replayed, but the output is not the whole dataset: fail.
+    return Status::Invalid(options.dataset, ": ", reader->stats().id_collisions,
+                           " partition(s) not replayed because two writers numbered "
+                           "ids in one id space (files named in the log above)");
+  }
   return Status::OK();
 }
 

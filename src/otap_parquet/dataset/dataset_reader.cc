@@ -28,6 +28,7 @@
 #include <parquet/statistics.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/id_space.h"
 #include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/normalize.h"
@@ -1433,6 +1434,22 @@ arrow::Result<std::optional<OtapBatch>> DatasetReader::Next() {
               partition.FilesOf(RootPayloadType(options_.signals[signal_index_])).size());
           ++signal_index_;
           continue;
+        }
+        if (checked_partition_ != partition_index_) {
+          // Once per partition, every signal: a collision skips the whole partition
+          // (the signals share its resource / scope attributes) rather than attach
+          // another writer's rows.
+          checked_partition_ = partition_index_;
+          if (auto collision = FindIdCollision(*fs_, partition, options_.signals)) {
+            ++stats_.id_collisions;
+            spdlog::error(
+                "receiver.parquet.partition.id_collision partition={} files=\"{}\" "
+                "(two writers numbered ids in one id space; partition not replayed)",
+                partition.path.empty() ? "(unpartitioned)" : partition.path,
+                collision->ToString());
+            signal_index_ = options_.signals.size();
+            continue;
+          }
         }
         merge_ =
             std::make_unique<SignalMerge>(fs_, options_.signals[signal_index_], partition,

@@ -71,6 +71,15 @@
 /// without attributes and counted (ReaderStats::unresolved_resource_rows).
 /// UpstreamResourcePolicy::kDrop never joins upstream resource/scope attributes.
 ///
+/// ## Id collisions
+///
+/// Before a partition is replayed, the footers of its root files are checked for
+/// overlapping id ranges (id_space.h): two writers in one id space (an old
+/// unpartitioned dataset written by a restarted exporter, several upstream instances
+/// without `_part_id`) cannot be told apart, so such a partition is not replayed at
+/// all; an error naming both files is logged and ReaderStats::id_collisions counts
+/// it. Nothing is attached to another writer's records.
+///
 /// ## Bad files
 ///
 /// A corrupt, truncated, non-Parquet or schema-incompatible file is logged (path,
@@ -184,6 +193,10 @@ struct ReaderStats {
   int64_t roots_emitted = 0;
   /// Root files not read because ReaderOptions::resume marked them replayed.
   int64_t resume_skipped_files = 0;
+  /// Partitions not replayed because two of their root files' ids overlap (two
+  /// writers numbered ids in one id space; FindIdCollision). Counted, with an error
+  /// log naming both files, each time the reader reaches such a partition.
+  int64_t id_collisions = 0;
 };
 
 /// \brief Where the reader stands after the last emitted chunk: with the plan, enough
@@ -242,6 +255,8 @@ class DatasetReader {
   DatasetPlan plan_;
   ReaderStats stats_;
   int partition_index_ = -1;
+  /// Partition whose root files were checked for an id collision.
+  int checked_partition_ = -1;
   size_t signal_index_ = 0;
   std::unique_ptr<SignalMerge> merge_;
 };

@@ -47,6 +47,7 @@ void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
   total.batches_emitted += s.batches_emitted;
   total.roots_emitted += s.roots_emitted;
   total.resume_skipped_files += s.resume_skipped_files;
+  total.id_collisions += s.id_collisions;
 }
 
 uint64_t Fnv1a(const std::string& text) {
@@ -278,10 +279,10 @@ void ParquetReceiver::Finish(engine::EffectHandler& effect) {
   effect.logger().info(
       "receiver.parquet.complete node={} core={} batches={} records={} acked={} "
       "nacked={} in_flight={} files={} corrupt_files={} orphan_rows={} "
-      "resume_skipped_files={}",
+      "resume_skipped_files={} id_collisions={}",
       effect.node_id(), effect.core(), batches_emitted_, records_emitted_, acked_,
       nacked_, in_flight_, s.files_read, s.corrupt_files, s.orphan_rows,
-      s.resume_skipped_files);
+      s.resume_skipped_files, s.id_collisions);
   effect.ReportFinished();
 }
 
@@ -548,6 +549,9 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   Set(m, "parquet_row_groups_skipped", "row groups skipped by time_range",
       s.row_groups_skipped);
   Set(m, "parquet_orphan_rows", "child rows whose parent never appears", s.orphan_rows);
+  Set(m, "parquet_id_collisions",
+      "partitions not replayed: two writers numbered ids in one id space",
+      s.id_collisions);
   Set(m, "parquet_filtered_rows", "rows dropped by time_range", s.filtered_rows);
   Set(m, "parquet_bytes_read", "compressed column chunk bytes read", s.bytes_read);
   Set(m, "parquet_records_emitted", "log records, spans or metric points emitted",
