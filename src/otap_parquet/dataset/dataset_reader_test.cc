@@ -142,6 +142,31 @@ TEST(DiscoveryTest, ListsPartitionsAndParquetFilesOnly) {
   EXPECT_FALSE(plan.unpartitioned);
 }
 
+// Scenario: our current layout (`_part_id` innermost, under event-time levels) next
+// to the old one (`_part_id` outermost).
+// Guarantees: each directory holding root files is one partition, its part_id taken
+// from the `_part_id=` segment wherever it is; child files pair by the same path.
+TEST(DiscoveryTest, PartIdAtAnyLevel) {
+  ScopedTempDir dir;
+  auto touch = [&](const std::string& rel) {
+    stdfs::create_directories(stdfs::path(dir.path() + "/" + rel).parent_path());
+    std::ofstream(dir.path() + "/" + rel) << "x";
+  };
+  touch("logs/date=2026-01-01/hour=05/_part_id=new/part-1.parquet");
+  touch("log_attrs/date=2026-01-01/hour=05/_part_id=new/part-1.parquet");
+  touch("logs/_part_id=old/date=2026-01-01/hour=05/part-1.parquet");
+  DiscoveryOptions options;
+  options.signals = {Signal::kLogs};
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), options));
+  ASSERT_EQ(plan.partitions.size(), 2u);
+  EXPECT_EQ(plan.partitions[0].path, "_part_id=old/date=2026-01-01/hour=05");
+  EXPECT_EQ(plan.partitions[0].part_id, "old");
+  EXPECT_EQ(plan.partitions[1].path, "date=2026-01-01/hour=05/_part_id=new");
+  EXPECT_EQ(plan.partitions[1].part_id, "new");
+  EXPECT_EQ(plan.partitions[1].FilesOf(PT::kLogAttrs).size(), 1u);
+  EXPECT_FALSE(plan.unpartitioned);
+}
+
 // Scenario: files directly in the table directories; one very young file.
 // Guarantees: one partition with an empty path, flagged unpartitioned; files younger
 // than min_file_age are skipped and counted.
