@@ -47,5 +47,5 @@ def test_bad_dataset_inputs(tmp_path, run):
     (lake / "part-1-x.parquet").write_bytes(b"PAR1 garbage")
     out = tmp_path / "o.jsonl"
     proc = run("convert", tmp_path / "lake", out, check=False)
-    assert proc.returncode == 0, proc.stderr  # corrupt file skipped, reported
+    assert proc.returncode == 3, proc.stderr  # corrupt file skipped, reported
     assert "corrupt" in proc.stderr

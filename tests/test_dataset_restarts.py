@@ -5,7 +5,7 @@ every partitioning option; then the DuckDB join on `(_part_id, id) = (_part_id,
 parent_id)` gives each log record exactly its own attributes and resource, and our
 replay (`convert DATASET out.jsonl`, `compare`) is exactly the union of the inputs.
 A dataset where two writers did share an id space (old unpartitioned layout) is
-reported, not joined."""
+reported, not joined (exit 3)."""
 import collections
 import json
 import pathlib
@@ -175,7 +175,7 @@ def test_shared_id_space_is_reported_not_joined(inputs, run, tmp_path):
     # `_part_id` wrote them on a restart (files moved directly under `<table>/`),
     # next to a third writer's clean partition.
     # Guarantees: `convert` replays the clean partition, names both colliding files,
-    # says the partition was not replayed, and exits 1; no record of the shared id
+    # says the partition was not replayed, and exits 3 (input skipped); no record of the shared id
     # space is emitted with another writer's attributes.
     _, files, _ = inputs
     out = tmp_path / "lake"
@@ -189,9 +189,9 @@ def test_shared_id_space_is_reported_not_joined(inputs, run, tmp_path):
     run("convert", files[2], out)
     replay = tmp_path / "replay.jsonl"
     proc = run("convert", out, replay, check=False)
-    assert proc.returncode == 1, proc.stderr
+    assert proc.returncode == 3, proc.stderr
     text = proc.stdout + proc.stderr
     assert "id_collision" in text and "not replayed" in text, text
     assert text.count(str(out / "logs") + "/part-") >= 2, text
-    assert "id collisions: 1 partition(s) not replayed" in text, text
+    assert "id collisions: 1 partition signal(s) not replayed" in text, text
     run("compare", files[2], replay)

@@ -15,6 +15,10 @@ from engines import v1_config
 from otlp_peer import OtlpPeer, self_signed_cert
 
 SIGNALS = ("logs", "traces", "metrics")
+# receiver:parquet retries Nacked batches by default (about two minutes); tests of
+# a peer that never accepts turn that off: the batches are given up at once and
+# the run exits 3.
+NO_REPLAY_RETRIES = "retry: {max_retries: 0}"
 
 
 def metric(text, name, node="out", label=None):
@@ -61,13 +65,14 @@ out:
     return path
 
 
-def run_pipeline(cli, tmp_path, config):
+def run_pipeline(cli, tmp_path, config, expect=0):
+    """Runs the config; `expect` is the exit code (3: some data was given up)."""
     metrics = tmp_path / "metrics.prom"
     proc = subprocess.run(
         [str(cli), "run", "-c", str(config), "--duration", "60s",
          "--shutdown-timeout", "20s", "--metrics-file", str(metrics)],
         capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == expect, proc.stderr
     return metrics.read_text(), proc.stderr
 
 
@@ -180,16 +185,18 @@ def tls_exporter_settings(protocol, endpoint, tls):
 
 def export_over_tls(cli, run, tmp_path, lake, protocol, cert_key, tls, delivered):
     """Replays the lake's logs to a TLS peer serving `cert_key` with exporter
-    `tls`; then either every log record arrived (`delivered`) or none did and
-    every batch was Nacked as retryable."""
+    `tls`; then either every log record arrived (`delivered`) or none did, every
+    batch was Nacked as retryable and given up by the receiver (its retries off),
+    and the run exited 3."""
     lake_dir, sources = lake
     exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
     with OtlpPeer(protocol, tls=cert_key) as peer:
         assert peer.endpoint.startswith("https://localhost:")
         config = write_config(tmp_path, lake_dir, exporter,
                               tls_exporter_settings(protocol, peer.endpoint, tls),
-                              signals=("logs",))
-        text, _ = run_pipeline(cli, tmp_path, config)
+                              signals=("logs",),
+                              receiver="" if delivered else NO_REPLAY_RETRIES)
+        text, _ = run_pipeline(cli, tmp_path, config, expect=0 if delivered else 3)
         if delivered:
             assert_same_telemetry(run, peer, tmp_path, sources, ("logs",))
         else:
@@ -204,7 +211,7 @@ def test_tls_with_self_signed_ca(cli, run, tmp_path, lake, protocol):
     # Scenario: the peer serves TLS with a certificate made in the test; the
     # exporter trusts it through tls.ca_file, then through tls.ca_pem.
     # Guarantees: every log record arrives over TLS; without the CA the same run
-    # exports nothing (verification fails) and Nacks every batch, yet exits 0.
+    # exports nothing (verification fails), Nacks every batch and exits 3.
     cert, key = self_signed_cert()
     ca = tmp_path / "ca.pem"
     ca.write_bytes(cert)
@@ -238,8 +245,8 @@ def test_tls_server_name_override(cli, run, tmp_path, lake, protocol):
 def test_tls_server_name_override_unresolvable_host(cli, tmp_path, lake, protocol):
     # Scenario: tls.server_name_override with an endpoint whose host does not
     # resolve (.invalid); then the override on a plaintext http:// endpoint.
-    # Guarantees: the run ends cleanly (exit 0: a client that could not be built
-    # leaves nothing behind for shutdown); every batch is Nacked as retryable,
+    # Guarantees: the run ends cleanly (exit 3, the batches given up: a client that
+    # could not be built leaves nothing behind for shutdown); every batch is Nacked as retryable,
     # never permanent (name resolution may work later); nothing is acked; the
     # override that cannot apply is reported as unused.
     lake_dir, _ = lake
@@ -253,8 +260,9 @@ def test_tls_server_name_override_unresolvable_host(cli, tmp_path, lake, protoco
         return tls_exporter_settings(protocol, endpoint, tls)
 
     config = write_config(tmp_path, lake_dir, exporter,
-                          settings("https://no-such-host.invalid:4318"), signals=("logs",))
-    text, stderr = run_pipeline(cli, tmp_path, config)
+                          settings("https://no-such-host.invalid:4318"), signals=("logs",),
+                          receiver=NO_REPLAY_RETRIES)
+    text, stderr = run_pipeline(cli, tmp_path, config, expect=3)
     assert metric(text, f"{exporter}_batches_nacked", label='outcome="retryable"') > 0
     assert metric(text, f"{exporter}_batches_nacked", label='outcome="permanent"') == 0
     assert metric(text, f"{exporter}_batches_acked") == 0
@@ -263,8 +271,9 @@ def test_tls_server_name_override_unresolvable_host(cli, tmp_path, lake, protoco
         assert "cannot resolve no-such-host.invalid" in stderr
 
     config = write_config(tmp_path, lake_dir, exporter,
-                          settings("http://127.0.0.1:9"), signals=("logs",))
-    _, stderr = run_pipeline(cli, tmp_path, config)
+                          settings("http://127.0.0.1:9"), signals=("logs",),
+                          receiver=NO_REPLAY_RETRIES)
+    _, stderr = run_pipeline(cli, tmp_path, config, expect=3)
     assert 'tls.server_name_override "otlp.internal" is unused' in stderr
 
 
@@ -298,7 +307,7 @@ def test_permanent_error_nacks_and_run_continues(cli, run, tmp_path, lake, proto
     # Scenario: the peer rejects the first request with INVALID_ARGUMENT / 400.
     # Guarantees: that batch is Nacked permanently at once (1 attempt, no retry),
     # counted by the exporter and the receiver; every other batch is exported; the
-    # run ends normally.
+    # run ends by itself with exit 3 and a summary of the batch given up.
     lake_dir, sources = lake
     exporter = "otlp_grpc" if protocol == "grpc" else "otlp_http"
     endpoint_key = "grpc_endpoint" if protocol == "grpc" else "endpoint"
@@ -308,7 +317,7 @@ def test_permanent_error_nacks_and_run_continues(cli, run, tmp_path, lake, proto
 max_in_flight: 1
 retry_on_failure: {{initial_interval: 5ms}}
 """, signals=("logs",))
-        text, stderr = run_pipeline(cli, tmp_path, config)
+        text, stderr = run_pipeline(cli, tmp_path, config, expect=3)
         assert metric(text, f"{exporter}_batches_nacked", label='outcome="permanent"') == 1
         assert metric(text, f"{exporter}_retries") == 0
         assert metric(text, "nacked_permanent", node="replay") == 1
@@ -316,13 +325,18 @@ retry_on_failure: {{initial_interval: 5ms}}
         assert peer.attempts == len(peer.accepted) + 1
         assert 0 < peer.items("logs") < source_items(sources, "logs")
         assert "permanent=true" in stderr
+        assert metric(text, "parquet_batches_abandoned", node="replay") == 1
+        assert re.search(r"undelivered: \S+/replay: 1 batches \(\d+ records\)", stderr)
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_peer_down_for_the_whole_run(cli, tmp_path, lake, protocol):
-    # Scenario: nothing listens at the endpoint; retries for at most 100ms.
-    # Guarantees: the run ends by itself with exit 0; every batch the receiver sent
-    # is Nacked retryable (receiver and exporter agree); nothing is Acked.
+    # Scenario: nothing listens at the endpoint; the exporter retries for at most
+    # 100ms, receiver:parquet sends each Nacked batch twice more (10-20ms backoff).
+    # Guarantees: every batch the receiver sent is Nacked retryable (receiver and
+    # exporter agree); nothing is Acked; each batch is sent 3 times, then given up;
+    # the run ends by itself with exit 3 and a summary naming every batch and
+    # record of the dataset.
     lake_dir, _ = lake
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -333,10 +347,16 @@ def test_peer_down_for_the_whole_run(cli, tmp_path, lake, protocol):
 {endpoint_key}: http://127.0.0.1:{port}
 max_in_flight: 2
 retry_on_failure: {{initial_interval: 10ms, max_interval: 20ms, max_elapsed_time: 100ms}}
-""", signals=("logs",))
-    text, stderr = run_pipeline(cli, tmp_path, config)
+""", signals=("logs",), receiver="retry: {max_retries: 2, init_backoff: 10ms, max_backoff: 20ms}")
+    text, stderr = run_pipeline(cli, tmp_path, config, expect=3)
     sent = metric(text, "sent_batches", node="replay")
-    assert sent > 0
+    batches = metric(text, "parquet_batches_emitted", node="replay")
+    records = metric(text, "parquet_records_emitted", node="replay")
+    assert sent == 3 * batches > 0
+    assert metric(text, "parquet_batches_retried", node="replay") == 2 * batches
+    assert metric(text, "parquet_batches_abandoned", node="replay") == batches
+    assert metric(text, "parquet_records_abandoned", node="replay") == records > 0
+    assert f"/replay: {batches} batches ({records} records) refused downstream" in stderr
     assert metric(text, "nacked_retryable", node="replay") == sent
     assert metric(text, f"{exporter}_batches_nacked", label='outcome="retryable"') == sent
     assert metric(text, f"{exporter}_batches_acked") == 0
@@ -366,13 +386,16 @@ def test_partial_success_is_acked_and_counted(cli, tmp_path, lake, protocol):
         assert "partial_success" in stderr and "peer told to reject some" in stderr
 
 
-@pytest.mark.parametrize("max_retries", [3, 0])
+@pytest.mark.parametrize("max_retries", [8, 0])
 def test_replay_retries_nacked_batches(cli, run, tmp_path, lake, max_retries):
     # Scenario: exporter:otlp_grpc with its own retries off, so a refused request
     # Nacks the batch at once; the peer answers UNAVAILABLE to its first 3 requests.
     # Guarantees: receiver:parquet sends Nacked batches again after its backoff and
     # the peer ends with exactly the source telemetry; with `max_retries: 0` the
-    # batches are given up (counted as abandoned) and the peer misses them.
+    # batches are given up (counted as abandoned, exit 3) and the peer misses them.
+    # Counts are relative to the Nacks: the peer refuses exactly 3 requests, but a
+    # loaded machine can add retryable Nacks of its own (a request past its
+    # deadline), so "3 retries" would depend on timing.
     lake_dir, sources = lake
     with OtlpPeer("grpc", fail_first=3) as peer:
         config = write_config(tmp_path, lake_dir, "otlp_grpc", f"""
@@ -381,14 +404,16 @@ max_in_flight: 2
 retry_on_failure: {{enabled: false}}
 """, receiver=f"retry: {{max_retries: {max_retries}, init_backoff: 20ms, "
                   "max_backoff: 100ms}")
-        text, _ = run_pipeline(cli, tmp_path, config)
+        text, _ = run_pipeline(cli, tmp_path, config, expect=0 if max_retries else 3)
         received = peer.items()
+        nacked = metric(text, "parquet_batches_nacked", node="replay")
+        assert nacked >= 3
+        assert peer.attempts - len(peer.accepted) == 3
         if max_retries:
             assert_same_telemetry(run, peer, tmp_path, sources)
-            assert metric(text, "parquet_batches_retried", node="replay") == 3
+            assert metric(text, "parquet_batches_retried", node="replay") == nacked
             assert metric(text, "parquet_batches_abandoned", node="replay") == 0
         else:
             assert received < sum(source_items(sources, s) for s in SIGNALS)
             assert metric(text, "parquet_batches_retried", node="replay") == 0
-            assert metric(text, "parquet_batches_abandoned", node="replay") == 3
-        assert metric(text, "parquet_batches_nacked", node="replay") == 3
+            assert metric(text, "parquet_batches_abandoned", node="replay") == nacked

@@ -115,11 +115,14 @@ def test_parquet_to_parquet_is_same_telemetry(run, tmp_path, signal):
     run("compare", src, out)
 
 
-def test_polling_replays_each_partition_once(run, tmp_path):
-    # Scenario: polling every 300ms on 2 cores for 2s over a converted dataset.
+def test_polling_replays_each_partition_once(engine, run, tmp_path):
+    # Scenario: polling every 300ms on 2 cores over a converted dataset, until the
+    # metrics show the dataset emitted and at least 4 passes; then SIGTERM.
     # Guarantees: the dataset is emitted once in total (its partition belongs to one
-    # instance); later passes skip it without reading any file; the run ends on
-    # --duration with 0.
+    # instance); later passes skip it without reading any file; the run ends with 0.
+    # (Waits on the counts instead of a fixed --duration: a loaded machine may need
+    # longer for the first pass.)
+    from engines import wait_until
     src, lake = make_lake(run, tmp_path)
     expected = count_items(src, "logs")
     config = tmp_path / "poll.yaml"
@@ -129,7 +132,15 @@ def test_polling_replays_each_partition_once(run, tmp_path):
           config: {{base_uri: "{lake}", polling_interval: 300ms}}
         out: {{type: exporter:noop}}""", "- {from: src, to: out}"))
     metrics = tmp_path / "metrics.prom"
-    run("run", "--num-cores", "2", "-c", config, "--duration", "2s", "--metrics-file", metrics)
+    proc = engine(config, "--num-cores", "2", "--metrics-file", metrics)
+
+    def settled():
+        proc.check_running()
+        m = proc.metrics()
+        return (metric(m, "received_items", "out") >= expected and
+                metric(m, "parquet_passes", "src") >= 4)
+    wait_until(settled, "the dataset emitted and 4 passes", 60)
+    proc.stop()
     m = metrics.read_text()
     assert metric(m, "parquet_records_emitted", "src") == expected
     assert metric(m, "received_items", "out") == expected

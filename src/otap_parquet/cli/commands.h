@@ -46,9 +46,11 @@ arrow::Status RunGenerate(const GenerateOptions& options, std::ostream& report);
 
 /// \brief `otap-parquet compare EXPECTED ACTUAL`: OK when the two OTLP files hold the
 /// same telemetry (regardless of batching and order), else Invalid with the items
-/// that differ.
+/// that differ. `ignore_upstream_losses`: first clear on both sides what upstream's
+/// Parquet exporter loses (otlp::DropUpstreamParquetLosses).
 arrow::Status RunCompare(const std::string& expected, const std::string& actual,
-                         std::optional<Signal> signal, std::ostream& report);
+                         std::optional<Signal> signal, std::ostream& report,
+                         bool ignore_upstream_losses = false);
 
 struct DemoOptions {
   /// Working directory for the demo's files.

@@ -11,6 +11,7 @@
 
 #include "otap_parquet/cli/commands.h"
 #include "otap_parquet/cli/dataset_commands.h"
+#include "otap_parquet/cli/repair_command.h"
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
 #include "otap_parquet/util/memory.h"
@@ -22,6 +23,8 @@ using otap_parquet::Signal;
 
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+// Completed, but some input was skipped (reported on stderr; docs/cli.md).
+constexpr int kExitSkippedInput = 3;
 
 // Parses a signal name for CLI options.
 Signal ParseSignal(const std::string& name) {
@@ -156,6 +159,11 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("expected", compare_expected, "EXPECTED file")->required();
   compare_cmd->add_option("actual", compare_actual, "ACTUAL file")->required();
   compare_cmd->add_option("--signal", compare_signal, "signal of protobuf files");
+  bool compare_ignore_upstream_losses = false;
+  compare_cmd->add_flag(
+      "--ignore-upstream-losses", compare_ignore_upstream_losses,
+      "ignore what upstream's Parquet exporter drops (span and link flags, "
+      "is_monotonic, zero_threshold, missing span end times)");
 
   otap_parquet::cli::DemoOptions demo;
   auto* demo_cmd = app.add_subcommand(
@@ -163,6 +171,26 @@ int main(int argc, char** argv) {
       "Run the main job on built-in synthetic telemetry and verify nothing is lost");
   demo_cmd->add_option("--dir", demo.dir, "working directory")->capture_default_str();
   demo_cmd->add_option("--seed", demo.seed, "random seed");
+
+  otap_parquet::cli::RepairCommandOptions repair;
+  auto* repair_cmd = app.add_subcommand(
+      "repair",
+      "List (with --apply remove) crash leftovers in DATASET: stale temporary files "
+      "and child table files whose parent file never appeared (docs/operations.md)");
+  repair_cmd
+      ->add_option("dataset", repair.dataset, "DATASET (directory, file:// or s3://)")
+      ->required();
+  repair_cmd->add_flag("--apply", repair.apply,
+                       "remove what was found (default: dry run)");
+  repair_cmd
+      ->add_option("--grace-period", repair.grace_period,
+                   "only leftovers older than this are removed (e.g. 30m, 1h, 0s)")
+      ->capture_default_str();
+  repair_cmd->add_option("--s3-endpoint", repair.flags.s3_endpoint,
+                         "S3 endpoint override (host:port or http(s)://host:port)");
+  repair_cmd->add_option("--s3-region", repair.flags.s3_region, "S3 region");
+  repair_cmd->add_flag("--allow-http", repair.flags.allow_http,
+                       "allow plain http to the S3 endpoint");
 
   // run: the pipeline engine (cli/run_command.h).
   otap_parquet::cli::RunOptions run;
@@ -193,6 +221,7 @@ int main(int argc, char** argv) {
       replay.output = convert.output;
       if (convert.signal) replay.signals = {*convert.signal};
       replay.flags = convert_dataset;
+      replay.batch_size = convert.max_batch_rows;
       for (auto [text, bound] : {std::pair{&convert_start, &replay.start_unix_nano},
                                  std::pair{&convert_end, &replay.end_unix_nano}}) {
         if (text->empty()) continue;
@@ -200,7 +229,10 @@ int main(int argc, char** argv) {
         if (!parsed.ok()) return Report(parsed.status());
         *bound = *parsed;
       }
-      return Report(otap_parquet::cli::RunConvertFromDataset(replay, std::cerr));
+      otap_parquet::cli::ReplaySkips skips;
+      const int code =
+          Report(otap_parquet::cli::RunConvertFromDataset(replay, std::cerr, &skips));
+      return code == 0 && skips.any() ? kExitSkippedInput : code;
     }
     if (!otap_parquet::cli::IsOtlpFileOutput(convert.output)) {
       return Report(
@@ -224,9 +256,14 @@ int main(int argc, char** argv) {
     std::optional<Signal> signal;
     if (!compare_signal.empty()) signal = otap_parquet::SignalFromName(compare_signal);
     return Report(otap_parquet::cli::RunCompare(compare_expected, compare_actual, signal,
-                                                std::cout));
+                                                std::cout,
+                                                compare_ignore_upstream_losses));
   }
   if (*demo_cmd) return Report(otap_parquet::cli::RunDemo(demo, std::cout));
+  if (*repair_cmd) {
+    auto code = otap_parquet::cli::RunRepair(repair, std::cout);
+    return code.ok() ? *code : Report(code.status());
+  }
   if (*run_cmd) return otap_parquet::cli::RunCommand(run, std::cout, std::cerr);
   return kExitUsage;
 }

@@ -6,10 +6,13 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <functional>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
 
@@ -20,7 +23,8 @@ using arrow::Status;
 namespace {
 
 arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
-    const ReplayOptions& options) {
+    const ReplayOptions& options,
+    const std::function<void(dataset::ReaderOptions*)>& customize = {}) {
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, dataset::FileSystemFromUri(
                                      options.dataset, options.flags.ToS3Config(), &base));
@@ -33,6 +37,7 @@ arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
     if (options.end_unix_nano) range.end_unix_nano = *options.end_unix_nano;
     reader_options.time_range = range;
   }
+  if (customize) customize(&reader_options);
   ARROW_RETURN_NOT_OK(reader_options.Validate());
   auto reader = dataset::DatasetReader::Make(std::move(fs), base, reader_options);
   if (!reader.ok()) {
@@ -43,15 +48,23 @@ arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
 
 void PrintStats(const dataset::ReaderStats& stats, std::ostream& report) {
   report << fmt::format(
-      "  files {} read, {} corrupt skipped; row groups {} read, {} skipped by time\n",
-      stats.files_read, stats.corrupt_files, stats.row_groups_read,
-      stats.row_groups_skipped);
+      "  files {} read, {} corrupt skipped, {} incompatible skipped; row groups {} read, "
+      "{} skipped by time\n",
+      stats.files_read, stats.corrupt_files, stats.incompatible_files,
+      stats.row_groups_read, stats.row_groups_skipped);
+  if (stats.unreadable_columns > 0 || stats.recovered_columns > 0 ||
+      stats.io_retries > 0) {
+    report << fmt::format(
+        "  columns {} unreadable (read as nulls), {} recovered (upstream Q14); "
+        "storage retries {}\n",
+        stats.unreadable_columns, stats.recovered_columns, stats.io_retries);
+  }
   report << fmt::format("  OTAP {} batches, {} roots; orphan rows {}\n",
                         stats.batches_emitted, stats.roots_emitted, stats.orphan_rows);
   if (stats.id_collisions > 0) {
     report << fmt::format(
-        "  id collisions: {} partition(s) not replayed (two writers in one id space; "
-        "see the error log for the files)\n",
+        "  id collisions: {} partition signal(s) not replayed (two writers in one id "
+        "space; see the error log for the files)\n",
         stats.id_collisions);
   }
   for (int i = 0; i < kPayloadTypeSlots; ++i) {
@@ -60,6 +73,64 @@ void PrintStats(const dataset::ReaderStats& stats, std::ostream& report) {
                           TableName(static_cast<PayloadType>(i)),
                           stats.rows_per_table[i]);
   }
+}
+
+// Converts the `roots` roots of a batch that did not convert as a whole one by one,
+// with a second reader of one root per batch over the batch's (partition, signal)
+// only, resumed where the batch started (`start`; nullptr = at the beginning of the
+// partition's roots): only the records that do not convert are skipped (each
+// reported; as the OTLP exporter rejects such data in a pipeline).
+template <typename Write>
+Status ConvertRootByRoot(const ReplayOptions& options, const dataset::ReaderPosition& at,
+                         const dataset::ReaderPosition* start, int64_t roots,
+                         Write&& write, ReplaySkips* skips) {
+  ReplayOptions one = options;
+  one.batch_size = 1;
+  one.signals = {at.signal};
+  ARROW_ASSIGN_OR_RAISE(
+      auto single, OpenReader(one, [&](dataset::ReaderOptions* ro) {
+        const std::string partition = at.partition_path;
+        ro->partition_filter = [partition](const dataset::PartitionPlan& p) {
+          return p.path == partition;
+        };
+        if (start == nullptr) return;
+        const dataset::ReaderPosition from = *start;
+        ro->resume = [from](const dataset::PartitionPlan& p, Signal signal) {
+          dataset::ResumePoint point;
+          for (const auto& file : p.FilesOf(RootPayloadType(signal))) {
+            if (file.path == from.root_file) break;
+            point.done_files.push_back(file.path);
+          }
+          point.file = from.root_file;
+          point.row = from.root_row_in_file;
+          return point;
+        };
+      }));
+  for (int64_t done = 0; done < roots;) {
+    ARROW_ASSIGN_OR_RAISE(auto root, single->Next());
+    if (!root) {
+      return Status::Invalid("re-reading partition ", at.partition_path, " found ", done,
+                             " of ", roots, " roots");
+    }
+    done += root->num_root_rows();
+    auto converted = otlp::FromOtap(*root);
+    if (converted.ok()) {
+      ARROW_RETURN_NOT_OK(write(*root, *converted));
+      continue;
+    }
+    // The reader stands after this root: at the next row of its file, unless the
+    // root was the last of its file.
+    const auto position = single->position();
+    const std::string where = position.root_row_in_file > 0
+                                  ? fmt::format("root_file={} row={}", position.root_file,
+                                                position.root_row_in_file - 1)
+                                  : std::string("(last row of a root file)");
+    spdlog::warn("convert.record.skip partition={} {} records={} reason=\"{}\"",
+                 position.partition_path, where, root->num_items(),
+                 converted.status().message());
+    skips->records += root->num_items();
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -98,7 +169,10 @@ arrow::Result<int64_t> ParseTimeBound(const std::string& text) {
   return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000 + nanos;
 }
 
-Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report) {
+Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
+                             ReplaySkips* skips) {
+  ReplaySkips own;
+  if (skips == nullptr) skips = &own;
   if (IsDatasetInput(options.output)) {
     return Status::NotImplemented(
         "dataset to dataset: convert to an OTLP file first, or use a pipeline");
@@ -109,13 +183,39 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report)
   std::unique_ptr<otlp::OtlpFileWriter> writer;
   ARROW_ASSIGN_OR_RAISE(writer, otlp::OtlpFileWriter::Open(options.output, format));
   std::array<int64_t, 3> items{};
-  while (true) {
-    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
-    if (!batch) break;
-    ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(*batch));
-    items[static_cast<size_t>(batch->signal())] += batch->num_items();
+  auto write = [&](const OtapBatch& batch, const otlp::OtlpRequest& request) {
+    items[static_cast<size_t>(batch.signal())] += batch.num_items();
     auto st = writer->Write(request);
     if (!st.ok()) return st.WithMessage(options.output, ": ", st.message());
+    return Status::OK();
+  };
+  // Where `reader` stood before the current batch (resume point of a re-read).
+  dataset::ReaderPosition before;
+  bool have_before = false;
+  while (true) {
+    auto next = reader->Next();
+    if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
+      return next.status().WithMessage(
+          next.status().message(),
+          "; the output is incomplete: run the conversion again once the storage "
+          "answers");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto batch, std::move(next));
+    if (!batch) break;
+    const dataset::ReaderPosition after = reader->position();
+    auto request = otlp::FromOtap(*batch);
+    if (request.ok()) {
+      ARROW_RETURN_NOT_OK(write(*batch, *request));
+    } else {
+      ++skips->batches;
+      const bool same_unit = have_before &&
+                             before.partition_index == after.partition_index &&
+                             before.signal == after.signal && !before.root_file.empty();
+      ARROW_RETURN_NOT_OK(ConvertRootByRoot(options, after, same_unit ? &before : nullptr,
+                                            batch->num_root_rows(), write, skips));
+    }
+    before = after;
+    have_before = true;
   }
   ARROW_RETURN_NOT_OK(writer->Close());
   const double seconds =
@@ -125,11 +225,17 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report)
       "{} data points\n",
       options.dataset, options.output, seconds, items[0], items[1], items[2]);
   PrintStats(reader->stats(), report);
-  if (reader->stats().id_collisions > 0) {
-    // The rest was replayed, but the output is not the whole dataset: fail.
-    return Status::Invalid(options.dataset, ": ", reader->stats().id_collisions,
-                           " partition(s) not replayed because two writers numbered "
-                           "ids in one id space (files named in the log above)");
+  skips->files = reader->stats().corrupt_files + reader->stats().incompatible_files;
+  skips->columns = reader->stats().unreadable_columns;
+  skips->entries = reader->plan().skipped_entries;
+  skips->partitions = reader->stats().id_collisions;
+  if (skips->any()) {
+    report << fmt::format(
+        "  skipped input: {} files, {} columns read as nulls, {} paths, {} records that "
+        "do not convert (in {} batches), {} partition signals with colliding ids; see "
+        "the warnings above (exit code 3)\n",
+        skips->files, skips->columns, skips->entries, skips->records, skips->batches,
+        skips->partitions);
   }
   return Status::OK();
 }

@@ -36,8 +36,30 @@ bool IsDatasetInput(const std::string& input);
 /// ("2026-11-23T10:00:00Z", fractional seconds allowed).
 arrow::Result<int64_t> ParseTimeBound(const std::string& text);
 
+/// \brief Input a replay skipped (each also logged as a warning with its path).
+struct ReplaySkips {
+  int64_t files = 0;    ///< unreadable or incompatible files (ReaderStats)
+  int64_t columns = 0;  ///< columns that could not be read, replayed as nulls
+  int64_t entries = 0;  ///< paths discovery did not read (DatasetPlan::skipped_entries)
+  int64_t batches = 0;  ///< OTAP batches that did not convert to OTLP as a whole
+  int64_t records = 0;  ///< log records, spans or data points that did not convert
+  /// Partitions not replayed: two writers numbered ids in one id space
+  /// (ReaderStats::id_collisions).
+  int64_t partitions = 0;
+
+  bool any() const {
+    return files > 0 || columns > 0 || entries > 0 || records > 0 || partitions > 0;
+  }
+};
+
 /// \brief Dataset → OTLP file: the exact inverse of `convert INPUT... DATASET`.
-arrow::Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report);
+/// Bad input (an unreadable file, a path that is not a table directory, a record that
+/// does not convert, e.g. an unknown AnyValue type: found by converting a failing
+/// batch root by root) is skipped, reported and counted in `*skips`; the rest is
+/// replayed. Errors: the dataset cannot be listed, the
+/// output cannot be written.
+arrow::Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
+                                    ReplaySkips* skips = nullptr);
 
 /// \brief Replays a dataset into OtapBatches and discards them; prints records/s
 /// and the process's peak RSS.

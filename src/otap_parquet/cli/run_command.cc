@@ -186,6 +186,18 @@ int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) 
   if ((*engine)->deadline_exceeded()) {
     logger->warn("engine.shutdown.deadline_exceeded: in-flight data was dropped");
   }
+  const auto undelivered = (*engine)->undelivered();
+  if (!undelivered.empty()) {
+    // One summary line per (node, how): the run did not deliver everything.
+    for (const auto& u : undelivered) {
+      logger->error("engine.undelivered node={} how=\"{}\" batches={} records={}", u.node,
+                    u.how, u.batches, u.items);
+      err << "undelivered: " << u.node << ": " << u.batches << " batches (" << u.items
+          << " records) " << u.how << "\n";
+    }
+    out << "Pipeline run finished with undelivered data\n";
+    return kRunExitUndelivered;
+  }
   out << "Pipeline run successfully\n";
   return kRunExitOk;
 }

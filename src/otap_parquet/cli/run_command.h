@@ -14,6 +14,9 @@ namespace otap_parquet::cli {
 constexpr int kRunExitOk = 0;
 constexpr int kRunExitFailure = 1;  ///< a node failed to start, or the engine failed
 constexpr int kRunExitConfig = 2;   ///< the configuration is invalid or unreadable
+/// The run ended, but a node gave up delivering some data (e.g. receiver:parquet
+/// batches refused for good: given up or dead-lettered); a summary line says how much.
+constexpr int kRunExitUndelivered = 3;
 
 struct RunOptions {
   /// Configuration source: a path, file:<path>, env:<VAR> or yaml:<inline>.

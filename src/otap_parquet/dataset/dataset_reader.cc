@@ -9,6 +9,7 @@
 #include <deque>
 #include <exception>
 #include <limits>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -28,7 +29,10 @@
 #include <parquet/statistics.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/column_recovery.h"
+#include "otap_parquet/dataset/file_checks.h"
 #include "otap_parquet/dataset/id_space.h"
+#include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/normalize.h"
@@ -281,7 +285,32 @@ struct FileEntry {
   std::shared_ptr<parquet::FileMetaData> metadata;
   bool bad = false;
   int64_t rows_before = 0;
+  // Leaves read by ReadLengthPrefixedFixed (Q14) and leaves read as nulls (why).
+  std::vector<int> prefixed_leaves;
+  std::vector<int> unreadable_leaves;
+  std::string unreadable_reason;
 };
+
+bool Contains(const std::vector<int>& leaves, int leaf) {
+  return std::find(leaves.begin(), leaves.end(), leaf) != leaves.end();
+}
+
+// Leaves whose chunk metadata Arrow refuses in some row group, with the first reason.
+std::vector<int> BrokenLeaves(const parquet::FileMetaData& md, std::string* reason) {
+  std::vector<int> broken;
+  for (int c = 0; c < md.num_columns(); ++c) {
+    for (int g = 0; g < md.num_row_groups(); ++g) {
+      try {
+        md.RowGroup(g)->ColumnChunk(c);
+      } catch (const std::exception& e) {
+        if (broken.empty()) *reason = e.what();
+        broken.push_back(c);
+        break;
+      }
+    }
+  }
+  return broken;
+}
 
 struct GroupEntry {
   int file = 0;
@@ -342,27 +371,68 @@ class TableCursor {
         stats_(stats),
         local_(IsLocalFileSystem(*fs_)) {}
 
-  // Reads the footers of `files`; unreadable ones are logged, counted and skipped.
-  void Open(const std::vector<PlannedFile>& files) {
+  // Reads the footers of `files`; unreadable or incompatible ones are logged, counted
+  // and skipped. Fails only for a storage failure that outlasted the retries.
+  Status Open(const std::vector<PlannedFile>& files) {
     for (const auto& planned : files) {
       FileEntry entry;
       entry.path = planned.path;
-      auto st = ReadFooter(&entry);
+      Status st;
+      for (int attempt = 0;; ++attempt) {
+        io_log_->Reset();
+        st = ReadFooter(&entry);
+        if (st.ok() || !IsStorageFailure(entry.path)) break;
+        ARROW_RETURN_NOT_OK(RetryOrFail(entry.path, attempt));
+      }
       if (!st.ok()) {
         ReportBadFile(entry.path, st);
         continue;
       }
-      ++stats_->files_read;
-      files_.push_back(std::move(entry));
-      const int f = static_cast<int>(files_.size()) - 1;
-      const auto& md = *files_.back().metadata;
+      st = CheckRequiredColumns(type_, *entry.metadata, entry.unreadable_leaves);
+      if (!st.ok()) {
+        ++stats_->incompatible_files;
+        spdlog::warn("receiver.parquet.file.incompatible table={} uri={} reason=\"{}\"",
+                     TableName(type_), entry.path, st.message());
+        continue;
+      }
+      const auto& file_schema = *entry.metadata->schema();
+      for (int leaf : entry.unreadable_leaves) {
+        ++stats_->unreadable_columns;
+        spdlog::warn(
+            "receiver.parquet.column.unreadable table={} uri={} column={} "
+            "reason=\"{}\" (read as nulls)",
+            TableName(type_), entry.path, file_schema.Column(leaf)->path()->ToDotString(),
+            entry.unreadable_reason);
+      }
+      stats_->recovered_columns += static_cast<int64_t>(entry.prefixed_leaves.size());
+      try {
+        AddGroups(std::move(entry));
+      } catch (const std::exception& e) {
+        ReportBadFile(planned.path, Status::IOError(e.what()));
+      }
+    }
+    ComputeSuffixes();
+    return Status::OK();
+  }
+
+  // Appends the file and its row groups' footer statistics.
+  void AddGroups(FileEntry entry) {
+    {
+      std::vector<GroupEntry> groups;
+      const int f = static_cast<int>(files_.size());
+      const auto& md = *entry.metadata;
       const auto& schema = *md.schema();
-      const int pull_leaf = schema.ColumnIndex(root_ ? "id" : "parent_id");
-      const int id_leaf = schema.ColumnIndex("id");
-      const int res_leaf = schema.ColumnIndex("resource.id");
-      const int scope_leaf = schema.ColumnIndex("scope.id");
+      // Unreadable leaves read as nulls: no keys.
+      auto leaf_of = [&](const std::string& name) {
+        const int leaf = schema.ColumnIndex(name);
+        return Contains(entry.unreadable_leaves, leaf) ? -1 : leaf;
+      };
+      const int pull_leaf = leaf_of(root_ ? "id" : "parent_id");
+      const int id_leaf = leaf_of("id");
+      const int res_leaf = leaf_of("resource.id");
+      const int scope_leaf = leaf_of("scope.id");
       const char* time_column = TimeColumnOf(type_);
-      const int time_leaf = time_column ? schema.ColumnIndex(time_column) : -1;
+      const int time_leaf = time_column ? leaf_of(time_column) : -1;
       int64_t row = 0;
       for (int g = 0; g < md.num_row_groups(); ++g) {
         auto rg = md.RowGroup(g);
@@ -383,9 +453,15 @@ class TableCursor {
         }
         group.time = TimeStats(*rg, time_leaf);
         if (missing) ++stats_->row_groups_without_stats;
-        groups_.push_back(group);
+        groups.push_back(group);
       }
+      ++stats_->files_read;
+      files_.push_back(std::move(entry));
+      groups_.insert(groups_.end(), groups.begin(), groups.end());
     }
+  }
+
+  void ComputeSuffixes() {
     const size_t n = groups_.size();
     suffix_pull_.assign(n + 1, kNoKey);
     suffix_id_.assign(n + 1, kNoKey);
@@ -464,27 +540,179 @@ class TableCursor {
         }
       }
     }
-    auto result = slices_ ? ReadSlice(group) : StartGroup(file, group);
-    if (!result.ok()) {
+    for (int attempt = 0;; ++attempt) {
+      io_log_->Reset();
+      auto result = slices_ ? ReadSlice(group) : StartGroup(file, group);
+      if (result.ok()) return result;
+      const bool storage = IsStorageFailure(file.path);
+      // Drop the reader; a retry reopens the group at its first row not emitted.
+      skip_rows_ = slice_row_;
+      slices_.reset();  // before its FileReader
+      recovered_.clear();
+      reader_.reset();
+      reader_file_ = -1;
+      if (storage) {
+        ARROW_RETURN_NOT_OK(RetryOrFail(file.path, attempt));
+        continue;
+      }
+      // Bad data: when only optional columns fail to decode, read them as nulls and
+      // keep the file's other columns.
+      auto isolated = IsolateBadColumns(&file, group);
+      if (!isolated.ok()) {  // the storage failed meanwhile
+        ARROW_RETURN_NOT_OK(RetryOrFail(file.path, attempt));
+        continue;
+      }
+      if (*isolated) {
+        --attempt;  // not a storage retry; each pass adds an unreadable column
+        continue;
+      }
+      skip_rows_ = 0;
       ReportBadFile(file.path, result.status().WithMessage("row group ", group.rg, ": ",
                                                            result.status().message()));
       file.bad = true;
       if (next_ == index) EndGroup();
-      slices_.reset();  // before its FileReader
-      reader_.reset();
-      reader_file_ = -1;
       return nullptr;
     }
-    return result;
   }
 
  private:
+  // Opens `path` so that failures of the storage are told from bad data.
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInput(
+      const std::string& path) {
+    auto input = fs_->OpenInputFile(path);
+    if (!input.ok()) {
+      io_log_->Record(input.status());
+      return input.status();
+    }
+    return std::make_shared<TrackedInputFile>(*std::move(input), io_log_);
+  }
+
+  // Whether the last read failed because the storage did (io_log_), not the data. A
+  // file that vanished since discovery is not retried.
+  bool IsStorageFailure(const std::string& path) {
+    if (io_log_->first().ok()) return false;
+    auto info = fs_->GetFileInfo(path);
+    return !info.ok() || info->type() != arrow::fs::FileType::NotFound;
+  }
+
+  // After a storage failure: waits before the next attempt, or gives up with a
+  // retryable error.
+  Status RetryOrFail(const std::string& path, int attempt) {
+    const Status cause = io_log_->first();
+    if (attempt + 1 >= options_.io_attempts) {
+      spdlog::warn(
+          "receiver.parquet.file.unavailable table={} uri={} attempts={} "
+          "reason=\"{}\"",
+          TableName(type_), path, attempt + 1, cause.message());
+      return RetryableReadError(path, cause);
+    }
+    ++stats_->io_retries;
+    spdlog::info("receiver.parquet.file.retry table={} uri={} attempt={} reason=\"{}\"",
+                 TableName(type_), path, attempt + 1, cause.message());
+    std::this_thread::sleep_for(options_.io_retry_backoff * (int64_t{1} << attempt));
+    return Status::OK();
+  }
+
+  // After a decoding error in `group`: reads each column of the group alone. When
+  // some fail and none of them is required (file_checks.h), they become unreadable
+  // (nulls, logged, counted) and true is returned: read the group again. Fails only
+  // for a storage failure.
+  arrow::Result<bool> IsolateBadColumns(FileEntry* file, const GroupEntry& group) {
+    std::vector<std::pair<int, std::string>> bad;
+    io_log_->Reset();
+    try {
+      ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(file->path));
+      auto pq = parquet::ParquetFileReader::Open(
+          input, parquet::ReaderProperties(options_.pool), file->metadata);
+      parquet::ArrowReaderProperties properties(/*use_threads=*/false);
+      properties.set_batch_size(slice_rows());
+      std::unique_ptr<parquet::arrow::FileReader> reader;
+      ARROW_ASSIGN_OR_RAISE(reader, parquet::arrow::FileReader::Make(
+                                        options_.pool, std::move(pq), properties));
+      const auto& canonical = *schema::CanonicalSchema(type_);
+      for (const auto& field : reader->manifest().schema_fields) {
+        if (canonical.GetFieldIndex(field.field->name()) < 0) continue;
+        std::vector<int> leaves;
+        CollectLeaves(field, &leaves);
+        for (int leaf : leaves) {
+          if (Contains(file->prefixed_leaves, leaf) ||
+              Contains(file->unreadable_leaves, leaf)) {
+            continue;
+          }
+          Status st;
+          try {
+            auto column = reader->GetRecordBatchReader({group.rg}, {leaf});
+            st = column.status();
+            std::shared_ptr<arrow::RecordBatch> batch;
+            while (st.ok()) {
+              st = (*column)->ReadNext(&batch);
+              if (!batch) break;
+            }
+          } catch (const std::exception& e) {
+            st = Status::IOError(e.what());
+          }
+          if (!io_log_->first().ok()) return io_log_->first();
+          if (!st.ok()) bad.emplace_back(leaf, st.message());
+        }
+      }
+    } catch (const parquet::ParquetStatusException& e) {
+      return e.status();
+    } catch (const std::exception&) {
+      if (!io_log_->first().ok()) return io_log_->first();
+      return false;
+    }
+    if (bad.empty()) return false;
+    std::vector<int> unreadable = file->unreadable_leaves;
+    for (const auto& [leaf, reason] : bad) unreadable.push_back(leaf);
+    if (!CheckRequiredColumns(type_, *file->metadata, unreadable).ok()) return false;
+    const auto& file_schema = *file->metadata->schema();
+    for (const auto& [leaf, reason] : bad) {
+      ++stats_->unreadable_columns;
+      spdlog::warn(
+          "receiver.parquet.column.unreadable table={} uri={} column={} row_group={} "
+          "reason=\"{}\"",
+          TableName(type_), file->path, file_schema.Column(leaf)->path()->ToDotString(),
+          group.rg, reason);
+    }
+    file->unreadable_leaves = std::move(unreadable);
+    return true;
+  }
+
   Status ReadFooter(FileEntry* entry) {
     try {
-      ARROW_ASSIGN_OR_RAISE(auto input, fs_->OpenInputFile(entry->path));
+      ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(entry->path));
       auto reader = parquet::ParquetFileReader::Open(input);
       entry->metadata = reader->metadata();
+      std::string& reason = entry->unreadable_reason;
+      auto broken = BrokenLeaves(*entry->metadata, &reason);
+      if (broken.empty()) return Status::OK();
+      // Upstream's length-prefixed ids (Q14) have metadata Arrow refuses.
+      auto repaired = RepairFooter(input.get());
+      if (repaired.ok()) {
+        entry->metadata = repaired->metadata;
+        const auto& schema = *entry->metadata->schema();
+        reason.clear();
+        for (int leaf : repaired->length_prefixed_leaves) {
+          // Only top-level columns are recovered; others read as nulls.
+          if (schema.Column(leaf)->path()->ToDotVector().size() == 1) {
+            entry->prefixed_leaves.push_back(leaf);
+          } else {
+            entry->unreadable_leaves.push_back(leaf);
+            reason = "length-prefixed values (Q14) in a nested column";
+          }
+        }
+        for (int leaf : BrokenLeaves(*entry->metadata, &reason)) {
+          if (!Contains(entry->unreadable_leaves, leaf))
+            entry->unreadable_leaves.push_back(leaf);
+        }
+      } else if (!io_log_->first().ok()) {
+        return repaired.status();
+      } else {
+        entry->unreadable_leaves = std::move(broken);
+      }
       return Status::OK();
+    } catch (const parquet::ParquetStatusException& e) {
+      return e.status();
     } catch (const std::exception& e) {
       return Status::IOError(e.what());
     }
@@ -507,6 +735,7 @@ class TableCursor {
 
   void EndGroup() {
     slices_.reset();
+    recovered_.clear();
     slice_pull_suffix_.clear();
     slice_row_ = 0;
     ++next_;
@@ -520,7 +749,7 @@ class TableCursor {
     try {
       if (reader_file_ != group.file) {
         reader_.reset();
-        ARROW_ASSIGN_OR_RAISE(auto input, fs_->OpenInputFile(file.path));
+        ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(file.path));
         // Local files: each column chunk streamed through a 1 MiB buffer (pre-buffering
         // held a whole row group's compressed chunks, ~30 MiB more peak RSS, no faster).
         // Object stores: pre-buffered, i.e. coalesced ranged reads, few requests.
@@ -543,16 +772,43 @@ class TableCursor {
         // univariate_metrics.dropped_attributes_count and unknown extras are not
         // read).
         leaves_.clear();
+        recovered_leaves_.clear();
         pull_field_ = -1;
         const auto& canonical = *schema::CanonicalSchema(type_);
         const auto& fields = reader_->manifest().schema_fields;
         for (size_t i = 0; i < fields.size(); ++i) {
           const std::string& name = fields[i].field->name();
-          if (canonical.GetFieldIndex(name) >= 0) CollectLeaves(fields[i], &leaves_);
+          if (canonical.GetFieldIndex(name) >= 0) {
+            std::vector<int> leaves;
+            CollectLeaves(fields[i], &leaves);
+            for (int leaf : leaves) {
+              if (Contains(file.prefixed_leaves, leaf)) {
+                recovered_leaves_.emplace_back(name, leaf);
+              } else if (!Contains(file.unreadable_leaves, leaf)) {
+                leaves_.push_back(leaf);
+              }
+            }
+          }
           if (!root_ && name == schema::kParentId && fields[i].is_leaf()) {
             pull_field_ = static_cast<int>(i);
           }
         }
+      }
+      // Q14 columns of this group, whole (a few bytes per row).
+      recovered_.clear();
+      for (const auto& [name, leaf] : recovered_leaves_) {
+        auto column = ReadLengthPrefixedFixed(
+            reader_->parquet_reader()->RowGroup(group.rg).get(), leaf, options_.pool);
+        if (!column.ok()) {
+          if (!io_log_->first().ok()) return column.status();
+          ++stats_->unreadable_columns;
+          spdlog::warn(
+              "receiver.parquet.column.unreadable table={} uri={} column={} "
+              "reason=\"{}\"",
+              TableName(type_), file.path, name, column.status().message());
+          continue;
+        }
+        recovered_.emplace_back(arrow::field(name, (*column)->type()), *column);
       }
       slice_pull_suffix_.clear();
       if (pull_field_ >= 0 && group.rows > slice_rows()) {
@@ -576,14 +832,31 @@ class TableCursor {
         }
       }
       ARROW_ASSIGN_OR_RAISE(slices_, reader_->GetRecordBatchReader({group.rg}, leaves_));
-      auto rg = file.metadata->RowGroup(group.rg);
-      for (int c : leaves_)
-        stats_->bytes_read += rg->ColumnChunk(c)->total_compressed_size();
+      // After a storage failure: skip the rows already emitted (whole slices).
+      int64_t skipped = 0;
+      while (skipped < skip_rows_) {
+        std::shared_ptr<arrow::RecordBatch> discard;
+        ARROW_RETURN_NOT_OK(slices_->ReadNext(&discard));
+        if (!discard) return Status::IOError("row group ended while resuming");
+        skipped += discard->num_rows();
+      }
+      if (skipped != skip_rows_) return Status::IOError("slice boundary moved");
+      if (skip_rows_ == 0) {
+        auto rg = file.metadata->RowGroup(group.rg);
+        for (int c : leaves_)
+          stats_->bytes_read += rg->ColumnChunk(c)->total_compressed_size();
+        for (const auto& recovered : recovered_leaves_)
+          stats_->bytes_read +=
+              rg->ColumnChunk(recovered.second)->total_compressed_size();
+        ++stats_->row_groups_read;
+      }
+    } catch (const parquet::ParquetStatusException& e) {
+      return e.status();
     } catch (const std::exception& e) {
       return Status::IOError(e.what());
     }
-    slice_row_ = 0;
-    ++stats_->row_groups_read;
+    slice_row_ = skip_rows_;
+    skip_rows_ = 0;
     return ReadSlice(group);
   }
 
@@ -591,6 +864,8 @@ class TableCursor {
     std::shared_ptr<arrow::RecordBatch> raw;
     try {
       ARROW_RETURN_NOT_OK(slices_->ReadNext(&raw));
+    } catch (const parquet::ParquetStatusException& e) {
+      return e.status();
     } catch (const std::exception& e) {
       return Status::IOError(e.what());
     }
@@ -599,6 +874,13 @@ class TableCursor {
       return nullptr;
     }
     const int64_t first_row = slice_row_;
+    for (const auto& [field, column] : recovered_) {
+      if (first_row + raw->num_rows() > column->length())
+        return Status::Invalid(field->name(), ": recovered column too short");
+      ARROW_ASSIGN_OR_RAISE(raw,
+                            raw->AddColumn(raw->num_columns(), field,
+                                           column->Slice(first_row, raw->num_rows())));
+    }
     slice_row_ += raw->num_rows();
     if (slice_row_ >= group.rows) EndGroup();
     stats_->rows_per_table[static_cast<size_t>(type_)] += raw->num_rows();
@@ -671,6 +953,14 @@ class TableCursor {
   int64_t slice_row_ = 0;                    // rows of it read so far
   std::vector<uint32_t> slice_pull_suffix_;  // minimum pull key from each row on
   bool upstream_ids_ = false;
+  // Q14 columns (name, leaf) of reader_file_ and their arrays for the current group.
+  std::vector<std::pair<std::string, int>> recovered_leaves_;
+  std::vector<std::pair<std::shared_ptr<arrow::Field>, std::shared_ptr<arrow::Array>>>
+      recovered_;
+  // Storage failures of the files this cursor opens; rows of the current group to
+  // skip when it is reopened after one.
+  std::shared_ptr<IoFailureLog> io_log_ = std::make_shared<IoFailureLog>();
+  int64_t skip_rows_ = 0;
 };
 
 // Join keys of one table in the current chunk: id → whether the row is emitted (false:
@@ -728,8 +1018,8 @@ class KeySet {
 class DatasetReader::SignalMerge {
  public:
   SignalMerge(std::shared_ptr<arrow::fs::FileSystem> fs, Signal signal,
-              const PartitionPlan& partition, const ReaderOptions& options,
-              ReaderStats* stats, ResumePoint resume = {})
+              [[maybe_unused]] const PartitionPlan& partition,
+              const ReaderOptions& options, ReaderStats* stats, ResumePoint resume = {})
       : signal_(signal), options_(options), stats_(stats), resume_(std::move(resume)) {
     root_type_ = RootPayloadType(signal);
     // Other roots (multivariate_metrics, whose OTAP schema is empty) are not read.
@@ -756,6 +1046,14 @@ class DatasetReader::SignalMerge {
       state = std::make_unique<TableState>();
       state->cursor =
           std::make_unique<TableCursor>(fs, type, has_children, options_, stats_);
+      state->retain = type == PT::kResourceAttrs || type == PT::kScopeAttrs;
+    }
+  }
+
+  // Reads the footers of every table's files; fails only for a storage failure.
+  Status Open(const PartitionPlan& partition) {
+    for (PT type : types_) {
+      auto& state = tables_[static_cast<size_t>(type)];
       if (type == root_type_ && !resume_.done_files.empty()) {
         // Resume: root files already replayed are not read; their children fall
         // below resume_floor_ and are dropped as filtered.
@@ -768,15 +1066,15 @@ class DatasetReader::SignalMerge {
             ++stats_->resume_skipped_files;
           }
         }
-        state->cursor->Open(files);
+        ARROW_RETURN_NOT_OK(state->cursor->Open(files));
       } else {
-        state->cursor->Open(partition.FilesOf(type));
+        ARROW_RETURN_NOT_OK(state->cursor->Open(partition.FilesOf(type)));
       }
-      state->retain = type == PT::kResourceAttrs || type == PT::kScopeAttrs;
     }
     if (!resume_.done_files.empty() || !resume_.file.empty()) {
       resume_floor_ = tables_[static_cast<size_t>(root_type_)]->cursor->next_id_min();
     }
+    return Status::OK();
   }
 
   // The next chunk; nullopt when the signal's roots are exhausted (orphans counted).
@@ -789,6 +1087,16 @@ class DatasetReader::SignalMerge {
         return std::nullopt;
       }
     }
+  }
+
+  // Overlapping id ranges among the root files opened (their footers, no I/O).
+  std::optional<IdCollision> RootIdCollision() const {
+    std::vector<RootFooter> footers;
+    for (const auto& file : tables_[static_cast<size_t>(root_type_)]->cursor->files()) {
+      if (!file.bad && file.metadata)
+        footers.push_back({&file.path, file.metadata.get()});
+    }
+    return FindIdCollision(footers);
   }
 
   void FillPosition(ReaderPosition* pos) const {
@@ -1363,6 +1671,12 @@ Status ReaderOptions::Validate() const {
   if (batch_size < 1 || batch_size > 65535) {
     return Status::Invalid("reader: batch_size must be in 1..65535, got ", batch_size);
   }
+  if (io_attempts < 1) {
+    return Status::Invalid("reader: io_attempts must be >= 1, got ", io_attempts);
+  }
+  if (io_retry_backoff.count() < 0) {
+    return Status::Invalid("reader: io_retry_backoff must be >= 0");
+  }
   if (min_file_age.count() < 0) {
     return Status::Invalid("reader: min_file_age must be >= 0, got ",
                            min_file_age.count(), " ms");
@@ -1400,6 +1714,7 @@ arrow::Result<std::unique_ptr<DatasetReader>> DatasetReader::Make(
                                     }),
                      partitions.end());
   }
+  if (options.plan_hook) ARROW_RETURN_NOT_OK(options.plan_hook(&plan));
   return std::unique_ptr<DatasetReader>(new DatasetReader(
       std::move(fs), std::move(base), std::move(options), std::move(plan)));
 }
@@ -1435,25 +1750,23 @@ arrow::Result<std::optional<OtapBatch>> DatasetReader::Next() {
           ++signal_index_;
           continue;
         }
-        if (checked_partition_ != partition_index_) {
-          // Once per partition, every signal: a collision skips the whole partition
-          // (the signals share its resource / scope attributes) rather than attach
-          // another writer's rows.
-          checked_partition_ = partition_index_;
-          if (auto collision = FindIdCollision(*fs_, partition, options_.signals)) {
-            ++stats_.id_collisions;
-            spdlog::error(
-                "receiver.parquet.partition.id_collision partition={} files=\"{}\" "
-                "(two writers numbered ids in one id space; partition not replayed)",
-                partition.path.empty() ? "(unpartitioned)" : partition.path,
-                collision->ToString());
-            signal_index_ = options_.signals.size();
-            continue;
-          }
-        }
-        merge_ =
+        auto merge =
             std::make_unique<SignalMerge>(fs_, options_.signals[signal_index_], partition,
                                           options_, &stats_, std::move(resume));
+        ARROW_RETURN_NOT_OK(merge->Open(partition));
+        if (auto collision = merge->RootIdCollision()) {
+          // Never attach another writer's rows: the signal's records of this id
+          // space are not replayed at all.
+          ++stats_.id_collisions;
+          spdlog::error(
+              "receiver.parquet.partition.id_collision partition={} signal={} "
+              "files=\"{}\" (two writers numbered ids in one id space; not replayed)",
+              partition.path.empty() ? "(unpartitioned)" : partition.path,
+              SignalName(options_.signals[signal_index_]), collision->ToString());
+          ++signal_index_;
+          continue;
+        }
+        merge_ = std::move(merge);
         continue;
       }
     }

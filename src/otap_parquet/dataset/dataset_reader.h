@@ -73,18 +73,30 @@
 ///
 /// ## Id collisions
 ///
-/// Before a partition is replayed, the footers of its root files are checked for
-/// overlapping id ranges (id_space.h): two writers in one id space (an old
-/// unpartitioned dataset written by a restarted exporter, several upstream instances
-/// without `_part_id`) cannot be told apart, so such a partition is not replayed at
-/// all; an error naming both files is logged and ReaderStats::id_collisions counts
-/// it. Nothing is attached to another writer's records.
+/// Before a signal of a partition is replayed, the footers of its root files (read
+/// by the cursors anyway) are checked for overlapping id ranges (id_space.h): two
+/// writers in one id space (an old unpartitioned dataset written by a restarted
+/// exporter, several upstream instances without `_part_id`) cannot be told apart, so
+/// that signal of the partition is not replayed at all; an error naming both files is
+/// logged and ReaderStats::id_collisions counts it. Nothing is attached to another
+/// writer's records. (Root files a resume marked replayed are not checked again.)
 ///
-/// ## Bad files
+/// ## Bad files, bad columns, storage failures
 ///
-/// A corrupt, truncated, non-Parquet or schema-incompatible file is logged (path,
-/// reason), counted (ReaderStats::corrupt_files) and skipped; its rows are missing and
-/// children referencing them become orphans. Everything else replays.
+/// A corrupt, truncated or non-Parquet file is logged (path, reason), counted
+/// (ReaderStats::corrupt_files) and skipped; a file without a required column
+/// (file_checks.h: missing, unconvertible or unreadable) likewise, counted as
+/// incompatible_files. Their rows are missing and children referencing them become
+/// orphans. An optional column Arrow cannot read is read as nulls, logged with file
+/// and column and counted (unreadable_columns); the file's other columns replay.
+/// Upstream's length-prefixed trace / span id chunks (Q14) are recovered
+/// (column_recovery.h, recovered_columns).
+///
+/// A storage failure (the file's bytes could not be fetched: read_errors.h tells it
+/// from bad data) is retried ReaderOptions::io_attempts times with backoff; then
+/// Next() fails with a retryable error and the file is *not* marked bad. The reader
+/// must then be discarded; a new one resumes (ReaderOptions::resume) and reads the
+/// file again.
 ///
 /// Not thread-safe.
 
@@ -149,9 +161,17 @@ struct ReaderOptions {
   /// true orphans are both counted as filtered_rows.
   std::optional<TimeRange> time_range;
   UpstreamResourcePolicy upstream_resource_policy = UpstreamResourcePolicy::kInferOffset;
+  /// Storage failures (a file's bytes could not be fetched, as opposed to bad data):
+  /// attempts per read, the first retry after io_retry_backoff (doubling), before
+  /// Next() fails with a retryable error (IsRetryableReadError in read_errors.h).
+  int io_attempts = 3;
+  std::chrono::milliseconds io_retry_backoff{200};
   /// Partitions to read (e.g. one share of several pipeline instances); unset = all.
   /// Applied to the plan right after discovery.
   std::function<bool(const PartitionPlan&)> partition_filter;
+  /// Called once with the plan after discovery and partition_filter, before any
+  /// read; may remove files (e.g. TailPlanner holds back child files). Unset = none.
+  std::function<arrow::Status(DatasetPlan*)> plan_hook;
   /// Called before each (partition, signal) is opened; unset = read everything.
   std::function<ResumePoint(const PartitionPlan&, Signal)> resume;
   /// Pool of the decoded columns, slices and output batches; null =
@@ -167,7 +187,18 @@ struct ReaderOptions {
 struct ReaderStats {
   int64_t partitions = 0;     ///< partitions opened
   int64_t files_read = 0;     ///< files whose footer was read successfully
-  int64_t corrupt_files = 0;  ///< files skipped (unreadable or incompatible)
+  int64_t corrupt_files = 0;  ///< files skipped as unreadable (corrupt, not Parquet)
+  /// Files skipped because a required column (file_checks.h) is missing, of an
+  /// unconvertible type or unreadable.
+  int64_t incompatible_files = 0;
+  /// Optional columns read as nulls because Arrow cannot read them (per file and
+  /// column; the file's other columns replay).
+  int64_t unreadable_columns = 0;
+  /// Columns recovered from upstream's length-prefixed fixed-size ids (Q14; per file
+  /// and column).
+  int64_t recovered_columns = 0;
+  /// Reads retried after a storage failure (ReaderOptions::io_attempts).
+  int64_t io_retries = 0;
   int64_t row_groups_read = 0;
   int64_t row_groups_skipped = 0;        ///< not read: time statistics outside time_range
   int64_t row_groups_without_stats = 0;  ///< key statistics missing: treated as min 0
@@ -193,9 +224,9 @@ struct ReaderStats {
   int64_t roots_emitted = 0;
   /// Root files not read because ReaderOptions::resume marked them replayed.
   int64_t resume_skipped_files = 0;
-  /// Partitions not replayed because two of their root files' ids overlap (two
-  /// writers numbered ids in one id space; FindIdCollision). Counted, with an error
-  /// log naming both files, each time the reader reaches such a partition.
+  /// (Partition, signal)s not replayed because two of their root files' ids overlap
+  /// (two writers numbered ids in one id space; FindIdCollision). Counted, with an
+  /// error log naming both files, each time the reader reaches one.
   int64_t id_collisions = 0;
 };
 
@@ -235,8 +266,9 @@ class DatasetReader {
 
   /// \brief The next OtapBatch (≤ batch_size roots, canonical schemas, dense ids),
   /// partitions in path order, signals in ReaderOptions order; nullopt at the end.
-  /// Bad files never fail the call; an error is returned only for internal failures
-  /// (e.g. out of memory).
+  /// Bad files never fail the call; an error is returned for storage failures that
+  /// outlasted the retries (IsRetryableReadError: discard the reader, resume later)
+  /// and for internal failures (e.g. out of memory).
   arrow::Result<std::optional<OtapBatch>> Next();
 
   const ReaderStats& stats() const { return stats_; }
@@ -255,8 +287,6 @@ class DatasetReader {
   DatasetPlan plan_;
   ReaderStats stats_;
   int partition_index_ = -1;
-  /// Partition whose root files were checked for an id collision.
-  int checked_partition_ = -1;
   size_t signal_index_ = 0;
   std::unique_ptr<SignalMerge> merge_;
 };

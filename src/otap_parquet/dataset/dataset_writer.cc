@@ -20,6 +20,7 @@
 #include <parquet/properties.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/util/memory.h"
 
 namespace otap_parquet::dataset {
@@ -155,6 +156,9 @@ struct OpenFile {
   int64_t last_sink_bytes = 0;
   bool finished = false;   ///< footer written and sink closed
   bool published = false;  ///< visible under final_path
+  /// kRename: held while the temporary file exists, so that the stale temp cleanup
+  /// of another writer never removes it.
+  TempFileLock lock;
 };
 
 class DatasetWriter::Partition {
@@ -236,8 +240,30 @@ arrow::Result<std::unique_ptr<DatasetWriter>> DatasetWriter::Make(
   while (settings.base_path.size() > 1 && settings.base_path.back() == '/') {
     settings.base_path.pop_back();
   }
-  return std::unique_ptr<DatasetWriter>(
+  std::unique_ptr<DatasetWriter> writer(
       new DatasetWriter(std::move(options), partitioning, std::move(settings)));
+  writer->CleanStaleTempFilesAtStart();
+  return writer;
+}
+
+void DatasetWriter::CleanStaleTempFilesAtStart() {
+  // Only kRename writes temporary files; object stores never get any from us.
+  if (!rename_ || settings_.stale_temp_age.count() <= 0) return;
+  auto cleaned = CleanStaleTempFiles(settings_.filesystem, settings_.base_path,
+                                     settings_.stale_temp_age, /*apply=*/true,
+                                     Clock::now());  // mtimes are real time
+  if (!cleaned.ok()) {  // best effort: `otap-parquet repair` does it later
+    ++metrics_.temp_cleanup_errors;
+    settings_.logger->warn("exporter.parquet.temp_cleanup.error base={} error=\"{}\"",
+                           DisplayUri(*settings_.filesystem, settings_.base_path),
+                           cleaned.status().message());
+    return;
+  }
+  metrics_.stale_temp_files_removed += cleaned->removed;
+  for (const auto& path : cleaned->stale) {
+    settings_.logger->warn("exporter.parquet.temp_cleanup.removed uri={}",
+                           DisplayUri(*settings_.filesystem, path));
+  }
 }
 
 std::string DatasetWriter::PartitionKey(const std::string& part_id,
@@ -394,6 +420,15 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
         return context(stream.status());
       }
       opened->sink = std::make_shared<CountingOutputStream>(std::move(*stream));
+      if (rename_) {
+        auto lock = TempFileLock::Acquire(opened->write_path);
+        if (lock.ok()) {
+          opened->lock = std::move(*lock);
+        } else {  // e.g. no flock on this mount: only the cleanup's age rule protects it
+          settings_.logger->warn("exporter.parquet.file.lock {}",
+                                 lock.status().message());
+        }
+      }
       auto properties = PropertiesFor(type, *record_batch->schema());
       if (!properties.ok()) {
         (void)opened->sink->Abort();

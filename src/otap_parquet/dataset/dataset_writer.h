@@ -80,6 +80,10 @@ struct WriterMetrics {
   int64_t write_errors = 0;
   /// Object-store request retries (from the storage layer).
   int64_t retries = 0;
+  /// Temporary files of crashed writers removed at start (CleanStaleTempFiles).
+  int64_t stale_temp_files_removed = 0;
+  /// Failures of that cleanup (the writer starts anyway).
+  int64_t temp_cleanup_errors = 0;
   /// Batches whose future completed OK / with an error.
   int64_t batches_acked = 0;
   int64_t batches_failed = 0;
@@ -125,6 +129,10 @@ struct DatasetWriterSettings {
   arrow::MemoryPool* pool = nullptr;
   /// Optional storage counters (retries), as MakeFileSystem filled them.
   std::shared_ptr<StorageStats> storage_stats;
+  /// kRename only: at Make(), temporary files (`.part-*.parquet.tmp`) of crashed
+  /// writers under every table older than this and not locked by a live writer are
+  /// removed (CleanStaleTempFiles, docs/operations.md). 0 = no cleanup.
+  std::chrono::milliseconds stale_temp_age{std::chrono::hours(1)};
 };
 
 /// \brief Writes OtapBatches of any signal into one Parquet dataset.
@@ -205,6 +213,7 @@ class DatasetWriter {
   DatasetWriter(WriterOptions options, PartitioningOptions partitioning,
                 DatasetWriterSettings settings);
 
+  void CleanStaleTempFilesAtStart();
   arrow::Status WriteDiskBatch(const std::string& key, const DiskBatch& disk,
                                Partition** out);
   arrow::Status FlushPartition(const std::string& key, FlushReason reason);

@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/dataset/discovery.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include <spdlog/spdlog.h>
+
+#include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::dataset {
 
@@ -51,21 +57,14 @@ struct TableListing {
 arrow::Result<TableListing> ListTable(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                       const std::string& table_dir,
                                       const DiscoveryOptions& options,
+                                      std::chrono::system_clock::time_point now,
                                       DatasetPlan* plan) {
-  arrow::fs::FileSelector selector;
-  selector.base_dir = table_dir;
-  selector.recursive = true;
-  selector.allow_not_found = true;
-  auto infos_result = fs->GetFileInfo(selector);
-  if (!infos_result.ok()) {
-    return Status::IOError("listing ", table_dir, ": ", infos_result.status().message());
-  }
+  ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs, table_dir));
+  plan->skipped_entries += tree.skipped_entries;
   TableListing listing;
-  const auto now = std::chrono::system_clock::now();
   std::string prefix = table_dir;
   if (!prefix.empty() && prefix.back() != '/') prefix += '/';
-  for (const auto& info : *infos_result) {
-    if (!info.IsFile()) continue;
+  for (const auto& info : tree.files) {
     const std::string& path = info.path();
     if (!EndsWith(path, kParquetSuffix)) {
       ++plan->ignored_files;
@@ -94,7 +93,124 @@ arrow::Result<TableListing> ListTable(const std::shared_ptr<arrow::fs::FileSyste
   return listing;
 }
 
+arrow::Result<std::vector<arrow::fs::FileInfo>> ListDir(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& dir,
+    bool recursive) {
+  arrow::fs::FileSelector selector;
+  selector.base_dir = dir;
+  selector.recursive = recursive;
+  selector.allow_not_found = true;  // a directory may vanish while we list
+  auto infos = fs->GetFileInfo(selector);
+  if (!infos.ok()) {
+    return Status::IOError("listing ", DisplayUri(*fs, dir), ": ",
+                           infos.status().message());
+  }
+  return std::move(infos).ValueUnsafe();
+}
+
+// Once per path and process: a polling receiver lists the dataset again and again
+// (the count in DatasetPlan::skipped_entries still covers every listing).
+void WarnSkipped(const arrow::fs::FileSystem& fs, const std::string& path,
+                 std::string_view reason) {
+  static std::mutex mutex;
+  static std::unordered_set<std::string> warned;
+  constexpr size_t kMaxRemembered = 10'000;
+  std::string uri = DisplayUri(fs, path);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (warned.contains(uri)) return;
+    if (warned.size() < kMaxRemembered) warned.insert(uri);
+  }
+  spdlog::warn("dataset.discovery.skip uri={} reason=\"{}\"", uri, reason);
+}
+
 }  // namespace
+
+arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                    const std::string& dir) {
+  TreeListing out;
+  auto top = fs->GetFileInfo(dir);
+  if (!top.ok()) {
+    return Status::IOError("listing ", DisplayUri(*fs, dir), ": ",
+                           top.status().message());
+  }
+  if (top->type() == arrow::fs::FileType::NotFound) return out;
+  if (top->type() != arrow::fs::FileType::Directory) {
+    WarnSkipped(*fs, dir, "not a directory");
+    ++out.skipped_entries;
+    return out;
+  }
+  if (!IsLocalFileSystem(*fs)) {
+    // Object stores: no links, and one recursive listing is one request per 1000 keys.
+    ARROW_ASSIGN_OR_RAISE(auto infos, ListDir(fs, dir, /*recursive=*/true));
+    for (auto& info : infos) {
+      if (info.IsFile()) {
+        out.files.push_back(std::move(info));
+      } else if (!info.IsDirectory() && info.type() != arrow::fs::FileType::NotFound) {
+        WarnSkipped(*fs, info.path(), "neither a file nor a directory");
+        ++out.skipped_entries;
+      }
+    }
+  } else {
+    // Local disk: walk one directory at a time, lstat() each entry (Arrow stat()s,
+    // following links), never descend into a directory symlink, and keep one path per
+    // (device, inode) so that neither a link nor a hard link reads a file twice.
+    std::set<std::pair<dev_t, ino_t>> seen;
+    std::vector<arrow::fs::FileInfo> links;  // symlinks to files, after real files
+    std::vector<std::string> pending{dir};
+    auto keep = [&](arrow::fs::FileInfo info, const struct stat& st) {
+      if (!seen.insert({st.st_dev, st.st_ino}).second) {
+        WarnSkipped(*fs, info.path(), "same file as another path already listed");
+        ++out.skipped_entries;
+        return;
+      }
+      out.files.push_back(std::move(info));
+    };
+    while (!pending.empty()) {
+      const std::string current = std::move(pending.back());
+      pending.pop_back();
+      ARROW_ASSIGN_OR_RAISE(auto infos, ListDir(fs, current, /*recursive=*/false));
+      std::sort(infos.begin(), infos.end(),
+                [](const auto& a, const auto& b) { return a.path() < b.path(); });
+      // Reverse push keeps the walk in path order (a stack).
+      std::vector<std::string> subdirs;
+      for (auto& info : infos) {
+        struct stat st {};
+        if (lstat(info.path().c_str(), &st) != 0) continue;  // vanished meanwhile
+        const bool link = S_ISLNK(st.st_mode);
+        if (info.IsDirectory()) {
+          if (link) {
+            WarnSkipped(*fs, info.path(), "directory symlink, not followed");
+            ++out.skipped_entries;
+          } else {
+            subdirs.push_back(info.path());
+          }
+        } else if (info.IsFile()) {
+          if (link) {
+            links.push_back(std::move(info));
+          } else {
+            keep(std::move(info), st);
+          }
+        } else if (info.type() != arrow::fs::FileType::NotFound) {
+          WarnSkipped(*fs, info.path(), "neither a file nor a directory");
+          ++out.skipped_entries;
+        } else if (link) {
+          WarnSkipped(*fs, info.path(), "dangling symlink");
+          ++out.skipped_entries;
+        }
+      }
+      for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) pending.push_back(*it);
+    }
+    for (auto& info : links) {
+      struct stat st {};
+      if (stat(info.path().c_str(), &st) != 0) continue;
+      keep(std::move(info), st);
+    }
+  }
+  std::sort(out.files.begin(), out.files.end(),
+            [](const auto& a, const auto& b) { return a.path() < b.path(); });
+  return out;
+}
 
 Status DiscoveryOptions::Validate() const {
   if (signals.empty()) return Status::Invalid("discovery: no signals requested");
@@ -125,10 +241,16 @@ arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>
       }
     }
   }
+  // Root tables are listed first, all against one time: a writer publishes children
+  // before roots, so every listed root file's children are listed too (listing a
+  // child table first could miss children published just before their roots).
+  std::stable_partition(tables.begin(), tables.end(),
+                        [](PayloadType type) { return IsRoot(type); });
+  const auto now = std::chrono::system_clock::now();
   std::map<PayloadType, TableListing> listings;
   for (PayloadType type : tables) {
-    ARROW_ASSIGN_OR_RAISE(listings[type],
-                          ListTable(fs, JoinPath(base, TableName(type)), options, &plan));
+    ARROW_ASSIGN_OR_RAISE(listings[type], ListTable(fs, JoinPath(base, TableName(type)),
+                                                    options, now, &plan));
   }
   // Partitions: directories with root files.
   std::map<std::string, PartitionPlan> partitions;

@@ -71,7 +71,32 @@ struct DatasetPlan {
   /// Child table files in a partition directory that no root table has (their rows
   /// can never be joined; not read).
   int64_t unmatched_files = 0;
+  /// Entries not read, each logged with its path: directory symlinks under a table
+  /// (never followed, so a loop or a link to a sibling partition cannot list a file
+  /// twice), second paths of an already listed file, table paths that are not
+  /// directories, entries that are neither file nor directory.
+  int64_t skipped_entries = 0;
 };
+
+/// \brief What ListTree found.
+struct TreeListing {
+  /// Regular files (and symlinks to files), each underlying file once.
+  std::vector<arrow::fs::FileInfo> files;
+  /// Entries not listed (see DatasetPlan::skipped_entries), each logged as a warning.
+  int64_t skipped_entries = 0;
+};
+
+/// \brief Every file under `dir`, recursively, never the same file twice.
+///
+/// On local disk directory symlinks are not followed (Arrow's recursive listing
+/// follows them, so a loop lists its files once per level until ELOOP); a symlink to
+/// a file is listed unless its target is already listed. Object stores have no
+/// links: Arrow's recursive listing. A missing `dir` has no files; `dir` being a
+/// file is a skipped entry.
+///
+/// \return IOError naming the path when listing fails.
+arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                    const std::string& dir);
 
 /// \brief Lists `<base>/<table>/...` for every table of the requested signals.
 ///

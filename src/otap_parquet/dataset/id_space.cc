@@ -68,6 +68,34 @@ std::string IdCollision::ToString() const {
                      first_max, second_path, second_min, second_max);
 }
 
+std::optional<IdCollision> FindIdCollision(const std::vector<RootFooter>& root_files) {
+  std::vector<FileRange> ranges;
+  for (const auto& file : root_files) {
+    if (file.metadata == nullptr) continue;
+    std::optional<std::pair<uint32_t, uint32_t>> range;
+    try {
+      range = KeyRange(*file.metadata);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (range) ranges.push_back({range->first, range->second, file.path});
+  }
+  std::sort(ranges.begin(), ranges.end(), [](const FileRange& a, const FileRange& b) {
+    return a.min < b.min || (a.min == b.min && a.max < b.max);
+  });
+  // Sweep: the file reaching furthest so far overlaps any later file starting at or
+  // below its maximum.
+  const FileRange* widest = nullptr;
+  for (const auto& range : ranges) {
+    if (widest != nullptr && range.min <= widest->max) {
+      return IdCollision{*widest->path, widest->min, widest->max,
+                         *range.path,   range.min,   range.max};
+    }
+    if (widest == nullptr || range.max > widest->max) widest = &range;
+  }
+  return std::nullopt;
+}
+
 std::optional<IdCollision> FindIdCollision(arrow::fs::FileSystem& fs,
                                            const PartitionPlan& partition,
                                            const std::vector<Signal>& signals) {
@@ -76,32 +104,19 @@ std::optional<IdCollision> FindIdCollision(arrow::fs::FileSystem& fs,
         partition.signals.end()) {
       continue;
     }
-    std::vector<FileRange> ranges;
+    std::vector<std::shared_ptr<parquet::FileMetaData>> footers;
+    std::vector<RootFooter> refs;
     for (const auto& file : partition.FilesOf(RootPayloadType(signal))) {
-      std::optional<std::pair<uint32_t, uint32_t>> range;
       try {
         auto input = fs.OpenInputFile(file.path);
         if (!input.ok()) continue;
-        auto reader = parquet::ParquetFileReader::Open(*input);
-        range = KeyRange(*reader->metadata());
+        footers.push_back(parquet::ParquetFileReader::Open(*input)->metadata());
       } catch (const std::exception&) {
         continue;
       }
-      if (range) ranges.push_back({range->first, range->second, &file.path});
+      refs.push_back({&file.path, footers.back().get()});
     }
-    std::sort(ranges.begin(), ranges.end(), [](const FileRange& a, const FileRange& b) {
-      return a.min < b.min || (a.min == b.min && a.max < b.max);
-    });
-    // Sweep: the file reaching furthest so far overlaps any later file starting at
-    // or below its maximum.
-    const FileRange* widest = nullptr;
-    for (const auto& range : ranges) {
-      if (widest != nullptr && range.min <= widest->max) {
-        return IdCollision{*widest->path, widest->min, widest->max,
-                           *range.path,   range.min,   range.max};
-      }
-      if (widest == nullptr || range.max > widest->max) widest = &range;
-    }
+    if (auto collision = FindIdCollision(refs)) return collision;
   }
   return std::nullopt;
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <arrow/filesystem/filesystem.h>
+#include <parquet/metadata.h>
 
 #include "otap_parquet/dataset/discovery.h"
 
@@ -36,6 +37,24 @@ struct IdCollision {
   std::string ToString() const;
 };
 
+/// \brief A root file's path and footer.
+struct RootFooter {
+  const std::string* path = nullptr;
+  const parquet::FileMetaData* metadata = nullptr;
+};
+
+/// \brief Checks the root files of one signal of one id space from their footers:
+/// the range of a file is [min, max] over its `id` column and, in our files (UInt32),
+/// `resource.id` / `scope.id` (upstream's UInt16 ones restart per batch, Q1, and are
+/// left out). Files without keys or with a row group lacking statistics are not
+/// checked. Ranges are compared sorted by minimum, not by file name (names of one
+/// millisecond sort by their random suffix).
+/// \return the first overlapping pair, or nullopt.
+std::optional<IdCollision> FindIdCollision(const std::vector<RootFooter>& root_files);
+
+/// \brief Reads the footers of the root files of each of `signals` in `partition`
+/// and checks each signal as above (files whose footer cannot be read are left out).
+/// The reader itself checks the footers its cursors read, without this extra I/O.
 /// \brief Checks the root files of each of `signals` in `partition` from their
 /// footers only: the range of a file is [min, max] over its `id` column and, in our files
 /// (UInt32), `resource.id` / `scope.id` (upstream's UInt16 ones restart per batch, Q1,

@@ -323,6 +323,7 @@ bool ReplayProgress::Advance() {
     UnitProgress& acked = acked_[entry.unit];
     for (auto& name : entry.newly_done) acked.files_done.insert(std::move(name));
     if (entry.batch) {
+      ++covered_batches_;
       --lag_batches_;
       lag_items_ -= entry.items;
     }

@@ -150,6 +150,9 @@ class ReplayProgress {
   int64_t lag_batches() const { return lag_batches_; }
   int64_t lag_items() const { return lag_items_; }
   int64_t nacked() const { return nacked_; }
+  /// Emitted batches the acknowledged state has moved over so far (a write of the
+  /// acknowledged state covers them).
+  int64_t covered_batches() const { return covered_batches_; }
 
  private:
   enum class State : uint8_t { kPending, kAcked, kNacked };
@@ -175,6 +178,7 @@ class ReplayProgress {
   int64_t lag_batches_ = 0;
   int64_t lag_items_ = 0;
   int64_t nacked_ = 0;
+  int64_t covered_batches_ = 0;
 };
 
 /// \brief File name part of a path ("a/b/c.parquet" → "c.parquet").

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/engine/engine.h"
 
+#include <algorithm>
 #include <thread>
 #include <utility>
 
@@ -91,6 +92,25 @@ std::string Engine::state() const {
   if (any_draining) return "draining";
   if (all_running) return "running";
   return "starting";
+}
+
+std::vector<UndeliveredData> Engine::undelivered() const {
+  std::vector<UndeliveredData> total;
+  for (const auto& instance : instances_) {
+    for (auto& u : instance->undelivered()) {
+      u.node = instance->name() + "/" + u.node;
+      auto it = std::find_if(total.begin(), total.end(), [&](const UndeliveredData& t) {
+        return t.node == u.node && t.how == u.how;
+      });
+      if (it == total.end()) {
+        total.push_back(std::move(u));
+      } else {
+        it->batches += u.batches;
+        it->items += u.items;
+      }
+    }
+  }
+  return total;
 }
 
 bool Engine::deadline_exceeded() const {

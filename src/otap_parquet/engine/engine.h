@@ -75,6 +75,9 @@ class Engine {
   }
   /// \brief Whether any instance hit its shutdown deadline (data was dropped).
   bool deadline_exceeded() const;
+  /// \brief What nodes gave up delivering, summed over instances per (pipeline
+  /// node, how); `node` is "<pipeline>/<node>". Thread-safe.
+  std::vector<UndeliveredData> undelivered() const;
 
  private:
   Engine() = default;

@@ -71,6 +71,15 @@ class EffectHandler {
   /// count). When every receiver of the instance has finished, it drains and ends.
   virtual void ReportFinished() = 0;
 
+  /// \brief Data this node gave up delivering for good (`how`, e.g. "given up" or
+  /// "dead-lettered"); `otap-parquet run` prints a summary of it and exits 3.
+  /// Thread-safe.
+  virtual void ReportUndelivered(std::string_view how, int64_t batches, int64_t items) {
+    (void)how;
+    (void)batches;
+    (void)items;
+  }
+
   /// \brief Wakes the pipeline loop, e.g. after a completion on another thread
   /// changed AcceptsPdata(). Thread-safe.
   virtual void Wake() = 0;

@@ -227,6 +227,18 @@ class PipelineInstance::Effect : public EffectHandler {
   }
 
   void ReportFinished() override { node_->finished = true; }
+  void ReportUndelivered(std::string_view how, int64_t batches, int64_t items) override {
+    std::lock_guard<std::mutex> lock(pipeline_->undelivered_mutex_);
+    for (auto& u : pipeline_->undelivered_) {
+      if (u.node == node_->id && u.how == how) {
+        u.batches += batches;
+        u.items += items;
+        return;
+      }
+    }
+    pipeline_->undelivered_.push_back(
+        {.node = node_->id, .how = std::string(how), .batches = batches, .items = items});
+  }
   void Wake() override { pipeline_->wakeup_->Notify(); }
   void RequestPoll() override { node_->next_poll = Clock::time_point::min(); }
 
@@ -260,6 +272,11 @@ class PipelineInstance::Effect : public EffectHandler {
   PipelineInstance* pipeline_;
   NodeRuntime* node_;
 };
+
+std::vector<UndeliveredData> PipelineInstance::undelivered() const {
+  std::lock_guard<std::mutex> lock(undelivered_mutex_);
+  return undelivered_;
+}
 
 PipelineInstance::~PipelineInstance() {
   if (completions_) completions_->Close();

@@ -37,6 +37,14 @@ enum class PipelineState : uint8_t {
 /// \brief "created", "starting", "running", "draining", "stopped".
 const char* PipelineStateName(PipelineState state);
 
+/// \brief Data a node reported it gave up delivering (EffectHandler::ReportUndelivered).
+struct UndeliveredData {
+  std::string node;
+  std::string how;
+  int64_t batches = 0;
+  int64_t items = 0;
+};
+
 /// \brief Developer settings of a pipeline instance.
 struct PipelineSettings {
   int core = 0;       ///< instance index
@@ -84,6 +92,8 @@ class PipelineInstance {
   std::shared_ptr<NodeMetrics> metrics_of(const std::string& id) const;
   /// \brief Whether the last Run() hit its shutdown deadline.
   bool deadline_exceeded() const { return deadline_exceeded_; }
+  /// \brief What nodes reported undelivered, per (node, how). Thread-safe.
+  std::vector<UndeliveredData> undelivered() const;
   const std::string& name() const { return name_; }
   /// \brief Current lifecycle state. Thread-safe.
   PipelineState state() const { return state_.load(); }
@@ -114,6 +124,9 @@ class PipelineInstance {
   std::shared_ptr<CompletionQueue> completions_;
   std::vector<std::unique_ptr<NodeRuntime>> nodes_;  // topological order
   int receivers_ = 0;
+
+  mutable std::mutex undelivered_mutex_;
+  std::vector<UndeliveredData> undelivered_;
 
   std::mutex shutdown_mutex_;
   bool shutdown_requested_ = false;

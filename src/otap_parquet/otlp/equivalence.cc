@@ -546,4 +546,34 @@ arrow::Status CheckEquivalent(const OtlpRequest& expected, const OtlpRequest& ac
                          std::span<const OtlpRequest>(&actual, 1), options);
 }
 
+void DropUpstreamParquetLosses(std::span<OtlpRequest> requests) {
+  for (auto& request : requests) {
+    if (auto* traces = std::get_if<TracesRequest>(&request)) {
+      for (auto& rs : *traces->mutable_resource_spans()) {
+        for (auto& ss : *rs.mutable_scope_spans()) {
+          for (auto& span : *ss.mutable_spans()) {
+            span.clear_flags();
+            if (span.end_time_unix_nano() == 0)
+              span.set_end_time_unix_nano(span.start_time_unix_nano());
+            for (auto& link : *span.mutable_links()) link.clear_flags();
+          }
+        }
+      }
+    } else if (auto* metrics = std::get_if<MetricsRequest>(&request)) {
+      for (auto& rm : *metrics->mutable_resource_metrics()) {
+        for (auto& sm : *rm.mutable_scope_metrics()) {
+          for (auto& metric : *sm.mutable_metrics()) {
+            if (metric.has_sum()) metric.mutable_sum()->clear_is_monotonic();
+            if (metric.has_exponential_histogram()) {
+              for (auto& point :
+                   *metric.mutable_exponential_histogram()->mutable_data_points())
+                point.clear_zero_threshold();
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace otap_parquet::otlp

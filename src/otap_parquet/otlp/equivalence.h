@@ -77,6 +77,14 @@ arrow::Status CheckEquivalent(const OtlpRequest& expected, const OtlpRequest& ac
 std::vector<std::string> CanonicalItems(std::span<const OtlpRequest> requests,
                                         Signal signal);
 
+/// \brief Clears, in place, what upstream's Parquet exporter does not keep
+/// (shared/docs/otap-parquet-format.md §7.9 and Q15), so that a replay of an upstream
+/// dataset can be compared with its source: `Span.flags`, `Span.Link.flags`,
+/// `Sum.is_monotonic`, `ExponentialHistogramDataPoint.zero_threshold`, and the end
+/// time of a span without one (upstream replays it as end = start). Apply to both
+/// sides.
+void DropUpstreamParquetLosses(std::span<OtlpRequest> requests);
+
 /// \brief One-line text of a CanonicalItems string (ids in hex).
 std::string DescribeCanonicalItem(Signal signal, const std::string& item);
 

@@ -156,6 +156,10 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) const {
   Set(m, "parquet_files_closed", "Parquet files published", w.files_closed);
   Set(m, "parquet_files_discarded", "Parquet files discarded after an error",
       w.files_discarded);
+  Set(m, "parquet_stale_temp_files_removed",
+      "temporary files of crashed writers removed at start", w.stale_temp_files_removed);
+  Set(m, "parquet_temp_cleanup_errors", "failed stale temporary file cleanups",
+      w.temp_cleanup_errors);
   for (int i = 0; i < kPayloadTypeSlots; ++i) {
     if (w.rows_written[i] == 0) continue;
     Set(m, "parquet_rows_written", "rows in published files, per table",

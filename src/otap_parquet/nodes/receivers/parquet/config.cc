@@ -97,6 +97,14 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
       c.min_file_age = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
     }
     if (auto v = options.Bool("validate_relations")) c.validate_relations = *v;
+    if (auto v = options.Duration("orphan_grace_period")) {
+      c.orphan_grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    }
+    if (c.orphan_grace_period < c.min_file_age) {
+      // A root file younger than min_file_age is not listed yet: its children
+      // must wait at least as long.
+      options.Error("orphan_grace_period", "must not be shorter than min_file_age");
+    }
     options.Finish();
   }
   if (reader.Has("time_range")) {
@@ -131,6 +139,7 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
     if (auto v = ck.Duration("interval")) {
       checkpoint.interval = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
     }
+    if (auto v = ck.Int("max_batches", 1, 1'000'000)) checkpoint.max_batches = *v;
     ck.Finish();
     c.checkpoint = std::move(checkpoint);
   }
@@ -147,6 +156,19 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
       retry.Error("max_backoff", "must not be shorter than init_backoff");
     }
     retry.Finish();
+  }
+  if (reader.Has("dead_letter")) {
+    config::ConfigReader dl = reader.Child("dead_letter");
+    if (auto v = dl.String("path")) c.dead_letter_path = *v;
+    if (c.dead_letter_path.empty()) {
+      dl.Error("path", "required: a local file that given-up batches are appended to");
+    } else if (c.dead_letter_path.find("://") != std::string::npos &&
+               c.dead_letter_path.rfind("file://", 0) != 0) {
+      dl.Error("path", "must be a local file (lines are appended and fsynced)");
+    } else if (c.dead_letter_path.rfind("file://", 0) == 0) {
+      c.dead_letter_path = c.dead_letter_path.substr(7);
+    }
+    dl.Finish();
   }
   if (reader.Has("pacing")) {
     config::ConfigReader pacing = reader.Child("pacing");

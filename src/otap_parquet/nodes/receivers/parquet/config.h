@@ -32,6 +32,10 @@ struct ParquetReceiverConfig {
   std::chrono::milliseconds min_file_age{0};
   /// `processing_options.validate_relations`: log orphan rows (always counted).
   bool validate_relations = false;
+  /// `processing_options.orphan_grace_period` (polling only): a child file whose
+  /// parents are not visible yet is held back until they are, or until it is this
+  /// old; only then are its unjoinable rows orphans (writers publish children first).
+  std::chrono::milliseconds orphan_grace_period{30000};
   /// `time_range.{start,end}`: RFC 3339 or integer Unix nanoseconds; [start, end).
   std::optional<dataset::TimeRange> time_range;
 
@@ -44,21 +48,29 @@ struct ParquetReceiverConfig {
     /// `interval`: least time between two writes while progress moves (0 = after
     /// every Ack that moves it). The last state is always written at the end.
     std::chrono::milliseconds interval{1000};
+    /// `max_batches`: also written once this many more batches are acknowledged,
+    /// so a crash replays at most this many acknowledged batches again (plus those
+    /// in flight).
+    int64_t max_batches = 16;
   };
   std::optional<Checkpoint> checkpoint;
 
   /// `retry`: a batch Nacked as retryable (exporter down, pipeline full) is sent
   /// again, up to `max_retries` times, after `init_backoff` doubling up to
-  /// `max_backoff`; then (or on a permanent Nack) the checkpoint stays before it
-  /// for the rest of the run. Off by default (`max_retries: 0`): retrying keeps every
-  /// unsettled batch referenced until its outcome, and an exporter:parquet settles
-  /// a batch only when its file is published.
+  /// `max_backoff` (defaults: 8 retries over about two minutes); then (or on a
+  /// permanent Nack) it is given up: dead-lettered, or else the checkpoint stays
+  /// before it for the rest of the run.
   struct Retry {
-    int64_t max_retries = 0;
+    int64_t max_retries = 8;
     std::chrono::milliseconds init_backoff{1000};
     std::chrono::milliseconds max_backoff{30000};
   };
   Retry retry;
+
+  /// `dead_letter.path`: a local file that batches given up are appended to as
+  /// OTLP/JSON lines (then the checkpoint moves past them). Empty (default): a given
+  /// up batch holds the checkpoint back and is replayed after a restart.
+  std::string dead_letter_path;
 
   /// `pacing`: `mode: fast` (default, as fast as downstream takes it) or `original`
   /// (the original event-time gaps between batches, divided by `speed`).

@@ -8,6 +8,7 @@
 
 #include <spdlog/logger.h>
 
+#include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::nodes {
@@ -30,6 +31,10 @@ void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
   total.partitions += s.partitions;
   total.files_read += s.files_read;
   total.corrupt_files += s.corrupt_files;
+  total.incompatible_files += s.incompatible_files;
+  total.unreadable_columns += s.unreadable_columns;
+  total.recovered_columns += s.recovered_columns;
+  total.io_retries += s.io_retries;
   total.row_groups_read += s.row_groups_read;
   total.row_groups_skipped += s.row_groups_skipped;
   total.row_groups_without_stats += s.row_groups_without_stats;
@@ -149,6 +154,7 @@ ParquetReceiver::~ParquetReceiver() {
 dataset::ReaderStats ParquetReceiver::stats() const {
   dataset::ReaderStats total = closed_stats_;
   if (reader_) Add(total, reader_->stats());
+  if (tail_) total.orphan_rows += tail_->stats().orphan_rows;
   return total;
 }
 
@@ -191,11 +197,22 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
                                    fs.status().message());
   }
   fs_ = std::move(*fs);
+  if (polling()) {
+    tail_ = std::make_unique<dataset::TailPlanner>(fs_, config_.orphan_grace_period);
+  }
   if (config_.checkpoint) {
     auto st = OpenCheckpoint(effect);
     if (!st.ok()) {
       return st.WithMessage("receiver:parquet ", effect.node_id(), ": ", st.message());
     }
+  }
+  if (!config_.dead_letter_path.empty()) {
+    auto file = DeadLetterFile::Open(config_.dead_letter_path);
+    if (!file.ok()) {
+      return file.status().WithMessage("receiver:parquet ", effect.node_id(), ": ",
+                                       file.status().message());
+    }
+    dead_letter_ = std::move(*file);
   }
   effect.logger().info(
       "receiver.parquet.start node={} core={}/{} base={} batch_size={} "
@@ -226,6 +243,13 @@ bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
   options.resume = [this](const dataset::PartitionPlan& p, Signal signal) {
     return progress_.ResumeFor(p, signal);
   };
+  if (tail_) {
+    options.plan_hook = [this](dataset::DatasetPlan* plan) {
+      return tail_->Apply(plan, [this](const dataset::PartitionPlan& p, Signal signal) {
+        return progress_.ResumeFor(p, signal).skip;
+      });
+    };
+  }
   auto reader = dataset::DatasetReader::Make(fs_, base_, std::move(options));
   polls_++;
   if (!reader.ok()) {
@@ -236,6 +260,7 @@ bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
     return false;
   }
   reader_ = std::move(*reader);
+  skipped_paths_ = reader_->plan().skipped_entries;
   units_.clear();
   units_done_ = 0;
   const auto& partitions = reader_->plan().partitions;
@@ -278,11 +303,13 @@ void ParquetReceiver::Finish(engine::EffectHandler& effect) {
   const dataset::ReaderStats s = stats();
   effect.logger().info(
       "receiver.parquet.complete node={} core={} batches={} records={} acked={} "
-      "nacked={} in_flight={} files={} corrupt_files={} orphan_rows={} "
-      "resume_skipped_files={} id_collisions={}",
+      "nacked={} abandoned={} abandoned_records={} dead_lettered={} "
+      "dead_lettered_records={} in_flight={} files={} corrupt_files={} "
+      "orphan_rows={} resume_skipped_files={} id_collisions={}",
       effect.node_id(), effect.core(), batches_emitted_, records_emitted_, acked_,
-      nacked_, in_flight_, s.files_read, s.corrupt_files, s.orphan_rows,
-      s.resume_skipped_files, s.id_collisions);
+      nacked_, abandoned_, abandoned_items_, dead_lettered_, dead_lettered_items_,
+      in_flight_, s.files_read, s.corrupt_files, s.orphan_rows, s.resume_skipped_files,
+      s.id_collisions);
   effect.ReportFinished();
 }
 
@@ -293,10 +320,15 @@ void ParquetReceiver::MaybeFinish(engine::EffectHandler& effect) {
 void ParquetReceiver::MaybeWriteCheckpoint(engine::EffectHandler& effect, bool force) {
   if (!checkpoint_ || !checkpoint_dirty_) return;
   const Clock::time_point now = Clock::now();
-  if (!force && checkpoint_written_ &&
+  // Written after `interval`, or once `max_batches` more batches are covered: a
+  // crash then replays at most that many acknowledged batches again.
+  const bool enough_batches =
+      progress_.covered_batches() - covered_at_write_ >= config_.checkpoint->max_batches;
+  if (!force && !enough_batches && checkpoint_written_ &&
       now - last_checkpoint_write_ < config_.checkpoint->interval) {
     return;
   }
+  const int64_t covered = progress_.covered_batches();
   auto st = checkpoint_->Write(progress_.acked());
   last_checkpoint_write_ = now;
   if (!st.ok()) {
@@ -312,6 +344,7 @@ void ParquetReceiver::MaybeWriteCheckpoint(engine::EffectHandler& effect, bool f
   checkpoint_written_ = true;
   checkpoint_dirty_ = false;
   checkpoint_writes_++;
+  covered_at_write_ = covered;
 }
 
 void ParquetReceiver::Send(Ready ready, engine::EffectHandler& effect) {
@@ -324,7 +357,9 @@ void ParquetReceiver::Send(Ready ready, engine::EffectHandler& effect) {
                         ready.next_file, ready.next_row, items);
   records_emitted_ += items;
   batches_emitted_++;
-  if (config_.retry.max_retries > 0) sent_.emplace(token, Sent{msg.batch, 0});
+  Sent sent{.batch = std::nullopt, .items = items, .retries = 0};
+  if (config_.retry.max_retries > 0 || dead_letter_) sent.batch = msg.batch;
+  sent_.emplace(token, std::move(sent));
   Emit(token, std::move(msg), effect);
 }
 
@@ -336,10 +371,52 @@ void ParquetReceiver::Emit(uint64_t token, engine::PData msg,
   if (!st.ok()) effect.metrics().errors++;  // Nacked by the engine: in_flight settles
 }
 
-void ParquetReceiver::Abandon(uint64_t token) {
-  sent_.erase(token);
+void ParquetReceiver::Abandon(uint64_t token, const char* how,
+                              engine::EffectHandler& effect) {
+  int64_t items = 0;
+  if (auto it = sent_.find(token); it != sent_.end()) {
+    items = it->second.items;
+    sent_.erase(it);
+  }
   progress_.Nacked(token);
   abandoned_++;
+  abandoned_items_ += items;
+  effect.ReportUndelivered(how, 1, items);
+}
+
+void ParquetReceiver::GiveUp(uint64_t token, engine::EffectHandler& effect) {
+  auto it = sent_.find(token);
+  if (!dead_letter_ || it == sent_.end() || !it->second.batch) {
+    Abandon(token,
+            "refused downstream and given up (no dead_letter: the checkpoint stays "
+            "before them, replayed after a restart)",
+            effect);
+    return;
+  }
+  auto st = dead_letter_->Append(*it->second.batch);
+  if (!st.ok()) {
+    // Not written: the checkpoint must not move past it.
+    dead_letter_errors_++;
+    effect.metrics().errors++;
+    if (dead_letter_errors_ <= 5) {
+      effect.logger().error("receiver.parquet.dead_letter.fail node={} error={}",
+                            effect.node_id(), st.ToString());
+    }
+    Abandon(token,
+            "refused downstream, dead letter write failed (the checkpoint stays before "
+            "them)",
+            effect);
+    return;
+  }
+  const int64_t items = it->second.items;
+  sent_.erase(it);
+  dead_lettered_++;
+  dead_lettered_items_ += items;
+  effect.ReportUndelivered("refused downstream and dead-lettered", 1, items);
+  if (progress_.Acked(token)) {
+    checkpoint_dirty_ = true;
+    MaybeWriteCheckpoint(effect, /*force=*/finished_ || shut_down_);
+  }
 }
 
 Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
@@ -347,10 +424,10 @@ Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
   if (!finished_ && !retry_due_.empty() && retry_due_.begin()->first <= now) {
     const uint64_t token = retry_due_.begin()->second;
     retry_due_.erase(retry_due_.begin());
-    if (auto it = sent_.find(token); it != sent_.end()) {
+    if (auto it = sent_.find(token); it != sent_.end() && it->second.batch) {
       retried_++;
       // The batch's buffers are shared with the kept copy, not copied.
-      Emit(token, engine::PData(OtapBatch(it->second.batch)), effect);
+      Emit(token, engine::PData(OtapBatch(*it->second.batch)), effect);
       if (exhausted_) settle_deadline_ = std::max(settle_deadline_, now + kSettleTimeout);
       UpdateMetrics(effect);
     }
@@ -400,6 +477,25 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     }
   }
   auto next = reader_->Next();
+  if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
+    // Storage failure, not bad data: read the file again later, from what this
+    // process emitted (ResumeFor), not from scratch.
+    ++read_retries_;
+    const auto backoff = std::min<Clock::duration>(
+        std::chrono::seconds(30),
+        std::chrono::seconds(1) *
+            (int64_t{1} << std::min(consecutive_read_failures_, 5)));
+    ++consecutive_read_failures_;
+    effect.logger().warn(
+        "receiver.parquet.read_retry node={} retry_in_ms={} error={}", effect.node_id(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
+        next.status().message());
+    CloseReader();
+    UpdateMetrics(effect);
+    next_poll_ = now + backoff;
+    return next_poll_;
+  }
+  if (next.ok()) consecutive_read_failures_ = 0;
   if (!next.ok()) {
     effect.metrics().errors++;
     effect.logger().error("receiver.parquet.fail node={} error={}", effect.node_id(),
@@ -463,7 +559,9 @@ void ParquetReceiver::Drain(engine::EffectHandler& effect) {
   draining_ = true;
   ready_.reset();  // not sent: not emitted, replayed after a restart
   // Retries not sent yet: the checkpoint stays before them (replayed after a restart).
-  for (const auto& [due, token] : retry_due_) Abandon(token);
+  for (const auto& [due, token] : retry_due_) {
+    Abandon(token, "waiting for a retry at shutdown (replayed after a restart)", effect);
+  }
   retry_due_.clear();
   effect.logger().info("receiver.parquet.drain node={} core={} batches={} in_flight={}",
                        effect.node_id(), effect.core(), batches_emitted_, in_flight_);
@@ -503,12 +601,21 @@ void ParquetReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
     }
   } else {
     const int64_t retries = it != sent_.end() ? it->second.retries : 0;
-    Abandon(calldata);
+    // Refused for good (permanent, or retries exhausted while running), or left
+    // unsettled by a shutdown (replayed after a restart, never dead-lettered).
+    const bool refused = nack.permanent || !(draining_ || shut_down_ || finished_);
     if (nack_logs_++ < 5) {
       effect.logger().warn(
-          "receiver.parquet.nack node={} permanent={} retries={} reason={} (the "
-          "checkpoint stays before this batch for the rest of the run)",
-          effect.node_id(), nack.permanent, retries, nack.reason);
+          "receiver.parquet.nack node={} permanent={} retries={} reason={} ({})",
+          effect.node_id(), nack.permanent, retries, nack.reason,
+          !refused       ? "unsettled at shutdown: the checkpoint stays before it"
+          : dead_letter_ ? "given up: dead-lettered"
+                         : "given up: the checkpoint stays before it");
+    }
+    if (refused) {
+      GiveUp(calldata, effect);
+    } else {
+      Abandon(calldata, "unsettled at shutdown (replayed after a restart)", effect);
     }
   }
   UpdateMetrics(effect);
@@ -543,15 +650,37 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   }
   engine::NodeMetrics& m = effect.metrics();
   Set(m, "parquet_files_read", "Parquet files whose footer was read", s.files_read);
-  Set(m, "parquet_corrupt_files", "Parquet files skipped as unreadable or incompatible",
-      s.corrupt_files);
+  Set(m, "parquet_corrupt_files", "Parquet files skipped as unreadable", s.corrupt_files);
+  Set(m, "parquet_incompatible_files",
+      "Parquet files skipped: a required column missing, mistyped or unreadable",
+      s.incompatible_files);
+  Set(m, "parquet_unreadable_columns", "optional columns of a file read as nulls",
+      s.unreadable_columns);
+  Set(m, "parquet_recovered_columns",
+      "upstream length-prefixed id columns recovered (Q14)", s.recovered_columns);
+  Set(m, "parquet_io_retries", "reads retried inside the reader after a storage failure",
+      s.io_retries);
+  Set(m, "parquet_read_retries",
+      "storage failures that outlasted the reader's retries: reader reopened later",
+      read_retries_);
   Set(m, "parquet_row_groups_read", "row groups read", s.row_groups_read);
   Set(m, "parquet_row_groups_skipped", "row groups skipped by time_range",
       s.row_groups_skipped);
   Set(m, "parquet_orphan_rows", "child rows whose parent never appears", s.orphan_rows);
   Set(m, "parquet_id_collisions",
-      "partitions not replayed: two writers numbered ids in one id space",
+      "signals of a partition not replayed: two writers numbered ids in one id space",
       s.id_collisions);
+  if (tail_) {
+    const dataset::TailPlannerStats& t = tail_->stats();
+    Set(m, "parquet_tail_held_files",
+        "child files held back: their parents are not visible yet (last pass)",
+        t.held_files, /*counter=*/false);
+    Set(m, "parquet_tail_held_rows", "rows of those files", t.held_rows,
+        /*counter=*/false);
+    Set(m, "parquet_tail_released_files",
+        "held child files read after orphan_grace_period without their parents",
+        t.released_files);
+  }
   Set(m, "parquet_filtered_rows", "rows dropped by time_range", s.filtered_rows);
   Set(m, "parquet_bytes_read", "compressed column chunk bytes read", s.bytes_read);
   Set(m, "parquet_records_emitted", "log records, spans or metric points emitted",
@@ -564,9 +693,21 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
       "batches given up (permanent Nack, retries exhausted, or shutdown): the "
       "checkpoint stays before them",
       abandoned_);
+  Set(m, "parquet_records_abandoned", "records of the abandoned batches",
+      abandoned_items_);
+  Set(m, "parquet_batches_dead_lettered",
+      "batches refused for good and written to the dead letter file", dead_lettered_);
+  Set(m, "parquet_records_dead_lettered", "records of the dead-lettered batches",
+      dead_lettered_items_);
+  Set(m, "parquet_dead_letter_errors", "failed dead letter writes (batch abandoned)",
+      dead_letter_errors_);
   Set(m, "parquet_batches_in_flight", "emitted batches not yet settled", in_flight_,
       /*counter=*/false);
   Set(m, "parquet_passes", "dataset discoveries (readers opened)", polls_);
+  Set(m, "parquet_skipped_paths",
+      "paths the last discovery did not read (directory symlinks, second paths of a "
+      "file, table paths that are not directories)",
+      skipped_paths_, /*counter=*/false);
   Set(m, "parquet_resume_skipped_files", "root files not read: replayed before",
       s.resume_skipped_files);
   Set(m, "parquet_checkpoint_lag_batches",

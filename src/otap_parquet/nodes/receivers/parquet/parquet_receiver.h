@@ -14,10 +14,12 @@
 
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
+#include "otap_parquet/dataset/tail_planner.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
 #include "otap_parquet/nodes/exporters/otlp/retry.h"
 #include "otap_parquet/nodes/receivers/parquet/config.h"
+#include "otap_parquet/nodes/receivers/parquet/dead_letter.h"
 #include "otap_parquet/nodes/receivers/parquet/pacing.h"
 
 /// \file
@@ -60,6 +62,8 @@ class ParquetReceiver : public engine::Receiver {
   int64_t acked() const { return acked_; }
   int64_t nacked() const { return nacked_; }
   int64_t retried() const { return retried_; }
+  int64_t abandoned() const { return abandoned_; }
+  int64_t dead_lettered() const { return dead_lettered_; }
   /// \brief Totals over every reader opened so far (polling opens one per poll).
   dataset::ReaderStats stats() const;
   const dataset::ReplayProgress& progress() const { return progress_; }
@@ -87,10 +91,11 @@ class ParquetReceiver : public engine::Receiver {
     Clock::time_point due{};
   };
 
-  /// A batch sent and not settled yet, kept (its buffers are shared, not copied)
-  /// while `retry` may send it again.
+  /// A batch sent and not settled yet; the batch itself is kept (its buffers are
+  /// shared, not copied) while `retry` may send it again or `dead_letter` write it.
   struct Sent {
-    OtapBatch batch;
+    std::optional<OtapBatch> batch;
+    int64_t items = 0;
     int64_t retries = 0;
   };
 
@@ -99,8 +104,12 @@ class ParquetReceiver : public engine::Receiver {
   Clock::time_point PollReader(Clock::time_point now, engine::EffectHandler& effect);
   /// Subscribes to and sends `batch` under `token` (a first send or a retry).
   void Emit(uint64_t token, engine::PData msg, engine::EffectHandler& effect);
-  /// Gives up on the batch of `token`: the checkpoint stays before it.
-  void Abandon(uint64_t token);
+  /// Gives up on the batch of `token`: the checkpoint stays before it. `how` is
+  /// reported as undelivered (EffectHandler::ReportUndelivered).
+  void Abandon(uint64_t token, const char* how, engine::EffectHandler& effect);
+  /// The batch of `token` was refused for good: dead-lettered (the checkpoint moves
+  /// past it) when `dead_letter` is set and the write succeeds, else abandoned.
+  void GiveUp(uint64_t token, engine::EffectHandler& effect);
   /// Opens the checkpoint (shared by the instances of this process); loads it.
   arrow::Status OpenCheckpoint(engine::EffectHandler& effect);
   /// Opens a reader over the dataset as it is now; false (logged) on failure.
@@ -121,6 +130,10 @@ class ParquetReceiver : public engine::Receiver {
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::string base_;
   std::unique_ptr<dataset::DatasetReader> reader_;
+  /// Polling: holds back child files whose parents are not visible yet.
+  std::unique_ptr<dataset::TailPlanner> tail_;
+  /// DatasetPlan::skipped_entries of the last discovery (a gauge).
+  int64_t skipped_paths_ = 0;
   dataset::ReaderStats closed_stats_;
   /// Emitted and acknowledged progress; the resume points of every reader.
   dataset::ReplayProgress progress_;
@@ -150,11 +163,22 @@ class ParquetReceiver : public engine::Receiver {
   int64_t records_emitted_ = 0;
   int64_t batches_emitted_ = 0;
   int64_t polls_ = 0;
+  // Storage failures that outlasted the reader's retries: the reader is reopened
+  // after a backoff (doubling per consecutive failure) and resumes.
+  int64_t read_retries_ = 0;
+  int consecutive_read_failures_ = 0;
   int64_t logged_orphans_ = 0;
   int64_t nack_logs_ = 0;
   int64_t retried_ = 0;
   int64_t abandoned_ = 0;
-  /// token → batch, while a retry may need it (only with retry.max_retries > 0).
+  int64_t abandoned_items_ = 0;
+  std::shared_ptr<DeadLetterFile> dead_letter_;
+  int64_t dead_lettered_ = 0;
+  int64_t dead_lettered_items_ = 0;
+  int64_t dead_letter_errors_ = 0;
+  /// ReplayProgress::covered_batches() at the last checkpoint write.
+  int64_t covered_at_write_ = 0;
+  /// token → batch (the batch only while a retry or the dead letter may need it).
   std::unordered_map<uint64_t, Sent> sent_;
   Backoff retry_backoff_;
   /// Retries waiting for their time: due → token.

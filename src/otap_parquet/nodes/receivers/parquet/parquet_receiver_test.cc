@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include <arrow/api.h>
 #include <gmock/gmock.h>
+
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/otlp_json.h"
 
 #include "otap_parquet/testing/gtest_util.h"
 
@@ -18,6 +27,45 @@ arrow::Result<ParquetReceiverConfig> Parse(const std::string& yaml) {
 std::string ErrorOf(const std::string& yaml) {
   auto result = Parse(yaml);
   return result.ok() ? std::string() : result.status().message();
+}
+
+// Scenario: two small log batches appended to a dead letter file opened twice
+// (two pipeline instances); then a dead letter on /dev/full.
+// Guarantees: one OTLP/JSON line per batch that parses back to the batch's
+// records; the second Open shares the first; a failing write is an IOError naming
+// the path.
+TEST(DeadLetterFileTest, AppendsOneJsonLinePerBatch) {
+  const std::string path =
+      ::testing::TempDir() + "dead-letter-" + std::to_string(::getpid()) + ".jsonl";
+  std::remove(path.c_str());
+  ASSERT_OK_AND_ASSIGN(auto request, otlp::ParseOtlpJson(R"({"resourceLogs": [{
+      "scopeLogs": [{"logRecords": [{"body": {"stringValue": "a"}},
+                                    {"body": {"stringValue": "b"}}]}]}]})"));
+  ASSERT_OK_AND_ASSIGN(auto batches,
+                       otlp::LogsToOtap(std::get<otlp::LogsRequest>(request)));
+  ASSERT_EQ(batches.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto file, DeadLetterFile::Open(path));
+  ASSERT_OK_AND_ASSIGN(auto same, DeadLetterFile::Open(path));
+  EXPECT_EQ(file.get(), same.get());
+  ASSERT_OK(file->Append(batches[0]));
+  ASSERT_OK(same->Append(batches[0]));
+  std::ifstream in(path);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    ASSERT_OK_AND_ASSIGN(auto back, otlp::ParseOtlpJson(line));
+    const auto& logs = std::get<otlp::LogsRequest>(back);
+    ASSERT_EQ(logs.resource_logs_size(), 1);
+    EXPECT_EQ(logs.resource_logs(0).scope_logs(0).log_records_size(), 2);
+  }
+  EXPECT_EQ(lines, 2);
+  std::remove(path.c_str());
+
+  ASSERT_OK_AND_ASSIGN(auto full, DeadLetterFile::Open("/dev/full"));
+  auto st = full->Append(batches[0]);
+  EXPECT_TRUE(st.IsIOError()) << st.ToString();
+  EXPECT_THAT(st.message(), HasSubstr("/dev/full"));
 }
 
 // Scenario: the original design's keys (configs/parquet-receiver-demo.yaml).
@@ -54,6 +102,38 @@ TEST(ParquetReceiverConfigTest, Defaults) {
   EXPECT_EQ(c.signals.size(), 3u);
   EXPECT_EQ(c.batch_size, 1000);
   EXPECT_FALSE(c.validate_relations);
+}
+
+// Scenario: the reliability keys: retry defaults, checkpoint.max_batches,
+// dead_letter.path, processing_options.orphan_grace_period.
+// Guarantees: retries are on by default (8, 1s..30s); the others are read; a
+// dead letter that is not a local file, and max_batches 0, are errors.
+TEST(ParquetReceiverConfigTest, ReliabilityKeys) {
+  ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /data/lake"));
+  EXPECT_EQ(d.retry.max_retries, 8);
+  EXPECT_EQ(d.retry.init_backoff, std::chrono::seconds(1));
+  EXPECT_EQ(d.retry.max_backoff, std::chrono::seconds(30));
+  EXPECT_TRUE(d.dead_letter_path.empty());
+  EXPECT_EQ(d.orphan_grace_period, std::chrono::seconds(30));
+  ASSERT_OK_AND_ASSIGN(auto c, Parse(R"(
+base_uri: /data/lake
+processing_options: {orphan_grace_period: 2m}
+checkpoint: {path: /tmp/ck.json, max_batches: 4}
+dead_letter: {path: "file:///var/dead.jsonl"}
+)"));
+  EXPECT_EQ(c.orphan_grace_period, std::chrono::minutes(2));
+  ASSERT_TRUE(c.checkpoint.has_value());
+  EXPECT_EQ(c.checkpoint->max_batches, 4);
+  EXPECT_EQ(c.checkpoint->interval, std::chrono::seconds(1));
+  EXPECT_EQ(c.dead_letter_path, "/var/dead.jsonl");
+  EXPECT_THAT(ErrorOf("base_uri: /x\ndead_letter: {path: s3://b/dead.jsonl}"),
+              HasSubstr("dead_letter.path"));
+  EXPECT_THAT(ErrorOf("base_uri: /x\ndead_letter: {}"), HasSubstr("dead_letter.path"));
+  EXPECT_THAT(ErrorOf("base_uri: /x\ncheckpoint: {path: /c, max_batches: 0}"),
+              HasSubstr("checkpoint.max_batches"));
+  EXPECT_THAT(ErrorOf("base_uri: /x\nprocessing_options: {min_file_age: 1m, "
+                      "orphan_grace_period: 10s}"),
+              HasSubstr("must not be shorter than min_file_age"));
 }
 
 // Scenario: exporter:parquet's `storage` block instead of base_uri, and a time range
@@ -144,7 +224,7 @@ pacing: {mode: original, speed: 60}
 // line.
 TEST(ParquetReceiverConfigTest, Retry) {
   ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /d"));
-  EXPECT_EQ(d.retry.max_retries, 0);
+  EXPECT_EQ(d.retry.max_retries, 8);  // on by default
   EXPECT_EQ(d.retry.init_backoff, std::chrono::seconds(1));
   EXPECT_EQ(d.retry.max_backoff, std::chrono::seconds(30));
   ASSERT_OK_AND_ASSIGN(auto c,

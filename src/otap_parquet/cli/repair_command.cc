@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/cli/repair_command.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "otap_parquet/config/units.h"
+#include "otap_parquet/dataset/repair.h"
+#include "otap_parquet/dataset/storage.h"
+
+namespace otap_parquet::cli {
+
+using arrow::Status;
+
+arrow::Result<int> RunRepair(const RepairCommandOptions& options, std::ostream& out) {
+  auto grace = config::ParseDuration(options.grace_period);
+  if (!grace.ok()) {
+    return grace.status().WithMessage("--grace-period: ", grace.status().message());
+  }
+  // A mistyped path would otherwise look like a clean dataset (and, on local disk,
+  // MakeFileSystem would create it).
+  ARROW_ASSIGN_OR_RAISE(auto storage, dataset::StorageConfigFromUri(options.dataset));
+  if (storage.kind == dataset::StorageKind::kFile) {
+    std::string path = options.dataset;
+    if (path.rfind("file://", 0) == 0) path = path.substr(7);
+    if (!std::filesystem::is_directory(path)) {
+      return Status::IOError("no dataset directory at ", options.dataset);
+    }
+  }
+  std::string base;
+  ARROW_ASSIGN_OR_RAISE(auto fs, dataset::FileSystemFromUri(
+                                     options.dataset, options.flags.ToS3Config(), &base));
+  ARROW_ASSIGN_OR_RAISE(auto info, fs->GetFileInfo(base));
+  if (info.type() != arrow::fs::FileType::Directory) {
+    return Status::IOError("no dataset at ", dataset::DisplayUri(*fs, base));
+  }
+  dataset::RepairOptions repair;
+  repair.grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
+  repair.apply = options.apply;
+  auto report = dataset::Repair(fs, base, repair);
+  if (!report.ok()) {
+    return report.status().WithMessage(options.dataset, ": ", report.status().message());
+  }
+  int64_t temps = 0, orphans = 0, orphan_rows = 0;
+  for (const auto& f : report->findings) {
+    using Kind = dataset::RepairFinding::Kind;
+    std::string action;
+    if (f.removed) {
+      action = "removed";
+    } else if (f.within_grace) {
+      action = "kept (younger than the grace period)";
+    } else if (f.kind == Kind::kStaleTemp || f.kind == Kind::kOrphanChild) {
+      action = "would remove";
+    } else {
+      action = "kept (check it)";
+    }
+    if (f.kind == Kind::kStaleTemp) ++temps;
+    if (f.kind == Kind::kOrphanChild) {
+      ++orphans;
+      orphan_rows += f.rows;
+    }
+    out << fmt::format("{:<13} {}", dataset::RepairKindName(f.kind), f.uri);
+    if (!f.partition.empty()) out << fmt::format(" partition={}", f.partition);
+    if (f.kind == Kind::kOrphanChild || f.kind == Kind::kPartialChild) {
+      out << fmt::format(" rows={}", f.rows);
+    }
+    if (f.kind == Kind::kPartialChild) {
+      out << fmt::format(" orphan_rows={}", f.orphan_rows);
+    }
+    if (!f.detail.empty()) out << fmt::format(" detail=\"{}\"", f.detail);
+    out << fmt::format(": {}\n", action);
+  }
+  out << fmt::format(
+      "repair {}{}: {} partitions, {} files checked; {} stale temporary files, {} orphan "
+      "child files ({} rows); {} removable, {} removed; {} younger than the grace "
+      "period {} kept; {} need attention\n",
+      dataset::DisplayUri(*fs, base), options.apply ? "" : " (dry run)",
+      report->partitions_checked, report->files_checked, temps, orphans, orphan_rows,
+      report->removable, report->removed, report->within_grace, options.grace_period,
+      report->attention);
+  if (!options.apply && report->removable > 0) {
+    out << "dry run: nothing removed; run again with --apply to remove them\n";
+  }
+  const bool left = report->removable > report->removed;
+  return left || report->attention > 0 ? kRepairFindings : kRepairClean;
+}
+
+}  // namespace otap_parquet::cli

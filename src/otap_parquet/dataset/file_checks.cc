@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/file_checks.h"
+
+#include <algorithm>
+#include <exception>
+#include <string>
+
+#include <arrow/type.h>
+#include <arrow/type_traits.h>
+#include <parquet/arrow/schema.h>
+#include <parquet/properties.h>
+
+#include "otap_parquet/schema/otap_schema.h"
+
+namespace otap_parquet::dataset {
+
+namespace {
+
+using arrow::Status;
+using PT = PayloadType;
+
+enum class Kind { kInteger, kString, kStruct, kTime, kFixedId };
+
+struct Required {
+  const char* name;
+  Kind kind;
+};
+
+std::vector<Required> RequiredOf(PT type) {
+  if (IsAttributes(type)) {
+    return {{schema::kParentId, Kind::kInteger},
+            {schema::kKey, Kind::kString},
+            {schema::kType, Kind::kInteger}};
+  }
+  switch (type) {
+    case PT::kLogs:
+      return {{schema::kId, Kind::kInteger},
+              {schema::kTimeUnixNano, Kind::kTime},
+              {schema::kObservedTimeUnixNano, Kind::kTime},
+              {schema::kBody, Kind::kStruct}};
+    case PT::kSpans:
+      return {{schema::kId, Kind::kInteger},
+              {schema::kTraceId, Kind::kFixedId},
+              {schema::kSpanId, Kind::kFixedId},
+              {schema::kStartTimeUnixNano, Kind::kTime}};
+    case PT::kUnivariateMetrics:
+      return {{schema::kId, Kind::kInteger}, {schema::kMetricType, Kind::kInteger}};
+    default:
+      return {{schema::kParentId, Kind::kInteger}};
+  }
+}
+
+bool KindMatches(Kind kind, const arrow::DataType& raw) {
+  const arrow::DataType* type = &raw;
+  if (type->id() == arrow::Type::DICTIONARY) {
+    type = static_cast<const arrow::DictionaryType&>(raw).value_type().get();
+  }
+  switch (kind) {
+    case Kind::kInteger:
+      return arrow::is_integer(type->id());
+    case Kind::kString:
+      return arrow::is_base_binary_like(type->id()) ||
+             arrow::is_binary_view_like(type->id());
+    case Kind::kStruct:
+      return type->id() == arrow::Type::STRUCT;
+    case Kind::kTime:
+      return type->id() == arrow::Type::TIMESTAMP || arrow::is_integer(type->id());
+    case Kind::kFixedId:
+      return type->id() == arrow::Type::FIXED_SIZE_BINARY ||
+             arrow::is_base_binary_like(type->id()) ||
+             arrow::is_binary_view_like(type->id());
+  }
+  return false;
+}
+
+bool AnyLeafIn(const parquet::arrow::SchemaField& field, const std::vector<int>& leaves) {
+  if (field.is_leaf()) {
+    return std::find(leaves.begin(), leaves.end(), field.column_index) != leaves.end();
+  }
+  for (const auto& child : field.children) {
+    if (AnyLeafIn(child, leaves)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status CheckRequiredColumns(PT type, const parquet::FileMetaData& metadata,
+                            const std::vector<int>& unreadable_leaves) {
+  parquet::arrow::SchemaManifest manifest;
+  try {
+    ARROW_RETURN_NOT_OK(parquet::arrow::SchemaManifest::Make(
+        metadata.schema(), metadata.key_value_metadata(),
+        parquet::default_arrow_reader_properties(), &manifest));
+  } catch (const std::exception& e) {
+    return Status::Invalid("unreadable schema: ", e.what());
+  }
+  for (const Required& required : RequiredOf(type)) {
+    const parquet::arrow::SchemaField* found = nullptr;
+    for (const auto& field : manifest.schema_fields) {
+      if (field.field->name() == required.name) found = &field;
+    }
+    if (found == nullptr) {
+      return Status::Invalid("required column ", required.name, " is missing");
+    }
+    if (!KindMatches(required.kind, *found->field->type())) {
+      return Status::Invalid("required column ", required.name, " has type ",
+                             found->field->type()->ToString());
+    }
+    if (AnyLeafIn(*found, unreadable_leaves)) {
+      return Status::Invalid("required column ", required.name, " is unreadable");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace otap_parquet::dataset

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/repair.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/localfs.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/dataset_writer.h"
+#include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::dataset {
+namespace {
+
+namespace stdfs = std::filesystem;
+using Clock = std::chrono::system_clock;
+using PT = PayloadType;
+
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    static int counter = 0;
+    path_ = (stdfs::temp_directory_path() /
+             ("otap_repair_test_" + std::to_string(::getpid()) + "_" +
+              std::to_string(++counter)))
+                .string();
+    stdfs::remove_all(path_);
+    stdfs::create_directories(path_);
+  }
+  ~ScopedTempDir() { stdfs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::shared_ptr<arrow::fs::FileSystem> LocalFs() {
+  return std::make_shared<arrow::fs::LocalFileSystem>();
+}
+
+void Touch(const std::string& path, Clock::duration age = {}) {
+  stdfs::create_directories(stdfs::path(path).parent_path());
+  std::ofstream(path) << "x";
+  if (age.count() > 0) {
+    stdfs::last_write_time(path, stdfs::file_time_type::clock::now() - age);
+  }
+}
+
+void Backdate(const std::string& dir, Clock::duration age) {
+  for (const auto& entry : stdfs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) {
+      stdfs::last_write_time(entry.path(), stdfs::file_time_type::clock::now() - age);
+    }
+  }
+}
+
+// Files of `table` under `base`, sorted.
+std::vector<std::string> FilesOf(const std::string& base, std::string_view table) {
+  std::vector<std::string> out;
+  const auto dir = stdfs::path(base) / std::string(table);
+  if (!stdfs::exists(dir)) return out;
+  for (const auto& entry : stdfs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) out.push_back(entry.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+WriterOptions TestWriterOptions() {
+  WriterOptions options;
+  options.flush_when_older_than = std::chrono::milliseconds(0);
+  return options;
+}
+
+// `_part_id` partitioning, with `date=/hour=` levels when `hourly`.
+PartitioningOptions Partitioning(bool hourly) {
+  PartitioningOptions partitioning;
+  if (hourly) partitioning.event_time = TimeGranularity::kHour;
+  return partitioning;
+}
+
+// Writes `flushes` flushes of `requests_per_flush` generated requests of `signal`
+// with one writer (one `_part_id`), each flush a second after the previous one so
+// that file names sort by flush.
+void WriteDataset(const std::string& base, Signal signal, int flushes,
+                  bool hourly = false) {
+  DatasetWriterSettings settings;
+  settings.filesystem = LocalFs();
+  settings.base_path = base;
+  settings.fsync = false;
+  Clock::time_point now = Clock::now();
+  settings.clock = [&now] { return now; };
+  settings.logger = std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::null_sink_mt>());
+  auto writer = DatasetWriter::Make(TestWriterOptions(), Partitioning(hourly), settings);
+  ASSERT_OK(writer.status());
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 5;
+  generator::OtlpGenerator generator(gen);
+  for (int f = 0; f < flushes; ++f) {
+    ASSERT_OK_AND_ASSIGN(auto batches, otlp::ToOtap(generator.Next(signal)));
+    for (const auto& batch : batches) (void)(*writer)->Write(batch);
+    ASSERT_OK((*writer)->Flush());
+    now += std::chrono::seconds(1);
+  }
+  ASSERT_OK((*writer)->Close());
+}
+
+int64_t ReplayRoots(const std::string& base, int64_t* orphan_rows) {
+  ReaderOptions options;
+  auto reader = DatasetReader::Make(LocalFs(), base, options);
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  int64_t roots = 0;
+  while (true) {
+    auto batch = (*reader)->Next();
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    if (!batch.ok() || !*batch) break;
+    roots += (*batch)->num_root_rows();
+  }
+  *orphan_rows = (*reader)->stats().orphan_rows;
+  return roots;
+}
+
+// ---------------------------------------------------------------------------------
+// Discovery never reads one file twice
+
+// Scenario: a directory symlink loop inside a partition, a symlink to a sibling
+// partition, a file symlink to a file that is listed anyway, a dangling symlink.
+// Guarantees: each file is listed once (before: the loop listed its files once per
+// level until ELOOP, 41 times); every skipped path is counted.
+TEST(DiscoveryTest, DoesNotFollowDirectorySymlinks) {
+  ScopedTempDir dir;
+  const std::string logs = dir.path() + "/logs";
+  Touch(logs + "/_part_id=a/part-1.parquet");
+  Touch(logs + "/_part_id=b/part-2.parquet");
+  stdfs::create_directory_symlink("..", logs + "/_part_id=a/loop");
+  stdfs::create_directory_symlink(logs + "/_part_id=b", logs + "/_part_id=c");
+  stdfs::create_symlink(logs + "/_part_id=b/part-2.parquet",
+                        logs + "/_part_id=a/part-3.parquet");
+  stdfs::create_symlink(logs + "/nowhere", logs + "/_part_id=a/part-4.parquet");
+
+  ASSERT_OK_AND_ASSIGN(auto tree, ListTree(LocalFs(), logs));
+  std::vector<std::string> names;
+  for (const auto& info : tree.files) names.push_back(info.path());
+  EXPECT_THAT(names, ::testing::ElementsAre(logs + "/_part_id=a/part-1.parquet",
+                                            logs + "/_part_id=b/part-2.parquet"));
+  // loop, _part_id=c, part-3 (same file as part-2); Arrow's listing leaves out the
+  // dangling part-4 by itself.
+  EXPECT_EQ(tree.skipped_entries, 3);
+
+  DiscoveryOptions options;
+  options.signals = {Signal::kLogs};
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), options));
+  ASSERT_EQ(plan.partitions.size(), 2u);
+  EXPECT_EQ(plan.partitions[0].path, "_part_id=a");
+  EXPECT_EQ(plan.partitions[1].path, "_part_id=b");
+  EXPECT_EQ(plan.partitions[0].FilesOf(PT::kLogs).size(), 1u);
+  EXPECT_EQ(plan.skipped_entries, 3);
+}
+
+// Scenario: a table path that is a regular file next to a good table.
+// Guarantees: discovery skips and counts it instead of failing the whole listing.
+TEST(DiscoveryTest, TablePathThatIsAFileIsSkipped) {
+  ScopedTempDir dir;
+  Touch(dir.path() + "/logs/_part_id=a/part-1.parquet");
+  Touch(dir.path() + "/log_attrs");
+  DiscoveryOptions options;
+  options.signals = {Signal::kLogs};
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), options));
+  ASSERT_EQ(plan.partitions.size(), 1u);
+  EXPECT_EQ(plan.skipped_entries, 1);
+}
+
+// ---------------------------------------------------------------------------------
+// Temporary files
+
+TEST(RepairTest, TempFileNames) {
+  EXPECT_TRUE(IsWriterTempFileName(".part-1795000000000-abc.parquet.tmp"));
+  EXPECT_FALSE(IsWriterTempFileName("part-1795000000000-abc.parquet"));
+  EXPECT_FALSE(IsWriterTempFileName(".part-.parquet.tmp"));
+  EXPECT_FALSE(IsWriterTempFileName(".part-1-a.parquet"));
+}
+
+// Scenario: an old temp file of a dead writer, an old temp file another process
+// still holds locked (a live writer whose file stays open for hours), a young one.
+// Guarantees: only the dead writer's old file is removed.
+TEST(RepairTest, CleanStaleTempFilesKeepsLiveAndYoungFiles) {
+  ScopedTempDir dir;
+  const std::string dead = dir.path() + "/logs/_part_id=a/.part-1-dead.parquet.tmp";
+  const std::string live = dir.path() + "/logs/_part_id=a/.part-2-live.parquet.tmp";
+  const std::string young = dir.path() + "/log_attrs/_part_id=a/.part-3-new.parquet.tmp";
+  const std::string data = dir.path() + "/logs/_part_id=a/part-4-x.parquet";
+  Touch(dead, std::chrono::hours(2));
+  Touch(live, std::chrono::hours(2));
+  Touch(young);
+  Touch(data, std::chrono::hours(2));
+  ASSERT_OK_AND_ASSIGN(auto lock, TempFileLock::Acquire(live));
+  EXPECT_TRUE(TempFileLock::IsHeld(live));
+  EXPECT_FALSE(TempFileLock::IsHeld(dead));
+
+  ASSERT_OK_AND_ASSIGN(
+      auto dry, CleanStaleTempFiles(LocalFs(), dir.path(), std::chrono::hours(1), false));
+  EXPECT_THAT(dry.stale, ::testing::ElementsAre(dead));
+  EXPECT_EQ(dry.removed, 0);
+  EXPECT_TRUE(stdfs::exists(dead));
+
+  ASSERT_OK_AND_ASSIGN(auto applied, CleanStaleTempFiles(LocalFs(), dir.path(),
+                                                         std::chrono::hours(1), true));
+  EXPECT_EQ(applied.removed, 1);
+  EXPECT_EQ(applied.in_use, 2);
+  EXPECT_FALSE(stdfs::exists(dead));
+  EXPECT_TRUE(stdfs::exists(live));
+  EXPECT_TRUE(stdfs::exists(young));
+  EXPECT_TRUE(stdfs::exists(data));
+}
+
+// Scenario: a crashed writer left an old temp file; a new writer starts on the same
+// dataset and writes.
+// Guarantees: the writer removes it at Make() (counted), and its own open file is
+// locked while it exists.
+TEST(RepairTest, WriterRemovesStaleTempFilesAtStart) {
+  ScopedTempDir dir;
+  const std::string stale = dir.path() + "/logs/_part_id=old/.part-1-x.parquet.tmp";
+  Touch(stale, std::chrono::hours(2));
+  DatasetWriterSettings settings;
+  settings.filesystem = LocalFs();
+  settings.base_path = dir.path();
+  settings.fsync = false;
+  settings.logger = std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::null_sink_mt>());
+  ASSERT_OK_AND_ASSIGN(auto writer, DatasetWriter::Make(TestWriterOptions(),
+                                                        Partitioning(false), settings));
+  EXPECT_FALSE(stdfs::exists(stale));
+  EXPECT_EQ(writer->metrics().stale_temp_files_removed, 1);
+
+  generator::OtlpGenerator generator({});
+  ASSERT_OK_AND_ASSIGN(auto batches, otlp::ToOtap(generator.Next(Signal::kLogs)));
+  (void)writer->Write(batches[0]);
+  int temps = 0;
+  for (const auto& path : FilesOf(dir.path(), "logs")) {
+    if (!IsWriterTempFileName(stdfs::path(path).filename().string())) continue;
+    ++temps;
+    EXPECT_TRUE(TempFileLock::IsHeld(path)) << path;
+  }
+  EXPECT_EQ(temps, 1);
+  ASSERT_OK(writer->Close());
+}
+
+// ---------------------------------------------------------------------------------
+// Orphan child files
+
+// Scenario: three flushes into one partition; the kill hit the third flush after its
+// children were renamed, before the root (its logs file is deleted); plus a stale
+// temp file. Event-time partitioning with `_part_id` innermost checks that any level
+// order works.
+// Guarantees: the dry run lists the third flush's child files and the temp file and
+// removes nothing; --apply removes exactly them; a second run finds nothing; the
+// replay then has no orphan rows and the first two flushes' records.
+TEST(RepairTest, FindsAndRemovesOrphanChildFiles) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 3, /*hourly=*/true);
+  auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 3u);
+  const auto log_attrs = FilesOf(dir.path(), "log_attrs");
+  ASSERT_EQ(log_attrs.size(), 3u);
+  int64_t orphans_before = 0;
+  const int64_t all_roots = ReplayRoots(dir.path(), &orphans_before);
+  stdfs::remove(logs.back());
+  const std::string temp =
+      stdfs::path(logs.front()).parent_path().string() + "/.part-9-x.parquet.tmp";
+  Touch(temp);
+  Backdate(dir.path(), std::chrono::hours(2));
+
+  RepairOptions options;
+  ASSERT_OK_AND_ASSIGN(auto dry, Repair(LocalFs(), dir.path(), options));
+  std::vector<std::string> found;
+  for (const auto& f : dry.findings) {
+    EXPECT_FALSE(f.removed);
+    if (f.kind == RepairFinding::Kind::kOrphanChild) {
+      found.push_back(f.uri);
+      EXPECT_GT(f.rows, 0);
+    }
+  }
+  // The third flush's child files (log_attrs, resource_attrs, ...), not the others.
+  const auto orphans = static_cast<int64_t>(found.size());
+  EXPECT_GE(orphans, 2);
+  EXPECT_THAT(found, ::testing::Contains(::testing::HasSubstr(
+                         stdfs::path(log_attrs.back()).filename().string())));
+  EXPECT_EQ(dry.removable, orphans + 1);
+  EXPECT_EQ(dry.removed, 0);
+  EXPECT_EQ(dry.attention, 0);
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 3u);
+
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto applied, Repair(LocalFs(), dir.path(), options));
+  EXPECT_EQ(applied.removed, orphans + 1);
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 2u);
+  EXPECT_FALSE(stdfs::exists(temp));
+  EXPECT_TRUE(stdfs::exists(log_attrs[0]));
+  EXPECT_TRUE(stdfs::exists(log_attrs[1]));
+
+  ASSERT_OK_AND_ASSIGN(auto again, Repair(LocalFs(), dir.path(), options));
+  EXPECT_TRUE(again.findings.empty());
+  EXPECT_EQ(again.removed, 0);
+
+  int64_t orphans_after = -1;
+  const int64_t roots = ReplayRoots(dir.path(), &orphans_after);
+  EXPECT_EQ(orphans_before, 0);
+  EXPECT_EQ(orphans_after, 0);
+  EXPECT_GT(roots, 0);
+  EXPECT_LT(roots, all_roots);
+}
+
+// Scenario: a partition whose only root file is gone, files younger than the grace
+// period, traces (children of children: span_event_attrs under span_events).
+// Guarantees: young orphans are reported as kept and not removed even with apply;
+// once old, every child table including grandchildren is removed.
+TEST(RepairTest, GracePeriodAndGrandchildren) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kTraces, 1);
+  const auto spans = FilesOf(dir.path(), "spans");
+  ASSERT_EQ(spans.size(), 1u);
+  stdfs::remove(spans[0]);
+  ASSERT_FALSE(FilesOf(dir.path(), "span_event_attrs").empty());
+
+  RepairOptions options;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto young, Repair(LocalFs(), dir.path(), options));
+  EXPECT_EQ(young.removed, 0);
+  EXPECT_GT(young.within_grace, 0);
+  EXPECT_FALSE(FilesOf(dir.path(), "span_event_attrs").empty());
+
+  Backdate(dir.path(), std::chrono::hours(2));
+  ASSERT_OK_AND_ASSIGN(auto old, Repair(LocalFs(), dir.path(), options));
+  EXPECT_GT(old.removed, 0);
+  for (PT type : PayloadTypesOf(Signal::kTraces)) {
+    EXPECT_TRUE(FilesOf(dir.path(), TableName(type)).empty()) << TableName(type);
+  }
+}
+
+// Scenario: the root file of a partition is unreadable (truncated).
+// Guarantees: the partition is reported as unchecked and none of its children is
+// removed (they would all look orphaned).
+TEST(RepairTest, UnreadableParentLeavesPartitionUnchecked) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 1);
+  const auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 1u);
+  stdfs::resize_file(logs[0], 10);
+  Backdate(dir.path(), std::chrono::hours(2));
+  RepairOptions options;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto report, Repair(LocalFs(), dir.path(), options));
+  EXPECT_EQ(report.removed, 0);
+  EXPECT_EQ(report.attention, 1);
+  ASSERT_EQ(report.findings.size(), 1u);
+  EXPECT_EQ(report.findings[0].kind, RepairFinding::Kind::kUnchecked);
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 1u);
+}
+
+}  // namespace
+}  // namespace otap_parquet::dataset

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/receivers/parquet/dead_letter.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string_view>
+
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/otlp_json.h"
+
+namespace otap_parquet::nodes {
+
+arrow::Result<std::shared_ptr<DeadLetterFile>> DeadLetterFile::Open(
+    const std::string& path) {
+  static std::mutex registry_mutex;
+  static std::map<std::string, std::weak_ptr<DeadLetterFile>> registry;
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  if (auto existing = registry[path].lock()) return existing;
+  const auto dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);  // open reports
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return arrow::Status::IOError("cannot open dead letter file ", path, ": ",
+                                  std::strerror(errno));
+  }
+  auto file = std::shared_ptr<DeadLetterFile>(new DeadLetterFile(path, fd));
+  registry[path] = file;
+  return file;
+}
+
+DeadLetterFile::~DeadLetterFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+arrow::Status DeadLetterFile::Append(const OtapBatch& batch) {
+  auto request = otlp::FromOtap(batch);
+  if (!request.ok()) {
+    return request.status().WithMessage(
+        "dead letter ", path_,
+        ": cannot convert the batch to OTLP: ", request.status().message());
+  }
+  auto json = otlp::ToOtlpJson(*request);
+  if (!json.ok()) {
+    return json.status().WithMessage("dead letter ", path_, ": ",
+                                     json.status().message());
+  }
+  json->push_back('\n');
+  std::lock_guard<std::mutex> lock(mutex_);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    return arrow::Status::IOError("dead letter ", path_, ": ", std::strerror(errno));
+  }
+  std::string_view rest(*json);
+  int err = 0;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(fd_, rest.data(), rest.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  if (err == 0 && ::fdatasync(fd_) != 0) err = errno;
+  if (err != 0) {
+    // No partial line: later appends start on a line of their own.
+    (void)::ftruncate(fd_, st.st_size);
+    return arrow::Status::IOError("writing dead letter file ", path_, ": ",
+                                  std::strerror(err));
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace otap_parquet::nodes
