@@ -70,7 +70,6 @@ void BM_DatasetWriterLogs(benchmark::State& state) {
   const auto& batches = RealisticLogBatches(static_cast<int>(state.range(0)) / 4);
   const std::string dir = ScratchDir("otap-writer-benchmark");
   PartitioningOptions partitioning;
-  partitioning.by_part_id = true;
   for (auto _ : state) {
     DatasetWriterSettings settings;
     settings.filesystem = std::make_shared<arrow::fs::LocalFileSystem>();

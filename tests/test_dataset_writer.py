@@ -228,8 +228,9 @@ def test_event_time_partitioning(granularity, run, cli, tmp_path):
                     str(source)], check=True, capture_output=True)
     base = tmp_path / "ds"
     run("convert", source, base, "--partition-by", "part_id", "--partition-by", granularity)
-    pattern = (rf"_part_id={UUID}/date=\d{{4}}-\d{{2}}-\d{{2}}/hour=\d{{2}}" if granularity == "hour"
-               else rf"_part_id={UUID}/date=\d{{4}}-\d{{2}}-\d{{2}}")
+    # _part_id innermost: each writer's id space is a directory of its own.
+    pattern = (rf"date=\d{{4}}-\d{{2}}-\d{{2}}/hour=\d{{2}}/_part_id={UUID}" if granularity == "hour"
+               else rf"date=\d{{4}}-\d{{2}}-\d{{2}}/_part_id={UUID}")
     total = 0
     for table in tables_of(base):
         for f in parquet_files(base, table):

@@ -76,12 +76,12 @@ DatasetFlags::ToOptions() const {
   options.compression = *codec;
   if (rows_per_file < 0) return Status::Invalid("--rows-per-file must be >= 0");
   if (rows_per_file > 0) options.target_rows_per_file = rows_per_file;
+  // `_part_id` is always the innermost level (PartitioningOptions): `part_id` and
+  // `none` add nothing to it.
   dataset::PartitioningOptions partitioning;
-  std::vector<std::string> by = partition_by;
-  if (by.empty()) by = {"part_id"};
-  for (const auto& level : by) {
+  for (const auto& level : partition_by) {
     if (level == "part_id" || level == "_part_id") {
-      partitioning.by_part_id = true;
+      continue;
     } else if (level == "hour" || level == "day") {
       const auto granularity = level == "hour" ? dataset::TimeGranularity::kHour
                                                : dataset::TimeGranularity::kDay;
@@ -214,7 +214,9 @@ Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report) {
   report << fmt::format(
       "bench write: {} records ({} OTAP batches) x{} into {} ({}, {}{})\n", records,
       batches.size(), options.repeat, dir, options.flags.compression,
-      partitioning.by_part_id ? "by _part_id" : "unpartitioned",
+      !partitioning.event_time                                      ? "by _part_id"
+      : *partitioning.event_time == dataset::TimeGranularity::kHour ? "by hour, _part_id"
+                                                                    : "by day, _part_id",
       options.flags.no_fsync ? ", no fsync" : "");
   report << fmt::format("  time          {:.3f} s\n", seconds);
   report << fmt::format("  throughput    {:.0f} records/s\n",

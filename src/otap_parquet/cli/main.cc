@@ -41,8 +41,8 @@ void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
                   "publish a partition once a table file holds N rows")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--partition-by", flags->partition_by,
-                  "directory levels: part_id, hour, day or none (repeatable; default "
-                  "part_id)");
+                  "directory levels: hour or day (event time), part_id or none (no more "
+                  "levels); _part_id=<uuid> is always the innermost level");
   cmd->add_option("--s3-endpoint", flags->s3_endpoint,
                   "S3 endpoint override (host:port or http(s)://host:port)");
   cmd->add_option("--s3-region", flags->s3_region, "S3 region");

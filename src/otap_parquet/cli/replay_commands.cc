@@ -61,6 +61,12 @@ void PrintStats(const dataset::ReaderStats& stats, std::ostream& report) {
   }
   report << fmt::format("  OTAP {} batches, {} roots; orphan rows {}\n",
                         stats.batches_emitted, stats.roots_emitted, stats.orphan_rows);
+  if (stats.id_collisions > 0) {
+    report << fmt::format(
+        "  id collisions: {} partition signal(s) not replayed (two writers in one id "
+        "space; see the error log for the files)\n",
+        stats.id_collisions);
+  }
   for (int i = 0; i < kPayloadTypeSlots; ++i) {
     if (stats.rows_per_table[i] == 0) continue;
     report << fmt::format("    {:<32} {:>10} rows\n",
@@ -222,11 +228,14 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
   skips->files = reader->stats().corrupt_files + reader->stats().incompatible_files;
   skips->columns = reader->stats().unreadable_columns;
   skips->entries = reader->plan().skipped_entries;
+  skips->partitions = reader->stats().id_collisions;
   if (skips->any()) {
     report << fmt::format(
         "  skipped input: {} files, {} columns read as nulls, {} paths, {} records that "
-        "do not convert (in {} batches); see the warnings above (exit code 3)\n",
-        skips->files, skips->columns, skips->entries, skips->records, skips->batches);
+        "do not convert (in {} batches), {} partition signals with colliding ids; see "
+        "the warnings above (exit code 3)\n",
+        skips->files, skips->columns, skips->entries, skips->records, skips->batches,
+        skips->partitions);
   }
   return Status::OK();
 }

@@ -43,8 +43,13 @@ struct ReplaySkips {
   int64_t entries = 0;  ///< paths discovery did not read (DatasetPlan::skipped_entries)
   int64_t batches = 0;  ///< OTAP batches that did not convert to OTLP as a whole
   int64_t records = 0;  ///< log records, spans or data points that did not convert
+  /// Partitions not replayed: two writers numbered ids in one id space
+  /// (ReaderStats::id_collisions).
+  int64_t partitions = 0;
 
-  bool any() const { return files > 0 || columns > 0 || entries > 0 || records > 0; }
+  bool any() const {
+    return files > 0 || columns > 0 || entries > 0 || records > 0 || partitions > 0;
+  }
 };
 
 /// \brief Dataset → OTLP file: the exact inverse of `convert INPUT... DATASET`.

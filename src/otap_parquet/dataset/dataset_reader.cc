@@ -31,6 +31,7 @@
 
 #include "otap_parquet/dataset/column_recovery.h"
 #include "otap_parquet/dataset/file_checks.h"
+#include "otap_parquet/dataset/id_space.h"
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/pdata/ids.h"
@@ -1088,6 +1089,16 @@ class DatasetReader::SignalMerge {
     }
   }
 
+  // Overlapping id ranges among the root files opened (their footers, no I/O).
+  std::optional<IdCollision> RootIdCollision() const {
+    std::vector<RootFooter> footers;
+    for (const auto& file : tables_[static_cast<size_t>(root_type_)]->cursor->files()) {
+      if (!file.bad && file.metadata)
+        footers.push_back({&file.path, file.metadata.get()});
+    }
+    return FindIdCollision(footers);
+  }
+
   void FillPosition(ReaderPosition* pos) const {
     pos->signal = signal_;
     const auto& root_cursor = *tables_[static_cast<size_t>(root_type_)]->cursor;
@@ -1743,6 +1754,18 @@ arrow::Result<std::optional<OtapBatch>> DatasetReader::Next() {
             std::make_unique<SignalMerge>(fs_, options_.signals[signal_index_], partition,
                                           options_, &stats_, std::move(resume));
         ARROW_RETURN_NOT_OK(merge->Open(partition));
+        if (auto collision = merge->RootIdCollision()) {
+          // Never attach another writer's rows: the signal's records of this id
+          // space are not replayed at all.
+          ++stats_.id_collisions;
+          spdlog::error(
+              "receiver.parquet.partition.id_collision partition={} signal={} "
+              "files=\"{}\" (two writers numbered ids in one id space; not replayed)",
+              partition.path.empty() ? "(unpartitioned)" : partition.path,
+              SignalName(options_.signals[signal_index_]), collision->ToString());
+          ++signal_index_;
+          continue;
+        }
         merge_ = std::move(merge);
         continue;
       }

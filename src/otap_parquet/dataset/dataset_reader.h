@@ -71,6 +71,16 @@
 /// without attributes and counted (ReaderStats::unresolved_resource_rows).
 /// UpstreamResourcePolicy::kDrop never joins upstream resource/scope attributes.
 ///
+/// ## Id collisions
+///
+/// Before a signal of a partition is replayed, the footers of its root files (read
+/// by the cursors anyway) are checked for overlapping id ranges (id_space.h): two
+/// writers in one id space (an old unpartitioned dataset written by a restarted
+/// exporter, several upstream instances without `_part_id`) cannot be told apart, so
+/// that signal of the partition is not replayed at all; an error naming both files is
+/// logged and ReaderStats::id_collisions counts it. Nothing is attached to another
+/// writer's records. (Root files a resume marked replayed are not checked again.)
+///
 /// ## Bad files, bad columns, storage failures
 ///
 /// A corrupt, truncated or non-Parquet file is logged (path, reason), counted
@@ -214,6 +224,10 @@ struct ReaderStats {
   int64_t roots_emitted = 0;
   /// Root files not read because ReaderOptions::resume marked them replayed.
   int64_t resume_skipped_files = 0;
+  /// (Partition, signal)s not replayed because two of their root files' ids overlap
+  /// (two writers numbered ids in one id space; FindIdCollision). Counted, with an
+  /// error log naming both files, each time the reader reaches one.
+  int64_t id_collisions = 0;
 };
 
 /// \brief Where the reader stands after the last emitted chunk: with the plan, enough

@@ -20,7 +20,9 @@
 #include <gtest/gtest.h>
 
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
+#include "otap_parquet/dataset/dataset_writer.h"
 #include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/dataset/id_space.h"
 #include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/schema/otap_schema.h"
 #include "otap_parquet/testing/gtest_util.h"
@@ -137,6 +139,31 @@ TEST(DiscoveryTest, ListsPartitionsAndParquetFilesOnly) {
   EXPECT_EQ(plan.partitions[1].FilesOf(PT::kLogAttrs).size(), 1u);
   EXPECT_EQ(plan.ignored_files, 2);
   EXPECT_EQ(plan.unmatched_files, 1);
+  EXPECT_FALSE(plan.unpartitioned);
+}
+
+// Scenario: our current layout (`_part_id` innermost, under event-time levels) next
+// to the old one (`_part_id` outermost).
+// Guarantees: each directory holding root files is one partition, its part_id taken
+// from the `_part_id=` segment wherever it is; child files pair by the same path.
+TEST(DiscoveryTest, PartIdAtAnyLevel) {
+  ScopedTempDir dir;
+  auto touch = [&](const std::string& rel) {
+    stdfs::create_directories(stdfs::path(dir.path() + "/" + rel).parent_path());
+    std::ofstream(dir.path() + "/" + rel) << "x";
+  };
+  touch("logs/date=2026-01-01/hour=05/_part_id=new/part-1.parquet");
+  touch("log_attrs/date=2026-01-01/hour=05/_part_id=new/part-1.parquet");
+  touch("logs/_part_id=old/date=2026-01-01/hour=05/part-1.parquet");
+  DiscoveryOptions options;
+  options.signals = {Signal::kLogs};
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), options));
+  ASSERT_EQ(plan.partitions.size(), 2u);
+  EXPECT_EQ(plan.partitions[0].path, "_part_id=old/date=2026-01-01/hour=05");
+  EXPECT_EQ(plan.partitions[0].part_id, "old");
+  EXPECT_EQ(plan.partitions[1].path, "date=2026-01-01/hour=05/_part_id=new");
+  EXPECT_EQ(plan.partitions[1].part_id, "new");
+  EXPECT_EQ(plan.partitions[1].FilesOf(PT::kLogAttrs).size(), 1u);
   EXPECT_FALSE(plan.unpartitioned);
 }
 
@@ -896,6 +923,98 @@ TEST(DatasetReaderTest, InvalidOptionsAreRejected) {
   ASSERT_RAISES(Invalid, DatasetReader::Make(LocalFs(), "/nonexistent", options));
   options.batch_size = 0;
   ASSERT_RAISES(Invalid, DatasetReader::Make(LocalFs(), "/nonexistent", options));
+}
+
+// One logs request of the generator, its OTLP form and its OTAP batches.
+std::pair<otlp::OtlpRequest, std::vector<OtapBatch>> LogsRequest(uint64_t seed) {
+  generator::GeneratorOptions gen;
+  gen.seed = seed;
+  gen.items_per_scope = 6;
+  generator::OtlpGenerator generator(gen);
+  otlp::OtlpRequest request(generator.NextLogs());
+  auto batches = otlp::ToOtap(request).ValueOrDie();
+  return {std::move(request), std::move(batches)};
+}
+
+// Writes `batches` with a DatasetWriter into `base` (one writer instance: a run of
+// the exporter or of `convert`), with `part_id` forced when not empty.
+void WriteWithWriter(const std::string& base, const std::vector<OtapBatch>& batches,
+                     const std::string& part_id, int64_t rows_per_file = 0) {
+  DatasetWriterSettings settings;
+  settings.filesystem = LocalFs();
+  settings.base_path = base;
+  settings.fsync = false;
+  if (!part_id.empty()) {
+    // The first UUID is the writer's `_part_id`; file names stay unique.
+    settings.new_uuid = [part_id, first = true]() mutable {
+      if (!first) return RandomUuid();
+      first = false;
+      return part_id;
+    };
+  }
+  WriterOptions options;
+  if (rows_per_file > 0) options.target_rows_per_file = rows_per_file;
+  auto writer = DatasetWriter::Make(options, {}, settings).ValueOrDie();
+  std::vector<arrow::Future<>> acks;
+  for (const auto& batch : batches) acks.push_back(writer->Write(batch));
+  ASSERT_OK(writer->Close());
+  for (auto& ack : acks) ASSERT_OK(ack.status());
+}
+
+// Scenario: two writers numbering ids from 0 in one id space, as after a restart of
+// a writer without a fresh `_part_id` (forced to the same `_part_id`) or an old /
+// upstream unpartitioned dataset (files moved directly under `<table>/`); next to it
+// a partition of a third writer with many files per table.
+// Guarantees: the shared id space is not replayed (no record gets another writer's
+// attributes or resource), counted once in id_collisions, and FindIdCollision names
+// both files; the clean partition replays exactly and is not reported.
+TEST(DatasetReaderTest, TwoWritersInOneIdSpaceAreReportedNotJoined) {
+  const std::string shared = "00000000-0000-4000-8000-000000000001";
+  for (bool unpartitioned : {false, true}) {
+    ScopedTempDir dir;
+    WriteWithWriter(dir.path(), LogsRequest(1).second, shared);
+    WriteWithWriter(dir.path(), LogsRequest(2).second, shared);
+    if (unpartitioned) {
+      for (const auto& table : stdfs::directory_iterator(dir.path())) {
+        const auto part = table.path() / ("_part_id=" + shared);
+        for (const auto& file : stdfs::directory_iterator(part)) {
+          stdfs::rename(file.path(), table.path() / file.path().filename());
+        }
+        stdfs::remove(part);
+      }
+    }
+    auto [clean_request, clean_batches] = LogsRequest(3);
+    std::vector<OtapBatch> many;
+    for (int i = 0; i < 5; ++i) {
+      for (const auto& batch : clean_batches) many.push_back(batch);
+    }
+    WriteWithWriter(dir.path(), many, "", /*rows_per_file=*/20);
+    std::vector<otlp::OtlpRequest> expected(5, clean_request);
+
+    ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), {}));
+    ASSERT_EQ(plan.partitions.size(), 2u);
+    int collisions = 0;
+    for (const auto& partition : plan.partitions) {
+      auto collision = FindIdCollision(*LocalFs(), partition, {Signal::kLogs});
+      if (partition.part_id.empty() || partition.part_id == shared) {
+        ASSERT_TRUE(collision.has_value()) << partition.path;
+        EXPECT_NE(collision->first_path, collision->second_path);
+        EXPECT_THAT(collision->ToString(), ::testing::HasSubstr("/logs/"));
+        ++collisions;
+      } else {
+        EXPECT_GT(partition.FilesOf(PT::kLogs).size(), 1u);
+        EXPECT_FALSE(collision.has_value()) << collision->ToString();
+      }
+    }
+    EXPECT_EQ(collisions, 1);
+
+    ReaderOptions options;
+    ReaderStats stats;
+    ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+    ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+    EXPECT_EQ(stats.id_collisions, 1);
+    EXPECT_EQ(stats.orphan_rows, 0);
+  }
 }
 
 // Scenario: a base directory that does not exist.

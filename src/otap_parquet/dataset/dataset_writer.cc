@@ -187,6 +187,8 @@ std::string_view FlushReasonName(FlushReason reason) {
       return "rollover";
     case FlushReason::kPartitions:
       return "partitions";
+    case FlushReason::kPending:
+      return "pending";
   }
   return "?";
 }
@@ -266,12 +268,11 @@ void DatasetWriter::CleanStaleTempFilesAtStart() {
 
 std::string DatasetWriter::PartitionKey(const std::string& part_id,
                                         const std::string& time_path) const {
+  // `_part_id` innermost: each writer's id space is a directory of its own whatever
+  // the other levels, and time levels stay outermost for pruning and retention.
   std::string key;
-  if (partitioning_.by_part_id) key = "_part_id=" + part_id;
-  if (partitioning_.event_time && !time_path.empty()) {
-    if (!key.empty()) key += '/';
-    key += time_path;
-  }
+  if (partitioning_.event_time && !time_path.empty()) key = time_path + '/';
+  key += "_part_id=" + part_id;
   return key;
 }
 
@@ -338,9 +339,9 @@ arrow::Future<> DatasetWriter::Write(const OtapBatch& batch) {
   ack->remaining = 1;  // held by this call until all parts are written
   std::vector<std::string> touched;
   for (auto& [time_path, disk] : disks) {
-    if (!partitioning_.by_part_id && !last_part_id_.empty() &&
-        disk.part_id != last_part_id_) {
-      // Files not partitioned by _part_id still hold one id space each.
+    if (!last_part_id_.empty() && disk.part_id != last_part_id_) {
+      // Ids overflowed into a new `_part_id` (a new directory): the old one's files
+      // get no more rows, publish them now.
       (void)FlushAll(FlushReason::kRollover);
     }
     last_part_id_ = disk.part_id;
@@ -626,8 +627,8 @@ Status DatasetWriter::FlushAll(FlushReason reason) {
   return first;
 }
 
-Status DatasetWriter::Flush() {
-  Status st = FlushAll(FlushReason::kExplicit);
+Status DatasetWriter::Flush(FlushReason reason) {
+  Status st = FlushAll(reason);
   DrainCompletions();
   return st;
 }

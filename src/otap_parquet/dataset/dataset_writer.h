@@ -30,20 +30,19 @@ class logger;
 /// \file
 /// The dataset writer: OtapBatches into a partitioned Parquet dataset laid out as
 /// upstream's parquet exporter lays it out
-/// (`<base>/<table>/[k=v/...]/part-<unix-ms>-<uuid4>.parquet`).
+/// (`<base>/<table>/[date=…/[hour=…/]]_part_id=<uuid>/part-<unix-ms>-<uuid4>.parquet`).
 
 namespace otap_parquet::dataset {
 
-/// \brief Directory levels under each table, in this order when both are set:
-/// `_part_id=<uuid>` (upstream's `schema_metadata: ["_part_id"]`), then the
-/// event-time levels `date=YYYY-MM-DD[/hour=HH]` (SplitByEventTime). Neither: files
-/// directly under `<table>/`.
+/// \brief Directory levels under each table: the event-time levels
+/// `date=YYYY-MM-DD[/hour=HH]` (SplitByEventTime) if configured, then always
+/// `_part_id=<uuid>` as the innermost level. Every writer instance starts its own
+/// `_part_id` (a fresh UUID v4, and a new one when its ids would overflow UInt32),
+/// so no configuration makes two writers, or one writer before and after a restart,
+/// number ids in the same id space. Upstream's `schema_metadata: ["_part_id"]` is
+/// this level; there is no unpartitioned layout for our writer.
 struct PartitioningOptions {
-  bool by_part_id = false;
   std::optional<TimeGranularity> event_time;
-
-  /// \brief Whether any partitioning is configured.
-  bool any() const { return by_part_id || event_time.has_value(); }
 };
 
 /// \brief Why a partition's files were published.
@@ -53,12 +52,14 @@ enum class FlushReason {
   kAge,         ///< the partition's oldest file passed flush_when_older_than
   kExplicit,    ///< Flush()
   kShutdown,    ///< Close()
-  kRollover,    ///< a new `_part_id` started while files were not partitioned by it
+  kRollover,    ///< a new `_part_id` started: the old one's files get no more rows
   kPartitions,  ///< opening one more partition would pass max_open_partitions
+  kPending,     ///< the caller's bound on unacknowledged batches was reached
 };
-constexpr int kFlushReasons = 7;
+constexpr int kFlushReasons = 8;
 
-/// \brief "rows", "bytes", "age", "explicit", "shutdown", "rollover", "partitions".
+/// \brief "rows", "bytes", "age", "explicit", "shutdown", "rollover", "partitions",
+/// "pending".
 std::string_view FlushReasonName(FlushReason reason);
 
 /// \brief Counters of one writer since it was made (upstream's
@@ -172,9 +173,10 @@ class DatasetWriter {
   /// the future fails with Invalid.
   arrow::Future<> Write(const OtapBatch& batch);
 
-  /// \brief Publishes every open file now. Returns the first error (all errors also
-  /// reach the futures of the batches concerned); partitions flush independently.
-  arrow::Status Flush();
+  /// \brief Publishes every open file now, counted under `reason`. Returns the first
+  /// error (all errors also reach the futures of the batches concerned); partitions
+  /// flush independently.
+  arrow::Status Flush(FlushReason reason = FlushReason::kExplicit);
 
   /// \brief Applies the age rule at `now` (the engine's timer tick).
   arrow::Status Tick(std::chrono::system_clock::time_point now);
@@ -194,6 +196,12 @@ class DatasetWriter {
   /// \brief How often Tick() should be called: flush_when_older_than / 60, at least
   /// 1 s (upstream's timer period); nullopt without an age rule.
   std::optional<std::chrono::milliseconds> tick_interval() const;
+
+  /// \brief The `_part_id` the next batch goes to (unless its ids overflow).
+  const std::string& part_id() const { return ids_.part_id(); }
+  /// \brief Test only: the next batch's ids start at `offset` in the current
+  /// `_part_id` (to reach the UInt32 rollover).
+  void set_id_offset_for_testing(uint32_t offset) { ids_.set_offset_for_testing(offset); }
 
   const WriterOptions& options() const { return options_; }
   const PartitioningOptions& partitioning() const { return partitioning_; }

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <string>
@@ -215,12 +217,13 @@ int64_t Rows(const OtapBatch& batch, PayloadType type) {
   return rb == nullptr ? 0 : rb->num_rows();
 }
 
-// Scenario: logs written with `_part_id` partitioning, then flushed.
+// Scenario: logs written with the default partitioning (none configured), then
+// flushed.
 // Guarantees: every table's file is at
-// `<base>/<table>/_part_id=<uuid>/part-<unix-ms>-<uuid4>.parquet`, the name's
-// milliseconds come from the clock, no temporary file is left, and all rows are there.
-TEST_F(DatasetWriterTest, LayoutWithPartIdPartitioning) {
-  partitioning_.by_part_id = true;
+// `<base>/<table>/_part_id=<uuid>/part-<unix-ms>-<uuid4>.parquet` (`_part_id` is
+// always a level: there is no unpartitioned layout), the name's milliseconds come
+// from the clock, no temporary file is left, and all rows are there.
+TEST_F(DatasetWriterTest, LayoutIsPartIdByDefault) {
   auto writer = MakeWriter();
   auto batches = Batches(Signal::kLogs, 2);
   std::vector<arrow::Future<>> acks;
@@ -261,30 +264,76 @@ TEST_F(DatasetWriterTest, LayoutWithPartIdPartitioning) {
             TableRows("logs"));
 }
 
-// Scenario: no partitioning configured.
-// Guarantees: files lie directly under `<base>/<table>/`.
-TEST_F(DatasetWriterTest, LayoutWithoutPartitioning) {
-  auto writer = MakeWriter();
-  for (const auto& batch : Batches(Signal::kTraces, 1)) (void)writer->Write(batch);
-  ASSERT_OK(writer->Flush());
-  const std::regex name(R"([a-z_]+/part-[0-9]+-[0-9a-f-]{36}\.parquet)");
-  ASSERT_FALSE(Files().empty());
-  for (const auto& file : Files()) EXPECT_TRUE(std::regex_match(file, name)) << file;
-  EXPECT_EQ(ParquetFiles("spans").size(), 1u);
-}
-
-// Scenario: `_part_id` and hourly event-time partitioning together.
-// Guarantees: levels are `_part_id=<uuid>/date=YYYY-MM-DD/hour=HH`, `_part_id` first.
-TEST_F(DatasetWriterTest, LayoutWithPartIdAndEventTime) {
-  partitioning_.by_part_id = true;
+// Scenario: hourly event-time partitioning.
+// Guarantees: levels are `date=YYYY-MM-DD/hour=HH/_part_id=<uuid>`, `_part_id`
+// innermost.
+TEST_F(DatasetWriterTest, LayoutWithEventTimeHasPartIdInnermost) {
   partitioning_.event_time = TimeGranularity::kHour;
   auto writer = MakeWriter();
   for (const auto& batch : Batches(Signal::kLogs, 1)) (void)writer->Write(batch);
   ASSERT_OK(writer->Flush());
   const std::regex name(
-      R"([a-z_]+/_part_id=[0-9a-f-]{36}/date=[0-9]{4}-[0-9]{2}-[0-9]{2}/hour=[0-9]{2}/part-[0-9]+-[0-9a-f-]{36}\.parquet)");
+      R"([a-z_]+/date=[0-9]{4}-[0-9]{2}-[0-9]{2}/hour=[0-9]{2}/_part_id=[0-9a-f-]{36}/part-[0-9]+-[0-9a-f-]{36}\.parquet)");
   ASSERT_FALSE(Files().empty());
   for (const auto& file : Files()) EXPECT_TRUE(std::regex_match(file, name)) << file;
+}
+
+// Scenario: two writers one after the other into one base directory (a restart),
+// with every partitioning option.
+// Guarantees: each writer's files are in a `_part_id` of its own, so no id space
+// holds ids of two writers.
+TEST_F(DatasetWriterTest, EveryWriterInstanceHasItsOwnPartId) {
+  for (std::optional<TimeGranularity> time :
+       {std::optional<TimeGranularity>(), std::optional(TimeGranularity::kHour),
+        std::optional(TimeGranularity::kDay)}) {
+    fs::remove_all(base_);
+    fs::create_directories(base_);
+    partitioning_.event_time = time;
+    std::set<std::string> part_ids;
+    for (int instance = 0; instance < 2; ++instance) {
+      auto writer = MakeWriter();
+      for (const auto& batch : Batches(Signal::kLogs, 1)) (void)writer->Write(batch);
+      ASSERT_OK(writer->Close());
+      part_ids.insert(writer->part_id());
+    }
+    ASSERT_EQ(part_ids.size(), 2u);
+    std::set<std::string> seen;
+    for (const auto& file : ParquetFiles("logs")) {
+      const std::string dir = fs::path(file).parent_path().filename().string();
+      ASSERT_TRUE(dir.starts_with("_part_id=")) << file;
+      seen.insert(dir.substr(9));
+    }
+    EXPECT_EQ(seen, part_ids);
+  }
+}
+
+// Scenario: the id generator is about to overflow UInt32 when the next batch
+// arrives (its ids would pass 2^32 - 1).
+// Guarantees: that batch goes to a new `_part_id` directory at offset 0; the old
+// `_part_id`'s files are published at once (flush reason "rollover") and its batch
+// Acked; both directories hold their own rows.
+TEST_F(DatasetWriterTest, IdRolloverStartsANewPartIdDirectory) {
+  auto writer = MakeWriter();
+  auto batches = Batches(Signal::kLogs, 2);
+  auto first = writer->Write(batches[0]);
+  const std::string old_part_id = writer->part_id();
+  writer->set_id_offset_for_testing(std::numeric_limits<uint32_t>::max() - 2);
+  auto second = writer->Write(batches[1]);
+  ASSERT_TRUE(first.is_finished());
+  ASSERT_OK(first.status());
+  EXPECT_EQ(writer->metrics().flushes_for(FlushReason::kRollover), 1);
+  EXPECT_NE(writer->part_id(), old_part_id);
+  ASSERT_OK(writer->Close());
+  ASSERT_OK(second.status());
+  std::map<std::string, int64_t> rows_per_dir;
+  for (const auto& file : ParquetFiles("logs")) {
+    rows_per_dir[fs::path(file).parent_path().filename().string()] += RowsIn(file);
+  }
+  ASSERT_EQ(rows_per_dir.size(), 2u);
+  EXPECT_EQ(rows_per_dir["_part_id=" + old_part_id],
+            Rows(batches[0], PayloadType::kLogs));
+  EXPECT_EQ(rows_per_dir["_part_id=" + writer->part_id()],
+            Rows(batches[1], PayloadType::kLogs));
 }
 
 // Scenario: a row target smaller than the stream, batches arriving one by one.
@@ -392,7 +441,6 @@ int DepthOf(const std::string& table) {
 // every child table before any of its ancestors: depth never increases along the
 // sequence of moves, and the roots come last.
 TEST_F(DatasetWriterTest, PublishesChildrenBeforeParentsByRename) {
-  partitioning_.by_part_id = true;
   auto writer = MakeWriter();
   for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
     for (const auto& batch : Batches(signal, 1, 10)) (void)writer->Write(batch);
@@ -588,7 +636,6 @@ TEST_F(DatasetWriterTest, UnwritableDirectoryFailsBatchAndWriterRecovers) {
 // already visible children are rolled back and temporary files removed, so the
 // failed flush leaves nothing; the writer then writes the next batch normally.
 TEST_F(DatasetWriterTest, FailedPublishRollsBackAndWriterRecovers) {
-  partitioning_.by_part_id = true;
   bool fail = true;
   recording_->fail = [&](const std::string& op, const std::string& path) {
     if (fail && op == "move" && path.find("/logs/") != std::string::npos) {
@@ -715,7 +762,9 @@ TEST_F(DatasetWriterTest, MaxOpenPartitionsPublishesTheOldest) {
       }
     }
     std::set<std::string> open_hours;
-    for (const auto& dir : open) open_hours.insert(fs::path(dir).filename().string());
+    for (const auto& dir : open) {
+      open_hours.insert(fs::path(dir).parent_path().filename().string());
+    }
     EXPECT_LE(open_hours.size(), 3u) << "after batch " << i;
     // Batches older than the 3 open partitions are published and acknowledged.
     for (size_t j = 0; j < acks.size(); ++j) {
@@ -728,7 +777,7 @@ TEST_F(DatasetWriterTest, MaxOpenPartitionsPublishesTheOldest) {
   for (auto& ack : acks) ASSERT_OK(ack.status());
   std::set<std::string> hours;
   for (const auto& file : ParquetFiles("logs")) {
-    hours.insert(fs::path(file).parent_path().string());
+    hours.insert(fs::path(file).parent_path().parent_path().string());
   }
   EXPECT_EQ(hours.size(), 8u);
   EXPECT_EQ(TableRows("logs"), logs);

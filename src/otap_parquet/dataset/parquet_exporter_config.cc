@@ -213,6 +213,9 @@ class Walker {
       Error(path, "expected a list of strategies");
       return;
     }
+    // `_part_id` is always the innermost level (see PartitioningOptions); upstream's
+    // form is accepted and an empty list means `_part_id` only.
+    bool part_id_given = false;
     for (size_t i = 0; i < node.size(); ++i) {
       const std::string where = fmt::format("{}[{}]", path, i);
       const YAML::Node item = node[i];
@@ -233,10 +236,10 @@ class Walker {
                     fmt::format("unsupported key '{}'; only \"_part_id\" is written to "
                                 "the schema metadata",
                                 key));
-            } else if (out->by_part_id) {
+            } else if (part_id_given) {
               Error(fmt::format("{}[{}]", kw, k), "\"_part_id\" given twice");
             } else {
-              out->by_part_id = true;
+              part_id_given = true;
             }
           }
         }

@@ -26,9 +26,9 @@ class Node;
 ///   #             session_token: ...}}   # or auth: default / {type: default}
 ///   # gcs: {base_uri: gs://bucket/prefix}
 ///   # azure: {base_uri: abfss://container@account.dfs.core.windows.net/prefix}
-/// partitioning_strategies:
-///   - schema_metadata: ["_part_id"]
-///   - event_time: hour            # or day (ours, not upstream's)
+/// partitioning_strategies:        # `_part_id=<uuid>` is always the innermost level
+///   - schema_metadata: ["_part_id"] # upstream's form of it (accepted, optional)
+///   - event_time: hour            # or day (ours): date=…/hour=…/_part_id=…
 /// writer_options:
 ///   target_rows_per_file: 1000000
 ///   target_bytes_per_file: 128MiB   # integer bytes or with unit B, KB, MB, GB, KiB...

@@ -53,7 +53,6 @@ retry: {max_retries: 3, init_backoff: 50ms, max_backoff: 1m, backoff_base: 3.0,
   EXPECT_TRUE(config.storage.s3.allow_http);
   EXPECT_EQ(config.storage.s3.auth, S3AuthKind::kStaticCredentials);
   EXPECT_EQ(config.storage.s3.access_key_id, "AK");
-  EXPECT_TRUE(config.partitioning.by_part_id);
   EXPECT_EQ(config.partitioning.event_time, TimeGranularity::kHour);
   const auto& w = config.writer_options;
   EXPECT_EQ(w.target_rows_per_file, 5000);
@@ -75,11 +74,12 @@ retry: {max_retries: 3, init_backoff: 50ms, max_backoff: 1m, backoff_base: 3.0,
 }
 
 // Scenario: the smallest config, upstream's file storage.
-// Guarantees: defaults apply: zstd, 1,048,576-row groups, no partitioning.
+// Guarantees: defaults apply: zstd, 1,048,576-row groups, no event-time levels
+// (`_part_id` only, which the writer always adds).
 TEST(ParquetExporterConfigTest, MinimalFileConfigGetsDefaults) {
   ASSERT_OK_AND_ASSIGN(auto config, Parse("storage: {file: {base_uri: /tmp/x}}"));
   EXPECT_EQ(config.storage.kind, StorageKind::kFile);
-  EXPECT_FALSE(config.partitioning.any());
+  EXPECT_FALSE(config.partitioning.event_time.has_value());
   EXPECT_EQ(config.writer_options.compression, Compression::kZstd);
   EXPECT_EQ(config.writer_options.row_group_size, 1'048'576);
 }
@@ -107,6 +107,26 @@ writer_options:
                     "key; did you mean \"target_rows_per_file\"?"),
           HasSubstr("nodes.pq_out.config.writer_options.row_group_size: must be > 0"),
           HasSubstr("writer_options.flush_when_older_than: invalid duration \"10\"")));
+}
+
+// Scenario: the partitioning forms that name no level or only `_part_id`.
+// Guarantees: all are accepted and mean `_part_id` only (the writer always adds it:
+// no config gives an unpartitioned layout); upstream's form with event time keeps
+// the time level.
+TEST(ParquetExporterConfigTest, PartIdOnlyForms) {
+  for (const char* strategies :
+       {"[]", "[{schema_metadata: [_part_id]}]", "[{schema_metadata: []}]"}) {
+    ASSERT_OK_AND_ASSIGN(auto config,
+                         Parse(std::string("storage: {file: {base_uri: /tmp/x}}\n"
+                                           "partitioning_strategies: ") +
+                               strategies));
+    EXPECT_FALSE(config.partitioning.event_time.has_value()) << strategies;
+  }
+  ASSERT_OK_AND_ASSIGN(auto config, Parse(R"(
+storage: {file: {base_uri: /tmp/x}}
+partitioning_strategies: [{event_time: day}, {schema_metadata: [_part_id]}]
+)"));
+  EXPECT_EQ(config.partitioning.event_time, TimeGranularity::kDay);
 }
 
 // Scenario: values of the wrong kind or out of range.

@@ -89,7 +89,6 @@ WriterOptions TestWriterOptions() {
 // `_part_id` partitioning, with `date=/hour=` levels when `hourly`.
 PartitioningOptions Partitioning(bool hourly) {
   PartitioningOptions partitioning;
-  partitioning.by_part_id = true;
   if (hourly) partitioning.event_time = TimeGranularity::kHour;
   return partitioning;
 }

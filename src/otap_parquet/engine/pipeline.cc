@@ -433,7 +433,7 @@ bool PipelineInstance::DispatchCompletions() {
 bool PipelineInstance::RunTimers(Clock::time_point now) {
   bool progress = false;
   for (auto& n : nodes_) {
-    if (!n->timer_period || n->next_tick > now || n->done) continue;
+    if (!n->timer_period || n->next_tick > now || n->done || n->shutdown_called) continue;
     n->next_tick += *n->timer_period;
     if (n->next_tick <= now) n->next_tick = now + *n->timer_period;
     auto st = n->node->OnTimer(now, *n->effect);
@@ -502,12 +502,15 @@ void PipelineInstance::BeginDrain(Clock::time_point deadline) {
   deadline_ = deadline;
   logger_->info("pipeline.drain.start pipeline={} core={}", name_, settings_.core);
   for (auto& n : nodes_) {
-    n->timer_period.reset();
-    n->next_tick = Clock::time_point::max();
     if (auto* r = n->receiver()) {
+      n->timer_period.reset();
+      n->next_tick = Clock::time_point::max();
       r->Drain(*n->effect);
       n->drain_called = true;
     }
+    // Processors and exporters keep their timers until their Shutdown: one that
+    // stopped intake until a timed flush must still get it, or its queued input
+    // would never drain and be dropped at the deadline.
   }
 }
 

@@ -39,6 +39,8 @@ struct TestState {
   EffectHandler* source_effect = nullptr;
   bool external = false;        ///< source produces only via SendFromAnyThread
   bool report_finished = true;  ///< source reports finished after its batches
+  /// Sink: each export closes the gate, and only the sink's timer opens it again.
+  bool gate_opens_on_timer = false;
 };
 
 TestState* g_state = nullptr;
@@ -104,7 +106,16 @@ class TestSink : public Exporter {
     return std::make_unique<TestSink>();
   }
   bool AcceptsPdata() const override { return g_state->gate_open.load(); }
+  arrow::Status Start(EffectHandler& effect) override {
+    if (g_state->gate_opens_on_timer) effect.StartPeriodicTimer(milliseconds(5));
+    return arrow::Status::OK();
+  }
+  arrow::Status OnTimer(Clock::time_point, EffectHandler&) override {
+    g_state->gate_open = true;
+    return arrow::Status::OK();
+  }
   arrow::Status Export(PData msg, EffectHandler&) override {
+    if (g_state->gate_opens_on_timer) g_state->gate_open = false;
     g_state->exported_batches++;
     g_state->exported_items += msg.num_items();
     int64_t seen = g_state->max_exported_items.load();
@@ -370,6 +381,30 @@ TEST_F(PipelineTest, ShutdownDrainsInFlightData) {
   EXPECT_TRUE(state_->nacked.empty());
   EXPECT_FALSE(p->deadline_exceeded());
   EXPECT_EQ(p->metrics_of("mid")->dropped.load(), 0);
+}
+
+// Scenario: an exporter that stops intake after each batch until its own timer
+// fires (as one waiting for a timed flush), a source producing until shutdown, so
+// the exporter's input is queued when the drain starts.
+// Guarantees: the drain keeps the exporter's timer running: every produced batch
+// is exported and Acked, nothing is dropped, the deadline is not needed.
+TEST_F(PipelineTest, DrainKeepsExporterTimersUntilItsInputIsDrained) {
+  state_->gate_opens_on_timer = true;
+  state_->source_batches = -1;
+  state_->report_finished = false;
+  ASSERT_OK_AND_ASSIGN(auto p, Build(Pipeline("{type: processor:debug, config: "
+                                              "{verbosity: basic, output: /dev/null}}",
+                                              4)));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  while (state_->exported_batches.load() < 3)
+    std::this_thread::sleep_for(milliseconds(5));
+  p->RequestShutdown(Clock::now() + std::chrono::seconds(30));
+  t.join();
+  EXPECT_FALSE(p->deadline_exceeded());
+  EXPECT_EQ(state_->exported_batches.load(), state_->produced.load());
+  EXPECT_EQ(static_cast<int64_t>(state_->acked.size()), state_->produced.load());
+  EXPECT_TRUE(state_->nacked.empty());
+  EXPECT_EQ(p->metrics_of("sink")->dropped.load(), 0);
 }
 
 // Scenario: the exporter never accepts data and shutdown has a short deadline.

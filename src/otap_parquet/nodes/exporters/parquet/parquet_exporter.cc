@@ -90,6 +90,17 @@ arrow::Status ParquetExporter::Export(engine::PData msg, engine::EffectHandler& 
           ctx.Nack({st.ToString(), st.IsInvalid()});
         }
       });
+  if (*pending_ >= config_.max_pending_batches) {
+    // Never wait for a timer (or for rows that may not come) with intake stopped:
+    // the bound publishes what is pending now, and intake goes on.
+    auto st = writer_->Flush(dataset::FlushReason::kPending);
+    if (!st.ok()) {
+      // The batches concerned were Nacked; the writer goes on.
+      effect.metrics().errors++;
+      effect.logger().warn("exporter.parquet.flush_failed node={} core={} error={}",
+                           effect.node_id(), effect.core(), st.ToString());
+    }
+  }
   UpdateMetrics(effect);
   return arrow::Status::OK();
 }

@@ -28,9 +28,12 @@ class ParquetExporter : public engine::Exporter {
   /// starts the age-rule timer (the writer's tick_interval).
   arrow::Status Start(engine::EffectHandler& effect) override;
   /// \brief Writes the batch; its context is Acked when the batch is durable, or
-  /// Nacked (permanent for Invalid data, retryable otherwise) when it failed.
+  /// Nacked (permanent for Invalid data, retryable otherwise) when it failed. When
+  /// max_pending_batches batches are then pending, publishes every open file
+  /// (flush reason "pending").
   arrow::Status Export(engine::PData msg, engine::EffectHandler& effect) override;
-  /// \brief False while max_pending_batches batches wait for a flush.
+  /// \brief False while max_pending_batches batches wait for a flush (only while a
+  /// flush of them failed to settle them: reaching the bound flushes at once).
   bool AcceptsPdata() const override;
   /// \brief Applies the age rule (DatasetWriter::Tick).
   arrow::Status OnTimer(engine::Clock::time_point now,

@@ -185,11 +185,12 @@ TEST_F(ParquetExporterTest, AcksOnlyAfterTheFlush) {
                   .ok());
 }
 
-// Scenario: batches pending (no flush rule reached), max_pending_batches 2, then a
-// graceful shutdown.
-// Guarantees: intake stops at 2 pending batches (backpressure); Shutdown publishes
-// the files and Acks every pending batch before its future completes.
-TEST_F(ParquetExporterTest, ShutdownAcksPendingAndBackpressureAtTheLimit) {
+// Scenario: no flush rule can be reached soon (row target far away, age 1 h, no
+// timer tick), max_pending_batches 2: two batches, a third, then a graceful shutdown.
+// Guarantees: reaching the bound publishes the pending batches at once (flush
+// reason "pending") and Acks them, so intake never stops waiting for a timer; the
+// third batch is Acked by Shutdown before its future completes.
+TEST_F(ParquetExporterTest, PendingBoundFlushesAtOnceAndShutdownAcksTheRest) {
   ASSERT_OK_AND_ASSIGN(auto node, MakeNode("max_pending_batches: 2\n"
                                            "writer_options: {target_rows_per_file: "
                                            "1000000, flush_when_older_than: 1h}"));
@@ -198,13 +199,19 @@ TEST_F(ParquetExporterTest, ShutdownAcksPendingAndBackpressureAtTheLimit) {
   EXPECT_TRUE(exporter.AcceptsPdata());
   ASSERT_OK(exporter.Export(Message(0), effect_));
   EXPECT_TRUE(exporter.AcceptsPdata());
-  ASSERT_OK(exporter.Export(Message(1), effect_));
-  EXPECT_FALSE(exporter.AcceptsPdata());
   EXPECT_EQ(acked(), 0u);
+  ASSERT_OK(exporter.Export(Message(1), effect_));
+  EXPECT_EQ(acked(), 2u);
+  EXPECT_TRUE(exporter.AcceptsPdata());
+  EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "pending"), 1);
+  EXPECT_EQ(effect_.metrics().extra("parquet_pending_batches"), 0);
+  ASSERT_OK(exporter.Export(Message(2), effect_));
+  EXPECT_EQ(acked(), 2u);
   auto fut = exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_);
   ASSERT_TRUE(fut.is_finished());
   ASSERT_OK(fut.status());
-  EXPECT_EQ(acked(), 2u);
+  EXPECT_EQ(acked(), 3u);
+  EXPECT_EQ(nacked(), 0u);
   EXPECT_TRUE(exporter.AcceptsPdata());
   EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "shutdown"), 1);
   EXPECT_EQ(CountFiles(base_).second, 0);

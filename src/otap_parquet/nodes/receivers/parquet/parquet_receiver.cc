@@ -52,6 +52,7 @@ void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
   total.batches_emitted += s.batches_emitted;
   total.roots_emitted += s.roots_emitted;
   total.resume_skipped_files += s.resume_skipped_files;
+  total.id_collisions += s.id_collisions;
 }
 
 uint64_t Fnv1a(const std::string& text) {
@@ -304,10 +305,11 @@ void ParquetReceiver::Finish(engine::EffectHandler& effect) {
       "receiver.parquet.complete node={} core={} batches={} records={} acked={} "
       "nacked={} abandoned={} abandoned_records={} dead_lettered={} "
       "dead_lettered_records={} in_flight={} files={} corrupt_files={} "
-      "orphan_rows={} resume_skipped_files={}",
+      "orphan_rows={} resume_skipped_files={} id_collisions={}",
       effect.node_id(), effect.core(), batches_emitted_, records_emitted_, acked_,
       nacked_, abandoned_, abandoned_items_, dead_lettered_, dead_lettered_items_,
-      in_flight_, s.files_read, s.corrupt_files, s.orphan_rows, s.resume_skipped_files);
+      in_flight_, s.files_read, s.corrupt_files, s.orphan_rows, s.resume_skipped_files,
+      s.id_collisions);
   effect.ReportFinished();
 }
 
@@ -665,6 +667,9 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   Set(m, "parquet_row_groups_skipped", "row groups skipped by time_range",
       s.row_groups_skipped);
   Set(m, "parquet_orphan_rows", "child rows whose parent never appears", s.orphan_rows);
+  Set(m, "parquet_id_collisions",
+      "signals of a partition not replayed: two writers numbered ids in one id space",
+      s.id_collisions);
   if (tail_) {
     const dataset::TailPlannerStats& t = tail_->stats();
     Set(m, "parquet_tail_held_files",

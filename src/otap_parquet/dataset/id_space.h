@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// Detection of two writers numbering ids in one id space (a partition directory).
+///
+/// Every writer's id generator gives each input batch an id interval above the
+/// previous one, and a file holds consecutive batches, so within one id space the
+/// root files' key ranges of a signal are disjoint. Two writers in one directory both
+/// start at 0: their files' ranges overlap, and a join would attach one writer's
+/// attributes to the other's records. (Signals are checked one by one: our writer
+/// and, by its design notes, upstream's share one generator across signals, but
+/// nothing guarantees that of every writer, and a false alarm would hide data.)
+/// Our writers never do that (a fresh `_part_id` per writer instance); old datasets
+/// (unpartitioned, written by restarts) and foreign writers can.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/filesystem.h>
+#include <parquet/metadata.h>
+
+#include "otap_parquet/dataset/discovery.h"
+
+namespace otap_parquet::dataset {
+
+/// \brief Two root files of one id space whose key ranges overlap.
+struct IdCollision {
+  std::string first_path;
+  uint32_t first_min = 0, first_max = 0;
+  std::string second_path;
+  uint32_t second_min = 0, second_max = 0;
+
+  /// \brief "<path> (ids a..b) and <path> (ids c..d)".
+  std::string ToString() const;
+};
+
+/// \brief A root file's path and footer.
+struct RootFooter {
+  const std::string* path = nullptr;
+  const parquet::FileMetaData* metadata = nullptr;
+};
+
+/// \brief Checks the root files of one signal of one id space from their footers:
+/// the range of a file is [min, max] over its `id` column and, in our files (UInt32),
+/// `resource.id` / `scope.id` (upstream's UInt16 ones restart per batch, Q1, and are
+/// left out). Files without keys or with a row group lacking statistics are not
+/// checked. Ranges are compared sorted by minimum, not by file name (names of one
+/// millisecond sort by their random suffix).
+/// \return the first overlapping pair, or nullopt.
+std::optional<IdCollision> FindIdCollision(const std::vector<RootFooter>& root_files);
+
+/// \brief Reads the footers of the root files of each of `signals` in `partition`
+/// and checks each signal as above (files whose footer cannot be read are left out).
+/// The reader itself checks the footers its cursors read, without this extra I/O.
+/// \brief Checks the root files of each of `signals` in `partition` from their
+/// footers only: the range of a file is [min, max] over its `id` column and, in our files
+/// (UInt32), `resource.id` / `scope.id` (upstream's UInt16 ones restart per batch, Q1,
+/// and are left out). Files without keys, with a row group lacking statistics, or whose
+/// footer cannot be read are not checked (the reader reports unreadable files).
+/// Ranges are compared sorted by minimum, not by file name (names of one
+/// millisecond sort by their random suffix).
+/// \return the first overlapping pair, or nullopt.
+std::optional<IdCollision> FindIdCollision(arrow::fs::FileSystem& fs,
+                                           const PartitionPlan& partition,
+                                           const std::vector<Signal>& signals);
+
+}  // namespace otap_parquet::dataset
