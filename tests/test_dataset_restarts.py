@@ -195,3 +195,36 @@ def test_shared_id_space_is_reported_not_joined(inputs, run, tmp_path):
     assert text.count(str(out / "logs") + "/part-") >= 2, text
     assert "id collisions: 1 partition signal(s) not replayed" in text, text
     run("compare", files[2], replay)
+
+
+def test_shared_id_space_makes_a_replay_run_exit_3(inputs, run, tmp_path):
+    # Scenario: the dataset of the previous test replayed by `run` (receiver:parquet →
+    # exporter:file, one-shot).
+    # Guarantees: the clean partition is delivered, the shared id space is not, and the
+    # run exits 3 with an `undelivered` line saying why (not "run successfully").
+    _, files, _ = inputs
+    out = tmp_path / "lake"
+    for path in files[:2]:
+        run("convert", path, out)
+    for table in out.iterdir():
+        for part in list(table.glob("_part_id=*")):
+            for f in part.iterdir():
+                shutil.move(str(f), str(table / f.name))
+            part.rmdir()
+    run("convert", files[2], out)
+    replay = tmp_path / "replay.jsonl"
+    config = tmp_path / "replay.yaml"
+    config.write_text(v1_config(f"""
+            src:
+              type: receiver:parquet
+              config:
+                base_uri: "{out}"
+                signal_types: [logs]
+            sink:
+              type: exporter:file
+              config:
+                path: "{replay}\"""", "- {from: src, to: sink}"))
+    proc = run("run", "--num-cores", "1", "-c", config, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "undelivered:" in proc.stderr and "id space" in proc.stderr, proc.stderr
+    run("compare", files[2], replay)

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/logger.h>
 
 #include "otap_parquet/dataset/read_errors.h"
@@ -310,6 +311,14 @@ void ParquetReceiver::Finish(engine::EffectHandler& effect) {
       nacked_, abandoned_, abandoned_items_, dead_lettered_, dead_lettered_items_,
       in_flight_, s.files_read, s.corrupt_files, s.orphan_rows, s.resume_skipped_files,
       s.id_collisions);
+  if (s.id_collisions > 0) {
+    // Their records were never emitted: the run must not end as a success.
+    effect.ReportUndelivered(
+        fmt::format("not replayed: {} partition signal(s) whose id space two writers "
+                    "shared (receiver.parquet.partition.id_collision names the files)",
+                    s.id_collisions),
+        0, 0);
+  }
   effect.ReportFinished();
 }
 
