@@ -46,6 +46,10 @@ fi
 
 export CCACHE_DIR="${CCACHE_DIR:-$root/.ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+# Paths relative to the checkout and no working directory in the hash: a clone in
+# another folder (CI, a worktree) reuses the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 if [[ ! -f "$build_dir/build.ninja" ]]; then
   cmake -S . -B "$build_dir" -G Ninja -DOTAP_PYTHON="$root/$venv/bin/python" "${cmake_extra[@]}"
 fi
