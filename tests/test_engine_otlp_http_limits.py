@@ -193,3 +193,36 @@ def test_refusals_for_load_carry_retry_hints(cli, tmp_path, engines, protocol):
                 assert RETRY_INFO in details
             engine.stop()
             held.result(timeout=60)
+
+
+def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
+    # Scenario: a pdata channel of 1 and exporter:parquet taking at most one pending
+    # batch (publishing only at shutdown): two requests fill the exporter and the
+    # channel; a third HTTP request and then a gRPC call wait `timeout` (1 s) for
+    # channel space.
+    # Guarantees: both are refused as throttled: HTTP 429 with Retry-After, gRPC
+    # RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail; counted "exhausted".
+    gport, hport = free_port(), free_port()
+    out = tmp_path / "out"
+    quick = {"timeout": "1s"}
+    exporter = parquet_exporter(out, rows_per_file=1_000_000, flush="10m")
+    exporter["config"]["max_pending_batches"] = 1
+    engine = engines(tmp_path, receiver_config(gport, hport, grpc_extra=quick,
+                                               http_extra=quick),
+                     exporter, policies={"channel_capacity": {"pdata": 1}})
+    payload = logs_request(1).SerializeToString()
+    assert post(hport, "/v1/logs", payload)[0] == 200  # taken by the exporter
+    assert post(hport, "/v1/logs", payload)[0] == 200  # waits in the channel
+    status, headers, body = post(hport, "/v1/logs", payload)
+    assert status == 429 and int(headers["Retry-After"]) >= 1, body
+    with grpc.insecure_channel(f"127.0.0.1:{gport}") as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            channel.unary_unary(LOGS_METHOD)(payload, timeout=30)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    details = dict(refused.value.trailing_metadata() or ()).get("grpc-status-details-bin",
+                                                                 b"")
+    assert RETRY_INFO in details
+    wait_until(lambda: metric(engine.run.metrics(), "otlp_grpc_requests_rejected",
+                              reason="exhausted") == 1, "the gRPC refusal counted")
+    assert metric(engine.run.metrics(), "otlp_http_requests_rejected",
+                  reason="exhausted") == 1

@@ -547,6 +547,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return Reject(Outcome::kInvalid, "cannot read the request body: " + ec.message());
     }
     keep_alive_ = parser_->get().keep_alive();
+    received_ = std::chrono::steady_clock::now();
     // Off the I/O thread: decoding and a send waiting for channel space take time.
     asio::post(server_->workers_, [self = this->shared_from_this(),
                                    body = std::move(parser_->get().body())]() mutable {
@@ -607,10 +608,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                   SignalName(signal_), body.size()));
       }
     }
+    // `timeout` counts from the body's arrival: time queued for a worker (behind
+    // sends waiting for channel space) is part of it.
+    IngestOptions options = server_->options_;
+    const auto queued = std::chrono::steady_clock::now() - received_;
+    options.timeout = std::max<std::chrono::nanoseconds>(options.timeout - queued,
+                                                         std::chrono::nanoseconds(0));
     // With wait_for_result the reply comes from the pipeline thread (outcome) or its
     // timer (timeout); no thread waits for it.
     ingest->Submit(Protocol::kHttp, signal_, static_cast<int64_t>(body.size()), convert,
-                   server_->options_, std::move(reply));
+                   options, std::move(reply));
   }
 
   void Answer(const IngestResult& result) {
@@ -719,6 +726,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool answering_ = false;  ///< a request is between its headers and its answer
   bool closed_ = false;
   size_t lingered_ = 0;
+  std::chrono::steady_clock::time_point received_;
 };
 
 }  // namespace
