@@ -11,6 +11,7 @@
 #include <grpcpp/server_builder.h>
 #include <grpcpp/support/byte_buffer.h>
 
+#include "otap_parquet/nodes/receivers/otlp/http_server.h"
 #include "otap_parquet/nodes/receivers/otlp/request_arena.h"
 
 namespace otap_parquet::nodes::otlp_receiver {
@@ -23,6 +24,9 @@ constexpr std::string_view kTracesMethod =
     "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 constexpr std::string_view kMetricsMethod =
     "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+// Back-off suggested to clients refused for load (google.rpc.RetryInfo).
+constexpr int kRetryDelaySeconds = 1;
 
 grpc::StatusCode CodeOf(Outcome outcome) {
   switch (outcome) {
@@ -144,6 +148,14 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
       grpc::Slice empty;
       response_ = grpc::ByteBuffer(&empty, 1);
       StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    } else if (result.outcome == Outcome::kExhausted ||
+               result.outcome == Outcome::kUnavailable) {
+      // OTLP: RESOURCE_EXHAUSTED is retried only with a RetryInfo detail; it also
+      // tells UNAVAILABLE's retries how long to back off.
+      const grpc::StatusCode code = CodeOf(result.outcome);
+      Finish(grpc::Status(
+          code, result.message,
+          EncodeRpcStatus(static_cast<int>(code), result.message, kRetryDelaySeconds)));
     } else {
       Finish(grpc::Status(CodeOf(result.outcome), result.message));
     }

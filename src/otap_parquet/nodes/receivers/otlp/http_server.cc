@@ -2,23 +2,45 @@
 #include "otap_parquet/nodes/receivers/otlp/http_server.h"
 
 #include <sys/socket.h>
+#include <zlib.h>
 
-#include <chrono>
-#include <fstream>
-#include <future>
-#include <sstream>
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
 #include <utility>
 
+#include <brotli/decode.h>
 #include <fmt/format.h>
-#include <httplib.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "otap_parquet/nodes/receivers/otlp/request_arena.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_json.h"
-#include "otap_parquet/util/pem.h"
 #include "otap_parquet/util/zstd.h"
 
 namespace otap_parquet::nodes::otlp_receiver {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
 
 namespace {
 
@@ -26,7 +48,13 @@ constexpr const char* kProtobuf = "application/x-protobuf";
 constexpr const char* kJson = "application/json";
 
 // Seconds a client should wait before retrying a 429/503.
-constexpr const char* kRetryAfterSeconds = "1";
+constexpr int kRetryAfterSeconds = 1;
+constexpr size_t kHeaderLimit = 64 * 1024;
+// After an early answer (413, 401, ...) the unread body is drained for at most this
+// long before the socket is closed, so the client reads the answer instead of a
+// reset.
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr size_t kLingerBytes = 64 << 20;
 
 struct HttpAnswer {
   int status;
@@ -65,58 +93,114 @@ void AppendVarint(std::string* out, uint64_t v) {
   out->push_back(static_cast<char>(v));
 }
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+void AppendBytesField(std::string* out, int field, std::string_view bytes) {
+  out->push_back(static_cast<char>(field << 3 | 2));
+  AppendVarint(out, bytes.size());
+  out->append(bytes);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 // "application/json; charset=utf-8" → "application/json".
-std::string MediaType(const std::string& content_type) {
-  std::string media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.pop_back();
-  while (!media.empty() && media.front() == ' ') media.erase(media.begin());
+std::string MediaType(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
   return Lower(media);
 }
 
-std::optional<Signal> SignalOfPath(const std::string& path) {
+std::optional<Signal> SignalOfPath(std::string_view path) {
   if (path == "/v1/logs") return Signal::kLogs;
   if (path == "/v1/traces") return Signal::kTraces;
   if (path == "/v1/metrics") return Signal::kMetrics;
   return std::nullopt;
 }
 
-std::string EmptyResponse(bool json) { return json ? "{}" : ""; }
+// gzip or zlib-wrapped deflate (zlib detects which), at most `limit` bytes out.
+arrow::Result<std::string> Inflate(std::string_view in, size_t limit) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) return arrow::Status::IOError("inflateInit2");
+  struct End {
+    z_stream* zs;
+    ~End() { inflateEnd(zs); }
+  } end{&zs};
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char chunk[64 * 1024];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    zs.next_out = reinterpret_cast<Bytef*>(chunk);
+    zs.avail_out = sizeof(chunk);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      return arrow::Status::Invalid(rc == Z_BUF_ERROR ? "truncated data"
+                                    : zs.msg          ? zs.msg
+                                                      : "corrupt data");
+    }
+    const size_t n = sizeof(chunk) - zs.avail_out;
+    if (out.size() + n > limit) return arrow::Status::CapacityError("over the limit");
+    out.append(chunk, n);
+  }
+  return out;
+}
 
-void Respond(httplib::Response& res, bool json, const IngestResult& result) {
-  const HttpAnswer answer = AnswerOf(result.outcome);
-  res.status = answer.status;
-  if (result.ok()) {
-    res.set_content(EmptyResponse(json), json ? kJson : kProtobuf);
-    return;
+arrow::Result<std::string> BrotliDecode(std::string_view in, size_t limit) {
+  std::unique_ptr<BrotliDecoderState, void (*)(BrotliDecoderState*)> state(
+      BrotliDecoderCreateInstance(nullptr, nullptr, nullptr),
+      &BrotliDecoderDestroyInstance);
+  if (!state) return arrow::Status::OutOfMemory("brotli decoder");
+  size_t avail_in = in.size();
+  auto next_in = reinterpret_cast<const uint8_t*>(in.data());
+  std::string out;
+  uint8_t chunk[64 * 1024];
+  for (;;) {
+    size_t avail_out = sizeof(chunk);
+    uint8_t* next_out = chunk;
+    const BrotliDecoderResult r = BrotliDecoderDecompressStream(
+        state.get(), &avail_in, &next_in, &avail_out, &next_out, nullptr);
+    const size_t n = sizeof(chunk) - avail_out;
+    if (out.size() + n > limit) return arrow::Status::CapacityError("over the limit");
+    out.append(reinterpret_cast<const char*>(chunk), n);
+    if (r == BROTLI_DECODER_RESULT_SUCCESS) return out;
+    if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT) continue;
+    return arrow::Status::Invalid(
+        r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT ? "truncated data" : "corrupt data");
   }
-  if (answer.status == 429 || answer.status == 503) {
-    res.set_header("Retry-After", kRetryAfterSeconds);
-  }
-  if (answer.status == 401) res.set_header("WWW-Authenticate", "Bearer");
-  if (json) {
-    res.set_content(RpcStatusJson(answer.rpc_code, result.message), kJson);
-  } else {
-    res.set_content(EncodeRpcStatus(answer.rpc_code, result.message), kProtobuf);
-  }
+}
+
+arrow::Result<std::string> Decode(const std::string& encoding, std::string_view body,
+                                  size_t limit) {
+  if (encoding == "zstd") return util::ZstdDecompress(body, limit);
+  if (encoding == "br") return BrotliDecode(body, limit);
+  return Inflate(body, limit);
 }
 
 }  // namespace
 
-std::string EncodeRpcStatus(int code, const std::string& message) {
+std::string EncodeRpcStatus(int code, const std::string& message,
+                            int retry_delay_seconds) {
   std::string out;
   if (code != 0) {
     out.push_back(0x08);
     AppendVarint(&out, static_cast<uint64_t>(code));
   }
-  if (!message.empty()) {
-    out.push_back(0x12);
-    AppendVarint(&out, message.size());
-    out += message;
+  if (!message.empty()) AppendBytesField(&out, 2, message);
+  if (retry_delay_seconds > 0) {
+    // details: Any{type_url, value: RetryInfo{retry_delay: Duration{seconds}}}
+    std::string duration;
+    duration.push_back(0x08);
+    AppendVarint(&duration, static_cast<uint64_t>(retry_delay_seconds));
+    std::string retry_info;
+    AppendBytesField(&retry_info, 1, duration);
+    std::string any;
+    AppendBytesField(&any, 1, "type.googleapis.com/google.rpc.RetryInfo");
+    AppendBytesField(&any, 2, retry_info);
+    AppendBytesField(&out, 3, any);
   }
   return out;
 }
@@ -145,248 +229,682 @@ std::string RpcStatusJson(int code, const std::string& message) {
   return fmt::format(R"({{"code":{},"message":"{}"}})", code, escaped);
 }
 
+/// A connection, seen by the server: closed on shutdown or to make room.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  /// \brief Closes the connection unless a request is being answered. Thread-safe.
+  virtual void Close(HttpDrop reason) = 0;
+  /// \brief Waiting for a request's first byte since (steady clock ns), or -1.
+  std::atomic<int64_t> idle_since{-1};
+};
+
+class HttpServer::Impl {
+ public:
+  Impl(const OtlpHttpConfig& config, std::string token, Ingest* ingest, HttpLimits limits)
+      : config_(config),
+        token_(std::move(token)),
+        ingest_(ingest),
+        limits_(limits),
+        workers_(static_cast<size_t>(std::max(1, limits.worker_threads))) {
+    options_.wait_for_result = config.wait_for_result;
+    options_.timeout = config.timeout;
+    options_.max_concurrent_requests = config.max_concurrent_requests;
+  }
+
+  arrow::Status Listen();
+  void Run() {
+    Accept();
+    io_thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void Shutdown(std::chrono::milliseconds wait);
+
+  void Register(const std::shared_ptr<SessionBase>& session) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sessions_.emplace(session.get(), session);
+    ingest_->CountHttpConnection(+1);
+  }
+  void Unregister(SessionBase* session) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      sessions_.erase(session);
+    }
+    ingest_->CountHttpConnection(-1);
+    cv_.notify_all();
+  }
+
+  /// \brief A concurrency slot for one request; released when destroyed.
+  class Slot {
+   public:
+    explicit Slot(std::atomic<int64_t>* n) : n_(n) {}
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() { n_->fetch_sub(1); }
+
+   private:
+    std::atomic<int64_t>* n_;
+  };
+  /// \brief Takes a slot unless max_concurrent_requests are being answered.
+  bool TakeSlot(std::optional<Slot>* slot) {
+    const int64_t max = options_.max_concurrent_requests;
+    int64_t n = active_requests_.load();
+    do {
+      if (max > 0 && n >= max) return false;
+    } while (!active_requests_.compare_exchange_weak(n, n + 1));
+    slot->emplace(&active_requests_);
+    return true;
+  }
+
+  const OtlpHttpConfig config_;
+  const std::string token_;
+  Ingest* const ingest_;
+  const HttpLimits limits_;
+  IngestOptions options_;
+  std::optional<asio::ssl::context> ssl_;
+  std::atomic<bool> stopping_{false};
+  int port_ = 0;
+  std::atomic<int64_t> active_requests_{0};
+
+ private:
+  // Sessions still owned by queued handlers die with ioc_: what their destructors
+  // touch is declared before it, so destroyed after it.
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions_;
+
+ public:
+  // Declared before the worker pool: workers post into it until joined.
+  asio::io_context ioc_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_{ioc_.get_executor()};
+  asio::thread_pool workers_;
+
+ private:
+  void Accept();
+  bool MakeRoom();
+  template <bool kTls>
+  void StartSession(tcp::socket socket);
+
+  tcp::acceptor acceptor_{ioc_};
+  asio::steady_timer accept_retry_{ioc_};
+  std::thread io_thread_;
+  std::once_flag shutdown_once_;
+};
+
 namespace {
 
-arrow::Result<std::string> PemText(const std::string& pem, const std::string& file) {
-  if (!pem.empty()) return pem;
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in) return arrow::Status::IOError("cannot read ", file);
-  return text.str();
+int64_t SteadyNow() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
-// A server whose certificate, key or client CA is given inline (`*_pem`):
-// cpp-httplib takes those as OpenSSL objects, not text.
-arrow::Result<std::unique_ptr<httplib::SSLServer>> MakeInlinePemServer(
-    const OtlpTlsConfig& tls) {
-  ARROW_ASSIGN_OR_RAISE(auto cert_text, PemText(tls.cert_pem, tls.cert_file));
-  ARROW_ASSIGN_OR_RAISE(auto key_text, PemText(tls.key_pem, tls.key_file));
-  ARROW_ASSIGN_OR_RAISE(auto cert, util::PemCertificate(cert_text, "tls.cert"));
-  ARROW_ASSIGN_OR_RAISE(auto key, util::PemPrivateKey(key_text, "tls.key"));
-  util::X509StorePtr client_ca;
-  if (tls.mtls()) {
-    ARROW_ASSIGN_OR_RAISE(auto ca_text, PemText(tls.client_ca_pem, tls.client_ca_file));
-    ARROW_ASSIGN_OR_RAISE(client_ca, util::PemCertificateStore(ca_text, "tls.client_ca"));
-  }
-  // The server takes the store; certificate and key are reference counted.
-  auto ssl =
-      std::make_unique<httplib::SSLServer>(cert.get(), key.get(), client_ca.release());
-  if (!ssl->is_valid()) {
-    return arrow::Status::IOError("cannot use the inline TLS certificate / key");
-  }
-  return ssl;
-}
+/// One connection: reads requests one after another (HTTP/1.1 keep-alive), all on
+/// its strand; only decoding and submitting run on a worker thread.
+template <bool kTls>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<kTls>> {
+ public:
+  using Stream =
+      std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
-}  // namespace
+  Session(HttpServer::Impl* server, tcp::socket socket)
+      : server_(server), stream_(MakeStream(server, std::move(socket))) {}
+  ~Session() override { server_->Unregister(this); }
 
-arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const OtlpHttpConfig& config,
-                                                             std::string bearer_token,
-                                                             Ingest* ingest) {
-  std::unique_ptr<HttpServer> server(new HttpServer());
-  server->config_ = config;
-  server->bearer_token_ = std::move(bearer_token);
-  server->ingest_ = ingest;
-  server->options_.wait_for_result = config.wait_for_result;
-  server->options_.timeout = config.timeout;
-  server->options_.max_concurrent_requests = config.max_concurrent_requests;
-  const bool inline_pem =
-      config.tls && (!config.tls->cert_pem.empty() || !config.tls->key_pem.empty() ||
-                     !config.tls->client_ca_pem.empty());
-  if (inline_pem) {
-    ARROW_ASSIGN_OR_RAISE(auto ssl, MakeInlinePemServer(*config.tls));
-    server->server_ = std::move(ssl);
-  } else if (config.tls) {
-    auto ssl = std::make_unique<httplib::SSLServer>(
-        config.tls->cert_file.c_str(), config.tls->key_file.c_str(),
-        config.tls->mtls() ? config.tls->client_ca_file.c_str() : nullptr);
-    if (!ssl->is_valid()) {
-      return arrow::Status::IOError(
-          "cannot load the TLS certificate ", config.tls->cert_file, " / key ",
-          config.tls->key_file, config.tls->mtls() ? " / client CA " : "",
-          config.tls->client_ca_file);
-    }
-    server->server_ = std::move(ssl);
-  } else {
-    server->server_ = std::make_unique<httplib::Server>();
-  }
-  httplib::Server& http = *server->server_;
-  http.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof(yes));
-  });
-  http.set_payload_max_length(static_cast<size_t>(config.max_request_body_size));
-  // Idle keep-alive connections hold a worker until this passes, also at shutdown.
-  http.set_keep_alive_timeout(2);
-  server->Route();
-  const std::string& host = config.listening_addr.host;
-  if (config.listening_addr.port == 0) {
-    server->port_ = http.bind_to_any_port(host);
-  } else if (http.bind_to_port(host, config.listening_addr.port)) {
-    server->port_ = config.listening_addr.port;
-  } else {
-    server->port_ = -1;
-  }
-  if (server->port_ <= 0) {
-    return arrow::Status::IOError("cannot listen for OTLP/HTTP on ",
-                                  config.listening_addr.ToString(),
-                                  " (address in use or not local?)");
-  }
-  server->thread_ = std::thread([&http] { http.listen_after_bind(); });
-  // stop() is a no-op until the loop runs: wait for it, so Shutdown always stops it.
-  for (int i = 0; i < 5000 && !http.is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return server;
-}
-
-void HttpServer::Route() {
-  httplib::Server& http = *server_;
-  auto handler = [this](const httplib::Request& req, httplib::Response& res,
-                        const httplib::ContentReader& content_reader) {
-    const Signal signal = *SignalOfPath(req.path);
-    const std::string media = MediaType(req.get_header_value("Content-Type"));
-    const bool json = media == kJson;
-    auto reject = [&](Outcome outcome, std::string message) {
-      ingest_->CountRejected(Protocol::kHttp, outcome);
-      Respond(res, json, {outcome, std::move(message)});
-    };
-    // Read the body first (bounded), so the connection stays usable.
-    std::string body;
-    const size_t limit = static_cast<size_t>(config_.max_request_body_size);
-    bool too_large = false;
-    const bool read = content_reader([&](const char* data, size_t length) {
-      if (body.size() + length > limit) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, length);
-      return true;
-    });
-    if (!read) {
-      if (too_large || res.status == 413) {
-        reject(
-            Outcome::kTooLarge,
-            fmt::format("request body exceeds max_request_body_size ({} bytes)", limit));
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->Lowest().expires_after(self->server_->limits_.header_timeout);
+        self->stream_.async_handshake(
+            asio::ssl::stream_base::server, [self](beast::error_code ec) {
+              if (ec) {
+                if (ec == beast::error::timeout) {
+                  self->server_->ingest_->CountHttpDrop(HttpDrop::kHeaderTimeout);
+                }
+                return self->DoClose();
+              }
+              self->WaitForRequest();
+            });
       } else {
-        reject(Outcome::kInvalid, "cannot read or decompress the request body");
+        self->WaitForRequest();
       }
-      return;
+    });
+  }
+
+  void Close(HttpDrop reason) override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this(), reason] {
+      if (self->answering_ || self->closed_) return;
+      self->server_->ingest_->CountHttpDrop(reason);
+      self->DoClose();
+    });
+  }
+
+ private:
+  static Stream MakeStream(HttpServer::Impl* server, tcp::socket socket) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *server->ssl_);
+    } else {
+      return Stream(std::move(socket));
     }
-    if (!bearer_token_.empty() &&
-        !BearerTokenMatches(req.get_header_value("Authorization"), bearer_token_)) {
-      reject(Outcome::kUnauthenticated,
-             "missing or invalid \"Authorization: Bearer <token>\" header");
-      return;
-    }
-    if (media != kProtobuf && !json) {
-      reject(Outcome::kUnsupported,
-             fmt::format("unsupported Content-Type \"{}\"; use {} or {}",
-                         req.get_header_value("Content-Type"), kProtobuf, kJson));
-      return;
-    }
-    const std::string encoding = Lower(req.get_header_value("Content-Encoding"));
-    if (!encoding.empty() && encoding != "identity") {
-      // httplib has already decoded gzip, deflate and br; zstd is ours.
-      const bool known = encoding == "gzip" || encoding == "deflate" ||
-                         encoding == "br" || encoding == "zstd";
-      if (!known || !config_.accept_compressed_requests) {
-        reject(Outcome::kUnsupported,
-               fmt::format("unsupported Content-Encoding \"{}\"{}", encoding,
-                           config_.accept_compressed_requests
-                               ? "; use zstd, gzip, deflate or identity"
-                               : " (accept_compressed_requests is false)"));
-        return;
-      }
-      if (encoding == "zstd") {
-        // The limit applies to the decompressed size too, as for gzip.
-        auto plain = util::ZstdDecompress(body, limit);
-        if (!plain.ok()) {
-          if (plain.status().IsCapacityError()) {
-            reject(Outcome::kTooLarge,
-                   fmt::format("decompressed request body exceeds max_request_body_size "
-                               "({} bytes)",
-                               limit));
-          } else {
-            reject(Outcome::kInvalid, "cannot decompress the zstd request body: " +
-                                          plain.status().message());
-          }
-          return;
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void DoClose() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().close();
+  }
+
+  // Idle until the next request's first byte: no deadline but the idle timeout.
+  void WaitForRequest() {
+    if (server_->stopping_.load()) return DoClose();
+    if (buffer_.size() > 0) return ReadHeader();
+    idle_since.store(SteadyNow());
+    Lowest().expires_after(server_->limits_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
+                                                       beast::error_code ec, size_t n) {
+      self->idle_since.store(-1);
+      if (ec) {
+        if (ec == beast::error::timeout) {
+          self->server_->ingest_->CountHttpDrop(HttpDrop::kIdle);
         }
-        body = std::move(*plain);
+        return self->DoClose();
       }
+      self->buffer_.commit(n);
+      self->ReadHeader();
+    });
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    // The announced size is checked in OnHeader (to answer 413, not a parse error).
+    // Not boost::none: Boost 1.74 compares the length with the empty optional.
+    parser_->body_limit(std::numeric_limits<uint64_t>::max());
+    Lowest().expires_after(server_->limits_.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](
+                                beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec == asio::error::eof || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset) {
+      return DoClose();
+    }
+    if (ec == beast::error::timeout) {
+      server_->ingest_->CountHttpDrop(HttpDrop::kHeaderTimeout);
+      return DoClose();
+    }
+    answering_ = true;
+    if (ec) {
+      server_->ingest_->CountRejected(Protocol::kHttp, Outcome::kInvalid);
+      const int status = ec == http::error::header_limit ? 431 : 400;
+      return Write(status, false, "malformed HTTP request: " + ec.message(), 3,
+                   /*keep_alive=*/false);
+    }
+    const auto& req = parser_->get();
+    version_ = req.version();
+    const std::string_view target(req.target().data(), req.target().size());
+    path_ = std::string(target.substr(0, target.find('?')));
+    const std::string_view content_type = Header(http::field::content_type);
+    const std::string media = MediaType(content_type);
+    json_ = media == kJson;
+    const auto signal = SignalOfPath(path_);
+    if (!signal) {
+      return Write(404, true,
+                   "no such path " + path_ +
+                       "; OTLP/HTTP serves POST /v1/logs, /v1/traces, /v1/metrics",
+                   5, KeepAliveWithoutBody());
+    }
+    signal_ = *signal;
+    if (req.method() != http::verb::post) {
+      return Write(405, true,
+                   std::string(req.method_string()) + " is not allowed; use POST", 12,
+                   KeepAliveWithoutBody());
+    }
+    if (!server_->token_.empty() &&
+        !BearerTokenMatches(Header(http::field::authorization), server_->token_)) {
+      return Reject(Outcome::kUnauthenticated,
+                    "missing or invalid \"Authorization: Bearer <token>\" header");
+    }
+    if (media != kProtobuf && !json_) {
+      return Reject(Outcome::kUnsupported,
+                    fmt::format("unsupported Content-Type \"{}\"; use {} or {}",
+                                content_type, kProtobuf, kJson));
+    }
+    encoding_ = Lower(Header(http::field::content_encoding));
+    if (encoding_ == "identity") encoding_.clear();
+    if (!encoding_.empty()) {
+      const bool known = encoding_ == "gzip" || encoding_ == "deflate" ||
+                         encoding_ == "br" || encoding_ == "zstd";
+      if (!known || !server_->config_.accept_compressed_requests) {
+        return Reject(Outcome::kUnsupported,
+                      fmt::format("unsupported Content-Encoding \"{}\"{}", encoding_,
+                                  server_->config_.accept_compressed_requests
+                                      ? "; use zstd, gzip, deflate, br or identity"
+                                      : " (accept_compressed_requests is false)"));
+      }
+    }
+    const auto announced = parser_->content_length();
+    const auto limit = static_cast<uint64_t>(server_->config_.max_request_body_size);
+    if (announced && *announced > limit) {
+      return Reject(Outcome::kTooLarge,
+                    fmt::format("request body of {} bytes exceeds max_request_body_size "
+                                "({} bytes)",
+                                *announced, limit));
+    }
+    if (!server_->TakeSlot(&slot_)) {
+      return Reject(Outcome::kExhausted,
+                    "too many concurrent requests (max_concurrent_requests=" +
+                        std::to_string(server_->options_.max_concurrent_requests) + ")");
+    }
+    if (Lower(Header(http::field::expect)) == "100-continue") {
+      continue_.emplace(http::status::continue_, version_);
+      Lowest().expires_after(server_->limits_.body_timeout);
+      http::async_write(stream_, *continue_,
+                        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->DoClose();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    // Bounds chunked bodies.
+    parser_->body_limit(static_cast<uint64_t>(server_->config_.max_request_body_size));
+    Lowest().expires_after(server_->limits_.body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnBody(ec);
+                     });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return Reject(Outcome::kTooLarge,
+                    fmt::format("request body exceeds max_request_body_size ({} bytes)",
+                                server_->config_.max_request_body_size));
+    }
+    if (ec == beast::error::timeout) {
+      server_->ingest_->CountHttpDrop(HttpDrop::kBodyTimeout);
+      return DoClose();
+    }
+    if (ec == http::error::partial_message || ec == http::error::end_of_stream ||
+        ec == asio::error::eof) {
+      return Reject(Outcome::kInvalid,
+                    "the request body ended before its announced size");
+    }
+    if (ec) {
+      if (ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+        return DoClose();
+      }
+      return Reject(Outcome::kInvalid, "cannot read the request body: " + ec.message());
+    }
+    keep_alive_ = parser_->get().keep_alive();
+    received_ = std::chrono::steady_clock::now();
+    // Off the I/O thread: decoding and a send waiting for channel space take time.
+    asio::post(server_->workers_, [self = this->shared_from_this(),
+                                   body = std::move(parser_->get().body())]() mutable {
+      self->Process(std::move(body));
+    });
+  }
+
+  // Worker thread: reads only what the strand no longer touches until Answer.
+  void Process(std::string body) {
+    Ingest* ingest = server_->ingest_;
+    auto self = this->shared_from_this();
+    auto reply = [self](IngestResult result) {
+      asio::post(self->stream_.get_executor(),
+                 [self, result = std::move(result)] { self->Answer(result); });
+    };
+    auto reject = [&](Outcome outcome, std::string message) {
+      ingest->CountRejected(Protocol::kHttp, outcome);
+      reply({outcome, std::move(message)});
+    };
+    const auto limit = static_cast<size_t>(server_->config_.max_request_body_size);
+    if (!encoding_.empty()) {
+      auto plain = Decode(encoding_, body, limit);
+      if (!plain.ok()) {
+        if (plain.status().IsCapacityError()) {
+          return reject(Outcome::kTooLarge,
+                        fmt::format("decompressed request body exceeds "
+                                    "max_request_body_size ({} bytes)",
+                                    limit));
+        }
+        return reject(Outcome::kInvalid,
+                      fmt::format("cannot decompress the {} request body: {}", encoding_,
+                                  plain.status().message()));
+      }
+      body = std::move(*plain);
     }
     otlp::OtlpRequest request;
     RequestArena arena;  // holds a parsed protobuf request until Submit has converted it
     Convert convert;
-    if (json) {
-      auto parsed = otlp::ParseOtlpJson(body, signal);
+    if (json_) {
+      auto parsed = otlp::ParseOtlpJson(body, signal_);
       if (!parsed.ok()) {
-        reject(Outcome::kInvalid, "malformed OTLP/JSON: " + parsed.status().message());
-        return;
+        return reject(Outcome::kInvalid,
+                      "malformed OTLP/JSON: " + parsed.status().message());
       }
-      if (otlp::SignalOf(*parsed) != signal) {
-        reject(Outcome::kInvalid,
-               fmt::format("OTLP/JSON body holds {} but the path is {}",
-                           SignalName(otlp::SignalOf(*parsed)), req.path));
-        return;
+      if (otlp::SignalOf(*parsed) != signal_) {
+        return reject(Outcome::kInvalid,
+                      fmt::format("OTLP/JSON body holds {} but the path is {}",
+                                  SignalName(otlp::SignalOf(*parsed)), path_));
       }
       request = std::move(*parsed);
       convert = [&request] { return otlp::ToOtap(request); };
     } else {
-      convert = DecodeRequest(signal, body, &arena);
+      convert = DecodeRequest(signal_, body, &arena);
       if (!convert) {
-        reject(Outcome::kInvalid,
-               fmt::format("malformed protobuf: cannot parse the {} export request "
-                           "({} bytes)",
-                           SignalName(signal), body.size()));
-        return;
+        return reject(Outcome::kInvalid,
+                      fmt::format("malformed protobuf: cannot parse the {} export "
+                                  "request ({} bytes)",
+                                  SignalName(signal_), body.size()));
       }
     }
-    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
-    auto promise = std::make_shared<std::promise<IngestResult>>();
-    std::future<IngestResult> future = promise->get_future();
-    const uint64_t key = ingest_->Submit(
-        Protocol::kHttp, signal, static_cast<int64_t>(body.size()), convert, options_,
-        [promise](IngestResult result) { promise->set_value(std::move(result)); });
-    if (future.wait_until(deadline) != std::future_status::ready) {
-      ingest_->Cancel(
-          key, {Outcome::kTimeout, "no pipeline outcome within the receiver's timeout"});
-    }
-    Respond(res, json, future.get());
-  };
-  auto wrong_method = [](const httplib::Request& req, httplib::Response& res) {
-    res.status = 405;
-    res.set_header("Allow", "POST");
-    res.set_content(RpcStatusJson(12, req.method + " is not allowed; use POST"), kJson);
-  };
-  for (const char* path : {"/v1/logs", "/v1/traces", "/v1/metrics"}) {
-    http.Post(path, handler);
-    http.Get(path, wrong_method);
-    http.Put(path, wrong_method);
-    http.Delete(path, wrong_method);
-    http.Patch(path, wrong_method);
-    http.Options(path, wrong_method);
+    // `timeout` counts from the body's arrival: time queued for a worker (behind
+    // sends waiting for channel space) is part of it.
+    IngestOptions options = server_->options_;
+    const auto queued = std::chrono::steady_clock::now() - received_;
+    options.timeout = std::max<std::chrono::nanoseconds>(options.timeout - queued,
+                                                         std::chrono::nanoseconds(0));
+    // With wait_for_result the reply comes from the pipeline thread (outcome) or its
+    // timer (timeout); no thread waits for it.
+    ingest->Submit(Protocol::kHttp, signal_, static_cast<int64_t>(body.size()), convert,
+                   options, std::move(reply));
   }
-  http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 404 && res.body.empty()) {
-      res.set_content(
-          RpcStatusJson(5, "no such path " + req.path +
-                               "; OTLP/HTTP serves POST /v1/logs, /v1/traces, "
-                               "/v1/metrics"),
-          kJson);
+
+  void Answer(const IngestResult& result) {
+    const HttpAnswer answer = AnswerOf(result.outcome);
+    Write(answer.status, json_, result.ok() ? std::string() : result.message,
+          answer.rpc_code, keep_alive_ && !server_->stopping_.load());
+  }
+
+  // Answered from the headers alone: the body (if any) is not read.
+  void Reject(Outcome outcome, std::string message) {
+    server_->ingest_->CountRejected(Protocol::kHttp, outcome);
+    const HttpAnswer answer = AnswerOf(outcome);
+    Write(answer.status, json_, std::move(message), answer.rpc_code,
+          KeepAliveWithoutBody());
+  }
+
+  bool KeepAliveWithoutBody() const {
+    const auto& p = *parser_;
+    const bool body_left =
+        !p.is_done() && (p.chunked() || p.content_length().value_or(0) > 0);
+    return !body_left && p.get().keep_alive() && !server_->stopping_.load();
+  }
+
+  std::string_view Header(http::field field) const {
+    const auto& req = parser_->get();
+    auto it = req.find(field);
+    if (it == req.end()) return {};
+    return std::string_view(it->value().data(), it->value().size());
+  }
+
+  void Write(int status, bool json, std::string message, int rpc_code, bool keep_alive) {
+    answering_ = true;
+    res_ = {};
+    res_.version(version_);
+    res_.result(static_cast<unsigned>(status));
+    if (status == 200) {
+      res_.set(http::field::content_type, json ? kJson : kProtobuf);
+      res_.body() = json ? "{}" : "";
+    } else {
+      if (status == 429 || status == 503) {
+        res_.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+      }
+      if (status == 401) res_.set(http::field::www_authenticate, "Bearer");
+      if (status == 405) res_.set(http::field::allow, "POST");
+      res_.set(http::field::content_type, json ? kJson : kProtobuf);
+      res_.body() =
+          json ? RpcStatusJson(rpc_code, message) : EncodeRpcStatus(rpc_code, message);
     }
-  });
+    res_.keep_alive(keep_alive);
+    res_.prepare_payload();
+    Lowest().expires_after(server_->limits_.body_timeout);
+    http::async_write(
+        stream_, res_,
+        [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+          self->slot_.reset();
+          self->answering_ = false;
+          if (ec) return self->DoClose();
+          if (!keep_alive) return self->Linger();
+          self->parser_.reset();
+          self->WaitForRequest();
+        });
+  }
+
+  // Ends the connection after an answer: our side first, then whatever the client
+  // still sends (an unread body) is read and dropped, so that the client sees the
+  // answer rather than a connection reset.
+  void Linger() {
+    if (closed_) return;
+    if constexpr (kTls) {
+      Lowest().expires_after(kLingerTime);
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->DoClose(); });
+    } else {
+      beast::error_code ec;
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return DoClose();
+      Lowest().expires_after(kLingerTime);
+      Drain();
+    }
+  }
+
+  void Drain() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(
+        buffer_.prepare(64 * 1024),
+        [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          self->lingered_ += n;
+          if (ec || self->lingered_ > kLingerBytes) return self->DoClose();
+          self->Drain();
+        });
+  }
+
+  HttpServer::Impl* server_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::empty_body>> continue_;
+  http::response<http::string_body> res_;
+  std::optional<HttpServer::Impl::Slot> slot_;
+  unsigned version_ = 11;
+  std::string path_;
+  std::string encoding_;
+  Signal signal_ = Signal::kLogs;
+  bool json_ = false;
+  bool keep_alive_ = true;
+  bool answering_ = false;  ///< a request is between its headers and its answer
+  bool closed_ = false;
+  size_t lingered_ = 0;
+  std::chrono::steady_clock::time_point received_;
+};
+
+}  // namespace
+
+arrow::Status HttpServer::Impl::Listen() {
+  const std::string address = config_.listening_addr.ToString();
+  auto fail = [&](const beast::error_code& ec) {
+    return arrow::Status::IOError("cannot listen for OTLP/HTTP on ", address, ": ",
+                                  ec.message(), " (address in use or not local?)");
+  };
+  beast::error_code ec;
+  tcp::resolver resolver(ioc_);
+  auto endpoints = resolver.resolve(
+      config_.listening_addr.host, std::to_string(config_.listening_addr.port),
+      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) return fail(ec);
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return fail(ec);
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  int yes = 1;
+  ::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &yes, sizeof(yes));
+  acceptor_.bind(endpoint, ec);
+  if (ec) return fail(ec);
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail(ec);
+  port_ = acceptor_.local_endpoint().port();
+  return arrow::Status::OK();
 }
 
-void HttpServer::Shutdown() {
+void HttpServer::Impl::Accept() {
+  acceptor_.async_accept(
+      asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+        if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
+        if (ec) {
+          // Out of descriptors, most likely: try again shortly, without spinning.
+          accept_retry_.expires_after(std::chrono::milliseconds(100));
+          accept_retry_.async_wait([this](beast::error_code e) {
+            if (!e && acceptor_.is_open()) Accept();
+          });
+          return;
+        }
+        if (!MakeRoom()) {
+          ingest_->CountHttpDrop(HttpDrop::kConnectionLimit);
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else if (ssl_) {
+          StartSession<true>(std::move(socket));
+        } else {
+          StartSession<false>(std::move(socket));
+        }
+        Accept();
+      });
+}
+
+template <bool kTls>
+void HttpServer::Impl::StartSession(tcp::socket socket) {
+  auto session = std::make_shared<Session<kTls>>(this, std::move(socket));
+  Register(session);
+  session->Start();
+}
+
+bool HttpServer::Impl::MakeRoom() {
+  std::shared_ptr<SessionBase> victim;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (static_cast<int64_t>(sessions_.size()) < limits_.max_connections) return true;
+    int64_t oldest = -1;
+    for (auto& [ptr, weak] : sessions_) {
+      const int64_t since = ptr->idle_since.load();
+      if (since < 0 || (oldest >= 0 && since >= oldest)) continue;
+      if (auto s = weak.lock()) {
+        victim = std::move(s);
+        oldest = since;
+      }
+    }
+  }
+  if (!victim) return false;
+  victim->Close(HttpDrop::kConnectionLimit);
+  return true;
+}
+
+void HttpServer::Impl::Shutdown(std::chrono::milliseconds wait) {
   std::call_once(shutdown_once_, [&] {
-    if (server_) server_->stop();
-    if (thread_.joinable()) thread_.join();
+    stopping_.store(true);
+    asio::post(ioc_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+      accept_retry_.cancel();
+    });
+    std::vector<std::shared_ptr<SessionBase>> open;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto& [ptr, weak] : sessions_) {
+        if (auto s = weak.lock()) open.push_back(std::move(s));
+      }
+    }
+    for (auto& s : open) s->Close(HttpDrop::kShutdown);
+    open.clear();
+    {
+      // Requests being answered finish (their sessions then close themselves).
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait_for(lock, wait, [&] { return sessions_.empty(); });
+    }
+    workers_.join();
+    work_.reset();
+    ioc_.stop();
+    if (io_thread_.joinable()) io_thread_.join();
   });
 }
 
-HttpServer::~HttpServer() { Shutdown(); }
+arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const OtlpHttpConfig& config,
+                                                             std::string bearer_token,
+                                                             Ingest* ingest,
+                                                             HttpLimits limits) {
+  auto impl = std::make_unique<Impl>(config, std::move(bearer_token), ingest, limits);
+  if (config.tls) {
+    const OtlpTlsConfig& tls = *config.tls;
+    impl->ssl_.emplace(asio::ssl::context::tls_server);
+    asio::ssl::context& ctx = *impl->ssl_;
+    boost::system::error_code ec;
+    ctx.set_options(asio::ssl::context::default_workarounds |
+                        asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                        asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                        asio::ssl::context::no_compression,
+                    ec);
+    auto what = [](const std::string& pem, const std::string& file) {
+      return pem.empty() ? file : std::string("inline PEM");
+    };
+    if (!tls.cert_pem.empty()) {
+      ctx.use_certificate_chain(asio::buffer(tls.cert_pem), ec);
+    } else {
+      ctx.use_certificate_chain_file(tls.cert_file, ec);
+    }
+    if (ec) {
+      return arrow::Status::IOError("cannot load the TLS certificate ",
+                                    what(tls.cert_pem, tls.cert_file), ": ",
+                                    ec.message());
+    }
+    if (!tls.key_pem.empty()) {
+      ctx.use_private_key(asio::buffer(tls.key_pem), asio::ssl::context::pem, ec);
+    } else {
+      ctx.use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+    }
+    if (ec) {
+      return arrow::Status::IOError("cannot load the TLS key ",
+                                    what(tls.key_pem, tls.key_file), ": ", ec.message());
+    }
+    if (tls.mtls()) {
+      if (!tls.client_ca_pem.empty()) {
+        ctx.add_certificate_authority(asio::buffer(tls.client_ca_pem), ec);
+      } else {
+        ctx.load_verify_file(tls.client_ca_file, ec);
+      }
+      if (ec) {
+        return arrow::Status::IOError("cannot load the TLS client CA ",
+                                      what(tls.client_ca_pem, tls.client_ca_file), ": ",
+                                      ec.message());
+      }
+      ctx.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert,
+                          ec);
+      // Without it a resumed session with a verified peer fails its handshake.
+      static constexpr unsigned char kSessionContext[] = "otap-parquet-otlp";
+      SSL_CTX_set_session_id_context(ctx.native_handle(), kSessionContext,
+                                     sizeof(kSessionContext) - 1);
+    }
+  }
+  ARROW_RETURN_NOT_OK(impl->Listen());
+  impl->Run();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+void HttpServer::Shutdown(std::chrono::milliseconds wait) { impl_->Shutdown(wait); }
+
+int HttpServer::port() const { return impl_->port_; }
 
 }  // namespace otap_parquet::nodes::otlp_receiver

@@ -1,27 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include <arrow/result.h>
 
 #include "otap_parquet/nodes/receivers/otlp/config.h"
 #include "otap_parquet/nodes/receivers/otlp/ingest.h"
 
-namespace httplib {
-class Server;
-}
-
 /// \file
-/// OTLP/HTTP server of `receiver:otlp` (cpp-httplib): `POST /v1/{logs,traces,metrics}`
-/// with `application/x-protobuf` or `application/json` (OTLP/JSON) bodies,
-/// optionally gzip/deflate-encoded; the response is an Export*ServiceResponse, or
-/// a google.rpc.Status, in the request's content type.
+/// OTLP/HTTP server of `receiver:otlp` (Boost.Beast on Boost.Asio): `POST
+/// /v1/{logs,traces,metrics}` with `application/x-protobuf` or `application/json`
+/// (OTLP/JSON) bodies, optionally gzip/deflate/br/zstd-encoded; the response is an
+/// Export*ServiceResponse, or a google.rpc.Status, in the request's content type.
+///
+/// One I/O thread serves every connection asynchronously: an idle keep-alive
+/// connection, or one waiting for its pipeline outcome (`wait_for_result`), holds no
+/// thread. Headers must arrive within a deadline, and everything that can be decided
+/// from them (path, method, token, content type and encoding, announced size,
+/// concurrency) is answered before the body is read. Decoding and sending into the
+/// pipeline run on a small pool of worker threads.
 
 namespace otap_parquet::nodes::otlp_receiver {
+
+/// \brief Limits of the HTTP server that are not configuration keys.
+struct HttpLimits {
+  /// An open connection with no request in progress is closed after this.
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// Time from a request's first byte (or a TLS handshake's start) to the end of its
+  /// headers: slow-drip clients are dropped after it.
+  std::chrono::milliseconds header_timeout{10'000};
+  /// Time to receive a body, and to write a response.
+  std::chrono::milliseconds body_timeout{30'000};
+  /// Open connections; at the limit, the longest-idle connection is closed for a
+  /// new one, or the new one is closed if none is idle.
+  int max_connections = 4096;
+  /// Threads decoding requests and sending them into the pipeline.
+  int worker_threads = 2;
+};
 
 class HttpServer {
  public:
@@ -29,31 +47,27 @@ class HttpServer {
   /// the same address) and starts serving on a thread of its own.
   static arrow::Result<std::unique_ptr<HttpServer>> Start(const OtlpHttpConfig& config,
                                                           std::string bearer_token,
-                                                          Ingest* ingest);
+                                                          Ingest* ingest,
+                                                          HttpLimits limits = {});
   ~HttpServer();
 
-  /// \brief Closes the listening socket and waits for running requests. Blocking;
-  /// idempotent.
-  void Shutdown();
+  /// \brief Stops accepting, closes connections that have no request in progress and
+  /// waits (at most `wait`) for the others to be answered. Blocking; idempotent.
+  void Shutdown(std::chrono::milliseconds wait = std::chrono::seconds(60));
 
-  int port() const { return port_; }
+  int port() const;
+
+  class Impl;
 
  private:
-  HttpServer() = default;
-  void Route();
-
-  OtlpHttpConfig config_;
-  std::string bearer_token_;
-  Ingest* ingest_ = nullptr;
-  IngestOptions options_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
-  std::once_flag shutdown_once_;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
-/// \brief A google.rpc.Status message (code, message) as protobuf bytes.
-std::string EncodeRpcStatus(int code, const std::string& message);
+/// \brief A google.rpc.Status message (code, message) as protobuf bytes; with
+/// `retry_delay_seconds` > 0 it carries a google.rpc.RetryInfo detail.
+std::string EncodeRpcStatus(int code, const std::string& message,
+                            int retry_delay_seconds = 0);
 /// \brief ... and as JSON.
 std::string RpcStatusJson(int code, const std::string& message);
 

@@ -32,6 +32,22 @@ std::string_view OutcomeName(Outcome outcome) {
   return "unknown";
 }
 
+std::string_view HttpDropName(HttpDrop reason) {
+  switch (reason) {
+    case HttpDrop::kIdle:
+      return "idle";
+    case HttpDrop::kHeaderTimeout:
+      return "header_timeout";
+    case HttpDrop::kBodyTimeout:
+      return "body_timeout";
+    case HttpDrop::kConnectionLimit:
+      return "connection_limit";
+    case HttpDrop::kShutdown:
+      return "shutdown";
+  }
+  return "unknown";
+}
+
 std::string_view ProtocolName(Protocol protocol) {
   return protocol == Protocol::kGrpc ? "grpc" : "http";
 }

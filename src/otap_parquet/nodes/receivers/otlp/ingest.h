@@ -46,6 +46,17 @@ struct IngestResult {
 };
 
 enum class Protocol : int { kGrpc = 0, kHttp = 1 };
+
+/// \brief Why the HTTP server closed a connection without answering a request.
+enum class HttpDrop : int {
+  kIdle = 0,         ///< no request within the idle timeout
+  kHeaderTimeout,    ///< headers (or TLS handshake) not complete within the timeout
+  kBodyTimeout,      ///< body not received (or answer not taken) within the timeout
+  kConnectionLimit,  ///< too many open connections
+  kShutdown,         ///< the server stopped
+};
+inline constexpr int kNumHttpDrops = 5;
+std::string_view HttpDropName(HttpDrop reason);
 std::string_view ProtocolName(Protocol protocol);
 
 /// \brief Called exactly once per admitted request, from any thread.
@@ -77,6 +88,9 @@ struct IngestCounters {
   std::atomic<int64_t> acks_failure{0};
   std::atomic<int64_t> acks_refused{0};
   std::atomic<int64_t> acks_timeout{0};
+  /// HTTP connections open, and closed without an answer by reason.
+  std::atomic<int64_t> http_connections{0};
+  std::array<std::atomic<int64_t>, kNumHttpDrops> http_drops{};
 };
 
 /// \brief Shared by both protocol servers of one node instance. Thread-safe.
@@ -100,6 +114,11 @@ class Ingest {
   /// \brief Counts a request refused before Submit (bad body, auth, ...).
   void CountRejected(Protocol protocol, Outcome outcome) {
     counters_.rejected[static_cast<int>(protocol)][static_cast<int>(outcome)]++;
+  }
+
+  void CountHttpConnection(int delta) { counters_.http_connections += delta; }
+  void CountHttpDrop(HttpDrop reason) {
+    counters_.http_drops[static_cast<int>(reason)]++;
   }
 
   /// \brief Outcome of a subscribed message (pipeline thread).

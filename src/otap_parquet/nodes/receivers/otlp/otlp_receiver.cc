@@ -137,7 +137,13 @@ void OtlpReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
 
 void OtlpReceiver::StopServers(std::chrono::system_clock::time_point deadline) {
   if (grpc_) grpc_->Shutdown(deadline);
-  if (http_) http_->Shutdown();
+  if (http_) {
+    // Answers already decided (e.g. by ResolveAll) still get written.
+    constexpr std::chrono::milliseconds kMinWait{2000};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::system_clock::now());
+    http_->Shutdown(std::max(left, kMinWait));
+  }
 }
 
 arrow::Future<> OtlpReceiver::Shutdown(Clock::time_point deadline,
@@ -189,6 +195,15 @@ void OtlpReceiver::Publish(engine::EffectHandler& effect) const {
     for (int o = 1; o < otlp_receiver::kNumOutcomes; ++o) {
       Set(m, prefix + "requests_rejected", "reason", OutcomeName(static_cast<Outcome>(o)),
           "export requests answered with an error", c.rejected[p][o].load());
+    }
+  }
+  if (config_.http) {
+    Set(m, "otlp_http_connections", "", "", "open OTLP/HTTP connections",
+        c.http_connections.load(), /*counter=*/false);
+    for (int d = 0; d < otlp_receiver::kNumHttpDrops; ++d) {
+      Set(m, "otlp_http_connections_closed", "reason",
+          otlp_receiver::HttpDropName(static_cast<otlp_receiver::HttpDrop>(d)),
+          "OTLP/HTTP connections closed without an answer", c.http_drops[d].load());
     }
   }
   Set(m, "otlp_acknowledgements", "outcome", "success", "wait_for_result outcomes: Ack",

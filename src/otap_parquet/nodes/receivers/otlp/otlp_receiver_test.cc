@@ -222,5 +222,17 @@ TEST(OtlpReceiverHttpTest, RpcStatusBodies) {
             R"({"code":14,"message":"say \"hi\"\n"})");
 }
 
+// Scenario: the status of a refusal for load, with a retry delay (what gRPC sends
+// as grpc-status-details-bin).
+// Guarantees: field 3 holds one Any of google.rpc.RetryInfo{retry_delay{seconds}}.
+TEST(OtlpReceiverHttpTest, RpcStatusWithRetryInfo) {
+  const std::string type = "type.googleapis.com/google.rpc.RetryInfo";
+  const std::string retry_info("\x0a\x02\x08\x02", 4);  // retry_delay {seconds: 2}
+  const std::string any = std::string("\x0a") + static_cast<char>(type.size()) + type +
+                          "\x12" + static_cast<char>(retry_info.size()) + retry_info;
+  EXPECT_EQ(otlp_receiver::EncodeRpcStatus(8, "m", 2),
+            std::string("\x08\x08\x12\x01m\x1a") + static_cast<char>(any.size()) + any);
+}
+
 }  // namespace
 }  // namespace otap_parquet::nodes

@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`receiver:otlp` under slow, idle, oversized and excess clients: OTLP/HTTP
+connections that send nothing or drip their headers do not starve valid clients;
+answers that the headers decide (413, 401) come before the body is sent; requests
+waiting for their outcome hold no thread; refusals for load carry retry hints
+(HTTP Retry-After, gRPC google.rpc.RetryInfo)."""
+import concurrent.futures
+import socket
+import threading
+import time
+
+import grpc
+import pytest
+
+from engines import wait_until
+from s3_server import free_port
+from test_engine_otlp_receiver import (LOGS_METHOD, OtlpPipeline, logs_request, metric,
+                                       parquet_exporter, post, read_table, receiver_config)
+
+RETRY_INFO = b"type.googleapis.com/google.rpc.RetryInfo"
+
+
+@pytest.fixture
+def engines(engine):
+    return lambda *args, **kwargs: OtlpPipeline(engine, *args, **kwargs)
+
+
+def noop():
+    return {"type": "exporter:noop"}
+
+
+def raw_request(port, head, timeout=10):
+    """Sends `head` (request line and headers, no body) and returns the status line
+    of the answer; the body is never sent."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(head)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        return answer.split(b"\r\n", 1)[0].decode()
+
+
+def test_idle_and_slow_drip_connections_do_not_starve(cli, tmp_path, engines):
+    # Scenario: 64 connections that send nothing and 16 that send one header byte
+    # every 0.5 s are open (more than the 8 threads the old server had), then a valid
+    # client sends 10 requests, each on a new connection, and 10 on one keep-alive
+    # connection.
+    # Guarantees: every valid request gets 200 (10 s timeout each, so a starved
+    # client fails instead of hanging); a dripping connection is closed by the header
+    # deadline (10 s, bounded here by 60 s) and counted; the idle connections are
+    # still open (they cost no thread).
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(http_port=port), noop())
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
+    stop = threading.Event()
+    closed_by_server, sent = [], [0] * 16
+    head = b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+
+    def drip(k):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+            for i in range(1000):
+                if stop.wait(0.5):
+                    return
+                try:
+                    s.sendall(head[i % len(head):][:1])
+                    sent[k] += 1
+                except OSError:
+                    closed_by_server.append(time.monotonic())
+                    return
+
+    drips = [threading.Thread(target=drip, args=(k,), daemon=True) for k in range(16)]
+    for t in drips:
+        t.start()
+    try:
+        wait_until(lambda: min(sent) >= 2, "every slow connection dripping")
+        payload = logs_request(2, "valid").SerializeToString()
+        statuses = [post(port, "/v1/logs", payload)[0] for _ in range(10)]
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for _ in range(10):
+            conn.request("POST", "/v1/logs", payload, {"Content-Type": "application/x-protobuf"})
+            res = conn.getresponse()
+            res.read()
+            statuses.append(res.status)
+        conn.close()
+        assert statuses == [200] * 20
+        # The header deadline ends the dripping connections.
+        wait_until(lambda: len(closed_by_server) == 16, "dripping connections closed",
+                   timeout=60)
+        for s in idle:  # still open: the server neither closed nor answered them
+            s.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                s.recv(1)
+    finally:
+        stop.set()
+        for s in idle:
+            s.close()
+    engine.stop()
+    assert metric(engine.metrics, "otlp_http_connections_closed",
+                  reason="header_timeout") >= 16
+    assert metric(engine.metrics, "otlp_http_requests_completed", signal="logs") == 20
+
+
+def test_headers_decide_before_the_body_is_sent(cli, tmp_path, engines):
+    # Scenario: raw requests that send only their headers: a Content-Length over
+    # max_request_body_size (64 KiB), a missing bearer token, an unknown path.
+    # Guarantees: each gets its answer (413, 401, 404) without the body ever being
+    # sent; a valid request on a new connection is then served.
+    port = free_port()
+    engine = engines(tmp_path,
+                     receiver_config(http_port=port,
+                                     http_extra={"max_request_body_size": "64KiB"},
+                                     auth={"bearer_token": "s3cret"}),
+                     noop())
+    base = b"Host: x\r\nContent-Type: application/x-protobuf\r\n"
+    assert raw_request(port, b"POST /v1/logs HTTP/1.1\r\n" + base +
+                       b"Authorization: Bearer s3cret\r\nContent-Length: 10000000\r\n\r\n") \
+        == "HTTP/1.1 413 Payload Too Large"
+    assert raw_request(port, b"POST /v1/logs HTTP/1.1\r\n" + base +
+                       b"Content-Length: 1000\r\n\r\n") == "HTTP/1.1 401 Unauthorized"
+    assert raw_request(port, b"POST /v2/logs HTTP/1.1\r\n" + base +
+                       b"Content-Length: 1000\r\n\r\n") == "HTTP/1.1 404 Not Found"
+    status, _, _ = post(port, "/v1/logs", logs_request(1).SerializeToString(),
+                        headers={"Authorization": "Bearer s3cret"})
+    assert status == 200
+    engine.stop()
+    assert metric(engine.metrics, "otlp_http_requests_rejected", reason="too_large") == 1
+    assert metric(engine.metrics, "otlp_http_requests_rejected",
+                  reason="unauthenticated") == 1
+
+
+def test_waiting_requests_hold_no_thread(cli, tmp_path, engines):
+    # Scenario: wait_for_result into exporter:parquet that publishes only at
+    # shutdown: 24 HTTP requests (three times the thread pool of the old server)
+    # wait for their outcome at once.
+    # Guarantees: all 24 reach the exporter while waiting (none is queued behind a
+    # busy thread); at shutdown each gets 200 and the dataset holds their logs.
+    port = free_port()
+    out = tmp_path / "out"
+    wait = {"wait_for_result": True, "timeout": "60s"}
+    engine = engines(tmp_path, receiver_config(http_port=port, http_extra=wait),
+                     parquet_exporter(out, rows_per_file=1_000_000, flush="10m"))
+    with concurrent.futures.ThreadPoolExecutor(24) as pool:
+        held = [pool.submit(post, port, "/v1/logs",
+                            logs_request(2, f"held{i}").SerializeToString())
+                for i in range(24)]
+        wait_until(lambda: metric(engine.run.metrics(), "received_items", node="out") == 48,
+                   "24 requests in the exporter", timeout=60)
+        assert not any(f.done() for f in held)
+        engine.stop()
+        assert [f.result(timeout=60)[0] for f in held] == [200] * 24
+    assert read_table(out, "logs").num_rows == 48
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_refusals_for_load_carry_retry_hints(cli, tmp_path, engines, protocol):
+    # Scenario: max_concurrent_requests 1 with wait_for_result into an exporter that
+    # publishes only at shutdown: one request is held, a second one arrives.
+    # Guarantees: the second is refused at once, as the OTLP specification asks for
+    # throttling: HTTP 429 with Retry-After; gRPC RESOURCE_EXHAUSTED with a
+    # google.rpc.RetryInfo detail (grpc-status-details-bin), which makes it
+    # retryable for OTLP clients.
+    port = free_port()
+    out = tmp_path / "out"
+    limits = {"wait_for_result": True, "timeout": "60s", "max_concurrent_requests": 1}
+    receiver = (receiver_config(http_port=port, http_extra=limits) if protocol == "http"
+                else receiver_config(grpc_port=port, grpc_extra=limits))
+    engine = engines(tmp_path, receiver,
+                     parquet_exporter(out, rows_per_file=1_000_000, flush="10m"))
+    payload = logs_request(1).SerializeToString()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = channel.unary_unary(LOGS_METHOD)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            if protocol == "http":
+                held = pool.submit(post, port, "/v1/logs", payload)
+            else:
+                held = pool.submit(call, payload, timeout=60)
+            wait_until(lambda: metric(engine.run.metrics(), "received_items",
+                                      node="out") == 1, "one request held")
+            if protocol == "http":
+                status, headers, body = post(port, "/v1/logs", payload)
+                assert status == 429 and int(headers["Retry-After"]) >= 1
+                assert b"max_concurrent_requests=1" in body
+            else:
+                with pytest.raises(grpc.RpcError) as refused:
+                    call(payload, timeout=10)
+                assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                details = dict(refused.value.trailing_metadata() or ()).get(
+                    "grpc-status-details-bin", b"")
+                assert RETRY_INFO in details
+            engine.stop()
+            held.result(timeout=60)
+
+
+def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
+    # Scenario: a pdata channel of 1 and exporter:parquet taking at most one pending
+    # batch (publishing only at shutdown): two requests fill the exporter and the
+    # channel; a third HTTP request and then a gRPC call wait `timeout` (1 s) for
+    # channel space.
+    # Guarantees: both are refused as throttled: HTTP 429 with Retry-After, gRPC
+    # RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail; counted "exhausted".
+    gport, hport = free_port(), free_port()
+    out = tmp_path / "out"
+    quick = {"timeout": "1s"}
+    exporter = parquet_exporter(out, rows_per_file=1_000_000, flush="10m")
+    exporter["config"]["max_pending_batches"] = 1
+    engine = engines(tmp_path, receiver_config(gport, hport, grpc_extra=quick,
+                                               http_extra=quick),
+                     exporter, policies={"channel_capacity": {"pdata": 1}})
+    payload = logs_request(1).SerializeToString()
+    assert post(hport, "/v1/logs", payload)[0] == 200  # taken by the exporter
+    assert post(hport, "/v1/logs", payload)[0] == 200  # waits in the channel
+    status, headers, body = post(hport, "/v1/logs", payload)
+    assert status == 429 and int(headers["Retry-After"]) >= 1, body
+    with grpc.insecure_channel(f"127.0.0.1:{gport}") as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            channel.unary_unary(LOGS_METHOD)(payload, timeout=30)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    details = dict(refused.value.trailing_metadata() or ()).get("grpc-status-details-bin",
+                                                                 b"")
+    assert RETRY_INFO in details
+    wait_until(lambda: metric(engine.run.metrics(), "otlp_grpc_requests_rejected",
+                              reason="exhausted") == 1, "the gRPC refusal counted")
+    assert metric(engine.run.metrics(), "otlp_http_requests_rejected",
+                  reason="exhausted") == 1
