@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 
 #include <google/protobuf/util/message_differencer.h>
 

@@ -14,6 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include <arrow/record_batch.h>
+#include <arrow/type.h>
+
 #include "otap_parquet/otlp/convert.h"
 
 namespace {
