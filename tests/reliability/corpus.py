@@ -68,9 +68,8 @@ def build_base(cli, root):
 class Victim:
     """V's partition inside one case's dataset."""
 
-    def __init__(self, dataset):
-        self.dataset = dataset
-        self.part = next((dataset / "logs").glob("_part_id=*")).name
+    def __init__(self, dataset, part):
+        self.dataset, self.part = dataset, part
 
     def dir(self, table):
         return self.dataset / table / self.part
@@ -161,6 +160,15 @@ def _copy_partition_to(v, table, target):
     return target
 
 
+def _invalid_utf8(n):
+    """A string array of `n` values that are not UTF-8 (pyarrow refuses to build one
+    the ordinary way; Parquet readers do not check)."""
+    data = b"bad\xff\xfe" * n
+    offsets = pa.array([5 * i for i in range(n + 1)], pa.int32())
+    return pa.Array.from_buffers(pa.string(), n, [None, offsets.buffers()[1],
+                                                   pa.py_buffer(data)])
+
+
 def _huge_ids(ds, v):
     top = 2**32 - 1000
     paths = []
@@ -221,6 +229,13 @@ CASES = [
         "logs", lambda t: _set_column(t, "body", _struct_with(
             t["body"], "type", pa.array([250] * t.num_rows, pa.uint8()))))],
         notes="issue 13 item 8"),
+    Case("logs_body_invalid_utf8", "reported", lambda ds, v: [v.rewrite(
+        "logs", lambda t: _set_column(t, "body", _struct_with(
+            t["body"], "str", _invalid_utf8(t.num_rows))))],
+        notes="found by parquet_table_fuzz: strings are not checked when read"),
+    Case("attrs_key_invalid_utf8", "reported", lambda ds, v: [v.rewrite(
+        "log_attrs", lambda t: _set_column(t, "key", _invalid_utf8(t.num_rows)))],
+        notes="found by parquet_table_fuzz"),
     Case("logs_null_ids", "odd", lambda ds, v: [v.rewrite(
         "logs", lambda t: _set_column(t, "id", pa.array([None] * t.num_rows, pa.uint32())))]),
     Case("logs_extra_column", "odd", lambda ds, v: [v.rewrite(
@@ -293,7 +308,12 @@ def make_case(root, case):
     for table_dir in (root / "victim").iterdir():
         for part in table_dir.iterdir():
             shutil.copytree(part, dataset / table_dir.name / part.name)
-    return dataset, case.apply(dataset, Victim(dataset))
+    return dataset, case.apply(dataset, victim_of(root, dataset))
+
+
+def victim_of(root, dataset):
+    """V's partition in a case dataset made under `root`."""
+    return Victim(dataset, next((root / "victim" / "logs").iterdir()).name)
 
 
 def main():

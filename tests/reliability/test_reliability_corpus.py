@@ -145,7 +145,7 @@ def test_corpus_case(cli, base, tmp_path, case):
         proc = subprocess.Popen([str(cli), "run", "-c", str(config)], stdout=err, stderr=err)
         try:
             if case.polling:
-                churn = Churn(dataset, corpus.Victim(dataset).dir("logs"))
+                churn = Churn(dataset, corpus.victim_of(root, dataset).dir("logs"))
                 churn.start()
 
                 def all_good():
