@@ -57,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  st.ToString().c_str());
     std::abort();
   }
-  if (!HasNan(value) && !google::protobuf::util::MessageDifferencer::Equals(value, again)) {
+  if (!HasNan(value) &&
+      !google::protobuf::util::MessageDifferencer::Equals(value, again)) {
     std::fprintf(stderr, "cbor_fuzz: round trip differs:\n%s\n%s\n",
                  value.DebugString().c_str(), again.DebugString().c_str());
     std::abort();

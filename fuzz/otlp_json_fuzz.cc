@@ -11,12 +11,19 @@
 #include <type_traits>
 #include <variant>
 
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/message_differencer.h>
 
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_json.h"
 
 namespace otlp = otap_parquet::otlp;
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Protobuf logs every string field with invalid UTF-8 it parses.
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1 << 20)) return 0;

@@ -17,6 +17,8 @@
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "otap_parquet/otlp/convert.h"
 
 namespace {
@@ -41,7 +43,8 @@ void CheckBatches(const std::vector<OtapBatch>& batches) {
   }
 }
 
-void CheckSame(const std::vector<OtapBatch>& wire, const std::vector<OtapBatch>& message) {
+void CheckSame(const std::vector<OtapBatch>& wire,
+               const std::vector<OtapBatch>& message) {
   if (wire.size() != message.size()) Fail("wire and message paths differ", "batch count");
   for (size_t i = 0; i < wire.size(); ++i) {
     for (PayloadType type : message[i].payload_types()) {
@@ -63,7 +66,8 @@ void Differential(std::string_view bytes) {
   options.max_root_rows = 7;  // small, so that splitting is reached too
   auto wire = kWire(bytes, options);
   Request request;
-  const bool parsed = request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  const bool parsed =
+      request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
   if (!parsed) {
     if (wire.ok()) Fail("wire decoder accepted what protobuf refuses", "");
     return;
@@ -79,6 +83,12 @@ void Differential(std::string_view bytes) {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Protobuf logs every string field with invalid UTF-8 it parses.
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > (1 << 20)) return 0;
