@@ -3,12 +3,12 @@
 """Writes the seed corpora of the libFuzzer targets (fuzz/*_fuzz.cc) into
 tests/fuzz/corpus/<target>/: a few small valid inputs per target, from the
 official OTLP protobuf classes and, for OTLP/JSON and Parquet, the CLI's own
-output. Re-run after changing an input format:
+output. Inputs named `regression-*` are crashes a target found once (kept, never
+regenerated). Re-run after changing an input format:
 
     .venv/bin/python tests/fuzz/make_corpus.py build/otap-parquet
 """
 import pathlib
-import shutil
 import struct
 import subprocess
 import sys
@@ -136,7 +136,10 @@ def write(target, name, data):
 
 def main():
     cli = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "build/otap-parquet").resolve()
-    shutil.rmtree(HERE / "corpus", ignore_errors=True)
+    # Inputs that once crashed a target (`regression-*`) stay.
+    for old in (HERE / "corpus").glob("*/*"):
+        if not old.name.startswith("regression-"):
+            old.unlink()
     requests = {"logs": logs(), "traces": traces(), "metrics": metrics()}
     for selector, (signal, request) in enumerate(requests.items()):
         write("otlp_wire_fuzz", signal, bytes([selector]) + request.SerializeToString())
