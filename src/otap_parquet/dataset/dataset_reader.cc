@@ -347,6 +347,7 @@ class TableCursor {
       FileEntry entry;
       entry.path = planned.path;
       auto st = ReadFooter(&entry);
+      if (st.ok()) st = CheckFooter(*entry.metadata);
       if (!st.ok()) {
         ReportBadFile(entry.path, st);
         continue;
@@ -478,6 +479,22 @@ class TableCursor {
   }
 
  private:
+  // Footer fields are decoded lazily (RowGroup, ColumnChunk) and throw on corrupt
+  // values, e.g. a size-statistics histogram of the wrong length (found by
+  // fuzz/parquet_table_fuzz: the exception ended the process). Decoding them all up
+  // front makes such a file bad like any other.
+  static Status CheckFooter(const parquet::FileMetaData& md) {
+    try {
+      for (int g = 0; g < md.num_row_groups(); ++g) {
+        auto rg = md.RowGroup(g);
+        for (int c = 0; c < rg->num_columns(); ++c) rg->ColumnChunk(c);
+      }
+      return Status::OK();
+    } catch (const std::exception& e) {
+      return Status::Invalid("corrupt footer: ", e.what());
+    }
+  }
+
   Status ReadFooter(FileEntry* entry) {
     try {
       ARROW_ASSIGN_OR_RAISE(auto input, fs_->OpenInputFile(entry->path));

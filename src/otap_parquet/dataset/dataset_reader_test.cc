@@ -371,6 +371,31 @@ TEST(DatasetReaderTest, TruncatedAndGarbageFilesAreSkipped) {
   EXPECT_FALSE(otlp::CheckEquivalent(expected, actual).ok());
 }
 
+// Scenario: a spans file whose footer parses but holds a size-statistics histogram
+// of the wrong length (testdata/size_statistics_mismatch.parquet, found by
+// fuzz/parquet_table_fuzz), added to a valid logs and traces dataset.
+// Guarantees: the file is logged, counted and skipped (Arrow throws when the column
+// chunk metadata is decoded: this used to end the process); everything else replays.
+TEST(DatasetReaderTest, CorruptFooterStatisticsFileIsSkipped) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.seed = 17;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(dir.path(), {Signal::kLogs, Signal::kTraces},
+                                             3, gen, RotatingWriteOptions()));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), {}));
+  stdfs::copy_file(
+      stdfs::path(__FILE__).parent_path() / "testdata" /
+          "size_statistics_mismatch.parquet",
+      dir.path() + "/spans/" + plan.partitions[0].path + "/part-9999999999-bad.parquet");
+  ReaderOptions options;
+  options.batch_size = 9;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_EQ(stats.corrupt_files, 1);
+}
+
 // Scenario: files written without column statistics.
 // Guarantees: the merge stays correct (missing minimums count as 0: it reads ahead)
 // and the row groups without statistics are counted.
