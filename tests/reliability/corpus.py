@@ -236,6 +236,11 @@ CASES = [
     Case("attrs_key_invalid_utf8", "reported", lambda ds, v: [v.rewrite(
         "log_attrs", lambda t: _set_column(t, "key", _invalid_utf8(t.num_rows)))],
         notes="found by parquet_table_fuzz"),
+    Case("footer_size_statistics_mismatch", "reported", lambda ds, v: [_copy(
+        pathlib.Path(__file__).resolve().parents[2] / "src/otap_parquet/dataset/testdata"
+        / "size_statistics_mismatch.parquet", _mkdir(ds / "spans" / v.part)
+        / f"{LATE}stats.parquet")],
+        notes="found by parquet_table_fuzz: used to abort the process"),
     Case("logs_null_ids", "odd", lambda ds, v: [v.rewrite(
         "logs", lambda t: _set_column(t, "id", pa.array([None] * t.num_rows, pa.uint32())))]),
     Case("logs_extra_column", "odd", lambda ds, v: [v.rewrite(
@@ -288,6 +293,11 @@ CASES = [
 def _symlink(path, target):
     path.symlink_to(target)
     return path
+
+
+def _copy(src, dst):
+    shutil.copy(src, dst)
+    return dst
 
 
 def _mkdir(path):
