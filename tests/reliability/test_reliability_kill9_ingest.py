@@ -131,8 +131,8 @@ def test_kill9_during_ingest(cli, engine, tmp_path, partitioning):
     rnd = rel_common.rng(f"kill9-ingest-{partitioning}")
     dataset = tmp_path / "dataset"
     acked, unknown = {}, {}
-    totals = dict(lost=0, duplicates=0, misjoined=0, phantom=0, corrupt=0, orphans=0)
     crashes = 0
+    failures = []
     for trial in range(rel_common.TRIALS):
         gport, hport = free_port(), free_port()
         config = engine_config(tmp_path / f"trial-{trial}.yaml", dataset, gport, hport,
@@ -161,24 +161,27 @@ def test_kill9_during_ingest(cli, engine, tmp_path, partitioning):
             assert not s.refused, f"requests refused: {list(s.refused)}"
 
         proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.jsonl")
-        assert proc_c.returncode == 0, proc_c.stderr
         lost, duplicates, misjoined, phantom = compare(acked, counts, records, unknown)
         misjoined_sql, orphan_bodies = duckdb_check(dataset)
         orphans_of_acked = sorted(orphan_bodies & acked.keys())
-        failure = (f"trial {trial}: acked={len(acked)} lost={lost} duplicates={duplicates} "
-                   f"misjoined={misjoined} (duckdb {misjoined_sql}) phantom={phantom} "
-                   f"orphans of acked records={orphans_of_acked[:5]} "
-                   f"stats={stats}\n{proc_c.stdout}")
-        assert stats is not None, failure
-        assert (lost, duplicates, misjoined, phantom, misjoined_sql) == (0, 0, 0, 0, 0), failure
-        assert not orphans_of_acked, failure
-        assert stats["corrupt"] == 0, failure
+        corrupt = stats["corrupt"] if stats else None
+        # The exit code is not prescribed (a reader may report leftover orphan files
+        # of a kill as skipped input); a crash is a failure.
+        if (proc_c.returncode < 0, lost, duplicates, misjoined, phantom, misjoined_sql,
+                len(orphans_of_acked), corrupt) != (False, 0, 0, 0, 0, 0, 0, 0):
+            failures.append(
+                f"trial {trial}: acked={len(acked)} lost={lost} duplicates={duplicates} "
+                f"misjoined={misjoined} (duckdb {misjoined_sql}) phantom={phantom} "
+                f"orphans of acked records={orphans_of_acked[:5]} stats={stats} "
+                f"convert exit {proc_c.returncode}\n{proc_c.stdout}{proc_c.stderr[-2000:]}")
 
+    # The last check covers the dataset after every kill and restart.
     unknown_present = sum(1 for body in unknown if body in counts)
-    orphan_rows = stats["orphans"]
     temp_files = len(list(dataset.rglob(".*.tmp")))
     summary(f"kill9-ingest[{partitioning}]", trials=rel_common.TRIALS, records=len(acked),
-            lost=0, duplicates=0, misjoined=0, crashes=crashes,
-            unacked_sent=len(unknown), unacked_present=unknown_present,
-            orphan_rows=orphan_rows, leftover_tmp_files=temp_files)
+            lost=lost, duplicates=duplicates, misjoined=misjoined, misjoined_duckdb_rows=misjoined_sql,
+            crashes=crashes, failed_trials=len(failures), unacked_sent=len(unknown),
+            unacked_present=unknown_present, orphan_rows=stats["orphans"] if stats else "?",
+            leftover_tmp_files=temp_files)
+    assert not failures, f"{len(failures)} of {rel_common.TRIALS} trials failed; first:\n" + failures[0]
     assert crashes == 0
