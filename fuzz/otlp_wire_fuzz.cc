@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include <arrow/compare.h>
 #include <arrow/record_batch.h>
 #include <arrow/type.h>
 
@@ -26,6 +27,8 @@ namespace {
 using otap_parquet::OtapBatch;
 using otap_parquet::PayloadType;
 namespace otlp = otap_parquet::otlp;
+
+const arrow::EqualOptions kNansEqual = arrow::EqualOptions::Defaults().nans_equal(true);
 
 [[noreturn]] void Fail(const char* what, const std::string& detail) {
   std::fprintf(stderr, "otlp_wire_fuzz: %s: %s\n", what, detail.c_str());
@@ -50,8 +53,11 @@ void CheckSame(const std::vector<OtapBatch>& wire,
     for (PayloadType type : message[i].payload_types()) {
       const auto& a = wire[i].Get(type);
       const auto& b = message[i].Get(type);
-      if (a == nullptr || !a->Equals(*b)) {
-        Fail("wire and message paths differ", b->schema()->ToString());
+      // NaN payloads are data too: both paths must carry them alike.
+      if (a == nullptr || !a->Equals(*b, /*check_metadata=*/false, kNansEqual)) {
+        Fail("wire and message paths differ",
+             std::string(otap_parquet::TableName(type)) + "\nwire:\n" +
+                 (a ? a->ToString() : "(none)") + "\nmessage:\n" + b->ToString());
       }
     }
     if (wire[i].payload_types() != message[i].payload_types()) {
