@@ -340,7 +340,8 @@ def main():
     build_base(cli, out)
     for case in CASES:
         dataset, bad = make_case(out, case)
-        print(f"{case.name:28} {case.expect:9} {' '.join(str(p.relative_to(dataset)) for p in bad)}")
+        paths = " ".join(str(p.relative_to(dataset)) for p in bad)
+        print(f"{case.name:32} {case.expect:9} {paths}")
 
 
 if __name__ == "__main__":

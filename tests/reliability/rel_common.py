@@ -102,9 +102,8 @@ def canonical_records(request):
         for sl in rl.scope_logs:
             for rec in sl.log_records:
                 rec = _sorted_attrs(LogRecord.FromString(rec.SerializeToString()))
-                out[rec.body.string_value] = (resource.SerializeToString(deterministic=True)
-                                              + b"|" + sl.scope.SerializeToString(deterministic=True)
-                                              + b"|" + rec.SerializeToString(deterministic=True))
+                out[rec.body.string_value] = b"|".join(
+                    m.SerializeToString(deterministic=True) for m in (resource, sl.scope, rec))
     return out
 
 

@@ -112,7 +112,8 @@ def test_disk_full(cli, engine, tmp_path, small_disk):
     os.unlink(small_disk / "filler")
     # Space is back: the first acknowledgement is waited for (the exporter may still
     # be backing off a failed flush), then every further request must succeed.
-    wait_until(lambda: post("recovering", "http") == "ok", "an acknowledgement after space returned", 120)
+    wait_until(lambda: post("recovering", "http") == "ok",
+               "an acknowledgement after space returned", 120)
     after = [post("after", protocol) for protocol in ("http", "grpc") * 3]
     proc.stop(signal.SIGTERM)
 

@@ -179,9 +179,11 @@ def test_kill9_during_ingest(cli, engine, tmp_path, partitioning):
     unknown_present = sum(1 for body in unknown if body in counts)
     temp_files = len(list(dataset.rglob(".*.tmp")))
     summary(f"kill9-ingest[{partitioning}]", trials=rel_common.TRIALS, records=len(acked),
-            lost=lost, duplicates=duplicates, misjoined=misjoined, misjoined_duckdb_rows=misjoined_sql,
+            lost=lost, duplicates=duplicates, misjoined=misjoined,
+            misjoined_duckdb_rows=misjoined_sql,
             crashes=crashes, failed_trials=len(failures), unacked_sent=len(unknown),
             unacked_present=unknown_present, orphan_rows=stats["orphans"] if stats else "?",
             leftover_tmp_files=temp_files)
-    assert not failures, f"{len(failures)} of {rel_common.TRIALS} trials failed; first:\n" + failures[0]
+    assert not failures, (f"{len(failures)} of {rel_common.TRIALS} trials failed; first:\n"
+                          + failures[0])
     assert crashes == 0
