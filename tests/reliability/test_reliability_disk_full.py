@@ -86,7 +86,7 @@ def test_disk_full(cli, engine, tmp_path, small_disk):
     dataset = small_disk / "dataset"
     gport, hport = free_port(), free_port()
     config = engine_config(tmp_path / "engine.yaml", dataset, gport, hport,
-                           [{"schema_metadata": ["_part_id"]}])
+                           [{"schema_metadata": ["_part_id"]}], timeout="5s")
     proc = engine(config, "--shutdown-timeout", "20s")
     acked, refused, answers = {}, {}, []
     k = 0
