@@ -244,6 +244,10 @@ CASES = [
         / "size_statistics_mismatch.parquet", _mkdir(ds / "spans" / v.part)
         / f"{LATE}stats.parquet")],
         notes="found by parquet_table_fuzz: used to abort the process"),
+    Case("footer_negative_row_count", "reported", lambda ds, v: [_copy(
+        pathlib.Path(__file__).resolve().parents[2] / "src/otap_parquet/dataset/testdata"
+        / "negative_row_count.parquet", v.dir("logs") / f"{LATE}rows.parquet")],
+        notes="found by parquet_table_fuzz: used to abort the process"),
     Case("logs_null_ids", "odd", lambda ds, v: [v.rewrite(
         "logs", lambda t: _set_column(t, "id", pa.array([None] * t.num_rows, pa.uint32())))]),
     Case("logs_extra_column", "odd", lambda ds, v: [v.rewrite(

@@ -480,13 +480,18 @@ class TableCursor {
 
  private:
   // Footer fields are decoded lazily (RowGroup, ColumnChunk) and throw on corrupt
-  // values, e.g. a size-statistics histogram of the wrong length (found by
-  // fuzz/parquet_table_fuzz: the exception ended the process). Decoding them all up
-  // front makes such a file bad like any other.
+  // values, e.g. a size-statistics histogram of the wrong length; a negative row
+  // count becomes a batch of negative length (both found by fuzz/parquet_table_fuzz:
+  // they ended the process). Checking them all up front makes such a file bad like
+  // any other.
   static Status CheckFooter(const parquet::FileMetaData& md) {
     try {
       for (int g = 0; g < md.num_row_groups(); ++g) {
         auto rg = md.RowGroup(g);
+        if (rg->num_rows() < 0) {
+          return Status::Invalid("corrupt footer: row group ", g, " has ", rg->num_rows(),
+                                 " rows");
+        }
         for (int c = 0; c < rg->num_columns(); ++c) rg->ColumnChunk(c);
       }
       return Status::OK();
