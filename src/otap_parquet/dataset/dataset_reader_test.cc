@@ -398,6 +398,35 @@ TEST(DatasetReaderTest, TruncatedAndGarbageFilesAreSkipped) {
   EXPECT_FALSE(otlp::CheckEquivalent(expected, actual).ok());
 }
 
+// Scenario: files whose footer parses but holds corrupt values, found by
+// fuzz/parquet_table_fuzz (src/otap_parquet/dataset/testdata/): a spans file with a
+// size-statistics histogram of the wrong length (Arrow throws when the column chunk
+// metadata is decoded) and a logs file whose row group has -11 rows (read as a batch
+// of negative length), added to a valid logs and traces dataset.
+// Guarantees: both files are logged, counted and skipped (each used to end the
+// process); everything else replays.
+TEST(DatasetReaderTest, CorruptFooterValuesFileIsSkipped) {
+  ScopedTempDir dir;
+  generator::GeneratorOptions gen;
+  gen.seed = 17;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(dir.path(), {Signal::kLogs, Signal::kTraces},
+                                             3, gen, RotatingWriteOptions()));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path(), {}));
+  const auto testdata = stdfs::path(__FILE__).parent_path() / "testdata";
+  const std::string partition = plan.partitions[0].path;
+  stdfs::copy_file(testdata / "size_statistics_mismatch.parquet",
+                   dir.path() + "/spans/" + partition + "/part-9999999999-bad.parquet");
+  stdfs::copy_file(testdata / "negative_row_count.parquet",
+                   dir.path() + "/logs/" + partition + "/part-9999999999-bad.parquet");
+  ReaderOptions options;
+  options.batch_size = 9;
+  ReaderStats stats;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  EXPECT_EQ(stats.corrupt_files, 2);
+}
+
 // Scenario: files written without column statistics.
 // Guarantees: the merge stays correct (missing minimums count as 0: it reads ahead)
 // and the row groups without statistics are counted.
