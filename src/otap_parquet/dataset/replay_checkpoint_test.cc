@@ -131,7 +131,7 @@ TEST(ReplayProgressTest, AckedPrefixOnly) {
   EXPECT_FALSE(progress.Acked(b2));
   EXPECT_TRUE(progress.acked().empty() || progress.acked().at(unit).row == 0);
   EXPECT_EQ(progress.covered_batches(), 0);
-  EXPECT_TRUE(progress.Acked(b1));  // 1, 2, 3 and the unit's end
+  EXPECT_TRUE(progress.Acked(b1));           // 1, 2, 3 and the unit's end
   EXPECT_EQ(progress.covered_batches(), 3);  // batches only, not the unit's end
   const UnitProgress& acked = progress.acked().at(unit);
   EXPECT_EQ(acked.files_done.size(), 3u);
