@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <string_view>
@@ -54,6 +55,9 @@ struct TableListing {
   std::map<std::string, std::vector<PlannedFile>> by_dir;
 };
 
+void WarnSkipped(const arrow::fs::FileSystem& fs, const std::string& path,
+                 std::string_view reason);
+
 arrow::Result<TableListing> ListTable(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                       const std::string& table_dir,
                                       const DiscoveryOptions& options,
@@ -67,7 +71,17 @@ arrow::Result<TableListing> ListTable(const std::shared_ptr<arrow::fs::FileSyste
   for (const auto& info : tree.files) {
     const std::string& path = info.path();
     if (!EndsWith(path, kParquetSuffix)) {
-      ++plan->ignored_files;
+      const size_t slash = path.rfind('/');
+      const std::string_view name =
+          std::string_view(path).substr(slash == std::string::npos ? 0 : slash + 1);
+      if (name.find('=') != std::string_view::npos) {
+        // Named like a partition directory (`_part_id=…`, `date=…`) but a file: data
+        // that was meant to be there is not, say so.
+        WarnSkipped(*fs, path, "a file where a partition directory is expected");
+        ++plan->skipped_entries;
+      } else {
+        ++plan->ignored_files;  // temporary and staging files
+      }
       continue;
     }
     if (options.min_file_age.count() > 0 && info.mtime() != arrow::fs::kNoTime) {
@@ -194,8 +208,14 @@ arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>
         } else if (info.type() != arrow::fs::FileType::NotFound) {
           WarnSkipped(*fs, info.path(), "neither a file nor a directory");
           ++out.skipped_entries;
-        } else if (link) {
-          WarnSkipped(*fs, info.path(), "dangling symlink");
+        }
+      }
+      // Arrow's listing leaves out symlinks whose target is missing: find them here.
+      std::error_code ec;
+      for (std::filesystem::directory_iterator entry(current, ec), end;
+           !ec && entry != end; entry.increment(ec)) {
+        if (entry->is_symlink(ec) && !std::filesystem::exists(entry->path(), ec)) {
+          WarnSkipped(*fs, entry->path().string(), "dangling symlink");
           ++out.skipped_entries;
         }
       }

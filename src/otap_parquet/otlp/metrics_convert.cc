@@ -2,6 +2,8 @@
 // OTLP metrics ⇄ OTAP (univariate_metrics, metric_attrs, the four data point tables,
 // their attributes, exemplars and exemplar attributes).
 
+#include <arrow/util/utf8.h>
+
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/schema/otap_schema.h"
@@ -811,7 +813,55 @@ arrow::Result<std::vector<OtapBatch>> ToOtap(const OtlpRequest& request,
   return Status::Invalid("unknown signal");
 }
 
+namespace {
+
+// OTLP strings must be UTF-8 (protobuf refuses to serialize others, peers to parse
+// them); OTAP columns read from files are not checked by Arrow. `path` names the
+// column for the error.
+Status CheckUtf8(const arrow::Array& array, const std::string& path) {
+  switch (array.type_id()) {
+    case arrow::Type::STRING: {
+      const auto& strings = static_cast<const arrow::StringArray&>(array);
+      for (int64_t row = 0; row < strings.length(); ++row) {
+        if (strings.IsValid(row) && !arrow::util::ValidateUTF8(strings.GetView(row))) {
+          return Status::Invalid(path, " row ", row, ": invalid UTF-8");
+        }
+      }
+      return Status::OK();
+    }
+    case arrow::Type::STRUCT: {
+      const auto& fields = static_cast<const arrow::StructArray&>(array);
+      for (int i = 0; i < fields.num_fields(); ++i) {
+        ARROW_RETURN_NOT_OK(
+            CheckUtf8(*fields.field(i), path + "." + fields.type()->field(i)->name()));
+      }
+      return Status::OK();
+    }
+    case arrow::Type::DICTIONARY:
+      return CheckUtf8(*static_cast<const arrow::DictionaryArray&>(array).dictionary(),
+                       path + " (dictionary)");
+    default:
+      return Status::OK();
+  }
+}
+
+Status CheckUtf8(const OtapBatch& batch) {
+  arrow::util::InitializeUTF8();  // ValidateUTF8's tables; runs once
+  for (PayloadType type : batch.payload_types()) {
+    const auto& table = batch.Get(type);
+    if (table == nullptr) continue;
+    for (int c = 0; c < table->num_columns(); ++c) {
+      ARROW_RETURN_NOT_OK(CheckUtf8(
+          *table->column(c), std::string(TableName(type)) + "." + table->column_name(c)));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 arrow::Result<OtlpRequest> FromOtap(const OtapBatch& batch) {
+  ARROW_RETURN_NOT_OK(CheckUtf8(batch));
   switch (batch.signal()) {
     case Signal::kLogs: {
       ARROW_ASSIGN_OR_RAISE(auto request, OtapToLogs(batch));

@@ -366,7 +366,11 @@ void ParquetReceiver::Send(Ready ready, engine::EffectHandler& effect) {
                         ready.next_file, ready.next_row, items);
   records_emitted_ += items;
   batches_emitted_++;
-  Sent sent{.batch = std::nullopt, .items = items, .retries = 0};
+  Sent sent{.batch = std::nullopt,
+            .items = items,
+            .retries = 0,
+            .source = fmt::format("partition={} signal={}", partition.path,
+                                  SignalName(ready.unit.signal))};
   if (config_.retry.max_retries > 0 || dead_letter_) sent.batch = msg.batch;
   sent_.emplace(token, std::move(sent));
   Emit(token, std::move(msg), effect);
@@ -604,19 +608,20 @@ void ParquetReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
     effect.RequestPoll();
     if (nack_logs_++ < 5) {
       effect.logger().warn(
-          "receiver.parquet.retry node={} retry={}/{} in_ms={} reason={}",
-          effect.node_id(), attempt, config_.retry.max_retries, backoff.count(),
-          nack.reason);
+          "receiver.parquet.retry node={} {} retry={}/{} in_ms={} reason={}",
+          effect.node_id(), it->second.source, attempt, config_.retry.max_retries,
+          backoff.count(), nack.reason);
     }
   } else {
     const int64_t retries = it != sent_.end() ? it->second.retries : 0;
+    const std::string source = it != sent_.end() ? it->second.source : std::string();
     // Refused for good (permanent, or retries exhausted while running), or left
     // unsettled by a shutdown (replayed after a restart, never dead-lettered).
     const bool refused = nack.permanent || !(draining_ || shut_down_ || finished_);
     if (nack_logs_++ < 5) {
       effect.logger().warn(
-          "receiver.parquet.nack node={} permanent={} retries={} reason={} ({})",
-          effect.node_id(), nack.permanent, retries, nack.reason,
+          "receiver.parquet.nack node={} {} permanent={} retries={} reason={} ({})",
+          effect.node_id(), source, nack.permanent, retries, nack.reason,
           !refused       ? "unsettled at shutdown: the checkpoint stays before it"
           : dead_letter_ ? "given up: dead-lettered"
                          : "given up: the checkpoint stays before it");

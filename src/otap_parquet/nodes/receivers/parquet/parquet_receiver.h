@@ -97,6 +97,8 @@ class ParquetReceiver : public engine::Receiver {
     std::optional<OtapBatch> batch;
     int64_t items = 0;
     int64_t retries = 0;
+    /// Where the batch came from (partition and signal), for the logs of a refusal.
+    std::string source;
   };
 
   bool polling() const { return config_.polling_interval.count() > 0; }
