@@ -26,6 +26,7 @@
 #include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/schema/otap_schema.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/temp_dir.h"
 
 namespace otap_parquet::dataset {
 namespace {
@@ -36,22 +37,10 @@ using testing::TestDatasetWriter;
 using testing::TestWriteOptions;
 using testing::WriteGeneratedDataset;
 
-class ScopedTempDir {
+// A fresh directory per test, removed afterwards.
+class ScopedTempDir : public otap_parquet::testing::TempDir {
  public:
-  ScopedTempDir() {
-    static int counter = 0;
-    path_ = (stdfs::temp_directory_path() /
-             ("otap_reader_test_" + std::to_string(::getpid()) + "_" +
-              std::to_string(++counter)))
-                .string();
-    stdfs::remove_all(path_);
-    stdfs::create_directories(path_);
-  }
-  ~ScopedTempDir() { stdfs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  ScopedTempDir() : otap_parquet::testing::TempDir("otap_reader_test") {}
 };
 
 std::shared_ptr<arrow::fs::FileSystem> LocalFs() {

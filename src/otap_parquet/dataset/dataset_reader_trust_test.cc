@@ -28,6 +28,7 @@
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/temp_dir.h"
 
 namespace otap_parquet::dataset {
 namespace {
@@ -37,22 +38,10 @@ using PT = PayloadType;
 using testing::TestWriteOptions;
 using testing::WriteGeneratedDataset;
 
-class TempDir {
+// A fresh directory per test, removed afterwards.
+class TempDir : public otap_parquet::testing::TempDir {
  public:
-  TempDir() {
-    static int counter = 0;
-    path_ = (stdfs::temp_directory_path() /
-             ("otap_reader_trust_" + std::to_string(::getpid()) + "_" +
-              std::to_string(++counter)))
-                .string();
-    stdfs::remove_all(path_);
-    stdfs::create_directories(path_);
-  }
-  ~TempDir() { stdfs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : otap_parquet::testing::TempDir("otap_reader_trust") {}
 };
 
 // Which reads of one file fail: the reads numbered [first, first + count) over every

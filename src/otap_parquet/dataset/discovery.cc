@@ -25,10 +25,6 @@ using arrow::Status;
 constexpr std::string_view kParquetSuffix = ".parquet";
 constexpr std::string_view kPartIdPrefix = "_part_id=";
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 std::string JoinPath(const std::string& a, std::string_view b) {
   if (a.empty()) return std::string(b);
   if (a.back() == '/') return a + std::string(b);
@@ -70,7 +66,7 @@ arrow::Result<TableListing> ListTable(const std::shared_ptr<arrow::fs::FileSyste
   if (!prefix.empty() && prefix.back() != '/') prefix += '/';
   for (const auto& info : tree.files) {
     const std::string& path = info.path();
-    if (!EndsWith(path, kParquetSuffix)) {
+    if (!std::string_view(path).ends_with(kParquetSuffix)) {
       const size_t slash = path.rfind('/');
       const std::string_view name =
           std::string_view(path).substr(slash == std::string::npos ? 0 : slash + 1);

@@ -38,10 +38,6 @@ constexpr std::string_view kTempPrefix = ".part-";
 constexpr std::string_view kTempSuffix = ".parquet.tmp";
 constexpr std::string_view kParquetSuffix = ".parquet";
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 std::string JoinPath(const std::string& a, std::string_view b) {
   if (a.empty()) return std::string(b);
   if (a.back() == '/') return a + std::string(b);
@@ -240,7 +236,8 @@ std::vector<PayloadType> ParentTables(PayloadType type) {
 
 bool IsWriterTempFileName(std::string_view name) {
   return name.size() > kTempPrefix.size() + kTempSuffix.size() &&
-         name.substr(0, kTempPrefix.size()) == kTempPrefix && EndsWith(name, kTempSuffix);
+         name.substr(0, kTempPrefix.size()) == kTempPrefix &&
+         std::string_view(name).ends_with(kTempSuffix);
 }
 
 TempFileLock::~TempFileLock() {
@@ -364,7 +361,8 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
         report.findings.push_back(std::move(finding));
         continue;
       }
-      if (!EndsWith(name, kParquetSuffix) || name.front() == '.') continue;
+      if (!std::string_view(name).ends_with(kParquetSuffix) || name.front() == '.')
+        continue;
       partitions[partition].push_back(TableFile{std::move(info), type});
     }
   }

@@ -22,6 +22,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/temp_dir.h"
 
 namespace otap_parquet::dataset {
 namespace {
@@ -30,22 +31,10 @@ namespace stdfs = std::filesystem;
 using Clock = std::chrono::system_clock;
 using PT = PayloadType;
 
-class ScopedTempDir {
+// A fresh directory per test, removed afterwards.
+class ScopedTempDir : public otap_parquet::testing::TempDir {
  public:
-  ScopedTempDir() {
-    static int counter = 0;
-    path_ = (stdfs::temp_directory_path() /
-             ("otap_repair_test_" + std::to_string(::getpid()) + "_" +
-              std::to_string(++counter)))
-                .string();
-    stdfs::remove_all(path_);
-    stdfs::create_directories(path_);
-  }
-  ~ScopedTempDir() { stdfs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  ScopedTempDir() : otap_parquet::testing::TempDir("otap_repair_test") {}
 };
 
 std::shared_ptr<arrow::fs::FileSystem> LocalFs() {

@@ -17,6 +17,7 @@
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
 #include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/temp_dir.h"
 
 namespace otap_parquet::dataset {
 namespace {
@@ -25,22 +26,10 @@ namespace stdfs = std::filesystem;
 using PT = PayloadType;
 using ::testing::HasSubstr;
 
-class TempDir {
+// A fresh directory per test, removed afterwards.
+class TempDir : public otap_parquet::testing::TempDir {
  public:
-  TempDir() {
-    static int counter = 0;
-    path_ = (stdfs::temp_directory_path() /
-             ("otap_checkpoint_test_" + std::to_string(::getpid()) + "_" +
-              std::to_string(++counter)))
-                .string();
-    stdfs::remove_all(path_);
-    stdfs::create_directories(path_);
-  }
-  ~TempDir() { stdfs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : otap_parquet::testing::TempDir("otap_checkpoint_test") {}
 };
 
 std::shared_ptr<arrow::fs::FileSystem> LocalFs() {

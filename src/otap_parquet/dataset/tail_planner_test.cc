@@ -16,6 +16,7 @@
 
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/temp_dir.h"
 
 namespace otap_parquet::dataset {
 namespace {
@@ -23,20 +24,10 @@ namespace {
 namespace stdfs = std::filesystem;
 using PT = PayloadType;
 
-class TempDir {
+// A fresh directory per test, removed afterwards.
+class TempDir : public otap_parquet::testing::TempDir {
  public:
-  TempDir() {
-    path_ = (stdfs::temp_directory_path() /
-             ("otap_tail_planner_test_" + std::to_string(::getpid())))
-                .string();
-    stdfs::remove_all(path_);
-    stdfs::create_directories(path_);
-  }
-  ~TempDir() { stdfs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : otap_parquet::testing::TempDir("otap_tail_planner_test") {}
 };
 
 // Max (or min) of a UInt32-or-narrower column over a file (-1 for none).
