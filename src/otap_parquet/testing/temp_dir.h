@@ -14,9 +14,10 @@ class TempDir {
  public:
   explicit TempDir(const std::string& prefix = "otap_test") {
     static int counter = 0;
-    path_ = (std::filesystem::temp_directory_path() /
-             (prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(++counter)))
-                .string();
+    path_ =
+        (std::filesystem::temp_directory_path() /
+         (prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(++counter)))
+            .string();
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
