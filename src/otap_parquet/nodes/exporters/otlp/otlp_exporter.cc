@@ -203,9 +203,14 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
     if (!context) return;  // settled by the shutdown already
     if (nack) {
       (nack->permanent ? nacked_permanent_ : nacked_retryable_)++;
-      context->Nack(std::move(*nack));
     } else {
       ++batches_acked_;
+    }
+    // Counters first: whoever sees the outcome sees them too.
+    Publish();
+    if (nack) {
+      context->Nack(std::move(*nack));
+    } else {
       context->Ack();
     }
     engine::EffectHandler* wake = nullptr;
