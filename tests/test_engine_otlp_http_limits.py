@@ -196,17 +196,21 @@ def test_refusals_for_load_carry_retry_hints(cli, tmp_path, engines, protocol):
 
 
 def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
-    # Scenario: a pdata channel of 1 and exporter:parquet taking at most one pending
-    # batch (publishing only at shutdown): two requests fill the exporter and the
-    # channel; a third HTTP request and then a gRPC call wait `timeout` (1 s) for
-    # channel space.
+    # Scenario: a pdata channel of 1 and an exporter:otlp_http with one request in
+    # flight to a peer that accepts the connection and never answers: two requests fill
+    # the exporter and the channel; a third HTTP request and then a gRPC call wait
+    # `timeout` (1 s) for channel space.
     # Guarantees: both are refused as throttled: HTTP 429 with Retry-After, gRPC
     # RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail; counted "exhausted".
     gport, hport = free_port(), free_port()
-    out = tmp_path / "out"
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # connections are accepted by the kernel, never answered
     quick = {"timeout": "1s"}
-    exporter = parquet_exporter(out, rows_per_file=1_000_000, flush="10m")
-    exporter["config"]["max_pending_batches"] = 1
+    exporter = {"type": "exporter:otlp_http",
+                "config": {"endpoint": f"http://127.0.0.1:{silent.getsockname()[1]}",
+                           "max_in_flight": 1, "http": {"timeout": "5s"},
+                           "retry_on_failure": {"enabled": False}}}
     engine = engines(tmp_path, receiver_config(gport, hport, grpc_extra=quick,
                                                http_extra=quick),
                      exporter, policies={"channel_capacity": {"pdata": 1}})
@@ -226,3 +230,4 @@ def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
                               reason="exhausted") == 1, "the gRPC refusal counted")
     assert metric(engine.run.metrics(), "otlp_http_requests_rejected",
                   reason="exhausted") == 1
+    silent.close()
