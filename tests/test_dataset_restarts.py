@@ -170,15 +170,10 @@ def test_exporter_restarts_into_one_dataset(layout, inputs, run, tmp_path):
     check_dataset(run, tmp_path, out, every, RESTARTS)
 
 
-def test_shared_id_space_is_reported_not_joined(inputs, run, tmp_path):
-    # Scenario: two writers' files in one id space, as an old writer without
-    # `_part_id` wrote them on a restart (files moved directly under `<table>/`),
-    # next to a third writer's clean partition.
-    # Guarantees: `convert` replays the clean partition, names both colliding files,
-    # says the partition was not replayed, and exits 3 (input skipped); no record of the shared id
-    # space is emitted with another writer's attributes.
-    _, files, _ = inputs
-    out = tmp_path / "lake"
+def shared_id_space_dataset(run, files, out):
+    """Two writers' files in one id space, as an old writer without `_part_id` wrote
+    them on a restart (files moved directly under `<table>/`), next to a third
+    writer's clean partition (files[2])."""
     for path in files[:2]:
         run("convert", path, out)
     for table in out.iterdir():
@@ -187,6 +182,18 @@ def test_shared_id_space_is_reported_not_joined(inputs, run, tmp_path):
                 shutil.move(str(f), str(table / f.name))
             part.rmdir()
     run("convert", files[2], out)
+    return out
+
+
+def test_shared_id_space_is_reported_not_joined(inputs, run, tmp_path):
+    # Scenario: two writers' files in one id space, as an old writer without
+    # `_part_id` wrote them on a restart (files moved directly under `<table>/`),
+    # next to a third writer's clean partition.
+    # Guarantees: `convert` replays the clean partition, names both colliding files,
+    # says the partition was not replayed, and exits 3 (input skipped); no record of the shared id
+    # space is emitted with another writer's attributes.
+    _, files, _ = inputs
+    out = shared_id_space_dataset(run, files, tmp_path / "lake")
     replay = tmp_path / "replay.jsonl"
     proc = run("convert", out, replay, check=False)
     assert proc.returncode == 3, proc.stderr
@@ -203,15 +210,7 @@ def test_shared_id_space_makes_a_replay_run_exit_3(inputs, run, tmp_path):
     # Guarantees: the clean partition is delivered, the shared id space is not, and the
     # run exits 3 with an `undelivered` line saying why (not "run successfully").
     _, files, _ = inputs
-    out = tmp_path / "lake"
-    for path in files[:2]:
-        run("convert", path, out)
-    for table in out.iterdir():
-        for part in list(table.glob("_part_id=*")):
-            for f in part.iterdir():
-                shutil.move(str(f), str(table / f.name))
-            part.rmdir()
-    run("convert", files[2], out)
+    out = shared_id_space_dataset(run, files, tmp_path / "lake")
     replay = tmp_path / "replay.jsonl"
     config = tmp_path / "replay.yaml"
     config.write_text(v1_config(f"""
