@@ -2,101 +2,15 @@
 #pragma once
 
 /// \file
-/// The core of the Parquet receiver: rebuilds complete OtapBatches from a star-schema
-/// Parquet dataset written by our exporter or by upstream otel-arrow's
-/// `exporter:parquet` (shared/docs/otap-parquet-format.md §4–§8, §14.1).
-///
-/// ## Streaming merge
-///
-/// Ids are unique only per `_part_id` partition, tables rotate independently (one
-/// input batch's child rows may sit in another file than its roots) and batch
-/// boundaries are invisible. The reader relies only on what the exporter's id
-/// generator guarantees: per partition, each input batch gets a disjoint id interval
-/// above the previous one and every table's rows are appended batch by batch, so each
-/// table's `id` / `parent_id` stream (its files in name order, row groups in order)
-/// is *block-monotone*: segments with increasing disjoint intervals, any order inside
-/// a segment.
-///
-/// Per table a cursor walks (file, row group) in order, each row group in slices of
-/// about 64 Ki rows, so that memory does not depend on the writer's row group size
-/// (a child table first reads its group's `parent_id` column alone, for the exact
-/// minimum of each unread rest). From the footers only it knows every row group's minimum
-/// `parent_id` (children), `id` (roots and tables with children), `resource.id` /
-/// `scope.id` (roots of our files), and the *suffix minimum* of those over the rest of
-/// the stream. Missing statistics count as minimum 0 (correct, but reads ahead; counted).
-///
-/// Each output chunk takes up to `batch_size` root rows in stream order (parent key
-/// set K, hi = max K). Then, parents before children, each child table pulls row
-/// groups while the suffix minimum of its unread row groups is ≤ hi of its parent
-/// set, and classifies its buffered rows: parent id in K → output (for resource and
-/// scope attributes: output and kept, later chunks may need them again); parent id
-/// below every parent id still to come (the parent table's *floor*: minimum over its
-/// buffered and unread rows) → orphan, dropped and counted, never attached elsewhere;
-/// otherwise → stays buffered for a later chunk. Children of children use the ids of
-/// the child rows just emitted. Memory stays about one segment plus one slice per
-/// table (ReaderStats::peak_buffered_rows), whatever the partition size. Output ids
-/// are renumbered densely (RemapIdsDense). Only the canonical schema's columns are
-/// read. Runs of consecutive rows are emitted as zero-copy slices, so an emitted
-/// batch may keep the row groups it came from alive while the caller holds it.
-///
-/// ## Resource and scope attributes (upstream quirk Q1)
-///
-/// Our files store `resource.id` / `scope.id` as UInt32 offset like every other id:
-/// joined exactly. Upstream files keep them UInt16 and *not* offset while the
-/// attribute tables' `parent_id` is offset by the batch's unknown offset C_k.
-/// Policy UpstreamResourcePolicy::kInferOffset (default) recovers C_k from the root
-/// stream: upstream's encoder numbers root ids in row order from 0 (logs: only those
-/// with attributes), so a batch's first non-null root id is C_k. The root stream is
-/// cut into runs where the batch must have changed — `resource.id` decreases, or a
-/// non-null root id is not the previous one + 1 (spans, metrics; logs: not above
-/// it) — and, within a run, at a root id x that is also a resource/scope attribute
-/// parent id and lies further above the run's offset than any resource/scope id of
-/// the run's rows read so far or of any row group not read yet (footer statistics;
-/// only the offset of a new batch whose first resource or scope has attributes can
-/// be that, provided every resource/scope with attributes has a root in its batch;
-/// this catches consecutive single-resource batches, and stays off when statistics
-/// are missing). Each
-/// run's C is its first non-null id; a row's resource key is C + resource.id (scope
-/// likewise). Exact when each batch's first root has an id and its boundary shows by
-/// one of those signs. Known misses: a batch starting with a log without attributes
-/// (C too high: attributes of other resources of the batch, or none); a batch whose
-/// boundary shows by none of the signs (e.g. a single-resource batch whose resource
-/// and scope have no attributes, followed by one that starts at the same
-/// resource.id), whose roots then get the previous batch's resource/scope attributes.
-/// The hint suggested in the design brief — C = nearest `parent_id − resource.id` at
-/// or below the root id — is not used: in a batch with several resources it picks
-/// another resource's attribute row (e.g. resource 1's row C+1 for a resource-0 root
-/// with id ≥ C+1). A run with no non-null id (logs without attributes) or whose
-/// first id lies in a later row group cannot be resolved: its resources are emitted
-/// without attributes and counted (ReaderStats::unresolved_resource_rows).
-/// UpstreamResourcePolicy::kDrop never joins upstream resource/scope attributes.
-///
-/// ## Id collisions
-///
-/// Before a signal of a partition is replayed, the footers of its root files (read
-/// by the cursors anyway) are checked for overlapping id ranges (id_space.h): two
-/// writers in one id space (an old unpartitioned dataset written by a restarted
-/// exporter, several upstream instances without `_part_id`) cannot be told apart, so
-/// that signal of the partition is not replayed at all; an error naming both files is
-/// logged and ReaderStats::id_collisions counts it. Nothing is attached to another
-/// writer's records. (Root files a resume marked replayed are not checked again.)
-///
-/// ## Bad files, bad columns, storage failures
-///
-/// A corrupt, truncated or non-Parquet file is logged (path, reason), counted
-/// (ReaderStats::corrupt_files) and skipped; a file without a required column
-/// (file_checks.h: missing, unconvertible or unreadable) likewise, counted as
-/// incompatible_files. Their rows are missing and children referencing them become
-/// orphans. An optional column Arrow cannot read is read as nulls, logged with file
-/// and column and counted (unreadable_columns); the file's other columns replay.
-/// Upstream's length-prefixed trace / span id chunks (Q14) are recovered
-/// (column_recovery.h, recovered_columns).
-///
-/// A storage failure (the file's bytes could not be fetched: read_errors.h tells it
-/// from bad data) is retried ReaderOptions::io_attempts times with backoff; then
-/// Next() fails with a retryable error and the file is *not* marked bad. The reader
-/// must then be discarded; a new one resumes (ReaderOptions::resume) and reads the
-/// file again.
+/// The replay reader: rebuilds complete OtapBatches from a star-schema Parquet dataset
+/// written by our exporter or by upstream otel-arrow's `exporter:parquet`
+/// (shared/docs/otap-parquet-format.md §4–§8, §14.1), in bounded memory whatever the
+/// partition size. Per (partition, signal) a streaming merge (signal_merge.h) walks
+/// each table's row groups in order (table_cursor.h) and joins children to parents
+/// chunk by chunk (key_set.h), joining upstream resource/scope attributes through
+/// inferred offsets (upstream_keys.h). Id collisions, bad files and storage failures
+/// are skipped or retried and counted (ReaderStats). How and why it works, and what
+/// it cannot recover: docs/datasets.md, "How the reader merges".
 ///
 /// Not thread-safe.
 
@@ -118,6 +32,10 @@
 
 namespace otap_parquet::dataset {
 
+namespace internal {
+class SignalMerge;
+}  // namespace internal
+
 /// \brief Event-time window [start, end) in Unix nanoseconds.
 struct TimeRange {
   int64_t start_unix_nano = 0;
@@ -125,7 +43,7 @@ struct TimeRange {
 };
 
 /// \brief How resource/scope attributes of upstream files (un-offset UInt16
-/// `resource.id`, Q1) are joined. See the file comment.
+/// `resource.id`, Q1) are joined (docs/datasets.md).
 enum class UpstreamResourcePolicy : uint8_t {
   kInferOffset,  ///< recover each batch's offset from the root id stream
   kDrop,         ///< emit upstream resources and scopes without attributes
@@ -277,7 +195,6 @@ class DatasetReader {
   ReaderPosition position() const;
 
  private:
-  class SignalMerge;
   DatasetReader(std::shared_ptr<arrow::fs::FileSystem> fs, std::string base,
                 ReaderOptions options, DatasetPlan plan);
 
@@ -288,7 +205,7 @@ class DatasetReader {
   ReaderStats stats_;
   int partition_index_ = -1;
   size_t signal_index_ = 0;
-  std::unique_ptr<SignalMerge> merge_;
+  std::unique_ptr<internal::SignalMerge> merge_;
 };
 
 }  // namespace otap_parquet::dataset
