@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/reader_columns.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <arrow/api.h>
+#include <arrow/util/bit_util.h>
+#include <gtest/gtest.h>
+
+#include "otap_parquet/dataset/table_piece.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::dataset::internal {
+namespace {
+
+std::shared_ptr<arrow::Array> UInt32s(
+    const std::vector<std::optional<uint32_t>>& values) {
+  arrow::UInt32Builder builder;
+  for (const auto& v : values) {
+    if (v) {
+      EXPECT_TRUE(builder.Append(*v).ok());
+    } else {
+      EXPECT_TRUE(builder.AppendNull().ok());
+    }
+  }
+  return builder.Finish().ValueOrDie();
+}
+
+std::shared_ptr<arrow::RecordBatch> IdBatch(
+    const std::vector<std::optional<uint32_t>>& ids) {
+  auto array = UInt32s(ids);
+  return arrow::RecordBatch::Make(arrow::schema({arrow::field("id", arrow::uint32())}),
+                                  array->length(), {array});
+}
+
+// A batch with a `resource` struct {id: id_type, dropped_attributes_count: uint32}
+// whose second row is a null struct.
+std::shared_ptr<arrow::RecordBatch> ResourceBatch(
+    const std::shared_ptr<arrow::DataType>& id_type) {
+  auto ids = arrow::MakeArrayFromScalar(*arrow::MakeScalar(id_type, 7).ValueOrDie(), 3)
+                 .ValueOrDie();
+  auto dropped = UInt32s({0, 0, 0});
+  auto validity = arrow::AllocateBitmap(3).ValueOrDie();
+  arrow::bit_util::SetBit(validity->mutable_data(), 0);
+  arrow::bit_util::ClearBit(validity->mutable_data(), 1);
+  arrow::bit_util::SetBit(validity->mutable_data(), 2);
+  auto resource =
+      arrow::StructArray::Make({ids, dropped},
+                               std::vector<std::string>{"id", "dropped_attributes_count"},
+                               validity)
+          .ValueOrDie();
+  return arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("resource", resource->type())}), 3, {resource});
+}
+
+// Scenario: rows of one run (sorted files) and scattered rows.
+// Guarantees: a run is a zero-copy slice of the same buffers; scattered rows are
+// taken in the given order.
+TEST(ReaderColumnsTest, TakeRowsSlicesRunsAndTakesTheRest) {
+  auto batch = IdBatch({10, 11, 12, 13, 14});
+  ASSERT_OK_AND_ASSIGN(auto run,
+                       TakeRows(batch, {1, 2, 3}, arrow::default_memory_pool()));
+  EXPECT_EQ(run->num_rows(), 3);
+  EXPECT_EQ(run->column(0)->data()->buffers[1], batch->column(0)->data()->buffers[1]);
+  EXPECT_EQ(KeysOf(*run, "id"), (std::vector<uint32_t>{11, 12, 13}));
+  ASSERT_OK_AND_ASSIGN(auto scattered,
+                       TakeRows(batch, {4, 0, 2}, arrow::default_memory_pool()));
+  EXPECT_EQ(KeysOf(*scattered, "id"), (std::vector<uint32_t>{14, 10, 12}));
+}
+
+// Scenario: two batches of one schema; one batch alone.
+// Guarantees: rows in order; a single batch is returned as is.
+TEST(ReaderColumnsTest, ConcatBatchesKeepsOrder) {
+  auto a = IdBatch({1, 2});
+  auto b = IdBatch({3});
+  ASSERT_OK_AND_ASSIGN(auto both, ConcatBatches({a, b}, arrow::default_memory_pool()));
+  EXPECT_EQ(KeysOf(*both, "id"), (std::vector<uint32_t>{1, 2, 3}));
+  ASSERT_OK_AND_ASSIGN(auto one, ConcatBatches({a}, arrow::default_memory_pool()));
+  EXPECT_EQ(one, a);
+}
+
+// Scenario: a UInt32 column with a null, a missing column, a column of another type.
+// Guarantees: nulls, absent and mistyped columns give kNoKey.
+TEST(ReaderColumnsTest, KeysOfMapsNullsAndAbsentColumnsToNoKey) {
+  auto batch = IdBatch({4, std::nullopt, 6});
+  EXPECT_EQ(KeysOf(*batch, "id"), (std::vector<uint32_t>{4, kNoKey, 6}));
+  EXPECT_EQ(KeysOf(*batch, "parent_id"), (std::vector<uint32_t>(3, kNoKey)));
+  auto narrow = arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("id", arrow::uint16())}), 1,
+      {arrow::MakeArrayFromScalar(arrow::UInt16Scalar(1), 1).ValueOrDie()});
+  EXPECT_EQ(KeysOf(*narrow, "id"), (std::vector<uint32_t>{kNoKey}));
+}
+
+// Scenario: upstream's UInt16 resource.id and our UInt32 one, with a null struct.
+// Guarantees: the values come out as keys (kNoKey under the null struct), `wide`
+// tells the two forms apart, and the `id` child is removed from the batch.
+TEST(ReaderColumnsTest, ExtractStructIdTellsUpstreamFromOurs) {
+  for (const auto& type : {arrow::uint16(), arrow::uint32()}) {
+    auto batch = ResourceBatch(type);
+    ASSERT_OK_AND_ASSIGN(auto column, ExtractStructId(&batch, "resource"));
+    EXPECT_TRUE(column.present);
+    EXPECT_EQ(column.wide, type->id() == arrow::Type::UINT32);
+    EXPECT_EQ(column.keys, (std::vector<uint32_t>{7, kNoKey, 7}));
+    const auto& struct_type =
+        static_cast<const arrow::StructType&>(*batch->column(0)->type());
+    EXPECT_EQ(struct_type.GetFieldIndex("id"), -1);
+    EXPECT_EQ(struct_type.num_fields(), 1);
+  }
+  auto no_struct = IdBatch({1});
+  ASSERT_OK_AND_ASSIGN(auto absent, ExtractStructId(&no_struct, "resource"));
+  EXPECT_FALSE(absent.present);
+  EXPECT_EQ(absent.keys, (std::vector<uint32_t>{kNoKey}));
+}
+
+// Scenario: join keys written back into a struct's UInt16 `id` child.
+// Guarantees: the child becomes UInt32 holding the keys, kNoKey as null.
+TEST(ReaderColumnsTest, ReplaceStructIdWritesWideKeys) {
+  auto batch = ResourceBatch(arrow::uint16());
+  ASSERT_OK_AND_ASSIGN(auto replaced,
+                       ReplaceStructId(batch, "resource", {100, kNoKey, 70000}));
+  const auto& resource = static_cast<const arrow::StructArray&>(*replaced->column(0));
+  auto ids = resource.GetFieldByName("id");
+  ASSERT_NE(ids, nullptr);
+  ASSERT_EQ(ids->type_id(), arrow::Type::UINT32);
+  const auto& values = static_cast<const arrow::UInt32Array&>(*ids);
+  EXPECT_EQ(values.Value(0), 100u);
+  EXPECT_TRUE(values.IsNull(1));
+  EXPECT_EQ(values.Value(2), 70000u);
+  ASSERT_OK(replaced->ValidateFull());
+}
+
+}  // namespace
+}  // namespace otap_parquet::dataset::internal

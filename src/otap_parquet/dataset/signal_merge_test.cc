@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/signal_merge.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/localfs.h>
+#include <gtest/gtest.h>
+#include <parquet/file_reader.h>
+
+#include "otap_parquet/dataset/dataset_reader_test_util.h"
+#include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/equivalence.h"
+#include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/temp_dir.h"
+#include "otap_parquet/util/compute.h"
+
+namespace otap_parquet::dataset::internal {
+namespace {
+
+using PT = PayloadType;
+
+// Edge-case traces (every span table) of 6 requests in one partition, every table
+// rotating at its own row count, row groups of 4, rows shuffled within each batch.
+class SignalMergeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(util::EnsureComputeInitialized());
+    testing::TestWriteOptions write;
+    write.rotate_rows = {{PT::kSpans, 9},      {PT::kSpanAttrs, 17},
+                         {PT::kSpanEvents, 6}, {PT::kSpanEventAttrs, 19},
+                         {PT::kSpanLinks, 4},  {PT::kResourceAttrs, 3},
+                         {PT::kScopeAttrs, 5}};
+    write.row_group_rows = 4;
+    generator::GeneratorOptions gen;
+    gen.seed = 5;
+    gen.mode = generator::Mode::kEdgeCases;
+    gen.items_per_scope = 4;
+    ASSERT_OK_AND_ASSIGN(expected_, testing::WriteGeneratedDataset(
+                                        dir_.path(), {Signal::kTraces}, 6, gen, write,
+                                        /*requests_per_partition=*/1'000'000,
+                                        /*max_root_rows=*/7));
+    ASSERT_OK_AND_ASSIGN(auto plan, Discover(fs_, dir_.path(), {}));
+    ASSERT_EQ(plan.partitions.size(), 1u);
+    partition_ = plan.partitions[0];
+    if (options_.pool == nullptr) options_.pool = arrow::default_memory_pool();
+  }
+
+  // Replays the partition's traces; every batch must be valid and ≤ batch_size roots.
+  arrow::Result<std::vector<otlp::OtlpRequest>> Replay(ResumePoint resume = {}) {
+    SignalMerge merge(fs_, Signal::kTraces, options_, &stats_, std::move(resume));
+    ARROW_RETURN_NOT_OK(merge.Open(partition_));
+    collision_ = merge.RootIdCollision().has_value();
+    std::vector<otlp::OtlpRequest> requests;
+    while (true) {
+      ARROW_ASSIGN_OR_RAISE(auto batch, merge.Next());
+      if (!batch) break;
+      ARROW_RETURN_NOT_OK(batch->Validate());
+      EXPECT_LE(batch->num_root_rows(), options_.batch_size);
+      roots_ += batch->num_root_rows();
+      if (requests.empty()) {
+        first_position_ = ReaderPosition{};
+        merge.FillPosition(&first_position_);
+      }
+      ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(*batch));
+      requests.push_back(std::move(request));
+    }
+    return requests;
+  }
+
+  static int64_t RowsOf(const std::string& path) {
+    return parquet::ParquetFileReader::OpenFile(path)->metadata()->num_rows();
+  }
+  int64_t SpanRows() const {
+    int64_t rows = 0;
+    for (const auto& file : partition_.FilesOf(PT::kSpans)) rows += RowsOf(file.path);
+    return rows;
+  }
+
+  otap_parquet::testing::TempDir dir_{"otap_signal_merge_test"};
+  std::shared_ptr<arrow::fs::FileSystem> fs_ =
+      std::make_shared<arrow::fs::LocalFileSystem>();
+  std::vector<otlp::OtlpRequest> expected_;
+  PartitionPlan partition_;
+  ReaderOptions options_;
+  ReaderStats stats_;
+  int64_t roots_ = 0;
+  bool collision_ = false;
+  ReaderPosition first_position_;
+};
+
+// Scenario: the merge of one (partition, signal) with small chunks (5 roots), child
+// tables rotating independently of their parents.
+// Guarantees: the chunks together equal the input; each is valid and bounded; nothing
+// is orphaned; one writer's root files do not collide.
+TEST_F(SignalMergeTest, ChunksAreCompleteAndBounded) {
+  options_.batch_size = 5;
+  ASSERT_OK_AND_ASSIGN(auto actual, Replay());
+  ASSERT_OK(otlp::CheckEquivalent(expected_, actual));
+  EXPECT_GT(actual.size(), 2u);
+  EXPECT_EQ(roots_, SpanRows());
+  EXPECT_EQ(stats_.orphan_rows, 0);
+  EXPECT_EQ(stats_.batches_emitted, static_cast<int64_t>(actual.size()));
+  EXPECT_FALSE(collision_);
+  // After the first chunk the position is inside the first root file.
+  EXPECT_EQ(first_position_.signal, Signal::kTraces);
+  EXPECT_EQ(first_position_.root_file, partition_.FilesOf(PT::kSpans)[0].path);
+  EXPECT_EQ(first_position_.root_row_in_file, 5);
+}
+
+// Scenario: a root file in the middle of the stream is lost.
+// Guarantees: its children are counted as orphans and never attached to another
+// span; every other span replays in valid batches.
+TEST_F(SignalMergeTest, LostRootFileOrphansItsChildren) {
+  const auto& spans = partition_.FilesOf(PT::kSpans);
+  ASSERT_GT(spans.size(), 2u);
+  const std::string lost = spans[1].path;
+  const int64_t lost_rows = RowsOf(lost);
+  const int64_t all_rows = SpanRows();
+  std::filesystem::remove(lost);
+  options_.batch_size = 4;
+  ASSERT_OK(Replay().status());
+  EXPECT_EQ(stats_.corrupt_files, 1);
+  EXPECT_EQ(roots_, all_rows - lost_rows);
+  EXPECT_GT(stats_.orphan_rows, 0);
+}
+
+// Scenario: a resume point after the first root file and 2 rows of the second.
+// Guarantees: the replayed rows are not emitted again; their children are counted
+// as filtered, not as orphans.
+TEST_F(SignalMergeTest, ResumeSkipsReplayedRootsAndTheirChildren) {
+  const auto& spans = partition_.FilesOf(PT::kSpans);
+  ASSERT_GT(spans.size(), 2u);
+  ResumePoint resume;
+  resume.done_files = {spans[0].path};
+  resume.file = spans[1].path;
+  resume.row = 2;
+  options_.batch_size = 64;
+  ASSERT_OK(Replay(resume).status());
+  EXPECT_EQ(stats_.resume_skipped_files, 1);
+  EXPECT_EQ(roots_, SpanRows() - RowsOf(spans[0].path) - 2);
+  EXPECT_EQ(stats_.orphan_rows, 0);
+  EXPECT_GT(stats_.filtered_rows, 0);
+}
+
+}  // namespace
+}  // namespace otap_parquet::dataset::internal

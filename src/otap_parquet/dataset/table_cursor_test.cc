@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/table_cursor.h"
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/localfs.h>
+#include <gtest/gtest.h>
+#include <parquet/file_reader.h>
+
+#include "otap_parquet/dataset/dataset_reader_test_util.h"
+#include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/temp_dir.h"
+
+namespace otap_parquet::dataset::internal {
+namespace {
+
+using PT = PayloadType;
+
+// Realistic logs of 4 requests in one partition: files rotating every 7 logs / 13
+// attribute rows, row groups of 4 rows, rows shuffled within each input batch.
+class TableCursorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::TestWriteOptions write;
+    write.rotate_rows = {{PT::kLogs, 7}, {PT::kLogAttrs, 13}};
+    write.row_group_rows = 4;
+    generator::GeneratorOptions gen;
+    gen.seed = 3;
+    gen.items_per_scope = 5;
+    ASSERT_OK(testing::WriteGeneratedDataset(dir_.path(), {Signal::kLogs}, 4, gen, write)
+                  .status());
+    ASSERT_OK_AND_ASSIGN(auto plan, Discover(fs_, dir_.path(), {}));
+    ASSERT_EQ(plan.partitions.size(), 1u);
+    partition_ = plan.partitions[0];
+  }
+
+  // Rows in the footers of `files`.
+  static int64_t RowsIn(const std::vector<PlannedFile>& files) {
+    int64_t rows = 0;
+    for (const auto& file : files) {
+      rows += parquet::ParquetFileReader::OpenFile(file.path)->metadata()->num_rows();
+    }
+    return rows;
+  }
+
+  otap_parquet::testing::TempDir dir_{"otap_table_cursor_test"};
+  std::shared_ptr<arrow::fs::FileSystem> fs_ =
+      std::make_shared<arrow::fs::LocalFileSystem>();
+  PartitionPlan partition_;
+  ReaderOptions options_;
+  ReaderStats stats_;
+};
+
+// Scenario: a root table (logs) and a child table (log_attrs), several files each.
+// Guarantees: every row is read once, file by file; before each read, next_pull_min()
+// bounds every key still unread (so the merge never misses a parent or child by
+// stopping early) and never decreases; the position ends empty.
+TEST_F(TableCursorTest, ReadsEveryRowAndBoundsTheUnreadKeys) {
+  for (PT type : {PT::kLogs, PT::kLogAttrs}) {
+    SCOPED_TRACE(TableName(type));
+    const auto& files = partition_.FilesOf(type);
+    ASSERT_GT(files.size(), 1u);
+    TableCursor cursor(fs_, type, /*has_children=*/type == PT::kLogs, options_, &stats_);
+    ASSERT_OK(cursor.Open(files));
+    EXPECT_EQ(cursor.files().size(), files.size());
+    EXPECT_EQ(cursor.RemainingRows(), RowsIn(files));
+    EXPECT_EQ(cursor.Position().file, files[0].path);
+    int64_t rows = 0;
+    uint32_t last_min = 0;
+    while (!cursor.done()) {
+      const uint32_t min = cursor.next_pull_min();
+      EXPECT_GE(min, last_min);
+      last_min = min;
+      ASSERT_OK_AND_ASSIGN(auto piece, cursor.ReadNext());
+      ASSERT_NE(piece, nullptr);
+      for (uint32_t key : piece->key) EXPECT_GE(key, min);
+      EXPECT_EQ(static_cast<int64_t>(piece->key.size()), piece->batch->num_rows());
+      rows += piece->batch->num_rows();
+    }
+    EXPECT_EQ(rows, RowsIn(files));
+    EXPECT_EQ(stats_.rows_per_table[static_cast<size_t>(type)], rows);
+    EXPECT_EQ(cursor.next_pull_min(), kNoKey);
+    EXPECT_EQ(cursor.RemainingRows(), 0);
+    EXPECT_EQ(cursor.Position().file, "");
+  }
+  EXPECT_EQ(stats_.row_groups_without_stats, 0);
+}
+
+// Scenario: a garbage `.parquet` file among a table's files.
+// Guarantees: it is counted as corrupt and skipped at Open; the others read fully.
+TEST_F(TableCursorTest, UnreadableFileIsSkippedAndCounted) {
+  auto files = partition_.FilesOf(PT::kLogs);
+  const int64_t good_rows = RowsIn(files);
+  const std::string garbage = dir_.path() + "/garbage.parquet";
+  std::ofstream(garbage) << "not a parquet file";
+  files.insert(files.begin() + 1, PlannedFile{garbage, 18});
+  TableCursor cursor(fs_, PT::kLogs, /*has_children=*/true, options_, &stats_);
+  ASSERT_OK(cursor.Open(files));
+  EXPECT_EQ(stats_.corrupt_files, 1);
+  EXPECT_EQ(cursor.files().size(), files.size() - 1);
+  int64_t rows = 0;
+  while (!cursor.done()) {
+    ASSERT_OK_AND_ASSIGN(auto piece, cursor.ReadNext());
+    if (piece) rows += piece->batch->num_rows();
+  }
+  EXPECT_EQ(rows, good_rows);
+}
+
+// Scenario: a time range before every log.
+// Guarantees: every row group is skipped by its statistics without being read, and
+// its rows are counted as filtered.
+TEST_F(TableCursorTest, TimeRangeSkipsRowGroupsByStatistics) {
+  options_.time_range = TimeRange{0, 1};
+  const auto& files = partition_.FilesOf(PT::kLogs);
+  TableCursor cursor(fs_, PT::kLogs, /*has_children=*/true, options_, &stats_);
+  ASSERT_OK(cursor.Open(files));
+  while (!cursor.done()) {
+    ASSERT_OK_AND_ASSIGN(auto piece, cursor.ReadNext());
+    EXPECT_EQ(piece, nullptr);
+  }
+  EXPECT_GT(stats_.row_groups_skipped, 0);
+  EXPECT_EQ(stats_.row_groups_read, 0);
+  EXPECT_EQ(stats_.filtered_rows, RowsIn(files));
+}
+
+}  // namespace
+}  // namespace otap_parquet::dataset::internal
