@@ -76,58 +76,66 @@ arrow::Result<std::optional<OtapBatch>> DatasetReader::Next() {
       merge_.reset();
       ++signal_index_;
     }
-    // Next (partition, signal) with root files.
-    if (partition_index_ >= 0 &&
-        static_cast<size_t>(partition_index_) < plan_.partitions.size()) {
+    ARROW_ASSIGN_OR_RAISE(const bool opened, OpenNextMerge());
+    if (!opened) return std::nullopt;
+  }
+}
+
+// Partitions in plan order, signals in options order: the next (partition, signal)
+// with root files that is to be replayed. False at the end of the plan.
+arrow::Result<bool> DatasetReader::OpenNextMerge() {
+  const size_t partitions = plan_.partitions.size();
+  while (true) {
+    if (partition_index_ >= 0 && static_cast<size_t>(partition_index_) < partitions) {
       const auto& partition = plan_.partitions[static_cast<size_t>(partition_index_)];
-      while (signal_index_ < options_.signals.size()) {
+      for (; signal_index_ < options_.signals.size(); ++signal_index_) {
         const Signal signal = options_.signals[signal_index_];
-        if (std::find(partition.signals.begin(), partition.signals.end(), signal) !=
+        if (std::find(partition.signals.begin(), partition.signals.end(), signal) ==
             partition.signals.end()) {
-          break;
-        }
-        ++signal_index_;
-      }
-      if (signal_index_ < options_.signals.size()) {
-        ResumePoint resume;
-        if (options_.resume) {
-          resume = options_.resume(partition, options_.signals[signal_index_]);
-        }
-        if (resume.skip) {
-          stats_.resume_skipped_files += static_cast<int64_t>(
-              partition.FilesOf(RootPayloadType(options_.signals[signal_index_])).size());
-          ++signal_index_;
           continue;
         }
-        auto merge = std::make_unique<SignalMerge>(fs_, options_.signals[signal_index_],
-                                                   options_, &stats_, std::move(resume));
-        ARROW_RETURN_NOT_OK(merge->Open(partition));
-        if (auto collision = merge->RootIdCollision()) {
-          // Never attach another writer's rows: the signal's records of this id
-          // space are not replayed at all.
-          ++stats_.id_collisions;
-          spdlog::error(
-              "receiver.parquet.partition.id_collision partition={} signal={} "
-              "files=\"{}\" (two writers numbered ids in one id space; not replayed)",
-              partition.path.empty() ? "(unpartitioned)" : partition.path,
-              SignalName(options_.signals[signal_index_]), collision->ToString());
-          ++signal_index_;
-          continue;
-        }
-        merge_ = std::move(merge);
-        continue;
+        ARROW_ASSIGN_OR_RAISE(merge_, OpenMerge(partition, signal));
+        if (merge_) return true;
       }
     }
     ++partition_index_;
     signal_index_ = 0;
-    if (static_cast<size_t>(partition_index_) >= plan_.partitions.size()) {
-      partition_index_ = static_cast<int>(plan_.partitions.size());
-      return std::nullopt;
+    if (static_cast<size_t>(partition_index_) >= partitions) {
+      partition_index_ = static_cast<int>(partitions);
+      return false;
     }
     ++stats_.partitions;
     spdlog::debug("receiver.parquet.partition.start path={}",
                   plan_.partitions[static_cast<size_t>(partition_index_)].path);
   }
+}
+
+// The opened merge of (partition, signal); nullptr when it is not replayed (a resume
+// point marks it replayed, or its root files' ids collide).
+arrow::Result<std::unique_ptr<SignalMerge>> DatasetReader::OpenMerge(
+    const PartitionPlan& partition, Signal signal) {
+  ResumePoint resume;
+  if (options_.resume) resume = options_.resume(partition, signal);
+  if (resume.skip) {
+    stats_.resume_skipped_files +=
+        static_cast<int64_t>(partition.FilesOf(RootPayloadType(signal)).size());
+    return nullptr;
+  }
+  auto merge =
+      std::make_unique<SignalMerge>(fs_, signal, options_, &stats_, std::move(resume));
+  ARROW_RETURN_NOT_OK(merge->Open(partition));
+  if (auto collision = merge->RootIdCollision()) {
+    // Never attach another writer's rows: the signal's records of this id space are
+    // not replayed at all.
+    ++stats_.id_collisions;
+    spdlog::error(
+        "receiver.parquet.partition.id_collision partition={} signal={} "
+        "files=\"{}\" (two writers numbered ids in one id space; not replayed)",
+        partition.path.empty() ? "(unpartitioned)" : partition.path, SignalName(signal),
+        collision->ToString());
+    return nullptr;
+  }
+  return merge;
 }
 
 ReaderPosition DatasetReader::position() const {

@@ -197,6 +197,9 @@ class DatasetReader {
  private:
   DatasetReader(std::shared_ptr<arrow::fs::FileSystem> fs, std::string base,
                 ReaderOptions options, DatasetPlan plan);
+  arrow::Result<bool> OpenNextMerge();
+  arrow::Result<std::unique_ptr<internal::SignalMerge>> OpenMerge(
+      const PartitionPlan& partition, Signal signal);
 
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::string base_;
