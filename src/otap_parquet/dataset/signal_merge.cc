@@ -38,8 +38,8 @@ void SuffixMin(const std::vector<uint32_t>& keys, std::vector<uint32_t>* out) {
   }
 }
 
-// A key every parent of this chunk lies below and no later parent lies above: the
-// row waits for a later chunk.
+// A key above every parent key of this chunk and not below the parent table's floor
+// (a later chunk may still hold its parent): the row waits for a later chunk.
 bool AboveParents(uint32_t key, const KeySet& set, uint32_t floor) {
   return key >= floor && (set.empty() || key > set.hi());
 }
