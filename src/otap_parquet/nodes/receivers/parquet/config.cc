@@ -157,6 +157,14 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
     }
     retry.Finish();
   }
+  if (reader.Has("storage_retry")) {
+    config::ConfigReader storage_retry = reader.Child("storage_retry");
+    if (auto v = storage_retry.Duration("max_elapsed_time")) {
+      c.storage_max_elapsed_time =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    }
+    storage_retry.Finish();
+  }
   if (reader.Has("dead_letter")) {
     config::ConfigReader dl = reader.Child("dead_letter");
     if (auto v = dl.String("path")) c.dead_letter_path = *v;

@@ -67,6 +67,12 @@ struct ParquetReceiverConfig {
   };
   Retry retry;
 
+  /// `storage_retry.max_elapsed_time`: in one-shot mode, how long storage failures
+  /// (after the reader's own attempts) may last before the pass gives up: the rest
+  /// of the dataset is reported undelivered (the run exits 3) and a checkpoint stays
+  /// before it. 0 = retry forever. Polling receivers always retry: they serve.
+  std::chrono::milliseconds storage_max_elapsed_time{std::chrono::minutes(5)};
+
   /// `dead_letter.path`: a local file that batches given up are appended to as
   /// OTLP/JSON lines (then the checkpoint moves past them). Empty (default): a given
   /// up batch holds the checkpoint back and is replayed after a restart.

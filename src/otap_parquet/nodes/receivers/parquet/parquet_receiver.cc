@@ -223,7 +223,7 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.polling_interval)
           .count(),
       config_.pace_original ? "original" : "fast");
-  if (!polling() && !OpenReader(effect)) {
+  if (!polling() && !OpenReader(effect).ok()) {
     return arrow::Status::IOError("receiver:parquet ", effect.node_id(),
                                   ": cannot open dataset ",
                                   dataset::DisplayUri(*fs_, base_));
@@ -232,7 +232,7 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
   return arrow::Status::OK();
 }
 
-bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
+arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
   dataset::ReaderOptions options = config_.ToReaderOptions();
   const int core = settings_.core;
   const int num_cores = std::max(1, settings_.num_cores);
@@ -258,7 +258,7 @@ bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
     effect.logger().error("receiver.parquet.open_failed node={} base={} error={}",
                           effect.node_id(), dataset::DisplayUri(*fs_, base_),
                           reader.status().ToString());
-    return false;
+    return reader.status();
   }
   reader_ = std::move(*reader);
   skipped_paths_ = reader_->plan().skipped_entries;
@@ -273,7 +273,7 @@ bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
       }
     }
   }
-  return true;
+  return arrow::Status::OK();
 }
 
 void ParquetReceiver::CloseReader() {
@@ -432,6 +432,61 @@ void ParquetReceiver::GiveUp(uint64_t token, engine::EffectHandler& effect) {
   }
 }
 
+Clock::time_point ParquetReceiver::StorageFailure(Clock::time_point now,
+                                                  const arrow::Status& status,
+                                                  engine::EffectHandler& effect) {
+  if (consecutive_read_failures_ == 0) first_read_failure_ = now;
+  if (!polling() && config_.storage_max_elapsed_time.count() > 0 &&
+      now - first_read_failure_ >= config_.storage_max_elapsed_time) {
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::seconds>(now - first_read_failure_);
+    return ReadFailed(now, status,
+                      fmt::format("storage unavailable for {}s over {} reopen(s) "
+                                  "(storage_retry.max_elapsed_time)",
+                                  elapsed.count(), consecutive_read_failures_),
+                      effect);
+  }
+  // Storage failure, not bad data: read the file again later, from what this
+  // process emitted (ResumeFor), not from scratch.
+  ++read_retries_;
+  const auto backoff = std::min<Clock::duration>(
+      std::chrono::seconds(30),
+      std::chrono::seconds(1) * (int64_t{1} << std::min(consecutive_read_failures_, 5)));
+  ++consecutive_read_failures_;
+  effect.logger().warn(
+      "receiver.parquet.read_retry node={} retry_in_ms={} error={}", effect.node_id(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
+      status.message());
+  CloseReader();
+  UpdateMetrics(effect);
+  next_poll_ = now + backoff;
+  return next_poll_;
+}
+
+Clock::time_point ParquetReceiver::ReadFailed(Clock::time_point now,
+                                              const arrow::Status& status,
+                                              const std::string& why,
+                                              engine::EffectHandler& effect) {
+  effect.metrics().errors++;
+  effect.logger().error("receiver.parquet.fail node={} reason=\"{}\" error={}",
+                        effect.node_id(), why, status.ToString());
+  // Nothing of this pass after the failure counts as replayed.
+  CloseReader();
+  if (polling()) {
+    next_poll_ = now + config_.polling_interval;
+    return next_poll_;
+  }
+  // A one-shot run ends here: what was not read is reported (the run exits 3), and
+  // a checkpoint stays before it, so running again resumes there.
+  effect.ReportUndelivered(
+      fmt::format("not replayed: the rest of the dataset, {}: {}", why, status.message()),
+      0, 0);
+  exhausted_ = true;
+  settle_deadline_ = now + kSettleTimeout;
+  MaybeFinish(effect);
+  return finished_ ? Clock::time_point::max() : settle_deadline_;
+}
+
 Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
                                         engine::EffectHandler& effect) {
   if (!finished_ && !retry_due_.empty() && retry_due_.begin()->first <= now) {
@@ -482,48 +537,24 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     return now;
   }
   if (!reader_) {
-    // Polling mode between passes.
+    // Polling mode between passes, or a one-shot pass reopening after a storage
+    // failure.
     if (now < next_poll_) return next_poll_;
-    if (!OpenReader(effect)) {
-      next_poll_ = now + config_.polling_interval;
-      return next_poll_;
+    if (auto st = OpenReader(effect); !st.ok()) {
+      if (polling()) {
+        next_poll_ = now + config_.polling_interval;
+        return next_poll_;
+      }
+      // Reopening lists the dataset again: the outage goes on.
+      return StorageFailure(now, st, effect);
     }
   }
   auto next = reader_->Next();
   if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
-    // Storage failure, not bad data: read the file again later, from what this
-    // process emitted (ResumeFor), not from scratch.
-    ++read_retries_;
-    const auto backoff = std::min<Clock::duration>(
-        std::chrono::seconds(30),
-        std::chrono::seconds(1) *
-            (int64_t{1} << std::min(consecutive_read_failures_, 5)));
-    ++consecutive_read_failures_;
-    effect.logger().warn(
-        "receiver.parquet.read_retry node={} retry_in_ms={} error={}", effect.node_id(),
-        std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
-        next.status().message());
-    CloseReader();
-    UpdateMetrics(effect);
-    next_poll_ = now + backoff;
-    return next_poll_;
+    return StorageFailure(now, next.status(), effect);
   }
-  if (next.ok()) consecutive_read_failures_ = 0;
-  if (!next.ok()) {
-    effect.metrics().errors++;
-    effect.logger().error("receiver.parquet.fail node={} error={}", effect.node_id(),
-                          next.status().ToString());
-    // Nothing of this pass after the failure counts as replayed.
-    CloseReader();
-    if (!polling()) {
-      exhausted_ = true;
-      settle_deadline_ = now + kSettleTimeout;
-      MaybeFinish(effect);
-      return finished_ ? Clock::time_point::max() : settle_deadline_;
-    }
-    next_poll_ = now + config_.polling_interval;
-    return next_poll_;
-  }
+  if (!next.ok()) return ReadFailed(now, next.status(), "read failed", effect);
+  consecutive_read_failures_ = 0;
   if (!next->has_value()) {
     // End of this pass: every unit of the plan is replayed.
     UnitsDoneUpTo(units_.size());

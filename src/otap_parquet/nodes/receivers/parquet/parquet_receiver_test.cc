@@ -105,7 +105,8 @@ TEST(ParquetReceiverConfigTest, Defaults) {
 }
 
 // Scenario: the reliability keys: retry defaults, checkpoint.max_batches,
-// dead_letter.path, processing_options.orphan_grace_period.
+// dead_letter.path, processing_options.orphan_grace_period,
+// storage_retry.max_elapsed_time.
 // Guarantees: retries are on by default (8, 1s..30s); the others are read; a
 // dead letter that is not a local file, and max_batches 0, are errors.
 TEST(ParquetReceiverConfigTest, ReliabilityKeys) {
@@ -115,13 +116,18 @@ TEST(ParquetReceiverConfigTest, ReliabilityKeys) {
   EXPECT_EQ(d.retry.max_backoff, std::chrono::seconds(30));
   EXPECT_TRUE(d.dead_letter_path.empty());
   EXPECT_EQ(d.orphan_grace_period, std::chrono::seconds(30));
+  EXPECT_EQ(d.storage_max_elapsed_time, std::chrono::minutes(5));
   ASSERT_OK_AND_ASSIGN(auto c, Parse(R"(
 base_uri: /data/lake
+storage_retry: {max_elapsed_time: 0s}
 processing_options: {orphan_grace_period: 2m}
 checkpoint: {path: /tmp/ck.json, max_batches: 4}
 dead_letter: {path: "file:///var/dead.jsonl"}
 )"));
   EXPECT_EQ(c.orphan_grace_period, std::chrono::minutes(2));
+  EXPECT_EQ(c.storage_max_elapsed_time.count(), 0);
+  EXPECT_THAT(ErrorOf("base_uri: /x\nstorage_retry: {max_elapsed: 1m}"),
+              HasSubstr("max_elapsed_time"));
   ASSERT_TRUE(c.checkpoint.has_value());
   EXPECT_EQ(c.checkpoint->max_batches, 4);
   EXPECT_EQ(c.checkpoint->interval, std::chrono::seconds(1));
