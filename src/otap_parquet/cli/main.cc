@@ -14,6 +14,7 @@
 #include "otap_parquet/cli/repair_command.h"
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
+#include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/util/memory.h"
 #include "otap_parquet/version.h"
 
@@ -102,6 +103,10 @@ int main(int argc, char** argv) {
                           "RFC 3339 UTC)");
   convert_cmd->add_option("--end", convert_end,
                           "dataset input: only records before this time");
+  std::string convert_shard;
+  convert_cmd->add_option("--shard", convert_shard,
+                          "dataset input: only the partitions of shard K of N (K/N, "
+                          "from 0), as receiver:parquet's shard");
 
   otap_parquet::cli::BenchWriteOptions bench_write;
   std::string bench_signal;
@@ -228,6 +233,11 @@ int main(int argc, char** argv) {
         auto parsed = otap_parquet::cli::ParseTimeBound(*text);
         if (!parsed.ok()) return Report(parsed.status());
         *bound = *parsed;
+      }
+      if (!convert_shard.empty()) {
+        auto shard = otap_parquet::dataset::Shard::Parse(convert_shard);
+        if (!shard.ok()) return Report(shard.status());
+        replay.shard = *shard;
       }
       otap_parquet::cli::ReplaySkips skips;
       const int code =

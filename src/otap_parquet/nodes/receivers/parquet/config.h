@@ -9,6 +9,7 @@
 
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/dataset/storage.h"
 
 /// \file
@@ -36,6 +37,10 @@ struct ParquetReceiverConfig {
   /// parents are not visible yet is held back until they are, or until it is this
   /// old; only then are its unjoinable rows orphans (writers publish children first).
   std::chrono::milliseconds orphan_grace_period{30000};
+  /// `shard: {index, count}`: this engine replays only the partitions of shard
+  /// `index` of `count` (dataset::PartitionAssigned), so that `count` engines on
+  /// `count` machines together replay the dataset exactly once.
+  dataset::Shard shard;
   /// `time_range.{start,end}`: RFC 3339 or integer Unix nanoseconds; [start, end).
   std::optional<dataset::TimeRange> time_range;
 

@@ -10,6 +10,7 @@
 #include <spdlog/logger.h>
 
 #include "otap_parquet/dataset/read_errors.h"
+#include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::nodes {
@@ -56,21 +57,7 @@ void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
   total.id_collisions += s.id_collisions;
 }
 
-uint64_t Fnv1a(const std::string& text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 }  // namespace
-
-bool PartitionOfCore(const std::string& partition, int core, int num_cores) {
-  if (num_cores <= 1) return true;
-  return static_cast<int>(Fnv1a(partition) % static_cast<uint64_t>(num_cores)) == core;
-}
 
 // ----------------------------------------------------------------------------------
 // SharedCheckpoint: one checkpoint file per process, shared by the pipeline
@@ -109,13 +96,16 @@ class SharedCheckpoint {
     return shared;
   }
 
-  /// Units of the loaded checkpoint that belong to instance `core` of `num_cores`.
-  std::map<dataset::ReplayUnit, dataset::UnitProgress> UnitsOf(int core,
-                                                               int num_cores) const {
+  /// Units of the loaded checkpoint that belong to instance `core` of `num_cores`
+  /// of `shard`.
+  std::map<dataset::ReplayUnit, dataset::UnitProgress> UnitsOf(
+      const dataset::Shard& shard, int core, int num_cores) const {
     std::lock_guard<std::mutex> lock(mutex_);
     std::map<dataset::ReplayUnit, dataset::UnitProgress> units;
     for (const auto& [unit, progress] : state_.units) {
-      if (PartitionOfCore(unit.partition, core, num_cores)) units[unit] = progress;
+      if (dataset::PartitionAssigned(unit.partition, shard, core, num_cores)) {
+        units[unit] = progress;
+      }
     }
     return units;
   }
@@ -179,10 +169,15 @@ arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
                                                          config_.storage.s3, &path));
     path += "/" + name;
   }
+  if (config_.shard.count > 1) {
+    // Shards may share the checkpoint's location (`object` on the dataset's
+    // storage): each keeps its own file, as each has its own partitions.
+    path += fmt::format(".shard-{}-of-{}", config_.shard.index, config_.shard.count);
+  }
   ARROW_ASSIGN_OR_RAISE(
       checkpoint_, SharedCheckpoint::Open(fs, path, dataset::DisplayUri(*fs_, base_)));
-  progress_ = dataset::ReplayProgress(
-      checkpoint_->UnitsOf(settings_.core, std::max(1, settings_.num_cores)));
+  progress_ = dataset::ReplayProgress(checkpoint_->UnitsOf(
+      config_.shard, settings_.core, std::max(1, settings_.num_cores)));
   effect.logger().info(
       "receiver.parquet.checkpoint node={} core={} uri={} resumed={} "
       "units={}",
@@ -236,9 +231,10 @@ arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
   dataset::ReaderOptions options = config_.ToReaderOptions();
   const int core = settings_.core;
   const int num_cores = std::max(1, settings_.num_cores);
-  if (num_cores > 1) {
-    options.partition_filter = [core, num_cores](const dataset::PartitionPlan& p) {
-      return PartitionOfCore(p.path, core, num_cores);
+  if (num_cores > 1 || config_.shard.count > 1) {
+    options.partition_filter = [core, num_cores,
+                                shard = config_.shard](const dataset::PartitionPlan& p) {
+      return dataset::PartitionAssigned(p.path, shard, core, num_cores);
     };
   }
   options.resume = [this](const dataset::PartitionPlan& p, Signal signal) {

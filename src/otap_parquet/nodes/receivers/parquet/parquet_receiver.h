@@ -30,11 +30,6 @@ namespace otap_parquet::nodes {
 
 class SharedCheckpoint;
 
-/// \brief Whether `partition` is replayed by pipeline instance `core` of
-/// `num_cores`: a stable hash (FNV-1a) of its path, so the split does not depend on
-/// discovery order or time and every partition has exactly one instance.
-bool PartitionOfCore(const std::string& partition, int core, int num_cores);
-
 class ParquetReceiver : public engine::Receiver {
  public:
   /// How long a one-shot receiver waits, once the dataset is exhausted, for the

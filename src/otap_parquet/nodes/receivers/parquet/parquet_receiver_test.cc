@@ -309,26 +309,19 @@ TEST(PacingScheduleTest, BatchEventTimeOfLogs) {
   EXPECT_EQ(BatchEventTime(batch), 300);
 }
 
-// Scenario: 200 partition paths split over 1, 2 and 5 instances.
-// Guarantees: each partition belongs to exactly one instance, the same one every
-// time; with several instances each gets some.
-TEST(ParquetReceiverTest, PartitionsSplitAcrossCoresExactlyOnce) {
-  for (int cores : {1, 2, 5}) {
-    std::vector<int> per_core(static_cast<size_t>(cores), 0);
-    for (int i = 0; i < 200; ++i) {
-      const std::string path = "_part_id=00000000-0000-4000-8000-" + std::to_string(i);
-      int owners = 0;
-      for (int core = 0; core < cores; ++core) {
-        if (PartitionOfCore(path, core, cores)) {
-          ++owners;
-          ++per_core[static_cast<size_t>(core)];
-          EXPECT_TRUE(PartitionOfCore(path, core, cores));
-        }
-      }
-      EXPECT_EQ(owners, 1) << path;
-    }
-    for (int n : per_core) EXPECT_GT(n, 0);
-  }
+// Scenario: `shard` blocks, valid and not.
+// Guarantees: index and count are read; a missing key, an index not below count
+// and a zero count are errors naming the key.
+TEST(ParquetReceiverConfigTest, ShardKeys) {
+  ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /data/lake"));
+  EXPECT_EQ(d.shard, (dataset::Shard{0, 1}));
+  ASSERT_OK_AND_ASSIGN(auto c, Parse("base_uri: /x\nshard: {index: 2, count: 3}"));
+  EXPECT_EQ(c.shard, (dataset::Shard{2, 3}));
+  EXPECT_THAT(ErrorOf("base_uri: /x\nshard: {index: 3, count: 3}"),
+              HasSubstr("shard.index"));
+  EXPECT_THAT(ErrorOf("base_uri: /x\nshard: {count: 3}"), HasSubstr("\"index\""));
+  EXPECT_THAT(ErrorOf("base_uri: /x\nshard: {index: 0, count: 0}"),
+              HasSubstr("shard.count"));
 }
 
 }  // namespace
