@@ -22,10 +22,15 @@ struct FileRange {
   const std::string* path = nullptr;
 };
 
-bool IsUInt32(const parquet::SchemaDescriptor& schema, int leaf) {
+// Bit width of an integer leaf's logical type; 0 when it has none.
+int IntWidth(const parquet::SchemaDescriptor& schema, int leaf) {
   const auto& logical = schema.Column(leaf)->logical_type();
-  return logical != nullptr && logical->is_int() &&
-         static_cast<const parquet::IntLogicalType&>(*logical).bit_width() == 32;
+  if (logical == nullptr || !logical->is_int()) return 0;
+  return static_cast<const parquet::IntLogicalType&>(*logical).bit_width();
+}
+
+bool IsUInt32(const parquet::SchemaDescriptor& schema, int leaf) {
+  return IntWidth(schema, leaf) == 32;
 }
 
 // [min, max] of the file's keys; nullopt when it has none or cannot be known.
@@ -62,6 +67,31 @@ std::optional<std::pair<uint32_t, uint32_t>> KeyRange(const parquet::FileMetaDat
 }
 
 }  // namespace
+
+std::string_view WriterKindName(WriterKind kind) {
+  switch (kind) {
+    case WriterKind::kOurs:
+      return "ours";
+    case WriterKind::kUpstream:
+      return "upstream";
+    case WriterKind::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+WriterKind RootIdWriter(const parquet::FileMetaData& metadata) {
+  const auto& schema = *metadata.schema();
+  WriterKind kind = WriterKind::kUnknown;
+  for (const char* name : {"resource.id", "scope.id"}) {
+    const int leaf = schema.ColumnIndex(name);
+    if (leaf < 0) continue;
+    const int width = IntWidth(schema, leaf);
+    if (width == 32) return WriterKind::kOurs;
+    if (width > 0 && width < 32) kind = WriterKind::kUpstream;
+  }
+  return kind;
+}
 
 std::string IdCollision::ToString() const {
   return fmt::format("{} (ids {}..{}) and {} (ids {}..{})", first_path, first_min,

@@ -319,6 +319,8 @@ std::string_view RepairKindName(RepairFinding::Kind kind) {
       return "partial-child";
     case RepairFinding::Kind::kUnchecked:
       return "unchecked";
+    case RepairFinding::Kind::kDuplicateIds:
+      return "duplicate-ids";
   }
   return "?";
 }
@@ -407,7 +409,24 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
         const FileKeys& file = *read;
         const bool keep_ids = parent_tables.contains(type);
         if (IsRoot(type)) {
-          add_ids(file.id, &ids[type]);
+          int64_t duplicates = 0;
+          if (file.id) {
+            auto& seen = ids[type];
+            for (uint64_t id : file.id->values) {
+              if (!seen.insert(id).second) ++duplicates;
+            }
+          }
+          if (duplicates > 0) {
+            RepairFinding finding;
+            finding.kind = RepairFinding::Kind::kDuplicateIds;
+            finding.uri = DisplayUri(*fs, path);
+            finding.table = std::string(TableName(type));
+            finding.partition = partition;
+            finding.rows = file.rows;
+            finding.duplicate_ids = duplicates;
+            finding.detail = "ids already used in this id space; kept";
+            found.push_back(std::move(finding));
+          }
           add_ids(file.resource_id, &resource_ids);
           add_ids(file.scope_id, &scope_ids);
           for (const auto* column : {&file.resource_id, &file.scope_id}) {
@@ -474,7 +493,8 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
     }
     size_t next_removal = 0;
     for (auto& finding : found) {
-      if (finding.kind == RepairFinding::Kind::kPartialChild) {
+      if (finding.kind == RepairFinding::Kind::kPartialChild ||
+          finding.kind == RepairFinding::Kind::kDuplicateIds) {
         ++report.attention;
       } else if (finding.within_grace) {
         ++report.within_grace;
