@@ -16,12 +16,6 @@ namespace otap_parquet::dataset {
 
 namespace {
 
-struct FileRange {
-  uint32_t min = 0;
-  uint32_t max = 0;
-  const std::string* path = nullptr;
-};
-
 // Bit width of an integer leaf's logical type; 0 when it has none.
 int IntWidth(const parquet::SchemaDescriptor& schema, int leaf) {
   const auto& logical = schema.Column(leaf)->logical_type();
@@ -33,8 +27,10 @@ bool IsUInt32(const parquet::SchemaDescriptor& schema, int leaf) {
   return IntWidth(schema, leaf) == 32;
 }
 
-// [min, max] of the file's keys; nullopt when it has none or cannot be known.
-std::optional<std::pair<uint32_t, uint32_t>> KeyRange(const parquet::FileMetaData& md) {
+}  // namespace
+
+std::optional<std::pair<uint32_t, uint32_t>> RootKeyRange(
+    const parquet::FileMetaData& md) {
   const auto& schema = *md.schema();
   std::vector<int> leaves;
   if (int leaf = schema.ColumnIndex("id"); leaf >= 0) leaves.push_back(leaf);
@@ -65,8 +61,6 @@ std::optional<std::pair<uint32_t, uint32_t>> KeyRange(const parquet::FileMetaDat
   if (!any) return std::nullopt;
   return std::make_pair(lo, hi);
 }
-
-}  // namespace
 
 std::string_view WriterKindName(WriterKind kind) {
   switch (kind) {
@@ -99,23 +93,27 @@ std::string IdCollision::ToString() const {
 }
 
 std::optional<IdCollision> FindIdCollision(const std::vector<RootFooter>& root_files) {
-  std::vector<FileRange> ranges;
+  std::vector<RootIdRange> ranges;
   for (const auto& file : root_files) {
     if (file.metadata == nullptr) continue;
     std::optional<std::pair<uint32_t, uint32_t>> range;
     try {
-      range = KeyRange(*file.metadata);
+      range = RootKeyRange(*file.metadata);
     } catch (const std::exception&) {
       continue;
     }
-    if (range) ranges.push_back({range->first, range->second, file.path});
+    if (range) ranges.push_back({file.path, range->first, range->second});
   }
-  std::sort(ranges.begin(), ranges.end(), [](const FileRange& a, const FileRange& b) {
+  return FindIdCollision(std::move(ranges));
+}
+
+std::optional<IdCollision> FindIdCollision(std::vector<RootIdRange> ranges) {
+  std::sort(ranges.begin(), ranges.end(), [](const RootIdRange& a, const RootIdRange& b) {
     return a.min < b.min || (a.min == b.min && a.max < b.max);
   });
   // Sweep: the file reaching furthest so far overlaps any later file starting at or
   // below its maximum.
-  const FileRange* widest = nullptr;
+  const RootIdRange* widest = nullptr;
   for (const auto& range : ranges) {
     if (widest != nullptr && range.min <= widest->max) {
       return IdCollision{*widest->path, widest->min, widest->max,

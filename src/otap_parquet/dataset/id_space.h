@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <arrow/filesystem/filesystem.h>
@@ -59,6 +60,25 @@ struct RootFooter {
   const std::string* path = nullptr;
   const parquet::FileMetaData* metadata = nullptr;
 };
+
+/// \brief The key range of a root file from its footer: [min, max] over its `id`
+/// column and, in our files (UInt32), `resource.id` / `scope.id` (upstream's UInt16
+/// ones restart per batch, Q1, and are left out). nullopt when the file has no keys
+/// or a row group lacks their statistics. May throw on a corrupt footer.
+std::optional<std::pair<uint32_t, uint32_t>> RootKeyRange(
+    const parquet::FileMetaData& metadata);
+
+/// \brief A root file's key range (RootKeyRange), for files whose footers are not
+/// kept.
+struct RootIdRange {
+  const std::string* path = nullptr;
+  uint32_t min = 0;
+  uint32_t max = 0;
+};
+
+/// \brief The first overlapping pair of `ranges` (one signal of one id space),
+/// compared sorted by minimum, not by file name; nullopt when they are disjoint.
+std::optional<IdCollision> FindIdCollision(std::vector<RootIdRange> ranges);
 
 /// \brief Checks the root files of one signal of one id space from their footers:
 /// the range of a file is [min, max] over its `id` column and, in our files (UInt32),

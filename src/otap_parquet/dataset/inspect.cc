@@ -144,8 +144,7 @@ SchemaVariant VariantOf(PT type, const parquet::FileMetaData& md) {
   return variant;
 }
 
-// One file, reduced to what the report needs (footers are not kept, except the
-// roots' for the id collision check of their partition).
+// One file, reduced to what the report needs.
 struct FileSummary {
   Status error;  // corrupt (footer) or incompatible (required columns)
   Kind error_kind = Kind::kCorrupt;
@@ -161,7 +160,10 @@ struct FileSummary {
   std::vector<std::string> recovered;   // Q14 columns
   std::vector<std::string> unreadable;  // columns read as nulls
   std::string unreadable_reason;
-  std::shared_ptr<parquet::FileMetaData> root_metadata;
+  // Roots: the key range for the id collision check of their partition (footers are
+  // not kept: thousands of them would hold hundreds of MB).
+  bool root_read = false;
+  std::optional<std::pair<uint32_t, uint32_t>> key_range;
 };
 
 struct FileTask {
@@ -262,7 +264,8 @@ FileSummary Summarize(arrow::fs::FileSystem& fs, const FileTask& task) {
     AddTimes(task.type, md, &out.time);
     if (IsRoot(task.type)) {
       out.writer = RootIdWriter(md);
-      out.root_metadata = footer->metadata;
+      out.root_read = true;
+      out.key_range = RootKeyRange(md);
     }
   } catch (const std::exception& e) {
     out.error = Status::Invalid("corrupt footer: ", e.what());
@@ -432,7 +435,7 @@ arrow::Result<InspectReport> Inspect(const std::shared_ptr<arrow::fs::FileSystem
   // Writer of each partition's root files (the marker), for its other tables.
   std::vector<std::set<WriterKind>> root_writers(plan.partitions.size());
   for (size_t i = 0; i < tasks.size(); ++i) {
-    if (IsRoot(tasks[i].type) && summaries[i].error.ok()) {
+    if (summaries[i].root_read && summaries[i].error.ok()) {
       root_writers[tasks[i].partition].insert(summaries[i].writer);
     }
   }
@@ -487,28 +490,27 @@ arrow::Result<InspectReport> Inspect(const std::shared_ptr<arrow::fs::FileSystem
   }
 
   // Id ranges of the root files of each partition and signal (footers only).
-  for (size_t p = 0; p < plan.partitions.size(); ++p) {
-    for (Signal signal : options.signals) {
-      std::vector<std::string> uris;
-      std::vector<size_t> members;
-      for (size_t i = 0; i < tasks.size(); ++i) {
-        if (tasks[i].partition == p && tasks[i].type == RootPayloadType(signal) &&
-            summaries[i].root_metadata) {
-          members.push_back(i);
-          uris.push_back(DisplayUri(*fs, tasks[i].file->path));
-        }
-      }
-      if (members.size() < 2) continue;
-      std::vector<RootFooter> footers;
-      for (size_t m = 0; m < members.size(); ++m) {
-        footers.push_back({&uris[m], summaries[members[m]].root_metadata.get()});
-      }
-      if (auto collision = FindIdCollision(footers)) {
-        report.problems.push_back(InspectProblem{
-            Kind::kIdCollision, collision->second_path,
-            std::string(TableName(RootPayloadType(signal))), plan.partitions[p].path,
-            "two writers numbered ids in one id space: " + collision->ToString()});
-      }
+  std::map<std::pair<size_t, PT>, std::vector<size_t>> root_files;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (summaries[i].key_range)
+      root_files[{tasks[i].partition, tasks[i].type}].push_back(i);
+  }
+  for (const auto& [key, members] : root_files) {
+    const auto [p, root] = key;
+    if (members.size() < 2) continue;
+    std::vector<std::string> uris;
+    uris.reserve(members.size());
+    std::vector<RootIdRange> ranges;
+    for (size_t i : members) {
+      uris.push_back(DisplayUri(*fs, tasks[i].file->path));
+      ranges.push_back(
+          {&uris.back(), summaries[i].key_range->first, summaries[i].key_range->second});
+    }
+    if (auto collision = FindIdCollision(std::move(ranges))) {
+      report.problems.push_back(InspectProblem{
+          Kind::kIdCollision, collision->second_path, std::string(TableName(root)),
+          plan.partitions[p].path,
+          "two writers numbered ids in one id space: " + collision->ToString()});
     }
   }
   summaries.clear();
