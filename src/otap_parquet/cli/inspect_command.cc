@@ -176,9 +176,10 @@ std::string InspectReportJson(const InspectReport& report) {
 
 std::string InspectReportText(const InspectReport& report) {
   std::ostringstream out;
-  out << fmt::format("dataset {}: {} id spaces{}, {} files, {}, {} records\n", report.uri,
-                     report.id_spaces, report.unpartitioned ? " (unpartitioned)" : "",
-                     report.files(), HumanBytes(report.bytes()), report.records());
+  out << fmt::format("dataset {}: {} id space{}{}, {} files, {}, {} records\n",
+                     report.uri, report.id_spaces, report.id_spaces == 1 ? "" : "s",
+                     report.unpartitioned ? " (unpartitioned)" : "", report.files(),
+                     HumanBytes(report.bytes()), report.records());
   std::vector<Row> rows;
   rows.push_back({{"SIGNAL", "TABLE", "ID_SPACES", "FILES", "ROW_GROUPS", "ROWS", "BYTES",
                    "B/ROW", "CODECS", "WRITER", "SCHEMAS", "EVENT TIME (UTC)"}});
@@ -224,9 +225,9 @@ std::string InspectReportText(const InspectReport& report) {
   }
   for (const auto& s : report.signals) {
     out << fmt::format(
-        "{}: {} records in {} id spaces, {} files, {}, {:.1f} B/record{}\n",
-        SignalName(s.signal), s.records, s.id_spaces, s.files, HumanBytes(s.bytes),
-        PerRow(s.bytes, s.records),
+        "{}: {} records in {} id space{}, {} files, {}, {:.1f} B/record{}\n",
+        SignalName(s.signal), s.records, s.id_spaces, s.id_spaces == 1 ? "" : "s",
+        s.files, HumanBytes(s.bytes), PerRow(s.bytes, s.records),
         s.event_time.known() ? ", event time " + TimeText(s.event_time) : std::string());
   }
   auto variants = [&](std::string_view signal, const TableInspection& t) {
