@@ -142,9 +142,9 @@ std::string InspectReportJson(const InspectReport& report) {
   }
   using K = dataset::InspectProblem::Kind;
   ordered_json counts;
-  for (K kind : {K::kCorrupt, K::kIncompatible, K::kUnreadableColumn, K::kRecoveredColumn,
-                 K::kIdCollision, K::kStaleTemp, K::kOrphanChild, K::kPartialChild,
-                 K::kUnchecked, K::kDuplicateIds}) {
+  for (K kind : {K::kCorrupt, K::kReadError, K::kIncompatible, K::kUnreadableColumn,
+                 K::kRecoveredColumn, K::kIdCollision, K::kStaleTemp, K::kOrphanChild,
+                 K::kPartialChild, K::kUnchecked, K::kDuplicateIds}) {
     counts[std::string(dataset::InspectProblemName(kind))] = report.Count(kind);
   }
   ordered_json check = nullptr;

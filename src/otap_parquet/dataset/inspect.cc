@@ -21,6 +21,7 @@
 #include "otap_parquet/dataset/discovery.h"
 #include "otap_parquet/dataset/file_checks.h"
 #include "otap_parquet/dataset/parquet_layout.h"
+#include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/schema/otap_schema.h"
@@ -215,18 +216,23 @@ void AddTimes(PT type, const parquet::FileMetaData& md, TimeSpan* out) {
 FileSummary Summarize(arrow::fs::FileSystem& fs, const FileTask& task) {
   FileSummary out;
   out.bytes = std::max<int64_t>(task.file->size, 0);
-  auto input = fs.OpenInputFile(task.file->path);
-  if (!input.ok()) {
-    out.error = input.status();
+  auto opened = fs.OpenInputFile(task.file->path);
+  if (!opened.ok()) {
+    out.error = opened.status();
+    out.error_kind = Kind::kReadError;
     return out;
   }
+  // A failed read of the file's bytes is the storage's fault, not the file's.
+  auto failures = std::make_shared<IoFailureLog>();
+  auto input = std::make_shared<TrackedInputFile>(*opened, failures);
   if (task.file->size < 0) {
-    auto size = (*input)->GetSize();
+    auto size = input->GetSize();
     if (size.ok()) out.bytes = *size;
   }
-  auto footer = ReadCheckedFooter(*input);
+  auto footer = ReadCheckedFooter(input);
   if (!footer.ok()) {
     out.error = footer.status();
+    if (!failures->first().ok()) out.error_kind = Kind::kReadError;
     return out;
   }
   const parquet::FileMetaData& md = *footer->metadata;
@@ -330,6 +336,8 @@ std::string_view InspectProblemName(Kind kind) {
   switch (kind) {
     case Kind::kCorrupt:
       return "corrupt";
+    case Kind::kReadError:
+      return "read-error";
     case Kind::kIncompatible:
       return "incompatible";
     case Kind::kUnreadableColumn:

@@ -120,6 +120,7 @@ struct SignalInspection {
 struct InspectProblem {
   enum class Kind {
     kCorrupt,           ///< footer unreadable: not Parquet, truncated, corrupt
+    kReadError,         ///< the storage failed to deliver the file's bytes
     kIncompatible,      ///< a required column is missing or unconvertible
     kUnreadableColumn,  ///< an optional column Arrow cannot read (replays as nulls)
     kRecoveredColumn,   ///< upstream's length-prefixed ids (Q14): read by our reader
@@ -141,9 +142,9 @@ struct InspectProblem {
   bool is_problem() const { return kind != Kind::kRecoveredColumn; }
 };
 
-/// \brief "corrupt", "incompatible", "unreadable-column", "recovered-column",
-/// "id-collision", "stale-temp", "orphan-child", "partial-child", "unchecked",
-/// "duplicate-ids".
+/// \brief "corrupt", "read-error", "incompatible", "unreadable-column",
+/// "recovered-column", "id-collision", "stale-temp", "orphan-child", "partial-child",
+/// "unchecked", "duplicate-ids".
 std::string_view InspectProblemName(InspectProblem::Kind kind);
 
 /// \brief Everything Inspect found.

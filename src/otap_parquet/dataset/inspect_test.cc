@@ -202,6 +202,61 @@ TEST(InspectTest, CorruptAndTruncatedFilesAreReportedPerFile) {
   EXPECT_EQ(report.footers_read, report.files() - 3);
 }
 
+// A file whose bytes the storage never delivers (every read fails).
+class FailingFile : public arrow::io::RandomAccessFile {
+ public:
+  explicit FailingFile(int64_t size) : size_(size) {}
+  arrow::Status Close() override {
+    closed_ = true;
+    return arrow::Status::OK();
+  }
+  arrow::Result<int64_t> Tell() const override { return 0; }
+  bool closed() const override { return closed_; }
+  arrow::Status Seek(int64_t) override { return arrow::Status::OK(); }
+  arrow::Result<int64_t> Read(int64_t, void*) override { return Fail(); }
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Read(int64_t) override { return Fail(); }
+  arrow::Result<int64_t> GetSize() override { return size_; }
+
+ private:
+  static arrow::Status Fail() {
+    return arrow::Status::IOError("injected: 503 Slow Down");
+  }
+  int64_t size_;
+  bool closed_ = false;
+};
+
+// The local filesystem, except that reads of `path` fail.
+class FailingFileSystem : public arrow::fs::SlowFileSystem {
+ public:
+  explicit FailingFileSystem(std::string path)
+      : arrow::fs::SlowFileSystem(std::make_shared<arrow::fs::LocalFileSystem>(), 0.0),
+        path_(std::move(path)) {}
+  using arrow::fs::SlowFileSystem::OpenInputFile;
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
+      const std::string& path) override {
+    if (path != path_) return arrow::fs::SlowFileSystem::OpenInputFile(path);
+    return std::make_shared<FailingFile>(static_cast<int64_t>(stdfs::file_size(path)));
+  }
+
+ private:
+  std::string path_;
+};
+
+// Scenario: the storage fails every read of one intact file.
+// Guarantees: that file is a read-error problem (not corrupt: it may read fine next
+// time), named by path; the others are counted.
+TEST(InspectTest, StorageFailureIsAReadErrorNotCorrupt) {
+  ScopedTempDir dir;
+  WriteLake(dir.path());
+  const auto attrs = FilesOf(dir.path(), "log_attrs");
+  auto fs = std::make_shared<FailingFileSystem>(attrs[0]);
+  ASSERT_OK_AND_ASSIGN(auto report, Inspect(fs, dir.path()));
+  EXPECT_EQ(report.Count(Kind::kCorrupt), 0);
+  EXPECT_THAT(ProblemsOf(report, Kind::kReadError),
+              ::testing::ElementsAre(::testing::EndsWith(attrs[0])));
+  EXPECT_EQ(report.footers_read, report.files() - 1);
+}
+
 // Scenario: a copy of a root file under another name in its id space (two writers'
 // files with the same ids), a root file of another id space deleted (its children
 // orphaned), and a stale temporary file; all older than the grace period.
