@@ -360,3 +360,33 @@ def test_inspect_on_s3(s3_server, run, cli, tmp_path):
     client.put_object(Bucket=BUCKET, Key=victim, Body=b"garbage")
     bad = json.loads(run_env("inspect", uri, "--json", *flags, code=3).stdout)
     assert [p["uri"] for p in bad["problems"]] == [f"s3://{BUCKET}/{victim}"]
+
+
+def test_inspect_reports_schema_drift(run, lake):
+    # Scenario: a logs file rewritten by another tool into an id space of its own:
+    # one optional column dropped, one column added, severity_text dictionary-encoded.
+    # Guarantees: exit 0 (drift is no problem); logs has two schema variants, the
+    # canonical one with every other file and one naming the missing, extra and
+    # dictionary columns; the human output lists the variant.
+    import pyarrow as pa
+
+    source = parquet_files(lake, "logs")[0]
+    table = pq.read_table(source)
+    table = table.drop_columns(["dropped_attributes_count"])
+    table = table.append_column("tenant", pa.array(["a"] * table.num_rows))
+    index = table.schema.get_field_index("severity_text")
+    table = table.set_column(index, "severity_text",
+                             table.column("severity_text").dictionary_encode())
+    target = lake / "logs" / "_part_id=00000000-0000-4000-8000-00000000d01f"
+    target.mkdir()
+    pq.write_table(table, target / "part-1-drift.parquet")
+    doc = inspect(run, lake)
+    logs = tables_of(doc)["logs"]
+    assert len(logs["schema_variants"]) == 2
+    canonical, drift = sorted(logs["schema_variants"], key=lambda v: not v["canonical"])
+    assert canonical["canonical"] and canonical["files"] == logs["files"] - 1
+    assert drift == {"files": 1, "canonical": False, "missing": ["dropped_attributes_count"],
+                     "extra": ["tenant"], "dictionary": ["severity_text"], "retyped": []}
+    text = run("inspect", lake).stdout
+    assert ("schema logs logs: 1 file: missing dropped_attributes_count; extra tenant; "
+            "dictionary severity_text") in text
