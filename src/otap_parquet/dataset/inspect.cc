@@ -475,6 +475,7 @@ arrow::Result<InspectReport> Inspect(const std::shared_ptr<arrow::fs::FileSystem
                           column));
     }
     if (!file.error.ok()) {
+      if (file.error_kind == Kind::kIncompatible) ++report.footers_read;
       ++table.bad_files;
       problem(file.error_kind, file.error.message());
       continue;

@@ -9,8 +9,12 @@
 #include <vector>
 
 #include <arrow/filesystem/localfs.h>
+#include <arrow/io/file.h>
+#include <arrow/table.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/arrow/writer.h>
 #include <parquet/file_reader.h>
 
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
@@ -200,6 +204,46 @@ TEST(InspectTest, CorruptAndTruncatedFilesAreReportedPerFile) {
   EXPECT_EQ(table->bad_files, 1);
   EXPECT_EQ(table->rows, logs_truth.rows - first_rows);
   EXPECT_EQ(report.footers_read, report.files() - 3);
+}
+
+// Scenario: a log_attrs file rewritten without its required `key` column.
+// Guarantees: an incompatible problem naming the column and the path (replay skips
+// it); its footer was read, its schema variant shows the missing column, its rows
+// are not counted.
+TEST(InspectTest, IncompatibleFileIsReported) {
+  ScopedTempDir dir;
+  WriteLake(dir.path());
+  const std::string path = FilesOf(dir.path(), "log_attrs")[0];
+  const Truth before = TruthOf(dir.path(), "log_attrs");
+  std::shared_ptr<arrow::Table> table;
+  int64_t rows = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(auto input, arrow::io::ReadableFile::Open(path));
+    ASSERT_OK_AND_ASSIGN(auto reader,
+                         parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
+    ASSERT_OK_AND_ASSIGN(table, reader->ReadTable());
+    rows = table->num_rows();
+  }
+  ASSERT_OK_AND_ASSIGN(table, table->RemoveColumn(table->schema()->GetFieldIndex("key")));
+  ASSERT_OK_AND_ASSIGN(auto output, arrow::io::FileOutputStream::Open(path));
+  ASSERT_OK(
+      parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), output, 1024));
+  ASSERT_OK(output->Close());
+
+  ASSERT_OK_AND_ASSIGN(auto report, Inspect(LocalFs(), dir.path()));
+  ASSERT_EQ(report.Count(Kind::kIncompatible), 1);
+  const auto& problem = report.problems[0];
+  EXPECT_THAT(problem.uri, ::testing::EndsWith(path));
+  EXPECT_THAT(problem.detail, ::testing::HasSubstr("key"));
+  EXPECT_EQ(report.footers_read, report.files());
+  const TableInspection* attrs = FindTable(report, PT::kLogAttrs);
+  EXPECT_EQ(attrs->bad_files, 1);
+  EXPECT_EQ(attrs->rows, before.rows - rows);
+  ASSERT_EQ(attrs->variants.size(), 2u);
+  const auto& drift =
+      attrs->variants[0].canonical() ? attrs->variants[1] : attrs->variants[0];
+  EXPECT_THAT(drift.missing, ::testing::ElementsAre("key"));
+  EXPECT_EQ(drift.files, 1);
 }
 
 // A file whose bytes the storage never delivers (every read fails).
