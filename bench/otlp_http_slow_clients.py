@@ -70,6 +70,58 @@ def dripper(port, interval, stop):
             stop.wait(0.2)
 
 
+class SlowClients:
+    """`idle` connections that send nothing and `drip` connections that send one
+    header byte every `interval` seconds (re-opened when the server closes them), to
+    127.0.0.1:port until close(). Also used by tests/test_real_clients.py."""
+
+    def __init__(self, port, idle, drip, interval=2.0):
+        self.idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(idle)]
+        self.stop = threading.Event()
+        self.drips = [threading.Thread(target=dripper, args=(port, interval, self.stop),
+                                       daemon=True) for _ in range(drip)]
+        for t in self.drips:
+            t.start()
+
+    def close(self):
+        self.stop.set()
+        for s in self.idle:
+            s.close()
+        for t in self.drips:
+            t.join()
+
+
+def valid_requests(port, body, requests, timeout, keep_alive=False):
+    """POSTs `body` to /v1/logs `requests` times, one after another (each on a new
+    connection unless keep_alive); returns (latencies in s, {failure: count})."""
+    latencies, failures = [], {}
+    conn = None
+    for _ in range(requests):
+        start = time.monotonic()
+        try:
+            if conn is None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            conn.request("POST", "/v1/logs", body, {"Content-Type": "application/x-protobuf"})
+            res = conn.getresponse()
+            res.read()
+            if res.status != 200:
+                failures[res.status] = failures.get(res.status, 0) + 1
+        except (OSError, http.client.HTTPException) as e:
+            failures[type(e).__name__] = failures.get(type(e).__name__, 0) + 1
+            conn = None
+        latencies.append(time.monotonic() - start)
+        if not keep_alive and conn is not None:
+            conn.close()
+            conn = None
+    if conn is not None:
+        conn.close()
+    return latencies, failures
+
+
+def percentile(sorted_values, p):
+    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle", type=int, default=64)
@@ -95,41 +147,15 @@ def main():
                                  "--num-cores", "1"], stdout=err, stderr=err)
     try:
         wait_listening(port)
-        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(args.idle)]
-        stop = threading.Event()
-        drips = [threading.Thread(target=dripper, args=(port, args.drip_interval, stop),
-                                  daemon=True) for _ in range(args.drip)]
-        for t in drips:
-            t.start()
+        slow = SlowClients(port, args.idle, args.drip, args.drip_interval)
         time.sleep(args.warmup)
-        body = payload()
-        latencies, failures = [], {}
-        conn = None
-        for _ in range(args.requests):
-            start = time.monotonic()
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=args.timeout)
-                conn.request("POST", "/v1/logs", body,
-                             {"Content-Type": "application/x-protobuf"})
-                res = conn.getresponse()
-                res.read()
-                if res.status != 200:
-                    failures[res.status] = failures.get(res.status, 0) + 1
-            except (OSError, http.client.HTTPException) as e:
-                failures[type(e).__name__] = failures.get(type(e).__name__, 0) + 1
-                conn = None
-            latencies.append(time.monotonic() - start)
-            if not args.keep_alive and conn is not None:
-                conn.close()
-                conn = None
-        stop.set()
-        for s in idle:
-            s.close()
+        latencies, failures = valid_requests(port, payload(), args.requests, args.timeout,
+                                             args.keep_alive)
+        slow.close()
         latencies.sort()
 
         def pct(p):
-            return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
+            return percentile(latencies, p) * 1000
 
         print(json.dumps({"binary": str(cli), "idle": args.idle, "drip": args.drip,
                           "requests": args.requests, "keep_alive": args.keep_alive,

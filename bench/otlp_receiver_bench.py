@@ -12,9 +12,10 @@ per CPU-second of the engine process (what one idle core would do; the wall-cloc
 rates depend on the machine's load).
 
 In the same run, under the same load and on the same core, the baseline: the
-OpenTelemetry Collector's own OTLP receiver into its nop exporter (`bench/basecol`,
-a minimal distribution of the Collector's components, built with the machine's Go
-into build/basecol; `--baseline none` skips it). `--rounds N` alternates the two.
+OpenTelemetry Collector's own OTLP receiver into its nop exporter (the Collector
+distribution of the real-client tests, made by the Collector builder from
+tests/peers/collector/manifest.yaml by scripts/build_peers.sh into build/peers/otelcol;
+`--baseline none` skips it). `--rounds N` alternates the two.
 
     .venv/bin/python bench/otlp_receiver_bench.py --seconds 10 --exporter parquet
     .venv/bin/python bench/otlp_receiver_bench.py --seconds 10 --exporter noop
@@ -118,19 +119,16 @@ def measure(name, command, port, payloads, args, count_rows=None):
 
 
 def build_collector():
-    """bench/basecol (OTLP receiver → nop exporter, the Collector's own components)
-    built with the machine's Go into build/basecol; None without Go."""
-    source = ROOT / "bench" / "basecol"
-    binary = ROOT / "build" / "basecol"
-    if binary.exists() and all(binary.stat().st_mtime >= f.stat().st_mtime
-                               for f in source.iterdir()):
-        return binary
+    """The Collector of scripts/build_peers.sh (OTLP receiver, batch processor, nop
+    exporter among its components: the Collector's own, v0.165.0), built with the
+    machine's Go on first use; None without Go."""
     try:
-        subprocess.run(["go", "build", "-o", str(binary), "."], cwd=source, check=True)
+        out = subprocess.run([str(ROOT / "scripts" / "build_peers.sh")], cwd=ROOT, check=True,
+                             stdout=subprocess.PIPE, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         print(f"no Collector baseline: {e}", file=sys.stderr)
         return None
-    return binary
+    return next(ROOT / line for line in out.split() if line.endswith("/otelcol"))
 
 
 def main():
@@ -144,9 +142,10 @@ def main():
     ap.add_argument("--compression", default="zstd",
                     help="exporter:parquet's codec (zstd, our default; none is upstream's)")
     ap.add_argument("--baseline", choices=["collector", "none"], default="collector",
-                    help="also run the OpenTelemetry Collector (bench/basecol: OTLP "
+                    help="also run the OpenTelemetry Collector (build/peers/otelcol: OTLP "
                          "receiver → nop exporter) under the same load")
-    ap.add_argument("--collector", help="a built bench/basecol (default: build it)")
+    ap.add_argument("--collector", help="a built Collector with the otlp receiver and nop "
+                    "exporter (default: build/peers/otelcol, built if needed)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="alternate otap-parquet and the baseline this many times")
     args = ap.parse_args()

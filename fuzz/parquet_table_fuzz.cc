@@ -5,7 +5,8 @@
 // written to an in-memory file system as `<table>/_part_id=x/part-<n>-a.parquet`;
 // then DatasetReader replays the dataset to its end. A bad file must be skipped and
 // counted (never a crash, never an error from Next()), and every batch emitted must
-// validate.
+// validate. Then `inspect` and `inspect --check` (dataset/inspect.h) look at the same
+// files: a bad file is a problem in their report, never an error or a crash.
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/inspect.h"
 #include "otap_parquet/pdata/payload_type.h"
 
 namespace {
@@ -88,6 +90,14 @@ arrow::Status Run(const uint8_t* data, size_t size) {
       if (st.message().find("Invalid UTF8") != std::string::npos) continue;
       Fail("emitted batch does not validate: " + st.ToString());
     }
+  }
+  for (bool check : {false, true}) {
+    dataset::InspectOptions inspect;
+    inspect.check = check;
+    inspect.grace_period = std::chrono::milliseconds(0);
+    inspect.parallelism = 1;
+    auto report = dataset::Inspect(fs, "base", inspect);
+    if (!report.ok()) Fail("Inspect failed: " + report.status().ToString());
   }
   return arrow::Status::OK();
 }

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Shared fixtures: the built CLI, one-shot runs, background engines, S3."""
+"""Shared fixtures: the built CLI, one-shot runs, background engines, S3, real
+OTLP clients (peers)."""
 import os
 import pathlib
 import subprocess
@@ -51,6 +52,28 @@ def s3_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def peers():
+    """{"otelcol": path, "telemetrygen": path}: real OTLP clients built from pinned
+    sources by scripts/build_peers.sh (Go; cached in build/peers/ after the first
+    build, about 10 minutes cold)."""
+    from otlp_clients import build_peers
+
+    try:
+        return build_peers()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    from otlp_clients import SUMMARIES
+
+    if SUMMARIES:
+        terminalreporter.section("real clients summary")
+        for line in SUMMARIES:
+            terminalreporter.write_line(line)
 
 
 @pytest.hookimpl(hookwrapper=True)

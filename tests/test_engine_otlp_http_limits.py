@@ -104,6 +104,36 @@ def test_idle_and_slow_drip_connections_do_not_starve(cli, tmp_path, engines):
     assert metric(engine.metrics, "otlp_http_requests_completed", signal="logs") == 20
 
 
+def test_connection_limits_are_config_keys(cli, tmp_path, engines):
+    # Scenario: `max_connections: 3` and `read_header_timeout: 200ms`; three idle
+    # connections are open, then a client sends a valid request on a fourth, and a
+    # fifth sends half of its headers and stops.
+    # Guarantees: the fourth is served (200) after the server closed one idle
+    # connection to make room (counted as connection_limit); the half-sent headers
+    # are dropped by the configured header deadline (counted as header_timeout), well
+    # before the 10 s default could fire (the test waits at most 8 s for it).
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(
+        http_port=port, http_extra={"max_connections": 3,
+                                    "read_header_timeout": "200ms"}), noop())
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    try:
+        # The one I/O thread accepts in order: the three are in before the fourth.
+        payload = logs_request(1, "valid").SerializeToString()
+        assert post(port, "/v1/logs", payload)[0] == 200
+        with socket.create_connection(("127.0.0.1", port), timeout=8) as s:
+            s.sendall(b"POST /v1/logs HTTP/1.1\r\nHost:")
+            assert s.recv(1) == b""  # closed by the server, unanswered
+    finally:
+        for s in idle:
+            s.close()
+    engine.stop()
+    assert metric(engine.metrics, "otlp_http_connections_closed",
+                  reason="connection_limit") >= 1
+    assert metric(engine.metrics, "otlp_http_connections_closed",
+                  reason="header_timeout") == 1
+
+
 def test_headers_decide_before_the_body_is_sent(cli, tmp_path, engines):
     # Scenario: raw requests that send only their headers: a Content-Length over
     # max_request_body_size (64 KiB), a missing bearer token, an unknown path.

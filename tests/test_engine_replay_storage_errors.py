@@ -150,3 +150,56 @@ def test_convert_fails_clearly_when_storage_keeps_failing(cli, s3_server, tmp_pa
                            "--allow-http", f"s3://{bucket}/lake", str(out)],
                           env=env, capture_output=True, text=True, timeout=120, check=True)
     subprocess.run([str(cli), "compare", str(src), str(out)], check=True, capture_output=True)
+
+
+def test_one_shot_replay_gives_up_when_storage_stays_down(cli, s3_server, tmp_path):
+    # Scenario: a one-shot `run` (receiver:parquet with a checkpoint) of a 300-log S3
+    # dataset whose middle root file cannot be read at all, with
+    # `storage_retry.max_elapsed_time: 2s`; then the same run once the storage answers.
+    # Guarantees: the first run ends (it used to reopen forever) with exit 3 and an
+    # `undelivered:` line naming the storage failure and the file; what it replayed
+    # before (nothing, when the footers read at open already fail) is checkpointed,
+    # so the second run replays the rest and together they deliver all 300 records
+    # exactly once (the exporter writes JSON lines that `compare` checks).
+    bucket = "gone"
+    s3_server.client().create_bucket(Bucket=bucket)
+    src = tmp_path / "in.jsonl"
+    write_logs(src, 0, 300)
+    env = s3_server.env()
+    subprocess.run([str(cli), "convert", "--s3-endpoint", s3_server.endpoint, "--allow-http",
+                    "--rows-per-file", "100", str(src), f"s3://{bucket}/lake"],
+                   env=env, check=True, capture_output=True)
+    keys = sorted(o["Key"] for o in s3_server.client().list_objects_v2(
+        Bucket=bucket, Prefix="lake/logs/")["Contents"])
+
+    def run(endpoint, out):
+        config = tmp_path / "replay.yaml"
+        config.write_text(v1_config(f"""
+        src:
+          type: receiver:parquet
+          config:
+            storage:
+              s3: {{base_uri: "s3://{bucket}/lake", endpoint: "{endpoint}",
+                    allow_http: true}}
+            processing_options: {{batch_size: 50}}
+            checkpoint: {{path: "{tmp_path / 'ck.json'}", interval: 0s}}
+            storage_retry: {{max_elapsed_time: 2s}}
+        out:
+          type: exporter:file
+          config: {{path: "{out}"}}""", "- {from: src, to: out}"))
+        return subprocess.run([str(cli), "run", "-c", str(config)], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    with FaultyProxy(s3_server.port, keys[1], failures=1_000_000) as proxy:
+        first = run(proxy.endpoint, tmp_path / "out1.jsonl")
+    assert first.returncode == 3, first.stderr[-3000:]
+    assert "undelivered:" in first.stderr and "storage_retry.max_elapsed_time" in first.stderr
+    assert keys[1] in first.stderr, first.stderr[-3000:]
+    second = run(s3_server.endpoint, tmp_path / "out2.jsonl")
+    assert second.returncode == 0, second.stderr[-3000:]
+    both = tmp_path / "both.jsonl"
+    both.write_bytes(b"".join((tmp_path / name).read_bytes()
+                              for name in ("out1.jsonl", "out2.jsonl")
+                              if (tmp_path / name).exists()))
+    subprocess.run([str(cli), "compare", str(src), str(both)], check=True,
+                   capture_output=True)

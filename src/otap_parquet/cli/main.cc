@@ -11,9 +11,11 @@
 
 #include "otap_parquet/cli/commands.h"
 #include "otap_parquet/cli/dataset_commands.h"
+#include "otap_parquet/cli/inspect_command.h"
 #include "otap_parquet/cli/repair_command.h"
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
+#include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/util/memory.h"
 #include "otap_parquet/version.h"
 
@@ -102,6 +104,10 @@ int main(int argc, char** argv) {
                           "RFC 3339 UTC)");
   convert_cmd->add_option("--end", convert_end,
                           "dataset input: only records before this time");
+  std::string convert_shard;
+  convert_cmd->add_option("--shard", convert_shard,
+                          "dataset input: only the partitions of shard K of N (K/N, "
+                          "from 0), as receiver:parquet's shard");
 
   otap_parquet::cli::BenchWriteOptions bench_write;
   std::string bench_signal;
@@ -192,6 +198,29 @@ int main(int argc, char** argv) {
   repair_cmd->add_flag("--allow-http", repair.flags.allow_http,
                        "allow plain http to the S3 endpoint");
 
+  otap_parquet::cli::InspectCommandOptions inspect;
+  auto* inspect_cmd = app.add_subcommand(
+      "inspect",
+      "Show what is in DATASET per signal and table (id spaces, files, rows, bytes, "
+      "codecs, event time, writer, schema variants) from the footers; --check also "
+      "verifies every id space (docs/cli.md)");
+  inspect_cmd
+      ->add_option("dataset", inspect.dataset, "DATASET (directory, file:// or s3://)")
+      ->required();
+  inspect_cmd->add_flag("--check", inspect.check,
+                        "verify every id space: root ids unique, every child row's "
+                        "parent present, no stale temporary files (reads the ids)");
+  inspect_cmd->add_flag("--json", inspect.json, "print one JSON document (docs/cli.md)");
+  inspect_cmd
+      ->add_option("--grace-period", inspect.grace_period,
+                   "--check: leftovers younger than this may be a flush in progress")
+      ->capture_default_str();
+  inspect_cmd->add_option("--s3-endpoint", inspect.flags.s3_endpoint,
+                          "S3 endpoint override (host:port or http(s)://host:port)");
+  inspect_cmd->add_option("--s3-region", inspect.flags.s3_region, "S3 region");
+  inspect_cmd->add_flag("--allow-http", inspect.flags.allow_http,
+                        "allow plain http to the S3 endpoint");
+
   // run: the pipeline engine (cli/run_command.h).
   otap_parquet::cli::RunOptions run;
   auto* run_cmd = otap_parquet::cli::AddRunSubcommand(app, run);
@@ -229,6 +258,11 @@ int main(int argc, char** argv) {
         if (!parsed.ok()) return Report(parsed.status());
         *bound = *parsed;
       }
+      if (!convert_shard.empty()) {
+        auto shard = otap_parquet::dataset::Shard::Parse(convert_shard);
+        if (!shard.ok()) return Report(shard.status());
+        replay.shard = *shard;
+      }
       otap_parquet::cli::ReplaySkips skips;
       const int code =
           Report(otap_parquet::cli::RunConvertFromDataset(replay, std::cerr, &skips));
@@ -262,6 +296,10 @@ int main(int argc, char** argv) {
   if (*demo_cmd) return Report(otap_parquet::cli::RunDemo(demo, std::cout));
   if (*repair_cmd) {
     auto code = otap_parquet::cli::RunRepair(repair, std::cout);
+    return code.ok() ? *code : Report(code.status());
+  }
+  if (*inspect_cmd) {
+    auto code = otap_parquet::cli::RunInspect(inspect, std::cout);
     return code.ok() ? *code : Report(code.status());
   }
   if (*run_cmd) return otap_parquet::cli::RunCommand(run, std::cout, std::cerr);

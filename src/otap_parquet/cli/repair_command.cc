@@ -69,6 +69,9 @@ arrow::Result<int> RunRepair(const RepairCommandOptions& options, std::ostream& 
     if (f.kind == Kind::kPartialChild) {
       out << fmt::format(" orphan_rows={}", f.orphan_rows);
     }
+    if (f.kind == Kind::kDuplicateIds) {
+      out << fmt::format(" rows={} duplicate_ids={}", f.rows, f.duplicate_ids);
+    }
     if (!f.detail.empty()) out << fmt::format(" detail=\"{}\"", f.detail);
     out << fmt::format(": {}\n", action);
   }

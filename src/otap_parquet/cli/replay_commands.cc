@@ -13,6 +13,7 @@
 
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/read_errors.h"
+#include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
 
@@ -36,6 +37,12 @@ arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
     if (options.start_unix_nano) range.start_unix_nano = *options.start_unix_nano;
     if (options.end_unix_nano) range.end_unix_nano = *options.end_unix_nano;
     reader_options.time_range = range;
+  }
+  if (options.shard.count > 1) {
+    reader_options.partition_filter =
+        [shard = options.shard](const dataset::PartitionPlan& p) {
+          return dataset::PartitionAssigned(p.path, shard, 0, 1);
+        };
   }
   if (customize) customize(&reader_options);
   ARROW_RETURN_NOT_OK(reader_options.Validate());

@@ -11,6 +11,7 @@
 #include <arrow/status.h>
 
 #include "otap_parquet/cli/dataset_commands.h"
+#include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/pdata/payload_type.h"
 
 /// \file
@@ -26,7 +27,8 @@ struct ReplayOptions {
   std::optional<int64_t> start_unix_nano;
   std::optional<int64_t> end_unix_nano;
   int64_t batch_size = 65535;
-  DatasetFlags flags;  ///< S3 endpoint/region settings
+  DatasetFlags flags;    ///< S3 endpoint/region settings
+  dataset::Shard shard;  ///< only this shard's partitions (default: all)
 };
 
 /// \brief Whether a CLI input names a dataset rather than an OTLP file.

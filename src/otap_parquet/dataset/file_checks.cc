@@ -8,8 +8,11 @@
 #include <arrow/type.h>
 #include <arrow/type_traits.h>
 #include <parquet/arrow/schema.h>
+#include <parquet/exception.h>
+#include <parquet/file_reader.h>
 #include <parquet/properties.h>
 
+#include "otap_parquet/dataset/column_recovery.h"
 #include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::dataset {
@@ -83,7 +86,70 @@ bool AnyLeafIn(const parquet::arrow::SchemaField& field, const std::vector<int>&
   return false;
 }
 
+// Leaves whose chunk metadata Arrow refuses in some row group, with the first reason.
+std::vector<int> BrokenLeaves(const parquet::FileMetaData& md, std::string* reason) {
+  std::vector<int> broken;
+  for (int c = 0; c < md.num_columns(); ++c) {
+    for (int g = 0; g < md.num_row_groups(); ++g) {
+      try {
+        md.RowGroup(g)->ColumnChunk(c);
+      } catch (const std::exception& e) {
+        if (broken.empty()) *reason = e.what();
+        broken.push_back(c);
+        break;
+      }
+    }
+  }
+  return broken;
+}
+
 }  // namespace
+
+arrow::Result<CheckedFooter> ReadCheckedFooter(
+    const std::shared_ptr<arrow::io::RandomAccessFile>& input) {
+  try {
+    CheckedFooter out;
+    out.metadata = parquet::ParquetFileReader::Open(input)->metadata();
+    for (int g = 0; g < out.metadata->num_row_groups(); ++g) {
+      // A negative count would become a batch of negative length.
+      const int64_t rows = out.metadata->RowGroup(g)->num_rows();
+      if (rows < 0) {
+        return Status::Invalid("corrupt footer: row group ", g, " has ", rows, " rows");
+      }
+    }
+    std::string& reason = out.unreadable_reason;
+    auto broken = BrokenLeaves(*out.metadata, &reason);
+    if (broken.empty()) return out;
+    auto repaired = RepairFooter(input.get());
+    if (!repaired.ok()) {
+      out.unreadable_leaves = std::move(broken);
+      return out;
+    }
+    out.metadata = repaired->metadata;
+    const auto& schema = *out.metadata->schema();
+    reason.clear();
+    for (int leaf : repaired->length_prefixed_leaves) {
+      // Only top-level columns are recovered; others read as nulls.
+      if (schema.Column(leaf)->path()->ToDotVector().size() == 1) {
+        out.prefixed_leaves.push_back(leaf);
+      } else {
+        out.unreadable_leaves.push_back(leaf);
+        reason = "length-prefixed values (Q14) in a nested column";
+      }
+    }
+    for (int leaf : BrokenLeaves(*out.metadata, &reason)) {
+      if (std::find(out.unreadable_leaves.begin(), out.unreadable_leaves.end(), leaf) ==
+          out.unreadable_leaves.end()) {
+        out.unreadable_leaves.push_back(leaf);
+      }
+    }
+    return out;
+  } catch (const parquet::ParquetStatusException& e) {
+    return e.status();
+  } catch (const std::exception& e) {
+    return Status::Invalid("corrupt footer: ", e.what());
+  }
+}
 
 Status CheckRequiredColumns(PT type, const parquet::FileMetaData& metadata,
                             const std::vector<int>& unreadable_leaves) {

@@ -13,8 +13,12 @@
 /// that make a record (logs: `time_unix_nano`, `observed_time_unix_nano`, `body`;
 /// spans: `trace_id`, `span_id`, `start_time_unix_nano`; metrics: `metric_type`).
 
+#include <memory>
+#include <string>
 #include <vector>
 
+#include <arrow/io/interfaces.h>
+#include <arrow/result.h>
 #include <arrow/status.h>
 #include <parquet/metadata.h>
 
@@ -28,5 +32,26 @@ namespace otap_parquet::dataset {
 arrow::Status CheckRequiredColumns(PayloadType type,
                                    const parquet::FileMetaData& metadata,
                                    const std::vector<int>& unreadable_leaves);
+
+/// \brief A file's footer as far as it can be read, and which leaf columns cannot be
+/// read the usual way.
+struct CheckedFooter {
+  std::shared_ptr<parquet::FileMetaData> metadata;
+  /// Top-level leaves written with upstream's length prefixes (Q14): their footer was
+  /// repaired (column_recovery.h) and they are readable with ReadLengthPrefixedFixed.
+  std::vector<int> prefixed_leaves;
+  /// Leaves whose chunk metadata Arrow refuses (or nested Q14 leaves): read as nulls.
+  std::vector<int> unreadable_leaves;
+  /// Why the first unreadable leaf is unreadable.
+  std::string unreadable_reason;
+};
+
+/// \brief Reads the footer of `input`: a footer Arrow cannot parse, or one with a
+/// negative row count, is an error (the file is corrupt); column chunk metadata
+/// Arrow refuses is repaired where it is upstream's Q14 form (RepairFooter) and
+/// otherwise names its leaves unreadable. Never throws.
+/// \return the footer; Invalid or IOError (from the file or the footer) otherwise.
+arrow::Result<CheckedFooter> ReadCheckedFooter(
+    const std::shared_ptr<arrow::io::RandomAccessFile>& input);
 
 }  // namespace otap_parquet::dataset

@@ -16,20 +16,21 @@ namespace otap_parquet::dataset {
 
 namespace {
 
-struct FileRange {
-  uint32_t min = 0;
-  uint32_t max = 0;
-  const std::string* path = nullptr;
-};
-
-bool IsUInt32(const parquet::SchemaDescriptor& schema, int leaf) {
+// Bit width of an integer leaf's logical type; 0 when it has none.
+int IntWidth(const parquet::SchemaDescriptor& schema, int leaf) {
   const auto& logical = schema.Column(leaf)->logical_type();
-  return logical != nullptr && logical->is_int() &&
-         static_cast<const parquet::IntLogicalType&>(*logical).bit_width() == 32;
+  if (logical == nullptr || !logical->is_int()) return 0;
+  return static_cast<const parquet::IntLogicalType&>(*logical).bit_width();
 }
 
-// [min, max] of the file's keys; nullopt when it has none or cannot be known.
-std::optional<std::pair<uint32_t, uint32_t>> KeyRange(const parquet::FileMetaData& md) {
+bool IsUInt32(const parquet::SchemaDescriptor& schema, int leaf) {
+  return IntWidth(schema, leaf) == 32;
+}
+
+}  // namespace
+
+std::optional<std::pair<uint32_t, uint32_t>> RootKeyRange(
+    const parquet::FileMetaData& md) {
   const auto& schema = *md.schema();
   std::vector<int> leaves;
   if (int leaf = schema.ColumnIndex("id"); leaf >= 0) leaves.push_back(leaf);
@@ -61,7 +62,30 @@ std::optional<std::pair<uint32_t, uint32_t>> KeyRange(const parquet::FileMetaDat
   return std::make_pair(lo, hi);
 }
 
-}  // namespace
+std::string_view WriterKindName(WriterKind kind) {
+  switch (kind) {
+    case WriterKind::kOurs:
+      return "ours";
+    case WriterKind::kUpstream:
+      return "upstream";
+    case WriterKind::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+WriterKind RootIdWriter(const parquet::FileMetaData& metadata) {
+  const auto& schema = *metadata.schema();
+  WriterKind kind = WriterKind::kUnknown;
+  for (const char* name : {"resource.id", "scope.id"}) {
+    const int leaf = schema.ColumnIndex(name);
+    if (leaf < 0) continue;
+    const int width = IntWidth(schema, leaf);
+    if (width == 32) return WriterKind::kOurs;
+    if (width > 0 && width < 32) kind = WriterKind::kUpstream;
+  }
+  return kind;
+}
 
 std::string IdCollision::ToString() const {
   return fmt::format("{} (ids {}..{}) and {} (ids {}..{})", first_path, first_min,
@@ -69,23 +93,27 @@ std::string IdCollision::ToString() const {
 }
 
 std::optional<IdCollision> FindIdCollision(const std::vector<RootFooter>& root_files) {
-  std::vector<FileRange> ranges;
+  std::vector<RootIdRange> ranges;
   for (const auto& file : root_files) {
     if (file.metadata == nullptr) continue;
     std::optional<std::pair<uint32_t, uint32_t>> range;
     try {
-      range = KeyRange(*file.metadata);
+      range = RootKeyRange(*file.metadata);
     } catch (const std::exception&) {
       continue;
     }
-    if (range) ranges.push_back({range->first, range->second, file.path});
+    if (range) ranges.push_back({file.path, range->first, range->second});
   }
-  std::sort(ranges.begin(), ranges.end(), [](const FileRange& a, const FileRange& b) {
+  return FindIdCollision(std::move(ranges));
+}
+
+std::optional<IdCollision> FindIdCollision(std::vector<RootIdRange> ranges) {
+  std::sort(ranges.begin(), ranges.end(), [](const RootIdRange& a, const RootIdRange& b) {
     return a.min < b.min || (a.min == b.min && a.max < b.max);
   });
   // Sweep: the file reaching furthest so far overlaps any later file starting at or
   // below its maximum.
-  const FileRange* widest = nullptr;
+  const RootIdRange* widest = nullptr;
   for (const auto& range : ranges) {
     if (widest != nullptr && range.min <= widest->max) {
       return IdCollision{*widest->path, widest->min, widest->max,

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <arrow/filesystem/filesystem.h>
@@ -25,6 +27,22 @@
 #include "otap_parquet/dataset/discovery.h"
 
 namespace otap_parquet::dataset {
+
+/// \brief Which writer's id convention a file shows.
+enum class WriterKind : uint8_t {
+  kUnknown,   ///< no marker (a child table, or a root file without resource/scope ids)
+  kOurs,      ///< UInt32 `resource.id` / `scope.id`: offset like every id
+  kUpstream,  ///< narrower (UInt16) ones: upstream's un-offset ids (Q1)
+};
+
+/// \brief "unknown", "ours", "upstream".
+std::string_view WriterKindName(WriterKind kind);
+
+/// \brief The writer of a root table file from its footer, by the marker the reader
+/// and FindIdCollision go by: our writer widens `resource.id` / `scope.id` to UInt32
+/// and offsets them, upstream's keeps them UInt16 (quirk Q1). kUnknown when neither
+/// column is there.
+WriterKind RootIdWriter(const parquet::FileMetaData& metadata);
 
 /// \brief Two root files of one id space whose key ranges overlap.
 struct IdCollision {
@@ -43,6 +61,25 @@ struct RootFooter {
   const parquet::FileMetaData* metadata = nullptr;
 };
 
+/// \brief The key range of a root file from its footer: [min, max] over its `id`
+/// column and, in our files (UInt32), `resource.id` / `scope.id` (upstream's UInt16
+/// ones restart per batch, Q1, and are left out). nullopt when the file has no keys
+/// or a row group lacks their statistics. May throw on a corrupt footer.
+std::optional<std::pair<uint32_t, uint32_t>> RootKeyRange(
+    const parquet::FileMetaData& metadata);
+
+/// \brief A root file's key range (RootKeyRange), for files whose footers are not
+/// kept.
+struct RootIdRange {
+  const std::string* path = nullptr;
+  uint32_t min = 0;
+  uint32_t max = 0;
+};
+
+/// \brief The first overlapping pair of `ranges` (one signal of one id space),
+/// compared sorted by minimum, not by file name; nullopt when they are disjoint.
+std::optional<IdCollision> FindIdCollision(std::vector<RootIdRange> ranges);
+
 /// \brief Checks the root files of one signal of one id space from their footers:
 /// the range of a file is [min, max] over its `id` column and, in our files (UInt32),
 /// `resource.id` / `scope.id` (upstream's UInt16 ones restart per batch, Q1, and are
@@ -52,9 +89,6 @@ struct RootFooter {
 /// \return the first overlapping pair, or nullopt.
 std::optional<IdCollision> FindIdCollision(const std::vector<RootFooter>& root_files);
 
-/// \brief Reads the footers of the root files of each of `signals` in `partition`
-/// and checks each signal as above (files whose footer cannot be read are left out).
-/// The reader itself checks the footers its cursors read, without this extra I/O.
 /// \brief Checks the root files of each of `signals` in `partition` from their
 /// footers only: the range of a file is [min, max] over its `id` column and, in our files
 /// (UInt32), `resource.id` / `scope.id` (upstream's UInt16 ones restart per batch, Q1,

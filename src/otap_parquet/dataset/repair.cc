@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -37,6 +39,8 @@ namespace {
 constexpr std::string_view kTempPrefix = ".part-";
 constexpr std::string_view kTempSuffix = ".parquet.tmp";
 constexpr std::string_view kParquetSuffix = ".parquet";
+// Files whose ids are read at once (Repair).
+constexpr size_t kReadAhead = 8;
 
 std::string JoinPath(const std::string& a, std::string_view b) {
   if (a.empty()) return std::string(b);
@@ -319,6 +323,8 @@ std::string_view RepairKindName(RepairFinding::Kind kind) {
       return "partial-child";
     case RepairFinding::Kind::kUnchecked:
       return "unchecked";
+    case RepairFinding::Kind::kDuplicateIds:
+      return "duplicate-ids";
   }
   return "?";
 }
@@ -388,84 +394,115 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
                       std::unordered_set<uint64_t>* out) {
       if (column) out->insert(column->values.begin(), column->values.end());
     };
+    // Parents first; the next files' ids are read ahead in parallel (on an object
+    // store each read waits for several requests), a bounded number at a time.
+    std::vector<const TableFile*> order;
     for (PayloadType type : AllTables()) {
-      if (unchecked) break;
       for (const TableFile& table_file : files) {
-        if (table_file.type != type) continue;
-        ++report.files_checked;
-        const std::string& path = table_file.info.path();
-        auto read = ReadKeys(fs, path, type);
-        if (!read.ok()) {
-          unchecked = RepairFinding{};
-          unchecked->kind = RepairFinding::Kind::kUnchecked;
-          unchecked->uri = DisplayUri(*fs, path);
-          unchecked->table = std::string(TableName(type));
-          unchecked->partition = partition;
-          unchecked->detail = read.status().message();
-          break;
-        }
-        const FileKeys& file = *read;
-        const bool keep_ids = parent_tables.contains(type);
-        if (IsRoot(type)) {
-          add_ids(file.id, &ids[type]);
-          add_ids(file.resource_id, &resource_ids);
-          add_ids(file.scope_id, &scope_ids);
-          for (const auto* column : {&file.resource_id, &file.scope_id}) {
-            if (*column && (*column)->uint16) upstream_roots = true;
-          }
-          continue;
-        }
-        const bool shared_attrs =
-            type == PayloadType::kResourceAttrs || type == PayloadType::kScopeAttrs;
-        if (shared_attrs && upstream_roots) continue;
-        std::vector<const std::unordered_set<uint64_t>*> parent_ids;
-        if (type == PayloadType::kResourceAttrs) {
-          parent_ids = {&resource_ids};
-        } else if (type == PayloadType::kScopeAttrs) {
-          parent_ids = {&scope_ids};
-        } else {
-          for (PayloadType parent : ParentTables(type))
-            parent_ids.push_back(&ids[parent]);
-        }
-        int64_t matched = 0;
-        for (uint64_t value : file.parent_id->values) {
-          for (const auto* set : parent_ids) {
-            if (set->contains(value)) {
-              ++matched;
-              break;
-            }
-          }
-        }
-        const auto total =
-            static_cast<int64_t>(file.parent_id->values.size()) + file.parent_id->nulls;
-        if (matched == total) {
-          if (keep_ids) add_ids(file.id, &ids[type]);
-          continue;
-        }
-        RepairFinding finding;
-        finding.uri = DisplayUri(*fs, path);
-        finding.table = std::string(TableName(type));
-        finding.partition = partition;
-        finding.rows = file.rows;
-        finding.orphan_rows = total - matched;
-        if (matched > 0) {
-          // Some rows join: never removed; its joinable rows' children stay valid.
-          finding.kind = RepairFinding::Kind::kPartialChild;
-          finding.detail = "some rows have no parent; kept";
-          if (keep_ids) add_ids(file.id, &ids[type]);
-          found.push_back(std::move(finding));
-          continue;
-        }
-        finding.kind = RepairFinding::Kind::kOrphanChild;
-        if (!OlderThan(table_file.info, options.grace_period, now)) {
-          // Maybe a flush still publishing (children first): kept, not an orphan yet.
-          finding.within_grace = true;
-          if (keep_ids) add_ids(file.id, &ids[type]);  // its children wait with it
-        } else {
-          to_remove.push_back(path);
-        }
-        found.push_back(std::move(finding));
+        if (table_file.type == type) order.push_back(&table_file);
       }
+    }
+    std::deque<std::future<arrow::Result<FileKeys>>> reads;
+    size_t next_read = 0;
+    for (const TableFile* next : order) {
+      while (next_read < order.size() && reads.size() < kReadAhead) {
+        const TableFile* ahead = order[next_read++];
+        reads.push_back(std::async(std::launch::async, [&fs, ahead] {
+          return ReadKeys(fs, ahead->info.path(), ahead->type);
+        }));
+      }
+      auto read = reads.front().get();
+      reads.pop_front();
+      const TableFile& table_file = *next;
+      const PayloadType type = table_file.type;
+      ++report.files_checked;
+      const std::string& path = table_file.info.path();
+      if (!read.ok()) {
+        unchecked = RepairFinding{};
+        unchecked->kind = RepairFinding::Kind::kUnchecked;
+        unchecked->uri = DisplayUri(*fs, path);
+        unchecked->table = std::string(TableName(type));
+        unchecked->partition = partition;
+        unchecked->detail = read.status().message();
+        break;
+      }
+      const FileKeys& file = *read;
+      const bool keep_ids = parent_tables.contains(type);
+      if (IsRoot(type)) {
+        int64_t duplicates = 0;
+        if (file.id) {
+          auto& seen = ids[type];
+          for (uint64_t id : file.id->values) {
+            if (!seen.insert(id).second) ++duplicates;
+          }
+        }
+        if (duplicates > 0) {
+          RepairFinding finding;
+          finding.kind = RepairFinding::Kind::kDuplicateIds;
+          finding.uri = DisplayUri(*fs, path);
+          finding.table = std::string(TableName(type));
+          finding.partition = partition;
+          finding.rows = file.rows;
+          finding.duplicate_ids = duplicates;
+          finding.detail = "ids already used in this id space; kept";
+          found.push_back(std::move(finding));
+        }
+        add_ids(file.resource_id, &resource_ids);
+        add_ids(file.scope_id, &scope_ids);
+        for (const auto* column : {&file.resource_id, &file.scope_id}) {
+          if (*column && (*column)->uint16) upstream_roots = true;
+        }
+        continue;
+      }
+      const bool shared_attrs =
+          type == PayloadType::kResourceAttrs || type == PayloadType::kScopeAttrs;
+      if (shared_attrs && upstream_roots) continue;
+      std::vector<const std::unordered_set<uint64_t>*> parent_ids;
+      if (type == PayloadType::kResourceAttrs) {
+        parent_ids = {&resource_ids};
+      } else if (type == PayloadType::kScopeAttrs) {
+        parent_ids = {&scope_ids};
+      } else {
+        for (PayloadType parent : ParentTables(type)) parent_ids.push_back(&ids[parent]);
+      }
+      int64_t matched = 0;
+      for (uint64_t value : file.parent_id->values) {
+        for (const auto* set : parent_ids) {
+          if (set->contains(value)) {
+            ++matched;
+            break;
+          }
+        }
+      }
+      const auto total =
+          static_cast<int64_t>(file.parent_id->values.size()) + file.parent_id->nulls;
+      if (matched == total) {
+        if (keep_ids) add_ids(file.id, &ids[type]);
+        continue;
+      }
+      RepairFinding finding;
+      finding.uri = DisplayUri(*fs, path);
+      finding.table = std::string(TableName(type));
+      finding.partition = partition;
+      finding.rows = file.rows;
+      finding.orphan_rows = total - matched;
+      if (matched > 0) {
+        // Some rows join: never removed; its joinable rows' children stay valid.
+        finding.kind = RepairFinding::Kind::kPartialChild;
+        finding.detail = "some rows have no parent; kept";
+        if (keep_ids) add_ids(file.id, &ids[type]);
+        found.push_back(std::move(finding));
+        continue;
+      }
+      finding.kind = RepairFinding::Kind::kOrphanChild;
+      if (!OlderThan(table_file.info, options.grace_period, now)) {
+        // Maybe a flush still publishing (children first): kept, not an orphan yet.
+        finding.within_grace = true;
+        if (keep_ids) add_ids(file.id, &ids[type]);  // its children wait with it
+      } else {
+        to_remove.push_back(path);
+      }
+      found.push_back(std::move(finding));
     }
     if (unchecked) {
       ++report.attention;
@@ -474,7 +511,8 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
     }
     size_t next_removal = 0;
     for (auto& finding : found) {
-      if (finding.kind == RepairFinding::Kind::kPartialChild) {
+      if (finding.kind == RepairFinding::Kind::kPartialChild ||
+          finding.kind == RepairFinding::Kind::kDuplicateIds) {
         ++report.attention;
       } else if (finding.within_grace) {
         ++report.within_grace;

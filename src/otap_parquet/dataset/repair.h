@@ -98,6 +98,10 @@ struct RepairFinding {
     kOrphanChild,   ///< a child table file none of whose rows has its parent
     kPartialChild,  ///< some rows of a child file have no parent (kept, reported)
     kUnchecked,     ///< a partition not checked: one of its files is unreadable
+    /// A root file with ids that an earlier root file of its table in the same id
+    /// space (or an earlier row of its own) has: two writers numbered one id space,
+    /// joins are ambiguous (kept, reported).
+    kDuplicateIds,
   };
   Kind kind = Kind::kStaleTemp;
   std::string uri;  ///< printable path of the file
@@ -107,12 +111,14 @@ struct RepairFinding {
   std::string partition;
   int64_t rows = 0;           ///< rows of the file (orphans: all of them unjoinable)
   int64_t orphan_rows = 0;    ///< kPartialChild: rows without parent
+  int64_t duplicate_ids = 0;  ///< kDuplicateIds: ids seen before in the id space
   bool within_grace = false;  ///< younger than the grace period: kept
   bool removed = false;
   std::string detail;  ///< why (kUnchecked: the read error)
 };
 
-/// \brief "stale-temp", "orphan-child", "partial-child", "unchecked".
+/// \brief "stale-temp", "orphan-child", "partial-child", "unchecked",
+/// "duplicate-ids".
 std::string_view RepairKindName(RepairFinding::Kind kind);
 
 /// \brief Everything Repair saw.
@@ -127,7 +133,8 @@ struct RepairReport {
   /// Leftovers kept because younger than the grace period, or temporary files of a
   /// live writer.
   int64_t within_grace = 0;
-  /// Findings that need a person: partially orphaned files, unchecked partitions.
+  /// Findings that need a person: partially orphaned files, unchecked partitions,
+  /// root files with duplicate ids.
   int64_t attention = 0;
 };
 

@@ -361,5 +361,31 @@ TEST(RepairTest, UnreadableParentLeavesPartitionUnchecked) {
   EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 1u);
 }
 
+// Scenario: a copy of a partition's root file under another name (two writers'
+// files numbering one id space), backdated.
+// Guarantees: the copy is reported as duplicate-ids (its every id), needs attention
+// and is never removed, even with apply; the original is no finding.
+TEST(RepairTest, DuplicateRootIdsAreReportedNotRemoved) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 1);
+  const auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 1u);
+  const std::string copy = stdfs::path(logs[0]).parent_path() / "part-zz-copy.parquet";
+  stdfs::copy_file(logs[0], copy);
+  Backdate(dir.path(), std::chrono::hours(2));
+  RepairOptions options;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto report, Repair(LocalFs(), dir.path(), options));
+  EXPECT_EQ(report.removed, 0);
+  EXPECT_EQ(report.attention, 1);
+  ASSERT_EQ(report.findings.size(), 1u);
+  const auto& finding = report.findings[0];
+  EXPECT_EQ(finding.kind, RepairFinding::Kind::kDuplicateIds);
+  EXPECT_THAT(finding.uri, ::testing::EndsWith("part-zz-copy.parquet"));
+  EXPECT_GT(finding.duplicate_ids, 0);
+  EXPECT_EQ(RepairKindName(finding.kind), "duplicate-ids");
+  EXPECT_TRUE(stdfs::exists(copy));
+}
+
 }  // namespace
 }  // namespace otap_parquet::dataset

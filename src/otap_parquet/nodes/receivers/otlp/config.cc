@@ -179,6 +179,20 @@ OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
     c.accept_compressed_requests = *v;
   }
   c.tls = ReadTls(reader);
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  if (auto v = reader.Duration("idle_timeout", milliseconds(1))) {
+    c.limits.idle_timeout = duration_cast<milliseconds>(*v);
+  }
+  if (auto v = reader.Duration("read_header_timeout", milliseconds(1))) {
+    c.limits.header_timeout = duration_cast<milliseconds>(*v);
+  }
+  if (auto v = reader.Duration("read_timeout", milliseconds(1))) {
+    c.limits.body_timeout = duration_cast<milliseconds>(*v);
+  }
+  if (auto v = reader.Int("max_connections", 1, 1 << 20)) {
+    c.limits.max_connections = static_cast<int>(*v);
+  }
   return c;
 }
 

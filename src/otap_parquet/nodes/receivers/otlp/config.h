@@ -58,6 +58,24 @@ struct OtlpGrpcConfig {
   static OtlpGrpcConfig Read(config::ConfigReader& reader);
 };
 
+/// \brief Connection limits of the OTLP/HTTP server (the Collector's confighttp
+/// names: `idle_timeout`, `read_header_timeout`, `read_timeout`; plus
+/// `max_connections`).
+struct OtlpHttpLimits {
+  /// An open connection with no request in progress is closed after this.
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// Time from a request's first byte (or a TLS handshake's start) to the end of its
+  /// headers: slow-drip clients are dropped after it.
+  std::chrono::milliseconds header_timeout{10'000};
+  /// Time to receive a body, and to write a response.
+  std::chrono::milliseconds body_timeout{30'000};
+  /// Open connections; at the limit, the longest-idle connection is closed for a
+  /// new one, or the new one is closed if none is idle.
+  int max_connections = 4096;
+  /// Threads decoding requests and sending them into the pipeline (not a key).
+  int worker_threads = 2;
+};
+
 /// \brief `protocols.http`.
 struct OtlpHttpConfig {
   ListenAddress listening_addr;
@@ -67,6 +85,7 @@ struct OtlpHttpConfig {
   std::chrono::nanoseconds timeout = std::chrono::seconds(30);
   bool accept_compressed_requests = true;
   std::optional<OtlpTlsConfig> tls;
+  OtlpHttpLimits limits;
 
   static OtlpHttpConfig Read(config::ConfigReader& reader);
 };

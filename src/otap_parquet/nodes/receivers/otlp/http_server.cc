@@ -840,9 +840,9 @@ void HttpServer::Impl::Shutdown(std::chrono::milliseconds wait) {
 
 arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const OtlpHttpConfig& config,
                                                              std::string bearer_token,
-                                                             Ingest* ingest,
-                                                             HttpLimits limits) {
-  auto impl = std::make_unique<Impl>(config, std::move(bearer_token), ingest, limits);
+                                                             Ingest* ingest) {
+  auto impl =
+      std::make_unique<Impl>(config, std::move(bearer_token), ingest, config.limits);
   if (config.tls) {
     const OtlpTlsConfig& tls = *config.tls;
     impl->ssl_.emplace(asio::ssl::context::tls_server);

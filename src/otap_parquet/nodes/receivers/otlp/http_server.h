@@ -25,21 +25,7 @@
 
 namespace otap_parquet::nodes::otlp_receiver {
 
-/// \brief Limits of the HTTP server that are not configuration keys.
-struct HttpLimits {
-  /// An open connection with no request in progress is closed after this.
-  std::chrono::milliseconds idle_timeout{60'000};
-  /// Time from a request's first byte (or a TLS handshake's start) to the end of its
-  /// headers: slow-drip clients are dropped after it.
-  std::chrono::milliseconds header_timeout{10'000};
-  /// Time to receive a body, and to write a response.
-  std::chrono::milliseconds body_timeout{30'000};
-  /// Open connections; at the limit, the longest-idle connection is closed for a
-  /// new one, or the new one is closed if none is idle.
-  int max_connections = 4096;
-  /// Threads decoding requests and sending them into the pipeline.
-  int worker_threads = 2;
-};
+using HttpLimits = OtlpHttpLimits;
 
 class HttpServer {
  public:
@@ -47,8 +33,7 @@ class HttpServer {
   /// the same address) and starts serving on a thread of its own.
   static arrow::Result<std::unique_ptr<HttpServer>> Start(const OtlpHttpConfig& config,
                                                           std::string bearer_token,
-                                                          Ingest* ingest,
-                                                          HttpLimits limits = {});
+                                                          Ingest* ingest);
   ~HttpServer();
 
   /// \brief Stops accepting, closes connections that have no request in progress and

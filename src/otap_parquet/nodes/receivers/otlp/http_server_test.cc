@@ -68,7 +68,8 @@ class HttpServerTest : public ::testing::Test {
     OtlpHttpConfig config;
     config.listening_addr = {"127.0.0.1", 0};
     config.max_concurrent_requests = 4;
-    ASSERT_OK_AND_ASSIGN(server_, HttpServer::Start(config, "", &ingest_, limits));
+    config.limits = limits;
+    ASSERT_OK_AND_ASSIGN(server_, HttpServer::Start(config, "", &ingest_));
   }
   void WaitForConnections(int64_t n) {
     for (int i = 0; i < 10000 && ingest_.counters().http_connections.load() != n; ++i) {

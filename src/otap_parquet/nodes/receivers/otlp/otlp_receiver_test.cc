@@ -43,6 +43,10 @@ protocols:
     wait_for_result: true
     timeout: 2s
     accept_compressed_requests: false
+    idle_timeout: 90s
+    read_header_timeout: 2s
+    read_timeout: 1m
+    max_connections: 256
     tcp_keepalive: 45s
 auth:
   bearer_token: s3cret
@@ -62,6 +66,10 @@ auth:
   EXPECT_TRUE(c.http->wait_for_result);
   EXPECT_EQ(c.http->timeout, std::chrono::seconds(2));
   EXPECT_FALSE(c.http->accept_compressed_requests);
+  EXPECT_EQ(c.http->limits.idle_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(c.http->limits.header_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.http->limits.body_timeout, std::chrono::minutes(1));
+  EXPECT_EQ(c.http->limits.max_connections, 256);
   EXPECT_EQ(c.bearer_token, "s3cret");
 }
 
@@ -82,6 +90,24 @@ TEST(OtlpReceiverConfigTest, Defaults) {
   EXPECT_EQ(h.http->timeout, std::chrono::seconds(30));
   EXPECT_EQ(h.http->max_request_body_size, 4 << 20);
   EXPECT_TRUE(h.http->accept_compressed_requests);
+  EXPECT_EQ(h.http->limits.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(h.http->limits.header_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(h.http->limits.body_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(h.http->limits.max_connections, 4096);
+}
+
+// Scenario: HTTP connection limits out of range.
+// Guarantees: each is an error naming its key.
+TEST(OtlpReceiverConfigTest, HttpLimitsAreValidated) {
+  EXPECT_THAT(ErrorOf("protocols: {http: {listening_addr: 127.0.0.1:4318, "
+                      "max_connections: 0}}"),
+              HasSubstr("max_connections"));
+  EXPECT_THAT(ErrorOf("protocols: {http: {listening_addr: 127.0.0.1:4318, "
+                      "read_header_timeout: 0s}}"),
+              HasSubstr("read_header_timeout"));
+  EXPECT_THAT(ErrorOf("protocols: {http: {listening_addr: 127.0.0.1:4318, "
+                      "idle_timeout: soon}}"),
+              HasSubstr("idle_timeout"));
 }
 
 // Scenario: no protocols, an empty protocols block, a missing address.

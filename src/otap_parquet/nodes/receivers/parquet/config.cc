@@ -157,6 +157,29 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
     }
     retry.Finish();
   }
+  if (reader.Has("shard")) {
+    config::ConfigReader shard = reader.Child("shard");
+    auto count = shard.Int("count", 1, 1 << 16);
+    auto index = shard.Int("index", 0, 1 << 16);
+    if (!shard.Has("count")) shard.Error("", "missing required key \"count\"");
+    if (!shard.Has("index")) shard.Error("", "missing required key \"index\"");
+    if (count && index) {
+      if (*index >= *count) {
+        shard.Error("index", "must be less than count (shards count from 0)");
+      } else {
+        c.shard = dataset::Shard{static_cast<int>(*index), static_cast<int>(*count)};
+      }
+    }
+    shard.Finish();
+  }
+  if (reader.Has("storage_retry")) {
+    config::ConfigReader storage_retry = reader.Child("storage_retry");
+    if (auto v = storage_retry.Duration("max_elapsed_time")) {
+      c.storage_max_elapsed_time =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    }
+    storage_retry.Finish();
+  }
   if (reader.Has("dead_letter")) {
     config::ConfigReader dl = reader.Child("dead_letter");
     if (auto v = dl.String("path")) c.dead_letter_path = *v;

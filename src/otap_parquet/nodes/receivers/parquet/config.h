@@ -9,6 +9,7 @@
 
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/dataset/storage.h"
 
 /// \file
@@ -36,6 +37,10 @@ struct ParquetReceiverConfig {
   /// parents are not visible yet is held back until they are, or until it is this
   /// old; only then are its unjoinable rows orphans (writers publish children first).
   std::chrono::milliseconds orphan_grace_period{30000};
+  /// `shard: {index, count}`: this engine replays only the partitions of shard
+  /// `index` of `count` (dataset::PartitionAssigned), so that `count` engines on
+  /// `count` machines together replay the dataset exactly once.
+  dataset::Shard shard;
   /// `time_range.{start,end}`: RFC 3339 or integer Unix nanoseconds; [start, end).
   std::optional<dataset::TimeRange> time_range;
 
@@ -66,6 +71,12 @@ struct ParquetReceiverConfig {
     std::chrono::milliseconds max_backoff{30000};
   };
   Retry retry;
+
+  /// `storage_retry.max_elapsed_time`: in one-shot mode, how long storage failures
+  /// (after the reader's own attempts) may last before the pass gives up: the rest
+  /// of the dataset is reported undelivered (the run exits 3) and a checkpoint stays
+  /// before it. 0 = retry forever. Polling receivers always retry: they serve.
+  std::chrono::milliseconds storage_max_elapsed_time{std::chrono::minutes(5)};
 
   /// `dead_letter.path`: a local file that batches given up are appended to as
   /// OTLP/JSON lines (then the checkpoint moves past them). Empty (default): a given

@@ -10,6 +10,7 @@
 #include <spdlog/logger.h>
 
 #include "otap_parquet/dataset/read_errors.h"
+#include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::nodes {
@@ -56,21 +57,7 @@ void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
   total.id_collisions += s.id_collisions;
 }
 
-uint64_t Fnv1a(const std::string& text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 }  // namespace
-
-bool PartitionOfCore(const std::string& partition, int core, int num_cores) {
-  if (num_cores <= 1) return true;
-  return static_cast<int>(Fnv1a(partition) % static_cast<uint64_t>(num_cores)) == core;
-}
 
 // ----------------------------------------------------------------------------------
 // SharedCheckpoint: one checkpoint file per process, shared by the pipeline
@@ -109,13 +96,16 @@ class SharedCheckpoint {
     return shared;
   }
 
-  /// Units of the loaded checkpoint that belong to instance `core` of `num_cores`.
-  std::map<dataset::ReplayUnit, dataset::UnitProgress> UnitsOf(int core,
-                                                               int num_cores) const {
+  /// Units of the loaded checkpoint that belong to instance `core` of `num_cores`
+  /// of `shard`.
+  std::map<dataset::ReplayUnit, dataset::UnitProgress> UnitsOf(
+      const dataset::Shard& shard, int core, int num_cores) const {
     std::lock_guard<std::mutex> lock(mutex_);
     std::map<dataset::ReplayUnit, dataset::UnitProgress> units;
     for (const auto& [unit, progress] : state_.units) {
-      if (PartitionOfCore(unit.partition, core, num_cores)) units[unit] = progress;
+      if (dataset::PartitionAssigned(unit.partition, shard, core, num_cores)) {
+        units[unit] = progress;
+      }
     }
     return units;
   }
@@ -179,10 +169,15 @@ arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
                                                          config_.storage.s3, &path));
     path += "/" + name;
   }
+  if (config_.shard.count > 1) {
+    // Shards may share the checkpoint's location (`object` on the dataset's
+    // storage): each keeps its own file, as each has its own partitions.
+    path += fmt::format(".shard-{}-of-{}", config_.shard.index, config_.shard.count);
+  }
   ARROW_ASSIGN_OR_RAISE(
       checkpoint_, SharedCheckpoint::Open(fs, path, dataset::DisplayUri(*fs_, base_)));
-  progress_ = dataset::ReplayProgress(
-      checkpoint_->UnitsOf(settings_.core, std::max(1, settings_.num_cores)));
+  progress_ = dataset::ReplayProgress(checkpoint_->UnitsOf(
+      config_.shard, settings_.core, std::max(1, settings_.num_cores)));
   effect.logger().info(
       "receiver.parquet.checkpoint node={} core={} uri={} resumed={} "
       "units={}",
@@ -223,7 +218,7 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.polling_interval)
           .count(),
       config_.pace_original ? "original" : "fast");
-  if (!polling() && !OpenReader(effect)) {
+  if (!polling() && !OpenReader(effect).ok()) {
     return arrow::Status::IOError("receiver:parquet ", effect.node_id(),
                                   ": cannot open dataset ",
                                   dataset::DisplayUri(*fs_, base_));
@@ -232,13 +227,14 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
   return arrow::Status::OK();
 }
 
-bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
+arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
   dataset::ReaderOptions options = config_.ToReaderOptions();
   const int core = settings_.core;
   const int num_cores = std::max(1, settings_.num_cores);
-  if (num_cores > 1) {
-    options.partition_filter = [core, num_cores](const dataset::PartitionPlan& p) {
-      return PartitionOfCore(p.path, core, num_cores);
+  if (num_cores > 1 || config_.shard.count > 1) {
+    options.partition_filter = [core, num_cores,
+                                shard = config_.shard](const dataset::PartitionPlan& p) {
+      return dataset::PartitionAssigned(p.path, shard, core, num_cores);
     };
   }
   options.resume = [this](const dataset::PartitionPlan& p, Signal signal) {
@@ -258,7 +254,7 @@ bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
     effect.logger().error("receiver.parquet.open_failed node={} base={} error={}",
                           effect.node_id(), dataset::DisplayUri(*fs_, base_),
                           reader.status().ToString());
-    return false;
+    return reader.status();
   }
   reader_ = std::move(*reader);
   skipped_paths_ = reader_->plan().skipped_entries;
@@ -273,7 +269,7 @@ bool ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
       }
     }
   }
-  return true;
+  return arrow::Status::OK();
 }
 
 void ParquetReceiver::CloseReader() {
@@ -432,6 +428,61 @@ void ParquetReceiver::GiveUp(uint64_t token, engine::EffectHandler& effect) {
   }
 }
 
+Clock::time_point ParquetReceiver::StorageFailure(Clock::time_point now,
+                                                  const arrow::Status& status,
+                                                  engine::EffectHandler& effect) {
+  if (consecutive_read_failures_ == 0) first_read_failure_ = now;
+  if (!polling() && config_.storage_max_elapsed_time.count() > 0 &&
+      now - first_read_failure_ >= config_.storage_max_elapsed_time) {
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::seconds>(now - first_read_failure_);
+    return ReadFailed(now, status,
+                      fmt::format("storage unavailable for {}s over {} reopen(s) "
+                                  "(storage_retry.max_elapsed_time)",
+                                  elapsed.count(), consecutive_read_failures_),
+                      effect);
+  }
+  // Storage failure, not bad data: read the file again later, from what this
+  // process emitted (ResumeFor), not from scratch.
+  ++read_retries_;
+  const auto backoff = std::min<Clock::duration>(
+      std::chrono::seconds(30),
+      std::chrono::seconds(1) * (int64_t{1} << std::min(consecutive_read_failures_, 5)));
+  ++consecutive_read_failures_;
+  effect.logger().warn(
+      "receiver.parquet.read_retry node={} retry_in_ms={} error={}", effect.node_id(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
+      status.message());
+  CloseReader();
+  UpdateMetrics(effect);
+  next_poll_ = now + backoff;
+  return next_poll_;
+}
+
+Clock::time_point ParquetReceiver::ReadFailed(Clock::time_point now,
+                                              const arrow::Status& status,
+                                              const std::string& why,
+                                              engine::EffectHandler& effect) {
+  effect.metrics().errors++;
+  effect.logger().error("receiver.parquet.fail node={} reason=\"{}\" error={}",
+                        effect.node_id(), why, status.ToString());
+  // Nothing of this pass after the failure counts as replayed.
+  CloseReader();
+  if (polling()) {
+    next_poll_ = now + config_.polling_interval;
+    return next_poll_;
+  }
+  // A one-shot run ends here: what was not read is reported (the run exits 3), and
+  // a checkpoint stays before it, so running again resumes there.
+  effect.ReportUndelivered(
+      fmt::format("not replayed: the rest of the dataset, {}: {}", why, status.message()),
+      0, 0);
+  exhausted_ = true;
+  settle_deadline_ = now + kSettleTimeout;
+  MaybeFinish(effect);
+  return finished_ ? Clock::time_point::max() : settle_deadline_;
+}
+
 Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
                                         engine::EffectHandler& effect) {
   if (!finished_ && !retry_due_.empty() && retry_due_.begin()->first <= now) {
@@ -482,48 +533,24 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     return now;
   }
   if (!reader_) {
-    // Polling mode between passes.
+    // Polling mode between passes, or a one-shot pass reopening after a storage
+    // failure.
     if (now < next_poll_) return next_poll_;
-    if (!OpenReader(effect)) {
-      next_poll_ = now + config_.polling_interval;
-      return next_poll_;
+    if (auto st = OpenReader(effect); !st.ok()) {
+      if (polling()) {
+        next_poll_ = now + config_.polling_interval;
+        return next_poll_;
+      }
+      // Reopening lists the dataset again: the outage goes on.
+      return StorageFailure(now, st, effect);
     }
   }
   auto next = reader_->Next();
   if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
-    // Storage failure, not bad data: read the file again later, from what this
-    // process emitted (ResumeFor), not from scratch.
-    ++read_retries_;
-    const auto backoff = std::min<Clock::duration>(
-        std::chrono::seconds(30),
-        std::chrono::seconds(1) *
-            (int64_t{1} << std::min(consecutive_read_failures_, 5)));
-    ++consecutive_read_failures_;
-    effect.logger().warn(
-        "receiver.parquet.read_retry node={} retry_in_ms={} error={}", effect.node_id(),
-        std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
-        next.status().message());
-    CloseReader();
-    UpdateMetrics(effect);
-    next_poll_ = now + backoff;
-    return next_poll_;
+    return StorageFailure(now, next.status(), effect);
   }
-  if (next.ok()) consecutive_read_failures_ = 0;
-  if (!next.ok()) {
-    effect.metrics().errors++;
-    effect.logger().error("receiver.parquet.fail node={} error={}", effect.node_id(),
-                          next.status().ToString());
-    // Nothing of this pass after the failure counts as replayed.
-    CloseReader();
-    if (!polling()) {
-      exhausted_ = true;
-      settle_deadline_ = now + kSettleTimeout;
-      MaybeFinish(effect);
-      return finished_ ? Clock::time_point::max() : settle_deadline_;
-    }
-    next_poll_ = now + config_.polling_interval;
-    return next_poll_;
-  }
+  if (!next.ok()) return ReadFailed(now, next.status(), "read failed", effect);
+  consecutive_read_failures_ = 0;
   if (!next->has_value()) {
     // End of this pass: every unit of the plan is replayed.
     UnitsDoneUpTo(units_.size());

@@ -30,11 +30,6 @@ namespace otap_parquet::nodes {
 
 class SharedCheckpoint;
 
-/// \brief Whether `partition` is replayed by pipeline instance `core` of
-/// `num_cores`: a stable hash (FNV-1a) of its path, so the split does not depend on
-/// discovery order or time and every partition has exactly one instance.
-bool PartitionOfCore(const std::string& partition, int core, int num_cores);
-
 class ParquetReceiver : public engine::Receiver {
  public:
   /// How long a one-shot receiver waits, once the dataset is exhausted, for the
@@ -115,7 +110,14 @@ class ParquetReceiver : public engine::Receiver {
   /// Opens the checkpoint (shared by the instances of this process); loads it.
   arrow::Status OpenCheckpoint(engine::EffectHandler& effect);
   /// Opens a reader over the dataset as it is now; false (logged) on failure.
-  bool OpenReader(engine::EffectHandler& effect);
+  arrow::Status OpenReader(engine::EffectHandler& effect);
+  /// \brief A storage failure (retryable): reopen after a backoff, or, one-shot,
+  /// give up once failures lasted `storage_retry.max_elapsed_time`.
+  Clock::time_point StorageFailure(Clock::time_point now, const arrow::Status& status,
+                                   engine::EffectHandler& effect);
+  /// \brief Ends the pass after a failure; one-shot, reports the rest undelivered.
+  Clock::time_point ReadFailed(Clock::time_point now, const arrow::Status& status,
+                               const std::string& why, engine::EffectHandler& effect);
   /// Folds the current reader's stats into the totals and drops it.
   void CloseReader();
   /// Marks the units before `upto` (index into units_) replayed to their end.
@@ -169,6 +171,8 @@ class ParquetReceiver : public engine::Receiver {
   // after a backoff (doubling per consecutive failure) and resumes.
   int64_t read_retries_ = 0;
   int consecutive_read_failures_ = 0;
+  /// When the current run of consecutive storage failures began.
+  engine::Clock::time_point first_read_failure_{};
   int64_t logged_orphans_ = 0;
   int64_t nack_logs_ = 0;
   int64_t retried_ = 0;

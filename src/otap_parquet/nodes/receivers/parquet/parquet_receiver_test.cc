@@ -105,7 +105,8 @@ TEST(ParquetReceiverConfigTest, Defaults) {
 }
 
 // Scenario: the reliability keys: retry defaults, checkpoint.max_batches,
-// dead_letter.path, processing_options.orphan_grace_period.
+// dead_letter.path, processing_options.orphan_grace_period,
+// storage_retry.max_elapsed_time.
 // Guarantees: retries are on by default (8, 1s..30s); the others are read; a
 // dead letter that is not a local file, and max_batches 0, are errors.
 TEST(ParquetReceiverConfigTest, ReliabilityKeys) {
@@ -115,13 +116,18 @@ TEST(ParquetReceiverConfigTest, ReliabilityKeys) {
   EXPECT_EQ(d.retry.max_backoff, std::chrono::seconds(30));
   EXPECT_TRUE(d.dead_letter_path.empty());
   EXPECT_EQ(d.orphan_grace_period, std::chrono::seconds(30));
+  EXPECT_EQ(d.storage_max_elapsed_time, std::chrono::minutes(5));
   ASSERT_OK_AND_ASSIGN(auto c, Parse(R"(
 base_uri: /data/lake
+storage_retry: {max_elapsed_time: 0s}
 processing_options: {orphan_grace_period: 2m}
 checkpoint: {path: /tmp/ck.json, max_batches: 4}
 dead_letter: {path: "file:///var/dead.jsonl"}
 )"));
   EXPECT_EQ(c.orphan_grace_period, std::chrono::minutes(2));
+  EXPECT_EQ(c.storage_max_elapsed_time.count(), 0);
+  EXPECT_THAT(ErrorOf("base_uri: /x\nstorage_retry: {max_elapsed: 1m}"),
+              HasSubstr("max_elapsed_time"));
   ASSERT_TRUE(c.checkpoint.has_value());
   EXPECT_EQ(c.checkpoint->max_batches, 4);
   EXPECT_EQ(c.checkpoint->interval, std::chrono::seconds(1));
@@ -303,26 +309,19 @@ TEST(PacingScheduleTest, BatchEventTimeOfLogs) {
   EXPECT_EQ(BatchEventTime(batch), 300);
 }
 
-// Scenario: 200 partition paths split over 1, 2 and 5 instances.
-// Guarantees: each partition belongs to exactly one instance, the same one every
-// time; with several instances each gets some.
-TEST(ParquetReceiverTest, PartitionsSplitAcrossCoresExactlyOnce) {
-  for (int cores : {1, 2, 5}) {
-    std::vector<int> per_core(static_cast<size_t>(cores), 0);
-    for (int i = 0; i < 200; ++i) {
-      const std::string path = "_part_id=00000000-0000-4000-8000-" + std::to_string(i);
-      int owners = 0;
-      for (int core = 0; core < cores; ++core) {
-        if (PartitionOfCore(path, core, cores)) {
-          ++owners;
-          ++per_core[static_cast<size_t>(core)];
-          EXPECT_TRUE(PartitionOfCore(path, core, cores));
-        }
-      }
-      EXPECT_EQ(owners, 1) << path;
-    }
-    for (int n : per_core) EXPECT_GT(n, 0);
-  }
+// Scenario: `shard` blocks, valid and not.
+// Guarantees: index and count are read; a missing key, an index not below count
+// and a zero count are errors naming the key.
+TEST(ParquetReceiverConfigTest, ShardKeys) {
+  ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /data/lake"));
+  EXPECT_EQ(d.shard, (dataset::Shard{0, 1}));
+  ASSERT_OK_AND_ASSIGN(auto c, Parse("base_uri: /x\nshard: {index: 2, count: 3}"));
+  EXPECT_EQ(c.shard, (dataset::Shard{2, 3}));
+  EXPECT_THAT(ErrorOf("base_uri: /x\nshard: {index: 3, count: 3}"),
+              HasSubstr("shard.index"));
+  EXPECT_THAT(ErrorOf("base_uri: /x\nshard: {count: 3}"), HasSubstr("\"index\""));
+  EXPECT_THAT(ErrorOf("base_uri: /x\nshard: {index: 0, count: 0}"),
+              HasSubstr("shard.count"));
 }
 
 }  // namespace
