@@ -17,9 +17,11 @@
 #include <fmt/format.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/exception.h>
+#include <parquet/metadata.h>
 #include <parquet/properties.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/dictionary_columns.h"
 #include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/util/memory.h"
 
@@ -150,6 +152,10 @@ struct OpenFile {
   std::string uri;         ///< display form of final_path
   std::shared_ptr<CountingOutputStream> sink;
   std::unique_ptr<parquet::arrow::FileWriter> writer;
+  /// Dictionary columns written plain in this file (fell back in an earlier one).
+  std::vector<std::string> plain_columns;
+  /// The other dictionary columns that are strings, handed over as dictionaries.
+  std::unique_ptr<DictionaryColumns> dictionaries;
   int64_t rows = 0;
   int64_t arrow_bytes = 0;            ///< in-memory bytes of all batches written
   int64_t unflushed_arrow_bytes = 0;  ///< since the sink last grew (buffered group)
@@ -277,12 +283,63 @@ std::string DatasetWriter::PartitionKey(const std::string& part_id,
 }
 
 arrow::Result<std::shared_ptr<parquet::WriterProperties>> DatasetWriter::PropertiesFor(
-    PayloadType type, const arrow::Schema& schema) {
+    PayloadType type, const arrow::Schema& schema,
+    const std::vector<std::string>& plain_columns) {
+  if (!plain_columns.empty()) {
+    return MakeWriterProperties(options_, schema, settings_.pool, plain_columns);
+  }
   auto& slot = properties_[static_cast<int>(type)];
   if (slot == nullptr) {
     ARROW_ASSIGN_OR_RAISE(slot, MakeWriterProperties(options_, schema, settings_.pool));
   }
   return slot;
+}
+
+std::vector<std::string> DatasetWriter::NextPlainColumns(PayloadType type) {
+  DictionaryHistory& history = dictionary_history_[static_cast<int>(type)];
+  if (history.plain.empty()) return {};
+  if (++history.files_since_probe >= kDictionaryProbeFiles) {
+    history.files_since_probe = 0;
+    return {};
+  }
+  return history.plain;
+}
+
+void DatasetWriter::NoteDictionaryFallbacks(const OpenFile& file) {
+  if (!options_.dictionary) return;
+  const auto metadata = file.writer->metadata();
+  if (metadata == nullptr || metadata->num_row_groups() == 0) return;
+  // A column falls back when its dictionary outgrows the dictionary page limit:
+  // Parquet writes the dictionary page, then PLAIN data pages for the rest of the
+  // row group. Hashing its values was then mostly wasted.
+  std::map<std::string, int> fell_back;
+  for (int g = 0; g < metadata->num_row_groups(); ++g) {
+    const auto group = metadata->RowGroup(g);
+    for (int c = 0; c < group->num_columns(); ++c) {
+      const auto chunk = group->ColumnChunk(c);
+      if (!chunk->has_dictionary_page()) continue;
+      for (const auto& stats : chunk->encoding_stats()) {
+        if ((stats.page_type == parquet::PageType::DATA_PAGE ||
+             stats.page_type == parquet::PageType::DATA_PAGE_V2) &&
+            stats.encoding == parquet::Encoding::PLAIN && stats.count > 0) {
+          ++fell_back[chunk->path_in_schema()->ToDotString()];
+          break;
+        }
+      }
+    }
+  }
+  DictionaryHistory& history = dictionary_history_[static_cast<int>(file.type)];
+  history.plain = file.plain_columns;
+  for (const auto& [column, groups] : fell_back) {
+    if (2 * groups < metadata->num_row_groups()) continue;  // in a minority of groups
+    ++metrics_.dictionary_fallbacks;
+    history.plain.push_back(column);
+    settings_.logger->debug(
+        "exporter.parquet.dictionary.fallback table={} column={} row_groups={}/{} "
+        "uri={}",
+        TableName(file.type), column, groups, metadata->num_row_groups(), file.uri);
+  }
+  if (history.plain.empty()) history.files_since_probe = 0;
 }
 
 void DatasetWriter::Complete(const std::shared_ptr<PendingAck>& ack, Status status) {
@@ -429,7 +486,9 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
                                  lock.status().message());
         }
       }
-      auto properties = PropertiesFor(type, *record_batch->schema());
+      opened->plain_columns = NextPlainColumns(type);
+      auto properties =
+          PropertiesFor(type, *record_batch->schema(), opened->plain_columns);
       if (!properties.ok()) {
         (void)opened->sink->Abort();
         if (rename_) (void)settings_.filesystem->DeleteFile(opened->write_path);
@@ -444,6 +503,15 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
         return context(writer.status());
       }
       opened->writer = std::move(*writer);
+      std::vector<std::string> dictionary_columns;
+      for (auto& column : DictionaryColumnsOf(options_, *record_batch->schema())) {
+        if (std::find(opened->plain_columns.begin(), opened->plain_columns.end(),
+                      column) == opened->plain_columns.end()) {
+          dictionary_columns.push_back(std::move(column));
+        }
+      }
+      opened->dictionaries = std::make_unique<DictionaryColumns>(
+          *record_batch->schema(), dictionary_columns, options_.row_group_size);
       ++metrics_.files_created;
       settings_.logger->debug("exporter.parquet.file.start table={} partition={} uri={}",
                               table, PartitionLabel(key), opened->uri);
@@ -452,7 +520,13 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
     OpenFile* file = found->second.get();
     Status st;
     try {
-      st = file->writer->WriteRecordBatch(*record_batch);
+      DictionaryColumns& dictionaries = *file->dictionaries;
+      const int64_t direct = dictionaries.dictionary_batches();
+      const int64_t dense = dictionaries.dense_batches();
+      auto encoded = dictionaries.Encode(record_batch, file->rows, settings_.pool);
+      metrics_.dictionary_arrays += dictionaries.dictionary_batches() - direct;
+      metrics_.dense_dictionary_columns += dictionaries.dense_batches() - dense;
+      st = encoded.ok() ? file->writer->WriteRecordBatch(**encoded) : encoded.status();
     } catch (const std::exception& e) {
       st = Status::IOError(e.what());
     }
@@ -548,6 +622,7 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason)
     if (st.ok() && !file->sink->closed()) st = file->sink->Close();
     if (!st.ok()) return fail(file, st);
     file->finished = true;
+    NoteDictionaryFallbacks(*file);
     if (!rename_) file->published = true;
     if (rename_ && settings_.fsync) {
       st = Fsync(file->write_path, /*directory=*/false);

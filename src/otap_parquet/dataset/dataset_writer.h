@@ -87,12 +87,27 @@ struct WriterMetrics {
   /// Batches whose future completed OK / with an error.
   int64_t batches_acked = 0;
   int64_t batches_failed = 0;
+  /// String columns of batches handed to Parquet as Arrow dictionary arrays (whose
+  /// values Parquet does not hash again), and those handed over dense (a value new
+  /// in the row group, or a high-cardinality column); DictionaryColumns.
+  int64_t dictionary_arrays = 0;
+  int64_t dense_dictionary_columns = 0;
+  /// Dictionary columns of published files that fell back to plain encoding in
+  /// most of their row groups; the table's next files write them plain (no
+  /// dictionary work) but one in kDictionaryProbeFiles, which tries again.
+  int64_t dictionary_fallbacks = 0;
 
   int64_t rows_written_total() const;
   int64_t flushes_for(FlushReason reason) const {
     return flushes[static_cast<int>(reason)];
   }
 };
+
+/// \brief One file in kDictionaryProbeFiles of a table tries dictionary encoding
+/// again on the columns that fell back to plain before (data changes).
+inline constexpr int kDictionaryProbeFiles = 8;
+
+struct OpenFile;  ///< implementation detail of DatasetWriter
 
 /// \brief How a finished file becomes visible.
 enum class PublishMode {
@@ -226,7 +241,12 @@ class DatasetWriter {
   std::string PartitionKey(const std::string& part_id,
                            const std::string& time_path) const;
   arrow::Result<std::shared_ptr<parquet::WriterProperties>> PropertiesFor(
-      PayloadType type, const arrow::Schema& schema);
+      PayloadType type, const arrow::Schema& schema,
+      const std::vector<std::string>& plain_columns);
+  /// Dictionary columns the next file of `type` writes plain (and counts the file).
+  std::vector<std::string> NextPlainColumns(PayloadType type);
+  /// Learns from a published file which of its dictionary columns fell back.
+  void NoteDictionaryFallbacks(const OpenFile& file);
 
   WriterOptions options_;
   PartitioningOptions partitioning_;
@@ -238,7 +258,16 @@ class DatasetWriter {
   std::map<std::string, std::unique_ptr<Partition>> partitions_;
   /// Opening order of partitions (max_open_partitions publishes the lowest first).
   uint64_t next_partition_sequence_ = 0;
+  /// Properties of files with no plain_columns, per table (built once).
   std::array<std::shared_ptr<parquet::WriterProperties>, kPayloadTypeSlots> properties_;
+  /// Per table: dictionary columns that fell back to plain in the last published
+  /// file (or were plain in it), and files opened since dictionary encoding was
+  /// last tried on them.
+  struct DictionaryHistory {
+    std::vector<std::string> plain;
+    int files_since_probe = 0;
+  };
+  std::array<DictionaryHistory, kPayloadTypeSlots> dictionary_history_;
   std::shared_ptr<parquet::ArrowWriterProperties> arrow_properties_;
   /// Published bytes per in-memory Arrow byte, per table (estimates file sizes).
   std::array<double, kPayloadTypeSlots> compression_ratio_{};

@@ -16,6 +16,7 @@
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/file.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/table.h>
 #include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/file_reader.h>
@@ -834,6 +835,111 @@ TEST_F(DatasetWriterTest, DictionaryOnConfiguredColumnsOnly) {
   for (const auto& [column, encoded] : dictionary_encoded("log_attrs")) {
     EXPECT_FALSE(encoded) << column;
   }
+}
+
+// Realistic logs (10 attributes each), `requests` OTAP batches of `logs` logs.
+std::vector<OtapBatch> RealisticLogs(int requests, int logs) {
+  generator::GeneratorOptions options;
+  options.mode = generator::Mode::kRealistic;
+  options.items_per_scope = logs / 4;
+  generator::OtlpGenerator generator(options);
+  std::vector<OtapBatch> out;
+  for (int i = 0; i < requests; ++i) {
+    auto batches = otlp::LogsToOtap(generator.NextLogs());
+    EXPECT_TRUE(batches.ok()) << batches.status().ToString();
+    for (auto& batch : *batches) out.push_back(std::move(batch));
+  }
+  return out;
+}
+
+// Scenario: realistic logs written with the default dictionary columns, and again
+// with dictionary encoding off.
+// Guarantees: attribute keys and the logs' repetitive strings reach Parquet as Arrow
+// dictionary arrays (counted), the stored ARROW:schema keeps them utf8 (readers
+// see the same types), `key` is dictionary encoded without falling back, and the
+// files read back the same as those written without dictionaries.
+TEST_F(DatasetWriterTest, RepetitiveStringsReachParquetAsDictionaries) {
+  const auto batches = RealisticLogs(3, 2'000);
+  auto write = [&](const std::string& dir) {
+    settings_.base_path = (base_ / dir).string();
+    auto writer = MakeWriter();
+    for (const auto& batch : batches) (void)writer->Write(batch);
+    EXPECT_OK(writer->Close());
+    return writer->metrics();
+  };
+  auto read = [&](const std::string& dir, const std::string& table) {
+    std::vector<std::string> files;
+    for (const auto& file : ParquetFiles(dir + "/" + table)) files.push_back(file);
+    EXPECT_EQ(files.size(), 1u) << dir << "/" << table;
+    auto input =
+        arrow::io::ReadableFile::Open((base_ / files.at(0)).string()).ValueOrDie();
+    auto reader =
+        parquet::arrow::OpenFile(input, arrow::default_memory_pool()).ValueOrDie();
+    auto out = reader->ReadTable().ValueOrDie();
+    return std::make_pair(out, reader->parquet_reader()->metadata());
+  };
+  const WriterMetrics with = write("with");
+  options_.dictionary = false;
+  const WriterMetrics without = write("without");
+  // key and str of log_attrs and resource_attrs; severity_text,
+  // event_name, schema_url and the scope and resource strings of logs.
+  EXPECT_GE(with.dictionary_arrays, static_cast<int64_t>(batches.size()) * 2);
+  EXPECT_EQ(without.dictionary_arrays, 0);
+  for (const std::string table : {"logs", "log_attrs", "resource_attrs"}) {
+    auto [encoded, metadata] = read("with", table);
+    auto [plain, unused] = read("without", table);
+    EXPECT_TRUE(encoded->Equals(*plain)) << table;
+    EXPECT_TRUE(encoded->schema()->Equals(*DiskSchema(*PayloadTypeFromTableName(table)),
+                                          /*check_metadata=*/false))
+        << table << ": " << encoded->schema()->ToString();
+    if (table == "logs") continue;
+    auto key = metadata->RowGroup(0)->ColumnChunk(1);
+    ASSERT_EQ(key->path_in_schema()->ToDotString(), "key");
+    EXPECT_TRUE(key->has_dictionary_page()) << table;
+    for (const auto& stats : key->encoding_stats()) {
+      if (stats.page_type == parquet::PageType::DATA_PAGE) {
+        EXPECT_EQ(stats.encoding, parquet::Encoding::RLE_DICTIONARY) << table;
+      }
+    }
+  }
+}
+
+// Scenario: a dictionary column whose dictionary outgrows Parquet's page limit in
+// every file (log bodies, ~40 bytes, mostly distinct; 40,000 logs per file), files
+// rotating by rows (400,000 attribute rows).
+// Guarantees: the first file falls back (counted once); the next files write the
+// column plain (no dictionary page, no hashing) while `key` keeps its dictionary;
+// file kDictionaryProbeFiles + 1 tries the dictionary again.
+TEST_F(DatasetWriterTest, ColumnThatFellBackIsPlainInTheNextFiles) {
+  const auto batches = RealisticLogs(4, 10'000);
+  options_.dictionary_columns = {"key", "body.str"};
+  options_.target_rows_per_file = 400'000;
+  auto writer = MakeWriter();
+  for (int file = 0; file <= kDictionaryProbeFiles; ++file) {
+    now_ += seconds(1);  // file names in order
+    for (const auto& batch : batches) (void)writer->Write(batch);
+  }
+  ASSERT_OK(writer->Close());
+  EXPECT_EQ(writer->metrics().dictionary_fallbacks, 2);  // first file, probe file
+  const auto files = ParquetFiles("logs");
+  ASSERT_EQ(files.size(), static_cast<size_t>(kDictionaryProbeFiles + 1));
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto reader = parquet::ParquetFileReader::OpenFile((base_ / files[i]).string());
+    auto group = reader->metadata()->RowGroup(0);
+    std::optional<bool> body;
+    for (int c = 0; c < group->num_columns(); ++c) {
+      auto chunk = group->ColumnChunk(c);
+      if (chunk->path_in_schema()->ToDotString() == "body.str") {
+        body = chunk->has_dictionary_page();
+      }
+    }
+    ASSERT_TRUE(body.has_value());
+    const bool tried = i == 0 || i == files.size() - 1;
+    EXPECT_EQ(*body, tried) << files[i];
+  }
+  auto attrs = parquet::ParquetFileReader::OpenFile(
+      (base_ / ParquetFiles("log_attrs")[1]).string());
+  EXPECT_TRUE(attrs->metadata()->RowGroup(0)->ColumnChunk(1)->has_dictionary_page());
 }
 
 // Scenario: invalid writer options.

@@ -251,7 +251,8 @@ Status WriterOptions::Validate() const {
 }
 
 arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
-    const WriterOptions& options, const arrow::Schema& schema, arrow::MemoryPool* pool) {
+    const WriterOptions& options, const arrow::Schema& schema, arrow::MemoryPool* pool,
+    const std::vector<std::string>& plain_columns) {
   ARROW_RETURN_NOT_OK(options.Validate());
   BEGIN_PARQUET_CATCH_EXCEPTIONS
   parquet::WriterProperties::Builder builder;
@@ -266,6 +267,10 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
   if (options.compression_level) builder.compression_level(*options.compression_level);
   builder.disable_dictionary();
   for (const auto& column : DictionaryColumnsOf(options, schema)) {
+    if (std::find(plain_columns.begin(), plain_columns.end(), column) !=
+        plain_columns.end()) {
+      continue;
+    }
     builder.enable_dictionary(column);
   }
   if (!options.statistics) {

@@ -109,9 +109,12 @@ struct WriterOptions {
 /// group size, and bloom filters on the configured columns that
 /// `schema` has (others are skipped).
 /// `pool` serves the column encoders' buffers (default: Arrow's default pool).
+/// `plain_columns`: dictionary columns to write plain in this file (the dataset
+/// writer's columns that fell back to plain in the table's previous file).
 arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
     const WriterOptions& options, const arrow::Schema& schema,
-    arrow::MemoryPool* pool = nullptr);
+    arrow::MemoryPool* pool = nullptr,
+    const std::vector<std::string>& plain_columns = {});
 
 /// \brief Arrow-side properties: `store_schema()` (ARROW:schema in the footer, so
 /// that readers restore `_part_id`, Duration and field metadata).
