@@ -9,10 +9,10 @@
 /// A partition is deleted whole: every table's directory of that id space, root
 /// tables first, then the other tables parents before children. Our reader only
 /// knows a partition by its root files (discovery.h) and, when polling, holds child
-/// files until their parent is visible, so a reader listing during a deletion sees
-/// the partition whole or not at all; children left by an interrupted deletion are
-/// never replayed, and `repair` (orphan children) or the next deletion removes them.
-/// The other order would let a reader join roots with half their children.
+/// files until their parent is visible; as no child goes before the roots, a reader
+/// either does not see the partition or fails to open its roots (the other order
+/// would let it join roots with half their children). Children left by an
+/// interrupted deletion are never replayed; `repair --apply` removes them (orphans).
 ///
 /// A partition that a given replay checkpoint has not finished (some root file of
 /// one of its signals not in the unit's files_done) is not deleted unless forced.
