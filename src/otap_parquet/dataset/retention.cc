@@ -83,11 +83,36 @@ Status RemoveEmptyParents(arrow::fs::FileSystem& fs, std::string dir,
   return Status::OK();
 }
 
+// The tables with a directory under `base`, in deletion order (one listing, not a
+// request per table and partition).
+arrow::Result<std::vector<PT>> TablesPresent(arrow::fs::FileSystem& fs,
+                                             const std::string& base) {
+  arrow::fs::FileSelector selector;
+  selector.base_dir = base;
+  selector.allow_not_found = true;
+  auto entries = fs.GetFileInfo(selector);
+  if (!entries.ok()) {
+    return entries.status().WithMessage("cannot list ", DisplayUri(fs, base), ": ",
+                                        entries.status().message());
+  }
+  std::vector<PT> out;
+  for (PT type : DeletionOrder()) {
+    for (const auto& entry : *entries) {
+      if (entry.type() == arrow::fs::FileType::Directory &&
+          entry.base_name() == TableName(type)) {
+        out.push_back(type);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 // Deletes every table's directory of one partition (see the header for the order).
 arrow::Result<int64_t> DeleteOne(arrow::fs::FileSystem& fs, const std::string& base,
-                                 const std::string& path) {
+                                 const std::vector<PT>& tables, const std::string& path) {
   int64_t removed = 0;
-  for (PT type : DeletionOrder()) {
+  for (PT type : tables) {
     const std::string table_dir = base + "/" + std::string(TableName(type));
     const std::string dir = table_dir + "/" + path;
     auto info = fs.GetFileInfo(dir);
@@ -333,6 +358,10 @@ arrow::Result<RetentionReport> DeletePartitions(
     }
     // The unpartitioned layout's one id space is the whole table: never by partition.
     if (path.empty()) selected = false;
+    if (std::find(options.exclude_part_ids.begin(), options.exclude_part_ids.end(),
+                  partition.stats.part_id) != options.exclude_part_ids.end()) {
+      selected = false;
+    }
     if (!selected) {
       ++report.kept;
       continue;
@@ -348,10 +377,11 @@ arrow::Result<RetentionReport> DeletePartitions(
     if (!matched[i]) report.unmatched.push_back(options.partitions[i]);
   }
   if (!options.apply) return report;
+  ARROW_ASSIGN_OR_RAISE(const auto tables, TablesPresent(*fs, base));
   for (auto& decision : report.selected) {
     if (!decision.unfinished_by.empty() && !options.force) continue;
     ARROW_ASSIGN_OR_RAISE(decision.files_deleted,
-                          DeleteOne(*fs, base, decision.partition.stats.path));
+                          DeleteOne(*fs, base, tables, decision.partition.stats.path));
     decision.deleted = true;
   }
   return report;

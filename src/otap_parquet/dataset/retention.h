@@ -105,6 +105,9 @@ struct RetentionOptions {
   bool apply = false;
   /// Delete partitions the checkpoints have not finished too.
   bool force = false;
+  /// `_part_id` values never deleted: a running writer's own id spaces (it may still
+  /// publish a late record into an old event-time directory of its `_part_id`).
+  std::vector<std::string> exclude_part_ids;
   /// Footers read at once.
   int parallelism = 8;
 

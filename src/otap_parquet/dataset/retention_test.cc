@@ -240,6 +240,23 @@ TEST(RetentionTest, CheckpointOfAnotherDatasetIsAnError) {
   EXPECT_EQ(ParquetFiles(dir.path()), before);
 }
 
+// Scenario: --before later than every record, the first id space excluded (a
+// running writer's own _part_id).
+// Guarantees: it is kept, the other two deleted.
+TEST(RetentionTest, ExcludedPartIdIsKept) {
+  otap_parquet::testing::TempDir dir("otap_retention_test");
+  WriteLake(dir.path());
+  RetentionOptions options;
+  options.before_unix_nano = INT64_MAX;
+  options.apply = true;
+  options.exclude_part_ids = {kFirst.substr(std::string("_part_id=").size())};
+  ASSERT_OK_AND_ASSIGN(auto report, DeletePartitions(LocalFs(), dir.path(), options));
+  EXPECT_EQ(report.deleted_partitions(), 2);
+  ASSERT_OK_AND_ASSIGN(auto left, ListPartitions(LocalFs(), dir.path()));
+  ASSERT_EQ(left.partitions.size(), 1u);
+  EXPECT_EQ(left.partitions[0].stats.path, kFirst);
+}
+
 // Scenario: files written without column statistics, no event-time directories.
 // Guarantees: no partition's end is known, so --before selects none (each listed
 // as undetermined) and nothing is deleted.
