@@ -22,36 +22,6 @@ using dataset::TableInspection;
 using dataset::TimeSpan;
 using nlohmann::ordered_json;
 
-// RFC 3339 UTC; with the nanoseconds when `nanos`.
-std::string FormatTime(int64_t unix_nano, bool nanos) {
-  int64_t seconds = unix_nano / 1'000'000'000;
-  int64_t fraction = unix_nano % 1'000'000'000;
-  if (fraction < 0) {
-    fraction += 1'000'000'000;
-    --seconds;
-  }
-  const auto t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::string out =
-      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  if (nanos) out += fmt::format(".{:09}", fraction);
-  return out + "Z";
-}
-
-std::string HumanBytes(int64_t bytes) {
-  constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 4) {
-    value /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? fmt::format("{} B", bytes)
-                   : fmt::format("{:.1f} {}", value, kUnits[unit]);
-}
-
 double PerRow(int64_t bytes, int64_t rows) {
   return rows > 0 ? static_cast<double>(bytes) / static_cast<double>(rows) : 0.0;
 }
@@ -114,6 +84,35 @@ struct Row {
 };
 
 }  // namespace
+
+std::string FormatTime(int64_t unix_nano, bool nanos) {
+  int64_t seconds = unix_nano / 1'000'000'000;
+  int64_t fraction = unix_nano % 1'000'000'000;
+  if (fraction < 0) {
+    fraction += 1'000'000'000;
+    --seconds;
+  }
+  const auto t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::string out =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (nanos) out += fmt::format(".{:09}", fraction);
+  return out + "Z";
+}
+
+std::string HumanBytes(int64_t bytes) {
+  constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", bytes)
+                   : fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
 
 std::string InspectReportJson(const InspectReport& report) {
   ordered_json signals = ordered_json::array();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 
@@ -31,6 +32,11 @@ struct InspectCommandOptions {
 constexpr int kInspectClean = 0;     ///< no problem found
 constexpr int kInspectError = 1;     ///< listing failed, bad arguments
 constexpr int kInspectProblems = 3;  ///< problems found (each printed with its path)
+
+/// \brief RFC 3339 UTC ("2026-11-23T10:00:00Z"), with nanoseconds when `nanos`.
+std::string FormatTime(int64_t unix_nano, bool nanos);
+/// \brief "512 B", "1.5 MiB", ...
+std::string HumanBytes(int64_t bytes);
 
 /// \brief The JSON document of `inspect --json` (docs/cli.md), "format":
 /// "otap-parquet-inspect/1".

@@ -12,6 +12,7 @@
 #include "otap_parquet/cli/commands.h"
 #include "otap_parquet/cli/dataset_commands.h"
 #include "otap_parquet/cli/inspect_command.h"
+#include "otap_parquet/cli/partitions_command.h"
 #include "otap_parquet/cli/repair_command.h"
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
@@ -221,6 +222,57 @@ int main(int argc, char** argv) {
   inspect_cmd->add_flag("--allow-http", inspect.flags.allow_http,
                         "allow plain http to the S3 endpoint");
 
+  otap_parquet::cli::PartitionsCommandOptions partitions;
+  auto* partitions_cmd = app.add_subcommand(
+      "partitions",
+      "List the partitions (id spaces) of DATASET with their event-time range, files, "
+      "records and bytes; `partitions delete` deletes whole ones (docs/cli.md)");
+  partitions_cmd->add_option("dataset", partitions.dataset,
+                             "DATASET (directory, file:// or s3://)");
+  partitions_cmd->add_flag("--json", partitions.json,
+                           "print one JSON document (docs/cli.md)");
+  partitions_cmd->add_option("--s3-endpoint", partitions.flags.s3_endpoint,
+                             "S3 endpoint override (host:port or http(s)://host:port)");
+  partitions_cmd->add_option("--s3-region", partitions.flags.s3_region, "S3 region");
+  partitions_cmd->add_flag("--allow-http", partitions.flags.allow_http,
+                           "allow plain http to the S3 endpoint");
+  otap_parquet::cli::PartitionsDeleteOptions partitions_delete;
+  auto* partitions_delete_cmd = partitions_cmd->add_subcommand(
+      "delete",
+      "Delete whole partitions of DATASET whose records are all before --before, or "
+      "those named by --partition (dry run unless --apply; exit 3 when a replay "
+      "checkpoint has not finished some of them)");
+  partitions_delete_cmd
+      ->add_option("dataset", partitions_delete.dataset,
+                   "DATASET (directory, file:// or s3://)")
+      ->required();
+  partitions_delete_cmd->add_option(
+      "--before", partitions_delete.before,
+      "partitions whose every record's event time is before this (RFC 3339 UTC, a "
+      "date YYYY-MM-DD, or Unix ns)");
+  partitions_delete_cmd->add_option(
+      "--partition", partitions_delete.partitions,
+      "partition path relative to a table directory, leading segments of one "
+      "(date=2026-11-01) or a _part_id=<uuid> segment; repeatable");
+  partitions_delete_cmd->add_option(
+      "--checkpoint", partitions_delete.checkpoints,
+      "replay checkpoint (file or URI) whose unfinished partitions are kept; "
+      "repeatable");
+  partitions_delete_cmd->add_flag("--apply", partitions_delete.apply,
+                                  "delete (default: dry run)");
+  partitions_delete_cmd->add_flag(
+      "--force", partitions_delete.force,
+      "also delete partitions a --checkpoint has not finished");
+  partitions_delete_cmd->add_flag("--json", partitions_delete.json,
+                                  "print one JSON document (docs/cli.md)");
+  partitions_delete_cmd->add_option(
+      "--s3-endpoint", partitions_delete.flags.s3_endpoint,
+      "S3 endpoint override (host:port or http(s)://host:port)");
+  partitions_delete_cmd->add_option("--s3-region", partitions_delete.flags.s3_region,
+                                    "S3 region");
+  partitions_delete_cmd->add_flag("--allow-http", partitions_delete.flags.allow_http,
+                                  "allow plain http to the S3 endpoint");
+
   // run: the pipeline engine (cli/run_command.h).
   otap_parquet::cli::RunOptions run;
   auto* run_cmd = otap_parquet::cli::AddRunSubcommand(app, run);
@@ -300,6 +352,18 @@ int main(int argc, char** argv) {
   }
   if (*inspect_cmd) {
     auto code = otap_parquet::cli::RunInspect(inspect, std::cout);
+    return code.ok() ? *code : Report(code.status());
+  }
+  if (*partitions_delete_cmd) {
+    auto code = otap_parquet::cli::RunPartitionsDelete(partitions_delete, std::cout);
+    return code.ok() ? *code : Report(code.status());
+  }
+  if (*partitions_cmd) {
+    if (partitions.dataset.empty()) {
+      std::cerr << "partitions: DATASET is required\n";
+      return kExitUsage;
+    }
+    auto code = otap_parquet::cli::RunPartitions(partitions, std::cout);
     return code.ok() ? *code : Report(code.status());
   }
   if (*run_cmd) return otap_parquet::cli::RunCommand(run, std::cout, std::cerr);

@@ -181,7 +181,7 @@ void AddTimes(PT type, const parquet::FileMetaData& md, TimeSpan* out) {
   const int observed_leaf =
       type == PT::kLogs ? schema.ColumnIndex(schema::kObservedTimeUnixNano) : -1;
   if (time_leaf < 0) {
-    if (md.num_rows() > 0) out->exact = false;
+    if (md.num_rows() > 0) out->exact = out->max_exact = false;
     return;
   }
   for (int g = 0; g < md.num_row_groups(); ++g) {
@@ -189,7 +189,7 @@ void AddTimes(PT type, const parquet::FileMetaData& md, TimeSpan* out) {
     if (rg->num_rows() == 0) continue;
     auto time = Int64Range(*rg, time_leaf);
     if (!time) {
-      out->exact = false;
+      out->exact = out->max_exact = false;
       continue;
     }
     if (time->first > time->second) continue;  // all null
@@ -208,7 +208,7 @@ void AddTimes(PT type, const parquet::FileMetaData& md, TimeSpan* out) {
       out->Add(observed->first, observed->second);
       if (time->second > 0) out->exact = false;
     } else {
-      out->exact = false;
+      out->exact = out->max_exact = false;
     }
   }
 }
@@ -313,6 +313,7 @@ void TimeSpan::Add(int64_t lo, int64_t hi) {
 void TimeSpan::Merge(const TimeSpan& other) {
   if (other.known()) Add(other.min, other.max);
   exact = exact && other.exact;
+  max_exact = max_exact && other.max_exact;
 }
 
 bool SchemaVariant::SameAs(const SchemaVariant& other) const {
@@ -445,6 +446,37 @@ arrow::Result<InspectReport> Inspect(const std::shared_ptr<arrow::fs::FileSystem
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (summaries[i].root_read && summaries[i].error.ok()) {
       root_writers[tasks[i].partition].insert(summaries[i].writer);
+    }
+  }
+
+  if (options.per_partition) {
+    report.partitions.resize(plan.partitions.size());
+    for (size_t p = 0; p < plan.partitions.size(); ++p) {
+      report.partitions[p].path = plan.partitions[p].path;
+      report.partitions[p].part_id = plan.partitions[p].part_id;
+      report.partitions[p].signals = plan.partitions[p].signals;
+      for (Signal signal : plan.partitions[p].signals) {
+        auto& names = report.partitions[p].root_files[signal];
+        for (const auto& file : plan.partitions[p].FilesOf(RootPayloadType(signal))) {
+          names.push_back(file.path.substr(file.path.find_last_of('/') + 1));
+        }
+      }
+    }
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      PartitionInspection& partition = report.partitions[tasks[i].partition];
+      const FileSummary& file = summaries[i];
+      ++partition.files;
+      partition.bytes += file.bytes;
+      if (!file.error.ok()) {
+        ++partition.bad_files;
+        if (IsEventTimeTable(tasks[i].type)) {
+          partition.event_time.exact = partition.event_time.max_exact = false;
+        }
+        continue;
+      }
+      partition.rows += file.rows;
+      if (IsRoot(tasks[i].type)) partition.records += file.rows;
+      if (IsEventTimeTable(tasks[i].type)) partition.event_time.Merge(file.time);
     }
   }
 

@@ -40,6 +40,9 @@ struct InspectOptions {
   std::function<std::chrono::system_clock::time_point()> clock;
   /// Footers read at once (object stores: one request or two each).
   int parallelism = 8;
+  /// Also sum up every id space (InspectReport::partitions; `otap-parquet
+  /// partitions`, retention.h).
+  bool per_partition = false;
 
   static InspectOptions Defaults() { return {}; }
   arrow::Status Validate() const;
@@ -53,6 +56,10 @@ struct TimeSpan {
   /// time_unix_nano whose observed time then counts: the bounds cover what the
   /// statistics show, not necessarily every record.
   bool exact = true;
+  /// Whether `max` bounds every record's time (retention relies on it): false when
+  /// some row group has no time statistics, true for logs placed by their observed
+  /// time when that has statistics.
+  bool max_exact = true;
 
   bool known() const { return min <= max; }
   void Add(int64_t lo, int64_t hi);
@@ -116,6 +123,24 @@ struct SignalInspection {
   std::vector<TableInspection> tables;  ///< PayloadTypesOf order, tables with files
 };
 
+/// \brief One id space (a partition directory, DatasetPlan order), with
+/// InspectOptions::per_partition: every table's files there.
+struct PartitionInspection {
+  std::string path;     ///< PartitionPlan::path, e.g. `date=…/hour=…/_part_id=…`
+  std::string part_id;  ///< the `_part_id=` value ("" when none)
+  std::vector<Signal> signals;  ///< signals with root files here
+  /// Root file names (no directory) per signal (replay checkpoints name them).
+  std::map<Signal, std::vector<std::string>> root_files;
+  int64_t files = 0;      ///< of every table (resource/scope attributes too)
+  int64_t bad_files = 0;  ///< footer unreadable or incompatible
+  int64_t bytes = 0;
+  int64_t rows = 0;     ///< of every table
+  int64_t records = 0;  ///< root rows
+  /// Event time of its records (every signal); max_exact is false when a bad file
+  /// of an event-time table hides some.
+  TimeSpan event_time;
+};
+
 /// \brief Something wrong (or worth knowing) about one file or partition.
 struct InspectProblem {
   enum class Kind {
@@ -154,7 +179,9 @@ struct InspectReport {
   bool unpartitioned = false;
   std::vector<SignalInspection> signals;  ///< signals with files, options order
   std::vector<TableInspection> shared;    ///< resource_attrs, scope_attrs with files
-  std::vector<InspectProblem> problems;   ///< files in path order, then check findings
+  /// Every id space, with InspectOptions::per_partition.
+  std::vector<PartitionInspection> partitions;
+  std::vector<InspectProblem> problems;  ///< files in path order, then check findings
   /// Footers read (one per file that has one).
   int64_t footers_read = 0;
   /// Discovery counts (discovery.h DatasetPlan): names not ending in .parquet, child

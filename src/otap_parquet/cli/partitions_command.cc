@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/cli/partitions_command.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "otap_parquet/cli/inspect_command.h"
+#include "otap_parquet/cli/replay_commands.h"
+#include "otap_parquet/dataset/storage.h"
+
+namespace otap_parquet::cli {
+
+namespace {
+
+using arrow::Status;
+using dataset::PartitionInfo;
+using nlohmann::ordered_json;
+
+ordered_json TimeJson(const dataset::TimeSpan& span) {
+  if (!span.known()) return nullptr;
+  return ordered_json{{"min", FormatTime(span.min, true)},
+                      {"max", FormatTime(span.max, true)},
+                      {"min_unix_nano", span.min},
+                      {"max_unix_nano", span.max},
+                      {"exact", span.exact}};
+}
+
+ordered_json PartitionJson(const PartitionInfo& p) {
+  std::vector<std::string> signals;
+  for (Signal s : p.stats.signals) signals.emplace_back(SignalName(s));
+  ordered_json directory = nullptr;
+  if (p.directory_time) {
+    directory = {{"start", FormatTime(p.directory_time->first, false)},
+                 {"end", FormatTime(p.directory_time->second, false)},
+                 {"start_unix_nano", p.directory_time->first},
+                 {"end_unix_nano", p.directory_time->second}};
+  }
+  const auto end = p.EventTimeEnd();
+  return ordered_json{
+      {"partition", p.stats.path},
+      {"part_id", p.stats.part_id},
+      {"signals", signals},
+      {"files", p.stats.files},
+      {"bad_files", p.stats.bad_files},
+      {"rows", p.stats.rows},
+      {"records", p.stats.records},
+      {"bytes", p.stats.bytes},
+      {"event_time", TimeJson(p.stats.event_time)},
+      {"directory_time", std::move(directory)},
+      {"event_time_end_unix_nano", end ? ordered_json(*end) : ordered_json(nullptr)}};
+}
+
+std::string SignalsText(const PartitionInfo& p) {
+  std::vector<std::string_view> names;
+  for (Signal s : p.stats.signals) names.push_back(SignalName(s));
+  return names.empty() ? "-" : fmt::format("{}", fmt::join(names, ","));
+}
+
+std::string TimeText(const PartitionInfo& p) {
+  const auto& t = p.stats.event_time;
+  if (!t.known()) return "-";
+  return fmt::format("{} .. {}{}", FormatTime(t.min, false), FormatTime(t.max, false),
+                     t.exact ? "" : " ~");
+}
+
+// Aligned columns; numbers right-aligned, the last column unpadded.
+std::string Table(const std::vector<std::vector<std::string>>& rows,
+                  const std::vector<bool>& numeric) {
+  std::vector<size_t> widths(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c)
+      widths[c] = std::max(widths[c], row[c].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (c > 0) out += "  ";
+      if (numeric[c]) {
+        out += fmt::format("{:>{}}", row[c], widths[c]);
+      } else {
+        out += c + 1 == row.size() ? row[c] : fmt::format("{:<{}}", row[c], widths[c]);
+      }
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+// The dataset's file system; a missing local directory is an error, not an empty
+// dataset (and MakeFileSystem would create it).
+arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> OpenDataset(
+    const std::string& uri, const DatasetFlags& flags, std::string* base) {
+  ARROW_ASSIGN_OR_RAISE(auto storage, dataset::StorageConfigFromUri(uri));
+  if (storage.kind == dataset::StorageKind::kFile) {
+    std::string path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
+    if (!std::filesystem::is_directory(path)) {
+      return Status::IOError("no dataset directory at ", uri);
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto fs,
+                        dataset::FileSystemFromUri(uri, flags.ToS3Config(), base));
+  ARROW_ASSIGN_OR_RAISE(auto info, fs->GetFileInfo(*base));
+  if (info.type() != arrow::fs::FileType::Directory) {
+    return Status::IOError("no dataset at ", dataset::DisplayUri(*fs, *base));
+  }
+  return fs;
+}
+
+}  // namespace
+
+std::string PartitionListingJson(const dataset::PartitionListing& listing) {
+  ordered_json partitions = ordered_json::array();
+  int64_t files = 0, bytes = 0, records = 0;
+  for (const auto& p : listing.partitions) {
+    partitions.push_back(PartitionJson(p));
+    files += p.stats.files;
+    bytes += p.stats.bytes;
+    records += p.stats.records;
+  }
+  ordered_json doc{{"format", "otap-parquet-partitions/1"},
+                   {"dataset", listing.uri},
+                   {"unpartitioned", listing.unpartitioned},
+                   {"partitions_count", listing.partitions.size()},
+                   {"files", files},
+                   {"bytes", bytes},
+                   {"records", records},
+                   {"bad_files", listing.bad_files},
+                   {"footers_read", listing.footers_read},
+                   {"partitions", std::move(partitions)}};
+  return doc.dump(2) + "\n";
+}
+
+std::string PartitionListingText(const dataset::PartitionListing& listing) {
+  std::ostringstream out;
+  int64_t files = 0, bytes = 0, records = 0;
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back(
+      {"PARTITION", "SIGNALS", "FILES", "RECORDS", "ROWS", "BYTES", "EVENT TIME (UTC)"});
+  for (const auto& p : listing.partitions) {
+    files += p.stats.files;
+    bytes += p.stats.bytes;
+    records += p.stats.records;
+    std::string file_count = std::to_string(p.stats.files);
+    if (p.stats.bad_files > 0) file_count += fmt::format(" ({} bad)", p.stats.bad_files);
+    rows.push_back({p.stats.path.empty() ? "(unpartitioned)" : p.stats.path,
+                    SignalsText(p), file_count, std::to_string(p.stats.records),
+                    std::to_string(p.stats.rows), HumanBytes(p.stats.bytes),
+                    TimeText(p)});
+  }
+  out << fmt::format("dataset {}: {} partition{}, {} files, {}, {} records\n",
+                     listing.uri, listing.partitions.size(),
+                     listing.partitions.size() == 1 ? "" : "s", files, HumanBytes(bytes),
+                     records);
+  if (rows.size() > 1) {
+    out << Table(rows, {false, false, true, true, true, true, false});
+  }
+  return out.str();
+}
+
+std::string RetentionReportJson(const dataset::RetentionReport& report) {
+  ordered_json selected = ordered_json::array();
+  for (const auto& d : report.selected) {
+    ordered_json entry = PartitionJson(d.partition);
+    std::string action;
+    if (d.deleted) {
+      action = "deleted";
+    } else if (!d.unfinished_by.empty() && !report.forced) {
+      action = "kept-unfinished";
+    } else {
+      action = "would-delete";
+    }
+    entry["action"] = action;
+    entry["unfinished_by"] = d.unfinished_by;
+    entry["files_deleted"] = d.files_deleted;
+    selected.push_back(std::move(entry));
+  }
+  ordered_json doc{
+      {"format", "otap-parquet-retention/1"},
+      {"dataset", report.uri},
+      {"applied", report.applied},
+      {"forced", report.forced},
+      {"selected", std::move(selected)},
+      {"kept", report.kept},
+      {"undetermined", report.undetermined},
+      {"unmatched", report.unmatched},
+      {"deleted_partitions", report.deleted_partitions()},
+      {"deleted_files", report.deleted_files()},
+      {"deleted_bytes", report.deleted_bytes()},
+      {"blocked", report.blocked()},
+      {"exit_code", report.blocked() > 0 ? kPartitionsBlocked : kPartitionsOk}};
+  return doc.dump(2) + "\n";
+}
+
+std::string RetentionReportText(const dataset::RetentionReport& report) {
+  std::ostringstream out;
+  int64_t to_delete = 0, bytes = 0, records = 0;
+  for (const auto& d : report.selected) {
+    std::string action;
+    if (d.deleted) {
+      action = fmt::format("deleted ({} files)", d.files_deleted);
+    } else if (!d.unfinished_by.empty() && !report.forced) {
+      action =
+          fmt::format("kept: replay not finished ({})", fmt::join(d.unfinished_by, ", "));
+    } else {
+      action = "would delete";
+    }
+    if (d.unfinished_by.empty() || report.forced) {
+      ++to_delete;
+      bytes += d.partition.stats.bytes;
+      records += d.partition.stats.records;
+    }
+    out << fmt::format("{} records={} files={} bytes={} event_time={}: {}\n",
+                       d.partition.stats.path, d.partition.stats.records,
+                       d.partition.stats.files, d.partition.stats.bytes,
+                       TimeText(d.partition), action);
+  }
+  for (const auto& path : report.undetermined) {
+    out << fmt::format(
+        "{}: kept: event time unknown (no date=/hour= directory and a "
+        "file without time statistics); use --partition\n",
+        path);
+  }
+  for (const auto& selector : report.unmatched) {
+    out << fmt::format("--partition {}: matches no partition\n", selector);
+  }
+  out << fmt::format(
+      "partitions delete {}{}: {} partition{} {} ({} records, {}), {} blocked by a "
+      "replay checkpoint, {} kept\n",
+      report.uri, report.applied ? "" : " (dry run)", to_delete,
+      to_delete == 1 ? "" : "s", report.applied ? "deleted" : "to delete", records,
+      HumanBytes(bytes), report.blocked(), report.kept);
+  if (!report.applied && to_delete > 0) {
+    out << "dry run: nothing deleted; run again with --apply to delete them\n";
+  }
+  if (report.blocked() > 0) {
+    out << "partitions a replay checkpoint has not finished are kept; --force deletes "
+           "them too\n";
+  }
+  return out.str();
+}
+
+arrow::Result<int> RunPartitions(const PartitionsCommandOptions& options,
+                                 std::ostream& out) {
+  std::string base;
+  ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
+  auto listing = dataset::ListPartitions(fs, base);
+  if (!listing.ok()) {
+    return listing.status().WithMessage(options.dataset, ": ",
+                                        listing.status().message());
+  }
+  out << (options.json ? PartitionListingJson(*listing) : PartitionListingText(*listing));
+  return kPartitionsOk;
+}
+
+arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
+                                       std::ostream& out) {
+  dataset::RetentionOptions retention;
+  if (!options.before.empty()) {
+    std::string text = options.before;
+    // A plain date (`--before 2026-11-01`) is its midnight UTC.
+    if (text.size() == 10 && text[4] == '-' && text[7] == '-') text += "T00:00:00Z";
+    auto before = ParseTimeBound(text);
+    if (!before.ok()) {
+      return before.status().WithMessage("--before: ", before.status().message());
+    }
+    retention.before_unix_nano = *before;
+  }
+  retention.partitions = options.partitions;
+  retention.apply = options.apply;
+  retention.force = options.force;
+  ARROW_RETURN_NOT_OK(retention.Validate());
+  std::string base;
+  ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
+  for (const auto& uri : options.checkpoints) {
+    auto checkpoint = dataset::RetentionCheckpoint::Load(uri, options.flags.ToS3Config());
+    if (!checkpoint.ok()) {
+      return checkpoint.status().WithMessage("--checkpoint: ",
+                                             checkpoint.status().message());
+    }
+    retention.checkpoints.push_back(std::move(*checkpoint));
+  }
+  auto report = dataset::DeletePartitions(fs, base, retention);
+  if (!report.ok()) {
+    return report.status().WithMessage(options.dataset, ": ", report.status().message());
+  }
+  out << (options.json ? RetentionReportJson(*report) : RetentionReportText(*report));
+  return report->blocked() > 0 ? kPartitionsBlocked : kPartitionsOk;
+}
+
+}  // namespace otap_parquet::cli

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// Retention and partition management (`otap-parquet partitions`, docs/operations.md
+/// "Retention"): list the id spaces (partition directories) of a dataset with their
+/// event-time range and size, and delete whole ones by event time or by path.
+///
+/// A partition is deleted whole: every table's directory of that id space, root
+/// tables first, then the other tables parents before children. Our reader only
+/// knows a partition by its root files (discovery.h) and, when polling, holds child
+/// files until their parent is visible; as no child goes before the roots, a reader
+/// either does not see the partition or fails to open its roots (the other order
+/// would let it join roots with half their children). Children left by an
+/// interrupted deletion are never replayed; `repair --apply` removes them (orphans).
+///
+/// A partition that a given replay checkpoint has not finished (some root file of
+/// one of its signals not in the unit's files_done) is not deleted unless forced.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/result.h>
+#include <arrow/status.h>
+
+#include "otap_parquet/dataset/inspect.h"
+#include "otap_parquet/dataset/replay_checkpoint.h"
+#include "otap_parquet/dataset/sharding.h"
+#include "otap_parquet/dataset/storage.h"
+
+namespace otap_parquet::dataset {
+
+/// \brief One partition of ListPartitions.
+struct PartitionInfo {
+  /// Footer statistics of its files (path, part_id, signals, files, rows, bytes,
+  /// event time).
+  PartitionInspection stats;
+  /// [start, end) in Unix ns from its `date=YYYY-MM-DD` / `hour=HH` directories
+  /// (the writer places each record by its own time); nullopt without them.
+  std::optional<std::pair<int64_t, int64_t>> directory_time;
+
+  /// \brief The end (exclusive) before which every record of the partition lies, from
+  /// the directories and the footers (the later of both when both are known);
+  /// nullopt when neither tells it (no event-time directory, and a file without
+  /// time statistics or unreadable).
+  std::optional<int64_t> EventTimeEnd() const;
+};
+
+/// \brief All partitions of a dataset.
+struct PartitionListing {
+  std::string uri;                        ///< printable dataset URI
+  std::vector<PartitionInfo> partitions;  ///< path order
+  /// Files directly in a table directory (one id space without a directory: never
+  /// deleted by partition).
+  bool unpartitioned = false;
+  int64_t footers_read = 0;
+  /// Files whose footer could not be read (their partitions' time is then unknown
+  /// unless their directories tell it).
+  int64_t bad_files = 0;
+};
+
+/// \brief Parses the `date=YYYY-MM-DD` and `hour=HH` segments of a partition path
+/// into [start, end) Unix ns; nullopt when it has no (valid) date segment.
+std::optional<std::pair<int64_t, int64_t>> DirectoryTimeRange(const std::string& path);
+
+/// \brief Lists the partitions of the dataset at `base` (Inspect, footers only,
+/// `parallelism` at a time). IOError naming the path when listing fails.
+arrow::Result<PartitionListing> ListPartitions(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
+    int parallelism = 8);
+
+/// \brief A replay checkpoint that guards partitions from deletion.
+struct RetentionCheckpoint {
+  std::string name;  ///< printable location, for messages
+  ReplayCheckpoint checkpoint;
+  /// The shard whose checkpoint it is (`.shard-K-of-N` file name suffix): only that
+  /// shard's partitions are its concern.
+  std::optional<Shard> shard;
+
+  /// \brief Loads `uri` (a local path or URI; `s3` as for the dataset): Invalid
+  /// naming it when missing or unreadable.
+  static arrow::Result<RetentionCheckpoint> Load(const std::string& uri,
+                                                 const S3Config& s3);
+  /// \brief Whether the checkpoint's reader has replayed every root file of
+  /// `partition` (every signal).
+  bool Finished(const PartitionInfo& partition) const;
+};
+
+/// \brief What DeletePartitions deletes and how.
+struct RetentionOptions {
+  /// Partitions whose every record's event time is before this (Unix ns).
+  std::optional<int64_t> before_unix_nano;
+  /// Partition paths (relative to a table directory) or leading parts of one made of
+  /// whole segments (`date=2026-11-01`), or a `_part_id=<uuid>` segment anywhere in
+  /// the path. With before_unix_nano both must hold.
+  std::vector<std::string> partitions;
+  /// Replay checkpoints whose unfinished partitions are not deleted.
+  std::vector<RetentionCheckpoint> checkpoints;
+  /// Delete (default: dry run).
+  bool apply = false;
+  /// Delete partitions the checkpoints have not finished too.
+  bool force = false;
+  /// `_part_id` values never deleted: a running writer's own id spaces (it may still
+  /// publish a late record into an old event-time directory of its `_part_id`).
+  std::vector<std::string> exclude_part_ids;
+  /// Footers read at once.
+  int parallelism = 8;
+
+  arrow::Status Validate() const;
+};
+
+/// \brief One selected partition and what happened to it.
+struct RetentionDecision {
+  PartitionInfo partition;
+  /// Checkpoints (names) that have not finished it: kept unless forced.
+  std::vector<std::string> unfinished_by;
+  bool deleted = false;
+  /// Files and directories removed (with apply).
+  int64_t files_deleted = 0;
+};
+
+/// \brief Everything DeletePartitions decided.
+struct RetentionReport {
+  std::string uri;
+  bool applied = false;
+  bool forced = false;
+  /// Selected partitions, path order: deleted (or, dry run, to be deleted) unless
+  /// unfinished_by a checkpoint without force.
+  std::vector<RetentionDecision> selected;
+  /// Partitions not selected because their event-time end is unknown (before only).
+  std::vector<std::string> undetermined;
+  /// Partitions kept because their records reach the bound or later.
+  int64_t kept = 0;
+  /// --partition selectors that matched no partition.
+  std::vector<std::string> unmatched;
+
+  int64_t deleted_partitions() const;
+  int64_t deleted_files() const;
+  int64_t deleted_bytes() const;
+  /// Selected partitions kept for an unfinished checkpoint (exit code 3).
+  int64_t blocked() const;
+};
+
+/// \brief Whether partition `path` matches selector `selector` (RetentionOptions).
+bool PartitionMatches(const std::string& path, const std::string& selector);
+
+/// \brief Deletes (with options.apply) the partitions options select, see the file
+/// comment for the order and the checkpoints. Empty directories left (local disk)
+/// and directory markers (object stores) are removed up to the table directories.
+/// \return the report; Invalid when a checkpoint belongs to another dataset; IOError
+/// naming the path when listing or a deletion fails (partitions deleted before it
+/// stay deleted: run again).
+arrow::Result<RetentionReport> DeletePartitions(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
+    const RetentionOptions& options);
+
+}  // namespace otap_parquet::dataset

@@ -1,0 +1,282 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`otap-parquet partitions` and `partitions delete` (docs/cli.md, docs/operations.md
+"Retention"): listing against DuckDB, deletion by event time and by id space with the
+remaining records counted by DuckDB and replayed, replay checkpoints that block a
+deletion, --force, and S3 (moto)."""
+import collections
+import datetime
+import json
+import os
+import subprocess
+
+import duckdb
+import pytest
+
+from test_engine_replay_checkpoint import bodies, load_checkpoint, pipeline
+
+BUCKET = "telemetry"
+UTC = datetime.timezone.utc
+# Three event-time hours: two before 2026-11-01, one after.
+HOURS = [
+    datetime.datetime(2026, 10, 30, 10, tzinfo=UTC),
+    datetime.datetime(2026, 10, 31, 23, tzinfo=UTC),
+    datetime.datetime(2026, 11, 1, 1, tzinfo=UTC),
+]
+PER_HOUR = [120, 80, 50]
+
+
+def hour_dir(hour):
+    return f"date={hour:%Y-%m-%d}/hour={hour:%H}"
+
+
+def write_logs(path, first=0):
+    """Logs with unique bodies rec-<n>, PER_HOUR[i] of them in hour i, minutes apart,
+    one attribute each. Returns {hour index: set of bodies}."""
+    out = collections.defaultdict(set)
+    n = first
+    with open(path, "w") as f:
+        for i, hour in enumerate(HOURS):
+            records = []
+            for k in range(PER_HOUR[i]):
+                t = int((hour.timestamp() + k * 17) * 1e9)
+                records.append({
+                    "timeUnixNano": str(t),
+                    "body": {"stringValue": f"rec-{n}"},
+                    "attributes": [{"key": "seq", "value": {"intValue": str(n)}}],
+                })
+                out[i].add(f"rec-{n}")
+                n += 1
+            f.write(json.dumps({"resourceLogs": [{
+                "resource": {"attributes": [
+                    {"key": "service.name", "value": {"stringValue": "svc"}}]},
+                "scopeLogs": [{"scope": {"name": "retention"}, "logRecords": records}],
+            }]}) + "\n")
+    return out
+
+
+@pytest.fixture
+def lake(run, tmp_path):
+    """Three hourly partitions of one writer (small files)."""
+    src = tmp_path / "in.jsonl"
+    expected = write_logs(src)
+    lake = tmp_path / "lake"
+    run("convert", src, lake, "--partition-by", "hour", "--rows-per-file", "30")
+    return lake, expected
+
+
+def count(lake, table, where=""):
+    glob = str(lake / table / "**" / "*.parquet")
+    return duckdb.connect().execute(
+        f"SELECT count(*) FROM read_parquet('{glob}', filename=true) {where}").fetchone()[0]
+
+
+def partitions(run, lake, *flags, env=None, cli=None):
+    if cli is not None:
+        proc = subprocess.run([str(cli), "partitions", str(lake), "--json", *flags],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return json.loads(proc.stdout)
+    return json.loads(run("partitions", lake, "--json", *flags).stdout)
+
+
+def delete(run, lake, *args, code=0):
+    proc = run("partitions", "delete", lake, *args, check=False)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    return proc
+
+
+def empty_dirs(lake):
+    return [root for root, dirs, files in os.walk(lake) if not dirs and not files]
+
+
+def test_partitions_list_matches_duckdb(run, lake):
+    # Scenario: one writer's logs in three event-time hours, files of 30 rows.
+    # Guarantees: one partition per hour directory (date=/hour=/_part_id=); its
+    # records, files and event-time range equal DuckDB's reading of that directory;
+    # the directory's hour is reported as its time range.
+    lake, expected = lake
+    doc = partitions(run, lake)
+    assert doc["format"] == "otap-parquet-partitions/1"
+    assert [p["partition"].rsplit("/", 1)[0] for p in doc["partitions"]] == \
+        [hour_dir(h) for h in HOURS]
+    assert doc["records"] == sum(PER_HOUR)
+    for i, p in enumerate(doc["partitions"]):
+        assert p["signals"] == ["logs"]
+        glob = str(lake / "logs" / p["partition"] / "*.parquet")
+        n, lo, hi = duckdb.connect().execute(
+            f"SELECT count(*), min(epoch_ns(time_unix_nano)), max(epoch_ns(time_unix_nano)) "
+            f"FROM read_parquet('{glob}')").fetchone()
+        assert p["records"] == n == PER_HOUR[i]
+        assert (p["event_time"]["min_unix_nano"], p["event_time"]["max_unix_nano"]) == (lo, hi)
+        files = sum(1 for d in lake.iterdir() for _ in (d / p["partition"]).glob("*.parquet"))
+        assert p["files"] == files
+        assert p["directory_time"]["start_unix_nano"] == int(HOURS[i].timestamp()) * 10**9
+    text = run("partitions", lake).stdout
+    assert hour_dir(HOURS[0]) in text and "EVENT TIME" in text
+
+
+def test_delete_before_dry_run_then_apply(run, lake, tmp_path):
+    # Scenario: `partitions delete --before 2026-11-01`, first without --apply.
+    # Guarantees: the dry run deletes nothing and names the two earlier hours; with
+    # --apply DuckDB counts of logs and log_attrs equal those of the remaining hour
+    # alone (measured before), a replay yields exactly its records, and no empty
+    # directory is left under the dataset.
+    lake, expected = lake
+    files_before = sorted(lake.rglob("*.parquet"))
+    keep = hour_dir(HOURS[2])
+    keep_logs = count(lake, "logs", f"WHERE filename LIKE '%{keep}%'")
+    keep_attrs = count(lake, "log_attrs", f"WHERE filename LIKE '%{keep}%'")
+    assert keep_logs == PER_HOUR[2] and keep_attrs == PER_HOUR[2]
+
+    dry = delete(run, lake, "--before", "2026-11-01")
+    assert sorted(lake.rglob("*.parquet")) == files_before
+    assert "would delete" in dry.stdout and "dry run" in dry.stdout
+    for hour in HOURS[:2]:
+        assert hour_dir(hour) in dry.stdout
+
+    applied = json.loads(delete(run, lake, "--before", "2026-11-01T00:00:00Z", "--apply",
+                                "--json").stdout)
+    assert applied["deleted_partitions"] == 2 and applied["blocked"] == 0
+    assert applied["kept"] == 1
+    assert count(lake, "logs") == keep_logs
+    assert count(lake, "log_attrs") == keep_attrs
+    assert count(lake, "resource_attrs") > 0
+    assert set(bodies(run, tmp_path, lake, "left")) == expected[2]
+    assert empty_dirs(lake) == []
+    for table in lake.iterdir():
+        assert not (table / f"date={HOURS[0]:%Y-%m-%d}").exists(), table
+
+
+def test_delete_by_part_id_every_signal(run, tmp_path):
+    # Scenario: two writers (two _part_ids) of all signals; one id space deleted by
+    # `--partition _part_id=<uuid>`.
+    # Guarantees: every table's directory of that id space is gone; the remaining
+    # row counts of every table equal those of the other writer's files alone.
+    src = tmp_path / "in.jsonl"
+    run("generate", "--requests", "3", "--items", "10", "--seed", "4", src)
+    lake = tmp_path / "lake"
+    run("convert", src, lake)
+    first = partitions(run, lake)["partitions"][0]["partition"]
+    run("convert", src, lake)
+    doc = partitions(run, lake)
+    assert len(doc["partitions"]) == 2
+    tables = sorted(d.name for d in lake.iterdir())
+    expected = {t: count(lake, t, f"WHERE filename NOT LIKE '%{first}%'") for t in tables}
+    delete(run, lake, "--partition", first, "--apply")
+    assert not list(lake.glob(f"*/{first}"))
+    for t in tables:
+        assert count(lake, t) == expected[t], t
+    assert empty_dirs(lake) == []
+
+
+def replay_checkpoint(run, lake, tmp_path):
+    """A real receiver:parquet replay of every partition with a checkpoint file."""
+    ckpt = tmp_path / "replay.ckpt"
+    config = tmp_path / "replay.yaml"
+    config.write_text(pipeline(lake, tmp_path / "copy", f"""              checkpoint: {{path: "{ckpt}"}}"""))
+    run("run", "-c", config)
+    assert load_checkpoint(ckpt)
+    return ckpt
+
+
+def test_unfinished_checkpoint_blocks_deletion_unless_forced(run, lake, tmp_path):
+    # Scenario: a replay with a checkpoint ran to the end; the checkpoint is then
+    # made to look interrupted in the second hour (its last root file back in
+    # progress, as a kill mid-file leaves it).
+    # Guarantees: with the finished checkpoint --before 2026-11-01 --apply deletes
+    # both earlier hours (exit 0); with the interrupted one it deletes the first
+    # hour only, exits 3 and names the kept partition and the checkpoint; --force
+    # then deletes it. DuckDB counts follow each step.
+    lake, expected = lake
+    ckpt = replay_checkpoint(run, lake, tmp_path)
+    doc = json.loads(ckpt.read_text()[: -len("# end\n")])
+    second = next(p["partition"] for p in partitions(run, lake)["partitions"]
+                  if p["partition"].startswith(hour_dir(HOURS[1])))
+    unit = next(u for u in doc["units"] if u["partition"] == second)
+    assert unit["files_done"]
+    unit["file"] = sorted(unit["files_done"])[-1]
+    unit["row"] = 3
+    unit["files_done"] = sorted(unit["files_done"])[:-1]
+    interrupted = tmp_path / "interrupted.ckpt"
+    interrupted.write_text(json.dumps(doc) + "\n# end\n")
+
+    # A dry run with the finished checkpoint: nothing blocked.
+    ok = json.loads(delete(run, lake, "--before", "2026-11-01", "--checkpoint", ckpt,
+                           "--json").stdout)
+    assert ok["blocked"] == 0 and len(ok["selected"]) == 2
+
+    proc = delete(run, lake, "--before", "2026-11-01", "--apply", "--checkpoint", ckpt,
+                  "--checkpoint", interrupted, code=3)
+    assert second in proc.stdout and "replay not finished" in proc.stdout
+    assert str(interrupted) in proc.stdout
+    assert count(lake, "logs") == PER_HOUR[1] + PER_HOUR[2]
+    assert (lake / "logs" / second).is_dir()
+
+    delete(run, lake, "--before", "2026-11-01", "--apply", "--checkpoint", interrupted,
+           "--force")
+    assert count(lake, "logs") == PER_HOUR[2]
+    assert count(lake, "log_attrs") == PER_HOUR[2]
+    assert empty_dirs(lake) == []
+
+
+def test_bad_arguments(run, lake, tmp_path):
+    # Scenario: no selection, a missing checkpoint, a missing dataset.
+    # Guarantees: exit 1 with the reason; nothing deleted.
+    lake, _ = lake
+    files = sorted(lake.rglob("*.parquet"))
+    assert "--before or --partition" in delete(run, lake, "--apply", code=1).stderr
+    proc = delete(run, lake, "--before", "2030-01-01", "--apply", "--checkpoint",
+                  tmp_path / "nope.ckpt", code=1)
+    assert "no checkpoint" in proc.stderr
+    assert "no dataset" in delete(run, tmp_path / "missing", "--before", "2030-01-01",
+                                  code=1).stderr
+    assert sorted(lake.rglob("*.parquet")) == files
+
+
+def test_delete_on_s3(s3_server, run, cli, tmp_path):
+    # Scenario: the hourly logs converted to S3 (moto); `partitions` and
+    # `partitions delete --before 2026-11-01 --apply` with the same S3 flags as
+    # inspect.
+    # Guarantees: the listing's records per hour are those written; after deletion
+    # no object (data or directory marker) of the deleted hours is left, the
+    # remaining objects are those of the kept hour, and a replay from S3 yields
+    # exactly its records.
+    client = s3_server.client()
+    client.create_bucket(Bucket=BUCKET)
+    flags = ["--s3-endpoint", s3_server.endpoint, "--allow-http"]
+    env = s3_server.env()
+
+    def run_env(*args, code=0):
+        proc = subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True,
+                              env=env, timeout=300)
+        assert proc.returncode == code, proc.stdout + proc.stderr
+        return proc
+
+    src = tmp_path / "in.jsonl"
+    expected = write_logs(src)
+    uri = f"s3://{BUCKET}/lake"
+    run_env("convert", src, uri, "--partition-by", "hour", "--rows-per-file", "30", *flags)
+    doc = json.loads(run_env("partitions", uri, "--json", *flags).stdout)
+    assert doc["dataset"] == uri
+    assert [p["records"] for p in doc["partitions"]] == PER_HOUR
+
+    def keys():
+        return [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+    kept_before = sorted(k for k in keys() if hour_dir(HOURS[2]) in k)
+    out = json.loads(run_env("partitions", "delete", uri, "--before", "2026-11-01",
+                             "--apply", "--json", *flags).stdout)
+    assert out["deleted_partitions"] == 2
+    left = keys()
+    for hour in HOURS[:2]:  # each the only hour of its day: the day's markers go too
+        assert not [k for k in left if f"date={hour:%Y-%m-%d}" in k], left
+    assert sorted(k for k in left if k.endswith(".parquet")) == \
+        sorted(k for k in kept_before if k.endswith(".parquet"))
+    out_file = tmp_path / "left.jsonl"
+    run_env("convert", "--signal", "logs", uri, out_file, *flags)
+    found = set()
+    for line in out_file.read_text().splitlines():
+        for r in json.loads(line).get("resourceLogs", []):
+            for s in r.get("scopeLogs", []):
+                found |= {rec["body"]["stringValue"] for rec in s.get("logRecords", [])}
+    assert found == expected[2]
