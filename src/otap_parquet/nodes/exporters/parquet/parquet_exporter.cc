@@ -71,7 +71,13 @@ ParquetExporter::ParquetExporter(ParquetExporterNodeConfig config,
                                  engine::NodeSettings settings)
     : config_(std::move(config)), settings_(std::move(settings)) {}
 
-ParquetExporter::~ParquetExporter() = default;
+ParquetExporter::~ParquetExporter() {
+  // The writer's callbacks use the logs: settle them first (records whose rows are
+  // not published stay in the logs, for the next start).
+  closing_ = true;
+  writer_.reset();
+  for (auto& log : wals_) log->Close();
+}
 
 arrow::Result<std::unique_ptr<engine::Node>> ParquetExporter::Make(
     const engine::NodeSettings& settings, const YAML::Node& config) {
