@@ -68,8 +68,10 @@ def payloads_from(cli, tmp, logs_per_request):
 
 
 def cpu_seconds(pid):
+    """(user, system) CPU seconds of a process."""
     fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def metric(admin, name):
@@ -124,6 +126,7 @@ def run_variant(args, name, payloads, tmp):
     start = time.monotonic() + 0.5
     cpu0 = cpu_seconds(engine.pid)
     fsync0 = metric(admin, "otap_node_wal_fsyncs_total") if wal else 0
+    append0 = metric(admin, "otap_node_wal_appends_total") if wal else 0
 
     def worker(w):
         for k in range(w, total, args.workers):
@@ -146,8 +149,11 @@ def run_variant(args, name, payloads, tmp):
     for t in threads:
         t.join()
     elapsed = time.monotonic() - start
-    cpu = cpu_seconds(engine.pid) - cpu0
+    cpu1 = cpu_seconds(engine.pid)
+    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+    cpu = user + system
     fsyncs = (metric(admin, "otap_node_wal_fsyncs_total") - fsync0) if wal else 0
+    appends = (metric(admin, "otap_node_wal_appends_total") - append0) if wal else 0
     channel.close()
     engine.send_signal(signal.SIGTERM)
     engine.wait(timeout=300)
@@ -165,9 +171,11 @@ def run_variant(args, name, payloads, tmp):
         "p99_ms": round(pct(0.99), 1), "max_ms": round(pct(1.0), 1),
         "errors": len(errors), "error_codes": sorted(set(errors)),
         "records_per_s": round(records / elapsed),
-        "engine_cpu_s": round(cpu, 2),
+        "engine_cpu_s": round(cpu, 2), "engine_user_s": round(user, 2),
+        "engine_system_s": round(system, 2),
         "records_per_cpu_s": round(records / cpu) if cpu else None,
         "fsyncs_per_s": round(fsyncs / elapsed, 1),
+        "appends_per_fsync": round(appends / fsyncs, 1) if fsyncs else None,
         "logs_files": len(files),
         "logs_file_mean_bytes": round(sum(files) / len(files)) if files else 0,
         "logs_file_max_bytes": files[-1] if files else 0,

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <utility>
 
+#include <arrow/array.h>
 #include <arrow/io/file.h>
 #include <arrow/io/memory.h>
 #include <arrow/ipc/reader.h>
@@ -116,26 +117,57 @@ struct Wal::Segment {
   }
 };
 
-arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeBatch(const OtapBatch& batch) {
+namespace {
+
+// A whole frame: header (magic, payload length, CRC) and the payload, written once
+// into one buffer (each table's IPC stream goes straight into it; its length is
+// patched in afterwards).
+arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeFrame(const OtapBatch& batch) {
   const auto types = batch.payload_types();
-  ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::BufferOutputStream::Create());
+  int64_t estimate = kHeaderSize + 3;
+  for (PayloadType type : types) {
+    for (const auto& column : batch.Get(type)->columns()) {
+      for (const auto& buffer : column->data()->buffers) {
+        if (buffer) estimate += buffer->size();
+      }
+    }
+    estimate += 1024;  // schema and framing
+  }
+  ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::BufferOutputStream::Create(estimate));
+  const uint8_t zero[kHeaderSize] = {};
+  ARROW_RETURN_NOT_OK(out->Write(zero, sizeof(zero)));
   const uint8_t head[3] = {kVersion, static_cast<uint8_t>(batch.signal()),
                            static_cast<uint8_t>(types.size())};
   ARROW_RETURN_NOT_OK(out->Write(head, sizeof(head)));
+  std::vector<std::pair<int64_t, int64_t>> lengths;  // (position, value)
   for (PayloadType type : types) {
     const auto& rb = batch.Get(type);
-    ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
-    ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeStreamWriter(sink, rb->schema()));
+    uint8_t sub[5] = {static_cast<uint8_t>(static_cast<int32_t>(type)), 0, 0, 0, 0};
+    ARROW_ASSIGN_OR_RAISE(const int64_t at, out->Tell());
+    ARROW_RETURN_NOT_OK(out->Write(sub, sizeof(sub)));
+    ARROW_ASSIGN_OR_RAISE(auto writer,
+                          arrow::ipc::MakeStreamWriter(out.get(), rb->schema()));
     ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(*rb));
     ARROW_RETURN_NOT_OK(writer->Close());
-    ARROW_ASSIGN_OR_RAISE(auto stream, sink->Finish());
-    uint8_t sub[5];
-    sub[0] = static_cast<uint8_t>(static_cast<int32_t>(type));
-    PutU32(sub + 1, static_cast<uint32_t>(stream->size()));
-    ARROW_RETURN_NOT_OK(out->Write(sub, sizeof(sub)));
-    ARROW_RETURN_NOT_OK(out->Write(stream->data(), stream->size()));
+    ARROW_ASSIGN_OR_RAISE(const int64_t end, out->Tell());
+    lengths.emplace_back(at + 1, end - at - 5);
   }
-  return out->Finish();
+  ARROW_ASSIGN_OR_RAISE(auto frame, out->Finish());
+  uint8_t* data = frame->mutable_data();
+  for (const auto& [at, length] : lengths)
+    PutU32(data + at, static_cast<uint32_t>(length));
+  const int64_t payload = frame->size() - static_cast<int64_t>(kHeaderSize);
+  PutU32(data, kMagic);
+  PutU32(data + 4, static_cast<uint32_t>(payload));
+  PutU32(data + 8, Crc32(data + kHeaderSize, payload));
+  return frame;
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeBatch(const OtapBatch& batch) {
+  ARROW_ASSIGN_OR_RAISE(auto frame, EncodeFrame(batch));
+  return arrow::SliceBuffer(frame, kHeaderSize);
 }
 
 arrow::Result<OtapBatch> DecodeBatch(const std::shared_ptr<arrow::Buffer>& payload) {
@@ -399,7 +431,7 @@ arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_d
                                         " bytes of unpublished segments >= max_size ",
                                         options_.max_size);
   }
-  ARROW_ASSIGN_OR_RAISE(auto payload, EncodeBatch(batch));
+  ARROW_ASSIGN_OR_RAISE(auto frame_buffer, EncodeFrame(batch));
   std::shared_ptr<Segment> segment;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -415,16 +447,11 @@ arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_d
     std::lock_guard<std::mutex> lock(mu_);
     segment = active_;
   }
-  uint8_t header[kHeaderSize];
-  PutU32(header, kMagic);
-  PutU32(header + 4, static_cast<uint32_t>(payload->size()));
-  PutU32(header + 8, Crc32(payload->data(), payload->size()));
-  struct iovec iov[2] = {
-      {header, kHeaderSize},
-      {const_cast<uint8_t*>(payload->data()), static_cast<size_t>(payload->size())}};
+  struct iovec iov[1] = {{const_cast<uint8_t*>(frame_buffer->data()),
+                          static_cast<size_t>(frame_buffer->size())}};
   const int64_t offset = segment->size;
-  auto st = WriteAll(segment->fd, iov, 2, segment->path);
-  const int64_t frame = static_cast<int64_t>(kHeaderSize) + payload->size();
+  auto st = WriteAll(segment->fd, iov, 1, segment->path);
+  const int64_t frame = frame_buffer->size();
   std::lock_guard<std::mutex> lock(mu_);
   if (!st.ok()) {
     ++append_errors_;
