@@ -6,7 +6,7 @@ with the write-ahead log on or off and `wait_for_result` true or false (issue 14
 For each variant the engine runs `--num-cores 1` (receiver:otlp → processor:batch →
 exporter:parquet with 1 M rows / `--age` files, as configs/otlp-parquet.yaml) and
 this driver sends pre-serialized log requests (`otap-parquet generate`) on a fixed
-schedule (`--rate` records/s in requests of `--logs-per-request`), from `--workers`
+schedule (`--rate` log records/s, counted in the requests), from `--workers`
 threads; latency is measured from each request's scheduled time (so a stalled
 engine shows as latency, not as a lower rate). Reported per variant: p50/p90/p99/max
 of the answers, errors, records/s answered, the engine's CPU seconds (utime+stime
@@ -31,6 +31,7 @@ import time
 import urllib.request
 
 import grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LOGS_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
@@ -62,8 +63,12 @@ def payloads_from(cli, tmp, logs_per_request):
             shift += 7
             if byte < 0x80:
                 break
-        out.append(data[pos:pos + size])
+        payload = data[pos:pos + size]
         pos += size
+        request = ExportLogsServiceRequest.FromString(payload)
+        logs = sum(len(sl.log_records) for rl in request.resource_logs
+                   for sl in rl.scope_logs)
+        out.append((payload, logs))
     return out
 
 
@@ -120,9 +125,11 @@ def run_variant(args, name, payloads, tmp):
     channel = grpc.insecure_channel(f"127.0.0.1:{port}",
                                     options=[("grpc.max_send_message_length", 64 << 20)])
     call = channel.unary_unary(LOGS_METHOD)
-    interval = args.logs_per_request / args.rate  # seconds between requests
+    mean_logs = sum(n for _, n in payloads) / len(payloads)
+    interval = mean_logs / args.rate  # seconds between requests
     total = int(args.seconds / interval)
     latencies, errors, lock = [], [], threading.Lock()
+    answered = [0]
     start = time.monotonic() + 0.5
     cpu0 = cpu_seconds(engine.pid)
     fsync0 = metric(admin, "otap_node_wal_fsyncs_total") if wal else 0
@@ -134,11 +141,13 @@ def run_variant(args, name, payloads, tmp):
             delay = at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            payload, logs = payloads[k % len(payloads)]
             try:
-                call(payloads[k % len(payloads)], timeout=60)
+                call(payload, timeout=60)
                 done = time.monotonic()
                 with lock:
                     latencies.append(done - at)
+                    answered[0] += logs
             except grpc.RpcError as e:
                 with lock:
                     errors.append(e.code().name)
@@ -164,7 +173,7 @@ def run_variant(args, name, payloads, tmp):
     def pct(q):
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0
 
-    records = len(latencies) * args.logs_per_request
+    records = answered[0]
     return {
         "variant": name, "wal": wal, "wait_for_result": wait,
         "p50_ms": round(pct(0.50), 1), "p90_ms": round(pct(0.90), 1),
@@ -188,7 +197,8 @@ def main():
     ap.add_argument("--cli", default=str(ROOT / "build" / "otap-parquet"))
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--rate", type=float, default=50000, help="offered records/s")
-    ap.add_argument("--logs-per-request", type=int, default=500)
+    ap.add_argument("--logs-per-request", type=int, default=500,
+                    help="`generate --items` (logs per scope; a request holds several)")
     ap.add_argument("--workers", type=int, default=64)
     ap.add_argument("--age", default="30s", help="flush_when_older_than")
     ap.add_argument("--batch-duration", default="200ms",

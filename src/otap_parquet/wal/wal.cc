@@ -364,9 +364,14 @@ arrow::Status Wal::Replay(const std::function<arrow::Status(RecordId, OtapBatch)
       auto decoded = DecodeBatch(
           arrow::SliceBuffer(data, offset + static_cast<int64_t>(kHeaderSize), payload));
       if (!decoded.ok()) {
-        return decoded.status().WithMessage("WAL ", segment->path, " record ", i,
-                                            " (offset ", offset,
-                                            "): ", decoded.status().message());
+        // Whole frame, valid CRC, yet unreadable (written by an incompatible
+        // version?): kept on disk for inspection, never replayed, loudly.
+        ++replay_errors_;
+        logger_->error(
+            "wal.replay_failed file={} record={} offset={} error=\"{}\" (the record is "
+            "not written to the dataset; its segment is kept)",
+            segment->path, i, offset, decoded.status().ToString());
+        continue;
       }
       ARROW_RETURN_NOT_OK(
           fn(RecordId{segment->seq, static_cast<uint32_t>(i)}, std::move(*decoded)));
@@ -618,6 +623,7 @@ WalMetrics Wal::metrics() const {
   m.torn_tails = torn_tails_;
   m.torn_bytes = torn_bytes_;
   m.recovered_records = recovered_records_;
+  m.replay_errors = replay_errors_.load();
   m.segments = static_cast<int64_t>(segments_.size());
   const auto now = system_clock::now();
   for (const auto& [seq, segment] : segments_) {

@@ -89,6 +89,7 @@ struct WalMetrics {
   int64_t torn_bytes = 0;         ///< bytes cut by those truncations
   int64_t recovered_records = 0;  ///< records found at Open not done yet
   int64_t done_mark_errors = 0;   ///< failed writes of `.done` marks
+  int64_t replay_errors = 0;      ///< whole records Replay could not decode (kept)
 };
 
 /// \brief Serializes a batch as a WAL record payload (no frame).
@@ -113,7 +114,8 @@ class Wal {
 
   /// \brief Calls `fn` for every recovered record not marked done, in log order
   /// (one segment in memory at a time). Stops at the first error of `fn`; a record
-  /// that cannot be decoded is logged, counted (decode_errors) and left live.
+  /// that cannot be decoded is logged, counted (replay_errors) and left live (its
+  /// segment stays on disk).
   arrow::Status Replay(const std::function<arrow::Status(RecordId, OtapBatch)>& fn);
 
   /// \brief Whether live segments hold max_size bytes or more.
@@ -185,6 +187,7 @@ class Wal {
   std::atomic<int64_t> refused_full_{0};
   std::atomic<int64_t> segments_deleted_{0};
   std::atomic<int64_t> done_mark_errors_{0};
+  std::atomic<int64_t> replay_errors_{0};
   int64_t torn_tails_ = 0;
   int64_t torn_bytes_ = 0;
   int64_t recovered_records_ = 0;

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <zlib.h>
+
 #include <arrow/array.h>
 #include <arrow/json/from_string.h>
 #include <arrow/record_batch.h>
@@ -336,6 +338,38 @@ TEST(WalTest, SyncFailureIsReportedAndSealsTheSegment) {
   fail = false;
   ASSERT_OK_AND_ASSIGN(auto id, wal->Append(Logs(2), nullptr));
   EXPECT_EQ(id.segment, 2u);
+}
+
+// Scenario: a whole frame with a valid CRC whose payload is not a batch (e.g.
+// written by an incompatible version) sits between two good records.
+// Guarantees: Replay hands out the good records, logs and counts the bad one
+// (replay_errors) instead of failing the start, and keeps it live (on disk).
+TEST(WalTest, UndecodableRecordIsCountedNotFatal) {
+  testing::TempDir dir("otap_wal");
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    ASSERT_OK(wal->Append(Logs(1), nullptr).status());
+  }
+  const std::string segment = dir.path() + "/0000000000000001.wal";
+  {
+    const std::string payload = "\x09not a batch";
+    const uint32_t crc = static_cast<uint32_t>(
+        crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(payload.data()),
+              static_cast<uInt>(payload.size())));
+    const uint32_t header[3] = {0x4c41574f, static_cast<uint32_t>(payload.size()), crc};
+    std::ofstream out(segment, std::ios::app | std::ios::binary);
+    out.write(reinterpret_cast<const char*>(header), sizeof(header));  // little endian
+    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    EXPECT_EQ(wal->metrics().torn_tails, 0);
+    auto replayed = ReplayAll(*wal);
+    ASSERT_EQ(replayed.batches.size(), 1u);
+    EXPECT_EQ(wal->metrics().replay_errors, 1);
+    EXPECT_EQ(wal->metrics().live_records, 2);
+  }
+  EXPECT_TRUE(fs::exists(segment));
 }
 
 }  // namespace

@@ -432,6 +432,7 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) const {
     t.torn_tails += x.torn_tails;
     t.torn_bytes += x.torn_bytes;
     t.done_mark_errors += x.done_mark_errors;
+    t.replay_errors += x.replay_errors;
   }
   auto gauge = [&](const char* name, const char* help, int64_t v) {
     Set(m, name, help, v, "", "", /*counter=*/false);
@@ -456,6 +457,8 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) const {
   Set(m, "wal_done_mark_errors", "failed writes of published marks", t.done_mark_errors);
   Set(m, "wal_replayed_records", "unfinished records written again at start",
       wal_replayed_);
+  Set(m, "wal_replay_errors", "records that could not be decoded at start (kept)",
+      t.replay_errors);
   Set(m, "wal_rewrite_failures",
       "writes or flushes of logged batches that failed (written again later)",
       wal_write_failures_);
