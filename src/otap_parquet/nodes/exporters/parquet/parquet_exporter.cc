@@ -35,6 +35,11 @@ void Set(engine::NodeMetrics& m, const char* name, const char* help, int64_t amo
               .amount = amount});
 }
 
+std::function<arrow::Status()>& WalSyncHook() {
+  static std::function<arrow::Status()> hook;
+  return hook;
+}
+
 constexpr std::chrono::milliseconds kRefeedMaxBackoff{30000};
 constexpr std::chrono::milliseconds kWalTimer{1000};
 
@@ -70,6 +75,10 @@ struct ParquetExporter::WalEntry {
 ParquetExporter::ParquetExporter(ParquetExporterNodeConfig config,
                                  engine::NodeSettings settings)
     : config_(std::move(config)), settings_(std::move(settings)) {}
+
+void ParquetExporter::SetWalSyncHookForTesting(std::function<arrow::Status()> hook) {
+  WalSyncHook() = std::move(hook);
+}
 
 ParquetExporter::~ParquetExporter() {
   // The writer's callbacks use the logs: settle them first (records whose rows are
@@ -131,6 +140,7 @@ arrow::Status ParquetExporter::StartWal(const std::string& base_path,
   options.dir = node_dir + "/core-" + std::to_string(effect.core());
   options.segment_size = config_.wal.segment_size;
   options.max_size = config_.wal.max_size;
+  options.fail_sync_for_testing = WalSyncHook();
   std::vector<std::string> dirs = {options.dir};
   if (effect.core() == 0) {
     // Logs of instances that no longer exist (a restart with fewer cores).

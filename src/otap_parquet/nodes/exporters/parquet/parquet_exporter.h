@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ class ParquetExporter : public engine::Exporter {
 
   /// \brief Batches written whose context is not completed yet.
   int64_t pending_batches() const { return *pending_; }
+
+  /// \brief Test only: runs instead of every WAL fdatasync of nodes whose Start() comes later
+  /// (wal::WalOptions::fail_sync_for_testing); empty = real syncs.
+  static void SetWalSyncHookForTesting(std::function<arrow::Status()> hook);
 
  private:
   ParquetExporter(ParquetExporterNodeConfig config, engine::NodeSettings settings);

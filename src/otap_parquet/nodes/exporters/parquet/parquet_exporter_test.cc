@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -478,6 +480,55 @@ TEST_F(ParquetExporterTest, WalDirectoryCannotBeShared) {
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(st.message(), HasSubstr("in use"));
   EXPECT_THAT(st.message(), HasSubstr("exporter:parquet pq wal"));
+}
+
+// Scenario: the WAL's fdatasync is held (a test hook blocks it) while two batches
+// are exported; then it is released; then a sync fails.
+// Guarantees: no Ack before the sync covering the batch has returned (checked while
+// it cannot have returned, not after a delay); both are Acked once it does; a
+// failed sync Nacks its batch retryable ("write-ahead log sync failed").
+TEST_F(ParquetExporterTest, WalAcksOnlyAfterTheSyncReturns) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  bool fail = false;
+  std::atomic<int> entered{0};
+  ParquetExporter::SetWalSyncHookForTesting([&]() -> arrow::Status {
+    ++entered;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    if (fail) return arrow::Status::IOError("injected EIO");
+    return arrow::Status::OK();
+  });
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  ParquetExporter::SetWalSyncHookForTesting(nullptr);  // the node has its copy
+  ASSERT_OK(exporter.Export(Message(0), effect_));
+  ASSERT_OK(exporter.Export(Message(1), effect_));
+  WaitFor([&] { return entered.load() >= 1; });
+  EXPECT_EQ(acked(), 0u);
+  EXPECT_EQ(nacked(), 0u);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  WaitFor([&] { return acked() == 2u; });
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    fail = true;
+  }
+  ASSERT_OK(exporter.Export(Message(2), effect_));
+  WaitFor([&] { return nacked() == 1u; });
+  EXPECT_EQ(sink_->nacked[0], 2u);
+  EXPECT_FALSE(sink_->nacks[0].permanent);
+  EXPECT_THAT(sink_->nacks[0].reason, HasSubstr("write-ahead log sync failed"));
+  ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  EXPECT_EQ(effect_.metrics().extra("wal_fsync_errors"), 1);
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                .status());
+  EXPECT_EQ(acked(), 2u);
 }
 
 }  // namespace
