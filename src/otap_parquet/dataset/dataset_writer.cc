@@ -195,6 +195,8 @@ std::string_view FlushReasonName(FlushReason reason) {
       return "partitions";
     case FlushReason::kPending:
       return "pending";
+    case FlushReason::kWalFull:
+      return "wal_full";
   }
   return "?";
 }

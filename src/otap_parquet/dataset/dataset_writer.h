@@ -55,11 +55,12 @@ enum class FlushReason {
   kRollover,    ///< a new `_part_id` started: the old one's files get no more rows
   kPartitions,  ///< opening one more partition would pass max_open_partitions
   kPending,     ///< the caller's bound on unacknowledged batches was reached
+  kWalFull,     ///< the caller's write-ahead log is full (publishing frees it)
 };
-constexpr int kFlushReasons = 8;
+constexpr int kFlushReasons = 9;
 
 /// \brief "rows", "bytes", "age", "explicit", "shutdown", "rollover", "partitions",
-/// "pending".
+/// "pending", "wal_full".
 std::string_view FlushReasonName(FlushReason reason);
 
 /// \brief Counters of one writer since it was made (upstream's

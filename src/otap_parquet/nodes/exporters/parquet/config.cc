@@ -11,6 +11,7 @@ namespace otap_parquet::nodes {
 namespace {
 
 constexpr std::string_view kMaxPending = "max_pending_batches";
+constexpr std::string_view kWal = "wal";
 
 // The YAML node at a dotted error path below `root` ("writer_options.x",
 // "partitioning_strategies[0].event_time"), or the deepest ancestor that exists.
@@ -69,6 +70,19 @@ void RecordErrors(const arrow::Status& status, const YAML::Node& root,
 ParquetExporterNodeConfig ParquetExporterNodeConfig::Read(config::ConfigReader& reader) {
   ParquetExporterNodeConfig c;
   if (auto v = reader.Int(kMaxPending, 1)) c.max_pending_batches = *v;
+  const bool has_wal = reader.Has(kWal);
+  {
+    config::ConfigReader wal = reader.Child(kWal);
+    if (auto v = wal.Bool("enabled")) c.wal.enabled = *v;
+    if (auto v = wal.String("path")) c.wal.path = *v;
+    if (auto v = wal.Bytes("max_size", 1)) c.wal.max_size = *v;
+    if (auto v = wal.Bytes("segment_size", 1)) c.wal.segment_size = *v;
+    if (c.wal.segment_size > c.wal.max_size) {
+      wal.Error("segment_size", "must be <= max_size (" + std::to_string(c.wal.max_size) +
+                                    " bytes), got " + std::to_string(c.wal.segment_size));
+    }
+    wal.Finish();
+  }
   // Note: YAML::Node's operator= writes through to the referenced node, so the
   // copy without our key is a fresh clone, never assigned over reader.node().
   const YAML::Node& original = reader.node();
@@ -76,6 +90,7 @@ ParquetExporterNodeConfig ParquetExporterNodeConfig::Read(config::ConfigReader& 
   if (original.IsMap()) {
     // ParseParquetExporterConfig checks the other keys itself (with suggestions).
     rest.remove(std::string(kMaxPending));
+    rest.remove(std::string(kWal));
     for (const auto& entry : original) reader.Ignore(entry.first.Scalar());
   } else if (original.IsDefined() && !original.IsNull()) {
     // Not a mapping: ConfigReader already recorded it.
@@ -84,6 +99,11 @@ ParquetExporterNodeConfig ParquetExporterNodeConfig::Read(config::ConfigReader& 
   auto parsed = dataset::ParseParquetExporterConfig(rest, reader.path());
   if (parsed.ok()) {
     c.dataset = std::move(*parsed);
+    if (has_wal && c.wal.enabled && c.wal.path.empty() &&
+        c.dataset.storage.kind != dataset::StorageKind::kFile) {
+      reader.Child(kWal).Error(
+          "path", "required with an object-store dataset (the write-ahead log is local)");
+    }
   } else {
     RecordErrors(parsed.status(), reader.node(), reader.path(), reader.errors());
   }

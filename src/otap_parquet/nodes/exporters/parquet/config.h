@@ -2,15 +2,31 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/dataset/parquet_exporter_config.h"
 
 /// \file
 /// Configuration of `exporter:parquet`: upstream's keys, parsed by
-/// dataset::ParseParquetExporterConfig, plus the node's own `max_pending_batches`.
+/// dataset::ParseParquetExporterConfig, plus the node's own `max_pending_batches`
+/// and `wal`.
 
 namespace otap_parquet::nodes {
+
+/// \brief `wal:` of exporter:parquet (ours): the write-ahead log that makes an
+/// acknowledgement mean "durable on local disk" without waiting for a Parquet flush.
+struct ParquetWalConfig {
+  bool enabled = false;
+  /// Directory holding `<node id>/core-<n>/` logs. Default for a `file` dataset:
+  /// `<base>/_wal` (readers list table directories only); required for object
+  /// stores (the log is local).
+  std::string path;
+  /// Bytes of unpublished segments at which new batches are refused (retryable).
+  int64_t max_size = 1LL << 30;
+  /// A segment is sealed (and deleted once published) at this size.
+  int64_t segment_size = 64LL << 20;
+};
 
 struct ParquetExporterNodeConfig {
   /// `storage`, `partitioning_strategies`, `writer_options`, `retry`.
@@ -18,8 +34,9 @@ struct ParquetExporterNodeConfig {
   /// Batches written but not yet durable (acks waiting for a flush) above which the
   /// node stops taking input (backpressure). Ours, not upstream's.
   int64_t max_pending_batches = 64;
+  ParquetWalConfig wal;
 
-  /// \brief Reads `max_pending_batches`, hands the rest to
+  /// \brief Reads `max_pending_batches` and `wal`, hands the rest to
   /// ParseParquetExporterConfig and records its errors in `reader`'s error list with
   /// their YAML paths and lines.
   static ParquetExporterNodeConfig Read(config::ConfigReader& reader);

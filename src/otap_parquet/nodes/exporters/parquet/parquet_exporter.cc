@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <mutex>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -32,13 +35,58 @@ void Set(engine::NodeMetrics& m, const char* name, const char* help, int64_t amo
               .amount = amount});
 }
 
+std::function<arrow::Status()>& WalSyncHook() {
+  static std::function<arrow::Status()> hook;
+  return hook;
+}
+
+constexpr std::chrono::milliseconds kRefeedMaxBackoff{30000};
+constexpr std::chrono::milliseconds kWalTimer{1000};
+
 }  // namespace
+
+/// The context of an appended batch, completed once: by the WAL's sync thread
+/// (Ack, or a retryable Nack when the sync failed) or by the exporter thread when
+/// the writer refused the batch as invalid before that.
+struct ParquetExporter::WalEntry {
+  enum class State { kWaiting, kAcked, kNacked };
+  std::mutex mu;
+  engine::AckContext ctx;
+  State state = State::kWaiting;
+
+  State Complete(const arrow::Status& st, bool permanent) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (state != State::kWaiting) return state;
+    if (st.ok()) {
+      ctx.Ack();
+      state = State::kAcked;
+    } else {
+      ctx.Nack({st.ToString(), permanent});
+      state = State::kNacked;
+    }
+    return state;
+  }
+  State Get() {
+    std::lock_guard<std::mutex> lock(mu);
+    return state;
+  }
+};
 
 ParquetExporter::ParquetExporter(ParquetExporterNodeConfig config,
                                  engine::NodeSettings settings)
     : config_(std::move(config)), settings_(std::move(settings)) {}
 
-ParquetExporter::~ParquetExporter() = default;
+void ParquetExporter::SetWalSyncHookForTesting(std::function<arrow::Status()> hook) {
+  WalSyncHook() = std::move(hook);
+}
+
+ParquetExporter::~ParquetExporter() {
+  // The writer's callbacks use the logs: settle them first (records whose rows are
+  // not published stay in the logs, for the next start).
+  closing_ = true;
+  writer_.reset();
+  for (auto& log : wals_) log->Close();
+}
 
 arrow::Result<std::unique_ptr<engine::Node>> ParquetExporter::Make(
     const engine::NodeSettings& settings, const YAML::Node& config) {
@@ -59,14 +107,204 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
   ws.filesystem = std::move(*fs);
   ws.storage_stats = storage_stats_;
   ws.logger = settings_.logger;
+  const std::string base_path = ws.base_path;
   ARROW_ASSIGN_OR_RAISE(
       writer_, dataset::DatasetWriter::Make(config_.dataset.writer_options,
                                             config_.dataset.partitioning, std::move(ws)));
-  if (auto tick = writer_->tick_interval()) effect.StartPeriodicTimer(*tick);
+  effect_ = &effect;
+  auto tick = writer_->tick_interval();
+  if (config_.wal.enabled) {
+    auto st = StartWal(base_path, effect);
+    if (!st.ok()) {
+      return st.WithMessage("exporter:parquet ", effect.node_id(),
+                            " wal: ", st.message());
+    }
+    // Re-writes after failed flushes need a timer even without an age rule.
+    tick = tick ? std::min(*tick, kWalTimer) : kWalTimer;
+  }
+  if (tick) effect.StartPeriodicTimer(*tick);
   effect.logger().info(
-      "exporter.parquet.start node={} core={} base_uri={} max_pending_batches={}",
+      "exporter.parquet.start node={} core={} base_uri={} max_pending_batches={} wal={}",
       effect.node_id(), effect.core(), config_.dataset.storage.base_uri,
-      config_.max_pending_batches);
+      config_.max_pending_batches, wals_.empty() ? "off" : wals_[0]->dir());
+  UpdateMetrics(effect);
+  return arrow::Status::OK();
+}
+
+arrow::Status ParquetExporter::StartWal(const std::string& base_path,
+                                        engine::EffectHandler& effect) {
+  std::string root = config_.wal.path;
+  if (root.empty()) root = base_path + "/_wal";  // config: file datasets only
+  const std::string node_dir = root + "/" + effect.node_id();
+  wal::WalOptions options;
+  options.dir = node_dir + "/core-" + std::to_string(effect.core());
+  options.segment_size = config_.wal.segment_size;
+  options.max_size = config_.wal.max_size;
+  options.fail_sync_for_testing = WalSyncHook();
+  std::vector<std::string> dirs = {options.dir};
+  if (effect.core() == 0) {
+    // Logs of instances that no longer exist (a restart with fewer cores).
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(node_dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!entry.is_directory() || !name.starts_with("core-")) continue;
+      const std::string n = name.substr(5);
+      if (n.empty() || !std::all_of(n.begin(), n.end(), ::isdigit)) continue;
+      if (std::stoll(n) >= settings_.num_cores) dirs.push_back(entry.path().string());
+    }
+  }
+  for (const auto& dir : dirs) {
+    auto opts = options;
+    opts.dir = dir;
+    ARROW_ASSIGN_OR_RAISE(auto log, wal::Wal::Open(std::move(opts), settings_.logger));
+    const auto m = log->metrics();
+    effect.logger().info(
+        "exporter.parquet.wal_open node={} core={} dir={} segments={} bytes={} "
+        "unfinished_records={} torn_tails={} adopted={}",
+        effect.node_id(), effect.core(), dir, m.segments, m.bytes, m.recovered_records,
+        m.torn_tails, dir != options.dir);
+    wals_.push_back(std::move(log));
+  }
+  // Everything acknowledged before the crash goes to the writer before new data.
+  for (size_t i = 0; i < wals_.size(); ++i) {
+    ARROW_RETURN_NOT_OK(wals_[i]->Replay([&](wal::RecordId id, OtapBatch batch) {
+      ++wal_replayed_;
+      WriteRecord({i, id}, batch, nullptr);
+      return arrow::Status::OK();
+    }));
+  }
+  if (wal_replayed_ > 0) {
+    effect.logger().info("exporter.parquet.wal_replayed node={} core={} records={}",
+                         effect.node_id(), effect.core(), wal_replayed_);
+  }
+  return arrow::Status::OK();
+}
+
+void ParquetExporter::WriteRecord(WalRef ref, const OtapBatch& batch,
+                                  std::shared_ptr<WalEntry> entry) {
+  writer_->Write(batch).AddCallback(
+      [this, ref, entry = std::move(entry)](const arrow::Status& st) {
+        OnRecordWritten(ref, st, entry);
+      });
+}
+
+void ParquetExporter::OnRecordWritten(WalRef ref, const arrow::Status& st,
+                                      const std::shared_ptr<WalEntry>& entry) {
+  // Runs on the exporter thread (inside Write/Flush/Tick/Close).
+  wal::Wal& log = *wals_[ref.log];
+  if (st.ok()) {
+    log.MarkDone(ref.id);
+    refeed_backoff_ = std::chrono::milliseconds(1000);
+    return;
+  }
+  if (st.IsInvalid()) {
+    // Bad data never gets better: Nack it permanently when not acked yet.
+    const bool acked =
+        !entry || entry->Complete(st, /*permanent=*/true) == WalEntry::State::kAcked;
+    log.MarkDone(ref.id);
+    if (acked) {
+      ++wal_invalid_;
+      settings_.logger->error(
+          "exporter.parquet.wal_record_invalid dir={} record={}:{} error=\"{}\" (an "
+          "acknowledged batch the writer refuses as invalid: given up)",
+          log.dir(), ref.id.segment, ref.id.index, st.ToString());
+      if (effect_) effect_->ReportUndelivered("given up (invalid)", 1, 0);
+    }
+    return;
+  }
+  if (entry && entry->Get() == WalEntry::State::kNacked) {
+    // Its sender was told to retry; writing it again would duplicate it.
+    log.MarkDone(ref.id);
+    return;
+  }
+  ++wal_write_failures_;
+  if (closing_) return;  // stays in the log: replayed at the next start
+  settings_.logger->warn(
+      "exporter.parquet.wal_rewrite_scheduled dir={} record={}:{} in={}ms error=\"{}\" "
+      "(the batch stays in the write-ahead log and is written again)",
+      log.dir(), ref.id.segment, ref.id.index, refeed_backoff_.count(), st.ToString());
+  if (refeed_.empty()) next_refeed_ = std::chrono::steady_clock::now() + refeed_backoff_;
+  refeed_.push_back(ref);
+}
+
+void ParquetExporter::Refeed(engine::EffectHandler& effect) {
+  if (refeed_.empty() || std::chrono::steady_clock::now() < next_refeed_) return;
+  auto due = std::move(refeed_);
+  refeed_.clear();
+  refeed_backoff_ = std::min(refeed_backoff_ * 2, kRefeedMaxBackoff);
+  next_refeed_ = std::chrono::steady_clock::now() + refeed_backoff_;
+  for (const WalRef& ref : due) {
+    auto batch = wals_[ref.log]->Read(ref.id);
+    if (!batch.ok()) {
+      // Unreadable in its own log: nothing left to retry from.
+      ++wal_read_errors_;
+      effect.metrics().errors++;
+      effect.logger().error(
+          "exporter.parquet.wal_read_failed node={} core={} record={}:{} error=\"{}\" "
+          "(an acknowledged batch is lost)",
+          effect.node_id(), effect.core(), ref.id.segment, ref.id.index,
+          batch.status().ToString());
+      effect.ReportUndelivered("lost (WAL record unreadable)", 1, 0);
+      continue;
+    }
+    ++wal_refeeds_;
+    WriteRecord(ref, *batch, nullptr);
+  }
+}
+
+arrow::Status ParquetExporter::ExportWithWal(engine::PData msg,
+                                             engine::EffectHandler& effect) {
+  wal::Wal& log = *wals_[0];
+  if (log.full()) {
+    // Publishing what is open frees the segments that only wait for it.
+    auto st = writer_->Flush(dataset::FlushReason::kWalFull);
+    if (!st.ok()) {
+      effect.metrics().errors++;
+      effect.logger().warn("exporter.parquet.flush_failed node={} core={} error={}",
+                           effect.node_id(), effect.core(), st.ToString());
+    }
+    for (auto& other : wals_) other->Reclaim();
+  }
+  if (log.full()) {
+    (void)log.Append(msg.batch, nullptr);  // counts the refusal
+    msg.context.Nack({"exporter:parquet: write-ahead log " + log.dir() +
+                          " is full (max_size " + std::to_string(log.options().max_size) +
+                          " bytes of unpublished batches); retry later",
+                      false});
+    UpdateMetrics(effect);
+    return arrow::Status::OK();
+  }
+  // The writer first: a batch it refuses (bad data) is Nacked, never logged.
+  auto written = writer_->Write(msg.batch);
+  if (written.is_finished() && !written.status().ok()) {
+    msg.context.Nack({written.status().ToString(), written.status().IsInvalid()});
+    UpdateMetrics(effect);
+    return arrow::Status::OK();
+  }
+  auto entry = std::make_shared<WalEntry>();
+  entry->ctx = std::move(msg.context);
+  ++*unsynced_;
+  auto appended =
+      log.Append(msg.batch, [entry, unsynced = unsynced_](const arrow::Status& st) {
+        --*unsynced;
+        entry->Complete(
+            st.ok() ? st : st.WithMessage("write-ahead log sync failed: ", st.message()),
+            /*permanent=*/false);
+      });
+  if (!appended.ok()) {
+    --*unsynced_;
+    effect.metrics().errors++;
+    effect.logger().warn("exporter.parquet.wal_append_failed node={} core={} error={}",
+                         effect.node_id(), effect.core(), appended.status().ToString());
+    // The batch may still be published by the writer: its sender retries
+    // (at-least-once).
+    entry->Complete(appended.status(), /*permanent=*/false);
+    UpdateMetrics(effect);
+    return arrow::Status::OK();
+  }
+  const WalRef ref{0, *appended};
+  written.AddCallback(
+      [this, ref, entry](const arrow::Status& st) { OnRecordWritten(ref, st, entry); });
   UpdateMetrics(effect);
   return arrow::Status::OK();
 }
@@ -76,6 +314,7 @@ arrow::Status ParquetExporter::Export(engine::PData msg, engine::EffectHandler& 
     msg.context.Nack({"exporter:parquet not started", false});
     return arrow::Status::OK();
   }
+  if (!wals_.empty()) return ExportWithWal(std::move(msg), effect);
   ++*pending_;
   // The writer completes futures synchronously inside its calls (on this thread):
   // now when the batch failed or its rows were flushed at once, else in a later
@@ -120,6 +359,7 @@ arrow::Status ParquetExporter::OnTimer(engine::Clock::time_point,
     effect.logger().warn("exporter.parquet.tick_failed node={} core={} error={}",
                          effect.node_id(), effect.core(), st.ToString());
   }
+  if (!wals_.empty()) Refeed(effect);
   UpdateMetrics(effect);
   if (was_full && AcceptsPdata()) effect.Wake();
   return arrow::Status::OK();
@@ -130,17 +370,25 @@ arrow::Future<> ParquetExporter::Shutdown(engine::Clock::time_point deadline,
   if (!writer_) return arrow::Future<>::MakeFinished();
   effect.CancelTimer();
   const int64_t pending = *pending_;
+  closing_ = true;
   auto st = writer_->Close(ToSystem(deadline));
   UpdateMetrics(effect);
   const auto m = writer_->metrics();
   // Destroying the writer settles any context it still held (AckContext Nacks
   // itself), so nothing is left pending once the future completes.
   writer_.reset();
+  // Waits for the last syncs: their contexts are Acked (or Nacked) before we end.
+  int64_t wal_live = 0;
+  for (auto& log : wals_) {
+    log->Close();
+    wal_live += log->metrics().live_records;
+  }
   effect.logger().info(
       "exporter.parquet.shutdown node={} core={} pending_at_shutdown={} "
-      "files_closed={} rows_written={} batches_acked={} batches_failed={} status={}",
+      "files_closed={} rows_written={} batches_acked={} batches_failed={} "
+      "wal_unpublished_records={} status={}",
       effect.node_id(), effect.core(), pending, m.files_closed, m.rows_written_total(),
-      m.batches_acked, m.batches_failed, st.ToString());
+      m.batches_acked, m.batches_failed, wal_live, st.ToString());
   if (!st.ok()) {
     return arrow::Future<>::MakeFinished(
         st.WithMessage("exporter:parquet ", effect.node_id(), " close: ", st.message()));
@@ -176,6 +424,59 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) const {
   Set(m, "parquet_batches_failed", "batches that failed (Nacked)", w.batches_failed);
   Set(m, "parquet_pending_batches", "batches waiting for a flush", *pending_, "", "",
       /*counter=*/false);
+  if (wals_.empty()) return;
+  wal::WalMetrics t;
+  for (const auto& log : wals_) {
+    const wal::WalMetrics x = log->metrics();
+    t.bytes += x.bytes;
+    t.segments += x.segments;
+    t.live_records += x.live_records;
+    t.oldest_live_age_ms = std::max(t.oldest_live_age_ms, x.oldest_live_age_ms);
+    t.appends += x.appends;
+    t.append_bytes += x.append_bytes;
+    t.syncs += x.syncs;
+    t.sync_errors += x.sync_errors;
+    t.append_errors += x.append_errors;
+    t.refused_full += x.refused_full;
+    t.segments_deleted += x.segments_deleted;
+    t.torn_tails += x.torn_tails;
+    t.torn_bytes += x.torn_bytes;
+    t.done_mark_errors += x.done_mark_errors;
+    t.replay_errors += x.replay_errors;
+  }
+  auto gauge = [&](const char* name, const char* help, int64_t v) {
+    Set(m, name, help, v, "", "", /*counter=*/false);
+  };
+  gauge("wal_bytes", "bytes of write-ahead log segments not yet deleted", t.bytes);
+  gauge("wal_segments", "write-ahead log segments not yet deleted", t.segments);
+  gauge("wal_unpublished_records", "logged batches not yet in published files",
+        t.live_records);
+  gauge("wal_oldest_unpublished_age_ms",
+        "age of the oldest segment holding unpublished batches", t.oldest_live_age_ms);
+  gauge("wal_unsynced_appends", "appends waiting for their fdatasync", *unsynced_);
+  Set(m, "wal_appends", "batches appended to the write-ahead log", t.appends);
+  Set(m, "wal_append_bytes", "bytes appended to the write-ahead log", t.append_bytes);
+  Set(m, "wal_fsyncs", "fdatasync calls (one per group commit)", t.syncs);
+  Set(m, "wal_fsync_errors", "failed fdatasyncs (their batches Nacked)", t.sync_errors);
+  Set(m, "wal_append_errors", "failed appends (batch Nacked)", t.append_errors);
+  Set(m, "wal_refused_full", "batches refused because the log was full", t.refused_full);
+  Set(m, "wal_segments_deleted", "segments deleted once published", t.segments_deleted);
+  Set(m, "wal_torn_tails", "segments truncated at start (torn last append)",
+      t.torn_tails);
+  Set(m, "wal_torn_bytes", "bytes cut from torn tails at start", t.torn_bytes);
+  Set(m, "wal_done_mark_errors", "failed writes of published marks", t.done_mark_errors);
+  Set(m, "wal_replayed_records", "unfinished records written again at start",
+      wal_replayed_);
+  Set(m, "wal_replay_errors", "records that could not be decoded at start (kept)",
+      t.replay_errors);
+  Set(m, "wal_rewrite_failures",
+      "writes or flushes of logged batches that failed (written again later)",
+      wal_write_failures_);
+  Set(m, "wal_rewrites", "logged batches written again after a failure", wal_refeeds_);
+  Set(m, "wal_invalid_dropped", "acknowledged batches the writer refused as invalid",
+      wal_invalid_);
+  Set(m, "wal_read_errors", "logged batches that could not be read back",
+      wal_read_errors_);
 }
 
 const engine::NodeFactory kParquetExporterFactory{

@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "otap_parquet/dataset/dataset_writer.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
 #include "otap_parquet/nodes/exporters/parquet/config.h"
+#include "otap_parquet/wal/wal.h"
 
 /// \file
 /// `exporter:parquet`: writes every batch into a partitioned Parquet dataset (one
 /// dataset::DatasetWriter per pipeline instance) and Acks a batch once its rows are
-/// in published files.
+/// in published files, or, with `wal.enabled`, once it is durable in the node's
+/// write-ahead log (wal::Wal, one per pipeline instance); the log keeps it until its
+/// rows are in published files, re-writes it after a failed flush, and replays it
+/// after a crash.
 
 namespace otap_parquet::nodes {
 
@@ -25,17 +33,24 @@ class ParquetExporter : public engine::Exporter {
       const engine::NodeSettings& settings, const YAML::Node& config);
 
   /// \brief Opens the storage (a local base directory is created) and the writer;
-  /// starts the age-rule timer (the writer's tick_interval).
+  /// starts the age-rule timer (the writer's tick_interval). With the WAL: locks
+  /// and recovers this instance's log (core 0 also adopts the logs of cores that
+  /// no longer exist) and writes every unfinished record into the writer before
+  /// any new data is taken.
   arrow::Status Start(engine::EffectHandler& effect) override;
   /// \brief Writes the batch; its context is Acked when the batch is durable, or
-  /// Nacked (permanent for Invalid data, retryable otherwise) when it failed. When
-  /// max_pending_batches batches are then pending, publishes every open file
-  /// (flush reason "pending").
+  /// Nacked (permanent for Invalid data, retryable otherwise) when it failed.
+  /// Without the WAL, durable = its rows are in published files, and when
+  /// max_pending_batches batches are then pending, every open file is published
+  /// (flush reason "pending"). With the WAL, durable = appended and fdatasynced
+  /// (group commit, Acked from the WAL's sync thread); a full WAL is first freed by
+  /// publishing every open file (reason "wal_full"), then refused (retryable).
   arrow::Status Export(engine::PData msg, engine::EffectHandler& effect) override;
   /// \brief False while max_pending_batches batches wait for a flush (only while a
   /// flush of them failed to settle them: reaching the bound flushes at once).
   bool AcceptsPdata() const override;
-  /// \brief Applies the age rule (DatasetWriter::Tick).
+  /// \brief Applies the age rule (DatasetWriter::Tick); re-writes WAL records whose
+  /// write or flush failed (backoff 1 s doubling to 30 s).
   arrow::Status OnTimer(engine::Clock::time_point now,
                         engine::EffectHandler& effect) override;
   /// \brief Publishes every open file until `deadline` (DatasetWriter::Close); every
@@ -46,10 +61,27 @@ class ParquetExporter : public engine::Exporter {
   /// \brief Batches written whose context is not completed yet.
   int64_t pending_batches() const { return *pending_; }
 
+  /// \brief Test only: runs instead of every WAL fdatasync of nodes whose Start() comes later
+  /// (wal::WalOptions::fail_sync_for_testing); empty = real syncs.
+  static void SetWalSyncHookForTesting(std::function<arrow::Status()> hook);
+
  private:
   ParquetExporter(ParquetExporterNodeConfig config, engine::NodeSettings settings);
 
+  struct WalRef {
+    size_t log = 0;  ///< index in wals_
+    wal::RecordId id;
+  };
+  struct WalEntry;
+
   void UpdateMetrics(engine::EffectHandler& effect) const;
+  arrow::Status StartWal(const std::string& base_path, engine::EffectHandler& effect);
+  /// Writes a WAL record's batch; its future marks it done or schedules a re-write.
+  void WriteRecord(WalRef ref, const OtapBatch& batch, std::shared_ptr<WalEntry> entry);
+  void OnRecordWritten(WalRef ref, const arrow::Status& st,
+                       const std::shared_ptr<WalEntry>& entry);
+  arrow::Status ExportWithWal(engine::PData msg, engine::EffectHandler& effect);
+  void Refeed(engine::EffectHandler& effect);
 
   ParquetExporterNodeConfig config_;
   engine::NodeSettings settings_;
@@ -57,6 +89,23 @@ class ParquetExporter : public engine::Exporter {
   std::unique_ptr<dataset::DatasetWriter> writer_;
   /// Shared with the completion callbacks (they may outlive a call on this node).
   std::shared_ptr<int64_t> pending_ = std::make_shared<int64_t>(0);
+
+  /// wals_[0]: this instance's log; core 0 also holds adopted ones (no appends).
+  std::vector<std::unique_ptr<wal::Wal>> wals_;
+  /// Appends waiting for their sync (decremented on the sync thread).
+  std::shared_ptr<std::atomic<int64_t>> unsynced_ =
+      std::make_shared<std::atomic<int64_t>>(0);
+  /// Records whose write or flush failed, re-written from the log by OnTimer.
+  std::vector<WalRef> refeed_;
+  std::chrono::steady_clock::time_point next_refeed_{};
+  std::chrono::milliseconds refeed_backoff_{1000};
+  engine::EffectHandler* effect_ = nullptr;
+  bool closing_ = false;
+  int64_t wal_replayed_ = 0;
+  int64_t wal_refeeds_ = 0;
+  int64_t wal_write_failures_ = 0;
+  int64_t wal_invalid_ = 0;
+  int64_t wal_read_errors_ = 0;
 };
 
 extern const engine::NodeFactory kParquetExporterFactory;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -258,6 +260,275 @@ TEST_F(ParquetExporterTest, StartFailsWhenStorageCannotBeOpened) {
   EXPECT_FALSE(st.ok());
   EXPECT_THAT(st.message(), HasSubstr("pq"));
   base_ = saved;
+}
+
+// Waits until `pred` holds (the WAL's sync thread Acks on its own schedule; no time
+// limit that a loaded machine could exceed).
+template <typename Pred>
+void WaitFor(Pred pred) {
+  while (!pred()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+std::vector<std::string> WalSegments(const fs::path& dir) {
+  std::vector<std::string> names;
+  if (!fs::exists(dir)) return names;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() == ".wal") names.push_back(e.path().string());
+  }
+  return names;
+}
+
+constexpr char kWalSlowFlush[] =
+    "wal: {enabled: true}\n"
+    "writer_options: {target_rows_per_file: 1000000, flush_when_older_than: 1h}\n";
+
+// Scenario: `wal` errors: an unknown key, segment_size above max_size, an
+// object-store dataset without wal.path.
+// Guarantees: each is reported with its YAML path; a valid wal block passes.
+TEST_F(ParquetExporterTest, WalConfigErrors) {
+  config::ConfigErrors errors;
+  kParquetExporterFactory.validate_config(
+      YAML::Load("storage: {file: {base_uri: /tmp/x}}\n"
+                 "wal: {enabled: true, max_sise: 1GiB, segment_size: 2GiB}\n"),
+      "nodes.pq.config", &errors);
+  const std::string text = errors.ToStatus().ToString();
+  EXPECT_THAT(text, HasSubstr("nodes.pq.config.wal.max_sise (line 2): unknown key"));
+  EXPECT_THAT(text, HasSubstr("nodes.pq.config.wal.segment_size (line 2): must be <= "
+                              "max_size"));
+  config::ConfigErrors s3;
+  kParquetExporterFactory.validate_config(
+      YAML::Load("storage: {s3: {base_uri: 's3://bucket/x', region: eu-west-1}}\n"
+                 "wal: {enabled: true}\n"),
+      "nodes.pq.config", &s3);
+  EXPECT_THAT(s3.ToStatus().ToString(),
+              HasSubstr("nodes.pq.config.wal.path (line 2): required with an "
+                        "object-store dataset"));
+  config::ConfigErrors none;
+  kParquetExporterFactory.validate_config(
+      YAML::Load("storage: {file: {base_uri: /tmp/x}}\n"
+                 "wal: {enabled: true, path: /tmp/w, max_size: 1GiB, segment_size: "
+                 "64MiB}\n"),
+      "n.config", &none);
+  EXPECT_TRUE(none.empty()) << none.ToStatus().ToString();
+}
+
+// Scenario: WAL on, no flush rule reachable (1 h age, 1M rows), three batches.
+// Guarantees: all three are Acked (by the WAL's sync thread) while no Parquet file
+// exists yet: an Ack waits for the fdatasync, not for a flush; max_pending_batches
+// does not force a flush; the log is `<base>/_wal/<node>/core-0`; shutdown
+// publishes the rows and leaves nothing unpublished in the log.
+TEST_F(ParquetExporterTest, WalAcksAfterTheSyncNotTheFlush) {
+  ASSERT_OK_AND_ASSIGN(auto node,
+                       MakeNode(std::string(kWalSlowFlush) + "max_pending_batches: 2\n"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(exporter.Export(Message(i), effect_));
+  WaitFor([&] { return acked() == 3u; });
+  EXPECT_EQ(nacked(), 0u);
+  EXPECT_EQ(CountFiles(base_).first, 0);
+  EXPECT_TRUE(exporter.AcceptsPdata());
+  ASSERT_EQ(WalSegments(base_ / "_wal" / "pq" / "core-0").size(), 1u);
+  ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  EXPECT_EQ(effect_.metrics().extra("wal_appends"), 3);
+  EXPECT_GE(effect_.metrics().extra("wal_fsyncs"), 1);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 3);
+  EXPECT_GT(effect_.metrics().extra("wal_bytes"), 0);
+  EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "pending"), 0);
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                .status());
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 30);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(acked(), 3u);
+}
+
+// Scenario: three batches Acked from the WAL, then the node dies without
+// publishing them (destroyed without Shutdown, as after kill -9); a new node on the
+// same dataset starts.
+// Guarantees: Start replays the three batches into the writer (counted), the
+// shutdown publishes their 30 rows, and a third start finds nothing to replay.
+TEST_F(ParquetExporterTest, WalReplaysUnpublishedBatchesOnStart) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
+    auto& exporter = AsExporter(node);
+    ASSERT_OK(exporter.Start(effect_));
+    for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(exporter.Export(Message(i), effect_));
+    WaitFor([&] { return acked() == 3u; });
+  }
+  EXPECT_EQ(CountFiles(base_).first, 0);
+  {
+    FakeEffect effect{"pq"};
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
+    auto& exporter = AsExporter(node);
+    ASSERT_OK(exporter.Start(effect));
+    EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 3);
+    ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect)
+                  .status());
+    EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 30);
+  }
+  FakeEffect effect{"pq"};
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
+  ASSERT_OK(AsExporter(node).Start(effect));
+  EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 0);
+  EXPECT_TRUE(WalSegments(base_ / "_wal").empty());
+}
+
+// Scenario: core 1's log holds an unpublished batch; the pipeline restarts with one
+// core.
+// Guarantees: core 0 adopts the log of the core that no longer exists and replays it.
+TEST_F(ParquetExporterTest, WalOfARemovedCoreIsAdoptedByCoreZero) {
+  {
+    FakeEffect core1{"pq", 1};
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
+    ASSERT_OK(AsExporter(node).Start(core1));
+    ASSERT_OK(AsExporter(node).Export(Message(0), core1));
+    WaitFor([&] { return acked() == 1u; });
+  }
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
+  ASSERT_OK(AsExporter(node).Start(effect_));
+  EXPECT_EQ(effect_.metrics().extra("wal_replayed_records"), 1);
+  ASSERT_OK(AsExporter(node)
+                .Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                .status());
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
+}
+
+// Scenario: WAL on, age rule 1 s; a batch is Acked from the log, then the storage
+// breaks (base directory replaced by a file) so the age flush fails; the storage
+// comes back.
+// Guarantees: the failed flush does not lose the acknowledged batch: it stays in the
+// log (no Nack: it was Acked), is re-read and written again by a later timer tick,
+// and its rows end up published (counted as a rewrite).
+TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
+  ASSERT_OK_AND_ASSIGN(auto node,
+                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
+                                "-wal'}\n"
+                                "writer_options: {target_rows_per_file: 1000000, "
+                                "flush_when_older_than: 1s}\n"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  ASSERT_OK(exporter.Export(Message(0), effect_));
+  WaitFor([&] { return acked() == 1u; });
+  fs::remove_all(base_);
+  std::ofstream(base_.string()) << "not a directory";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  EXPECT_EQ(effect_.metrics().extra("wal_rewrite_failures"), 1);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
+  EXPECT_EQ(nacked(), 0u);
+  fs::remove(base_);
+  fs::create_directories(base_);
+  for (int i = 0; i < 600 && effect_.metrics().extra("parquet_rows_written", "logs") == 0;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
+  EXPECT_GE(effect_.metrics().extra("wal_rewrites"), 1);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                .status());
+  EXPECT_EQ(acked(), 1u);
+  EXPECT_EQ(nacked(), 0u);
+  fs::remove_all(base_.string() + "-wal");
+}
+
+// Scenario: WAL max_size below one batch. Batch 0 fills it; batch 1 finds it full:
+// a flush (reason wal_full) publishes batch 0 and frees the log, batch 1 is taken.
+// Then the storage breaks and batch 2 finds the log full again.
+// Guarantees: a full log is first freed by publishing; when that fails the batch is
+// Nacked retryable ("full"), counted, and nothing is lost.
+TEST_F(ParquetExporterTest, WalFullFlushesThenRefusesRetryable) {
+  ASSERT_OK_AND_ASSIGN(auto node,
+                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
+                                "-wal', max_size: 1000, segment_size: 1000}\n"
+                                "writer_options: {target_rows_per_file: 1000000, "
+                                "flush_when_older_than: 1h}\n"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  ASSERT_OK(exporter.Export(Message(0), effect_));
+  WaitFor([&] { return acked() == 1u; });
+  ASSERT_OK(exporter.Export(Message(1), effect_));
+  EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "wal_full"), 1);
+  WaitFor([&] { return acked() == 2u; });
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
+
+  fs::remove_all(base_);
+  std::ofstream(base_.string()) << "not a directory";
+  ASSERT_OK(exporter.Export(Message(2), effect_));
+  ASSERT_EQ(nacked(), 1u);
+  EXPECT_EQ(sink_->nacked[0], 2u);
+  EXPECT_FALSE(sink_->nacks[0].permanent);
+  EXPECT_THAT(sink_->nacks[0].reason, HasSubstr("is full"));
+  EXPECT_EQ(effect_.metrics().extra("wal_refused_full"), 1);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
+  fs::remove(base_);
+  fs::create_directories(base_);
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                .status());
+  fs::remove_all(base_.string() + "-wal");
+}
+
+// Scenario: two exporters configured with the same wal.path and node id (two
+// processes on one log).
+// Guarantees: the second Start fails naming the directory (no shared log).
+TEST_F(ParquetExporterTest, WalDirectoryCannotBeShared) {
+  ASSERT_OK_AND_ASSIGN(auto first, MakeNode(kWalSlowFlush));
+  ASSERT_OK(AsExporter(first).Start(effect_));
+  FakeEffect other{"pq"};
+  ASSERT_OK_AND_ASSIGN(auto second, MakeNode(kWalSlowFlush));
+  auto st = AsExporter(second).Start(other);
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(st.message(), HasSubstr("in use"));
+  EXPECT_THAT(st.message(), HasSubstr("exporter:parquet pq wal"));
+}
+
+// Scenario: the WAL's fdatasync is held (a test hook blocks it) while two batches
+// are exported; then it is released; then a sync fails.
+// Guarantees: no Ack before the sync covering the batch has returned (checked while
+// it cannot have returned, not after a delay); both are Acked once it does; a
+// failed sync Nacks its batch retryable ("write-ahead log sync failed").
+TEST_F(ParquetExporterTest, WalAcksOnlyAfterTheSyncReturns) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  bool fail = false;
+  std::atomic<int> entered{0};
+  ParquetExporter::SetWalSyncHookForTesting([&]() -> arrow::Status {
+    ++entered;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    if (fail) return arrow::Status::IOError("injected EIO");
+    return arrow::Status::OK();
+  });
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  ParquetExporter::SetWalSyncHookForTesting(nullptr);  // the node has its copy
+  ASSERT_OK(exporter.Export(Message(0), effect_));
+  ASSERT_OK(exporter.Export(Message(1), effect_));
+  WaitFor([&] { return entered.load() >= 1; });
+  EXPECT_EQ(acked(), 0u);
+  EXPECT_EQ(nacked(), 0u);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  WaitFor([&] { return acked() == 2u; });
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    fail = true;
+  }
+  ASSERT_OK(exporter.Export(Message(2), effect_));
+  WaitFor([&] { return nacked() == 1u; });
+  EXPECT_EQ(sink_->nacked[0], 2u);
+  EXPECT_FALSE(sink_->nacks[0].permanent);
+  EXPECT_THAT(sink_->nacks[0].reason, HasSubstr("write-ahead log sync failed"));
+  ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  EXPECT_EQ(effect_.metrics().extra("wal_fsync_errors"), 1);
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                .status());
+  EXPECT_EQ(acked(), 2u);
 }
 
 }  // namespace

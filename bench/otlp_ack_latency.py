@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Acknowledgement latency of OTLP/gRPC → exporter:parquet at a fixed offered rate,
+with the write-ahead log on or off and `wait_for_result` true or false (issue 14).
+
+For each variant the engine runs `--num-cores 1` (receiver:otlp → processor:batch →
+exporter:parquet with 1 M rows / `--age` files, as configs/otlp-parquet.yaml) and
+this driver sends pre-serialized log requests (`otap-parquet generate`) on a fixed
+schedule (`--rate` log records/s, counted in the requests), from `--workers`
+threads; latency is measured from each request's scheduled time (so a stalled
+engine shows as latency, not as a lower rate). Reported per variant: p50/p90/p99/max
+of the answers, errors, records/s answered, the engine's CPU seconds (utime+stime
+from /proc, until the end of the load) and records per engine CPU-second, WAL
+fsyncs/s (admin metrics), and the Parquet files of the `logs` table after a graceful
+stop (count, mean and max size). The machine's load changes every number; compare
+variants of one run.
+
+    .venv/bin/python bench/otlp_ack_latency.py --seconds 20 --rate 50000
+    .venv/bin/python bench/otlp_ack_latency.py --variants wal-wait,nowal-wait --age 30s
+"""
+import argparse
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LOGS_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+VARIANTS = {  # name: (wal enabled, wait_for_result)
+    "wal-wait": (True, True),
+    "nowal-wait": (False, True),
+    "wal-nowait": (True, False),
+    "nowal-nowait": (False, False),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def payloads_from(cli, tmp, logs_per_request):
+    gen = tmp / "ack.logs.pb"
+    subprocess.run([cli, "generate", "--signal", "logs", "--requests", "16", "--items",
+                    str(logs_per_request), str(gen)], check=True, capture_output=True)
+    out, data, pos = [], gen.read_bytes(), 0
+    while pos < len(data):
+        size, shift = 0, 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        payload = data[pos:pos + size]
+        pos += size
+        request = ExportLogsServiceRequest.FromString(payload)
+        logs = sum(len(sl.log_records) for rl in request.resource_logs
+                   for sl in rl.scope_logs)
+        out.append((payload, logs))
+    return out
+
+
+def cpu_seconds(pid):
+    """(user, system) CPU seconds of a process."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def metric(admin, name):
+    with urllib.request.urlopen(f"http://{admin}/api/v1/metrics", timeout=10) as res:
+        text = res.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+def run_variant(args, name, payloads, tmp):
+    wal, wait = VARIANTS[name]
+    port, admin_port = free_port(), free_port()
+    out = tmp / name
+    exporter = {"storage": {"file": {"base_uri": str(out)}},
+                "writer_options": {"target_rows_per_file": 1000000,
+                                   "flush_when_older_than": args.age}}
+    if wal:
+        exporter["wal"] = {"enabled": True}
+    config = {"version": "otel_dataflow/v1", "policies": {"channel_capacity": {"pdata": 64}},
+              "groups": {"default": {"pipelines": {"main": {
+                  "nodes": {
+                      "otlp": {"type": "receiver:otlp", "config": {"protocols": {"grpc": {
+                          "listening_addr": f"127.0.0.1:{port}",
+                          "max_decoding_message_size": "16MiB",
+                          "wait_for_result": wait}}}},
+                      "batch": {"type": "processor:batch", "config": {
+                          "otap": {"min_size": 2000, "max_size": 8000, "sizer": "items"},
+                          "max_batch_duration": args.batch_duration}},
+                      "parquet": {"type": "exporter:parquet", "config": exporter}},
+                  "connections": [{"from": "otlp", "to": "batch"},
+                                  {"from": "batch", "to": "parquet"}]}}}}}
+    config_path = tmp / f"{name}.yaml"
+    config_path.write_text(json.dumps(config))
+    log = open(tmp / f"{name}.log", "w")
+    engine = subprocess.Popen([args.cli, "run", "-c", str(config_path), "--num-cores", "1",
+                               "--http-admin-bind", f"127.0.0.1:{admin_port}"],
+                              stdout=log, stderr=log)
+    admin = f"127.0.0.1:{admin_port}"
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(f"http://{admin}/api/v1/readyz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except Exception:
+            time.sleep(0.05)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}",
+                                    options=[("grpc.max_send_message_length", 64 << 20)])
+    call = channel.unary_unary(LOGS_METHOD)
+    mean_logs = sum(n for _, n in payloads) / len(payloads)
+    interval = mean_logs / args.rate  # seconds between requests
+    total = int(args.seconds / interval)
+    latencies, errors, lock = [], [], threading.Lock()
+    answered = [0]
+    start = time.monotonic() + 0.5
+    cpu0 = cpu_seconds(engine.pid)
+    fsync0 = metric(admin, "otap_node_wal_fsyncs_total") if wal else 0
+    append0 = metric(admin, "otap_node_wal_appends_total") if wal else 0
+
+    def worker(w):
+        for k in range(w, total, args.workers):
+            at = start + k * interval
+            delay = at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            payload, logs = payloads[k % len(payloads)]
+            try:
+                call(payload, timeout=60)
+                done = time.monotonic()
+                with lock:
+                    latencies.append(done - at)
+                    answered[0] += logs
+            except grpc.RpcError as e:
+                with lock:
+                    errors.append(e.code().name)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(args.workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    cpu1 = cpu_seconds(engine.pid)
+    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+    cpu = user + system
+    fsyncs = (metric(admin, "otap_node_wal_fsyncs_total") - fsync0) if wal else 0
+    appends = (metric(admin, "otap_node_wal_appends_total") - append0) if wal else 0
+    channel.close()
+    engine.send_signal(signal.SIGTERM)
+    engine.wait(timeout=300)
+    log.close()
+    files = sorted(p.stat().st_size for p in (out / "logs").rglob("*.parquet"))
+    latencies.sort()
+
+    def pct(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0
+
+    records = answered[0]
+    return {
+        "variant": name, "wal": wal, "wait_for_result": wait,
+        "p50_ms": round(pct(0.50), 1), "p90_ms": round(pct(0.90), 1),
+        "p99_ms": round(pct(0.99), 1), "max_ms": round(pct(1.0), 1),
+        "errors": len(errors), "error_codes": sorted(set(errors)),
+        "records_per_s": round(records / elapsed),
+        "engine_cpu_s": round(cpu, 2), "engine_user_s": round(user, 2),
+        "engine_system_s": round(system, 2),
+        "records_per_cpu_s": round(records / cpu) if cpu else None,
+        "fsyncs_per_s": round(fsyncs / elapsed, 1),
+        "appends_per_fsync": round(appends / fsyncs, 1) if fsyncs else None,
+        "logs_files": len(files),
+        "logs_file_mean_bytes": round(sum(files) / len(files)) if files else 0,
+        "logs_file_max_bytes": files[-1] if files else 0,
+        "exit": engine.returncode,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cli", default=str(ROOT / "build" / "otap-parquet"))
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--rate", type=float, default=50000, help="offered records/s")
+    ap.add_argument("--logs-per-request", type=int, default=500,
+                    help="`generate --items` (logs per scope; a request holds several)")
+    ap.add_argument("--workers", type=int, default=64)
+    ap.add_argument("--age", default="30s", help="flush_when_older_than")
+    ap.add_argument("--batch-duration", default="200ms",
+                    help="processor:batch max_batch_duration")
+    ap.add_argument("--variants", default="wal-wait,nowal-wait,wal-nowait,nowal-nowait")
+    args = ap.parse_args()
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="otlp-ack-"))
+    payloads = payloads_from(args.cli, tmp, args.logs_per_request)
+    for name in args.variants.split(","):
+        print(json.dumps(run_variant(args, name, payloads, tmp)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

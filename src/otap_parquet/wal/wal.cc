@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/wal/wal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include <arrow/array.h>
+#include <arrow/io/file.h>
+#include <arrow/io/memory.h>
+#include <arrow/ipc/reader.h>
+#include <arrow/ipc/writer.h>
+#include <spdlog/spdlog.h>
+
+namespace otap_parquet::wal {
+
+namespace {
+
+using std::chrono::system_clock;
+
+constexpr uint32_t kMagic = 0x4c41574f;  // "OWAL" little endian
+constexpr size_t kHeaderSize = 12;
+constexpr uint8_t kVersion = 1;
+constexpr std::string_view kSegmentSuffix = ".wal";
+constexpr std::string_view kDoneSuffix = ".done";
+
+void PutU32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint32_t GetU32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
+uint32_t Crc32(const uint8_t* data, int64_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (size > 0) {
+    const auto chunk = static_cast<uInt>(std::min<int64_t>(size, 1 << 30));
+    crc = crc32(crc, data, chunk);
+    data += chunk;
+    size -= chunk;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+arrow::Status Errno(const std::string& what, const std::string& path, int err) {
+  return arrow::Status::IOError("WAL ", what, " ", path, ": ", std::strerror(err));
+}
+
+// Writes all of `iov` (retrying short writes and EINTR).
+arrow::Status WriteAll(int fd, struct iovec* iov, int count, const std::string& path) {
+  while (count > 0) {
+    const ssize_t n = ::writev(fd, iov, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write to", path, errno);
+    }
+    size_t left = static_cast<size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return arrow::Status::OK();
+}
+
+// Why the frame at `offset` of `data` is not a valid record ("" if it is); sets
+// `*payload_size`.
+std::string CheckFrame(const uint8_t* data, int64_t size, int64_t offset,
+                       uint32_t* payload_size) {
+  if (size - offset < static_cast<int64_t>(kHeaderSize)) return "short header";
+  const uint8_t* p = data + offset;
+  if (GetU32(p) != kMagic) return "bad magic";
+  *payload_size = GetU32(p + 4);
+  if (static_cast<int64_t>(*payload_size) >
+      size - offset - static_cast<int64_t>(kHeaderSize)) {
+    return "short payload";
+  }
+  if (Crc32(p + kHeaderSize, *payload_size) != GetU32(p + 8)) return "crc mismatch";
+  return "";
+}
+
+}  // namespace
+
+struct Wal::Segment {
+  uint64_t seq = 0;
+  std::string path;
+  std::string done_path;
+  int fd = -1;       ///< append fd (segments made by this process)
+  int done_fd = -1;  ///< `.done` append fd, opened at the first mark
+  int64_t size = 0;
+  std::vector<int64_t> offsets;  ///< frame start of each record
+  std::vector<bool> done;
+  int64_t done_count = 0;
+  bool sealed = false;
+  int64_t unsynced = 0;  ///< appends queued for the sync thread
+  system_clock::time_point created;
+
+  int64_t live() const { return static_cast<int64_t>(offsets.size()) - done_count; }
+  ~Segment() {
+    if (fd >= 0) ::close(fd);
+    if (done_fd >= 0) ::close(done_fd);
+  }
+};
+
+namespace {
+
+// A whole frame: header (magic, payload length, CRC) and the payload, written once
+// into one buffer (each table's IPC stream goes straight into it; its length is
+// patched in afterwards).
+arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeFrame(const OtapBatch& batch) {
+  const auto types = batch.payload_types();
+  int64_t estimate = kHeaderSize + 3;
+  for (PayloadType type : types) {
+    for (const auto& column : batch.Get(type)->columns()) {
+      for (const auto& buffer : column->data()->buffers) {
+        if (buffer) estimate += buffer->size();
+      }
+    }
+    estimate += 1024;  // schema and framing
+  }
+  ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::BufferOutputStream::Create(estimate));
+  const uint8_t zero[kHeaderSize] = {};
+  ARROW_RETURN_NOT_OK(out->Write(zero, sizeof(zero)));
+  const uint8_t head[3] = {kVersion, static_cast<uint8_t>(batch.signal()),
+                           static_cast<uint8_t>(types.size())};
+  ARROW_RETURN_NOT_OK(out->Write(head, sizeof(head)));
+  std::vector<std::pair<int64_t, int64_t>> lengths;  // (position, value)
+  for (PayloadType type : types) {
+    const auto& rb = batch.Get(type);
+    uint8_t sub[5] = {static_cast<uint8_t>(static_cast<int32_t>(type)), 0, 0, 0, 0};
+    ARROW_ASSIGN_OR_RAISE(const int64_t at, out->Tell());
+    ARROW_RETURN_NOT_OK(out->Write(sub, sizeof(sub)));
+    ARROW_ASSIGN_OR_RAISE(auto writer,
+                          arrow::ipc::MakeStreamWriter(out.get(), rb->schema()));
+    ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(*rb));
+    ARROW_RETURN_NOT_OK(writer->Close());
+    ARROW_ASSIGN_OR_RAISE(const int64_t end, out->Tell());
+    lengths.emplace_back(at + 1, end - at - 5);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto frame, out->Finish());
+  uint8_t* data = frame->mutable_data();
+  for (const auto& [at, length] : lengths)
+    PutU32(data + at, static_cast<uint32_t>(length));
+  const int64_t payload = frame->size() - static_cast<int64_t>(kHeaderSize);
+  PutU32(data, kMagic);
+  PutU32(data + 4, static_cast<uint32_t>(payload));
+  PutU32(data + 8, Crc32(data + kHeaderSize, payload));
+  return frame;
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeBatch(const OtapBatch& batch) {
+  ARROW_ASSIGN_OR_RAISE(auto frame, EncodeFrame(batch));
+  return arrow::SliceBuffer(frame, kHeaderSize);
+}
+
+arrow::Result<OtapBatch> DecodeBatch(const std::shared_ptr<arrow::Buffer>& payload) {
+  const uint8_t* p = payload->data();
+  const int64_t size = payload->size();
+  if (size < 3 || p[0] != kVersion || p[1] > static_cast<uint8_t>(Signal::kMetrics)) {
+    return arrow::Status::Invalid("WAL record: bad header");
+  }
+  OtapBatch batch(static_cast<Signal>(p[1]));
+  const int count = p[2];
+  int64_t pos = 3;
+  for (int i = 0; i < count; ++i) {
+    if (size - pos < 5) return arrow::Status::Invalid("WAL record: truncated");
+    const int type = p[pos];
+    const int64_t len = GetU32(p + pos + 1);
+    pos += 5;
+    if (type >= kPayloadTypeSlots || len > size - pos) {
+      return arrow::Status::Invalid("WAL record: bad payload type ", type, " or length");
+    }
+    auto reader_input =
+        std::make_shared<arrow::io::BufferReader>(arrow::SliceBuffer(payload, pos, len));
+    ARROW_ASSIGN_OR_RAISE(auto reader,
+                          arrow::ipc::RecordBatchStreamReader::Open(reader_input));
+    ARROW_ASSIGN_OR_RAISE(auto rb, reader->Next());
+    if (!rb) return arrow::Status::Invalid("WAL record: empty IPC stream");
+    batch.Set(static_cast<PayloadType>(type), std::move(rb));
+    pos += len;
+  }
+  return batch;
+}
+
+Wal::Wal(WalOptions options, std::shared_ptr<spdlog::logger> logger)
+    : options_(std::move(options)), logger_(std::move(logger)) {
+  if (!logger_) logger_ = spdlog::default_logger();
+}
+
+Wal::~Wal() {
+  Close();
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+std::string Wal::SegmentPath(uint64_t seq) const {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%016llu", static_cast<unsigned long long>(seq));
+  return options_.dir + "/" + name + std::string(kSegmentSuffix);
+}
+
+std::string Wal::DonePath(uint64_t seq) const {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%016llu", static_cast<unsigned long long>(seq));
+  return options_.dir + "/" + name + std::string(kDoneSuffix);
+}
+
+arrow::Result<std::unique_ptr<Wal>> Wal::Open(WalOptions options,
+                                              std::shared_ptr<spdlog::logger> logger) {
+  if (options.dir.empty()) return arrow::Status::Invalid("WAL: empty directory path");
+  if (options.segment_size <= 0 || options.max_size <= 0) {
+    return arrow::Status::Invalid("WAL ", options.dir,
+                                  ": segment_size and max_size must be > 0");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) {
+    return arrow::Status::IOError("WAL: cannot create directory ", options.dir, ": ",
+                                  ec.message());
+  }
+  std::unique_ptr<Wal> wal(new Wal(std::move(options), std::move(logger)));
+  const std::string lock_path = wal->options_.dir + "/LOCK";
+  wal->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (wal->lock_fd_ < 0) return Errno("cannot open lock file", lock_path, errno);
+  if (::flock(wal->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err == EWOULDBLOCK) {
+      return arrow::Status::IOError("WAL directory ", wal->options_.dir,
+                                    " is in use by another writer (", lock_path,
+                                    " is locked); give each exporter its own wal.path");
+    }
+    return Errno("cannot lock", lock_path, err);
+  }
+  ARROW_RETURN_NOT_OK(wal->Recover());
+  return wal;
+}
+
+arrow::Status Wal::Recover() {
+  std::vector<uint64_t> seqs;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.ends_with(kSegmentSuffix)) continue;
+    const std::string stem = name.substr(0, name.size() - kSegmentSuffix.size());
+    if (stem.empty() || !std::all_of(stem.begin(), stem.end(), ::isdigit)) continue;
+    seqs.push_back(std::stoull(stem));
+  }
+  if (ec) {
+    return arrow::Status::IOError("WAL: cannot list ", options_.dir, ": ", ec.message());
+  }
+  std::sort(seqs.begin(), seqs.end());
+  for (uint64_t seq : seqs) {
+    ARROW_RETURN_NOT_OK(RecoverSegment(seq));
+    next_seq_ = seq + 1;
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status Wal::RecoverSegment(uint64_t seq) {
+  auto segment = std::make_shared<Segment>();
+  segment->seq = seq;
+  segment->path = SegmentPath(seq);
+  segment->done_path = DonePath(seq);
+  segment->sealed = true;
+  struct stat st {};
+  if (::stat(segment->path.c_str(), &st) != 0) {
+    return Errno("cannot stat", segment->path, errno);
+  }
+  segment->created =
+      system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(
+          std::chrono::seconds(st.st_mtim.tv_sec) +
+          std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(segment->path));
+  ARROW_ASSIGN_OR_RAISE(const int64_t size, file->GetSize());
+  ARROW_ASSIGN_OR_RAISE(auto data, file->Read(size));
+  ARROW_RETURN_NOT_OK(file->Close());
+  int64_t offset = 0;
+  while (offset < data->size()) {
+    uint32_t payload = 0;
+    const std::string bad = CheckFrame(data->data(), data->size(), offset, &payload);
+    if (!bad.empty()) {
+      const int64_t dropped = data->size() - offset;
+      logger_->warn(
+          "wal.torn_tail file={} offset={} dropped_bytes={} reason=\"{}\" (the frame at "
+          "offset and everything after it are cut: an append that never completed)",
+          segment->path, offset, dropped, bad);
+      if (::truncate(segment->path.c_str(), offset) != 0) {
+        return Errno("cannot truncate torn tail of", segment->path, errno);
+      }
+      ++torn_tails_;
+      torn_bytes_ += dropped;
+      break;
+    }
+    segment->offsets.push_back(offset);
+    offset += static_cast<int64_t>(kHeaderSize) + payload;
+  }
+  segment->size = offset;
+  segment->done.assign(segment->offsets.size(), false);
+  // Done marks: u32 indexes; a partial last mark (crash mid-write) is ignored.
+  const int dfd = ::open(segment->done_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (dfd >= 0) {
+    uint8_t buf[4096];
+    std::string rest;
+    for (;;) {
+      const ssize_t n = ::read(dfd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      rest.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+      size_t i = 0;
+      for (; i + 4 <= rest.size(); i += 4) {
+        const uint32_t index = GetU32(reinterpret_cast<const uint8_t*>(rest.data() + i));
+        if (index < segment->done.size() && !segment->done[index]) {
+          segment->done[index] = true;
+          ++segment->done_count;
+        }
+      }
+      rest.erase(0, i);
+    }
+    ::close(dfd);
+  }
+  recovered_records_ += segment->live();
+  std::lock_guard<std::mutex> lock(mu_);
+  segments_[seq] = segment;
+  bytes_ += segment->size;
+  MaybeDelete(segment);
+  return arrow::Status::OK();
+}
+
+arrow::Status Wal::Replay(const std::function<arrow::Status(RecordId, OtapBatch)>& fn) {
+  std::vector<std::shared_ptr<Segment>> recovered;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [seq, segment] : segments_) {
+      if (segment->fd < 0 && segment->live() > 0) recovered.push_back(segment);
+    }
+  }
+  for (const auto& segment : recovered) {
+    ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(segment->path));
+    ARROW_ASSIGN_OR_RAISE(auto data, file->Read(segment->size));
+    ARROW_RETURN_NOT_OK(file->Close());
+    for (size_t i = 0; i < segment->offsets.size(); ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (segment->done[i]) continue;
+      }
+      const int64_t offset = segment->offsets[i];
+      const uint32_t payload = GetU32(data->data() + offset + 4);
+      auto decoded = DecodeBatch(
+          arrow::SliceBuffer(data, offset + static_cast<int64_t>(kHeaderSize), payload));
+      if (!decoded.ok()) {
+        // Whole frame, valid CRC, yet unreadable (written by an incompatible
+        // version?): kept on disk for inspection, never replayed, loudly.
+        ++replay_errors_;
+        logger_->error(
+            "wal.replay_failed file={} record={} offset={} error=\"{}\" (the record is "
+            "not written to the dataset; its segment is kept)",
+            segment->path, i, offset, decoded.status().ToString());
+        continue;
+      }
+      ARROW_RETURN_NOT_OK(
+          fn(RecordId{segment->seq, static_cast<uint32_t>(i)}, std::move(*decoded)));
+    }
+  }
+  return arrow::Status::OK();
+}
+
+bool Wal::full() const { return bytes_.load() >= options_.max_size; }
+
+arrow::Status Wal::StartSegment() {
+  auto segment = std::make_shared<Segment>();
+  segment->seq = next_seq_++;
+  segment->path = SegmentPath(segment->seq);
+  segment->done_path = DonePath(segment->seq);
+  segment->created = system_clock::now();
+  segment->fd = ::open(segment->path.c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (segment->fd < 0) return Errno("cannot create segment", segment->path, errno);
+  ::unlink(segment->done_path.c_str());  // a stale one would mark new records done
+  if (options_.fsync) {
+    // The new name must survive a crash with the records in it.
+    const int dfd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  segments_[segment->seq] = segment;
+  active_ = std::move(segment);
+  return arrow::Status::OK();
+}
+
+void Wal::SealActive() {
+  // mu_ held.
+  if (!active_) return;
+  auto segment = std::move(active_);
+  active_.reset();
+  segment->sealed = true;
+  MaybeDelete(segment);
+}
+
+void Wal::MaybeDelete(const std::shared_ptr<Segment>& segment) {
+  // mu_ held.
+  if (!segment->sealed || segment->unsynced > 0 || segment->live() > 0) return;
+  if (::unlink(segment->path.c_str()) != 0 && errno != ENOENT) {
+    logger_->warn("wal.delete_failed file={} error={}", segment->path,
+                  std::strerror(errno));
+    return;
+  }
+  ::unlink(segment->done_path.c_str());
+  bytes_ -= segment->size;
+  ++segments_deleted_;
+  segments_.erase(segment->seq);
+}
+
+arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_durable) {
+  if (full()) {
+    ++refused_full_;
+    return arrow::Status::CapacityError("WAL ", options_.dir, " is full: ", bytes_.load(),
+                                        " bytes of unpublished segments >= max_size ",
+                                        options_.max_size);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto frame_buffer, EncodeFrame(batch));
+  std::shared_ptr<Segment> segment;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (active_ && active_->size >= options_.segment_size) SealActive();
+    segment = active_;
+  }
+  if (!segment) {
+    auto st = StartSegment();
+    if (!st.ok()) {
+      ++append_errors_;
+      return st;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    segment = active_;
+  }
+  struct iovec iov[1] = {{const_cast<uint8_t*>(frame_buffer->data()),
+                          static_cast<size_t>(frame_buffer->size())}};
+  const int64_t offset = segment->size;
+  auto st = WriteAll(segment->fd, iov, 1, segment->path);
+  const int64_t frame = frame_buffer->size();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!st.ok()) {
+    ++append_errors_;
+    // Part of the frame may be on disk: cut it (recovery would cut it as a torn
+    // tail anyway) and write no more into this segment.
+    if (::ftruncate(segment->fd, offset) != 0) {
+      logger_->warn("wal.truncate_failed file={} offset={} error={}", segment->path,
+                    offset, std::strerror(errno));
+    }
+    if (segment == active_) SealActive();
+    return st.WithMessage(st.message(), " at offset ", offset);
+  }
+  segment->offsets.push_back(offset);
+  segment->done.push_back(false);
+  segment->size += frame;
+  segment->unsynced++;
+  bytes_ += frame;
+  ++appends_;
+  append_bytes_ += frame;
+  queue_.push_back({segment, std::move(on_durable)});
+  if (!sync_thread_.joinable()) sync_thread_ = std::thread([this] { SyncLoop(); });
+  cv_.notify_one();
+  return RecordId{segment->seq, static_cast<uint32_t>(segment->offsets.size() - 1)};
+}
+
+void Wal::SyncLoop() {
+  for (;;) {
+    std::deque<PendingSync> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      batch.swap(queue_);
+    }
+    // One fdatasync per segment covers every write that returned before it.
+    std::vector<std::pair<Segment*, arrow::Status>> results;
+    for (const auto& pending : batch) {
+      Segment* segment = pending.segment.get();
+      if (std::any_of(results.begin(), results.end(),
+                      [&](const auto& r) { return r.first == segment; })) {
+        continue;
+      }
+      arrow::Status st;
+      if (options_.fail_sync_for_testing) {
+        st = options_.fail_sync_for_testing();
+      } else if (options_.fsync && ::fdatasync(segment->fd) != 0) {
+        st = Errno("fdatasync of", segment->path, errno);
+      }
+      ++syncs_;
+      if (!st.ok()) {
+        ++sync_errors_;
+        logger_->error(
+            "wal.sync_failed file={} error=\"{}\" (segment sealed; its unsynced records "
+            "are refused, a new segment takes the next appends)",
+            segment->path, st.ToString());
+        std::lock_guard<std::mutex> lock(mu_);
+        if (pending.segment == active_) SealActive();
+      }
+      results.emplace_back(segment, std::move(st));
+    }
+    for (auto& pending : batch) {
+      for (const auto& [segment, st] : results) {
+        if (segment == pending.segment.get()) {
+          if (pending.callback) pending.callback(st);
+          break;
+        }
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& pending : batch) {
+      pending.segment->unsynced--;
+      MaybeDelete(pending.segment);
+    }
+  }
+}
+
+void Wal::MarkDone(RecordId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = segments_.find(id.segment);
+  if (it == segments_.end()) return;
+  auto segment = it->second;
+  if (id.index >= segment->done.size() || segment->done[id.index]) return;
+  segment->done[id.index] = true;
+  segment->done_count++;
+  if (segment->live() == 0 && segment->sealed && segment->unsynced == 0) {
+    MaybeDelete(segment);  // the whole segment goes: no mark needed
+    return;
+  }
+  if (segment->done_fd < 0) {
+    segment->done_fd = ::open(segment->done_path.c_str(),
+                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  uint8_t mark[4];
+  PutU32(mark, id.index);
+  if (segment->done_fd < 0 || ::write(segment->done_fd, mark, 4) != 4) {
+    // Only costs a duplicate after a restart (the record is replayed).
+    if (++done_mark_errors_ == 1) {
+      logger_->warn("wal.done_mark_failed file={} error={}", segment->done_path,
+                    std::strerror(errno));
+    }
+  }
+  MaybeDelete(segment);
+}
+
+arrow::Result<OtapBatch> Wal::Read(RecordId id) {
+  std::string path;
+  int64_t offset = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = segments_.find(id.segment);
+    if (it == segments_.end() || id.index >= it->second->offsets.size()) {
+      return arrow::Status::KeyError("WAL ", options_.dir, ": no record ", id.segment,
+                                     ":", id.index);
+    }
+    path = it->second->path;
+    offset = it->second->offsets[id.index];
+  }
+  ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
+  ARROW_ASSIGN_OR_RAISE(auto header, file->ReadAt(offset, kHeaderSize));
+  if (header->size() != static_cast<int64_t>(kHeaderSize) ||
+      GetU32(header->data()) != kMagic) {
+    return arrow::Status::IOError("WAL ", path, ": bad frame at offset ", offset);
+  }
+  const uint32_t size = GetU32(header->data() + 4);
+  ARROW_ASSIGN_OR_RAISE(auto payload, file->ReadAt(offset + kHeaderSize, size));
+  if (payload->size() != size ||
+      Crc32(payload->data(), payload->size()) != GetU32(header->data() + 8)) {
+    return arrow::Status::IOError("WAL ", path, ": crc mismatch at offset ", offset);
+  }
+  auto decoded = DecodeBatch(payload);
+  if (!decoded.ok()) {
+    return decoded.status().WithMessage("WAL ", path, " offset ", offset, ": ",
+                                        decoded.status().message());
+  }
+  return decoded;
+}
+
+void Wal::Reclaim() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (active_ && active_->live() == 0) SealActive();
+}
+
+void Wal::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
+}
+
+WalMetrics Wal::metrics() const {
+  WalMetrics m;
+  m.bytes = bytes_.load();
+  m.appends = appends_.load();
+  m.append_bytes = append_bytes_.load();
+  m.syncs = syncs_.load();
+  m.sync_errors = sync_errors_.load();
+  m.append_errors = append_errors_.load();
+  m.refused_full = refused_full_.load();
+  m.segments_deleted = segments_deleted_.load();
+  m.done_mark_errors = done_mark_errors_.load();
+  std::lock_guard<std::mutex> lock(mu_);
+  m.torn_tails = torn_tails_;
+  m.torn_bytes = torn_bytes_;
+  m.recovered_records = recovered_records_;
+  m.replay_errors = replay_errors_.load();
+  m.segments = static_cast<int64_t>(segments_.size());
+  const auto now = system_clock::now();
+  for (const auto& [seq, segment] : segments_) {
+    m.live_records += segment->live();
+    if (segment->live() > 0 && m.oldest_live_age_ms == 0) {
+      m.oldest_live_age_ms = std::max<int64_t>(
+          1, std::chrono::duration_cast<std::chrono::milliseconds>(now - segment->created)
+                 .count());
+    }
+  }
+  return m;
+}
+
+}  // namespace otap_parquet::wal

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/wal/wal.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zlib.h>
+
+#include <arrow/array.h>
+#include <arrow/json/from_string.h>
+#include <arrow/record_batch.h>
+
+#include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/temp_dir.h"
+
+namespace otap_parquet::wal {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+generator::OtlpGenerator Generator(uint64_t seed) {
+  generator::GeneratorOptions options;
+  options.seed = seed;
+  options.resources_per_request = 2;
+  options.scopes_per_resource = 1;
+  options.items_per_scope = 5;
+  return generator::OtlpGenerator(options);
+}
+
+OtapBatch Logs(uint64_t seed) {
+  auto gen = Generator(seed);
+  return std::move(otlp::ToOtap(gen.NextLogs()).ValueOrDie().front());
+}
+
+void ExpectSameBatch(const OtapBatch& a, const OtapBatch& b) {
+  ASSERT_EQ(a.signal(), b.signal());
+  ASSERT_EQ(a.payload_types(), b.payload_types());
+  for (PayloadType type : a.payload_types()) {
+    EXPECT_TRUE(a.Get(type)->Equals(*b.Get(type), /*check_metadata=*/true))
+        << TableName(type);
+  }
+}
+
+// Waits (without a time limit that could fail a loaded machine's run) until
+// `pred` holds; the WAL's sync thread completes callbacks on its own schedule.
+template <typename Pred>
+void WaitFor(Pred pred) {
+  while (!pred()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+WalOptions Options(const std::string& dir) {
+  WalOptions o;
+  o.dir = dir;
+  return o;
+}
+
+std::vector<std::string> SegmentFiles(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto name = e.path().filename().string();
+    if (name.ends_with(".wal")) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+struct Replayed {
+  std::vector<RecordId> ids;
+  std::vector<OtapBatch> batches;
+};
+
+Replayed ReplayAll(Wal& wal) {
+  Replayed r;
+  auto st = wal.Replay([&](RecordId id, OtapBatch batch) {
+    r.ids.push_back(id);
+    r.batches.push_back(std::move(batch));
+    return arrow::Status::OK();
+  });
+  EXPECT_OK(st);
+  return r;
+}
+
+// Scenario: one batch of each signal, and a batch with a dictionary-encoded column.
+// Guarantees: EncodeBatch/DecodeBatch give back equal batches (schemas, metadata,
+// dictionaries).
+TEST(WalCodecTest, RoundTripsAllSignalsAndDictionaries) {
+  auto gen = Generator(7);
+  std::vector<OtapBatch> batches;
+  batches.push_back(std::move(otlp::ToOtap(gen.NextLogs()).ValueOrDie().front()));
+  batches.push_back(std::move(otlp::ToOtap(gen.NextTraces()).ValueOrDie().front()));
+  batches.push_back(std::move(otlp::ToOtap(gen.NextMetrics()).ValueOrDie().front()));
+  ASSERT_EQ(batches[1].signal(), Signal::kTraces);
+  ASSERT_EQ(batches[2].signal(), Signal::kMetrics);
+  for (const auto& batch : batches) {
+    ASSERT_GT(batch.payload_types().size(), 1u);
+    ASSERT_OK_AND_ASSIGN(auto payload, EncodeBatch(batch));
+    ASSERT_OK_AND_ASSIGN(auto back, DecodeBatch(payload));
+    ExpectSameBatch(batch, back);
+  }
+  // Dictionaries travel in the IPC stream.
+  ASSERT_OK_AND_ASSIGN(auto dict, arrow::json::DictArrayFromJSONString(
+                                      arrow::dictionary(arrow::int8(), arrow::utf8()),
+                                      "[0, 1, 0]", R"(["a", "b"])"));
+  auto schema = arrow::schema({arrow::field("key", dict->type())});
+  OtapBatch with_dict(Signal::kLogs);
+  with_dict.Set(PayloadType::kLogs, arrow::RecordBatch::Make(schema, 3, {dict}));
+  ASSERT_OK_AND_ASSIGN(auto payload, EncodeBatch(with_dict));
+  ASSERT_OK_AND_ASSIGN(auto back, DecodeBatch(payload));
+  ExpectSameBatch(with_dict, back);
+  EXPECT_EQ(back.Get(PayloadType::kLogs)->column(0)->type_id(), arrow::Type::DICTIONARY);
+}
+
+// Scenario: three appends, their syncs, a close and a reopen (a restart).
+// Guarantees: each callback runs once with OK after the sync (counted: syncs <=
+// appends, group commit); the reopened log replays the three batches in order;
+// Read() gives the same batch back.
+TEST(WalTest, AppendSyncAndReplayAfterReopen) {
+  testing::TempDir dir("otap_wal");
+  std::vector<OtapBatch> batches = {Logs(1), Logs(2), Logs(3)};
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    std::atomic<int> ok{0};
+    for (const auto& b : batches) {
+      ASSERT_OK(wal->Append(b,
+                            [&](const arrow::Status& st) {
+                              if (st.ok()) ++ok;
+                            })
+                    .status());
+    }
+    WaitFor([&] { return ok.load() == 3; });
+    const auto m = wal->metrics();
+    EXPECT_EQ(m.appends, 3);
+    EXPECT_GE(m.syncs, 1);
+    EXPECT_LE(m.syncs, 3);
+    EXPECT_EQ(m.live_records, 3);
+    EXPECT_EQ(m.segments, 1);
+    EXPECT_GT(m.bytes, 0);
+    ASSERT_OK_AND_ASSIGN(auto read, wal->Read(RecordId{1, 1}));
+    ExpectSameBatch(batches[1], read);
+  }
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  EXPECT_EQ(wal->metrics().recovered_records, 3);
+  auto replayed = ReplayAll(*wal);
+  ASSERT_EQ(replayed.batches.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) ExpectSameBatch(batches[i], replayed.batches[i]);
+  EXPECT_EQ(wal->metrics().torn_tails, 0);
+}
+
+// Scenario: three records, the middle one marked done, then a restart.
+// Guarantees: the done record is not replayed; once all are done after the
+// restart, the (sealed) segment and its .done file are deleted.
+TEST(WalTest, DoneMarksSkipReplayAndFreeTheSegment) {
+  testing::TempDir dir("otap_wal");
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    for (uint64_t i = 0; i < 3; ++i) {
+      ASSERT_OK(wal->Append(Logs(i), nullptr).status());
+    }
+    wal->MarkDone(RecordId{1, 1});
+    EXPECT_EQ(wal->metrics().live_records, 2);
+  }
+  EXPECT_TRUE(fs::exists(dir.path() + "/0000000000000001.done"));
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  auto replayed = ReplayAll(*wal);
+  ASSERT_EQ(replayed.ids.size(), 2u);
+  EXPECT_EQ(replayed.ids[0], (RecordId{1, 0}));
+  EXPECT_EQ(replayed.ids[1], (RecordId{1, 2}));
+  ExpectSameBatch(Logs(2), replayed.batches[1]);
+  wal->MarkDone(replayed.ids[0]);
+  EXPECT_EQ(SegmentFiles(dir.path()).size(), 1u);
+  wal->MarkDone(replayed.ids[1]);
+  EXPECT_TRUE(SegmentFiles(dir.path()).empty());
+  EXPECT_FALSE(fs::exists(dir.path() + "/0000000000000001.done"));
+  EXPECT_EQ(wal->metrics().bytes, 0);
+  EXPECT_EQ(wal->metrics().segments_deleted, 1);
+}
+
+// Scenario: a crash in the middle of an append leaves part of a frame at the end.
+// Guarantees: reopening truncates the segment at the last whole record (counted
+// with the bytes cut), the whole records replay, and new appends go on after it.
+TEST(WalTest, TornTailIsTruncated) {
+  testing::TempDir dir("otap_wal");
+  int64_t good_size = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    ASSERT_OK(wal->Append(Logs(1), nullptr).status());
+    ASSERT_OK(wal->Append(Logs(2), nullptr).status());
+    good_size = wal->metrics().bytes;
+  }
+  const std::string segment = dir.path() + "/0000000000000001.wal";
+  ASSERT_OK_AND_ASSIGN(auto payload, EncodeBatch(Logs(3)));
+  {
+    // The header of a third frame and half its payload.
+    std::ofstream out(segment, std::ios::app | std::ios::binary);
+    const char header[12] = {'O', 'W', 'A', 'L', 0x10, 0x27, 0, 0, 1, 2, 3, 4};
+    out.write(header, sizeof(header));
+    out.write(reinterpret_cast<const char*>(payload->data()), payload->size() / 2);
+  }
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  const auto m = wal->metrics();
+  EXPECT_EQ(m.torn_tails, 1);
+  EXPECT_EQ(m.torn_bytes, 12 + payload->size() / 2);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(segment)), good_size);
+  auto replayed = ReplayAll(*wal);
+  ASSERT_EQ(replayed.batches.size(), 2u);
+  ExpectSameBatch(Logs(2), replayed.batches[1]);
+  ASSERT_OK_AND_ASSIGN(auto id, wal->Append(Logs(4), nullptr));
+  EXPECT_EQ(id.segment, 2u);  // recovered segments are sealed
+}
+
+// Scenario: one byte of the second record's payload flips on disk.
+// Guarantees: the CRC catches it: the segment ends before that record (counted as
+// a torn tail), the first record still replays, Read() of the bad record fails.
+TEST(WalTest, CrcMismatchEndsTheSegment) {
+  testing::TempDir dir("otap_wal");
+  int64_t first_size = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    ASSERT_OK(wal->Append(Logs(1), nullptr).status());
+    first_size = wal->metrics().bytes;
+    ASSERT_OK(wal->Append(Logs(2), nullptr).status());
+  }
+  const std::string segment = dir.path() + "/0000000000000001.wal";
+  {
+    std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(first_size + 12 + 40);
+    f.put('\x5a');
+  }
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  EXPECT_EQ(wal->metrics().torn_tails, 1);
+  auto replayed = ReplayAll(*wal);
+  ASSERT_EQ(replayed.batches.size(), 1u);
+  ExpectSameBatch(Logs(1), replayed.batches[0]);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(segment)), first_size);
+}
+
+// Scenario: segment_size smaller than one record: every append after the first
+// starts a new segment; records are marked done out of order.
+// Guarantees: a sealed segment is deleted once all its records are done (and
+// synced); the active one stays until Reclaim() seals it.
+TEST(WalTest, RolloverAndDeletionOfPublishedSegments) {
+  testing::TempDir dir("otap_wal");
+  auto options = Options(dir.path());
+  options.segment_size = 1;
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(options, nullptr));
+  std::atomic<int> synced{0};
+  std::vector<RecordId> ids;
+  for (uint64_t i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto id,
+                         wal->Append(Logs(i), [&](const arrow::Status&) { ++synced; }));
+    ids.push_back(id);
+  }
+  WaitFor([&] { return synced.load() == 3; });
+  EXPECT_EQ(ids[2], (RecordId{3, 0}));
+  EXPECT_EQ(SegmentFiles(dir.path()).size(), 3u);
+  wal->MarkDone(ids[1]);
+  WaitFor([&] { return SegmentFiles(dir.path()).size() == 2u; });
+  EXPECT_EQ(SegmentFiles(dir.path()),
+            (std::vector<std::string>{"0000000000000001.wal", "0000000000000003.wal"}));
+  wal->MarkDone(ids[2]);
+  wal->MarkDone(ids[0]);
+  WaitFor([&] { return SegmentFiles(dir.path()).size() == 1u; });
+  EXPECT_EQ(wal->metrics().segments, 1);
+  wal->Reclaim();
+  EXPECT_TRUE(SegmentFiles(dir.path()).empty());
+  EXPECT_EQ(wal->metrics().bytes, 0);
+  EXPECT_EQ(wal->metrics().segments_deleted, 3);
+}
+
+// Scenario: max_size below two records.
+// Guarantees: the append that finds the log full is refused with CapacityError
+// (counted), nothing is written; once the record is done and reclaimed, appends
+// are taken again.
+TEST(WalTest, FullLogRefusesAppends) {
+  testing::TempDir dir("otap_wal");
+  auto options = Options(dir.path());
+  options.max_size = 100;
+  options.segment_size = 100;
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(options, nullptr));
+  ASSERT_OK_AND_ASSIGN(auto id, wal->Append(Logs(1), nullptr));
+  EXPECT_TRUE(wal->full());
+  auto refused = wal->Append(Logs(2), nullptr);
+  ASSERT_RAISES(CapacityError, refused.status());
+  EXPECT_THAT(refused.status().message(), HasSubstr("max_size 100"));
+  EXPECT_EQ(wal->metrics().refused_full, 1);
+  EXPECT_EQ(wal->metrics().appends, 1);
+  wal->MarkDone(id);
+  WaitFor([&] { return wal->metrics().syncs == 1; });
+  wal->Reclaim();
+  WaitFor([&] { return !wal->full(); });
+  ASSERT_OK(wal->Append(Logs(2), nullptr).status());
+}
+
+// Scenario: a second Wal (another process, or a misconfigured second exporter) on
+// the same directory.
+// Guarantees: Open fails with an error naming the directory; it works again once
+// the first one is gone.
+TEST(WalTest, DirectoryIsLocked) {
+  testing::TempDir dir("otap_wal");
+  ASSERT_OK_AND_ASSIGN(auto first, Wal::Open(Options(dir.path()), nullptr));
+  auto second = Wal::Open(Options(dir.path()), nullptr);
+  ASSERT_RAISES(IOError, second.status());
+  EXPECT_THAT(second.status().message(), HasSubstr("in use"));
+  EXPECT_THAT(second.status().message(), HasSubstr(dir.path()));
+  first.reset();
+  ASSERT_OK(Wal::Open(Options(dir.path()), nullptr).status());
+}
+
+// Scenario: the fdatasync fails.
+// Guarantees: the callback gets the error (the batch is refused, not Acked), the
+// failure is counted, and the next append goes to a new segment.
+TEST(WalTest, SyncFailureIsReportedAndSealsTheSegment) {
+  testing::TempDir dir("otap_wal");
+  auto options = Options(dir.path());
+  std::atomic<bool> fail{true};
+  options.fail_sync_for_testing = [&]() -> arrow::Status {
+    if (fail.load()) return arrow::Status::IOError("injected EIO");
+    return arrow::Status::OK();
+  };
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(options, nullptr));
+  std::atomic<int> errors{0};
+  ASSERT_OK(wal->Append(Logs(1),
+                        [&](const arrow::Status& st) {
+                          if (!st.ok()) ++errors;
+                        })
+                .status());
+  WaitFor([&] { return errors.load() == 1; });
+  EXPECT_EQ(wal->metrics().sync_errors, 1);
+  fail = false;
+  ASSERT_OK_AND_ASSIGN(auto id, wal->Append(Logs(2), nullptr));
+  EXPECT_EQ(id.segment, 2u);
+}
+
+// Scenario: a whole frame with a valid CRC whose payload is not a batch (e.g.
+// written by an incompatible version) sits between two good records.
+// Guarantees: Replay hands out the good records, logs and counts the bad one
+// (replay_errors) instead of failing the start, and keeps it live (on disk).
+TEST(WalTest, UndecodableRecordIsCountedNotFatal) {
+  testing::TempDir dir("otap_wal");
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    ASSERT_OK(wal->Append(Logs(1), nullptr).status());
+  }
+  const std::string segment = dir.path() + "/0000000000000001.wal";
+  {
+    const std::string payload = "\x09not a batch";
+    const uint32_t crc = static_cast<uint32_t>(
+        crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(payload.data()),
+              static_cast<uInt>(payload.size())));
+    const uint32_t header[3] = {0x4c41574f, static_cast<uint32_t>(payload.size()), crc};
+    std::ofstream out(segment, std::ios::app | std::ios::binary);
+    out.write(reinterpret_cast<const char*>(header), sizeof(header));  // little endian
+    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    EXPECT_EQ(wal->metrics().torn_tails, 0);
+    auto replayed = ReplayAll(*wal);
+    ASSERT_EQ(replayed.batches.size(), 1u);
+    EXPECT_EQ(wal->metrics().replay_errors, 1);
+    EXPECT_EQ(wal->metrics().live_records, 2);
+  }
+  EXPECT_TRUE(fs::exists(segment));
+}
+
+}  // namespace
+}  // namespace otap_parquet::wal
