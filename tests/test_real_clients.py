@@ -33,22 +33,15 @@ from test_engine_otlp_receiver import metric
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "bench"))
 from otlp_http_slow_clients import SlowClients, payload, percentile, valid_requests  # noqa: E402
 
-# The engine's acknowledgement settings, the one place to change them. On main an
-# OK is durable only with wait_for_result: true, which waits until exporter:parquet
-# has published the request's rows; max_pending_batches: 1 publishes every request
-# on arrival (files per request) instead of at the age tick (at least 1 s), which
-# would hold a client with one request in flight (telemetrygen's traces) for
-# seconds per request. Once exporter:parquet's write-ahead log is merged, replace
-# the "exporter" entry by (an OK then means fdatasynced in the WAL, under
-# <dataset>/_wal; files are cut by the size/age rules):
-#   "exporter": {"wal": {"enabled": True},
-#                "writer_options": {"target_rows_per_file": 1_000_000,
-#                                   "flush_when_older_than": "30s"}},
+# What an OK means here: exporter:parquet's write-ahead log is on and the receiver
+# waits for the outcome, so an OK means fdatasynced in the WAL (under
+# <dataset>/_wal); files are cut by the size/age rules, as in the shipped
+# configs/otlp-parquet.yaml.
 ACKS = {
     "receiver": {"wait_for_result": True, "timeout": "30s"},
-    "exporter": {"max_pending_batches": 1,
+    "exporter": {"wal": {"enabled": True},
                  "writer_options": {"target_rows_per_file": 1_000_000,
-                                    "flush_when_older_than": "1s"}},
+                                    "flush_when_older_than": "30s"}},
 }
 
 LOG_RUNS = 4  # telemetrygen logs processes (one worker each: see the docstring)
