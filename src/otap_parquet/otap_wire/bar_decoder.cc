@@ -5,9 +5,11 @@
 #include <cstring>
 #include <mutex>
 
+#include <arrow/array.h>
 #include <arrow/buffer.h>
 #include <arrow/ipc/reader.h>
 #include <arrow/record_batch.h>
+#include <arrow/util/bit_util.h>
 #include <nghttp2/nghttp2.h>
 #include <zstd.h>
 
@@ -232,6 +234,45 @@ class Collector : public arrow::ipc::Listener {
   bool eos = false;
 };
 
+// Go's pdata has no absent trace/span id: an empty one is sent as zero bytes, and
+// pdata never marshals it to OTLP. Turned into null, as OTLP's absent id is here.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> NullZeroIds(
+    std::shared_ptr<arrow::RecordBatch> batch) {
+  std::vector<std::shared_ptr<arrow::Array>> columns = batch->columns();
+  bool changed = false;
+  for (int c = 0; c < batch->num_columns(); ++c) {
+    const std::string& name = batch->schema()->field(c)->name();
+    if (name != "trace_id" && name != "span_id" && name != "parent_span_id") continue;
+    if (!batch->schema()->field(c)->nullable()) continue;
+    if (columns[c]->type_id() != arrow::Type::FIXED_SIZE_BINARY) continue;
+    const auto& ids = static_cast<const arrow::FixedSizeBinaryArray&>(*columns[c]);
+    const int32_t width = ids.byte_width();
+    std::vector<int64_t> zero_rows;
+    for (int64_t i = 0; i < ids.length(); ++i) {
+      if (ids.IsNull(i)) continue;
+      const uint8_t* v = ids.GetValue(i);
+      bool zero = true;
+      for (int32_t b = 0; b < width && zero; ++b) zero = v[b] == 0;
+      if (zero) zero_rows.push_back(i);
+    }
+    if (zero_rows.empty()) continue;
+    const int64_t offset = ids.offset();
+    ARROW_ASSIGN_OR_RAISE(auto validity, arrow::AllocateBitmap(offset + ids.length()));
+    uint8_t* bits = validity->mutable_data();
+    for (int64_t i = 0; i < ids.length(); ++i) {
+      arrow::bit_util::SetBitTo(bits, offset + i, ids.IsValid(i));
+    }
+    for (int64_t i : zero_rows) arrow::bit_util::ClearBit(bits, offset + i);
+    auto data = ids.data()->Copy();
+    data->buffers[0] = std::move(validity);
+    data->null_count = arrow::kUnknownNullCount;
+    columns[c] = arrow::MakeArray(data);
+    changed = true;
+  }
+  if (!changed) return batch;
+  return arrow::RecordBatch::Make(batch->schema(), batch->num_rows(), std::move(columns));
+}
+
 bool AllowedFor(Signal signal, PayloadType type) {
   if (type == PayloadType::kMultivariateMetrics) return false;
   for (PayloadType t : PayloadTypesOf(signal)) {
@@ -379,6 +420,7 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
     }
     ARROW_ASSIGN_OR_RAISE(auto canonical,
                           schema::NormalizeToCanonical(type, record_batch));
+    ARROW_ASSIGN_OR_RAISE(canonical, NullZeroIds(std::move(canonical)));
     batch.Set(type, std::move(canonical));
   }
   if (!batch.root() || batch.root()->num_rows() == 0) return arrow::Status::OK();
