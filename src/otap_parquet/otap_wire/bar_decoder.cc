@@ -414,6 +414,10 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
   }
   for (auto& [type, record_batch] : decoded) {
     if (record_batch->num_rows() == 0) continue;  // same as absent (spec)
+    // Lengths, offsets and dictionary indices checked before anything reads them.
+    if (arrow::Status st = record_batch->ValidateFull(); !st.ok()) {
+      return st.WithMessage(TableName(type), ": invalid record batch: ", st.message());
+    }
     if (batch.Get(type)) {
       return arrow::Status::Invalid("payload type ", TableName(type),
                                     " appears twice in one batch");
