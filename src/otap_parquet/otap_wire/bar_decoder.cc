@@ -273,6 +273,49 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> NullZeroIds(
   return arrow::RecordBatch::Make(batch->schema(), batch->num_rows(), std::move(columns));
 }
 
+// A struct child the canonical schema requires (AnyValue `type`) may be null under a
+// null struct slot (Go appends a null `body` for a log record without one). Such
+// slots become 0 (Empty), as our OTLP conversion writes them.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> FillRequiredStructChildren(
+    std::shared_ptr<arrow::RecordBatch> batch) {
+  std::vector<std::shared_ptr<arrow::Array>> columns = batch->columns();
+  bool changed = false;
+  for (int c = 0; c < batch->num_columns(); ++c) {
+    if (columns[c]->type_id() != arrow::Type::STRUCT) continue;
+    const auto& parent = static_cast<const arrow::StructArray&>(*columns[c]);
+    auto data = parent.data()->Copy();
+    bool child_changed = false;
+    for (int f = 0; f < parent.num_fields(); ++f) {
+      const auto& field = parent.type()->field(f);
+      const auto& child = data->child_data[f];
+      if (field->nullable() || !arrow::is_integer(field->type()->id())) continue;
+      auto child_array = arrow::MakeArray(child);
+      if (child_array->null_count() == 0) continue;
+      const int width = field->type()->byte_width();
+      const int64_t offset = child->offset;
+      ARROW_ASSIGN_OR_RAISE(auto values,
+                            arrow::AllocateBuffer((offset + child->length) * width));
+      std::memcpy(values->mutable_data(), child->buffers[1]->data(),
+                  static_cast<size_t>((offset + child->length) * width));
+      for (int64_t i = 0; i < child->length; ++i) {
+        if (child_array->IsNull(i)) {
+          std::memset(values->mutable_data() + (offset + i) * width, 0, width);
+        }
+      }
+      auto filled = child->Copy();
+      filled->buffers = {nullptr, std::shared_ptr<arrow::Buffer>(std::move(values))};
+      filled->null_count = 0;
+      data->child_data[f] = std::move(filled);
+      child_changed = true;
+    }
+    if (!child_changed) continue;
+    columns[c] = arrow::MakeArray(data);
+    changed = true;
+  }
+  if (!changed) return batch;
+  return arrow::RecordBatch::Make(batch->schema(), batch->num_rows(), std::move(columns));
+}
+
 bool AllowedFor(Signal signal, PayloadType type) {
   if (type == PayloadType::kMultivariateMetrics) return false;
   for (PayloadType t : PayloadTypesOf(signal)) {
@@ -425,6 +468,7 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
     ARROW_ASSIGN_OR_RAISE(auto canonical,
                           schema::NormalizeToCanonical(type, record_batch));
     ARROW_ASSIGN_OR_RAISE(canonical, NullZeroIds(std::move(canonical)));
+    ARROW_ASSIGN_OR_RAISE(canonical, FillRequiredStructChildren(std::move(canonical)));
     batch.Set(type, std::move(canonical));
   }
   if (!batch.root() || batch.root()->num_rows() == 0) return arrow::Status::OK();
