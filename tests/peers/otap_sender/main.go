@@ -9,6 +9,8 @@
 // batch and prints a JSON summary; exit 1 if any batch was not answered OK.
 //
 // Usage: otap_sender -endpoint 127.0.0.1:4317 [-token T] [-logs F] [-traces F] [-metrics F]
+//
+//	otap_sender -go-decoded OUT.jsonl [-logs F] [-traces F] [-metrics F]
 package main
 
 import (
@@ -191,6 +193,71 @@ func send(ctx context.Context, conn *grpc.ClientConn, signal, path, token string
 	return res, nil
 }
 
+// decodeWithGo writes what upstream's own consumer (the otelarrowreceiver's decoder)
+// makes of the same batches, as OTLP JSON lines: the oracle for lossy encodings (Go's
+// producer drops attributes with an empty key or an empty value, for instance).
+func decodeWithGo(signal, path, out string) error {
+	lines, err := readLines(path)
+	if err != nil {
+		return err
+	}
+	producer := arrowRecord.NewProducer()
+	defer producer.Close()
+	bars, _, err := encode(signal, lines, producer)
+	if err != nil {
+		return err
+	}
+	consumer := arrowRecord.NewConsumer()
+	defer consumer.Close()
+	var buf bytes.Buffer
+	for _, bar := range bars {
+		var chunks [][]byte
+		switch signal {
+		case "logs":
+			all, err := consumer.LogsFrom(bar)
+			if err != nil {
+				return err
+			}
+			for _, l := range all {
+				b, err := (&plog.JSONMarshaler{}).MarshalLogs(l)
+				if err != nil {
+					return err
+				}
+				chunks = append(chunks, b)
+			}
+		case "traces":
+			all, err := consumer.TracesFrom(bar)
+			if err != nil {
+				return err
+			}
+			for _, t := range all {
+				b, err := (&ptrace.JSONMarshaler{}).MarshalTraces(t)
+				if err != nil {
+					return err
+				}
+				chunks = append(chunks, b)
+			}
+		case "metrics":
+			all, err := consumer.MetricsFrom(bar)
+			if err != nil {
+				return err
+			}
+			for _, m := range all {
+				b, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(m)
+				if err != nil {
+					return err
+				}
+				chunks = append(chunks, b)
+			}
+		}
+		for _, c := range chunks {
+			buf.Write(c)
+			buf.WriteByte('\n')
+		}
+	}
+	return os.WriteFile(out, buf.Bytes(), 0o644)
+}
+
 func main() {
 	endpoint := flag.String("endpoint", "127.0.0.1:4317", "receiver host:port (loopback)")
 	token := flag.String("token", "", "bearer token (stream metadata and per-batch header)")
@@ -200,7 +267,29 @@ func main() {
 		"traces":  flag.String("traces", "", "OTLP JSON lines of traces"),
 		"metrics": flag.String("metrics", "", "OTLP JSON lines of metrics"),
 	}
+	goDecoded := flag.String("go-decoded", "", "instead of sending: write what upstream's consumer decodes from the encoded files (OTLP JSON lines) to this file")
 	flag.Parse()
+	if *goDecoded != "" {
+		var all []byte
+		for _, signal := range []string{"logs", "traces", "metrics"} {
+			if *files[signal] == "" {
+				continue
+			}
+			tmp := *goDecoded + "." + signal
+			if err := decodeWithGo(signal, *files[signal], tmp); err != nil {
+				fmt.Fprintln(os.Stderr, "otap_sender:", signal+":", err)
+				os.Exit(2)
+			}
+			b, _ := os.ReadFile(tmp)
+			_ = os.Remove(tmp)
+			all = append(all, b...)
+		}
+		if err := os.WriteFile(*goDecoded, all, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "otap_sender:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	encoding.RegisterCompressor(zstdCompressor{name: "zstdarrow5"})
 	conn, err := grpc.NewClient(*endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
