@@ -15,6 +15,7 @@ import subprocess
 
 import grpc
 import pytest
+import zstandard
 from s3_server import free_port
 from test_engine_e2e import parquet_exporter, read_delimited, write_config
 
@@ -108,9 +109,10 @@ def test_wrong_token_refuses_stream(engine, run, tmp_path, otap_sender):
 
 
 def test_otlp_export_on_the_same_port(engine, run, tmp_path):
-    # Scenario: a plain OTLP/gRPC client (grpcio) sends Export requests to
-    # receiver:otap's port (Go exporters fall back to OTLP there).
-    # Guarantees: accepted and written like receiver:otlp would.
+    # Scenario: a plain OTLP/gRPC client (grpcio) sends two Export requests to
+    # receiver:otap's port (Go exporters fall back to OTLP there), the second
+    # zstd-compressed.
+    # Guarantees: both accepted and written like receiver:otlp would.
     pb = tmp_path / "logs.pb"
     jsonl = tmp_path / "logs.jsonl"
     for path in (pb, jsonl):
@@ -121,8 +123,10 @@ def test_otlp_export_on_the_same_port(engine, run, tmp_path):
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     call = channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export",
                                request_serializer=None, response_deserializer=None)
-    for payload in read_delimited(pb):
-        call(payload, timeout=60)
+    for i, payload in enumerate(read_delimited(pb)):
+        # The second one zstd-compressed as a Go exporter's OTLP fallback sends it
+        # (gRPC C++ passes such messages through; the receiver sniffs the zstd magic).
+        call(zstandard.compress(payload) if i == 1 else payload, timeout=60)
     channel.close()
     eng.stop(signal.SIGINT, timeout=120)
     back = tmp_path / "back.jsonl"
