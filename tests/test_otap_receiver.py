@@ -151,3 +151,85 @@ def test_go_sender_edge_cases_accepted(engine, run, tmp_path, otap_sender):
     for r in results:
         assert r["end"] == "OK" and r["statuses"] == {"OK": r["batches"]}, r
     eng.stop(signal.SIGINT, timeout=120)
+
+
+def varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if not n:
+            return out + bytes([b])
+        out += bytes([b | 0x80])
+
+
+def bar(batch_id, payloads=(), headers=b""):
+    """A serialized BatchArrowRecords; payloads are (schema_id, type, record bytes)."""
+    def ld(tag, data):
+        return bytes([tag]) + varint(len(data)) + data
+    message = b"\x08" + varint(batch_id)
+    for schema_id, kind, record in payloads:
+        message += ld(0x12, ld(0x0A, schema_id.encode()) + b"\x10" + varint(kind)
+                      + ld(0x1A, record))
+    return message + (ld(0x1A, headers) if headers else b"")
+
+
+def parse_status(data):
+    """(batch_id, status_code) of a serialized BatchStatus."""
+    fields, pos = {}, 0
+    while pos < len(data):
+        tag = data[pos]
+        pos += 1
+        if tag & 7 == 0:
+            value, shift = 0, 0
+            while True:
+                b = data[pos]
+                pos += 1
+                value |= (b & 0x7F) << shift
+                shift += 7
+                if not b & 0x80:
+                    break
+            fields[tag >> 3] = value
+        else:  # length-delimited (the message)
+            size = data[pos]
+            pos += 1 + size
+    return fields.get(1, 0), fields.get(2, 0)
+
+
+def test_bad_batches_get_invalid_argument_and_other_streams_go_on(engine, run,
+                                                                  tmp_path):
+    # Scenario: a raw gRPC client opens three logs streams: an empty batch (no
+    # payloads) then a batch of garbage IPC bytes; a batch with garbage HPACK
+    # headers; only empty batches.
+    # Guarantees: one status per batch: OK for the empty ones, INVALID_ARGUMENT (3)
+    # for the garbage, after which that stream ends UNAVAILABLE (its decoder state is
+    # lost: the sender must open a new one); the clean stream ends OK after its
+    # half-close; the engine keeps running.
+    port = free_port()
+    eng = start_otap_to_parquet(engine, tmp_path, tmp_path / "lake", port)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    method = "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs"
+    call = channel.stream_stream(method, request_serializer=None,
+                                 response_deserializer=None)
+
+    bad = [bar(0), bar(1, [("0", 30, b"not arrow ipc at all")])]
+    statuses = []
+    with pytest.raises(grpc.RpcError) as err:
+        for response in call(iter(bad), timeout=60):
+            statuses.append(parse_status(response))
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE, err.value
+    assert sorted(statuses) == [(0, 0), (1, 3)]
+
+    statuses = []
+    with pytest.raises(grpc.RpcError) as err:
+        for response in call(iter([bar(5, headers=b"\xff\xff\xff\xff\xff")]),
+                             timeout=60):
+            statuses.append(parse_status(response))
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE, err.value
+    assert statuses == [(5, 3)]
+
+    good = [bar(i) for i in range(4)]
+    statuses = [parse_status(r) for r in call(iter(good), timeout=60)]
+    assert sorted(statuses) == [(i, 0) for i in range(4)]
+    channel.close()
+    eng.check_running()
+    eng.stop(signal.SIGINT, timeout=120)
