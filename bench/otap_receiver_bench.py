@@ -54,7 +54,7 @@ def main():
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--items", type=int, default=250)
     args = parser.parse_args()
-    subprocess.run(["go", "build", "-mod=readonly", "-o", str(SENDER), "."],
+    subprocess.run(["go", "build", "-mod=readonly", "-buildvcs=false", "-o", str(SENDER), "."],
                    cwd=ROOT / "tests" / "peers" / "otap_sender", check=True)
     with tempfile.TemporaryDirectory() as d:
         tmp = pathlib.Path(d)

@@ -12,7 +12,7 @@ set(_otap_tool "${PROJECT_SOURCE_DIR}/scripts/otap_proto")
 
 add_custom_command(
   OUTPUT "${_otap_desc}"
-  COMMAND ${CMAKE_COMMAND} -E env GOFLAGS=-mod=readonly -- "${GO_EXECUTABLE}" run .
+  COMMAND ${CMAKE_COMMAND} -E env "GOFLAGS=-mod=readonly -buildvcs=false" -- "${GO_EXECUTABLE}" run .
           "${_otap_desc}"
   WORKING_DIRECTORY "${_otap_tool}"
   DEPENDS "${_otap_tool}/main.go" "${_otap_tool}/go.mod" "${_otap_tool}/go.sum"

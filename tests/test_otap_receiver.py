@@ -30,8 +30,8 @@ def otap_sender():
         pytest.skip("Go is not installed (needed to build tests/peers/otap_sender)")
     out = ROOT / "build" / "peers" / "otap_sender"
     out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([go, "build", "-mod=readonly", "-o", str(out), "."], cwd=PEER,
-                   check=True, timeout=1800)
+    subprocess.run([go, "build", "-mod=readonly", "-buildvcs=false", "-o", str(out), "."],
+                   cwd=PEER, check=True, timeout=1800)
     return out
 
 
