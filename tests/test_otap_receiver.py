@@ -16,8 +16,10 @@ import subprocess
 import grpc
 import pytest
 import zstandard
+from engines import wait_until
 from s3_server import free_port
 from test_engine_e2e import parquet_exporter, read_delimited, write_config
+from test_engine_otlp_receiver import metric
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PEER = ROOT / "tests" / "peers" / "otap_sender"
@@ -233,3 +235,39 @@ def test_bad_batches_get_invalid_argument_and_other_streams_go_on(engine, run,
     channel.close()
     eng.check_running()
     eng.stop(signal.SIGINT, timeout=120)
+
+
+def test_per_stream_limit_holds_reading_until_acks(engine, run, tmp_path, otap_sender):
+    # Scenario: max_concurrent_requests_per_stream: 1, and an exporter:parquet that
+    # acknowledges a batch only when its file is published (3 batches of 160 rows,
+    # files of 10,000 rows flushed when 1 s old): the sender writes all 3 batches
+    # at once.
+    # Guarantees: the stream stops being read while its one batch awaits its Ack
+    # (the read-pause counter moves), every batch gets OK, nothing stays in flight,
+    # and the data is complete.
+    files = {"logs": generate(run, tmp_path, "logs", 21, "--items", "40")}
+    lake = tmp_path / "lake"
+    port = free_port()
+    exporter = parquet_exporter(lake)
+    exporter["config"]["writer_options"] = {"target_rows_per_file": 10000,
+                                            "flush_when_older_than": "1s"}
+    config = write_config(
+        tmp_path / "limit.yaml",
+        {"otap": {"type": "receiver:otap",
+                  "config": {"listening_addr": f"127.0.0.1:{port}",
+                             "max_concurrent_requests_per_stream": 1}},
+         "parquet": exporter},
+        [{"from": "otap", "to": "parquet"}])
+    eng = engine(config, "--num-cores", "1", "--shutdown-timeout", "30s")
+    code, results = send(otap_sender, port, files)
+    assert code == 0, results
+    assert results[0]["statuses"] == {"OK": results[0]["batches"]}
+    assert metric(eng.metrics(), "otap_arrow_read_pauses") >= 1
+    # Metrics are published on a timer: wait for the last status to show.
+    wait_until(lambda: metric(eng.metrics(), "otap_arrow_statuses", code="ok") == 3,
+               "3 OK statuses in the metrics")
+    assert metric(eng.metrics(), "otap_arrow_in_flight_bytes") == 0
+    eng.stop(signal.SIGINT, timeout=120)
+    back = tmp_path / "back.jsonl"
+    run("convert", lake, back)
+    assert "hold the same telemetry" in run("compare", files["logs"], back).stdout
