@@ -20,6 +20,7 @@ apt_packages=(
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcbor-dev
   libcpp-httplib-dev zlib1g-dev libzstd-dev
   libboost-dev libbrotli-dev libssl-dev  # OTLP/HTTP server: Boost.Beast/Asio, br bodies, TLS
+  libnghttp2-dev  # HPACK decoder of receiver:otap's per-batch headers
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   openjdk-17-jre-headless  # Spark (pyspark) reads datasets in the interop tests
 )

@@ -9,6 +9,7 @@
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
 #include "otap_parquet/nodes/processors/batch/batch_processor.h"
 #include "otap_parquet/nodes/processors/debug/debug_processor.h"
+#include "otap_parquet/nodes/receivers/otap/otap_receiver.h"
 #include "otap_parquet/nodes/receivers/otlp/otlp_receiver.h"
 #include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 #include "otap_parquet/nodes/receivers/traffic_generator/traffic_generator.h"
@@ -20,7 +21,7 @@ arrow::Status RegisterBuiltinNodes(engine::Registry& registry) {
        {&kTrafficGeneratorFactory, &kParquetReceiverFactory, &kBatchProcessorFactory,
         &kDebugProcessorFactory, &kNoopExporterFactory, &kConsoleExporterFactory,
         &kParquetExporterFactory, &kFileExporterFactory, &kOtlpReceiverFactory,
-        &kOtlpGrpcExporterFactory, &kOtlpHttpExporterFactory}) {
+        &kOtapReceiverFactory, &kOtlpGrpcExporterFactory, &kOtlpHttpExporterFactory}) {
     ARROW_RETURN_NOT_OK(registry.Register(*factory));
   }
   return arrow::Status::OK();

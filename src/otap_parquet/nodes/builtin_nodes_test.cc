@@ -25,6 +25,10 @@ const char* MinimalConfig(const std::string& urn) {
     // Creating the node binds nothing (the servers start in Start).
     return "protocols: {grpc: {listening_addr: 127.0.0.1:4317}}";
   }
+  if (urn == "urn:otel:receiver:otap") {
+    // Creating the node binds nothing (the server starts in Start).
+    return "listening_addr: 127.0.0.1:4317";
+  }
   if (urn == "urn:otel:exporter:parquet") {
     // Creating the node opens nothing (storage is opened in Start).
     return "storage: {file: {base_uri: /nonexistent/otap-parquet-conformance}}";
@@ -41,13 +45,14 @@ const char* MinimalConfig(const std::string& urn) {
 TEST(NodeFactoryTest, EveryBuiltinFactoryConforms) {
   const engine::Registry& registry = BuiltinRegistry();
   const auto urns = registry.urns();
-  EXPECT_EQ(urns, (std::vector<std::string>{
-                      "urn:otel:exporter:console", "urn:otel:exporter:file",
-                      "urn:otel:exporter:noop", "urn:otel:exporter:otlp_grpc",
-                      "urn:otel:exporter:otlp_http", "urn:otel:exporter:parquet",
-                      "urn:otel:processor:batch", "urn:otel:processor:debug",
-                      "urn:otel:receiver:otlp", "urn:otel:receiver:parquet",
-                      "urn:otel:receiver:traffic_generator"}));
+  EXPECT_EQ(
+      urns,
+      (std::vector<std::string>{
+          "urn:otel:exporter:console", "urn:otel:exporter:file", "urn:otel:exporter:noop",
+          "urn:otel:exporter:otlp_grpc", "urn:otel:exporter:otlp_http",
+          "urn:otel:exporter:parquet", "urn:otel:processor:batch",
+          "urn:otel:processor:debug", "urn:otel:receiver:otap", "urn:otel:receiver:otlp",
+          "urn:otel:receiver:parquet", "urn:otel:receiver:traffic_generator"}));
   for (const auto& urn : urns) {
     SCOPED_TRACE(urn);
     const engine::NodeFactory* factory = registry.Find(urn);

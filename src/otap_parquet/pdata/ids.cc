@@ -162,9 +162,15 @@ std::vector<IdColumnSpec> IdColumnsOf(PT type) {
   return {};
 }
 
-// eq[i] = 1 when row i equals row i-1: both null, or both valid with equal values
-// (floating point compared bitwise, as arrow-rs's total order does). eq[0] = 0.
-arrow::Result<std::vector<uint8_t>> EqualsPrevious(const arrow::Array& array) {
+// How floating point values are compared for quasi-delta: bitwise, as arrow-rs's
+// total order does (Rust producers, which write `encoding` metadata), or by value
+// (NaN != NaN, -0.0 == +0.0), as Go's producer compares (it writes no metadata).
+enum class FloatEquality { kBitwise, kValue };
+
+// eq[i] = 1 when row i equals row i-1: both null, or both valid with equal values.
+// eq[0] = 0.
+arrow::Result<std::vector<uint8_t>> EqualsPrevious(
+    const arrow::Array& array, FloatEquality floats = FloatEquality::kBitwise) {
   const int64_t n = array.length();
   std::vector<uint8_t> eq(static_cast<size_t>(n), 0);
   if (n < 2) return eq;
@@ -190,6 +196,12 @@ arrow::Result<std::vector<uint8_t>> EqualsPrevious(const arrow::Array& array) {
   } else if (id == Type::FIXED_SIZE_BINARY) {
     const auto& typed = static_cast<const arrow::FixedSizeBinaryArray&>(array);
     fill([&](int64_t i) { return typed.GetView(i) == typed.GetView(i - 1); });
+  } else if (id == Type::DOUBLE && floats == FloatEquality::kValue) {
+    const auto& typed = static_cast<const arrow::DoubleArray&>(array);
+    fill([&](int64_t i) { return typed.Value(i) == typed.Value(i - 1); });
+  } else if (id == Type::FLOAT && floats == FloatEquality::kValue) {
+    const auto& typed = static_cast<const arrow::FloatArray&>(array);
+    fill([&](int64_t i) { return typed.Value(i) == typed.Value(i - 1); });
   } else if (arrow::is_primitive(id)) {
     const auto width = static_cast<size_t>(
         static_cast<const arrow::FixedWidthType&>(*array.type()).bit_width() / 8);
@@ -205,7 +217,8 @@ arrow::Result<std::vector<uint8_t>> EqualsPrevious(const arrow::Array& array) {
 
 // Rows whose parent_id is a delta under the attribute quasi-delta rules.
 arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch& batch,
-                                                       const std::string& table) {
+                                                       const std::string& table,
+                                                       FloatEquality floats) {
   using schema::AnyValueType;
   const int64_t n = batch.num_rows();
   const auto type_column = batch.GetColumnByName(schema::kType);
@@ -232,7 +245,7 @@ arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch&
     auto column = batch.GetColumnByName(name);
     if (!column) continue;
     const auto slot = static_cast<size_t>(value_type);
-    ARROW_ASSIGN_OR_RAISE(value_eq[slot], EqualsPrevious(*column));
+    ARROW_ASSIGN_OR_RAISE(value_eq[slot], EqualsPrevious(*column, floats));
     value_columns[slot] = std::move(column);
   }
   std::vector<uint8_t> delta(static_cast<size_t>(n), 0);
@@ -255,13 +268,14 @@ arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch&
 // Rows whose parent_id is a delta under quasi-delta on `columns` (a missing column
 // counts as all null, so as equal, like upstream's).
 arrow::Result<std::vector<uint8_t>> ColumnsDeltaRows(
-    const arrow::RecordBatch& batch, const std::vector<const char*>& columns) {
+    const arrow::RecordBatch& batch, const std::vector<const char*>& columns,
+    FloatEquality floats) {
   std::vector<uint8_t> delta(static_cast<size_t>(batch.num_rows()), 1);
   if (!delta.empty()) delta[0] = 0;
   for (const char* name : columns) {
     auto column = batch.GetColumnByName(name);
     if (!column) continue;
-    ARROW_ASSIGN_OR_RAISE(auto eq, EqualsPrevious(*column));
+    ARROW_ASSIGN_OR_RAISE(auto eq, EqualsPrevious(*column, floats));
     for (size_t i = 0; i < delta.size(); ++i) delta[i] &= eq[i];
   }
   return delta;
@@ -325,15 +339,21 @@ arrow::Result<bool> IsPlain(const arrow::Field& field, const std::string& path) 
   return Status::Invalid(path, ": unknown id encoding '", value, "'");
 }
 
+// Whether the field carries `encoding` metadata (Rust producers write it, Go's never).
+bool HasEncodingMetadata(const arrow::Field& field) {
+  return field.metadata() && field.metadata()->FindKey(kEncodingMetadataKey) >= 0;
+}
+
 arrow::Result<std::vector<uint8_t>> DeltaRows(const arrow::RecordBatch& batch, PT type,
-                                              const IdColumnSpec& spec) {
+                                              const IdColumnSpec& spec,
+                                              FloatEquality floats) {
   switch (spec.scheme) {
     case Scheme::kDelta:
       return std::vector<uint8_t>(static_cast<size_t>(batch.num_rows()), 1);
     case Scheme::kColumns:
-      return ColumnsDeltaRows(batch, spec.equality_columns);
+      return ColumnsDeltaRows(batch, spec.equality_columns, floats);
     case Scheme::kAttributes:
-      return AttributeDeltaRows(batch, std::string(TableName(type)));
+      return AttributeDeltaRows(batch, std::string(TableName(type)), floats);
   }
   return Status::UnknownError("unreachable id scheme");
 }
@@ -353,7 +373,10 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
         ARROW_ASSIGN_OR_RAISE(const bool plain, IsPlain(*top_field, path));
         if (plain) continue;
       }
-      ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec));
+      const FloatEquality floats = !encode && !HasEncodingMetadata(*top_field)
+                                       ? FloatEquality::kValue
+                                       : FloatEquality::kBitwise;
+      ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec, floats));
       ARROW_ASSIGN_OR_RAISE(
           auto column, TransformIds(*batch->column(index), delta_rows, encode, path));
       auto field = WithEncoding(top_field, encode ? encoding : kEncodingPlain);
@@ -373,7 +396,9 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
       ARROW_ASSIGN_OR_RAISE(const bool plain, IsPlain(*child_field, path));
       if (plain) continue;
     }
-    ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec));
+    // Struct children (resource.id, scope.id) are plain deltas: no float equality.
+    ARROW_ASSIGN_OR_RAISE(auto delta_rows,
+                          DeltaRows(*batch, type, spec, FloatEquality::kBitwise));
     ARROW_ASSIGN_OR_RAISE(auto child, TransformIds(*struct_array.field(child_index),
                                                    delta_rows, encode, path));
     ARROW_ASSIGN_OR_RAISE(

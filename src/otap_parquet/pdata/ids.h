@@ -37,6 +37,10 @@ inline constexpr char kEncodingQuasiDelta[] = "quasidelta";
 ///   and the value column of that type equal the previous row's, never for types
 ///   Empty/Map/Slice nor for null values; else absolute.
 ///
+/// Floating point equality columns compare by value (NaN != NaN, -0.0 == 0.0) when
+/// the id field has no `encoding` metadata, as Go's producer compares them, and
+/// bitwise (NaN == NaN, -0.0 != 0.0; arrow-rs's total order) when it has.
+///
 /// A column is left as is only if its field metadata says `encoding=plain`; without
 /// that metadata it is decoded (Go producers never write it); `delta` and
 /// `quasidelta` are decoded with the scheme above; any other value is Invalid.

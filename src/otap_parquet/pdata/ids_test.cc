@@ -326,6 +326,30 @@ TEST(DecodeTransportIdsTest, ExemplarsQuasiDelta) {
             arrow::uint16(), "[3, 3, 5]");
 }
 
+// Scenario: exemplars whose double_value repeats NaN and flips between -0.0 and 0.0,
+// once without `encoding` metadata (Go's producer: compares values, NaN != NaN,
+// -0.0 == 0.0) and once with `quasidelta` (Rust: bitwise, NaN == NaN, -0.0 != 0.0).
+// Guarantees: each is decoded with its producer's equality.
+TEST(DecodeTransportIdsTest, FloatEqualityFollowsTheProducer) {
+  auto exemplars = [] {
+    OtapBatch batch(Signal::kMetrics);
+    batch.Set(PT::kNumberDpExemplars,
+              Table(PT::kNumberDpExemplars, 4,
+                    {{"parent_id", Json(arrow::uint32(), "[4, 1, 7, 1]")},
+                     {"double_value", Json(arrow::float64(), "[NaN, NaN, -0.0, 0.0]")}}));
+    return batch;
+  };
+  ASSERT_OK_AND_ASSIGN(auto go, DecodeTransportIds(exemplars()));
+  ExpectIds(*go.Get(PT::kNumberDpExemplars)->GetColumnByName("parent_id"),
+            arrow::uint32(), "[4, 1, 7, 8]");
+  OtapBatch rust = exemplars();
+  rust.Set(PT::kNumberDpExemplars,
+           MarkEncoding(rust.Get(PT::kNumberDpExemplars), "parent_id", "quasidelta"));
+  ASSERT_OK_AND_ASSIGN(auto decoded, DecodeTransportIds(rust));
+  ExpectIds(*decoded.Get(PT::kNumberDpExemplars)->GetColumnByName("parent_id"),
+            arrow::uint32(), "[4, 5, 7, 1]");
+}
+
 // Scenario: a traces batch with unsorted ids, nulls and repeated attribute values,
 // encoded then decoded.
 // Guarantees: decode(encode(x)) == x; the encoded fields say delta / quasidelta;

@@ -13,6 +13,7 @@
 
 #include "otap_parquet/nodes/receivers/otlp/http_server.h"
 #include "otap_parquet/nodes/receivers/otlp/request_arena.h"
+#include "otap_parquet/otap_wire/bar_decoder.h"
 
 namespace otap_parquet::nodes::otlp_receiver {
 
@@ -61,7 +62,7 @@ arrow::Result<std::string> ReadFile(const std::string& path) {
 /// One Export call. Deletes itself when gRPC is done with it.
 class ExportReactor : public grpc::ServerGenericBidiReactor {
  public:
-  ExportReactor(GrpcServer* server, grpc::GenericCallbackServerContext* context)
+  ExportReactor(const ExportEndpoint* server, grpc::GenericCallbackServerContext* context)
       : server_(server) {
     const std::string& method = context->method();
     if (method == kLogsMethod) {
@@ -71,17 +72,17 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     } else if (method == kMetricsMethod) {
       signal_ = Signal::kMetrics;
     } else {
-      server_->ingest()->CountRejected(Protocol::kGrpc, Outcome::kNotFound);
+      server_->ingest->CountRejected(Protocol::kGrpc, Outcome::kNotFound);
       Answer({Outcome::kNotFound, "unknown method " + method});
       return;
     }
-    if (!server_->bearer_token().empty()) {
+    if (!server_->bearer_token.empty()) {
       const auto& metadata = context->client_metadata();
       auto it = metadata.find("authorization");
       if (it == metadata.end() ||
           !BearerTokenMatches(std::string_view(it->second.data(), it->second.size()),
-                              server_->bearer_token())) {
-        server_->ingest()->CountRejected(Protocol::kGrpc, Outcome::kUnauthenticated);
+                              server_->bearer_token)) {
+        server_->ingest->CountRejected(Protocol::kGrpc, Outcome::kUnauthenticated);
         Answer({Outcome::kUnauthenticated,
                 "missing or invalid \"authorization: Bearer <token>\" metadata"});
         return;
@@ -106,14 +107,24 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     request_.Clear();
     RequestArena arena;  // holds a parsed request until Submit has converted it
     Convert convert;
-    if (whole) {
-      convert = DecodeRequest(
-          signal_,
-          std::string_view(reinterpret_cast<const char*>(slice.begin()), slice.size()),
-          &arena);
+    std::string_view body(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    std::string inflated;
+    if (whole && server_->zstd && otap_wire::IsZstdFrame(body)) {
+      // An Export request never starts with the zstd magic (its first tag is 0x0a).
+      auto r = otap_wire::DecompressZstd(body, server_->max_message_size);
+      if (!r.ok()) {
+        const Outcome outcome =
+            r.status().IsCapacityError() ? Outcome::kTooLarge : Outcome::kInvalid;
+        server_->ingest->CountRejected(Protocol::kGrpc, outcome);
+        Answer({outcome, "zstd request: " + r.status().message()});
+        return;
+      }
+      inflated = std::move(*r);
+      body = inflated;
     }
+    if (whole) convert = DecodeRequest(signal_, body, &arena);
     if (!convert) {
-      server_->ingest()->CountRejected(Protocol::kGrpc, Outcome::kInvalid);
+      server_->ingest->CountRejected(Protocol::kGrpc, Outcome::kInvalid);
       Answer({Outcome::kInvalid,
               "malformed protobuf: cannot parse the " + std::string(SignalName(signal_)) +
                   " export request (" + std::to_string(bytes) + " bytes)"});
@@ -122,16 +133,16 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     // The reply may finish the call (and OnDone run) before Submit returns: hold a
     // reference until key_ is stored.
     refs_++;
-    key_ = server_->ingest()->Submit(Protocol::kGrpc, signal_, bytes, convert,
-                                     server_->options(),
-                                     [this](IngestResult result) { Answer(result); });
+    key_ = server_->ingest->Submit(Protocol::kGrpc, signal_, bytes, convert,
+                                   server_->options,
+                                   [this](IngestResult result) { Answer(result); });
     Unref();
   }
 
   void OnCancel() override {
     // The client went away (or its deadline passed), or the server shuts down:
     // a call must still be finished.
-    server_->ingest()->Cancel(key_.load(), {Outcome::kUnavailable, "call cancelled"});
+    server_->ingest->Cancel(key_.load(), {Outcome::kUnavailable, "call cancelled"});
   }
 
   void OnDone() override { Unref(); }
@@ -161,7 +172,7 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     }
   }
 
-  GrpcServer* server_;
+  const ExportEndpoint* server_;
   Signal signal_ = Signal::kLogs;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
@@ -172,12 +183,42 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
 
 }  // namespace
 
+grpc::ServerGenericBidiReactor* NewExportReactor(
+    const ExportEndpoint* endpoint, grpc::GenericCallbackServerContext* context) {
+  return new ExportReactor(endpoint, context);
+}
+
+arrow::Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const std::optional<OtlpTlsConfig>& tls) {
+  if (!tls) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      tls->mtls() ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                  : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  pair.private_key = tls->key_pem;
+  pair.cert_chain = tls->cert_pem;
+  if (pair.private_key.empty()) {
+    ARROW_ASSIGN_OR_RAISE(pair.private_key, ReadFile(tls->key_file));
+  }
+  if (pair.cert_chain.empty()) {
+    ARROW_ASSIGN_OR_RAISE(pair.cert_chain, ReadFile(tls->cert_file));
+  }
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (tls->mtls()) {
+    ssl.pem_root_certs = tls->client_ca_pem;
+    if (ssl.pem_root_certs.empty()) {
+      ARROW_ASSIGN_OR_RAISE(ssl.pem_root_certs, ReadFile(tls->client_ca_file));
+    }
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
 class GrpcServer::Service : public grpc::CallbackGenericService {
  public:
   explicit Service(GrpcServer* server) : server_(server) {}
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
-    return new ExportReactor(server_, context);
+    return NewExportReactor(&server_->endpoint(), context);
   }
 
  private:
@@ -188,38 +229,18 @@ arrow::Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const OtlpGrpcConfi
                                                              std::string bearer_token,
                                                              Ingest* ingest) {
   std::unique_ptr<GrpcServer> server(new GrpcServer());
-  server->ingest_ = ingest;
-  server->bearer_token_ = std::move(bearer_token);
-  server->options_.wait_for_result = config.wait_for_result;
-  if (config.timeout) server->options_.timeout = *config.timeout;
-  server->options_.max_concurrent_requests = config.max_concurrent_requests;
+  ExportEndpoint& endpoint = server->endpoint_;
+  endpoint.ingest = ingest;
+  endpoint.bearer_token = std::move(bearer_token);
+  endpoint.options.wait_for_result = config.wait_for_result;
+  if (config.timeout) endpoint.options.timeout = *config.timeout;
+  endpoint.options.max_concurrent_requests = config.max_concurrent_requests;
+  endpoint.zstd =
+      std::find(config.request_compression.begin(), config.request_compression.end(),
+                "zstd") != config.request_compression.end();
+  endpoint.max_message_size = config.max_decoding_message_size;
   server->service_ = std::make_unique<Service>(server.get());
-
-  std::shared_ptr<grpc::ServerCredentials> credentials;
-  if (config.tls) {
-    grpc::SslServerCredentialsOptions ssl(
-        config.tls->mtls() ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    pair.private_key = config.tls->key_pem;
-    pair.cert_chain = config.tls->cert_pem;
-    if (pair.private_key.empty()) {
-      ARROW_ASSIGN_OR_RAISE(pair.private_key, ReadFile(config.tls->key_file));
-    }
-    if (pair.cert_chain.empty()) {
-      ARROW_ASSIGN_OR_RAISE(pair.cert_chain, ReadFile(config.tls->cert_file));
-    }
-    ssl.pem_key_cert_pairs.push_back(std::move(pair));
-    if (config.tls->mtls()) {
-      ssl.pem_root_certs = config.tls->client_ca_pem;
-      if (ssl.pem_root_certs.empty()) {
-        ARROW_ASSIGN_OR_RAISE(ssl.pem_root_certs, ReadFile(config.tls->client_ca_file));
-      }
-    }
-    credentials = grpc::SslServerCredentials(ssl);
-  } else {
-    credentials = grpc::InsecureServerCredentials();
-  }
+  ARROW_ASSIGN_OR_RAISE(auto credentials, MakeServerCredentials(config.tls));
 
   grpc::ServerBuilder builder;
   const std::string address = config.listening_addr.ToString();

@@ -6,8 +6,11 @@
 #include <mutex>
 #include <string>
 
+#include <optional>
+
 #include <arrow/result.h>
 #include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 
 #include "otap_parquet/nodes/receivers/otlp/config.h"
@@ -20,6 +23,27 @@
 /// thread.
 
 namespace otap_parquet::nodes::otlp_receiver {
+
+/// \brief What an OTLP `Export` call needs; shared with receiver:otap, which
+/// serves the same methods on its port.
+struct ExportEndpoint {
+  Ingest* ingest = nullptr;
+  IngestOptions options;
+  std::string bearer_token;  ///< empty = no auth
+  /// Decompress zstd messages ourselves (gRPC C++ passes them through undecoded),
+  /// bounded by max_message_size.
+  bool zstd = false;
+  int64_t max_message_size = 4 << 20;
+};
+
+/// \brief A reactor answering one OTLP `Export` call (any other method: UNIMPLEMENTED).
+/// Deletes itself when gRPC is done with it; `endpoint` must outlive it.
+grpc::ServerGenericBidiReactor* NewExportReactor(
+    const ExportEndpoint* endpoint, grpc::GenericCallbackServerContext* context);
+
+/// \brief Server credentials: TLS (mTLS with a client CA) or insecure.
+arrow::Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const std::optional<OtlpTlsConfig>& tls);
 
 class GrpcServer {
  public:
@@ -36,19 +60,14 @@ class GrpcServer {
 
   int port() const { return port_; }
 
-  // Used by the per-call reactor.
-  Ingest* ingest() const { return ingest_; }
-  const IngestOptions& options() const { return options_; }
-  const std::string& bearer_token() const { return bearer_token_; }
+  const ExportEndpoint& endpoint() const { return endpoint_; }
 
  private:
   class Service;
 
   GrpcServer() = default;
 
-  Ingest* ingest_ = nullptr;
-  IngestOptions options_;
-  std::string bearer_token_;
+  ExportEndpoint endpoint_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

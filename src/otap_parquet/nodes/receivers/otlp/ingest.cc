@@ -49,7 +49,15 @@ std::string_view HttpDropName(HttpDrop reason) {
 }
 
 std::string_view ProtocolName(Protocol protocol) {
-  return protocol == Protocol::kGrpc ? "grpc" : "http";
+  switch (protocol) {
+    case Protocol::kGrpc:
+      return "grpc";
+    case Protocol::kHttp:
+      return "http";
+    case Protocol::kArrow:
+      return "arrow";
+  }
+  return "unknown";
 }
 
 void Ingest::Finish(Protocol protocol, int signal, IngestResult result, Reply& reply) {

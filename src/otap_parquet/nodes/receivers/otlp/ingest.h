@@ -45,7 +45,9 @@ struct IngestResult {
   bool ok() const { return outcome == Outcome::kOk; }
 };
 
-enum class Protocol : int { kGrpc = 0, kHttp = 1 };
+/// `kArrow`: the OTel Arrow streams of receiver:otap (one request = one batch).
+enum class Protocol : int { kGrpc = 0, kHttp = 1, kArrow = 2 };
+inline constexpr int kNumProtocols = 3;
 
 /// \brief Why the HTTP server closed a connection without answering a request.
 enum class HttpDrop : int {
@@ -77,11 +79,11 @@ struct IngestOptions {
 /// \brief Counters, updated from any thread, published by the node.
 struct IngestCounters {
   static constexpr int kSignals = 3;
-  std::array<std::array<std::atomic<int64_t>, kSignals>, 2> started{};
-  std::array<std::array<std::atomic<int64_t>, kSignals>, 2> completed{};
-  std::array<std::array<std::atomic<int64_t>, kSignals>, 2> bytes{};
-  std::array<std::array<std::atomic<int64_t>, kSignals>, 2> items{};
-  std::array<std::array<std::atomic<int64_t>, kNumOutcomes>, 2> rejected{};
+  std::array<std::array<std::atomic<int64_t>, kSignals>, kNumProtocols> started{};
+  std::array<std::array<std::atomic<int64_t>, kSignals>, kNumProtocols> completed{};
+  std::array<std::array<std::atomic<int64_t>, kSignals>, kNumProtocols> bytes{};
+  std::array<std::array<std::atomic<int64_t>, kSignals>, kNumProtocols> items{};
+  std::array<std::array<std::atomic<int64_t>, kNumOutcomes>, kNumProtocols> rejected{};
   /// Outcomes delivered with wait_for_result: success (Ack), failure (retryable
   /// Nack), refused (permanent Nack), timeout.
   std::atomic<int64_t> acks_success{0};
@@ -152,7 +154,7 @@ class Ingest {
   engine::EffectHandler* effect_;
   std::atomic<bool> admitting_{true};
   std::atomic<int> in_submit_{0};
-  std::atomic<int64_t> in_flight_requests_[2] = {0, 0};
+  std::atomic<int64_t> in_flight_requests_[kNumProtocols] = {0, 0, 0};
   std::atomic<uint64_t> next_key_{1};
   mutable std::mutex mutex_;
   std::map<uint64_t, Waiter> waiters_;

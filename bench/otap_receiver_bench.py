@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""receiver:otap vs receiver:otlp into exporter:noop: log records per engine CPU-second.
+
+The same realistic logs (`otap-parquet generate`) are sent once as OTel Arrow
+batches by the Go test peer (tests/peers/otap_sender: upstream's producer, zstdarrow5
+gRPC compression, IPC zstd bodies) to `receiver:otap`, and once as pre-serialized
+OTLP Export requests (grpcio, raw bytes) to `receiver:otlp`; each engine runs
+`--num-cores 1` with `wait_for_result: true`. Reported: the engine process's CPU
+seconds (user + system, from /proc) spent from the first request to the last answer,
+and records per CPU-second. The sender's own encoding is not counted.
+
+    .venv/bin/python bench/otap_receiver_bench.py --requests 40 --items 250
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import grpc
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from engines import Engine, wait_until  # noqa: E402
+from s3_server import free_port  # noqa: E402
+from test_engine_e2e import read_delimited, write_config  # noqa: E402
+
+CLI = ROOT / "build" / "otap-parquet"
+SENDER = ROOT / "build" / "peers" / "otap_sender"
+
+
+def cpu_seconds(pid):
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start(tmp, name, receiver, port):
+    config = write_config(tmp / f"{name}.yaml",
+                          {"in": {"type": receiver[0], "config": receiver[1](port)},
+                           "out": {"type": "exporter:noop", "config": {}}},
+                          [{"from": "in", "to": "out"}])
+    engine = Engine(CLI, config, ["--num-cores", "1"], tmp / f"{name}.out",
+                    tmp / f"{name}.err")
+    engine.wait_log("start node=in")
+    return engine
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--items", type=int, default=250)
+    args = parser.parse_args()
+    subprocess.run(["go", "build", "-mod=readonly", "-buildvcs=false", "-o", str(SENDER), "."],
+                   cwd=ROOT / "tests" / "peers" / "otap_sender", check=True)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = pathlib.Path(d)
+        common = ["generate", "--signal", "logs", "--seed", "5", "--requests",
+                  str(args.requests), "--items", str(args.items)]
+        subprocess.run([CLI, *common, tmp / "logs.jsonl"], check=True, capture_output=True)
+        subprocess.run([CLI, *common, tmp / "logs.pb"], check=True, capture_output=True)
+        records = sum(line.count('"timeUnixNano"')
+                      for line in (tmp / "logs.jsonl").read_text().splitlines())
+        results = {}
+
+        port = free_port()
+        eng = start(tmp, "otap", ("receiver:otap", lambda p: {
+            "listening_addr": f"127.0.0.1:{p}"}), port)
+        before = cpu_seconds(eng.proc.pid)
+        out = subprocess.run([SENDER, "-endpoint", f"127.0.0.1:{port}", "-logs",
+                              tmp / "logs.jsonl"], check=True, capture_output=True,
+                             text=True)
+        results["otap"] = cpu_seconds(eng.proc.pid) - before
+        assert json.loads(out.stdout)[0]["statuses"] == {"OK": args.requests}, out.stdout
+        eng.stop()
+
+        port = free_port()
+        eng = start(tmp, "otlp", ("receiver:otlp", lambda p: {"protocols": {"grpc": {
+            "listening_addr": f"127.0.0.1:{p}", "wait_for_result": True}}}), port)
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
+            ("grpc.max_send_message_length", 64 << 20)])
+        call = channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+        payloads = list(read_delimited(tmp / "logs.pb"))
+        before = cpu_seconds(eng.proc.pid)
+        for payload in payloads:
+            call(payload, timeout=60)
+        results["otlp"] = cpu_seconds(eng.proc.pid) - before
+        channel.close()
+        eng.stop()
+
+    for name, cpu in results.items():
+        print(f"{name}: {records} log records, engine CPU {cpu:.2f} s, "
+              f"{records / cpu:,.0f} records per CPU-second")
+    print(f"otap/otlp records per CPU-second: {results['otlp'] / results['otap']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

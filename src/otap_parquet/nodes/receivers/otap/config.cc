@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/receivers/otap/config.h"
+
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace otap_parquet::nodes {
+
+namespace {
+
+// Accepted for upstream compatibility, not applied: statuses are written by the
+// stream itself, and every gRPC compression (identity, gzip, deflate, zstd,
+// zstdarrow1..10) is always accepted.
+constexpr std::string_view kIgnoredKeys[] = {"response_stream_channel_size",
+                                             "compression_method",
+                                             "tcp_nodelay",
+                                             "tcp_keepalive",
+                                             "tcp_keepalive_interval",
+                                             "tcp_keepalive_retries",
+                                             "transport_concurrency_limit",
+                                             "load_shed",
+                                             "initial_stream_window_size",
+                                             "initial_connection_window_size",
+                                             "http2_adaptive_window",
+                                             "max_frame_size",
+                                             "http2_keepalive_interval",
+                                             "http2_keepalive_timeout"};
+
+int64_t Mib(int64_t v) { return v << 20; }
+
+}  // namespace
+
+OtapReceiverConfig OtapReceiverConfig::Read(config::ConfigReader& reader) {
+  OtapReceiverConfig c;
+  for (auto key : kIgnoredKeys) reader.Ignore(key);
+  if (auto text = reader.String("listening_addr")) {
+    if (auto address = ListenAddress::Parse(*text)) {
+      c.listening_addr = *address;
+    } else {
+      reader.Error("listening_addr",
+                   fmt::format("expected \"host:port\" (IPv6: \"[::1]:port\") with a "
+                               "port in 0..65535, got \"{}\"",
+                               *text));
+    }
+  } else if (!reader.Has("listening_addr")) {
+    reader.Error("", "missing required key \"listening_addr\" (e.g. \"0.0.0.0:4317\")");
+  }
+  if (auto v = reader.Int("max_concurrent_requests", 1)) c.max_concurrent_requests = *v;
+  if (auto v = reader.Int("max_concurrent_requests_per_stream", 1)) {
+    c.max_concurrent_requests_per_stream = *v;
+  }
+  if (auto v = reader.Int("max_concurrent_streams", 1)) c.max_concurrent_streams = *v;
+  if (auto v = reader.Bool("wait_for_result")) c.wait_for_result = *v;
+  if (auto v = reader.Duration("timeout", std::chrono::milliseconds(1))) c.timeout = *v;
+  if (auto v = reader.Bytes("max_decoding_message_size", 1)) {
+    if (*v > INT32_MAX) {
+      reader.Error("max_decoding_message_size",
+                   fmt::format("must be at most 2GiB - 1, got {}", *v));
+    } else {
+      c.max_decoding_message_size = *v;
+    }
+  }
+  if (reader.Has("admission")) {
+    config::ConfigReader admission = reader.Child("admission");
+    admission.Ignore("waiting_limit_mib");  // we hold senders back, nothing waits
+    if (auto v = admission.Int("request_limit_mib", 1, 1 << 20)) {
+      c.request_limit_bytes = Mib(*v);
+    }
+    admission.Finish();
+  }
+  if (reader.Has("arrow")) {
+    config::ConfigReader arrow = reader.Child("arrow");
+    if (auto v = arrow.Int("memory_limit_mib", 1, 1 << 20))
+      c.stream_memory_limit = Mib(*v);
+    arrow.Ignore("zstd");  // our zstd decoder is bounded by max_decoding_message_size
+    arrow.Finish();
+  }
+  if (reader.Has("keepalive")) {
+    config::ConfigReader keepalive = reader.Child("keepalive");
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    if (auto v = keepalive.Duration("max_connection_age", milliseconds(1))) {
+      c.max_connection_age = duration_cast<milliseconds>(*v);
+    }
+    if (auto v = keepalive.Duration("max_connection_age_grace", milliseconds(1))) {
+      c.max_connection_age_grace = duration_cast<milliseconds>(*v);
+    }
+    if (auto v = keepalive.Duration("min_ping_interval", milliseconds(1))) {
+      c.min_ping_interval = duration_cast<milliseconds>(*v);
+    }
+    keepalive.Finish();
+  }
+  if (reader.Has("tls")) {
+    config::ConfigReader tls = reader.Child("tls");
+    c.tls = OtlpTlsConfig::Read(tls);
+    tls.Finish();
+  }
+  if (reader.Has("auth")) {
+    config::ConfigReader auth = reader.Child("auth");
+    if (auto v = auth.String("bearer_token")) {
+      if (v->empty()) auth.Error("bearer_token", "must not be empty");
+      c.bearer_token = *v;
+    } else if (!auth.Has("bearer_token")) {
+      auth.Error("", "missing required key \"bearer_token\"");
+    }
+    auth.Finish();
+  }
+  if (auto v = reader.Bool("otlp")) c.otlp = *v;
+  return c;
+}
+
+}  // namespace otap_parquet::nodes

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/otap_wire/bar_decoder.h"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include <arrow/array.h>
+#include <arrow/buffer.h>
+#include <arrow/ipc/reader.h>
+#include <arrow/record_batch.h>
+#include <arrow/util/bit_util.h>
+#include <nghttp2/nghttp2.h>
+#include <zstd.h>
+
+#include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
+#include "otap_parquet/pdata/ids.h"
+#include "otap_parquet/schema/normalize.h"
+
+namespace otap_parquet::otap_wire {
+
+namespace pb = opentelemetry::proto::experimental::arrow::v1;
+
+bool IsZstdFrame(std::string_view bytes) {
+  return bytes.size() >= 4 && static_cast<uint8_t>(bytes[0]) == 0x28 &&
+         static_cast<uint8_t>(bytes[1]) == 0xB5 &&
+         static_cast<uint8_t>(bytes[2]) == 0x2F && static_cast<uint8_t>(bytes[3]) == 0xFD;
+}
+
+arrow::Result<std::string> DecompressZstd(std::string_view bytes, int64_t max_size) {
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(),
+                                                         &ZSTD_freeDCtx);
+  if (!ctx) return arrow::Status::OutOfMemory("zstd: cannot create a decoder");
+  // Bound the window too: a frame may ask for up to 2 GiB of it.
+  ZSTD_DCtx_setParameter(ctx.get(), ZSTD_d_windowLogMax, 27);
+  std::string out;
+  ZSTD_inBuffer in{bytes.data(), bytes.size(), 0};
+  size_t last = 1;
+  while (in.pos < in.size) {
+    const size_t chunk = ZSTD_DStreamOutSize();
+    const size_t used = out.size();
+    if (static_cast<int64_t>(used) > max_size) break;
+    out.resize(used + chunk);
+    ZSTD_outBuffer o{out.data() + used, chunk, 0};
+    last = ZSTD_decompressStream(ctx.get(), &o, &in);
+    out.resize(used + o.pos);
+    if (ZSTD_isError(last)) {
+      return arrow::Status::Invalid("zstd: ", ZSTD_getErrorName(last));
+    }
+    if (static_cast<int64_t>(out.size()) > max_size) {
+      return arrow::Status::CapacityError(
+          "zstd-compressed message decompresses to more than the maximum message size (",
+          max_size, " bytes)");
+    }
+    if (o.pos == 0 && in.pos == in.size) break;
+  }
+  // Flush what the decoder still holds for a frame whose input is all consumed.
+  while (last != 0) {
+    const size_t used = out.size();
+    const size_t chunk = ZSTD_DStreamOutSize();
+    out.resize(used + chunk);
+    ZSTD_outBuffer o{out.data() + used, chunk, 0};
+    last = ZSTD_decompressStream(ctx.get(), &o, &in);
+    out.resize(used + o.pos);
+    if (ZSTD_isError(last))
+      return arrow::Status::Invalid("zstd: ", ZSTD_getErrorName(last));
+    if (static_cast<int64_t>(out.size()) > max_size) {
+      return arrow::Status::CapacityError(
+          "zstd-compressed message decompresses to more than the maximum message size (",
+          max_size, " bytes)");
+    }
+    if (o.pos == 0) {
+      return arrow::Status::Invalid("zstd: truncated frame");
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// HPACK
+
+struct HpackDecoder::Inflater {
+  nghttp2_hd_inflater* ptr = nullptr;
+  ~Inflater() {
+    if (ptr) nghttp2_hd_inflate_del(ptr);
+  }
+};
+
+HpackDecoder::HpackDecoder() : inflater_(std::make_unique<Inflater>()) {
+  // Failure (out of memory) leaves ptr null: Decode reports it.
+  (void)nghttp2_hd_inflate_new(&inflater_->ptr);
+}
+
+HpackDecoder::~HpackDecoder() = default;
+
+arrow::Result<std::vector<Header>> HpackDecoder::Decode(std::string_view block,
+                                                        int64_t max_bytes) {
+  std::vector<Header> headers;
+  if (block.empty()) return headers;
+  if (!inflater_->ptr) return arrow::Status::OutOfMemory("hpack: no decoder");
+  auto* in = reinterpret_cast<uint8_t*>(const_cast<char*>(block.data()));
+  size_t left = block.size();
+  int64_t total = 0;
+  for (;;) {
+    nghttp2_nv nv;
+    int flags = 0;
+    const ssize_t used =
+        nghttp2_hd_inflate_hd2(inflater_->ptr, &nv, &flags, in, left, /*in_final=*/1);
+    if (used < 0) {
+      return arrow::Status::Invalid("hpack: malformed header block (",
+                                    nghttp2_strerror(static_cast<int>(used)), ")");
+    }
+    in += used;
+    left -= static_cast<size_t>(used);
+    if (flags & NGHTTP2_HD_INFLATE_EMIT) {
+      total += static_cast<int64_t>(nv.namelen + nv.valuelen);
+      if (total > max_bytes) {
+        return arrow::Status::Invalid("hpack: headers exceed ", max_bytes, " bytes");
+      }
+      headers.emplace_back(std::string(reinterpret_cast<char*>(nv.name), nv.namelen),
+                           std::string(reinterpret_cast<char*>(nv.value), nv.valuelen));
+    }
+    if (flags & NGHTTP2_HD_INFLATE_FINAL) {
+      nghttp2_hd_inflate_end_headers(inflater_->ptr);
+      break;
+    }
+    if ((flags & NGHTTP2_HD_INFLATE_EMIT) == 0 && left == 0) {
+      return arrow::Status::Invalid("hpack: truncated header block");
+    }
+  }
+  return headers;
+}
+
+// ---------------------------------------------------------------------------
+// Memory
+
+bool LimitedMemoryPool::Reserve(int64_t size) {
+  int64_t now = allocated_.load();
+  do {
+    if (now + size > limit_) return false;
+  } while (!allocated_.compare_exchange_weak(now, now + size));
+  int64_t peak = max_.load();
+  while (now + size > peak && !max_.compare_exchange_weak(peak, now + size)) {
+  }
+  return true;
+}
+
+arrow::Status LimitedMemoryPool::Allocate(int64_t size, int64_t alignment,
+                                          uint8_t** out) {
+  if (size < 0 || !Reserve(size)) {
+    return arrow::Status::OutOfMemory("stream memory limit (arrow.memory_limit_mib) of ",
+                                      limit_, " bytes reached allocating ", size,
+                                      " bytes");
+  }
+  arrow::Status st = base_->Allocate(size, alignment, out);
+  if (!st.ok()) {
+    allocated_ -= size;
+    return st;
+  }
+  total_ += size;
+  count_++;
+  return st;
+}
+
+arrow::Status LimitedMemoryPool::Reallocate(int64_t old_size, int64_t new_size,
+                                            int64_t alignment, uint8_t** ptr) {
+  const int64_t grow = new_size - old_size;
+  if (grow > 0 && !Reserve(grow)) {
+    return arrow::Status::OutOfMemory("stream memory limit (arrow.memory_limit_mib) of ",
+                                      limit_, " bytes reached");
+  }
+  arrow::Status st = base_->Reallocate(old_size, new_size, alignment, ptr);
+  if (!st.ok()) {
+    if (grow > 0) allocated_ -= grow;
+    return st;
+  }
+  if (grow < 0) allocated_ += grow;
+  if (grow > 0) total_ += grow;
+  return st;
+}
+
+void LimitedMemoryPool::Free(uint8_t* buffer, int64_t size, int64_t alignment) {
+  base_->Free(buffer, size, alignment);
+  allocated_ -= size;
+}
+
+namespace {
+std::mutex& PoolMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::vector<LimitedMemoryPool*>& Pools() {
+  static auto* pools = new std::vector<LimitedMemoryPool*>();
+  return *pools;
+}
+}  // namespace
+
+LimitedMemoryPool* LimitedMemoryPool::Acquire(int64_t limit) {
+  std::lock_guard<std::mutex> lock(PoolMutex());
+  for (LimitedMemoryPool* pool : Pools()) {
+    if (!pool->in_use_ && pool->allocated_.load() == 0) {
+      pool->in_use_ = true;
+      pool->limit_ = limit;
+      return pool;
+    }
+  }
+  auto* pool = new LimitedMemoryPool(arrow::default_memory_pool(), limit);
+  pool->in_use_ = true;
+  Pools().push_back(pool);
+  return pool;
+}
+
+void LimitedMemoryPool::Release(LimitedMemoryPool* pool) {
+  std::lock_guard<std::mutex> lock(PoolMutex());
+  pool->in_use_ = false;
+}
+
+// ---------------------------------------------------------------------------
+// Streams
+
+namespace {
+
+class Collector : public arrow::ipc::Listener {
+ public:
+  arrow::Status OnRecordBatchDecoded(std::shared_ptr<arrow::RecordBatch> batch) override {
+    batches.push_back(std::move(batch));
+    return arrow::Status::OK();
+  }
+  arrow::Status OnEOS() override {
+    eos = true;
+    return arrow::Status::OK();
+  }
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  bool eos = false;
+};
+
+// Go's pdata has no absent trace/span id: an empty one is sent as zero bytes, and
+// pdata never marshals it to OTLP. Turned into null, as OTLP's absent id is here.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> NullZeroIds(
+    std::shared_ptr<arrow::RecordBatch> batch) {
+  std::vector<std::shared_ptr<arrow::Array>> columns = batch->columns();
+  bool changed = false;
+  for (int c = 0; c < batch->num_columns(); ++c) {
+    const std::string& name = batch->schema()->field(c)->name();
+    if (name != "trace_id" && name != "span_id" && name != "parent_span_id") continue;
+    if (!batch->schema()->field(c)->nullable()) continue;
+    if (columns[c]->type_id() != arrow::Type::FIXED_SIZE_BINARY) continue;
+    const auto& ids = static_cast<const arrow::FixedSizeBinaryArray&>(*columns[c]);
+    const int32_t width = ids.byte_width();
+    std::vector<int64_t> zero_rows;
+    for (int64_t i = 0; i < ids.length(); ++i) {
+      if (ids.IsNull(i)) continue;
+      const uint8_t* v = ids.GetValue(i);
+      bool zero = true;
+      for (int32_t b = 0; b < width && zero; ++b) zero = v[b] == 0;
+      if (zero) zero_rows.push_back(i);
+    }
+    if (zero_rows.empty()) continue;
+    const int64_t offset = ids.offset();
+    ARROW_ASSIGN_OR_RAISE(auto validity, arrow::AllocateBitmap(offset + ids.length()));
+    uint8_t* bits = validity->mutable_data();
+    for (int64_t i = 0; i < ids.length(); ++i) {
+      arrow::bit_util::SetBitTo(bits, offset + i, ids.IsValid(i));
+    }
+    for (int64_t i : zero_rows) arrow::bit_util::ClearBit(bits, offset + i);
+    auto data = ids.data()->Copy();
+    data->buffers[0] = std::move(validity);
+    data->null_count = arrow::kUnknownNullCount;
+    columns[c] = arrow::MakeArray(data);
+    changed = true;
+  }
+  if (!changed) return batch;
+  return arrow::RecordBatch::Make(batch->schema(), batch->num_rows(), std::move(columns));
+}
+
+// A struct child the canonical schema requires (AnyValue `type`) may be null under a
+// null struct slot (Go appends a null `body` for a log record without one). Such
+// slots become 0 (Empty), as our OTLP conversion writes them.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> FillRequiredStructChildren(
+    std::shared_ptr<arrow::RecordBatch> batch) {
+  std::vector<std::shared_ptr<arrow::Array>> columns = batch->columns();
+  bool changed = false;
+  for (int c = 0; c < batch->num_columns(); ++c) {
+    if (columns[c]->type_id() != arrow::Type::STRUCT) continue;
+    const auto& parent = static_cast<const arrow::StructArray&>(*columns[c]);
+    auto data = parent.data()->Copy();
+    bool child_changed = false;
+    for (int f = 0; f < parent.num_fields(); ++f) {
+      const auto& field = parent.type()->field(f);
+      const auto& child = data->child_data[f];
+      if (field->nullable() || !arrow::is_integer(field->type()->id())) continue;
+      auto child_array = arrow::MakeArray(child);
+      if (child_array->null_count() == 0) continue;
+      const int width = field->type()->byte_width();
+      const int64_t offset = child->offset;
+      ARROW_ASSIGN_OR_RAISE(auto values,
+                            arrow::AllocateBuffer((offset + child->length) * width));
+      std::memcpy(values->mutable_data(), child->buffers[1]->data(),
+                  static_cast<size_t>((offset + child->length) * width));
+      for (int64_t i = 0; i < child->length; ++i) {
+        if (child_array->IsNull(i)) {
+          std::memset(values->mutable_data() + (offset + i) * width, 0, width);
+        }
+      }
+      auto filled = child->Copy();
+      filled->buffers = {nullptr, std::shared_ptr<arrow::Buffer>(std::move(values))};
+      filled->null_count = 0;
+      data->child_data[f] = std::move(filled);
+      child_changed = true;
+    }
+    if (!child_changed) continue;
+    columns[c] = arrow::MakeArray(data);
+    changed = true;
+  }
+  if (!changed) return batch;
+  return arrow::RecordBatch::Make(batch->schema(), batch->num_rows(), std::move(columns));
+}
+
+bool AllowedFor(Signal signal, PayloadType type) {
+  if (type == PayloadType::kMultivariateMetrics) return false;
+  for (PayloadType t : PayloadTypesOf(signal)) {
+    if (t == type) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct StreamDecoder::IpcStream {
+  PayloadType type = PayloadType::kUnknown;
+  std::shared_ptr<Collector> collector;
+  std::unique_ptr<arrow::ipc::StreamDecoder> decoder;
+};
+
+StreamDecoder::StreamDecoder(Signal signal, DecodeLimits limits)
+    : signal_(signal),
+      limits_(limits),
+      pool_(LimitedMemoryPool::Acquire(limits.memory_limit)) {}
+
+StreamDecoder::~StreamDecoder() {
+  streams_.clear();
+  LimitedMemoryPool::Release(pool_);
+}
+
+DecodedBar StreamDecoder::Decode(std::string_view message) {
+  DecodedBar out;
+  std::string inflated;
+  if (IsZstdFrame(message)) {
+    auto r = DecompressZstd(message, limits_.max_message_size);
+    if (!r.ok()) {
+      // The stream's state was not touched: the next message can still be decoded,
+      // but without a batch_id this one cannot be answered.
+      out.status = r.status();
+      return out;
+    }
+    inflated = std::move(*r);
+    message = inflated;
+  }
+  out.message_bytes = static_cast<int64_t>(message.size());
+  if (out.message_bytes > limits_.max_message_size) {
+    out.status = arrow::Status::CapacityError("message of ", out.message_bytes,
+                                              " bytes exceeds the maximum message size (",
+                                              limits_.max_message_size, " bytes)");
+    return out;
+  }
+  pb::BatchArrowRecords bar;
+  if (!bar.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+    out.status = arrow::Status::Invalid("malformed protobuf: not a BatchArrowRecords (",
+                                        message.size(), " bytes)");
+    return out;
+  }
+  out.batch_id = bar.batch_id();
+  auto headers = hpack_.Decode(bar.headers(), limits_.max_header_bytes);
+  if (!headers.ok()) {
+    out.status = headers.status();
+    out.stream_usable = false;
+    return out;
+  }
+  out.headers = std::move(*headers);
+  arrow::Status st = DecodePayloads(&bar, &out);
+  if (!st.ok()) {
+    out.status = st.WithMessage("batch ", bar.batch_id(), ": ", st.message());
+    out.retryable = st.IsOutOfMemory();
+    out.batch.reset();
+  }
+  return out;
+}
+
+arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out) {
+  const auto& bar = *static_cast<const pb::BatchArrowRecords*>(bar_ptr);
+  OtapBatch batch(signal_);
+  // IPC decoding first, for every payload: each advances its stream's state, which
+  // must stay in step with the sender even when a later payload is refused.
+  std::vector<std::pair<PayloadType, std::shared_ptr<arrow::RecordBatch>>> decoded;
+  for (const pb::ArrowPayload& payload : bar.arrow_payloads()) {
+    const auto type = static_cast<PayloadType>(payload.type());
+    const int type_number = static_cast<int>(payload.type());
+    if (!AllowedFor(signal_, type)) {
+      out->stream_usable = false;  // its IPC stream was skipped
+      return arrow::Status::Invalid("payload type ", type_number, " (schema_id \"",
+                                    payload.schema_id(), "\") is not allowed in a ",
+                                    SignalName(signal_), " stream");
+    }
+    stats_.payloads++;
+    auto it = streams_.find(payload.schema_id());
+    if (it == streams_.end()) {
+      // A new schema_id replaces every decoder of that payload type (upstream's
+      // consumers do the same).
+      for (auto s = streams_.begin(); s != streams_.end();) {
+        s = s->second->type == type ? streams_.erase(s) : std::next(s);
+      }
+      auto stream = std::make_unique<IpcStream>();
+      stream->type = type;
+      stream->collector = std::make_shared<Collector>();
+      auto options = arrow::ipc::IpcReadOptions::Defaults();
+      options.memory_pool = pool_;
+      stream->decoder =
+          std::make_unique<arrow::ipc::StreamDecoder>(stream->collector, options);
+      it = streams_.emplace(payload.schema_id(), std::move(stream)).first;
+      stats_.schema_resets++;
+    } else if (it->second->type != type) {
+      out->stream_usable = false;
+      return arrow::Status::Invalid(
+          "schema_id \"", payload.schema_id(), "\" was used for payload type ",
+          static_cast<int>(it->second->type), ", now for ", type_number);
+    }
+    IpcStream& stream = *it->second;
+    // Copied into the stream's pool: decoded arrays may point into these bytes.
+    const std::string& record = payload.record();
+    auto buffer = arrow::AllocateBuffer(static_cast<int64_t>(record.size()), pool_);
+    if (!buffer.ok()) {
+      out->stream_usable = false;
+      return buffer.status();
+    }
+    if (!record.empty())
+      std::memcpy((*buffer)->mutable_data(), record.data(), record.size());
+    stream.collector->batches.clear();
+    arrow::Status st =
+        stream.decoder->Consume(std::shared_ptr<arrow::Buffer>(std::move(*buffer)));
+    if (st.ok() && stream.collector->batches.size() != 1) {
+      st = arrow::Status::Invalid("expected exactly one record batch, the payload held ",
+                                  stream.collector->batches.size(),
+                                  stream.collector->eos ? " and an end of stream" : "");
+    }
+    if (st.ok() && stream.decoder->next_required_size() != 4 &&
+        stream.decoder->next_required_size() != 8) {
+      st = arrow::Status::Invalid("payload ends inside an IPC message");
+    }
+    if (!st.ok()) {
+      out->stream_usable = false;
+      streams_.erase(it);
+      return st.WithMessage(TableName(type), " (schema_id \"", payload.schema_id(),
+                            "\"): Arrow IPC: ", st.message());
+    }
+    decoded.emplace_back(type, std::move(stream.collector->batches.front()));
+    stream.collector->batches.clear();
+  }
+  for (auto& [type, record_batch] : decoded) {
+    if (record_batch->num_rows() == 0) continue;  // same as absent (spec)
+    // Lengths, offsets and dictionary indices checked before anything reads them.
+    if (arrow::Status st = record_batch->ValidateFull(); !st.ok()) {
+      return st.WithMessage(TableName(type), ": invalid record batch: ", st.message());
+    }
+    if (batch.Get(type)) {
+      return arrow::Status::Invalid("payload type ", TableName(type),
+                                    " appears twice in one batch");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto canonical,
+                          schema::NormalizeToCanonical(type, record_batch));
+    ARROW_ASSIGN_OR_RAISE(canonical, NullZeroIds(std::move(canonical)));
+    ARROW_ASSIGN_OR_RAISE(canonical, FillRequiredStructChildren(std::move(canonical)));
+    batch.Set(type, std::move(canonical));
+  }
+  if (!batch.root() || batch.root()->num_rows() == 0) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(OtapBatch plain, DecodeTransportIds(batch));
+  // In full above, before normalization; what it made of valid data is valid.
+  ARROW_RETURN_NOT_OK(plain.Validate(/*full_arrow=*/false));
+  out->batch = std::move(plain);
+  return arrow::Status::OK();
+}
+
+}  // namespace otap_parquet::otap_wire

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/otap_wire/bar_decoder.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <arrow/api.h>
+#include <arrow/io/memory.h>
+#include <arrow/ipc/api.h>
+#include <gtest/gtest.h>
+#include <zstd.h>
+
+#include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
+#include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/pdata/ids.h"
+#include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::otap_wire {
+namespace {
+
+namespace pb = opentelemetry::proto::experimental::arrow::v1;
+
+/// A minimal OTAP producer for fixtures: one IPC stream per payload type, schema_ids
+/// "0", "1", ... unique across types (as upstream's producers), ids transport
+/// encoded without `encoding` metadata (as Go sends them), zstd IPC bodies.
+class Producer {
+ public:
+  arrow::Result<pb::BatchArrowRecords> Produce(const OtapBatch& batch, int64_t batch_id,
+                                               std::string headers = "") {
+    ARROW_ASSIGN_OR_RAISE(OtapBatch encoded, EncodeTransportIds(batch));
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(batch_id);
+    bar.set_headers(headers);
+    for (PayloadType type : encoded.payload_types()) {
+      auto record = StripEncodingMetadata(encoded.Get(type));
+      ARROW_ASSIGN_OR_RAISE(std::string bytes, Write(type, record));
+      auto* payload = bar.add_arrow_payloads();
+      payload->set_schema_id(streams_[type].schema_id);
+      payload->set_type(static_cast<pb::ArrowPayloadType>(type));
+      payload->set_record(std::move(bytes));
+    }
+    return bar;
+  }
+
+  /// The next bytes of `type`'s IPC stream for `record` (a new stream on schema change).
+  arrow::Result<std::string> Write(PayloadType type,
+                                   const std::shared_ptr<arrow::RecordBatch>& record) {
+    Stream& s = streams_[type];
+    if (!s.writer || !s.schema->Equals(*record->schema())) {
+      s.schema = record->schema();
+      s.schema_id = std::to_string(next_schema_id_++);
+      ARROW_ASSIGN_OR_RAISE(s.sink, arrow::io::BufferOutputStream::Create());
+      auto options = arrow::ipc::IpcWriteOptions::Defaults();
+      options.emit_dictionary_deltas = true;
+      ARROW_ASSIGN_OR_RAISE(options.codec,
+                            arrow::util::Codec::Create(arrow::Compression::ZSTD));
+      ARROW_ASSIGN_OR_RAISE(s.writer,
+                            arrow::ipc::MakeStreamWriter(s.sink, s.schema, options));
+    }
+    ARROW_RETURN_NOT_OK(s.writer->WriteRecordBatch(*record));
+    ARROW_ASSIGN_OR_RAISE(auto buffer, s.sink->Finish());
+    ARROW_RETURN_NOT_OK(s.sink->Reset());
+    return buffer->ToString();
+  }
+
+  const std::string& schema_id(PayloadType type) { return streams_[type].schema_id; }
+
+ private:
+  static std::shared_ptr<arrow::RecordBatch> StripEncodingMetadata(
+      const std::shared_ptr<arrow::RecordBatch>& batch) {
+    std::vector<std::shared_ptr<arrow::Field>> fields;
+    for (const auto& f : batch->schema()->fields()) fields.push_back(Strip(f));
+    return arrow::RecordBatch::Make(arrow::schema(fields), batch->num_rows(),
+                                    batch->columns());
+  }
+  static std::shared_ptr<arrow::Field> Strip(const std::shared_ptr<arrow::Field>& f) {
+    auto type = f->type();
+    if (type->id() == arrow::Type::STRUCT) {
+      std::vector<std::shared_ptr<arrow::Field>> children;
+      for (const auto& c : type->fields()) children.push_back(Strip(c));
+      type = arrow::struct_(children);
+    }
+    return arrow::field(f->name(), type, f->nullable());
+  }
+
+  struct Stream {
+    std::string schema_id;
+    std::shared_ptr<arrow::Schema> schema;
+    std::shared_ptr<arrow::io::BufferOutputStream> sink;
+    std::shared_ptr<arrow::ipc::RecordBatchWriter> writer;
+  };
+  std::map<PayloadType, Stream> streams_;
+  int next_schema_id_ = 0;
+};
+
+std::vector<OtapBatch> Generate(Signal signal, int requests, uint64_t seed = 3) {
+  generator::GeneratorOptions options;
+  options.seed = seed;
+  generator::OtlpGenerator gen(options);
+  std::vector<OtapBatch> out;
+  for (int i = 0; i < requests; ++i) {
+    auto batches = otlp::ToOtap(gen.Next(signal));
+    EXPECT_TRUE(batches.ok()) << batches.status().ToString();
+    for (auto& b : *batches) out.push_back(std::move(b));
+  }
+  return out;
+}
+
+void ExpectSameTables(const OtapBatch& expected, const OtapBatch& actual) {
+  ASSERT_EQ(expected.payload_types(), actual.payload_types());
+  for (PayloadType type : expected.payload_types()) {
+    SCOPED_TRACE(std::string(TableName(type)));
+    EXPECT_TRUE(expected.Get(type)->Equals(*actual.Get(type), /*check_metadata=*/false))
+        << "expected:\n"
+        << expected.Get(type)->ToString() << "\nactual:\n"
+        << actual.Get(type)->ToString();
+  }
+}
+
+std::string Serialize(const pb::BatchArrowRecords& bar) {
+  return bar.SerializeAsString();
+}
+
+class StreamDecoderSignalTest : public ::testing::TestWithParam<Signal> {};
+
+// Scenario: several batches of one signal over one stream (IPC state carried across
+// messages, zstd IPC bodies, ids transport encoded without metadata, as Go sends),
+// the messages themselves zstd-compressed every other time.
+// Guarantees: each decodes to exactly the batch that was encoded.
+TEST_P(StreamDecoderSignalTest, RoundTripsGeneratedBatches) {
+  const Signal signal = GetParam();
+  auto batches = Generate(signal, 3);
+  ASSERT_FALSE(batches.empty());
+  Producer producer;
+  StreamDecoder decoder(signal, DecodeLimits{});
+  for (size_t i = 0; i < batches.size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(auto bar, producer.Produce(batches[i], static_cast<int64_t>(i)));
+    std::string message = Serialize(bar);
+    if (i % 2 == 1) {
+      std::string compressed(ZSTD_compressBound(message.size()), '\0');
+      compressed.resize(ZSTD_compress(compressed.data(), compressed.size(),
+                                      message.data(), message.size(), 3));
+      ASSERT_TRUE(IsZstdFrame(compressed));
+      message = compressed;
+    }
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_EQ(decoded.batch_id, static_cast<int64_t>(i));
+    ASSERT_TRUE(decoded.batch.has_value());
+    ExpectSameTables(batches[i], *decoded.batch);
+  }
+  EXPECT_GT(decoder.stats().payloads, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, StreamDecoderSignalTest,
+                         ::testing::Values(Signal::kLogs, Signal::kTraces,
+                                           Signal::kMetrics));
+
+// A logs batch whose severity_text is dictionary encoded with `values` (row i gets
+// values[indices[i] % values.size()]).
+std::shared_ptr<arrow::RecordBatch> WithDictSeverity(const OtapBatch& batch,
+                                                     const std::vector<std::string>& dict,
+                                                     std::vector<std::string>* expected) {
+  auto root = batch.root();
+  arrow::StringBuilder values;
+  for (const auto& v : dict) EXPECT_TRUE(values.Append(v).ok());
+  std::shared_ptr<arrow::Array> dictionary = values.Finish().ValueOrDie();
+  arrow::UInt8Builder indices;
+  expected->clear();
+  for (int64_t i = 0; i < root->num_rows(); ++i) {
+    const auto k = static_cast<uint8_t>(i % dict.size());
+    EXPECT_TRUE(indices.Append(k).ok());
+    expected->push_back(dict[k]);
+  }
+  auto type = arrow::dictionary(arrow::uint8(), arrow::utf8());
+  auto column =
+      arrow::DictionaryArray::FromArrays(type, indices.Finish().ValueOrDie(), dictionary)
+          .ValueOrDie();
+  const int index = root->schema()->GetFieldIndex(schema::kSeverityText);
+  return root->SetColumn(index, arrow::field(schema::kSeverityText, type), column)
+      .ValueOrDie();
+}
+
+// Scenario: a logs stream whose severity_text is a u8-keyed dictionary: the first
+// batch sends it, the second extends it (a delta), the third changes it (a
+// replacement, as Rust producers send).
+// Guarantees: every batch decodes to the values that were encoded.
+TEST(StreamDecoderTest, DeltaAndReplacementDictionaries) {
+  auto batches = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(batches.empty());
+  const OtapBatch& batch = batches[0];
+  ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batch));
+  Producer producer;
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  const std::vector<std::vector<std::string>> dicts = {
+      {"INFO", "WARN"}, {"INFO", "WARN", "ERROR"}, {"DEBUG", "INFO"}};
+  for (size_t i = 0; i < dicts.size(); ++i) {
+    std::vector<std::string> expected;
+    auto root = WithDictSeverity(encoded, dicts[i], &expected);
+    ASSERT_OK_AND_ASSIGN(std::string bytes, producer.Write(PayloadType::kLogs, root));
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(static_cast<int64_t>(i));
+    auto* payload = bar.add_arrow_payloads();
+    payload->set_schema_id(producer.schema_id(PayloadType::kLogs));
+    payload->set_type(pb::LOGS);
+    payload->set_record(bytes);
+    DecodedBar decoded = decoder.Decode(Serialize(bar));
+    ASSERT_OK(decoded.status);
+    ASSERT_TRUE(decoded.batch.has_value());
+    auto column = decoded.batch->root()->GetColumnByName(schema::kSeverityText);
+    ASSERT_NE(column, nullptr);
+    const auto& strings = static_cast<const arrow::StringArray&>(*column);
+    ASSERT_EQ(strings.length(), static_cast<int64_t>(expected.size()));
+    for (int64_t r = 0; r < strings.length(); ++r) {
+      ASSERT_EQ(strings.GetString(r), expected[r]) << "batch " << i << " row " << r;
+    }
+  }
+  EXPECT_EQ(decoder.stats().schema_resets, 1);
+}
+
+// Scenario: HPACK headers: the first batch adds a field to the dynamic table
+// (literal with incremental indexing), the second refers to it by index only.
+// Guarantees: the table is carried across batches of the stream.
+TEST(StreamDecoderTest, HpackDynamicTableSpansBatches) {
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  std::string first =
+      std::string("\x40\x0d", 2) + "authorization" + "\x0b" + "Bearer s3cr";
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(0);
+  bar.set_headers(first);
+  DecodedBar a = decoder.Decode(Serialize(bar));
+  ASSERT_OK(a.status);
+  ASSERT_EQ(a.headers.size(), 1u);
+  EXPECT_EQ(a.headers[0], Header("authorization", "Bearer s3cr"));
+  EXPECT_FALSE(a.batch.has_value());  // no payloads: an empty batch, answered OK
+  bar.set_batch_id(1);
+  bar.set_headers(std::string("\xbe", 1));  // index 62: the first dynamic entry
+  DecodedBar b = decoder.Decode(Serialize(bar));
+  ASSERT_OK(b.status);
+  ASSERT_EQ(b.headers.size(), 1u);
+  EXPECT_EQ(b.headers[0], Header("authorization", "Bearer s3cr"));
+}
+
+// Scenario: bad input of every kind the issue lists, each on a fresh stream.
+// Guarantees: an error for that batch (with its batch_id when the message parses),
+// the stream flagged unusable when its IPC/HPACK state may be off, no crash.
+TEST(StreamDecoderTest, BadInputIsRefused) {
+  auto batches = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(batches.empty());
+
+  {  // not a protobuf message at all
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(std::string("\xff\xff\xff\xff\x01", 5));
+    EXPECT_FALSE(d.status.ok());
+    EXPECT_FALSE(d.batch_id.has_value());
+  }
+  {  // garbage IPC bytes
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(7);
+    auto* p = bar.add_arrow_payloads();
+    p->set_schema_id("0");
+    p->set_type(pb::LOGS);
+    p->set_record("this is not arrow ipc at all, not even close");
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_TRUE(d.status.IsInvalid() || d.status.IsIOError()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, 7);
+    EXPECT_FALSE(d.stream_usable);
+    EXPECT_FALSE(d.retryable);
+  }
+  {  // unknown schema_id whose bytes do not start with a schema
+    Producer producer;
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    ASSERT_OK_AND_ASSIGN(auto bar, producer.Produce(batches[0], 0));
+    ASSERT_OK(decoder.Decode(Serialize(bar)).status);
+    ASSERT_OK_AND_ASSIGN(auto next, producer.Produce(batches[0], 1));
+    next.mutable_arrow_payloads(0)->set_schema_id("99");
+    DecodedBar d = decoder.Decode(Serialize(next));
+    EXPECT_FALSE(d.status.ok());
+    EXPECT_EQ(d.batch_id, 1);
+    EXPECT_FALSE(d.stream_usable);
+  }
+  {  // a dictionary id that was never sent: the schema and record, no dictionary
+    ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batches[0]));
+    std::vector<std::string> expected;
+    auto root = WithDictSeverity(encoded, {"A", "B"}, &expected);
+    Producer producer;
+    ASSERT_OK_AND_ASSIGN(std::string bytes, producer.Write(PayloadType::kLogs, root));
+    auto reader = arrow::ipc::MessageReader::Open(
+        std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes)));
+    ASSERT_OK_AND_ASSIGN(auto sink, arrow::io::BufferOutputStream::Create());
+    int dictionaries = 0;
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(auto message, reader->ReadNextMessage());
+      if (!message) break;
+      if (message->type() == arrow::ipc::MessageType::DICTIONARY_BATCH) {
+        dictionaries++;
+        continue;
+      }
+      int64_t written = 0;
+      ASSERT_OK(message->SerializeTo(sink.get(), arrow::ipc::IpcWriteOptions::Defaults(),
+                                     &written));
+    }
+    ASSERT_EQ(dictionaries, 1);
+    ASSERT_OK_AND_ASSIGN(auto stripped, sink->Finish());
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(3);
+    auto* p = bar.add_arrow_payloads();
+    p->set_schema_id("0");
+    p->set_type(pb::LOGS);
+    p->set_record(stripped->ToString());
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_FALSE(d.status.ok());
+    EXPECT_EQ(d.batch_id, 3);
+  }
+  {  // mismatched column lengths: a column shorter than the batch's row count
+    ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batches[0]));
+    auto root = encoded.root();
+    std::vector<std::shared_ptr<arrow::Array>> columns = root->columns();
+    const int index = root->schema()->GetFieldIndex(schema::kSeverityText);
+    columns[index] = columns[index]->Slice(0, root->num_rows() / 2);
+    auto broken = arrow::RecordBatch::Make(root->schema(), root->num_rows(), columns);
+    Producer producer;
+    auto bytes = producer.Write(PayloadType::kLogs, broken);
+    if (bytes.ok()) {  // the writer may refuse it already
+      pb::BatchArrowRecords bar;
+      bar.set_batch_id(4);
+      auto* p = bar.add_arrow_payloads();
+      p->set_schema_id("0");
+      p->set_type(pb::LOGS);
+      p->set_record(*bytes);
+      StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+      DecodedBar d = decoder.Decode(Serialize(bar));
+      EXPECT_FALSE(d.status.ok());
+      EXPECT_EQ(d.batch_id, 4);
+    }
+  }
+  {  // ids out of range: a log attribute names a log record that does not exist
+    OtapBatch bad = batches[0];
+    auto attrs = bad.Get(PayloadType::kLogAttrs);
+    ASSERT_NE(attrs, nullptr);
+    const int index = attrs->schema()->GetFieldIndex(schema::kParentId);
+    arrow::UInt16Builder ids;
+    for (int64_t i = 0; i < attrs->num_rows(); ++i) ASSERT_OK(ids.Append(60000));
+    ASSERT_OK_AND_ASSIGN(auto column, ids.Finish());
+    ASSERT_OK_AND_ASSIGN(auto replaced,
+                         attrs->SetColumn(index, attrs->schema()->field(index), column));
+    bad.Set(PayloadType::kLogAttrs, replaced);
+    Producer producer;
+    ASSERT_OK_AND_ASSIGN(auto bar, producer.Produce(bad, 5));
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, 5);
+    EXPECT_TRUE(d.stream_usable);  // the IPC state is fine: only this batch is bad
+  }
+  {  // a zstd bomb: 64 MiB of zeros in a few KiB, against a 4 MiB message limit
+    std::string zeros(64 << 20, '\0');
+    std::string bomb(ZSTD_compressBound(zeros.size()), '\0');
+    bomb.resize(ZSTD_compress(bomb.data(), bomb.size(), zeros.data(), zeros.size(), 1));
+    ASSERT_LT(bomb.size(), 64u << 10);
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(bomb);
+    EXPECT_TRUE(d.status.IsCapacityError()) << d.status.ToString();
+    EXPECT_FALSE(d.batch_id.has_value());
+    EXPECT_TRUE(d.stream_usable);
+  }
+  {  // garbage HPACK
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(9);
+    bar.set_headers(std::string("\xff\xff\xff\xff\xff\xff", 6));
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, 9);
+    EXPECT_FALSE(d.stream_usable);
+  }
+  {  // a payload type of another signal
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(10);
+    auto* p = bar.add_arrow_payloads();
+    p->set_schema_id("0");
+    p->set_type(pb::SPANS);
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, 10);
+  }
+}
+
+// Scenario: a stream memory limit far below what one batch needs.
+// Guarantees: the batch is refused as retryable (UNAVAILABLE), not as invalid.
+TEST(StreamDecoderTest, MemoryLimitIsRetryable) {
+  auto batches = Generate(Signal::kLogs, 1);
+  Producer producer;
+  ASSERT_OK_AND_ASSIGN(auto bar, producer.Produce(batches[0], 0));
+  DecodeLimits limits;
+  limits.memory_limit = 1024;
+  StreamDecoder decoder(Signal::kLogs, limits);
+  DecodedBar d = decoder.Decode(Serialize(bar));
+  EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
+  EXPECT_TRUE(d.retryable);
+  EXPECT_FALSE(d.stream_usable);
+}
+
+}  // namespace
+}  // namespace otap_parquet::otap_wire
