@@ -23,15 +23,17 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import urllib.request
 
 import grpc
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from otlp_receiver_bench import free_port, generated_payloads  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LOGS_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
@@ -43,33 +45,8 @@ VARIANTS = {  # name: (wal enabled, wait_for_result)
 }
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def payloads_from(cli, tmp, logs_per_request):
-    gen = tmp / "ack.logs.pb"
-    subprocess.run([cli, "generate", "--signal", "logs", "--requests", "16", "--items",
-                    str(logs_per_request), str(gen)], check=True, capture_output=True)
-    out, data, pos = [], gen.read_bytes(), 0
-    while pos < len(data):
-        size, shift = 0, 0
-        while True:
-            byte = data[pos]
-            pos += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        payload = data[pos:pos + size]
-        pos += size
-        request = ExportLogsServiceRequest.FromString(payload)
-        logs = sum(len(sl.log_records) for rl in request.resource_logs
-                   for sl in rl.scope_logs)
-        out.append((payload, logs))
-    return out
+    return generated_payloads(cli, tmp / "ack.logs.pb", requests=16, items=logs_per_request)
 
 
 def cpu_seconds(pid):

@@ -118,6 +118,30 @@ def measure(name, command, port, payloads, args, count_rows=None):
             "load_average": os.getloadavg()[0]}
 
 
+def generated_payloads(cli, path, requests, items):
+    """`otap-parquet generate` logs into `path`, read back as (serialized
+    ExportLogsServiceRequest, logs in it) pairs, to be sent as raw bytes."""
+    subprocess.run([str(cli), "generate", "--signal", "logs", "--requests", str(requests),
+                    "--items", str(items), str(path)], check=True, capture_output=True)
+    payloads, data, pos = [], path.read_bytes(), 0
+    while pos < len(data):  # varint-length-delimited ExportLogsServiceRequests
+        size, shift = 0, 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        payload = data[pos:pos + size]
+        pos += size
+        request = ExportLogsServiceRequest.FromString(payload)
+        logs = sum(len(sl.log_records) for rl in request.resource_logs
+                   for sl in rl.scope_logs)
+        payloads.append((payload, logs))
+    return payloads
+
+
 def build_collector():
     """The Collector of scripts/build_peers.sh (OTLP receiver, batch processor, nop
     exporter among its components: the Collector's own, v0.165.0), built with the
@@ -151,27 +175,8 @@ def main():
     args = ap.parse_args()
 
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="otlp-bench-"))
-    gen = tmp / "bench.logs.pb"
-    subprocess.run([args.cli, "generate", "--signal", "logs", "--requests", "8",
-                    "--items", str(args.logs_per_request), str(gen)], check=True,
-                   capture_output=True)
-    payloads = []
-    data, pos = gen.read_bytes(), 0
-    while pos < len(data):  # varint-length-delimited ExportLogsServiceRequests
-        size, shift = 0, 0
-        while True:
-            byte = data[pos]
-            pos += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        payload = data[pos:pos + size]
-        pos += size
-        request = ExportLogsServiceRequest.FromString(payload)
-        logs = sum(len(sl.log_records) for rl in request.resource_logs
-                   for sl in rl.scope_logs)
-        payloads.append((payload, logs))
+    payloads = generated_payloads(args.cli, tmp / "bench.logs.pb", requests=8,
+                                  items=args.logs_per_request)
 
     collector = None
     if args.baseline == "collector":

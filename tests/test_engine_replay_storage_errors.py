@@ -83,12 +83,9 @@ class FaultyProxy:
         self.server.server_close()
 
 
-def test_storage_errors_are_reread_not_skipped(cli, s3_server, tmp_path):
-    # Scenario: a 300-log dataset on S3 (three root files); the first three GETs of the
-    # middle root file fail (more than the reader's attempts), then the storage answers.
-    # Guarantees: the file is not taken for corrupt; the receiver reopens the reader
-    # (counted) and every record is emitted exactly once; the run succeeds.
-    bucket = "flaky"
+def s3_logs(cli, s3_server, tmp_path, bucket):
+    """300 logs converted into `s3://<bucket>/lake` in three root files of 100: the
+    OTLP/JSON source, the S3 environment, and the root files' keys (sorted)."""
     s3_server.client().create_bucket(Bucket=bucket)
     src = tmp_path / "in.jsonl"
     write_logs(src, 0, 300)
@@ -98,6 +95,16 @@ def test_storage_errors_are_reread_not_skipped(cli, s3_server, tmp_path):
                    env=env, check=True, capture_output=True)
     keys = sorted(o["Key"] for o in s3_server.client().list_objects_v2(
         Bucket=bucket, Prefix="lake/logs/")["Contents"])
+    return src, env, keys
+
+
+def test_storage_errors_are_reread_not_skipped(cli, s3_server, tmp_path):
+    # Scenario: a 300-log dataset on S3 (three root files); the first three GETs of the
+    # middle root file fail (more than the reader's attempts), then the storage answers.
+    # Guarantees: the file is not taken for corrupt; the receiver reopens the reader
+    # (counted) and every record is emitted exactly once; the run succeeds.
+    bucket = "flaky"
+    src, env, keys = s3_logs(cli, s3_server, tmp_path, bucket)
     assert len(keys) == 3, keys
     with FaultyProxy(s3_server.port, keys[1], failures=3) as proxy:
         config = tmp_path / "s3.yaml"
@@ -129,15 +136,7 @@ def test_convert_fails_clearly_when_storage_keeps_failing(cli, s3_server, tmp_pa
     # Guarantees: the first run exits non-zero naming the file as a storage error
     # (the output is incomplete), never skipping it as corrupt; the second replays all.
     bucket = "down"
-    s3_server.client().create_bucket(Bucket=bucket)
-    src = tmp_path / "in.jsonl"
-    write_logs(src, 0, 300)
-    env = s3_server.env()
-    subprocess.run([str(cli), "convert", "--s3-endpoint", s3_server.endpoint, "--allow-http",
-                    "--rows-per-file", "100", str(src), f"s3://{bucket}/lake"],
-                   env=env, check=True, capture_output=True)
-    keys = sorted(o["Key"] for o in s3_server.client().list_objects_v2(
-        Bucket=bucket, Prefix="lake/logs/")["Contents"])
+    src, env, keys = s3_logs(cli, s3_server, tmp_path, bucket)
     out = tmp_path / "out.jsonl"
     with FaultyProxy(s3_server.port, keys[1], failures=1_000_000) as proxy:
         proc = subprocess.run([str(cli), "convert", "--s3-endpoint", proxy.endpoint,
@@ -162,15 +161,7 @@ def test_one_shot_replay_gives_up_when_storage_stays_down(cli, s3_server, tmp_pa
     # so the second run replays the rest and together they deliver all 300 records
     # exactly once (the exporter writes JSON lines that `compare` checks).
     bucket = "gone"
-    s3_server.client().create_bucket(Bucket=bucket)
-    src = tmp_path / "in.jsonl"
-    write_logs(src, 0, 300)
-    env = s3_server.env()
-    subprocess.run([str(cli), "convert", "--s3-endpoint", s3_server.endpoint, "--allow-http",
-                    "--rows-per-file", "100", str(src), f"s3://{bucket}/lake"],
-                   env=env, check=True, capture_output=True)
-    keys = sorted(o["Key"] for o in s3_server.client().list_objects_v2(
-        Bucket=bucket, Prefix="lake/logs/")["Contents"])
+    src, env, keys = s3_logs(cli, s3_server, tmp_path, bucket)
 
     def run(endpoint, out):
         config = tmp_path / "replay.yaml"
