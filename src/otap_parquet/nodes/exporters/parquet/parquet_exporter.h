@@ -61,8 +61,8 @@ class ParquetExporter : public engine::Exporter {
   /// \brief Batches written whose context is not completed yet.
   int64_t pending_batches() const { return *pending_; }
 
-  /// \brief Test only: runs instead of every WAL fdatasync of nodes whose Start() comes later
-  /// (wal::WalOptions::fail_sync_for_testing); empty = real syncs.
+  /// \brief Test only: runs instead of every WAL fdatasync of nodes whose Start() comes
+  /// later (wal::WalOptions::fail_sync_for_testing); empty = real syncs.
   static void SetWalSyncHookForTesting(std::function<arrow::Status()> hook);
 
  private:
