@@ -280,3 +280,53 @@ def test_delete_on_s3(s3_server, run, cli, tmp_path):
             for s in r.get("scopeLogs", []):
                 found |= {rec["body"]["stringValue"] for rec in s.get("logRecords", [])}
     assert found == expected[2]
+
+
+def test_exporter_retention_deletes_expired_partitions_as_it_runs(run, lake, tmp_path,
+                                                                  engine):
+    # Scenario: the three-hour lake (all hours more than a day old) is the base of an
+    # exporter:parquet with `retention: {max_age: 24h, interval: 1s}` and a replay
+    # checkpoint that has not finished the second hour; the engine also receives 40
+    # logs of an old event time (2023: an expired hour, but of its own `_part_id`).
+    # Guarantees: the first and third hours are deleted as the engine runs, with
+    # every table's files and no empty directory; the second is kept for the
+    # checkpoint (blocked, logged with the partition); the engine's own old records
+    # are kept (a running writer's `_part_id` is never deleted); metrics count it all.
+    from engines import wait_until
+    from test_engine_otlp_receiver import OtlpPipeline, logs_request, metric, post
+    from s3_server import free_port
+
+    lake, expected = lake
+    ckpt = replay_checkpoint(run, lake, tmp_path)
+    doc = json.loads(ckpt.read_text()[: -len("# end\n")])
+    second = next(p["partition"] for p in partitions(run, lake)["partitions"]
+                  if p["partition"].startswith(hour_dir(HOURS[1])))
+    doc["units"] = [u for u in doc["units"] if u["partition"] != second]
+    unfinished = tmp_path / "unfinished.ckpt"
+    unfinished.write_text(json.dumps(doc) + "\n# end\n")
+
+    port = free_port()
+    exporter = {"type": "exporter:parquet", "config": {
+        "storage": {"file": {"base_uri": str(lake)}},
+        "partitioning_strategies": [{"event_time": "hour"}],
+        "retention": {"max_age": "24h", "interval": "1s",
+                      "checkpoints": [str(unfinished)]}}}
+    pipeline = OtlpPipeline(engine, tmp_path, {"protocols": {"http": {
+        "listening_addr": f"127.0.0.1:{port}"}}}, exporter)
+    status, _, body = post(port, "/v1/logs", logs_request(40, "fresh").SerializeToString())
+    assert status == 200, body
+    for i in (0, 2):
+        wait_until(lambda i=i: not (lake / "logs" / hour_dir(HOURS[i])).exists(),
+                   f"hour {i} deleted", timeout=60)
+    stderr = pipeline.stop()
+    assert (lake / "logs" / second).is_dir()
+    assert "exporter.parquet.retention_blocked" in stderr and second in stderr
+    assert count(lake, "logs") == PER_HOUR[1] + 40
+    assert count(lake, "log_attrs") == PER_HOUR[1] + 40 * len(
+        logs_request(1).resource_logs[0].scope_logs[0].log_records[0].attributes)
+    assert empty_dirs(lake) == []
+    m = pipeline.metrics
+    assert metric(m, "parquet_retention_deleted_partitions") == 2
+    assert metric(m, "parquet_retention_blocked_partitions") == 1
+    assert metric(m, "parquet_retention_errors") == 0
+    assert metric(m, "parquet_retention_passes") >= 1

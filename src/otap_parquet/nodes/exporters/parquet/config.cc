@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::string_view kMaxPending = "max_pending_batches";
 constexpr std::string_view kWal = "wal";
+constexpr std::string_view kRetention = "retention";
 
 // The YAML node at a dotted error path below `root` ("writer_options.x",
 // "partitioning_strategies[0].event_time"), or the deepest ancestor that exists.
@@ -83,6 +84,23 @@ ParquetExporterNodeConfig ParquetExporterNodeConfig::Read(config::ConfigReader& 
     }
     wal.Finish();
   }
+  if (reader.Has(kRetention)) {
+    config::ConfigReader retention = reader.Child(kRetention);
+    ParquetRetentionConfig r;
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    if (auto v = retention.Duration("max_age", std::chrono::seconds(1))) {
+      r.max_age = duration_cast<milliseconds>(*v);
+    } else if (!retention.Has("max_age")) {
+      retention.Error("", "missing required key \"max_age\" (e.g. 720h)");
+    }
+    if (auto v = retention.Duration("interval", std::chrono::seconds(1))) {
+      r.interval = duration_cast<milliseconds>(*v);
+    }
+    if (auto v = retention.StringList("checkpoints")) r.checkpoints = *v;
+    retention.Finish();
+    c.retention = std::move(r);
+  }
   // Note: YAML::Node's operator= writes through to the referenced node, so the
   // copy without our key is a fresh clone, never assigned over reader.node().
   const YAML::Node& original = reader.node();
@@ -91,6 +109,7 @@ ParquetExporterNodeConfig ParquetExporterNodeConfig::Read(config::ConfigReader& 
     // ParseParquetExporterConfig checks the other keys itself (with suggestions).
     rest.remove(std::string(kMaxPending));
     rest.remove(std::string(kWal));
+    rest.remove(std::string(kRetention));
     for (const auto& entry : original) reader.Ignore(entry.first.Scalar());
   } else if (original.IsDefined() && !original.IsNull()) {
     // Not a mapping: ConfigReader already recorded it.

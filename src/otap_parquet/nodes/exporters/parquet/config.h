@@ -2,15 +2,17 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/dataset/parquet_exporter_config.h"
+#include "otap_parquet/nodes/exporters/parquet/retention_worker.h"
 
 /// \file
 /// Configuration of `exporter:parquet`: upstream's keys, parsed by
 /// dataset::ParseParquetExporterConfig, plus the node's own `max_pending_batches`
-/// and `wal`.
+/// `wal` and `retention`.
 
 namespace otap_parquet::nodes {
 
@@ -35,6 +37,8 @@ struct ParquetExporterNodeConfig {
   /// node stops taking input (backpressure). Ours, not upstream's.
   int64_t max_pending_batches = 64;
   ParquetWalConfig wal;
+  /// `retention:` (ours): delete partitions older than `max_age` as it runs.
+  std::optional<ParquetRetentionConfig> retention;
 
   /// \brief Reads `max_pending_batches` and `wal`, hands the rest to
   /// ParseParquetExporterConfig and records its errors in `reader`'s error list with

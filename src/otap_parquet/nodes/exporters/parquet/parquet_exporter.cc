@@ -81,6 +81,8 @@ void ParquetExporter::SetWalSyncHookForTesting(std::function<arrow::Status()> ho
 }
 
 ParquetExporter::~ParquetExporter() {
+  retention_.reset();
+  if (!active_part_id_.empty()) ActivePartIds::Replace(active_part_id_, "");
   // The writer's callbacks use the logs: settle them first (records whose rows are
   // not published stay in the logs, for the next start).
   closing_ = true;
@@ -108,6 +110,7 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
   ws.storage_stats = storage_stats_;
   ws.logger = settings_.logger;
   const std::string base_path = ws.base_path;
+  auto retention_fs = ws.filesystem;
   ARROW_ASSIGN_OR_RAISE(
       writer_, dataset::DatasetWriter::Make(config_.dataset.writer_options,
                                             config_.dataset.partitioning, std::move(ws)));
@@ -128,6 +131,13 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
       effect.node_id(), effect.core(), config_.dataset.storage.base_uri,
       config_.max_pending_batches, wals_.empty() ? "off" : wals_[0]->dir());
   UpdateMetrics(effect);
+  if (config_.retention && effect.core() == 0) {
+    // One pass per process (core 0), beside the pipeline thread; after the
+    // writer registered its `_part_id` (UpdateMetrics), which is never deleted.
+    retention_ = std::make_unique<RetentionWorker>(*config_.retention, retention_fs,
+                                                   base_path, config_.dataset.storage.s3,
+                                                   effect.node_id(), settings_.logger);
+  }
   return arrow::Status::OK();
 }
 
@@ -371,12 +381,16 @@ arrow::Future<> ParquetExporter::Shutdown(engine::Clock::time_point deadline,
   effect.CancelTimer();
   const int64_t pending = *pending_;
   closing_ = true;
+  // Waits for a pass in progress; its counts reach the final metrics below.
+  if (retention_) retention_->Stop();
   auto st = writer_->Close(ToSystem(deadline));
   UpdateMetrics(effect);
   const auto m = writer_->metrics();
   // Destroying the writer settles any context it still held (AckContext Nacks
   // itself), so nothing is left pending once the future completes.
   writer_.reset();
+  ActivePartIds::Replace(active_part_id_, "");
+  active_part_id_.clear();
   // Waits for the last syncs: their contexts are Acked (or Nacked) before we end.
   int64_t wal_live = 0;
   for (auto& log : wals_) {
@@ -396,8 +410,12 @@ arrow::Future<> ParquetExporter::Shutdown(engine::Clock::time_point deadline,
   return arrow::Future<>::MakeFinished();
 }
 
-void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) const {
+void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) {
   if (!writer_) return;
+  if (writer_->part_id() != active_part_id_) {
+    ActivePartIds::Replace(active_part_id_, writer_->part_id());
+    active_part_id_ = writer_->part_id();
+  }
   const dataset::WriterMetrics w = writer_->metrics();
   engine::NodeMetrics& m = effect.metrics();
   Set(m, "parquet_files_created", "Parquet files opened", w.files_created);
@@ -424,6 +442,20 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) const {
   Set(m, "parquet_batches_failed", "batches that failed (Nacked)", w.batches_failed);
   Set(m, "parquet_pending_batches", "batches waiting for a flush", *pending_, "", "",
       /*counter=*/false);
+  if (retention_) {
+    const auto& r = retention_->counters();
+    Set(m, "parquet_retention_passes", "retention passes over the dataset", r.passes);
+    Set(m, "parquet_retention_deleted_partitions", "expired partitions deleted",
+        r.deleted_partitions);
+    Set(m, "parquet_retention_deleted_files", "files of expired partitions deleted",
+        r.deleted_files);
+    Set(m, "parquet_retention_deleted_bytes", "bytes of expired partitions deleted",
+        r.deleted_bytes);
+    Set(m, "parquet_retention_blocked_partitions",
+        "expired partitions kept for an unfinished replay checkpoint (last pass)",
+        r.blocked_partitions, "", "", /*counter=*/false);
+    Set(m, "parquet_retention_errors", "failed retention passes", r.errors);
+  }
   if (wals_.empty()) return;
   wal::WalMetrics t;
   for (const auto& log : wals_) {

@@ -74,7 +74,8 @@ class ParquetExporter : public engine::Exporter {
   };
   struct WalEntry;
 
-  void UpdateMetrics(engine::EffectHandler& effect) const;
+  /// Also keeps ActivePartIds up to date (a rollover starts a new `_part_id`).
+  void UpdateMetrics(engine::EffectHandler& effect);
   arrow::Status StartWal(const std::string& base_path, engine::EffectHandler& effect);
   /// Writes a WAL record's batch; its future marks it done or schedules a re-write.
   void WriteRecord(WalRef ref, const OtapBatch& batch, std::shared_ptr<WalEntry> entry);
@@ -106,6 +107,10 @@ class ParquetExporter : public engine::Exporter {
   int64_t wal_write_failures_ = 0;
   int64_t wal_invalid_ = 0;
   int64_t wal_read_errors_ = 0;
+  /// The `_part_id` this instance registered in ActivePartIds.
+  std::string active_part_id_;
+  /// Core 0 only, with `retention:`.
+  std::unique_ptr<RetentionWorker> retention_;
 };
 
 extern const engine::NodeFactory kParquetExporterFactory;

@@ -312,6 +312,30 @@ TEST_F(ParquetExporterTest, WalConfigErrors) {
   EXPECT_TRUE(none.empty()) << none.ToStatus().ToString();
 }
 
+// Scenario: `retention` blocks, valid and not.
+// Guarantees: max_age is required, unknown keys and bad durations are errors with
+// their paths; a full block is valid.
+TEST_F(ParquetExporterTest, RetentionConfigErrors) {
+  config::ConfigErrors errors;
+  kParquetExporterFactory.validate_config(
+      YAML::Load("storage: {file: {base_uri: /tmp/x}}\n"
+                 "retention: {interval: soon, max_ages: 1h}\n"),
+      "nodes.pq.config", &errors);
+  const std::string text = errors.ToStatus().ToString();
+  EXPECT_THAT(text, HasSubstr("nodes.pq.config.retention (line 2): missing required key "
+                              "\"max_age\""));
+  EXPECT_THAT(text, HasSubstr("nodes.pq.config.retention.interval"));
+  EXPECT_THAT(text,
+              HasSubstr("nodes.pq.config.retention.max_ages (line 2): unknown key"));
+  config::ConfigErrors none;
+  kParquetExporterFactory.validate_config(
+      YAML::Load(
+          "storage: {file: {base_uri: /tmp/x}}\n"
+          "retention: {max_age: 720h, interval: 10m, checkpoints: [/var/ck.json]}\n"),
+      "n.config", &none);
+  EXPECT_TRUE(none.empty()) << none.ToStatus().ToString();
+}
+
 // Scenario: WAL on, no flush rule reachable (1 h age, 1M rows), three batches.
 // Guarantees: all three are Acked (by the WAL's sync thread) while no Parquet file
 // exists yet: an Ack waits for the fdatasync, not for a flush; max_pending_batches
