@@ -187,8 +187,17 @@ arrow::Result<OtapBatch> DecodeBatch(const std::shared_ptr<arrow::Buffer>& paylo
     if (type >= kPayloadTypeSlots || len > size - pos) {
       return arrow::Status::Invalid("WAL record: bad payload type ", type, " or length");
     }
-    auto reader_input =
-        std::make_shared<arrow::io::BufferReader>(arrow::SliceBuffer(payload, pos, len));
+    // Arrays of the decoded batch point into this stream: it must start 8-byte
+    // aligned (frames are packed; Arrow's buffers and our readers of them assume
+    // alignment), else it is copied into an aligned buffer.
+    std::shared_ptr<arrow::Buffer> stream = arrow::SliceBuffer(payload, pos, len);
+    if (stream->address() % 8 != 0) {
+      ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> aligned,
+                            arrow::AllocateBuffer(len));
+      std::memcpy(aligned->mutable_data(), stream->data(), static_cast<size_t>(len));
+      stream = std::move(aligned);
+    }
+    auto reader_input = std::make_shared<arrow::io::BufferReader>(std::move(stream));
     ARROW_ASSIGN_OR_RAISE(auto reader,
                           arrow::ipc::RecordBatchStreamReader::Open(reader_input));
     ARROW_ASSIGN_OR_RAISE(auto rb, reader->Next());
