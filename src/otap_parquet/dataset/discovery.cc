@@ -25,12 +25,6 @@ using arrow::Status;
 constexpr std::string_view kParquetSuffix = ".parquet";
 constexpr std::string_view kPartIdPrefix = "_part_id=";
 
-std::string JoinPath(const std::string& a, std::string_view b) {
-  if (a.empty()) return std::string(b);
-  if (a.back() == '/') return a + std::string(b);
-  return a + "/" + std::string(b);
-}
-
 // `_part_id` value from a relative partition path, or "".
 std::string PartIdOf(std::string_view path) {
   size_t start = 0;
@@ -265,8 +259,9 @@ arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>
   const auto now = std::chrono::system_clock::now();
   std::map<PayloadType, TableListing> listings;
   for (PayloadType type : tables) {
-    ARROW_ASSIGN_OR_RAISE(listings[type], ListTable(fs, JoinPath(base, TableName(type)),
-                                                    options, now, &plan));
+    ARROW_ASSIGN_OR_RAISE(
+        listings[type],
+        ListTable(fs, JoinStoragePath(base, TableName(type)), options, now, &plan));
   }
   // Partitions: directories with root files.
   std::map<std::string, PartitionPlan> partitions;

@@ -42,12 +42,6 @@ constexpr std::string_view kParquetSuffix = ".parquet";
 // Files whose ids are read at once (Repair).
 constexpr size_t kReadAhead = 8;
 
-std::string JoinPath(const std::string& a, std::string_view b) {
-  if (a.empty()) return std::string(b);
-  if (a.back() == '/') return a + std::string(b);
-  return a + "/" + std::string(b);
-}
-
 std::string_view BaseName(std::string_view path) {
   const size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
@@ -288,7 +282,8 @@ arrow::Result<TempCleanupResult> CleanStaleTempFiles(
   TempCleanupResult result;
   const bool local = IsLocalFileSystem(*fs);
   for (PayloadType type : AllTables()) {
-    ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs, JoinPath(base, TableName(type))));
+    ARROW_ASSIGN_OR_RAISE(auto tree,
+                          ListTree(fs, JoinStoragePath(base, TableName(type))));
     for (const auto& info : tree.files) {
       if (!IsWriterTempFileName(BaseName(info.path()))) continue;
       if (!OlderThan(info, min_age, now) ||
@@ -341,7 +336,7 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
   // the partition, the same under every table).
   std::map<std::string, std::vector<TableFile>> partitions;
   for (PayloadType type : AllTables()) {
-    const std::string table_dir = JoinPath(base, TableName(type));
+    const std::string table_dir = JoinStoragePath(base, TableName(type));
     ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs, table_dir));
     for (auto& info : tree.files) {
       const std::string name(BaseName(info.path()));

@@ -313,4 +313,10 @@ std::string DisplayUri(const arrow::fs::FileSystem& fs, const std::string& path)
   return path;
 }
 
+std::string JoinStoragePath(const std::string& base, std::string_view name) {
+  if (base.empty()) return std::string(name);
+  if (base.back() == '/') return base + std::string(name);
+  return base + "/" + std::string(name);
+}
+
 }  // namespace otap_parquet::dataset

@@ -121,4 +121,8 @@ bool IsLocalFileSystem(const arrow::fs::FileSystem& fs);
 /// other file systems.
 std::string DisplayUri(const arrow::fs::FileSystem& fs, const std::string& path);
 
+/// \brief `base` + "/" + `name` as an Arrow filesystem path (no doubled slash; an
+/// empty base gives `name`).
+std::string JoinStoragePath(const std::string& base, std::string_view name);
+
 }  // namespace otap_parquet::dataset
