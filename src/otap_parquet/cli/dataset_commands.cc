@@ -248,4 +248,22 @@ Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report) {
   return Status::OK();
 }
 
+arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> OpenDataset(
+    const std::string& uri, const DatasetFlags& flags, std::string* base) {
+  ARROW_ASSIGN_OR_RAISE(auto storage, dataset::StorageConfigFromUri(uri));
+  if (storage.kind == dataset::StorageKind::kFile) {
+    std::string path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
+    if (!std::filesystem::is_directory(path)) {
+      return Status::IOError("no dataset directory at ", uri);
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto fs,
+                        dataset::FileSystemFromUri(uri, flags.ToS3Config(), base));
+  ARROW_ASSIGN_OR_RAISE(auto info, fs->GetFileInfo(*base));
+  if (info.type() != arrow::fs::FileType::Directory) {
+    return Status::IOError("no dataset at ", dataset::DisplayUri(*fs, *base));
+  }
+  return fs;
+}
+
 }  // namespace otap_parquet::cli

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -68,5 +69,12 @@ struct BenchWriteOptions {
 /// times only the dataset writer (Write of every batch, then Close). Prints
 /// records/s, MB/s of Arrow data and bytes per record on disk.
 arrow::Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report);
+
+/// \brief The file system of an existing dataset (`uri`: directory, file:// or
+/// s3://) and its base path: IOError when there is no dataset there (a mistyped
+/// local path would otherwise read as an empty dataset, and MakeFileSystem would
+/// create it). Used by inspect, repair and partitions.
+arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> OpenDataset(
+    const std::string& uri, const DatasetFlags& flags, std::string* base);
 
 }  // namespace otap_parquet::cli

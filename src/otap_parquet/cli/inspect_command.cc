@@ -2,7 +2,6 @@
 #include "otap_parquet/cli/inspect_command.h"
 
 #include <ctime>
-#include <filesystem>
 #include <sstream>
 #include <vector>
 
@@ -269,22 +268,8 @@ arrow::Result<int> RunInspect(const InspectCommandOptions& options, std::ostream
   if (!grace.ok()) {
     return grace.status().WithMessage("--grace-period: ", grace.status().message());
   }
-  // A mistyped path would otherwise look like an empty dataset.
-  ARROW_ASSIGN_OR_RAISE(auto storage, dataset::StorageConfigFromUri(options.dataset));
-  if (storage.kind == dataset::StorageKind::kFile) {
-    std::string path = options.dataset;
-    if (path.rfind("file://", 0) == 0) path = path.substr(7);
-    if (!std::filesystem::is_directory(path)) {
-      return Status::IOError("no dataset directory at ", options.dataset);
-    }
-  }
   std::string base;
-  ARROW_ASSIGN_OR_RAISE(auto fs, dataset::FileSystemFromUri(
-                                     options.dataset, options.flags.ToS3Config(), &base));
-  ARROW_ASSIGN_OR_RAISE(auto info, fs->GetFileInfo(base));
-  if (info.type() != arrow::fs::FileType::Directory) {
-    return Status::IOError("no dataset at ", dataset::DisplayUri(*fs, base));
-  }
+  ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
   dataset::InspectOptions inspect;
   inspect.check = options.check;
   inspect.grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/cli/partitions_command.h"
 
-#include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -87,26 +86,6 @@ std::string Table(const std::vector<std::vector<std::string>>& rows,
     out += "\n";
   }
   return out;
-}
-
-// The dataset's file system; a missing local directory is an error, not an empty
-// dataset (and MakeFileSystem would create it).
-arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> OpenDataset(
-    const std::string& uri, const DatasetFlags& flags, std::string* base) {
-  ARROW_ASSIGN_OR_RAISE(auto storage, dataset::StorageConfigFromUri(uri));
-  if (storage.kind == dataset::StorageKind::kFile) {
-    std::string path = uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
-    if (!std::filesystem::is_directory(path)) {
-      return Status::IOError("no dataset directory at ", uri);
-    }
-  }
-  ARROW_ASSIGN_OR_RAISE(auto fs,
-                        dataset::FileSystemFromUri(uri, flags.ToS3Config(), base));
-  ARROW_ASSIGN_OR_RAISE(auto info, fs->GetFileInfo(*base));
-  if (info.type() != arrow::fs::FileType::Directory) {
-    return Status::IOError("no dataset at ", dataset::DisplayUri(*fs, *base));
-  }
-  return fs;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <parquet/properties.h>
 
 #include "otap_parquet/dataset/column_recovery.h"
+#include "otap_parquet/dataset/row_group_stats.h"
 #include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::dataset {
@@ -86,23 +87,6 @@ bool AnyLeafIn(const parquet::arrow::SchemaField& field, const std::vector<int>&
   return false;
 }
 
-// Leaves whose chunk metadata Arrow refuses in some row group, with the first reason.
-std::vector<int> BrokenLeaves(const parquet::FileMetaData& md, std::string* reason) {
-  std::vector<int> broken;
-  for (int c = 0; c < md.num_columns(); ++c) {
-    for (int g = 0; g < md.num_row_groups(); ++g) {
-      try {
-        md.RowGroup(g)->ColumnChunk(c);
-      } catch (const std::exception& e) {
-        if (broken.empty()) *reason = e.what();
-        broken.push_back(c);
-        break;
-      }
-    }
-  }
-  return broken;
-}
-
 }  // namespace
 
 arrow::Result<CheckedFooter> ReadCheckedFooter(
@@ -118,7 +102,7 @@ arrow::Result<CheckedFooter> ReadCheckedFooter(
       }
     }
     std::string& reason = out.unreadable_reason;
-    auto broken = BrokenLeaves(*out.metadata, &reason);
+    auto broken = internal::BrokenLeaves(*out.metadata, &reason);
     if (broken.empty()) return out;
     auto repaired = RepairFooter(input.get());
     if (!repaired.ok()) {
@@ -137,7 +121,7 @@ arrow::Result<CheckedFooter> ReadCheckedFooter(
         reason = "length-prefixed values (Q14) in a nested column";
       }
     }
-    for (int leaf : BrokenLeaves(*out.metadata, &reason)) {
+    for (int leaf : internal::BrokenLeaves(*out.metadata, &reason)) {
       if (std::find(out.unreadable_leaves.begin(), out.unreadable_leaves.end(), leaf) ==
           out.unreadable_leaves.end()) {
         out.unreadable_leaves.push_back(leaf);
