@@ -135,6 +135,34 @@ def duckdb_check(dataset):
 PARTITIONINGS = {"default": None, "part_id": [{"schema_metadata": ["_part_id"]}]}
 
 
+def kill_during_ingest(proc, gport, hport, trial, rnd, acked, unknown):
+    """One trial: an HTTP and a gRPC sender send into the running engine `proc`; once
+    something was acknowledged (a wait on a condition, not on time) and after a
+    random moment, kill -9. The senders' acknowledged and unanswered records are
+    added to `acked` and `unknown`. Returns whether the engine had ended by itself
+    before the kill (a crash)."""
+    senders = [Sender("http", hport, f"t{trial}h", random.Random(rnd.random())),
+               Sender("grpc", gport, f"t{trial}g", random.Random(rnd.random()))]
+    for s in senders:
+        s.start()
+    wait_until(lambda: any(s.acked for s in senders), "a first acknowledgement", 60)
+    time.sleep(rnd.uniform(0.0, 1.5))
+    killed_at = time.monotonic()
+    proc.proc.send_signal(signal.SIGKILL)
+    proc.proc.wait()
+    for s in senders:
+        s.stop.set()
+        s.join(timeout=90)
+        assert not s.is_alive(), "sender still waiting after the kill"
+        for records in s.acked.values():
+            acked.update(records)
+        for records in s.unknown.values():
+            unknown.update(records)
+        refused = s.errors_before(killed_at)
+        assert not refused, f"trial {trial}: a running engine refused {refused}"
+    return proc.proc.returncode != -signal.SIGKILL
+
+
 @pytest.mark.parametrize("partitioning", list(PARTITIONINGS))
 def test_kill9_during_ingest(cli, engine, tmp_path, partitioning):
     rnd = rel_common.rng(f"kill9-ingest-{partitioning}")
@@ -147,29 +175,8 @@ def test_kill9_during_ingest(cli, engine, tmp_path, partitioning):
         config = engine_config(tmp_path / f"trial-{trial}.yaml", dataset, gport, hport,
                                PARTITIONINGS[partitioning])
         proc = engine(config, name=f"trial-{trial}")
-        senders = [Sender("http", hport, f"t{trial}h", random.Random(rnd.random())),
-                   Sender("grpc", gport, f"t{trial}g", random.Random(rnd.random()))]
-        for s in senders:
-            s.start()
-        # Kill at a random moment, but only once something was acknowledged, so that
-        # every trial checks durable data (a wait on a condition, not on time).
-        wait_until(lambda: any(s.acked for s in senders), "a first acknowledgement", 60)
-        time.sleep(rnd.uniform(0.0, 1.5))
-        killed_at = time.monotonic()
-        proc.proc.send_signal(signal.SIGKILL)
-        proc.proc.wait()
-        if proc.proc.returncode != -signal.SIGKILL:
+        if kill_during_ingest(proc, gport, hport, trial, rnd, acked, unknown):
             crashes += 1  # it ended by itself before the kill
-        for s in senders:
-            s.stop.set()
-            s.join(timeout=90)
-            assert not s.is_alive(), "sender still waiting after the kill"
-            for tag, records in s.acked.items():
-                acked.update(records)
-            for tag, records in s.unknown.items():
-                unknown.update(records)
-            refused = s.errors_before(killed_at)
-            assert not refused, f"trial {trial}: a running engine refused {refused}"
 
         proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.jsonl")
         lost, duplicates, misjoined, phantom = compare(acked, counts, records, unknown)

@@ -18,9 +18,7 @@ between a Parquet publish and the WAL's done mark) are counted and reported, not
 asserted: docs/operations.md "Durability" describes the window.
 """
 import json
-import random
 import signal
-import time
 
 import grpc
 from engines import wait_until
@@ -28,7 +26,7 @@ from s3_server import free_port
 
 import rel_common
 from rel_common import canonical_records, compare, convert_dataset, logs_request, summary
-from test_reliability_kill9_ingest import LOGS_METHOD, Sender
+from test_reliability_kill9_ingest import LOGS_METHOD, kill_during_ingest
 
 
 def engine_config(path, dataset, wal, gport, hport, wal_extra=None, writer=None):
@@ -80,27 +78,8 @@ def test_kill9_with_wal(cli, engine, tmp_path):
         gport, hport = free_port(), free_port()
         config = engine_config(tmp_path / f"trial-{trial}.yaml", dataset, wal, gport, hport)
         proc = engine(config, name=f"trial-{trial}")
-        senders = [Sender("http", hport, f"t{trial}h", random.Random(rnd.random())),
-                   Sender("grpc", gport, f"t{trial}g", random.Random(rnd.random()))]
-        for s in senders:
-            s.start()
-        wait_until(lambda: any(s.acked for s in senders), "a first acknowledgement", 60)
-        time.sleep(rnd.uniform(0.0, 1.5))
-        killed_at = time.monotonic()
-        proc.proc.send_signal(signal.SIGKILL)
-        proc.proc.wait()
-        if proc.proc.returncode != -signal.SIGKILL:
+        if kill_during_ingest(proc, gport, hport, trial, rnd, acked, unknown):
             crashes += 1
-        for s in senders:
-            s.stop.set()
-            s.join(timeout=90)
-            assert not s.is_alive(), "sender still waiting after the kill"
-            for records in s.acked.values():
-                acked.update(records)
-            for records in s.unknown.values():
-                unknown.update(records)
-            refused = s.errors_before(killed_at)
-            assert not refused, f"trial {trial}: a running engine refused {refused}"
 
         replayed_total += restart_and_drain(engine, config, f"drain-{trial}")
         proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.jsonl")
