@@ -46,8 +46,9 @@ if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; th
   echo "$want" > "$stamp"
 fi
 
-export CCACHE_DIR="${CCACHE_DIR:-$root/.ccache}"
-export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+# One cache for every clone of the project on the machine (as .ci/run uses).
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/otap-parquet-ccache}"
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-8G}"
 # Paths relative to the checkout and no working directory in the hash: a clone in
 # another folder (CI, a worktree) reuses the cache.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
