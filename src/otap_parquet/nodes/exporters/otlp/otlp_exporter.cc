@@ -389,8 +389,8 @@ arrow::Status OtlpExporter::Start(engine::EffectHandler& effect) {
       "retry_on_failure.enabled={} initial_interval={} max_interval={} "
       "max_elapsed_time={}",
       options_.metric_prefix, effect.node_id(), effect.core(), options_.target,
-      options_.client.compression, options_.client.max_in_flight, r.enabled,
-      FormatNs(r.initial_interval), FormatNs(r.max_interval),
+      OtlpCompressionName(options_.client.compression), options_.client.max_in_flight,
+      r.enabled, FormatNs(r.initial_interval), FormatNs(r.max_interval),
       FormatNs(r.max_elapsed_time));
   return arrow::Status::OK();
 }

@@ -217,7 +217,7 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
       dataset::DisplayUri(*fs_, base_), config_.batch_size,
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.polling_interval)
           .count(),
-      config_.pace_original ? "original" : "fast");
+      config_.pacing == ParquetReceiverConfig::Pacing::kOriginal ? "original" : "fast");
   if (!polling() && !OpenReader(effect).ok()) {
     return arrow::Status::IOError("receiver:parquet ", effect.node_id(),
                                   ": cannot open dataset ",
@@ -579,7 +579,7 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
       break;
     }
   }
-  if (config_.pace_original) {
+  if (config_.pacing == ParquetReceiverConfig::Pacing::kOriginal) {
     if (!(ready.unit == paced_unit_)) {
       pacing_.Restart();
       paced_unit_ = ready.unit;
