@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/nodes/exporters/file/metrics.h"
 #include "otap_parquet/nodes/processors/debug/debug_processor.h"
 
 namespace otap_parquet::nodes {
@@ -224,17 +225,11 @@ arrow::Result<FileExporter::OpenFile*> FileExporter::FileFor(
 
 arrow::Status FileExporter::Export(engine::PData msg, engine::EffectHandler& effect) {
   auto publish = [&] {
+    using M = FileExporterMetrics;
     auto& m = effect.metrics();
-    const auto counter = [&m](const char* name, const char* help, int64_t amount) {
-      engine::ExtraMetric metric;
-      metric.name = name;
-      metric.help = help;
-      metric.amount = amount;
-      m.SetExtra(std::move(metric));
-    };
-    counter("file_bytes_written", "bytes of OTLP/JSON lines written", bytes_written_);
-    counter("file_lines_written", "batches written as lines", lines_written_);
-    counter("file_write_errors", "failed writes", write_errors_);
+    m.Set(M::bytes_written, bytes_written_);
+    m.Set(M::lines_written, lines_written_);
+    m.Set(M::write_errors, write_errors_);
   };
   auto json = BatchToOtlpJson(msg.batch);
   if (!json.ok()) {

@@ -385,6 +385,7 @@ arrow::Result<std::unique_ptr<engine::Node>> MakeOtlpHttpExporter(
   OtlpExporter::Options options;
   options.kind = "exporter:otlp_http";
   options.metric_prefix = "otlp_http";
+  options.metrics = &kOtlpHttpExporterMetrics;
   options.target = config.endpoint.origin() + config.endpoint.path;
   options.client = config.client;
   options.make_transport = [config](spdlog::logger& logger) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 
+#include "otap_parquet/nodes/processors/batch/metrics.h"
 #include "otap_parquet/pdata/otap_concat.h"
 
 namespace otap_parquet::nodes {
@@ -131,21 +132,9 @@ void BatchProcessor::CountFlush(FlushReason reason, int64_t inputs, int64_t outp
   merged_inputs_ += inputs;
   if (outputs > 1) splits_++;
   engine::NodeMetrics& m = effect.metrics();
-  m.SetExtra({.name = "batch_flushes",
-              .label = "reason",
-              .value = kReasons[r],
-              .help = "flushes of the batch processor by trigger",
-              .amount = flushes_[r]});
-  m.SetExtra({.name = "batch_inputs_flushed",
-              .label = "",
-              .value = "",
-              .help = "input messages taken by flushes",
-              .amount = merged_inputs_});
-  m.SetExtra({.name = "batch_split_flushes",
-              .label = "",
-              .value = "",
-              .help = "flushes that produced more than one batch (max_size)",
-              .amount = splits_});
+  m.Set(BatchProcessorMetrics::flushes, flushes_[r], kReasons[r]);
+  m.Set(BatchProcessorMetrics::inputs_flushed, merged_inputs_);
+  m.Set(BatchProcessorMetrics::split_flushes, splits_);
 }
 
 arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect,
