@@ -10,6 +10,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/protobuf_log_internal.h"
+#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/wire_diff.h"
 
 namespace otap_parquet::otlp {
@@ -19,23 +20,12 @@ namespace {
 /// whether they succeeded.
 bool ExpectSame(const std::string& bytes, const ToOtapOptions& options,
                 const std::string& what) {
-  internal::ProtobufLogCapture quiet;  // the parse's UTF-8 complaints
-  TracesRequest parsed;
-  arrow::Result<std::vector<OtapBatch>> expected =
-      parsed.ParseFromString(bytes) ? TracesToOtap(parsed, options)
-                                    : arrow::Status::Invalid("unparsable");
-  return testing::ExpectSameBatches(expected, TracesWireToOtap(bytes, options),
-                                    Signal::kTraces, what);
+  return testing::ExpectWirePathMatches<TracesRequest>(bytes, TracesToOtap, TracesWireToOtap,
+                                                   options, Signal::kTraces, what);
 }
 
 std::vector<std::string> GeneratedRequests(generator::Mode mode, int count) {
-  generator::GeneratorOptions options;
-  options.mode = mode;
-  options.seed = 11;
-  generator::OtlpGenerator gen(options);
-  std::vector<std::string> out;
-  for (int i = 0; i < count; ++i) out.push_back(gen.NextTraces().SerializeAsString());
-  return out;
+  return testing::GeneratedRequestBytes(Signal::kTraces, mode, count, /*seed=*/11);
 }
 
 TEST(TracesWireToOtap, GeneratedRequestsMatchTheMessagePath) {

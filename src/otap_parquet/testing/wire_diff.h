@@ -11,6 +11,8 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/protobuf_log_internal.h"
 #include "otap_parquet/pdata/otap_batch.h"
 #include "otap_parquet/pdata/payload_type.h"
 
@@ -52,6 +54,21 @@ inline bool ExpectSameBatches(const arrow::Result<std::vector<OtapBatch>>& expec
     }
   }
   return true;
+}
+
+/// \brief Converts serialized `bytes` of a `Request` both ways, the message path
+/// (parse, then `to_otap`) and the wire path (`wire_to_otap`); expects the same
+/// batches, or both to fail. Returns whether they succeeded.
+template <typename Request, typename ToOtap, typename WireToOtap>
+bool ExpectWirePathMatches(const std::string& bytes, ToOtap to_otap,
+                           WireToOtap wire_to_otap, const otlp::ToOtapOptions& options,
+                           Signal signal, const std::string& what) {
+  otlp::internal::ProtobufLogCapture quiet;  // the parse's UTF-8 complaints
+  Request parsed;
+  arrow::Result<std::vector<OtapBatch>> expected =
+      parsed.ParseFromString(bytes) ? to_otap(parsed, options)
+                                    : arrow::Status::Invalid("unparsable");
+  return ExpectSameBatches(expected, wire_to_otap(bytes, options), signal, what);
 }
 
 }  // namespace otap_parquet::testing
