@@ -11,6 +11,7 @@
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/util/backoff.h"
 
 /// \file
 /// Configuration of `receiver:parquet`: the original design's keys (`base_uri`,
@@ -69,6 +70,9 @@ struct ParquetReceiverConfig {
     int64_t max_retries = 8;
     std::chrono::milliseconds init_backoff{1000};
     std::chrono::milliseconds max_backoff{30000};
+    util::BackoffPolicy Policy() const {
+      return {.initial_interval = init_backoff, .max_interval = max_backoff};
+    }
   };
   Retry retry;
 
