@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/config/units.h"
+#include "otap_parquet/util/strings.h"
 
 #include <cctype>
 #include <cmath>
@@ -11,12 +12,6 @@
 namespace otap_parquet::config {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
@@ -49,7 +44,7 @@ arrow::Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
     const long double value = std::stold(std::string(s.substr(start, i - start)));
     start = i;
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
-    const std::string unit = Lower(s.substr(start, i - start));
+    const std::string unit = util::AsciiLower(s.substr(start, i - start));
     long double scale;
     if (unit == "ns" || unit == "nsec") {
       scale = 1;
@@ -100,7 +95,7 @@ arrow::Result<int64_t> ParseBytes(std::string_view text) {
   std::string_view unit = Trim(s.substr(i));
   long double scale = 1;
   if (!unit.empty() && unit != "b" && unit != "B") {
-    const std::string u = Lower(unit);
+    const std::string u = util::AsciiLower(unit);
     if (u == "kb" || u == "k") {
       scale = 1e3;
     } else if (u == "mb" || u == "m") {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/config/urn.h"
+#include "otap_parquet/util/strings.h"
 
 #include <cctype>
 #include <vector>
@@ -9,12 +10,6 @@
 namespace otap_parquet::config {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
@@ -60,7 +55,7 @@ std::string_view NodeKindName(NodeKind kind) {
 }
 
 std::optional<NodeKind> NodeKindFromName(std::string_view name) {
-  const std::string lower = Lower(name);
+  const std::string lower = util::AsciiLower(name);
   if (lower == "receiver") return NodeKind::kReceiver;
   if (lower == "processor") return NodeKind::kProcessor;
   if (lower == "exporter") return NodeKind::kExporter;
@@ -96,8 +91,8 @@ arrow::Result<NodeUrn> ParseNodeUrn(std::string_view text) {
     a = parts[0];
     b = parts[1];
   } else if (parts.size() == 4 || parts.size() == 5) {
-    if (Lower(parts[0]) != "urn") return invalid("must start with \"urn:\"");
-    urn.ns = Lower(parts[1]);
+    if (util::AsciiLower(parts[0]) != "urn") return invalid("must start with \"urn:\"");
+    urn.ns = util::AsciiLower(parts[1]);
     if (urn.ns == "otap") urn.ns = "otel";
     if (!ValidIdent(urn.ns)) return invalid("namespace must match [a-z0-9._-]+");
     a = parts[parts.size() - 2];

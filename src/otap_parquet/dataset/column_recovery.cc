@@ -7,11 +7,14 @@
 
 #include <arrow/builder.h>
 #include <arrow/util/endian.h>
+#include <fmt/format.h>
 #include <parquet/column_page.h>
 #include <parquet/column_reader.h>
 #include <parquet/encoding.h>
 #include <parquet/exception.h>
 #include <parquet/schema.h>
+
+#include "otap_parquet/dataset/parquet_errors.h"
 
 namespace otap_parquet::dataset {
 
@@ -306,12 +309,15 @@ arrow::Result<RepairedFooter> RepairFooter(arrow::io::RandomAccessFile* file) {
       std::unique(repaired.length_prefixed_leaves.begin(),
                   repaired.length_prefixed_leaves.end()),
       repaired.length_prefixed_leaves.end());
-  try {
-    repaired.metadata =
-        parquet::FileMetaData::Make(bytes.data(), static_cast<int64_t>(bytes.size()));
-  } catch (const std::exception& e) {
-    return Status::Invalid("repaired footer: ", e.what());
-  }
+  // The caller names the file.
+  ARROW_RETURN_NOT_OK(CatchParquet(
+      "repaired footer",
+      [&] {
+        repaired.metadata =
+            parquet::FileMetaData::Make(bytes.data(), static_cast<int64_t>(bytes.size()));
+        return Status::OK();
+      },
+      arrow::StatusCode::Invalid));
   return repaired;
 }
 
@@ -416,10 +422,11 @@ arrow::Result<std::shared_ptr<arrow::Array>> ReadLengthPrefixedFixed(
         }
       }
     }
-  } catch (const parquet::ParquetStatusException& e) {
-    return e.status();  // from the file, e.g. an I/O error
-  } catch (const std::exception& e) {
-    return Status::Invalid("column ", name, ": ", e.what());
+  } catch (...) {
+    // The caller names the file; a ParquetStatusException (e.g. an I/O error of
+    // the file) keeps its code.
+    return StatusFromCurrentException(fmt::format("column {}", name),
+                                      arrow::StatusCode::Invalid);
   }
   if (builder.length() != rows) {
     return Status::Invalid("column ", name, ": ", builder.length(), " values for ", rows,

@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <utility>
 
-#include <spdlog/spdlog.h>
-
 #include "otap_parquet/dataset/signal_merge.h"
 #include "otap_parquet/util/compute.h"
 #include "otap_parquet/util/memory.h"
@@ -54,6 +52,7 @@ arrow::Result<std::unique_ptr<DatasetReader>> DatasetReader::Make(
   DiscoveryOptions discovery;
   discovery.signals = options.signals;
   discovery.min_file_age = options.min_file_age;
+  discovery.log = options.log;
   ARROW_ASSIGN_OR_RAISE(auto plan, Discover(fs, base, discovery));
   if (options.partition_filter) {
     auto& partitions = plan.partitions;
@@ -105,8 +104,8 @@ arrow::Result<bool> DatasetReader::OpenNextMerge() {
       return false;
     }
     ++stats_.partitions;
-    spdlog::debug("receiver.parquet.partition.start path={}",
-                  plan_.partitions[static_cast<size_t>(partition_index_)].path);
+    options_.log.Debug("partition.start", "path={}",
+                       plan_.partitions[static_cast<size_t>(partition_index_)].path);
   }
 }
 
@@ -128,9 +127,10 @@ arrow::Result<std::unique_ptr<SignalMerge>> DatasetReader::OpenMerge(
     // Never attach another writer's rows: the signal's records of this id space are
     // not replayed at all.
     ++stats_.id_collisions;
-    spdlog::error(
-        "receiver.parquet.partition.id_collision partition={} signal={} "
-        "files=\"{}\" (two writers numbered ids in one id space; not replayed)",
+    options_.log.Error(
+        "partition.id_collision",
+        "partition={} signal={} files=\"{}\" (two writers numbered ids in one id space; "
+        "not replayed)",
         partition.path.empty() ? "(unpartitioned)" : partition.path, SignalName(signal),
         collision->ToString());
     return nullptr;

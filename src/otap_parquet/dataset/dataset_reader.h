@@ -28,7 +28,9 @@
 #include <arrow/status.h>
 
 #include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/dataset/event_log.h"
 #include "otap_parquet/pdata/otap_batch.h"
+#include "otap_parquet/util/backoff.h"
 
 namespace otap_parquet::dataset {
 
@@ -84,6 +86,9 @@ struct ReaderOptions {
   /// Next() fails with a retryable error (IsRetryableReadError in read_errors.h).
   int io_attempts = 3;
   std::chrono::milliseconds io_retry_backoff{200};
+  /// Where skipped files and columns, retries and id collisions are reported; a node
+  /// passes its logger and event scope ("receiver.parquet").
+  EventLog log;
   /// Partitions to read (e.g. one share of several pipeline instances); unset = all.
   /// Applied to the plan right after discovery.
   std::function<bool(const PartitionPlan&)> partition_filter;
@@ -98,6 +103,10 @@ struct ReaderOptions {
   arrow::MemoryPool* pool = nullptr;
 
   static ReaderOptions Defaults() { return {}; }
+  /// \brief The storage retries' policy: io_retry_backoff, doubling.
+  util::BackoffPolicy IoBackoff() const {
+    return {.initial_interval = io_retry_backoff, .max_interval = std::chrono::hours(1)};
+  }
   arrow::Status Validate() const;
 };
 

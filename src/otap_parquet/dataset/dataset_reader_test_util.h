@@ -185,4 +185,17 @@ inline arrow::Result<std::vector<otlp::OtlpRequest>> WriteGeneratedDataset(
   return expected;
 }
 
+/// \brief A small lake: 9 requests (all three signals) in three id spaces, every
+/// table rotating into files of 40 rows; `statistics` false writes none.
+inline arrow::Status WriteSmallLake(const std::string& base, bool statistics = true) {
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 4;
+  TestWriteOptions write;
+  write.statistics = statistics;
+  write.default_rotate_rows = 40;
+  return WriteGeneratedDataset(base, {Signal::kLogs, Signal::kTraces, Signal::kMetrics},
+                               9, gen, write, /*requests_per_partition=*/3)
+      .status();
+}
+
 }  // namespace otap_parquet::dataset::testing

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@
 #include <gtest/gtest.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/file_reader.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/column_recovery.h"
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
@@ -183,6 +186,15 @@ std::string MiddleFile(const std::string& base, PT table) {
   const auto& files = plan->partitions.at(0).FilesOf(table);
   EXPECT_GE(files.size(), 3u);
   return files[files.size() / 2].path;
+}
+
+// A file that is not Parquet among the logs files; returns its path.
+std::string WriteGarbageLogsFile(const std::string& base) {
+  const std::string garbage =
+      stdfs::path(MiddleFile(base, PT::kLogs)).parent_path().string() +
+      "/part-9999999999-garbage.parquet";
+  std::ofstream(garbage) << "PAR1 this is not parquet PAR1";
+  return garbage;
 }
 
 // Scenario: reads of one file fail with IOError (a storage blip): the footer read,
@@ -385,10 +397,7 @@ TEST(DatasetReaderTrustTest, CorruptFilesAreSkippedNotRetried) {
                                                             4, gen, SmallFiles()));
   const std::string truncated = MiddleFile(dir.path(), PT::kLogAttrs);
   stdfs::resize_file(truncated, stdfs::file_size(truncated) / 2);
-  const std::string garbage =
-      stdfs::path(MiddleFile(dir.path(), PT::kLogs)).parent_path().string() +
-      "/part-9999999999-garbage.parquet";
-  std::ofstream(garbage) << "PAR1 this is not parquet PAR1";
+  const std::string garbage = WriteGarbageLogsFile(dir.path());
   FailurePlan plan;  // no failures
   auto replay =
       ReadWith(std::make_shared<FlakyFileSystem>(&plan), dir.path(), FastRetries(3));
@@ -397,6 +406,32 @@ TEST(DatasetReaderTrustTest, CorruptFilesAreSkippedNotRetried) {
   EXPECT_EQ(replay.stats.io_retries, 0);
   EXPECT_EQ(otlp::CanonicalItems(replay.requests, Signal::kLogs).size(),
             otlp::CanonicalItems(expected, Signal::kLogs).size());
+}
+
+// Scenario: a non-Parquet file read with an injected EventLog (scope
+// "receiver.test"), as the parquet receiver injects its own.
+// Guarantees: the drop is logged under that scope (dataset code names no node), and
+// its reason, the converted Parquet exception, names the file.
+TEST(DatasetReaderTrustTest, CorruptFileErrorNamesTheFileInTheInjectedLog) {
+  TempDir dir;
+  generator::GeneratorOptions gen;
+  gen.seed = 7;
+  ASSERT_OK(
+      WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 4, gen, SmallFiles()).status());
+  const std::string garbage = WriteGarbageLogsFile(dir.path());
+  std::ostringstream lines;
+  auto logger = std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+  logger->set_pattern("%v");
+  ReaderOptions options = FastRetries(3);
+  options.log = EventLog(logger, "receiver.test");
+  FailurePlan plan;  // no failures
+  auto replay = ReadWith(std::make_shared<FlakyFileSystem>(&plan), dir.path(), options);
+  ASSERT_OK(replay.error);
+  EXPECT_EQ(replay.stats.corrupt_files, 1);
+  EXPECT_THAT(lines.str(),
+              ::testing::HasSubstr("receiver.test.file.drop table=logs uri=" + garbage +
+                                   " reason=\"" + garbage + ": "));
 }
 
 // Scenario: the data of one optional column (logs.severity_text) of one file is

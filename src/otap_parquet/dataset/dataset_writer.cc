@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/dictionary_columns.h"
+#include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/util/memory.h"
 
@@ -212,6 +213,7 @@ DatasetWriter::DatasetWriter(WriterOptions options, PartitioningOptions partitio
     : options_(std::move(options)),
       partitioning_(partitioning),
       settings_(std::move(settings)),
+      log_(settings_.logger, settings_.event_scope),
       ids_(settings_.new_uuid) {
   arrow_properties_ = MakeArrowWriterProperties();
   rename_ = settings_.publish == PublishMode::kRename ||
@@ -262,15 +264,14 @@ void DatasetWriter::CleanStaleTempFilesAtStart() {
                                      Clock::now());  // mtimes are real time
   if (!cleaned.ok()) {  // best effort: `otap-parquet repair` does it later
     ++metrics_.temp_cleanup_errors;
-    settings_.logger->warn("exporter.parquet.temp_cleanup.error base={} error=\"{}\"",
-                           DisplayUri(*settings_.filesystem, settings_.base_path),
-                           cleaned.status().message());
+    log_.Warn("temp_cleanup.error", "base={} error=\"{}\"",
+              DisplayUri(*settings_.filesystem, settings_.base_path),
+              cleaned.status().message());
     return;
   }
   metrics_.stale_temp_files_removed += cleaned->removed;
   for (const auto& path : cleaned->stale) {
-    settings_.logger->warn("exporter.parquet.temp_cleanup.removed uri={}",
-                           DisplayUri(*settings_.filesystem, path));
+    log_.Warn("temp_cleanup.removed", "uri={}", DisplayUri(*settings_.filesystem, path));
   }
 }
 
@@ -336,10 +337,11 @@ void DatasetWriter::NoteDictionaryFallbacks(const OpenFile& file) {
     if (2 * groups < metadata->num_row_groups()) continue;  // in a minority of groups
     ++metrics_.dictionary_fallbacks;
     history.plain.push_back(column);
-    settings_.logger->debug(
-        "exporter.parquet.dictionary.fallback table={} column={} row_groups={}/{} "
-        "uri={}",
-        TableName(file.type), column, groups, metadata->num_row_groups(), file.uri);
+    log_.Debug("dictionary.fallback",
+               "table={} column={} row_groups={}/{} "
+               "uri={}",
+               TableName(file.type), column, groups, metadata->num_row_groups(),
+               file.uri);
   }
   if (history.plain.empty()) history.files_since_probe = 0;
 }
@@ -484,8 +486,7 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
         if (lock.ok()) {
           opened->lock = std::move(*lock);
         } else {  // e.g. no flock on this mount: only the cleanup's age rule protects it
-          settings_.logger->warn("exporter.parquet.file.lock {}",
-                                 lock.status().message());
+          log_.Warn("file.lock", "{}", lock.status().message());
         }
       }
       opened->plain_columns = NextPlainColumns(type);
@@ -515,23 +516,21 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
       opened->dictionaries = std::make_unique<DictionaryColumns>(
           *record_batch->schema(), dictionary_columns, options_.row_group_size);
       ++metrics_.files_created;
-      settings_.logger->debug("exporter.parquet.file.start table={} partition={} uri={}",
-                              table, PartitionLabel(key), opened->uri);
+      log_.Debug("file.start", "table={} partition={} uri={}", table, PartitionLabel(key),
+                 opened->uri);
       found = partition->files.emplace(type, std::move(opened)).first;
     }
     OpenFile* file = found->second.get();
-    Status st;
-    try {
+    // No path in the exception's status: the message below names the file.
+    Status st = CatchParquet("", [&] {
       DictionaryColumns& dictionaries = *file->dictionaries;
       const int64_t direct = dictionaries.dictionary_batches();
       const int64_t dense = dictionaries.dense_batches();
       auto encoded = dictionaries.Encode(record_batch, file->rows, settings_.pool);
       metrics_.dictionary_arrays += dictionaries.dictionary_batches() - direct;
       metrics_.dense_dictionary_columns += dictionaries.dense_batches() - dense;
-      st = encoded.ok() ? file->writer->WriteRecordBatch(**encoded) : encoded.status();
-    } catch (const std::exception& e) {
-      st = Status::IOError(e.what());
-    }
+      return encoded.ok() ? file->writer->WriteRecordBatch(**encoded) : encoded.status();
+    });
     if (!st.ok()) {
       return st.WithMessage("writing ", record_batch->num_rows(), " ", table, " rows to ",
                             file->uri, " (partition '", PartitionLabel(key),
@@ -606,21 +605,16 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason)
         st.WithMessage("flushing ", TableName(file->type), " file ", file->uri,
                        " (partition '", PartitionLabel(key), "'): ", WithDetail(st));
     ++metrics_.write_errors;
-    settings_.logger->error(
-        "exporter.parquet.file.fail table={} partition={} uri={} error={}",
-        TableName(file->type), PartitionLabel(key), file->uri, WithDetail(st));
+    log_.Error("file.fail", "table={} partition={} uri={} error={}",
+               TableName(file->type), PartitionLabel(key), file->uri, WithDetail(st));
     DiscardPartition(key, error);
     return error;
   };
   // Phase 1: write footers and close. In kDirect mode closing publishes, so this
   // runs in children-first order too.
   for (OpenFile* file : order) {
-    Status st;
-    try {
-      st = file->writer->Close();
-    } catch (const std::exception& e) {
-      st = Status::IOError(e.what());
-    }
+    // fail() names the file.
+    Status st = CatchParquet("", [&] { return file->writer->Close(); });
     if (st.ok() && !file->sink->closed()) st = file->sink->Close();
     if (!st.ok()) return fail(file, st);
     file->finished = true;
@@ -655,10 +649,9 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason)
       double& learned = compression_ratio_[idx];
       learned = learned <= 0 ? ratio : 0.5 * learned + 0.5 * ratio;
     }
-    settings_.logger->info(
-        "exporter.parquet.file.flush table={} rows={} bytes={} reason={} uri={}",
-        TableName(file->type), file->rows, file->sink->bytes(), FlushReasonName(reason),
-        file->uri);
+    log_.Info("file.flush", "table={} rows={} bytes={} reason={} uri={}",
+              TableName(file->type), file->rows, file->sink->bytes(),
+              FlushReasonName(reason), file->uri);
   }
   auto acks = std::move(partition.acks);
   partitions_.erase(it);
@@ -685,8 +678,8 @@ void DatasetWriter::DiscardPartition(const std::string& key, const Status& error
     }
     file->writer.reset();  // after Abort(): a late footer write cannot land anywhere
     ++metrics_.files_discarded;
-    settings_.logger->warn("exporter.parquet.file.drop table={} partition={} uri={}",
-                           TableName(type), PartitionLabel(key), file->uri);
+    log_.Warn("file.drop", "table={} partition={} uri={}", TableName(type),
+              PartitionLabel(key), file->uri);
   }
   auto acks = std::move(partition.acks);
   partitions_.erase(it);

@@ -18,6 +18,7 @@
 #include <arrow/status.h>
 #include <arrow/util/future.h>
 
+#include "otap_parquet/dataset/event_log.h"
 #include "otap_parquet/dataset/parquet_layout.h"
 #include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/dataset/writer_options.h"
@@ -141,6 +142,9 @@ struct DatasetWriterSettings {
   std::function<std::string()> new_uuid;
   /// Logger of lifecycle events; default spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;
+  /// Prefix of the event names (EventLog): the parquet exporter passes its own
+  /// ("exporter.parquet"), so events read `exporter.parquet.file.flush …`.
+  std::string event_scope = "dataset.writer";
   /// Pool of the Parquet encoders' buffers; null = WriterMemoryPool().
   arrow::MemoryPool* pool = nullptr;
   /// Optional storage counters (retries), as MakeFileSystem filled them.
@@ -252,6 +256,7 @@ class DatasetWriter {
   WriterOptions options_;
   PartitioningOptions partitioning_;
   DatasetWriterSettings settings_;
+  EventLog log_;
   bool rename_ = true;
   bool create_dirs_ = true;
   PartitionIdGenerator ids_;

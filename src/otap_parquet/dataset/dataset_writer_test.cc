@@ -28,6 +28,7 @@
 
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::dataset {
@@ -36,7 +37,7 @@ namespace {
 using arrow::Status;
 using Clock = std::chrono::system_clock;
 using std::chrono::seconds;
-using testing::HasSubstr;
+using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 /// An Arrow file system over LocalFileSystem that records what happens to files
@@ -167,14 +168,7 @@ class DatasetWriterTest : public ::testing::Test {
     generator::GeneratorOptions gen;
     gen.seed = 7;
     gen.items_per_scope = items_per_scope;
-    generator::OtlpGenerator generator(gen);
-    std::vector<OtapBatch> out;
-    for (int i = 0; i < requests; ++i) {
-      auto batches = otlp::ToOtap(generator.Next(signal));
-      EXPECT_TRUE(batches.ok()) << batches.status().ToString();
-      for (auto& batch : *batches) out.push_back(std::move(batch));
-    }
-    return out;
+    return otap_parquet::testing::GeneratedBatches(signal, requests, gen);
   }
 
   /// Files under the base, relative, sorted (temporary ones included).
@@ -842,14 +836,7 @@ std::vector<OtapBatch> RealisticLogs(int requests, int logs) {
   generator::GeneratorOptions options;
   options.mode = generator::Mode::kRealistic;
   options.items_per_scope = logs / 4;
-  generator::OtlpGenerator generator(options);
-  std::vector<OtapBatch> out;
-  for (int i = 0; i < requests; ++i) {
-    auto batches = otlp::LogsToOtap(generator.NextLogs());
-    EXPECT_TRUE(batches.ok()) << batches.status().ToString();
-    for (auto& batch : *batches) out.push_back(std::move(batch));
-  }
-  return out;
+  return otap_parquet::testing::GeneratedBatches(Signal::kLogs, requests, options);
 }
 
 // Scenario: realistic logs written with the default dictionary columns, and again

@@ -289,10 +289,10 @@ arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>
     }
   }
   if (plan.unpartitioned) {
-    spdlog::warn(
-        "receiver.parquet.discovery.unpartitioned base={} (one id space for all files; "
-        "exact only with one exporter instance and no id rollover, Q13)",
-        base);
+    options.log.Warn("discovery.unpartitioned",
+                     "base={} (one id space for all files; exact only with one exporter "
+                     "instance and no id rollover, Q13)",
+                     base);
   }
   for (auto& [dir, partition] : partitions)
     plan.partitions.push_back(std::move(partition));

@@ -17,6 +17,7 @@
 #include <arrow/result.h>
 #include <arrow/status.h>
 
+#include "otap_parquet/dataset/event_log.h"
 #include "otap_parquet/pdata/payload_type.h"
 
 namespace otap_parquet::dataset {
@@ -28,6 +29,8 @@ struct DiscoveryOptions {
   /// Files modified more recently than this are skipped (not yet listed): a margin
   /// for writers that make children visible after parents (Q8). 0 = list all.
   std::chrono::milliseconds min_file_age{0};
+  /// Where an unpartitioned dataset is reported (ReaderOptions::log).
+  EventLog log;
 
   static DiscoveryOptions Defaults() { return {}; }
   arrow::Status Validate() const;

@@ -13,6 +13,7 @@
 #include <parquet/properties.h>
 
 #include "otap_parquet/dataset/column_recovery.h"
+#include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/row_group_stats.h"
 #include "otap_parquet/schema/otap_schema.h"
 
@@ -90,61 +91,63 @@ bool AnyLeafIn(const parquet::arrow::SchemaField& field, const std::vector<int>&
 }  // namespace
 
 arrow::Result<CheckedFooter> ReadCheckedFooter(
-    const std::shared_ptr<arrow::io::RandomAccessFile>& input) {
-  try {
-    CheckedFooter out;
-    out.metadata = parquet::ParquetFileReader::Open(input)->metadata();
-    for (int g = 0; g < out.metadata->num_row_groups(); ++g) {
-      // A negative count would become a batch of negative length.
-      const int64_t rows = out.metadata->RowGroup(g)->num_rows();
-      if (rows < 0) {
-        return Status::Invalid("corrupt footer: row group ", g, " has ", rows, " rows");
-      }
-    }
-    std::string& reason = out.unreadable_reason;
-    auto broken = internal::BrokenLeaves(*out.metadata, &reason);
-    if (broken.empty()) return out;
-    auto repaired = RepairFooter(input.get());
-    if (!repaired.ok()) {
-      out.unreadable_leaves = std::move(broken);
-      return out;
-    }
-    out.metadata = repaired->metadata;
-    const auto& schema = *out.metadata->schema();
-    reason.clear();
-    for (int leaf : repaired->length_prefixed_leaves) {
-      // Only top-level columns are recovered; others read as nulls.
-      if (schema.Column(leaf)->path()->ToDotVector().size() == 1) {
-        out.prefixed_leaves.push_back(leaf);
-      } else {
-        out.unreadable_leaves.push_back(leaf);
-        reason = "length-prefixed values (Q14) in a nested column";
-      }
-    }
-    for (int leaf : internal::BrokenLeaves(*out.metadata, &reason)) {
-      if (std::find(out.unreadable_leaves.begin(), out.unreadable_leaves.end(), leaf) ==
-          out.unreadable_leaves.end()) {
-        out.unreadable_leaves.push_back(leaf);
-      }
-    }
-    return out;
-  } catch (const parquet::ParquetStatusException& e) {
-    return e.status();
-  } catch (const std::exception& e) {
-    return Status::Invalid("corrupt footer: ", e.what());
-  }
+    std::string_view path, const std::shared_ptr<arrow::io::RandomAccessFile>& input) {
+  return CatchParquet(
+      path,
+      [&]() -> arrow::Result<CheckedFooter> {
+        CheckedFooter out;
+        out.metadata = parquet::ParquetFileReader::Open(input)->metadata();
+        for (int g = 0; g < out.metadata->num_row_groups(); ++g) {
+          // A negative count would become a batch of negative length.
+          const int64_t rows = out.metadata->RowGroup(g)->num_rows();
+          if (rows < 0) {
+            return Status::Invalid(path, ": corrupt footer: row group ", g, " has ", rows,
+                                   " rows");
+          }
+        }
+        std::string& reason = out.unreadable_reason;
+        auto broken = internal::BrokenLeaves(*out.metadata, &reason);
+        if (broken.empty()) return out;
+        auto repaired = RepairFooter(input.get());
+        if (!repaired.ok()) {
+          out.unreadable_leaves = std::move(broken);
+          return out;
+        }
+        out.metadata = repaired->metadata;
+        const auto& schema = *out.metadata->schema();
+        reason.clear();
+        for (int leaf : repaired->length_prefixed_leaves) {
+          // Only top-level columns are recovered; others read as nulls.
+          if (schema.Column(leaf)->path()->ToDotVector().size() == 1) {
+            out.prefixed_leaves.push_back(leaf);
+          } else {
+            out.unreadable_leaves.push_back(leaf);
+            reason = "length-prefixed values (Q14) in a nested column";
+          }
+        }
+        for (int leaf : internal::BrokenLeaves(*out.metadata, &reason)) {
+          if (std::find(out.unreadable_leaves.begin(), out.unreadable_leaves.end(),
+                        leaf) == out.unreadable_leaves.end()) {
+            out.unreadable_leaves.push_back(leaf);
+          }
+        }
+        return out;
+      },
+      arrow::StatusCode::Invalid);
 }
 
 Status CheckRequiredColumns(PT type, const parquet::FileMetaData& metadata,
                             const std::vector<int>& unreadable_leaves) {
   parquet::arrow::SchemaManifest manifest;
-  try {
-    ARROW_RETURN_NOT_OK(parquet::arrow::SchemaManifest::Make(
-        metadata.schema(), metadata.key_value_metadata(),
-        parquet::default_arrow_reader_properties(), &manifest));
-  } catch (const std::exception& e) {
-    return Status::Invalid("unreadable schema: ", e.what());
-  }
+  // The callers name the file.
+  ARROW_RETURN_NOT_OK(CatchParquet(
+      "unreadable schema",
+      [&] {
+        return parquet::arrow::SchemaManifest::Make(
+            metadata.schema(), metadata.key_value_metadata(),
+            parquet::default_arrow_reader_properties(), &manifest);
+      },
+      arrow::StatusCode::Invalid));
   for (const Required& required : RequiredOf(type)) {
     const parquet::arrow::SchemaField* found = nullptr;
     for (const auto& field : manifest.schema_fields) {

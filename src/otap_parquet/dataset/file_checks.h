@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <arrow/io/interfaces.h>
@@ -51,7 +52,8 @@ struct CheckedFooter {
 /// Arrow refuses is repaired where it is upstream's Q14 form (RepairFooter) and
 /// otherwise names its leaves unreadable. Never throws.
 /// \return the footer; Invalid or IOError (from the file or the footer) otherwise.
+/// Errors name `path`.
 arrow::Result<CheckedFooter> ReadCheckedFooter(
-    const std::shared_ptr<arrow::io::RandomAccessFile>& input);
+    std::string_view path, const std::shared_ptr<arrow::io::RandomAccessFile>& input);
 
 }  // namespace otap_parquet::dataset

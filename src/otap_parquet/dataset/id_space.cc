@@ -12,6 +12,7 @@
 #include <parquet/statistics.h>
 #include <parquet/types.h>
 
+#include "otap_parquet/dataset/parquet_errors.h"
 namespace otap_parquet::dataset {
 
 namespace {
@@ -100,6 +101,8 @@ std::optional<IdCollision> FindIdCollision(const std::vector<RootFooter>& root_f
     try {
       range = RootKeyRange(*file.metadata);
     } catch (const std::exception&) {
+      // Statistics Arrow refuses give no range: the file cannot be shown to collide,
+      // and the reader reports its chunks when it reads them.
       continue;
     }
     if (range) ranges.push_back({file.path, range->first, range->second});
@@ -135,13 +138,15 @@ std::optional<IdCollision> FindIdCollision(arrow::fs::FileSystem& fs,
     std::vector<std::shared_ptr<parquet::FileMetaData>> footers;
     std::vector<RootFooter> refs;
     for (const auto& file : partition.FilesOf(RootPayloadType(signal))) {
-      try {
-        auto input = fs.OpenInputFile(file.path);
-        if (!input.ok()) continue;
-        footers.push_back(parquet::ParquetFileReader::Open(*input)->metadata());
-      } catch (const std::exception&) {
-        continue;
-      }
+      auto footer = CatchParquet(
+          file.path, [&]() -> arrow::Result<std::shared_ptr<parquet::FileMetaData>> {
+            ARROW_ASSIGN_OR_RAISE(auto input, fs.OpenInputFile(file.path));
+            return parquet::ParquetFileReader::Open(input)->metadata();
+          });
+      // An unreadable footer is the reader's to report (file.drop); without it the
+      // file has no ids to collide.
+      if (!footer.ok()) continue;
+      footers.push_back(*std::move(footer));
       refs.push_back({&file.path, footers.back().get()});
     }
     if (auto collision = FindIdCollision(refs)) return collision;

@@ -20,11 +20,13 @@
 
 #include "otap_parquet/dataset/discovery.h"
 #include "otap_parquet/dataset/file_checks.h"
+#include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/parquet_layout.h"
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/util/strings.h"
 
 namespace otap_parquet::dataset {
 
@@ -62,11 +64,6 @@ bool IsEventTimeTable(PT type) {
   return type == PT::kLogs || type == PT::kSpans || type == PT::kNumberDataPoints ||
          type == PT::kSummaryDataPoints || type == PT::kHistogramDataPoints ||
          type == PT::kExpHistogramDataPoints;
-}
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
 }
 
 // [min, max] of an INT64 leaf in a row group; nullopt when unknown, {1, 0} (empty)
@@ -229,52 +226,59 @@ FileSummary Summarize(arrow::fs::FileSystem& fs, const FileTask& task) {
     auto size = input->GetSize();
     if (size.ok()) out.bytes = *size;
   }
-  auto footer = ReadCheckedFooter(input);
+  auto footer = ReadCheckedFooter(task.file->path, input);
   if (!footer.ok()) {
     out.error = footer.status();
     if (!failures->first().ok()) out.error_kind = Kind::kReadError;
     return out;
   }
   const parquet::FileMetaData& md = *footer->metadata;
-  try {
-    const auto& schema = *md.schema();
-    out.created_by = md.created_by();
-    out.variant = VariantOf(task.type, md);
-    for (int leaf : footer->prefixed_leaves) {
-      out.recovered.push_back(schema.Column(leaf)->path()->ToDotString());
-    }
-    for (int leaf : footer->unreadable_leaves) {
-      out.unreadable.push_back(schema.Column(leaf)->path()->ToDotString());
-    }
-    out.unreadable_reason = footer->unreadable_reason;
-    Status required = CheckRequiredColumns(task.type, md, footer->unreadable_leaves);
-    if (!required.ok()) {
-      out.error = required;
-      out.error_kind = Kind::kIncompatible;
-      return out;
-    }
-    out.rows = md.num_rows();
-    out.row_groups = md.num_row_groups();
-    for (int g = 0; g < md.num_row_groups(); ++g) {
-      auto rg = md.RowGroup(g);
-      for (int c = 0; c < md.num_columns(); ++c) {
-        if (std::find(footer->unreadable_leaves.begin(), footer->unreadable_leaves.end(),
-                      c) != footer->unreadable_leaves.end()) {
-          continue;
+  const Status read = CatchParquet(
+      task.file->path,
+      [&]() -> Status {
+        const auto& schema = *md.schema();
+        out.created_by = md.created_by();
+        out.variant = VariantOf(task.type, md);
+        for (int leaf : footer->prefixed_leaves) {
+          out.recovered.push_back(schema.Column(leaf)->path()->ToDotString());
         }
-        auto chunk = rg->ColumnChunk(c);
-        ++out.codecs[Lower(arrow::util::Codec::GetCodecAsString(chunk->compression()))];
-        out.uncompressed += chunk->total_uncompressed_size();
-      }
-    }
-    AddTimes(task.type, md, &out.time);
-    if (IsRoot(task.type)) {
-      out.writer = RootIdWriter(md);
-      out.root_read = true;
-      out.key_range = RootKeyRange(md);
-    }
-  } catch (const std::exception& e) {
-    out.error = Status::Invalid("corrupt footer: ", e.what());
+        for (int leaf : footer->unreadable_leaves) {
+          out.unreadable.push_back(schema.Column(leaf)->path()->ToDotString());
+        }
+        out.unreadable_reason = footer->unreadable_reason;
+        Status required = CheckRequiredColumns(task.type, md, footer->unreadable_leaves);
+        if (!required.ok()) {
+          out.error = required;
+          out.error_kind = Kind::kIncompatible;
+          return Status::OK();
+        }
+        out.rows = md.num_rows();
+        out.row_groups = md.num_row_groups();
+        for (int g = 0; g < md.num_row_groups(); ++g) {
+          auto rg = md.RowGroup(g);
+          for (int c = 0; c < md.num_columns(); ++c) {
+            if (std::find(footer->unreadable_leaves.begin(),
+                          footer->unreadable_leaves.end(),
+                          c) != footer->unreadable_leaves.end()) {
+              continue;
+            }
+            auto chunk = rg->ColumnChunk(c);
+            ++out.codecs[util::AsciiLower(
+                arrow::util::Codec::GetCodecAsString(chunk->compression()))];
+            out.uncompressed += chunk->total_uncompressed_size();
+          }
+        }
+        AddTimes(task.type, md, &out.time);
+        if (IsRoot(task.type)) {
+          out.writer = RootIdWriter(md);
+          out.root_read = true;
+          out.key_range = RootKeyRange(md);
+        }
+        return Status::OK();
+      },
+      arrow::StatusCode::Invalid);
+  if (!read.ok()) {
+    out.error = read;
     out.error_kind = Kind::kCorrupt;
   }
   return out;

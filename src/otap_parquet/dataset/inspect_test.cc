@@ -97,15 +97,7 @@ std::vector<std::string> ProblemsOf(const InspectReport& report, Kind kind) {
 
 // Three partitions of all signals, many small files and row groups.
 void WriteLake(const std::string& base, bool statistics = true) {
-  generator::GeneratorOptions gen;
-  gen.items_per_scope = 4;
-  testing::TestWriteOptions write;
-  write.statistics = statistics;
-  write.default_rotate_rows = 40;
-  ASSERT_OK(testing::WriteGeneratedDataset(
-                base, {Signal::kLogs, Signal::kTraces, Signal::kMetrics}, 9, gen, write,
-                /*requests_per_partition=*/3)
-                .status());
+  ASSERT_OK(testing::WriteSmallLake(base, statistics));
 }
 
 // Scenario: a dataset of all three signals in three id spaces, tables rotating into

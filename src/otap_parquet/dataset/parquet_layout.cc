@@ -16,6 +16,8 @@
 #include <arrow/util/bitmap_ops.h>
 #include <arrow/util/key_value_metadata.h>
 
+#include "otap_parquet/dataset/reader_columns.h"
+#include "otap_parquet/pdata/id_visit.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/otap_schema.h"
 #include "otap_parquet/util/compute.h"
@@ -95,37 +97,6 @@ const DiskLayout& DiskLayoutOf(PT type) {
 
 // ---------------------------------------------------------------------------------
 // Id columns
-
-// Calls fn(row, id) for every non-null value of a UInt16 / UInt32 array.
-template <typename C, typename Fn>
-void VisitTyped(const arrow::ArrayData& data, Fn& fn) {
-  const C* values = data.GetValues<C>(1);
-  const int64_t n = data.length;
-  if (data.GetNullCount() == 0) {
-    for (int64_t i = 0; i < n; ++i) fn(i, static_cast<uint32_t>(values[i]));
-  } else {
-    const uint8_t* validity = data.buffers[0]->data();
-    for (int64_t i = 0; i < n; ++i) {
-      if (arrow::bit_util::GetBit(validity, data.offset + i)) {
-        fn(i, static_cast<uint32_t>(values[i]));
-      }
-    }
-  }
-}
-
-template <typename Fn>
-Status VisitIds(const arrow::ArrayData& data, Fn&& fn) {
-  switch (data.type->id()) {
-    case Type::UINT16:
-      VisitTyped<uint16_t>(data, fn);
-      return Status::OK();
-    case Type::UINT32:
-      VisitTyped<uint32_t>(data, fn);
-      return Status::OK();
-    default:
-      return Status::TypeError("id column has type ", data.type->ToString());
-  }
-}
 
 // Fixed-size blocks let GCC vectorize at -O2 (its "very cheap" cost model does not
 // vectorize loops of unknown trip count).
@@ -524,20 +495,6 @@ arrow::Result<std::vector<uint64_t>> RootTimes(const OtapBatch& batch) {
   return times;
 }
 
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> TakeRows(
-    const std::shared_ptr<arrow::RecordBatch>& table, std::vector<int32_t> rows) {
-  if (static_cast<int64_t>(rows.size()) == table->num_rows()) {
-    // Rows are ascending and unique, so all of them in order.
-    return table;
-  }
-  ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
-  const auto length = static_cast<int64_t>(rows.size());
-  auto indices = std::make_shared<arrow::Int32Array>(
-      length, arrow::Buffer::FromVector(std::move(rows)));
-  ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(table, indices));
-  return taken.record_batch();
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------
@@ -742,7 +699,9 @@ arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByEventTime(
     for (PT type : batch.payload_types()) {
       auto& rows = rows_of[static_cast<size_t>(type)][static_cast<size_t>(g)];
       if (rows.empty()) continue;
-      auto taken = TakeRows(batch.Get(type), std::move(rows));
+      // Rows are ascending, so a group of consecutive rows is a zero-copy slice.
+      auto taken =
+          internal::TakeRows(batch.Get(type), rows, arrow::default_memory_pool());
       if (!taken.ok()) {
         return taken.status().WithMessage(TableName(type), ": ",
                                           taken.status().message());

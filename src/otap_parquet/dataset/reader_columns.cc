@@ -11,6 +11,7 @@
 
 #include "otap_parquet/dataset/table_piece.h"
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/util/compute.h"
 
 namespace otap_parquet::dataset::internal {
 
@@ -24,6 +25,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TakeRows(
       std::is_sorted(rows.begin(), rows.end())) {
     return batch->Slice(rows.front(), static_cast<int64_t>(rows.size()));
   }
+  ARROW_RETURN_NOT_OK(util::EnsureComputeInitialized());
   arrow::Int32Builder builder(pool);
   ARROW_RETURN_NOT_OK(builder.AppendValues(rows));
   ARROW_ASSIGN_OR_RAISE(auto indices, builder.Finish());

@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::dataset {
@@ -189,7 +190,7 @@ arrow::Result<std::optional<IdColumn>> ReadKey(parquet::arrow::FileReader* reade
 
 arrow::Result<FileKeys> ReadKeys(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                  const std::string& path, PayloadType type) {
-  try {
+  return CatchParquet(path, [&]() -> arrow::Result<FileKeys> {
     ARROW_ASSIGN_OR_RAISE(auto input, fs->OpenInputFile(path));
     ARROW_ASSIGN_OR_RAISE(auto reader,
                           parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
@@ -208,9 +209,7 @@ arrow::Result<FileKeys> ReadKeys(const std::shared_ptr<arrow::fs::FileSystem>& f
       if (!keys.parent_id) return Status::Invalid("child table file without parent_id");
     }
     return keys;
-  } catch (const std::exception& e) {
-    return Status::IOError(e.what());
-  }
+  });
 }
 
 struct TableFile {

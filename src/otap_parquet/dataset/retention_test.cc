@@ -27,15 +27,7 @@ std::shared_ptr<arrow::fs::FileSystem> LocalFs() {
 
 // Three id spaces of all signals, small files.
 void WriteLake(const std::string& base, bool statistics = true) {
-  generator::GeneratorOptions gen;
-  gen.items_per_scope = 4;
-  testing::TestWriteOptions write;
-  write.statistics = statistics;
-  write.default_rotate_rows = 40;
-  ASSERT_OK(testing::WriteGeneratedDataset(
-                base, {Signal::kLogs, Signal::kTraces, Signal::kMetrics}, 9, gen, write,
-                /*requests_per_partition=*/3)
-                .status());
+  ASSERT_OK(testing::WriteSmallLake(base, statistics));
 }
 
 // Directories under `base` (recursively) whose path contains `needle`.

@@ -11,15 +11,18 @@
 
 namespace otap_parquet::dataset::internal {
 
+std::shared_ptr<parquet::Statistics> ChunkStatistics(const parquet::RowGroupMetaData& rg,
+                                                     int leaf) {
+  try {
+    return rg.ColumnChunk(leaf)->statistics();
+  } catch (const std::exception&) {
+    return nullptr;  // unknown statistics, as documented in the header
+  }
+}
+
 uint32_t MinKey(const parquet::RowGroupMetaData& rg, int leaf, bool* missing) {
   if (leaf < 0) return kNoKey;
-  auto chunk = rg.ColumnChunk(leaf);
-  std::shared_ptr<parquet::Statistics> stats;
-  try {
-    stats = chunk->statistics();
-  } catch (const std::exception&) {
-    stats = nullptr;
-  }
+  auto stats = ChunkStatistics(rg, leaf);
   if (stats && stats->HasMinMax()) {
     switch (stats->physical_type()) {
       case parquet::Type::INT32: {
@@ -46,30 +49,23 @@ uint32_t MinKey(const parquet::RowGroupMetaData& rg, int leaf, bool* missing) {
 // row group; 0 when the column is absent or all null, 0xFFFF when unknown.
 uint32_t MaxRawId(const parquet::RowGroupMetaData& rg, int leaf) {
   if (leaf < 0) return 0;
-  try {
-    auto stats = rg.ColumnChunk(leaf)->statistics();
-    if (stats && stats->HasMinMax() && stats->physical_type() == parquet::Type::INT32) {
-      return std::min<uint32_t>(
-          static_cast<uint32_t>(
-              static_cast<const parquet::Int32Statistics&>(*stats).max()),
-          0xFFFF);
-    }
-    if (stats && stats->HasNullCount() && stats->null_count() >= rg.num_rows()) return 0;
-  } catch (const std::exception&) {
+  auto stats = ChunkStatistics(rg, leaf);
+  if (stats && stats->HasMinMax() && stats->physical_type() == parquet::Type::INT32) {
+    return std::min<uint32_t>(
+        static_cast<uint32_t>(static_cast<const parquet::Int32Statistics&>(*stats).max()),
+        0xFFFF);
   }
+  if (stats && stats->HasNullCount() && stats->null_count() >= rg.num_rows()) return 0;
   return 0xFFFF;
 }
 
 std::optional<std::pair<int64_t, int64_t>> TimeStats(const parquet::RowGroupMetaData& rg,
                                                      int leaf) {
   if (leaf < 0) return std::nullopt;
-  try {
-    auto stats = rg.ColumnChunk(leaf)->statistics();
-    if (stats && stats->HasMinMax() && stats->physical_type() == parquet::Type::INT64) {
-      const auto& typed = static_cast<const parquet::Int64Statistics&>(*stats);
-      return std::make_pair(typed.min(), typed.max());
-    }
-  } catch (const std::exception&) {
+  auto stats = ChunkStatistics(rg, leaf);
+  if (stats && stats->HasMinMax() && stats->physical_type() == parquet::Type::INT64) {
+    const auto& typed = static_cast<const parquet::Int64Statistics&>(*stats);
+    return std::make_pair(typed.min(), typed.max());
   }
   return std::nullopt;
 }
@@ -82,6 +78,8 @@ std::vector<int> BrokenLeaves(const parquet::FileMetaData& md, std::string* reas
       try {
         md.RowGroup(g)->ColumnChunk(c);
       } catch (const std::exception& e) {
+        // Not an error of the file: the leaf is read as nulls, and the caller logs
+        // it with the file path and this reason.
         if (broken.empty()) *reason = e.what();
         broken.push_back(c);
         break;

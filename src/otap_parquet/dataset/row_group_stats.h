@@ -7,6 +7,7 @@
 /// or unreadable statistics never fail: each function says what it assumes instead.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +29,12 @@ uint32_t MaxRawId(const parquet::RowGroupMetaData& rg, int leaf);
 /// \brief (min, max) of an Int64 (timestamp) column in a row group; nullopt when
 /// absent or without statistics.
 std::optional<std::pair<int64_t, int64_t>> TimeStats(const parquet::RowGroupMetaData& rg,
+                                                     int leaf);
+
+/// \brief Statistics of column chunk `leaf` in a row group; null when it has none or
+/// Arrow refuses to decode them (they are then unknown, like missing statistics; the
+/// chunk itself is checked when read, and BrokenLeaves names chunks it refuses).
+std::shared_ptr<parquet::Statistics> ChunkStatistics(const parquet::RowGroupMetaData& rg,
                                                      int leaf);
 
 /// \brief Leaves whose column chunk metadata Arrow refuses in some row group;

@@ -36,43 +36,43 @@ std::string StripTrailingSlashes(std::string path) {
   return path;
 }
 
-/// Capped exponential backoff with jitter, bounded by a retry count and a total
-/// delay budget; counts its decisions to retry.
+/// Object-store retries by RetryConfig::Policy(), bounded by a retry count and a
+/// budget of delays; counts its decisions to retry.
 class BackoffRetryStrategy final : public arrow::fs::S3RetryStrategy {
  public:
-  BackoffRetryStrategy(RetryConfig config, std::shared_ptr<StorageStats> stats)
-      : config_(config), stats_(std::move(stats)) {}
+  BackoffRetryStrategy(const RetryConfig& config, std::shared_ptr<StorageStats> stats,
+                       EventLog log)
+      : max_retries_(config.max_retries),
+        backoff_(config.Policy()),
+        stats_(std::move(stats)),
+        log_(std::move(log)) {}
 
   bool ShouldRetry(const AWSErrorDetail& error, int64_t attempted_retries) override {
-    if (!error.should_retry || attempted_retries >= config_.max_retries) return false;
+    if (!error.should_retry || attempted_retries >= max_retries_) return false;
     // The budget counts the largest delays the retries so far could have taken.
-    double budget_ms = 0;
-    for (int64_t i = 0; i <= attempted_retries; ++i) budget_ms += UpperDelayMs(i);
-    if (budget_ms > static_cast<double>(config_.retry_timeout.count())) return false;
+    const auto& policy = backoff_.policy();
+    if (policy.MaxDelaySum(attempted_retries + 1) > policy.max_elapsed) return false;
     if (stats_) stats_->retries.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("exporter.parquet.storage.retry attempt={} error={} message={}",
-                 attempted_retries + 1, error.exception_name, error.message);
+    log_.Warn("storage.retry", "attempt={} error={} message={}", attempted_retries + 1,
+              error.exception_name, error.message);
     return true;
   }
 
   int64_t CalculateDelayBeforeNextRetry(const AWSErrorDetail&,
                                         int64_t attempted_retries) override {
-    const double upper = UpperDelayMs(attempted_retries);
-    // Equal jitter: half fixed, half random, so retries of many writers spread out.
-    thread_local std::mt19937_64 engine{std::random_device{}()};
-    std::uniform_real_distribution<double> jitter(0.0, upper / 2);
-    return static_cast<int64_t>(upper / 2 + jitter(engine));
+    // Called from the SDK's threads; the random source is not thread-safe.
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               backoff_.Delay(attempted_retries + 1))
+        .count();
   }
 
  private:
-  double UpperDelayMs(int64_t attempt) const {
-    const double delay = static_cast<double>(config_.init_backoff.count()) *
-                         std::pow(config_.backoff_base, static_cast<double>(attempt));
-    return std::min(delay, static_cast<double>(config_.max_backoff.count()));
-  }
-
-  RetryConfig config_;
+  const int64_t max_retries_;
+  std::mutex mutex_;
+  util::Backoff backoff_;
   std::shared_ptr<StorageStats> stats_;
+  EventLog log_;
 };
 
 Status InitializeS3Once() {
@@ -89,7 +89,7 @@ Status InitializeS3Once() {
 
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3(
     const StorageConfig& config, std::string* base_path,
-    const std::shared_ptr<StorageStats>& stats) {
+    const std::shared_ptr<StorageStats>& stats, const EventLog& log) {
   const std::string& uri = config.base_uri;
   if (!StartsWith(uri, "s3://")) {
     return Status::Invalid("storage.s3.base_uri: expected s3://bucket/prefix, got '", uri,
@@ -124,7 +124,8 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3(
   }
   options.endpoint_override = StripTrailingSlashes(endpoint);
   options.force_virtual_addressing = s3.virtual_hosted_style_request;
-  options.retry_strategy = std::make_shared<BackoffRetryStrategy>(config.retry, stats);
+  options.retry_strategy =
+      std::make_shared<BackoffRetryStrategy>(config.retry, stats, log);
   ARROW_ASSIGN_OR_RAISE(auto fs, arrow::fs::S3FileSystem::Make(options));
   *base_path = std::move(path);
   return fs;
@@ -287,7 +288,7 @@ Status StorageConfig::Validate() const {
 
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeFileSystem(
     const StorageConfig& config, std::string* base_path,
-    std::shared_ptr<StorageStats> stats) {
+    std::shared_ptr<StorageStats> stats, EventLog log) {
   ARROW_RETURN_NOT_OK(config.Validate());
   switch (config.kind) {
     case StorageKind::kFile: {
@@ -313,7 +314,7 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeFileSystem(
       return local;
     }
     case StorageKind::kS3: {
-      auto fs = MakeS3(config, base_path, stats);
+      auto fs = MakeS3(config, base_path, stats, log);
       if (!fs.ok()) {
         return fs.status().WithMessage(config.base_uri, ": ", fs.status().message());
       }

@@ -16,6 +16,8 @@
 namespace otap_parquet::config {
 class ConfigReader;
 }
+#include "otap_parquet/dataset/event_log.h"
+#include "otap_parquet/util/backoff.h"
 
 /// \file
 /// Where a dataset lives: Arrow file systems (local, S3, GCS, Azure) from the
@@ -44,6 +46,17 @@ struct RetryConfig {
   void Check(config::ConfigReader& reader) const;
   /// \brief Check() of settings built in code: Invalid naming every invalid key.
   arrow::Status Validate() const;
+  /// \brief Retry n waits in [u/2, u], u = init_backoff·backoff_base^(n-1) capped at
+  /// max_backoff (equal jitter, so that many writers' retries spread out): the
+  /// policy's base is 3u/4 with jitter 1/3. max_elapsed is retry_timeout, a budget
+  /// of the largest delays (MaxDelaySum), not of clock time.
+  util::BackoffPolicy Policy() const {
+    return {.initial_interval = std::chrono::nanoseconds(init_backoff) * 3 / 4,
+            .max_interval = std::chrono::nanoseconds(max_backoff) * 3 / 4,
+            .multiplier = backoff_base,
+            .jitter = 1.0 / 3,
+            .max_elapsed = retry_timeout};
+  }
 };
 
 enum class StorageKind { kFile, kS3, kGcs, kAzure };
@@ -111,7 +124,7 @@ struct StorageStats {
 /// \param stats optional; receives the retry count of object stores
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeFileSystem(
     const StorageConfig& config, std::string* base_path,
-    std::shared_ptr<StorageStats> stats = nullptr);
+    std::shared_ptr<StorageStats> stats = nullptr, EventLog log = {});
 
 /// \brief A StorageConfig for a CLI argument: s3:// → S3 (default auth: AWS env
 /// vars), gs:// → GCS, abfs(s):// → Azure, file:// URI or a plain path → file.

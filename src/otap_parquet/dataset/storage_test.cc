@@ -129,5 +129,29 @@ TEST(StorageTest, RetryConfigValidation) {
       retry.Validate());
 }
 
+// Scenario: object-store retries (100ms ×2 up to 1s) on the engine's backoff policy.
+// Guarantees: retry n waits in [u/2, u], u = 100ms·2^(n-1) capped at 1s (equal
+// jitter, as before the policy was shared); the retry_timeout budget sums the u.
+TEST(StorageTest, RetryConfigMapsOntoTheBackoffPolicy) {
+  using std::chrono::milliseconds;
+  using std::chrono::nanoseconds;
+  RetryConfig retry;
+  retry.init_backoff = milliseconds(100);
+  retry.max_backoff = milliseconds(1000);
+  retry.backoff_base = 2;
+  util::Backoff backoff(retry.Policy(), 7);
+  for (int n = 1; n <= 6; ++n) {
+    const nanoseconds upper =
+        std::min<nanoseconds>(milliseconds(100 << (n - 1)), milliseconds(1000));
+    for (int draw = 0; draw < 100; ++draw) {
+      const nanoseconds d = backoff.Delay(n);
+      EXPECT_GE(d.count(), upper.count() / 2 - 1) << n;
+      EXPECT_LE(d.count(), upper.count() + 1) << n;
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(retry.Policy().MaxDelaySum(3).count()), 700e6, 1e3);
+  EXPECT_EQ(retry.Policy().max_elapsed, nanoseconds(retry.retry_timeout));
+}
+
 }  // namespace
 }  // namespace otap_parquet::dataset

@@ -2,19 +2,17 @@
 #include "otap_parquet/dataset/table_cursor.h"
 
 #include <algorithm>
-#include <exception>
 #include <thread>
 #include <utility>
 
 #include <arrow/api.h>
 #include <arrow/compute/cast.h>
 #include <parquet/arrow/schema.h>
-#include <parquet/exception.h>
 #include <parquet/file_reader.h>
-#include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/column_recovery.h"
 #include "otap_parquet/dataset/file_checks.h"
+#include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/reader_columns.h"
 #include "otap_parquet/dataset/row_group_stats.h"
 #include "otap_parquet/dataset/storage.h"
@@ -85,7 +83,7 @@ Status TableCursor::Open(const std::vector<PlannedFile>& files) {
       if (st.ok() || !IsStorageFailure(entry.path)) break;
       ARROW_RETURN_NOT_OK(RetryOrFail(entry.path, attempt));
     }
-    if (st.ok()) st = CheckRowGroups(*entry.metadata);
+    if (st.ok()) st = CheckRowGroups(entry.path, *entry.metadata);
     if (!st.ok()) {
       ReportBadFile(entry.path, st);
       continue;
@@ -93,25 +91,25 @@ Status TableCursor::Open(const std::vector<PlannedFile>& files) {
     st = CheckRequiredColumns(type_, *entry.metadata, entry.unreadable_leaves);
     if (!st.ok()) {
       ++stats_->incompatible_files;
-      spdlog::warn("receiver.parquet.file.incompatible table={} uri={} reason=\"{}\"",
-                   TableName(type_), entry.path, st.message());
+      options_.log.Warn("file.incompatible", "table={} uri={} reason=\"{}\"",
+                        TableName(type_), entry.path, st.message());
       continue;
     }
     const auto& file_schema = *entry.metadata->schema();
     for (int leaf : entry.unreadable_leaves) {
       ++stats_->unreadable_columns;
-      spdlog::warn(
-          "receiver.parquet.column.unreadable table={} uri={} column={} "
-          "reason=\"{}\" (read as nulls)",
+      options_.log.Warn(
+          "column.unreadable", "table={} uri={} column={} reason=\"{}\" (read as nulls)",
           TableName(type_), entry.path, file_schema.Column(leaf)->path()->ToDotString(),
           entry.unreadable_reason);
     }
     stats_->recovered_columns += static_cast<int64_t>(entry.prefixed_leaves.size());
-    try {
+    // Row group metadata is decoded lazily and may throw.
+    st = CatchParquet(planned.path, [&] {
       AddGroups(std::move(entry));
-    } catch (const std::exception& e) {
-      ReportBadFile(planned.path, Status::IOError(e.what()));
-    }
+      return Status::OK();
+    });
+    if (!st.ok()) ReportBadFile(planned.path, st);
   }
   ComputeSuffixes();
   return Status::OK();
@@ -284,16 +282,14 @@ bool TableCursor::IsStorageFailure(const std::string& path) {
 Status TableCursor::RetryOrFail(const std::string& path, int attempt) {
   const Status cause = io_log_->first();
   if (attempt + 1 >= options_.io_attempts) {
-    spdlog::warn(
-        "receiver.parquet.file.unavailable table={} uri={} attempts={} "
-        "reason=\"{}\"",
-        TableName(type_), path, attempt + 1, cause.message());
+    options_.log.Warn("file.unavailable", "table={} uri={} attempts={} reason=\"{}\"",
+                      TableName(type_), path, attempt + 1, cause.message());
     return RetryableReadError(path, cause);
   }
   ++stats_->io_retries;
-  spdlog::info("receiver.parquet.file.retry table={} uri={} attempt={} reason=\"{}\"",
-               TableName(type_), path, attempt + 1, cause.message());
-  std::this_thread::sleep_for(options_.io_retry_backoff * (int64_t{1} << attempt));
+  options_.log.Info("file.retry", "table={} uri={} attempt={} reason=\"{}\"",
+                    TableName(type_), path, attempt + 1, cause.message());
+  std::this_thread::sleep_for(options_.IoBackoff().BaseDelay(attempt + 1));
   return Status::OK();
 }
 
@@ -305,7 +301,7 @@ arrow::Result<bool> TableCursor::IsolateBadColumns(FileEntry* file,
                                                    const GroupEntry& group) {
   std::vector<std::pair<int, std::string>> bad;
   io_log_->Reset();
-  try {
+  const Status isolated = CatchParquet(file->path, [&]() -> Status {
     ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(file->path));
     auto pq = parquet::ParquetFileReader::Open(
         input, parquet::ReaderProperties(options_.pool), file->metadata);
@@ -324,28 +320,25 @@ arrow::Result<bool> TableCursor::IsolateBadColumns(FileEntry* file,
             Contains(file->unreadable_leaves, leaf)) {
           continue;
         }
-        Status st;
-        try {
-          auto column = reader->GetRecordBatchReader({group.rg}, {leaf});
-          st = column.status();
+        const Status st = CatchParquet(file->path, [&]() -> Status {
+          ARROW_ASSIGN_OR_RAISE(auto column,
+                                reader->GetRecordBatchReader({group.rg}, {leaf}));
           std::shared_ptr<arrow::RecordBatch> batch;
-          while (st.ok()) {
-            st = (*column)->ReadNext(&batch);
-            if (!batch) break;
-          }
-        } catch (const std::exception& e) {
-          st = Status::IOError(e.what());
-        }
+          do {
+            ARROW_RETURN_NOT_OK(column->ReadNext(&batch));
+          } while (batch);
+          return Status::OK();
+        });
         if (!io_log_->first().ok()) return io_log_->first();
         if (!st.ok()) bad.emplace_back(leaf, st.message());
       }
     }
-  } catch (const parquet::ParquetStatusException& e) {
-    return e.status();
-  } catch (const std::exception&) {
-    if (!io_log_->first().ok()) return io_log_->first();
-    return false;
-  }
+    return Status::OK();
+  });
+  if (!io_log_->first().ok()) return io_log_->first();
+  // Not a storage failure: the file cannot be read column by column either, so the
+  // group stays bad and the caller reports it with its decoding error.
+  if (!isolated.ok()) return false;
   if (bad.empty()) return false;
   std::vector<int> unreadable = file->unreadable_leaves;
   for (const auto& [leaf, reason] : bad) unreadable.push_back(leaf);
@@ -353,11 +346,10 @@ arrow::Result<bool> TableCursor::IsolateBadColumns(FileEntry* file,
   const auto& file_schema = *file->metadata->schema();
   for (const auto& [leaf, reason] : bad) {
     ++stats_->unreadable_columns;
-    spdlog::warn(
-        "receiver.parquet.column.unreadable table={} uri={} column={} row_group={} "
-        "reason=\"{}\"",
-        TableName(type_), file->path, file_schema.Column(leaf)->path()->ToDotString(),
-        group.rg, reason);
+    options_.log.Warn("column.unreadable",
+                      "table={} uri={} column={} row_group={} reason=\"{}\"",
+                      TableName(type_), file->path,
+                      file_schema.Column(leaf)->path()->ToDotString(), group.rg, reason);
   }
   file->unreadable_leaves = std::move(unreadable);
   return true;
@@ -366,22 +358,25 @@ arrow::Result<bool> TableCursor::IsolateBadColumns(FileEntry* file,
 // A negative row count in a footer becomes a batch of negative length (found by
 // fuzz/parquet_table_fuzz: it ended the process); such a file is bad like any other.
 // Column chunk metadata that throws is handled per column (BrokenLeaves).
-Status TableCursor::CheckRowGroups(const parquet::FileMetaData& md) {
-  try {
-    for (int g = 0; g < md.num_row_groups(); ++g) {
-      const int64_t rows = md.RowGroup(g)->num_rows();
-      if (rows < 0) {
-        return Status::Invalid("corrupt footer: row group ", g, " has ", rows, " rows");
-      }
-    }
-    return Status::OK();
-  } catch (const std::exception& e) {
-    return Status::Invalid("corrupt footer: ", e.what());
-  }
+Status TableCursor::CheckRowGroups(const std::string& path,
+                                   const parquet::FileMetaData& md) {
+  return CatchParquet(
+      path,
+      [&]() -> Status {
+        for (int g = 0; g < md.num_row_groups(); ++g) {
+          const int64_t rows = md.RowGroup(g)->num_rows();
+          if (rows < 0) {
+            return Status::Invalid(path, ": corrupt footer: row group ", g, " has ", rows,
+                                   " rows");
+          }
+        }
+        return Status::OK();
+      },
+      arrow::StatusCode::Invalid);
 }
 
 Status TableCursor::ReadFooter(FileEntry* entry) {
-  try {
+  return CatchParquet(entry->path, [&]() -> Status {
     ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(entry->path));
     auto reader = parquet::ParquetFileReader::Open(input);
     entry->metadata = reader->metadata();
@@ -413,17 +408,13 @@ Status TableCursor::ReadFooter(FileEntry* entry) {
       entry->unreadable_leaves = std::move(broken);
     }
     return Status::OK();
-  } catch (const parquet::ParquetStatusException& e) {
-    return e.status();
-  } catch (const std::exception& e) {
-    return Status::IOError(e.what());
-  }
+  });
 }
 
 void TableCursor::ReportBadFile(const std::string& path, const Status& st) {
   ++stats_->corrupt_files;
-  spdlog::warn("receiver.parquet.file.drop table={} uri={} reason=\"{}\"",
-               TableName(type_), path, st.message());
+  options_.log.Warn("file.drop", "table={} uri={} reason=\"{}\"", TableName(type_), path,
+                    st.message());
 }
 
 // Rows per slice: root slices are a multiple of the batch size (so that chunks
@@ -448,7 +439,7 @@ void TableCursor::EndGroup() {
 // Then returns the first slice.
 arrow::Result<std::shared_ptr<Piece>> TableCursor::StartGroup(const FileEntry& file,
                                                               const GroupEntry& group) {
-  try {
+  ARROW_RETURN_NOT_OK(CatchParquet(file.path, [&]() -> Status {
     if (reader_file_ != group.file) {
       ARROW_RETURN_NOT_OK(OpenFileReader(file, group.file));
     }
@@ -457,11 +448,8 @@ arrow::Result<std::shared_ptr<Piece>> TableCursor::StartGroup(const FileEntry& f
     ARROW_ASSIGN_OR_RAISE(slices_, reader_->GetRecordBatchReader({group.rg}, leaves_));
     ARROW_RETURN_NOT_OK(SkipEmittedSlices());
     if (skip_rows_ == 0) CountGroupRead(file, group);
-  } catch (const parquet::ParquetStatusException& e) {
-    return e.status();
-  } catch (const std::exception& e) {
-    return Status::IOError(e.what());
-  }
+    return Status::OK();
+  }));
   slice_row_ = skip_rows_;
   skip_rows_ = 0;
   return ReadSlice(group);
@@ -526,10 +514,8 @@ Status TableCursor::ReadRecoveredColumns(const FileEntry& file, const GroupEntry
     if (!column.ok()) {
       if (!io_log_->first().ok()) return column.status();
       ++stats_->unreadable_columns;
-      spdlog::warn(
-          "receiver.parquet.column.unreadable table={} uri={} column={} "
-          "reason=\"{}\"",
-          TableName(type_), file.path, name, column.status().message());
+      options_.log.Warn("column.unreadable", "table={} uri={} column={} reason=\"{}\"",
+                        TableName(type_), file.path, name, column.status().message());
       continue;
     }
     recovered_.emplace_back(arrow::field(name, (*column)->type()), *column);
@@ -586,13 +572,8 @@ void TableCursor::CountGroupRead(const FileEntry& file, const GroupEntry& group)
 
 arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadSlice(const GroupEntry& group) {
   std::shared_ptr<arrow::RecordBatch> raw;
-  try {
-    ARROW_RETURN_NOT_OK(slices_->ReadNext(&raw));
-  } catch (const parquet::ParquetStatusException& e) {
-    return e.status();
-  } catch (const std::exception& e) {
-    return Status::IOError(e.what());
-  }
+  ARROW_RETURN_NOT_OK(CatchParquet(files_[static_cast<size_t>(group.file)].path,
+                                   [&] { return slices_->ReadNext(&raw); }));
   if (!raw) {
     EndGroup();
     return nullptr;

@@ -121,7 +121,8 @@ class TableCursor {
   bool IsStorageFailure(const std::string& path);
   arrow::Status RetryOrFail(const std::string& path, int attempt);
   arrow::Result<bool> IsolateBadColumns(FileEntry* file, const GroupEntry& group);
-  static arrow::Status CheckRowGroups(const parquet::FileMetaData& md);
+  static arrow::Status CheckRowGroups(const std::string& path,
+                                      const parquet::FileMetaData& md);
   arrow::Status ReadFooter(FileEntry* entry);
   void ReportBadFile(const std::string& path, const arrow::Status& st);
   bool SkippedByTime(const GroupEntry& group);

@@ -2,7 +2,6 @@
 #include "otap_parquet/dataset/tail_planner.h"
 
 #include <algorithm>
-#include <exception>
 #include <limits>
 #include <vector>
 
@@ -12,8 +11,9 @@
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
 #include <parquet/statistics.h>
-#include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/parquet_errors.h"
+#include "otap_parquet/dataset/row_group_stats.h"
 #include "otap_parquet/pdata/payload_type.h"
 
 namespace otap_parquet::dataset {
@@ -32,12 +32,7 @@ bool KeyRange(const parquet::FileMetaData& md, const char* column, uint32_t* min
   int64_t max = -1;
   for (int g = 0; g < md.num_row_groups(); ++g) {
     auto rg = md.RowGroup(g);
-    std::shared_ptr<parquet::Statistics> stats;
-    try {
-      stats = rg->ColumnChunk(leaf)->statistics();
-    } catch (const std::exception&) {
-      return false;
-    }
+    auto stats = internal::ChunkStatistics(*rg, leaf);
     if (stats && stats->HasMinMax()) {
       int64_t lo = 0;
       int64_t hi = 0;
@@ -72,20 +67,18 @@ const TailPlanner::FileKeys& TailPlanner::KeysOf(const PlannedFile& file) {
   auto it = keys_.find(file.path);
   if (it != keys_.end()) return it->second;
   FileKeys keys;
-  try {
-    auto input = fs_->OpenInputFile(file.path);
-    if (input.ok()) {
-      auto reader = parquet::ParquetFileReader::Open(*input);
-      auto md = reader->metadata();
-      keys.readable = true;
-      keys.rows = md->num_rows();
-      uint32_t min_id = 0;
-      keys.has_max_id = KeyRange(*md, "id", &min_id, &keys.max_id);
-      keys.has_parent = KeyRange(*md, "parent_id", &keys.min_parent, &keys.max_parent);
-    }
-  } catch (const std::exception&) {
-    keys.readable = false;  // the reader reports it
-  }
+  const arrow::Status read = CatchParquet(file.path, [&]() -> arrow::Status {
+    ARROW_ASSIGN_OR_RAISE(auto input, fs_->OpenInputFile(file.path));
+    auto md = parquet::ParquetFileReader::Open(input)->metadata();
+    keys.rows = md->num_rows();
+    uint32_t min_id = 0;
+    keys.has_max_id = KeyRange(*md, "id", &min_id, &keys.max_id);
+    keys.has_parent = KeyRange(*md, "parent_id", &keys.min_parent, &keys.max_parent);
+    return arrow::Status::OK();
+  });
+  // Not an error here: an unreadable file stays in the plan and the reader, which
+  // reads it next, reports and counts it.
+  keys.readable = read.ok();
   return keys_.emplace(file.path, keys).first->second;
 }
 
@@ -101,31 +94,29 @@ bool TailPlanner::PastGrace(const std::string& path,
   return !fresh && now - it->second >= grace_;
 }
 
-int64_t TailPlanner::CountAbove(const std::string& path, int64_t max_parent_id) {
-  try {
-    auto input = fs_->OpenInputFile(path);
-    if (!input.ok()) return 0;
-    auto reader = parquet::arrow::OpenFile(*input, arrow::default_memory_pool());
-    if (!reader.ok()) return 0;
+arrow::Result<int64_t> TailPlanner::CountAbove(const std::string& path,
+                                               int64_t max_parent_id) {
+  return CatchParquet(path, [&]() -> arrow::Result<int64_t> {
+    ARROW_ASSIGN_OR_RAISE(auto input, fs_->OpenInputFile(path));
+    ARROW_ASSIGN_OR_RAISE(auto reader,
+                          parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
     std::shared_ptr<arrow::Schema> schema;
-    if (!(*reader)->GetSchema(&schema).ok()) return 0;
+    ARROW_RETURN_NOT_OK(reader->GetSchema(&schema));
     const int index = schema->GetFieldIndex("parent_id");
     if (index < 0) return 0;
     std::shared_ptr<arrow::ChunkedArray> column;
-    if (!(*reader)->ReadColumn(index, &column).ok()) return 0;
-    auto wide = arrow::compute::Cast(arrow::Datum(column), arrow::int64());
-    if (!wide.ok()) return 0;
+    ARROW_RETURN_NOT_OK(reader->ReadColumn(index, &column));
+    ARROW_ASSIGN_OR_RAISE(auto wide,
+                          arrow::compute::Cast(arrow::Datum(column), arrow::int64()));
     int64_t above = 0;
-    for (const auto& chunk : wide->chunked_array()->chunks()) {
+    for (const auto& chunk : wide.chunked_array()->chunks()) {
       const auto& values = static_cast<const arrow::Int64Array&>(*chunk);
       for (int64_t i = 0; i < values.length(); ++i) {
         if (values.IsValid(i) && values.Value(i) > max_parent_id) ++above;
       }
     }
     return above;
-  } catch (const std::exception&) {
-    return 0;
-  }
+  });
 }
 
 arrow::Status TailPlanner::Apply(DatasetPlan* plan, const UnitSkipped& unit_skipped) {
@@ -172,11 +163,21 @@ arrow::Status TailPlanner::Apply(DatasetPlan* plan, const UnitSkipped& unit_skip
               kept.push_back(file);
               if (settled_.insert(file.path).second) {
                 ++stats_.released_files;
-                if (skipped) stats_.orphan_rows += CountAbove(file.path, parent_max);
-                spdlog::warn(
-                    "receiver.parquet.tail.released file={} max_parent_id={} "
-                    "parent_max_id={} (parents missing after the grace period)",
-                    file.path, keys.max_parent, parent_max);
+                if (skipped) {
+                  auto above = CountAbove(file.path, parent_max);
+                  if (above.ok()) {
+                    stats_.orphan_rows += *above;
+                  } else {
+                    // The reader reports the file when it reads it; here only the
+                    // orphan count is unknown.
+                    log_.Warn("tail.orphans_unknown", "file={} reason=\"{}\"", file.path,
+                              above.status().message());
+                  }
+                }
+                log_.Warn("tail.released",
+                          "file={} max_parent_id={} parent_max_id={} (parents missing "
+                          "after the grace period)",
+                          file.path, keys.max_parent, parent_max);
               }
               continue;
             }

@@ -38,6 +38,7 @@
 #include <arrow/status.h>
 
 #include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/dataset/event_log.h"
 
 namespace otap_parquet::dataset {
 
@@ -58,8 +59,8 @@ class TailPlanner {
   using UnitSkipped = std::function<bool(const PartitionPlan&, Signal)>;
 
   TailPlanner(std::shared_ptr<arrow::fs::FileSystem> fs,
-              std::chrono::milliseconds grace_period)
-      : fs_(std::move(fs)), grace_(grace_period) {}
+              std::chrono::milliseconds grace_period, EventLog log = {})
+      : fs_(std::move(fs)), grace_(grace_period), log_(std::move(log)) {}
 
   /// \brief Removes the child files of `plan` whose parents are not visible yet (see
   /// the file comment). Unreadable footers leave the file in the plan (the reader
@@ -83,10 +84,11 @@ class TailPlanner {
   /// Whether `path` is older than the grace period (mtime; else first seen).
   bool PastGrace(const std::string& path, std::chrono::system_clock::time_point now);
   /// Rows of `path` whose `parent_id` is above `max_parent_id`.
-  int64_t CountAbove(const std::string& path, int64_t max_parent_id);
+  arrow::Result<int64_t> CountAbove(const std::string& path, int64_t max_parent_id);
 
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::chrono::milliseconds grace_;
+  EventLog log_;
   std::map<std::string, FileKeys> keys_;
   std::map<std::string, std::chrono::system_clock::time_point> first_seen_;
   /// Released files whose orphans are counted (by the reader or here).

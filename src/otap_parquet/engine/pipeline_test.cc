@@ -11,6 +11,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/nodes/builtin_nodes.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::engine {
@@ -45,16 +46,6 @@ struct TestState {
 
 TestState* g_state = nullptr;
 
-OtapBatch MakeLogs(int items, uint64_t seed) {
-  generator::GeneratorOptions options;
-  options.seed = seed;
-  options.resources_per_request = 1;
-  options.scopes_per_resource = 1;
-  options.items_per_scope = items;
-  generator::OtlpGenerator gen(options);
-  return std::move(otlp::ToOtap(gen.NextLogs()).ValueOrDie().front());
-}
-
 // A receiver that sends g_state->source_batches log batches and subscribes to
 // each one's outcome (calldata = sequence number).
 class TestSource : public Receiver {
@@ -65,7 +56,7 @@ class TestSource : public Receiver {
   }
   arrow::Status Start(EffectHandler& effect) override {
     g_state->source_effect = &effect;
-    template_ = MakeLogs(g_state->items_per_batch, 7);
+    template_ = testing::LogsBatch(g_state->items_per_batch, 7);
     return arrow::Status::OK();
   }
   Clock::time_point Poll(Clock::time_point now, EffectHandler& effect) override {
@@ -445,11 +436,11 @@ TEST_F(PipelineTest, ExternalSendReturnsResourceExhaustedWhenFull) {
   std::thread t([&] { ASSERT_OK(p->Run()); });
   while (state_->source_effect == nullptr) std::this_thread::sleep_for(milliseconds(1));
   EffectHandler& effect = *state_->source_effect;
-  PData msg(MakeLogs(3, 1));
+  PData msg(testing::LogsBatch(3, 1));
   ASSERT_OK(effect.SendFromAnyThread(msg, Clock::now()));
-  msg = PData(MakeLogs(3, 2));
+  msg = PData(testing::LogsBatch(3, 2));
   ASSERT_OK(effect.SendFromAnyThread(msg, Clock::now()));
-  msg = PData(MakeLogs(3, 3));
+  msg = PData(testing::LogsBatch(3, 3));
   EXPECT_RAISES_WITH_MESSAGE_THAT(CapacityError, HasSubstr("RESOURCE_EXHAUSTED"),
                                   effect.SendFromAnyThread(msg, Clock::now()));
   EXPECT_EQ(msg.num_items(), 3);  // still ours

@@ -16,6 +16,7 @@
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::otap_wire {
@@ -99,14 +100,7 @@ class Producer {
 std::vector<OtapBatch> Generate(Signal signal, int requests, uint64_t seed = 3) {
   generator::GeneratorOptions options;
   options.seed = seed;
-  generator::OtlpGenerator gen(options);
-  std::vector<OtapBatch> out;
-  for (int i = 0; i < requests; ++i) {
-    auto batches = otlp::ToOtap(gen.Next(signal));
-    EXPECT_TRUE(batches.ok()) << batches.status().ToString();
-    for (auto& b : *batches) out.push_back(std::move(b));
-  }
-  return out;
+  return testing::GeneratedBatches(signal, requests, options);
 }
 
 void ExpectSameTables(const OtapBatch& expected, const OtapBatch& actual) {

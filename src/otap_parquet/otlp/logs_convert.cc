@@ -3,6 +3,7 @@
 
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/signal_encoder.h"
 #include "otap_parquet/otlp/wire_values.h"
 #include "otap_parquet/schema/otap_schema.h"
 
@@ -15,72 +16,14 @@ namespace {
 
 constexpr int kMaxSeverityNumber = 24;
 
-class LogsEncoder {
+class LogsEncoder : public SignalEncoder<LogsTraits, LogsEncoder> {
  public:
-  explicit LogsEncoder(const ToOtapOptions& options) : options_(options) {}
-
-  Status Encode(const LogsRequest& request) {
-    for (int r = 0; r < request.resource_logs_size(); ++r) {
-      const auto& resource_logs = request.resource_logs(r);
-      resources_.BeginResource(
-          resource_logs.has_resource() ? &resource_logs.resource() : nullptr,
-          &resource_logs.schema_url());
-      for (int s = 0; s < resource_logs.scope_logs_size(); ++s) {
-        const auto& scope_logs = resource_logs.scope_logs(s);
-        resources_.BeginScope(scope_logs.has_scope() ? &scope_logs.scope() : nullptr,
-                              &scope_logs.schema_url());
-        for (int i = 0; i < scope_logs.log_records_size(); ++i) {
-          if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
-          auto st = Append(scope_logs.log_records(i));
-          if (!st.ok()) {
-            return st.WithMessage("resourceLogs[", r, "].scopeLogs[", s, "].logRecords[",
-                                  i, "].", st.message());
-          }
-        }
-      }
-    }
-    return Flush();
-  }
-
-  /// Encode of a serialized request, read straight from its wire bytes. Fails on
-  /// anything Encode(parsed request) or the parse would reject, without a precise
-  /// message (callers fall back to the message path for that).
-  Status EncodeWire(std::string_view bytes) {
-    wire::Reader in(bytes, wire::kRecursionLimit);
-    while (const uint32_t tag = in.Next()) {
-      std::string_view field;
-      if (tag == wire::LenTag(1)) {  // resource_logs
-        if (!in.Message(&field)) break;
-        ARROW_RETURN_NOT_OK(ResourceLogsWire(field, in.child_budget()));
-      } else if (!in.Skip(tag)) {
-        break;
-      }
-    }
-    if (!in.ok()) return Malformed();
-    return Flush();
-  }
-
-  std::vector<OtapBatch> Release() { return std::move(out_); }
+  using SignalEncoder::SignalEncoder;
 
  private:
-  static Status Malformed() { return wire::Malformed("logs"); }
+  friend class SignalEncoder<LogsTraits, LogsEncoder>;
 
-  Status ResourceLogsWire(std::string_view bytes, int budget) {
-    // resource and schema_url may follow the scopes: read them all first.
-    if (!resource_logs_.Read(bytes, budget)) return Malformed();
-    resources_.BeginResource(resource_logs_.header_or_null(), &resource_logs_.schema_url);
-    for (std::string_view scope : resource_logs_.children) {
-      if (!scope_logs_.Read(scope, budget - 1)) return Malformed();
-      resources_.BeginScope(scope_logs_.header_or_null(), &scope_logs_.schema_url);
-      for (std::string_view log : scope_logs_.children) {
-        if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
-        ARROW_RETURN_NOT_OK(LogRecordWire(log, budget - 2));
-      }
-    }
-    return Status::OK();
-  }
-
-  Status LogRecordWire(std::string_view bytes, int budget) {
+  Status AppendWire(std::string_view bytes, int budget) {
     wire::Reader in(bytes, budget);
     uint64_t time = 0, observed_time = 0, varint = 0;
     int32_t severity_number = 0;
@@ -256,16 +199,9 @@ class LogsEncoder {
     return Status::OK();
   }
 
-  const ToOtapOptions& options_;
-  std::vector<OtapBatch> out_;
-  // Wire decoding: the messages it still builds (resources, scopes, nested and
-  // repeated AnyValues), reused.
-  wire::Container<pb::resource::Resource> resource_logs_;
-  wire::Container<pb::common::InstrumentationScope> scope_logs_;
+  // Wire decoding: the repeated AnyValues it still builds, reused.
   pb::common::AnyValue body_message_;
   wire::ValueDecoder values_{"logs"};
-  int64_t rows_ = 0;
-  ResourceScopeBuilder resources_;
   arrow::UInt16Builder id_;
   arrow::TimestampBuilder time_{schema::TimestampType(), arrow::default_memory_pool()};
   arrow::TimestampBuilder observed_time_{schema::TimestampType(),
@@ -287,18 +223,12 @@ class LogsEncoder {
 
 arrow::Result<std::vector<OtapBatch>> LogsToOtap(const LogsRequest& request,
                                                  const ToOtapOptions& options) {
-  ARROW_RETURN_NOT_OK(options.Validate());
-  LogsEncoder encoder(options);
-  ARROW_RETURN_NOT_OK(encoder.Encode(request));
-  return encoder.Release();
+  return LogsEncoder::ToOtap(request, options);
 }
 
 arrow::Result<std::vector<OtapBatch>> LogsWireToOtap(std::string_view bytes,
                                                      const ToOtapOptions& options) {
-  ARROW_RETURN_NOT_OK(options.Validate());
-  LogsEncoder encoder(options);
-  ARROW_RETURN_NOT_OK(encoder.EncodeWire(bytes));
-  return encoder.Release();
+  return LogsEncoder::WireToOtap(bytes, options);
 }
 
 arrow::Result<LogsRequest> OtapToLogs(const OtapBatch& batch) {

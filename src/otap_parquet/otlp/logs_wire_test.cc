@@ -10,6 +10,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/protobuf_log_internal.h"
+#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/wire_diff.h"
 
 namespace otap_parquet::otlp {
@@ -19,23 +20,12 @@ namespace {
 /// whether they succeeded.
 bool ExpectSame(const std::string& bytes, const ToOtapOptions& options,
                 const std::string& what) {
-  internal::ProtobufLogCapture quiet;  // the parse's UTF-8 complaints
-  LogsRequest parsed;
-  arrow::Result<std::vector<OtapBatch>> expected =
-      parsed.ParseFromString(bytes) ? LogsToOtap(parsed, options)
-                                    : arrow::Status::Invalid("unparsable");
-  return testing::ExpectSameBatches(expected, LogsWireToOtap(bytes, options),
-                                    Signal::kLogs, what);
+  return testing::ExpectWirePathMatches<LogsRequest>(bytes, LogsToOtap, LogsWireToOtap,
+                                                     options, Signal::kLogs, what);
 }
 
 std::vector<std::string> GeneratedRequests(generator::Mode mode, int count) {
-  generator::GeneratorOptions options;
-  options.mode = mode;
-  options.seed = 7;
-  generator::OtlpGenerator gen(options);
-  std::vector<std::string> out;
-  for (int i = 0; i < count; ++i) out.push_back(gen.NextLogs().SerializeAsString());
-  return out;
+  return testing::GeneratedRequestBytes(Signal::kLogs, mode, count, /*seed=*/7);
 }
 
 TEST(LogsWireToOtap, GeneratedRequestsMatchTheMessagePath) {
@@ -293,21 +283,11 @@ TEST(LogsWireToOtap, NestingAtProtobufsRecursionLimit) {
 }
 
 TEST(LogsWireToOtap, TruncatedAndCorruptedBytesNeverCrash) {
-  const auto requests = GeneratedRequests(generator::Mode::kEdgeCases, 3);
-  int agreed = 0;
-  for (const auto& bytes : requests) {
-    for (size_t n = 0; n < bytes.size(); n += 1 + bytes.size() / 300) {
-      agreed += ExpectSame(bytes.substr(0, n), {}, "prefix " + std::to_string(n)) ? 1 : 0;
-    }
-  }
-  std::mt19937_64 random(42);
-  for (int i = 0; i < 600; ++i) {
-    std::string bytes = requests[static_cast<size_t>(i) % requests.size()];
-    for (int flips = 0; flips < 1 + i % 4; ++flips) {
-      bytes[random() % bytes.size()] = static_cast<char>(random());
-    }
-    ExpectSame(bytes, {}, "corruption " + std::to_string(i));
-  }
+  const int agreed = testing::CheckPrefixesAndCorruptions(
+      GeneratedRequests(generator::Mode::kEdgeCases, 3),
+      [](const std::string& bytes, const std::string& what) {
+        return ExpectSame(bytes, {}, what);
+      });
   EXPECT_GT(agreed, 0);
 }
 

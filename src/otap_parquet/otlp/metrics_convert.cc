@@ -6,6 +6,7 @@
 
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/signal_encoder.h"
 #include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::otlp {
@@ -171,37 +172,13 @@ Status AppendOptional(Builder* builder, bool present, T value) {
   return present ? builder->Append(value) : builder->AppendNull();
 }
 
-class MetricsEncoder {
+class MetricsEncoder : public SignalEncoder<MetricsTraits, MetricsEncoder> {
  public:
-  explicit MetricsEncoder(const ToOtapOptions& options) : options_(options) {}
-
-  Status Encode(const MetricsRequest& request) {
-    for (int r = 0; r < request.resource_metrics_size(); ++r) {
-      const auto& resource_metrics = request.resource_metrics(r);
-      resources_.BeginResource(
-          resource_metrics.has_resource() ? &resource_metrics.resource() : nullptr,
-          &resource_metrics.schema_url());
-      for (int s = 0; s < resource_metrics.scope_metrics_size(); ++s) {
-        const auto& scope_metrics = resource_metrics.scope_metrics(s);
-        resources_.BeginScope(
-            scope_metrics.has_scope() ? &scope_metrics.scope() : nullptr,
-            &scope_metrics.schema_url());
-        for (int i = 0; i < scope_metrics.metrics_size(); ++i) {
-          if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
-          auto st = Append(scope_metrics.metrics(i));
-          if (!st.ok()) {
-            return st.WithMessage("resourceMetrics[", r, "].scopeMetrics[", s,
-                                  "].metrics[", i, "].", st.message());
-          }
-        }
-      }
-    }
-    return Flush();
-  }
-
-  std::vector<OtapBatch> Release() { return std::move(out_); }
+  using SignalEncoder::SignalEncoder;
 
  private:
+  friend class SignalEncoder<MetricsTraits, MetricsEncoder>;
+
   Status Append(const pb::metrics::Metric& metric) {
     using M = pb::metrics::Metric;
     MetricType type = MetricType::kEmpty;
@@ -440,10 +417,6 @@ class MetricsEncoder {
     return Status::OK();
   }
 
-  const ToOtapOptions& options_;
-  std::vector<OtapBatch> out_;
-  int64_t rows_ = 0;
-  ResourceScopeBuilder resources_;
   arrow::UInt16Builder id_;
   arrow::UInt8Builder metric_type_;
   arrow::StringBuilder name_;
@@ -687,10 +660,7 @@ Status ReadSummaryPoints(
 
 arrow::Result<std::vector<OtapBatch>> MetricsToOtap(const MetricsRequest& request,
                                                     const ToOtapOptions& options) {
-  ARROW_RETURN_NOT_OK(options.Validate());
-  MetricsEncoder encoder(options);
-  ARROW_RETURN_NOT_OK(encoder.Encode(request));
-  return encoder.Release();
+  return MetricsEncoder::ToOtap(request, options);
 }
 
 arrow::Result<MetricsRequest> OtapToMetrics(const OtapBatch& batch) {

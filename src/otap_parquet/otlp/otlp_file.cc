@@ -20,6 +20,7 @@
 
 #include "otap_parquet/otlp/otlp_json.h"
 #include "otap_parquet/otlp/protobuf_log_internal.h"
+#include "otap_parquet/util/strings.h"
 
 namespace otap_parquet::otlp {
 
@@ -34,12 +35,6 @@ using google::protobuf::Message;
 std::string_view BaseName(std::string_view path) {
   auto slash = path.find_last_of('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string ErrnoMessage(int err) { return std::strerror(err); }
@@ -400,7 +395,8 @@ class ProtobufReader : public OtlpFileReader::Impl {
 Result<OtlpFileFormat> FormatFromPath(std::string_view path) {
   std::string_view base = BaseName(path);
   auto dot = base.find_last_of('.');
-  std::string ext = dot == std::string_view::npos ? "" : Lower(base.substr(dot));
+  std::string ext =
+      dot == std::string_view::npos ? "" : util::AsciiLower(base.substr(dot));
   if (ext == ".jsonl" || ext == ".json" || ext == ".ndjson") {
     return OtlpFileFormat::kJsonLines;
   }
@@ -412,7 +408,7 @@ Result<OtlpFileFormat> FormatFromPath(std::string_view path) {
 }
 
 std::optional<Signal> SignalFromPath(std::string_view path) {
-  std::string base = Lower(BaseName(path));
+  std::string base = util::AsciiLower(BaseName(path));
   std::optional<Signal> found;
   size_t start = 0;
   while (start <= base.size()) {

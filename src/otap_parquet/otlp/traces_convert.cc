@@ -3,6 +3,7 @@
 
 #include "otap_parquet/otlp/columns.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/signal_encoder.h"
 #include "otap_parquet/otlp/wire_values.h"
 #include "otap_parquet/schema/otap_schema.h"
 
@@ -16,73 +17,14 @@ namespace {
 constexpr int kMaxSpanKind = 5;
 constexpr int kMaxStatusCode = 2;
 
-class TracesEncoder {
+class TracesEncoder : public SignalEncoder<TracesTraits, TracesEncoder> {
  public:
-  explicit TracesEncoder(const ToOtapOptions& options) : options_(options) {}
-
-  Status Encode(const TracesRequest& request) {
-    for (int r = 0; r < request.resource_spans_size(); ++r) {
-      const auto& resource_spans = request.resource_spans(r);
-      resources_.BeginResource(
-          resource_spans.has_resource() ? &resource_spans.resource() : nullptr,
-          &resource_spans.schema_url());
-      for (int s = 0; s < resource_spans.scope_spans_size(); ++s) {
-        const auto& scope_spans = resource_spans.scope_spans(s);
-        resources_.BeginScope(scope_spans.has_scope() ? &scope_spans.scope() : nullptr,
-                              &scope_spans.schema_url());
-        for (int i = 0; i < scope_spans.spans_size(); ++i) {
-          if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
-          auto st = Append(scope_spans.spans(i));
-          if (!st.ok()) {
-            return st.WithMessage("resourceSpans[", r, "].scopeSpans[", s, "].spans[", i,
-                                  "].", st.message());
-          }
-        }
-      }
-    }
-    return Flush();
-  }
-
-  /// Encode of a serialized request, read straight from its wire bytes. Fails on
-  /// anything Encode(parsed request) or the parse would reject, without a precise
-  /// message (callers fall back to the message path for that).
-  Status EncodeWire(std::string_view bytes) {
-    wire::Reader in(bytes, wire::kRecursionLimit);
-    while (const uint32_t tag = in.Next()) {
-      std::string_view field;
-      if (tag == wire::LenTag(1)) {  // resource_spans
-        if (!in.Message(&field)) break;
-        ARROW_RETURN_NOT_OK(ResourceSpansWire(field, in.child_budget()));
-      } else if (!in.Skip(tag)) {
-        break;
-      }
-    }
-    if (!in.ok()) return Malformed();
-    return Flush();
-  }
-
-  std::vector<OtapBatch> Release() { return std::move(out_); }
+  using SignalEncoder::SignalEncoder;
 
  private:
-  static Status Malformed() { return wire::Malformed("traces"); }
+  friend class SignalEncoder<TracesTraits, TracesEncoder>;
 
-  Status ResourceSpansWire(std::string_view bytes, int budget) {
-    // resource and schema_url may follow the scopes: read them all first.
-    if (!resource_spans_.Read(bytes, budget)) return Malformed();
-    resources_.BeginResource(resource_spans_.header_or_null(),
-                             &resource_spans_.schema_url);
-    for (std::string_view scope : resource_spans_.children) {
-      if (!scope_spans_.Read(scope, budget - 1)) return Malformed();
-      resources_.BeginScope(scope_spans_.header_or_null(), &scope_spans_.schema_url);
-      for (std::string_view span : scope_spans_.children) {
-        if (rows_ == options_.max_root_rows) ARROW_RETURN_NOT_OK(Flush());
-        ARROW_RETURN_NOT_OK(SpanWire(span, budget - 2));
-      }
-    }
-    return Status::OK();
-  }
-
-  Status SpanWire(std::string_view bytes, int budget) {
+  Status AppendWire(std::string_view bytes, int budget) {
     wire::Reader in(bytes, budget);
     uint64_t start = 0, end = 0, varint = 0;
     int32_t kind = 0;
@@ -413,16 +355,9 @@ class TracesEncoder {
     return FinishArray(&builder);
   }
 
-  const ToOtapOptions& options_;
-  std::vector<OtapBatch> out_;
-  // Wire decoding: the messages it still builds (resources, scopes, statuses,
-  // nested and repeated AnyValues), reused.
-  wire::Container<pb::resource::Resource> resource_spans_;
-  wire::Container<pb::common::InstrumentationScope> scope_spans_;
+  // Wire decoding: the statuses it still builds, reused.
   pb::trace::Status status_;
   wire::ValueDecoder values_{"traces"};
-  int64_t rows_ = 0;
-  ResourceScopeBuilder resources_;
   arrow::UInt16Builder id_;
   arrow::TimestampBuilder start_{schema::TimestampType(), arrow::default_memory_pool()};
   arrow::DurationBuilder duration_{schema::DurationType(), arrow::default_memory_pool()};
@@ -462,18 +397,12 @@ class TracesEncoder {
 
 arrow::Result<std::vector<OtapBatch>> TracesToOtap(const TracesRequest& request,
                                                    const ToOtapOptions& options) {
-  ARROW_RETURN_NOT_OK(options.Validate());
-  TracesEncoder encoder(options);
-  ARROW_RETURN_NOT_OK(encoder.Encode(request));
-  return encoder.Release();
+  return TracesEncoder::ToOtap(request, options);
 }
 
 arrow::Result<std::vector<OtapBatch>> TracesWireToOtap(std::string_view bytes,
                                                        const ToOtapOptions& options) {
-  ARROW_RETURN_NOT_OK(options.Validate());
-  TracesEncoder encoder(options);
-  ARROW_RETURN_NOT_OK(encoder.EncodeWire(bytes));
-  return encoder.Release();
+  return TracesEncoder::WireToOtap(bytes, options);
 }
 
 arrow::Result<TracesRequest> OtapToTraces(const OtapBatch& batch) {

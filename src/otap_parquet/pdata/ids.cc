@@ -14,6 +14,7 @@
 #include <arrow/compute/initialize.h>
 #include <arrow/util/bitmap_ops.h>
 
+#include "otap_parquet/pdata/id_visit.h"
 #include "otap_parquet/schema/otap_schema.h"
 #include "otap_parquet/util/compute.h"
 
@@ -43,39 +44,6 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> ValidityOf(const arrow::Array& arr
   if (data.offset == 0) return data.buffers[0];
   return arrow::internal::CopyBitmap(arrow::default_memory_pool(),
                                      data.buffers[0]->data(), data.offset, data.length);
-}
-
-template <typename ArrowType, typename Fn>
-void VisitTypedIds(const arrow::Array& array, Fn& fn) {
-  const auto& typed = static_cast<const arrow::NumericArray<ArrowType>&>(array);
-  const auto* values = typed.raw_values();
-  const int64_t n = typed.length();
-  if (typed.null_count() == 0) {
-    for (int64_t i = 0; i < n; ++i) fn(i, static_cast<uint32_t>(values[i]));
-  } else {
-    for (int64_t i = 0; i < n; ++i) {
-      if (typed.IsValid(i)) fn(i, static_cast<uint32_t>(values[i]));
-    }
-  }
-}
-
-// Calls fn(row, id) for every non-null id of an unsigned id column.
-template <typename Fn>
-Status VisitIds(const arrow::Array& array, Fn&& fn) {
-  switch (array.type_id()) {
-    case Type::UINT8:
-      VisitTypedIds<arrow::UInt8Type>(array, fn);
-      return Status::OK();
-    case Type::UINT16:
-      VisitTypedIds<arrow::UInt16Type>(array, fn);
-      return Status::OK();
-    case Type::UINT32:
-      VisitTypedIds<arrow::UInt32Type>(array, fn);
-      return Status::OK();
-    default:
-      return Status::TypeError("id column has type ", array.type()->ToString(),
-                               "; expected uint8, uint16 or uint32");
-  }
 }
 
 // Replaces child `index` of a struct array (children are sliced to the struct's rows).

@@ -9,6 +9,7 @@
 #include <arrow/api.h>
 #include <arrow/compute/api_vector.h>
 
+#include "otap_parquet/pdata/id_visit.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/normalize.h"
 #include "otap_parquet/schema/otap_schema.h"
@@ -37,26 +38,11 @@ size_t ParentSlot(PT type, Signal signal) {
   return Slot(*ParentOf(type, signal));
 }
 
-// Calls fn(row, id) for every non-null value of a UInt32 id column.
-template <typename Fn>
-void VisitIds(const arrow::Array& array, Fn&& fn) {
-  const auto& ids = static_cast<const arrow::UInt32Array&>(array);
-  const uint32_t* values = ids.raw_values();
-  const int64_t n = ids.length();
-  if (ids.null_count() == 0) {
-    for (int64_t i = 0; i < n; ++i) fn(i, values[i]);
-  } else {
-    for (int64_t i = 0; i < n; ++i) {
-      if (ids.IsValid(i)) fn(i, values[i]);
-    }
-  }
-}
-
 // One past the largest id (0 when all are null).
-uint64_t IdRange(const arrow::Array& ids) {
+arrow::Result<uint64_t> IdRange(const arrow::Array& ids) {
   uint64_t range = 0;
-  VisitIds(ids,
-           [&](int64_t, uint32_t id) { range = std::max<uint64_t>(range, id + 1ULL); });
+  ARROW_RETURN_NOT_OK(VisitIds(
+      ids, [&](int64_t, uint32_t id) { range = std::max<uint64_t>(range, id + 1ULL); }));
   return range;
 }
 
@@ -123,7 +109,7 @@ arrow::Result<WideInput> Widen(const OtapBatch& batch) {
         CheckWide(table->GetColumnByName(schema::kParentId), type, schema::kParentId));
     if (auto id = table->GetColumnByName(schema::kId)) {
       ARROW_RETURN_NOT_OK(CheckWide(id, type, schema::kId));
-      w.range[Slot(type)] = IdRange(*id);
+      ARROW_ASSIGN_OR_RAISE(w.range[Slot(type)], IdRange(*id));
     }
     if (IsRoot(type)) {
       for (auto [name, slot] : {std::pair{schema::kResource, kResourceSlot},
@@ -132,7 +118,7 @@ arrow::Result<WideInput> Widen(const OtapBatch& batch) {
         if (s.column < 0) continue;
         auto ids = StructIds(*table, s);
         ARROW_RETURN_NOT_OK(CheckWide(ids, type, name));
-        w.range[slot] = IdRange(*ids);
+        ARROW_ASSIGN_OR_RAISE(w.range[slot], IdRange(*ids));
       }
     }
     w.tables[Slot(type)] = std::move(table);
@@ -165,8 +151,9 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> OffsetStructId(
 using ChunkRows = std::array<std::vector<int32_t>, kPayloadTypeSlots>;
 
 // Items per root row: 1, or for metrics the data points of the metric.
-std::vector<int64_t> ItemsPerRoot(const OtapBatch& merged, const arrow::Array& root_ids,
-                                  uint64_t root_range) {
+arrow::Result<std::vector<int64_t>> ItemsPerRoot(const OtapBatch& merged,
+                                                 const arrow::Array& root_ids,
+                                                 uint64_t root_range) {
   const int64_t n = root_ids.length();
   std::vector<int64_t> items(static_cast<size_t>(n), 1);
   if (merged.signal() != Signal::kMetrics) return items;
@@ -177,12 +164,13 @@ std::vector<int64_t> ItemsPerRoot(const OtapBatch& merged, const arrow::Array& r
     if (!table) continue;
     auto parent = table->GetColumnByName(schema::kParentId);
     if (!parent) continue;
-    VisitIds(*parent, [&](int64_t, uint32_t id) {
+    ARROW_RETURN_NOT_OK(VisitIds(*parent, [&](int64_t, uint32_t id) {
       if (id < root_range) points[id]++;
-    });
+    }));
   }
   std::fill(items.begin(), items.end(), 0);
-  VisitIds(root_ids, [&](int64_t row, uint32_t id) { items[row] = points[id]; });
+  ARROW_RETURN_NOT_OK(
+      VisitIds(root_ids, [&](int64_t row, uint32_t id) { items[row] = points[id]; }));
   return items;
 }
 
@@ -291,7 +279,8 @@ arrow::Result<std::vector<OtapBatch>> ConcatOtapBatches(std::span<const OtapBatc
   // 3. Split: consecutive runs of root rows, each with everything below them.
   auto root_ids = root->GetColumnByName(schema::kId);
   const uint64_t root_range = offset[Slot(root_type)];
-  const std::vector<int64_t> items = ItemsPerRoot(merged, *root_ids, root_range);
+  ARROW_ASSIGN_OR_RAISE(const std::vector<int64_t> items,
+                        ItemsPerRoot(merged, *root_ids, root_range));
   std::vector<int64_t> chunk_start;  // first root row of each chunk
   {
     int64_t rows = 0, chunk_items = 0;
@@ -351,9 +340,9 @@ arrow::Result<std::vector<OtapBatch>> ConcatOtapBatches(std::span<const OtapBatc
     const auto& parent_chunk = chunk_of_id[ParentSlot(type, signal)];
     std::vector<int32_t> row_chunk(static_cast<size_t>(table->num_rows()), kNoChunk);
     if (parent_ids) {
-      VisitIds(*parent_ids, [&](int64_t row, uint32_t id) {
+      ARROW_RETURN_NOT_OK(VisitIds(*parent_ids, [&](int64_t row, uint32_t id) {
         if (id < parent_chunk.size()) row_chunk[row] = parent_chunk[id];
-      });
+      }));
     }
     for (int64_t row = 0; row < table->num_rows(); ++row) {
       const int32_t c = row_chunk[row];
@@ -362,9 +351,9 @@ arrow::Result<std::vector<OtapBatch>> ConcatOtapBatches(std::span<const OtapBatc
     if (auto ids = table->GetColumnByName(schema::kId)) {
       auto& own = chunk_of_id[Slot(type)];
       own.assign(offset[Slot(type)], kNoChunk);
-      VisitIds(*ids, [&](int64_t row, uint32_t id) {
+      ARROW_RETURN_NOT_OK(VisitIds(*ids, [&](int64_t row, uint32_t id) {
         if (id < own.size()) own[id] = row_chunk[row];
-      });
+      }));
     }
   }
 

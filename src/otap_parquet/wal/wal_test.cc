@@ -19,6 +19,7 @@
 
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/gtest_util.h"
 #include "otap_parquet/testing/temp_dir.h"
 
@@ -38,8 +39,9 @@ generator::OtlpGenerator Generator(uint64_t seed) {
 }
 
 OtapBatch Logs(uint64_t seed) {
-  auto gen = Generator(seed);
-  return std::move(otlp::ToOtap(gen.NextLogs()).ValueOrDie().front());
+  auto options = testing::OneScopeOptions(5, seed);
+  options.resources_per_request = 2;
+  return std::move(testing::GeneratedBatches(Signal::kLogs, 1, options).front());
 }
 
 void ExpectSameBatch(const OtapBatch& a, const OtapBatch& b) {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "otap_parquet/util/pem.h"
+#include "otap_parquet/util/strings.h"
 
 namespace otap_parquet::nodes {
 
@@ -29,12 +30,6 @@ std::string_view OtlpCompressionName(OtlpCompression compression) {
 }
 
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // Reads a whole (PEM) file; false if it cannot be read.
 bool ReadFile(const std::string& path, std::string* out) {
@@ -83,7 +78,7 @@ std::vector<std::pair<std::string, std::string>> ReadHeaders(
     return headers;
   }
   for (const auto& entry : node) {
-    const std::string name = Lower(entry.first.Scalar());
+    const std::string name = util::AsciiLower(entry.first.Scalar());
     const std::string key = "headers." + entry.first.Scalar();
     if (!entry.second.IsScalar()) {
       reader.Error("headers", fmt::format("{}: value must be a string", name));
@@ -232,7 +227,7 @@ std::optional<OtlpEndpoint> OtlpEndpoint::Parse(std::string_view text,
   OtlpEndpoint e;
   std::string_view rest = text;
   if (const auto pos = rest.find("://"); pos != std::string_view::npos) {
-    const std::string scheme = Lower(std::string(rest.substr(0, pos)));
+    const std::string scheme = util::AsciiLower(std::string(rest.substr(0, pos)));
     if (scheme != "http" && scheme != "https") {
       *error = "scheme must be http or https";
       return std::nullopt;

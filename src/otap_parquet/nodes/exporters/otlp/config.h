@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "otap_parquet/config/config_reader.h"
+#include "otap_parquet/util/backoff.h"
 
 /// \file
 /// Configuration of `exporter:otlp_grpc` and `exporter:otlp_http`: upstream's keys
@@ -31,6 +32,13 @@ struct OtlpRetryConfig {
   double randomization_factor = 0.5;
 
   static OtlpRetryConfig Read(config::ConfigReader& reader);
+  util::BackoffPolicy Policy() const {
+    return {.initial_interval = initial_interval,
+            .max_interval = max_interval,
+            .multiplier = multiplier,
+            .jitter = randomization_factor,
+            .max_elapsed = max_elapsed_time};
+  }
 };
 
 /// \brief TlsClientConfig. PEM contents are loaded (from `*_file`) at config time,

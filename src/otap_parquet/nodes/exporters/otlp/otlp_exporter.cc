@@ -39,7 +39,7 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
         core_(effect.core()),
         retry_(options.client.retry),
         max_in_flight_(options.client.max_in_flight),
-        backoff_(options.client.retry),
+        backoff_(options.client.retry.Policy()),
         transport_(std::move(transport)),
         effect_(&effect),
         logger_(&effect.logger()),
@@ -163,8 +163,7 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
     std::string give_up;
     if (aborted_ || stop_) {
       give_up = "exporter stopping";
-    } else if (retry_.max_elapsed_time.count() > 0 &&
-               due - job->first_attempt > retry_.max_elapsed_time) {
+    } else if (backoff_.policy().Expired(due - job->first_attempt)) {
       give_up = fmt::format("retries exhausted after {} attempts (max_elapsed_time {})",
                             job->attempts, FormatNs(retry_.max_elapsed_time));
     } else if (shutting_down_ && due > deadline_) {
@@ -331,7 +330,7 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  Backoff backoff_;  // guarded by mutex_
+  util::Backoff backoff_;  // guarded by mutex_
   std::unique_ptr<OtlpTransport> transport_;
   std::multimap<Clock::time_point, JobPtr> retries_;
   std::unordered_map<uint64_t, JobPtr> live_;

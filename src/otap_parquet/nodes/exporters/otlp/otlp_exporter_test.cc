@@ -16,6 +16,7 @@
 #include "otap_parquet/nodes/exporters/otlp/grpc_exporter.h"
 #include "otap_parquet/nodes/exporters/otlp/http_exporter.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/fake_effect.h"
 #include "otap_parquet/testing/gtest_util.h"
 
@@ -172,7 +173,7 @@ TEST(OtlpRetry, BackoffGrowsWithJitterAndHonorsHints) {
   config.max_interval = 1s;
   config.multiplier = 2;
   config.randomization_factor = 0.5;
-  Backoff backoff(config, 42);
+  util::Backoff backoff(config.Policy(), 42);
   for (int retry = 1; retry <= 10; ++retry) {
     const double base = std::min(1e9, 1e8 * std::pow(2.0, retry - 1));
     const auto d = backoff.Delay(retry, std::nullopt);
@@ -182,18 +183,22 @@ TEST(OtlpRetry, BackoffGrowsWithJitterAndHonorsHints) {
   EXPECT_GE(backoff.Delay(1, std::chrono::nanoseconds(3s)), std::chrono::nanoseconds(3s));
 }
 
+// Guarantees: retry_on_failure maps key for key onto the engine's backoff policy.
+TEST(OtlpRetry, ConfigMapsOntoTheBackoffPolicy) {
+  OtlpRetryConfig config;
+  const util::BackoffPolicy policy = config.Policy();
+  EXPECT_EQ(policy.initial_interval, config.initial_interval);
+  EXPECT_EQ(policy.max_interval, config.max_interval);
+  EXPECT_EQ(policy.multiplier, config.multiplier);
+  EXPECT_EQ(policy.jitter, config.randomization_factor);
+  EXPECT_EQ(policy.max_elapsed, config.max_elapsed_time);
+}
+
 using fakes::FakeEffect;
 using fakes::Outcomes;
 
 engine::PData MakeLogs(int items, uint64_t id, const std::shared_ptr<Outcomes>& sink) {
-  generator::GeneratorOptions options;
-  options.seed = id;
-  options.resources_per_request = 1;
-  options.scopes_per_resource = 1;
-  options.items_per_scope = items;
-  generator::OtlpGenerator gen(options);
-  auto batches = otlp::ToOtap(gen.NextLogs()).ValueOrDie();
-  engine::PData msg(std::move(batches.at(0)));
+  engine::PData msg(testing::LogsBatch(items, id));
   msg.context.Subscribe(sink, {.node_index = 0, .calldata = id});
   return msg;
 }

@@ -166,21 +166,4 @@ std::optional<std::string> MessageFromRpcStatus(const std::string& status) {
   return message;
 }
 
-Backoff::Backoff(OtlpRetryConfig config, uint64_t seed)
-    : config_(std::move(config)), random_(seed) {}
-
-std::chrono::nanoseconds Backoff::Delay(int retry,
-                                        std::optional<std::chrono::nanoseconds> hint) {
-  const double initial = static_cast<double>(config_.initial_interval.count());
-  const double max = static_cast<double>(config_.max_interval.count());
-  const double base =
-      std::min(max, initial * std::pow(config_.multiplier, std::max(0, retry - 1)));
-  const double f = config_.randomization_factor;
-  std::uniform_real_distribution<double> jitter(base * (1 - f), base * (1 + f));
-  auto delay =
-      std::chrono::nanoseconds(static_cast<int64_t>(f > 0 ? jitter(random_) : base));
-  if (hint && *hint > delay) delay = *hint;
-  return delay;
-}
-
 }  // namespace otap_parquet::nodes

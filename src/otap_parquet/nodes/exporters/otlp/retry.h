@@ -4,11 +4,11 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 
 #include "otap_parquet/nodes/exporters/otlp/config.h"
+#include "otap_parquet/util/backoff.h"
 
 /// \file
 /// What both OTLP exporters decide the same way: which answers are retried, how
@@ -69,22 +69,5 @@ std::optional<std::chrono::nanoseconds> RetryDelayFromStatusDetails(
 /// \brief google.rpc.Status.message of a serialized google.rpc.Status (the body
 /// of an OTLP/HTTP error answer), or nullopt if it is not one.
 std::optional<std::string> MessageFromRpcStatus(const std::string& status);
-
-/// \brief Exponential backoff with jitter (the Collector's algorithm): the n-th
-/// retry waits initial·multiplier^(n-1) capped at max_interval, randomized by
-/// ±randomization_factor, and at least the peer's hint.
-class Backoff {
- public:
-  explicit Backoff(OtlpRetryConfig config, uint64_t seed = std::random_device{}());
-
-  /// \brief Delay before retry number `retry` (1-based), given the peer's hint.
-  std::chrono::nanoseconds Delay(int retry, std::optional<std::chrono::nanoseconds> hint);
-
-  const OtlpRetryConfig& config() const { return config_; }
-
- private:
-  OtlpRetryConfig config_;
-  std::mt19937_64 random_;
-};
 
 }  // namespace otap_parquet::nodes

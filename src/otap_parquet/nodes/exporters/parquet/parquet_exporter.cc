@@ -93,7 +93,8 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
   storage_stats_ = std::make_shared<dataset::StorageStats>();
   dataset::DatasetWriterSettings ws;
   auto fs =
-      dataset::MakeFileSystem(config_.dataset.storage, &ws.base_path, storage_stats_);
+      dataset::MakeFileSystem(config_.dataset.storage, &ws.base_path, storage_stats_,
+                              dataset::EventLog(settings_.logger, "exporter.parquet"));
   if (!fs.ok()) {
     return fs.status().WithMessage("exporter:parquet ", effect.node_id(), ": ",
                                    fs.status().message());
@@ -101,6 +102,7 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
   ws.filesystem = std::move(*fs);
   ws.storage_stats = storage_stats_;
   ws.logger = settings_.logger;
+  ws.event_scope = "exporter.parquet";
   const std::string base_path = ws.base_path;
   auto retention_fs = ws.filesystem;
   ARROW_ASSIGN_OR_RAISE(

@@ -19,6 +19,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/nodes/builtin_nodes.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/fake_effect.h"
 #include "otap_parquet/testing/gtest_util.h"
 
@@ -30,16 +31,6 @@ using ::testing::HasSubstr;
 
 using fakes::FakeEffect;
 using fakes::Outcomes;
-
-OtapBatch MakeLogs(int items, uint64_t seed) {
-  generator::GeneratorOptions options;
-  options.seed = seed;
-  options.resources_per_request = 1;
-  options.scopes_per_resource = 1;
-  options.items_per_scope = items;
-  generator::OtlpGenerator gen(options);
-  return std::move(otlp::ToOtap(gen.NextLogs()).ValueOrDie().front());
-}
 
 // Counts published and temporary files under `dir`.
 std::pair<int, int> CountFiles(const fs::path& dir) {
@@ -85,7 +76,7 @@ class ParquetExporterTest : public ::testing::Test {
   }
 
   engine::PData Message(uint64_t seq) {
-    engine::PData msg(MakeLogs(10, seq + 1));
+    engine::PData msg(testing::LogsBatch(10, seq + 1));
     msg.context.Subscribe(sink_, {0, seq});
     return msg;
   }

@@ -33,6 +33,7 @@
 #include "otap_parquet/nodes/receivers/otlp/request_arena.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_json.h"
+#include "otap_parquet/util/strings.h"
 #include "otap_parquet/util/zstd.h"
 
 namespace otap_parquet::nodes::otlp_receiver {
@@ -99,18 +100,12 @@ void AppendBytesField(std::string* out, int field, std::string_view bytes) {
   out->append(bytes);
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "application/json; charset=utf-8" → "application/json".
 std::string MediaType(std::string_view content_type) {
   std::string_view media = content_type.substr(0, content_type.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
   while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
-  return Lower(media);
+  return util::AsciiLower(media);
 }
 
 std::optional<Signal> SignalOfPath(std::string_view path) {
@@ -476,7 +471,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                     fmt::format("unsupported Content-Type \"{}\"; use {} or {}",
                                 content_type, kProtobuf, kJson));
     }
-    encoding_ = Lower(Header(http::field::content_encoding));
+    encoding_ = util::AsciiLower(Header(http::field::content_encoding));
     if (encoding_ == "identity") encoding_.clear();
     if (!encoding_.empty()) {
       const bool known = encoding_ == "gzip" || encoding_ == "deflate" ||
@@ -502,7 +497,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                     "too many concurrent requests (max_concurrent_requests=" +
                         std::to_string(server_->options_.max_concurrent_requests) + ")");
     }
-    if (Lower(Header(http::field::expect)) == "100-continue") {
+    if (util::AsciiLower(Header(http::field::expect)) == "100-continue") {
       continue_.emplace(http::status::continue_, version_);
       Lowest().expires_after(server_->limits_.body_timeout);
       http::async_write(stream_, *continue_,

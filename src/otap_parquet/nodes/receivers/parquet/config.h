@@ -11,6 +11,7 @@
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/util/backoff.h"
 
 /// \file
 /// Configuration of `receiver:parquet`: the original design's keys (`base_uri`,
@@ -73,6 +74,9 @@ struct ParquetReceiverConfig {
     std::chrono::milliseconds max_backoff{30000};
 
     static Retry Read(config::ConfigReader& reader);
+    util::BackoffPolicy Policy() const {
+      return {.initial_interval = init_backoff, .max_interval = max_backoff};
+    }
   };
   Retry retry;
 

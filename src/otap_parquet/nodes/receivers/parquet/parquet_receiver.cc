@@ -178,14 +178,15 @@ arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
 }
 
 arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
-  auto fs = dataset::MakeFileSystem(config_.storage, &base_);
+  auto fs = dataset::MakeFileSystem(config_.storage, &base_, nullptr, DatasetLog());
   if (!fs.ok()) {
     return fs.status().WithMessage("receiver:parquet ", effect.node_id(), ": ",
                                    fs.status().message());
   }
   fs_ = std::move(*fs);
   if (polling()) {
-    tail_ = std::make_unique<dataset::TailPlanner>(fs_, config_.orphan_grace_period);
+    tail_ = std::make_unique<dataset::TailPlanner>(fs_, config_.orphan_grace_period,
+                                                   DatasetLog());
   }
   if (config_.checkpoint) {
     auto st = OpenCheckpoint(effect);
@@ -218,8 +219,14 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
   return arrow::Status::OK();
 }
 
+// Dataset events under this node's logger, named receiver.parquet.*.
+dataset::EventLog ParquetReceiver::DatasetLog() const {
+  return dataset::EventLog(settings_.logger, "receiver.parquet");
+}
+
 arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
   dataset::ReaderOptions options = config_.ToReaderOptions();
+  options.log = DatasetLog();
   const int core = settings_.core;
   const int num_cores = std::max(1, settings_.num_cores);
   if (num_cores > 1 || config_.shard.count > 1) {
@@ -436,9 +443,8 @@ Clock::time_point ParquetReceiver::StorageFailure(Clock::time_point now,
   // Storage failure, not bad data: read the file again later, from what this
   // process emitted (ResumeFor), not from scratch.
   ++read_retries_;
-  const auto backoff = std::min<Clock::duration>(
-      std::chrono::seconds(30),
-      std::chrono::seconds(1) * (int64_t{1} << std::min(consecutive_read_failures_, 5)));
+  const auto backoff = std::chrono::duration_cast<Clock::duration>(
+      storage_backoff_.Delay(consecutive_read_failures_ + 1));
   ++consecutive_read_failures_;
   effect.logger().warn(
       "receiver.parquet.read_retry node={} retry_in_ms={} error={}", effect.node_id(),

@@ -17,10 +17,10 @@
 #include "otap_parquet/dataset/tail_planner.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
-#include "otap_parquet/nodes/exporters/otlp/retry.h"
 #include "otap_parquet/nodes/receivers/parquet/config.h"
 #include "otap_parquet/nodes/receivers/parquet/dead_letter.h"
 #include "otap_parquet/nodes/receivers/parquet/pacing.h"
+#include "otap_parquet/util/backoff.h"
 
 /// \file
 /// `receiver:parquet`: replays a Parquet dataset (dataset::DatasetReader) as OTAP
@@ -68,13 +68,11 @@ class ParquetReceiver : public engine::Receiver {
       : config_(std::move(config)),
         settings_(std::move(settings)),
         pacing_(config_.speed),
-        // The exporters' backoff: doubling from init_backoff up to max_backoff.
-        retry_backoff_(OtlpRetryConfig{.initial_interval = config_.retry.init_backoff,
-                                       .max_interval = config_.retry.max_backoff,
-                                       .multiplier = 2.0,
-                                       .randomization_factor = 0.0}) {}
+        retry_backoff_(config_.retry.Policy()) {}
 
   using Clock = engine::Clock;
+
+  dataset::EventLog DatasetLog() const;
 
   /// A batch read but not sent yet (pacing holds it until it is due).
   struct Ready {
@@ -186,7 +184,11 @@ class ParquetReceiver : public engine::Receiver {
   int64_t covered_at_write_ = 0;
   /// token → batch (the batch only while a retry or the dead letter may need it).
   std::unordered_map<uint64_t, Sent> sent_;
-  Backoff retry_backoff_;
+  util::Backoff retry_backoff_;
+  // Reopening the dataset after a storage failure: 1s doubling up to 30s.
+  util::Backoff storage_backoff_{
+      util::BackoffPolicy{.initial_interval = std::chrono::seconds(1),
+                          .max_interval = std::chrono::seconds(30)}};
   /// Retries waiting for their time: due → token.
   std::multimap<Clock::time_point, uint64_t> retry_due_;
 };

@@ -324,5 +324,15 @@ TEST(ParquetReceiverConfigTest, ShardKeys) {
               HasSubstr("shard.count"));
 }
 
+// Scenario: the receiver's `retry` block on the engine's backoff policy.
+// Guarantees: init_backoff doubling up to max_backoff, without jitter (as before).
+TEST(ParquetReceiverConfigTest, RetryMapsOntoTheBackoffPolicy) {
+  ParquetReceiverConfig::Retry retry;
+  util::Backoff backoff(retry.Policy());
+  EXPECT_EQ(backoff.Delay(1), std::chrono::nanoseconds(retry.init_backoff));
+  EXPECT_EQ(backoff.Delay(2), std::chrono::nanoseconds(retry.init_backoff * 2));
+  EXPECT_EQ(backoff.Delay(30), std::chrono::nanoseconds(retry.max_backoff));
+}
+
 }  // namespace
 }  // namespace otap_parquet::nodes
