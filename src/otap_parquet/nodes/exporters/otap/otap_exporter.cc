@@ -1,0 +1,597 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/exporters/otap/otap_exporter.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
+#include "otap_parquet/nodes/exporters/otlp/grpc_exporter.h"
+#include "otap_parquet/otap_wire/bar_encoder.h"
+#include "otap_parquet/otlp/convert.h"
+
+namespace otap_parquet::nodes {
+
+namespace {
+
+namespace pb = opentelemetry::proto::experimental::arrow::v1;
+using Clock = std::chrono::steady_clock;
+using JobPtr = std::shared_ptr<OtlpExportJob>;
+
+const std::string& MethodOf(Signal signal) {
+  static const std::string kMethods[] = {
+      "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs",
+      "/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces",
+      "/opentelemetry.proto.experimental.arrow.v1.ArrowMetricsService/ArrowMetrics"};
+  return kMethods[static_cast<int>(signal)];
+}
+
+// One export attempt of a job: its parts (one message each) may go out on one
+// stream; the attempt ends at the first failure or when every part is answered OK.
+struct Attempt {
+  JobPtr job;
+  OtlpTransport::Done done;
+  int remaining = 0;
+  int64_t bytes = 0;
+  std::atomic<bool> finished{false};
+
+  // Returns the callback to run (outside every lock) if this ends the attempt.
+  OtlpTransport::Done Complete(std::optional<AttemptResult>* result,
+                               const AttemptResult& part) {
+    if (part.outcome == AttemptOutcome::kSuccess && --remaining > 0) return nullptr;
+    if (finished.exchange(true)) return nullptr;
+    *result = part;
+    (*result)->bytes_sent = bytes;
+    return std::move(done);
+  }
+};
+using AttemptPtr = std::shared_ptr<Attempt>;
+
+// Completions collected under a lock, run after it is released.
+struct Completions {
+  std::vector<std::pair<OtlpTransport::Done, AttemptResult>> items;
+  void Add(const AttemptPtr& attempt, const AttemptResult& part) {
+    std::optional<AttemptResult> result;
+    if (auto done = attempt->Complete(&result, part)) {
+      items.emplace_back(std::move(done), std::move(*result));
+    }
+  }
+  void Run() {
+    for (auto& [done, result] : items) done(std::move(result));
+    items.clear();
+  }
+};
+
+struct Counters {
+  std::atomic<int64_t> streams_opened{0}, streams_open{0}, streams_rolled_over{0};
+  std::atomic<int64_t> streams_unimplemented{0}, streams_failed{0};
+  std::atomic<int64_t> messages_sent{0}, message_bytes{0}, unknown_statuses{0};
+  std::atomic<int64_t> batches_downgraded{0}, split_batches{0}, schemas{0};
+  std::atomic<int64_t> dictionary_resets{0}, metric_attrs_dropped{0};
+  std::mutex mutex;
+  std::map<std::string, int64_t> statuses;  // by code name, guarded by mutex
+  std::map<std::string, int64_t> stream_ends;
+};
+
+class OtapTransport;
+
+// One bidirectional stream of one signal. Holds itself (self_) from Start to OnDone.
+class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  ArrowStream(OtapTransport* transport, Signal signal, int slot);
+
+  void Start(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> self);
+  /// \brief Encodes and queues the attempt's parts; false (nothing queued) when the
+  /// stream no longer takes batches.
+  bool Enqueue(const AttemptPtr& attempt, const std::vector<OtapBatch>& parts,
+               Completions* completions);
+  /// \brief No new batches; half-closes once the queued ones are written.
+  void BeginClose();
+  void Cancel() { context_.TryCancel(); }
+  bool Usable() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return !closing_ && !broken_;
+  }
+  Clock::time_point opened() const { return opened_; }
+  Signal signal() const { return signal_; }
+  int slot() const { return slot_; }
+
+  void OnWriteDone(bool ok) override;
+  void OnWritesDoneDone(bool) override {}
+  void OnReadDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  void MaybeFinishWritesLocked();
+  void ReleaseHoldLocked() {
+    if (!hold_released_) {
+      hold_released_ = true;
+      RemoveHold();
+    }
+  }
+
+  OtapTransport* transport_;
+  const Signal signal_;
+  const int slot_;
+  const Clock::time_point opened_ = Clock::now();
+  grpc::ClientContext context_;
+  otap_wire::StreamEncoder encoder_;
+  grpc::ByteBuffer response_;
+
+  std::mutex mutex_;
+  std::deque<grpc::ByteBuffer> writes_;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool writes_done_ = false;
+  bool broken_ = false;
+  bool hold_released_ = false;
+  bool got_status_ = false;
+  int64_t next_batch_id_ = 0;
+  std::map<int64_t, AttemptPtr> outstanding_;  // by batch_id
+  std::shared_ptr<ArrowStream> self_;
+  otap_wire::EncoderStats published_stats_;
+};
+
+class OtapTransport : public OtlpTransport {
+ public:
+  OtapTransport(OtapExporterConfig config,
+                std::vector<std::shared_ptr<grpc::Channel>> channels,
+                std::unique_ptr<OtlpTransport> otlp, spdlog::logger& logger)
+      : config_(std::move(config)), otlp_(std::move(otlp)), logger_(&logger) {
+    for (auto& channel : channels)
+      stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
+    for (auto& slots : streams_) slots.resize(static_cast<size_t>(config_.num_streams));
+  }
+
+  ~OtapTransport() override { Stop(); }
+
+  void Send(const JobPtr& job, Done done) override {
+    const int s = static_cast<int>(job->signal);
+    if (downgraded_[s].load()) {
+      SendOtlp(job, std::move(done));
+      return;
+    }
+    auto parts = otap_wire::SplitForMessageSize(*job->batch, config_.max_message_size);
+    if (!parts.ok()) {
+      done(AttemptResult::Failure(
+          AttemptOutcome::kPermanent, "split",
+          "cannot split the batch for max_message_size: " + parts.status().ToString()));
+      return;
+    }
+    if (parts->size() > 1) counters_.split_batches++;
+    auto attempt = std::make_shared<Attempt>();
+    attempt->job = job;
+    attempt->done = std::move(done);
+    attempt->remaining = static_cast<int>(parts->size());
+    Completions completions;
+    for (int tries = 0;; ++tries) {
+      std::shared_ptr<ArrowStream> stream = StreamFor(job->signal);
+      if (!stream) {
+        completions.Add(attempt, AttemptResult::Failure(AttemptOutcome::kRetryable,
+                                                        "CANCELLED", "exporter stopped"));
+        break;
+      }
+      if (stream->Enqueue(attempt, *parts, &completions)) break;
+      if (tries > 4) {
+        completions.Add(attempt,
+                        AttemptResult::Failure(AttemptOutcome::kRetryable, "stream_ended",
+                                               "no usable stream"));
+        break;
+      }
+    }
+    completions.Run();
+  }
+
+  void CancelAll() override {
+    for (auto& stream : LiveStreams()) stream->Cancel();
+    otlp_->CancelAll();
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopped_ = true;
+    }
+    for (auto& stream : LiveStreams()) stream->Cancel();
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      idle_.wait(lock, [&] { return live_.empty(); });
+    }
+    otlp_->Stop();
+  }
+
+  void PublishMetrics(engine::NodeMetrics& m) override {
+    auto set = [&](const char* name, const char* help, int64_t amount,
+                   const char* label = "", std::string value = "", bool counter = true) {
+      m.SetExtra({.name = std::string("otap_") + name,
+                  .label = label,
+                  .value = std::move(value),
+                  .counter = counter,
+                  .help = help,
+                  .amount = amount});
+    };
+    auto& c = counters_;
+    set("streams_opened", "Arrow streams opened", c.streams_opened);
+    set("streams_open", "Arrow streams open", c.streams_open, "", "", false);
+    set("streams_rolled_over", "streams replaced at max_stream_lifetime",
+        c.streams_rolled_over);
+    set("streams_unimplemented", "streams the peer answered UNIMPLEMENTED",
+        c.streams_unimplemented);
+    set("streams_failed", "streams that ended with batches unanswered", c.streams_failed);
+    set("messages_sent", "BatchArrowRecords messages written", c.messages_sent);
+    set("message_bytes", "bytes of the BatchArrowRecords messages written",
+        c.message_bytes);
+    set("unknown_statuses", "BatchStatus answers for no batch in flight",
+        c.unknown_statuses);
+    set("batches_downgraded", "batches sent as OTLP Export after a downgrade",
+        c.batches_downgraded);
+    set("split_batches", "batches split for max_message_size", c.split_batches);
+    set("schemas", "IPC streams started (schema_ids)", c.schemas);
+    set("dictionary_resets", "replacement dictionaries sent", c.dictionary_resets);
+    set("metric_attrs_dropped", "METRIC_ATTRS rows not sent (send_metric_attrs)",
+        c.metric_attrs_dropped);
+    for (int s = 0; s < 3; ++s) {
+      set("downgraded", "1 when the signal is sent as OTLP (peer without OTAP)",
+          downgraded_[s].load() ? 1 : 0, "signal",
+          std::string(SignalName(static_cast<Signal>(s))), false);
+    }
+    std::lock_guard<std::mutex> lock(c.mutex);
+    for (const auto& [code, n] : c.statuses) {
+      set("statuses", "BatchStatus answers, by code", n, "code", code);
+    }
+    for (const auto& [code, n] : c.stream_ends) {
+      set("stream_ends", "streams ended, by gRPC status", n, "code", code);
+    }
+  }
+
+  // For the streams.
+  const OtapExporterConfig& config() const { return config_; }
+  Counters& counters() { return counters_; }
+  spdlog::logger& logger() { return *logger_; }
+
+  void OnStreamDone(ArrowStream* stream, bool unimplemented) {
+    const int s = static_cast<int>(stream->signal());
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto& slot = streams_[s][static_cast<size_t>(stream->slot())];
+      if (slot.get() == stream) slot.reset();
+      if (unimplemented) {
+        counters_.streams_unimplemented++;
+        if (++unimplemented_[s] >= config_.num_streams && !config_.disable_downgrade &&
+            !downgraded_[s].exchange(true)) {
+          logger_->warn(
+              "otap.downgrade signal={} target={}: every Arrow stream was answered "
+              "UNIMPLEMENTED; sending OTLP Export requests on the same channel",
+              SignalName(stream->signal()), config_.grpc.endpoint.origin());
+        }
+      }
+    }
+  }
+
+  void OnStreamDestroyed(ArrowStream* stream) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(stream);
+    counters_.streams_open--;
+    if (live_.empty()) idle_.notify_all();
+  }
+
+ private:
+  // The stream of the signal's next slot: opened when missing, replaced first when
+  // past max_stream_lifetime (then the old one is half-closed). Null once stopped.
+  std::shared_ptr<ArrowStream> StreamFor(Signal signal) {
+    const int s = static_cast<int>(signal);
+    std::shared_ptr<ArrowStream> old;
+    std::shared_ptr<ArrowStream> stream;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopped_) return nullptr;
+      const size_t index = next_slot_[s]++ % streams_[s].size();
+      auto& slot = streams_[s][index];
+      const bool expired = slot && config_.max_stream_lifetime.count() > 0 &&
+                           Clock::now() - slot->opened() >= config_.max_stream_lifetime;
+      if (slot && (expired || !slot->Usable())) {
+        if (expired) counters_.streams_rolled_over++;
+        old = std::move(slot);
+      }
+      if (!slot) {
+        auto fresh = std::make_shared<ArrowStream>(this, signal, static_cast<int>(index));
+        live_.insert(fresh.get());
+        counters_.streams_opened++;
+        counters_.streams_open++;
+        slot = fresh;
+        fresh->Start(*stubs_[next_stub_++ % stubs_.size()], fresh);
+      }
+      stream = slot;
+    }
+    if (old) old->BeginClose();
+    return stream;
+  }
+
+  void SendOtlp(const JobPtr& job, Done done) {
+    counters_.batches_downgraded++;
+    if (!job->batch) {
+      done(AttemptResult::Failure(AttemptOutcome::kPermanent, "convert", "no batch"));
+      return;
+    }
+    // The first OTLP attempt converts (the default request is an empty one).
+    if (std::visit([](const auto& r) { return r.ByteSizeLong(); }, job->request) == 0) {
+      auto request = otlp::FromOtap(*job->batch);
+      if (!request.ok()) {
+        done(AttemptResult::Failure(
+            AttemptOutcome::kPermanent, "convert",
+            "cannot convert the batch to OTLP: " + request.status().ToString()));
+        return;
+      }
+      job->request = std::move(*request);
+      job->body.clear();
+    }
+    otlp_->Send(job, std::move(done));
+  }
+
+  std::vector<std::shared_ptr<ArrowStream>> LiveStreams() {
+    std::vector<std::shared_ptr<ArrowStream>> out;
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& slots : streams_) {
+      for (auto& s : slots) {
+        if (s) out.push_back(s);
+      }
+    }
+    return out;
+  }
+
+  const OtapExporterConfig config_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
+  std::unique_ptr<OtlpTransport> otlp_;
+  spdlog::logger* logger_;
+  Counters counters_;
+
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::vector<std::shared_ptr<ArrowStream>> streams_[3];  // per signal, per slot
+  std::set<ArrowStream*> live_;                           // started and not yet done
+  size_t next_slot_[3] = {0, 0, 0};
+  size_t next_stub_ = 0;
+  int64_t unimplemented_[3] = {0, 0, 0};
+  std::atomic<bool> downgraded_[3] = {false, false, false};
+  bool stopped_ = false;
+};
+
+ArrowStream::ArrowStream(OtapTransport* transport, Signal signal, int slot)
+    : transport_(transport),
+      signal_(signal),
+      slot_(slot),
+      encoder_(signal, otap_wire::EncodeOptions{
+                           .payload_zstd = transport->config().payload_zstd,
+                           .send_metric_attrs = transport->config().send_metric_attrs}) {}
+
+void ArrowStream::Start(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> self) {
+  const auto& client = transport_->config().grpc.client;
+  if (client.compression == "gzip")
+    context_.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  for (const auto& [name, value] : client.headers) context_.AddMetadata(name, value);
+  self_ = std::move(self);
+  stub.PrepareBidiStreamingCall(&context_, MethodOf(signal_), {}, this);
+  AddHold();  // writes start outside reactions: OnDone waits for ReleaseHold
+  StartRead(&response_);
+  StartCall();
+}
+
+bool ArrowStream::Enqueue(const AttemptPtr& attempt, const std::vector<OtapBatch>& parts,
+                          Completions* completions) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closing_ || broken_) return false;
+  auto& counters = transport_->counters();
+  for (const OtapBatch& part : parts) {
+    const int64_t batch_id = next_batch_id_++;
+    auto message = encoder_.Encode(part, batch_id);
+    if (!message.ok()) {
+      // The IPC state may be ahead of what the peer saw: no more batches here.
+      closing_ = true;
+      MaybeFinishWritesLocked();
+      completions->Add(attempt,
+                       AttemptResult::Failure(AttemptOutcome::kPermanent, "encode",
+                                              "cannot encode the batch as OTAP: " +
+                                                  message.status().ToString()));
+      return true;
+    }
+    attempt->bytes += static_cast<int64_t>(message->size());
+    counters.messages_sent++;
+    counters.message_bytes += static_cast<int64_t>(message->size());
+    outstanding_.emplace(batch_id, attempt);
+    grpc::Slice slice(*message);
+    writes_.emplace_back(&slice, 1);
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&writes_.front());
+    }
+  }
+  const auto& stats = encoder_.stats();
+  counters.schemas += stats.schemas - published_stats_.schemas;
+  counters.dictionary_resets +=
+      stats.dictionary_resets - published_stats_.dictionary_resets;
+  counters.metric_attrs_dropped +=
+      stats.metric_attrs_dropped - published_stats_.metric_attrs_dropped;
+  published_stats_ = stats;
+  return true;
+}
+
+void ArrowStream::BeginClose() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  closing_ = true;
+  MaybeFinishWritesLocked();
+}
+
+void ArrowStream::MaybeFinishWritesLocked() {
+  if (writing_ || writes_done_ || broken_) return;
+  writes_done_ = true;
+  StartWritesDone();
+  ReleaseHoldLocked();
+}
+
+void ArrowStream::OnWriteDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  writes_.pop_front();
+  if (!ok || broken_) {
+    // The call is over; OnDone settles what is outstanding.
+    broken_ = true;
+    writing_ = false;
+    writes_.clear();
+    ReleaseHoldLocked();
+    return;
+  }
+  if (!writes_.empty()) {
+    StartWrite(&writes_.front());
+    return;
+  }
+  writing_ = false;
+  if (closing_) MaybeFinishWritesLocked();
+}
+
+void ArrowStream::OnReadDone(bool ok) {
+  if (!ok) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    broken_ = true;
+    if (!writing_) ReleaseHoldLocked();
+    return;
+  }
+  pb::BatchStatus status;
+  Completions completions;
+  auto& counters = transport_->counters();
+  grpc::Slice slice;
+  if (!response_.DumpToSingleSlice(&slice).ok() ||
+      !status.ParseFromArray(slice.begin(), static_cast<int>(slice.size()))) {
+    counters.unknown_statuses++;
+  } else {
+    const int code = static_cast<int>(status.status_code());
+    {
+      std::lock_guard<std::mutex> lock(counters.mutex);
+      counters.statuses[GrpcCodeName(code)]++;
+    }
+    AttemptPtr attempt;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      got_status_ = true;
+      auto it = outstanding_.find(status.batch_id());
+      if (it != outstanding_.end()) {
+        attempt = std::move(it->second);
+        outstanding_.erase(it);
+      }
+    }
+    if (!attempt) {
+      counters.unknown_statuses++;
+      transport_->logger().warn("otap.unknown_status signal={} batch_id={} code={}",
+                                SignalName(signal_), status.batch_id(),
+                                GrpcCodeName(code));
+    } else if (code == 0) {
+      completions.Add(attempt, AttemptResult{});
+    } else {
+      completions.Add(attempt,
+                      AttemptResult::Failure(ClassifyGrpcCode(code), GrpcCodeName(code),
+                                             status.status_message()));
+    }
+  }
+  response_.Clear();
+  StartRead(&response_);
+  completions.Run();
+}
+
+void ArrowStream::OnDone(const grpc::Status& status) {
+  std::map<int64_t, AttemptPtr> outstanding;
+  bool unimplemented = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    outstanding.swap(outstanding_);
+    unimplemented =
+        status.error_code() == grpc::StatusCode::UNIMPLEMENTED && !got_status_;
+  }
+  auto& counters = transport_->counters();
+  {
+    std::lock_guard<std::mutex> lock(counters.mutex);
+    counters.stream_ends[GrpcCodeName(static_cast<int>(status.error_code()))]++;
+  }
+  transport_->OnStreamDone(this, unimplemented);
+  Completions completions;
+  if (!outstanding.empty()) {
+    counters.streams_failed++;
+    transport_->logger().info(
+        "otap.stream_ended signal={} code={} message=\"{}\" unanswered={}",
+        SignalName(signal_), GrpcCodeName(static_cast<int>(status.error_code())),
+        status.error_message(), outstanding.size());
+  }
+  std::set<OtlpExportJob*> struck;
+  const int64_t max_failures = transport_->config().max_stream_failures;
+  for (auto& [batch_id, attempt] : outstanding) {
+    const std::string reason =
+        unimplemented
+            ? "UNIMPLEMENTED"
+            : (status.ok() ? "stream_ended"
+                           : GrpcCodeName(static_cast<int>(status.error_code())));
+    std::string message =
+        fmt::format("the stream ended before batch {} was answered", batch_id);
+    if (!status.error_message().empty()) message += ": " + status.error_message();
+    AttemptOutcome outcome = AttemptOutcome::kRetryable;
+    if (!unimplemented && struck.insert(attempt->job.get()).second &&
+        ++attempt->job->stream_failures >= max_failures) {
+      // A batch that keeps killing streams (a receiver that drops the stream on
+      // data it cannot decode) would otherwise loop forever.
+      outcome = AttemptOutcome::kPermanent;
+      message += fmt::format(" ({} streams ended with this batch in flight)",
+                             attempt->job->stream_failures);
+    }
+    completions.Add(attempt, AttemptResult::Failure(outcome, reason, message));
+  }
+  completions.Run();
+  auto keep = std::move(self_);  // this may be destroyed when it goes
+  transport_->OnStreamDestroyed(this);
+}
+
+}  // namespace
+
+arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtapTransport(
+    const OtapExporterConfig& config, spdlog::logger& logger) {
+  auto channels = MakeOtlpGrpcChannels(config.grpc, logger);
+  auto otlp = MakeOtlpGrpcTransport(config.grpc, channels);
+  return std::unique_ptr<OtlpTransport>(
+      new OtapTransport(config, std::move(channels), std::move(otlp), logger));
+}
+
+namespace {
+
+arrow::Result<std::unique_ptr<engine::Node>> MakeOtapExporter(
+    const engine::NodeSettings& settings, const YAML::Node& yaml) {
+  ARROW_ASSIGN_OR_RAISE(
+      auto config, config::ParseTyped<OtapExporterConfig>(yaml, settings.config_path));
+  OtlpExporter::Options options;
+  options.kind = "exporter:otap";
+  options.metric_prefix = "otap";
+  options.target = config.grpc.endpoint.origin();
+  options.client = config.grpc.client;
+  options.convert_to_otlp = false;
+  options.make_transport = [config](spdlog::logger& logger) {
+    return MakeOtapTransport(config, logger);
+  };
+  return std::unique_ptr<engine::Node>(new OtlpExporter(std::move(options)));
+}
+
+}  // namespace
+
+const engine::NodeFactory kOtapExporterFactory{
+    .urn = "urn:otel:exporter:otap",
+    .kind = engine::NodeKind::kExporter,
+    .description =
+        "sends OTAP batches as they are on OTel Arrow streams (Ack by "
+        "BatchStatus, retries, stream lifetime, OTLP downgrade)",
+    .validate_config = &config::ValidateTyped<OtapExporterConfig>,
+    .create = &MakeOtapExporter};
+
+}  // namespace otap_parquet::nodes
