@@ -198,10 +198,13 @@ TEST(StreamEncoderTest, DictionaryDeltasAndReplacements) {
                          encoder.Encode(batches[i], static_cast<int64_t>(i)));
     pb::BatchArrowRecords bar = Parse(message);
     for (const auto& payload : bar.arrow_payloads()) {
-      if (payload.type() != pb::LOG_ATTRS) continue;
-      if (i == 3) EXPECT_NE(payload.schema_id(), attrs_schema_id);
-      if (i < 3) {
-        if (i > 0) EXPECT_EQ(payload.schema_id(), attrs_schema_id);
+      if (static_cast<PayloadType>(payload.type()) != PayloadType::kLogAttrs) continue;
+      if (i == 3) {
+        EXPECT_NE(payload.schema_id(), attrs_schema_id);
+      } else {
+        if (i > 0) {
+          EXPECT_EQ(payload.schema_id(), attrs_schema_id);
+        }
         attrs_schema_id = payload.schema_id();
       }
       ipc_by_schema_id[payload.schema_id()] += payload.record();
@@ -232,7 +235,9 @@ TEST(StreamEncoderTest, SplitsForTheMessageSize) {
   StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
   int64_t rows = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i].num_root_rows() > 1) EXPECT_LE(EstimateEncodedSize(parts[i]), size / 4);
+    if (parts[i].num_root_rows() > 1) {
+      EXPECT_LE(EstimateEncodedSize(parts[i]), size / 4);
+    }
     ASSERT_OK_AND_ASSIGN(std::string message,
                          encoder.Encode(parts[i], static_cast<int64_t>(i)));
     DecodedBar decoded = decoder.Decode(message);
@@ -270,8 +275,9 @@ TEST(StreamEncoderTest, LeavesOutMetricAttrsWhenAsked) {
     }
     ASSERT_OK_AND_ASSIGN(std::string message,
                          encoder.Encode(metrics[i], static_cast<int64_t>(i)));
-    for (const auto& payload : Parse(message).arrow_payloads()) {
-      EXPECT_NE(payload.type(), pb::METRIC_ATTRS);
+    const pb::BatchArrowRecords bar = Parse(message);
+    for (const auto& payload : bar.arrow_payloads()) {
+      EXPECT_NE(static_cast<PayloadType>(payload.type()), PayloadType::kMetricAttrs);
     }
   }
   EXPECT_EQ(encoder.stats().metric_attrs_dropped, expected);
