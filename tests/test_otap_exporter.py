@@ -96,11 +96,11 @@ def replay(run, tmp_path, lake, signal_name, port, batch_size=25, extra=None,
     return metrics.read_text()
 
 
-def start_receiver(engine, tmp_path, lake, port):
+def start_receiver(engine, tmp_path, lake, port, extra=None):
     config = write_config(
         tmp_path / "receiver.yaml",
         {"otap": {"type": "receiver:otap",
-                  "config": {"listening_addr": f"127.0.0.1:{port}"}},
+                  "config": {"listening_addr": f"127.0.0.1:{port}", **(extra or {})}},
          "parquet": parquet_exporter(lake)},
         [{"from": "otap", "to": "parquet"}])
     return engine(config, "--num-cores", "1", "--shutdown-timeout", "30s",
@@ -178,11 +178,75 @@ def test_unimplemented_downgrades_to_otlp(engine, run, tmp_path):
          "parquet": parquet_exporter(tmp_path / "back-lake")},
         [{"from": "otlp", "to": "parquet"}])
     receiver = engine(config, "--num-cores", "1", name="receiver")
+    # With disable_downgrade, OTAP is retried and nothing is delivered.
+    (tmp_path / "kept").mkdir()
+    kept = write_config(
+        tmp_path / "kept" / "replay.yaml",
+        {"src": {"type": "receiver:parquet",
+                 "config": {"base_uri": str(lake), "signal_types": ["logs"],
+                            "retry": {"max_retries": 0}}},
+         "otap": otap_exporter(port, {
+             "arrow": {"disable_downgrade": True},
+             "retry_on_failure": {"initial_interval": "10ms", "max_interval": "10ms",
+                                  "max_elapsed_time": "200ms"}})},
+        [{"from": "src", "to": "otap"}])
+    proc = run("run", "--num-cores", "1", "-c", kept, "--metrics-file",
+               tmp_path / "kept" / "m.prom", check=False)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    kept_text = (tmp_path / "kept" / "m.prom").read_text()
+    assert metric(kept_text, "otap_downgraded", signal="logs") == 0
+    assert metric(kept_text, "otap_batches_downgraded") == 0
+    assert metric(kept_text, "otap_requests_failed", reason="UNIMPLEMENTED") >= 2
+
     text = replay(run, tmp_path, lake, "logs", port)
     assert metric(text, "otap_streams_unimplemented") >= 1
     assert metric(text, "otap_downgraded", signal="logs") == 1
     assert metric(text, "otap_batches_downgraded") >= 1
     assert metric(text, "otap_batches_nacked") == 0
+    receiver.stop(signal.SIGINT, timeout=120)
+    back = tmp_path / "back.jsonl"
+    run("convert", tmp_path / "back-lake", back)
+    assert_same(run, tmp_path, src, back)
+
+
+def test_tls_and_bearer_token_to_our_receiver(engine, run, tmp_path):
+    # Scenario: receiver:otap with TLS (a certificate made in the test) and a bearer
+    # token; exporter:otap trusting the certificate through tls.ca_file and sending
+    # the token as a static header (exporter:otlp_grpc's settings); then the same
+    # with a wrong token.
+    # Guarantees: the right token delivers everything; the wrong one delivers
+    # nothing and the batch is Nacked permanently (UNAUTHENTICATED at stream open).
+    from otlp_peer import self_signed_cert
+    cert, key = self_signed_cert()
+    for name, data in (("cert.pem", cert), ("key.pem", key)):
+        (tmp_path / name).write_bytes(data)
+    src, lake = make_lake(run, tmp_path, "logs", requests=2, items=30)
+    port = free_port()
+    receiver = start_receiver(
+        engine, tmp_path, tmp_path / "back-lake", port,
+        {"tls": {"cert_file": str(tmp_path / "cert.pem"),
+                 "key_file": str(tmp_path / "key.pem")},
+         "auth": {"bearer_token": "s3cret"}})
+    tls = {"grpc_endpoint": f"https://127.0.0.1:{port}",
+           "tls": {"ca_file": str(tmp_path / "cert.pem")}}
+    text = replay(run, tmp_path, lake, "logs", port,
+                  extra={**tls, "headers": {"authorization": "Bearer s3cret"}})
+    assert_all_acked(text)
+    (tmp_path / "wrong").mkdir()
+    bad = tmp_path / "wrong"
+    config = write_config(
+        bad / "replay.yaml",
+        {"src": {"type": "receiver:parquet",
+                 "config": {"base_uri": str(lake), "signal_types": ["logs"],
+                            "retry": {"max_retries": 0}}},
+         "otap": otap_exporter(port, {**tls, "headers": {"authorization": "Bearer no"}})},
+        [{"from": "src", "to": "otap"}])
+    proc = run("run", "--num-cores", "1", "-c", config, "--metrics-file",
+               bad / "m.prom", check=False)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    bad_text = (bad / "m.prom").read_text()
+    assert metric(bad_text, "otap_batches_acked") == 0
+    assert metric(bad_text, "otap_requests_failed", reason="UNAUTHENTICATED") >= 1
     receiver.stop(signal.SIGINT, timeout=120)
     back = tmp_path / "back.jsonl"
     run("convert", tmp_path / "back-lake", back)
