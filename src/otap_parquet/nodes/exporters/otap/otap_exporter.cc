@@ -90,13 +90,24 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
  public:
   ArrowStream(OtapTransport* transport, Signal signal, int slot);
 
-  void Start(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> self);
+  /// \brief Binds the call (no reaction can run yet: safe under the transport's
+  /// lock, and batches may be queued before Begin).
+  void Prepare(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> self);
+  /// \brief Starts the call; never under a lock (gRPC may run reactions inline).
+  void Begin() { StartCall(); }
   /// \brief Encodes and queues the attempt's parts; false (nothing queued) when the
   /// stream no longer takes batches.
   bool Enqueue(const AttemptPtr& attempt, const std::vector<OtapBatch>& parts,
                Completions* completions);
   /// \brief No new batches; half-closes once the queued ones are written.
   void BeginClose();
+
+ private:
+  struct Actions;
+  bool EnqueueLocked(const AttemptPtr& attempt, const std::vector<OtapBatch>& parts,
+                     Completions* completions, Actions* actions);
+
+ public:
   void Cancel() { context_.TryCancel(); }
   bool Usable() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -112,11 +123,23 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   void OnDone(const grpc::Status& status) override;
 
  private:
-  void MaybeFinishWritesLocked();
-  void ReleaseHoldLocked() {
+  // gRPC operations decided under mutex_ and started after it is released (gRPC
+  // may run a reaction inline, which takes mutex_ again).
+  struct Actions {
+    grpc::ByteBuffer* write = nullptr;
+    bool writes_done = false;
+    bool remove_hold = false;
+  };
+  void Apply(const Actions& actions) {
+    if (actions.write) StartWrite(actions.write);
+    if (actions.writes_done) StartWritesDone();
+    if (actions.remove_hold) RemoveHold();
+  }
+  void MaybeFinishWritesLocked(Actions* actions);
+  void ReleaseHoldLocked(Actions* actions) {
     if (!hold_released_) {
       hold_released_ = true;
-      RemoveHold();
+      actions->remove_hold = true;
     }
   }
 
@@ -292,6 +315,7 @@ class OtapTransport : public OtlpTransport {
     const int s = static_cast<int>(signal);
     std::shared_ptr<ArrowStream> old;
     std::shared_ptr<ArrowStream> stream;
+    std::shared_ptr<ArrowStream> begin;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopped_) return nullptr;
@@ -309,10 +333,13 @@ class OtapTransport : public OtlpTransport {
         counters_.streams_opened++;
         counters_.streams_open++;
         slot = fresh;
-        fresh->Start(*stubs_[next_stub_++ % stubs_.size()], fresh);
+        fresh->Prepare(*stubs_[next_stub_++ % stubs_.size()], fresh);
+        begin = fresh;
       }
       stream = slot;
     }
+    // Replacement first, then the old stream half-closes.
+    if (begin) begin->Begin();
     if (old) old->BeginClose();
     return stream;
   }
@@ -374,7 +401,7 @@ ArrowStream::ArrowStream(OtapTransport* transport, Signal signal, int slot)
                            .payload_zstd = transport->config().payload_zstd,
                            .send_metric_attrs = transport->config().send_metric_attrs}) {}
 
-void ArrowStream::Start(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> self) {
+void ArrowStream::Prepare(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> self) {
   const auto& client = transport_->config().grpc.client;
   if (client.compression == "gzip")
     context_.set_compression_algorithm(GRPC_COMPRESS_GZIP);
@@ -383,11 +410,19 @@ void ArrowStream::Start(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> se
   stub.PrepareBidiStreamingCall(&context_, MethodOf(signal_), {}, this);
   AddHold();  // writes start outside reactions: OnDone waits for ReleaseHold
   StartRead(&response_);
-  StartCall();
 }
 
 bool ArrowStream::Enqueue(const AttemptPtr& attempt, const std::vector<OtapBatch>& parts,
                           Completions* completions) {
+  Actions actions;
+  const bool queued = EnqueueLocked(attempt, parts, completions, &actions);
+  Apply(actions);
+  return queued;
+}
+
+bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt,
+                                const std::vector<OtapBatch>& parts,
+                                Completions* completions, Actions* actions) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closing_ || broken_) return false;
   auto& counters = transport_->counters();
@@ -397,7 +432,7 @@ bool ArrowStream::Enqueue(const AttemptPtr& attempt, const std::vector<OtapBatch
     if (!message.ok()) {
       // The IPC state may be ahead of what the peer saw: no more batches here.
       closing_ = true;
-      MaybeFinishWritesLocked();
+      MaybeFinishWritesLocked(actions);
       completions->Add(attempt,
                        AttemptResult::Failure(AttemptOutcome::kPermanent, "encode",
                                               "cannot encode the batch as OTAP: " +
@@ -412,7 +447,7 @@ bool ArrowStream::Enqueue(const AttemptPtr& attempt, const std::vector<OtapBatch
     writes_.emplace_back(&slice, 1);
     if (!writing_) {
       writing_ = true;
-      StartWrite(&writes_.front());
+      actions->write = &writes_.front();
     }
   }
   const auto& stats = encoder_.stats();
@@ -426,42 +461,52 @@ bool ArrowStream::Enqueue(const AttemptPtr& attempt, const std::vector<OtapBatch
 }
 
 void ArrowStream::BeginClose() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  closing_ = true;
-  MaybeFinishWritesLocked();
+  Actions actions;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closing_ = true;
+    MaybeFinishWritesLocked(&actions);
+  }
+  Apply(actions);
 }
 
-void ArrowStream::MaybeFinishWritesLocked() {
+void ArrowStream::MaybeFinishWritesLocked(Actions* actions) {
   if (writing_ || writes_done_ || broken_) return;
   writes_done_ = true;
-  StartWritesDone();
-  ReleaseHoldLocked();
+  actions->writes_done = true;
+  ReleaseHoldLocked(actions);
 }
 
 void ArrowStream::OnWriteDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  writes_.pop_front();
-  if (!ok || broken_) {
-    // The call is over; OnDone settles what is outstanding.
-    broken_ = true;
-    writing_ = false;
-    writes_.clear();
-    ReleaseHoldLocked();
-    return;
+  Actions actions;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    writes_.pop_front();
+    if (!ok || broken_) {
+      // The call is over; OnDone settles what is outstanding.
+      broken_ = true;
+      writing_ = false;
+      writes_.clear();
+      ReleaseHoldLocked(&actions);
+    } else if (!writes_.empty()) {
+      actions.write = &writes_.front();
+    } else {
+      writing_ = false;
+      if (closing_) MaybeFinishWritesLocked(&actions);
+    }
   }
-  if (!writes_.empty()) {
-    StartWrite(&writes_.front());
-    return;
-  }
-  writing_ = false;
-  if (closing_) MaybeFinishWritesLocked();
+  Apply(actions);
 }
 
 void ArrowStream::OnReadDone(bool ok) {
   if (!ok) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    broken_ = true;
-    if (!writing_) ReleaseHoldLocked();
+    Actions actions;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      broken_ = true;
+      if (!writing_) ReleaseHoldLocked(&actions);
+    }
+    Apply(actions);
     return;
   }
   pb::BatchStatus status;
