@@ -228,8 +228,12 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
 int64_t EstimateEncodedSize(const OtapBatch& batch) {
   int64_t size = 0;
   for (PayloadType type : batch.payload_types()) {
+    const auto& table = *batch.Get(type);
+    // What the rows reference, not whole buffers: a replayed batch is a slice of a
+    // decoded row group, whose buffers are many times larger than the slice.
+    auto referenced = arrow::util::ReferencedBufferSize(table);
     // IPC framing: a schema, a record batch header and padding per buffer.
-    size += arrow::util::TotalBufferSize(*batch.Get(type)) + 4096;
+    size += (referenced.ok() ? *referenced : arrow::util::TotalBufferSize(table)) + 4096;
   }
   return size;
 }

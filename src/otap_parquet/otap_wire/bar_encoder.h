@@ -79,8 +79,9 @@ class StreamEncoder {
   EncoderStats stats_;
 };
 
-/// \brief An upper bound of a batch's encoded size before IPC compression: its
-/// Arrow buffers plus a margin for IPC framing. Splitting on it keeps each message
+/// \brief An upper bound of a batch's encoded size before IPC compression: the
+/// bytes of Arrow buffers its rows reference (not the whole buffers a slice
+/// shares) plus a margin for IPC framing. Splitting on it keeps each message
 /// under a peer's maximum message size.
 int64_t EstimateEncodedSize(const OtapBatch& batch);
 

@@ -250,6 +250,25 @@ TEST(StreamEncoderTest, SplitsForTheMessageSize) {
   EXPECT_EQ(whole.size(), 1u);
 }
 
+// Scenario: two log records that are a slice of a large batch (as receiver:parquet
+// hands out slices of a decoded row group), with a limit far below the large
+// batch's buffers but above what the two rows use.
+// Guarantees: not split (the estimate counts what the slice references).
+TEST(StreamEncoderTest, SlicesAreNotSplitByTheirParentsSize) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  ASSERT_GT(logs[0].num_root_rows(), 10);
+  OtapBatch whole(Signal::kLogs);
+  whole.Set(PayloadType::kLogs, logs[0].root());
+  OtapBatch two(Signal::kLogs);
+  two.Set(PayloadType::kLogs, logs[0].root()->Slice(0, 2));
+  constexpr int64_t kFraming = 4096;  // per table, in the estimate
+  const int64_t limit = (EstimateEncodedSize(whole) - kFraming) / 4 + kFraming;
+  ASSERT_LT(EstimateEncodedSize(two), limit);
+  ASSERT_OK_AND_ASSIGN(auto parts, SplitForMessageSize(two, limit));
+  EXPECT_EQ(parts.size(), 1u);
+}
+
 // Scenario: a batch without log records, and one of another signal.
 // Guarantees: neither is encoded (peers refuse an empty BatchArrowRecords).
 TEST(StreamEncoderTest, RefusesEmptyAndForeignBatches) {
