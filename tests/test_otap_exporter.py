@@ -148,10 +148,10 @@ def test_stream_rollover_and_splitting_to_our_receiver(engine, run, tmp_path):
     # and max_message_size 64KiB (larger batches are split by root rows).
     # Guarantees: streams roll over, batches are split, everything is answered OK,
     # the data arrives complete.
-    src, lake = make_lake(run, tmp_path, "traces", requests=3, items=400)
+    src, lake = make_lake(run, tmp_path, "traces", requests=3, items=2000)
     port = free_port()
     receiver = start_receiver(engine, tmp_path, tmp_path / "back-lake", port)
-    text = replay(run, tmp_path, lake, "traces", port, batch_size=400,
+    text = replay(run, tmp_path, lake, "traces", port, batch_size=2000,
                   extra={"max_message_size": "64KiB",
                          "arrow": {"max_stream_lifetime": "1ns"}})
     assert_all_acked(text)
@@ -320,7 +320,7 @@ def test_replay_to_collector_is_same_telemetry(run, tmp_path, otelcol_otap,
 
 
 def test_large_batches_and_rollover_to_collector(run, tmp_path, otelcol_otap):
-    # Scenario: large log batches (up to 3000 records, split at 1MiB) replayed with a
+    # Scenario: large log batches (up to 3000 records, split at 64KiB) replayed with a
     # stream rollover before every batch (max_stream_lifetime 1ns) to the Collector.
     # Guarantees: splitting and rollover happen, every status OK, data complete.
     src, lake = make_lake(run, tmp_path, "logs", requests=3, items=3000)
@@ -328,7 +328,7 @@ def test_large_batches_and_rollover_to_collector(run, tmp_path, otelcol_otap):
     col = OtapCollector(otelcol_otap, tmp_path, port)
     try:
         text = replay(run, tmp_path, lake, "logs", port, batch_size=3000,
-                      extra={"max_message_size": "1MiB",
+                      extra={"max_message_size": "64KiB",
                              "arrow": {"max_stream_lifetime": "1ns"}})
         assert_all_acked(text)
         assert metric(text, "otap_streams_rolled_over") >= 1

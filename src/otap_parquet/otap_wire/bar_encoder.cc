@@ -126,6 +126,8 @@ StreamEncoder::StreamEncoder(Signal signal, EncodeOptions options)
 
 StreamEncoder::~StreamEncoder() = default;
 
+void StreamEncoder::Reset() { streams_.clear(); }
+
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> StreamEncoder::ToWire(
     PayloadType type, const std::shared_ptr<arrow::RecordBatch>& batch,
     IpcStream* stream) {

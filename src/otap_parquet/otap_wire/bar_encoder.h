@@ -62,6 +62,11 @@ class StreamEncoder {
   arrow::Result<std::string> Encode(const OtapBatch& batch, int64_t batch_id,
                                     const std::string& headers = "");
 
+  /// \brief Forgets the IPC state (after a message that was not sent): the next
+  /// message starts new IPC streams with new schema_ids, which make a peer drop
+  /// its decoders of those payload types.
+  void Reset();
+
   Signal signal() const { return signal_; }
   const EncoderStats& stats() const { return stats_; }
 

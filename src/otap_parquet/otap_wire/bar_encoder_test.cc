@@ -269,6 +269,27 @@ TEST(StreamEncoderTest, SlicesAreNotSplitByTheirParentsSize) {
   EXPECT_EQ(parts.size(), 1u);
 }
 
+// Scenario: a message is encoded and not sent (too large), the encoder is reset,
+// and the stream goes on with the next messages.
+// Guarantees: the peer's decoder, which never saw the dropped message, decodes
+// every later message (new schema_ids replace its decoders).
+TEST(StreamEncoderTest, ResetAfterAnUnsentMessage) {
+  auto batches = Generate(Signal::kTraces, 3);
+  ASSERT_GE(batches.size(), 3u);
+  StreamEncoder encoder(Signal::kTraces, EncodeOptions{});
+  StreamDecoder decoder(Signal::kTraces, DecodeLimits{});
+  ASSERT_OK_AND_ASSIGN(std::string first, encoder.Encode(batches[0], 0));
+  ASSERT_OK(decoder.Decode(first).status);
+  ASSERT_OK_AND_ASSIGN(std::string dropped, encoder.Encode(batches[1], 1));
+  encoder.Reset();
+  for (int64_t i = 1; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batches[i], i));
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ExpectSameTables(batches[i], *decoded.batch);
+  }
+}
+
 // Scenario: a batch without log records, and one of another signal.
 // Guarantees: neither is encoded (peers refuse an empty BatchArrowRecords).
 TEST(StreamEncoderTest, RefusesEmptyAndForeignBatches) {

@@ -31,7 +31,8 @@ struct OtapExporterConfig {
   bool payload_zstd = true;
   /// `send_metric_attrs`: METRIC_ATTRS payloads (off for Go receivers up to v0.148.0).
   bool send_metric_attrs = true;
-  /// `max_message_size`: a batch whose encoding may exceed it is split by root rows.
+  /// `max_message_size`: a batch whose encoded message exceeds it is split by root
+  /// rows and encoded again (with fresh IPC state).
   int64_t max_message_size = 4 << 20;
   /// `max_stream_failures`: a batch in flight on this many streams that ended
   /// without answering it is Nacked permanently (a batch that kills streams).

@@ -41,7 +41,7 @@ const std::string& MethodOf(Signal signal) {
 struct Attempt {
   JobPtr job;
   OtlpTransport::Done done;
-  int remaining = 0;
+  std::atomic<int> remaining{0};  // messages queued and not yet answered OK
   int64_t bytes = 0;
   std::atomic<bool> finished{false};
 
@@ -97,14 +97,14 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   void Begin() { StartCall(); }
   /// \brief Encodes and queues the attempt's parts; false (nothing queued) when the
   /// stream no longer takes batches.
-  bool Enqueue(const AttemptPtr& attempt, const std::vector<OtapBatch>& parts,
+  bool Enqueue(const AttemptPtr& attempt, const OtapBatch& batch,
                Completions* completions);
   /// \brief No new batches; half-closes once the queued ones are written.
   void BeginClose();
 
  private:
   struct Actions;
-  bool EnqueueLocked(const AttemptPtr& attempt, const std::vector<OtapBatch>& parts,
+  bool EnqueueLocked(const AttemptPtr& attempt, const OtapBatch& batch,
                      Completions* completions, Actions* actions);
 
  public:
@@ -184,18 +184,9 @@ class OtapTransport : public OtlpTransport {
       SendOtlp(job, std::move(done));
       return;
     }
-    auto parts = otap_wire::SplitForMessageSize(*job->batch, config_.max_message_size);
-    if (!parts.ok()) {
-      done(AttemptResult::Failure(
-          AttemptOutcome::kPermanent, "split",
-          "cannot split the batch for max_message_size: " + parts.status().ToString()));
-      return;
-    }
-    if (parts->size() > 1) counters_.split_batches++;
     auto attempt = std::make_shared<Attempt>();
     attempt->job = job;
     attempt->done = std::move(done);
-    attempt->remaining = static_cast<int>(parts->size());
     Completions completions;
     for (int tries = 0;; ++tries) {
       std::shared_ptr<ArrowStream> stream = StreamFor(job->signal);
@@ -204,7 +195,7 @@ class OtapTransport : public OtlpTransport {
                                                         "CANCELLED", "exporter stopped"));
         break;
       }
-      if (stream->Enqueue(attempt, *parts, &completions)) break;
+      if (stream->Enqueue(attempt, *job->batch, &completions)) break;
       if (tries > 4) {
         completions.Add(attempt,
                         AttemptResult::Failure(AttemptOutcome::kRetryable, "stream_ended",
@@ -412,33 +403,59 @@ void ArrowStream::Prepare(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> 
   StartRead(&response_);
 }
 
-bool ArrowStream::Enqueue(const AttemptPtr& attempt, const std::vector<OtapBatch>& parts,
+bool ArrowStream::Enqueue(const AttemptPtr& attempt, const OtapBatch& batch,
                           Completions* completions) {
   Actions actions;
-  const bool queued = EnqueueLocked(attempt, parts, completions, &actions);
+  const bool queued = EnqueueLocked(attempt, batch, completions, &actions);
   Apply(actions);
   return queued;
 }
 
-bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt,
-                                const std::vector<OtapBatch>& parts,
+bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt, const OtapBatch& batch,
                                 Completions* completions, Actions* actions) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closing_ || broken_) return false;
   auto& counters = transport_->counters();
-  for (const OtapBatch& part : parts) {
-    const int64_t batch_id = next_batch_id_++;
+  const int64_t max_size = transport_->config().max_message_size;
+  std::deque<OtapBatch> parts{batch};
+  bool split = false;
+  while (!parts.empty()) {
+    const OtapBatch part = std::move(parts.front());
+    parts.pop_front();
+    const int64_t batch_id = next_batch_id_;
+    arrow::Status st;
     auto message = encoder_.Encode(part, batch_id);
-    if (!message.ok()) {
+    if (message.ok() && static_cast<int64_t>(message->size()) > max_size &&
+        part.num_root_rows() > 1) {
+      // Too large once encoded: forget the IPC state this message would have set up
+      // (the next messages start new schema_ids) and send the batch in parts sized
+      // by the compression ratio just seen.
+      encoder_.Reset();
+      const double ratio = static_cast<double>(otap_wire::EstimateEncodedSize(part)) /
+                           static_cast<double>(message->size());
+      auto pieces = otap_wire::SplitForMessageSize(
+          part, static_cast<int64_t>(0.7 * ratio * static_cast<double>(max_size)));
+      if (pieces.ok() && pieces->size() > 1) {
+        split = true;
+        parts.insert(parts.begin(), std::make_move_iterator(pieces->begin()),
+                     std::make_move_iterator(pieces->end()));
+        continue;
+      }
+      message = encoder_.Encode(part, batch_id);  // cannot split: send as it is
+      if (!pieces.ok()) st = pieces.status();
+    }
+    if (st.ok()) st = message.status();
+    if (!st.ok()) {
       // The IPC state may be ahead of what the peer saw: no more batches here.
       closing_ = true;
       MaybeFinishWritesLocked(actions);
-      completions->Add(attempt,
-                       AttemptResult::Failure(AttemptOutcome::kPermanent, "encode",
-                                              "cannot encode the batch as OTAP: " +
-                                                  message.status().ToString()));
+      completions->Add(attempt, AttemptResult::Failure(
+                                    AttemptOutcome::kPermanent, "encode",
+                                    "cannot encode the batch as OTAP: " + st.ToString()));
       return true;
     }
+    ++next_batch_id_;
+    ++attempt->remaining;
     attempt->bytes += static_cast<int64_t>(message->size());
     counters.messages_sent++;
     counters.message_bytes += static_cast<int64_t>(message->size());
@@ -450,6 +467,7 @@ bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt,
       actions->write = &writes_.front();
     }
   }
+  if (split) counters.split_batches++;
   const auto& stats = encoder_.stats();
   counters.schemas += stats.schemas - published_stats_.schemas;
   counters.dictionary_resets +=
