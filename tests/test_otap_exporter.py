@@ -504,3 +504,9 @@ def test_batch_that_keeps_ending_streams_is_nacked(run, tmp_path):
     assert metric(text, "otap_streams_failed") == 3
     assert metric(text, "otap_requests_failed", reason="stream_ended") == 3
     assert peer.messages == 3 and peer.streams == 3
+
+
+def test_shipped_replay_config_validates(run):
+    proc = run("run", "-c", ROOT / "configs" / "parquet-replay-otap.yaml",
+               "--validate-and-exit")
+    assert "is valid" in proc.stdout
