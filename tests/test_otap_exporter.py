@@ -163,6 +163,25 @@ def test_stream_rollover_and_splitting_to_our_receiver(engine, run, tmp_path):
     assert_same(run, tmp_path, src, back)
 
 
+def test_uncompressed_payloads_split_to_our_receiver(engine, run, tmp_path):
+    # Scenario: IPC bodies uncompressed (payload_compression: none) and batches of
+    # 1000 logs with max_message_size 64KiB (split before encoding: uncompressed,
+    # the size estimate is the message size).
+    # Guarantees: batches are split, every message answered OK, data complete.
+    src, lake = make_lake(run, tmp_path, "logs", requests=2, items=1000)
+    port = free_port()
+    receiver = start_receiver(engine, tmp_path, tmp_path / "back-lake", port)
+    text = replay(run, tmp_path, lake, "logs", port, batch_size=1000,
+                  extra={"max_message_size": "64KiB",
+                         "arrow": {"payload_compression": "none"}})
+    assert_all_acked(text)
+    assert metric(text, "otap_split_batches") >= 1
+    receiver.stop(signal.SIGINT, timeout=120)
+    back = tmp_path / "back.jsonl"
+    run("convert", tmp_path / "back-lake", back)
+    assert_same(run, tmp_path, src, back)
+
+
 def test_unimplemented_downgrades_to_otlp(engine, run, tmp_path):
     # Scenario: the peer is receiver:otlp (no Arrow services: every stream is answered
     # UNIMPLEMENTED).

@@ -419,6 +419,17 @@ bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt, const OtapBatch& batc
   const int64_t max_size = transport_->config().max_message_size;
   std::deque<OtapBatch> parts{batch};
   bool split = false;
+  if (!transport_->config().payload_zstd &&
+      otap_wire::EstimateEncodedSize(batch) > max_size) {
+    // Uncompressed, the estimate is the message size: split before encoding
+    // rather than encoding twice.
+    auto pieces = otap_wire::SplitForMessageSize(batch, max_size * 9 / 10);
+    if (pieces.ok() && pieces->size() > 1) {
+      split = true;
+      parts.assign(std::make_move_iterator(pieces->begin()),
+                   std::make_move_iterator(pieces->end()));
+    }
+  }
   while (!parts.empty()) {
     const OtapBatch part = std::move(parts.front());
     parts.pop_front();
