@@ -471,7 +471,11 @@ bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt, const OtapBatch& batc
     counters.messages_sent++;
     counters.message_bytes += static_cast<int64_t>(message->size());
     outstanding_.emplace(batch_id, attempt);
-    grpc::Slice slice(*message);
+    // The slice owns the serialized message: no copy of it.
+    auto* owned = new std::string(std::move(*message));
+    grpc::Slice slice(
+        owned->data(), owned->size(),
+        [](void* p) { delete static_cast<std::string*>(p); }, owned);
     writes_.emplace_back(&slice, 1);
     if (!writing_) {
       writing_ = true;
