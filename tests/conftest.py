@@ -56,9 +56,9 @@ def s3_server():
 
 @pytest.fixture(scope="session")
 def peers():
-    """{"otelcol": path, "telemetrygen": path}: real OTLP clients built from pinned
-    sources by scripts/build_peers.sh (Go; cached in build/peers/ after the first
-    build, about 10 minutes cold)."""
+    """{"otelcol": path, "telemetrygen": path, "otelcol-otap": path}: real peers
+    built from pinned sources by scripts/build_peers.sh (Go; cached in build/peers/
+    after the first build, about 10 minutes cold, +7 for otelcol-otap)."""
     from otlp_clients import build_peers
 
     try:

@@ -4,6 +4,7 @@
 #include "otap_parquet/nodes/exporters/console/console_exporter.h"
 #include "otap_parquet/nodes/exporters/file/file_exporter.h"
 #include "otap_parquet/nodes/exporters/noop/noop_exporter.h"
+#include "otap_parquet/nodes/exporters/otap/otap_exporter.h"
 #include "otap_parquet/nodes/exporters/otlp/grpc_exporter.h"
 #include "otap_parquet/nodes/exporters/otlp/http_exporter.h"
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter.h"
@@ -21,7 +22,8 @@ arrow::Status RegisterBuiltinNodes(engine::Registry& registry) {
        {&kTrafficGeneratorFactory, &kParquetReceiverFactory, &kBatchProcessorFactory,
         &kDebugProcessorFactory, &kNoopExporterFactory, &kConsoleExporterFactory,
         &kParquetExporterFactory, &kFileExporterFactory, &kOtlpReceiverFactory,
-        &kOtapReceiverFactory, &kOtlpGrpcExporterFactory, &kOtlpHttpExporterFactory}) {
+        &kOtapReceiverFactory, &kOtlpGrpcExporterFactory, &kOtlpHttpExporterFactory,
+        &kOtapExporterFactory}) {
     ARROW_RETURN_NOT_OK(registry.Register(*factory));
   }
   return arrow::Status::OK();

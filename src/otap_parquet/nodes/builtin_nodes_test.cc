@@ -35,6 +35,7 @@ const char* MinimalConfig(const std::string& urn) {
   }
   // Creating the OTLP exporters connects nothing (the transport starts in Start).
   if (urn == "urn:otel:exporter:otlp_grpc") return "grpc_endpoint: http://127.0.0.1:4317";
+  if (urn == "urn:otel:exporter:otap") return "grpc_endpoint: http://127.0.0.1:4317";
   if (urn == "urn:otel:exporter:otlp_http") return "endpoint: http://127.0.0.1:4318";
   return "";
 }
@@ -45,14 +46,14 @@ const char* MinimalConfig(const std::string& urn) {
 TEST(NodeFactoryTest, EveryBuiltinFactoryConforms) {
   const engine::Registry& registry = BuiltinRegistry();
   const auto urns = registry.urns();
-  EXPECT_EQ(
-      urns,
-      (std::vector<std::string>{
-          "urn:otel:exporter:console", "urn:otel:exporter:file", "urn:otel:exporter:noop",
-          "urn:otel:exporter:otlp_grpc", "urn:otel:exporter:otlp_http",
-          "urn:otel:exporter:parquet", "urn:otel:processor:batch",
-          "urn:otel:processor:debug", "urn:otel:receiver:otap", "urn:otel:receiver:otlp",
-          "urn:otel:receiver:parquet", "urn:otel:receiver:traffic_generator"}));
+  EXPECT_EQ(urns, (std::vector<std::string>{
+                      "urn:otel:exporter:console", "urn:otel:exporter:file",
+                      "urn:otel:exporter:noop", "urn:otel:exporter:otap",
+                      "urn:otel:exporter:otlp_grpc", "urn:otel:exporter:otlp_http",
+                      "urn:otel:exporter:parquet", "urn:otel:processor:batch",
+                      "urn:otel:processor:debug", "urn:otel:receiver:otap",
+                      "urn:otel:receiver:otlp", "urn:otel:receiver:parquet",
+                      "urn:otel:receiver:traffic_generator"}));
   for (const auto& urn : urns) {
     SCOPED_TRACE(urn);
     const engine::NodeFactory* factory = registry.Find(urn);

@@ -162,7 +162,7 @@ class GrpcTransport : public OtlpTransport {
 
 }  // namespace
 
-arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtlpGrpcTransport(
+std::vector<std::shared_ptr<grpc::Channel>> MakeOtlpGrpcChannels(
     const OtlpGrpcExporterConfig& config, spdlog::logger& logger) {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   grpc::ChannelArguments args;
@@ -208,7 +208,18 @@ arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtlpGrpcTransport(
     channels.push_back(grpc::CreateCustomChannel(config.endpoint.authority(), credentials,
                                                  channel_args));
   }
-  return std::unique_ptr<OtlpTransport>(new GrpcTransport(config, std::move(channels)));
+  return channels;
+}
+
+std::unique_ptr<OtlpTransport> MakeOtlpGrpcTransport(
+    const OtlpGrpcExporterConfig& config,
+    std::vector<std::shared_ptr<grpc::Channel>> channels) {
+  return std::make_unique<GrpcTransport>(config, std::move(channels));
+}
+
+arrow::Result<std::unique_ptr<OtlpTransport>> MakeOtlpGrpcTransport(
+    const OtlpGrpcExporterConfig& config, spdlog::logger& logger) {
+  return MakeOtlpGrpcTransport(config, MakeOtlpGrpcChannels(config, logger));
 }
 
 namespace {

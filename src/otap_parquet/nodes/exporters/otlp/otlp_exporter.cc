@@ -320,6 +320,7 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
     m.Set(d.batches_nacked, nacked_permanent_, "permanent");
     m.Set(d.batches_nacked, nacked_retryable_, "retryable");
     m.Set(d.in_flight, in_flight_);
+    if (transport_) transport_->PublishMetrics(*metrics_);
   }
 
   const std::string kind_, prefix_, target_, node_id_;
@@ -383,6 +384,20 @@ arrow::Status OtlpExporter::Start(engine::EffectHandler& effect) {
 arrow::Status OtlpExporter::Export(engine::PData msg, engine::EffectHandler& effect) {
   if (!state_) {
     msg.context.Nack({options_.kind + " not started", false});
+    return arrow::Status::OK();
+  }
+  if (!options_.convert_to_otlp) {
+    if (msg.batch.empty()) {
+      msg.context.Ack();  // no root rows: nothing to send
+      return arrow::Status::OK();
+    }
+    auto job = std::make_shared<OtlpExportJob>();
+    job->id = next_job_id_++;
+    job->signal = msg.signal();
+    job->items = msg.num_items();
+    job->batch = std::move(msg.batch);
+    job->context.emplace(std::move(msg.context));
+    state_->Submit(std::move(job));
     return arrow::Status::OK();
   }
   if (msg.num_items() == 0) {

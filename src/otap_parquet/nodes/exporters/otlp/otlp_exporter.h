@@ -15,6 +15,7 @@
 #include "otap_parquet/nodes/exporters/otlp/metrics.h"
 #include "otap_parquet/nodes/exporters/otlp/retry.h"
 #include "otap_parquet/otlp/otlp_types.h"
+#include "otap_parquet/pdata/otap_batch.h"
 
 /// \file
 /// The part of `exporter:otlp_grpc` and `exporter:otlp_http` that does not depend
@@ -30,6 +31,11 @@ struct OtlpExportJob {
   Signal signal = Signal::kLogs;
   int64_t items = 0;
   otlp::OtlpRequest request;
+  /// The batch as received, when the exporter keeps OTAP (Options::convert_to_otlp
+  /// false); `request` is then filled only by a transport that needs OTLP.
+  std::optional<OtapBatch> batch;
+  /// Transport state: streams that ended while this job was in flight on them.
+  int stream_failures = 0;
   /// The transport's encoding of `request`, made once by its first attempt.
   std::string body;
   engine::Clock::time_point first_attempt;
@@ -59,6 +65,8 @@ class OtlpTransport {
   virtual void CancelAll() = 0;
   /// \brief Cancels and waits until every `done` has run; no Send after it.
   virtual void Stop() = 0;
+  /// \brief Sets the transport's own metrics (called with the node's).
+  virtual void PublishMetrics(engine::NodeMetrics& /*metrics*/) {}
 };
 
 using TransportFactory =
@@ -75,6 +83,9 @@ class OtlpExporter : public engine::Exporter {
     std::string target;  ///< endpoint, for messages
     OtlpClientConfig client;
     TransportFactory make_transport;
+    /// False: batches go to the transport as they are (OtlpExportJob::batch), for
+    /// exporter:otap; empty means no root rows.
+    bool convert_to_otlp = true;
   };
 
   explicit OtlpExporter(Options options);

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/exporters/otap/otap_exporter.h"
+
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "otap_parquet/config/config_reader.h"
+
+namespace otap_parquet::nodes {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Errors(const std::string& yaml) {
+  config::ConfigErrors errors;
+  kOtapExporterFactory.validate_config(YAML::Load(yaml), "nodes.x.config", &errors);
+  return errors.empty() ? "" : errors.ToStatus().ToString();
+}
+
+OtapExporterConfig Parse(const std::string& yaml) {
+  config::ConfigErrors errors;
+  config::ConfigReader reader(YAML::Load(yaml), "x", &errors);
+  auto config = OtapExporterConfig::Read(reader);
+  reader.Finish();
+  EXPECT_TRUE(errors.empty()) << errors.ToStatus().ToString();
+  return config;
+}
+
+// Scenario: exporter:otap configs: upstream's Rust keys, Go's `arrow` block, the
+// shared exporter:otlp_grpc keys, and mistakes.
+// Guarantees: valid ones pass with the documented defaults (one stream, 30 s
+// lifetime, IPC zstd, no gRPC compression, 64 in flight); gRPC zstd (which gRPC C++
+// cannot send) and unknown keys are refused with their path.
+TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
+  const auto defaults = Parse("grpc_endpoint: http://127.0.0.1:4317");
+  EXPECT_EQ(defaults.num_streams, 1);
+  EXPECT_EQ(defaults.max_stream_lifetime, std::chrono::seconds(30));
+  EXPECT_TRUE(defaults.payload_zstd);
+  EXPECT_TRUE(defaults.send_metric_attrs);
+  EXPECT_FALSE(defaults.disable_downgrade);
+  EXPECT_EQ(defaults.grpc.client.compression, "none");
+  EXPECT_EQ(defaults.grpc.client.max_in_flight, 64);
+  EXPECT_EQ(defaults.max_message_size, 4 << 20);
+
+  const auto c = Parse(
+      "grpc_endpoint: http://127.0.0.1:4317\n"
+      "compression_method: gzip\n"
+      "stream_queue_capacity: 64\n"
+      "streams_per_signal: 2\n"
+      "send_metric_attrs: false\n"
+      "max_message_size: 1MiB\n"
+      "headers: {x-tenant: a}\n"
+      "arrow: {payload_compression: none, max_stream_lifetime: 0s, "
+      "disable_downgrade: true}\n");
+  EXPECT_EQ(c.num_streams, 2);
+  EXPECT_EQ(c.grpc.client.compression, "gzip");
+  EXPECT_FALSE(c.payload_zstd);
+  EXPECT_FALSE(c.send_metric_attrs);
+  EXPECT_TRUE(c.disable_downgrade);
+  EXPECT_EQ(c.max_stream_lifetime.count(), 0);
+  EXPECT_EQ(c.max_message_size, 1 << 20);
+  ASSERT_EQ(c.grpc.client.headers.size(), 1u);
+
+  EXPECT_THAT(Errors("grpc_endpoint: h:1\ncompression: zstd"),
+              HasSubstr("zstd is not supported"));
+  EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {payload_compression: lz4}"),
+              HasSubstr("nodes.x.config.arrow.payload_compression"));
+  EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {num_streamz: 2}"),
+              HasSubstr("nodes.x.config.arrow.num_streamz"));
+  EXPECT_THAT(Errors("{}"), HasSubstr("missing required key grpc_endpoint"));
+}
+
+}  // namespace
+}  // namespace otap_parquet::nodes

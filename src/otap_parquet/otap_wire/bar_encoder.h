@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arrow/result.h>
+
+#include "otap_parquet/pdata/otap_batch.h"
+
+/// \file
+/// Encoding of OTel Arrow (OTAP) streams, the inverse of bar_decoder.h: one
+/// `BatchArrowRecords` message per OtapBatch, with the state a stream carries across
+/// messages (one Arrow IPC stream per payload type, dictionaries that grow by
+/// deltas). Wire rules: shared/docs/otap-protocol.md §1 (exporter), §3.3, §4.
+
+namespace otap_parquet::otap_wire {
+
+/// \brief How a stream's batches are encoded.
+struct EncodeOptions {
+  /// IPC body compression zstd (`arrow.payload_compression`); off = uncompressed.
+  bool payload_zstd = true;
+  /// Send METRIC_ATTRS (26). Go receivers up to v0.148.0 fail the stream on it; when
+  /// off, metric-level attributes are left out (counted in EncoderStats).
+  bool send_metric_attrs = true;
+  /// Attribute `key` / `str` columns as Dictionary<UInt16, Utf8> with one dictionary
+  /// per IPC stream that grows by deltas; off = native columns.
+  bool dictionaries = true;
+};
+
+/// \brief Counters of one StreamEncoder.
+struct EncoderStats {
+  int64_t schemas = 0;               ///< schema_ids allocated (IPC streams started)
+  int64_t dictionary_resets = 0;     ///< replacement dictionaries (a dictionary full)
+  int64_t metric_attrs_dropped = 0;  ///< METRIC_ATTRS rows not sent
+};
+
+/// \brief The encoding state of one OTel Arrow stream of one signal. Not
+/// thread-safe: one batch at a time, in the order the messages are sent.
+///
+/// Per message: payloads root first (Go receivers up to v0.148.0 dispatch on the
+/// first), zero-row tables left out, ids transport encoded with `encoding` field
+/// metadata (EncodeTransportIds), only the canonical (spec) columns, no schema
+/// metadata. Each payload type has its own IPC stream, identified by a `schema_id`
+/// ("0", "1", ...) unique across the payload types of the stream; a schema change
+/// starts a new one. Dictionary keys are UInt16 only.
+class StreamEncoder {
+ public:
+  StreamEncoder(Signal signal, EncodeOptions options);
+  ~StreamEncoder();
+  StreamEncoder(const StreamEncoder&) = delete;
+  StreamEncoder& operator=(const StreamEncoder&) = delete;
+
+  /// \brief Encodes `batch` (canonical schemas, plain ids) as the serialized
+  /// `BatchArrowRecords` with `batch_id` and HPACK `headers`. Invalid for a batch of
+  /// another signal or without root rows (never sent: peers refuse an empty batch).
+  /// After an error the IPC state may no longer match what the peer has seen: the
+  /// stream must end.
+  arrow::Result<std::string> Encode(const OtapBatch& batch, int64_t batch_id,
+                                    const std::string& headers = "");
+
+  /// \brief Forgets the IPC state (after a message that was not sent): the next
+  /// message starts new IPC streams with new schema_ids, which make a peer drop
+  /// its decoders of those payload types.
+  void Reset();
+
+  Signal signal() const { return signal_; }
+  const EncoderStats& stats() const { return stats_; }
+
+ private:
+  struct IpcStream;
+
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> ToWire(
+      PayloadType type, const std::shared_ptr<arrow::RecordBatch>& batch,
+      IpcStream* stream);
+
+  Signal signal_;
+  EncodeOptions options_;
+  std::map<PayloadType, std::unique_ptr<IpcStream>> streams_;
+  int64_t next_schema_id_ = 0;
+  EncoderStats stats_;
+};
+
+/// \brief An upper bound of a batch's encoded size before IPC compression: the
+/// bytes of Arrow buffers its rows reference (not the whole buffers a slice
+/// shares) plus a margin for IPC framing. Splitting on it keeps each message
+/// under a peer's maximum message size.
+int64_t EstimateEncodedSize(const OtapBatch& batch);
+
+/// \brief `batch` split by root rows (with their children, ConcatOtapBatches) into
+/// parts whose EstimateEncodedSize is at most `max_size`; a single root row that
+/// is larger stays whole. The batch itself when it fits.
+arrow::Result<std::vector<OtapBatch>> SplitForMessageSize(const OtapBatch& batch,
+                                                          int64_t max_size);
+
+}  // namespace otap_parquet::otap_wire

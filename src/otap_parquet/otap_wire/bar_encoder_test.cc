@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/otap_wire/bar_encoder.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <arrow/api.h>
+#include <arrow/io/memory.h>
+#include <arrow/ipc/api.h>
+#include <gtest/gtest.h>
+
+#include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
+#include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/otap_wire/bar_decoder.h"
+#include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/pdata/ids.h"
+#include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::otap_wire {
+namespace {
+
+namespace pb = opentelemetry::proto::experimental::arrow::v1;
+
+std::vector<OtapBatch> Generate(Signal signal, int requests, uint64_t seed = 5) {
+  generator::GeneratorOptions options;
+  options.seed = seed;
+  generator::OtlpGenerator gen(options);
+  std::vector<OtapBatch> out;
+  for (int i = 0; i < requests; ++i) {
+    auto batches = otlp::ToOtap(gen.Next(signal));
+    EXPECT_TRUE(batches.ok()) << batches.status().ToString();
+    for (auto& b : *batches) out.push_back(std::move(b));
+  }
+  return out;
+}
+
+void ExpectSameTables(const OtapBatch& expected, const OtapBatch& actual) {
+  ASSERT_EQ(expected.payload_types(), actual.payload_types());
+  for (PayloadType type : expected.payload_types()) {
+    SCOPED_TRACE(std::string(TableName(type)));
+    EXPECT_TRUE(expected.Get(type)->Equals(*actual.Get(type), /*check_metadata=*/false))
+        << "expected:\n"
+        << expected.Get(type)->ToString() << "\nactual:\n"
+        << actual.Get(type)->ToString();
+  }
+}
+
+pb::BatchArrowRecords Parse(const std::string& message) {
+  pb::BatchArrowRecords bar;
+  EXPECT_TRUE(bar.ParseFromString(message));
+  return bar;
+}
+
+// Reads one payload type's IPC stream (the concatenated `record` bytes of its
+// payloads) with Arrow's own stream reader; returns its statistics.
+arrow::Result<arrow::ipc::ReadStats> ReadIpc(const std::string& bytes,
+                                             std::shared_ptr<arrow::Schema>* schema) {
+  auto input =
+      std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes));
+  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
+  *schema = reader->schema();
+  std::shared_ptr<arrow::RecordBatch> batch;
+  do {
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+  } while (batch);
+  return reader->stats();
+}
+
+class StreamEncoderSignalTest : public ::testing::TestWithParam<Signal> {};
+
+// Scenario: several generated batches of one signal encoded on one stream and fed
+// to our receiver's decoder in order (IPC state, dictionaries and ids carried
+// across messages).
+// Guarantees: each decodes to exactly the batch that was encoded; batch ids are the
+// given ones; the root payload comes first; schema_ids are unique across payload
+// types; id fields carry `encoding` metadata; dictionary keys are UInt16.
+TEST_P(StreamEncoderSignalTest, RoundTripsThroughTheDecoder) {
+  const Signal signal = GetParam();
+  auto batches = Generate(signal, 4);
+  ASSERT_GE(batches.size(), 2u);
+  StreamEncoder encoder(signal, EncodeOptions{});
+  StreamDecoder decoder(signal, DecodeLimits{});
+  std::map<std::string, int> type_of_schema_id;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(std::string message,
+                         encoder.Encode(batches[i], static_cast<int64_t>(i)));
+    pb::BatchArrowRecords bar = Parse(message);
+    ASSERT_GT(bar.arrow_payloads_size(), 0);
+    EXPECT_EQ(static_cast<PayloadType>(bar.arrow_payloads(0).type()),
+              RootPayloadType(signal));
+    for (const auto& payload : bar.arrow_payloads()) {
+      auto [it, inserted] =
+          type_of_schema_id.emplace(payload.schema_id(), payload.type());
+      EXPECT_EQ(it->second, payload.type()) << "schema_id " << payload.schema_id();
+      EXPECT_FALSE(payload.record().empty());
+    }
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_EQ(decoded.batch_id, static_cast<int64_t>(i));
+    ASSERT_TRUE(decoded.batch.has_value());
+    ExpectSameTables(batches[i], *decoded.batch);
+  }
+  EXPECT_EQ(encoder.stats().schemas, static_cast<int64_t>(type_of_schema_id.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, StreamEncoderSignalTest,
+                         ::testing::Values(Signal::kLogs, Signal::kTraces,
+                                           Signal::kMetrics));
+
+// Scenario: the first message of a logs stream, read with Arrow's own IPC reader.
+// Guarantees: the root's id fields say how they are encoded, attribute key/str are
+// Dictionary<UInt16, Utf8>, no schema metadata is sent.
+TEST(StreamEncoderTest, WireSchemaFollowsTheSpec) {
+  auto batches = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(batches.empty());
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batches[0], 0));
+  pb::BatchArrowRecords bar = Parse(message);
+  for (const auto& payload : bar.arrow_payloads()) {
+    std::shared_ptr<arrow::Schema> schema;
+    ASSERT_OK(ReadIpc(payload.record(), &schema).status());
+    EXPECT_EQ(schema->metadata(), nullptr);
+    const auto type = static_cast<PayloadType>(payload.type());
+    if (type == PayloadType::kLogs) {
+      auto id = schema->GetFieldByName("id");
+      ASSERT_NE(id, nullptr);
+      ASSERT_NE(id->metadata(), nullptr);
+      EXPECT_EQ(id->metadata()->Get(kEncodingMetadataKey).ValueOr(""), kEncodingDelta);
+    }
+    if (type == PayloadType::kLogAttrs) {
+      auto parent = schema->GetFieldByName("parent_id");
+      ASSERT_NE(parent->metadata(), nullptr);
+      EXPECT_EQ(parent->metadata()->Get(kEncodingMetadataKey).ValueOr(""),
+                kEncodingQuasiDelta);
+      EXPECT_TRUE(schema->GetFieldByName("key")->type()->Equals(
+          arrow::dictionary(arrow::uint16(), arrow::utf8())));
+    }
+  }
+}
+
+// A logs batch of one record with `n` string attributes, values `prefix`0..n-1.
+OtapBatch WithStringAttributes(const OtapBatch& logs, int64_t n,
+                               const std::string& prefix) {
+  OtapBatch out(Signal::kLogs);
+  out.Set(PayloadType::kLogs, logs.root()->Slice(0, 1));
+  const auto& schema = schema::CanonicalSchema(PayloadType::kLogAttrs);
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  const uint16_t parent =
+      std::static_pointer_cast<arrow::UInt16Array>(logs.root()->GetColumnByName("id"))
+          ->Value(0);
+  for (const auto& field : schema->fields()) {
+    if (field->name() == "parent_id") {
+      arrow::UInt16Builder b;
+      for (int64_t i = 0; i < n; ++i) EXPECT_TRUE(b.Append(parent).ok());
+      columns.push_back(b.Finish().ValueOrDie());
+    } else if (field->name() == "key" || field->name() == "str") {
+      arrow::StringBuilder b;
+      for (int64_t i = 0; i < n; ++i) {
+        EXPECT_TRUE(b.Append(field->name() == "key" ? "k" + std::to_string(i % 7)
+                                                    : prefix + std::to_string(i))
+                        .ok());
+      }
+      columns.push_back(b.Finish().ValueOrDie());
+    } else if (field->name() == "type") {
+      arrow::UInt8Builder b;
+      for (int64_t i = 0; i < n; ++i) EXPECT_TRUE(b.Append(1).ok());
+      columns.push_back(b.Finish().ValueOrDie());
+    } else {
+      columns.push_back(arrow::MakeArrayOfNull(field->type(), n).ValueOrDie());
+    }
+  }
+  out.Set(PayloadType::kLogAttrs, arrow::RecordBatch::Make(schema, n, columns));
+  return out;
+}
+
+// Scenario: three batches on one stream whose attribute values are (1) new, (2)
+// partly known and partly new, (3) so many new ones that the UInt16 dictionary is
+// full, then (4) more distinct values than UInt16 keys address.
+// Guarantees: (2) is sent as a dictionary delta, (3) as a replacement dictionary in
+// the same IPC stream, (4) as a native column under a new schema_id; every batch
+// decodes to what was encoded (our decoder), and Arrow's reader reads the stream.
+TEST(StreamEncoderTest, DictionaryDeltasAndReplacements) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  const std::vector<OtapBatch> batches = {WithStringAttributes(logs[0], 100, "a"),
+                                          WithStringAttributes(logs[0], 200, "a"),
+                                          WithStringAttributes(logs[0], 65400, "b"),
+                                          WithStringAttributes(logs[0], 70000, "c")};
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  std::map<std::string, std::string> ipc_by_schema_id;
+  std::string attrs_schema_id;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_OK_AND_ASSIGN(std::string message,
+                         encoder.Encode(batches[i], static_cast<int64_t>(i)));
+    pb::BatchArrowRecords bar = Parse(message);
+    for (const auto& payload : bar.arrow_payloads()) {
+      if (static_cast<PayloadType>(payload.type()) != PayloadType::kLogAttrs) continue;
+      if (i == 3) {
+        EXPECT_NE(payload.schema_id(), attrs_schema_id);
+      } else {
+        if (i > 0) {
+          EXPECT_EQ(payload.schema_id(), attrs_schema_id);
+        }
+        attrs_schema_id = payload.schema_id();
+      }
+      ipc_by_schema_id[payload.schema_id()] += payload.record();
+    }
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_TRUE(decoded.batch.has_value());
+    ExpectSameTables(batches[i], *decoded.batch);
+  }
+  std::shared_ptr<arrow::Schema> schema;
+  ASSERT_OK_AND_ASSIGN(auto stats, ReadIpc(ipc_by_schema_id[attrs_schema_id], &schema));
+  EXPECT_GE(stats.num_dictionary_deltas, 1);
+  EXPECT_GE(stats.num_replaced_dictionaries, 1);
+  EXPECT_EQ(encoder.stats().dictionary_resets, 2);  // `str` in (3) and (4)
+}
+
+// Scenario: a batch far larger than the message size limit.
+// Guarantees: it is split into parts under the estimate, each encodes and decodes,
+// and together they hold every log record of the batch.
+TEST(StreamEncoderTest, SplitsForTheMessageSize) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  const OtapBatch& batch = logs[0];
+  const int64_t size = EstimateEncodedSize(batch);
+  ASSERT_OK_AND_ASSIGN(auto parts, SplitForMessageSize(batch, size / 4));
+  EXPECT_GE(parts.size(), 4u);
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  int64_t rows = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].num_root_rows() > 1) {
+      EXPECT_LE(EstimateEncodedSize(parts[i]), size / 4);
+    }
+    ASSERT_OK_AND_ASSIGN(std::string message,
+                         encoder.Encode(parts[i], static_cast<int64_t>(i)));
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ExpectSameTables(parts[i], *decoded.batch);
+    rows += parts[i].num_root_rows();
+  }
+  EXPECT_EQ(rows, batch.num_root_rows());
+  ASSERT_OK_AND_ASSIGN(auto whole, SplitForMessageSize(batch, size));
+  EXPECT_EQ(whole.size(), 1u);
+}
+
+// Scenario: two log records that are a slice of a large batch (as receiver:parquet
+// hands out slices of a decoded row group), with a limit far below the large
+// batch's buffers but above what the two rows use.
+// Guarantees: not split (the estimate counts what the slice references).
+TEST(StreamEncoderTest, SlicesAreNotSplitByTheirParentsSize) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  ASSERT_GT(logs[0].num_root_rows(), 10);
+  OtapBatch whole(Signal::kLogs);
+  whole.Set(PayloadType::kLogs, logs[0].root());
+  OtapBatch two(Signal::kLogs);
+  two.Set(PayloadType::kLogs, logs[0].root()->Slice(0, 2));
+  constexpr int64_t kFraming = 4096;  // per table, in the estimate
+  const int64_t limit = (EstimateEncodedSize(whole) - kFraming) / 4 + kFraming;
+  ASSERT_LT(EstimateEncodedSize(two), limit);
+  ASSERT_OK_AND_ASSIGN(auto parts, SplitForMessageSize(two, limit));
+  EXPECT_EQ(parts.size(), 1u);
+}
+
+// Scenario: a message is encoded and not sent (too large), the encoder is reset,
+// and the stream goes on with the next messages.
+// Guarantees: the peer's decoder, which never saw the dropped message, decodes
+// every later message (new schema_ids replace its decoders).
+TEST(StreamEncoderTest, ResetAfterAnUnsentMessage) {
+  auto batches = Generate(Signal::kTraces, 3);
+  ASSERT_GE(batches.size(), 3u);
+  StreamEncoder encoder(Signal::kTraces, EncodeOptions{});
+  StreamDecoder decoder(Signal::kTraces, DecodeLimits{});
+  ASSERT_OK_AND_ASSIGN(std::string first, encoder.Encode(batches[0], 0));
+  ASSERT_OK(decoder.Decode(first).status);
+  ASSERT_OK_AND_ASSIGN(std::string dropped, encoder.Encode(batches[1], 1));
+  encoder.Reset();
+  for (int64_t i = 1; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batches[i], i));
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ExpectSameTables(batches[i], *decoded.batch);
+  }
+}
+
+// Scenario: a batch without log records, and one of another signal.
+// Guarantees: neither is encoded (peers refuse an empty BatchArrowRecords).
+TEST(StreamEncoderTest, RefusesEmptyAndForeignBatches) {
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  EXPECT_FALSE(encoder.Encode(OtapBatch(Signal::kLogs), 0).ok());
+  auto spans = Generate(Signal::kTraces, 1);
+  ASSERT_FALSE(spans.empty());
+  EXPECT_FALSE(encoder.Encode(spans[0], 0).ok());
+}
+
+// Scenario: metrics with METRIC_ATTRS encoded with send_metric_attrs off (for Go
+// receivers up to v0.148.0).
+// Guarantees: no METRIC_ATTRS payload is sent and the rows are counted.
+TEST(StreamEncoderTest, LeavesOutMetricAttrsWhenAsked) {
+  auto metrics = Generate(Signal::kMetrics, 6);
+  EncodeOptions options;
+  options.send_metric_attrs = false;
+  StreamEncoder encoder(Signal::kMetrics, options);
+  int64_t expected = 0;
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    if (auto attrs = metrics[i].Get(PayloadType::kMetricAttrs)) {
+      expected += attrs->num_rows();
+    }
+    ASSERT_OK_AND_ASSIGN(std::string message,
+                         encoder.Encode(metrics[i], static_cast<int64_t>(i)));
+    const pb::BatchArrowRecords bar = Parse(message);
+    for (const auto& payload : bar.arrow_payloads()) {
+      EXPECT_NE(static_cast<PayloadType>(payload.type()), PayloadType::kMetricAttrs);
+    }
+  }
+  EXPECT_EQ(encoder.stats().metric_attrs_dropped, expected);
+}
+
+}  // namespace
+}  // namespace otap_parquet::otap_wire
