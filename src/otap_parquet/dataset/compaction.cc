@@ -13,15 +13,21 @@
 
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/record_batch.h>
+#include <arrow/table.h>
+#include <arrow/util/key_value_metadata.h>
 #include <fmt/format.h>
+#include <parquet/arrow/reader.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/dataset/dataset_writer.h"
+#include "otap_parquet/dataset/parquet_layout.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/util/memory.h"
 
 namespace otap_parquet::dataset {
 
@@ -280,6 +286,67 @@ bool HasSmallFiles(const PartitionPlan& partition, int64_t target) {
   return false;
 }
 
+// A file whose rows can be copied as they are (its footer, read once).
+struct CopySource {
+  PayloadType type = PayloadType::kUnknown;
+  std::string path;
+  std::shared_ptr<parquet::FileMetaData> metadata;
+};
+
+arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path,
+    std::shared_ptr<parquet::FileMetaData> metadata) {
+  auto input = fs->OpenInputFile(path);
+  if (!input.ok()) {
+    return Status::IOError("opening ", DisplayUri(*fs, path), ": ",
+                           input.status().message());
+  }
+  // As the replay reader opens files: its memory pool (jemalloc), a buffered stream
+  // locally, coalesced ranged reads on object stores.
+  arrow::MemoryPool* pool = util::DataMemoryPool();
+  const bool local = IsLocalFileSystem(*fs);
+  parquet::ReaderProperties file_properties(pool);
+  if (local) {
+    file_properties.enable_buffered_stream();
+    file_properties.set_buffer_size(1 << 20);
+  }
+  std::unique_ptr<parquet::ParquetFileReader> pq;
+  try {
+    pq = parquet::ParquetFileReader::Open(*input, file_properties, std::move(metadata));
+  } catch (const std::exception& e) {
+    return Status::IOError("opening ", DisplayUri(*fs, path), ": ", e.what());
+  }
+  parquet::ArrowReaderProperties properties(/*use_threads=*/false);
+  properties.set_pre_buffer(!local);
+  std::unique_ptr<parquet::arrow::FileReader> reader;
+  ARROW_ASSIGN_OR_RAISE(
+      reader, parquet::arrow::FileReader::Make(pool, std::move(pq), properties));
+  return reader;
+}
+
+// The files of `partition` for a copy of their rows as they are, or nullopt when some
+// file's schema is not our writer's current one (an older version's, upstream's
+// UInt16 resource ids, columns missing or added) or it cannot be opened: those go
+// through the reader, which converts (or reports and refuses) them. Files are closed
+// again: a partition may have more files than a process may keep open.
+arrow::Result<std::optional<std::vector<CopySource>>> PlanCopy(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const PartitionPlan& partition) {
+  std::vector<CopySource> out;
+  for (const auto& [type, files] : partition.files) {
+    for (const auto& file : files) {
+      auto reader = OpenParquet(fs, file.path, nullptr);
+      if (!reader.ok()) return std::nullopt;
+      std::shared_ptr<arrow::Schema> schema;
+      if (!(*reader)->GetSchema(&schema).ok() ||
+          !schema->Equals(*DiskSchema(type), /*check_metadata=*/false)) {
+        return std::nullopt;
+      }
+      out.push_back({type, file.path, (*reader)->parquet_reader()->metadata()});
+    }
+  }
+  return out;
+}
+
 class Compactor {
  public:
   Compactor(std::shared_ptr<arrow::fs::FileSystem> fs, std::string base,
@@ -481,7 +548,57 @@ class Compactor {
                           DatasetWriter::Make(writer_options, *partitioning, settings));
     std::vector<arrow::Future<>> acks;
     bool hooked = false;
-    while (true) {
+    std::optional<std::vector<CopySource>> copy;
+    if (options_.copy_own_files) {
+      ARROW_ASSIGN_OR_RAISE(copy, PlanCopy(fs_, source));
+    }
+    if (copy) {
+      // Our own files: each table's rows copied in order with their ids, which are
+      // already unique in the id space (one old partition makes one new one), so no
+      // join work. The reader's merge below is for files of other writers.
+      std::string time_path = source.path.substr(0, at);
+      if (!time_path.empty()) time_path.pop_back();
+      const auto root_metadata =
+          arrow::key_value_metadata({std::string("_part_id")}, {new_part_id});
+      for (auto& file : *copy) {
+        auto schema = DiskSchema(file.type);
+        if (IsRoot(file.type)) schema = schema->WithMetadata(root_metadata);
+        auto reader = OpenParquet(fs_, file.path, file.metadata);
+        if (!reader.ok()) {
+          ARROW_RETURN_NOT_OK(undo("reading failed: " + reader.status().ToString()));
+          return Status::OK();
+        }
+        for (int group = 0; group < (*reader)->num_row_groups(); ++group) {
+          auto table = (*reader)->ReadRowGroup(group);
+          Status st = table.status();
+          if (st.ok()) {
+            auto combined = (*table)->CombineChunksToBatch();
+            if (combined.ok()) {
+              DiskBatch disk;
+              disk.signal = Signal::kLogs;  // not used for disk-form rows
+              disk.tables.emplace_back(
+                  file.type, (*combined)->ReplaceSchema(schema).ValueOr(nullptr));
+              if (disk.tables.back().second == nullptr) {
+                st = Status::Invalid("schema of ", TableName(file.type));
+              } else {
+                acks.push_back(writer->WriteDisk(std::move(disk), time_path));
+              }
+            } else {
+              st = combined.status();
+            }
+          }
+          if (!st.ok()) {
+            ARROW_RETURN_NOT_OK(undo("reading failed: " + st.ToString()));
+            return Status::OK();
+          }
+          if (!hooked && writer->metrics().files_closed > 0) {
+            hooked = true;
+            Hook("writing");
+          }
+        }
+      }
+    }
+    while (!copy) {
       auto next = reader->Next();
       if (!next.ok()) {
         ARROW_RETURN_NOT_OK(undo("reading failed: " + next.status().ToString()));

@@ -121,6 +121,10 @@ struct CompactOptions {
   bool dry_run = false;
   /// fsync local files.
   bool fsync = true;
+  /// Copy the rows of files in our writer's current schema as they are (false:
+  /// every partition goes through the reader's merge, as files of other writers do;
+  /// tests).
+  bool copy_own_files = true;
   /// Test hook: called at named points, where a test may kill the process:
   /// "pending" (manifest written), "writing" (first new file published), "written"
   /// (every new file published), "committed", "removing" (first superseded file
