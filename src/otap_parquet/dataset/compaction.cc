@@ -398,6 +398,16 @@ class Compactor {
       if (result.action == CompactionResult::Action::kProblem) ++report_.problems;
       report_.results.push_back(std::move(result));
     }
+    for (const auto& wanted : options_.partitions) {
+      const bool found = std::any_of(plan.partitions.begin(), plan.partitions.end(),
+                                     [&](const auto& p) { return p.path == wanted; });
+      if (!found) {
+        CompactionResult result;
+        result.partition = wanted;
+        result.detail = "no such partition (paths as `partitions` lists them)";
+        report_.results.push_back(std::move(result));
+      }
+    }
     ARROW_RETURN_NOT_OK(Finish());
     return std::move(report_);
   }

@@ -9,8 +9,10 @@
 #include <arrow/filesystem/localfs.h>
 #include <gtest/gtest.h>
 
+#include "otap_parquet/dataset/dataset_reader_test_util.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/sharding.h"
+#include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/testing/gtest_util.h"
 #include "otap_parquet/testing/temp_dir.h"
 
@@ -98,14 +100,14 @@ TEST(CompactionShardTest, CompactedPartitionGoesToTheShardOfItsOrigin) {
 }
 
 TEST(CompactionDiscoveryTest, WithoutManifestBothAreVisible) {
-  testing::TempDir dir("compaction_none");
+  otap_parquet::testing::TempDir dir("compaction_none");
   WriteLake(dir.path());
   ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
   EXPECT_EQ(Paths(plan), (std::vector<std::string>{kOld, kNew}));
 }
 
 TEST(CompactionDiscoveryTest, PendingHidesTheNewPartition) {
-  testing::TempDir dir("compaction_pending");
+  otap_parquet::testing::TempDir dir("compaction_pending");
   WriteLake(dir.path());
   Store(dir.path(), Manifest(CompactionManifest::State::kPending));
   ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
@@ -115,7 +117,7 @@ TEST(CompactionDiscoveryTest, PendingHidesTheNewPartition) {
 }
 
 TEST(CompactionDiscoveryTest, CommittedReplacesTheSupersededFiles) {
-  testing::TempDir dir("compaction_committed");
+  otap_parquet::testing::TempDir dir("compaction_committed");
   WriteLake(dir.path());
   Store(dir.path(), Manifest(CompactionManifest::State::kCommitted));
   ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
@@ -128,7 +130,7 @@ TEST(CompactionDiscoveryTest, CommittedReplacesTheSupersededFiles) {
 TEST(CompactionDiscoveryTest, CommittedButNotFullyListedKeepsTheOldFiles) {
   // A listing taken before the commit (here: a new file missing) must not mix the
   // old partition's absence with an incomplete new one.
-  testing::TempDir dir("compaction_incomplete");
+  otap_parquet::testing::TempDir dir("compaction_incomplete");
   WriteLake(dir.path(), /*new_complete=*/false);
   Store(dir.path(), Manifest(CompactionManifest::State::kCommitted));
   ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
@@ -137,7 +139,7 @@ TEST(CompactionDiscoveryTest, CommittedButNotFullyListedKeepsTheOldFiles) {
 }
 
 TEST(CompactionDiscoveryTest, FilesAddedAfterTheCompactionStayVisible) {
-  testing::TempDir dir("compaction_added");
+  otap_parquet::testing::TempDir dir("compaction_added");
   WriteLake(dir.path());
   Touch(dir.path(), "logs", kOld, "part-9-late.parquet");
   Store(dir.path(), Manifest(CompactionManifest::State::kCommitted));
@@ -163,7 +165,7 @@ class ResumeCompactedTest : public ::testing::Test {
   std::string NewFile(int i) {
     return plan_.partitions[0].FilesOf(PayloadType::kLogs)[i].path;
   }
-  testing::TempDir dir_{"compaction_resume"};
+  otap_parquet::testing::TempDir dir_{"compaction_resume"};
   CompactionManifest manifest_;
   DatasetPlan plan_;
 };
@@ -214,6 +216,59 @@ TEST_F(ResumeCompactedTest, ProgressFollowsThroughReplayProgress) {
   EXPECT_EQ(resume.file, NewFile(0));
   EXPECT_EQ(resume.row, 10);
 }
+
+arrow::Result<std::vector<otlp::OtlpRequest>> ReadAll(const std::string& base) {
+  ARROW_ASSIGN_OR_RAISE(auto reader, DatasetReader::Make(LocalFs(), base));
+  std::vector<otlp::OtlpRequest> out;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
+    if (!batch) break;
+    ARROW_RETURN_NOT_OK(batch->Validate());
+    ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(*batch));
+    out.push_back(std::move(request));
+  }
+  return out;
+}
+
+// Compact() end to end on three id spaces of all signals in small files, by the copy
+// of our files and by the reader's merge: the replay equals the generated input, one
+// compacted partition per old one, the superseded files deleted (grace 0).
+class CompactTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(CompactTest, EveryRecordOfThreePartitionsKept) {
+  otap_parquet::testing::TempDir dir("compaction_e2e");
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 4;
+  testing::TestWriteOptions write;
+  write.default_rotate_rows = 9;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       testing::WriteGeneratedDataset(
+                           dir.path(), {Signal::kLogs, Signal::kTraces, Signal::kMetrics},
+                           9, gen, write, /*requests_per_partition=*/3));
+  CompactOptions options;
+  options.older_than = std::chrono::milliseconds(0);
+  options.grace = std::chrono::milliseconds(0);
+  options.fsync = false;
+  options.copy_own_files = GetParam();
+  options.writer.target_bytes_per_file = 1 << 20;
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir.path(), options));
+  EXPECT_EQ(report.compacted, 3);
+  EXPECT_EQ(report.problems, 0);
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
+  ASSERT_EQ(plan.partitions.size(), 3u);
+  for (const auto& p : plan.partitions) {
+    ASSERT_NE(p.compaction, nullptr) << p.path;
+    EXPECT_EQ(p.FilesOf(PayloadType::kLogs).size(), 1u);
+  }
+  EXPECT_EQ(plan.superseded_files, 0);  // deleted, not merely hidden
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path()));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  // Nothing more to do.
+  ASSERT_OK_AND_ASSIGN(report, Compact(LocalFs(), dir.path(), options));
+  EXPECT_EQ(report.compacted, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(CopyAndMerge, CompactTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace otap_parquet::dataset
