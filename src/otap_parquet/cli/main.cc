@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "otap_parquet/cli/commands.h"
+#include "otap_parquet/cli/compact_command.h"
 #include "otap_parquet/cli/dataset_commands.h"
 #include "otap_parquet/cli/inspect_command.h"
 #include "otap_parquet/cli/partitions_command.h"
@@ -199,6 +200,54 @@ int main(int argc, char** argv) {
   repair_cmd->add_flag("--allow-http", repair.flags.allow_http,
                        "allow plain http to the S3 endpoint");
 
+  otap_parquet::cli::CompactCommandOptions compact;
+  auto* compact_cmd = app.add_subcommand(
+      "compact",
+      "Merge the small files of each partition of DATASET into files of the target "
+      "size, as a new partition that supersedes the old one; readers never see a "
+      "record twice or miss one (docs/operations.md)");
+  compact_cmd
+      ->add_option("dataset", compact.dataset, "DATASET (directory, file:// or s3://)")
+      ->required();
+  compact_cmd->add_flag("--dry-run", compact.dry_run,
+                        "show what would be compacted and removed; change nothing");
+  compact_cmd
+      ->add_option("--older-than", compact.older_than,
+                   "only partitions whose every file is older than this (e.g. 1h, 0s)")
+      ->capture_default_str();
+  compact_cmd->add_option("--partition", compact.partitions,
+                          "partition path as `partitions` lists it; repeatable (default: "
+                          "every partition with small files)");
+  compact_cmd
+      ->add_option("--target-size", compact.target_size, "bytes per new file (128MiB)")
+      ->capture_default_str();
+  compact_cmd
+      ->add_option("--grace", compact.grace,
+                   "superseded files are deleted this long after their compaction "
+                   "committed (by a later run; 0s = at once)")
+      ->capture_default_str();
+  compact_cmd->add_option(
+      "--compression", compact.flags.compression,
+      "Parquet codec: zstd (default), snappy, lz4, gzip, brotli, none");
+  compact_cmd->add_option("--compression-level", compact.compression_level,
+                          "codec level (0 = the codec's default)");
+  compact_cmd
+      ->add_option("--row-group-size", compact.row_group_size,
+                   "rows per row group (0 = the writer's default, 1048576)")
+      ->check(CLI::NonNegativeNumber);
+  compact_cmd->add_option("--bloom-filter-column", compact.bloom_filter_columns,
+                          "column with a bloom filter (e.g. trace_id); repeatable");
+  compact_cmd->add_option("--dictionary-column", compact.dictionary_columns,
+                          "dictionary-encoded column (\"*\" = all); repeatable; default: "
+                          "the writer's list");
+  compact_cmd->add_flag("--no-fsync", compact.flags.no_fsync,
+                        "do not fsync local files (faster, unsafe)");
+  compact_cmd->add_option("--s3-endpoint", compact.flags.s3_endpoint,
+                          "S3 endpoint override (host:port or http(s)://host:port)");
+  compact_cmd->add_option("--s3-region", compact.flags.s3_region, "S3 region");
+  compact_cmd->add_flag("--allow-http", compact.flags.allow_http,
+                        "allow plain http to the S3 endpoint");
+
   otap_parquet::cli::InspectCommandOptions inspect;
   auto* inspect_cmd = app.add_subcommand(
       "inspect",
@@ -348,6 +397,10 @@ int main(int argc, char** argv) {
   if (*demo_cmd) return Report(otap_parquet::cli::RunDemo(demo, std::cout));
   if (*repair_cmd) {
     auto code = otap_parquet::cli::RunRepair(repair, std::cout);
+    return code.ok() ? *code : Report(code.status());
+  }
+  if (*compact_cmd) {
+    auto code = otap_parquet::cli::RunCompact(compact, std::cout);
     return code.ok() ? *code : Report(code.status());
   }
   if (*inspect_cmd) {

@@ -394,7 +394,22 @@ arrow::Future<> DatasetWriter::Write(const OtapBatch& batch) {
     }
     disks.emplace_back(time_path, std::move(*disk));
   }
+  return WriteDisks(std::move(disks));
+}
 
+arrow::Future<> DatasetWriter::WriteDisk(DiskBatch disk, const std::string& time_path) {
+  if (closed_) {
+    return arrow::Future<>::MakeFinished(Status::Invalid("dataset writer is closed"));
+  }
+  if (disk.num_rows() == 0) return arrow::Future<>::MakeFinished(Status::OK());
+  disk.part_id = ids_.part_id();
+  std::vector<std::pair<std::string, DiskBatch>> disks;
+  disks.emplace_back(time_path, std::move(disk));
+  return WriteDisks(std::move(disks));
+}
+
+arrow::Future<> DatasetWriter::WriteDisks(
+    std::vector<std::pair<std::string, DiskBatch>> disks) {
   auto ack = std::make_shared<PendingAck>();
   ++pending_;
   ack->remaining = 1;  // held by this call until all parts are written

@@ -193,6 +193,13 @@ class DatasetWriter {
   /// the future fails with Invalid.
   arrow::Future<> Write(const OtapBatch& batch);
 
+  /// \brief Appends rows already in disk form: DiskSchema columns (roots with the
+  /// writer's `_part_id` metadata), UInt32 ids unique in the writer's `_part_id` and
+  /// kept as they are, into the partition at `time_path` ("" or the event-time
+  /// levels `date=…[/hour=…]`), with Write()'s flush rules and acknowledgement. For
+  /// copying a whole id space (compaction), each table's rows in their order.
+  arrow::Future<> WriteDisk(DiskBatch disk, const std::string& time_path);
+
   /// \brief Publishes every open file now, counted under `reason`. Returns the first
   /// error (all errors also reach the futures of the batches concerned); partitions
   /// flush independently.
@@ -234,6 +241,7 @@ class DatasetWriter {
                 DatasetWriterSettings settings);
 
   void CleanStaleTempFilesAtStart();
+  arrow::Future<> WriteDisks(std::vector<std::pair<std::string, DiskBatch>> disks);
   arrow::Status WriteDiskBatch(const std::string& key, const DiskBatch& disk,
                                Partition** out);
   arrow::Status FlushPartition(const std::string& key, FlushReason reason);

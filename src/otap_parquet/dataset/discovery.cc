@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::dataset {
@@ -296,6 +297,9 @@ arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>
   }
   for (auto& [dir, partition] : partitions)
     plan.partitions.push_back(std::move(partition));
+  // After the tables: a manifest read now describes at least the files listed (a
+  // compaction committed meanwhile is applied only if every new file was listed).
+  ARROW_RETURN_NOT_OK(ApplyCompactions(fs, base, tables, &plan));
   return plan;
 }
 

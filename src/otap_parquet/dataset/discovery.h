@@ -22,6 +22,8 @@
 
 namespace otap_parquet::dataset {
 
+struct CompactionManifest;
+
 /// \brief Options of Discover.
 struct DiscoveryOptions {
   /// Signals whose tables are listed (their root tables define the partitions).
@@ -40,6 +42,7 @@ struct DiscoveryOptions {
 struct PlannedFile {
   std::string path;   ///< full path in the file system
   int64_t size = -1;  ///< bytes, -1 if unknown
+  bool operator==(const PlannedFile&) const = default;
 };
 
 /// \brief One id space: a hive partition directory (`_part_id=<uuid>` plus any
@@ -55,6 +58,10 @@ struct PartitionPlan {
   /// Files per table (only tables that have files here), `*.parquet` only, in name
   /// order (the writer's names start with a millisecond timestamp).
   std::map<PayloadType, std::vector<PlannedFile>> files;
+  /// Set when this partition is a committed compaction (compaction.h): which
+  /// partition's files it supersedes, and the root rows per file of both (a replay
+  /// checkpoint of the superseded partition resumes here, ResumeCompacted).
+  std::shared_ptr<const CompactionManifest> compaction;
 
   /// \brief Files of `type`, empty if none.
   const std::vector<PlannedFile>& FilesOf(PayloadType type) const;
@@ -79,6 +86,11 @@ struct DatasetPlan {
   /// twice), second paths of an already listed file, table paths that are not
   /// directories, entries that are neither file nor directory.
   int64_t skipped_entries = 0;
+  /// Partitions hidden because their compaction is pending (or committed but not
+  /// every new file was listed yet: the superseded files are read instead).
+  int64_t hidden_partitions = 0;
+  /// Files hidden because a committed compaction holds their rows (compaction.h).
+  int64_t superseded_files = 0;
 };
 
 /// \brief What ListTree found.
@@ -106,7 +118,9 @@ arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>
 /// Partitions are the directories holding `*.parquet` files under the signals' root
 /// tables; a child table's files of a partition are those under
 /// `<base>/<child table>/<same partition path>/` (directly in it, not deeper). A
-/// missing base or table directory simply has no files.
+/// missing base or table directory simply has no files. Compactions
+/// (`<base>/_compactions/`) are applied last (ApplyCompactions): pending ones are
+/// invisible, committed ones replace the files they supersede.
 ///
 /// \return the plan; IOError (naming the path) when listing fails.
 arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>& fs,

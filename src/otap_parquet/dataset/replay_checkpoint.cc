@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::dataset {
@@ -78,6 +79,23 @@ Status WriteLocalAtomically(const std::string& path, const std::string& text) {
 }
 
 }  // namespace
+
+Status WriteSmallFileAtomically(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                const std::string& path, const std::string& text) {
+  if (IsLocalFileSystem(*fs)) return WriteLocalAtomically(path, text);
+  auto out = fs->OpenOutputStream(path);
+  if (!out.ok()) {
+    return Status::IOError("writing ", DisplayUri(*fs, path), ": ",
+                           out.status().message());
+  }
+  auto st = (*out)->Write(text.data(), static_cast<int64_t>(text.size()));
+  if (st.ok()) st = (*out)->Close();
+  if (!st.ok()) {
+    (void)(*out)->Abort();
+    return Status::IOError("writing ", DisplayUri(*fs, path), ": ", st.message());
+  }
+  return Status::OK();
+}
 
 std::string BaseName(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -250,6 +268,13 @@ Status CheckpointStore::Save(const ReplayCheckpoint& checkpoint) const {
 ResumePoint ReplayProgress::ResumeFor(const PartitionPlan& partition,
                                       Signal signal) const {
   auto it = emitted_.find(ReplayUnit{signal, partition.path});
+  if (it == emitted_.end() && partition.compaction) {
+    // Not started here: continue from the progress in the partition it supersedes.
+    auto old = emitted_.find(ReplayUnit{signal, partition.compaction->supersedes});
+    return ResumeCompacted(*partition.compaction,
+                           old == emitted_.end() ? nullptr : &old->second, partition,
+                           signal);
+  }
   return ResumeFrom(it == emitted_.end() ? nullptr : &it->second, partition, signal);
 }
 

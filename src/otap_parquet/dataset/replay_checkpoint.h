@@ -181,6 +181,12 @@ class ReplayProgress {
   int64_t covered_batches_ = 0;
 };
 
+/// \brief Writes a small file so that readers see the old or the new content: local
+/// disk by temporary file, fsync, rename and directory fsync; object stores by one
+/// object written whole. Errors name the file.
+arrow::Status WriteSmallFileAtomically(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                       const std::string& path, const std::string& text);
+
 /// \brief File name part of a path ("a/b/c.parquet" → "c.parquet").
 std::string BaseName(const std::string& path);
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/dataset/sharding.h"
 
+#include "otap_parquet/dataset/compaction.h"
+
 #include <charconv>
 #include <cstdint>
 
@@ -46,7 +48,8 @@ std::string Shard::ToString() const { return fmt::format("{}/{}", index, count);
 
 bool PartitionAssigned(const std::string& partition, const Shard& shard, int core,
                        int num_cores) {
-  const uint64_t h = Fnv1a(partition);
+  // A compacted partition goes where the partition it supersedes went.
+  const uint64_t h = Fnv1a(ShardKeyOf(partition));
   const auto count = static_cast<uint64_t>(shard.count < 1 ? 1 : shard.count);
   if (h % count != static_cast<uint64_t>(shard.index)) return false;
   if (num_cores <= 1) return true;

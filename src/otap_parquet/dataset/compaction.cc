@@ -1,0 +1,939 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/compaction.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <set>
+#include <utility>
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/record_batch.h>
+#include <arrow/table.h>
+#include <arrow/util/key_value_metadata.h>
+#include <fmt/format.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include "otap_parquet/dataset/dataset_writer.h"
+#include "otap_parquet/dataset/parquet_layout.h"
+#include "otap_parquet/dataset/replay_checkpoint.h"
+#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/util/memory.h"
+
+namespace otap_parquet::dataset {
+
+namespace {
+
+using arrow::Status;
+
+constexpr std::string_view kPartIdPrefix = "_part_id=";
+constexpr std::string_view kSuffixMarker = ".c";
+
+int64_t UnixNanos(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch())
+      .count();
+}
+
+std::string_view StateName(CompactionManifest::State state) {
+  return state == CompactionManifest::State::kCommitted ? "committed" : "pending";
+}
+
+// Every table of every signal, root tables first (a partition's files are published
+// and deleted in that order: a reader never finds a root whose children are gone).
+std::vector<PayloadType> AllTablesRootsFirst() {
+  std::vector<PayloadType> tables;
+  for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
+    for (PayloadType type : PayloadTypesOf(signal)) {
+      if (std::find(tables.begin(), tables.end(), type) == tables.end()) {
+        tables.push_back(type);
+      }
+    }
+  }
+  std::stable_partition(tables.begin(), tables.end(),
+                        [](PayloadType type) { return IsRoot(type); });
+  return tables;
+}
+
+// Files as a flat list of {table, name, rows}: DuckDB's read_json unnests it
+// (docs/operations.md shows the query that hides superseded files).
+void EmitFiles(YAML::Emitter& out,
+               const std::map<std::string, std::vector<ManifestFile>>& files) {
+  out << YAML::Flow << YAML::BeginSeq;
+  for (const auto& [table, list] : files) {
+    for (const auto& file : list) {
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "table" << YAML::Value << table
+          << YAML::Key << "name" << YAML::Value << file.name << YAML::Key << "rows"
+          << YAML::Value << file.rows << YAML::EndMap;
+    }
+  }
+  out << YAML::EndSeq;
+}
+
+bool ParseFiles(const YAML::Node& node,
+                std::map<std::string, std::vector<ManifestFile>>* files) {
+  if (!node) return true;
+  if (!node.IsSequence()) return false;
+  for (const auto& file : node) {
+    if (!file.IsMap() || !file["table"] || !file["name"] || !file["rows"]) return false;
+    (*files)[file["table"].as<std::string>()].push_back(
+        {file["name"].as<std::string>(), file["rows"].as<int64_t>()});
+  }
+  return true;
+}
+
+std::string ManifestPath(const std::string& base, const CompactionManifest& manifest) {
+  std::string part_id;
+  const size_t at = manifest.partition.rfind(kPartIdPrefix);
+  if (at != std::string::npos) {
+    part_id = manifest.partition.substr(at + kPartIdPrefix.size());
+    part_id = part_id.substr(0, part_id.find('/'));
+  }
+  return JoinStoragePath(JoinStoragePath(base, kCompactionsDir), part_id + ".json");
+}
+
+std::string PartIdOfPath(std::string_view path) {
+  const size_t at = path.rfind(kPartIdPrefix);
+  if (at == std::string_view::npos) return "";
+  auto value = path.substr(at + kPartIdPrefix.size());
+  return std::string(value.substr(0, value.find('/')));
+}
+
+struct StoredManifest {
+  std::string path;
+  CompactionManifest manifest;
+};
+
+arrow::Result<std::string> ReadWhole(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                     const std::string& path) {
+  auto input = fs->OpenInputStream(path);
+  if (!input.ok()) {
+    return Status::IOError("reading ", DisplayUri(*fs, path), ": ",
+                           input.status().message());
+  }
+  std::string text;
+  while (true) {
+    auto chunk = (*input)->Read(1 << 16);
+    if (!chunk.ok()) {
+      return Status::IOError("reading ", DisplayUri(*fs, path), ": ",
+                             chunk.status().message());
+    }
+    if ((*chunk)->size() == 0) break;
+    text.append(reinterpret_cast<const char*>((*chunk)->data()),
+                static_cast<size_t>((*chunk)->size()));
+  }
+  return text;
+}
+
+arrow::Result<std::vector<StoredManifest>> ReadManifests(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base) {
+  arrow::fs::FileSelector selector;
+  selector.base_dir = JoinStoragePath(base, kCompactionsDir);
+  selector.allow_not_found = true;
+  auto infos = fs->GetFileInfo(selector);
+  if (!infos.ok()) {
+    return Status::IOError("listing ", DisplayUri(*fs, selector.base_dir), ": ",
+                           infos.status().message());
+  }
+  std::vector<StoredManifest> out;
+  for (const auto& info : *infos) {
+    if (!info.IsFile() || !std::string_view(info.path()).ends_with(".json")) continue;
+    ARROW_ASSIGN_OR_RAISE(auto text, ReadWhole(fs, info.path()));
+    ARROW_ASSIGN_OR_RAISE(auto manifest,
+                          CompactionManifest::Parse(text, DisplayUri(*fs, info.path())));
+    out.push_back({info.path(), std::move(manifest)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
+  return out;
+}
+
+Status WriteManifest(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                     const std::string& path, const CompactionManifest& manifest) {
+  return WriteSmallFileAtomically(fs, path, manifest.Serialize());
+}
+
+arrow::Result<int64_t> FooterRows(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                  const std::string& path) {
+  auto input = fs->OpenInputFile(path);
+  if (!input.ok()) {
+    return Status::IOError("opening ", DisplayUri(*fs, path), ": ",
+                           input.status().message());
+  }
+  try {
+    auto reader = parquet::ParquetFileReader::Open(*input);
+    return reader->metadata()->num_rows();
+  } catch (const std::exception& e) {
+    return Status::IOError("reading the footer of ", DisplayUri(*fs, path), ": ",
+                           e.what());
+  }
+}
+
+// Deletes a file that may already be gone (a run interrupted before).
+Status DeleteIfPresent(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                       const std::string& path, int64_t* deleted) {
+  auto info = fs->GetFileInfo(path);
+  if (!info.ok()) {
+    return Status::IOError("deleting ", DisplayUri(*fs, path), ": ",
+                           info.status().message());
+  }
+  if (info->type() == arrow::fs::FileType::NotFound) return Status::OK();
+  auto st = fs->DeleteFile(path);
+  if (!st.ok())
+    return Status::IOError("deleting ", DisplayUri(*fs, path), ": ", st.message());
+  ++*deleted;
+  return Status::OK();
+}
+
+// Removes empty directories from `dir` up to (not including) `stop`; local disk only
+// (object stores have no directories to leave behind).
+void RemoveEmptyDirs(const arrow::fs::FileSystem& fs, std::string dir,
+                     const std::string& stop) {
+  if (!IsLocalFileSystem(fs)) return;
+  namespace stdfs = std::filesystem;
+  while (dir.size() > stop.size() && dir.starts_with(stop)) {
+    std::error_code ec;
+    if (!stdfs::is_directory(dir, ec) || !stdfs::is_empty(dir, ec)) return;
+    if (!stdfs::remove(dir, ec) || ec) return;  // a writer may have just used it
+    dir = stdfs::path(dir).parent_path().string();
+  }
+}
+
+// Deletes every file of a pending (abandoned or failed) compaction: whatever lies in
+// a `_part_id=<new>` directory of any table (the writer may have put records into
+// another event-time directory than expected), root tables first, then the manifest.
+Status Abandon(const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
+               const std::string& manifest_path, const CompactionManifest& manifest,
+               int64_t* deleted) {
+  const std::string marker =
+      "/" + std::string(kPartIdPrefix) + PartIdOfPath(manifest.partition) + "/";
+  for (PayloadType type : AllTablesRootsFirst()) {
+    const std::string table_dir = JoinStoragePath(base, TableName(type));
+    ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs, table_dir));
+    std::set<std::string> dirs;
+    for (const auto& info : tree.files) {
+      if (info.path().find(marker) == std::string::npos) continue;
+      ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, info.path(), deleted));
+      dirs.insert(std::filesystem::path(info.path()).parent_path().string());
+    }
+    for (const auto& dir : dirs) RemoveEmptyDirs(*fs, dir, table_dir);
+  }
+  auto st = fs->DeleteFile(manifest_path);
+  if (!st.ok()) {
+    return Status::IOError("deleting ", DisplayUri(*fs, manifest_path), ": ",
+                           st.message());
+  }
+  return Status::OK();
+}
+
+double CpuSeconds() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+std::string RandomHex16() {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device device;
+  const uint64_t value =
+      (static_cast<uint64_t>(device()) << 32 ^ device()) + counter.fetch_add(1);
+  return fmt::format("{:016x}", value);
+}
+
+// Event-time levels of a partition path our writer can reproduce: `_part_id=X`,
+// `date=D/_part_id=X`, `date=D/hour=H/_part_id=X`. nullopt for other layouts.
+std::optional<PartitioningOptions> PartitioningOf(const std::string& path) {
+  std::vector<std::string> segments;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    segments.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  if (segments.empty() || !segments.back().starts_with(kPartIdPrefix)) return {};
+  PartitioningOptions partitioning;
+  if (segments.size() == 1) return partitioning;
+  if (segments.size() == 2 && segments[0].starts_with("date=")) {
+    partitioning.event_time = TimeGranularity::kDay;
+    return partitioning;
+  }
+  if (segments.size() == 3 && segments[0].starts_with("date=") &&
+      segments[1].starts_with("hour=")) {
+    partitioning.event_time = TimeGranularity::kHour;
+    return partitioning;
+  }
+  return {};
+}
+
+bool HasSmallFiles(const PartitionPlan& partition, int64_t target) {
+  for (const auto& [type, files] : partition.files) {
+    int small = 0;
+    for (const auto& file : files) {
+      if (file.size < 0 || file.size < target) ++small;
+    }
+    if (small >= 2) return true;
+  }
+  return false;
+}
+
+// A file whose rows can be copied as they are (its footer, read once).
+struct CopySource {
+  PayloadType type = PayloadType::kUnknown;
+  std::string path;
+  std::shared_ptr<parquet::FileMetaData> metadata;
+};
+
+arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path,
+    std::shared_ptr<parquet::FileMetaData> metadata) {
+  auto input = fs->OpenInputFile(path);
+  if (!input.ok()) {
+    return Status::IOError("opening ", DisplayUri(*fs, path), ": ",
+                           input.status().message());
+  }
+  // As the replay reader opens files: its memory pool (jemalloc), a buffered stream
+  // locally, coalesced ranged reads on object stores.
+  arrow::MemoryPool* pool = util::DataMemoryPool();
+  const bool local = IsLocalFileSystem(*fs);
+  parquet::ReaderProperties file_properties(pool);
+  if (local) {
+    file_properties.enable_buffered_stream();
+    file_properties.set_buffer_size(1 << 20);
+  }
+  std::unique_ptr<parquet::ParquetFileReader> pq;
+  try {
+    pq = parquet::ParquetFileReader::Open(*input, file_properties, std::move(metadata));
+  } catch (const std::exception& e) {
+    return Status::IOError("opening ", DisplayUri(*fs, path), ": ", e.what());
+  }
+  parquet::ArrowReaderProperties properties(/*use_threads=*/false);
+  properties.set_pre_buffer(!local);
+  std::unique_ptr<parquet::arrow::FileReader> reader;
+  ARROW_ASSIGN_OR_RAISE(
+      reader, parquet::arrow::FileReader::Make(pool, std::move(pq), properties));
+  return reader;
+}
+
+// The files of `partition` for a copy of their rows as they are, or nullopt when some
+// file's schema is not our writer's current one (an older version's, upstream's
+// UInt16 resource ids, columns missing or added) or it cannot be opened: those go
+// through the reader, which converts (or reports and refuses) them. Files are closed
+// again: a partition may have more files than a process may keep open.
+arrow::Result<std::optional<std::vector<CopySource>>> PlanCopy(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const PartitionPlan& partition) {
+  std::vector<CopySource> out;
+  for (const auto& [type, files] : partition.files) {
+    for (const auto& file : files) {
+      auto reader = OpenParquet(fs, file.path, nullptr);
+      if (!reader.ok()) return std::nullopt;
+      std::shared_ptr<arrow::Schema> schema;
+      if (!(*reader)->GetSchema(&schema).ok() ||
+          !schema->Equals(*DiskSchema(type), /*check_metadata=*/false)) {
+        return std::nullopt;
+      }
+      out.push_back({type, file.path, (*reader)->parquet_reader()->metadata()});
+    }
+  }
+  return out;
+}
+
+class Compactor {
+ public:
+  Compactor(std::shared_ptr<arrow::fs::FileSystem> fs, std::string base,
+            const CompactOptions& options)
+      : fs_(std::move(fs)), base_(std::move(base)), options_(options) {}
+
+  arrow::Result<CompactReport> Run() {
+    ARROW_RETURN_NOT_OK(Finish());
+    DiscoveryOptions all;
+    ARROW_ASSIGN_OR_RAISE(const DatasetPlan plan, Discover(fs_, base_, all));
+    DiscoveryOptions old = all;
+    old.min_file_age = options_.older_than;
+    ARROW_ASSIGN_OR_RAISE(const DatasetPlan old_plan, Discover(fs_, base_, old));
+    std::map<std::string, const PartitionPlan*> settled;
+    for (const auto& partition : old_plan.partitions) {
+      settled[partition.path] = &partition;
+    }
+    const int64_t target = options_.writer.target_bytes_per_file;
+    for (const auto& partition : plan.partitions) {
+      const bool chosen =
+          options_.partitions.empty() ||
+          std::find(options_.partitions.begin(), options_.partitions.end(),
+                    partition.path) != options_.partitions.end();
+      if (!chosen) continue;
+      CompactionResult result;
+      result.partition = partition.path;
+      for (const auto& [type, files] : partition.files) {
+        for (const auto& file : files) {
+          ++result.old_files;
+          result.old_bytes += std::max<int64_t>(file.size, 0);
+        }
+      }
+      auto it = settled.find(partition.path);
+      if (partition.compaction) {
+        result.detail = "already compacted";
+      } else if (!HasSmallFiles(partition, target)) {
+        result.detail = "no table has two files below the target size";
+      } else if (it == settled.end() || it->second->files != partition.files) {
+        result.detail = "has files younger than --older-than";
+      } else if (!PartitioningOf(partition.path)) {
+        result.detail = "layout not written by our writer (no _part_id innermost)";
+      } else if (options_.dry_run) {
+        result.action = CompactionResult::Action::kCompacted;
+        result.detail = "would compact";
+      } else {
+        ARROW_RETURN_NOT_OK(CompactOne(partition, &result));
+      }
+      if (result.action == CompactionResult::Action::kCompacted) ++report_.compacted;
+      if (result.action == CompactionResult::Action::kProblem) ++report_.problems;
+      report_.results.push_back(std::move(result));
+    }
+    for (const auto& wanted : options_.partitions) {
+      const bool found = std::any_of(plan.partitions.begin(), plan.partitions.end(),
+                                     [&](const auto& p) { return p.path == wanted; });
+      if (!found) {
+        CompactionResult result;
+        result.partition = wanted;
+        result.detail = "no such partition (paths as `partitions` lists them)";
+        report_.results.push_back(std::move(result));
+      }
+    }
+    ARROW_RETURN_NOT_OK(Finish());
+    return std::move(report_);
+  }
+
+ private:
+  std::chrono::system_clock::time_point Now() const {
+    return options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  }
+  void Hook(std::string_view point) const {
+    if (options_.crash_hook) options_.crash_hook(point);
+  }
+
+  // Deletes superseded files whose commit passed the grace period and abandons
+  // pending compactions older than it. Every manifest is seen once per run.
+  Status Finish() {
+    ARROW_ASSIGN_OR_RAISE(auto manifests, ReadManifests(fs_, base_));
+    const int64_t now = UnixNanos(Now());
+    const int64_t grace =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.grace).count();
+    for (auto& [path, manifest] : manifests) {
+      if (finished_.contains(path)) continue;
+      CompactionCleanup cleanup;
+      cleanup.partition = manifest.partition;
+      if (manifest.state == CompactionManifest::State::kPending) {
+        if (now - manifest.created_unix_nano < grace) {
+          cleanup.kind = CompactionCleanup::Kind::kPendingKept;
+        } else {
+          cleanup.kind = CompactionCleanup::Kind::kAbandoned;
+          if (!options_.dry_run) {
+            ARROW_RETURN_NOT_OK(Abandon(fs_, base_, path, manifest, &cleanup.files));
+          }
+        }
+      } else if (manifest.old_files_removed) {
+        continue;
+      } else if (now - manifest.committed_unix_nano < grace) {
+        cleanup.kind = CompactionCleanup::Kind::kWaiting;
+        for (const auto& [table, files] : manifest.old_files)
+          cleanup.files += files.size();
+      } else {
+        cleanup.kind = CompactionCleanup::Kind::kRemovedSuperseded;
+        if (options_.dry_run) {
+          for (const auto& [table, files] : manifest.old_files) {
+            cleanup.files += files.size();
+          }
+        } else {
+          ARROW_RETURN_NOT_OK(RemoveSuperseded(path, &manifest, &cleanup.files));
+        }
+      }
+      finished_.insert(path);
+      report_.cleanups.push_back(std::move(cleanup));
+    }
+    return Status::OK();
+  }
+
+  Status RemoveSuperseded(const std::string& path, CompactionManifest* manifest,
+                          int64_t* deleted) {
+    bool hooked = false;
+    for (PayloadType type : AllTablesRootsFirst()) {
+      const std::string table(TableName(type));
+      auto it = manifest->old_files.find(table);
+      if (it == manifest->old_files.end()) continue;
+      const std::string table_dir = JoinStoragePath(base_, table);
+      const std::string dir = JoinStoragePath(table_dir, manifest->supersedes);
+      for (const auto& file : it->second) {
+        ARROW_RETURN_NOT_OK(
+            DeleteIfPresent(fs_, JoinStoragePath(dir, file.name), deleted));
+        if (!hooked) {
+          hooked = true;
+          Hook("removing");
+        }
+      }
+      RemoveEmptyDirs(*fs_, dir, table_dir);
+    }
+    manifest->old_files_removed = true;
+    return WriteManifest(fs_, path, *manifest);
+  }
+
+  Status CompactOne(const PartitionPlan& planned, CompactionResult* result) {
+    const double cpu_start = CpuSeconds();
+    auto fail = [&](std::string detail) {
+      result->action = CompactionResult::Action::kProblem;
+      result->detail = std::move(detail);
+      return Status::OK();
+    };
+    ReaderOptions read;
+    read.batch_size = 65535;
+    read.min_file_age = options_.older_than;
+    read.partition_filter = [path = planned.path](const PartitionPlan& p) {
+      return p.path == path;
+    };
+    ARROW_ASSIGN_OR_RAISE(auto reader, DatasetReader::Make(fs_, base_, read));
+    if (reader->plan().partitions.size() != 1 ||
+        reader->plan().partitions[0].files != planned.files) {
+      return fail("the partition changed while compacting (a writer is adding to it)");
+    }
+    const PartitionPlan& source = reader->plan().partitions[0];
+    const auto partitioning = PartitioningOf(source.path);
+    const std::string new_part_id = CompactedPartId(source.part_id, RandomHex16());
+    const size_t at = source.path.rfind(kPartIdPrefix);
+    CompactionManifest manifest;
+    manifest.partition =
+        source.path.substr(0, at) + std::string(kPartIdPrefix) + new_part_id;
+    manifest.supersedes = source.path;
+    manifest.created_unix_nano = UnixNanos(Now());
+    for (const auto& [type, files] : source.files) {
+      auto& list = manifest.old_files[std::string(TableName(type))];
+      for (const auto& file : files) {
+        ARROW_ASSIGN_OR_RAISE(const int64_t rows, FooterRows(fs_, file.path));
+        list.push_back({BaseName(file.path), rows});
+      }
+    }
+    result->new_partition = manifest.partition;
+    const std::string manifest_path = ManifestPath(base_, manifest);
+    ARROW_RETURN_NOT_OK(WriteManifest(fs_, manifest_path, manifest));
+    Hook("pending");
+
+    // A failure from here on undoes the new partition (it is invisible while the
+    // manifest is pending, and a crash leaves that for the next run to undo).
+    auto undo = [&](std::string detail) -> Status {
+      int64_t deleted = 0;
+      ARROW_RETURN_NOT_OK(Abandon(fs_, base_, manifest_path, manifest, &deleted));
+      return fail(std::move(detail));
+    };
+    DatasetWriterSettings settings;
+    settings.filesystem = fs_;
+    settings.base_path = base_;
+    settings.fsync = options_.fsync;
+    settings.stale_temp_age = std::chrono::milliseconds(0);
+    settings.new_uuid = [first = true, new_part_id]() mutable {
+      if (!first) return RandomUuid();
+      first = false;
+      return new_part_id;
+    };
+    // File names carry milliseconds: strictly increasing ones keep name order (the
+    // reader's order) equal to write order even for files opened within one ms.
+    settings.clock = [last = std::chrono::system_clock::time_point()]() mutable {
+      last = std::max(std::chrono::time_point_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now()),
+                      std::chrono::time_point_cast<std::chrono::milliseconds>(
+                          last + std::chrono::milliseconds(1)));
+      return last;
+    };
+    WriterOptions writer_options = options_.writer;
+    // Files are cut by size alone (and by the end of the partition), never by age.
+    writer_options.target_rows_per_file = std::numeric_limits<int32_t>::max();
+    writer_options.flush_when_older_than = std::chrono::hours(24 * 365);
+    ARROW_ASSIGN_OR_RAISE(auto writer,
+                          DatasetWriter::Make(writer_options, *partitioning, settings));
+    std::vector<arrow::Future<>> acks;
+    bool hooked = false;
+    std::optional<std::vector<CopySource>> copy;
+    if (options_.copy_own_files) {
+      ARROW_ASSIGN_OR_RAISE(copy, PlanCopy(fs_, source));
+    }
+    if (copy) {
+      // Our own files: each table's rows copied in order with their ids, which are
+      // already unique in the id space (one old partition makes one new one), so no
+      // join work. The reader's merge below is for files of other writers.
+      std::string time_path = source.path.substr(0, at);
+      if (!time_path.empty()) time_path.pop_back();
+      const auto root_metadata =
+          arrow::key_value_metadata({std::string("_part_id")}, {new_part_id});
+      for (auto& file : *copy) {
+        auto schema = DiskSchema(file.type);
+        if (IsRoot(file.type)) schema = schema->WithMetadata(root_metadata);
+        auto reader = OpenParquet(fs_, file.path, file.metadata);
+        if (!reader.ok()) {
+          ARROW_RETURN_NOT_OK(undo("reading failed: " + reader.status().ToString()));
+          return Status::OK();
+        }
+        for (int group = 0; group < (*reader)->num_row_groups(); ++group) {
+          auto table = (*reader)->ReadRowGroup(group);
+          Status st = table.status();
+          if (st.ok()) {
+            auto combined = (*table)->CombineChunksToBatch();
+            if (combined.ok()) {
+              DiskBatch disk;
+              disk.signal = Signal::kLogs;  // not used for disk-form rows
+              disk.tables.emplace_back(
+                  file.type, (*combined)->ReplaceSchema(schema).ValueOr(nullptr));
+              if (disk.tables.back().second == nullptr) {
+                st = Status::Invalid("schema of ", TableName(file.type));
+              } else {
+                acks.push_back(writer->WriteDisk(std::move(disk), time_path));
+              }
+            } else {
+              st = combined.status();
+            }
+          }
+          if (!st.ok()) {
+            ARROW_RETURN_NOT_OK(undo("reading failed: " + st.ToString()));
+            return Status::OK();
+          }
+          if (!hooked && writer->metrics().files_closed > 0) {
+            hooked = true;
+            Hook("writing");
+          }
+        }
+      }
+    }
+    while (!copy) {
+      auto next = reader->Next();
+      if (!next.ok()) {
+        ARROW_RETURN_NOT_OK(undo("reading failed: " + next.status().ToString()));
+        return Status::OK();
+      }
+      if (!next->has_value()) break;
+      acks.push_back(writer->Write(**next));
+      if (!hooked && writer->metrics().files_closed > 0) {
+        hooked = true;
+        Hook("writing");
+      }
+    }
+    auto closed = writer->Close();
+    for (auto& ack : acks) {
+      if (closed.ok()) closed = ack.status();
+    }
+    if (!closed.ok()) {
+      ARROW_RETURN_NOT_OK(undo("writing failed: " + closed.ToString()));
+      return Status::OK();
+    }
+    const ReaderStats& stats = reader->stats();
+    if (stats.corrupt_files || stats.incompatible_files || stats.unreadable_columns ||
+        stats.id_collisions || stats.orphan_rows || stats.unresolved_resource_rows) {
+      ARROW_RETURN_NOT_OK(undo(fmt::format(
+          "would not keep every row: corrupt_files={} incompatible_files={} "
+          "unreadable_columns={} id_collisions={} orphan_rows={} "
+          "unresolved_resource_rows={} (inspect --check, repair)",
+          stats.corrupt_files, stats.incompatible_files, stats.unreadable_columns,
+          stats.id_collisions, stats.orphan_rows, stats.unresolved_resource_rows)));
+      return Status::OK();
+    }
+    // The new files, as a reader will list them, and their rows.
+    int64_t listed_rows = 0;
+    for (PayloadType type : AllTablesRootsFirst()) {
+      const std::string dir =
+          JoinStoragePath(JoinStoragePath(base_, TableName(type)), manifest.partition);
+      ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs_, dir));
+      for (const auto& info : tree.files) {
+        if (!std::string_view(info.path()).ends_with(".parquet")) continue;
+        if (info.path().find('/', dir.size() + 1) != std::string::npos) continue;
+        ARROW_ASSIGN_OR_RAISE(const int64_t rows, FooterRows(fs_, info.path()));
+        manifest.new_files[std::string(TableName(type))].push_back(
+            {BaseName(info.path()), rows});
+        listed_rows += rows;
+        ++result->new_files;
+        result->new_bytes += info.size();
+      }
+    }
+    // Every table keeps its rows. Resource / scope attributes are shared by the
+    // signals: each signal's batches carry those of their resources (so rows may
+    // repeat), and rows no root references are not records (the reader's
+    // unreferenced_attr_rows); only a shrinking count would mean a loss.
+    auto total = [](const std::vector<ManifestFile>& files) {
+      int64_t rows = 0;
+      for (const auto& file : files) rows += file.rows;
+      return rows;
+    };
+    std::set<std::string> tables;
+    for (const auto& [table, files] : manifest.old_files) tables.insert(table);
+    for (const auto& [table, files] : manifest.new_files) tables.insert(table);
+    for (const auto& table : tables) {
+      const int64_t before = total(manifest.old_files[table]);
+      const int64_t after = total(manifest.new_files[table]);
+      result->rows += before;
+      const bool shared = table == TableName(PayloadType::kResourceAttrs) ||
+                          table == TableName(PayloadType::kScopeAttrs);
+      if (shared ? after < before : after != before) {
+        ARROW_RETURN_NOT_OK(undo(fmt::format("table {} would have {} rows instead of {}",
+                                             table, after, before)));
+        return Status::OK();
+      }
+    }
+    if (listed_rows != writer->metrics().rows_written_total()) {
+      ARROW_RETURN_NOT_OK(undo(fmt::format(
+          "the writer wrote {} rows, {} of them into {} (records outside its event "
+          "time directory)",
+          writer->metrics().rows_written_total(), listed_rows, manifest.partition)));
+      return Status::OK();
+    }
+    Hook("written");
+    manifest.state = CompactionManifest::State::kCommitted;
+    manifest.committed_unix_nano = UnixNanos(Now());
+    ARROW_RETURN_NOT_OK(WriteManifest(fs_, manifest_path, manifest));
+    finished_.erase(manifest_path);
+    Hook("committed");
+    result->action = CompactionResult::Action::kCompacted;
+    report_.rows += result->rows;
+    report_.cpu_seconds += CpuSeconds() - cpu_start;
+    return Status::OK();
+  }
+
+  std::shared_ptr<arrow::fs::FileSystem> fs_;
+  std::string base_;
+  const CompactOptions& options_;
+  CompactReport report_;
+  /// Manifests Finish() has handled in this run.
+  std::set<std::string> finished_;
+};
+
+}  // namespace
+
+// --------------------------------------------------------------------------------
+// CompactionManifest
+
+std::string CompactionManifest::Serialize() const {
+  YAML::Emitter out;
+  out.SetStringFormat(YAML::DoubleQuoted);
+  out << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "format" << YAML::Value << std::string(kFormat);
+  out << YAML::Key << "version" << YAML::Value << kVersion;
+  out << YAML::Key << "state" << YAML::Value << std::string(StateName(state));
+  out << YAML::Key << "partition" << YAML::Value << partition;
+  out << YAML::Key << "part_id" << YAML::Value << PartIdOfPath(partition);
+  out << YAML::Key << "supersedes" << YAML::Value << supersedes;
+  out << YAML::Key << "created_unix_nano" << YAML::Value << created_unix_nano;
+  out << YAML::Key << "committed_unix_nano" << YAML::Value << committed_unix_nano;
+  out << YAML::Key << "old_files_removed" << YAML::Value << old_files_removed;
+  out << YAML::Key << "old_files" << YAML::Value;
+  EmitFiles(out, old_files);
+  out << YAML::Key << "new_files" << YAML::Value;
+  EmitFiles(out, new_files);
+  out << YAML::EndMap;
+  // No end marker (unlike checkpoints): plain JSON for DuckDB, and a cut-off flow
+  // map does not parse anyway (the write is atomic besides).
+  return std::string(out.c_str()) + "\n";
+}
+
+arrow::Result<CompactionManifest> CompactionManifest::Parse(std::string_view text,
+                                                            const std::string& where) {
+  auto invalid = [&](const std::string& what) {
+    return Status::Invalid("compaction manifest ", where, " is not valid (", what, ")");
+  };
+  CompactionManifest manifest;
+  try {
+    const YAML::Node root = YAML::Load(std::string(text));
+    if (!root.IsMap()) return invalid("not a map");
+    if (!root["format"] || root["format"].as<std::string>() != kFormat) {
+      return invalid("format is not \"" + std::string(kFormat) + "\"");
+    }
+    if (!root["version"] || root["version"].as<int>() != kVersion) {
+      return invalid("unsupported version");
+    }
+    const std::string state = root["state"] ? root["state"].as<std::string>() : "";
+    if (state == "pending") {
+      manifest.state = State::kPending;
+    } else if (state == "committed") {
+      manifest.state = State::kCommitted;
+    } else {
+      return invalid("state is neither pending nor committed");
+    }
+    if (!root["partition"] || !root["supersedes"]) {
+      return invalid("partition or supersedes missing");
+    }
+    manifest.partition = root["partition"].as<std::string>();
+    manifest.supersedes = root["supersedes"].as<std::string>();
+    if (manifest.partition.empty() || manifest.partition == manifest.supersedes) {
+      return invalid("bad partition");
+    }
+    if (root["created_unix_nano"]) {
+      manifest.created_unix_nano = root["created_unix_nano"].as<int64_t>();
+    }
+    if (root["committed_unix_nano"]) {
+      manifest.committed_unix_nano = root["committed_unix_nano"].as<int64_t>();
+    }
+    if (root["old_files_removed"]) {
+      manifest.old_files_removed = root["old_files_removed"].as<bool>();
+    }
+    if (!ParseFiles(root["old_files"], &manifest.old_files) ||
+        !ParseFiles(root["new_files"], &manifest.new_files)) {
+      return invalid("bad file list");
+    }
+  } catch (const YAML::Exception& e) {
+    return invalid(e.what());
+  }
+  return manifest;
+}
+
+std::string CompactedPartId(std::string_view part_id, std::string_view suffix_hex) {
+  const size_t at = part_id.find(kSuffixMarker);
+  return fmt::format("{}{}{}", part_id.substr(0, at), kSuffixMarker, suffix_hex);
+}
+
+std::string ShardKeyOf(std::string_view partition) {
+  const size_t at = partition.rfind(kPartIdPrefix);
+  if (at == std::string_view::npos) return std::string(partition);
+  const size_t value = at + kPartIdPrefix.size();
+  size_t end = partition.find('/', value);
+  if (end == std::string_view::npos) end = partition.size();
+  const size_t marker = partition.substr(value, end - value).find(kSuffixMarker);
+  if (marker == std::string_view::npos) return std::string(partition);
+  return std::string(partition.substr(0, value + marker)) +
+         std::string(partition.substr(end));
+}
+
+// --------------------------------------------------------------------------------
+// Readers
+
+Status ApplyCompactions(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                        const std::string& base, const std::vector<PayloadType>& tables,
+                        DatasetPlan* plan) {
+  ARROW_ASSIGN_OR_RAISE(auto manifests, ReadManifests(fs, base));
+  if (manifests.empty()) return Status::OK();
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < plan->partitions.size(); ++i) {
+    index[plan->partitions[i].path] = i;
+  }
+  std::set<std::string> hidden_part_ids;
+  // Superseded file paths, per partition path.
+  std::map<std::string, std::set<std::string>> superseded;
+  for (auto& stored : manifests) {
+    auto manifest =
+        std::make_shared<const CompactionManifest>(std::move(stored.manifest));
+    bool complete = manifest->state == CompactionManifest::State::kCommitted;
+    auto it = index.find(manifest->partition);
+    if (complete && it == index.end()) complete = false;
+    for (PayloadType type : tables) {
+      if (!complete) break;
+      auto files = manifest->new_files.find(std::string(TableName(type)));
+      if (files == manifest->new_files.end()) continue;
+      std::set<std::string> listed;
+      for (const auto& file : plan->partitions[it->second].FilesOf(type)) {
+        listed.insert(BaseName(file.path));
+      }
+      for (const auto& file : files->second) {
+        if (!listed.contains(file.name)) {
+          complete = false;
+          break;
+        }
+      }
+    }
+    if (!complete) {
+      hidden_part_ids.insert(PartIdOfPath(manifest->partition));
+      continue;
+    }
+    plan->partitions[it->second].compaction = manifest;
+    auto& names = superseded[manifest->supersedes];
+    for (const auto& [table, files] : manifest->old_files) {
+      for (const auto& file : files) names.insert(table + "/" + file.name);
+    }
+  }
+  std::vector<PartitionPlan> kept;
+  for (auto& partition : plan->partitions) {
+    if (!partition.part_id.empty() && hidden_part_ids.contains(partition.part_id)) {
+      ++plan->hidden_partitions;
+      continue;
+    }
+    auto names = superseded.find(partition.path);
+    if (names != superseded.end()) {
+      for (auto& [type, files] : partition.files) {
+        const std::string table(TableName(type));
+        const auto before = files.size();
+        std::erase_if(files, [&](const PlannedFile& file) {
+          return names->second.contains(table + "/" + BaseName(file.path));
+        });
+        plan->superseded_files += static_cast<int64_t>(before - files.size());
+      }
+      std::erase_if(partition.files,
+                    [](const auto& entry) { return entry.second.empty(); });
+      std::erase_if(partition.signals, [&](Signal signal) {
+        return partition.FilesOf(RootPayloadType(signal)).empty();
+      });
+      if (partition.signals.empty()) {
+        for (const auto& [type, files] : partition.files) {
+          plan->unmatched_files += static_cast<int64_t>(files.size());
+        }
+        continue;
+      }
+    }
+    kept.push_back(std::move(partition));
+  }
+  plan->partitions = std::move(kept);
+  return Status::OK();
+}
+
+ResumePoint ResumeCompacted(const CompactionManifest& manifest, const UnitProgress* old,
+                            const PartitionPlan& partition, Signal signal) {
+  ResumePoint resume;
+  if (!old) return resume;
+  const std::string root(TableName(RootPayloadType(signal)));
+  auto old_files = manifest.old_files.find(root);
+  if (old_files == manifest.old_files.end()) return resume;
+  // Roots of the superseded files the replay consumed (files in order, the one in
+  // progress up to its row).
+  int64_t consumed = 0;
+  bool all = true;
+  for (const auto& file : old_files->second) {
+    if (old->files_done.contains(file.name)) {
+      consumed += file.rows;
+    } else {
+      all = false;
+      if (file.name == old->file) consumed += std::min(old->row, file.rows);
+    }
+  }
+  if (consumed == 0 && !all) return resume;
+  std::map<std::string, int64_t> rows;
+  if (auto it = manifest.new_files.find(root); it != manifest.new_files.end()) {
+    for (const auto& file : it->second) rows[file.name] = file.rows;
+  }
+  const auto& files = partition.FilesOf(RootPayloadType(signal));
+  resume.skip = true;
+  for (const auto& file : files) {
+    const int64_t n = rows[BaseName(file.path)];
+    if (!all && consumed < n) {
+      resume.skip = false;
+      if (consumed > 0) {
+        resume.file = file.path;
+        resume.row = consumed;
+      }
+      break;
+    }
+    consumed -= n;
+    resume.done_files.push_back(file.path);
+  }
+  return resume;
+}
+
+arrow::Result<CompactReport> Compact(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                     const std::string& base,
+                                     const CompactOptions& options) {
+  if (options.older_than.count() < 0 || options.grace.count() < 0) {
+    return Status::Invalid("compact: --older-than and --grace must be >= 0");
+  }
+  ARROW_RETURN_NOT_OK(options.writer.Validate());
+  Compactor compactor(fs, base, options);
+  return compactor.Run();
+}
+
+}  // namespace otap_parquet::dataset

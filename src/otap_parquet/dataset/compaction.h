@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// Compaction of a partition's small files (`otap-parquet compact`,
+/// docs/operations.md "Compacting small files").
+///
+/// A partition (one id space) is read by the DatasetReader and written again by the
+/// DatasetWriter into a *new* partition next to it, `_part_id=<old>.c<hex>`, whose
+/// manifest `<base>/_compactions/<new part id>.json` names the files it supersedes.
+/// The manifest is the switch readers honour (Discover applies it):
+///
+/// - `pending` (written before the first new file): the new partition is invisible;
+/// - `committed` (written after the last new file, atomically: rename or one PUT):
+///   the superseded files are invisible and the new partition visible, provided a
+///   listing holds every new file the manifest names (else, e.g. a listing taken
+///   before the commit, the old files stay and the new partition is hidden).
+///
+/// The superseded files are deleted only once the commit is older than the grace
+/// period (a later `compact` run), root tables first. A replay checkpoint of the old
+/// partition maps onto the new one (ResumeCompacted): the new partition holds the
+/// old roots in the same order, and the manifest keeps both files' root row counts.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/result.h>
+#include <arrow/status.h>
+
+#include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/discovery.h"
+#include "otap_parquet/dataset/writer_options.h"
+
+namespace otap_parquet::dataset {
+
+struct UnitProgress;
+
+/// \brief Directory of the manifests under the dataset base.
+inline constexpr std::string_view kCompactionsDir = "_compactions";
+
+/// \brief One file in a manifest: name (relative to its table's partition
+/// directory) and rows (from its footer).
+struct ManifestFile {
+  std::string name;
+  int64_t rows = 0;
+  bool operator==(const ManifestFile&) const = default;
+};
+
+/// \brief What one compaction did (see the file comment).
+struct CompactionManifest {
+  static constexpr std::string_view kFormat = "otap-parquet-compaction";
+  static constexpr int kVersion = 1;
+  enum class State : uint8_t { kPending, kCommitted };
+
+  State state = State::kPending;
+  /// New partition path (relative to a table directory).
+  std::string partition;
+  /// Partition whose files it supersedes.
+  std::string supersedes;
+  int64_t created_unix_nano = 0;
+  int64_t committed_unix_nano = 0;
+  /// The superseded files were deleted (after the grace period).
+  bool old_files_removed = false;
+  /// Files per table name, in name order (the reader's order).
+  std::map<std::string, std::vector<ManifestFile>> old_files;
+  std::map<std::string, std::vector<ManifestFile>> new_files;
+
+  std::string Serialize() const;
+  /// \brief Invalid naming `where` for anything but Serialize()'s output.
+  static arrow::Result<CompactionManifest> Parse(std::string_view text,
+                                                 const std::string& where);
+  bool operator==(const CompactionManifest&) const = default;
+};
+
+/// \brief The `_part_id` of a compaction of partition `part_id`: `<uuid>.c<16 hex>`
+/// (a compacted id's own suffix is replaced, so the uuid stays the origin).
+std::string CompactedPartId(std::string_view part_id, std::string_view suffix_hex);
+
+/// \brief `partition` with a compaction suffix of its `_part_id` removed: the key
+/// shards hash (PartitionAssigned), so a compacted partition and the one it
+/// supersedes, and their checkpoint units, belong to the same shard and core.
+std::string ShardKeyOf(std::string_view partition);
+
+/// \brief Applies the manifests under `<base>/_compactions/` to a plan listed from
+/// `tables` (see the file comment). Called by Discover.
+/// \return IOError when listing or reading a manifest fails, Invalid for a manifest
+/// that cannot be parsed (both naming it).
+arrow::Status ApplyCompactions(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                               const std::string& base,
+                               const std::vector<PayloadType>& tables, DatasetPlan* plan);
+
+/// \brief Resume point in a compacted partition (`partition.compaction` set) for a
+/// replay whose progress in the superseded partition is `old` (null: none): nothing
+/// when it had not started, skip when it had finished every superseded root file,
+/// else the same root position in the new files.
+ResumePoint ResumeCompacted(const CompactionManifest& manifest, const UnitProgress* old,
+                            const PartitionPlan& partition, Signal signal);
+
+/// \brief Options of Compact.
+struct CompactOptions {
+  /// Writer options of the new files (codec, row groups, bloom filters, dictionary
+  /// columns); target_bytes_per_file is the target size.
+  WriterOptions writer;
+  /// Only partitions whose every file is older than this (a writer may still be
+  /// adding to younger ones).
+  std::chrono::milliseconds older_than{std::chrono::hours(1)};
+  /// Superseded files are deleted once their compaction committed this long ago;
+  /// pending compactions this old are abandoned (their new files deleted).
+  std::chrono::milliseconds grace{std::chrono::hours(1)};
+  /// Partition paths to compact (empty = every partition with small files).
+  std::vector<std::string> partitions;
+  /// Plan only: change nothing.
+  bool dry_run = false;
+  /// fsync local files.
+  bool fsync = true;
+  /// Copy the rows of files in our writer's current schema as they are (false:
+  /// every partition goes through the reader's merge, as files of other writers do;
+  /// tests).
+  bool copy_own_files = true;
+  /// Test hook: called at named points, where a test may kill the process:
+  /// "pending" (manifest written), "writing" (first new file published), "written"
+  /// (every new file published), "committed", "removing" (first superseded file
+  /// deleted).
+  std::function<void(std::string_view)> crash_hook;
+  /// Source of time; default system_clock::now.
+  std::function<std::chrono::system_clock::time_point()> clock;
+};
+
+/// \brief What Compact found or did for one partition.
+struct CompactionResult {
+  enum class Action : uint8_t {
+    kCompacted,  ///< new partition committed (or would be, dry run)
+    kSkipped,    ///< nothing to gain, too young, not selected
+    kProblem,    ///< refused: would not keep every record (see detail)
+  };
+  Action action = Action::kSkipped;
+  std::string partition;
+  std::string new_partition;
+  int64_t old_files = 0;
+  int64_t old_bytes = 0;
+  int64_t new_files = 0;
+  int64_t new_bytes = 0;
+  int64_t rows = 0;  ///< rows of every table read
+  std::string detail;
+};
+
+/// \brief Cleanup of earlier compactions.
+struct CompactionCleanup {
+  std::string partition;  ///< the manifest's new partition
+  enum class Kind : uint8_t {
+    kRemovedSuperseded,  ///< superseded files deleted
+    kWaiting,            ///< committed, superseded files kept for the grace period
+    kAbandoned,          ///< a pending compaction (crashed) undone
+    kPendingKept,        ///< pending, younger than the grace period (may be running)
+  };
+  Kind kind = Kind::kWaiting;
+  int64_t files = 0;
+};
+
+struct CompactReport {
+  std::vector<CompactionResult> results;
+  std::vector<CompactionCleanup> cleanups;
+  int64_t compacted = 0;
+  int64_t problems = 0;
+  int64_t rows = 0;        ///< rows read and written by the compactions
+  double cpu_seconds = 0;  ///< process CPU time of the compactions alone
+};
+
+/// \brief Compacts the partitions of `base` with small files (see the file comment
+/// and docs/operations.md). First finishes earlier compactions whose grace period
+/// passed, then compacts, then finishes again (so `grace` 0 deletes at once).
+/// \return the report; an error when listing, reading or writing fails.
+arrow::Result<CompactReport> Compact(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                     const std::string& base,
+                                     const CompactOptions& options);
+
+}  // namespace otap_parquet::dataset

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/dataset/compaction.h"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <arrow/filesystem/localfs.h>
+#include <gtest/gtest.h>
+
+#include "otap_parquet/dataset/dataset_reader_test_util.h"
+#include "otap_parquet/dataset/replay_checkpoint.h"
+#include "otap_parquet/dataset/sharding.h"
+#include "otap_parquet/otlp/equivalence.h"
+#include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/temp_dir.h"
+
+namespace otap_parquet::dataset {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+const std::string kOld = "_part_id=00000000-0000-4000-8000-000000000001";
+const std::string kNew =
+    "_part_id=00000000-0000-4000-8000-000000000001.c00000000000000ab";
+
+std::shared_ptr<arrow::fs::FileSystem> LocalFs() {
+  return std::make_shared<arrow::fs::LocalFileSystem>();
+}
+
+// Discovery only lists names: the files need no Parquet content here.
+void Touch(const std::string& base, const std::string& table, const std::string& part,
+           const std::string& name) {
+  const stdfs::path dir = stdfs::path(base) / table / part;
+  stdfs::create_directories(dir);
+  std::ofstream(dir / name) << "x";
+}
+
+// Old partition: logs a, b, c (10, 20, 30 roots) and their attributes; the new one
+// holds the same 60 roots in two files (25, 35).
+CompactionManifest Manifest(CompactionManifest::State state) {
+  CompactionManifest m;
+  m.state = state;
+  m.partition = kNew;
+  m.supersedes = kOld;
+  m.created_unix_nano = 1;
+  m.committed_unix_nano = state == CompactionManifest::State::kCommitted ? 2 : 0;
+  m.old_files["logs"] = {
+      {"part-1-a.parquet", 10}, {"part-2-b.parquet", 20}, {"part-3-c.parquet", 30}};
+  m.old_files["log_attrs"] = {{"part-1-a.parquet", 40}};
+  m.new_files["logs"] = {{"part-5-x.parquet", 25}, {"part-6-y.parquet", 35}};
+  m.new_files["log_attrs"] = {{"part-5-x.parquet", 40}};
+  return m;
+}
+
+void WriteLake(const std::string& base, bool new_complete = true) {
+  for (const char* name : {"part-1-a.parquet", "part-2-b.parquet", "part-3-c.parquet"}) {
+    Touch(base, "logs", kOld, name);
+  }
+  Touch(base, "log_attrs", kOld, "part-1-a.parquet");
+  Touch(base, "logs", kNew, "part-5-x.parquet");
+  if (new_complete) Touch(base, "logs", kNew, "part-6-y.parquet");
+  Touch(base, "log_attrs", kNew, "part-5-x.parquet");
+}
+
+void Store(const std::string& base, const CompactionManifest& m) {
+  stdfs::create_directories(stdfs::path(base) / kCompactionsDir);
+  ASSERT_OK(WriteSmallFileAtomically(
+      LocalFs(), base + "/_compactions/" + kNew.substr(9) + ".json", m.Serialize()));
+}
+
+std::vector<std::string> Paths(const DatasetPlan& plan) {
+  std::vector<std::string> out;
+  for (const auto& p : plan.partitions) out.push_back(p.path);
+  return out;
+}
+
+TEST(CompactionManifestTest, RoundTripsAndRefusesGarbage) {
+  const auto m = Manifest(CompactionManifest::State::kCommitted);
+  ASSERT_OK_AND_ASSIGN(auto parsed, CompactionManifest::Parse(m.Serialize(), "m.json"));
+  EXPECT_EQ(parsed, m);
+  const std::string text = m.Serialize();
+  EXPECT_FALSE(CompactionManifest::Parse(text.substr(0, text.size() / 2), "m").ok());
+  EXPECT_FALSE(CompactionManifest::Parse("{\"format\": \"other\"}", "m").ok());
+}
+
+TEST(CompactionShardTest, CompactedPartitionGoesToTheShardOfItsOrigin) {
+  EXPECT_EQ(CompactedPartId("abc", "01"), "abc.c01");
+  EXPECT_EQ(CompactedPartId("abc.c01", "02"), "abc.c02");
+  EXPECT_EQ(ShardKeyOf("date=2026-11-01/hour=03/" + kNew),
+            "date=2026-11-01/hour=03/" + kOld);
+  EXPECT_EQ(ShardKeyOf(kOld), kOld);
+  for (int count = 2; count < 9; ++count) {
+    for (int index = 0; index < count; ++index) {
+      EXPECT_EQ(PartitionAssigned(kNew, {index, count}, 0, 1),
+                PartitionAssigned(kOld, {index, count}, 0, 1));
+    }
+  }
+}
+
+TEST(CompactionDiscoveryTest, WithoutManifestBothAreVisible) {
+  otap_parquet::testing::TempDir dir("compaction_none");
+  WriteLake(dir.path());
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
+  EXPECT_EQ(Paths(plan), (std::vector<std::string>{kOld, kNew}));
+}
+
+TEST(CompactionDiscoveryTest, PendingHidesTheNewPartition) {
+  otap_parquet::testing::TempDir dir("compaction_pending");
+  WriteLake(dir.path());
+  Store(dir.path(), Manifest(CompactionManifest::State::kPending));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
+  EXPECT_EQ(Paths(plan), std::vector<std::string>{kOld});
+  EXPECT_EQ(plan.hidden_partitions, 1);
+  EXPECT_EQ(plan.partitions[0].FilesOf(PayloadType::kLogs).size(), 3u);
+}
+
+TEST(CompactionDiscoveryTest, CommittedReplacesTheSupersededFiles) {
+  otap_parquet::testing::TempDir dir("compaction_committed");
+  WriteLake(dir.path());
+  Store(dir.path(), Manifest(CompactionManifest::State::kCommitted));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
+  ASSERT_EQ(Paths(plan), std::vector<std::string>{kNew});
+  ASSERT_NE(plan.partitions[0].compaction, nullptr);
+  EXPECT_EQ(plan.partitions[0].compaction->supersedes, kOld);
+  EXPECT_EQ(plan.superseded_files, 4);
+}
+
+TEST(CompactionDiscoveryTest, CommittedButNotFullyListedKeepsTheOldFiles) {
+  // A listing taken before the commit (here: a new file missing) must not mix the
+  // old partition's absence with an incomplete new one.
+  otap_parquet::testing::TempDir dir("compaction_incomplete");
+  WriteLake(dir.path(), /*new_complete=*/false);
+  Store(dir.path(), Manifest(CompactionManifest::State::kCommitted));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
+  EXPECT_EQ(Paths(plan), std::vector<std::string>{kOld});
+  EXPECT_EQ(plan.partitions[0].FilesOf(PayloadType::kLogs).size(), 3u);
+}
+
+TEST(CompactionDiscoveryTest, FilesAddedAfterTheCompactionStayVisible) {
+  otap_parquet::testing::TempDir dir("compaction_added");
+  WriteLake(dir.path());
+  Touch(dir.path(), "logs", kOld, "part-9-late.parquet");
+  Store(dir.path(), Manifest(CompactionManifest::State::kCommitted));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
+  ASSERT_EQ(Paths(plan), (std::vector<std::string>{kOld, kNew}));
+  ASSERT_EQ(plan.partitions[0].FilesOf(PayloadType::kLogs).size(), 1u);
+  EXPECT_TRUE(plan.partitions[0].FilesOf(PayloadType::kLogs)[0].path.ends_with(
+      "part-9-late.parquet"));
+}
+
+class ResumeCompactedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteLake(dir_.path());
+    manifest_ = Manifest(CompactionManifest::State::kCommitted);
+    Store(dir_.path(), manifest_);
+    ASSERT_OK_AND_ASSIGN(plan_, Discover(LocalFs(), dir_.path()));
+    ASSERT_EQ(plan_.partitions.size(), 1u);
+  }
+  ResumePoint Resume(const UnitProgress* old) {
+    return ResumeCompacted(manifest_, old, plan_.partitions[0], Signal::kLogs);
+  }
+  std::string NewFile(int i) {
+    return plan_.partitions[0].FilesOf(PayloadType::kLogs)[i].path;
+  }
+  otap_parquet::testing::TempDir dir_{"compaction_resume"};
+  CompactionManifest manifest_;
+  DatasetPlan plan_;
+};
+
+TEST_F(ResumeCompactedTest, NotStartedReadsEverything) {
+  auto resume = Resume(nullptr);
+  EXPECT_FALSE(resume.skip);
+  EXPECT_TRUE(resume.done_files.empty());
+  UnitProgress none;
+  resume = Resume(&none);
+  EXPECT_FALSE(resume.skip);
+  EXPECT_TRUE(resume.file.empty());
+}
+
+TEST_F(ResumeCompactedTest, FinishedSkipsTheNewPartition) {
+  UnitProgress done;
+  done.files_done = {"part-1-a.parquet", "part-2-b.parquet", "part-3-c.parquet"};
+  EXPECT_TRUE(Resume(&done).skip);
+}
+
+TEST_F(ResumeCompactedTest, MiddleMapsToTheSameRoot) {
+  // 10 + 20 roots done, 12 of the third file: root 42 of 60 = row 17 of the second
+  // new file (25 + 35).
+  UnitProgress middle;
+  middle.files_done = {"part-1-a.parquet", "part-2-b.parquet"};
+  middle.file = "part-3-c.parquet";
+  middle.row = 12;
+  auto resume = Resume(&middle);
+  EXPECT_FALSE(resume.skip);
+  EXPECT_EQ(resume.done_files, std::vector<std::string>{NewFile(0)});
+  EXPECT_EQ(resume.file, NewFile(1));
+  EXPECT_EQ(resume.row, 17);
+  // Exactly at a file boundary: the first new file done, nothing of the second.
+  middle.files_done = {"part-1-a.parquet"};
+  middle.file = "part-2-b.parquet";
+  middle.row = 15;
+  resume = Resume(&middle);
+  EXPECT_EQ(resume.done_files, std::vector<std::string>{NewFile(0)});
+  EXPECT_TRUE(resume.file.empty());
+}
+
+TEST_F(ResumeCompactedTest, ProgressFollowsThroughReplayProgress) {
+  std::map<ReplayUnit, UnitProgress> units;
+  units[{Signal::kLogs, kOld}].files_done = {"part-1-a.parquet"};
+  ReplayProgress progress(units);
+  auto resume = progress.ResumeFor(plan_.partitions[0], Signal::kLogs);
+  EXPECT_TRUE(resume.done_files.empty());
+  EXPECT_EQ(resume.file, NewFile(0));
+  EXPECT_EQ(resume.row, 10);
+}
+
+arrow::Result<std::vector<otlp::OtlpRequest>> ReadAll(const std::string& base) {
+  ARROW_ASSIGN_OR_RAISE(auto reader, DatasetReader::Make(LocalFs(), base));
+  std::vector<otlp::OtlpRequest> out;
+  while (true) {
+    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
+    if (!batch) break;
+    ARROW_RETURN_NOT_OK(batch->Validate());
+    ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(*batch));
+    out.push_back(std::move(request));
+  }
+  return out;
+}
+
+// Compact() end to end on three id spaces of all signals in small files, by the copy
+// of our files and by the reader's merge: the replay equals the generated input, one
+// compacted partition per old one, the superseded files deleted (grace 0).
+class CompactTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(CompactTest, EveryRecordOfThreePartitionsKept) {
+  otap_parquet::testing::TempDir dir("compaction_e2e");
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 4;
+  testing::TestWriteOptions write;
+  write.default_rotate_rows = 9;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       testing::WriteGeneratedDataset(
+                           dir.path(), {Signal::kLogs, Signal::kTraces, Signal::kMetrics},
+                           9, gen, write, /*requests_per_partition=*/3));
+  CompactOptions options;
+  options.older_than = std::chrono::milliseconds(0);
+  options.grace = std::chrono::milliseconds(0);
+  options.fsync = false;
+  options.copy_own_files = GetParam();
+  options.writer.target_bytes_per_file = 1 << 20;
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir.path(), options));
+  EXPECT_EQ(report.compacted, 3);
+  EXPECT_EQ(report.problems, 0);
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
+  ASSERT_EQ(plan.partitions.size(), 3u);
+  for (const auto& p : plan.partitions) {
+    ASSERT_NE(p.compaction, nullptr) << p.path;
+    EXPECT_EQ(p.FilesOf(PayloadType::kLogs).size(), 1u);
+  }
+  EXPECT_EQ(plan.superseded_files, 0);  // deleted, not merely hidden
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path()));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+  // Nothing more to do.
+  ASSERT_OK_AND_ASSIGN(report, Compact(LocalFs(), dir.path(), options));
+  EXPECT_EQ(report.compacted, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(CopyAndMerge, CompactTest, ::testing::Bool());
+
+}  // namespace
+}  // namespace otap_parquet::dataset

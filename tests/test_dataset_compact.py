@@ -1,0 +1,323 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`otap-parquet compact` (docs/operations.md "Compacting small files"): every record,
+attribute and join kept (replay compared with the input, DuckDB joins compared
+before and after), writer options applied, supersession honoured by replay,
+`partitions`, checkpoints resumed after a compaction, a polling receiver:parquet
+running through compactions (each record exactly once), kill -9 at every step of a
+compaction, refusals, and S3."""
+import collections
+import json
+import os
+import shutil
+import subprocess
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from engines import wait_until
+
+from test_engine_replay import metric
+from test_engine_replay_checkpoint import (expected_records, load_checkpoint, make_lake,
+                                           pipeline, records)
+
+SIGNALS = ("logs", "traces", "metrics")
+
+
+def compact(cli, lake, *args, code=0, env=None, merge=False):
+    if merge:  # the reader's merge (as for files of other writers), not the copy
+        env = dict(env or os.environ, OTAP_PARQUET_COMPACT_MERGE="1")
+    proc = subprocess.run([str(cli), "compact", str(lake), *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    return proc
+
+
+def parquet_files(lake):
+    return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet"))
+
+
+@pytest.fixture(scope="module")
+def edge_input(tmp_path_factory, cli):
+    """Edge-case OTLP of all signals: traces with events and links, metrics of every
+    type with exemplars and their attributes."""
+    out = tmp_path_factory.mktemp("compact_in") / "in.jsonl"
+    subprocess.run([str(cli), "generate", "--edge-cases", "--signal", "logs", "--signal",
+                    "traces", "--signal", "metrics", "--requests", "8", "--items", "12",
+                    "--seed", "3", str(out)], check=True, capture_output=True)
+    return out
+
+
+def small_lake(run, src, lake, *extra):
+    """Many small files: every 7 records a batch, a flush every 20 rows."""
+    run("convert", src, lake, "--max-batch-rows", "7", "--rows-per-file", "20", *extra)
+    return lake
+
+
+def replay(run, lake, out):
+    if out.exists():
+        out.unlink()
+    run("convert", lake, out)
+    return out
+
+
+# DuckDB over the files as they lie, hiding what compaction manifests hide
+# (docs/operations.md): files superseded by a committed compaction, and partitions
+# of a pending one.
+HIDDEN = """
+WITH m AS (SELECT * FROM read_json('{base}/_compactions/*.json',
+                                   format='auto', union_by_name=true)),
+superseded AS (
+  SELECT '{base}/' || f.table || '/' || m.supersedes || '/' || f.name AS filename
+  FROM (SELECT supersedes, unnest(old_files) AS f FROM m WHERE state = 'committed') m),
+pending AS (SELECT part_id FROM m WHERE state = 'pending')
+"""
+
+
+def visible(lake, table):
+    """SQL for the rows of `table` a compaction-aware DuckDB query sees."""
+    base = str(lake)
+    sql = HIDDEN.format(base=base) + f"""
+SELECT * EXCLUDE (filename) FROM read_parquet('{base}/{table}/**/*.parquet',
+                                               hive_partitioning=true, filename=true)
+WHERE filename NOT IN (SELECT filename FROM superseded)
+  AND _part_id NOT IN (SELECT part_id FROM pending)"""
+    if not (lake / "_compactions").exists():
+        sql = f"""SELECT * FROM read_parquet('{base}/{table}/**/*.parquet',
+                                             hive_partitioning=true)"""
+    return sql
+
+
+def joined(lake):
+    """Counter of spans with their attributes and events' names (DuckDB joins by
+    (_part_id, id) = (_part_id, parent_id)), ids left out."""
+    con = duckdb.connect()
+    for view, table in (("s", "spans"), ("a", "span_attrs"), ("e", "span_events")):
+        con.execute(f"CREATE VIEW {view} AS {visible(lake, table)}")
+    rows = con.execute("""
+      SELECT s.name, s.start_time_unix_nano, hex(s.trace_id), hex(s.span_id),
+        (SELECT list(a.key || '=' || coalesce(a.str, '') || coalesce(CAST(a.int AS VARCHAR), '')
+                     ORDER BY a.key, a.str, a.int)
+           FROM a WHERE a._part_id = s._part_id AND a.parent_id = s.id),
+        (SELECT list(e.name ORDER BY e.name, e.time_unix_nano) FROM e
+           WHERE e._part_id = s._part_id AND e.parent_id = s.id)
+      FROM s""").fetchall()
+    return collections.Counter(map(repr, rows))
+
+
+@pytest.mark.parametrize("merge", [False, True], ids=["copy", "merge"])
+def test_compact_keeps_every_record_of_every_signal(cli, run, edge_input, tmp_path, merge):
+    # Scenario: all signals written in many small files, compacted (grace 1h: the
+    # old files stay), then compacted again with --grace 0s (they go).
+    # Guarantees: the replay after compaction holds the same telemetry as the input
+    # and as the replay before (every record, attribute, event, link, exemplar);
+    # DuckDB's joins with the documented filter equal those before; `partitions`
+    # lists the new partition only; fewer files; old files deleted after the grace.
+    lake = small_lake(run, edge_input, tmp_path / "lake")
+    before_files = parquet_files(lake)
+    before = replay(run, lake, tmp_path / "before.jsonl")
+    spans_before = joined(lake)
+    out = compact(cli, lake, "--older-than", "0s", merge=merge).stdout
+    assert "compacted _part_id=" in out and "1 partitions compacted" in out, out
+    after = replay(run, lake, tmp_path / "after.jsonl")
+    run("compare", edge_input, after)
+    run("compare", before, after)
+    assert joined(lake) == spans_before
+    # During the grace period a plain glob sees old and new rows.
+    con = duckdb.connect()
+    glob = f"read_parquet('{lake}/logs/**/*.parquet')"
+    logs = con.execute(f"SELECT count(*) FROM {glob}").fetchone()[0]
+    assert logs == 2 * con.execute(
+        f"SELECT count(*) FROM ({visible(lake, 'logs')})").fetchone()[0]
+    listing = json.loads(run("partitions", lake, "--json").stdout)
+    assert len(listing["partitions"]) == 1
+    assert ".c" in listing["partitions"][0]["partition"]
+    new_files = [f for f in parquet_files(lake) if f not in before_files]
+    assert 0 < len(new_files) < len(before_files) / 10
+    # Per table the new partition holds the rows of the old one (the merge may repeat
+    # resource and scope attributes: each signal's batches carry their own).
+    shared = {"resource_attrs", "scope_attrs"} if merge else set()
+    for table in {f.split("/")[0] for f in before_files} - shared:
+        old = sum(pq.ParquetFile(lake / f).metadata.num_rows for f in before_files
+                  if f.startswith(table + "/"))
+        new = sum(pq.ParquetFile(lake / f).metadata.num_rows for f in new_files
+                  if f.startswith(table + "/"))
+        assert old == new, table
+    out = compact(cli, lake, "--older-than", "0s", "--grace", "0s").stdout
+    assert "removed" in out, out
+    assert parquet_files(lake) == sorted(new_files)
+    run("compare", before, replay(run, lake, tmp_path / "final.jsonl"))
+    assert con.execute(f"SELECT count(*) FROM {glob}").fetchone()[0] == logs // 2
+    # Nothing left to do: already compacted.
+    out = compact(cli, lake, "--older-than", "0s").stdout
+    assert "0 partitions compacted" in out and "already compacted" in out, out
+
+
+def test_writer_options_apply_to_the_new_files(cli, run, edge_input, tmp_path):
+    lake = small_lake(run, edge_input, tmp_path / "lake")
+    old = set(parquet_files(lake))
+    compact(cli, lake, "--older-than", "0s", "--compression", "snappy",
+            "--row-group-size", "50", "--bloom-filter-column", "trace_id")
+    spans = [f for f in parquet_files(lake) if f not in old and f.startswith("spans/")]
+    assert len(spans) == 1
+    meta = pq.ParquetFile(lake / spans[0]).metadata
+    assert meta.num_row_groups == (meta.num_rows + 49) // 50
+    column = meta.row_group(0).column(0)
+    assert column.compression == "SNAPPY"
+
+
+def test_dry_run_and_older_than_change_nothing(cli, run, edge_input, tmp_path):
+    lake = small_lake(run, edge_input, tmp_path / "lake")
+    files = parquet_files(lake)
+    out = compact(cli, lake, "--older-than", "0s", "--dry-run", code=3).stdout
+    assert "would compact" in out, out
+    out = compact(cli, lake, "--older-than", "1h").stdout
+    assert "younger than --older-than" in out, out
+    out = compact(cli, lake, "--older-than", "0s", "--partition", "_part_id=nope").stdout
+    assert "0 partitions compacted" in out and "no such partition" in out, out
+    assert parquet_files(lake) == files
+    assert not (lake / "_compactions").exists()
+
+
+def test_refuses_a_partition_with_orphans(cli, run, edge_input, tmp_path):
+    # A crash leftover (a child file whose root file never appeared) would be lost by
+    # the reader's merge: refused, exit 3, nothing changed. (The copy of our own files
+    # keeps such rows as they were.)
+    lake = small_lake(run, edge_input, tmp_path / "lake")
+    root = sorted((lake / "logs").rglob("*.parquet"))[3]
+    root.unlink()
+    files = parquet_files(lake)
+    out = compact(cli, lake, "--older-than", "0s", code=3, merge=True).stdout
+    assert "refused" in out and "orphan_rows=" in out, out
+    assert parquet_files(lake) == files
+    assert not list((lake / "_compactions").glob("*.json"))
+
+
+def test_checkpoint_resumed_after_compaction(cli, run, tmp_path):
+    # Scenario: a checkpoint stands in the middle of partition 1 of 3 (written by
+    # hand: first root file done, 7 rows of the second); the partitions are then
+    # compacted (old files deleted), and the checkpointed replay resumed.
+    # Guarantees: the resumed replay delivers exactly the records the checkpoint had
+    # not covered, each once.
+    lake, expected = make_lake(run, tmp_path, partitions=3, per_partition=300,
+                               rows_per_file=40)
+    parts = sorted(p.name for p in (lake / "logs").iterdir())
+    roots = {p: sorted((lake / "logs" / p).glob("*.parquet")) for p in parts}
+    def bodies_of(f):
+        return [b["str"] for b in pq.read_table(f, columns=["body"])["body"].to_pylist()]
+
+    covered = set()
+    units = [{"signal": "logs", "partition": parts[0], "files_done":
+              [f.name for f in roots[parts[0]]], "file": "", "row": 0}]
+    for f in roots[parts[0]]:
+        covered |= set(bodies_of(f))
+    mid = roots[parts[1]]
+    covered |= set(bodies_of(mid[0])) | set(bodies_of(mid[1])[:7])
+    units.append({"signal": "logs", "partition": parts[1], "files_done": [mid[0].name],
+                  "file": mid[1].name, "row": 7})
+    ckpt = tmp_path / "replay.ckpt"
+    ckpt.write_text(json.dumps({"format": "otap-parquet-replay-checkpoint", "version": 1,
+                                "dataset": lake.resolve().as_uri(),
+                                "written_unix_nano": 1, "units": units}) + "\n# end\n")
+    compact(cli, lake, "--older-than", "0s", "--grace", "0s")
+    assert sorted(p.name for p in (lake / "logs").iterdir()) != parts
+    config = tmp_path / "replay.yaml"
+    second_lake = tmp_path / "copy"
+    config.write_text(pipeline(lake, second_lake, f"""              checkpoint: {{path: "{ckpt}"}}"""))
+    run("run", "-c", config)
+    found = records(run, tmp_path, second_lake, "out")
+    assert set(found) == expected_records(expected - covered)
+    assert max(found.values()) == 1
+
+
+def test_polling_receiver_during_compactions_delivers_each_record_once(
+        engine, cli, run, tmp_path):
+    # Scenario: a polling receiver:parquet (checkpoint, 100ms polls) replays a lake of
+    # four partitions of small files while `compact` runs twice: first with a grace
+    # period (old files stay), then with --grace 0s (they are deleted); the receiver
+    # may be anywhere in its passes meanwhile.
+    # Guarantees: every record delivered exactly once.
+    lake, expected = make_lake(run, tmp_path, partitions=4, per_partition=400,
+                               rows_per_file=30)
+    second = tmp_path / "second"
+    ckpt = tmp_path / "replay.ckpt"
+    config = tmp_path / "poll.yaml"
+    config.write_text(pipeline(lake, second, f"""              polling_interval: 100ms
+              checkpoint: {{path: "{ckpt}", interval: 0s}}"""))
+    proc = engine(config, "--metrics-file", tmp_path / "m.prom")
+    compact(cli, lake, "--older-than", "0s", "--grace", "1h")
+    compact(cli, lake, "--older-than", "0s", "--grace", "0s")
+    assert not [f for f in parquet_files(lake) if ".c" not in f]
+
+    def emitted():
+        proc.check_running()
+        return metric(proc.metrics(), "parquet_records_emitted", "src")
+
+    wait_until(lambda: emitted() >= len(expected), "every record emitted", 120)
+    passes = metric(proc.metrics(), "parquet_passes", "src")
+    wait_until(lambda: metric(proc.metrics(), "parquet_passes", "src") >= passes + 2,
+               "two more passes", 60)
+    proc.stop()
+    found = records(run, tmp_path, second, "out")
+    assert set(found) == expected_records(expected)
+    assert max(found.values()) == 1
+
+
+@pytest.mark.parametrize("point", ["pending", "writing", "written", "committed",
+                                   "removing"])
+def test_kill_9_at_any_point_keeps_every_record_once(cli, run, edge_input, tmp_path,
+                                                     point):
+    # Scenario: `compact --grace 0s` killed with SIGKILL at each step (test hook
+    # OTAP_PARQUET_COMPACT_KILL_AT), then replayed, then compacted again.
+    # Guarantees: after the kill the dataset replays equal to the input (each record
+    # once); the next run finishes or undoes the compaction, and afterwards the
+    # replay is still equal, with only the new files left.
+    lake = small_lake(run, edge_input, tmp_path / "lake")
+    env = dict(os.environ, OTAP_PARQUET_COMPACT_KILL_AT=point)
+    proc = subprocess.run([str(cli), "compact", str(lake), "--older-than", "0s",
+                           "--grace", "0s", "--target-size", "16KiB"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == -9, proc.stdout + proc.stderr
+    run("compare", edge_input, replay(run, lake, tmp_path / "killed.jsonl"))
+    out = compact(cli, lake, "--older-than", "0s", "--grace", "0s").stdout
+    run("compare", edge_input, replay(run, lake, tmp_path / "after.jsonl"))
+    if point in ("pending", "writing", "written"):
+        assert "abandoned" in out, out
+    listing = json.loads(run("partitions", lake, "--json").stdout)
+    assert len(listing["partitions"]) == 1
+    left = {f.split("/")[1] for f in parquet_files(lake)}
+    assert left == {listing["partitions"][0]["partition"]}, left
+
+
+def test_compact_on_s3(s3_server, cli, run, edge_input, tmp_path):
+    client = s3_server.client()
+    client.create_bucket(Bucket="telemetry")
+    flags = ["--s3-endpoint", s3_server.endpoint, "--allow-http"]
+    env = s3_server.env()
+
+    def run_env(*args):
+        proc = subprocess.run([str(cli), *map(str, args)], capture_output=True,
+                              text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    uri = "s3://telemetry/lake"
+    run_env("convert", edge_input, uri, "--max-batch-rows", "7", "--rows-per-file", "40",
+            *flags)
+
+    def keys():
+        return sorted(o["Key"] for page in client.get_paginator("list_objects_v2")
+                      .paginate(Bucket="telemetry") for o in page.get("Contents", []))
+
+    old = [k for k in keys() if k.endswith(".parquet")]
+    before = tmp_path / "before.jsonl"
+    run_env("convert", uri, before, *flags)
+    out = run_env("compact", uri, "--older-than", "0s", "--grace", "0s", *flags).stdout
+    assert "1 partitions compacted" in out, out
+    after = tmp_path / "after.jsonl"
+    run_env("convert", uri, after, *flags)
+    run("compare", before, after)
+    run("compare", edge_input, after)
+    new = [k for k in keys() if k.endswith(".parquet")]
+    assert not set(new) & set(old)
+    assert 0 < len(new) < len(old)
+    assert [k for k in keys() if "_compactions/" in k]
