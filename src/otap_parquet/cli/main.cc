@@ -36,6 +36,16 @@ Signal ParseSignal(const std::string& name) {
   return *signal;
 }
 
+// Adds the object-store retry flags (the exporter's `retry` block).
+void AddRetryFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
+  cmd->add_option("--retry-timeout", flags->retry_timeout,
+                  "object stores: how long one request is retried (e.g. 30s; default "
+                  "3m)");
+  cmd->add_option("--max-retries", flags->max_retries,
+                  "object stores: most retries of one request (default 10; 0 = none)")
+      ->check(CLI::NonNegativeNumber);
+}
+
 // Adds the dataset-writing flags shared by `convert` and `bench write`.
 void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
   cmd->add_option("--compression", flags->compression,
@@ -50,6 +60,7 @@ void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
                   "S3 endpoint override (host:port or http(s)://host:port)");
   cmd->add_option("--s3-region", flags->s3_region, "S3 region");
   cmd->add_flag("--allow-http", flags->allow_http, "allow plain http to the S3 endpoint");
+  AddRetryFlags(cmd, flags);
   cmd->add_flag("--no-fsync", flags->no_fsync,
                 "do not fsync local files (faster, unsafe)");
 }
@@ -198,6 +209,7 @@ int main(int argc, char** argv) {
   repair_cmd->add_option("--s3-region", repair.flags.s3_region, "S3 region");
   repair_cmd->add_flag("--allow-http", repair.flags.allow_http,
                        "allow plain http to the S3 endpoint");
+  AddRetryFlags(repair_cmd, &repair.flags);
 
   otap_parquet::cli::InspectCommandOptions inspect;
   auto* inspect_cmd = app.add_subcommand(
@@ -221,6 +233,7 @@ int main(int argc, char** argv) {
   inspect_cmd->add_option("--s3-region", inspect.flags.s3_region, "S3 region");
   inspect_cmd->add_flag("--allow-http", inspect.flags.allow_http,
                         "allow plain http to the S3 endpoint");
+  AddRetryFlags(inspect_cmd, &inspect.flags);
 
   otap_parquet::cli::PartitionsCommandOptions partitions;
   auto* partitions_cmd = app.add_subcommand(
@@ -236,6 +249,7 @@ int main(int argc, char** argv) {
   partitions_cmd->add_option("--s3-region", partitions.flags.s3_region, "S3 region");
   partitions_cmd->add_flag("--allow-http", partitions.flags.allow_http,
                            "allow plain http to the S3 endpoint");
+  AddRetryFlags(partitions_cmd, &partitions.flags);
   otap_parquet::cli::PartitionsDeleteOptions partitions_delete;
   auto* partitions_delete_cmd = partitions_cmd->add_subcommand(
       "delete",
@@ -272,6 +286,7 @@ int main(int argc, char** argv) {
                                     "S3 region");
   partitions_delete_cmd->add_flag("--allow-http", partitions_delete.flags.allow_http,
                                   "allow plain http to the S3 endpoint");
+  AddRetryFlags(partitions_delete_cmd, &partitions_delete.flags);
 
   // run: the pipeline engine (cli/run_command.h).
   otap_parquet::cli::RunOptions run;

@@ -27,8 +27,9 @@ arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
     const ReplayOptions& options,
     const std::function<void(dataset::ReaderOptions*)>& customize = {}) {
   std::string base;
-  ARROW_ASSIGN_OR_RAISE(auto fs, dataset::FileSystemFromUri(
-                                     options.dataset, options.flags.ToS3Config(), &base));
+  ARROW_ASSIGN_OR_RAISE(auto settings, options.flags.ToStorageSettings());
+  ARROW_ASSIGN_OR_RAISE(auto fs,
+                        dataset::FileSystemFromUri(options.dataset, settings, &base));
   dataset::ReaderOptions reader_options;
   if (!options.signals.empty()) reader_options.signals = options.signals;
   reader_options.batch_size = options.batch_size;

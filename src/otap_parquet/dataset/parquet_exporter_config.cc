@@ -166,15 +166,87 @@ class Walker {
                &out->s3.virtual_hosted_style_request, "true or false");
         S3Auth(s3["auth"], Join(where, "auth"), &out->s3);
       }
-    } else {
-      const bool gcs = static_cast<bool>(node["gcs"]);
-      out->kind = gcs ? StorageKind::kGcs : StorageKind::kAzure;
-      const std::string where = Join(path, gcs ? "gcs" : "azure");
-      const YAML::Node backend = node[gcs ? "gcs" : "azure"];
-      if (IsMap(backend, where)) {
-        CheckKeys(backend, where, {"base_uri"});
-        Scalar(backend, where, "base_uri", &out->base_uri, "a URI");
+    } else if (const YAML::Node gcs = node["gcs"]) {
+      out->kind = StorageKind::kGcs;
+      const std::string where = Join(path, "gcs");
+      if (IsMap(gcs, where)) {
+        CheckKeys(gcs, where, {"base_uri", "endpoint", "project_id", "auth"});
+        Scalar(gcs, where, "base_uri", &out->base_uri, "gs://bucket/prefix");
+        Scalar(gcs, where, "endpoint", &out->gcs.endpoint, "an endpoint URL");
+        Scalar(gcs, where, "project_id", &out->gcs.project_id, "a project id");
+        GcsAuth(gcs["auth"], Join(where, "auth"), &out->gcs);
       }
+    } else if (const YAML::Node azure = node["azure"]) {
+      out->kind = StorageKind::kAzure;
+      const std::string where = Join(path, "azure");
+      if (IsMap(azure, where)) {
+        CheckKeys(azure, where, {"base_uri", "account_name", "endpoint", "auth"});
+        Scalar(azure, where, "base_uri", &out->base_uri, "an Azure URI");
+        Scalar(azure, where, "account_name", &out->azure.account_name, "a string");
+        Scalar(azure, where, "endpoint", &out->azure.endpoint, "an endpoint URL");
+        AzureAuth(azure["auth"], Join(where, "auth"), &out->azure);
+      }
+    }
+  }
+
+  // `auth` as a bare type name or a map with `type` (its other keys checked by the
+  // caller).
+  std::string AuthType(const YAML::Node& node, std::string_view path,
+                       std::string_view types) {
+    if (node.IsScalar()) return node.Scalar();
+    if (!node.IsMap()) {
+      Error(path, fmt::format("expected one of {} or a map with type", types));
+      return "";
+    }
+    std::string type = "default";
+    Scalar(node, path, "type", &type, types);
+    return type;
+  }
+
+  void GcsAuth(const YAML::Node& node, std::string_view path, GcsConfig* out) {
+    if (!node) return;
+    constexpr std::string_view kTypes =
+        "default, anonymous, service_account, access_token";
+    const std::string type = AuthType(node, path, kTypes);
+    if (node.IsMap()) {
+      CheckKeys(node, path, {"type", "credentials_file", "access_token"});
+      Scalar(node, path, "credentials_file", &out->credentials_file, "a file path");
+      Scalar(node, path, "access_token", &out->access_token, "a string");
+    }
+    if (type == "default") {
+      out->auth = GcsAuthKind::kDefault;
+    } else if (type == "anonymous") {
+      out->auth = GcsAuthKind::kAnonymous;
+    } else if (type == "service_account") {
+      out->auth = GcsAuthKind::kServiceAccount;
+    } else if (type == "access_token") {
+      out->auth = GcsAuthKind::kAccessToken;
+    } else if (!type.empty()) {
+      Error(Join(path, "type"),
+            fmt::format("unsupported auth type '{}'; expected {}", type, kTypes));
+    }
+  }
+
+  void AzureAuth(const YAML::Node& node, std::string_view path, AzureConfig* out) {
+    if (!node) return;
+    constexpr std::string_view kTypes = "default, account_key, sas_token, anonymous";
+    const std::string type = AuthType(node, path, kTypes);
+    if (node.IsMap()) {
+      CheckKeys(node, path, {"type", "account_key", "sas_token"});
+      Scalar(node, path, "account_key", &out->account_key, "a string");
+      Scalar(node, path, "sas_token", &out->sas_token, "a string");
+    }
+    if (type == "default") {
+      out->auth = AzureAuthKind::kDefault;
+    } else if (type == "account_key") {
+      out->auth = AzureAuthKind::kAccountKey;
+    } else if (type == "sas_token") {
+      out->auth = AzureAuthKind::kSasToken;
+    } else if (type == "anonymous") {
+      out->auth = AzureAuthKind::kAnonymous;
+    } else if (!type.empty()) {
+      Error(Join(path, "type"),
+            fmt::format("unsupported auth type '{}'; expected {}", type, kTypes));
     }
   }
 

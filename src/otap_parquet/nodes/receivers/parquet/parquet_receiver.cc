@@ -165,8 +165,8 @@ arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
     if (name.empty()) {
       return arrow::Status::Invalid("checkpoint.path ", ck.path, " names a directory");
     }
-    ARROW_ASSIGN_OR_RAISE(fs, dataset::FileSystemFromUri(dir.empty() ? "/" : dir,
-                                                         config_.storage.s3, &path));
+    ARROW_ASSIGN_OR_RAISE(
+        fs, dataset::FileSystemFromUri(dir.empty() ? "/" : dir, config_.storage, &path));
     path += "/" + name;
   }
   if (config_.shard.count > 1) {
