@@ -253,8 +253,9 @@ arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
   ARROW_RETURN_NOT_OK(retention.Validate());
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
+  ARROW_ASSIGN_OR_RAISE(const auto settings, options.flags.ToStorageSettings());
   for (const auto& uri : options.checkpoints) {
-    auto checkpoint = dataset::RetentionCheckpoint::Load(uri, options.flags.ToS3Config());
+    auto checkpoint = dataset::RetentionCheckpoint::Load(uri, settings);
     if (!checkpoint.ok()) {
       return checkpoint.status().WithMessage("--checkpoint: ",
                                              checkpoint.status().message());

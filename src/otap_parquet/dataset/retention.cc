@@ -206,8 +206,8 @@ arrow::Result<PartitionListing> ListPartitions(
   return listing;
 }
 
-arrow::Result<RetentionCheckpoint> RetentionCheckpoint::Load(const std::string& uri,
-                                                             const S3Config& s3) {
+arrow::Result<RetentionCheckpoint> RetentionCheckpoint::Load(
+    const std::string& uri, const StorageConfig& storage_settings) {
   // The directory's file system (a file path given to FileSystemFromUri would be
   // taken as a dataset directory).
   const size_t slash = uri.find_last_of('/');
@@ -223,7 +223,7 @@ arrow::Result<RetentionCheckpoint> RetentionCheckpoint::Load(const std::string& 
     }
   }
   std::string path;
-  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUri(dir, s3, &path));
+  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUri(dir, storage_settings, &path));
   CheckpointStore store(fs, path + "/" + name);
   ARROW_ASSIGN_OR_RAISE(auto loaded, store.Load());
   if (!loaded) return Status::Invalid("no checkpoint at ", store.display());

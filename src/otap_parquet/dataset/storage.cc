@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <set>
 #include <utility>
 
 #include <arrow/buffer.h>
@@ -573,19 +574,24 @@ std::string DisplayUri(const arrow::fs::FileSystem& fs, const std::string& path)
 
 arrow::Result<std::vector<arrow::fs::FileInfo>> ListChildren(arrow::fs::FileSystem& fs,
                                                              const std::string& dir) {
+  return ListChildren(fs, dir, /*from_recursive_listing=*/fs.type_name() == "gcs");
+}
+
+arrow::Result<std::vector<arrow::fs::FileInfo>> ListChildren(
+    arrow::fs::FileSystem& fs, const std::string& dir, bool from_recursive_listing) {
   arrow::fs::FileSelector selector;
   selector.base_dir = dir;
   selector.allow_not_found = true;
-  selector.recursive = fs.type_name() == "gcs";
+  selector.recursive = from_recursive_listing;
   auto listed = fs.GetFileInfo(selector);
   if (!listed.ok()) {
     return listed.status().WithMessage("cannot list ", DisplayUri(fs, dir), ": ",
                                        listed.status().message());
   }
-  if (!selector.recursive) return listed;
+  if (!from_recursive_listing) return listed;
   const std::string prefix = StripTrailingSlashes(dir) + "/";
   std::vector<arrow::fs::FileInfo> out;
-  std::string last_dir;
+  std::set<std::string> dirs;
   for (auto& info : *listed) {
     std::string_view rel(info.path());
     if (!StartsWith(rel, prefix)) continue;
@@ -593,14 +599,10 @@ arrow::Result<std::vector<arrow::fs::FileInfo>> ListChildren(arrow::fs::FileSyst
     const size_t slash = rel.find('/');
     if (slash == std::string_view::npos && !info.IsDirectory()) {
       out.push_back(std::move(info));
-      continue;
+    } else if (std::string child = prefix + std::string(rel.substr(0, slash));
+               dirs.insert(child).second) {
+      out.emplace_back(std::move(child), arrow::fs::FileType::Directory);
     }
-    std::string child = prefix + std::string(rel.substr(0, slash));
-    if (child == last_dir) continue;
-    bool seen = false;
-    for (const auto& o : out) seen = seen || (o.IsDirectory() && o.path() == child);
-    if (!seen) out.emplace_back(child, arrow::fs::FileType::Directory);
-    last_dir = std::move(child);
   }
   return out;
 }

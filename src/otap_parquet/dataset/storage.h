@@ -193,6 +193,10 @@ std::string DisplayUri(const arrow::fs::FileSystem& fs, const std::string& path)
 /// the children come from a recursive listing.
 arrow::Result<std::vector<arrow::fs::FileInfo>> ListChildren(arrow::fs::FileSystem& fs,
                                                              const std::string& dir);
+/// \brief ListChildren with the way of listing chosen (tests).
+arrow::Result<std::vector<arrow::fs::FileInfo>> ListChildren(arrow::fs::FileSystem& fs,
+                                                             const std::string& dir,
+                                                             bool from_recursive_listing);
 
 /// \brief Deletes `dir` and everything under it; a missing `dir` is not an error
 /// (on GCS a directory without a marker object is only its objects).
