@@ -90,9 +90,16 @@ DatasetFlags::ToOptions() const {
         return Status::Invalid("--partition-by: choose one of hour and day");
       }
       partitioning.event_time = granularity;
+    } else if (level.rfind("resource:", 0) == 0) {
+      if (!partitioning.resource_attribute.empty() || level.size() == 9) {
+        return Status::Invalid(
+            "--partition-by: one resource:<attribute key> level, e.g. "
+            "resource:service.name");
+      }
+      partitioning.resource_attribute = level.substr(9);
     } else if (level != "none") {
       return Status::Invalid("--partition-by: unknown level '", level,
-                             "'; expected part_id, hour, day or none");
+                             "'; expected part_id, hour, day, resource:<key> or none");
     }
   }
   ARROW_RETURN_NOT_OK(options.Validate());

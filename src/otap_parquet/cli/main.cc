@@ -54,8 +54,10 @@ void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
                   "publish a partition once a table file holds N rows")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--partition-by", flags->partition_by,
-                  "directory levels: hour or day (event time), part_id or none (no more "
-                  "levels); _part_id=<uuid> is always the innermost level");
+                  "directory levels: resource:<key> (a resource attribute, e.g. "
+                  "resource:service.name; outermost), hour or day (event time), part_id "
+                  "or none (no more levels); _part_id=<uuid> is always the innermost "
+                  "level");
   cmd->add_option("--s3-endpoint", flags->s3_endpoint,
                   "S3 endpoint override (host:port or http(s)://host:port)");
   cmd->add_option("--s3-region", flags->s3_region, "S3 region");
@@ -111,11 +113,16 @@ int main(int argc, char** argv) {
                         "check that OUTPUT holds the same telemetry as the inputs");
   AddDatasetFlags(convert_cmd, &convert_dataset);
   std::string convert_start, convert_end;
+  std::vector<std::string> convert_partitions;
   convert_cmd->add_option("--start", convert_start,
                           "dataset input: only records at or after this time (Unix ns or "
                           "RFC 3339 UTC)");
   convert_cmd->add_option("--end", convert_end,
                           "dataset input: only records before this time");
+  convert_cmd->add_option(
+      "--partition", convert_partitions,
+      "dataset input: only partitions with this level, key=value with the value as "
+      "in the data (e.g. service.name=checkout, date=2026-11-01); repeatable (any)");
   std::string convert_shard;
   convert_cmd->add_option("--shard", convert_shard,
                           "dataset input: only the partitions of shard K of N (K/N, "
@@ -317,6 +324,7 @@ int main(int argc, char** argv) {
       replay.output = convert.output;
       if (convert.signal) replay.signals = {*convert.signal};
       replay.flags = convert_dataset;
+      replay.partitions = convert_partitions;
       replay.batch_size = convert.max_batch_rows;
       for (auto [text, bound] : {std::pair{&convert_start, &replay.start_unix_nano},
                                  std::pair{&convert_end, &replay.end_unix_nano}}) {

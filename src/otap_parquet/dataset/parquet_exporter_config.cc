@@ -292,9 +292,24 @@ class Walker {
       const std::string where = fmt::format("{}[{}]", path, i);
       const YAML::Node item = node[i];
       if (!IsMap(item, where)) continue;
-      CheckKeys(item, where, {"schema_metadata", "event_time"});
+      CheckKeys(item, where, {"schema_metadata", "event_time", "resource_attribute"});
       if (item.size() != 1) {
-        Error(where, "each strategy has exactly one key (schema_metadata or event_time)");
+        Error(where,
+              "each strategy has exactly one key (schema_metadata, event_time or "
+              "resource_attribute)");
+      }
+      if (const YAML::Node attribute = item["resource_attribute"]) {
+        const std::string kw = Join(where, "resource_attribute");
+        const std::string value = attribute.IsScalar() ? attribute.Scalar() : "";
+        if (!out->resource_attribute.empty()) {
+          Error(kw, "resource_attribute given twice (one level per dataset)");
+        } else if (value.empty()) {
+          Error(kw, "expected an attribute key, e.g. service.name or tenant.id");
+        } else if (out->event_time) {
+          Error(kw, "must come before event_time (its level is the outer one)");
+        } else {
+          out->resource_attribute = value;
+        }
       }
       if (const YAML::Node keys = item["schema_metadata"]) {
         const std::string kw = Join(where, "schema_metadata");

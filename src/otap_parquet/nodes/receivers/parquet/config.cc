@@ -10,6 +10,7 @@
 
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/dataset/parquet_exporter_config.h"
+#include "otap_parquet/dataset/partition_values.h"
 
 namespace otap_parquet::nodes {
 
@@ -171,6 +172,14 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
       }
     }
     shard.Finish();
+  }
+  if (auto selectors = reader.StringList("partitions")) {
+    for (const auto& text : *selectors) {
+      if (auto selector = dataset::PartitionSelector::Parse(text); !selector.ok()) {
+        reader.Error("partitions", selector.status().message());
+      }
+    }
+    c.partitions = std::move(*selectors);
   }
   if (reader.Has("storage_retry")) {
     config::ConfigReader storage_retry = reader.Child("storage_retry");
