@@ -1,30 +1,53 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Builds the real OTLP peers of tests/test_real_clients.py (and the Collector
-# baseline of bench/otlp_receiver_bench.py) from pinned sources through the Go
-# module proxy, into build/peers/:
-#   otelcol       an OpenTelemetry Collector made by the Collector builder (ocb) from
-#                 tests/peers/collector/manifest.yaml
-#   telemetrygen  the Collector contrib load generator
-#   otelcol-otap  a Collector with contrib's otelarrowreceiver and fileexporter, from
-#                 tests/peers/collector_otap/manifest.yaml (v0.148.0: the one release
-#                 the Go proxy serves otelarrowreceiver at), for the exporter:otap tests
-# Idempotent: a peer is rebuilt only when its version, the manifest or the Go
-# version changed (a stamp file beside each binary). Go's own module and build
-# caches (GOMODCACHE, GOCACHE) are used as configured. Cold: 11 min on two
-# busy cores; cached: instant. Prints the two binaries' paths.
+# Builds the real peers of the tests from pinned sources into build/peers/: the OTLP
+# clients of tests/test_real_clients.py (and the Collector baseline of
+# bench/otlp_receiver_bench.py) and the object-store servers of
+# tests/test_dataset_object_stores.py:
+#   otelcol          an OpenTelemetry Collector made by the Collector builder (ocb)
+#                    from tests/peers/collector/manifest.yaml (Go module proxy)
+#   telemetrygen     the Collector contrib load generator (Go module proxy)
+#   fake-gcs-server  a Google Cloud Storage API server (Go module proxy)
+#   azurite-blob     Microsoft's Azure Blob Storage emulator (npm package azurite,
+#                    installed under build/peers/azurite/)
+#   otelcol-otap     a Collector with contrib's otelarrowreceiver and fileexporter,
+#                    from tests/peers/collector_otap/manifest.yaml (v0.148.0: the one
+#                    release the Go proxy serves otelarrowreceiver at), for the
+#                    exporter:otap tests
+# Usage: scripts/build_peers.sh [NAME...]  (no name: all of them).
+# Idempotent: a peer is rebuilt only when its version, the manifest or the
+# toolchain version changed (a stamp file beside each binary). Go's own module and
+# build caches (GOMODCACHE, GOCACHE) and npm's cache are used as configured. Cold:
+# 11 min on two busy cores for the Collector, 2-3 min each for the others; cached:
+# instant. Prints the built binaries' paths, one a line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILDER_VERSION=v0.165.0  # same release as the Collector components of the manifest
 TELEMETRYGEN_VERSION=v0.161.0
+FAKE_GCS_SERVER_VERSION=v1.56.1
+# 3.35 rather than the newest: later releases need Node.js 22 (Debian ships 20).
+AZURITE_VERSION=3.35.0
 manifest=tests/peers/collector/manifest.yaml
 OTAP_BUILDER_VERSION=v0.148.0  # same release as tests/peers/collector_otap's modules
 otap_manifest=tests/peers/collector_otap/manifest.yaml
 out=build/peers
 
-if ! command -v go >/dev/null; then
+names=("$@")
+((${#names[@]})) || names=(otelcol telemetrygen fake-gcs-server azurite-blob otelcol-otap)
+for name in "${names[@]}"; do
+  case $name in
+    otelcol | otelcol-otap | telemetrygen | fake-gcs-server) need_go=1 ;;
+    azurite-blob) need_npm=1 ;;
+    *) echo "build_peers: unknown peer '$name'" >&2; exit 2 ;;
+  esac
+done
+if [[ -n "${need_go:-}" ]] && ! command -v go >/dev/null; then
   echo "build_peers: Go is needed to build the test peers (https://go.dev/dl/)" >&2
+  exit 1
+fi
+if [[ -n "${need_npm:-}" ]] && ! command -v npm >/dev/null; then
+  echo "build_peers: npm (Node.js) is needed to install Azurite (scripts/setup.sh)" >&2
   exit 1
 fi
 mkdir -p "$out/tools"
@@ -33,7 +56,7 @@ abs_out=$(cd "$out" && pwd)
 exec 9>"$out/.lock"
 flock 9
 
-go_version=$(go env GOVERSION)
+go_version=$(go env GOVERSION 2>/dev/null || echo none)
 
 # build NAME KEY COMMAND...: runs COMMAND unless build/peers/NAME exists with the
 # stamp KEY.
@@ -57,8 +80,6 @@ build_otelcol() {
   mv "$out/otelcol-src/otelcol" "$out/otelcol"
 }
 
-build otelcol "builder $BUILDER_VERSION manifest $(sha256sum "$manifest" | cut -c1-16) $go_version" \
-  build_otelcol
 build_otelcol_otap() {
   GOBIN="$abs_out/tools/$OTAP_BUILDER_VERSION" go install \
     "go.opentelemetry.io/collector/cmd/builder@$OTAP_BUILDER_VERSION"
@@ -66,13 +87,38 @@ build_otelcol_otap() {
   mv "$out/otelcol-otap-src/otelcol-otap" "$out/otelcol-otap"
 }
 
-build otelcol-otap \
-  "builder $OTAP_BUILDER_VERSION manifest $(sha256sum "$otap_manifest" | cut -c1-16) $go_version" \
-  build_otelcol_otap
-build telemetrygen "$TELEMETRYGEN_VERSION $go_version" \
-  env GOBIN="$abs_out" go install \
-  "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$TELEMETRYGEN_VERSION"
+install_azurite() {
+  rm -rf "$out/azurite"
+  npm install --prefix "$out/azurite" --no-audit --no-fund --no-save \
+    "azurite@$AZURITE_VERSION"
+  ln -sfn azurite/node_modules/.bin/azurite-blob "$out/azurite-blob"
+}
 
-echo "$out/otelcol"
-echo "$out/telemetrygen"
-echo "$out/otelcol-otap"
+for name in "${names[@]}"; do
+  case $name in
+    otelcol)
+      build otelcol \
+        "builder $BUILDER_VERSION manifest $(sha256sum "$manifest" | cut -c1-16) $go_version" \
+        build_otelcol
+      ;;
+    otelcol-otap)
+      build otelcol-otap \
+        "builder $OTAP_BUILDER_VERSION manifest $(sha256sum "$otap_manifest" | cut -c1-16) $go_version" \
+        build_otelcol_otap
+      ;;
+    telemetrygen)
+      build telemetrygen "$TELEMETRYGEN_VERSION $go_version" \
+        env GOBIN="$abs_out" go install \
+        "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@$TELEMETRYGEN_VERSION"
+      ;;
+    fake-gcs-server)
+      build fake-gcs-server "$FAKE_GCS_SERVER_VERSION $go_version" \
+        env GOBIN="$abs_out" go install \
+        "github.com/fsouza/fake-gcs-server@$FAKE_GCS_SERVER_VERSION"
+      ;;
+    azurite-blob)
+      build azurite-blob "$AZURITE_VERSION node $(node --version)" install_azurite
+      ;;
+  esac
+  echo "$out/$name"
+done

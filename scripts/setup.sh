@@ -24,6 +24,9 @@ apt_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   openjdk-17-jre-headless  # Spark (pyspark) reads datasets in the interop tests
 )
+# Node.js and npm install Azurite, the Azure Blob emulator of the object-store tests
+# (scripts/build_peers.sh); a machine may already have them from elsewhere.
+command -v npm >/dev/null || apt_packages+=(nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

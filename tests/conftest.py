@@ -55,6 +55,41 @@ def s3_server():
 
 
 @pytest.fixture(scope="session")
+def object_store_peers():
+    """{"fake-gcs-server": path, "azurite-blob": path} from scripts/build_peers.sh."""
+    from otlp_clients import build_peers
+
+    try:
+        return build_peers("fake-gcs-server", "azurite-blob")
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture
+def gcs_server(object_store_peers):
+    """A fresh fake-gcs-server process on 127.0.0.1 (stopped after the test)."""
+    from object_store_servers import GcsServer
+
+    server = GcsServer(object_store_peers["fake-gcs-server"]).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def azurite_server(object_store_peers):
+    """A fresh Azurite (Blob service) process on 127.0.0.1 (stopped after the test)."""
+    from object_store_servers import AzuriteServer
+
+    server = AzuriteServer(object_store_peers["azurite-blob"]).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def peers():
     """{"otelcol": path, "telemetrygen": path, "otelcol-otap": path}: real peers
     built from pinned sources by scripts/build_peers.sh (Go; cached in build/peers/

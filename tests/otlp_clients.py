@@ -29,19 +29,21 @@ def summary(name, **values):
     return line
 
 
-def build_peers():
-    """Runs scripts/build_peers.sh (instant once built); returns {name: path}."""
+def build_peers(*names):
+    """Runs scripts/build_peers.sh for `names` (all peers when none; instant once
+    built); returns {name: path}."""
     script = ROOT / "scripts" / "build_peers.sh"
     try:
-        proc = subprocess.run([str(script)], cwd=ROOT, capture_output=True, text=True,
-                              timeout=3600)
+        proc = subprocess.run([str(script), *names], cwd=ROOT, capture_output=True,
+                              text=True, timeout=3600)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise RuntimeError(f"{script} could not run: {e}")
     if proc.returncode != 0:
         raise RuntimeError(
-            f"{script} exited {proc.returncode}: the real-client tests need Go and the Go "
-            f"module proxy to build their peers (telemetrygen, an OpenTelemetry "
-            f"Collector)\n{proc.stderr[-3000:]}")
+            f"{script} exited {proc.returncode}: the real-client and object-store tests "
+            f"need Go and the Go module proxy (telemetrygen, an OpenTelemetry Collector, "
+            f"fake-gcs-server) and npm (Azurite) to build their peers"
+            f"\n{proc.stderr[-3000:]}")
     paths = [ROOT / line for line in proc.stdout.split()]
     return {path.name: path for path in paths}
 

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/config/units.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
 
@@ -89,9 +90,16 @@ DatasetFlags::ToOptions() const {
         return Status::Invalid("--partition-by: choose one of hour and day");
       }
       partitioning.event_time = granularity;
+    } else if (level.rfind("resource:", 0) == 0) {
+      if (!partitioning.resource_attribute.empty() || level.size() == 9) {
+        return Status::Invalid(
+            "--partition-by: one resource:<attribute key> level, e.g. "
+            "resource:service.name");
+      }
+      partitioning.resource_attribute = level.substr(9);
     } else if (level != "none") {
       return Status::Invalid("--partition-by: unknown level '", level,
-                             "'; expected part_id, hour, day or none");
+                             "'; expected part_id, hour, day, resource:<key> or none");
     }
   }
   ARROW_RETURN_NOT_OK(options.Validate());
@@ -104,6 +112,21 @@ dataset::S3Config DatasetFlags::ToS3Config() const {
   s3.region = s3_region;
   s3.allow_http = allow_http;
   return s3;
+}
+
+arrow::Result<dataset::StorageConfig> DatasetFlags::ToStorageSettings() const {
+  dataset::StorageConfig settings;
+  settings.s3 = ToS3Config();
+  if (!retry_timeout.empty()) {
+    auto timeout = config::ParseDuration(retry_timeout);
+    if (!timeout.ok()) {
+      return Status::Invalid("--retry-timeout: ", timeout.status().message());
+    }
+    settings.retry.retry_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
+  }
+  if (max_retries >= 0) settings.retry.max_retries = max_retries;
+  return settings;
 }
 
 bool IsOtlpFileOutput(const std::string& output) {
@@ -120,9 +143,10 @@ Status RunConvertToDataset(const ConvertOptions& options, const DatasetFlags& fl
   ARROW_ASSIGN_OR_RAISE(auto selected, flags.ToOptions());
   auto [writer_options, partitioning] = std::move(selected);
   dataset::DatasetWriterSettings settings;
-  ARROW_ASSIGN_OR_RAISE(settings.filesystem,
-                        dataset::FileSystemFromUri(options.output, flags.ToS3Config(),
-                                                   &settings.base_path));
+  ARROW_ASSIGN_OR_RAISE(auto storage, flags.ToStorageSettings());
+  ARROW_ASSIGN_OR_RAISE(
+      settings.filesystem,
+      dataset::FileSystemFromUri(options.output, storage, &settings.base_path));
   settings.fsync = !flags.no_fsync;
   ARROW_ASSIGN_OR_RAISE(
       auto writer,
@@ -257,8 +281,8 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> OpenDataset(
       return Status::IOError("no dataset directory at ", uri);
     }
   }
-  ARROW_ASSIGN_OR_RAISE(auto fs,
-                        dataset::FileSystemFromUri(uri, flags.ToS3Config(), base));
+  ARROW_ASSIGN_OR_RAISE(auto settings, flags.ToStorageSettings());
+  ARROW_ASSIGN_OR_RAISE(auto fs, dataset::FileSystemFromUri(uri, settings, base));
   ARROW_ASSIGN_OR_RAISE(auto info, fs->GetFileInfo(*base));
   if (info.type() != arrow::fs::FileType::Directory) {
     return Status::IOError("no dataset at ", dataset::DisplayUri(*fs, *base));

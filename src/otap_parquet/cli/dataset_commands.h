@@ -35,6 +35,10 @@ struct DatasetFlags {
   std::string s3_endpoint;
   std::string s3_region;
   bool allow_http = false;
+  /// --retry-timeout (object stores: how long one request is retried, e.g. 30s;
+  /// empty = the `retry` default) and --max-retries (-1 = the default).
+  std::string retry_timeout;
+  int64_t max_retries = -1;
   /// --no-fsync: skip fsync of local files (benchmarks only).
   bool no_fsync = false;
 
@@ -43,6 +47,8 @@ struct DatasetFlags {
   arrow::Result<std::pair<dataset::WriterOptions, dataset::PartitioningOptions>>
   ToOptions() const;
   dataset::S3Config ToS3Config() const;
+  /// \brief The backend settings and retry the flags select (for FileSystemFromUri).
+  arrow::Result<dataset::StorageConfig> ToStorageSettings() const;
 };
 
 /// \brief Whether `output` names an OTLP file (.jsonl/.json/.ndjson/.pb/...), as

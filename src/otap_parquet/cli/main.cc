@@ -37,6 +37,16 @@ Signal ParseSignal(const std::string& name) {
   return *signal;
 }
 
+// Adds the object-store retry flags (the exporter's `retry` block).
+void AddRetryFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
+  cmd->add_option("--retry-timeout", flags->retry_timeout,
+                  "object stores: how long one request is retried (e.g. 30s; default "
+                  "3m)");
+  cmd->add_option("--max-retries", flags->max_retries,
+                  "object stores: most retries of one request (default 10; 0 = none)")
+      ->check(CLI::NonNegativeNumber);
+}
+
 // Adds the dataset-writing flags shared by `convert` and `bench write`.
 void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
   cmd->add_option("--compression", flags->compression,
@@ -45,12 +55,15 @@ void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
                   "publish a partition once a table file holds N rows")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--partition-by", flags->partition_by,
-                  "directory levels: hour or day (event time), part_id or none (no more "
-                  "levels); _part_id=<uuid> is always the innermost level");
+                  "directory levels: resource:<key> (a resource attribute, e.g. "
+                  "resource:service.name; outermost), hour or day (event time), part_id "
+                  "or none (no more levels); _part_id=<uuid> is always the innermost "
+                  "level");
   cmd->add_option("--s3-endpoint", flags->s3_endpoint,
                   "S3 endpoint override (host:port or http(s)://host:port)");
   cmd->add_option("--s3-region", flags->s3_region, "S3 region");
   cmd->add_flag("--allow-http", flags->allow_http, "allow plain http to the S3 endpoint");
+  AddRetryFlags(cmd, flags);
   cmd->add_flag("--no-fsync", flags->no_fsync,
                 "do not fsync local files (faster, unsafe)");
 }
@@ -101,11 +114,16 @@ int main(int argc, char** argv) {
                         "check that OUTPUT holds the same telemetry as the inputs");
   AddDatasetFlags(convert_cmd, &convert_dataset);
   std::string convert_start, convert_end;
+  std::vector<std::string> convert_partitions;
   convert_cmd->add_option("--start", convert_start,
                           "dataset input: only records at or after this time (Unix ns or "
                           "RFC 3339 UTC)");
   convert_cmd->add_option("--end", convert_end,
                           "dataset input: only records before this time");
+  convert_cmd->add_option(
+      "--partition", convert_partitions,
+      "dataset input: only partitions with this level, key=value with the value as "
+      "in the data (e.g. service.name=checkout, date=2026-11-01); repeatable (any)");
   std::string convert_shard;
   convert_cmd->add_option("--shard", convert_shard,
                           "dataset input: only the partitions of shard K of N (K/N, "
@@ -199,6 +217,7 @@ int main(int argc, char** argv) {
   repair_cmd->add_option("--s3-region", repair.flags.s3_region, "S3 region");
   repair_cmd->add_flag("--allow-http", repair.flags.allow_http,
                        "allow plain http to the S3 endpoint");
+  AddRetryFlags(repair_cmd, &repair.flags);
 
   otap_parquet::cli::CompactCommandOptions compact;
   auto* compact_cmd = app.add_subcommand(
@@ -270,6 +289,7 @@ int main(int argc, char** argv) {
   inspect_cmd->add_option("--s3-region", inspect.flags.s3_region, "S3 region");
   inspect_cmd->add_flag("--allow-http", inspect.flags.allow_http,
                         "allow plain http to the S3 endpoint");
+  AddRetryFlags(inspect_cmd, &inspect.flags);
 
   otap_parquet::cli::PartitionsCommandOptions partitions;
   auto* partitions_cmd = app.add_subcommand(
@@ -285,6 +305,7 @@ int main(int argc, char** argv) {
   partitions_cmd->add_option("--s3-region", partitions.flags.s3_region, "S3 region");
   partitions_cmd->add_flag("--allow-http", partitions.flags.allow_http,
                            "allow plain http to the S3 endpoint");
+  AddRetryFlags(partitions_cmd, &partitions.flags);
   otap_parquet::cli::PartitionsDeleteOptions partitions_delete;
   auto* partitions_delete_cmd = partitions_cmd->add_subcommand(
       "delete",
@@ -321,6 +342,7 @@ int main(int argc, char** argv) {
                                     "S3 region");
   partitions_delete_cmd->add_flag("--allow-http", partitions_delete.flags.allow_http,
                                   "allow plain http to the S3 endpoint");
+  AddRetryFlags(partitions_delete_cmd, &partitions_delete.flags);
 
   // run: the pipeline engine (cli/run_command.h).
   otap_parquet::cli::RunOptions run;
@@ -351,6 +373,7 @@ int main(int argc, char** argv) {
       replay.output = convert.output;
       if (convert.signal) replay.signals = {*convert.signal};
       replay.flags = convert_dataset;
+      replay.partitions = convert_partitions;
       replay.batch_size = convert.max_batch_rows;
       for (auto [text, bound] : {std::pair{&convert_start, &replay.start_unix_nano},
                                  std::pair{&convert_end, &replay.end_unix_nano}}) {

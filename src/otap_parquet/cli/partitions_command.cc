@@ -8,6 +8,7 @@
 
 #include "otap_parquet/cli/inspect_command.h"
 #include "otap_parquet/cli/replay_commands.h"
+#include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/dataset/storage.h"
 
 namespace otap_parquet::cli {
@@ -38,8 +39,13 @@ ordered_json PartitionJson(const PartitionInfo& p) {
                  {"end_unix_nano", p.directory_time->second}};
   }
   const auto end = p.EventTimeEnd();
+  ordered_json levels = ordered_json::object();
+  for (const auto& [key, value] : dataset::PartitionLevels(p.stats.path)) {
+    levels[key] = value ? ordered_json(*value) : ordered_json(nullptr);
+  }
   return ordered_json{
       {"partition", p.stats.path},
+      {"levels", std::move(levels)},
       {"part_id", p.stats.part_id},
       {"signals", signals},
       {"files", p.stats.files},
@@ -253,8 +259,9 @@ arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
   ARROW_RETURN_NOT_OK(retention.Validate());
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
+  ARROW_ASSIGN_OR_RAISE(const auto settings, options.flags.ToStorageSettings());
   for (const auto& uri : options.checkpoints) {
-    auto checkpoint = dataset::RetentionCheckpoint::Load(uri, options.flags.ToS3Config());
+    auto checkpoint = dataset::RetentionCheckpoint::Load(uri, settings);
     if (!checkpoint.ok()) {
       return checkpoint.status().WithMessage("--checkpoint: ",
                                              checkpoint.status().message());

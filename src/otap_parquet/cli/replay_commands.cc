@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/otlp/convert.h"
@@ -27,8 +28,9 @@ arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
     const ReplayOptions& options,
     const std::function<void(dataset::ReaderOptions*)>& customize = {}) {
   std::string base;
-  ARROW_ASSIGN_OR_RAISE(auto fs, dataset::FileSystemFromUri(
-                                     options.dataset, options.flags.ToS3Config(), &base));
+  ARROW_ASSIGN_OR_RAISE(auto settings, options.flags.ToStorageSettings());
+  ARROW_ASSIGN_OR_RAISE(auto fs,
+                        dataset::FileSystemFromUri(options.dataset, settings, &base));
   dataset::ReaderOptions reader_options;
   if (!options.signals.empty()) reader_options.signals = options.signals;
   reader_options.batch_size = options.batch_size;
@@ -38,11 +40,13 @@ arrow::Result<std::unique_ptr<dataset::DatasetReader>> OpenReader(
     if (options.end_unix_nano) range.end_unix_nano = *options.end_unix_nano;
     reader_options.time_range = range;
   }
-  if (options.shard.count > 1) {
-    reader_options.partition_filter =
-        [shard = options.shard](const dataset::PartitionPlan& p) {
-          return dataset::PartitionAssigned(p.path, shard, 0, 1);
-        };
+  ARROW_ASSIGN_OR_RAISE(auto selected, dataset::MakePartitionsFilter(options.partitions));
+  if (options.shard.count > 1 || !options.partitions.empty()) {
+    reader_options.partition_filter = [shard = options.shard,
+                                       selected](const dataset::PartitionPlan& p) {
+      return selected(p.path) &&
+             (shard.count <= 1 || dataset::PartitionAssigned(p.path, shard, 0, 1));
+    };
   }
   if (customize) customize(&reader_options);
   ARROW_RETURN_NOT_OK(reader_options.Validate());

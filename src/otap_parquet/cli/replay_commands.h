@@ -29,6 +29,9 @@ struct ReplayOptions {
   int64_t batch_size = 65535;
   DatasetFlags flags;    ///< S3 endpoint/region settings
   dataset::Shard shard;  ///< only this shard's partitions (default: all)
+  /// --partition: only partitions whose path has every `key=value` level of one of
+  /// these selectors (PartitionSelector); empty = all.
+  std::vector<std::string> partitions;
 };
 
 /// \brief Whether a CLI input names a dataset rather than an OTLP file.

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
+#include "otap_parquet/dataset/retention.h"
 #include "otap_parquet/dataset/signal_merge.h"
 #include "otap_parquet/util/compute.h"
 #include "otap_parquet/util/memory.h"
@@ -61,6 +64,28 @@ arrow::Result<std::unique_ptr<DatasetReader>> DatasetReader::Make(
                                       return !options.partition_filter(partition);
                                     }),
                      partitions.end());
+  }
+  if (options.time_range) {
+    // Event-time directories (date=…/hour=…) bound their logs' and spans' times, so
+    // a partition outside the range is not even opened. Not for metrics: a metric
+    // lies in the directory of its earliest point, its later points may be in range.
+    const bool metrics = std::find(options.signals.begin(), options.signals.end(),
+                                   Signal::kMetrics) != options.signals.end();
+    const TimeRange range = *options.time_range;
+    auto& partitions = plan.partitions;
+    partitions.erase(
+        std::remove_if(partitions.begin(), partitions.end(),
+                       [&](const PartitionPlan& partition) {
+                         if (metrics &&
+                             std::find(partition.signals.begin(), partition.signals.end(),
+                                       Signal::kMetrics) != partition.signals.end()) {
+                           return false;
+                         }
+                         const auto dir = DirectoryTimeRange(partition.path);
+                         return dir && (dir->second <= range.start_unix_nano ||
+                                        dir->first >= range.end_unix_nano);
+                       }),
+        partitions.end());
   }
   if (options.plan_hook) ARROW_RETURN_NOT_OK(options.plan_hook(&plan));
   return std::unique_ptr<DatasetReader>(new DatasetReader(

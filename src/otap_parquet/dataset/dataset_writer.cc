@@ -280,7 +280,7 @@ std::string DatasetWriter::PartitionKey(const std::string& part_id,
   // `_part_id` innermost: each writer's id space is a directory of its own whatever
   // the other levels, and time levels stay outermost for pruning and retention.
   std::string key;
-  if (partitioning_.event_time && !time_path.empty()) key = time_path + '/';
+  if (!time_path.empty()) key = time_path + '/';
   key += "_part_id=" + part_id;
   return key;
 }
@@ -373,16 +373,33 @@ arrow::Future<> DatasetWriter::Write(const OtapBatch& batch) {
   if (batch.empty()) return arrow::Future<>::MakeFinished(Status::OK());
   // Everything that can fail on the input happens before any file is touched, so a
   // bad batch leaves no rows behind.
+  // Levels outermost first: the resource attribute's, then event time's.
   std::vector<std::pair<std::string, OtapBatch>> parts;
-  if (partitioning_.event_time) {
-    auto split = SplitByEventTime(batch, *partitioning_.event_time);
+  if (!partitioning_.resource_attribute.empty()) {
+    auto split = SplitByResourceAttribute(batch, partitioning_.resource_attribute);
     if (!split.ok()) {
       return arrow::Future<>::MakeFinished(split.status().WithMessage(
-          "splitting batch by event time: ", split.status().message()));
+          "splitting batch by resource attribute ", partitioning_.resource_attribute,
+          ": ", split.status().message()));
     }
     parts = std::move(*split);
   } else {
     parts.emplace_back(std::string(), batch);
+  }
+  if (partitioning_.event_time) {
+    std::vector<std::pair<std::string, OtapBatch>> timed;
+    for (auto& [level, part] : parts) {
+      auto split = SplitByEventTime(part, *partitioning_.event_time);
+      if (!split.ok()) {
+        return arrow::Future<>::MakeFinished(split.status().WithMessage(
+            "splitting batch by event time: ", split.status().message()));
+      }
+      for (auto& [time_path, timed_part] : *split) {
+        timed.emplace_back(level.empty() ? time_path : level + "/" + time_path,
+                           std::move(timed_part));
+      }
+    }
+    parts = std::move(timed);
   }
   std::vector<std::pair<std::string, DiskBatch>> disks;
   disks.reserve(parts.size());

@@ -35,14 +35,18 @@ class logger;
 
 namespace otap_parquet::dataset {
 
-/// \brief Directory levels under each table: the event-time levels
-/// `date=YYYY-MM-DD[/hour=HH]` (SplitByEventTime) if configured, then always
+/// \brief Directory levels under each table: a resource attribute's level
+/// `<key>=<escaped value>` (SplitByResourceAttribute, e.g. per service or tenant) and
+/// the event-time levels `date=YYYY-MM-DD[/hour=HH]` (SplitByEventTime) if
+/// configured, in that order, then always
 /// `_part_id=<uuid>` as the innermost level. Every writer instance starts its own
 /// `_part_id` (a fresh UUID v4, and a new one when its ids would overflow UInt32),
 /// so no configuration makes two writers, or one writer before and after a restart,
 /// number ids in the same id space. Upstream's `schema_metadata: ["_part_id"]` is
 /// this level; there is no unpartitioned layout for our writer.
 struct PartitioningOptions {
+  /// Resource attribute whose value names the outermost level; empty = none.
+  std::string resource_attribute;
   std::optional<TimeGranularity> event_time;
 };
 

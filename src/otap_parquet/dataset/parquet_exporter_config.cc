@@ -15,7 +15,24 @@ PartitioningOptions ReadPartitioning(config::ConfigReader& reader, std::string_v
   bool part_id_given = false;
   for (config::ConfigReader& item : reader.Items(key)) {
     if (item.node().IsMap() && item.node().size() != 1) {
-      item.Error("", "each strategy has exactly one key (schema_metadata or event_time)");
+      item.Error("",
+                 "each strategy has exactly one key (schema_metadata, event_time or "
+                 "resource_attribute)");
+    }
+    if (item.Has("resource_attribute")) {
+      const std::string value = item.String("resource_attribute").value_or("");
+      if (!out.resource_attribute.empty()) {
+        item.Error("resource_attribute",
+                   "resource_attribute given twice (one level per dataset)");
+      } else if (value.empty()) {
+        item.Error("resource_attribute",
+                   "expected an attribute key, e.g. service.name or tenant.id");
+      } else if (out.event_time) {
+        item.Error("resource_attribute",
+                   "must come before event_time (its level is the outer one)");
+      } else {
+        out.resource_attribute = value;
+      }
     }
     if (item.Has("schema_metadata")) {
       const YAML::Node keys = item.Raw("schema_metadata");

@@ -114,6 +114,62 @@ writer_options:
                       "\"10\"")));
 }
 
+// Scenario: gcs and azure storage blocks with every key, then with bad ones.
+// Guarantees: each value lands in its field; an unknown auth type, a key of another
+// auth type, a missing secret and a URI of another store are each reported.
+TEST(ParquetExporterConfigTest, GcsAndAzureStorage) {
+  ASSERT_OK_AND_ASSIGN(auto gcs, Parse(R"(
+storage:
+  gcs:
+    base_uri: gs://bucket/lake
+    endpoint: http://127.0.0.1:4443
+    project_id: proj
+    auth: {type: service_account, credentials_file: /etc/key.json}
+)"));
+  EXPECT_EQ(gcs.storage.kind, StorageKind::kGcs);
+  EXPECT_EQ(gcs.storage.gcs.endpoint, "http://127.0.0.1:4443");
+  EXPECT_EQ(gcs.storage.gcs.project_id, "proj");
+  EXPECT_EQ(gcs.storage.gcs.auth, GcsAuthKind::kServiceAccount);
+  EXPECT_EQ(gcs.storage.gcs.credentials_file, "/etc/key.json");
+  ASSERT_OK_AND_ASSIGN(gcs, Parse("storage: {gcs: {base_uri: gs://b, auth: anonymous}}"));
+  EXPECT_EQ(gcs.storage.gcs.auth, GcsAuthKind::kAnonymous);
+
+  ASSERT_OK_AND_ASSIGN(auto azure, Parse(R"(
+storage:
+  azure:
+    base_uri: az://logs/lake
+    account_name: acct
+    endpoint: http://127.0.0.1:10000
+    auth: {type: account_key, account_key: a2V5}
+)"));
+  EXPECT_EQ(azure.storage.kind, StorageKind::kAzure);
+  EXPECT_EQ(azure.storage.azure.account_name, "acct");
+  EXPECT_EQ(azure.storage.azure.endpoint, "http://127.0.0.1:10000");
+  EXPECT_EQ(azure.storage.azure.auth, AzureAuthKind::kAccountKey);
+  EXPECT_EQ(azure.storage.azure.account_key, "a2V5");
+  ASSERT_OK_AND_ASSIGN(
+      azure,
+      Parse(R"(storage: {azure: {base_uri: "https://acct.blob.core.windows.net/c"}})"));
+  EXPECT_EQ(azure.storage.azure.auth, AzureAuthKind::kDefault);
+  auto bad = Parse(R"(
+storage: {azure: {base_uri: "s3://bucket", auth: {type: magic, credentials_file: x}}}
+)");
+  ASSERT_RAISES(Invalid, bad.status());
+  EXPECT_THAT(
+      bad.status().message(),
+      AllOf(HasSubstr("storage.azure.auth.type: unsupported auth type 'magic'"),
+            HasSubstr("storage.azure.auth.credentials_file: unknown key"),
+            HasSubstr("storage.azure.base_uri: 's3://bucket' is not an Azure URI")));
+  bad = Parse("storage: {azure: {base_uri: az://logs, auth: sas_token}}");
+  EXPECT_RAISES_WITH_MESSAGE_THAT(
+      Invalid, HasSubstr("storage.azure.auth: sas_token needs auth.sas_token"),
+      bad.status());
+  bad = Parse("storage: {gcs: {base_uri: gs://b, auth: access_token}}");
+  EXPECT_RAISES_WITH_MESSAGE_THAT(
+      Invalid, HasSubstr("storage.gcs.auth: access_token needs auth.access_token"),
+      bad.status());
+}
+
 // Scenario: the partitioning forms that name no level or only `_part_id`.
 // Guarantees: all are accepted and mean `_part_id` only (the writer always adds it:
 // no config gives an unpartitioned layout); upstream's form with event time keeps

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <utility>
@@ -15,9 +16,11 @@
 #include <arrow/util/bit_util.h>
 #include <arrow/util/bitmap_ops.h>
 #include <arrow/util/key_value_metadata.h>
+#include <fmt/format.h>
 
 #include "otap_parquet/dataset/reader_columns.h"
 #include "otap_parquet/pdata/id_visit.h"
+#include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/otap_schema.h"
 #include "otap_parquet/util/compute.h"
@@ -495,6 +498,64 @@ arrow::Result<std::vector<uint64_t>> RootTimes(const OtapBatch& batch) {
   return times;
 }
 
+// The string at `row` of a utf8 / large_utf8 / binary column or of a dictionary of
+// one; nullopt when null or of another type.
+std::optional<std::string_view> StringAt(const arrow::Array& array, int64_t row) {
+  if (array.IsNull(row)) return std::nullopt;
+  switch (array.type_id()) {
+    case Type::STRING:
+    case Type::BINARY:
+      return static_cast<const arrow::BinaryArray&>(array).GetView(row);
+    case Type::LARGE_STRING:
+    case Type::LARGE_BINARY:
+      return static_cast<const arrow::LargeBinaryArray&>(array).GetView(row);
+    case Type::DICTIONARY: {
+      const auto& dict = static_cast<const arrow::DictionaryArray&>(array);
+      return StringAt(*dict.dictionary(), dict.GetValueIndex(row));
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+// The text of an attribute value for a partition level: str as is, int, double and
+// bool as text; nullopt for other types.
+std::optional<std::string> AttributeText(const arrow::RecordBatch& attrs, int64_t row) {
+  const auto type_column = attrs.GetColumnByName(schema::kType);
+  if (!type_column || type_column->type_id() != Type::UINT8 || type_column->IsNull(row)) {
+    return std::nullopt;
+  }
+  const auto type = static_cast<schema::AnyValueType>(
+      static_cast<const arrow::UInt8Array&>(*type_column).Value(row));
+  auto column = [&](const char* name) { return attrs.GetColumnByName(name); };
+  switch (type) {
+    case schema::AnyValueType::kStr: {
+      const auto str = column(schema::kStr);
+      if (!str) return std::nullopt;
+      auto view = StringAt(*str, row);
+      return view ? std::optional<std::string>(std::string(*view)) : std::nullopt;
+    }
+    case schema::AnyValueType::kInt: {
+      const auto v = column(schema::kInt);
+      if (!v || v->type_id() != Type::INT64 || v->IsNull(row)) return std::nullopt;
+      return std::to_string(static_cast<const arrow::Int64Array&>(*v).Value(row));
+    }
+    case schema::AnyValueType::kDouble: {
+      const auto v = column(schema::kDouble);
+      if (!v || v->type_id() != Type::DOUBLE || v->IsNull(row)) return std::nullopt;
+      return fmt::format("{}", static_cast<const arrow::DoubleArray&>(*v).Value(row));
+    }
+    case schema::AnyValueType::kBool: {
+      const auto v = column(schema::kBool);
+      if (!v || v->type_id() != Type::BOOL || v->IsNull(row)) return std::nullopt;
+      return std::string(
+          static_cast<const arrow::BooleanArray&>(*v).Value(row) ? "true" : "false");
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------
@@ -593,44 +654,11 @@ arrow::Result<DiskBatch> PartitionIdGenerator::Apply(const OtapBatch& batch) {
   return out;
 }
 
-arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByEventTime(
-    const OtapBatch& batch, TimeGranularity granularity) {
-  std::vector<std::pair<std::string, OtapBatch>> parts;
-  if (batch.empty()) return parts;
+arrow::Result<std::vector<OtapBatch>> SplitByRootGroup(
+    const OtapBatch& batch, const std::vector<int32_t>& root_group, int32_t num_groups) {
   const auto& root = batch.root();
   const PT root_type = RootPayloadType(batch.signal());
   const int64_t num_roots = root->num_rows();
-
-  // Partition key of each root row.
-  ARROW_ASSIGN_OR_RAISE(auto times, RootTimes(batch));
-  const uint64_t unit =
-      granularity == TimeGranularity::kHour ? kNanosPerHour : kNanosPerDay;
-  std::vector<uint64_t> buckets(times.size());
-  for (size_t i = 0; i < times.size(); ++i) buckets[i] = times[i] / unit;
-  // Distinct keys, sorted. Batches usually span one or a few hours: insert into a
-  // small sorted vector; fall back to sorting when keys are many.
-  std::vector<uint64_t> keys;
-  uint64_t last_key = 0;
-  for (size_t i = 0; i < buckets.size(); ++i) {
-    const uint64_t key = buckets[i];
-    if (i > 0 && key == last_key) continue;
-    last_key = key;
-    auto it = std::lower_bound(keys.begin(), keys.end(), key);
-    if (it != keys.end() && *it == key) continue;
-    if (keys.size() >= 64) {
-      keys = buckets;
-      std::sort(keys.begin(), keys.end());
-      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-      break;
-    }
-    keys.insert(it, key);
-  }
-  if (keys.size() == 1) {
-    parts.emplace_back(PartitionPath(keys[0], granularity), batch);
-    return parts;
-  }
-  const auto num_groups = static_cast<int32_t>(keys.size());
-
   // Rows of each table per group, ascending.
   std::array<std::vector<std::vector<int32_t>>, kPayloadTypeSlots> rows_of;
   std::array<std::optional<GroupOfId>, kPayloadTypeSlots> group_of_id;
@@ -644,10 +672,7 @@ arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByEventTime(
     auto st = [&]() -> Status {
       if (type == root_type) {
         for (int64_t i = 0; i < num_roots; ++i) {
-          const auto g =
-              static_cast<int32_t>(std::lower_bound(keys.begin(), keys.end(),
-                                                    buckets[static_cast<size_t>(i)]) -
-                                   keys.begin());
+          const int32_t g = root_group[static_cast<size_t>(i)];
           row_group[static_cast<size_t>(i)] = g;
           rows[static_cast<size_t>(g)].push_back(static_cast<int32_t>(i));
         }
@@ -693,7 +718,8 @@ arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByEventTime(
   }
 
   // One sub-batch per group, ids re-densified.
-  parts.reserve(keys.size());
+  std::vector<OtapBatch> parts;
+  parts.reserve(static_cast<size_t>(num_groups));
   for (int32_t g = 0; g < num_groups; ++g) {
     OtapBatch part(batch.signal());
     for (PT type : batch.payload_types()) {
@@ -709,8 +735,108 @@ arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByEventTime(
       part.Set(type, taken.MoveValueUnsafe());
     }
     ARROW_ASSIGN_OR_RAISE(auto dense, RemapIdsDense(part));
-    parts.emplace_back(PartitionPath(keys[static_cast<size_t>(g)], granularity),
-                       std::move(dense));
+    parts.push_back(std::move(dense));
+  }
+  return parts;
+}
+
+arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByEventTime(
+    const OtapBatch& batch, TimeGranularity granularity) {
+  std::vector<std::pair<std::string, OtapBatch>> parts;
+  if (batch.empty()) return parts;
+  const int64_t num_roots = batch.root()->num_rows();
+
+  // Partition key of each root row.
+  ARROW_ASSIGN_OR_RAISE(auto times, RootTimes(batch));
+  const uint64_t unit =
+      granularity == TimeGranularity::kHour ? kNanosPerHour : kNanosPerDay;
+  std::vector<uint64_t> buckets(times.size());
+  for (size_t i = 0; i < times.size(); ++i) buckets[i] = times[i] / unit;
+  // Distinct keys, sorted. Batches usually span one or a few hours: insert into a
+  // small sorted vector; fall back to sorting when keys are many.
+  std::vector<uint64_t> keys;
+  uint64_t last_key = 0;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    const uint64_t key = buckets[i];
+    if (i > 0 && key == last_key) continue;
+    last_key = key;
+    auto it = std::lower_bound(keys.begin(), keys.end(), key);
+    if (it != keys.end() && *it == key) continue;
+    if (keys.size() >= 64) {
+      keys = buckets;
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      break;
+    }
+    keys.insert(it, key);
+  }
+  if (keys.size() == 1) {
+    parts.emplace_back(PartitionPath(keys[0], granularity), batch);
+    return parts;
+  }
+  std::vector<int32_t> root_group(static_cast<size_t>(num_roots));
+  for (int64_t i = 0; i < num_roots; ++i) {
+    root_group[static_cast<size_t>(i)] = static_cast<int32_t>(
+        std::lower_bound(keys.begin(), keys.end(), buckets[static_cast<size_t>(i)]) -
+        keys.begin());
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      auto split, SplitByRootGroup(batch, root_group, static_cast<int32_t>(keys.size())));
+  parts.reserve(split.size());
+  for (size_t g = 0; g < split.size(); ++g) {
+    parts.emplace_back(PartitionPath(keys[g], granularity), std::move(split[g]));
+  }
+  return parts;
+}
+arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByResourceAttribute(
+    const OtapBatch& batch, const std::string& key) {
+  std::vector<std::pair<std::string, OtapBatch>> parts;
+  if (batch.empty()) return parts;
+  const auto& root = *batch.root();
+  const int64_t num_roots = root.num_rows();
+  // The attribute's value per resource id (the first row of a key wins, as readers
+  // of a map see it).
+  std::unordered_map<uint32_t, std::optional<std::string>> value_of;
+  if (const auto& attrs = batch.Get(PT::kResourceAttrs)) {
+    const auto parent_ids = attrs->GetColumnByName(schema::kParentId);
+    const auto keys = attrs->GetColumnByName(schema::kKey);
+    if (!parent_ids || !keys) {
+      return Status::KeyError("resource_attrs: parent_id or key missing");
+    }
+    ARROW_RETURN_NOT_OK(VisitIds(*parent_ids->data(), [&](int64_t row, uint32_t id) {
+      const auto k = StringAt(*keys, row);
+      if (!k || *k != key || value_of.contains(id)) return;
+      value_of.emplace(id, AttributeText(*attrs, row));
+    }));
+  }
+  std::vector<std::string> root_level(static_cast<size_t>(num_roots),
+                                      PartitionSegment(key, std::nullopt));
+  if (const auto ids = StructIdColumn(root, schema::kResource)) {
+    ARROW_RETURN_NOT_OK(VisitIds(*ids, [&](int64_t row, uint32_t id) {
+      const auto it = value_of.find(id);
+      if (it != value_of.end() && it->second) {
+        root_level[static_cast<size_t>(row)] = PartitionSegment(key, it->second);
+      }
+    }));
+  }
+  std::vector<std::string> levels = root_level;
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  if (levels.size() == 1) {
+    parts.emplace_back(std::move(levels[0]), batch);
+    return parts;
+  }
+  std::vector<int32_t> root_group(static_cast<size_t>(num_roots));
+  for (size_t i = 0; i < root_level.size(); ++i) {
+    root_group[i] = static_cast<int32_t>(
+        std::lower_bound(levels.begin(), levels.end(), root_level[i]) - levels.begin());
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      auto split,
+      SplitByRootGroup(batch, root_group, static_cast<int32_t>(levels.size())));
+  parts.reserve(split.size());
+  for (size_t g = 0; g < split.size(); ++g) {
+    parts.emplace_back(std::move(levels[g]), std::move(split[g]));
   }
   return parts;
 }

@@ -110,4 +110,20 @@ enum class TimeGranularity { kHour, kDay };
 arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByEventTime(
     const OtapBatch& batch, TimeGranularity granularity);
 
+/// \brief Splits a canonical OtapBatch by the value of its roots' resource attribute
+/// `key` into hive levels `<key>=<value>` escaped by PartitionSegment
+/// (partition_values.h); roots without the attribute go to the default level
+/// (`<key>=__HIVE_DEFAULT_PARTITION__`). String values as they are; int, double and
+/// bool values as text; other types count as missing. Children follow their roots
+/// exactly as in SplitByEventTime; order of parts: by level.
+arrow::Result<std::vector<std::pair<std::string, OtapBatch>>> SplitByResourceAttribute(
+    const OtapBatch& batch, const std::string& key);
+
+/// \brief Splits `batch` into `num_groups` batches by `root_group` (the group, 0 to
+/// num_groups - 1, of each root row): children follow their roots, resource and
+/// scope attribute rows are copied into every group holding a root of theirs,
+/// orphan rows are dropped; each part's ids are re-densified.
+arrow::Result<std::vector<OtapBatch>> SplitByRootGroup(
+    const OtapBatch& batch, const std::vector<int32_t>& root_group, int32_t num_groups);
+
 }  // namespace otap_parquet::dataset

@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <arrow/api.h>
@@ -892,6 +893,81 @@ TEST(SplitByEventTimeTest, EdgeCasesRoundTripForAllSignals) {
     }
   }
   EXPECT_GE(multi_part_splits, 12);
+}
+
+// ---------------------------------------------------------------------------------
+// SplitByResourceAttribute
+
+// Sets `service.name` of resource k to values[k] (nullopt: removes it).
+template <typename Request>
+void SetServiceNames(Request& request,
+                     const std::vector<std::optional<std::string>>& values) {
+  auto* resources = [&] {
+    if constexpr (std::is_same_v<Request, otlp::LogsRequest>) {
+      return request.mutable_resource_logs();
+    } else {
+      return request.mutable_resource_spans();
+    }
+  }();
+  ASSERT_EQ(resources->size(), static_cast<int>(values.size()));
+  for (int k = 0; k < resources->size(); ++k) {
+    auto* attrs = (*resources)[k].mutable_resource()->mutable_attributes();
+    for (int a = attrs->size() - 1; a >= 0; --a) {
+      if ((*attrs)[a].key() == "service.name") attrs->DeleteSubrange(a, 1);
+    }
+    if (values[static_cast<size_t>(k)]) {
+      auto* kv = attrs->Add();
+      kv->set_key("service.name");
+      kv->mutable_value()->set_string_value(*values[static_cast<size_t>(k)]);
+    }
+  }
+}
+
+// Scenario: logs of two resources, one with service.name "checkout", one without.
+// Guarantees: two parts, the default level first; each valid, with only its
+// resource's records and every attribute of them; together equivalent to the input.
+TEST(SplitByResourceAttributeTest, LogsSplitByServiceNameWithDefault) {
+  generator::OtlpGenerator gen({});
+  otlp::LogsRequest logs = WithScopeAttributes(gen.NextLogs());
+  SetServiceNames(logs, {std::string("checkout"), std::nullopt});
+  const otlp::OtlpRequest request = logs;
+  ASSERT_OK_AND_ASSIGN(auto batch, OneBatch(request));
+  ASSERT_OK_AND_ASSIGN(auto parts, SplitByResourceAttribute(batch, "service.name"));
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].first, "service.name=__HIVE_DEFAULT_PARTITION__");
+  EXPECT_EQ(parts[1].first, "service.name=checkout");
+  EXPECT_EQ(parts[0].second.num_root_rows() + parts[1].second.num_root_rows(),
+            batch.num_root_rows());
+  EXPECT_EQ(TotalRows(parts, PT::kLogAttrs), Rows(batch, PT::kLogAttrs));
+  EXPECT_EQ(TotalRows(parts, PT::kResourceAttrs), Rows(batch, PT::kResourceAttrs));
+  EXPECT_EQ(TotalRows(parts, PT::kScopeAttrs), Rows(batch, PT::kScopeAttrs));
+  ASSERT_OK(CheckPartsEquivalent(request, parts));
+  // All of one value: the batch itself.
+  ASSERT_OK_AND_ASSIGN(parts, SplitByResourceAttribute(batch, "tenant.id"));
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].first, "tenant.id=__HIVE_DEFAULT_PARTITION__");
+  EXPECT_EQ(parts[0].second.root(), batch.root());
+}
+
+// Scenario: spans (with events, links and their attributes) of two resources whose
+// service.name values would leave the directory unescaped ("../../etc", "a/b").
+// Guarantees: two parts with escaped levels; every child row follows its span (the
+// parts are valid and equivalent to the input: joins exact).
+TEST(SplitByResourceAttributeTest, SpanChildrenFollowTheirRoot) {
+  generator::OtlpGenerator gen({});
+  otlp::TracesRequest traces = gen.NextTraces();
+  SetServiceNames(traces, {std::string("../../etc"), std::string("a/b")});
+  const otlp::OtlpRequest request = traces;
+  ASSERT_OK_AND_ASSIGN(auto batch, OneBatch(request));
+  ASSERT_OK_AND_ASSIGN(auto parts, SplitByResourceAttribute(batch, "service.name"));
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].first, "service.name=..%2F..%2Fetc");
+  EXPECT_EQ(parts[1].first, "service.name=a%2Fb");
+  for (PT type : batch.payload_types()) {
+    if (type == PT::kResourceAttrs || type == PT::kScopeAttrs) continue;
+    EXPECT_EQ(TotalRows(parts, type), Rows(batch, type)) << TableName(type);
+  }
+  ASSERT_OK(CheckPartsEquivalent(request, parts));
 }
 
 }  // namespace

@@ -64,13 +64,10 @@ Status RemoveEmptyParents(arrow::fs::FileSystem& fs, std::string dir,
       std::error_code ec;
       if (!std::filesystem::remove(dir, ec) || ec) return Status::OK();
     } else {
-      arrow::fs::FileSelector selector;
-      selector.base_dir = dir;
-      selector.allow_not_found = true;
-      ARROW_ASSIGN_OR_RAISE(auto entries, fs.GetFileInfo(selector));
+      ARROW_ASSIGN_OR_RAISE(auto entries, ListChildren(fs, dir));
       if (!entries.empty()) return Status::OK();
       // Only the directory marker (if any) is left; Arrow recreates the parent's.
-      auto st = fs.DeleteDir(dir);
+      auto st = DeleteTree(fs, dir);
       if (!st.ok()) {
         return st.WithMessage("cannot remove empty directory ", DisplayUri(fs, dir), ": ",
                               st.message());
@@ -87,17 +84,10 @@ Status RemoveEmptyParents(arrow::fs::FileSystem& fs, std::string dir,
 // request per table and partition).
 arrow::Result<std::vector<PT>> TablesPresent(arrow::fs::FileSystem& fs,
                                              const std::string& base) {
-  arrow::fs::FileSelector selector;
-  selector.base_dir = base;
-  selector.allow_not_found = true;
-  auto entries = fs.GetFileInfo(selector);
-  if (!entries.ok()) {
-    return entries.status().WithMessage("cannot list ", DisplayUri(fs, base), ": ",
-                                        entries.status().message());
-  }
+  ARROW_ASSIGN_OR_RAISE(auto entries, ListChildren(fs, base));
   std::vector<PT> out;
   for (PT type : DeletionOrder()) {
-    for (const auto& entry : *entries) {
+    for (const auto& entry : entries) {
       if (entry.type() == arrow::fs::FileType::Directory &&
           entry.base_name() == TableName(type)) {
         out.push_back(type);
@@ -133,7 +123,7 @@ arrow::Result<int64_t> DeleteOne(arrow::fs::FileSystem& fs, const std::string& b
     for (const auto& entry : entries) {
       if (entry.type() == arrow::fs::FileType::File) ++removed;
     }
-    auto st = fs.DeleteDir(dir);
+    auto st = DeleteTree(fs, dir);
     if (!st.ok()) {
       return st.WithMessage("cannot delete partition ", path, " of table ",
                             TableName(type), " (", DisplayUri(fs, dir),
@@ -216,8 +206,8 @@ arrow::Result<PartitionListing> ListPartitions(
   return listing;
 }
 
-arrow::Result<RetentionCheckpoint> RetentionCheckpoint::Load(const std::string& uri,
-                                                             const S3Config& s3) {
+arrow::Result<RetentionCheckpoint> RetentionCheckpoint::Load(
+    const std::string& uri, const StorageConfig& storage_settings) {
   // The directory's file system (a file path given to FileSystemFromUri would be
   // taken as a dataset directory).
   const size_t slash = uri.find_last_of('/');
@@ -233,7 +223,7 @@ arrow::Result<RetentionCheckpoint> RetentionCheckpoint::Load(const std::string& 
     }
   }
   std::string path;
-  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUri(dir, s3, &path));
+  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUri(dir, storage_settings, &path));
   CheckpointStore store(fs, path + "/" + name);
   ARROW_ASSIGN_OR_RAISE(auto loaded, store.Load());
   if (!loaded) return Status::Invalid("no checkpoint at ", store.display());

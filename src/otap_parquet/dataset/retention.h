@@ -82,10 +82,10 @@ struct RetentionCheckpoint {
   /// shard's partitions are its concern.
   std::optional<Shard> shard;
 
-  /// \brief Loads `uri` (a local path or URI; `s3` as for the dataset): Invalid
-  /// naming it when missing or unreadable.
+  /// \brief Loads `uri` (a local path or URI; the backend settings of `storage` as
+  /// for the dataset): Invalid naming it when missing or unreadable.
   static arrow::Result<RetentionCheckpoint> Load(const std::string& uri,
-                                                 const S3Config& s3);
+                                                 const StorageConfig& storage);
   /// \brief Whether the checkpoint's reader has replayed every root file of
   /// `partition` (every signal).
   bool Finished(const PartitionInfo& partition) const;

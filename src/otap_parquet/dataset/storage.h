@@ -84,14 +84,71 @@ struct S3Config {
   std::string session_token;
 };
 
+enum class GcsAuthKind { kDefault, kAnonymous, kServiceAccount, kAccessToken };
+
+/// \brief `storage.gcs`. Unset keys fall back to the environment variables named.
+struct GcsConfig {
+  /// Endpoint override, "http(s)://host:port" (an emulator such as fake-gcs-server);
+  /// else STORAGE_EMULATOR_HOST (then with anonymous auth unless `auth` says
+  /// otherwise, as Google's client libraries do).
+  std::string endpoint;
+  /// Project of created buckets; else GOOGLE_CLOUD_PROJECT.
+  std::string project_id;
+  /// `auth.type`: default = Application Default Credentials
+  /// (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server); service_account =
+  /// the JSON key file `credentials_file`; access_token = `access_token`.
+  GcsAuthKind auth = GcsAuthKind::kDefault;
+  std::string credentials_file;
+  std::string access_token;
+};
+
+enum class AzureAuthKind { kDefault, kAccountKey, kSasToken, kAnonymous };
+
+/// \brief `storage.azure`. Unset keys fall back to the environment variables named.
+struct AzureConfig {
+  /// Storage account; else the URI's (abfs://c@ACCOUNT.dfs..., https://ACCOUNT.blob...),
+  /// else AZURE_STORAGE_ACCOUNT_NAME (or AZURE_STORAGE_ACCOUNT).
+  std::string account_name;
+  /// Blob endpoint override, "http(s)://host:port" (Azurite); the account then
+  /// follows the host in request paths. Else AZURE_STORAGE_ENDPOINT;
+  /// AZURE_STORAGE_USE_EMULATOR=true means Azurite's http://127.0.0.1:10000 with its
+  /// well-known account and key.
+  std::string endpoint;
+  /// `auth.type`: default = `account_key` if set (or AZURE_STORAGE_ACCOUNT_KEY /
+  /// AZURE_STORAGE_KEY), else `sas_token` (or AZURE_STORAGE_SAS_TOKEN), else Azure's
+  /// DefaultAzureCredential (AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET,
+  /// workload and managed identity, the az CLI).
+  AzureAuthKind auth = AzureAuthKind::kDefault;
+  std::string account_key;
+  std::string sas_token;
+};
+
+/// \brief Where an Azure URI points: account (may be empty), container, path.
+struct AzureLocation {
+  std::string account;
+  std::string container;
+  std::string path;
+};
+
+/// \brief Parses the Azure URI forms users paste:
+/// abfs[s]://container@account.dfs.core.windows.net/path,
+/// abfs[s]://account.blob.core.windows.net/container/path, abfs[s]://container/path,
+/// az://container/path (also azure://), and
+/// https://account.(blob|dfs).core.windows.net/container/path.
+arrow::Result<AzureLocation> ParseAzureUri(std::string_view uri);
+
+/// \brief Whether `uri` is one of the forms ParseAzureUri accepts (by scheme and host).
+bool IsAzureUri(std::string_view uri);
+
 /// \brief The exporter's `storage` block: exactly one backend.
 struct StorageConfig {
   StorageKind kind = StorageKind::kFile;
   /// file: a directory path or file:// URI; s3: s3://bucket/prefix; gcs:
-  /// gs://bucket/prefix; azure: abfs[s]://container@account.dfs.core.windows.net/prefix
-  /// (any URI Arrow's AzureFileSystem accepts).
+  /// gs://bucket/prefix; azure: any form of ParseAzureUri.
   std::string base_uri;
   S3Config s3;
+  GcsConfig gcs;
+  AzureConfig azure;
   /// Upstream's `retry` block, a sibling of `storage` (read by the exporter).
   RetryConfig retry;
 
@@ -117,9 +174,10 @@ struct StorageStats {
 /// file: LocalFileSystem; the base directory is created if missing. s3: an
 /// S3FileSystem from S3Options (region, endpoint, scheme, auth, retry strategy from
 /// `config.retry`); S3 is initialized once per process (arrow::fs::EnsureS3Initialized);
-/// call FinalizeStorage() before the process exits. gcs / azure: Arrow's file
-/// systems from the URI.
-/// Errors name the URI.
+/// call FinalizeStorage() before the process exits. gcs: GcsFileSystem (endpoint,
+/// auth, project; `retry.retry_timeout` bounds the client's retries, 0 retries
+/// when max_retries is 0). azure: AzureFileSystem (account, endpoint, auth; the
+/// Azure SDK's own retry policy). Errors name the URI.
 ///
 /// \param stats optional; receives the retry count of object stores
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeFileSystem(
@@ -127,13 +185,21 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeFileSystem(
     std::shared_ptr<StorageStats> stats = nullptr, EventLog log = {});
 
 /// \brief A StorageConfig for a CLI argument: s3:// → S3 (default auth: AWS env
-/// vars), gs:// → GCS, abfs(s):// → Azure, file:// URI or a plain path → file.
+/// vars), gs:// → GCS, the Azure forms of ParseAzureUri → Azure, file:// URI or a
+/// plain path → file. Endpoints and credentials of GCS and Azure come from the
+/// environment variables of GcsConfig and AzureConfig.
 arrow::Result<StorageConfig> StorageConfigFromUri(const std::string& uri_or_path);
 
 /// \brief MakeFileSystem(StorageConfigFromUri(uri)), with `s3` settings (region,
 /// endpoint, allow_http) applied when the URI is s3://.
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUri(
     const std::string& uri_or_path, const S3Config& s3, std::string* base_path);
+
+/// \brief MakeFileSystem(StorageConfigFromUri(uri)) with the backend settings
+/// (`s3`, `gcs`, `azure`: each used by its own kind only) and `retry` of `settings`.
+arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUri(
+    const std::string& uri_or_path, const StorageConfig& settings,
+    std::string* base_path);
 
 /// \brief Shuts down the AWS SDK if MakeFileSystem started it. Call once, after
 /// every S3 file system (and writer using one) is destroyed, before main() returns
@@ -148,6 +214,21 @@ bool IsLocalFileSystem(const arrow::fs::FileSystem& fs);
 /// abfs://...), not percent-encoded, for logs and error messages; `path` itself for
 /// other file systems.
 std::string DisplayUri(const arrow::fs::FileSystem& fs, const std::string& path);
+
+/// \brief The entries directly under `dir` (files and directories); none when `dir`
+/// does not exist. Arrow's GCS file system lists a directory in a non-recursive
+/// listing only where a marker object names it, and the writer creates none: there
+/// the children come from a recursive listing.
+arrow::Result<std::vector<arrow::fs::FileInfo>> ListChildren(arrow::fs::FileSystem& fs,
+                                                             const std::string& dir);
+/// \brief ListChildren with the way of listing chosen (tests).
+arrow::Result<std::vector<arrow::fs::FileInfo>> ListChildren(arrow::fs::FileSystem& fs,
+                                                             const std::string& dir,
+                                                             bool from_recursive_listing);
+
+/// \brief Deletes `dir` and everything under it; a missing `dir` is not an error
+/// (on GCS a directory without a marker object is only its objects).
+arrow::Status DeleteTree(arrow::fs::FileSystem& fs, const std::string& dir);
 
 /// \brief `base` + "/" + `name` as an Arrow filesystem path (no doubled slash; an
 /// empty base gives `name`).

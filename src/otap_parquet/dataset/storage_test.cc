@@ -3,7 +3,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+
+#include <arrow/filesystem/mockfs.h>
 
 #include "otap_parquet/testing/gtest_util.h"
 
@@ -76,7 +79,113 @@ TEST(StorageTest, StorageConfigFromUri) {
   EXPECT_EQ(config.kind, StorageKind::kFile);
   ASSERT_OK_AND_ASSIGN(config, StorageConfigFromUri("gs://bucket/x"));
   EXPECT_EQ(config.kind, StorageKind::kGcs);
+  for (const char* uri :
+       {"abfs://c@acct.dfs.core.windows.net/x", "abfss://c/x", "az://c/x", "azure://c/x",
+        "https://acct.blob.core.windows.net/c/x",
+        "https://acct.dfs.core.windows.net/c"}) {
+    ASSERT_OK_AND_ASSIGN(config, StorageConfigFromUri(uri));
+    EXPECT_EQ(config.kind, StorageKind::kAzure) << uri;
+  }
   ASSERT_RAISES(Invalid, StorageConfigFromUri("ftp://host/x").status());
+  // https elsewhere is no dataset URI.
+  ASSERT_RAISES(Invalid, StorageConfigFromUri("https://example.com/c/x").status());
+}
+
+// Scenario: the Azure URI forms users paste.
+// Guarantees: account (where the URI has one), container and path; no container or
+// a query string is Invalid naming the URI.
+TEST(StorageTest, ParseAzureUri) {
+  struct Case {
+    std::string uri, account, container, path;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"abfs://logs@acct.dfs.core.windows.net/lake/a", "acct", "logs", "lake/a"},
+           {"abfss://logs@acct.dfs.core.windows.net/lake/", "acct", "logs", "lake"},
+           {"abfs://logs@acct.blob.core.windows.net", "acct", "logs", ""},
+           {"abfs://acct.blob.core.windows.net/logs/lake", "acct", "logs", "lake"},
+           {"abfs://logs/lake", "", "logs", "lake"},
+           {"az://logs/lake/x", "", "logs", "lake/x"},
+           {"azure://logs", "", "logs", ""},
+           {"https://acct.blob.core.windows.net/logs/lake", "acct", "logs", "lake"},
+           {"https://acct.dfs.core.windows.net/logs/a/b/", "acct", "logs", "a/b"},
+       }) {
+    ASSERT_OK_AND_ASSIGN(auto location, ParseAzureUri(c.uri));
+    EXPECT_EQ(location.account, c.account) << c.uri;
+    EXPECT_EQ(location.container, c.container) << c.uri;
+    EXPECT_EQ(location.path, c.path) << c.uri;
+  }
+  EXPECT_RAISES_WITH_MESSAGE_THAT(Invalid, HasSubstr("az://"),
+                                  ParseAzureUri("az://").status());
+  EXPECT_RAISES_WITH_MESSAGE_THAT(Invalid, HasSubstr("query"),
+                                  ParseAzureUri("az://c/x?sv=2022&sig=abc").status());
+  ASSERT_RAISES(Invalid, ParseAzureUri("https://acct.example.com/c/x").status());
+}
+
+// Scenario: GCS and Azure configs with endpoints on 127.0.0.1:1 (no request is
+// made), and configs missing what their auth type needs.
+// Guarantees: the file systems and base paths ("bucket/prefix", "container/path");
+// Invalid naming the key otherwise.
+TEST(StorageTest, GcsAndAzureFileSystemsFromConfig) {
+  std::string base_path;
+  StorageConfig gcs;
+  gcs.kind = StorageKind::kGcs;
+  gcs.base_uri = "gs://bucket/prefix/";
+  gcs.gcs.endpoint = "http://127.0.0.1:1";
+  gcs.gcs.auth = GcsAuthKind::kAnonymous;
+  ASSERT_OK_AND_ASSIGN(auto filesystem, MakeFileSystem(gcs, &base_path));
+  EXPECT_EQ(filesystem->type_name(), "gcs");
+  EXPECT_EQ(base_path, "bucket/prefix");
+  EXPECT_EQ(DisplayUri(*filesystem, base_path), "gs://bucket/prefix");
+
+  StorageConfig azure;
+  azure.kind = StorageKind::kAzure;
+  azure.base_uri = "https://acct.blob.core.windows.net/logs/lake/";
+  azure.azure.endpoint = "http://127.0.0.1:1";
+  azure.azure.auth = AzureAuthKind::kAccountKey;
+  azure.azure.account_key = "a2V5";
+  ASSERT_OK_AND_ASSIGN(filesystem, MakeFileSystem(azure, &base_path));
+  EXPECT_EQ(filesystem->type_name(), "abfs");
+  EXPECT_EQ(base_path, "logs/lake");
+
+  azure.azure.account_key.clear();
+  EXPECT_RAISES_WITH_MESSAGE_THAT(Invalid, HasSubstr("storage.azure.auth"),
+                                  MakeFileSystem(azure, &base_path).status());
+  azure.azure.auth = AzureAuthKind::kAnonymous;
+  azure.azure.endpoint = "ftp://127.0.0.1:1";
+  EXPECT_RAISES_WITH_MESSAGE_THAT(Invalid, HasSubstr("storage.azure.endpoint"),
+                                  MakeFileSystem(azure, &base_path).status());
+  gcs.gcs.auth = GcsAuthKind::kServiceAccount;
+  EXPECT_RAISES_WITH_MESSAGE_THAT(Invalid, HasSubstr("storage.gcs.auth"),
+                                  MakeFileSystem(gcs, &base_path).status());
+}
+
+// Scenario: the directory tree a/{x/1, x/y/2, z/3, f} as objects only, in a mock
+// file system (Arrow's in-memory one).
+// Guarantees: ListChildren gives the direct children (x, z, f), from a directory
+// listing and from a recursive one (how it lists on GCS); a missing
+// directory has none; DeleteTree removes a tree and accepts a missing one.
+TEST(StorageTest, ListChildrenAndDeleteTree) {
+  auto mock =
+      std::make_shared<arrow::fs::internal::MockFileSystem>(arrow::fs::TimePoint{});
+  for (const char* path : {"a/x/1", "a/x/y/2", "a/z/3", "a/f"}) {
+    ASSERT_OK(mock->CreateFile(path, "data", /*recursive=*/true));
+  }
+  for (bool recursive : {false, true}) {
+    ASSERT_OK_AND_ASSIGN(auto children, ListChildren(*mock, "a", recursive));
+    std::vector<std::string> names;
+    for (const auto& info : children) {
+      EXPECT_EQ(info.path(), "a/" + info.base_name());
+      names.push_back(info.base_name() + (info.IsDirectory() ? "/" : ""));
+    }
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"f", "x/", "z/"})) << recursive;
+    ASSERT_OK_AND_ASSIGN(children, ListChildren(*mock, "missing", recursive));
+    EXPECT_TRUE(children.empty());
+  }
+  ASSERT_OK(DeleteTree(*mock, "a/x"));
+  ASSERT_OK_AND_ASSIGN(auto info, mock->GetFileInfo("a/x/y/2"));
+  EXPECT_EQ(info.type(), arrow::fs::FileType::NotFound);
+  ASSERT_OK(DeleteTree(*mock, "a/x"));
 }
 
 // Scenario: S3 storage configs with a missing bucket, an http endpoint without

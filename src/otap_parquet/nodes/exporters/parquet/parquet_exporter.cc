@@ -129,7 +129,7 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
     // One pass per process (core 0), beside the pipeline thread; after the
     // writer registered its `_part_id` (UpdateMetrics), which is never deleted.
     retention_ = std::make_unique<RetentionWorker>(*config_.retention, retention_fs,
-                                                   base_path, config_.dataset.storage.s3,
+                                                   base_path, config_.dataset.storage,
                                                    effect.node_id(), settings_.logger);
   }
   return arrow::Status::OK();

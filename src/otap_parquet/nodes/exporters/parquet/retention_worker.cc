@@ -42,13 +42,13 @@ std::vector<std::string> ActivePartIds::Snapshot() {
 
 RetentionWorker::RetentionWorker(ParquetRetentionConfig config,
                                  std::shared_ptr<arrow::fs::FileSystem> fs,
-                                 std::string base, dataset::S3Config s3,
+                                 std::string base, dataset::StorageConfig storage,
                                  std::string node_id,
                                  std::shared_ptr<spdlog::logger> logger)
     : config_(std::move(config)),
       fs_(std::move(fs)),
       base_(std::move(base)),
-      s3_(std::move(s3)),
+      storage_(std::move(storage)),
       node_id_(std::move(node_id)),
       logger_(std::move(logger)),
       thread_([this] { Run(); }) {}
@@ -84,7 +84,7 @@ void RetentionWorker::Pass() {
   options.apply = true;
   options.exclude_part_ids = ActivePartIds::Snapshot();
   for (const auto& uri : config_.checkpoints) {
-    auto checkpoint = dataset::RetentionCheckpoint::Load(uri, s3_);
+    auto checkpoint = dataset::RetentionCheckpoint::Load(uri, storage_);
     if (!checkpoint.ok()) {
       // Without the guard nothing may be deleted: skip the pass.
       ++counters_.errors;

@@ -63,7 +63,7 @@ class RetentionWorker {
   /// \brief Starts the thread; the first pass runs at once.
   RetentionWorker(ParquetRetentionConfig config,
                   std::shared_ptr<arrow::fs::FileSystem> fs, std::string base,
-                  dataset::S3Config s3, std::string node_id,
+                  dataset::StorageConfig storage, std::string node_id,
                   std::shared_ptr<spdlog::logger> logger);
   /// \brief Stop().
   ~RetentionWorker();
@@ -80,7 +80,8 @@ class RetentionWorker {
   const ParquetRetentionConfig config_;
   const std::shared_ptr<arrow::fs::FileSystem> fs_;
   const std::string base_;
-  const dataset::S3Config s3_;
+  /// The dataset's storage settings, for checkpoints given as URIs.
+  const dataset::StorageConfig storage_;
   const std::string node_id_;
   const std::shared_ptr<spdlog::logger> logger_;
   Counters counters_;

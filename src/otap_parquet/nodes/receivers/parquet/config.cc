@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "otap_parquet/cli/replay_commands.h"
+#include "otap_parquet/dataset/partition_values.h"
 
 namespace otap_parquet::nodes {
 
@@ -163,6 +164,14 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
       }
     }
     shard.Finish();
+  }
+  if (auto selectors = reader.StringList("partitions")) {
+    for (const auto& text : *selectors) {
+      if (auto selector = dataset::PartitionSelector::Parse(text); !selector.ok()) {
+        reader.Error("partitions", selector.status().message());
+      }
+    }
+    c.partitions = std::move(*selectors);
   }
   if (reader.Has("storage_retry")) {
     config::ConfigReader storage_retry = reader.Child("storage_retry");

@@ -42,6 +42,10 @@ struct ParquetReceiverConfig {
   /// `index` of `count` (dataset::PartitionAssigned), so that `count` engines on
   /// `count` machines together replay the dataset exactly once.
   dataset::Shard shard;
+  /// `partitions`: only partitions whose path has every `key=value` level of one of
+  /// these selectors (dataset::PartitionSelector, e.g. "service.name=checkout");
+  /// empty = all.
+  std::vector<std::string> partitions;
   /// `time_range.{start,end}`: RFC 3339 or integer Unix nanoseconds; [start, end).
   std::optional<dataset::TimeRange> time_range;
 

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 
+#include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/dataset/storage.h"
@@ -156,8 +157,8 @@ arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
     if (name.empty()) {
       return arrow::Status::Invalid("checkpoint.path ", ck.path, " names a directory");
     }
-    ARROW_ASSIGN_OR_RAISE(fs, dataset::FileSystemFromUri(dir.empty() ? "/" : dir,
-                                                         config_.storage.s3, &path));
+    ARROW_ASSIGN_OR_RAISE(
+        fs, dataset::FileSystemFromUri(dir.empty() ? "/" : dir, config_.storage, &path));
     path += "/" + name;
   }
   if (config_.shard.count > 1) {
@@ -229,10 +230,13 @@ arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
   options.log = DatasetLog();
   const int core = settings_.core;
   const int num_cores = std::max(1, settings_.num_cores);
-  if (num_cores > 1 || config_.shard.count > 1) {
-    options.partition_filter = [core, num_cores,
-                                shard = config_.shard](const dataset::PartitionPlan& p) {
-      return dataset::PartitionAssigned(p.path, shard, core, num_cores);
+  // Parsed (and so checked) by the config already.
+  ARROW_ASSIGN_OR_RAISE(auto selected, dataset::MakePartitionsFilter(config_.partitions));
+  if (num_cores > 1 || config_.shard.count > 1 || !config_.partitions.empty()) {
+    options.partition_filter = [core, num_cores, shard = config_.shard,
+                                selected](const dataset::PartitionPlan& p) {
+      return selected(p.path) &&
+             dataset::PartitionAssigned(p.path, shard, core, num_cores);
     };
   }
   options.resume = [this](const dataset::PartitionPlan& p, Signal signal) {
