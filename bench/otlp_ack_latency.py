@@ -108,6 +108,8 @@ def run_variant(args, name, payloads, tmp):
     latencies, errors, lock = [], [], threading.Lock()
     answered = [0]
     start = time.monotonic() + 0.5
+    wall_offset = time.time() - time.monotonic()  # for --trace
+    trace = []
     cpu0 = cpu_seconds(engine.pid)
     fsync0 = metric(admin, "otap_node_wal_fsyncs_total") if wal else 0
     append0 = metric(admin, "otap_node_wal_appends_total") if wal else 0
@@ -125,6 +127,7 @@ def run_variant(args, name, payloads, tmp):
                 with lock:
                     latencies.append(done - at)
                     answered[0] += logs
+                    trace.append((at + wall_offset, done - at))
             except grpc.RpcError as e:
                 with lock:
                     errors.append(e.code().name)
@@ -146,6 +149,8 @@ def run_variant(args, name, payloads, tmp):
     log.close()
     files = sorted(p.stat().st_size for p in (out / "logs").rglob("*.parquet"))
     latencies.sort()
+    if args.trace:
+        (tmp / f"{name}.latencies.json").write_text(json.dumps(sorted(trace)))
 
     def pct(q):
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0
@@ -181,8 +186,13 @@ def main():
     ap.add_argument("--batch-duration", default="200ms",
                     help="processor:batch max_batch_duration")
     ap.add_argument("--variants", default="wal-wait,nowal-wait,wal-nowait,nowal-nowait")
+    ap.add_argument("--trace", action="store_true",
+                    help="keep each request's (scheduled wall time, latency) in "
+                         "<tmp>/<variant>.latencies.json beside the engine's log")
     args = ap.parse_args()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="otlp-ack-"))
+    if args.trace:
+        print(f"# trace: {tmp}", flush=True)
     payloads = payloads_from(args.cli, tmp, args.logs_per_request)
     for name in args.variants.split(","):
         print(json.dumps(run_variant(args, name, payloads, tmp)), flush=True)
