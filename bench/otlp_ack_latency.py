@@ -11,17 +11,22 @@ threads; latency is measured from each request's scheduled time (so a stalled
 engine shows as latency, not as a lower rate). Reported per variant: p50/p90/p99/max
 of the answers, errors, records/s answered, the engine's CPU seconds (utime+stime
 from /proc, until the end of the load) and records per engine CPU-second, WAL
-fsyncs/s (admin metrics), and the Parquet files of the `logs` table after a graceful
-stop (count, mean and max size). The machine's load changes every number; compare
-variants of one run.
+fsyncs/s (admin metrics), and the Parquet files: those the size/age rules cut
+during the load (the engine's `file.flush` log lines; the shutdown's last partial
+files left out) as files per hour of data at this rate and their mean size, all
+tables and the `logs` table, plus the `logs` files on disk after the graceful stop.
+`--repeat N` runs the variants N times (interleaved) and ends with the range
+(min–max) of each number per variant. The machine's load changes every number;
+compare variants of one run.
 
-    .venv/bin/python bench/otlp_ack_latency.py --seconds 20 --rate 50000
+    .venv/bin/python bench/otlp_ack_latency.py --seconds 20 --rate 50000 --repeat 3
     .venv/bin/python bench/otlp_ack_latency.py --variants wal-wait,nowal-wait --age 30s
 """
 import argparse
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -63,10 +68,25 @@ def metric(admin, name):
                if line.startswith(name + "{") or line.startswith(name + " "))
 
 
-def run_variant(args, name, payloads, tmp):
+FLUSH_LINE = re.compile(r"exporter\.parquet\.file\.flush table=(\w+) rows=(\d+) "
+                        r"bytes=(\d+) reason=(\w+)")
+
+
+def rule_files(log_path):
+    """(table, bytes) of the files a size/age rule cut (not the shutdown's)."""
+    files = []
+    for line in pathlib.Path(log_path).read_text().splitlines():
+        m = FLUSH_LINE.search(line)
+        if m and m.group(4) != "shutdown":
+            files.append((m.group(1), int(m.group(3))))
+    return files
+
+
+def run_variant(args, name, payloads, tmp, run=0):
     wal, wait = VARIANTS[name]
     port, admin_port = free_port(), free_port()
-    out = tmp / name
+    name_run = f"{name}.{run}"
+    out = tmp / name_run
     exporter = {"storage": {"file": {"base_uri": str(out)}},
                 "writer_options": {"target_rows_per_file": 1000000,
                                    "flush_when_older_than": args.age}}
@@ -85,9 +105,10 @@ def run_variant(args, name, payloads, tmp):
                       "parquet": {"type": "exporter:parquet", "config": exporter}},
                   "connections": [{"from": "otlp", "to": "batch"},
                                   {"from": "batch", "to": "parquet"}]}}}}}
-    config_path = tmp / f"{name}.yaml"
+    config_path = tmp / f"{name_run}.yaml"
     config_path.write_text(json.dumps(config))
-    log = open(tmp / f"{name}.log", "w")
+    log_path = tmp / f"{name_run}.log"
+    log = open(log_path, "w")
     engine = subprocess.Popen([args.cli, "run", "-c", str(config_path), "--num-cores", "1",
                                "--http-admin-bind", f"127.0.0.1:{admin_port}"],
                               stdout=log, stderr=log)
@@ -108,6 +129,8 @@ def run_variant(args, name, payloads, tmp):
     latencies, errors, lock = [], [], threading.Lock()
     answered = [0]
     start = time.monotonic() + 0.5
+    wall_offset = time.time() - time.monotonic()  # for --trace
+    trace = []
     cpu0 = cpu_seconds(engine.pid)
     fsync0 = metric(admin, "otap_node_wal_fsyncs_total") if wal else 0
     append0 = metric(admin, "otap_node_wal_appends_total") if wal else 0
@@ -125,6 +148,7 @@ def run_variant(args, name, payloads, tmp):
                 with lock:
                     latencies.append(done - at)
                     answered[0] += logs
+                    trace.append((at + wall_offset, done - at))
             except grpc.RpcError as e:
                 with lock:
                     errors.append(e.code().name)
@@ -146,6 +170,11 @@ def run_variant(args, name, payloads, tmp):
     log.close()
     files = sorted(p.stat().st_size for p in (out / "logs").rglob("*.parquet"))
     latencies.sort()
+    if args.trace:
+        (tmp / f"{name_run}.latencies.json").write_text(json.dumps(sorted(trace)))
+    cut = rule_files(log_path)
+    cut_logs = [b for t, b in cut if t == "logs"]
+    per_hour = 3600 / elapsed
 
     def pct(q):
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0
@@ -162,6 +191,10 @@ def run_variant(args, name, payloads, tmp):
         "records_per_cpu_s": round(records / cpu) if cpu else None,
         "fsyncs_per_s": round(fsyncs / elapsed, 1),
         "appends_per_fsync": round(appends / fsyncs, 1) if fsyncs else None,
+        "files_per_hour": round(len(cut) * per_hour),
+        "file_mean_bytes": round(sum(b for _, b in cut) / len(cut)) if cut else 0,
+        "logs_files_per_hour": round(len(cut_logs) * per_hour),
+        "logs_cut_file_mean_bytes": round(sum(cut_logs) / len(cut_logs)) if cut_logs else 0,
         "logs_files": len(files),
         "logs_file_mean_bytes": round(sum(files) / len(files)) if files else 0,
         "logs_file_max_bytes": files[-1] if files else 0,
@@ -181,11 +214,34 @@ def main():
     ap.add_argument("--batch-duration", default="200ms",
                     help="processor:batch max_batch_duration")
     ap.add_argument("--variants", default="wal-wait,nowal-wait,wal-nowait,nowal-nowait")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the variants this many times and print ranges")
+    ap.add_argument("--trace", action="store_true",
+                    help="keep each request's (scheduled wall time, latency) in "
+                         "<tmp>/<variant>.latencies.json beside the engine's log")
     args = ap.parse_args()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="otlp-ack-"))
+    if args.trace:
+        print(f"# trace: {tmp}", flush=True)
     payloads = payloads_from(args.cli, tmp, args.logs_per_request)
-    for name in args.variants.split(","):
-        print(json.dumps(run_variant(args, name, payloads, tmp)), flush=True)
+    print(f"# load average before: {os.getloadavg()}, cpus: {os.cpu_count()}", flush=True)
+    results = {}
+    for run in range(args.repeat):
+        for name in args.variants.split(","):
+            r = run_variant(args, name, payloads, tmp, run)
+            results.setdefault(name, []).append(r)
+            print(json.dumps(r), flush=True)
+    print(f"# load average after: {os.getloadavg()}", flush=True)
+    if args.repeat > 1:
+        keys = ["p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "records_per_s",
+                "records_per_cpu_s", "files_per_hour", "file_mean_bytes",
+                "logs_files_per_hour", "logs_cut_file_mean_bytes"]
+        for name, runs in results.items():
+            summary = {"variant": name, "runs": len(runs)}
+            for k in keys:
+                values = [r[k] for r in runs if r[k] is not None]
+                summary[k] = [min(values), max(values)] if values else None
+            print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":

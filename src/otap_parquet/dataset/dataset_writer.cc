@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <utility>
 
 #include <arrow/buffer.h>
@@ -25,6 +28,7 @@
 #include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/util/memory.h"
+#include "otap_parquet/util/serial_worker.h"
 
 namespace otap_parquet::dataset {
 
@@ -225,6 +229,7 @@ DatasetWriter::DatasetWriter(WriterOptions options, PartitioningOptions partitio
 }
 
 DatasetWriter::~DatasetWriter() {
+  (void)SettleBackground(/*wait=*/true);  // its jobs use this writer
   std::vector<std::string> keys;
   for (const auto& [key, partition] : partitions_) keys.push_back(key);
   for (const auto& key : keys) {
@@ -370,6 +375,7 @@ arrow::Future<> DatasetWriter::Write(const OtapBatch& batch) {
   if (closed_) {
     return arrow::Future<>::MakeFinished(Status::Invalid("dataset writer is closed"));
   }
+  Poll();  // before any change: completion callbacks may re-enter the writer
   if (batch.empty()) return arrow::Future<>::MakeFinished(Status::OK());
   // Everything that can fail on the input happens before any file is touched, so a
   // bad batch leaves no rows behind.
@@ -435,7 +441,7 @@ arrow::Future<> DatasetWriter::WriteDisks(
     if (!last_part_id_.empty() && disk.part_id != last_part_id_) {
       // Ids overflowed into a new `_part_id` (a new directory): the old one's files
       // get no more rows, publish them now.
-      (void)FlushAll(FlushReason::kRollover);
+      (void)FlushAll(FlushReason::kRollover, /*background=*/true);
     }
     last_part_id_ = disk.part_id;
     const std::string key = PartitionKey(disk.part_id, time_path);
@@ -447,7 +453,8 @@ arrow::Future<> DatasetWriter::WriteDisks(
                                        [](const auto& a, const auto& b) {
                                          return a.second->sequence < b.second->sequence;
                                        });
-        (void)FlushPartition(oldest->first, FlushReason::kPartitions);
+        (void)FlushPartition(oldest->first, FlushReason::kPartitions,
+                             /*background=*/true);
       }
     }
     Partition* partition = nullptr;
@@ -609,48 +616,100 @@ Status DatasetWriter::ApplyRules(Clock::time_point now,
         }
       }
     }
-    if (reason) note(FlushPartition(key, *reason));
+    if (reason) note(FlushPartition(key, *reason, /*background=*/true));
   }
   if (options_.flush_when_older_than.count() > 0) {
     std::vector<std::string> aged;
     for (const auto& [key, partition] : partitions_) {
       if (now - partition->created > options_.flush_when_older_than) aged.push_back(key);
     }
-    for (const auto& key : aged) note(FlushPartition(key, FlushReason::kAge));
+    for (const auto& key : aged) {
+      note(FlushPartition(key, FlushReason::kAge, /*background=*/true));
+    }
   }
   return first;
 }
 
-Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason) {
+/// A partition detached for publishing, with what its flush found out.
+struct DatasetWriter::Publication {
+  std::string key;
+  FlushReason reason = FlushReason::kExplicit;
+  std::unique_ptr<Partition> partition;
+  /// Children first: deepest tables, then their parents, roots last.
+  std::vector<OpenFile*> order;
+  Status status;
+  bool done = false;  ///< guarded by Background::mu once handed to the publisher
+};
+
+struct DatasetWriter::Background {
+  std::mutex mu;
+  std::condition_variable cv;
+  /// In submission order; settled from the front once done.
+  std::deque<std::shared_ptr<Publication>> in_flight;
+};
+
+Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason,
+                                     bool background) {
   auto it = partitions_.find(key);
   if (it == partitions_.end()) return Status::OK();
-  Partition& partition = *it->second;
   ++metrics_.flushes[static_cast<int>(reason)];
-  // Children first: deepest tables, then their parents, roots last.
-  std::vector<OpenFile*> order;
-  for (auto& [type, file] : partition.files) order.push_back(file.get());
-  std::stable_sort(order.begin(), order.end(), [](const OpenFile* a, const OpenFile* b) {
-    return Depth(a->type) > Depth(b->type);
-  });
+  auto pub = std::make_shared<Publication>();
+  pub->key = key;
+  pub->reason = reason;
+  pub->partition = std::move(it->second);
+  // Detached: the partition's next rows go to new files while these are finished.
+  partitions_.erase(it);
+  for (auto& [type, file] : pub->partition->files) pub->order.push_back(file.get());
+  std::stable_sort(pub->order.begin(), pub->order.end(),
+                   [](const OpenFile* a, const OpenFile* b) {
+                     return Depth(a->type) > Depth(b->type);
+                   });
+  if (background && settings_.publisher != nullptr) {
+    if (background_ == nullptr) background_ = std::make_shared<Background>();
+    {
+      std::lock_guard<std::mutex> lock(background_->mu);
+      background_->in_flight.push_back(pub);
+    }
+    // Blocks while the publisher's queue is full (storage slower than intake).
+    settings_.publisher->Submit([this, pub, bg = background_] {
+      // `this` outlives the job: the writer waits for every publication it made.
+      Status st = PublishFiles(*pub);
+      std::lock_guard<std::mutex> lock(bg->mu);
+      pub->status = std::move(st);
+      pub->done = true;
+      bg->cv.notify_all();
+    });
+    return Status::OK();
+  }
+  pub->status = PublishFiles(*pub);
+  pub->done = true;
+  return Settle(*pub);
+}
+
+Status DatasetWriter::PublishFiles(Publication& pub) const {
+  const std::string& key = pub.key;
   auto fail = [&](OpenFile* file, const Status& st) {
     Status error =
         st.WithMessage("flushing ", TableName(file->type), " file ", file->uri,
                        " (partition '", PartitionLabel(key), "'): ", WithDetail(st));
-    ++metrics_.write_errors;
     log_.Error("file.fail", "table={} partition={} uri={} error={}",
                TableName(file->type), PartitionLabel(key), file->uri, WithDetail(st));
-    DiscardPartition(key, error);
+    DiscardFiles(*pub.partition);
     return error;
   };
   // Phase 1: write footers and close. In kDirect mode closing publishes, so this
   // runs in children-first order too.
-  for (OpenFile* file : order) {
+  for (OpenFile* file : pub.order) {
+    Status st;
+    if (settings_.before_publish_for_testing) {
+      st = settings_.before_publish_for_testing(file->uri);
+      if (!st.ok()) return fail(file, st);
+    }
     // fail() names the file.
-    Status st = CatchParquet("", [&] { return file->writer->Close(); });
+    st = CatchParquet("", [&] { return file->writer->Close(); });
     if (st.ok() && !file->sink->closed()) st = file->sink->Close();
     if (!st.ok()) return fail(file, st);
     file->finished = true;
-    NoteDictionaryFallbacks(*file);
     if (!rename_) file->published = true;
     if (rename_ && settings_.fsync) {
       st = Fsync(file->write_path, /*directory=*/false);
@@ -660,7 +719,7 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason)
   // Phase 2 (kRename): rename into place, children first, each directory synced
   // before any parent file can appear.
   if (rename_) {
-    for (OpenFile* file : order) {
+    for (OpenFile* file : pub.order) {
       Status st = settings_.filesystem->Move(file->write_path, file->final_path);
       if (!st.ok()) return fail(file, st);
       file->published = true;
@@ -670,8 +729,21 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason)
       }
     }
   }
-  for (OpenFile* file : order) {
+  return Status::OK();
+}
+
+Status DatasetWriter::Settle(Publication& pub) {
+  Partition& partition = *pub.partition;
+  auto acks = std::move(partition.acks);
+  if (!pub.status.ok()) {
+    ++metrics_.write_errors;
+    metrics_.files_discarded += static_cast<int64_t>(partition.files.size());
+    for (const auto& ack : acks) Complete(ack, pub.status);
+    return pub.status;
+  }
+  for (OpenFile* file : pub.order) {
     const int idx = static_cast<int>(file->type);
+    NoteDictionaryFallbacks(*file);
     ++metrics_.files_closed;
     metrics_.rows_written[idx] += file->rows;
     metrics_.bytes_written += file->sink->bytes();
@@ -683,20 +755,35 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason)
     }
     log_.Info("file.flush", "table={} rows={} bytes={} reason={} uri={}",
               TableName(file->type), file->rows, file->sink->bytes(),
-              FlushReasonName(reason), file->uri);
+              FlushReasonName(pub.reason), file->uri);
   }
-  auto acks = std::move(partition.acks);
-  partitions_.erase(it);
   for (const auto& ack : acks) {
     if (--ack->remaining == 0) Complete(ack, Status::OK());
   }
   return Status::OK();
 }
 
-void DatasetWriter::DiscardPartition(const std::string& key, const Status& error) {
-  auto it = partitions_.find(key);
-  if (it == partitions_.end()) return;
-  Partition& partition = *it->second;
+Status DatasetWriter::SettleBackground(bool wait) {
+  Status first;
+  if (background_ == nullptr) return first;
+  for (;;) {
+    std::shared_ptr<Publication> pub;
+    {
+      std::unique_lock<std::mutex> lock(background_->mu);
+      auto& queue = background_->in_flight;
+      if (wait) {
+        background_->cv.wait(lock, [&] { return queue.empty() || queue.front()->done; });
+      }
+      if (queue.empty() || !queue.front()->done) return first;
+      pub = std::move(queue.front());
+      queue.pop_front();
+    }
+    Status st = Settle(*pub);
+    if (first.ok() && !st.ok()) first = std::move(st);
+  }
+}
+
+void DatasetWriter::DiscardFiles(Partition& partition) const {
   for (auto& [type, file] : partition.files) {
     if (file->published) {
       // Roll back this flush's visible files: their batches are failed and will be
@@ -709,44 +796,66 @@ void DatasetWriter::DiscardPartition(const std::string& key, const Status& error
       (void)settings_.filesystem->DeleteFile(file->write_path);
     }
     file->writer.reset();  // after Abort(): a late footer write cannot land anywhere
-    ++metrics_.files_discarded;
     log_.Warn("file.drop", "table={} partition={} uri={}", TableName(type),
-              PartitionLabel(key), file->uri);
+              PartitionLabel(partition.key), file->uri);
   }
-  auto acks = std::move(partition.acks);
-  partitions_.erase(it);
-  for (const auto& ack : acks) Complete(ack, error);
 }
 
-Status DatasetWriter::FlushAll(FlushReason reason) {
+void DatasetWriter::DiscardPartition(const std::string& key, const Status& error) {
+  auto it = partitions_.find(key);
+  if (it == partitions_.end()) return;
+  std::unique_ptr<Partition> partition = std::move(it->second);
+  partitions_.erase(it);
+  DiscardFiles(*partition);
+  metrics_.files_discarded += static_cast<int64_t>(partition->files.size());
+  for (const auto& ack : partition->acks) Complete(ack, error);
+}
+
+Status DatasetWriter::FlushAll(FlushReason reason, bool background) {
   std::vector<std::string> keys;
   for (const auto& [key, partition] : partitions_) keys.push_back(key);
   Status first;
   for (const auto& key : keys) {
-    Status st = FlushPartition(key, reason);
+    Status st = FlushPartition(key, reason, background);
     if (first.ok() && !st.ok()) first = std::move(st);
   }
   return first;
 }
 
 Status DatasetWriter::Flush(FlushReason reason) {
-  Status st = FlushAll(reason);
+  Status st = SettleBackground(/*wait=*/true);
+  Status flushed = FlushAll(reason, /*background=*/false);
+  if (st.ok()) st = std::move(flushed);
   DrainCompletions();
   return st;
 }
 
 Status DatasetWriter::Tick(Clock::time_point now) {
-  Status st = ApplyRules(now, {});
+  Status st = SettleBackground(/*wait=*/false);
+  Status rules = ApplyRules(now, {});
+  if (st.ok()) st = std::move(rules);
   DrainCompletions();
   return st;
+}
+
+void DatasetWriter::Poll() {
+  (void)SettleBackground(/*wait=*/false);  // errors reach the batches concerned
+  DrainCompletions();
+}
+
+int64_t DatasetWriter::publishing() const {
+  if (background_ == nullptr) return 0;
+  std::lock_guard<std::mutex> lock(background_->mu);
+  return static_cast<int64_t>(background_->in_flight.size());
 }
 
 Status DatasetWriter::Close(Clock::time_point deadline) {
   if (closed_) return Status::OK();
   closed_ = true;
+  // Publications already handed over cannot be called back: they finish first.
+  Status first = SettleBackground(/*wait=*/true);
   std::vector<std::string> keys;
   for (const auto& [key, partition] : partitions_) keys.push_back(key);
-  Status first;
   for (const auto& key : keys) {
     Status st;
     if (settings_.clock() > deadline) {
@@ -755,7 +864,7 @@ Status DatasetWriter::Close(Clock::time_point deadline) {
           DisplayUri(*settings_.filesystem, settings_.base_path), " was flushed");
       DiscardPartition(key, st);
     } else {
-      st = FlushPartition(key, FlushReason::kShutdown);
+      st = FlushPartition(key, FlushReason::kShutdown, /*background=*/false);
     }
     if (first.ok() && !st.ok()) first = std::move(st);
   }

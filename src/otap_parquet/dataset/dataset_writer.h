@@ -28,6 +28,10 @@ namespace spdlog {
 class logger;
 }
 
+namespace otap_parquet::util {
+class SerialWorker;
+}
+
 /// \file
 /// The dataset writer: OtapBatches into a partitioned Parquet dataset laid out as
 /// upstream's parquet exporter lays it out
@@ -157,6 +161,15 @@ struct DatasetWriterSettings {
   /// writers under every table older than this and not locked by a live writer are
   /// removed (CleanStaleTempFiles, docs/operations.md). 0 = no cleanup.
   std::chrono::milliseconds stale_temp_age{std::chrono::hours(1)};
+  /// Finishes (last row group, footer, fsync) and publishes (rename, directory
+  /// fsync) the files of partitions cut by a rule (rows, bytes, age, partitions,
+  /// rollover) on this worker instead of inside Write()/Tick(), so the caller's
+  /// thread only appends rows meanwhile. Must outlive the writer. Null = inside the
+  /// call.
+  util::SerialWorker* publisher = nullptr;
+  /// Test only: runs on the publishing thread before each file is finished; an
+  /// error fails the flush as a storage error would.
+  std::function<arrow::Status(const std::string& uri)> before_publish_for_testing;
 };
 
 /// \brief Writes OtapBatches of any signal into one Parquet dataset.
@@ -176,10 +189,15 @@ struct DatasetWriterSettings {
 /// partitions (event-time split) may have rows published in one partition although
 /// another failed: redelivery after a failure is at-least-once.
 ///
-/// Threading: not thread-safe; call from one thread (or serialize). All I/O,
+/// Threading: not thread-safe; call from one thread (or serialize). Futures complete
+/// on that thread, running their callbacks inline. Without a `publisher` all I/O,
 /// including flushes, runs synchronously inside Write(), Flush(), Tick() and Close()
-/// (writes to object stores block on the network). Futures complete on that thread,
-/// running their callbacks inline.
+/// (writes to object stores block on the network). With one, a partition cut by a
+/// rule is detached (its next rows go to new files) and finished and published on
+/// the publisher's thread, children before parents as always; its batches' futures
+/// complete in the first Poll(), Write(), Tick(), Flush() or Close() after that.
+/// Flush() and Close() first wait for every background publish, so once they
+/// return everything written before is settled.
 class DatasetWriter {
  public:
   ~DatasetWriter();
@@ -212,6 +230,13 @@ class DatasetWriter {
   /// \brief Applies the age rule at `now` (the engine's timer tick).
   arrow::Status Tick(std::chrono::system_clock::time_point now);
 
+  /// \brief Completes the futures of background publishes that have finished
+  /// (never waits).
+  void Poll();
+  /// \brief Partitions handed to the publisher whose futures Poll() has not
+  /// completed yet.
+  int64_t publishing() const;
+
   /// \brief Graceful shutdown: publishes every partition while `deadline` has not
   /// passed (checked between partitions); the rest are discarded and their batches
   /// fail with Cancelled. Later Write() calls fail. A second call is a no-op.
@@ -237,8 +262,10 @@ class DatasetWriter {
   const WriterOptions& options() const { return options_; }
   const PartitioningOptions& partitioning() const { return partitioning_; }
 
-  class Partition;    ///< implementation detail
-  struct PendingAck;  ///< implementation detail
+  class Partition;     ///< implementation detail
+  struct PendingAck;   ///< implementation detail
+  struct Publication;  ///< implementation detail
+  struct Background;   ///< implementation detail
 
  private:
   DatasetWriter(WriterOptions options, PartitioningOptions partitioning,
@@ -248,11 +275,23 @@ class DatasetWriter {
   arrow::Future<> WriteDisks(std::vector<std::pair<std::string, DiskBatch>> disks);
   arrow::Status WriteDiskBatch(const std::string& key, const DiskBatch& disk,
                                Partition** out);
-  arrow::Status FlushPartition(const std::string& key, FlushReason reason);
+  /// Detaches the partition and publishes it: on the publisher when `background`
+  /// and there is one (the error then reaches its batches later), else now.
+  arrow::Status FlushPartition(const std::string& key, FlushReason reason,
+                               bool background);
+  /// The I/O of a flush; on failure rolls its files back. Touches only `pub` and
+  /// immutable settings: runs on the publisher's thread.
+  arrow::Status PublishFiles(Publication& pub) const;
+  /// Metrics and batch completions of a finished publication (owner thread).
+  arrow::Status Settle(Publication& pub);
+  /// Settles finished background publications in order; `wait`: all of them.
+  arrow::Status SettleBackground(bool wait);
+  /// Removes the files of a partition that will not be published (no metrics).
+  void DiscardFiles(Partition& partition) const;
   void DiscardPartition(const std::string& key, const arrow::Status& error);
   void Complete(const std::shared_ptr<PendingAck>& ack, arrow::Status status);
   void DrainCompletions();
-  arrow::Status FlushAll(FlushReason reason);
+  arrow::Status FlushAll(FlushReason reason, bool background);
   arrow::Status ApplyRules(std::chrono::system_clock::time_point now,
                            const std::vector<std::string>& touched);
   std::string PartitionKey(const std::string& part_id,
@@ -294,6 +333,8 @@ class DatasetWriter {
   /// consistent again (callbacks may re-enter the writer).
   std::vector<std::pair<std::shared_ptr<PendingAck>, arrow::Status>> completions_;
   int64_t pending_ = 0;
+  /// Publications handed to settings_.publisher (shared with its jobs).
+  std::shared_ptr<Background> background_;
   WriterMetrics metrics_;
   bool closed_ = false;
 };

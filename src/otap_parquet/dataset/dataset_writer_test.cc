@@ -2,15 +2,18 @@
 #include "otap_parquet/dataset/dataset_writer.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <arrow/filesystem/localfs.h>
@@ -30,6 +33,7 @@
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/util/serial_worker.h"
 
 namespace otap_parquet::dataset {
 namespace {
@@ -939,6 +943,62 @@ TEST_F(DatasetWriterTest, InvalidOptionsNameTheKey) {
   ASSERT_RAISES(Invalid, writer.status());
   EXPECT_THAT(writer.status().message(), HasSubstr("writer_options.row_group_size"));
   EXPECT_THAT(writer.status().message(), HasSubstr("writer_options.compression_level"));
+}
+
+// Scenario: a writer with a publisher (util::SerialWorker); the rows rule cuts the
+// files of batch 0 and the publish is held by before_publish_for_testing; batch 1
+// is written meanwhile; then the publish is released; then Flush().
+// Guarantees: Write() returns while the cut files are being published (they are
+// detached: batch 1 goes to new files), batch 0's future is not completed before
+// its files are published, Poll() completes it once they are, and Flush() waits for
+// the publisher before publishing the rest, so everything is settled on return.
+TEST_F(DatasetWriterTest, RuleFlushesArePublishedOnThePublisher) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false;
+  bool release = false;
+  settings_.before_publish_for_testing = [&](const std::string&) {
+    std::unique_lock<std::mutex> lock(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    return arrow::Status::OK();
+  };
+  util::SerialWorker publisher("test-publish", 2);
+  settings_.publisher = &publisher;
+  auto batches = Batches(Signal::kLogs, 2);
+  options_.target_rows_per_file = Rows(batches[0], PayloadType::kLogs);
+  auto writer = MakeWriter();
+  auto first = writer->Write(batches[0]);  // reaches the rows rule: cut
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return entered; });
+  }
+  EXPECT_EQ(writer->publishing(), 1);
+  EXPECT_EQ(writer->open_files(), 0);       // detached
+  auto second = writer->Write(batches[1]);  // on this thread, while blocked
+  EXPECT_FALSE(first.is_finished());
+  EXPECT_TRUE(ParquetFiles("logs").empty());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  while (!first.is_finished()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    writer->Poll();
+  }
+  ASSERT_OK(first.status());
+  EXPECT_EQ(TableRows("logs"), Rows(batches[0], PayloadType::kLogs));
+  ASSERT_OK(writer->Flush());
+  EXPECT_EQ(writer->publishing(), 0);
+  ASSERT_TRUE(second.is_finished());
+  ASSERT_OK(second.status());
+  EXPECT_EQ(TableRows("logs"),
+            Rows(batches[0], PayloadType::kLogs) + Rows(batches[1], PayloadType::kLogs));
+  EXPECT_GE(writer->metrics().flushes_for(FlushReason::kRows), 1);
+  EXPECT_EQ(writer->metrics().batches_acked, 2);
+  for (const auto& file : Files()) EXPECT_FALSE(file.ends_with(".tmp")) << file;
 }
 
 }  // namespace

@@ -215,6 +215,7 @@ Wal::Wal(WalOptions options, std::shared_ptr<spdlog::logger> logger)
 
 Wal::~Wal() {
   Close();
+  DeleteDoomed();
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
@@ -344,10 +345,13 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
     ::close(dfd);
   }
   recovered_records_ += segment->live();
-  std::lock_guard<std::mutex> lock(mu_);
-  segments_[seq] = segment;
-  bytes_ += segment->size;
-  MaybeDelete(segment);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    segments_[seq] = segment;
+    bytes_ += segment->size;
+    MaybeDelete(segment);
+  }
+  DeleteDoomed();
   return arrow::Status::OK();
 }
 
@@ -425,17 +429,34 @@ void Wal::SealActive() {
 }
 
 void Wal::MaybeDelete(const std::shared_ptr<Segment>& segment) {
-  // mu_ held.
+  // mu_ held. The files are removed by DeleteDoomed, outside mu_: unlinking a
+  // 64 MiB segment can take milliseconds, and the appender and the sync thread
+  // (the next Acks) wait for mu_.
   if (!segment->sealed || segment->unsynced > 0 || segment->live() > 0) return;
-  if (::unlink(segment->path.c_str()) != 0 && errno != ENOENT) {
-    logger_->warn("wal.delete_failed file={} error={}", segment->path,
-                  std::strerror(errno));
-    return;
-  }
-  ::unlink(segment->done_path.c_str());
+  if (segments_.erase(segment->seq) == 0) return;  // already doomed
   bytes_ -= segment->size;
-  ++segments_deleted_;
-  segments_.erase(segment->seq);
+  doomed_.push_back(segment);
+}
+
+void Wal::DeleteDoomed() {
+  std::vector<std::shared_ptr<Segment>> doomed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    doomed.swap(doomed_);
+  }
+  for (const auto& segment : doomed) {
+    if (options_.before_delete_for_testing) {
+      options_.before_delete_for_testing(segment->path);
+    }
+    if (::unlink(segment->path.c_str()) != 0 && errno != ENOENT) {
+      // Its done marks stay: the next Open finds every record done and deletes it.
+      logger_->warn("wal.delete_failed file={} error={}", segment->path,
+                    std::strerror(errno));
+      continue;
+    }
+    ::unlink(segment->done_path.c_str());
+    ++segments_deleted_;
+  }
 }
 
 arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_durable) {
@@ -452,6 +473,7 @@ arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_d
     if (active_ && active_->size >= options_.segment_size) SealActive();
     segment = active_;
   }
+  DeleteDoomed();
   if (!segment) {
     auto st = StartSegment();
     if (!st.ok()) {
@@ -534,15 +556,23 @@ void Wal::SyncLoop() {
         }
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& pending : batch) {
-      pending.segment->unsynced--;
-      MaybeDelete(pending.segment);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& pending : batch) {
+        pending.segment->unsynced--;
+        MaybeDelete(pending.segment);
+      }
     }
+    DeleteDoomed();
   }
 }
 
 void Wal::MarkDone(RecordId id) {
+  SetDone(id);
+  DeleteDoomed();
+}
+
+void Wal::SetDone(RecordId id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = segments_.find(id.segment);
   if (it == segments_.end()) return;
@@ -604,8 +634,11 @@ arrow::Result<OtapBatch> Wal::Read(RecordId id) {
 }
 
 void Wal::Reclaim() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (active_ && active_->live() == 0) SealActive();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (active_ && active_->live() == 0) SealActive();
+  }
+  DeleteDoomed();
 }
 
 void Wal::Close() {

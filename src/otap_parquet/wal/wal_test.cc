@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -314,6 +316,58 @@ TEST(WalTest, RolloverAndDeletionOfPublishedSegments) {
   EXPECT_TRUE(SegmentFiles(dir.path()).empty());
   EXPECT_EQ(wal->metrics().bytes, 0);
   EXPECT_EQ(wal->metrics().segments_deleted, 3);
+}
+
+// Scenario: one record per segment; the delete of a done segment is held by a hook
+// (a slow unlink) on another thread while the owner appends one more record.
+// Guarantees: the unlink does not hold the log: the append is taken and made
+// durable (its callback runs) while the delete is still blocked; then the segment
+// is gone.
+TEST(WalTest, SegmentDeleteDoesNotBlockAppendsOrSyncs) {
+  testing::TempDir dir("otap_wal");
+  auto options = Options(dir.path());
+  options.segment_size = 1;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false;
+  bool release = false;
+  options.before_delete_for_testing = [&](const std::string&) {
+    std::unique_lock<std::mutex> lock(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  };
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(options, nullptr));
+  std::atomic<int> synced{0};
+  auto count = [&](const arrow::Status&) { ++synced; };
+  ASSERT_OK_AND_ASSIGN(auto first, wal->Append(Logs(0), count));
+  ASSERT_OK(wal->Append(Logs(1), count).status());  // seals segment 1
+  WaitFor([&] { return synced.load() == 2; });
+  std::thread marker([&] { wal->MarkDone(first); });  // deletes segment 1
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return entered; });
+  }
+  // A minute is only reached when the delete holds the log (the old code).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  bool appended = false;
+  std::thread appender([&] { appended = wal->Append(Logs(2), count).ok(); });
+  while (synced.load() < 3 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const int synced_while_blocked = synced.load();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  marker.join();
+  appender.join();
+  EXPECT_EQ(synced_while_blocked, 3) << "append/sync waited for a segment delete";
+  EXPECT_TRUE(appended);
+  EXPECT_EQ(SegmentFiles(dir.path()),
+            (std::vector<std::string>{"0000000000000002.wal", "0000000000000003.wal"}));
+  EXPECT_EQ(wal->metrics().segments_deleted, 1);
 }
 
 // Scenario: max_size below two records.

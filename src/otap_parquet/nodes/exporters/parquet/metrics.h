@@ -37,6 +37,9 @@ struct ParquetExporterMetrics {
       "parquet_batches_failed", "{batch}", "batches that failed (Nacked)");
   static constexpr engine::MetricDef pending_batches =
       engine::Gauge("parquet_pending_batches", "{batch}", "batches waiting for a flush");
+  static constexpr engine::MetricDef publishing_partitions =
+      engine::Gauge("parquet_publishing_partitions", "{partition}",
+                    "partitions being finished and published on the publisher thread");
   static constexpr engine::MetricDef retention_passes = engine::Counter(
       "parquet_retention_passes", "{pass}", "retention passes over the dataset");
   static constexpr engine::MetricDef retention_deleted_partitions =

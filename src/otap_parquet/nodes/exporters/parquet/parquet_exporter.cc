@@ -32,8 +32,19 @@ std::function<arrow::Status()>& WalSyncHook() {
   return hook;
 }
 
+std::function<arrow::Status(const std::string&)>& PublishHook() {
+  static std::function<arrow::Status(const std::string&)> hook;
+  return hook;
+}
+
 constexpr std::chrono::milliseconds kRefeedMaxBackoff{30000};
 constexpr std::chrono::milliseconds kWalTimer{1000};
+// How soon a finished background publish is settled when no batch comes (without
+// the WAL its batches' Acks wait for it).
+constexpr std::chrono::milliseconds kSettlePoll{50};
+// Partitions queued or being published at once; one more blocks the pipeline
+// thread (storage slower than intake: backpressure, bounded memory).
+constexpr size_t kPublishQueue = 2;
 
 }  // namespace
 
@@ -72,13 +83,20 @@ void ParquetExporter::SetWalSyncHookForTesting(std::function<arrow::Status()> ho
   WalSyncHook() = std::move(hook);
 }
 
+void ParquetExporter::SetPublishHookForTesting(
+    std::function<arrow::Status(const std::string& uri)> hook) {
+  PublishHook() = std::move(hook);
+}
+
 ParquetExporter::~ParquetExporter() {
   retention_.reset();
   if (!active_part_id_.empty()) ActivePartIds::Replace(active_part_id_, "");
-  // The writer's callbacks use the logs: settle them first (records whose rows are
-  // not published stay in the logs, for the next start).
+  // The writer's callbacks use the logs: settle them first (it waits for its
+  // background publishes; records whose rows are not published stay in the logs,
+  // for the next start).
   closing_ = true;
   writer_.reset();
+  publisher_.reset();
   for (auto& log : wals_) log->Close();
 }
 
@@ -103,6 +121,9 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
   ws.storage_stats = storage_stats_;
   ws.logger = settings_.logger;
   ws.event_scope = "exporter.parquet";
+  publisher_ = std::make_unique<util::SerialWorker>("pq-publish", kPublishQueue);
+  ws.publisher = publisher_.get();
+  ws.before_publish_for_testing = PublishHook();
   const std::string base_path = ws.base_path;
   auto retention_fs = ws.filesystem;
   ARROW_ASSIGN_OR_RAISE(
@@ -119,7 +140,8 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
     // Re-writes after failed flushes need a timer even without an age rule.
     tick = tick ? std::min(*tick, kWalTimer) : kWalTimer;
   }
-  if (tick) effect.StartPeriodicTimer(*tick);
+  tick_ = tick;
+  UpdateTimer(effect);
   effect.logger().info(
       "exporter.parquet.start node={} core={} base_uri={} max_pending_batches={} wal={}",
       effect.node_id(), effect.core(), config_.dataset.storage.base_uri,
@@ -318,7 +340,11 @@ arrow::Status ParquetExporter::Export(engine::PData msg, engine::EffectHandler& 
     msg.context.Nack({"exporter:parquet not started", false});
     return arrow::Status::OK();
   }
-  if (!wals_.empty()) return ExportWithWal(std::move(msg), effect);
+  if (!wals_.empty()) {
+    ARROW_RETURN_NOT_OK(ExportWithWal(std::move(msg), effect));
+    UpdateTimer(effect);
+    return arrow::Status::OK();
+  }
   ++*pending_;
   // The writer completes futures synchronously inside its calls (on this thread):
   // now when the batch failed or its rows were flushed at once, else in a later
@@ -345,6 +371,7 @@ arrow::Status ParquetExporter::Export(engine::PData msg, engine::EffectHandler& 
     }
   }
   UpdateMetrics(effect);
+  UpdateTimer(effect);
   return arrow::Status::OK();
 }
 
@@ -365,8 +392,23 @@ arrow::Status ParquetExporter::OnTimer(engine::Clock::time_point,
   }
   if (!wals_.empty()) Refeed(effect);
   UpdateMetrics(effect);
+  UpdateTimer(effect);
   if (was_full && AcceptsPdata()) effect.Wake();
   return arrow::Status::OK();
+}
+
+void ParquetExporter::UpdateTimer(engine::EffectHandler& effect) {
+  std::optional<std::chrono::milliseconds> want = tick_;
+  if (writer_ && writer_->publishing() > 0) {
+    want = want ? std::min(*want, kSettlePoll) : kSettlePoll;
+  }
+  if (want == current_tick_) return;
+  current_tick_ = want;
+  if (want) {
+    effect.StartPeriodicTimer(*want);
+  } else {
+    effect.CancelTimer();
+  }
 }
 
 arrow::Future<> ParquetExporter::Shutdown(engine::Clock::time_point deadline,
@@ -377,12 +419,15 @@ arrow::Future<> ParquetExporter::Shutdown(engine::Clock::time_point deadline,
   closing_ = true;
   // Waits for a pass in progress; its counts reach the final metrics below.
   if (retention_) retention_->Stop();
+  // Waits for the background publishes (they cannot be called back), then
+  // publishes the rest.
   auto st = writer_->Close(ToSystem(deadline));
   UpdateMetrics(effect);
   const auto m = writer_->metrics();
   // Destroying the writer settles any context it still held (AckContext Nacks
   // itself), so nothing is left pending once the future completes.
   writer_.reset();
+  publisher_.reset();
   ActivePartIds::Replace(active_part_id_, "");
   active_part_id_.clear();
   // Waits for the last syncs: their contexts are Acked (or Nacked) before we end.
@@ -432,6 +477,7 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) {
   m.Set(M::batches_acked, w.batches_acked);
   m.Set(M::batches_failed, w.batches_failed);
   m.Set(M::pending_batches, *pending_);
+  m.Set(M::publishing_partitions, writer_->publishing());
   if (retention_) {
     const auto& r = retention_->counters();
     m.Set(M::retention_passes, r.passes);

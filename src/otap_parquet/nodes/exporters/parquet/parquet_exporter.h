@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
 #include "otap_parquet/nodes/exporters/parquet/config.h"
+#include "otap_parquet/util/serial_worker.h"
 #include "otap_parquet/wal/wal.h"
 
 /// \file
@@ -21,7 +23,10 @@
 /// in published files, or, with `wal.enabled`, once it is durable in the node's
 /// write-ahead log (wal::Wal, one per pipeline instance); the log keeps it until its
 /// rows are in published files, re-writes it after a failed flush, and replays it
-/// after a crash.
+/// after a crash. Files cut by a size/age rule are finished and published on the
+/// node's publisher thread (util::SerialWorker), so the pipeline thread goes on
+/// appending (and logging) batches meanwhile; their outcomes are applied on the
+/// pipeline thread (next Export or timer tick).
 
 namespace otap_parquet::nodes {
 
@@ -49,12 +54,15 @@ class ParquetExporter : public engine::Exporter {
   /// \brief False while max_pending_batches batches wait for a flush (only while a
   /// flush of them failed to settle them: reaching the bound flushes at once).
   bool AcceptsPdata() const override;
-  /// \brief Applies the age rule (DatasetWriter::Tick); re-writes WAL records whose
-  /// write or flush failed (backoff 1 s doubling to 30 s).
+  /// \brief Applies the outcomes of finished background publishes and the age rule
+  /// (DatasetWriter::Tick); re-writes WAL records whose write or flush failed
+  /// (backoff 1 s doubling to 30 s). Runs every 50 ms while a publish is in
+  /// flight, else at the writer's tick interval.
   arrow::Status OnTimer(engine::Clock::time_point now,
                         engine::EffectHandler& effect) override;
-  /// \brief Publishes every open file until `deadline` (DatasetWriter::Close); every
-  /// pending context is Acked or Nacked before the returned future completes.
+  /// \brief Waits for the background publishes, then publishes every open file
+  /// until `deadline` (DatasetWriter::Close); every pending context is Acked or
+  /// Nacked before the returned future completes.
   arrow::Future<> Shutdown(engine::Clock::time_point deadline,
                            engine::EffectHandler& effect) override;
 
@@ -64,6 +72,11 @@ class ParquetExporter : public engine::Exporter {
   /// \brief Test only: runs instead of every WAL fdatasync of nodes whose Start() comes
   /// later (wal::WalOptions::fail_sync_for_testing); empty = real syncs.
   static void SetWalSyncHookForTesting(std::function<arrow::Status()> hook);
+  /// \brief Test only: runs on the publisher thread before each file of nodes whose
+  /// Start() comes later is finished (DatasetWriterSettings::
+  /// before_publish_for_testing); empty = none.
+  static void SetPublishHookForTesting(
+      std::function<arrow::Status(const std::string& uri)> hook);
 
  private:
   ParquetExporter(ParquetExporterNodeConfig config, engine::NodeSettings settings);
@@ -83,11 +96,19 @@ class ParquetExporter : public engine::Exporter {
                        const std::shared_ptr<WalEntry>& entry);
   arrow::Status ExportWithWal(engine::PData msg, engine::EffectHandler& effect);
   void Refeed(engine::EffectHandler& effect);
+  /// Polls fast while a background publish is in flight (its batches wait for
+  /// OnTimer or Export to be settled), at tick_ otherwise.
+  void UpdateTimer(engine::EffectHandler& effect);
 
   ParquetExporterNodeConfig config_;
   engine::NodeSettings settings_;
   std::shared_ptr<dataset::StorageStats> storage_stats_;
+  /// Finishes and publishes the writer's files (declared before writer_: outlives it).
+  std::unique_ptr<util::SerialWorker> publisher_;
   std::unique_ptr<dataset::DatasetWriter> writer_;
+  /// The timer's period when nothing is being published; current: the running one.
+  std::optional<std::chrono::milliseconds> tick_;
+  std::optional<std::chrono::milliseconds> current_tick_;
   /// Shared with the completion callbacks (they may outlive a call on this node).
   std::shared_ptr<int64_t> pending_ = std::make_shared<int64_t>(0);
 

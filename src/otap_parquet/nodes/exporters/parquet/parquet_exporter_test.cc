@@ -164,7 +164,13 @@ TEST_F(ParquetExporterTest, AcksOnlyAfterTheFlush) {
   EXPECT_EQ(effect_.metrics().extra("parquet_pending_batches"), 3);
 
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  // The age flush runs on the publisher thread; a later tick settles it.
   ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "age"), 1);
+  while (acked() < 3u) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
   EXPECT_EQ(acked(), 3u);
   EXPECT_EQ(nacked(), 0u);
   EXPECT_GT(CountFiles(base_).first, 0);
@@ -231,6 +237,10 @@ TEST_F(ParquetExporterTest, NacksWhenStorageIsUnwritableAndKeepsRunning) {
   fs::remove(base_);
   fs::create_directories(base_);
   ASSERT_OK(exporter.Export(Message(1), effect_));  // 10 rows >= 5: flushed at once
+  while (acked() < 1u) {  // published on the publisher thread, settled by a tick
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
   EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(sink_->acked[0], 1u);
   ASSERT_TRUE(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
@@ -427,6 +437,10 @@ TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
   std::ofstream(base_.string()) << "not a directory";
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {  // published behind
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
   EXPECT_EQ(effect_.metrics().extra("wal_rewrite_failures"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
   EXPECT_EQ(nacked(), 0u);
@@ -544,6 +558,189 @@ TEST_F(ParquetExporterTest, WalAcksOnlyAfterTheSyncReturns) {
   ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
                 .status());
   EXPECT_EQ(acked(), 2u);
+}
+
+// Holds the publisher thread inside the publish hook until released; with `fail`
+// the first publish after the release fails, later ones pass.
+class PublishGate {
+ public:
+  PublishGate() {
+    ParquetExporter::SetPublishHookForTesting([this](const std::string&) {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++entered_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+      if (!fail_) return arrow::Status::OK();
+      fail_ = false;
+      return arrow::Status::IOError("injected publish failure");
+    });
+  }
+  ~PublishGate() {
+    Release(false);
+    ParquetExporter::SetPublishHookForTesting(nullptr);
+  }
+  void WaitEntered() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return entered_ > 0; });
+  }
+  void Release(bool fail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!released_) fail_ = fail;
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  bool released_ = false;
+  bool fail_ = false;
+};
+
+// Runs exporter calls on a thread of its own (the pipeline thread), so that a call
+// blocked behind a publish shows as "not done" instead of hanging the test.
+class PipelineThread {
+ public:
+  ~PipelineThread() { Join(); }
+  void Run(std::function<void()> fn) {
+    Join();
+    done_ = false;
+    thread_ = std::thread([this, fn = std::move(fn)] {
+      fn();
+      done_ = true;
+    });
+  }
+  bool done() const { return done_; }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+  std::atomic<bool> done_{true};
+};
+
+// Waits up to a minute for `pred`: only a broken build (the pipeline thread stuck
+// behind the publish) takes that long; the test then fails instead of hanging.
+template <typename Pred>
+bool WaitUpTo(Pred pred) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Files cut at 1,000 rows: a batch of 200 logs (2,000 log_attrs rows) cuts them, one
+// of 1 log does not.
+constexpr char kWalRowsFlush[] =
+    "wal: {enabled: true}\n"
+    "writer_options: {target_rows_per_file: 1000, flush_when_older_than: 1h}\n";
+
+engine::PData Sized(const std::shared_ptr<Outcomes>& sink, uint64_t seq, int items) {
+  engine::PData msg(MakeLogs(items, seq + 1));
+  msg.context.Subscribe(sink, {0, seq});
+  return msg;
+}
+
+// Scenario: WAL on; on the pipeline thread, batch 0 (200 logs) cuts the files and
+// their publish is held by the hook (a slow disk); batches 1 and 2 (1 log each)
+// follow; then the publish is released.
+// Guarantees: the pipeline thread is not held by the publish: batches 1 and 2 are
+// appended and all three Acked while it is still blocked (nothing published yet);
+// once released, batch 0's rows are published and done-marked, and the shutdown
+// publishes the rest, leaving nothing unpublished in the log.
+TEST_F(ParquetExporterTest, WalAcksWhileAPublishIsBlocked) {
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+  auto& exporter = AsExporter(node);
+  PublishGate gate;  // before Start (the node takes the hook then), released first
+  ASSERT_OK(exporter.Start(effect_));
+  PipelineThread pipeline;
+  pipeline.Run([&] {
+    ASSERT_OK(exporter.Export(Sized(sink_, 0, 200), effect_));
+    for (uint64_t i = 1; i < 3; ++i) {
+      ASSERT_OK(exporter.Export(Sized(sink_, i, 1), effect_));
+    }
+  });
+  gate.WaitEntered();
+  const bool acked_meanwhile = WaitUpTo([&] { return pipeline.done() && acked() == 3u; });
+  const int published_meanwhile = CountFiles(base_).first;
+  gate.Release(false);
+  pipeline.Join();
+  ASSERT_TRUE(acked_meanwhile) << "batches not Acked while a publish was blocked";
+  EXPECT_EQ(published_meanwhile, 0);
+  EXPECT_EQ(effect_.metrics().extra("wal_appends"), 3);
+  while (effect_.metrics().extra("parquet_rows_written", "logs") < 200) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
+  EXPECT_EQ(effect_.metrics().extra("parquet_publishing_partitions"), 0);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 2);
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                .status());
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 202);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(acked(), 3u);
+  EXPECT_EQ(nacked(), 0u);
+}
+
+// Scenario: batch 0 (200 logs) is being published, held by the hook, when Shutdown
+// starts (batch 1, 1 log, still in an open file); the publish is then (a) released,
+// (b) failed (disk error); in (b) the node restarts on the same log.
+// Guarantees: Shutdown waits for the background publish (drains the publisher)
+// before its own flush: (a) every row is published, nothing left in the log;
+// (b) Shutdown reports the failure, the Acked batch whose publish failed stays in
+// the log (batch 1 is published by the shutdown flush) and the next start replays and
+// publishes it: nothing acknowledged is lost either way.
+TEST_F(ParquetExporterTest, WalShutdownDrainsABlockedPublish) {
+  for (const bool fail : {false, true}) {
+    SCOPED_TRACE(fail ? "publish fails" : "publish released");
+    fs::remove_all(base_);
+    sink_ = std::make_shared<Outcomes>();
+    {
+      FakeEffect effect{"pq"};
+      ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+      auto& exporter = AsExporter(node);
+      PublishGate gate;
+      ASSERT_OK(exporter.Start(effect));
+      ASSERT_OK(exporter.Export(Sized(sink_, 0, 200), effect));
+      ASSERT_OK(exporter.Export(Sized(sink_, 1, 1), effect));
+      gate.WaitEntered();
+      WaitFor([&] { return acked() == 2u; });
+      PipelineThread pipeline;
+      arrow::Status shutdown;
+      pipeline.Run([&] {
+        shutdown =
+            exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
+                .status();
+      });
+      gate.Release(fail);
+      pipeline.Join();
+      if (!fail) {
+        ASSERT_OK(shutdown);
+        EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 201);
+        EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
+        continue;
+      }
+      EXPECT_THAT(shutdown.message(), HasSubstr("injected publish failure"));
+      EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 1);
+      EXPECT_EQ(effect.metrics().extra("wal_rewrite_failures"), 1);
+      EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 1);
+    }
+    FakeEffect effect{"pq"};
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+    auto& exporter = AsExporter(node);
+    ASSERT_OK(exporter.Start(effect));
+    EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
+    ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
+                  .status());
+    EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
+    EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 200);
+  }
+  EXPECT_EQ(nacked(), 0u);
 }
 
 }  // namespace
