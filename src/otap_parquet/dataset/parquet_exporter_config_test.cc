@@ -157,16 +157,19 @@ storage: {azure: {base_uri: "s3://bucket", auth: {type: magic, credentials_file:
   ASSERT_RAISES(Invalid, bad.status());
   EXPECT_THAT(
       bad.status().message(),
-      AllOf(HasSubstr("storage.azure.auth.type: unsupported auth type 'magic'"),
-            HasSubstr("storage.azure.auth.credentials_file: unknown key"),
-            HasSubstr("storage.azure.base_uri: 's3://bucket' is not an Azure URI")));
+      AllOf(HasSubstr("storage.azure.auth.type (line 2): must be one of default, "
+                      "account_key, sas_token, anonymous, got \"magic\""),
+            HasSubstr("storage.azure.auth.credentials_file (line 2): unknown key"),
+            HasSubstr(
+                "storage.azure.base_uri (line 2): 's3://bucket' is not an Azure URI")));
   bad = Parse("storage: {azure: {base_uri: az://logs, auth: sas_token}}");
   EXPECT_RAISES_WITH_MESSAGE_THAT(
-      Invalid, HasSubstr("storage.azure.auth: sas_token needs auth.sas_token"),
+      Invalid, HasSubstr("storage.azure.auth (line 1): sas_token needs auth.sas_token"),
       bad.status());
   bad = Parse("storage: {gcs: {base_uri: gs://b, auth: access_token}}");
   EXPECT_RAISES_WITH_MESSAGE_THAT(
-      Invalid, HasSubstr("storage.gcs.auth: access_token needs auth.access_token"),
+      Invalid,
+      HasSubstr("storage.gcs.auth (line 1): access_token needs auth.access_token"),
       bad.status());
 }
 

@@ -20,8 +20,9 @@ OtapExporterConfig OtapExporterConfig::Read(config::ConfigReader& reader) {
     if (auto v = arrow.Int("num_streams", 1, 64)) c.num_streams = *v;
     if (auto v = arrow.Duration("max_stream_lifetime")) c.max_stream_lifetime = *v;
     if (auto v = arrow.Bool("disable_downgrade")) c.disable_downgrade = *v;
-    if (auto v = arrow.Enum("payload_compression", {"zstd", "none"})) {
-      c.payload_zstd = *v == "zstd";
+    if (auto v =
+            arrow.Enum<bool>("payload_compression", {{"zstd", true}, {"none", false}})) {
+      c.payload_zstd = *v;
     }
     arrow.Finish();
   }

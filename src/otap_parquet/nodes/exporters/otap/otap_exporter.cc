@@ -376,7 +376,7 @@ ArrowStream::ArrowStream(OtapTransport* transport, Signal signal, int slot)
 
 void ArrowStream::Prepare(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> self) {
   const auto& client = transport_->config().grpc.client;
-  if (client.compression == "gzip")
+  if (client.compression == OtlpCompression::kGzip)
     context_.set_compression_algorithm(GRPC_COMPRESS_GZIP);
   for (const auto& [name, value] : client.headers) context_.AddMetadata(name, value);
   self_ = std::move(self);

@@ -40,7 +40,7 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
   EXPECT_TRUE(defaults.payload_zstd);
   EXPECT_TRUE(defaults.send_metric_attrs);
   EXPECT_FALSE(defaults.disable_downgrade);
-  EXPECT_EQ(defaults.grpc.client.compression, "none");
+  EXPECT_EQ(defaults.grpc.client.compression, OtlpCompression::kNone);
   EXPECT_EQ(defaults.grpc.client.max_in_flight, 64);
   EXPECT_EQ(defaults.max_message_size, 4 << 20);
 
@@ -55,7 +55,7 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
       "arrow: {payload_compression: none, max_stream_lifetime: 0s, "
       "disable_downgrade: true}\n");
   EXPECT_EQ(c.num_streams, 2);
-  EXPECT_EQ(c.grpc.client.compression, "gzip");
+  EXPECT_EQ(c.grpc.client.compression, OtlpCompression::kGzip);
   EXPECT_FALSE(c.payload_zstd);
   EXPECT_FALSE(c.send_metric_attrs);
   EXPECT_TRUE(c.disable_downgrade);

@@ -640,7 +640,7 @@ constexpr char kWalRowsFlush[] =
     "writer_options: {target_rows_per_file: 1000, flush_when_older_than: 1h}\n";
 
 engine::PData Sized(const std::shared_ptr<Outcomes>& sink, uint64_t seq, int items) {
-  engine::PData msg(MakeLogs(items, seq + 1));
+  engine::PData msg(testing::LogsBatch(items, seq + 1));
   msg.context.Subscribe(sink, {0, seq});
   return msg;
 }
