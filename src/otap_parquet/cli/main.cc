@@ -16,6 +16,7 @@
 #include "otap_parquet/cli/repair_command.h"
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
+#include "otap_parquet/cli/sql_command.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/util/memory.h"
 #include "otap_parquet/version.h"
@@ -273,6 +274,24 @@ int main(int argc, char** argv) {
   partitions_delete_cmd->add_flag("--allow-http", partitions_delete.flags.allow_http,
                                   "allow plain http to the S3 endpoint");
 
+  otap_parquet::cli::SqlCommandOptions sql;
+  auto* sql_cmd = app.add_subcommand(
+      "sql",
+      "Print DuckDB views of DATASET: logs, spans, metrics and per point type, with "
+      "attributes as MAP columns and events/links as lists (docs/queries.md); --run "
+      "starts DuckDB's CLI with them");
+  sql_cmd->add_option("dataset", sql.dataset, "DATASET (directory, file:// or s3://)")
+      ->required();
+  sql_cmd->add_flag("--run", sql.run, "start DuckDB's CLI (duckdb) with the views");
+  sql_cmd->add_option("--query,-c", sql.query,
+                      "run this SQL after the views and exit (implies --run)");
+  sql_cmd->add_option("--duckdb", sql.duckdb, "DuckDB CLI to run")->capture_default_str();
+  sql_cmd->add_option("--s3-endpoint", sql.flags.s3_endpoint,
+                      "S3 endpoint override (host:port or http(s)://host:port)");
+  sql_cmd->add_option("--s3-region", sql.flags.s3_region, "S3 region");
+  sql_cmd->add_flag("--allow-http", sql.flags.allow_http,
+                    "allow plain http to the S3 endpoint");
+
   // run: the pipeline engine (cli/run_command.h).
   otap_parquet::cli::RunOptions run;
   auto* run_cmd = otap_parquet::cli::AddRunSubcommand(app, run);
@@ -364,6 +383,10 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
     auto code = otap_parquet::cli::RunPartitions(partitions, std::cout);
+    return code.ok() ? *code : Report(code.status());
+  }
+  if (*sql_cmd) {
+    auto code = otap_parquet::cli::RunSql(sql, std::cout);
     return code.ok() ? *code : Report(code.status());
   }
   if (*run_cmd) return otap_parquet::cli::RunCommand(run, std::cout, std::cerr);
