@@ -76,6 +76,7 @@ DatasetFlags::ToOptions() const {
   options.compression = *codec;
   if (rows_per_file < 0) return Status::Invalid("--rows-per-file must be >= 0");
   if (rows_per_file > 0) options.target_rows_per_file = rows_per_file;
+  options.bloom_filter_columns = bloom_filter_columns;
   // `_part_id` is always the innermost level (PartitioningOptions): `part_id` and
   // `none` add nothing to it.
   dataset::PartitioningOptions partitioning;

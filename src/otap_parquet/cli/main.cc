@@ -47,6 +47,8 @@ void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
   cmd->add_option("--partition-by", flags->partition_by,
                   "directory levels: hour or day (event time), part_id or none (no more "
                   "levels); _part_id=<uuid> is always the innermost level");
+  cmd->add_option("--bloom-filter", flags->bloom_filter_columns,
+                  "write a bloom filter on this column (e.g. trace_id); repeatable");
   cmd->add_option("--s3-endpoint", flags->s3_endpoint,
                   "S3 endpoint override (host:port or http(s)://host:port)");
   cmd->add_option("--s3-region", flags->s3_region, "S3 region");
