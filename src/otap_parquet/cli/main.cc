@@ -101,6 +101,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 65535));
   convert_cmd->add_flag("--verify", convert.verify,
                         "check that OUTPUT holds the same telemetry as the inputs");
+  convert_cmd
+      ->add_option("--progress", convert.progress,
+                   "progress line on stderr: auto (when stderr is a terminal), always, "
+                   "never")
+      ->capture_default_str();
   AddDatasetFlags(convert_cmd, &convert_dataset);
   std::string convert_start, convert_end;
   convert_cmd->add_option("--start", convert_start,
@@ -193,6 +198,11 @@ int main(int argc, char** argv) {
   repair_cmd->add_flag("--apply", repair.apply,
                        "remove what was found (default: dry run)");
   repair_cmd
+      ->add_option("--progress", repair.progress,
+                   "progress line on stderr: auto (when stderr is a terminal), always, "
+                   "never")
+      ->capture_default_str();
+  repair_cmd
       ->add_option("--grace-period", repair.grace_period,
                    "only leftovers older than this are removed (e.g. 30m, 1h, 0s)")
       ->capture_default_str();
@@ -215,6 +225,11 @@ int main(int argc, char** argv) {
                         "verify every id space: root ids unique, every child row's "
                         "parent present, no stale temporary files (reads the ids)");
   inspect_cmd->add_flag("--json", inspect.json, "print one JSON document (docs/cli.md)");
+  inspect_cmd
+      ->add_option("--progress", inspect.progress,
+                   "--check: progress line on stderr: auto (when stderr is a terminal), "
+                   "always, never")
+      ->capture_default_str();
   inspect_cmd
       ->add_option("--grace-period", inspect.grace_period,
                    "--check: leftovers younger than this may be a flush in progress")
@@ -324,6 +339,7 @@ int main(int argc, char** argv) {
       if (convert.signal) replay.signals = {*convert.signal};
       replay.flags = convert_dataset;
       replay.batch_size = convert.max_batch_rows;
+      replay.progress = convert.progress;
       for (auto [text, bound] : {std::pair{&convert_start, &replay.start_unix_nano},
                                  std::pair{&convert_end, &replay.end_unix_nano}}) {
         if (text->empty()) continue;

@@ -29,6 +29,8 @@ struct ReplayOptions {
   int64_t batch_size = 65535;
   DatasetFlags flags;    ///< S3 endpoint/region settings
   dataset::Shard shard;  ///< only this shard's partitions (default: all)
+  /// --progress: auto, always or never (cli/progress.h).
+  std::string progress = "never";
 };
 
 /// \brief Whether a CLI input names a dataset rather than an OTLP file.
