@@ -338,6 +338,22 @@ def test_upstream_datasets_join_resources_exactly(run, name):
         assert got == sorted(s["trace_id"].upper() for s in spans)
 
 
+def test_unpartitioned_upstream_dataset(run, tmp_path):
+    """Upstream without `_part_id` (files directly under the table directories): one id
+    space, read with `_part_id = ''`."""
+    base = UPSTREAM / "otlp-realistic-traces"
+    for table in (base / "dataset").iterdir():
+        (tmp_path / "flat" / table.name).mkdir(parents=True)
+        for f in table.rglob("*.parquet"):
+            (tmp_path / "flat" / table.name / f.name).write_bytes(f.read_bytes())
+    with gzip.open(base / "source.jsonl.gz", "rt") as f:
+        spans = load_source(f.read().splitlines())[1]
+    con = connect(run("sql", tmp_path / "flat").stdout)
+    got = collections.Counter(s for (s,) in con.execute("SELECT service_name FROM spans").fetchall())
+    assert got == collections.Counter(s["service"] for s in spans)
+    assert con.execute("SELECT DISTINCT _part_id FROM spans").fetchall() == [("",)]
+
+
 def test_mixed_dataset_joins_each_writer_its_way(tmp_path, run):
     """Upstream files and ours in one dataset: each file's resources join their own way."""
     import shutil
