@@ -383,6 +383,21 @@ def test_missing_tables_give_no_view_and_empty_children(tmp_path, run):
         con.execute("SELECT * FROM spans")
 
 
+def test_repeated_attribute_key_keeps_first_value(run, tmp_path):
+    """OTLP allows a key twice on one record; a MAP does not: the first value stays."""
+    record = {"timeUnixNano": "1700000000000000000", "body": {"stringValue": "x"},
+              "attributes": [{"key": "k", "value": {"stringValue": "first"}},
+                             {"key": "k", "value": {"intValue": "2"}},
+                             {"key": "other", "value": {"boolValue": True}}]}
+    src = tmp_path / "dup.jsonl"
+    src.write_text(json.dumps({"resourceLogs": [{"resource": {}, "scopeLogs": [
+        {"scope": {}, "logRecords": [record]}]}]}) + "\n")
+    run("convert", src, tmp_path / "lake")
+    con = connect(run("sql", tmp_path / "lake").stdout)
+    assert con.execute("SELECT attributes FROM logs").fetchall() == [
+        ({"k": "first", "other": "true"},)]
+
+
 def test_run_and_query_start_duckdb_cli(tmp_path, run, lake):
     fake = tmp_path / "duckdb"
     fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n--arg--\\n" "$a"; done\n')

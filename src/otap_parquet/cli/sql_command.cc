@@ -193,8 +193,9 @@ class ViewWriter {
          {"file", need_file ? ", filename = true, file_row_number = true" : ""}});
   }
 
-  // One row per (partition, parent): its attributes as MAP(VARCHAR, VARCHAR); a
-  // repeated key keeps one value.
+  // One row per (partition, parent): its attributes as MAP(VARCHAR, VARCHAR) in
+  // stored order; of a repeated key the first value (MAP refuses duplicates; the
+  // check costs less than sorting or a second aggregation).
   void AttrsView(const std::string& table) {
     if (!Has(table)) {
       sql_ += Fill(
@@ -206,11 +207,12 @@ class ViewWriter {
     }
     sql_ += Fill(
         "CREATE OR REPLACE VIEW otap_attrs_${t} AS\n"
-        "SELECT _part_id, parent_id, map_from_entries(list({'key': key, 'value': value} "
-        "ORDER BY key)) AS attributes\n"
-        "FROM (SELECT _part_id, parent_id, key, first(${value}) AS value FROM "
-        "otap_raw_${t} GROUP BY _part_id, parent_id, key)\n"
-        "GROUP BY _part_id, parent_id;\n",
+        "SELECT _part_id, parent_id, CASE WHEN len(list_distinct(k)) = len(k) THEN "
+        "map(k, "
+        "v)\n  ELSE map_from_entries(list_filter(list_zip(k, v), lambda e, i: "
+        "list_position(k, e[1]) = i)) END AS attributes\n"
+        "FROM (SELECT _part_id, parent_id, list(key) AS k, list(${value}) AS v\n"
+        "  FROM otap_raw_${t} GROUP BY _part_id, parent_id);\n",
         {{"t", table}, {"value", ValueText("")}});
   }
 
