@@ -58,6 +58,25 @@ def test_follow_wakes_on_new_files_in_new_partitions(engine, run, tmp_path, watc
     assert metric(m, "parquet_passes", "src") == 1 + metric(m, "parquet_watch_wakeups", "src")
 
 
+def test_follow_starts_on_an_empty_dataset(engine, run, tmp_path):
+    """Started before any writer (the receiver creates the directory): every table
+    directory is created later, and the first files still wake it."""
+    lake = tmp_path / "lake"
+    proc = engine(follow_config(tmp_path, f'base_uri: "{lake}"'))
+    proc.wait_log("mode=inotify")
+    n = generate(run, tmp_path / "a.jsonl", 1)
+    run("convert", tmp_path / "a.jsonl", lake)
+    wait_until(lambda: proc.check_running() or
+               metric(proc.metrics(), "received_items", "out") >= n,
+               "the first files replayed (woken by inotify)", 120)
+    m = generate(run, tmp_path / "b.jsonl", 2)
+    run("convert", tmp_path / "b.jsonl", lake)
+    wait_until(lambda: proc.check_running() or
+               metric(proc.metrics(), "received_items", "out") >= n + m,
+               "the second convert replayed (woken by inotify)", 120)
+    proc.stop()
+
+
 def test_watch_poll_waits_for_the_interval(engine, run, tmp_path):
     lake = tmp_path / "lake"
     first = generate(run, tmp_path / "a.jsonl", 1)
