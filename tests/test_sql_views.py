@@ -398,6 +398,21 @@ def test_repeated_attribute_key_keeps_first_value(run, tmp_path):
         ({"k": "first", "other": "true"},)]
 
 
+def test_corrupt_file_is_left_out(run, tmp_path):
+    src = tmp_path / "logs.jsonl"
+    run("generate", src, "--signal", "logs", "--requests", "1", "--items", "5")
+    run("convert", src, tmp_path / "lake")
+    bad = next((tmp_path / "lake" / "logs").iterdir()) / "part-0-bad.parquet"
+    bad.write_bytes(b"not parquet")
+    sql = run("sql", tmp_path / "lake").stdout
+    assert "-- WARNING: unreadable file, left out" in sql and "part-0-bad.parquet" in sql
+    # DuckDB would fail on it: the logs view reads the other files, as our reader does.
+    con = connect(sql)
+    logs = load_source(src.read_text().splitlines())[0]
+    assert con.execute("SELECT count(*), count(attributes) FROM logs").fetchone() == (
+        len(logs), len(logs))
+
+
 def test_run_and_query_start_duckdb_cli(tmp_path, run, lake):
     fake = tmp_path / "duckdb"
     fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n--arg--\\n" "$a"; done\n')

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -111,6 +112,14 @@ class ViewWriter {
   }
 
   std::string Glob(const std::string& table) const {
+    if (auto files = shape_.explicit_files.find(table);
+        files != shape_.explicit_files.end()) {
+      std::string list = "[";
+      for (const auto& file : files->second) {
+        list += (list.size() > 1 ? ", " : "") + Quote(file);
+      }
+      return list + "]";
+    }
     return Quote(shape_.base + "/" + table +
                  (shape_.unpartitioned ? "/*.parquet" : "/**/*.parquet"));
   }
@@ -121,6 +130,13 @@ class ViewWriter {
         "-- Generated from the dataset's footers: run `otap-parquet sql` again after "
         "tables or\n-- files of upstream's writer appear.\n",
         shape_.base);
+    for (const auto& file : shape_.bad_files) {
+      // Our reader skips such a file; DuckDB's read_parquet fails the whole query.
+      sql_ += fmt::format(
+          "-- WARNING: unreadable file, left out (its table's view lists the other "
+          "files: rerun `otap-parquet sql` after adding files): {}\n",
+          file);
+    }
     if (shape_.base.rfind("s3://", 0) == 0) {
       std::string options = "TYPE s3, PROVIDER credential_chain";
       if (!shape_.s3_region.empty()) options += ", REGION " + Quote(shape_.s3_region);
@@ -461,6 +477,7 @@ arrow::Result<SqlDatasetShape> ShapeOf(const SqlCommandOptions& options) {
   }
   while (shape.base.size() > 1 && shape.base.back() == '/') shape.base.pop_back();
   shape.unpartitioned = report->unpartitioned;
+  std::map<std::string, std::set<std::string>> bad_by_table;
   auto add_table = [&](const dataset::TableInspection& t) {
     const std::string name(TableName(t.type));
     shape.tables.insert(name);
@@ -490,10 +507,32 @@ arrow::Result<SqlDatasetShape> ShapeOf(const SqlCommandOptions& options) {
   }
   for (const auto& t : report->shared) add_table(t);
   for (const auto& p : report->problems) {
-    if (p.kind != dataset::InspectProblem::Kind::kRecoveredColumn) continue;
+    using Kind = dataset::InspectProblem::Kind;
+    if (p.kind == Kind::kCorrupt || p.kind == Kind::kReadError) {
+      shape.bad_files.push_back(p.uri);
+      bad_by_table[p.table].insert(FileName(p.uri));
+    }
+    if (p.kind != Kind::kRecoveredColumn) continue;
     auto& files = shape.malformed_id_files[p.table];
     const std::string name = FileName(p.uri);
     if (files.empty() || files.back() != name) files.push_back(name);
+  }
+  for (const auto& [table, bad] : bad_by_table) {
+    const std::string dir = dataset::JoinStoragePath(base, table);
+    arrow::fs::FileSelector selector;
+    selector.base_dir = dir;
+    selector.recursive = true;
+    ARROW_ASSIGN_OR_RAISE(auto infos, fs->GetFileInfo(selector));
+    auto& files = shape.explicit_files[table];
+    for (const auto& info : infos) {
+      const std::string name = info.base_name();
+      if (!info.IsFile() || name.front() == '.' || !name.ends_with(".parquet") ||
+          bad.count(name) > 0) {
+        continue;
+      }
+      files.push_back(shape.base + "/" + table + info.path().substr(dir.size()));
+    }
+    std::sort(files.begin(), files.end());
   }
   return shape;
 }

@@ -44,6 +44,11 @@ struct SqlDatasetShape {
   std::map<std::string, std::set<std::string>> absent_columns;
   /// Per table: names of files whose id columns DuckDB reads shifted (Q14).
   std::map<std::string, std::vector<std::string>> malformed_id_files;
+  /// Files `inspect` found corrupt or unreadable: DuckDB's scans fail on them.
+  std::vector<std::string> bad_files;
+  /// Tables with such files: their other files, as DuckDB paths, read instead of
+  /// the table's glob (a snapshot: files added later are not seen).
+  std::map<std::string, std::vector<std::string>> explicit_files;
   /// S3 settings for the secret (empty when not s3://).
   std::string s3_endpoint;
   std::string s3_region;
