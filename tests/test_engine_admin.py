@@ -150,7 +150,8 @@ def test_metrics_json_formats(engine, tmp_path):
     # flows: format=json, json_compact, keep_all_zeroes, explicit prometheus, and
     # bad values.
     # Guarantees: JSON has upstream's shape (timestamp, metric_sets with name,
-    # attributes and metrics); one set per node instance with its labels; zeroes
+    # attributes and metrics); node-specific metrics have their declared unit;
+    # one set per node instance with its labels; zeroes
     # only with keep_all_zeroes; json_compact is the same document without
     # whitespace; unknown formats, reset=true and non-boolean flags get 400 with a
     # message; format=prometheus is the default text.
@@ -187,6 +188,12 @@ def test_metrics_json_formats(engine, tmp_path):
                                        else "counter"), m
     gen = {m["name"] for s in (sets[("gen", 0)], sets[("gen", 1)]) for m in s["metrics"]}
     assert {"sent_items", "sent_batches"} <= gen and "errors" not in gen
+    # Node-specific metrics carry the unit their node declares (metrics.h); the
+    # exporter's Ack means the batch processor flushed at least once.
+    flushes = [m for s in (sets[("batch", 0)], sets[("batch", 1)]) for m in s["metrics"]
+               if m["name"] == "batch_flushes"]
+    assert flushes and all(m["unit"] == "{flush}" and set(m["attributes"]) == {"reason"}
+                           for m in flushes), flushes
 
     _, with_zeroes = metric_sets("format=json&keep_all_zeroes=true")
     errors = [m for m in with_zeroes[("out", 0)]["metrics"] if m["name"] == "errors"]

@@ -56,6 +56,15 @@ arrow::Status ConfigErrors::ToStatus() const {
   return arrow::Status::Invalid(message);
 }
 
+std::string ConfigErrors::Join(std::string_view separator) const {
+  std::string out;
+  for (const auto& error : errors_) {
+    if (!out.empty()) out += separator;
+    out += error.ToString();
+  }
+  return out;
+}
+
 int LineOf(const YAML::Mark& mark) { return mark.line >= 0 ? mark.line + 1 : 0; }
 
 std::string JoinPath(std::string_view base, std::string_view key) {
@@ -94,13 +103,50 @@ ConfigReader::ConfigReader(YAML::Node node, std::string path, ConfigErrors* erro
 }
 
 YAML::Mark ConfigReader::MarkOf(std::string_view key) const {
-  if (node_.IsMap()) {
-    for (auto it = node_.begin(); it != node_.end(); ++it) {
-      if (it->first.IsScalar() && it->first.Scalar() == key) return it->first.Mark();
-    }
-    return node_.Mark();
+  if (!node_.IsMap()) return YAML::Mark::null_mark();
+  // The key itself first (keys may hold dots), then `key` as a path: `a.b[2].c`.
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == key) return it->first.Mark();
   }
-  return YAML::Mark::null_mark();
+  YAML::Node current;
+  current.reset(node_);  // rebinds; operator= would write into the tree
+  YAML::Mark mark = node_.Mark();
+  size_t pos = 0;
+  while (pos < key.size()) {
+    size_t end = key.find_first_of(".[", pos);
+    if (end == std::string_view::npos) end = key.size();
+    if (end > pos) {
+      if (!current.IsMap()) return mark;
+      const std::string_view part = key.substr(pos, end - pos);
+      bool found = false;
+      for (auto it = current.begin(); it != current.end(); ++it) {
+        if (it->first.IsScalar() && it->first.Scalar() == part) {
+          mark = it->first.Mark();
+          current.reset(it->second);
+          found = true;
+          break;
+        }
+      }
+      if (!found) return mark;
+    }
+    pos = end;
+    if (pos < key.size() && key[pos] == '[') {
+      const size_t close = key.find(']', pos);
+      if (close == std::string_view::npos || !current.IsSequence()) return mark;
+      size_t index = 0;
+      for (size_t i = pos + 1; i < close; ++i) {
+        if (key[i] < '0' || key[i] > '9') return mark;
+        index = index * 10 + static_cast<size_t>(key[i] - '0');
+      }
+      if (index >= current.size()) return mark;
+      const YAML::Node& sequence = current;
+      current.reset(sequence[index]);
+      mark = current.Mark();
+      pos = close + 1;
+    }
+    if (pos < key.size() && key[pos] == '.') ++pos;
+  }
+  return mark;
 }
 
 YAML::Node ConfigReader::Get(std::string_view key) {
@@ -197,18 +243,17 @@ std::optional<double> ConfigReader::Double(std::string_view key) {
   return std::nullopt;
 }
 
-std::optional<std::string> ConfigReader::Enum(
-    std::string_view key, std::initializer_list<std::string_view> allowed) {
+std::optional<size_t> ConfigReader::EnumIndex(
+    std::string_view key, const std::vector<std::string_view>& names) {
   auto value = String(key);
   if (!value) return std::nullopt;
-  std::vector<std::string> names;
-  for (auto a : allowed) {
-    if (a == *value) return value;
-    names.emplace_back(a);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == *value) return i;
   }
   std::string message =
       fmt::format("must be one of {}, got \"{}\"", fmt::join(names, ", "), *value);
-  if (auto near = NearestName(*value, names)) {
+  if (auto near =
+          NearestName(*value, std::vector<std::string>(names.begin(), names.end()))) {
     message += fmt::format("; did you mean \"{}\"?", *near);
   }
   Error(key, std::move(message));
@@ -274,6 +319,21 @@ std::optional<std::vector<std::string>> ConfigReader::StringList(std::string_vie
 
 ConfigReader ConfigReader::Child(std::string_view key) {
   return ConfigReader(Get(key), JoinPath(path_, key), errors_);
+}
+
+std::vector<ConfigReader> ConfigReader::Items(std::string_view key) {
+  std::vector<ConfigReader> items;
+  const YAML::Node n = Get(key);
+  if (IsNullish(n)) return items;
+  if (!n.IsSequence()) {
+    Error(key, fmt::format("expected a list, got {}", Describe(n)));
+    return items;
+  }
+  const std::string path = JoinPath(path_, key);
+  for (size_t i = 0; i < n.size(); ++i) {
+    items.emplace_back(n[i], fmt::format("{}[{}]", path, i), errors_);
+  }
+  return items;
 }
 
 void ConfigReader::Finish() {

@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <arrow/result.h>
@@ -46,6 +48,9 @@ class ConfigErrors {
   /// \brief OK when empty, else Invalid with
   /// "invalid configuration (N errors):\n  <error>\n  <error>...".
   arrow::Status ToStatus() const;
+  /// \brief Every error's ToString(), joined by `separator` (for the one-line
+  /// Validate() of settings built in code rather than read from YAML).
+  std::string Join(std::string_view separator) const;
 
  private:
   std::vector<ConfigError> errors_;
@@ -62,12 +67,24 @@ std::string JoinPath(std::string_view base, std::string_view key);
 std::optional<std::string> NearestName(std::string_view name,
                                        const std::vector<std::string>& candidates);
 
+/// \brief Names of an enum's values in config, in the order they are listed in
+/// error messages: `{{"fast", Pacing::kFast}, {"original", Pacing::kOriginal}}`.
+template <typename E>
+using EnumNames = std::initializer_list<std::pair<std::string_view, E>>;
+
 /// \brief Reads one YAML mapping strictly: every getter names a key it knows,
 /// Finish() reports the keys nobody asked for, with a did-you-mean suggestion.
 ///
 /// Getters return the value when the key is present and valid, nullopt when it is
 /// absent, null, or invalid (then an error is recorded). A null or missing node
 /// reads as an empty mapping; any other non-mapping node is an error.
+///
+/// Every settings struct reads itself with one shape,
+/// `static T Read(ConfigReader& reader)`: it reads its keys from `reader` (its own
+/// block), checks the values and their combinations, records each error at its key
+/// with reader.Error(), and returns what it read (meaningful only when no error was
+/// recorded). The caller owns the block and calls Finish() on it (ParseTyped does
+/// for a node's top level), so a struct can share a block with its parent's keys.
 class ConfigReader {
  public:
   ConfigReader(YAML::Node node, std::string path, ConfigErrors* errors);
@@ -88,9 +105,28 @@ class ConfigReader {
   std::optional<int64_t> Int(std::string_view key, int64_t min = INT64_MIN,
                              int64_t max = INT64_MAX);
   std::optional<double> Double(std::string_view key);
-  /// \brief One of `allowed` (exact match).
-  std::optional<std::string> Enum(std::string_view key,
-                                  std::initializer_list<std::string_view> allowed);
+  /// \brief One of `names` (exact match), as its enum value; an error lists the
+  /// names and suggests the nearest one. `reader.Enum<Mode>("mode", {{"a", Mode::kA},
+  /// {"b", Mode::kB}})`.
+  template <typename E>
+  std::optional<E> Enum(std::string_view key, EnumNames<std::type_identity_t<E>> names) {
+    std::vector<std::string_view> keys;
+    keys.reserve(names.size());
+    for (const auto& entry : names) keys.push_back(entry.first);
+    const auto index = EnumIndex(key, keys);
+    if (!index) return std::nullopt;
+    return (names.begin() + *index)->second;
+  }
+  /// \brief Enum(), with `fallback` when the key is absent or invalid.
+  template <typename E>
+  E Enum(std::string_view key, EnumNames<std::type_identity_t<E>> names, E fallback) {
+    return Enum<E>(key, names).value_or(fallback);
+  }
+  /// \brief A key that has only accepted values and no effect: checks it is one of
+  /// `allowed` (same errors as Enum()).
+  void Accept(std::string_view key, std::initializer_list<std::string_view> allowed) {
+    (void)EnumIndex(key, std::vector<std::string_view>(allowed));
+  }
   /// \brief A duration string (config::ParseDuration); `min` is inclusive.
   std::optional<std::chrono::nanoseconds> Duration(
       std::string_view key, std::chrono::nanoseconds min = std::chrono::nanoseconds(0));
@@ -100,8 +136,14 @@ class ConfigReader {
   std::optional<std::vector<std::string>> StringList(std::string_view key);
   /// \brief A nested mapping (marks the key known); empty reader if absent.
   ConfigReader Child(std::string_view key);
+  /// \brief A list of mappings (marks the key known): one reader per item, with
+  /// path `key[i]`; empty if absent; an error if not a list. The caller Finishes
+  /// each item.
+  std::vector<ConfigReader> Items(std::string_view key);
 
   /// \brief Records an error at `key` (at the mapping itself when key is empty).
+  /// `key` may be a path below this mapping ("s3.base_uri", "columns[2]"): the
+  /// error gets the line of the deepest part of it that exists.
   void Error(std::string_view key, std::string message);
 
   /// \brief Reports unknown keys (once; later calls do nothing).
@@ -110,6 +152,9 @@ class ConfigReader {
  private:
   YAML::Node Get(std::string_view key);
   YAML::Mark MarkOf(std::string_view key) const;
+  /// Index of the value of `key` in `names`; nullopt (with an error) if it is none.
+  std::optional<size_t> EnumIndex(std::string_view key,
+                                  const std::vector<std::string_view>& names);
 
   YAML::Node node_;
   std::string path_;

@@ -33,7 +33,10 @@ int LineAt(const std::string& text, size_t pos) {
 }
 
 std::optional<int> ReadCoreAllocation(ConfigReader reader) {
-  auto type = reader.Enum("type", {"all_cores", "core_count", "core_set"});
+  enum class Allocation { kAllCores, kCoreCount, kCoreSet };
+  auto type = reader.Enum<Allocation>("type", {{"all_cores", Allocation::kAllCores},
+                                               {"core_count", Allocation::kCoreCount},
+                                               {"core_set", Allocation::kCoreSet}});
   if (!type) {
     if (!reader.Has("type")) reader.Error("", "missing required key \"type\"");
     reader.Ignore("count");
@@ -42,9 +45,9 @@ std::optional<int> ReadCoreAllocation(ConfigReader reader) {
     return std::nullopt;
   }
   std::optional<int> count;
-  if (*type == "all_cores") {
+  if (*type == Allocation::kAllCores) {
     count = 0;
-  } else if (*type == "core_count") {
+  } else if (*type == Allocation::kCoreCount) {
     if (!reader.Has("count")) reader.Error("", "core_count needs \"count\"");
     if (auto n = reader.Int("count", 0, 4096)) count = static_cast<int>(*n);
   } else {
@@ -164,9 +167,9 @@ void ReadConnections(const YAML::Node& list, const std::string& path,
     Dispatch dispatch = Dispatch::kOneOf;
     if (reader.Has("policies")) {
       ConfigReader policies = reader.Child("policies");
-      if (auto d = policies.Enum("dispatch", {"one_of", "broadcast"})) {
-        dispatch = *d == "broadcast" ? Dispatch::kBroadcast : Dispatch::kOneOf;
-      }
+      dispatch = policies.Enum(
+          "dispatch", {{"one_of", Dispatch::kOneOf}, {"broadcast", Dispatch::kBroadcast}},
+          dispatch);
       policies.Finish();
     }
     reader.Ignore("description");
@@ -258,7 +261,9 @@ NodeSpec ReadLegacyNode(const std::string& id, const YAML::Node& yaml,
   node.path = path;
   node.line = LineOf(yaml.Mark());
   ConfigReader reader(yaml, path, errors);
-  auto kind = reader.Enum("kind", {"receiver", "processor", "exporter"});
+  auto kind = reader.Enum<NodeKind>("kind", {{"receiver", NodeKind::kReceiver},
+                                             {"processor", NodeKind::kProcessor},
+                                             {"exporter", NodeKind::kExporter}});
   if (auto urn = reader.String("plugin_urn")) {
     ReadNodeType(*urn, reader.Raw("plugin_urn").Mark(), JoinPath(path, "plugin_urn"),
                  &node, errors);
@@ -267,9 +272,9 @@ NodeSpec ReadLegacyNode(const std::string& id, const YAML::Node& yaml,
   } else if (!reader.Has("plugin_urn") && !reader.Has("type")) {
     reader.Error("", "missing required key \"plugin_urn\"");
   }
-  if (kind && node.urn && NodeKindFromName(*kind) != node.urn->kind) {
+  if (kind && node.urn && *kind != node.urn->kind) {
     reader.Error("kind", fmt::format("\"{}\" does not match the plugin's kind \"{}\"",
-                                     *kind, NodeKindName(node.urn->kind)));
+                                     NodeKindName(*kind), NodeKindName(node.urn->kind)));
   }
   node.config = reader.Raw("config");
   node.description = reader.String("description").value_or("");
@@ -288,12 +293,13 @@ NodeSpec ReadLegacyNode(const std::string& id, const YAML::Node& yaml,
           port_reader.StringList("destinations").value_or(std::vector<std::string>{});
       if (edge.to.empty())
         port_reader.Error("destinations", "must name at least one node");
-      if (auto strategy =
-              port_reader.Enum("dispatch_strategy",
-                               {"round_robin", "random", "least_loaded", "broadcast"})) {
-        edge.dispatch =
-            *strategy == "broadcast" ? Dispatch::kBroadcast : Dispatch::kOneOf;
-      }
+      // Every strategy but broadcast sends each message to one destination.
+      edge.dispatch = port_reader.Enum("dispatch_strategy",
+                                       {{"round_robin", Dispatch::kOneOf},
+                                        {"random", Dispatch::kOneOf},
+                                        {"least_loaded", Dispatch::kOneOf},
+                                        {"broadcast", Dispatch::kBroadcast}},
+                                       edge.dispatch);
       port_reader.Finish();
       node.outputs.push_back(port);
       if (!edge.to.empty()) pipeline->edges.push_back(std::move(edge));
@@ -399,7 +405,7 @@ void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors)
           pipeline.name = pit->first.Scalar();
           ConfigReader p = pipelines.Child(pipeline.name);
           pipeline.path = p.path();
-          p.Enum("type", {"otap", "otlp"});
+          p.Accept("type", {"otap", "otlp"});
           PolicySet own;
           if (p.Has("policies")) own = ReadPolicies(p.Child("policies"));
           if (p.Has("extensions")) {
@@ -432,7 +438,7 @@ void ParseLegacy(const YAML::Node& root, EngineConfig* config, ConfigErrors* err
   PipelineSpec pipeline;
   pipeline.group = "default";
   pipeline.name = "main";
-  reader.Enum("type", {"otap", "otlp"});
+  reader.Accept("type", {"otap", "otlp"});
   reader.Ignore("description");
   if (reader.Has("settings")) {
     ConfigReader settings = reader.Child("settings");

@@ -301,7 +301,10 @@ TEST(ConfigEngineTest, ReaderReportsBadBytesAndEnums) {
   ConfigReader reader(YAML::Load("size: 4 parsecs\nmode: smoth\nok: 4MiB\n"), "x",
                       &errors);
   EXPECT_FALSE(reader.Bytes("size").has_value());
-  EXPECT_FALSE(reader.Enum("mode", {"smooth", "open"}).has_value());
+  enum class Mode { kSmooth, kOpen };
+  EXPECT_FALSE(
+      reader.Enum<Mode>("mode", {{"smooth", Mode::kSmooth}, {"open", Mode::kOpen}})
+          .has_value());
   EXPECT_EQ(reader.Bytes("ok"), 4 * 1024 * 1024);
   reader.Finish();
   ASSERT_EQ(errors.size(), 2u);

@@ -3,15 +3,10 @@
 
 #include <string_view>
 
-#include <arrow/result.h>
-
+#include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/dataset/dataset_writer.h"
 #include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/dataset/writer_options.h"
-
-namespace YAML {
-class Node;
-}
 
 /// \file
 /// The parquet exporter's YAML config, with upstream's keys
@@ -57,33 +52,21 @@ struct ParquetExporterConfig {
   PartitioningOptions partitioning;
   WriterOptions writer_options;
 
-  /// \brief Every semantic error, each with its key path.
-  arrow::Status Validate() const;
+  /// \brief Reads `storage` (required), `partitioning_strategies`, `writer_options`
+  /// and `retry` from the exporter's config block, each part reading and checking
+  /// itself; every error is recorded at its key and line:
+  ///
+  /// ```text
+  /// invalid configuration (2 errors):
+  ///   nodes.pq.config.writer_options.row_group_size (line 4): must be > 0, got 0
+  ///   nodes.pq.config.storge (line 2): unknown key; did you mean "storage"?
+  /// ```
+  ///
+  /// The block may hold other keys (the node's own); the caller Finishes it.
+  static ParquetExporterConfig Read(config::ConfigReader& reader);
 };
 
-/// \brief Parses and validates the exporter's config node. Walks the whole tree and
-/// reports every error in one Invalid status:
-///
-/// ```text
-/// invalid configuration (2 errors):
-///   writer_options.row_group_size: must be > 0, got 0
-///   storge: unknown key; did you mean "storage"?
-/// ```
-///
-/// \param path prefix of key paths in messages (e.g. "nodes.pq_out.config")
-arrow::Result<ParquetExporterConfig> ParseParquetExporterConfig(
-    const YAML::Node& node, std::string_view path = "");
-
-/// \brief One error of a failed ParseParquetExporterConfig: its key path (empty
-/// when the message names none) and message.
-struct ConfigError {
-  std::string path;
-  std::string message;
-};
-
-/// \brief Splits ParseParquetExporterConfig's "invalid configuration (N errors):\n
-/// <path>: <message>..." (or a single-line message) back into single errors, for
-/// callers that report errors in their own form (the engine's config nodes).
-std::vector<ConfigError> SplitConfigErrors(const std::string& message);
+/// \brief Reads upstream's `partitioning_strategies` list at `key` of `reader`.
+PartitioningOptions ReadPartitioning(config::ConfigReader& reader, std::string_view key);
 
 }  // namespace otap_parquet::dataset

@@ -5,6 +5,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "otap_parquet/config/config_reader.h"
+
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::dataset {
@@ -14,8 +16,9 @@ using std::chrono::milliseconds;
 using testing::AllOf;
 using testing::HasSubstr;
 
-arrow::Result<ParquetExporterConfig> Parse(const std::string& yaml) {
-  return ParseParquetExporterConfig(YAML::Load(yaml));
+arrow::Result<ParquetExporterConfig> Parse(const std::string& yaml,
+                                           const std::string& path = "") {
+  return config::ParseTyped<ParquetExporterConfig>(YAML::Load(yaml), path);
 }
 
 // Scenario: a config using every key upstream and we accept.
@@ -85,28 +88,30 @@ TEST(ParquetExporterConfigTest, MinimalFileConfigGetsDefaults) {
 }
 
 // Scenario: typos in keys at two levels and an invalid value.
-// Guarantees: one Invalid listing every error with its full path, with a
+// Guarantees: one Invalid listing every error with its full path and line, with a
 // did-you-mean suggestion for each typo.
 TEST(ParquetExporterConfigTest, ReportsEveryErrorWithPathAndSuggestion) {
-  auto result = ParseParquetExporterConfig(YAML::Load(R"(
+  auto result = Parse(R"(
 storge: {file: {base_uri: /tmp/x}}
 writer_options:
   target_rows_per_fil: 10
   row_group_size: 0
   flush_when_older_than: 10
-)"),
-                                           "nodes.pq_out.config");
+)",
+                      "nodes.pq_out.config");
   ASSERT_RAISES(Invalid, result.status());
   EXPECT_THAT(
       result.status().message(),
-      AllOf(
-          HasSubstr("invalid configuration (5 errors)"),
-          HasSubstr("nodes.pq_out.config.storge: unknown key; did you mean \"storage\"?"),
-          HasSubstr("nodes.pq_out.config.storage: required"),
-          HasSubstr("nodes.pq_out.config.writer_options.target_rows_per_fil: unknown "
-                    "key; did you mean \"target_rows_per_file\"?"),
-          HasSubstr("nodes.pq_out.config.writer_options.row_group_size: must be > 0"),
-          HasSubstr("writer_options.flush_when_older_than: invalid duration \"10\"")));
+      AllOf(HasSubstr("invalid configuration (5 errors)"),
+            HasSubstr("nodes.pq_out.config.storge (line 2): unknown key; did you mean "
+                      "\"storage\"?"),
+            HasSubstr("nodes.pq_out.config.storage (line 2): required"),
+            HasSubstr("nodes.pq_out.config.writer_options.target_rows_per_fil (line 4): "
+                      "unknown key; did you mean \"target_rows_per_file\"?"),
+            HasSubstr("nodes.pq_out.config.writer_options.row_group_size (line 5): must "
+                      "be > 0"),
+            HasSubstr("writer_options.flush_when_older_than (line 6): invalid duration "
+                      "\"10\"")));
 }
 
 // Scenario: the partitioning forms that name no level or only `_part_id`.
@@ -130,7 +135,8 @@ partitioning_strategies: [{event_time: day}, {schema_metadata: [_part_id]}]
 }
 
 // Scenario: values of the wrong kind or out of range.
-// Guarantees: each is reported under its key.
+// Guarantees: each is reported under its key and line, below the node's path
+// (`retry` and `storage.s3.base_uri` errors had neither before).
 TEST(ParquetExporterConfigTest, RejectsBadValues) {
   auto result = Parse(R"(
 storage: {s3: {base_uri: "http://bucket", auth: {type: magic}}}
@@ -139,19 +145,58 @@ partitioning_strategies:
   - event_time: minute
 writer_options: {compression: lzo, compression_level: 99, target_rows_per_file: many}
 retry: {backoff_base: 1.0}
-)");
+)",
+                      "pq");
   ASSERT_RAISES(Invalid, result.status());
   EXPECT_THAT(
       result.status().message(),
-      AllOf(HasSubstr("storage.s3.auth.type: unsupported auth type 'magic'"),
-            HasSubstr("partitioning_strategies[0].schema_metadata[0]: unsupported "
-                      "key 'service.name'"),
-            HasSubstr("partitioning_strategies[1].event_time: expected hour or day"),
-            HasSubstr("writer_options.compression: unknown compression 'lzo'"),
-            HasSubstr("writer_options.target_rows_per_file: expected a row count, "
-                      "got 'many'"),
-            HasSubstr("retry.backoff_base: must be > 1.0"),
-            HasSubstr("storage.s3.base_uri: expected s3://bucket/prefix")));
+      AllOf(HasSubstr("pq.storage.s3.auth.type (line 2): must be one of default, "
+                      "static_credentials, got \"magic\""),
+            HasSubstr("pq.partitioning_strategies[0].schema_metadata[0] (line 4): "
+                      "unsupported key 'service.name'"),
+            HasSubstr("pq.partitioning_strategies[1].event_time (line 5): must be one "
+                      "of hour, day, got \"minute\""),
+            HasSubstr("pq.writer_options.compression (line 6): unknown compression "
+                      "'lzo'"),
+            HasSubstr("pq.writer_options.target_rows_per_file (line 6): expected an "
+                      "integer, got many"),
+            HasSubstr("pq.retry.backoff_base (line 7): must be > 1.0"),
+            HasSubstr("pq.storage.s3.base_uri (line 2): expected s3://bucket/prefix")));
+}
+
+// Scenario: the storage block alone, as exporter:parquet and receiver:parquet
+// read it: two backends, a typo in a backend key, static credentials without keys.
+// Guarantees: each error names its key and line, with a suggestion for the typo.
+TEST(ParquetExporterConfigTest, StorageReadsItself) {
+  auto read = [](const std::string& yaml) {
+    config::ConfigErrors errors;
+    config::ConfigReader reader(YAML::Load(yaml), "x.storage", &errors);
+    (void)StorageConfig::Read(reader);
+    reader.Finish();
+    return errors.Join("\n");
+  };
+  EXPECT_EQ(read("file: {base_uri: /a}\ns3: {base_uri: s3://b/c}"),
+            "x.storage (line 1): exactly one of file, s3, gcs, azure must be set, got 2");
+  EXPECT_EQ(read("s3:\n  base_uri: s3://b/c\n  regoin: eu"),
+            "x.storage.s3.regoin (line 3): unknown key; did you mean \"region\"?");
+  EXPECT_EQ(read("s3:\n  base_uri: s3://b/c\n  auth: static_credentials"),
+            "x.storage.s3.auth (line 3): static_credentials need access_key_id and "
+            "secret_access_key");
+  EXPECT_EQ(read("gcs: {base_uri: s3://b}"),
+            "x.storage.gcs.base_uri (line 1): expected gs://bucket/prefix, got 's3://b'");
+  EXPECT_EQ(read("file: {}"), "x.storage.file.base_uri (line 1): required");
+}
+
+// Scenario: settings built in code (not from YAML) with invalid fields.
+// Guarantees: Validate() names each key, without a line.
+TEST(ParquetExporterConfigTest, ValidateNamesKeysWithoutLines) {
+  WriterOptions options;
+  options.row_group_size = 0;
+  EXPECT_RAISES_WITH_MESSAGE_THAT(
+      Invalid,
+      ::testing::Eq("invalid writer options: writer_options.row_group_size: must be > 0, "
+                    "got 0"),
+      options.Validate());
 }
 
 // Scenario: compression levels for codecs with and without levels.
@@ -167,7 +212,8 @@ storage: {file: {base_uri: /tmp/x}}
 writer_options: {compression: snappy, compression_level: 1}
 )");
   EXPECT_RAISES_WITH_MESSAGE_THAT(
-      Invalid, HasSubstr("writer_options.compression_level: snappy has no compression"),
+      Invalid,
+      HasSubstr("writer_options.compression_level (line 3): snappy has no compression"),
       bad.status());
 }
 
@@ -190,9 +236,10 @@ storage: {file: {base_uri: /tmp/x}}
 writer_options: {dictionary_columns: [""], max_open_partitions: -1}
 )");
   ASSERT_RAISES(Invalid, bad.status());
-  EXPECT_THAT(bad.status().message(),
-              AllOf(HasSubstr("writer_options.dictionary_columns[0]: must not be empty"),
-                    HasSubstr("writer_options.max_open_partitions: must be >= 0")));
+  EXPECT_THAT(
+      bad.status().message(),
+      AllOf(HasSubstr("writer_options.dictionary_columns[0] (line 3): must not be empty"),
+            HasSubstr("writer_options.max_open_partitions (line 3): must be >= 0")));
 }
 
 // Scenario: humantime-style durations and byte sizes in writer_options and retry.
@@ -219,8 +266,9 @@ writer_options: {flush_when_older_than: 10 parsecs, target_bytes_per_file: 12 pa
   ASSERT_RAISES(Invalid, bad.status());
   EXPECT_THAT(
       bad.status().message(),
-      AllOf(HasSubstr("writer_options.flush_when_older_than: invalid duration"),
-            HasSubstr("writer_options.target_bytes_per_file: invalid byte size")));
+      AllOf(
+          HasSubstr("writer_options.flush_when_older_than (line 3): invalid duration"),
+          HasSubstr("writer_options.target_bytes_per_file (line 3): invalid byte size")));
 }
 
 }  // namespace

@@ -13,6 +13,9 @@
 #include <arrow/filesystem/s3fs.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include "otap_parquet/config/config_reader.h"
 
 namespace otap_parquet::dataset {
 
@@ -20,9 +23,8 @@ using arrow::Status;
 
 namespace {
 
-std::string Join(std::string_view path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return fmt::format("{}.{}", path, key);
+std::chrono::milliseconds ToMillis(std::chrono::nanoseconds d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
 }
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
@@ -130,29 +132,38 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3(
 
 }  // namespace
 
-void RetryConfig::CheckInto(std::string_view path,
-                            std::vector<std::string>* errors) const {
-  auto fail = [&](std::string_view key, std::string message) {
-    errors->push_back(fmt::format("{}: {}", Join(path, key), message));
-  };
-  if (max_retries < 0)
-    fail("max_retries", fmt::format("must be >= 0, got {}", max_retries));
-  if (init_backoff.count() < 0) fail("init_backoff", "must be >= 0");
+RetryConfig RetryConfig::Read(config::ConfigReader& reader) {
+  RetryConfig c;
+  if (auto v = reader.Int("max_retries")) c.max_retries = *v;
+  if (auto v = reader.Duration("init_backoff")) c.init_backoff = ToMillis(*v);
+  if (auto v = reader.Duration("max_backoff")) c.max_backoff = ToMillis(*v);
+  if (auto v = reader.Double("backoff_base")) c.backoff_base = *v;
+  if (auto v = reader.Duration("retry_timeout")) c.retry_timeout = ToMillis(*v);
+  c.Check(reader);
+  return c;
+}
+
+void RetryConfig::Check(config::ConfigReader& reader) const {
+  if (max_retries < 0) {
+    reader.Error("max_retries", fmt::format("must be >= 0, got {}", max_retries));
+  }
+  if (init_backoff.count() < 0) reader.Error("init_backoff", "must be >= 0");
   if (max_backoff < init_backoff) {
-    fail("max_backoff", fmt::format("must be >= init_backoff ({}ms), got {}ms",
-                                    init_backoff.count(), max_backoff.count()));
+    reader.Error("max_backoff", fmt::format("must be >= init_backoff ({}ms), got {}ms",
+                                            init_backoff.count(), max_backoff.count()));
   }
   if (!(backoff_base > 1.0)) {
-    fail("backoff_base", fmt::format("must be > 1.0, got {}", backoff_base));
+    reader.Error("backoff_base", fmt::format("must be > 1.0, got {}", backoff_base));
   }
-  if (retry_timeout.count() < 0) fail("retry_timeout", "must be >= 0");
+  if (retry_timeout.count() < 0) reader.Error("retry_timeout", "must be >= 0");
 }
 
 Status RetryConfig::Validate() const {
-  std::vector<std::string> errors;
-  CheckInto("retry", &errors);
+  config::ConfigErrors errors;
+  config::ConfigReader reader(YAML::Node(), "retry", &errors);
+  Check(reader);
   if (errors.empty()) return Status::OK();
-  return Status::Invalid(fmt::format("{}", fmt::join(errors, "; ")));
+  return Status::Invalid(errors.Join("; "));
 }
 
 std::string_view StorageKindName(StorageKind kind) {
@@ -169,54 +180,109 @@ std::string_view StorageKindName(StorageKind kind) {
   return "?";
 }
 
-void StorageConfig::CheckInto(std::string_view path,
-                              std::vector<std::string>* errors) const {
-  const std::string base = Join(Join(path, StorageKindName(kind)), "base_uri");
+StorageConfig StorageConfig::Read(config::ConfigReader& reader) {
+  StorageConfig c;
+  static constexpr std::string_view kBackends[] = {"file", "s3", "gcs", "azure"};
+  const size_t errors_before = reader.errors()->size();
+  int backends = 0;
+  for (std::string_view kind : kBackends) backends += reader.Has(kind) ? 1 : 0;
+  if (backends != 1) {
+    reader.Error(
+        "",
+        fmt::format("exactly one of file, s3, gcs, azure must be set, got {}", backends));
+    if (backends == 0) return c;
+  }
+  if (reader.Has("file")) {
+    c.kind = StorageKind::kFile;
+    config::ConfigReader file = reader.Child("file");
+    if (auto v = file.String("base_uri")) c.base_uri = *v;
+    file.Finish();
+  } else if (reader.Has("s3")) {
+    c.kind = StorageKind::kS3;
+    config::ConfigReader s3 = reader.Child("s3");
+    if (auto v = s3.String("base_uri")) c.base_uri = *v;
+    if (auto v = s3.String("region")) c.s3.region = *v;
+    if (auto v = s3.String("endpoint")) c.s3.endpoint = *v;
+    if (auto v = s3.Bool("allow_http")) c.s3.allow_http = *v;
+    if (auto v = s3.Bool("virtual_hosted_style_request")) {
+      c.s3.virtual_hosted_style_request = *v;
+    }
+    // `auth: default` or `auth: {type: static_credentials, access_key_id: ...}`.
+    static const config::EnumNames<S3AuthKind> kAuthNames = {
+        {"default", S3AuthKind::kDefault},
+        {"static_credentials", S3AuthKind::kStaticCredentials}};
+    if (s3.Has("auth") && s3.Raw("auth").IsScalar()) {
+      c.s3.auth = s3.Enum("auth", kAuthNames, c.s3.auth);
+    } else if (s3.Has("auth")) {
+      config::ConfigReader auth = s3.Child("auth");
+      c.s3.auth = auth.Enum("type", kAuthNames, c.s3.auth);
+      if (!auth.Has("type")) {
+        auth.Error("", "missing required key \"type\" (default or static_credentials)");
+      }
+      if (auto v = auth.String("access_key_id")) c.s3.access_key_id = *v;
+      if (auto v = auth.String("secret_access_key")) c.s3.secret_access_key = *v;
+      if (auto v = auth.String("session_token")) c.s3.session_token = *v;
+      auth.Finish();
+    }
+    s3.Finish();
+  } else {
+    c.kind = reader.Has("gcs") ? StorageKind::kGcs : StorageKind::kAzure;
+    config::ConfigReader backend = reader.Child(StorageKindName(c.kind));
+    if (auto v = backend.String("base_uri")) c.base_uri = *v;
+    backend.Finish();
+  }
+  // A block whose shape was wrong has been reported already; "base_uri: required"
+  // on top would only repeat it.
+  if (!c.base_uri.empty() || reader.errors()->size() == errors_before) c.Check(reader);
+  return c;
+}
+
+void StorageConfig::Check(config::ConfigReader& reader) const {
+  const std::string key = fmt::format("{}.base_uri", StorageKindName(kind));
   if (base_uri.empty()) {
-    errors->push_back(fmt::format("{}: required", base));
+    reader.Error(key, "required");
     return;
   }
   switch (kind) {
     case StorageKind::kFile:
       if (StartsWith(base_uri, "s3://") || StartsWith(base_uri, "gs://")) {
-        errors->push_back(fmt::format("{}: '{}' is not a local path", base, base_uri));
+        reader.Error(key, fmt::format("'{}' is not a local path", base_uri));
       }
       break;
     case StorageKind::kS3:
       if (!StartsWith(base_uri, "s3://") || base_uri.size() <= 5) {
-        errors->push_back(
-            fmt::format("{}: expected s3://bucket/prefix, got '{}'", base, base_uri));
+        reader.Error(key, fmt::format("expected s3://bucket/prefix, got '{}'", base_uri));
       }
       if (s3.auth == S3AuthKind::kStaticCredentials &&
           (s3.access_key_id.empty() || s3.secret_access_key.empty())) {
-        errors->push_back(
-            fmt::format("{}: static_credentials need access_key_id and secret_access_key",
-                        Join(path, "s3.auth")));
+        reader.Error("s3.auth",
+                     "static_credentials need access_key_id and secret_access_key");
       }
       break;
     case StorageKind::kGcs:
       if (!StartsWith(base_uri, "gs://") && !StartsWith(base_uri, "gcs://")) {
-        errors->push_back(
-            fmt::format("{}: expected gs://bucket/prefix, got '{}'", base, base_uri));
+        reader.Error(key, fmt::format("expected gs://bucket/prefix, got '{}'", base_uri));
       }
       break;
     case StorageKind::kAzure:
       if (!StartsWith(base_uri, "abfs://") && !StartsWith(base_uri, "abfss://")) {
-        errors->push_back(fmt::format(
-            "{}: expected abfs[s]://container@account.dfs.core.windows.net/prefix, "
-            "got '{}'",
-            base, base_uri));
+        reader.Error(key, fmt::format("expected "
+                                      "abfs[s]://container@account.dfs.core.windows.net/"
+                                      "prefix, got '{}'",
+                                      base_uri));
       }
       break;
   }
-  retry.CheckInto("retry", errors);
 }
 
 Status StorageConfig::Validate() const {
-  std::vector<std::string> errors;
-  CheckInto("storage", &errors);
+  config::ConfigErrors errors;
+  config::ConfigReader storage(YAML::Node(), "storage", &errors);
+  Check(storage);
+  config::ConfigReader retry_reader(YAML::Node(), "retry", &errors);
+  retry.Check(retry_reader);
   if (errors.empty()) return Status::OK();
-  return Status::Invalid(fmt::format("{}", fmt::join(errors, "; ")));
+  return Status::Invalid(errors.Join("; "));
 }
 
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeFileSystem(

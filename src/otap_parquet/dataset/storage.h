@@ -13,6 +13,10 @@
 #include <arrow/result.h>
 #include <arrow/status.h>
 
+namespace otap_parquet::config {
+class ConfigReader;
+}
+
 /// \file
 /// Where a dataset lives: Arrow file systems (local, S3, GCS, Azure) from the
 /// exporter's `storage` config or from a URI.
@@ -34,7 +38,11 @@ struct RetryConfig {
   std::chrono::milliseconds retry_timeout{180'000};
 
   static RetryConfig Defaults() { return {}; }
-  void CheckInto(std::string_view path, std::vector<std::string>* errors) const;
+  /// \brief Reads upstream's `retry` block (the keys above) and checks it.
+  static RetryConfig Read(config::ConfigReader& reader);
+  /// \brief Records every invalid field at its key of `reader` (the `retry` block).
+  void Check(config::ConfigReader& reader) const;
+  /// \brief Check() of settings built in code: Invalid naming every invalid key.
   arrow::Status Validate() const;
 };
 
@@ -71,9 +79,16 @@ struct StorageConfig {
   /// (any URI Arrow's AzureFileSystem accepts).
   std::string base_uri;
   S3Config s3;
+  /// Upstream's `retry` block, a sibling of `storage` (read by the exporter).
   RetryConfig retry;
 
-  void CheckInto(std::string_view path, std::vector<std::string>* errors) const;
+  /// \brief Reads the `storage` block (exactly one of file, s3, gcs, azure) and
+  /// checks it; `retry` stays at its defaults.
+  static StorageConfig Read(config::ConfigReader& reader);
+  /// \brief Records every invalid field of the backend at its key below `reader`
+  /// (the `storage` block: "s3.base_uri"); not `retry`.
+  void Check(config::ConfigReader& reader) const;
+  /// \brief Check() and retry.Check() of settings built in code.
   arrow::Status Validate() const;
 };
 

@@ -11,6 +11,9 @@
 #include <fmt/format.h>
 #include <parquet/exception.h>
 #include <parquet/properties.h>
+#include <yaml-cpp/yaml.h>
+
+#include "otap_parquet/config/config_reader.h"
 
 namespace otap_parquet::dataset {
 
@@ -43,11 +46,6 @@ arrow::Compression::type ToArrowCodec(Compression compression) {
       return arrow::Compression::ZSTD;
   }
   return arrow::Compression::UNCOMPRESSED;
-}
-
-std::string Join(std::string_view path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return fmt::format("{}.{}", path, key);
 }
 
 // The field at a dot path ("resource.id"), descending through structs; null if absent.
@@ -174,10 +172,44 @@ arrow::Result<Compression> CompressionFromName(std::string_view name) {
                          "'; expected zstd, snappy, lz4, gzip, brotli or none");
 }
 
-void WriterOptions::CheckInto(std::string_view path,
-                              std::vector<std::string>* errors) const {
+WriterOptions WriterOptions::Read(config::ConfigReader& reader) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  WriterOptions c;
+  if (auto v = reader.Int("target_rows_per_file")) c.target_rows_per_file = *v;
+  if (auto v = reader.Bytes("target_bytes_per_file")) c.target_bytes_per_file = *v;
+  if (auto v = reader.Duration("flush_when_older_than")) {
+    c.flush_when_older_than = duration_cast<milliseconds>(*v);
+  }
+  // Case-insensitive with aliases ("uncompressed", "lz4_raw"), as the CLI's flag.
+  if (auto v = reader.String("compression")) {
+    auto compression = CompressionFromName(*v);
+    if (compression.ok()) {
+      c.compression = *compression;
+    } else {
+      reader.Error("compression", compression.status().message());
+    }
+  }
+  if (auto v = reader.Int("compression_level", INT32_MIN, INT32_MAX)) {
+    c.compression_level = static_cast<int>(*v);
+  }
+  if (auto v = reader.Int("row_group_size")) c.row_group_size = *v;
+  if (auto v = reader.Bytes("data_page_size")) c.data_page_size = *v;
+  if (auto v = reader.Int("max_rows_per_page")) c.max_rows_per_page = *v;
+  if (auto v = reader.Bool("dictionary")) c.dictionary = *v;
+  if (auto v = reader.StringList("dictionary_columns")) c.dictionary_columns = *v;
+  if (auto v = reader.Int("max_open_partitions")) c.max_open_partitions = *v;
+  if (auto v = reader.Bool("statistics")) c.statistics = *v;
+  if (auto v = reader.Bool("string_statistics")) c.string_statistics = *v;
+  if (auto v = reader.StringList("bloom_filter_columns")) c.bloom_filter_columns = *v;
+  if (auto v = reader.Double("bloom_filter_fpp")) c.bloom_filter_fpp = *v;
+  c.Check(reader);
+  return c;
+}
+
+void WriterOptions::Check(config::ConfigReader& reader) const {
   auto fail = [&](std::string_view key, std::string message) {
-    errors->push_back(fmt::format("{}: {}", Join(path, key), message));
+    reader.Error(key, std::move(message));
   };
   if (target_rows_per_file < 0) {
     fail("target_rows_per_file",
@@ -243,11 +275,11 @@ void WriterOptions::CheckInto(std::string_view path,
 }
 
 Status WriterOptions::Validate() const {
-  std::vector<std::string> errors;
-  CheckInto("writer_options", &errors);
+  config::ConfigErrors errors;
+  config::ConfigReader reader(YAML::Node(), "writer_options", &errors);
+  Check(reader);
   if (errors.empty()) return Status::OK();
-  return Status::Invalid("invalid writer options: ",
-                         fmt::format("{}", fmt::join(errors, "; ")));
+  return Status::Invalid("invalid writer options: ", errors.Join("; "));
 }
 
 arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(

@@ -18,6 +18,10 @@ class WriterProperties;
 class ArrowWriterProperties;
 }  // namespace parquet
 
+namespace otap_parquet::config {
+class ConfigReader;
+}
+
 /// \file
 /// Options of the dataset writer: when files are flushed and how Parquet is written.
 
@@ -95,10 +99,14 @@ struct WriterOptions {
 
   static WriterOptions Defaults() { return {}; }
 
-  /// \brief Appends one message per invalid field, each prefixed by `path` and the
-  /// field's config key ("writer_options.row_group_size: must be > 0, got 0").
-  void CheckInto(std::string_view path, std::vector<std::string>* errors) const;
-  /// \brief Invalid naming every invalid key (see CheckInto); OK otherwise.
+  /// \brief Reads upstream's `writer_options` block (keys as the fields; sizes in
+  /// bytes or with a unit, durations as "10s") and checks it. Keys left out keep
+  /// the defaults.
+  static WriterOptions Read(config::ConfigReader& reader);
+  /// \brief Records one error per invalid field at its key of `reader` (the
+  /// `writer_options` block): "writer_options.row_group_size: must be > 0, got 0".
+  void Check(config::ConfigReader& reader) const;
+  /// \brief Check() of options built in code: Invalid naming every invalid key.
   arrow::Status Validate() const;
 };
 

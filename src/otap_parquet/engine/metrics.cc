@@ -98,6 +98,17 @@ std::string JsonEscape(const std::string& value) {
 
 }  // namespace
 
+void NodeMetrics::Set(const MetricDef& def, int64_t amount,
+                      std::string_view label_value) {
+  SetExtra({.name = std::string(def.name),
+            .label = std::string(def.label),
+            .value = def.label.empty() ? std::string() : std::string(label_value),
+            .counter = def.kind == MetricKind::kCounter,
+            .help = std::string(def.help),
+            .amount = amount,
+            .unit = std::string(def.unit)});
+}
+
 void NodeMetrics::SetExtra(ExtraMetric metric) {
   std::lock_guard<std::mutex> lock(extras_mutex_);
   for (auto& existing : extras_) {
@@ -202,22 +213,25 @@ std::string MetricsRegistry::RenderJson(bool pretty, bool keep_all_zeroes) const
   bool first_set = true;
   for (const auto& [labels, metrics] : nodes_) {
     std::vector<std::string> entries;
-    auto add = [&](const std::string& name, bool counter, int64_t value,
-                   const std::string& label, const std::string& label_value) {
+    auto add = [&](const std::string& name, bool counter, const std::string& unit,
+                   int64_t value, const std::string& label,
+                   const std::string& label_value) {
       if (value == 0 && !keep_all_zeroes) return;
       entries.push_back(fmt::format(
-          "{}{{\"name\":{}\"{}\",{}\"instrument\":{}\"{}\",{}\"value\":{}{}{}}}",
-          indent(8), sp, JsonEscape(name), sp, sp, counter ? "counter" : "gauge", sp, sp,
-          value,
+          "{}{{\"name\":{}\"{}\",{}\"instrument\":{}\"{}\",{}{}\"value\":{}{}{}}}",
+          indent(8), sp, JsonEscape(name), sp, sp, counter ? "counter" : "gauge", sp,
+          unit.empty() ? std::string()
+                       : fmt::format("\"unit\":{}\"{}\",{}", sp, JsonEscape(unit), sp),
+          sp, value,
           label.empty() ? std::string()
                         : fmt::format(",{}\"attributes\":{}{{\"{}\":{}\"{}\"}}", sp, sp,
                                       JsonEscape(label), sp, JsonEscape(label_value))));
     };
     for (const auto& field : kFields) {
-      add(field.name, field.counter, ((*metrics).*(field.member)).load(), "", "");
+      add(field.name, field.counter, "", ((*metrics).*(field.member)).load(), "", "");
     }
     for (const auto& m : metrics->extras()) {
-      add(m.name, m.counter, m.amount, m.label, m.value);
+      add(m.name, m.counter, m.unit, m.amount, m.label, m.value);
     }
     std::string list;
     for (size_t i = 0; i < entries.size(); ++i) {

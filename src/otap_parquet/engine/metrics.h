@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -14,8 +15,32 @@
 
 namespace otap_parquet::engine {
 
-/// \brief A node-specific counter or gauge (e.g. the parquet exporter's files and
-/// rows), rendered as `otap_node_<name>[_total]{<labels>[,<label>="<value>"]}`.
+enum class MetricKind : uint8_t { kCounter, kGauge };
+
+/// \brief The declaration of one node-specific metric, as the fields of upstream's
+/// `#[metric_set]` structs: each node declares its metrics once, in a struct of
+/// MetricDefs in its folder's `metrics.h`, and sets them with NodeMetrics::Set.
+/// Rendered as `otap_node_<name>[_total]{<labels>[,<label>="<value>"]}`.
+struct MetricDef {
+  std::string_view name;  ///< e.g. "parquet_rows_written"
+  MetricKind kind = MetricKind::kCounter;
+  std::string_view unit;   ///< UCUM, as upstream: "By", "ms", "{file}", "{row}"
+  std::string_view help;   ///< one line: what is counted
+  std::string_view label;  ///< name of its one extra label ("table"); empty = none
+};
+
+/// \brief A monotonic counter (rendered `_total`).
+constexpr MetricDef Counter(std::string_view name, std::string_view unit,
+                            std::string_view help, std::string_view label = {}) {
+  return {name, MetricKind::kCounter, unit, help, label};
+}
+/// \brief A value that goes up and down.
+constexpr MetricDef Gauge(std::string_view name, std::string_view unit,
+                          std::string_view help, std::string_view label = {}) {
+  return {name, MetricKind::kGauge, unit, help, label};
+}
+
+/// \brief The current value of one node-specific metric (and label value).
 struct ExtraMetric {
   std::string name;   ///< e.g. "parquet_rows_written"
   std::string label;  ///< optional extra label name (e.g. "table"); empty = none
@@ -23,6 +48,7 @@ struct ExtraMetric {
   bool counter = true;
   std::string help;
   int64_t amount = 0;
+  std::string unit;
 };
 
 /// \brief Counters of one node of one pipeline instance. Updated by the pipeline
@@ -45,14 +71,17 @@ struct NodeMetrics {
   std::atomic<int64_t> queue_capacity{0};   ///< input channel capacity (gauge)
   std::atomic<int64_t> queue_depth_max{0};  ///< highest input depth seen (gauge)
 
-  /// \brief Sets (creates) a node-specific metric to `metric.amount`. Thread-safe.
-  void SetExtra(ExtraMetric metric);
+  /// \brief Sets (creates) the declared metric `def` (with `label_value` for its
+  /// label, if it has one) to `amount`. Thread-safe.
+  void Set(const MetricDef& def, int64_t amount, std::string_view label_value = {});
   /// \brief Snapshot of the node-specific metrics, in insertion order.
   std::vector<ExtraMetric> extras() const;
   /// \brief The amount of one node-specific metric (0 if absent).
   int64_t extra(const std::string& name, const std::string& label_value = "") const;
 
  private:
+  void SetExtra(ExtraMetric metric);
+
   mutable std::mutex extras_mutex_;
   std::vector<ExtraMetric> extras_;
 };

@@ -22,22 +22,11 @@ using ::testing::HasSubstr;
 TEST(MetricsTest, NodeSpecificMetricsRender) {
   MetricsRegistry registry;
   auto m = registry.AddNode({"g", "p", "pq", "urn:otel:exporter:parquet", 1});
-  m->SetExtra({.name = "parquet_rows_written",
-               .label = "table",
-               .value = "logs",
-               .help = "rows",
-               .amount = 5});
-  m->SetExtra({.name = "parquet_rows_written",
-               .label = "table",
-               .value = "logs",
-               .help = "rows",
-               .amount = 7});
-  m->SetExtra({.name = "parquet_pending_batches",
-               .label = "",
-               .value = "",
-               .counter = false,
-               .help = "pending",
-               .amount = 2});
+  constexpr MetricDef kRows = Counter("parquet_rows_written", "{row}", "rows", "table");
+  constexpr MetricDef kPending = Gauge("parquet_pending_batches", "{batch}", "pending");
+  m->Set(kRows, 5, "logs");
+  m->Set(kRows, 7, "logs");
+  m->Set(kPending, 2, "ignored: no label");
   const std::string text = registry.RenderPrometheus();
   EXPECT_THAT(text, HasSubstr("# TYPE otap_node_parquet_rows_written_total counter\n"
                               "otap_node_parquet_rows_written_total{group=\"g\","
@@ -101,19 +90,9 @@ TEST(MetricsTest, ExpositionFormatIsValid) {
   b->received_items = 10;
   b->queue_depth = 4;
   b->queue_depth_max = 9;
-  a->SetExtra({.name = "files",
-               .label = "",
-               .value = "",
-               .help = "files\nread \\ total",
-               .amount = 2});
-  b->SetExtra({.name = "files",
-               .label = "",
-               .value = "",
-               .counter = false,
-               .help = "open files",
-               .amount = 1});
-  b->SetExtra(
-      {.name = "rows", .label = "table", .value = "lo\"gs", .help = "rows", .amount = 5});
+  a->Set(Counter("files", "{file}", "files\nread \\ total"), 2);
+  b->Set(Gauge("files", "{file}", "open files"), 1);
+  b->Set(Counter("rows", "{row}", "rows", "table"), 5, "lo\"gs");
   const std::string text = registry.RenderPrometheus();
   const auto types = ParseExposition(text);
   for (const char* counter :
@@ -150,12 +129,7 @@ TEST(MetricsTest, RenderJson) {
   auto out = registry.AddNode({"g", "p", "out", "urn:otel:exporter:y", 1});
   gen->sent_items = 42;
   out->queue_capacity = 8;
-  out->SetExtra({.name = "rows",
-                 .label = "table",
-                 .value = "logs",
-                 .counter = true,
-                 .help = "rows",
-                 .amount = 3});
+  out->Set(Counter("rows", "{row}", "rows", "table"), 3, "logs");
 
   const std::string compact = registry.RenderJson(/*pretty=*/false, false);
   EXPECT_TRUE(std::regex_search(
@@ -166,9 +140,11 @@ TEST(MetricsTest, RenderJson) {
                         R"("pipeline":"p","node":"gen\"1","urn":"urn:otel:receiver:x",)"
                         R"("core":0},"metrics":[{"name":"sent_items",)"
                         R"("instrument":"counter","value":42}]},)"));
-  EXPECT_THAT(compact, HasSubstr(R"({"name":"queue_capacity","instrument":"gauge",)"
-                                 R"("value":8},{"name":"rows","instrument":"counter",)"
-                                 R"("value":3,"attributes":{"table":"logs"}}]}]})"));
+  EXPECT_THAT(
+      compact,
+      HasSubstr(R"({"name":"queue_capacity","instrument":"gauge",)"
+                R"("value":8},{"name":"rows","instrument":"counter",)"
+                R"("unit":"{row}","value":3,"attributes":{"table":"logs"}}]}]})"));
   EXPECT_EQ(compact.find(' '), std::string::npos);
   EXPECT_EQ(compact.find("errors"), std::string::npos);
 

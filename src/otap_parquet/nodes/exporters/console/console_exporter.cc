@@ -9,12 +9,13 @@ namespace otap_parquet::nodes {
 
 ConsoleExporterConfig ConsoleExporterConfig::Read(config::ConfigReader& reader) {
   ConsoleExporterConfig c;
-  if (auto v = reader.Enum("format", {"pretty", "otlp_json", "record_json"})) {
-    if (*v == "record_json") {
-      reader.Error("format", "record_json is not supported yet; use pretty or otlp_json");
-    } else {
-      c.format = *v;
-    }
+  c.format = reader.Enum("format",
+                         {{"pretty", Format::kPretty},
+                          {"otlp_json", Format::kOtlpJson},
+                          {"record_json", Format::kRecordJson}},
+                         c.format);
+  if (c.format == Format::kRecordJson) {
+    reader.Error("format", "record_json is not supported yet; use pretty or otlp_json");
   }
   // Rendering options of upstream's pretty printer; accepted, not applied.
   for (auto key : {"color", "unicode", "pretty", "record_json"}) reader.Ignore(key);
@@ -34,7 +35,7 @@ arrow::Status ConsoleExporter::Start(engine::EffectHandler&) {
 }
 
 arrow::Status ConsoleExporter::Export(engine::PData msg, engine::EffectHandler& effect) {
-  if (config_.format == "otlp_json") {
+  if (config_.format == ConsoleExporterConfig::Format::kOtlpJson) {
     auto json = BatchToOtlpJson(msg.batch);
     if (json.ok()) {
       sink_->WriteLine(*json);

@@ -17,7 +17,8 @@ namespace otap_parquet::nodes {
 struct ConsoleExporterConfig {
   /// `pretty`: one summary line per batch; `otlp_json` (otap-parquet): the batch as
   /// one line of OTLP/JSON.
-  std::string format = "pretty";
+  enum class Format { kPretty, kOtlpJson, kRecordJson };
+  Format format = Format::kPretty;
 
   static ConsoleExporterConfig Read(config::ConfigReader& reader);
 };

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/nodes/exporters/file/metrics.h"
 #include "otap_parquet/nodes/processors/debug/debug_processor.h"
 
 namespace otap_parquet::nodes {
@@ -90,11 +91,17 @@ FileExporterConfig FileExporterConfig::Read(config::ConfigReader& reader) {
                  "{signal}, {core_id}, {generation})");
   }
   if (auto v = reader.Bool("create_directories")) c.create_directories = *v;
-  reader.Enum("format", {"otlp_json"});
-  if (auto v = reader.Enum("open_mode", {"append", "truncate", "create_new"})) {
-    c.open_mode = *v;
-  }
-  if (auto v = reader.Enum("durability", {"write", "sync_data"})) c.durability = *v;
+  using C = FileExporterConfig;
+  reader.Accept("format", {"otlp_json"});
+  c.open_mode = reader.Enum("open_mode",
+                            {{"append", C::OpenMode::kAppend},
+                             {"truncate", C::OpenMode::kTruncate},
+                             {"create_new", C::OpenMode::kCreateNew}},
+                            c.open_mode);
+  c.durability = reader.Enum(
+      "durability",
+      {{"write", C::Durability::kWrite}, {"sync_data", C::Durability::kSyncData}},
+      c.durability);
   if (auto v = reader.Bytes("max_frame_bytes", 1)) {
     if (*v > (int64_t{256} << 20)) {
       reader.Error("max_frame_bytes", "must be at most 256MiB");
@@ -102,9 +109,11 @@ FileExporterConfig FileExporterConfig::Read(config::ConfigReader& reader) {
       c.max_frame_bytes = *v;
     }
   }
-  if (auto v = reader.Enum("tail_recovery", {"truncate_partial", "fail"})) {
+  if (auto v = reader.Enum<C::TailRecovery>(
+          "tail_recovery", {{"truncate_partial", C::TailRecovery::kTruncatePartial},
+                            {"fail", C::TailRecovery::kFail}})) {
     c.tail_recovery = *v;
-    if (c.open_mode != "append") {
+    if (c.open_mode != C::OpenMode::kAppend) {
       reader.Error("tail_recovery", "applies only with open_mode: append");
     }
   }
@@ -166,8 +175,8 @@ arrow::Status FileExporter::Start(engine::EffectHandler& effect) {
 arrow::Status FileExporter::Open(OpenFile* file, engine::EffectHandler& effect) {
   // Read access too: tail recovery looks for the last complete line.
   int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC;
-  if (config_.open_mode == "truncate") flags |= O_TRUNC;
-  if (config_.open_mode == "create_new") flags |= O_EXCL;
+  if (config_.open_mode == FileExporterConfig::OpenMode::kTruncate) flags |= O_TRUNC;
+  if (config_.open_mode == FileExporterConfig::OpenMode::kCreateNew) flags |= O_EXCL;
   const int fd = ::open(file->path.c_str(), flags, 0644);
   if (fd < 0) return ErrnoError("cannot open", file->path);
   struct stat st {};
@@ -186,7 +195,7 @@ arrow::Status FileExporter::Open(OpenFile* file, engine::EffectHandler& effect) 
       return complete.status();
     }
     if (*complete != size) {
-      if (config_.tail_recovery == "fail") {
+      if (config_.tail_recovery == FileExporterConfig::TailRecovery::kFail) {
         ::close(fd);
         return arrow::Status::IOError(file->path, " ends with a partial line (",
                                       size - *complete,
@@ -216,17 +225,11 @@ arrow::Result<FileExporter::OpenFile*> FileExporter::FileFor(
 
 arrow::Status FileExporter::Export(engine::PData msg, engine::EffectHandler& effect) {
   auto publish = [&] {
+    using M = FileExporterMetrics;
     auto& m = effect.metrics();
-    const auto counter = [&m](const char* name, const char* help, int64_t amount) {
-      engine::ExtraMetric metric;
-      metric.name = name;
-      metric.help = help;
-      metric.amount = amount;
-      m.SetExtra(std::move(metric));
-    };
-    counter("file_bytes_written", "bytes of OTLP/JSON lines written", bytes_written_);
-    counter("file_lines_written", "batches written as lines", lines_written_);
-    counter("file_write_errors", "failed writes", write_errors_);
+    m.Set(M::bytes_written, bytes_written_);
+    m.Set(M::lines_written, lines_written_);
+    m.Set(M::write_errors, write_errors_);
   };
   auto json = BatchToOtlpJson(msg.batch);
   if (!json.ok()) {
@@ -249,7 +252,7 @@ arrow::Status FileExporter::Export(engine::PData msg, engine::EffectHandler& eff
   arrow::Status status = file.status();
   if (status.ok()) {
     status = WriteAll((*file)->fd, line, (*file)->path);
-    if (status.ok() && config_.durability == "sync_data" &&
+    if (status.ok() && config_.durability == FileExporterConfig::Durability::kSyncData &&
         ::fdatasync((*file)->fd) != 0) {
       status = ErrnoError("cannot sync", (*file)->path);
     }

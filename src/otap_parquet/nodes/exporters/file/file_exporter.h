@@ -22,10 +22,16 @@ struct FileExporterConfig {
   /// Template with `{signal}`, `{core_id}`, `{generation}`, each at most once.
   std::string path;
   bool create_directories = false;
-  std::string open_mode = "append";  ///< append | truncate | create_new
-  std::string durability = "write";  ///< write | sync_data
+  enum class OpenMode { kAppend, kTruncate, kCreateNew };
+  OpenMode open_mode = OpenMode::kAppend;  ///< append | truncate | create_new
+  enum class Durability { kWrite, kSyncData };
+  Durability durability = Durability::kWrite;  ///< write | sync_data
   int64_t max_frame_bytes = int64_t{64} << 20;
-  std::string tail_recovery = "truncate_partial";  ///< truncate_partial | fail
+  /// A last line without its newline (a crash mid-write) at start: cut it off, or
+  /// refuse to start.
+  enum class TailRecovery { kTruncatePartial, kFail };
+  TailRecovery tail_recovery =
+      TailRecovery::kTruncatePartial;  ///< truncate_partial | fail
 
   static FileExporterConfig Read(config::ConfigReader& reader);
 };

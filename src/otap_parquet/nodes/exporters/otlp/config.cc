@@ -14,6 +14,20 @@
 
 namespace otap_parquet::nodes {
 
+std::string_view OtlpCompressionName(OtlpCompression compression) {
+  switch (compression) {
+    case OtlpCompression::kNone:
+      return "none";
+    case OtlpCompression::kGzip:
+      return "gzip";
+    case OtlpCompression::kZstd:
+      return "zstd";
+    case OtlpCompression::kDeflate:
+      return "deflate";
+  }
+  return "?";
+}
+
 namespace {
 
 std::string Lower(std::string s) {
@@ -34,20 +48,24 @@ bool ReadFile(const std::string& path, std::string* out) {
 
 // `compression` (alias `compression_method`): one method or null; gRPC sends gzip,
 // HTTP gzip or zstd.
-std::string ReadCompression(config::ConfigReader& reader, bool grpc) {
+OtlpCompression ReadCompression(config::ConfigReader& reader, bool grpc) {
   const bool has_main = reader.Has("compression");
   const bool has_alias = reader.Has("compression_method");
   if (has_main && has_alias) {
     reader.Error("compression_method", "give either compression or compression_method");
-    return "none";
+    return OtlpCompression::kNone;
   }
   const std::string_view key = has_alias ? "compression_method" : "compression";
-  auto v = reader.Enum(key, {"none", "gzip", "zstd", "deflate"});
-  if (!v) return "none";
-  if (*v == "deflate" || (grpc && *v == "zstd")) {
-    reader.Error(key, fmt::format("{} is not supported by this exporter; use {}", *v,
+  auto v = reader.Enum<OtlpCompression>(key, {{"none", OtlpCompression::kNone},
+                                              {"gzip", OtlpCompression::kGzip},
+                                              {"zstd", OtlpCompression::kZstd},
+                                              {"deflate", OtlpCompression::kDeflate}});
+  if (!v) return OtlpCompression::kNone;
+  if (*v == OtlpCompression::kDeflate || (grpc && *v == OtlpCompression::kZstd)) {
+    reader.Error(key, fmt::format("{} is not supported by this exporter; use {}",
+                                  OtlpCompressionName(*v),
                                   grpc ? "gzip or none" : "gzip, zstd or none"));
-    return "none";
+    return OtlpCompression::kNone;
   }
   return *v;
 }
@@ -332,7 +350,8 @@ OtlpHttpExporterConfig OtlpHttpExporterConfig::Read(config::ConfigReader& reader
   if (auto v = reader.Bytes("max_response_body_length", 1)) {
     c.max_response_body_length = *v;
   }
-  if (auto v = reader.Enum("encoding", {"proto", "json"})) c.encoding = *v;
+  c.encoding = reader.Enum(
+      "encoding", {{"proto", Encoding::kProto}, {"json", Encoding::kJson}}, c.encoding);
   {
     auto http = reader.Child("http");
     ReadClientSettings(http, &c.client,

@@ -61,9 +61,15 @@ struct OtlpEndpoint {
   static std::optional<OtlpEndpoint> Parse(std::string_view text, std::string* error);
 };
 
+/// \brief `compression` of the OTLP exporters (deflate is refused).
+enum class OtlpCompression { kNone, kGzip, kZstd, kDeflate };
+/// \brief "none", "gzip", "zstd", "deflate".
+std::string_view OtlpCompressionName(OtlpCompression compression);
+
 /// \brief What both exporters share.
 struct OtlpClientConfig {
-  std::string compression = "none";  ///< "none", "gzip" or (HTTP only) "zstd"
+  /// none, gzip or (HTTP only) zstd.
+  OtlpCompression compression = OtlpCompression::kNone;
   std::optional<std::chrono::nanoseconds> timeout;
   std::chrono::nanoseconds connect_timeout = std::chrono::seconds(3);
   std::vector<std::pair<std::string, std::string>> headers;
@@ -96,8 +102,9 @@ struct OtlpHttpExporterConfig {
   /// plus `/v1/<signal>`.
   std::optional<OtlpEndpoint> signal_endpoints[3];
   OtlpClientConfig client;
-  int64_t client_pool_size = 4;    ///< worker threads, each with its own connections
-  std::string encoding = "proto";  ///< "proto" or "json"
+  int64_t client_pool_size = 4;  ///< worker threads, each with its own connections
+  enum class Encoding { kProto, kJson };
+  Encoding encoding = Encoding::kProto;  ///< "proto" or "json"
   int64_t max_response_body_length = 10 << 20;
 
   /// \brief URL path of a signal's requests.

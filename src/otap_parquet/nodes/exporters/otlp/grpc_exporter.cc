@@ -110,7 +110,7 @@ class GrpcTransport : public OtlpTransport {
     if (config_.client.timeout) {
       context.set_deadline(std::chrono::system_clock::now() + *config_.client.timeout);
     }
-    if (config_.client.compression == "gzip") {
+    if (config_.client.compression == OtlpCompression::kGzip) {
       context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     }
     for (const auto& [name, value] : config_.client.headers) {
@@ -220,6 +220,7 @@ arrow::Result<std::unique_ptr<engine::Node>> MakeOtlpGrpcExporter(
   OtlpExporter::Options options;
   options.kind = "exporter:otlp_grpc";
   options.metric_prefix = "otlp_grpc";
+  options.metrics = &kOtlpGrpcExporterMetrics;
   options.target = config.endpoint.origin();
   options.client = config.client;
   options.make_transport = [config](spdlog::logger& logger) {

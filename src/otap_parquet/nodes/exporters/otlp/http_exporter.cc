@@ -218,7 +218,7 @@ class HttpTransport : public OtlpTransport {
     const auto timeout = config_.client.timeout.value_or(std::chrono::seconds(30));
     made->set_read_timeout(timeout);
     made->set_write_timeout(timeout);
-    made->set_compress(config_.client.compression == "gzip");
+    made->set_compress(config_.client.compression == OtlpCompression::kGzip);
     std::lock_guard<std::mutex> lock(worker.mutex);
     auto& client = worker.clients[origin];
     client = std::move(made);
@@ -288,7 +288,7 @@ class HttpTransport : public OtlpTransport {
 
   arrow::Status Encode(OtlpExportJob& job) const {
     if (!job.body.empty()) return arrow::Status::OK();
-    if (config_.encoding == "json") {
+    if (config_.encoding == OtlpHttpExporterConfig::Encoding::kJson) {
       ARROW_ASSIGN_OR_RAISE(job.body, otlp::ToOtlpJson(job.request));
       return arrow::Status::OK();
     }
@@ -323,11 +323,12 @@ class HttpTransport : public OtlpTransport {
     if (!config_.client.user_agent.empty()) {
       headers.emplace("User-Agent", config_.client.user_agent);
     }
-    const char* content_type =
-        config_.encoding == "json" ? "application/json" : "application/x-protobuf";
+    const char* content_type = config_.encoding == OtlpHttpExporterConfig::Encoding::kJson
+                                   ? "application/json"
+                                   : "application/x-protobuf";
     std::string zstd_body;  // httplib compresses gzip itself, not zstd
     const std::string* body = &job.body;
-    if (config_.client.compression == "zstd") {
+    if (config_.client.compression == OtlpCompression::kZstd) {
       auto compressed = util::ZstdCompress(job.body);
       if (!compressed.ok()) {
         return AttemptResult::Failure(AttemptOutcome::kPermanent, "encoding",
@@ -384,6 +385,7 @@ arrow::Result<std::unique_ptr<engine::Node>> MakeOtlpHttpExporter(
   OtlpExporter::Options options;
   options.kind = "exporter:otlp_http";
   options.metric_prefix = "otlp_http";
+  options.metrics = &kOtlpHttpExporterMetrics;
   options.target = config.endpoint.origin() + config.endpoint.path;
   options.client = config.client;
   options.make_transport = [config](spdlog::logger& logger) {

@@ -35,6 +35,7 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
         prefix_(options.metric_prefix),
         target_(options.target),
         node_id_(effect.node_id()),
+        defs_(options.metrics),
         core_(effect.core()),
         retry_(options.client.retry),
         max_in_flight_(options.client.max_in_flight),
@@ -305,40 +306,25 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
 
   void Publish() {
     std::lock_guard<std::mutex> lock(metrics_mutex_);
-    auto set = [&](const char* name, const char* help, int64_t amount,
-                   const char* label = "", std::string value = "", bool counter = true) {
-      metrics_->SetExtra({.name = prefix_ + "_" + name,
-                          .label = label,
-                          .value = std::move(value),
-                          .counter = counter,
-                          .help = help,
-                          .amount = amount});
-    };
-    set("requests_sent", "export attempts started (retries included)", requests_sent_);
-    set("requests_succeeded", "export attempts the peer answered with success",
-        requests_succeeded_);
-    for (const auto& [reason, count] : failures_) {
-      set("requests_failed", "failed export attempts, by gRPC code / HTTP status", count,
-          "reason", reason);
-    }
-    set("retries", "export attempts scheduled for a retry", retries_count_);
+    const OtlpExporterMetrics& d = *defs_;
+    engine::NodeMetrics& m = *metrics_;
+    m.Set(d.requests_sent, requests_sent_);
+    m.Set(d.requests_succeeded, requests_succeeded_);
+    for (const auto& [reason, count] : failures_) m.Set(d.requests_failed, count, reason);
+    m.Set(d.retries, retries_count_);
     for (int s = 0; s < 3; ++s) {
-      set("items_exported", "items (log records, spans, data points) the peer accepted",
-          items_exported_[s], "signal", std::string(SignalName(static_cast<Signal>(s))));
+      m.Set(d.items_exported, items_exported_[s], SignalName(static_cast<Signal>(s)));
     }
-    set("items_rejected", "items the peer rejected in a partial success",
-        items_rejected_);
-    set("bytes_sent", "request bytes sent (encoded, before compression)", bytes_sent_);
-    set("batches_acked", "batches exported and Acked", batches_acked_);
-    set("batches_nacked", "batches Nacked, by outcome", nacked_permanent_, "outcome",
-        "permanent");
-    set("batches_nacked", "batches Nacked, by outcome", nacked_retryable_, "outcome",
-        "retryable");
-    set("in_flight", "requests sending or waiting for a retry", in_flight_, "", "",
-        /*counter=*/false);
+    m.Set(d.items_rejected, items_rejected_);
+    m.Set(d.bytes_sent, bytes_sent_);
+    m.Set(d.batches_acked, batches_acked_);
+    m.Set(d.batches_nacked, nacked_permanent_, "permanent");
+    m.Set(d.batches_nacked, nacked_retryable_, "retryable");
+    m.Set(d.in_flight, in_flight_);
   }
 
   const std::string kind_, prefix_, target_, node_id_;
+  const OtlpExporterMetrics* defs_;
   const int core_;
   const OtlpRetryConfig retry_;
   const int64_t max_in_flight_;
@@ -389,8 +375,8 @@ arrow::Status OtlpExporter::Start(engine::EffectHandler& effect) {
       "retry_on_failure.enabled={} initial_interval={} max_interval={} "
       "max_elapsed_time={}",
       options_.metric_prefix, effect.node_id(), effect.core(), options_.target,
-      options_.client.compression, options_.client.max_in_flight, r.enabled,
-      FormatNs(r.initial_interval), FormatNs(r.max_interval),
+      OtlpCompressionName(options_.client.compression), options_.client.max_in_flight,
+      r.enabled, FormatNs(r.initial_interval), FormatNs(r.max_interval),
       FormatNs(r.max_elapsed_time));
   return arrow::Status::OK();
 }

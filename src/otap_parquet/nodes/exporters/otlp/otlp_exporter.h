@@ -12,6 +12,7 @@
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
 #include "otap_parquet/nodes/exporters/otlp/config.h"
+#include "otap_parquet/nodes/exporters/otlp/metrics.h"
 #include "otap_parquet/nodes/exporters/otlp/retry.h"
 #include "otap_parquet/otlp/otlp_types.h"
 
@@ -68,8 +69,10 @@ class OtlpExporter : public engine::Exporter {
  public:
   struct Options {
     std::string kind;           ///< "exporter:otlp_grpc", for messages
-    std::string metric_prefix;  ///< "otlp_grpc" → otap_node_otlp_grpc_*
-    std::string target;         ///< endpoint, for messages
+    std::string metric_prefix;  ///< "otlp_grpc": log event names (otlp_grpc.retry)
+    /// The node's declared metrics (kOtlpGrpcExporterMetrics...).
+    const OtlpExporterMetrics* metrics = &kOtlpGrpcExporterMetrics;
+    std::string target;  ///< endpoint, for messages
     OtlpClientConfig client;
     TransportFactory make_transport;
   };

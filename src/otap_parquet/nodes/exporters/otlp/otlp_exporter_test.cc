@@ -112,12 +112,12 @@ TEST(OtlpExporterConfig, Http) {
   EXPECT_EQ(parsed->EndpointOf(static_cast<int>(Signal::kMetrics)).authority(), "m:9090");
   EXPECT_TRUE(parsed->endpoint.https);
   EXPECT_EQ(parsed->endpoint.port, 4318);
-  EXPECT_EQ(parsed->client.compression, "gzip");
+  EXPECT_EQ(parsed->client.compression, OtlpCompression::kGzip);
 
   auto zstd = config::ParseTyped<OtlpHttpExporterConfig>(
       YAML::Load("endpoint: http://h:4318\nhttp: {compression: zstd}\n"), "x");
   ASSERT_OK(zstd.status());
-  EXPECT_EQ(zstd->client.compression, "zstd");
+  EXPECT_EQ(zstd->client.compression, OtlpCompression::kZstd);
   EXPECT_THAT(
       Errors(kOtlpHttpExporterFactory,
              "endpoint: http://h:4318\nhttp: {compression: deflate}"),

@@ -10,8 +10,8 @@
 #include "otap_parquet/nodes/exporters/parquet/retention_worker.h"
 
 /// \file
-/// Configuration of `exporter:parquet`: upstream's keys, parsed by
-/// dataset::ParseParquetExporterConfig, plus the node's own `max_pending_batches`
+/// Configuration of `exporter:parquet`: upstream's keys, read by
+/// dataset::ParquetExporterConfig::Read, plus the node's own `max_pending_batches`,
 /// `wal` and `retention`.
 
 namespace otap_parquet::nodes {
@@ -28,6 +28,10 @@ struct ParquetWalConfig {
   int64_t max_size = 1LL << 30;
   /// A segment is sealed (and deleted once published) at this size.
   int64_t segment_size = 64LL << 20;
+
+  /// \brief Reads the `wal` block; `path` is checked against the storage by the
+  /// exporter's Read.
+  static ParquetWalConfig Read(config::ConfigReader& reader);
 };
 
 struct ParquetExporterNodeConfig {
@@ -40,9 +44,8 @@ struct ParquetExporterNodeConfig {
   /// `retention:` (ours): delete partitions older than `max_age` as it runs.
   std::optional<ParquetRetentionConfig> retention;
 
-  /// \brief Reads `max_pending_batches` and `wal`, hands the rest to
-  /// ParseParquetExporterConfig and records its errors in `reader`'s error list with
-  /// their YAML paths and lines.
+  /// \brief Reads `max_pending_batches`, `wal` and `retention`, and upstream's keys
+  /// with dataset::ParquetExporterConfig::Read; errors carry YAML paths and lines.
   static ParquetExporterNodeConfig Read(config::ConfigReader& reader);
 };
 

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/nodes/exporters/parquet/metrics.h"
+
 namespace otap_parquet::nodes {
 
 namespace {
@@ -23,16 +25,6 @@ system_clock::time_point ToSystem(engine::Clock::time_point deadline) {
   }
   return system_clock::now() +
          std::chrono::duration_cast<system_clock::duration>(deadline - now);
-}
-
-void Set(engine::NodeMetrics& m, const char* name, const char* help, int64_t amount,
-         const char* label = "", std::string value = "", bool counter = true) {
-  m.SetExtra({.name = name,
-              .label = label,
-              .value = std::move(value),
-              .counter = counter,
-              .help = help,
-              .amount = amount});
 }
 
 std::function<arrow::Status()>& WalSyncHook() {
@@ -416,45 +408,36 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) {
     ActivePartIds::Replace(active_part_id_, writer_->part_id());
     active_part_id_ = writer_->part_id();
   }
+  using M = ParquetExporterMetrics;
   const dataset::WriterMetrics w = writer_->metrics();
   engine::NodeMetrics& m = effect.metrics();
-  Set(m, "parquet_files_created", "Parquet files opened", w.files_created);
-  Set(m, "parquet_files_closed", "Parquet files published", w.files_closed);
-  Set(m, "parquet_files_discarded", "Parquet files discarded after an error",
-      w.files_discarded);
-  Set(m, "parquet_stale_temp_files_removed",
-      "temporary files of crashed writers removed at start", w.stale_temp_files_removed);
-  Set(m, "parquet_temp_cleanup_errors", "failed stale temporary file cleanups",
-      w.temp_cleanup_errors);
+  m.Set(M::files_created, w.files_created);
+  m.Set(M::files_closed, w.files_closed);
+  m.Set(M::files_discarded, w.files_discarded);
+  m.Set(M::stale_temp_files_removed, w.stale_temp_files_removed);
+  m.Set(M::temp_cleanup_errors, w.temp_cleanup_errors);
   for (int i = 0; i < kPayloadTypeSlots; ++i) {
     if (w.rows_written[i] == 0) continue;
-    Set(m, "parquet_rows_written", "rows in published files, per table",
-        w.rows_written[i], "table", std::string(TableName(static_cast<PayloadType>(i))));
+    m.Set(M::rows_written, w.rows_written[i], TableName(static_cast<PayloadType>(i)));
   }
-  Set(m, "parquet_bytes_written", "bytes of published files", w.bytes_written);
+  m.Set(M::bytes_written, w.bytes_written);
   for (int r = 0; r < dataset::kFlushReasons; ++r) {
-    Set(m, "parquet_flushes", "partition flushes, per reason", w.flushes[r], "reason",
-        std::string(dataset::FlushReasonName(static_cast<dataset::FlushReason>(r))));
+    m.Set(M::flushes, w.flushes[r],
+          dataset::FlushReasonName(static_cast<dataset::FlushReason>(r)));
   }
-  Set(m, "parquet_write_errors", "failed writes or flushes", w.write_errors);
-  Set(m, "parquet_retries", "object-store request retries", w.retries);
-  Set(m, "parquet_batches_acked", "batches durably written (Acked)", w.batches_acked);
-  Set(m, "parquet_batches_failed", "batches that failed (Nacked)", w.batches_failed);
-  Set(m, "parquet_pending_batches", "batches waiting for a flush", *pending_, "", "",
-      /*counter=*/false);
+  m.Set(M::write_errors, w.write_errors);
+  m.Set(M::retries, w.retries);
+  m.Set(M::batches_acked, w.batches_acked);
+  m.Set(M::batches_failed, w.batches_failed);
+  m.Set(M::pending_batches, *pending_);
   if (retention_) {
     const auto& r = retention_->counters();
-    Set(m, "parquet_retention_passes", "retention passes over the dataset", r.passes);
-    Set(m, "parquet_retention_deleted_partitions", "expired partitions deleted",
-        r.deleted_partitions);
-    Set(m, "parquet_retention_deleted_files", "files of expired partitions deleted",
-        r.deleted_files);
-    Set(m, "parquet_retention_deleted_bytes", "bytes of expired partitions deleted",
-        r.deleted_bytes);
-    Set(m, "parquet_retention_blocked_partitions",
-        "expired partitions kept for an unfinished replay checkpoint (last pass)",
-        r.blocked_partitions, "", "", /*counter=*/false);
-    Set(m, "parquet_retention_errors", "failed retention passes", r.errors);
+    m.Set(M::retention_passes, r.passes);
+    m.Set(M::retention_deleted_partitions, r.deleted_partitions);
+    m.Set(M::retention_deleted_files, r.deleted_files);
+    m.Set(M::retention_deleted_bytes, r.deleted_bytes);
+    m.Set(M::retention_blocked_partitions, r.blocked_partitions);
+    m.Set(M::retention_errors, r.errors);
   }
   if (wals_.empty()) return;
   wal::WalMetrics t;
@@ -476,39 +459,27 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) {
     t.done_mark_errors += x.done_mark_errors;
     t.replay_errors += x.replay_errors;
   }
-  auto gauge = [&](const char* name, const char* help, int64_t v) {
-    Set(m, name, help, v, "", "", /*counter=*/false);
-  };
-  gauge("wal_bytes", "bytes of write-ahead log segments not yet deleted", t.bytes);
-  gauge("wal_segments", "write-ahead log segments not yet deleted", t.segments);
-  gauge("wal_unpublished_records", "logged batches not yet in published files",
-        t.live_records);
-  gauge("wal_oldest_unpublished_age_ms",
-        "age of the oldest segment holding unpublished batches", t.oldest_live_age_ms);
-  gauge("wal_unsynced_appends", "appends waiting for their fdatasync", *unsynced_);
-  Set(m, "wal_appends", "batches appended to the write-ahead log", t.appends);
-  Set(m, "wal_append_bytes", "bytes appended to the write-ahead log", t.append_bytes);
-  Set(m, "wal_fsyncs", "fdatasync calls (one per group commit)", t.syncs);
-  Set(m, "wal_fsync_errors", "failed fdatasyncs (their batches Nacked)", t.sync_errors);
-  Set(m, "wal_append_errors", "failed appends (batch Nacked)", t.append_errors);
-  Set(m, "wal_refused_full", "batches refused because the log was full", t.refused_full);
-  Set(m, "wal_segments_deleted", "segments deleted once published", t.segments_deleted);
-  Set(m, "wal_torn_tails", "segments truncated at start (torn last append)",
-      t.torn_tails);
-  Set(m, "wal_torn_bytes", "bytes cut from torn tails at start", t.torn_bytes);
-  Set(m, "wal_done_mark_errors", "failed writes of published marks", t.done_mark_errors);
-  Set(m, "wal_replayed_records", "unfinished records written again at start",
-      wal_replayed_);
-  Set(m, "wal_replay_errors", "records that could not be decoded at start (kept)",
-      t.replay_errors);
-  Set(m, "wal_rewrite_failures",
-      "writes or flushes of logged batches that failed (written again later)",
-      wal_write_failures_);
-  Set(m, "wal_rewrites", "logged batches written again after a failure", wal_refeeds_);
-  Set(m, "wal_invalid_dropped", "acknowledged batches the writer refused as invalid",
-      wal_invalid_);
-  Set(m, "wal_read_errors", "logged batches that could not be read back",
-      wal_read_errors_);
+  m.Set(M::wal_bytes, t.bytes);
+  m.Set(M::wal_segments, t.segments);
+  m.Set(M::wal_unpublished_records, t.live_records);
+  m.Set(M::wal_oldest_unpublished_age_ms, t.oldest_live_age_ms);
+  m.Set(M::wal_unsynced_appends, *unsynced_);
+  m.Set(M::wal_appends, t.appends);
+  m.Set(M::wal_append_bytes, t.append_bytes);
+  m.Set(M::wal_fsyncs, t.syncs);
+  m.Set(M::wal_fsync_errors, t.sync_errors);
+  m.Set(M::wal_append_errors, t.append_errors);
+  m.Set(M::wal_refused_full, t.refused_full);
+  m.Set(M::wal_segments_deleted, t.segments_deleted);
+  m.Set(M::wal_torn_tails, t.torn_tails);
+  m.Set(M::wal_torn_bytes, t.torn_bytes);
+  m.Set(M::wal_done_mark_errors, t.done_mark_errors);
+  m.Set(M::wal_replayed_records, wal_replayed_);
+  m.Set(M::wal_replay_errors, t.replay_errors);
+  m.Set(M::wal_rewrite_failures, wal_write_failures_);
+  m.Set(M::wal_rewrites, wal_refeeds_);
+  m.Set(M::wal_invalid_dropped, wal_invalid_);
+  m.Set(M::wal_read_errors, wal_read_errors_);
 }
 
 const engine::NodeFactory kParquetExporterFactory{

@@ -23,6 +23,10 @@
 /// (dataset::DeletePartitions), never one a listed replay checkpoint has not
 /// finished, nor one of a running writer's own `_part_id`s.
 
+namespace otap_parquet::config {
+class ConfigReader;
+}
+
 namespace otap_parquet::nodes {
 
 /// \brief `retention:` keys.
@@ -31,6 +35,9 @@ struct ParquetRetentionConfig {
   std::chrono::milliseconds interval{std::chrono::minutes(10)};
   /// Replay checkpoints (local paths or URIs) whose unfinished partitions are kept.
   std::vector<std::string> checkpoints;
+
+  /// \brief Reads the `retention` block (`max_age` required, at least 1s).
+  static ParquetRetentionConfig Read(config::ConfigReader& reader);
 };
 
 /// \brief The `_part_id`s exporter:parquet instances of this process write now

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 
+#include "otap_parquet/nodes/processors/batch/metrics.h"
 #include "otap_parquet/pdata/otap_concat.h"
 
 namespace otap_parquet::nodes {
@@ -25,9 +26,8 @@ BatchFormatConfig ReadFormat(config::ConfigReader reader, BatchFormatConfig defa
   BatchFormatConfig c{std::nullopt, std::nullopt, sizer};
   c.min_size = reader.Int("min_size", 1);
   c.max_size = reader.Int("max_size", 1);
-  if (auto s = reader.Enum("sizer", {sizer})) {
-    c.sizer = *s;
-  } else if (!reader.Has("sizer")) {
+  reader.Accept("sizer", {sizer});
+  if (!reader.Has("sizer")) {
     reader.Error("", fmt::format("missing required key \"sizer\" (must be {})", sizer));
   }
   for (auto key : {"max_split_fragments", "max_split_overhead_bytes",
@@ -54,7 +54,10 @@ BatchProcessorConfig BatchProcessorConfig::Read(config::ConfigReader& reader) {
   if (auto d = reader.Duration("max_batch_duration")) c.max_batch_duration = *d;
   if (auto v = reader.Int("inbound_request_limit", 1)) c.inbound_request_limit = *v;
   if (auto v = reader.Int("outbound_request_limit", 1)) c.outbound_request_limit = *v;
-  if (auto v = reader.Enum("format", {"preserve", "otap", "otlp"})) c.format = *v;
+  c.format = reader.Enum(
+      "format",
+      {{"preserve", Format::kPreserve}, {"otap", Format::kOtap}, {"otlp", Format::kOtlp}},
+      c.format);
   if (c.max_batch_duration.count() == 0 && (c.otap.min_size || !c.otap.max_size)) {
     reader.Error("max_batch_duration",
                  "0s (no timer) needs otap.min_size: null and otap.max_size set");
@@ -129,21 +132,9 @@ void BatchProcessor::CountFlush(FlushReason reason, int64_t inputs, int64_t outp
   merged_inputs_ += inputs;
   if (outputs > 1) splits_++;
   engine::NodeMetrics& m = effect.metrics();
-  m.SetExtra({.name = "batch_flushes",
-              .label = "reason",
-              .value = kReasons[r],
-              .help = "flushes of the batch processor by trigger",
-              .amount = flushes_[r]});
-  m.SetExtra({.name = "batch_inputs_flushed",
-              .label = "",
-              .value = "",
-              .help = "input messages taken by flushes",
-              .amount = merged_inputs_});
-  m.SetExtra({.name = "batch_split_flushes",
-              .label = "",
-              .value = "",
-              .help = "flushes that produced more than one batch (max_size)",
-              .amount = splits_});
+  m.Set(BatchProcessorMetrics::flushes, flushes_[r], kReasons[r]);
+  m.Set(BatchProcessorMetrics::inputs_flushed, merged_inputs_);
+  m.Set(BatchProcessorMetrics::split_flushes, splits_);
 }
 
 arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect,

@@ -39,7 +39,9 @@ struct BatchProcessorConfig {
   int64_t inbound_request_limit = 1024;
   /// Most output batches waiting for their outcome.
   int64_t outbound_request_limit = 512;
-  std::string format = "preserve";
+  /// `preserve` (default), `otap` or `otlp`; batches are OTAP here in every case.
+  enum class Format { kPreserve, kOtap, kOtlp };
+  Format format = Format::kPreserve;
 
   static BatchProcessorConfig Read(config::ConfigReader& reader);
 };

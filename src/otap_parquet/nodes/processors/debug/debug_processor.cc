@@ -42,9 +42,13 @@ arrow::Result<std::string> BatchToOtlpJson(const OtapBatch& batch) {
 
 DebugProcessorConfig DebugProcessorConfig::Read(config::ConfigReader& reader) {
   DebugProcessorConfig c;
-  if (auto v = reader.Enum("verbosity", {"basic", "normal", "detailed"}))
-    c.verbosity = *v;
-  if (auto v = reader.Enum("mode", {"batch", "signal"})) c.mode = *v;
+  c.verbosity = reader.Enum("verbosity",
+                            {{"basic", Verbosity::kBasic},
+                             {"normal", Verbosity::kNormal},
+                             {"detailed", Verbosity::kDetailed}},
+                            c.verbosity);
+  c.mode =
+      reader.Enum("mode", {{"batch", Mode::kBatch}, {"signal", Mode::kSignal}}, c.mode);
   if (auto list = reader.StringList("signals")) {
     c.signals = {false, false, false};
     for (const auto& name : *list) {
@@ -78,7 +82,7 @@ DebugProcessorConfig DebugProcessorConfig::Read(config::ConfigReader& reader) {
   }
   if (reader.Has("sampling")) {
     config::ConfigReader sampling = reader.Child("sampling");
-    sampling.Enum("type", {"no_sampling"});
+    sampling.Accept("type", {"no_sampling"});
     sampling.Finish();
   }
   return c;
@@ -106,13 +110,13 @@ arrow::Status DebugProcessor::Process(engine::PData msg, engine::EffectHandler& 
     const std::string prefix =
         fmt::format("debug node={} core={} {} batch #{}:", effect.node_id(),
                     effect.core(), SignalName(msg.signal()), batches_[s]);
-    if (config_.verbosity == "basic") {
+    if (config_.verbosity == DebugProcessorConfig::Verbosity::kBasic) {
       sink_->WriteLine(fmt::format("{} {} {} (total {})", prefix, msg.num_items(),
                                    ItemNoun(msg.signal()), items_[s]));
     } else {
       sink_->WriteLine(fmt::format("{} {}", prefix, SummarizeBatch(msg.batch)));
     }
-    if (config_.verbosity == "detailed") {
+    if (config_.verbosity == DebugProcessorConfig::Verbosity::kDetailed) {
       auto json = BatchToOtlpJson(msg.batch);
       if (json.ok()) {
         sink_->WriteLine(*json);

@@ -20,9 +20,11 @@ namespace otap_parquet::nodes {
 struct DebugProcessorConfig {
   /// `basic`: one line of counts per batch; `normal`: plus rows per OTAP table;
   /// `detailed`: plus the batch's content as OTLP JSON.
-  std::string verbosity = "normal";
+  enum class Verbosity { kBasic, kNormal, kDetailed };
+  Verbosity verbosity = Verbosity::kNormal;
   /// `batch` or `signal`; both print per batch here.
-  std::string mode = "batch";
+  enum class Mode { kBatch, kSignal };
+  Mode mode = Mode::kBatch;
   /// Signals printed (others pass silently): logs, metrics, spans (or traces).
   std::array<bool, 3> signals{true, true, true};
   /// Empty = stdout, else a file appended to.

@@ -7,6 +7,8 @@
 
 #include <spdlog/logger.h>
 
+#include "otap_parquet/nodes/receivers/otap/metrics.h"
+
 namespace otap_parquet::nodes {
 
 using engine::Clock;
@@ -14,16 +16,6 @@ using otlp_receiver::Outcome;
 using otlp_receiver::Protocol;
 
 namespace {
-
-void Set(engine::NodeMetrics& m, const std::string& name, const char* label,
-         std::string_view value, const char* help, int64_t amount, bool counter = true) {
-  m.SetExtra({.name = name,
-              .label = label,
-              .value = std::string(value),
-              .counter = counter,
-              .help = help,
-              .amount = amount});
-}
 
 constexpr std::chrono::seconds kMaxStopWait{60};
 
@@ -125,66 +117,45 @@ void OtapReceiver::Publish(engine::EffectHandler& effect) const {
   if (!ingest_ || !server_) return;
   engine::NodeMetrics& m = effect.metrics();
   const otlp_receiver::IngestCounters& c = ingest_->counters();
+  using M = OtapReceiverMetrics;
   for (Protocol protocol : {Protocol::kArrow, Protocol::kGrpc}) {
     if (protocol == Protocol::kGrpc && !config_.otlp) continue;
     const int p = static_cast<int>(protocol);
-    const std::string prefix =
-        protocol == Protocol::kArrow ? "otap_arrow_" : "otap_otlp_grpc_";
+    const M::Protocol& pm = protocol == Protocol::kArrow ? M::arrow : M::otlp_grpc;
     for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
       const int s = static_cast<int>(signal);
       const std::string_view name = SignalName(signal);
-      Set(m, prefix + "requests_started", "signal", name,
-          "batches (Arrow) or export requests (OTLP) sent into the pipeline",
-          c.started[p][s].load());
-      Set(m, prefix + "requests_completed", "signal", name,
-          "batches or requests answered with success", c.completed[p][s].load());
-      Set(m, prefix + "items_received", "signal", name,
-          "log records, spans or metric points admitted", c.items[p][s].load());
+      m.Set(pm.requests_started, c.started[p][s].load(), name);
+      m.Set(pm.requests_completed, c.completed[p][s].load(), name);
+      m.Set(pm.items_received, c.items[p][s].load(), name);
     }
     for (int o = 1; o < otlp_receiver::kNumOutcomes; ++o) {
-      Set(m, prefix + "requests_rejected", "reason", OutcomeName(static_cast<Outcome>(o)),
-          "batches or requests answered with an error", c.rejected[p][o].load());
+      m.Set(pm.requests_rejected, c.rejected[p][o].load(),
+            OutcomeName(static_cast<Outcome>(o)));
     }
   }
   const otap_receiver::StreamCounters& a = server_->counters();
   for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
-    Set(m, "otap_arrow_batches", "signal", SignalName(signal),
-        "BatchArrowRecords messages received",
-        a.batches[static_cast<int>(signal)].load());
+    m.Set(M::arrow_batches, a.batches[static_cast<int>(signal)].load(),
+          SignalName(signal));
   }
-  Set(m, "otap_arrow_streams_open", "", "", "OTel Arrow streams open",
-      a.streams_open.load(), /*counter=*/false);
-  Set(m, "otap_arrow_streams", "outcome", "started", "OTel Arrow streams",
-      a.streams_started.load());
-  Set(m, "otap_arrow_streams", "outcome", "refused",
-      "OTel Arrow streams refused (auth, limit, method)", a.streams_refused.load());
-  Set(m, "otap_arrow_streams", "outcome", "broken",
-      "OTel Arrow streams ended after a decode error", a.streams_broken.load());
-  Set(m, "otap_arrow_message_bytes", "", "",
-      "message bytes received (after zstd decompression)", a.message_bytes.load());
-  Set(m, "otap_arrow_zstd_messages", "", "", "messages that arrived zstd-compressed",
-      a.zstd_messages.load());
-  Set(m, "otap_arrow_decode_errors", "", "", "batches that could not be decoded",
-      a.decode_errors.load());
-  Set(m, "otap_arrow_schema_resets", "", "", "new schema_id for a payload type",
-      a.schema_resets.load());
-  Set(m, "otap_arrow_statuses", "code", "ok", "BatchStatus sent", a.statuses_ok.load());
-  Set(m, "otap_arrow_statuses", "code", "invalid_argument", "BatchStatus sent",
-      a.statuses_invalid.load());
-  Set(m, "otap_arrow_statuses", "code", "unavailable", "BatchStatus sent",
-      a.statuses_unavailable.load());
-  Set(m, "otap_arrow_in_flight_bytes", "", "", "message bytes of batches awaiting status",
-      a.in_flight_bytes.load(), /*counter=*/false);
-  Set(m, "otap_arrow_read_pauses", "", "", "times a stream stopped reading at a limit",
-      a.read_pauses.load());
-  Set(m, "otap_acknowledgements", "outcome", "success", "wait_for_result outcomes: Ack",
-      c.acks_success.load());
-  Set(m, "otap_acknowledgements", "outcome", "failure",
-      "wait_for_result outcomes: retryable Nack", c.acks_failure.load());
-  Set(m, "otap_acknowledgements", "outcome", "refused",
-      "wait_for_result outcomes: permanent Nack", c.acks_refused.load());
-  Set(m, "otap_acknowledgements", "outcome", "timeout",
-      "wait_for_result outcomes: none within timeout", c.acks_timeout.load());
+  m.Set(M::arrow_streams_open, a.streams_open.load());
+  m.Set(M::arrow_streams, a.streams_started.load(), "started");
+  m.Set(M::arrow_streams, a.streams_refused.load(), "refused");
+  m.Set(M::arrow_streams, a.streams_broken.load(), "broken");
+  m.Set(M::arrow_message_bytes, a.message_bytes.load());
+  m.Set(M::arrow_zstd_messages, a.zstd_messages.load());
+  m.Set(M::arrow_decode_errors, a.decode_errors.load());
+  m.Set(M::arrow_schema_resets, a.schema_resets.load());
+  m.Set(M::arrow_statuses, a.statuses_ok.load(), "ok");
+  m.Set(M::arrow_statuses, a.statuses_invalid.load(), "invalid_argument");
+  m.Set(M::arrow_statuses, a.statuses_unavailable.load(), "unavailable");
+  m.Set(M::arrow_in_flight_bytes, a.in_flight_bytes.load());
+  m.Set(M::arrow_read_pauses, a.read_pauses.load());
+  m.Set(M::acknowledgements, c.acks_success.load(), "success");
+  m.Set(M::acknowledgements, c.acks_failure.load(), "failure");
+  m.Set(M::acknowledgements, c.acks_refused.load(), "refused");
+  m.Set(M::acknowledgements, c.acks_timeout.load(), "timeout");
 }
 
 const engine::NodeFactory kOtapReceiverFactory{

@@ -157,9 +157,12 @@ OtlpGrpcConfig OtlpGrpcConfig::Read(config::ConfigReader& reader) {
       c.request_compression.push_back(method);
     }
   }
-  if (auto v = reader.Enum("response_compression", {"none", "gzip", "deflate"})) {
-    c.response_compression = *v == "none" ? "" : *v;
-  }
+  using Compression = ResponseCompression;
+  c.response_compression = reader.Enum("response_compression",
+                                       {{"none", Compression::kNone},
+                                        {"gzip", Compression::kGzip},
+                                        {"deflate", Compression::kDeflate}},
+                                       c.response_compression);
   if (auto v = reader.Int("max_concurrent_requests", 0)) c.max_concurrent_requests = *v;
   if (auto v = reader.Bool("wait_for_result")) c.wait_for_result = *v;
   if (auto v = reader.Duration("timeout", std::chrono::milliseconds(1))) c.timeout = *v;

@@ -47,8 +47,9 @@ struct OtlpGrpcConfig {
   /// `request_compression`: accepted request encodings (gzip, deflate; zstd is
   /// accepted by the key but gRPC C++ cannot decode it).
   std::vector<std::string> request_compression = {"zstd", "gzip", "deflate"};
-  /// `response_compression`: "" = none, else gzip or deflate.
-  std::string response_compression;
+  /// `response_compression`: none, gzip or deflate.
+  enum class ResponseCompression { kNone, kGzip, kDeflate };
+  ResponseCompression response_compression = ResponseCompression::kNone;
   int64_t max_concurrent_requests = 0;  ///< 0 = the pdata channel capacity
   bool wait_for_result = false;
   /// Server-side limit on waiting for channel space and for the outcome.

@@ -259,9 +259,10 @@ arrow::Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const OtlpGrpcConfi
         std::find(accepted.begin(), accepted.end(), algorithm) != accepted.end();
     builder.SetCompressionAlgorithmSupportStatus(algorithm, on);
   }
-  if (config.response_compression == "gzip") {
+  if (config.response_compression == OtlpGrpcConfig::ResponseCompression::kGzip) {
     builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_GZIP);
-  } else if (config.response_compression == "deflate") {
+  } else if (config.response_compression ==
+             OtlpGrpcConfig::ResponseCompression::kDeflate) {
     builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_DEFLATE);
   }
   server->server_ = builder.BuildAndStart();

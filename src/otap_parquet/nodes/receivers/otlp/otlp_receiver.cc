@@ -6,6 +6,8 @@
 
 #include <spdlog/logger.h>
 
+#include "otap_parquet/nodes/receivers/otlp/metrics.h"
+
 namespace otap_parquet::nodes {
 
 using engine::Clock;
@@ -13,16 +15,6 @@ using otlp_receiver::Outcome;
 using otlp_receiver::Protocol;
 
 namespace {
-
-void Set(engine::NodeMetrics& m, const std::string& name, const char* label,
-         std::string_view value, const char* help, int64_t amount, bool counter = true) {
-  m.SetExtra({.name = name,
-              .label = label,
-              .value = std::string(value),
-              .counter = counter,
-              .help = help,
-              .amount = amount});
-}
 
 // Most a graceful stop waits for running calls (the engine's deadline is usually
 // far shorter).
@@ -172,50 +164,39 @@ void OtlpReceiver::Publish(engine::EffectHandler& effect) const {
   if (!ingest_) return;
   engine::NodeMetrics& m = effect.metrics();
   const otlp_receiver::IngestCounters& c = ingest_->counters();
+  using M = OtlpReceiverMetrics;
   for (Protocol protocol : {Protocol::kGrpc, Protocol::kHttp}) {
     if ((protocol == Protocol::kGrpc && !config_.grpc) ||
         (protocol == Protocol::kHttp && !config_.http)) {
       continue;
     }
     const int p = static_cast<int>(protocol);
-    const std::string prefix = "otlp_" + std::string(ProtocolName(protocol)) + "_";
+    const M::Protocol& pm = protocol == Protocol::kGrpc ? M::grpc : M::http;
     for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
       const int s = static_cast<int>(signal);
       const std::string_view name = SignalName(signal);
-      Set(m, prefix + "requests_started", "signal", name, "export requests received",
-          c.started[p][s].load());
-      Set(m, prefix + "requests_completed", "signal", name,
-          "export requests answered with success", c.completed[p][s].load());
-      Set(m, prefix + "request_bytes", "signal", name,
-          "request payload bytes (as received, before decompression for gRPC)",
-          c.bytes[p][s].load());
-      Set(m, prefix + "items_received", "signal", name,
-          "log records, spans or metric points admitted", c.items[p][s].load());
+      m.Set(pm.requests_started, c.started[p][s].load(), name);
+      m.Set(pm.requests_completed, c.completed[p][s].load(), name);
+      m.Set(pm.request_bytes, c.bytes[p][s].load(), name);
+      m.Set(pm.items_received, c.items[p][s].load(), name);
     }
     for (int o = 1; o < otlp_receiver::kNumOutcomes; ++o) {
-      Set(m, prefix + "requests_rejected", "reason", OutcomeName(static_cast<Outcome>(o)),
-          "export requests answered with an error", c.rejected[p][o].load());
+      m.Set(pm.requests_rejected, c.rejected[p][o].load(),
+            OutcomeName(static_cast<Outcome>(o)));
     }
   }
   if (config_.http) {
-    Set(m, "otlp_http_connections", "", "", "open OTLP/HTTP connections",
-        c.http_connections.load(), /*counter=*/false);
+    m.Set(M::http_connections, c.http_connections.load());
     for (int d = 0; d < otlp_receiver::kNumHttpDrops; ++d) {
-      Set(m, "otlp_http_connections_closed", "reason",
-          otlp_receiver::HttpDropName(static_cast<otlp_receiver::HttpDrop>(d)),
-          "OTLP/HTTP connections closed without an answer", c.http_drops[d].load());
+      m.Set(M::http_connections_closed, c.http_drops[d].load(),
+            otlp_receiver::HttpDropName(static_cast<otlp_receiver::HttpDrop>(d)));
     }
   }
-  Set(m, "otlp_acknowledgements", "outcome", "success", "wait_for_result outcomes: Ack",
-      c.acks_success.load());
-  Set(m, "otlp_acknowledgements", "outcome", "failure",
-      "wait_for_result outcomes: retryable Nack", c.acks_failure.load());
-  Set(m, "otlp_acknowledgements", "outcome", "refused",
-      "wait_for_result outcomes: permanent Nack", c.acks_refused.load());
-  Set(m, "otlp_acknowledgements", "outcome", "timeout",
-      "wait_for_result outcomes: none within timeout", c.acks_timeout.load());
-  Set(m, "otlp_requests_waiting", "", "", "requests waiting for their outcome",
-      ingest_->waiting(), /*counter=*/false);
+  m.Set(M::acknowledgements, c.acks_success.load(), "success");
+  m.Set(M::acknowledgements, c.acks_failure.load(), "failure");
+  m.Set(M::acknowledgements, c.acks_refused.load(), "refused");
+  m.Set(M::acknowledgements, c.acks_timeout.load(), "timeout");
+  m.Set(M::requests_waiting, ingest_->waiting());
 }
 
 const engine::NodeFactory kOtlpReceiverFactory{

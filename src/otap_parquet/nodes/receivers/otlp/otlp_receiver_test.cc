@@ -55,7 +55,7 @@ auth:
   EXPECT_EQ(c.grpc->listening_addr.ToString(), "0.0.0.0:4317");
   EXPECT_EQ(c.grpc->max_decoding_message_size, 512LL << 20);
   EXPECT_EQ(c.grpc->request_compression, std::vector<std::string>{"gzip"});
-  EXPECT_EQ(c.grpc->response_compression, "gzip");
+  EXPECT_EQ(c.grpc->response_compression, OtlpGrpcConfig::ResponseCompression::kGzip);
   EXPECT_EQ(c.grpc->max_concurrent_requests, 100);
   EXPECT_TRUE(c.grpc->wait_for_result);
   EXPECT_EQ(*c.grpc->timeout, std::chrono::seconds(5));

@@ -9,34 +9,10 @@
 #include <fmt/format.h>
 
 #include "otap_parquet/cli/replay_commands.h"
-#include "otap_parquet/dataset/parquet_exporter_config.h"
 
 namespace otap_parquet::nodes {
 
 namespace {
-
-// Parses `storage` with the exporter's parser (same keys, same checks) and records
-// its errors ("<path>: <message>" lines) at the storage block's line.
-void ReadStorage(config::ConfigReader& reader, dataset::StorageConfig* out) {
-  const YAML::Node original = reader.Raw("storage");
-  YAML::Node wrapper(YAML::NodeType::Map);
-  wrapper["storage"] = YAML::Clone(original);
-  auto parsed = dataset::ParseParquetExporterConfig(wrapper, reader.path());
-  if (parsed.ok()) {
-    *out = std::move(parsed->storage);
-    return;
-  }
-  const std::string& text = parsed.status().message();
-  if (text.find('\n') == std::string::npos) {
-    reader.Error("storage", text);
-    return;
-  }
-  for (auto& error : dataset::SplitConfigErrors(text)) {
-    if (error.path.empty()) error.path = reader.path() + ".storage";
-    reader.errors()->Add(std::move(error.path), original.Mark(),
-                         std::move(error.message));
-  }
-}
 
 std::optional<int64_t> ReadTimeBound(config::ConfigReader& reader, std::string_view key) {
   auto text = reader.String(key);
@@ -52,6 +28,46 @@ std::optional<int64_t> ReadTimeBound(config::ConfigReader& reader, std::string_v
 }
 
 }  // namespace
+
+ParquetReceiverConfig::Checkpoint ParquetReceiverConfig::Checkpoint::Read(
+    config::ConfigReader& reader) {
+  Checkpoint c;
+  if (auto v = reader.String("path")) c.path = *v;
+  if (auto v = reader.String("object")) c.object = *v;
+  if (c.path.empty() == c.object.empty()) {
+    reader.Error("",
+                 "give exactly one of \"path\" (a file or URI) and \"object\" (a "
+                 "name next to the dataset)");
+  }
+  if (!c.object.empty() &&
+      (c.object.front() == '/' || c.object.find("..") != std::string::npos ||
+       c.object.find("://") != std::string::npos)) {
+    reader.Error("object",
+                 "must be a relative name inside the dataset (no '/' first, no "
+                 "'..', no scheme)");
+  }
+  if (auto v = reader.Duration("interval")) {
+    c.interval = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+  }
+  if (auto v = reader.Int("max_batches", 1, 1'000'000)) c.max_batches = *v;
+  return c;
+}
+
+ParquetReceiverConfig::Retry ParquetReceiverConfig::Retry::Read(
+    config::ConfigReader& reader) {
+  Retry c;
+  if (auto v = reader.Int("max_retries", 0, 1000)) c.max_retries = *v;
+  if (auto v = reader.Duration("init_backoff", std::chrono::milliseconds(1))) {
+    c.init_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+  }
+  if (auto v = reader.Duration("max_backoff", std::chrono::milliseconds(1))) {
+    c.max_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+  }
+  if (c.max_backoff < c.init_backoff) {
+    reader.Error("max_backoff", "must not be shorter than init_backoff");
+  }
+  return c;
+}
 
 ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) {
   ParquetReceiverConfig c;
@@ -73,7 +89,12 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
   }
   if (has_storage) {
     reader.Ignore("storage");
-    if (!has_uri) ReadStorage(reader, &c.storage);
+    if (!has_uri) {
+      // The shape of exporter:parquet's `storage` block, read by the same code.
+      config::ConfigReader storage = reader.Child("storage");
+      c.storage = dataset::StorageConfig::Read(storage);
+      storage.Finish();
+    }
   }
   if (auto names = reader.StringList("signal_types")) {
     c.signals.clear();
@@ -129,42 +150,13 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
     c.time_range = r;
   }
   if (reader.Has("checkpoint")) {
-    config::ConfigReader ck = reader.Child("checkpoint");
-    Checkpoint checkpoint;
-    if (auto v = ck.String("path")) checkpoint.path = *v;
-    if (auto v = ck.String("object")) checkpoint.object = *v;
-    if (checkpoint.path.empty() == checkpoint.object.empty()) {
-      ck.Error("",
-               "give exactly one of \"path\" (a file or URI) and \"object\" (a "
-               "name next to the dataset)");
-    }
-    if (!checkpoint.object.empty() &&
-        (checkpoint.object.front() == '/' ||
-         checkpoint.object.find("..") != std::string::npos ||
-         checkpoint.object.find("://") != std::string::npos)) {
-      ck.Error("object",
-               "must be a relative name inside the dataset (no '/' first, no "
-               "'..', no scheme)");
-    }
-    if (auto v = ck.Duration("interval")) {
-      checkpoint.interval = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
-    }
-    if (auto v = ck.Int("max_batches", 1, 1'000'000)) checkpoint.max_batches = *v;
-    ck.Finish();
-    c.checkpoint = std::move(checkpoint);
+    config::ConfigReader checkpoint = reader.Child("checkpoint");
+    c.checkpoint = Checkpoint::Read(checkpoint);
+    checkpoint.Finish();
   }
   if (reader.Has("retry")) {
     config::ConfigReader retry = reader.Child("retry");
-    if (auto v = retry.Int("max_retries", 0, 1000)) c.retry.max_retries = *v;
-    if (auto v = retry.Duration("init_backoff", std::chrono::milliseconds(1))) {
-      c.retry.init_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
-    }
-    if (auto v = retry.Duration("max_backoff", std::chrono::milliseconds(1))) {
-      c.retry.max_backoff = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
-    }
-    if (c.retry.max_backoff < c.retry.init_backoff) {
-      retry.Error("max_backoff", "must not be shorter than init_backoff");
-    }
+    c.retry = Retry::Read(retry);
     retry.Finish();
   }
   if (reader.Has("shard")) {
@@ -205,9 +197,8 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
   }
   if (reader.Has("pacing")) {
     config::ConfigReader pacing = reader.Child("pacing");
-    if (auto v = pacing.Enum("mode", {"fast", "original"})) {
-      c.pace_original = *v == "original";
-    }
+    c.pacing = pacing.Enum(
+        "mode", {{"fast", Pacing::kFast}, {"original", Pacing::kOriginal}}, c.pacing);
     if (auto v = pacing.Double("speed")) {
       if (!(*v > 0.0) || *v > 1e9) {
         pacing.Error("speed", fmt::format("must be > 0 (a factor), got {}", *v));

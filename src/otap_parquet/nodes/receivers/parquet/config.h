@@ -64,6 +64,8 @@ struct ParquetReceiverConfig {
     /// so a crash replays at most this many acknowledged batches again (plus those
     /// in flight).
     int64_t max_batches = 16;
+
+    static Checkpoint Read(config::ConfigReader& reader);
   };
   std::optional<Checkpoint> checkpoint;
 
@@ -76,6 +78,8 @@ struct ParquetReceiverConfig {
     int64_t max_retries = 8;
     std::chrono::milliseconds init_backoff{1000};
     std::chrono::milliseconds max_backoff{30000};
+
+    static Retry Read(config::ConfigReader& reader);
   };
   Retry retry;
 
@@ -92,7 +96,8 @@ struct ParquetReceiverConfig {
 
   /// `pacing`: `mode: fast` (default, as fast as downstream takes it) or `original`
   /// (the original event-time gaps between batches, divided by `speed`).
-  bool pace_original = false;
+  enum class Pacing { kFast, kOriginal };
+  Pacing pacing = Pacing::kFast;
   double speed = 1.0;
 
   static ParquetReceiverConfig Read(config::ConfigReader& reader);

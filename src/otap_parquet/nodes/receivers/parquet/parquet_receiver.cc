@@ -12,22 +12,13 @@
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/nodes/receivers/parquet/metrics.h"
 
 namespace otap_parquet::nodes {
 
 using engine::Clock;
 
 namespace {
-
-void Set(engine::NodeMetrics& m, const char* name, const char* help, int64_t amount,
-         bool counter = true) {
-  m.SetExtra({.name = name,
-              .label = "",
-              .value = "",
-              .counter = counter,
-              .help = help,
-              .amount = amount});
-}
 
 void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
   total.partitions += s.partitions;
@@ -218,7 +209,7 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
       dataset::DisplayUri(*fs_, base_), config_.batch_size,
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.polling_interval)
           .count(),
-      config_.pace_original ? "original" : "fast");
+      config_.pacing == ParquetReceiverConfig::Pacing::kOriginal ? "original" : "fast");
   if (!polling() && !OpenReader(effect).ok()) {
     return arrow::Status::IOError("receiver:parquet ", effect.node_id(),
                                   ": cannot open dataset ",
@@ -636,7 +627,7 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
       break;
     }
   }
-  if (config_.pace_original) {
+  if (config_.pacing == ParquetReceiverConfig::Pacing::kOriginal) {
     if (!(ready.unit == paced_unit_)) {
       pacing_.Restart();
       paced_unit_ = ready.unit;
@@ -746,84 +737,50 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
                          s.orphan_rows - logged_orphans_);
     logged_orphans_ = s.orphan_rows;
   }
+  using M = ParquetReceiverMetrics;
   engine::NodeMetrics& m = effect.metrics();
-  Set(m, "parquet_files_read", "Parquet files whose footer was read", s.files_read);
-  Set(m, "parquet_corrupt_files", "Parquet files skipped as unreadable", s.corrupt_files);
-  Set(m, "parquet_incompatible_files",
-      "Parquet files skipped: a required column missing, mistyped or unreadable",
-      s.incompatible_files);
-  Set(m, "parquet_unreadable_columns", "optional columns of a file read as nulls",
-      s.unreadable_columns);
-  Set(m, "parquet_recovered_columns",
-      "upstream length-prefixed id columns recovered (Q14)", s.recovered_columns);
-  Set(m, "parquet_io_retries", "reads retried inside the reader after a storage failure",
-      s.io_retries);
-  Set(m, "parquet_read_retries",
-      "storage failures that outlasted the reader's retries: reader reopened later",
-      read_retries_);
-  Set(m, "parquet_row_groups_read", "row groups read", s.row_groups_read);
-  Set(m, "parquet_row_groups_skipped", "row groups skipped by time_range",
-      s.row_groups_skipped);
-  Set(m, "parquet_orphan_rows", "child rows whose parent never appears", s.orphan_rows);
-  Set(m, "parquet_id_collisions",
-      "signals of a partition not replayed: two writers numbered ids in one id space",
-      s.id_collisions);
+  m.Set(M::files_read, s.files_read);
+  m.Set(M::corrupt_files, s.corrupt_files);
+  m.Set(M::incompatible_files, s.incompatible_files);
+  m.Set(M::unreadable_columns, s.unreadable_columns);
+  m.Set(M::recovered_columns, s.recovered_columns);
+  m.Set(M::io_retries, s.io_retries);
+  m.Set(M::read_retries, read_retries_);
+  m.Set(M::row_groups_read, s.row_groups_read);
+  m.Set(M::row_groups_skipped, s.row_groups_skipped);
+  m.Set(M::orphan_rows, s.orphan_rows);
+  m.Set(M::id_collisions, s.id_collisions);
   if (tail_) {
     const dataset::TailPlannerStats& t = tail_->stats();
-    Set(m, "parquet_tail_held_files",
-        "child files held back: their parents are not visible yet (last pass)",
-        t.held_files, /*counter=*/false);
-    Set(m, "parquet_tail_held_rows", "rows of those files", t.held_rows,
-        /*counter=*/false);
-    Set(m, "parquet_tail_released_files",
-        "held child files read after orphan_grace_period without their parents",
-        t.released_files);
+    m.Set(M::tail_held_files, t.held_files);
+    m.Set(M::tail_held_rows, t.held_rows);
+    m.Set(M::tail_released_files, t.released_files);
   }
-  Set(m, "parquet_filtered_rows", "rows dropped by time_range", s.filtered_rows);
-  Set(m, "parquet_bytes_read", "compressed column chunk bytes read", s.bytes_read);
-  Set(m, "parquet_records_emitted", "log records, spans or metric points emitted",
-      records_emitted_);
-  Set(m, "parquet_batches_emitted", "batches emitted", batches_emitted_);
-  Set(m, "parquet_batches_acked", "emitted batches Acked", acked_);
-  Set(m, "parquet_batches_nacked", "Nacks received for emitted batches", nacked_);
-  Set(m, "parquet_batches_retried", "Nacked batches sent again (retry)", retried_);
-  Set(m, "parquet_batches_abandoned",
-      "batches given up (permanent Nack, retries exhausted, or shutdown): the "
-      "checkpoint stays before them",
-      abandoned_);
-  Set(m, "parquet_records_abandoned", "records of the abandoned batches",
-      abandoned_items_);
-  Set(m, "parquet_batches_dead_lettered",
-      "batches refused for good and written to the dead letter file", dead_lettered_);
-  Set(m, "parquet_records_dead_lettered", "records of the dead-lettered batches",
-      dead_lettered_items_);
-  Set(m, "parquet_dead_letter_errors", "failed dead letter writes (batch abandoned)",
-      dead_letter_errors_);
-  Set(m, "parquet_batches_in_flight", "emitted batches not yet settled", in_flight_,
-      /*counter=*/false);
-  Set(m, "parquet_passes", "dataset discoveries (readers opened)", polls_);
-  Set(m, "parquet_watch_wakeups",
-      "passes started early because files appeared (watch: inotify)", watch_wakeups_);
-  Set(m, "parquet_skipped_paths",
-      "paths the last discovery did not read (directory symlinks, second paths of a "
-      "file, table paths that are not directories)",
-      skipped_paths_, /*counter=*/false);
-  Set(m, "parquet_resume_skipped_files", "root files not read: replayed before",
-      s.resume_skipped_files);
-  Set(m, "parquet_checkpoint_lag_batches",
-      "emitted batches not acknowledged yet (replayed again after a crash)",
-      progress_.lag_batches(), /*counter=*/false);
-  Set(m, "parquet_checkpoint_lag_items", "records of those batches",
-      progress_.lag_items(), /*counter=*/false);
-  Set(m, "parquet_checkpoint_writes", "checkpoint writes", checkpoint_writes_);
-  Set(m, "parquet_checkpoint_write_errors", "failed checkpoint writes",
-      checkpoint_errors_);
+  m.Set(M::filtered_rows, s.filtered_rows);
+  m.Set(M::bytes_read, s.bytes_read);
+  m.Set(M::records_emitted, records_emitted_);
+  m.Set(M::batches_emitted, batches_emitted_);
+  m.Set(M::batches_acked, acked_);
+  m.Set(M::batches_nacked, nacked_);
+  m.Set(M::batches_retried, retried_);
+  m.Set(M::batches_abandoned, abandoned_);
+  m.Set(M::records_abandoned, abandoned_items_);
+  m.Set(M::batches_dead_lettered, dead_lettered_);
+  m.Set(M::records_dead_lettered, dead_lettered_items_);
+  m.Set(M::dead_letter_errors, dead_letter_errors_);
+  m.Set(M::batches_in_flight, in_flight_);
+  m.Set(M::passes, polls_);
+  m.Set(M::watch_wakeups, watch_wakeups_);
+  m.Set(M::skipped_paths, skipped_paths_);
+  m.Set(M::resume_skipped_files, s.resume_skipped_files);
+  m.Set(M::checkpoint_lag_batches, progress_.lag_batches());
+  m.Set(M::checkpoint_lag_items, progress_.lag_items());
+  m.Set(M::checkpoint_writes, checkpoint_writes_);
+  m.Set(M::checkpoint_write_errors, checkpoint_errors_);
   if (checkpoint_written_) {
-    Set(m, "parquet_checkpoint_age_ms", "time since the last checkpoint write",
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
-                                                              last_checkpoint_write_)
-            .count(),
-        /*counter=*/false);
+    m.Set(M::checkpoint_age_ms, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    Clock::now() - last_checkpoint_write_)
+                                    .count());
   }
 }
 

@@ -205,12 +205,12 @@ pacing: {mode: original, speed: 60}
   ASSERT_TRUE(c.checkpoint.has_value());
   EXPECT_EQ(c.checkpoint->path, "/var/lib/otap/replay.json");
   EXPECT_EQ(c.checkpoint->interval, std::chrono::milliseconds(250));
-  EXPECT_TRUE(c.pace_original);
+  EXPECT_EQ(c.pacing, ParquetReceiverConfig::Pacing::kOriginal);
   EXPECT_EQ(c.speed, 60.0);
   ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /d\ncheckpoint: {object: _ckpt/r.json}"));
   EXPECT_EQ(d.checkpoint->object, "_ckpt/r.json");
   EXPECT_EQ(d.checkpoint->interval, std::chrono::seconds(1));
-  EXPECT_FALSE(d.pace_original);
+  EXPECT_EQ(d.pacing, ParquetReceiverConfig::Pacing::kFast);
   EXPECT_THAT(ErrorOf("base_uri: /d\ncheckpoint: {interval: 1s}"),
               HasSubstr("nodes.pq.config.checkpoint (line 2): give exactly one of"));
   EXPECT_THAT(ErrorOf("base_uri: /d\ncheckpoint: {path: /a, object: b}"),

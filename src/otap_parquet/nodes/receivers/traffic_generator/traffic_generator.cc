@@ -24,8 +24,10 @@ TrafficGeneratorConfig TrafficGeneratorConfig::Read(config::ConfigReader& reader
   if (!reader.Has("traffic_config")) {
     reader.Error("", "missing required key \"traffic_config\"");
   }
-  if (auto v = traffic.Enum("production_mode", {"smooth", "open"}))
-    c.production_mode = *v;
+  c.production_mode =
+      traffic.Enum("production_mode",
+                   {{"smooth", ProductionMode::kSmooth}, {"open", ProductionMode::kOpen}},
+                   c.production_mode);
   const YAML::Node rate = traffic.Raw("signals_per_second");
   if (rate.IsDefined() && rate.IsNull()) {
     c.signals_per_second.reset();
@@ -51,11 +53,13 @@ TrafficGeneratorConfig TrafficGeneratorConfig::Read(config::ConfigReader& reader
     traffic.Ignore(key);
   }
   traffic.Finish();
-  reader.Enum("data_source", {"semantic_conventions", "synthetic"});
+  reader.Accept("data_source", {"semantic_conventions", "synthetic"});
   reader.Ignore("registry_path");
-  if (auto v = reader.Enum("generation_strategy", {"fresh", "pre_generated"})) {
-    c.generation_strategy = *v;
-  }
+  c.generation_strategy =
+      reader.Enum("generation_strategy",
+                  {{"fresh", GenerationStrategy::kFresh},
+                   {"pre_generated", GenerationStrategy::kPreGenerated}},
+                  c.generation_strategy);
   reader.Bool("enable_ack_nack");  // Acks are always tracked (counters)
   reader.Ignore("resource_attributes");
   reader.Ignore("transport_headers");
@@ -104,7 +108,8 @@ arrow::Result<std::optional<OtapBatch>> TrafficSource::Next() {
   const int s = static_cast<int>(signal);
   OtapBatch batch(signal);
   auto& pool = pregenerated_[s];
-  const bool pregen = config_.generation_strategy == "pre_generated";
+  const bool pregen = config_.generation_strategy ==
+                      TrafficGeneratorConfig::GenerationStrategy::kPreGenerated;
   if (pregen && pool.size() >= kPregeneratedBatches && n == config_.max_batch_size) {
     batch = pool[cycle_[s]++ % pool.size()];
   } else {
@@ -144,7 +149,8 @@ arrow::Status TrafficGenerator::Start(engine::EffectHandler& effect) {
 
 Clock::time_point TrafficGenerator::Poll(Clock::time_point now,
                                          engine::EffectHandler& effect) {
-  if (config_.signals_per_second && config_.production_mode == "open") {
+  if (config_.signals_per_second &&
+      config_.production_mode == TrafficGeneratorConfig::ProductionMode::kOpen) {
     if (now - window_start_ >= std::chrono::seconds(1)) {
       window_start_ = now;
       window_items_ = 0;
@@ -174,7 +180,8 @@ Clock::time_point TrafficGenerator::Poll(Clock::time_point now,
   auto st = effect.Send(std::move(msg));
   if (!st.ok()) effect.metrics().errors++;
   if (!config_.signals_per_second) return now;  // uncapped: as fast as accepted
-  if (config_.production_mode == "open") return now;
+  if (config_.production_mode == TrafficGeneratorConfig::ProductionMode::kOpen)
+    return now;
   const auto interval =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
           static_cast<double>(items) / *config_.signals_per_second));

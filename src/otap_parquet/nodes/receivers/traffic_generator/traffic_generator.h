@@ -24,7 +24,8 @@ namespace otap_parquet::nodes {
 struct TrafficGeneratorConfig {
   /// `smooth` spreads batches evenly over each second; `open` sends each second's
   /// quota as fast as the pipeline takes it.
-  std::string production_mode = "smooth";
+  enum class ProductionMode { kSmooth, kOpen };
+  ProductionMode production_mode = ProductionMode::kSmooth;
   /// Items per second per instance; nullopt (`null` in YAML) = uncapped.
   std::optional<double> signals_per_second = 30;
   /// Stop after this many items per instance; nullopt = unlimited.
@@ -37,7 +38,8 @@ struct TrafficGeneratorConfig {
   int64_t metric_weight = 0;
   int64_t trace_weight = 0;
   /// `pre_generated` builds 16 batches per signal once and cycles through them.
-  std::string generation_strategy = "fresh";
+  enum class GenerationStrategy { kFresh, kPreGenerated };
+  GenerationStrategy generation_strategy = GenerationStrategy::kFresh;
   /// Seed of instance 0; instance i uses seed + i.
   uint64_t seed = 1;
 

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/config/config_reader.h"
+
+#include <string>
+
+#include "otap_parquet/dataset/parquet_exporter_config.h"
+#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/dataset/writer_options.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+enum class Color { kRed, kGreen, kBlue };
+
+const EnumNames<Color> kColors = {
+    {"red", Color::kRed}, {"green", Color::kGreen}, {"blue", Color::kBlue}};
+
+std::vector<std::string> Messages(const ConfigErrors& errors) {
+  std::vector<std::string> out;
+  for (const auto& error : errors.errors()) out.push_back(error.ToString());
+  return out;
+}
+
+// Scenario: an enum key present, absent, misspelt and of the wrong type.
+// Guarantees: Enum returns the value of the name; absent keeps the fallback
+// without an error; a typo lists the names and suggests the nearest, at the key's
+// path and line; a mapping is refused as not a string.
+TEST(ConfigReaderTest, EnumReadsNamesAsValues) {
+  ConfigErrors errors;
+  ConfigReader reader(YAML::Load("a: green\nb: gren\nc: {x: 1}\n"), "n", &errors);
+  EXPECT_EQ(reader.Enum<Color>("a", kColors), Color::kGreen);
+  EXPECT_EQ(reader.Enum("absent", kColors, Color::kBlue), Color::kBlue);
+  EXPECT_EQ(reader.Enum("b", kColors, Color::kRed), Color::kRed);
+  EXPECT_FALSE(reader.Enum<Color>("c", kColors).has_value());
+  reader.Finish();
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("n.b (line 2): must be one of red, green, blue, got \"gren\"; "
+                          "did you mean \"green\"?",
+                          "n.c (line 3): expected a string, got <map>"));
+}
+
+// Scenario: a key with accepted values and no effect, valid and invalid.
+// Guarantees: Accept reports the same error as Enum and marks the key known.
+TEST(ConfigReaderTest, AcceptChecksWithoutValue) {
+  ConfigErrors errors;
+  ConfigReader reader(YAML::Load("type: otap\nmode: otpl\n"), "p", &errors);
+  reader.Accept("type", {"otap", "otlp"});
+  reader.Accept("mode", {"otap", "otlp"});
+  reader.Finish();
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("p.mode (line 2): must be one of otap, "
+                          "otlp, got \"otpl\"; did you mean \"otap\"?"));
+}
+
+// Scenario: errors at paths below the reader's mapping.
+// Guarantees: the line is that of the deepest existing part of the path (a nested
+// key, a list item); a missing part falls back to its parent's line.
+TEST(ConfigReaderTest, ErrorAtNestedPathHasItsLine) {
+  ConfigErrors errors;
+  ConfigReader reader(YAML::Load("a: 1\ns3:\n  auth: x\ncols:\n  - k\n  - v\n"), "n",
+                      &errors);
+  reader.Error("s3.auth", "m1");
+  reader.Error("cols[1]", "m2");
+  reader.Error("s3.missing", "m3");
+  reader.Error("cols[7]", "m4");
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("n.s3.auth (line 3): m1", "n.cols[1] (line 6): m2",
+                          "n.s3.missing (line 2): m3", "n.cols[7] (line 4): m4"));
+}
+
+// Scenario: a list of mappings, with a bad item and an unknown key in another.
+// Guarantees: one reader per item with path `key[i]`; a non-list is an error.
+TEST(ConfigReaderTest, ItemsReadsListsOfMappings) {
+  ConfigErrors errors;
+  ConfigReader reader(YAML::Load("l:\n  - {a: 1}\n  - 5\n  - {b: 2}\nm: {x: 1}\n"), "n",
+                      &errors);
+  auto items = reader.Items("l");
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].Int("a"), 1);
+  for (auto& item : items) {
+    item.Int("a");
+    item.Finish();
+  }
+  EXPECT_TRUE(reader.Items("m").empty());
+  EXPECT_TRUE(reader.Items("absent").empty());
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("n.l[1] (line 3): expected a mapping, got 5",
+                          "n.l[2].b (line 4): unknown key; did you mean \"a\"?",
+                          "n.m (line 5): expected a list, got <map>"));
+}
+
+// Scenario: settings structs read from a block with bad input (RetryConfig,
+// WriterOptions, the parquet exporter's whole config).
+// Guarantees: each error is recorded at the key that holds the value, with its
+// line; values read before the error are kept.
+TEST(ConfigReaderTest, SettingsStructsReadAndCheckThemselves) {
+  ConfigErrors errors;
+  ConfigReader retry(
+      YAML::Load("max_retries: -1\ninit_backoff: 2s\nmax_backoff: 1s\nbackoff_base: 3\n"),
+      "x.retry", &errors);
+  const auto r = dataset::RetryConfig::Read(retry);
+  retry.Finish();
+  EXPECT_EQ(r.backoff_base, 3.0);
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("x.retry.max_retries (line 1): must be >= 0, got -1",
+                          "x.retry.max_backoff (line 3): must be >= init_backoff "
+                          "(2000ms), got 1000ms"));
+
+  ConfigErrors writer_errors;
+  ConfigReader writer(YAML::Load("compression: snappy\nbloom_filter_columns: [a, \"\"]\n"
+                                 "bloom_filter_fpp: 2\ndictionary: maybe\n"),
+                      "w", &writer_errors);
+  const auto w = dataset::WriterOptions::Read(writer);
+  writer.Finish();
+  EXPECT_EQ(w.compression, dataset::Compression::kSnappy);
+  EXPECT_THAT(Messages(writer_errors),
+              ElementsAre("w.dictionary (line 4): expected true or false, got maybe",
+                          "w.bloom_filter_columns[1] (line 2): must not be empty",
+                          "w.bloom_filter_fpp (line 3): must be in (0, 1), got 2"));
+
+  auto parsed = ParseTyped<dataset::ParquetExporterConfig>(
+      YAML::Load("storage: {s3: {base_uri: s3://b/p}}\nretry: {max_retris: 3}\n"
+                 "partitioning_strategies: [{event_time: hour, schema_metadata: []}]\n"),
+      "nodes.pq.config");
+  EXPECT_RAISES_WITH_MESSAGE_THAT(
+      Invalid,
+      ::testing::AllOf(HasSubstr("invalid configuration (2 errors)"),
+                     HasSubstr("nodes.pq.config.retry.max_retris (line 2): unknown key; "
+                               "did you mean \"max_retries\"?"),
+                     HasSubstr("nodes.pq.config.partitioning_strategies[0] (line 3): "
+                               "each strategy has exactly one key")),
+      parsed.status());
+}
+
+}  // namespace
+}  // namespace otap_parquet::config
