@@ -111,10 +111,10 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
     if (names->empty()) reader.Error("signal_types", "must name at least one signal");
   }
   if (auto v = reader.Duration("polling_interval")) c.polling_interval = *v;
-  if (auto v = reader.Enum("watch", {"auto", "inotify", "poll"})) {
-    c.watch = *v == "inotify" ? Watch::kInotify
-              : *v == "poll"  ? Watch::kPoll
-                              : Watch::kAuto;
+  if (auto v = reader.Enum<Watch>("watch", {{"auto", Watch::kAuto},
+                                            {"inotify", Watch::kInotify},
+                                            {"poll", Watch::kPoll}})) {
+    c.watch = *v;
     if (c.watch == Watch::kInotify && c.storage.kind != dataset::StorageKind::kFile) {
       reader.Error("watch",
                    "inotify watches local datasets only; use auto (polls object "
