@@ -25,6 +25,8 @@ struct ConvertOptions {
   int64_t max_batch_rows = 65535;
   /// Also check that the output holds the same telemetry as the input.
   bool verify = false;
+  /// --progress: auto, always or never (cli/progress.h).
+  std::string progress = "auto";
 };
 
 /// \brief `otap-parquet convert INPUT... OUTPUT`: OTLP files to an OTLP file, every

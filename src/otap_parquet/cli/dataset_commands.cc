@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "otap_parquet/config/units.h"
+#include "otap_parquet/cli/progress.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
 
@@ -77,6 +78,7 @@ DatasetFlags::ToOptions() const {
   options.compression = *codec;
   if (rows_per_file < 0) return Status::Invalid("--rows-per-file must be >= 0");
   if (rows_per_file > 0) options.target_rows_per_file = rows_per_file;
+  options.bloom_filter_columns = bloom_filter_columns;
   // `_part_id` is always the innermost level (PartitioningOptions): `part_id` and
   // `none` add nothing to it.
   dataset::PartitioningOptions partitioning;
@@ -140,6 +142,7 @@ Status RunConvertToDataset(const ConvertOptions& options, const DatasetFlags& fl
   if (options.verify) {
     return Status::NotImplemented("--verify needs an OTLP output file (.jsonl or .pb)");
   }
+  ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
   ARROW_ASSIGN_OR_RAISE(auto selected, flags.ToOptions());
   auto [writer_options, partitioning] = std::move(selected);
   dataset::DatasetWriterSettings settings;
@@ -147,6 +150,17 @@ Status RunConvertToDataset(const ConvertOptions& options, const DatasetFlags& fl
   ARROW_ASSIGN_OR_RAISE(
       settings.filesystem,
       dataset::FileSystemFromUri(options.output, storage, &settings.base_path));
+  // Records written, and input bytes by whole files (the readers keep no offset).
+  ProgressReporter progress(progress_mode, "convert", "records");
+  std::vector<int64_t> input_sizes;
+  int64_t input_bytes = 0;
+  for (const auto& input : options.inputs) {
+    std::error_code error;
+    const auto size = std::filesystem::file_size(input, error);
+    input_sizes.push_back(error ? 0 : static_cast<int64_t>(size));
+    input_bytes += input_sizes.back();
+  }
+  progress.SetTotal(0, input_bytes);
   settings.fsync = !flags.no_fsync;
   ARROW_ASSIGN_OR_RAISE(
       auto writer,
@@ -155,18 +169,24 @@ Status RunConvertToDataset(const ConvertOptions& options, const DatasetFlags& fl
   std::vector<arrow::Future<>> acks;
   int64_t batches = 0;
   std::map<Signal, int64_t> items;
-  ARROW_RETURN_NOT_OK(ForEachBatch(options.inputs, options.signal, options.max_batch_rows,
-                                   [&](OtapBatch batch) -> Status {
-                                     ++batches;
-                                     items[batch.signal()] += batch.num_items();
-                                     acks.push_back(writer->Write(batch));
-                                     // Fail fast: a failed batch is final here.
-                                     if (acks.back().is_finished()) {
-                                       ARROW_RETURN_NOT_OK(acks.back().status());
-                                     }
-                                     return Status::OK();
-                                   }));
+  for (size_t i = 0; i < options.inputs.size(); ++i) {
+    ARROW_RETURN_NOT_OK(ForEachBatch({options.inputs[i]}, options.signal,
+                                     options.max_batch_rows,
+                                     [&](OtapBatch batch) -> Status {
+                                       ++batches;
+                                       items[batch.signal()] += batch.num_items();
+                                       progress.Add(batch.num_items(), 0);
+                                       acks.push_back(writer->Write(batch));
+                                       // Fail fast: a failed batch is final here.
+                                       if (acks.back().is_finished()) {
+                                         ARROW_RETURN_NOT_OK(acks.back().status());
+                                       }
+                                       return Status::OK();
+                                     }));
+    progress.Add(0, input_sizes[i]);
+  }
   ARROW_RETURN_NOT_OK(writer->Close());
+  progress.Finish();
   for (auto& ack : acks) ARROW_RETURN_NOT_OK(ack.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

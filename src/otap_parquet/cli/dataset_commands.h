@@ -30,6 +30,8 @@ struct DatasetFlags {
   /// --partition-by (repeatable): part_id, hour, day, or none. Empty = part_id
   /// (upstream's usual config: without it `_part_id` is only in root metadata).
   std::vector<std::string> partition_by;
+  /// --bloom-filter (repeatable): bloom_filter_columns, e.g. trace_id.
+  std::vector<std::string> bloom_filter_columns;
   /// --s3-endpoint, --s3-region, --allow-http (s3:// outputs; credentials come
   /// from the AWS environment variables).
   std::string s3_endpoint;

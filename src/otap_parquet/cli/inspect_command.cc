@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "otap_parquet/cli/progress.h"
 #include "otap_parquet/config/units.h"
 #include "otap_parquet/dataset/storage.h"
 
@@ -268,12 +269,19 @@ arrow::Result<int> RunInspect(const InspectCommandOptions& options, std::ostream
   if (!grace.ok()) {
     return grace.status().WithMessage("--grace-period: ", grace.status().message());
   }
+  ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
+  // Footers alone are quick: only the check (reading the ids) reports progress.
+  ProgressReporter progress(options.check ? progress_mode : ProgressMode::kNever, "check",
+                            "files");
   dataset::InspectOptions inspect;
   inspect.check = options.check;
+  inspect.progress_total = progress.TotalCallback();
+  inspect.progress_done = progress.AddCallback();
   inspect.grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
   auto report = dataset::Inspect(fs, base, inspect);
+  progress.Finish();
   if (!report.ok()) {
     return report.status().WithMessage(options.dataset, ": ", report.status().message());
   }

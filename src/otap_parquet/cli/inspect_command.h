@@ -24,6 +24,8 @@ struct InspectCommandOptions {
   bool json = false;
   /// --grace-period (with --check): a duration ("1h", "30m", "0s").
   std::string grace_period = "1h";
+  /// --progress (with --check): auto, always or never (cli/progress.h).
+  std::string progress = "auto";
   /// --s3-endpoint, --s3-region, --allow-http.
   DatasetFlags flags;
 };

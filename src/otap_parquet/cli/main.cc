@@ -17,6 +17,7 @@
 #include "otap_parquet/cli/repair_command.h"
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
+#include "otap_parquet/cli/sql_command.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/util/memory.h"
 #include "otap_parquet/version.h"
@@ -59,6 +60,8 @@ void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
                   "resource:service.name; outermost), hour or day (event time), part_id "
                   "or none (no more levels); _part_id=<uuid> is always the innermost "
                   "level");
+  cmd->add_option("--bloom-filter", flags->bloom_filter_columns,
+                  "write a bloom filter on this column (e.g. trace_id); repeatable");
   cmd->add_option("--s3-endpoint", flags->s3_endpoint,
                   "S3 endpoint override (host:port or http(s)://host:port)");
   cmd->add_option("--s3-region", flags->s3_region, "S3 region");
@@ -112,6 +115,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 65535));
   convert_cmd->add_flag("--verify", convert.verify,
                         "check that OUTPUT holds the same telemetry as the inputs");
+  convert_cmd
+      ->add_option("--progress", convert.progress,
+                   "progress line on stderr: auto (when stderr is a terminal), always, "
+                   "never")
+      ->capture_default_str();
   AddDatasetFlags(convert_cmd, &convert_dataset);
   std::string convert_start, convert_end;
   std::vector<std::string> convert_partitions;
@@ -209,6 +217,11 @@ int main(int argc, char** argv) {
   repair_cmd->add_flag("--apply", repair.apply,
                        "remove what was found (default: dry run)");
   repair_cmd
+      ->add_option("--progress", repair.progress,
+                   "progress line on stderr: auto (when stderr is a terminal), always, "
+                   "never")
+      ->capture_default_str();
+  repair_cmd
       ->add_option("--grace-period", repair.grace_period,
                    "only leftovers older than this are removed (e.g. 30m, 1h, 0s)")
       ->capture_default_str();
@@ -281,6 +294,11 @@ int main(int argc, char** argv) {
                         "parent present, no stale temporary files (reads the ids)");
   inspect_cmd->add_flag("--json", inspect.json, "print one JSON document (docs/cli.md)");
   inspect_cmd
+      ->add_option("--progress", inspect.progress,
+                   "--check: progress line on stderr: auto (when stderr is a terminal), "
+                   "always, never")
+      ->capture_default_str();
+  inspect_cmd
       ->add_option("--grace-period", inspect.grace_period,
                    "--check: leftovers younger than this may be a flush in progress")
       ->capture_default_str();
@@ -344,6 +362,24 @@ int main(int argc, char** argv) {
                                   "allow plain http to the S3 endpoint");
   AddRetryFlags(partitions_delete_cmd, &partitions_delete.flags);
 
+  otap_parquet::cli::SqlCommandOptions sql;
+  auto* sql_cmd = app.add_subcommand(
+      "sql",
+      "Print DuckDB views of DATASET: logs, spans, metrics and per point type, with "
+      "attributes as MAP columns and events/links as lists (docs/queries.md); --run "
+      "starts DuckDB's CLI with them");
+  sql_cmd->add_option("dataset", sql.dataset, "DATASET (directory, file:// or s3://)")
+      ->required();
+  sql_cmd->add_flag("--run", sql.run, "start DuckDB's CLI (duckdb) with the views");
+  sql_cmd->add_option("--query,-c", sql.query,
+                      "run this SQL after the views and exit (implies --run)");
+  sql_cmd->add_option("--duckdb", sql.duckdb, "DuckDB CLI to run")->capture_default_str();
+  sql_cmd->add_option("--s3-endpoint", sql.flags.s3_endpoint,
+                      "S3 endpoint override (host:port or http(s)://host:port)");
+  sql_cmd->add_option("--s3-region", sql.flags.s3_region, "S3 region");
+  sql_cmd->add_flag("--allow-http", sql.flags.allow_http,
+                    "allow plain http to the S3 endpoint");
+
   // run: the pipeline engine (cli/run_command.h).
   otap_parquet::cli::RunOptions run;
   auto* run_cmd = otap_parquet::cli::AddRunSubcommand(app, run);
@@ -375,6 +411,7 @@ int main(int argc, char** argv) {
       replay.flags = convert_dataset;
       replay.partitions = convert_partitions;
       replay.batch_size = convert.max_batch_rows;
+      replay.progress = convert.progress;
       for (auto [text, bound] : {std::pair{&convert_start, &replay.start_unix_nano},
                                  std::pair{&convert_end, &replay.end_unix_nano}}) {
         if (text->empty()) continue;
@@ -440,6 +477,10 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
     auto code = otap_parquet::cli::RunPartitions(partitions, std::cout);
+    return code.ok() ? *code : Report(code.status());
+  }
+  if (*sql_cmd) {
+    auto code = otap_parquet::cli::RunSql(sql, std::cout);
     return code.ok() ? *code : Report(code.status());
   }
   if (*run_cmd) return otap_parquet::cli::RunCommand(run, std::cout, std::cerr);

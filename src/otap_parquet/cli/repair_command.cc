@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/cli/progress.h"
 #include "otap_parquet/config/units.h"
 #include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/dataset/storage.h"
@@ -18,12 +19,17 @@ arrow::Result<int> RunRepair(const RepairCommandOptions& options, std::ostream& 
   if (!grace.ok()) {
     return grace.status().WithMessage("--grace-period: ", grace.status().message());
   }
+  ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
+  ProgressReporter progress(progress_mode, "repair", "files");
   dataset::RepairOptions repair;
+  repair.progress_total = progress.TotalCallback();
+  repair.progress_done = progress.AddCallback();
   repair.grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
   repair.apply = options.apply;
   auto report = dataset::Repair(fs, base, repair);
+  progress.Finish();
   if (!report.ok()) {
     return report.status().WithMessage(options.dataset, ": ", report.status().message());
   }

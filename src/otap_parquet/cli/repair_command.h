@@ -19,6 +19,8 @@ struct RepairCommandOptions {
   /// --grace-period: a duration ("1h", "30m", "0s").
   std::string grace_period = "1h";
   bool apply = false;
+  /// --progress: auto, always or never (cli/progress.h).
+  std::string progress = "auto";
   /// --s3-endpoint, --s3-region, --allow-http.
   DatasetFlags flags;
 };

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/cli/progress.h"
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/dataset/read_errors.h"
@@ -189,13 +190,16 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
         "dataset to dataset: convert to an OTLP file first, or use a pipeline");
   }
   ARROW_ASSIGN_OR_RAISE(auto format, otlp::FormatFromPath(options.output));
+  ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
   ARROW_ASSIGN_OR_RAISE(auto reader, OpenReader(options));
+  ProgressReporter progress(progress_mode, "convert", "records");
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<otlp::OtlpFileWriter> writer;
   ARROW_ASSIGN_OR_RAISE(writer, otlp::OtlpFileWriter::Open(options.output, format));
   std::array<int64_t, 3> items{};
   auto write = [&](const OtapBatch& batch, const otlp::OtlpRequest& request) {
     items[static_cast<size_t>(batch.signal())] += batch.num_items();
+    progress.Add(batch.num_items(), 0);
     auto st = writer->Write(request);
     if (!st.ok()) return st.WithMessage(options.output, ": ", st.message());
     return Status::OK();
@@ -229,6 +233,7 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
     have_before = true;
   }
   ARROW_RETURN_NOT_OK(writer->Close());
+  progress.Finish();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report << fmt::format(

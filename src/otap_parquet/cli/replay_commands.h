@@ -32,6 +32,8 @@ struct ReplayOptions {
   /// --partition: only partitions whose path has every `key=value` level of one of
   /// these selectors (PartitionSelector); empty = all.
   std::vector<std::string> partitions;
+  /// --progress: auto, always or never (cli/progress.h).
+  std::string progress = "never";
 };
 
 /// \brief Whether a CLI input names a dataset rather than an OTLP file.

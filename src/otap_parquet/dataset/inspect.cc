@@ -593,6 +593,8 @@ arrow::Result<InspectReport> Inspect(const std::shared_ptr<arrow::fs::FileSystem
     RepairOptions repair;
     repair.grace_period = options.grace_period;
     repair.clock = options.clock;
+    repair.progress_total = options.progress_total;
+    repair.progress_done = options.progress_done;
     ARROW_ASSIGN_OR_RAISE(auto checked, Repair(fs, base, repair));
     report.checked = true;
     report.partitions_checked = checked.partitions_checked;

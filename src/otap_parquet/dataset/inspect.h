@@ -38,6 +38,8 @@ struct InspectOptions {
   std::chrono::milliseconds grace_period{std::chrono::hours(1)};
   /// Current time for the grace period; default system_clock::now.
   std::function<std::chrono::system_clock::time_point()> clock;
+  /// check: progress of the verification (RepairOptions::progress_total/_done).
+  std::function<void(int64_t, int64_t)> progress_total, progress_done;
   /// Footers read at once (object stores: one request or two each).
   int parallelism = 8;
   /// Also sum up every id space (InspectReport::partitions; `otap-parquet

@@ -372,6 +372,16 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
   for (PayloadType type : AllTables()) {
     for (PayloadType parent : ParentTables(type)) parent_tables.insert(parent);
   }
+  if (options.progress_total) {
+    int64_t files = 0, bytes = 0;
+    for (const auto& [partition, table_files] : partitions) {
+      for (const auto& f : table_files) {
+        ++files;
+        bytes += std::max<int64_t>(f.info.size(), 0);
+      }
+    }
+    options.progress_total(files, bytes);
+  }
   for (auto& [partition, files] : partitions) {
     ++report.partitions_checked;
     // One file at a time, parents first; nothing is removed until every file of the
@@ -410,6 +420,9 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
       const TableFile& table_file = *next;
       const PayloadType type = table_file.type;
       ++report.files_checked;
+      if (options.progress_done) {
+        options.progress_done(1, std::max<int64_t>(table_file.info.size(), 0));
+      }
       const std::string& path = table_file.info.path();
       if (!read.ok()) {
         unchecked = RepairFinding{};

@@ -86,6 +86,9 @@ struct RepairOptions {
   bool apply = false;
   /// Current time for the grace period; default system_clock::now.
   std::function<std::chrono::system_clock::time_point()> clock;
+  /// Progress (the CLI's --progress), when set: `progress_total(files, bytes)` once
+  /// the files to read are listed, `progress_done(files, bytes)` after each one.
+  std::function<void(int64_t, int64_t)> progress_total, progress_done;
 
   static RepairOptions Defaults() { return {}; }
   arrow::Status Validate() const;

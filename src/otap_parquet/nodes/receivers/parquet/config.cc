@@ -112,6 +112,16 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
     if (names->empty()) reader.Error("signal_types", "must name at least one signal");
   }
   if (auto v = reader.Duration("polling_interval")) c.polling_interval = *v;
+  if (auto v = reader.Enum<Watch>("watch", {{"auto", Watch::kAuto},
+                                            {"inotify", Watch::kInotify},
+                                            {"poll", Watch::kPoll}})) {
+    c.watch = *v;
+    if (c.watch == Watch::kInotify && c.storage.kind != dataset::StorageKind::kFile) {
+      reader.Error("watch",
+                   "inotify watches local datasets only; use auto (polls object "
+                   "stores) or poll");
+    }
+  }
   if (reader.Has("processing_options")) {
     config::ConfigReader options = reader.Child("processing_options");
     if (auto v = options.Int("batch_size", 1, 65535)) c.batch_size = *v;

@@ -28,6 +28,13 @@ struct ParquetReceiverConfig {
   std::vector<Signal> signals = {Signal::kLogs, Signal::kTraces, Signal::kMetrics};
   /// 0 = one-shot: finish once the dataset is exhausted and every batch settled.
   std::chrono::nanoseconds polling_interval{0};
+  /// `watch` (polling only): how a following receiver learns of new files.
+  enum class Watch {
+    kAuto,     ///< inotify on a local dataset, else polling
+    kInotify,  ///< inotify (local datasets only), woken as files appear
+    kPoll,     ///< only every polling_interval
+  };
+  Watch watch = Watch::kAuto;
   /// `processing_options.batch_size`: most root rows per emitted batch, 1..65535.
   int64_t batch_size = 1000;
   /// `processing_options.min_file_age`: skip files modified more recently.

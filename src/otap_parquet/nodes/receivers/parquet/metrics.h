@@ -80,6 +80,9 @@ struct ParquetReceiverMetrics {
       "parquet_batches_in_flight", "{batch}", "emitted batches not yet settled");
   static constexpr engine::MetricDef passes =
       engine::Counter("parquet_passes", "{pass}", "dataset discoveries (readers opened)");
+  static constexpr engine::MetricDef watch_wakeups =
+      engine::Counter("parquet_watch_wakeups", "{pass}",
+                      "passes started early because files appeared (watch: inotify)");
   static constexpr engine::MetricDef skipped_paths =
       engine::Gauge("parquet_skipped_paths", "{path}",
                     "paths the last discovery did not read (directory symlinks, second "

@@ -188,6 +188,7 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
   if (polling()) {
     tail_ = std::make_unique<dataset::TailPlanner>(fs_, config_.orphan_grace_period,
                                                    DatasetLog());
+    ARROW_RETURN_NOT_OK(StartWatch(effect));
   }
   if (config_.checkpoint) {
     auto st = OpenCheckpoint(effect);
@@ -223,6 +224,47 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
 // Dataset events under this node's logger, named receiver.parquet.*.
 dataset::EventLog ParquetReceiver::DatasetLog() const {
   return dataset::EventLog(settings_.logger, "receiver.parquet");
+}
+
+arrow::Status ParquetReceiver::StartWatch(engine::EffectHandler& effect) {
+  using Watch = ParquetReceiverConfig::Watch;
+  const bool local = config_.storage.kind == dataset::StorageKind::kFile;
+  if (config_.watch == Watch::kPoll || !local) {
+    effect.logger().info("receiver.parquet.watch node={} mode=poll reason={}",
+                         effect.node_id(),
+                         config_.watch == Watch::kPoll ? "configured" : "not local");
+    return arrow::Status::OK();
+  }
+  auto watcher = DatasetWatcher::Open(base_);
+  if (!watcher.ok()) {
+    if (config_.watch == Watch::kInotify) {
+      return watcher.status().WithMessage(
+          "receiver:parquet ", effect.node_id(),
+          ": watch: inotify: ", watcher.status().message());
+    }
+    effect.logger().warn("receiver.parquet.watch node={} mode=poll error=\"{}\"",
+                         effect.node_id(), watcher.status().message());
+    return arrow::Status::OK();
+  }
+  watcher_ = std::move(*watcher);
+  effect.logger().info("receiver.parquet.watch node={} mode=inotify directories={}",
+                       effect.node_id(), watcher_->directories());
+  return arrow::Status::OK();
+}
+
+bool ParquetReceiver::WatchChanged(engine::EffectHandler& effect) {
+  if (!watcher_) return false;
+  auto changed = watcher_->Changed();
+  if (!changed.ok()) {
+    effect.metrics().errors++;
+    effect.logger().warn(
+        "receiver.parquet.watch node={} mode=poll error=\"{}\" (falling back to "
+        "polling every polling_interval)",
+        effect.node_id(), changed.status().message());
+    watcher_.reset();
+    return false;
+  }
+  return *changed;
 }
 
 arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
@@ -500,6 +542,9 @@ Clock::time_point ParquetReceiver::Poll(Clock::time_point now,
   }
   Clock::time_point next = PollReader(now, effect);
   if (!finished_ && !retry_due_.empty()) next = std::min(next, retry_due_.begin()->first);
+  // Between passes a watching receiver looks at its inotify queue now and then.
+  if (watcher_ && !finished_ && !reader_ && !ready_)
+    next = std::min(next, now + kWatchCheck);
   return next;
 }
 
@@ -535,8 +580,16 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
   }
   if (!reader_) {
     // Polling mode between passes, or a one-shot pass reopening after a storage
-    // failure.
-    if (now < next_poll_) return next_poll_;
+    // failure. A watcher's queue is read (emptied) before every pass: what appears
+    // later wakes the next one.
+    bool due = now >= next_poll_;
+    const bool changed = WatchChanged(effect);
+    if (!due && changed) {
+      ++watch_wakeups_;
+      due = true;
+    }
+    if (!due) return next_poll_;
+    woken_pass_ = changed && now < next_poll_;
     if (auto st = OpenReader(effect); !st.ok()) {
       if (polling()) {
         next_poll_ = now + config_.polling_interval;
@@ -559,6 +612,10 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     UpdateMetrics(effect);
     if (polling()) {
       next_poll_ = now + config_.polling_interval;
+      if (woken_pass_ && config_.min_file_age.count() > 0) {
+        // Files this pass found too young wake no one again: look once they are old.
+        next_poll_ = std::min(next_poll_, now + config_.min_file_age);
+      }
       return next_poll_;
     }
     exhausted_ = true;
@@ -723,6 +780,7 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   m.Set(M::dead_letter_errors, dead_letter_errors_);
   m.Set(M::batches_in_flight, in_flight_);
   m.Set(M::passes, polls_);
+  m.Set(M::watch_wakeups, watch_wakeups_);
   m.Set(M::skipped_paths, skipped_paths_);
   m.Set(M::resume_skipped_files, s.resume_skipped_files);
   m.Set(M::checkpoint_lag_batches, progress_.lag_batches());

@@ -21,6 +21,7 @@
 #include "otap_parquet/nodes/receivers/parquet/dead_letter.h"
 #include "otap_parquet/nodes/receivers/parquet/pacing.h"
 #include "otap_parquet/util/backoff.h"
+#include "otap_parquet/nodes/receivers/parquet/watcher.h"
 
 /// \file
 /// `receiver:parquet`: replays a Parquet dataset (dataset::DatasetReader) as OTAP
@@ -94,7 +95,16 @@ class ParquetReceiver : public engine::Receiver {
     std::string source;
   };
 
+  /// How often a watching receiver between passes looks for new files (a
+  /// non-blocking read of its inotify queue).
+  static constexpr std::chrono::milliseconds kWatchCheck{250};
+
   bool polling() const { return config_.polling_interval.count() > 0; }
+  /// Starts watching a local dataset (polling, `watch` auto or inotify).
+  arrow::Status StartWatch(engine::EffectHandler& effect);
+  /// Whether files appeared since the last call; on a watch failure falls back to
+  /// polling (logged).
+  bool WatchChanged(engine::EffectHandler& effect);
   /// Poll's work besides retries: pacing, reading, the end of the dataset.
   Clock::time_point PollReader(Clock::time_point now, engine::EffectHandler& effect);
   /// Subscribes to and sends `batch` under `token` (a first send or a retry).
@@ -165,6 +175,12 @@ class ParquetReceiver : public engine::Receiver {
   int64_t records_emitted_ = 0;
   int64_t batches_emitted_ = 0;
   int64_t polls_ = 0;
+  /// `watch`: inotify on the dataset directory tree (null: polling only).
+  std::unique_ptr<DatasetWatcher> watcher_;
+  int64_t watch_wakeups_ = 0;
+  /// The current pass was started by the watcher (files younger than min_file_age
+  /// it skipped get a pass of their own once old enough).
+  bool woken_pass_ = false;
   // Storage failures that outlasted the reader's retries: the reader is reopened
   // after a backoff (doubling per consecutive failure) and resumes.
   int64_t read_retries_ = 0;
