@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "otap_parquet/config/units.h"
 #include "otap_parquet/cli/progress.h"
+#include "otap_parquet/config/units.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
 

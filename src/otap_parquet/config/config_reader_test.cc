@@ -128,11 +128,12 @@ TEST(ConfigReaderTest, SettingsStructsReadAndCheckThemselves) {
       "nodes.pq.config");
   EXPECT_RAISES_WITH_MESSAGE_THAT(
       Invalid,
-      ::testing::AllOf(HasSubstr("invalid configuration (2 errors)"),
-                     HasSubstr("nodes.pq.config.retry.max_retris (line 2): unknown key; "
-                               "did you mean \"max_retries\"?"),
-                     HasSubstr("nodes.pq.config.partitioning_strategies[0] (line 3): "
-                               "each strategy has exactly one key")),
+      ::testing::AllOf(
+          HasSubstr("invalid configuration (2 errors)"),
+          HasSubstr("nodes.pq.config.retry.max_retris (line 2): unknown key; "
+                    "did you mean \"max_retries\"?"),
+          HasSubstr("nodes.pq.config.partitioning_strategies[0] (line 3): "
+                    "each strategy has exactly one key")),
       parsed.status());
 }
 

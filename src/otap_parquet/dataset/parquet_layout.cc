@@ -18,9 +18,9 @@
 #include <arrow/util/key_value_metadata.h>
 #include <fmt/format.h>
 
+#include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/dataset/reader_columns.h"
 #include "otap_parquet/pdata/id_visit.h"
-#include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/otap_schema.h"
 #include "otap_parquet/util/compute.h"

@@ -50,8 +50,9 @@ inline std::vector<std::string> GeneratedRequestBytes(Signal signal, generator::
   generator::OtlpGenerator generator(options);
   std::vector<std::string> out;
   for (int i = 0; i < count; ++i) {
-    out.push_back(std::visit([](const auto& request) { return request.SerializeAsString(); },
-                             generator.Next(signal)));
+    out.push_back(
+        std::visit([](const auto& request) { return request.SerializeAsString(); },
+                   generator.Next(signal)));
   }
   return out;
 }

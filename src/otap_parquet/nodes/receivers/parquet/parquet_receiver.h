@@ -20,8 +20,8 @@
 #include "otap_parquet/nodes/receivers/parquet/config.h"
 #include "otap_parquet/nodes/receivers/parquet/dead_letter.h"
 #include "otap_parquet/nodes/receivers/parquet/pacing.h"
-#include "otap_parquet/util/backoff.h"
 #include "otap_parquet/nodes/receivers/parquet/watcher.h"
+#include "otap_parquet/util/backoff.h"
 
 /// \file
 /// `receiver:parquet`: replays a Parquet dataset (dataset::DatasetReader) as OTAP
