@@ -100,7 +100,7 @@ std::string JsonEscape(const std::string& value) {
 
 void NodeMetrics::Set(const MetricDef& def, int64_t amount,
                       std::string_view label_value) {
-  SetExtra({.name = std::string(def.name),
+  SetExtra({.name = std::string(def.prefix) + std::string(def.name),
             .label = std::string(def.label),
             .value = def.label.empty() ? std::string() : std::string(label_value),
             .counter = def.kind == MetricKind::kCounter,

@@ -27,17 +27,26 @@ struct MetricDef {
   std::string_view unit;   ///< UCUM, as upstream: "By", "ms", "{file}", "{row}"
   std::string_view help;   ///< one line: what is counted
   std::string_view label;  ///< name of its one extra label ("table"); empty = none
+  /// Prepended to `name`: one declared set shared by nodes that differ only in
+  /// their names' prefix ("otlp_grpc_", "otlp_http_", "otap_"; WithPrefix()).
+  std::string_view prefix;
 };
+
+/// \brief `def` rendered as `<prefix><name>`.
+constexpr MetricDef WithPrefix(MetricDef def, std::string_view prefix) {
+  def.prefix = prefix;
+  return def;
+}
 
 /// \brief A monotonic counter (rendered `_total`).
 constexpr MetricDef Counter(std::string_view name, std::string_view unit,
                             std::string_view help, std::string_view label = {}) {
-  return {name, MetricKind::kCounter, unit, help, label};
+  return {name, MetricKind::kCounter, unit, help, label, {}};
 }
 /// \brief A value that goes up and down.
 constexpr MetricDef Gauge(std::string_view name, std::string_view unit,
                           std::string_view help, std::string_view label = {}) {
-  return {name, MetricKind::kGauge, unit, help, label};
+  return {name, MetricKind::kGauge, unit, help, label, {}};
 }
 
 /// \brief The current value of one node-specific metric (and label value).

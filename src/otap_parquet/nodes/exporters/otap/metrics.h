@@ -11,31 +11,8 @@
 
 namespace otap_parquet::nodes {
 
-inline constexpr OtlpExporterMetrics kOtapExporterMetrics{
-    .requests_sent = engine::Counter("otap_requests_sent", "{request}",
-                                     "export attempts started (retries included)"),
-    .requests_succeeded =
-        engine::Counter("otap_requests_succeeded", "{request}",
-                        "export attempts the peer answered with success"),
-    .requests_failed =
-        engine::Counter("otap_requests_failed", "{request}",
-                        "failed export attempts, by gRPC code / HTTP status", "reason"),
-    .retries = engine::Counter("otap_retries", "{retry}",
-                               "export attempts scheduled for a retry"),
-    .items_exported = engine::Counter(
-        "otap_items_exported", "{item}",
-        "items (log records, spans, data points) the peer accepted", "signal"),
-    .items_rejected = engine::Counter("otap_items_rejected", "{item}",
-                                      "items the peer rejected in a partial success"),
-    .bytes_sent = engine::Counter("otap_bytes_sent", "By",
-                                  "request bytes sent (encoded, before compression)"),
-    .batches_acked =
-        engine::Counter("otap_batches_acked", "{batch}", "batches exported and Acked"),
-    .batches_nacked = engine::Counter("otap_batches_nacked", "{batch}",
-                                      "batches Nacked, by outcome", "outcome"),
-    .in_flight = engine::Gauge("otap_in_flight", "{request}",
-                               "requests sending or waiting for a retry"),
-};
+inline constexpr OtlpExporterMetrics kOtapExporterMetrics =
+    OtlpExporterMetricsFor("otap_");
 
 /// The OTel Arrow streams of exporter:otap.
 struct OtapStreamMetrics {

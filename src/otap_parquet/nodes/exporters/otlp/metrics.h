@@ -22,56 +22,40 @@ struct OtlpExporterMetrics {
   engine::MetricDef in_flight;
 };
 
-inline constexpr OtlpExporterMetrics kOtlpGrpcExporterMetrics{
-    .requests_sent = engine::Counter("otlp_grpc_requests_sent", "{request}",
-                                     "export attempts started (retries included)"),
-    .requests_succeeded =
-        engine::Counter("otlp_grpc_requests_succeeded", "{request}",
-                        "export attempts the peer answered with success"),
-    .requests_failed =
-        engine::Counter("otlp_grpc_requests_failed", "{request}",
-                        "failed export attempts, by gRPC code / HTTP status", "reason"),
-    .retries = engine::Counter("otlp_grpc_retries", "{retry}",
-                               "export attempts scheduled for a retry"),
-    .items_exported = engine::Counter(
-        "otlp_grpc_items_exported", "{item}",
-        "items (log records, spans, data points) the peer accepted", "signal"),
-    .items_rejected = engine::Counter("otlp_grpc_items_rejected", "{item}",
-                                      "items the peer rejected in a partial success"),
-    .bytes_sent = engine::Counter("otlp_grpc_bytes_sent", "By",
-                                  "request bytes sent (encoded, before compression)"),
-    .batches_acked = engine::Counter("otlp_grpc_batches_acked", "{batch}",
-                                     "batches exported and Acked"),
-    .batches_nacked = engine::Counter("otlp_grpc_batches_nacked", "{batch}",
-                                      "batches Nacked, by outcome", "outcome"),
-    .in_flight = engine::Gauge("otlp_grpc_in_flight", "{request}",
-                               "requests sending or waiting for a retry"),
-};
+/// \brief The set of an exporter built on OtlpExporter, its names starting with
+/// `prefix` ("otlp_grpc_", "otlp_http_", "otap_").
+constexpr OtlpExporterMetrics OtlpExporterMetricsFor(std::string_view prefix) {
+  auto p = [prefix](engine::MetricDef def) { return engine::WithPrefix(def, prefix); };
+  return {
+      .requests_sent = p(engine::Counter("requests_sent", "{request}",
+                                         "export attempts started (retries included)")),
+      .requests_succeeded =
+          p(engine::Counter("requests_succeeded", "{request}",
+                            "export attempts the peer answered with success")),
+      .requests_failed = p(engine::Counter(
+          "requests_failed", "{request}",
+          "failed export attempts, by gRPC code / HTTP status", "reason")),
+      .retries = p(
+          engine::Counter("retries", "{retry}", "export attempts scheduled for a retry")),
+      .items_exported = p(engine::Counter(
+          "items_exported", "{item}",
+          "items (log records, spans, data points) the peer accepted", "signal")),
+      .items_rejected = p(engine::Counter(
+          "items_rejected", "{item}", "items the peer rejected in a partial success")),
+      .bytes_sent = p(engine::Counter(
+          "bytes_sent", "By", "request bytes sent (encoded, before compression)")),
+      .batches_acked =
+          p(engine::Counter("batches_acked", "{batch}", "batches exported and Acked")),
+      .batches_nacked = p(engine::Counter("batches_nacked", "{batch}",
+                                          "batches Nacked, by outcome", "outcome")),
+      .in_flight = p(engine::Gauge("in_flight", "{request}",
+                                   "requests sending or waiting for a retry")),
+  };
+}
 
-inline constexpr OtlpExporterMetrics kOtlpHttpExporterMetrics{
-    .requests_sent = engine::Counter("otlp_http_requests_sent", "{request}",
-                                     "export attempts started (retries included)"),
-    .requests_succeeded =
-        engine::Counter("otlp_http_requests_succeeded", "{request}",
-                        "export attempts the peer answered with success"),
-    .requests_failed =
-        engine::Counter("otlp_http_requests_failed", "{request}",
-                        "failed export attempts, by gRPC code / HTTP status", "reason"),
-    .retries = engine::Counter("otlp_http_retries", "{retry}",
-                               "export attempts scheduled for a retry"),
-    .items_exported = engine::Counter(
-        "otlp_http_items_exported", "{item}",
-        "items (log records, spans, data points) the peer accepted", "signal"),
-    .items_rejected = engine::Counter("otlp_http_items_rejected", "{item}",
-                                      "items the peer rejected in a partial success"),
-    .bytes_sent = engine::Counter("otlp_http_bytes_sent", "By",
-                                  "request bytes sent (encoded, before compression)"),
-    .batches_acked = engine::Counter("otlp_http_batches_acked", "{batch}",
-                                     "batches exported and Acked"),
-    .batches_nacked = engine::Counter("otlp_http_batches_nacked", "{batch}",
-                                      "batches Nacked, by outcome", "outcome"),
-    .in_flight = engine::Gauge("otlp_http_in_flight", "{request}",
-                               "requests sending or waiting for a retry"),
-};
+inline constexpr OtlpExporterMetrics kOtlpGrpcExporterMetrics =
+    OtlpExporterMetricsFor("otlp_grpc_");
+inline constexpr OtlpExporterMetrics kOtlpHttpExporterMetrics =
+    OtlpExporterMetricsFor("otlp_http_");
 
 }  // namespace otap_parquet::nodes
