@@ -561,11 +561,13 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
     }
     OpenFile* file = found->second.get();
     // No path in the exception's status: the message below names the file.
+    // A plain reference: clang (before 16) refuses to capture a structured binding.
+    const auto& rows_to_write = record_batch;
     Status st = CatchParquet("", [&] {
       DictionaryColumns& dictionaries = *file->dictionaries;
       const int64_t direct = dictionaries.dictionary_batches();
       const int64_t dense = dictionaries.dense_batches();
-      auto encoded = dictionaries.Encode(record_batch, file->rows, settings_.pool);
+      auto encoded = dictionaries.Encode(rows_to_write, file->rows, settings_.pool);
       metrics_.dictionary_arrays += dictionaries.dictionary_batches() - direct;
       metrics_.dense_dictionary_columns += dictionaries.dense_batches() - dense;
       return encoded.ok() ? file->writer->WriteRecordBatch(**encoded) : encoded.status();
