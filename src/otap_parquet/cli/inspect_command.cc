@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "otap_parquet/config/units.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::cli {
 

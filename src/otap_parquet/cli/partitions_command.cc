@@ -8,7 +8,7 @@
 
 #include "otap_parquet/cli/inspect_command.h"
 #include "otap_parquet/cli/replay_commands.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::cli {
 

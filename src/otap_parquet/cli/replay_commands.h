@@ -12,7 +12,7 @@
 
 #include "otap_parquet/cli/dataset_commands.h"
 #include "otap_parquet/dataset/sharding.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 /// \file
 /// `convert DATASET OUTPUT` and `bench replay DATASET`: reading Parquet datasets back

@@ -19,9 +19,9 @@
 #include <arrow/util/future.h>
 
 #include "otap_parquet/dataset/parquet_layout.h"
-#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/dataset/writer_options.h"
 #include "otap_parquet/pdata/otap_batch.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace spdlog {
 class logger;

@@ -27,7 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/discovery.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::dataset {
 

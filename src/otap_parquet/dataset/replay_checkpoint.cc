@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::dataset {
 

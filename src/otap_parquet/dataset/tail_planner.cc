@@ -14,7 +14,7 @@
 #include <parquet/statistics.h>
 #include <spdlog/spdlog.h>
 
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::dataset {
 

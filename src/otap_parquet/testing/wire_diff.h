@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "otap_parquet/pdata/otap_batch.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::testing {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "otap_parquet/nodes/exporters/otlp/retry.h"
+#include "otap_parquet/nodes/common/retry.h"
 
 #include <algorithm>
 #include <charconv>

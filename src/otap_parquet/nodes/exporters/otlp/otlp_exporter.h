@@ -11,8 +11,8 @@
 
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
+#include "otap_parquet/nodes/common/retry.h"
 #include "otap_parquet/nodes/exporters/otlp/config.h"
-#include "otap_parquet/nodes/exporters/otlp/retry.h"
 #include "otap_parquet/otlp/otlp_types.h"
 
 /// \file

@@ -6,8 +6,8 @@
 #include <arrow/result.h>
 
 #include "otap_parquet/dataset/dataset_writer.h"
-#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/dataset/writer_options.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace YAML {
 class Node;

@@ -10,7 +10,7 @@
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
-#include "otap_parquet/nodes/text_sink.h"
+#include "otap_parquet/nodes/common/text_sink.h"
 
 /// \file
 /// `processor:debug`: prints what passes through, forwards it unchanged.

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "otap_parquet/cli/replay_commands.h"
-#include "otap_parquet/dataset/parquet_exporter_config.h"
+#include "otap_parquet/nodes/exporters/parquet/parquet_exporter_config.h"
 
 namespace otap_parquet::nodes {
 

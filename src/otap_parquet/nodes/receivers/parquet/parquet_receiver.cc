@@ -11,7 +11,7 @@
 
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/sharding.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::nodes {
 

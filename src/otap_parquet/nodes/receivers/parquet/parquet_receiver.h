@@ -17,7 +17,7 @@
 #include "otap_parquet/dataset/tail_planner.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
-#include "otap_parquet/nodes/exporters/otlp/retry.h"
+#include "otap_parquet/nodes/common/retry.h"
 #include "otap_parquet/nodes/receivers/parquet/config.h"
 #include "otap_parquet/nodes/receivers/parquet/dead_letter.h"
 #include "otap_parquet/nodes/receivers/parquet/pacing.h"
