@@ -34,10 +34,6 @@ struct ReplayOptions {
 /// \brief Whether a CLI input names a dataset rather than an OTLP file.
 bool IsDatasetInput(const std::string& input);
 
-/// \brief Parses a time bound: integer Unix nanoseconds, or RFC 3339 UTC
-/// ("2026-11-23T10:00:00Z", fractional seconds allowed).
-arrow::Result<int64_t> ParseTimeBound(const std::string& text);
-
 /// \brief Input a replay skipped (each also logged as a warning with its path).
 struct ReplaySkips {
   int64_t files = 0;    ///< unreadable or incompatible files (ReaderStats)

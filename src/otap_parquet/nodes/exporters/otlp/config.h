@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "otap_parquet/config/config_reader.h"
+#include "otap_parquet/nodes/common/retry.h"
 
 /// \file
 /// Configuration of `exporter:otlp_grpc` and `exporter:otlp_http`: upstream's keys
@@ -17,21 +18,6 @@
 /// `processor:retry`.
 
 namespace otap_parquet::nodes {
-
-/// \brief `retry_on_failure`, the Collector's exporterhelper names and defaults.
-struct OtlpRetryConfig {
-  bool enabled = true;
-  std::chrono::nanoseconds initial_interval = std::chrono::seconds(5);
-  std::chrono::nanoseconds max_interval = std::chrono::seconds(30);
-  /// Give up (Nack retryable) when the next attempt would start later than this
-  /// after the first one; 0 = retry until shutdown.
-  std::chrono::nanoseconds max_elapsed_time = std::chrono::seconds(300);
-  double multiplier = 1.5;
-  /// Each delay is drawn from [d·(1−f), d·(1+f)].
-  double randomization_factor = 0.5;
-
-  static OtlpRetryConfig Read(config::ConfigReader& reader);
-};
 
 /// \brief TlsClientConfig. PEM contents are loaded (from `*_file`) at config time,
 /// so a missing file is a configuration error.

@@ -54,9 +54,4 @@ class DebugProcessor : public engine::Processor {
 
 extern const engine::NodeFactory kDebugProcessorFactory;
 
-/// \brief One-line summary of a batch: signal, items, rows per table.
-std::string SummarizeBatch(const OtapBatch& batch);
-/// \brief The batch as one line of OTLP/JSON.
-arrow::Result<std::string> BatchToOtlpJson(const OtapBatch& batch);
-
 }  // namespace otap_parquet::nodes
