@@ -8,7 +8,6 @@
 
 namespace otap_parquet::nodes {
 
-namespace {
 const char* ItemNoun(Signal signal) {
   switch (signal) {
     case Signal::kLogs:
@@ -20,7 +19,6 @@ const char* ItemNoun(Signal signal) {
   }
   return "items";
 }
-}  // namespace
 
 std::string SummarizeBatch(const OtapBatch& batch) {
   std::string tables;

@@ -13,6 +13,9 @@
 
 namespace otap_parquet::nodes {
 
+/// \brief What the items of a signal are called: "log records", "spans", "data
+/// points".
+const char* ItemNoun(Signal signal);
 /// \brief One-line summary of a batch: signal, items, rows per table.
 std::string SummarizeBatch(const OtapBatch& batch);
 /// \brief The batch as one line of OTLP/JSON.
