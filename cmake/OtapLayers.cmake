@@ -11,8 +11,9 @@ set(OTAP_SRC "${PROJECT_SOURCE_DIR}/src/otap_parquet")
 #   <folder>'s *.cc (not *_test.cc, not its subfolders) build <target>; DEPS are
 #   public (its headers include them), PRIVATE_DEPS only its .cc files. A folder
 #   without .cc files is an INTERFACE library (DEPS only). Its *_test.cc files
-#   build <target>_tests, linked with <target> and TEST_DEPS, labelled `unit` and
-#   <folder> (`ctest -L dataset`); the same objects go into otap_parquet_tests.
+#   build <target>_tests, linked with <target> and TEST_DEPS, labelled <folder>
+#   (`ctest -L dataset`; one label: gtest_discover_tests writes a list of labels
+#   as separate properties); the same objects go into otap_parquet_tests.
 function(otap_layer target folder)
   cmake_parse_arguments(L "" "" "DEPS;PRIVATE_DEPS;TEST_DEPS" ${ARGN})
   file(GLOB _sources CONFIGURE_DEPENDS "${OTAP_SRC}/${folder}/*.cc")
@@ -43,7 +44,7 @@ function(otap_layer target folder)
     # base_dir is relative), as otap_parquet_tests does.
     gtest_discover_tests(${target}_tests DISCOVERY_TIMEOUT 60
                          WORKING_DIRECTORY "${CMAKE_BINARY_DIR}"
-                         PROPERTIES LABELS "unit;${folder}")
+                         PROPERTIES LABELS "${folder}")
     set_property(GLOBAL APPEND PROPERTY OTAP_TEST_OBJECTS ${target}_test_objs)
   endif()
 endfunction()
