@@ -38,8 +38,17 @@ add_custom_command(
   COMMENT "Generating OTLP C++ code")
 
 list(FILTER OTLP_GENERATED INCLUDE REGEX "\\.cc$")
+set(OTLP_GRPC_GENERATED ${OTLP_GENERATED})
+list(FILTER OTLP_GENERATED EXCLUDE REGEX "\\.grpc\\.pb\\.cc$")
+list(FILTER OTLP_GRPC_GENERATED INCLUDE REGEX "\\.grpc\\.pb\\.cc$")
+# The messages (every layer that speaks OTLP) apart from the gRPC services (only
+# the OTLP receiver and exporter), so gRPC does not reach the lower layers.
 add_library(otlp_proto STATIC ${OTLP_GENERATED})
 target_include_directories(otlp_proto SYSTEM PUBLIC "${_gen}")
-target_link_libraries(otlp_proto PUBLIC protobuf::libprotobuf gRPC::grpc++)
+target_link_libraries(otlp_proto PUBLIC protobuf::libprotobuf)
 set_target_properties(otlp_proto PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_compile_options(otlp_proto PRIVATE -w)
+add_library(otlp_grpc STATIC ${OTLP_GRPC_GENERATED})
+target_link_libraries(otlp_grpc PUBLIC otlp_proto gRPC::grpc++)
+set_target_properties(otlp_grpc PROPERTIES POSITION_INDEPENDENT_CODE ON)
+target_compile_options(otlp_grpc PRIVATE -w)

@@ -22,7 +22,7 @@
 
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/inspect.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace {
 

@@ -18,7 +18,7 @@ namespace otap_parquet::cbor {
 namespace {
 
 using arrow::Status;
-namespace common = otlp::pb::common;
+namespace common = pb_common;
 
 constexpr const char* kDecodePrefix = "invalid CBOR in ser: ";
 

@@ -6,7 +6,7 @@
 
 #include <arrow/status.h>
 
-#include "otap_parquet/otlp/otlp_types.h"
+#include "opentelemetry/proto/common/v1/common.pb.h"
 
 /// \file
 /// \brief CBOR encoding of OTLP AnyValue maps and arrays: the OTAP `ser` column.
@@ -31,6 +31,9 @@
 
 namespace otap_parquet::cbor {
 
+/// The OTLP common messages (generated code; below otlp/, which uses this layer).
+namespace pb_common = ::opentelemetry::proto::common::v1;
+
 /// \brief Most containers (maps and arrays) nested inside one another that the encoder
 /// writes and the decoder accepts. A top-level map or array is depth 1.
 inline constexpr int kMaxNestingDepth = 64;
@@ -42,16 +45,15 @@ inline constexpr int kMaxNestingDepth = 64;
 /// \return Invalid if a string or key is not valid UTF-8 (CBOR text must be), or if
 /// maps/arrays nest deeper than kMaxNestingDepth; NotImplemented for
 /// `string_value_strindex` (a profiles string-table reference).
-arrow::Status EncodeAnyValue(const otlp::pb::common::AnyValue& value, std::string* out);
+arrow::Status EncodeAnyValue(const pb_common::AnyValue& value, std::string* out);
 
 /// \brief Append `kvlist` as an indefinite-length CBOR map (the `ser` of a Map value).
 /// Same contract as EncodeAnyValue.
-arrow::Status EncodeKeyValueList(const otlp::pb::common::KeyValueList& kvlist,
-                                 std::string* out);
+arrow::Status EncodeKeyValueList(const pb_common::KeyValueList& kvlist, std::string* out);
 
 /// \brief Append `array` as an indefinite-length CBOR array (the `ser` of a Slice value).
 /// Same contract as EncodeAnyValue.
-arrow::Status EncodeArray(const otlp::pb::common::ArrayValue& array, std::string* out);
+arrow::Status EncodeArray(const pb_common::ArrayValue& array, std::string* out);
 
 /// \brief Decode exactly one CBOR item, the whole of `cbor`, into `*out`.
 ///
@@ -69,6 +71,6 @@ arrow::Status EncodeArray(const otlp::pb::common::ArrayValue& array, std::string
 /// or malformed input, tags, simple values other than false/true/null/undefined,
 /// non-text map keys, integers outside int64, text that is not UTF-8, nesting deeper
 /// than kMaxNestingDepth, or bytes left after the item.
-arrow::Status DecodeAnyValue(std::string_view cbor, otlp::pb::common::AnyValue* out);
+arrow::Status DecodeAnyValue(std::string_view cbor, pb_common::AnyValue* out);
 
 }  // namespace otap_parquet::cbor

@@ -21,7 +21,7 @@
 namespace otap_parquet::cbor {
 namespace {
 
-namespace common = otlp::pb::common;
+namespace common = pb_common;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 

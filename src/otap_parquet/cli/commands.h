@@ -9,7 +9,7 @@
 
 #include <arrow/status.h>
 
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 /// \file
 /// The CLI's commands as functions, so that tests can call them without a process.

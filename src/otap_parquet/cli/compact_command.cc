@@ -11,7 +11,7 @@
 
 #include "otap_parquet/config/units.h"
 #include "otap_parquet/dataset/compaction.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::cli {
 

@@ -13,8 +13,8 @@
 
 #include "otap_parquet/cli/commands.h"
 #include "otap_parquet/dataset/dataset_writer.h"
-#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/dataset/writer_options.h"
+#include "otap_parquet/storage/storage.h"
 
 /// \file
 /// CLI commands that write Parquet datasets: `convert` to a dataset, `bench write`.

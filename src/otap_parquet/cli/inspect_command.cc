@@ -10,7 +10,7 @@
 
 #include "otap_parquet/cli/progress.h"
 #include "otap_parquet/config/units.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::cli {
 

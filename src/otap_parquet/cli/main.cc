@@ -18,6 +18,7 @@
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
 #include "otap_parquet/cli/sql_command.h"
+#include "otap_parquet/config/time_bound.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/util/memory.h"
 #include "otap_parquet/version.h"
@@ -415,7 +416,7 @@ int main(int argc, char** argv) {
       for (auto [text, bound] : {std::pair{&convert_start, &replay.start_unix_nano},
                                  std::pair{&convert_end, &replay.end_unix_nano}}) {
         if (text->empty()) continue;
-        auto parsed = otap_parquet::cli::ParseTimeBound(*text);
+        auto parsed = otap_parquet::config::ParseTimeBound(*text);
         if (!parsed.ok()) return Report(parsed.status());
         *bound = *parsed;
       }

@@ -8,8 +8,9 @@
 
 #include "otap_parquet/cli/inspect_command.h"
 #include "otap_parquet/cli/replay_commands.h"
+#include "otap_parquet/config/time_bound.h"
 #include "otap_parquet/dataset/partition_values.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::cli {
 
@@ -247,7 +248,7 @@ arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
     std::string text = options.before;
     // A plain date (`--before 2026-11-01`) is its midnight UTC.
     if (text.size() == 10 && text[4] == '-' && text[7] == '-') text += "T00:00:00Z";
-    auto before = ParseTimeBound(text);
+    auto before = config::ParseTimeBound(text);
     if (!before.ok()) {
       return before.status().WithMessage("--before: ", before.status().message());
     }

@@ -12,7 +12,7 @@
 
 #include "otap_parquet/cli/dataset_commands.h"
 #include "otap_parquet/dataset/sharding.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 /// \file
 /// `convert DATASET OUTPUT` and `bench replay DATASET`: reading Parquet datasets back
@@ -38,10 +38,6 @@ struct ReplayOptions {
 
 /// \brief Whether a CLI input names a dataset rather than an OTLP file.
 bool IsDatasetInput(const std::string& input);
-
-/// \brief Parses a time bound: integer Unix nanoseconds, or RFC 3339 UTC
-/// ("2026-11-23T10:00:00Z", fractional seconds allowed).
-arrow::Result<int64_t> ParseTimeBound(const std::string& text);
 
 /// \brief Input a replay skipped (each also logged as a warning with its path).
 struct ReplaySkips {

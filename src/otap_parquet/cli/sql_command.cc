@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "otap_parquet/dataset/inspect.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::cli {
 

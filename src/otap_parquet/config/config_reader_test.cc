@@ -3,9 +3,9 @@
 
 #include <string>
 
-#include "otap_parquet/dataset/parquet_exporter_config.h"
-#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/dataset/writer_options.h"
+#include "otap_parquet/nodes/exporters/parquet/parquet_exporter_config.h"
+#include "otap_parquet/storage/storage.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::config {

@@ -26,7 +26,7 @@
 #include "otap_parquet/dataset/dataset_writer.h"
 #include "otap_parquet/dataset/parquet_layout.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 #include "otap_parquet/util/memory.h"
 
 namespace otap_parquet::dataset {

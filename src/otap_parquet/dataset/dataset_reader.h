@@ -28,9 +28,9 @@
 #include <arrow/status.h>
 
 #include "otap_parquet/dataset/discovery.h"
-#include "otap_parquet/dataset/event_log.h"
 #include "otap_parquet/pdata/otap_batch.h"
 #include "otap_parquet/util/backoff.h"
+#include "otap_parquet/util/event_log.h"
 
 namespace otap_parquet::dataset {
 
@@ -88,7 +88,7 @@ struct ReaderOptions {
   std::chrono::milliseconds io_retry_backoff{200};
   /// Where skipped files and columns, retries and id collisions are reported; a node
   /// passes its logger and event scope ("receiver.parquet").
-  EventLog log;
+  util::EventLog log;
   /// Partitions to read (e.g. one share of several pipeline instances); unset = all.
   /// Applied to the plan right after discovery.
   std::function<bool(const PartitionPlan&)> partition_filter;

@@ -408,7 +408,7 @@ TEST(DatasetReaderTrustTest, CorruptFilesAreSkippedNotRetried) {
             otlp::CanonicalItems(expected, Signal::kLogs).size());
 }
 
-// Scenario: a non-Parquet file read with an injected EventLog (scope
+// Scenario: a non-Parquet file read with an injected util::EventLog (scope
 // "receiver.test"), as the parquet receiver injects its own.
 // Guarantees: the drop is logged under that scope (dataset code names no node), and
 // its reason, the converted Parquet exception, names the file.
@@ -424,7 +424,7 @@ TEST(DatasetReaderTrustTest, CorruptFileErrorNamesTheFileInTheInjectedLog) {
       "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
   logger->set_pattern("%v");
   ReaderOptions options = FastRetries(3);
-  options.log = EventLog(logger, "receiver.test");
+  options.log = util::EventLog(logger, "receiver.test");
   FailurePlan plan;  // no failures
   auto replay = ReadWith(std::make_shared<FlakyFileSystem>(&plan), dir.path(), options);
   ASSERT_OK(replay.error);

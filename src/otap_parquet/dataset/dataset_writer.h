@@ -18,11 +18,11 @@
 #include <arrow/status.h>
 #include <arrow/util/future.h>
 
-#include "otap_parquet/dataset/event_log.h"
 #include "otap_parquet/dataset/parquet_layout.h"
-#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/dataset/writer_options.h"
 #include "otap_parquet/pdata/otap_batch.h"
+#include "otap_parquet/storage/storage.h"
+#include "otap_parquet/util/event_log.h"
 
 namespace spdlog {
 class logger;
@@ -150,7 +150,7 @@ struct DatasetWriterSettings {
   std::function<std::string()> new_uuid;
   /// Logger of lifecycle events; default spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;
-  /// Prefix of the event names (EventLog): the parquet exporter passes its own
+  /// Prefix of the event names (util::EventLog): the parquet exporter passes its own
   /// ("exporter.parquet"), so events read `exporter.parquet.file.flush …`.
   std::string event_scope = "dataset.writer";
   /// Pool of the Parquet encoders' buffers; null = WriterMemoryPool().
@@ -307,7 +307,7 @@ class DatasetWriter {
   WriterOptions options_;
   PartitioningOptions partitioning_;
   DatasetWriterSettings settings_;
-  EventLog log_;
+  util::EventLog log_;
   bool rename_ = true;
   bool create_dirs_ = true;
   PartitionIdGenerator ids_;

@@ -30,8 +30,8 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/generator/test_batches.h"
 #include "otap_parquet/otlp/convert.h"
-#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/gtest_util.h"
 #include "otap_parquet/util/serial_worker.h"
 

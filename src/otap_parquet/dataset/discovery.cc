@@ -15,7 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/dataset/compaction.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::dataset {
 

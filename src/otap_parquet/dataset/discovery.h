@@ -17,8 +17,8 @@
 #include <arrow/result.h>
 #include <arrow/status.h>
 
-#include "otap_parquet/dataset/event_log.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
+#include "otap_parquet/util/event_log.h"
 
 namespace otap_parquet::dataset {
 
@@ -32,7 +32,7 @@ struct DiscoveryOptions {
   /// for writers that make children visible after parents (Q8). 0 = list all.
   std::chrono::milliseconds min_file_age{0};
   /// Where an unpartitioned dataset is reported (ReaderOptions::log).
-  EventLog log;
+  util::EventLog log;
 
   static DiscoveryOptions Defaults() { return {}; }
   arrow::Status Validate() const;

@@ -23,7 +23,7 @@
 #include <arrow/status.h>
 #include <parquet/metadata.h>
 
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::dataset {
 

@@ -24,8 +24,8 @@
 #include "otap_parquet/dataset/parquet_layout.h"
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/repair.h"
-#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/storage/storage.h"
 #include "otap_parquet/util/strings.h"
 
 namespace otap_parquet::dataset {

@@ -22,7 +22,7 @@
 #include <arrow/status.h>
 
 #include "otap_parquet/dataset/id_space.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::dataset {
 

@@ -10,8 +10,8 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "otap_parquet/dataset/event_log.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/util/event_log.h"
 
 namespace otap_parquet::dataset {
 namespace {
@@ -57,16 +57,16 @@ TEST(ParquetErrorsTest, ValuesAndStatusesPassThrough) {
   EXPECT_EQ(failed.status().message(), "no");
 }
 
-// Scenario: an EventLog with a node's scope, one with the default scope, a null one.
-// Guarantees: events are named <scope>.<event>; Null() writes nothing.
+// Scenario: an util::EventLog with a node's scope, one with the default scope, a null
+// one. Guarantees: events are named <scope>.<event>; Null() writes nothing.
 TEST(EventLogTest, EventsAreNamedByTheInjectedScope) {
   std::ostringstream lines;
   auto logger = std::make_shared<spdlog::logger>(
       "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
   logger->set_pattern("%v");
-  EventLog(logger, "receiver.parquet").Warn("file.drop", "uri={}", "/a");
-  EventLog(logger, "dataset").Info("file.retry", "attempt={}", 1);
-  EventLog::Null().Warn("file.drop", "uri={}", "/b");
+  util::EventLog(logger, "receiver.parquet").Warn("file.drop", "uri={}", "/a");
+  util::EventLog(logger, "dataset").Info("file.retry", "attempt={}", 1);
+  util::EventLog::Null().Warn("file.drop", "uri={}", "/b");
   EXPECT_EQ(lines.str(),
             "receiver.parquet.file.drop uri=/a\ndataset.file.retry attempt=1\n");
 }

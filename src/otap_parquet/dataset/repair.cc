@@ -28,7 +28,7 @@
 
 #include "otap_parquet/dataset/discovery.h"
 #include "otap_parquet/dataset/parquet_errors.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::dataset {
 

@@ -19,7 +19,7 @@
 #include <arrow/result.h>
 #include <arrow/status.h>
 
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::dataset {
 

@@ -16,7 +16,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/dataset/compaction.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::dataset {
 

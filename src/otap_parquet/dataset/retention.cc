@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::dataset {
 

@@ -31,7 +31,7 @@
 #include "otap_parquet/dataset/inspect.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/sharding.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::dataset {
 

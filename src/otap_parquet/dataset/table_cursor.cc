@@ -15,9 +15,9 @@
 #include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/reader_columns.h"
 #include "otap_parquet/dataset/row_group_stats.h"
-#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/schema/normalize.h"
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::dataset::internal {
 

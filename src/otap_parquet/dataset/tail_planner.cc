@@ -14,7 +14,7 @@
 
 #include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/row_group_stats.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::dataset {
 

@@ -38,7 +38,7 @@
 #include <arrow/status.h>
 
 #include "otap_parquet/dataset/discovery.h"
-#include "otap_parquet/dataset/event_log.h"
+#include "otap_parquet/util/event_log.h"
 
 namespace otap_parquet::dataset {
 
@@ -59,7 +59,7 @@ class TailPlanner {
   using UnitSkipped = std::function<bool(const PartitionPlan&, Signal)>;
 
   TailPlanner(std::shared_ptr<arrow::fs::FileSystem> fs,
-              std::chrono::milliseconds grace_period, EventLog log = {})
+              std::chrono::milliseconds grace_period, util::EventLog log = {})
       : fs_(std::move(fs)), grace_(grace_period), log_(std::move(log)) {}
 
   /// \brief Removes the child files of `plan` whose parents are not visible yet (see
@@ -88,7 +88,7 @@ class TailPlanner {
 
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::chrono::milliseconds grace_;
-  EventLog log_;
+  util::EventLog log_;
   std::map<std::string, FileKeys> keys_;
   std::map<std::string, std::chrono::system_clock::time_point> first_seen_;
   /// Released files whose orphans are counted (by the reader or here).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,9 +40,10 @@ struct NodeSettings {
 /// \brief Records every error of a node's YAML `config` (path = `<node>.config`).
 using ValidateConfigFn = void (*)(const YAML::Node& config, const std::string& path,
                                   config::ConfigErrors* errors);
-/// \brief Creates a node from a config that passed validate_config.
-using CreateNodeFn = arrow::Result<std::unique_ptr<Node>> (*)(
-    const NodeSettings& settings, const YAML::Node& config);
+/// \brief Creates a node from a config that passed validate_config. A function, or a
+/// closure over what the caller hands its nodes (tests pass their state this way).
+using CreateNodeFn = std::function<arrow::Result<std::unique_ptr<Node>>(
+    const NodeSettings& settings, const YAML::Node& config)>;
 
 /// \brief A node type. Plain data, listed in RegisterBuiltinNodes:
 /// \code

@@ -10,7 +10,7 @@
 #include <arrow/status.h>
 
 #include "otap_parquet/otlp/otlp_types.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 /// \file
 /// Deterministic synthetic OTLP telemetry for demos, benchmarks and randomized

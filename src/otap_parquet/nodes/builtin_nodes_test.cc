@@ -3,10 +3,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/engine/engine.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::nodes {
 namespace {
+
+using ::testing::HasSubstr;
 
 // The smallest valid config of each built-in node.
 const char* MinimalConfig(const std::string& urn) {
@@ -86,6 +89,47 @@ TEST(NodeFactoryTest, RegistryRejectsBadFactories) {
   ASSERT_RAISES(Invalid, registry.Register(dup));
   dup.urn = "urn:otel:receiver:other";
   ASSERT_RAISES(Invalid, registry.Register(dup));
+}
+
+// Scenario: the engine runs a pipeline of built-in nodes (traffic generator ->
+// batch -> noop) with 2 instances.
+// Guarantees: two share-nothing instances each produce their max_batches, all of
+// it is Acked, and the Prometheus text has both cores.
+TEST(EngineTest, RunsOneInstancePerCore) {
+  const std::string yaml = R"(version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          gen:
+            type: receiver:traffic_generator
+            config:
+              traffic_config: {signals_per_second: null, max_batch_size: 20, log_weight: 1, trace_weight: 1}
+              max_batches: 25
+          batch: {type: processor:batch, config: {otap: {min_size: 100, sizer: items}}}
+          out: {type: exporter:noop}
+        connections:
+          - {from: gen, to: batch}
+          - {from: batch, to: out}
+)";
+  ASSERT_OK_AND_ASSIGN(auto config,
+                       engine::ParseAndValidate(yaml, "engine.yaml", BuiltinRegistry()));
+  engine::EngineOptions options;
+  options.num_cores = 2;
+  ASSERT_OK_AND_ASSIGN(auto engine,
+                       engine::Engine::Make(config, BuiltinRegistry(), options));
+  ASSERT_EQ(engine->num_instances(), 2u);
+  ASSERT_OK(engine->Run());
+  EXPECT_EQ(engine->metrics().Sum("gen", &engine::NodeMetrics::sent_batches), 50);
+  EXPECT_EQ(engine->metrics().Sum("gen", &engine::NodeMetrics::acked), 50);
+  EXPECT_EQ(engine->metrics().Sum("gen", &engine::NodeMetrics::sent_items), 1000);
+  EXPECT_EQ(engine->metrics().Sum("out", &engine::NodeMetrics::received_items), 1000);
+  const std::string text = engine->metrics().RenderPrometheus();
+  EXPECT_THAT(text, HasSubstr("otap_node_acked_total{group=\"default\",pipeline=\"main\","
+                              "node=\"gen\",urn=\"urn:otel:receiver:traffic_generator\","
+                              "core=\"1\"} 25"));
+  EXPECT_THAT(text, HasSubstr("# TYPE otap_node_queue_depth gauge"));
 }
 
 }  // namespace

@@ -13,10 +13,10 @@
 
 #include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
 #include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/generator/test_batches.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/otap_schema.h"
-#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::otap_wire {

@@ -8,10 +8,10 @@
 #include <gtest/gtest.h>
 
 #include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/generator/test_batches.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/protobuf_log_internal.h"
-#include "otap_parquet/testing/batches.h"
-#include "otap_parquet/testing/wire_diff.h"
+#include "otap_parquet/otlp/wire_diff_test_util.h"
 
 namespace otap_parquet::otlp {
 namespace {

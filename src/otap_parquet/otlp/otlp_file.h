@@ -11,7 +11,7 @@
 #include <arrow/status.h>
 
 #include "otap_parquet/otlp/otlp_types.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 /// \file
 /// OTLP files: JSON lines (the Collector file exporter's format) and

@@ -8,7 +8,7 @@
 #include <arrow/result.h>
 
 #include "otap_parquet/otlp/otlp_types.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 /// \file
 /// OTLP/JSON: the JSON Protobuf encoding of OTLP export requests

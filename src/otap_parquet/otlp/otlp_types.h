@@ -7,7 +7,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::otlp {
 

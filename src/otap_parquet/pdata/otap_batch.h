@@ -8,7 +8,7 @@
 #include <arrow/record_batch.h>
 #include <arrow/status.h>
 
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet {
 

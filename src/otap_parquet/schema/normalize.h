@@ -6,7 +6,7 @@
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 /// \file
 /// Conversion of any spec-allowed (OTAP wire) or on-disk (upstream Parquet exporter)

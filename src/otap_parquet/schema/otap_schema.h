@@ -5,7 +5,7 @@
 
 #include <arrow/type_fwd.h>
 
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 /// \file
 /// The canonical Arrow schema of every OTAP payload type: the one in-memory form of

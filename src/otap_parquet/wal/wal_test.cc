@@ -20,8 +20,8 @@
 #include <arrow/record_batch.h>
 
 #include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/generator/test_batches.h"
 #include "otap_parquet/otlp/convert.h"
-#include "otap_parquet/testing/batches.h"
 #include "otap_parquet/testing/gtest_util.h"
 #include "otap_parquet/testing/temp_dir.h"
 

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "otap_parquet/nodes/processors/debug/debug_processor.h"
+#include "otap_parquet/nodes/common/batch_text.h"
 
 namespace otap_parquet::nodes {
 

@@ -7,7 +7,7 @@
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
-#include "otap_parquet/nodes/text_sink.h"
+#include "otap_parquet/nodes/common/text_sink.h"
 
 /// \file
 /// `exporter:console`: prints each batch to stdout, then Acks it.

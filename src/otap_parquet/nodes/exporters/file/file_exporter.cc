@@ -12,8 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/nodes/common/batch_text.h"
 #include "otap_parquet/nodes/exporters/file/metrics.h"
-#include "otap_parquet/nodes/processors/debug/debug_processor.h"
 
 namespace otap_parquet::nodes {
 

@@ -11,11 +11,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "otap_parquet/engine/testing/fake_effect.h"
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/otlp/otlp_file.h"
-#include "otap_parquet/testing/fake_effect.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::nodes {

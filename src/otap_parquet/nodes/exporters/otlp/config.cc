@@ -146,33 +146,6 @@ void ReadClientSettings(config::ConfigReader& reader, OtlpClientConfig* c,
 
 }  // namespace
 
-OtlpRetryConfig OtlpRetryConfig::Read(config::ConfigReader& reader) {
-  OtlpRetryConfig c;
-  if (auto v = reader.Bool("enabled")) c.enabled = *v;
-  const auto one_ns = std::chrono::nanoseconds(1);
-  if (auto v = reader.Duration("initial_interval", one_ns)) c.initial_interval = *v;
-  if (auto v = reader.Duration("max_interval", one_ns)) c.max_interval = *v;
-  if (auto v = reader.Duration("max_elapsed_time")) c.max_elapsed_time = *v;
-  if (auto v = reader.Double("multiplier")) {
-    if (*v < 1.0) {
-      reader.Error("multiplier", fmt::format("must be >= 1, got {}", *v));
-    } else {
-      c.multiplier = *v;
-    }
-  }
-  if (auto v = reader.Double("randomization_factor")) {
-    if (*v < 0.0 || *v > 1.0) {
-      reader.Error("randomization_factor", fmt::format("must be in [0, 1], got {}", *v));
-    } else {
-      c.randomization_factor = *v;
-    }
-  }
-  if (c.max_interval < c.initial_interval) {
-    reader.Error("max_interval", "must be >= initial_interval");
-  }
-  return c;
-}
-
 OtlpClientTlsConfig OtlpClientTlsConfig::Read(config::ConfigReader& reader) {
   OtlpClientTlsConfig c;
   // Each of ca / cert / key as a file or inline PEM, never both.

@@ -11,9 +11,9 @@
 
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
+#include "otap_parquet/nodes/common/retry.h"
 #include "otap_parquet/nodes/exporters/otlp/config.h"
 #include "otap_parquet/nodes/exporters/otlp/metrics.h"
-#include "otap_parquet/nodes/exporters/otlp/retry.h"
 #include "otap_parquet/otlp/otlp_types.h"
 #include "otap_parquet/pdata/otap_batch.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "otap_parquet/config/config_reader.h"
-#include "otap_parquet/dataset/parquet_exporter_config.h"
+#include "otap_parquet/nodes/exporters/parquet/parquet_exporter_config.h"
 #include "otap_parquet/nodes/exporters/parquet/retention_worker.h"
 
 /// \file

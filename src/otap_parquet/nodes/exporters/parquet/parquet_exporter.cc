@@ -112,7 +112,7 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
   dataset::DatasetWriterSettings ws;
   auto fs =
       dataset::MakeFileSystem(config_.dataset.storage, &ws.base_path, storage_stats_,
-                              dataset::EventLog(settings_.logger, "exporter.parquet"));
+                              util::EventLog(settings_.logger, "exporter.parquet"));
   if (!fs.ok()) {
     return fs.status().WithMessage("exporter:parquet ", effect.node_id(), ": ",
                                    fs.status().message());

@@ -16,11 +16,11 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/engine/registry.h"
+#include "otap_parquet/engine/testing/fake_effect.h"
 #include "otap_parquet/generator/otlp_generator.h"
+#include "otap_parquet/generator/test_batches.h"
 #include "otap_parquet/nodes/builtin_nodes.h"
 #include "otap_parquet/otlp/convert.h"
-#include "otap_parquet/testing/batches.h"
-#include "otap_parquet/testing/fake_effect.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::nodes {

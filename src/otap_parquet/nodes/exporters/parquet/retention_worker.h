@@ -15,7 +15,7 @@
 #include <arrow/filesystem/filesystem.h>
 #include <spdlog/logger.h>
 
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 /// \file
 /// `retention:` of exporter:parquet: a background thread that deletes, every

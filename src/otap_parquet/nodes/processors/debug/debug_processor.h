@@ -10,7 +10,7 @@
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
-#include "otap_parquet/nodes/text_sink.h"
+#include "otap_parquet/nodes/common/text_sink.h"
 
 /// \file
 /// `processor:debug`: prints what passes through, forwards it unchanged.
@@ -55,10 +55,5 @@ class DebugProcessor : public engine::Processor {
 };
 
 extern const engine::NodeFactory kDebugProcessorFactory;
-
-/// \brief One-line summary of a batch: signal, items, rows per table.
-std::string SummarizeBatch(const OtapBatch& batch);
-/// \brief The batch as one line of OTLP/JSON.
-arrow::Result<std::string> BatchToOtlpJson(const OtapBatch& batch);
 
 }  // namespace otap_parquet::nodes

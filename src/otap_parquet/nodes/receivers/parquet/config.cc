@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "otap_parquet/cli/replay_commands.h"
+#include "otap_parquet/config/time_bound.h"
 #include "otap_parquet/dataset/partition_values.h"
 
 namespace otap_parquet::nodes {
@@ -18,7 +18,7 @@ namespace {
 std::optional<int64_t> ReadTimeBound(config::ConfigReader& reader, std::string_view key) {
   auto text = reader.String(key);
   if (!text) return std::nullopt;
-  auto bound = cli::ParseTimeBound(*text);
+  auto bound = config::ParseTimeBound(*text);
   if (!bound.ok()) {
     reader.Error(key, fmt::format("expected RFC 3339 UTC time or Unix nanoseconds, got "
                                   "\"{}\"",

@@ -10,7 +10,7 @@
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/sharding.h"
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 #include "otap_parquet/util/backoff.h"
 
 /// \file

@@ -12,8 +12,8 @@
 #include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/sharding.h"
-#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/nodes/receivers/parquet/metrics.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::nodes {
 
@@ -222,8 +222,8 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
 }
 
 // Dataset events under this node's logger, named receiver.parquet.*.
-dataset::EventLog ParquetReceiver::DatasetLog() const {
-  return dataset::EventLog(settings_.logger, "receiver.parquet");
+util::EventLog ParquetReceiver::DatasetLog() const {
+  return util::EventLog(settings_.logger, "receiver.parquet");
 }
 
 arrow::Status ParquetReceiver::StartWatch(engine::EffectHandler& effect) {

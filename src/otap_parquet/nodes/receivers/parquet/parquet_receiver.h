@@ -73,7 +73,7 @@ class ParquetReceiver : public engine::Receiver {
 
   using Clock = engine::Clock;
 
-  dataset::EventLog DatasetLog() const;
+  util::EventLog DatasetLog() const;
 
   /// A batch read but not sent yet (pacing holds it until it is due).
   struct Ready {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/receivers/traffic_generator/traffic_generator.h"
 
-#include "otap_parquet/nodes/processors/debug/debug_processor.h"
+#include "otap_parquet/nodes/common/batch_text.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::nodes {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "otap_parquet/dataset/parquet_exporter_config.h"
+#include "otap_parquet/nodes/exporters/parquet/parquet_exporter_config.h"
 
 #include <string>
 

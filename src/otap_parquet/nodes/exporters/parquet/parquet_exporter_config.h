@@ -5,8 +5,8 @@
 
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/dataset/dataset_writer.h"
-#include "otap_parquet/dataset/storage.h"
 #include "otap_parquet/dataset/writer_options.h"
+#include "otap_parquet/storage/storage.h"
 
 /// \file
 /// The parquet exporter's YAML config, with upstream's keys

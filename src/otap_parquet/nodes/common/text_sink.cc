@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "otap_parquet/nodes/text_sink.h"
+#include "otap_parquet/nodes/common/text_sink.h"
 
 #include <cstdio>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 #include <array>
 #include <string>

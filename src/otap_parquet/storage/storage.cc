@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 #include <algorithm>
 #include <cmath>
@@ -46,7 +46,7 @@ std::string StripTrailingSlashes(std::string path) {
 class BackoffRetryStrategy final : public arrow::fs::S3RetryStrategy {
  public:
   BackoffRetryStrategy(const RetryConfig& config, std::shared_ptr<StorageStats> stats,
-                       EventLog log)
+                       util::EventLog log)
       : max_retries_(config.max_retries),
         backoff_(config.Policy()),
         stats_(std::move(stats)),
@@ -77,7 +77,7 @@ class BackoffRetryStrategy final : public arrow::fs::S3RetryStrategy {
   std::mutex mutex_;
   util::Backoff backoff_;
   std::shared_ptr<StorageStats> stats_;
-  EventLog log_;
+  util::EventLog log_;
 };
 
 Status InitializeS3Once() {
@@ -94,7 +94,7 @@ Status InitializeS3Once() {
 
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3(
     const StorageConfig& config, std::string* base_path,
-    const std::shared_ptr<StorageStats>& stats, const EventLog& log) {
+    const std::shared_ptr<StorageStats>& stats, const util::EventLog& log) {
   const std::string& uri = config.base_uri;
   if (!StartsWith(uri, "s3://")) {
     return Status::Invalid("storage.s3.base_uri: expected s3://bucket/prefix, got '", uri,
@@ -568,7 +568,7 @@ Status StorageConfig::Validate() const {
 
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeFileSystem(
     const StorageConfig& config, std::string* base_path,
-    std::shared_ptr<StorageStats> stats, EventLog log) {
+    std::shared_ptr<StorageStats> stats, util::EventLog log) {
   ARROW_RETURN_NOT_OK(config.Validate());
   switch (config.kind) {
     case StorageKind::kFile: {

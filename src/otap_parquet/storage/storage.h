@@ -16,8 +16,8 @@
 namespace otap_parquet::config {
 class ConfigReader;
 }
-#include "otap_parquet/dataset/event_log.h"
 #include "otap_parquet/util/backoff.h"
+#include "otap_parquet/util/event_log.h"
 
 /// \file
 /// Where a dataset lives: Arrow file systems (local, S3, GCS, Azure) from the
@@ -182,7 +182,7 @@ struct StorageStats {
 /// \param stats optional; receives the retry count of object stores
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeFileSystem(
     const StorageConfig& config, std::string* base_path,
-    std::shared_ptr<StorageStats> stats = nullptr, EventLog log = {});
+    std::shared_ptr<StorageStats> stats = nullptr, util::EventLog log = {});
 
 /// \brief A StorageConfig for a CLI argument: s3:// → S3 (default auth: AWS env
 /// vars), gs:// → GCS, the Azure forms of ParseAzureUri → Azure, file:// URI or a

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "otap_parquet/dataset/storage.h"
+#include "otap_parquet/storage/storage.h"
 
 #include <unistd.h>
 

@@ -15,7 +15,7 @@
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/protobuf_log_internal.h"
 #include "otap_parquet/pdata/otap_batch.h"
-#include "otap_parquet/pdata/payload_type.h"
+#include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::testing {
 

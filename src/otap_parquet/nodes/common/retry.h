@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "otap_parquet/nodes/exporters/otlp/config.h"
+#include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/util/backoff.h"
 
 /// \file
@@ -15,6 +15,28 @@
 /// long to wait before the next attempt, and the peer's retry hints.
 
 namespace otap_parquet::nodes {
+
+/// \brief `retry_on_failure`, the Collector's exporterhelper names and defaults.
+struct OtlpRetryConfig {
+  bool enabled = true;
+  std::chrono::nanoseconds initial_interval = std::chrono::seconds(5);
+  std::chrono::nanoseconds max_interval = std::chrono::seconds(30);
+  /// Give up (Nack retryable) when the next attempt would start later than this
+  /// after the first one; 0 = retry until shutdown.
+  std::chrono::nanoseconds max_elapsed_time = std::chrono::seconds(300);
+  double multiplier = 1.5;
+  /// Each delay is drawn from [d·(1−f), d·(1+f)].
+  double randomization_factor = 0.5;
+
+  static OtlpRetryConfig Read(config::ConfigReader& reader);
+  util::BackoffPolicy Policy() const {
+    return {.initial_interval = initial_interval,
+            .max_interval = max_interval,
+            .multiplier = multiplier,
+            .jitter = randomization_factor,
+            .max_elapsed = max_elapsed_time};
+  }
+};
 
 /// \brief How one export attempt ended.
 enum class AttemptOutcome {

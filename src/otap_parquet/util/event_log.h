@@ -14,7 +14,7 @@
 /// How dataset code reports what it skipped, retried or dropped without knowing who
 /// runs it: the caller injects an EventLog whose scope prefixes every event name.
 
-namespace otap_parquet::dataset {
+namespace otap_parquet::util {
 
 /// \brief A logger and the scope of its events. A node passes its own logger and
 /// scope ("receiver.parquet" makes `file.drop` log as `receiver.parquet.file.drop`);
@@ -74,4 +74,4 @@ class EventLog {
   bool null_ = false;
 };
 
-}  // namespace otap_parquet::dataset
+}  // namespace otap_parquet::util

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/nodes/processors/batch/batch_processor.h"
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+#include "otap_parquet/engine/testing/test_pipeline.h"
+#include "otap_parquet/testing/gtest_util.h"
+
+namespace otap_parquet::nodes {
+namespace {
+
+using fakes::TestPipelineYaml;
+using std::chrono::milliseconds;
+
+// processor:batch between the test source and sink (engine/testing/test_pipeline.h).
+class BatchProcessorPipelineTest : public fakes::TestPipelineFixture {
+ protected:
+  void SetUp() override {
+    fakes::TestPipelineFixture::SetUp();
+    ASSERT_OK(registry_.Register(kBatchProcessorFactory));
+  }
+};
+
+// Scenario: 50 batches of 10 log records go through processor:batch, which merges
+// them to >= 100 items and splits above 150, into an exporter that Acks.
+// Guarantees: each input is Acked exactly once at the receiver after the merged
+// outputs are Acked; all items arrive; the pipeline ends by itself.
+TEST_F(BatchProcessorPipelineTest, AcksFlowThroughBatchProcessorToReceiver) {
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      Build(TestPipelineYaml("{type: processor:batch, config: {otap: {min_size: 100, "
+                             "max_size: 150, sizer: items}}}",
+                             4)));
+  RunToEnd(*p);
+  EXPECT_EQ(state_->exported_items.load(), 500);
+  EXPECT_LT(state_->exported_batches.load(), 50);     // merged
+  EXPECT_LE(state_->max_exported_items.load(), 150);  // split at max_size
+  EXPECT_TRUE(state_->nacked.empty());
+  auto acked = state_->acked;
+  std::sort(acked.begin(), acked.end());
+  ASSERT_EQ(acked.size(), 50u);
+  for (uint64_t i = 0; i < 50; ++i) EXPECT_EQ(acked[i], i);
+  auto* batch = p->metrics_of("mid").get();
+  EXPECT_EQ(batch->received_items.load(), 500);
+  EXPECT_GT(batch->acked.load(), 0);
+}
+
+// Scenario: the batch processor holds fewer items than min_size and the source
+// goes quiet (without finishing).
+// Guarantees: max_batch_duration flushes them on a timer tick, before any
+// shutdown, and the inputs are Acked.
+TEST_F(BatchProcessorPipelineTest, BatchProcessorFlushesOnTimer) {
+  state_->source_batches = 5;
+  state_->report_finished = false;
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      Build(TestPipelineYaml("{type: processor:batch, config: {otap: {min_size: 1000, "
+                             "sizer: items}, max_batch_duration: 50ms}}",
+                             4)));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  const auto limit = engine::Clock::now() + std::chrono::seconds(5);
+  while (state_->exported_batches.load() == 0 && engine::Clock::now() < limit) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(state_->exported_batches.load(), 1);
+  EXPECT_EQ(state_->exported_items.load(), 50);
+  p->RequestShutdown(engine::Clock::now() + std::chrono::seconds(10));
+  t.join();
+  EXPECT_EQ(state_->acked.size(), 5u);
+}
+
+// Scenario: the exporter Nacks every merged batch ("disk full").
+// Guarantees: every input of every merged batch is Nacked at the receiver, with
+// the exporter's reason; none is Acked.
+TEST_F(BatchProcessorPipelineTest, NacksFlowThroughBatchProcessorToReceiver) {
+  state_->nack_all = true;
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      Build(TestPipelineYaml("{type: processor:batch, config: {otap: {min_size: 100, "
+                             "sizer: items}}}",
+                             4)));
+  RunToEnd(*p);
+  EXPECT_TRUE(state_->acked.empty());
+  ASSERT_EQ(state_->nacked.size(), 50u);
+  for (const auto& reason : state_->nack_reasons) EXPECT_EQ(reason, "disk full");
+  EXPECT_EQ(p->metrics_of("src")->nacked_retryable.load(), 50);
+}
+
+// Scenario: processor:batch (min = max = 25 items) flushes every 3 inputs of 10
+// items and splits each merge into 25 + 5 items; the exporter Nacks only the second
+// output (the 5 of the first flush).
+// Guarantees: exactly the 3 inputs of the first flush are Nacked, with the
+// exporter's reason; the other 47 are Acked; the exporter's own metrics count its
+// one Nack and its Acks; the processor counts its splitting flushes.
+TEST_F(BatchProcessorPipelineTest, BatchProcessorNackOfOneSplitOutputNacksItsInputsOnly) {
+  state_->nack_export = 1;
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      Build(TestPipelineYaml("{type: processor:batch, config: {otap: {min_size: 25, "
+                             "max_size: 25, sizer: items}}}",
+                             64)));
+  RunToEnd(*p);
+  EXPECT_EQ(state_->exported_items.load(), 500);
+  EXPECT_EQ(state_->max_exported_items.load(), 25);
+  auto nacked = state_->nacked;
+  std::sort(nacked.begin(), nacked.end());
+  EXPECT_EQ(nacked, (std::vector<uint64_t>{0, 1, 2}));
+  for (const auto& reason : state_->nack_reasons) EXPECT_EQ(reason, "disk full");
+  EXPECT_EQ(state_->acked.size(), 47u);
+  auto sink = p->metrics_of("sink");
+  EXPECT_EQ(sink->nacked_retryable.load(), 1);
+  EXPECT_EQ(sink->acked.load(), state_->exported_batches.load() - 1);
+  EXPECT_EQ(p->metrics_of("mid")->extra("batch_split_flushes"), 16);
+}
+
+// Scenario: shutdown is requested while data is in flight and the batch
+// processor holds items that only a shutdown flush will release.
+// Guarantees: receivers stop, the batch processor flushes, the exporter gets
+// every produced item, every message is Acked before Run returns, nothing dropped.
+TEST_F(BatchProcessorPipelineTest, ShutdownDrainsInFlightData) {
+  state_->source_batches = 250;
+  state_->report_finished = false;  // runs until shutdown
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      Build(TestPipelineYaml("{type: processor:batch, config: {otap: {min_size: 1000000, "
+                             "sizer: items}, max_batch_duration: 1h}}",
+                             4)));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  std::this_thread::sleep_for(milliseconds(100));
+  p->RequestShutdown(engine::Clock::now() + std::chrono::seconds(10));
+  t.join();
+  const int64_t produced = state_->produced.load();
+  ASSERT_EQ(produced, 250);
+  EXPECT_EQ(state_->exported_batches.load(), 1);  // one flush, at shutdown
+  EXPECT_EQ(state_->exported_items.load(), produced * state_->items_per_batch);
+  EXPECT_EQ(static_cast<int64_t>(state_->acked.size()), produced);
+  EXPECT_TRUE(state_->nacked.empty());
+  EXPECT_FALSE(p->deadline_exceeded());
+  EXPECT_EQ(p->metrics_of("mid")->dropped.load(), 0);
+}
+
+}  // namespace
+}  // namespace otap_parquet::nodes
