@@ -42,6 +42,7 @@ list(GET _pa_lines 1 PYARROW_LIB_DIR)
 list(GET _pa_lines 2 PYARROW_VERSION)
 string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" _ "${PYARROW_VERSION}")
 math(EXPR _so "${CMAKE_MATCH_1} * 100 + ${CMAKE_MATCH_2}")
+set(OTAP_ARROW_SOVERSION "${_so}")
 
 # The wheel ships only versioned sonames (libarrow.so.2600); import them as they are.
 function(_otap_import_wheel_lib target file)

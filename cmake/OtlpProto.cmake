@@ -44,7 +44,8 @@ list(FILTER OTLP_GRPC_GENERATED INCLUDE REGEX "\\.grpc\\.pb\\.cc$")
 # The messages (every layer that speaks OTLP) apart from the gRPC services (only
 # the OTLP receiver and exporter), so gRPC does not reach the lower layers.
 add_library(otlp_proto STATIC ${OTLP_GENERATED})
-target_include_directories(otlp_proto SYSTEM PUBLIC "${_gen}")
+target_include_directories(otlp_proto SYSTEM PUBLIC "$<BUILD_INTERFACE:${_gen}>"
+                                                     "$<INSTALL_INTERFACE:include>")
 target_link_libraries(otlp_proto PUBLIC protobuf::libprotobuf)
 set_target_properties(otlp_proto PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_compile_options(otlp_proto PRIVATE -w)
