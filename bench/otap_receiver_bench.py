@@ -38,21 +38,45 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start(tmp, name, receiver, port):
+def start(cli, tmp, name, receiver, port):
     config = write_config(tmp / f"{name}.yaml",
                           {"in": {"type": receiver[0], "config": receiver[1](port)},
                            "out": {"type": "exporter:noop", "config": {}}},
                           [{"from": "in", "to": "out"}])
-    engine = Engine(CLI, config, ["--num-cores", "1"], tmp / f"{name}.out",
+    engine = Engine(cli, config, ["--num-cores", "1"], tmp / f"{name}.out",
                     tmp / f"{name}.err")
     engine.wait_log("start node=in")
     return engine
+
+
+def start_perf(args, name, pid):
+    if not args.perf:
+        return None
+    pathlib.Path(args.perf).mkdir(parents=True, exist_ok=True)
+    perf = subprocess.Popen(["perf", "record", "--call-graph", "dwarf,16384", "-F", "2000", "-o",
+                             str(pathlib.Path(args.perf) / f"{name}.perf.data"), "-p",
+                             str(pid)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(1)  # perf attaches asynchronously
+    return perf
+
+
+def stop_perf(perf):
+    if perf:
+        perf.send_signal(2)
+        perf.wait()
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--items", type=int, default=250)
+    parser.add_argument("--cli", type=pathlib.Path, default=CLI,
+                        help="engine binary (default build/otap-parquet), to compare "
+                             "builds in one run")
+    parser.add_argument("--perf", metavar="DIR",
+                        help="also record each engine with `perf record --call-graph dwarf` into "
+                             "DIR/{otap,otlp}.perf.data")
     args = parser.parse_args()
     subprocess.run(["go", "build", "-mod=readonly", "-buildvcs=false", "-o", str(SENDER), "."],
                    cwd=ROOT / "tests" / "peers" / "otap_sender", check=True)
@@ -67,27 +91,31 @@ def main():
         results = {}
 
         port = free_port()
-        eng = start(tmp, "otap", ("receiver:otap", lambda p: {
+        eng = start(args.cli, tmp, "otap", ("receiver:otap", lambda p: {
             "listening_addr": f"127.0.0.1:{p}"}), port)
+        perf = start_perf(args, "otap", eng.proc.pid)
         before = cpu_seconds(eng.proc.pid)
         out = subprocess.run([SENDER, "-endpoint", f"127.0.0.1:{port}", "-logs",
                               tmp / "logs.jsonl"], check=True, capture_output=True,
                              text=True)
         results["otap"] = cpu_seconds(eng.proc.pid) - before
+        stop_perf(perf)
         assert json.loads(out.stdout)[0]["statuses"] == {"OK": args.requests}, out.stdout
         eng.stop()
 
         port = free_port()
-        eng = start(tmp, "otlp", ("receiver:otlp", lambda p: {"protocols": {"grpc": {
+        eng = start(args.cli, tmp, "otlp", ("receiver:otlp", lambda p: {"protocols": {"grpc": {
             "listening_addr": f"127.0.0.1:{p}", "wait_for_result": True}}}), port)
         channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
             ("grpc.max_send_message_length", 64 << 20)])
         call = channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export")
         payloads = list(read_delimited(tmp / "logs.pb"))
+        perf = start_perf(args, "otlp", eng.proc.pid)
         before = cpu_seconds(eng.proc.pid)
         for payload in payloads:
             call(payload, timeout=60)
         results["otlp"] = cpu_seconds(eng.proc.pid) - before
+        stop_perf(perf)
         channel.close()
         eng.stop()
 
