@@ -540,12 +540,13 @@ def test_batch_that_keeps_ending_streams_is_nacked(run, tmp_path):
 
 def test_hung_batch_is_cancelled_and_retried(run, tmp_path):
     # Scenario: the peer never answers the first message (the stream stays open,
-    # the peer keeps reading), then answers OK; exporter `timeout: 1s`.
+    # the peer keeps reading), then answers OK at once; exporter `timeout: 2s` (far
+    # above the peer's answer time, so no OK answer can miss it).
     # Guarantees: after the timeout the exporter cancels that stream, the batch
     # fails retryable (DEADLINE_EXCEEDED) and is sent again on a new stream, where it
     # is Acked; nothing is Nacked.
     proc, text, peer = scripted_replay(run, tmp_path, lambda n: HANG if n == 0 else 0,
-                                       {"timeout": "1s"})
+                                       {"timeout": "2s"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert metric(text, "otap_batch_timeouts") == 1
     assert metric(text, "otap_requests_failed", reason="DEADLINE_EXCEEDED") == 1
@@ -562,7 +563,7 @@ def test_batch_that_always_hangs_is_nacked(run, tmp_path):
     # retried on a new one, max_stream_failures (2 here) times; then it is Nacked
     # permanently and the replay ends (exit code 3) instead of waiting forever.
     proc, text, peer = scripted_replay(run, tmp_path, lambda n: HANG,
-                                       {"timeout": "1s", "max_stream_failures": 2})
+                                       {"timeout": "2s", "max_stream_failures": 2})
     assert proc.returncode == 3, proc.stderr[-2000:]
     assert metric(text, "otap_batch_timeouts") == 2
     assert metric(text, "otap_requests_failed", reason="DEADLINE_EXCEEDED") == 2
