@@ -15,6 +15,7 @@ import pathlib
 import re
 import signal
 import subprocess
+import threading
 import time
 
 import grpc
@@ -430,17 +431,22 @@ def batch_id_of(message):
             return value
 
 
+HANG = "hang"
+
+
 class ScriptedPeer:
     """An ArrowLogs server (grpcio, raw bytes) whose answer to the n-th message it
-    receives (over all streams) is `script(n)`: a status code, or None to end the
-    stream at once without answering."""
+    receives (over all streams) is `script(n)`: a status code, None to end the
+    stream at once without answering, or HANG to never answer and keep the stream
+    open until the client cancels it."""
 
     def __init__(self, port, script):
         from concurrent import futures
         self.script = script
         self.messages = 0
         self.streams = 0
-        self.lock = __import__("threading").Lock()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
         handler = grpc.method_handlers_generic_handler(
             "opentelemetry.proto.experimental.arrow.v1.ArrowLogsService",
@@ -459,9 +465,16 @@ class ScriptedPeer:
             code = self.script(n)
             if code is None:
                 return
+            if code == HANG:
+                done = threading.Event()
+                context.add_callback(done.set)
+                while not done.wait(0.05) and not self.stopping.is_set():
+                    pass
+                return
             yield b"\x08" + varint(batch_id_of(message)) + b"\x10" + varint(code)
 
     def stop(self):
+        self.stopping.set()
         self.server.stop(grace=None)
 
 
@@ -523,6 +536,40 @@ def test_batch_that_keeps_ending_streams_is_nacked(run, tmp_path):
     assert metric(text, "otap_streams_failed") == 3
     assert metric(text, "otap_requests_failed", reason="stream_ended") == 3
     assert peer.messages == 3 and peer.streams == 3
+
+
+def test_hung_batch_is_cancelled_and_retried(run, tmp_path):
+    # Scenario: the peer never answers the first message (the stream stays open,
+    # the peer keeps reading), then answers OK at once; exporter `timeout: 2s` (far
+    # above the peer's answer time, so no OK answer can miss it).
+    # Guarantees: after the timeout the exporter cancels that stream, the batch
+    # fails retryable (DEADLINE_EXCEEDED) and is sent again on a new stream, where it
+    # is Acked; nothing is Nacked.
+    proc, text, peer = scripted_replay(run, tmp_path, lambda n: HANG if n == 0 else 0,
+                                       {"timeout": "2s"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert metric(text, "otap_batch_timeouts") == 1
+    assert metric(text, "otap_requests_failed", reason="DEADLINE_EXCEEDED") == 1
+    assert metric(text, "otap_retries") == 1
+    assert metric(text, "otap_batches_acked") == 1
+    assert metric(text, "otap_batches_nacked") == 0
+    assert peer.messages == 2 and peer.streams == 2
+    assert "otap.batch_timeout" in proc.stderr
+
+
+def test_batch_that_always_hangs_is_nacked(run, tmp_path):
+    # Scenario: the peer never answers any message.
+    # Guarantees: each attempt's stream is cancelled after the timeout and the batch
+    # retried on a new one, max_stream_failures (2 here) times; then it is Nacked
+    # permanently and the replay ends (exit code 3) instead of waiting forever.
+    proc, text, peer = scripted_replay(run, tmp_path, lambda n: HANG,
+                                       {"timeout": "2s", "max_stream_failures": 2})
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert metric(text, "otap_batch_timeouts") == 2
+    assert metric(text, "otap_requests_failed", reason="DEADLINE_EXCEEDED") == 2
+    assert metric(text, "otap_batches_nacked", outcome="permanent") == 1
+    assert metric(text, "otap_batches_acked") == 0
+    assert peer.messages == 2 and peer.streams == 2
 
 
 def test_shipped_replay_config_validates(run):

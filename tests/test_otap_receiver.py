@@ -12,6 +12,8 @@ import pathlib
 import shutil
 import signal
 import subprocess
+import threading
+import time
 
 import grpc
 import pytest
@@ -271,3 +273,82 @@ def test_per_stream_limit_holds_reading_until_acks(engine, run, tmp_path, otap_s
     back = tmp_path / "back.jsonl"
     run("convert", lake, back)
     assert "hold the same telemetry" in run("compare", files["logs"], back).stdout
+
+
+class SlowOtlpPeer:
+    """An OTLP/gRPC logs server (grpcio, raw bytes) that takes `delay` seconds per
+    Export request: the pipeline's exporter is the bottleneck."""
+
+    def __init__(self, port, delay):
+        from concurrent import futures
+        self.delay = delay
+        self.requests = 0
+        self.lock = threading.Lock()
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        handler = grpc.method_handlers_generic_handler(
+            "opentelemetry.proto.collector.logs.v1.LogsService",
+            {"Export": grpc.unary_unary_rpc_method_handler(self.export)})
+        self.server.add_generic_rpc_handlers((handler,))
+        self.server.add_insecure_port(f"127.0.0.1:{port}")
+        self.server.start()
+
+    def export(self, request, context):
+        time.sleep(self.delay)
+        with self.lock:
+            self.requests += 1
+        return b""  # an empty ExportLogsServiceResponse
+
+    def stop(self):
+        self.server.stop(grace=None)
+
+
+def peak_rss(pid):
+    """VmHWM (peak resident set) of a running process, in bytes."""
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/PID/status")
+
+
+def test_fast_sender_slow_exporter_memory_is_bounded(engine, run, tmp_path, otap_sender):
+    # Scenario: the Go sender writes 150 batches of 2,000 logs (each ~1.7 MiB once
+    # decoded and in the pipeline) as fast as it can into receiver:otap, whose
+    # pipeline exports them with exporter:otlp_grpc (2 requests at a time, OTLP
+    # conversion) to a peer taking 50 ms per request: the sender is far more than
+    # 10x faster than the pipeline. Receiver limits: 4 batches in flight per stream,
+    # 8 MiB of messages in flight.
+    # Guarantees: every batch is answered OK; the engine's peak RSS (VmHWM) grows by
+    # less than 64 MiB + 8x the message limit. Measured on a 2-core VM: +65 MiB with
+    # these limits, +278 MiB with the limits lifted (1000 per stream, 4 GiB), which
+    # then also timed out most batches. The stream is held back, not buffered.
+    src = tmp_path / "logs.jsonl"
+    run("generate", "--signal", "logs", "--seed", "23", "--requests", "150", "--items",
+        "500", src)
+    port, peer_port = free_port(), free_port()
+    peer = SlowOtlpPeer(peer_port, delay=0.05)
+    try:
+        config = write_config(
+            tmp_path / "slow.yaml",
+            {"otap": {"type": "receiver:otap",
+                      "config": {"listening_addr": f"127.0.0.1:{port}",
+                                 "max_concurrent_requests_per_stream": 4,
+                                 "admission": {"request_limit_mib": 8}}},
+             "slow": {"type": "exporter:otlp_grpc",
+                      "config": {"grpc_endpoint": f"http://127.0.0.1:{peer_port}",
+                                 "max_in_flight": 2}}},
+            [{"from": "otap", "to": "slow"}])
+        eng = engine(config, "--num-cores", "1", "--shutdown-timeout", "30s")
+        before = peak_rss(eng.proc.pid)
+        code, results = send(otap_sender, port, {"logs": src})
+        assert code == 0, results
+        assert results[0]["statuses"] == {"OK": 150}
+        grown = peak_rss(eng.proc.pid) - before
+        bound = (64 << 20) + 8 * (8 << 20)
+        print(f"peak RSS grew {grown >> 20} MiB (bound {bound >> 20} MiB), "
+              f"{peer.requests} exports")
+        assert grown < bound
+        assert peer.requests >= 150  # every batch exported (a retry may add one)
+        assert metric(eng.metrics(), "otap_arrow_read_pauses") >= 1
+        eng.stop(signal.SIGINT, timeout=120)
+    finally:
+        peer.stop()

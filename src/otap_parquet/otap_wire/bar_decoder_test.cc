@@ -29,6 +29,9 @@ namespace pb = opentelemetry::proto::experimental::arrow::v1;
 /// encoded without `encoding` metadata (as Go sends them), zstd IPC bodies.
 class Producer {
  public:
+  /// `deltas`: extended dictionaries go out as deltas (Go) or as replacements.
+  explicit Producer(bool deltas = true) : deltas_(deltas) {}
+
   arrow::Result<pb::BatchArrowRecords> Produce(const OtapBatch& batch, int64_t batch_id,
                                                std::string headers = "") {
     ARROW_ASSIGN_OR_RAISE(OtapBatch encoded, EncodeTransportIds(batch));
@@ -55,7 +58,7 @@ class Producer {
       s.schema_id = std::to_string(next_schema_id_++);
       ARROW_ASSIGN_OR_RAISE(s.sink, arrow::io::BufferOutputStream::Create());
       auto options = arrow::ipc::IpcWriteOptions::Defaults();
-      options.emit_dictionary_deltas = true;
+      options.emit_dictionary_deltas = deltas_;
       ARROW_ASSIGN_OR_RAISE(options.codec,
                             arrow::util::Codec::Create(arrow::Compression::ZSTD));
       ARROW_ASSIGN_OR_RAISE(s.writer,
@@ -93,6 +96,7 @@ class Producer {
     std::shared_ptr<arrow::io::BufferOutputStream> sink;
     std::shared_ptr<arrow::ipc::RecordBatchWriter> writer;
   };
+  bool deltas_;
   std::map<PayloadType, Stream> streams_;
   int next_schema_id_ = 0;
 };
@@ -213,6 +217,117 @@ TEST(StreamDecoderTest, DeltaAndReplacementDictionaries) {
     }
   }
   EXPECT_EQ(decoder.stats().schema_resets, 1);
+}
+
+// A logs batch whose severity_text is a u8 dictionary of `dict`; row 0 gets index
+// `first_index` (unchecked: may be out of range), the others cycle through `dict`.
+std::shared_ptr<arrow::RecordBatch> WithRawDictSeverity(
+    const OtapBatch& batch, const std::vector<std::string>& dict, uint8_t first_index) {
+  auto root = batch.root();
+  arrow::StringBuilder values;
+  for (const auto& v : dict) EXPECT_TRUE(values.Append(v).ok());
+  std::shared_ptr<arrow::Array> dictionary = values.Finish().ValueOrDie();
+  arrow::UInt8Builder indices;
+  for (int64_t i = 0; i < root->num_rows(); ++i) {
+    EXPECT_TRUE(
+        indices.Append(i == 0 ? first_index : static_cast<uint8_t>(i % dict.size()))
+            .ok());
+  }
+  auto type = arrow::dictionary(arrow::uint8(), arrow::utf8());
+  auto column = std::make_shared<arrow::DictionaryArray>(
+      type, indices.Finish().ValueOrDie(), dictionary);
+  const int index = root->schema()->GetFieldIndex(schema::kSeverityText);
+  return root->SetColumn(index, arrow::field(schema::kSeverityText, type), column)
+      .ValueOrDie();
+}
+
+DecodedBar DecodeLogsRecord(StreamDecoder* decoder, Producer* producer, int64_t batch_id,
+                            const std::shared_ptr<arrow::RecordBatch>& root) {
+  auto bytes = producer->Write(PayloadType::kLogs, root);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(batch_id);
+  auto* payload = bar.add_arrow_payloads();
+  payload->set_schema_id(producer->schema_id(PayloadType::kLogs));
+  payload->set_type(pb::LOGS);
+  payload->set_record(bytes.ValueOr(""));
+  return decoder->Decode(Serialize(bar));
+}
+
+// Scenario: a logs stream whose severity_text dictionary stays the same for three
+// batches, then grows by one value (a delta), then by one value again sent as a
+// replacement (the whole dictionary), then is replaced by other values.
+// Guarantees: each dictionary value is validated in full once per stream, not once
+// per batch (Arrow reuses an unchanged dictionary; a delta or a replacement that
+// starts with the known values only adds its new ones); every batch decodes.
+TEST(StreamDecoderTest, DictionaryValuesAreValidatedOncePerStream) {
+  for (bool deltas : {true, false}) {
+    SCOPED_TRACE(deltas ? "deltas" : "replacements");
+    auto batches = Generate(Signal::kLogs, 1);
+    ASSERT_FALSE(batches.empty());
+    ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batches[0]));
+    Producer producer(deltas);
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    const std::vector<std::vector<std::string>> dicts = {
+        {"INFO", "WARN"},
+        {"INFO", "WARN"},
+        {"INFO", "WARN"},
+        {"INFO", "WARN", "ERROR"},
+        {"INFO", "WARN", "ERROR", "FATAL"},
+        {"DEBUG", "TRACE"}};
+    const std::vector<int64_t> validated = {2, 2, 2, 3, 4, 6};
+    for (size_t i = 0; i < dicts.size(); ++i) {
+      DecodedBar d = DecodeLogsRecord(&decoder, &producer, static_cast<int64_t>(i),
+                                      WithRawDictSeverity(encoded, dicts[i], 0));
+      ASSERT_OK(d.status);
+      EXPECT_EQ(decoder.stats().dictionary_values_validated, validated[i])
+          << "after batch " << i;
+    }
+  }
+}
+
+// Scenario: a dictionary index beyond the dictionary, in the first batch and in a
+// batch whose dictionary was validated before; invalid UTF-8 in values that extend
+// a validated dictionary, as a delta and as a replacement.
+// Guarantees: each such batch is refused Invalid (the once-per-stream validation of
+// dictionaries skips nothing a batch can change).
+TEST(StreamDecoderTest, DictionaryShortcutsStillRefuseBadData) {
+  auto batches = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(batches.empty());
+  ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batches[0]));
+  {
+    Producer producer;
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = DecodeLogsRecord(&decoder, &producer, 0,
+                                    WithRawDictSeverity(encoded, {"A", "B"}, 7));
+    EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+  }
+  {
+    Producer producer;
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    ASSERT_OK(DecodeLogsRecord(&decoder, &producer, 0,
+                               WithRawDictSeverity(encoded, {"A", "B"}, 1))
+                  .status);
+    DecodedBar d = DecodeLogsRecord(&decoder, &producer, 1,
+                                    WithRawDictSeverity(encoded, {"A", "B"}, 2));
+    EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, 1);
+    EXPECT_NE(d.status.message().find("out of range"), std::string::npos)
+        << d.status.ToString();
+  }
+  for (bool deltas : {true, false}) {
+    SCOPED_TRACE(deltas ? "delta" : "replacement");
+    Producer producer(deltas);
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    ASSERT_OK(DecodeLogsRecord(&decoder, &producer, 0,
+                               WithRawDictSeverity(encoded, {"A", "B"}, 0))
+                  .status);
+    DecodedBar d = DecodeLogsRecord(
+        &decoder, &producer, 1,
+        WithRawDictSeverity(encoded, {"A", "B", std::string("\xff\xfe", 2)}, 2));
+    EXPECT_FALSE(d.status.ok());
+    EXPECT_EQ(d.batch_id, 1);
+  }
 }
 
 // Scenario: HPACK headers: the first batch adds a field to the dynamic table

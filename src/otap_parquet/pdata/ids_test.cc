@@ -261,6 +261,24 @@ TEST(DecodeTransportIdsTest, AttributeQuasiDelta) {
   }
 }
 
+// Scenario: the attribute example behind a copy of itself, sliced off: every column
+// of the decoded table has a non-zero array offset (as after RecordBatch::Slice).
+// Guarantees: the same parent ids as the unsliced example (offsets of validity
+// bitmaps, string offsets and values are honoured).
+TEST(DecodeTransportIdsTest, AttributeQuasiDeltaOnSlicedColumns) {
+  std::vector<AttrRow> doubled = AttrExample();
+  doubled.insert(doubled.end(), AttrExample().begin(), AttrExample().end());
+  const auto rows = static_cast<int64_t>(AttrExample().size());
+  OtapBatch batch(Signal::kLogs);
+  batch.Set(PT::kLogAttrs,
+            AttrsTable(PT::kLogAttrs, doubled, /*decoded=*/false)->Slice(rows, rows));
+  ASSERT_OK_AND_ASSIGN(auto decoded, DecodeTransportIds(batch));
+  auto expected = AttrsTable(PT::kLogAttrs, AttrExample(), /*decoded=*/true);
+  const auto& actual = *decoded.Get(PT::kLogAttrs)->GetColumnByName("parent_id");
+  EXPECT_TRUE(actual.Equals(*expected->GetColumnByName("parent_id")))
+      << actual.ToString();
+}
+
 // Scenario: an attribute type code outside 0..7.
 // Guarantees: Invalid naming the table (upstream rejects it too).
 TEST(DecodeTransportIdsTest, UnknownAttributeTypeIsInvalid) {

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/pdata/otap_batch.h"
 
-#include <unordered_set>
+#include <algorithm>
+#include <optional>
+#include <vector>
 
 #include <arrow/api.h>
 
+#include "otap_parquet/pdata/id_visit.h"
 #include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet {
@@ -18,24 +21,45 @@ int Slot(PayloadType type) {
   return index >= 0 && index < kPayloadTypeSlots ? index : 0;
 }
 
-// Collects the non-null values of an integer id column (UInt16/UInt32).
-arrow::Result<std::unordered_set<uint32_t>> CollectIds(const arrow::Array& array) {
-  std::unordered_set<uint32_t> ids;
-  ids.reserve(static_cast<size_t>(array.length()));
-  if (array.type_id() == arrow::Type::UINT16) {
-    const auto& typed = static_cast<const arrow::UInt16Array&>(array);
-    for (int64_t i = 0; i < typed.length(); ++i) {
-      if (typed.IsValid(i)) ids.insert(typed.Value(i));
+// The non-null values of a parent's id column (UInt16/UInt32), as a membership test:
+// a bitmap over [min, max] (ids are near-dense), else a sorted vector. A hash set
+// here was ~5% of receiver:otap's CPU.
+class IdSet {
+ public:
+  static arrow::Result<IdSet> Make(const arrow::Array& array) {
+    IdSet set;
+    ARROW_RETURN_NOT_OK(
+        VisitIds(array, [&](int64_t, uint32_t id) { set.sorted_.push_back(id); }));
+    if (set.sorted_.empty()) return set;
+    const auto [min, max] = std::minmax_element(set.sorted_.begin(), set.sorted_.end());
+    set.min_ = *min;
+    const uint64_t range = uint64_t{*max} - *min + 1;
+    if (range <= 64 * set.sorted_.size() + 4096) {
+      set.bits_.assign(static_cast<size_t>(range), false);
+      for (uint32_t id : set.sorted_) set.bits_[id - set.min_] = true;
+      set.sorted_.clear();
+    } else {
+      std::sort(set.sorted_.begin(), set.sorted_.end());
     }
-  } else if (array.type_id() == arrow::Type::UINT32) {
-    const auto& typed = static_cast<const arrow::UInt32Array&>(array);
-    for (int64_t i = 0; i < typed.length(); ++i) {
-      if (typed.IsValid(i)) ids.insert(typed.Value(i));
-    }
-  } else {
-    return arrow::Status::TypeError("id column has type ", array.type()->ToString());
+    return set;
   }
-  return ids;
+
+  bool Contains(uint32_t id) const {
+    if (!bits_.empty()) return id >= min_ && id - min_ < bits_.size() && bits_[id - min_];
+    return std::binary_search(sorted_.begin(), sorted_.end(), id);
+  }
+
+ private:
+  uint32_t min_ = 0;
+  std::vector<bool> bits_;
+  std::vector<uint32_t> sorted_;
+};
+
+arrow::Status CheckIdType(const arrow::Array& array) {
+  if (array.type_id() == arrow::Type::UINT16 || array.type_id() == arrow::Type::UINT32) {
+    return arrow::Status::OK();
+  }
+  return arrow::Status::TypeError("id column has type ", array.type()->ToString());
 }
 
 }  // namespace
@@ -98,15 +122,18 @@ arrow::Status OtapBatch::Validate(bool full_arrow) const {
       return arrow::Status::Invalid(TableName(type), " has rows but its parent table ",
                                     TableName(*parent), " is absent");
     }
-    ARROW_ASSIGN_OR_RAISE(auto parent_ids,
-                          CollectIds(*parent_batch->GetColumnByName(schema::kId)));
-    ARROW_ASSIGN_OR_RAISE(auto child_refs,
-                          CollectIds(*Get(type)->GetColumnByName(schema::kParentId)));
-    for (uint32_t ref : child_refs) {
-      if (!parent_ids.count(ref)) {
-        return arrow::Status::Invalid(TableName(type), ": parent_id ", ref,
-                                      " has no row in ", TableName(*parent));
-      }
+    const auto& id_column = *parent_batch->GetColumnByName(schema::kId);
+    const auto& ref_column = *Get(type)->GetColumnByName(schema::kParentId);
+    ARROW_RETURN_NOT_OK(CheckIdType(id_column));
+    ARROW_RETURN_NOT_OK(CheckIdType(ref_column));
+    ARROW_ASSIGN_OR_RAISE(auto parent_ids, IdSet::Make(id_column));
+    std::optional<uint32_t> missing;
+    ARROW_RETURN_NOT_OK(VisitIds(ref_column, [&](int64_t, uint32_t ref) {
+      if (!missing && !parent_ids.Contains(ref)) missing = ref;
+    }));
+    if (missing) {
+      return arrow::Status::Invalid(TableName(type), ": parent_id ", *missing,
+                                    " has no row in ", TableName(*parent));
     }
   }
   return arrow::Status::OK();

@@ -10,6 +10,7 @@ OtapExporterConfig OtapExporterConfig::Read(config::ConfigReader& reader) {
   // Many batches in flight per stream, answered out of order (upstream's
   // stream_queue_capacity is 64).
   if (!has_max_in_flight) c.grpc.client.max_in_flight = 64;
+  if (c.grpc.client.timeout) c.batch_timeout = *c.grpc.client.timeout;
   if (auto v = reader.Int("streams_per_signal", 1, 64)) c.num_streams = *v;
   if (auto v = reader.Bool("send_metric_attrs")) c.send_metric_attrs = *v;
   if (auto v = reader.Bytes("max_message_size", 64 << 10)) c.max_message_size = *v;

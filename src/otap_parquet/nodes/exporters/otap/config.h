@@ -37,6 +37,11 @@ struct OtapExporterConfig {
   /// `max_stream_failures`: a batch in flight on this many streams that ended
   /// without answering it is Nacked permanently (a batch that kills streams).
   int64_t max_stream_failures = 3;
+  /// `timeout`: longest wait for a batch's BatchStatus on a stream, from when it is
+  /// queued; past it the stream is cancelled and its unanswered batches fail
+  /// retryable (one strike each toward max_stream_failures). Also the deadline of
+  /// OTLP Export calls after a downgrade (unset: none there).
+  std::chrono::nanoseconds batch_timeout = std::chrono::seconds(60);
 
   static OtapExporterConfig Read(config::ConfigReader& reader);
 };

@@ -45,6 +45,9 @@ struct OtapStreamMetrics {
   static constexpr engine::MetricDef metric_attrs_dropped =
       engine::Counter("otap_metric_attrs_dropped", "{row}",
                       "METRIC_ATTRS rows not sent (send_metric_attrs)");
+  static constexpr engine::MetricDef batch_timeouts =
+      engine::Counter("otap_batch_timeouts", "{stream}",
+                      "streams cancelled because a batch got no status within timeout");
   static constexpr engine::MetricDef downgraded =
       engine::Gauge("otap_downgraded", "1",
                     "1 when the signal is sent as OTLP (peer without OTAP)", "signal");

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/exporters/otap/otap_exporter.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -79,6 +83,7 @@ struct Counters {
   std::atomic<int64_t> messages_sent{0}, message_bytes{0}, unknown_statuses{0};
   std::atomic<int64_t> batches_downgraded{0}, split_batches{0}, schemas{0};
   std::atomic<int64_t> dictionary_resets{0}, metric_attrs_dropped{0};
+  std::atomic<int64_t> batch_timeouts{0};
   std::mutex mutex;
   std::map<std::string, int64_t> statuses;  // by code name, guarded by mutex
   std::map<std::string, int64_t> stream_ends;
@@ -112,8 +117,13 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   void Cancel() { context_.TryCancel(); }
   bool Usable() {
     std::lock_guard<std::mutex> lock(mutex_);
-    return !closing_ && !broken_;
+    return !closing_ && !broken_ && !timed_out_;
   }
+  /// \brief Whether the oldest unanswered batch was queued `timeout` or more before
+  /// `now`; if so the stream takes no more batches and must be cancelled (once: later
+  /// calls return nullopt). Returns that batch's id.
+  std::optional<int64_t> TimedOut(Clock::time_point now,
+                                  std::chrono::nanoseconds timeout);
   Clock::time_point opened() const { return opened_; }
   Signal signal() const { return signal_; }
   int slot() const { return slot_; }
@@ -160,8 +170,16 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   bool broken_ = false;
   bool hold_released_ = false;
   bool got_status_ = false;
+  // A batch got no status within the timeout: cancelled by the transport.
+  bool timed_out_ = false;
+  int64_t timed_out_batch_ = -1;
   int64_t next_batch_id_ = 0;
-  std::map<int64_t, AttemptPtr> outstanding_;  // by batch_id
+  struct Outstanding {
+    AttemptPtr attempt;
+    Clock::time_point queued;
+  };
+  // By batch_id: ids grow in queueing order, so the first is the oldest.
+  std::map<int64_t, Outstanding> outstanding_;
   std::shared_ptr<ArrowStream> self_;
   otap_wire::EncoderStats published_stats_;
 };
@@ -175,6 +193,7 @@ class OtapTransport : public OtlpTransport {
     for (auto& channel : channels)
       stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
     for (auto& slots : streams_) slots.resize(static_cast<size_t>(config_.num_streams));
+    watchdog_ = std::thread([this] { WatchDeadlines(); });
   }
 
   ~OtapTransport() override { Stop(); }
@@ -217,6 +236,8 @@ class OtapTransport : public OtlpTransport {
       std::lock_guard<std::mutex> lock(mutex_);
       stopped_ = true;
     }
+    watchdog_cv_.notify_all();
+    if (watchdog_.joinable()) watchdog_.join();
     for (auto& stream : LiveStreams()) stream->Cancel();
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -241,6 +262,7 @@ class OtapTransport : public OtlpTransport {
     m.Set(M::schemas, c.schemas);
     m.Set(M::dictionary_resets, c.dictionary_resets);
     m.Set(M::metric_attrs_dropped, c.metric_attrs_dropped);
+    m.Set(M::batch_timeouts, c.batch_timeouts);
     for (int s = 0; s < 3; ++s) {
       m.Set(M::downgraded, downgraded_[s].load() ? 1 : 0,
             SignalName(static_cast<Signal>(s)));
@@ -317,6 +339,34 @@ class OtapTransport : public OtlpTransport {
     return stream;
   }
 
+  // Cancels every stream whose oldest unanswered batch is older than batch_timeout
+  // (a peer that never answers would otherwise hold the batch, and the exporter's
+  // in-flight slot, forever); its batches then fail retryable with a strike each.
+  void WatchDeadlines() {
+    const auto timeout = config_.batch_timeout;
+    const auto interval = std::clamp<std::chrono::nanoseconds>(
+        timeout / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopped_) {
+      watchdog_cv_.wait_for(lock, interval, [&] { return stopped_; });
+      if (stopped_) break;
+      lock.unlock();
+      const auto now = Clock::now();
+      for (auto& stream : LiveStreams()) {
+        auto batch_id = stream->TimedOut(now, timeout);
+        if (!batch_id) continue;
+        counters_.batch_timeouts++;
+        logger_->warn(
+            "otap.batch_timeout signal={} target={} batch_id={} timeout_ms={}: no "
+            "BatchStatus in time; cancelling the stream, its batches will be retried",
+            SignalName(stream->signal()), config_.grpc.endpoint.origin(), *batch_id,
+            std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+        stream->Cancel();
+      }
+      lock.lock();
+    }
+  }
+
   void SendOtlp(const JobPtr& job, Done done) {
     counters_.batches_downgraded++;
     if (!job->batch) {
@@ -364,6 +414,8 @@ class OtapTransport : public OtlpTransport {
   int64_t unimplemented_[3] = {0, 0, 0};
   std::atomic<bool> downgraded_[3] = {false, false, false};
   bool stopped_ = false;
+  std::condition_variable watchdog_cv_;
+  std::thread watchdog_;  // last: started once everything above is set up
 };
 
 ArrowStream::ArrowStream(OtapTransport* transport, Signal signal, int slot)
@@ -396,7 +448,7 @@ bool ArrowStream::Enqueue(const AttemptPtr& attempt, const OtapBatch& batch,
 bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt, const OtapBatch& batch,
                                 Completions* completions, Actions* actions) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (closing_ || broken_) return false;
+  if (closing_ || broken_ || timed_out_) return false;
   auto& counters = transport_->counters();
   const int64_t max_size = transport_->config().max_message_size;
   std::deque<OtapBatch> parts{batch};
@@ -452,7 +504,7 @@ bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt, const OtapBatch& batc
     attempt->bytes += static_cast<int64_t>(message->size());
     counters.messages_sent++;
     counters.message_bytes += static_cast<int64_t>(message->size());
-    outstanding_.emplace(batch_id, attempt);
+    outstanding_.emplace(batch_id, Outstanding{attempt, Clock::now()});
     // The slice owns the serialized message: no copy of it.
     auto* owned = new std::string(std::move(*message));
     grpc::Slice slice(
@@ -543,7 +595,7 @@ void ArrowStream::OnReadDone(bool ok) {
       got_status_ = true;
       auto it = outstanding_.find(status.batch_id());
       if (it != outstanding_.end()) {
-        attempt = std::move(it->second);
+        attempt = std::move(it->second.attempt);
         outstanding_.erase(it);
       }
     }
@@ -565,14 +617,29 @@ void ArrowStream::OnReadDone(bool ok) {
   completions.Run();
 }
 
+std::optional<int64_t> ArrowStream::TimedOut(Clock::time_point now,
+                                             std::chrono::nanoseconds timeout) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (timed_out_ || outstanding_.empty()) return std::nullopt;
+  const auto& [batch_id, oldest] = *outstanding_.begin();
+  if (now - oldest.queued < timeout) return std::nullopt;
+  timed_out_ = true;
+  timed_out_batch_ = batch_id;
+  return batch_id;
+}
+
 void ArrowStream::OnDone(const grpc::Status& status) {
-  std::map<int64_t, AttemptPtr> outstanding;
+  std::map<int64_t, Outstanding> outstanding;
   bool unimplemented = false;
+  bool timed_out = false;
+  int64_t timed_out_batch = -1;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     outstanding.swap(outstanding_);
     unimplemented =
         status.error_code() == grpc::StatusCode::UNIMPLEMENTED && !got_status_;
+    timed_out = timed_out_;
+    timed_out_batch = timed_out_batch_;
   }
   auto& counters = transport_->counters();
   {
@@ -590,15 +657,26 @@ void ArrowStream::OnDone(const grpc::Status& status) {
   }
   std::set<OtlpExportJob*> struck;
   const int64_t max_failures = transport_->config().max_stream_failures;
-  for (auto& [batch_id, attempt] : outstanding) {
-    const std::string reason =
+  for (auto& [batch_id, entry] : outstanding) {
+    const AttemptPtr& attempt = entry.attempt;
+    std::string reason =
         unimplemented
             ? "UNIMPLEMENTED"
             : (status.ok() ? "stream_ended"
                            : GrpcCodeName(static_cast<int>(status.error_code())));
     std::string message =
         fmt::format("the stream ended before batch {} was answered", batch_id);
-    if (!status.error_message().empty()) message += ": " + status.error_message();
+    if (timed_out) {
+      // We cancelled it: the peer's CANCELLED says nothing.
+      reason = "DEADLINE_EXCEEDED";
+      message += fmt::format(": no BatchStatus for batch {} within the timeout ({} ms)",
+                             timed_out_batch,
+                             std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 transport_->config().batch_timeout)
+                                 .count());
+    } else if (!status.error_message().empty()) {
+      message += ": " + status.error_message();
+    }
     AttemptOutcome outcome = AttemptOutcome::kRetryable;
     if (!unimplemented && struck.insert(attempt->job.get()).second &&
         ++attempt->job->stream_failures >= max_failures) {

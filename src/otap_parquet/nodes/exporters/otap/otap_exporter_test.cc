@@ -43,6 +43,8 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
   EXPECT_EQ(defaults.grpc.client.compression, OtlpCompression::kNone);
   EXPECT_EQ(defaults.grpc.client.max_in_flight, 64);
   EXPECT_EQ(defaults.max_message_size, 4 << 20);
+  EXPECT_EQ(defaults.batch_timeout, std::chrono::seconds(60));
+  EXPECT_FALSE(defaults.grpc.client.timeout.has_value());
 
   const auto c = Parse(
       "grpc_endpoint: http://127.0.0.1:4317\n"
@@ -51,6 +53,7 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
       "streams_per_signal: 2\n"
       "send_metric_attrs: false\n"
       "max_message_size: 1MiB\n"
+      "timeout: 2s\n"
       "headers: {x-tenant: a}\n"
       "arrow: {payload_compression: none, max_stream_lifetime: 0s, "
       "disable_downgrade: true}\n");
@@ -61,6 +64,7 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
   EXPECT_TRUE(c.disable_downgrade);
   EXPECT_EQ(c.max_stream_lifetime.count(), 0);
   EXPECT_EQ(c.max_message_size, 1 << 20);
+  EXPECT_EQ(c.batch_timeout, std::chrono::seconds(2));
   ASSERT_EQ(c.grpc.client.headers.size(), 1u);
 
   EXPECT_THAT(Errors("grpc_endpoint: h:1\ncompression: zstd"),
