@@ -11,7 +11,7 @@
 - replay: `otap-parquet bench replay` vs DuckDB rebuilding logs with their
   attributes by a SQL LEFT JOIN (the original design's approach), one thread each.
 
-Usage: .venv/bin/python bench/dataset_baselines.py [--logs N] [--repeat R]
+Usage: .venv/bin/python bench/dataset_baselines.py [--logs N] [--repeat R] [--no-replay] [--cli PATH]
 """
 import argparse
 import pathlib
@@ -105,11 +105,34 @@ def floor_options(props: dict, schema) -> dict:
     )
 
 
+def replay_rates(lake: pathlib.Path, n_logs: int):
+    """Our replay and DuckDB's LEFT JOIN of logs with attributes, logs/s wall."""
+    ours = rate(cli("bench", "replay", "--signal", "logs", lake))
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    start = time.perf_counter()
+    joined = con.sql(
+        f"""SELECT l.*, a.* FROM read_parquet('{lake}/logs/*/*.parquet', hive_partitioning = true) l
+            LEFT JOIN read_parquet('{lake}/log_attrs/*/*.parquet', hive_partitioning = true) a
+            ON l._part_id = a._part_id AND l.id = a.parent_id"""
+    ).to_arrow_table()
+    duckdb_replay = n_logs / (time.perf_counter() - start)
+    assert joined.num_rows >= n_logs
+    return ours, duckdb_replay
+
+
 def main() -> None:
+    global CLI
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--logs", type=int, default=200_000, help="log records (multiple of 4000)")
     parser.add_argument("--repeat", type=int, default=3, help="write the data R times (each side)")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="writer only: skip the replay and DuckDB's join (~5 GB of RAM at 1 M logs)")
+    parser.add_argument("--cli", type=pathlib.Path, default=None,
+                        help="otap-parquet binary (another build, for before/after pairs)")
     args = parser.parse_args()
+    if args.cli is not None:
+        CLI = args.cli
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         src = tmp / "logs.pb"
@@ -141,25 +164,18 @@ def main() -> None:
         floor_cpu = n_logs * args.repeat / (time.process_time() - cpu_start)
         floor_wall = n_logs * args.repeat / (time.perf_counter() - wall_start)
 
-        ours_replay = rate(cli("bench", "replay", "--signal", "logs", lake))
-
-        con = duckdb.connect()
-        con.execute("SET threads = 1")
-        start = time.perf_counter()
-        joined = con.sql(
-            f"""SELECT l.*, a.* FROM read_parquet('{lake}/logs/*/*.parquet', hive_partitioning = true) l
-                LEFT JOIN read_parquet('{lake}/log_attrs/*/*.parquet', hive_partitioning = true) a
-                ON l._part_id = a._part_id AND l.id = a.parent_id"""
-        ).to_arrow_table()
-        duckdb_replay = n_logs / (time.perf_counter() - start)
-        assert joined.num_rows >= n_logs
+        if args.no_replay:
+            ours_replay = duckdb_replay = None
+        else:
+            ours_replay, duckdb_replay = replay_rates(lake, n_logs)
 
     print(f"{n_logs:,} realistic logs (10 attributes each), written {args.repeat}x; properties: {props}")
     print(f"{'':<34} {'logs/cpu-s':>12} {'logs/s wall':>12} {'ratio':>28}")
     print(f"{'write: otap-parquet':<34} {ours_cpu:>12,.0f} {ours_wall:>12,.0f} {ours_cpu / floor_cpu:>10.2f}x pyarrow floor (CPU)")
     print(f"{'write: pyarrow floor':<34} {floor_cpu:>12,.0f} {floor_wall:>12,.0f}")
-    print(f"{'replay: otap-parquet (logs+attrs)':<34} {'':>12} {ours_replay:>12,.0f} {ours_replay / duckdb_replay:>10.2f}x DuckDB join")
-    print(f"{'replay: DuckDB LEFT JOIN, 1 thread':<34} {'':>12} {duckdb_replay:>12,.0f}")
+    if ours_replay is not None:
+        print(f"{'replay: otap-parquet (logs+attrs)':<34} {'':>12} {ours_replay:>12,.0f} {ours_replay / duckdb_replay:>10.2f}x DuckDB join")
+        print(f"{'replay: DuckDB LEFT JOIN, 1 thread':<34} {'':>12} {duckdb_replay:>12,.0f}")
 
 if __name__ == "__main__":
     main()

@@ -82,8 +82,9 @@ int Report(const arrow::Status& status) {
 
 int main(int argc, char** argv) {
   // Before any thread or Arrow allocation: jemalloc for every Arrow buffer unless
-  // ARROW_DEFAULT_MEMORY_POOL says otherwise (docs/engine.md, "Memory").
-  const auto memory_policy = otap_parquet::util::ApplyProcessMemoryPolicy();
+  // ARROW_DEFAULT_MEMORY_POOL says otherwise, with our jemalloc options (may execute
+  // the process again; docs/engine.md, "Memory").
+  const auto memory_policy = otap_parquet::util::ApplyProcessMemoryPolicy(argv);
   CLI::App app{
       "otap-parquet: OpenTelemetry telemetry between the wire and Parquet, both ways"};
   app.set_version_flag("--version", std::string("otap-parquet ") + OTAP_PARQUET_VERSION +

@@ -27,6 +27,7 @@
 #include "otap_parquet/dataset/dictionary_columns.h"
 #include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/repair.h"
+#include "otap_parquet/dataset/row_group_buffer.h"
 #include "otap_parquet/util/memory.h"
 #include "otap_parquet/util/serial_worker.h"
 
@@ -162,6 +163,8 @@ struct OpenFile {
   /// The other dictionary columns that are strings, handed over as dictionaries.
   std::unique_ptr<DictionaryColumns> dictionaries;
   int64_t rows = 0;
+  /// Rows of the current row group not yet handed to Parquet (see WriteRowGroupRows).
+  RowGroupBuffer row_group;
   int64_t arrow_bytes = 0;            ///< in-memory bytes of all batches written
   int64_t unflushed_arrow_bytes = 0;  ///< since the sink last grew (buffered group)
   int64_t last_sink_bytes = 0;
@@ -570,7 +573,8 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
       auto encoded = dictionaries.Encode(rows_to_write, file->rows, settings_.pool);
       metrics_.dictionary_arrays += dictionaries.dictionary_batches() - direct;
       metrics_.dense_dictionary_columns += dictionaries.dense_batches() - dense;
-      return encoded.ok() ? file->writer->WriteRecordBatch(**encoded) : encoded.status();
+      if (!encoded.ok()) return encoded.status();
+      return file->row_group.Append(*encoded, options_.row_group_size, *file->writer);
     });
     if (!st.ok()) {
       return st.WithMessage("writing ", record_batch->num_rows(), " ", table, " rows to ",
@@ -708,7 +712,10 @@ Status DatasetWriter::PublishFiles(Publication& pub) const {
       if (!st.ok()) return fail(file, st);
     }
     // fail() names the file.
-    st = CatchParquet("", [&] { return file->writer->Close(); });
+    st = CatchParquet("", [&] {
+      ARROW_RETURN_NOT_OK(file->row_group.Write(*file->writer));
+      return file->writer->Close();
+    });
     if (st.ok() && !file->sink->closed()) st = file->sink->Close();
     if (!st.ok()) return fail(file, st);
     file->finished = true;

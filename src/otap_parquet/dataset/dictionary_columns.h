@@ -26,7 +26,7 @@
 /// dictionary, after the given entries.
 ///
 /// The file's Arrow schema (stored as `ARROW:schema`) keeps the dense type: only the
-/// arrays passed to FileWriter::WriteRecordBatch change, so readers see the same
+/// arrays passed to parquet::arrow::FileWriter change, so readers see the same
 /// types and the same Parquet encoding (RLE_DICTIONARY pages over a dictionary page)
 /// as before.
 
@@ -45,7 +45,7 @@ namespace otap_parquet::dataset {
 /// high-cardinality (its Parquet dictionary would overflow the page limit and fall
 /// back anyway) and stays dense for the rest of the file.
 ///
-/// Row groups are counted as parquet::arrow::FileWriter::WriteRecordBatch cuts
+/// Row groups are counted as FileWriter::WriteRecordBatch and RowGroupBuffer cut
 /// them: every `row_group_size` rows of the file, a batch possibly spanning two.
 class ColumnDictionary {
  public:

@@ -14,6 +14,7 @@
 #include <parquet/metadata.h>
 #include <parquet/properties.h>
 
+#include "otap_parquet/dataset/row_group_buffer.h"
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::dataset {
@@ -199,18 +200,22 @@ TEST(DictionaryColumnsTest, TopLevelAndStructChildColumns) {
   EXPECT_EQ(columns.dictionary_batches(), 2);
 }
 
-// Scenario: batches written through parquet::arrow::FileWriter (buffered row groups
-// of 4 rows, dictionary encoding on) as the dataset writer writes them: stable
+// Scenario: batches written through parquet::arrow::FileWriter (row groups of 4
+// rows, dictionary encoding on), as buffered row groups (WriteRecordBatch) or
+// column by column (RowGroupBuffer, as the dataset writer writes them): stable
 // values, a new value mid row group, a dense batch reaching into the next row group,
 // row groups that start in the middle of a batch, nulls.
 // Guarantees: Parquet accepts every batch (no "PutDictionary on an empty
 // DictEncoder" refusal), the file reads back with the dense schema (`key` utf8 in
 // ARROW:schema) and exactly the values written, and every column chunk of `key` is
 // dictionary encoded without falling back to plain.
-TEST(DictionaryColumnsTest, ParquetReadsBackWhatWasWritten) {
-  const auto path =
-      std::filesystem::temp_directory_path() /
-      ("otap-dictionary-columns-" + std::to_string(::getpid()) + ".parquet");
+class DictionaryColumnsWriteTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(DictionaryColumnsWriteTest, ParquetReadsBackWhatWasWritten) {
+  const bool column_by_column = GetParam();
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("otap-dictionary-columns-" + std::to_string(::getpid()) + "-" +
+                     std::to_string(column_by_column) + ".parquet");
   const std::vector<std::pair<Values, Values>> batches = {
       {{"a", "b", "a"}, {"s", "s", std::nullopt}},
       {{"b", "c", "a"}, {"s", "t", "t"}},  // "c" and "t" new mid row group, dense
@@ -237,17 +242,23 @@ TEST(DictionaryColumnsTest, ParquetReadsBackWhatWasWritten) {
                                           *TestSchema(), arrow::default_memory_pool(),
                                           sink, properties, arrow_properties));
     DictionaryColumns columns(*TestSchema(), {"key", "scope.name"}, row_group_size);
+    RowGroupBuffer row_group;
     int64_t rows = 0;
     for (const auto& [key, name] : batches) {
       ASSERT_OK_AND_ASSIGN(auto encoded,
                            columns.Encode(TestBatch(key, name), rows, nullptr));
-      ASSERT_OK(writer->WriteRecordBatch(*encoded));
+      if (column_by_column) {
+        ASSERT_OK(row_group.Append(encoded, row_group_size, *writer));
+      } else {
+        ASSERT_OK(writer->WriteRecordBatch(*encoded));
+      }
       rows += encoded->num_rows();
       keys.insert(keys.end(), key.begin(), key.end());
       names.insert(names.end(), name.begin(), name.end());
     }
     EXPECT_GT(columns.dictionary_batches(), 0);
     EXPECT_GT(columns.dense_batches(), 0);
+    ASSERT_OK(row_group.Write(*writer));
     ASSERT_OK(writer->Close());
     ASSERT_OK(sink->Close());
   }
@@ -274,6 +285,11 @@ TEST(DictionaryColumnsTest, ParquetReadsBackWhatWasWritten) {
   }
   std::filesystem::remove(path);
 }
+
+INSTANTIATE_TEST_SUITE_P(WritePaths, DictionaryColumnsWriteTest, ::testing::Bool(),
+                         [](const auto& info) {
+                           return info.param ? "ColumnByColumn" : "BufferedRowGroup";
+                         });
 
 }  // namespace
 }  // namespace otap_parquet::dataset

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/util/memory.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -10,6 +12,7 @@ namespace otap_parquet::util {
 namespace {
 
 constexpr const char* kArrowPoolVariable = "ARROW_DEFAULT_MEMORY_POOL";
+constexpr const char* kJemallocVariable = "JE_ARROW_MALLOC_CONF";
 
 bool HasJemalloc() {
   arrow::MemoryPool* pool = nullptr;
@@ -32,16 +35,25 @@ arrow::MemoryPool* DataMemoryPool() {
 }
 
 std::string MemoryPolicy::ToString() const {
-  return fmt::format("arrow pool {} ({})", arrow_pool,
-                     arrow_pool_from_user ? "ARROW_DEFAULT_MEMORY_POOL" : "default");
+  std::string out =
+      fmt::format("arrow pool {} ({})", arrow_pool,
+                  arrow_pool_from_user ? "ARROW_DEFAULT_MEMORY_POOL" : "default");
+  if (dirty_decay_ms && muzzy_decay_ms) {
+    out += fmt::format(", jemalloc dirty_decay_ms {} muzzy_decay_ms {}", *dirty_decay_ms,
+                       *muzzy_decay_ms);
+  }
+  return out;
 }
 
-MemoryPolicy ApplyProcessMemoryPolicy() {
+MemoryPolicy ApplyProcessMemoryPolicy(char** argv) {
   MemoryPolicy policy;
-  // jemalloc reads this once, when it starts; keep freed pages 10 s instead of 1 s
-  // so that encoders reuse them rather than fault in fresh zeroed pages.
-  ::setenv("JE_ARROW_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000",
-           /*overwrite=*/0);
+  // jemalloc read its options before main(): set ours and start again (once: the
+  // variable is then set), so that encoders and decoders reuse freed pages rather
+  // than fault in fresh zeroed ones.
+  if (std::getenv(kJemallocVariable) == nullptr) {
+    ::setenv(kJemallocVariable, kJemallocOptions, /*overwrite=*/0);
+    if (argv != nullptr && argv[0] != nullptr) ::execv("/proc/self/exe", argv);
+  }
   policy.arrow_pool_from_user = std::getenv(kArrowPoolVariable) != nullptr;
   // Arrow reads the variable on the first call of default_memory_pool(), so this
   // reaches every Arrow allocation of the process (converters, compute kernels,
@@ -50,6 +62,12 @@ MemoryPolicy ApplyProcessMemoryPolicy() {
     ::setenv(kArrowPoolVariable, "jemalloc", /*overwrite=*/0);
   }
   policy.arrow_pool = arrow::default_memory_pool()->backend_name();
+  if (HasJemalloc()) {
+    auto dirty = arrow::jemalloc_get_stat("opt.dirty_decay_ms");
+    auto muzzy = arrow::jemalloc_get_stat("opt.muzzy_decay_ms");
+    if (dirty.ok()) policy.dirty_decay_ms = *dirty;
+    if (muzzy.ok()) policy.muzzy_decay_ms = *muzzy;
+  }
   return policy;
 }
 

@@ -374,8 +374,13 @@ arrow::Status Wal::Replay(const std::function<arrow::Status(RecordId, OtapBatch)
       }
       const int64_t offset = segment->offsets[i];
       const uint32_t payload = GetU32(data->data() + offset + 4);
-      auto decoded = DecodeBatch(
-          arrow::SliceBuffer(data, offset + static_cast<int64_t>(kHeaderSize), payload));
+      // A copy of the record: the decoded arrays point into their buffer, and a
+      // writer may hold a batch until its row group is full (RowGroupBuffer); a slice
+      // of `data` would keep the whole segment in memory that long.
+      ARROW_ASSIGN_OR_RAISE(
+          auto record,
+          data->CopySlice(offset + static_cast<int64_t>(kHeaderSize), payload));
+      auto decoded = DecodeBatch(std::move(record));
       if (!decoded.ok()) {
         // Whole frame, valid CRC, yet unreadable (written by an incompatible
         // version?): kept on disk for inspection, never replayed, loudly.
