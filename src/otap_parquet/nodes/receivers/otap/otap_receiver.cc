@@ -15,12 +15,6 @@ using engine::Clock;
 using otlp_receiver::Outcome;
 using otlp_receiver::Protocol;
 
-namespace {
-
-constexpr std::chrono::seconds kMaxStopWait{60};
-
-}  // namespace
-
 arrow::Result<std::unique_ptr<engine::Node>> OtapReceiver::Make(
     const engine::NodeSettings& settings, const YAML::Node& config) {
   ARROW_ASSIGN_OR_RAISE(
@@ -29,14 +23,12 @@ arrow::Result<std::unique_ptr<engine::Node>> OtapReceiver::Make(
 }
 
 OtapReceiver::~OtapReceiver() {
-  if (ingest_) {
-    ingest_->StopAdmitting();
-    ingest_->ResolveAll({Outcome::kUnavailable,
-                         "receiver stopped before the pipeline outcome was known"});
-  }
-  if (stopper_.joinable()) stopper_.join();
-  if (server_) server_->Shutdown(std::chrono::system_clock::now());
+  Stop();
   server_.reset();
+}
+
+void OtapReceiver::StopServers(std::chrono::system_clock::time_point deadline) {
+  if (server_) server_->Shutdown(deadline);
 }
 
 arrow::Status OtapReceiver::Start(engine::EffectHandler& effect) {
@@ -57,60 +49,6 @@ arrow::Status OtapReceiver::Start(engine::EffectHandler& effect) {
   effect.StartPeriodicTimer(kTick);
   Publish(effect);
   return arrow::Status::OK();
-}
-
-arrow::Status OtapReceiver::OnTimer(Clock::time_point now,
-                                    engine::EffectHandler& effect) {
-  ingest_->ExpireWaiters(now);
-  Publish(effect);
-  return arrow::Status::OK();
-}
-
-void OtapReceiver::Drain(engine::EffectHandler& effect) {
-  if (!ingest_) return;
-  ingest_->StopAdmitting();
-  effect.logger().info("receiver.otap.drain node={} core={} waiting={}", effect.node_id(),
-                       effect.core(), ingest_->waiting());
-  Publish(effect);
-}
-
-bool OtapReceiver::drained() const {
-  return !ingest_ || (!ingest_->admitting() && ingest_->idle());
-}
-
-void OtapReceiver::OnAck(uint64_t calldata, engine::AckContext,
-                         engine::EffectHandler& effect) {
-  ingest_->OnOutcome(calldata, nullptr);
-  if (!ingest_->admitting()) Publish(effect);
-}
-
-void OtapReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
-                          engine::AckContext, engine::EffectHandler& effect) {
-  ingest_->OnOutcome(calldata, &nack);
-  if (!ingest_->admitting()) Publish(effect);
-}
-
-arrow::Future<> OtapReceiver::Shutdown(Clock::time_point deadline,
-                                       engine::EffectHandler& effect) {
-  if (!ingest_) return arrow::Future<>::MakeFinished();
-  ingest_->StopAdmitting();
-  Publish(effect);
-  const auto now = Clock::now();
-  const auto wait = deadline > now
-                        ? std::min<Clock::duration>(deadline - now, kMaxStopWait)
-                        : Clock::duration::zero();
-  const auto system_deadline =
-      std::chrono::system_clock::now() +
-      std::chrono::duration_cast<std::chrono::microseconds>(wait);
-  effect.logger().info("receiver.otap.shutdown node={} core={} waiting={}",
-                       effect.node_id(), effect.core(), ingest_->waiting());
-  // Off the pipeline thread: streams waiting for outcomes are answered as the
-  // downstream nodes settle while the server stops.
-  if (!stopper_.joinable() && server_) {
-    stopper_ =
-        std::thread([this, system_deadline] { server_->Shutdown(system_deadline); });
-  }
-  return arrow::Future<>::MakeFinished();
 }
 
 void OtapReceiver::Publish(engine::EffectHandler& effect) const {

@@ -14,14 +14,6 @@ using engine::Clock;
 using otlp_receiver::Outcome;
 using otlp_receiver::Protocol;
 
-namespace {
-
-// Most a graceful stop waits for running calls (the engine's deadline is usually
-// far shorter).
-constexpr std::chrono::seconds kMaxStopWait{60};
-
-}  // namespace
-
 arrow::Result<std::unique_ptr<engine::Node>> OtlpReceiver::Make(
     const engine::NodeSettings& settings, const YAML::Node& config) {
   ARROW_ASSIGN_OR_RAISE(
@@ -40,17 +32,7 @@ arrow::Result<std::unique_ptr<engine::Node>> OtlpReceiver::Make(
 }
 
 OtlpReceiver::~OtlpReceiver() {
-  if (ingest_) {
-    ingest_->StopAdmitting();
-    // Outcomes that never came (the pipeline ended first): the client retries.
-    ingest_->ResolveAll({Outcome::kUnavailable,
-                         "receiver stopped before the pipeline outcome was known"});
-  }
-  if (stopper_.joinable()) {
-    stopper_.join();
-  } else {
-    StopServers(std::chrono::system_clock::now());
-  }
+  Stop();
   grpc_.reset();
   http_.reset();
 }
@@ -95,38 +77,6 @@ arrow::Status OtlpReceiver::Start(engine::EffectHandler& effect) {
   return arrow::Status::OK();
 }
 
-arrow::Status OtlpReceiver::OnTimer(Clock::time_point now,
-                                    engine::EffectHandler& effect) {
-  ingest_->ExpireWaiters(now);
-  Publish(effect);
-  return arrow::Status::OK();
-}
-
-void OtlpReceiver::Drain(engine::EffectHandler& effect) {
-  if (!ingest_) return;
-  ingest_->StopAdmitting();
-  effect.logger().info("receiver.otlp.drain node={} core={} waiting={}", effect.node_id(),
-                       effect.core(), ingest_->waiting());
-  Publish(effect);
-}
-
-bool OtlpReceiver::drained() const {
-  return !ingest_ || (!ingest_->admitting() && ingest_->idle());
-}
-
-void OtlpReceiver::OnAck(uint64_t calldata, engine::AckContext,
-                         engine::EffectHandler& effect) {
-  ingest_->OnOutcome(calldata, nullptr);
-  // Timers are off while draining: outcomes then keep the metrics current.
-  if (!ingest_->admitting()) Publish(effect);
-}
-
-void OtlpReceiver::OnNack(uint64_t calldata, const engine::NackInfo& nack,
-                          engine::AckContext, engine::EffectHandler& effect) {
-  ingest_->OnOutcome(calldata, &nack);
-  if (!ingest_->admitting()) Publish(effect);
-}
-
 void OtlpReceiver::StopServers(std::chrono::system_clock::time_point deadline) {
   if (grpc_) grpc_->Shutdown(deadline);
   if (http_) {
@@ -136,28 +86,6 @@ void OtlpReceiver::StopServers(std::chrono::system_clock::time_point deadline) {
         deadline - std::chrono::system_clock::now());
     http_->Shutdown(std::max(left, kMinWait));
   }
-}
-
-arrow::Future<> OtlpReceiver::Shutdown(Clock::time_point deadline,
-                                       engine::EffectHandler& effect) {
-  if (!ingest_) return arrow::Future<>::MakeFinished();
-  ingest_->StopAdmitting();
-  Publish(effect);
-  const auto now = Clock::now();
-  const auto wait = deadline > now
-                        ? std::min<Clock::duration>(deadline - now, kMaxStopWait)
-                        : Clock::duration::zero();
-  const auto system_deadline =
-      std::chrono::system_clock::now() +
-      std::chrono::duration_cast<std::chrono::microseconds>(wait);
-  effect.logger().info("receiver.otlp.shutdown node={} core={} waiting={}",
-                       effect.node_id(), effect.core(), ingest_->waiting());
-  // Off the pipeline thread: calls waiting for their outcome are answered as the
-  // downstream nodes settle (on the pipeline thread) while the servers stop.
-  if (!stopper_.joinable()) {
-    stopper_ = std::thread([this, system_deadline] { StopServers(system_deadline); });
-  }
-  return arrow::Future<>::MakeFinished();
 }
 
 void OtlpReceiver::Publish(engine::EffectHandler& effect) const {
