@@ -146,9 +146,16 @@ arrow::Result<std::vector<StoredManifest>> ReadManifests(
   std::vector<StoredManifest> out;
   for (const auto& info : *infos) {
     if (!info.IsFile() || !std::string_view(info.path()).ends_with(".json")) continue;
-    ARROW_ASSIGN_OR_RAISE(auto text, ReadWhole(fs, info.path()));
+    auto text = ReadWhole(fs, info.path());
+    if (!text.ok()) {
+      // Deleted since the listing (an abandoned compaction): as if not listed; its
+      // partition is hidden by its name (ApplyCompactions).
+      auto now = fs->GetFileInfo(info.path());
+      if (now.ok() && now->type() == arrow::fs::FileType::NotFound) continue;
+      return text.status();
+    }
     ARROW_ASSIGN_OR_RAISE(auto manifest,
-                          CompactionManifest::Parse(text, DisplayUri(*fs, info.path())));
+                          CompactionManifest::Parse(*text, DisplayUri(*fs, info.path())));
     out.push_back({info.path(), std::move(manifest)});
   }
   std::sort(out.begin(), out.end(),
@@ -791,6 +798,15 @@ std::string CompactedPartId(std::string_view part_id, std::string_view suffix_he
   return fmt::format("{}{}{}", part_id.substr(0, at), kSuffixMarker, suffix_hex);
 }
 
+bool IsCompactedPartId(std::string_view part_id) {
+  const size_t at = part_id.rfind(kSuffixMarker);
+  if (at == std::string_view::npos || at == 0) return false;
+  const auto hex = part_id.substr(at + kSuffixMarker.size());
+  return hex.size() == 16 && std::all_of(hex.begin(), hex.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 std::string ShardKeyOf(std::string_view partition) {
   const size_t at = partition.rfind(kPartIdPrefix);
   if (at == std::string_view::npos) return std::string(partition);
@@ -810,12 +826,13 @@ Status ApplyCompactions(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                         const std::string& base, const std::vector<PayloadType>& tables,
                         DatasetPlan* plan) {
   ARROW_ASSIGN_OR_RAISE(auto manifests, ReadManifests(fs, base));
-  if (manifests.empty()) return Status::OK();
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < plan->partitions.size(); ++i) {
     index[plan->partitions[i].path] = i;
   }
   std::set<std::string> hidden_part_ids;
+  // Compactions in force: their partitions are visible.
+  std::set<std::string> applied_part_ids;
   // Superseded file paths, per partition path.
   std::map<std::string, std::set<std::string>> superseded;
   for (auto& stored : manifests) {
@@ -844,6 +861,7 @@ Status ApplyCompactions(const std::shared_ptr<arrow::fs::FileSystem>& fs,
       continue;
     }
     plan->partitions[it->second].compaction = manifest;
+    applied_part_ids.insert(PartIdOfPath(manifest->partition));
     auto& names = superseded[manifest->supersedes];
     for (const auto& [table, files] : manifest->old_files) {
       for (const auto& file : files) names.insert(table + "/" + file.name);
@@ -851,7 +869,12 @@ Status ApplyCompactions(const std::shared_ptr<arrow::fs::FileSystem>& fs,
   }
   std::vector<PartitionPlan> kept;
   for (auto& partition : plan->partitions) {
-    if (!partition.part_id.empty() && hidden_part_ids.contains(partition.part_id)) {
+    // A compaction's partition without a manifest in force is hidden too: its
+    // manifest was deleted after this listing (an abandoned compaction: new files
+    // first, then the manifest), so the listing may hold a part of its files.
+    if (!partition.part_id.empty() && (hidden_part_ids.contains(partition.part_id) ||
+                                       (IsCompactedPartId(partition.part_id) &&
+                                        !applied_part_ids.contains(partition.part_id)))) {
       ++plan->hidden_partitions;
       continue;
     }

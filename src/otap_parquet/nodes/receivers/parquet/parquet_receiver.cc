@@ -502,6 +502,25 @@ Clock::time_point ParquetReceiver::StorageFailure(Clock::time_point now,
   return next_poll_;
 }
 
+Clock::time_point ParquetReceiver::Replan(Clock::time_point now,
+                                          const arrow::Status& status,
+                                          engine::EffectHandler& effect) {
+  ++replans_;
+  effect.logger().info("receiver.parquet.replan node={} reason=\"{}\"", effect.node_id(),
+                       status.message());
+  // The plan is stale, the emitted progress is not: the next pass resumes from it
+  // (ResumeFor), in the compacted partition when the file was superseded.
+  CloseReader();
+  UpdateMetrics(effect);
+  // Without progress between them (files deleted faster than listed), back off.
+  next_poll_ = consecutive_replans_ < 3
+                   ? now
+                   : now + std::chrono::duration_cast<Clock::duration>(
+                               storage_backoff_.Delay(consecutive_replans_ - 2));
+  ++consecutive_replans_;
+  return next_poll_;
+}
+
 Clock::time_point ParquetReceiver::ReadFailed(Clock::time_point now,
                                               const arrow::Status& status,
                                               const std::string& why,
@@ -600,11 +619,15 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     }
   }
   auto next = reader_->Next();
+  if (!next.ok() && dataset::IsVanishedFileError(next.status())) {
+    return Replan(now, next.status(), effect);
+  }
   if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
     return StorageFailure(now, next.status(), effect);
   }
   if (!next.ok()) return ReadFailed(now, next.status(), "read failed", effect);
   consecutive_read_failures_ = 0;
+  if (next->has_value()) consecutive_replans_ = 0;
   if (!next->has_value()) {
     // End of this pass: every unit of the plan is replayed.
     UnitsDoneUpTo(units_.size());
@@ -756,6 +779,7 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   m.Set(M::recovered_columns, s.recovered_columns);
   m.Set(M::io_retries, s.io_retries);
   m.Set(M::read_retries, read_retries_);
+  m.Set(M::replans, replans_);
   m.Set(M::row_groups_read, s.row_groups_read);
   m.Set(M::row_groups_skipped, s.row_groups_skipped);
   m.Set(M::orphan_rows, s.orphan_rows);
