@@ -229,19 +229,14 @@ def test_checkpoint_resumed_after_compaction(cli, run, tmp_path):
     assert max(found.values()) == 1
 
 
-# Known bug: on a busy machine the receiver sometimes never emits every record
-# (missed, not duplicated) when a compaction commits during its pass; see
-# docs/operations.md "Known bug". Not strict: it passes whenever the timing misses
-# the race.
-@pytest.mark.xfail(strict=False, reason="polling receiver can miss records when a "
-                   "compaction commits mid-pass (docs/operations.md, known bug)")
 def test_polling_receiver_during_compactions_delivers_each_record_once(
         engine, cli, run, tmp_path):
     # Scenario: a polling receiver:parquet (checkpoint, 100ms polls) replays a lake of
     # four partitions of small files while `compact` runs twice: first with a grace
     # period (old files stay), then with --grace 0s (they are deleted); the receiver
-    # may be anywhere in its passes meanwhile.
-    # Guarantees: every record delivered exactly once.
+    # may be anywhere in its passes meanwhile (the deterministic versions of each
+    # interleaving: ReceiverDuringCompactionTest, CompactionInterleavingTest).
+    # Guarantees: every record delivered exactly once; nothing skipped as corrupt.
     lake, expected = make_lake(run, tmp_path, partitions=4, per_partition=400,
                                rows_per_file=30)
     second = tmp_path / "second"
@@ -262,6 +257,7 @@ def test_polling_receiver_during_compactions_delivers_each_record_once(
     passes = metric(proc.metrics(), "parquet_passes", "src")
     wait_until(lambda: metric(proc.metrics(), "parquet_passes", "src") >= passes + 2,
                "two more passes", 60)
+    assert metric(proc.metrics(), "parquet_corrupt_files", "src") == 0
     proc.stop()
     found = records(run, tmp_path, second, "out")
     assert set(found) == expected_records(expected)
