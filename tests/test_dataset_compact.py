@@ -60,31 +60,30 @@ def replay(run, lake, out):
     return out
 
 
-# DuckDB over the files as they lie, hiding what compaction manifests hide
-# (docs/operations.md): files superseded by a committed compaction, and partitions
-# of a pending one.
-HIDDEN = """
-WITH m AS (SELECT * FROM read_json('{base}/_compactions/*.json',
-                                   format='auto', union_by_name=true)),
+# DuckDB over the files as they lie, hiding what compaction manifests hide: the
+# query of docs/operations.md ("Plain SQL engines"): files superseded by a committed
+# compaction, and partitions of compactions not committed.
+HIDDEN = r"""
+WITH m AS (SELECT j->>'state' AS state, j->>'part_id' AS part_id, j->>'supersedes' AS supersedes,
+             from_json(j->'old_files', '[{{"table": "VARCHAR", "name": "VARCHAR"}}]') AS old_files
+           FROM (SELECT CAST(content AS JSON) AS j
+                 FROM read_text('{base}/_compactions/*.json'))),
 superseded AS (
   SELECT '{base}/' || f.table || '/' || m.supersedes || '/' || f.name AS filename
   FROM (SELECT supersedes, unnest(old_files) AS f FROM m WHERE state = 'committed') m),
-pending AS (SELECT part_id FROM m WHERE state = 'pending')
+committed AS (SELECT part_id FROM m WHERE state = 'committed')
 """
 
 
 def visible(lake, table):
     """SQL for the rows of `table` a compaction-aware DuckDB query sees."""
     base = str(lake)
-    sql = HIDDEN.format(base=base) + f"""
+    return HIDDEN.format(base=base) + rf"""
 SELECT * EXCLUDE (filename) FROM read_parquet('{base}/{table}/**/*.parquet',
                                                hive_partitioning=true, filename=true)
 WHERE filename NOT IN (SELECT filename FROM superseded)
-  AND _part_id NOT IN (SELECT part_id FROM pending)"""
-    if not (lake / "_compactions").exists():
-        sql = f"""SELECT * FROM read_parquet('{base}/{table}/**/*.parquet',
-                                             hive_partitioning=true)"""
-    return sql
+  AND (NOT regexp_matches(_part_id, '\.c[0-9a-f]{{16}}$')
+       OR _part_id IN (SELECT part_id FROM committed))"""
 
 
 def joined(lake):

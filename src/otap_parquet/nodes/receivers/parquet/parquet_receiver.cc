@@ -627,7 +627,7 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
   }
   if (!next.ok()) return ReadFailed(now, next.status(), "read failed", effect);
   consecutive_read_failures_ = 0;
-  if (next->has_value()) consecutive_replans_ = 0;
+  consecutive_replans_ = 0;  // a batch, or the end of the pass: progress
   if (!next->has_value()) {
     // End of this pass: every unit of the plan is replayed.
     UnitsDoneUpTo(units_.size());

@@ -191,7 +191,7 @@ class ParquetReceiver : public engine::Receiver {
   // after a backoff (doubling per consecutive failure) and resumes.
   int64_t read_retries_ = 0;
   int64_t replans_ = 0;
-  /// Replans since the last batch emitted (a backoff once it keeps happening).
+  /// Replans since the last successful read (a backoff once it keeps happening).
   int consecutive_replans_ = 0;
   int consecutive_read_failures_ = 0;
   /// When the current run of consecutive storage failures began.
