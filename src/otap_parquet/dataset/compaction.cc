@@ -298,6 +298,7 @@ struct CopySource {
   PayloadType type = PayloadType::kUnknown;
   std::string path;
   std::shared_ptr<parquet::FileMetaData> metadata;
+  int64_t size = 0;  ///< bytes (listing), for progress
 };
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
@@ -348,7 +349,8 @@ arrow::Result<std::optional<std::vector<CopySource>>> PlanCopy(
           !schema->Equals(*DiskSchema(type), /*check_metadata=*/false)) {
         return std::nullopt;
       }
-      out.push_back({type, file.path, (*reader)->parquet_reader()->metadata()});
+      out.push_back({type, file.path, (*reader)->parquet_reader()->metadata(),
+                     std::max<int64_t>(file.size, 0)});
     }
   }
   return out;
@@ -372,6 +374,8 @@ class Compactor {
       settled[partition.path] = &partition;
     }
     const int64_t target = options_.writer.target_bytes_per_file;
+    // Decided first, compacted after: the progress total is known before the work.
+    std::vector<std::pair<size_t, const PartitionPlan*>> work;
     for (const auto& partition : plan.partitions) {
       const bool chosen =
           options_.partitions.empty() ||
@@ -399,11 +403,24 @@ class Compactor {
         result.action = CompactionResult::Action::kCompacted;
         result.detail = "would compact";
       } else {
-        ARROW_RETURN_NOT_OK(CompactOne(partition, &result));
+        work.emplace_back(report_.results.size(), &partition);
       }
+      report_.results.push_back(std::move(result));
+    }
+    if (options_.progress_total) {
+      int64_t files = 0, bytes = 0;
+      for (const auto& [index, partition] : work) {
+        files += report_.results[index].old_files;
+        bytes += report_.results[index].old_bytes;
+      }
+      options_.progress_total(files, bytes);
+    }
+    for (const auto& [index, partition] : work) {
+      ARROW_RETURN_NOT_OK(CompactOne(*partition, &report_.results[index]));
+    }
+    for (const auto& result : report_.results) {
       if (result.action == CompactionResult::Action::kCompacted) ++report_.compacted;
       if (result.action == CompactionResult::Action::kProblem) ++report_.problems;
-      report_.results.push_back(std::move(result));
     }
     for (const auto& wanted : options_.partitions) {
       const bool found = std::any_of(plan.partitions.begin(), plan.partitions.end(),
@@ -492,7 +509,30 @@ class Compactor {
     return WriteManifest(fs_, path, *manifest);
   }
 
+  // Reports files read to options_.progress_done; the rest of the partition when
+  // it goes out of scope (compacted, refused or failed: the work is over).
+  class PartitionProgress {
+   public:
+    PartitionProgress(const CompactOptions& options, const CompactionResult& result)
+        : options_(options), files_(result.old_files), bytes_(result.old_bytes) {}
+    ~PartitionProgress() { Done(files_, bytes_); }
+    void Done(int64_t files, int64_t bytes) {
+      files = std::min(files, files_);
+      bytes = std::min(bytes, bytes_);
+      files_ -= files;
+      bytes_ -= bytes;
+      if (options_.progress_done && (files > 0 || bytes > 0)) {
+        options_.progress_done(files, bytes);
+      }
+    }
+
+   private:
+    const CompactOptions& options_;
+    int64_t files_, bytes_;
+  };
+
   Status CompactOne(const PartitionPlan& planned, CompactionResult* result) {
+    PartitionProgress progress(options_, *result);
     const double cpu_start = CpuSeconds();
     auto fail = [&](std::string detail) {
       result->action = CompactionResult::Action::kProblem;
@@ -613,6 +653,7 @@ class Compactor {
             Hook("writing");
           }
         }
+        progress.Done(1, file.size);
       }
     }
     while (!copy) {

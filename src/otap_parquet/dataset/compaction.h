@@ -143,6 +143,11 @@ struct CompactOptions {
   /// every partition goes through the reader's merge, as files of other writers do;
   /// tests).
   bool copy_own_files = true;
+  /// Progress (the CLI's --progress), when set: `progress_total(files, bytes)` once
+  /// the partitions to compact are chosen (their old files), `progress_done(files,
+  /// bytes)` as they are read (per file copied; a merged or refused partition at its
+  /// end).
+  std::function<void(int64_t, int64_t)> progress_total, progress_done;
   /// Test hook: called at named points, where a test may kill the process:
   /// "pending" (manifest written), "writing" (first new file published), "written"
   /// (every new file published), "committed", "removing" (first superseded file
