@@ -19,38 +19,6 @@ namespace otap_parquet::nodes {
 
 using engine::Clock;
 
-namespace {
-
-void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
-  total.partitions += s.partitions;
-  total.files_read += s.files_read;
-  total.corrupt_files += s.corrupt_files;
-  total.incompatible_files += s.incompatible_files;
-  total.unreadable_columns += s.unreadable_columns;
-  total.recovered_columns += s.recovered_columns;
-  total.io_retries += s.io_retries;
-  total.row_groups_read += s.row_groups_read;
-  total.row_groups_skipped += s.row_groups_skipped;
-  total.row_groups_without_stats += s.row_groups_without_stats;
-  total.bytes_read += s.bytes_read;
-  for (size_t i = 0; i < total.rows_per_table.size() && i < s.rows_per_table.size();
-       ++i) {
-    total.rows_per_table[i] += s.rows_per_table[i];
-  }
-  total.orphan_rows += s.orphan_rows;
-  total.unreferenced_attr_rows += s.unreferenced_attr_rows;
-  total.filtered_rows += s.filtered_rows;
-  total.unresolved_resource_rows += s.unresolved_resource_rows;
-  total.upstream_batch_splits += s.upstream_batch_splits;
-  total.peak_buffered_rows = std::max(total.peak_buffered_rows, s.peak_buffered_rows);
-  total.batches_emitted += s.batches_emitted;
-  total.roots_emitted += s.roots_emitted;
-  total.resume_skipped_files += s.resume_skipped_files;
-  total.id_collisions += s.id_collisions;
-}
-
-}  // namespace
-
 // ----------------------------------------------------------------------------------
 // SharedCheckpoint: one checkpoint file per process, shared by the pipeline
 // instances (each owns the units of its partitions), written under a lock.
@@ -136,7 +104,7 @@ ParquetReceiver::~ParquetReceiver() {
 
 dataset::ReaderStats ParquetReceiver::stats() const {
   dataset::ReaderStats total = closed_stats_;
-  if (reader_) Add(total, reader_->stats());
+  if (reader_) total.Add(reader_->stats());
   if (tail_) total.orphan_rows += tail_->stats().orphan_rows;
   return total;
 }
@@ -318,7 +286,7 @@ arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
 
 void ParquetReceiver::CloseReader() {
   if (!reader_) return;
-  Add(closed_stats_, reader_->stats());
+  closed_stats_.Add(reader_->stats());
   reader_.reset();
   units_.clear();
   units_done_ = 0;
