@@ -80,6 +80,26 @@ def test_repair_and_inspect_check_count_files(run, source, tmp_path):
     assert size > 0
 
 
+def test_compact_counts_old_files(run, source, tmp_path):
+    """`compact --progress`: the old files of the partitions it compacts, read (per
+    file copied), with bytes and the time; quiet without a terminal."""
+    lake = tmp_path / "lake"
+    run("convert", source, lake, "--rows-per-file", "20")
+    files = list(lake.rglob("*.parquet"))
+    size = sum(p.stat().st_size for p in files)
+    quiet = run("compact", lake, "--older-than", "0s", "--dry-run", "--progress=always",
+                check=False)
+    assert quiet.returncode == 3 and "\r" not in quiet.stderr  # a dry run reads nothing
+    proc = run("compact", lake, "--older-than", "0s", "--progress=always")
+    lines = status_lines(proc.stderr)
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"compact: {len(files)}/{len(files)} files, "), lines
+    assert "done in" in lines[0] and size > 0
+    # Nothing left to compact: no line of work; by default (not a terminal) no line.
+    run("compact", tmp_path / "lake", "--older-than", "0s", "--grace", "0s")
+    assert "\r" not in run("compact", lake, "--older-than", "0s").stderr
+
+
 def test_inspect_without_check_draws_nothing(run, source, tmp_path):
     run("convert", source, tmp_path / "lake")
     assert "\r" not in run("inspect", tmp_path / "lake", "--progress=always").stderr

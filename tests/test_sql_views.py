@@ -455,3 +455,70 @@ def test_s3_dataset_views(s3_server, run, tmp_path, cli):
     con = connect(local.replace("s3://telemetry/lake", str(tmp_path / "copy")))
     n = len(load_source(src.read_text().splitlines())[0])
     assert con.execute("SELECT count(*), count(service_name) FROM logs").fetchone() == (n, n)
+
+
+def test_views_honour_compactions(run, cli, tmp_path):
+    """`compact` (docs/operations.md): during the grace period a table's glob holds the
+    old and the new files. The views read the manifests when a query runs, so views
+    printed before the compaction and views printed after it both present every
+    record once: superseded files left out, and the partition of a compaction that
+    is pending, or whose manifest is gone (abandoned), left out too."""
+    import shutil
+    import subprocess
+
+    src = tmp_path / "src.jsonl"
+    run("generate", src, "--requests", "6", "--items", "40", "--seed", "11")
+    lake = tmp_path / "lake"
+    run("convert", src, lake, "--partition-by", "hour", "--rows-per-file", "50")
+    logs, spans, points = load_source(src.read_text().splitlines())
+    want_attrs = sorted(sorted((k, text(v)) for k, v in r["attributes"].items())
+                        for r in logs)
+
+    def check(views):
+        con = connect(views)
+        counts = [con.execute(f"SELECT count(*) FROM {v}").fetchone()[0]
+                  for v in ("logs", "spans", "metrics")]
+        assert counts == [len(logs), len(spans), len(points)]
+        got = sorted(sorted(m.items()) for (m,) in
+                     con.execute("SELECT attributes FROM logs").fetchall())
+        assert got == want_attrs
+        assert con.execute("SELECT count(*) FROM logs WHERE service_name IS NULL"
+                           ).fetchone()[0] == 0
+
+    def glob_logs():
+        return duckdb.connect().execute(
+            f"SELECT count(*) FROM read_parquet('{lake}/logs/**/*.parquet')").fetchone()[0]
+
+    before = run("sql", lake).stdout  # no manifest yet
+    check(before)
+    # A compaction killed after publishing its files: pending, new partition hidden.
+    env = dict(os.environ, OTAP_PARQUET_COMPACT_KILL_AT="written")
+    proc = subprocess.run([str(cli), "compact", str(lake), "--older-than", "0s"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == -9, proc.stdout + proc.stderr
+    assert glob_logs() == 2 * len(logs)
+    check(before)
+    check(run("sql", lake).stdout)
+    # Its manifest gone (an abandon deletes the new files, then the manifest; a query
+    # may list the files before and read the manifests after): still hidden.
+    manifests = lake / "_compactions"
+    saved = tmp_path / "saved"
+    shutil.move(manifests, saved)
+    check(before)
+    shutil.move(saved, manifests)
+    # The next run abandons it only after --grace: remove it by hand, then compact.
+    for f in manifests.glob("*.json"):
+        part = json.loads(f.read_text())["partition"]
+        for table in lake.iterdir():
+            shutil.rmtree(table / part, ignore_errors=True)
+        f.unlink()
+    run("compact", lake, "--older-than", "0s", "--grace", "1h")
+    assert glob_logs() == 2 * len(logs)  # old and new files, within the grace period
+    check(before)
+    after = run("sql", lake).stdout
+    check(after)
+    # After the grace period only the new files are left.
+    run("compact", lake, "--older-than", "0s", "--grace", "0s")
+    assert glob_logs() == len(logs)
+    check(before)
+    check(after)

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/cli/progress.h"
 #include "otap_parquet/config/units.h"
 #include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/storage/storage.h"
@@ -75,9 +76,15 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
   }
   // Tests: the reader's merge path for every partition (files of other writers).
   if (std::getenv("OTAP_PARQUET_COMPACT_MERGE")) compact.copy_own_files = false;
+  ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
+  ProgressReporter progress(options.dry_run ? ProgressMode::kNever : progress_mode,
+                            "compact", "files");
+  compact.progress_total = progress.TotalCallback();
+  compact.progress_done = progress.AddCallback();
   auto report = dataset::Compact(fs, base, compact);
+  progress.Finish();
   if (!report.ok()) {
     return report.status().WithMessage(options.dataset, ": ", report.status().message());
   }

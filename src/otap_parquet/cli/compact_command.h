@@ -33,6 +33,8 @@ struct CompactCommandOptions {
   int compression_level = 0;
   std::vector<std::string> bloom_filter_columns;
   std::vector<std::string> dictionary_columns;
+  /// --progress: auto, always, never (cli/progress.h): old files read.
+  std::string progress = "auto";
   /// --compression, --no-fsync, --s3-endpoint, --s3-region, --allow-http.
   DatasetFlags flags;
 };

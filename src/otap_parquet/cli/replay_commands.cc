@@ -15,6 +15,7 @@
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/dataset/read_errors.h"
+#include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
@@ -159,7 +160,22 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
   }
   ARROW_ASSIGN_OR_RAISE(auto format, otlp::FormatFromPath(options.output));
   ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
-  ARROW_ASSIGN_OR_RAISE(auto reader, OpenReader(options));
+  // What was written, per unit: a pass whose plan went stale (a listed file
+  // vanished, e.g. superseded by a compaction whose grace period ended) lists the
+  // dataset again and resumes after it, in the compacted partition when the file was
+  // superseded (as receiver:parquet does).
+  dataset::ReplayProgress written;
+  auto open = [&]() {
+    return OpenReader(options, [&written](dataset::ReaderOptions* ro) {
+      ro->resume = [&written](const dataset::PartitionPlan& p, Signal signal) {
+        return written.ResumeFor(p, signal);
+      };
+    });
+  };
+  ARROW_ASSIGN_OR_RAISE(auto reader, open());
+  // Counts of the readers replaced by a new listing.
+  dataset::ReaderStats replaced;
+  int replans = 0;
   ProgressReporter progress(progress_mode, "convert", "records");
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<otlp::OtlpFileWriter> writer;
@@ -177,6 +193,19 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
   bool have_before = false;
   while (true) {
     auto next = reader->Next();
+    // Each new listing no longer holds the vanished file: more than a few in a row
+    // means files are deleted faster than they are listed.
+    constexpr int kMaxReplans = 100;
+    if (!next.ok() && dataset::IsVanishedFileError(next.status()) &&
+        replans < kMaxReplans) {
+      ++replans;
+      spdlog::info("convert.replan dataset={} reason=\"{}\"", options.dataset,
+                   next.status().message());
+      replaced.Add(reader->stats());
+      ARROW_ASSIGN_OR_RAISE(reader, open());
+      have_before = false;
+      continue;
+    }
     if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
       return next.status().WithMessage(
           next.status().message(),
@@ -197,8 +226,14 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
       ARROW_RETURN_NOT_OK(ConvertRootByRoot(options, after, same_unit ? &before : nullptr,
                                             batch->num_root_rows(), write, skips));
     }
+    const auto& unit =
+        reader->plan().partitions[static_cast<size_t>(after.partition_index)];
+    written.Acked(written.Emitted(
+        {after.signal, after.partition_path}, unit.FilesOf(RootPayloadType(after.signal)),
+        after.root_file, after.root_row_in_file, batch->num_items()));
     before = after;
     have_before = true;
+    if (options.after_batch) options.after_batch();
   }
   ARROW_RETURN_NOT_OK(writer->Close());
   progress.Finish();
@@ -208,11 +243,19 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
       "converted dataset {} to {} in {:.3f}s: {} log records, {} spans, "
       "{} data points\n",
       options.dataset, options.output, seconds, items[0], items[1], items[2]);
-  PrintStats(reader->stats(), report);
-  skips->files = reader->stats().corrupt_files + reader->stats().incompatible_files;
-  skips->columns = reader->stats().unreadable_columns;
+  dataset::ReaderStats stats = replaced;
+  stats.Add(reader->stats());
+  PrintStats(stats, report);
+  if (replans > 0) {
+    report << fmt::format(
+        "  listed again {} time(s): files vanished after the listing (e.g. superseded "
+        "by a compaction); replay resumed after what was written\n",
+        replans);
+  }
+  skips->files = stats.corrupt_files + stats.incompatible_files;
+  skips->columns = stats.unreadable_columns;
   skips->entries = reader->plan().skipped_entries;
-  skips->partitions = reader->stats().id_collisions;
+  skips->partitions = stats.id_collisions;
   if (skips->any()) {
     report << fmt::format(
         "  skipped input: {} files, {} columns read as nulls, {} paths, {} records that "

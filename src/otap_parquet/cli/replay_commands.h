@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -34,6 +35,8 @@ struct ReplayOptions {
   std::vector<std::string> partitions;
   /// --progress: auto, always or never (cli/progress.h).
   std::string progress = "never";
+  /// Test hook: called after each batch written (a test changes the dataset there).
+  std::function<void()> after_batch;
 };
 
 /// \brief Whether a CLI input names a dataset rather than an OTLP file.
@@ -59,7 +62,9 @@ struct ReplaySkips {
 /// Bad input (an unreadable file, a path that is not a table directory, a record that
 /// does not convert, e.g. an unknown AnyValue type: found by converting a failing
 /// batch root by root) is skipped, reported and counted in `*skips`; the rest is
-/// replayed. Errors: the dataset cannot be listed, the
+/// replayed. A file deleted after the listing (e.g. superseded by a compaction) is
+/// not skipped: the dataset is listed again and the replay resumes after what was
+/// written (in the compacted partition). Errors: the dataset cannot be listed, the
 /// output cannot be written.
 arrow::Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
                                     ReplaySkips* skips = nullptr);

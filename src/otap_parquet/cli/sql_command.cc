@@ -158,6 +158,29 @@ class ViewWriter {
         "CREATE OR REPLACE MACRO attr_int(m, k) AS TRY_CAST(m[k] AS BIGINT);\n"
         "CREATE OR REPLACE MACRO attr_double(m, k) AS TRY_CAST(m[k] AS DOUBLE);\n"
         "CREATE OR REPLACE MACRO attr_bool(m, k) AS TRY_CAST(m[k] AS BOOLEAN);\n";
+    if (!shape_.unpartitioned) CompactionViews();
+  }
+
+  // Compaction manifests (docs/operations.md), read when a query runs: the raw
+  // views leave out the files a committed compaction superseded and the partitions
+  // of compactions that are not committed (pending, abandoned), as our readers do.
+  // read_text, unlike read_json, reads no file rather than failing when there is
+  // no manifest yet, so compactions after the views were made are honoured too.
+  void CompactionViews() {
+    sql_ += Fill(
+        R"(CREATE OR REPLACE VIEW otap_compactions AS
+SELECT j->>'state' AS state, j->>'part_id' AS part_id, j->>'supersedes' AS supersedes,
+  from_json(j->'old_files', '[{"table": "VARCHAR", "name": "VARCHAR"}]') AS old_files
+FROM (SELECT CAST(content AS JSON) AS j FROM read_text(${manifests}));
+CREATE OR REPLACE VIEW otap_superseded_files AS
+SELECT ${base} || '/' || f."table" || '/' || supersedes || '/' || f.name AS filename
+FROM (SELECT supersedes, unnest(old_files) AS f FROM otap_compactions
+      WHERE state = 'committed');
+CREATE OR REPLACE VIEW otap_committed_part_ids AS
+SELECT part_id FROM otap_compactions WHERE state = 'committed';
+)",
+        {{"manifests", Quote(shape_.base + "/_compactions/*.json")},
+         {"base", Quote(shape_.base)}});
   }
 
   void RawView(const std::string& table) {
@@ -189,7 +212,10 @@ class ViewWriter {
       }
     }
     if (shape_.unpartitioned) added.push_back("'' AS _part_id");
+    // Compactions need each row's file (the views of upstream roots keep it).
+    const bool compactions = !shape_.unpartitioned;
     std::string select = "*";
+    if (compactions && !need_file) select += " EXCLUDE (filename)";
     if (!replaced.empty()) {
       select += " REPLACE (";
       for (size_t i = 0; i < replaced.size(); ++i) {
@@ -198,15 +224,26 @@ class ViewWriter {
       select += ")";
     }
     for (const auto& column : added) select += ", " + column;
+    std::string file;
+    if (need_file) {
+      file = ", filename = true, file_row_number = true";
+    } else if (compactions) {
+      file = ", filename = true";
+    }
     sql_ += Fill(
         "CREATE OR REPLACE VIEW otap_raw_${t} AS SELECT ${select} FROM "
         "read_parquet(${glob}, "
-        "hive_partitioning = ${hive}, union_by_name = true${file});\n",
+        "hive_partitioning = ${hive}, union_by_name = true${file})${where};\n",
         {{"t", table},
          {"select", select},
          {"glob", Glob(table)},
          {"hive", shape_.unpartitioned ? "false" : "true"},
-         {"file", need_file ? ", filename = true, file_row_number = true" : ""}});
+         {"file", file},
+         {"where", compactions ? "\nWHERE filename NOT IN (SELECT filename FROM "
+                                 "otap_superseded_files)\n  AND (NOT regexp_matches("
+                                 "_part_id, '\\.c[0-9a-f]{16}$') OR _part_id IN "
+                                 "(SELECT part_id FROM otap_committed_part_ids))"
+                               : ""}});
   }
 
   // One row per (partition, parent): its attributes as MAP(VARCHAR, VARCHAR) in

@@ -146,9 +146,16 @@ arrow::Result<std::vector<StoredManifest>> ReadManifests(
   std::vector<StoredManifest> out;
   for (const auto& info : *infos) {
     if (!info.IsFile() || !std::string_view(info.path()).ends_with(".json")) continue;
-    ARROW_ASSIGN_OR_RAISE(auto text, ReadWhole(fs, info.path()));
+    auto text = ReadWhole(fs, info.path());
+    if (!text.ok()) {
+      // Deleted since the listing (an abandoned compaction): as if not listed; its
+      // partition is hidden by its name (ApplyCompactions).
+      auto now = fs->GetFileInfo(info.path());
+      if (now.ok() && now->type() == arrow::fs::FileType::NotFound) continue;
+      return text.status();
+    }
     ARROW_ASSIGN_OR_RAISE(auto manifest,
-                          CompactionManifest::Parse(text, DisplayUri(*fs, info.path())));
+                          CompactionManifest::Parse(*text, DisplayUri(*fs, info.path())));
     out.push_back({info.path(), std::move(manifest)});
   }
   std::sort(out.begin(), out.end(),
@@ -291,6 +298,7 @@ struct CopySource {
   PayloadType type = PayloadType::kUnknown;
   std::string path;
   std::shared_ptr<parquet::FileMetaData> metadata;
+  int64_t size = 0;  ///< bytes (listing), for progress
 };
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
@@ -341,7 +349,8 @@ arrow::Result<std::optional<std::vector<CopySource>>> PlanCopy(
           !schema->Equals(*DiskSchema(type), /*check_metadata=*/false)) {
         return std::nullopt;
       }
-      out.push_back({type, file.path, (*reader)->parquet_reader()->metadata()});
+      out.push_back({type, file.path, (*reader)->parquet_reader()->metadata(),
+                     std::max<int64_t>(file.size, 0)});
     }
   }
   return out;
@@ -365,6 +374,8 @@ class Compactor {
       settled[partition.path] = &partition;
     }
     const int64_t target = options_.writer.target_bytes_per_file;
+    // Decided first, compacted after: the progress total is known before the work.
+    std::vector<std::pair<size_t, const PartitionPlan*>> work;
     for (const auto& partition : plan.partitions) {
       const bool chosen =
           options_.partitions.empty() ||
@@ -392,11 +403,24 @@ class Compactor {
         result.action = CompactionResult::Action::kCompacted;
         result.detail = "would compact";
       } else {
-        ARROW_RETURN_NOT_OK(CompactOne(partition, &result));
+        work.emplace_back(report_.results.size(), &partition);
       }
+      report_.results.push_back(std::move(result));
+    }
+    if (options_.progress_total) {
+      int64_t files = 0, bytes = 0;
+      for (const auto& [index, partition] : work) {
+        files += report_.results[index].old_files;
+        bytes += report_.results[index].old_bytes;
+      }
+      options_.progress_total(files, bytes);
+    }
+    for (const auto& [index, partition] : work) {
+      ARROW_RETURN_NOT_OK(CompactOne(*partition, &report_.results[index]));
+    }
+    for (const auto& result : report_.results) {
       if (result.action == CompactionResult::Action::kCompacted) ++report_.compacted;
       if (result.action == CompactionResult::Action::kProblem) ++report_.problems;
-      report_.results.push_back(std::move(result));
     }
     for (const auto& wanted : options_.partitions) {
       const bool found = std::any_of(plan.partitions.begin(), plan.partitions.end(),
@@ -485,7 +509,30 @@ class Compactor {
     return WriteManifest(fs_, path, *manifest);
   }
 
+  // Reports files read to options_.progress_done; the rest of the partition when
+  // it goes out of scope (compacted, refused or failed: the work is over).
+  class PartitionProgress {
+   public:
+    PartitionProgress(const CompactOptions& options, const CompactionResult& result)
+        : options_(options), files_(result.old_files), bytes_(result.old_bytes) {}
+    ~PartitionProgress() { Done(files_, bytes_); }
+    void Done(int64_t files, int64_t bytes) {
+      files = std::min(files, files_);
+      bytes = std::min(bytes, bytes_);
+      files_ -= files;
+      bytes_ -= bytes;
+      if (options_.progress_done && (files > 0 || bytes > 0)) {
+        options_.progress_done(files, bytes);
+      }
+    }
+
+   private:
+    const CompactOptions& options_;
+    int64_t files_, bytes_;
+  };
+
   Status CompactOne(const PartitionPlan& planned, CompactionResult* result) {
+    PartitionProgress progress(options_, *result);
     const double cpu_start = CpuSeconds();
     auto fail = [&](std::string detail) {
       result->action = CompactionResult::Action::kProblem;
@@ -606,6 +653,7 @@ class Compactor {
             Hook("writing");
           }
         }
+        progress.Done(1, file.size);
       }
     }
     while (!copy) {
@@ -791,6 +839,15 @@ std::string CompactedPartId(std::string_view part_id, std::string_view suffix_he
   return fmt::format("{}{}{}", part_id.substr(0, at), kSuffixMarker, suffix_hex);
 }
 
+bool IsCompactedPartId(std::string_view part_id) {
+  const size_t at = part_id.rfind(kSuffixMarker);
+  if (at == std::string_view::npos || at == 0) return false;
+  const auto hex = part_id.substr(at + kSuffixMarker.size());
+  return hex.size() == 16 && std::all_of(hex.begin(), hex.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 std::string ShardKeyOf(std::string_view partition) {
   const size_t at = partition.rfind(kPartIdPrefix);
   if (at == std::string_view::npos) return std::string(partition);
@@ -810,12 +867,13 @@ Status ApplyCompactions(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                         const std::string& base, const std::vector<PayloadType>& tables,
                         DatasetPlan* plan) {
   ARROW_ASSIGN_OR_RAISE(auto manifests, ReadManifests(fs, base));
-  if (manifests.empty()) return Status::OK();
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < plan->partitions.size(); ++i) {
     index[plan->partitions[i].path] = i;
   }
   std::set<std::string> hidden_part_ids;
+  // Compactions in force: their partitions are visible.
+  std::set<std::string> applied_part_ids;
   // Superseded file paths, per partition path.
   std::map<std::string, std::set<std::string>> superseded;
   for (auto& stored : manifests) {
@@ -844,6 +902,7 @@ Status ApplyCompactions(const std::shared_ptr<arrow::fs::FileSystem>& fs,
       continue;
     }
     plan->partitions[it->second].compaction = manifest;
+    applied_part_ids.insert(PartIdOfPath(manifest->partition));
     auto& names = superseded[manifest->supersedes];
     for (const auto& [table, files] : manifest->old_files) {
       for (const auto& file : files) names.insert(table + "/" + file.name);
@@ -851,7 +910,12 @@ Status ApplyCompactions(const std::shared_ptr<arrow::fs::FileSystem>& fs,
   }
   std::vector<PartitionPlan> kept;
   for (auto& partition : plan->partitions) {
-    if (!partition.part_id.empty() && hidden_part_ids.contains(partition.part_id)) {
+    // A compaction's partition without a manifest in force is hidden too: its
+    // manifest was deleted after this listing (an abandoned compaction: new files
+    // first, then the manifest), so the listing may hold a part of its files.
+    if (!partition.part_id.empty() && (hidden_part_ids.contains(partition.part_id) ||
+                                       (IsCompactedPartId(partition.part_id) &&
+                                        !applied_part_ids.contains(partition.part_id)))) {
       ++plan->hidden_partitions;
       continue;
     }

@@ -14,12 +14,25 @@
 /// - `committed` (written after the last new file, atomically: rename or one PUT):
 ///   the superseded files are invisible and the new partition visible, provided a
 ///   listing holds every new file the manifest names (else, e.g. a listing taken
-///   before the commit, the old files stay and the new partition is hidden).
+///   before the commit, the old files stay and the new partition is hidden);
+/// - none: a partition named like a compaction (IsCompactedPartId) is invisible.
+///
+/// Discover lists the tables first and the manifests last, so whatever a commit or
+/// an abandon does in between, a listing shows one side whole: no manifest yet, or
+/// a manifest deleted after the listing (abandon: new files first, then the
+/// manifest) → the new partition is hidden by its name and the old files are read;
+/// pending → the same; committed but a new file not listed (the listing was earlier)
+/// → the same; committed and every new file listed → the new partition only. Old
+/// files are deleted only after a commit, so a listing that holds a part of them
+/// meets a committed manifest.
 ///
 /// The superseded files are deleted only once the commit is older than the grace
-/// period (a later `compact` run), root tables first. A replay checkpoint of the old
-/// partition maps onto the new one (ResumeCompacted): the new partition holds the
-/// old roots in the same order, and the manifest keeps both files' root row counts.
+/// period (a later `compact` run), root tables first. A reader whose plan still
+/// names a deleted file gets VanishedFileError (read_errors.h), never a silent skip:
+/// receiver:parquet lists again and resumes. A replay checkpoint (or a receiver's
+/// progress) in the old partition maps onto the new one (ResumeCompacted): the new
+/// partition holds the old roots in the same order, and the manifest keeps both
+/// files' root row counts.
 
 #include <chrono>
 #include <cstdint>
@@ -84,6 +97,11 @@ struct CompactionManifest {
 /// (a compacted id's own suffix is replaced, so the uuid stays the origin).
 std::string CompactedPartId(std::string_view part_id, std::string_view suffix_hex);
 
+/// \brief Whether `part_id` is one CompactedPartId makes (`.c` and 16 lowercase hex
+/// digits at its end). Readers show such a partition only while a committed
+/// manifest names it (ApplyCompactions).
+bool IsCompactedPartId(std::string_view part_id);
+
 /// \brief `partition` with a compaction suffix of its `_part_id` removed: the key
 /// shards hash (PartitionAssigned), so a compacted partition and the one it
 /// supersedes, and their checkpoint units, belong to the same shard and core.
@@ -125,6 +143,11 @@ struct CompactOptions {
   /// every partition goes through the reader's merge, as files of other writers do;
   /// tests).
   bool copy_own_files = true;
+  /// Progress (the CLI's --progress), when set: `progress_total(files, bytes)` once
+  /// the partitions to compact are chosen (their old files), `progress_done(files,
+  /// bytes)` as they are read (per file copied; a merged or refused partition at its
+  /// end).
+  std::function<void(int64_t, int64_t)> progress_total, progress_done;
   /// Test hook: called at named points, where a test may kill the process:
   /// "pending" (manifest written), "writing" (first new file published), "written"
   /// (every new file published), "committed", "removing" (first superseded file

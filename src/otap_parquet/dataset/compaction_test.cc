@@ -3,13 +3,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <arrow/filesystem/localfs.h>
+#include <arrow/io/interfaces.h>
 #include <gtest/gtest.h>
 
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
+#include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/otlp/equivalence.h"
@@ -99,11 +102,78 @@ TEST(CompactionShardTest, CompactedPartitionGoesToTheShardOfItsOrigin) {
   }
 }
 
-TEST(CompactionDiscoveryTest, WithoutManifestBothAreVisible) {
+// Local disk with a hook called before a directory is listed and before a file is
+// opened for reading: a test runs another party's step at exactly that point.
+class HookFs : public arrow::fs::LocalFileSystem {
+ public:
+  using LocalFileSystem::GetFileInfo;
+  std::function<void(const std::string& dir)> before_list;
+  std::function<void(const std::string& path)> before_open;
+
+  arrow::Result<std::vector<arrow::fs::FileInfo>> GetFileInfo(
+      const arrow::fs::FileSelector& select) override {
+    if (before_list) before_list(select.base_dir);
+    return LocalFileSystem::GetFileInfo(select);
+  }
+  arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(
+      const std::string& path) override {
+    if (before_open) before_open(path);
+    return LocalFileSystem::OpenInputStream(path);
+  }
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
+      const std::string& path) override {
+    if (before_open) before_open(path);
+    return LocalFileSystem::OpenInputFile(path);
+  }
+};
+
+TEST(CompactionDiscoveryTest, ACompactionWithoutManifestIsHidden) {
+  // A partition named like a compaction (`.c` + 16 hex) is shown only while a
+  // committed manifest names it; other `_part_id`s are not affected.
   otap_parquet::testing::TempDir dir("compaction_none");
   WriteLake(dir.path());
+  Touch(dir.path(), "logs", "_part_id=other.cat", "part-1-a.parquet");
   ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
-  EXPECT_EQ(Paths(plan), (std::vector<std::string>{kOld, kNew}));
+  EXPECT_EQ(Paths(plan), (std::vector<std::string>{kOld, "_part_id=other.cat"}));
+  EXPECT_EQ(plan.hidden_partitions, 1);
+  EXPECT_TRUE(IsCompactedPartId(kNew.substr(9)));
+  EXPECT_FALSE(IsCompactedPartId(kOld.substr(9)));
+  EXPECT_FALSE(IsCompactedPartId("other.cat"));
+  EXPECT_FALSE(IsCompactedPartId("x.c00000000000000AB"));
+}
+
+TEST(CompactionDiscoveryTest, AbandonBetweenListingAndManifestsHidesThePartition) {
+  // Interleaving: Discover lists the tables (the pending compaction's files are
+  // there), then `compact` abandons it (new files deleted, then the manifest), then
+  // Discover reads the manifests (none). The listing's new files must not show up
+  // as a partition of their own next to the old one (every record twice).
+  otap_parquet::testing::TempDir dir("compaction_abandon");
+  WriteLake(dir.path());
+  Store(dir.path(), Manifest(CompactionManifest::State::kPending));
+  auto fs = std::make_shared<HookFs>();
+  fs->before_list = [&](const std::string& listed) {
+    if (!listed.ends_with(std::string(kCompactionsDir))) return;
+    stdfs::remove_all(stdfs::path(dir.path()) / "logs" / kNew);
+    stdfs::remove_all(stdfs::path(dir.path()) / "log_attrs" / kNew);
+    stdfs::remove(stdfs::path(dir.path()) / kCompactionsDir / (kNew.substr(9) + ".json"));
+  };
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(fs, dir.path()));
+  EXPECT_EQ(Paths(plan), std::vector<std::string>{kOld});
+  EXPECT_EQ(plan.partitions[0].FilesOf(PayloadType::kLogs).size(), 3u);
+}
+
+TEST(CompactionDiscoveryTest, ManifestDeletedBetweenItsListingAndItsReadIsAbsent) {
+  // Interleaving: the manifests are listed, then the abandon deletes one before it
+  // is read: Discover does not fail, and the partition is hidden.
+  otap_parquet::testing::TempDir dir("compaction_manifest_gone");
+  WriteLake(dir.path());
+  Store(dir.path(), Manifest(CompactionManifest::State::kPending));
+  auto fs = std::make_shared<HookFs>();
+  fs->before_open = [](const std::string& path) {
+    if (path.ends_with(".json")) stdfs::remove(path);
+  };
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(fs, dir.path()));
+  EXPECT_EQ(Paths(plan), std::vector<std::string>{kOld});
 }
 
 TEST(CompactionDiscoveryTest, PendingHidesTheNewPartition) {
@@ -269,6 +339,164 @@ TEST_P(CompactTest, EveryRecordOfThreePartitionsKept) {
 }
 
 INSTANTIATE_TEST_SUITE_P(CopyAndMerge, CompactTest, ::testing::Bool());
+
+// Every interleaving of one reader with one compaction, forced by hooks (no timing):
+// the compactor stopped at each of its steps ("pending": manifest written;
+// "writing": first new file published; "written": all published; "committed";
+// "removing": first superseded file deleted, grace 0) while a reader
+// (a) lists and reads the dataset there: every record once;
+// (b) listed the dataset before the compaction started and reads it there and after
+//     the compaction finished: every record once, or VanishedFileError when a
+//     superseded file it planned was deleted — never a silent loss; listing again
+//     and resuming where it stood (ReplayProgress, as receiver:parquet does) then
+//     yields every record once.
+class CompactionInterleavingTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    generator::GeneratorOptions gen;
+    gen.items_per_scope = 4;
+    testing::TestWriteOptions write;
+    write.default_rotate_rows = 9;
+    ASSERT_OK_AND_ASSIGN(
+        expected_, testing::WriteGeneratedDataset(
+                       dir_.path(), {Signal::kLogs, Signal::kTraces, Signal::kMetrics},
+                       12, gen, write, /*requests_per_partition=*/6));
+    options_.older_than = std::chrono::milliseconds(0);
+    options_.grace = std::chrono::milliseconds(0);
+    options_.fsync = false;
+    // Files cut within a partition: "writing" comes before "written".
+    options_.writer.target_bytes_per_file = 12 << 10;
+  }
+
+  // Reads from `reader` until its end or an error; keeps what it emitted in
+  // `progress` (positions as receiver:parquet records them) and `out`.
+  static arrow::Status Drain(DatasetReader& reader, ReplayProgress& progress,
+                             std::vector<otlp::OtlpRequest>* out) {
+    while (true) {
+      ARROW_ASSIGN_OR_RAISE(auto batch, reader.Next());
+      if (!batch) break;
+      const ReaderPosition pos = reader.position();
+      const auto& partition = reader.plan().partitions[pos.partition_index];
+      progress.Emitted({pos.signal, pos.partition_path},
+                       partition.FilesOf(RootPayloadType(pos.signal)), pos.root_file,
+                       pos.root_row_in_file, batch->num_items());
+      ARROW_ASSIGN_OR_RAISE(auto request, otlp::FromOtap(*batch));
+      out->push_back(std::move(request));
+    }
+    for (const auto& partition : reader.plan().partitions) {
+      for (Signal signal : partition.signals) {
+        progress.UnitDone({signal, partition.path},
+                          partition.FilesOf(RootPayloadType(signal)));
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  arrow::Result<std::unique_ptr<DatasetReader>> Open(ReplayProgress* progress,
+                                                     int64_t batch_size = 65535) {
+    ReaderOptions read;
+    read.batch_size = batch_size;
+    read.resume = [progress](const PartitionPlan& p, Signal signal) {
+      return progress->ResumeFor(p, signal);
+    };
+    return DatasetReader::Make(LocalFs(), dir_.path(), read);
+  }
+
+  otap_parquet::testing::TempDir dir_{"compaction_interleaving"};
+  std::vector<otlp::OtlpRequest> expected_;
+  CompactOptions options_;
+};
+
+TEST_P(CompactionInterleavingTest, ReaderListingAtThisStepReadsEachRecordOnce) {
+  bool reached = false;
+  arrow::Status checked = arrow::Status::Invalid("not reached");
+  options_.crash_hook = [&](std::string_view point) {
+    if (point != GetParam()) return;
+    reached = true;
+    ReplayProgress progress;
+    std::vector<otlp::OtlpRequest> actual;
+    checked = [&]() -> arrow::Status {
+      ARROW_ASSIGN_OR_RAISE(auto reader, Open(&progress));
+      ARROW_RETURN_NOT_OK(Drain(*reader, progress, &actual));
+      return otlp::CheckEquivalent(expected_, actual);
+    }();
+  };
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir_.path(), options_));
+  ASSERT_EQ(report.compacted, 2) << report.results[0].detail;
+  ASSERT_TRUE(reached);
+  ASSERT_OK(checked);
+}
+
+TEST_P(CompactionInterleavingTest, ReaderListedBeforeReadsOnceOrRelistsAndResumes) {
+  // Read part of the dataset first (small batches), then the compaction runs to
+  // its end with the reader's plan naming the old files; read on.
+  ReplayProgress progress;
+  std::vector<otlp::OtlpRequest> actual;
+  ASSERT_OK_AND_ASSIGN(auto reader, Open(&progress, /*batch_size=*/3));
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto batch, reader->Next());
+    ASSERT_TRUE(batch.has_value());
+    const ReaderPosition pos = reader->position();
+    const auto& partition = reader->plan().partitions[pos.partition_index];
+    progress.Emitted({pos.signal, pos.partition_path},
+                     partition.FilesOf(RootPayloadType(pos.signal)), pos.root_file,
+                     pos.root_row_in_file, batch->num_items());
+    ASSERT_OK_AND_ASSIGN(auto request, otlp::FromOtap(*batch));
+    actual.push_back(std::move(request));
+  }
+  bool reached = false;
+  arrow::Status read_at_step;
+  options_.crash_hook = [&](std::string_view point) {
+    if (point != GetParam()) return;
+    reached = true;
+    read_at_step = Drain(*reader, progress, &actual);
+  };
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir_.path(), options_));
+  ASSERT_TRUE(reached);
+  int relists = 0;
+  arrow::Status st = read_at_step;
+  if (st.ok()) st = Drain(*reader, progress, &actual);  // nothing left: the end
+  while (!st.ok()) {
+    ASSERT_TRUE(IsVanishedFileError(st)) << st.ToString();
+    ASSERT_LT(++relists, 10);
+    ASSERT_OK_AND_ASSIGN(reader, Open(&progress, 3));
+    st = Drain(*reader, progress, &actual);
+  }
+  // A later pass finds nothing new.
+  ASSERT_OK_AND_ASSIGN(reader, Open(&progress, 3));
+  ASSERT_OK(Drain(*reader, progress, &actual));
+  ASSERT_OK(otlp::CheckEquivalent(expected_, actual));
+}
+
+TEST_F(CompactionInterleavingTest, SupersededFilesDeletedUnderAReaderAreNotSkipped) {
+  // The reader listed the old files and read a part; the compaction commits and
+  // (grace 0) deletes them; the reader reads on. Before: the vanished files were
+  // skipped as unreadable and their records lost for good (its progress passed
+  // them, so the compacted partition was skipped as already replayed).
+  ReplayProgress progress;
+  std::vector<otlp::OtlpRequest> actual;
+  ASSERT_OK_AND_ASSIGN(auto reader, Open(&progress, /*batch_size=*/3));
+  ASSERT_OK_AND_ASSIGN(auto first, reader->Next());
+  ASSERT_TRUE(first.has_value());
+  ASSERT_OK_AND_ASSIGN(auto request, otlp::FromOtap(*first));
+  actual.push_back(std::move(request));
+  const ReaderPosition pos = reader->position();
+  progress.Emitted({pos.signal, pos.partition_path},
+                   reader->plan().partitions[0].FilesOf(RootPayloadType(pos.signal)),
+                   pos.root_file, pos.root_row_in_file, first->num_items());
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir_.path(), options_));
+  ASSERT_EQ(report.compacted, 2);
+  auto st = Drain(*reader, progress, &actual);
+  ASSERT_TRUE(IsVanishedFileError(st)) << st.ToString();
+  EXPECT_EQ(reader->stats().corrupt_files, 0);
+  ASSERT_OK_AND_ASSIGN(reader, Open(&progress, 3));
+  ASSERT_OK(Drain(*reader, progress, &actual));
+  ASSERT_OK(otlp::CheckEquivalent(expected_, actual));
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, CompactionInterleavingTest,
+                         ::testing::Values("pending", "writing", "written", "committed",
+                                           "removing"));
 
 }  // namespace
 }  // namespace otap_parquet::dataset

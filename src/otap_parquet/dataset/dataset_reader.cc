@@ -47,6 +47,33 @@ DatasetReader::DatasetReader(std::shared_ptr<arrow::fs::FileSystem> fs, std::str
 
 DatasetReader::~DatasetReader() = default;
 
+void ReaderStats::Add(const ReaderStats& s) {
+  partitions += s.partitions;
+  files_read += s.files_read;
+  corrupt_files += s.corrupt_files;
+  incompatible_files += s.incompatible_files;
+  unreadable_columns += s.unreadable_columns;
+  recovered_columns += s.recovered_columns;
+  io_retries += s.io_retries;
+  row_groups_read += s.row_groups_read;
+  row_groups_skipped += s.row_groups_skipped;
+  row_groups_without_stats += s.row_groups_without_stats;
+  bytes_read += s.bytes_read;
+  for (size_t i = 0; i < rows_per_table.size() && i < s.rows_per_table.size(); ++i) {
+    rows_per_table[i] += s.rows_per_table[i];
+  }
+  orphan_rows += s.orphan_rows;
+  unreferenced_attr_rows += s.unreferenced_attr_rows;
+  filtered_rows += s.filtered_rows;
+  unresolved_resource_rows += s.unresolved_resource_rows;
+  upstream_batch_splits += s.upstream_batch_splits;
+  peak_buffered_rows = std::max(peak_buffered_rows, s.peak_buffered_rows);
+  batches_emitted += s.batches_emitted;
+  roots_emitted += s.roots_emitted;
+  resume_skipped_files += s.resume_skipped_files;
+  id_collisions += s.id_collisions;
+}
+
 arrow::Result<std::unique_ptr<DatasetReader>> DatasetReader::Make(
     std::shared_ptr<arrow::fs::FileSystem> fs, std::string base, ReaderOptions options) {
   ARROW_RETURN_NOT_OK(options.Validate());

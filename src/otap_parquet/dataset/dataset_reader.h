@@ -155,6 +155,10 @@ struct ReaderStats {
   /// (two writers numbered ids in one id space; FindIdCollision). Counted, with an
   /// error log naming both files, each time the reader reaches one.
   int64_t id_collisions = 0;
+
+  /// \brief Adds `other`'s counts (peak_buffered_rows: the larger), e.g. of the
+  /// readers of successive passes.
+  void Add(const ReaderStats& other);
 };
 
 /// \brief Where the reader stands after the last emitted chunk: with the plan, enough

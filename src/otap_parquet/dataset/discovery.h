@@ -86,8 +86,9 @@ struct DatasetPlan {
   /// twice), second paths of an already listed file, table paths that are not
   /// directories, entries that are neither file nor directory.
   int64_t skipped_entries = 0;
-  /// Partitions hidden because their compaction is pending (or committed but not
-  /// every new file was listed yet: the superseded files are read instead).
+  /// Partitions hidden because their compaction is pending, committed but not every
+  /// new file was listed yet (the superseded files are read instead), or without a
+  /// manifest (named like a compaction: abandoned).
   int64_t hidden_partitions = 0;
   /// Files hidden because a committed compaction holds their rows (compaction.h).
   int64_t superseded_files = 0;
@@ -119,8 +120,9 @@ arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>
 /// tables; a child table's files of a partition are those under
 /// `<base>/<child table>/<same partition path>/` (directly in it, not deeper). A
 /// missing base or table directory simply has no files. Compactions
-/// (`<base>/_compactions/`) are applied last (ApplyCompactions): pending ones are
-/// invisible, committed ones replace the files they supersede.
+/// (`<base>/_compactions/`) are applied last (ApplyCompactions): pending ones, and
+/// partitions named like a compaction without a manifest, are invisible; committed
+/// ones replace the files they supersede.
 ///
 /// \return the plan; IOError (naming the path) when listing fails.
 arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>& fs,

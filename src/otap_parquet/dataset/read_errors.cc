@@ -14,6 +14,13 @@ class RetryableDetail : public arrow::StatusDetail {
   std::string ToString() const override { return "retryable read error"; }
 };
 
+class VanishedDetail : public arrow::StatusDetail {
+ public:
+  static constexpr const char* kTypeId = "otap_parquet::dataset::VanishedFile";
+  const char* type_id() const override { return kTypeId; }
+  std::string ToString() const override { return "file vanished since discovery"; }
+};
+
 }  // namespace
 
 void IoFailureLog::Record(const arrow::Status& status) {
@@ -74,6 +81,20 @@ arrow::Status RetryableReadError(const std::string& path, const arrow::Status& c
 bool IsRetryableReadError(const arrow::Status& status) {
   return status.detail() != nullptr &&
          std::string(status.detail()->type_id()) == RetryableDetail::kTypeId;
+}
+
+arrow::Status VanishedFileError(const std::string& path) {
+  return arrow::Status(arrow::StatusCode::IOError,
+                       "cannot read " + path +
+                           ": the file vanished since the dataset was listed (deleted, "
+                           "e.g. superseded by a compaction whose grace period ended); "
+                           "list the dataset again and resume",
+                       std::make_shared<VanishedDetail>());
+}
+
+bool IsVanishedFileError(const arrow::Status& status) {
+  return status.detail() != nullptr &&
+         std::string(status.detail()->type_id()) == VanishedDetail::kTypeId;
 }
 
 }  // namespace otap_parquet::dataset

@@ -78,4 +78,14 @@ arrow::Status RetryableReadError(const std::string& path, const arrow::Status& c
 /// \brief Whether `status` came from RetryableReadError.
 bool IsRetryableReadError(const arrow::Status& status);
 
+/// \brief A planned file that no longer exists: the plan is stale (the file was
+/// deleted since discovery, e.g. superseded by a compaction whose grace period
+/// ended). Not bad data, and no retry can read it: the caller discovers the dataset
+/// again and resumes where it stands (IOError carrying a marker detail). Skipping
+/// it instead would lose its rows for good when a compaction holds them.
+arrow::Status VanishedFileError(const std::string& path);
+
+/// \brief Whether `status` came from VanishedFileError.
+bool IsVanishedFileError(const arrow::Status& status);
+
 }  // namespace otap_parquet::dataset

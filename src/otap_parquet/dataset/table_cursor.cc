@@ -80,6 +80,7 @@ Status TableCursor::Open(const std::vector<PlannedFile>& files) {
     for (int attempt = 0;; ++attempt) {
       io_log_->Reset();
       st = ReadFooter(&entry);
+      if (!st.ok() && Vanished(entry.path)) return VanishedFileError(entry.path);
       if (st.ok() || !IsStorageFailure(entry.path)) break;
       ARROW_RETURN_NOT_OK(RetryOrFail(entry.path, attempt));
     }
@@ -227,6 +228,7 @@ arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadNext() {
     io_log_->Reset();
     auto result = slices_ ? ReadSlice(group) : StartGroup(file, group);
     if (result.ok()) return result;
+    if (Vanished(file.path)) return VanishedFileError(file.path);
     const bool storage = IsStorageFailure(file.path);
     // Drop the reader; a retry reopens the group at its first row not emitted.
     skip_rows_ = slice_row_;
@@ -267,6 +269,14 @@ arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> TableCursor::OpenInp
     return input.status();
   }
   return std::make_shared<TrackedInputFile>(*std::move(input), io_log_);
+}
+
+// Whether the last read failed because the file no longer exists (a storage call
+// failed and the file is gone): not bad data, and no retry will find it.
+bool TableCursor::Vanished(const std::string& path) {
+  if (io_log_->first().ok()) return false;
+  auto info = fs_->GetFileInfo(path);
+  return info.ok() && info->type() == arrow::fs::FileType::NotFound;
 }
 
 // Whether the last read failed because the storage did (io_log_), not the data. A

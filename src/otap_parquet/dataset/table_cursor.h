@@ -118,6 +118,7 @@ class TableCursor {
   void ComputeSuffixes();
   arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInput(
       const std::string& path);
+  bool Vanished(const std::string& path);
   bool IsStorageFailure(const std::string& path);
   arrow::Status RetryOrFail(const std::string& path, int attempt);
   arrow::Result<bool> IsolateBadColumns(FileEntry* file, const GroupEntry& group);

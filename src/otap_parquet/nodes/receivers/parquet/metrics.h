@@ -29,6 +29,10 @@ struct ParquetReceiverMetrics {
   static constexpr engine::MetricDef read_retries = engine::Counter(
       "parquet_read_retries", "{retry}",
       "storage failures that outlasted the reader's retries: reader reopened later");
+  static constexpr engine::MetricDef replans = engine::Counter(
+      "parquet_replans", "{pass}",
+      "passes ended early because a listed file vanished (e.g. superseded by a "
+      "compaction and deleted): the dataset is listed again at once and replay resumes");
   static constexpr engine::MetricDef row_groups_read =
       engine::Counter("parquet_row_groups_read", "{row_group}", "row groups read");
   static constexpr engine::MetricDef row_groups_skipped = engine::Counter(

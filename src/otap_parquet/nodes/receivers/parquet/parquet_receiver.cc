@@ -19,38 +19,6 @@ namespace otap_parquet::nodes {
 
 using engine::Clock;
 
-namespace {
-
-void Add(dataset::ReaderStats& total, const dataset::ReaderStats& s) {
-  total.partitions += s.partitions;
-  total.files_read += s.files_read;
-  total.corrupt_files += s.corrupt_files;
-  total.incompatible_files += s.incompatible_files;
-  total.unreadable_columns += s.unreadable_columns;
-  total.recovered_columns += s.recovered_columns;
-  total.io_retries += s.io_retries;
-  total.row_groups_read += s.row_groups_read;
-  total.row_groups_skipped += s.row_groups_skipped;
-  total.row_groups_without_stats += s.row_groups_without_stats;
-  total.bytes_read += s.bytes_read;
-  for (size_t i = 0; i < total.rows_per_table.size() && i < s.rows_per_table.size();
-       ++i) {
-    total.rows_per_table[i] += s.rows_per_table[i];
-  }
-  total.orphan_rows += s.orphan_rows;
-  total.unreferenced_attr_rows += s.unreferenced_attr_rows;
-  total.filtered_rows += s.filtered_rows;
-  total.unresolved_resource_rows += s.unresolved_resource_rows;
-  total.upstream_batch_splits += s.upstream_batch_splits;
-  total.peak_buffered_rows = std::max(total.peak_buffered_rows, s.peak_buffered_rows);
-  total.batches_emitted += s.batches_emitted;
-  total.roots_emitted += s.roots_emitted;
-  total.resume_skipped_files += s.resume_skipped_files;
-  total.id_collisions += s.id_collisions;
-}
-
-}  // namespace
-
 // ----------------------------------------------------------------------------------
 // SharedCheckpoint: one checkpoint file per process, shared by the pipeline
 // instances (each owns the units of its partitions), written under a lock.
@@ -136,7 +104,7 @@ ParquetReceiver::~ParquetReceiver() {
 
 dataset::ReaderStats ParquetReceiver::stats() const {
   dataset::ReaderStats total = closed_stats_;
-  if (reader_) Add(total, reader_->stats());
+  if (reader_) total.Add(reader_->stats());
   if (tail_) total.orphan_rows += tail_->stats().orphan_rows;
   return total;
 }
@@ -318,7 +286,7 @@ arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
 
 void ParquetReceiver::CloseReader() {
   if (!reader_) return;
-  Add(closed_stats_, reader_->stats());
+  closed_stats_.Add(reader_->stats());
   reader_.reset();
   units_.clear();
   units_done_ = 0;
@@ -502,6 +470,25 @@ Clock::time_point ParquetReceiver::StorageFailure(Clock::time_point now,
   return next_poll_;
 }
 
+Clock::time_point ParquetReceiver::Replan(Clock::time_point now,
+                                          const arrow::Status& status,
+                                          engine::EffectHandler& effect) {
+  ++replans_;
+  effect.logger().info("receiver.parquet.replan node={} reason=\"{}\"", effect.node_id(),
+                       status.message());
+  // The plan is stale, the emitted progress is not: the next pass resumes from it
+  // (ResumeFor), in the compacted partition when the file was superseded.
+  CloseReader();
+  UpdateMetrics(effect);
+  // Without progress between them (files deleted faster than listed), back off.
+  next_poll_ = consecutive_replans_ < 3
+                   ? now
+                   : now + std::chrono::duration_cast<Clock::duration>(
+                               storage_backoff_.Delay(consecutive_replans_ - 2));
+  ++consecutive_replans_;
+  return next_poll_;
+}
+
 Clock::time_point ParquetReceiver::ReadFailed(Clock::time_point now,
                                               const arrow::Status& status,
                                               const std::string& why,
@@ -600,11 +587,15 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     }
   }
   auto next = reader_->Next();
+  if (!next.ok() && dataset::IsVanishedFileError(next.status())) {
+    return Replan(now, next.status(), effect);
+  }
   if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
     return StorageFailure(now, next.status(), effect);
   }
   if (!next.ok()) return ReadFailed(now, next.status(), "read failed", effect);
   consecutive_read_failures_ = 0;
+  consecutive_replans_ = 0;  // a batch, or the end of the pass: progress
   if (!next->has_value()) {
     // End of this pass: every unit of the plan is replayed.
     UnitsDoneUpTo(units_.size());
@@ -756,6 +747,7 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   m.Set(M::recovered_columns, s.recovered_columns);
   m.Set(M::io_retries, s.io_retries);
   m.Set(M::read_retries, read_retries_);
+  m.Set(M::replans, replans_);
   m.Set(M::row_groups_read, s.row_groups_read);
   m.Set(M::row_groups_skipped, s.row_groups_skipped);
   m.Set(M::orphan_rows, s.orphan_rows);

@@ -123,6 +123,12 @@ class ParquetReceiver : public engine::Receiver {
   /// give up once failures lasted `storage_retry.max_elapsed_time`.
   Clock::time_point StorageFailure(Clock::time_point now, const arrow::Status& status,
                                    engine::EffectHandler& effect);
+  /// \brief A listed file vanished (deleted since discovery, e.g. superseded by a
+  /// compaction whose grace period ended): ends the pass and lists the dataset again
+  /// at once, resuming after what was emitted (a compacted partition continues at
+  /// the same record). Backs off only when it keeps happening without progress.
+  Clock::time_point Replan(Clock::time_point now, const arrow::Status& status,
+                           engine::EffectHandler& effect);
   /// \brief Ends the pass after a failure; one-shot, reports the rest undelivered.
   Clock::time_point ReadFailed(Clock::time_point now, const arrow::Status& status,
                                const std::string& why, engine::EffectHandler& effect);
@@ -184,6 +190,9 @@ class ParquetReceiver : public engine::Receiver {
   // Storage failures that outlasted the reader's retries: the reader is reopened
   // after a backoff (doubling per consecutive failure) and resumes.
   int64_t read_retries_ = 0;
+  int64_t replans_ = 0;
+  /// Replans since the last successful read (a backoff once it keeps happening).
+  int consecutive_replans_ = 0;
   int consecutive_read_failures_ = 0;
   /// When the current run of consecutive storage failures began.
   engine::Clock::time_point first_read_failure_{};
