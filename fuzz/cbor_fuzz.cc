@@ -14,6 +14,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include "otap_parquet/cbor/any_value_cbor.h"
+#include "otap_parquet/otlp/otlp_types.h"
 
 namespace cbor = otap_parquet::cbor;
 namespace pb = otap_parquet::otlp::pb;

@@ -121,4 +121,5 @@ otap_layer(otap_nodes nodes
 otap_layer(otap_cli cli
   DEPS otap_dataset otap_storage otap_schema
   PRIVATE_DEPS otap_admin otap_config otap_engine otap_generator otap_nodes otap_otlp
-               otap_util nlohmann_json::nlohmann_json fmt::fmt)
+               otap_util nlohmann_json::nlohmann_json fmt::fmt
+  TEST_DEPS otap_otlp otap_generator)
