@@ -12,7 +12,6 @@ include(CMakePackageConfigHelpers)
 # export set is closed.
 set(OTAP_PACKAGE_LAYERS otap_util otap_schema otap_pdata otap_cbor otap_otlp otap_config
                         otap_storage otap_dataset)
-set(_folders util schema pdata cbor otlp config storage dataset)
 
 add_library(otap_parquet INTERFACE)
 target_link_libraries(otap_parquet INTERFACE ${OTAP_PACKAGE_LAYERS})
@@ -21,7 +20,8 @@ install(TARGETS otap_parquet ${OTAP_PACKAGE_LAYERS} otlp_proto
         EXPORT otap_parquetTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
         INCLUDES DESTINATION include)
-foreach(_folder ${_folders})
+foreach(_layer ${OTAP_PACKAGE_LAYERS})
+  string(REGEX REPLACE "^otap_" "" _folder "${_layer}")  # otap_<folder> (layers.cmake)
   # Test helpers stay out of the package.
   install(DIRECTORY "${OTAP_SRC}/${_folder}/" DESTINATION "include/otap_parquet/${_folder}"
           FILES_MATCHING PATTERN "*.h" PATTERN "*_test_util.h" EXCLUDE

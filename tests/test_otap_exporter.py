@@ -113,6 +113,15 @@ def assert_same(run, tmp_path, source, back):
     assert "hold the same telemetry" in proc.stdout
 
 
+def assert_receiver_lake_same(run, tmp_path, receiver, source):
+    # Stops our receiver (its exporter:parquet flushes) and compares its lake,
+    # tmp_path/back-lake, with the source telemetry.
+    receiver.stop(signal.SIGINT, timeout=120)
+    back = tmp_path / "back.jsonl"
+    run("convert", tmp_path / "back-lake", back)
+    assert_same(run, tmp_path, source, back)
+
+
 def assert_all_acked(text):
     assert metric(text, "otap_batches_acked") > 0
     assert metric(text, "otap_batches_nacked") == 0
@@ -137,10 +146,7 @@ def test_replay_to_our_receiver_is_same_telemetry(engine, run, tmp_path, signal_
     assert_all_acked(text)
     assert metric(text, "otap_streams_opened") == 1
     assert metric(text, "otap_messages_sent") > 1
-    receiver.stop(signal.SIGINT, timeout=120)
-    back = tmp_path / "back.jsonl"
-    run("convert", tmp_path / "back-lake", back)
-    assert_same(run, tmp_path, src, back)
+    assert_receiver_lake_same(run, tmp_path, receiver, src)
 
 
 def test_stream_rollover_and_splitting_to_our_receiver(engine, run, tmp_path):
@@ -158,10 +164,7 @@ def test_stream_rollover_and_splitting_to_our_receiver(engine, run, tmp_path):
     assert_all_acked(text)
     assert metric(text, "otap_streams_rolled_over") >= 1
     assert metric(text, "otap_split_batches") >= 1
-    receiver.stop(signal.SIGINT, timeout=120)
-    back = tmp_path / "back.jsonl"
-    run("convert", tmp_path / "back-lake", back)
-    assert_same(run, tmp_path, src, back)
+    assert_receiver_lake_same(run, tmp_path, receiver, src)
 
 
 def test_uncompressed_payloads_split_to_our_receiver(engine, run, tmp_path):
@@ -177,10 +180,7 @@ def test_uncompressed_payloads_split_to_our_receiver(engine, run, tmp_path):
                          "arrow": {"payload_compression": "none"}})
     assert_all_acked(text)
     assert metric(text, "otap_split_batches") >= 1
-    receiver.stop(signal.SIGINT, timeout=120)
-    back = tmp_path / "back.jsonl"
-    run("convert", tmp_path / "back-lake", back)
-    assert_same(run, tmp_path, src, back)
+    assert_receiver_lake_same(run, tmp_path, receiver, src)
 
 
 def test_unimplemented_downgrades_to_otlp(engine, run, tmp_path):
@@ -223,10 +223,7 @@ def test_unimplemented_downgrades_to_otlp(engine, run, tmp_path):
     assert metric(text, "otap_downgraded", signal="logs") == 1
     assert metric(text, "otap_batches_downgraded") >= 1
     assert metric(text, "otap_batches_nacked") == 0
-    receiver.stop(signal.SIGINT, timeout=120)
-    back = tmp_path / "back.jsonl"
-    run("convert", tmp_path / "back-lake", back)
-    assert_same(run, tmp_path, src, back)
+    assert_receiver_lake_same(run, tmp_path, receiver, src)
 
 
 def test_tls_and_bearer_token_to_our_receiver(engine, run, tmp_path):
@@ -267,10 +264,7 @@ def test_tls_and_bearer_token_to_our_receiver(engine, run, tmp_path):
     bad_text = (bad / "m.prom").read_text()
     assert metric(bad_text, "otap_batches_acked") == 0
     assert metric(bad_text, "otap_requests_failed", reason="UNAUTHENTICATED") >= 1
-    receiver.stop(signal.SIGINT, timeout=120)
-    back = tmp_path / "back.jsonl"
-    run("convert", tmp_path / "back-lake", back)
-    assert_same(run, tmp_path, src, back)
+    assert_receiver_lake_same(run, tmp_path, receiver, src)
 
 
 # --- (b) our exporter → a real Collector (otelarrowreceiver → fileexporter) -------
