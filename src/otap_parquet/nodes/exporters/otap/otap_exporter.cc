@@ -24,6 +24,7 @@
 #include "otap_parquet/nodes/exporters/otlp/grpc_exporter.h"
 #include "otap_parquet/otap_wire/bar_encoder.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/util/on_destroy.h"
 
 namespace otap_parquet::nodes {
 
@@ -154,6 +155,9 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
     }
   }
 
+  // First member, so it runs last: the transport hears "gone" only once the context
+  // (which holds the last reference to the call) and the buffers are destroyed.
+  util::OnDestroy gone_;
   OtapTransport* transport_;
   const Signal signal_;
   const int slot_;
@@ -296,6 +300,7 @@ class OtapTransport : public OtlpTransport {
     }
   }
 
+  // Called by the stream's last member to go: nothing of it is left to gRPC.
   void OnStreamDestroyed(ArrowStream* stream) {
     std::lock_guard<std::mutex> lock(mutex_);
     live_.erase(stream);
@@ -408,7 +413,7 @@ class OtapTransport : public OtlpTransport {
   std::mutex mutex_;
   std::condition_variable idle_;
   std::vector<std::shared_ptr<ArrowStream>> streams_[3];  // per signal, per slot
-  std::set<ArrowStream*> live_;                           // started and not yet done
+  std::set<ArrowStream*> live_;                           // created, not yet destroyed
   size_t next_slot_[3] = {0, 0, 0};
   size_t next_stub_ = 0;
   int64_t unimplemented_[3] = {0, 0, 0};
@@ -419,7 +424,8 @@ class OtapTransport : public OtlpTransport {
 };
 
 ArrowStream::ArrowStream(OtapTransport* transport, Signal signal, int slot)
-    : transport_(transport),
+    : gone_([transport, this] { transport->OnStreamDestroyed(this); }),
+      transport_(transport),
       signal_(signal),
       slot_(slot),
       encoder_(signal, otap_wire::EncodeOptions{
@@ -690,7 +696,6 @@ void ArrowStream::OnDone(const grpc::Status& status) {
   }
   completions.Run();
   auto keep = std::move(self_);  // this may be destroyed when it goes
-  transport_->OnStreamDestroyed(this);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "otap_parquet/util/on_destroy.h"
 
 namespace otap_parquet::nodes {
 
@@ -24,8 +25,10 @@ namespace logs_v1 = ::opentelemetry::proto::collector::logs::v1;
 namespace trace_v1 = ::opentelemetry::proto::collector::trace::v1;
 namespace metrics_v1 = ::opentelemetry::proto::collector::metrics::v1;
 
-// One RPC: its context and response live until the callback ran.
+// One RPC: its context and response live until the callback ran. `gone` is first,
+// so it runs after the context released its reference to the call.
 struct GrpcCall {
+  util::OnDestroy gone;
   grpc::ClientContext context;
   logs_v1::ExportLogsServiceResponse logs;
   trace_v1::ExportTraceServiceResponse traces;
@@ -58,6 +61,13 @@ class GrpcTransport : public OtlpTransport {
       }
       live_.insert(&call->context);
     }
+    // gRPC destroys the callback, and with it the last reference to the call, after
+    // the callback returned: Stop() waits for that, not for the callback.
+    call->gone.Set([this, context = &call->context] {
+      std::lock_guard<std::mutex> lock(mutex_);
+      live_.erase(context);
+      if (live_.empty()) idle_.notify_all();
+    });
     ConfigureContext(call->context);
     const size_t channel = next_channel_++ % logs_.size();
     const int64_t bytes = static_cast<int64_t>(std::visit(
@@ -70,9 +80,6 @@ class GrpcTransport : public OtlpTransport {
       // Drop our reference to the exporter's state here, not later on whatever
       // thread gRPC destroys this callback.
       done = nullptr;
-      std::lock_guard<std::mutex> lock(mutex_);
-      live_.erase(&call->context);
-      if (live_.empty()) idle_.notify_all();
     };
     switch (job->signal) {
       case Signal::kLogs:
@@ -156,7 +163,8 @@ class GrpcTransport : public OtlpTransport {
 
   std::mutex mutex_;
   std::condition_variable idle_;
-  std::set<grpc::ClientContext*> live_;
+  std::set<grpc::ClientContext*> live_;  // not yet destroyed (cancelling a finished
+                                         // call is harmless: its context holds it)
   bool stopped_ = false;
 };
 
