@@ -17,6 +17,10 @@ The dataset (realistic logs, 10 attributes each) comes from replay_baselines.py'
 cache (built on first use). Goal: replay CPU <= 1.3x the scan's.
 
 Usage: .venv/bin/python bench/otap_replay_bench.py [--logs 1000000] [--runs 3]
+
+`--cli A --cli B` compares builds in one run (their runs alternate, as this machine's
+rates move between minutes); `--perf DIR` records the replaying process of each build with `perf record
+--call-graph dwarf` into DIR/<n>.perf.data (one extra replay each, not timed).
 """
 import argparse
 import json
@@ -45,7 +49,17 @@ def pipeline(nodes, connections):
         "main": {"nodes": nodes, "connections": connections}}}}})
 
 
-def noop_once(tmp, lake, batch_size):
+def perf_prefix(perf):
+    """`perf record` running the replay (attaching to a running process misses the
+    start of a few-second run)."""
+    if not perf:
+        return []
+    pathlib.Path(perf[0]).mkdir(parents=True, exist_ok=True)
+    return ["perf", "record", "--call-graph", "dwarf,16384", "-F", "1000", "-o",
+            str(pathlib.Path(perf[0]) / f"{perf[1]}.perf.data"), "--"]
+
+
+def noop_once(cli, tmp, lake, batch_size):
     """The same replay into exporter:noop: the reader's share and engine startup."""
     cfg = tmp / "noop.yaml"
     cfg.write_text(pipeline(
@@ -54,7 +68,7 @@ def noop_once(tmp, lake, batch_size):
                             "processing_options": {"batch_size": batch_size}}},
          "out": {"type": "exporter:noop"}}, [{"from": "src", "to": "out"}]))
     wall = time.perf_counter()
-    proc = subprocess.Popen([str(CLI), "run", "--num-cores", "1", "-c", str(cfg)],
+    proc = subprocess.Popen([str(cli), "run", "--num-cores", "1", "-c", str(cfg)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -63,13 +77,13 @@ def noop_once(tmp, lake, batch_size):
             "rss_mib": usage.ru_maxrss / 1024}
 
 
-def replay_once(tmp, lake, batch_size, zstd):
+def replay_once(cli, tmp, lake, batch_size, zstd, perf=None):
     port = free_port()
     sink_cfg = tmp / "sink.yaml"
     sink_cfg.write_text(pipeline(
         {"otap": {"type": "receiver:otap", "config": {"listening_addr": f"127.0.0.1:{port}"}},
          "noop": {"type": "exporter:noop"}}, [{"from": "otap", "to": "noop"}]))
-    sink = subprocess.Popen([str(CLI), "run", "--num-cores", "1", "-c", str(sink_cfg)],
+    sink = subprocess.Popen([str(rb.CLI), "run", "--num-cores", "1", "-c", str(sink_cfg)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
@@ -78,6 +92,8 @@ def replay_once(tmp, lake, batch_size, zstd):
                 break
             except OSError:
                 time.sleep(0.1)
+        arrow = {"payload_compression": "zstd" if zstd else "none",
+                 "max_stream_lifetime": "0s"}
         cfg = tmp / "replay.yaml"
         cfg.write_text(pipeline(
             {"src": {"type": "receiver:parquet",
@@ -85,13 +101,12 @@ def replay_once(tmp, lake, batch_size, zstd):
                                 "processing_options": {"batch_size": batch_size}}},
              "otap": {"type": "exporter:otap",
                       "config": {"grpc_endpoint": f"http://127.0.0.1:{port}",
-                                 "arrow": {"payload_compression": "zstd" if zstd else "none",
-                                           "max_stream_lifetime": "0s"}}}},
+                                 "arrow": arrow}}},
             [{"from": "src", "to": "otap"}]))
         metrics = tmp / "replay.prom"
         wall = time.perf_counter()
-        proc = subprocess.Popen([str(CLI), "run", "--num-cores", "1", "-c", str(cfg),
-                                 "--metrics-file", str(metrics)],
+        proc = subprocess.Popen([*perf_prefix(perf), str(cli), "run", "--num-cores", "1",
+                                 "-c", str(cfg), "--metrics-file", str(metrics)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - wall
@@ -116,27 +131,55 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=16384)
     parser.add_argument("--cache", type=pathlib.Path, default=rb.ROOT / "build" / "bench-data")
+    parser.add_argument("--cli", type=pathlib.Path, action="append",
+                        help="engine binary to replay with (repeat to compare builds; "
+                             "default build/otap-parquet)")
+    parser.add_argument("--no-uncompressed", action="store_true",
+                        help="skip the uncompressed replay")
+    parser.add_argument("--perf", metavar="DIR")
     args = parser.parse_args()
+    clis = args.cli or [CLI]
     args.cache.mkdir(parents=True, exist_ok=True)
     lake = rb.dataset(args.cache, args.logs)
     tmp = pathlib.Path(tempfile.mkdtemp())
-    results = {
-        "replay → exporter:otap (IPC zstd)":
-            rb.median_run(lambda: replay_once(tmp, lake, args.batch_size, True), args.runs),
-        "replay → exporter:otap (IPC uncompressed)":
-            rb.median_run(lambda: replay_once(tmp, lake, args.batch_size, False), args.runs),
-        "replay → exporter:noop (reader, startup)":
-            rb.median_run(lambda: noop_once(tmp, lake, args.batch_size), args.runs),
-        "bare Arrow scan (floor)": rb.median_run(lambda: rb.python(rb.SCAN, lake), args.runs),
-    }
+    runs = {}
+
+    def label(i, text):
+        return f"{text} [{i}]" if len(clis) > 1 else text
+
+    for _ in range(args.runs):
+        # One run of everything per round: slow drifts of the machine hit all alike.
+        for i, cli in enumerate(clis):
+            runs.setdefault(label(i, "replay → exporter:otap (IPC zstd)"), []).append(
+                replay_once(cli, tmp, lake, args.batch_size, True))
+            if not args.no_uncompressed:
+                runs.setdefault(label(i, "replay → exporter:otap (IPC uncompressed)"),
+                                []).append(replay_once(cli, tmp, lake, args.batch_size,
+                                                       False))
+            runs.setdefault(label(i, "replay → exporter:noop (reader, startup)"),
+                            []).append(noop_once(cli, tmp, lake, args.batch_size))
+        runs.setdefault("bare Arrow scan (floor)", []).append(rb.python(rb.SCAN, lake))
+    results = {name: rb.median_run(lambda r=r: r.pop(0), len(r)) for name, r in runs.items()}
+    if results:
+        report(results, clis, args)
+    if args.perf:  # --runs 0 --perf DIR: profiles only
+        for i, cli in enumerate(clis):
+            replay_once(cli, tmp, lake, args.batch_size, True, perf=(args.perf, str(i)))
+        print(f"perf data in {args.perf}/<n>.perf.data")
+
+
+def report(results, clis, args):
     scan = results["bare Arrow scan (floor)"]
-    logs = results["replay → exporter:otap (IPC zstd)"]["rows"]
+    logs = next(r["rows"] for r in results.values() if "rows" in r)
     print(f"{logs:,} realistic logs, {args.runs} runs, median by CPU; batch size "
           f"{args.batch_size}")
-    print(f"{'':<42} {'CPU s':>7} {'logs/CPU-s':>12} {'wire MiB':>9} {'CPU / scan':>10}")
+    for i, cli in enumerate(clis):
+        if len(clis) > 1:
+            print(f"[{i}] {cli}")
+    print(f"{'':<50} {'CPU s':>7} {'logs/CPU-s':>12} {'wire MiB':>9} {'CPU / scan':>10}")
     for name, r in results.items():
         wire = f"{r['bytes'] / 2**20:9.1f}" if "bytes" in r else f"{'':>9}"
-        print(f"{name:<42} {r['cpu']:7.2f} {logs / r['cpu']:12,.0f} {wire} "
+        print(f"{name:<50} {r['cpu']:7.2f} {logs / r['cpu']:12,.0f} {wire} "
               f"{r['cpu'] / scan['cpu']:9.2f}x")
     print("goal: replay CPU <= 1.3x the bare scan's")
 

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/otap_wire/bar_encoder.h"
 
+#include <algorithm>
 #include <string_view>
+#include <vector>
+
+#include <zstd.h>
 
 #include <arrow/api.h>
 #include <arrow/array/concatenate.h>
-#include <arrow/io/memory.h>
+#include <arrow/io/interfaces.h>
 #include <arrow/ipc/api.h>
 #include <arrow/util/bit_util.h>
 #include <arrow/util/byte_size.h>
@@ -23,6 +27,9 @@ namespace pb = opentelemetry::proto::experimental::arrow::v1;
 namespace {
 
 constexpr int64_t kMaxDictionarySize = 65536;  // UInt16 keys
+// Arrow's default. Measured on a replay of 1 M logs: level 3 costs 14% more CPU for
+// 1.5% fewer bytes, level -1 saves ~5% CPU for 17% more bytes (BENCHMARKS.md).
+constexpr int kZstdLevel = 1;
 
 bool IsAttributeTable(PayloadType type) {
   switch (type) {
@@ -46,7 +53,91 @@ bool IsAttributeTable(PayloadType type) {
   }
 }
 
+// Arrow's zstd codec with one compression context for all buffers of a stream
+// (Arrow's own makes and frees a context per buffer: a replay compresses ~10
+// buffers per payload per message). Not thread-safe: the IPC writer runs with
+// use_threads off.
+class ZstdCodec : public arrow::util::Codec {
+ public:
+  ZstdCodec() : ctx_(ZSTD_createCCtx()) {}
+  ~ZstdCodec() override { ZSTD_freeCCtx(ctx_); }
+
+  int minimum_compression_level() const override { return ZSTD_minCLevel(); }
+  int maximum_compression_level() const override { return ZSTD_maxCLevel(); }
+  int default_compression_level() const override { return kZstdLevel; }
+  int compression_level() const override { return kZstdLevel; }
+  arrow::Compression::type compression_type() const override {
+    return arrow::Compression::ZSTD;
+  }
+
+  int64_t MaxCompressedLen(int64_t input_len, const uint8_t*) override {
+    return static_cast<int64_t>(ZSTD_compressBound(static_cast<size_t>(input_len)));
+  }
+  arrow::Result<int64_t> Compress(int64_t input_len, const uint8_t* input,
+                                  int64_t output_buffer_len,
+                                  uint8_t* output_buffer) override {
+    if (ctx_ == nullptr) return arrow::Status::OutOfMemory("zstd: no context");
+    const size_t n =
+        ZSTD_compressCCtx(ctx_, output_buffer, static_cast<size_t>(output_buffer_len),
+                          input, static_cast<size_t>(input_len), kZstdLevel);
+    if (ZSTD_isError(n)) return arrow::Status::IOError("zstd: ", ZSTD_getErrorName(n));
+    return static_cast<int64_t>(n);
+  }
+  arrow::Result<int64_t> Decompress(int64_t input_len, const uint8_t* input,
+                                    int64_t output_buffer_len,
+                                    uint8_t* output_buffer) override {
+    const size_t n =
+        ZSTD_decompress(output_buffer, static_cast<size_t>(output_buffer_len), input,
+                        static_cast<size_t>(input_len));
+    if (ZSTD_isError(n)) return arrow::Status::IOError("zstd: ", ZSTD_getErrorName(n));
+    return static_cast<int64_t>(n);
+  }
+  arrow::Result<std::shared_ptr<arrow::util::Compressor>> MakeCompressor() override {
+    return arrow::Status::NotImplemented("streaming zstd compression");
+  }
+  arrow::Result<std::shared_ptr<arrow::util::Decompressor>> MakeDecompressor() override {
+    return arrow::Status::NotImplemented("streaming zstd decompression");
+  }
+
+ private:
+  ZSTD_CCtx* const ctx_;
+};
+
 }  // namespace
+
+// The IPC writer's output: appends straight to the `record` field of the message
+// being built (no intermediate buffer to copy from).
+class StreamEncoder::Sink : public arrow::io::OutputStream {
+ public:
+  // Bytes written without a target (a writer that writes its schema when made)
+  // go to the next one.
+  void set_target(std::string* target) {
+    target_ = target;
+    if (target_ != nullptr && !pending_.empty()) {
+      target_->append(pending_);
+      pending_.clear();
+    }
+  }
+
+  arrow::Status Close() override {
+    closed_ = true;
+    return arrow::Status::OK();
+  }
+  bool closed() const override { return closed_; }
+  arrow::Result<int64_t> Tell() const override { return position_; }
+  arrow::Status Write(const void* data, int64_t nbytes) override {
+    (target_ != nullptr ? target_ : &pending_)
+        ->append(static_cast<const char*>(data), static_cast<size_t>(nbytes));
+    position_ += nbytes;
+    return arrow::Status::OK();
+  }
+
+ private:
+  std::string* target_ = nullptr;
+  std::string pending_;
+  int64_t position_ = 0;
+  bool closed_ = false;
+};
 
 // One column's dictionary within one IPC stream: the values sent so far, in key
 // order. Growing it makes the IPC writer emit a delta; a reset, a replacement.
@@ -61,8 +152,9 @@ struct DictionaryState {
 struct StreamEncoder::IpcStream {
   std::string schema_id;
   std::shared_ptr<arrow::Schema> schema;
-  std::shared_ptr<arrow::io::BufferOutputStream> sink;
+  std::shared_ptr<Sink> sink;
   std::shared_ptr<arrow::ipc::RecordBatchWriter> writer;
+  size_t last_record_size = 0;  // capacity hint for the next message's record
   std::map<std::string, DictionaryState> dictionaries;  // by column name
 };
 
@@ -70,67 +162,86 @@ namespace {
 
 // `column` as Dictionary<UInt16, Utf8> over `state`, which grows by the new values;
 // null when the batch alone has more distinct values than UInt16 keys can address.
+// Rows are hashed into a memo of this batch's values only (small, cache-friendly);
+// only its distinct values are looked up in the stream's dictionary, so a
+// dictionary that fills up is replaced without hashing the rows again.
 arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
     const arrow::StringArray& column, DictionaryState* state, int64_t* resets) {
+  using Memo = DictionaryState::Memo;
+  const int64_t rows = column.length();
+  Memo local(arrow::default_memory_pool(),
+             static_cast<int64_t>(std::min<int64_t>(rows, kMaxDictionarySize)));
+  std::vector<int32_t> local_keys(static_cast<size_t>(rows));
+  const uint8_t* validity = column.null_count() > 0 ? column.null_bitmap_data() : nullptr;
+  const int64_t offset = column.offset();
+  std::string_view previous;
+  int32_t previous_key = -1;
+  for (int64_t i = 0; i < rows; ++i) {
+    if (validity && !arrow::bit_util::GetBit(validity, offset + i)) {
+      local_keys[static_cast<size_t>(i)] = -1;
+      continue;
+    }
+    const std::string_view value = column.GetView(i);
+    // Attribute keys often come in runs: the previous row's key, unhashed.
+    if (previous_key < 0 || value != previous) {
+      ARROW_RETURN_NOT_OK(local.GetOrInsert(
+          value.data(), static_cast<int32_t>(value.size()), &previous_key));
+      previous = value;
+    }
+    local_keys[static_cast<size_t>(i)] = previous_key;
+  }
+  const int32_t distinct = local.size();
+  if (distinct > kMaxDictionarySize) {
+    if (state->keys->size() > 0) ++*resets;
+    *state = DictionaryState{};
+    return nullptr;
+  }
+  // This batch's values as keys of the stream's dictionary.
+  std::vector<uint16_t> to_stream(static_cast<size_t>(distinct));
+  arrow::StringBuilder added;
+  arrow::Status status;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const int64_t known = state->keys->size();
-    arrow::UInt16Builder indices;
-    ARROW_RETURN_NOT_OK(indices.Reserve(column.length()));
-    arrow::StringBuilder added;
     bool full = false;
-    // Hot loop (a replay's every attribute): validity read inline, and the previous
-    // row's key reused when the value repeats (attribute keys come in runs).
-    const uint8_t* validity =
-        column.null_count() > 0 ? column.null_bitmap_data() : nullptr;
-    const int64_t offset = column.offset();
-    std::string_view previous;
-    uint16_t previous_key = 0;
-    bool has_previous = false;
-    for (int64_t i = 0; i < column.length(); ++i) {
-      if (validity && !arrow::bit_util::GetBit(validity, offset + i)) {
-        indices.UnsafeAppendNull();
-        continue;
-      }
-      const std::string_view value = column.GetView(i);
-      if (has_previous && value == previous) {
-        indices.UnsafeAppend(previous_key);
-        continue;
-      }
+    int32_t j = 0;
+    local.VisitValues(0, [&](std::string_view value) {
+      if (full || !status.ok()) return;
       const auto length = static_cast<int32_t>(value.size());
       int32_t key = state->keys->Get(value.data(), length);
       if (key == arrow::internal::kKeyNotFound) {
         if (state->keys->size() >= kMaxDictionarySize) {
           full = true;
-          break;
+          return;
         }
-        ARROW_RETURN_NOT_OK(state->keys->GetOrInsert(value.data(), length, &key));
-        ARROW_RETURN_NOT_OK(added.Append(value));
+        status = state->keys->GetOrInsert(value.data(), length, &key);
+        if (status.ok()) status = added.Append(value);
       }
-      previous = value;
-      previous_key = static_cast<uint16_t>(key);
-      has_previous = true;
-      indices.UnsafeAppend(previous_key);
-    }
-    if (full) {
-      // Start over with this batch's values only: a replacement dictionary.
-      state->keys = std::make_unique<DictionaryState::Memo>(arrow::default_memory_pool());
-      state->values.reset();
-      if (known > 0) ++*resets;
-      if (attempt == 0 && known > 0) continue;
-      return nullptr;
-    }
-    ARROW_ASSIGN_OR_RAISE(auto new_values, added.Finish());
-    if (!state->values) {
-      state->values = new_values;
-    } else if (new_values->length() > 0) {
-      ARROW_ASSIGN_OR_RAISE(state->values,
-                            arrow::Concatenate({state->values, new_values}));
-    }
-    ARROW_ASSIGN_OR_RAISE(auto index_array, indices.Finish());
-    return arrow::DictionaryArray::FromArrays(
-        arrow::dictionary(arrow::uint16(), arrow::utf8()), index_array, state->values);
+      to_stream[static_cast<size_t>(j++)] = static_cast<uint16_t>(key);
+    });
+    ARROW_RETURN_NOT_OK(status);
+    if (!full) break;
+    // Start over with this batch's values only: a replacement dictionary.
+    ++*resets;
+    *state = DictionaryState{};
+    added.Reset();
   }
-  return nullptr;
+  ARROW_ASSIGN_OR_RAISE(auto new_values, added.Finish());
+  if (!state->values) {
+    state->values = new_values;
+  } else if (new_values->length() > 0) {
+    ARROW_ASSIGN_OR_RAISE(state->values, arrow::Concatenate({state->values, new_values}));
+  }
+  arrow::UInt16Builder indices;
+  ARROW_RETURN_NOT_OK(indices.Reserve(rows));
+  for (int32_t key : local_keys) {
+    if (key < 0) {
+      indices.UnsafeAppendNull();
+    } else {
+      indices.UnsafeAppend(to_stream[static_cast<size_t>(key)]);
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto index_array, indices.Finish());
+  return arrow::DictionaryArray::FromArrays(
+      arrow::dictionary(arrow::uint16(), arrow::utf8()), index_array, state->values);
 }
 
 }  // namespace
@@ -211,32 +322,34 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
         stream->schema = (*wire)->schema();
         auto options = arrow::ipc::IpcWriteOptions::Defaults();
         options.emit_dictionary_deltas = true;
+        // Compressing a batch's buffers on Arrow's thread pool costs a handoff per
+        // buffer and uses cores the engine did not ask for (and ZstdCodec has one
+        // context).
+        options.use_threads = false;
         if (options_.payload_zstd) {
-          ARROW_ASSIGN_OR_RAISE(options.codec,
-                                arrow::util::Codec::Create(arrow::Compression::ZSTD));
+          options.codec = std::make_shared<ZstdCodec>();
         }
-        ARROW_ASSIGN_OR_RAISE(stream->sink, arrow::io::BufferOutputStream::Create());
+        stream->sink = std::make_shared<Sink>();
         ARROW_ASSIGN_OR_RAISE(stream->writer, arrow::ipc::MakeStreamWriter(
                                                   stream->sink, stream->schema, options));
       }
     }
+    auto* payload = bar.add_arrow_payloads();
+    payload->set_schema_id(stream->schema_id);
+    payload->set_type(static_cast<pb::ArrowPayloadType>(type));
+    std::string* record = payload->mutable_record();
     arrow::Status st = wire.status();
-    if (st.ok()) st = stream->writer->WriteRecordBatch(**wire);
-    arrow::Result<std::shared_ptr<arrow::Buffer>> bytes;
     if (st.ok()) {
-      bytes = stream->sink->Finish();
-      st = bytes.status();
+      record->reserve(stream->last_record_size + stream->last_record_size / 4);
+      stream->sink->set_target(record);
+      st = stream->writer->WriteRecordBatch(**wire);
+      stream->sink->set_target(nullptr);
+      stream->last_record_size = record->size();
     }
-    if (st.ok()) st = stream->sink->Reset();
     if (!st.ok()) {
       return st.WithMessage(TableName(type), " (schema_id \"", stream->schema_id,
                             "\"): Arrow IPC encoding: ", st.message());
     }
-    auto* payload = bar.add_arrow_payloads();
-    payload->set_schema_id(stream->schema_id);
-    payload->set_type(static_cast<pb::ArrowPayloadType>(type));
-    payload->set_record(reinterpret_cast<const char*>((*bytes)->data()),
-                        static_cast<size_t>((*bytes)->size()));
   }
   return bar.SerializeAsString();
 }

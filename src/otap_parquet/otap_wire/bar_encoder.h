@@ -72,6 +72,7 @@ class StreamEncoder {
 
  private:
   struct IpcStream;
+  class Sink;
 
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> ToWire(
       PayloadType type, const std::shared_ptr<arrow::RecordBatch>& batch,
