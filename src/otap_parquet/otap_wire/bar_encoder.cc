@@ -264,10 +264,19 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> StreamEncoder::ToWire(
     auto column = batch->column(c);
     if (dictionaries && column->type_id() == arrow::Type::STRING &&
         (field->name() == "key" || field->name() == "str")) {
+      int& replaced = replacements_[{type, field->name()}];
+      if (replaced >= kReplacementsBeforeNative) {
+        fields.push_back(std::move(field));
+        columns.push_back(std::move(column));
+        continue;
+      }
+      int64_t resets = 0;
       ARROW_ASSIGN_OR_RAISE(
           auto encoded, DictionaryEncode(static_cast<const arrow::StringArray&>(*column),
-                                         &stream->dictionaries[field->name()],
-                                         &stats_.dictionary_resets));
+                                         &stream->dictionaries[field->name()], &resets));
+      stats_.dictionary_resets += resets;
+      replaced += static_cast<int>(resets);
+      if (replaced >= kReplacementsBeforeNative) ++stats_.native_columns;
       if (encoded) {
         field = field->WithType(encoded->type());
         column = std::move(encoded);

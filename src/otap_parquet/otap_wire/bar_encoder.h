@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <arrow/result.h>
@@ -27,7 +28,8 @@ struct EncodeOptions {
   /// off, metric-level attributes are left out (counted in EncoderStats).
   bool send_metric_attrs = true;
   /// Attribute `key` / `str` columns as Dictionary<UInt16, Utf8> with one dictionary
-  /// per IPC stream that grows by deltas; off = native columns.
+  /// per IPC stream that grows by deltas (native once it was replaced twice, see
+  /// kReplacementsBeforeNative); off = native columns.
   bool dictionaries = true;
 };
 
@@ -36,6 +38,8 @@ struct EncoderStats {
   int64_t schemas = 0;               ///< schema_ids allocated (IPC streams started)
   int64_t dictionary_resets = 0;     ///< replacement dictionaries (a dictionary full)
   int64_t metric_attrs_dropped = 0;  ///< METRIC_ATTRS rows not sent
+  /// Columns sent native from then on: their dictionaries filled up repeatedly.
+  int64_t native_columns = 0;
 };
 
 /// \brief The encoding state of one OTel Arrow stream of one signal. Not
@@ -80,7 +84,14 @@ class StreamEncoder {
 
   Signal signal_;
   EncodeOptions options_;
+  /// A column whose dictionary had to be replaced this often is sent native for
+  /// the rest of the stream (a new schema_id): its values are mostly new in every
+  /// batch, so the dictionary costs a hash lookup per row and saves few bytes
+  /// (like upstream's Go encoder, which falls back to native on overflow).
+  static constexpr int kReplacementsBeforeNative = 2;
+
   std::map<PayloadType, std::unique_ptr<IpcStream>> streams_;
+  std::map<std::pair<PayloadType, std::string>, int> replacements_;  // by column
   int64_t next_schema_id_ = 0;
   EncoderStats stats_;
 };

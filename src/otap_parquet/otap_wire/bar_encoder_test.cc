@@ -221,6 +221,91 @@ TEST(StreamEncoderTest, DictionaryDeltasAndReplacements) {
   EXPECT_EQ(encoder.stats().dictionary_resets, 2);  // `str` in (3) and (4)
 }
 
+// Scenario: an attribute `str` column whose values are mostly new in every batch, so
+// its dictionary fills up and is replaced twice, then a small batch.
+// Guarantees: from the batch after the second replacement on, `str` is sent native
+// under a new schema_id (`key` stays a dictionary), counted once; every batch
+// decodes to what was sent.
+TEST(StreamEncoderTest, ColumnGoesNativeAfterTwoReplacements) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  const std::vector<OtapBatch> batches = {WithStringAttributes(logs[0], 40000, "a"),
+                                          WithStringAttributes(logs[0], 40000, "b"),
+                                          WithStringAttributes(logs[0], 40000, "c"),
+                                          WithStringAttributes(logs[0], 100, "a")};
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  std::vector<std::string> schema_ids;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_OK_AND_ASSIGN(std::string message,
+                         encoder.Encode(batches[i], static_cast<int64_t>(i)));
+    const pb::BatchArrowRecords bar = Parse(message);
+    for (const auto& payload : bar.arrow_payloads()) {
+      if (static_cast<PayloadType>(payload.type()) != PayloadType::kLogAttrs) continue;
+      schema_ids.push_back(payload.schema_id());
+      std::shared_ptr<arrow::Schema> schema;
+      if (i == 0 || i == 3) {  // the messages that start an IPC stream
+        ASSERT_OK(ReadIpc(payload.record(), &schema).status());
+        EXPECT_EQ(schema->GetFieldByName("key")->type()->id(), arrow::Type::DICTIONARY);
+        EXPECT_EQ(schema->GetFieldByName("str")->type()->id(),
+                  i == 0 ? arrow::Type::DICTIONARY : arrow::Type::STRING);
+      }
+    }
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_TRUE(decoded.batch.has_value());
+    ExpectSameTables(batches[i], *decoded.batch);
+  }
+  ASSERT_EQ(schema_ids.size(), 4u);
+  EXPECT_EQ(schema_ids[0], schema_ids[2]);
+  EXPECT_NE(schema_ids[2], schema_ids[3]);
+  EXPECT_EQ(encoder.stats().dictionary_resets, 2);
+  EXPECT_EQ(encoder.stats().native_columns, 1);
+}
+
+// Scenario: attribute rows as a replay reads them: each parent has the same keys in
+// the same order, values repeat a parent apart, some are null, some unique.
+// Guarantees: the dictionary shortcuts (previous row, a parent back) map every row
+// to its own value: the batch decodes to what was sent.
+TEST(StreamEncoderTest, RepeatingAttributeRowsRoundTrip) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  OtapBatch batch = WithStringAttributes(logs[0], 3000, "x");
+  arrow::StringBuilder keys, strs;
+  for (int64_t i = 0; i < 3000; ++i) {
+    const int64_t k = i % 10;
+    ASSERT_OK(keys.Append("k" + std::to_string(k)));
+    if (k == 3) {
+      ASSERT_OK(strs.AppendNull());
+    } else if (k < 6) {
+      ASSERT_OK(strs.Append("v" + std::to_string(k) + std::to_string(i / 40 % 3)));
+    } else {
+      ASSERT_OK(
+          strs.Append(k == 7 ? "v0" + std::to_string(i / 10 % 3) : std::to_string(i)));
+    }
+  }
+  auto attrs = batch.Get(PayloadType::kLogAttrs);
+  ASSERT_OK_AND_ASSIGN(auto key_array, keys.Finish());
+  ASSERT_OK_AND_ASSIGN(auto str_array, strs.Finish());
+  ASSERT_OK_AND_ASSIGN(
+      attrs, attrs->SetColumn(attrs->schema()->GetFieldIndex("key"),
+                              attrs->schema()->GetFieldByName("key"), key_array));
+  ASSERT_OK_AND_ASSIGN(
+      attrs, attrs->SetColumn(attrs->schema()->GetFieldIndex("str"),
+                              attrs->schema()->GetFieldByName("str"), str_array));
+  batch.Set(PayloadType::kLogAttrs, attrs);
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  for (int64_t i = 0; i < 2; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batch, i));
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_TRUE(decoded.batch.has_value());
+    ExpectSameTables(batch, *decoded.batch);
+  }
+}
+
 // Scenario: a batch far larger than the message size limit.
 // Guarantees: it is split into parts under the estimate, each encodes and decodes,
 // and together they hold every log record of the batch.

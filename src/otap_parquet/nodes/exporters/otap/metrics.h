@@ -42,6 +42,10 @@ struct OtapStreamMetrics {
       engine::Counter("otap_schemas", "{schema}", "IPC streams started (schema_ids)");
   static constexpr engine::MetricDef dictionary_resets = engine::Counter(
       "otap_dictionary_resets", "{dictionary}", "replacement dictionaries sent");
+  static constexpr engine::MetricDef native_columns =
+      engine::Counter("otap_native_columns", "{column}",
+                      "attribute columns sent native after their dictionary was "
+                      "replaced twice");
   static constexpr engine::MetricDef metric_attrs_dropped =
       engine::Counter("otap_metric_attrs_dropped", "{row}",
                       "METRIC_ATTRS rows not sent (send_metric_attrs)");

@@ -83,7 +83,7 @@ struct Counters {
   std::atomic<int64_t> streams_unimplemented{0}, streams_failed{0};
   std::atomic<int64_t> messages_sent{0}, message_bytes{0}, unknown_statuses{0};
   std::atomic<int64_t> batches_downgraded{0}, split_batches{0}, schemas{0};
-  std::atomic<int64_t> dictionary_resets{0}, metric_attrs_dropped{0};
+  std::atomic<int64_t> dictionary_resets{0}, metric_attrs_dropped{0}, native_columns{0};
   std::atomic<int64_t> batch_timeouts{0};
   std::mutex mutex;
   std::map<std::string, int64_t> statuses;  // by code name, guarded by mutex
@@ -265,6 +265,7 @@ class OtapTransport : public OtlpTransport {
     m.Set(M::split_batches, c.split_batches);
     m.Set(M::schemas, c.schemas);
     m.Set(M::dictionary_resets, c.dictionary_resets);
+    m.Set(M::native_columns, c.native_columns);
     m.Set(M::metric_attrs_dropped, c.metric_attrs_dropped);
     m.Set(M::batch_timeouts, c.batch_timeouts);
     for (int s = 0; s < 3; ++s) {
@@ -527,6 +528,7 @@ bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt, const OtapBatch& batc
   counters.schemas += stats.schemas - published_stats_.schemas;
   counters.dictionary_resets +=
       stats.dictionary_resets - published_stats_.dictionary_resets;
+  counters.native_columns += stats.native_columns - published_stats_.native_columns;
   counters.metric_attrs_dropped +=
       stats.metric_attrs_dropped - published_stats_.metric_attrs_dropped;
   published_stats_ = stats;
