@@ -665,6 +665,16 @@ void ArrowStream::OnDone(const grpc::Status& status) {
   }
   std::set<OtlpExportJob*> struck;
   const int64_t max_failures = transport_->config().max_stream_failures;
+  // A timeout cancels the whole stream; only the batch that got no answer is to
+  // blame (its other batches were merely queued behind it on the same stream).
+  const OtlpExportJob* hung = nullptr;
+  if (timed_out) {
+    if (auto it = outstanding.find(timed_out_batch); it != outstanding.end())
+      hung = it->second.attempt->job.get();
+  }
+  const auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              transport_->config().batch_timeout)
+                              .count();
   for (auto& [batch_id, entry] : outstanding) {
     const AttemptPtr& attempt = entry.attempt;
     std::string reason =
@@ -674,19 +684,24 @@ void ArrowStream::OnDone(const grpc::Status& status) {
                            : GrpcCodeName(static_cast<int>(status.error_code())));
     std::string message =
         fmt::format("the stream ended before batch {} was answered", batch_id);
-    if (timed_out) {
+    bool strike = !unimplemented;
+    if (timed_out && attempt->job.get() == hung) {
       // We cancelled it: the peer's CANCELLED says nothing.
       reason = "DEADLINE_EXCEEDED";
       message += fmt::format(": no BatchStatus for batch {} within the timeout ({} ms)",
-                             timed_out_batch,
-                             std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 transport_->config().batch_timeout)
-                                 .count());
+                             timed_out_batch, timeout_ms);
+    } else if (timed_out) {
+      reason = "CANCELLED";
+      message += fmt::format(
+          ": the stream was cancelled because batch {} got no BatchStatus within the "
+          "timeout ({} ms); not counted against this batch",
+          timed_out_batch, timeout_ms);
+      strike = false;
     } else if (!status.error_message().empty()) {
       message += ": " + status.error_message();
     }
     AttemptOutcome outcome = AttemptOutcome::kRetryable;
-    if (!unimplemented && struck.insert(attempt->job.get()).second &&
+    if (strike && struck.insert(attempt->job.get()).second &&
         ++attempt->job->stream_failures >= max_failures) {
       // A batch that keeps killing streams (a receiver that drops the stream on
       // data it cannot decode) would otherwise loop forever.
