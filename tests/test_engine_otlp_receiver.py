@@ -652,3 +652,33 @@ groups:
     assert f"{base}.grpc.tls.cert_file (line 13)" in proc.stderr
     assert (f'{base}.http.max_request_body_sise (line 16): unknown key; did you mean '
             f'"max_request_body_size"?') in proc.stderr
+
+
+def test_second_engine_on_the_same_ports_is_refused(cli, tmp_path, engines):
+    # Scenario: an engine (2 pipeline instances: every instance binds the ports with
+    # SO_REUSEPORT) listens for OTLP/gRPC and OTLP/HTTP; a second engine is started
+    # with the same gRPC port, then with the same HTTP port.
+    # Guarantees: the second engine does not silently share the port (SO_REUSEPORT
+    # would let it take part of the traffic): it exits 1 naming the address in use;
+    # the first engine keeps serving.
+    grpc_port, http_port = free_port(), free_port()
+    first = engines(tmp_path, receiver_config(grpc_port, http_port),
+                    {"type": "exporter:noop"}, num_cores=2)
+    for name, receiver in (("grpc", receiver_config(grpc_port=grpc_port)),
+                           ("http", receiver_config(http_port=http_port))):
+        path = tmp_path / f"second-{name}.yaml"
+        path.write_text(json.dumps({
+            "version": "otel_dataflow/v1",
+            "groups": {"default": {"pipelines": {"main": {
+                "nodes": {"otlp": {"type": "receiver:otlp", "config": receiver},
+                          "out": {"type": "exporter:noop"}},
+                "connections": [{"from": "otlp", "to": "out"}]}}}}}))
+        # Bounded: an engine that shares the port would run until killed.
+        proc = subprocess.run([str(cli), "run", "-c", str(path)], capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        port = grpc_port if name == "grpc" else http_port
+        assert f"127.0.0.1:{port}: address in use by another process" in proc.stderr
+    status, _, _ = post(http_port, "/v1/logs", logs_request(3).SerializeToString())
+    assert status == 200
+    first.stop()

@@ -467,6 +467,8 @@ arrow::Result<std::unique_ptr<ArrowServer>> ArrowServer::Start(
   ARROW_ASSIGN_OR_RAISE(auto credentials,
                         otlp_receiver::MakeServerCredentials(config.tls));
 
+  ARROW_ASSIGN_OR_RAISE(server->claim_, otlp_receiver::ListenClaim::Acquire(
+                                            config.listening_addr, "OTel Arrow"));
   grpc::ServerBuilder builder;
   const std::string address = config.listening_addr.ToString();
   builder.AddListeningPort(address, credentials, &server->port_);

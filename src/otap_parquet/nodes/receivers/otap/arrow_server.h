@@ -17,6 +17,7 @@
 #include "otap_parquet/nodes/receivers/otap/config.h"
 #include "otap_parquet/nodes/receivers/otlp/grpc_server.h"
 #include "otap_parquet/nodes/receivers/otlp/ingest.h"
+#include "otap_parquet/nodes/receivers/otlp/listen_claim.h"
 
 /// \file
 /// gRPC server of `receiver:otap`: the three OTel Arrow bidirectional streams and
@@ -78,6 +79,7 @@ class ArrowServer {
   explicit ArrowServer(OtapReceiverConfig config);
   void ResumeLoop();
 
+  std::shared_ptr<otlp_receiver::ListenClaim> claim_;  // first: released last
   OtapReceiverConfig config_;
   otlp_receiver::Ingest* ingest_ = nullptr;
   otlp_receiver::IngestOptions options_;

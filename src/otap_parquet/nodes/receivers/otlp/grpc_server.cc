@@ -242,6 +242,8 @@ arrow::Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const OtlpGrpcConfi
   server->service_ = std::make_unique<Service>(server.get());
   ARROW_ASSIGN_OR_RAISE(auto credentials, MakeServerCredentials(config.tls));
 
+  ARROW_ASSIGN_OR_RAISE(server->claim_,
+                        ListenClaim::Acquire(config.listening_addr, "OTLP/gRPC"));
   grpc::ServerBuilder builder;
   const std::string address = config.listening_addr.ToString();
   builder.AddListeningPort(address, credentials, &server->port_);

@@ -15,6 +15,7 @@
 
 #include "otap_parquet/nodes/receivers/otlp/config.h"
 #include "otap_parquet/nodes/receivers/otlp/ingest.h"
+#include "otap_parquet/nodes/receivers/otlp/listen_claim.h"
 
 /// \file
 /// OTLP/gRPC server of `receiver:otlp`: the three collector services'
@@ -67,6 +68,7 @@ class GrpcServer {
 
   GrpcServer() = default;
 
+  std::shared_ptr<ListenClaim> claim_;  // first: released after the server closed
   ExportEndpoint endpoint_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -30,6 +30,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "otap_parquet/nodes/receivers/otlp/listen_claim.h"
 #include "otap_parquet/nodes/receivers/otlp/request_arena.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_json.h"
@@ -290,6 +291,7 @@ class HttpServer::Impl {
     return true;
   }
 
+  std::shared_ptr<ListenClaim> claim_;  // first: released after the acceptor closed
   const OtlpHttpConfig config_;
   const std::string token_;
   Ingest* const ingest_;
@@ -732,6 +734,8 @@ arrow::Status HttpServer::Impl::Listen() {
     return arrow::Status::IOError("cannot listen for OTLP/HTTP on ", address, ": ",
                                   ec.message(), " (address in use or not local?)");
   };
+  ARROW_ASSIGN_OR_RAISE(claim_,
+                        ListenClaim::Acquire(config_.listening_addr, "OTLP/HTTP"));
   beast::error_code ec;
   tcp::resolver resolver(ioc_);
   auto endpoints = resolver.resolve(
