@@ -5,20 +5,13 @@
 # sees the same targets: otap::arrow, otap::parquet, otap::arrow_dataset.
 
 set(OTAP_ARROW_SOURCE "" CACHE STRING "Where Arrow came from (set by the build)")
+include("${CMAKE_CURRENT_LIST_DIR}/OtapArrowTargets.cmake")
 
 find_package(Arrow CONFIG QUIET)
 if(Arrow_FOUND)
   find_package(Parquet CONFIG REQUIRED)
   find_package(ArrowDataset CONFIG REQUIRED)
-  add_library(otap::arrow INTERFACE IMPORTED)
-  target_link_libraries(otap::arrow INTERFACE Arrow::arrow_shared)
-  if(TARGET ArrowCompute::arrow_compute_shared)
-    target_link_libraries(otap::arrow INTERFACE ArrowCompute::arrow_compute_shared)
-  endif()
-  add_library(otap::parquet INTERFACE IMPORTED)
-  target_link_libraries(otap::parquet INTERFACE Parquet::parquet_shared)
-  add_library(otap::arrow_dataset INTERFACE IMPORTED)
-  target_link_libraries(otap::arrow_dataset INTERFACE ArrowDataset::arrow_dataset_shared)
+  otap_arrow_targets_from_packages()
   set(OTAP_ARROW_SOURCE "system (${Arrow_VERSION})" CACHE STRING "" FORCE)
   return()
 endif()
@@ -41,40 +34,14 @@ list(GET _pa_lines 0 PYARROW_INCLUDE_DIR)
 list(GET _pa_lines 1 PYARROW_LIB_DIR)
 list(GET _pa_lines 2 PYARROW_VERSION)
 string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" _ "${PYARROW_VERSION}")
-math(EXPR _so "${CMAKE_MATCH_1} * 100 + ${CMAKE_MATCH_2}")
-set(OTAP_ARROW_SOVERSION "${_so}")
+math(EXPR OTAP_ARROW_SOVERSION "${CMAKE_MATCH_1} * 100 + ${CMAKE_MATCH_2}")
 
-# The wheel ships only versioned sonames (libarrow.so.2600); import them as they are.
-function(_otap_import_wheel_lib target file)
-  set(_path "${PYARROW_LIB_DIR}/${file}.so.${_so}")
-  if(NOT EXISTS "${_path}")
-    message(FATAL_ERROR "pyarrow wheel lacks ${_path}")
-  endif()
-  add_library(${target} SHARED IMPORTED GLOBAL)
-  set_target_properties(${target} PROPERTIES IMPORTED_LOCATION "${_path}")
-  target_include_directories(${target} SYSTEM INTERFACE "${PYARROW_INCLUDE_DIR}")
-endfunction()
-
-_otap_import_wheel_lib(otap_wheel_arrow libarrow)
-_otap_import_wheel_lib(otap_wheel_arrow_compute libarrow_compute)
-_otap_import_wheel_lib(otap_wheel_arrow_acero libarrow_acero)
-_otap_import_wheel_lib(otap_wheel_arrow_dataset libarrow_dataset)
-_otap_import_wheel_lib(otap_wheel_parquet libparquet)
-
-add_library(otap::arrow INTERFACE IMPORTED)
-target_link_libraries(otap::arrow INTERFACE otap_wheel_arrow otap_wheel_arrow_compute)
-if(EXISTS "${PYARROW_LIB_DIR}/libarrow_s3.so.${_so}")
-  # Arrow >= 24 keeps the S3 filesystem in its own library, loaded on first use of s3://.
-  _otap_import_wheel_lib(otap_wheel_arrow_s3 libarrow_s3)
-  target_link_libraries(otap::arrow INTERFACE otap_wheel_arrow_s3)
+otap_arrow_targets_from_wheel("${PYARROW_INCLUDE_DIR}" "${PYARROW_LIB_DIR}"
+                              "${OTAP_ARROW_SOVERSION}" _missing)
+if(_missing)
+  message(FATAL_ERROR "pyarrow wheel lacks ${_missing}")
 endif()
-add_library(otap::parquet INTERFACE IMPORTED)
-target_link_libraries(otap::parquet INTERFACE otap_wheel_parquet otap::arrow)
-add_library(otap::arrow_dataset INTERFACE IMPORTED)
-target_link_libraries(otap::arrow_dataset INTERFACE otap_wheel_arrow_dataset
-                                                   otap_wheel_arrow_acero otap::parquet)
 
 # Built binaries find the wheel's libraries without LD_LIBRARY_PATH.
 list(APPEND CMAKE_BUILD_RPATH "${PYARROW_LIB_DIR}")
-set(CMAKE_BUILD_RPATH "${CMAKE_BUILD_RPATH}" PARENT_SCOPE)
 set(OTAP_ARROW_SOURCE "pyarrow ${PYARROW_VERSION} wheel" CACHE STRING "" FORCE)

@@ -34,6 +34,7 @@ install(DIRECTORY "${CMAKE_BINARY_DIR}/gen/opentelemetry" DESTINATION include
 
 # Arrow as this build found it: the system's packages, or the pinned pyarrow wheel
 # (the package then uses that wheel's libraries, where they were at install time).
+# The package makes the Arrow targets with the build's own OtapArrowTargets.cmake.
 if(OTAP_ARROW_SOURCE MATCHES "^system")
   set(OTAP_PACKAGE_ARROW_FROM_WHEEL OFF)
 else()
@@ -49,4 +50,5 @@ write_basic_package_version_file("${CMAKE_BINARY_DIR}/otap_parquetConfigVersion.
                                  COMPATIBILITY SameMinorVersion)
 install(FILES "${CMAKE_BINARY_DIR}/otap_parquetConfig.cmake"
               "${CMAKE_BINARY_DIR}/otap_parquetConfigVersion.cmake"
+              "${PROJECT_SOURCE_DIR}/cmake/OtapArrowTargets.cmake"
         DESTINATION "${_cmakedir}")

@@ -349,6 +349,43 @@ def test_grpc_raw_calls(cli, tmp_path, engines):
     assert metric(m, "otlp_grpc_requests_rejected", reason="unauthenticated") == 2
 
 
+def test_grpc_request_compression(cli, tmp_path, engines):
+    # Scenario: OTLP/gRPC with `request_compression: gzip` (one name, not a list):
+    # a gzip call, a deflate call and a zstd frame as the message (what gRPC C++
+    # hands over undecoded for grpc-encoding zstd); then the default list.
+    # Guarantees: only the listed methods are decoded: gzip is stored, deflate is
+    # refused UNIMPLEMENTED, the zstd frame is not decompressed (INVALID_ARGUMENT);
+    # with the default [zstd, gzip, deflate] deflate and the zstd frame are stored.
+    def call(port, payload, compression=None):
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            try:
+                channel.unary_unary(LOGS_METHOD)(payload, timeout=10,
+                                                 compression=compression)
+                return grpc.StatusCode.OK
+            except grpc.RpcError as e:
+                return e.code()
+
+    results = {}
+    for name, extra in (("gzip_only", {"request_compression": "gzip"}), ("default", {})):
+        port = free_port()
+        work = tmp_path / name
+        work.mkdir()
+        engine = engines(work, receiver_config(grpc_port=port, grpc_extra=extra),
+                         parquet_exporter(work / "out"))
+        results[name] = (
+            call(port, logs_request(2, "gzip").SerializeToString(), grpc.Compression.Gzip),
+            call(port, logs_request(3, "deflate").SerializeToString(),
+                 grpc.Compression.Deflate),
+            call(port, zstandard.compress(logs_request(4, "zstd").SerializeToString())))
+        engine.stop()
+        results[name] += (sorted(duck(work / "out", "SELECT str, count(*) FROM log_attrs "
+                                                   "WHERE key = 'test.tag' GROUP BY str")),)
+    OK = grpc.StatusCode.OK
+    assert results["gzip_only"] == (OK, grpc.StatusCode.UNIMPLEMENTED,
+                                    grpc.StatusCode.INVALID_ARGUMENT, [("gzip", 2)])
+    assert results["default"] == (OK, OK, OK, [("deflate", 3), ("gzip", 2), ("zstd", 4)])
+
+
 def make_cert(tmp_path, name, ca=None, ca_key=None, is_ca=False):
     """A certificate for 127.0.0.1/localhost (self-signed, or signed by `ca`)."""
     import ipaddress

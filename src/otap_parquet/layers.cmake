@@ -59,7 +59,8 @@ otap_layer(otap_engine_testing engine/testing
 otap_layer(otap_admin admin DEPS otap_engine spdlog::spdlog
   PRIVATE_DEPS otap_config PkgConfig::HTTPLIB fmt::fmt TEST_DEPS otap_nodes)
 
-# Helpers several nodes share: text sinks, batches as text, retry/backoff.
+# Helpers several nodes share: text sinks, batches as text, retry/backoff, the
+# compression methods of OTLP/OTAP settings.
 otap_layer(otap_nodes_common nodes/common
   DEPS otap_engine otap_config otap_pdata
   PRIVATE_DEPS otap_otlp protobuf::libprotobuf fmt::fmt)
@@ -93,12 +94,13 @@ otap_layer(otap_processor_debug nodes/processors/debug
   DEPS otap_nodes_common otap_engine PRIVATE_DEPS fmt::fmt
   TEST_DEPS otap_engine_testing)
 otap_layer(otap_receiver_otlp nodes/receivers/otlp
-  DEPS otap_engine otap_otlp gRPC::grpc++
+  DEPS otap_nodes_common otap_engine otap_otlp gRPC::grpc++
   PRIVATE_DEPS otap_otap_wire otap_util otlp_grpc Boost::headers OpenSSL::SSL
                ZLIB::ZLIB PkgConfig::BROTLIDEC PkgConfig::LIBZSTD fmt::fmt
   TEST_DEPS otap_generator)
 # receiver:otap serves OTel Arrow next to the OTLP receiver's gRPC server and
-# shares its admission (ingest.h): a declared dependency on that node.
+# shares its admission (ingest.h) and server settings (server_config.h): a declared
+# dependency on that node.
 otap_layer(otap_receiver_otap nodes/receivers/otap
   DEPS otap_receiver_otlp otap_engine
   PRIVATE_DEPS otap_otap_wire otap_proto fmt::fmt)

@@ -243,21 +243,48 @@ std::optional<double> ConfigReader::Double(std::string_view key) {
   return std::nullopt;
 }
 
-std::optional<size_t> ConfigReader::EnumIndex(
-    std::string_view key, const std::vector<std::string_view>& names) {
-  auto value = String(key);
-  if (!value) return std::nullopt;
+std::optional<size_t> ConfigReader::NameIndex(
+    std::string_view key, const std::string& value,
+    const std::vector<std::string_view>& names) {
   for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == *value) return i;
+    if (names[i] == value) return i;
   }
   std::string message =
-      fmt::format("must be one of {}, got \"{}\"", fmt::join(names, ", "), *value);
+      fmt::format("must be one of {}, got \"{}\"", fmt::join(names, ", "), value);
   if (auto near =
-          NearestName(*value, std::vector<std::string>(names.begin(), names.end()))) {
+          NearestName(value, std::vector<std::string>(names.begin(), names.end()))) {
     message += fmt::format("; did you mean \"{}\"?", *near);
   }
   Error(key, std::move(message));
   return std::nullopt;
+}
+
+std::optional<size_t> ConfigReader::EnumIndex(
+    std::string_view key, const std::vector<std::string_view>& names) {
+  auto value = String(key);
+  if (!value) return std::nullopt;
+  return NameIndex(key, *value, names);
+}
+
+std::optional<std::vector<size_t>> ConfigReader::EnumListIndices(
+    std::string_view key, const std::vector<std::string_view>& names) {
+  auto values = StringList(key);
+  if (!values) return std::nullopt;
+  // Each bad item at its own path (and line); a lone name at the key.
+  const bool is_list = Get(key).IsSequence();
+  std::vector<size_t> indices;
+  bool ok = true;
+  for (size_t i = 0; i < values->size(); ++i) {
+    const std::string item_key =
+        is_list ? fmt::format("{}[{}]", key, i) : std::string(key);
+    if (auto index = NameIndex(item_key, (*values)[i], names)) {
+      indices.push_back(*index);
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return indices;
 }
 
 std::optional<std::chrono::nanoseconds> ConfigReader::Duration(

@@ -110,12 +110,22 @@ class ConfigReader {
   /// {"b", Mode::kB}})`.
   template <typename E>
   std::optional<E> Enum(std::string_view key, EnumNames<std::type_identity_t<E>> names) {
-    std::vector<std::string_view> keys;
-    keys.reserve(names.size());
-    for (const auto& entry : names) keys.push_back(entry.first);
-    const auto index = EnumIndex(key, keys);
+    const auto index = EnumIndex(key, NamesOf(names));
     if (!index) return std::nullopt;
     return (names.begin() + *index)->second;
+  }
+  /// \brief A list of names of `names` (a single name is a one-element list), as
+  /// their enum values in order; nullopt when absent or when any item is not one of
+  /// `names` (each bad item is an error at `key[i]`, as Enum() words it).
+  template <typename E>
+  std::optional<std::vector<E>> EnumList(std::string_view key,
+                                         EnumNames<std::type_identity_t<E>> names) {
+    const auto indices = EnumListIndices(key, NamesOf(names));
+    if (!indices) return std::nullopt;
+    std::vector<E> values;
+    values.reserve(indices->size());
+    for (size_t index : *indices) values.push_back((names.begin() + index)->second);
+    return values;
   }
   /// \brief Enum(), with `fallback` when the key is absent or invalid.
   template <typename E>
@@ -136,6 +146,16 @@ class ConfigReader {
   std::optional<std::vector<std::string>> StringList(std::string_view key);
   /// \brief A nested mapping (marks the key known); empty reader if absent.
   ConfigReader Child(std::string_view key);
+  /// \brief The optional block `key`, read by `T::Read` and Finished; nullopt when
+  /// absent or null.
+  template <typename T>
+  std::optional<T> Block(std::string_view key) {
+    if (!Has(key)) return std::nullopt;
+    ConfigReader block = Child(key);
+    T value = T::Read(block);
+    block.Finish();
+    return value;
+  }
   /// \brief A list of mappings (marks the key known): one reader per item, with
   /// path `key[i]`; empty if absent; an error if not a list. The caller Finishes
   /// each item.
@@ -152,8 +172,21 @@ class ConfigReader {
  private:
   YAML::Node Get(std::string_view key);
   YAML::Mark MarkOf(std::string_view key) const;
+  template <typename E>
+  static std::vector<std::string_view> NamesOf(EnumNames<E> names) {
+    std::vector<std::string_view> keys;
+    keys.reserve(names.size());
+    for (const auto& entry : names) keys.push_back(entry.first);
+    return keys;
+  }
   /// Index of the value of `key` in `names`; nullopt (with an error) if it is none.
   std::optional<size_t> EnumIndex(std::string_view key,
+                                  const std::vector<std::string_view>& names);
+  /// EnumIndex() of every item of the list at `key`.
+  std::optional<std::vector<size_t>> EnumListIndices(
+      std::string_view key, const std::vector<std::string_view>& names);
+  /// Index of `value` in `names`; nullopt with an error at `key` if it is none.
+  std::optional<size_t> NameIndex(std::string_view key, const std::string& value,
                                   const std::vector<std::string_view>& names);
 
   YAML::Node node_;

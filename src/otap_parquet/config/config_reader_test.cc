@@ -43,6 +43,56 @@ TEST(ConfigReaderTest, EnumReadsNamesAsValues) {
                           "n.c (line 3): expected a string, got <map>"));
 }
 
+// Scenario: enum lists as a list, as a lone name, absent, and with bad items.
+// Guarantees: EnumList returns the values in order; a lone name is a one-element
+// list; each bad item is an error at its own path and line naming the value and
+// the allowed names; a list with a bad item reads as nullopt.
+TEST(ConfigReaderTest, EnumListReadsEachItem) {
+  ConfigErrors errors;
+  ConfigReader reader(
+      YAML::Load("a: [blue, red]\nb: green\nc:\n  - red\n  - purple\n  - gren\n"
+                 "d: {x: 1}\ne: []\n"),
+      "n", &errors);
+  EXPECT_THAT(*reader.EnumList<Color>("a", kColors),
+              ElementsAre(Color::kBlue, Color::kRed));
+  EXPECT_THAT(*reader.EnumList<Color>("b", kColors), ElementsAre(Color::kGreen));
+  EXPECT_FALSE(reader.EnumList<Color>("absent", kColors).has_value());
+  EXPECT_FALSE(reader.EnumList<Color>("c", kColors).has_value());
+  EXPECT_FALSE(reader.EnumList<Color>("d", kColors).has_value());
+  EXPECT_TRUE(reader.EnumList<Color>("e", kColors)->empty());
+  reader.Finish();
+  EXPECT_THAT(
+      Messages(errors),
+      ElementsAre("n.c[1] (line 5): must be one of red, green, blue, got \"purple\"",
+                  "n.c[2] (line 6): must be one of red, green, blue, got \"gren\"; "
+                  "did you mean \"green\"?",
+                  "n.d (line 7): expected a list of strings, got a mapping"));
+}
+
+// Scenario: an optional block present, null and absent.
+// Guarantees: Block reads a present one with T::Read and reports its unknown keys;
+// null and absent are nullopt without an error.
+TEST(ConfigReaderTest, BlockReadsOptionalStructs) {
+  struct Point {
+    int64_t x = 0;
+    static Point Read(ConfigReader& reader) {
+      Point p;
+      if (auto v = reader.Int("x")) p.x = *v;
+      return p;
+    }
+  };
+  ConfigErrors errors;
+  ConfigReader reader(YAML::Load("a: {x: 3, y: 4}\nb: null\n"), "n", &errors);
+  auto a = reader.Block<Point>("a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->x, 3);
+  EXPECT_FALSE(reader.Block<Point>("b").has_value());
+  EXPECT_FALSE(reader.Block<Point>("absent").has_value());
+  reader.Finish();
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("n.a.y (line 1): unknown key; did you mean \"x\"?"));
+}
+
 // Scenario: a key with accepted values and no effect, valid and invalid.
 // Guarantees: Accept reports the same error as Enum and marks the key known.
 TEST(ConfigReaderTest, AcceptChecksWithoutValue) {

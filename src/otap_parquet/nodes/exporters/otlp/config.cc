@@ -15,20 +15,6 @@
 
 namespace otap_parquet::nodes {
 
-std::string_view OtlpCompressionName(OtlpCompression compression) {
-  switch (compression) {
-    case OtlpCompression::kNone:
-      return "none";
-    case OtlpCompression::kGzip:
-      return "gzip";
-    case OtlpCompression::kZstd:
-      return "zstd";
-    case OtlpCompression::kDeflate:
-      return "deflate";
-  }
-  return "?";
-}
-
 namespace {
 
 // Reads a whole (PEM) file; false if it cannot be read.
@@ -51,10 +37,7 @@ OtlpCompression ReadCompression(config::ConfigReader& reader, bool grpc) {
     return OtlpCompression::kNone;
   }
   const std::string_view key = has_alias ? "compression_method" : "compression";
-  auto v = reader.Enum<OtlpCompression>(key, {{"none", OtlpCompression::kNone},
-                                              {"gzip", OtlpCompression::kGzip},
-                                              {"zstd", OtlpCompression::kZstd},
-                                              {"deflate", OtlpCompression::kDeflate}});
+  auto v = ReadOtlpCompression(reader, key);
   if (!v) return OtlpCompression::kNone;
   if (*v == OtlpCompression::kDeflate || (grpc && *v == OtlpCompression::kZstd)) {
     reader.Error(key, fmt::format("{} is not supported by this exporter; use {}",

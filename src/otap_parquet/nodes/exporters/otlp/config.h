@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "otap_parquet/config/config_reader.h"
+#include "otap_parquet/nodes/common/compression.h"
 #include "otap_parquet/nodes/common/retry.h"
 #include "otap_parquet/util/backoff.h"
 
@@ -48,14 +49,9 @@ struct OtlpEndpoint {
   static std::optional<OtlpEndpoint> Parse(std::string_view text, std::string* error);
 };
 
-/// \brief `compression` of the OTLP exporters (deflate is refused).
-enum class OtlpCompression { kNone, kGzip, kZstd, kDeflate };
-/// \brief "none", "gzip", "zstd", "deflate".
-std::string_view OtlpCompressionName(OtlpCompression compression);
-
 /// \brief What both exporters share.
 struct OtlpClientConfig {
-  /// none, gzip or (HTTP only) zstd.
+  /// `compression`: none, gzip or (HTTP only) zstd; deflate is refused.
   OtlpCompression compression = OtlpCompression::kNone;
   std::optional<std::chrono::nanoseconds> timeout;
   std::chrono::nanoseconds connect_timeout = std::chrono::seconds(3);

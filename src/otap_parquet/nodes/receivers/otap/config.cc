@@ -34,18 +34,7 @@ int64_t Mib(int64_t v) { return v << 20; }
 OtapReceiverConfig OtapReceiverConfig::Read(config::ConfigReader& reader) {
   OtapReceiverConfig c;
   for (auto key : kIgnoredKeys) reader.Ignore(key);
-  if (auto text = reader.String("listening_addr")) {
-    if (auto address = ListenAddress::Parse(*text)) {
-      c.listening_addr = *address;
-    } else {
-      reader.Error("listening_addr",
-                   fmt::format("expected \"host:port\" (IPv6: \"[::1]:port\") with a "
-                               "port in 0..65535, got \"{}\"",
-                               *text));
-    }
-  } else if (!reader.Has("listening_addr")) {
-    reader.Error("", "missing required key \"listening_addr\" (e.g. \"0.0.0.0:4317\")");
-  }
+  c.listening_addr = ReadListenAddress(reader);
   if (auto v = reader.Int("max_concurrent_requests", 1)) c.max_concurrent_requests = *v;
   if (auto v = reader.Int("max_concurrent_requests_per_stream", 1)) {
     c.max_concurrent_requests_per_stream = *v;
@@ -53,14 +42,7 @@ OtapReceiverConfig OtapReceiverConfig::Read(config::ConfigReader& reader) {
   if (auto v = reader.Int("max_concurrent_streams", 1)) c.max_concurrent_streams = *v;
   if (auto v = reader.Bool("wait_for_result")) c.wait_for_result = *v;
   if (auto v = reader.Duration("timeout", std::chrono::milliseconds(1))) c.timeout = *v;
-  if (auto v = reader.Bytes("max_decoding_message_size", 1)) {
-    if (*v > INT32_MAX) {
-      reader.Error("max_decoding_message_size",
-                   fmt::format("must be at most 2GiB - 1, got {}", *v));
-    } else {
-      c.max_decoding_message_size = *v;
-    }
-  }
+  if (auto v = ReadMaxDecodingMessageSize(reader)) c.max_decoding_message_size = *v;
   if (reader.Has("admission")) {
     config::ConfigReader admission = reader.Child("admission");
     admission.Ignore("waiting_limit_mib");  // we hold senders back, nothing waits
@@ -91,21 +73,9 @@ OtapReceiverConfig OtapReceiverConfig::Read(config::ConfigReader& reader) {
     }
     keepalive.Finish();
   }
-  if (reader.Has("tls")) {
-    config::ConfigReader tls = reader.Child("tls");
-    c.tls = OtlpTlsConfig::Read(tls);
-    tls.Finish();
-  }
-  if (reader.Has("auth")) {
-    config::ConfigReader auth = reader.Child("auth");
-    if (auto v = auth.String("bearer_token")) {
-      if (v->empty()) auth.Error("bearer_token", "must not be empty");
-      c.bearer_token = *v;
-    } else if (!auth.Has("bearer_token")) {
-      auth.Error("", "missing required key \"bearer_token\"");
-    }
-    auth.Finish();
-  }
+  c.tls = reader.Block<OtlpTlsConfig>("tls");
+  if (auto auth = reader.Block<ServerAuthConfig>("auth"))
+    c.bearer_token = auth->bearer_token;
   if (auto v = reader.Bool("otlp")) c.otlp = *v;
   return c;
 }

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "otap_parquet/config/config_reader.h"
-#include "otap_parquet/nodes/receivers/otlp/config.h"
+#include "otap_parquet/nodes/receivers/otlp/server_config.h"
 
 /// \file
 /// Configuration of `receiver:otap`: upstream's key names (the Rust engine's
@@ -46,8 +46,9 @@ struct OtapReceiverConfig {
   std::chrono::milliseconds max_connection_age_grace{0};
   std::chrono::milliseconds min_ping_interval{10'000};
   std::optional<OtlpTlsConfig> tls;
-  /// `auth.bearer_token`: streams must carry `authorization: Bearer <token>` in
-  /// their metadata; a batch whose HPACK headers carry another one is refused.
+  /// `auth.bearer_token` (ServerAuthConfig): streams must carry `authorization: Bearer
+  /// <token>` in their metadata; a batch whose HPACK headers carry another one is
+  /// refused.
   std::string bearer_token;
   /// `otlp`: also serve OTLP's three Export services on the port (default true:
   /// Go exporters fall back to them).

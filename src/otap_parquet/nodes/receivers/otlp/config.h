@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "otap_parquet/config/config_reader.h"
+#include "otap_parquet/nodes/common/compression.h"
+#include "otap_parquet/nodes/receivers/otlp/server_config.h"
 
 /// \file
 /// Configuration of `receiver:otlp`: upstream's `protocols.{grpc,http}` keys
@@ -17,39 +19,19 @@
 
 namespace otap_parquet::nodes {
 
-/// \brief `tls`: server certificate and key, optionally a client CA (mTLS).
-struct OtlpTlsConfig {
-  std::string cert_file;
-  std::string key_file;
-  std::string client_ca_file;  ///< empty = no client certificates asked for
-  /// Inline PEM text (`cert_pem`, `key_pem`, `client_ca_pem`): each instead of its
-  /// `*_file`, never both.
-  std::string cert_pem, key_pem, client_ca_pem;
-
-  bool mtls() const { return !client_ca_file.empty() || !client_ca_pem.empty(); }
-  static OtlpTlsConfig Read(config::ConfigReader& reader);
-};
-
-/// \brief A `host:port` listening address (`[v6]:port` for IPv6).
-struct ListenAddress {
-  std::string host;  ///< without brackets
-  int port = 0;
-
-  /// \brief `host:port` (brackets around IPv6 hosts), as gRPC wants it.
-  std::string ToString() const;
-  static std::optional<ListenAddress> Parse(const std::string& text);
-};
-
 /// \brief `protocols.grpc`.
 struct OtlpGrpcConfig {
   ListenAddress listening_addr;
   int64_t max_decoding_message_size = 4 << 20;  ///< bytes
-  /// `request_compression`: accepted request encodings (gzip, deflate; zstd is
-  /// accepted by the key but gRPC C++ cannot decode it).
-  std::vector<std::string> request_compression = {"zstd", "gzip", "deflate"};
+  /// `request_compression`: accepted grpc-encodings besides identity (`none` is
+  /// always accepted and not kept). gRPC C++ decodes gzip and deflate; it passes
+  /// zstd through, and the receiver decompresses it.
+  std::vector<OtlpCompression> request_compression = {
+      OtlpCompression::kZstd, OtlpCompression::kGzip, OtlpCompression::kDeflate};
   /// `response_compression`: none, gzip or deflate.
-  enum class ResponseCompression { kNone, kGzip, kDeflate };
-  ResponseCompression response_compression = ResponseCompression::kNone;
+  OtlpCompression response_compression = OtlpCompression::kNone;
+
+  bool Accepts(OtlpCompression method) const;
   int64_t max_concurrent_requests = 0;  ///< 0 = the pdata channel capacity
   bool wait_for_result = false;
   /// Server-side limit on waiting for channel space and for the outcome.
@@ -94,7 +76,7 @@ struct OtlpHttpConfig {
 struct OtlpReceiverConfig {
   std::optional<OtlpGrpcConfig> grpc;
   std::optional<OtlpHttpConfig> http;
-  /// `auth.bearer_token`: when set, requests must carry
+  /// `auth.bearer_token` (ServerAuthConfig): when set, requests must carry
   /// `authorization: Bearer <token>` (gRPC metadata or HTTP header).
   std::string bearer_token;
 

@@ -235,9 +235,7 @@ arrow::Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const OtlpGrpcConfi
   endpoint.options.wait_for_result = config.wait_for_result;
   if (config.timeout) endpoint.options.timeout = *config.timeout;
   endpoint.options.max_concurrent_requests = config.max_concurrent_requests;
-  endpoint.zstd =
-      std::find(config.request_compression.begin(), config.request_compression.end(),
-                "zstd") != config.request_compression.end();
+  endpoint.zstd = config.Accepts(OtlpCompression::kZstd);
   endpoint.max_message_size = config.max_decoding_message_size;
   server->service_ = std::make_unique<Service>(server.get());
   ARROW_ASSIGN_OR_RAISE(auto credentials, MakeServerCredentials(config.tls));
@@ -251,20 +249,13 @@ arrow::Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const OtlpGrpcConfi
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_decoding_message_size));
   // SO_REUSEPORT (gRPC's default on Linux): one server per pipeline instance.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 1);
-  std::vector<grpc_compression_algorithm> accepted;
-  for (const auto& method : config.request_compression) {
-    if (method == "gzip") accepted.push_back(GRPC_COMPRESS_GZIP);
-    if (method == "deflate") accepted.push_back(GRPC_COMPRESS_DEFLATE);
-  }
-  for (auto algorithm : {GRPC_COMPRESS_GZIP, GRPC_COMPRESS_DEFLATE}) {
-    const bool on =
-        std::find(accepted.begin(), accepted.end(), algorithm) != accepted.end();
-    builder.SetCompressionAlgorithmSupportStatus(algorithm, on);
-  }
-  if (config.response_compression == OtlpGrpcConfig::ResponseCompression::kGzip) {
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP,
+                                               config.Accepts(OtlpCompression::kGzip));
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_DEFLATE,
+                                               config.Accepts(OtlpCompression::kDeflate));
+  if (config.response_compression == OtlpCompression::kGzip) {
     builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_GZIP);
-  } else if (config.response_compression ==
-             OtlpGrpcConfig::ResponseCompression::kDeflate) {
+  } else if (config.response_compression == OtlpCompression::kDeflate) {
     builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_DEFLATE);
   }
   server->server_ = builder.BuildAndStart();

@@ -11,7 +11,9 @@
 namespace otap_parquet::nodes {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 arrow::Result<OtlpReceiverConfig> Parse(const std::string& yaml) {
   return config::ParseTyped<OtlpReceiverConfig>(YAML::Load(yaml), "nodes.otlp.config");
@@ -54,8 +56,8 @@ auth:
   ASSERT_TRUE(c.grpc && c.http);
   EXPECT_EQ(c.grpc->listening_addr.ToString(), "0.0.0.0:4317");
   EXPECT_EQ(c.grpc->max_decoding_message_size, 512LL << 20);
-  EXPECT_EQ(c.grpc->request_compression, std::vector<std::string>{"gzip"});
-  EXPECT_EQ(c.grpc->response_compression, OtlpGrpcConfig::ResponseCompression::kGzip);
+  EXPECT_THAT(c.grpc->request_compression, ElementsAre(OtlpCompression::kGzip));
+  EXPECT_EQ(c.grpc->response_compression, OtlpCompression::kGzip);
   EXPECT_EQ(c.grpc->max_concurrent_requests, 100);
   EXPECT_TRUE(c.grpc->wait_for_result);
   EXPECT_EQ(*c.grpc->timeout, std::chrono::seconds(5));
@@ -84,6 +86,10 @@ TEST(OtlpReceiverConfigTest, Defaults) {
   EXPECT_FALSE(c.grpc->wait_for_result);
   EXPECT_FALSE(c.grpc->timeout);
   EXPECT_FALSE(c.grpc->tls);
+  EXPECT_THAT(c.grpc->request_compression,
+              ElementsAre(OtlpCompression::kZstd, OtlpCompression::kGzip,
+                          OtlpCompression::kDeflate));
+  EXPECT_EQ(c.grpc->response_compression, OtlpCompression::kNone);
   EXPECT_TRUE(c.bearer_token.empty());
   ASSERT_OK_AND_ASSIGN(auto h,
                        Parse("protocols: {http: {listening_addr: 127.0.0.1:4318}}"));
@@ -159,11 +165,63 @@ auth: {token: x}
   EXPECT_THAT(error, HasSubstr("protocols.grpc.wait_for_reslt (line 5): unknown key; did "
                                "you mean \"wait_for_result\"?"));
   EXPECT_THAT(error, HasSubstr("protocols.grpc.max_decoding_message_size (line 6)"));
-  EXPECT_THAT(error, HasSubstr("unknown compression \"brotli\""));
+  EXPECT_THAT(error, HasSubstr("protocols.grpc.request_compression[0] (line 7): must be "
+                               "one of none, gzip, zstd, deflate, got \"brotli\""));
   EXPECT_THAT(error, HasSubstr("protocols.http.timeout (line 10)"));
   EXPECT_THAT(error, HasSubstr("protocols.htp (line 11): unknown key"));
   EXPECT_THAT(error, HasSubstr("auth.token (line 12): unknown key"));
   EXPECT_THAT(error, HasSubstr("missing required key \"bearer_token\""));
+}
+
+// Scenario: request_compression as a list, as one name, with `none`, empty, and
+// with names that are not methods; response_compression zstd.
+// Guarantees: the names read as OtlpCompression values in order (`none` is always
+// accepted, not kept); each bad name is an error at its item naming the value and
+// the allowed names; zstd responses are refused at their key.
+TEST(OtlpReceiverConfigTest, RequestCompressionIsAnEnumList) {
+  auto grpc = [](const std::string& extra) {
+    return "protocols:\n  grpc:\n    listening_addr: 127.0.0.1:4317\n    " + extra;
+  };
+  ASSERT_OK_AND_ASSIGN(auto list,
+                       Parse(grpc("request_compression: [deflate, none, zstd]")));
+  EXPECT_THAT(list.grpc->request_compression,
+              ElementsAre(OtlpCompression::kDeflate, OtlpCompression::kZstd));
+  EXPECT_TRUE(list.grpc->Accepts(OtlpCompression::kZstd));
+  EXPECT_FALSE(list.grpc->Accepts(OtlpCompression::kGzip));
+  ASSERT_OK_AND_ASSIGN(auto one, Parse(grpc("request_compression: gzip")));
+  EXPECT_THAT(one.grpc->request_compression, ElementsAre(OtlpCompression::kGzip));
+  ASSERT_OK_AND_ASSIGN(auto none, Parse(grpc("request_compression: [none]")));
+  EXPECT_THAT(none.grpc->request_compression, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(auto empty, Parse(grpc("request_compression: []")));
+  EXPECT_THAT(empty.grpc->request_compression, IsEmpty());
+
+  const std::string error = ErrorOf(grpc("request_compression: [gzip, brotli, gzp]"));
+  EXPECT_THAT(error, HasSubstr("nodes.otlp.config.protocols.grpc.request_compression[1] "
+                               "(line 4): must be one of none, gzip, zstd, deflate, got "
+                               "\"brotli\""));
+  EXPECT_THAT(error, HasSubstr("nodes.otlp.config.protocols.grpc.request_compression[2] "
+                               "(line 4): must be one of none, gzip, zstd, deflate, got "
+                               "\"gzp\"; did you mean \"gzip\"?"));
+  EXPECT_THAT(ErrorOf(grpc("request_compression: lz4")),
+              HasSubstr("nodes.otlp.config.protocols.grpc.request_compression (line 4): "
+                        "must be one of none, gzip, zstd, deflate, got \"lz4\""));
+  EXPECT_THAT(ErrorOf(grpc("request_compression: {gzip: true}")),
+              HasSubstr("request_compression (line 4): expected a list of strings"));
+  EXPECT_THAT(ErrorOf(grpc("response_compression: zstd")),
+              HasSubstr("nodes.otlp.config.protocols.grpc.response_compression (line 4): "
+                        "zstd is not supported; use none, gzip or deflate"));
+}
+
+// Scenario: a bad auth block at the top level of receiver:otlp.
+// Guarantees: the shared ServerAuthConfig reports it at the receiver's `auth` path.
+TEST(OtlpReceiverConfigTest, AuthErrorsCarryTheReceiverPath) {
+  const std::string base = "protocols: {grpc: {listening_addr: 127.0.0.1:4317}}\n";
+  EXPECT_THAT(
+      ErrorOf(base + "auth: {bearer_token: \"\"}"),
+      HasSubstr("nodes.otlp.config.auth.bearer_token (line 2): must not be empty"));
+  EXPECT_THAT(ErrorOf(base + "auth: {}"),
+              HasSubstr("nodes.otlp.config.auth (line 2): missing required key "
+                        "\"bearer_token\""));
 }
 
 // Scenario: tls with missing files, without a key, with the *_pem variants.
