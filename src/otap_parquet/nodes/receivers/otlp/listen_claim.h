@@ -6,7 +6,7 @@
 
 #include <arrow/result.h>
 
-#include "otap_parquet/nodes/receivers/otlp/config.h"
+#include "otap_parquet/nodes/receivers/otlp/server_config.h"
 
 namespace otap_parquet::nodes::otlp_receiver {
 
