@@ -463,7 +463,11 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
     if (field == nullptr || !EncodingFits(encoding, *field->type())) continue;
     builder.encoding(column, ToParquetEncoding(encoding));
   }
-  if (options.page_index) builder.enable_write_page_index();
+  if (options.page_index) {
+    builder.enable_write_page_index();
+  } else {
+    builder.disable_write_page_index();
+  }
   return builder.build();
   END_PARQUET_CATCH_EXCEPTIONS
 }
