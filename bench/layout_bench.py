@@ -16,9 +16,10 @@ by `otap-parquet bench write` once per layout (`--writer-options`, the exporter'
   trace_id in the root table.
 
 Layouts: `today` (rows as received, every column plain or dictionary: the writer
-before this change), `delta` (delta_binary_packed ids and times), `sorted`
-(attribute rows by key, then parent_id, within each written batch), `defaults` (the
-current build's defaults), `defaults+bloom` (with a bloom filter on trace_id).
+before issue #18, item 4), `defaults` (the current build's defaults:
+delta_binary_packed ids and times), `sorted` (attribute rows by key, then
+parent_id, within each written batch), `defaults+sorted` (both),
+`defaults+bloom` (with a bloom filter on trace_id).
 
 Usage: .venv/bin/python bench/layout_bench.py [--logs 1000000] [--spans 250000] [--runs 3]
 """
@@ -36,9 +37,9 @@ import replay_baselines as rb  # noqa: E402  (shares its runners and the scan)
 ROOT = rb.ROOT
 LAYOUTS = {
     "today": ["--writer-options", "{attribute_order: as_received, column_encodings: {}}"],
-    "delta": ["--writer-options", "{attribute_order: as_received}"],
-    "sorted": ["--writer-options", "{column_encodings: {}}"],
     "defaults": [],
+    "sorted": ["--writer-options", "{attribute_order: key_parent_id, column_encodings: {}}"],
+    "defaults+sorted": ["--writer-options", "{attribute_order: key_parent_id}"],
     "defaults+bloom": ["--bloom-filter", "trace_id"],
 }
 TABLES = {"logs": ("logs", "log_attrs", "severity_text"),

@@ -48,7 +48,7 @@ std::vector<std::string> Messages(const config::ConfigErrors& errors) {
 // non-mapping are errors at their keys.
 TEST(LayoutOptionsTest, ReadFromConfig) {
   const WriterOptions defaults;
-  EXPECT_EQ(defaults.attribute_order, AttributeOrder::kKeyParentId);
+  EXPECT_EQ(defaults.attribute_order, AttributeOrder::kAsReceived);
   EXPECT_EQ(defaults.column_encodings, DefaultColumnEncodings());
   EXPECT_TRUE(defaults.page_index);
 
@@ -204,8 +204,8 @@ std::vector<std::string> ParquetFiles(const std::string& base, const std::string
 
 // Scenario: realistic logs and spans (10 attributes per record, several value
 // types) and edge-case logs, traces and metrics (every value type, nulls, empty
-// keys) written by the DatasetWriter with the default layout (attributes by key
-// within each batch, delta ids and times), small row groups and rotating files so
+// keys) written by the DatasetWriter with attributes by key within each batch and
+// the default delta ids and times, small row groups and rotating files so
 // that row groups and files cut batches; replayed with chunk sizes that cut the
 // batches' attribute blocks (7 roots) and that span several (1000).
 // Guarantees: the replay is equivalent to the input, with no orphan rows; the
@@ -214,6 +214,7 @@ std::vector<std::string> ParquetFiles(const std::string& base, const std::string
 TEST(LayoutOptionsTest, KeyOrderedAttributesReplayExactly) {
   testing::TempDir dir("otap_layout_test");
   WriterOptions options;
+  options.attribute_order = AttributeOrder::kKeyParentId;
   options.row_group_size = 700;
   options.target_rows_per_file = 1500;
   options.flush_when_older_than = std::chrono::milliseconds(0);

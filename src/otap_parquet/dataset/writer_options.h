@@ -135,8 +135,10 @@ struct WriterOptions {
   /// written plain. Default: DefaultColumnEncodings().
   std::vector<std::pair<std::string, ColumnEncoding>> column_encodings =
       DefaultColumnEncodings();
-  /// Order of attribute rows within each written batch (AttributeOrder).
-  AttributeOrder attribute_order = AttributeOrder::kKeyParentId;
+  /// Order of attribute rows within each written batch (AttributeOrder). By key:
+  /// scans and attribute filters decode ~20% less, but the writer pays a sort and
+  /// a copy of each attribute table (+17-35% CPU, BENCHMARKS.md), so not default.
+  AttributeOrder attribute_order = AttributeOrder::kAsReceived;
   /// Parquet page indexes (column and offset index per column chunk), which let
   /// readers that use them skip pages by min/max. On by default (Arrow's default,
   /// so files as before); off saves a few bytes per page.
