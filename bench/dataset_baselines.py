@@ -90,6 +90,12 @@ def floor_options(props: dict, schema) -> dict:
                     or pat.is_large_string(t) or pat.is_large_binary(t))
         ]
     extra = {}
+    encodings = props.get("encodings", "none")
+    if encodings != "none":  # column:encoding,... (our writer's column_encodings)
+        names = {p for f in schema for p in leaves(f)}
+        extra["column_encoding"] = {
+            col: enc.upper() for col, enc in (e.split(":", 1) for e in encodings.split(","))
+            if col in names}
     if "max_rows_per_page" in props:
         extra["max_rows_per_page"] = int(props["max_rows_per_page"])
     return dict(

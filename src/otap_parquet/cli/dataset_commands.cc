@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "otap_parquet/cli/progress.h"
+#include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/config/units.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
@@ -67,18 +68,38 @@ void PrintMetrics(const dataset::WriterMetrics& m, std::ostream& report) {
   }
 }
 
+// WriterOptions::column_encodings as "column:encoding,..." ("none" when empty).
+std::string EncodingsText(const dataset::WriterOptions& o) {
+  if (o.column_encodings.empty()) return "none";
+  std::string out;
+  for (const auto& [column, encoding] : o.column_encodings) {
+    if (!out.empty()) out += ',';
+    out += column + ':' + std::string(dataset::ColumnEncodingName(encoding));
+  }
+  return out;
+}
+
 }  // namespace
 
 arrow::Result<std::pair<dataset::WriterOptions, dataset::PartitioningOptions>>
 DatasetFlags::ToOptions() const {
   dataset::WriterOptions options;
-  auto codec = dataset::CompressionFromName(compression);
-  if (!codec.ok())
-    return codec.status().WithMessage("--compression: ", codec.status().message());
-  options.compression = *codec;
+  if (!writer_options.empty()) {
+    // The exporter's `writer_options` block; the flags below override it.
+    ARROW_ASSIGN_OR_RAISE(auto node,
+                          config::LoadYaml(writer_options, "--writer-options"));
+    ARROW_ASSIGN_OR_RAISE(
+        options, config::ParseTyped<dataset::WriterOptions>(node, "--writer-options"));
+  }
+  if (!compression.empty()) {
+    auto codec = dataset::CompressionFromName(compression);
+    if (!codec.ok())
+      return codec.status().WithMessage("--compression: ", codec.status().message());
+    options.compression = *codec;
+  }
   if (rows_per_file < 0) return Status::Invalid("--rows-per-file must be >= 0");
   if (rows_per_file > 0) options.target_rows_per_file = rows_per_file;
-  options.bloom_filter_columns = bloom_filter_columns;
+  if (!bloom_filter_columns.empty()) options.bloom_filter_columns = bloom_filter_columns;
   // `_part_id` is always the innermost level (PartitioningOptions): `part_id` and
   // `none` add nothing to it.
   dataset::PartitioningOptions partitioning;
@@ -257,7 +278,8 @@ Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report) {
   const int64_t total = records * options.repeat;
   report << fmt::format(
       "bench write: {} records ({} OTAP batches) x{} into {} ({}, {}{})\n", records,
-      batches.size(), options.repeat, dir, options.flags.compression,
+      batches.size(), options.repeat, dir,
+      dataset::CompressionName(writer->options().compression),
       !partitioning.event_time                                      ? "by _part_id"
       : *partitioning.event_time == dataset::TimeGranularity::kHour ? "by hour, _part_id"
                                                                     : "by day, _part_id",
@@ -273,14 +295,20 @@ Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report) {
   const auto& o = writer->options();
   report << fmt::format(
       "  properties    compression={} level={} row_group_size={} data_page_size={} "
-      "max_rows_per_page={} statistics={} string_statistics={} dictionary={}\n",
+      "max_rows_per_page={} statistics={} string_statistics={} dictionary={} "
+      "encodings={} attribute_order={} page_index={} bloom_filters={}\n",
       dataset::CompressionName(o.compression),
       o.compression_level ? std::to_string(*o.compression_level) : "default",
       o.row_group_size, o.data_page_size,
       o.max_rows_per_page > 0 ? o.max_rows_per_page : o.row_group_size,
       o.statistics ? "on" : "off", o.string_statistics ? "on" : "off",
       o.dictionary ? fmt::format("{}", fmt::join(o.dictionary_columns, ","))
-                   : std::string("off"));
+                   : std::string("off"),
+      EncodingsText(o), dataset::AttributeOrderName(o.attribute_order),
+      o.page_index ? "on" : "off",
+      o.bloom_filter_columns.empty()
+          ? std::string("none")
+          : fmt::format("{}", fmt::join(o.bloom_filter_columns, ",")));
   report << fmt::format(
       "  on disk       {} bytes in {} files, {:.1f} bytes/record\n",
       metrics.bytes_written, metrics.files_closed,

@@ -23,8 +23,13 @@ namespace otap_parquet::cli {
 
 /// \brief Dataset flags shared by `convert` (dataset output) and `bench write`.
 struct DatasetFlags {
-  /// --compression: zstd (default), snappy, lz4, gzip, brotli, none.
-  std::string compression = "zstd";
+  /// --compression: zstd, snappy, lz4, gzip, brotli, none; empty = the writer's
+  /// default (zstd) or --writer-options' codec.
+  std::string compression;
+  /// --writer-options: a YAML mapping, the exporter's `writer_options` block
+  /// (e.g. "{attribute_order: as_received, column_encodings: {}}"); the other
+  /// flags override its keys.
+  std::string writer_options;
   /// --rows-per-file: target_rows_per_file; 0 = the writer's default.
   int64_t rows_per_file = 0;
   /// --partition-by (repeatable): part_id, hour, day, or none. Empty = part_id

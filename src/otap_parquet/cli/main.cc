@@ -61,6 +61,9 @@ void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
                   "resource:service.name; outermost), hour or day (event time), part_id "
                   "or none (no more levels); _part_id=<uuid> is always the innermost "
                   "level");
+  cmd->add_option("--writer-options", flags->writer_options,
+                  "YAML mapping of exporter:parquet writer_options (e.g. "
+                  "'{attribute_order: as_received}'); the other flags override it");
   cmd->add_option("--bloom-filter", flags->bloom_filter_columns,
                   "write a bloom filter on this column (e.g. trace_id); repeatable");
   cmd->add_option("--s3-endpoint", flags->s3_endpoint,

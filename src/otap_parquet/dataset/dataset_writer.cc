@@ -24,6 +24,7 @@
 #include <parquet/properties.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/attribute_order.h"
 #include "otap_parquet/dataset/dictionary_columns.h"
 #include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/repair.h"
@@ -564,8 +565,19 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
     }
     OpenFile* file = found->second.get();
     // No path in the exception's status: the message below names the file.
-    // A plain reference: clang (before 16) refuses to capture a structured binding.
-    const auto& rows_to_write = record_batch;
+    // A copy: clang (before 16) refuses to capture a structured binding.
+    std::shared_ptr<arrow::RecordBatch> rows_to_write = record_batch;
+    if (IsAttributes(type)) {
+      // Within this batch only: each table's ids stay block-monotone (the reader's
+      // one assumption), whatever the order inside the batch.
+      auto ordered =
+          OrderAttributeRows(record_batch, options_.attribute_order, settings_.pool);
+      if (!ordered.ok()) {
+        return ordered.status().WithMessage("ordering ", table, " rows for ", file->uri,
+                                            ": ", ordered.status().message());
+      }
+      rows_to_write = std::move(*ordered);
+    }
     Status st = CatchParquet("", [&] {
       DictionaryColumns& dictionaries = *file->dictionaries;
       const int64_t direct = dictionaries.dictionary_batches();

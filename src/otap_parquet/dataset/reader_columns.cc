@@ -15,6 +15,9 @@
 
 namespace otap_parquet::dataset::internal {
 
+// Shortest average run of rows that TakeRows copies run by run rather than row by row.
+constexpr size_t kMinRunRows = 64;
+
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> TakeRows(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<int32_t>& rows,
     arrow::MemoryPool* pool) {
@@ -24,6 +27,27 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TakeRows(
           static_cast<int64_t>(rows.size()) &&
       std::is_sorted(rows.begin(), rows.end())) {
     return batch->Slice(rows.front(), static_cast<int64_t>(rows.size()));
+  }
+  // Rows in long runs (attribute rows ordered by key within a written batch, cut by
+  // a chunk boundary): slices of the runs, concatenated, copy whole buffers instead
+  // of gathering row by row.
+  std::vector<std::pair<int32_t, int32_t>> runs;  // (first row, rows)
+  const size_t max_runs = rows.size() / kMinRunRows;
+  bool long_runs = max_runs > 1;
+  for (size_t i = 0; i < rows.size() && long_runs; ++i) {
+    if (!runs.empty() && runs.back().first + runs.back().second == rows[i]) {
+      ++runs.back().second;
+    } else if (runs.size() < max_runs) {
+      runs.emplace_back(rows[i], 1);
+    } else {
+      long_runs = false;
+    }
+  }
+  if (long_runs) {
+    std::vector<std::shared_ptr<arrow::RecordBatch>> slices;
+    slices.reserve(runs.size());
+    for (const auto& [first, count] : runs) slices.push_back(batch->Slice(first, count));
+    return ConcatBatches(slices, pool);
   }
   ARROW_RETURN_NOT_OK(util::EnsureComputeInitialized());
   arrow::Int32Builder builder(pool);

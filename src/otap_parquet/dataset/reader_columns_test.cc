@@ -70,6 +70,34 @@ TEST(ReaderColumnsTest, TakeRowsSlicesRunsAndTakesTheRest) {
   EXPECT_EQ(KeysOf(*scattered, "id"), (std::vector<uint32_t>{14, 10, 12}));
 }
 
+// Scenario: rows in a few long runs out of order (a chunk boundary inside a batch of
+// attribute rows ordered by key), with a null id, and runs too short to copy by run.
+// Guarantees: the rows come in the given order, nulls kept, either way.
+TEST(ReaderColumnsTest, TakeRowsCopiesLongRunsInOrder) {
+  std::vector<std::optional<uint32_t>> ids;
+  for (uint32_t i = 0; i < 400; ++i) ids.push_back(i);
+  ids[150] = std::nullopt;
+  auto batch = IdBatch(ids);
+  std::vector<int32_t> rows;
+  for (int32_t i = 300; i < 400; ++i) rows.push_back(i);
+  for (int32_t i = 100; i < 200; ++i) rows.push_back(i);
+  for (int32_t i = 0; i < 100; ++i) rows.push_back(i);
+  std::vector<uint32_t> expected;
+  for (int32_t row : rows) expected.push_back(row == 150 ? kNoKey : uint32_t(row));
+  ASSERT_OK_AND_ASSIGN(auto runs, TakeRows(batch, rows, arrow::default_memory_pool()));
+  ASSERT_OK(runs->ValidateFull());
+  EXPECT_EQ(KeysOf(*runs, "id"), expected);
+  std::vector<int32_t> short_runs;
+  std::vector<uint32_t> short_expected;
+  for (int32_t i = 0; i < 200; i += 2) {
+    short_runs.push_back(399 - i);
+    short_expected.push_back(399 - static_cast<uint32_t>(i));
+  }
+  ASSERT_OK_AND_ASSIGN(auto taken,
+                       TakeRows(batch, short_runs, arrow::default_memory_pool()));
+  EXPECT_EQ(KeysOf(*taken, "id"), short_expected);
+}
+
 // Scenario: two batches of one schema; one batch alone.
 // Guarantees: rows in order; a single batch is returned as is.
 TEST(ReaderColumnsTest, ConcatBatchesKeepsOrder) {

@@ -7,6 +7,7 @@
 
 #include <arrow/memory_pool.h>
 #include <arrow/type.h>
+#include <arrow/type_traits.h>
 #include <arrow/util/compression.h>
 #include <fmt/format.h>
 #include <parquet/exception.h>
@@ -27,6 +28,62 @@ constexpr std::pair<std::string_view, Compression> kCompressionNames[] = {
     {"brotli", Compression::kBrotli}, {"lz4", Compression::kLz4},
     {"lz4_raw", Compression::kLz4},   {"zstd", Compression::kZstd},
 };
+
+constexpr std::pair<std::string_view, ColumnEncoding> kEncodingNames[] = {
+    {"plain", ColumnEncoding::kPlain},
+    {"delta_binary_packed", ColumnEncoding::kDeltaBinaryPacked},
+    {"delta_length_byte_array", ColumnEncoding::kDeltaLengthByteArray},
+    {"delta_byte_array", ColumnEncoding::kDeltaByteArray},
+    {"byte_stream_split", ColumnEncoding::kByteStreamSplit},
+};
+
+parquet::Encoding::type ToParquetEncoding(ColumnEncoding encoding) {
+  switch (encoding) {
+    case ColumnEncoding::kPlain:
+      return parquet::Encoding::PLAIN;
+    case ColumnEncoding::kDeltaBinaryPacked:
+      return parquet::Encoding::DELTA_BINARY_PACKED;
+    case ColumnEncoding::kDeltaLengthByteArray:
+      return parquet::Encoding::DELTA_LENGTH_BYTE_ARRAY;
+    case ColumnEncoding::kDeltaByteArray:
+      return parquet::Encoding::DELTA_BYTE_ARRAY;
+    case ColumnEncoding::kByteStreamSplit:
+      return parquet::Encoding::BYTE_STREAM_SPLIT;
+  }
+  return parquet::Encoding::PLAIN;
+}
+
+// Whether Parquet C++ writes a column of this Arrow type with the encoding (its
+// physical type: INT32/INT64 for delta_binary_packed, BYTE_ARRAY for the byte array
+// deltas, FLOAT/DOUBLE/INT32/INT64/FIXED_LEN_BYTE_ARRAY for byte_stream_split).
+bool EncodingFits(ColumnEncoding encoding, const arrow::DataType& type) {
+  if (type.id() == arrow::Type::DICTIONARY) {
+    return EncodingFits(encoding,
+                        *static_cast<const arrow::DictionaryType&>(type).value_type());
+  }
+  const bool interval = type.id() == arrow::Type::INTERVAL_MONTHS ||
+                        type.id() == arrow::Type::INTERVAL_DAY_TIME ||
+                        type.id() == arrow::Type::INTERVAL_MONTH_DAY_NANO;
+  const bool integer =
+      arrow::is_integer(type.id()) || (arrow::is_temporal(type.id()) && !interval);
+  const bool bytes =
+      type.id() == arrow::Type::STRING || type.id() == arrow::Type::LARGE_STRING ||
+      type.id() == arrow::Type::BINARY || type.id() == arrow::Type::LARGE_BINARY;
+  switch (encoding) {
+    case ColumnEncoding::kPlain:
+      return type.id() != arrow::Type::STRUCT;
+    case ColumnEncoding::kDeltaBinaryPacked:
+      return integer;
+    case ColumnEncoding::kDeltaLengthByteArray:
+      return bytes;
+    case ColumnEncoding::kDeltaByteArray:
+      return bytes || type.id() == arrow::Type::FIXED_SIZE_BINARY;
+    case ColumnEncoding::kByteStreamSplit:
+      return arrow::is_floating(type.id()) || integer ||
+             type.id() == arrow::Type::FIXED_SIZE_BINARY;
+  }
+  return false;
+}
 
 arrow::Compression::type ToArrowCodec(Compression compression) {
   switch (compression) {
@@ -108,6 +165,48 @@ void StringLeafPaths(const arrow::Field& field, const std::string& prefix,
 }
 
 }  // namespace
+
+std::string_view ColumnEncodingName(ColumnEncoding encoding) {
+  for (const auto& [name, candidate] : kEncodingNames) {
+    if (candidate == encoding) return name;
+  }
+  return "?";
+}
+
+arrow::Result<ColumnEncoding> ColumnEncodingFromName(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  for (const auto& [candidate, encoding] : kEncodingNames) {
+    if (candidate == lower) return encoding;
+  }
+  return Status::Invalid(
+      "unknown encoding '", name,
+      "'; expected plain, delta_binary_packed, "
+      "delta_length_byte_array, delta_byte_array or byte_stream_split");
+}
+
+std::string_view AttributeOrderName(AttributeOrder order) {
+  switch (order) {
+    case AttributeOrder::kAsReceived:
+      return "as_received";
+    case AttributeOrder::kParentIdKey:
+      return "parent_id_key";
+    case AttributeOrder::kKeyParentId:
+      return "key_parent_id";
+  }
+  return "?";
+}
+
+std::vector<std::pair<std::string, ColumnEncoding>> DefaultColumnEncodings() {
+  std::vector<std::pair<std::string, ColumnEncoding>> out;
+  for (const char* column :
+       {"id", "parent_id", "time_unix_nano", "observed_time_unix_nano",
+        "start_time_unix_nano", "end_time_unix_nano"}) {
+    out.emplace_back(column, ColumnEncoding::kDeltaBinaryPacked);
+  }
+  return out;
+}
 
 std::vector<std::string> DefaultDictionaryColumns() {
   return {"key",
@@ -203,6 +302,38 @@ WriterOptions WriterOptions::Read(config::ConfigReader& reader) {
   if (auto v = reader.Bool("string_statistics")) c.string_statistics = *v;
   if (auto v = reader.StringList("bloom_filter_columns")) c.bloom_filter_columns = *v;
   if (auto v = reader.Double("bloom_filter_fpp")) c.bloom_filter_fpp = *v;
+  if (reader.Has("column_encodings")) {
+    // A mapping column -> encoding; it replaces the defaults as a whole.
+    const YAML::Node node = reader.Raw("column_encodings");
+    c.column_encodings.clear();
+    if (!node.IsMap()) {
+      reader.Error("column_encodings",
+                   "must be a mapping of column to encoding, e.g. {parent_id: "
+                   "delta_binary_packed}");
+    } else {
+      for (const auto& entry : node) {
+        const std::string column = entry.first.as<std::string>("");
+        const std::string key = fmt::format("column_encodings.{}", column);
+        if (!entry.second.IsScalar()) {
+          reader.Error(key, "must be an encoding name");
+          continue;
+        }
+        auto encoding = ColumnEncodingFromName(entry.second.Scalar());
+        if (!encoding.ok()) {
+          reader.Error(key, encoding.status().message());
+          continue;
+        }
+        c.column_encodings.emplace_back(column, *encoding);
+      }
+    }
+  }
+  if (auto v = reader.Enum<AttributeOrder>(
+          "attribute_order", {{"as_received", AttributeOrder::kAsReceived},
+                              {"parent_id_key", AttributeOrder::kParentIdKey},
+                              {"key_parent_id", AttributeOrder::kKeyParentId}})) {
+    c.attribute_order = *v;
+  }
+  if (auto v = reader.Bool("page_index")) c.page_index = *v;
   c.Check(reader);
   return c;
 }
@@ -269,6 +400,11 @@ void WriterOptions::Check(config::ConfigReader& reader) const {
       fail(fmt::format("bloom_filter_columns[{}]", i), "must not be empty");
     }
   }
+  for (size_t i = 0; i < column_encodings.size(); ++i) {
+    if (column_encodings[i].first.empty()) {
+      fail(fmt::format("column_encodings[{}]", i), "column must not be empty");
+    }
+  }
   if (!(bloom_filter_fpp > 0.0 && bloom_filter_fpp < 1.0)) {
     fail("bloom_filter_fpp", fmt::format("must be in (0, 1), got {}", bloom_filter_fpp));
   }
@@ -321,6 +457,16 @@ arrow::Result<std::shared_ptr<parquet::WriterProperties>> MakeWriterProperties(
     parquet::BloomFilterOptions bloom;
     bloom.fpp = options.bloom_filter_fpp;
     builder.enable_bloom_filter(column, bloom);
+  }
+  for (const auto& [column, encoding] : options.column_encodings) {
+    auto field = FieldAtPath(schema, column);
+    if (field == nullptr || !EncodingFits(encoding, *field->type())) continue;
+    builder.encoding(column, ToParquetEncoding(encoding));
+  }
+  if (options.page_index) {
+    builder.enable_write_page_index();
+  } else {
+    builder.disable_write_page_index();
   }
   return builder.build();
   END_PARQUET_CATCH_EXCEPTIONS

@@ -36,6 +36,39 @@ std::string_view CompressionName(Compression compression);
 /// "lz4_raw" = "lz4"). Invalid listing the accepted names otherwise.
 arrow::Result<Compression> CompressionFromName(std::string_view name);
 
+/// \brief Parquet encoding of a column's values (when not dictionary encoded: the
+/// dictionary is off for the column, or it fell back to plain).
+enum class ColumnEncoding {
+  kPlain,
+  kDeltaBinaryPacked,     ///< integers, times
+  kDeltaLengthByteArray,  ///< strings, binaries
+  kDeltaByteArray,        ///< strings, binaries, fixed-size binaries
+  kByteStreamSplit,       ///< floats, doubles, integers, fixed-size binaries
+};
+
+/// \brief Config name of an encoding: "plain", "delta_binary_packed",
+/// "delta_length_byte_array", "delta_byte_array", "byte_stream_split".
+std::string_view ColumnEncodingName(ColumnEncoding encoding);
+/// \brief Parses an encoding name (case-insensitive); Invalid listing the names.
+arrow::Result<ColumnEncoding> ColumnEncodingFromName(std::string_view name);
+
+/// \brief Order of the rows of attribute tables (`*_attrs`) within each batch the
+/// writer receives. The reader needs each table's ids block-monotone (one id
+/// interval per written batch, any order inside it: docs/datasets.md), so rows are
+/// ordered within a batch, never across batches of a row group.
+enum class AttributeOrder {
+  kAsReceived,   ///< as the OTAP batch holds them
+  kParentIdKey,  ///< by parent_id, then key (attributes of a parent together)
+  kKeyParentId,  ///< by key, then parent_id (long runs of one key and value type)
+};
+
+/// \brief Config name: "as_received", "parent_id_key", "key_parent_id".
+std::string_view AttributeOrderName(AttributeOrder order);
+
+/// \brief Default WriterOptions::column_encodings: delta_binary_packed for ids,
+/// parent ids and times (sorted or nearly so: a few bits per value).
+std::vector<std::pair<std::string, ColumnEncoding>> DefaultColumnEncodings();
+
 /// \brief Default WriterOptions::dictionary_columns: attribute keys and string
 /// values, and the names, versions, units and schema URLs of records, scopes and
 /// resources.
@@ -96,6 +129,20 @@ struct WriterOptions {
   std::vector<std::string> bloom_filter_columns;
   /// False-positive probability of each bloom filter, in (0, 1).
   double bloom_filter_fpp = 0.05;
+  /// Encoding of the values of these columns (dot paths) in every table that has
+  /// them and whose type the encoding fits (others are skipped); for a dictionary
+  /// column, the encoding when its dictionary falls back. Columns not listed are
+  /// written plain. Default: DefaultColumnEncodings().
+  std::vector<std::pair<std::string, ColumnEncoding>> column_encodings =
+      DefaultColumnEncodings();
+  /// Order of attribute rows within each written batch (AttributeOrder). By key:
+  /// scans and attribute filters decode ~20% less, but the writer pays a sort and
+  /// a copy of each attribute table (+17-35% CPU, BENCHMARKS.md), so not default.
+  AttributeOrder attribute_order = AttributeOrder::kAsReceived;
+  /// Parquet page indexes (column and offset index per column chunk), which let
+  /// readers that use them skip pages by min/max. On by default (Arrow's default,
+  /// so files as before); off saves a few bytes per page.
+  bool page_index = true;
 
   static WriterOptions Defaults() { return {}; }
 
