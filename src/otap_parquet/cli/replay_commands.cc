@@ -15,6 +15,7 @@
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/dataset/read_errors.h"
+#include "otap_parquet/dataset/replanning_reader.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/otlp/convert.h"
@@ -160,22 +161,25 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
   }
   ARROW_ASSIGN_OR_RAISE(auto format, otlp::FormatFromPath(options.output));
   ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
-  // What was written, per unit: a pass whose plan went stale (a listed file
-  // vanished, e.g. superseded by a compaction whose grace period ended) lists the
-  // dataset again and resumes after it, in the compacted partition when the file was
-  // superseded (as receiver:parquet does).
-  dataset::ReplayProgress written;
-  auto open = [&]() {
-    return OpenReader(options, [&written](dataset::ReaderOptions* ro) {
-      ro->resume = [&written](const dataset::PartitionPlan& p, Signal signal) {
-        return written.ResumeFor(p, signal);
-      };
-    });
-  };
-  ARROW_ASSIGN_OR_RAISE(auto reader, open());
-  // Counts of the readers replaced by a new listing.
-  dataset::ReaderStats replaced;
-  int replans = 0;
+  // A pass whose plan went stale (a listed file vanished, e.g. superseded by a
+  // compaction whose grace period ended) lists the dataset again and resumes after
+  // what was written, in the compacted partition when the file was superseded (as
+  // receiver:parquet does). More than a few in a row without progress means files
+  // are deleted faster than they are listed: then give up.
+  dataset::ReplanPolicy replan_policy;
+  replan_policy.max_consecutive = 10;
+  ARROW_ASSIGN_OR_RAISE(
+      auto reader,
+      dataset::ReplanningReader::Make(
+          [&options](
+              std::function<dataset::ResumePoint(const dataset::PartitionPlan&, Signal)>
+                  resume) {
+            return OpenReader(options, [&resume](dataset::ReaderOptions* ro) {
+              ro->resume = std::move(resume);
+            });
+          },
+          dataset::Replanner(replan_policy, util::EventLog(nullptr, "convert"),
+                             fmt::format("dataset={}", options.dataset))));
   ProgressReporter progress(progress_mode, "convert", "records");
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<otlp::OtlpFileWriter> writer;
@@ -188,23 +192,16 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
     if (!st.ok()) return st.WithMessage(options.output, ": ", st.message());
     return Status::OK();
   };
-  // Where `reader` stood before the current batch (resume point of a re-read).
+  // Where the reader stood before the current batch (resume point of a re-read),
+  // within the listing (`listing`: replans so far) the batch came from.
   dataset::ReaderPosition before;
   bool have_before = false;
+  int64_t listing = 0;
   while (true) {
     auto next = reader->Next();
-    // Each new listing no longer holds the vanished file: more than a few in a row
-    // means files are deleted faster than they are listed.
-    constexpr int kMaxReplans = 100;
-    if (!next.ok() && dataset::IsVanishedFileError(next.status()) &&
-        replans < kMaxReplans) {
-      ++replans;
-      spdlog::info("convert.replan dataset={} reason=\"{}\"", options.dataset,
-                   next.status().message());
-      replaced.Add(reader->stats());
-      ARROW_ASSIGN_OR_RAISE(reader, open());
+    if (reader->replans() != listing) {
+      listing = reader->replans();
       have_before = false;
-      continue;
     }
     if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
       return next.status().WithMessage(
@@ -214,7 +211,7 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
     }
     ARROW_ASSIGN_OR_RAISE(auto batch, std::move(next));
     if (!batch) break;
-    const dataset::ReaderPosition after = reader->position();
+    const dataset::ReaderPosition after = reader->reader().position();
     auto request = otlp::FromOtap(*batch);
     if (request.ok()) {
       ARROW_RETURN_NOT_OK(write(*batch, *request));
@@ -226,11 +223,6 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
       ARROW_RETURN_NOT_OK(ConvertRootByRoot(options, after, same_unit ? &before : nullptr,
                                             batch->num_root_rows(), write, skips));
     }
-    const auto& unit =
-        reader->plan().partitions[static_cast<size_t>(after.partition_index)];
-    written.Acked(written.Emitted(
-        {after.signal, after.partition_path}, unit.FilesOf(RootPayloadType(after.signal)),
-        after.root_file, after.root_row_in_file, batch->num_items()));
     before = after;
     have_before = true;
     if (options.after_batch) options.after_batch();
@@ -243,10 +235,9 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
       "converted dataset {} to {} in {:.3f}s: {} log records, {} spans, "
       "{} data points\n",
       options.dataset, options.output, seconds, items[0], items[1], items[2]);
-  dataset::ReaderStats stats = replaced;
-  stats.Add(reader->stats());
+  const dataset::ReaderStats stats = reader->stats();
   PrintStats(stats, report);
-  if (replans > 0) {
+  if (const int64_t replans = reader->replans(); replans > 0) {
     report << fmt::format(
         "  listed again {} time(s): files vanished after the listing (e.g. superseded "
         "by a compaction); replay resumed after what was written\n",
@@ -254,7 +245,7 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
   }
   skips->files = stats.corrupt_files + stats.incompatible_files;
   skips->columns = stats.unreadable_columns;
-  skips->entries = reader->plan().skipped_entries;
+  skips->entries = reader->reader().plan().skipped_entries;
   skips->partitions = stats.id_collisions;
   if (skips->any()) {
     report << fmt::format(

@@ -13,6 +13,7 @@
 
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
 #include "otap_parquet/dataset/read_errors.h"
+#include "otap_parquet/dataset/replanning_reader.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/otlp/equivalence.h"
@@ -491,6 +492,39 @@ TEST_F(CompactionInterleavingTest, SupersededFilesDeletedUnderAReaderAreNotSkipp
   EXPECT_EQ(reader->stats().corrupt_files, 0);
   ASSERT_OK_AND_ASSIGN(reader, Open(&progress, 3));
   ASSERT_OK(Drain(*reader, progress, &actual));
+  ASSERT_OK(otlp::CheckEquivalent(expected_, actual));
+}
+
+// The same with ReplanningReader (what receiver:parquet's Replanner and `convert
+// DATASET` share): the vanished file is listed again and read on inside Next(),
+// every record once.
+TEST_F(CompactionInterleavingTest, ReplanningReaderListsAgainAndResumes) {
+  std::vector<otlp::OtlpRequest> actual;
+  ASSERT_OK_AND_ASSIGN(
+      auto reader,
+      ReplanningReader::Make(
+          [this](std::function<ResumePoint(const PartitionPlan&, Signal)> resume) {
+            ReaderOptions read;
+            read.batch_size = 3;
+            read.resume = std::move(resume);
+            return DatasetReader::Make(LocalFs(), dir_.path(), read);
+          },
+          Replanner(ReplanPolicy{}, util::EventLog::Null(), "")));
+  ASSERT_OK_AND_ASSIGN(auto first, reader->Next());
+  ASSERT_TRUE(first.has_value());
+  ASSERT_OK_AND_ASSIGN(auto request, otlp::FromOtap(*first));
+  actual.push_back(std::move(request));
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir_.path(), options_));
+  ASSERT_EQ(report.compacted, 2);
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto batch, reader->Next());
+    if (!batch) break;
+    ASSERT_OK_AND_ASSIGN(auto r, otlp::FromOtap(*batch));
+    actual.push_back(std::move(r));
+  }
+  EXPECT_EQ(reader->replans(), 1);
+  EXPECT_EQ(reader->stats().corrupt_files, 0);
+  EXPECT_GT(reader->stats().files_read, reader->reader().stats().files_read);
   ASSERT_OK(otlp::CheckEquivalent(expected_, actual));
 }
 

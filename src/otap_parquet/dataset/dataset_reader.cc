@@ -71,6 +71,7 @@ void ReaderStats::Add(const ReaderStats& s) {
   batches_emitted += s.batches_emitted;
   roots_emitted += s.roots_emitted;
   resume_skipped_files += s.resume_skipped_files;
+  resume_skipped_row_groups += s.resume_skipped_row_groups;
   id_collisions += s.id_collisions;
 }
 

@@ -151,6 +151,11 @@ struct ReaderStats {
   int64_t roots_emitted = 0;
   /// Root files not read because ReaderOptions::resume marked them replayed.
   int64_t resume_skipped_files = 0;
+  /// Row groups not read on resume because they hold only replayed rows: of the root
+  /// file in progress, before the resume row; of child tables, those whose parent
+  /// ids all lie below what is still to be read (statistics; rows counted as
+  /// filtered_rows, as when they were read and dropped).
+  int64_t resume_skipped_row_groups = 0;
   /// (Partition, signal)s not replayed because two of their root files' ids overlap
   /// (two writers numbered ids in one id space; FindIdCollision). Counted, with an
   /// error log naming both files, each time the reader reaches one.

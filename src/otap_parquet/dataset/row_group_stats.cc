@@ -45,6 +45,25 @@ uint32_t MinKey(const parquet::RowGroupMetaData& rg, int leaf, bool* missing) {
   return 0;
 }
 
+uint32_t MaxKey(const parquet::RowGroupMetaData& rg, int leaf) {
+  if (leaf < 0) return kNoKey;
+  auto stats = ChunkStatistics(rg, leaf);
+  if (!stats || !stats->HasMinMax()) return kNoKey;
+  switch (stats->physical_type()) {
+    case parquet::Type::INT32:
+      // UInt8/16/32 ids are stored as INT32 (bit pattern of the unsigned value).
+      return static_cast<uint32_t>(
+          static_cast<const parquet::Int32Statistics&>(*stats).max());
+    case parquet::Type::INT64: {
+      const int64_t v = static_cast<const parquet::Int64Statistics&>(*stats).max();
+      if (v < 0) return 0;
+      return v >= static_cast<int64_t>(kNoKey) ? kNoKey : static_cast<uint32_t>(v);
+    }
+    default:
+      return kNoKey;
+  }
+}
+
 // Maximum of a small unsigned id column (upstream's raw resource.id / scope.id) in a
 // row group; 0 when the column is absent or all null, 0xFFFF when unknown.
 uint32_t MaxRawId(const parquet::RowGroupMetaData& rg, int leaf) {

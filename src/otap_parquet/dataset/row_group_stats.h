@@ -22,6 +22,10 @@ namespace otap_parquet::dataset::internal {
 /// are missing (0 is always safe: the merge reads ahead).
 uint32_t MinKey(const parquet::RowGroupMetaData& rg, int leaf, bool* missing);
 
+/// \brief Maximum of an id / parent_id column in a row group; kNoKey when unknown
+/// (no statistics, all null, not an integer column): never below a real key.
+uint32_t MaxKey(const parquet::RowGroupMetaData& rg, int leaf);
+
 /// \brief Maximum of a small unsigned id column (upstream's raw resource.id /
 /// scope.id) in a row group: 0 when absent or all null, 0xFFFF when unknown.
 uint32_t MaxRawId(const parquet::RowGroupMetaData& rg, int leaf);

@@ -132,10 +132,39 @@ Status SignalMerge::Open(const PartitionPlan& partition) {
       ARROW_RETURN_NOT_OK(state->cursor->Open(partition.FilesOf(type)));
     }
   }
-  if (!resume_.done_files.empty() || !resume_.file.empty()) {
-    resume_floor_ = tables_[Slot(root_type_)]->cursor->next_id_min();
-  }
+  if (!resume_.done_files.empty() || !resume_.file.empty()) SkipConsumedGroups();
   return Status::OK();
+}
+
+// Resume: the row groups that hold only replayed rows are not read. Roots: the groups
+// of the file in progress that end before the resume row (done files are not even
+// opened). Then, parents before children, a child table's groups whose largest
+// parent_id is below the parent table's floor (the smallest id of its groups still
+// read): their parents were all replayed (or are in skipped groups themselves), so
+// every row would be dropped anyway. Resource/scope attributes are shared by every
+// root and never skipped. Missing statistics skip nothing.
+void SignalMerge::SkipConsumedGroups() {
+  auto& roots = *tables_[Slot(root_type_)]->cursor;
+  if (!resume_.file.empty() && resume_.row > 0) {
+    roots.SkipConsumed([this](const FileEntry& file, const GroupEntry& group) {
+      return file.path == resume_.file &&
+             group.first_row_in_file + group.rows <= resume_.row;
+    });
+  }
+  resume_floor_ = roots.next_id_min();
+  std::array<std::optional<uint32_t>, kPayloadTypeSlots> floor;
+  floor[Slot(root_type_)] = resume_floor_;
+  for (PT type : types_) {
+    if (type == root_type_ || tables_[Slot(type)]->retain) continue;
+    const auto parent = ParentOf(type, signal_);
+    if (!parent || !floor[Slot(*parent)]) continue;
+    const uint32_t parent_floor = *floor[Slot(*parent)];
+    auto& cursor = *tables_[Slot(type)]->cursor;
+    cursor.SkipConsumed([parent_floor](const FileEntry&, const GroupEntry& group) {
+      return group.pull_max < parent_floor;
+    });
+    floor[Slot(type)] = cursor.next_id_min();
+  }
 }
 
 arrow::Result<std::optional<OtapBatch>> SignalMerge::Next() {

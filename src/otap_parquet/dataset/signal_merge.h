@@ -64,6 +64,7 @@ class SignalMerge {
     uint32_t floor;
   };
 
+  void SkipConsumedGroups();
   // Roots.
   arrow::Result<bool> LoadRootPiece();
   arrow::Status PullAttrsFor(const Piece& piece);

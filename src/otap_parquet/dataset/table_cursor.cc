@@ -144,6 +144,7 @@ void TableCursor::AddGroups(FileEntry entry) {
     row += group.rows;
     bool missing = false;
     group.pull_min = MinKey(*rg, pull_leaf, &missing);
+    if (!root_) group.pull_max = MaxKey(*rg, pull_leaf);
     if (has_children_ || root_) group.id_min = MinKey(*rg, id_leaf, &missing);
     if (root_) {
       bool ignored = false;
@@ -168,6 +169,14 @@ void TableCursor::ComputeSuffixes() {
   suffix_scope_.assign(n + 1, kNoKey);
   suffix_raw_max_.assign(n + 1, 0);
   for (size_t i = n; i-- > 0;) {
+    if (groups_[i].consumed) {
+      suffix_pull_[i] = suffix_pull_[i + 1];
+      suffix_id_[i] = suffix_id_[i + 1];
+      suffix_res_[i] = suffix_res_[i + 1];
+      suffix_scope_[i] = suffix_scope_[i + 1];
+      suffix_raw_max_[i] = suffix_raw_max_[i + 1];
+      continue;
+    }
     suffix_pull_[i] = std::min(suffix_pull_[i + 1], groups_[i].pull_min);
     suffix_id_[i] = std::min(suffix_id_[i + 1], groups_[i].id_min);
     suffix_res_[i] = std::min(suffix_res_[i + 1], groups_[i].res_min);
@@ -176,11 +185,29 @@ void TableCursor::ComputeSuffixes() {
   }
 }
 
+int64_t TableCursor::SkipConsumed(
+    const std::function<bool(const FileEntry&, const GroupEntry&)>& consumed) {
+  int64_t skipped = 0;
+  for (size_t i = next_; i < groups_.size(); ++i) {
+    GroupEntry& group = groups_[i];
+    const FileEntry& file = files_[static_cast<size_t>(group.file)];
+    if (group.consumed || file.bad || !consumed(file, group)) continue;
+    group.consumed = true;
+    ++skipped;
+    ++stats_->resume_skipped_row_groups;
+    stats_->filtered_rows += group.rows;
+  }
+  if (skipped > 0) ComputeSuffixes();
+  return skipped;
+}
+
 // Rows of row groups not read yet.
 int64_t TableCursor::RemainingRows() const {
   int64_t rows = 0;
   for (size_t i = next_; i < groups_.size(); ++i) {
-    if (!files_[static_cast<size_t>(groups_[i].file)].bad) rows += groups_[i].rows;
+    if (!files_[static_cast<size_t>(groups_[i].file)].bad && !groups_[i].consumed) {
+      rows += groups_[i].rows;
+    }
   }
   if (slices_) rows -= slice_row_;
   return rows;
@@ -220,7 +247,7 @@ arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadNext() {
   const size_t index = next_;
   const GroupEntry& group = groups_[index];
   FileEntry& file = files_[static_cast<size_t>(group.file)];
-  if (!slices_ && (file.bad || SkippedByTime(group))) {
+  if (!slices_ && (file.bad || group.consumed || SkippedByTime(group))) {
     ++next_;
     return nullptr;
   }

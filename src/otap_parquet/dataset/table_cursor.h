@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,10 @@ struct GroupEntry {
   /// Minimum pull key (parent_id; roots: id), id, resource / scope key.
   uint32_t pull_min = 0, id_min = 0, res_min = 0, scope_min = 0;
   uint32_t raw_max = 0;  ///< largest resource.id / scope.id (upstream Q1 policy)
+  /// Largest pull key (kNoKey: unknown); children only.
+  uint32_t pull_max = kNoKey;
+  /// Resume: holds only rows replayed before (SkipConsumed); not read.
+  bool consumed = false;
   std::optional<std::pair<int64_t, int64_t>> time;  ///< event time (min, max)
 };
 
@@ -73,6 +78,13 @@ class TableCursor {
   arrow::Status Open(const std::vector<PlannedFile>& files);
 
   PayloadType type() const { return type_; }
+
+  /// \brief Resume: the row groups `consumed` says hold only rows replayed before
+  /// are not read (counted as resume_skipped_row_groups, their rows as filtered);
+  /// next_*_min() then bound the other groups only. After Open(), before any read.
+  /// \return the groups skipped
+  int64_t SkipConsumed(
+      const std::function<bool(const FileEntry&, const GroupEntry&)>& consumed);
 
   /// \brief Whether every row group was read (or skipped).
   bool done() const { return next_ >= groups_.size(); }

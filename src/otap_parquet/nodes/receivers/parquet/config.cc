@@ -70,6 +70,57 @@ ParquetReceiverConfig::Retry ParquetReceiverConfig::Retry::Read(
   return c;
 }
 
+ParquetReceiverConfig::ProcessingOptions ParquetReceiverConfig::ProcessingOptions::Read(
+    config::ConfigReader& reader) {
+  ProcessingOptions c;
+  if (auto v = reader.Int("batch_size", 1, 65535)) c.batch_size = *v;
+  if (auto v = reader.Duration("min_file_age")) {
+    c.min_file_age = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+  }
+  if (auto v = reader.Bool("validate_relations")) c.validate_relations = *v;
+  if (auto v = reader.Duration("orphan_grace_period")) {
+    c.orphan_grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+  }
+  if (c.orphan_grace_period < c.min_file_age) {
+    // A root file younger than min_file_age is not listed yet: its children must
+    // wait at least as long.
+    reader.Error("orphan_grace_period", "must not be shorter than min_file_age");
+  }
+  return c;
+}
+
+ParquetReceiverConfig::TimeRangeConfig ParquetReceiverConfig::TimeRangeConfig::Read(
+    config::ConfigReader& reader) {
+  TimeRangeConfig c;
+  if (auto v = ReadTimeBound(reader, "start")) c.start_unix_nano = *v;
+  if (auto v = ReadTimeBound(reader, "end")) c.end_unix_nano = *v;
+  if (c.start_unix_nano >= c.end_unix_nano) {
+    reader.Error("", fmt::format("start must be before end (start {} ns, end {} ns)",
+                                 c.start_unix_nano, c.end_unix_nano));
+  }
+  return c;
+}
+
+ParquetReceiverConfig::ShardConfig ParquetReceiverConfig::ShardConfig::Read(
+    config::ConfigReader& reader) {
+  ShardConfig c;
+  auto count = reader.Int("count", 1, 1 << 16);
+  auto index = reader.Int("index", 0, 1 << 16);
+  if (!reader.Has("count")) reader.Error("", "missing required key \"count\"");
+  if (!reader.Has("index")) reader.Error("", "missing required key \"index\"");
+  if (count && index) {
+    if (*index >= *count) {
+      reader.Error("index", fmt::format("must be less than count (shards count from 0), "
+                                        "got index {} of count {}",
+                                        *index, *count));
+    } else {
+      c.index = static_cast<int>(*index);
+      c.count = static_cast<int>(*count);
+    }
+  }
+  return c;
+}
+
 ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) {
   ParquetReceiverConfig c;
   const bool has_uri = reader.Has("base_uri");
@@ -124,31 +175,13 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
   }
   if (reader.Has("processing_options")) {
     config::ConfigReader options = reader.Child("processing_options");
-    if (auto v = options.Int("batch_size", 1, 65535)) c.batch_size = *v;
-    if (auto v = options.Duration("min_file_age")) {
-      c.min_file_age = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
-    }
-    if (auto v = options.Bool("validate_relations")) c.validate_relations = *v;
-    if (auto v = options.Duration("orphan_grace_period")) {
-      c.orphan_grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
-    }
-    if (c.orphan_grace_period < c.min_file_age) {
-      // A root file younger than min_file_age is not listed yet: its children
-      // must wait at least as long.
-      options.Error("orphan_grace_period", "must not be shorter than min_file_age");
-    }
+    c.processing = ProcessingOptions::Read(options);
     options.Finish();
   }
   if (reader.Has("time_range")) {
     config::ConfigReader range = reader.Child("time_range");
-    dataset::TimeRange r;
-    if (auto v = ReadTimeBound(range, "start")) r.start_unix_nano = *v;
-    if (auto v = ReadTimeBound(range, "end")) r.end_unix_nano = *v;
-    if (r.start_unix_nano >= r.end_unix_nano) {
-      range.Error("", "start must be before end");
-    }
+    c.time_range = TimeRangeConfig::Read(range);
     range.Finish();
-    c.time_range = r;
   }
   if (reader.Has("checkpoint")) {
     config::ConfigReader checkpoint = reader.Child("checkpoint");
@@ -162,17 +195,7 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
   }
   if (reader.Has("shard")) {
     config::ConfigReader shard = reader.Child("shard");
-    auto count = shard.Int("count", 1, 1 << 16);
-    auto index = shard.Int("index", 0, 1 << 16);
-    if (!shard.Has("count")) shard.Error("", "missing required key \"count\"");
-    if (!shard.Has("index")) shard.Error("", "missing required key \"index\"");
-    if (count && index) {
-      if (*index >= *count) {
-        shard.Error("index", "must be less than count (shards count from 0)");
-      } else {
-        c.shard = dataset::Shard{static_cast<int>(*index), static_cast<int>(*count)};
-      }
-    }
+    c.shard = ShardConfig::Read(shard);
     shard.Finish();
   }
   if (auto selectors = reader.StringList("partitions")) {
@@ -223,9 +246,9 @@ ParquetReceiverConfig ParquetReceiverConfig::Read(config::ConfigReader& reader) 
 dataset::ReaderOptions ParquetReceiverConfig::ToReaderOptions() const {
   dataset::ReaderOptions o;
   o.signals = signals;
-  o.batch_size = batch_size;
-  o.min_file_age = min_file_age;
-  o.time_range = time_range;
+  o.batch_size = processing.batch_size;
+  o.min_file_age = processing.min_file_age;
+  if (time_range) o.time_range = time_range->ToTimeRange();
   return o;
 }
 

@@ -35,26 +35,49 @@ struct ParquetReceiverConfig {
     kPoll,     ///< only every polling_interval
   };
   Watch watch = Watch::kAuto;
-  /// `processing_options.batch_size`: most root rows per emitted batch, 1..65535.
-  int64_t batch_size = 1000;
-  /// `processing_options.min_file_age`: skip files modified more recently.
-  std::chrono::milliseconds min_file_age{0};
-  /// `processing_options.validate_relations`: log orphan rows (always counted).
-  bool validate_relations = false;
-  /// `processing_options.orphan_grace_period` (polling only): a child file whose
-  /// parents are not visible yet is held back until they are, or until it is this
-  /// old; only then are its unjoinable rows orphans (writers publish children first).
-  std::chrono::milliseconds orphan_grace_period{30000};
+  /// `processing_options`: how files are read and batches cut.
+  struct ProcessingOptions {
+    /// `batch_size`: most root rows per emitted batch, 1..65535.
+    int64_t batch_size = 1000;
+    /// `min_file_age`: skip files modified more recently.
+    std::chrono::milliseconds min_file_age{0};
+    /// `validate_relations`: log orphan rows (always counted).
+    bool validate_relations = false;
+    /// `orphan_grace_period` (polling only): a child file whose parents are not
+    /// visible yet is held back until they are, or until it is this old; only then
+    /// are its unjoinable rows orphans (writers publish children first).
+    std::chrono::milliseconds orphan_grace_period{30000};
+
+    static ProcessingOptions Read(config::ConfigReader& reader);
+  };
+  ProcessingOptions processing;
   /// `shard: {index, count}`: this engine replays only the partitions of shard
   /// `index` of `count` (dataset::PartitionAssigned), so that `count` engines on
   /// `count` machines together replay the dataset exactly once.
-  dataset::Shard shard;
+  struct ShardConfig {
+    int index = 0;
+    int count = 1;
+
+    /// Both keys required; 0 <= index < count.
+    static ShardConfig Read(config::ConfigReader& reader);
+    dataset::Shard ToShard() const { return {index, count}; }
+  };
+  ShardConfig shard;
   /// `partitions`: only partitions whose path has every `key=value` level of one of
   /// these selectors (dataset::PartitionSelector, e.g. "service.name=checkout");
   /// empty = all.
   std::vector<std::string> partitions;
-  /// `time_range.{start,end}`: RFC 3339 or integer Unix nanoseconds; [start, end).
-  std::optional<dataset::TimeRange> time_range;
+  /// `time_range`: only records whose event time is in [start, end).
+  struct TimeRangeConfig {
+    /// `start`, `end`: RFC 3339 UTC or integer Unix nanoseconds; either may be
+    /// omitted (open side); start must be before end.
+    int64_t start_unix_nano = 0;
+    int64_t end_unix_nano = INT64_MAX;
+
+    static TimeRangeConfig Read(config::ConfigReader& reader);
+    dataset::TimeRange ToTimeRange() const { return {start_unix_nano, end_unix_nano}; }
+  };
+  std::optional<TimeRangeConfig> time_range;
 
   /// `checkpoint`: durable replay progress (absent = none: a restart replays all).
   struct Checkpoint {

@@ -93,6 +93,10 @@ struct ParquetReceiverMetrics {
                     "paths of a file, table paths that are not directories)");
   static constexpr engine::MetricDef resume_skipped_files = engine::Counter(
       "parquet_resume_skipped_files", "{file}", "root files not read: replayed before");
+  static constexpr engine::MetricDef resume_skipped_row_groups = engine::Counter(
+      "parquet_resume_skipped_row_groups", "{row_group}",
+      "row groups not read on resume: only replayed rows (root file in progress; "
+      "children by parent_id statistics)");
   static constexpr engine::MetricDef checkpoint_lag_batches = engine::Gauge(
       "parquet_checkpoint_lag_batches", "{batch}",
       "emitted batches not acknowledged yet (replayed again after a crash)");

@@ -137,7 +137,7 @@ arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
   ARROW_ASSIGN_OR_RAISE(
       checkpoint_, SharedCheckpoint::Open(fs, path, dataset::DisplayUri(*fs_, base_)));
   progress_ = dataset::ReplayProgress(checkpoint_->UnitsOf(
-      config_.shard, settings_.core, std::max(1, settings_.num_cores)));
+      config_.shard.ToShard(), settings_.core, std::max(1, settings_.num_cores)));
   effect.logger().info(
       "receiver.parquet.checkpoint node={} core={} uri={} resumed={} "
       "units={}",
@@ -154,8 +154,8 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
   }
   fs_ = std::move(*fs);
   if (polling()) {
-    tail_ = std::make_unique<dataset::TailPlanner>(fs_, config_.orphan_grace_period,
-                                                   DatasetLog());
+    tail_ = std::make_unique<dataset::TailPlanner>(
+        fs_, config_.processing.orphan_grace_period, DatasetLog());
     ARROW_RETURN_NOT_OK(StartWatch(effect));
   }
   if (config_.checkpoint) {
@@ -176,7 +176,7 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
       "receiver.parquet.start node={} core={}/{} base={} batch_size={} "
       "polling_interval_ms={} pacing={}",
       effect.node_id(), effect.core(), settings_.num_cores,
-      dataset::DisplayUri(*fs_, base_), config_.batch_size,
+      dataset::DisplayUri(*fs_, base_), config_.processing.batch_size,
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.polling_interval)
           .count(),
       config_.pacing == ParquetReceiverConfig::Pacing::kOriginal ? "original" : "fast");
@@ -243,7 +243,7 @@ arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
   // Parsed (and so checked) by the config already.
   ARROW_ASSIGN_OR_RAISE(auto selected, dataset::MakePartitionsFilter(config_.partitions));
   if (num_cores > 1 || config_.shard.count > 1 || !config_.partitions.empty()) {
-    options.partition_filter = [core, num_cores, shard = config_.shard,
+    options.partition_filter = [core, num_cores, shard = config_.shard.ToShard(),
                                 selected](const dataset::PartitionPlan& p) {
       return selected(p.path) &&
              dataset::PartitionAssigned(p.path, shard, core, num_cores);
@@ -471,21 +471,13 @@ Clock::time_point ParquetReceiver::StorageFailure(Clock::time_point now,
 }
 
 Clock::time_point ParquetReceiver::Replan(Clock::time_point now,
-                                          const arrow::Status& status,
+                                          std::chrono::nanoseconds wait,
                                           engine::EffectHandler& effect) {
-  ++replans_;
-  effect.logger().info("receiver.parquet.replan node={} reason=\"{}\"", effect.node_id(),
-                       status.message());
   // The plan is stale, the emitted progress is not: the next pass resumes from it
   // (ResumeFor), in the compacted partition when the file was superseded.
   CloseReader();
   UpdateMetrics(effect);
-  // Without progress between them (files deleted faster than listed), back off.
-  next_poll_ = consecutive_replans_ < 3
-                   ? now
-                   : now + std::chrono::duration_cast<Clock::duration>(
-                               storage_backoff_.Delay(consecutive_replans_ - 2));
-  ++consecutive_replans_;
+  next_poll_ = now + std::chrono::duration_cast<Clock::duration>(wait);
   return next_poll_;
 }
 
@@ -587,15 +579,17 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     }
   }
   auto next = reader_->Next();
-  if (!next.ok() && dataset::IsVanishedFileError(next.status())) {
-    return Replan(now, next.status(), effect);
+  if (!next.ok()) {
+    if (const auto wait = replanner_.OnReadError(next.status())) {
+      return Replan(now, *wait, effect);
+    }
   }
   if (!next.ok() && dataset::IsRetryableReadError(next.status())) {
     return StorageFailure(now, next.status(), effect);
   }
   if (!next.ok()) return ReadFailed(now, next.status(), "read failed", effect);
   consecutive_read_failures_ = 0;
-  consecutive_replans_ = 0;  // a batch, or the end of the pass: progress
+  replanner_.Progressed();  // a batch, or the end of the pass
   if (!next->has_value()) {
     // End of this pass: every unit of the plan is replayed.
     UnitsDoneUpTo(units_.size());
@@ -603,9 +597,9 @@ Clock::time_point ParquetReceiver::PollReader(Clock::time_point now,
     UpdateMetrics(effect);
     if (polling()) {
       next_poll_ = now + config_.polling_interval;
-      if (woken_pass_ && config_.min_file_age.count() > 0) {
+      if (woken_pass_ && config_.processing.min_file_age.count() > 0) {
         // Files this pass found too young wake no one again: look once they are old.
-        next_poll_ = std::min(next_poll_, now + config_.min_file_age);
+        next_poll_ = std::min(next_poll_, now + config_.processing.min_file_age);
       }
       return next_poll_;
     }
@@ -732,7 +726,7 @@ arrow::Future<> ParquetReceiver::Shutdown(Clock::time_point,
 
 void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   const dataset::ReaderStats s = stats();
-  if (config_.validate_relations && s.orphan_rows > logged_orphans_) {
+  if (config_.processing.validate_relations && s.orphan_rows > logged_orphans_) {
     effect.logger().warn("receiver.parquet.orphans node={} orphan_rows={} (+{})",
                          effect.node_id(), s.orphan_rows,
                          s.orphan_rows - logged_orphans_);
@@ -747,7 +741,7 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   m.Set(M::recovered_columns, s.recovered_columns);
   m.Set(M::io_retries, s.io_retries);
   m.Set(M::read_retries, read_retries_);
-  m.Set(M::replans, replans_);
+  m.Set(M::replans, replanner_.replans());
   m.Set(M::row_groups_read, s.row_groups_read);
   m.Set(M::row_groups_skipped, s.row_groups_skipped);
   m.Set(M::orphan_rows, s.orphan_rows);
@@ -775,6 +769,7 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   m.Set(M::watch_wakeups, watch_wakeups_);
   m.Set(M::skipped_paths, skipped_paths_);
   m.Set(M::resume_skipped_files, s.resume_skipped_files);
+  m.Set(M::resume_skipped_row_groups, s.resume_skipped_row_groups);
   m.Set(M::checkpoint_lag_batches, progress_.lag_batches());
   m.Set(M::checkpoint_lag_items, progress_.lag_items());
   m.Set(M::checkpoint_writes, checkpoint_writes_);

@@ -11,8 +11,10 @@
 
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/result.h>
+#include <fmt/format.h>
 
 #include "otap_parquet/dataset/dataset_reader.h"
+#include "otap_parquet/dataset/replanning_reader.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/tail_planner.h"
 #include "otap_parquet/engine/node.h"
@@ -69,7 +71,9 @@ class ParquetReceiver : public engine::Receiver {
       : config_(std::move(config)),
         settings_(std::move(settings)),
         pacing_(config_.speed),
-        retry_backoff_(config_.retry.Policy()) {}
+        retry_backoff_(config_.retry.Policy()),
+        replanner_(dataset::ReplanPolicy{}, DatasetLog(),
+                   fmt::format("node={}", settings_.node_id)) {}
 
   using Clock = engine::Clock;
 
@@ -124,10 +128,11 @@ class ParquetReceiver : public engine::Receiver {
   Clock::time_point StorageFailure(Clock::time_point now, const arrow::Status& status,
                                    engine::EffectHandler& effect);
   /// \brief A listed file vanished (deleted since discovery, e.g. superseded by a
-  /// compaction whose grace period ended): ends the pass and lists the dataset again
-  /// at once, resuming after what was emitted (a compacted partition continues at
-  /// the same record). Backs off only when it keeps happening without progress.
-  Clock::time_point Replan(Clock::time_point now, const arrow::Status& status,
+  /// compaction whose grace period ended; replanner_ decided): ends the pass; the
+  /// next lists the dataset again after `wait` (zero but when it keeps happening
+  /// without progress), resuming after what was emitted (a compacted partition
+  /// continues at the same record).
+  Clock::time_point Replan(Clock::time_point now, std::chrono::nanoseconds wait,
                            engine::EffectHandler& effect);
   /// \brief Ends the pass after a failure; one-shot, reports the rest undelivered.
   Clock::time_point ReadFailed(Clock::time_point now, const arrow::Status& status,
@@ -190,9 +195,6 @@ class ParquetReceiver : public engine::Receiver {
   // Storage failures that outlasted the reader's retries: the reader is reopened
   // after a backoff (doubling per consecutive failure) and resumes.
   int64_t read_retries_ = 0;
-  int64_t replans_ = 0;
-  /// Replans since the last successful read (a backoff once it keeps happening).
-  int consecutive_replans_ = 0;
   int consecutive_read_failures_ = 0;
   /// When the current run of consecutive storage failures began.
   engine::Clock::time_point first_read_failure_{};
@@ -210,6 +212,9 @@ class ParquetReceiver : public engine::Receiver {
   /// token → batch (the batch only while a retry or the dead letter may need it).
   std::unordered_map<uint64_t, Sent> sent_;
   util::Backoff retry_backoff_;
+  /// Passes ended by a vanished file: listed again at once, backing off while it
+  /// keeps happening without progress.
+  dataset::Replanner replanner_;
   // Reopening the dataset after a storage failure: 1s doubling up to 30s.
   util::Backoff storage_backoff_{
       util::BackoffPolicy{.initial_interval = std::chrono::seconds(1),

@@ -90,9 +90,9 @@ processing_options:
   EXPECT_THAT(c.storage.base_uri, HasSubstr("output_parquet_files"));
   EXPECT_EQ(c.signals, (std::vector<Signal>{Signal::kLogs, Signal::kMetrics}));
   EXPECT_EQ(c.polling_interval, std::chrono::seconds(5));
-  EXPECT_EQ(c.batch_size, 1000);
-  EXPECT_EQ(c.min_file_age, std::chrono::seconds(10));
-  EXPECT_TRUE(c.validate_relations);
+  EXPECT_EQ(c.processing.batch_size, 1000);
+  EXPECT_EQ(c.processing.min_file_age, std::chrono::seconds(10));
+  EXPECT_TRUE(c.processing.validate_relations);
   EXPECT_FALSE(c.time_range.has_value());
   const dataset::ReaderOptions o = c.ToReaderOptions();
   EXPECT_EQ(o.batch_size, 1000);
@@ -106,8 +106,8 @@ TEST(ParquetReceiverConfigTest, Defaults) {
   ASSERT_OK_AND_ASSIGN(auto c, Parse("base_uri: /data/lake"));
   EXPECT_EQ(c.polling_interval.count(), 0);
   EXPECT_EQ(c.signals.size(), 3u);
-  EXPECT_EQ(c.batch_size, 1000);
-  EXPECT_FALSE(c.validate_relations);
+  EXPECT_EQ(c.processing.batch_size, 1000);
+  EXPECT_FALSE(c.processing.validate_relations);
 }
 
 // Scenario: the reliability keys: retry defaults, checkpoint.max_batches,
@@ -121,7 +121,7 @@ TEST(ParquetReceiverConfigTest, ReliabilityKeys) {
   EXPECT_EQ(d.retry.init_backoff, std::chrono::seconds(1));
   EXPECT_EQ(d.retry.max_backoff, std::chrono::seconds(30));
   EXPECT_TRUE(d.dead_letter_path.empty());
-  EXPECT_EQ(d.orphan_grace_period, std::chrono::seconds(30));
+  EXPECT_EQ(d.processing.orphan_grace_period, std::chrono::seconds(30));
   EXPECT_EQ(d.storage_max_elapsed_time, std::chrono::minutes(5));
   ASSERT_OK_AND_ASSIGN(auto c, Parse(R"(
 base_uri: /data/lake
@@ -130,7 +130,7 @@ processing_options: {orphan_grace_period: 2m}
 checkpoint: {path: /tmp/ck.json, max_batches: 4}
 dead_letter: {path: "file:///var/dead.jsonl"}
 )"));
-  EXPECT_EQ(c.orphan_grace_period, std::chrono::minutes(2));
+  EXPECT_EQ(c.processing.orphan_grace_period, std::chrono::minutes(2));
   EXPECT_EQ(c.storage_max_elapsed_time.count(), 0);
   EXPECT_THAT(ErrorOf("base_uri: /x\nstorage_retry: {max_elapsed: 1m}"),
               HasSubstr("max_elapsed_time"));
@@ -320,14 +320,64 @@ TEST(PacingScheduleTest, BatchEventTimeOfLogs) {
 // and a zero count are errors naming the key.
 TEST(ParquetReceiverConfigTest, ShardKeys) {
   ASSERT_OK_AND_ASSIGN(auto d, Parse("base_uri: /data/lake"));
-  EXPECT_EQ(d.shard, (dataset::Shard{0, 1}));
+  EXPECT_EQ(d.shard.ToShard(), (dataset::Shard{0, 1}));
   ASSERT_OK_AND_ASSIGN(auto c, Parse("base_uri: /x\nshard: {index: 2, count: 3}"));
-  EXPECT_EQ(c.shard, (dataset::Shard{2, 3}));
+  EXPECT_EQ(c.shard.ToShard(), (dataset::Shard{2, 3}));
   EXPECT_THAT(ErrorOf("base_uri: /x\nshard: {index: 3, count: 3}"),
               HasSubstr("shard.index"));
   EXPECT_THAT(ErrorOf("base_uri: /x\nshard: {count: 3}"), HasSubstr("\"index\""));
   EXPECT_THAT(ErrorOf("base_uri: /x\nshard: {index: 0, count: 0}"),
               HasSubstr("shard.count"));
+}
+
+// Scenario: `processing_options`, `time_range` and `shard` read as blocks of their
+// own (as `checkpoint` and `retry`), through ConfigReader with their own paths.
+// Guarantees: each struct reads its keys and reports its errors at its key (an
+// unknown key, an empty range, an index not below count); ToReaderOptions carries
+// them over.
+TEST(ParquetReceiverConfigTest, NestedBlocksReadThemselves) {
+  using C = ParquetReceiverConfig;
+  ASSERT_OK_AND_ASSIGN(auto p, config::ParseTyped<C::ProcessingOptions>(
+                                   YAML::Load("{batch_size: 7, min_file_age: 2s}"),
+                                   "pq.processing_options"));
+  EXPECT_EQ(p.batch_size, 7);
+  EXPECT_EQ(p.min_file_age, std::chrono::seconds(2));
+  EXPECT_EQ(p.orphan_grace_period, std::chrono::seconds(30));
+  auto bad = config::ParseTyped<C::ProcessingOptions>(YAML::Load("{batch_sizes: 7}"),
+                                                      "pq.processing_options");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("pq.processing_options.batch_sizes"));
+
+  ASSERT_OK_AND_ASSIGN(auto r, config::ParseTyped<C::TimeRangeConfig>(
+                                   YAML::Load("{start: 5}"), "pq.time_range"));
+  EXPECT_EQ(r.ToTimeRange().start_unix_nano, 5);
+  EXPECT_EQ(r.ToTimeRange().end_unix_nano, INT64_MAX);
+  auto empty = config::ParseTyped<C::TimeRangeConfig>(YAML::Load("{start: 9, end: 9}"),
+                                                      "pq.time_range");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.status().message(), HasSubstr("start must be before end"));
+
+  ASSERT_OK_AND_ASSIGN(auto shard, config::ParseTyped<C::ShardConfig>(
+                                       YAML::Load("{index: 1, count: 4}"), "pq.shard"));
+  EXPECT_EQ(shard.ToShard(), (dataset::Shard{1, 4}));
+  auto over =
+      config::ParseTyped<C::ShardConfig>(YAML::Load("{index: 4, count: 4}"), "pq.shard");
+  ASSERT_FALSE(over.ok());
+  EXPECT_THAT(over.status().message(), HasSubstr("pq.shard.index"));
+  EXPECT_THAT(over.status().message(), HasSubstr("got index 4 of count 4"));
+
+  ASSERT_OK_AND_ASSIGN(auto c, Parse(R"(
+base_uri: /x
+processing_options: {batch_size: 9}
+time_range: {end: 100}
+shard: {index: 0, count: 2}
+)"));
+  const dataset::ReaderOptions o = c.ToReaderOptions();
+  EXPECT_EQ(o.batch_size, 9);
+  ASSERT_TRUE(o.time_range.has_value());
+  EXPECT_EQ(o.time_range->start_unix_nano, 0);
+  EXPECT_EQ(o.time_range->end_unix_nano, 100);
+  EXPECT_EQ(c.shard.ToShard(), (dataset::Shard{0, 2}));
 }
 
 // Scenario: the receiver's `retry` block on the engine's backoff policy.
