@@ -13,10 +13,20 @@ SECRET_KEY = "otap-test-secret"
 REGION = "us-east-1"
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never one this test process was given before: the
+    kernel may hand the same port out again right after it was closed, and two
+    listeners of one test (say OTLP/gRPC and OTLP/HTTP) must not get the same."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 class S3Server:
