@@ -622,6 +622,8 @@ TEST(DatasetReaderTest, ResumeSkipsConsumedChildRowGroups) {
   for (auto& request : rest) actual.push_back(std::move(request));
   ASSERT_OK(otlp::CheckEquivalent(expected, actual));
   EXPECT_EQ(tail.roots_emitted, full.roots_emitted - roots);
+  EXPECT_EQ(full.orphan_rows, 0);
+  EXPECT_EQ(tail.orphan_rows, 0);
 
   // Groups of the root files replayed whole (not opened at all).
   int64_t done_file_groups = 0;

@@ -117,7 +117,7 @@ Status SignalMerge::Open(const PartitionPlan& partition) {
     auto& state = tables_[Slot(type)];
     if (type == root_type_ && !resume_.done_files.empty()) {
       // Resume: root files already replayed are not read; their children fall
-      // below resume_floor_ and are dropped as filtered.
+      // below the resume floors and are dropped as filtered.
       std::vector<PlannedFile> files;
       for (const auto& file : partition.FilesOf(type)) {
         if (std::find(resume_.done_files.begin(), resume_.done_files.end(), file.path) ==
@@ -151,9 +151,9 @@ void SignalMerge::SkipConsumedGroups() {
              group.first_row_in_file + group.rows <= resume_.row;
     });
   }
-  resume_floor_ = roots.next_id_min();
+  resume_floors_[Slot(root_type_)] = roots.next_id_min();
   std::array<std::optional<uint32_t>, kPayloadTypeSlots> floor;
-  floor[Slot(root_type_)] = resume_floor_;
+  floor[Slot(root_type_)] = resume_floors_[Slot(root_type_)];
   for (PT type : types_) {
     if (type == root_type_ || tables_[Slot(type)]->retain) continue;
     const auto parent = ParentOf(type, signal_);
@@ -164,6 +164,7 @@ void SignalMerge::SkipConsumedGroups() {
       return group.pull_max < parent_floor;
     });
     floor[Slot(type)] = cursor.next_id_min();
+    resume_floors_[Slot(type)] = *floor[Slot(type)];
   }
 }
 
@@ -501,7 +502,8 @@ arrow::Result<uint32_t> SignalMerge::ClassifyPiece(
       continue;
     }
     if (key == kNoKey || key < parent.floor) {
-      CountDropped(*state, *piece, r);
+      // A dropped child of a replayed parent takes its own children with it.
+      if (CountDropped(*state, *piece, r) && has_ids) own_set.Add(piece->id[r], false);
       continue;
     }
     still.push_back(row);
@@ -554,14 +556,22 @@ arrow::Result<OtapBatch> SignalMerge::EmitChunk(Chunk* chunk) {
 // ----------------------------------------------------------------------------------
 // Bookkeeping
 
-void SignalMerge::CountDropped(const TableState& state, const Piece& piece, size_t row) {
+bool SignalMerge::CountDropped(const TableState& state, const Piece& piece, size_t row) {
   if (state.retain) {
     if (!piece.used[row]) ++stats_->unreferenced_attr_rows;
-  } else if (options_.time_range || piece.key[row] < resume_floor_) {
-    ++stats_->filtered_rows;
-  } else {
-    ++stats_->orphan_rows;
+    return false;
   }
+  if (options_.time_range || piece.key[row] < ResumeFloorOfParent(state)) {
+    ++stats_->filtered_rows;
+    return true;
+  }
+  ++stats_->orphan_rows;
+  return false;
+}
+
+uint32_t SignalMerge::ResumeFloorOfParent(const TableState& state) const {
+  const auto parent = ParentOf(state.cursor->type(), signal_);
+  return parent ? resume_floors_[Slot(*parent)] : 0;
 }
 
 // Frees pieces without live rows and rewrites mostly-dead ones.

@@ -86,7 +86,11 @@ class SignalMerge {
       std::vector<std::shared_ptr<arrow::RecordBatch>>* parts);
   arrow::Result<OtapBatch> EmitChunk(Chunk* chunk);
   // Bookkeeping.
-  void CountDropped(const TableState& state, const Piece& piece, size_t row);
+  // Counts a dropped row; true when counted as filtered (its parent was filtered or
+  // replayed before a resume), false for orphans and unreferenced attributes.
+  bool CountDropped(const TableState& state, const Piece& piece, size_t row);
+  // The resume floor of the parent table of `state`'s table (0: none).
+  uint32_t ResumeFloorOfParent(const TableState& state) const;
   arrow::Status Compact(TableState* state);
   void Finish();
 
@@ -106,12 +110,13 @@ class SignalMerge {
   // range (PullAttrsFor).
   std::unordered_set<uint32_t> attr_ids_;
   // Resume (ResumePoint): rows of the in-progress root file before resume_row_end_
-  // are not emitted; dropped children with a key below resume_floor_ (the smallest
-  // root id still to be read when the merge opened) belong to replayed roots.
+  // are not emitted; a dropped child whose parent_id lies below its parent table's
+  // resume floor (the smallest id of that table still read when the merge opened)
+  // belongs to a replayed parent: filtered, not an orphan.
   ResumePoint resume_;
   int resume_file_index_ = -1;
   int64_t resume_row_end_ = 0;
-  uint32_t resume_floor_ = 0;
+  std::array<uint32_t, kPayloadTypeSlots> resume_floors_{};
 };
 
 }  // namespace otap_parquet::dataset::internal

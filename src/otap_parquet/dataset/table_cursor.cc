@@ -145,7 +145,10 @@ void TableCursor::AddGroups(FileEntry entry) {
     bool missing = false;
     group.pull_min = MinKey(*rg, pull_leaf, &missing);
     if (!root_) group.pull_max = MaxKey(*rg, pull_leaf);
-    if (has_children_ || root_) group.id_min = MinKey(*rg, id_leaf, &missing);
+    if (has_children_ || root_) {
+      group.id_min = MinKey(*rg, id_leaf, &missing);
+      group.id_max = MaxKey(*rg, id_leaf);
+    }
     if (root_) {
       bool ignored = false;
       group.res_min = MinKey(*rg, res_leaf, &ignored);
@@ -187,15 +190,38 @@ void TableCursor::ComputeSuffixes() {
 
 int64_t TableCursor::SkipConsumed(
     const std::function<bool(const FileEntry&, const GroupEntry&)>& consumed) {
+  std::vector<bool> skip(groups_.size(), false);
+  for (size_t i = next_; i < groups_.size(); ++i) {
+    const GroupEntry& group = groups_[i];
+    const FileEntry& file = files_[static_cast<size_t>(group.file)];
+    skip[i] = !group.consumed && !file.bad && consumed(file, group);
+  }
+  // Ids need not follow row order, so a consumed group may hold ids at or above the
+  // floor of the groups still read: such a group is read (the merge drops its rows
+  // as replayed) and lowers the floor.
+  for (bool changed = has_children_ || root_; changed;) {
+    changed = false;
+    uint32_t floor = kNoKey;
+    for (size_t i = next_; i < groups_.size(); ++i) {
+      const GroupEntry& group = groups_[i];
+      if (!skip[i] && !group.consumed && !files_[static_cast<size_t>(group.file)].bad) {
+        floor = std::min(floor, group.id_min);
+      }
+    }
+    for (size_t i = next_; i < groups_.size(); ++i) {
+      if (skip[i] && groups_[i].id_max >= floor) {
+        skip[i] = false;
+        changed = true;
+      }
+    }
+  }
   int64_t skipped = 0;
   for (size_t i = next_; i < groups_.size(); ++i) {
-    GroupEntry& group = groups_[i];
-    const FileEntry& file = files_[static_cast<size_t>(group.file)];
-    if (group.consumed || file.bad || !consumed(file, group)) continue;
-    group.consumed = true;
+    if (!skip[i]) continue;
+    groups_[i].consumed = true;
     ++skipped;
     ++stats_->resume_skipped_row_groups;
-    stats_->filtered_rows += group.rows;
+    stats_->filtered_rows += groups_[i].rows;
   }
   if (skipped > 0) ComputeSuffixes();
   return skipped;

@@ -55,6 +55,8 @@ struct GroupEntry {
   uint32_t raw_max = 0;  ///< largest resource.id / scope.id (upstream Q1 policy)
   /// Largest pull key (kNoKey: unknown); children only.
   uint32_t pull_max = kNoKey;
+  /// Largest id (kNoKey: unknown); roots and tables with children only.
+  uint32_t id_max = kNoKey;
   /// Resume: holds only rows replayed before (SkipConsumed); not read.
   bool consumed = false;
   std::optional<std::pair<int64_t, int64_t>> time;  ///< event time (min, max)
@@ -81,7 +83,11 @@ class TableCursor {
 
   /// \brief Resume: the row groups `consumed` says hold only rows replayed before
   /// are not read (counted as resume_skipped_row_groups, their rows as filtered);
-  /// next_*_min() then bound the other groups only. After Open(), before any read.
+  /// next_*_min() then bound the other groups only. A table whose ids are parent keys
+  /// skips such a group only when all its ids lie below next_id_min() (of the groups
+  /// still read): every id at or above that floor is then read, so the merge can
+  /// tell a child of a replayed row (below) from an orphan. After Open(), before any
+  /// read.
   /// \return the groups skipped
   int64_t SkipConsumed(
       const std::function<bool(const FileEntry&, const GroupEntry&)>& consumed);
