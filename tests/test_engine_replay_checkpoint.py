@@ -140,15 +140,21 @@ def root_files(lake):
     return sorted((lake / "logs").glob("*/*.parquet"))
 
 
-def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path):
+@pytest.mark.parametrize("first_cores,second_cores", [(1, 1), (2, 3)],
+                         ids=["one-core", "2-then-3-cores"])
+def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path, first_cores,
+                                                        second_cores):
     # Scenario: a 3-partition dataset (6000 logs, many files) replayed in batches of
     # 20 into a second dataset with a checkpoint written after every Ack; the process
     # is killed with SIGKILL once the checkpoint shows some but not all root files
-    # replayed; the same config runs again to the end; then a third time.
+    # replayed; the same config runs again to the end; then a third time. With
+    # cores, the restart runs on 3 (the third partition in path order moves from
+    # instance 0 to instance 2) and the third run on 2 again.
     # Guarantees: every source record is in the output; duplicates are at most what
-    # can be in flight (channel + exporter pending + one outbox, in batches of 20);
-    # the restart skips the replayed files (emits fewer records than the dataset);
-    # the third run emits nothing; the checkpoint then lists every root file.
+    # can be in flight (channel + exporter pending + one outbox, in batches of 20,
+    # per instance); the restart skips the replayed files (emits fewer records than
+    # the dataset); the third run emits nothing; the checkpoint then lists every
+    # root file.
     lake, expected = make_lake(run, tmp_path, partitions=3, per_partition=2000)
     total_files = len(root_files(lake))
     assert total_files >= 30
@@ -160,7 +166,7 @@ def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path):
                 interval: 0s"""))
 
     # The run may end before the checkpoint shows enough: not waited on for ready.
-    proc = engine(config, ready=False)
+    proc = engine(config, "--num-cores", first_cores, ready=False)
     killed_at = None
 
     def some_but_not_all_replayed():
@@ -179,7 +185,7 @@ def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path):
     assert proc.returncode == -signal.SIGKILL
 
     metrics = tmp_path / "m2.prom"
-    run("run", "-c", config, "--metrics-file", metrics)
+    run("run", "--num-cores", second_cores, "-c", config, "--metrics-file", metrics)
     m2 = metrics.read_text()
     resumed_emitted = metric(m2, "parquet_records_emitted", "src")
     assert 0 < resumed_emitted < len(expected)
@@ -193,12 +199,12 @@ def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path):
     assert not missing, f"{len(missing)} records lost, e.g. {sorted(missing)[:5]}"
     assert set(found) == expected
     duplicates = sum(c - 1 for c in found.values())
-    in_flight_bound = (2 + 4 + 2) * 20
+    in_flight_bound = (2 + 4 + 2) * 20 * first_cores
     assert duplicates <= in_flight_bound, duplicates
 
     # Third run: nothing new.
     metrics3 = tmp_path / "m3.prom"
-    run("run", "-c", config, "--metrics-file", metrics3)
+    run("run", "--num-cores", first_cores, "-c", config, "--metrics-file", metrics3)
     m3 = metrics3.read_text()
     assert metric(m3, "parquet_records_emitted", "src") == 0
     assert metric(m3, "parquet_files_read", "src") == 0

@@ -62,12 +62,14 @@ bool PartitionAssigned(const std::string& partition, const Shard& shard, int cor
 CoreAssignment::CoreAssignment(int num_cores)
     : counts_(static_cast<size_t>(std::max(1, num_cores)), 0) {}
 
-void CoreAssignment::AssignNewLocked(const std::vector<std::string>& keys) {
+void CoreAssignment::AssignNewLocked(const std::vector<std::string>& keys, int lister) {
+  const bool to_lister = lister >= 0 && lister < num_cores();
   for (const std::string& key : keys) {
     // Least loaded, lowest index on a tie: round-robin while counts are level.
-    const auto least = std::min_element(counts_.begin(), counts_.end());
-    owners_.emplace(key, static_cast<int>(least - counts_.begin()));
-    ++*least;
+    const auto owner = to_lister ? counts_.begin() + lister
+                                 : std::min_element(counts_.begin(), counts_.end());
+    owners_.emplace(key, static_cast<int>(owner - counts_.begin()));
+    ++*owner;
   }
 }
 
@@ -88,7 +90,8 @@ arrow::Status CoreAssignment::FillOnce(const Lister& list,
   return arrow::Status::OK();
 }
 
-std::vector<int> CoreAssignment::Assign(const std::vector<std::string>& partitions) {
+std::vector<int> CoreAssignment::Assign(const std::vector<std::string>& partitions,
+                                        int lister) {
   std::vector<std::string> keys;
   keys.reserve(partitions.size());
   for (const std::string& partition : partitions) keys.push_back(ShardKeyOf(partition));
@@ -97,7 +100,7 @@ std::vector<int> CoreAssignment::Assign(const std::vector<std::string>& partitio
   for (const std::string& key : keys) {
     if (!owners_.contains(key)) fresh.insert(key);
   }
-  AssignNewLocked({fresh.begin(), fresh.end()});
+  AssignNewLocked({fresh.begin(), fresh.end()}, lister);
   std::vector<int> owners;
   owners.reserve(keys.size());
   for (const std::string& key : keys) owners.push_back(owners_.find(key)->second);

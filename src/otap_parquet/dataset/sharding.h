@@ -52,7 +52,8 @@ bool PartitionAssigned(const std::string& partition, const Shard& shard, int cor
 /// listing: its keys in sorted order, then the keys only a checkpoint names, are
 /// dealt round-robin (core counts differ by at most one). A key first seen later
 /// (a partition published while following) goes to the core with the fewest keys
-/// (the lowest index on a tie), under the same lock. An owner never changes: an
+/// (the lowest index on a tie), under the same lock; in a one-shot replay to the
+/// core that listed it (Assign's `lister`). An owner never changes: an
 /// instance keeps the emitted, unacknowledged progress of its partitions in memory,
 /// and a second owner would replay a partition again from its last checkpoint write.
 /// Across restarts owners may differ; each instance loads the checkpoint units of the
@@ -71,8 +72,10 @@ class CoreAssignment {
   arrow::Status FillOnce(const Lister& list, const std::vector<std::string>& known);
 
   /// \brief The owner of each of `partitions` (same order). Keys not assigned yet
-  /// are given out first, in key order, each to the core with the fewest.
-  std::vector<int> Assign(const std::vector<std::string>& partitions);
+  /// are given out first, in key order, each to the core with the fewest, or to
+  /// `lister` when it is a core (a one-shot replay: the instance that lists a
+  /// partition first replays it, as it will not list again).
+  std::vector<int> Assign(const std::vector<std::string>& partitions, int lister = -1);
 
   /// \brief The owner of `partition` if its key is assigned; assigns nothing.
   std::optional<int> OwnerOf(std::string_view partition) const;
@@ -84,8 +87,9 @@ class CoreAssignment {
   bool filled() const;
 
  private:
-  /// Gives `keys` (sorted, not assigned yet) out; under mutex_.
-  void AssignNewLocked(const std::vector<std::string>& keys);
+  /// Gives `keys` (sorted, not assigned yet) out, to `lister` if it is a core;
+  /// under mutex_.
+  void AssignNewLocked(const std::vector<std::string>& keys, int lister = -1);
 
   mutable std::mutex mutex_;
   bool filled_ = false;

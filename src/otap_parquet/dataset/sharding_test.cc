@@ -147,6 +147,20 @@ TEST(CoreAssignmentTest, LaterPartitionsGoToTheLeastLoaded) {
   EXPECT_EQ(assignment.counts(), (std::vector<int64_t>{4, 4}));  // OwnerOf assigns none
 }
 
+// Scenario: a one-shot replay: partitions published after the start listing, seen
+// first by instance 2's own listing, then listed by instance 0 too.
+// Guarantees: they go to the instance that listed them first (the others may have
+// listed already and will not again), in every later listing too.
+TEST(CoreAssignmentTest, OneShotLaterPartitionsGoToTheirFirstLister) {
+  CoreAssignment assignment(3);
+  ASSERT_OK(assignment.FillOnce(ListingOf(Parts(0, 3)), {}));
+  EXPECT_EQ(assignment.Assign({Part(0), Part(7), Part(8)}, /*lister=*/2),
+            (std::vector<int>{0, 2, 2}));
+  EXPECT_EQ(assignment.Assign({Part(7), Part(8), Part(9)}, /*lister=*/0),
+            (std::vector<int>{2, 2, 0}));
+  EXPECT_EQ(assignment.counts(), (std::vector<int64_t>{2, 1, 3}));
+}
+
 // Scenario: a listing with a partition and its compaction (`<uuid>.c<hex>`, during
 // the grace period both are listed), a compaction of another partition appearing
 // later, and a compaction of a compaction.

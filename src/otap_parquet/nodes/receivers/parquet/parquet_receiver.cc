@@ -247,7 +247,10 @@ void ParquetReceiver::KeepOwnPartitions(dataset::DatasetPlan* plan) {
   std::vector<std::string> paths;
   paths.reserve(partitions.size());
   for (const auto& partition : partitions) paths.push_back(partition.path);
-  const std::vector<int> owners = assignment_->Assign(paths);
+  // Following, every instance lists again and a new partition goes to the one with
+  // the fewest; one-shot, the others may have listed already: the lister keeps it.
+  const std::vector<int> owners =
+      assignment_->Assign(paths, polling() ? -1 : settings_.core);
   size_t kept = 0;
   for (size_t i = 0; i < partitions.size(); ++i) {
     if (owners[i] != settings_.core) continue;
