@@ -5,10 +5,11 @@ at 1..N cores, in one run, for
 
 - replay: `receiver:parquet → exporter:noop` over a dataset of `--partitions` id
   spaces (one `convert` each of `--requests` generated requests of logs: 125 give
-  500,000 realistic logs). Partitions are
-  spread over the cores by a stable hash of their path (dataset/sharding.h), so a
-  dataset of few partitions can split unevenly; the per-core record counts are
-  printed.
+  500,000 realistic logs). The instances share one core assignment
+  (dataset/sharding.h) that deals the partitions round-robin, so they split evenly
+  (within one partition) however few there are; the per-core record counts are
+  printed. `--before PATH` also runs another build (e.g. main before a change) on
+  the same dataset, interleaved, labelled `before`.
 - ingest: `receiver:traffic_generator → processor:batch → exporter:parquet`
   (configs/traffic-parquet.yaml, `--batches` batches of 100 items per core): every
   core generates and writes its own share, so the work grows with the cores and
@@ -19,7 +20,7 @@ CPUs than the engine's threads want caps the speedup; compare records per CPU-se
 (flat = nothing serializes) as well as records/s.
 
 Usage: .venv/bin/python bench/cores_bench.py [--cores 1 2] [--partitions 16]
-           [--requests 125] [--batches 4000] [--runs 3]
+           [--requests 125] [--batches 4000] [--runs 3] [--before PATH]
 """
 import argparse
 import os
@@ -72,7 +73,7 @@ def report(kind, cores, wall, cpu, per_core, base):
     items = sum(per_core)
     rate = items / wall
     speedup = f"{rate / base:.2f}x" if base else "1.00x"
-    print(f"{kind:7} cores={cores} records={items:>9} per-core={per_core} wall={wall:6.2f}s "
+    print(f"{kind:14} cores={cores} records={items:>9} per-core={per_core} wall={wall:6.2f}s "
           f"cpu={cpu:6.2f}s  {rate:>10,.0f} rec/s ({speedup})  {items / cpu:>10,.0f} rec/CPU-s",
           flush=True)
     return rate
@@ -88,6 +89,7 @@ def main():
     ap.add_argument("--batches", type=int, default=4000, help="ingest: batches per core")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", choices=["replay", "ingest"])
+    ap.add_argument("--before", help="replay: also run this build on the same dataset")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="otap_cores_") as tmp:
@@ -104,14 +106,18 @@ def main():
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             config = tmp / "replay.yaml"
             config.write_text(REPLAY.format(lake=lake))
+            builds = [("replay", args.cli)]
+            if args.before:
+                builds = [("replay before", args.before), ("replay after", args.cli)]
             for _ in range(args.runs):
-                base = None
-                for cores in args.cores:
-                    metrics = tmp / "replay.prom"
-                    wall, cpu = run(args.cli, config, cores, metrics)
-                    rate = report("replay", cores, wall, cpu,
-                                  items_per_core(metrics, "exporter:noop"), base)
-                    base = base or rate
+                for label, cli in builds:
+                    base = None
+                    for cores in args.cores:
+                        metrics = tmp / "replay.prom"
+                        wall, cpu = run(cli, config, cores, metrics)
+                        rate = report(label, cores, wall, cpu,
+                                      items_per_core(metrics, "exporter:noop"), base)
+                        base = base or rate
         if args.only != "replay":
             for _ in range(args.runs):
                 base = None

@@ -140,15 +140,21 @@ def root_files(lake):
     return sorted((lake / "logs").glob("*/*.parquet"))
 
 
-def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path):
+@pytest.mark.parametrize("first_cores,second_cores", [(1, 1), (2, 3)],
+                         ids=["one-core", "2-then-3-cores"])
+def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path, first_cores,
+                                                        second_cores):
     # Scenario: a 3-partition dataset (6000 logs, many files) replayed in batches of
     # 20 into a second dataset with a checkpoint written after every Ack; the process
     # is killed with SIGKILL once the checkpoint shows some but not all root files
-    # replayed; the same config runs again to the end; then a third time.
+    # replayed; the same config runs again to the end; then a third time. With
+    # cores, the restart runs on 3 (the third partition in path order moves from
+    # instance 0 to instance 2) and the third run on 2 again.
     # Guarantees: every source record is in the output; duplicates are at most what
-    # can be in flight (channel + exporter pending + one outbox, in batches of 20);
-    # the restart skips the replayed files (emits fewer records than the dataset);
-    # the third run emits nothing; the checkpoint then lists every root file.
+    # can be in flight (channel + exporter pending + one outbox, in batches of 20,
+    # per instance); the restart skips the replayed files (emits fewer records than
+    # the dataset); the third run emits nothing; the checkpoint then lists every
+    # root file.
     lake, expected = make_lake(run, tmp_path, partitions=3, per_partition=2000)
     total_files = len(root_files(lake))
     assert total_files >= 30
@@ -160,7 +166,7 @@ def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path):
                 interval: 0s"""))
 
     # The run may end before the checkpoint shows enough: not waited on for ready.
-    proc = engine(config, ready=False)
+    proc = engine(config, "--num-cores", first_cores, ready=False)
     killed_at = None
 
     def some_but_not_all_replayed():
@@ -179,7 +185,7 @@ def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path):
     assert proc.returncode == -signal.SIGKILL
 
     metrics = tmp_path / "m2.prom"
-    run("run", "-c", config, "--metrics-file", metrics)
+    run("run", "--num-cores", second_cores, "-c", config, "--metrics-file", metrics)
     m2 = metrics.read_text()
     resumed_emitted = metric(m2, "parquet_records_emitted", "src")
     assert 0 < resumed_emitted < len(expected)
@@ -193,12 +199,12 @@ def test_kill_9_and_restart_replays_only_unacknowledged(engine, run, tmp_path):
     assert not missing, f"{len(missing)} records lost, e.g. {sorted(missing)[:5]}"
     assert set(found) == expected
     duplicates = sum(c - 1 for c in found.values())
-    in_flight_bound = (2 + 4 + 2) * 20
+    in_flight_bound = (2 + 4 + 2) * 20 * first_cores
     assert duplicates <= in_flight_bound, duplicates
 
     # Third run: nothing new.
     metrics3 = tmp_path / "m3.prom"
-    run("run", "-c", config, "--metrics-file", metrics3)
+    run("run", "--num-cores", first_cores, "-c", config, "--metrics-file", metrics3)
     m3 = metrics3.read_text()
     assert metric(m3, "parquet_records_emitted", "src") == 0
     assert metric(m3, "parquet_files_read", "src") == 0
@@ -257,6 +263,191 @@ def test_num_cores_split_partitions_exactly_once(run, tmp_path):
     assert metric(metrics.read_text(), "parquet_records_emitted", "src") == len(expected)
     found = bodies(run, tmp_path, second, "out")
     assert set(found) == expected
+    assert max(found.values()) == 1
+
+
+def fnv1a(text):
+    h = 1469598103934665603
+    for byte in text.encode():
+        h = ((h ^ byte) * 1099511628211) % 2**64
+    return h
+
+
+# `_part_id` values in sorted order that the hash split of the cores (FNV-1a of the
+# partition path modulo --num-cores, before the core assignment) gives all to core 0
+# of 2 and of 3: the balance checks below fail on it, deterministically.
+PART_IDS = [n for n in (f"00000000-0000-4000-8000-{i:012d}" for i in range(200))
+            if fnv1a(f"_part_id={n}") % 6 == 0][:6]
+
+
+def add_partition(run, tmp_path, lake, part_id, first, count, hold=None):
+    """Logs rec-<first..first+count) as partition `_part_id=<part_id>` of `lake`:
+    converted aside, then moved in a table at a time, the root table (logs) last, as
+    a writer publishes. With `hold` (a directory), the newest file of every table is
+    kept there instead (a flush published later, put_back_all)."""
+    stage = tmp_path / f"stage-{part_id}"
+    src = tmp_path / f"in-{part_id}.jsonl"
+    write_logs(src, first, count)
+    run("convert", "--max-batch-rows", "100", "--rows-per-file", 150, src, stage)
+    for table in sorted(stage.iterdir(), key=lambda t: t.name == "logs"):
+        [part] = list(table.iterdir())
+        if hold is not None:
+            newest = sorted(part.glob("*.parquet"))[-1]
+            dest = hold / table.name / f"_part_id={part_id}" / newest.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(newest, dest)
+        dest = lake / table.name / f"_part_id={part_id}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(part, dest)
+    return {f"rec-{n}" for n in range(first, first + count)}
+
+
+def put_back_all(lake, hold):
+    """Publishes what add_partition held back: child tables first, the root last."""
+    for dest in sorted(hold.glob("*/*/*.parquet"), key=lambda d: d.parts[-3] == "logs"):
+        os.rename(dest, lake / dest.relative_to(hold))
+
+
+def core_metric(text, name, node, core):
+    return sum(map(int, re.findall(
+        rf'otap_node_{name}(?:_total)?\{{[^}}]*node="{node}"[^}}]*core="{core}"[^}}]*\}} (\d+)',
+        text)))
+
+
+def per_core_config(lake, out, receiver_extra=""):
+    """receiver:parquet `src` → exporter:file `out` (one OTLP/JSON file per core:
+    `out` holds `{core_id}`)."""
+    return v1_config(f"""
+          src:
+            type: receiver:parquet
+            config:
+              base_uri: "{lake}"
+              signal_types: [logs]
+              processing_options: {{batch_size: 20}}
+{receiver_extra}
+          out:
+            type: exporter:file
+            config: {{path: "{out}"}}""", "- {from: src, to: out}")
+
+
+def file_bodies(paths):
+    found = collections.Counter()
+    for path in paths:
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            for r in json.loads(line).get("resourceLogs", []):
+                for s in r.get("scopeLogs", []):
+                    for rec in s.get("logRecords", []):
+                        found[rec["body"]["stringValue"]] += 1
+    return found
+
+
+@pytest.mark.parametrize("cores,assigned", [(2, [2, 2]), (3, [2, 1, 1])])
+def test_num_cores_balance_few_partitions(run, tmp_path, cores, assigned):
+    # Scenario: 4 partitions of 200 logs, whose paths the old hash split gave all to
+    # one core, replayed one-shot with --num-cores 2 and 3, each core writing its
+    # own file.
+    # Guarantees: the partitions are dealt round-robin in path order (2:2, 2:1:1:
+    # `parquet_assigned_partitions` and the records each core emitted and wrote);
+    # every record exactly once.
+    lake = tmp_path / "lake"
+    expected = set()
+    for i, part_id in enumerate(PART_IDS[:4]):
+        expected |= add_partition(run, tmp_path, lake, part_id, i * 200, 200)
+    config = tmp_path / "replay.yaml"
+    config.write_text(per_core_config(lake, tmp_path / "out-{core_id}.jsonl"))
+    metrics = tmp_path / "m.prom"
+    run("run", "--num-cores", cores, "-c", config, "--metrics-file", metrics)
+    m = metrics.read_text()
+    assert [core_metric(m, "parquet_records_emitted", "src", c)
+            for c in range(cores)] == [200 * a for a in assigned]
+    assert [core_metric(m, "parquet_assigned_partitions", "src", c)
+            for c in range(cores)] == assigned
+    for c in range(cores):
+        assert sum(file_bodies([tmp_path / f"out-{c}.jsonl"]).values()) == 200 * assigned[c]
+    found = file_bodies(tmp_path.glob("out-*.jsonl"))
+    assert set(found) == expected
+    assert max(found.values()) == 1
+
+
+def test_num_cores_balance_partitions_appearing_while_following(engine, run, tmp_path):
+    # Scenario: following (polling every 200ms, checkpoint) with --num-cores 2 a lake
+    # of 2 partitions; once they are replayed 2 more partitions are published (all 4
+    # hash to one core), then SIGTERM.
+    # Guarantees: the first two are split 1:1 at start; each later one goes to the
+    # core with fewer partitions (2:2 whether one pass or two see them); every
+    # record exactly once.
+    lake = tmp_path / "lake"
+    expected = set()
+    for i, part_id in enumerate(PART_IDS[:2]):
+        expected |= add_partition(run, tmp_path, lake, part_id, i * 200, 200)
+    config = tmp_path / "follow.yaml"
+    config.write_text(per_core_config(lake, tmp_path / "out-{core_id}.jsonl", f"""\
+              polling_interval: 200ms
+              checkpoint: {{path: "{tmp_path / 'replay.json'}", interval: 50ms}}"""))
+    metrics = tmp_path / "m.prom"
+    proc = engine(config, "--num-cores", "2", "--metrics-file", metrics)
+
+    def delivered(n):
+        def reached():
+            proc.check_running()
+            m = proc.metrics()
+            return (metric(m, "parquet_records_emitted", "src") >= n and
+                    metric(m, "received_items", "out") >= n)
+        wait_until(reached, f"{n} records replayed", 60)
+
+    delivered(400)
+    for i, part_id in enumerate(PART_IDS[2:4], start=2):
+        expected |= add_partition(run, tmp_path, lake, part_id, i * 200, 200)
+    delivered(800)
+    proc.stop()
+    m = metrics.read_text()
+    assert [core_metric(m, "parquet_records_emitted", "src", c) for c in range(2)] == [400, 400]
+    assert [core_metric(m, "parquet_assigned_partitions", "src", c) for c in range(2)] == [2, 2]
+    found = file_bodies(tmp_path.glob("out-*.jsonl"))
+    assert set(found) == expected
+    assert max(found.values()) == 1
+
+
+def test_num_cores_restart_with_other_owners_replays_each_record_once(run, tmp_path):
+    # Scenario: a checkpointed one-shot replay with --num-cores 2 of partitions B and
+    # C (C's newest flush not published yet); then C's flush is published and a
+    # partition A, sorting first, is added; the replay runs again with --num-cores 3,
+    # then a third time with 2. Owners change every run (B: core 0, 1, 1; C: 1, 2, 0).
+    # Guarantees: each run's instances load the checkpoint units of the partitions
+    # they own now: run 2 emits only A and C's new files, run 3 nothing; every record
+    # exactly once over the runs.
+    lake, hold = tmp_path / "lake", tmp_path / "held"
+    b = add_partition(run, tmp_path, lake, PART_IDS[1], 0, 600)
+    c = add_partition(run, tmp_path, lake, PART_IDS[2], 1000, 600, hold=hold)
+    ckpt = tmp_path / "replay.json"
+    extra = f"""              checkpoint: {{path: "{ckpt}", interval: 0s}}"""
+
+    def replay(name, cores):
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(per_core_config(lake, tmp_path / f"{name}-{{core_id}}.jsonl", extra))
+        metrics = tmp_path / f"{name}.prom"
+        run("run", "--num-cores", cores, "-c", config, "--metrics-file", metrics)
+        m = metrics.read_text()
+        return (m, [core_metric(m, "parquet_assigned_partitions", "src", k)
+                    for k in range(cores)])
+
+    m1, assigned1 = replay("run1", 2)
+    assert assigned1 == [1, 1]
+    first = metric(m1, "parquet_records_emitted", "src")
+    assert first < len(b | c)
+    put_back_all(lake, hold)
+    a = add_partition(run, tmp_path, lake, PART_IDS[0], 2000, 200)
+    m2, assigned2 = replay("run2", 3)
+    assert assigned2 == [1, 1, 1]
+    assert metric(m2, "parquet_records_emitted", "src") == len(a | b | c) - first
+    assert metric(m2, "parquet_resume_skipped_files", "src") > 0
+    m3, assigned3 = replay("run3", 2)
+    assert assigned3 == [2, 1]
+    assert metric(m3, "parquet_records_emitted", "src") == 0
+    found = file_bodies(tmp_path.glob("run*-*.jsonl"))
+    assert set(found) == a | b | c
     assert max(found.values()) == 1
 
 

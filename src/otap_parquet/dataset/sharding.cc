@@ -3,8 +3,11 @@
 
 #include "otap_parquet/dataset/compaction.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <set>
+#include <utility>
 
 #include <arrow/status.h>
 #include <fmt/format.h>
@@ -54,6 +57,72 @@ bool PartitionAssigned(const std::string& partition, const Shard& shard, int cor
   if (h % count != static_cast<uint64_t>(shard.index)) return false;
   if (num_cores <= 1) return true;
   return (h / count) % static_cast<uint64_t>(num_cores) == static_cast<uint64_t>(core);
+}
+
+CoreAssignment::CoreAssignment(int num_cores)
+    : counts_(static_cast<size_t>(std::max(1, num_cores)), 0) {}
+
+void CoreAssignment::AssignNewLocked(const std::vector<std::string>& keys, int lister) {
+  const bool to_lister = lister >= 0 && lister < num_cores();
+  for (const std::string& key : keys) {
+    // Least loaded, lowest index on a tie: round-robin while counts are level.
+    const auto owner = to_lister ? counts_.begin() + lister
+                                 : std::min_element(counts_.begin(), counts_.end());
+    owners_.emplace(key, static_cast<int>(owner - counts_.begin()));
+    ++*owner;
+  }
+}
+
+arrow::Status CoreAssignment::FillOnce(const Lister& list,
+                                       const std::vector<std::string>& known) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (filled_) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(const std::vector<std::string> listed, list());
+  for (const auto* partitions : {&listed, &known}) {
+    std::set<std::string> keys;
+    for (const std::string& partition : *partitions) {
+      std::string key = ShardKeyOf(partition);
+      if (!owners_.contains(key)) keys.insert(std::move(key));
+    }
+    AssignNewLocked({keys.begin(), keys.end()});
+  }
+  filled_ = true;
+  return arrow::Status::OK();
+}
+
+std::vector<int> CoreAssignment::Assign(const std::vector<std::string>& partitions,
+                                        int lister) {
+  std::vector<std::string> keys;
+  keys.reserve(partitions.size());
+  for (const std::string& partition : partitions) keys.push_back(ShardKeyOf(partition));
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::set<std::string> fresh;
+  for (const std::string& key : keys) {
+    if (!owners_.contains(key)) fresh.insert(key);
+  }
+  AssignNewLocked({fresh.begin(), fresh.end()}, lister);
+  std::vector<int> owners;
+  owners.reserve(keys.size());
+  for (const std::string& key : keys) owners.push_back(owners_.find(key)->second);
+  return owners;
+}
+
+std::optional<int> CoreAssignment::OwnerOf(std::string_view partition) const {
+  const std::string key = ShardKeyOf(partition);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = owners_.find(key);
+  if (it == owners_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<int64_t> CoreAssignment::counts() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return counts_;
+}
+
+bool CoreAssignment::filled() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return filled_;
 }
 
 }  // namespace otap_parquet::dataset

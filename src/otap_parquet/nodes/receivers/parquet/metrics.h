@@ -84,6 +84,10 @@ struct ParquetReceiverMetrics {
       "parquet_batches_in_flight", "{batch}", "emitted batches not yet settled");
   static constexpr engine::MetricDef passes =
       engine::Counter("parquet_passes", "{pass}", "dataset discoveries (readers opened)");
+  static constexpr engine::MetricDef assigned_partitions = engine::Gauge(
+      "parquet_assigned_partitions", "{partition}",
+      "partitions this instance replays (--num-cores: its share of the core "
+      "assignment; one core: those of the last pass)");
   static constexpr engine::MetricDef watch_wakeups =
       engine::Counter("parquet_watch_wakeups", "{pass}",
                       "passes started early because files appeared (watch: inotify)");

@@ -2,11 +2,13 @@
 #include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/logger.h>
 
 #include "otap_parquet/dataset/partition_values.h"
@@ -56,18 +58,25 @@ class SharedCheckpoint {
     return shared;
   }
 
-  /// Units of the loaded checkpoint that belong to instance `core` of `num_cores`
-  /// of `shard`.
+  /// Units of the loaded checkpoint whose partition is `mine`.
   std::map<dataset::ReplayUnit, dataset::UnitProgress> UnitsOf(
-      const dataset::Shard& shard, int core, int num_cores) const {
+      const std::function<bool(const std::string&)>& mine) const {
     std::lock_guard<std::mutex> lock(mutex_);
     std::map<dataset::ReplayUnit, dataset::UnitProgress> units;
     for (const auto& [unit, progress] : state_.units) {
-      if (dataset::PartitionAssigned(unit.partition, shard, core, num_cores)) {
-        units[unit] = progress;
-      }
+      if (mine(unit.partition)) units[unit] = progress;
     }
     return units;
+  }
+
+  /// Partitions the checkpoint names.
+  std::vector<std::string> Partitions() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::string> partitions;
+    for (const auto& [unit, progress] : state_.units) {
+      partitions.push_back(unit.partition);
+    }
+    return partitions;
   }
 
   /// Replaces the units of one instance and writes the whole checkpoint.
@@ -89,6 +98,20 @@ class SharedCheckpoint {
   bool existed_ = false;
 };
 
+// The core assignment shared by the instances of one receiver node of this process
+// (same pipeline, node, dataset and shard), as the checkpoint is.
+std::shared_ptr<dataset::CoreAssignment> SharedCoreAssignment(const std::string& key,
+                                                              int num_cores) {
+  static std::mutex registry_mutex;
+  static std::map<std::string, std::weak_ptr<dataset::CoreAssignment>> registry;
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  auto& slot = registry[fmt::format("{}\n{}", num_cores, key)];
+  if (auto existing = slot.lock()) return existing;
+  auto created = std::make_shared<dataset::CoreAssignment>(num_cores);
+  slot = created;
+  return created;
+}
+
 arrow::Result<std::unique_ptr<engine::Node>> ParquetReceiver::Make(
     const engine::NodeSettings& settings, const YAML::Node& config) {
   ARROW_ASSIGN_OR_RAISE(
@@ -109,7 +132,7 @@ dataset::ReaderStats ParquetReceiver::stats() const {
   return total;
 }
 
-arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
+arrow::Status ParquetReceiver::OpenCheckpoint() {
   const auto& ck = *config_.checkpoint;
   std::shared_ptr<arrow::fs::FileSystem> fs;
   std::string path;
@@ -136,14 +159,105 @@ arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
   }
   ARROW_ASSIGN_OR_RAISE(
       checkpoint_, SharedCheckpoint::Open(fs, path, dataset::DisplayUri(*fs_, base_)));
-  progress_ = dataset::ReplayProgress(checkpoint_->UnitsOf(
-      config_.shard.ToShard(), settings_.core, std::max(1, settings_.num_cores)));
+  return arrow::Status::OK();
+}
+
+void ParquetReceiver::LoadCheckpoint(engine::EffectHandler& effect) {
+  // The units of the partitions this instance owns now (owners may differ from the
+  // run that wrote them: the file holds every instance's units).
+  const dataset::Shard shard = config_.shard.ToShard();
+  const int core = settings_.core;
+  progress_ =
+      dataset::ReplayProgress(checkpoint_->UnitsOf([&](const std::string& partition) {
+        if (!dataset::PartitionAssigned(partition, shard, 0, 1)) return false;
+        return !assignment_ || assignment_->OwnerOf(partition) == core;
+      }));
   effect.logger().info(
       "receiver.parquet.checkpoint node={} core={} uri={} resumed={} "
       "units={}",
       effect.node_id(), effect.core(), checkpoint_->display(), checkpoint_->existed(),
       progress_.acked().size());
+}
+
+arrow::Result<dataset::ReaderOptions> ParquetReceiver::ListingOptions() const {
+  dataset::ReaderOptions options = config_.ToReaderOptions();
+  options.log = DatasetLog();
+  // Parsed (and so checked) by the config already.
+  ARROW_ASSIGN_OR_RAISE(auto selected, dataset::MakePartitionsFilter(config_.partitions));
+  if (config_.shard.count > 1 || !config_.partitions.empty()) {
+    options.partition_filter = [shard = config_.shard.ToShard(),
+                                selected](const dataset::PartitionPlan& p) {
+      return selected(p.path) && dataset::PartitionAssigned(p.path, shard, 0, 1);
+    };
+  }
+  return options;
+}
+
+arrow::Status ParquetReceiver::OpenAssignment(engine::EffectHandler& effect) {
+  const int num_cores = settings_.num_cores;
+  const dataset::Shard shard = config_.shard.ToShard();
+  const std::string display = dataset::DisplayUri(*fs_, base_);
+  assignment_ = SharedCoreAssignment(
+      fmt::format("{}\n{}\n{}\n{}\n{}", settings_.group, settings_.pipeline,
+                  settings_.node_id, display, shard.ToString()),
+      num_cores);
+  // The checkpoint's partitions get owners at start too, so that each of its units
+  // is loaded by exactly one instance.
+  ARROW_ASSIGN_OR_RAISE(auto selected, dataset::MakePartitionsFilter(config_.partitions));
+  std::vector<std::string> known;
+  if (checkpoint_) {
+    for (std::string& partition : checkpoint_->Partitions()) {
+      if (selected(partition) && dataset::PartitionAssigned(partition, shard, 0, 1)) {
+        known.push_back(std::move(partition));
+      }
+    }
+  }
+  bool listed_here = false;
+  auto list = [&]() -> arrow::Result<std::vector<std::string>> {
+    listed_here = true;
+    ARROW_ASSIGN_OR_RAISE(auto options, ListingOptions());
+    auto reader = dataset::DatasetReader::Make(fs_, base_, std::move(options));
+    if (!reader.ok()) {
+      if (!polling()) return reader.status();
+      // Following: storage may come back; partitions are assigned as passes see
+      // them (each to the core with the fewest), only not in one sorted deal.
+      effect.metrics().errors++;
+      effect.logger().warn(
+          "receiver.parquet.assignment.list_failed node={} base={} error=\"{}\"",
+          effect.node_id(), display, reader.status().ToString());
+      return std::vector<std::string>{};
+    }
+    std::vector<std::string> paths;
+    for (const auto& partition : (*reader)->plan().partitions) {
+      paths.push_back(partition.path);
+    }
+    return paths;
+  };
+  ARROW_RETURN_NOT_OK(assignment_->FillOnce(list, known));
+  const std::vector<int64_t> counts = assignment_->counts();
+  effect.logger().info(
+      "receiver.parquet.assignment node={} core={}/{} partitions={} per_core=[{}]{}",
+      effect.node_id(), effect.core(), num_cores, counts[settings_.core],
+      fmt::join(counts, ","), listed_here ? " (listed by this instance)" : "");
   return arrow::Status::OK();
+}
+
+void ParquetReceiver::KeepOwnPartitions(dataset::DatasetPlan* plan) {
+  auto& partitions = plan->partitions;
+  std::vector<std::string> paths;
+  paths.reserve(partitions.size());
+  for (const auto& partition : partitions) paths.push_back(partition.path);
+  // Following, every instance lists again and a new partition goes to the one with
+  // the fewest; one-shot, the others may have listed already: the lister keeps it.
+  const std::vector<int> owners =
+      assignment_->Assign(paths, polling() ? -1 : settings_.core);
+  size_t kept = 0;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    if (owners[i] != settings_.core) continue;
+    if (kept != i) partitions[kept] = std::move(partitions[i]);
+    ++kept;
+  }
+  partitions.resize(kept);
 }
 
 arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
@@ -159,11 +273,20 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
     ARROW_RETURN_NOT_OK(StartWatch(effect));
   }
   if (config_.checkpoint) {
-    auto st = OpenCheckpoint(effect);
+    auto st = OpenCheckpoint();
     if (!st.ok()) {
       return st.WithMessage("receiver:parquet ", effect.node_id(), ": ", st.message());
     }
   }
+  if (settings_.num_cores > 1) {
+    auto st = OpenAssignment(effect);
+    if (!st.ok()) {
+      return st.WithMessage("receiver:parquet ", effect.node_id(),
+                            ": cannot list dataset ", dataset::DisplayUri(*fs_, base_),
+                            ": ", st.message());
+    }
+  }
+  if (checkpoint_) LoadCheckpoint(effect);
   if (!config_.dead_letter_path.empty()) {
     auto file = DeadLetterFile::Open(config_.dead_letter_path);
     if (!file.ok()) {
@@ -236,29 +359,20 @@ bool ParquetReceiver::WatchChanged(engine::EffectHandler& effect) {
 }
 
 arrow::Status ParquetReceiver::OpenReader(engine::EffectHandler& effect) {
-  dataset::ReaderOptions options = config_.ToReaderOptions();
-  options.log = DatasetLog();
-  const int core = settings_.core;
-  const int num_cores = std::max(1, settings_.num_cores);
-  // Parsed (and so checked) by the config already.
-  ARROW_ASSIGN_OR_RAISE(auto selected, dataset::MakePartitionsFilter(config_.partitions));
-  if (num_cores > 1 || config_.shard.count > 1 || !config_.partitions.empty()) {
-    options.partition_filter = [core, num_cores, shard = config_.shard.ToShard(),
-                                selected](const dataset::PartitionPlan& p) {
-      return selected(p.path) &&
-             dataset::PartitionAssigned(p.path, shard, core, num_cores);
-    };
-  }
+  ARROW_ASSIGN_OR_RAISE(dataset::ReaderOptions options, ListingOptions());
   options.resume = [this](const dataset::PartitionPlan& p, Signal signal) {
     return progress_.ResumeFor(p, signal);
   };
-  if (tail_) {
-    options.plan_hook = [this](dataset::DatasetPlan* plan) {
-      return tail_->Apply(plan, [this](const dataset::PartitionPlan& p, Signal signal) {
-        return progress_.ResumeFor(p, signal).skip;
-      });
-    };
-  }
+  options.plan_hook = [this](dataset::DatasetPlan* plan) {
+    // After every other filter, so that only partitions replayed count for balance.
+    if (assignment_) KeepOwnPartitions(plan);
+    assigned_partitions_ = assignment_ ? assignment_->counts()[settings_.core]
+                                       : static_cast<int64_t>(plan->partitions.size());
+    if (!tail_) return arrow::Status::OK();
+    return tail_->Apply(plan, [this](const dataset::PartitionPlan& p, Signal signal) {
+      return progress_.ResumeFor(p, signal).skip;
+    });
+  };
   auto reader = dataset::DatasetReader::Make(fs_, base_, std::move(options));
   polls_++;
   if (!reader.ok()) {
@@ -766,6 +880,7 @@ void ParquetReceiver::UpdateMetrics(engine::EffectHandler& effect) {
   m.Set(M::dead_letter_errors, dead_letter_errors_);
   m.Set(M::batches_in_flight, in_flight_);
   m.Set(M::passes, polls_);
+  m.Set(M::assigned_partitions, assigned_partitions_);
   m.Set(M::watch_wakeups, watch_wakeups_);
   m.Set(M::skipped_paths, skipped_paths_);
   m.Set(M::resume_skipped_files, s.resume_skipped_files);

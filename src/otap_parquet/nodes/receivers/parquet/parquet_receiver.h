@@ -16,6 +16,7 @@
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/replanning_reader.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
+#include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/dataset/tail_planner.h"
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/engine/registry.h"
@@ -119,8 +120,17 @@ class ParquetReceiver : public engine::Receiver {
   /// The batch of `token` was refused for good: dead-lettered (the checkpoint moves
   /// past it) when `dead_letter` is set and the write succeeds, else abandoned.
   void GiveUp(uint64_t token, engine::EffectHandler& effect);
-  /// Opens the checkpoint (shared by the instances of this process); loads it.
-  arrow::Status OpenCheckpoint(engine::EffectHandler& effect);
+  /// Opens the checkpoint (shared by the instances of this process).
+  arrow::Status OpenCheckpoint();
+  /// Loads the checkpoint's units of the partitions this instance owns.
+  void LoadCheckpoint(engine::EffectHandler& effect);
+  /// `--num-cores` > 1: joins the core assignment of this node's instances, the
+  /// first of them filling it from one listing of the dataset and the checkpoint.
+  arrow::Status OpenAssignment(engine::EffectHandler& effect);
+  /// Drops the partitions of `plan` other instances own (assigning new ones).
+  void KeepOwnPartitions(dataset::DatasetPlan* plan);
+  /// Reader options with the shard's and `partitions`' filters (not the cores').
+  arrow::Result<dataset::ReaderOptions> ListingOptions() const;
   /// Opens a reader over the dataset as it is now; false (logged) on failure.
   arrow::Status OpenReader(engine::EffectHandler& effect);
   /// \brief A storage failure (retryable): reopen after a backoff, or, one-shot,
@@ -161,6 +171,10 @@ class ParquetReceiver : public engine::Receiver {
   /// Emitted and acknowledged progress; the resume points of every reader.
   dataset::ReplayProgress progress_;
   std::shared_ptr<SharedCheckpoint> checkpoint_;
+  /// `--num-cores` > 1: which instance owns which partition (shared, see sharding.h).
+  std::shared_ptr<dataset::CoreAssignment> assignment_;
+  /// Partitions this instance owns (gauge; one core: those of the last pass).
+  int64_t assigned_partitions_ = 0;
   bool checkpoint_dirty_ = false;
   Clock::time_point last_checkpoint_write_{};
   bool checkpoint_written_ = false;
