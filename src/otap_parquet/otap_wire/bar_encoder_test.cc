@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/otap_wire/bar_encoder.h"
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -173,6 +174,154 @@ OtapBatch WithStringAttributes(const OtapBatch& logs, int64_t n,
   }
   out.Set(PayloadType::kLogAttrs, arrow::RecordBatch::Make(schema, n, columns));
   return out;
+}
+
+// The fields of each payload's IPC schema in `message`, for the payloads that start
+// an IPC stream (schema message first), by payload type.
+std::map<PayloadType, std::shared_ptr<arrow::Schema>> StartedSchemas(
+    const pb::BatchArrowRecords& bar) {
+  std::map<PayloadType, std::shared_ptr<arrow::Schema>> out;
+  for (const auto& payload : bar.arrow_payloads()) {
+    auto input = std::make_shared<arrow::io::BufferReader>(
+        arrow::Buffer::FromString(payload.record()));
+    auto reader = arrow::ipc::RecordBatchStreamReader::Open(input);
+    if (reader.ok()) out[static_cast<PayloadType>(payload.type())] = (*reader)->schema();
+  }
+  return out;
+}
+
+// Scenario: attribute batches whose `int`, `double`, `bool`, `bytes` and `ser` are
+// all null (1), then one with an int value (2), then all null again (3).
+// Guarantees: (1) sends none of those optional columns (the required `parent_id`,
+// `key`, `type` stay); (2) starts a new IPC stream with `int`; (3) keeps `int` (all
+// null) on that stream instead of starting another; every batch decodes to what was
+// encoded (absent columns read back as all null).
+TEST(StreamEncoderTest, LeavesOutAllNullOptionalColumns) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  OtapBatch all_null = WithStringAttributes(logs[0], 100, "a");
+  OtapBatch with_int = all_null;
+  {
+    auto attrs = with_int.Get(PayloadType::kLogAttrs);
+    arrow::UInt8Builder types;
+    arrow::StringBuilder strs;
+    arrow::Int64Builder ints;
+    for (int64_t i = 0; i < attrs->num_rows(); ++i) {
+      ASSERT_OK(types.Append(i == 0 ? 2 : 1));
+      ASSERT_OK(i == 0 ? strs.AppendNull() : strs.Append("a" + std::to_string(i)));
+      ASSERT_OK(i == 0 ? ints.Append(5) : ints.AppendNull());
+    }
+    for (auto& [name, builder] :
+         std::vector<std::pair<std::string, arrow::ArrayBuilder*>>{
+             {"type", &types}, {"str", &strs}, {"int", &ints}}) {
+      ASSERT_OK_AND_ASSIGN(auto array, builder->Finish());
+      const int index = attrs->schema()->GetFieldIndex(name);
+      ASSERT_OK_AND_ASSIGN(attrs,
+                           attrs->SetColumn(index, attrs->schema()->field(index), array));
+    }
+    with_int.Set(PayloadType::kLogAttrs, attrs);
+  }
+  const std::vector<OtapBatch> batches = {all_null, with_int, all_null};
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  std::vector<std::string> schema_ids;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_OK_AND_ASSIGN(std::string message,
+                         encoder.Encode(batches[i], static_cast<int64_t>(i)));
+    const pb::BatchArrowRecords bar = Parse(message);
+    for (const auto& payload : bar.arrow_payloads()) {
+      if (static_cast<PayloadType>(payload.type()) == PayloadType::kLogAttrs) {
+        schema_ids.push_back(payload.schema_id());
+      }
+    }
+    auto schemas = StartedSchemas(bar);
+    if (i < 2) {
+      ASSERT_TRUE(schemas.count(PayloadType::kLogAttrs));
+      const auto& schema = *schemas[PayloadType::kLogAttrs];
+      for (const char* name : {"parent_id", "key", "type", "str"}) {
+        EXPECT_NE(schema.GetFieldByName(name), nullptr) << name;
+      }
+      for (const char* name : {"double", "bool", "bytes", "ser"}) {
+        EXPECT_EQ(schema.GetFieldByName(name), nullptr) << name;
+      }
+      EXPECT_EQ(schema.GetFieldByName("int") != nullptr, i == 1);
+    } else {
+      EXPECT_FALSE(schemas.count(PayloadType::kLogAttrs));  // same IPC stream
+    }
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_TRUE(decoded.batch.has_value());
+    ExpectSameTables(batches[i], *decoded.batch);
+  }
+  ASSERT_EQ(schema_ids.size(), 3u);
+  EXPECT_NE(schema_ids[0], schema_ids[1]);
+  EXPECT_EQ(schema_ids[1], schema_ids[2]);
+}
+
+// Scenario: a logs batch whose bodies are all strings and whose `event_name` is
+// null, encoded as a slice (offset into the row group, as a replay hands it out).
+// Guarantees: the body struct goes out with `type` (required) and `str` only, and
+// `event_name` is absent; the batch decodes to what was encoded.
+TEST(StreamEncoderTest, LeavesOutAllNullStructChildren) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  auto root = logs[0].root();
+  const int64_t rows = root->num_rows();
+  ASSERT_GT(rows, 4);
+  arrow::UInt8Builder types;
+  arrow::StringBuilder strs;
+  for (int64_t i = 0; i < rows; ++i) {
+    ASSERT_OK(types.Append(1));
+    ASSERT_OK(i % 3 == 0 ? strs.AppendNull() : strs.Append("b" + std::to_string(i)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto type_array, types.Finish());
+  ASSERT_OK_AND_ASSIGN(auto str_array, strs.Finish());
+  const auto& body_type = static_cast<const arrow::StructType&>(
+      *root->schema()->GetFieldByName("body")->type());
+  arrow::ArrayVector children;
+  for (const auto& child : body_type.fields()) {
+    if (child->name() == "type") {
+      children.push_back(type_array);
+    } else if (child->name() == "str") {
+      children.push_back(str_array);
+    } else {
+      ASSERT_OK_AND_ASSIGN(auto nulls, arrow::MakeArrayOfNull(child->type(), rows));
+      children.push_back(nulls);
+    }
+  }
+  // Every fourth body null, so that the struct's own validity moves with the slice.
+  arrow::BooleanBuilder valid;
+  for (int64_t i = 0; i < rows; ++i) ASSERT_OK(valid.Append(i % 4 != 1));
+  ASSERT_OK_AND_ASSIGN(auto valid_array, valid.Finish());
+  auto body = std::make_shared<arrow::StructArray>(
+      root->schema()->GetFieldByName("body")->type(), rows, children,
+      valid_array->data()->buffers[1]);
+  const int body_index = root->schema()->GetFieldIndex("body");
+  ASSERT_OK_AND_ASSIGN(
+      root, root->SetColumn(body_index, root->schema()->field(body_index), body));
+  const int event_index = root->schema()->GetFieldIndex("event_name");
+  ASSERT_OK_AND_ASSIGN(auto no_events, arrow::MakeArrayOfNull(arrow::utf8(), rows));
+  ASSERT_OK_AND_ASSIGN(
+      root, root->SetColumn(event_index, root->schema()->field(event_index), no_events));
+  OtapBatch batch(Signal::kLogs);
+  batch.Set(PayloadType::kLogs, root->Slice(3, rows - 3));
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batch, 0));
+  auto schemas = StartedSchemas(Parse(message));
+  ASSERT_TRUE(schemas.count(PayloadType::kLogs));
+  const auto& schema = *schemas[PayloadType::kLogs];
+  EXPECT_EQ(schema.GetFieldByName("event_name"), nullptr);
+  auto wire_body = schema.GetFieldByName("body");
+  ASSERT_NE(wire_body, nullptr);
+  ASSERT_EQ(wire_body->type()->num_fields(), 2);
+  EXPECT_EQ(wire_body->type()->field(0)->name(), "type");
+  EXPECT_EQ(wire_body->type()->field(1)->name(), "str");
+  DecodedBar decoded = decoder.Decode(message);
+  ASSERT_OK(decoded.status);
+  ASSERT_TRUE(decoded.batch.has_value());
+  ExpectSameTables(batch, *decoded.batch);
 }
 
 // Scenario: three batches on one stream whose attribute values are (1) new, (2)
