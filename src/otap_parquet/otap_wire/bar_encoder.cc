@@ -88,10 +88,30 @@ bool IsRequiredColumn(PayloadType type, std::string_view path) {
   }
 }
 
-// String columns sent as dictionaries.
+// String columns sent as dictionaries: those upstream's Go encoder sends as
+// Dictionary8/16 (and Rust's schema allows as such) whose values repeat: attribute
+// keys and values, schema URLs, scope names and versions, severity texts, names.
+// Not `body.str`, whose values are mostly distinct in real logs (the dictionary would
+// cost a hash per row and go native after its second replacement anyway).
 bool IsDictionaryColumn(PayloadType type, std::string_view path) {
   if (IsAttributeTable(type)) return path == "key" || path == "str";
-  return false;
+  if (path == "schema_url" || path == "resource.schema_url" || path == "scope.name" ||
+      path == "scope.version") {
+    return type == PayloadType::kLogs || type == PayloadType::kSpans ||
+           type == PayloadType::kUnivariateMetrics;
+  }
+  switch (type) {
+    case PayloadType::kLogs:
+      return path == "severity_text" || path == "event_name";
+    case PayloadType::kSpans:
+      return path == "name" || path == "status.status_message";
+    case PayloadType::kSpanEvents:
+      return path == "name";
+    case PayloadType::kUnivariateMetrics:
+      return path == "name" || path == "description" || path == "unit";
+    default:
+      return false;
+  }
 }
 
 // Arrow's zstd codec with one compression context for all buffers of a stream

@@ -28,9 +28,11 @@ struct EncodeOptions {
   /// Send METRIC_ATTRS (26). Go receivers up to v0.148.0 fail the stream on it; when
   /// off, metric-level attributes are left out (counted in EncoderStats).
   bool send_metric_attrs = true;
-  /// Attribute `key` / `str` columns as Dictionary<UInt16, Utf8> with one dictionary
-  /// per IPC stream that grows by deltas (native once it was replaced twice, see
-  /// kReplacementsBeforeNative); off = native columns.
+  /// Repeated string columns (attribute `key` / `str`, schema URLs, scope name and
+  /// version, severity text, event, span, metric names, ...) as
+  /// Dictionary<UInt16, Utf8> with one dictionary per IPC stream that grows by
+  /// deltas (native once it was replaced twice, see kReplacementsBeforeNative); off =
+  /// native columns.
   bool dictionaries = true;
 };
 

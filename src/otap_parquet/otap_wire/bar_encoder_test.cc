@@ -69,6 +69,20 @@ arrow::Result<arrow::ipc::ReadStats> ReadIpc(const std::string& bytes,
   return reader->stats();
 }
 
+// The fields of each payload's IPC schema in `message`, for the payloads that start
+// an IPC stream (schema message first), by payload type.
+std::map<PayloadType, std::shared_ptr<arrow::Schema>> StartedSchemas(
+    const pb::BatchArrowRecords& bar) {
+  std::map<PayloadType, std::shared_ptr<arrow::Schema>> out;
+  for (const auto& payload : bar.arrow_payloads()) {
+    auto input = std::make_shared<arrow::io::BufferReader>(
+        arrow::Buffer::FromString(payload.record()));
+    auto reader = arrow::ipc::RecordBatchStreamReader::Open(input);
+    if (reader.ok()) out[static_cast<PayloadType>(payload.type())] = (*reader)->schema();
+  }
+  return out;
+}
+
 class StreamEncoderSignalTest : public ::testing::TestWithParam<Signal> {};
 
 // Scenario: several generated batches of one signal encoded on one stream and fed
@@ -141,6 +155,52 @@ TEST(StreamEncoderTest, WireSchemaFollowsTheSpec) {
   }
 }
 
+// Scenario: generated logs and traces, two messages each on one stream.
+// Guarantees: the root's repeated strings (scope name and version, schema URLs,
+// severity text, span name) go out as Dictionary<UInt16, Utf8>, including inside
+// the resource / scope structs, `body.str` stays native; both messages decode to
+// what was encoded (the second with dictionary deltas only).
+TEST(StreamEncoderTest, RootStringsAreDictionaries) {
+  const auto dict = arrow::dictionary(arrow::uint16(), arrow::utf8());
+  for (Signal signal : {Signal::kLogs, Signal::kTraces}) {
+    SCOPED_TRACE(SignalName(signal));
+    auto batches = Generate(signal, 2);
+    ASSERT_GE(batches.size(), 2u);
+    StreamEncoder encoder(signal, EncodeOptions{});
+    StreamDecoder decoder(signal, DecodeLimits{});
+    for (int64_t i = 0; i < 2; ++i) {
+      ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batches[i], i));
+      if (i == 0) {
+        auto schemas = StartedSchemas(Parse(message));
+        const auto root = RootPayloadType(signal);
+        ASSERT_TRUE(schemas.count(root));
+        const auto& schema = *schemas[root];
+        auto scope = schema.GetFieldByName("scope");
+        ASSERT_NE(scope, nullptr);
+        auto scope_name =
+            static_cast<const arrow::StructType&>(*scope->type()).GetFieldByName("name");
+        ASSERT_NE(scope_name, nullptr);
+        EXPECT_TRUE(scope_name->type()->Equals(dict)) << scope_name->ToString();
+        const char* name = signal == Signal::kLogs ? "severity_text" : "name";
+        ASSERT_NE(schema.GetFieldByName(name), nullptr) << name;
+        EXPECT_TRUE(schema.GetFieldByName(name)->type()->Equals(dict)) << name;
+        if (signal == Signal::kLogs) {
+          auto body = schema.GetFieldByName("body");
+          ASSERT_NE(body, nullptr);
+          auto str =
+              static_cast<const arrow::StructType&>(*body->type()).GetFieldByName("str");
+          ASSERT_NE(str, nullptr);
+          EXPECT_EQ(str->type()->id(), arrow::Type::STRING);
+        }
+      }
+      DecodedBar decoded = decoder.Decode(message);
+      ASSERT_OK(decoded.status);
+      ASSERT_TRUE(decoded.batch.has_value());
+      ExpectSameTables(batches[i], *decoded.batch);
+    }
+  }
+}
+
 // A logs batch of one record with `n` string attributes, values `prefix`0..n-1.
 OtapBatch WithStringAttributes(const OtapBatch& logs, int64_t n,
                                const std::string& prefix) {
@@ -173,20 +233,6 @@ OtapBatch WithStringAttributes(const OtapBatch& logs, int64_t n,
     }
   }
   out.Set(PayloadType::kLogAttrs, arrow::RecordBatch::Make(schema, n, columns));
-  return out;
-}
-
-// The fields of each payload's IPC schema in `message`, for the payloads that start
-// an IPC stream (schema message first), by payload type.
-std::map<PayloadType, std::shared_ptr<arrow::Schema>> StartedSchemas(
-    const pb::BatchArrowRecords& bar) {
-  std::map<PayloadType, std::shared_ptr<arrow::Schema>> out;
-  for (const auto& payload : bar.arrow_payloads()) {
-    auto input = std::make_shared<arrow::io::BufferReader>(
-        arrow::Buffer::FromString(payload.record()));
-    auto reader = arrow::ipc::RecordBatchStreamReader::Open(input);
-    if (reader.ok()) out[static_cast<PayloadType>(payload.type())] = (*reader)->schema();
-  }
   return out;
 }
 
