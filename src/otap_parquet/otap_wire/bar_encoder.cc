@@ -88,20 +88,12 @@ bool IsRequiredColumn(PayloadType type, std::string_view path) {
   }
 }
 
-// Columns sent as dictionaries: those upstream's Go encoder sends as Dictionary8/16
-// (and Rust's schema allows as such) whose values repeat: attribute keys, string
-// and integer values, schema URLs, scope names and versions, severities, names.
-// Not `body.str`, whose values are mostly distinct in real logs (the dictionary
-// would cost a hash per row and go native after its second replacement anyway).
-bool IsDictionaryColumn(PayloadType type, std::string_view path, arrow::Type::type id) {
-  if (id == arrow::Type::INT64) {
-    return IsAttributeTable(type) ? path == "int"
-                                  : type == PayloadType::kLogs && path == "body.int";
-  }
-  if (id == arrow::Type::INT32) {
-    return type == PayloadType::kLogs && path == "severity_number";
-  }
-  if (id != arrow::Type::STRING) return false;
+// String columns sent as dictionaries: those upstream's Go encoder sends as
+// Dictionary8/16 (and Rust's schema allows as such) whose values repeat: attribute
+// keys and values, schema URLs, scope names and versions, severity texts, names.
+// Not `body.str`, whose values are mostly distinct in real logs (the dictionary would
+// cost a hash per row and go native after its second replacement anyway).
+bool IsDictionaryColumn(PayloadType type, std::string_view path) {
   if (IsAttributeTable(type)) return path == "key" || path == "str";
   if (path == "schema_url" || path == "resource.schema_url" || path == "scope.name" ||
       path == "scope.version") {
@@ -211,7 +203,10 @@ class StreamEncoder::Sink : public arrow::io::OutputStream {
 // One column's dictionary within one IPC stream: the values sent so far, in key
 // order. Growing it makes the IPC writer emit a delta; a reset, a replacement.
 struct DictionaryState {
-  virtual ~DictionaryState() = default;
+  // Arrow's own memo table (open addressing, the one its dictionary builders use):
+  // several times faster than a std::unordered_map on a replay's attributes.
+  using Memo = arrow::internal::BinaryMemoTable<arrow::BinaryBuilder>;
+  std::unique_ptr<Memo> keys = std::make_unique<Memo>(arrow::default_memory_pool());
   std::shared_ptr<arrow::Array> values;  // null until the first batch
 };
 
@@ -221,90 +216,37 @@ struct StreamEncoder::IpcStream {
   std::shared_ptr<Sink> sink;
   std::shared_ptr<arrow::ipc::RecordBatchWriter> writer;
   size_t last_record_size = 0;  // capacity hint for the next message's record
-  std::map<std::string, std::unique_ptr<DictionaryState>> dictionaries;  // by path
+  std::map<std::string, DictionaryState> dictionaries;  // by column name
 };
 
 namespace {
 
-// Per value type: Arrow's own memo tables (open addressing, the ones its dictionary
-// builders use; several times faster than a std::unordered_map on a replay's
-// attributes), and how to list a memo's values in key order.
-template <typename ArrowType>
-struct DictTraits;
-
-template <>
-struct DictTraits<arrow::StringType> {
-  using Memo = arrow::internal::BinaryMemoTable<arrow::BinaryBuilder>;
-  using Value = std::string_view;
-  static Value Get(const arrow::StringArray& a, int64_t i) { return a.GetView(i); }
-  static std::vector<Value> Values(const Memo& memo) {
-    std::vector<Value> out;
-    out.reserve(static_cast<size_t>(memo.size()));
-    memo.VisitValues(0, [&](std::string_view v) { out.push_back(v); });
-    return out;
-  }
-};
-
-template <typename ArrowType>
-struct ScalarDictTraits {
-  using CType = typename ArrowType::c_type;
-  using Memo = arrow::internal::ScalarMemoTable<CType>;
-  using Value = CType;
-  static Value Get(const arrow::NumericArray<ArrowType>& a, int64_t i) {
-    return a.Value(i);
-  }
-  static std::vector<Value> Values(const Memo& memo) {
-    std::vector<Value> out(static_cast<size_t>(memo.size()));
-    memo.CopyValues(out.data());
-    return out;
-  }
-};
-template <>
-struct DictTraits<arrow::Int64Type> : ScalarDictTraits<arrow::Int64Type> {};
-template <>
-struct DictTraits<arrow::Int32Type> : ScalarDictTraits<arrow::Int32Type> {};
-
-template <typename ArrowType>
-struct TypedDictionaryState : DictionaryState {
-  using Memo = typename DictTraits<ArrowType>::Memo;
-  std::unique_ptr<Memo> keys = std::make_unique<Memo>(arrow::default_memory_pool());
-  void Clear() {
-    keys = std::make_unique<Memo>(arrow::default_memory_pool());
-    values = nullptr;
-  }
-};
-
-// `column` as Dictionary<UInt16, its type> over `state`, which grows by the new
-// values; null when the batch alone has more distinct values than UInt16 keys can
-// address. Rows are hashed into a memo of this batch's values only (small,
-// cache-friendly); only its distinct values are looked up in the stream's
-// dictionary, so a dictionary that fills up is replaced without hashing the rows
-// again.
-template <typename ArrowType>
+// `column` as Dictionary<UInt16, Utf8> over `state`, which grows by the new values;
+// null when the batch alone has more distinct values than UInt16 keys can address.
+// Rows are hashed into a memo of this batch's values only (small, cache-friendly);
+// only its distinct values are looked up in the stream's dictionary, so a
+// dictionary that fills up is replaced without hashing the rows again.
 arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
-    const typename arrow::TypeTraits<ArrowType>::ArrayType& column,
-    TypedDictionaryState<ArrowType>* state, int64_t* resets) {
-  using Traits = DictTraits<ArrowType>;
-  using Memo = typename Traits::Memo;
-  using Value = typename Traits::Value;
+    const arrow::StringArray& column, DictionaryState* state, int64_t* resets) {
+  using Memo = DictionaryState::Memo;
   const int64_t rows = column.length();
   Memo local(arrow::default_memory_pool(),
              static_cast<int64_t>(std::min<int64_t>(rows, kMaxDictionarySize)));
   std::vector<int32_t> local_keys(static_cast<size_t>(rows));
   const uint8_t* validity = column.null_count() > 0 ? column.null_bitmap_data() : nullptr;
   const int64_t offset = column.offset();
-  Value previous{};
+  std::string_view previous;
   int32_t previous_key = -1;
   for (int64_t i = 0; i < rows; ++i) {
     if (validity && !arrow::bit_util::GetBit(validity, offset + i)) {
       local_keys[static_cast<size_t>(i)] = -1;
       continue;
     }
-    const Value value = Traits::Get(column, i);
-    // Values often come in runs (attribute keys, a scope's name): the previous
-    // row's, unhashed.
+    const std::string_view value = column.GetView(i);
+    // Attribute keys often come in runs: the previous row's key, unhashed.
     if (previous_key < 0 || value != previous) {
-      ARROW_RETURN_NOT_OK(local.GetOrInsert(value, &previous_key));
+      ARROW_RETURN_NOT_OK(local.GetOrInsert(
+          value.data(), static_cast<int32_t>(value.size()), &previous_key));
       previous = value;
     }
     local_keys[static_cast<size_t>(i)] = previous_key;
@@ -312,32 +254,35 @@ arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
   const int32_t distinct = local.size();
   if (distinct > kMaxDictionarySize) {
     if (state->keys->size() > 0) ++*resets;
-    state->Clear();
+    *state = DictionaryState{};
     return nullptr;
   }
   // This batch's values as keys of the stream's dictionary.
-  const std::vector<Value> local_values = Traits::Values(local);
   std::vector<uint16_t> to_stream(static_cast<size_t>(distinct));
-  typename arrow::TypeTraits<ArrowType>::BuilderType added;
+  arrow::StringBuilder added;
+  arrow::Status status;
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool full = false;
-    for (int32_t j = 0; j < distinct && !full; ++j) {
-      const Value& value = local_values[static_cast<size_t>(j)];
-      int32_t key = state->keys->Get(value);
+    int32_t j = 0;
+    local.VisitValues(0, [&](std::string_view value) {
+      if (full || !status.ok()) return;
+      const auto length = static_cast<int32_t>(value.size());
+      int32_t key = state->keys->Get(value.data(), length);
       if (key == arrow::internal::kKeyNotFound) {
         if (state->keys->size() >= kMaxDictionarySize) {
           full = true;
-          break;
+          return;
         }
-        ARROW_RETURN_NOT_OK(state->keys->GetOrInsert(value, &key));
-        ARROW_RETURN_NOT_OK(added.Append(value));
+        status = state->keys->GetOrInsert(value.data(), length, &key);
+        if (status.ok()) status = added.Append(value);
       }
-      to_stream[static_cast<size_t>(j)] = static_cast<uint16_t>(key);
-    }
+      to_stream[static_cast<size_t>(j++)] = static_cast<uint16_t>(key);
+    });
+    ARROW_RETURN_NOT_OK(status);
     if (!full) break;
     // Start over with this batch's values only: a replacement dictionary.
     ++*resets;
-    state->Clear();
+    *state = DictionaryState{};
     added.Reset();
   }
   ARROW_ASSIGN_OR_RAISE(auto new_values, added.Finish());
@@ -357,20 +302,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
   }
   ARROW_ASSIGN_OR_RAISE(auto index_array, indices.Finish());
   return arrow::DictionaryArray::FromArrays(
-      arrow::dictionary(arrow::uint16(), column.type()), index_array, state->values);
-}
-
-// DictionaryEncode of `column` (of ArrowType) with `path`'s state in `stream`.
-template <typename ArrowType>
-arrow::Result<std::shared_ptr<arrow::Array>> EncodeWith(
-    const arrow::Array& column,
-    std::map<std::string, std::unique_ptr<DictionaryState>>& dictionaries,
-    const std::string& path, int64_t* resets) {
-  auto& slot = dictionaries[path];
-  if (!slot) slot = std::make_unique<TypedDictionaryState<ArrowType>>();
-  return DictionaryEncode<ArrowType>(
-      static_cast<const typename arrow::TypeTraits<ArrowType>::ArrayType&>(column),
-      static_cast<TypedDictionaryState<ArrowType>*>(slot.get()), resets);
+      arrow::dictionary(arrow::uint16(), arrow::utf8()), index_array, state->values);
 }
 
 }  // namespace
@@ -399,18 +331,14 @@ arrow::Result<std::shared_ptr<arrow::Array>> StreamEncoder::ColumnToWire(
   if (column->type_id() == arrow::Type::STRUCT) {
     return StructToWire(type, path, field, std::move(column), stream);
   }
-  if (options_.dictionaries && IsDictionaryColumn(type, path, column->type_id())) {
+  if (options_.dictionaries && column->type_id() == arrow::Type::STRING &&
+      IsDictionaryColumn(type, path)) {
     int& replaced = replacements_[{type, path}];
     if (replaced >= kReplacementsBeforeNative) return column;
     int64_t resets = 0;
-    const arrow::Type::type id = column->type_id();
     ARROW_ASSIGN_OR_RAISE(
-        auto encoded,
-        id == arrow::Type::STRING
-            ? EncodeWith<arrow::StringType>(*column, stream->dictionaries, path, &resets)
-        : id == arrow::Type::INT64
-            ? EncodeWith<arrow::Int64Type>(*column, stream->dictionaries, path, &resets)
-            : EncodeWith<arrow::Int32Type>(*column, stream->dictionaries, path, &resets));
+        auto encoded, DictionaryEncode(static_cast<const arrow::StringArray&>(*column),
+                                       &stream->dictionaries[path], &resets));
     stats_.dictionary_resets += resets;
     replaced += static_cast<int>(resets);
     if (replaced >= kReplacementsBeforeNative) ++stats_.native_columns;
