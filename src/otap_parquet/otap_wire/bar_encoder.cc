@@ -2,6 +2,7 @@
 #include "otap_parquet/otap_wire/bar_encoder.h"
 
 #include <algorithm>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include <arrow/io/interfaces.h>
 #include <arrow/ipc/api.h>
 #include <arrow/util/bit_util.h>
+#include <arrow/util/bitmap_ops.h>
 #include <arrow/util/byte_size.h>
 #include <arrow/util/compression.h>
 #include <arrow/util/hashing.h>
@@ -48,6 +50,65 @@ bool IsAttributeTable(PayloadType type) {
     case PayloadType::kSpanEventAttrs:
     case PayloadType::kSpanLinkAttrs:
       return true;
+    default:
+      return false;
+  }
+}
+
+// Columns a peer requires even when all null: upstream Rust's `required: true`
+// fields (pdata `schema/payloads.rs`, at the spec's pinned HEAD and later), which
+// include the three Go's consumer requires (`MandatoryFieldIDFromSchema` on
+// attribute tables). Every other column may be absent (otap-protocol.md §4.3).
+bool IsRequiredColumn(PayloadType type, std::string_view path) {
+  if (IsAttributeTable(type)) {
+    return path == "parent_id" || path == "key" || path == "type";
+  }
+  switch (type) {
+    case PayloadType::kLogs:
+      return path == "body.type";
+    case PayloadType::kSpans:
+      return path == "start_time_unix_nano" || path == "duration_time_unix_nano" ||
+             path == "trace_id" || path == "span_id" || path == "name";
+    case PayloadType::kSpanEvents:
+      return path == "parent_id" || path == "name";
+    case PayloadType::kSpanLinks:
+      return path == "parent_id" || path == "span_id" || path == "trace_id";
+    case PayloadType::kUnivariateMetrics:
+      return path == "id" || path == "metric_type" || path == "name";
+    case PayloadType::kNumberDataPoints:
+    case PayloadType::kSummaryDataPoints:
+    case PayloadType::kHistogramDataPoints:
+    case PayloadType::kExpHistogramDataPoints:
+    case PayloadType::kNumberDpExemplars:
+    case PayloadType::kHistogramDpExemplars:
+    case PayloadType::kExpHistogramDpExemplars:
+      return path == "parent_id" || path == "time_unix_nano";
+    default:
+      return false;
+  }
+}
+
+// String columns sent as dictionaries: those upstream's Go encoder sends as
+// Dictionary8/16 (and Rust's schema allows as such) whose values repeat: attribute
+// keys and values, schema URLs, scope names and versions, severity texts, names.
+// Not `body.str`, whose values are mostly distinct in real logs (the dictionary would
+// cost a hash per row and go native after its second replacement anyway).
+bool IsDictionaryColumn(PayloadType type, std::string_view path) {
+  if (IsAttributeTable(type)) return path == "key" || path == "str";
+  if (path == "schema_url" || path == "resource.schema_url" || path == "scope.name" ||
+      path == "scope.version") {
+    return type == PayloadType::kLogs || type == PayloadType::kSpans ||
+           type == PayloadType::kUnivariateMetrics;
+  }
+  switch (type) {
+    case PayloadType::kLogs:
+      return path == "severity_text" || path == "event_name";
+    case PayloadType::kSpans:
+      return path == "name" || path == "status.status_message";
+    case PayloadType::kSpanEvents:
+      return path == "name";
+    case PayloadType::kUnivariateMetrics:
+      return path == "name" || path == "description" || path == "unit";
     default:
       return false;
   }
@@ -251,37 +312,93 @@ StreamEncoder::StreamEncoder(Signal signal, EncodeOptions options)
 
 StreamEncoder::~StreamEncoder() = default;
 
-void StreamEncoder::Reset() { streams_.clear(); }
+void StreamEncoder::Reset() {
+  streams_.clear();
+  sent_optional_.clear();
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> StreamEncoder::ColumnToWire(
+    PayloadType type, const std::string& path, std::shared_ptr<arrow::Field>* field,
+    std::shared_ptr<arrow::Array> column, IpcStream* stream) {
+  const bool required = IsRequiredColumn(type, path);
+  if (!required) {
+    std::set<std::string>& sent = sent_optional_[type];
+    if (column->null_count() == column->length() && !sent.count(path)) return nullptr;
+    // Sent from now on, all null or not: a column that comes and goes would start a
+    // new IPC stream (schema_id, dictionaries sent again) each time.
+    sent.insert(path);
+  }
+  if (column->type_id() == arrow::Type::STRUCT) {
+    return StructToWire(type, path, field, std::move(column), stream);
+  }
+  if (options_.dictionaries && column->type_id() == arrow::Type::STRING &&
+      IsDictionaryColumn(type, path)) {
+    int& replaced = replacements_[{type, path}];
+    if (replaced >= kReplacementsBeforeNative) return column;
+    int64_t resets = 0;
+    ARROW_ASSIGN_OR_RAISE(
+        auto encoded, DictionaryEncode(static_cast<const arrow::StringArray&>(*column),
+                                       &stream->dictionaries[path], &resets));
+    stats_.dictionary_resets += resets;
+    replaced += static_cast<int>(resets);
+    if (replaced >= kReplacementsBeforeNative) ++stats_.native_columns;
+    if (encoded) {
+      *field = (*field)->WithType(encoded->type());
+      return encoded;
+    }
+  }
+  return column;
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> StreamEncoder::StructToWire(
+    PayloadType type, const std::string& path, std::shared_ptr<arrow::Field>* field,
+    std::shared_ptr<arrow::Array> column, IpcStream* stream) {
+  const auto& array = static_cast<const arrow::StructArray&>(*column);
+  const auto& struct_type = static_cast<const arrow::StructType&>(*array.type());
+  arrow::FieldVector fields;
+  arrow::ArrayVector children;
+  bool changed = false;
+  for (int i = 0; i < struct_type.num_fields(); ++i) {
+    auto child_field = struct_type.field(i);
+    ARROW_ASSIGN_OR_RAISE(auto child, ColumnToWire(type, path + "." + child_field->name(),
+                                                   &child_field, array.field(i), stream));
+    if (!child) {
+      changed = true;
+      continue;
+    }
+    changed = changed || child.get() != array.field(i).get() ||
+              child_field != struct_type.field(i);
+    fields.push_back(std::move(child_field));
+    children.push_back(std::move(child));
+  }
+  // A struct without children says nothing its absence would not: keep it whole.
+  if (!changed || children.empty()) return column;
+  // The children are logical (offset 0); the struct's validity bitmap follows them.
+  std::shared_ptr<arrow::Buffer> validity;
+  const int64_t nulls = array.null_count();
+  if (nulls > 0) {
+    ARROW_ASSIGN_OR_RAISE(
+        validity, arrow::internal::CopyBitmap(arrow::default_memory_pool(),
+                                              array.null_bitmap_data(), array.offset(),
+                                              array.length()));
+  }
+  auto wire_type = arrow::struct_(std::move(fields));
+  *field = (*field)->WithType(wire_type);
+  return std::make_shared<arrow::StructArray>(std::move(wire_type), array.length(),
+                                              std::move(children), std::move(validity),
+                                              nulls);
+}
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> StreamEncoder::ToWire(
     PayloadType type, const std::shared_ptr<arrow::RecordBatch>& batch,
     IpcStream* stream) {
   std::vector<std::shared_ptr<arrow::Field>> fields;
   std::vector<std::shared_ptr<arrow::Array>> columns;
-  const bool dictionaries = options_.dictionaries && IsAttributeTable(type);
   for (int c = 0; c < batch->num_columns(); ++c) {
     auto field = batch->schema()->field(c);
-    auto column = batch->column(c);
-    if (dictionaries && column->type_id() == arrow::Type::STRING &&
-        (field->name() == "key" || field->name() == "str")) {
-      int& replaced = replacements_[{type, field->name()}];
-      if (replaced >= kReplacementsBeforeNative) {
-        fields.push_back(std::move(field));
-        columns.push_back(std::move(column));
-        continue;
-      }
-      int64_t resets = 0;
-      ARROW_ASSIGN_OR_RAISE(
-          auto encoded, DictionaryEncode(static_cast<const arrow::StringArray&>(*column),
-                                         &stream->dictionaries[field->name()], &resets));
-      stats_.dictionary_resets += resets;
-      replaced += static_cast<int>(resets);
-      if (replaced >= kReplacementsBeforeNative) ++stats_.native_columns;
-      if (encoded) {
-        field = field->WithType(encoded->type());
-        column = std::move(encoded);
-      }
-    }
+    ARROW_ASSIGN_OR_RAISE(
+        auto column, ColumnToWire(type, field->name(), &field, batch->column(c), stream));
+    if (!column) continue;  // all null and optional: absent
     fields.push_back(std::move(field));
     columns.push_back(std::move(column));
   }

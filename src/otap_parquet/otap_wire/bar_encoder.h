@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,9 +28,11 @@ struct EncodeOptions {
   /// Send METRIC_ATTRS (26). Go receivers up to v0.148.0 fail the stream on it; when
   /// off, metric-level attributes are left out (counted in EncoderStats).
   bool send_metric_attrs = true;
-  /// Attribute `key` / `str` columns as Dictionary<UInt16, Utf8> with one dictionary
-  /// per IPC stream that grows by deltas (native once it was replaced twice, see
-  /// kReplacementsBeforeNative); off = native columns.
+  /// Repeated string columns (attribute `key` / `str`, schema URLs, scope name and
+  /// version, severity text, event, span, metric names, ...) as
+  /// Dictionary<UInt16, Utf8> with one dictionary per IPC stream that grows by
+  /// deltas (native once it was replaced twice, see kReplacementsBeforeNative); off =
+  /// native columns.
   bool dictionaries = true;
 };
 
@@ -48,7 +51,11 @@ struct EncoderStats {
 /// Per message: payloads root first (Go receivers up to v0.148.0 dispatch on the
 /// first), zero-row tables left out, ids transport encoded with `encoding` field
 /// metadata (EncodeTransportIds), only the canonical (spec) columns, no schema
-/// metadata. Each payload type has its own IPC stream, identified by a `schema_id`
+/// metadata. An optional column that is all null is left out (peers read an absent
+/// optional column as all null, otap-protocol.md §4.3) until the stream has sent it
+/// once; from then on it stays, so that columns which come and go do not start a
+/// new IPC stream each time. Each payload type has its own IPC stream, identified by a
+/// `schema_id`
 /// ("0", "1", ...) unique across the payload types of the stream; a schema change
 /// starts a new one. Dictionary keys are UInt16 only.
 class StreamEncoder {
@@ -81,6 +88,14 @@ class StreamEncoder {
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> ToWire(
       PayloadType type, const std::shared_ptr<arrow::RecordBatch>& batch,
       IpcStream* stream);
+  // `column` at `path` ("body.str") as sent, `field` retyped to match; null when it
+  // is left out (optional and all null).
+  arrow::Result<std::shared_ptr<arrow::Array>> ColumnToWire(
+      PayloadType type, const std::string& path, std::shared_ptr<arrow::Field>* field,
+      std::shared_ptr<arrow::Array> column, IpcStream* stream);
+  arrow::Result<std::shared_ptr<arrow::Array>> StructToWire(
+      PayloadType type, const std::string& path, std::shared_ptr<arrow::Field>* field,
+      std::shared_ptr<arrow::Array> column, IpcStream* stream);
 
   Signal signal_;
   EncodeOptions options_;
@@ -92,6 +107,8 @@ class StreamEncoder {
 
   std::map<PayloadType, std::unique_ptr<IpcStream>> streams_;
   std::map<std::pair<PayloadType, std::string>, int> replacements_;  // by column
+  /// Optional columns (paths) sent since the last Reset: kept while all null.
+  std::map<PayloadType, std::set<std::string>> sent_optional_;
   int64_t next_schema_id_ = 0;
   EncoderStats stats_;
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/otap_wire/bar_encoder.h"
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -66,6 +67,20 @@ arrow::Result<arrow::ipc::ReadStats> ReadIpc(const std::string& bytes,
     ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
   } while (batch);
   return reader->stats();
+}
+
+// The fields of each payload's IPC schema in `message`, for the payloads that start
+// an IPC stream (schema message first), by payload type.
+std::map<PayloadType, std::shared_ptr<arrow::Schema>> StartedSchemas(
+    const pb::BatchArrowRecords& bar) {
+  std::map<PayloadType, std::shared_ptr<arrow::Schema>> out;
+  for (const auto& payload : bar.arrow_payloads()) {
+    auto input = std::make_shared<arrow::io::BufferReader>(
+        arrow::Buffer::FromString(payload.record()));
+    auto reader = arrow::ipc::RecordBatchStreamReader::Open(input);
+    if (reader.ok()) out[static_cast<PayloadType>(payload.type())] = (*reader)->schema();
+  }
+  return out;
 }
 
 class StreamEncoderSignalTest : public ::testing::TestWithParam<Signal> {};
@@ -140,6 +155,52 @@ TEST(StreamEncoderTest, WireSchemaFollowsTheSpec) {
   }
 }
 
+// Scenario: generated logs and traces, two messages each on one stream.
+// Guarantees: the root's repeated strings (scope name and version, schema URLs,
+// severity text, span name) go out as Dictionary<UInt16, Utf8>, including inside
+// the resource / scope structs, `body.str` stays native; both messages decode to
+// what was encoded (the second with dictionary deltas only).
+TEST(StreamEncoderTest, RootStringsAreDictionaries) {
+  const auto dict = arrow::dictionary(arrow::uint16(), arrow::utf8());
+  for (Signal signal : {Signal::kLogs, Signal::kTraces}) {
+    SCOPED_TRACE(SignalName(signal));
+    auto batches = Generate(signal, 2);
+    ASSERT_GE(batches.size(), 2u);
+    StreamEncoder encoder(signal, EncodeOptions{});
+    StreamDecoder decoder(signal, DecodeLimits{});
+    for (int64_t i = 0; i < 2; ++i) {
+      ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batches[i], i));
+      if (i == 0) {
+        auto schemas = StartedSchemas(Parse(message));
+        const auto root = RootPayloadType(signal);
+        ASSERT_TRUE(schemas.count(root));
+        const auto& schema = *schemas[root];
+        auto scope = schema.GetFieldByName("scope");
+        ASSERT_NE(scope, nullptr);
+        auto scope_name =
+            static_cast<const arrow::StructType&>(*scope->type()).GetFieldByName("name");
+        ASSERT_NE(scope_name, nullptr);
+        EXPECT_TRUE(scope_name->type()->Equals(dict)) << scope_name->ToString();
+        const char* name = signal == Signal::kLogs ? "severity_text" : "name";
+        ASSERT_NE(schema.GetFieldByName(name), nullptr) << name;
+        EXPECT_TRUE(schema.GetFieldByName(name)->type()->Equals(dict)) << name;
+        if (signal == Signal::kLogs) {
+          auto body = schema.GetFieldByName("body");
+          ASSERT_NE(body, nullptr);
+          auto str =
+              static_cast<const arrow::StructType&>(*body->type()).GetFieldByName("str");
+          ASSERT_NE(str, nullptr);
+          EXPECT_EQ(str->type()->id(), arrow::Type::STRING);
+        }
+      }
+      DecodedBar decoded = decoder.Decode(message);
+      ASSERT_OK(decoded.status);
+      ASSERT_TRUE(decoded.batch.has_value());
+      ExpectSameTables(batches[i], *decoded.batch);
+    }
+  }
+}
+
 // A logs batch of one record with `n` string attributes, values `prefix`0..n-1.
 OtapBatch WithStringAttributes(const OtapBatch& logs, int64_t n,
                                const std::string& prefix) {
@@ -173,6 +234,140 @@ OtapBatch WithStringAttributes(const OtapBatch& logs, int64_t n,
   }
   out.Set(PayloadType::kLogAttrs, arrow::RecordBatch::Make(schema, n, columns));
   return out;
+}
+
+// Scenario: attribute batches whose `int`, `double`, `bool`, `bytes` and `ser` are
+// all null (1), then one with an int value (2), then all null again (3).
+// Guarantees: (1) sends none of those optional columns (the required `parent_id`,
+// `key`, `type` stay); (2) starts a new IPC stream with `int`; (3) keeps `int` (all
+// null) on that stream instead of starting another; every batch decodes to what was
+// encoded (absent columns read back as all null).
+TEST(StreamEncoderTest, LeavesOutAllNullOptionalColumns) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  OtapBatch all_null = WithStringAttributes(logs[0], 100, "a");
+  OtapBatch with_int = all_null;
+  {
+    auto attrs = with_int.Get(PayloadType::kLogAttrs);
+    arrow::UInt8Builder types;
+    arrow::StringBuilder strs;
+    arrow::Int64Builder ints;
+    for (int64_t i = 0; i < attrs->num_rows(); ++i) {
+      ASSERT_OK(types.Append(i == 0 ? 2 : 1));
+      ASSERT_OK(i == 0 ? strs.AppendNull() : strs.Append("a" + std::to_string(i)));
+      ASSERT_OK(i == 0 ? ints.Append(5) : ints.AppendNull());
+    }
+    for (auto& [name, builder] :
+         std::vector<std::pair<std::string, arrow::ArrayBuilder*>>{
+             {"type", &types}, {"str", &strs}, {"int", &ints}}) {
+      ASSERT_OK_AND_ASSIGN(auto array, builder->Finish());
+      const int index = attrs->schema()->GetFieldIndex(name);
+      ASSERT_OK_AND_ASSIGN(attrs,
+                           attrs->SetColumn(index, attrs->schema()->field(index), array));
+    }
+    with_int.Set(PayloadType::kLogAttrs, attrs);
+  }
+  const std::vector<OtapBatch> batches = {all_null, with_int, all_null};
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  std::vector<std::string> schema_ids;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_OK_AND_ASSIGN(std::string message,
+                         encoder.Encode(batches[i], static_cast<int64_t>(i)));
+    const pb::BatchArrowRecords bar = Parse(message);
+    for (const auto& payload : bar.arrow_payloads()) {
+      if (static_cast<PayloadType>(payload.type()) == PayloadType::kLogAttrs) {
+        schema_ids.push_back(payload.schema_id());
+      }
+    }
+    auto schemas = StartedSchemas(bar);
+    if (i < 2) {
+      ASSERT_TRUE(schemas.count(PayloadType::kLogAttrs));
+      const auto& schema = *schemas[PayloadType::kLogAttrs];
+      for (const char* name : {"parent_id", "key", "type", "str"}) {
+        EXPECT_NE(schema.GetFieldByName(name), nullptr) << name;
+      }
+      for (const char* name : {"double", "bool", "bytes", "ser"}) {
+        EXPECT_EQ(schema.GetFieldByName(name), nullptr) << name;
+      }
+      EXPECT_EQ(schema.GetFieldByName("int") != nullptr, i == 1);
+    } else {
+      EXPECT_FALSE(schemas.count(PayloadType::kLogAttrs));  // same IPC stream
+    }
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_TRUE(decoded.batch.has_value());
+    ExpectSameTables(batches[i], *decoded.batch);
+  }
+  ASSERT_EQ(schema_ids.size(), 3u);
+  EXPECT_NE(schema_ids[0], schema_ids[1]);
+  EXPECT_EQ(schema_ids[1], schema_ids[2]);
+}
+
+// Scenario: a logs batch whose bodies are all strings and whose `event_name` is
+// null, encoded as a slice (offset into the row group, as a replay hands it out).
+// Guarantees: the body struct goes out with `type` (required) and `str` only, and
+// `event_name` is absent; the batch decodes to what was encoded.
+TEST(StreamEncoderTest, LeavesOutAllNullStructChildren) {
+  auto logs = Generate(Signal::kLogs, 1);
+  ASSERT_FALSE(logs.empty());
+  auto root = logs[0].root();
+  const int64_t rows = root->num_rows();
+  ASSERT_GT(rows, 4);
+  arrow::UInt8Builder types;
+  arrow::StringBuilder strs;
+  for (int64_t i = 0; i < rows; ++i) {
+    ASSERT_OK(types.Append(1));
+    ASSERT_OK(i % 3 == 0 ? strs.AppendNull() : strs.Append("b" + std::to_string(i)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto type_array, types.Finish());
+  ASSERT_OK_AND_ASSIGN(auto str_array, strs.Finish());
+  const auto& body_type = static_cast<const arrow::StructType&>(
+      *root->schema()->GetFieldByName("body")->type());
+  arrow::ArrayVector children;
+  for (const auto& child : body_type.fields()) {
+    if (child->name() == "type") {
+      children.push_back(type_array);
+    } else if (child->name() == "str") {
+      children.push_back(str_array);
+    } else {
+      ASSERT_OK_AND_ASSIGN(auto nulls, arrow::MakeArrayOfNull(child->type(), rows));
+      children.push_back(nulls);
+    }
+  }
+  // Every fourth body null, so that the struct's own validity moves with the slice.
+  arrow::BooleanBuilder valid;
+  for (int64_t i = 0; i < rows; ++i) ASSERT_OK(valid.Append(i % 4 != 1));
+  ASSERT_OK_AND_ASSIGN(auto valid_array, valid.Finish());
+  auto body = std::make_shared<arrow::StructArray>(
+      root->schema()->GetFieldByName("body")->type(), rows, children,
+      valid_array->data()->buffers[1]);
+  const int body_index = root->schema()->GetFieldIndex("body");
+  ASSERT_OK_AND_ASSIGN(
+      root, root->SetColumn(body_index, root->schema()->field(body_index), body));
+  const int event_index = root->schema()->GetFieldIndex("event_name");
+  ASSERT_OK_AND_ASSIGN(auto no_events, arrow::MakeArrayOfNull(arrow::utf8(), rows));
+  ASSERT_OK_AND_ASSIGN(
+      root, root->SetColumn(event_index, root->schema()->field(event_index), no_events));
+  OtapBatch batch(Signal::kLogs);
+  batch.Set(PayloadType::kLogs, root->Slice(3, rows - 3));
+  StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batch, 0));
+  auto schemas = StartedSchemas(Parse(message));
+  ASSERT_TRUE(schemas.count(PayloadType::kLogs));
+  const auto& schema = *schemas[PayloadType::kLogs];
+  EXPECT_EQ(schema.GetFieldByName("event_name"), nullptr);
+  auto wire_body = schema.GetFieldByName("body");
+  ASSERT_NE(wire_body, nullptr);
+  ASSERT_EQ(wire_body->type()->num_fields(), 2);
+  EXPECT_EQ(wire_body->type()->field(0)->name(), "type");
+  EXPECT_EQ(wire_body->type()->field(1)->name(), "str");
+  DecodedBar decoded = decoder.Decode(message);
+  ASSERT_OK(decoded.status);
+  ASSERT_TRUE(decoded.batch.has_value());
+  ExpectSameTables(batch, *decoded.batch);
 }
 
 // Scenario: three batches on one stream whose attribute values are (1) new, (2)
