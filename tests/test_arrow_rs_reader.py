@@ -8,8 +8,9 @@ the row groups, rows and, per column, the Arrow type it inferred from the stored
 pyarrow's reading of the same files and must be equal. Datasets: all three signals
 written with the default writer options (delta encodings on ids, parent ids and
 times), partitioned by event hour, from the edge-case generator, and with other
-writer options (plain encodings and no dictionaries; every other v2 encoding; small
-row groups and pages; snappy). Upstream's own datasets (tests/data/upstream/) are read
+writer options (plain encodings and no dictionaries with small row groups and pages
+and snappy; every other v2 encoding; upstream's settings: uncompressed, dictionaries
+on every column). Upstream's own datasets (tests/data/upstream/) are read
 too: they fail in arrow-rs exactly where documented below."""
 import collections
 import json
@@ -30,6 +31,10 @@ SIGNALS = ("logs", "traces", "metrics")
 # Writer options of the variants besides the defaults (`--writer-options`).
 PLAIN = ("{dictionary: false, column_encodings: {}, compression: snappy, row_group_size: 700,"
          " data_page_size: 4KiB, max_rows_per_page: 100, bloom_filter_columns: [trace_id]}")
+# Upstream's writer settings: uncompressed, dictionaries on every column. Upstream's
+# own build of arrow-rs has no codec (its Cargo.lock: parquet without zstd, snap, ...),
+# so this is the layout it can decode.
+UPSTREAM_LIKE = '{compression: none, dictionary_columns: ["*"], column_encodings: {}}'
 V2_ENCODINGS = ("{dictionary: false, attribute_order: key_parent_id, column_encodings: {"
                 "id: delta_binary_packed, parent_id: delta_binary_packed, key: delta_byte_array,"
                 " str: delta_length_byte_array, body.str: delta_byte_array,"
@@ -231,6 +236,7 @@ def lakes(tmp_path_factory, cli):
             "edge": (edge, "--max-batch-rows", 7),
             "plain": (realistic, "--writer-options", PLAIN),
             "v2": (realistic, "--writer-options", V2_ENCODINGS),
+            "upstream_like": (realistic, "--writer-options", UPSTREAM_LIKE),
         }
         for variant, (source, *args) in variants.items():
             lakes[signal, variant] = out / f"{signal}-{variant}"
@@ -262,11 +268,14 @@ def test_layouts_are_the_ones_named(lakes):
     assert "DELTA_BYTE_ARRAY" in encodings(lakes["logs", "v2"], "log_attrs", "key")
     assert "DELTA_LENGTH_BYTE_ARRAY" in encodings(lakes["logs", "v2"], "log_attrs", "str")
     assert "BYTE_STREAM_SPLIT" in encodings(lakes["logs", "v2"], "logs", "time_unix_nano")
-    meta = next((lakes["traces", "plain"] / "spans").rglob("*.parquet"))
-    assert pq.ParquetFile(meta).metadata.num_row_groups > 1
+    meta = pq.ParquetFile(next((lakes["traces", "plain"] / "spans").rglob("*.parquet"))).metadata
+    assert meta.num_row_groups > 1 and meta.row_group(0).column(0).compression == "SNAPPY"
+    meta = pq.ParquetFile(next((lakes["logs", "upstream_like"] / "logs").rglob("*.parquet"))).metadata
+    assert meta.row_group(0).column(0).compression == "UNCOMPRESSED"
+    assert "RLE_DICTIONARY" in encodings(lakes["logs", "upstream_like"], "logs", "id")
 
 
-@pytest.mark.parametrize("variant", ["default", "hour", "edge", "plain", "v2"])
+@pytest.mark.parametrize("variant", ["default", "hour", "edge", "plain", "v2", "upstream_like"])
 @pytest.mark.parametrize("signal", SIGNALS)
 def test_arrow_rs_reads_like_pyarrow(arrow_rs_reader, lakes, signal, variant):
     # Scenario: one dataset read by arrow-rs and by pyarrow. Every file decodes in
