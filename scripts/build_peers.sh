@@ -22,8 +22,8 @@
 # toolchain version changed (a stamp file beside each binary). Go's own module and
 # build caches (GOMODCACHE, GOCACHE), npm's cache and cargo's registry ($CARGO_HOME,
 # ~/.cargo) are used as configured; cargo builds into build/peers/cargo-target/. Cold:
-# 11 min on two busy cores for the Collector, 2-3 min each for the others, ARROWRS_COLD
-# for arrow_rs_reader; cached: instant. Prints the built binaries' paths, one a line.
+# 11 min on two busy cores for the Collector, 2-3 min each for the others, 6 min for
+# arrow_rs_reader (181 s of CPU); cached: instant. Prints the built binaries' paths, one a line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -288,6 +288,19 @@ def test_arrow_rs_reads_like_pyarrow(arrow_rs_reader, lakes, signal, variant):
     assert sum(f["rows"] for t in rs.values() for f in t.values()) > 0
 
 
+def test_signature_tells_values_apart(arrow_rs_reader, lakes):
+    # Scenario: the comparison is not vacuous: one value more or less, a changed value
+    # or another type in a column shows as a difference.
+    base = lakes["logs", "default"]
+    _, rs, _ = read_with_arrow_rs(arrow_rs_reader, base)
+    name, signature = next(iter(rs["log_attrs"].items()))
+    key = signature["columns"]["key"]
+    for changed in ({"values": key["values"] - 1}, {"hash": (key["hash"] + 1) & U64},
+                    {"type": "LargeUtf8"}):
+        signature["columns"]["key"] = dict(key, **changed)
+        assert [d.split(": ")[1] for d in differences(rs, base)] == ["column key"], changed
+
+
 @pytest.mark.parametrize("damage", ["corrupt", "gzip"])
 def test_arrow_rs_failure_is_reported(arrow_rs_reader, cli, lakes, tmp_path, damage):
     # Scenario: a file arrow-rs cannot decode makes the peer exit 1 and name the file

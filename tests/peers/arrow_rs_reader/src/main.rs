@@ -158,7 +158,7 @@ fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
 }
 
 /// The leaf columns arrow-rs fails to read alone, with their errors.
-fn failing_columns(path: &Path) -> Result<String, Error> {
+fn failing_columns(path: &Path, batch_size: usize) -> Result<String, Error> {
     let metadata = ArrowReaderMetadata::load(&File::open(path)?, ArrowReaderOptions::new())?;
     let schema = metadata.metadata().file_metadata().schema_descr_ptr();
     let mut failures = vec![];
@@ -166,7 +166,8 @@ fn failing_columns(path: &Path) -> Result<String, Error> {
         let builder =
             ParquetRecordBatchReaderBuilder::new_with_metadata(File::open(path)?, metadata.clone());
         let mask = ProjectionMask::leaves(&schema, [i]);
-        let read = || Ok(builder.with_projection(mask).build()?.try_for_each(|b| b.map(|_| ()))?);
+        let builder = builder.with_projection(mask).with_batch_size(batch_size);
+        let read = || Ok(builder.build()?.try_for_each(|b| b.map(|_| ()))?);
         if let Err(e) = guard(read) {
             let name = column.path().string();
             failures.push(format!("column {name} ({:?}): {e}", column.physical_type()));
@@ -204,7 +205,7 @@ fn run(base: &Path, batch_size: usize) -> Result<(Value, bool), Error> {
         let mut table = Map::new();
         for file in files {
             let signature = guard(|| read_file(&file, batch_size)).unwrap_or_else(|e| {
-                let alone = failing_columns(&file).unwrap_or_else(|e| e.to_string());
+                let alone = failing_columns(&file, batch_size).unwrap_or_else(|e| e.to_string());
                 eprintln!("arrow_rs_reader: {}: {e}; alone: {alone}", file.display());
                 read_all = false;
                 json!({"error": format!("{e}; alone: {alone}")})
