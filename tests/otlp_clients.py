@@ -40,9 +40,10 @@ def build_peers(*names):
         raise RuntimeError(f"{script} could not run: {e}")
     if proc.returncode != 0:
         raise RuntimeError(
-            f"{script} exited {proc.returncode}: the real-client and object-store tests "
-            f"need Go and the Go module proxy (telemetrygen, an OpenTelemetry Collector, "
-            f"fake-gcs-server) and npm (Azurite) to build their peers"
+            f"{script} exited {proc.returncode}: the real-client, object-store and "
+            f"arrow-rs tests need Go and the Go module proxy (telemetrygen, an "
+            f"OpenTelemetry Collector, fake-gcs-server), npm (Azurite) and cargo with "
+            f"crates.io (arrow_rs_reader) to build their peers"
             f"\n{proc.stderr[-3000:]}")
     paths = [ROOT / line for line in proc.stdout.split()]
     return {path.name: path for path in paths}
