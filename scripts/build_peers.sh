@@ -21,7 +21,10 @@
 # Idempotent: a peer is rebuilt only when its version, the manifest or the
 # toolchain version changed (a stamp file beside each binary). Go's own module and
 # build caches (GOMODCACHE, GOCACHE), npm's cache and cargo's registry ($CARGO_HOME,
-# ~/.cargo) are used as configured; cargo builds into build/peers/cargo-target/. Cold:
+# ~/.cargo) are used as configured; cargo builds into a cache beside Go's
+# ($OTAP_CARGO_TARGET_DIR, default ~/.cache/otap-parquet/cargo-target: cargo's own
+# fingerprints keep it right across clones, so a fresh clone does not compile the
+# crates again). Cold:
 # 11 min on two busy cores for the Collector, 2-3 min each for the others, 6 min for
 # arrow_rs_reader (181 s of CPU); cached: instant. Prints the built binaries' paths, one a line.
 set -euo pipefail
@@ -101,9 +104,10 @@ build_otelcol_otap() {
 }
 
 build_arrow_rs_reader() {
-  CARGO_TARGET_DIR="$abs_out/cargo-target" cargo build --release --locked \
+  local target="${OTAP_CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/otap-parquet/cargo-target}"
+  CARGO_TARGET_DIR="$target" cargo build --release --locked \
     --manifest-path "$arrow_rs_reader/Cargo.toml"
-  cp "$out/cargo-target/release/arrow_rs_reader" "$out/arrow_rs_reader"
+  cp "$target/release/arrow_rs_reader" "$out/arrow_rs_reader"
 }
 
 install_azurite() {
