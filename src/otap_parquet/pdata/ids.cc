@@ -191,6 +191,15 @@ class PreviousRowEquality {
     return !valid || ValuesEqual(i);
   }
 
+  /// EqualsPrevious with a null read as the zero value of the type ("", empty
+  /// bytes, 0, false), as Go's consumer reads it (`arrowutils.*FromRecord`).
+  bool EqualsPreviousNullAsZero(int64_t i) const {
+    const bool valid = IsValid(i), previous_valid = IsValid(i - 1);
+    if (valid && previous_valid) return ValuesEqual(i);
+    if (!valid && !previous_valid) return true;
+    return IsZero(valid ? i : i - 1);
+  }
+
  private:
   enum class Kind : uint8_t {
     kNull,
@@ -201,6 +210,29 @@ class PreviousRowEquality {
     kFloat,
     kFixed
   };
+
+  bool IsZero(int64_t i) const {
+    switch (kind_) {
+      case Kind::kNull:
+        return true;
+      case Kind::kBool:
+        return !arrow::bit_util::GetBit(values_, offset_ + i);
+      case Kind::kBinary:
+        return offsets32_[offset_ + i] == offsets32_[offset_ + i + 1];
+      case Kind::kLargeBinary:
+        return offsets64_[offset_ + i] == offsets64_[offset_ + i + 1];
+      case Kind::kDouble:
+        return reinterpret_cast<const double*>(values_)[i] == 0;
+      case Kind::kFloat:
+        return reinterpret_cast<const float*>(values_)[i] == 0;
+      case Kind::kFixed:
+        for (size_t b = 0; b < width_; ++b) {
+          if (values_[static_cast<size_t>(i) * width_ + b] != 0) return false;
+        }
+        return true;
+    }
+    return false;
+  }
 
   template <typename O>
   bool BinaryEqual(const O* offsets, int64_t i) const {
@@ -290,6 +322,12 @@ arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch&
     ARROW_ASSIGN_OR_RAISE(value_eq[static_cast<size_t>(value_type)],
                           PreviousRowEquality::Make(*column, floats));
   }
+  // Go's producer (no `encoding` metadata, value equality for floats) writes an empty
+  // key or bytes value as null, or leaves the column out when all are, and its
+  // consumer reads a null or absent value as the zero value (otel-arrow/go
+  // common/otlp/attributes.go `AttrsParentIDDecoder.Decode`, `carrow.Equal`): two
+  // empty bytes values chain. Rust never delta-encodes a row with a null value.
+  const bool go = floats == FloatEquality::kValue;
   std::vector<uint8_t> delta(static_cast<size_t>(n), 0);
   for (int64_t i = 0; i < n; ++i) {
     if (!types_eq.IsValid(i)) continue;
@@ -299,8 +337,20 @@ arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch&
                              static_cast<int>(type), " at row ", i);
     }
     if (i == 0 || !types_eq.IsValid(i - 1) || types[i - 1] != type) continue;
-    if (!key_eq.IsValid(i) || !key_eq.EqualsPrevious(i)) continue;
+    if (go) {
+      const auto value_type = static_cast<AnyValueType>(type);
+      if (value_type == AnyValueType::kEmpty || value_type == AnyValueType::kMap ||
+          value_type == AnyValueType::kSlice || !key_eq.EqualsPreviousNullAsZero(i)) {
+        continue;
+      }
+    } else if (!key_eq.IsValid(i) || !key_eq.EqualsPrevious(i)) {
+      continue;
+    }
     const auto& values = value_eq[type];  // absent for Empty, Map and Slice
+    if (go) {
+      delta[static_cast<size_t>(i)] = !values || values->EqualsPreviousNullAsZero(i);
+      continue;
+    }
     if (!values || !values->IsValid(i)) continue;
     delta[static_cast<size_t>(i)] = values->EqualsPrevious(i);
   }
