@@ -54,7 +54,7 @@ def _walk(node, parent_key=None):
             elif key == "body" and isinstance(node[key], dict):
                 _drop_empty_nested_bytes(node[key])
             elif key == "metadata" and parent_key == "metrics":
-                # No METRIC_ATTRS in Go's producer: metric metadata is not sent.
+                # Not sent: no METRIC_ATTRS (metrics/arrow/metrics.go:231-234).
                 del node[key]
             else:
                 if key in ("histogram", "exponentialHistogram"):
