@@ -244,6 +244,57 @@ arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
       arrow::dictionary(arrow::uint16(), arrow::utf8()), index_array, state->values);
 }
 
+// Go's consumer refuses an exemplar without an 8-byte span_id and a 16-byte trace_id
+// (otel-arrow/go v0.46.0 metrics/otlp/exemplar.go:154-175: a null or a missing column
+// is "invalid span id length" and ends the stream), so absent ids are sent as zero
+// bytes, as Go's producer sends them; receivers (ours, Go's pdata) read zero as absent.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ZeroAbsentExemplarIds(
+    PayloadType type, std::shared_ptr<arrow::RecordBatch> batch) {
+  if (type != PayloadType::kNumberDpExemplars &&
+      type != PayloadType::kHistogramDpExemplars &&
+      type != PayloadType::kExpHistogramDpExemplars) {
+    return batch;
+  }
+  const std::pair<const char*, int32_t> kIds[] = {{"span_id", 8}, {"trace_id", 16}};
+  for (const auto& [name, width] : kIds) {
+    const int index = batch->schema()->GetFieldIndex(name);
+    const arrow::FixedSizeBinaryArray* ids = nullptr;
+    if (index >= 0) {
+      const auto& column = batch->column(index);
+      if (column->type_id() != arrow::Type::FIXED_SIZE_BINARY ||
+          static_cast<const arrow::FixedSizeBinaryType&>(*column->type()).byte_width() !=
+              width) {
+        return arrow::Status::TypeError(TableName(type), ".", name,
+                                        ": expected fixed_size_binary(", width, "), got ",
+                                        column->type()->ToString());
+      }
+      if (column->null_count() == 0) continue;
+      ids = static_cast<const arrow::FixedSizeBinaryArray*>(column.get());
+    }
+    const std::string zeros(static_cast<size_t>(width), '\0');
+    arrow::FixedSizeBinaryBuilder builder(arrow::fixed_size_binary(width));
+    ARROW_RETURN_NOT_OK(builder.Reserve(batch->num_rows()));
+    for (int64_t i = 0; i < batch->num_rows(); ++i) {
+      builder.UnsafeAppend(
+          ids && ids->IsValid(i)
+              ? std::string_view(reinterpret_cast<const char*>(ids->GetValue(i)),
+                                 static_cast<size_t>(width))
+              : std::string_view(zeros));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto filled, builder.Finish());
+    if (index >= 0) {
+      ARROW_ASSIGN_OR_RAISE(
+          batch, batch->SetColumn(index, batch->schema()->field(index), filled));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(
+          batch,
+          batch->AddColumn(batch->num_columns(),
+                           arrow::field(name, arrow::fixed_size_binary(width)), filled));
+    }
+  }
+  return batch;
+}
+
 }  // namespace
 
 StreamEncoder::StreamEncoder(Signal signal, EncodeOptions options)
@@ -309,12 +360,13 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
     if (type != order.front()) order.push_back(type);
   }
   for (PayloadType type : order) {
-    const auto& table = encoded.Get(type);
+    std::shared_ptr<arrow::RecordBatch> table = encoded.Get(type);
     if (!table || table->num_rows() == 0) continue;
     if (type == PayloadType::kMetricAttrs && !options_.send_metric_attrs) {
       stats_.metric_attrs_dropped += table->num_rows();
       continue;
     }
+    ARROW_ASSIGN_OR_RAISE(table, ZeroAbsentExemplarIds(type, std::move(table)));
     auto& slot = streams_[type];
     if (!slot) slot = std::make_unique<IpcStream>();
     IpcStream* stream = slot.get();

@@ -408,5 +408,58 @@ TEST(StreamEncoderTest, LeavesOutMetricAttrsWhenAsked) {
   EXPECT_EQ(encoder.stats().metric_attrs_dropped, expected);
 }
 
+// Scenario: gauge exemplars with and without trace/span ids (Go's consumer fails
+// the stream on an exemplar whose ids are null or whose id columns are missing).
+// Guarantees: on the wire every exemplar has an 8-byte span_id and a 16-byte
+// trace_id, zero bytes where absent; our decoder reads them back as absent, so the
+// batch round-trips.
+TEST(StreamEncoderTest, AbsentExemplarIdsAreSentAsZeroBytes) {
+  otlp::MetricsRequest request;
+  auto* metric = request.add_resource_metrics()->add_scope_metrics()->add_metrics();
+  metric->set_name("g");
+  auto* point = metric->mutable_gauge()->add_data_points();
+  point->set_as_int(1);
+  point->add_exemplars()->set_as_int(2);  // no ids
+  auto* with_ids = point->add_exemplars();
+  with_ids->set_as_double(3);
+  with_ids->set_trace_id(std::string(16, 'T'));
+  with_ids->set_span_id(std::string(8, 'S'));
+  ASSERT_OK_AND_ASSIGN(auto batches, otlp::MetricsToOtap(request));
+  ASSERT_EQ(batches.size(), 1u);
+  StreamEncoder encoder(Signal::kMetrics, EncodeOptions{});
+  ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batches[0], 0));
+  bool seen = false;
+  const pb::BatchArrowRecords bar = Parse(message);
+  for (const auto& payload : bar.arrow_payloads()) {
+    if (static_cast<PayloadType>(payload.type()) != PayloadType::kNumberDpExemplars) {
+      continue;
+    }
+    seen = true;
+    auto input = std::make_shared<arrow::io::BufferReader>(
+        arrow::Buffer::FromString(payload.record()));
+    ASSERT_OK_AND_ASSIGN(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
+    ASSERT_OK_AND_ASSIGN(auto wire, reader->Next());
+    ASSERT_NE(wire, nullptr);
+    for (const auto& [name, width] :
+         std::vector<std::pair<std::string, int>>{{"span_id", 8}, {"trace_id", 16}}) {
+      SCOPED_TRACE(name);
+      auto column = wire->GetColumnByName(name);
+      ASSERT_NE(column, nullptr);
+      EXPECT_EQ(column->null_count(), 0);
+      EXPECT_TRUE(column->type()->Equals(arrow::fixed_size_binary(width)));
+      std::set<std::string> values;
+      const auto& ids = static_cast<const arrow::FixedSizeBinaryArray&>(*column);
+      for (int64_t i = 0; i < ids.length(); ++i) values.insert(ids.GetString(i));
+      EXPECT_EQ(values.count(std::string(static_cast<size_t>(width), '\0')), 1u);
+    }
+  }
+  EXPECT_TRUE(seen);
+  StreamDecoder decoder(Signal::kMetrics, DecodeLimits{});
+  DecodedBar decoded = decoder.Decode(message);
+  ASSERT_OK(decoded.status);
+  ASSERT_TRUE(decoded.batch.has_value());
+  ExpectSameTables(batches[0], *decoded.batch);
+}
+
 }  // namespace
 }  // namespace otap_parquet::otap_wire
