@@ -19,6 +19,7 @@
 #include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/pdata/otap_concat.h"
+#include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::otap_wire {
 
@@ -295,6 +296,56 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ZeroAbsentExemplarIds(
   return batch;
 }
 
+// Puts exemplars without a value first (stable). Go's consumer takes the parent id
+// of such a row as a delta from the previous row whatever that row holds
+// (otel-arrow/go v0.46.0 metrics/otlp/exemplar.go:204-237), ours and Rust's only
+// after another row without a value; Go's producer sorts them first, which makes
+// both readings agree. Their order among a data point's exemplars carries no meaning.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ValuelessExemplarsFirst(
+    PayloadType type, std::shared_ptr<arrow::RecordBatch> batch) {
+  if (type != PayloadType::kNumberDpExemplars &&
+      type != PayloadType::kHistogramDpExemplars &&
+      type != PayloadType::kExpHistogramDpExemplars) {
+    return batch;
+  }
+  const auto int_value = batch->GetColumnByName(schema::kIntValue);
+  const auto double_value = batch->GetColumnByName(schema::kDoubleValue);
+  auto valueless = [&](int64_t i) {
+    return (!int_value || int_value->IsNull(i)) &&
+           (!double_value || double_value->IsNull(i));
+  };
+  const int64_t n = batch->num_rows();
+  bool seen_value = false, needed = false;
+  for (int64_t i = 0; i < n && !needed; ++i) {
+    if (!valueless(i)) {
+      seen_value = true;
+    } else if (seen_value) {
+      needed = true;
+    }
+  }
+  if (!needed) return batch;
+  // Runs of rows, valueless ones first, concatenated column by column.
+  std::vector<std::pair<int64_t, int64_t>> runs;  // (offset, length)
+  for (const bool first : {true, false}) {
+    for (int64_t i = 0; i < n;) {
+      int64_t j = i;
+      while (j < n && valueless(j) == first) ++j;
+      if (j > i) runs.emplace_back(i, j - i);
+      i = j == i ? i + 1 : j;
+    }
+  }
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  for (const auto& column : batch->columns()) {
+    arrow::ArrayVector pieces;
+    for (const auto& [offset, length] : runs) {
+      pieces.push_back(column->Slice(offset, length));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto joined, arrow::Concatenate(pieces));
+    columns.push_back(std::move(joined));
+  }
+  return arrow::RecordBatch::Make(batch->schema(), n, std::move(columns));
+}
+
 }  // namespace
 
 StreamEncoder::StreamEncoder(Signal signal, EncodeOptions options)
@@ -351,7 +402,12 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
   if (batch.num_root_rows() == 0) {
     return arrow::Status::Invalid("a batch without root rows is never sent");
   }
-  ARROW_ASSIGN_OR_RAISE(OtapBatch encoded, EncodeTransportIds(batch));
+  OtapBatch ordered = batch;
+  for (PayloadType type : batch.payload_types()) {
+    ARROW_ASSIGN_OR_RAISE(auto table, ValuelessExemplarsFirst(type, batch.Get(type)));
+    if (table != batch.Get(type)) ordered.Set(type, std::move(table));
+  }
+  ARROW_ASSIGN_OR_RAISE(OtapBatch encoded, EncodeTransportIds(ordered));
   pb::BatchArrowRecords bar;
   bar.set_batch_id(batch_id);
   if (!headers.empty()) bar.set_headers(headers);
