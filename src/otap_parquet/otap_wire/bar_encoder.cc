@@ -407,7 +407,8 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
     ARROW_ASSIGN_OR_RAISE(auto table, ValuelessExemplarsFirst(type, batch.Get(type)));
     if (table != batch.Get(type)) ordered.Set(type, std::move(table));
   }
-  ARROW_ASSIGN_OR_RAISE(OtapBatch encoded, EncodeTransportIds(ordered));
+  ARROW_ASSIGN_OR_RAISE(OtapBatch encoded,
+                        EncodeTransportIds(ordered, options_.id_dialect));
   pb::BatchArrowRecords bar;
   bar.set_batch_id(batch_id);
   if (!headers.empty()) bar.set_headers(headers);

@@ -73,6 +73,18 @@ std::shared_ptr<arrow::Field> WithEncoding(const std::shared_ptr<arrow::Field>& 
   return field->WithMetadata(std::move(metadata));
 }
 
+// The field without `encoding` metadata (Go's producer writes none).
+std::shared_ptr<arrow::Field> WithoutEncoding(
+    const std::shared_ptr<arrow::Field>& field) {
+  if (!field->metadata() || field->metadata()->FindKey(kEncodingMetadataKey) < 0) {
+    return field;
+  }
+  auto metadata = field->metadata()->Copy();
+  (void)metadata->Delete(kEncodingMetadataKey);
+  return metadata->size() ? field->WithMetadata(std::move(metadata))
+                          : field->RemoveMetadata();
+}
+
 // ---------------------------------------------------------------------------------
 // Transport encodings
 
@@ -451,8 +463,9 @@ arrow::Result<std::vector<uint8_t>> DeltaRows(const arrow::RecordBatch& batch, P
   return Status::UnknownError("unreachable id scheme");
 }
 
+// `go`: encode as Go's producer does (value equality, no `encoding` metadata).
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
-    PT type, std::shared_ptr<arrow::RecordBatch> batch, bool encode) {
+    PT type, std::shared_ptr<arrow::RecordBatch> batch, bool encode, bool go) {
   for (const auto& spec : IdColumnsOf(type)) {
     const std::string path = ColumnPath(type, spec.parent_struct, spec.column);
     const char* encoding =
@@ -466,13 +479,15 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
         ARROW_ASSIGN_OR_RAISE(const bool plain, IsPlain(*top_field, path));
         if (plain) continue;
       }
-      const FloatEquality floats = !encode && !HasEncodingMetadata(*top_field)
-                                       ? FloatEquality::kValue
-                                       : FloatEquality::kBitwise;
+      const bool go_rules = encode ? go : !HasEncodingMetadata(*top_field);
+      const FloatEquality floats =
+          go_rules ? FloatEquality::kValue : FloatEquality::kBitwise;
       ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec, floats));
       ARROW_ASSIGN_OR_RAISE(
           auto column, TransformIds(*batch->column(index), delta_rows, encode, path));
-      auto field = WithEncoding(top_field, encode ? encoding : kEncodingPlain);
+      auto field = !encode ? WithEncoding(top_field, kEncodingPlain)
+                   : go    ? WithoutEncoding(top_field)
+                           : WithEncoding(top_field, encoding);
       ARROW_ASSIGN_OR_RAISE(batch, batch->SetColumn(index, field, column));
       continue;
     }
@@ -497,7 +512,9 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
     ARROW_ASSIGN_OR_RAISE(
         auto new_struct,
         ReplaceStructChild(struct_array, child_index,
-                           WithEncoding(child_field, encode ? encoding : kEncodingPlain),
+                           !encode ? WithEncoding(child_field, kEncodingPlain)
+                           : go    ? WithoutEncoding(child_field)
+                                   : WithEncoding(child_field, encoding),
                            std::move(child)));
     ARROW_ASSIGN_OR_RAISE(
         batch,
@@ -506,10 +523,10 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
   return batch;
 }
 
-arrow::Result<OtapBatch> TransformBatch(const OtapBatch& batch, bool encode) {
+arrow::Result<OtapBatch> TransformBatch(const OtapBatch& batch, bool encode, bool go) {
   OtapBatch result(batch.signal());
   for (PT type : batch.payload_types()) {
-    ARROW_ASSIGN_OR_RAISE(auto table, TransformTable(type, batch.Get(type), encode));
+    ARROW_ASSIGN_OR_RAISE(auto table, TransformTable(type, batch.Get(type), encode, go));
     result.Set(type, std::move(table));
   }
   return result;
@@ -710,11 +727,11 @@ arrow::Result<std::optional<IdMap>> RenumberStructIds(
 }  // namespace
 
 arrow::Result<OtapBatch> DecodeTransportIds(const OtapBatch& batch) {
-  return TransformBatch(batch, /*encode=*/false);
+  return TransformBatch(batch, /*encode=*/false, /*go=*/false);
 }
 
-arrow::Result<OtapBatch> EncodeTransportIds(const OtapBatch& batch) {
-  return TransformBatch(batch, /*encode=*/true);
+arrow::Result<OtapBatch> EncodeTransportIds(const OtapBatch& batch, IdDialect dialect) {
+  return TransformBatch(batch, /*encode=*/true, dialect == IdDialect::kGo);
 }
 
 // ---------------------------------------------------------------------------------

@@ -321,6 +321,51 @@ TEST(DecodeTransportIdsTest, AbsentValueColumnChainsForGo) {
             "[2, 3]");
 }
 
+// Scenario: log attributes whose double values repeat NaN and alternate 0.0 / -0.0
+// under one key on consecutive records, and empty bytes values as nulls, encoded in
+// each dialect; a Go receiver ignores `encoding` metadata and decodes with Go's rules
+// (as DecodeTransportIds does without metadata).
+// Guarantees: encoded as Go, the ids carry no metadata and decode back exactly with
+// Go's rules; encoded as Rust they decode back exactly with the metadata, but Go's
+// rules put rows on other parents (the gap IdDialect::kGo closes).
+TEST(EncodeTransportIdsTest, GoDialectDecodesExactlyWithGoRules) {
+  using T = schema::AnyValueType;
+  const std::vector<AttrRow> rows = {
+      {T::kDouble, "k", "NaN", 0, 0}, {T::kDouble, "k", "NaN", 0, 1},
+      {T::kDouble, "k", "NaN", 0, 2}, {T::kDouble, "z", "-0.0", 0, 3},
+      {T::kDouble, "z", "0.0", 0, 4}, {T::kDouble, "z", "-0.0", 0, 5},
+      {T::kBytes, "b", "null", 0, 6}, {T::kBytes, "b", "null", 0, 7},
+      {T::kBytes, "b", "\"\"", 0, 8},
+  };
+  OtapBatch plain(Signal::kLogs);
+  plain.Set(PT::kLogAttrs, AttrsTable(PT::kLogAttrs, rows, /*decoded=*/true));
+  const auto& expected = *plain.Get(PT::kLogAttrs)->GetColumnByName("parent_id");
+  auto strip = [](OtapBatch batch) {
+    auto table = batch.Get(PT::kLogAttrs);
+    const int i = table->schema()->GetFieldIndex("parent_id");
+    batch.Set(
+        PT::kLogAttrs,
+        table->SetColumn(i, table->schema()->field(i)->RemoveMetadata(), table->column(i))
+            .ValueOrDie());
+    return batch;
+  };
+
+  ASSERT_OK_AND_ASSIGN(auto go, EncodeTransportIds(plain, IdDialect::kGo));
+  EXPECT_EQ(go.Get(PT::kLogAttrs)->schema()->GetFieldByName("parent_id")->metadata(),
+            nullptr);
+  ASSERT_OK_AND_ASSIGN(auto go_back, DecodeTransportIds(go));
+  EXPECT_TRUE(go_back.Get(PT::kLogAttrs)->GetColumnByName("parent_id")->Equals(expected))
+      << go_back.Get(PT::kLogAttrs)->GetColumnByName("parent_id")->ToString();
+
+  ASSERT_OK_AND_ASSIGN(auto rust, EncodeTransportIds(plain));
+  ASSERT_OK_AND_ASSIGN(auto rust_back, DecodeTransportIds(rust));
+  EXPECT_TRUE(
+      rust_back.Get(PT::kLogAttrs)->GetColumnByName("parent_id")->Equals(expected));
+  ASSERT_OK_AND_ASSIGN(auto rust_read_as_go, DecodeTransportIds(strip(rust)));
+  EXPECT_FALSE(
+      rust_read_as_go.Get(PT::kLogAttrs)->GetColumnByName("parent_id")->Equals(expected));
+}
+
 // Scenario: the attribute example behind a copy of itself, sliced off: every column
 // of the decoded table has a non-zero array offset (as after RecordBatch::Slice).
 // Guarantees: the same parent ids as the unsliced example (offsets of validity
