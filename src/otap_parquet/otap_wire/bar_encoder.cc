@@ -21,6 +21,7 @@
 #include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/pdata/otap_concat.h"
+#include "otap_parquet/schema/otap_schema.h"
 
 namespace otap_parquet::otap_wire {
 
@@ -305,6 +306,107 @@ arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
       arrow::dictionary(arrow::uint16(), arrow::utf8()), index_array, state->values);
 }
 
+// Go's consumer refuses an exemplar without an 8-byte span_id and a 16-byte trace_id
+// (otel-arrow/go v0.46.0 metrics/otlp/exemplar.go:154-175: a null or a missing column
+// is "invalid span id length" and ends the stream), so absent ids are sent as zero
+// bytes, as Go's producer sends them; receivers (ours, Go's pdata) read zero as absent.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ZeroAbsentExemplarIds(
+    PayloadType type, std::shared_ptr<arrow::RecordBatch> batch) {
+  if (type != PayloadType::kNumberDpExemplars &&
+      type != PayloadType::kHistogramDpExemplars &&
+      type != PayloadType::kExpHistogramDpExemplars) {
+    return batch;
+  }
+  const std::pair<const char*, int32_t> kIds[] = {{"span_id", 8}, {"trace_id", 16}};
+  for (const auto& [name, width] : kIds) {
+    const int index = batch->schema()->GetFieldIndex(name);
+    const arrow::FixedSizeBinaryArray* ids = nullptr;
+    if (index >= 0) {
+      const auto& column = batch->column(index);
+      if (column->type_id() != arrow::Type::FIXED_SIZE_BINARY ||
+          static_cast<const arrow::FixedSizeBinaryType&>(*column->type()).byte_width() !=
+              width) {
+        return arrow::Status::TypeError(TableName(type), ".", name,
+                                        ": expected fixed_size_binary(", width, "), got ",
+                                        column->type()->ToString());
+      }
+      if (column->null_count() == 0) continue;
+      ids = static_cast<const arrow::FixedSizeBinaryArray*>(column.get());
+    }
+    const std::string zeros(static_cast<size_t>(width), '\0');
+    arrow::FixedSizeBinaryBuilder builder(arrow::fixed_size_binary(width));
+    ARROW_RETURN_NOT_OK(builder.Reserve(batch->num_rows()));
+    for (int64_t i = 0; i < batch->num_rows(); ++i) {
+      builder.UnsafeAppend(
+          ids && ids->IsValid(i)
+              ? std::string_view(reinterpret_cast<const char*>(ids->GetValue(i)),
+                                 static_cast<size_t>(width))
+              : std::string_view(zeros));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto filled, builder.Finish());
+    if (index >= 0) {
+      ARROW_ASSIGN_OR_RAISE(
+          batch, batch->SetColumn(index, batch->schema()->field(index), filled));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(
+          batch,
+          batch->AddColumn(batch->num_columns(),
+                           arrow::field(name, arrow::fixed_size_binary(width)), filled));
+    }
+  }
+  return batch;
+}
+
+// Puts exemplars without a value first (stable). Go's consumer takes the parent id
+// of such a row as a delta from the previous row whatever that row holds
+// (otel-arrow/go v0.46.0 metrics/otlp/exemplar.go:204-237), ours and Rust's only
+// after another row without a value; Go's producer sorts them first, which makes
+// both readings agree. Their order among a data point's exemplars carries no meaning.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ValuelessExemplarsFirst(
+    PayloadType type, std::shared_ptr<arrow::RecordBatch> batch) {
+  if (type != PayloadType::kNumberDpExemplars &&
+      type != PayloadType::kHistogramDpExemplars &&
+      type != PayloadType::kExpHistogramDpExemplars) {
+    return batch;
+  }
+  const auto int_value = batch->GetColumnByName(schema::kIntValue);
+  const auto double_value = batch->GetColumnByName(schema::kDoubleValue);
+  auto valueless = [&](int64_t i) {
+    return (!int_value || int_value->IsNull(i)) &&
+           (!double_value || double_value->IsNull(i));
+  };
+  const int64_t n = batch->num_rows();
+  bool seen_value = false, needed = false;
+  for (int64_t i = 0; i < n && !needed; ++i) {
+    if (!valueless(i)) {
+      seen_value = true;
+    } else if (seen_value) {
+      needed = true;
+    }
+  }
+  if (!needed) return batch;
+  // Runs of rows, valueless ones first, concatenated column by column.
+  std::vector<std::pair<int64_t, int64_t>> runs;  // (offset, length)
+  for (const bool first : {true, false}) {
+    for (int64_t i = 0; i < n;) {
+      int64_t j = i;
+      while (j < n && valueless(j) == first) ++j;
+      if (j > i) runs.emplace_back(i, j - i);
+      i = j == i ? i + 1 : j;
+    }
+  }
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  for (const auto& column : batch->columns()) {
+    arrow::ArrayVector pieces;
+    for (const auto& [offset, length] : runs) {
+      pieces.push_back(column->Slice(offset, length));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto joined, arrow::Concatenate(pieces));
+    columns.push_back(std::move(joined));
+  }
+  return arrow::RecordBatch::Make(batch->schema(), n, std::move(columns));
+}
+
 }  // namespace
 
 StreamEncoder::StreamEncoder(Signal signal, EncodeOptions options)
@@ -417,7 +519,13 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
   if (batch.num_root_rows() == 0) {
     return arrow::Status::Invalid("a batch without root rows is never sent");
   }
-  ARROW_ASSIGN_OR_RAISE(OtapBatch encoded, EncodeTransportIds(batch));
+  OtapBatch ordered = batch;
+  for (PayloadType type : batch.payload_types()) {
+    ARROW_ASSIGN_OR_RAISE(auto table, ValuelessExemplarsFirst(type, batch.Get(type)));
+    if (table != batch.Get(type)) ordered.Set(type, std::move(table));
+  }
+  ARROW_ASSIGN_OR_RAISE(OtapBatch encoded,
+                        EncodeTransportIds(ordered, options_.id_dialect));
   pb::BatchArrowRecords bar;
   bar.set_batch_id(batch_id);
   if (!headers.empty()) bar.set_headers(headers);
@@ -426,12 +534,13 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
     if (type != order.front()) order.push_back(type);
   }
   for (PayloadType type : order) {
-    const auto& table = encoded.Get(type);
+    std::shared_ptr<arrow::RecordBatch> table = encoded.Get(type);
     if (!table || table->num_rows() == 0) continue;
     if (type == PayloadType::kMetricAttrs && !options_.send_metric_attrs) {
       stats_.metric_attrs_dropped += table->num_rows();
       continue;
     }
+    ARROW_ASSIGN_OR_RAISE(table, ZeroAbsentExemplarIds(type, std::move(table)));
     auto& slot = streams_[type];
     if (!slot) slot = std::make_unique<IpcStream>();
     IpcStream* stream = slot.get();

@@ -11,6 +11,7 @@
 
 #include <arrow/result.h>
 
+#include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/pdata/otap_batch.h"
 
 /// \file
@@ -34,6 +35,10 @@ struct EncodeOptions {
   /// deltas (native once it was replaced twice, see kReplacementsBeforeNative); off =
   /// native columns.
   bool dictionaries = true;
+  /// Transport id encoding (`arrow.id_dialect`): Rust's (bitwise float equality,
+  /// `encoding` metadata) or Go's producer's, which Go receivers decode exactly
+  /// (NaN and -0.0 attribute/exemplar values; see pdata/ids.h IdDialect).
+  IdDialect id_dialect = IdDialect::kRust;
 };
 
 /// \brief Counters of one StreamEncoder.

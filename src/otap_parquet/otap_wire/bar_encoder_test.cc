@@ -15,6 +15,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otap_wire/bar_decoder.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/otap_schema.h"
 #include "otap_parquet/testing/gtest_util.h"
@@ -601,6 +602,142 @@ TEST(StreamEncoderTest, LeavesOutMetricAttrsWhenAsked) {
     }
   }
   EXPECT_EQ(encoder.stats().metric_attrs_dropped, expected);
+}
+
+// Scenario: gauge exemplars with and without trace/span ids (Go's consumer fails
+// the stream on an exemplar whose ids are null or whose id columns are missing).
+// Guarantees: on the wire every exemplar has an 8-byte span_id and a 16-byte
+// trace_id, zero bytes where absent; our decoder reads them back as absent, so the
+// batch round-trips.
+TEST(StreamEncoderTest, AbsentExemplarIdsAreSentAsZeroBytes) {
+  otlp::MetricsRequest request;
+  auto* metric = request.add_resource_metrics()->add_scope_metrics()->add_metrics();
+  metric->set_name("g");
+  auto* point = metric->mutable_gauge()->add_data_points();
+  point->set_as_int(1);
+  point->add_exemplars()->set_as_int(2);  // no ids
+  auto* with_ids = point->add_exemplars();
+  with_ids->set_as_double(3);
+  with_ids->set_trace_id(std::string(16, 'T'));
+  with_ids->set_span_id(std::string(8, 'S'));
+  ASSERT_OK_AND_ASSIGN(auto batches, otlp::MetricsToOtap(request));
+  ASSERT_EQ(batches.size(), 1u);
+  StreamEncoder encoder(Signal::kMetrics, EncodeOptions{});
+  ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batches[0], 0));
+  bool seen = false;
+  const pb::BatchArrowRecords bar = Parse(message);
+  for (const auto& payload : bar.arrow_payloads()) {
+    if (static_cast<PayloadType>(payload.type()) != PayloadType::kNumberDpExemplars) {
+      continue;
+    }
+    seen = true;
+    auto input = std::make_shared<arrow::io::BufferReader>(
+        arrow::Buffer::FromString(payload.record()));
+    ASSERT_OK_AND_ASSIGN(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
+    ASSERT_OK_AND_ASSIGN(auto wire, reader->Next());
+    ASSERT_NE(wire, nullptr);
+    for (const auto& [name, width] :
+         std::vector<std::pair<std::string, int>>{{"span_id", 8}, {"trace_id", 16}}) {
+      SCOPED_TRACE(name);
+      auto column = wire->GetColumnByName(name);
+      ASSERT_NE(column, nullptr);
+      EXPECT_EQ(column->null_count(), 0);
+      EXPECT_TRUE(column->type()->Equals(arrow::fixed_size_binary(width)));
+      std::set<std::string> values;
+      const auto& ids = static_cast<const arrow::FixedSizeBinaryArray&>(*column);
+      for (int64_t i = 0; i < ids.length(); ++i) values.insert(ids.GetString(i));
+      EXPECT_EQ(values.count(std::string(static_cast<size_t>(width), '\0')), 1u);
+    }
+  }
+  EXPECT_TRUE(seen);
+  StreamDecoder decoder(Signal::kMetrics, DecodeLimits{});
+  DecodedBar decoded = decoder.Decode(message);
+  ASSERT_OK(decoded.status);
+  ASSERT_TRUE(decoded.batch.has_value());
+  ExpectSameTables(batches[0], *decoded.batch);
+}
+
+// Parent ids of an exemplar payload as Go's consumer decodes them (otel-arrow/go
+// v0.46.0 metrics/otlp/exemplar.go ExemplarParentIdDecoder.Decode): a row without a
+// value is always a delta; a valued row is a delta when the previous valued row had
+// the same type and value.
+std::vector<uint32_t> GoExemplarParentIds(const arrow::RecordBatch& wire) {
+  const auto& parent =
+      static_cast<const arrow::UInt32Array&>(*wire.GetColumnByName("parent_id"));
+  const auto ints = wire.GetColumnByName("int_value");
+  const auto doubles = wire.GetColumnByName("double_value");
+  std::vector<uint32_t> out;
+  enum { kUndefined, kInt, kDouble } previous_type = kUndefined;
+  int64_t previous_int = 0;
+  double previous_double = 0;
+  uint32_t previous_parent = 0;
+  for (int64_t i = 0; i < wire.num_rows(); ++i) {
+    const uint32_t value = parent.Value(i);
+    if (ints && ints->IsValid(i)) {
+      const int64_t v = static_cast<const arrow::Int64Array&>(*ints).Value(i);
+      previous_parent =
+          previous_type == kInt && previous_int == v ? previous_parent + value : value;
+      previous_type = kInt;
+      previous_int = v;
+    } else if (doubles && doubles->IsValid(i)) {
+      const double v = static_cast<const arrow::DoubleArray&>(*doubles).Value(i);
+      previous_parent = previous_type == kDouble && previous_double == v
+                            ? previous_parent + value
+                            : value;
+      previous_type = kDouble;
+      previous_double = v;
+    } else {
+      previous_parent += value;
+    }
+    out.push_back(previous_parent);
+  }
+  return out;
+}
+
+// Scenario: data points whose exemplars without a value come after valued ones
+// (Go's consumer reads such a row's parent id as a delta from the previous row; we
+// and Rust only after another valueless row).
+// Guarantees: valueless exemplars are sent first, so Go's decoding of the parent ids
+// equals ours; the batch decodes to the same telemetry.
+TEST(StreamEncoderTest, ValuelessExemplarsFirstSoGoAgreesOnParents) {
+  otlp::MetricsRequest request;
+  auto* metric = request.add_resource_metrics()->add_scope_metrics()->add_metrics();
+  metric->set_name("g");
+  for (int p = 0; p < 3; ++p) {
+    auto* point = metric->mutable_gauge()->add_data_points();
+    point->set_as_int(p);
+    point->add_exemplars()->set_as_int(7);
+    point->add_exemplars()->set_time_unix_nano(static_cast<uint64_t>(p + 1));  // none
+  }
+  ASSERT_OK_AND_ASSIGN(auto batches, otlp::MetricsToOtap(request));
+  StreamEncoder encoder(Signal::kMetrics, EncodeOptions{});
+  ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batches[0], 0));
+  StreamDecoder decoder(Signal::kMetrics, DecodeLimits{});
+  DecodedBar decoded = decoder.Decode(message);
+  ASSERT_OK(decoded.status);
+  ASSERT_TRUE(decoded.batch.has_value());
+  const pb::BatchArrowRecords bar = Parse(message);
+  bool seen = false;
+  for (const auto& payload : bar.arrow_payloads()) {
+    if (static_cast<PayloadType>(payload.type()) != PayloadType::kNumberDpExemplars) {
+      continue;
+    }
+    seen = true;
+    auto input = std::make_shared<arrow::io::BufferReader>(
+        arrow::Buffer::FromString(payload.record()));
+    ASSERT_OK_AND_ASSIGN(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
+    ASSERT_OK_AND_ASSIGN(auto wire, reader->Next());
+    ASSERT_NE(wire, nullptr);
+    const auto& ours = static_cast<const arrow::UInt32Array&>(
+        *decoded.batch->Get(PayloadType::kNumberDpExemplars)
+             ->GetColumnByName("parent_id"));
+    std::vector<uint32_t> expected;
+    for (int64_t i = 0; i < ours.length(); ++i) expected.push_back(ours.Value(i));
+    EXPECT_EQ(GoExemplarParentIds(*wire), expected);
+  }
+  EXPECT_TRUE(seen);
+  ASSERT_OK_AND_ASSIGN(auto back, otlp::OtapToMetrics(*decoded.batch));
+  ASSERT_OK(otlp::CheckEquivalent(otlp::OtlpRequest(request), otlp::OtlpRequest(back)));
 }
 
 }  // namespace

@@ -227,6 +227,38 @@ TEST(ConvertLogsTest, CborGarbageInSerIsReported) {
   EXPECT_THAT(st.message(), HasSubstr("log_attrs row"));
 }
 
+// Scenario: a histogram point whose explicit_bounds list holds a null element over a
+// non-zero value slot (Go's producer writes a zero bound as null; a null's slot is
+// undefined: after our Parquet round trip it held -835.0).
+// Guarantees: the null reads as 0, not as the slot's leftover value.
+TEST(ConvertMetricsTest, NullExplicitBoundReadsAsZero) {
+  MetricsRequest request;
+  auto* metric = request.add_resource_metrics()->add_scope_metrics()->add_metrics();
+  metric->set_name("h");
+  auto* point = metric->mutable_histogram()->add_data_points();
+  for (double bound : {-1.5, 0.0, 2.5}) point->add_explicit_bounds(bound);
+  for (uint64_t count : {1, 2, 3, 4}) point->add_bucket_counts(count);
+  auto batches = ValueOrDie(MetricsToOtap(request));
+  ASSERT_EQ(batches.size(), 1u);
+  auto points = batches[0].Get(PayloadType::kHistogramDataPoints);
+  const int index = points->schema()->GetFieldIndex("explicit_bounds");
+  // Values -1.5, -835.0 (under a null), 2.5.
+  auto values = std::make_shared<arrow::DoubleArray>(
+      3, arrow::Buffer::FromVector(std::vector<double>{-1.5, -835.0, 2.5}),
+      arrow::Buffer::FromVector(std::vector<uint8_t>{0b101}), 1);
+  auto offsets = arrow::Buffer::FromVector(std::vector<int32_t>{0, 3});
+  auto bounds = std::make_shared<arrow::ListArray>(arrow::list(arrow::float64()), 1,
+                                                   offsets, values);
+  ASSERT_OK(bounds->ValidateFull());
+  batches[0].Set(
+      PayloadType::kHistogramDataPoints,
+      ValueOrDie(points->SetColumn(index, points->schema()->field(index), bounds)));
+  auto back = ValueOrDie(OtapToMetrics(batches[0]));
+  const auto& out = back.resource_metrics(0).scope_metrics(0).metrics(0).histogram();
+  ASSERT_EQ(out.data_points_size(), 1);
+  EXPECT_THAT(out.data_points(0).explicit_bounds(), testing::ElementsAre(-1.5, 0.0, 2.5));
+}
+
 // Scenario: a batch of the wrong signal is handed to a signal-specific decoder.
 // Guarantees: a clear error, not a crash.
 TEST(ConvertTest, WrongSignalIsRejected) {

@@ -69,8 +69,11 @@ struct ListReader {
   template <typename Repeated>
   void CopyTo(int64_t row, Repeated* out) const {
     if (list.IsNull(row)) return;
+    // A null element reads as 0: Go's producer writes a zero explicit bound as null
+    // (`AppendNonZero`, otel-arrow/go metrics/arrow/histogram_dp.go:262), and the
+    // value slot under a null is undefined.
     for (int64_t i = list.value_offset(row); i < list.value_offset(row + 1); ++i) {
-      out->Add(values.Value(i));
+      out->Add(values.IsValid(i) ? values.Value(i) : typename ValueArray::value_type{});
     }
   }
   const arrow::ListArray& list;

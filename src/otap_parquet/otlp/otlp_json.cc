@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -439,8 +440,39 @@ const google::protobuf::Message& AsMessage(const OtlpRequest& request) {
                     request);
 }
 
+// The JSON number -0 (outside strings) as -0.0: nlohmann reads -0 as the integer 0
+// and loses the sign of a negative zero double (Go's encoding/json writes -0).
+std::optional<std::string> NegativeZeroAsFloat(std::string_view text) {
+  if (text.find("-0") == std::string_view::npos) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() + 8);
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    out.push_back(c);
+    if (in_string) {
+      if (c == '\\' && i + 1 < text.size()) {
+        out.push_back(text[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '-' && i + 1 < text.size() && text[i + 1] == '0') {
+      const char next = i + 2 < text.size() ? text[i + 2] : ' ';
+      if (next != '.' && next != 'e' && next != 'E' && !(next >= '0' && next <= '9')) {
+        out += "0.0";
+        ++i;
+      }
+    }
+  }
+  return out;
+}
+
 arrow::Result<OtlpRequest> ParseOtlpJsonImpl(std::string_view text,
                                              std::optional<Signal> default_signal) {
+  const std::optional<std::string> rewritten = NegativeZeroAsFloat(text);
+  if (rewritten) text = *rewritten;
   Json root;
   try {
     root = Json::parse(text.begin(), text.end());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/otlp/otlp_json.h"
 
+#include <cmath>
 #include <string>
 
 #include <arrow/result.h>
@@ -361,6 +362,22 @@ TEST(OtlpJsonTest, BytesValueStaysBase64) {
   ASSERT_OK_AND_ASSIGN(auto json_out, ToOtlpJson(request));
   EXPECT_THAT(json_out, HasSubstr(R"("bytesValue":"aGVsbG8=")"));
   EXPECT_THAT(json_out, HasSubstr(R"("traceId":"00000000000000000000000000000001")"));
+}
+
+// Scenario: a double written as -0 (Go's encoding/json), as -0.0, and "-0" inside a
+// string.
+// Guarantees: both numbers keep the negative sign; the string is untouched.
+TEST(OtlpJsonTest, NegativeZeroKeepsItsSign) {
+  constexpr std::string_view json = R"json({"resourceLogs":[{"scopeLogs":[{"logRecords":[
+    {"body":{"doubleValue":-0},"attributes":[{"key":"a","value":{"doubleValue":-0.0}},
+     {"key":"b","value":{"stringValue":"x\"-0,"}}]}]}]}]})json";
+  ASSERT_OK_AND_ASSIGN(auto request, ParseOtlpJson(json));
+  const auto& record =
+      std::get<LogsRequest>(request).resource_logs(0).scope_logs(0).log_records(0);
+  EXPECT_TRUE(std::signbit(record.body().double_value()));
+  EXPECT_EQ(record.body().double_value(), 0.0);
+  EXPECT_TRUE(std::signbit(record.attributes(0).value().double_value()));
+  EXPECT_EQ(record.attributes(1).value().string_value(), "x\"-0,");
 }
 
 // Scenario: an object with no signal key, with and without a default signal.

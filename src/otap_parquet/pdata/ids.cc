@@ -73,6 +73,18 @@ std::shared_ptr<arrow::Field> WithEncoding(const std::shared_ptr<arrow::Field>& 
   return field->WithMetadata(std::move(metadata));
 }
 
+// The field without `encoding` metadata (Go's producer writes none).
+std::shared_ptr<arrow::Field> WithoutEncoding(
+    const std::shared_ptr<arrow::Field>& field) {
+  if (!field->metadata() || field->metadata()->FindKey(kEncodingMetadataKey) < 0) {
+    return field;
+  }
+  auto metadata = field->metadata()->Copy();
+  (void)metadata->Delete(kEncodingMetadataKey);
+  return metadata->size() ? field->WithMetadata(std::move(metadata))
+                          : field->RemoveMetadata();
+}
+
 // ---------------------------------------------------------------------------------
 // Transport encodings
 
@@ -191,6 +203,15 @@ class PreviousRowEquality {
     return !valid || ValuesEqual(i);
   }
 
+  /// EqualsPrevious with a null read as the zero value of the type ("", empty
+  /// bytes, 0, false), as Go's consumer reads it (`arrowutils.*FromRecord`).
+  bool EqualsPreviousNullAsZero(int64_t i) const {
+    const bool valid = IsValid(i), previous_valid = IsValid(i - 1);
+    if (valid && previous_valid) return ValuesEqual(i);
+    if (!valid && !previous_valid) return true;
+    return IsZero(valid ? i : i - 1);
+  }
+
  private:
   enum class Kind : uint8_t {
     kNull,
@@ -201,6 +222,29 @@ class PreviousRowEquality {
     kFloat,
     kFixed
   };
+
+  bool IsZero(int64_t i) const {
+    switch (kind_) {
+      case Kind::kNull:
+        return true;
+      case Kind::kBool:
+        return !arrow::bit_util::GetBit(values_, offset_ + i);
+      case Kind::kBinary:
+        return offsets32_[offset_ + i] == offsets32_[offset_ + i + 1];
+      case Kind::kLargeBinary:
+        return offsets64_[offset_ + i] == offsets64_[offset_ + i + 1];
+      case Kind::kDouble:
+        return reinterpret_cast<const double*>(values_)[i] == 0;
+      case Kind::kFloat:
+        return reinterpret_cast<const float*>(values_)[i] == 0;
+      case Kind::kFixed:
+        for (size_t b = 0; b < width_; ++b) {
+          if (values_[static_cast<size_t>(i) * width_ + b] != 0) return false;
+        }
+        return true;
+    }
+    return false;
+  }
 
   template <typename O>
   bool BinaryEqual(const O* offsets, int64_t i) const {
@@ -290,6 +334,12 @@ arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch&
     ARROW_ASSIGN_OR_RAISE(value_eq[static_cast<size_t>(value_type)],
                           PreviousRowEquality::Make(*column, floats));
   }
+  // Go's producer (no `encoding` metadata, value equality for floats) writes an empty
+  // key or bytes value as null, or leaves the column out when all are, and its
+  // consumer reads a null or absent value as the zero value (otel-arrow/go
+  // common/otlp/attributes.go `AttrsParentIDDecoder.Decode`, `carrow.Equal`): two
+  // empty bytes values chain. Rust never delta-encodes a row with a null value.
+  const bool go = floats == FloatEquality::kValue;
   std::vector<uint8_t> delta(static_cast<size_t>(n), 0);
   for (int64_t i = 0; i < n; ++i) {
     if (!types_eq.IsValid(i)) continue;
@@ -299,8 +349,20 @@ arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch&
                              static_cast<int>(type), " at row ", i);
     }
     if (i == 0 || !types_eq.IsValid(i - 1) || types[i - 1] != type) continue;
-    if (!key_eq.IsValid(i) || !key_eq.EqualsPrevious(i)) continue;
+    if (go) {
+      const auto value_type = static_cast<AnyValueType>(type);
+      if (value_type == AnyValueType::kEmpty || value_type == AnyValueType::kMap ||
+          value_type == AnyValueType::kSlice || !key_eq.EqualsPreviousNullAsZero(i)) {
+        continue;
+      }
+    } else if (!key_eq.IsValid(i) || !key_eq.EqualsPrevious(i)) {
+      continue;
+    }
     const auto& values = value_eq[type];  // absent for Empty, Map and Slice
+    if (go) {
+      delta[static_cast<size_t>(i)] = !values || values->EqualsPreviousNullAsZero(i);
+      continue;
+    }
     if (!values || !values->IsValid(i)) continue;
     delta[static_cast<size_t>(i)] = values->EqualsPrevious(i);
   }
@@ -401,8 +463,9 @@ arrow::Result<std::vector<uint8_t>> DeltaRows(const arrow::RecordBatch& batch, P
   return Status::UnknownError("unreachable id scheme");
 }
 
+// `go`: encode as Go's producer does (value equality, no `encoding` metadata).
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
-    PT type, std::shared_ptr<arrow::RecordBatch> batch, bool encode) {
+    PT type, std::shared_ptr<arrow::RecordBatch> batch, bool encode, bool go) {
   for (const auto& spec : IdColumnsOf(type)) {
     const std::string path = ColumnPath(type, spec.parent_struct, spec.column);
     const char* encoding =
@@ -416,13 +479,15 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
         ARROW_ASSIGN_OR_RAISE(const bool plain, IsPlain(*top_field, path));
         if (plain) continue;
       }
-      const FloatEquality floats = !encode && !HasEncodingMetadata(*top_field)
-                                       ? FloatEquality::kValue
-                                       : FloatEquality::kBitwise;
+      const bool go_rules = encode ? go : !HasEncodingMetadata(*top_field);
+      const FloatEquality floats =
+          go_rules ? FloatEquality::kValue : FloatEquality::kBitwise;
       ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec, floats));
       ARROW_ASSIGN_OR_RAISE(
           auto column, TransformIds(*batch->column(index), delta_rows, encode, path));
-      auto field = WithEncoding(top_field, encode ? encoding : kEncodingPlain);
+      auto field = !encode ? WithEncoding(top_field, kEncodingPlain)
+                   : go    ? WithoutEncoding(top_field)
+                           : WithEncoding(top_field, encoding);
       ARROW_ASSIGN_OR_RAISE(batch, batch->SetColumn(index, field, column));
       continue;
     }
@@ -447,7 +512,9 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
     ARROW_ASSIGN_OR_RAISE(
         auto new_struct,
         ReplaceStructChild(struct_array, child_index,
-                           WithEncoding(child_field, encode ? encoding : kEncodingPlain),
+                           !encode ? WithEncoding(child_field, kEncodingPlain)
+                           : go    ? WithoutEncoding(child_field)
+                                   : WithEncoding(child_field, encoding),
                            std::move(child)));
     ARROW_ASSIGN_OR_RAISE(
         batch,
@@ -456,10 +523,10 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
   return batch;
 }
 
-arrow::Result<OtapBatch> TransformBatch(const OtapBatch& batch, bool encode) {
+arrow::Result<OtapBatch> TransformBatch(const OtapBatch& batch, bool encode, bool go) {
   OtapBatch result(batch.signal());
   for (PT type : batch.payload_types()) {
-    ARROW_ASSIGN_OR_RAISE(auto table, TransformTable(type, batch.Get(type), encode));
+    ARROW_ASSIGN_OR_RAISE(auto table, TransformTable(type, batch.Get(type), encode, go));
     result.Set(type, std::move(table));
   }
   return result;
@@ -660,11 +727,11 @@ arrow::Result<std::optional<IdMap>> RenumberStructIds(
 }  // namespace
 
 arrow::Result<OtapBatch> DecodeTransportIds(const OtapBatch& batch) {
-  return TransformBatch(batch, /*encode=*/false);
+  return TransformBatch(batch, /*encode=*/false, /*go=*/false);
 }
 
-arrow::Result<OtapBatch> EncodeTransportIds(const OtapBatch& batch) {
-  return TransformBatch(batch, /*encode=*/true);
+arrow::Result<OtapBatch> EncodeTransportIds(const OtapBatch& batch, IdDialect dialect) {
+  return TransformBatch(batch, /*encode=*/true, dialect == IdDialect::kGo);
 }
 
 // ---------------------------------------------------------------------------------

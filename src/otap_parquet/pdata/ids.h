@@ -57,13 +57,25 @@ inline constexpr char kEncodingQuasiDelta[] = "quasidelta";
 /// TypeError for a non-canonical id type, both naming table and column.
 arrow::Result<OtapBatch> DecodeTransportIds(const OtapBatch& batch);
 
+/// \brief Whose quasi-delta rules EncodeTransportIds follows.
+enum class IdDialect {
+  /// Rust's: floats compared bitwise, a null attribute value never a delta; the
+  /// fields say `encoding=delta` / `encoding=quasidelta`.
+  kRust,
+  /// Go's producer's (otel-arrow/go): floats by value (NaN != NaN, -0.0 == 0.0), a
+  /// null attribute value equal to the type's zero value; no `encoding` metadata
+  /// (receivers then assume Go's rules, as DecodeTransportIds does).
+  kGo,
+};
+
 /// \brief The inverse of DecodeTransportIds: applies the encodings listed there to
 /// every id column, whatever its metadata (the input's ids must be plain, as an
-/// OtapBatch's are), and sets `encoding=delta` / `encoding=quasidelta` on the fields.
+/// OtapBatch's are), with `dialect`'s equality and metadata.
 ///
 /// Rows are never reordered; where ids decrease in row order the deltas wrap modulo
 /// the id width, which upstream's decoders undo. For peers (Go) that always decode.
-arrow::Result<OtapBatch> EncodeTransportIds(const OtapBatch& batch);
+arrow::Result<OtapBatch> EncodeTransportIds(const OtapBatch& batch,
+                                            IdDialect dialect = IdDialect::kRust);
 
 /// \brief Child rows per parent id, from a child table's `parent_id` column.
 ///

@@ -244,14 +244,16 @@ const std::vector<AttrRow>& AttrExample() {
 }
 
 // Scenario: the attribute quasi-delta rules on a UInt16 (log_attrs) and a UInt32
-// (span_event_attrs) parent id column, mirroring upstream's documented example.
+// (span_event_attrs) parent id column, mirroring upstream's documented example,
+// with `quasidelta` metadata (a Rust producer).
 // Guarantees: delta only where type, key and the non-null value equal the previous
 // row's, never for Empty/Map/Slice; otherwise absolute.
 TEST(DecodeTransportIdsTest, AttributeQuasiDelta) {
   for (PT type : {PT::kLogAttrs, PT::kSpanEventAttrs}) {
     const Signal signal = type == PT::kLogAttrs ? Signal::kLogs : Signal::kTraces;
     OtapBatch batch(signal);
-    batch.Set(type, AttrsTable(type, AttrExample(), /*decoded=*/false));
+    batch.Set(type, MarkEncoding(AttrsTable(type, AttrExample(), /*decoded=*/false),
+                                 "parent_id", "quasidelta"));
     ASSERT_OK_AND_ASSIGN(auto decoded, DecodeTransportIds(batch));
     auto expected = AttrsTable(type, AttrExample(), /*decoded=*/true);
     const auto& actual = *decoded.Get(type)->GetColumnByName("parent_id");
@@ -259,6 +261,109 @@ TEST(DecodeTransportIdsTest, AttributeQuasiDelta) {
         << TableName(type) << ": " << actual.ToString();
     EXPECT_EQ(EncodingOf(*decoded.Get(type)->schema()->field(0)), "plain");
   }
+}
+
+// Rows as Go's producer writes them: an empty bytes value is null (its builder
+// appends nil as null), an empty string is not.
+const std::vector<AttrRow>& GoNullExample() {
+  using T = schema::AnyValueType;
+  static const std::vector<AttrRow> rows = {
+      {T::kBytes, "k", "null", 3, 3},   // empty bytes, first of its run: absolute
+      {T::kBytes, "k", "null", 1, 4},   // Go: empty == empty, delta
+      {T::kBytes, "k", "\"\"", 2, 6},   // a valid empty value equals a null one
+      {T::kBytes, "k", "\"x\"", 1, 1},  // value changes: absolute
+      {T::kStr, "s", "null", 2, 2},     // type changes: absolute
+      {T::kStr, "s", "\"\"", 1, 3},     // null reads as "": delta
+      {T::kInt, "s", "null", 4, 4},     //
+      {T::kInt, "s", "0", 1, 5},        // null reads as 0: delta
+      {T::kEmpty, "e", "null", 2, 2},   // Empty never chains, not even in Go
+      {T::kEmpty, "e", "null", 2, 2},   //
+  };
+  return rows;
+}
+
+// Scenario: attribute rows with null values, once without `encoding` metadata
+// (Go's producer, which writes empty bytes as null; its consumer reads a null as
+// the zero value), once with `quasidelta` (Rust: null values never delta).
+// Guarantees: each is decoded with its producer's rule (Go: the run of empty bytes
+// values chains, as in otel-arrow/go's AttrsParentIDDecoder); the edge-case logs
+// from the Go sender held 71 records with an empty bytes attribute moved to another
+// record before this.
+TEST(DecodeTransportIdsTest, AttributeNullValuesFollowTheProducer) {
+  OtapBatch go(Signal::kLogs);
+  go.Set(PT::kLogAttrs, AttrsTable(PT::kLogAttrs, GoNullExample(), /*decoded=*/false));
+  ASSERT_OK_AND_ASSIGN(auto decoded, DecodeTransportIds(go));
+  ExpectIds(*decoded.Get(PT::kLogAttrs)->GetColumnByName("parent_id"), arrow::uint16(),
+            "[3, 4, 6, 1, 2, 3, 4, 5, 2, 2]");
+
+  OtapBatch rust(Signal::kLogs);
+  rust.Set(PT::kLogAttrs,
+           MarkEncoding(AttrsTable(PT::kLogAttrs, GoNullExample(), /*decoded=*/false),
+                        "parent_id", "quasidelta"));
+  ASSERT_OK_AND_ASSIGN(decoded, DecodeTransportIds(rust));
+  ExpectIds(*decoded.Get(PT::kLogAttrs)->GetColumnByName("parent_id"), arrow::uint16(),
+            "[3, 1, 2, 1, 2, 1, 4, 1, 2, 2]");
+}
+
+// Scenario: Go's producer leaves a value column out when no row has a value in it
+// (here `bytes`: every bytes value is empty).
+// Guarantees: the rows chain as if the column were all null (Go reads nil).
+TEST(DecodeTransportIdsTest, AbsentValueColumnChainsForGo) {
+  using T = schema::AnyValueType;
+  const std::vector<AttrRow> rows = {{T::kBytes, "k", "null", 2, 2},
+                                     {T::kBytes, "k", "null", 1, 3}};
+  auto table = AttrsTable(PT::kLogAttrs, rows, /*decoded=*/false);
+  table = table->RemoveColumn(table->schema()->GetFieldIndex("bytes")).ValueOrDie();
+  OtapBatch go(Signal::kLogs);
+  go.Set(PT::kLogAttrs, table);
+  ASSERT_OK_AND_ASSIGN(auto decoded, DecodeTransportIds(go));
+  ExpectIds(*decoded.Get(PT::kLogAttrs)->GetColumnByName("parent_id"), arrow::uint16(),
+            "[2, 3]");
+}
+
+// Scenario: log attributes whose double values repeat NaN and alternate 0.0 / -0.0
+// under one key on consecutive records, and empty bytes values as nulls, encoded in
+// each dialect; a Go receiver ignores `encoding` metadata and decodes with Go's rules
+// (as DecodeTransportIds does without metadata).
+// Guarantees: encoded as Go, the ids carry no metadata and decode back exactly with
+// Go's rules; encoded as Rust they decode back exactly with the metadata, but Go's
+// rules put rows on other parents (the gap IdDialect::kGo closes).
+TEST(EncodeTransportIdsTest, GoDialectDecodesExactlyWithGoRules) {
+  using T = schema::AnyValueType;
+  const std::vector<AttrRow> rows = {
+      {T::kDouble, "k", "NaN", 0, 0}, {T::kDouble, "k", "NaN", 0, 1},
+      {T::kDouble, "k", "NaN", 0, 2}, {T::kDouble, "z", "-0.0", 0, 3},
+      {T::kDouble, "z", "0.0", 0, 4}, {T::kDouble, "z", "-0.0", 0, 5},
+      {T::kBytes, "b", "null", 0, 6}, {T::kBytes, "b", "null", 0, 7},
+      {T::kBytes, "b", "\"\"", 0, 8},
+  };
+  OtapBatch plain(Signal::kLogs);
+  plain.Set(PT::kLogAttrs, AttrsTable(PT::kLogAttrs, rows, /*decoded=*/true));
+  const auto& expected = *plain.Get(PT::kLogAttrs)->GetColumnByName("parent_id");
+  auto strip = [](OtapBatch batch) {
+    auto table = batch.Get(PT::kLogAttrs);
+    const int i = table->schema()->GetFieldIndex("parent_id");
+    batch.Set(
+        PT::kLogAttrs,
+        table->SetColumn(i, table->schema()->field(i)->RemoveMetadata(), table->column(i))
+            .ValueOrDie());
+    return batch;
+  };
+
+  ASSERT_OK_AND_ASSIGN(auto go, EncodeTransportIds(plain, IdDialect::kGo));
+  EXPECT_EQ(go.Get(PT::kLogAttrs)->schema()->GetFieldByName("parent_id")->metadata(),
+            nullptr);
+  ASSERT_OK_AND_ASSIGN(auto go_back, DecodeTransportIds(go));
+  EXPECT_TRUE(go_back.Get(PT::kLogAttrs)->GetColumnByName("parent_id")->Equals(expected))
+      << go_back.Get(PT::kLogAttrs)->GetColumnByName("parent_id")->ToString();
+
+  ASSERT_OK_AND_ASSIGN(auto rust, EncodeTransportIds(plain));
+  ASSERT_OK_AND_ASSIGN(auto rust_back, DecodeTransportIds(rust));
+  EXPECT_TRUE(
+      rust_back.Get(PT::kLogAttrs)->GetColumnByName("parent_id")->Equals(expected));
+  ASSERT_OK_AND_ASSIGN(auto rust_read_as_go, DecodeTransportIds(strip(rust)));
+  EXPECT_FALSE(
+      rust_read_as_go.Get(PT::kLogAttrs)->GetColumnByName("parent_id")->Equals(expected));
 }
 
 // Scenario: the attribute example behind a copy of itself, sliced off: every column

@@ -25,6 +25,10 @@ OtapExporterConfig OtapExporterConfig::Read(config::ConfigReader& reader) {
             arrow.Enum<bool>("payload_compression", {{"zstd", true}, {"none", false}})) {
       c.payload_zstd = *v;
     }
+    if (auto v = arrow.Enum<IdDialect>(
+            "id_dialect", {{"rust", IdDialect::kRust}, {"go", IdDialect::kGo}})) {
+      c.id_dialect = *v;
+    }
     arrow.Finish();
   }
   return c;

@@ -6,6 +6,7 @@
 
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/nodes/exporters/otlp/config.h"
+#include "otap_parquet/pdata/ids.h"
 
 /// \file
 /// Configuration of `exporter:otap`: upstream's key names (the Rust engine's
@@ -31,6 +32,9 @@ struct OtapExporterConfig {
   bool payload_zstd = true;
   /// `send_metric_attrs`: METRIC_ATTRS payloads (off for Go receivers up to v0.148.0).
   bool send_metric_attrs = true;
+  /// `arrow.id_dialect`: rust (default) or go: whose quasi-delta rules the transport
+  /// ids follow (go for Go receivers: NaN / -0.0 values then land on their records).
+  IdDialect id_dialect = IdDialect::kRust;
   /// `max_message_size`: a batch whose encoded message exceeds it is split by root
   /// rows and encoded again (with fresh IPC state).
   int64_t max_message_size = 4 << 20;

@@ -431,7 +431,8 @@ ArrowStream::ArrowStream(OtapTransport* transport, Signal signal, int slot)
       slot_(slot),
       encoder_(signal, otap_wire::EncodeOptions{
                            .payload_zstd = transport->config().payload_zstd,
-                           .send_metric_attrs = transport->config().send_metric_attrs}) {}
+                           .send_metric_attrs = transport->config().send_metric_attrs,
+                           .id_dialect = transport->config().id_dialect}) {}
 
 void ArrowStream::Prepare(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> self) {
   const auto& client = transport_->config().grpc.client;

@@ -56,12 +56,14 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
       "timeout: 2s\n"
       "headers: {x-tenant: a}\n"
       "arrow: {payload_compression: none, max_stream_lifetime: 0s, "
-      "disable_downgrade: true}\n");
+      "disable_downgrade: true, id_dialect: go}\n");
   EXPECT_EQ(c.num_streams, 2);
   EXPECT_EQ(c.grpc.client.compression, OtlpCompression::kGzip);
   EXPECT_FALSE(c.payload_zstd);
   EXPECT_FALSE(c.send_metric_attrs);
   EXPECT_TRUE(c.disable_downgrade);
+  EXPECT_EQ(c.id_dialect, IdDialect::kGo);
+  EXPECT_EQ(defaults.id_dialect, IdDialect::kRust);
   EXPECT_EQ(c.max_stream_lifetime.count(), 0);
   EXPECT_EQ(c.max_message_size, 1 << 20);
   EXPECT_EQ(c.batch_timeout, std::chrono::seconds(2));
@@ -71,6 +73,8 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
               HasSubstr("zstd is not supported"));
   EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {payload_compression: lz4}"),
               HasSubstr("nodes.x.config.arrow.payload_compression"));
+  EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {id_dialect: java}"),
+              HasSubstr("nodes.x.config.arrow.id_dialect"));
   EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {num_streamz: 2}"),
               HasSubstr("nodes.x.config.arrow.num_streamz"));
   EXPECT_THAT(Errors("{}"), HasSubstr("missing required key grpc_endpoint"));
