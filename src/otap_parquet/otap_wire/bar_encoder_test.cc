@@ -84,6 +84,22 @@ std::map<PayloadType, std::shared_ptr<arrow::Schema>> StartedSchemas(
   return out;
 }
 
+// The first record batch of the first payload of `type` in `bar` (nullptr: none),
+// read with Arrow's own stream reader (the payload must start its IPC stream).
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> FirstWireBatch(
+    const pb::BatchArrowRecords& bar, PayloadType type) {
+  for (const auto& payload : bar.arrow_payloads()) {
+    if (static_cast<PayloadType>(payload.type()) != type) continue;
+    auto input = std::make_shared<arrow::io::BufferReader>(
+        arrow::Buffer::FromString(payload.record()));
+    ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
+    ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
+    if (!batch) return arrow::Status::Invalid("payload without a record batch");
+    return batch;
+  }
+  return nullptr;
+}
+
 class StreamEncoderSignalTest : public ::testing::TestWithParam<Signal> {};
 
 // Scenario: several generated batches of one signal encoded on one stream and fed
@@ -624,32 +640,21 @@ TEST(StreamEncoderTest, AbsentExemplarIdsAreSentAsZeroBytes) {
   ASSERT_EQ(batches.size(), 1u);
   StreamEncoder encoder(Signal::kMetrics, EncodeOptions{});
   ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batches[0], 0));
-  bool seen = false;
-  const pb::BatchArrowRecords bar = Parse(message);
-  for (const auto& payload : bar.arrow_payloads()) {
-    if (static_cast<PayloadType>(payload.type()) != PayloadType::kNumberDpExemplars) {
-      continue;
-    }
-    seen = true;
-    auto input = std::make_shared<arrow::io::BufferReader>(
-        arrow::Buffer::FromString(payload.record()));
-    ASSERT_OK_AND_ASSIGN(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
-    ASSERT_OK_AND_ASSIGN(auto wire, reader->Next());
-    ASSERT_NE(wire, nullptr);
-    for (const auto& [name, width] :
-         std::vector<std::pair<std::string, int>>{{"span_id", 8}, {"trace_id", 16}}) {
-      SCOPED_TRACE(name);
-      auto column = wire->GetColumnByName(name);
-      ASSERT_NE(column, nullptr);
-      EXPECT_EQ(column->null_count(), 0);
-      EXPECT_TRUE(column->type()->Equals(arrow::fixed_size_binary(width)));
-      std::set<std::string> values;
-      const auto& ids = static_cast<const arrow::FixedSizeBinaryArray&>(*column);
-      for (int64_t i = 0; i < ids.length(); ++i) values.insert(ids.GetString(i));
-      EXPECT_EQ(values.count(std::string(static_cast<size_t>(width), '\0')), 1u);
-    }
+  ASSERT_OK_AND_ASSIGN(auto wire,
+                       FirstWireBatch(Parse(message), PayloadType::kNumberDpExemplars));
+  ASSERT_NE(wire, nullptr);
+  for (const auto& [name, width] :
+       std::vector<std::pair<std::string, int>>{{"span_id", 8}, {"trace_id", 16}}) {
+    SCOPED_TRACE(name);
+    auto column = wire->GetColumnByName(name);
+    ASSERT_NE(column, nullptr);
+    EXPECT_EQ(column->null_count(), 0);
+    EXPECT_TRUE(column->type()->Equals(arrow::fixed_size_binary(width)));
+    std::set<std::string> values;
+    const auto& ids = static_cast<const arrow::FixedSizeBinaryArray&>(*column);
+    for (int64_t i = 0; i < ids.length(); ++i) values.insert(ids.GetString(i));
+    EXPECT_EQ(values.count(std::string(static_cast<size_t>(width), '\0')), 1u);
   }
-  EXPECT_TRUE(seen);
   StreamDecoder decoder(Signal::kMetrics, DecodeLimits{});
   DecodedBar decoded = decoder.Decode(message);
   ASSERT_OK(decoded.status);
@@ -716,26 +721,14 @@ TEST(StreamEncoderTest, ValuelessExemplarsFirstSoGoAgreesOnParents) {
   DecodedBar decoded = decoder.Decode(message);
   ASSERT_OK(decoded.status);
   ASSERT_TRUE(decoded.batch.has_value());
-  const pb::BatchArrowRecords bar = Parse(message);
-  bool seen = false;
-  for (const auto& payload : bar.arrow_payloads()) {
-    if (static_cast<PayloadType>(payload.type()) != PayloadType::kNumberDpExemplars) {
-      continue;
-    }
-    seen = true;
-    auto input = std::make_shared<arrow::io::BufferReader>(
-        arrow::Buffer::FromString(payload.record()));
-    ASSERT_OK_AND_ASSIGN(auto reader, arrow::ipc::RecordBatchStreamReader::Open(input));
-    ASSERT_OK_AND_ASSIGN(auto wire, reader->Next());
-    ASSERT_NE(wire, nullptr);
-    const auto& ours = static_cast<const arrow::UInt32Array&>(
-        *decoded.batch->Get(PayloadType::kNumberDpExemplars)
-             ->GetColumnByName("parent_id"));
-    std::vector<uint32_t> expected;
-    for (int64_t i = 0; i < ours.length(); ++i) expected.push_back(ours.Value(i));
-    EXPECT_EQ(GoExemplarParentIds(*wire), expected);
-  }
-  EXPECT_TRUE(seen);
+  ASSERT_OK_AND_ASSIGN(auto wire,
+                       FirstWireBatch(Parse(message), PayloadType::kNumberDpExemplars));
+  ASSERT_NE(wire, nullptr);
+  const auto& ours = static_cast<const arrow::UInt32Array&>(
+      *decoded.batch->Get(PayloadType::kNumberDpExemplars)->GetColumnByName("parent_id"));
+  std::vector<uint32_t> expected;
+  for (int64_t i = 0; i < ours.length(); ++i) expected.push_back(ours.Value(i));
+  EXPECT_EQ(GoExemplarParentIds(*wire), expected);
   ASSERT_OK_AND_ASSIGN(auto back, otlp::OtapToMetrics(*decoded.batch));
   ASSERT_OK(otlp::CheckEquivalent(otlp::OtlpRequest(request), otlp::OtlpRequest(back)));
 }
