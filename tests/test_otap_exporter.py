@@ -43,7 +43,9 @@ def metric(text, name, **labels):
 
 def count_items(path, signal_name):
     total = 0
-    for line in path.read_text().splitlines() if path.exists() else []:
+    # Only whole lines: the Collector's fileexporter may be writing the last one.
+    lines = path.read_text().split("\n")[:-1] if path.exists() else []
+    for line in lines:
         if not line.strip():
             continue
         request = json.loads(line)
