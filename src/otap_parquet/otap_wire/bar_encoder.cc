@@ -10,6 +10,7 @@
 
 #include <arrow/api.h>
 #include <arrow/array/concatenate.h>
+#include <arrow/compute/api_vector.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/ipc/api.h>
 #include <arrow/util/bit_util.h>
@@ -54,6 +55,12 @@ bool IsAttributeTable(PayloadType type) {
     default:
       return false;
   }
+}
+
+bool IsExemplarTable(PayloadType type) {
+  return type == PayloadType::kNumberDpExemplars ||
+         type == PayloadType::kHistogramDpExemplars ||
+         type == PayloadType::kExpHistogramDpExemplars;
 }
 
 // Columns a peer requires even when all null: upstream Rust's `required: true`
@@ -312,11 +319,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
 // bytes, as Go's producer sends them; receivers (ours, Go's pdata) read zero as absent.
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> ZeroAbsentExemplarIds(
     PayloadType type, std::shared_ptr<arrow::RecordBatch> batch) {
-  if (type != PayloadType::kNumberDpExemplars &&
-      type != PayloadType::kHistogramDpExemplars &&
-      type != PayloadType::kExpHistogramDpExemplars) {
-    return batch;
-  }
+  if (!IsExemplarTable(type)) return batch;
   const std::pair<const char*, int32_t> kIds[] = {{"span_id", 8}, {"trace_id", 16}};
   for (const auto& [name, width] : kIds) {
     const int index = batch->schema()->GetFieldIndex(name);
@@ -364,47 +367,29 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ZeroAbsentExemplarIds(
 // both readings agree. Their order among a data point's exemplars carries no meaning.
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> ValuelessExemplarsFirst(
     PayloadType type, std::shared_ptr<arrow::RecordBatch> batch) {
-  if (type != PayloadType::kNumberDpExemplars &&
-      type != PayloadType::kHistogramDpExemplars &&
-      type != PayloadType::kExpHistogramDpExemplars) {
-    return batch;
-  }
+  if (!IsExemplarTable(type)) return batch;
   const auto int_value = batch->GetColumnByName(schema::kIntValue);
   const auto double_value = batch->GetColumnByName(schema::kDoubleValue);
   auto valueless = [&](int64_t i) {
     return (!int_value || int_value->IsNull(i)) &&
            (!double_value || double_value->IsNull(i));
   };
-  const int64_t n = batch->num_rows();
-  bool seen_value = false, needed = false;
-  for (int64_t i = 0; i < n && !needed; ++i) {
-    if (!valueless(i)) {
-      seen_value = true;
-    } else if (seen_value) {
-      needed = true;
-    }
+  const int32_t n = static_cast<int32_t>(batch->num_rows());
+  std::vector<int32_t> order;
+  order.reserve(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i) {
+    if (valueless(i)) order.push_back(i);
   }
-  if (!needed) return batch;
-  // Runs of rows, valueless ones first, concatenated column by column.
-  std::vector<std::pair<int64_t, int64_t>> runs;  // (offset, length)
-  for (const bool first : {true, false}) {
-    for (int64_t i = 0; i < n;) {
-      int64_t j = i;
-      while (j < n && valueless(j) == first) ++j;
-      if (j > i) runs.emplace_back(i, j - i);
-      i = j == i ? i + 1 : j;
-    }
+  for (int32_t i = 0; i < n; ++i) {
+    if (!valueless(i)) order.push_back(i);
   }
-  std::vector<std::shared_ptr<arrow::Array>> columns;
-  for (const auto& column : batch->columns()) {
-    arrow::ArrayVector pieces;
-    for (const auto& [offset, length] : runs) {
-      pieces.push_back(column->Slice(offset, length));
-    }
-    ARROW_ASSIGN_OR_RAISE(auto joined, arrow::Concatenate(pieces));
-    columns.push_back(std::move(joined));
-  }
-  return arrow::RecordBatch::Make(batch->schema(), n, std::move(columns));
+  // Already so (the common case): nothing to move.
+  if (std::is_sorted(order.begin(), order.end())) return batch;
+  arrow::Int32Builder indices;
+  ARROW_RETURN_NOT_OK(indices.AppendValues(order));
+  ARROW_ASSIGN_OR_RAISE(auto index_array, indices.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(batch, index_array));
+  return taken.record_batch();
 }
 
 }  // namespace
