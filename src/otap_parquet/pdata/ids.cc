@@ -147,6 +147,10 @@ std::vector<IdColumnSpec> IdColumnsOf(PT type) {
 // (NaN != NaN, -0.0 == +0.0), as Go's producer compares (it writes no metadata).
 enum class FloatEquality { kBitwise, kValue };
 
+FloatEquality FloatsOf(IdDialect dialect) {
+  return dialect == IdDialect::kGo ? FloatEquality::kValue : FloatEquality::kBitwise;
+}
+
 // Compares a row of a column with the row before it, straight on the Arrow buffers
 // (Array::IsValid / GetView per row were ~10% of receiver:otap's CPU).
 class PreviousRowEquality {
@@ -302,8 +306,9 @@ arrow::Result<std::vector<uint8_t>> EqualsPrevious(
 // Rows whose parent_id is a delta under the attribute quasi-delta rules.
 arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch& batch,
                                                        const std::string& table,
-                                                       FloatEquality floats) {
+                                                       IdDialect dialect) {
   using schema::AnyValueType;
+  const FloatEquality floats = FloatsOf(dialect);
   const int64_t n = batch.num_rows();
   const auto type_column = batch.GetColumnByName(schema::kType);
   const auto key_column = batch.GetColumnByName(schema::kKey);
@@ -334,12 +339,12 @@ arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch&
     ARROW_ASSIGN_OR_RAISE(value_eq[static_cast<size_t>(value_type)],
                           PreviousRowEquality::Make(*column, floats));
   }
-  // Go's producer (no `encoding` metadata, value equality for floats) writes an empty
-  // key or bytes value as null, or leaves the column out when all are, and its
-  // consumer reads a null or absent value as the zero value (otel-arrow/go
-  // common/otlp/attributes.go `AttrsParentIDDecoder.Decode`, `carrow.Equal`): two
-  // empty bytes values chain. Rust never delta-encodes a row with a null value.
-  const bool go = floats == FloatEquality::kValue;
+  // Go's producer writes an empty key or bytes value as null, or leaves the column
+  // out when all are, and its consumer reads a null or absent value as the zero
+  // value (otel-arrow/go common/otlp/attributes.go `AttrsParentIDDecoder.Decode`,
+  // `carrow.Equal`): two empty bytes values chain. Rust never delta-encodes a row
+  // with a null value.
+  const bool go = dialect == IdDialect::kGo;
   std::vector<uint8_t> delta(static_cast<size_t>(n), 0);
   for (int64_t i = 0; i < n; ++i) {
     if (!types_eq.IsValid(i)) continue;
@@ -373,7 +378,8 @@ arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch&
 // counts as all null, so as equal, like upstream's).
 arrow::Result<std::vector<uint8_t>> ColumnsDeltaRows(
     const arrow::RecordBatch& batch, const std::vector<const char*>& columns,
-    FloatEquality floats) {
+    IdDialect dialect) {
+  const FloatEquality floats = FloatsOf(dialect);
   std::vector<uint8_t> delta(static_cast<size_t>(batch.num_rows()), 1);
   if (!delta.empty()) delta[0] = 0;
   for (const char* name : columns) {
@@ -451,21 +457,32 @@ bool HasEncodingMetadata(const arrow::Field& field) {
 
 arrow::Result<std::vector<uint8_t>> DeltaRows(const arrow::RecordBatch& batch, PT type,
                                               const IdColumnSpec& spec,
-                                              FloatEquality floats) {
+                                              IdDialect dialect) {
   switch (spec.scheme) {
     case Scheme::kDelta:
       return std::vector<uint8_t>(static_cast<size_t>(batch.num_rows()), 1);
     case Scheme::kColumns:
-      return ColumnsDeltaRows(batch, spec.equality_columns, floats);
+      return ColumnsDeltaRows(batch, spec.equality_columns, dialect);
     case Scheme::kAttributes:
-      return AttributeDeltaRows(batch, std::string(TableName(type)), floats);
+      return AttributeDeltaRows(batch, std::string(TableName(type)), dialect);
   }
   return Status::UnknownError("unreachable id scheme");
 }
 
-// `go`: encode as Go's producer does (value equality, no `encoding` metadata).
+// The id field as TransformTable leaves it: decoded ids say `plain`; encoded ones
+// their encoding, or nothing for Go (whose producer writes no metadata).
+std::shared_ptr<arrow::Field> FieldAfter(const std::shared_ptr<arrow::Field>& field,
+                                         bool encode, IdDialect dialect,
+                                         const char* encoding) {
+  if (!encode) return WithEncoding(field, kEncodingPlain);
+  return dialect == IdDialect::kGo ? WithoutEncoding(field)
+                                   : WithEncoding(field, encoding);
+}
+
+// Encoding uses `dialect`'s rules; decoding the producer's, told by the field's
+// `encoding` metadata (none: Go).
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
-    PT type, std::shared_ptr<arrow::RecordBatch> batch, bool encode, bool go) {
+    PT type, std::shared_ptr<arrow::RecordBatch> batch, bool encode, IdDialect dialect) {
   for (const auto& spec : IdColumnsOf(type)) {
     const std::string path = ColumnPath(type, spec.parent_struct, spec.column);
     const char* encoding =
@@ -479,16 +496,15 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
         ARROW_ASSIGN_OR_RAISE(const bool plain, IsPlain(*top_field, path));
         if (plain) continue;
       }
-      const bool go_rules = encode ? go : !HasEncodingMetadata(*top_field);
-      const FloatEquality floats =
-          go_rules ? FloatEquality::kValue : FloatEquality::kBitwise;
-      ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec, floats));
+      const IdDialect rules = encode                            ? dialect
+                              : HasEncodingMetadata(*top_field) ? IdDialect::kRust
+                                                                : IdDialect::kGo;
+      ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec, rules));
       ARROW_ASSIGN_OR_RAISE(
           auto column, TransformIds(*batch->column(index), delta_rows, encode, path));
-      auto field = !encode ? WithEncoding(top_field, kEncodingPlain)
-                   : go    ? WithoutEncoding(top_field)
-                           : WithEncoding(top_field, encoding);
-      ARROW_ASSIGN_OR_RAISE(batch, batch->SetColumn(index, field, column));
+      ARROW_ASSIGN_OR_RAISE(
+          batch, batch->SetColumn(index, FieldAfter(top_field, encode, dialect, encoding),
+                                  column));
       continue;
     }
     const auto& column = batch->column(index);
@@ -506,15 +522,13 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
     }
     // Struct children (resource.id, scope.id) are plain deltas: no float equality.
     ARROW_ASSIGN_OR_RAISE(auto delta_rows,
-                          DeltaRows(*batch, type, spec, FloatEquality::kBitwise));
+                          DeltaRows(*batch, type, spec, IdDialect::kRust));
     ARROW_ASSIGN_OR_RAISE(auto child, TransformIds(*struct_array.field(child_index),
                                                    delta_rows, encode, path));
     ARROW_ASSIGN_OR_RAISE(
         auto new_struct,
         ReplaceStructChild(struct_array, child_index,
-                           !encode ? WithEncoding(child_field, kEncodingPlain)
-                           : go    ? WithoutEncoding(child_field)
-                                   : WithEncoding(child_field, encoding),
+                           FieldAfter(child_field, encode, dialect, encoding),
                            std::move(child)));
     ARROW_ASSIGN_OR_RAISE(
         batch,
@@ -523,10 +537,12 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
   return batch;
 }
 
-arrow::Result<OtapBatch> TransformBatch(const OtapBatch& batch, bool encode, bool go) {
+arrow::Result<OtapBatch> TransformBatch(const OtapBatch& batch, bool encode,
+                                        IdDialect dialect) {
   OtapBatch result(batch.signal());
   for (PT type : batch.payload_types()) {
-    ARROW_ASSIGN_OR_RAISE(auto table, TransformTable(type, batch.Get(type), encode, go));
+    ARROW_ASSIGN_OR_RAISE(auto table,
+                          TransformTable(type, batch.Get(type), encode, dialect));
     result.Set(type, std::move(table));
   }
   return result;
@@ -727,11 +743,12 @@ arrow::Result<std::optional<IdMap>> RenumberStructIds(
 }  // namespace
 
 arrow::Result<OtapBatch> DecodeTransportIds(const OtapBatch& batch) {
-  return TransformBatch(batch, /*encode=*/false, /*go=*/false);
+  // Decoding takes each field's rules from its metadata; the dialect is not used.
+  return TransformBatch(batch, /*encode=*/false, IdDialect::kRust);
 }
 
 arrow::Result<OtapBatch> EncodeTransportIds(const OtapBatch& batch, IdDialect dialect) {
-  return TransformBatch(batch, /*encode=*/true, dialect == IdDialect::kGo);
+  return TransformBatch(batch, /*encode=*/true, dialect);
 }
 
 // ---------------------------------------------------------------------------------
