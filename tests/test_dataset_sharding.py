@@ -17,18 +17,35 @@ SHARDS = 3
 
 @pytest.fixture(scope="module")
 def lake(cli, tmp_path_factory):
-    """12 partitions (12 `convert` runs, each its own `_part_id`) of 100 logs each,
-    and the OTLP/JSON source of all of them."""
+    """At least 12 partitions (one `convert` run each, each its own random
+    `_part_id`) of 100 logs each, with every shard owning one or more (a hash of 12
+    random ids leaves one of 3 shards empty in ~2% of lakes, so more partitions are
+    added until none is), and the OTLP/JSON source of all of them."""
     tmp = tmp_path_factory.mktemp("sharded")
     lake, source = tmp / "lake", tmp / "source.jsonl"
+    run = 0
     with open(source, "w") as all_logs:
-        for run in range(12):
+        while run < 12 or not all(shard_records(cli, lake, tmp)):
+            assert run < 60, "60 random partitions and still a shard without any"
             part = tmp / f"part{run}.jsonl"
             write_logs(part, run * 100, 100)
             all_logs.write(part.read_text())
             subprocess.run([str(cli), "convert", str(part), str(lake)], check=True,
                            capture_output=True)
-    return lake, source
+            run += 1
+    return lake, source, run * 100
+
+
+def shard_records(cli, lake, tmp):
+    """Records per shard of the lake, as `convert --shard K/N` splits it."""
+    counts = []
+    for k in range(SHARDS):
+        out = tmp / f"probe{k}.jsonl"
+        out.unlink(missing_ok=True)
+        subprocess.run([str(cli), "convert", str(lake), str(out), "--shard", f"{k}/{SHARDS}"],
+                       check=True, capture_output=True)
+        counts.append(len(bodies(out)))
+    return counts
 
 
 def bodies(path):
@@ -47,10 +64,10 @@ def test_shards_of_engines_replay_every_record_exactly_once(cli, lake, tmp_path)
     # `shard: {index: k, count: 3}` and a checkpoint object on the dataset's own
     # storage (the same name for all: each shard keeps its own file), each writing
     # what it replays to its own OTLP/JSON files; then each runs again.
-    # Guarantees: every shard replays some partitions; together they deliver the 1,200
+    # Guarantees: every shard replays some partitions; together they deliver all the
     # records exactly once (compare against the source); the second runs replay
     # nothing (each resumed from its own checkpoint, none overwrote another's).
-    base, source = lake
+    base, source, total = lake
     outputs = []
     for k in range(SHARDS):
         config = tmp_path / f"shard{k}.yaml"
@@ -81,7 +98,7 @@ def test_shards_of_engines_replay_every_record_exactly_once(cli, lake, tmp_path)
     assert checkpoints == [f"replay.ckpt.shard-{k}-of-{SHARDS}" for k in range(SHARDS)]
     union = tmp_path / "union.jsonl"
     union.write_text("".join(p.read_text() for p in outputs if p.exists()))
-    assert len(bodies(union)) == 1200
+    assert len(bodies(union)) == total
     subprocess.run([str(cli), "compare", str(source), str(union)], check=True,
                    capture_output=True)
 
@@ -90,7 +107,7 @@ def test_convert_shards_split_the_dataset(cli, lake, tmp_path):
     # Scenario: `convert DATASET OUT --shard K/3` for K = 0, 1, 2, and a bad --shard.
     # Guarantees: the three outputs are disjoint and together the source; 3/3 is a
     # usage error that says what a shard is.
-    base, source = lake
+    base, source, total = lake
     outputs = []
     for k in range(SHARDS):
         out = tmp_path / f"convert{k}.jsonl"
@@ -98,7 +115,7 @@ def test_convert_shards_split_the_dataset(cli, lake, tmp_path):
                        check=True, capture_output=True)
         outputs.append(out)
     sets = [set(bodies(p)) for p in outputs]
-    assert all(sets) and sum(len(s) for s in sets) == len(set().union(*sets)) == 1200
+    assert all(sets) and sum(len(s) for s in sets) == len(set().union(*sets)) == total
     union = tmp_path / "union.jsonl"
     union.write_text("".join(p.read_text() for p in outputs))
     subprocess.run([str(cli), "compare", str(source), str(union)], check=True,
