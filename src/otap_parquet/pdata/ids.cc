@@ -547,7 +547,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
     const char* top_name = spec.parent_struct ? spec.parent_struct : spec.column;
     const int index = batch->schema()->GetFieldIndex(top_name);
     if (index < 0) continue;
-    const auto& top_field = batch->schema()->field(index);
+    // A copy: equality columns may be replaced below (a new schema).
+    const std::shared_ptr<arrow::Field> top_field = batch->schema()->field(index);
     if (!spec.parent_struct) {
       if (!encode) {
         ARROW_ASSIGN_OR_RAISE(const bool plain, IsPlain(*top_field, path));
