@@ -2,6 +2,7 @@
 #include "otap_parquet/otap_wire/bar_encoder.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -392,6 +393,70 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ValuelessExemplarsFirst(
   return taken.record_batch();
 }
 
+// The attribute table whose rows belong to `type`'s rows, when `type`'s ids are
+// only used by it (exemplars, span events, span links).
+std::optional<PayloadType> OnlyChildOf(PayloadType type) {
+  switch (type) {
+    case PayloadType::kNumberDpExemplars:
+      return PayloadType::kNumberDpExemplarAttrs;
+    case PayloadType::kHistogramDpExemplars:
+      return PayloadType::kHistogramDpExemplarAttrs;
+    case PayloadType::kExpHistogramDpExemplars:
+      return PayloadType::kExpHistogramDpExemplarAttrs;
+    case PayloadType::kSpanEvents:
+      return PayloadType::kSpanEventAttrs;
+    case PayloadType::kSpanLinks:
+      return PayloadType::kSpanLinkAttrs;
+    default:
+      return std::nullopt;
+  }
+}
+
+// df_engine's OTAP -> OTLP conversion finds an exemplar's, span event's or span
+// link's attributes by id with a cursor over the attribute rows sorted by parent id
+// whose shortcut (otap-dataflow pdata `otlp/common.rs:1088-1098`, `seek_to_parent`)
+// trusts the last row it walked past: a lookup for an id without attributes walks
+// past the rows of smaller ids, and when the last of those belongs to an id looked
+// up later (its rows are visited in no id order), that id's attributes are never
+// found. A row without attributes is therefore sent with a null id (the column is
+// optional; Rust's decoder then looks nothing up for it), so that every lookup
+// finds rows, which keeps the cursor right.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> NullIdsWithoutAttributes(
+    PayloadType type, const OtapBatch& batch) {
+  std::shared_ptr<arrow::RecordBatch> table = batch.Get(type);
+  const auto child_type = OnlyChildOf(type);
+  if (!child_type) return table;
+  const int index = table->schema()->GetFieldIndex(schema::kId);
+  if (index < 0) return table;
+  const auto* ids = dynamic_cast<const arrow::UInt32Array*>(table->column(index).get());
+  if (!ids) return table;
+  std::vector<uint32_t> referenced;
+  if (auto attrs = batch.Get(*child_type)) {
+    const auto* parents = dynamic_cast<const arrow::UInt32Array*>(
+        attrs->GetColumnByName(schema::kParentId).get());
+    if (!parents) return table;
+    for (int64_t i = 0; i < parents->length(); ++i) {
+      if (parents->IsValid(i)) referenced.push_back(parents->Value(i));
+    }
+  }
+  std::sort(referenced.begin(), referenced.end());
+  arrow::UInt32Builder builder;
+  ARROW_RETURN_NOT_OK(builder.Reserve(ids->length()));
+  bool changed = false;
+  for (int64_t i = 0; i < ids->length(); ++i) {
+    if (ids->IsValid(i) &&
+        std::binary_search(referenced.begin(), referenced.end(), ids->Value(i))) {
+      builder.UnsafeAppend(ids->Value(i));
+    } else {
+      changed = changed || ids->IsValid(i);
+      builder.UnsafeAppendNull();
+    }
+  }
+  if (!changed) return table;
+  ARROW_ASSIGN_OR_RAISE(auto nulled, builder.Finish());
+  return table->SetColumn(index, table->schema()->field(index), std::move(nulled));
+}
+
 }  // namespace
 
 StreamEncoder::StreamEncoder(Signal signal, EncodeOptions options)
@@ -508,6 +573,12 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
   for (PayloadType type : batch.payload_types()) {
     ARROW_ASSIGN_OR_RAISE(auto table, ValuelessExemplarsFirst(type, batch.Get(type)));
     if (table != batch.Get(type)) ordered.Set(type, std::move(table));
+  }
+  if (options_.id_dialect == IdDialect::kRust) {
+    for (PayloadType type : batch.payload_types()) {
+      ARROW_ASSIGN_OR_RAISE(auto table, NullIdsWithoutAttributes(type, ordered));
+      if (table != ordered.Get(type)) ordered.Set(type, std::move(table));
+    }
   }
   ARROW_ASSIGN_OR_RAISE(OtapBatch encoded,
                         EncodeTransportIds(ordered, options_.id_dialect));
