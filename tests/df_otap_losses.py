@@ -56,6 +56,11 @@ def apply_receiver(request):
             # Written under the Span's field number 10 instead of Link's 5
             # (`otlp/traces/span_link.rs:99-104`): an unknown field to the reader.
             link.pop("droppedAttributesCount", None)
+            # df_engine refuses a null in these required columns
+            # (`schema/schema.rs:280-287`), so absent ids travel as zero bytes, which
+            # it writes into OTLP (`otlp/traces/span_link.rs:70-80`).
+            link.setdefault("traceId", ZERO_TRACE_ID)
+            link.setdefault("spanId", ZERO_SPAN_ID)
     for exemplar in _exemplars(request):
         # Absent exemplar ids travel as zero bytes (Go needs them; Rust's encoder
         # writes them too, `encode/mod.rs:620-621`) and df_engine writes whatever

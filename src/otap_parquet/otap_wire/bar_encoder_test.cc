@@ -811,5 +811,56 @@ TEST(StreamEncoderTest, RowsWithoutAttributesHaveNoIdForRust) {
   }
 }
 
+// Scenario: a span with a link without trace and span ids and an event without a
+// name, sent with the Rust dialect and with Go's.
+// Guarantees: with Rust's, the columns Rust requires (span_links trace_id / span_id,
+// span_events name) carry no null on the wire (Rust refuses such a batch and ends
+// the stream, schema/schema.rs:280-287): zero bytes and ""; our decoder reads the
+// zero ids as absent, so both dialects decode to the same telemetry.
+TEST(StreamEncoderTest, RequiredColumnsHaveNoNullsForRust) {
+  otlp::TracesRequest traces;
+  auto* span = traces.add_resource_spans()->add_scope_spans()->add_spans();
+  span->set_trace_id(std::string(16, 'T'));
+  span->set_span_id(std::string(8, 'S'));
+  span->set_name("s");
+  span->add_links()->set_trace_state("no ids");
+  auto* named = span->add_links();
+  named->set_trace_id(std::string(16, 'a'));
+  named->set_span_id(std::string(8, 'b'));
+  span->add_events()->set_time_unix_nano(1);
+  ASSERT_OK_AND_ASSIGN(auto batches, otlp::TracesToOtap(traces));
+  // What a Go sender stores: a null event name.
+  OtapBatch batch = batches[0];
+  auto events = batch.Get(PayloadType::kSpanEvents);
+  const int name = events->schema()->GetFieldIndex("name");
+  ASSERT_OK_AND_ASSIGN(auto null_name, arrow::MakeArrayOfNull(arrow::utf8(), 1));
+  ASSERT_OK_AND_ASSIGN(events, events->SetColumn(name, events->schema()->field(name),
+                                                 std::move(null_name)));
+  batch.Set(PayloadType::kSpanEvents, std::move(events));
+  for (IdDialect dialect : {IdDialect::kRust, IdDialect::kGo}) {
+    SCOPED_TRACE(dialect == IdDialect::kRust ? "rust" : "go");
+    StreamEncoder encoder(Signal::kTraces, EncodeOptions{.id_dialect = dialect});
+    ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batch, 0));
+    if (dialect == IdDialect::kRust) {
+      for (const auto& [type, column] : std::vector<std::pair<PayloadType, std::string>>{
+               {PayloadType::kSpanLinks, "trace_id"},
+               {PayloadType::kSpanLinks, "span_id"},
+               {PayloadType::kSpanEvents, "name"}}) {
+        SCOPED_TRACE(column);
+        ASSERT_OK_AND_ASSIGN(auto wire, FirstWireBatch(Parse(message), type));
+        ASSERT_NE(wire, nullptr);
+        ASSERT_NE(wire->GetColumnByName(column), nullptr);
+        EXPECT_EQ(wire->GetColumnByName(column)->null_count(), 0);
+      }
+    }
+    StreamDecoder decoder(Signal::kTraces, DecodeLimits{});
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_TRUE(decoded.batch.has_value());
+    ASSERT_OK_AND_ASSIGN(auto back, otlp::OtapToTraces(*decoded.batch));
+    ASSERT_OK(otlp::CheckEquivalent(otlp::OtlpRequest(traces), otlp::OtlpRequest(back)));
+  }
+}
+
 }  // namespace
 }  // namespace otap_parquet::otap_wire
