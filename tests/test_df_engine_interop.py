@@ -3,7 +3,8 @@
 built by hand: docs/otap.md "Compatibility notes"). Optional: skipped unless the
 environment variable DF_ENGINE names the binary (CI has none).
 
-    DF_ENGINE=/path/to/df_engine .venv/bin/python -m pytest -q tests/test_df_engine_interop.py
+    DF_ENGINE=/path/to/df_engine \
+        .venv/bin/python -m pytest -q tests/test_df_engine_interop.py
 
 Per signal, realistic telemetry (seed 3) and the generator's edge cases (seed 7):
 (a) df_engine → us: our replay → OTLP/gRPC → df_engine (receiver:otlp → exporter:otap)
@@ -26,7 +27,8 @@ from test_otap_exporter import (SIGNALS, count_items, metric, otap_exporter,
                                 start_receiver)
 
 DF_ENGINE = os.environ.get("DF_ENGINE")
-pytestmark = pytest.mark.skipif(not DF_ENGINE, reason="DF_ENGINE (df_engine binary) unset")
+pytestmark = pytest.mark.skipif(not DF_ENGINE,
+                                reason="DF_ENGINE (df_engine binary) unset")
 
 def listening(port):
     try:
@@ -96,13 +98,15 @@ def assert_same_after_losses(run, tmp_path, src, back_lake, sender, receiver):
     back = tmp_path / "back.jsonl"
     run("convert", back_lake, back)
     proc = run("compare", expected, back, check=False)
-    assert "hold the same telemetry" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "hold the same telemetry" in proc.stdout, (proc.stdout[-3000:] +
+                                                      proc.stderr[-3000:])
 
 
 def wait_received(sink, signal_name, src):
     expected = count_items(src, signal_name)
-    wait_until(lambda: metric(sink.metrics(), "received_items", node="parquet") >= expected,
-               f"{expected} items at our sink", timeout=120)
+    wait_until(
+        lambda: metric(sink.metrics(), "received_items", node="parquet") >= expected,
+        f"{expected} items at our sink", timeout=120)
 
 
 @pytest.mark.parametrize("seed,edge_cases", CASES)
