@@ -544,7 +544,7 @@ Status TableCursor::OpenFileReader(const FileEntry& file, int file_index) {
   reader_file_ = file_index;
   leaves_.clear();
   recovered_leaves_.clear();
-  pull_field_ = -1;
+  pull_leaf_ = -1;
   const auto& canonical = *schema::CanonicalSchema(type_);
   const auto& fields = reader_->manifest().schema_fields;
   for (size_t i = 0; i < fields.size(); ++i) {
@@ -560,8 +560,9 @@ Status TableCursor::OpenFileReader(const FileEntry& file, int file_index) {
         }
       }
     }
-    if (!root_ && name == schema::kParentId && fields[i].is_leaf()) {
-      pull_field_ = static_cast<int>(i);
+    if (!root_ && name == schema::kParentId && fields[i].is_leaf() &&
+        Contains(leaves_, fields[i].column_index)) {
+      pull_leaf_ = fields[i].column_index;
     }
   }
   return Status::OK();
@@ -586,27 +587,40 @@ Status TableCursor::ReadRecoveredColumns(const FileEntry& file, const GroupEntry
   return Status::OK();
 }
 
-// Children of a group larger than a slice: the minimum parent_id from each row on
-// (slice_pull_suffix_), so that next_pull_min() is exact within the group.
+// Children of a group larger than a slice: the minimum parent_id from each slice on
+// (slice_pull_suffix_), so that next_pull_min() is exact at slice boundaries. The
+// column is read alone, slice by slice: one slice of keys in memory, not the group's.
 Status TableCursor::ReadPullKeySuffix(const GroupEntry& group) {
   slice_pull_suffix_.clear();
-  if (pull_field_ < 0 || group.rows <= slice_rows()) return Status::OK();
-  std::shared_ptr<arrow::ChunkedArray> keys;
-  ARROW_RETURN_NOT_OK(reader_->RowGroup(group.rg)->Column(pull_field_)->Read(&keys));
-  slice_pull_suffix_.assign(static_cast<size_t>(keys->length()) + 1, kNoKey);
+  if (pull_leaf_ < 0 || group.rows <= slice_rows()) return Status::OK();
+  const int64_t per_slice = slice_rows();
+  std::vector<uint32_t> slice_min(static_cast<size_t>((group.rows - 1) / per_slice + 1),
+                                  kNoKey);
+  ARROW_ASSIGN_OR_RAISE(auto keys,
+                        reader_->GetRecordBatchReader({group.rg}, {pull_leaf_}));
   int64_t row = 0;
-  std::vector<uint32_t> values(static_cast<size_t>(keys->length()), kNoKey);
-  for (const auto& chunk : keys->chunks()) {
-    ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(chunk, arrow::uint32()));
-    const auto array = wide.make_array();
-    const auto& ids = static_cast<const arrow::UInt32Array&>(*array);
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(keys->ReadNext(&batch));
+    if (!batch) break;
+    std::shared_ptr<arrow::Array> column = batch->column(0);
+    if (column->type_id() != arrow::Type::UINT32) {
+      ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(column, arrow::uint32()));
+      column = wide.make_array();
+    }
+    const auto& ids = static_cast<const arrow::UInt32Array&>(*column);
+    const uint32_t* values = ids.raw_values();
+    const bool nulls = ids.null_count() > 0;
     for (int64_t i = 0; i < ids.length(); ++i, ++row) {
       // Null parent ids never match: they need no pull.
-      if (ids.IsValid(i)) values[static_cast<size_t>(row)] = ids.Value(i);
+      const uint32_t key = nulls && ids.IsNull(i) ? kNoKey : values[i];
+      const auto slice = static_cast<size_t>(row / per_slice);
+      if (slice < slice_min.size()) slice_min[slice] = std::min(slice_min[slice], key);
     }
   }
-  for (size_t i = values.size(); i-- > 0;) {
-    slice_pull_suffix_[i] = std::min(slice_pull_suffix_[i + 1], values[i]);
+  slice_pull_suffix_.assign(slice_min.size() + 1, kNoKey);
+  for (size_t i = slice_min.size(); i-- > 0;) {
+    slice_pull_suffix_[i] = std::min(slice_pull_suffix_[i + 1], slice_min[i]);
   }
   return Status::OK();
 }
