@@ -324,7 +324,16 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ReplaceStructId(
   if (index < 0) return batch;
   auto column = batch->column(index);
   if (column->offset() != 0) {
-    ARROW_ASSIGN_OR_RAISE(column, arrow::Concatenate({column}));
+    if (column->null_count() == 0) {
+      // Children sliced to the struct's rows (zero copy); no validity to shift.
+      const auto& sliced = static_cast<const arrow::StructArray&>(*column);
+      arrow::ArrayVector children;
+      for (int i = 0; i < sliced.num_fields(); ++i) children.push_back(sliced.field(i));
+      ARROW_ASSIGN_OR_RAISE(
+          column, arrow::StructArray::Make(children, sliced.struct_type()->fields()));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(column, arrow::Concatenate({column}));
+    }
   }
   const auto& struct_type = static_cast<const arrow::StructType&>(*column->type());
   const int child = struct_type.GetFieldIndex(schema::kId);

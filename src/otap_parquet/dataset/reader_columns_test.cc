@@ -244,5 +244,32 @@ TEST(ReaderColumnsTest, ReplaceStructIdWritesWideKeys) {
   ASSERT_OK(replaced->ValidateFull());
 }
 
+// Scenario: keys written into slices of the struct column (a chunk's roots taken
+// from the middle of a root slice): with a null struct in the slice, and without.
+// Guarantees: the keys land on the slice's rows; the other children keep their values
+// (without nulls: shared with the source, not copied).
+TEST(ReaderColumnsTest, ReplaceStructIdOnSlices) {
+  auto batch = ResourceBatch(arrow::uint16());
+  for (int64_t first : {1, 2}) {
+    SCOPED_TRACE(first);
+    auto slice = batch->Slice(first, 3 - first);
+    std::vector<uint32_t> keys(static_cast<size_t>(slice->num_rows()), 5);
+    ASSERT_OK_AND_ASSIGN(auto replaced, ReplaceStructId(slice, "resource", keys));
+    ASSERT_OK(replaced->ValidateFull());
+    const auto& resource = static_cast<const arrow::StructArray&>(*replaced->column(0));
+    EXPECT_EQ(resource.null_count(), first == 1 ? 1 : 0);
+    const auto& ids =
+        static_cast<const arrow::UInt32Array&>(*resource.GetFieldByName("id"));
+    EXPECT_EQ(ids.length(), slice->num_rows());
+    EXPECT_EQ(ids.Value(ids.length() - 1), 5u);
+    auto dropped = resource.GetFieldByName("dropped_attributes_count");
+    EXPECT_EQ(dropped->length(), slice->num_rows());
+    if (first == 2) {
+      const auto& source = static_cast<const arrow::StructArray&>(*batch->column(0));
+      EXPECT_EQ(dropped->data()->buffers[1], source.field(1)->data()->buffers[1]);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace otap_parquet::dataset::internal

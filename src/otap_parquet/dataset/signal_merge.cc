@@ -38,6 +38,9 @@ void SuffixMin(const std::vector<uint32_t>& keys, std::vector<uint32_t>* out) {
   }
 }
 
+// Smallest root slice read to end a chunk begun in the previous slice.
+constexpr int64_t kMinAligningSlice = 1024;
+
 // A key above every parent key of this chunk and not below the parent table's floor
 // (a later chunk may still hold its parent): the row waits for a later chunk.
 bool AboveParents(uint32_t key, const KeySet& set, uint32_t floor) {
@@ -206,10 +209,10 @@ void SignalMerge::FillPosition(ReaderPosition* pos) const {
 // Roots
 
 // Loads the next root piece (skipping skipped groups); false when exhausted.
-arrow::Result<bool> SignalMerge::LoadRootPiece() {
+arrow::Result<bool> SignalMerge::LoadRootPiece(int64_t wanted) {
   auto& cursor = *tables_[Slot(root_type_)]->cursor;
   while (!cursor.done()) {
-    ARROW_ASSIGN_OR_RAISE(auto piece, cursor.ReadNext());
+    ARROW_ASSIGN_OR_RAISE(auto piece, cursor.ReadNext(wanted));
     if (!piece || piece->batch->num_rows() == 0) continue;
     if (cursor.upstream_ids()) {
       if (options_.upstream_resource_policy == UpstreamResourcePolicy::kInferOffset) {
@@ -318,7 +321,13 @@ arrow::Result<std::optional<OtapBatch>> SignalMerge::NextChunk() {
 Status SignalMerge::SelectRoots(Chunk* chunk) {
   while (chunk->kept < options_.batch_size) {
     if (!root_piece_ || root_pos_ >= root_piece_->batch->num_rows()) {
-      ARROW_ASSIGN_OR_RAISE(bool loaded, LoadRootPiece());
+      // A chunk begun in the previous slice (the end of a row group or file) takes
+      // only its rest from the next one, so that the following chunks begin where
+      // slices do: their roots are then one slice's rows, not a concatenation. Not
+      // for a small rest (filtered roots would make many small slices).
+      const int64_t rest = options_.batch_size - chunk->kept;
+      const int64_t wanted = chunk->kept > 0 && rest >= kMinAligningSlice ? rest : 0;
+      ARROW_ASSIGN_OR_RAISE(bool loaded, LoadRootPiece(wanted));
       if (!loaded) {
         root_piece_.reset();
         roots_done_ = true;

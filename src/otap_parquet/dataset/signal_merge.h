@@ -67,7 +67,8 @@ class SignalMerge {
 
   void SkipConsumedGroups();
   // Roots.
-  arrow::Result<bool> LoadRootPiece();
+  // `wanted` > 0: at most that many rows (a chunk's rest).
+  arrow::Result<bool> LoadRootPiece(int64_t wanted = 0);
   arrow::Status PullAttrsFor(const Piece& piece);
   void ComputeRootSuffixMins(Piece* piece);
   void ComputeEventTimes(const Piece& piece);

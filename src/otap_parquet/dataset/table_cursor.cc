@@ -269,7 +269,8 @@ bool TableCursor::SkippedByTime(const GroupEntry& group) {
 // Reads the next slice (at most slice_rows() rows) of the current row group into a
 // Piece; nullptr when the group was skipped (time filter, bad file). Never fails
 // for bad data.
-arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadNext() {
+arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadNext(int64_t max_rows) {
+  next_slice_rows_ = max_rows > 0 ? std::min(max_rows, slice_rows()) : slice_rows();
   const size_t index = next_;
   const GroupEntry& group = groups_[index];
   FileEntry& file = files_[static_cast<size_t>(group.file)];
@@ -630,6 +631,7 @@ Status TableCursor::SkipEmittedSlices() {
   int64_t skipped = 0;
   while (skipped < skip_rows_) {
     std::shared_ptr<arrow::RecordBatch> discard;
+    reader_->set_batch_size(std::min(slice_rows(), skip_rows_ - skipped));
     ARROW_RETURN_NOT_OK(slices_->ReadNext(&discard));
     if (!discard) return Status::IOError("row group ended while resuming");
     skipped += discard->num_rows();
@@ -649,6 +651,8 @@ void TableCursor::CountGroupRead(const FileEntry& file, const GroupEntry& group)
 
 arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadSlice(const GroupEntry& group) {
   std::shared_ptr<arrow::RecordBatch> raw;
+  // The slice reader takes the reader's batch size at every slice.
+  reader_->set_batch_size(next_slice_rows_);
   ARROW_RETURN_NOT_OK(CatchParquet(files_[static_cast<size_t>(group.file)].path,
                                    [&] { return slices_->ReadNext(&raw); }));
   if (!raw) {

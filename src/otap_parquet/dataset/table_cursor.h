@@ -120,10 +120,11 @@ class TableCursor {
   /// \brief The read frontier (ReaderPosition).
   ReaderPosition::TableCursorPosition Position() const;
 
-  /// \brief Reads the next slice (at most slice_rows() rows) of the current row group;
-  /// nullptr when the group was skipped (time filter, bad file). Never fails for bad
-  /// data; fails for a storage failure that outlasted the retries.
-  arrow::Result<std::shared_ptr<Piece>> ReadNext();
+  /// \brief Reads the next slice (at most slice_rows() rows, or `max_rows` when
+  /// positive) of the current row group; nullptr when the group was skipped (time
+  /// filter, bad file). Never fails for bad data; fails for a storage failure that
+  /// outlasted the retries.
+  arrow::Result<std::shared_ptr<Piece>> ReadNext(int64_t max_rows = 0);
 
   /// \brief Whether the last root piece read had upstream (un-offset UInt16) resource
   /// ids (Q1).
@@ -181,7 +182,8 @@ class TableCursor {
   int pull_leaf_ = -1;       // parent_id leaf of reader_file_ (children)
   // The row group being read (groups_[next_]) slice by slice.
   std::shared_ptr<arrow::RecordBatchReader> slices_;
-  int64_t slice_row_ = 0;  // rows of it read so far
+  int64_t slice_row_ = 0;        // rows of it read so far
+  int64_t next_slice_rows_ = 0;  // rows of the slice being read (ReadNext)
   // Minimum pull key from each slice of the group on (size slices + 1).
   std::vector<uint32_t> slice_pull_suffix_;
   bool upstream_ids_ = false;
