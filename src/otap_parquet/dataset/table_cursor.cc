@@ -597,6 +597,7 @@ Status TableCursor::ReadPullKeySuffix(const GroupEntry& group) {
   const int64_t per_slice = slice_rows();
   std::vector<uint32_t> slice_min(static_cast<size_t>((group.rows - 1) / per_slice + 1),
                                   kNoKey);
+  reader_->set_batch_size(per_slice);
   ARROW_ASSIGN_OR_RAISE(auto keys,
                         reader_->GetRecordBatchReader({group.rg}, {pull_leaf_}));
   int64_t row = 0;
@@ -611,13 +612,26 @@ Status TableCursor::ReadPullKeySuffix(const GroupEntry& group) {
     }
     const auto& ids = static_cast<const arrow::UInt32Array&>(*column);
     const uint32_t* values = ids.raw_values();
-    const bool nulls = ids.null_count() > 0;
-    for (int64_t i = 0; i < ids.length(); ++i, ++row) {
-      // Null parent ids never match: they need no pull.
-      const uint32_t key = nulls && ids.IsNull(i) ? kNoKey : values[i];
-      const auto slice = static_cast<size_t>(row / per_slice);
-      if (slice < slice_min.size()) slice_min[slice] = std::min(slice_min[slice], key);
+    const int64_t n = ids.length();
+    // Batches are whole slices (the reader's batch size is slice_rows()), but a
+    // batch may start anywhere: each row goes to its own slice.
+    for (int64_t begin = 0; begin < n;) {
+      const auto slice = static_cast<size_t>((row + begin) / per_slice);
+      const int64_t end =
+          std::min(n, (static_cast<int64_t>(slice) + 1) * per_slice - row);
+      uint32_t min = kNoKey;
+      if (ids.null_count() == 0) {
+        for (int64_t i = begin; i < end; ++i) min = std::min(min, values[i]);
+      } else {
+        // Null parent ids never match: they need no pull.
+        for (int64_t i = begin; i < end; ++i) {
+          if (ids.IsValid(i)) min = std::min(min, values[i]);
+        }
+      }
+      if (slice < slice_min.size()) slice_min[slice] = std::min(slice_min[slice], min);
+      begin = end;
     }
+    row += n;
   }
   slice_pull_suffix_.assign(slice_min.size() + 1, kNoKey);
   for (size_t i = slice_min.size(); i-- > 0;) {
