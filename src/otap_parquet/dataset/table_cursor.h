@@ -168,7 +168,7 @@ class TableCursor {
   bool has_children_;
   const ReaderOptions& options_;
   ReaderStats* stats_;
-  static constexpr int64_t kStreamBufferBytes = 1 << 20;
+  static constexpr int64_t kStreamBufferBytes = 1 << 18;
   bool local_;  // local files: buffered streams instead of pre-buffering
   std::vector<FileEntry> files_;
   std::vector<GroupEntry> groups_;
