@@ -525,9 +525,9 @@ arrow::Result<std::shared_ptr<Piece>> TableCursor::StartGroup(const FileEntry& f
 Status TableCursor::OpenFileReader(const FileEntry& file, int file_index) {
   reader_.reset();
   ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(file.path));
-  // Local files: each column chunk streamed through a 256 KiB buffer (1 MiB: ~6 MiB
-  // more peak RSS at 65,535 roots, no faster; pre-buffering
-  // held a whole row group's compressed chunks, ~30 MiB more peak RSS, no faster).
+  // Local files: each column chunk streamed through a 256 KiB buffer (1 MiB buffers:
+  // ~6 MiB more peak RSS, no faster; pre-buffering held a whole row group's
+  // compressed chunks, ~30 MiB more, no faster).
   // Object stores: pre-buffered, i.e. coalesced ranged reads, few requests.
   parquet::ReaderProperties file_properties(options_.pool);
   if (local_) {
