@@ -2,12 +2,16 @@
 #include "otap_parquet/dataset/reader_columns.h"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <utility>
 
 #include <arrow/api.h>
 #include <arrow/array/concatenate.h>
 #include <arrow/compute/api_vector.h>
 #include <arrow/compute/cast.h>
+#include <arrow/util/bit_util.h>
+#include <arrow/util/bitmap_ops.h>
 
 #include "otap_parquet/dataset/table_piece.h"
 #include "otap_parquet/schema/otap_schema.h"
@@ -77,6 +81,184 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConcatBatches(
   return arrow::RecordBatch::Make(schema, rows, std::move(columns));
 }
 
+namespace {
+
+bool CopyableType(const arrow::DataType& type) {
+  const auto id = type.id();
+  if (id == arrow::Type::BINARY || id == arrow::Type::STRING) return true;
+  // Bytes per value (booleans are bits: copied as bitmaps).
+  return arrow::is_fixed_width(id) && id != arrow::Type::NA &&
+         id != arrow::Type::DICTIONARY && id != arrow::Type::EXTENSION &&
+         (id == arrow::Type::BOOL || type.bit_width() % 8 == 0);
+}
+
+// Grows `buffer` (nullptr: allocates it) to hold `bytes`, by 1.5x at least.
+arrow::Status EnsureCapacity(std::shared_ptr<arrow::ResizableBuffer>* buffer,
+                             int64_t bytes, arrow::MemoryPool* pool) {
+  if (!*buffer) {
+    ARROW_ASSIGN_OR_RAISE(*buffer, arrow::AllocateResizableBuffer(0, pool));
+  }
+  if ((*buffer)->capacity() >= bytes) return arrow::Status::OK();
+  return (*buffer)->Reserve(
+      std::max(bytes, (*buffer)->capacity() + (*buffer)->capacity() / 2));
+}
+
+}  // namespace
+
+// One output column being copied into: validity bits (allocated at the first null),
+// values (fixed width: the values; binary: int32 offsets) and binary data.
+struct PartCollector::Column {
+  std::shared_ptr<arrow::DataType> type;
+  bool binary = false;
+  int bit_width = 0;
+  std::shared_ptr<arrow::ResizableBuffer> validity, values, data;
+  int64_t null_count = 0;
+  int64_t data_bytes = 0;
+};
+
+PartCollector::PartCollector(arrow::MemoryPool* pool, std::vector<int64_t>* hint)
+    : pool_(pool), hint_(hint) {}
+
+PartCollector::~PartCollector() = default;
+
+bool PartCollector::Copyable(const arrow::Schema& schema) {
+  for (const auto& field : schema.fields()) {
+    if (!CopyableType(*field->type())) return false;
+  }
+  return true;
+}
+
+arrow::Status PartCollector::Add(std::shared_ptr<arrow::RecordBatch> part) {
+  if (part->num_rows() == 0) return arrow::Status::OK();
+  if (!schema_) schema_ = part->schema();
+  if (copying_) return Copy(*part);
+  parts_.push_back(std::move(part));
+  if (parts_.size() < 2 || !Copyable(*schema_)) return arrow::Status::OK();
+  ARROW_RETURN_NOT_OK(StartCopying());
+  for (const auto& held : parts_) ARROW_RETURN_NOT_OK(Copy(*held));
+  parts_.clear();
+  return arrow::Status::OK();
+}
+
+// Allocates the output at the size of the table's previous output (hint_: rows, then
+// data bytes per binary column), so that it rarely grows by reallocation.
+arrow::Status PartCollector::StartCopying() {
+  copying_ = true;
+  const int n = schema_->num_fields();
+  const bool hinted = hint_ && hint_->size() == static_cast<size_t>(n) + 1;
+  const int64_t rows = hinted ? (*hint_)[0] : 0;
+  columns_.resize(static_cast<size_t>(n));
+  for (int c = 0; c < n; ++c) {
+    Column& col = columns_[static_cast<size_t>(c)];
+    col.type = schema_->field(c)->type();
+    col.binary =
+        col.type->id() == arrow::Type::BINARY || col.type->id() == arrow::Type::STRING;
+    col.bit_width = col.binary ? 32 : col.type->bit_width();
+    const int64_t slots = col.binary ? rows + 1 : rows;
+    ARROW_RETURN_NOT_OK(EnsureCapacity(
+        &col.values, arrow::bit_util::BytesForBits(slots * col.bit_width), pool_));
+    if (col.binary) {
+      ARROW_RETURN_NOT_OK(EnsureCapacity(
+          &col.data, hinted ? (*hint_)[static_cast<size_t>(c) + 1] : 0, pool_));
+      ARROW_RETURN_NOT_OK(EnsureCapacity(&col.values, sizeof(int32_t), pool_));
+      reinterpret_cast<int32_t*>(col.values->mutable_data())[0] = 0;
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status PartCollector::Copy(const arrow::RecordBatch& part) {
+  const int64_t n = part.num_rows();
+  const int64_t total = rows_ + n;
+  for (int c = 0; c < part.num_columns(); ++c) {
+    Column& col = columns_[static_cast<size_t>(c)];
+    const arrow::ArrayData& src = *part.column_data(c);
+    const int64_t offset = src.offset;
+    // Validity: allocated (all valid so far) at the first null.
+    const int64_t nulls = src.GetNullCount();
+    if (nulls > 0 && !col.validity) {
+      ARROW_RETURN_NOT_OK(
+          EnsureCapacity(&col.validity, arrow::bit_util::BytesForBits(total), pool_));
+      arrow::bit_util::SetBitsTo(col.validity->mutable_data(), 0, rows_, true);
+    }
+    if (col.validity) {
+      ARROW_RETURN_NOT_OK(
+          EnsureCapacity(&col.validity, arrow::bit_util::BytesForBits(total), pool_));
+      if (nulls > 0) {
+        arrow::internal::CopyBitmap(src.buffers[0]->data(), offset, n,
+                                    col.validity->mutable_data(), rows_);
+      } else {
+        arrow::bit_util::SetBitsTo(col.validity->mutable_data(), rows_, n, true);
+      }
+    }
+    col.null_count += nulls;
+    if (col.binary) {
+      const int32_t* offsets = src.GetValues<int32_t>(1);
+      const int32_t first = offsets[0], last = offsets[n];
+      const int64_t bytes = last - first;
+      if (col.data_bytes + bytes > std::numeric_limits<int32_t>::max()) {
+        return arrow::Status::CapacityError("chunk column ", schema_->field(c)->name(),
+                                            " exceeds 2 GiB of values");
+      }
+      ARROW_RETURN_NOT_OK(EnsureCapacity(&col.data, col.data_bytes + bytes, pool_));
+      if (bytes > 0) {
+        std::memcpy(col.data->mutable_data() + col.data_bytes,
+                    src.buffers[2]->data() + first, static_cast<size_t>(bytes));
+      }
+      ARROW_RETURN_NOT_OK(EnsureCapacity(
+          &col.values, static_cast<int64_t>(sizeof(int32_t)) * (total + 1), pool_));
+      int32_t* out = reinterpret_cast<int32_t*>(col.values->mutable_data()) + rows_;
+      const int32_t shift = static_cast<int32_t>(col.data_bytes) - first;
+      for (int64_t i = 1; i <= n; ++i) out[i] = offsets[i] + shift;
+      col.data_bytes += bytes;
+    } else if (col.bit_width == 1) {
+      ARROW_RETURN_NOT_OK(
+          EnsureCapacity(&col.values, arrow::bit_util::BytesForBits(total), pool_));
+      arrow::internal::CopyBitmap(src.buffers[1]->data(), offset, n,
+                                  col.values->mutable_data(), rows_);
+    } else {
+      const int64_t width = col.bit_width / 8;
+      ARROW_RETURN_NOT_OK(EnsureCapacity(&col.values, width * total, pool_));
+      std::memcpy(col.values->mutable_data() + width * rows_,
+                  src.buffers[1]->data() + width * offset,
+                  static_cast<size_t>(width * n));
+    }
+  }
+  rows_ = total;
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> PartCollector::Finish() {
+  if (!copying_) {
+    if (parts_.empty()) return nullptr;
+    return ConcatBatches(parts_, pool_);
+  }
+  std::vector<std::shared_ptr<arrow::ArrayData>> arrays;
+  if (hint_) hint_->assign(1, rows_);
+  for (Column& col : columns_) {
+    const int64_t value_bytes =
+        col.binary ? static_cast<int64_t>(sizeof(int32_t)) * (rows_ + 1)
+                   : arrow::bit_util::BytesForBits(rows_ * col.bit_width);
+    ARROW_RETURN_NOT_OK(col.values->Resize(value_bytes, /*shrink_to_fit=*/false));
+    std::shared_ptr<arrow::Buffer> validity;
+    if (col.null_count > 0) {
+      ARROW_RETURN_NOT_OK(col.validity->Resize(arrow::bit_util::BytesForBits(rows_),
+                                               /*shrink_to_fit=*/false));
+      validity = std::move(col.validity);
+    }
+    std::vector<std::shared_ptr<arrow::Buffer>> buffers = {std::move(validity),
+                                                           std::move(col.values)};
+    if (col.binary) {
+      ARROW_RETURN_NOT_OK(col.data->Resize(col.data_bytes, /*shrink_to_fit=*/false));
+      buffers.push_back(std::move(col.data));
+    }
+    if (hint_) hint_->push_back(col.data_bytes);
+    arrays.push_back(
+        arrow::ArrayData::Make(col.type, rows_, std::move(buffers), col.null_count));
+  }
+  return arrow::RecordBatch::Make(schema_, rows_, std::move(arrays));
+}
+
 // Values of a UInt32 (wide id) column, kNoKey for nulls; all kNoKey when absent.
 std::vector<uint32_t> KeysOf(const arrow::RecordBatch& batch, const char* name) {
   std::vector<uint32_t> keys(static_cast<size_t>(batch.num_rows()), kNoKey);
@@ -142,7 +324,16 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ReplaceStructId(
   if (index < 0) return batch;
   auto column = batch->column(index);
   if (column->offset() != 0) {
-    ARROW_ASSIGN_OR_RAISE(column, arrow::Concatenate({column}));
+    if (column->null_count() == 0) {
+      // Children sliced to the struct's rows (zero copy); no validity to shift.
+      const auto& sliced = static_cast<const arrow::StructArray&>(*column);
+      arrow::ArrayVector children;
+      for (int i = 0; i < sliced.num_fields(); ++i) children.push_back(sliced.field(i));
+      ARROW_ASSIGN_OR_RAISE(
+          column, arrow::StructArray::Make(children, sliced.struct_type()->fields()));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(column, arrow::Concatenate({column}));
+    }
   }
   const auto& struct_type = static_cast<const arrow::StructType&>(*column->type());
   const int child = struct_type.GetFieldIndex(schema::kId);

@@ -26,6 +26,42 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConcatBatches(
     const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
     arrow::MemoryPool* pool);
 
+/// \brief Gathers the parts (row slices) of one table that one output chunk emits
+/// into one batch. A single part is returned as it is (zero copy). From the second
+/// part on, each part is copied into the output as it is added, so that the caller
+/// can free the slice it came from before reading the next one: the chunk's rows are
+/// then held once (the output) plus the slices being read, not twice (every source
+/// slice, then their concatenation). Columns of fixed width and (large) binary ones
+/// are copied by buffer; a schema with other columns (lists, structs) keeps every
+/// part and concatenates them at the end.
+class PartCollector {
+ public:
+  /// \param hint sizes of the previous output of the same table (capacity to
+  /// reserve, so that the output rarely grows by reallocation); updated by Finish()
+  PartCollector(arrow::MemoryPool* pool, std::vector<int64_t>* hint);
+  ~PartCollector();
+
+  arrow::Status Add(std::shared_ptr<arrow::RecordBatch> part);
+  /// \brief The gathered rows; nullptr when no part was added.
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Finish();
+
+  /// \brief Whether every column of `schema` is copied by buffer.
+  static bool Copyable(const arrow::Schema& schema);
+
+ private:
+  struct Column;
+  arrow::Status StartCopying();
+  arrow::Status Copy(const arrow::RecordBatch& part);
+
+  arrow::MemoryPool* pool_;
+  std::vector<int64_t>* hint_;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> parts_;  // not copied (yet)
+  std::shared_ptr<arrow::Schema> schema_;
+  std::vector<Column> columns_;
+  bool copying_ = false;
+  int64_t rows_ = 0;
+};
+
 /// \brief Values of UInt32 (wide id) column `name`, kNoKey for nulls; all kNoKey when
 /// the column is absent or not UInt32.
 std::vector<uint32_t> KeysOf(const arrow::RecordBatch& batch, const char* name);

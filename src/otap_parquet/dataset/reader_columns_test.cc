@@ -109,6 +109,91 @@ TEST(ReaderColumnsTest, ConcatBatchesKeepsOrder) {
   EXPECT_EQ(one, a);
 }
 
+// A flat batch of every column kind PartCollector copies by buffer: UInt32 with nulls,
+// utf8 with nulls and empty strings, boolean, fixed-size binary, timestamp.
+std::shared_ptr<arrow::RecordBatch> FlatBatch(int64_t rows, int64_t first) {
+  arrow::UInt32Builder ids;
+  arrow::StringBuilder strs;
+  arrow::BooleanBuilder bools;
+  arrow::FixedSizeBinaryBuilder fixed(arrow::fixed_size_binary(3));
+  arrow::TimestampBuilder times(arrow::timestamp(arrow::TimeUnit::NANO),
+                                arrow::default_memory_pool());
+  for (int64_t i = first; i < first + rows; ++i) {
+    EXPECT_TRUE(
+        (i % 5 == 0 ? ids.AppendNull() : ids.Append(static_cast<uint32_t>(i))).ok());
+    EXPECT_TRUE(
+        (i % 7 == 0 ? strs.AppendNull() : strs.Append(std::string(i % 4, 'a' + i % 26)))
+            .ok());
+    EXPECT_TRUE((i % 3 == 0 ? bools.AppendNull() : bools.Append(i % 2 == 0)).ok());
+    const char bytes[3] = {static_cast<char>(i), static_cast<char>(i >> 8), 'x'};
+    EXPECT_TRUE(fixed.Append(bytes).ok());
+    EXPECT_TRUE(times.Append(i * 1000).ok());
+  }
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::uint32()), arrow::field("str", arrow::utf8()),
+       arrow::field("bool", arrow::boolean()),
+       arrow::field("fixed", arrow::fixed_size_binary(3)),
+       arrow::field("time", arrow::timestamp(arrow::TimeUnit::NANO))});
+  return arrow::RecordBatch::Make(
+      schema, rows,
+      {ids.Finish().ValueOrDie(), strs.Finish().ValueOrDie(), bools.Finish().ValueOrDie(),
+       fixed.Finish().ValueOrDie(), times.Finish().ValueOrDie()});
+}
+
+// Scenario: one part; then slices at odd offsets (bitmaps not byte aligned) of two
+// batches, added one by one, with a size hint too small and then the one Finish left.
+// Guarantees: a single part is returned as is; several are copied into one valid batch
+// equal to their concatenation; the hint is updated to the output's sizes.
+TEST(ReaderColumnsTest, PartCollectorCopiesPartsAsTheyCome) {
+  auto* pool = arrow::default_memory_pool();
+  auto a = FlatBatch(100, 0);
+  auto b = FlatBatch(50, 100);
+  std::vector<int64_t> hint;
+  {
+    PartCollector one(pool, &hint);
+    ASSERT_OK(one.Add(a->Slice(3, 10)));
+    ASSERT_OK_AND_ASSIGN(auto out, one.Finish());
+    EXPECT_EQ(out->column(0)->offset(), 3);  // zero copy
+    EXPECT_TRUE(hint.empty());
+  }
+  EXPECT_TRUE(PartCollector::Copyable(*a->schema()));
+  for (int pass = 0; pass < 2; ++pass) {
+    const std::vector<std::shared_ptr<arrow::RecordBatch>> parts = {
+        a->Slice(3, 17), b->Slice(1, 0), b->Slice(5, 29), a->Slice(61, 39),
+        b->Slice(0, 1)};
+    PartCollector collector(pool, &hint);
+    for (const auto& part : parts) ASSERT_OK(collector.Add(part));
+    ASSERT_OK_AND_ASSIGN(auto out, collector.Finish());
+    ASSERT_OK(out->ValidateFull());
+    ASSERT_OK_AND_ASSIGN(auto expected, ConcatBatches(parts, pool));
+    EXPECT_TRUE(out->Equals(*expected)) << out->ToString() << expected->ToString();
+    ASSERT_EQ(hint.size(), 6u);
+    EXPECT_EQ(hint[0], 86);
+  }
+}
+
+// Scenario: a schema with a list column.
+// Guarantees: not copied by buffer; the parts are concatenated at the end.
+TEST(ReaderColumnsTest, PartCollectorConcatenatesNestedSchemas) {
+  arrow::ListBuilder lists(arrow::default_memory_pool(),
+                           std::make_shared<arrow::UInt64Builder>());
+  auto* values = static_cast<arrow::UInt64Builder*>(lists.value_builder());
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK(lists.Append());
+    ASSERT_OK(values->Append(static_cast<uint64_t>(i)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto list, lists.Finish());
+  auto batch = arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("counts", list->type())}), 4, {list});
+  EXPECT_FALSE(PartCollector::Copyable(*batch->schema()));
+  PartCollector collector(arrow::default_memory_pool(), nullptr);
+  ASSERT_OK(collector.Add(batch->Slice(0, 1)));
+  ASSERT_OK(collector.Add(batch->Slice(2, 2)));
+  ASSERT_OK_AND_ASSIGN(auto out, collector.Finish());
+  ASSERT_OK(out->ValidateFull());
+  EXPECT_EQ(out->num_rows(), 3);
+}
+
 // Scenario: a UInt32 column with a null, a missing column, a column of another type.
 // Guarantees: nulls, absent and mistyped columns give kNoKey.
 TEST(ReaderColumnsTest, KeysOfMapsNullsAndAbsentColumnsToNoKey) {
@@ -157,6 +242,33 @@ TEST(ReaderColumnsTest, ReplaceStructIdWritesWideKeys) {
   EXPECT_TRUE(values.IsNull(1));
   EXPECT_EQ(values.Value(2), 70000u);
   ASSERT_OK(replaced->ValidateFull());
+}
+
+// Scenario: keys written into slices of the struct column (a chunk's roots taken
+// from the middle of a root slice): with a null struct in the slice, and without.
+// Guarantees: the keys land on the slice's rows; the other children keep their values
+// (without nulls: shared with the source, not copied).
+TEST(ReaderColumnsTest, ReplaceStructIdOnSlices) {
+  auto batch = ResourceBatch(arrow::uint16());
+  for (int64_t first : {1, 2}) {
+    SCOPED_TRACE(first);
+    auto slice = batch->Slice(first, 3 - first);
+    std::vector<uint32_t> keys(static_cast<size_t>(slice->num_rows()), 5);
+    ASSERT_OK_AND_ASSIGN(auto replaced, ReplaceStructId(slice, "resource", keys));
+    ASSERT_OK(replaced->ValidateFull());
+    const auto& resource = static_cast<const arrow::StructArray&>(*replaced->column(0));
+    EXPECT_EQ(resource.null_count(), first == 1 ? 1 : 0);
+    const auto& ids =
+        static_cast<const arrow::UInt32Array&>(*resource.GetFieldByName("id"));
+    EXPECT_EQ(ids.length(), slice->num_rows());
+    EXPECT_EQ(ids.Value(ids.length() - 1), 5u);
+    auto dropped = resource.GetFieldByName("dropped_attributes_count");
+    EXPECT_EQ(dropped->length(), slice->num_rows());
+    if (first == 2) {
+      const auto& source = static_cast<const arrow::StructArray&>(*batch->column(0));
+      EXPECT_EQ(dropped->data()->buffers[1], source.field(1)->data()->buffers[1]);
+    }
+  }
 }
 
 }  // namespace

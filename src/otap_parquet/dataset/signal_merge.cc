@@ -38,6 +38,9 @@ void SuffixMin(const std::vector<uint32_t>& keys, std::vector<uint32_t>* out) {
   }
 }
 
+// Smallest root slice read to end a chunk begun in the previous slice.
+constexpr int64_t kMinAligningSlice = 1024;
+
 // A key above every parent key of this chunk and not below the parent table's floor
 // (a later chunk may still hold its parent): the row waits for a later chunk.
 bool AboveParents(uint32_t key, const KeySet& set, uint32_t floor) {
@@ -51,6 +54,7 @@ struct SignalMerge::TableState {
   std::deque<std::shared_ptr<Piece>> pending;  // pieces with rows still buffered
   bool retain = false;  // resource/scope attributes: matched rows stay buffered
   int64_t live_rows = 0;
+  std::vector<int64_t> out_sizes;  // of the last chunk's rows (PartCollector hint)
 };
 
 // One output chunk while it is assembled.
@@ -205,10 +209,10 @@ void SignalMerge::FillPosition(ReaderPosition* pos) const {
 // Roots
 
 // Loads the next root piece (skipping skipped groups); false when exhausted.
-arrow::Result<bool> SignalMerge::LoadRootPiece() {
+arrow::Result<bool> SignalMerge::LoadRootPiece(int64_t wanted) {
   auto& cursor = *tables_[Slot(root_type_)]->cursor;
   while (!cursor.done()) {
-    ARROW_ASSIGN_OR_RAISE(auto piece, cursor.ReadNext());
+    ARROW_ASSIGN_OR_RAISE(auto piece, cursor.ReadNext(wanted));
     if (!piece || piece->batch->num_rows() == 0) continue;
     if (cursor.upstream_ids()) {
       if (options_.upstream_resource_policy == UpstreamResourcePolicy::kInferOffset) {
@@ -317,7 +321,13 @@ arrow::Result<std::optional<OtapBatch>> SignalMerge::NextChunk() {
 Status SignalMerge::SelectRoots(Chunk* chunk) {
   while (chunk->kept < options_.batch_size) {
     if (!root_piece_ || root_pos_ >= root_piece_->batch->num_rows()) {
-      ARROW_ASSIGN_OR_RAISE(bool loaded, LoadRootPiece());
+      // A chunk begun in the previous slice (the end of a row group or file) takes
+      // only its rest from the next one, so that the following chunks begin where
+      // slices do: their roots are then one slice's rows, not a concatenation. Not
+      // for a small rest (filtered roots would make many small slices).
+      const int64_t rest = options_.batch_size - chunk->kept;
+      const int64_t wanted = chunk->kept > 0 && rest >= kMinAligningSlice ? rest : 0;
+      ARROW_ASSIGN_OR_RAISE(bool loaded, LoadRootPiece(wanted));
       if (!loaded) {
         root_piece_.reset();
         roots_done_ = true;
@@ -418,27 +428,38 @@ SignalMerge::ParentKeys SignalMerge::ParentKeysOf(PT type, const Chunk& chunk) c
   return {&chunk.sets[Slot(parent)], chunk.floor[Slot(parent)]};
 }
 
-// Pulls the row groups that may hold children of this chunk's parents, classifies
-// every buffered row, and adds the emitted ones to the chunk.
+// Classifies the rows buffered by earlier chunks, then pulls the slices that may
+// hold children of this chunk's parents one at a time, classifying each as it comes;
+// the emitted rows go to the chunk. A slice whose rows are all emitted or dropped is
+// freed before the next is read (its emitted rows copied out by the PartCollector),
+// so a chunk holds its own rows once, however many slices they come from.
 Status SignalMerge::MergeChildTable(PT type, Chunk* chunk) {
   auto& state = *tables_[Slot(type)];
   const ParentKeys parent = ParentKeysOf(type, *chunk);
-  if (!parent.set->empty()) ARROW_RETURN_NOT_OK(PullThrough(&state, parent.set->hi()));
-  std::vector<std::shared_ptr<arrow::RecordBatch>> parts;
-  uint32_t own_floor = state.cursor->next_id_min();
+  PartCollector out(options_.pool, &state.out_sizes);
+  uint32_t waiting_min = kNoKey;
   for (auto& piece : state.pending) {
-    ARROW_ASSIGN_OR_RAISE(const uint32_t waiting_min,
-                          ClassifyPiece(&state, parent, piece.get(), chunk, &parts));
-    own_floor = std::min(own_floor, waiting_min);
+    ARROW_ASSIGN_OR_RAISE(const uint32_t waiting,
+                          ClassifyPiece(&state, parent, piece.get(), chunk, &out));
+    waiting_min = std::min(waiting_min, waiting);
   }
-  chunk->floor[Slot(type)] = own_floor;
+  auto& cursor = *state.cursor;
+  while (!parent.set->empty() && !cursor.done() &&
+         cursor.next_pull_min() <= parent.set->hi()) {
+    ARROW_ASSIGN_OR_RAISE(auto piece, cursor.ReadNext());
+    if (!piece || piece->batch->num_rows() == 0) continue;
+    state.live_rows += static_cast<int64_t>(piece->live.size());
+    ARROW_ASSIGN_OR_RAISE(const uint32_t waiting,
+                          ClassifyPiece(&state, parent, piece.get(), chunk, &out));
+    waiting_min = std::min(waiting_min, waiting);
+    if (!piece->live.empty()) state.pending.push_back(std::move(piece));
+  }
+  chunk->floor[Slot(type)] = std::min(cursor.next_id_min(), waiting_min);
   chunk->sets[Slot(type)].Seal();
   ARROW_RETURN_NOT_OK(Compact(&state));
   chunk->buffered += state.live_rows;
-  if (!parts.empty() && chunk->kept > 0) {
-    ARROW_ASSIGN_OR_RAISE(auto batch, ConcatBatches(parts, options_.pool));
-    chunk->out.Set(type, std::move(batch));
-  }
+  ARROW_ASSIGN_OR_RAISE(auto batch, out.Finish());
+  if (batch && chunk->kept > 0) chunk->out.Set(type, std::move(batch));
   return Status::OK();
 }
 
@@ -459,9 +480,9 @@ Status SignalMerge::PullThrough(TableState* state, uint32_t hi) {
 // counted (CountDropped), never attached elsewhere; otherwise → waits for a later
 // chunk. Returns the smallest own id of the waiting rows (kNoKey: none), for the
 // table's floor.
-arrow::Result<uint32_t> SignalMerge::ClassifyPiece(
-    TableState* state, const ParentKeys& parent, Piece* piece, Chunk* chunk,
-    std::vector<std::shared_ptr<arrow::RecordBatch>>* parts) {
+arrow::Result<uint32_t> SignalMerge::ClassifyPiece(TableState* state,
+                                                   const ParentKeys& parent, Piece* piece,
+                                                   Chunk* chunk, PartCollector* out) {
   if (piece->summary_valid &&
       AboveParents(piece->min_live_key, *parent.set, parent.floor)) {
     return piece->min_live_id;  // every row of the piece waits
@@ -511,7 +532,7 @@ arrow::Result<uint32_t> SignalMerge::ClassifyPiece(
   }
   if (!out_rows.empty()) {
     ARROW_ASSIGN_OR_RAISE(auto part, TakeRows(piece->batch, out_rows, options_.pool));
-    parts->push_back(std::move(part));
+    ARROW_RETURN_NOT_OK(out->Add(std::move(part)));
   }
   state->live_rows -= static_cast<int64_t>(piece->live.size() - still.size());
   piece->live = std::move(still);

@@ -21,6 +21,7 @@
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/id_space.h"
 #include "otap_parquet/dataset/key_set.h"
+#include "otap_parquet/dataset/reader_columns.h"
 #include "otap_parquet/dataset/table_piece.h"
 #include "otap_parquet/dataset/upstream_keys.h"
 #include "otap_parquet/pdata/otap_batch.h"
@@ -66,7 +67,8 @@ class SignalMerge {
 
   void SkipConsumedGroups();
   // Roots.
-  arrow::Result<bool> LoadRootPiece();
+  // `wanted` > 0: at most that many rows (a chunk's rest).
+  arrow::Result<bool> LoadRootPiece(int64_t wanted = 0);
   arrow::Status PullAttrsFor(const Piece& piece);
   void ComputeRootSuffixMins(Piece* piece);
   void ComputeEventTimes(const Piece& piece);
@@ -81,9 +83,8 @@ class SignalMerge {
   ParentKeys ParentKeysOf(PayloadType type, const Chunk& chunk) const;
   arrow::Status MergeChildTable(PayloadType type, Chunk* chunk);
   arrow::Status PullThrough(TableState* state, uint32_t hi);
-  arrow::Result<uint32_t> ClassifyPiece(
-      TableState* state, const ParentKeys& parent, Piece* piece, Chunk* chunk,
-      std::vector<std::shared_ptr<arrow::RecordBatch>>* parts);
+  arrow::Result<uint32_t> ClassifyPiece(TableState* state, const ParentKeys& parent,
+                                        Piece* piece, Chunk* chunk, PartCollector* out);
   arrow::Result<OtapBatch> EmitChunk(Chunk* chunk);
   // Bookkeeping.
   // Counts a dropped row; true when counted as filtered (its parent was filtered or

@@ -269,7 +269,8 @@ bool TableCursor::SkippedByTime(const GroupEntry& group) {
 // Reads the next slice (at most slice_rows() rows) of the current row group into a
 // Piece; nullptr when the group was skipped (time filter, bad file). Never fails
 // for bad data.
-arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadNext() {
+arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadNext(int64_t max_rows) {
+  next_slice_rows_ = max_rows > 0 ? std::min(max_rows, slice_rows()) : slice_rows();
   const size_t index = next_;
   const GroupEntry& group = groups_[index];
   FileEntry& file = files_[static_cast<size_t>(group.file)];
@@ -524,8 +525,9 @@ arrow::Result<std::shared_ptr<Piece>> TableCursor::StartGroup(const FileEntry& f
 Status TableCursor::OpenFileReader(const FileEntry& file, int file_index) {
   reader_.reset();
   ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(file.path));
-  // Local files: each column chunk streamed through a 1 MiB buffer (pre-buffering
-  // held a whole row group's compressed chunks, ~30 MiB more peak RSS, no faster).
+  // Local files: each column chunk streamed through a 256 KiB buffer (1 MiB buffers:
+  // ~6 MiB more peak RSS, no faster; pre-buffering held a whole row group's
+  // compressed chunks, ~30 MiB more, no faster).
   // Object stores: pre-buffered, i.e. coalesced ranged reads, few requests.
   parquet::ReaderProperties file_properties(options_.pool);
   if (local_) {
@@ -544,7 +546,7 @@ Status TableCursor::OpenFileReader(const FileEntry& file, int file_index) {
   reader_file_ = file_index;
   leaves_.clear();
   recovered_leaves_.clear();
-  pull_field_ = -1;
+  pull_leaf_ = -1;
   const auto& canonical = *schema::CanonicalSchema(type_);
   const auto& fields = reader_->manifest().schema_fields;
   for (size_t i = 0; i < fields.size(); ++i) {
@@ -560,8 +562,9 @@ Status TableCursor::OpenFileReader(const FileEntry& file, int file_index) {
         }
       }
     }
-    if (!root_ && name == schema::kParentId && fields[i].is_leaf()) {
-      pull_field_ = static_cast<int>(i);
+    if (!root_ && name == schema::kParentId && fields[i].is_leaf() &&
+        Contains(leaves_, fields[i].column_index)) {
+      pull_leaf_ = fields[i].column_index;
     }
   }
   return Status::OK();
@@ -586,27 +589,54 @@ Status TableCursor::ReadRecoveredColumns(const FileEntry& file, const GroupEntry
   return Status::OK();
 }
 
-// Children of a group larger than a slice: the minimum parent_id from each row on
-// (slice_pull_suffix_), so that next_pull_min() is exact within the group.
+// Children of a group larger than a slice: the minimum parent_id from each slice on
+// (slice_pull_suffix_), so that next_pull_min() is exact at slice boundaries. The
+// column is read alone, slice by slice: one slice of keys in memory, not the group's.
 Status TableCursor::ReadPullKeySuffix(const GroupEntry& group) {
   slice_pull_suffix_.clear();
-  if (pull_field_ < 0 || group.rows <= slice_rows()) return Status::OK();
-  std::shared_ptr<arrow::ChunkedArray> keys;
-  ARROW_RETURN_NOT_OK(reader_->RowGroup(group.rg)->Column(pull_field_)->Read(&keys));
-  slice_pull_suffix_.assign(static_cast<size_t>(keys->length()) + 1, kNoKey);
+  if (pull_leaf_ < 0 || group.rows <= slice_rows()) return Status::OK();
+  const int64_t per_slice = slice_rows();
+  std::vector<uint32_t> slice_min(static_cast<size_t>((group.rows - 1) / per_slice + 1),
+                                  kNoKey);
+  reader_->set_batch_size(per_slice);
+  ARROW_ASSIGN_OR_RAISE(auto keys,
+                        reader_->GetRecordBatchReader({group.rg}, {pull_leaf_}));
   int64_t row = 0;
-  std::vector<uint32_t> values(static_cast<size_t>(keys->length()), kNoKey);
-  for (const auto& chunk : keys->chunks()) {
-    ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(chunk, arrow::uint32()));
-    const auto array = wide.make_array();
-    const auto& ids = static_cast<const arrow::UInt32Array&>(*array);
-    for (int64_t i = 0; i < ids.length(); ++i, ++row) {
-      // Null parent ids never match: they need no pull.
-      if (ids.IsValid(i)) values[static_cast<size_t>(row)] = ids.Value(i);
+  while (true) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(keys->ReadNext(&batch));
+    if (!batch) break;
+    std::shared_ptr<arrow::Array> column = batch->column(0);
+    if (column->type_id() != arrow::Type::UINT32) {
+      ARROW_ASSIGN_OR_RAISE(auto wide, arrow::compute::Cast(column, arrow::uint32()));
+      column = wide.make_array();
     }
+    const auto& ids = static_cast<const arrow::UInt32Array&>(*column);
+    const uint32_t* values = ids.raw_values();
+    const int64_t n = ids.length();
+    // Batches are whole slices (the reader's batch size is slice_rows()), but a
+    // batch may start anywhere: each row goes to its own slice.
+    for (int64_t begin = 0; begin < n;) {
+      const auto slice = static_cast<size_t>((row + begin) / per_slice);
+      const int64_t end =
+          std::min(n, (static_cast<int64_t>(slice) + 1) * per_slice - row);
+      uint32_t min = kNoKey;
+      if (ids.null_count() == 0) {
+        for (int64_t i = begin; i < end; ++i) min = std::min(min, values[i]);
+      } else {
+        // Null parent ids never match: they need no pull.
+        for (int64_t i = begin; i < end; ++i) {
+          if (ids.IsValid(i)) min = std::min(min, values[i]);
+        }
+      }
+      if (slice < slice_min.size()) slice_min[slice] = std::min(slice_min[slice], min);
+      begin = end;
+    }
+    row += n;
   }
-  for (size_t i = values.size(); i-- > 0;) {
-    slice_pull_suffix_[i] = std::min(slice_pull_suffix_[i + 1], values[i]);
+  slice_pull_suffix_.assign(slice_min.size() + 1, kNoKey);
+  for (size_t i = slice_min.size(); i-- > 0;) {
+    slice_pull_suffix_[i] = std::min(slice_pull_suffix_[i + 1], slice_min[i]);
   }
   return Status::OK();
 }
@@ -616,6 +646,7 @@ Status TableCursor::SkipEmittedSlices() {
   int64_t skipped = 0;
   while (skipped < skip_rows_) {
     std::shared_ptr<arrow::RecordBatch> discard;
+    reader_->set_batch_size(std::min(slice_rows(), skip_rows_ - skipped));
     ARROW_RETURN_NOT_OK(slices_->ReadNext(&discard));
     if (!discard) return Status::IOError("row group ended while resuming");
     skipped += discard->num_rows();
@@ -635,6 +666,8 @@ void TableCursor::CountGroupRead(const FileEntry& file, const GroupEntry& group)
 
 arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadSlice(const GroupEntry& group) {
   std::shared_ptr<arrow::RecordBatch> raw;
+  // The slice reader takes the reader's batch size at every slice.
+  reader_->set_batch_size(next_slice_rows_);
   ARROW_RETURN_NOT_OK(CatchParquet(files_[static_cast<size_t>(group.file)].path,
                                    [&] { return slices_->ReadNext(&raw); }));
   if (!raw) {

@@ -101,7 +101,10 @@ class TableCursor {
   /// pull key (read first), so they pull no slice before it is needed.
   uint32_t next_pull_min() const {
     if (!slices_ || slice_pull_suffix_.empty()) return suffix_pull_[next_];
-    return std::min(slice_pull_suffix_[static_cast<size_t>(slice_row_)],
+    // Slices start at multiples of slice_rows(); the minimum from the slice that
+    // holds slice_row_ on bounds the rest (it may include rows read already).
+    const auto slice = static_cast<size_t>(slice_row_ / slice_rows());
+    return std::min(slice_pull_suffix_[std::min(slice, slice_pull_suffix_.size() - 1)],
                     suffix_pull_[next_ + 1]);
   }
   /// \brief Minimum id / resource key / scope key of the row groups not read yet.
@@ -117,10 +120,11 @@ class TableCursor {
   /// \brief The read frontier (ReaderPosition).
   ReaderPosition::TableCursorPosition Position() const;
 
-  /// \brief Reads the next slice (at most slice_rows() rows) of the current row group;
-  /// nullptr when the group was skipped (time filter, bad file). Never fails for bad
-  /// data; fails for a storage failure that outlasted the retries.
-  arrow::Result<std::shared_ptr<Piece>> ReadNext();
+  /// \brief Reads the next slice (at most slice_rows() rows, or `max_rows` when
+  /// positive) of the current row group; nullptr when the group was skipped (time
+  /// filter, bad file). Never fails for bad data; fails for a storage failure that
+  /// outlasted the retries.
+  arrow::Result<std::shared_ptr<Piece>> ReadNext(int64_t max_rows = 0);
 
   /// \brief Whether the last root piece read had upstream (un-offset UInt16) resource
   /// ids (Q1).
@@ -164,7 +168,7 @@ class TableCursor {
   bool has_children_;
   const ReaderOptions& options_;
   ReaderStats* stats_;
-  static constexpr int64_t kStreamBufferBytes = 1 << 20;
+  static constexpr int64_t kStreamBufferBytes = 1 << 18;
   bool local_;  // local files: buffered streams instead of pre-buffering
   std::vector<FileEntry> files_;
   std::vector<GroupEntry> groups_;
@@ -175,11 +179,13 @@ class TableCursor {
   std::unique_ptr<parquet::arrow::FileReader> reader_;
   int reader_file_ = -1;
   std::vector<int> leaves_;  // of reader_file_
-  int pull_field_ = -1;      // parent_id field of reader_file_ (children)
+  int pull_leaf_ = -1;       // parent_id leaf of reader_file_ (children)
   // The row group being read (groups_[next_]) slice by slice.
   std::shared_ptr<arrow::RecordBatchReader> slices_;
-  int64_t slice_row_ = 0;                    // rows of it read so far
-  std::vector<uint32_t> slice_pull_suffix_;  // minimum pull key from each row on
+  int64_t slice_row_ = 0;        // rows of it read so far
+  int64_t next_slice_rows_ = 0;  // rows of the slice being read (ReadNext)
+  // Minimum pull key from each slice of the group on (size slices + 1).
+  std::vector<uint32_t> slice_pull_suffix_;
   bool upstream_ids_ = false;
   // Q14 columns (name, leaf) of reader_file_ and their arrays for the current group.
   std::vector<std::pair<std::string, int>> recovered_leaves_;

@@ -738,17 +738,28 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> RemapParentIds(
   const auto& target_type = *schema::ParentIdType(type);
   const uint32_t max_value = MaxValueOf(target_type);
   const int64_t n = batch->num_rows();
-  std::vector<uint8_t> keep(static_cast<size_t>(n), 0);
-  std::vector<uint32_t> new_ids;
-  new_ids.reserve(static_cast<size_t>(n));
+  // Rows kept so far are [0, count) until the first row without a parent; only then
+  // is a mask of the kept rows needed.
+  std::vector<uint8_t> keep;
+  std::vector<uint32_t> new_ids(static_cast<size_t>(n));
+  size_t count = 0;
   bool overflow = false;
   auto st = VisitIds(*batch->column(index), [&](int64_t row, uint32_t id) {
     const uint32_t new_id = parent_map.Find(id);
     if (new_id == IdMap::kAbsent) return;
     overflow |= new_id > max_value;
-    keep[static_cast<size_t>(row)] = 1;
-    new_ids.push_back(new_id);
+    if (static_cast<size_t>(row) != count && keep.empty()) {
+      keep.assign(static_cast<size_t>(n), 0);
+      std::fill(keep.begin(), keep.begin() + static_cast<std::ptrdiff_t>(count), 1);
+    }
+    if (!keep.empty()) keep[static_cast<size_t>(row)] = 1;
+    new_ids[count++] = new_id;
   });
+  new_ids.resize(count);
+  if (keep.empty() && static_cast<int64_t>(count) < n) {
+    keep.assign(static_cast<size_t>(n), 0);
+    std::fill(keep.begin(), keep.begin() + static_cast<std::ptrdiff_t>(count), 1);
+  }
   if (!st.ok()) return st.WithMessage(path, ": ", st.message());
   if (overflow) {
     return Status::CapacityError(path, ": parent ids exceed ", target_type.ToString());
