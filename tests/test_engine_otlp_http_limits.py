@@ -233,7 +233,9 @@ def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
     # Scenario: a pdata channel of 1 and an exporter:otlp_http with one request in
     # flight to a peer that accepts the connection and never answers: two requests fill
     # the exporter and the channel; a third HTTP request and then a gRPC call wait
-    # `timeout` (1 s) for channel space.
+    # `timeout` (1 s) for channel space. (The second is sent once the exporter holds
+    # the first, and the exporter's own timeout, 60 s, outlasts the test: a busy
+    # machine could otherwise find the channel still full, or free again.)
     # Guarantees: both are refused as throttled: HTTP 429 with Retry-After, gRPC
     # RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail; counted "exhausted".
     gport, hport = free_port(), free_port()
@@ -243,13 +245,15 @@ def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
     quick = {"timeout": "1s"}
     exporter = {"type": "exporter:otlp_http",
                 "config": {"endpoint": f"http://127.0.0.1:{silent.getsockname()[1]}",
-                           "max_in_flight": 1, "http": {"timeout": "5s"},
+                           "max_in_flight": 1, "http": {"timeout": "60s"},
                            "retry_on_failure": {"enabled": False}}}
     engine = engines(tmp_path, receiver_config(gport, hport, grpc_extra=quick,
                                                http_extra=quick),
                      exporter, policies={"channel_capacity": {"pdata": 1}})
     payload = logs_request(1).SerializeToString()
     assert post(hport, "/v1/logs", payload)[0] == 200  # taken by the exporter
+    wait_until(lambda: metric(engine.run.metrics(), "received_batches", node="out") == 1,
+               "the exporter holding the first request")
     assert post(hport, "/v1/logs", payload)[0] == 200  # waits in the channel
     status, headers, body = post(hport, "/v1/logs", payload)
     assert status == 429 and int(headers["Retry-After"]) >= 1, body
