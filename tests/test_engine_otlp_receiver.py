@@ -13,6 +13,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -310,6 +311,72 @@ def test_http_raw_requests(cli, tmp_path, engines):
     assert metric(m, "otlp_http_requests_rejected", reason="too_large") == 3
     assert metric(m, "otlp_http_requests_rejected", reason="unsupported") == 2
     assert metric(m, "otlp_http_requests_rejected", reason="unauthenticated") == 2
+
+
+def test_http_body_framing_on_one_connection(cli, tmp_path, engines):
+    # Scenario: one raw keep-alive connection: a request whose headers and first body
+    # bytes come in one write and the rest in small pieces; two requests pipelined
+    # in a single write (the second's headers right after the first's body); a
+    # chunked request; a 1 MiB body; then a request whose body ends early (the
+    # client half-closes its side).
+    # Guarantees: each complete request gets its own 200 in order and its logs are
+    # stored once; the truncated one gets 400 "ended before its announced size",
+    # its logs are not stored and the connection is closed after the answer.
+    port = free_port()
+    out = tmp_path / "out"
+    engine = engines(tmp_path, receiver_config(http_port=port), parquet_exporter(out))
+
+    def head(body, extra=b""):
+        return (b"POST /v1/logs HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/x-protobuf\r\n" + extra +
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+
+    def answers(sock, count):
+        data = b""
+        while data.count(b"HTTP/1.1 ") < count or not data.endswith(b"\r\n\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return [line.decode() for line in data.split(b"\r\n")
+                if line.startswith(b"HTTP/1.1 ")]
+
+    split = logs_request(3, "split").SerializeToString()
+    first = logs_request(4, "first").SerializeToString()
+    second = logs_request(5, "second").SerializeToString()
+    big = logs_request(30_000, "big").SerializeToString()
+    chunked = logs_request(6, "chunked").SerializeToString()
+    cut = logs_request(7, "cut").SerializeToString()
+    assert len(big) > 1 << 20
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(head(split) + split[:5])
+        for i in range(5, len(split), 7):
+            time.sleep(0.01)
+            s.sendall(split[i:i + 7])
+        assert answers(s, 1) == ["HTTP/1.1 200 OK"]
+        s.sendall(head(first) + first + head(second) + second)
+        assert answers(s, 2) == ["HTTP/1.1 200 OK"] * 2
+        s.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/x-protobuf\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n" +
+                  b"".join(b"%x\r\n%s\r\n" % (len(c), c)
+                           for c in (chunked[:9], chunked[9:])) + b"0\r\n\r\n")
+        assert answers(s, 1) == ["HTTP/1.1 200 OK"]
+        s.sendall(head(big) + big)
+        assert answers(s, 1) == ["HTTP/1.1 200 OK"]
+        s.sendall(head(cut) + cut[:-3])
+        s.shutdown(socket.SHUT_WR)
+        rest = b""
+        while chunk := s.recv(65536):
+            rest += chunk
+        assert rest.startswith(b"HTTP/1.1 400 "), rest
+        assert b"ended before its announced size" in rest
+    engine.stop()
+
+    assert sorted(duck(out, "SELECT str, count(*) FROM log_attrs WHERE key = 'test.tag' "
+                            "GROUP BY str")) == [("big", 30_000), ("chunked", 6),
+                                                 ("first", 4), ("second", 5), ("split", 3)]
+    assert metric(engine.metrics, "otlp_http_requests_rejected", reason="invalid") == 1
 
 
 def test_grpc_raw_calls(cli, tmp_path, engines):

@@ -22,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -534,16 +535,38 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void ReadBody() {
+    const auto announced = parser_->content_length();
+    if (announced && *announced > 0 && !parser_->chunked()) {
+      return ReadSizedBody(static_cast<size_t>(*announced));
+    }
     // Bounds chunked bodies.
     parser_->body_limit(static_cast<uint64_t>(server_->config_.max_request_body_size));
     Arm(server_->limits_.body_timeout, HttpDrop::kBodyTimeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec);
+                       self->OnBody(ec, std::move(self->parser_->get().body()));
                      });
   }
 
-  void OnBody(beast::error_code ec) {
+  // A body of announced size (checked against max_request_body_size in OnHeader) is
+  // read straight into its string: the parser would read it 64 KiB at a time through
+  // buffer_ and copy it; here each read takes what the socket holds. Only bytes of this
+  // body are read, so a pipelined next request stays in the socket for WaitForRequest.
+  void ReadSizedBody(size_t size) {
+    std::string body(size, '\0');
+    const size_t buffered = std::min(buffer_.size(), size);
+    asio::buffer_copy(asio::buffer(body.data(), buffered), buffer_.data());
+    buffer_.consume(buffered);
+    if (buffered == size) return OnBody({}, std::move(body));
+    body_ = std::move(body);
+    Arm(server_->limits_.body_timeout, HttpDrop::kBodyTimeout);
+    asio::async_read(stream_, asio::buffer(body_.data() + buffered, size - buffered),
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnBody(ec, std::move(self->body_));
+                     });
+  }
+
+  void OnBody(beast::error_code ec, std::string body) {
     Disarm();
     if (closed_) return DoClose();
     if (ec == http::error::body_limit) {
@@ -565,10 +588,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     keep_alive_ = parser_->get().keep_alive();
     received_ = std::chrono::steady_clock::now();
     // Off the I/O thread: decoding and a send waiting for channel space take time.
-    asio::post(server_->workers_, [self = this->shared_from_this(),
-                                   body = std::move(parser_->get().body())]() mutable {
-      self->Process(std::move(body));
-    });
+    asio::post(server_->workers_,
+               [self = this->shared_from_this(), body = std::move(body)]() mutable {
+                 self->Process(std::move(body));
+               });
   }
 
   // Worker thread: reads only what the strand no longer touches until Answer.
@@ -733,6 +756,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   uint64_t tick_ = 0;            ///< the current Arm; older expiries are stale
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::string body_;  ///< a sized body while ReadSizedBody reads it
   std::optional<http::response<http::empty_body>> continue_;
   http::response<http::string_body> res_;
   std::optional<HttpServer::Impl::Slot> slot_;
