@@ -2,6 +2,8 @@
 #include "otap_parquet/otap_wire/bar_encoder.h"
 
 #include <algorithm>
+#include <cstring>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,7 @@
 #include <arrow/api.h>
 #include <arrow/array/concatenate.h>
 #include <arrow/compute/api_vector.h>
+#include <arrow/compute/exec.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/ipc/api.h>
 #include <arrow/util/bit_util.h>
@@ -23,6 +26,7 @@
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/pdata/otap_concat.h"
 #include "otap_parquet/schema/otap_schema.h"
+#include "otap_parquet/util/compute.h"
 
 namespace otap_parquet::otap_wire {
 
@@ -392,6 +396,117 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ValuelessExemplarsFirst(
   return taken.record_batch();
 }
 
+// The attribute table whose rows belong to `type`'s rows, when `type`'s ids are
+// only used by it (exemplars, span events, span links).
+std::optional<PayloadType> OnlyChildOf(PayloadType type) {
+  switch (type) {
+    case PayloadType::kNumberDpExemplars:
+      return PayloadType::kNumberDpExemplarAttrs;
+    case PayloadType::kHistogramDpExemplars:
+      return PayloadType::kHistogramDpExemplarAttrs;
+    case PayloadType::kExpHistogramDpExemplars:
+      return PayloadType::kExpHistogramDpExemplarAttrs;
+    case PayloadType::kSpanEvents:
+      return PayloadType::kSpanEventAttrs;
+    case PayloadType::kSpanLinks:
+      return PayloadType::kSpanLinkAttrs;
+    default:
+      return std::nullopt;
+  }
+}
+
+// df_engine's OTAP -> OTLP conversion finds an exemplar's, span event's or span
+// link's attributes by id with a cursor over the attribute rows sorted by parent id
+// whose shortcut (otap-dataflow pdata `otlp/common.rs:1088-1098`, `seek_to_parent`)
+// trusts the last row it walked past: a lookup for an id without attributes walks
+// past the rows of smaller ids, and when the last of those belongs to an id looked
+// up later (its rows are visited in no id order), that id's attributes are never
+// found. A row without attributes is therefore sent with a null id (the column is
+// optional; Rust's decoder then looks nothing up for it), so that every lookup
+// finds rows, which keeps the cursor right.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> NullIdsWithoutAttributes(
+    PayloadType type, const OtapBatch& batch) {
+  std::shared_ptr<arrow::RecordBatch> table = batch.Get(type);
+  const auto child_type = OnlyChildOf(type);
+  if (!child_type) return table;
+  const int index = table->schema()->GetFieldIndex(schema::kId);
+  if (index < 0) return table;
+  const auto* ids = dynamic_cast<const arrow::UInt32Array*>(table->column(index).get());
+  if (!ids) return table;
+  std::vector<uint32_t> referenced;
+  if (auto attrs = batch.Get(*child_type)) {
+    const auto* parents = dynamic_cast<const arrow::UInt32Array*>(
+        attrs->GetColumnByName(schema::kParentId).get());
+    if (!parents) return table;
+    for (int64_t i = 0; i < parents->length(); ++i) {
+      if (parents->IsValid(i)) referenced.push_back(parents->Value(i));
+    }
+  }
+  std::sort(referenced.begin(), referenced.end());
+  arrow::UInt32Builder builder;
+  ARROW_RETURN_NOT_OK(builder.Reserve(ids->length()));
+  bool changed = false;
+  for (int64_t i = 0; i < ids->length(); ++i) {
+    if (ids->IsValid(i) &&
+        std::binary_search(referenced.begin(), referenced.end(), ids->Value(i))) {
+      builder.UnsafeAppend(ids->Value(i));
+    } else {
+      changed = changed || ids->IsValid(i);
+      builder.UnsafeAppendNull();
+    }
+  }
+  if (!changed) return table;
+  ARROW_ASSIGN_OR_RAISE(auto nulled, builder.Finish());
+  return table->SetColumn(index, table->schema()->field(index), std::move(nulled));
+}
+
+// Rust's receiver refuses a batch whose required column (IsRequiredColumn) holds a
+// null, as if the column were missing (otap-dataflow pdata `schema/schema.rs:280-287`,
+// "Invalid OTAP batch. Closing stream"): a span link without a trace or span id, a
+// span or event without a name, ... Such nulls are sent as the type's zero value
+// (zero bytes, "", 0), which is how Rust's producer writes an absent span id
+// (`encode/mod.rs:143-144`) and how OTLP and Go's pdata read zero ids: absent.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ZeroRequiredNulls(
+    PayloadType type, std::shared_ptr<arrow::RecordBatch> table) {
+  for (int c = 0; c < table->num_columns(); ++c) {
+    const auto& column = table->column(c);
+    if (column->null_count() == 0 ||
+        !IsRequiredColumn(type, table->schema()->field(c)->name())) {
+      continue;
+    }
+    const arrow::Type::type id = column->type_id();
+    std::shared_ptr<arrow::Array> filled;
+    if (arrow::is_base_binary_like(id)) {
+      ARROW_RETURN_NOT_OK(util::EnsureComputeInitialized());
+      ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeScalar(column->type(), std::string()));
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum datum,
+                            arrow::compute::CallFunction("coalesce", {column, empty}));
+      filled = datum.make_array();
+    } else if (id == arrow::Type::FIXED_SIZE_BINARY ||
+               (arrow::is_primitive(id) && id != arrow::Type::BOOL)) {
+      const auto width = static_cast<int64_t>(
+          static_cast<const arrow::FixedWidthType&>(*column->type()).bit_width() / 8);
+      const int64_t n = column->length();
+      ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> values,
+                            arrow::AllocateBuffer(n * width));
+      uint8_t* out = values->mutable_data();
+      std::memcpy(out, column->data()->GetValues<uint8_t>(1, column->offset() * width),
+                  static_cast<size_t>(n * width));
+      for (int64_t i = 0; i < n; ++i) {
+        if (column->IsNull(i))
+          std::memset(out + i * width, 0, static_cast<size_t>(width));
+      }
+      filled = arrow::MakeArray(
+          arrow::ArrayData::Make(column->type(), n, {nullptr, std::move(values)}, 0));
+    } else {
+      continue;  // no required column of another type
+    }
+    auto field = table->schema()->field(c)->WithNullable(false);
+    ARROW_ASSIGN_OR_RAISE(table, table->SetColumn(c, field, std::move(filled)));
+  }
+  return table;
+}
+
 }  // namespace
 
 StreamEncoder::StreamEncoder(Signal signal, EncodeOptions options)
@@ -508,6 +623,13 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
   for (PayloadType type : batch.payload_types()) {
     ARROW_ASSIGN_OR_RAISE(auto table, ValuelessExemplarsFirst(type, batch.Get(type)));
     if (table != batch.Get(type)) ordered.Set(type, std::move(table));
+  }
+  if (options_.id_dialect == IdDialect::kRust) {
+    for (PayloadType type : batch.payload_types()) {
+      ARROW_ASSIGN_OR_RAISE(auto table, NullIdsWithoutAttributes(type, ordered));
+      ARROW_ASSIGN_OR_RAISE(table, ZeroRequiredNulls(type, std::move(table)));
+      if (table != ordered.Get(type)) ordered.Set(type, std::move(table));
+    }
   }
   ARROW_ASSIGN_OR_RAISE(OtapBatch encoded,
                         EncodeTransportIds(ordered, options_.id_dialect));

@@ -10,7 +10,9 @@
 #include <utility>
 
 #include <arrow/api.h>
+#include <arrow/compute/api_scalar.h>
 #include <arrow/compute/api_vector.h>
+#include <arrow/compute/exec.h>
 #include <arrow/compute/initialize.h>
 #include <arrow/util/bitmap_ops.h>
 
@@ -207,6 +209,9 @@ class PreviousRowEquality {
     return !valid || ValuesEqual(i);
   }
 
+  /// Row i (>= 1) equals row i-1 by the values stored under the rows, valid or not.
+  bool RawEqualsPrevious(int64_t i) const { return ValuesEqual(i); }
+
   /// EqualsPrevious with a null read as the zero value of the type ("", empty
   /// bytes, 0, false), as Go's consumer reads it (`arrowutils.*FromRecord`).
   bool EqualsPreviousNullAsZero(int64_t i) const {
@@ -292,14 +297,18 @@ class PreviousRowEquality {
   size_t width_ = 0;
 };
 
-// eq[i] = 1 when row i equals row i-1: both null, or both valid with equal values.
+// eq[i] = 1 when row i equals row i-1: both null, or both valid with equal values;
+// with `raw`, when the values stored under the rows are equal, valid or not.
 // eq[0] = 0.
 arrow::Result<std::vector<uint8_t>> EqualsPrevious(
-    const arrow::Array& array, FloatEquality floats = FloatEquality::kBitwise) {
+    const arrow::Array& array, FloatEquality floats = FloatEquality::kBitwise,
+    bool raw = false) {
   const int64_t n = array.length();
   std::vector<uint8_t> eq(static_cast<size_t>(n), 0);
   ARROW_ASSIGN_OR_RAISE(auto rows, PreviousRowEquality::Make(array, floats));
-  for (int64_t i = 1; i < n; ++i) eq[static_cast<size_t>(i)] = rows.EqualsPrevious(i);
+  for (int64_t i = 1; i < n; ++i) {
+    eq[static_cast<size_t>(i)] = raw ? rows.RawEqualsPrevious(i) : rows.EqualsPrevious(i);
+  }
   return eq;
 }
 
@@ -376,19 +385,67 @@ arrow::Result<std::vector<uint8_t>> AttributeDeltaRows(const arrow::RecordBatch&
 
 // Rows whose parent_id is a delta under quasi-delta on `columns` (a missing column
 // counts as all null, so as equal, like upstream's).
+//
+// Rust compares the rows with arrow-rs's `eq` kernel and reads the result with
+// `BooleanArray::value`, which ignores validity (otap-dataflow pdata
+// `otap/transform.rs:567-573` decoding, `transport_optimize.rs:1234-1241` encoding):
+// the values stored under nulls take part. arrow-rs builders store 0 there, so to
+// Rust a null exemplar value equals a valid 0 or +0.0 (and a null int_value next to
+// a valid double_value compares the two stored 0s). The Rust dialect compares the
+// same way (EncodeTransportIds first zeroes what lies under nulls, see
+// RustEqualityColumn).
 arrow::Result<std::vector<uint8_t>> ColumnsDeltaRows(
     const arrow::RecordBatch& batch, const std::vector<const char*>& columns,
     IdDialect dialect) {
   const FloatEquality floats = FloatsOf(dialect);
+  const bool raw = dialect == IdDialect::kRust;
   std::vector<uint8_t> delta(static_cast<size_t>(batch.num_rows()), 1);
   if (!delta.empty()) delta[0] = 0;
   for (const char* name : columns) {
     auto column = batch.GetColumnByName(name);
     if (!column) continue;
-    ARROW_ASSIGN_OR_RAISE(auto eq, EqualsPrevious(*column, floats));
+    ARROW_ASSIGN_OR_RAISE(auto eq, EqualsPrevious(*column, floats, raw));
     for (size_t i = 0; i < delta.size(); ++i) delta[i] &= eq[i];
   }
   return delta;
+}
+
+// An equality column as the Rust dialect sends it, so that Rust's comparison of the
+// stored values (ColumnsDeltaRows) sees what ours saw: zeros under null fixed-width
+// values (Arrow C++ kernels such as Take may leave anything there), and strings
+// without nulls, as Rust's producer writes span event names (`encode/mod.rs:168`
+// `unwrap_or_default`): the wire dictionary-encodes them and a null's key is 0, which
+// Rust would compare with the string of key 0. OTLP reads a null and an empty name
+// alike.
+arrow::Result<std::shared_ptr<arrow::Array>> RustEqualityColumn(
+    std::shared_ptr<arrow::Array> column) {
+  if (column->null_count() == 0) return column;
+  const Type::type id = column->type_id();
+  if (arrow::is_base_binary_like(id)) {
+    ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
+    ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeScalar(column->type(), std::string()));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum filled,
+                          arrow::compute::CallFunction("coalesce", {column, empty}));
+    return filled.make_array();
+  }
+  if (id == Type::BOOL || !(id == Type::FIXED_SIZE_BINARY || arrow::is_primitive(id))) {
+    return column;
+  }
+  const auto width = static_cast<int64_t>(
+      static_cast<const arrow::FixedWidthType&>(*column->type()).bit_width() / 8);
+  const arrow::ArrayData& data = *column->data();
+  const int64_t n = column->length();
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> values,
+                        arrow::AllocateBuffer(n * width));
+  uint8_t* out = values->mutable_data();
+  std::memcpy(out, data.GetValues<uint8_t>(1, data.offset * width),
+              static_cast<size_t>(n * width));
+  for (int64_t i = 0; i < n; ++i) {
+    if (column->IsNull(i)) std::memset(out + i * width, 0, static_cast<size_t>(width));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(*column));
+  return arrow::MakeArray(arrow::ArrayData::Make(
+      column->type(), n, {std::move(validity), std::move(values)}, column->null_count()));
 }
 
 template <typename ArrowType, bool kEncode>
@@ -490,11 +547,22 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
     const char* top_name = spec.parent_struct ? spec.parent_struct : spec.column;
     const int index = batch->schema()->GetFieldIndex(top_name);
     if (index < 0) continue;
-    const auto& top_field = batch->schema()->field(index);
+    // A copy: equality columns may be replaced below (a new schema).
+    const std::shared_ptr<arrow::Field> top_field = batch->schema()->field(index);
     if (!spec.parent_struct) {
       if (!encode) {
         ARROW_ASSIGN_OR_RAISE(const bool plain, IsPlain(*top_field, path));
         if (plain) continue;
+      }
+      if (encode && dialect == IdDialect::kRust && spec.scheme == Scheme::kColumns) {
+        for (const char* name : spec.equality_columns) {
+          const int c = batch->schema()->GetFieldIndex(name);
+          if (c < 0) continue;
+          ARROW_ASSIGN_OR_RAISE(auto column, RustEqualityColumn(batch->column(c)));
+          if (column == batch->column(c)) continue;
+          ARROW_ASSIGN_OR_RAISE(
+              batch, batch->SetColumn(c, batch->schema()->field(c), std::move(column)));
+        }
       }
       const IdDialect rules = encode                            ? dialect
                               : HasEncodingMetadata(*top_field) ? IdDialect::kRust

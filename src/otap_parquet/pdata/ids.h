@@ -32,7 +32,10 @@ inline constexpr char kEncodingQuasiDelta[] = "quasidelta";
 /// - span events / span links / exemplars: `id` delta; `parent_id` quasi-delta on
 ///   `name` / `trace_id` / (`int_value`, `double_value`): a row's value is a delta from
 ///   the previous row's decoded value when every equality column equals the previous
-///   row's (two nulls count as equal), else absolute;
+///   row's, else absolute; with `encoding` metadata (Rust) the values stored under
+///   the rows are compared whatever their validity, as Rust does (a null holding 0
+///   equals a valid 0), without it (Go) two nulls are equal and a null differs from
+///   any value;
 /// - attribute tables: `parent_id` attribute quasi-delta: a delta when `type`, `key`
 ///   and the value column of that type equal the previous row's, never for types
 ///   Empty/Map/Slice nor for null values; else absolute.
@@ -70,7 +73,10 @@ enum class IdDialect {
 
 /// \brief The inverse of DecodeTransportIds: applies the encodings listed there to
 /// every id column, whatever its metadata (the input's ids must be plain, as an
-/// OtapBatch's are), with `dialect`'s equality and metadata.
+/// OtapBatch's are), with `dialect`'s equality and metadata. With kRust the
+/// quasi-delta equality columns are returned with zeros stored under nulls and
+/// strings without nulls (a null event name becomes empty), so that a peer comparing
+/// stored values (or dictionary keys) sees what the encoder compared.
 ///
 /// Rows are never reordered; where ids decrease in row order the deltas wrap modulo
 /// the id width, which upstream's decoders undo. For peers (Go) that always decode.

@@ -7,6 +7,7 @@
 
 #include <arrow/api.h>
 #include <arrow/json/from_string.h>
+#include <arrow/util/bitmap_builders.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -473,10 +474,90 @@ TEST(DecodeTransportIdsTest, FloatEqualityFollowsTheProducer) {
             arrow::uint32(), "[4, 5, 7, 1]");
 }
 
+// A primitive array with `stored[i]` under row i, valid or not (Arrow C++ kernels such
+// as Take may leave anything under a null; arrow-rs builders leave 0).
+template <typename ArrowType>
+std::shared_ptr<arrow::Array> Stored(
+    const std::vector<typename ArrowType::c_type>& stored,
+    const std::vector<uint8_t>& valid) {
+  auto validity = arrow::internal::BytesToBits(valid).ValueOrDie();
+  int64_t nulls = 0;
+  for (uint8_t v : valid) nulls += v ? 0 : 1;
+  return arrow::MakeArray(arrow::ArrayData::Make(
+      arrow::TypeTraits<ArrowType>::type_singleton(), static_cast<int64_t>(stored.size()),
+      {std::move(validity), arrow::Buffer::FromVector(stored)}, nulls));
+}
+
+// Exemplar parent ids as Rust's decoder reads `table` (otap-dataflow pdata
+// `otap/transform.rs:533-575`): a delta where the values stored under int_value and
+// double_value both equal the previous row's, valid or not (an absent column equal).
+std::vector<uint32_t> RustExemplarParents(const arrow::RecordBatch& table) {
+  auto stored_equal = [&](const char* name, int64_t i) {
+    const auto column = table.GetColumnByName(name);
+    if (!column) return true;
+    const auto* values = column->data()->GetValues<uint64_t>(1);
+    return values[i] == values[i - 1];
+  };
+  const auto& encoded =
+      static_cast<const arrow::UInt32Array&>(*table.GetColumnByName("parent_id"));
+  std::vector<uint32_t> parents;
+  for (int64_t i = 0; i < table.num_rows(); ++i) {
+    const bool delta =
+        i > 0 && stored_equal("int_value", i) && stored_equal("double_value", i);
+    parents.push_back(delta ? parents.back() + encoded.Value(i) : encoded.Value(i));
+  }
+  return parents;
+}
+
+// Scenario: exemplars from a Rust producer (`quasidelta` metadata, 0 stored under
+// nulls): a row without a value, then int 0, then double +0.0, then 1.5.
+// Guarantees: decoded as Rust decodes them: the stored values are compared whatever
+// the validity, so a null chains with a valid 0 / +0.0 (before: read as absolute ids,
+// the exemplars landed on other data points; df_engine -> us).
+TEST(DecodeTransportIdsTest, RustExemplarNullsCompareTheStoredZero) {
+  OtapBatch batch(Signal::kMetrics);
+  batch.Set(
+      PT::kNumberDpExemplars,
+      MarkEncoding(
+          Table(PT::kNumberDpExemplars, 4,
+                {{"parent_id", Json(arrow::uint32(), "[1, 1, 1, 1]")},
+                 {"int_value", Stored<arrow::Int64Type>({0, 0, 0, 0}, {0, 1, 0, 0})},
+                 {"double_value",
+                  Stored<arrow::DoubleType>({0, 0, 0, 1.5}, {0, 0, 1, 1})}}),
+          "parent_id", "quasidelta"));
+  ASSERT_OK_AND_ASSIGN(auto decoded, DecodeTransportIds(batch));
+  ExpectIds(*decoded.Get(PT::kNumberDpExemplars)->GetColumnByName("parent_id"),
+            arrow::uint32(), "[1, 2, 3, 1]");
+}
+
+// Scenario: exemplars encoded with the Rust dialect: rows without a value next to int
+// 0 and double +0.0, with garbage stored under some nulls.
+// Guarantees: Rust's decoder (comparing stored values) and ours both read back the
+// original parent ids (before: a valid 0 next to a null was encoded as an absolute id
+// that Rust read as a delta; us -> df_engine: 24 exemplars on other data points).
+TEST(EncodeTransportIdsTest, ExemplarsDecodeAsRustDecodesThem) {
+  OtapBatch batch(Signal::kMetrics);
+  batch.Set(PT::kNumberDpExemplars,
+            Table(PT::kNumberDpExemplars, 6,
+                  {{"id", Json(arrow::uint32(), "[0, 1, 2, 3, 4, 5]")},
+                   {"parent_id", Json(arrow::uint32(), "[3, 5, 6, 7, 2, 9]")},
+                   {"int_value",
+                    Stored<arrow::Int64Type>({77, 0, 0, 5, 0, 0}, {0, 1, 0, 0, 0, 1})},
+                   {"double_value", Stored<arrow::DoubleType>({2.5, 0, 0, 0, 0, 0},
+                                                              {0, 0, 0, 1, 1, 0})}}));
+  ASSERT_OK_AND_ASSIGN(auto encoded, EncodeTransportIds(batch, IdDialect::kRust));
+  EXPECT_THAT(RustExemplarParents(*encoded.Get(PT::kNumberDpExemplars)),
+              ElementsAre(3, 5, 6, 7, 2, 9));
+  ASSERT_OK_AND_ASSIGN(auto decoded, DecodeTransportIds(encoded));
+  ExpectIds(*decoded.Get(PT::kNumberDpExemplars)->GetColumnByName("parent_id"),
+            arrow::uint32(), "[3, 5, 6, 7, 2, 9]");
+}
+
 // Scenario: a traces batch with unsorted ids, nulls and repeated attribute values,
 // encoded then decoded.
-// Guarantees: decode(encode(x)) == x; the encoded fields say delta / quasidelta;
-// decreasing ids wrap and still decode.
+// Guarantees: decode(encode(x)) == x but for the null event name, sent empty (as
+// Rust's producer sends it); the encoded fields say delta / quasidelta; decreasing
+// ids wrap and still decode.
 TEST(EncodeTransportIdsTest, RoundTrip) {
   OtapBatch batch(Signal::kTraces);
   batch.Set(PT::kSpans,
@@ -505,6 +586,13 @@ TEST(EncodeTransportIdsTest, RoundTrip) {
                   ->Equals(*expected_attrs->GetColumnByName("parent_id")));
 
   ASSERT_OK_AND_ASSIGN(auto decoded, DecodeTransportIds(encoded));
+  const auto& events = batch.Get(PT::kSpanEvents);
+  const int name = events->schema()->GetFieldIndex("name");
+  batch.Set(PT::kSpanEvents,
+            events
+                ->SetColumn(name, events->schema()->field(name),
+                            Json(arrow::utf8(), R"(["e", "e", "e", ""])"))
+                .ValueOrDie());
   for (PT type : batch.payload_types()) {
     EXPECT_TRUE(decoded.Get(type)->Equals(*batch.Get(type))) << TableName(type);
   }
