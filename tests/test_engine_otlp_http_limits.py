@@ -106,11 +106,13 @@ def test_idle_and_slow_drip_connections_do_not_starve(cli, tmp_path, engines):
 
 def test_connection_limits_are_config_keys(cli, tmp_path, engines):
     # Scenario: `max_connections: 3` and `read_header_timeout: 200ms`; three idle
-    # connections are open, then a client sends a valid request on a fourth, and a
-    # fifth sends half of its headers and stops.
+    # connections are open, then a client sends a valid request on a fourth; once
+    # the server has let go of the connection it closed and of the served one (the
+    # open-connections gauge is 2), a fifth sends half of its headers and stops.
     # Guarantees: the fourth is served (200) after the server closed one idle
-    # connection to make room (counted as connection_limit); the half-sent headers
-    # are dropped by the configured header deadline (counted as header_timeout), well
+    # connection to make room (counted as connection_limit, exactly once: the fifth
+    # finds room); the half-sent headers are dropped by the configured header
+    # deadline (counted as header_timeout before the client sees the close), well
     # before the 10 s default could fire (the test waits at most 8 s for it).
     port = free_port()
     engine = engines(tmp_path, receiver_config(
@@ -121,6 +123,8 @@ def test_connection_limits_are_config_keys(cli, tmp_path, engines):
         # The one I/O thread accepts in order: the three are in before the fourth.
         payload = logs_request(1, "valid").SerializeToString()
         assert post(port, "/v1/logs", payload)[0] == 200
+        wait_until(lambda: metric(engine.run.metrics(), "otlp_http_connections") == 2,
+                   "the closed and the served connections released")
         with socket.create_connection(("127.0.0.1", port), timeout=8) as s:
             s.sendall(b"POST /v1/logs HTTP/1.1\r\nHost:")
             assert s.recv(1) == b""  # closed by the server, unanswered
@@ -129,7 +133,7 @@ def test_connection_limits_are_config_keys(cli, tmp_path, engines):
             s.close()
     engine.stop()
     assert metric(engine.metrics, "otlp_http_connections_closed",
-                  reason="connection_limit") >= 1
+                  reason="connection_limit") == 1
     assert metric(engine.metrics, "otlp_http_connections_closed",
                   reason="header_timeout") == 1
 
@@ -229,7 +233,9 @@ def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
     # Scenario: a pdata channel of 1 and an exporter:otlp_http with one request in
     # flight to a peer that accepts the connection and never answers: two requests fill
     # the exporter and the channel; a third HTTP request and then a gRPC call wait
-    # `timeout` (1 s) for channel space.
+    # `timeout` (1 s) for channel space. (The second is sent once the exporter holds
+    # the first, and the exporter's own timeout, 60 s, outlasts the test: a busy
+    # machine could otherwise find the channel still full, or free again.)
     # Guarantees: both are refused as throttled: HTTP 429 with Retry-After, gRPC
     # RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail; counted "exhausted".
     gport, hport = free_port(), free_port()
@@ -239,13 +245,15 @@ def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
     quick = {"timeout": "1s"}
     exporter = {"type": "exporter:otlp_http",
                 "config": {"endpoint": f"http://127.0.0.1:{silent.getsockname()[1]}",
-                           "max_in_flight": 1, "http": {"timeout": "5s"},
+                           "max_in_flight": 1, "http": {"timeout": "60s"},
                            "retry_on_failure": {"enabled": False}}}
     engine = engines(tmp_path, receiver_config(gport, hport, grpc_extra=quick,
                                                http_extra=quick),
                      exporter, policies={"channel_capacity": {"pdata": 1}})
     payload = logs_request(1).SerializeToString()
     assert post(hport, "/v1/logs", payload)[0] == 200  # taken by the exporter
+    wait_until(lambda: metric(engine.run.metrics(), "received_batches", node="out") == 1,
+               "the exporter holding the first request")
     assert post(hport, "/v1/logs", payload)[0] == 200  # waits in the channel
     status, headers, body = post(hport, "/v1/logs", payload)
     assert status == 429 and int(headers["Retry-After"]) >= 1, body

@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 
+import go_otap_losses
 import grpc
 import pytest
 from engines import wait_until
@@ -389,7 +390,7 @@ def test_edge_cases_to_collector(run, tmp_path, otelcol_otap, signal_name):
     expected = tmp_path / "expected.jsonl"
     with open(src, encoding="utf-8") as f, open(expected, "w", encoding="utf-8") as out:
         for line in f:
-            request = json.loads(line)
+            request = json.loads(go_otap_losses.apply_go_json(line))  # -0.0 in JSON
             for rm in request.get("resourceMetrics", []):
                 for sm in rm.get("scopeMetrics", []):
                     for m in sm.get("metrics", []):

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdint>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include <arrow/status.h>
@@ -63,8 +64,12 @@ CoreAssignment::CoreAssignment(int num_cores)
     : counts_(static_cast<size_t>(std::max(1, num_cores)), 0) {}
 
 void CoreAssignment::AssignNewLocked(const std::vector<std::string>& keys, int lister) {
-  const bool to_lister = lister >= 0 && lister < num_cores();
+  std::set<std::string_view> fresh;
   for (const std::string& key : keys) {
+    if (!owners_.contains(key)) fresh.insert(key);
+  }
+  const bool to_lister = lister >= 0 && lister < num_cores();
+  for (std::string_view key : fresh) {
     // Least loaded, lowest index on a tie: round-robin while counts are level.
     const auto owner = to_lister ? counts_.begin() + lister
                                  : std::min_element(counts_.begin(), counts_.end());
@@ -79,12 +84,11 @@ arrow::Status CoreAssignment::FillOnce(const Lister& list,
   if (filled_) return arrow::Status::OK();
   ARROW_ASSIGN_OR_RAISE(const std::vector<std::string> listed, list());
   for (const auto* partitions : {&listed, &known}) {
-    std::set<std::string> keys;
-    for (const std::string& partition : *partitions) {
-      std::string key = ShardKeyOf(partition);
-      if (!owners_.contains(key)) keys.insert(std::move(key));
-    }
-    AssignNewLocked({keys.begin(), keys.end()});
+    std::vector<std::string> keys;
+    keys.reserve(partitions->size());
+    for (const std::string& partition : *partitions)
+      keys.push_back(ShardKeyOf(partition));
+    AssignNewLocked(keys);
   }
   filled_ = true;
   return arrow::Status::OK();
@@ -96,11 +100,7 @@ std::vector<int> CoreAssignment::Assign(const std::vector<std::string>& partitio
   keys.reserve(partitions.size());
   for (const std::string& partition : partitions) keys.push_back(ShardKeyOf(partition));
   std::lock_guard<std::mutex> lock(mutex_);
-  std::set<std::string> fresh;
-  for (const std::string& key : keys) {
-    if (!owners_.contains(key)) fresh.insert(key);
-  }
-  AssignNewLocked({fresh.begin(), fresh.end()}, lister);
+  AssignNewLocked(keys, lister);
   std::vector<int> owners;
   owners.reserve(keys.size());
   for (const std::string& key : keys) owners.push_back(owners_.find(key)->second);

@@ -87,8 +87,8 @@ class CoreAssignment {
   bool filled() const;
 
  private:
-  /// Gives `keys` (sorted, not assigned yet) out, to `lister` if it is a core;
-  /// under mutex_.
+  /// Gives the keys of `keys` not assigned yet out, in key order, to `lister` if
+  /// it is a core; under mutex_.
   void AssignNewLocked(const std::vector<std::string>& keys, int lister = -1);
 
   mutable std::mutex mutex_;

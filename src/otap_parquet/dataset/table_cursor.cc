@@ -188,6 +188,22 @@ void TableCursor::ComputeSuffixes() {
   }
 }
 
+void KeepSkipsBelowFloor(const std::vector<GroupEntry>& groups, uint32_t floor,
+                         std::vector<bool>* skip) {
+  std::vector<size_t> skipped;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    if ((*skip)[i]) skipped.push_back(i);
+  }
+  // The floor only falls: once the largest id_max left is below it, every other is.
+  std::sort(skipped.begin(), skipped.end(),
+            [&](size_t a, size_t b) { return groups[a].id_max > groups[b].id_max; });
+  for (size_t i : skipped) {
+    if (groups[i].id_max < floor) break;
+    (*skip)[i] = false;
+    floor = std::min(floor, groups[i].id_min);
+  }
+}
+
 int64_t TableCursor::SkipConsumed(
     const std::function<bool(const FileEntry&, const GroupEntry&)>& consumed) {
   std::vector<bool> skip(groups_.size(), false);
@@ -199,8 +215,7 @@ int64_t TableCursor::SkipConsumed(
   // Ids need not follow row order, so a consumed group may hold ids at or above the
   // floor of the groups still read: such a group is read (the merge drops its rows
   // as replayed) and lowers the floor.
-  for (bool changed = has_children_ || root_; changed;) {
-    changed = false;
+  if (has_children_ || root_) {
     uint32_t floor = kNoKey;
     for (size_t i = next_; i < groups_.size(); ++i) {
       const GroupEntry& group = groups_[i];
@@ -208,12 +223,7 @@ int64_t TableCursor::SkipConsumed(
         floor = std::min(floor, group.id_min);
       }
     }
-    for (size_t i = next_; i < groups_.size(); ++i) {
-      if (skip[i] && groups_[i].id_max >= floor) {
-        skip[i] = false;
-        changed = true;
-      }
-    }
+    KeepSkipsBelowFloor(groups_, floor, &skip);
   }
   int64_t skipped = 0;
   for (size_t i = next_; i < groups_.size(); ++i) {

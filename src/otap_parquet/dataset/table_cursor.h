@@ -62,6 +62,13 @@ struct GroupEntry {
   std::optional<std::pair<int64_t, int64_t>> time;  ///< event time (min, max)
 };
 
+/// \brief Resume (TableCursor::SkipConsumed): a group to skip (`skip`) whose ids
+/// reach `floor` (the smallest id of the groups still read) is read after all and
+/// lowers the floor to its own smallest id, until no skipped group reaches it. Largest
+/// id_max first, O(groups log groups).
+void KeepSkipsBelowFloor(const std::vector<GroupEntry>& groups, uint32_t floor,
+                         std::vector<bool>* skip);
+
 /// \brief Walks one table of one (partition, signal): its files in name order, their
 /// row groups in order, each row group in slices of slice_rows() rows. Knows from the
 /// footers the minimum keys of everything not read yet (next_*_min()), so that the

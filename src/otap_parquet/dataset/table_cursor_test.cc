@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/dataset/table_cursor.h"
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -154,6 +156,80 @@ TEST_F(TableCursorTest, TimeRangeSkipsRowGroupsByStatistics) {
   EXPECT_GT(stats_.row_groups_skipped, 0);
   EXPECT_EQ(stats_.row_groups_read, 0);
   EXPECT_EQ(stats_.filtered_rows, RowsIn(files));
+}
+
+// The fixpoint KeepSkipsBelowFloor replaced (O(groups²) when every pass un-skips one
+// group): recompute the floor from the groups read, un-skip every group reaching it,
+// until nothing changes.
+std::vector<bool> FixpointSkips(const std::vector<GroupEntry>& groups, uint32_t floor,
+                                std::vector<bool> skip) {
+  const std::vector<bool> candidate = skip;
+  for (bool changed = true; changed;) {
+    changed = false;
+    uint32_t f = floor;
+    for (size_t i = 0; i < groups.size(); ++i) {
+      if (candidate[i] && !skip[i]) f = std::min(f, groups[i].id_min);
+    }
+    for (size_t i = 0; i < groups.size(); ++i) {
+      if (skip[i] && groups[i].id_max >= f) {
+        skip[i] = false;
+        changed = true;
+      }
+    }
+  }
+  return skip;
+}
+
+// Scenario: thousands of row groups whose id ranges interleave (random, seeded: some
+// read, most candidates to skip, some without id statistics), and a chain where
+// each group un-skipped lets the next reach the floor, listed in the worst order.
+// Guarantees: the sorted one-pass KeepSkipsBelowFloor leaves exactly the groups the
+// fixpoint left skipped.
+TEST(KeepSkipsBelowFloorTest, SameResultAsTheFixpoint) {
+  for (uint32_t seed : {1u, 2u, 3u, 4u}) {
+    SCOPED_TRACE(seed);
+    std::mt19937 rng(seed);
+    std::vector<GroupEntry> groups(3000);
+    std::vector<bool> skip(groups.size());
+    uint32_t floor = kNoKey;
+    for (size_t i = 0; i < groups.size(); ++i) {
+      // Replayed groups mostly below the ones still read, overlapping near the
+      // resume point; each group's ids a block of 20 (in random list order), some
+      // reaching into the blocks above, a few without statistics.
+      skip[i] = rng() % 10 != 0;
+      groups[i].id_min = skip[i] ? 20 * static_cast<uint32_t>(rng() % 3000)
+                                 : 50'000 + static_cast<uint32_t>(rng() % 50'000);
+      const uint32_t span = rng() % 8 == 0 ? 20 + rng() % 60 : rng() % 15;
+      groups[i].id_max = rng() % 1000 == 0 ? kNoKey : groups[i].id_min + span;
+      if (!skip[i] && seed != 4) floor = std::min(floor, groups[i].id_min);
+    }
+    std::vector<bool> fast = skip;
+    KeepSkipsBelowFloor(groups, floor, &fast);
+    const std::vector<bool> slow = FixpointSkips(groups, floor, skip);
+    EXPECT_EQ(fast, slow);
+    EXPECT_GT(std::count(fast.begin(), fast.end(), true), 0);
+    EXPECT_LT(std::count(fast.begin(), fast.end(), true),
+              std::count(skip.begin(), skip.end(), true));
+  }
+  // The chain: group k holds ids [F - 10 (k + 1), F - 10 k], listed k descending.
+  constexpr uint32_t kFloor = 100'000;
+  std::vector<GroupEntry> chain(2000);
+  for (size_t j = 0; j < chain.size(); ++j) {
+    const auto k = static_cast<uint32_t>(chain.size() - 1 - j);
+    chain[j].id_min = kFloor - 10 * (k + 1);
+    chain[j].id_max = kFloor - 10 * k;
+  }
+  GroupEntry below;  // entirely below the last floor: stays skipped
+  below.id_min = 0;
+  below.id_max = kFloor - 10 * static_cast<uint32_t>(chain.size()) - 1;
+  chain.push_back(below);
+  std::vector<bool> skip(chain.size(), true);
+  KeepSkipsBelowFloor(chain, kFloor, &skip);
+  std::vector<bool> expected(chain.size(), false);
+  expected.back() = true;
+  EXPECT_EQ(skip, expected);
+  EXPECT_EQ(FixpointSkips(chain, kFloor, std::vector<bool>(chain.size(), true)),
+            expected);
 }
 
 }  // namespace

@@ -100,7 +100,11 @@ TEST_F(PipelineTest, DeadlineDropsAndNacksWhatIsLeft) {
   ASSERT_OK_AND_ASSIGN(
       auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2)));
   std::thread t([&] { ASSERT_OK(p->Run()); });
-  std::this_thread::sleep_for(milliseconds(100));
+  // Data is queued before the shutdown (a fixed 100 ms sleep could end with none
+  // produced on a busy machine, and then nothing is dropped).
+  while (p->metrics_of("src")->send_blocked.load() == 0) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
   p->RequestShutdown(Clock::now() + milliseconds(100));
   t.join();
   EXPECT_TRUE(p->deadline_exceeded());

@@ -84,6 +84,39 @@ std::map<PayloadType, std::shared_ptr<arrow::Schema>> StartedSchemas(
   return out;
 }
 
+// Encodes `batches` in order on `encoder`'s stream (batch ids 0, 1, ...); each
+// message decodes (our decoder, one stream) to exactly the batch encoded. `bars`:
+// the messages, parsed.
+void EncodeAll(StreamEncoder* encoder, const std::vector<OtapBatch>& batches,
+               std::vector<pb::BatchArrowRecords>* bars) {
+  ASSERT_FALSE(batches.empty());
+  StreamDecoder decoder(batches[0].signal(), DecodeLimits{});
+  for (size_t i = 0; i < batches.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_OK_AND_ASSIGN(std::string message,
+                         encoder->Encode(batches[i], static_cast<int64_t>(i)));
+    bars->push_back(Parse(message));
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_TRUE(decoded.batch.has_value());
+    ExpectSameTables(batches[i], *decoded.batch);
+  }
+}
+
+// The schema_id of each payload of `type`, message after message.
+std::vector<std::string> SchemaIdsOf(const std::vector<pb::BatchArrowRecords>& bars,
+                                     PayloadType type) {
+  std::vector<std::string> ids;
+  for (const auto& bar : bars) {
+    for (const auto& payload : bar.arrow_payloads()) {
+      if (static_cast<PayloadType>(payload.type()) == type) {
+        ids.push_back(payload.schema_id());
+      }
+    }
+  }
+  return ids;
+}
+
 // The first record batch of the first payload of `type` in `bar` (nullptr: none),
 // read with Arrow's own stream reader (the payload must start its IPC stream).
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> FirstWireBatch(
@@ -284,21 +317,12 @@ TEST(StreamEncoderTest, LeavesOutAllNullOptionalColumns) {
     }
     with_int.Set(PayloadType::kLogAttrs, attrs);
   }
-  const std::vector<OtapBatch> batches = {all_null, with_int, all_null};
   StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
-  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
-  std::vector<std::string> schema_ids;
-  for (size_t i = 0; i < batches.size(); ++i) {
+  std::vector<pb::BatchArrowRecords> bars;
+  ASSERT_NO_FATAL_FAILURE(EncodeAll(&encoder, {all_null, with_int, all_null}, &bars));
+  for (size_t i = 0; i < bars.size(); ++i) {
     SCOPED_TRACE(i);
-    ASSERT_OK_AND_ASSIGN(std::string message,
-                         encoder.Encode(batches[i], static_cast<int64_t>(i)));
-    const pb::BatchArrowRecords bar = Parse(message);
-    for (const auto& payload : bar.arrow_payloads()) {
-      if (static_cast<PayloadType>(payload.type()) == PayloadType::kLogAttrs) {
-        schema_ids.push_back(payload.schema_id());
-      }
-    }
-    auto schemas = StartedSchemas(bar);
+    auto schemas = StartedSchemas(bars[i]);
     if (i < 2) {
       ASSERT_TRUE(schemas.count(PayloadType::kLogAttrs));
       const auto& schema = *schemas[PayloadType::kLogAttrs];
@@ -312,11 +336,8 @@ TEST(StreamEncoderTest, LeavesOutAllNullOptionalColumns) {
     } else {
       EXPECT_FALSE(schemas.count(PayloadType::kLogAttrs));  // same IPC stream
     }
-    DecodedBar decoded = decoder.Decode(message);
-    ASSERT_OK(decoded.status);
-    ASSERT_TRUE(decoded.batch.has_value());
-    ExpectSameTables(batches[i], *decoded.batch);
   }
+  const auto schema_ids = SchemaIdsOf(bars, PayloadType::kLogAttrs);
   ASSERT_EQ(schema_ids.size(), 3u);
   EXPECT_NE(schema_ids[0], schema_ids[1]);
   EXPECT_EQ(schema_ids[1], schema_ids[2]);
@@ -401,15 +422,13 @@ TEST(StreamEncoderTest, DictionaryDeltasAndReplacements) {
                                           WithStringAttributes(logs[0], 65400, "b"),
                                           WithStringAttributes(logs[0], 70000, "c")};
   StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
-  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  std::vector<pb::BatchArrowRecords> bars;
+  ASSERT_NO_FATAL_FAILURE(EncodeAll(&encoder, batches, &bars));
   std::map<std::string, std::string> ipc_by_schema_id;
   std::string attrs_schema_id;
-  for (size_t i = 0; i < batches.size(); ++i) {
+  for (size_t i = 0; i < bars.size(); ++i) {
     SCOPED_TRACE(i);
-    ASSERT_OK_AND_ASSIGN(std::string message,
-                         encoder.Encode(batches[i], static_cast<int64_t>(i)));
-    pb::BatchArrowRecords bar = Parse(message);
-    for (const auto& payload : bar.arrow_payloads()) {
+    for (const auto& payload : bars[i].arrow_payloads()) {
       if (static_cast<PayloadType>(payload.type()) != PayloadType::kLogAttrs) continue;
       if (i == 3) {
         EXPECT_NE(payload.schema_id(), attrs_schema_id);
@@ -421,10 +440,6 @@ TEST(StreamEncoderTest, DictionaryDeltasAndReplacements) {
       }
       ipc_by_schema_id[payload.schema_id()] += payload.record();
     }
-    DecodedBar decoded = decoder.Decode(message);
-    ASSERT_OK(decoded.status);
-    ASSERT_TRUE(decoded.batch.has_value());
-    ExpectSameTables(batches[i], *decoded.batch);
   }
   std::shared_ptr<arrow::Schema> schema;
   ASSERT_OK_AND_ASSIGN(auto stats, ReadIpc(ipc_by_schema_id[attrs_schema_id], &schema));
@@ -446,16 +461,12 @@ TEST(StreamEncoderTest, ColumnGoesNativeAfterTwoReplacements) {
                                           WithStringAttributes(logs[0], 40000, "c"),
                                           WithStringAttributes(logs[0], 100, "a")};
   StreamEncoder encoder(Signal::kLogs, EncodeOptions{});
-  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
-  std::vector<std::string> schema_ids;
-  for (size_t i = 0; i < batches.size(); ++i) {
+  std::vector<pb::BatchArrowRecords> bars;
+  ASSERT_NO_FATAL_FAILURE(EncodeAll(&encoder, batches, &bars));
+  for (size_t i = 0; i < bars.size(); ++i) {
     SCOPED_TRACE(i);
-    ASSERT_OK_AND_ASSIGN(std::string message,
-                         encoder.Encode(batches[i], static_cast<int64_t>(i)));
-    const pb::BatchArrowRecords bar = Parse(message);
-    for (const auto& payload : bar.arrow_payloads()) {
+    for (const auto& payload : bars[i].arrow_payloads()) {
       if (static_cast<PayloadType>(payload.type()) != PayloadType::kLogAttrs) continue;
-      schema_ids.push_back(payload.schema_id());
       std::shared_ptr<arrow::Schema> schema;
       if (i == 0 || i == 3) {  // the messages that start an IPC stream
         ASSERT_OK(ReadIpc(payload.record(), &schema).status());
@@ -464,11 +475,8 @@ TEST(StreamEncoderTest, ColumnGoesNativeAfterTwoReplacements) {
                   i == 0 ? arrow::Type::DICTIONARY : arrow::Type::STRING);
       }
     }
-    DecodedBar decoded = decoder.Decode(message);
-    ASSERT_OK(decoded.status);
-    ASSERT_TRUE(decoded.batch.has_value());
-    ExpectSameTables(batches[i], *decoded.batch);
   }
+  const auto schema_ids = SchemaIdsOf(bars, PayloadType::kLogAttrs);
   ASSERT_EQ(schema_ids.size(), 4u);
   EXPECT_EQ(schema_ids[0], schema_ids[2]);
   EXPECT_NE(schema_ids[2], schema_ids[3]);

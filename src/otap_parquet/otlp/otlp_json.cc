@@ -539,6 +539,9 @@ arrow::Result<std::string> ToOtlpJsonImpl(const OtlpRequest& request) {
                              " request as JSON: ", SanitizeUtf8(capture.messages()));
     }
   }
+  // The printer writes a negative zero double as -0, which nlohmann would read as the
+  // integer 0 and write back without its sign.
+  if (auto rewritten = NegativeZeroAsFloat(printed)) printed = std::move(*rewritten);
   Json root;
   try {
     root = Json::parse(printed);

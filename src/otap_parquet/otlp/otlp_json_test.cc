@@ -365,8 +365,10 @@ TEST(OtlpJsonTest, BytesValueStaysBase64) {
 }
 
 // Scenario: a double written as -0 (Go's encoding/json), as -0.0, and "-0" inside a
-// string.
-// Guarantees: both numbers keep the negative sign; the string is untouched.
+// string; read, written back and read again.
+// Guarantees: both numbers keep the negative sign, in the request read and in the
+// JSON written (which once wrote 0: the sign of every -0.0 was lost in `convert`
+// and `generate` output); the string is untouched.
 TEST(OtlpJsonTest, NegativeZeroKeepsItsSign) {
   constexpr std::string_view json = R"json({"resourceLogs":[{"scopeLogs":[{"logRecords":[
     {"body":{"doubleValue":-0},"attributes":[{"key":"a","value":{"doubleValue":-0.0}},
@@ -378,6 +380,14 @@ TEST(OtlpJsonTest, NegativeZeroKeepsItsSign) {
   EXPECT_EQ(record.body().double_value(), 0.0);
   EXPECT_TRUE(std::signbit(record.attributes(0).value().double_value()));
   EXPECT_EQ(record.attributes(1).value().string_value(), "x\"-0,");
+  ASSERT_OK_AND_ASSIGN(auto written, ToOtlpJson(request));
+  EXPECT_THAT(written, HasSubstr(R"("body":{"doubleValue":-0.0})"));
+  EXPECT_THAT(written, HasSubstr(R"("stringValue":"x\"-0,")"));
+  ASSERT_OK_AND_ASSIGN(auto again, ParseOtlpJson(written));
+  const auto& record_again =
+      std::get<LogsRequest>(again).resource_logs(0).scope_logs(0).log_records(0);
+  EXPECT_TRUE(std::signbit(record_again.body().double_value()));
+  EXPECT_TRUE(std::signbit(record_again.attributes(0).value().double_value()));
 }
 
 // Scenario: an object with no signal key, with and without a default signal.

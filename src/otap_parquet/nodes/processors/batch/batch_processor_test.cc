@@ -49,8 +49,10 @@ TEST_F(BatchProcessorPipelineTest, AcksFlowThroughBatchProcessorToReceiver) {
 
 // Scenario: the batch processor holds fewer items than min_size and the source
 // goes quiet (without finishing).
-// Guarantees: max_batch_duration flushes them on a timer tick, before any
-// shutdown, and the inputs are Acked.
+// Guarantees: max_batch_duration flushes them on timer ticks, before any
+// shutdown, and the inputs are Acked. (Usually in one flush; a pipeline thread
+// stalled for 50 ms between two source batches on a busy machine splits it, so the
+// flushes are not counted: the test once expected exactly one.)
 TEST_F(BatchProcessorPipelineTest, BatchProcessorFlushesOnTimer) {
   state_->source_batches = 5;
   state_->report_finished = false;
@@ -60,11 +62,11 @@ TEST_F(BatchProcessorPipelineTest, BatchProcessorFlushesOnTimer) {
                              "sizer: items}, max_batch_duration: 50ms}}",
                              4)));
   std::thread t([&] { ASSERT_OK(p->Run()); });
-  const auto limit = engine::Clock::now() + std::chrono::seconds(5);
-  while (state_->exported_batches.load() == 0 && engine::Clock::now() < limit) {
+  const auto limit = engine::Clock::now() + std::chrono::seconds(30);
+  while (state_->exported_items.load() < 50 && engine::Clock::now() < limit) {
     std::this_thread::sleep_for(milliseconds(5));
   }
-  EXPECT_EQ(state_->exported_batches.load(), 1);
+  EXPECT_GE(state_->exported_batches.load(), 1);
   EXPECT_EQ(state_->exported_items.load(), 50);
   p->RequestShutdown(engine::Clock::now() + std::chrono::seconds(10));
   t.join();
@@ -128,7 +130,12 @@ TEST_F(BatchProcessorPipelineTest, ShutdownDrainsInFlightData) {
                              "sizer: items}, max_batch_duration: 1h}}",
                              4)));
   std::thread t([&] { ASSERT_OK(p->Run()); });
-  std::this_thread::sleep_for(milliseconds(100));
+  // Shutdown once the source has produced everything: a fixed 100 ms sleep left a
+  // busy (or ASan) run short of 250 when the receivers were stopped.
+  const auto limit = engine::Clock::now() + std::chrono::seconds(30);
+  while (state_->produced.load() < 250 && engine::Clock::now() < limit) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
   p->RequestShutdown(engine::Clock::now() + std::chrono::seconds(10));
   t.join();
   const int64_t produced = state_->produced.load();

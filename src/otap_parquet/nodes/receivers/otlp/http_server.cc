@@ -345,23 +345,21 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
   Session(HttpServer::Impl* server, tcp::socket socket)
-      : server_(server), stream_(MakeStream(server, std::move(socket))) {}
+      : server_(server),
+        stream_(MakeStream(server, std::move(socket))),
+        deadline_(stream_.get_executor()) {}
   ~Session() override { server_->Unregister(this); }
 
   void Start() {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if constexpr (kTls) {
-        self->Lowest().expires_after(self->server_->limits_.header_timeout);
-        self->stream_.async_handshake(
-            asio::ssl::stream_base::server, [self](beast::error_code ec) {
-              if (ec) {
-                if (ec == beast::error::timeout) {
-                  self->server_->ingest_->CountHttpDrop(HttpDrop::kHeaderTimeout);
-                }
-                return self->DoClose();
-              }
-              self->WaitForRequest();
-            });
+        self->Arm(self->server_->limits_.header_timeout, HttpDrop::kHeaderTimeout);
+        self->stream_.async_handshake(asio::ssl::stream_base::server,
+                                      [self](beast::error_code ec) {
+                                        self->Disarm();
+                                        if (ec) return self->DoClose();
+                                        self->WaitForRequest();
+                                      });
       } else {
         self->WaitForRequest();
       }
@@ -370,9 +368,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void Close(HttpDrop reason) override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this(), reason] {
-      if (self->answering_ || self->closed_) return;
-      self->server_->ingest_->CountHttpDrop(reason);
-      self->DoClose();
+      if (!self->answering_) self->Drop(reason);
     });
   }
 
@@ -387,9 +383,40 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
 
+  // Counts why the connection ends, then closes it: a client that sees the close
+  // also sees the count (the metrics it reads next hold it). One reason per
+  // connection: whichever of timeout, room or shutdown comes first.
+  void Drop(HttpDrop reason) {
+    if (closed_) return;
+    server_->ingest_->CountHttpDrop(reason);
+    DoClose();
+  }
+
+  // The deadline of the operation started next. Our timer, not beast's
+  // expires_after: beast closes the socket in its timer handler and reports the
+  // timeout to the operation's handler later, so a client could see the close (and
+  // the engine stop) before the timeout is counted. `reason` is counted on expiry
+  // (none: closed uncounted).
+  void Arm(std::chrono::milliseconds timeout, std::optional<HttpDrop> reason) {
+    deadline_.expires_after(timeout);
+    deadline_.async_wait(
+        [self = this->shared_from_this(), tick = ++tick_, reason](beast::error_code ec) {
+          // Cancelled, or expired while its operation completed (handler already queued).
+          if (ec || tick != self->tick_) return;
+          if (reason) return self->Drop(*reason);
+          self->DoClose();
+        });
+  }
+  // The operation completed in time.
+  void Disarm() {
+    ++tick_;
+    deadline_.cancel();
+  }
+
   void DoClose() {
     if (closed_) return;
     closed_ = true;
+    deadline_.cancel();
     beast::error_code ec;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     Lowest().close();
@@ -400,16 +427,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (server_->stopping_.load()) return DoClose();
     if (buffer_.size() > 0) return ReadHeader();
     idle_since.store(SteadyNow());
-    Lowest().expires_after(server_->limits_.idle_timeout);
+    Arm(server_->limits_.idle_timeout, HttpDrop::kIdle);
     stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
                                                        beast::error_code ec, size_t n) {
       self->idle_since.store(-1);
-      if (ec) {
-        if (ec == beast::error::timeout) {
-          self->server_->ingest_->CountHttpDrop(HttpDrop::kIdle);
-        }
-        return self->DoClose();
-      }
+      self->Disarm();
+      if (ec) return self->DoClose();
       self->buffer_.commit(n);
       self->ReadHeader();
     });
@@ -421,20 +444,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // The announced size is checked in OnHeader (to answer 413, not a parse error).
     // Not boost::none: Boost 1.74 compares the length with the empty optional.
     parser_->body_limit(std::numeric_limits<uint64_t>::max());
-    Lowest().expires_after(server_->limits_.header_timeout);
+    Arm(server_->limits_.header_timeout, HttpDrop::kHeaderTimeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](
                                 beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-        ec == asio::error::eof || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset) {
-      return DoClose();
-    }
-    if (ec == beast::error::timeout) {
-      server_->ingest_->CountHttpDrop(HttpDrop::kHeaderTimeout);
+    Disarm();
+    if (closed_ || ec == http::error::end_of_stream ||
+        ec == http::error::partial_message || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
       return DoClose();
     }
     answering_ = true;
@@ -502,9 +522,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     if (util::AsciiLower(Header(http::field::expect)) == "100-continue") {
       continue_.emplace(http::status::continue_, version_);
-      Lowest().expires_after(server_->limits_.body_timeout);
+      Arm(server_->limits_.body_timeout, std::nullopt);
       http::async_write(stream_, *continue_,
                         [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                          self->Disarm();
                           if (ec) return self->DoClose();
                           self->ReadBody();
                         });
@@ -520,7 +541,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     // Bounds chunked bodies.
     parser_->body_limit(static_cast<uint64_t>(server_->config_.max_request_body_size));
-    Lowest().expires_after(server_->limits_.body_timeout);
+    Arm(server_->limits_.body_timeout, HttpDrop::kBodyTimeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                        self->OnBody(ec, std::move(self->parser_->get().body()));
@@ -529,9 +550,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   // A body of announced size (checked against max_request_body_size in OnHeader) is
   // read straight into its string: the parser would read it 64 KiB at a time through
-  // buffer_ and copy it (with a deadline re-armed per read); here each read takes
-  // what the socket holds. Only bytes of this body are read, so a pipelined next
-  // request stays in the socket for WaitForRequest.
+  // buffer_ and copy it; here each read takes what the socket holds. Only bytes of this
+  // body are read, so a pipelined next request stays in the socket for WaitForRequest.
   void ReadSizedBody(size_t size) {
     std::string body(size, '\0');
     const size_t buffered = std::min(buffer_.size(), size);
@@ -539,7 +559,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     buffer_.consume(buffered);
     if (buffered == size) return OnBody({}, std::move(body));
     body_ = std::move(body);
-    Lowest().expires_after(server_->limits_.body_timeout);
+    Arm(server_->limits_.body_timeout, HttpDrop::kBodyTimeout);
     asio::async_read(stream_, asio::buffer(body_.data() + buffered, size - buffered),
                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                        self->OnBody(ec, std::move(self->body_));
@@ -547,14 +567,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void OnBody(beast::error_code ec, std::string body) {
+    Disarm();
+    if (closed_) return DoClose();
     if (ec == http::error::body_limit) {
       return Reject(Outcome::kTooLarge,
                     fmt::format("request body exceeds max_request_body_size ({} bytes)",
                                 server_->config_.max_request_body_size));
-    }
-    if (ec == beast::error::timeout) {
-      server_->ingest_->CountHttpDrop(HttpDrop::kBodyTimeout);
-      return DoClose();
     }
     if (ec == http::error::partial_message || ec == http::error::end_of_stream ||
         ec == asio::error::eof) {
@@ -689,10 +707,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
-    Lowest().expires_after(server_->limits_.body_timeout);
+    Arm(server_->limits_.body_timeout, std::nullopt);
     http::async_write(
         stream_, res_,
         [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+          self->Disarm();
           self->slot_.reset();
           self->answering_ = false;
           if (ec) return self->DoClose();
@@ -708,14 +727,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void Linger() {
     if (closed_) return;
     if constexpr (kTls) {
-      Lowest().expires_after(kLingerTime);
+      Arm(kLingerTime, std::nullopt);
       stream_.async_shutdown(
           [self = this->shared_from_this()](beast::error_code) { self->DoClose(); });
     } else {
       beast::error_code ec;
       Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
       if (ec) return DoClose();
-      Lowest().expires_after(kLingerTime);
+      Arm(kLingerTime, std::nullopt);  // for the whole drain
       Drain();
     }
   }
@@ -733,6 +752,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   HttpServer::Impl* server_;
   Stream stream_;
+  asio::steady_timer deadline_;  ///< on the strand, like every member below
+  uint64_t tick_ = 0;            ///< the current Arm; older expiries are stale
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string body_;  ///< a sized body while ReadSizedBody reads it

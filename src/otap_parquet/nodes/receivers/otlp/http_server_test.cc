@@ -141,5 +141,40 @@ TEST_F(HttpServerTest, HeaderAndIdleDeadlinesCloseSlowConnections) {
   EXPECT_EQ(drops(HttpDrop::kIdle), 1);
 }
 
+// Scenario: as above (and a body that stops after 10 of 100 bytes), but the counts
+// are read as soon as each client sees its connection closed, then the server stops.
+// Guarantees: a timeout is counted before the client can see the close (the old
+// beast deadline closed the socket first and counted later, so an engine stopped
+// by that client could publish its metrics without the count); each connection is
+// counted once, by the reason that closed it (none again at shutdown).
+TEST_F(HttpServerTest, TimeoutsAreCountedBeforeTheClientSeesTheClose) {
+  HttpLimits limits;
+  limits.header_timeout = std::chrono::milliseconds(100);
+  limits.idle_timeout = std::chrono::milliseconds(100);
+  limits.body_timeout = std::chrono::milliseconds(100);
+  Start(limits);
+  {
+    Client slow_body(server_->port());
+    slow_body.Send(
+        "POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+        "Content-Length: 100\r\n\r\n0123456789");
+    ASSERT_EQ(slow_body.ReadToClose(), "");
+    ASSERT_EQ(drops(HttpDrop::kBodyTimeout), 1);
+  }
+  for (int i = 0; i < 20; ++i) {
+    Client slow(server_->port()), idle(server_->port());
+    slow.Send("POST /v1/logs HTTP/1.1\r\nHost:");
+    ASSERT_EQ(slow.ReadToClose(), "");
+    ASSERT_EQ(drops(HttpDrop::kHeaderTimeout), i + 1);
+    ASSERT_EQ(idle.ReadToClose(), "");
+    ASSERT_EQ(drops(HttpDrop::kIdle), i + 1);
+  }
+  server_.reset();
+  EXPECT_EQ(drops(HttpDrop::kShutdown), 0);
+  EXPECT_EQ(drops(HttpDrop::kHeaderTimeout), 20);
+  EXPECT_EQ(drops(HttpDrop::kIdle), 20);
+  EXPECT_EQ(drops(HttpDrop::kBodyTimeout), 1);
+}
+
 }  // namespace
 }  // namespace otap_parquet::nodes::otlp_receiver

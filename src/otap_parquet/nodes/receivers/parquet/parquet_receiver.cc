@@ -117,7 +117,16 @@ arrow::Result<std::unique_ptr<engine::Node>> ParquetReceiver::Make(
   ARROW_ASSIGN_OR_RAISE(
       auto c, config::ParseTyped<ParquetReceiverConfig>(config, settings.config_path));
   ARROW_RETURN_NOT_OK(c.ToReaderOptions().Validate());
-  return std::unique_ptr<engine::Node>(new ParquetReceiver(std::move(c), settings));
+  ARROW_ASSIGN_OR_RAISE(auto selected, dataset::MakePartitionsFilter(c.partitions));
+  auto node =
+      std::unique_ptr<ParquetReceiver>(new ParquetReceiver(std::move(c), settings));
+  node->selected_ = std::move(selected);
+  return node;
+}
+
+bool ParquetReceiver::InScope(const std::string& partition) const {
+  return selected_(partition) &&
+         dataset::PartitionAssigned(partition, config_.shard.ToShard(), 0, 1);
 }
 
 ParquetReceiver::~ParquetReceiver() {
@@ -165,11 +174,10 @@ arrow::Status ParquetReceiver::OpenCheckpoint() {
 void ParquetReceiver::LoadCheckpoint(engine::EffectHandler& effect) {
   // The units of the partitions this instance owns now (owners may differ from the
   // run that wrote them: the file holds every instance's units).
-  const dataset::Shard shard = config_.shard.ToShard();
   const int core = settings_.core;
   progress_ =
       dataset::ReplayProgress(checkpoint_->UnitsOf([&](const std::string& partition) {
-        if (!dataset::PartitionAssigned(partition, shard, 0, 1)) return false;
+        if (!InScope(partition)) return false;
         return !assignment_ || assignment_->OwnerOf(partition) == core;
       }));
   effect.logger().info(
@@ -182,12 +190,9 @@ void ParquetReceiver::LoadCheckpoint(engine::EffectHandler& effect) {
 arrow::Result<dataset::ReaderOptions> ParquetReceiver::ListingOptions() const {
   dataset::ReaderOptions options = config_.ToReaderOptions();
   options.log = DatasetLog();
-  // Parsed (and so checked) by the config already.
-  ARROW_ASSIGN_OR_RAISE(auto selected, dataset::MakePartitionsFilter(config_.partitions));
   if (config_.shard.count > 1 || !config_.partitions.empty()) {
-    options.partition_filter = [shard = config_.shard.ToShard(),
-                                selected](const dataset::PartitionPlan& p) {
-      return selected(p.path) && dataset::PartitionAssigned(p.path, shard, 0, 1);
+    options.partition_filter = [this](const dataset::PartitionPlan& p) {
+      return InScope(p.path);
     };
   }
   return options;
@@ -203,13 +208,10 @@ arrow::Status ParquetReceiver::OpenAssignment(engine::EffectHandler& effect) {
       num_cores);
   // The checkpoint's partitions get owners at start too, so that each of its units
   // is loaded by exactly one instance.
-  ARROW_ASSIGN_OR_RAISE(auto selected, dataset::MakePartitionsFilter(config_.partitions));
   std::vector<std::string> known;
   if (checkpoint_) {
     for (std::string& partition : checkpoint_->Partitions()) {
-      if (selected(partition) && dataset::PartitionAssigned(partition, shard, 0, 1)) {
-        known.push_back(std::move(partition));
-      }
+      if (InScope(partition)) known.push_back(std::move(partition));
     }
   }
   bool listed_here = false;

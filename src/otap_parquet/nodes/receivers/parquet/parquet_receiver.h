@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -129,6 +130,9 @@ class ParquetReceiver : public engine::Receiver {
   arrow::Status OpenAssignment(engine::EffectHandler& effect);
   /// Drops the partitions of `plan` other instances own (assigning new ones).
   void KeepOwnPartitions(dataset::DatasetPlan* plan);
+  /// Whether `partition` is this receiver's before the core assignment: in the
+  /// `partitions` selection and in its shard (listing, checkpoint, assignment).
+  bool InScope(const std::string& partition) const;
   /// Reader options with the shard's and `partitions`' filters (not the cores').
   arrow::Result<dataset::ReaderOptions> ListingOptions() const;
   /// Opens a reader over the dataset as it is now; false (logged) on failure.
@@ -160,6 +164,8 @@ class ParquetReceiver : public engine::Receiver {
 
   ParquetReceiverConfig config_;
   engine::NodeSettings settings_;
+  /// `partitions` as a filter on partition paths (all when empty).
+  std::function<bool(const std::string&)> selected_;
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::string base_;
   std::unique_ptr<dataset::DatasetReader> reader_;
