@@ -98,6 +98,8 @@ def floor_options(props: dict, schema) -> dict:
             if col in names}
     if "max_rows_per_page" in props:
         extra["max_rows_per_page"] = int(props["max_rows_per_page"])
+    if "write_batch_size" in props:
+        extra["write_batch_size"] = int(props["write_batch_size"])
     return dict(
         compression=props["compression"],
         compression_level=None if props["level"] == "default" else int(props["level"]),

@@ -296,7 +296,8 @@ Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report) {
   report << fmt::format(
       "  properties    compression={} level={} row_group_size={} data_page_size={} "
       "max_rows_per_page={} statistics={} string_statistics={} dictionary={} "
-      "encodings={} attribute_order={} page_index={} bloom_filters={}\n",
+      "encodings={} attribute_order={} page_index={} bloom_filters={} "
+      "write_batch_size={}\n",
       dataset::CompressionName(o.compression),
       o.compression_level ? std::to_string(*o.compression_level) : "default",
       o.row_group_size, o.data_page_size,
@@ -308,7 +309,8 @@ Status RunBenchWrite(const BenchWriteOptions& options, std::ostream& report) {
       o.page_index ? "on" : "off",
       o.bloom_filter_columns.empty()
           ? std::string("none")
-          : fmt::format("{}", fmt::join(o.bloom_filter_columns, ",")));
+          : fmt::format("{}", fmt::join(o.bloom_filter_columns, ",")),
+      dataset::WriteBatchSize(o));
   report << fmt::format(
       "  on disk       {} bytes in {} files, {:.1f} bytes/record\n",
       metrics.bytes_written, metrics.files_closed,

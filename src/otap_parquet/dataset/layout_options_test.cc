@@ -124,6 +124,28 @@ TEST(LayoutOptionsTest, PropertiesCarryEncodingsWhereTheyFit) {
   EXPECT_FALSE(plain->page_index_enabled());
 }
 
+// Scenario: the default 1 MiB pages, 4 KiB pages, and a row limit per page.
+// Guarantees: Arrow's column writers take 64 Ki values per batch with 1 MiB pages
+// (not Arrow's 1,024: the per-batch work was ~2% of the write), never fewer than
+// 1,024, and no more than a page's row limit or a sixteenth of its bytes.
+TEST(LayoutOptionsTest, WriteBatchFollowsPageSize) {
+  WriterOptions options;
+  ASSERT_OK_AND_ASSIGN(
+      auto props, MakeWriterProperties(options, *DiskSchema(PayloadType::kLogAttrs)));
+  EXPECT_EQ(props->write_batch_size(), 64 * 1024);
+  options.max_rows_per_page = 20000;
+  EXPECT_EQ(WriteBatchSize(options), 20000);
+  options.max_rows_per_page = 100;
+  EXPECT_EQ(WriteBatchSize(options), 1024);
+  options.max_rows_per_page = 0;
+  options.data_page_size = 64 * 1024;
+  EXPECT_EQ(WriteBatchSize(options), 4096);
+  options.data_page_size = 4096;
+  ASSERT_OK_AND_ASSIGN(
+      props, MakeWriterProperties(options, *DiskSchema(PayloadType::kLogAttrs)));
+  EXPECT_EQ(props->write_batch_size(), 1024);
+}
+
 std::shared_ptr<arrow::RecordBatch> Attrs(
     const std::vector<std::optional<uint32_t>>& ids,
     const std::vector<std::optional<std::string>>& keys) {

@@ -157,6 +157,14 @@ struct WriterOptions {
   arrow::Status Validate() const;
 };
 
+/// Most values Arrow's column writers take per batch (WriterProperties::
+/// write_batch_size), reached with pages of 1 MiB and more.
+inline constexpr int64_t kMaxWriteBatchSize = 64 * 1024;
+/// \brief write_batch_size for `options`: data_page_size / 16 values, within
+/// [Arrow's 1,024, kMaxWriteBatchSize] and at most max_rows_per_page (when that is
+/// above 1,024), so that pages stay near data_page_size.
+int64_t WriteBatchSize(const WriterOptions& options);
+
 /// \brief Parquet writer properties for one table of the given Arrow schema:
 /// format version 2.6, the configured codec and level set explicitly on every
 /// column, page size and rows, dictionary on the configured columns that `schema`
