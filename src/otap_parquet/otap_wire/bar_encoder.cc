@@ -2,7 +2,6 @@
 #include "otap_parquet/otap_wire/bar_encoder.h"
 
 #include <algorithm>
-#include <cstring>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -13,7 +12,6 @@
 #include <arrow/api.h>
 #include <arrow/array/concatenate.h>
 #include <arrow/compute/api_vector.h>
-#include <arrow/compute/exec.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/ipc/api.h>
 #include <arrow/util/bit_util.h>
@@ -26,7 +24,6 @@
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/pdata/otap_concat.h"
 #include "otap_parquet/schema/otap_schema.h"
-#include "otap_parquet/util/compute.h"
 
 namespace otap_parquet::otap_wire {
 
@@ -474,33 +471,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ZeroRequiredNulls(
         !IsRequiredColumn(type, table->schema()->field(c)->name())) {
       continue;
     }
-    const arrow::Type::type id = column->type_id();
-    std::shared_ptr<arrow::Array> filled;
-    if (arrow::is_base_binary_like(id)) {
-      ARROW_RETURN_NOT_OK(util::EnsureComputeInitialized());
-      ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeScalar(column->type(), std::string()));
-      ARROW_ASSIGN_OR_RAISE(arrow::Datum datum,
-                            arrow::compute::CallFunction("coalesce", {column, empty}));
-      filled = datum.make_array();
-    } else if (id == arrow::Type::FIXED_SIZE_BINARY ||
-               (arrow::is_primitive(id) && id != arrow::Type::BOOL)) {
-      const auto width = static_cast<int64_t>(
-          static_cast<const arrow::FixedWidthType&>(*column->type()).bit_width() / 8);
-      const int64_t n = column->length();
-      ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> values,
-                            arrow::AllocateBuffer(n * width));
-      uint8_t* out = values->mutable_data();
-      std::memcpy(out, column->data()->GetValues<uint8_t>(1, column->offset() * width),
-                  static_cast<size_t>(n * width));
-      for (int64_t i = 0; i < n; ++i) {
-        if (column->IsNull(i))
-          std::memset(out + i * width, 0, static_cast<size_t>(width));
-      }
-      filled = arrow::MakeArray(
-          arrow::ArrayData::Make(column->type(), n, {nullptr, std::move(values)}, 0));
-    } else {
-      continue;  // no required column of another type
-    }
+    ARROW_ASSIGN_OR_RAISE(auto filled, ZeroUnderNulls(column, /*keep_validity=*/false));
+    if (filled == column) continue;  // no required column of another type
     auto field = table->schema()->field(c)->WithNullable(false);
     ARROW_ASSIGN_OR_RAISE(table, table->SetColumn(c, field, std::move(filled)));
   }

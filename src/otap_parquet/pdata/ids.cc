@@ -419,33 +419,7 @@ arrow::Result<std::vector<uint8_t>> ColumnsDeltaRows(
 // alike.
 arrow::Result<std::shared_ptr<arrow::Array>> RustEqualityColumn(
     std::shared_ptr<arrow::Array> column) {
-  if (column->null_count() == 0) return column;
-  const Type::type id = column->type_id();
-  if (arrow::is_base_binary_like(id)) {
-    ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
-    ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeScalar(column->type(), std::string()));
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum filled,
-                          arrow::compute::CallFunction("coalesce", {column, empty}));
-    return filled.make_array();
-  }
-  if (id == Type::BOOL || !(id == Type::FIXED_SIZE_BINARY || arrow::is_primitive(id))) {
-    return column;
-  }
-  const auto width = static_cast<int64_t>(
-      static_cast<const arrow::FixedWidthType&>(*column->type()).bit_width() / 8);
-  const arrow::ArrayData& data = *column->data();
-  const int64_t n = column->length();
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> values,
-                        arrow::AllocateBuffer(n * width));
-  uint8_t* out = values->mutable_data();
-  std::memcpy(out, data.GetValues<uint8_t>(1, data.offset * width),
-              static_cast<size_t>(n * width));
-  for (int64_t i = 0; i < n; ++i) {
-    if (column->IsNull(i)) std::memset(out + i * width, 0, static_cast<size_t>(width));
-  }
-  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(*column));
-  return arrow::MakeArray(arrow::ArrayData::Make(
-      column->type(), n, {std::move(validity), std::move(values)}, column->null_count()));
+  return ZeroUnderNulls(std::move(column), /*keep_validity=*/true);
 }
 
 template <typename ArrowType, bool kEncode>
@@ -820,6 +794,41 @@ arrow::Result<std::optional<IdMap>> RenumberStructIds(
 }
 
 }  // namespace
+
+arrow::Result<std::shared_ptr<arrow::Array>> ZeroUnderNulls(
+    std::shared_ptr<arrow::Array> column, bool keep_validity) {
+  if (column->null_count() == 0) return column;
+  const Type::type id = column->type_id();
+  if (arrow::is_base_binary_like(id)) {
+    ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
+    ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeScalar(column->type(), std::string()));
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum filled,
+                          arrow::compute::CallFunction("coalesce", {column, empty}));
+    return filled.make_array();
+  }
+  if (id == Type::BOOL || !(id == Type::FIXED_SIZE_BINARY || arrow::is_primitive(id))) {
+    return column;
+  }
+  const auto width = static_cast<int64_t>(
+      static_cast<const arrow::FixedWidthType&>(*column->type()).bit_width() / 8);
+  const arrow::ArrayData& data = *column->data();
+  const int64_t n = column->length();
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> values,
+                        arrow::AllocateBuffer(n * width));
+  uint8_t* out = values->mutable_data();
+  std::memcpy(out, data.GetValues<uint8_t>(1, data.offset * width),
+              static_cast<size_t>(n * width));
+  for (int64_t i = 0; i < n; ++i) {
+    if (column->IsNull(i)) std::memset(out + i * width, 0, static_cast<size_t>(width));
+  }
+  if (!keep_validity) {
+    return arrow::MakeArray(
+        arrow::ArrayData::Make(column->type(), n, {nullptr, std::move(values)}, 0));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(*column));
+  return arrow::MakeArray(arrow::ArrayData::Make(
+      column->type(), n, {std::move(validity), std::move(values)}, column->null_count()));
+}
 
 arrow::Result<OtapBatch> DecodeTransportIds(const OtapBatch& batch) {
   // Decoding takes each field's rules from its metadata; the dialect is not used.

@@ -139,4 +139,11 @@ struct RemapStats {
 arrow::Result<OtapBatch> RemapIdsDense(const OtapBatch& batch,
                                        RemapStats* stats = nullptr);
 
+/// \brief `column` with its type's zero value in place of every null: strings and
+/// bytes become "" (no nulls left); fixed-width values get zero bytes under each null,
+/// the validity kept when `keep_validity` (else none: every row valid). Booleans and
+/// nested types are returned as they are.
+arrow::Result<std::shared_ptr<arrow::Array>> ZeroUnderNulls(
+    std::shared_ptr<arrow::Array> column, bool keep_validity);
+
 }  // namespace otap_parquet
