@@ -62,6 +62,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def run_workers(worker, concurrency):
+    """Runs worker(0..concurrency-1) on as many threads until all return; returns
+    the monotonic time they started at."""
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return start
+
+
 def load(port, payloads, seconds, concurrency):
     """Keeps `concurrency` Export calls in flight for `seconds`; logs answered OK."""
     channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
@@ -86,12 +98,7 @@ def load(port, payloads, seconds, concurrency):
                         print(f"first error: {e.code()} {e.details()}", file=sys.stderr)
                     totals["errors"] += 1
 
-    start = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    start = run_workers(worker, concurrency)
     channel.close()
     return totals, start
 
@@ -129,12 +136,7 @@ def load_http(port, payloads, seconds, concurrency):
                     totals["errors"] += 1
         conn.close()
 
-    start = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    start = run_workers(worker, concurrency)
     return totals, start
 
 
