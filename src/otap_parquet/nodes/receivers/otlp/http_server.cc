@@ -230,10 +230,14 @@ std::string RpcStatusJson(int code, const std::string& message) {
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
-  /// \brief Closes the connection unless a request is being answered. Thread-safe.
+  /// \brief Closes the connection unless a request is being answered (`reason` is
+  /// counted unless the last request was answered). Thread-safe.
   virtual void Close(HttpDrop reason) = 0;
   /// \brief Waiting for a request's first byte since (steady clock ns), or -1.
   std::atomic<int64_t> idle_since{-1};
+  /// \brief Its last request is answered: the connection only drains what the
+  /// client still sends before it closes (Linger). The first to go for room.
+  std::atomic<bool> finished{false};
 };
 
 class HttpServer::Impl {
@@ -261,10 +265,13 @@ class HttpServer::Impl {
     sessions_.emplace(session.get(), session);
     ingest_->CountHttpConnection(+1);
   }
+  /// \brief Called when the socket closes and again by the destructor: a closed
+  /// connection no longer counts toward max_connections, even while handlers still
+  /// hold its session.
   void Unregister(SessionBase* session) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      sessions_.erase(session);
+      if (sessions_.erase(session) == 0) return;
     }
     ingest_->CountHttpConnection(-1);
     cv_.notify_all();
@@ -368,7 +375,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void Close(HttpDrop reason) override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this(), reason] {
-      if (!self->answering_) self->Drop(reason);
+      if (self->answering_) return;
+      // An answered connection that is only draining is not dropped unanswered.
+      if (self->finished.load()) return self->DoClose();
+      self->Drop(reason);
     });
   }
 
@@ -420,6 +430,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     beast::error_code ec;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     Lowest().close();
+    server_->Unregister(this);
   }
 
   // Idle until the next request's first byte: no deadline but the idle timeout.
@@ -726,6 +737,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // answer rather than a connection reset.
   void Linger() {
     if (closed_) return;
+    finished.store(true);
     if constexpr (kTls) {
       Arm(kLingerTime, std::nullopt);
       stream_.async_shutdown(
@@ -835,22 +847,32 @@ void HttpServer::Impl::StartSession(tcp::socket socket) {
 }
 
 bool HttpServer::Impl::MakeRoom() {
-  std::shared_ptr<SessionBase> victim;
+  std::weak_ptr<SessionBase> victim;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (static_cast<int64_t>(sessions_.size()) < limits_.max_connections) return true;
+    // An answered connection draining before its close goes first (closing it takes
+    // no request away), else the longest-idle one. Not locked here: the last
+    // reference, dropped under mutex_, would run a destructor that takes it.
+    bool found = false;
     int64_t oldest = -1;
     for (auto& [ptr, weak] : sessions_) {
+      if (ptr->finished.load()) {
+        victim = weak;
+        found = true;
+        break;
+      }
       const int64_t since = ptr->idle_since.load();
-      if (since < 0 || (oldest >= 0 && since >= oldest)) continue;
-      if (auto s = weak.lock()) {
-        victim = std::move(s);
+      if (since >= 0 && (oldest < 0 || since < oldest)) {
+        victim = weak;
+        found = true;
         oldest = since;
       }
     }
+    if (!found) return false;
   }
-  if (!victim) return false;
-  victim->Close(HttpDrop::kConnectionLimit);
+  // Gone meanwhile: its room is free.
+  if (auto s = victim.lock()) s->Close(HttpDrop::kConnectionLimit);
   return true;
 }
 
