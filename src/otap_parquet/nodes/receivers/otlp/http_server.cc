@@ -117,7 +117,14 @@ std::optional<Signal> SignalOfPath(std::string_view path) {
   return std::nullopt;
 }
 
-// gzip or zlib-wrapped deflate (zlib detects which), at most `limit` bytes out.
+// Input left after the end of a compressed body's data: an error, or the client's
+// data would be cut silently (the part before it parses as a complete request).
+arrow::Status TrailingBytes(size_t n) {
+  return arrow::Status::Invalid(n, " bytes after the end of the compressed data");
+}
+
+// gzip (every member: a gzip body may be a series of them, RFC 1952) or
+// zlib-wrapped deflate (zlib detects which), at most `limit` bytes out.
 arrow::Result<std::string> Inflate(std::string_view in, size_t limit) {
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 32) != Z_OK) return arrow::Status::IOError("inflateInit2");
@@ -142,6 +149,13 @@ arrow::Result<std::string> Inflate(std::string_view in, size_t limit) {
     const size_t n = sizeof(chunk) - zs.avail_out;
     if (out.size() + n > limit) return arrow::Status::CapacityError("over the limit");
     out.append(chunk, n);
+    if (rc == Z_STREAM_END && zs.avail_in > 0) {
+      if (zs.avail_in < 2 || zs.next_in[0] != 0x1f || zs.next_in[1] != 0x8b) {
+        return TrailingBytes(zs.avail_in);
+      }
+      if (inflateReset(&zs) != Z_OK) return arrow::Status::IOError("inflateReset");
+      rc = Z_OK;  // the next gzip member
+    }
   }
   return out;
 }
@@ -163,7 +177,10 @@ arrow::Result<std::string> BrotliDecode(std::string_view in, size_t limit) {
     const size_t n = sizeof(chunk) - avail_out;
     if (out.size() + n > limit) return arrow::Status::CapacityError("over the limit");
     out.append(reinterpret_cast<const char*>(chunk), n);
-    if (r == BROTLI_DECODER_RESULT_SUCCESS) return out;
+    if (r == BROTLI_DECODER_RESULT_SUCCESS) {
+      if (avail_in > 0) return TrailingBytes(avail_in);
+      return out;
+    }
     if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT) continue;
     return arrow::Status::Invalid(
         r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT ? "truncated data" : "corrupt data");
