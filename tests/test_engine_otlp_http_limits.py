@@ -138,6 +138,42 @@ def test_connection_limits_are_config_keys(cli, tmp_path, engines):
                   reason="header_timeout") == 1
 
 
+def test_answered_connections_make_room_before_idle_ones(cli, tmp_path, engines):
+    # Scenario: `max_connections: 2`; one idle connection is open, then a second
+    # sends a valid request with `Connection: close`, reads its whole answer (the
+    # server ends its side) and keeps its socket open, so that the server is still
+    # draining it; then a third connection sends a valid request.
+    # Guarantees: the third is served by taking the room of the answered
+    # connection, not of the idle one (still open afterwards); no connection is
+    # counted as closed for the connection limit: the answered one had its answer.
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(
+        http_port=port, http_extra={"max_connections": 2}), noop())
+    payload = logs_request(1, "valid").SerializeToString()
+    idle = socket.create_connection(("127.0.0.1", port))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as answered:
+            answered.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                             b"Content-Type: application/x-protobuf\r\nContent-Length: " +
+                             str(len(payload)).encode() + b"\r\n\r\n" + payload)
+            answer = b""
+            while chunk := answered.recv(4096):  # until the server's end of stream
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200 "), answer
+            # The server drains `answered` (open on our side) while the third comes.
+            assert post(port, "/v1/logs", payload)[0] == 200
+            # The one I/O thread ran any close of `idle` before serving the third.
+            idle.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                idle.recv(1)
+    finally:
+        idle.close()
+    engine.stop()
+    assert metric(engine.metrics, "otlp_http_connections_closed",
+                  reason="connection_limit") == 0
+    assert metric(engine.metrics, "otlp_http_requests_completed", signal="logs") == 2
+
+
 def test_headers_decide_before_the_body_is_sent(cli, tmp_path, engines):
     # Scenario: raw requests that send only their headers: a Content-Length over
     # max_request_body_size (64 KiB), a missing bearer token, an unknown path.

@@ -313,6 +313,42 @@ def test_http_raw_requests(cli, tmp_path, engines):
     assert metric(m, "otlp_http_requests_rejected", reason="unauthenticated") == 2
 
 
+def test_http_compressed_bodies_are_decoded_whole(cli, tmp_path, engines):
+    # Scenario: gzip bodies of two members (RFC 1952: a gzip body is a series of
+    # members; what concatenating compressed chunks gives), a zstd body of two
+    # frames, then gzip, deflate and zstd bodies followed by bytes that are not
+    # compressed data. (Two serialized export requests one after the other are one
+    # valid request holding both.)
+    # Guarantees: every member and frame is decoded: the multi-part bodies get 200
+    # and all their logs are stored; trailing bytes get 400 naming them, never a 200
+    # for the part before them (which would drop the rest after an acknowledgement).
+    port = free_port()
+    out = tmp_path / "out"
+    engine = engines(tmp_path, receiver_config(http_port=port), parquet_exporter(out))
+    first = logs_request(2, "gzip").SerializeToString()
+    second = logs_request(3, "gzip").SerializeToString()
+    status, _, body = post(port, "/v1/logs", gzip.compress(first) + gzip.compress(second),
+                           headers={"Content-Encoding": "gzip"})
+    assert status == 200, body
+    frames = (zstandard.compress(logs_request(4, "zstd").SerializeToString()) +
+              zstandard.compress(logs_request(5, "zstd").SerializeToString()))
+    status, _, body = post(port, "/v1/logs", frames, headers={"Content-Encoding": "zstd"})
+    assert status == 200, body
+    import zlib
+    trailing = logs_request(1, "trailing").SerializeToString()
+    for encoding, packed in (("gzip", gzip.compress(trailing)),
+                             ("deflate", zlib.compress(trailing)),
+                             ("zstd", zstandard.compress(trailing))):
+        status, _, body = post(port, "/v1/logs", packed + b"garbage",
+                               headers={"Content-Encoding": encoding})
+        assert status == 400, (encoding, status, body)
+        assert f"cannot decompress the {encoding} request body".encode() in body, body
+    engine.stop()
+    assert sorted(duck(out, "SELECT str, count(*) FROM log_attrs WHERE key = 'test.tag' "
+                            "GROUP BY str")) == [("gzip", 5), ("zstd", 9)]
+    assert metric(engine.metrics, "otlp_http_requests_rejected", reason="invalid") == 3
+
+
 def test_http_body_framing_on_one_connection(cli, tmp_path, engines):
     # Scenario: one raw keep-alive connection: a request whose headers and first body
     # bytes come in one write and the rest in small pieces; two requests pipelined

@@ -266,6 +266,69 @@ def test_bad_batches_get_invalid_argument_and_other_streams_go_on(engine, run,
     eng.stop(signal.SIGINT, timeout=120)
 
 
+def test_batch_id_reused_in_flight_gets_no_status(engine, run, tmp_path):
+    # Scenario: wait_for_result, max_concurrent_requests_per_stream 4, and an
+    # exporter:parquet that publishes (so acknowledges) only at shutdown: a raw
+    # client sends batch 1 with two logs, then batch 1 again without payloads, then
+    # batch 2 without payloads; the engine stops once the receiver has read the second.
+    # Guarantees: batch_id 1 gets exactly one status, the OK of its published logs:
+    # an OK for the reused id would tell the sender that batch 1 is stored before it
+    # is; the stream ends INVALID_ARGUMENT naming the reused id (counted as broken).
+    import pyarrow as pa
+    port = free_port()
+    lake = tmp_path / "lake"
+    exporter = parquet_exporter(lake)
+    exporter["config"]["writer_options"] = {"target_rows_per_file": 1_000_000,
+                                            "flush_when_older_than": "10m"}
+    config = write_config(
+        tmp_path / "reuse.yaml",
+        {"otap": {"type": "receiver:otap",
+                  "config": {"listening_addr": f"127.0.0.1:{port}",
+                             "wait_for_result": True, "timeout": "60s",
+                             "max_concurrent_requests_per_stream": 4}},
+         "parquet": exporter},
+        [{"from": "otap", "to": "parquet"}])
+    eng = engine(config, "--num-cores", "1", "--shutdown-timeout", "30s")
+    schema = pa.schema([("id", pa.uint16()), ("time_unix_nano", pa.timestamp("ns")),
+                        ("severity_number", pa.int32())])
+    logs = pa.record_batch([pa.array([0, 1], pa.uint16()),
+                            pa.array([1_700_000_000_000_000_000] * 2, pa.timestamp("ns")),
+                            pa.array([9, 9], pa.int32())], schema=schema)
+    record = schema.serialize().to_pybytes() + logs.serialize().to_pybytes()
+    messages = [bar(1, [("0", 30, record)]), bar(1), bar(2)]
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    call = channel.stream_stream(
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
+    statuses, ended = [], []
+
+    def client():
+        try:
+            for response in call(iter(messages), timeout=120):
+                statuses.append(parse_status(response))
+            ended.append((grpc.StatusCode.OK, ""))
+        except grpc.RpcError as e:
+            ended.append((e.code(), e.details()))
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    wait_until(lambda: metric(eng.metrics(), "otap_arrow_batches", signal="logs") >= 2,
+               "the reused batch_id read")
+    assert statuses == []  # batch 1 is not published yet
+    eng.stop(signal.SIGINT, timeout=120)
+    thread.join(timeout=120)
+    channel.close()
+    assert statuses == [(1, 0)]
+    assert ended and ended[0][0] == grpc.StatusCode.INVALID_ARGUMENT, ended
+    assert "batch_id 1 reused in flight" in ended[0][1]
+    assert ds_rows(lake) == 2
+
+
+def ds_rows(lake):
+    import pyarrow.dataset as ds
+    return ds.dataset(lake / "logs", format="parquet", partitioning="hive",
+                      ignore_prefixes=["."]).count_rows()
+
+
 def test_per_stream_limit_holds_reading_until_acks(engine, run, tmp_path, otap_sender):
     # Scenario: max_concurrent_requests_per_stream: 1, and an exporter:parquet that
     # acknowledges a batch only when its file is published (3 batches of 160 rows,

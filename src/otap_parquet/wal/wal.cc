@@ -108,6 +108,8 @@ struct Wal::Segment {
   int64_t done_count = 0;
   bool sealed = false;
   int64_t unsynced = 0;  ///< appends queued for the sync thread
+  /// An fdatasync of it failed: no later sync vouches for its records (mu_).
+  bool sync_failed = false;
   system_clock::time_point created;
 
   int64_t live() const { return static_cast<int64_t>(offsets.size()) - done_count; }
@@ -536,12 +538,23 @@ void Wal::SyncLoop() {
         continue;
       }
       arrow::Status st;
-      if (options_.fail_sync_for_testing) {
+      bool failed_before = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        failed_before = segment->sync_failed;
+      }
+      if (failed_before) {
+        // Appended before the failure sealed the segment. Linux reports a writeback
+        // error once: a new fdatasync may succeed although earlier bytes of the file
+        // are lost, and recovery cuts the segment at the first bad frame.
+        st = arrow::Status::IOError("WAL ", segment->path,
+                                    ": an earlier fdatasync of the segment failed");
+      } else if (options_.fail_sync_for_testing) {
         st = options_.fail_sync_for_testing();
       } else if (options_.fsync && ::fdatasync(segment->fd) != 0) {
         st = Errno("fdatasync of", segment->path, errno);
       }
-      ++syncs_;
+      if (!failed_before) ++syncs_;
       if (!st.ok()) {
         ++sync_errors_;
         logger_->error(
@@ -549,6 +562,7 @@ void Wal::SyncLoop() {
             "are refused, a new segment takes the next appends)",
             segment->path, st.ToString());
         std::lock_guard<std::mutex> lock(mu_);
+        segment->sync_failed = true;
         if (pending.segment == active_) SealActive();
       }
       results.emplace_back(segment, std::move(st));

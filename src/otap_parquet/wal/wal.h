@@ -103,7 +103,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeBatch(const OtapBatch& batch
 arrow::Result<OtapBatch> DecodeBatch(const std::shared_ptr<arrow::Buffer>& payload);
 
 /// \brief Called on the sync thread once the record is durable (OK) or its sync
-/// failed (the segment is then sealed; the record may or may not be on disk).
+/// failed (the segment is then sealed; the record may or may not be on disk; every
+/// record of the segment not synced before the failure gets an error too).
 using DurableCallback = std::function<void(const arrow::Status&)>;
 
 class Wal {

@@ -485,6 +485,57 @@ TEST(WalTest, SyncFailureIsReportedAndSealsTheSegment) {
   EXPECT_EQ(id.segment, 2u);
 }
 
+// Scenario: the sync thread has taken a record and its fdatasync is failing when a
+// second record is appended to the same segment (before the failure seals it); the
+// next fdatasync of that file succeeds (Linux reports a writeback error once).
+// Guarantees: the second record is refused too, never Acked: the failed sync says
+// nothing about the bytes before it, and recovery cuts a segment at its first bad
+// frame, so a record after a lost one would be cut with it.
+TEST(WalTest, RecordsBehindAFailedSyncOfTheirSegmentAreRefused) {
+  testing::TempDir dir("otap_wal");
+  auto options = Options(dir.path());
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  bool appended = false;
+  options.fail_sync_for_testing = [&]() -> arrow::Status {
+    std::unique_lock<std::mutex> lock(mu);
+    if (++calls > 1) return arrow::Status::OK();
+    cv.notify_all();
+    cv.wait(lock, [&] { return appended; });
+    return arrow::Status::IOError("injected EIO");
+  };
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(options, nullptr));
+  std::vector<arrow::Status> results(2, arrow::Status::UnknownError("no callback"));
+  std::atomic<int> done{0};
+  auto callback = [&](int i) {
+    return [&, i](const arrow::Status& st) {
+      results[i] = st;
+      ++done;
+    };
+  };
+  ASSERT_OK_AND_ASSIGN(auto first, wal->Append(Logs(1), callback(0)));
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return calls == 1; });
+  }
+  ASSERT_OK_AND_ASSIGN(auto second, wal->Append(Logs(2), callback(1)));
+  EXPECT_EQ(second.segment, first.segment);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    appended = true;
+  }
+  cv.notify_all();
+  WaitFor([&] { return done.load() == 2; });
+  EXPECT_FALSE(results[0].ok());
+  EXPECT_FALSE(results[1].ok()) << "acknowledged behind a failed sync of its segment";
+  EXPECT_THAT(results[1].message(), HasSubstr(dir.path()));
+  ASSERT_OK_AND_ASSIGN(auto third, wal->Append(Logs(3), callback(0)));
+  EXPECT_GT(third.segment, first.segment);
+  WaitFor([&] { return done.load() == 3; });
+  EXPECT_TRUE(results[0].ok()) << results[0].ToString();
+}
+
 // Scenario: a whole frame with a valid CRC whose payload is not a batch (e.g.
 // written by an incompatible version) sits between two good records.
 // Guarantees: Replay hands out the good records, logs and counts the bad one

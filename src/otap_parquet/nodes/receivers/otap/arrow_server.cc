@@ -171,6 +171,20 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     }
     const int64_t id = *bar.batch_id;
     c.batches[static_cast<int>(signal_)]++;
+    bool reused = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      reused = pending_.count(id) > 0;
+    }
+    if (reused) {
+      // Any status now (OK for an empty batch, an error for a bad one) would answer
+      // the batch in flight before its outcome, and its own a second time: end the
+      // stream; the sender retries what is unanswered on a new one.
+      Break(grpc::StatusCode::INVALID_ARGUMENT,
+            "batch_id " + std::to_string(id) + " reused in flight");
+      MaybeFinish();
+      return;
+    }
     if (!bar.status.ok()) {
       c.decode_errors++;
       server_->ingest()->CountRejected(Protocol::kArrow, Outcome::kInvalid);
@@ -205,22 +219,11 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     }
     const int64_t bytes_in_flight = bar.message_bytes;
     {
+      // Not in flight (checked above; reads are sequential and only they add).
       std::lock_guard<std::mutex> lock(mutex_);
-      if (pending_.count(id)) {
-        // Two statuses for one batch_id would confuse the sender: end the stream.
-        broken_ = true;
-        end_status_ =
-            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                         "batch_id " + std::to_string(id) + " reused in flight");
-      } else {
-        pending_[id] = 0;
-        in_flight_++;
-        in_flight_bytes_ += bytes_in_flight;
-      }
-    }
-    if (broken()) {
-      MaybeFinish();
-      return;
+      pending_[id] = 0;
+      in_flight_++;
+      in_flight_bytes_ += bytes_in_flight;
     }
     c.in_flight_bytes += bytes_in_flight;
     Ref();
@@ -278,11 +281,6 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   }
 
  private:
-  bool broken() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return broken_;
-  }
-
   void AfterBatch() {
     Flush();
     TryRead();

@@ -52,8 +52,8 @@ struct OtlpHttpLimits {
   std::chrono::milliseconds header_timeout{10'000};
   /// Time to receive a body, and to write a response.
   std::chrono::milliseconds body_timeout{30'000};
-  /// Open connections; at the limit, the longest-idle connection is closed for a
-  /// new one, or the new one is closed if none is idle.
+  /// Open connections; at the limit, an answered connection draining before its
+  /// close, else the longest-idle one, is closed for a new one; else the new one.
   int max_connections = 4096;
   /// Threads decoding requests and sending them into the pipeline (not a key).
   int worker_threads = 2;

@@ -117,7 +117,14 @@ std::optional<Signal> SignalOfPath(std::string_view path) {
   return std::nullopt;
 }
 
-// gzip or zlib-wrapped deflate (zlib detects which), at most `limit` bytes out.
+// Input left after the end of a compressed body's data: an error, or the client's
+// data would be cut silently (the part before it parses as a complete request).
+arrow::Status TrailingBytes(size_t n) {
+  return arrow::Status::Invalid(n, " bytes after the end of the compressed data");
+}
+
+// gzip (every member: a gzip body may be a series of them, RFC 1952) or
+// zlib-wrapped deflate (zlib detects which), at most `limit` bytes out.
 arrow::Result<std::string> Inflate(std::string_view in, size_t limit) {
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 32) != Z_OK) return arrow::Status::IOError("inflateInit2");
@@ -142,6 +149,13 @@ arrow::Result<std::string> Inflate(std::string_view in, size_t limit) {
     const size_t n = sizeof(chunk) - zs.avail_out;
     if (out.size() + n > limit) return arrow::Status::CapacityError("over the limit");
     out.append(chunk, n);
+    if (rc == Z_STREAM_END && zs.avail_in > 0) {
+      if (zs.avail_in < 2 || zs.next_in[0] != 0x1f || zs.next_in[1] != 0x8b) {
+        return TrailingBytes(zs.avail_in);
+      }
+      if (inflateReset(&zs) != Z_OK) return arrow::Status::IOError("inflateReset");
+      rc = Z_OK;  // the next gzip member
+    }
   }
   return out;
 }
@@ -163,7 +177,10 @@ arrow::Result<std::string> BrotliDecode(std::string_view in, size_t limit) {
     const size_t n = sizeof(chunk) - avail_out;
     if (out.size() + n > limit) return arrow::Status::CapacityError("over the limit");
     out.append(reinterpret_cast<const char*>(chunk), n);
-    if (r == BROTLI_DECODER_RESULT_SUCCESS) return out;
+    if (r == BROTLI_DECODER_RESULT_SUCCESS) {
+      if (avail_in > 0) return TrailingBytes(avail_in);
+      return out;
+    }
     if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT) continue;
     return arrow::Status::Invalid(
         r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT ? "truncated data" : "corrupt data");
@@ -230,10 +247,14 @@ std::string RpcStatusJson(int code, const std::string& message) {
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
-  /// \brief Closes the connection unless a request is being answered. Thread-safe.
+  /// \brief Closes the connection unless a request is being answered (`reason` is
+  /// counted unless the last request was answered). Thread-safe.
   virtual void Close(HttpDrop reason) = 0;
   /// \brief Waiting for a request's first byte since (steady clock ns), or -1.
   std::atomic<int64_t> idle_since{-1};
+  /// \brief Its last request is answered: the connection only drains what the
+  /// client still sends before it closes (Linger). The first to go for room.
+  std::atomic<bool> finished{false};
 };
 
 class HttpServer::Impl {
@@ -261,10 +282,13 @@ class HttpServer::Impl {
     sessions_.emplace(session.get(), session);
     ingest_->CountHttpConnection(+1);
   }
+  /// \brief Called when the socket closes and again by the destructor: a closed
+  /// connection no longer counts toward max_connections, even while handlers still
+  /// hold its session.
   void Unregister(SessionBase* session) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      sessions_.erase(session);
+      if (sessions_.erase(session) == 0) return;
     }
     ingest_->CountHttpConnection(-1);
     cv_.notify_all();
@@ -368,7 +392,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void Close(HttpDrop reason) override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this(), reason] {
-      if (!self->answering_) self->Drop(reason);
+      if (self->answering_) return;
+      // An answered connection that is only draining is not dropped unanswered.
+      if (self->finished.load()) return self->DoClose();
+      self->Drop(reason);
     });
   }
 
@@ -420,6 +447,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     beast::error_code ec;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
     Lowest().close();
+    server_->Unregister(this);
   }
 
   // Idle until the next request's first byte: no deadline but the idle timeout.
@@ -726,6 +754,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // answer rather than a connection reset.
   void Linger() {
     if (closed_) return;
+    finished.store(true);
     if constexpr (kTls) {
       Arm(kLingerTime, std::nullopt);
       stream_.async_shutdown(
@@ -835,22 +864,32 @@ void HttpServer::Impl::StartSession(tcp::socket socket) {
 }
 
 bool HttpServer::Impl::MakeRoom() {
-  std::shared_ptr<SessionBase> victim;
+  std::weak_ptr<SessionBase> victim;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (static_cast<int64_t>(sessions_.size()) < limits_.max_connections) return true;
+    // An answered connection draining before its close goes first (closing it takes
+    // no request away), else the longest-idle one. Not locked here: the last
+    // reference, dropped under mutex_, would run a destructor that takes it.
+    bool found = false;
     int64_t oldest = -1;
     for (auto& [ptr, weak] : sessions_) {
+      if (ptr->finished.load()) {
+        victim = weak;
+        found = true;
+        break;
+      }
       const int64_t since = ptr->idle_since.load();
-      if (since < 0 || (oldest >= 0 && since >= oldest)) continue;
-      if (auto s = weak.lock()) {
-        victim = std::move(s);
+      if (since >= 0 && (oldest < 0 || since < oldest)) {
+        victim = weak;
+        found = true;
         oldest = since;
       }
     }
+    if (!found) return false;
   }
-  if (!victim) return false;
-  victim->Close(HttpDrop::kConnectionLimit);
+  // Gone meanwhile: its room is free.
+  if (auto s = victim.lock()) s->Close(HttpDrop::kConnectionLimit);
   return true;
 }
 
