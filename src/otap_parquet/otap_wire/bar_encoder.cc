@@ -537,15 +537,28 @@ arrow::Result<std::shared_ptr<arrow::Array>> IdsLike(
                                               like.null_count());
 }
 
-// New ids of a parent table: new id g was old id old_of[g] (-1: none).
+// New ids of a parent table: new id g was old id old_of[g] (-1: none). Identity: the
+// old ids already ascend in visiting order (so do the lookups), and are kept.
 struct Renumbering {
   std::vector<int64_t> old_of;
   bool identity = true;
 };
 
+// Whether the ids (-1: none) strictly ascend.
+bool Ascending(const std::vector<int64_t>& ids) {
+  int64_t previous = -1;
+  for (int64_t id : ids) {
+    if (id < 0) continue;
+    if (id <= previous) return false;
+    previous = id;
+  }
+  return true;
+}
+
 // Numbers the valid ids of `ids` 0, 1, ... in the order of `rows` (a repeated id
-// keeps its first number); values under nulls follow their row's predecessor so that
-// the stored order stays the visiting order. Returns the new column in `*column`.
+// keeps its first number) unless they already ascend in it; values under nulls
+// follow their row's predecessor so that the stored order stays the visiting order.
+// Returns the new column, if any, in `*column`.
 arrow::Result<Renumbering> RenumberInOrder(const std::shared_ptr<arrow::Array>& ids,
                                            const std::vector<int32_t>& rows,
                                            std::shared_ptr<arrow::Array>* column) {
@@ -561,10 +574,10 @@ arrow::Result<Renumbering> RenumberInOrder(const std::shared_ptr<arrow::Array>& 
           seen.try_emplace(old[row], static_cast<uint32_t>(result.old_of.size()));
       if (inserted) result.old_of.push_back(old[row]);
       last = it->second;
-      result.identity = result.identity && last == old[row];
     }
     values[row] = last;
   }
+  result.identity = Ascending(result.old_of);
   if (!result.identity) {
     ARROW_ASSIGN_OR_RAISE(*column, IdsLike(*ids, values));
   }
@@ -690,15 +703,9 @@ arrow::Result<Renumbering> RenumberScopes(std::shared_ptr<arrow::RecordBatch>* r
       result.old_of.push_back(ids->IsValid(row) ? old[row] : -1);
     }
     values[row] = static_cast<uint32_t>(result.old_of.size() - 1);
-    result.identity = result.identity && (ids->IsNull(row) || values[row] == old[row]);
   }
-  // Identity also needs each old id in one group (a shared id is looked up twice).
-  std::vector<int64_t> sorted = result.old_of;
-  std::sort(sorted.begin(), sorted.end());
-  result.identity = result.identity && std::adjacent_find(sorted.begin(), sorted.end(),
-                                                          [](int64_t a, int64_t b) {
-                                                            return a >= 0 && a == b;
-                                                          }) == sorted.end();
+  // Each scope is then looked up once (a shared id would be twice) and in order.
+  result.identity = Ascending(result.old_of);
   if (result.identity) return result;
   ARROW_ASSIGN_OR_RAISE(auto column, IdsLike(*ids, values));
   auto fields = scope.struct_type()->fields();
