@@ -565,6 +565,15 @@ arrow::Result<Renumbering> RenumberInOrder(const std::shared_ptr<arrow::Array>& 
   Renumbering result;
   std::vector<uint32_t> old = StoredIds(*ids);
   if (old.empty()) return result;
+  // The common case (a batch converted from OTLP): nothing to renumber or build.
+  int64_t previous = -1;
+  bool ascending = true;
+  for (size_t i = 0; ascending && i < rows.size(); ++i) {
+    if (ids->IsNull(rows[i])) continue;
+    ascending = old[rows[i]] > previous;
+    previous = old[rows[i]];
+  }
+  if (ascending) return result;
   std::vector<uint32_t> values(old.size(), 0);
   std::unordered_map<uint32_t, uint32_t> seen;
   uint32_t last = 0;
@@ -665,8 +674,10 @@ std::vector<int32_t> RootVisitingOrder(const arrow::RecordBatch& root) {
   add(root.GetColumnByName(schema::kId), 0);
   std::vector<int32_t> order(static_cast<size_t>(n));
   for (int32_t i = 0; i < static_cast<int32_t>(n); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return keys[a] < keys[b]; });
+  if (!std::is_sorted(keys.begin(), keys.end())) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return keys[a] < keys[b]; });
+  }
   return order;
 }
 
