@@ -1114,5 +1114,34 @@ TEST(StreamEncoderTest, DataPointIdsAscendInRustVisitingOrder) {
       &otlp::OtapToMetrics);
 }
 
+// Scenario: metrics as above but with resources in order, and the histogram points
+// stored last first (c's, b's, a's): df_engine visits the metrics in id order and
+// each metric's points in the order of its cursor over their parent ids, whose
+// order among rows not sorted by parent id its unstable sort leaves unspecified.
+// Guarantees: with Rust's, the points go sorted by parent id (a, b, c), ids
+// ascending in that order (stored with the rows: already so), a sorted run Rust's
+// sort keeps as it is; the metric ids are kept; Go's gets the rows as stored.
+TEST(StreamEncoderTest, DataPointsSortedByParentForRust) {
+  ASSERT_OK_AND_ASSIGN(auto batches,
+                       otlp::MetricsToOtap(CursorRequest<otlp::MetricsRequest>()));
+  OtapBatch batch = batches[0];
+  auto points = batch.Get(PayloadType::kHistogramDataPoints);
+  arrow::Int32Builder last_first;
+  ASSERT_OK(last_first.AppendValues({2, 1, 0}));
+  ASSERT_OK_AND_ASSIGN(auto indices, last_first.Finish());
+  ASSERT_OK_AND_ASSIGN(auto reversed, arrow::compute::Take(points, indices));
+  batch.Set(PayloadType::kHistogramDataPoints, reversed.record_batch());
+  ASSERT_EQ(IdsOf(batch, PayloadType::kHistogramDataPoints, "parent_id"),
+            (std::vector<int64_t>{5, 3, 1}));
+  ExpectIdsPerDialect<otlp::MetricsRequest>(
+      batch,
+      {{PayloadType::kUnivariateMetrics, "id", "", {0, 1, 2, 3, 4, 5}},
+       {PayloadType::kHistogramDataPoints, "parent_id", "", {1, 3, 5}},
+       {PayloadType::kHistogramDataPoints, "id", "", {0, 1, 2}},
+       {PayloadType::kHistogramDpAttrs, "parent_id", "", {0, 1}},
+       {PayloadType::kHistogramDpExemplars, "parent_id", "", {2}}},
+      &otlp::OtapToMetrics);
+}
+
 }  // namespace
 }  // namespace otap_parquet::otap_wire
