@@ -6,7 +6,6 @@
 #include <optional>
 #include <set>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <zstd.h>
@@ -555,10 +554,11 @@ bool Ascending(const std::vector<int64_t>& ids) {
   return true;
 }
 
-// Numbers the valid ids of `ids` 0, 1, ... in the order of `rows` (a repeated id
-// keeps its first number) unless they already ascend in it; values under nulls
-// follow their row's predecessor so that the stored order stays the visiting order.
-// Returns the new column, if any, in `*column`.
+// Numbers the valid ids of `ids` 0, 1, ... in the order of `rows` unless they
+// already strictly ascend in it (a repeated id gets a number per row: df_engine finds
+// nothing on its second lookup of an id, so the children are sent once per row);
+// values under nulls follow their row's predecessor so that the stored order stays
+// the visiting order. Returns the new column, if any, in `*column`.
 arrow::Result<Renumbering> RenumberInOrder(const std::shared_ptr<arrow::Array>& ids,
                                            const std::vector<int32_t>& rows,
                                            std::shared_ptr<arrow::Array>* column) {
@@ -575,21 +575,16 @@ arrow::Result<Renumbering> RenumberInOrder(const std::shared_ptr<arrow::Array>& 
   }
   if (ascending) return result;
   std::vector<uint32_t> values(old.size(), 0);
-  std::unordered_map<uint32_t, uint32_t> seen;
   uint32_t last = 0;
   for (int32_t row : rows) {
     if (ids->IsValid(row)) {
-      auto [it, inserted] =
-          seen.try_emplace(old[row], static_cast<uint32_t>(result.old_of.size()));
-      if (inserted) result.old_of.push_back(old[row]);
-      last = it->second;
+      last = static_cast<uint32_t>(result.old_of.size());
+      result.old_of.push_back(old[row]);
     }
     values[row] = last;
   }
-  result.identity = Ascending(result.old_of);
-  if (!result.identity) {
-    ARROW_ASSIGN_OR_RAISE(*column, IdsLike(*ids, values));
-  }
+  result.identity = false;
+  ARROW_ASSIGN_OR_RAISE(*column, IdsLike(*ids, values));
   return result;
 }
 
@@ -630,28 +625,6 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> GatherByParent(
   }
   ARROW_ASSIGN_OR_RAISE(auto column, IdsLike(*out->column(index), new_parents));
   return out->SetColumn(index, out->schema()->field(index), std::move(column));
-}
-
-// Rewrites `table`'s parent ids in place (exemplars keep their row order: see
-// ValuelessExemplarsFirst); an orphan gets an id past the new ones, never looked up.
-arrow::Result<std::shared_ptr<arrow::RecordBatch>> RewriteParents(
-    const std::shared_ptr<arrow::RecordBatch>& table, const Renumbering& parents) {
-  const int index = table->schema()->GetFieldIndex(schema::kParentId);
-  if (index < 0 || parents.identity) return table;
-  std::unordered_map<uint32_t, uint32_t> new_of;
-  for (size_t g = 0; g < parents.old_of.size(); ++g) {
-    if (parents.old_of[g] >= 0) {
-      new_of.emplace(static_cast<uint32_t>(parents.old_of[g]), static_cast<uint32_t>(g));
-    }
-  }
-  std::vector<uint32_t> values = StoredIds(*table->column(index));
-  for (uint32_t& value : values) {
-    auto it = new_of.find(value);
-    value =
-        it == new_of.end() ? static_cast<uint32_t>(parents.old_of.size()) : it->second;
-  }
-  ARROW_ASSIGN_OR_RAISE(auto column, IdsLike(*table->column(index), values));
-  return table->SetColumn(index, table->schema()->field(index), std::move(column));
 }
 
 // The root's rows in df_engine's visiting order: by stored (resource.id, scope.id, id)
@@ -748,6 +721,32 @@ bool SortedByParent(const arrow::RecordBatch& table) {
   return std::is_sorted(values.begin(), values.end());
 }
 
+// Below the root, a table sorted by parent id is visited in row order (df_engine's
+// cursor keeps a sorted run as it is): `type`'s ids are numbered in row order and
+// its children gathered by new parent id, and so on down (data points, then their
+// attributes and exemplars, then the exemplars' attributes).
+arrow::Status RenumberBelow(PayloadType type, OtapBatch* batch) {
+  std::shared_ptr<arrow::RecordBatch> table = batch->Get(type);
+  const int index = table ? table->schema()->GetFieldIndex(schema::kId) : -1;
+  if (index < 0) return arrow::Status::OK();
+  std::vector<int32_t> rows(static_cast<size_t>(table->num_rows()));
+  for (int32_t i = 0; i < static_cast<int32_t>(rows.size()); ++i) rows[i] = i;
+  std::shared_ptr<arrow::Array> column;
+  ARROW_ASSIGN_OR_RAISE(Renumbering ids,
+                        RenumberInOrder(table->column(index), rows, &column));
+  if (ids.identity) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(
+      table, table->SetColumn(index, table->schema()->field(index), std::move(column)));
+  batch->Set(type, std::move(table));
+  for (PayloadType child : batch->payload_types()) {
+    if (ParentOf(child, batch->signal()) != type) continue;
+    ARROW_ASSIGN_OR_RAISE(auto gathered, GatherByParent(batch->Get(child), ids));
+    batch->Set(child, std::move(gathered));
+    ARROW_RETURN_NOT_OK(RenumberBelow(child, batch));
+  }
+  return arrow::Status::OK();
+}
+
 // The batch with the ids df_engine looks up renumbered in its visiting order (see
 // above); the batch itself when they already are (a batch converted from OTLP).
 arrow::Result<OtapBatch> IdsInVisitingOrder(const OtapBatch& batch) {
@@ -779,10 +778,9 @@ arrow::Result<OtapBatch> IdsInVisitingOrder(const OtapBatch& batch) {
       continue;
     }
     std::shared_ptr<arrow::RecordBatch> table = batch.Get(type);
-    const bool data_points = !OnlyChildOf(type) && !IsAttributeTable(type);
     if (!roots.identity) {
       ARROW_ASSIGN_OR_RAISE(table, GatherByParent(table, roots));
-    } else if (data_points && !SortedByParent(*table)) {
+    } else if (!OnlyChildOf(type) && !IsAttributeTable(type) && !SortedByParent(*table)) {
       // The cursor's order among a metric's points is unspecified for unsorted rows.
       Renumbering all;
       const std::vector<uint32_t> parents =
@@ -792,31 +790,8 @@ arrow::Result<OtapBatch> IdsInVisitingOrder(const OtapBatch& batch) {
       for (uint32_t id = 0; id <= max; ++id) all.old_of.push_back(id);
       ARROW_ASSIGN_OR_RAISE(table, GatherByParent(table, all));
     }
-    if (data_points) {
-      // A data point's id is looked up for its attributes and its exemplars.
-      const int index = table->schema()->GetFieldIndex(schema::kId);
-      if (index >= 0) {
-        std::vector<int32_t> rows(static_cast<size_t>(table->num_rows()));
-        for (int32_t i = 0; i < static_cast<int32_t>(rows.size()); ++i) rows[i] = i;
-        std::shared_ptr<arrow::Array> column;
-        ARROW_ASSIGN_OR_RAISE(Renumbering points,
-                              RenumberInOrder(table->column(index), rows, &column));
-        if (column) {
-          ARROW_ASSIGN_OR_RAISE(
-              table,
-              table->SetColumn(index, table->schema()->field(index), std::move(column)));
-        }
-        for (PayloadType child : batch.payload_types()) {
-          if (ParentOf(child, batch.signal()) != type || points.identity) continue;
-          ARROW_ASSIGN_OR_RAISE(auto rows_of_child,
-                                IsAttributeTable(child)
-                                    ? GatherByParent(out.Get(child), points)
-                                    : RewriteParents(out.Get(child), points));
-          out.Set(child, std::move(rows_of_child));
-        }
-      }
-    }
     if (table != batch.Get(type)) out.Set(type, std::move(table));
+    ARROW_RETURN_NOT_OK(RenumberBelow(type, &out));
   }
   return out;
 }

@@ -1143,5 +1143,29 @@ TEST(StreamEncoderTest, DataPointsSortedByParentForRust) {
       &otlp::OtapToMetrics);
 }
 
+// Scenario: logs a and b stored with one id (0) for a's attribute, c without.
+// Guarantees: with Rust's, each row gets its own id and the attribute is sent once
+// per row (df_engine's cursor finds nothing on a second lookup of an id); Go's gets
+// the shared id; both carry the same telemetry (both rows with the attribute).
+TEST(StreamEncoderTest, SharedRootIdSplitForRust) {
+  ASSERT_OK_AND_ASSIGN(auto batches,
+                       otlp::LogsToOtap(CursorRequest<otlp::LogsRequest>()));
+  OtapBatch batch = batches[0];
+  auto root = batch.root();
+  const int id = root->schema()->GetFieldIndex("id");
+  arrow::UInt16Builder ids;
+  ASSERT_OK(ids.AppendValues({0, 0}));
+  ASSERT_OK(ids.AppendNull());
+  ASSERT_OK_AND_ASSIGN(auto shared, ids.Finish());
+  ASSERT_OK_AND_ASSIGN(root, root->SetColumn(id, root->schema()->field(id), shared));
+  batch.Set(PayloadType::kLogs, root);
+  batch.Set(PayloadType::kLogAttrs, batch.Get(PayloadType::kLogAttrs)->Slice(0, 1));
+  ExpectIdsPerDialect<otlp::LogsRequest>(
+      batch,
+      {{PayloadType::kLogs, "id", "", {0, 1, -1}},
+       {PayloadType::kLogAttrs, "parent_id", "", {0, 1}}},
+      &otlp::OtapToLogs);
+}
+
 }  // namespace
 }  // namespace otap_parquet::otap_wire
