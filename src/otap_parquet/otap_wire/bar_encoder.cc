@@ -490,10 +490,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ZeroRequiredNulls(
 // (`seek_to_parent`, `otlp/common.rs:1088-1098`) trusts the row before the cursor: a
 // lookup for an id without rows in that table walks past the rows of the smaller ids
 // and stops after the largest of them; if that id is looked up next, its rows are
-// behind the cursor and never found (`:1335`). Nothing is lost while lookups ascend,
-// so the ids df_engine looks up (scope, root and data point ids) are renumbered in
-// the order it visits them, and their children are gathered by new parent id (its
-// cursor then keeps each parent's rows in their order: a sorted run stays as it is).
+// behind the cursor and never found (`:1335`); a second lookup of an id finds
+// nothing either. Nothing is lost while lookups ascend, so where they would not, the
+// scope and root ids are renumbered in the order it visits them, the children
+// gathered by new parent id (its cursor keeps each parent's rows in their order: a
+// sorted run stays as it is), and the tables below numbered in that row order.
 
 // The ids as stored, also under nulls (df_engine sorts the root by the stored
 // values); empty for a column that is not UInt16 or UInt32.
