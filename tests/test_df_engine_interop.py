@@ -13,11 +13,13 @@ Per signal, realistic telemetry (seed 3) and the generator's edge cases (seed 7)
     → exporter:otlp_grpc) → our receiver:otlp → exporter:parquet;
 each converted back and compared exactly with the source after removing the named
 upstream losses (tests/df_otap_losses.py)."""
+import json
 import os
 import signal
 import socket
 import subprocess
 
+import pyarrow.parquet as pq
 import pytest
 from df_otap_losses import apply_file
 from engines import wait_until
@@ -257,9 +259,6 @@ def cursor_lake(run, tmp_path, signal_name):
     would store them). The reader numbers scopes and roots by first appearance (a=0,
     b=1, c=2) and df_engine visits them by (resource, scope, id): 0, 2, 1. Returns
     the lake and its own OTLP (the source to compare with)."""
-    import json
-
-    import pyarrow.parquet as pq
     src = tmp_path / f"{signal_name}-crafted.jsonl"
     src.write_text(json.dumps(_cursor_resources(signal_name)) + "\n")
     lake = tmp_path / "lake"
