@@ -2,6 +2,7 @@
 #include "otap_parquet/otap_wire/bar_encoder.h"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -479,6 +480,323 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ZeroRequiredNulls(
   return table;
 }
 
+// ---------------------------------------------------------------------------------
+// Ids in df_engine's visiting order (Rust dialect)
+//
+// df_engine's OTAP -> OTLP conversion visits the root rows sorted by the values of
+// (resource.id, scope.id, id) (otap-dataflow pdata `otlp/common.rs:1137-1226`), a
+// table's data points in the order of its cursor over their parent ids, and looks
+// each parent's children up through one cursor per child table whose shortcut
+// (`seek_to_parent`, `otlp/common.rs:1088-1098`) trusts the row before the cursor: a
+// lookup for an id without rows in that table walks past the rows of the smaller ids
+// and stops after the largest of them; if that id is looked up next, its rows are
+// behind the cursor and never found (`:1335`); a second lookup of an id finds
+// nothing either. Nothing is lost while lookups ascend, so where they would not, the
+// scope and root ids are renumbered in the order it visits them, the children
+// gathered by new parent id (its cursor keeps each parent's rows in their order: a
+// sorted run stays as it is), and the tables below numbered in that row order.
+
+// The ids as stored, also under nulls (df_engine sorts the root by the stored
+// values); empty for a column that is not UInt16 or UInt32.
+std::vector<uint32_t> StoredIds(const arrow::Array& ids) {
+  std::vector<uint32_t> values;
+  values.reserve(static_cast<size_t>(ids.length()));
+  if (ids.type_id() == arrow::Type::UINT16) {
+    const auto* raw = static_cast<const arrow::UInt16Array&>(ids).raw_values();
+    values.assign(raw, raw + ids.length());
+  } else if (ids.type_id() == arrow::Type::UINT32) {
+    const auto* raw = static_cast<const arrow::UInt32Array&>(ids).raw_values();
+    values.assign(raw, raw + ids.length());
+  }
+  return values;
+}
+
+// An id column of `like`'s type and validity holding `values`.
+arrow::Result<std::shared_ptr<arrow::Array>> IdsLike(
+    const arrow::Array& like, const std::vector<uint32_t>& values) {
+  std::shared_ptr<arrow::Buffer> validity;
+  if (like.null_count() > 0) {
+    ARROW_ASSIGN_OR_RAISE(
+        validity,
+        arrow::internal::CopyBitmap(arrow::default_memory_pool(), like.null_bitmap_data(),
+                                    like.offset(), like.length()));
+  }
+  const auto n = static_cast<int64_t>(values.size());
+  if (like.type_id() == arrow::Type::UINT16) {
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buffer,
+                          arrow::AllocateBuffer(n * 2));
+    auto* out = reinterpret_cast<uint16_t*>(buffer->mutable_data());
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<uint16_t>(values[i]);
+    return std::make_shared<arrow::UInt16Array>(n, std::move(buffer), std::move(validity),
+                                                like.null_count());
+  }
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buffer,
+                        arrow::AllocateBuffer(n * 4));
+  std::memcpy(buffer->mutable_data(), values.data(), static_cast<size_t>(n) * 4);
+  return std::make_shared<arrow::UInt32Array>(n, std::move(buffer), std::move(validity),
+                                              like.null_count());
+}
+
+// New ids of a parent table: new id g was old id old_of[g] (-1: none). Identity: the
+// old ids already ascend in visiting order (so do the lookups), and are kept.
+struct Renumbering {
+  std::vector<int64_t> old_of;
+  bool identity = true;
+};
+
+// Whether the ids (-1: none) strictly ascend.
+bool Ascending(const std::vector<int64_t>& ids) {
+  int64_t previous = -1;
+  for (int64_t id : ids) {
+    if (id < 0) continue;
+    if (id <= previous) return false;
+    previous = id;
+  }
+  return true;
+}
+
+// Numbers the valid ids of `ids` 0, 1, ... in the order of `rows` unless they
+// already strictly ascend in it (a repeated id gets a number per row: df_engine finds
+// nothing on its second lookup of an id, so the children are sent once per row);
+// values under nulls follow their row's predecessor so that the stored order stays
+// the visiting order. Returns the new column, if any, in `*column`.
+arrow::Result<Renumbering> RenumberInOrder(const std::shared_ptr<arrow::Array>& ids,
+                                           const std::vector<int32_t>& rows,
+                                           std::shared_ptr<arrow::Array>* column) {
+  Renumbering result;
+  std::vector<uint32_t> old = StoredIds(*ids);
+  if (old.empty()) return result;
+  // The common case (a batch converted from OTLP): nothing to renumber or build.
+  int64_t previous = -1;
+  bool ascending = true;
+  for (size_t i = 0; ascending && i < rows.size(); ++i) {
+    if (ids->IsNull(rows[i])) continue;
+    ascending = old[rows[i]] > previous;
+    previous = old[rows[i]];
+  }
+  if (ascending) return result;
+  std::vector<uint32_t> values(old.size(), 0);
+  uint32_t last = 0;
+  for (int32_t row : rows) {
+    if (ids->IsValid(row)) {
+      last = static_cast<uint32_t>(result.old_of.size());
+      result.old_of.push_back(old[row]);
+    }
+    values[row] = last;
+  }
+  result.identity = false;
+  ARROW_ASSIGN_OR_RAISE(*column, IdsLike(*ids, values));
+  return result;
+}
+
+// `table`'s rows of parent old_of[0], then old_of[1], ... (each parent's in row order),
+// with parent ids 0, 1, ...; rows of other parents (orphans, nulls) are left out:
+// df_engine never visits them. The table itself when that changes nothing.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> GatherByParent(
+    const std::shared_ptr<arrow::RecordBatch>& table, const Renumbering& parents) {
+  const int index = table->schema()->GetFieldIndex(schema::kParentId);
+  if (index < 0) return table;
+  const auto& parent_ids = table->column(index);
+  ARROW_ASSIGN_OR_RAISE(auto children, ChildIndex::Make(*parent_ids));
+  std::vector<int32_t> take;
+  std::vector<uint32_t> new_parents;
+  take.reserve(static_cast<size_t>(table->num_rows()));
+  new_parents.reserve(static_cast<size_t>(table->num_rows()));
+  for (size_t g = 0; g < parents.old_of.size(); ++g) {
+    if (parents.old_of[g] < 0) continue;
+    for (int32_t row : children.Children(static_cast<uint32_t>(parents.old_of[g]))) {
+      take.push_back(row);
+      new_parents.push_back(static_cast<uint32_t>(g));
+    }
+  }
+  bool in_place = take.size() == static_cast<size_t>(table->num_rows());
+  for (size_t i = 0; in_place && i < take.size(); ++i) {
+    in_place = take[i] == static_cast<int32_t>(i) &&
+               parent_ids->IsValid(static_cast<int64_t>(i));
+  }
+  std::shared_ptr<arrow::RecordBatch> out = table;
+  if (!in_place) {
+    arrow::Int32Builder indices;
+    ARROW_RETURN_NOT_OK(indices.AppendValues(take));
+    ARROW_ASSIGN_OR_RAISE(auto index_array, indices.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(table, index_array));
+    out = taken.record_batch();
+  } else if (parents.identity) {
+    return table;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto column, IdsLike(*out->column(index), new_parents));
+  return out->SetColumn(index, out->schema()->field(index), std::move(column));
+}
+
+// The root's rows in df_engine's visiting order: by stored (resource.id, scope.id, id)
+// values (an absent column counts as 0), ties in row order.
+std::vector<int32_t> RootVisitingOrder(const arrow::RecordBatch& root) {
+  const int64_t n = root.num_rows();
+  std::vector<uint64_t> keys(static_cast<size_t>(n), 0);
+  auto add = [&](const std::shared_ptr<arrow::Array>& ids, int shift) {
+    if (!ids || ids->type_id() != arrow::Type::UINT16) return;
+    const auto* raw = static_cast<const arrow::UInt16Array&>(*ids).raw_values();
+    for (int64_t i = 0; i < n; ++i) keys[i] |= static_cast<uint64_t>(raw[i]) << shift;
+  };
+  for (auto [name, shift] : {std::pair{schema::kResource, 32}, {schema::kScope, 16}}) {
+    auto column = root.GetColumnByName(name);
+    if (column && column->type_id() == arrow::Type::STRUCT) {
+      add(static_cast<const arrow::StructArray&>(*column).GetFieldByName(schema::kId),
+          shift);
+    }
+  }
+  add(root.GetColumnByName(schema::kId), 0);
+  std::vector<int32_t> order(static_cast<size_t>(n));
+  for (int32_t i = 0; i < static_cast<int32_t>(n); ++i) order[i] = i;
+  if (!std::is_sorted(keys.begin(), keys.end())) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return keys[a] < keys[b]; });
+  }
+  return order;
+}
+
+// Scope ids numbered per (resource.id, scope.id) value pair in visiting order, so
+// that each scope is looked up once and in ascending order (a scope id two resources
+// share gets one number per resource, its attributes sent once for each).
+arrow::Result<Renumbering> RenumberScopes(std::shared_ptr<arrow::RecordBatch>* root,
+                                          const std::vector<int32_t>& order) {
+  Renumbering result;
+  const int index = (*root)->schema()->GetFieldIndex(schema::kScope);
+  if (index < 0 || (*root)->column(index)->type_id() != arrow::Type::STRUCT) {
+    return result;
+  }
+  const auto& scope = static_cast<const arrow::StructArray&>(*(*root)->column(index));
+  const int child = scope.struct_type()->GetFieldIndex(schema::kId);
+  if (child < 0) return result;
+  const auto ids = scope.field(child);
+  const std::vector<uint32_t> old = StoredIds(*ids);
+  if (old.empty()) return result;
+  std::vector<uint32_t> resources(old.size(), 0);
+  if (auto column = (*root)->GetColumnByName(schema::kResource);
+      column && column->type_id() == arrow::Type::STRUCT) {
+    if (auto res =
+            static_cast<const arrow::StructArray&>(*column).GetFieldByName(schema::kId)) {
+      if (auto stored = StoredIds(*res); !stored.empty()) resources = std::move(stored);
+    }
+  }
+  std::vector<uint32_t> values(old.size(), 0);
+  std::optional<std::pair<uint32_t, uint32_t>> group;
+  for (int32_t row : order) {
+    const std::pair key{resources[row], old[row]};
+    if (group != key) {
+      group = key;
+      result.old_of.push_back(ids->IsValid(row) ? old[row] : -1);
+    }
+    values[row] = static_cast<uint32_t>(result.old_of.size() - 1);
+  }
+  // Each scope is then looked up once (a shared id would be twice) and in order.
+  result.identity = Ascending(result.old_of);
+  if (result.identity) return result;
+  ARROW_ASSIGN_OR_RAISE(auto column, IdsLike(*ids, values));
+  auto fields = scope.struct_type()->fields();
+  arrow::ArrayVector children;
+  for (int j = 0; j < scope.num_fields(); ++j) {
+    children.push_back(j == child ? column : scope.field(j));
+  }
+  std::shared_ptr<arrow::Buffer> validity;
+  if (scope.null_count() > 0) {
+    ARROW_ASSIGN_OR_RAISE(
+        validity, arrow::internal::CopyBitmap(arrow::default_memory_pool(),
+                                              scope.null_bitmap_data(), scope.offset(),
+                                              scope.length()));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto new_scope,
+                        arrow::StructArray::Make(children, fields, std::move(validity),
+                                                 scope.null_count()));
+  ARROW_ASSIGN_OR_RAISE(*root, (*root)->SetColumn(index, (*root)->schema()->field(index),
+                                                  std::move(new_scope)));
+  return result;
+}
+
+// Whether `table`'s parent ids ascend (non-null) in row order.
+bool SortedByParent(const arrow::RecordBatch& table) {
+  const auto parents = table.GetColumnByName(schema::kParentId);
+  if (!parents) return true;
+  if (parents->null_count() > 0) return false;
+  const std::vector<uint32_t> values = StoredIds(*parents);
+  return std::is_sorted(values.begin(), values.end());
+}
+
+// Below the root, a table sorted by parent id is visited in row order (df_engine's
+// cursor keeps a sorted run as it is): `type`'s ids are numbered in row order and
+// its children gathered by new parent id, and so on down (data points, then their
+// attributes and exemplars, then the exemplars' attributes).
+arrow::Status RenumberBelow(PayloadType type, OtapBatch* batch) {
+  std::shared_ptr<arrow::RecordBatch> table = batch->Get(type);
+  const int index = table ? table->schema()->GetFieldIndex(schema::kId) : -1;
+  if (index < 0) return arrow::Status::OK();
+  std::vector<int32_t> rows(static_cast<size_t>(table->num_rows()));
+  for (int32_t i = 0; i < static_cast<int32_t>(rows.size()); ++i) rows[i] = i;
+  std::shared_ptr<arrow::Array> column;
+  ARROW_ASSIGN_OR_RAISE(Renumbering ids,
+                        RenumberInOrder(table->column(index), rows, &column));
+  if (ids.identity) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(
+      table, table->SetColumn(index, table->schema()->field(index), std::move(column)));
+  batch->Set(type, std::move(table));
+  for (PayloadType child : batch->payload_types()) {
+    if (ParentOf(child, batch->signal()) != type) continue;
+    ARROW_ASSIGN_OR_RAISE(auto gathered, GatherByParent(batch->Get(child), ids));
+    batch->Set(child, std::move(gathered));
+    ARROW_RETURN_NOT_OK(RenumberBelow(child, batch));
+  }
+  return arrow::Status::OK();
+}
+
+// The batch with the ids df_engine looks up renumbered in its visiting order (see
+// above); the batch itself when they already are (a batch converted from OTLP).
+arrow::Result<OtapBatch> IdsInVisitingOrder(const OtapBatch& batch) {
+  const PayloadType root_type = RootPayloadType(batch.signal());
+  std::shared_ptr<arrow::RecordBatch> root = batch.Get(root_type);
+  if (!root) return batch;
+  OtapBatch out = batch;
+  const std::vector<int32_t> order = RootVisitingOrder(*root);
+  ARROW_ASSIGN_OR_RAISE(Renumbering scopes, RenumberScopes(&root, order));
+  if (!scopes.identity) {
+    if (auto attrs = batch.Get(PayloadType::kScopeAttrs)) {
+      ARROW_ASSIGN_OR_RAISE(attrs, GatherByParent(attrs, scopes));
+      out.Set(PayloadType::kScopeAttrs, std::move(attrs));
+    }
+  }
+  Renumbering roots;
+  if (const int index = root->schema()->GetFieldIndex(schema::kId); index >= 0) {
+    std::shared_ptr<arrow::Array> column;
+    ARROW_ASSIGN_OR_RAISE(roots, RenumberInOrder(root->column(index), order, &column));
+    if (column) {
+      ARROW_ASSIGN_OR_RAISE(
+          root, root->SetColumn(index, root->schema()->field(index), std::move(column)));
+    }
+  }
+  if (root != batch.Get(root_type)) out.Set(root_type, root);
+  for (PayloadType type : batch.payload_types()) {
+    if (ParentOf(type, batch.signal()) != root_type ||
+        type == PayloadType::kResourceAttrs || type == PayloadType::kScopeAttrs) {
+      continue;
+    }
+    std::shared_ptr<arrow::RecordBatch> table = batch.Get(type);
+    if (!roots.identity) {
+      ARROW_ASSIGN_OR_RAISE(table, GatherByParent(table, roots));
+    } else if (!OnlyChildOf(type) && !IsAttributeTable(type) && !SortedByParent(*table)) {
+      // The cursor's order among a metric's points is unspecified for unsorted rows.
+      Renumbering all;
+      const std::vector<uint32_t> parents =
+          StoredIds(*table->GetColumnByName(schema::kParentId));
+      const uint32_t max =
+          parents.empty() ? 0 : *std::max_element(parents.begin(), parents.end());
+      for (uint32_t id = 0; id <= max; ++id) all.old_of.push_back(id);
+      ARROW_ASSIGN_OR_RAISE(table, GatherByParent(table, all));
+    }
+    if (table != batch.Get(type)) out.Set(type, std::move(table));
+    ARROW_RETURN_NOT_OK(RenumberBelow(type, &out));
+  }
+  return out;
+}
+
 }  // namespace
 
 StreamEncoder::StreamEncoder(Signal signal, EncodeOptions options)
@@ -597,6 +915,7 @@ arrow::Result<std::string> StreamEncoder::Encode(const OtapBatch& batch, int64_t
     if (table != batch.Get(type)) ordered.Set(type, std::move(table));
   }
   if (options_.id_dialect == IdDialect::kRust) {
+    ARROW_ASSIGN_OR_RAISE(ordered, IdsInVisitingOrder(ordered));
     for (PayloadType type : batch.payload_types()) {
       ARROW_ASSIGN_OR_RAISE(auto table, NullIdsWithoutAttributes(type, ordered));
       ARROW_ASSIGN_OR_RAISE(table, ZeroRequiredNulls(type, std::move(table)));

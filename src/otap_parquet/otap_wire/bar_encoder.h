@@ -37,7 +37,10 @@ struct EncodeOptions {
   bool dictionaries = true;
   /// Transport id encoding (`arrow.id_dialect`): Rust's (bitwise float equality,
   /// `encoding` metadata) or Go's producer's, which Go receivers decode exactly
-  /// (NaN and -0.0 attribute/exemplar values; see pdata/ids.h IdDialect).
+  /// (NaN and -0.0 attribute/exemplar values; see pdata/ids.h IdDialect). Rust's
+  /// also sends ids in df_engine's visiting order where the stored ones are not
+  /// (children gathered by parent id, data points sorted by it): its child cursor
+  /// loses rows otherwise (docs/otap.md, Compatibility notes).
   IdDialect id_dialect = IdDialect::kRust;
 };
 

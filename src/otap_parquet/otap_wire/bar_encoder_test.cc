@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <arrow/api.h>
+#include <arrow/compute/api_vector.h>
 #include <arrow/io/memory.h>
 #include <arrow/ipc/api.h>
 #include <gtest/gtest.h>
@@ -868,6 +869,302 @@ TEST(StreamEncoderTest, RequiredColumnsHaveNoNullsForRust) {
     ASSERT_OK_AND_ASSIGN(auto back, otlp::OtapToTraces(*decoded.batch));
     ASSERT_OK(otlp::CheckEquivalent(otlp::OtlpRequest(traces), otlp::OtlpRequest(back)));
   }
+}
+
+// Resources a, b, c of one request, one scope each (`a` and `b` with an attribute,
+// `c` without), as tests/test_df_engine_interop.py's cursor_lake builds them: logs
+// a and b with attributes, c without; spans a and b with an attribute and an event,
+// c with a link only; gauges a and b with an attributed point, c without points, and
+// histograms a and b with an attributed point, c's with an exemplar only.
+template <typename Request>
+Request CursorRequest();
+
+void SetKv(opentelemetry::proto::common::v1::KeyValue* kv, const std::string& key,
+           const std::string& value) {
+  kv->set_key(key);
+  kv->mutable_value()->set_string_value(value);
+}
+
+template <typename Resource>
+void SetResourceAndScope(Resource* resource, const std::string& name) {
+  // c's resource equals a's: cursor_lake points c's rows at a's resource.
+  SetKv(resource->mutable_resource()->add_attributes(), "r", name == "c" ? "a" : name);
+}
+
+template <>
+otlp::LogsRequest CursorRequest() {
+  otlp::LogsRequest request;
+  for (std::string name : {"a", "b", "c"}) {
+    auto* resource = request.add_resource_logs();
+    SetResourceAndScope(resource, name);
+    auto* scope = resource->add_scope_logs();
+    scope->mutable_scope()->set_name(name);
+    if (name != "c") SetKv(scope->mutable_scope()->add_attributes(), "s", name);
+    auto* log = scope->add_log_records();
+    log->mutable_body()->set_string_value(name);
+    if (name != "c") SetKv(log->add_attributes(), "k", name);
+  }
+  return request;
+}
+
+template <>
+otlp::TracesRequest CursorRequest() {
+  otlp::TracesRequest request;
+  for (std::string name : {"a", "b", "c"}) {
+    auto* resource = request.add_resource_spans();
+    SetResourceAndScope(resource, name);
+    auto* scope = resource->add_scope_spans();
+    scope->mutable_scope()->set_name(name);
+    if (name != "c") SetKv(scope->mutable_scope()->add_attributes(), "s", name);
+    auto* span = scope->add_spans();
+    span->set_trace_id(std::string(16, 'T'));
+    span->set_span_id(std::string(8, name[0]));
+    span->set_name(name);
+    if (name == "c") {
+      span->add_links()->set_trace_id(std::string(16, 'L'));
+    } else {
+      SetKv(span->add_attributes(), "k", name);
+      span->add_events()->set_name("e-" + name);
+    }
+  }
+  return request;
+}
+
+template <>
+otlp::MetricsRequest CursorRequest() {
+  otlp::MetricsRequest request;
+  for (std::string name : {"a", "b", "c"}) {
+    auto* resource = request.add_resource_metrics();
+    SetResourceAndScope(resource, name);
+    auto* scope = resource->add_scope_metrics();
+    scope->mutable_scope()->set_name(name);
+    if (name != "c") SetKv(scope->mutable_scope()->add_attributes(), "s", name);
+    auto* gauge = scope->add_metrics();
+    gauge->set_name("g-" + name);
+    gauge->mutable_gauge();
+    auto* histogram = scope->add_metrics();
+    histogram->set_name("h-" + name);
+    auto* point = histogram->mutable_histogram()->add_data_points();
+    point->set_count(1);
+    if (name == "c") {
+      point->add_exemplars()->set_as_double(1.5);
+    } else {
+      auto* number = gauge->mutable_gauge()->add_data_points();
+      number->set_as_int(1);
+      SetKv(number->add_attributes(), "k", name);
+      SetKv(point->add_attributes(), "k", name);
+    }
+  }
+  return request;
+}
+
+// `batch` with resource 2's root rows pointed at resource 0 (resource 2's attributes
+// dropped): roots not grouped by resource, as cursor_lake stores them.
+arrow::Result<OtapBatch> ResourceTwoIntoZero(OtapBatch batch) {
+  auto root = batch.root();
+  const int index = root->schema()->GetFieldIndex("resource");
+  const auto& resource = static_cast<const arrow::StructArray&>(*root->column(index));
+  const int child = resource.struct_type()->GetFieldIndex("id");
+  const auto& ids = static_cast<const arrow::UInt16Array&>(*resource.field(child));
+  arrow::UInt16Builder builder;
+  for (int64_t i = 0; i < ids.length(); ++i) {
+    ARROW_RETURN_NOT_OK(builder.Append(ids.Value(i) == 2 ? 0 : ids.Value(i)));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto new_ids, builder.Finish());
+  arrow::ArrayVector children = resource.fields();
+  children[child] = new_ids;
+  ARROW_ASSIGN_OR_RAISE(
+      auto new_resource,
+      arrow::StructArray::Make(children, resource.struct_type()->fields()));
+  ARROW_ASSIGN_OR_RAISE(
+      root, root->SetColumn(index, root->schema()->field(index), new_resource));
+  batch.Set(RootPayloadType(batch.signal()), root);
+  auto attrs = batch.Get(PayloadType::kResourceAttrs);
+  const auto& parents =
+      static_cast<const arrow::UInt16Array&>(*attrs->GetColumnByName("parent_id"));
+  arrow::BooleanBuilder keep;
+  for (int64_t i = 0; i < parents.length(); ++i) {
+    ARROW_RETURN_NOT_OK(keep.Append(parents.Value(i) != 2));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto mask, keep.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto filtered, arrow::compute::Filter(attrs, mask));
+  batch.Set(PayloadType::kResourceAttrs, filtered.record_batch());
+  return batch;
+}
+
+// An id column's values (-1: null); `child` names a struct column's child.
+std::vector<int64_t> IdsOf(const OtapBatch& batch, PayloadType type,
+                           const std::string& column, const std::string& child = "") {
+  std::shared_ptr<arrow::Array> ids = batch.Get(type)->GetColumnByName(column);
+  if (!child.empty()) {
+    ids = static_cast<const arrow::StructArray&>(*ids).GetFieldByName(child);
+  }
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < ids->length(); ++i) {
+    if (ids->IsNull(i)) {
+      out.push_back(-1);
+    } else if (ids->type_id() == arrow::Type::UINT16) {
+      out.push_back(static_cast<const arrow::UInt16Array&>(*ids).Value(i));
+    } else {
+      out.push_back(static_cast<const arrow::UInt32Array&>(*ids).Value(i));
+    }
+  }
+  return out;
+}
+
+struct ExpectedIds {
+  PayloadType type;
+  std::string column;
+  std::string child;
+  std::vector<int64_t> rust;  // as sent with the Rust dialect, in row order
+};
+
+// Encodes `batch` with each dialect and decodes it; the Rust dialect's ids must be
+// `expected`, Go's those of `batch`; both must carry `batch`'s telemetry.
+template <typename Request>
+void ExpectIdsPerDialect(const OtapBatch& batch, const std::vector<ExpectedIds>& expected,
+                         arrow::Result<Request> (*to_otlp)(const OtapBatch&)) {
+  ASSERT_OK_AND_ASSIGN(auto source, to_otlp(batch));
+  for (IdDialect dialect : {IdDialect::kRust, IdDialect::kGo}) {
+    SCOPED_TRACE(dialect == IdDialect::kRust ? "rust" : "go");
+    StreamEncoder encoder(batch.signal(), EncodeOptions{.id_dialect = dialect});
+    ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(batch, 0));
+    StreamDecoder decoder(batch.signal(), DecodeLimits{});
+    DecodedBar decoded = decoder.Decode(message);
+    ASSERT_OK(decoded.status);
+    ASSERT_TRUE(decoded.batch.has_value());
+    for (const auto& ids : expected) {
+      SCOPED_TRACE(std::string(TableName(ids.type)) + "." + ids.column + " " + ids.child);
+      EXPECT_EQ(IdsOf(*decoded.batch, ids.type, ids.column, ids.child),
+                dialect == IdDialect::kRust
+                    ? ids.rust
+                    : IdsOf(batch, ids.type, ids.column, ids.child));
+    }
+    ASSERT_OK_AND_ASSIGN(auto back, to_otlp(*decoded.batch));
+    ASSERT_OK(otlp::CheckEquivalent(otlp::OtlpRequest(source), otlp::OtlpRequest(back)));
+  }
+}
+
+// Scenario: logs whose roots are not grouped by resource (a's row, b's, then c's
+// pointed at a's resource): df_engine visits the scopes by (resource.id, scope.id)
+// values, 0 (a), 2 (c, no attributes), 1 (b); sent with each dialect.
+// Guarantees: with Rust's, the scope ids ascend in that order (a 0, c 1, b 2) and
+// the scope attributes follow them (a's, then b's), so df_engine's cursor, which lost
+// b's after the lookup of c's found none (otlp/common.rs:1088-1098), finds every
+// scope's; the root ids already ascend (c's log has no id) and stay; Go's gets the
+// ids as stored; both carry the same telemetry.
+TEST(StreamEncoderTest, ScopeIdsAscendInRustVisitingOrder) {
+  ASSERT_OK_AND_ASSIGN(auto batches,
+                       otlp::LogsToOtap(CursorRequest<otlp::LogsRequest>()));
+  ASSERT_OK_AND_ASSIGN(auto batch, ResourceTwoIntoZero(batches[0]));
+  ASSERT_EQ(IdsOf(batch, PayloadType::kLogs, "scope", "id"),
+            (std::vector<int64_t>{0, 1, 2}));
+  ExpectIdsPerDialect<otlp::LogsRequest>(
+      batch,
+      {{PayloadType::kLogs, "scope", "id", {0, 2, 1}},
+       {PayloadType::kScopeAttrs, "parent_id", "", {0, 2}},
+       {PayloadType::kLogs, "id", "", {0, 1, -1}},
+       {PayloadType::kLogAttrs, "parent_id", "", {0, 1}}},
+      &otlp::OtapToLogs);
+}
+
+// Scenario: traces as above: df_engine visits spans a (0), c (2: a link only), b (1).
+// Guarantees: with Rust's, span ids ascend in that order (a 0, c 1, b 2) and the
+// span attributes, events and links are gathered by new span id, so the lookups of
+// c's attributes and events (none) no longer hide b's; Go's gets the stored ids.
+TEST(StreamEncoderTest, RootIdsAscendInRustVisitingOrder) {
+  ASSERT_OK_AND_ASSIGN(auto batches,
+                       otlp::TracesToOtap(CursorRequest<otlp::TracesRequest>()));
+  ASSERT_OK_AND_ASSIGN(auto batch, ResourceTwoIntoZero(batches[0]));
+  ASSERT_EQ(IdsOf(batch, PayloadType::kSpans, "id"), (std::vector<int64_t>{0, 1, 2}));
+  ExpectIdsPerDialect<otlp::TracesRequest>(
+      batch,
+      {{PayloadType::kSpans, "scope", "id", {0, 2, 1}},
+       {PayloadType::kSpans, "id", "", {0, 2, 1}},
+       {PayloadType::kSpanAttrs, "parent_id", "", {0, 2}},
+       {PayloadType::kSpanEvents, "parent_id", "", {0, 2}},
+       {PayloadType::kSpanLinks, "parent_id", "", {1}}},
+      &otlp::OtapToTraces);
+}
+
+// Scenario: metrics as above: df_engine visits metrics g-a, h-a, g-c (no points),
+// h-c, g-b, h-b (stored ids 0, 1, 4, 5, 2, 3) and histogram points a, c (exemplar
+// only), b.
+// Guarantees: with Rust's, metric ids ascend in that order, the data points are
+// gathered by new metric id (histogram rows a, c, b) with ids ascending in that
+// order, and point attributes and exemplars follow: the lookup of g-c's points no
+// longer hides g-b's, nor that of c's point attributes b's; Go's gets the stored
+// ids.
+TEST(StreamEncoderTest, DataPointIdsAscendInRustVisitingOrder) {
+  ASSERT_OK_AND_ASSIGN(auto batches,
+                       otlp::MetricsToOtap(CursorRequest<otlp::MetricsRequest>()));
+  ASSERT_OK_AND_ASSIGN(auto batch, ResourceTwoIntoZero(batches[0]));
+  ASSERT_EQ(IdsOf(batch, PayloadType::kUnivariateMetrics, "id"),
+            (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  ASSERT_EQ(IdsOf(batch, PayloadType::kHistogramDataPoints, "id"),
+            (std::vector<int64_t>{0, 1, 2}));
+  ExpectIdsPerDialect<otlp::MetricsRequest>(
+      batch,
+      {{PayloadType::kUnivariateMetrics, "id", "", {0, 1, 4, 5, 2, 3}},
+       {PayloadType::kNumberDataPoints, "parent_id", "", {0, 4}},
+       {PayloadType::kHistogramDataPoints, "parent_id", "", {1, 3, 5}},
+       {PayloadType::kHistogramDataPoints, "id", "", {0, 1, 2}},
+       {PayloadType::kHistogramDpAttrs, "parent_id", "", {0, 2}},
+       {PayloadType::kHistogramDpExemplars, "parent_id", "", {1}}},
+      &otlp::OtapToMetrics);
+}
+
+// Scenario: metrics as above but with resources in order, and the histogram points
+// stored last first (c's, b's, a's): df_engine visits the metrics in id order and
+// each metric's points in the order of its cursor over their parent ids, whose
+// order among rows not sorted by parent id its unstable sort leaves unspecified.
+// Guarantees: with Rust's, the points go sorted by parent id (a, b, c), ids
+// ascending in that order (stored with the rows: already so), a sorted run Rust's
+// sort keeps as it is; the metric ids are kept; Go's gets the rows as stored.
+TEST(StreamEncoderTest, DataPointsSortedByParentForRust) {
+  ASSERT_OK_AND_ASSIGN(auto batches,
+                       otlp::MetricsToOtap(CursorRequest<otlp::MetricsRequest>()));
+  OtapBatch batch = batches[0];
+  auto points = batch.Get(PayloadType::kHistogramDataPoints);
+  arrow::Int32Builder last_first;
+  ASSERT_OK(last_first.AppendValues({2, 1, 0}));
+  ASSERT_OK_AND_ASSIGN(auto indices, last_first.Finish());
+  ASSERT_OK_AND_ASSIGN(auto reversed, arrow::compute::Take(points, indices));
+  batch.Set(PayloadType::kHistogramDataPoints, reversed.record_batch());
+  ASSERT_EQ(IdsOf(batch, PayloadType::kHistogramDataPoints, "parent_id"),
+            (std::vector<int64_t>{5, 3, 1}));
+  ExpectIdsPerDialect<otlp::MetricsRequest>(
+      batch,
+      {{PayloadType::kUnivariateMetrics, "id", "", {0, 1, 2, 3, 4, 5}},
+       {PayloadType::kHistogramDataPoints, "parent_id", "", {1, 3, 5}},
+       {PayloadType::kHistogramDataPoints, "id", "", {0, 1, 2}},
+       {PayloadType::kHistogramDpAttrs, "parent_id", "", {0, 1}},
+       {PayloadType::kHistogramDpExemplars, "parent_id", "", {2}}},
+      &otlp::OtapToMetrics);
+}
+
+// Scenario: logs a and b stored with one id (0) for a's attribute, c without.
+// Guarantees: with Rust's, each row gets its own id and the attribute is sent once
+// per row (df_engine's cursor finds nothing on a second lookup of an id); Go's gets
+// the shared id; both carry the same telemetry (both rows with the attribute).
+TEST(StreamEncoderTest, SharedRootIdSplitForRust) {
+  ASSERT_OK_AND_ASSIGN(auto batches,
+                       otlp::LogsToOtap(CursorRequest<otlp::LogsRequest>()));
+  OtapBatch batch = batches[0];
+  auto root = batch.root();
+  const int id = root->schema()->GetFieldIndex("id");
+  arrow::UInt16Builder ids;
+  ASSERT_OK(ids.AppendValues({0, 0}));
+  ASSERT_OK(ids.AppendNull());
+  ASSERT_OK_AND_ASSIGN(auto shared, ids.Finish());
+  ASSERT_OK_AND_ASSIGN(root, root->SetColumn(id, root->schema()->field(id), shared));
+  batch.Set(PayloadType::kLogs, root);
+  batch.Set(PayloadType::kLogAttrs, batch.Get(PayloadType::kLogAttrs)->Slice(0, 1));
+  ExpectIdsPerDialect<otlp::LogsRequest>(
+      batch,
+      {{PayloadType::kLogs, "id", "", {0, 1, -1}},
+       {PayloadType::kLogAttrs, "parent_id", "", {0, 1}}},
+      &otlp::OtapToLogs);
 }
 
 }  // namespace
