@@ -16,6 +16,7 @@
 #include <arrow/io/memory.h>
 #include <arrow/record_batch.h>
 #include <arrow/table.h>
+#include <arrow/util/byte_size.h>
 #include <arrow/util/key_value_metadata.h>
 #include <fmt/format.h>
 #include <parquet/arrow/reader.h>
@@ -684,10 +685,18 @@ class Compactor {
           arrow::key_value_metadata({std::string("_part_id")}, {new_part_id});
       // Small row groups are gathered into batches of up to WriteBatchSize rows
       // before the writer sees them: each batch costs the writer (and each of its
-      // columns Parquet) a fixed amount, whatever its size.
+      // columns Parquet) a fixed amount, whatever its size. The writer cuts files
+      // between batches only: a batch holds at most a quarter of the target file
+      // size in Arrow bytes (more than that compressed, far from binding at
+      // the usual targets).
       const int64_t batch_rows = WriteBatchSize(options_.writer);
+      const int64_t batch_bytes =
+          options_.writer.target_bytes_per_file > 0
+              ? std::max<int64_t>(options_.writer.target_bytes_per_file / 4, 1)
+              : std::numeric_limits<int64_t>::max();
       std::vector<std::shared_ptr<arrow::RecordBatch>> pending;
       int64_t pending_rows = 0;
+      int64_t pending_bytes = 0;
       PayloadType pending_type = PayloadType::kUnknown;
       auto flush = [&]() -> Status {
         if (pending.empty()) return Status::OK();
@@ -703,6 +712,7 @@ class Compactor {
         }
         pending.clear();
         pending_rows = 0;
+        pending_bytes = 0;
         ARROW_ASSIGN_OR_RAISE(rows, rows->ReplaceSchema(schema));
         DiskBatch disk;
         disk.signal = Signal::kLogs;  // not used for disk-form rows
@@ -740,8 +750,9 @@ class Compactor {
             return Status::OK();
           }
           pending_rows += (*batch)->num_rows();
+          pending_bytes += arrow::util::TotalBufferSize(**batch);
           pending.push_back(std::move(*batch));
-          if (pending_rows >= batch_rows) {
+          if (pending_rows >= batch_rows || pending_bytes >= batch_bytes) {
             if (Status st = flush(); !st.ok()) {
               ARROW_RETURN_NOT_OK(undo("writing failed: " + st.ToString()));
               return Status::OK();
