@@ -11,6 +11,7 @@
 #include <set>
 #include <utility>
 
+#include <arrow/array/util.h>
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/io/memory.h>
@@ -23,6 +24,7 @@
 #include <parquet/arrow/schema.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
+#include <parquet/statistics.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
@@ -350,6 +352,68 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
   ARROW_ASSIGN_OR_RAISE(
       reader, parquet::arrow::FileReader::Make(pool, std::move(pq), properties));
   return reader;
+}
+
+// Reads row group `group` of `reader` (whose Arrow schema is `schema`) as one batch.
+// A top-level optional leaf column whose statistics count as many nulls as the row
+// group has rows is not read but made as nulls (`*skipped` counts them): for small
+// row groups reading a column chunk costs mostly a fixed amount (page reader,
+// decompressor, decoder), whatever it holds.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ReadRowGroupBatch(
+    parquet::arrow::FileReader& reader, const parquet::FileMetaData& metadata, int group,
+    const std::shared_ptr<arrow::Schema>& schema, int64_t* skipped) {
+  const parquet::SchemaDescriptor& descr = *metadata.schema();
+  const auto row_group = metadata.RowGroup(group);
+  const int64_t rows = row_group->num_rows();
+  std::vector<bool> all_null(static_cast<size_t>(schema->num_fields()), false);
+  std::vector<int> leaves;
+  int nulls = 0;
+  for (int c = 0; c < descr.num_columns(); ++c) {
+    const int field = descr.group_node()->FieldIndex(*descr.GetColumnRoot(c));
+    const parquet::ColumnDescriptor* column = descr.Column(c);
+    bool skip = false;
+    if (rows > 0 && field >= 0 && field < schema->num_fields() &&
+        column->max_repetition_level() == 0 && column->max_definition_level() == 1 &&
+        descr.GetColumnRoot(c) == column->schema_node().get()) {
+      const auto chunk = row_group->ColumnChunk(c);
+      if (chunk->is_stats_set()) {
+        const auto stats = chunk->encoded_statistics();
+        skip = stats != nullptr && stats->has_null_count && stats->null_count == rows &&
+               chunk->num_values() == rows;
+      }
+    }
+    if (skip) {
+      all_null[static_cast<size_t>(field)] = true;
+      ++nulls;
+    } else {
+      leaves.push_back(c);
+    }
+  }
+  if (nulls == 0 || leaves.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto table, reader.ReadRowGroup(group));
+    return table->CombineChunksToBatch(util::DataMemoryPool());
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, reader.ReadRowGroup(group, leaves));
+  ARROW_ASSIGN_OR_RAISE(auto read, table->CombineChunksToBatch(util::DataMemoryPool()));
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  int next = 0;
+  for (int f = 0; f < schema->num_fields(); ++f) {
+    if (all_null[static_cast<size_t>(f)]) {
+      ARROW_ASSIGN_OR_RAISE(
+          auto column,
+          arrow::MakeArrayOfNull(schema->field(f)->type(), rows, util::DataMemoryPool()));
+      columns.push_back(std::move(column));
+      continue;
+    }
+    if (next >= read->num_columns() ||
+        read->schema()->field(next)->name() != schema->field(f)->name()) {
+      return Status::Invalid("column ", schema->field(f)->name(), " of row group ", group,
+                             " not read");
+    }
+    columns.push_back(read->column(next++));
+  }
+  *skipped += nulls;
+  return arrow::RecordBatch::Make(schema, rows, std::move(columns));
 }
 
 // The footer of `path`, or nullptr when it cannot be read.
@@ -740,9 +804,8 @@ class Compactor {
           return Status::OK();
         }
         for (int group = 0; group < (*reader)->num_row_groups(); ++group) {
-          auto table = (*reader)->ReadRowGroup(group);
-          auto batch = table.ok() ? (*table)->CombineChunksToBatch(util::DataMemoryPool())
-                                  : table.status();
+          auto batch = ReadRowGroupBatch(**reader, *file.metadata, group,
+                                         DiskSchema(file.type), &result->null_chunks);
           if (!batch.ok()) {
             ARROW_RETURN_NOT_OK(undo(fmt::format("reading row group {} of {} failed: {}",
                                                  group, DisplayUri(*fs_, file.path),

@@ -177,6 +177,8 @@ struct CompactionResult {
   int64_t rows = 0;  ///< rows of every table read
   /// Rows copied table by table (our writer's files), not merged by the reader.
   bool copied = false;
+  /// Column chunks of copied files not read: every value null by their statistics.
+  int64_t null_chunks = 0;
   std::string detail;
 };
 
