@@ -125,7 +125,7 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
                            : "");
   }
   out << fmt::format(
-      "compact {}{}: {} partitions {}, {} refused; {} rows in {:.2f} CPU-s; {} "
+      "compact {}{}: {} partitions {}, {} refused; {} rows in {:.3f} CPU-s; {} "
       "superseded files {}, {} kept for the grace period {}\n",
       dataset::DisplayUri(*fs, base), options.dry_run ? " (dry run)" : "",
       report->compacted, options.dry_run ? "to compact" : "compacted", report->problems,

@@ -11,15 +11,20 @@
 #include <set>
 #include <utility>
 
+#include <arrow/array/util.h>
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/io/memory.h>
 #include <arrow/record_batch.h>
 #include <arrow/table.h>
+#include <arrow/util/byte_size.h>
 #include <arrow/util/key_value_metadata.h>
 #include <fmt/format.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/arrow/schema.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
+#include <parquet/statistics.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
@@ -303,18 +308,35 @@ struct CopySource {
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
     const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path,
-    std::shared_ptr<parquet::FileMetaData> metadata) {
+    std::shared_ptr<parquet::FileMetaData> metadata, int64_t size,
+    int64_t read_whole_file_bytes) {
   auto input = fs->OpenInputFile(path);
   if (!input.ok()) {
     return Status::IOError("opening ", DisplayUri(*fs, path), ": ",
                            input.status().message());
   }
-  // As the replay reader opens files: its memory pool (jemalloc), a buffered stream
-  // locally, coalesced ranged reads on object stores.
   arrow::MemoryPool* pool = util::DataMemoryPool();
   const bool local = IsLocalFileSystem(*fs);
+  const bool whole = size > 0 && size <= read_whole_file_bytes;
+  if (whole) {
+    // A small file (a writer flushing often leaves many): one read instead of a
+    // footer read plus one per column chunk, and no 1 MiB stream buffer per column
+    // chunk (allocated and faulted in for a few kilobytes each).
+    auto bytes = (*input)->ReadAt(0, size);
+    if (!bytes.ok()) {
+      return Status::IOError("reading ", DisplayUri(*fs, path), ": ",
+                             bytes.status().message());
+    }
+    if ((*bytes)->size() != size) {
+      return Status::IOError("reading ", DisplayUri(*fs, path), ": ", (*bytes)->size(),
+                             " bytes instead of ", size, " (changed since listed)");
+    }
+    *input = std::make_shared<arrow::io::BufferReader>(std::move(*bytes));
+  }
+  // Otherwise as the replay reader opens files: its memory pool (jemalloc), a
+  // buffered stream locally, coalesced ranged reads on object stores.
   parquet::ReaderProperties file_properties(pool);
-  if (local) {
+  if (local && !whole) {
     file_properties.enable_buffered_stream();
     file_properties.set_buffer_size(1 << 20);
   }
@@ -325,11 +347,91 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
     return Status::IOError("opening ", DisplayUri(*fs, path), ": ", e.what());
   }
   parquet::ArrowReaderProperties properties(/*use_threads=*/false);
-  properties.set_pre_buffer(!local);
+  properties.set_pre_buffer(!local && !whole);
   std::unique_ptr<parquet::arrow::FileReader> reader;
   ARROW_ASSIGN_OR_RAISE(
       reader, parquet::arrow::FileReader::Make(pool, std::move(pq), properties));
   return reader;
+}
+
+// Reads row group `group` of `reader` (whose Arrow schema is `schema`) as one batch.
+// A top-level optional leaf column whose statistics count as many nulls as the row
+// group has rows is not read but made as nulls (`*skipped` counts them): for small
+// row groups reading a column chunk costs mostly a fixed amount (page reader,
+// decompressor, decoder), whatever it holds.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ReadRowGroupBatch(
+    parquet::arrow::FileReader& reader, const parquet::FileMetaData& metadata, int group,
+    const std::shared_ptr<arrow::Schema>& schema, int64_t* skipped) {
+  const parquet::SchemaDescriptor& descr = *metadata.schema();
+  const auto row_group = metadata.RowGroup(group);
+  const int64_t rows = row_group->num_rows();
+  std::vector<bool> all_null(static_cast<size_t>(schema->num_fields()), false);
+  std::vector<int> leaves;
+  int nulls = 0;
+  for (int c = 0; c < descr.num_columns(); ++c) {
+    const int field = descr.group_node()->FieldIndex(*descr.GetColumnRoot(c));
+    const parquet::ColumnDescriptor* column = descr.Column(c);
+    bool skip = false;
+    if (rows > 0 && field >= 0 && field < schema->num_fields() &&
+        column->max_repetition_level() == 0 && column->max_definition_level() == 1 &&
+        descr.GetColumnRoot(c) == column->schema_node().get()) {
+      const auto chunk = row_group->ColumnChunk(c);
+      if (chunk->is_stats_set()) {
+        const auto stats = chunk->encoded_statistics();
+        skip = stats != nullptr && stats->has_null_count && stats->null_count == rows &&
+               chunk->num_values() == rows;
+      }
+    }
+    if (skip) {
+      all_null[static_cast<size_t>(field)] = true;
+      ++nulls;
+    } else {
+      leaves.push_back(c);
+    }
+  }
+  if (nulls == 0 || leaves.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto table, reader.ReadRowGroup(group));
+    return table->CombineChunksToBatch(util::DataMemoryPool());
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, reader.ReadRowGroup(group, leaves));
+  ARROW_ASSIGN_OR_RAISE(auto read, table->CombineChunksToBatch(util::DataMemoryPool()));
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  int next = 0;
+  for (int f = 0; f < schema->num_fields(); ++f) {
+    if (all_null[static_cast<size_t>(f)]) {
+      ARROW_ASSIGN_OR_RAISE(
+          auto column,
+          arrow::MakeArrayOfNull(schema->field(f)->type(), rows, util::DataMemoryPool()));
+      columns.push_back(std::move(column));
+      continue;
+    }
+    if (next >= read->num_columns() ||
+        read->schema()->field(next)->name() != schema->field(f)->name()) {
+      return Status::Invalid("column ", schema->field(f)->name(), " of row group ", group,
+                             " not read");
+    }
+    columns.push_back(read->column(next++));
+  }
+  *skipped += nulls;
+  return arrow::RecordBatch::Make(schema, rows, std::move(columns));
+}
+
+// The footer of `path`, or nullptr when it cannot be read.
+std::shared_ptr<parquet::FileMetaData> ReadFooter(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path) {
+  auto input = fs->OpenInputFile(path);
+  if (!input.ok()) return nullptr;
+  try {
+    return parquet::ParquetFileReader::Open(*input)->metadata();
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+std::string ArrowSchemaOf(const parquet::FileMetaData& metadata) {
+  const auto& kv = metadata.key_value_metadata();
+  if (kv == nullptr) return "";
+  return kv->Get("ARROW:schema").ValueOr("");
 }
 
 // The files of `partition` for a copy of their rows as they are, or nullopt when some
@@ -341,16 +443,32 @@ arrow::Result<std::optional<std::vector<CopySource>>> PlanCopy(
     const std::shared_ptr<arrow::fs::FileSystem>& fs, const PartitionPlan& partition) {
   std::vector<CopySource> out;
   for (const auto& [type, files] : partition.files) {
+    // The Arrow schema a file reads as is a function of its Parquet schema and its
+    // stored ARROW:schema alone: a footer equal in both to one already converted
+    // and checked needs no conversion of its own (most files of a partition).
+    std::shared_ptr<parquet::FileMetaData> checked;
+    std::string checked_arrow_schema;
     for (const auto& file : files) {
-      auto reader = OpenParquet(fs, file.path, nullptr);
-      if (!reader.ok()) return std::nullopt;
-      std::shared_ptr<arrow::Schema> schema;
-      if (!(*reader)->GetSchema(&schema).ok() ||
-          !schema->Equals(*DiskSchema(type), /*check_metadata=*/false)) {
-        return std::nullopt;
+      auto metadata = ReadFooter(fs, file.path);
+      if (metadata == nullptr) return std::nullopt;
+      std::string arrow_schema = ArrowSchemaOf(*metadata);
+      if (checked == nullptr || arrow_schema != checked_arrow_schema ||
+          !metadata->schema()->Equals(*checked->schema())) {
+        // What FileReader::GetSchema does, with OpenParquet's properties.
+        std::shared_ptr<arrow::Schema> schema;
+        if (!parquet::arrow::FromParquetSchema(
+                 metadata->schema(),
+                 parquet::ArrowReaderProperties(/*use_threads=*/false),
+                 metadata->key_value_metadata(), &schema)
+                 .ok() ||
+            !schema->Equals(*DiskSchema(type), /*check_metadata=*/false)) {
+          return std::nullopt;
+        }
+        checked = metadata;
+        checked_arrow_schema = std::move(arrow_schema);
       }
-      out.push_back({type, file.path, (*reader)->parquet_reader()->metadata(),
-                     std::max<int64_t>(file.size, 0)});
+      out.push_back(
+          {type, file.path, std::move(metadata), std::max<int64_t>(file.size, 0)});
     }
   }
   return out;
@@ -559,10 +677,25 @@ class Compactor {
         source.path.substr(0, at) + std::string(kPartIdPrefix) + new_part_id;
     manifest.supersedes = source.path;
     manifest.created_unix_nano = UnixNanos(Now());
+    std::optional<std::vector<CopySource>> copy;
+    if (options_.copy_own_files) {
+      ARROW_ASSIGN_OR_RAISE(copy, PlanCopy(fs_, source));
+    }
+    // The rows of the files to copy are in the footers PlanCopy read.
+    std::map<std::string, int64_t> copy_rows;
+    if (copy) {
+      for (const auto& file : *copy) copy_rows[file.path] = file.metadata->num_rows();
+    }
     for (const auto& [type, files] : source.files) {
       auto& list = manifest.old_files[std::string(TableName(type))];
       for (const auto& file : files) {
-        ARROW_ASSIGN_OR_RAISE(const int64_t rows, FooterRows(fs_, file.path));
+        auto known = copy_rows.find(file.path);
+        int64_t rows = 0;
+        if (known != copy_rows.end()) {
+          rows = known->second;
+        } else {
+          ARROW_ASSIGN_OR_RAISE(rows, FooterRows(fs_, file.path));
+        }
         list.push_back({BaseName(file.path), rows});
       }
     }
@@ -605,11 +738,8 @@ class Compactor {
                           DatasetWriter::Make(writer_options, *partitioning, settings));
     std::vector<arrow::Future<>> acks;
     bool hooked = false;
-    std::optional<std::vector<CopySource>> copy;
-    if (options_.copy_own_files) {
-      ARROW_ASSIGN_OR_RAISE(copy, PlanCopy(fs_, source));
-    }
     if (copy) {
+      result->copied = true;
       // Our own files: each table's rows copied in order with their ids, which are
       // already unique in the id space (one old partition makes one new one), so no
       // join work. The reader's merge below is for files of other writers.
@@ -617,40 +747,85 @@ class Compactor {
       if (!time_path.empty()) time_path.pop_back();
       const auto root_metadata =
           arrow::key_value_metadata({std::string("_part_id")}, {new_part_id});
-      for (auto& file : *copy) {
-        auto schema = DiskSchema(file.type);
-        if (IsRoot(file.type)) schema = schema->WithMetadata(root_metadata);
-        auto reader = OpenParquet(fs_, file.path, file.metadata);
+      // Small row groups are gathered into batches of up to WriteBatchSize rows
+      // before the writer sees them: each batch costs the writer (and each of its
+      // columns Parquet) a fixed amount, whatever its size. The writer cuts files
+      // between batches only: a batch holds at most a quarter of the target file
+      // size in Arrow bytes (more than that compressed, far from binding at
+      // the usual targets).
+      const int64_t batch_rows = WriteBatchSize(options_.writer);
+      const int64_t batch_bytes =
+          options_.writer.target_bytes_per_file > 0
+              ? std::max<int64_t>(options_.writer.target_bytes_per_file / 4, 1)
+              : std::numeric_limits<int64_t>::max();
+      std::vector<std::shared_ptr<arrow::RecordBatch>> pending;
+      int64_t pending_rows = 0;
+      int64_t pending_bytes = 0;
+      PayloadType pending_type = PayloadType::kUnknown;
+      auto flush = [&]() -> Status {
+        if (pending.empty()) return Status::OK();
+        auto schema = DiskSchema(pending_type);
+        if (IsRoot(pending_type)) schema = schema->WithMetadata(root_metadata);
+        std::shared_ptr<arrow::RecordBatch> rows;
+        if (pending.size() == 1) {
+          rows = std::move(pending.front());
+        } else {
+          ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(pending));
+          ARROW_ASSIGN_OR_RAISE(rows,
+                                table->CombineChunksToBatch(util::DataMemoryPool()));
+        }
+        pending.clear();
+        pending_rows = 0;
+        pending_bytes = 0;
+        ARROW_ASSIGN_OR_RAISE(rows, rows->ReplaceSchema(schema));
+        DiskBatch disk;
+        disk.signal = Signal::kLogs;  // not used for disk-form rows
+        disk.tables.emplace_back(pending_type, std::move(rows));
+        acks.push_back(writer->WriteDisk(std::move(disk), time_path));
+        if (!hooked && writer->metrics().files_closed > 0) {
+          hooked = true;
+          Hook("writing");
+        }
+        return Status::OK();
+      };
+      for (size_t i = 0; i < copy->size(); ++i) {
+        const CopySource& file = (*copy)[i];
+        if (file.type != pending_type) {
+          if (Status st = flush(); !st.ok()) {
+            ARROW_RETURN_NOT_OK(undo("writing failed: " + st.ToString()));
+            return Status::OK();
+          }
+          pending_type = file.type;
+        }
+        auto reader = OpenParquet(fs_, file.path, file.metadata, file.size,
+                                  options_.read_whole_file_bytes);
         if (!reader.ok()) {
           ARROW_RETURN_NOT_OK(undo("reading failed: " + reader.status().ToString()));
           return Status::OK();
         }
         for (int group = 0; group < (*reader)->num_row_groups(); ++group) {
-          auto table = (*reader)->ReadRowGroup(group);
-          Status st = table.status();
-          if (st.ok()) {
-            auto combined = (*table)->CombineChunksToBatch();
-            if (combined.ok()) {
-              DiskBatch disk;
-              disk.signal = Signal::kLogs;  // not used for disk-form rows
-              disk.tables.emplace_back(
-                  file.type, (*combined)->ReplaceSchema(schema).ValueOr(nullptr));
-              if (disk.tables.back().second == nullptr) {
-                st = Status::Invalid("schema of ", TableName(file.type));
-              } else {
-                acks.push_back(writer->WriteDisk(std::move(disk), time_path));
-              }
-            } else {
-              st = combined.status();
-            }
-          }
-          if (!st.ok()) {
-            ARROW_RETURN_NOT_OK(undo("reading failed: " + st.ToString()));
+          auto batch = ReadRowGroupBatch(**reader, *file.metadata, group,
+                                         DiskSchema(file.type), &result->null_chunks);
+          if (!batch.ok()) {
+            ARROW_RETURN_NOT_OK(undo(fmt::format("reading row group {} of {} failed: {}",
+                                                 group, DisplayUri(*fs_, file.path),
+                                                 batch.status().ToString())));
             return Status::OK();
           }
-          if (!hooked && writer->metrics().files_closed > 0) {
-            hooked = true;
-            Hook("writing");
+          pending_rows += (*batch)->num_rows();
+          pending_bytes += arrow::util::TotalBufferSize(**batch);
+          pending.push_back(std::move(*batch));
+          if (pending_rows >= batch_rows || pending_bytes >= batch_bytes) {
+            if (Status st = flush(); !st.ok()) {
+              ARROW_RETURN_NOT_OK(undo("writing failed: " + st.ToString()));
+              return Status::OK();
+            }
+          }
+        }
+        if (i + 1 == copy->size()) {
+          if (Status st = flush(); !st.ok()) {
+            ARROW_RETURN_NOT_OK(undo("writing failed: " + st.ToString()));
+            return Status::OK();
           }
         }
         progress.Done(1, file.size);

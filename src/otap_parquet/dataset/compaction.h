@@ -143,6 +143,9 @@ struct CompactOptions {
   /// every partition goes through the reader's merge, as files of other writers do;
   /// tests).
   bool copy_own_files = true;
+  /// Files to copy up to this size are read whole, in one request, and decoded from
+  /// memory; larger ones are streamed (0: every file streamed; tests).
+  int64_t read_whole_file_bytes = 8 << 20;
   /// Progress (the CLI's --progress), when set: `progress_total(files, bytes)` once
   /// the partitions to compact are chosen (their old files), `progress_done(files,
   /// bytes)` as they are read (per file copied; a merged or refused partition at its
@@ -172,6 +175,10 @@ struct CompactionResult {
   int64_t new_files = 0;
   int64_t new_bytes = 0;
   int64_t rows = 0;  ///< rows of every table read
+  /// Rows copied table by table (our writer's files), not merged by the reader.
+  bool copied = false;
+  /// Column chunks of copied files not read: every value null by their statistics.
+  int64_t null_chunks = 0;
   std::string detail;
 };
 

@@ -5,11 +5,18 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include <arrow/array/builder_binary.h>
 #include <arrow/filesystem/localfs.h>
+#include <arrow/io/file.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/table.h>
 #include <gtest/gtest.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/file_reader.h>
 
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
 #include "otap_parquet/dataset/read_errors.h"
@@ -302,9 +309,10 @@ arrow::Result<std::vector<otlp::OtlpRequest>> ReadAll(const std::string& base) {
 }
 
 // Compact() end to end on three id spaces of all signals in small files, by the copy
-// of our files and by the reader's merge: the replay equals the generated input, one
-// compacted partition per old one, the superseded files deleted (grace 0).
-class CompactTest : public ::testing::TestWithParam<bool> {};
+// of our files (files read whole or streamed) and by the reader's merge: the replay
+// equals the generated input, one compacted partition per old one, the superseded
+// files deleted (grace 0).
+class CompactTest : public ::testing::TestWithParam<std::tuple<bool, int64_t>> {};
 
 TEST_P(CompactTest, EveryRecordOfThreePartitionsKept) {
   otap_parquet::testing::TempDir dir("compaction_e2e");
@@ -320,11 +328,20 @@ TEST_P(CompactTest, EveryRecordOfThreePartitionsKept) {
   options.older_than = std::chrono::milliseconds(0);
   options.grace = std::chrono::milliseconds(0);
   options.fsync = false;
-  options.copy_own_files = GetParam();
+  options.copy_own_files = std::get<0>(GetParam());
+  options.read_whole_file_bytes = std::get<1>(GetParam());
   options.writer.target_bytes_per_file = 1 << 20;
   ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir.path(), options));
   EXPECT_EQ(report.compacted, 3);
   EXPECT_EQ(report.problems, 0);
+  for (const auto& result : report.results) {
+    EXPECT_EQ(result.copied, options.copy_own_files) << result.partition;
+    // Attribute columns of other value types are all null in many row groups: made
+    // as nulls, not read.
+    if (result.copied) {
+      EXPECT_GT(result.null_chunks, 0) << result.partition;
+    }
+  }
   ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
   ASSERT_EQ(plan.partitions.size(), 3u);
   for (const auto& p : plan.partitions) {
@@ -339,7 +356,135 @@ TEST_P(CompactTest, EveryRecordOfThreePartitionsKept) {
   EXPECT_EQ(report.compacted, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(CopyAndMerge, CompactTest, ::testing::Bool());
+INSTANTIATE_TEST_SUITE_P(CopyAndMerge, CompactTest,
+                         ::testing::Combine(::testing::Bool(),
+                                            ::testing::Values(0, 8 << 20)));
+
+std::vector<std::string> ParquetFilesUnder(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : stdfs::recursive_directory_iterator(dir)) {
+    if (entry.path().extension() == ".parquet") out.push_back(entry.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The copy gathers the small row groups of many files of a table into batches of
+// write_batch_size rows (1,024 at 16 KiB pages), cut there and where the table
+// changes: every record kept, each table's rows in one file.
+TEST(CompactCopyTest, RowGroupsGatheredAcrossFilesKeepEveryRecord) {
+  otap_parquet::testing::TempDir dir("compaction_gather");
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 40;
+  testing::TestWriteOptions write;
+  write.default_rotate_rows = 300;
+  write.row_group_rows = 70;
+  ASSERT_OK_AND_ASSIGN(auto expected, testing::WriteGeneratedDataset(
+                                          dir.path(), {Signal::kLogs}, 6, gen, write));
+  CompactOptions options;
+  options.older_than = std::chrono::milliseconds(0);
+  options.grace = std::chrono::milliseconds(0);
+  options.fsync = false;
+  options.writer.data_page_size = 16 << 10;
+  ASSERT_EQ(WriteBatchSize(options.writer), 1024);
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir.path(), options));
+  ASSERT_EQ(report.compacted, 1);
+  ASSERT_TRUE(report.results[0].copied);
+  const std::string attrs = dir.path() + "/log_attrs";
+  const auto files = ParquetFilesUnder(attrs);
+  ASSERT_EQ(files.size(), 1u);
+  auto metadata = parquet::ParquetFileReader::OpenFile(files[0])->metadata();
+  EXPECT_GT(metadata->num_rows(), 3 * 1024);  // several batches, one cut mid-file
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path()));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+}
+
+// Without statistics no column chunk is known to be all null: every one is read.
+TEST(CompactCopyTest, WithoutStatisticsEveryColumnIsRead) {
+  otap_parquet::testing::TempDir dir("compaction_no_stats");
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 4;
+  testing::TestWriteOptions write;
+  write.default_rotate_rows = 9;
+  write.statistics = false;
+  ASSERT_OK_AND_ASSIGN(
+      auto expected,
+      testing::WriteGeneratedDataset(
+          dir.path(), {Signal::kLogs, Signal::kTraces, Signal::kMetrics}, 6, gen, write));
+  CompactOptions options;
+  options.older_than = std::chrono::milliseconds(0);
+  options.grace = std::chrono::milliseconds(0);
+  options.fsync = false;
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir.path(), options));
+  ASSERT_EQ(report.compacted, 1);
+  EXPECT_TRUE(report.results[0].copied);
+  EXPECT_EQ(report.results[0].null_chunks, 0);
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path()));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+}
+
+// Rewrites `path` with column `name` stored as large_utf8: the same Parquet schema,
+// another ARROW:schema (so another Arrow schema when read). The field keeps its
+// nullability (the Parquet repetition).
+void RewriteAsLargeString(const std::string& path, const std::string& name) {
+  std::shared_ptr<arrow::Table> table;
+  {
+    ASSERT_OK_AND_ASSIGN(auto input, arrow::io::ReadableFile::Open(path));
+    ASSERT_OK_AND_ASSIGN(auto reader,
+                         parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
+    ASSERT_OK_AND_ASSIGN(table, reader->ReadTable());
+  }
+  const int index = table->schema()->GetFieldIndex(name);
+  ASSERT_GE(index, 0);
+  ASSERT_OK_AND_ASSIGN(auto dense, table->column(index)->chunk(0)->View(arrow::utf8()));
+  const auto& strings = static_cast<const arrow::StringArray&>(*dense);
+  arrow::LargeStringBuilder builder;
+  for (int64_t i = 0; i < strings.length(); ++i) {
+    if (strings.IsNull(i)) {
+      ASSERT_OK(builder.AppendNull());
+    } else {
+      ASSERT_OK(builder.Append(strings.GetView(i)));
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(auto large, builder.Finish());
+  ASSERT_EQ(table->column(index)->num_chunks(), 1);
+  ASSERT_OK_AND_ASSIGN(
+      table, table->SetColumn(
+                 index, table->schema()->field(index)->WithType(arrow::large_utf8()),
+                 std::make_shared<arrow::ChunkedArray>(large)));
+  ASSERT_OK_AND_ASSIGN(auto sink, arrow::io::FileOutputStream::Open(path));
+  ASSERT_OK(parquet::arrow::WriteTable(
+      *table, arrow::default_memory_pool(), sink, 1 << 20,
+      parquet::default_writer_properties(),
+      parquet::ArrowWriterProperties::Builder().store_schema()->build()));
+  ASSERT_OK(sink->Close());
+}
+
+// PlanCopy converts the schema of a footer only when its Parquet schema or its
+// ARROW:schema differs from one already checked: a file whose Parquet schema equals
+// its neighbours' but whose ARROW:schema reads another type is not copied (the
+// reader's merge takes the partition), and no record is lost.
+TEST(CompactCopyTest, FileWithAnotherArrowSchemaIsNotCopied) {
+  otap_parquet::testing::TempDir dir("compaction_arrow_schema");
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 4;
+  testing::TestWriteOptions write;
+  write.default_rotate_rows = 9;
+  ASSERT_OK_AND_ASSIGN(auto expected, testing::WriteGeneratedDataset(
+                                          dir.path(), {Signal::kLogs}, 3, gen, write));
+  const auto files = ParquetFilesUnder(dir.path() + "/log_attrs");
+  ASSERT_GE(files.size(), 3u);
+  RewriteAsLargeString(files[1], "key");
+  CompactOptions options;
+  options.older_than = std::chrono::milliseconds(0);
+  options.grace = std::chrono::milliseconds(0);
+  options.fsync = false;
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(LocalFs(), dir.path(), options));
+  ASSERT_EQ(report.results.size(), 1u);
+  EXPECT_FALSE(report.results[0].copied) << report.results[0].detail;
+  ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path()));
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+}
 
 // Every interleaving of one reader with one compaction, forced by hooks (no timing):
 // the compactor stopped at each of its steps ("pending": manifest written;
