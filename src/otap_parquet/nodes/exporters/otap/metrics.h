@@ -29,6 +29,10 @@ struct OtapStreamMetrics {
       "otap_streams_failed", "{stream}", "streams that ended with batches unanswered");
   static constexpr engine::MetricDef messages_sent = engine::Counter(
       "otap_messages_sent", "{message}", "BatchArrowRecords messages written");
+  static constexpr engine::MetricDef messages_unanswered =
+      engine::Counter("otap_messages_unanswered", "{message}",
+                      "messages whose stream ended before their BatchStatus (their "
+                      "batches are retried or failed)");
   static constexpr engine::MetricDef message_bytes = engine::Counter(
       "otap_message_bytes", "By", "bytes of the BatchArrowRecords messages written");
   static constexpr engine::MetricDef unknown_statuses = engine::Counter(

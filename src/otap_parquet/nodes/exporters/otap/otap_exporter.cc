@@ -81,7 +81,8 @@ struct Completions {
 struct Counters {
   std::atomic<int64_t> streams_opened{0}, streams_open{0}, streams_rolled_over{0};
   std::atomic<int64_t> streams_unimplemented{0}, streams_failed{0};
-  std::atomic<int64_t> messages_sent{0}, message_bytes{0}, unknown_statuses{0};
+  std::atomic<int64_t> messages_sent{0}, messages_unanswered{0}, message_bytes{0},
+      unknown_statuses{0};
   std::atomic<int64_t> batches_downgraded{0}, split_batches{0}, schemas{0};
   std::atomic<int64_t> dictionary_resets{0}, metric_attrs_dropped{0}, native_columns{0};
   std::atomic<int64_t> batch_timeouts{0};
@@ -259,6 +260,7 @@ class OtapTransport : public OtlpTransport {
     m.Set(M::streams_unimplemented, c.streams_unimplemented);
     m.Set(M::streams_failed, c.streams_failed);
     m.Set(M::messages_sent, c.messages_sent);
+    m.Set(M::messages_unanswered, c.messages_unanswered);
     m.Set(M::message_bytes, c.message_bytes);
     m.Set(M::unknown_statuses, c.unknown_statuses);
     m.Set(M::batches_downgraded, c.batches_downgraded);
@@ -659,6 +661,7 @@ void ArrowStream::OnDone(const grpc::Status& status) {
   Completions completions;
   if (!outstanding.empty()) {
     counters.streams_failed++;
+    counters.messages_unanswered += static_cast<int64_t>(outstanding.size());
     transport_->logger().info(
         "otap.stream_ended signal={} code={} message=\"{}\" unanswered={}",
         SignalName(signal_), GrpcCodeName(static_cast<int>(status.error_code())),
