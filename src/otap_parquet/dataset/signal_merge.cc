@@ -41,6 +41,16 @@ void SuffixMin(const std::vector<uint32_t>& keys, std::vector<uint32_t>* out) {
 // Smallest root slice read to end a chunk begun in the previous slice.
 constexpr int64_t kMinAligningSlice = 1024;
 
+// A chunk ends with a root row group of at least a batch (EndsChunk): its roots are
+// then one slice, emitted without a copy, and the next chunk begins where the next
+// group's slices do. Concatenating the rest from the next group instead copied a
+// whole batch of roots once per group and held both slices and the copy (~25 MiB
+// more at 65,535 roots). Groups smaller than a batch are still joined (or batches
+// would be no larger than the groups).
+bool EndsChunk(const Piece& piece, int64_t kept, int64_t batch_size) {
+  return kept > 0 && piece.ends_group && piece.group_rows >= batch_size;
+}
+
 // A key above every parent key of this chunk and not below the parent table's floor
 // (a later chunk may still hold its parent): the row waits for a later chunk.
 bool AboveParents(uint32_t key, const KeySet& set, uint32_t floor) {
@@ -321,10 +331,11 @@ arrow::Result<std::optional<OtapBatch>> SignalMerge::NextChunk() {
 Status SignalMerge::SelectRoots(Chunk* chunk) {
   while (chunk->kept < options_.batch_size) {
     if (!root_piece_ || root_pos_ >= root_piece_->batch->num_rows()) {
-      // A chunk begun in the previous slice (the end of a row group or file) takes
-      // only its rest from the next one, so that the following chunks begin where
-      // slices do: their roots are then one slice's rows, not a concatenation. Not
-      // for a small rest (filtered roots would make many small slices).
+      // A chunk begun in the previous slice (a group smaller than a batch, or
+      // filtered roots) takes only its rest from the next one, so that the following
+      // chunks begin where slices do: their roots are then one slice's rows, not a
+      // concatenation. Not for a small rest (filtered roots would make many small
+      // slices).
       const int64_t rest = options_.batch_size - chunk->kept;
       const int64_t wanted = chunk->kept > 0 && rest >= kMinAligningSlice ? rest : 0;
       ARROW_ASSIGN_OR_RAISE(bool loaded, LoadRootPiece(wanted));
@@ -344,6 +355,9 @@ Status SignalMerge::SelectRoots(Chunk* chunk) {
       if (AdmitRoot(*root_piece_, row, RootKept(root_pos_), chunk)) {
         rows.push_back(static_cast<int32_t>(row));
       }
+    }
+    if (root_pos_ >= end && EndsChunk(*root_piece_, chunk->kept, options_.batch_size)) {
+      break;
     }
   }
   SealRootSets(chunk);
