@@ -65,6 +65,7 @@ struct SignalMerge::TableState {
   bool retain = false;  // resource/scope attributes: matched rows stay buffered
   int64_t live_rows = 0;
   std::vector<int64_t> out_sizes;  // of the last chunk's rows (PartCollector hint)
+  int64_t out_roots = 0;           // roots of the chunk out_sizes is from
 };
 
 // One output chunk while it is assembled.
@@ -338,6 +339,9 @@ Status SignalMerge::SelectRoots(Chunk* chunk) {
       // slices).
       const int64_t rest = options_.batch_size - chunk->kept;
       const int64_t wanted = chunk->kept > 0 && rest >= kMinAligningSlice ? rest : 0;
+      // The spent slice (~25 MiB at 65,535 roots) is freed before the next one is
+      // decoded, unless this chunk still emits rows of it (chunk->roots holds it).
+      root_piece_.reset();
       ARROW_ASSIGN_OR_RAISE(bool loaded, LoadRootPiece(wanted));
       if (!loaded) {
         root_piece_.reset();
@@ -450,7 +454,13 @@ SignalMerge::ParentKeys SignalMerge::ParentKeysOf(PT type, const Chunk& chunk) c
 Status SignalMerge::MergeChildTable(PT type, Chunk* chunk) {
   auto& state = *tables_[Slot(type)];
   const ParentKeys parent = ParentKeysOf(type, *chunk);
-  PartCollector out(options_.pool, &state.out_sizes);
+  // Chunks of fewer roots (a root row group's end) are followed by full ones: the
+  // hint is scaled by roots, with a little room for the rows per root to vary.
+  const double scale =
+      state.out_roots > 0 && chunk->kept > 0
+          ? 1.03 * static_cast<double>(chunk->kept) / static_cast<double>(state.out_roots)
+          : 1.0;
+  PartCollector out(options_.pool, &state.out_sizes, scale);
   uint32_t waiting_min = kNoKey;
   for (auto& piece : state.pending) {
     ARROW_ASSIGN_OR_RAISE(const uint32_t waiting,
@@ -473,6 +483,7 @@ Status SignalMerge::MergeChildTable(PT type, Chunk* chunk) {
   ARROW_RETURN_NOT_OK(Compact(&state));
   chunk->buffered += state.live_rows;
   ARROW_ASSIGN_OR_RAISE(auto batch, out.Finish());
+  if (out.copied()) state.out_roots = chunk->kept;
   if (batch && chunk->kept > 0) chunk->out.Set(type, std::move(batch));
   return Status::OK();
 }
