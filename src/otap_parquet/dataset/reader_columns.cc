@@ -151,7 +151,6 @@ arrow::Status PartCollector::StartCopying() {
     return static_cast<int64_t>(static_cast<double>(size) * scale_);
   };
   const int64_t rows = hinted ? scaled((*hint_)[0]) : 0;
-  reserved_rows_ = rows;
   columns_.resize(static_cast<size_t>(n));
   for (int c = 0; c < n; ++c) {
     Column& col = columns_[static_cast<size_t>(c)];
@@ -182,9 +181,8 @@ arrow::Status PartCollector::Copy(const arrow::RecordBatch& part) {
     // Validity: allocated (all valid so far) at the first null.
     const int64_t nulls = src.GetNullCount();
     if (nulls > 0 && !col.validity) {
-      ARROW_RETURN_NOT_OK(EnsureCapacity(
-          &col.validity, arrow::bit_util::BytesForBits(std::max(total, reserved_rows_)),
-          pool_));
+      ARROW_RETURN_NOT_OK(
+          EnsureCapacity(&col.validity, arrow::bit_util::BytesForBits(total), pool_));
       arrow::bit_util::SetBitsTo(col.validity->mutable_data(), 0, rows_, true);
     }
     if (col.validity) {

@@ -68,7 +68,6 @@ class PartCollector {
   std::vector<Column> columns_;
   bool copying_ = false;
   int64_t rows_ = 0;
-  int64_t reserved_rows_ = 0;  // from the hint
 };
 
 /// \brief Values of UInt32 (wide id) column `name`, kNoKey for nulls; all kNoKey when
