@@ -116,8 +116,9 @@ struct PartCollector::Column {
   int64_t data_bytes = 0;
 };
 
-PartCollector::PartCollector(arrow::MemoryPool* pool, std::vector<int64_t>* hint)
-    : pool_(pool), hint_(hint) {}
+PartCollector::PartCollector(arrow::MemoryPool* pool, std::vector<int64_t>* hint,
+                             double scale)
+    : pool_(pool), hint_(hint), scale_(scale) {}
 
 PartCollector::~PartCollector() = default;
 
@@ -146,7 +147,10 @@ arrow::Status PartCollector::StartCopying() {
   copying_ = true;
   const int n = schema_->num_fields();
   const bool hinted = hint_ && hint_->size() == static_cast<size_t>(n) + 1;
-  const int64_t rows = hinted ? (*hint_)[0] : 0;
+  auto scaled = [this](int64_t size) {
+    return static_cast<int64_t>(static_cast<double>(size) * scale_);
+  };
+  const int64_t rows = hinted ? scaled((*hint_)[0]) : 0;
   columns_.resize(static_cast<size_t>(n));
   for (int c = 0; c < n; ++c) {
     Column& col = columns_[static_cast<size_t>(c)];
@@ -159,7 +163,7 @@ arrow::Status PartCollector::StartCopying() {
         &col.values, arrow::bit_util::BytesForBits(slots * col.bit_width), pool_));
     if (col.binary) {
       ARROW_RETURN_NOT_OK(EnsureCapacity(
-          &col.data, hinted ? (*hint_)[static_cast<size_t>(c) + 1] : 0, pool_));
+          &col.data, hinted ? scaled((*hint_)[static_cast<size_t>(c) + 1]) : 0, pool_));
       ARROW_RETURN_NOT_OK(EnsureCapacity(&col.values, sizeof(int32_t), pool_));
       reinterpret_cast<int32_t*>(col.values->mutable_data())[0] = 0;
     }

@@ -38,7 +38,11 @@ class PartCollector {
  public:
   /// \param hint sizes of the previous output of the same table (capacity to
   /// reserve, so that the output rarely grows by reallocation); updated by Finish()
-  PartCollector(arrow::MemoryPool* pool, std::vector<int64_t>* hint);
+  /// when the parts were copied (copied())
+  /// \param scale the expected output relative to the hint (the replay: this chunk's
+  /// roots over the previous one's, so that a full chunk after a short one does not
+  /// grow its columns by reallocation, holding old and new buffers at once)
+  PartCollector(arrow::MemoryPool* pool, std::vector<int64_t>* hint, double scale = 1.0);
   ~PartCollector();
 
   arrow::Status Add(std::shared_ptr<arrow::RecordBatch> part);
@@ -48,6 +52,9 @@ class PartCollector {
   /// \brief Whether every column of `schema` is copied by buffer.
   static bool Copyable(const arrow::Schema& schema);
 
+  /// \brief Whether the parts were copied (Finish() then updated the hint).
+  bool copied() const { return copying_; }
+
  private:
   struct Column;
   arrow::Status StartCopying();
@@ -55,6 +62,7 @@ class PartCollector {
 
   arrow::MemoryPool* pool_;
   std::vector<int64_t>* hint_;
+  double scale_;
   std::vector<std::shared_ptr<arrow::RecordBatch>> parts_;  // not copied (yet)
   std::shared_ptr<arrow::Schema> schema_;
   std::vector<Column> columns_;

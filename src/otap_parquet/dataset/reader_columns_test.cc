@@ -172,6 +172,44 @@ TEST(ReaderColumnsTest, PartCollectorCopiesPartsAsTheyCome) {
   }
 }
 
+// Scenario: a hint from a 1,000-row output, then 40,000 rows collected in 1,000-row
+// parts (the replay: a full chunk after a short one at a root row group's end), with
+// the hint scaled by 40 (and 3% room, as the merge does) and unscaled.
+// Guarantees: scaled, the output is allocated once at its size and never grows by
+// reallocation (which holds old and new buffers at once); unscaled, it grows. Bytes
+// and allocation counts, not timing.
+TEST(ReaderColumnsTest, PartCollectorScalesItsHint) {
+  // The columns without nulls: their buffers are all reserved from the hint (validity
+  // bitmaps are allocated at the first null and grow with the rows).
+  ASSERT_OK_AND_ASSIGN(auto big, FlatBatch(40000, 0)->SelectColumns({3, 4}));
+  auto collect = [&](double scale, arrow::ProxyMemoryPool* pool)
+      -> arrow::Result<std::shared_ptr<arrow::RecordBatch>> {
+    std::vector<int64_t> hint;
+    PartCollector small(arrow::default_memory_pool(), &hint);
+    ARROW_RETURN_NOT_OK(small.Add(big->Slice(0, 500)));
+    ARROW_RETURN_NOT_OK(small.Add(big->Slice(500, 500)));
+    ARROW_RETURN_NOT_OK(small.Finish().status());
+    PartCollector collector(pool, &hint, scale);
+    for (int64_t first = 0; first < 40000; first += 1000) {
+      ARROW_RETURN_NOT_OK(collector.Add(big->Slice(first, 1000)));
+    }
+    return collector.Finish();
+  };
+  arrow::ProxyMemoryPool scaled_pool(arrow::default_memory_pool());
+  ASSERT_OK_AND_ASSIGN(auto scaled, collect(1.03 * 40, &scaled_pool));
+  ASSERT_OK(scaled->ValidateFull());
+  EXPECT_TRUE(scaled->Equals(*big));
+  arrow::ProxyMemoryPool plain_pool(arrow::default_memory_pool());
+  ASSERT_OK_AND_ASSIGN(auto plain, collect(1.0, &plain_pool));
+  EXPECT_TRUE(plain->Equals(*big));
+  // Per column an empty buffer and its reserve; none to grow.
+  EXPECT_LE(scaled_pool.num_allocations(), 2 * big->num_columns());
+  EXPECT_GT(plain_pool.num_allocations(), scaled_pool.num_allocations());
+  EXPECT_LT(scaled_pool.max_memory(), plain_pool.max_memory());
+  RecordProperty("allocations_scaled", std::to_string(scaled_pool.num_allocations()));
+  RecordProperty("allocations_plain", std::to_string(plain_pool.num_allocations()));
+}
+
 // Scenario: a schema with a list column.
 // Guarantees: not copied by buffer; the parts are concatenated at the end.
 TEST(ReaderColumnsTest, PartCollectorConcatenatesNestedSchemas) {

@@ -41,6 +41,16 @@ void SuffixMin(const std::vector<uint32_t>& keys, std::vector<uint32_t>* out) {
 // Smallest root slice read to end a chunk begun in the previous slice.
 constexpr int64_t kMinAligningSlice = 1024;
 
+// A chunk ends with a root row group of at least a batch (EndsChunk): its roots are
+// then one slice, emitted without a copy, and the next chunk begins where the next
+// group's slices do. Concatenating the rest from the next group instead copied a
+// whole batch of roots once per group and held both slices and the copy (~25 MiB
+// more at 65,535 roots). Groups smaller than a batch are still joined (or batches
+// would be no larger than the groups).
+bool EndsChunk(const Piece& piece, int64_t kept, int64_t batch_size) {
+  return kept > 0 && piece.ends_group && piece.group_rows >= batch_size;
+}
+
 // A key above every parent key of this chunk and not below the parent table's floor
 // (a later chunk may still hold its parent): the row waits for a later chunk.
 bool AboveParents(uint32_t key, const KeySet& set, uint32_t floor) {
@@ -55,6 +65,7 @@ struct SignalMerge::TableState {
   bool retain = false;  // resource/scope attributes: matched rows stay buffered
   int64_t live_rows = 0;
   std::vector<int64_t> out_sizes;  // of the last chunk's rows (PartCollector hint)
+  int64_t out_roots = 0;           // roots of the chunk out_sizes is from
 };
 
 // One output chunk while it is assembled.
@@ -321,12 +332,16 @@ arrow::Result<std::optional<OtapBatch>> SignalMerge::NextChunk() {
 Status SignalMerge::SelectRoots(Chunk* chunk) {
   while (chunk->kept < options_.batch_size) {
     if (!root_piece_ || root_pos_ >= root_piece_->batch->num_rows()) {
-      // A chunk begun in the previous slice (the end of a row group or file) takes
-      // only its rest from the next one, so that the following chunks begin where
-      // slices do: their roots are then one slice's rows, not a concatenation. Not
-      // for a small rest (filtered roots would make many small slices).
+      // A chunk begun in the previous slice (a group smaller than a batch, or
+      // filtered roots) takes only its rest from the next one, so that the following
+      // chunks begin where slices do: their roots are then one slice's rows, not a
+      // concatenation. Not for a small rest (filtered roots would make many small
+      // slices).
       const int64_t rest = options_.batch_size - chunk->kept;
       const int64_t wanted = chunk->kept > 0 && rest >= kMinAligningSlice ? rest : 0;
+      // The spent slice (~25 MiB at 65,535 roots) is freed before the next one is
+      // decoded, unless this chunk still emits rows of it (chunk->roots holds it).
+      root_piece_.reset();
       ARROW_ASSIGN_OR_RAISE(bool loaded, LoadRootPiece(wanted));
       if (!loaded) {
         root_piece_.reset();
@@ -344,6 +359,9 @@ Status SignalMerge::SelectRoots(Chunk* chunk) {
       if (AdmitRoot(*root_piece_, row, RootKept(root_pos_), chunk)) {
         rows.push_back(static_cast<int32_t>(row));
       }
+    }
+    if (root_pos_ >= end && EndsChunk(*root_piece_, chunk->kept, options_.batch_size)) {
+      break;
     }
   }
   SealRootSets(chunk);
@@ -436,7 +454,13 @@ SignalMerge::ParentKeys SignalMerge::ParentKeysOf(PT type, const Chunk& chunk) c
 Status SignalMerge::MergeChildTable(PT type, Chunk* chunk) {
   auto& state = *tables_[Slot(type)];
   const ParentKeys parent = ParentKeysOf(type, *chunk);
-  PartCollector out(options_.pool, &state.out_sizes);
+  // Chunks of fewer roots (a root row group's end) are followed by full ones: the
+  // hint is scaled by roots, with a little room for the rows per root to vary.
+  const double scale =
+      state.out_roots > 0 && chunk->kept > 0
+          ? 1.03 * static_cast<double>(chunk->kept) / static_cast<double>(state.out_roots)
+          : 1.0;
+  PartCollector out(options_.pool, &state.out_sizes, scale);
   uint32_t waiting_min = kNoKey;
   for (auto& piece : state.pending) {
     ARROW_ASSIGN_OR_RAISE(const uint32_t waiting,
@@ -459,6 +483,7 @@ Status SignalMerge::MergeChildTable(PT type, Chunk* chunk) {
   ARROW_RETURN_NOT_OK(Compact(&state));
   chunk->buffered += state.live_rows;
   ARROW_ASSIGN_OR_RAISE(auto batch, out.Finish());
+  if (out.copied()) state.out_roots = chunk->kept;
   if (batch && chunk->kept > 0) chunk->out.Set(type, std::move(batch));
   return Status::OK();
 }

@@ -114,6 +114,16 @@ TEST_F(SignalMergeTest, ChunksAreCompleteAndBounded) {
   EXPECT_EQ(first_position_.root_row_in_file, 5);
 }
 
+// Scenario: root row groups of 4 rows, smaller than a batch of 5 roots.
+// Guarantees: chunks still join groups (and files): every batch but the last holds a
+// whole batch of roots.
+TEST_F(SignalMergeTest, GroupsSmallerThanABatchAreJoined) {
+  options_.batch_size = 5;
+  ASSERT_OK_AND_ASSIGN(auto actual, Replay());
+  ASSERT_OK(otlp::CheckEquivalent(expected_, actual));
+  EXPECT_EQ(stats_.batches_emitted, (SpanRows() + 4) / 5);
+}
+
 // Scenario: a root file in the middle of the stream is lost (its bytes are garbage;
 // a file deleted since the listing is a VanishedFileError instead, see
 // CompactionInterleavingTest).
@@ -152,6 +162,79 @@ TEST_F(SignalMergeTest, ResumeSkipsReplayedRootsAndTheirChildren) {
   EXPECT_EQ(roots_, SpanRows() - RowsOf(spans[0].path) - 2);
   EXPECT_EQ(stats_.orphan_rows, 0);
   EXPECT_GT(stats_.filtered_rows, 0);
+}
+
+// Scenario: logs in root files of one row group each, every group at least a batch
+// of 5 roots and not a multiple of 5 (10 requests of 8 logs, a file each).
+// Guarantees: a chunk ends with its root row group instead of taking the rest of its
+// roots from the next one (which copied them into one batch): the batches of a group
+// are ceil(rows / 5), every batch carries exactly its own attributes (the replay
+// equals the input, nothing orphaned), and the position after a group's last batch
+// is the next file's first row.
+TEST(SignalMergeRootGroupsTest, ChunkEndsWithItsRootRowGroup) {
+  ASSERT_OK(util::EnsureComputeInitialized());
+  otap_parquet::testing::TempDir dir("otap_signal_merge_root_groups_test");
+  testing::TestWriteOptions write;
+  write.rotate_rows = {{PT::kLogs, 7}};
+  write.default_rotate_rows = int64_t{1} << 30;
+  write.row_group_rows = int64_t{1} << 20;
+  generator::GeneratorOptions gen;
+  gen.seed = 11;
+  gen.items_per_scope = 2;
+  ASSERT_OK_AND_ASSIGN(auto expected, testing::WriteGeneratedDataset(
+                                          dir.path(), {Signal::kLogs}, 10, gen, write));
+  auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(fs, dir.path(), {}));
+  ASSERT_EQ(plan.partitions.size(), 1u);
+  const auto& files = plan.partitions[0].FilesOf(PT::kLogs);
+  ASSERT_GT(files.size(), 1u);
+  int64_t want_batches = 0;
+  bool straddles = false;  // a group the old merge joined with the next one
+  std::vector<int64_t> file_rows;
+  for (const auto& file : files) {
+    auto md = parquet::ParquetFileReader::OpenFile(file.path)->metadata();
+    ASSERT_EQ(md->num_row_groups(), 1);
+    ASSERT_GE(md->num_rows(), 5);
+    file_rows.push_back(md->num_rows());
+    want_batches += (md->num_rows() + 4) / 5;
+    straddles |= md->num_rows() % 5 != 0;
+  }
+  ASSERT_TRUE(straddles);
+  ReaderOptions options;
+  options.pool = arrow::default_memory_pool();
+  options.batch_size = 5;
+  ReaderStats stats;
+  SignalMerge merge(fs, Signal::kLogs, options, &stats);
+  ASSERT_OK(merge.Open(plan.partitions[0]));
+  std::vector<otlp::OtlpRequest> actual;
+  size_t file = 0;
+  int64_t in_file = 0;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto batch, merge.Next());
+    if (!batch) break;
+    ASSERT_OK(batch->Validate());
+    ASSERT_LT(file, file_rows.size());
+    // Every batch's roots come from one file: a full batch or the file's rest.
+    const int64_t rest = file_rows[file] - in_file;
+    ASSERT_EQ(batch->num_root_rows(), std::min<int64_t>(5, rest));
+    in_file += batch->num_root_rows();
+    if (in_file == file_rows[file]) {
+      ReaderPosition pos;
+      merge.FillPosition(&pos);
+      if (file + 1 < files.size()) {
+        EXPECT_EQ(pos.root_file, files[file + 1].path);
+        EXPECT_EQ(pos.root_row_in_file, 0);
+      }
+      ++file;
+      in_file = 0;
+    }
+    ASSERT_OK_AND_ASSIGN(auto request, otlp::FromOtap(*batch));
+    actual.push_back(std::move(request));
+  }
+  EXPECT_EQ(file, files.size());
+  EXPECT_EQ(stats.batches_emitted, want_batches);
+  EXPECT_EQ(stats.orphan_rows, 0);
+  ASSERT_OK(otlp::CheckEquivalent(expected, actual));
 }
 
 // Scenario: 32,000 realistic logs (~10 attributes each) in one partition, sorted, one

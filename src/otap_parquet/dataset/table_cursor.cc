@@ -692,9 +692,13 @@ arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadSlice(const GroupEntry& g
                                               column->Slice(first_row, raw->num_rows())));
   }
   slice_row_ += raw->num_rows();
-  if (slice_row_ >= group.rows) EndGroup();
+  const bool ends_group = slice_row_ >= group.rows;
+  if (ends_group) EndGroup();
   stats_->rows_per_table[static_cast<size_t>(type_)] += raw->num_rows();
-  return MakePiece(std::move(raw), group, first_row);
+  ARROW_ASSIGN_OR_RAISE(auto piece, MakePiece(std::move(raw), group, first_row));
+  piece->group_rows = group.rows;
+  piece->ends_group = ends_group;
+  return piece;
 }
 
 // Normalizes a raw slice to the canonical schema (wide ids) and extracts its join

@@ -38,6 +38,8 @@ struct Piece {
   std::vector<uint32_t> suffix_id_min, suffix_res_min, suffix_scope_min;
   int file = -1;  ///< index into the cursor's files()
   int64_t first_row_in_file = 0;
+  int64_t group_rows = 0;   ///< rows of the row group the slice belongs to
+  bool ends_group = false;  ///< the group's last slice
 };
 
 }  // namespace otap_parquet::dataset::internal

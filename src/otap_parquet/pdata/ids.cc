@@ -646,6 +646,13 @@ class IdMap {
     return std::make_pair(std::move(map), std::move(new_ids));
   }
 
+  bool dense() const { return dense_; }
+  // Dense maps only.
+  uint32_t FindDense(uint32_t id) const {
+    const uint32_t slot = id - min_id_;  // wraps for id < min_id_
+    return slot < dense_map_.size() ? dense_map_[slot] : kAbsent;
+  }
+
   uint32_t Find(uint32_t id) const {
     if (dense_) {
       if (id < min_id_ || id - min_id_ >= dense_map_.size()) return kAbsent;
@@ -702,6 +709,30 @@ arrow::Result<std::pair<IdMap, std::shared_ptr<arrow::Array>>> RenumberIds(
   return std::make_pair(std::move(assigned.first), std::move(column));
 }
 
+// The common case of RemapParentIds: UInt32 ids without nulls, a dense map and every
+// row with a parent, written straight into the new column (one pass, no copy);
+// nullptr when a row has no parent or a new id exceeds the target type (the general
+// path then drops or reports them).
+template <typename C>
+arrow::Result<std::shared_ptr<arrow::Array>> RemapDenseParentIds(
+    const arrow::ArrayData& ids, uint32_t max_value, const IdMap& parent_map) {
+  const int64_t n = ids.length;
+  const uint32_t* in = ids.GetValues<uint32_t>(1);
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> buffer,
+                        arrow::AllocateBuffer(n * static_cast<int64_t>(sizeof(C))));
+  C* out = reinterpret_cast<C*>(buffer->mutable_data());
+  // kAbsent exceeds every target type, so one maximum checks both.
+  uint32_t max_new = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t new_id = parent_map.FindDense(in[i]);
+    max_new = std::max(max_new, new_id);
+    out[i] = static_cast<C>(new_id);
+  }
+  if (max_new > max_value) return nullptr;
+  return std::make_shared<arrow::NumericArray<typename arrow::CTypeTraits<C>::ArrowType>>(
+      n, std::move(buffer));
+}
+
 // Rewrites `parent_id` through `parent_map`, dropping rows without a parent.
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> RemapParentIds(
     PT type, std::shared_ptr<arrow::RecordBatch> batch, const IdMap& parent_map,
@@ -712,6 +743,22 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> RemapParentIds(
   const auto& target_type = *schema::ParentIdType(type);
   const uint32_t max_value = MaxValueOf(target_type);
   const int64_t n = batch->num_rows();
+  const auto& ids = *batch->column_data(index);
+  if (parent_map.dense() && ids.type->id() == Type::UINT32 && ids.GetNullCount() == 0 &&
+      (target_type.id() == Type::UINT16 || target_type.id() == Type::UINT32)) {
+    std::shared_ptr<arrow::Array> column;
+    if (target_type.id() == Type::UINT16) {
+      ARROW_ASSIGN_OR_RAISE(column,
+                            RemapDenseParentIds<uint16_t>(ids, max_value, parent_map));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(column,
+                            RemapDenseParentIds<uint32_t>(ids, max_value, parent_map));
+    }
+    if (column) {
+      const auto field = batch->schema()->field(index)->WithType(column->type());
+      return batch->SetColumn(index, field, column);
+    }
+  }
   // Rows kept so far are [0, count) until the first row without a parent; only then
   // is a mask of the kept rows needed.
   std::vector<uint8_t> keep;

@@ -738,6 +738,21 @@ TEST(RemapIdsDenseTest, WideRootIdsAndCapacity) {
   ExpectIds(*remapped.Get(PT::kLogAttrs)->GetColumnByName("parent_id"), arrow::uint16(),
             "[1, 0]");
 
+  // Sliced wide parent ids (the replay's chunks), every parent present, then one
+  // orphan: the same new ids either way.
+  auto attrs = Table(PT::kLogAttrs, 4,
+                     {{"parent_id", Json(arrow::uint32(), "[1, 5000007, 5000003, 2]")}});
+  batch.Set(PT::kLogAttrs, attrs->Slice(1, 2));
+  ASSERT_OK_AND_ASSIGN(remapped, RemapIdsDense(batch, &stats));
+  EXPECT_EQ(stats.orphan_rows, 0);
+  ExpectIds(*remapped.Get(PT::kLogAttrs)->GetColumnByName("parent_id"), arrow::uint16(),
+            "[0, 1]");
+  batch.Set(PT::kLogAttrs, attrs->Slice(1, 3));
+  ASSERT_OK_AND_ASSIGN(remapped, RemapIdsDense(batch, &stats));
+  EXPECT_EQ(stats.orphan_rows, 1);
+  ExpectIds(*remapped.Get(PT::kLogAttrs)->GetColumnByName("parent_id"), arrow::uint16(),
+            "[0, 1]");
+
   OtapBatch orphan_table(Signal::kTraces);
   orphan_table.Set(
       PT::kSpanEvents,
