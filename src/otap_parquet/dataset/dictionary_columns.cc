@@ -25,7 +25,8 @@ bool IsEncodable(const arrow::DataType& type) {
 }
 
 // a == b for strings of `size` bytes, without a call for the short strings that
-// keys are (overlapping word loads never read past either string).
+// keys are, up to 32 bytes ("http.response.status_code"; overlapping word loads
+// never read past either string).
 inline bool SameBytes(const char* a, const char* b, size_t size) {
   auto load64 = [](const char* p) {
     uint64_t v;
@@ -33,7 +34,12 @@ inline bool SameBytes(const char* a, const char* b, size_t size) {
     return v;
   };
   if (size >= 8) {
-    if (size > 16) return std::memcmp(a, b, size) == 0;
+    if (size > 16) {
+      if (size > 32) return std::memcmp(a, b, size) == 0;
+      return load64(a) == load64(b) && load64(a + 8) == load64(b + 8) &&
+             load64(a + size - 16) == load64(b + size - 16) &&
+             load64(a + size - 8) == load64(b + size - 8);
+    }
     return load64(a) == load64(b) && load64(a + size - 8) == load64(b + size - 8);
   }
   if (size >= 4) {

@@ -86,6 +86,27 @@ TEST(ColumnDictionaryTest, StableValuesShareOneDictionaryPerRowGroup) {
   EXPECT_EQ(DictionaryOf(*one)->length(), 3);
 }
 
+// Scenario: values of every length up to 40 bytes that differ from the predicted
+// value (the one that followed the previous value last time) in one byte only.
+// Guarantees: the prediction is checked on every byte (short values are compared
+// as overlapping words), so each value maps to its own index.
+TEST(ColumnDictionaryTest, PredictionComparesEveryByte) {
+  for (size_t size = 1; size <= 40; ++size) {
+    for (size_t at = 0; at < size; ++at) {
+      const std::string a(size, 'k');
+      std::string b = a;
+      b[at] = 'x';
+      // After the first a came b; after the third a, b is predicted but a follows.
+      const Values values = {a, b, a, a, b};
+      ColumnDictionary column(/*row_group_size=*/100);
+      ASSERT_OK_AND_ASSIGN(auto encoded, column.Encode(Strings(values), 0, nullptr));
+      ASSERT_EQ(encoded->type_id(), arrow::Type::DICTIONARY);
+      EXPECT_EQ(Decode(*encoded), values) << "size " << size << ", byte " << at;
+      EXPECT_EQ(column.size(), 2) << "size " << size << ", byte " << at;
+    }
+  }
+}
+
 // Scenario: a value first seen in a later batch of a row group.
 // Guarantees: that batch is returned dense (the row group's dictionary is fixed);
 // the next row group's dictionary holds the new value and its batches are

@@ -583,12 +583,19 @@ Status ResourceScopeReader::ReadScope(int64_t row, pb::common::InstrumentationSc
 
 Status AppendId(arrow::FixedSizeBinaryBuilder* builder, std::string_view id, int width,
                 std::string_view field) {
-  if (id.empty()) return builder->AppendNull();
-  if (static_cast<int>(id.size()) != width) {
+  if (!id.empty() && static_cast<int>(id.size()) != width) {
     return Status::Invalid(field, ": ", id.size(), " bytes, expected ", width,
                            " or none");
   }
-  return builder->Append(reinterpret_cast<const uint8_t*>(id.data()));
+  // Room for many rows at once: Append's Reserve(1) per row, out of line, was a
+  // tenth of the wire decode of a log record.
+  if (ARROW_PREDICT_FALSE(!HasRoom(*builder))) ARROW_RETURN_NOT_OK(MakeRoom(builder));
+  if (id.empty()) {
+    builder->UnsafeAppendNull();
+  } else {
+    builder->UnsafeAppend(reinterpret_cast<const uint8_t*>(id.data()));
+  }
+  return Status::OK();
 }
 
 std::string IdValue(const arrow::FixedSizeBinaryArray& array, int64_t row) {

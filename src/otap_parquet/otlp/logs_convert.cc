@@ -16,6 +16,16 @@ namespace {
 
 constexpr int kMaxSeverityNumber = 24;
 
+/// The size of the last logs batch built on this thread: the next one reserves as
+/// much up front instead of growing (and copying) its columns as rows arrive.
+struct LogsSize {
+  int64_t rows = 0;
+  int64_t body_bytes = 0;
+  int64_t severity_text_bytes = 0;
+  int64_t event_name_bytes = 0;
+};
+thread_local LogsSize last_logs_size;
+
 class LogsEncoder : public SignalEncoder<LogsTraits, LogsEncoder> {
  public:
   using SignalEncoder::SignalEncoder;
@@ -34,6 +44,7 @@ class LogsEncoder : public SignalEncoder<LogsTraits, LogsEncoder> {
     int bodies = 0;
     int64_t attributes = 0;
     const auto id = static_cast<uint16_t>(rows_);
+    if (rows_ == 0) ARROW_RETURN_NOT_OK(Presize());
     while (const uint32_t tag = in.Next()) {
       std::string_view field;
       bool read = true;
@@ -127,6 +138,30 @@ class LogsEncoder : public SignalEncoder<LogsTraits, LogsEncoder> {
            body_valid_.length() < body_valid_.capacity();
   }
 
+  Status Presize() {
+    // Bounded, so one huge request does not make every later batch reserve as much.
+    constexpr int64_t kMaxBytes = 64 << 20;
+    const LogsSize& last = last_logs_size;
+    const int64_t rows = std::min(last.rows, options_.max_root_rows);
+    if (rows <= 0) return Status::OK();
+    ARROW_RETURN_NOT_OK(id_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(time_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(observed_time_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(trace_id_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(span_id_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(severity_number_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(severity_text_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(
+        severity_text_.ReserveData(std::min(last.severity_text_bytes, kMaxBytes)));
+    ARROW_RETURN_NOT_OK(body_.Reserve(rows, std::min(last.body_bytes, kMaxBytes)));
+    ARROW_RETURN_NOT_OK(body_valid_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(dropped_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(event_name_.Reserve(rows));
+    ARROW_RETURN_NOT_OK(
+        event_name_.ReserveData(std::min(last.event_name_bytes, kMaxBytes)));
+    return flags_.Reserve(rows);
+  }
+
   Status GrowFixedWidth() {
     const int64_t more = std::max<int64_t>(1024, rows_);
     ARROW_RETURN_NOT_OK(id_.Reserve(more));
@@ -169,6 +204,8 @@ class LogsEncoder : public SignalEncoder<LogsTraits, LogsEncoder> {
 
   Status Flush() {
     if (rows_ == 0) return Status::OK();
+    last_logs_size = {rows_, body_.str_bytes(), severity_text_.value_data_length(),
+                      event_name_.value_data_length()};
     OtapBatch batch(Signal::kLogs);
     std::shared_ptr<arrow::Array> resource, scope, schema_url;
     ARROW_RETURN_NOT_OK(resources_.Finish(&batch, &resource, &scope, &schema_url));

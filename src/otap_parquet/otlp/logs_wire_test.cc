@@ -252,6 +252,37 @@ TEST(LogsWireToOtap, TablesSizedFromThePreviousRequestOfTheThread) {
   }
 }
 
+TEST(LogsWireToOtap, LogColumnsSizedFromThePreviousBatchOfTheThread) {
+  // The log columns (ids, bodies, severity texts, event names, trace and span ids)
+  // start at the size of the thread's previous logs batch, and the ids grow in
+  // steps: sizes up and down, ids present or not, convert alike, and a bad id
+  // in between leaves the next request unaffected.
+  auto request = [](int logs, size_t text_size, int bad_trace_id_at) {
+    LogsRequest r;
+    auto* sl = r.add_resource_logs()->add_scope_logs();
+    for (int i = 0; i < logs; ++i) {
+      auto* log = sl->add_log_records();
+      log->set_time_unix_nano(static_cast<uint64_t>(i));
+      log->set_severity_text(std::string(text_size, 'S'));
+      log->set_event_name(std::string(text_size / 2, 'e'));
+      if (i % 3 != 0) log->mutable_body()->set_string_value(std::string(text_size, 'b'));
+      if (i % 4 != 1) log->set_trace_id(std::string(i == bad_trace_id_at ? 15 : 16, 't'));
+      if (i % 5 != 2) log->set_span_id(std::string(8, static_cast<char>('a' + i % 26)));
+    }
+    return r.SerializeAsString();
+  };
+  int i = 0;
+  for (const auto& bytes :
+       {request(3000, 30, -1), request(2, 1, -1), request(5000, 3, -1),
+        request(1500, 100, 1400), request(40, 0, -1), request(2500, 7, -1)}) {
+    const std::string what = "request " + std::to_string(i++);
+    EXPECT_EQ(ExpectSame(bytes, {}, what), i != 4) << what;
+    ToOtapOptions small;
+    small.max_root_rows = 1000;
+    EXPECT_EQ(ExpectSame(bytes, small, what + " (max_root_rows 1000)"), i != 4) << what;
+  }
+}
+
 TEST(LogsWireToOtap, NestingAtProtobufsRecursionLimit) {
   // A body sits 4 messages deep, each array level adds 2: the limit (100) falls
   // inside these ranges, so both outcomes are checked.
