@@ -161,6 +161,9 @@ struct OpenFile {
   std::unique_ptr<parquet::arrow::FileWriter> writer;
   /// Dictionary columns written plain in this file (fell back in an earlier one).
   std::vector<std::string> plain_columns;
+  /// Dictionary columns handed over dense from the first row (DictionaryColumns
+  /// gave up on them in an earlier file).
+  std::vector<std::string> dense_columns;
   /// The other dictionary columns that are strings, handed over as dictionaries.
   std::unique_ptr<DictionaryColumns> dictionaries;
   int64_t rows = 0;
@@ -317,7 +320,29 @@ std::vector<std::string> DatasetWriter::NextPlainColumns(PayloadType type) {
   return history.plain;
 }
 
+std::vector<std::string> DatasetWriter::NextDenseColumns(PayloadType type) {
+  DictionaryHistory& history = dictionary_history_[static_cast<int>(type)];
+  if (history.dense.empty()) return {};
+  if (++history.files_since_dense_probe >= kDictionaryProbeFiles) {
+    history.files_since_dense_probe = 0;
+    return {};
+  }
+  return history.dense;
+}
+
 void DatasetWriter::NoteDictionaryFallbacks(const OpenFile& file) {
+  {
+    // Learning a high-cardinality column's first values is wasted work in every
+    // file (it gives up, Parquet hashes them anyway): the next files skip it.
+    DictionaryHistory& history = dictionary_history_[static_cast<int>(file.type)];
+    history.dense = file.dense_columns;
+    if (file.dictionaries != nullptr) {
+      for (auto& path : file.dictionaries->gave_up_paths()) {
+        history.dense.push_back(std::move(path));
+      }
+    }
+    if (history.dense.empty()) history.files_since_dense_probe = 0;
+  }
   if (!options_.dictionary) return;
   const auto metadata = file.writer->metadata();
   if (metadata == nullptr || metadata->num_row_groups() == 0) return;
@@ -549,12 +574,17 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
         return context(writer.status());
       }
       opened->writer = std::move(*writer);
+      opened->dense_columns = NextDenseColumns(type);
       std::vector<std::string> dictionary_columns;
       for (auto& column : DictionaryColumnsOf(options_, *record_batch->schema())) {
-        if (std::find(opened->plain_columns.begin(), opened->plain_columns.end(),
-                      column) == opened->plain_columns.end()) {
-          dictionary_columns.push_back(std::move(column));
+        const auto& plain = opened->plain_columns;
+        const auto& dense = opened->dense_columns;
+        if (std::find(plain.begin(), plain.end(), column) != plain.end()) continue;
+        if (std::find(dense.begin(), dense.end(), column) != dense.end()) {
+          ++metrics_.dictionary_columns_dense;
+          continue;
         }
+        dictionary_columns.push_back(std::move(column));
       }
       opened->dictionaries = std::make_unique<DictionaryColumns>(
           *record_batch->schema(), dictionary_columns, options_.row_group_size);

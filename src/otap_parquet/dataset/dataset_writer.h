@@ -106,6 +106,11 @@ struct WriterMetrics {
   /// most of their row groups; the table's next files write them plain (no
   /// dictionary work) but one in kDictionaryProbeFiles, which tries again.
   int64_t dictionary_fallbacks = 0;
+  /// Files' dictionary columns handed to Parquet dense from their first row,
+  /// without learning a dictionary, because the table's previous file found more
+  /// than DictionaryColumns takes (ColumnDictionary::kMaxEntries / kMaxBytes); one
+  /// file in kDictionaryProbeFiles learns them again.
+  int64_t dictionary_columns_dense = 0;
 
   int64_t rows_written_total() const;
   int64_t flushes_for(FlushReason reason) const {
@@ -301,6 +306,8 @@ class DatasetWriter {
       const std::vector<std::string>& plain_columns);
   /// Dictionary columns the next file of `type` writes plain (and counts the file).
   std::vector<std::string> NextPlainColumns(PayloadType type);
+  /// Dictionary columns the next file of `type` hands to Parquet dense at once.
+  std::vector<std::string> NextDenseColumns(PayloadType type);
   /// Learns from a published file which of its dictionary columns fell back.
   void NoteDictionaryFallbacks(const OpenFile& file);
 
@@ -323,6 +330,9 @@ class DatasetWriter {
   struct DictionaryHistory {
     std::vector<std::string> plain;
     int files_since_probe = 0;
+    /// Columns DictionaryColumns gave up on in the table's last file.
+    std::vector<std::string> dense;
+    int files_since_dense_probe = 0;
   };
   std::array<DictionaryHistory, kPayloadTypeSlots> dictionary_history_;
   std::shared_ptr<parquet::ArrowWriterProperties> arrow_properties_;

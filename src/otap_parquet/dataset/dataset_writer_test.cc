@@ -895,6 +895,42 @@ TEST_F(DatasetWriterTest, RepetitiveStringsReachParquetAsDictionaries) {
   }
 }
 
+// Scenario: log attribute `str` values of realistic logs (url paths, addresses:
+// far more than ColumnDictionary::kMaxEntries distinct values per file) with `key`
+// and `str` as dictionary columns, files rotating by rows.
+// Guarantees: the first file learns `str` and gives up; the next files hand it to
+// Parquet dense from the first row (counted), `key` keeps its dictionary arrays;
+// file kDictionaryProbeFiles + 1 learns it again; every file reads back the rows
+// written, `str` still dictionary encoded by Parquet.
+TEST_F(DatasetWriterTest, ColumnThatGaveUpIsDenseInTheNextFiles) {
+  const auto batches = RealisticLogs(4, 10'000);
+  options_.dictionary_columns = {"key", "str"};
+  options_.target_rows_per_file = 400'000;
+  auto writer = MakeWriter();
+  for (int file = 0; file <= kDictionaryProbeFiles; ++file) {
+    now_ += seconds(1);  // file names in order
+    for (const auto& batch : batches) (void)writer->Write(batch);
+  }
+  ASSERT_OK(writer->Close());
+  EXPECT_EQ(writer->metrics().dictionary_columns_dense, kDictionaryProbeFiles - 1);
+  EXPECT_GT(writer->metrics().dictionary_arrays, 0);
+  const auto files = ParquetFiles("log_attrs");
+  ASSERT_EQ(files.size(), static_cast<size_t>(kDictionaryProbeFiles + 1));
+  int64_t rows = 0;
+  for (const auto& batch : batches) rows += batch.Get(PayloadType::kLogAttrs)->num_rows();
+  for (const auto& file : files) {
+    auto reader = parquet::ParquetFileReader::OpenFile((base_ / file).string());
+    EXPECT_EQ(reader->metadata()->num_rows(), rows) << file;
+    auto group = reader->metadata()->RowGroup(0);
+    for (int c = 0; c < group->num_columns(); ++c) {
+      auto chunk = group->ColumnChunk(c);
+      if (chunk->path_in_schema()->ToDotString() == "str") {
+        EXPECT_TRUE(chunk->has_dictionary_page()) << file;
+      }
+    }
+  }
+}
+
 // Scenario: a dictionary column whose dictionary outgrows Parquet's page limit in
 // every file (log bodies, ~40 bytes, mostly distinct; 40,000 logs per file), files
 // rotating by rows (400,000 attribute rows).

@@ -197,6 +197,14 @@ std::vector<std::string> DictionaryColumns::paths() const {
   return out;
 }
 
+std::vector<std::string> DictionaryColumns::gave_up_paths() const {
+  std::vector<std::string> out;
+  for (const auto& slot : slots_) {
+    if (slot.dictionary->gave_up()) out.push_back(slot.path);
+  }
+  return out;
+}
+
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> DictionaryColumns::Encode(
     const std::shared_ptr<arrow::RecordBatch>& batch, int64_t first_row,
     arrow::MemoryPool* pool) {

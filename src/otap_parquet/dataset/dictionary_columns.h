@@ -104,6 +104,8 @@ class DictionaryColumns {
   bool empty() const { return slots_.empty(); }
   /// \brief Dot paths of the encoded columns.
   std::vector<std::string> paths() const;
+  /// \brief Dot paths of the columns that gave up (high cardinality).
+  std::vector<std::string> gave_up_paths() const;
 
   /// \brief `batch` (the file's schema) holding the file's rows from `first_row` on,
   /// with each chosen column replaced by its ColumnDictionary::Encode result (the
