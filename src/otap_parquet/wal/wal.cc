@@ -94,6 +94,28 @@ std::string CheckFrame(const uint8_t* data, int64_t size, int64_t offset,
   return "";
 }
 
+// Writes `iov` to `path` (created, or appended to) and fsyncs it.
+arrow::Status WriteSynced(const std::string& path, struct iovec* iov, int count,
+                          bool append = false) {
+  const int fd = ::open(
+      path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  if (fd < 0) return Errno("cannot create", path, errno);
+  auto st = WriteAll(fd, iov, count, path);
+  if (st.ok() && ::fsync(fd) != 0) st = Errno("fsync of", path, errno);
+  ::close(fd);
+  return st;
+}
+
+// Offset of the first frame at or after `from` that checks out, or -1.
+int64_t NextValidFrame(const uint8_t* data, int64_t size, int64_t from) {
+  for (int64_t at = from; at + static_cast<int64_t>(kHeaderSize) <= size; ++at) {
+    if (GetU32(data + at) != kMagic) continue;
+    uint32_t payload = 0;
+    if (CheckFrame(data, size, at, &payload).empty()) return at;
+  }
+  return -1;
+}
+
 }  // namespace
 
 struct Wal::Segment {
@@ -277,10 +299,9 @@ arrow::Status Wal::Recover() {
     return arrow::Status::IOError("WAL: cannot list ", options_.dir, ": ", ec.message());
   }
   std::sort(seqs.begin(), seqs.end());
-  for (uint64_t seq : seqs) {
-    ARROW_RETURN_NOT_OK(RecoverSegment(seq));
-    next_seq_ = seq + 1;
-  }
+  // Salvaged records of a corrupt segment go to a segment after all of these.
+  if (!seqs.empty()) next_seq_ = seqs.back() + 1;
+  for (uint64_t seq : seqs) ARROW_RETURN_NOT_OK(RecoverSegment(seq));
   return arrow::Status::OK();
 }
 
@@ -302,27 +323,60 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
   ARROW_ASSIGN_OR_RAISE(const int64_t size, file->GetSize());
   ARROW_ASSIGN_OR_RAISE(auto data, file->Read(size));
   ARROW_RETURN_NOT_OK(file->Close());
+  // Whole frames up to the first bad one stay in this segment. A bad frame followed
+  // by a valid one later in the file is corruption of synced data (bit rot, a bad
+  // sector), not a torn append: the valid frames after it are salvaged into a new
+  // segment. Bad bytes with no valid frame after them are a torn tail.
+  const uint8_t* bytes = data->data();
+  const int64_t file_size = data->size();
   int64_t offset = 0;
-  while (offset < data->size()) {
+  int64_t cut = -1;   // first corrupt byte (the file is truncated there)
+  int64_t tail = -1;  // start of the torn tail
+  std::string tail_reason;
+  std::vector<CorruptRegion> regions;
+  std::vector<std::pair<int64_t, uint32_t>> salvaged;  // (offset, payload size)
+  while (offset < file_size) {
     uint32_t payload = 0;
-    const std::string bad = CheckFrame(data->data(), data->size(), offset, &payload);
-    if (!bad.empty()) {
-      const int64_t dropped = data->size() - offset;
-      logger_->warn(
-          "wal.torn_tail file={} offset={} dropped_bytes={} reason=\"{}\" (the frame at "
-          "offset and everything after it are cut: an append that never completed)",
-          segment->path, offset, dropped, bad);
-      if (::truncate(segment->path.c_str(), offset) != 0) {
-        return Errno("cannot truncate torn tail of", segment->path, errno);
+    const std::string bad = CheckFrame(bytes, file_size, offset, &payload);
+    if (bad.empty()) {
+      if (cut < 0) {
+        segment->offsets.push_back(offset);
+      } else {
+        salvaged.emplace_back(offset, payload);
       }
-      ++torn_tails_;
-      torn_bytes_ += dropped;
+      offset += static_cast<int64_t>(kHeaderSize) + payload;
+      continue;
+    }
+    const int64_t next = NextValidFrame(bytes, file_size, offset + 1);
+    if (next < 0) {
+      tail = offset;
+      tail_reason = bad;
       break;
     }
-    segment->offsets.push_back(offset);
-    offset += static_cast<int64_t>(kHeaderSize) + payload;
+    if (cut < 0) cut = offset;
+    regions.push_back({offset, next - offset, bad});
+    offset = next;
   }
-  segment->size = offset;
+  if (tail >= 0) {
+    const int64_t dropped = file_size - tail;
+    logger_->warn(
+        "wal.torn_tail file={} offset={} dropped_bytes={} reason=\"{}\" (the frame at "
+        "offset and everything after it are cut: an append that never completed)",
+        segment->path, tail, dropped, tail_reason);
+    ++torn_tails_;
+    torn_bytes_ += dropped;
+  }
+  std::shared_ptr<Segment> salvage;
+  if (cut >= 0) {
+    ARROW_ASSIGN_OR_RAISE(salvage, Salvage(*segment, data, cut, regions, salvaged));
+    segment->size = cut;
+  } else {
+    segment->size = tail >= 0 ? tail : file_size;
+  }
+  if (segment->size < file_size &&
+      ::truncate(segment->path.c_str(), segment->size) != 0) {
+    return Errno("cannot truncate", segment->path, errno);
+  }
   segment->done.assign(segment->offsets.size(), false);
   // Done marks: u32 indexes; a partial last mark (crash mid-write) is ignored.
   const int dfd = ::open(segment->done_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -352,9 +406,84 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
     segments_[seq] = segment;
     bytes_ += segment->size;
     MaybeDelete(segment);
+    if (salvage) {
+      // Replayed whole: its records' done marks in the original are keyed by
+      // indexes the corrupt region makes unreliable (a duplicate, never a loss).
+      recovered_records_ += salvage->live();
+      segments_[salvage->seq] = salvage;
+      bytes_ += salvage->size;
+    }
   }
   DeleteDoomed();
   return arrow::Status::OK();
+}
+
+arrow::Result<std::shared_ptr<Wal::Segment>> Wal::Salvage(
+    const Segment& original, const std::shared_ptr<arrow::Buffer>& data, int64_t cut,
+    const std::vector<CorruptRegion>& regions,
+    const std::vector<std::pair<int64_t, uint32_t>>& frames) {
+  const uint8_t* bytes = data->data();
+  // 1. The bytes cut from the original, kept for the operator.
+  const std::string copy = original.path + ".corrupt-" + std::to_string(cut);
+  {
+    struct iovec iov[1] = {
+        {const_cast<uint8_t*>(bytes + cut), static_cast<size_t>(data->size() - cut)}};
+    ARROW_RETURN_NOT_OK(WriteSynced(copy, iov, 1));
+  }
+  // 2. The valid frames after the corrupt regions, in a new segment (written under a
+  // temporary name: a crash before the rename leaves the original untouched, and
+  // the next Open salvages again).
+  std::shared_ptr<Segment> salvage;
+  if (!frames.empty()) {
+    salvage = std::make_shared<Segment>();
+    salvage->seq = next_seq_++;
+    salvage->path = SegmentPath(salvage->seq);
+    salvage->done_path = DonePath(salvage->seq);
+    salvage->sealed = true;
+    salvage->created = original.created;
+    std::vector<struct iovec> iov;
+    for (const auto& [offset, payload] : frames) {
+      const int64_t frame = static_cast<int64_t>(kHeaderSize) + payload;
+      iov.push_back({const_cast<uint8_t*>(bytes + offset), static_cast<size_t>(frame)});
+      salvage->offsets.push_back(salvage->size);
+      salvage->size += frame;
+    }
+    salvage->done.assign(salvage->offsets.size(), false);
+    const std::string tmp = salvage->path + ".salvage";
+    for (size_t i = 0; i < iov.size(); i += 512) {  // IOV_MAX is 1024 on Linux
+      ARROW_RETURN_NOT_OK(WriteSynced(
+          tmp, iov.data() + i, static_cast<int>(std::min<size_t>(512, iov.size() - i)),
+          /*append=*/i > 0));
+    }
+    ::unlink(salvage->done_path.c_str());  // a stale one would mark records done
+    if (::rename(tmp.c_str(), salvage->path.c_str()) != 0) {
+      return Errno("cannot rename salvaged segment to", salvage->path, errno);
+    }
+  }
+  // The new names must survive a crash before the original is truncated.
+  const int dfd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  int64_t corrupt = 0;
+  for (const auto& region : regions) {
+    corrupt += region.size;
+    logger_->error(
+        "wal.corrupt_region file={} offset={} bytes={} reason=\"{}\" (acknowledged "
+        "records in these bytes are lost; the valid records after them are kept)",
+        original.path, region.offset, region.size, region.reason);
+  }
+  logger_->error(
+      "wal.corrupt_segment file={} offset={} regions={} corrupt_bytes={} "
+      "salvaged_records={} salvaged_to={} copy={} (truncated at offset; the salvaged "
+      "records are replayed, the cut bytes are kept in the copy for inspection)",
+      original.path, cut, regions.size(), corrupt, frames.size(),
+      salvage ? salvage->path : std::string("-"), copy);
+  corrupt_regions_ += static_cast<int64_t>(regions.size());
+  corrupt_bytes_ += corrupt;
+  salvaged_records_ += static_cast<int64_t>(frames.size());
+  return salvage;
 }
 
 arrow::Status Wal::Replay(const std::function<arrow::Status(RecordId, OtapBatch)>& fn) {
@@ -683,6 +812,9 @@ WalMetrics Wal::metrics() const {
   std::lock_guard<std::mutex> lock(mu_);
   m.torn_tails = torn_tails_;
   m.torn_bytes = torn_bytes_;
+  m.corrupt_regions = corrupt_regions_;
+  m.corrupt_bytes = corrupt_bytes_;
+  m.salvaged_records = salvaged_records_;
   m.recovered_records = recovered_records_;
   m.replay_errors = replay_errors_.load();
   m.segments = static_cast<int64_t>(segments_.size());

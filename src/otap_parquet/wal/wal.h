@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <arrow/buffer.h>
@@ -43,9 +44,12 @@ class logger;
 /// Open() takes an exclusive flock on `<dir>/LOCK` (a second process, or a second
 /// Wal on the same directory, fails with a clear error) and reads every segment
 /// back: frames are checked, and the first bad frame (short, wrong magic, wrong
-/// CRC) ends the segment: the file is truncated there (a torn tail; counted and
-/// logged with file and offset). Records not marked done are then handed out by
-/// Replay().
+/// CRC) ends the segment: the file is truncated there. When no valid frame follows
+/// it is a torn tail (counted and logged with file and offset); when one does, the
+/// bad bytes are corruption of synced records: the valid frames after them are
+/// copied into a new segment (replayed whole), the cut bytes kept in
+/// `<seq>.wal.corrupt-<offset>`, and the regions logged as errors and counted.
+/// Records not marked done are then handed out by Replay().
 ///
 /// Threading: Append, MarkDone, Replay, Read, Reclaim run on one owner thread;
 /// callbacks of Append run on the sync thread; metrics() from any thread. The
@@ -92,6 +96,9 @@ struct WalMetrics {
   int64_t segments_deleted = 0;
   int64_t torn_tails = 0;         ///< segments truncated at Open
   int64_t torn_bytes = 0;         ///< bytes cut by those truncations
+  int64_t corrupt_regions = 0;    ///< bad bytes followed by valid frames, at Open
+  int64_t corrupt_bytes = 0;      ///< bytes of those regions (their records are lost)
+  int64_t salvaged_records = 0;   ///< valid records after them, moved to a new segment
   int64_t recovered_records = 0;  ///< records found at Open not done yet
   int64_t done_mark_errors = 0;   ///< failed writes of `.done` marks
   int64_t replay_errors = 0;      ///< whole records Replay could not decode (kept)
@@ -159,6 +166,18 @@ class Wal {
 
   arrow::Status Recover();
   arrow::Status RecoverSegment(uint64_t seq);
+  struct CorruptRegion {
+    int64_t offset = 0;
+    int64_t size = 0;
+    std::string reason;
+  };
+  /// Keeps the bytes of `original` from `cut` on in `<path>.corrupt-<cut>` and
+  /// copies `frames` (offset, payload size in `data`) into a new, synced segment
+  /// (null when there are none); counts and logs the corrupt regions.
+  arrow::Result<std::shared_ptr<Segment>> Salvage(
+      const Segment& original, const std::shared_ptr<arrow::Buffer>& data, int64_t cut,
+      const std::vector<CorruptRegion>& regions,
+      const std::vector<std::pair<int64_t, uint32_t>>& frames);
   arrow::Status StartSegment();
   void SealActive();
   /// Drops a sealed segment whose records are all done and synced from the log
@@ -203,6 +222,9 @@ class Wal {
   std::atomic<int64_t> replay_errors_{0};
   int64_t torn_tails_ = 0;
   int64_t torn_bytes_ = 0;
+  int64_t corrupt_regions_ = 0;
+  int64_t corrupt_bytes_ = 0;
+  int64_t salvaged_records_ = 0;
   int64_t recovered_records_ = 0;
 };
 

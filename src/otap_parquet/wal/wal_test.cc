@@ -78,6 +78,37 @@ std::vector<std::string> SegmentFiles(const std::string& dir) {
   return names;
 }
 
+std::vector<std::string> CorruptCopies(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto name = e.path().filename().string();
+    if (name.find(".corrupt-") != std::string::npos) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Appends Logs(1..n) to a new log in `dir`; returns each record's offset in segment
+// 1 and, last, the segment's size.
+std::vector<int64_t> AppendLogs(const std::string& dir, int n) {
+  std::vector<int64_t> offsets;
+  auto wal = Wal::Open(Options(dir), nullptr).ValueOrDie();
+  for (int i = 1; i <= n; ++i) {
+    offsets.push_back(wal->metrics().bytes);
+    EXPECT_OK(wal->Append(Logs(i), nullptr).status());
+  }
+  offsets.push_back(wal->metrics().bytes);
+  return offsets;
+}
+
+void FlipByte(const std::string& path, int64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(offset);
+  const char c = static_cast<char>(f.get());
+  f.seekp(offset);
+  f.put(static_cast<char>(c ^ 0x5a));
+}
+
 struct Replayed {
   std::vector<RecordId> ids;
   std::vector<OtapBatch> batches;
@@ -302,6 +333,10 @@ TEST(WalTest, TornTailIsTruncated) {
   const auto m = wal->metrics();
   EXPECT_EQ(m.torn_tails, 1);
   EXPECT_EQ(m.torn_bytes, 12 + payload->size() / 2);
+  EXPECT_EQ(m.corrupt_regions, 0);
+  EXPECT_EQ(m.salvaged_records, 0);
+  EXPECT_TRUE(CorruptCopies(dir.path()).empty());
+  EXPECT_EQ(SegmentFiles(dir.path()).size(), 1u);
   EXPECT_EQ(static_cast<int64_t>(fs::file_size(segment)), good_size);
   auto replayed = ReplayAll(*wal);
   ASSERT_EQ(replayed.batches.size(), 2u);
@@ -330,10 +365,112 @@ TEST(WalTest, CrcMismatchEndsTheSegment) {
   }
   ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
   EXPECT_EQ(wal->metrics().torn_tails, 1);
+  // Nothing valid after it: indistinguishable from a torn append, nothing salvaged.
+  EXPECT_EQ(wal->metrics().corrupt_regions, 0);
+  EXPECT_EQ(wal->metrics().salvaged_records, 0);
+  EXPECT_TRUE(CorruptCopies(dir.path()).empty());
   auto replayed = ReplayAll(*wal);
   ASSERT_EQ(replayed.batches.size(), 1u);
   ExpectSameBatch(Logs(1), replayed.batches[0]);
   EXPECT_EQ(static_cast<int64_t>(fs::file_size(segment)), first_size);
+}
+
+// Scenario: 5 records synced, then one byte of record 2's payload rots on disk (record
+// 4 was already marked done).
+// Guarantees: only record 2 is lost: records 3-5 are salvaged into a new segment and
+// replayed (4 again: its done mark is not trusted after a corrupt region), the bytes
+// cut from the original are kept in `<seq>.wal.corrupt-<offset>`, the region is
+// counted; the salvaged segment goes once its records are done. Before the fix the
+// segment was truncated at record 2 and only record 1 came back.
+TEST(WalTest, CorruptRecordInTheMiddleSalvagesTheRecordsAfterIt) {
+  testing::TempDir dir("otap_wal");
+  const auto offsets = AppendLogs(dir.path(), 5);
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    wal->MarkDone({1, 3});
+  }
+  const std::string segment = dir.path() + "/0000000000000001.wal";
+  FlipByte(segment, offsets[1] + 12 + 40);
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    const auto m = wal->metrics();
+    EXPECT_EQ(m.corrupt_regions, 1);
+    EXPECT_EQ(m.corrupt_bytes, offsets[2] - offsets[1]);
+    EXPECT_EQ(m.salvaged_records, 3);
+    EXPECT_EQ(m.torn_tails, 0);
+    EXPECT_EQ(m.recovered_records, 4);
+    EXPECT_EQ(m.bytes, offsets[1] + offsets[5] - offsets[2]);
+    EXPECT_EQ(static_cast<int64_t>(fs::file_size(segment)), offsets[1]);
+    const std::string copy = "0000000000000001.wal.corrupt-" + std::to_string(offsets[1]);
+    EXPECT_EQ(CorruptCopies(dir.path()), std::vector<std::string>{copy});
+    EXPECT_EQ(static_cast<int64_t>(fs::file_size(dir.path() + "/" + copy)),
+              offsets[5] - offsets[1]);
+    EXPECT_EQ(SegmentFiles(dir.path()),
+              (std::vector<std::string>{"0000000000000001.wal", "0000000000000002.wal"}));
+    auto replayed = ReplayAll(*wal);
+    ASSERT_EQ(replayed.batches.size(), 4u);
+    EXPECT_EQ(replayed.ids, (std::vector<RecordId>{{1, 0}, {2, 0}, {2, 1}, {2, 2}}));
+    ExpectSameBatch(Logs(1), replayed.batches[0]);
+    ExpectSameBatch(Logs(3), replayed.batches[1]);
+    ExpectSameBatch(Logs(4), replayed.batches[2]);
+    ExpectSameBatch(Logs(5), replayed.batches[3]);
+    ASSERT_OK_AND_ASSIGN(auto read, wal->Read({2, 2}));
+    ExpectSameBatch(Logs(5), read);
+    // A salvaged segment is deleted only once all its records are done.
+    wal->MarkDone({1, 0});
+    wal->MarkDone({2, 0});
+    wal->MarkDone({2, 2});
+    EXPECT_EQ(SegmentFiles(dir.path()), std::vector<std::string>{"0000000000000002.wal"});
+    ASSERT_OK_AND_ASSIGN(auto id, wal->Append(Logs(6), nullptr));
+    EXPECT_EQ(id.segment, 3u);
+  }
+  // Its done marks survive a restart; the copy is never read back.
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  EXPECT_EQ(wal->metrics().corrupt_regions, 0);
+  auto replayed = ReplayAll(*wal);
+  ASSERT_EQ(replayed.batches.size(), 2u);
+  ExpectSameBatch(Logs(4), replayed.batches[0]);
+  ExpectSameBatch(Logs(6), replayed.batches[1]);
+  wal->MarkDone(replayed.ids[0]);
+  EXPECT_EQ(SegmentFiles(dir.path()), std::vector<std::string>{"0000000000000003.wal"});
+  EXPECT_EQ(CorruptCopies(dir.path()).size(), 1u);
+}
+
+// Scenario: records 2 and 4 of 5 rot on disk and the last append was torn.
+// Guarantees: both regions are skipped (records 3 and 5 salvaged), the torn tail is
+// still cut and counted as one, and the copy holds everything cut.
+TEST(WalTest, CorruptRegionsFollowedByATornTail) {
+  testing::TempDir dir("otap_wal");
+  const auto offsets = AppendLogs(dir.path(), 5);
+  const std::string segment = dir.path() + "/0000000000000001.wal";
+  FlipByte(segment, offsets[1] + 12 + 40);
+  FlipByte(segment, offsets[3] + 4);  // a length
+  ASSERT_OK_AND_ASSIGN(auto payload, EncodeBatch(Logs(6)));
+  {
+    std::ofstream out(segment, std::ios::app | std::ios::binary);
+    const char header[12] = {'O', 'W', 'A', 'L', 0x10, 0x27, 0, 0, 1, 2, 3, 4};
+    out.write(header, sizeof(header));
+    out.write(reinterpret_cast<const char*>(payload->data()), payload->size() / 2);
+  }
+  const int64_t torn = 12 + payload->size() / 2;
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  const auto m = wal->metrics();
+  EXPECT_EQ(m.corrupt_regions, 2);
+  EXPECT_EQ(m.corrupt_bytes, offsets[2] - offsets[1] + offsets[4] - offsets[3]);
+  EXPECT_EQ(m.salvaged_records, 2);
+  EXPECT_EQ(m.torn_tails, 1);
+  EXPECT_EQ(m.torn_bytes, torn);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(segment)), offsets[1]);
+  const std::string copy =
+      dir.path() + "/0000000000000001.wal.corrupt-" + std::to_string(offsets[1]);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(copy)), offsets[5] + torn - offsets[1]);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(dir.path() + "/0000000000000002.wal")),
+            offsets[3] - offsets[2] + offsets[5] - offsets[4]);
+  auto replayed = ReplayAll(*wal);
+  ASSERT_EQ(replayed.batches.size(), 3u);
+  ExpectSameBatch(Logs(1), replayed.batches[0]);
+  ExpectSameBatch(Logs(3), replayed.batches[1]);
+  ExpectSameBatch(Logs(5), replayed.batches[2]);
 }
 
 // Scenario: segment_size smaller than one record: every append after the first

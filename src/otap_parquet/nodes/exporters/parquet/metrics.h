@@ -72,6 +72,14 @@ struct ParquetExporterMetrics {
       "wal_torn_tails", "{segment}", "segments truncated at start (torn last append)");
   static constexpr engine::MetricDef wal_torn_bytes =
       engine::Counter("wal_torn_bytes", "By", "bytes cut from torn tails at start");
+  static constexpr engine::MetricDef wal_corrupt_regions = engine::Counter(
+      "wal_corrupt_regions", "{region}",
+      "corrupt regions followed by valid records found at start (their records lost)");
+  static constexpr engine::MetricDef wal_corrupt_bytes =
+      engine::Counter("wal_corrupt_bytes", "By", "bytes of those corrupt regions");
+  static constexpr engine::MetricDef wal_salvaged_records = engine::Counter(
+      "wal_salvaged_records", "{record}",
+      "records after a corrupt region copied to a new segment and replayed");
   static constexpr engine::MetricDef wal_done_mark_errors = engine::Counter(
       "wal_done_mark_errors", "{error}", "failed writes of published marks");
   static constexpr engine::MetricDef wal_replayed_records = engine::Counter(

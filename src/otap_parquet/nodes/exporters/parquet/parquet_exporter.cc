@@ -186,9 +186,10 @@ arrow::Status ParquetExporter::StartWal(const std::string& base_path,
     const auto m = log->metrics();
     effect.logger().info(
         "exporter.parquet.wal_open node={} core={} dir={} segments={} bytes={} "
-        "unfinished_records={} torn_tails={} adopted={}",
+        "unfinished_records={} torn_tails={} corrupt_regions={} salvaged_records={} "
+        "adopted={}",
         effect.node_id(), effect.core(), dir, m.segments, m.bytes, m.recovered_records,
-        m.torn_tails, dir != options.dir);
+        m.torn_tails, m.corrupt_regions, m.salvaged_records, dir != options.dir);
     wals_.push_back(std::move(log));
   }
   // Everything acknowledged before the crash goes to the writer before new data.
@@ -504,6 +505,9 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) {
     t.segments_deleted += x.segments_deleted;
     t.torn_tails += x.torn_tails;
     t.torn_bytes += x.torn_bytes;
+    t.corrupt_regions += x.corrupt_regions;
+    t.corrupt_bytes += x.corrupt_bytes;
+    t.salvaged_records += x.salvaged_records;
     t.done_mark_errors += x.done_mark_errors;
     t.replay_errors += x.replay_errors;
   }
@@ -521,6 +525,9 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) {
   m.Set(M::wal_segments_deleted, t.segments_deleted);
   m.Set(M::wal_torn_tails, t.torn_tails);
   m.Set(M::wal_torn_bytes, t.torn_bytes);
+  m.Set(M::wal_corrupt_regions, t.corrupt_regions);
+  m.Set(M::wal_corrupt_bytes, t.corrupt_bytes);
+  m.Set(M::wal_salvaged_records, t.salvaged_records);
   m.Set(M::wal_done_mark_errors, t.done_mark_errors);
   m.Set(M::wal_replayed_records, wal_replayed_);
   m.Set(M::wal_replay_errors, t.replay_errors);
