@@ -552,12 +552,27 @@ void PipelineInstance::ForceStop() {
       n->shutdown_called = true;
       n->shutdown_future = n->node->Shutdown(Clock::now(), *n->effect);
     }
-    const int64_t count =
-        static_cast<int64_t>(n->outbox.size()) + (n->input ? n->input->Clear() : 0);
+    int64_t count = 0, items = 0;
+    for (const auto& [dest, msg] : n->outbox) {
+      count++;
+      items += msg.num_items();
+    }
     n->outbox.clear();  // each message's context Nacks itself
-    if (n->input) n->input->Close();
+    if (n->input) {
+      // Closed first: a producer blocked in Push must not refill the channel after
+      // it was emptied (that message would be neither counted nor Nacked in time).
+      n->input->Close();
+      while (auto msg = n->input->TryPop()) {
+        count++;
+        items += msg->num_items();
+      }
+    }
     n->metrics->dropped += count;
     dropped += count;
+    if (count > 0) {
+      // The run did not deliver this: `otap-parquet run` reports it and exits 3.
+      n->effect->ReportUndelivered("dropped at the shutdown deadline", count, items);
+    }
     n->done = true;
   }
   logger_->warn("pipeline.drain.deadline_exceeded pipeline={} core={} dropped={}", name_,

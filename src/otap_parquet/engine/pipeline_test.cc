@@ -113,6 +113,36 @@ TEST_F(PipelineTest, DeadlineDropsAndNacksWhatIsLeft) {
   EXPECT_GT(p->metrics_of("sink")->dropped.load(), 0);
 }
 
+// Scenario: as above, the exporter never accepts data and the deadline is short.
+// Guarantees: what the deadline drops is reported as undelivered (so `otap-parquet
+// run` exits 3 with an "undelivered" line instead of "Pipeline run successfully"),
+// per node, with the same batch count as the dropped metrics and its items.
+TEST_F(PipelineTest, DeadlineDropsAreReportedAsUndelivered) {
+  state_->gate_open = false;
+  state_->source_batches = -1;
+  ASSERT_OK_AND_ASSIGN(
+      auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2)));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  while (p->metrics_of("src")->send_blocked.load() == 0) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  p->RequestShutdown(Clock::now() + milliseconds(100));
+  t.join();
+  ASSERT_TRUE(p->deadline_exceeded());
+  int64_t dropped = 0;
+  for (const char* id : {"src", "mid", "sink"}) dropped += p->metrics_of(id)->dropped;
+  ASSERT_GT(dropped, 0);
+  int64_t batches = 0, items = 0;
+  for (const auto& u : p->undelivered()) {
+    EXPECT_EQ(u.how, "dropped at the shutdown deadline");
+    EXPECT_EQ(u.batches, p->metrics_of(u.node)->dropped.load()) << u.node;
+    batches += u.batches;
+    items += u.items;
+  }
+  EXPECT_EQ(batches, dropped);
+  EXPECT_EQ(items, dropped * state_->items_per_batch);
+}
+
 // Scenario: a network-style receiver pushes from its own thread into a pipeline
 // whose exporter does not accept data.
 // Guarantees: with a non-blocking deadline the push fails with CapacityError
