@@ -177,5 +177,26 @@ TEST_F(PipelineTest, ExternalSendReturnsResourceExhaustedWhenFull) {
   EXPECT_EQ(state_->exported_items.load(), 6);
 }
 
+// Scenario: a config with an unknown node type and a connection to a missing node.
+// Guarantees: the refusal names the file first, then each error with its node's
+// YAML path and line.
+TEST(ParseAndValidateTest, ErrorsNameTheFileTheNodeAndTheKey) {
+  fakes::TestState state;
+  Registry registry;
+  ASSERT_OK(fakes::RegisterTestNodes(registry, &state));
+  const std::string yaml =
+      "version: otel_dataflow/v1\n"
+      "groups:\n  g:\n    pipelines:\n      p:\n        nodes:\n"
+      "          src: {type: 'urn:test:receiver:source'}\n"
+      "          sink: {type: 'urn:test:exporter:nope'}\n"
+      "        connections:\n          - {from: src, to: [sink, nowhere]}\n";
+  auto config = ParseAndValidate(yaml, "configs/bad.yaml", registry);
+  ASSERT_FALSE(config.ok());
+  const std::string message = config.status().message();
+  EXPECT_THAT(message, ::testing::StartsWith("configs/bad.yaml: invalid configuration"));
+  EXPECT_THAT(message, HasSubstr("g.pipelines.p.nodes.sink"));
+  EXPECT_THAT(message, HasSubstr("unknown node \"nowhere\""));
+}
+
 }  // namespace
 }  // namespace otap_parquet::engine
