@@ -217,6 +217,9 @@ arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect
     }
     return arrow::Status::OK();
   }
+  // Every output is sent even after a failed Send (which Nacks its output): the
+  // inputs wait for all outputs.size() outcomes, so none may be skipped.
+  arrow::Status first;
   for (auto& out : outputs) {
     engine::PData msg(std::move(out));
     if (!inbound_ids.empty()) {
@@ -224,9 +227,10 @@ arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect
       outbound_.emplace(id, inbound_ids);
       effect.Subscribe(msg, id);
     }
-    ARROW_RETURN_NOT_OK(effect.Send(std::move(msg)));
+    auto st = effect.Send(std::move(msg));
+    if (first.ok() && !st.ok()) first = st;
   }
-  return arrow::Status::OK();
+  return first;
 }
 
 void BatchProcessor::Settle(uint64_t outbound_id, const engine::NackInfo* nack) {

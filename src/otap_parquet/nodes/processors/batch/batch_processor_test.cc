@@ -193,5 +193,35 @@ TEST_F(BatchProcessorPipelineTest, RefusedFlushIsNotCountedAsFlushed) {
   EXPECT_EQ(mid->extra("batch_split_flushes"), 0);
 }
 
+// Scenario: processor:batch declares two output ports and no default_output, so
+// its sends on the default port fail; its merge of 3 inputs splits into 2 outputs.
+// Guarantees: every input is still Nacked (permanently, with the port error) exactly
+// once: a failed send of the first output does not leave the second unsent and the
+// inputs waiting forever.
+TEST_F(BatchProcessorPipelineTest, FailedSendStillSettlesEveryInput) {
+  state_->source_batches = 3;
+  const std::string yaml =
+      "version: otel_dataflow/v1\n"
+      "groups:\n  g:\n    pipelines:\n      p:\n        nodes:\n"
+      "          src: {type: 'urn:test:receiver:source'}\n"
+      "          mid: {type: processor:batch, outputs: [a, b], config: {otap: "
+      "{min_size: 25, max_size: 25, sizer: items}}}\n"
+      "          sink: {type: 'urn:test:exporter:sink'}\n"
+      "        connections:\n"
+      "          - {from: src, to: mid}\n"
+      "          - {from: 'mid[\"a\"]', to: sink}\n"
+      "          - {from: 'mid[\"b\"]', to: sink}\n";
+  ASSERT_OK_AND_ASSIGN(auto p, Build(yaml));
+  RunToEnd(*p);
+  EXPECT_EQ(state_->exported_batches.load(), 0);
+  EXPECT_TRUE(state_->acked.empty());
+  auto nacked = state_->nacked;
+  std::sort(nacked.begin(), nacked.end());
+  EXPECT_EQ(nacked, (std::vector<uint64_t>{0, 1, 2}));
+  for (const auto& reason : state_->nack_reasons) {
+    EXPECT_THAT(reason, ::testing::HasSubstr("no connected output port"));
+  }
+}
+
 }  // namespace
 }  // namespace otap_parquet::nodes
