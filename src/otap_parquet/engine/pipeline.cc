@@ -547,7 +547,9 @@ bool PipelineInstance::AdvanceShutdown(Clock::time_point now) {
 void PipelineInstance::ForceStop() {
   deadline_exceeded_ = true;
   int64_t dropped = 0;
+  std::vector<std::string> unfinished;  // nodes whose drain the deadline cut short
   for (auto& n : nodes_) {
+    if (!n->done) unfinished.push_back(n->id);
     if (!n->shutdown_called) {
       n->shutdown_called = true;
       n->shutdown_future = n->node->Shutdown(Clock::now(), *n->effect);
@@ -575,8 +577,9 @@ void PipelineInstance::ForceStop() {
     }
     n->done = true;
   }
-  logger_->warn("pipeline.drain.deadline_exceeded pipeline={} core={} dropped={}", name_,
-                settings_.core, dropped);
+  logger_->warn(
+      "pipeline.drain.deadline_exceeded pipeline={} core={} dropped={} unfinished={}",
+      name_, settings_.core, dropped, fmt::join(unfinished, ","));
 }
 
 Clock::time_point PipelineInstance::NextWake(Clock::time_point now) const {

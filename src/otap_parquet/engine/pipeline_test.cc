@@ -6,6 +6,8 @@
 #include <thread>
 
 #include <arrow/util/logging.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <sstream>
 #include "otap_parquet/engine/engine.h"
 #include "otap_parquet/engine/testing/test_pipeline.h"
 #include "otap_parquet/generator/otlp_generator.h"
@@ -120,8 +122,17 @@ TEST_F(PipelineTest, DeadlineDropsAndNacksWhatIsLeft) {
 TEST_F(PipelineTest, DeadlineDropsAreReportedAsUndelivered) {
   state_->gate_open = false;
   state_->source_batches = -1;
+  auto log = std::make_shared<std::ostringstream>();
+  auto logger = std::make_shared<spdlog::logger>(
+      "deadline", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log));
   ASSERT_OK_AND_ASSIGN(
-      auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2)));
+      auto config,
+      ParseAndValidate(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2),
+                       "test.yaml", registry_));
+  PipelineSettings settings;
+  settings.logger = logger;
+  ASSERT_OK_AND_ASSIGN(auto p,
+                       PipelineInstance::Make(config.pipelines[0], registry_, settings));
   std::thread t([&] { ASSERT_OK(p->Run()); });
   while (p->metrics_of("src")->send_blocked.load() == 0) {
     std::this_thread::sleep_for(milliseconds(1));
@@ -129,6 +140,10 @@ TEST_F(PipelineTest, DeadlineDropsAreReportedAsUndelivered) {
   p->RequestShutdown(Clock::now() + milliseconds(100));
   t.join();
   ASSERT_TRUE(p->deadline_exceeded());
+  // The sink never drains its input, so it (at least) is named as unfinished.
+  logger->flush();
+  EXPECT_THAT(log->str(), ::testing::MatchesRegex(
+                              "(.|\n)*deadline_exceeded.*unfinished=[a-z,]*sink(.|\n)*"));
   int64_t dropped = 0;
   for (const char* id : {"src", "mid", "sink"}) dropped += p->metrics_of(id)->dropped;
   ASSERT_GT(dropped, 0);
