@@ -568,6 +568,7 @@ void PipelineInstance::ForceStop() {
         count++;
         items += msg->num_items();
       }
+      UpdateQueueDepth(*n->metrics, 0);
     }
     n->metrics->dropped += count;
     dropped += count;

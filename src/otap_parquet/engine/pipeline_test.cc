@@ -156,6 +156,8 @@ TEST_F(PipelineTest, DeadlineDropsAreReportedAsUndelivered) {
   }
   EXPECT_EQ(batches, dropped);
   EXPECT_EQ(items, dropped * state_->items_per_batch);
+  // The metrics written at exit show the emptied channels.
+  for (const char* id : {"mid", "sink"}) EXPECT_EQ(p->metrics_of(id)->queue_depth, 0);
 }
 
 // Scenario: a network-style receiver pushes from its own thread into a pipeline
