@@ -72,7 +72,7 @@ def test_config_errors_are_all_printed_with_exit_2(run, tmp_path):
     )
     proc = run("run", "-c", bad, check=False)
     assert proc.returncode == 2
-    assert "invalid configuration (2 errors)" in proc.stderr
+    assert f"error: {bad}: invalid configuration (2 errors)" in proc.stderr
     assert ('groups.default.pipelines.main.nodes.dbg.config.verbosty (line 8): unknown key; '
             'did you mean "verbosity"?') in proc.stderr
     assert 'nodes.out (line 9): unknown node type "exporter:nop"' in proc.stderr

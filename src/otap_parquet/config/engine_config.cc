@@ -244,6 +244,19 @@ NodeSpec ReadV1Node(const std::string& id, const YAML::Node& yaml,
   node.description = reader.String("description").value_or("");
   node.outputs = reader.StringList("outputs").value_or(std::vector<std::string>{});
   node.default_output = reader.String("default_output").value_or("");
+  for (auto it = node.outputs.begin(); it != node.outputs.end(); ++it) {
+    if (std::find(node.outputs.begin(), it, *it) != it) {
+      reader.Error("outputs", fmt::format("output port \"{}\" is declared twice", *it));
+    }
+  }
+  // Otherwise every Send to the default port fails at run time.
+  if (!node.default_output.empty() && !node.outputs.empty() &&
+      std::find(node.outputs.begin(), node.outputs.end(), node.default_output) ==
+          node.outputs.end()) {
+    reader.Error("default_output",
+                 fmt::format("\"{}\" is not one of the node's outputs ({})",
+                             node.default_output, fmt::join(node.outputs, ", ")));
+  }
   for (auto key : {"capabilities", "rate_limiters", "entity", "header_capture",
                    "header_propagation", "policies"}) {
     if (reader.Has(key)) reader.Error(key, "not supported by otap-parquet yet");
@@ -681,9 +694,31 @@ void ValidatePipelineGraph(const PipelineSpec& pipeline, ConfigErrors* errors) {
   const auto order = TopologicalOrder(pipeline);
   if (order.size() < pipeline.nodes.size()) {
     std::set<std::string> sorted(order.begin(), order.end());
+    // Not sorted = on a cycle or downstream of one; name only the nodes that feed
+    // back into the unsorted set (on a cycle or between cycles).
+    std::set<std::string> left;
+    for (const auto& node : pipeline.nodes) {
+      if (!sorted.count(node.id)) left.insert(node.id);
+    }
+    for (bool pruned = true; pruned;) {
+      pruned = false;
+      for (auto it = left.begin(); it != left.end();) {
+        bool feeds_back = false;
+        for (const auto& edge : pipeline.edges) {
+          if (edge.from != *it) continue;
+          for (const auto& to : edge.to) feeds_back |= left.count(to) > 0;
+        }
+        if (feeds_back) {
+          ++it;
+        } else {
+          it = left.erase(it);
+          pruned = true;
+        }
+      }
+    }
     std::vector<std::string> cyclic;
     for (const auto& node : pipeline.nodes) {
-      if (!sorted.count(node.id)) cyclic.push_back(node.id);
+      if (left.count(node.id)) cyclic.push_back(node.id);
     }
     errors->Add(
         pipeline.path.empty() ? "connections" : JoinPath(pipeline.path, "connections"), 0,

@@ -16,6 +16,7 @@ namespace otap_parquet::config {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::filesystem::path SourceRoot() {
   // .../src/otap_parquet/config/engine_config_test.cc → repository root
@@ -313,6 +314,30 @@ TEST(ConfigEngineTest, ReaderReportsBadBytesAndEnums) {
   EXPECT_EQ(errors.errors()[1].ToString(),
             "x.mode (line 2): must be one of smooth, open, got \"smoth\"; did you mean "
             "\"smooth\"?");
+}
+
+// Scenario: a cycle a -> b -> a with an exporter downstream of it.
+// Guarantees: the error names the nodes on the cycle, not the exporter that is
+// merely unsortable because it hangs off the cycle.
+TEST(EngineConfigTest, CycleNamesOnlyTheNodesOnIt) {
+  const std::string yaml = R"(version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          gen: {type: receiver:traffic_generator, config: {traffic_config: {log_weight: 1}}}
+          a: {type: processor:debug}
+          b: {type: processor:debug}
+          out: {type: exporter:noop}
+        connections:
+          - {from: gen, to: a}
+          - {from: a, to: b}
+          - {from: b, to: [a, out]}
+)";
+  const std::string errors = Errors(yaml);
+  EXPECT_THAT(errors, HasSubstr("the connections form a cycle through a, b"));
+  EXPECT_THAT(errors, Not(HasSubstr("a, b, out")));
 }
 
 // Table-driven: every file in config/testdata. good_*.yaml must validate with the

@@ -547,21 +547,40 @@ bool PipelineInstance::AdvanceShutdown(Clock::time_point now) {
 void PipelineInstance::ForceStop() {
   deadline_exceeded_ = true;
   int64_t dropped = 0;
+  std::vector<std::string> unfinished;  // nodes whose drain the deadline cut short
   for (auto& n : nodes_) {
+    if (!n->done) unfinished.push_back(n->id);
     if (!n->shutdown_called) {
       n->shutdown_called = true;
       n->shutdown_future = n->node->Shutdown(Clock::now(), *n->effect);
     }
-    const int64_t count =
-        static_cast<int64_t>(n->outbox.size()) + (n->input ? n->input->Clear() : 0);
+    int64_t count = 0, items = 0;
+    for (const auto& [dest, msg] : n->outbox) {
+      count++;
+      items += msg.num_items();
+    }
     n->outbox.clear();  // each message's context Nacks itself
-    if (n->input) n->input->Close();
+    if (n->input) {
+      // Closed first: a producer blocked in Push must not refill the channel after
+      // it was emptied (that message would be neither counted nor Nacked in time).
+      n->input->Close();
+      while (auto msg = n->input->TryPop()) {
+        count++;
+        items += msg->num_items();
+      }
+      UpdateQueueDepth(*n->metrics, 0);
+    }
     n->metrics->dropped += count;
     dropped += count;
+    if (count > 0) {
+      // The run did not deliver this: `otap-parquet run` reports it and exits 3.
+      n->effect->ReportUndelivered("dropped at the shutdown deadline", count, items);
+    }
     n->done = true;
   }
-  logger_->warn("pipeline.drain.deadline_exceeded pipeline={} core={} dropped={}", name_,
-                settings_.core, dropped);
+  logger_->warn(
+      "pipeline.drain.deadline_exceeded pipeline={} core={} dropped={} unfinished={}",
+      name_, settings_.core, dropped, fmt::join(unfinished, ","));
 }
 
 Clock::time_point PipelineInstance::NextWake(Clock::time_point now) const {

@@ -6,6 +6,8 @@
 #include <thread>
 
 #include <arrow/util/logging.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <sstream>
 #include "otap_parquet/engine/engine.h"
 #include "otap_parquet/engine/testing/test_pipeline.h"
 #include "otap_parquet/generator/otlp_generator.h"
@@ -113,6 +115,51 @@ TEST_F(PipelineTest, DeadlineDropsAndNacksWhatIsLeft) {
   EXPECT_GT(p->metrics_of("sink")->dropped.load(), 0);
 }
 
+// Scenario: as above, the exporter never accepts data and the deadline is short.
+// Guarantees: what the deadline drops is reported as undelivered (so `otap-parquet
+// run` exits 3 with an "undelivered" line instead of "Pipeline run successfully"),
+// per node, with the same batch count as the dropped metrics and its items.
+TEST_F(PipelineTest, DeadlineDropsAreReportedAsUndelivered) {
+  state_->gate_open = false;
+  state_->source_batches = -1;
+  auto log = std::make_shared<std::ostringstream>();
+  auto logger = std::make_shared<spdlog::logger>(
+      "deadline", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log));
+  ASSERT_OK_AND_ASSIGN(
+      auto config,
+      ParseAndValidate(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2),
+                       "test.yaml", registry_));
+  PipelineSettings settings;
+  settings.logger = logger;
+  ASSERT_OK_AND_ASSIGN(auto p,
+                       PipelineInstance::Make(config.pipelines[0], registry_, settings));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  while (p->metrics_of("src")->send_blocked.load() == 0) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  p->RequestShutdown(Clock::now() + milliseconds(100));
+  t.join();
+  ASSERT_TRUE(p->deadline_exceeded());
+  // The sink never drains its input, so it (at least) is named as unfinished.
+  logger->flush();
+  EXPECT_THAT(log->str(), ::testing::MatchesRegex(
+                              "(.|\n)*deadline_exceeded.*unfinished=[a-z,]*sink(.|\n)*"));
+  int64_t dropped = 0;
+  for (const char* id : {"src", "mid", "sink"}) dropped += p->metrics_of(id)->dropped;
+  ASSERT_GT(dropped, 0);
+  int64_t batches = 0, items = 0;
+  for (const auto& u : p->undelivered()) {
+    EXPECT_EQ(u.how, "dropped at the shutdown deadline");
+    EXPECT_EQ(u.batches, p->metrics_of(u.node)->dropped.load()) << u.node;
+    batches += u.batches;
+    items += u.items;
+  }
+  EXPECT_EQ(batches, dropped);
+  EXPECT_EQ(items, dropped * state_->items_per_batch);
+  // The metrics written at exit show the emptied channels.
+  for (const char* id : {"mid", "sink"}) EXPECT_EQ(p->metrics_of(id)->queue_depth, 0);
+}
+
 // Scenario: a network-style receiver pushes from its own thread into a pipeline
 // whose exporter does not accept data.
 // Guarantees: with a non-blocking deadline the push fails with CapacityError
@@ -145,6 +192,27 @@ TEST_F(PipelineTest, ExternalSendReturnsResourceExhaustedWhenFull) {
   p->RequestShutdown(Clock::now() + std::chrono::seconds(10));
   t.join();
   EXPECT_EQ(state_->exported_items.load(), 6);
+}
+
+// Scenario: a config with an unknown node type and a connection to a missing node.
+// Guarantees: the refusal names the file first, then each error with its node's
+// YAML path and line.
+TEST(ParseAndValidateTest, ErrorsNameTheFileTheNodeAndTheKey) {
+  fakes::TestState state;
+  Registry registry;
+  ASSERT_OK(fakes::RegisterTestNodes(registry, &state));
+  const std::string yaml =
+      "version: otel_dataflow/v1\n"
+      "groups:\n  g:\n    pipelines:\n      p:\n        nodes:\n"
+      "          src: {type: 'urn:test:receiver:source'}\n"
+      "          sink: {type: 'urn:test:exporter:nope'}\n"
+      "        connections:\n          - {from: src, to: [sink, nowhere]}\n";
+  auto config = ParseAndValidate(yaml, "configs/bad.yaml", registry);
+  ASSERT_FALSE(config.ok());
+  const std::string message = config.status().message();
+  EXPECT_THAT(message, ::testing::StartsWith("configs/bad.yaml: invalid configuration"));
+  EXPECT_THAT(message, HasSubstr("g.pipelines.p.nodes.sink"));
+  EXPECT_THAT(message, HasSubstr("unknown node \"nowhere\""));
 }
 
 }  // namespace

@@ -82,7 +82,9 @@ arrow::Result<config::EngineConfig> ParseAndValidate(const std::string& text,
   config::ConfigErrors errors;
   config::EngineConfig parsed = config::ParseEngineConfig(text, source, &errors);
   ValidateNodes(parsed, registry, &errors);
-  ARROW_RETURN_NOT_OK(errors.ToStatus());
+  const arrow::Status st = errors.ToStatus();
+  // The errors name YAML paths; the file is named once, first.
+  if (!st.ok()) return st.WithMessage(source, ": ", st.message());
   return parsed;
 }
 

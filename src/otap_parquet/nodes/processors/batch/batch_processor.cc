@@ -93,6 +93,8 @@ arrow::Status BatchProcessor::Start(engine::EffectHandler& effect) {
 }
 
 arrow::Status BatchProcessor::Process(engine::PData msg, engine::EffectHandler& effect) {
+  // The engine stops feeding at the limit (AcceptsPdata); only a caller that
+  // ignores it gets here at the limit.
   if (pending_messages_ + static_cast<int64_t>(inbound_.size()) >=
       config_.inbound_request_limit) {
     effect.metrics().refused++;
@@ -109,7 +111,23 @@ arrow::Status BatchProcessor::Process(engine::PData msg, engine::EffectHandler& 
       config_.otap.min_size.value_or(config_.otap.max_size.value_or(1));
   if (pending.items >= threshold)
     return Flush(static_cast<Signal>(s), effect, FlushReason::kBySize);
+  if (pending_messages_ >= config_.inbound_request_limit) {
+    // Pending inputs alone fill the limit: intake stays paused until they are
+    // flushed, so flush them now rather than wait for the timer (or forever).
+    arrow::Status first;
+    for (int other = 0; other < 3; ++other) {
+      auto st = Flush(static_cast<Signal>(other), effect, FlushReason::kByLimit);
+      if (first.ok() && !st.ok()) first = st;
+    }
+    return first;
+  }
   return arrow::Status::OK();
+}
+
+bool BatchProcessor::AcceptsPdata() const {
+  // Backpressure, not Nacks: inputs waiting for their outcome settle by themselves.
+  return pending_messages_ + static_cast<int64_t>(inbound_.size()) <
+         config_.inbound_request_limit;
 }
 
 arrow::Status BatchProcessor::OnTimer(Clock::time_point now,
@@ -126,7 +144,7 @@ arrow::Status BatchProcessor::OnTimer(Clock::time_point now,
 
 void BatchProcessor::CountFlush(FlushReason reason, int64_t inputs, int64_t outputs,
                                 engine::EffectHandler& effect) {
-  static constexpr const char* kReasons[] = {"size", "timer", "shutdown"};
+  static constexpr const char* kReasons[] = {"size", "timer", "shutdown", "limit"};
   const int r = static_cast<int>(reason);
   flushes_[r]++;
   merged_inputs_ += inputs;
@@ -171,16 +189,17 @@ arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect
                           " batches: ", st.message());
   }
   std::vector<OtapBatch> outputs = std::move(*merged);
-  CountFlush(reason, static_cast<int64_t>(inputs.size()),
-             static_cast<int64_t>(outputs.size()), effect);
   if (static_cast<int64_t>(outbound_.size() + outputs.size()) >
       config_.outbound_request_limit) {
+    // Refused, not flushed: counted as refused only.
     effect.metrics().refused += static_cast<int64_t>(inputs.size());
     for (auto& input : inputs) {
       input.context.Nack({"processor:batch: outbound request limit reached", false});
     }
     return arrow::Status::OK();
   }
+  CountFlush(reason, static_cast<int64_t>(inputs.size()),
+             static_cast<int64_t>(outputs.size()), effect);
 
   std::vector<uint64_t> inbound_ids;
   for (auto& input : inputs) {
@@ -198,6 +217,9 @@ arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect
     }
     return arrow::Status::OK();
   }
+  // Every output is sent even after a failed Send (which Nacks its output): the
+  // inputs wait for all outputs.size() outcomes, so none may be skipped.
+  arrow::Status first;
   for (auto& out : outputs) {
     engine::PData msg(std::move(out));
     if (!inbound_ids.empty()) {
@@ -205,9 +227,10 @@ arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect
       outbound_.emplace(id, inbound_ids);
       effect.Subscribe(msg, id);
     }
-    ARROW_RETURN_NOT_OK(effect.Send(std::move(msg)));
+    auto st = effect.Send(std::move(msg));
+    if (first.ok() && !st.ok()) first = st;
   }
-  return arrow::Status::OK();
+  return first;
 }
 
 void BatchProcessor::Settle(uint64_t outbound_id, const engine::NackInfo* nack) {

@@ -35,7 +35,8 @@ struct BatchProcessorConfig {
   BatchFormatConfig otlp{262144, std::nullopt, "bytes"};
   /// Flush a signal's pending data this long after its first item; 0 = no timer.
   std::chrono::nanoseconds max_batch_duration = std::chrono::milliseconds(200);
-  /// Most input messages waiting for their outcome.
+  /// Most input messages pending or waiting for their outcome; at the limit intake
+  /// pauses (backpressure), and pending inputs are flushed if they alone fill it.
   int64_t inbound_request_limit = 1024;
   /// Most output batches waiting for their outcome.
   int64_t outbound_request_limit = 512;
@@ -61,6 +62,7 @@ class BatchProcessor : public engine::Processor {
 
   arrow::Status Start(engine::EffectHandler& effect) override;
   arrow::Status Process(engine::PData msg, engine::EffectHandler& effect) override;
+  bool AcceptsPdata() const override;
   arrow::Status OnTimer(engine::Clock::time_point now,
                         engine::EffectHandler& effect) override;
   void OnAck(uint64_t calldata, engine::AckContext rest,
@@ -90,7 +92,7 @@ class BatchProcessor : public engine::Processor {
     std::optional<engine::NackInfo> failure;
   };
 
-  enum class FlushReason : uint8_t { kBySize, kByTimer, kByShutdown };
+  enum class FlushReason : uint8_t { kBySize, kByTimer, kByShutdown, kByLimit };
 
   arrow::Status Flush(Signal signal, engine::EffectHandler& effect, FlushReason reason);
   void CountFlush(FlushReason reason, int64_t inputs, int64_t outputs,
@@ -103,7 +105,7 @@ class BatchProcessor : public engine::Processor {
   std::unordered_map<uint64_t, std::vector<uint64_t>> outbound_;
   uint64_t next_id_ = 1;
   int64_t pending_messages_ = 0;
-  std::array<int64_t, 3> flushes_{};
+  std::array<int64_t, 4> flushes_{};
   int64_t merged_inputs_ = 0;
   int64_t splits_ = 0;
 };

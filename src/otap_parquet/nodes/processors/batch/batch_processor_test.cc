@@ -148,5 +148,80 @@ TEST_F(BatchProcessorPipelineTest, ShutdownDrainsInFlightData) {
   EXPECT_EQ(p->metrics_of("mid")->dropped.load(), 0);
 }
 
+// Scenario: processor:batch with inbound_request_limit 4 holds inputs for a
+// min_size it never reaches (no timer); the source sends 10 batches.
+// Guarantees: the limit pauses intake (backpressure) and flushes the pending
+// inputs that fill it, instead of Nacking the inputs beyond it: all 10 are
+// exported and Acked, none refused.
+TEST_F(BatchProcessorPipelineTest, InboundLimitPausesIntakeInsteadOfNacking) {
+  state_->source_batches = 10;
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      Build(TestPipelineYaml("{type: processor:batch, config: {otap: {min_size: 1000, "
+                             "sizer: items}, max_batch_duration: 1h, "
+                             "inbound_request_limit: 4}}",
+                             4)));
+  RunToEnd(*p);
+  EXPECT_TRUE(state_->nacked.empty());
+  EXPECT_EQ(state_->acked.size(), 10u);
+  EXPECT_EQ(state_->exported_items.load(), 100);
+  auto mid = p->metrics_of("mid");
+  EXPECT_EQ(mid->refused.load(), 0);
+  EXPECT_EQ(mid->extra("batch_flushes", "limit"), 2);     // 4 + 4
+  EXPECT_EQ(mid->extra("batch_flushes", "shutdown"), 1);  // the last 2
+}
+
+// Scenario: processor:batch (min = max = 25 items) merges the source's 3 inputs of
+// 10 items into 25 + 5 items, but outbound_request_limit 1 refuses that flush.
+// Guarantees: the 3 inputs are Nacked (retryable) and counted as refused, and the
+// refused flush is not counted as a flush (its inputs were not flushed).
+TEST_F(BatchProcessorPipelineTest, RefusedFlushIsNotCountedAsFlushed) {
+  state_->source_batches = 3;
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      Build(TestPipelineYaml("{type: processor:batch, config: {otap: {min_size: 25, "
+                             "max_size: 25, sizer: items}, outbound_request_limit: 1}}",
+                             4)));
+  RunToEnd(*p);
+  EXPECT_TRUE(state_->acked.empty());
+  ASSERT_EQ(state_->nacked.size(), 3u);
+  EXPECT_EQ(state_->exported_batches.load(), 0);
+  auto mid = p->metrics_of("mid");
+  EXPECT_EQ(mid->refused.load(), 3);
+  EXPECT_EQ(mid->extra("batch_flushes", "size"), 0);
+  EXPECT_EQ(mid->extra("batch_inputs_flushed"), 0);
+  EXPECT_EQ(mid->extra("batch_split_flushes"), 0);
+}
+
+// Scenario: processor:batch declares two output ports and no default_output, so
+// its sends on the default port fail; its merge of 3 inputs splits into 2 outputs.
+// Guarantees: every input is still Nacked (permanently, with the port error) exactly
+// once: a failed send of the first output does not leave the second unsent and the
+// inputs waiting forever.
+TEST_F(BatchProcessorPipelineTest, FailedSendStillSettlesEveryInput) {
+  state_->source_batches = 3;
+  const std::string yaml =
+      "version: otel_dataflow/v1\n"
+      "groups:\n  g:\n    pipelines:\n      p:\n        nodes:\n"
+      "          src: {type: 'urn:test:receiver:source'}\n"
+      "          mid: {type: processor:batch, outputs: [a, b], config: {otap: "
+      "{min_size: 25, max_size: 25, sizer: items}}}\n"
+      "          sink: {type: 'urn:test:exporter:sink'}\n"
+      "        connections:\n"
+      "          - {from: src, to: mid}\n"
+      "          - {from: 'mid[\"a\"]', to: sink}\n"
+      "          - {from: 'mid[\"b\"]', to: sink}\n";
+  ASSERT_OK_AND_ASSIGN(auto p, Build(yaml));
+  RunToEnd(*p);
+  EXPECT_EQ(state_->exported_batches.load(), 0);
+  EXPECT_TRUE(state_->acked.empty());
+  auto nacked = state_->nacked;
+  std::sort(nacked.begin(), nacked.end());
+  EXPECT_EQ(nacked, (std::vector<uint64_t>{0, 1, 2}));
+  for (const auto& reason : state_->nack_reasons) {
+    EXPECT_THAT(reason, ::testing::HasSubstr("no connected output port"));
+  }
+}
+
 }  // namespace
 }  // namespace otap_parquet::nodes
