@@ -330,3 +330,56 @@ def test_exporter_retention_deletes_expired_partitions_as_it_runs(run, lake, tmp
     assert metric(m, "parquet_retention_blocked_partitions") == 1
     assert metric(m, "parquet_retention_errors") == 0
     assert metric(m, "parquet_retention_passes") >= 1
+
+
+OLD = int(datetime.datetime(2026, 10, 30, 10, tzinfo=UTC).timestamp()) * 10**9
+LATE = int(datetime.datetime(2026, 11, 2, 10, tzinfo=UTC).timestamp()) * 10**9
+
+
+def untimed_lake(run, tmp_path):
+    """An id space without event-time directories: a log timed OLD and one whose
+    time_unix_nano is null (OTAP allows it), observed LATE, in one row group."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in.jsonl"
+    records = [
+        {"timeUnixNano": str(OLD), "observedTimeUnixNano": str(OLD),
+         "body": {"stringValue": "timed"}},
+        {"timeUnixNano": str(OLD + 1), "observedTimeUnixNano": str(LATE),
+         "body": {"stringValue": "untimed"}},
+    ]
+    src.write_text(json.dumps({"resourceLogs": [{"scopeLogs": [
+        {"scope": {"name": "retention"}, "logRecords": records}]}]}) + "\n")
+    lake = tmp_path / "lake"
+    run("convert", src, lake, "--partition-by", "none")
+    [path] = list((lake / "logs").rglob("*.parquet"))
+    table = pq.read_table(path)
+    i = table.schema.get_field_index("time_unix_nano")
+    time = pa.array([OLD, None], type=table.schema.field(i).type)
+    pq.write_table(table.set_column(i, table.schema.field(i), time), path)
+    return lake
+
+
+def test_log_without_time_counts_by_its_observed_time(run, tmp_path):
+    # Scenario: untimed_lake; `partitions delete --before 2026-11-01`.
+    # Guarantees: the partition is kept (the writer places a log without time by its
+    # observed time, which the time column's statistics do not show) and listed
+    # with the observed time as its last event time.
+    lake = untimed_lake(run, tmp_path)
+    doc = json.loads(delete(run, lake, "--before", "2026-11-01", "--json").stdout)
+    assert [p["partition"] for p in doc["selected"]] == [], doc
+    assert doc["kept"] == 1 and doc["undetermined"] == [], doc
+    text = run("partitions", lake).stdout
+    assert "2026-11-02T10:00:00Z" in text, text
+
+
+def test_time_range_keeps_a_log_without_time_observed_in_it(run, tmp_path):
+    # Scenario: untimed_lake replayed with --start/--end around LATE only.
+    # Guarantees: the log without time is replayed (its event time is the observed
+    # one, docs/cli.md): its row group is not skipped by the time statistics.
+    lake = untimed_lake(run, tmp_path)
+    out = tmp_path / "out.jsonl"
+    run("convert", "--signal", "logs", "--start", "2026-11-02T00:00:00Z", "--end",
+        "2026-11-03T00:00:00Z", lake, out)
+    assert "untimed" in out.read_text() and "\"timed\"" not in out.read_text()
