@@ -383,3 +383,26 @@ def test_time_range_keeps_a_log_without_time_observed_in_it(run, tmp_path):
     run("convert", "--signal", "logs", "--start", "2026-11-02T00:00:00Z", "--end",
         "2026-11-03T00:00:00Z", lake, out)
     assert "untimed" in out.read_text() and "\"timed\"" not in out.read_text()
+
+def test_failed_partition_is_reported_and_the_others_deleted(run, lake, tmp_path):
+    # Scenario: `partitions delete --before 2026-11-01 --apply` where the first
+    # expired hour's log_attrs directory is a plain file, so its deletion fails
+    # after its roots went.
+    # Guarantees: the second expired hour is still deleted and counted, the failed
+    # one is named with the path and the error, and the command exits 1.
+    lake, expected = lake
+    [first] = list((lake / "log_attrs").glob(f"{hour_dir(HOURS[0])}/_part_id=*"))
+    for f in first.iterdir():
+        f.unlink()
+    first.rmdir()
+    first.write_text("not a directory")
+    doc = json.loads(delete(run, lake, "--before", "2026-11-01", "--apply", "--json",
+                            code=1).stdout)
+    assert doc["failed"] == 1 and doc["deleted_partitions"] == 1, doc
+    assert doc["exit_code"] == 1
+    failed = [p for p in doc["selected"] if p["action"] == "failed"]
+    assert [p["partition"].rsplit("/", 1)[0] for p in failed] == [hour_dir(HOURS[0])]
+    assert str(first) in failed[0]["error"]
+    assert not list(lake.glob(f"*/{hour_dir(HOURS[1])}"))
+    first.unlink()  # what made it fail; the rest of the first hour has no roots
+    assert set(bodies(run, tmp_path, lake, "left")) == expected[2]

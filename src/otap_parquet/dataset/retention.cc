@@ -308,6 +308,11 @@ int64_t RetentionReport::blocked() const {
   });
 }
 
+int64_t RetentionReport::failed() const {
+  return std::count_if(selected.begin(), selected.end(),
+                       [](const RetentionDecision& d) { return !d.error.ok(); });
+}
+
 arrow::Result<RetentionReport> DeletePartitions(
     const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
     const RetentionOptions& options) {
@@ -370,8 +375,13 @@ arrow::Result<RetentionReport> DeletePartitions(
   ARROW_ASSIGN_OR_RAISE(const auto tables, TablesPresent(*fs, base));
   for (auto& decision : report.selected) {
     if (!decision.unfinished_by.empty() && !options.force) continue;
-    ARROW_ASSIGN_OR_RAISE(decision.files_deleted,
-                          DeleteOne(*fs, base, tables, decision.partition.stats.path));
+    auto removed = DeleteOne(*fs, base, tables, decision.partition.stats.path);
+    if (!removed.ok()) {
+      // Earlier partitions stay deleted and later ones are still due: go on.
+      decision.error = removed.status();
+      continue;
+    }
+    decision.files_deleted = *removed;
     decision.deleted = true;
   }
   return report;
