@@ -406,3 +406,29 @@ def test_failed_partition_is_reported_and_the_others_deleted(run, lake, tmp_path
     assert not list(lake.glob(f"*/{hour_dir(HOURS[1])}"))
     first.unlink()  # what made it fail; the rest of the first hour has no roots
     assert set(bodies(run, tmp_path, lake, "left")) == expected[2]
+
+
+def test_deleting_a_compacted_partition_deletes_what_it_superseded(run, tmp_path):
+    # Scenario: the three hours in small files, compacted (committed; --grace 1h keeps
+    # the superseded files), then `partitions delete --before 2026-11-01 --apply`.
+    # Guarantees: the two expired hours are gone for every reader at once: the files
+    # their compactions superseded are deleted with them (else they would be read
+    # again, every expired record replayed a second time); the third hour is intact
+    # and a later `compact` finishes without error.
+    src = tmp_path / "in.jsonl"
+    expected = write_logs(src)
+    lake = tmp_path / "small"
+    run("convert", src, lake, "--partition-by", "hour", "--max-batch-rows", "7",
+        "--rows-per-file", "30")
+    run("compact", lake, "--older-than", "0s")
+    assert all(".c" in p["partition"] for p in partitions(run, lake)["partitions"])
+    doc = json.loads(delete(run, lake, "--before", "2026-11-01", "--apply",
+                            "--json").stdout)
+    assert doc["deleted_partitions"] == 2, doc
+    left = partitions(run, lake)["partitions"]
+    assert [p["partition"].rsplit("/", 1)[0] for p in left] == [hour_dir(HOURS[2])]
+    assert not list(lake.glob(f"*/{hour_dir(HOURS[0])}"))
+    assert not list(lake.glob(f"*/{hour_dir(HOURS[1])}"))
+    assert set(bodies(run, tmp_path, lake, "left")) == expected[2]
+    run("compact", lake, "--grace", "0s")
+    assert set(bodies(run, tmp_path, lake, "left")) == expected[2]

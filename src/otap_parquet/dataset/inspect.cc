@@ -471,6 +471,7 @@ arrow::Result<InspectReport> Inspect(const std::shared_ptr<arrow::fs::FileSystem
       report.partitions[p].path = plan.partitions[p].path;
       report.partitions[p].part_id = plan.partitions[p].part_id;
       report.partitions[p].signals = plan.partitions[p].signals;
+      report.partitions[p].compaction = plan.partitions[p].compaction;
       for (Signal signal : plan.partitions[p].signals) {
         auto& names = report.partitions[p].root_files[signal];
         for (const auto& file : plan.partitions[p].FilesOf(RootPayloadType(signal))) {

@@ -14,6 +14,9 @@
 /// would let it join roots with half their children). Children left by an
 /// interrupted deletion are never replayed; `repair --apply` removes them (orphans).
 ///
+/// A committed compaction's partition is deleted after the files it superseded that
+/// compaction has not deleted yet (same records: readers would read them again).
+///
 /// A partition that a given replay checkpoint has not finished (some root file of
 /// one of its signals not in the unit's files_done) is not deleted unless forced.
 
