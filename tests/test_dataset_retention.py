@@ -330,3 +330,105 @@ def test_exporter_retention_deletes_expired_partitions_as_it_runs(run, lake, tmp
     assert metric(m, "parquet_retention_blocked_partitions") == 1
     assert metric(m, "parquet_retention_errors") == 0
     assert metric(m, "parquet_retention_passes") >= 1
+
+
+OLD = int(datetime.datetime(2026, 10, 30, 10, tzinfo=UTC).timestamp()) * 10**9
+LATE = int(datetime.datetime(2026, 11, 2, 10, tzinfo=UTC).timestamp()) * 10**9
+
+
+def untimed_lake(run, tmp_path):
+    """An id space without event-time directories: a log timed OLD and one whose
+    time_unix_nano is null (OTAP allows it), observed LATE, in one row group."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in.jsonl"
+    records = [
+        {"timeUnixNano": str(OLD), "observedTimeUnixNano": str(OLD),
+         "body": {"stringValue": "timed"}},
+        {"timeUnixNano": str(OLD + 1), "observedTimeUnixNano": str(LATE),
+         "body": {"stringValue": "untimed"}},
+    ]
+    src.write_text(json.dumps({"resourceLogs": [{"scopeLogs": [
+        {"scope": {"name": "retention"}, "logRecords": records}]}]}) + "\n")
+    lake = tmp_path / "lake"
+    run("convert", src, lake, "--partition-by", "none")
+    [path] = list((lake / "logs").rglob("*.parquet"))
+    table = pq.read_table(path)
+    i = table.schema.get_field_index("time_unix_nano")
+    time = pa.array([OLD, None], type=table.schema.field(i).type)
+    pq.write_table(table.set_column(i, table.schema.field(i), time), path)
+    return lake
+
+
+def test_log_without_time_counts_by_its_observed_time(run, tmp_path):
+    # Scenario: untimed_lake; `partitions delete --before 2026-11-01`.
+    # Guarantees: the partition is kept (the writer places a log without time by its
+    # observed time, which the time column's statistics do not show) and listed
+    # with the observed time as its last event time.
+    lake = untimed_lake(run, tmp_path)
+    doc = json.loads(delete(run, lake, "--before", "2026-11-01", "--json").stdout)
+    assert [p["partition"] for p in doc["selected"]] == [], doc
+    assert doc["kept"] == 1 and doc["undetermined"] == [], doc
+    text = run("partitions", lake).stdout
+    assert "2026-11-02T10:00:00Z" in text, text
+
+
+def test_time_range_keeps_a_log_without_time_observed_in_it(run, tmp_path):
+    # Scenario: untimed_lake replayed with --start/--end around LATE only.
+    # Guarantees: the log without time is replayed (its event time is the observed
+    # one, docs/cli.md): its row group is not skipped by the time statistics.
+    lake = untimed_lake(run, tmp_path)
+    out = tmp_path / "out.jsonl"
+    run("convert", "--signal", "logs", "--start", "2026-11-02T00:00:00Z", "--end",
+        "2026-11-03T00:00:00Z", lake, out)
+    assert "untimed" in out.read_text() and "\"timed\"" not in out.read_text()
+
+def test_failed_partition_is_reported_and_the_others_deleted(run, lake, tmp_path):
+    # Scenario: `partitions delete --before 2026-11-01 --apply` where the first
+    # expired hour's log_attrs directory is a plain file, so its deletion fails
+    # after its roots went.
+    # Guarantees: the second expired hour is still deleted and counted, the failed
+    # one is named with the path and the error, and the command exits 1.
+    lake, expected = lake
+    [first] = list((lake / "log_attrs").glob(f"{hour_dir(HOURS[0])}/_part_id=*"))
+    for f in first.iterdir():
+        f.unlink()
+    first.rmdir()
+    first.write_text("not a directory")
+    doc = json.loads(delete(run, lake, "--before", "2026-11-01", "--apply", "--json",
+                            code=1).stdout)
+    assert doc["failed"] == 1 and doc["deleted_partitions"] == 1, doc
+    assert doc["exit_code"] == 1
+    failed = [p for p in doc["selected"] if p["action"] == "failed"]
+    assert [p["partition"].rsplit("/", 1)[0] for p in failed] == [hour_dir(HOURS[0])]
+    assert str(first) in failed[0]["error"]
+    assert not list(lake.glob(f"*/{hour_dir(HOURS[1])}"))
+    first.unlink()  # what made it fail; the rest of the first hour has no roots
+    assert set(bodies(run, tmp_path, lake, "left")) == expected[2]
+
+
+def test_deleting_a_compacted_partition_deletes_what_it_superseded(run, tmp_path):
+    # Scenario: the three hours in small files, compacted (committed; --grace 1h keeps
+    # the superseded files), then `partitions delete --before 2026-11-01 --apply`.
+    # Guarantees: the two expired hours are gone for every reader at once: the files
+    # their compactions superseded are deleted with them (else they would be read
+    # again, every expired record replayed a second time); the third hour is intact
+    # and a later `compact` finishes without error.
+    src = tmp_path / "in.jsonl"
+    expected = write_logs(src)
+    lake = tmp_path / "small"
+    run("convert", src, lake, "--partition-by", "hour", "--max-batch-rows", "7",
+        "--rows-per-file", "30")
+    run("compact", lake, "--older-than", "0s")
+    assert all(".c" in p["partition"] for p in partitions(run, lake)["partitions"])
+    doc = json.loads(delete(run, lake, "--before", "2026-11-01", "--apply",
+                            "--json").stdout)
+    assert doc["deleted_partitions"] == 2, doc
+    left = partitions(run, lake)["partitions"]
+    assert [p["partition"].rsplit("/", 1)[0] for p in left] == [hour_dir(HOURS[2])]
+    assert not list(lake.glob(f"*/{hour_dir(HOURS[0])}"))
+    assert not list(lake.glob(f"*/{hour_dir(HOURS[1])}"))
+    assert set(bodies(run, tmp_path, lake, "left")) == expected[2]
+    run("compact", lake, "--grace", "0s")
+    assert set(bodies(run, tmp_path, lake, "left")) == expected[2]

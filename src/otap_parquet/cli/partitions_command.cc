@@ -20,6 +20,12 @@ using arrow::Status;
 using dataset::PartitionInfo;
 using nlohmann::ordered_json;
 
+// A failed deletion (1) outranks partitions kept for a checkpoint (3).
+int ExitCode(const dataset::RetentionReport& report) {
+  if (report.failed() > 0) return kPartitionsError;
+  return report.blocked() > 0 ? kPartitionsBlocked : kPartitionsOk;
+}
+
 ordered_json TimeJson(const dataset::TimeSpan& span) {
   if (!span.known()) return nullptr;
   return ordered_json{{"min", FormatTime(span.min, true)},
@@ -153,6 +159,8 @@ std::string RetentionReportJson(const dataset::RetentionReport& report) {
     std::string action;
     if (d.deleted) {
       action = "deleted";
+    } else if (!d.error.ok()) {
+      action = "failed";
     } else if (!d.unfinished_by.empty() && !report.forced) {
       action = "kept-unfinished";
     } else {
@@ -161,22 +169,23 @@ std::string RetentionReportJson(const dataset::RetentionReport& report) {
     entry["action"] = action;
     entry["unfinished_by"] = d.unfinished_by;
     entry["files_deleted"] = d.files_deleted;
+    if (!d.error.ok()) entry["error"] = d.error.message();
     selected.push_back(std::move(entry));
   }
-  ordered_json doc{
-      {"format", "otap-parquet-retention/1"},
-      {"dataset", report.uri},
-      {"applied", report.applied},
-      {"forced", report.forced},
-      {"selected", std::move(selected)},
-      {"kept", report.kept},
-      {"undetermined", report.undetermined},
-      {"unmatched", report.unmatched},
-      {"deleted_partitions", report.deleted_partitions()},
-      {"deleted_files", report.deleted_files()},
-      {"deleted_bytes", report.deleted_bytes()},
-      {"blocked", report.blocked()},
-      {"exit_code", report.blocked() > 0 ? kPartitionsBlocked : kPartitionsOk}};
+  ordered_json doc{{"format", "otap-parquet-retention/1"},
+                   {"dataset", report.uri},
+                   {"applied", report.applied},
+                   {"forced", report.forced},
+                   {"selected", std::move(selected)},
+                   {"kept", report.kept},
+                   {"undetermined", report.undetermined},
+                   {"unmatched", report.unmatched},
+                   {"deleted_partitions", report.deleted_partitions()},
+                   {"deleted_files", report.deleted_files()},
+                   {"deleted_bytes", report.deleted_bytes()},
+                   {"blocked", report.blocked()},
+                   {"failed", report.failed()},
+                   {"exit_code", ExitCode(report)}};
   return doc.dump(2) + "\n";
 }
 
@@ -187,13 +196,15 @@ std::string RetentionReportText(const dataset::RetentionReport& report) {
     std::string action;
     if (d.deleted) {
       action = fmt::format("deleted ({} files)", d.files_deleted);
+    } else if (!d.error.ok()) {
+      action = fmt::format("FAILED (partly deleted, run again): {}", d.error.message());
     } else if (!d.unfinished_by.empty() && !report.forced) {
       action =
           fmt::format("kept: replay not finished ({})", fmt::join(d.unfinished_by, ", "));
     } else {
       action = "would delete";
     }
-    if (d.unfinished_by.empty() || report.forced) {
+    if ((d.unfinished_by.empty() || report.forced) && d.error.ok()) {
       ++to_delete;
       bytes += d.partition.stats.bytes;
       records += d.partition.stats.records;
@@ -220,6 +231,10 @@ std::string RetentionReportText(const dataset::RetentionReport& report) {
       HumanBytes(bytes), report.blocked(), report.kept);
   if (!report.applied && to_delete > 0) {
     out << "dry run: nothing deleted; run again with --apply to delete them\n";
+  }
+  if (report.failed() > 0) {
+    out << fmt::format("{} partition{} could not be deleted (see above); run again\n",
+                       report.failed(), report.failed() == 1 ? "" : "s");
   }
   if (report.blocked() > 0) {
     out << "partitions a replay checkpoint has not finished are kept; --force deletes "
@@ -274,7 +289,7 @@ arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
     return report.status().WithMessage(options.dataset, ": ", report.status().message());
   }
   out << (options.json ? RetentionReportJson(*report) : RetentionReportText(*report));
-  return report->blocked() > 0 ? kPartitionsBlocked : kPartitionsOk;
+  return ExitCode(*report);
 }
 
 }  // namespace otap_parquet::cli

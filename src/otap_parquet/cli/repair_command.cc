@@ -46,8 +46,10 @@ arrow::Result<int> RunRepair(const RepairCommandOptions& options, std::ostream& 
     } else {
       action = "kept (check it)";
     }
-    if (f.kind == Kind::kStaleTemp) ++temps;
-    if (f.kind == Kind::kOrphanChild) {
+    // Young files are counted as kept (within_grace) only, as young temporary files
+    // are: maybe a flush still publishing, not leftovers yet.
+    if (f.kind == Kind::kStaleTemp && !f.within_grace) ++temps;
+    if (f.kind == Kind::kOrphanChild && !f.within_grace) {
       ++orphans;
       orphan_rows += f.rows;
     }

@@ -81,6 +81,12 @@ std::optional<std::pair<int64_t, int64_t>> Int64Range(const parquet::RowGroupMet
   return std::nullopt;
 }
 
+// Whether a column chunk may hold nulls (no null count: it may).
+bool MayHoldNulls(const parquet::RowGroupMetaData& rg, int leaf) {
+  auto stats = rg.ColumnChunk(leaf)->statistics();
+  return !stats || !stats->HasNullCount() || stats->null_count() > 0;
+}
+
 // The drift of `actual` from `expected` (both field lists of one struct level).
 void Compare(const arrow::FieldVector& expected, const arrow::FieldVector& actual,
              const std::string& prefix, SchemaVariant* out);
@@ -189,21 +195,27 @@ void AddTimes(PT type, const parquet::FileMetaData& md, TimeSpan* out) {
       out->exact = out->max_exact = false;
       continue;
     }
-    if (time->first > time->second) continue;  // all null
-    if (type != PT::kLogs || time->first > 0) {
-      out->Add(time->first, time->second);
+    const bool all_null = time->first > time->second;
+    // Logs without time_unix_nano (0 or null: min/max leave nulls out) are placed by
+    // their observed time.
+    const bool untimed = type == PT::kLogs &&
+                         (all_null || time->first <= 0 || MayHoldNulls(*rg, time_leaf));
+    if (!untimed) {
+      if (!all_null) out->Add(time->first, time->second);
       continue;
     }
-    // Logs without time_unix_nano (0) are placed by their observed time; the least
-    // non-zero time_unix_nano of the group is not in the statistics.
-    if (time->second > 0) {
+    if (!all_null && time->first > 0) {
+      out->Add(time->first, time->second);
+      out->exact = false;
+    } else if (!all_null && time->second > 0) {
+      // The least non-zero time_unix_nano of the group is not in the statistics.
       out->Add(time->second, time->second);
       out->exact = false;
     }
     auto observed = observed_leaf >= 0 ? Int64Range(*rg, observed_leaf) : std::nullopt;
     if (observed && observed->first <= observed->second) {
       out->Add(observed->first, observed->second);
-      if (time->second > 0) out->exact = false;
+      if (!all_null && time->second > 0) out->exact = false;
     } else {
       out->exact = out->max_exact = false;
     }
@@ -459,6 +471,7 @@ arrow::Result<InspectReport> Inspect(const std::shared_ptr<arrow::fs::FileSystem
       report.partitions[p].path = plan.partitions[p].path;
       report.partitions[p].part_id = plan.partitions[p].part_id;
       report.partitions[p].signals = plan.partitions[p].signals;
+      report.partitions[p].compaction = plan.partitions[p].compaction;
       for (Signal signal : plan.partitions[p].signals) {
         auto& names = report.partitions[p].root_files[signal];
         for (const auto& file : plan.partitions[p].FilesOf(RootPayloadType(signal))) {

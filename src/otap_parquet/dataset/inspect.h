@@ -26,6 +26,8 @@
 
 namespace otap_parquet::dataset {
 
+struct CompactionManifest;
+
 /// \brief Options of Inspect.
 struct InspectOptions {
   /// Signals whose tables are inspected (resource/scope attributes with any of them).
@@ -141,6 +143,8 @@ struct PartitionInspection {
   /// Event time of its records (every signal); max_exact is false when a bad file
   /// of an event-time table hides some.
   TimeSpan event_time;
+  /// The committed compaction that made it (PartitionPlan::compaction), if any.
+  std::shared_ptr<const CompactionManifest> compaction;
 };
 
 /// \brief Something wrong (or worth knowing) about one file or partition.

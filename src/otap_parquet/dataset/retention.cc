@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/schema/payload_type.h"
 
 namespace otap_parquet::dataset {
@@ -98,10 +99,48 @@ arrow::Result<std::vector<PT>> TablesPresent(arrow::fs::FileSystem& fs,
   return out;
 }
 
+// Deletes the files a committed compaction superseded and has not deleted yet: once
+// the compacted partition is gone they would be read again (their records replayed
+// a second time). Before the compacted partition, which hides them meanwhile.
+arrow::Result<int64_t> DeleteSuperseded(arrow::fs::FileSystem& fs,
+                                        const std::string& base,
+                                        const std::vector<PT>& tables,
+                                        const CompactionManifest& manifest) {
+  int64_t removed = 0;
+  if (manifest.old_files_removed) return removed;
+  for (PT type : tables) {
+    auto files = manifest.old_files.find(std::string(TableName(type)));
+    if (files == manifest.old_files.end()) continue;
+    const std::string table_dir = base + "/" + std::string(TableName(type));
+    const std::string dir = table_dir + "/" + manifest.supersedes;
+    for (const auto& file : files->second) {
+      const std::string path = dir + "/" + file.name;
+      auto info = fs.GetFileInfo(path);
+      if (!info.ok()) {
+        return info.status().WithMessage("cannot stat ", DisplayUri(fs, path), ": ",
+                                         info.status().message());
+      }
+      if (info->type() == arrow::fs::FileType::NotFound) continue;
+      auto st = fs.DeleteFile(path);
+      if (!st.ok()) {
+        return st.WithMessage("cannot delete superseded file ", DisplayUri(fs, path),
+                              ": ", st.message());
+      }
+      ++removed;
+    }
+    ARROW_RETURN_NOT_OK(RemoveEmptyParents(fs, dir, table_dir));
+  }
+  return removed;
+}
+
 // Deletes every table's directory of one partition (see the header for the order).
 arrow::Result<int64_t> DeleteOne(arrow::fs::FileSystem& fs, const std::string& base,
-                                 const std::vector<PT>& tables, const std::string& path) {
+                                 const std::vector<PT>& tables, const std::string& path,
+                                 const CompactionManifest* compaction) {
   int64_t removed = 0;
+  if (compaction) {
+    ARROW_ASSIGN_OR_RAISE(removed, DeleteSuperseded(fs, base, tables, *compaction));
+  }
   for (PT type : tables) {
     const std::string table_dir = base + "/" + std::string(TableName(type));
     const std::string dir = table_dir + "/" + path;
@@ -308,6 +347,11 @@ int64_t RetentionReport::blocked() const {
   });
 }
 
+int64_t RetentionReport::failed() const {
+  return std::count_if(selected.begin(), selected.end(),
+                       [](const RetentionDecision& d) { return !d.error.ok(); });
+}
+
 arrow::Result<RetentionReport> DeletePartitions(
     const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
     const RetentionOptions& options) {
@@ -370,8 +414,14 @@ arrow::Result<RetentionReport> DeletePartitions(
   ARROW_ASSIGN_OR_RAISE(const auto tables, TablesPresent(*fs, base));
   for (auto& decision : report.selected) {
     if (!decision.unfinished_by.empty() && !options.force) continue;
-    ARROW_ASSIGN_OR_RAISE(decision.files_deleted,
-                          DeleteOne(*fs, base, tables, decision.partition.stats.path));
+    auto removed = DeleteOne(*fs, base, tables, decision.partition.stats.path,
+                             decision.partition.stats.compaction.get());
+    if (!removed.ok()) {
+      // Earlier partitions stay deleted and later ones are still due: go on.
+      decision.error = removed.status();
+      continue;
+    }
+    decision.files_deleted = *removed;
     decision.deleted = true;
   }
   return report;

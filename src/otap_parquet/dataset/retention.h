@@ -14,6 +14,9 @@
 /// would let it join roots with half their children). Children left by an
 /// interrupted deletion are never replayed; `repair --apply` removes them (orphans).
 ///
+/// A committed compaction's partition is deleted after the files it superseded that
+/// compaction has not deleted yet (same records: readers would read them again).
+///
 /// A partition that a given replay checkpoint has not finished (some root file of
 /// one of its signals not in the unit's files_done) is not deleted unless forced.
 
@@ -120,8 +123,11 @@ struct RetentionDecision {
   /// Checkpoints (names) that have not finished it: kept unless forced.
   std::vector<std::string> unfinished_by;
   bool deleted = false;
-  /// Files and directories removed (with apply).
+  /// Files removed (with apply).
   int64_t files_deleted = 0;
+  /// Why its deletion failed (with apply; it may be partly deleted, roots first:
+  /// run again). The other partitions are deleted all the same.
+  arrow::Status error;
 };
 
 /// \brief Everything DeletePartitions decided.
@@ -144,6 +150,8 @@ struct RetentionReport {
   int64_t deleted_bytes() const;
   /// Selected partitions kept for an unfinished checkpoint (exit code 3).
   int64_t blocked() const;
+  /// Partitions whose deletion failed (RetentionDecision::error; exit code 1).
+  int64_t failed() const;
 };
 
 /// \brief Whether partition `path` matches selector `selector` (RetentionOptions).
@@ -153,8 +161,9 @@ bool PartitionMatches(const std::string& path, const std::string& selector);
 /// comment for the order and the checkpoints. Empty directories left (local disk)
 /// and directory markers (object stores) are removed up to the table directories.
 /// \return the report; Invalid when a checkpoint belongs to another dataset; IOError
-/// naming the path when listing or a deletion fails (partitions deleted before it
-/// stay deleted: run again).
+/// naming the path when listing fails. A partition whose deletion fails keeps its
+/// error in the report (RetentionReport::failed) and the others are deleted all the
+/// same, so what was deleted is always reported and counted.
 arrow::Result<RetentionReport> DeletePartitions(
     const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
     const RetentionOptions& options);

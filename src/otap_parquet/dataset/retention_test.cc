@@ -2,6 +2,7 @@
 #include "otap_parquet/dataset/retention.h"
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -280,6 +281,36 @@ TEST(RetentionTest, BeforeIsExclusive) {
   options.before_unix_nano = last + 1;
   ASSERT_OK_AND_ASSIGN(auto past, DeletePartitions(LocalFs(), dir.path(), options));
   EXPECT_EQ(past.selected.size(), 1u);
+}
+
+// Scenario: --before later than every record, with the first id space's log_attrs
+// directory replaced by a plain file, so its deletion fails after its roots went.
+// Guarantees: the failure is in the report, naming the path; the other two id spaces
+// are still deleted and counted (not lost with the error).
+TEST(RetentionTest, FailedPartitionIsReportedAndOthersDeleted) {
+  otap_parquet::testing::TempDir dir("otap_retention_test");
+  WriteLake(dir.path());
+  const std::string blocker = dir.path() + "/log_attrs/" + kFirst;
+  ASSERT_TRUE(stdfs::is_directory(blocker));
+  stdfs::remove_all(blocker);
+  { std::ofstream(blocker) << "not a directory"; }
+  ASSERT_OK_AND_ASSIGN(auto listing, ListPartitions(LocalFs(), dir.path()));
+  ASSERT_EQ(listing.partitions.size(), 3u);
+  ASSERT_EQ(listing.partitions[0].stats.path, kFirst);
+  RetentionOptions options;
+  options.before_unix_nano = INT64_MAX;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto report, DeletePartitions(LocalFs(), dir.path(), options));
+  ASSERT_EQ(report.selected.size(), 3u);
+  EXPECT_EQ(report.failed(), 1);
+  EXPECT_FALSE(report.selected[0].deleted);
+  EXPECT_THAT(report.selected[0].error.message(), ::testing::HasSubstr(blocker));
+  EXPECT_EQ(report.deleted_partitions(), 2);
+  EXPECT_TRUE(report.selected[1].deleted && report.selected[2].deleted);
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_THAT(DirsContaining(dir.path(), listing.partitions[i].stats.path),
+                ::testing::IsEmpty());
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <arrow/compute/cast.h>
 #include <parquet/arrow/schema.h>
 #include <parquet/file_reader.h>
+#include <parquet/statistics.h>
 
 #include "otap_parquet/dataset/column_recovery.h"
 #include "otap_parquet/dataset/file_checks.h"
@@ -156,6 +157,14 @@ void TableCursor::AddGroups(FileEntry entry) {
       group.raw_max = std::max(MaxRawId(*rg, res_leaf), MaxRawId(*rg, scope_leaf));
     }
     group.time = TimeStats(*rg, time_leaf);
+    if (group.time && type_ == PT::kLogs) {
+      // A log with a null time counts by its observed time, which min/max (nulls
+      // left out) do not bound: such a group is never skipped by time.
+      auto time_stats = ChunkStatistics(*rg, time_leaf);
+      if (!time_stats || !time_stats->HasNullCount() || time_stats->null_count() > 0) {
+        group.time.reset();
+      }
+    }
     if (missing) ++stats_->row_groups_without_stats;
     groups.push_back(group);
   }

@@ -107,6 +107,13 @@ void RetentionWorker::Pass() {
   counters_.deleted_files += report->deleted_files();
   counters_.deleted_bytes += report->deleted_bytes();
   counters_.blocked_partitions = report->blocked();
+  for (const auto& decision : report->selected) {
+    if (decision.error.ok()) continue;
+    // The other partitions went on; this one is due again next pass.
+    ++counters_.errors;
+    logger_->error("exporter.parquet.retention_failed node={} partition={} error={}",
+                   node_id_, decision.partition.stats.path, decision.error.ToString());
+  }
   if (report->deleted_partitions() > 0) {
     logger_->info(
         "exporter.parquet.retention node={} deleted_partitions={} deleted_files={} "
