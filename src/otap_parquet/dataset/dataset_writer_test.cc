@@ -492,6 +492,38 @@ TEST_F(DatasetWriterTest, NewDirectoriesAreSyncedInTheirParents) {
   }
 }
 
+// Scenario: the sync of a new directory's parent fails once (e.g. EIO).
+// Guarantees: the batch that created it fails (retryable, naming the file), and the
+// next batch into that directory syncs the parent before it can be acknowledged.
+TEST_F(DatasetWriterTest, FailedDirectorySyncFailsTheBatchAndIsRetried) {
+  int failures = 1;
+  std::vector<std::string> synced_dirs;
+  settings_.fsync_for_testing = [&](const std::string& path, bool directory) {
+    if (!directory) return arrow::Status::OK();
+    if (failures > 0) {
+      --failures;
+      return arrow::Status::IOError("fsync '", path, "': Input/output error");
+    }
+    synced_dirs.push_back(fs::path(path).lexically_normal().string());
+    return arrow::Status::OK();
+  };
+  auto writer = MakeWriter();
+  const auto batches = Batches(Signal::kLogs, 2);
+  auto first = writer->Write(batches[0]);
+  ASSERT_TRUE(first.is_finished());
+  EXPECT_TRUE(first.status().IsIOError()) << first.status().ToString();
+  EXPECT_THAT(first.status().message(), ::testing::HasSubstr("opening logs file"));
+  auto second = writer->Write(batches[1]);
+  ASSERT_OK(writer->Flush());
+  ASSERT_OK(second.status());
+  const std::string base = base_.lexically_normal().string();
+  EXPECT_TRUE(std::find(synced_dirs.begin(), synced_dirs.end(), base) !=
+              synced_dirs.end());
+  EXPECT_TRUE(std::find(synced_dirs.begin(), synced_dirs.end(),
+                        (base_ / "logs").lexically_normal().string()) !=
+              synced_dirs.end());
+}
+
 // Scenario: object-store style publishing (the upload completes on Close()).
 // Guarantees: streams are opened at their final names and closed children first,
 // roots last, so an object-store reader never sees a parent before its children.
