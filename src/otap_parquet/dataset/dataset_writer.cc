@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <utility>
 
@@ -539,8 +540,28 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
                               PartitionLabel(key), "'): ", WithDetail(st));
       };
       if (create_dirs_ && !created_dirs_.contains(dir)) {
+        // A new directory's entry is durable only once its parent is synced: without
+        // that, a power loss can take an acknowledged file away with its directory.
+        std::vector<std::string> new_dirs;
+        if (rename_ && settings_.fsync) {
+          std::error_code ec;
+          for (std::string_view d = dir; !d.empty(); d = Dirname(d)) {
+            if (std::filesystem::exists(std::string(d), ec)) break;
+            new_dirs.emplace_back(d);
+          }
+        }
         Status st = settings_.filesystem->CreateDir(dir, /*recursive=*/true);
         if (!st.ok()) return context(st);
+        for (const auto& d : new_dirs) {
+          const std::string_view parent = Dirname(d);
+          dirs_to_sync_.insert(parent.empty() ? std::string("/") : std::string(parent));
+        }
+        // Kept until synced: a failed sync is tried again by the next new file.
+        for (auto it = dirs_to_sync_.begin(); it != dirs_to_sync_.end();) {
+          st = SyncPath(*it, /*directory=*/true);
+          if (!st.ok()) return context(st);
+          it = dirs_to_sync_.erase(it);
+        }
         created_dirs_.insert(dir);
       }
       auto stream = settings_.filesystem->OpenOutputStream(opened->write_path);
@@ -734,6 +755,11 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason,
   return Settle(*pub);
 }
 
+Status DatasetWriter::SyncPath(const std::string& path, bool directory) const {
+  if (settings_.fsync_for_testing) return settings_.fsync_for_testing(path, directory);
+  return Fsync(path, directory);
+}
+
 Status DatasetWriter::PublishFiles(Publication& pub) const {
   const std::string& key = pub.key;
   auto fail = [&](OpenFile* file, const Status& st) {
@@ -763,7 +789,7 @@ Status DatasetWriter::PublishFiles(Publication& pub) const {
     file->finished = true;
     if (!rename_) file->published = true;
     if (rename_ && settings_.fsync) {
-      st = Fsync(file->write_path, /*directory=*/false);
+      st = SyncPath(file->write_path, /*directory=*/false);
       if (!st.ok()) return fail(file, st);
     }
   }
@@ -775,7 +801,7 @@ Status DatasetWriter::PublishFiles(Publication& pub) const {
       if (!st.ok()) return fail(file, st);
       file->published = true;
       if (settings_.fsync) {
-        st = Fsync(std::string(Dirname(file->final_path)), /*directory=*/true);
+        st = SyncPath(std::string(Dirname(file->final_path)), /*directory=*/true);
         if (!st.ok()) return fail(file, st);
       }
     }

@@ -175,6 +175,9 @@ struct DatasetWriterSettings {
   /// Test only: runs on the publishing thread before each file is finished; an
   /// error fails the flush as a storage error would.
   std::function<arrow::Status(const std::string& uri)> before_publish_for_testing;
+  /// Test only: runs instead of each fsync (kRename, `fsync`) of the native `path`, a
+  /// directory or a file; empty = real fsyncs.
+  std::function<arrow::Status(const std::string& path, bool directory)> fsync_for_testing;
 };
 
 /// \brief Writes OtapBatches of any signal into one Parquet dataset.
@@ -287,6 +290,8 @@ class DatasetWriter {
   /// The I/O of a flush; on failure rolls its files back. Touches only `pub` and
   /// immutable settings: runs on the publisher's thread.
   arrow::Status PublishFiles(Publication& pub) const;
+  /// fsync of a native path (or settings_.fsync_for_testing); any thread.
+  arrow::Status SyncPath(const std::string& path, bool directory) const;
   /// Metrics and batch completions of a finished publication (owner thread).
   arrow::Status Settle(Publication& pub);
   /// Settles finished background publications in order; `wait`: all of them.
@@ -339,6 +344,9 @@ class DatasetWriter {
   /// Published bytes per in-memory Arrow byte, per table (estimates file sizes).
   std::array<double, kPayloadTypeSlots> compression_ratio_{};
   std::set<std::string> created_dirs_;
+  /// kRename with fsync: parents of directories this writer created whose sync
+  /// has not succeeded yet (each file opened in a new directory syncs them).
+  std::set<std::string> dirs_to_sync_;
   /// Batch completions decided inside a call, run when the writer's state is
   /// consistent again (callbacks may re-enter the writer).
   std::vector<std::pair<std::shared_ptr<PendingAck>, arrow::Status>> completions_;

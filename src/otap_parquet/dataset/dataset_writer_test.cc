@@ -464,6 +464,66 @@ TEST_F(DatasetWriterTest, PublishesChildrenBeforeParentsByRename) {
   }
 }
 
+// Scenario: the first file of a partition goes to directories that did not exist
+// (`<table>/` and `_part_id=<uuid>/`), published with fsync.
+// Guarantees: before the batch is acknowledged, the parent of every directory the
+// writer created was fsynced (else a power loss can drop the new directory's entry,
+// and the acknowledged file with it, although the file and its own directory were
+// synced).
+TEST_F(DatasetWriterTest, NewDirectoriesAreSyncedInTheirParents) {
+  std::vector<std::string> synced_dirs;
+  settings_.fsync_for_testing = [&](const std::string& path, bool directory) {
+    if (directory) synced_dirs.push_back(fs::path(path).lexically_normal().string());
+    return arrow::Status::OK();
+  };
+  auto writer = MakeWriter();
+  auto done = writer->Write(Batches(Signal::kLogs, 1)[0]);
+  ASSERT_OK(writer->Flush());
+  ASSERT_OK(done.status());
+  const auto files = ParquetFiles("logs");
+  ASSERT_EQ(files.size(), 1u);
+  // Every level from the file's directory up to the base (which existed).
+  for (fs::path dir = fs::path(files[0]).parent_path(); !dir.empty();
+       dir = dir.parent_path()) {
+    const std::string parent = (base_ / dir).parent_path().lexically_normal().string();
+    EXPECT_TRUE(std::find(synced_dirs.begin(), synced_dirs.end(), parent) !=
+                synced_dirs.end())
+        << "parent of new directory " << dir.string() << " not synced";
+  }
+}
+
+// Scenario: the sync of a new directory's parent fails once (e.g. EIO).
+// Guarantees: the batch that created it fails (retryable, naming the file), and the
+// next batch into that directory syncs the parent before it can be acknowledged.
+TEST_F(DatasetWriterTest, FailedDirectorySyncFailsTheBatchAndIsRetried) {
+  int failures = 1;
+  std::vector<std::string> synced_dirs;
+  settings_.fsync_for_testing = [&](const std::string& path, bool directory) {
+    if (!directory) return arrow::Status::OK();
+    if (failures > 0) {
+      --failures;
+      return arrow::Status::IOError("fsync '", path, "': Input/output error");
+    }
+    synced_dirs.push_back(fs::path(path).lexically_normal().string());
+    return arrow::Status::OK();
+  };
+  auto writer = MakeWriter();
+  const auto batches = Batches(Signal::kLogs, 2);
+  auto first = writer->Write(batches[0]);
+  ASSERT_TRUE(first.is_finished());
+  EXPECT_TRUE(first.status().IsIOError()) << first.status().ToString();
+  EXPECT_THAT(first.status().message(), ::testing::HasSubstr("opening logs file"));
+  auto second = writer->Write(batches[1]);
+  ASSERT_OK(writer->Flush());
+  ASSERT_OK(second.status());
+  const std::string base = base_.lexically_normal().string();
+  EXPECT_TRUE(std::find(synced_dirs.begin(), synced_dirs.end(), base) !=
+              synced_dirs.end());
+  EXPECT_TRUE(std::find(synced_dirs.begin(), synced_dirs.end(),
+                        (base_ / "logs").lexically_normal().string()) !=
+              synced_dirs.end());
+}
+
 // Scenario: object-store style publishing (the upload completes on Close()).
 // Guarantees: streams are opened at their final names and closed children first,
 // roots last, so an object-store reader never sees a parent before its children.

@@ -290,9 +290,19 @@ arrow::Result<TempCleanupResult> CleanStaleTempFiles(
         ++result.in_use;
         continue;
       }
+      if (!apply) {
+        result.stale.push_back(info.path());
+        continue;
+      }
+      Status removed = Remove(fs, info.path());
+      if (!removed.ok()) {
+        // Every core's writer cleans at start: another one may have removed it
+        // since the listing. Gone is what we wanted; anything else is an error.
+        auto now_info = fs->GetFileInfo(info.path());
+        if (now_info.ok() && now_info->type() == arrow::fs::FileType::NotFound) continue;
+        return removed;
+      }
       result.stale.push_back(info.path());
-      if (!apply) continue;
-      ARROW_RETURN_NOT_OK(Remove(fs, info.path()));
       ++result.removed;
     }
   }

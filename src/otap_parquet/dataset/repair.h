@@ -54,7 +54,8 @@ class TempFileLock {
 
 /// \brief What a temporary file cleanup did.
 struct TempCleanupResult {
-  /// Stale temporary files found (older than the age, not locked by a live writer).
+  /// Stale temporary files found (older than the age, not locked by a live writer);
+  /// with `apply`, those removed by this cleanup (not by a concurrent one).
   std::vector<std::string> stale;
   /// Of those, removed.
   int64_t removed = 0;

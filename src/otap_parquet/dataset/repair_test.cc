@@ -217,6 +217,32 @@ TEST(RepairTest, CleanStaleTempFilesKeepsLiveAndYoungFiles) {
   EXPECT_TRUE(stdfs::exists(data));
 }
 
+// Scenario: every core's writer cleans the same dataset at start; another one
+// removes each stale file between this cleanup's listing and its delete.
+// Guarantees: a file already gone is no error (no spurious temp_cleanup_errors,
+// the rest is still cleaned) and is not counted as removed by this cleanup.
+TEST(RepairTest, CleanStaleTempFilesToleratesAConcurrentCleanup) {
+  class RacingFs final : public arrow::fs::LocalFileSystem {
+   public:
+    arrow::Status DeleteFile(const std::string& path) override {
+      if (path.find("raced") != std::string::npos) stdfs::remove(path);
+      return LocalFileSystem::DeleteFile(path);
+    }
+  };
+  ScopedTempDir dir;
+  const std::string raced = dir.path() + "/logs/_part_id=a/.part-1-raced.parquet.tmp";
+  const std::string dead = dir.path() + "/logs/_part_id=a/.part-2-dead.parquet.tmp";
+  Touch(raced, std::chrono::hours(2));
+  Touch(dead, std::chrono::hours(2));
+  ASSERT_OK_AND_ASSIGN(auto applied,
+                       CleanStaleTempFiles(std::make_shared<RacingFs>(), dir.path(),
+                                           std::chrono::hours(1), true));
+  EXPECT_EQ(applied.removed, 1);
+  EXPECT_THAT(applied.stale, ::testing::ElementsAre(dead));
+  EXPECT_FALSE(stdfs::exists(raced));
+  EXPECT_FALSE(stdfs::exists(dead));
+}
+
 // Scenario: a crashed writer left an old temp file; a new writer starts on the same
 // dataset and writes.
 // Guarantees: the writer removes it at Make() (counted), and its own open file is
