@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
 #include "otap_parquet/otlp/equivalence.h"
 #include "otap_parquet/testing/gtest_util.h"
@@ -40,9 +41,9 @@ ReplayCheckpoint SampleCheckpoint() {
   ReplayCheckpoint checkpoint;
   checkpoint.dataset = "file:///data/lake";
   checkpoint.units[{Signal::kLogs, "_part_id=a"}] = {
-      {"part-1.parquet", "part-2.parquet"}, "part-3.parquet", 40};
+      {"part-1.parquet", "part-2.parquet"}, "part-3.parquet", 40, {}};
   checkpoint.units[{Signal::kTraces, "_part_id=b/date=2026-11-23"}] = {
-      {"part-9.parquet"}, "", 0};
+      {"part-9.parquet"}, "", 0, {}};
   return checkpoint;
 }
 
@@ -151,7 +152,7 @@ TEST(ReplayProgressTest, ResumePointFromProgress) {
                                 {"/d/logs/_part_id=a/f2.parquet", 1},
                                 {"/d/logs/_part_id=a/f3.parquet", 1}};
   EXPECT_FALSE(ResumeFrom(nullptr, partition, Signal::kLogs).skip);
-  UnitProgress progress{{"f1.parquet"}, "f2.parquet", 7};
+  UnitProgress progress{{"f1.parquet"}, "f2.parquet", 7, {}};
   ResumePoint resume = ResumeFrom(&progress, partition, Signal::kLogs);
   EXPECT_FALSE(resume.skip);
   EXPECT_THAT(resume.done_files, ::testing::ElementsAre("/d/logs/_part_id=a/f1.parquet"));
@@ -164,6 +165,59 @@ TEST(ReplayProgressTest, ResumePointFromProgress) {
   resume = ResumeFrom(&progress, partition, Signal::kLogs);
   EXPECT_FALSE(resume.skip);
   EXPECT_EQ(resume.done_files.size(), 3u);
+}
+
+// Scenario: a partition is compacted while its replay stands in the middle of a
+// root file (f1 done, 5 of f2's 10 roots replayed), and a writer adds f3 to the old
+// partition after the compaction started (not superseded: it stays visible). The
+// next pass replays the old partition's f3 first (path order), then the compacted
+// partition; also after a restart from the acknowledged state.
+// Guarantees: the compacted partition resumes after the 15 roots replayed from the
+// superseded files, not after 10 (which would replay 5 roots twice).
+TEST(ReplayProgressTest, CompactedPartitionResumesAfterFilesAddedToTheOldOne) {
+  const std::string old_path = "_part_id=a";
+  const std::string new_path = "_part_id=a.c0123456789abcdef";
+  const ReplayUnit old_unit{Signal::kLogs, old_path};
+  const std::vector<PlannedFile> before = {{"/d/logs/_part_id=a/f1.parquet", 1},
+                                           {"/d/logs/_part_id=a/f2.parquet", 1}};
+  ReplayProgress progress;
+  ASSERT_TRUE(progress.Acked(progress.Emitted(old_unit, before, before[1].path, 5, 15)));
+
+  auto manifest = std::make_shared<CompactionManifest>();
+  manifest->state = CompactionManifest::State::kCommitted;
+  manifest->partition = new_path;
+  manifest->supersedes = old_path;
+  const std::string logs(TableName(PT::kLogs));
+  manifest->old_files[logs] = {{"f1.parquet", 10}, {"f2.parquet", 10}};
+  manifest->new_files[logs] = {{"n1.parquet", 20}};
+  PartitionPlan old_plan;
+  old_plan.path = old_path;
+  old_plan.files[PT::kLogs] = {{"/d/logs/_part_id=a/f3.parquet", 1}};
+  PartitionPlan new_plan;
+  new_plan.path = new_path;
+  new_plan.files[PT::kLogs] = {{"/d/logs/" + new_path + "/n1.parquet", 1}};
+  new_plan.compaction = manifest;
+
+  ResumePoint resume = progress.ResumeFor(old_plan, Signal::kLogs);
+  EXPECT_FALSE(resume.skip);
+  EXPECT_EQ(resume.file, "");
+  const auto& f3 = old_plan.FilesOf(PT::kLogs);
+  ASSERT_TRUE(progress.Acked(progress.Emitted(old_unit, f3, f3[0].path, 4, 4)));
+  progress.UnitDone(old_unit, f3);
+
+  for (const bool restart : {false, true}) {
+    SCOPED_TRACE(restart ? "after a restart" : "same process");
+    ReplayCheckpoint checkpoint;
+    checkpoint.units = progress.acked();
+    ASSERT_OK_AND_ASSIGN(auto reloaded,
+                         ReplayCheckpoint::Parse(checkpoint.Serialize(1), "test"));
+    ReplayProgress restarted(reloaded.units);
+    resume = (restart ? restarted : progress).ResumeFor(new_plan, Signal::kLogs);
+    EXPECT_FALSE(resume.skip);
+    EXPECT_TRUE(resume.done_files.empty());
+    EXPECT_EQ(resume.file, new_plan.FilesOf(PT::kLogs)[0].path);
+    EXPECT_EQ(resume.row, 15);
+  }
 }
 
 struct Emitted {
