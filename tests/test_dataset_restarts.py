@@ -227,3 +227,33 @@ def test_shared_id_space_makes_a_replay_run_exit_3(inputs, run, tmp_path):
     assert proc.returncode == 3, proc.stderr
     assert "undelivered:" in proc.stderr and "id space" in proc.stderr, proc.stderr
     run("compare", files[2], replay)
+
+
+def test_shared_id_space_stays_unreplayed_in_a_checkpointed_rerun(inputs, run, tmp_path):
+    # Scenario: the shared id space dataset replayed with a checkpoint (one-shot),
+    # then the same config run again.
+    # Guarantees: the checkpoint does not mark the shared id space's files replayed
+    # (they never were): the rerun reports it again and exits 3 instead of ending as
+    # a success with its records silently never delivered; the clean partition is
+    # not replayed twice.
+    _, files, _ = inputs
+    out = shared_id_space_dataset(run, files, tmp_path / "lake")
+    replay = tmp_path / "replay.jsonl"
+    ckpt = tmp_path / "replay.ckpt"
+    config = tmp_path / "replay.yaml"
+    config.write_text(v1_config(f"""
+            src:
+              type: receiver:parquet
+              config:
+                base_uri: "{out}"
+                signal_types: [logs]
+                checkpoint: {{path: "{ckpt}", interval: 0s}}
+            sink:
+              type: exporter:file
+              config:
+                path: "{replay}\"""", "- {from: src, to: sink}"))
+    for attempt in range(2):
+        proc = run("run", "--num-cores", "1", "-c", config, check=False)
+        assert proc.returncode == 3, (attempt, proc.stderr)
+        assert "undelivered:" in proc.stderr and "id space" in proc.stderr, proc.stderr
+    run("compare", files[2], replay)

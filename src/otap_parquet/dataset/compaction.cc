@@ -1138,7 +1138,11 @@ ResumePoint ResumeCompacted(const CompactionManifest& manifest, const UnitProgre
       consumed += file.rows;
     } else {
       all = false;
-      if (file.name == old->file) consumed += std::min(old->row, file.rows);
+      if (file.name == old->file) {
+        consumed += std::min(old->row, file.rows);
+      } else if (auto p = old->partial.find(file.name); p != old->partial.end()) {
+        consumed += std::min(p->second, file.rows);
+      }
     }
   }
   if (consumed == 0 && !all) return resume;

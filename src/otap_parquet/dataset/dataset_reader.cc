@@ -180,6 +180,7 @@ arrow::Result<std::unique_ptr<SignalMerge>> DatasetReader::OpenMerge(
     // Never attach another writer's rows: the signal's records of this id space are
     // not replayed at all.
     ++stats_.id_collisions;
+    collisions_.emplace_back(partition_index_, signal);
     options_.log.Error(
         "partition.id_collision",
         "partition={} signal={} files=\"{}\" (two writers numbered ids in one id space; "

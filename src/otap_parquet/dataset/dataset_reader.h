@@ -14,12 +14,14 @@
 ///
 /// Not thread-safe.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <arrow/filesystem/filesystem.h>
@@ -211,6 +213,13 @@ class DatasetReader {
   const DatasetPlan& plan() const { return plan_; }
   /// \brief Position after the last emitted batch.
   ReaderPosition position() const;
+  /// \brief Whether the signal of the plan's partition `partition_index` was left
+  /// out because its root files' ids collide: not replayed, so a checkpoint must
+  /// not mark it done.
+  bool IdCollision(int partition_index, Signal signal) const {
+    return std::find(collisions_.begin(), collisions_.end(),
+                     std::pair{partition_index, signal}) != collisions_.end();
+  }
 
  private:
   DatasetReader(std::shared_ptr<arrow::fs::FileSystem> fs, std::string base,
@@ -227,6 +236,7 @@ class DatasetReader {
   int partition_index_ = -1;
   size_t signal_index_ = 0;
   std::unique_ptr<internal::SignalMerge> merge_;
+  std::vector<std::pair<int, Signal>> collisions_;
 };
 
 }  // namespace otap_parquet::dataset

@@ -694,6 +694,60 @@ TEST(DatasetReaderTest, TimeRangeFiltersRootsAndSkipsRowGroups) {
   }
 }
 
+// The event time of the one log (its time, else its observed time) or span (its
+// start) of a logs / traces CanonicalItems string.
+int64_t RootTime(const std::string& item, Signal signal) {
+  if (signal == Signal::kLogs) {
+    opentelemetry::proto::logs::v1::ResourceLogs rl;
+    EXPECT_TRUE(rl.ParseFromString(item));
+    if (rl.scope_logs_size() == 0 || rl.scope_logs(0).log_records_size() == 0) return 0;
+    const auto& log = rl.scope_logs(0).log_records(0);
+    return static_cast<int64_t>(
+        log.time_unix_nano() != 0 ? log.time_unix_nano() : log.observed_time_unix_nano());
+  }
+  opentelemetry::proto::trace::v1::ResourceSpans rs;
+  EXPECT_TRUE(rs.ParseFromString(item));
+  if (rs.scope_spans_size() == 0 || rs.scope_spans(0).spans_size() == 0) return 0;
+  return static_cast<int64_t>(rs.scope_spans(0).spans(0).start_time_unix_nano());
+}
+
+// Scenario: edge-case logs and traces (shuffled rows, every table rotating at its
+// own count, so children lie in other files than their roots), read with a
+// time_range whose bounds are the exact times of two records.
+// Guarantees: exactly the records with start <= time < end are emitted, each with
+// all its own children (attributes, events, links) and resource/scope; none outside.
+TEST(DatasetReaderTest, TimeRangeKeepsExactlyTheRecordsInside) {
+  for (Signal signal : {Signal::kLogs, Signal::kTraces}) {
+    SCOPED_TRACE(std::string(SignalName(signal)));
+    ScopedTempDir dir;
+    ASSERT_OK_AND_ASSIGN(auto expected,
+                         WriteGeneratedDataset(dir.path(), {signal}, 12, EdgeCases(5),
+                                               RotatingWriteOptions(),
+                                               /*requests_per_partition=*/4,
+                                               /*max_root_rows=*/7));
+    const auto all = otlp::CanonicalItems(expected, signal);
+    std::vector<int64_t> times;
+    for (const auto& item : all) times.push_back(RootTime(item, signal));
+    std::sort(times.begin(), times.end());
+    times.erase(std::unique(times.begin(), times.end()), times.end());
+    ASSERT_GT(times.size(), 10u);
+    const TimeRange range{times[times.size() / 3], times[2 * times.size() / 3]};
+    std::vector<std::string> want;
+    for (const auto& item : all) {
+      const int64_t t = RootTime(item, signal);
+      if (t >= range.start_unix_nano && t < range.end_unix_nano) want.push_back(item);
+    }
+    ReaderOptions options;
+    options.signals = {signal};
+    options.batch_size = 5;
+    options.time_range = range;
+    ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options));
+    const auto got = otlp::CanonicalItems(actual, signal);
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want);
+  }
+}
+
 // The time of the one data point of a metrics CanonicalItems string.
 uint64_t PointTime(const std::string& item) {
   opentelemetry::proto::metrics::v1::ResourceMetrics rm;

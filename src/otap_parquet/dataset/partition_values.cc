@@ -8,6 +8,8 @@
 #include <arrow/status.h>
 #include <fmt/format.h>
 
+#include "otap_parquet/dataset/compaction.h"
+
 namespace otap_parquet::dataset {
 
 namespace {
@@ -145,8 +147,11 @@ arrow::Result<std::function<bool(const std::string&)>> MakePartitionsFilter(
   }
   return [parsed](const std::string& path) {
     if (parsed->empty()) return true;
+    // A compacted partition is selected as the one it supersedes (`_part_id=X`
+    // selects `_part_id=X.c…` too), so a compaction never drops it from a replay.
+    const std::string origin = ShardKeyOf(path);
     for (const auto& selector : *parsed) {
-      if (selector.Matches(path)) return true;
+      if (selector.Matches(path) || selector.Matches(origin)) return true;
     }
     return false;
   };

@@ -100,6 +100,12 @@ TEST(PartitionValuesTest, SelectorsMatchWholeLevels) {
   EXPECT_FALSE(filter("tenant.id=zeta/date=2026-11-02/_part_id=1"));
   ASSERT_OK_AND_ASSIGN(auto all, MakePartitionsFilter({}));
   EXPECT_TRUE(all("anything"));
+  // A partition selected by its _part_id stays selected once compacted (the
+  // compaction replaces it: excluding it would drop its records from the replay).
+  ASSERT_OK_AND_ASSIGN(auto part, MakePartitionsFilter({"_part_id=3f0c"}));
+  EXPECT_TRUE(part("date=2026-11-01/_part_id=3f0c"));
+  EXPECT_TRUE(part("date=2026-11-01/_part_id=3f0c.c0123456789abcdef"));
+  EXPECT_FALSE(part("date=2026-11-01/_part_id=3f0d.c0123456789abcdef"));
   const auto levels = PartitionLevels(
       "service.name=a%2Fb/tenant.id=__HIVE_DEFAULT_PARTITION__/date=2026-11-01/"
       "_part_id=1");

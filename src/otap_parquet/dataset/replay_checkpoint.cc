@@ -124,6 +124,13 @@ std::string ReplayCheckpoint::Serialize(int64_t written_unix_nano) const {
     out << YAML::EndSeq;
     out << YAML::Key << "file" << YAML::Value << progress.file;
     out << YAML::Key << "row" << YAML::Value << progress.row;
+    if (!progress.partial.empty()) {
+      out << YAML::Key << "partial" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      for (const auto& [file, row] : progress.partial) {
+        out << YAML::Key << file << YAML::Value << row;
+      }
+      out << YAML::EndMap;
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;
@@ -172,6 +179,14 @@ arrow::Result<ReplayCheckpoint> ReplayCheckpoint::Parse(std::string_view text,
       if (node["file"]) progress.file = node["file"].as<std::string>();
       if (node["row"]) progress.row = node["row"].as<int64_t>();
       if (progress.row < 0) return invalid("negative row");
+      if (const YAML::Node partial = node["partial"]) {
+        if (!partial.IsMap()) return invalid("partial is not a map");
+        for (const auto& entry : partial) {
+          const auto row = entry.second.as<int64_t>();
+          if (row < 0) return invalid("negative row in partial");
+          progress.partial[entry.first.as<std::string>()] = row;
+        }
+      }
       checkpoint.units[unit] = std::move(progress);
     }
   } catch (const YAML::Exception& e) {
@@ -289,6 +304,16 @@ void ReplayProgress::Push(Entry entry, const std::vector<PlannedFile>& root_file
   }
   entry.file = next_file.empty() ? std::string() : BaseName(next_file);
   if (entry.file.empty()) entry.row = 0;
+  // The file in progress left the plan unfinished (a compaction superseded it) and
+  // the unit moves on to files added later: keep its count for ResumeCompacted.
+  if (!emitted.file.empty() && emitted.row > 0 && emitted.file != entry.file &&
+      !emitted.files_done.contains(emitted.file) &&
+      std::none_of(root_files.begin(), root_files.end(), [&](const PlannedFile& f) {
+        return BaseName(f.path) == emitted.file;
+      })) {
+    emitted.partial[emitted.file] = emitted.row;
+    entry.newly_partial.emplace_back(emitted.file, emitted.row);
+  }
   emitted.file = entry.file;
   emitted.row = entry.row;
   entries_.push_back(std::move(entry));
@@ -347,6 +372,7 @@ bool ReplayProgress::Advance() {
     Entry& entry = entries_.front();
     UnitProgress& acked = acked_[entry.unit];
     for (auto& name : entry.newly_done) acked.files_done.insert(std::move(name));
+    for (auto& [name, row] : entry.newly_partial) acked.partial[std::move(name)] = row;
     if (entry.batch) {
       ++covered_batches_;
       --lag_batches_;

@@ -23,7 +23,8 @@
 ///             "files_done": ["part-1795…-a.parquet"],
 ///             "file": "part-1795…-b.parquet", "row": 4000}]}
 /// \endcode
-/// File names are relative to the unit's root table partition directory.
+/// File names are relative to the unit's root table partition directory. A unit
+/// may also hold `"partial": {"part-…-c.parquet": 700}` (UnitProgress::partial).
 
 #include <chrono>
 #include <cstdint>
@@ -67,9 +68,14 @@ struct UnitProgress {
   /// Root file in progress and how many of its rows were replayed ("" = none).
   std::string file;
   int64_t row = 0;
+  /// Root files left in progress when they left the plan (superseded by a
+  /// compaction) and how many of their rows were replayed: the unit's later files
+  /// replace `file`/`row`, ResumeCompacted still needs the count.
+  std::map<std::string, int64_t> partial;
 
   bool operator==(const UnitProgress& o) const {
-    return files_done == o.files_done && file == o.file && row == o.row;
+    return files_done == o.files_done && file == o.file && row == o.row &&
+           partial == o.partial;
   }
 };
 
@@ -160,6 +166,7 @@ class ReplayProgress {
     uint64_t token = 0;
     ReplayUnit unit;
     std::vector<std::string> newly_done;
+    std::vector<std::pair<std::string, int64_t>> newly_partial;
     std::string file;
     int64_t row = 0;
     int64_t items = 0;

@@ -413,6 +413,8 @@ void ParquetReceiver::UnitsDoneUpTo(size_t upto) {
   for (; units_done_ < upto && units_done_ < units_.size(); ++units_done_) {
     const auto& [p, signal] = units_[units_done_];
     const auto& partition = partitions[static_cast<size_t>(p)];
+    // Never replayed (ids collide): a rerun must report it again, not skip it.
+    if (reader_->IdCollision(p, signal)) continue;
     progress_.UnitDone({signal, partition.path},
                        partition.FilesOf(RootPayloadType(signal)));
     checkpoint_dirty_ = true;
