@@ -955,6 +955,27 @@ TEST_F(DatasetWriterTest, RepetitiveStringsReachParquetAsDictionaries) {
   }
 }
 
+// The same 40,000 realistic logs written kDictionaryProbeFiles + 1 times, a file
+// of each table per time (files rotate at 400,000 rows), with `columns` as
+// dictionary columns: one probe cycle of the writer's dictionary history.
+class DictionaryProbeTest : public DatasetWriterTest {
+ protected:
+  std::unique_ptr<DatasetWriter> WriteProbeCycle(std::vector<std::string> columns) {
+    batches_ = RealisticLogs(4, 10'000);
+    options_.dictionary_columns = std::move(columns);
+    options_.target_rows_per_file = 400'000;
+    auto writer = MakeWriter();
+    for (int file = 0; file <= kDictionaryProbeFiles; ++file) {
+      now_ += seconds(1);  // file names in order
+      for (const auto& batch : batches_) (void)writer->Write(batch);
+    }
+    EXPECT_OK(writer->Close());
+    return writer;
+  }
+
+  std::vector<OtapBatch> batches_;
+};
+
 // Scenario: log attribute `str` values of realistic logs (url paths, addresses:
 // far more than ColumnDictionary::kMaxEntries distinct values per file) with `key`
 // and `str` as dictionary columns, files rotating by rows.
@@ -962,22 +983,15 @@ TEST_F(DatasetWriterTest, RepetitiveStringsReachParquetAsDictionaries) {
 // Parquet dense from the first row (counted), `key` keeps its dictionary arrays;
 // file kDictionaryProbeFiles + 1 learns it again; every file reads back the rows
 // written, `str` still dictionary encoded by Parquet.
-TEST_F(DatasetWriterTest, ColumnThatGaveUpIsDenseInTheNextFiles) {
-  const auto batches = RealisticLogs(4, 10'000);
-  options_.dictionary_columns = {"key", "str"};
-  options_.target_rows_per_file = 400'000;
-  auto writer = MakeWriter();
-  for (int file = 0; file <= kDictionaryProbeFiles; ++file) {
-    now_ += seconds(1);  // file names in order
-    for (const auto& batch : batches) (void)writer->Write(batch);
-  }
-  ASSERT_OK(writer->Close());
+TEST_F(DictionaryProbeTest, ColumnThatGaveUpIsDenseInTheNextFiles) {
+  auto writer = WriteProbeCycle({"key", "str"});
   EXPECT_EQ(writer->metrics().dictionary_columns_dense, kDictionaryProbeFiles - 1);
   EXPECT_GT(writer->metrics().dictionary_arrays, 0);
   const auto files = ParquetFiles("log_attrs");
   ASSERT_EQ(files.size(), static_cast<size_t>(kDictionaryProbeFiles + 1));
   int64_t rows = 0;
-  for (const auto& batch : batches) rows += batch.Get(PayloadType::kLogAttrs)->num_rows();
+  for (const auto& batch : batches_)
+    rows += batch.Get(PayloadType::kLogAttrs)->num_rows();
   for (const auto& file : files) {
     auto reader = parquet::ParquetFileReader::OpenFile((base_ / file).string());
     EXPECT_EQ(reader->metadata()->num_rows(), rows) << file;
@@ -997,16 +1011,8 @@ TEST_F(DatasetWriterTest, ColumnThatGaveUpIsDenseInTheNextFiles) {
 // Guarantees: the first file falls back (counted once); the next files write the
 // column plain (no dictionary page, no hashing) while `key` keeps its dictionary;
 // file kDictionaryProbeFiles + 1 tries the dictionary again.
-TEST_F(DatasetWriterTest, ColumnThatFellBackIsPlainInTheNextFiles) {
-  const auto batches = RealisticLogs(4, 10'000);
-  options_.dictionary_columns = {"key", "body.str"};
-  options_.target_rows_per_file = 400'000;
-  auto writer = MakeWriter();
-  for (int file = 0; file <= kDictionaryProbeFiles; ++file) {
-    now_ += seconds(1);  // file names in order
-    for (const auto& batch : batches) (void)writer->Write(batch);
-  }
-  ASSERT_OK(writer->Close());
+TEST_F(DictionaryProbeTest, ColumnThatFellBackIsPlainInTheNextFiles) {
+  auto writer = WriteProbeCycle({"key", "body.str"});
   EXPECT_EQ(writer->metrics().dictionary_fallbacks, 2);  // first file, probe file
   const auto files = ParquetFiles("logs");
   ASSERT_EQ(files.size(), static_cast<size_t>(kDictionaryProbeFiles + 1));
