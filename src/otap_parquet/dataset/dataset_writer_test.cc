@@ -1052,7 +1052,8 @@ TEST_F(DatasetWriterTest, InvalidOptionsNameTheKey) {
 // is written meanwhile; then the publish is released; then Flush().
 // Guarantees: Write() returns while the cut files are being published (they are
 // detached: batch 1 goes to new files), batch 0's future is not completed before
-// its files are published, Poll() completes it once they are, and Flush() waits for
+// its files are published (batch 1's, cut as well, may follow them at once: not
+// asserted), Poll() completes it once they are, and Flush() waits for
 // the publisher before publishing the rest, so everything is settled on return.
 TEST_F(DatasetWriterTest, RuleFlushesArePublishedOnThePublisher) {
   std::mutex mu;
@@ -1091,7 +1092,8 @@ TEST_F(DatasetWriterTest, RuleFlushesArePublishedOnThePublisher) {
     writer->Poll();
   }
   ASSERT_OK(first.status());
-  EXPECT_EQ(TableRows("logs"), Rows(batches[0], PayloadType::kLogs));
+  // Batch 1 reached the rows rule too: its cut files may be published by now.
+  EXPECT_GE(TableRows("logs"), Rows(batches[0], PayloadType::kLogs));
   ASSERT_OK(writer->Flush());
   EXPECT_EQ(writer->publishing(), 0);
   ASSERT_TRUE(second.is_finished());
