@@ -47,7 +47,7 @@ otap_layer(otap_dataset dataset
   PRIVATE_DEPS otap_util fmt::fmt yaml-cpp
   TEST_DEPS otap_otlp otap_generator)
 # Write-ahead log of OtapBatches.
-otap_layer(otap_wal wal DEPS otap_pdata PRIVATE_DEPS spdlog::spdlog ZLIB::ZLIB
+otap_layer(otap_wal wal DEPS otap_pdata PRIVATE_DEPS otap_util spdlog::spdlog ZLIB::ZLIB
   TEST_DEPS otap_otlp otap_generator)
 # Pipelines, channels, the node interface and registry, metrics.
 otap_layer(otap_engine engine DEPS otap_config otap_pdata spdlog::spdlog

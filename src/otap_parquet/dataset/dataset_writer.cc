@@ -30,6 +30,7 @@
 #include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/dataset/row_group_buffer.h"
+#include "otap_parquet/util/fsync.h"
 #include "otap_parquet/util/memory.h"
 #include "otap_parquet/util/serial_worker.h"
 
@@ -128,19 +129,6 @@ std::string PartitionLabel(const std::string& key) {
 std::string WithDetail(const Status& st) {
   if (st.detail() == nullptr) return st.message();
   return fmt::format("{} ({})", st.message(), st.detail()->ToString());
-}
-
-Status Fsync(const std::string& path, bool directory) {
-  const int fd =
-      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
-  if (fd < 0) {
-    return Status::IOError("fsync: cannot open '", path, "': ", std::strerror(errno));
-  }
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return Status::IOError("fsync '", path, "': ", std::strerror(err));
-  return Status::OK();
 }
 
 }  // namespace
@@ -757,7 +745,7 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason,
 
 Status DatasetWriter::SyncPath(const std::string& path, bool directory) const {
   if (settings_.fsync_for_testing) return settings_.fsync_for_testing(path, directory);
-  return Fsync(path, directory);
+  return util::FsyncPath(path, directory);
 }
 
 Status DatasetWriter::PublishFiles(Publication& pub) const {

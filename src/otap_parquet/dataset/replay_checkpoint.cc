@@ -17,24 +17,13 @@
 
 #include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/storage/storage.h"
+#include "otap_parquet/util/fsync.h"
 
 namespace otap_parquet::dataset {
 
 namespace {
 
 using arrow::Status;
-
-Status SyncPath(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) {
-    return Status::IOError("cannot open '", path, "' for fsync: ", std::strerror(errno));
-  }
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return Status::IOError("fsync '", path, "': ", std::strerror(err));
-  return Status::OK();
-}
 
 Status WriteLocalAtomically(const std::string& path, const std::string& text) {
   namespace stdfs = std::filesystem;
@@ -75,7 +64,7 @@ Status WriteLocalAtomically(const std::string& path, const std::string& text) {
     ::unlink(tmp.c_str());
     return Status::IOError("renaming '", tmp, "' to '", path, "': ", std::strerror(err));
   }
-  return SyncPath(dir.string(), O_RDONLY | O_DIRECTORY);
+  return util::FsyncPath(dir.string(), /*directory=*/true);
 }
 
 }  // namespace

@@ -21,6 +21,8 @@
 #include <arrow/ipc/writer.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/util/fsync.h"
+
 namespace otap_parquet::wal {
 
 namespace {
@@ -461,11 +463,7 @@ arrow::Result<std::shared_ptr<Wal::Segment>> Wal::Salvage(
     }
   }
   // The new names must survive a crash before the original is truncated.
-  const int dfd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  (void)util::FsyncPath(options_.dir, /*directory=*/true);
   int64_t corrupt = 0;
   for (const auto& region : regions) {
     corrupt += region.size;
@@ -543,11 +541,7 @@ arrow::Status Wal::StartSegment() {
   ::unlink(segment->done_path.c_str());  // a stale one would mark new records done
   if (options_.fsync) {
     // The new name must survive a crash with the records in it.
-    const int dfd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
+    (void)util::FsyncPath(options_.dir, /*directory=*/true);
   }
   std::lock_guard<std::mutex> lock(mu_);
   segments_[segment->seq] = segment;
