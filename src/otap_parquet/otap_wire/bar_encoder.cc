@@ -395,22 +395,18 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ValuelessExemplarsFirst(
 }
 
 // The attribute table whose rows belong to `type`'s rows, when `type`'s ids are
-// only used by it (exemplars, span events, span links).
+// only used by it (exemplars, span events, span links): from the star schema's
+// parent links (ParentOf), which hold for the signal of any table below the root.
 std::optional<PayloadType> OnlyChildOf(PayloadType type) {
-  switch (type) {
-    case PayloadType::kNumberDpExemplars:
-      return PayloadType::kNumberDpExemplarAttrs;
-    case PayloadType::kHistogramDpExemplars:
-      return PayloadType::kHistogramDpExemplarAttrs;
-    case PayloadType::kExpHistogramDpExemplars:
-      return PayloadType::kExpHistogramDpExemplarAttrs;
-    case PayloadType::kSpanEvents:
-      return PayloadType::kSpanEventAttrs;
-    case PayloadType::kSpanLinks:
-      return PayloadType::kSpanLinkAttrs;
-    default:
-      return std::nullopt;
+  std::optional<PayloadType> child;
+  for (Signal signal : {Signal::kTraces, Signal::kMetrics}) {
+    for (PayloadType candidate : PayloadTypesOf(signal)) {
+      if (ParentOf(candidate, signal) != type) continue;
+      if (child || !IsAttributeTable(candidate)) return std::nullopt;
+      child = candidate;
+    }
   }
+  return child;
 }
 
 // df_engine's OTAP -> OTLP conversion finds an exemplar's, span event's or span
