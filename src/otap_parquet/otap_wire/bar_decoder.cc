@@ -654,6 +654,14 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
   }
   for (auto& [type, record_batch, validator] : decoded) {
     if (record_batch->num_rows() == 0) continue;  // same as absent (spec)
+    // A batch may claim rows it carries no bytes for (no columns, Null-type ones);
+    // every canonical table needs at least a byte per row, so more rows than the
+    // stream's memory limit can never be decoded within it.
+    if (record_batch->num_rows() > limits_.memory_limit) {
+      return arrow::Status::Invalid(TableName(type), ": ", record_batch->num_rows(),
+                                    " rows, more than the stream memory limit of ",
+                                    limits_.memory_limit, " bytes can hold");
+    }
     // Lengths, offsets and dictionary indices checked before anything reads them.
     if (arrow::Status st = validator->Validate(*record_batch); !st.ok()) {
       return st.WithMessage(TableName(type), ": invalid record batch: ", st.message());
@@ -662,8 +670,10 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
       return arrow::Status::Invalid("payload type ", TableName(type),
                                     " appears twice in one batch");
     }
+    schema::NormalizeOptions normalize;
+    normalize.pool = pool_;  // nulls for missing columns count against the limit
     ARROW_ASSIGN_OR_RAISE(auto canonical,
-                          schema::NormalizeToCanonical(type, record_batch));
+                          schema::NormalizeToCanonical(type, record_batch, normalize));
     ARROW_ASSIGN_OR_RAISE(canonical, NullZeroIds(std::move(canonical)));
     ARROW_ASSIGN_OR_RAISE(canonical, FillRequiredStructChildren(std::move(canonical)));
     batch.Set(type, std::move(canonical));

@@ -8,6 +8,7 @@
 #include <arrow/api.h>
 #include <arrow/io/memory.h>
 #include <arrow/ipc/api.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <zstd.h>
 
@@ -514,6 +515,48 @@ TEST(StreamDecoderTest, MemoryLimitIsRetryable) {
   EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
   EXPECT_TRUE(d.retryable);
   EXPECT_FALSE(d.stream_usable);
+}
+
+// A logs batch whose only column is of the Null type: `rows` rows in a few bytes.
+pb::BatchArrowRecords NullColumnLogs(int64_t rows) {
+  auto record = arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("time_unix_nano", arrow::null())}), rows,
+      {std::make_shared<arrow::NullArray>(rows)});
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(5);
+  auto* p = bar.add_arrow_payloads();
+  p->set_schema_id("0");
+  p->set_type(pb::LOGS);
+  auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
+  auto options = arrow::ipc::IpcWriteOptions::Defaults();
+  options.allow_64bit = true;  // lengths beyond 2^31 - 1, as a crafted message has
+  auto writer =
+      arrow::ipc::MakeStreamWriter(sink, record->schema(), options).ValueOrDie();
+  EXPECT_OK(writer->WriteRecordBatch(*record));
+  p->set_record(sink->Finish().ValueOrDie()->ToString());
+  return bar;
+}
+
+// Found by otap_bar_fuzz: the missing columns were made as nulls of the claimed
+// length on the default pool, an allocation of 2^59 bytes for 2^56 rows.
+TEST(StreamDecoderTest, RowsWithoutBytesAreBounded) {
+  DecodeLimits limits;
+  limits.memory_limit = 4 << 20;
+  {  // more rows than the limit has bytes: refused for good
+    StreamDecoder decoder(Signal::kLogs, limits);
+    DecodedBar d = decoder.Decode(Serialize(NullColumnLogs(int64_t{1} << 56)));
+    EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+    EXPECT_THAT(d.status.message(), ::testing::HasSubstr("rows, more than"));
+    EXPECT_FALSE(d.retryable);
+    EXPECT_FALSE(d.batch);
+  }
+  {  // fewer, but their nulls would not fit: the stream's pool refuses them
+    StreamDecoder decoder(Signal::kLogs, limits);
+    DecodedBar d = decoder.Decode(Serialize(NullColumnLogs(int64_t{1} << 20)));
+    EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
+    EXPECT_FALSE(d.batch);
+    EXPECT_LT(decoder.memory_used(), 4096);  // the IPC state only
+  }
 }
 
 }  // namespace

@@ -73,9 +73,12 @@ std::shared_ptr<arrow::Array> Reinterpret(const std::shared_ptr<arrow::Array>& a
 
 arrow::Result<std::shared_ptr<arrow::Array>> CastTo(
     const std::shared_ptr<arrow::Array>& array,
-    const std::shared_ptr<arrow::DataType>& type, const std::string& path) {
+    const std::shared_ptr<arrow::DataType>& type, const std::string& path,
+    arrow::MemoryPool* pool) {
   ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
-  auto result = arrow::compute::Cast(*array, type, arrow::compute::CastOptions::Safe());
+  arrow::compute::ExecContext context(pool);
+  auto result =
+      arrow::compute::Cast(*array, type, arrow::compute::CastOptions::Safe(), &context);
   if (!result.ok()) {
     return Status::Invalid(path, ": cannot convert ", TypeName(*array->type()), " to ",
                            TypeName(*type), ": ", result.status().message());
@@ -85,36 +88,37 @@ arrow::Result<std::shared_ptr<arrow::Array>> CastTo(
 
 arrow::Result<std::shared_ptr<arrow::Array>> Conform(
     std::shared_ptr<arrow::Array> array, const std::shared_ptr<arrow::DataType>& target,
-    const std::string& path);
+    const std::string& path, arrow::MemoryPool* pool);
 
 // Converts a non-nested column. The accepted source types are listed explicitly:
 // arrow::compute::Cast alone would also parse strings into numbers and the like.
 arrow::Result<std::shared_ptr<arrow::Array>> ConvertLeaf(
     const std::shared_ptr<arrow::Array>& array,
-    const std::shared_ptr<arrow::DataType>& target, const std::string& path) {
+    const std::shared_ptr<arrow::DataType>& target, const std::string& path,
+    arrow::MemoryPool* pool) {
   const Type::type from = array->type_id();
   const Type::type to = target->id();
-  if (from == Type::NA) return arrow::MakeArrayOfNull(target, array->length());
+  if (from == Type::NA) return arrow::MakeArrayOfNull(target, array->length(), pool);
   if (arrow::is_integer(to)) {
-    if (arrow::is_integer(from)) return CastTo(array, target, path);
+    if (arrow::is_integer(from)) return CastTo(array, target, path, pool);
   } else if (to == Type::DOUBLE) {
-    if (arrow::is_floating(from)) return CastTo(array, target, path);
+    if (arrow::is_floating(from)) return CastTo(array, target, path, pool);
   } else if (to == Type::STRING) {
-    if (IsStringLike(from) || IsVarBinary(from)) return CastTo(array, target, path);
+    if (IsStringLike(from) || IsVarBinary(from)) return CastTo(array, target, path, pool);
   } else if (to == Type::BINARY) {
     if (IsStringLike(from) || IsVarBinary(from) || from == Type::FIXED_SIZE_BINARY) {
-      return CastTo(array, target, path);
+      return CastTo(array, target, path, pool);
     }
   } else if (to == Type::FIXED_SIZE_BINARY) {
     // Another FixedSizeBinary width is never right; variable binary must have it.
-    if (IsVarBinary(from)) return CastTo(array, target, path);
+    if (IsVarBinary(from)) return CastTo(array, target, path, pool);
   } else if (to == Type::TIMESTAMP || to == Type::DURATION) {
     const arrow::TimeUnit::type target_unit =
         to == Type::TIMESTAMP ? static_cast<const arrow::TimestampType&>(*target).unit()
                               : static_cast<const arrow::DurationType&>(*target).unit();
     if (from == Type::INT64) return Reinterpret(array, target);
     if (arrow::is_integer(from)) {
-      ARROW_ASSIGN_OR_RAISE(auto as_int64, CastTo(array, arrow::int64(), path));
+      ARROW_ASSIGN_OR_RAISE(auto as_int64, CastTo(array, arrow::int64(), path, pool));
       return Reinterpret(as_int64, target);
     }
     if (from == to) {
@@ -124,7 +128,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> ConvertLeaf(
               : static_cast<const arrow::DurationType&>(*array->type()).unit();
       // Same unit, other time zone: timestamps are UTC either way.
       if (unit == target_unit) return Reinterpret(array, target);
-      return CastTo(array, target, path);
+      return CastTo(array, target, path, pool);
     }
   }
   return CannotConvert(path, *array->type(), *target);
@@ -132,7 +136,8 @@ arrow::Result<std::shared_ptr<arrow::Array>> ConvertLeaf(
 
 arrow::Result<std::shared_ptr<arrow::Array>> ConformStruct(
     const std::shared_ptr<arrow::Array>& array,
-    const std::shared_ptr<arrow::DataType>& target, const std::string& path) {
+    const std::shared_ptr<arrow::DataType>& target, const std::string& path,
+    arrow::MemoryPool* pool) {
   if (array->type_id() != Type::STRUCT) {
     return CannotConvert(path, *array->type(), *target);
   }
@@ -151,14 +156,14 @@ arrow::Result<std::shared_ptr<arrow::Array>> ConformStruct(
     std::shared_ptr<arrow::Array> child;
     std::shared_ptr<arrow::Field> source_field;
     if (indices.empty()) {
-      ARROW_ASSIGN_OR_RAISE(child,
-                            arrow::MakeArrayOfNull(canonical->type(), child_length));
+      ARROW_ASSIGN_OR_RAISE(
+          child, arrow::MakeArrayOfNull(canonical->type(), child_length, pool));
     } else {
       source_field = source_type.field(indices[0]);
       auto raw = arrow::MakeArray(source.data()->child_data[indices[0]]);
       if (raw->length() != child_length) raw = raw->Slice(0, child_length);
       ARROW_ASSIGN_OR_RAISE(child,
-                            Conform(std::move(raw), canonical->type(), child_path));
+                            Conform(std::move(raw), canonical->type(), child_path, pool));
     }
     fields.push_back(OutputField(*canonical, child->type(), source_field));
     children.push_back(child->data());
@@ -171,20 +176,21 @@ arrow::Result<std::shared_ptr<arrow::Array>> ConformStruct(
 
 arrow::Result<std::shared_ptr<arrow::Array>> ConformList(
     std::shared_ptr<arrow::Array> array, const std::shared_ptr<arrow::DataType>& target,
-    const std::string& path) {
+    const std::string& path, arrow::MemoryPool* pool) {
   const Type::type from = array->type_id();
   if (from == Type::LARGE_LIST || from == Type::LIST_VIEW ||
       from == Type::LARGE_LIST_VIEW || from == Type::FIXED_SIZE_LIST) {
     const auto& value_field = *array->type()->field(0);
-    ARROW_ASSIGN_OR_RAISE(array, CastTo(array, arrow::list(value_field.type()), path));
+    ARROW_ASSIGN_OR_RAISE(array,
+                          CastTo(array, arrow::list(value_field.type()), path, pool));
   } else if (from != Type::LIST) {
     return CannotConvert(path, *array->type(), *target);
   }
   const auto& source = static_cast<const arrow::ListArray&>(*array);
   const auto& canonical_item =
       *static_cast<const arrow::ListType&>(*target).value_field();
-  ARROW_ASSIGN_OR_RAISE(auto values,
-                        Conform(source.values(), canonical_item.type(), path + "[]"));
+  ARROW_ASSIGN_OR_RAISE(
+      auto values, Conform(source.values(), canonical_item.type(), path + "[]", pool));
   auto item =
       arrow::field(canonical_item.name(), values->type(), canonical_item.nullable());
   auto data = arrow::ArrayData::Make(
@@ -196,12 +202,14 @@ arrow::Result<std::shared_ptr<arrow::Array>> ConformList(
 
 arrow::Result<std::shared_ptr<arrow::Array>> Conform(
     std::shared_ptr<arrow::Array> array, const std::shared_ptr<arrow::DataType>& target,
-    const std::string& path) {
+    const std::string& path, arrow::MemoryPool* pool) {
   if (array->type()->Equals(*target)) return array;
   if (array->type_id() == Type::DICTIONARY) {
     ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
     const auto& dict = static_cast<const arrow::DictionaryArray&>(*array);
-    auto dense = arrow::compute::Take(*dict.dictionary(), *dict.indices());
+    arrow::compute::ExecContext context(pool);
+    auto dense = arrow::compute::Take(*dict.dictionary(), *dict.indices(),
+                                      arrow::compute::TakeOptions::Defaults(), &context);
     if (!dense.ok()) {
       return Status::Invalid(path, ": cannot decode ", array->type()->ToString(), ": ",
                              dense.status().message());
@@ -211,11 +219,11 @@ arrow::Result<std::shared_ptr<arrow::Array>> Conform(
   }
   switch (target->id()) {
     case Type::STRUCT:
-      return ConformStruct(array, target, path);
+      return ConformStruct(array, target, path, pool);
     case Type::LIST:
-      return ConformList(std::move(array), target, path);
+      return ConformList(std::move(array), target, path, pool);
     default:
-      return ConvertLeaf(array, target, path);
+      return ConvertLeaf(array, target, path, pool);
   }
 }
 
@@ -271,10 +279,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> NormalizeToCanonical(
       }
     }
     if (column) {
-      ARROW_ASSIGN_OR_RAISE(column, Conform(std::move(column), target_type, path));
-    } else {
       ARROW_ASSIGN_OR_RAISE(column,
-                            arrow::MakeArrayOfNull(target_type, batch->num_rows()));
+                            Conform(std::move(column), target_type, path, options.pool));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(
+          column, arrow::MakeArrayOfNull(target_type, batch->num_rows(), options.pool));
     }
     fields.push_back(OutputField(*field, column->type(), source_field));
     columns.push_back(std::move(column));

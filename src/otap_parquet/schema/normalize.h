@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include <arrow/memory_pool.h>
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 
@@ -23,6 +24,10 @@ struct NormalizeOptions {
   /// and can exceed UInt16 until RemapIdsDense (pdata/ids.h) renumbers them; the
   /// result differs from the canonical schema in those columns only. Default off.
   bool wide_ids = false;
+  /// Pool of every buffer made here (nulls for missing columns, conversions): a
+  /// decoder passes its stream's limited pool, since a batch can claim any number of
+  /// rows and still be tiny on the wire (no columns, or Null-type ones).
+  arrow::MemoryPool* pool = arrow::default_memory_pool();
 
   static NormalizeOptions Defaults() { return {}; }
 };
