@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The command line's edges (docs/cli.md): an option that the command would not
 apply is refused with exit code 2 and a message naming it, instead of being
-silently ignored (a user asking for `--verify` or `--start` believes they got it)."""
+silently ignored (a user asking for `--verify` or `--start` believes they got it);
+JSON reports of odd datasets."""
 import pytest
 
 
@@ -45,3 +46,25 @@ def test_compare_refuses_an_unknown_signal(run, inputs):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "--signal" in proc.stderr
 
+
+def test_json_reports_survive_non_utf8_paths(run, tmp_path, inputs):
+    """A file or partition name that is not UTF-8 (copied from a latin-1 system) is
+    shown with U+FFFD in `inspect --json` and `partitions --json`; nlohmann's dump
+    threw on it and the command aborted."""
+    import json
+    import os
+    import shutil
+
+    _, lake = inputs
+    table = os.fsencode(lake / "logs")
+    (part,) = os.listdir(table)
+    with open(os.path.join(table, part, b"caf\xe9.parquet"), "wb") as f:
+        f.write(b"not parquet")
+    shutil.copytree(os.path.join(table, part), os.path.join(table, b"_part_id=caf\xe9"))
+    proc = run("inspect", lake, "--json", check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "caf\ufffd.parquet" in json.dumps(json.loads(proc.stdout), ensure_ascii=False)
+    proc = run("partitions", lake, "--json", check=False)
+    assert proc.returncode == 0, proc.stderr
+    paths = [p["partition"] for p in json.loads(proc.stdout)["partitions"]]
+    assert "_part_id=caf\ufffd" in paths
