@@ -68,3 +68,14 @@ def test_json_reports_survive_non_utf8_paths(run, tmp_path, inputs):
     assert proc.returncode == 0, proc.stderr
     paths = [p["partition"] for p in json.loads(proc.stdout)["partitions"]]
     assert "_part_id=caf\ufffd" in paths
+
+
+@pytest.mark.parametrize("name", ["typo.jsnl", "missing-lake"])
+def test_convert_of_a_missing_input_fails(run, tmp_path, name):
+    """An input that is not an OTLP file name is read as a dataset: a mistyped or
+    missing one replayed as an empty dataset, exit 0 and an empty OUTPUT."""
+    out = tmp_path / "out.jsonl"
+    proc = run("convert", tmp_path / name, out, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert name in proc.stderr and "no dataset directory" in proc.stderr
+    assert not out.exists()
