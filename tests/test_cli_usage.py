@@ -79,3 +79,27 @@ def test_convert_of_a_missing_input_fails(run, tmp_path, name):
     assert proc.returncode == 1, proc.stderr
     assert name in proc.stderr and "no dataset directory" in proc.stderr
     assert not out.exists()
+
+
+def test_failed_convert_into_a_dataset_names_what_it_published(run, tmp_path):
+    """Files rotated at --rows-per-file are published before a later input fails;
+    they stay (each file is whole), and running convert again would write their
+    records twice: the error names the run's _part_id and how to delete it."""
+    import json
+    import re
+
+    good = tmp_path / "good.jsonl"
+    run("generate", good, "--signal", "logs", "--requests", "4", "--items", "50")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    lake = tmp_path / "lake"
+    proc = run("convert", good, bad, lake, "--rows-per-file", "100", check=False)
+    assert proc.returncode == 1
+    assert "bad.jsonl" in proc.stderr
+    match = re.search(r"partitions delete (\S+) --partition (_part_id=[0-9a-f-]+) --apply",
+                      proc.stderr)
+    assert match, proc.stderr
+    listed = json.loads(run("partitions", lake, "--json").stdout)["partitions"]
+    assert [p["partition"] for p in listed] == [match.group(2)]
+    run("partitions", "delete", match.group(1), "--partition", match.group(2), "--apply")
+    assert json.loads(run("partitions", lake, "--json").stdout)["partitions"] == []
