@@ -147,3 +147,36 @@ def test_console_and_detailed_debug_from_inline_yaml(run, tmp_path):
     assert keys == ["resourceLogs"] * 2 + ["resourceMetrics"] * 2 + ["resourceSpans"] * 2
     dumped = [line for line in debug_file.read_text().splitlines() if line.startswith("{")]
     assert dumped == lines
+
+
+def test_metrics_file_that_cannot_be_written_fails_the_run(run, tmp_path):
+    # Scenario: --metrics-file in a directory that does not exist, and over an
+    # existing file.
+    # Guarantees: the run reports the file and exits 1 (it exited 0: a job relying on
+    # the metrics got none); a written file is whole (renamed into place) and no
+    # temporary is left.
+    config = tmp_path / "gen.yaml"
+    config.write_text("""version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          gen:
+            type: receiver:traffic_generator
+            config:
+              traffic_config: {signals_per_second: null, max_batch_size: 10, log_weight: 1}
+              max_batches: 2
+          out: {type: exporter:noop}
+        connections:
+          - {from: gen, to: out}
+""")
+    missing = tmp_path / "no-such-dir" / "m.prom"
+    proc = run("run", "-c", config, "--metrics-file", missing, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert str(missing) in proc.stderr
+    metrics = tmp_path / "m.prom"
+    metrics.write_text("old\n")
+    run("run", "-c", config, "--metrics-file", metrics)
+    assert "otap_node_sent_items_total{" in metrics.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.yaml", "m.prom"]

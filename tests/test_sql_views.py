@@ -522,3 +522,59 @@ def test_views_honour_compactions(run, cli, tmp_path):
     assert glob_logs() == len(logs)
     check(before)
     check(after)
+
+
+def _lake_at(run, tmp_path, name, seed):
+    """A logs lake at tmp_path/name (compacted: the views read its manifests too);
+    returns (path, number of log records)."""
+    lake, logs = _lake_logs_at(run, tmp_path, name, seed)
+    return lake, len(logs)
+
+
+def _lake_logs_at(run, tmp_path, name, seed):
+    src = tmp_path / f"src-{seed}.jsonl"
+    run("generate", src, "--signal", "logs", "--requests", "2", "--items", str(5 + seed),
+        "--seed", seed)
+    lake = tmp_path / name
+    lake.parent.mkdir(parents=True, exist_ok=True)
+    run("convert", src, lake, "--rows-per-file", "7")
+    run("compact", lake, "--older-than", "0s", "--grace", "1h")
+    return lake, load_source(src.read_text().splitlines())[0]
+
+
+def test_glob_characters_in_the_dataset_path_are_literal(run, tmp_path):
+    """DuckDB globs every path it reads: `[1]` in a directory name is a character
+    class, so 'lake[1]/logs/**' read the sibling `lake1` instead."""
+    lake, n = _lake_at(run, tmp_path, "it's a lake[1]*?", 1)
+    _lake_at(run, tmp_path, "it's a lake1xx", 2)
+    con = connect(run("sql", lake).stdout)
+    assert con.execute("SELECT count(*), count(service_name) FROM logs").fetchone() == (n, n)
+    # A corrupt file makes the views list the table's files one by one: literal too.
+    bad = next(p for p in (lake / "logs").iterdir() if p.is_dir()) / "part-0-bad.parquet"
+    bad.write_bytes(b"not parquet")
+    con = connect(run("sql", lake).stdout)
+    assert con.execute("SELECT count(*) FROM logs").fetchone() == (n,)
+
+
+def test_dataset_path_cannot_inject_sql(run, tmp_path):
+    """A path is text in the views: a newline cannot end the header comment, and a
+    `${...}` in it is not a placeholder of the generated SQL."""
+    lake, n = _lake_at(run, tmp_path, "x\nCREATE TABLE pwned AS SELECT 1;\n${where}${glob}", 3)
+    con = connect(run("sql", lake).stdout)
+    assert con.execute("SELECT count(*) FROM logs").fetchone() == (n,)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pwned'"
+                       ).fetchone() == (0,)
+
+
+def test_key_value_directories_above_the_dataset_are_not_columns(run, tmp_path):
+    """DuckDB's hive partitioning reads every `key=value` segment of a file's path,
+    also those above the dataset: under `/data/id=7/lake` every root's `id` read 7,
+    and each record got another record's attributes."""
+    lake, logs = _lake_logs_at(run, tmp_path, "tenant=a/id=7/lake", 4)
+    con = connect(run("sql", lake).stdout)
+    got = sorted(sorted(m.items()) for (m,) in
+                 con.execute("SELECT attributes FROM logs").fetchall())
+    assert got == sorted(sorted((k, text(v)) for k, v in r["attributes"].items())
+                         for r in logs)
+    assert con.execute("SELECT count(DISTINCT _part_id), count(service_name) FROM logs"
+                       ).fetchone() == (1, len(logs))

@@ -87,6 +87,23 @@ arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
   });
   // httplib owns (and deletes) the queue it gets from this factory.
   s->server_->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  // One request per connection: a kept-alive idle connection holds a worker until
+  // its keep-alive timeout (5 s), so two idle scrapers would stall a probe.
+  s->server_->set_keep_alive_max_count(1);
+  // No route reads a body, and httplib would buffer one of any size (also chunked)
+  // before routing: refuse it before a byte of it is read.
+  s->server_->set_pre_routing_handler(
+      [](const httplib::Request& req, httplib::Response& res) {
+        const std::string length = req.get_header_value("Content-Length");
+        if (req.has_header("Transfer-Encoding") ||
+            (!length.empty() && length.find_first_not_of('0') != std::string::npos)) {
+          res.status = 413;
+          res.set_header("Connection", "close");
+          res.set_content("the admin API takes no request body\n", "text/plain");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
   s->Routes();
   int port = hp.port;
   errno = 0;

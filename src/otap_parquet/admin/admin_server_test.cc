@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/admin/admin_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -125,6 +130,62 @@ TEST(AdminServerTest, BusyPortAndBadAddress) {
   EXPECT_TRUE(AdminServer::Start(eng.get(), options).status().IsInvalid());
   options.bind_address = "127.0.0.1:70000";
   EXPECT_TRUE(AdminServer::Start(eng.get(), options).status().IsInvalid());
+}
+
+// Sends `request` on a new connection to 127.0.0.1:`port` and reads until the server
+// closes it (everything it answered).
+std::string Exchange(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "socket failed";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) answer.append(buffer, n);
+  }
+  ::close(fd);
+  return answer;
+}
+
+// Scenario: requests with a body the admin routes never read: a POST announcing a
+// terabyte it does not send, a chunked one; a scrape's connection after its answer.
+// Guarantees: 413 at once, before any body byte is read (the server never buffers a
+// request body: no memory for a client to fill, no worker waiting for bytes); every
+// answer closes its connection, so an idle scraper cannot hold one of the two
+// workers and delay a probe.
+TEST(AdminServerTest, RefusesBodiesAndClosesConnections) {
+  ASSERT_OK_AND_ASSIGN(auto config, engine::ParseAndValidate(kYaml, "admin.yaml",
+                                                             nodes::BuiltinRegistry()));
+  ASSERT_OK_AND_ASSIGN(auto eng, engine::Engine::Make(config, nodes::BuiltinRegistry(),
+                                                      engine::EngineOptions{}));
+  bool shutdown_requested = false;
+  AdminServerOptions options;
+  options.bind_address = "127.0.0.1:0";
+  options.request_shutdown = [&](std::chrono::seconds) { shutdown_requested = true; };
+  ASSERT_OK_AND_ASSIGN(auto server, AdminServer::Start(eng.get(), options));
+
+  std::string answer = Exchange(server->port(),
+                                "POST /api/v1/groups/shutdown HTTP/1.1\r\nHost: x\r\n"
+                                "Content-Length: 1099511627776\r\n\r\n");
+  EXPECT_THAT(answer, ::testing::StartsWith("HTTP/1.1 413 "));
+  answer = Exchange(server->port(),
+                    "POST /api/v1/groups/shutdown HTTP/1.1\r\nHost: x\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n");
+  EXPECT_THAT(answer, ::testing::StartsWith("HTTP/1.1 413 "));
+  EXPECT_FALSE(shutdown_requested);
+
+  // The server closes the connection after the answer (Exchange reads to the end).
+  answer = Exchange(server->port(), "GET /api/v1/livez HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(answer, ::testing::StartsWith("HTTP/1.1 200 "));
+  EXPECT_THAT(answer, HasSubstr("Connection: close\r\n"));
+  EXPECT_THAT(answer, ::testing::EndsWith("\r\n\r\nok\n"));
+  server->Stop();
 }
 
 }  // namespace

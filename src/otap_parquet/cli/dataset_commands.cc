@@ -190,25 +190,39 @@ Status RunConvertToDataset(const ConvertOptions& options, const DatasetFlags& fl
   std::vector<arrow::Future<>> acks;
   int64_t batches = 0;
   std::map<Signal, int64_t> items;
+  // A failure after some files were published (rotated at --rows-per-file) leaves
+  // them in the dataset: say where, or a second run writes their records twice.
+  const std::string part_id = writer->part_id();
+  auto failed = [&](const Status& st) {
+    const int64_t published = writer->metrics().files_closed;
+    if (published == 0) return st;
+    return st.WithMessage(
+        st.message(), "; ", published, " file(s) of this run were already published in ",
+        options.output, " under _part_id=", part_id,
+        ": delete them before converting again (otap-parquet partitions delete ",
+        options.output, " --partition _part_id=", part_id, " --apply)");
+  };
   for (size_t i = 0; i < options.inputs.size(); ++i) {
-    ARROW_RETURN_NOT_OK(ForEachBatch({options.inputs[i]}, options.signal,
-                                     options.max_batch_rows,
-                                     [&](OtapBatch batch) -> Status {
-                                       ++batches;
-                                       items[batch.signal()] += batch.num_items();
-                                       progress.Add(batch.num_items(), 0);
-                                       acks.push_back(writer->Write(batch));
-                                       // Fail fast: a failed batch is final here.
-                                       if (acks.back().is_finished()) {
-                                         ARROW_RETURN_NOT_OK(acks.back().status());
-                                       }
-                                       return Status::OK();
-                                     }));
+    auto st = ForEachBatch({options.inputs[i]}, options.signal, options.max_batch_rows,
+                           [&](OtapBatch batch) -> Status {
+                             ++batches;
+                             items[batch.signal()] += batch.num_items();
+                             progress.Add(batch.num_items(), 0);
+                             acks.push_back(writer->Write(batch));
+                             // Fail fast: a failed batch is final here.
+                             if (acks.back().is_finished()) {
+                               ARROW_RETURN_NOT_OK(acks.back().status());
+                             }
+                             return Status::OK();
+                           });
+    if (!st.ok()) return failed(st);
     progress.Add(0, input_sizes[i]);
   }
-  ARROW_RETURN_NOT_OK(writer->Close());
+  if (auto st = writer->Close(); !st.ok()) return failed(st);
   progress.Finish();
-  for (auto& ack : acks) ARROW_RETURN_NOT_OK(ack.status());
+  for (auto& ack : acks) {
+    if (!ack.status().ok()) return failed(ack.status());
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report << "converted " << options.inputs.size() << " file(s) to dataset "

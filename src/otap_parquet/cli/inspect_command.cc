@@ -170,7 +170,8 @@ std::string InspectReportJson(const InspectReport& report) {
       {"problem_counts", std::move(counts)},
       {"problems", std::move(problems)},
       {"exit_code", report.has_problems() ? kInspectProblems : kInspectClean}};
-  return doc.dump(2) + "\n";
+  // File and partition names need not be UTF-8: U+FFFD, where dump() would throw.
+  return doc.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::string InspectReportText(const InspectReport& report) {

@@ -2,6 +2,7 @@
 // otap-parquet command line.
 
 #include <cstdlib>
+#include <initializer_list>
 #include <iostream>
 
 #include <spdlog/cfg/env.h>
@@ -193,6 +194,7 @@ int main(int argc, char** argv) {
       "cover every OTLP field and edge value instead of realistic data");
 
   std::string compare_expected, compare_actual, compare_signal;
+  Signal compare_parsed_signal = Signal::kLogs;
   auto* compare_cmd = app.add_subcommand(
       "compare", "Exit 0 if two OTLP files hold the same telemetry (any batching/order)");
   compare_cmd->add_option("expected", compare_expected, "EXPECTED file")->required();
@@ -398,6 +400,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (!convert_signal.empty()) convert.signal = ParseSignal(convert_signal);
     if (!bench_signal.empty()) bench_write.signal = ParseSignal(bench_signal);
+    if (!compare_signal.empty()) compare_parsed_signal = ParseSignal(compare_signal);
     for (const auto& name : generate_signals)
       generate.signals.push_back(ParseSignal(name));
   } catch (const CLI::ParseError& e) {
@@ -412,8 +415,32 @@ int main(int argc, char** argv) {
   if (*convert_cmd) {
     convert.output = convert.inputs.back();
     convert.inputs.pop_back();
-    if (convert.inputs.size() == 1 &&
-        otap_parquet::cli::IsDatasetInput(convert.inputs[0])) {
+    const bool dataset_input = convert.inputs.size() == 1 &&
+                               otap_parquet::cli::IsDatasetInput(convert.inputs[0]);
+    const bool dataset_output =
+        !dataset_input && !otap_parquet::cli::IsOtlpFileOutput(convert.output);
+    // An option this conversion would not apply is a usage error, not ignored: a
+    // filter or a check the user asked for would silently not happen.
+    auto refuse = [&](std::initializer_list<const char*> names, bool applies,
+                      const char* needs) {
+      for (const char* name : names) {
+        if (!applies && convert_cmd->count(name) > 0) {
+          std::cerr << "convert: " << name << " " << needs << "\n";
+          return true;
+        }
+      }
+      return false;
+    };
+    if (refuse({"--start", "--end", "--partition", "--shard"}, dataset_input,
+               "applies only when INPUT is a dataset") ||
+        refuse({"--verify"}, !dataset_input && !dataset_output,
+               "needs OTLP file inputs and an OTLP file OUTPUT") ||
+        refuse({"--compression", "--rows-per-file", "--partition-by", "--writer-options",
+                "--bloom-filter", "--no-fsync"},
+               dataset_output, "applies only when OUTPUT is a dataset")) {
+      return kExitUsage;
+    }
+    if (dataset_input) {
       otap_parquet::cli::ReplayOptions replay;
       replay.dataset = convert.inputs[0];
       replay.output = convert.output;
@@ -439,7 +466,7 @@ int main(int argc, char** argv) {
           Report(otap_parquet::cli::RunConvertFromDataset(replay, std::cerr, &skips));
       return code == 0 && skips.any() ? kExitSkippedInput : code;
     }
-    if (!otap_parquet::cli::IsOtlpFileOutput(convert.output)) {
+    if (dataset_output) {
       return Report(
           otap_parquet::cli::RunConvertToDataset(convert, convert_dataset, std::cerr));
     }
@@ -459,7 +486,7 @@ int main(int argc, char** argv) {
   }
   if (*compare_cmd) {
     std::optional<Signal> signal;
-    if (!compare_signal.empty()) signal = otap_parquet::SignalFromName(compare_signal);
+    if (!compare_signal.empty()) signal = compare_parsed_signal;
     return Report(otap_parquet::cli::RunCompare(compare_expected, compare_actual, signal,
                                                 std::cout,
                                                 compare_ignore_upstream_losses));

@@ -122,7 +122,8 @@ std::string PartitionListingJson(const dataset::PartitionListing& listing) {
                    {"bad_files", listing.bad_files},
                    {"footers_read", listing.footers_read},
                    {"partitions", std::move(partitions)}};
-  return doc.dump(2) + "\n";
+  // File and partition names need not be UTF-8: U+FFFD, where dump() would throw.
+  return doc.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::string PartitionListingText(const dataset::PartitionListing& listing) {
@@ -186,7 +187,8 @@ std::string RetentionReportJson(const dataset::RetentionReport& report) {
                    {"blocked", report.blocked()},
                    {"failed", report.failed()},
                    {"exit_code", ExitCode(report)}};
-  return doc.dump(2) + "\n";
+  // File and partition names need not be UTF-8: U+FFFD, where dump() would throw.
+  return doc.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::string RetentionReportText(const dataset::RetentionReport& report) {

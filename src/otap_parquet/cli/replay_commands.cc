@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <filesystem>
 #include <functional>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::cli {
 
@@ -161,6 +163,20 @@ Status RunConvertFromDataset(const ReplayOptions& options, std::ostream& report,
   }
   ARROW_ASSIGN_OR_RAISE(auto format, otlp::FormatFromPath(options.output));
   ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
+  // Any INPUT without an OTLP file extension is a dataset: a mistyped file name or
+  // a missing directory must not replay as an empty dataset (exit 0, empty OUTPUT).
+  ARROW_ASSIGN_OR_RAISE(auto storage, dataset::StorageConfigFromUri(options.dataset));
+  if (storage.kind == dataset::StorageKind::kFile) {
+    const std::string path = options.dataset.rfind("file://", 0) == 0
+                                 ? options.dataset.substr(7)
+                                 : options.dataset;
+    std::error_code error;
+    if (!std::filesystem::is_directory(path, error)) {
+      return Status::IOError(
+          "no dataset directory at ", options.dataset,
+          " (an OTLP input file is named .jsonl, .json, .ndjson, .pb, .binpb or .otlp)");
+    }
+  }
   // A pass whose plan went stale (a listed file vanished, e.g. superseded by a
   // compaction whose grace period ended) lists the dataset again and resumes after
   // what was written, in the compacted partition when the file was superseded (as

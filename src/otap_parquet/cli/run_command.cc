@@ -3,11 +3,13 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -174,10 +176,28 @@ int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) 
   watcher.join();
   if (admin_server) admin_server->Stop();
 
+  // A file is written whole or not at all (a temporary renamed into place; not so
+  // a device or pipe such as /dev/stdout), and a failure fails the run: a job that
+  // reads the metrics must not get none with exit 0.
+  bool metrics_written = true;
   if (!options.metrics_file.empty()) {
-    std::ofstream metrics(options.metrics_file);
+    std::error_code error;
+    const auto kind = std::filesystem::status(options.metrics_file, error).type();
+    const bool direct = kind != std::filesystem::file_type::not_found &&
+                        kind != std::filesystem::file_type::regular;
+    const std::string tmp =
+        direct ? options.metrics_file
+               : options.metrics_file + ".tmp." + std::to_string(::getpid());
+    std::ofstream metrics(tmp);
     metrics << (*engine)->metrics().RenderPrometheus();
-    if (!metrics) err << "error: cannot write " << options.metrics_file << "\n";
+    metrics.close();  // flushes: a full disk shows here
+    error.clear();
+    if (metrics && !direct) std::filesystem::rename(tmp, options.metrics_file, error);
+    if (!metrics || error) {
+      if (!direct) std::filesystem::remove(tmp, error);
+      err << "error: cannot write --metrics-file " << options.metrics_file << "\n";
+      metrics_written = false;
+    }
   }
   if (!st.ok()) {
     err << "Pipeline failed to run: " << st.message() << "\n";
@@ -198,6 +218,7 @@ int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) 
     out << "Pipeline run finished with undelivered data\n";
     return kRunExitUndelivered;
   }
+  if (!metrics_written) return kRunExitFailure;
   out << "Pipeline run successfully\n";
   return kRunExitOk;
 }

@@ -22,17 +22,31 @@ using arrow::Status;
 
 namespace {
 
-// Replaces every `${name}` of `text`.
-std::string Fill(std::string text,
+// Replaces every `${name}` of `text` in one pass: a value is never scanned again
+// (a dataset path may hold `${where}`).
+std::string Fill(std::string_view text,
                  std::initializer_list<std::pair<std::string_view, std::string>> values) {
-  for (const auto& [name, value] : values) {
-    const std::string key = fmt::format("${{{}}}", name);
-    for (size_t at = text.find(key); at != std::string::npos;
-         at = text.find(key, at + value.size())) {
-      text.replace(at, key.size(), value);
+  std::string out;
+  size_t from = 0;
+  for (size_t at = text.find("${"); at != std::string_view::npos;
+       at = text.find("${", from)) {
+    out += text.substr(from, at - from);
+    const size_t end = text.find('}', at);
+    const std::string_view name = end == std::string_view::npos
+                                      ? std::string_view()
+                                      : text.substr(at + 2, end - at - 2);
+    const auto* value = std::find_if(values.begin(), values.end(),
+                                     [&](const auto& v) { return v.first == name; });
+    if (value == values.end()) {
+      out += "${";
+      from = at + 2;
+      continue;
     }
+    out += value->second;
+    from = end + 1;
   }
-  return text;
+  out += text.substr(from);
+  return out;
 }
 
 std::string Quote(std::string_view text) {
@@ -42,6 +56,38 @@ std::string Quote(std::string_view text) {
     if (c == '\'') out += '\'';
   }
   return out + "'";
+}
+
+// DuckDB expands every path it reads as a glob: a `[`, `*` or `?` of a directory or
+// file name must match itself (`lake[1]` would otherwise read `lake1`).
+std::string GlobLiteral(std::string_view path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '[' || c == '*' || c == '?') {
+      out += '[';
+      out += c;
+      out += ']';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Text for a `--` comment line: a line break (a path may hold one) must not end the
+// comment and make the rest of the text SQL.
+std::string CommentText(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 // Optional top-level columns the views select, with their DuckDB type: read as NULL
@@ -116,11 +162,11 @@ class ViewWriter {
         files != shape_.explicit_files.end()) {
       std::string list = "[";
       for (const auto& file : files->second) {
-        list += (list.size() > 1 ? ", " : "") + Quote(file);
+        list += (list.size() > 1 ? ", " : "") + Quote(GlobLiteral(file));
       }
       return list + "]";
     }
-    return Quote(shape_.base + "/" + table +
+    return Quote(GlobLiteral(shape_.base) + "/" + table +
                  (shape_.unpartitioned ? "/*.parquet" : "/**/*.parquet"));
   }
 
@@ -129,13 +175,13 @@ class ViewWriter {
         "-- otap-parquet sql: DuckDB views over {} (docs/queries.md).\n"
         "-- Generated from the dataset's footers: run `otap-parquet sql` again after "
         "tables or\n-- files of upstream's writer appear.\n",
-        shape_.base);
+        CommentText(shape_.base));
     for (const auto& file : shape_.bad_files) {
       // Our reader skips such a file; DuckDB's read_parquet fails the whole query.
       sql_ += fmt::format(
           "-- WARNING: unreadable file, left out (its table's view lists the other "
           "files: rerun `otap-parquet sql` after adding files): {}\n",
-          file);
+          CommentText(file));
     }
     if (shape_.base.rfind("s3://", 0) == 0) {
       std::string options = "TYPE s3, PROVIDER credential_chain";
@@ -179,7 +225,7 @@ FROM (SELECT supersedes, unnest(old_files) AS f FROM otap_compactions
 CREATE OR REPLACE VIEW otap_committed_part_ids AS
 SELECT part_id FROM otap_compactions WHERE state = 'committed';
 )",
-        {{"manifests", Quote(shape_.base + "/_compactions/*.json")},
+        {{"manifests", Quote(GlobLiteral(shape_.base) + "/_compactions/*.json")},
          {"base", Quote(shape_.base)}});
   }
 
@@ -230,15 +276,28 @@ SELECT part_id FROM otap_compactions WHERE state = 'committed';
     } else if (compactions) {
       file = ", filename = true";
     }
+    // DuckDB's hive partitioning takes every key=value segment of a path, also those
+    // above the dataset (under `/data/id=7/lake` every `id` would read 7): then
+    // `_part_id` is read from the path below the base, and no other level is a column.
+    const bool hive = compactions && shape_.base.find('=') == std::string::npos;
+    std::string source = Fill(
+        "read_parquet(${glob}, hive_partitioning = ${hive}, union_by_name = "
+        "true${file})",
+        {{"glob", Glob(table)}, {"hive", hive ? "true" : "false"}, {"file", file}});
+    if (compactions && !hive) {
+      size_t base_chars = 0;  // DuckDB's substr counts characters
+      for (char c : shape_.base) base_chars += (c & 0xc0) != 0x80;
+      source = fmt::format(
+          "(SELECT *, regexp_extract(substr(filename, {}), '/_part_id=([^/]*)/', 1) AS "
+          "_part_id FROM {})",
+          base_chars + 2, source);
+    }
     sql_ += Fill(
         "CREATE OR REPLACE VIEW otap_raw_${t} AS SELECT ${select} FROM "
-        "read_parquet(${glob}, "
-        "hive_partitioning = ${hive}, union_by_name = true${file})${where};\n",
+        "${source}${where};\n",
         {{"t", table},
          {"select", select},
-         {"glob", Glob(table)},
-         {"hive", shape_.unpartitioned ? "false" : "true"},
-         {"file", file},
+         {"source", source},
          {"where", compactions ? "\nWHERE filename NOT IN (SELECT filename FROM "
                                  "otap_superseded_files)\n  AND (NOT regexp_matches("
                                  "_part_id, '\\.c[0-9a-f]{16}$') OR _part_id IN "

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <limits>
 #include <utility>
 
+#include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/message.h>
@@ -478,8 +480,9 @@ Result<std::vector<OtlpRequest>> ReadOtlpFile(const std::string& path,
 
 // ---------------------------------------------------------------------------
 
-OtlpFileWriter::OtlpFileWriter(std::string path, OtlpFileFormat format, int fd)
-    : path_(std::move(path)), tmp_path_(path_ + ".tmp"), format_(format), fd_(fd) {}
+OtlpFileWriter::OtlpFileWriter(std::string path, std::string tmp_path,
+                               OtlpFileFormat format, int fd)
+    : path_(std::move(path)), tmp_path_(std::move(tmp_path)), format_(format), fd_(fd) {}
 
 OtlpFileWriter::~OtlpFileWriter() {
   if (!closed_) Abandon();
@@ -487,13 +490,21 @@ OtlpFileWriter::~OtlpFileWriter() {
 
 Result<std::unique_ptr<OtlpFileWriter>> OtlpFileWriter::Open(const std::string& path,
                                                              OtlpFileFormat format) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status::IOError("cannot create ", tmp, " (for ", path,
-                           "): ", ErrnoMessage(errno));
+  // A temporary file of this writer's own (O_EXCL): two writers of one path (two
+  // runs to one OUTPUT) would otherwise write into one file and rename a mix, and
+  // a file of the user's named `<path>.tmp` would be truncated and renamed away.
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && (errno != EEXIST || attempt == 100)) {
+      return Status::IOError("cannot create ", tmp, " (for ", path,
+                             "): ", ErrnoMessage(errno));
+    }
   }
-  return std::unique_ptr<OtlpFileWriter>(new OtlpFileWriter(path, format, fd));
+  return std::unique_ptr<OtlpFileWriter>(new OtlpFileWriter(path, tmp, format, fd));
 }
 
 void OtlpFileWriter::Abandon() {

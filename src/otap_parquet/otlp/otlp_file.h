@@ -76,15 +76,16 @@ class OtlpFileReader {
 arrow::Result<std::vector<OtlpRequest>> ReadOtlpFile(
     const std::string& path, std::optional<Signal> signal = std::nullopt);
 
-/// \brief Writes OTLP requests to a file, atomically: data goes to `<path>.tmp`,
-/// renamed to `path` by Close(). Destroying an unclosed writer (or a failed
-/// Close()) removes the temporary file, so a failed run leaves no half file.
-/// Write errors are IOError naming the path and strerror. Not thread-safe.
+/// \brief Writes OTLP requests to a file, atomically: data goes to a temporary
+/// file of its own, `<path>.tmp.<pid>.<n>`, renamed to `path` by Close(). Destroying an
+/// unclosed writer (or a failed Close()) removes the temporary file, so a failed run
+/// leaves no half file. Write errors are IOError naming the path and strerror. Not
+/// thread-safe.
 class OtlpFileWriter {
  public:
   ~OtlpFileWriter();
 
-  /// \brief Creates (truncates) `<path>.tmp`.
+  /// \brief Creates a new `<path>.tmp.<pid>.<n>` (never an existing file).
   static arrow::Result<std::unique_ptr<OtlpFileWriter>> Open(const std::string& path,
                                                              OtlpFileFormat format);
 
@@ -104,7 +105,7 @@ class OtlpFileWriter {
   int64_t requests_written() const { return requests_written_; }
 
  private:
-  OtlpFileWriter(std::string path, OtlpFileFormat format, int fd);
+  OtlpFileWriter(std::string path, std::string tmp_path, OtlpFileFormat format, int fd);
   arrow::Status WriteAll(std::string_view data);
   void Abandon();
 

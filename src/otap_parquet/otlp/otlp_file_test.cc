@@ -91,6 +91,15 @@ class OtlpFileTest : public ::testing::Test {
   }
 
   std::string PathOf(std::string_view name) const { return (dir_ / name).string(); }
+  // Temporary files of writers of `path` (`<path>.tmp.<pid>.<n>`).
+  static int Temporaries(const std::string& path) {
+    const std::string prefix = fs::path(path).filename().string() + ".tmp.";
+    int n = 0;
+    for (const auto& entry : fs::directory_iterator(fs::path(path).parent_path())) {
+      n += entry.path().filename().string().rfind(prefix, 0) == 0;
+    }
+    return n;
+  }
 
   std::string WriteRaw(std::string_view name, std::string_view bytes) const {
     std::string path = PathOf(name);
@@ -218,7 +227,7 @@ TEST_F(OtlpFileTest, JsonLinesWriteReadRoundTrip) {
   std::vector<OtlpRequest> requests = {Parse(kLogsLine), Parse(kTracesLine),
                                        Parse(kMetricsLine), Parse(kLogsLine)};
   std::string path = WriteRequests("out.jsonl", OtlpFileFormat::kJsonLines, requests);
-  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_EQ(Temporaries(path), 0);
   std::string text = ReadRaw(path);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 4);
   EXPECT_THAT(text, HasSubstr(R"("traceId":"5b8efff798038103d269b633813fc60c")"));
@@ -507,10 +516,10 @@ TEST_F(OtlpFileTest, UnclosedWriterLeavesNoFile) {
     ASSERT_OK_AND_ASSIGN(auto writer,
                          OtlpFileWriter::Open(path, OtlpFileFormat::kJsonLines));
     ASSERT_OK(writer->Write(Parse(kLogsLine)));
-    EXPECT_TRUE(fs::exists(path + ".tmp"));
+    EXPECT_EQ(Temporaries(path), 1);
     EXPECT_FALSE(fs::exists(path));
   }
-  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_EQ(Temporaries(path), 0);
   EXPECT_FALSE(fs::exists(path));
 
   std::string old = WriteRaw("old.jsonl", std::string(kTracesLine) + "\n");
@@ -520,6 +529,32 @@ TEST_F(OtlpFileTest, UnclosedWriterLeavesNoFile) {
     ASSERT_OK(writer->Write(Parse(kLogsLine)));
   }
   EXPECT_EQ(ReadRaw(old), std::string(kTracesLine) + "\n");
+}
+
+// Scenario: two writers of one path open at once (two `convert` runs to one
+// OUTPUT), and a file of the user's named `<path>.tmp` next to it.
+// Guarantees: each writer has a temporary file of its own, so the path ends up
+// holding one writer's requests whole (the last Close), never a mix; the user's
+// `<path>.tmp` is untouched; no temporary file is left.
+TEST_F(OtlpFileTest, WritersOfOnePathKeepTheirTemporariesApart) {
+  const std::string path = PathOf("shared.jsonl");
+  const std::string users = WriteRaw("shared.jsonl.tmp", "mine\n");
+  ASSERT_OK_AND_ASSIGN(auto a, OtlpFileWriter::Open(path, OtlpFileFormat::kJsonLines));
+  ASSERT_OK(a->Write(Parse(kTracesLine)));
+  ASSERT_OK(a->Write(Parse(kTracesLine)));
+  ASSERT_OK_AND_ASSIGN(auto b, OtlpFileWriter::Open(path, OtlpFileFormat::kJsonLines));
+  ASSERT_OK(b->Write(Parse(kLogsLine)));
+  ASSERT_OK(a->Close());
+  EXPECT_EQ(ReadRaw(path), std::string(ToOtlpJson(Parse(kTracesLine)).ValueOrDie()) +
+                               "\n" + ToOtlpJson(Parse(kTracesLine)).ValueOrDie() + "\n");
+  ASSERT_OK(b->Close());
+  EXPECT_EQ(ReadRaw(path), ToOtlpJson(Parse(kLogsLine)).ValueOrDie() + "\n");
+  EXPECT_EQ(ReadRaw(users), "mine\n");
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(path).parent_path())) {
+    files += entry.path().filename().string().rfind("shared.jsonl", 0) == 0;
+  }
+  EXPECT_EQ(files, 2);  // the output and the user's file
 }
 
 // Scenario: reading a missing file, a directory, a file with an unknown extension.

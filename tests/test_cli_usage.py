@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The command line's edges (docs/cli.md): an option that the command would not
+apply is refused with exit code 2 and a message naming it, instead of being
+silently ignored (a user asking for `--verify` or `--start` believes they got it);
+JSON reports of odd datasets."""
+import pytest
+
+
+@pytest.fixture
+def inputs(run, tmp_path):
+    src = tmp_path / "src.jsonl"
+    run("generate", src, "--signal", "logs", "--requests", "1", "--items", "5")
+    lake = tmp_path / "lake"
+    run("convert", src, lake)
+    return src, lake
+
+
+@pytest.mark.parametrize("args, flag", [
+    # Dataset-input options with OTLP file inputs: no filter would be applied.
+    (["{src}", "{out}", "--start", "2026-01-01T00:00:00Z"], "--start"),
+    (["{src}", "{out}", "--end", "1"], "--end"),
+    (["{src}", "{out}", "--partition", "service.name=x"], "--partition"),
+    (["{src}", "{out}", "--shard", "0/2"], "--shard"),
+    (["{src}", "{lake}", "--shard", "0/2"], "--shard"),
+    # --verify replaying a dataset: nothing would be verified.
+    (["{lake}", "{out}", "--verify"], "--verify"),
+    # Dataset-output options with an OTLP file output: no dataset is written.
+    (["{src}", "{out}", "--compression", "snappy"], "--compression"),
+    (["{src}", "{out}", "--partition-by", "hour"], "--partition-by"),
+    (["{lake}", "{out}", "--rows-per-file", "10"], "--rows-per-file"),
+    (["{lake}", "{out}", "--bloom-filter", "trace_id"], "--bloom-filter"),
+])
+def test_convert_refuses_options_it_would_ignore(run, tmp_path, inputs, args, flag):
+    src, lake = inputs
+    out = tmp_path / "out.jsonl"
+    proc = run("convert", *[a.format(src=src, lake=lake, out=out) for a in args],
+               check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert flag in proc.stderr
+    assert not out.exists()
+
+
+def test_compare_refuses_an_unknown_signal(run, inputs):
+    src, _ = inputs
+    proc = run("compare", src, src, "--signal", "logz", check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--signal" in proc.stderr
+
+
+def test_json_reports_survive_non_utf8_paths(run, tmp_path, inputs):
+    """A file or partition name that is not UTF-8 (copied from a latin-1 system) is
+    shown with U+FFFD in `inspect --json` and `partitions --json`; nlohmann's dump
+    threw on it and the command aborted."""
+    import json
+    import os
+    import shutil
+
+    _, lake = inputs
+    table = os.fsencode(lake / "logs")
+    (part,) = os.listdir(table)
+    with open(os.path.join(table, part, b"caf\xe9.parquet"), "wb") as f:
+        f.write(b"not parquet")
+    shutil.copytree(os.path.join(table, part), os.path.join(table, b"_part_id=caf\xe9"))
+    proc = run("inspect", lake, "--json", check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "caf\ufffd.parquet" in json.dumps(json.loads(proc.stdout), ensure_ascii=False)
+    proc = run("partitions", lake, "--json", check=False)
+    assert proc.returncode == 0, proc.stderr
+    paths = [p["partition"] for p in json.loads(proc.stdout)["partitions"]]
+    assert "_part_id=caf\ufffd" in paths
+
+
+@pytest.mark.parametrize("name", ["typo.jsnl", "missing-lake"])
+def test_convert_of_a_missing_input_fails(run, tmp_path, name):
+    """An input that is not an OTLP file name is read as a dataset: a mistyped or
+    missing one replayed as an empty dataset, exit 0 and an empty OUTPUT."""
+    out = tmp_path / "out.jsonl"
+    proc = run("convert", tmp_path / name, out, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert name in proc.stderr and "no dataset directory" in proc.stderr
+    assert not out.exists()
+
+
+def test_failed_convert_into_a_dataset_names_what_it_published(run, tmp_path):
+    """Files rotated at --rows-per-file are published before a later input fails;
+    they stay (each file is whole), and running convert again would write their
+    records twice: the error names the run's _part_id and how to delete it."""
+    import json
+    import re
+
+    good = tmp_path / "good.jsonl"
+    run("generate", good, "--signal", "logs", "--requests", "4", "--items", "50")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    lake = tmp_path / "lake"
+    proc = run("convert", good, bad, lake, "--rows-per-file", "100", check=False)
+    assert proc.returncode == 1
+    assert "bad.jsonl" in proc.stderr
+    match = re.search(r"partitions delete (\S+) --partition (_part_id=[0-9a-f-]+) --apply",
+                      proc.stderr)
+    assert match, proc.stderr
+    listed = json.loads(run("partitions", lake, "--json").stdout)["partitions"]
+    assert [p["partition"] for p in listed] == [match.group(2)]
+    run("partitions", "delete", match.group(1), "--partition", match.group(2), "--apply")
+    assert json.loads(run("partitions", lake, "--json").stdout)["partitions"] == []
