@@ -164,6 +164,44 @@ TEST(OtlpRetry, ClassificationAndHints) {
   EXPECT_EQ(MessageFromRpcStatus(rpc_status), "bad");
 }
 
+// Scenario: peers whose retry hints do not fit in nanoseconds: Retry-After
+// delay-seconds of 10^10 and past int64, a date in the year 9999, RetryInfo
+// durations of 2^62 s and 2^62 ns.
+// Guarantees: each is a positive delay of at most a year, so `now + hint` cannot
+// overflow (a wrapped, negative hint used to retry at once, in a loop).
+TEST(OtlpRetry, HugeHintsAreCapped) {
+  const auto year = std::chrono::nanoseconds(std::chrono::hours(24 * 365));
+  // RetryInfo{retry_delay: Duration{seconds, nanos}} in a google.rpc.Status.
+  auto status_with = [](uint64_t seconds, uint64_t nanos) {
+    auto varint = [](uint64_t v) {
+      std::string out;
+      for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      out.push_back(static_cast<char>(v));
+      return out;
+    };
+    auto field = [](char tag, const std::string& bytes) {
+      return std::string(1, tag) + std::string(1, char(bytes.size())) + bytes;
+    };
+    const std::string duration = "\x08" + varint(seconds) + "\x10" + varint(nanos);
+    const std::string any = field('\x0a', "type.googleapis.com/google.rpc.RetryInfo") +
+                            field('\x12', field('\x0a', duration));
+    return std::string("\x08\x08", 2) + field('\x1a', any);
+  };
+  std::vector<std::optional<std::chrono::nanoseconds>> hints = {
+      ParseRetryAfter("10000000000"),
+      ParseRetryAfter("99999999999999999999"),
+      ParseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT"),
+      RetryDelayFromStatusDetails(status_with(uint64_t{1} << 62, 0)),
+      RetryDelayFromStatusDetails(status_with(9223372036, 999999999)),
+      RetryDelayFromStatusDetails(status_with(0, uint64_t{1} << 62))};
+  for (size_t i = 0; i < hints.size(); ++i) {
+    ASSERT_TRUE(hints[i].has_value()) << i;
+    EXPECT_EQ(*hints[i], year) << i;
+  }
+  EXPECT_EQ(RetryDelayFromStatusDetails(status_with(3, 5)),
+            std::chrono::nanoseconds(3s) + std::chrono::nanoseconds(5));
+}
+
 // Scenario: the backoff of retries 1..10 with initial 100ms, ×2, max 1s, ±50%.
 // Guarantees: each delay stays in its jitter window, capped at max_interval·1.5,
 // and never below the peer's hint.
