@@ -359,6 +359,56 @@ TEST(OtlpHttpExporter, PermanentErrorThenRetryThenSuccess) {
   EXPECT_EQ(tenants[0], "acme application/x-protobuf");
 }
 
+// Scenario: exporter:otlp_http with `encoding: json`; the peer answers 200 with an
+// OTLP/JSON body whose partialSuccess rejects one of the two log records; to a
+// second batch it answers a negative rejected count.
+// Guarantees: both batches are Acked (a partial success is not retried or Nacked)
+// and the rejection is counted: items_rejected 1, items_exported 1 + 2 (the JSON
+// answer used to be ignored, counting both records as exported; a negative count
+// must not add exported items).
+TEST(OtlpHttpExporter, JsonPartialSuccessIsCounted) {
+  httplib::Server server;
+  std::mutex mutex;
+  std::string content_type;
+  int requests = 0;
+  server.Post("/v1/logs", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mutex);
+    content_type = req.get_header_value("Content-Type");
+    res.set_content(
+        ++requests == 1
+            ? R"({"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"dropped"}})"
+            : R"({"partialSuccess":{"rejectedLogRecords":"-5"}})",
+        "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  ASSERT_TRUE(WaitFor([&] { return server.is_running(); }));
+
+  FakeEffect effect{"otlp"};
+  auto sink = std::make_shared<Outcomes>();
+  auto node = Create(kOtlpHttpExporterFactory,
+                     "endpoint: http://127.0.0.1:" + std::to_string(port) +
+                         "\nencoding: json\nclient_pool_size: 1\n");
+  auto* exporter = static_cast<OtlpExporter*>(node.get());
+  ASSERT_OK(exporter->Start(effect));
+  ASSERT_OK(exporter->Export(MakeLogs(2, 1, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return sink->settled() == 1; }));
+  EXPECT_EQ(sink->acked, std::vector<uint64_t>{1});
+  auto& m = effect.metrics();
+  EXPECT_EQ(m.extra("otlp_http_items_rejected"), 1);
+  EXPECT_EQ(m.extra("otlp_http_items_exported", "logs"), 1);
+  ASSERT_OK(exporter->Export(MakeLogs(2, 2, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return sink->settled() == 2; }));
+  EXPECT_EQ(sink->acked, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(m.extra("otlp_http_items_rejected"), 1);
+  EXPECT_EQ(m.extra("otlp_http_items_exported", "logs"), 3);
+  EXPECT_EQ(m.extra("otlp_http_requests_sent"), 2);
+  node.reset();
+  server.stop();
+  serving.join();
+  EXPECT_EQ(content_type, "application/json");
+}
+
 // Scenario: a batch waits for a retry 10 minutes away when the shutdown begins
 // with a 1-minute deadline: the retry is past it.
 // Guarantees: the shutdown does not wait: the batch is Nacked retryable at once,
