@@ -169,6 +169,7 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
   std::mutex mutex_;
   std::deque<grpc::ByteBuffer> writes_;
+  std::deque<int64_t> write_ids_;  // batch_id of each of writes_
   bool writing_ = false;
   bool closing_ = false;
   bool writes_done_ = false;
@@ -182,6 +183,9 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   struct Outstanding {
     AttemptPtr attempt;
     Clock::time_point queued;
+    // Its write completed: the peer may have it. A stream that ends with it
+    // unanswered is then held against the batch (a strike).
+    bool written = false;
   };
   // By batch_id: ids grow in queueing order, so the first is the oldest.
   std::map<int64_t, Outstanding> outstanding_;
@@ -521,6 +525,7 @@ bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt, const OtapBatch& batc
         owned->data(), owned->size(),
         [](void* p) { delete static_cast<std::string*>(p); }, owned);
     writes_.emplace_back(&slice, 1);
+    write_ids_.push_back(batch_id);
     if (!writing_) {
       writing_ = true;
       actions->write = &writes_.front();
@@ -560,11 +565,19 @@ void ArrowStream::OnWriteDone(bool ok) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     writes_.pop_front();
+    const int64_t batch_id = write_ids_.front();
+    write_ids_.pop_front();
+    if (ok) {
+      if (auto it = outstanding_.find(batch_id); it != outstanding_.end()) {
+        it->second.written = true;
+      }
+    }
     if (!ok || broken_) {
       // The call is over; OnDone settles what is outstanding.
       broken_ = true;
       writing_ = false;
       writes_.clear();
+      write_ids_.clear();
       ReleaseHoldLocked(&actions);
     } else if (!writes_.empty()) {
       actions.write = &writes_.front();
@@ -688,7 +701,11 @@ void ArrowStream::OnDone(const grpc::Status& status) {
                            : GrpcCodeName(static_cast<int>(status.error_code())));
     std::string message =
         fmt::format("the stream ended before batch {} was answered", batch_id);
-    bool strike = !unimplemented;
+    // Only a batch the peer may have got can be what ended the stream: one that
+    // never left (the peer down or unreachable: the stream failed before its
+    // write completed) is retried until max_elapsed_time like any other failure,
+    // not Nacked permanently after max_stream_failures connection attempts.
+    bool strike = !unimplemented && entry.written;
     if (timed_out && attempt->job.get() == hung) {
       // We cancelled it: the peer's CANCELLED says nothing.
       reason = "DEADLINE_EXCEEDED";
