@@ -294,6 +294,7 @@ class OtapTransport : public OtlpTransport {
       std::lock_guard<std::mutex> lock(mutex_);
       auto& slot = streams_[s][static_cast<size_t>(stream->slot())];
       if (slot.get() == stream) slot.reset();
+      std::erase_if(draining_, [&](const auto& d) { return d.get() == stream; });
       if (unimplemented) {
         counters_.streams_unimplemented++;
         if (++unimplemented_[s] >= config_.num_streams && !config_.disable_downgrade &&
@@ -333,6 +334,9 @@ class OtapTransport : public OtlpTransport {
       if (slot && (expired || !slot->Usable())) {
         if (expired) counters_.streams_rolled_over++;
         old = std::move(slot);
+        // Still answering (or failing) its batches: watched and cancelled like
+        // the streams in the slots until it ends.
+        draining_.push_back(old);
       }
       if (!slot) {
         auto fresh = std::make_shared<ArrowStream>(this, signal, static_cast<int>(index));
@@ -408,6 +412,7 @@ class OtapTransport : public OtlpTransport {
         if (s) out.push_back(s);
       }
     }
+    out.insert(out.end(), draining_.begin(), draining_.end());
     return out;
   }
 
@@ -420,7 +425,10 @@ class OtapTransport : public OtlpTransport {
   std::mutex mutex_;
   std::condition_variable idle_;
   std::vector<std::shared_ptr<ArrowStream>> streams_[3];  // per signal, per slot
-  std::set<ArrowStream*> live_;                           // created, not yet destroyed
+  // Streams taken out of their slot (rolled over or unusable) whose OnDone has not
+  // run yet: the watchdog, CancelAll and Stop must still reach them.
+  std::vector<std::shared_ptr<ArrowStream>> draining_;
+  std::set<ArrowStream*> live_;  // created, not yet destroyed
   size_t next_slot_[3] = {0, 0, 0};
   size_t next_stub_ = 0;
   int64_t unimplemented_[3] = {0, 0, 0};
