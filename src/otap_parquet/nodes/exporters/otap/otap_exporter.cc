@@ -712,8 +712,13 @@ void ArrowStream::OnDone(const grpc::Status& status) {
     // Only a batch the peer may have got can be what ended the stream: one that
     // never left (the peer down or unreachable: the stream failed before its
     // write completed) is retried until max_elapsed_time like any other failure,
-    // not Nacked permanently after max_stream_failures connection attempts.
-    bool strike = !unimplemented && entry.written;
+    // not Nacked permanently after max_stream_failures connection attempts. A
+    // stream refused with a permanent code (UNAUTHENTICATED at open) still
+    // strikes, so that it ends in a Nack after max_stream_failures streams.
+    bool strike =
+        !unimplemented &&
+        (entry.written || ClassifyGrpcCode(static_cast<int>(status.error_code())) ==
+                              AttemptOutcome::kPermanent);
     if (timed_out && attempt->job.get() == hung) {
       // We cancelled it: the peer's CANCELLED says nothing.
       reason = "DEADLINE_EXCEEDED";
