@@ -31,8 +31,10 @@ def cli() -> pathlib.Path:
 def run(cli):
     """Runs the CLI; returns the CompletedProcess (text mode)."""
 
-    def _run(*args, check=True):
-        proc = subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True)
+    def _run(*args, check=True, timeout=None):
+        # `timeout` (seconds): for runs that used to hang; raises TimeoutExpired.
+        proc = subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True,
+                              timeout=timeout)
         if check and proc.returncode != 0:
             raise AssertionError(
                 f"otap-parquet {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr}"

@@ -580,7 +580,7 @@ class ScriptedPeer:
         self.server.stop(grace=None)
 
 
-def scripted_replay(run, tmp_path, script, extra=None, batch_size=1000):
+def scripted_replay(run, tmp_path, script, extra=None, batch_size=1000, timeout=None):
     src, lake = make_lake(run, tmp_path, "logs", requests=2, items=30)
     port = free_port()
     peer = ScriptedPeer(port, script)
@@ -596,7 +596,7 @@ def scripted_replay(run, tmp_path, script, extra=None, batch_size=1000):
             [{"from": "src", "to": "otap"}])
         metrics = tmp_path / "scripted.prom"
         proc = run("run", "--num-cores", "1", "-c", config, "--metrics-file", metrics,
-                   check=False)
+                   check=False, timeout=timeout)
         return proc, metrics.read_text(), peer
     finally:
         peer.stop()
@@ -693,6 +693,26 @@ def test_timeout_blames_only_the_hung_batch(run, tmp_path):
     assert metric(text, "otap_batches_nacked", outcome="permanent") == 1
     assert metric(text, "otap_batches_acked") == queued
     assert peer.streams == 2
+
+
+def test_hung_batch_on_a_rolled_over_stream_times_out(run, tmp_path):
+    # Scenario: the peer never answers the first message it gets and answers the
+    # second UNAVAILABLE, then OK; `max_stream_lifetime: 1ns`, so every later batch
+    # (the UNAVAILABLE one's retry at least) replaces the stream in the slot and
+    # half-closes the old one, which then holds the hung batch; `timeout: 2s`.
+    # Guarantees: the half-closed stream is still watched: the hung batch times out
+    # (DEADLINE_EXCEEDED), is retried on a new stream and Acked; the run ends (it
+    # used to wait forever for the unwatched, never-cancelled stream).
+    proc, text, peer = scripted_replay(
+        run, tmp_path, lambda n: HANG if n == 0 else (14 if n == 1 else 0),
+        {"timeout": "2s", "arrow": {"max_stream_lifetime": "1ns"}},
+        batch_size=30, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert metric(text, "otap_batch_timeouts") == 1
+    assert metric(text, "otap_requests_failed", reason="DEADLINE_EXCEEDED") == 1
+    assert metric(text, "otap_requests_failed", reason="UNAVAILABLE") == 1
+    assert metric(text, "otap_batches_nacked") == 0
+    assert metric(text, "otap_batches_acked") >= 2
 
 
 def test_shipped_replay_config_validates(run):

@@ -35,6 +35,20 @@ constexpr const char* kGrpcCodeNames[] = {"OK",
                                           "DATA_LOSS",
                                           "UNAUTHENTICATED"};
 
+// A peer's retry hint is capped here: larger values (Retry-After: 10000000000,
+// RetryInfo{seconds: 2^62}) overflowed the nanosecond count, or `now + hint` into
+// a due time in the past (retried at once, in a loop). A year is far beyond any
+// max_elapsed_time (the exporter then gives up; with 0, it waits for shutdown).
+constexpr std::chrono::seconds kMaxRetryHint = std::chrono::hours(24 * 365);
+
+std::chrono::nanoseconds HintOf(int64_t seconds, int64_t nanos) {
+  if (seconds >= kMaxRetryHint.count() || nanos >= kMaxRetryHint.count() * 1000000000) {
+    return kMaxRetryHint;
+  }
+  return std::min<std::chrono::nanoseconds>(
+      kMaxRetryHint, std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos));
+}
+
 // Visits the length-delimited fields of one message; `fn(field, bytes)`.
 template <typename Fn>
 bool ForEachBytesField(const std::string& message, Fn&& fn) {
@@ -74,7 +88,7 @@ std::optional<std::chrono::nanoseconds> ParseDurationMessage(const std::string& 
     }
   }
   if (seconds < 0 || nanos < 0) return std::nullopt;
-  return std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos);
+  return HintOf(seconds, nanos);
 }
 
 }  // namespace
@@ -125,17 +139,23 @@ std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view value) 
   auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec == std::errc() && ptr == value.data() + value.size()) {
     if (seconds < 0) return std::nullopt;
-    return std::chrono::seconds(seconds);
+    return HintOf(seconds, 0);
+  }
+  if (ec == std::errc::result_out_of_range &&
+      std::all_of(value.begin(), value.end(),
+                  [](char c) { return c >= '0' && c <= '9'; })) {
+    return kMaxRetryHint;  // delay-seconds past int64
   }
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
   std::tm tm{};
   const std::string text(value);
   const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (end == nullptr || *end != '\0') return std::nullopt;
-  const auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
-  const auto now = std::chrono::system_clock::now();
+  // In whole seconds: a far date overflows system_clock's nanoseconds.
+  const int64_t when = static_cast<int64_t>(timegm(&tm));
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
   if (when <= now) return std::chrono::nanoseconds(0);
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(when - now);
+  return HintOf(when - now, 0);
 }
 
 std::optional<std::chrono::nanoseconds> RetryDelayFromStatusDetails(

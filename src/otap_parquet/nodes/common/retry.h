@@ -81,6 +81,7 @@ std::string GrpcCodeName(int code);
 AttemptOutcome ClassifyHttpStatus(int status);
 
 /// \brief `Retry-After` as delay-seconds or an HTTP-date (RFC 9110), relative to now.
+/// Peer hints (here and from RetryInfo) are capped at a year.
 std::optional<std::chrono::nanoseconds> ParseRetryAfter(std::string_view value);
 
 /// \brief google.rpc.RetryInfo.retry_delay from the serialized google.rpc.Status a

@@ -169,6 +169,7 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
   std::mutex mutex_;
   std::deque<grpc::ByteBuffer> writes_;
+  std::deque<int64_t> write_ids_;  // batch_id of each of writes_
   bool writing_ = false;
   bool closing_ = false;
   bool writes_done_ = false;
@@ -182,6 +183,9 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   struct Outstanding {
     AttemptPtr attempt;
     Clock::time_point queued;
+    // Its write completed: the peer may have it. A stream that ends with it
+    // unanswered is then held against the batch (a strike).
+    bool written = false;
   };
   // By batch_id: ids grow in queueing order, so the first is the oldest.
   std::map<int64_t, Outstanding> outstanding_;
@@ -290,6 +294,7 @@ class OtapTransport : public OtlpTransport {
       std::lock_guard<std::mutex> lock(mutex_);
       auto& slot = streams_[s][static_cast<size_t>(stream->slot())];
       if (slot.get() == stream) slot.reset();
+      std::erase_if(draining_, [&](const auto& d) { return d.get() == stream; });
       if (unimplemented) {
         counters_.streams_unimplemented++;
         if (++unimplemented_[s] >= config_.num_streams && !config_.disable_downgrade &&
@@ -329,6 +334,9 @@ class OtapTransport : public OtlpTransport {
       if (slot && (expired || !slot->Usable())) {
         if (expired) counters_.streams_rolled_over++;
         old = std::move(slot);
+        // Still answering (or failing) its batches: watched and cancelled like
+        // the streams in the slots until it ends.
+        draining_.push_back(old);
       }
       if (!slot) {
         auto fresh = std::make_shared<ArrowStream>(this, signal, static_cast<int>(index));
@@ -404,6 +412,7 @@ class OtapTransport : public OtlpTransport {
         if (s) out.push_back(s);
       }
     }
+    out.insert(out.end(), draining_.begin(), draining_.end());
     return out;
   }
 
@@ -416,7 +425,10 @@ class OtapTransport : public OtlpTransport {
   std::mutex mutex_;
   std::condition_variable idle_;
   std::vector<std::shared_ptr<ArrowStream>> streams_[3];  // per signal, per slot
-  std::set<ArrowStream*> live_;                           // created, not yet destroyed
+  // Streams taken out of their slot (rolled over or unusable) whose OnDone has not
+  // run yet: the watchdog, CancelAll and Stop must still reach them.
+  std::vector<std::shared_ptr<ArrowStream>> draining_;
+  std::set<ArrowStream*> live_;  // created, not yet destroyed
   size_t next_slot_[3] = {0, 0, 0};
   size_t next_stub_ = 0;
   int64_t unimplemented_[3] = {0, 0, 0};
@@ -521,6 +533,7 @@ bool ArrowStream::EnqueueLocked(const AttemptPtr& attempt, const OtapBatch& batc
         owned->data(), owned->size(),
         [](void* p) { delete static_cast<std::string*>(p); }, owned);
     writes_.emplace_back(&slice, 1);
+    write_ids_.push_back(batch_id);
     if (!writing_) {
       writing_ = true;
       actions->write = &writes_.front();
@@ -560,11 +573,19 @@ void ArrowStream::OnWriteDone(bool ok) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     writes_.pop_front();
+    const int64_t batch_id = write_ids_.front();
+    write_ids_.pop_front();
+    if (ok) {
+      if (auto it = outstanding_.find(batch_id); it != outstanding_.end()) {
+        it->second.written = true;
+      }
+    }
     if (!ok || broken_) {
       // The call is over; OnDone settles what is outstanding.
       broken_ = true;
       writing_ = false;
       writes_.clear();
+      write_ids_.clear();
       ReleaseHoldLocked(&actions);
     } else if (!writes_.empty()) {
       actions.write = &writes_.front();
@@ -688,7 +709,16 @@ void ArrowStream::OnDone(const grpc::Status& status) {
                            : GrpcCodeName(static_cast<int>(status.error_code())));
     std::string message =
         fmt::format("the stream ended before batch {} was answered", batch_id);
-    bool strike = !unimplemented;
+    // Only a batch the peer may have got can be what ended the stream: one that
+    // never left (the peer down or unreachable: the stream failed before its
+    // write completed) is retried until max_elapsed_time like any other failure,
+    // not Nacked permanently after max_stream_failures connection attempts. A
+    // stream refused with a permanent code (UNAUTHENTICATED at open) still
+    // strikes, so that it ends in a Nack after max_stream_failures streams.
+    bool strike =
+        !unimplemented &&
+        (entry.written || ClassifyGrpcCode(static_cast<int>(status.error_code())) ==
+                              AttemptOutcome::kPermanent);
     if (timed_out && attempt->job.get() == hung) {
       // We cancelled it: the peer's CANCELLED says nothing.
       reason = "DEADLINE_EXCEEDED";

@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/exporters/otap/otap_exporter.h"
 
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "otap_parquet/config/config_reader.h"
+#include "otap_parquet/engine/testing/fake_effect.h"
+#include "otap_parquet/generator/test_batches.h"
+#include "otap_parquet/nodes/exporters/otlp/otlp_exporter.h"
+#include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::nodes {
 namespace {
@@ -78,6 +86,40 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
   EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {num_streamz: 2}"),
               HasSubstr("nodes.x.config.arrow.num_streamz"));
   EXPECT_THAT(Errors("{}"), HasSubstr("missing required key grpc_endpoint"));
+}
+
+// Scenario: exporter:otap with nothing listening at its endpoint (a peer that is
+// down), retries every 5 ms for at most 1 s, max_stream_failures 2.
+// Guarantees: the batch is retried until max_elapsed_time and then Nacked
+// retryable ("retries exhausted"): streams that failed before the batch was written
+// are no strike against it (it used to be Nacked permanently after 2 attempts, as
+// if the batch had killed the streams).
+TEST(OtapExporter, PeerDownIsRetryableNotAStreamKiller) {
+  fakes::FakeEffect effect{"otap"};
+  auto sink = std::make_shared<fakes::Outcomes>();
+  engine::NodeSettings settings;
+  settings.node_id = "otap";
+  settings.config_path = "nodes.otap.config";
+  auto node =
+      kOtapExporterFactory
+          .create(settings, YAML::Load("grpc_endpoint: http://127.0.0.1:1\n"
+                                       "max_stream_failures: 2\n"
+                                       "retry_on_failure: {initial_interval: 5ms, "
+                                       "max_interval: 5ms, max_elapsed_time: 1s}\n"))
+          .ValueOrDie();
+  auto* exporter = static_cast<OtlpExporter*>(node.get());
+  ASSERT_OK(exporter->Start(effect));
+  engine::PData msg(testing::LogsBatch(3, 1));
+  msg.context.Subscribe(sink, {.node_index = 0, .calldata = 1});
+  ASSERT_OK(exporter->Export(std::move(msg), effect));
+  for (int i = 0; i < 2000 && sink->settled() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(sink->settled(), 1u);
+  ASSERT_EQ(sink->nacks.size(), 1u);
+  EXPECT_FALSE(sink->nacks[0].permanent) << sink->nacks[0].reason;
+  EXPECT_THAT(sink->nacks[0].reason, HasSubstr("retries exhausted"));
+  EXPECT_GT(effect.metrics().extra("otap_requests_sent"), 2);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 #include <httplib.h>
 #include <openssl/x509.h>
 
@@ -61,26 +62,35 @@ namespace logs_v1 = ::opentelemetry::proto::collector::logs::v1;
 namespace trace_v1 = ::opentelemetry::proto::collector::trace::v1;
 namespace metrics_v1 = ::opentelemetry::proto::collector::metrics::v1;
 
-// partial_success of a protobuf Export*ServiceResponse body.
-void ReadPartialSuccess(Signal signal, const std::string& body, AttemptResult* result) {
+// An Export*ServiceResponse from a protobuf or an OTLP/JSON body.
+bool ParseResponse(const std::string& body, bool json, google::protobuf::Message* r) {
+  if (!json) return r->ParseFromString(body);
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  return google::protobuf::util::JsonStringToMessage(body, r, options).ok();
+}
+
+// partial_success of an Export*ServiceResponse body.
+void ReadPartialSuccess(Signal signal, const std::string& body, bool json,
+                        AttemptResult* result) {
   switch (signal) {
     case Signal::kLogs: {
       logs_v1::ExportLogsServiceResponse r;
-      if (!r.ParseFromString(body)) return;
+      if (!ParseResponse(body, json, &r)) return;
       result->rejected_items = r.partial_success().rejected_log_records();
       result->partial_success_message = r.partial_success().error_message();
       break;
     }
     case Signal::kTraces: {
       trace_v1::ExportTraceServiceResponse r;
-      if (!r.ParseFromString(body)) return;
+      if (!ParseResponse(body, json, &r)) return;
       result->rejected_items = r.partial_success().rejected_spans();
       result->partial_success_message = r.partial_success().error_message();
       break;
     }
     case Signal::kMetrics: {
       metrics_v1::ExportMetricsServiceResponse r;
-      if (!r.ParseFromString(body)) return;
+      if (!ParseResponse(body, json, &r)) return;
       result->rejected_items = r.partial_success().rejected_data_points();
       result->partial_success_message = r.partial_success().error_message();
       break;
@@ -354,9 +364,11 @@ class HttpTransport : public OtlpTransport {
     result.outcome = ClassifyHttpStatus(status);
     const std::string response_type = response->get_header_value("Content-Type");
     const bool protobuf = response_type.find("protobuf") != std::string::npos;
+    // An OTLP/JSON answer (to a JSON request) carries partialSuccess too.
+    const bool json = response_type.find("json") != std::string::npos;
     if (result.outcome == AttemptOutcome::kSuccess) {
-      if (protobuf && !response->body.empty()) {
-        ReadPartialSuccess(job.signal, response->body, &result);
+      if ((protobuf || json) && !response->body.empty()) {
+        ReadPartialSuccess(job.signal, response->body, json, &result);
       }
       return result;
     }

@@ -117,6 +117,9 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
     bytes_sent_ += result.bytes_sent;
     if (result.outcome == AttemptOutcome::kSuccess) {
       ++requests_succeeded_;
+      // A negative count from a confused peer rejects nothing (and must not count
+      // more items exported than sent).
+      result.rejected_items = std::max<int64_t>(0, result.rejected_items);
       if (result.rejected_items > 0) {
         items_rejected_ += result.rejected_items;
         logger_->warn(

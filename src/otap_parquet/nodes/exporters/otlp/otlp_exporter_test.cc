@@ -164,6 +164,44 @@ TEST(OtlpRetry, ClassificationAndHints) {
   EXPECT_EQ(MessageFromRpcStatus(rpc_status), "bad");
 }
 
+// Scenario: peers whose retry hints do not fit in nanoseconds: Retry-After
+// delay-seconds of 10^10 and past int64, a date in the year 9999, RetryInfo
+// durations of 2^62 s and 2^62 ns.
+// Guarantees: each is a positive delay of at most a year, so `now + hint` cannot
+// overflow (a wrapped, negative hint used to retry at once, in a loop).
+TEST(OtlpRetry, HugeHintsAreCapped) {
+  const auto year = std::chrono::nanoseconds(std::chrono::hours(24 * 365));
+  // RetryInfo{retry_delay: Duration{seconds, nanos}} in a google.rpc.Status.
+  auto status_with = [](uint64_t seconds, uint64_t nanos) {
+    auto varint = [](uint64_t v) {
+      std::string out;
+      for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      out.push_back(static_cast<char>(v));
+      return out;
+    };
+    auto field = [](char tag, const std::string& bytes) {
+      return std::string(1, tag) + std::string(1, char(bytes.size())) + bytes;
+    };
+    const std::string duration = "\x08" + varint(seconds) + "\x10" + varint(nanos);
+    const std::string any = field('\x0a', "type.googleapis.com/google.rpc.RetryInfo") +
+                            field('\x12', field('\x0a', duration));
+    return std::string("\x08\x08", 2) + field('\x1a', any);
+  };
+  std::vector<std::optional<std::chrono::nanoseconds>> hints = {
+      ParseRetryAfter("10000000000"),
+      ParseRetryAfter("99999999999999999999"),
+      ParseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT"),
+      RetryDelayFromStatusDetails(status_with(uint64_t{1} << 62, 0)),
+      RetryDelayFromStatusDetails(status_with(9223372036, 999999999)),
+      RetryDelayFromStatusDetails(status_with(0, uint64_t{1} << 62))};
+  for (size_t i = 0; i < hints.size(); ++i) {
+    ASSERT_TRUE(hints[i].has_value()) << i;
+    EXPECT_EQ(*hints[i], year) << i;
+  }
+  EXPECT_EQ(RetryDelayFromStatusDetails(status_with(3, 5)),
+            std::chrono::nanoseconds(3s) + std::chrono::nanoseconds(5));
+}
+
 // Scenario: the backoff of retries 1..10 with initial 100ms, ×2, max 1s, ±50%.
 // Guarantees: each delay stays in its jitter window, capped at max_interval·1.5,
 // and never below the peer's hint.
@@ -319,6 +357,56 @@ TEST(OtlpHttpExporter, PermanentErrorThenRetryThenSuccess) {
   serving.join();
   ASSERT_EQ(tenants.size(), 3u);
   EXPECT_EQ(tenants[0], "acme application/x-protobuf");
+}
+
+// Scenario: exporter:otlp_http with `encoding: json`; the peer answers 200 with an
+// OTLP/JSON body whose partialSuccess rejects one of the two log records; to a
+// second batch it answers a negative rejected count.
+// Guarantees: both batches are Acked (a partial success is not retried or Nacked)
+// and the rejection is counted: items_rejected 1, items_exported 1 + 2 (the JSON
+// answer used to be ignored, counting both records as exported; a negative count
+// must not add exported items).
+TEST(OtlpHttpExporter, JsonPartialSuccessIsCounted) {
+  httplib::Server server;
+  std::mutex mutex;
+  std::string content_type;
+  int requests = 0;
+  server.Post("/v1/logs", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mutex);
+    content_type = req.get_header_value("Content-Type");
+    res.set_content(
+        ++requests == 1
+            ? R"({"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"dropped"}})"
+            : R"({"partialSuccess":{"rejectedLogRecords":"-5"}})",
+        "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  ASSERT_TRUE(WaitFor([&] { return server.is_running(); }));
+
+  FakeEffect effect{"otlp"};
+  auto sink = std::make_shared<Outcomes>();
+  auto node = Create(kOtlpHttpExporterFactory,
+                     "endpoint: http://127.0.0.1:" + std::to_string(port) +
+                         "\nencoding: json\nclient_pool_size: 1\n");
+  auto* exporter = static_cast<OtlpExporter*>(node.get());
+  ASSERT_OK(exporter->Start(effect));
+  ASSERT_OK(exporter->Export(MakeLogs(2, 1, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return sink->settled() == 1; }));
+  EXPECT_EQ(sink->acked, std::vector<uint64_t>{1});
+  auto& m = effect.metrics();
+  EXPECT_EQ(m.extra("otlp_http_items_rejected"), 1);
+  EXPECT_EQ(m.extra("otlp_http_items_exported", "logs"), 1);
+  ASSERT_OK(exporter->Export(MakeLogs(2, 2, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return sink->settled() == 2; }));
+  EXPECT_EQ(sink->acked, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(m.extra("otlp_http_items_rejected"), 1);
+  EXPECT_EQ(m.extra("otlp_http_items_exported", "logs"), 3);
+  EXPECT_EQ(m.extra("otlp_http_requests_sent"), 2);
+  node.reset();
+  server.stop();
+  serving.join();
+  EXPECT_EQ(content_type, "application/json");
 }
 
 // Scenario: a batch waits for a retry 10 minutes away when the shutdown begins
