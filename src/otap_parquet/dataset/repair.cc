@@ -58,12 +58,11 @@ std::string RelativeDir(const std::string& dir, const std::string& path) {
   return slash == std::string_view::npos ? "" : std::string(rel.substr(0, slash));
 }
 
-// Every table of every signal, roots first, then each parent before its children.
+// Every table of every signal, all roots first (multivariate_metrics too: its
+// `resource.id` / `scope.id` are parents of the resource and scope attributes),
+// then each parent before its children.
 std::vector<PayloadType> AllTables() {
   std::vector<PayloadType> tables;
-  for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
-    tables.push_back(RootPayloadType(signal));
-  }
   for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
     for (PayloadType type : PayloadTypesOf(signal)) {
       if (std::find(tables.begin(), tables.end(), type) == tables.end()) {
@@ -71,6 +70,8 @@ std::vector<PayloadType> AllTables() {
       }
     }
   }
+  std::stable_partition(tables.begin(), tables.end(),
+                        [](PayloadType type) { return IsRoot(type); });
   return tables;
 }
 
@@ -221,7 +222,8 @@ struct TableFile {
 // and scope attributes every root table.
 std::vector<PayloadType> ParentTables(PayloadType type) {
   if (type == PayloadType::kResourceAttrs || type == PayloadType::kScopeAttrs) {
-    return {PayloadType::kLogs, PayloadType::kSpans, PayloadType::kUnivariateMetrics};
+    return {PayloadType::kLogs, PayloadType::kSpans, PayloadType::kUnivariateMetrics,
+            PayloadType::kMultivariateMetrics};
   }
   for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
     if (auto parent = ParentOf(type, signal)) return {*parent};

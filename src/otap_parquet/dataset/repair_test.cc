@@ -413,5 +413,35 @@ TEST(RepairTest, DuplicateRootIdsAreReportedNotRemoved) {
   EXPECT_TRUE(stdfs::exists(copy));
 }
 
+// Scenario: a partition whose only root table is multivariate_metrics (here a
+// logs root file moved there: the same id, resource.id, scope.id columns), with the
+// resource (and scope) attributes that belong to it; backdated.
+// Guarantees: the attributes join the multivariate root (roots are read before any
+// child, whatever their table) and are kept, not removed as orphans.
+TEST(RepairTest, AttributesOfAMultivariateRootAreNotOrphans) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 1);
+  const auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 1u);
+  const std::string partition =
+      stdfs::relative(stdfs::path(logs[0]).parent_path(), dir.path() + "/logs");
+  const auto root =
+      stdfs::path(dir.path()) / "multivariate_metrics" / partition / "part-m.parquet";
+  stdfs::create_directories(root.parent_path());
+  stdfs::rename(logs[0], root);
+  for (const auto& file : FilesOf(dir.path(), "log_attrs")) stdfs::remove(file);
+  ASSERT_EQ(FilesOf(dir.path(), "resource_attrs").size(), 1u);
+  const size_t scope_attrs = FilesOf(dir.path(), "scope_attrs").size();
+  Backdate(dir.path(), std::chrono::hours(2));
+
+  RepairOptions options;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto report, Repair(LocalFs(), dir.path(), options));
+  for (const auto& f : report.findings) ADD_FAILURE() << f.uri << " " << f.detail;
+  EXPECT_EQ(report.removed, 0);
+  EXPECT_EQ(FilesOf(dir.path(), "resource_attrs").size(), 1u);
+  EXPECT_EQ(FilesOf(dir.path(), "scope_attrs").size(), scope_attrs);
+}
+
 }  // namespace
 }  // namespace otap_parquet::dataset
