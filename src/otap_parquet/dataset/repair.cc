@@ -90,6 +90,17 @@ Status Remove(const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::strin
   return Status::OK();
 }
 
+// Remove, where a file already gone counts as removed: retention, a compaction or
+// another repair may have deleted it since the listing (gone is what we wanted).
+Status RemoveUnlessGone(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                        const std::string& path) {
+  Status st = Remove(fs, path);
+  if (st.ok()) return st;
+  auto info = fs->GetFileInfo(path);
+  if (info.ok() && info->type() == arrow::fs::FileType::NotFound) return Status::OK();
+  return st;
+}
+
 // Integer values of an id column (any integer type; nulls as nullopt).
 struct IdColumn {
   std::vector<uint64_t> values;  ///< non-null values
@@ -366,7 +377,7 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
         }
         ++report.removable;
         if (options.apply) {
-          ARROW_RETURN_NOT_OK(Remove(fs, info.path()));
+          ARROW_RETURN_NOT_OK(RemoveUnlessGone(fs, info.path()));
           finding.removed = true;
           ++report.removed;
         }
@@ -538,7 +549,7 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
       } else {
         ++report.removable;
         if (options.apply) {
-          ARROW_RETURN_NOT_OK(Remove(fs, to_remove[next_removal]));
+          ARROW_RETURN_NOT_OK(RemoveUnlessGone(fs, to_remove[next_removal]));
           finding.removed = true;
           ++report.removed;
         }

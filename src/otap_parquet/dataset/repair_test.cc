@@ -443,5 +443,41 @@ TEST(RepairTest, AttributesOfAMultivariateRootAreNotOrphans) {
   EXPECT_EQ(FilesOf(dir.path(), "scope_attrs").size(), scope_attrs);
 }
 
+// A local file system on which another process (retention, compaction, a second
+// repair) deletes every file just before this one does.
+class RacingDeleteFs : public arrow::fs::LocalFileSystem {
+ public:
+  arrow::Status DeleteFile(const std::string& path) override {
+    ARROW_RETURN_NOT_OK(LocalFileSystem::DeleteFile(path));  // the other process
+    ++raced;
+    return LocalFileSystem::DeleteFile(path);
+  }
+  int raced = 0;
+};
+
+// Scenario: `repair --apply` finds an old orphan child file and a stale temporary
+// file, and another process deletes both between repair's listing and its removal.
+// Guarantees: the removals count as done (the files are gone), the repair succeeds
+// and reports nothing left; before, the NotFound failed the whole repair.
+TEST(RepairTest, FileDeletedConcurrentlyCountsAsRemoved) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 2);
+  auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 2u);
+  stdfs::remove(logs.back());
+  Touch(stdfs::path(logs.front()).parent_path().string() + "/.part-9-x.parquet.tmp");
+  Backdate(dir.path(), std::chrono::hours(2));
+
+  auto fs = std::make_shared<RacingDeleteFs>();
+  RepairOptions options;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto report, Repair(fs, dir.path(), options));
+  EXPECT_GE(fs->raced, 2);
+  EXPECT_EQ(report.removed, fs->raced);
+  EXPECT_EQ(report.removable, report.removed);
+  for (const auto& f : report.findings) EXPECT_TRUE(f.removed) << f.uri;
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 1u);
+}
+
 }  // namespace
 }  // namespace otap_parquet::dataset
