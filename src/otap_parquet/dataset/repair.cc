@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -21,6 +22,7 @@
 #include <arrow/io/interfaces.h>
 #include <arrow/memory_pool.h>
 #include <arrow/type.h>
+#include <arrow/util/key_value_metadata.h>
 #include <arrow/visit_type_inline.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/exception.h>
@@ -169,6 +171,8 @@ Status AppendIds(const arrow::Array& array, IdColumn* out) {
 // The key columns of one table file.
 struct FileKeys {
   int64_t rows = 0;
+  /// When our writer finished the file (kFinishedMetadataKey), if it says.
+  std::optional<Clock::time_point> finished;
   std::optional<IdColumn> id, parent_id, resource_id, scope_id;
 };
 
@@ -209,7 +213,17 @@ arrow::Result<FileKeys> ReadKeys(const std::shared_ptr<arrow::fs::FileSystem>& f
     std::shared_ptr<arrow::Schema> schema;
     ARROW_RETURN_NOT_OK(reader->GetSchema(&schema));
     FileKeys keys;
-    keys.rows = reader->parquet_reader()->metadata()->num_rows();
+    const auto& metadata = *reader->parquet_reader()->metadata();
+    keys.rows = metadata.num_rows();
+    if (const auto& kv = metadata.key_value_metadata()) {
+      auto finished = kv->Get(kFinishedMetadataKey);
+      int64_t ms = 0;
+      if (finished.ok() &&
+          std::from_chars(finished->data(), finished->data() + finished->size(), ms).ec ==
+              std::errc()) {
+        keys.finished = Clock::time_point(std::chrono::milliseconds(ms));
+      }
+    }
     ARROW_ASSIGN_OR_RAISE(keys.id, ReadKey(reader.get(), *schema, "id"));
     if (IsRoot(type)) {
       ARROW_ASSIGN_OR_RAISE(keys.resource_id,
@@ -525,7 +539,14 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
         continue;
       }
       finding.kind = RepairFinding::Kind::kOrphanChild;
-      if (!OlderThan(table_file.info, options.grace_period, now)) {
+      // On an object store the modification time of a multipart upload is its
+      // start: the writer's finish time, when later, tells a file a live writer
+      // just completed (its root follows) from a crashed flush's leftover. (On
+      // local disk the modification time is the last write, before the rename.)
+      const bool young =
+          !OlderThan(table_file.info, options.grace_period, now) ||
+          (!local && file.finished && now - *file.finished < options.grace_period);
+      if (young) {
         // Maybe a flush still publishing (children first): kept, not an orphan yet.
         finding.within_grace = true;
         if (keep_ids) add_ids(file.id, &ids[type]);  // its children wait with it

@@ -479,5 +479,42 @@ TEST(RepairTest, FileDeletedConcurrentlyCountsAsRemoved) {
   EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 1u);
 }
 
+// Scenario: a flush's child files are complete but its root file is not there yet
+// (a live writer still completing its upload), and every file's modification time
+// is two hours back: an object store's Last-Modified of a multipart upload is the
+// time the upload *started*, long before the writer finished the file.
+// Guarantees: with the default grace period (1 h) nothing is removed: the age
+// counts from the time the writer finished the file (footer), not from the
+// modification time; once that is older than the grace period too (a crashed
+// flush's leftovers), they are removed.
+// Local files seen as an object store's (modification time = upload start).
+class ObjectStoreLikeFs : public arrow::fs::LocalFileSystem {
+ public:
+  std::string type_name() const override { return "object-store-like"; }
+};
+
+TEST(RepairTest, OrphanAgeCountsFromWhenTheWriterFinishedTheFile) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 2);
+  auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 2u);
+  stdfs::remove(logs.back());
+  Backdate(dir.path(), std::chrono::hours(2));
+
+  auto fs = std::make_shared<ObjectStoreLikeFs>();
+  RepairOptions options;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto live, Repair(fs, dir.path(), options));
+  EXPECT_EQ(live.removed, 0);
+  EXPECT_GT(live.within_grace, 0);
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 2u);
+
+  const auto later = Clock::now() + std::chrono::hours(2);
+  options.clock = [later] { return later; };
+  ASSERT_OK_AND_ASSIGN(auto crashed, Repair(fs, dir.path(), options));
+  EXPECT_GT(crashed.removed, 0);
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 1u);
+}
+
 }  // namespace
 }  // namespace otap_parquet::dataset
