@@ -10,7 +10,9 @@ import sys
 import time
 
 import duckdb
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 BUCKET = "telemetry"
@@ -198,6 +200,12 @@ def test_repair_on_s3(s3_server, run, cli, tmp_path):
     client.put_object(Bucket=BUCKET, Key=temp_key, Body=b"PAR1")
     orphans = [k for k in keys() if f"/{part_b}/" in k]
     assert len(orphans) >= 3
+    # Our writer's objects say when it finished them: the Last-Modified of a multipart
+    # upload is its start, and repair counts an orphan's age from the later of both.
+    child = next(k for k in orphans if k != temp_key)
+    body = client.get_object(Bucket=BUCKET, Key=child)["Body"].read()
+    footer = pq.read_metadata(pa.BufferReader(body)).metadata
+    assert int(footer[b"otap_parquet.finished_unix_ms"]) > 0
 
     dry = run_env("repair", uri, "--grace-period", "0s", *flags, check=False)
     assert dry.returncode == 3, dry.stdout + dry.stderr

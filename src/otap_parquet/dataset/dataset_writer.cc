@@ -18,6 +18,7 @@
 #include <arrow/io/interfaces.h>
 #include <arrow/record_batch.h>
 #include <arrow/util/byte_size.h>
+#include <arrow/util/key_value_metadata.h>
 #include <fmt/format.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/exception.h>
@@ -770,6 +771,12 @@ Status DatasetWriter::PublishFiles(Publication& pub) const {
     // fail() names the file.
     st = CatchParquet("", [&] {
       ARROW_RETURN_NOT_OK(file->row_group.Write(*file->writer));
+      // Real time (as mtimes are): repair's grace period counts from it.
+      const auto finished = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                Clock::now().time_since_epoch())
+                                .count();
+      ARROW_RETURN_NOT_OK(file->writer->AddKeyValueMetadata(
+          arrow::key_value_metadata({kFinishedMetadataKey}, {std::to_string(finished)})));
       return file->writer->Close();
     });
     if (st.ok() && !file->sink->closed()) st = file->sink->Close();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -21,6 +22,7 @@
 #include <arrow/io/interfaces.h>
 #include <arrow/memory_pool.h>
 #include <arrow/type.h>
+#include <arrow/util/key_value_metadata.h>
 #include <arrow/visit_type_inline.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/exception.h>
@@ -58,12 +60,11 @@ std::string RelativeDir(const std::string& dir, const std::string& path) {
   return slash == std::string_view::npos ? "" : std::string(rel.substr(0, slash));
 }
 
-// Every table of every signal, roots first, then each parent before its children.
+// Every table of every signal, all roots first (multivariate_metrics too: its
+// `resource.id` / `scope.id` are parents of the resource and scope attributes),
+// then each parent before its children.
 std::vector<PayloadType> AllTables() {
   std::vector<PayloadType> tables;
-  for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
-    tables.push_back(RootPayloadType(signal));
-  }
   for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
     for (PayloadType type : PayloadTypesOf(signal)) {
       if (std::find(tables.begin(), tables.end(), type) == tables.end()) {
@@ -71,6 +72,8 @@ std::vector<PayloadType> AllTables() {
       }
     }
   }
+  std::stable_partition(tables.begin(), tables.end(),
+                        [](PayloadType type) { return IsRoot(type); });
   return tables;
 }
 
@@ -87,6 +90,17 @@ Status Remove(const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::strin
     return Status::IOError("removing ", DisplayUri(*fs, path), ": ", st.message());
   }
   return Status::OK();
+}
+
+// Remove, where a file already gone counts as removed: retention, a compaction or
+// another repair may have deleted it since the listing (gone is what we wanted).
+Status RemoveUnlessGone(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                        const std::string& path) {
+  Status st = Remove(fs, path);
+  if (st.ok()) return st;
+  auto info = fs->GetFileInfo(path);
+  if (info.ok() && info->type() == arrow::fs::FileType::NotFound) return Status::OK();
+  return st;
 }
 
 // Integer values of an id column (any integer type; nulls as nullopt).
@@ -157,6 +171,8 @@ Status AppendIds(const arrow::Array& array, IdColumn* out) {
 // The key columns of one table file.
 struct FileKeys {
   int64_t rows = 0;
+  /// When our writer finished the file (kFinishedMetadataKey), if it says.
+  std::optional<Clock::time_point> finished;
   std::optional<IdColumn> id, parent_id, resource_id, scope_id;
 };
 
@@ -197,7 +213,17 @@ arrow::Result<FileKeys> ReadKeys(const std::shared_ptr<arrow::fs::FileSystem>& f
     std::shared_ptr<arrow::Schema> schema;
     ARROW_RETURN_NOT_OK(reader->GetSchema(&schema));
     FileKeys keys;
-    keys.rows = reader->parquet_reader()->metadata()->num_rows();
+    const auto& metadata = *reader->parquet_reader()->metadata();
+    keys.rows = metadata.num_rows();
+    if (const auto& kv = metadata.key_value_metadata()) {
+      auto finished = kv->Get(kFinishedMetadataKey);
+      int64_t ms = 0;
+      if (finished.ok() &&
+          std::from_chars(finished->data(), finished->data() + finished->size(), ms).ec ==
+              std::errc()) {
+        keys.finished = Clock::time_point(std::chrono::milliseconds(ms));
+      }
+    }
     ARROW_ASSIGN_OR_RAISE(keys.id, ReadKey(reader.get(), *schema, "id"));
     if (IsRoot(type)) {
       ARROW_ASSIGN_OR_RAISE(keys.resource_id,
@@ -221,7 +247,8 @@ struct TableFile {
 // and scope attributes every root table.
 std::vector<PayloadType> ParentTables(PayloadType type) {
   if (type == PayloadType::kResourceAttrs || type == PayloadType::kScopeAttrs) {
-    return {PayloadType::kLogs, PayloadType::kSpans, PayloadType::kUnivariateMetrics};
+    return {PayloadType::kLogs, PayloadType::kSpans, PayloadType::kUnivariateMetrics,
+            PayloadType::kMultivariateMetrics};
   }
   for (Signal signal : {Signal::kLogs, Signal::kTraces, Signal::kMetrics}) {
     if (auto parent = ParentOf(type, signal)) return {*parent};
@@ -364,7 +391,7 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
         }
         ++report.removable;
         if (options.apply) {
-          ARROW_RETURN_NOT_OK(Remove(fs, info.path()));
+          ARROW_RETURN_NOT_OK(RemoveUnlessGone(fs, info.path()));
           finding.removed = true;
           ++report.removed;
         }
@@ -512,7 +539,14 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
         continue;
       }
       finding.kind = RepairFinding::Kind::kOrphanChild;
-      if (!OlderThan(table_file.info, options.grace_period, now)) {
+      // On an object store the modification time of a multipart upload is its
+      // start: the writer's finish time, when later, tells a file a live writer
+      // just completed (its root follows) from a crashed flush's leftover. (On
+      // local disk the modification time is the last write, before the rename.)
+      const bool young =
+          !OlderThan(table_file.info, options.grace_period, now) ||
+          (!local && file.finished && now - *file.finished < options.grace_period);
+      if (young) {
         // Maybe a flush still publishing (children first): kept, not an orphan yet.
         finding.within_grace = true;
         if (keep_ids) add_ids(file.id, &ids[type]);  // its children wait with it
@@ -536,7 +570,7 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
       } else {
         ++report.removable;
         if (options.apply) {
-          ARROW_RETURN_NOT_OK(Remove(fs, to_remove[next_removal]));
+          ARROW_RETURN_NOT_OK(RemoveUnlessGone(fs, to_remove[next_removal]));
           finding.removed = true;
           ++report.removed;
         }

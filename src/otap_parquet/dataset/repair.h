@@ -23,6 +23,14 @@
 
 namespace otap_parquet::dataset {
 
+/// \brief Footer key-value metadata key under which the dataset writer stores the
+/// wall-clock time (Unix milliseconds) at which it finished a file, just before
+/// publishing it. On object stores Repair measures an orphan's age from it when it
+/// is later than the file's modification time: the Last-Modified of a multipart
+/// upload is the upload's *start*, so a file a live writer completes after a long
+/// upload would look older than it is.
+inline constexpr char kFinishedMetadataKey[] = "otap_parquet.finished_unix_ms";
+
 /// \brief Whether `name` (no directory) is a writer's temporary file name,
 /// `.part-<ms>-<uuid>.parquet.tmp` (DatasetWriter, PublishMode::kRename).
 bool IsWriterTempFileName(std::string_view name);

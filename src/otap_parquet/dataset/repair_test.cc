@@ -413,5 +413,108 @@ TEST(RepairTest, DuplicateRootIdsAreReportedNotRemoved) {
   EXPECT_TRUE(stdfs::exists(copy));
 }
 
+// Scenario: a partition whose only root table is multivariate_metrics (here a
+// logs root file moved there: the same id, resource.id, scope.id columns), with the
+// resource (and scope) attributes that belong to it; backdated.
+// Guarantees: the attributes join the multivariate root (roots are read before any
+// child, whatever their table) and are kept, not removed as orphans.
+TEST(RepairTest, AttributesOfAMultivariateRootAreNotOrphans) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 1);
+  const auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 1u);
+  const std::string partition =
+      stdfs::relative(stdfs::path(logs[0]).parent_path(), dir.path() + "/logs");
+  const auto root =
+      stdfs::path(dir.path()) / "multivariate_metrics" / partition / "part-m.parquet";
+  stdfs::create_directories(root.parent_path());
+  stdfs::rename(logs[0], root);
+  for (const auto& file : FilesOf(dir.path(), "log_attrs")) stdfs::remove(file);
+  ASSERT_EQ(FilesOf(dir.path(), "resource_attrs").size(), 1u);
+  const size_t scope_attrs = FilesOf(dir.path(), "scope_attrs").size();
+  Backdate(dir.path(), std::chrono::hours(2));
+
+  RepairOptions options;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto report, Repair(LocalFs(), dir.path(), options));
+  for (const auto& f : report.findings) ADD_FAILURE() << f.uri << " " << f.detail;
+  EXPECT_EQ(report.removed, 0);
+  EXPECT_EQ(FilesOf(dir.path(), "resource_attrs").size(), 1u);
+  EXPECT_EQ(FilesOf(dir.path(), "scope_attrs").size(), scope_attrs);
+}
+
+// A local file system on which another process (retention, compaction, a second
+// repair) deletes every file just before this one does.
+class RacingDeleteFs : public arrow::fs::LocalFileSystem {
+ public:
+  arrow::Status DeleteFile(const std::string& path) override {
+    ARROW_RETURN_NOT_OK(LocalFileSystem::DeleteFile(path));  // the other process
+    ++raced;
+    return LocalFileSystem::DeleteFile(path);
+  }
+  int raced = 0;
+};
+
+// Scenario: `repair --apply` finds an old orphan child file and a stale temporary
+// file, and another process deletes both between repair's listing and its removal.
+// Guarantees: the removals count as done (the files are gone), the repair succeeds
+// and reports nothing left; before, the NotFound failed the whole repair.
+TEST(RepairTest, FileDeletedConcurrentlyCountsAsRemoved) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 2);
+  auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 2u);
+  stdfs::remove(logs.back());
+  Touch(stdfs::path(logs.front()).parent_path().string() + "/.part-9-x.parquet.tmp");
+  Backdate(dir.path(), std::chrono::hours(2));
+
+  auto fs = std::make_shared<RacingDeleteFs>();
+  RepairOptions options;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto report, Repair(fs, dir.path(), options));
+  EXPECT_GE(fs->raced, 2);
+  EXPECT_EQ(report.removed, fs->raced);
+  EXPECT_EQ(report.removable, report.removed);
+  for (const auto& f : report.findings) EXPECT_TRUE(f.removed) << f.uri;
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 1u);
+}
+
+// Scenario: a flush's child files are complete but its root file is not there yet
+// (a live writer still completing its upload), and every file's modification time
+// is two hours back: an object store's Last-Modified of a multipart upload is the
+// time the upload *started*, long before the writer finished the file.
+// Guarantees: with the default grace period (1 h) nothing is removed: the age
+// counts from the time the writer finished the file (footer), not from the
+// modification time; once that is older than the grace period too (a crashed
+// flush's leftovers), they are removed.
+// Local files seen as an object store's (modification time = upload start).
+class ObjectStoreLikeFs : public arrow::fs::LocalFileSystem {
+ public:
+  std::string type_name() const override { return "object-store-like"; }
+};
+
+TEST(RepairTest, OrphanAgeCountsFromWhenTheWriterFinishedTheFile) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 2);
+  auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 2u);
+  stdfs::remove(logs.back());
+  Backdate(dir.path(), std::chrono::hours(2));
+
+  auto fs = std::make_shared<ObjectStoreLikeFs>();
+  RepairOptions options;
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto live, Repair(fs, dir.path(), options));
+  EXPECT_EQ(live.removed, 0);
+  EXPECT_GT(live.within_grace, 0);
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 2u);
+
+  const auto later = Clock::now() + std::chrono::hours(2);
+  options.clock = [later] { return later; };
+  ASSERT_OK_AND_ASSIGN(auto crashed, Repair(fs, dir.path(), options));
+  EXPECT_GT(crashed.removed, 0);
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 1u);
+}
+
 }  // namespace
 }  // namespace otap_parquet::dataset

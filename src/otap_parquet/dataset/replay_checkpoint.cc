@@ -272,6 +272,17 @@ Status CheckpointStore::Save(const ReplayCheckpoint& checkpoint) const {
 ResumePoint ReplayProgress::ResumeFor(const PartitionPlan& partition,
                                       Signal signal) const {
   auto it = emitted_.find(ReplayUnit{signal, partition.path});
+  if (partition.compaction) {
+    // Remembered for DropPartials (the entries of Emitted carry no plan).
+    Superseded& superseded = superseded_[ReplayUnit{signal, partition.path}];
+    superseded.unit = ReplayUnit{signal, partition.compaction->supersedes};
+    superseded.files.clear();
+    const auto old_files = partition.compaction->old_files.find(
+        std::string(TableName(RootPayloadType(signal))));
+    if (old_files != partition.compaction->old_files.end()) {
+      for (const auto& file : old_files->second) superseded.files.push_back(file.name);
+    }
+  }
   if (it == emitted_.end() && partition.compaction) {
     // Not started here: continue from the progress in the partition it supersedes.
     auto old = emitted_.find(ReplayUnit{signal, partition.compaction->supersedes});
@@ -305,7 +316,26 @@ void ReplayProgress::Push(Entry entry, const std::vector<PlannedFile>& root_file
   }
   emitted.file = entry.file;
   emitted.row = entry.row;
+  DropPartials(emitted_, entry.unit);
   entries_.push_back(std::move(entry));
+}
+
+void ReplayProgress::DropPartials(std::map<ReplayUnit, UnitProgress>& state,
+                                  const ReplayUnit& unit) const {
+  auto drop = [&](const Superseded& superseded) {
+    auto old = state.find(superseded.unit);
+    if (old == state.end()) return;
+    for (const auto& name : superseded.files) old->second.partial.erase(name);
+  };
+  // A compacted unit with progress of its own: its superseded unit's counts of the
+  // files it replaced are never read again.
+  if (auto it = superseded_.find(unit); it != superseded_.end()) drop(it->second);
+  // A superseded unit that got a count after its compacted unit had started.
+  auto self = state.find(unit);
+  if (self == state.end() || self->second.partial.empty()) return;
+  for (const auto& [compacted, superseded] : superseded_) {
+    if (superseded.unit == unit && state.contains(compacted)) drop(superseded);
+  }
 }
 
 uint64_t ReplayProgress::Emitted(const ReplayUnit& unit,
@@ -369,6 +399,7 @@ bool ReplayProgress::Advance() {
     }
     acked.file = std::move(entry.file);
     acked.row = entry.row;
+    DropPartials(acked_, entry.unit);
     entries_.pop_front();
     moved = true;
   }

@@ -70,7 +70,8 @@ struct UnitProgress {
   int64_t row = 0;
   /// Root files left in progress when they left the plan (superseded by a
   /// compaction) and how many of their rows were replayed: the unit's later files
-  /// replace `file`/`row`, ResumeCompacted still needs the count.
+  /// replace `file`/`row`, ResumeCompacted still needs the count. Dropped once
+  /// the compacted unit that replaced the file has acknowledged progress.
   std::map<std::string, int64_t> partial;
 
   bool operator==(const UnitProgress& o) const {
@@ -177,10 +178,22 @@ class ReplayProgress {
             const std::string& next_file);
   bool Advance();
   Entry* Find(uint64_t token);
+  /// Drops from `state` the `partial` counts no resume needs any more: those of the
+  /// files a compacted unit replaced once that unit has progress of its own in
+  /// `state` (ResumeFor then never reads them). `unit` is the unit just updated.
+  void DropPartials(std::map<ReplayUnit, UnitProgress>& state,
+                    const ReplayUnit& unit) const;
 
   std::map<ReplayUnit, UnitProgress> acked_;
   std::map<ReplayUnit, UnitProgress> emitted_;
   std::deque<Entry> entries_;
+  /// Compacted units the plan showed ResumeFor: the unit they supersede and the
+  /// names of its root files they replaced (what its `partial` may hold for them).
+  struct Superseded {
+    ReplayUnit unit;
+    std::vector<std::string> files;
+  };
+  mutable std::map<ReplayUnit, Superseded> superseded_;
   uint64_t next_token_ = 1;
   int64_t lag_batches_ = 0;
   int64_t lag_items_ = 0;

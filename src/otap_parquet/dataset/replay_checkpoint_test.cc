@@ -220,6 +220,67 @@ TEST(ReplayProgressTest, CompactedPartitionResumesAfterFilesAddedToTheOldOne) {
   }
 }
 
+// Scenario: as above (f2 left the plan at row 5 of 10, the old partition goes on
+// with f3), then the compacted partition is replayed, first pending, then Acked;
+// polling passes go on for a long time.
+// Guarantees: the partial count of f2 stays in the acknowledged state until the
+// compacted partition's own progress is acknowledged (a restart before that still
+// resumes at root 15), then it is dropped from both states: `partial` does not grow
+// with every compaction of a long-running replay.
+TEST(ReplayProgressTest, PartialCountIsDroppedOnceTheCompactedPartitionIsAcked) {
+  const std::string old_path = "_part_id=a";
+  const std::string new_path = "_part_id=a.c0123456789abcdef";
+  const ReplayUnit old_unit{Signal::kLogs, old_path};
+  const ReplayUnit new_unit{Signal::kLogs, new_path};
+  const std::vector<PlannedFile> before = {{"/d/logs/_part_id=a/f1.parquet", 1},
+                                           {"/d/logs/_part_id=a/f2.parquet", 1}};
+  ReplayProgress progress;
+  ASSERT_TRUE(progress.Acked(progress.Emitted(old_unit, before, before[1].path, 5, 15)));
+
+  auto manifest = std::make_shared<CompactionManifest>();
+  manifest->state = CompactionManifest::State::kCommitted;
+  manifest->partition = new_path;
+  manifest->supersedes = old_path;
+  const std::string logs(TableName(PT::kLogs));
+  manifest->old_files[logs] = {{"f1.parquet", 10}, {"f2.parquet", 10}};
+  manifest->new_files[logs] = {{"n1.parquet", 20}};
+  PartitionPlan old_plan;
+  old_plan.path = old_path;
+  old_plan.files[PT::kLogs] = {{"/d/logs/_part_id=a/f3.parquet", 1}};
+  PartitionPlan new_plan;
+  new_plan.path = new_path;
+  new_plan.files[PT::kLogs] = {{"/d/logs/" + new_path + "/n1.parquet", 1}};
+  new_plan.compaction = manifest;
+
+  const auto& f3 = old_plan.FilesOf(PT::kLogs);
+  (void)progress.ResumeFor(old_plan, Signal::kLogs);
+  ASSERT_TRUE(progress.Acked(progress.Emitted(old_unit, f3, f3[0].path, 4, 4)));
+  progress.UnitDone(old_unit, f3);
+  ASSERT_EQ(progress.acked().at(old_unit).partial.size(), 1u);
+
+  const auto& n1 = new_plan.FilesOf(PT::kLogs);
+  ResumePoint resume = progress.ResumeFor(new_plan, Signal::kLogs);
+  ASSERT_EQ(resume.row, 15);
+  const uint64_t token = progress.Emitted(new_unit, n1, n1[0].path, 18, 3);
+  EXPECT_TRUE(progress.emitted().at(old_unit).partial.empty());
+  // Not acknowledged yet: a restart now must still resume after root 15.
+  ASSERT_EQ(progress.acked().at(old_unit).partial.size(), 1u);
+  ReplayProgress restarted(progress.acked());
+  EXPECT_EQ(restarted.ResumeFor(new_plan, Signal::kLogs).row, 15);
+
+  ASSERT_TRUE(progress.Acked(token));
+  EXPECT_TRUE(progress.acked().at(old_unit).partial.empty());
+  EXPECT_EQ(progress.acked().at(new_unit).row, 18);
+  // Later passes change nothing.
+  progress.UnitDone(old_unit, f3);
+  ASSERT_TRUE(progress.Acked(progress.Emitted(new_unit, n1, "", 0, 2)));
+  EXPECT_TRUE(progress.acked().at(old_unit).partial.empty());
+  EXPECT_TRUE(progress.emitted().at(old_unit).partial.empty());
+  ReplayCheckpoint checkpoint;
+  checkpoint.units = progress.acked();
+  EXPECT_THAT(checkpoint.Serialize(1), ::testing::Not(::testing::HasSubstr("partial")));
+}
+
 struct Emitted {
   otlp::OtlpRequest request;
   uint64_t token = 0;

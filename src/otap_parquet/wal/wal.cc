@@ -108,6 +108,25 @@ arrow::Status WriteSynced(const std::string& path, struct iovec* iov, int count,
   return st;
 }
 
+// A done mark: [record index u32 | check u32]. The check covers the segment's
+// sequence number, its first record's CRC (a reused number of a log emptied before
+// a restart gets new marks) and the index, and is never 0. The marks are not
+// fsynced: after an OS crash a file system may show zeros or another file's stale
+// blocks where unsynced marks were; those fail the check, so a mark that was not
+// written can only make a record replayed again (a duplicate), never skipped.
+constexpr size_t kDoneMarkSize = 8;
+
+uint32_t DoneCheck(uint64_t seq, uint32_t salt, uint32_t index) {
+  uint8_t key[20];
+  PutU32(key, 0x454e4f44);  // "DONE"
+  PutU32(key + 4, static_cast<uint32_t>(seq));
+  PutU32(key + 8, static_cast<uint32_t>(seq >> 32));
+  PutU32(key + 12, salt);
+  PutU32(key + 16, index);
+  const uint32_t crc = Crc32(key, sizeof(key));
+  return crc == 0 ? 1 : crc;  // an all-zero mark never checks out
+}
+
 // Offset of the first frame at or after `from` that checks out, or -1.
 int64_t NextValidFrame(const uint8_t* data, int64_t size, int64_t from) {
   for (int64_t at = from; at + static_cast<int64_t>(kHeaderSize) <= size; ++at) {
@@ -130,6 +149,8 @@ struct Wal::Segment {
   std::vector<int64_t> offsets;  ///< frame start of each record
   std::vector<bool> done;
   int64_t done_count = 0;
+  /// CRC of the first record (part of each done mark's check; set with it).
+  uint32_t salt = 0;
   bool sealed = false;
   int64_t unsynced = 0;  ///< appends queued for the sync thread
   /// An fdatasync of it failed: no later sync vouches for its records (mu_).
@@ -380,7 +401,11 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
     return Errno("cannot truncate", segment->path, errno);
   }
   segment->done.assign(segment->offsets.size(), false);
-  // Done marks: u32 indexes; a partial last mark (crash mid-write) is ignored.
+  if (!segment->offsets.empty()) segment->salt = GetU32(bytes + 8);
+  // Done marks: a partial last mark (crash mid-write) and marks that fail their
+  // check (unsynced bytes shown as zeros or stale data after an OS crash) count as
+  // not done.
+  int64_t bad_marks = 0;
   const int dfd = ::open(segment->done_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (dfd >= 0) {
     uint8_t buf[4096];
@@ -391,9 +416,15 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
       if (n <= 0) break;
       rest.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
       size_t i = 0;
-      for (; i + 4 <= rest.size(); i += 4) {
-        const uint32_t index = GetU32(reinterpret_cast<const uint8_t*>(rest.data() + i));
-        if (index < segment->done.size() && !segment->done[index]) {
+      for (; i + kDoneMarkSize <= rest.size(); i += kDoneMarkSize) {
+        const auto* mark = reinterpret_cast<const uint8_t*>(rest.data() + i);
+        const uint32_t index = GetU32(mark);
+        if (index >= segment->done.size() ||
+            GetU32(mark + 4) != DoneCheck(seq, segment->salt, index)) {
+          ++bad_marks;
+          continue;
+        }
+        if (!segment->done[index]) {
           segment->done[index] = true;
           ++segment->done_count;
         }
@@ -401,6 +432,12 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
       rest.erase(0, i);
     }
     ::close(dfd);
+  }
+  if (bad_marks > 0) {
+    logger_->warn(
+        "wal.bad_done_marks file={} marks={} (ignored: their records are replayed, a "
+        "duplicate at worst)",
+        segment->done_path, bad_marks);
   }
   recovered_records_ += segment->live();
   {
@@ -451,6 +488,7 @@ arrow::Result<std::shared_ptr<Wal::Segment>> Wal::Salvage(
       salvage->size += frame;
     }
     salvage->done.assign(salvage->offsets.size(), false);
+    salvage->salt = GetU32(bytes + frames.front().first + 8);
     const std::string tmp = salvage->path + ".salvage";
     for (size_t i = 0; i < iov.size(); i += 512) {  // IOV_MAX is 1024 on Linux
       ARROW_RETURN_NOT_OK(WriteSynced(
@@ -630,6 +668,7 @@ arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_d
     if (segment == active_) SealActive();
     return st.WithMessage(st.message(), " at offset ", offset);
   }
+  if (segment->offsets.empty()) segment->salt = GetU32(frame_buffer->data() + 8);
   segment->offsets.push_back(offset);
   segment->done.push_back(false);
   segment->size += frame;
@@ -730,9 +769,11 @@ void Wal::SetDone(RecordId id) {
     segment->done_fd = ::open(segment->done_path.c_str(),
                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   }
-  uint8_t mark[4];
+  uint8_t mark[kDoneMarkSize];
   PutU32(mark, id.index);
-  if (segment->done_fd < 0 || ::write(segment->done_fd, mark, 4) != 4) {
+  PutU32(mark + 4, DoneCheck(segment->seq, segment->salt, id.index));
+  if (segment->done_fd < 0 || ::write(segment->done_fd, mark, kDoneMarkSize) !=
+                                  static_cast<ssize_t>(kDoneMarkSize)) {
     // Only costs a duplicate after a restart (the record is replayed).
     if (++done_mark_errors_ == 1) {
       logger_->warn("wal.done_mark_failed file={} error={}", segment->done_path,

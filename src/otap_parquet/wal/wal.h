@@ -36,10 +36,11 @@ class logger;
 /// are sequential write()s; durability is by group commit: a background thread
 /// fdatasyncs the segment once for every append queued since its last sync, then
 /// runs their callbacks. A record is *done* once the caller says its rows are
-/// published elsewhere (MarkDone); done indexes go to the segment's `<seq>.done`
-/// side file (appended, never fsynced: a mark lost in an OS crash only means the
-/// record is replayed once more). A sealed segment (rolled over at segment_size, or
-/// found at Open) is deleted once all its records are done and synced.
+/// published elsewhere (MarkDone); done marks (index and a check over the segment
+/// and the index) go to the segment's `<seq>.done` side file (appended, never
+/// fsynced: a mark lost, zeroed or garbled in an OS crash fails its check, so the
+/// record is only replayed once more, never skipped). A sealed segment (rolled over at
+/// segment_size, or found at Open) is deleted once all its records are done and synced.
 ///
 /// Open() takes an exclusive flock on `<dir>/LOCK` (a second process, or a second
 /// Wal on the same directory, fails with a clear error) and reads every segment

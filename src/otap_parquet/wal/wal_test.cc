@@ -308,6 +308,64 @@ TEST(WalTest, DoneMarksSkipReplayAndFreeTheSegment) {
   EXPECT_EQ(wal->metrics().segments_deleted, 1);
 }
 
+// Scenario: an OS crash after done marks were appended but before the page cache
+// wrote them: some file systems then show the unsynced bytes as zeros.
+// Guarantees: a zeroed mark marks nothing done (every record is replayed: a
+// duplicate at worst, never a skipped acknowledged record).
+TEST(WalTest, ZeroedDoneMarksMarkNothingDone) {
+  testing::TempDir dir("otap_wal");
+  AppendLogs(dir.path(), 3);
+  {
+    std::ofstream done(dir.path() + "/0000000000000001.done", std::ios::binary);
+    const std::string zeros(16, '\0');
+    done.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  EXPECT_EQ(wal->metrics().recovered_records, 3);
+  auto replayed = ReplayAll(*wal);
+  ASSERT_EQ(replayed.ids.size(), 3u);
+  ExpectSameBatch(Logs(1), replayed.batches[0]);
+}
+
+// Scenario: after an OS crash a segment's unsynced `.done` shows stale blocks: the
+// well-formed marks of an earlier segment with the same number (a log emptied and
+// restarted numbers its segments from 1 again).
+// Guarantees: marks written for other records mark nothing done; the log's own
+// marks still do.
+TEST(WalTest, DoneMarksOfAnotherSegmentMarkNothingDone) {
+  testing::TempDir old_dir("otap_wal");
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(old_dir.path()), nullptr));
+    for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(wal->Append(Logs(i), nullptr).status());
+    wal->MarkDone(RecordId{1, 0});
+    wal->MarkDone(RecordId{1, 1});
+  }
+  testing::TempDir dir("otap_wal");
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    for (uint64_t i = 10; i < 13; ++i) {
+      ASSERT_OK(wal->Append(Logs(i), nullptr).status());
+    }
+    wal->MarkDone(RecordId{1, 2});
+  }
+  {
+    // The stale marks first, then this log's own.
+    std::ifstream stale(old_dir.path() + "/0000000000000001.done", std::ios::binary);
+    std::ifstream own(dir.path() + "/0000000000000001.done", std::ios::binary);
+    const std::string bytes = std::string(std::istreambuf_iterator<char>(stale), {}) +
+                              std::string(std::istreambuf_iterator<char>(own), {});
+    std::ofstream done(dir.path() + "/0000000000000001.done",
+                       std::ios::binary | std::ios::trunc);
+    done.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  auto replayed = ReplayAll(*wal);
+  ASSERT_EQ(replayed.ids.size(), 2u);
+  EXPECT_EQ(replayed.ids[0], (RecordId{1, 0}));
+  EXPECT_EQ(replayed.ids[1], (RecordId{1, 1}));
+  ExpectSameBatch(Logs(10), replayed.batches[0]);
+}
+
 // Scenario: a crash in the middle of an append leaves part of a frame at the end.
 // Guarantees: reopening truncates the segment at the last whole record (counted
 // with the bytes cut), the whole records replay, and new appends go on after it.
