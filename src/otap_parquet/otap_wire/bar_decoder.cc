@@ -135,7 +135,9 @@ arrow::Result<std::vector<Header>> HpackDecoder::Decode(std::string_view block,
     in += used;
     left -= static_cast<size_t>(used);
     if (flags & NGHTTP2_HD_INFLATE_EMIT) {
-      total += static_cast<int64_t>(nv.namelen + nv.valuelen);
+      // 32 bytes per field beside name and value, as HTTP/2 counts a header list:
+      // empty fields (one byte each from the dynamic table) are not free.
+      total += static_cast<int64_t>(nv.namelen + nv.valuelen) + 32;
       if (total > max_bytes) {
         return arrow::Status::Invalid("hpack: headers exceed ", max_bytes, " bytes");
       }

@@ -64,8 +64,9 @@ class HpackDecoder {
   HpackDecoder& operator=(const HpackDecoder&) = delete;
 
   /// \brief Decodes one complete header block. Invalid on malformed input or when
-  /// the decoded fields exceed `max_bytes` (name + value lengths); after an error the
-  /// table state is undefined and the stream must end.
+  /// the decoded fields exceed `max_bytes` (name + value lengths + 32 per field, as
+  /// HTTP/2's header list size); after an error the table state is undefined and
+  /// the stream must end.
   arrow::Result<std::vector<Header>> Decode(std::string_view block, int64_t max_bytes);
 
  private:

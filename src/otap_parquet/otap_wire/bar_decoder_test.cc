@@ -516,5 +516,43 @@ TEST(StreamDecoderTest, MemoryLimitIsRetryable) {
   EXPECT_FALSE(d.stream_usable);
 }
 
+// Scenario: an HPACK block that adds an empty field (name and value "") to the
+// dynamic table, then refers to it a million times (one byte each).
+// Guarantees: refused like headers over the byte limit (each field counts 32 bytes
+// beside its name and value, as HTTP/2's header list size), not a million fields
+// decoded (~64 MiB of memory from a 1 MiB message).
+TEST(StreamDecoderTest, HpackFieldCountIsBounded) {
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(0);
+  bar.set_headers(std::string("\x40\x00\x00", 3) + std::string(1 << 20, '\xbe'));
+  DecodedBar d = decoder.Decode(Serialize(bar));
+  EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+  EXPECT_EQ(d.batch_id, 0);
+  EXPECT_FALSE(d.stream_usable);
+  EXPECT_TRUE(d.headers.empty());
+}
+
+// Scenario: HPACK blocks a sender could get wrong: a dynamic table size update
+// above the 4096 bytes both sides start with; a block that ends inside a field (the
+// rest sent with the next batch).
+// Guarantees: that batch refused, the stream flagged unusable.
+TEST(StreamDecoderTest, HpackProtocolErrorsAreRefused) {
+  const std::vector<std::string> blocks = {
+      std::string("\x3f\xe1\x7f", 3),  // table size update to 16384
+      std::string("\x40\x0d", 2) + "authorization" + "\x0b" + "Bearer",  // cut short
+  };
+  for (const std::string& block : blocks) {
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(1);
+    bar.set_headers(block);
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, 1);
+    EXPECT_FALSE(d.stream_usable);
+  }
+}
+
 }  // namespace
 }  // namespace otap_parquet::otap_wire
