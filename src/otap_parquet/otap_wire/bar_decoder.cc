@@ -532,6 +532,7 @@ StreamDecoder::~StreamDecoder() {
 
 DecodedBar StreamDecoder::Decode(std::string_view message) {
   DecodedBar out;
+  const int64_t memory_before = pool_->bytes_allocated();
   std::string inflated;
   if (IsZstdFrame(message)) {
     auto r = zstd_.Decompress(message, limits_.max_message_size);
@@ -568,7 +569,10 @@ DecodedBar StreamDecoder::Decode(std::string_view message) {
   arrow::Status st = DecodePayloads(&bar, &out);
   if (!st.ok()) {
     out.status = st.WithMessage("batch ", bar.batch_id(), ": ", st.message());
-    out.retryable = st.IsOutOfMemory();
+    // Retryable only when other memory (batches in the pipeline, dictionaries) was
+    // in the way: a fresh stream may have room. A batch that alone needs more than
+    // the limit would fail the same way on any stream.
+    out.retryable = st.IsOutOfMemory() && memory_before > 0;
     out.batch.reset();
   }
   return out;

@@ -130,7 +130,9 @@ struct DecodedBar {
   /// Not OK: the batch is refused (answer INVALID_ARGUMENT, or UNAVAILABLE when
   /// `retryable`).
   arrow::Status status;
-  /// The failure was a resource limit (memory), not the data: retryable.
+  /// The failure was the stream memory limit while other memory of the stream
+  /// (batches in the pipeline, dictionaries) held part of it: retryable. A batch
+  /// that alone exceeds the limit is not.
   bool retryable = false;
   /// False once the stream's HPACK or IPC state may no longer match the sender's:
   /// the stream must end after this batch's status.

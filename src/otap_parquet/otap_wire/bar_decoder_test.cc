@@ -501,19 +501,72 @@ TEST(StreamDecoderTest, BadInputIsRefused) {
   }
 }
 
-// Scenario: a stream memory limit far below what one batch needs.
-// Guarantees: the batch is refused as retryable (UNAVAILABLE), not as invalid.
-TEST(StreamDecoderTest, MemoryLimitIsRetryable) {
-  auto batches = Generate(Signal::kLogs, 1);
-  Producer producer;
-  ASSERT_OK_AND_ASSIGN(auto bar, producer.Produce(batches[0], 0));
-  DecodeLimits limits;
-  limits.memory_limit = 1024;
-  StreamDecoder decoder(Signal::kLogs, limits);
-  DecodedBar d = decoder.Decode(Serialize(bar));
-  EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
-  EXPECT_TRUE(d.retryable);
-  EXPECT_FALSE(d.stream_usable);
+// A record of `rows` int64 zeros: a few KiB on the wire with zstd IPC bodies,
+// rows * 8 bytes once decoded.
+std::shared_ptr<arrow::RecordBatch> Zeros(int64_t rows) {
+  arrow::Int64Builder builder;
+  EXPECT_TRUE(builder.AppendValues(std::vector<int64_t>(rows, 0)).ok());
+  return arrow::RecordBatch::Make(arrow::schema({arrow::field("x", arrow::int64())}),
+                                  rows, {builder.Finish().ValueOrDie()});
+}
+
+pb::BatchArrowRecords ZerosBar(Producer* producer, PayloadType type, int64_t rows,
+                               int64_t batch_id) {
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(batch_id);
+  auto* p = bar.add_arrow_payloads();
+  p->set_record(producer->Write(type, Zeros(rows)).ValueOrDie());
+  p->set_schema_id(producer->schema_id(type));
+  p->set_type(static_cast<pb::ArrowPayloadType>(type));
+  return bar;
+}
+
+// Scenario: a batch whose zstd IPC body decompresses to 8 MiB, beyond the stream
+// memory limit, (a) on a fresh stream, (b) on a stream whose memory is partly held by
+// an earlier batch's dictionary (pipeline batches hold memory the same way).
+// Guarantees: (a) is refused for good (INVALID_ARGUMENT): it needs more than the
+// limit on any stream, retrying it (UNAVAILABLE) would only fail again; (b) is
+// retryable, as a fresh stream may have room for it.
+TEST(StreamDecoderTest, MemoryLimitIsRetryableOnlyWhenOtherMemoryHoldsIt) {
+  {
+    Producer producer;
+    DecodeLimits limits;
+    limits.memory_limit = 4 << 20;
+    StreamDecoder decoder(Signal::kLogs, limits);
+    auto bar = ZerosBar(&producer, PayloadType::kLogs, 1 << 20, 0);
+    ASSERT_LT(bar.ByteSizeLong(), 64u << 10);
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
+    EXPECT_FALSE(d.retryable);
+    EXPECT_FALSE(d.stream_usable);
+  }
+  {
+    auto batches = Generate(Signal::kLogs, 1);
+    ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batches[0]));
+    std::vector<std::string> expected;
+    // A dictionary of 6 MiB (compressible): the IPC decoder keeps it.
+    auto root = WithDictSeverity(
+        encoded, {std::string(3 << 20, 'a'), std::string(3 << 20, 'b')}, &expected);
+    Producer producer;
+    DecodeLimits limits;
+    limits.memory_limit = 12 << 20;
+    StreamDecoder decoder(Signal::kLogs, limits);
+    pb::BatchArrowRecords first;
+    first.set_batch_id(0);
+    auto* p = first.add_arrow_payloads();
+    ASSERT_OK_AND_ASSIGN(*p->mutable_record(), producer.Write(PayloadType::kLogs, root));
+    p->set_schema_id(producer.schema_id(PayloadType::kLogs));
+    p->set_type(pb::LOGS);
+    DecodedBar a = decoder.Decode(Serialize(first));
+    ASSERT_OK(a.status);
+    a.batch.reset();
+    ASSERT_GE(decoder.memory_used(), 6 << 20);
+    DecodedBar d = decoder.Decode(
+        Serialize(ZerosBar(&producer, PayloadType::kLogAttrs, 1 << 20, 1)));
+    EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
+    EXPECT_TRUE(d.retryable);
+    EXPECT_FALSE(d.stream_usable);
+  }
 }
 
 // Scenario: an HPACK block that adds an empty field (name and value "") to the

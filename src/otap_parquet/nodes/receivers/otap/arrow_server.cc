@@ -187,7 +187,15 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     }
     if (!bar.status.ok()) {
       c.decode_errors++;
-      server_->ingest()->CountRejected(Protocol::kArrow, Outcome::kInvalid);
+      // The reason as the status says it: a memory limit to retry, a batch too
+      // large for any stream, or bad data.
+      Outcome reason = Outcome::kInvalid;
+      if (bar.retryable) {
+        reason = Outcome::kExhausted;
+      } else if (bar.status.IsOutOfMemory() || bar.status.IsCapacityError()) {
+        reason = Outcome::kTooLarge;
+      }
+      server_->ingest()->CountRejected(Protocol::kArrow, reason);
       Enqueue(id, bar.retryable ? StatusCode::kUnavailable : StatusCode::kInvalidArgument,
               bar.status.message());
       if (!bar.stream_usable) {
