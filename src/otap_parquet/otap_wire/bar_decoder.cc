@@ -98,6 +98,36 @@ arrow::Result<std::string> DecompressZstd(std::string_view bytes, int64_t max_si
   return ZstdDecoder().Decompress(bytes, max_size);
 }
 
+namespace {
+
+// The batch_id of a zstd-compressed BatchArrowRecords, from its first bytes: Go's and
+// Rust's encoders write field 1 first, and leave it out when 0 (proto3), so another
+// first field means 0. nullopt when the bytes do not start like a BatchArrowRecords.
+std::optional<int64_t> PeekBatchId(std::string_view compressed) {
+  ZSTD_DCtx* ctx = ZSTD_createDCtx();
+  if (!ctx) return std::nullopt;
+  ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, 27);
+  uint8_t head[11];  // a tag and a varint of up to 10 bytes
+  ZSTD_outBuffer out{head, sizeof(head), 0};
+  ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
+  while (out.pos < out.size && in.pos < in.size) {
+    const size_t r = ZSTD_decompressStream(ctx, &out, &in);
+    if (ZSTD_isError(r) || r == 0) break;
+  }
+  ZSTD_freeDCtx(ctx);
+  if (out.pos == 0) return std::nullopt;
+  if (head[0] == 0x12 || head[0] == 0x1a) return 0;
+  if (head[0] != 0x08) return std::nullopt;
+  uint64_t id = 0;
+  for (size_t i = 1; i < out.pos && i < 11; ++i) {
+    id |= static_cast<uint64_t>(head[i] & 0x7f) << (7 * (i - 1));
+    if ((head[i] & 0x80) == 0) return static_cast<int64_t>(id);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 // HPACK
 
@@ -537,9 +567,16 @@ DecodedBar StreamDecoder::Decode(std::string_view message) {
   if (IsZstdFrame(message)) {
     auto r = zstd_.Decompress(message, limits_.max_message_size);
     if (!r.ok()) {
-      // The stream's state was not touched: the next message can still be decoded,
-      // but without a batch_id this one cannot be answered.
       out.status = r.status();
+      if (r.status().IsCapacityError()) {
+        // Too large on any stream: refused for good when its batch_id can be read
+        // (else the sender retries it forever). Its headers were skipped: the
+        // HPACK table may be out of step, so the stream ends after it.
+        out.batch_id = PeekBatchId(message);
+        out.stream_usable = !out.batch_id;
+      }
+      // Otherwise the stream's state was not touched: the next message can still be
+      // decoded, but without a batch_id this one cannot be answered.
       return out;
     }
     inflated = std::move(*r);

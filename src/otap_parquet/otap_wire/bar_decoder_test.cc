@@ -569,6 +569,33 @@ TEST(StreamDecoderTest, MemoryLimitIsRetryableOnlyWhenOtherMemoryHoldsIt) {
   }
 }
 
+// Scenario: a zstd-compressed BatchArrowRecords (batch_id 42, and batch_id 0, which
+// proto3 leaves out) whose 8 MiB payload compresses to a few KiB, against the 4 MiB
+// message limit.
+// Guarantees: refused with its batch_id (so it is answered INVALID_ARGUMENT, not
+// retried by the sender on stream after stream), the stream flagged unusable (its
+// headers were skipped).
+TEST(StreamDecoderTest, OversizedZstdMessageIsAnsweredWithItsBatchId) {
+  for (int64_t id : {int64_t{42}, int64_t{0}}) {
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(id);
+    auto* p = bar.add_arrow_payloads();
+    p->set_schema_id("0");
+    p->set_type(pb::LOGS);
+    p->set_record(std::string(8 << 20, '\0'));
+    const std::string plain = Serialize(bar);
+    std::string compressed(ZSTD_compressBound(plain.size()), '\0');
+    compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), plain.data(),
+                                    plain.size(), 1));
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(compressed);
+    EXPECT_TRUE(d.status.IsCapacityError()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, id);
+    EXPECT_FALSE(d.retryable);
+    EXPECT_FALSE(d.stream_usable);
+  }
+}
+
 // Scenario: an HPACK block that adds an empty field (name and value "") to the
 // dynamic table, then refers to it a million times (one byte each).
 // Guarantees: refused like headers over the byte limit (each field counts 32 bytes
