@@ -323,6 +323,41 @@ def test_batch_id_reused_in_flight_gets_no_status(engine, run, tmp_path):
     assert ds_rows(lake) == 2
 
 
+def test_stream_whose_dictionary_holds_half_its_memory_is_still_read(engine, run,
+                                                                     tmp_path):
+    # Scenario: arrow.memory_limit_mib 1; a raw client sends a logs batch whose
+    # severity_text dictionary holds two 300 KiB values (the stream's IPC decoder
+    # keeps it, and the payload bytes it points into, for the stream's life: past
+    # half of the limit, where reading pauses), then an empty batch, then
+    # half-closes.
+    # Guarantees: both batches are answered OK and the RPC ends OK. Waiting for that
+    # memory to go down held the stream forever (no status for the empty batch, the
+    # half-close never read, and no shutdown while the stream stayed open).
+    import pyarrow as pa
+    port = free_port()
+    eng = start_otap_to_parquet(engine, tmp_path, tmp_path / "lake", port,
+                                {"arrow": {"memory_limit_mib": 1}})
+    severity = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1], pa.uint8()), pa.array(["a" * (300 << 10), "b" * (300 << 10)]))
+    logs = pa.record_batch(
+        [pa.array([0, 1], pa.uint16()),
+         pa.array([1_700_000_000_000_000_000] * 2, pa.timestamp("ns")),
+         pa.array([9, 9], pa.int32()), severity],
+        names=["id", "time_unix_nano", "severity_number", "severity_text"])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, logs.schema) as writer:
+        writer.write_batch(logs)
+    record = sink.getvalue().to_pybytes()[:-8]  # no end-of-stream marker
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    call = channel.stream_stream(
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
+    statuses = [parse_status(r)
+                for r in call(iter([bar(0, [("0", 30, record)]), bar(1)]), timeout=60)]
+    channel.close()
+    assert sorted(statuses) == [(0, 0), (1, 0)]
+    eng.stop(signal.SIGINT, timeout=120)
+
+
 def ds_rows(lake):
     import pyarrow.dataset as ds
     return ds.dataset(lake / "logs", format="parquet", partitioning="hive",

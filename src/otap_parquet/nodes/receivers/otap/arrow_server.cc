@@ -120,9 +120,13 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       std::lock_guard<std::mutex> lock(mutex_);
       if (reading_ || read_closed_ || broken_ || finished_) return;
       const OtapReceiverConfig& config = server_->config();
+      // Memory is waited for only while batches are in flight: their outcomes
+      // bring it back. The rest (the stream's dictionaries) stays for the stream's
+      // life, and waiting for it held the stream forever; the pool's limit bounds it
+      // (a batch that hits it is answered UNAVAILABLE and the stream ends).
       const bool hold =
           in_flight_ >= config.max_concurrent_requests_per_stream ||
-          decoder_.memory_used() >= config.stream_memory_limit / 2 ||
+          (in_flight_ > 0 && decoder_.memory_used() >= config.stream_memory_limit / 2) ||
           server_->counters().in_flight_bytes.load() >= config.request_limit_bytes;
       if (hold) {
         if (!paused_) server_->mutable_counters().read_pauses++;
