@@ -113,6 +113,34 @@ def test_wrong_token_refuses_stream(engine, run, tmp_path, otap_sender):
     eng.stop(signal.SIGINT, timeout=120)
 
 
+def test_batch_authorization_header_is_checked_whatever_its_case(engine, tmp_path):
+    # Scenario: auth.bearer_token "right"; a raw client opens a logs stream with the
+    # right token in its metadata and sends empty batches whose HPACK headers carry
+    # `authorization`, `Authorization` and `AUTHORIZATION: Bearer wrong` (literal
+    # fields, not indexed), then one with the right token.
+    # Guarantees: each wrong one is answered INVALID_ARGUMENT (3), the right one OK:
+    # header names are compared case-insensitively (Go's receiver lower-cases them),
+    # a capitalised name does not skip the check.
+    port = free_port()
+    eng = start_otap_to_parquet(engine, tmp_path, tmp_path / "lake", port,
+                                {"auth": {"bearer_token": "right"}})
+
+    def field(name, value):
+        return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+    names = [b"authorization", b"Authorization", b"AUTHORIZATION"]
+    messages = [bar(i, headers=field(n, b"Bearer wrong")) for i, n in enumerate(names)]
+    messages.append(bar(3, headers=field(b"Authorization", b"Bearer right")))
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    call = channel.stream_stream(
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
+    statuses = [parse_status(r) for r in call(
+        iter(messages), metadata=[("authorization", "Bearer right")], timeout=60)]
+    channel.close()
+    assert sorted(statuses) == [(0, 3), (1, 3), (2, 3), (3, 0)]
+    eng.stop(signal.SIGINT, timeout=120)
+
+
 def test_otlp_export_on_the_same_port(engine, run, tmp_path):
     # Scenario: a plain OTLP/gRPC client (grpcio) sends two Export requests to
     # receiver:otap's port (Go exporters fall back to OTLP there), the second

@@ -12,6 +12,7 @@
 
 #include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
 #include "otap_parquet/otap_wire/bar_decoder.h"
+#include "otap_parquet/util/strings.h"
 
 namespace otap_parquet::nodes::otap_receiver {
 
@@ -215,7 +216,10 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     const std::string& token = server_->config().bearer_token;
     if (!token.empty()) {
       for (const auto& [name, value] : bar.headers) {
-        if (name == "authorization" && !otlp_receiver::BearerTokenMatches(value, token)) {
+        // Any case: HPACK carries names as the sender wrote them (Go's receiver
+        // lower-cases them), and "Authorization" must not skip the check.
+        if (util::AsciiLower(name) == "authorization" &&
+            !otlp_receiver::BearerTokenMatches(value, token)) {
           server_->ingest()->CountRejected(Protocol::kArrow, Outcome::kUnauthenticated);
           Enqueue(id, StatusCode::kInvalidArgument,
                   "invalid \"authorization\" header in the batch headers");
