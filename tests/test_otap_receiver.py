@@ -386,6 +386,54 @@ def test_stream_whose_dictionary_holds_half_its_memory_is_still_read(engine, run
     eng.stop(signal.SIGINT, timeout=120)
 
 
+def test_statuses_of_a_cancelled_stream_are_not_counted_as_sent(engine, tmp_path):
+    # Scenario: wait_for_result and an exporter:parquet that publishes (so
+    # acknowledges) only at shutdown; a raw client sends a batch of two logs and,
+    # once the receiver has read it, cancels the call instead of half-closing.
+    # Guarantees: the batch is answered (UNAVAILABLE, the stream is gone) but that
+    # status cannot reach the client: otap_arrow_statuses (BatchStatus sent) stays 0
+    # once the stream has ended.
+    import pyarrow as pa
+    port = free_port()
+    exporter = parquet_exporter(tmp_path / "lake")
+    exporter["config"]["writer_options"] = {"target_rows_per_file": 1_000_000,
+                                            "flush_when_older_than": "10m"}
+    config = write_config(
+        tmp_path / "cancel.yaml",
+        {"otap": {"type": "receiver:otap",
+                  "config": {"listening_addr": f"127.0.0.1:{port}",
+                             "wait_for_result": True, "timeout": "2s"}},
+         "parquet": exporter},
+        [{"from": "otap", "to": "parquet"}])
+    eng = engine(config, "--num-cores", "1", "--shutdown-timeout", "30s")
+    schema = pa.schema([("id", pa.uint16()), ("time_unix_nano", pa.timestamp("ns")),
+                        ("severity_number", pa.int32())])
+    logs = pa.record_batch([pa.array([0, 1], pa.uint16()),
+                            pa.array([1_700_000_000_000_000_000] * 2, pa.timestamp("ns")),
+                            pa.array([9, 9], pa.int32())], schema=schema)
+    record = schema.serialize().to_pybytes() + logs.serialize().to_pybytes()
+    done = threading.Event()
+
+    def requests():
+        yield bar(0, [("0", 30, record)])
+        done.wait(120)  # no half-close: the client cancels
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    call = channel.stream_stream(
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
+    responses = call(requests(), timeout=120)
+    wait_until(lambda: metric(eng.metrics(), "otap_arrow_batches", signal="logs") >= 1,
+               "the batch read")
+    responses.cancel()
+    done.set()
+    wait_until(lambda: metric(eng.metrics(), "otap_arrow_streams", outcome="started") == 1
+               and metric(eng.metrics(), "otap_arrow_streams_open") == 0,
+               "the stream ended")
+    assert metric(eng.metrics(), "otap_arrow_statuses") == 0
+    channel.close()
+    eng.stop(signal.SIGINT, timeout=120)
+
+
 def ds_rows(lake):
     import pyarrow.dataset as ds
     return ds.dataset(lake / "logs", format="parquet", partitioning="hive",

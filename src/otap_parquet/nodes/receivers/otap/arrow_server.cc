@@ -263,12 +263,26 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   }
 
   void OnWriteDone(bool ok) override {
+    StatusCode written = StatusCode::kOk;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       writing_ = false;
+      written = writing_code_;
       if (!ok) {
         write_failed_ = true;  // the client is gone: statuses cannot be delivered
         writes_.clear();
+      }
+    }
+    // Counted once written: statuses of a stream the client cancelled are never
+    // delivered.
+    if (ok) {
+      StreamCounters& c = server_->mutable_counters();
+      if (written == StatusCode::kOk) {
+        c.statuses_ok++;
+      } else if (written == StatusCode::kInvalidArgument) {
+        c.statuses_invalid++;
+      } else {
+        c.statuses_unavailable++;
       }
     }
     Flush();
@@ -330,14 +344,6 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   }
 
   void Enqueue(int64_t id, StatusCode code, const std::string& message) {
-    StreamCounters& c = server_->mutable_counters();
-    if (code == StatusCode::kOk) {
-      c.statuses_ok++;
-    } else if (code == StatusCode::kInvalidArgument) {
-      c.statuses_invalid++;
-    } else {
-      c.statuses_unavailable++;
-    }
     opentelemetry::proto::experimental::arrow::v1::BatchStatus status;
     status.set_batch_id(id);
     status.set_status_code(
@@ -345,7 +351,7 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     if (!message.empty()) status.set_status_message(message);
     std::lock_guard<std::mutex> lock(mutex_);
     if (write_failed_ || finished_) return;
-    writes_.push_back(status.SerializeAsString());
+    writes_.emplace_back(code, status.SerializeAsString());
   }
 
   void Flush() {
@@ -354,7 +360,8 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       std::lock_guard<std::mutex> lock(mutex_);
       if (writing_ || writes_.empty() || finished_) return;
       writing_ = true;
-      next = std::move(writes_.front());
+      writing_code_ = writes_.front().first;
+      next = std::move(writes_.front().second);
       writes_.pop_front();
     }
     grpc::Slice slice(next);
@@ -394,7 +401,8 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   int64_t in_flight_ = 0;
   int64_t in_flight_bytes_ = 0;
   std::map<int64_t, uint64_t> pending_;  ///< batch_id → Ingest key (0: not known yet)
-  std::deque<std::string> writes_;
+  std::deque<std::pair<StatusCode, std::string>> writes_;  ///< serialized BatchStatus
+  StatusCode writing_code_ = StatusCode::kOk;              ///< of the write outstanding
 };
 
 class ArrowServer::Service : public grpc::CallbackGenericService {
