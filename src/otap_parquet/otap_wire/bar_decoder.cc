@@ -10,6 +10,8 @@
 
 #include <arrow/array.h>
 #include <arrow/buffer.h>
+#include <arrow/ipc/dictionary.h>
+#include <arrow/ipc/message.h>
 #include <arrow/ipc/reader.h>
 #include <arrow/record_batch.h>
 #include <arrow/util/bit_util.h>
@@ -445,6 +447,58 @@ bool StartsWith(const arrow::ArrayData& next, const arrow::ArrayData& known) {
                      static_cast<size_t>(bytes)) == 0;
 }
 
+int CountDictionaryFields(const arrow::DataType& type) {
+  int n = type.id() == arrow::Type::DICTIONARY ? 1 : 0;
+  const arrow::DataType& inner =
+      type.id() == arrow::Type::DICTIONARY
+          ? *static_cast<const arrow::DictionaryType&>(type).value_type()
+          : type;
+  for (const auto& field : inner.fields()) n += CountDictionaryFields(*field->type());
+  return n;
+}
+
+// The dictionary batches of one payload's IPC messages (framing and headers only),
+// and the schema when the payload carries one.
+class PayloadScan : public arrow::ipc::MessageDecoderListener {
+ public:
+  arrow::Status OnMessageDecoded(std::unique_ptr<arrow::ipc::Message> message) override {
+    if (message->type() == arrow::ipc::MessageType::DICTIONARY_BATCH) {
+      dictionary_batches++;
+    } else if (message->type() == arrow::ipc::MessageType::SCHEMA) {
+      arrow::ipc::DictionaryMemo memo;
+      ARROW_ASSIGN_OR_RAISE(schema, arrow::ipc::ReadSchema(*message, &memo));
+    }
+    return arrow::Status::OK();
+  }
+  int dictionary_batches = 0;
+  std::shared_ptr<arrow::Schema> schema;
+};
+
+// At most one dictionary batch per dictionary field in a payload: what Go and Rust
+// send (one record batch's deltas or replacements). Arrow concatenates the whole
+// dictionary for every delta: thousands of one-value deltas in one message, each
+// copying a large dictionary, cost CPU out of proportion to the message.
+arrow::Status CheckDictionaryBatches(const std::shared_ptr<arrow::Buffer>& bytes,
+                                     const std::shared_ptr<arrow::Schema>& known) {
+  auto scan = std::make_shared<PayloadScan>();
+  // Bodies are slices of `bytes` (skip_body loses the framing after a body).
+  arrow::ipc::MessageDecoder messages(scan);
+  // Malformed bytes are reported by the stream decoder itself.
+  if (!messages.Consume(bytes).ok()) return arrow::Status::OK();
+  const std::shared_ptr<arrow::Schema>& schema = scan->schema ? scan->schema : known;
+  int allowed = 0;
+  if (schema) {
+    for (const auto& field : schema->fields())
+      allowed += CountDictionaryFields(*field->type());
+  }
+  if (scan->dictionary_batches > allowed) {
+    return arrow::Status::Invalid(scan->dictionary_batches,
+                                  " dictionary batches in one payload, for ", allowed,
+                                  " dictionary fields");
+  }
+  return arrow::Status::OK();
+}
+
 bool AllowedFor(Signal signal, PayloadType type) {
   if (type == PayloadType::kMultivariateMetrics) return false;
   for (PayloadType t : PayloadTypesOf(signal)) {
@@ -674,8 +728,9 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
     if (!record.empty())
       std::memcpy((*buffer)->mutable_data(), record.data(), record.size());
     stream.collector->batches.clear();
-    arrow::Status st =
-        stream.decoder->Consume(std::shared_ptr<arrow::Buffer>(std::move(*buffer)));
+    std::shared_ptr<arrow::Buffer> bytes(std::move(*buffer));
+    arrow::Status st = CheckDictionaryBatches(bytes, stream.decoder->schema());
+    if (st.ok()) st = stream.decoder->Consume(std::move(bytes));
     if (st.ok() && stream.collector->batches.size() != 1) {
       st = arrow::Status::Invalid("expected exactly one record batch, the payload held ",
                                   stream.collector->batches.size(),

@@ -596,6 +596,72 @@ TEST(StreamDecoderTest, OversizedZstdMessageIsAnsweredWithItsBatchId) {
   }
 }
 
+// Scenario: one logs payload carrying its schema, its severity_text dictionary and
+// then 50 deltas of that dictionary (one value each) before its one record batch;
+// the same without the extra deltas.
+// Guarantees: the first is refused and the stream flagged unusable (one dictionary
+// batch per dictionary field is what producers send; Arrow re-concatenates the
+// whole dictionary for each delta, a CPU sink for a large one); the second decodes.
+TEST(StreamDecoderTest, ManyDictionaryDeltasInOnePayloadAreRefused) {
+  auto batches = Generate(Signal::kLogs, 1);
+  ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batches[0]));
+  Producer producer;
+  std::vector<std::string> values = {"v0"}, expected;
+  std::vector<std::shared_ptr<arrow::ipc::Message>> messages;
+  for (int i = 0; i <= 50; ++i) {
+    if (i > 0) values.push_back("v" + std::to_string(i));
+    ASSERT_OK_AND_ASSIGN(
+        std::string bytes,
+        producer.Write(PayloadType::kLogs, WithDictSeverity(encoded, values, &expected)));
+    auto reader = arrow::ipc::MessageReader::Open(
+        std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes)));
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(auto message, reader->ReadNextMessage());
+      if (!message) break;
+      messages.push_back(std::move(message));
+    }
+  }
+  // Without the record batches but the last: schema, dictionary, 50 deltas, record.
+  auto payload = [&](bool all_deltas) {
+    auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
+    int deltas = 0;
+    for (size_t m = 0; m < messages.size(); ++m) {
+      const auto type = messages[m]->type();
+      if (type == arrow::ipc::MessageType::RECORD_BATCH && m + 1 != messages.size())
+        continue;
+      if (type == arrow::ipc::MessageType::DICTIONARY_BATCH && deltas++ > 0 &&
+          !all_deltas)
+        continue;
+      int64_t written = 0;
+      EXPECT_TRUE(
+          messages[m]
+              ->SerializeTo(sink.get(), arrow::ipc::IpcWriteOptions::Defaults(), &written)
+              .ok());
+    }
+    return sink->Finish().ValueOrDie()->ToString();
+  };
+  for (bool all_deltas : {true, false}) {
+    SCOPED_TRACE(all_deltas ? "50 deltas" : "one dictionary batch");
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(0);
+    auto* p = bar.add_arrow_payloads();
+    p->set_schema_id("0");
+    p->set_type(pb::LOGS);
+    p->set_record(payload(all_deltas));
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    if (all_deltas) {
+      EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+      EXPECT_FALSE(d.stream_usable);
+    } else {
+      // The record batch refers to values 0..50 (row i: i % 51); with only "v0" in
+      // the dictionary its indices are out of range: refused as bad data, but the
+      // IPC state is whole.
+      EXPECT_TRUE(d.stream_usable) << d.status.ToString();
+    }
+  }
+}
+
 // Scenario: an HPACK block that adds an empty field (name and value "") to the
 // dynamic table, then refers to it a million times (one byte each).
 // Guarantees: refused like headers over the byte limit (each field counts 32 bytes
