@@ -113,6 +113,34 @@ def test_wrong_token_refuses_stream(engine, run, tmp_path, otap_sender):
     eng.stop(signal.SIGINT, timeout=120)
 
 
+def test_batch_authorization_header_is_checked_whatever_its_case(engine, tmp_path):
+    # Scenario: auth.bearer_token "right"; a raw client opens a logs stream with the
+    # right token in its metadata and sends empty batches whose HPACK headers carry
+    # `authorization`, `Authorization` and `AUTHORIZATION: Bearer wrong` (literal
+    # fields, not indexed), then one with the right token.
+    # Guarantees: each wrong one is answered INVALID_ARGUMENT (3), the right one OK:
+    # header names are compared case-insensitively (Go's receiver lower-cases them),
+    # a capitalised name does not skip the check.
+    port = free_port()
+    eng = start_otap_to_parquet(engine, tmp_path, tmp_path / "lake", port,
+                                {"auth": {"bearer_token": "right"}})
+
+    def field(name, value):
+        return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+    names = [b"authorization", b"Authorization", b"AUTHORIZATION"]
+    messages = [bar(i, headers=field(n, b"Bearer wrong")) for i, n in enumerate(names)]
+    messages.append(bar(3, headers=field(b"Authorization", b"Bearer right")))
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    call = channel.stream_stream(
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
+    statuses = [parse_status(r) for r in call(
+        iter(messages), metadata=[("authorization", "Bearer right")], timeout=60)]
+    channel.close()
+    assert sorted(statuses) == [(0, 3), (1, 3), (2, 3), (3, 0)]
+    eng.stop(signal.SIGINT, timeout=120)
+
+
 def test_otlp_export_on_the_same_port(engine, run, tmp_path):
     # Scenario: a plain OTLP/gRPC client (grpcio) sends two Export requests to
     # receiver:otap's port (Go exporters fall back to OTLP there), the second
@@ -321,6 +349,89 @@ def test_batch_id_reused_in_flight_gets_no_status(engine, run, tmp_path):
     assert ended and ended[0][0] == grpc.StatusCode.INVALID_ARGUMENT, ended
     assert "batch_id 1 reused in flight" in ended[0][1]
     assert ds_rows(lake) == 2
+
+
+def test_stream_whose_dictionary_holds_half_its_memory_is_still_read(engine, run,
+                                                                     tmp_path):
+    # Scenario: arrow.memory_limit_mib 1; a raw client sends a logs batch whose
+    # severity_text dictionary holds two 300 KiB values (the stream's IPC decoder
+    # keeps it, and the payload bytes it points into, for the stream's life: past
+    # half of the limit, where reading pauses), then an empty batch, then
+    # half-closes.
+    # Guarantees: both batches are answered OK and the RPC ends OK. Waiting for that
+    # memory to go down held the stream forever (no status for the empty batch, the
+    # half-close never read, and no shutdown while the stream stayed open).
+    import pyarrow as pa
+    port = free_port()
+    eng = start_otap_to_parquet(engine, tmp_path, tmp_path / "lake", port,
+                                {"arrow": {"memory_limit_mib": 1}})
+    severity = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1], pa.uint8()), pa.array(["a" * (300 << 10), "b" * (300 << 10)]))
+    logs = pa.record_batch(
+        [pa.array([0, 1], pa.uint16()),
+         pa.array([1_700_000_000_000_000_000] * 2, pa.timestamp("ns")),
+         pa.array([9, 9], pa.int32()), severity],
+        names=["id", "time_unix_nano", "severity_number", "severity_text"])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, logs.schema) as writer:
+        writer.write_batch(logs)
+    record = sink.getvalue().to_pybytes()[:-8]  # no end-of-stream marker
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    call = channel.stream_stream(
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
+    statuses = [parse_status(r)
+                for r in call(iter([bar(0, [("0", 30, record)]), bar(1)]), timeout=60)]
+    channel.close()
+    assert sorted(statuses) == [(0, 0), (1, 0)]
+    eng.stop(signal.SIGINT, timeout=120)
+
+
+def test_statuses_of_a_cancelled_stream_are_not_counted_as_sent(engine, tmp_path):
+    # Scenario: wait_for_result and an exporter:parquet that publishes (so
+    # acknowledges) only at shutdown; a raw client sends a batch of two logs and,
+    # once the receiver has read it, cancels the call instead of half-closing.
+    # Guarantees: the batch is answered (UNAVAILABLE, the stream is gone) but that
+    # status cannot reach the client: otap_arrow_statuses (BatchStatus sent) stays 0
+    # once the stream has ended.
+    import pyarrow as pa
+    port = free_port()
+    exporter = parquet_exporter(tmp_path / "lake")
+    exporter["config"]["writer_options"] = {"target_rows_per_file": 1_000_000,
+                                            "flush_when_older_than": "10m"}
+    config = write_config(
+        tmp_path / "cancel.yaml",
+        {"otap": {"type": "receiver:otap",
+                  "config": {"listening_addr": f"127.0.0.1:{port}",
+                             "wait_for_result": True, "timeout": "2s"}},
+         "parquet": exporter},
+        [{"from": "otap", "to": "parquet"}])
+    eng = engine(config, "--num-cores", "1", "--shutdown-timeout", "30s")
+    schema = pa.schema([("id", pa.uint16()), ("time_unix_nano", pa.timestamp("ns")),
+                        ("severity_number", pa.int32())])
+    logs = pa.record_batch([pa.array([0, 1], pa.uint16()),
+                            pa.array([1_700_000_000_000_000_000] * 2, pa.timestamp("ns")),
+                            pa.array([9, 9], pa.int32())], schema=schema)
+    record = schema.serialize().to_pybytes() + logs.serialize().to_pybytes()
+    done = threading.Event()
+
+    def requests():
+        yield bar(0, [("0", 30, record)])
+        done.wait(120)  # no half-close: the client cancels
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    call = channel.stream_stream(
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
+    responses = call(requests(), timeout=120)
+    wait_until(lambda: metric(eng.metrics(), "otap_arrow_batches", signal="logs") >= 1,
+               "the batch read")
+    responses.cancel()
+    done.set()
+    wait_until(lambda: metric(eng.metrics(), "otap_arrow_streams", outcome="started") == 1
+               and metric(eng.metrics(), "otap_arrow_streams_open") == 0,
+               "the stream ended")
+    assert metric(eng.metrics(), "otap_arrow_statuses") == 0
+    channel.close()
+    eng.stop(signal.SIGINT, timeout=120)
 
 
 def ds_rows(lake):

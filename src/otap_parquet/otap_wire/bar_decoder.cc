@@ -10,6 +10,8 @@
 
 #include <arrow/array.h>
 #include <arrow/buffer.h>
+#include <arrow/ipc/dictionary.h>
+#include <arrow/ipc/message.h>
 #include <arrow/ipc/reader.h>
 #include <arrow/record_batch.h>
 #include <arrow/util/bit_util.h>
@@ -98,6 +100,36 @@ arrow::Result<std::string> DecompressZstd(std::string_view bytes, int64_t max_si
   return ZstdDecoder().Decompress(bytes, max_size);
 }
 
+namespace {
+
+// The batch_id of a zstd-compressed BatchArrowRecords, from its first bytes: Go's and
+// Rust's encoders write field 1 first, and leave it out when 0 (proto3), so another
+// first field means 0. nullopt when the bytes do not start like a BatchArrowRecords.
+std::optional<int64_t> PeekBatchId(std::string_view compressed) {
+  ZSTD_DCtx* ctx = ZSTD_createDCtx();
+  if (!ctx) return std::nullopt;
+  ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, 27);
+  uint8_t head[11];  // a tag and a varint of up to 10 bytes
+  ZSTD_outBuffer out{head, sizeof(head), 0};
+  ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
+  while (out.pos < out.size && in.pos < in.size) {
+    const size_t r = ZSTD_decompressStream(ctx, &out, &in);
+    if (ZSTD_isError(r) || r == 0) break;
+  }
+  ZSTD_freeDCtx(ctx);
+  if (out.pos == 0) return std::nullopt;
+  if (head[0] == 0x12 || head[0] == 0x1a) return 0;
+  if (head[0] != 0x08) return std::nullopt;
+  uint64_t id = 0;
+  for (size_t i = 1; i < out.pos && i < 11; ++i) {
+    id |= static_cast<uint64_t>(head[i] & 0x7f) << (7 * (i - 1));
+    if ((head[i] & 0x80) == 0) return static_cast<int64_t>(id);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 // HPACK
 
@@ -135,7 +167,9 @@ arrow::Result<std::vector<Header>> HpackDecoder::Decode(std::string_view block,
     in += used;
     left -= static_cast<size_t>(used);
     if (flags & NGHTTP2_HD_INFLATE_EMIT) {
-      total += static_cast<int64_t>(nv.namelen + nv.valuelen);
+      // 32 bytes per field beside name and value, as HTTP/2 counts a header list:
+      // empty fields (one byte each from the dynamic table) are not free.
+      total += static_cast<int64_t>(nv.namelen + nv.valuelen) + 32;
       if (total > max_bytes) {
         return arrow::Status::Invalid("hpack: headers exceed ", max_bytes, " bytes");
       }
@@ -413,6 +447,58 @@ bool StartsWith(const arrow::ArrayData& next, const arrow::ArrayData& known) {
                      static_cast<size_t>(bytes)) == 0;
 }
 
+int CountDictionaryFields(const arrow::DataType& type) {
+  int n = type.id() == arrow::Type::DICTIONARY ? 1 : 0;
+  const arrow::DataType& inner =
+      type.id() == arrow::Type::DICTIONARY
+          ? *static_cast<const arrow::DictionaryType&>(type).value_type()
+          : type;
+  for (const auto& field : inner.fields()) n += CountDictionaryFields(*field->type());
+  return n;
+}
+
+// The dictionary batches of one payload's IPC messages (framing and headers only),
+// and the schema when the payload carries one.
+class PayloadScan : public arrow::ipc::MessageDecoderListener {
+ public:
+  arrow::Status OnMessageDecoded(std::unique_ptr<arrow::ipc::Message> message) override {
+    if (message->type() == arrow::ipc::MessageType::DICTIONARY_BATCH) {
+      dictionary_batches++;
+    } else if (message->type() == arrow::ipc::MessageType::SCHEMA) {
+      arrow::ipc::DictionaryMemo memo;
+      ARROW_ASSIGN_OR_RAISE(schema, arrow::ipc::ReadSchema(*message, &memo));
+    }
+    return arrow::Status::OK();
+  }
+  int dictionary_batches = 0;
+  std::shared_ptr<arrow::Schema> schema;
+};
+
+// At most one dictionary batch per dictionary field in a payload: what Go and Rust
+// send (one record batch's deltas or replacements). Arrow concatenates the whole
+// dictionary for every delta: thousands of one-value deltas in one message, each
+// copying a large dictionary, cost CPU out of proportion to the message.
+arrow::Status CheckDictionaryBatches(const std::shared_ptr<arrow::Buffer>& bytes,
+                                     const std::shared_ptr<arrow::Schema>& known) {
+  auto scan = std::make_shared<PayloadScan>();
+  // Bodies are slices of `bytes` (skip_body loses the framing after a body).
+  arrow::ipc::MessageDecoder messages(scan);
+  // Malformed bytes are reported by the stream decoder itself.
+  if (!messages.Consume(bytes).ok()) return arrow::Status::OK();
+  const std::shared_ptr<arrow::Schema>& schema = scan->schema ? scan->schema : known;
+  int allowed = 0;
+  if (schema) {
+    for (const auto& field : schema->fields())
+      allowed += CountDictionaryFields(*field->type());
+  }
+  if (scan->dictionary_batches > allowed) {
+    return arrow::Status::Invalid(scan->dictionary_batches,
+                                  " dictionary batches in one payload, for ", allowed,
+                                  " dictionary fields");
+  }
+  return arrow::Status::OK();
+}
+
 bool AllowedFor(Signal signal, PayloadType type) {
   if (type == PayloadType::kMultivariateMetrics) return false;
   for (PayloadType t : PayloadTypesOf(signal)) {
@@ -530,13 +616,21 @@ StreamDecoder::~StreamDecoder() {
 
 DecodedBar StreamDecoder::Decode(std::string_view message) {
   DecodedBar out;
+  const int64_t memory_before = pool_->bytes_allocated();
   std::string inflated;
   if (IsZstdFrame(message)) {
     auto r = zstd_.Decompress(message, limits_.max_message_size);
     if (!r.ok()) {
-      // The stream's state was not touched: the next message can still be decoded,
-      // but without a batch_id this one cannot be answered.
       out.status = r.status();
+      if (r.status().IsCapacityError()) {
+        // Too large on any stream: refused for good when its batch_id can be read
+        // (else the sender retries it forever). Its headers were skipped: the
+        // HPACK table may be out of step, so the stream ends after it.
+        out.batch_id = PeekBatchId(message);
+        out.stream_usable = !out.batch_id;
+      }
+      // Otherwise the stream's state was not touched: the next message can still be
+      // decoded, but without a batch_id this one cannot be answered.
       return out;
     }
     inflated = std::move(*r);
@@ -566,7 +660,10 @@ DecodedBar StreamDecoder::Decode(std::string_view message) {
   arrow::Status st = DecodePayloads(&bar, &out);
   if (!st.ok()) {
     out.status = st.WithMessage("batch ", bar.batch_id(), ": ", st.message());
-    out.retryable = st.IsOutOfMemory();
+    // Retryable only when other memory (batches in the pipeline, dictionaries) was
+    // in the way: a fresh stream may have room. A batch that alone needs more than
+    // the limit would fail the same way on any stream.
+    out.retryable = st.IsOutOfMemory() && memory_before > 0;
     out.batch.reset();
   }
   return out;
@@ -631,8 +728,9 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
     if (!record.empty())
       std::memcpy((*buffer)->mutable_data(), record.data(), record.size());
     stream.collector->batches.clear();
-    arrow::Status st =
-        stream.decoder->Consume(std::shared_ptr<arrow::Buffer>(std::move(*buffer)));
+    std::shared_ptr<arrow::Buffer> bytes(std::move(*buffer));
+    arrow::Status st = CheckDictionaryBatches(bytes, stream.decoder->schema());
+    if (st.ok()) st = stream.decoder->Consume(std::move(bytes));
     if (st.ok() && stream.collector->batches.size() != 1) {
       st = arrow::Status::Invalid("expected exactly one record batch, the payload held ",
                                   stream.collector->batches.size(),

@@ -64,8 +64,9 @@ class HpackDecoder {
   HpackDecoder& operator=(const HpackDecoder&) = delete;
 
   /// \brief Decodes one complete header block. Invalid on malformed input or when
-  /// the decoded fields exceed `max_bytes` (name + value lengths); after an error the
-  /// table state is undefined and the stream must end.
+  /// the decoded fields exceed `max_bytes` (name + value lengths + 32 per field, as
+  /// HTTP/2's header list size); after an error the table state is undefined and
+  /// the stream must end.
   arrow::Result<std::vector<Header>> Decode(std::string_view block, int64_t max_bytes);
 
  private:
@@ -129,7 +130,9 @@ struct DecodedBar {
   /// Not OK: the batch is refused (answer INVALID_ARGUMENT, or UNAVAILABLE when
   /// `retryable`).
   arrow::Status status;
-  /// The failure was a resource limit (memory), not the data: retryable.
+  /// The failure was the stream memory limit while other memory of the stream
+  /// (batches in the pipeline, dictionaries) held part of it: retryable. A batch
+  /// that alone exceeds the limit is not.
   bool retryable = false;
   /// False once the stream's HPACK or IPC state may no longer match the sender's:
   /// the stream must end after this batch's status.

@@ -502,19 +502,203 @@ TEST(StreamDecoderTest, BadInputIsRefused) {
   }
 }
 
-// Scenario: a stream memory limit far below what one batch needs.
-// Guarantees: the batch is refused as retryable (UNAVAILABLE), not as invalid.
-TEST(StreamDecoderTest, MemoryLimitIsRetryable) {
+// A record of `rows` int64 zeros: a few KiB on the wire with zstd IPC bodies,
+// rows * 8 bytes once decoded.
+std::shared_ptr<arrow::RecordBatch> Zeros(int64_t rows) {
+  arrow::Int64Builder builder;
+  EXPECT_TRUE(builder.AppendValues(std::vector<int64_t>(rows, 0)).ok());
+  return arrow::RecordBatch::Make(arrow::schema({arrow::field("x", arrow::int64())}),
+                                  rows, {builder.Finish().ValueOrDie()});
+}
+
+pb::BatchArrowRecords ZerosBar(Producer* producer, PayloadType type, int64_t rows,
+                               int64_t batch_id) {
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(batch_id);
+  auto* p = bar.add_arrow_payloads();
+  p->set_record(producer->Write(type, Zeros(rows)).ValueOrDie());
+  p->set_schema_id(producer->schema_id(type));
+  p->set_type(static_cast<pb::ArrowPayloadType>(type));
+  return bar;
+}
+
+// Scenario: a batch whose zstd IPC body decompresses to 8 MiB, beyond the stream
+// memory limit, (a) on a fresh stream, (b) on a stream whose memory is partly held by
+// an earlier batch's dictionary (pipeline batches hold memory the same way).
+// Guarantees: (a) is refused for good (INVALID_ARGUMENT): it needs more than the
+// limit on any stream, retrying it (UNAVAILABLE) would only fail again; (b) is
+// retryable, as a fresh stream may have room for it.
+TEST(StreamDecoderTest, MemoryLimitIsRetryableOnlyWhenOtherMemoryHoldsIt) {
+  {
+    Producer producer;
+    DecodeLimits limits;
+    limits.memory_limit = 4 << 20;
+    StreamDecoder decoder(Signal::kLogs, limits);
+    auto bar = ZerosBar(&producer, PayloadType::kLogs, 1 << 20, 0);
+    ASSERT_LT(bar.ByteSizeLong(), 64u << 10);
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
+    EXPECT_FALSE(d.retryable);
+    EXPECT_FALSE(d.stream_usable);
+  }
+  {
+    auto batches = Generate(Signal::kLogs, 1);
+    ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batches[0]));
+    std::vector<std::string> expected;
+    // A dictionary of 6 MiB (compressible): the IPC decoder keeps it.
+    auto root = WithDictSeverity(
+        encoded, {std::string(3 << 20, 'a'), std::string(3 << 20, 'b')}, &expected);
+    Producer producer;
+    DecodeLimits limits;
+    limits.memory_limit = 12 << 20;
+    StreamDecoder decoder(Signal::kLogs, limits);
+    pb::BatchArrowRecords first;
+    first.set_batch_id(0);
+    auto* p = first.add_arrow_payloads();
+    ASSERT_OK_AND_ASSIGN(*p->mutable_record(), producer.Write(PayloadType::kLogs, root));
+    p->set_schema_id(producer.schema_id(PayloadType::kLogs));
+    p->set_type(pb::LOGS);
+    DecodedBar a = decoder.Decode(Serialize(first));
+    ASSERT_OK(a.status);
+    a.batch.reset();
+    ASSERT_GE(decoder.memory_used(), 6 << 20);
+    DecodedBar d = decoder.Decode(
+        Serialize(ZerosBar(&producer, PayloadType::kLogAttrs, 1 << 20, 1)));
+    EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
+    EXPECT_TRUE(d.retryable);
+    EXPECT_FALSE(d.stream_usable);
+  }
+}
+
+// Scenario: a zstd-compressed BatchArrowRecords (batch_id 42, and batch_id 0, which
+// proto3 leaves out) whose 8 MiB payload compresses to a few KiB, against the 4 MiB
+// message limit.
+// Guarantees: refused with its batch_id (so it is answered INVALID_ARGUMENT, not
+// retried by the sender on stream after stream), the stream flagged unusable (its
+// headers were skipped).
+TEST(StreamDecoderTest, OversizedZstdMessageIsAnsweredWithItsBatchId) {
+  for (int64_t id : {int64_t{42}, int64_t{0}}) {
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(id);
+    auto* p = bar.add_arrow_payloads();
+    p->set_schema_id("0");
+    p->set_type(pb::LOGS);
+    p->set_record(std::string(8 << 20, '\0'));
+    const std::string plain = Serialize(bar);
+    std::string compressed(ZSTD_compressBound(plain.size()), '\0');
+    compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), plain.data(),
+                                    plain.size(), 1));
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(compressed);
+    EXPECT_TRUE(d.status.IsCapacityError()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, id);
+    EXPECT_FALSE(d.retryable);
+    EXPECT_FALSE(d.stream_usable);
+  }
+}
+
+// Scenario: one logs payload carrying its schema, its severity_text dictionary and
+// then 50 deltas of that dictionary (one value each) before its one record batch;
+// the same without the extra deltas.
+// Guarantees: the first is refused and the stream flagged unusable (one dictionary
+// batch per dictionary field is what producers send; Arrow re-concatenates the
+// whole dictionary for each delta, a CPU sink for a large one); the second decodes.
+TEST(StreamDecoderTest, ManyDictionaryDeltasInOnePayloadAreRefused) {
   auto batches = Generate(Signal::kLogs, 1);
+  ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batches[0]));
   Producer producer;
-  ASSERT_OK_AND_ASSIGN(auto bar, producer.Produce(batches[0], 0));
-  DecodeLimits limits;
-  limits.memory_limit = 1024;
-  StreamDecoder decoder(Signal::kLogs, limits);
+  std::vector<std::string> values = {"v0"}, expected;
+  std::vector<std::shared_ptr<arrow::ipc::Message>> messages;
+  for (int i = 0; i <= 50; ++i) {
+    if (i > 0) values.push_back("v" + std::to_string(i));
+    ASSERT_OK_AND_ASSIGN(
+        std::string bytes,
+        producer.Write(PayloadType::kLogs, WithDictSeverity(encoded, values, &expected)));
+    auto reader = arrow::ipc::MessageReader::Open(
+        std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes)));
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(auto message, reader->ReadNextMessage());
+      if (!message) break;
+      messages.push_back(std::move(message));
+    }
+  }
+  // Without the record batches but the last: schema, dictionary, 50 deltas, record.
+  auto payload = [&](bool all_deltas) {
+    auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
+    int deltas = 0;
+    for (size_t m = 0; m < messages.size(); ++m) {
+      const auto type = messages[m]->type();
+      if (type == arrow::ipc::MessageType::RECORD_BATCH && m + 1 != messages.size())
+        continue;
+      if (type == arrow::ipc::MessageType::DICTIONARY_BATCH && deltas++ > 0 &&
+          !all_deltas)
+        continue;
+      int64_t written = 0;
+      EXPECT_TRUE(
+          messages[m]
+              ->SerializeTo(sink.get(), arrow::ipc::IpcWriteOptions::Defaults(), &written)
+              .ok());
+    }
+    return sink->Finish().ValueOrDie()->ToString();
+  };
+  for (bool all_deltas : {true, false}) {
+    SCOPED_TRACE(all_deltas ? "50 deltas" : "one dictionary batch");
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(0);
+    auto* p = bar.add_arrow_payloads();
+    p->set_schema_id("0");
+    p->set_type(pb::LOGS);
+    p->set_record(payload(all_deltas));
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    if (all_deltas) {
+      EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+      EXPECT_FALSE(d.stream_usable);
+    } else {
+      // The record batch refers to values 0..50 (row i: i % 51); with only "v0" in
+      // the dictionary its indices are out of range: refused as bad data, but the
+      // IPC state is whole.
+      EXPECT_TRUE(d.stream_usable) << d.status.ToString();
+    }
+  }
+}
+
+// Scenario: an HPACK block that adds an empty field (name and value "") to the
+// dynamic table, then refers to it a million times (one byte each).
+// Guarantees: refused like headers over the byte limit (each field counts 32 bytes
+// beside its name and value, as HTTP/2's header list size), not a million fields
+// decoded (~64 MiB of memory from a 1 MiB message).
+TEST(StreamDecoderTest, HpackFieldCountIsBounded) {
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(0);
+  bar.set_headers(std::string("\x40\x00\x00", 3) + std::string(1 << 20, '\xbe'));
   DecodedBar d = decoder.Decode(Serialize(bar));
-  EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
-  EXPECT_TRUE(d.retryable);
+  EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+  EXPECT_EQ(d.batch_id, 0);
   EXPECT_FALSE(d.stream_usable);
+  EXPECT_TRUE(d.headers.empty());
+}
+
+// Scenario: HPACK blocks a sender could get wrong: a dynamic table size update
+// above the 4096 bytes both sides start with; a block that ends inside a field (the
+// rest sent with the next batch).
+// Guarantees: that batch refused, the stream flagged unusable.
+TEST(StreamDecoderTest, HpackProtocolErrorsAreRefused) {
+  const std::vector<std::string> blocks = {
+      std::string("\x3f\xe1\x7f", 3),  // table size update to 16384
+      std::string("\x40\x0d", 2) + "authorization" + "\x0b" + "Bearer",  // cut short
+  };
+  for (const std::string& block : blocks) {
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(1);
+    bar.set_headers(block);
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, 1);
+    EXPECT_FALSE(d.stream_usable);
+  }
 }
 
 // A logs batch whose only column is of the Null type: `rows` rows in a few bytes.

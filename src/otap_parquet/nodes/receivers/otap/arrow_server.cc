@@ -12,6 +12,7 @@
 
 #include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
 #include "otap_parquet/otap_wire/bar_decoder.h"
+#include "otap_parquet/util/strings.h"
 
 namespace otap_parquet::nodes::otap_receiver {
 
@@ -120,9 +121,13 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       std::lock_guard<std::mutex> lock(mutex_);
       if (reading_ || read_closed_ || broken_ || finished_) return;
       const OtapReceiverConfig& config = server_->config();
+      // Memory is waited for only while batches are in flight: their outcomes
+      // bring it back. The rest (the stream's dictionaries) stays for the stream's
+      // life, and waiting for it held the stream forever; the pool's limit bounds it
+      // (a batch that hits it is answered UNAVAILABLE and the stream ends).
       const bool hold =
           in_flight_ >= config.max_concurrent_requests_per_stream ||
-          decoder_.memory_used() >= config.stream_memory_limit / 2 ||
+          (in_flight_ > 0 && decoder_.memory_used() >= config.stream_memory_limit / 2) ||
           server_->counters().in_flight_bytes.load() >= config.request_limit_bytes;
       if (hold) {
         if (!paused_) server_->mutable_counters().read_pauses++;
@@ -187,7 +192,15 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     }
     if (!bar.status.ok()) {
       c.decode_errors++;
-      server_->ingest()->CountRejected(Protocol::kArrow, Outcome::kInvalid);
+      // The reason as the status says it: a memory limit to retry, a batch too
+      // large for any stream, or bad data.
+      Outcome reason = Outcome::kInvalid;
+      if (bar.retryable) {
+        reason = Outcome::kExhausted;
+      } else if (bar.status.IsOutOfMemory() || bar.status.IsCapacityError()) {
+        reason = Outcome::kTooLarge;
+      }
+      server_->ingest()->CountRejected(Protocol::kArrow, reason);
       Enqueue(id, bar.retryable ? StatusCode::kUnavailable : StatusCode::kInvalidArgument,
               bar.status.message());
       if (!bar.stream_usable) {
@@ -203,7 +216,10 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     const std::string& token = server_->config().bearer_token;
     if (!token.empty()) {
       for (const auto& [name, value] : bar.headers) {
-        if (name == "authorization" && !otlp_receiver::BearerTokenMatches(value, token)) {
+        // Any case: HPACK carries names as the sender wrote them (Go's receiver
+        // lower-cases them), and "Authorization" must not skip the check.
+        if (util::AsciiLower(name) == "authorization" &&
+            !otlp_receiver::BearerTokenMatches(value, token)) {
           server_->ingest()->CountRejected(Protocol::kArrow, Outcome::kUnauthenticated);
           Enqueue(id, StatusCode::kInvalidArgument,
                   "invalid \"authorization\" header in the batch headers");
@@ -247,12 +263,26 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   }
 
   void OnWriteDone(bool ok) override {
+    StatusCode written = StatusCode::kOk;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       writing_ = false;
+      written = writing_code_;
       if (!ok) {
         write_failed_ = true;  // the client is gone: statuses cannot be delivered
         writes_.clear();
+      }
+    }
+    // Counted once written: statuses of a stream the client cancelled are never
+    // delivered.
+    if (ok) {
+      StreamCounters& c = server_->mutable_counters();
+      if (written == StatusCode::kOk) {
+        c.statuses_ok++;
+      } else if (written == StatusCode::kInvalidArgument) {
+        c.statuses_invalid++;
+      } else {
+        c.statuses_unavailable++;
       }
     }
     Flush();
@@ -314,14 +344,6 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   }
 
   void Enqueue(int64_t id, StatusCode code, const std::string& message) {
-    StreamCounters& c = server_->mutable_counters();
-    if (code == StatusCode::kOk) {
-      c.statuses_ok++;
-    } else if (code == StatusCode::kInvalidArgument) {
-      c.statuses_invalid++;
-    } else {
-      c.statuses_unavailable++;
-    }
     opentelemetry::proto::experimental::arrow::v1::BatchStatus status;
     status.set_batch_id(id);
     status.set_status_code(
@@ -329,7 +351,7 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     if (!message.empty()) status.set_status_message(message);
     std::lock_guard<std::mutex> lock(mutex_);
     if (write_failed_ || finished_) return;
-    writes_.push_back(status.SerializeAsString());
+    writes_.emplace_back(code, status.SerializeAsString());
   }
 
   void Flush() {
@@ -338,7 +360,8 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       std::lock_guard<std::mutex> lock(mutex_);
       if (writing_ || writes_.empty() || finished_) return;
       writing_ = true;
-      next = std::move(writes_.front());
+      writing_code_ = writes_.front().first;
+      next = std::move(writes_.front().second);
       writes_.pop_front();
     }
     grpc::Slice slice(next);
@@ -378,7 +401,8 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   int64_t in_flight_ = 0;
   int64_t in_flight_bytes_ = 0;
   std::map<int64_t, uint64_t> pending_;  ///< batch_id → Ingest key (0: not known yet)
-  std::deque<std::string> writes_;
+  std::deque<std::pair<StatusCode, std::string>> writes_;  ///< serialized BatchStatus
+  StatusCode writing_code_ = StatusCode::kOk;              ///< of the write outstanding
 };
 
 class ArrowServer::Service : public grpc::CallbackGenericService {
