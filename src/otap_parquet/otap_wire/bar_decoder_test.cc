@@ -545,9 +545,12 @@ TEST(StreamDecoderTest, MemoryLimitIsRetryableOnlyWhenOtherMemoryHoldsIt) {
     auto batches = Generate(Signal::kLogs, 1);
     ASSERT_OK_AND_ASSIGN(OtapBatch encoded, EncodeTransportIds(batches[0]));
     std::vector<std::string> expected;
-    // A dictionary of 6 MiB (compressible): the IPC decoder keeps it.
-    auto root = WithDictSeverity(
-        encoded, {std::string(3 << 20, 'a'), std::string(3 << 20, 'b')}, &expected);
+    // A dictionary of 6 MiB (compressible): the IPC decoder keeps it. 256 values, so
+    // that the batch's own decoded rows (counted too) stay small.
+    std::vector<std::string> values;
+    for (int i = 0; i < 256; ++i) values.push_back(std::string(24 << 10, 'a' + i % 26));
+    ASSERT_LT(encoded.root()->num_rows(), 128);
+    auto root = WithDictSeverity(encoded, values, &expected);
     Producer producer;
     DecodeLimits limits;
     limits.memory_limit = 12 << 20;
