@@ -248,9 +248,16 @@ def parse_status(data):
                 if not b & 0x80:
                     break
             fields[tag >> 3] = value
-        else:  # length-delimited (the message)
-            size = data[pos]
-            pos += 1 + size
+        else:  # length-delimited (the message), its length a varint
+            size, shift = 0, 0
+            while True:
+                b = data[pos]
+                pos += 1
+                size |= (b & 0x7F) << shift
+                shift += 7
+                if not b & 0x80:
+                    break
+            pos += size
     return fields.get(1, 0), fields.get(2, 0)
 
 
@@ -356,8 +363,8 @@ def test_stream_whose_dictionary_holds_half_its_memory_is_still_read(engine, run
     # Scenario: arrow.memory_limit_mib 1; a raw client sends a logs batch whose
     # severity_text dictionary holds two 300 KiB values (the stream's IPC decoder
     # keeps it, and the payload bytes it points into, for the stream's life: past
-    # half of the limit, where reading pauses), then an empty batch, then
-    # half-closes.
+    # half of the limit, where reading pauses) that no row uses (decoded rows count
+    # against the limit too), then an empty batch, then half-closes.
     # Guarantees: both batches are answered OK and the RPC ends OK. Waiting for that
     # memory to go down held the stream forever (no status for the empty batch, the
     # half-close never read, and no shutdown while the stream stayed open).
@@ -366,7 +373,8 @@ def test_stream_whose_dictionary_holds_half_its_memory_is_still_read(engine, run
     eng = start_otap_to_parquet(engine, tmp_path, tmp_path / "lake", port,
                                 {"arrow": {"memory_limit_mib": 1}})
     severity = pa.DictionaryArray.from_arrays(
-        pa.array([0, 1], pa.uint8()), pa.array(["a" * (300 << 10), "b" * (300 << 10)]))
+        pa.array([2, 2], pa.uint8()),
+        pa.array(["a" * (300 << 10), "b" * (300 << 10), "c"]))
     logs = pa.record_batch(
         [pa.array([0, 1], pa.uint16()),
          pa.array([1_700_000_000_000_000_000] * 2, pa.timestamp("ns")),
