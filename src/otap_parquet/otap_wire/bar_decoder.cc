@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
+#include "otap_parquet/otlp/protobuf_log_internal.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/normalize.h"
 
@@ -550,10 +551,16 @@ DecodedBar StreamDecoder::Decode(std::string_view message) {
     return out;
   }
   pb::BatchArrowRecords bar;
-  if (!bar.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-    out.status = arrow::Status::Invalid("malformed protobuf: not a BatchArrowRecords (",
-                                        message.size(), " bytes)");
-    return out;
+  {
+    // Protobuf logs a string field with invalid UTF-8 (a schema_id) to stderr, a
+    // line per message a client sends: it goes into the error instead.
+    otlp::internal::ProtobufLogCapture capture;
+    if (!bar.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+      out.status = arrow::Status::Invalid(
+          "malformed protobuf: not a BatchArrowRecords (", message.size(), " bytes)",
+          capture.empty() ? "" : ": ", capture.messages());
+      return out;
+    }
   }
   out.batch_id = bar.batch_id();
   auto headers = hpack_.Decode(bar.headers(), limits_.max_header_bytes);

@@ -502,6 +502,26 @@ TEST(StreamDecoderTest, BadInputIsRefused) {
   }
 }
 
+// Scenario: a message whose schema_id is not UTF-8 (a proto3 `string`, so protobuf
+// refuses the message and logs a line about it).
+// Guarantees: the error says why, and nothing is printed on stderr (a client would
+// otherwise write a line to the engine's log per message).
+TEST(StreamDecoderTest, InvalidUtf8SchemaIdIsAnErrorNotALogLine) {
+  // BatchArrowRecords{batch_id: 5, arrow_payloads: [{schema_id: "\xff"}]}, by hand:
+  // protobuf would log serializing it too.
+  const std::string message("\x08\x05\x12\x03\x0a\x01\xff", 7);
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  ::testing::internal::CaptureStderr();
+  DecodedBar d = decoder.Decode(message);
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+  EXPECT_FALSE(d.batch_id.has_value());
+  EXPECT_NE(d.status.message().find("schema_id"), std::string::npos)
+      << d.status.ToString();
+  EXPECT_NE(d.status.message().find("UTF-8"), std::string::npos) << d.status.ToString();
+  EXPECT_EQ(printed, "");
+}
+
 // Scenario: a stream memory limit far below what one batch needs.
 // Guarantees: the batch is refused as retryable (UNAVAILABLE), not as invalid.
 TEST(StreamDecoderTest, MemoryLimitIsRetryable) {
