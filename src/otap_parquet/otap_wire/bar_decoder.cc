@@ -400,8 +400,9 @@ bool StartsWith(const arrow::ArrayData& next, const arrow::ArrayData& known) {
   if (a[0] == b[0]) {
     if (std::memcmp(a, b, offsets_bytes) != 0) return false;
   } else {
+    // In 64 bits: `next`'s offsets are unchecked (INT32_MIN - 1 overflows int).
     for (int64_t i = 0; i <= known.length; ++i) {
-      if (b[i] - b[0] != a[i] - a[0]) return false;
+      if (int64_t{b[i]} - b[0] != int64_t{a[i]} - a[0]) return false;
     }
   }
   const int64_t bytes = a[known.length] - a[0];
