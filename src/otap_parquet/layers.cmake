@@ -32,7 +32,8 @@ otap_layer(otap_generator generator DEPS otap_otlp TEST_DEPS otap_otlp)
 # OTel Arrow (OTAP) stream decoding: BatchArrowRecords -> OtapBatch.
 otap_layer(otap_otap_wire otap_wire
   DEPS otap_pdata
-  PRIVATE_DEPS otap_schema otap_util otap_proto PkgConfig::LIBNGHTTP2 PkgConfig::LIBZSTD
+  PRIVATE_DEPS otap_otlp otap_schema otap_util otap_proto PkgConfig::LIBNGHTTP2
+               PkgConfig::LIBZSTD
   TEST_DEPS otap_otlp otap_generator otap_proto)
 # YAML configuration: ConfigReader, the engine config, units, URNs, time bounds.
 otap_layer(otap_config config DEPS yaml-cpp otap::arrow PRIVATE_DEPS otap_util fmt::fmt

@@ -19,6 +19,7 @@
 #include <zstd.h>
 
 #include "opentelemetry/proto/experimental/arrow/v1/arrow_service.pb.h"
+#include "otap_parquet/otlp/protobuf_log_internal.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/normalize.h"
 
@@ -433,8 +434,9 @@ bool StartsWith(const arrow::ArrayData& next, const arrow::ArrayData& known) {
   if (a[0] == b[0]) {
     if (std::memcmp(a, b, offsets_bytes) != 0) return false;
   } else {
+    // In 64 bits: `next`'s offsets are unchecked (INT32_MIN - 1 overflows int).
     for (int64_t i = 0; i <= known.length; ++i) {
-      if (b[i] - b[0] != a[i] - a[0]) return false;
+      if (int64_t{b[i]} - b[0] != int64_t{a[i]} - a[0]) return false;
     }
   }
   const int64_t bytes = a[known.length] - a[0];
@@ -644,10 +646,16 @@ DecodedBar StreamDecoder::Decode(std::string_view message) {
     return out;
   }
   pb::BatchArrowRecords bar;
-  if (!bar.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-    out.status = arrow::Status::Invalid("malformed protobuf: not a BatchArrowRecords (",
-                                        message.size(), " bytes)");
-    return out;
+  {
+    // Protobuf logs a string field with invalid UTF-8 (a schema_id) to stderr, a
+    // line per message a client sends: it goes into the error instead.
+    otlp::internal::ProtobufLogCapture capture;
+    if (!bar.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+      out.status = arrow::Status::Invalid(
+          "malformed protobuf: not a BatchArrowRecords (", message.size(), " bytes)",
+          capture.empty() ? "" : ": ", capture.messages());
+      return out;
+    }
   }
   out.batch_id = bar.batch_id();
   auto headers = hpack_.Decode(bar.headers(), limits_.max_header_bytes);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/otap_wire/bar_decoder.h"
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -331,6 +332,65 @@ TEST(StreamDecoderTest, DictionaryShortcutsStillRefuseBadData) {
   }
 }
 
+// Scenario: a replacement dictionary whose offsets start elsewhere than the checked
+// dictionary's and jump to INT32_MIN ([1, INT32_MIN, 2]: the first and last are in
+// bounds, so Arrow's IPC reader passes them on).
+// Guarantees: the batch is refused Invalid; comparing it with the checked values
+// does no signed overflow (UBSan aborted in otap_bar_fuzz, and in the sanitizer
+// build of this test).
+TEST(StreamDecoderTest, ReplacementDictionaryWithWildOffsetsIsRefused) {
+  auto type = arrow::dictionary(arrow::uint8(), arrow::utf8());
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::uint16()), arrow::field(schema::kSeverityText, type)});
+  auto batch = [&](const std::vector<std::string>& values) {
+    arrow::StringBuilder dict;
+    EXPECT_TRUE(dict.AppendValues(values).ok());
+    arrow::UInt8Builder indices;
+    arrow::UInt16Builder ids;
+    EXPECT_TRUE(indices.AppendValues({0, 1}).ok());
+    EXPECT_TRUE(ids.AppendValues({0, 1}).ok());
+    auto column = std::make_shared<arrow::DictionaryArray>(
+        type, indices.Finish().ValueOrDie(), dict.Finish().ValueOrDie());
+    return arrow::RecordBatch::Make(schema, 2, {ids.Finish().ValueOrDie(), column});
+  };
+  // Uncompressed, replacements (not deltas): the offsets are patched in place.
+  ASSERT_OK_AND_ASSIGN(auto sink, arrow::io::BufferOutputStream::Create());
+  auto options = arrow::ipc::IpcWriteOptions::Defaults();
+  options.emit_dictionary_deltas = false;
+  ASSERT_OK_AND_ASSIGN(auto writer, arrow::ipc::MakeStreamWriter(sink, schema, options));
+  ASSERT_OK(writer->WriteRecordBatch(*batch({"A", "B"})));
+  ASSERT_OK_AND_ASSIGN(auto first, sink->Finish());
+  ASSERT_OK(sink->Reset());
+  ASSERT_OK(writer->WriteRecordBatch(*batch({"A", "C"})));
+  ASSERT_OK_AND_ASSIGN(auto second_buffer, sink->Finish());
+  std::string second = second_buffer->ToString();
+  const int32_t plain[3] = {0, 1, 2};
+  const int32_t wild[3] = {1, INT32_MIN, 2};
+  std::string pattern(reinterpret_cast<const char*>(plain), sizeof(plain));
+  pattern += std::string(4, '\0') + "AC";  // the offsets, padding, the values
+  const size_t at = second.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  second.replace(at, sizeof(wild), reinterpret_cast<const char*>(wild), sizeof(wild));
+
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  int64_t id = 0;
+  for (const std::string& record : {first->ToString(), second}) {
+    pb::BatchArrowRecords bar;
+    bar.set_batch_id(++id);
+    auto* p = bar.add_arrow_payloads();
+    p->set_schema_id("0");
+    p->set_type(pb::LOGS);
+    p->set_record(record);
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    if (id == 1) {
+      ASSERT_OK(d.status);
+    } else {
+      EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+      EXPECT_EQ(d.batch_id, 2);
+    }
+  }
+}
+
 // Scenario: HPACK headers: the first batch adds a field to the dynamic table
 // (literal with incremental indexing), the second refers to it by index only.
 // Guarantees: the table is carried across batches of the stream.
@@ -598,6 +658,26 @@ TEST(StreamDecoderTest, OversizedZstdMessageIsAnsweredWithItsBatchId) {
     EXPECT_FALSE(d.retryable);
     EXPECT_FALSE(d.stream_usable);
   }
+}
+
+// Scenario: a message whose schema_id is not UTF-8 (a proto3 `string`, so protobuf
+// refuses the message and logs a line about it).
+// Guarantees: the error says why, and nothing is printed on stderr (a client would
+// otherwise write a line to the engine's log per message).
+TEST(StreamDecoderTest, InvalidUtf8SchemaIdIsAnErrorNotALogLine) {
+  // BatchArrowRecords{batch_id: 5, arrow_payloads: [{schema_id: "\xff"}]}, by hand:
+  // protobuf would log serializing it too.
+  const std::string message("\x08\x05\x12\x03\x0a\x01\xff", 7);
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  ::testing::internal::CaptureStderr();
+  DecodedBar d = decoder.Decode(message);
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+  EXPECT_FALSE(d.batch_id.has_value());
+  EXPECT_NE(d.status.message().find("schema_id"), std::string::npos)
+      << d.status.ToString();
+  EXPECT_NE(d.status.message().find("UTF-8"), std::string::npos) << d.status.ToString();
+  EXPECT_EQ(printed, "");
 }
 
 // Scenario: one logs payload carrying its schema, its severity_text dictionary and
