@@ -458,7 +458,16 @@ def test_large_batches_and_rollover_to_collector(run, tmp_path, otelcol_otap):
         col.wait_items("logs", count_items(src, "logs"))
     finally:
         col.stop()
-    assert_same(run, tmp_path, src, col.out)
+    out = col.out
+    if metric(text, "otap_batch_timeouts"):
+        # Seen about once in ten runs on a busy machine: the Collector wrote a batch
+        # of a half-closed stream but sent no status for `timeout` (60 s); the
+        # exporter cancelled the stream and resent the batch (at-least-once), so its
+        # messages are in the file twice, line for line.
+        out = tmp_path / "collector-unique.jsonl"
+        lines = col.out.read_text().splitlines()
+        out.write_text("".join(f"{line}\n" for line in dict.fromkeys(lines)))
+    assert_same(run, tmp_path, src, out)
 
 
 def test_otlp_receiver_to_collector(engine, run, tmp_path, otelcol_otap):
