@@ -39,6 +39,9 @@ fi
 [[ -x .venv/bin/python ]] || scripts/setup.sh >/dev/null  # the venv (Arrow C++, descriptors)
 
 export CCACHE_DIR="${CCACHE_DIR:-$root/.ccache}"
+# As scripts/setup.sh: hits across clones at other paths (CI clones afresh).
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 build=build-fuzz
 if [[ ! -f "$build/build.ninja" ]]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
