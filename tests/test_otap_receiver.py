@@ -235,28 +235,24 @@ def bar(batch_id, payloads=(), headers=b""):
 def parse_status(data):
     """(batch_id, status_code) of a serialized BatchStatus."""
     fields, pos = {}, 0
+
+    def read_varint():
+        nonlocal pos
+        value, shift = 0, 0
+        while True:
+            b = data[pos]
+            pos += 1
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return value
+
     while pos < len(data):
-        tag = data[pos]
-        pos += 1
+        tag = read_varint()
         if tag & 7 == 0:
-            value, shift = 0, 0
-            while True:
-                b = data[pos]
-                pos += 1
-                value |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
-            fields[tag >> 3] = value
+            fields[tag >> 3] = read_varint()
         else:  # length-delimited (the message), its length a varint
-            size, shift = 0, 0
-            while True:
-                b = data[pos]
-                pos += 1
-                size |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
+            size = read_varint()  # (not `pos += read_varint()`: it moves pos)
             pos += size
     return fields.get(1, 0), fields.get(2, 0)
 
