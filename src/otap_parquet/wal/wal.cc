@@ -31,6 +31,7 @@ using std::chrono::system_clock;
 
 constexpr uint32_t kMagic = 0x4c41574f;  // "OWAL" little endian
 constexpr size_t kHeaderSize = 12;
+constexpr size_t kCrcOffset = 8;  ///< the payload's CRC in a frame header
 constexpr uint8_t kVersion = 1;
 constexpr std::string_view kSegmentSuffix = ".wal";
 constexpr std::string_view kDoneSuffix = ".done";
@@ -42,6 +43,9 @@ uint32_t GetU32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
+
+// The payload CRC of the frame starting at `frame` (also a segment's done-mark salt).
+uint32_t FrameCrc(const uint8_t* frame) { return GetU32(frame + kCrcOffset); }
 
 uint32_t Crc32(const uint8_t* data, int64_t size) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -92,7 +96,7 @@ std::string CheckFrame(const uint8_t* data, int64_t size, int64_t offset,
       size - offset - static_cast<int64_t>(kHeaderSize)) {
     return "short payload";
   }
-  if (Crc32(p + kHeaderSize, *payload_size) != GetU32(p + 8)) return "crc mismatch";
+  if (Crc32(p + kHeaderSize, *payload_size) != FrameCrc(p)) return "crc mismatch";
   return "";
 }
 
@@ -206,7 +210,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeFrame(const OtapBatch& batch
   const int64_t payload = frame->size() - static_cast<int64_t>(kHeaderSize);
   PutU32(data, kMagic);
   PutU32(data + 4, static_cast<uint32_t>(payload));
-  PutU32(data + 8, Crc32(data + kHeaderSize, payload));
+  PutU32(data + kCrcOffset, Crc32(data + kHeaderSize, payload));
   return frame;
 }
 
@@ -401,7 +405,7 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
     return Errno("cannot truncate", segment->path, errno);
   }
   segment->done.assign(segment->offsets.size(), false);
-  if (!segment->offsets.empty()) segment->salt = GetU32(bytes + 8);
+  if (!segment->offsets.empty()) segment->salt = FrameCrc(bytes);
   // Done marks: a partial last mark (crash mid-write) and marks that fail their
   // check (unsynced bytes shown as zeros or stale data after an OS crash) count as
   // not done.
@@ -488,7 +492,7 @@ arrow::Result<std::shared_ptr<Wal::Segment>> Wal::Salvage(
       salvage->size += frame;
     }
     salvage->done.assign(salvage->offsets.size(), false);
-    salvage->salt = GetU32(bytes + frames.front().first + 8);
+    salvage->salt = FrameCrc(bytes + frames.front().first);
     const std::string tmp = salvage->path + ".salvage";
     for (size_t i = 0; i < iov.size(); i += 512) {  // IOV_MAX is 1024 on Linux
       ARROW_RETURN_NOT_OK(WriteSynced(
@@ -668,7 +672,7 @@ arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_d
     if (segment == active_) SealActive();
     return st.WithMessage(st.message(), " at offset ", offset);
   }
-  if (segment->offsets.empty()) segment->salt = GetU32(frame_buffer->data() + 8);
+  if (segment->offsets.empty()) segment->salt = FrameCrc(frame_buffer->data());
   segment->offsets.push_back(offset);
   segment->done.push_back(false);
   segment->size += frame;
@@ -805,7 +809,7 @@ arrow::Result<OtapBatch> Wal::Read(RecordId id) {
   const uint32_t size = GetU32(header->data() + 4);
   ARROW_ASSIGN_OR_RAISE(auto payload, file->ReadAt(offset + kHeaderSize, size));
   if (payload->size() != size ||
-      Crc32(payload->data(), payload->size()) != GetU32(header->data() + 8)) {
+      Crc32(payload->data(), payload->size()) != FrameCrc(header->data())) {
     return arrow::Status::IOError("WAL ", path, ": crc mismatch at offset ", offset);
   }
   auto decoded = DecodeBatch(payload);
