@@ -107,7 +107,8 @@ class ArrowStream : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   /// stream no longer takes batches.
   bool Enqueue(const AttemptPtr& attempt, const OtapBatch& batch,
                Completions* completions);
-  /// \brief No new batches; half-closes once the queued ones are written.
+  /// \brief No new batches; half-closes once the queued ones are written and
+  /// answered.
   void BeginClose();
 
  private:
@@ -562,7 +563,11 @@ void ArrowStream::BeginClose() {
 }
 
 void ArrowStream::MaybeFinishWritesLocked(Actions* actions) {
-  if (writing_ || writes_done_ || broken_) return;
+  // Half-closes only once every batch is answered: after a half-close the
+  // Collector's otelarrowreceiver (v0.148.0, flushSender) waits for its in-flight
+  // batches, which wait for room in a status channel of NumCPU entries it no longer
+  // drains; with more answers than that pending, none is sent until we time out.
+  if (writing_ || writes_done_ || broken_ || !outstanding_.empty()) return;
   writes_done_ = true;
   actions->writes_done = true;
   ReleaseHoldLocked(actions);
@@ -610,6 +615,7 @@ void ArrowStream::OnReadDone(bool ok) {
   }
   pb::BatchStatus status;
   Completions completions;
+  Actions actions;
   auto& counters = transport_->counters();
   grpc::Slice slice;
   if (!response_.DumpToSingleSlice(&slice).ok() ||
@@ -630,6 +636,7 @@ void ArrowStream::OnReadDone(bool ok) {
         attempt = std::move(it->second.attempt);
         outstanding_.erase(it);
       }
+      if (closing_) MaybeFinishWritesLocked(&actions);
     }
     if (!attempt) {
       counters.unknown_statuses++;
@@ -646,6 +653,7 @@ void ArrowStream::OnReadDone(bool ok) {
   }
   response_.Clear();
   StartRead(&response_);
+  Apply(actions);
   completions.Run();
 }
 
