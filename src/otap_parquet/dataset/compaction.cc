@@ -29,6 +29,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/dataset/dataset_writer.h"
+#include "otap_parquet/dataset/id_space.h"
 #include "otap_parquet/dataset/parquet_layout.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/storage/storage.h"
@@ -669,6 +670,13 @@ class Compactor {
       return fail("the partition changed while compacting (a writer is adding to it)");
     }
     const PartitionPlan& source = reader->plan().partitions[0];
+    // Root files whose ids overlap (two writers in one id space): the reader's merge
+    // refuses them below, but the copy would gather them into one file, where the
+    // collision no longer shows and a replay joins the rows of both writers.
+    if (auto collision = FindIdCollision(*fs_, source, source.signals)) {
+      return fail("id collision: " + collision->ToString() +
+                  " (two writers numbered ids in one id space; inspect --check)");
+    }
     const auto partitioning = PartitioningOf(source.path);
     const std::string new_part_id = CompactedPartId(source.part_id, RandomHex16());
     const size_t at = source.path.rfind(kPartIdPrefix);
