@@ -221,6 +221,23 @@ def test_refuses_a_partition_whose_root_ids_collide(cli, run, tmp_path):
     assert dup > 0
 
 
+def test_refuses_a_partition_with_a_corrupt_file_and_compacts_the_others(
+        cli, run, edge_input, tmp_path):
+    # A file that is not Parquet (a truncated copy) in one partition: that partition
+    # is refused naming the file (exit 3), the others are compacted all the same.
+    # Failed on the old code: the whole run stopped with exit 1 and compacted nothing.
+    lake = small_lake(run, edge_input, tmp_path / "lake")
+    small_lake(run, edge_input, lake)
+    parts = sorted(p.name for p in (lake / "logs").iterdir())
+    assert len(parts) == 2
+    bad = sorted((lake / "log_attrs" / parts[0]).glob("*.parquet"))[0]
+    bad.write_bytes(b"not parquet")
+    out = compact(cli, lake, "--older-than", "0s", code=3).stdout
+    assert f"refused   {parts[0]}" in out and bad.name in out, out
+    assert f"compacted {parts[1]}" in out, out
+    assert "1 partitions compacted, 1 refused" in out, out
+
+
 def test_checkpoint_resumed_after_compaction(cli, run, tmp_path):
     # Scenario: a checkpoint stands in the middle of partition 1 of 3 (written by
     # hand: first root file done, 7 rows of the second); the partitions are then

@@ -31,6 +31,7 @@
 #include "otap_parquet/dataset/dataset_writer.h"
 #include "otap_parquet/dataset/id_space.h"
 #include "otap_parquet/dataset/parquet_layout.h"
+#include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/storage/storage.h"
 #include "otap_parquet/util/memory.h"
@@ -174,6 +175,9 @@ Status WriteManifest(const std::shared_ptr<arrow::fs::FileSystem>& fs,
   return WriteSmallFileAtomically(fs, path, manifest.Serialize());
 }
 
+// Rows of a file from its footer. IOError when the storage failed to deliver its
+// bytes (run again), Invalid when the file itself is not readable Parquet (corrupt,
+// truncated: the partition is refused, not the whole run).
 arrow::Result<int64_t> FooterRows(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                   const std::string& path) {
   auto input = fs->OpenInputFile(path);
@@ -181,11 +185,17 @@ arrow::Result<int64_t> FooterRows(const std::shared_ptr<arrow::fs::FileSystem>& 
     return Status::IOError("opening ", DisplayUri(*fs, path), ": ",
                            input.status().message());
   }
+  auto failures = std::make_shared<IoFailureLog>();
   try {
-    auto reader = parquet::ParquetFileReader::Open(*input);
+    auto reader = parquet::ParquetFileReader::Open(
+        std::make_shared<TrackedInputFile>(*input, failures));
     return reader->metadata()->num_rows();
   } catch (const std::exception& e) {
-    return Status::IOError("reading the footer of ", DisplayUri(*fs, path), ": ",
+    if (!failures->first().ok()) {
+      return Status::IOError("reading the footer of ", DisplayUri(*fs, path), ": ",
+                             e.what());
+    }
+    return Status::Invalid("cannot read the footer of ", DisplayUri(*fs, path), ": ",
                            e.what());
   }
 }
@@ -702,7 +712,12 @@ class Compactor {
         if (known != copy_rows.end()) {
           rows = known->second;
         } else {
-          ARROW_ASSIGN_OR_RAISE(rows, FooterRows(fs_, file.path));
+          auto footer_rows = FooterRows(fs_, file.path);
+          // A corrupt file: this partition is refused, the others still compacted.
+          if (footer_rows.status().IsInvalid()) {
+            return fail(footer_rows.status().message() + " (inspect, repair)");
+          }
+          ARROW_ASSIGN_OR_RAISE(rows, std::move(footer_rows));
         }
         list.push_back({BaseName(file.path), rows});
       }
