@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import duckdb
 import pyarrow.parquet as pq
@@ -236,6 +237,37 @@ def test_refuses_a_partition_with_a_corrupt_file_and_compacts_the_others(
     assert f"refused   {parts[0]}" in out and bad.name in out, out
     assert f"compacted {parts[1]}" in out, out
     assert "1 partitions compacted, 1 refused" in out, out
+
+
+def test_a_file_finished_recently_is_young_whatever_its_mtime(cli, run, tmp_path):
+    # On object stores a file's Last-Modified is when its multipart upload started,
+    # i.e. when the writer opened it (docs: repair): a writer that keeps files open
+    # longer than --older-than publishes a flush whose child files look old while its
+    # root file is not there yet (roots are published last). Reproduced on local
+    # files: the last root file not yet published (moved aside), every file's mtime
+    # set two hours back, then `compact` with the default --older-than 1h.
+    # Guarantees: the partition is skipped (its files were finished moments ago, as
+    # their footers say); once the root file is published the replay equals the
+    # input. Failed on the old code: the children were compacted without their root
+    # (and the old files deleted), so the root published afterwards replayed without
+    # its attributes and resources.
+    src = tmp_path / "in.jsonl"
+    run("generate", "--signal", "logs", "--requests", "3", "--items", "10", "--seed",
+        "5", src)
+    lake = small_lake(run, src, tmp_path / "lake")
+    root = sorted((lake / "logs").rglob("*.parquet"))[-1]
+    aside = tmp_path / root.name
+    shutil.move(root, aside)
+    two_hours_ago = time.time() - 7200
+    for f in lake.rglob("*.parquet"):
+        os.utime(f, (two_hours_ago, two_hours_ago))
+    files = parquet_files(lake)
+    out = compact(cli, lake, "--grace", "0s").stdout
+    assert "0 partitions compacted" in out and "finished less than" in out, out
+    assert parquet_files(lake) == files
+    root.parent.mkdir(parents=True, exist_ok=True)  # as the writer would
+    shutil.move(aside, root)
+    run("compare", src, replay(run, lake, tmp_path / "out.jsonl"))
 
 
 def test_checkpoint_resumed_after_compaction(cli, run, tmp_path):
