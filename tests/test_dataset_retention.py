@@ -483,3 +483,38 @@ def test_checkpoint_finished_before_compaction_finishes_the_compacted_partition(
     assert count(lake, "logs") == PER_HOUR[2]
     assert count(lake, "log_attrs") == PER_HOUR[2]
     assert set(bodies(run, tmp_path, lake, "left")) == expected[2]
+
+
+def test_delete_by_part_id_finds_its_compaction(run, tmp_path):
+    # Scenario: a run's id space (as a failed `convert` names it, with the
+    # `partitions delete --partition _part_id=<uuid> --apply` that removes it) has
+    # been compacted meanwhile: its records are now in `_part_id=<uuid>.c<hex>`.
+    # Guarantees: the same command deletes the compaction (the same id space, the
+    # same records), by the bare `_part_id=` segment and by the old full path; the
+    # other run's id space stays. Failed on the old code: "matches no partition",
+    # exit 0, nothing deleted (converting again then wrote every record twice).
+    src = tmp_path / "in.jsonl"
+    expected = write_logs(src)
+    lake = tmp_path / "lake"
+    for _ in range(2):
+        run("convert", src, lake, "--partition-by", "hour", "--max-batch-rows", "7",
+            "--rows-per-file", "30")
+    listed = partitions(run, lake)["partitions"]
+    part_ids = sorted({p["part_id"] for p in listed})
+    assert len(part_ids) == 2
+    old_path = next(p["partition"] for p in listed if p["part_id"] == part_ids[1])
+    run("compact", lake, "--older-than", "0s", "--grace", "0s")
+    assert all(".c" in p["part_id"] for p in partitions(run, lake)["partitions"])
+    doc = json.loads(delete(run, lake, "--partition", f"_part_id={part_ids[0]}",
+                            "--apply", "--json").stdout)
+    assert doc["unmatched"] == [] and doc["deleted_partitions"] == len(HOURS), doc
+    doc = json.loads(delete(run, lake, "--partition", old_path, "--apply",
+                            "--json").stdout)
+    assert doc["unmatched"] == [] and doc["deleted_partitions"] == 1, doc
+    left = partitions(run, lake)["partitions"]
+    assert len(left) == len(HOURS) - 1
+    assert all(p["part_id"].startswith(part_ids[1] + ".c") for p in left)
+    assert sum(bodies(run, tmp_path, lake, "left").values()) == \
+        sum(PER_HOUR) - PER_HOUR[HOURS.index(next(
+            h for h in HOURS if old_path.startswith(hour_dir(h))))]
+    assert count(lake, "log_attrs") == sum(p["records"] for p in left)

@@ -333,13 +333,20 @@ Status RetentionOptions::Validate() const {
 }
 
 bool PartitionMatches(const std::string& path, const std::string& selector) {
-  const auto have = Segments(path);
   const auto want = Segments(selector);
-  if (want.empty() || want.size() > have.size()) return false;
-  if (std::equal(want.begin(), want.end(), have.begin())) return true;
-  // `_part_id=<uuid>` alone names the id space wherever its level is.
-  return want.size() == 1 && want[0].rfind("_part_id=", 0) == 0 &&
-         std::find(have.begin(), have.end(), want[0]) != have.end();
+  // A compaction (`_part_id=<uuid>.c<hex>`) holds the records of the id space it
+  // superseded: a selector of that one (a failed `convert` names it) selects it too.
+  for (const auto& candidate : {path, ShardKeyOf(path)}) {
+    const auto have = Segments(candidate);
+    if (want.empty() || want.size() > have.size()) continue;
+    if (std::equal(want.begin(), want.end(), have.begin())) return true;
+    // `_part_id=<uuid>` alone names the id space wherever its level is.
+    if (want.size() == 1 && want[0].rfind("_part_id=", 0) == 0 &&
+        std::find(have.begin(), have.end(), want[0]) != have.end()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 int64_t RetentionReport::deleted_partitions() const {
