@@ -178,6 +178,22 @@ def test_dry_run_and_older_than_change_nothing(cli, run, edge_input, tmp_path):
     assert not (lake / "_compactions").exists()
 
 
+def test_dry_run_with_only_superseded_files_to_remove_exits_3(cli, run, edge_input,
+                                                              tmp_path):
+    # Scenario: a compaction committed (grace 1h: old files kept), then a dry run with
+    # --grace 0s, whose only work is removing the superseded files.
+    # Guarantees: exit 3, as documented for a dry run that finds work (scripts run
+    # the real thing on it); nothing removed. Failed on the old code: exit 0.
+    lake = small_lake(run, edge_input, tmp_path / "lake")
+    compact(cli, lake, "--older-than", "0s")
+    files = parquet_files(lake)
+    out = compact(cli, lake, "--grace", "0s", "--dry-run", code=3).stdout
+    assert "(dry run: would)" in out and "0 partitions to compact" in out, out
+    assert parquet_files(lake) == files
+    compact(cli, lake, "--grace", "0s")
+    compact(cli, lake, "--grace", "0s", "--dry-run", code=0)
+
+
 def test_refuses_a_partition_with_orphans(cli, run, edge_input, tmp_path):
     # A crash leftover (a child file whose root file never appeared) would be lost by
     # the reader's merge: refused, exit 3, nothing changed. (The copy of our own files
