@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import duckdb
 import pyarrow.parquet as pq
@@ -177,6 +178,22 @@ def test_dry_run_and_older_than_change_nothing(cli, run, edge_input, tmp_path):
     assert not (lake / "_compactions").exists()
 
 
+def test_dry_run_with_only_superseded_files_to_remove_exits_3(cli, run, edge_input,
+                                                              tmp_path):
+    # Scenario: a compaction committed (grace 1h: old files kept), then a dry run with
+    # --grace 0s, whose only work is removing the superseded files.
+    # Guarantees: exit 3, as documented for a dry run that finds work (scripts run
+    # the real thing on it); nothing removed. Failed on the old code: exit 0.
+    lake = small_lake(run, edge_input, tmp_path / "lake")
+    compact(cli, lake, "--older-than", "0s")
+    files = parquet_files(lake)
+    out = compact(cli, lake, "--grace", "0s", "--dry-run", code=3).stdout
+    assert "(dry run: would)" in out and "0 partitions to compact" in out, out
+    assert parquet_files(lake) == files
+    compact(cli, lake, "--grace", "0s")
+    compact(cli, lake, "--grace", "0s", "--dry-run", code=0)
+
+
 def test_refuses_a_partition_with_orphans(cli, run, edge_input, tmp_path):
     # A crash leftover (a child file whose root file never appeared) would be lost by
     # the reader's merge: refused, exit 3, nothing changed. (The copy of our own files
@@ -189,6 +206,84 @@ def test_refuses_a_partition_with_orphans(cli, run, edge_input, tmp_path):
     assert "refused" in out and "orphan_rows=" in out, out
     assert parquet_files(lake) == files
     assert not list((lake / "_compactions").glob("*.json"))
+
+
+def test_refuses_a_partition_whose_root_ids_collide(cli, run, tmp_path):
+    # Two writers' files in one _part_id (e.g. copied together): their root ids
+    # overlap, so a replay cannot tell whose attributes are whose and skips the
+    # signal (id collision). The copy must not merge them into one file, where the
+    # collision no longer shows (every log would get the attributes of two).
+    # Failed on the old code: compacted (exit 0), and the replay then joined logs of
+    # both writers.
+    lake = tmp_path / "lake"
+    for seed, name in (("1", "a"), ("2", "b")):
+        src = tmp_path / f"{name}.jsonl"
+        run("generate", "--signal", "logs", "--requests", "3", "--items", "10",
+            "--seed", seed, src)
+        small_lake(run, src, tmp_path / name)
+    part = next((tmp_path / "a" / "logs").iterdir()).name
+    for table in (tmp_path / "b").iterdir():
+        for f in table.rglob("*.parquet"):
+            shutil.copy(f, tmp_path / "a" / table.name / part / f.name)
+    shutil.move(tmp_path / "a", lake)
+    files = parquet_files(lake)
+    out = compact(cli, lake, "--older-than", "0s", "--grace", "0s", code=3).stdout
+    assert "refused" in out and "id collision" in out and "ids 0.." in out, out
+    assert parquet_files(lake) == files
+    assert not list((lake / "_compactions").glob("*.json"))
+    # DuckDB still sees two writers' ids in the one id space.
+    con = duckdb.connect()
+    dup = con.execute(f"SELECT count(*) - count(DISTINCT id) FROM read_parquet("
+                      f"'{lake}/logs/**/*.parquet')").fetchone()[0]
+    assert dup > 0
+
+
+def test_refuses_a_partition_with_a_corrupt_file_and_compacts_the_others(
+        cli, run, edge_input, tmp_path):
+    # A file that is not Parquet (a truncated copy) in one partition: that partition
+    # is refused naming the file (exit 3), the others are compacted all the same.
+    # Failed on the old code: the whole run stopped with exit 1 and compacted nothing.
+    lake = small_lake(run, edge_input, tmp_path / "lake")
+    small_lake(run, edge_input, lake)
+    parts = sorted(p.name for p in (lake / "logs").iterdir())
+    assert len(parts) == 2
+    bad = sorted((lake / "log_attrs" / parts[0]).glob("*.parquet"))[0]
+    bad.write_bytes(b"not parquet")
+    out = compact(cli, lake, "--older-than", "0s", code=3).stdout
+    assert f"refused   {parts[0]}" in out and bad.name in out, out
+    assert f"compacted {parts[1]}" in out, out
+    assert "1 partitions compacted, 1 refused" in out, out
+
+
+def test_a_file_finished_recently_is_young_whatever_its_mtime(cli, run, tmp_path):
+    # On object stores a file's Last-Modified is when its multipart upload started,
+    # i.e. when the writer opened it (docs: repair): a writer that keeps files open
+    # longer than --older-than publishes a flush whose child files look old while its
+    # root file is not there yet (roots are published last). Reproduced on local
+    # files: the last root file not yet published (moved aside), every file's mtime
+    # set two hours back, then `compact` with the default --older-than 1h.
+    # Guarantees: the partition is skipped (its files were finished moments ago, as
+    # their footers say); once the root file is published the replay equals the
+    # input. Failed on the old code: the children were compacted without their root
+    # (and the old files deleted), so the root published afterwards replayed without
+    # its attributes and resources.
+    src = tmp_path / "in.jsonl"
+    run("generate", "--signal", "logs", "--requests", "3", "--items", "10", "--seed",
+        "5", src)
+    lake = small_lake(run, src, tmp_path / "lake")
+    root = sorted((lake / "logs").rglob("*.parquet"))[-1]
+    aside = tmp_path / root.name
+    shutil.move(root, aside)
+    two_hours_ago = time.time() - 7200
+    for f in lake.rglob("*.parquet"):
+        os.utime(f, (two_hours_ago, two_hours_ago))
+    files = parquet_files(lake)
+    out = compact(cli, lake, "--grace", "0s").stdout
+    assert "0 partitions compacted" in out and "finished less than" in out, out
+    assert parquet_files(lake) == files
+    root.parent.mkdir(parents=True, exist_ok=True)  # as the writer would
+    shutil.move(aside, root)
+    run("compare", src, replay(run, lake, tmp_path / "out.jsonl"))
 
 
 def test_checkpoint_resumed_after_compaction(cli, run, tmp_path):

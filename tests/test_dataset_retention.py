@@ -10,6 +10,7 @@ import os
 import subprocess
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from test_engine_replay_checkpoint import bodies, load_checkpoint, pipeline
@@ -432,3 +433,88 @@ def test_deleting_a_compacted_partition_deletes_what_it_superseded(run, tmp_path
     assert set(bodies(run, tmp_path, lake, "left")) == expected[2]
     run("compact", lake, "--grace", "0s")
     assert set(bodies(run, tmp_path, lake, "left")) == expected[2]
+
+
+def test_checkpoint_finished_before_compaction_finishes_the_compacted_partition(
+        run, tmp_path):
+    # Scenario: a checkpointed replay ran to the end, then the three hours were
+    # compacted (old files deleted). The replay, resumed, skips every compacted
+    # partition (it had replayed every root file they superseded), so its checkpoint
+    # never gets units of their new paths.
+    # Guarantees: retention counts them as finished, as the replay does: --before
+    # deletes the two expired hours (exit 0). With the checkpoint interrupted in the
+    # second hour (its last root file in progress) that hour is kept (exit 3).
+    # Failed on the old code: every compacted partition counted as unfinished (exit 3,
+    # nothing deleted), so `retention:` with checkpoints never expired one.
+    src = tmp_path / "in.jsonl"
+    expected = write_logs(src)
+    lake = tmp_path / "lake"
+    run("convert", src, lake, "--partition-by", "hour", "--max-batch-rows", "7",
+        "--rows-per-file", "30")
+    ckpt = replay_checkpoint(run, lake, tmp_path)
+    doc = json.loads(ckpt.read_text()[: -len("# end\n")])
+    second = next(p["partition"] for p in partitions(run, lake)["partitions"]
+                  if p["partition"].startswith(hour_dir(HOURS[1])))
+    unit = next(u for u in doc["units"] if u["partition"] == second)
+    unit["file"] = sorted(unit["files_done"])[-1]
+    unit["row"] = 3
+    unit["files_done"] = sorted(unit["files_done"])[:-1]
+    interrupted = tmp_path / "interrupted.ckpt"
+    interrupted.write_text(json.dumps(doc) + "\n# end\n")
+    run("compact", lake, "--older-than", "0s", "--grace", "0s")
+    assert all(".c" in p["partition"] for p in partitions(run, lake)["partitions"])
+    # The resumed replay has nothing left to replay: the checkpoint is finished.
+    copy = tmp_path / "copy"
+    before = sum(pq.ParquetFile(f).metadata.num_rows for f in copy.rglob("logs/**/*.parquet"))
+    run("run", "-c", tmp_path / "replay.yaml")
+    after = sum(pq.ParquetFile(f).metadata.num_rows for f in copy.rglob("logs/**/*.parquet"))
+    assert after == before == sum(PER_HOUR)
+
+    proc = delete(run, lake, "--before", "2026-11-01", "--apply", "--checkpoint",
+                  interrupted, "--json", code=3)
+    kept = [d["partition"] for d in json.loads(proc.stdout)["selected"]
+            if d["action"] == "kept-unfinished"]
+    assert len(kept) == 1 and kept[0].startswith(hour_dir(HOURS[1])), proc.stdout
+    assert count(lake, "logs") == PER_HOUR[1] + PER_HOUR[2]
+
+    doc = json.loads(delete(run, lake, "--before", "2026-11-01", "--apply",
+                            "--checkpoint", ckpt, "--json").stdout)
+    assert doc["deleted_partitions"] == 1 and doc["blocked"] == 0, doc
+    assert count(lake, "logs") == PER_HOUR[2]
+    assert count(lake, "log_attrs") == PER_HOUR[2]
+    assert set(bodies(run, tmp_path, lake, "left")) == expected[2]
+
+
+def test_delete_by_part_id_finds_its_compaction(run, tmp_path):
+    # Scenario: a run's id space (as a failed `convert` names it, with the
+    # `partitions delete --partition _part_id=<uuid> --apply` that removes it) has
+    # been compacted meanwhile: its records are now in `_part_id=<uuid>.c<hex>`.
+    # Guarantees: the same command deletes the compaction (the same id space, the
+    # same records), by the bare `_part_id=` segment and by the old full path; the
+    # other run's id space stays. Failed on the old code: "matches no partition",
+    # exit 0, nothing deleted (converting again then wrote every record twice).
+    src = tmp_path / "in.jsonl"
+    expected = write_logs(src)
+    lake = tmp_path / "lake"
+    for _ in range(2):
+        run("convert", src, lake, "--partition-by", "hour", "--max-batch-rows", "7",
+            "--rows-per-file", "30")
+    listed = partitions(run, lake)["partitions"]
+    part_ids = sorted({p["part_id"] for p in listed})
+    assert len(part_ids) == 2
+    old_path = next(p["partition"] for p in listed if p["part_id"] == part_ids[1])
+    run("compact", lake, "--older-than", "0s", "--grace", "0s")
+    assert all(".c" in p["part_id"] for p in partitions(run, lake)["partitions"])
+    doc = json.loads(delete(run, lake, "--partition", f"_part_id={part_ids[0]}",
+                            "--apply", "--json").stdout)
+    assert doc["unmatched"] == [] and doc["deleted_partitions"] == len(HOURS), doc
+    doc = json.loads(delete(run, lake, "--partition", old_path, "--apply",
+                            "--json").stdout)
+    assert doc["unmatched"] == [] and doc["deleted_partitions"] == 1, doc
+    left = partitions(run, lake)["partitions"]
+    assert len(left) == len(HOURS) - 1
+    assert all(p["part_id"].startswith(part_ids[1] + ".c") for p in left)
+    assert sum(bodies(run, tmp_path, lake, "left").values()) == \
+        sum(PER_HOUR) - PER_HOUR[HOURS.index(next(
+            h for h in HOURS if old_path.startswith(hour_dir(h))))]
+    assert count(lake, "log_attrs") == sum(p["records"] for p in left)

@@ -114,8 +114,13 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
     }
   }
   int64_t removed = 0, waiting = 0;
+  // A dry run's work includes superseded files to remove and compactions to undo.
+  bool cleanup_due = false;
   for (const auto& c : report->cleanups) {
     using Kind = dataset::CompactionCleanup::Kind;
+    if (c.kind == Kind::kRemovedSuperseded || c.kind == Kind::kAbandoned) {
+      cleanup_due = true;
+    }
     if (c.kind == Kind::kRemovedSuperseded) removed += c.files;
     if (c.kind == Kind::kWaiting) waiting += c.files;
     out << fmt::format("{:<9} {} files={}{}\n", CleanupName(c.kind), c.partition, c.files,
@@ -132,7 +137,7 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
       report->rows, report->cpu_seconds, removed,
       options.dry_run ? "to remove" : "removed", waiting, options.grace);
   if (report->problems > 0) return kCompactProblems;
-  if (options.dry_run && report->compacted > 0) return kCompactProblems;
+  if (options.dry_run && (report->compacted > 0 || cleanup_due)) return kCompactProblems;
   return kCompactOk;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <filesystem>
 #include <limits>
 #include <random>
@@ -29,7 +30,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/dataset/dataset_writer.h"
+#include "otap_parquet/dataset/id_space.h"
 #include "otap_parquet/dataset/parquet_layout.h"
+#include "otap_parquet/dataset/read_errors.h"
+#include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/storage/storage.h"
 #include "otap_parquet/util/memory.h"
@@ -173,20 +177,50 @@ Status WriteManifest(const std::shared_ptr<arrow::fs::FileSystem>& fs,
   return WriteSmallFileAtomically(fs, path, manifest.Serialize());
 }
 
-arrow::Result<int64_t> FooterRows(const std::shared_ptr<arrow::fs::FileSystem>& fs,
-                                  const std::string& path) {
+// The footer of a file. IOError when the storage failed to deliver its bytes (run
+// again), Invalid when the file itself is not readable Parquet (corrupt, truncated:
+// the partition is refused, not the whole run).
+arrow::Result<std::shared_ptr<parquet::FileMetaData>> FooterOf(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path) {
   auto input = fs->OpenInputFile(path);
   if (!input.ok()) {
     return Status::IOError("opening ", DisplayUri(*fs, path), ": ",
                            input.status().message());
   }
+  auto failures = std::make_shared<IoFailureLog>();
   try {
-    auto reader = parquet::ParquetFileReader::Open(*input);
-    return reader->metadata()->num_rows();
+    auto reader = parquet::ParquetFileReader::Open(
+        std::make_shared<TrackedInputFile>(*input, failures));
+    return reader->metadata();
   } catch (const std::exception& e) {
-    return Status::IOError("reading the footer of ", DisplayUri(*fs, path), ": ",
+    if (!failures->first().ok()) {
+      return Status::IOError("reading the footer of ", DisplayUri(*fs, path), ": ",
+                             e.what());
+    }
+    return Status::Invalid("cannot read the footer of ", DisplayUri(*fs, path), ": ",
                            e.what());
   }
+}
+
+arrow::Result<int64_t> FooterRows(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                  const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto metadata, FooterOf(fs, path));
+  return metadata->num_rows();
+}
+
+// When our writer finished the file (footer key, real time), if it says.
+std::optional<std::chrono::system_clock::time_point> FinishedAt(
+    const parquet::FileMetaData& metadata) {
+  const auto& kv = metadata.key_value_metadata();
+  if (kv == nullptr) return std::nullopt;
+  auto value = kv->Get(kFinishedMetadataKey);
+  int64_t ms = 0;
+  if (!value.ok() ||
+      std::from_chars(value->data(), value->data() + value->size(), ms).ec !=
+          std::errc()) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
 }
 
 // Deletes a file that may already be gone (a run interrupted before).
@@ -669,6 +703,13 @@ class Compactor {
       return fail("the partition changed while compacting (a writer is adding to it)");
     }
     const PartitionPlan& source = reader->plan().partitions[0];
+    // Root files whose ids overlap (two writers in one id space): the reader's merge
+    // refuses them below, but the copy would gather them into one file, where the
+    // collision no longer shows and a replay joins the rows of both writers.
+    if (auto collision = FindIdCollision(*fs_, source, source.signals)) {
+      return fail("id collision: " + collision->ToString() +
+                  " (two writers numbered ids in one id space; inspect --check)");
+    }
     const auto partitioning = PartitioningOf(source.path);
     const std::string new_part_id = CompactedPartId(source.part_id, RandomHex16());
     const size_t at = source.path.rfind(kPartIdPrefix);
@@ -681,22 +722,42 @@ class Compactor {
     if (options_.copy_own_files) {
       ARROW_ASSIGN_OR_RAISE(copy, PlanCopy(fs_, source));
     }
-    // The rows of the files to copy are in the footers PlanCopy read.
-    std::map<std::string, int64_t> copy_rows;
+    // The footers of the files to copy are those PlanCopy read.
+    std::map<std::string, std::shared_ptr<parquet::FileMetaData>> footers;
     if (copy) {
-      for (const auto& file : *copy) copy_rows[file.path] = file.metadata->num_rows();
+      for (const auto& file : *copy) footers[file.path] = file.metadata;
     }
     for (const auto& [type, files] : source.files) {
       auto& list = manifest.old_files[std::string(TableName(type))];
       for (const auto& file : files) {
-        auto known = copy_rows.find(file.path);
-        int64_t rows = 0;
-        if (known != copy_rows.end()) {
-          rows = known->second;
+        auto known = footers.find(file.path);
+        std::shared_ptr<parquet::FileMetaData> footer;
+        if (known != footers.end()) {
+          footer = known->second;
         } else {
-          ARROW_ASSIGN_OR_RAISE(rows, FooterRows(fs_, file.path));
+          auto read = FooterOf(fs_, file.path);
+          // A corrupt file: this partition is refused, the others still compacted.
+          if (read.status().IsInvalid()) {
+            return fail(read.status().message() + " (inspect, repair)");
+          }
+          ARROW_ASSIGN_OR_RAISE(footer, std::move(read));
         }
-        list.push_back({BaseName(file.path), rows});
+        // The listing's mtime is, on object stores, when the writer started the
+        // file's upload (opened it), so a file kept open longer than --older-than
+        // looks old the moment it is published, while the root file of its flush
+        // (published last) may not be there yet: its children would be superseded
+        // and its records replayed without them. The time the writer finished it
+        // says how young it is.
+        if (auto finished = FinishedAt(*footer);
+            finished && Now() - *finished < options_.older_than) {
+          result->action = CompactionResult::Action::kSkipped;
+          result->detail = fmt::format(
+              "has files finished less than --older-than ago ({} says so in its "
+              "footer; a writer may still be adding to it)",
+              DisplayUri(*fs_, file.path));
+          return Status::OK();
+        }
+        list.push_back({BaseName(file.path), footer->num_rows()});
       }
     }
     result->new_partition = manifest.partition;

@@ -282,12 +282,32 @@ arrow::Result<RetentionCheckpoint> RetentionCheckpoint::Load(
   return out;
 }
 
+bool RetentionCheckpoint::SupersededFinished(const PartitionInfo& partition,
+                                             Signal signal) const {
+  const auto& compaction = partition.stats.compaction;
+  if (!compaction) return false;
+  auto unit = checkpoint.units.find(ReplayUnit{signal, compaction->supersedes});
+  if (unit == checkpoint.units.end()) return false;
+  auto files =
+      compaction->old_files.find(std::string(TableName(RootPayloadType(signal))));
+  if (files == compaction->old_files.end() || files->second.empty()) return false;
+  return std::all_of(files->second.begin(), files->second.end(), [&](const auto& file) {
+    return unit->second.files_done.contains(file.name);
+  });
+}
+
 bool RetentionCheckpoint::Finished(const PartitionInfo& partition) const {
   const std::string& path = partition.stats.path;
   if (shard && !PartitionAssigned(path, *shard, 0, 1)) return true;
   for (Signal signal : partition.stats.signals) {
     auto unit = checkpoint.units.find(ReplayUnit{signal, path});
-    if (unit == checkpoint.units.end()) return false;
+    if (unit == checkpoint.units.end()) {
+      // A compacted partition without progress of its own: the reader goes by the
+      // progress in the partition it supersedes and skips it when every superseded
+      // root file is done (ResumeCompacted), so it never gets a unit of its own.
+      if (!SupersededFinished(partition, signal)) return false;
+      continue;
+    }
     auto files = partition.stats.root_files.find(signal);
     if (files == partition.stats.root_files.end()) continue;
     for (const auto& file : files->second) {
@@ -313,13 +333,20 @@ Status RetentionOptions::Validate() const {
 }
 
 bool PartitionMatches(const std::string& path, const std::string& selector) {
-  const auto have = Segments(path);
   const auto want = Segments(selector);
-  if (want.empty() || want.size() > have.size()) return false;
-  if (std::equal(want.begin(), want.end(), have.begin())) return true;
-  // `_part_id=<uuid>` alone names the id space wherever its level is.
-  return want.size() == 1 && want[0].rfind("_part_id=", 0) == 0 &&
-         std::find(have.begin(), have.end(), want[0]) != have.end();
+  // A compaction (`_part_id=<uuid>.c<hex>`) holds the records of the id space it
+  // superseded: a selector of that one (a failed `convert` names it) selects it too.
+  for (const auto& candidate : {path, ShardKeyOf(path)}) {
+    const auto have = Segments(candidate);
+    if (want.empty() || want.size() > have.size()) continue;
+    if (std::equal(want.begin(), want.end(), have.begin())) return true;
+    // `_part_id=<uuid>` alone names the id space wherever its level is.
+    if (want.size() == 1 && want[0].rfind("_part_id=", 0) == 0 &&
+        std::find(have.begin(), have.end(), want[0]) != have.end()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 int64_t RetentionReport::deleted_partitions() const {

@@ -92,6 +92,9 @@ struct RetentionCheckpoint {
   /// \brief Whether the checkpoint's reader has replayed every root file of
   /// `partition` (every signal).
   bool Finished(const PartitionInfo& partition) const;
+  /// \brief Whether `partition`, a compaction, superseded only root files of
+  /// `signal` that the checkpoint has done (the reader then skips it).
+  bool SupersededFinished(const PartitionInfo& partition, Signal signal) const;
 };
 
 /// \brief What DeletePartitions deletes and how.

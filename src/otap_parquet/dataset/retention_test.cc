@@ -108,6 +108,14 @@ TEST(RetentionTest, PartitionMatches) {
   EXPECT_FALSE(PartitionMatches(path, "hour=23"));
   EXPECT_FALSE(PartitionMatches(path, "_part_id=ab"));
   EXPECT_FALSE(PartitionMatches(path, path + "/x"));
+  // A compaction of the id space holds its records: selected by the old names too.
+  const std::string compacted = "date=2026-10-31/hour=23/_part_id=abc.c0123456789abcdef";
+  EXPECT_TRUE(PartitionMatches(compacted, "_part_id=abc"));
+  EXPECT_TRUE(PartitionMatches(compacted, path));
+  EXPECT_TRUE(PartitionMatches(compacted, compacted));
+  EXPECT_TRUE(PartitionMatches(compacted, "_part_id=abc.c0123456789abcdef"));
+  EXPECT_FALSE(PartitionMatches(compacted, "_part_id=ab"));
+  EXPECT_FALSE(PartitionMatches(path, "_part_id=abc.c0123456789abcdef"));
 }
 
 // Scenario: three id spaces of all signals, listed.
