@@ -453,9 +453,10 @@ def test_grpc_raw_calls(cli, tmp_path, engines):
 
 
 def test_grpc_request_compression(cli, tmp_path, engines):
-    # Scenario: OTLP/gRPC with `request_compression: gzip` (one name, not a list):
-    # a gzip call, a deflate call and a zstd frame as the message (what gRPC C++
-    # hands over undecoded for grpc-encoding zstd); then the default list.
+    # Scenario: OTLP/gRPC with `request_compression: gzip` (one name, not a list)
+    # and gzip responses: a gzip call, a deflate call and a zstd frame as the
+    # message (what gRPC C++ hands over undecoded for grpc-encoding zstd); then the
+    # default list.
     # Guarantees: only the listed methods are decoded: gzip is stored, deflate is
     # refused UNIMPLEMENTED, the zstd frame is not decompressed (INVALID_ARGUMENT);
     # with the default [zstd, gzip, deflate] deflate and the zstd frame are stored.
@@ -469,7 +470,9 @@ def test_grpc_request_compression(cli, tmp_path, engines):
                 return e.code()
 
     results = {}
-    for name, extra in (("gzip_only", {"request_compression": "gzip"}), ("default", {})):
+    for name, extra in (("gzip_only", {"request_compression": "gzip",
+                                       "response_compression": "gzip"}),
+                        ("default", {})):
         port = free_port()
         work = tmp_path / name
         work.mkdir()
@@ -487,6 +490,81 @@ def test_grpc_request_compression(cli, tmp_path, engines):
     assert results["gzip_only"] == (OK, grpc.StatusCode.UNIMPLEMENTED,
                                     grpc.StatusCode.INVALID_ARGUMENT, [("gzip", 2)])
     assert results["default"] == (OK, OK, OK, [("deflate", 3), ("gzip", 2), ("zstd", 4)])
+
+
+def padded(message, size):
+    """`message` (serialized protobuf) with an unknown bytes field 15 of zeros
+    appended, `size` bytes in all: still a valid message, which our decoders accept
+    and ignore the padding of."""
+    def varint(n):
+        out = b""
+        while True:
+            b, n = n & 0x7F, n >> 7
+            if not n:
+                return out + bytes([b])
+            out += bytes([b | 0x80])
+
+    extra = size - len(message)
+    for length in range(1, 6):
+        k = extra - 1 - length
+        if k >= 0 and len(varint(k)) == length:
+            return message + b"\x7a" + varint(k) + bytes(k)
+    raise AssertionError(f"cannot pad {len(message)} bytes to {size}")
+
+
+def peak_rss(pid):
+    """VmHWM (peak resident set) of a running process, in bytes."""
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/PID/status")
+
+
+def test_grpc_gzip_and_deflate_bombs_are_refused_without_inflating_them(cli, tmp_path,
+                                                                      engines):
+    # Scenario: OTLP/gRPC (max_decoding_message_size 4 MiB) gets from grpcio a logs
+    # Export padded with 256 MiB of zeros, gzip-compressed (~256 KiB on the wire),
+    # and the same deflate-compressed; then, gzip and deflate, a request of exactly
+    # 4 MiB and one of 4 MiB + 1 byte once inflated.
+    # Guarantees: the bombs and the 4 MiB + 1 requests are refused
+    # RESOURCE_EXHAUSTED (as an oversized zstd request), counted as too_large; the
+    # engine's peak RSS (VmHWM) grows by less than 64 MiB over the bombs (gRPC C++
+    # inflated a whole message before checking its size: +256 MiB and more); the
+    # 4 MiB requests are stored.
+    def call(port, payload, compression):
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            try:
+                channel.unary_unary(LOGS_METHOD)(payload, timeout=120,
+                                                 compression=compression)
+                return grpc.StatusCode.OK, ""
+            except grpc.RpcError as e:
+                return e.code(), e.details()
+
+    port = free_port()
+    out = tmp_path / "out"
+    engine = engines(tmp_path, receiver_config(grpc_port=port), parquet_exporter(out))
+    gzip_, deflate = grpc.Compression.Gzip, grpc.Compression.Deflate
+    before = peak_rss(engine.run.proc.pid)
+    for compression in (gzip_, deflate):
+        bomb = padded(logs_request(1, "bomb").SerializeToString(), 256 << 20)
+        code, details = call(port, bomb, compression)
+        del bomb
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED, details
+        assert "maximum message size" in details, details
+    grown = peak_rss(engine.run.proc.pid) - before
+    print(f"peak RSS grew {grown >> 20} MiB over two 256 MiB bombs")
+    assert grown < 64 << 20
+
+    limit = 4 << 20
+    for compression, tag in ((gzip_, "gzip"), (deflate, "deflate")):
+        exact = padded(logs_request(2, tag).SerializeToString(), limit)
+        assert call(port, exact, compression) == (grpc.StatusCode.OK, "")
+        over = padded(logs_request(2, tag).SerializeToString(), limit + 1)
+        assert call(port, over, compression)[0] == grpc.StatusCode.RESOURCE_EXHAUSTED
+    engine.stop()
+    assert sorted(duck(out, "SELECT str, count(*) FROM log_attrs WHERE key = 'test.tag' "
+                            "GROUP BY str")) == [("deflate", 2), ("gzip", 2)]
+    assert metric(engine.metrics, "otlp_grpc_requests_rejected", reason="too_large") == 4
 
 
 def make_cert(tmp_path, name, ca=None, ca_key=None, is_ca=False):

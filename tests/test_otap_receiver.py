@@ -22,7 +22,7 @@ import go_otap_losses
 from engines import wait_until
 from s3_server import free_port
 from test_engine_e2e import parquet_exporter, read_delimited, write_config
-from test_engine_otlp_receiver import metric
+from test_engine_otlp_receiver import metric, padded, peak_rss
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PEER = ROOT / "tests" / "peers" / "otap_sender"
@@ -142,14 +142,14 @@ def test_batch_authorization_header_is_checked_whatever_its_case(engine, tmp_pat
 
 
 def test_otlp_export_on_the_same_port(engine, run, tmp_path):
-    # Scenario: a plain OTLP/gRPC client (grpcio) sends two Export requests to
+    # Scenario: a plain OTLP/gRPC client (grpcio) sends four Export requests to
     # receiver:otap's port (Go exporters fall back to OTLP there), the second
-    # zstd-compressed.
+    # zstd-compressed, the third gRPC gzip, the fourth gRPC deflate.
     # Guarantees: both accepted and written like receiver:otlp would.
     pb = tmp_path / "logs.pb"
     jsonl = tmp_path / "logs.jsonl"
     for path in (pb, jsonl):
-        run("generate", "--signal", "logs", "--seed", "3", "--requests", "2", path)
+        run("generate", "--signal", "logs", "--seed", "3", "--requests", "4", path)
     lake = tmp_path / "lake"
     port = free_port()
     eng = start_otap_to_parquet(engine, tmp_path, lake, port)
@@ -159,7 +159,9 @@ def test_otlp_export_on_the_same_port(engine, run, tmp_path):
     for i, payload in enumerate(read_delimited(pb)):
         # The second one zstd-compressed as a Go exporter's OTLP fallback sends it
         # (gRPC C++ passes such messages through; the receiver sniffs the zstd magic).
-        call(zstandard.compress(payload) if i == 1 else payload, timeout=60)
+        compression = {2: grpc.Compression.Gzip, 3: grpc.Compression.Deflate}.get(i)
+        call(zstandard.compress(payload) if i == 1 else payload, timeout=60,
+             compression=compression)
     channel.close()
     eng.stop(signal.SIGINT, timeout=120)
     back = tmp_path / "back.jsonl"
@@ -294,6 +296,64 @@ def test_bad_batches_get_invalid_argument_and_other_streams_go_on(engine, run,
     assert sorted(statuses) == [(i, 0) for i in range(4)]
     channel.close()
     eng.check_running()
+    eng.stop(signal.SIGINT, timeout=120)
+
+
+def test_gzip_and_deflate_bombs_are_refused_without_inflating_them(engine, tmp_path):
+    # Scenario: receiver:otap (max_decoding_message_size 4 MiB) gets from grpcio, on
+    # a logs stream each, a batch_id 5 message followed by 256 MiB of zeros
+    # gzip-compressed (~256 KiB on the wire) and a batch_id 6 one deflate-compressed;
+    # then, gzip and deflate, an empty batch padded to exactly 4 MiB and one to
+    # 4 MiB + 1 byte once inflated.
+    # Guarantees: each oversized batch is answered INVALID_ARGUMENT by its batch_id
+    # (as an oversized zstd one: not retried), then the stream ends UNAVAILABLE (its
+    # headers were skipped); the engine's peak RSS (VmHWM) grows by less than 64 MiB
+    # over the bombs (gRPC C++ inflated a whole message before checking its size:
+    # +256 MiB and more, then RESOURCE_EXHAUSTED for the stream); the 4 MiB batches
+    # are answered OK; the messages and refusals are counted.
+    port = free_port()
+    eng = start_otap_to_parquet(engine, tmp_path, tmp_path / "lake", port)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    method = "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs"
+    call = channel.stream_stream(method, request_serializer=None,
+                                 response_deserializer=None)
+
+    def refused(message, compression):
+        statuses = []
+        with pytest.raises(grpc.RpcError) as err:
+            for response in call(iter([message]), timeout=120, compression=compression):
+                statuses.append(parse_status(response))
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE, err.value
+        return statuses
+
+    gzip_, deflate = grpc.Compression.Gzip, grpc.Compression.Deflate
+    before = peak_rss(eng.proc.pid)
+    for compression, batch_id in ((gzip_, 5), (deflate, 6)):
+        bomb = b"\x08" + varint(batch_id) + bytes(256 << 20)
+        assert refused(bomb, compression) == [(batch_id, 3)]
+        del bomb
+    grown = peak_rss(eng.proc.pid) - before
+    print(f"peak RSS grew {grown >> 20} MiB over two 256 MiB bombs")
+    assert grown < 64 << 20
+
+    limit = 4 << 20
+    for compression in (gzip_, deflate):
+        exact = [parse_status(r) for r in call(iter([padded(bar(7), limit)]), timeout=60,
+                                               compression=compression)]
+        assert exact == [(7, 0)]
+        assert refused(padded(bar(8), limit + 1), compression) == [(8, 3)]
+    channel.close()
+    eng.check_running()
+    # Metrics are published periodically: wait for the last counts.
+    expected = {("otap_arrow_compressed_messages", "encoding", "gzip"): 3,
+                ("otap_arrow_compressed_messages", "encoding", "deflate"): 3,
+                ("otap_arrow_requests_rejected", "reason", "too_large"): 4}
+
+    def counts():
+        m = eng.metrics()
+        return {k: metric(m, k[0], **{k[1]: k[2]}) for k in expected}
+    wait_until(lambda: counts() == expected, "the compressed messages and refusals counted")
+    assert metric(eng.metrics(), "otap_arrow_decode_errors") == 4
     eng.stop(signal.SIGINT, timeout=120)
 
 
@@ -505,14 +565,6 @@ class SlowOtlpPeer:
 
     def stop(self):
         self.server.stop(grace=None)
-
-
-def peak_rss(pid):
-    """VmHWM (peak resident set) of a running process, in bytes."""
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM in /proc/PID/status")
 
 
 def test_fast_sender_slow_exporter_memory_is_bounded(engine, run, tmp_path, otap_sender):

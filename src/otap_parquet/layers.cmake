@@ -11,10 +11,10 @@
 # Test support for every layer: gtest macros for Status/Result, temporary dirs.
 otap_layer(otap_testing testing DEPS GTest::gtest GTest::gmock otap::arrow)
 
-# Arrow helpers (compute init, memory pool, hex, PEM, zstd).
+# Arrow helpers (compute init, memory pool, hex, PEM, zstd, bounded inflate).
 otap_layer(otap_util util
   DEPS otap::arrow fmt::fmt spdlog::spdlog OpenSSL::Crypto
-  PRIVATE_DEPS OpenSSL::SSL PkgConfig::LIBZSTD)
+  PRIVATE_DEPS OpenSSL::SSL PkgConfig::LIBZSTD ZLIB::ZLIB)
 # PayloadType/Signal and the canonical Arrow schema of each OTAP table.
 otap_layer(otap_schema schema DEPS otap_util otap::arrow)
 # OtapBatch: the record batches of one request, id helpers, concatenation.
@@ -97,7 +97,7 @@ otap_layer(otap_processor_debug nodes/processors/debug
 otap_layer(otap_receiver_otlp nodes/receivers/otlp
   DEPS otap_nodes_common otap_engine otap_otlp gRPC::grpc++
   PRIVATE_DEPS otap_otap_wire otap_util otlp_grpc Boost::headers OpenSSL::SSL
-               ZLIB::ZLIB PkgConfig::BROTLIDEC PkgConfig::LIBZSTD fmt::fmt
+               PkgConfig::BROTLIDEC PkgConfig::LIBZSTD fmt::fmt
   TEST_DEPS otap_generator)
 # receiver:otap serves OTel Arrow next to the OTLP receiver's gRPC server and
 # shares its admission (ingest.h) and server settings (server_config.h): a declared

@@ -22,6 +22,7 @@
 #include "otap_parquet/otlp/protobuf_log_internal.h"
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/normalize.h"
+#include "otap_parquet/util/inflate.h"
 
 namespace otap_parquet::otap_wire {
 
@@ -103,31 +104,42 @@ arrow::Result<std::string> DecompressZstd(std::string_view bytes, int64_t max_si
 
 namespace {
 
-// The batch_id of a zstd-compressed BatchArrowRecords, from its first bytes: Go's and
-// Rust's encoders write field 1 first, and leave it out when 0 (proto3), so another
-// first field means 0. nullopt when the bytes do not start like a BatchArrowRecords.
-std::optional<int64_t> PeekBatchId(std::string_view compressed) {
+// The first bytes of a zstd body (fewer when it is shorter or corrupt).
+std::string ZstdHead(std::string_view compressed, size_t n) {
+  std::string head(n, '\0');
   ZSTD_DCtx* ctx = ZSTD_createDCtx();
-  if (!ctx) return std::nullopt;
+  if (!ctx) return {};
   ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, 27);
-  uint8_t head[11];  // a tag and a varint of up to 10 bytes
-  ZSTD_outBuffer out{head, sizeof(head), 0};
+  ZSTD_outBuffer out{head.data(), head.size(), 0};
   ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
   while (out.pos < out.size && in.pos < in.size) {
     const size_t r = ZSTD_decompressStream(ctx, &out, &in);
     if (ZSTD_isError(r) || r == 0) break;
   }
   ZSTD_freeDCtx(ctx);
-  if (out.pos == 0) return std::nullopt;
-  if (head[0] == 0x12 || head[0] == 0x1a) return 0;
-  if (head[0] != 0x08) return std::nullopt;
+  head.resize(out.pos);
+  return head;
+}
+
+// The batch_id of a BatchArrowRecords from its first bytes (of a message too large
+// to decompress): Go's and Rust's encoders write field 1 first, and leave it out
+// when 0 (proto3), so another first field means 0. nullopt when the bytes do not
+// start like a BatchArrowRecords.
+std::optional<int64_t> PeekBatchId(std::string_view head) {
+  if (head.empty()) return std::nullopt;
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(head[i]); };
+  if (byte(0) == 0x12 || byte(0) == 0x1a) return 0;
+  if (byte(0) != 0x08) return std::nullopt;
   uint64_t id = 0;
-  for (size_t i = 1; i < out.pos && i < 11; ++i) {
-    id |= static_cast<uint64_t>(head[i] & 0x7f) << (7 * (i - 1));
-    if ((head[i] & 0x80) == 0) return static_cast<int64_t>(id);
+  for (size_t i = 1; i < head.size() && i < 11; ++i) {
+    id |= static_cast<uint64_t>(byte(i) & 0x7f) << (7 * (i - 1));
+    if ((byte(i) & 0x80) == 0) return static_cast<int64_t>(id);
   }
   return std::nullopt;
 }
+
+// A tag and a varint of up to 10 bytes.
+constexpr size_t kBatchIdHead = 11;
 
 }  // namespace
 
@@ -616,19 +628,40 @@ StreamDecoder::~StreamDecoder() {
   LimitedMemoryPool::Release(pool_);
 }
 
-DecodedBar StreamDecoder::Decode(std::string_view message) {
+DecodedBar StreamDecoder::Decode(std::string_view message, GrpcCompression compression) {
   DecodedBar out;
   const int64_t memory_before = pool_->bytes_allocated();
   std::string inflated;
-  if (IsZstdFrame(message)) {
-    auto r = zstd_.Decompress(message, limits_.max_message_size);
+  // gzip and deflate as gRPC flagged the message; zstd by its magic (gRPC C++ does
+  // not know the encoding and passes the message through unflagged).
+  const bool zstd = compression == GrpcCompression::kNone && IsZstdFrame(message);
+  if (zstd || compression != GrpcCompression::kNone) {
+    const util::DeflateFormat format = compression == GrpcCompression::kGzip
+                                           ? util::DeflateFormat::kGzip
+                                           : util::DeflateFormat::kZlib;
+    const auto max_size = static_cast<size_t>(limits_.max_message_size);
+    auto r = zstd ? zstd_.Decompress(message, limits_.max_message_size)
+                  : util::Inflate(message, max_size, format);
     if (!r.ok()) {
       out.status = r.status();
+      if (!zstd) {
+        // The zstd decoder words its own errors.
+        const char* name = compression == GrpcCompression::kGzip ? "gzip" : "deflate";
+        out.status = r.status().IsCapacityError()
+                         ? arrow::Status::CapacityError(
+                               name,
+                               "-compressed message decompresses to more than the "
+                               "maximum message size (",
+                               max_size, " bytes)")
+                         : arrow::Status::Invalid(name, ": ", r.status().message());
+      }
       if (r.status().IsCapacityError()) {
         // Too large on any stream: refused for good when its batch_id can be read
         // (else the sender retries it forever). Its headers were skipped: the
         // HPACK table may be out of step, so the stream ends after it.
-        out.batch_id = PeekBatchId(message);
+        out.batch_id =
+            PeekBatchId(zstd ? ZstdHead(message, kBatchIdHead)
+                             : util::InflatePrefix(message, kBatchIdHead, format));
         out.stream_usable = !out.batch_id;
       }
       // Otherwise the stream's state was not touched: the next message can still be

@@ -30,6 +30,12 @@ namespace otap_parquet::otap_wire {
 /// `zstd`), which gRPC C++ passes through undecoded.
 bool IsZstdFrame(std::string_view bytes);
 
+/// \brief How gRPC flagged a received message: compressed with gzip or deflate
+/// (the call's `grpc-encoding`, for a message whose compressed flag is set), or
+/// not. gRPC C++ does not know zstd: such messages arrive unflagged and are told by
+/// IsZstdFrame.
+enum class GrpcCompression { kNone, kGzip, kDeflate };
+
 /// \brief Decompresses zstd frames (all of them, concatenated), failing with
 /// CapacityError as soon as the output would exceed `max_size` bytes (no
 /// decompression bombs) and Invalid for corrupt input.
@@ -161,12 +167,15 @@ class StreamDecoder {
   StreamDecoder(const StreamDecoder&) = delete;
   StreamDecoder& operator=(const StreamDecoder&) = delete;
 
-  /// \brief Decodes one gRPC message: zstd-compressed or not, then a
+  /// \brief Decodes one gRPC message: inflated first when `compression` says so
+  /// or when it is a zstd frame (never beyond DecodeLimits::max_message_size: a
+  /// bomb is refused with CapacityError, its batch_id peeked), then a
   /// `BatchArrowRecords`. Payloads may come in any order; each is the next piece of
   /// its `schema_id`'s IPC stream ([Schema] [DictionaryBatch…] one RecordBatch; a new
   /// `schema_id` replaces the decoders of that payload type). Ids are transport
   /// decoded (`encoding` field metadata; absent means encoded).
-  DecodedBar Decode(std::string_view message);
+  DecodedBar Decode(std::string_view message,
+                    GrpcCompression compression = GrpcCompression::kNone);
 
   Signal signal() const { return signal_; }
   const DecoderStats& stats() const { return stats_; }

@@ -20,6 +20,7 @@
 #include "otap_parquet/pdata/ids.h"
 #include "otap_parquet/schema/otap_schema.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/util/inflate.h"
 
 namespace otap_parquet::otap_wire {
 namespace {
@@ -658,6 +659,80 @@ TEST(StreamDecoderTest, OversizedZstdMessageIsAnsweredWithItsBatchId) {
     EXPECT_FALSE(d.retryable);
     EXPECT_FALSE(d.stream_usable);
   }
+}
+
+// Scenario: a BatchArrowRecords (batch_id 42, and 0) whose 8 MiB payload gzips or
+// deflates to a few KiB, flagged by gRPC as gzip or deflate, against the 4 MiB
+// message limit (what gRPC C++ would inflate in full before checking the size).
+// Guarantees: refused like an oversized zstd message: CapacityError with its
+// batch_id, not retryable, the stream flagged unusable.
+TEST(StreamDecoderTest, OversizedGzipAndDeflateMessagesAreAnsweredWithTheirBatchId) {
+  for (auto [compression, format] :
+       {std::pair{GrpcCompression::kGzip, util::DeflateFormat::kGzip},
+        std::pair{GrpcCompression::kDeflate, util::DeflateFormat::kZlib}}) {
+    for (int64_t id : {int64_t{42}, int64_t{0}}) {
+      pb::BatchArrowRecords bar;
+      bar.set_batch_id(id);
+      auto* p = bar.add_arrow_payloads();
+      p->set_schema_id("0");
+      p->set_type(pb::LOGS);
+      p->set_record(std::string(8 << 20, '\0'));
+      ASSERT_OK_AND_ASSIGN(auto compressed, util::Deflate(Serialize(bar), format));
+      ASSERT_LT(compressed.size(), 64u << 10);
+      StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+      DecodedBar d = decoder.Decode(compressed, compression);
+      EXPECT_TRUE(d.status.IsCapacityError()) << d.status.ToString();
+      EXPECT_NE(d.status.message().find("maximum message size"), std::string::npos);
+      EXPECT_EQ(d.batch_id, id);
+      EXPECT_FALSE(d.retryable);
+      EXPECT_FALSE(d.stream_usable);
+    }
+  }
+}
+
+// Scenario: generated logs batches over one stream, each message gzip- or
+// deflate-compressed and flagged so, with a message limit of exactly the
+// message's size, then one byte less; a gzip body flagged deflate; zeros flagged
+// gzip.
+// Guarantees: each decodes to the batch encoded at the exact limit; one byte
+// over it is CapacityError; the wrong or missing format is Invalid, the stream
+// still usable (its state was not touched).
+TEST(StreamDecoderTest, GzipAndDeflateMessagesDecodeUpToTheLimit) {
+  auto batches = Generate(Signal::kLogs, 2);
+  ASSERT_FALSE(batches.empty());
+  for (auto [compression, format] :
+       {std::pair{GrpcCompression::kGzip, util::DeflateFormat::kGzip},
+        std::pair{GrpcCompression::kDeflate, util::DeflateFormat::kZlib}}) {
+    Producer producer;
+    ASSERT_OK_AND_ASSIGN(auto bar, producer.Produce(batches[0], 7));
+    const std::string plain = Serialize(bar);
+    ASSERT_OK_AND_ASSIGN(auto compressed, util::Deflate(plain, format));
+    DecodeLimits limits;
+    limits.max_message_size = static_cast<int64_t>(plain.size());
+    StreamDecoder decoder(Signal::kLogs, limits);
+    DecodedBar d = decoder.Decode(compressed, compression);
+    ASSERT_OK(d.status);
+    EXPECT_EQ(d.batch_id, 7);
+    EXPECT_EQ(d.message_bytes, static_cast<int64_t>(plain.size()));
+    ASSERT_TRUE(d.batch.has_value());
+    ExpectSameTables(batches[0], *d.batch);
+
+    limits.max_message_size--;
+    StreamDecoder tight(Signal::kLogs, limits);
+    d = tight.Decode(compressed, compression);
+    EXPECT_TRUE(d.status.IsCapacityError()) << d.status.ToString();
+    EXPECT_EQ(d.batch_id, 7);
+  }
+  ASSERT_OK_AND_ASSIGN(auto gzip, util::Deflate("\x08\x01", util::DeflateFormat::kGzip));
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  DecodedBar d = decoder.Decode(gzip, GrpcCompression::kDeflate);
+  EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+  EXPECT_TRUE(d.stream_usable);
+  d = decoder.Decode(std::string(16, '\0'), GrpcCompression::kGzip);
+  EXPECT_TRUE(d.status.IsInvalid()) << d.status.ToString();
+  d = decoder.Decode(gzip, GrpcCompression::kGzip);
+  ASSERT_OK(d.status);
+  EXPECT_EQ(d.batch_id, 1);
 }
 
 // Scenario: a message whose schema_id is not UTF-8 (a proto3 `string`, so protobuf

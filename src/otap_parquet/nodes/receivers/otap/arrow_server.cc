@@ -154,12 +154,24 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     grpc::Slice slice;
     const bool whole = read_buffer_.TrySingleSlice(&slice).ok() ||
                        read_buffer_.DumpToSingleSlice(&slice).ok();
+    const grpc_compression_algorithm algorithm =
+        otlp_receiver::ReceivedCompression(&read_buffer_);
     read_buffer_.Clear();
     StreamCounters& c = server_->mutable_counters();
     std::string_view bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    if (otap_wire::IsZstdFrame(bytes)) c.zstd_messages++;
+    auto compression = otap_wire::GrpcCompression::kNone;
+    if (algorithm == GRPC_COMPRESS_GZIP) {
+      compression = otap_wire::GrpcCompression::kGzip;
+      c.gzip_messages++;
+    } else if (algorithm == GRPC_COMPRESS_DEFLATE) {
+      compression = otap_wire::GrpcCompression::kDeflate;
+      c.deflate_messages++;
+    } else if (otap_wire::IsZstdFrame(bytes)) {
+      c.zstd_messages++;
+    }
     const int64_t resets_before = decoder_.stats().schema_resets;
-    otap_wire::DecodedBar bar = whole ? decoder_.Decode(bytes) : otap_wire::DecodedBar{};
+    otap_wire::DecodedBar bar =
+        whole ? decoder_.Decode(bytes, compression) : otap_wire::DecodedBar{};
     if (!whole) bar.status = arrow::Status::Invalid("cannot read the message");
     c.schema_resets += decoder_.stats().schema_resets - resets_before;
     c.message_bytes += bar.message_bytes;
@@ -497,6 +509,8 @@ arrow::Result<std::unique_ptr<ArrowServer>> ArrowServer::Start(
   builder.RegisterCallbackGenericService(server->service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_decoding_message_size));
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 1);
+  // gzip/deflate inflated by the decoder, bounded by max_decoding_message_size.
+  otlp_receiver::DisableMessageDecompression(&builder);
   // Clients that ping idle streams (Rust exporters: every 30 s) must not be sent
   // GOAWAY too_many_pings.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,

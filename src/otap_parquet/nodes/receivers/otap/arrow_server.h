@@ -36,8 +36,10 @@ struct StreamCounters {
   std::atomic<int64_t> streams_refused{0};        ///< auth, unknown method, too many
   std::atomic<int64_t> streams_broken{0};         ///< ended after a decode error
   std::array<std::atomic<int64_t>, 3> batches{};  ///< by signal
-  std::atomic<int64_t> message_bytes{0};          ///< after gRPC decompression
+  std::atomic<int64_t> message_bytes{0};          ///< after decompression
   std::atomic<int64_t> zstd_messages{0};
+  std::atomic<int64_t> gzip_messages{0};
+  std::atomic<int64_t> deflate_messages{0};
   std::atomic<int64_t> decode_errors{0};
   std::atomic<int64_t> schema_resets{0};
   std::atomic<int64_t> statuses_ok{0};

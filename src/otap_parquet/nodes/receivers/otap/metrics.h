@@ -48,11 +48,13 @@ struct OtapReceiverMetrics {
       "OTel Arrow streams: started, refused (auth, limit, method), broken (ended "
       "after a decode error)",
       "outcome");
-  static constexpr engine::MetricDef arrow_message_bytes =
-      engine::Counter("otap_arrow_message_bytes", "By",
-                      "message bytes received (after zstd decompression)");
+  static constexpr engine::MetricDef arrow_message_bytes = engine::Counter(
+      "otap_arrow_message_bytes", "By", "message bytes received (after decompression)");
   static constexpr engine::MetricDef arrow_zstd_messages = engine::Counter(
       "otap_arrow_zstd_messages", "{message}", "messages that arrived zstd-compressed");
+  static constexpr engine::MetricDef arrow_compressed_messages = engine::Counter(
+      "otap_arrow_compressed_messages", "{message}",
+      "messages that arrived compressed by gRPC's gzip or deflate", "encoding");
   static constexpr engine::MetricDef arrow_decode_errors = engine::Counter(
       "otap_arrow_decode_errors", "{batch}", "batches that could not be decoded");
   static constexpr engine::MetricDef arrow_schema_resets = engine::Counter(

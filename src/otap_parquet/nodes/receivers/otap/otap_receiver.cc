@@ -83,6 +83,8 @@ void OtapReceiver::Publish(engine::EffectHandler& effect) const {
   m.Set(M::arrow_streams, a.streams_broken.load(), "broken");
   m.Set(M::arrow_message_bytes, a.message_bytes.load());
   m.Set(M::arrow_zstd_messages, a.zstd_messages.load());
+  m.Set(M::arrow_compressed_messages, a.gzip_messages.load(), "gzip");
+  m.Set(M::arrow_compressed_messages, a.deflate_messages.load(), "deflate");
   m.Set(M::arrow_decode_errors, a.decode_errors.load());
   m.Set(M::arrow_schema_resets, a.schema_resets.load());
   m.Set(M::arrow_statuses, a.statuses_ok.load(), "ok");

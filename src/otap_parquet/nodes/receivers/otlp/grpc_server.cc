@@ -14,6 +14,23 @@
 #include "otap_parquet/nodes/receivers/otlp/http_server.h"
 #include "otap_parquet/nodes/receivers/otlp/request_arena.h"
 #include "otap_parquet/otap_wire/bar_decoder.h"
+#include "otap_parquet/util/inflate.h"
+
+namespace grpc::internal {
+
+/// The access to a ByteBuffer's C buffer that byte_buffer.h grants this class
+/// (declared there, defined nowhere in gRPC's libraries): the one place that tells
+/// whether a received message was compressed, and how.
+class GrpcByteBufferPeer {
+ public:
+  explicit GrpcByteBufferPeer(ByteBuffer* buffer) : buffer_(buffer) {}
+  grpc_byte_buffer* c_buffer() { return buffer_->c_buffer(); }
+
+ private:
+  ByteBuffer* buffer_;
+};
+
+}  // namespace grpc::internal
 
 namespace otap_parquet::nodes::otlp_receiver {
 
@@ -57,6 +74,28 @@ arrow::Result<std::string> ReadFile(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// A request message of at most `max_size` bytes once decompressed (CapacityError
+// as soon as it would exceed them).
+arrow::Result<std::string> Decompress(grpc_compression_algorithm compression,
+                                      std::string_view body, int64_t max_size) {
+  if (compression == GRPC_COMPRESS_NONE) return otap_wire::DecompressZstd(body, max_size);
+  if (compression != GRPC_COMPRESS_GZIP && compression != GRPC_COMPRESS_DEFLATE) {
+    return arrow::Status::Invalid("compression algorithm ", static_cast<int>(compression),
+                                  " is not supported");
+  }
+  const bool gzip = compression == GRPC_COMPRESS_GZIP;
+  auto r = util::Inflate(body, static_cast<size_t>(max_size),
+                         gzip ? util::DeflateFormat::kGzip : util::DeflateFormat::kZlib);
+  if (r.status().IsCapacityError()) {
+    // Worded as the zstd decoder words it.
+    return arrow::Status::CapacityError(
+        gzip ? "gzip" : "deflate",
+        "-compressed message decompresses to more than the maximum message size (",
+        max_size, " bytes)");
+  }
+  return r;
 }
 
 /// One Export call. Deletes itself when gRPC is done with it.
@@ -104,19 +143,33 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     grpc::Slice slice;
     const bool whole =
         request_.TrySingleSlice(&slice).ok() || request_.DumpToSingleSlice(&slice).ok();
+    const grpc_compression_algorithm compression = ReceivedCompression(&request_);
     request_.Clear();
     RequestArena arena;  // holds a parsed request until Submit has converted it
     Convert convert;
     std::string_view body(reinterpret_cast<const char*>(slice.begin()), slice.size());
     std::string inflated;
-    if (whole && server_->zstd && otap_wire::IsZstdFrame(body)) {
-      // An Export request never starts with the zstd magic (its first tag is 0x0a).
-      auto r = otap_wire::DecompressZstd(body, server_->max_message_size);
+    // Decompressed here, not by gRPC (which would inflate a whole message before
+    // checking its size): gzip and deflate as gRPC flagged the message, zstd by its
+    // magic (gRPC C++ passes it through unflagged; an Export request never starts
+    // with it: its first tag is 0x0a).
+    const char* encoding = nullptr;
+    if (compression == GRPC_COMPRESS_GZIP) {
+      encoding = "gzip";
+    } else if (compression == GRPC_COMPRESS_DEFLATE) {
+      encoding = "deflate";
+    } else if (compression != GRPC_COMPRESS_NONE) {
+      encoding = "unknown";
+    } else if (server_->zstd && otap_wire::IsZstdFrame(body)) {
+      encoding = "zstd";
+    }
+    if (whole && encoding != nullptr) {
+      auto r = Decompress(compression, body, server_->max_message_size);
       if (!r.ok()) {
         const Outcome outcome =
             r.status().IsCapacityError() ? Outcome::kTooLarge : Outcome::kInvalid;
         server_->ingest->CountRejected(Protocol::kGrpc, outcome);
-        Answer({outcome, "zstd request: " + r.status().message()});
+        Answer({outcome, std::string(encoding) + " request: " + r.status().message()});
         return;
       }
       inflated = std::move(*r);
@@ -182,6 +235,19 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
 };
 
 }  // namespace
+
+grpc_compression_algorithm ReceivedCompression(grpc::ByteBuffer* message) {
+  grpc_byte_buffer* buffer = grpc::internal::GrpcByteBufferPeer(message).c_buffer();
+  // gRPC sets it to the call's grpc-encoding for a message whose compressed flag is
+  // set, and leaves it NONE otherwise (a client may send some messages of a
+  // compressed call uncompressed).
+  if (buffer == nullptr || buffer->type != GRPC_BB_RAW) return GRPC_COMPRESS_NONE;
+  return buffer->data.raw.compression;
+}
+
+void DisableMessageDecompression(grpc::ServerBuilder* builder) {
+  builder->AddChannelArgument(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
+}
 
 grpc::ServerGenericBidiReactor* NewExportReactor(
     const ExportEndpoint* endpoint, grpc::GenericCallbackServerContext* context) {
@@ -249,6 +315,8 @@ arrow::Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const OtlpGrpcConfi
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_decoding_message_size));
   // SO_REUSEPORT (gRPC's default on Linux): one server per pipeline instance.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 1);
+  // gzip/deflate methods not listed are still refused by gRPC (UNIMPLEMENTED).
+  DisableMessageDecompression(&builder);
   builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP,
                                                config.Accepts(OtlpCompression::kGzip));
   builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_DEFLATE,

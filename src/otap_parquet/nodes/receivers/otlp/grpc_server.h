@@ -12,6 +12,8 @@
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/support/byte_buffer.h>
 
 #include "otap_parquet/nodes/receivers/otlp/config.h"
 #include "otap_parquet/nodes/receivers/otlp/ingest.h"
@@ -32,7 +34,8 @@ struct ExportEndpoint {
   IngestOptions options;
   std::string bearer_token;  ///< empty = no auth
   /// Decompress zstd messages ourselves (gRPC C++ passes them through undecoded),
-  /// bounded by max_message_size.
+  /// bounded by max_message_size, as gzip and deflate ones always are (gRPC refuses
+  /// the calls of those not accepted).
   bool zstd = false;
   int64_t max_message_size = 4 << 20;
 };
@@ -41,6 +44,19 @@ struct ExportEndpoint {
 /// Deletes itself when gRPC is done with it; `endpoint` must outlive it.
 grpc::ServerGenericBidiReactor* NewExportReactor(
     const ExportEndpoint* endpoint, grpc::GenericCallbackServerContext* context);
+
+/// \brief How gRPC says a received message is compressed: GRPC_COMPRESS_GZIP or
+/// _DEFLATE (the call's `grpc-encoding`, for a message whose compressed flag is set;
+/// with DisableMessageDecompression it arrives as sent), else NONE. gRPC strips
+/// `grpc-encoding` from the metadata a server sees, and does not know zstd (such
+/// messages arrive unflagged).
+grpc_compression_algorithm ReceivedCompression(grpc::ByteBuffer* message);
+
+/// \brief Makes a server hand over gzip/deflate messages as sent: gRPC would
+/// inflate a whole message before checking max_decoding_message_size (a 1 MiB
+/// message can inflate to 1 GiB), so the receivers inflate them with a bound.
+/// Responses are still compressed as configured.
+void DisableMessageDecompression(grpc::ServerBuilder* builder);
 
 /// \brief Server credentials: TLS (mTLS with a client CA) or insecure.
 arrow::Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(

@@ -2,7 +2,6 @@
 #include "otap_parquet/nodes/receivers/otlp/http_server.h"
 
 #include <sys/socket.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -35,6 +34,7 @@
 #include "otap_parquet/nodes/receivers/otlp/request_arena.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_json.h"
+#include "otap_parquet/util/inflate.h"
 #include "otap_parquet/util/strings.h"
 #include "otap_parquet/util/zstd.h"
 
@@ -123,43 +123,6 @@ arrow::Status TrailingBytes(size_t n) {
   return arrow::Status::Invalid(n, " bytes after the end of the compressed data");
 }
 
-// gzip (every member: a gzip body may be a series of them, RFC 1952) or
-// zlib-wrapped deflate (zlib detects which), at most `limit` bytes out.
-arrow::Result<std::string> Inflate(std::string_view in, size_t limit) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return arrow::Status::IOError("inflateInit2");
-  struct End {
-    z_stream* zs;
-    ~End() { inflateEnd(zs); }
-  } end{&zs};
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char chunk[64 * 1024];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = reinterpret_cast<Bytef*>(chunk);
-    zs.avail_out = sizeof(chunk);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      return arrow::Status::Invalid(rc == Z_BUF_ERROR ? "truncated data"
-                                    : zs.msg          ? zs.msg
-                                                      : "corrupt data");
-    }
-    const size_t n = sizeof(chunk) - zs.avail_out;
-    if (out.size() + n > limit) return arrow::Status::CapacityError("over the limit");
-    out.append(chunk, n);
-    if (rc == Z_STREAM_END && zs.avail_in > 0) {
-      if (zs.avail_in < 2 || zs.next_in[0] != 0x1f || zs.next_in[1] != 0x8b) {
-        return TrailingBytes(zs.avail_in);
-      }
-      if (inflateReset(&zs) != Z_OK) return arrow::Status::IOError("inflateReset");
-      rc = Z_OK;  // the next gzip member
-    }
-  }
-  return out;
-}
-
 arrow::Result<std::string> BrotliDecode(std::string_view in, size_t limit) {
   std::unique_ptr<BrotliDecoderState, void (*)(BrotliDecoderState*)> state(
       BrotliDecoderCreateInstance(nullptr, nullptr, nullptr),
@@ -191,7 +154,8 @@ arrow::Result<std::string> Decode(const std::string& encoding, std::string_view 
                                   size_t limit) {
   if (encoding == "zstd") return util::ZstdDecompress(body, limit);
   if (encoding == "br") return BrotliDecode(body, limit);
-  return Inflate(body, limit);
+  // gzip (every member) or zlib-wrapped deflate: zlib tells them apart.
+  return util::Inflate(body, limit, util::DeflateFormat::kAuto);
 }
 
 }  // namespace
