@@ -218,6 +218,9 @@ struct DictionaryState {
   using Memo = arrow::internal::BinaryMemoTable<arrow::BinaryBuilder>;
   std::unique_ptr<Memo> keys = std::make_unique<Memo>(arrow::default_memory_pool());
   std::shared_ptr<arrow::Array> values;  // null until the first batch
+  /// By key: the key of the row that last followed a row of this key (-1: none).
+  /// Attribute keys repeat in the same order parent after parent.
+  std::vector<int32_t> next;
 };
 
 struct StreamEncoder::IpcStream {
@@ -234,8 +237,9 @@ namespace {
 // `column` as Dictionary<UInt16, Utf8> over `state`, which grows by the new values;
 // null when the batch alone has more distinct values than UInt16 keys can address.
 // One pass: each row is looked up (and a new value added) in the stream's
-// dictionary, one hash per row and none for a row equal to the previous one. When
-// the dictionary fills up, it is replaced by this batch's values (a second pass).
+// dictionary, one hash per row and none for a row equal to the previous one or to
+// the value that followed the previous row's last time. When the dictionary fills
+// up, it is replaced by this batch's values (a second pass).
 // (A memo of the batch's values first, then its distinct values looked up in the
 // stream's, hashed a new value three times and copied it twice more.)
 arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
@@ -254,6 +258,13 @@ arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
     auto on_found = [](int32_t) {};
     std::string_view previous;
     int32_t previous_key = -1;
+    // The values of keys sent before this batch, then of those it adds.
+    const auto* sent = static_cast<const arrow::StringArray*>(state->values.get());
+    const int32_t num_sent = sent ? static_cast<int32_t>(sent->length()) : 0;
+    auto value_of = [&](int32_t key) {
+      return key < num_sent ? sent->GetView(key) : added.GetView(key - num_sent);
+    };
+    std::vector<int32_t>& next = state->next;
     *full = false;
     for (int64_t i = 0; i < rows; ++i) {
       if (validity && !arrow::bit_util::GetBit(validity, offset + i)) {
@@ -262,22 +273,38 @@ arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
       }
       const std::string_view value = column.GetView(i);
       // Attribute keys often come in runs: the previous row's key, unhashed.
-      if (previous_key < 0 || value != previous) {
-        const auto length = static_cast<int32_t>(value.size());
-        if (state->keys->size() < kMaxDictionarySize) {
-          ARROW_RETURN_NOT_OK(state->keys->GetOrInsert(
-              value.data(), length, on_found,
-              [&](int32_t) { appended &= added.Append(value); }, &previous_key));
-          ARROW_RETURN_NOT_OK(appended);
-        } else {
-          previous_key = state->keys->Get(value.data(), length);
-          if (previous_key == arrow::internal::kKeyNotFound) {
-            *full = true;
-            return arrow::Status::OK();
-          }
-        }
-        previous = value;
+      if (previous_key >= 0 && value == previous) {
+        keys[i] = static_cast<uint16_t>(previous_key);
+        continue;
       }
+      // Or in the same order record after record: the key that followed the
+      // previous row's last time, compared without hashing.
+      const int32_t guess = previous_key >= 0 ? next[previous_key] : -1;
+      if (guess >= 0 && value_of(guess) == value) {
+        previous_key = guess;
+        previous = value;
+        keys[i] = static_cast<uint16_t>(previous_key);
+        continue;
+      }
+      const int32_t before = previous_key;
+      const auto length = static_cast<int32_t>(value.size());
+      if (state->keys->size() < kMaxDictionarySize) {
+        ARROW_RETURN_NOT_OK(state->keys->GetOrInsert(
+            value.data(), length, on_found,
+            [&](int32_t) { appended &= added.Append(value); }, &previous_key));
+        if (ARROW_PREDICT_FALSE(!appended.ok())) return appended;
+      } else {
+        previous_key = state->keys->Get(value.data(), length);
+        if (previous_key == arrow::internal::kKeyNotFound) {
+          *full = true;
+          return arrow::Status::OK();
+        }
+      }
+      previous = value;
+      if (static_cast<size_t>(previous_key) >= next.size()) {
+        next.resize(static_cast<size_t>(previous_key) + 1, -1);
+      }
+      if (before >= 0) next[before] = previous_key;
       keys[i] = static_cast<uint16_t>(previous_key);
     }
     ARROW_ASSIGN_OR_RAISE(auto new_values, added.Finish());
