@@ -218,6 +218,9 @@ struct DictionaryState {
   using Memo = arrow::internal::BinaryMemoTable<arrow::BinaryBuilder>;
   std::unique_ptr<Memo> keys = std::make_unique<Memo>(arrow::default_memory_pool());
   std::shared_ptr<arrow::Array> values;  // null until the first batch
+  /// By key: the key of the row that last followed a row of this key (-1: none).
+  /// Attribute keys repeat in the same order parent after parent.
+  std::vector<int32_t> next;
 };
 
 struct StreamEncoder::IpcStream {
@@ -233,84 +236,112 @@ namespace {
 
 // `column` as Dictionary<UInt16, Utf8> over `state`, which grows by the new values;
 // null when the batch alone has more distinct values than UInt16 keys can address.
-// Rows are hashed into a memo of this batch's values only (small, cache-friendly);
-// only its distinct values are looked up in the stream's dictionary, so a
-// dictionary that fills up is replaced without hashing the rows again.
+// One pass: each row is looked up (and a new value added) in the stream's
+// dictionary, one hash per row and none for a row equal to the previous one or to
+// the value that followed the previous row's last time. When the dictionary fills
+// up, it is replaced by this batch's values (a second pass).
+// (A memo of the batch's values first, then its distinct values looked up in the
+// stream's, hashed a new value three times and copied it twice more.)
 arrow::Result<std::shared_ptr<arrow::Array>> DictionaryEncode(
     const arrow::StringArray& column, DictionaryState* state, int64_t* resets) {
-  using Memo = DictionaryState::Memo;
   const int64_t rows = column.length();
-  Memo local(arrow::default_memory_pool(),
-             static_cast<int64_t>(std::min<int64_t>(rows, kMaxDictionarySize)));
-  std::vector<int32_t> local_keys(static_cast<size_t>(rows));
-  const uint8_t* validity = column.null_count() > 0 ? column.null_bitmap_data() : nullptr;
   const int64_t offset = column.offset();
-  std::string_view previous;
-  int32_t previous_key = -1;
-  for (int64_t i = 0; i < rows; ++i) {
-    if (validity && !arrow::bit_util::GetBit(validity, offset + i)) {
-      local_keys[static_cast<size_t>(i)] = -1;
-      continue;
-    }
-    const std::string_view value = column.GetView(i);
-    // Attribute keys often come in runs: the previous row's key, unhashed.
-    if (previous_key < 0 || value != previous) {
-      ARROW_RETURN_NOT_OK(local.GetOrInsert(
-          value.data(), static_cast<int32_t>(value.size()), &previous_key));
-      previous = value;
-    }
-    local_keys[static_cast<size_t>(i)] = previous_key;
-  }
-  const int32_t distinct = local.size();
-  if (distinct > kMaxDictionarySize) {
-    if (state->keys->size() > 0) ++*resets;
-    *state = DictionaryState{};
-    return nullptr;
-  }
-  // This batch's values as keys of the stream's dictionary.
-  std::vector<uint16_t> to_stream(static_cast<size_t>(distinct));
-  arrow::StringBuilder added;
-  arrow::Status status;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    bool full = false;
-    int32_t j = 0;
-    local.VisitValues(0, [&](std::string_view value) {
-      if (full || !status.ok()) return;
-      const auto length = static_cast<int32_t>(value.size());
-      int32_t key = state->keys->Get(value.data(), length);
-      if (key == arrow::internal::kKeyNotFound) {
-        if (state->keys->size() >= kMaxDictionarySize) {
-          full = true;
-          return;
-        }
-        status = state->keys->GetOrInsert(value.data(), length, &key);
-        if (status.ok()) status = added.Append(value);
+  const uint8_t* validity = column.null_count() > 0 ? column.null_bitmap_data() : nullptr;
+  ARROW_ASSIGN_OR_RAISE(
+      std::shared_ptr<arrow::Buffer> keys_buffer,
+      arrow::AllocateBuffer(rows * static_cast<int64_t>(sizeof(uint16_t))));
+  auto* keys = reinterpret_cast<uint16_t*>(keys_buffer->mutable_data());
+  // One pass over the rows into `*state`; `*full` when its dictionary filled up.
+  auto encode = [&](bool* full) -> arrow::Status {
+    arrow::StringBuilder added;
+    arrow::Status appended;
+    auto on_found = [](int32_t) {};
+    std::string_view previous;
+    int32_t previous_key = -1;
+    // The values of keys sent before this batch, then of those it adds.
+    const auto* sent = static_cast<const arrow::StringArray*>(state->values.get());
+    const int32_t num_sent = sent ? static_cast<int32_t>(sent->length()) : 0;
+    auto value_of = [&](int32_t key) {
+      return key < num_sent ? sent->GetView(key) : added.GetView(key - num_sent);
+    };
+    std::vector<int32_t>& next = state->next;
+    *full = false;
+    for (int64_t i = 0; i < rows; ++i) {
+      if (validity && !arrow::bit_util::GetBit(validity, offset + i)) {
+        keys[i] = 0;
+        continue;
       }
-      to_stream[static_cast<size_t>(j++)] = static_cast<uint16_t>(key);
-    });
-    ARROW_RETURN_NOT_OK(status);
-    if (!full) break;
-    // Start over with this batch's values only: a replacement dictionary.
-    ++*resets;
+      const std::string_view value = column.GetView(i);
+      // Attribute keys often come in runs: the previous row's key, unhashed.
+      if (previous_key >= 0 && value == previous) {
+        keys[i] = static_cast<uint16_t>(previous_key);
+        continue;
+      }
+      // Or in the same order record after record: the key that followed the
+      // previous row's last time, compared without hashing.
+      const int32_t guess = previous_key >= 0 ? next[previous_key] : -1;
+      if (guess >= 0 && value_of(guess) == value) {
+        previous_key = guess;
+        previous = value;
+        keys[i] = static_cast<uint16_t>(previous_key);
+        continue;
+      }
+      const int32_t before = previous_key;
+      const auto length = static_cast<int32_t>(value.size());
+      if (state->keys->size() < kMaxDictionarySize) {
+        ARROW_RETURN_NOT_OK(state->keys->GetOrInsert(
+            value.data(), length, on_found,
+            [&](int32_t) { appended &= added.Append(value); }, &previous_key));
+        if (ARROW_PREDICT_FALSE(!appended.ok())) return appended;
+      } else {
+        previous_key = state->keys->Get(value.data(), length);
+        if (previous_key == arrow::internal::kKeyNotFound) {
+          *full = true;
+          return arrow::Status::OK();
+        }
+      }
+      previous = value;
+      if (static_cast<size_t>(previous_key) >= next.size()) {
+        next.resize(static_cast<size_t>(previous_key) + 1, -1);
+      }
+      if (before >= 0) next[before] = previous_key;
+      keys[i] = static_cast<uint16_t>(previous_key);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto new_values, added.Finish());
+    if (!state->values) {
+      state->values = new_values;
+    } else if (new_values->length() > 0) {
+      ARROW_ASSIGN_OR_RAISE(state->values,
+                            arrow::Concatenate({state->values, new_values}));
+    }
+    return arrow::Status::OK();
+  };
+  const bool had_values = state->keys->size() > 0;
+  bool full = false;
+  ARROW_RETURN_NOT_OK(encode(&full));
+  if (full) {
     *state = DictionaryState{};
-    added.Reset();
-  }
-  ARROW_ASSIGN_OR_RAISE(auto new_values, added.Finish());
-  if (!state->values) {
-    state->values = new_values;
-  } else if (new_values->length() > 0) {
-    ARROW_ASSIGN_OR_RAISE(state->values, arrow::Concatenate({state->values, new_values}));
-  }
-  arrow::UInt16Builder indices;
-  ARROW_RETURN_NOT_OK(indices.Reserve(rows));
-  for (int32_t key : local_keys) {
-    if (key < 0) {
-      indices.UnsafeAppendNull();
-    } else {
-      indices.UnsafeAppend(to_stream[static_cast<size_t>(key)]);
+    if (had_values) {
+      // Start over with this batch's values only: a replacement dictionary.
+      ARROW_RETURN_NOT_OK(encode(&full));
+      if (!full) ++*resets;
+    }
+    if (full) {
+      // The batch alone has more values than keys: the stream's dictionary was
+      // still dropped (and counted as replaced when it held values).
+      if (had_values) ++*resets;
+      *state = DictionaryState{};
+      return nullptr;
     }
   }
-  ARROW_ASSIGN_OR_RAISE(auto index_array, indices.Finish());
+  std::shared_ptr<arrow::Buffer> index_validity;
+  if (validity) {
+    ARROW_ASSIGN_OR_RAISE(index_validity,
+                          arrow::internal::CopyBitmap(arrow::default_memory_pool(),
+                                                      validity, offset, rows));
+  }
+  auto index_array = std::make_shared<arrow::UInt16Array>(
+      rows, std::move(keys_buffer), std::move(index_validity), column.null_count());
   return arrow::DictionaryArray::FromArrays(
       arrow::dictionary(arrow::uint16(), arrow::utf8()), index_array, state->values);
 }

@@ -487,8 +487,10 @@ TEST(StreamEncoderTest, ColumnGoesNativeAfterTwoReplacements) {
 
 // Scenario: attribute rows as a replay reads them: each parent has the same keys in
 // the same order, values repeat a parent apart, some are null, some unique.
-// Guarantees: the dictionary shortcuts (previous row, a parent back) map every row
-// to its own value: the batch decodes to what was sent.
+// Guarantees: the dictionary shortcuts (previous row, the value that followed the
+// previous one last time) map every row to its own value, also in a slice whose
+// nulls start mid-byte and when the keys change order: each batch decodes to what
+// was sent.
 TEST(StreamEncoderTest, RepeatingAttributeRowsRoundTrip) {
   auto logs = Generate(Signal::kLogs, 1);
   ASSERT_FALSE(logs.empty());
@@ -525,6 +527,34 @@ TEST(StreamEncoderTest, RepeatingAttributeRowsRoundTrip) {
     ASSERT_TRUE(decoded.batch.has_value());
     ExpectSameTables(batch, *decoded.batch);
   }
+  // Replayed tables are slices: an offset that is not a whole byte of the validity
+  // bitmap, on the same stream (the dictionary grows by a delta, or not at all).
+  OtapBatch sliced = batch;
+  sliced.Set(PayloadType::kLogAttrs, attrs->Slice(5, 2000));
+  ASSERT_OK_AND_ASSIGN(std::string message, encoder.Encode(sliced, 2));
+  DecodedBar decoded = decoder.Decode(message);
+  ASSERT_OK(decoded.status);
+  ASSERT_TRUE(decoded.batch.has_value());
+  ExpectSameTables(sliced, *decoded.batch);
+  // The keys in another order (every guess of the previous order wrong), a key
+  // new to the stream among them.
+  arrow::StringBuilder reordered;
+  for (int64_t i = 0; i < 3000; ++i) {
+    const int64_t k = i % 10;
+    ASSERT_OK(
+        reordered.Append(k == 4 ? std::string("new") : "k" + std::to_string(9 - k)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto reordered_array, reordered.Finish());
+  ASSERT_OK_AND_ASSIGN(
+      auto reordered_attrs,
+      attrs->SetColumn(attrs->schema()->GetFieldIndex("key"),
+                       attrs->schema()->GetFieldByName("key"), reordered_array));
+  batch.Set(PayloadType::kLogAttrs, reordered_attrs);
+  ASSERT_OK_AND_ASSIGN(message, encoder.Encode(batch, 3));
+  decoded = decoder.Decode(message);
+  ASSERT_OK(decoded.status);
+  ASSERT_TRUE(decoded.batch.has_value());
+  ExpectSameTables(batch, *decoded.batch);
 }
 
 // Scenario: a batch far larger than the message size limit.
