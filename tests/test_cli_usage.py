@@ -47,6 +47,26 @@ def test_compare_refuses_an_unknown_signal(run, inputs):
     assert "--signal" in proc.stderr
 
 
+@pytest.mark.parametrize("args, message", [
+    ([], "give --before or --partition"),
+    (["--before", "yesterday"], "--before"),
+    (["--partition", "../elsewhere"], "not a partition path"),
+    (["--partition", "/date=2026-11-01"], "not a partition path"),
+])
+def test_partitions_delete_usage_errors_exit_2(run, inputs, args, message):
+    """`partitions delete` with a command line it cannot act on exits 2 (usage),
+    as every command does (it exited 1, the code of a failed deletion), and deletes
+    nothing."""
+    import json
+
+    _, lake = inputs
+    before = json.loads(run("partitions", lake, "--json").stdout)["partitions"]
+    proc = run("partitions", "delete", lake, *args, "--apply", check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr
+    assert json.loads(run("partitions", lake, "--json").stdout)["partitions"] == before
+
+
 def test_json_reports_survive_non_utf8_paths(run, tmp_path, inputs):
     """A file or partition name that is not UTF-8 (copied from a latin-1 system) is
     shown with U+FFFD in `inspect --json` and `partitions --json`; nlohmann's dump

@@ -222,10 +222,11 @@ def test_unfinished_checkpoint_blocks_deletion_unless_forced(run, lake, tmp_path
 
 def test_bad_arguments(run, lake, tmp_path):
     # Scenario: no selection, a missing checkpoint, a missing dataset.
-    # Guarantees: exit 1 with the reason; nothing deleted.
+    # Guarantees: exit 2 (usage) for the first, 1 for the others, with the reason;
+    # nothing deleted.
     lake, _ = lake
     files = sorted(lake.rglob("*.parquet"))
-    assert "--before or --partition" in delete(run, lake, "--apply", code=1).stderr
+    assert "--before or --partition" in delete(run, lake, "--apply", code=2).stderr
     proc = delete(run, lake, "--before", "2030-01-01", "--apply", "--checkpoint",
                   tmp_path / "nope.ckpt", code=1)
     assert "no checkpoint" in proc.stderr

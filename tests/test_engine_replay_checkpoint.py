@@ -250,6 +250,37 @@ def test_checkpoint_object_next_to_the_dataset(run, tmp_path):
     assert set(bodies(run, tmp_path, second, "out")) == expected
 
 
+def test_checkpoint_forgets_files_gone_from_the_dataset(run, tmp_path):
+    # Scenario: a replay with a checkpoint; then retention deletes one of the two
+    # partitions and a file of the other is gone (its name put in files_done by
+    # hand); the replay runs again.
+    # Guarantees: the checkpoint keeps no unit of the deleted partition and no name
+    # of the gone file (they used to stay forever, growing with every file a
+    # long-lived lake had), keeps every existing file done, and nothing is replayed
+    # again.
+    lake, _ = make_lake(run, tmp_path, partitions=2, per_partition=300)
+    second = tmp_path / "second"
+    ckpt = tmp_path / "replay.ckpt"
+    config = tmp_path / "replay.yaml"
+    config.write_text(pipeline(lake, second, f"""              checkpoint: {{path: "{ckpt}"}}"""))
+    run("run", "-c", config)
+    parts = sorted(u["partition"] for u in load_checkpoint(ckpt))
+    assert len(parts) == 2
+    run("partitions", "delete", lake, "--partition", parts[0], "--apply")
+    doc = json.loads(ckpt.read_text()[: -len("# end\n")])
+    for unit in doc["units"]:
+        if unit["partition"] == parts[1]:
+            unit["files_done"].append("part-0000000000000-gone.parquet")
+    ckpt.write_text(json.dumps(doc) + "\n# end\n")
+    metrics = tmp_path / "m.prom"
+    run("run", "-c", config, "--metrics-file", metrics)
+    assert metric(metrics.read_text(), "parquet_records_emitted", "src") == 0
+    units = load_checkpoint(ckpt)
+    assert [u["partition"] for u in units] == [parts[1]]
+    assert sorted(units[0]["files_done"]) == sorted(
+        f.name for f in (lake / "logs" / parts[1]).glob("*.parquet"))
+
+
 def test_num_cores_split_partitions_exactly_once(run, tmp_path):
     # Scenario: 6 partitions replayed with --num-cores 3 into one output dataset.
     # Guarantees: every record exactly once; the instances' emitted counts add up to

@@ -703,6 +703,44 @@ def test_batch_that_keeps_ending_streams_is_nacked(run, tmp_path):
     assert peer.messages == 3 and peer.streams == 3
 
 
+def test_stale_parts_of_a_failed_split_batch_are_no_strike(run, tmp_path):
+    # Scenario: one batch of 1000 logs split into parts (uncompressed, 64KiB
+    # messages); the peer answers the first part UNAVAILABLE, then ends the stream
+    # on the second part (unanswered); it ends the retry's stream too on its first
+    # part; then answers OK. max_stream_failures 2.
+    # Guarantees: the first stream's end is no strike: the attempt had already
+    # failed (on the first part's status) and the batch was being retried. So the
+    # batch has one strike, is retried again and Acked (the stale strike used to
+    # make the second stream end its second: Nacked permanently, exit 3).
+    src, lake = make_lake(run, tmp_path, "logs", requests=1, items=250)
+    port = free_port()
+    peer = ScriptedPeer(port, lambda n: 14 if n == 0 else (None if n in (1, 2) else 0))
+    try:
+        config = write_config(
+            tmp_path / "stale.yaml",
+            {"src": {"type": "receiver:parquet",
+                     "config": {"base_uri": str(lake), "signal_types": ["logs"],
+                                "processing_options": {"batch_size": 1000},
+                                "retry": {"max_retries": 0}}},
+             "otap": otap_exporter(port, {"max_message_size": "64KiB",
+                                          "max_stream_failures": 2,
+                                          "arrow": {"payload_compression": "none",
+                                                    "max_stream_lifetime": "0s"}})},
+            [{"from": "src", "to": "otap"}])
+        metrics = tmp_path / "stale.prom"
+        proc = run("run", "--num-cores", "1", "-c", config, "--metrics-file", metrics,
+                   check=False, timeout=120)
+        text = metrics.read_text()
+    finally:
+        peer.stop()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert metric(text, "otap_split_batches") >= 1
+    assert metric(text, "otap_streams_failed") == 2
+    assert metric(text, "otap_batches_nacked") == 0
+    assert metric(text, "otap_batches_acked") == 1
+    assert metric(text, "parquet_batches_emitted", node="src") == 1
+
+
 def test_hung_batch_is_cancelled_and_retried(run, tmp_path):
     # Scenario: the peer never answers the first message (the stream stays open,
     # the peer keeps reading), then answers OK at once; exporter `timeout: 2s` (far

@@ -505,7 +505,8 @@ int main(int argc, char** argv) {
     return code.ok() ? *code : Report(code.status());
   }
   if (*partitions_delete_cmd) {
-    auto code = otap_parquet::cli::RunPartitionsDelete(partitions_delete, std::cout);
+    auto code =
+        otap_parquet::cli::RunPartitionsDelete(partitions_delete, std::cout, std::cerr);
     return code.ok() ? *code : Report(code.status());
   }
   if (*partitions_cmd) {

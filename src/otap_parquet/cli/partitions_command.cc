@@ -259,7 +259,12 @@ arrow::Result<int> RunPartitions(const PartitionsCommandOptions& options,
 }
 
 arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
-                                       std::ostream& out) {
+                                       std::ostream& out, std::ostream& err) {
+  // The command line alone is checked first: its errors are usage errors (2).
+  auto usage = [&](const Status& status) {
+    err << "error: " << status.message() << "\n";
+    return kPartitionsUsage;
+  };
   dataset::RetentionOptions retention;
   if (!options.before.empty()) {
     std::string text = options.before;
@@ -267,14 +272,14 @@ arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
     if (text.size() == 10 && text[4] == '-' && text[7] == '-') text += "T00:00:00Z";
     auto before = config::ParseTimeBound(text);
     if (!before.ok()) {
-      return before.status().WithMessage("--before: ", before.status().message());
+      return usage(before.status().WithMessage("--before: ", before.status().message()));
     }
     retention.before_unix_nano = *before;
   }
   retention.partitions = options.partitions;
   retention.apply = options.apply;
   retention.force = options.force;
-  ARROW_RETURN_NOT_OK(retention.Validate());
+  if (auto st = retention.Validate(); !st.ok()) return usage(st);
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
   ARROW_ASSIGN_OR_RAISE(const auto settings, options.flags.ToStorageSettings());

@@ -39,6 +39,9 @@ struct PartitionsDeleteOptions {
 
 constexpr int kPartitionsOk = 0;
 constexpr int kPartitionsError = 1;
+/// A usage error, as for every command: neither --before nor --partition, a
+/// --before that is not a time, a --partition that is not a partition path.
+constexpr int kPartitionsUsage = 2;
 /// Partitions kept because a checkpoint has not finished them (each named).
 constexpr int kPartitionsBlocked = 3;
 
@@ -53,7 +56,9 @@ std::string RetentionReportText(const dataset::RetentionReport& report);
 
 arrow::Result<int> RunPartitions(const PartitionsCommandOptions& options,
                                  std::ostream& out);
+/// \brief Usage errors are printed on `err` (exit kPartitionsUsage); other errors
+/// are returned.
 arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
-                                       std::ostream& out);
+                                       std::ostream& out, std::ostream& err);
 
 }  // namespace otap_parquet::cli

@@ -1229,6 +1229,60 @@ ResumePoint ResumeCompacted(const CompactionManifest& manifest, const UnitProgre
   return resume;
 }
 
+arrow::Result<int64_t> PruneCheckpoint(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                       const std::string& base,
+                                       ReplayCheckpoint* checkpoint) {
+  // "<table>/<partition>/<name>" of every root file listed, then of every
+  // superseded file a manifest names.
+  auto key = [](std::string_view table, const std::string& partition,
+                const std::string& name) {
+    return partition.empty() ? fmt::format("{}/{}", table, name)
+                             : fmt::format("{}/{}/{}", table, partition, name);
+  };
+  std::set<Signal> signals;
+  for (const auto& [unit, progress] : checkpoint->units) signals.insert(unit.signal);
+  std::set<std::string> present;
+  for (Signal signal : signals) {
+    const std::string_view table = TableName(RootPayloadType(signal));
+    const std::string dir = JoinStoragePath(base, std::string(table));
+    ARROW_ASSIGN_OR_RAISE(auto listing, ListTree(fs, dir));
+    for (const auto& info : listing.files) {
+      const std::string& path = info.path();
+      if (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0) {
+        present.insert(fmt::format("{}/{}", table, path.substr(dir.size() + 1)));
+      }
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto manifests, ReadManifests(fs, base));
+  for (const auto& stored : manifests) {
+    for (const auto& [table, files] : stored.manifest.old_files) {
+      for (const auto& file : files) {
+        present.insert(key(table, stored.manifest.supersedes, file.name));
+      }
+    }
+  }
+  int64_t dropped = 0;
+  for (auto it = checkpoint->units.begin(); it != checkpoint->units.end();) {
+    const std::string_view table = TableName(RootPayloadType(it->first.signal));
+    const std::string& partition = it->first.partition;
+    UnitProgress& progress = it->second;
+    auto gone = [&](const std::string& name) {
+      return !present.contains(key(table, partition, name));
+    };
+    dropped += static_cast<int64_t>(std::erase_if(progress.files_done, gone));
+    dropped += static_cast<int64_t>(std::erase_if(
+        progress.partial, [&](const auto& entry) { return gone(entry.first); }));
+    if (progress.files_done.empty() && progress.partial.empty() &&
+        (progress.file.empty() || gone(progress.file))) {
+      it = checkpoint->units.erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
+}
+
 arrow::Result<CompactReport> Compact(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                      const std::string& base,
                                      const CompactOptions& options) {

@@ -55,6 +55,7 @@
 namespace otap_parquet::dataset {
 
 struct UnitProgress;
+struct ReplayCheckpoint;
 
 /// \brief Directory of the manifests under the dataset base.
 inline constexpr std::string_view kCompactionsDir = "_compactions";
@@ -121,6 +122,20 @@ arrow::Status ApplyCompactions(const std::shared_ptr<arrow::fs::FileSystem>& fs,
 /// else the same root position in the new files.
 ResumePoint ResumeCompacted(const CompactionManifest& manifest, const UnitProgress* old,
                             const PartitionPlan& partition, Signal signal);
+
+/// \brief Drops from `checkpoint` what names root files gone from the dataset under
+/// `base` (a partition deleted by retention, files removed after a compaction), so
+/// that it does not grow with every file a long-lived lake ever had: a `files_done`
+/// or `partial` name whose file is not listed and that no compaction manifest names
+/// among its superseded files (ResumeCompacted reads those), and a unit left with no
+/// progress at all. A listed file is never dropped, so it is never replayed again.
+/// The tables are listed before the manifests (a file deleted after the listing was
+/// superseded by a manifest read after it, as in Discover).
+/// \return how many names and units were dropped; IOError when a listing or a
+/// manifest cannot be read (then `checkpoint` is unchanged).
+arrow::Result<int64_t> PruneCheckpoint(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                       const std::string& base,
+                                       ReplayCheckpoint* checkpoint);
 
 /// \brief Options of Compact.
 struct CompactOptions {

@@ -305,8 +305,10 @@ class Collector : public arrow::ipc::Listener {
 
 // Go's pdata has no absent trace/span id: an empty one is sent as zero bytes, and
 // pdata never marshals it to OTLP. Turned into null, as OTLP's absent id is here.
+// The new validity bitmaps come from `pool` (the stream's: they count against its
+// limit like the rest of the batch).
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> NullZeroIds(
-    std::shared_ptr<arrow::RecordBatch> batch) {
+    std::shared_ptr<arrow::RecordBatch> batch, arrow::MemoryPool* pool) {
   std::vector<std::shared_ptr<arrow::Array>> columns = batch->columns();
   bool changed = false;
   for (int c = 0; c < batch->num_columns(); ++c) {
@@ -326,7 +328,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> NullZeroIds(
     }
     if (zero_rows.empty()) continue;
     const int64_t offset = ids.offset();
-    ARROW_ASSIGN_OR_RAISE(auto validity, arrow::AllocateBitmap(offset + ids.length()));
+    ARROW_ASSIGN_OR_RAISE(auto validity,
+                          arrow::AllocateBitmap(offset + ids.length(), pool));
     uint8_t* bits = validity->mutable_data();
     for (int64_t i = 0; i < ids.length(); ++i) {
       arrow::bit_util::SetBitTo(bits, offset + i, ids.IsValid(i));
@@ -344,9 +347,10 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> NullZeroIds(
 
 // A struct child the canonical schema requires (AnyValue `type`) may be null under a
 // null struct slot (Go appends a null `body` for a log record without one). Such
-// slots become 0 (Empty), as our OTLP conversion writes them.
+// slots become 0 (Empty), as our OTLP conversion writes them. The filled values
+// come from `pool`, as in NullZeroIds.
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> FillRequiredStructChildren(
-    std::shared_ptr<arrow::RecordBatch> batch) {
+    std::shared_ptr<arrow::RecordBatch> batch, arrow::MemoryPool* pool) {
   std::vector<std::shared_ptr<arrow::Array>> columns = batch->columns();
   bool changed = false;
   for (int c = 0; c < batch->num_columns(); ++c) {
@@ -362,8 +366,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> FillRequiredStructChildren(
       if (child_array->null_count() == 0) continue;
       const int width = field->type()->byte_width();
       const int64_t offset = child->offset;
-      ARROW_ASSIGN_OR_RAISE(auto values,
-                            arrow::AllocateBuffer((offset + child->length) * width));
+      ARROW_ASSIGN_OR_RAISE(
+          auto values, arrow::AllocateBuffer((offset + child->length) * width, pool));
       std::memcpy(values->mutable_data(), child->buffers[1]->data(),
                   static_cast<size_t>((offset + child->length) * width));
       for (int64_t i = 0; i < child->length; ++i) {
@@ -813,8 +817,9 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
     normalize.pool = pool_;  // nulls for missing columns count against the limit
     ARROW_ASSIGN_OR_RAISE(auto canonical,
                           schema::NormalizeToCanonical(type, record_batch, normalize));
-    ARROW_ASSIGN_OR_RAISE(canonical, NullZeroIds(std::move(canonical)));
-    ARROW_ASSIGN_OR_RAISE(canonical, FillRequiredStructChildren(std::move(canonical)));
+    ARROW_ASSIGN_OR_RAISE(canonical, NullZeroIds(std::move(canonical), pool_));
+    ARROW_ASSIGN_OR_RAISE(canonical,
+                          FillRequiredStructChildren(std::move(canonical), pool_));
     batch.Set(type, std::move(canonical));
   }
   if (!batch.root() || batch.root()->num_rows() == 0) return arrow::Status::OK();

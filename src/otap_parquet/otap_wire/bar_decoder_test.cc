@@ -901,5 +901,76 @@ TEST(StreamDecoderTest, RowsWithoutBytesAreBounded) {
   }
 }
 
+// One logs payload of `rows` rows: trace_id (zeros or not) and a body whose every
+// other slot is null, its `type` child null there too or 0.
+pb::BatchArrowRecords FilledColumnsLogs(int64_t rows, bool zero_ids, bool null_types) {
+  arrow::FixedSizeBinaryBuilder ids(arrow::fixed_size_binary(16));
+  auto body_type = arrow::struct_({arrow::field("type", arrow::uint8())});
+  auto types = std::make_shared<arrow::UInt8Builder>();
+  arrow::StructBuilder bodies(body_type, arrow::default_memory_pool(), {types});
+  for (int64_t i = 0; i < rows; ++i) {
+    std::string id(16, '\0');
+    if (!zero_ids) id[0] = 1;
+    EXPECT_OK(ids.Append(id));
+    const bool present = i % 2 == 0;
+    EXPECT_OK(bodies.Append(present));  // the bitmap only: children below
+    EXPECT_OK(present || !null_types ? types->Append(0) : types->AppendNull());
+  }
+  auto body = bodies.Finish().ValueOrDie();
+  auto record = arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("trace_id", arrow::fixed_size_binary(16)),
+                     arrow::field("body", body->type())}),
+      rows, {ids.Finish().ValueOrDie(), body});
+  Producer producer;
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(1);
+  auto* p = bar.add_arrow_payloads();
+  p->set_record(producer.Write(PayloadType::kLogs, record).ValueOrDie());
+  p->set_schema_id(producer.schema_id(PayloadType::kLogs));
+  p->set_type(pb::LOGS);
+  return bar;
+}
+
+// Scenario: logs whose zero trace ids become nulls (a new validity bitmap) and logs
+// whose null body `type` values become 0 (new values), against the same logs
+// without either: the bytes each held batch takes in its stream's memory; then the
+// null-type logs on a stream whose limit leaves the plain logs kRows / 2 bytes of
+// room, less than the filled values need.
+// Guarantees: the new buffers are in the stream's memory (they were allocated on the
+// default pool, outside arrow.memory_limit_mib: the bitmap was missing from the
+// count, and the filled batch counted less than the plain one); past the limit the
+// batch is refused (OutOfMemory), not decoded outside it.
+TEST(StreamDecoderTest, FilledColumnsCountAgainstTheStreamLimit) {
+  constexpr int64_t kRows = 1 << 16;
+  // Bytes of the stream's memory the decoded batch holds.
+  auto batch_bytes = [](const pb::BatchArrowRecords& bar) {
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_OK(d.status);
+    const int64_t with = decoder.memory_used();
+    d.batch.reset();
+    return with - decoder.memory_used();
+  };
+  const int64_t plain = batch_bytes(FilledColumnsLogs(kRows, false, false));
+  EXPECT_GE(batch_bytes(FilledColumnsLogs(kRows, true, false)), plain + kRows / 8);
+  EXPECT_GE(batch_bytes(FilledColumnsLogs(kRows, false, true)), plain);
+
+  // The least stream limit the plain logs decode within (the same on every run).
+  const std::string message = Serialize(FilledColumnsLogs(kRows, false, false));
+  int64_t low = 1, high = int64_t{64} << 20;  // fails at low, decodes at high
+  while (high - low > 1) {
+    DecodeLimits limits;
+    limits.memory_limit = low + (high - low) / 2;
+    StreamDecoder decoder(Signal::kLogs, limits);
+    (decoder.Decode(message).status.ok() ? high : low) = limits.memory_limit;
+  }
+  DecodeLimits limits;
+  limits.memory_limit = high + kRows / 2;
+  StreamDecoder decoder(Signal::kLogs, limits);
+  DecodedBar d = decoder.Decode(Serialize(FilledColumnsLogs(kRows, false, true)));
+  EXPECT_TRUE(d.status.IsOutOfMemory()) << d.status.ToString();
+  EXPECT_FALSE(d.batch);
+}
+
 }  // namespace
 }  // namespace otap_parquet::otap_wire

@@ -742,6 +742,10 @@ void ArrowStream::OnDone(const grpc::Status& status) {
     } else if (!status.error_message().empty()) {
       message += ": " + status.error_message();
     }
+    // A part of a split batch whose attempt already failed on another part's
+    // status: the batch is being retried (maybe on another stream, which may be
+    // counting its own strike on the job right now); this stream says nothing more.
+    if (attempt->finished.load()) strike = false;
     AttemptOutcome outcome = AttemptOutcome::kRetryable;
     if (strike && struck.insert(attempt->job.get()).second &&
         ++attempt->job->stream_failures >= max_failures) {

@@ -18,6 +18,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <httplib.h>
 #include <openssl/x509.h>
+#include <zlib.h>
 
 #include "otap_parquet/otlp/otlp_json.h"
 #include "otap_parquet/util/pem.h"
@@ -104,6 +105,27 @@ std::string Printable(std::string_view text, size_t limit = 200) {
     out.push_back(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f ? c : ' ');
   }
   if (text.size() > limit) out += "...";
+  return out;
+}
+
+// One gzip member of `plain` (zlib's default level). The requests are sent with
+// ClientImpl::send, which, unlike Post, does not compress.
+arrow::Result<std::string> GzipCompress(std::string_view plain) {
+  z_stream z{};
+  // windowBits 15 + 16: a gzip header and trailer rather than zlib's.
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    return arrow::Status::OutOfMemory("cannot start gzip");
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(plain.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  z.avail_in = static_cast<uInt>(plain.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return arrow::Status::Invalid("gzip failed: ", rc);
   return out;
 }
 
@@ -228,7 +250,6 @@ class HttpTransport : public OtlpTransport {
     const auto timeout = config_.client.timeout.value_or(std::chrono::seconds(30));
     made->set_read_timeout(timeout);
     made->set_write_timeout(timeout);
-    made->set_compress(config_.client.compression == OtlpCompression::kGzip);
     std::lock_guard<std::mutex> lock(worker.mutex);
     auto& client = worker.clients[origin];
     client = std::move(made);
@@ -336,48 +357,66 @@ class HttpTransport : public OtlpTransport {
     const char* content_type = config_.encoding == OtlpHttpExporterConfig::Encoding::kJson
                                    ? "application/json"
                                    : "application/x-protobuf";
-    std::string zstd_body;  // httplib compresses gzip itself, not zstd
-    const std::string* body = &job.body;
-    if (config_.client.compression == OtlpCompression::kZstd) {
-      auto compressed = util::ZstdCompress(job.body);
+    httplib::Request request;
+    if (config_.client.compression != OtlpCompression::kNone) {
+      const bool zstd = config_.client.compression == OtlpCompression::kZstd;
+      auto compressed = zstd ? util::ZstdCompress(job.body) : GzipCompress(job.body);
       if (!compressed.ok()) {
         return AttemptResult::Failure(AttemptOutcome::kPermanent, "encoding",
                                       compressed.status().ToString());
       }
-      zstd_body = std::move(*compressed);
-      body = &zstd_body;
-      headers.emplace("Content-Encoding", "zstd");
+      request.body = std::move(*compressed);
+      headers.emplace("Content-Encoding", zstd ? "zstd" : "gzip");
     }
-    auto response = client->Post(config_.PathOf(signal), headers, *body, content_type);
-    if (!response) {
+    if (config_.client.compression == OtlpCompression::kNone) request.body = job.body;
+    request.method = "POST";
+    request.path = config_.PathOf(signal);
+    request.headers = std::move(headers);
+    request.set_header("Content-Type", content_type);
+    // The answer's body is read up to max_response_body_length: past it the read
+    // stops (and the connection is closed) so a peer cannot make us hold more.
+    const size_t max_body = static_cast<size_t>(config_.max_response_body_length);
+    std::string response_body;
+    bool truncated = false;
+    request.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
+      const size_t room = max_body - response_body.size();
+      response_body.append(data, std::min(size, room));
+      truncated = size > room;
+      return !truncated;
+    };
+    httplib::Response response;
+    httplib::Error error = httplib::Error::Success;
+    const bool sent = client->send(request, response, error);
+    if (!sent && !(truncated && error == httplib::Error::Canceled)) {
       result.outcome = AttemptOutcome::kRetryable;
       result.reason = "transport";
-      result.message = httplib::to_string(response.error());
+      result.message = httplib::to_string(error);
       ForgetClient(worker, config_.EndpointOf(signal));
-      if (config_.EndpointOf(signal).https &&
-          response.error() == httplib::Error::Connection) {
+      if (config_.EndpointOf(signal).https && error == httplib::Error::Connection) {
         result.message += " (connect or TLS handshake failed)";
       }
       return result;
     }
-    const int status = response->status;
+    // A cut body still has its status: a success stays one (its partial_success,
+    // beyond the limit, is not read), a failure keeps its class.
+    const int status = response.status;
     result.outcome = ClassifyHttpStatus(status);
-    const std::string response_type = response->get_header_value("Content-Type");
+    const std::string response_type = response.get_header_value("Content-Type");
     const bool protobuf = response_type.find("protobuf") != std::string::npos;
     // An OTLP/JSON answer (to a JSON request) carries partialSuccess too.
     const bool json = response_type.find("json") != std::string::npos;
     if (result.outcome == AttemptOutcome::kSuccess) {
-      if ((protobuf || json) && !response->body.empty()) {
-        ReadPartialSuccess(job.signal, response->body, json, &result);
+      if ((protobuf || json) && !response_body.empty() && !truncated) {
+        ReadPartialSuccess(job.signal, response_body, json, &result);
       }
       return result;
     }
     result.reason = fmt::format("http_{}", status);
     std::optional<std::string> message;
-    if (protobuf) message = MessageFromRpcStatus(response->body);
-    result.message = Printable(message ? *message : response->body);
-    if (response->has_header("Retry-After")) {
-      result.retry_after = ParseRetryAfter(response->get_header_value("Retry-After"));
+    if (protobuf && !truncated) message = MessageFromRpcStatus(response_body);
+    result.message = Printable(message ? *message : response_body);
+    if (response.has_header("Retry-After")) {
+      result.retry_after = ParseRetryAfter(response.get_header_value("Retry-After"));
     }
     return result;
   }

@@ -409,6 +409,67 @@ TEST(OtlpHttpExporter, JsonPartialSuccessIsCounted) {
   EXPECT_EQ(content_type, "application/json");
 }
 
+// Scenario: exporter:otlp_http with max_response_body_length 1KiB; the peer answers
+// 200 (then 400) with a 32 MiB body, written in 64 KiB pieces as long as the
+// exporter reads them.
+// Guarantees: the exporter stops reading past the limit and drops the connection
+// (the peer's writes fail before the end: the body used to be read whole, into
+// memory); the 200 still Acks the batch and the 400 still Nacks its batch
+// permanently, with the start of the body as its message.
+TEST(OtlpHttpExporter, ResponseBodyIsReadUpToTheLimit) {
+  constexpr size_t kBody = 32u << 20;
+  constexpr size_t kPiece = 64u << 10;
+  httplib::Server server;
+  std::mutex mutex;
+  std::vector<size_t> written;  // bytes of each answer the peer could write
+  int requests = 0;
+  server.Post("/v1/logs", [&](const httplib::Request&, httplib::Response& res) {
+    size_t index;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      index = written.size();
+      written.push_back(0);
+      res.status = ++requests == 1 ? 200 : 400;
+    }
+    res.set_content_provider(
+        kBody, "text/plain",
+        [&, index](size_t offset, size_t length, httplib::DataSink& sink) {
+          const std::string piece(std::min(length, kPiece), 'x');
+          if (!sink.write(piece.data(), piece.size())) return false;
+          std::lock_guard<std::mutex> lock(mutex);
+          written[index] = offset + piece.size();
+          return true;
+        });
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  ASSERT_TRUE(WaitFor([&] { return server.is_running(); }));
+
+  FakeEffect effect{"otlp"};
+  auto sink = std::make_shared<Outcomes>();
+  auto node = Create(kOtlpHttpExporterFactory,
+                     "endpoint: http://127.0.0.1:" + std::to_string(port) +
+                         "\nmax_response_body_length: 1KiB\nclient_pool_size: 1\n"
+                         "max_in_flight: 1\n");
+  auto* exporter = static_cast<OtlpExporter*>(node.get());
+  ASSERT_OK(exporter->Start(effect));
+  ASSERT_OK(exporter->Export(MakeLogs(2, 1, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return sink->settled() == 1; }));
+  EXPECT_EQ(sink->acked, std::vector<uint64_t>{1});
+  ASSERT_OK(exporter->Export(MakeLogs(2, 2, sink), effect));
+  ASSERT_TRUE(WaitFor([&] { return sink->settled() == 2; }));
+  ASSERT_EQ(sink->nacks.size(), 1u);
+  EXPECT_TRUE(sink->nacks[0].permanent);
+  EXPECT_THAT(sink->nacks[0].reason, HasSubstr("http_400: xxxx"));
+  EXPECT_EQ(effect.metrics().extra("otlp_http_requests_sent"), 2);
+  node.reset();
+  server.stop();  // waits for the handlers: their writes failed or ended
+  serving.join();
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_LT(written[0], kBody);
+  EXPECT_LT(written[1], kBody);
+}
+
 // Scenario: a batch waits for a retry 10 minutes away when the shutdown begins
 // with a 1-minute deadline: the retry is past it.
 // Guarantees: the shutdown does not wait: the batch is Nacked retryable at once,

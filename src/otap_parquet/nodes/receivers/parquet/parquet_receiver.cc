@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/logger.h>
 
+#include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/sharding.h"
@@ -29,7 +30,8 @@ class SharedCheckpoint {
  public:
   static arrow::Result<std::shared_ptr<SharedCheckpoint>> Open(
       std::shared_ptr<arrow::fs::FileSystem> fs, const std::string& path,
-      const std::string& dataset) {
+      const std::string& dataset,
+      const std::function<void(dataset::ReplayCheckpoint*)>& prune) {
     static std::mutex registry_mutex;
     static std::map<std::string, std::weak_ptr<SharedCheckpoint>> registry;
     dataset::CheckpointStore store(fs, path);
@@ -52,6 +54,8 @@ class SharedCheckpoint {
       }
       shared->state_ = std::move(*loaded);
       shared->existed_ = true;
+      // Once per process, before any instance takes its units.
+      prune(&shared->state_);
     }
     shared->state_.dataset = dataset;
     registry[key] = shared;
@@ -141,7 +145,7 @@ dataset::ReaderStats ParquetReceiver::stats() const {
   return total;
 }
 
-arrow::Status ParquetReceiver::OpenCheckpoint() {
+arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
   const auto& ck = *config_.checkpoint;
   std::shared_ptr<arrow::fs::FileSystem> fs;
   std::string path;
@@ -166,8 +170,22 @@ arrow::Status ParquetReceiver::OpenCheckpoint() {
     // storage): each keeps its own file, as each has its own partitions.
     path += fmt::format(".shard-{}-of-{}", config_.shard.index, config_.shard.count);
   }
+  // Names of files gone from the dataset (retention, compaction) are dropped, or the
+  // checkpoint would grow with every file the lake ever had. Not pruned when the
+  // dataset cannot be listed: the checkpoint then stays as it was.
+  auto prune = [&](dataset::ReplayCheckpoint* checkpoint) {
+    auto dropped = dataset::PruneCheckpoint(fs_, base_, checkpoint);
+    if (!dropped.ok()) {
+      effect.logger().warn("receiver.parquet.checkpoint.prune_failed node={} error={}",
+                           effect.node_id(), dropped.status().ToString());
+    } else if (*dropped > 0) {
+      effect.logger().info("receiver.parquet.checkpoint.pruned node={} dropped={}",
+                           effect.node_id(), *dropped);
+    }
+  };
   ARROW_ASSIGN_OR_RAISE(
-      checkpoint_, SharedCheckpoint::Open(fs, path, dataset::DisplayUri(*fs_, base_)));
+      checkpoint_,
+      SharedCheckpoint::Open(fs, path, dataset::DisplayUri(*fs_, base_), prune));
   return arrow::Status::OK();
 }
 
@@ -275,7 +293,7 @@ arrow::Status ParquetReceiver::Start(engine::EffectHandler& effect) {
     ARROW_RETURN_NOT_OK(StartWatch(effect));
   }
   if (config_.checkpoint) {
-    auto st = OpenCheckpoint();
+    auto st = OpenCheckpoint(effect);
     if (!st.ok()) {
       return st.WithMessage("receiver:parquet ", effect.node_id(), ": ", st.message());
     }

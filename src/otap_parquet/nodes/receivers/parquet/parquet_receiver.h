@@ -122,7 +122,7 @@ class ParquetReceiver : public engine::Receiver {
   /// past it) when `dead_letter` is set and the write succeeds, else abandoned.
   void GiveUp(uint64_t token, engine::EffectHandler& effect);
   /// Opens the checkpoint (shared by the instances of this process).
-  arrow::Status OpenCheckpoint();
+  arrow::Status OpenCheckpoint(engine::EffectHandler& effect);
   /// Loads the checkpoint's units of the partitions this instance owns.
   void LoadCheckpoint(engine::EffectHandler& effect);
   /// `--num-cores` > 1: joins the core assignment of this node's instances, the
