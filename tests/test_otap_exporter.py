@@ -722,7 +722,11 @@ def test_stale_parts_of_a_failed_split_batch_are_no_strike(run, tmp_path):
                      "config": {"base_uri": str(lake), "signal_types": ["logs"],
                                 "processing_options": {"batch_size": 1000},
                                 "retry": {"max_retries": 0}}},
-             "otap": otap_exporter(port, {"max_message_size": "64KiB",
+             # A retry backoff far above the time the first stream takes to end,
+            # so that the retry never lands on that stream.
+            "otap": otap_exporter(port, {"max_message_size": "64KiB",
+                                          "retry_on_failure": {"initial_interval": "3s",
+                                                               "max_interval": "5s"},
                                           "max_stream_failures": 2,
                                           "arrow": {"payload_compression": "none",
                                                     "max_stream_lifetime": "0s"}})},
