@@ -564,16 +564,18 @@ TEST_F(ParquetExporterTest, WalAcksOnlyAfterTheSyncReturns) {
 // the first publish after the release fails, later ones pass.
 class PublishGate {
  public:
-  PublishGate() {
-    ParquetExporter::SetPublishHookForTesting([this](const std::string&) {
-      std::unique_lock<std::mutex> lock(mu_);
-      ++entered_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return released_; });
-      if (!fail_) return arrow::Status::OK();
-      fail_ = false;
-      return arrow::Status::IOError("injected publish failure");
-    });
+  explicit PublishGate(
+      arrow::Status failure = arrow::Status::IOError("injected publish failure")) {
+    ParquetExporter::SetPublishHookForTesting(
+        [this, failure = std::move(failure)](const std::string&) {
+          std::unique_lock<std::mutex> lock(mu_);
+          ++entered_;
+          cv_.notify_all();
+          cv_.wait(lock, [&] { return released_; });
+          if (!fail_) return arrow::Status::OK();
+          fail_ = false;
+          return failure;
+        });
   }
   ~PublishGate() {
     Release(false);
@@ -740,6 +742,47 @@ TEST_F(ParquetExporterTest, WalShutdownDrainsABlockedPublish) {
     EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
     EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 200);
   }
+  EXPECT_EQ(nacked(), 0u);
+}
+
+// Scenario: WAL on; batch 0 (200 logs) cuts the files and is Acked from the log
+// while their publish is held; the publish then fails with a status Arrow codes
+// Invalid although it is a storage error (Arrow's GCS file system maps
+// kInvalidArgument / kOutOfRange to Invalid); shutdown, restart on the same log.
+// Guarantees: the acknowledged batch is not given up as invalid data: it stays in
+// the log (re-written, or replayed at the next start) and its 200 rows end up
+// published. Failed before the fix: wal_invalid_dropped 1, 0 rows.
+TEST_F(ParquetExporterTest, WalKeepsAnAckedBatchWhosePublishFailsAsInvalid) {
+  int64_t rows = 0;
+  {
+    FakeEffect effect{"pq"};
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+    auto& exporter = AsExporter(node);
+    PublishGate gate(arrow::Status::Invalid("google::cloud::Status(OUT_OF_RANGE)"));
+    ASSERT_OK(exporter.Start(effect));
+    ASSERT_OK(exporter.Export(Sized(sink_, 0, 200), effect));
+    gate.WaitEntered();
+    WaitFor([&] { return acked() == 1u; });
+    gate.Release(true);
+    while (effect.metrics().extra("wal_rewrite_failures") == 0 &&
+           effect.metrics().extra("wal_invalid_dropped") == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect));
+    }
+    EXPECT_EQ(effect.metrics().extra("wal_invalid_dropped"), 0);
+    (void)exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect);
+    rows += effect.metrics().extra("parquet_rows_written", "logs");
+  }
+  FakeEffect effect{"pq"};
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect));
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
+                .status());
+  rows += effect.metrics().extra("parquet_rows_written", "logs");
+  EXPECT_EQ(rows, 200);
+  EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(nacked(), 0u);
 }
 
