@@ -301,10 +301,14 @@ arrow::Status ParquetExporter::ExportWithWal(engine::PData msg,
     UpdateMetrics(effect);
     return arrow::Status::OK();
   }
-  // The writer first: a batch it refuses (bad data) is Nacked, never logged.
+  // The writer first: a batch it refuses (bad data) is Nacked, never logged. One
+  // it could not write for a storage error (the dataset's disk full or its store
+  // down, the batch needing a new file) is logged and Acked like any other and
+  // written again from the log: the log takes batches while the storage is down,
+  // until max_size.
   auto written = writer_->Write(msg.batch);
-  if (written.is_finished() && !written.status().ok()) {
-    msg.context.Nack({written.status().ToString(), written.status().IsInvalid()});
+  if (written.is_finished() && written.status().IsInvalid()) {
+    msg.context.Nack({written.status().ToString(), /*permanent=*/true});
     UpdateMetrics(effect);
     return arrow::Status::OK();
   }

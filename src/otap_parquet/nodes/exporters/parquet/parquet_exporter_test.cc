@@ -461,6 +461,47 @@ TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
   fs::remove_all(base_.string() + "-wal");
 }
 
+// Scenario: WAL on; the dataset's storage breaks (base directory replaced by a
+// file) before a batch comes, so the writer cannot even open its files; then the
+// storage comes back.
+// Guarantees: as docs/operations.md says ("new batches are taken until max_size"),
+// the batch is logged and Acked from the log, not refused; it is written again
+// from the log once the storage works and its rows end up published, nothing left
+// in the log. Failed before the fix: Nacked at once (the log took nothing while the
+// storage was down).
+TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
+  ASSERT_OK_AND_ASSIGN(auto node,
+                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
+                                "-wal'}\n"
+                                "writer_options: {target_rows_per_file: 1000000, "
+                                "flush_when_older_than: 1h}\n"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  fs::remove_all(base_);
+  std::ofstream(base_.string()) << "not a directory";
+  ASSERT_OK(exporter.Export(Message(0), effect_));
+  ASSERT_EQ(nacked(), 0u) << sink_->nacks[0].reason;
+  WaitFor([&] { return acked() == 1u; });
+  ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  EXPECT_GE(effect_.metrics().extra("wal_rewrite_failures"), 1);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
+  const int64_t rewrites = effect_.metrics().extra("wal_rewrites");
+  fs::remove(base_);
+  fs::create_directories(base_);
+  // The next re-write (after its backoff) succeeds; the shutdown publishes it.
+  for (int i = 0; i < 600 && effect_.metrics().extra("wal_rewrites") == rewrites; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                .status());
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(acked(), 1u);
+  EXPECT_EQ(nacked(), 0u);
+  fs::remove_all(base_.string() + "-wal");
+}
+
 // Scenario: WAL max_size below one batch. Batch 0 fills it; batch 1 finds it full:
 // a flush (reason wal_full) publishes batch 0 and frees the log, batch 1 is taken.
 // Then the storage breaks and batch 2 finds the log full again.
