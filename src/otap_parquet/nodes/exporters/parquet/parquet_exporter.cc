@@ -424,6 +424,13 @@ arrow::Future<> ParquetExporter::Shutdown(engine::Clock::time_point deadline,
   closing_ = true;
   // Waits for a pass in progress; its counts reach the final metrics below.
   if (retention_) retention_->Stop();
+  if (!refeed_.empty()) {
+    // Records whose write failed and wait for their backoff: one more try now, so
+    // that a graceful stop publishes them if the storage works again (else they
+    // stay in the log for the next start: closing_ schedules no other try).
+    next_refeed_ = std::chrono::steady_clock::now();
+    Refeed(effect);
+  }
   // Waits for the background publishes (they cannot be called back), then
   // publishes the rest.
   auto st = writer_->Close(ToSystem(deadline));

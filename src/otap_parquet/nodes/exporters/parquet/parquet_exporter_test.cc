@@ -827,5 +827,32 @@ TEST_F(ParquetExporterTest, WalKeepsAnAckedBatchWhosePublishFailsAsInvalid) {
   EXPECT_EQ(nacked(), 0u);
 }
 
+// Scenario: WAL on; batch 0 (200 logs) cuts the files and is Acked; their publish
+// fails once (a storage error), so the record waits for its re-write backoff
+// (1 s); the storage works again and the engine is stopped gracefully at once.
+// Guarantees: the graceful stop writes the waiting record again and publishes it:
+// its 200 rows are in the dataset and nothing is left in the log (no restart
+// needed). Failed before the fix: 0 rows published, the record left in the log.
+TEST_F(ParquetExporterTest, WalShutdownRewritesRecordsWaitingForTheirBackoff) {
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+  auto& exporter = AsExporter(node);
+  PublishGate gate;
+  ASSERT_OK(exporter.Start(effect_));
+  ASSERT_OK(exporter.Export(Sized(sink_, 0, 200), effect_));
+  gate.WaitEntered();
+  WaitFor([&] { return acked() == 1u; });
+  gate.Release(true);
+  // The failure is settled by a timer tick, which schedules the re-write 1 s later.
+  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
+                .status());
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(nacked(), 0u);
+}
+
 }  // namespace
 }  // namespace otap_parquet::nodes
