@@ -65,13 +65,13 @@ class CountingOutputStream final : public arrow::io::OutputStream {
   using arrow::io::OutputStream::Write;
   Status Write(const void* data, int64_t nbytes) override {
     if (aborted_) return Status::IOError("write to a discarded file");
-    ARROW_RETURN_NOT_OK(inner_->Write(data, nbytes));
+    ARROW_RETURN_NOT_OK(Note(inner_->Write(data, nbytes)));
     bytes_ += nbytes;
     return Status::OK();
   }
   Status Write(const std::shared_ptr<arrow::Buffer>& data) override {
     if (aborted_) return Status::IOError("write to a discarded file");
-    ARROW_RETURN_NOT_OK(inner_->Write(data));
+    ARROW_RETURN_NOT_OK(Note(inner_->Write(data)));
     bytes_ += data->size();
     return Status::OK();
   }
@@ -81,11 +81,19 @@ class CountingOutputStream final : public arrow::io::OutputStream {
   }
 
   int64_t bytes() const { return bytes_; }
+  /// A write to storage failed: the file's error is the storage's, not the rows'.
+  bool failed() const { return failed_; }
 
  private:
+  Status Note(Status st) {
+    if (!st.ok()) failed_ = true;
+    return st;
+  }
+
   std::shared_ptr<arrow::io::OutputStream> inner_;
   int64_t bytes_ = 0;
   bool aborted_ = false;
+  bool failed_ = false;
 };
 
 /// Depth of a table below its signal's root (root 0, log_attrs 1, ...).
@@ -130,6 +138,17 @@ std::string PartitionLabel(const std::string& key) {
 std::string WithDetail(const Status& st) {
   if (st.detail() == nullptr) return st.message();
   return fmt::format("{} ({})", st.message(), st.detail()->ToString());
+}
+
+// `error` as it reaches a batch whose own rows did not cause it: a failed flush or a
+// partition discarded for another batch's write. Never Invalid, which callers take
+// as "this batch's data is bad, give up" (a permanent Nack; the parquet exporter
+// drops an acknowledged WAL record): a store can report an I/O failure as Invalid
+// (Arrow's GCS file system maps kInvalidArgument and kOutOfRange to it), and
+// another batch's bad data says nothing about this one.
+Status NotItsData(const Status& error) {
+  if (!error.IsInvalid()) return error;
+  return Status(arrow::StatusCode::IOError, error.message(), error.detail());
 }
 
 }  // namespace
@@ -490,7 +509,10 @@ arrow::Future<> DatasetWriter::WriteDisks(
     Status st = WriteDiskBatch(key, disk, &partition);
     if (!st.ok()) {
       ++metrics_.write_errors;
-      DiscardPartition(key, st);
+      // This batch gets its own error; the others held by the partition (their
+      // rows were fine) a retryable one.
+      Complete(ack, st);
+      DiscardPartition(key, NotItsData(st));
       continue;
     }
     touched.push_back(key);
@@ -524,9 +546,11 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
       opened->write_path =
           rename_ ? JoinPath({dir, "." + name + ".tmp"}) : opened->final_path;
       opened->uri = DisplayUri(*settings_.filesystem, opened->final_path);
+      // Storage errors (never the rows' fault, whatever their code).
       auto context = [&](const Status& st) {
-        return st.WithMessage("opening ", table, " file ", opened->uri, " (partition '",
-                              PartitionLabel(key), "'): ", WithDetail(st));
+        return NotItsData(st.WithMessage("opening ", table, " file ", opened->uri,
+                                         " (partition '", PartitionLabel(key),
+                                         "'): ", WithDetail(st)));
       };
       if (create_dirs_ && !created_dirs_.contains(dir)) {
         // A new directory's entry is durable only once its parent is synced: without
@@ -629,6 +653,7 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
       return file->row_group.Append(*encoded, options_.row_group_size, *file->writer);
     });
     if (!st.ok()) {
+      if (file->sink->failed()) st = NotItsData(st);
       return st.WithMessage("writing ", record_batch->num_rows(), " ", table, " rows to ",
                             file->uri, " (partition '", PartitionLabel(key),
                             "'): ", WithDetail(st));
@@ -810,7 +835,8 @@ Status DatasetWriter::Settle(Publication& pub) {
   if (!pub.status.ok()) {
     ++metrics_.write_errors;
     metrics_.files_discarded += static_cast<int64_t>(partition.files.size());
-    for (const auto& ack : acks) Complete(ack, pub.status);
+    // Publishing is I/O: whatever the store's status code, no batch's data is bad.
+    for (const auto& ack : acks) Complete(ack, NotItsData(pub.status));
     return pub.status;
   }
   for (OpenFile* file : pub.order) {

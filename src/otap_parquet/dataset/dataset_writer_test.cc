@@ -745,6 +745,44 @@ TEST_F(DatasetWriterTest, FailedUploadAbortsTheRest) {
   EXPECT_TRUE(Files().empty()) << Files().front();
 }
 
+// Scenario: object-store mode; the upload of a file fails with a status Arrow codes
+// Invalid (its GCS file system maps kInvalidArgument / kOutOfRange to it); then,
+// while an earlier batch waits in the partition, a later batch's new file cannot be
+// opened, again with Invalid.
+// Guarantees: a storage error never reaches a batch as Invalid (callers take that
+// as "its data is bad": a permanent Nack, or an acknowledged WAL record given up):
+// the failed publish's batch, the batch whose open failed and the other batch held
+// by the discarded partition all get a retryable IOError with the store's message.
+// Fails before the fix (all three were Invalid).
+TEST_F(DatasetWriterTest, StorageErrorsCodedInvalidAreNotInvalidData) {
+  settings_.publish = PublishMode::kDirect;
+  std::string fail_op = "close";
+  std::string fail_table = "/logs/";
+  recording_->fail = [&](const std::string& op, const std::string& path) {
+    if (op == fail_op && path.find(fail_table) != std::string::npos) {
+      return Status::Invalid("google::cloud::Status(OUT_OF_RANGE: injected)");
+    }
+    return Status::OK();
+  };
+  auto writer = MakeWriter();
+  auto logs = Batches(Signal::kLogs, 2);
+  auto first = writer->Write(logs[0]);
+  ASSERT_FALSE(writer->Flush().ok());
+  ASSERT_TRUE(first.is_finished());
+  EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr("OUT_OF_RANGE: injected"),
+                                  first.status());
+
+  // Same partition (one `_part_id`): the traces batch opens its spans file there.
+  fail_op = "open";
+  fail_table = "/spans/";
+  auto second = writer->Write(logs[1]);
+  auto third = writer->Write(Batches(Signal::kTraces, 1)[0]);
+  ASSERT_TRUE(third.is_finished());
+  EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr("OUT_OF_RANGE"), third.status());
+  ASSERT_TRUE(second.is_finished());
+  EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr("OUT_OF_RANGE"), second.status());
+}
+
 // Scenario: Close() with a deadline that has already passed, then Write().
 // Guarantees: unflushed batches fail with Cancelled and leave no files; writes after
 // Close() fail with Invalid; a second Close() is a no-op.

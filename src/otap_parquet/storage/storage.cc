@@ -21,6 +21,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/config/config_reader.h"
+#include "otap_parquet/util/fsync.h"
 
 namespace otap_parquet::dataset {
 
@@ -585,10 +586,31 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeFileSystem(
         if (ec) return Status::IOError("storage.file.base_uri: ", ec.message());
       }
       path = StripTrailingSlashes(path);
+      // The directories created here (innermost first): each one's entry is durable
+      // only once its parent is synced, else a power loss can take the dataset's
+      // acknowledged files away with the directory (the writer syncs the parents of
+      // the directories it creates below the base the same way).
+      std::vector<std::string> created;
+      {
+        std::error_code ec;
+        for (std::filesystem::path d(path);
+             !d.empty() && d != d.parent_path() && !std::filesystem::exists(d, ec);
+             d = d.parent_path()) {
+          created.push_back(d.string());
+        }
+      }
       auto st = local->CreateDir(path, /*recursive=*/true);
       if (!st.ok()) {
         return st.WithMessage("storage.file.base_uri: cannot create '", path,
                               "': ", st.message());
+      }
+      for (const auto& dir : created) {
+        st = util::FsyncPath(std::filesystem::path(dir).parent_path().string(),
+                             /*directory=*/true);
+        if (!st.ok()) {
+          return st.WithMessage("storage.file.base_uri: created '", dir,
+                                "' but cannot make it durable: ", st.message());
+        }
       }
       *base_path = std::move(path);
       return local;

@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <arrow/filesystem/mockfs.h>
 
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/util/fsync.h"
 
 namespace otap_parquet::dataset {
 namespace {
@@ -27,6 +30,38 @@ class StorageEnvironment : public ::testing::Environment {
 fs::path TempDir(const std::string& name) {
   return fs::temp_directory_path() /
          ("otap-storage-test-" + std::to_string(::getpid()) + "-" + name);
+}
+
+// Scenario: file storage whose base directory and its parent do not exist yet
+// (a first start); then the sync fails.
+// Guarantees: the parent of every directory created is synced, innermost first
+// (else a power loss can take the new dataset directory, and the acknowledged
+// files published in it, away); a failed sync fails the call, naming the
+// directory. Fails before the fix: nothing synced, the call succeeded.
+TEST(StorageTest, FileStorageSyncsTheDirectoriesItCreates) {
+  const fs::path root = TempDir("sync");
+  fs::remove_all(root);
+  fs::create_directories(root);
+  std::vector<std::string> synced;
+  bool fail = false;
+  util::SetFsyncHookForTesting([&](const std::string& path, bool directory) {
+    if (fail) return arrow::Status::IOError("injected EIO");
+    if (directory) synced.push_back(path);
+    return arrow::Status::OK();
+  });
+  StorageConfig config;
+  config.base_uri = (root / "lake" / "dataset").string();
+  std::string base_path;
+  auto made = MakeFileSystem(config, &base_path);
+  fail = true;
+  config.base_uri = (root / "other").string();
+  auto failed = MakeFileSystem(config, &base_path);
+  util::SetFsyncHookForTesting(nullptr);
+  ASSERT_OK(made.status());
+  EXPECT_EQ(synced, (std::vector<std::string>{(root / "lake").string(), root.string()}));
+  EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr("injected EIO"), failed.status());
+  EXPECT_THAT(failed.status().message(), HasSubstr((root / "other").string()));
+  fs::remove_all(root);
 }
 
 // Scenario: file storage whose base directory does not exist yet, given as a path

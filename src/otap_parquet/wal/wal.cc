@@ -289,13 +289,33 @@ arrow::Result<std::unique_ptr<Wal>> Wal::Open(WalOptions options,
     return arrow::Status::Invalid("WAL ", options.dir,
                                   ": segment_size and max_size must be > 0");
   }
+  // Directories this Open creates: each one's entry is durable only once its parent
+  // is synced, and a segment synced inside a directory that a power loss takes
+  // away is lost with its acknowledged records.
+  std::vector<std::string> created;
   std::error_code ec;
+  for (std::filesystem::path d = std::filesystem::path(options.dir).lexically_normal();
+       !d.empty() && d != d.parent_path() && !std::filesystem::exists(d, ec);
+       d = d.parent_path()) {
+    created.push_back(d.string());
+  }
   std::filesystem::create_directories(options.dir, ec);
   if (ec) {
     return arrow::Status::IOError("WAL: cannot create directory ", options.dir, ": ",
                                   ec.message());
   }
   std::unique_ptr<Wal> wal(new Wal(std::move(options), std::move(logger)));
+  if (wal->options_.fsync) {
+    for (const auto& dir : created) {  // innermost first
+      std::string parent = std::filesystem::path(dir).parent_path().string();
+      if (parent.empty()) parent = ".";
+      auto st = wal->SyncDir(parent);
+      if (!st.ok()) {
+        return st.WithMessage("WAL: created directory ", dir,
+                              " not durable: ", st.message());
+      }
+    }
+  }
   const std::string lock_path = wal->options_.dir + "/LOCK";
   wal->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (wal->lock_fd_ < 0) return Errno("cannot open lock file", lock_path, errno);
@@ -505,7 +525,7 @@ arrow::Result<std::shared_ptr<Wal::Segment>> Wal::Salvage(
     }
   }
   // The new names must survive a crash before the original is truncated.
-  (void)util::FsyncPath(options_.dir, /*directory=*/true);
+  ARROW_RETURN_NOT_OK(SyncDir(options_.dir));
   int64_t corrupt = 0;
   for (const auto& region : regions) {
     corrupt += region.size;
@@ -571,6 +591,11 @@ arrow::Status Wal::Replay(const std::function<arrow::Status(RecordId, OtapBatch)
 
 bool Wal::full() const { return bytes_.load() >= options_.max_size; }
 
+arrow::Status Wal::SyncDir(const std::string& path) const {
+  if (options_.sync_dir_for_testing) return options_.sync_dir_for_testing(path);
+  return util::FsyncPath(path, /*directory=*/true);
+}
+
 arrow::Status Wal::StartSegment() {
   auto segment = std::make_shared<Segment>();
   segment->seq = next_seq_++;
@@ -582,8 +607,16 @@ arrow::Status Wal::StartSegment() {
   if (segment->fd < 0) return Errno("cannot create segment", segment->path, errno);
   ::unlink(segment->done_path.c_str());  // a stale one would mark new records done
   if (options_.fsync) {
-    // The new name must survive a crash with the records in it.
-    (void)util::FsyncPath(options_.dir, /*directory=*/true);
+    // The new name must survive a crash with the records in it: without it, the
+    // records' fdatasync vouches for nothing and must not lead to an Ack.
+    auto st = SyncDir(options_.dir);
+    if (!st.ok()) {
+      ::close(segment->fd);
+      segment->fd = -1;
+      ::unlink(segment->path.c_str());
+      return st.WithMessage("WAL: new segment ", segment->path,
+                            " not durable: ", st.message());
+    }
   }
   std::lock_guard<std::mutex> lock(mu_);
   segments_[segment->seq] = segment;

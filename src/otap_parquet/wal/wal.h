@@ -73,6 +73,9 @@ struct WalOptions {
   std::function<arrow::Status()> fail_sync_for_testing;
   /// Test only: runs before a done segment's file is unlinked.
   std::function<void(const std::string& path)> before_delete_for_testing;
+  /// Test only: runs instead of each directory fsync (of `dir` when a segment is
+  /// created or salvaged, of the parents of directories Open creates).
+  std::function<arrow::Status(const std::string& path)> sync_dir_for_testing;
 };
 
 /// \brief Where one record lives: segment sequence number and index in it.
@@ -180,6 +183,8 @@ class Wal {
       const std::vector<CorruptRegion>& regions,
       const std::vector<std::pair<int64_t, uint32_t>>& frames);
   arrow::Status StartSegment();
+  /// fsync of a directory (or options_.sync_dir_for_testing).
+  arrow::Status SyncDir(const std::string& path) const;
   void SealActive();
   /// Drops a sealed segment whose records are all done and synced from the log
   /// (mu_ held); its files go in the next DeleteDoomed.

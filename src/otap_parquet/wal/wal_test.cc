@@ -680,6 +680,52 @@ TEST(WalTest, SyncFailureIsReportedAndSealsTheSegment) {
   EXPECT_EQ(id.segment, 2u);
 }
 
+// Scenario: the log's directory does not exist yet (a first start, `<wal>/<node>/
+// core-0`); later the fsync of the directory fails when a new segment is created.
+// Guarantees: Open syncs the parent of every directory it creates (else a power
+// loss can take the directory away with the synced segments, and the acknowledged
+// records, in it); a segment whose name could not be synced takes no record: the
+// Append fails (refused, never Acked), and the next one starts a new segment.
+// Fails before the fix: no parent synced, the directory sync's failure ignored and
+// the record Acked.
+TEST(WalTest, DirectoriesAreSyncedBeforeAnyAck) {
+  testing::TempDir tmp("otap_wal");
+  const std::string dir = tmp.path() + "/wal/node/core-0";
+  auto options = Options(dir);
+  std::mutex mu;
+  std::vector<std::string> synced;
+  bool fail = false;
+  options.sync_dir_for_testing = [&](const std::string& path) -> arrow::Status {
+    std::lock_guard<std::mutex> lock(mu);
+    if (fail) return arrow::Status::IOError("injected EIO");
+    synced.push_back(path);
+    return arrow::Status::OK();
+  };
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(options, nullptr));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(synced, (std::vector<std::string>{tmp.path() + "/wal/node",
+                                                tmp.path() + "/wal", tmp.path()}));
+    fail = true;
+  }
+  std::atomic<int> acked{0};
+  auto on_durable = [&](const arrow::Status& st) {
+    if (st.ok()) ++acked;
+  };
+  auto refused = wal->Append(Logs(1), on_durable);
+  EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr("injected EIO"), refused.status());
+  EXPECT_TRUE(SegmentFiles(dir).empty());
+  EXPECT_EQ(wal->metrics().append_errors, 1);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    fail = false;
+  }
+  ASSERT_OK(wal->Append(Logs(2), on_durable).status());
+  wal->Close();  // runs the callbacks of queued syncs
+  EXPECT_EQ(acked.load(), 1);
+  EXPECT_EQ(SegmentFiles(dir).size(), 1u);
+}
+
 // Scenario: the sync thread has taken a record and its fdatasync is failing when a
 // second record is appended to the same segment (before the failure seals it); the
 // next fdatasync of that file succeeds (Linux reports a writeback error once).

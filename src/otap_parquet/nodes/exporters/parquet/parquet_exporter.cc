@@ -301,10 +301,14 @@ arrow::Status ParquetExporter::ExportWithWal(engine::PData msg,
     UpdateMetrics(effect);
     return arrow::Status::OK();
   }
-  // The writer first: a batch it refuses (bad data) is Nacked, never logged.
+  // The writer first: a batch it refuses (bad data) is Nacked, never logged. One
+  // it could not write for a storage error (the dataset's disk full or its store
+  // down, the batch needing a new file) is logged and Acked like any other and
+  // written again from the log: the log takes batches while the storage is down,
+  // until max_size.
   auto written = writer_->Write(msg.batch);
-  if (written.is_finished() && !written.status().ok()) {
-    msg.context.Nack({written.status().ToString(), written.status().IsInvalid()});
+  if (written.is_finished() && written.status().IsInvalid()) {
+    msg.context.Nack({written.status().ToString(), /*permanent=*/true});
     UpdateMetrics(effect);
     return arrow::Status::OK();
   }
@@ -420,6 +424,13 @@ arrow::Future<> ParquetExporter::Shutdown(engine::Clock::time_point deadline,
   closing_ = true;
   // Waits for a pass in progress; its counts reach the final metrics below.
   if (retention_) retention_->Stop();
+  if (!refeed_.empty()) {
+    // Records whose write failed and wait for their backoff: one more try now, so
+    // that a graceful stop publishes them if the storage works again (else they
+    // stay in the log for the next start: closing_ schedules no other try).
+    next_refeed_ = std::chrono::steady_clock::now();
+    Refeed(effect);
+  }
   // Waits for the background publishes (they cannot be called back), then
   // publishes the rest.
   auto st = writer_->Close(ToSystem(deadline));

@@ -461,6 +461,47 @@ TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
   fs::remove_all(base_.string() + "-wal");
 }
 
+// Scenario: WAL on; the dataset's storage breaks (base directory replaced by a
+// file) before a batch comes, so the writer cannot even open its files; then the
+// storage comes back.
+// Guarantees: as docs/operations.md says ("new batches are taken until max_size"),
+// the batch is logged and Acked from the log, not refused; it is written again
+// from the log once the storage works and its rows end up published, nothing left
+// in the log. Failed before the fix: Nacked at once (the log took nothing while the
+// storage was down).
+TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
+  ASSERT_OK_AND_ASSIGN(auto node,
+                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
+                                "-wal'}\n"
+                                "writer_options: {target_rows_per_file: 1000000, "
+                                "flush_when_older_than: 1h}\n"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  fs::remove_all(base_);
+  std::ofstream(base_.string()) << "not a directory";
+  ASSERT_OK(exporter.Export(Message(0), effect_));
+  ASSERT_EQ(nacked(), 0u) << sink_->nacks[0].reason;
+  WaitFor([&] { return acked() == 1u; });
+  ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  EXPECT_GE(effect_.metrics().extra("wal_rewrite_failures"), 1);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
+  const int64_t rewrites = effect_.metrics().extra("wal_rewrites");
+  fs::remove(base_);
+  fs::create_directories(base_);
+  // The next re-write (after its backoff) succeeds; the shutdown publishes it.
+  for (int i = 0; i < 600 && effect_.metrics().extra("wal_rewrites") == rewrites; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
+                .status());
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(acked(), 1u);
+  EXPECT_EQ(nacked(), 0u);
+  fs::remove_all(base_.string() + "-wal");
+}
+
 // Scenario: WAL max_size below one batch. Batch 0 fills it; batch 1 finds it full:
 // a flush (reason wal_full) publishes batch 0 and frees the log, batch 1 is taken.
 // Then the storage breaks and batch 2 finds the log full again.
@@ -564,16 +605,18 @@ TEST_F(ParquetExporterTest, WalAcksOnlyAfterTheSyncReturns) {
 // the first publish after the release fails, later ones pass.
 class PublishGate {
  public:
-  PublishGate() {
-    ParquetExporter::SetPublishHookForTesting([this](const std::string&) {
-      std::unique_lock<std::mutex> lock(mu_);
-      ++entered_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return released_; });
-      if (!fail_) return arrow::Status::OK();
-      fail_ = false;
-      return arrow::Status::IOError("injected publish failure");
-    });
+  explicit PublishGate(
+      arrow::Status failure = arrow::Status::IOError("injected publish failure")) {
+    ParquetExporter::SetPublishHookForTesting(
+        [this, failure = std::move(failure)](const std::string&) {
+          std::unique_lock<std::mutex> lock(mu_);
+          ++entered_;
+          cv_.notify_all();
+          cv_.wait(lock, [&] { return released_; });
+          if (!fail_) return arrow::Status::OK();
+          fail_ = false;
+          return failure;
+        });
   }
   ~PublishGate() {
     Release(false);
@@ -740,6 +783,74 @@ TEST_F(ParquetExporterTest, WalShutdownDrainsABlockedPublish) {
     EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
     EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 200);
   }
+  EXPECT_EQ(nacked(), 0u);
+}
+
+// Scenario: WAL on; batch 0 (200 logs) cuts the files and is Acked from the log
+// while their publish is held; the publish then fails with a status Arrow codes
+// Invalid although it is a storage error (Arrow's GCS file system maps
+// kInvalidArgument / kOutOfRange to Invalid); shutdown, restart on the same log.
+// Guarantees: the acknowledged batch is not given up as invalid data: it stays in
+// the log (re-written, or replayed at the next start) and its 200 rows end up
+// published. Failed before the fix: wal_invalid_dropped 1, 0 rows.
+TEST_F(ParquetExporterTest, WalKeepsAnAckedBatchWhosePublishFailsAsInvalid) {
+  int64_t rows = 0;
+  {
+    FakeEffect effect{"pq"};
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+    auto& exporter = AsExporter(node);
+    PublishGate gate(arrow::Status::Invalid("google::cloud::Status(OUT_OF_RANGE)"));
+    ASSERT_OK(exporter.Start(effect));
+    ASSERT_OK(exporter.Export(Sized(sink_, 0, 200), effect));
+    gate.WaitEntered();
+    WaitFor([&] { return acked() == 1u; });
+    gate.Release(true);
+    while (effect.metrics().extra("wal_rewrite_failures") == 0 &&
+           effect.metrics().extra("wal_invalid_dropped") == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect));
+    }
+    EXPECT_EQ(effect.metrics().extra("wal_invalid_dropped"), 0);
+    (void)exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect);
+    rows += effect.metrics().extra("parquet_rows_written", "logs");
+  }
+  FakeEffect effect{"pq"};
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect));
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
+                .status());
+  rows += effect.metrics().extra("parquet_rows_written", "logs");
+  EXPECT_EQ(rows, 200);
+  EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(acked(), 1u);
+  EXPECT_EQ(nacked(), 0u);
+}
+
+// Scenario: WAL on; batch 0 (200 logs) cuts the files and is Acked; their publish
+// fails once (a storage error), so the record waits for its re-write backoff
+// (1 s); the storage works again and the engine is stopped gracefully at once.
+// Guarantees: the graceful stop writes the waiting record again and publishes it:
+// its 200 rows are in the dataset and nothing is left in the log (no restart
+// needed). Failed before the fix: 0 rows published, the record left in the log.
+TEST_F(ParquetExporterTest, WalShutdownRewritesRecordsWaitingForTheirBackoff) {
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+  auto& exporter = AsExporter(node);
+  PublishGate gate;
+  ASSERT_OK(exporter.Start(effect_));
+  ASSERT_OK(exporter.Export(Sized(sink_, 0, 200), effect_));
+  gate.WaitEntered();
+  WaitFor([&] { return acked() == 1u; });
+  gate.Release(true);
+  // The failure is settled by a timer tick, which schedules the re-write 1 s later.
+  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
+                .status());
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(nacked(), 0u);
 }
 
