@@ -248,6 +248,31 @@ TEST(DatasetReaderTest, ManyBatchesPerFileReplay) {
   }
 }
 
+// Scenario: one writer's id space near the top of UInt32 (a long-running exporter's
+// ids before it rolls over to a new `_part_id`): ids, parent ids, resource.id and
+// scope.id from just below 0xFFFE0000 to above it, all three signals.
+// Guarantees: every record replays with exactly its own attributes, resource and
+// scope attributes included (ids that high are ordinary ids in our files, not
+// unresolved upstream keys); nothing is orphaned.
+TEST(DatasetReaderTest, IdsNearTheTopOfUInt32ReplayExactly) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       WriteGeneratedDataset(
+                           dir.path(), {Signal::kLogs, Signal::kTraces, Signal::kMetrics},
+                           /*requests=*/24, EdgeCases(13), RotatingWriteOptions(),
+                           /*requests_per_partition=*/1'000'000, /*max_root_rows=*/9,
+                           /*first_offset=*/0xFFFE0000u - 300));
+  for (int64_t batch_size : {5, 65535}) {
+    ReaderOptions options;
+    options.batch_size = batch_size;
+    ReaderStats stats;
+    ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path(), options, &stats));
+    ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+    EXPECT_EQ(stats.orphan_rows, 0);
+    EXPECT_EQ(stats.partitions, 1);
+  }
+}
+
 // Scenario: the same dataset read one signal at a time.
 // Guarantees: the shared resource/scope attribute tables serve each signal; rows of
 // the other signals are counted as unreferenced, never as orphans.
