@@ -155,11 +155,13 @@ class TestDatasetWriter {
 /// \brief Generates `requests` OTLP requests (signals in turn), converts them to OTAP
 /// (≤ max_root_rows roots per batch), applies our on-disk layout with one id
 /// generator (a new `_part_id` every `requests_per_partition` requests) and writes
-/// them. Returns the requests (the expected replay).
+/// them. Returns the requests (the expected replay). `first_offset`: the id offset of
+/// the first `_part_id` (ids near the top of UInt32, as a long-running writer's).
 inline arrow::Result<std::vector<otlp::OtlpRequest>> WriteGeneratedDataset(
     const std::string& base, const std::vector<Signal>& signals, int requests,
     const generator::GeneratorOptions& gen_options, const TestWriteOptions& write_options,
-    int requests_per_partition = 1'000'000, int64_t max_root_rows = 65535) {
+    int requests_per_partition = 1'000'000, int64_t max_root_rows = 65535,
+    uint32_t first_offset = 0) {
   generator::OtlpGenerator gen(gen_options);
   int uuid = 0;
   PartitionIdGenerator ids([&uuid] {
@@ -167,6 +169,7 @@ inline arrow::Result<std::vector<otlp::OtlpRequest>> WriteGeneratedDataset(
     std::snprintf(buf, sizeof(buf), "00000000-0000-4000-8000-%012d", ++uuid);
     return std::string(buf);
   });
+  ids.set_offset_for_testing(first_offset);
   TestDatasetWriter writer(base, write_options);
   std::vector<otlp::OtlpRequest> expected;
   otlp::ToOtapOptions to_otap;

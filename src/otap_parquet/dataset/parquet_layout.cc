@@ -620,8 +620,10 @@ arrow::Result<DiskBatch> PartitionIdGenerator::Apply(const OtapBatch& batch) {
     }
     max_id = std::max(max_id, *table_max);
   }
-  // Step 2: a batch that would overflow starts a new partition.
-  if (max_id > std::numeric_limits<uint32_t>::max() - offset_) Reset();
+  // Step 2: a batch that would overflow starts a new partition. Unlike §8.1, ids
+  // stop at 0xFFFFFFFE: readers (ours included) take 0xFFFFFFFF for "no id", and a
+  // row with it would replay without its children.
+  if (max_id >= std::numeric_limits<uint32_t>::max() - offset_) Reset();
 
   DiskBatch out;
   out.signal = batch.signal();
@@ -645,12 +647,8 @@ arrow::Result<DiskBatch> PartitionIdGenerator::Apply(const OtapBatch& batch) {
     out.tables.emplace_back(type, table.MoveValueUnsafe());
   }
   // Step 5: the next batch starts after this one's ids.
-  offset_ += max_id;
-  if (offset_ == std::numeric_limits<uint32_t>::max()) {
-    Reset();
-  } else {
-    ++offset_;
-  }
+  // (At most 0xFFFFFFFF: the next batch then starts a new part.)
+  offset_ += max_id + 1;
   return out;
 }
 

@@ -599,23 +599,34 @@ TEST(PartitionIdGeneratorTest, OverflowStartsNewPartId) {
   }
 }
 
-// Scenario: a batch that exactly fills the id space (largest id + offset = 2^32-1),
-// with the offset set through set_offset_for_testing.
-// Guarantees: it stays in the current part with ids offset; since offset + 1 would
-// overflow, the next batch starts a new part at offset 0 (§8.1 step 5).
-TEST(PartitionIdGeneratorTest, FullIdSpaceRollsOverAfterTheBatch) {
+// Scenario: a batch that would exactly fill the id space (largest id + offset =
+// 2^32-1), with the offset set through set_offset_for_testing; then one that ends
+// just below it.
+// Guarantees: no id is ever 0xFFFFFFFF (readers take that value for "no id", so the
+// row would lose its children): the first batch starts a new part at offset 0; a
+// batch ending at 0xFFFFFFFE stays, and the next one starts a new part.
+TEST(PartitionIdGeneratorTest, FullIdSpaceRollsOverBeforeTheLastId) {
   constexpr uint32_t kBig = std::numeric_limits<uint32_t>::max() - 15;
   ASSERT_OK_AND_ASSIGN(auto batch, MetricsWithPointId(kBig));
   PartitionIdGenerator ids(CountingUuids());
   ids.set_offset_for_testing(15);
   ASSERT_OK_AND_ASSIGN(auto disk, ids.Apply(batch));
+  EXPECT_EQ(disk.part_id, "part-2");
+  EXPECT_THAT(IdValues(*TableOf(disk, PT::kNumberDataPoints).GetColumnByName("id")),
+              ElementsAre(kBig));
+  EXPECT_THAT(IdValues(*TableOf(disk, PT::kUnivariateMetrics).GetColumnByName("id")),
+              ElementsAre(0u));
+
+  PartitionIdGenerator below(CountingUuids());
+  below.set_offset_for_testing(14);
+  ASSERT_OK_AND_ASSIGN(disk, below.Apply(batch));
   EXPECT_EQ(disk.part_id, "part-1");
   EXPECT_THAT(IdValues(*TableOf(disk, PT::kNumberDataPoints).GetColumnByName("id")),
-              ElementsAre(std::numeric_limits<uint32_t>::max()));
-  EXPECT_THAT(IdValues(*TableOf(disk, PT::kUnivariateMetrics).GetColumnByName("id")),
-              ElementsAre(15u));
-  EXPECT_EQ(ids.part_id(), "part-2");
-  EXPECT_EQ(ids.offset(), 0u);
+              ElementsAre(std::numeric_limits<uint32_t>::max() - 1));
+  ASSERT_OK_AND_ASSIGN(auto small, MetricsWithPointId(0));
+  ASSERT_OK_AND_ASSIGN(disk, below.Apply(small));
+  EXPECT_EQ(disk.part_id, "part-2");
+  EXPECT_EQ(below.offset(), 1u);
 }
 
 // Scenario: Reset after some batches; an empty batch.

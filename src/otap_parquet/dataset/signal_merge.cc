@@ -28,12 +28,14 @@ bool JoinsFilteredMetrics(PT type) {
          type == PT::kScopeAttrs;
 }
 
-// Minimum of `keys` from each row on (size + 1); unresolved upstream keys never join.
-void SuffixMin(const std::vector<uint32_t>& keys, std::vector<uint32_t>* out) {
+// Minimum of `keys` from each row on (size + 1); unresolved upstream keys (only
+// where `unresolved` says keys may be) never join.
+void SuffixMin(const std::vector<uint32_t>& keys, bool unresolved,
+               std::vector<uint32_t>* out) {
   out->assign(keys.size() + 1, kNoKey);
   for (size_t i = keys.size(); i-- > 0;) {
     uint32_t k = keys[i];
-    if (k >= kUnresolvedKeyBase) k = kNoKey;
+    if (unresolved && k >= kUnresolvedKeyBase) k = kNoKey;
     (*out)[i] = std::min((*out)[i + 1], k);
   }
 }
@@ -231,6 +233,7 @@ arrow::Result<bool> SignalMerge::LoadRootPiece(int64_t wanted) {
       }
       upstream_.Map(piece->key, &piece->res_key, &piece->scope_key, cursor.next_raw_max(),
                     attr_ids_);
+      piece->upstream_keys = true;
     }
     ComputeRootSuffixMins(piece.get());
     ComputeEventTimes(*piece);
@@ -273,9 +276,10 @@ Status SignalMerge::PullAttrsFor(const Piece& piece) {
 }
 
 void SignalMerge::ComputeRootSuffixMins(Piece* piece) {
-  SuffixMin(piece->key, &piece->suffix_id_min);
-  SuffixMin(piece->res_key, &piece->suffix_res_min);
-  SuffixMin(piece->scope_key, &piece->suffix_scope_min);
+  // Root ids are never unresolved keys, whatever their value.
+  SuffixMin(piece->key, /*unresolved=*/false, &piece->suffix_id_min);
+  SuffixMin(piece->res_key, piece->upstream_keys, &piece->suffix_res_min);
+  SuffixMin(piece->scope_key, piece->upstream_keys, &piece->suffix_scope_min);
 }
 
 void SignalMerge::ComputeEventTimes(const Piece& piece) {
@@ -378,11 +382,12 @@ bool SignalMerge::AdmitRoot(const Piece& piece, size_t row, bool keep, Chunk* ch
     return false;
   }
   ++chunk->kept;
-  if (piece.res_key[row] < kUnresolvedKeyBase)
-    chunk->res_set.Add(piece.res_key[row], true);
-  if (piece.scope_key[row] < kUnresolvedKeyBase) {
-    chunk->scope_set.Add(piece.scope_key[row], true);
-  }
+  // Unresolved upstream keys join nothing; in our files every key is an id.
+  const auto joins = [&piece](uint32_t key) {
+    return !piece.upstream_keys || key < kUnresolvedKeyBase;
+  };
+  if (joins(piece.res_key[row])) chunk->res_set.Add(piece.res_key[row], true);
+  if (joins(piece.scope_key[row])) chunk->scope_set.Add(piece.scope_key[row], true);
   return true;
 }
 

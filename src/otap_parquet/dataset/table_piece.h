@@ -16,8 +16,10 @@ namespace otap_parquet::dataset::internal {
 
 /// "No key": a null id, an id that can never match, or "no more rows".
 constexpr uint32_t kNoKey = std::numeric_limits<uint32_t>::max();
-/// Keys of unresolved upstream resources/scopes: above every real key we join on, and
-/// never put into a join key set (see UpstreamKeyMapper).
+/// Keys of unresolved upstream resources/scopes: above every upstream key we join on,
+/// and never put into a join key set (see UpstreamKeyMapper). Only in pieces whose
+/// keys the mapper resolved (Piece::upstream_keys): in our files ids up to
+/// 0xFFFFFFFE are ordinary ids (a writer's id space ends there).
 constexpr uint32_t kUnresolvedKeyBase = 0xFFFE0000u;
 
 /// \brief One slice of a table's rows (at most one row group), decoded and normalized,
@@ -34,6 +36,9 @@ struct Piece {
   bool summary_valid = false;
   // Roots only.
   std::vector<uint32_t> res_key, scope_key;  ///< resolved resource / scope join keys
+  /// res_key / scope_key come from UpstreamKeyMapper: keys ≥ kUnresolvedKeyBase are
+  /// unresolved there (never joined); otherwise they are plain ids.
+  bool upstream_keys = false;
   /// Minimum of key / res_key / scope_key from each row on (size rows + 1).
   std::vector<uint32_t> suffix_id_min, suffix_res_min, suffix_scope_min;
   int file = -1;  ///< index into the cursor's files()
