@@ -27,6 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from engines import wait_until
+from protowire import varint
 from s3_server import free_port
 
 LOGS_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
@@ -496,14 +497,6 @@ def padded(message, size):
     """`message` (serialized protobuf) with an unknown bytes field 15 of zeros
     appended, `size` bytes in all: still a valid message, which our decoders accept
     and ignore the padding of."""
-    def varint(n):
-        out = b""
-        while True:
-            b, n = n & 0x7F, n >> 7
-            if not n:
-                return out + bytes([b])
-            out += bytes([b | 0x80])
-
     extra = size - len(message)
     for length in range(1, 6):
         k = extra - 1 - length

@@ -23,6 +23,7 @@ import grpc
 import pytest
 from engines import wait_until
 from otlp_clients import wait_listening
+from protowire import varint
 from s3_server import free_port
 from test_engine_e2e import parquet_exporter, read_delimited, write_config
 
@@ -514,15 +515,6 @@ def test_otlp_receiver_to_collector(engine, run, tmp_path, otelcol_otap):
 
 # --- statuses, retries and stream ends against a scripted peer ---------------------
 
-def varint(n):
-    out = b""
-    while True:
-        b, n = n & 0x7F, n >> 7
-        if not n:
-            return out + bytes([b])
-        out += bytes([b | 0x80])
-
-
 def batch_id_of(message):
     """`batch_id` (field 1, varint) of a serialized BatchArrowRecords; 0 if absent."""
     if not message or message[0] != 0x08:
@@ -540,6 +532,19 @@ def batch_id_of(message):
 HANG = "hang"
 
 
+def serve_arrow_logs(port, stream):
+    """A started grpcio server whose ArrowLogs streams (raw bytes) run `stream`."""
+    from concurrent import futures
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    handler = grpc.method_handlers_generic_handler(
+        "opentelemetry.proto.experimental.arrow.v1.ArrowLogsService",
+        {"ArrowLogs": grpc.stream_stream_rpc_method_handler(stream)})
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    return server
+
+
 class ScriptedPeer:
     """An ArrowLogs server (grpcio, raw bytes) whose answer to the n-th message it
     receives (over all streams) is `script(n)`: a status code, None to end the
@@ -547,19 +552,12 @@ class ScriptedPeer:
     open until the client cancels it."""
 
     def __init__(self, port, script):
-        from concurrent import futures
         self.script = script
         self.messages = 0
         self.streams = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-        handler = grpc.method_handlers_generic_handler(
-            "opentelemetry.proto.experimental.arrow.v1.ArrowLogsService",
-            {"ArrowLogs": grpc.stream_stream_rpc_method_handler(self.stream)})
-        self.server.add_generic_rpc_handlers((handler,))
-        self.server.add_insecure_port(f"127.0.0.1:{port}")
-        self.server.start()
+        self.server = serve_arrow_logs(port, self.stream)
 
     def stream(self, requests, context):
         with self.lock:
@@ -593,20 +591,13 @@ class HoldingPeer:
 
     def __init__(self, port, hold=1.0):
         import queue
-        from concurrent import futures
         self.queue = queue
         self.hold = hold
         self.messages = 0
         self.streams = 0
         self.early_half_closes = 0
         self.lock = threading.Lock()
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-        handler = grpc.method_handlers_generic_handler(
-            "opentelemetry.proto.experimental.arrow.v1.ArrowLogsService",
-            {"ArrowLogs": grpc.stream_stream_rpc_method_handler(self.stream)})
-        self.server.add_generic_rpc_handlers((handler,))
-        self.server.add_insecure_port(f"127.0.0.1:{port}")
-        self.server.start()
+        self.server = serve_arrow_logs(port, self.stream)
 
     def stream(self, requests, context):
         with self.lock:

@@ -20,6 +20,7 @@ import pytest
 import zstandard
 import go_otap_losses
 from engines import wait_until
+from protowire import varint
 from s3_server import free_port
 from test_engine_e2e import parquet_exporter, read_delimited, write_config
 from test_engine_otlp_receiver import metric, padded, peak_rss
@@ -212,15 +213,6 @@ def test_go_sender_edge_cases_replayed_exactly(engine, run, tmp_path, otap_sende
                                             back.with_suffix(".go-json.jsonl")).stdout
     assert "hold the same telemetry" in run("compare", expected.with_suffix(".go-json.jsonl"),
                                             go_decoded).stdout
-
-
-def varint(n):
-    out = b""
-    while True:
-        b, n = n & 0x7F, n >> 7
-        if not n:
-            return out + bytes([b])
-        out += bytes([b | 0x80])
 
 
 def bar(batch_id, payloads=(), headers=b""):
