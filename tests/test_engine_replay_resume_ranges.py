@@ -124,6 +124,49 @@ def test_dead_letter_and_delivered_together_cover_the_rest_once(run, tmp_path):
 
 
 
+def test_checkpoint_of_another_time_range_is_refused(run, tmp_path):
+    # Scenario: a checkpointed one-shot replay with time_range [30 ms, 170 ms) runs
+    # to its end; then the same checkpoint with no time_range, and with another
+    # one; then the first range again.
+    # Guarantees: the checkpoint counts the root files as done although the rows
+    # outside its range were filtered, so resuming it with another range would skip
+    # those rows silently (160 of 300 here, exit 0, on the old code): such a run
+    # stops at start (exit 1) naming both ranges and leaves the checkpoint as it
+    # was; the same range resumes (nothing left to emit); a new checkpoint path
+    # replays every record once.
+    lake, expected = make_lake(run, tmp_path, partitions=1, per_partition=300,
+                               rows_per_file=40)
+    ckpt = tmp_path / "replay.ckpt"
+    start, end = T0 + 30 * MS, T0 + 170 * MS
+    ranged = f"""              checkpoint: {{path: "{ckpt}", interval: 0s}}
+              time_range: {{start: {start}, end: {end}}}"""
+    first = tmp_path / "first"
+    config = tmp_path / "replay.yaml"
+    config.write_text(pipeline(lake, first, ranged))
+    run("run", "-c", config)
+    in_range = {f"rec-{n}" for n in range(30, 170)}
+    assert set(records(run, tmp_path, first, "first")) == expected_records(in_range)
+    written = ckpt.read_text()
+    second = tmp_path / "second"
+    for other in ("", f"""
+              time_range: {{start: {start}, end: {end + MS}}}"""):
+        config.write_text(pipeline(lake, second, f"""              checkpoint: {{path: "{ckpt}", interval: 0s}}{other}"""))
+        proc = run("run", "-c", config, check=False)
+        assert proc.returncode == 1, proc.stderr
+        assert f"was written with time_range [{start}, {end})" in proc.stderr
+        assert ckpt.read_text() == written
+        assert not list(second.rglob("*.parquet"))
+    assert f'"time_range": "[{start}, {end})"' in written
+    config.write_text(pipeline(lake, second, ranged))
+    metrics = tmp_path / "again.prom"
+    run("run", "-c", config, "--metrics-file", metrics)
+    assert metric(metrics.read_text(), "parquet_records_emitted", "src") == 0
+    config.write_text(pipeline(lake, second, f"""              checkpoint: {{path: "{tmp_path / 'new.ckpt'}", interval: 0s}}"""))
+    run("run", "-c", config)
+    found = records(run, tmp_path, second, "all")
+    assert set(found) == expected_records(expected) and max(found.values()) == 1
+
+
 def test_polling_replay_dead_letters_and_exits_3_when_stopped(engine, run, tmp_path):
     # Scenario: a polling receiver (checkpoint, dead_letter) replays into an OTLP
     # peer that refuses (400, permanent) its first 3 requests; a second partition
