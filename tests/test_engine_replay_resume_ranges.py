@@ -253,3 +253,35 @@ def test_paced_polling_replay_while_compaction_deletes_its_files(engine, cli, ru
     metrics = tmp_path / "again.prom"
     run("run", "-c", config, "--metrics-file", metrics)
     assert metric(metrics.read_text(), "parquet_records_emitted", "src") == 0
+
+
+def test_retries_exhausted_are_dead_lettered(run, tmp_path):
+    # Scenario: the peer answers 503 (retryable) to every request; the receiver
+    # retries once (10 ms backoff), has a checkpoint and a dead_letter.
+    # Guarantees: each batch is sent twice, then dead-lettered once (retries
+    # exhausted count as refused for good): the dead letter file holds every
+    # record exactly once; exit 3; the checkpoint moved past them, so a rerun
+    # emits nothing.
+    from otlp_peer import OtlpPeer
+    lake, expected = make_lake(run, tmp_path, partitions=1, per_partition=200)
+    dead = tmp_path / "dead.jsonl"
+    ckpt = tmp_path / "replay.ckpt"
+    with OtlpPeer("http", fail_all=True) as peer:
+        config = tmp_path / "retry.yaml"
+        config.write_text(otlp_pipeline(lake, peer.endpoint, f"""              checkpoint: {{path: "{ckpt}", interval: 0s}}
+              retry: {{max_retries: 1, init_backoff: 10ms, max_backoff: 10ms}}
+              dead_letter: {{path: "{dead}"}}"""))
+        metrics = tmp_path / "m1.prom"
+        proc = run("run", "-c", config, "--metrics-file", metrics, check=False)
+        assert proc.returncode == 3, proc.stderr
+        m = metrics.read_text()
+        batches = metric(m, "parquet_batches_emitted", "src")
+        assert metric(m, "parquet_batches_dead_lettered", "src") == batches > 0
+        assert metric(m, "parquet_batches_retried", "src") == batches
+        assert metric(m, "parquet_batches_abandoned", "src") == 0
+        assert "refused downstream and dead-lettered" in proc.stderr
+        assert dead_letter_bodies(dead) == collections.Counter(expected)
+        assert peer.items("logs") == 0
+        metrics2 = tmp_path / "m2.prom"
+        run("run", "-c", config, "--metrics-file", metrics2)
+        assert metric(metrics2.read_text(), "parquet_records_emitted", "src") == 0
