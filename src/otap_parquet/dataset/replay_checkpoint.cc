@@ -103,6 +103,7 @@ std::string ReplayCheckpoint::Serialize(int64_t written_unix_nano) const {
   out << YAML::Key << "version" << YAML::Value << kVersion;
   out << YAML::Key << "dataset" << YAML::Value << dataset;
   out << YAML::Key << "written_unix_nano" << YAML::Value << written_unix_nano;
+  if (!time_range.empty()) out << YAML::Key << "time_range" << YAML::Value << time_range;
   out << YAML::Key << "units" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& [unit, progress] : units) {
     out << YAML::Flow << YAML::BeginMap;
@@ -149,6 +150,7 @@ arrow::Result<ReplayCheckpoint> ReplayCheckpoint::Parse(std::string_view text,
       return invalid("unsupported version");
     }
     if (root["dataset"]) checkpoint.dataset = root["dataset"].as<std::string>();
+    if (root["time_range"]) checkpoint.time_range = root["time_range"].as<std::string>();
     const YAML::Node units = root["units"];
     if (!units || !units.IsSequence()) return invalid("\"units\" is not a list");
     for (const auto& node : units) {
@@ -182,6 +184,11 @@ arrow::Result<ReplayCheckpoint> ReplayCheckpoint::Parse(std::string_view text,
     return invalid(e.what());
   }
   return checkpoint;
+}
+
+std::string TimeRangeKey(const std::optional<TimeRange>& range) {
+  if (!range) return "all";
+  return fmt::format("[{}, {})", range->start_unix_nano, range->end_unix_nano);
 }
 
 ResumePoint ResumeFrom(const UnitProgress* progress, const PartitionPlan& partition,

@@ -19,6 +19,7 @@
 /// \code
 /// {"format": "otap-parquet-replay-checkpoint", "version": 1,
 ///  "dataset": "file:///data/lake", "written_unix_nano": 1795450000000000000,
+///  "time_range": "all",
 ///  "units": [{"signal": "logs", "partition": "_part_id=3f0c…",
 ///             "files_done": ["part-1795…-a.parquet"],
 ///             "file": "part-1795…-b.parquet", "row": 4000}]}
@@ -87,6 +88,11 @@ struct ReplayCheckpoint {
 
   /// Display URI of the dataset it belongs to (checked when loading).
   std::string dataset;
+  /// The `time_range` its progress was made with (TimeRangeKey; checked when
+  /// loading): a root file counts as done although rows outside the range were
+  /// filtered, so the progress holds only for that range. Empty: not recorded
+  /// (checkpoints of older versions).
+  std::string time_range;
   std::map<ReplayUnit, UnitProgress> units;
 
   std::string Serialize(int64_t written_unix_nano) const;
@@ -95,6 +101,10 @@ struct ReplayCheckpoint {
   static arrow::Result<ReplayCheckpoint> Parse(std::string_view text,
                                                const std::string& where);
 };
+
+/// \brief ReplayCheckpoint::time_range of a reader's range: "all" without one,
+/// else "[start, end)" in Unix ns.
+std::string TimeRangeKey(const std::optional<TimeRange>& range);
 
 /// \brief The reader's resume point of `partition`/`signal` from `progress`.
 ResumePoint ResumeFrom(const UnitProgress* progress, const PartitionPlan& partition,

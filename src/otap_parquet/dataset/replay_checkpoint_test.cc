@@ -69,6 +69,23 @@ TEST(CheckpointStoreTest, SaveLoadRoundTrip) {
   EXPECT_THAT(names, ::testing::ElementsAre("replay.json"));
 }
 
+// Scenario: a checkpoint with the time_range its progress was made with, and one
+// of an older version without it.
+// Guarantees: the range survives a round trip ("all" without one); absent, it
+// reads as not recorded (empty), which the receiver takes as it is.
+TEST(CheckpointStoreTest, TimeRangeRoundTrip) {
+  EXPECT_EQ(TimeRangeKey(std::nullopt), "all");
+  ReplayCheckpoint saved = SampleCheckpoint();
+  saved.time_range = TimeRangeKey(TimeRange{10, 20});
+  EXPECT_EQ(saved.time_range, "[10, 20)");
+  ASSERT_OK_AND_ASSIGN(auto loaded, ReplayCheckpoint::Parse(saved.Serialize(1), "test"));
+  EXPECT_EQ(loaded.time_range, "[10, 20)");
+  EXPECT_EQ(loaded.units, saved.units);
+  ASSERT_OK_AND_ASSIGN(auto old,
+                       ReplayCheckpoint::Parse(SampleCheckpoint().Serialize(1), "test"));
+  EXPECT_EQ(old.time_range, "");
+}
+
 // Scenario: a truncated checkpoint, garbage, another format, a directory.
 // Guarantees: Load fails naming the file and the problem (no silent restart).
 TEST(CheckpointStoreTest, CorruptCheckpointIsAnError) {

@@ -30,7 +30,7 @@ class SharedCheckpoint {
  public:
   static arrow::Result<std::shared_ptr<SharedCheckpoint>> Open(
       std::shared_ptr<arrow::fs::FileSystem> fs, const std::string& path,
-      const std::string& dataset,
+      const std::string& dataset, const std::string& time_range,
       const std::function<void(dataset::ReplayCheckpoint*)>& prune) {
     static std::mutex registry_mutex;
     static std::map<std::string, std::weak_ptr<SharedCheckpoint>> registry;
@@ -52,12 +52,23 @@ class SharedCheckpoint {
                                       loaded->dataset, ", not ", dataset,
                                       "; remove it or use another checkpoint path");
       }
+      // Its files count as done although rows outside its range were filtered: in
+      // another range they would be skipped (or replayed twice), silently.
+      if (!loaded->time_range.empty() && loaded->time_range != time_range &&
+          !loaded->units.empty()) {
+        return arrow::Status::Invalid(
+            "checkpoint ", key, " was written with time_range ", loaded->time_range,
+            ", not ", time_range,
+            " (its progress holds only for that range); use the same time_range, or "
+            "another checkpoint path");
+      }
       shared->state_ = std::move(*loaded);
       shared->existed_ = true;
       // Once per process, before any instance takes its units.
       prune(&shared->state_);
     }
     shared->state_.dataset = dataset;
+    shared->state_.time_range = time_range;
     registry[key] = shared;
     return shared;
   }
@@ -185,7 +196,9 @@ arrow::Status ParquetReceiver::OpenCheckpoint(engine::EffectHandler& effect) {
   };
   ARROW_ASSIGN_OR_RAISE(
       checkpoint_,
-      SharedCheckpoint::Open(fs, path, dataset::DisplayUri(*fs_, base_), prune));
+      SharedCheckpoint::Open(fs, path, dataset::DisplayUri(*fs_, base_),
+                             dataset::TimeRangeKey(config_.ToReaderOptions().time_range),
+                             prune));
   return arrow::Status::OK();
 }
 
