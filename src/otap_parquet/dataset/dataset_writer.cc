@@ -158,6 +158,11 @@ struct DatasetWriter::PendingAck {
   /// Partitions still holding unpublished rows of the batch (+1 while Write runs).
   int remaining = 0;
   bool done = false;
+  /// The caller's record of the batch's published partitions (may be null). With
+  /// one, a failure waits for the batch's other partitions (`error`), so that the
+  /// caller's next try knows all that was published.
+  std::shared_ptr<WriteProgress> progress;
+  Status error;
 };
 
 /// One open Parquet file of a (table, partition).
@@ -191,6 +196,8 @@ struct OpenFile {
 class DatasetWriter::Partition {
  public:
   std::string key;
+  /// The key without `_part_id` (WriteProgress::published).
+  std::string time_path;
   Clock::time_point created;
   uint64_t sequence = 0;
   /// Open files by table; at most one per table.
@@ -401,6 +408,16 @@ void DatasetWriter::Complete(const std::shared_ptr<PendingAck>& ack, Status stat
   completions_.emplace_back(ack, std::move(status));
 }
 
+void DatasetWriter::Fail(const std::shared_ptr<PendingAck>& ack, Status status) {
+  // Bad rows of its own are never written again: no reason to wait.
+  if (!ack->progress || status.IsInvalid()) {
+    Complete(ack, std::move(status));
+    return;
+  }
+  if (ack->error.ok()) ack->error = std::move(status);
+  if (--ack->remaining == 0) Complete(ack, ack->error);
+}
+
 void DatasetWriter::DrainCompletions() {
   while (!completions_.empty()) {
     auto batch = std::move(completions_);
@@ -409,7 +426,8 @@ void DatasetWriter::DrainCompletions() {
   }
 }
 
-arrow::Future<> DatasetWriter::Write(const OtapBatch& batch) {
+arrow::Future<> DatasetWriter::Write(const OtapBatch& batch,
+                                     std::shared_ptr<WriteProgress> progress) {
   if (closed_) {
     return arrow::Future<>::MakeFinished(Status::Invalid("dataset writer is closed"));
   }
@@ -448,6 +466,8 @@ arrow::Future<> DatasetWriter::Write(const OtapBatch& batch) {
   std::vector<std::pair<std::string, DiskBatch>> disks;
   disks.reserve(parts.size());
   for (auto& [time_path, part] : parts) {
+    // Published by an earlier try of this batch: writing it again would duplicate.
+    if (progress && progress->published.contains(time_path)) continue;
     auto disk = ids_.Apply(part);
     if (!disk.ok()) {
       return arrow::Future<>::MakeFinished(disk.status().WithMessage(
@@ -455,7 +475,8 @@ arrow::Future<> DatasetWriter::Write(const OtapBatch& batch) {
     }
     disks.emplace_back(time_path, std::move(*disk));
   }
-  return WriteDisks(std::move(disks));
+  if (disks.empty()) return arrow::Future<>::MakeFinished(Status::OK());
+  return WriteDisks(std::move(disks), std::move(progress));
 }
 
 arrow::Future<> DatasetWriter::WriteDisk(DiskBatch disk, const std::string& time_path) {
@@ -470,8 +491,10 @@ arrow::Future<> DatasetWriter::WriteDisk(DiskBatch disk, const std::string& time
 }
 
 arrow::Future<> DatasetWriter::WriteDisks(
-    std::vector<std::pair<std::string, DiskBatch>> disks) {
+    std::vector<std::pair<std::string, DiskBatch>> disks,
+    std::shared_ptr<WriteProgress> progress) {
   auto ack = std::make_shared<PendingAck>();
+  ack->progress = std::move(progress);
   ++pending_;
   ack->remaining = 1;  // held by this call until all parts are written
   std::vector<std::string> touched;
@@ -500,6 +523,7 @@ arrow::Future<> DatasetWriter::WriteDisks(
     if (slot == nullptr) {
       slot = std::make_unique<Partition>();
       slot->key = key;
+      slot->time_path = time_path;
       slot->created = settings_.clock();
       slot->sequence = next_partition_sequence_++;
     }
@@ -511,7 +535,8 @@ arrow::Future<> DatasetWriter::WriteDisks(
       ++metrics_.write_errors;
       // This batch gets its own error; the others held by the partition (their
       // rows were fine) a retryable one.
-      Complete(ack, st);
+      partition->acks.pop_back();  // settled here, not by DiscardPartition
+      Fail(ack, st);
       DiscardPartition(key, NotItsData(st));
       continue;
     }
@@ -519,7 +544,7 @@ arrow::Future<> DatasetWriter::WriteDisks(
   }
   Status rules = ApplyRules(settings_.clock(), touched);
   (void)rules;  // errors reach the futures of the batches concerned
-  if (--ack->remaining == 0) Complete(ack, Status::OK());
+  if (--ack->remaining == 0) Complete(ack, ack->error);
   auto future = ack->future;
   DrainCompletions();
   return future;
@@ -836,7 +861,7 @@ Status DatasetWriter::Settle(Publication& pub) {
     ++metrics_.write_errors;
     metrics_.files_discarded += static_cast<int64_t>(partition.files.size());
     // Publishing is I/O: whatever the store's status code, no batch's data is bad.
-    for (const auto& ack : acks) Complete(ack, NotItsData(pub.status));
+    for (const auto& ack : acks) Fail(ack, NotItsData(pub.status));
     return pub.status;
   }
   for (OpenFile* file : pub.order) {
@@ -856,7 +881,8 @@ Status DatasetWriter::Settle(Publication& pub) {
               FlushReasonName(pub.reason), file->uri);
   }
   for (const auto& ack : acks) {
-    if (--ack->remaining == 0) Complete(ack, Status::OK());
+    if (ack->progress) ack->progress->published.insert(partition.time_path);
+    if (--ack->remaining == 0) Complete(ack, ack->error);
   }
   return Status::OK();
 }
@@ -906,7 +932,7 @@ void DatasetWriter::DiscardPartition(const std::string& key, const Status& error
   partitions_.erase(it);
   DiscardFiles(*partition);
   metrics_.files_discarded += static_cast<int64_t>(partition->files.size());
-  for (const auto& ack : partition->acks) Complete(ack, error);
+  for (const auto& ack : partition->acks) Fail(ack, error);
 }
 
 Status DatasetWriter::FlushAll(FlushReason reason, bool background) {

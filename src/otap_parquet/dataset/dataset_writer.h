@@ -54,6 +54,16 @@ struct PartitioningOptions {
   std::optional<TimeGranularity> event_time;
 };
 
+/// \brief Which partitions of a batch are published, for a caller that writes the
+/// batch again after a failure (Write()): a batch spread over several partitions
+/// can fail in one and be published in the others, and writing it again whole
+/// would duplicate the rows already published.
+struct WriteProgress {
+  /// Partitions (PartitionKey without `_part_id`: "" or `[<attr>=…/]date=…[/hour=…]`)
+  /// whose rows of the batch are published. Filled on the writer's thread.
+  std::set<std::string> published;
+};
+
 /// \brief Why a partition's files were published.
 enum class FlushReason {
   kRows,        ///< a table file reached target_rows_per_file
@@ -195,7 +205,8 @@ struct DatasetWriterSettings {
 /// open files are discarded and every batch with unpublished rows in them fails;
 /// the writer goes on and later batches can succeed. A batch spread over several
 /// partitions (event-time split) may have rows published in one partition although
-/// another failed: redelivery after a failure is at-least-once.
+/// another failed: redelivery after a failure is at-least-once, unless the caller
+/// passes the batch's WriteProgress again (only the rest is written).
 ///
 /// Threading: not thread-safe; call from one thread (or serialize). Futures complete
 /// on that thread, running their callbacks inline. Without a `publisher` all I/O,
@@ -220,8 +231,11 @@ class DatasetWriter {
   /// \brief Appends a batch (canonical schemas, plain ids) and applies the flush
   /// rules (rows, bytes, age). Returns a future that completes when the batch is
   /// durable (see class comment). An empty batch completes at once; after Close()
-  /// the future fails with Invalid.
-  arrow::Future<> Write(const OtapBatch& batch);
+  /// the future fails with Invalid. With `progress`, the partitions it lists as
+  /// published are skipped and those published now are added to it, so that
+  /// writing a failed batch again with the same progress writes each row once.
+  arrow::Future<> Write(const OtapBatch& batch,
+                        std::shared_ptr<WriteProgress> progress = nullptr);
 
   /// \brief Appends rows already in disk form: DiskSchema columns (roots with the
   /// writer's `_part_id` metadata), UInt32 ids unique in the writer's `_part_id` and
@@ -280,7 +294,8 @@ class DatasetWriter {
                 DatasetWriterSettings settings);
 
   void CleanStaleTempFilesAtStart();
-  arrow::Future<> WriteDisks(std::vector<std::pair<std::string, DiskBatch>> disks);
+  arrow::Future<> WriteDisks(std::vector<std::pair<std::string, DiskBatch>> disks,
+                             std::shared_ptr<WriteProgress> progress = nullptr);
   arrow::Status WriteDiskBatch(const std::string& key, const DiskBatch& disk,
                                Partition** out);
   /// Detaches the partition and publishes it: on the publisher when `background`
@@ -300,6 +315,9 @@ class DatasetWriter {
   void DiscardFiles(Partition& partition) const;
   void DiscardPartition(const std::string& key, const arrow::Status& error);
   void Complete(const std::shared_ptr<PendingAck>& ack, arrow::Status status);
+  /// One of the batch's partitions failed: completes it now, or with a
+  /// WriteProgress (and not Invalid) once its other partitions are settled.
+  void Fail(const std::shared_ptr<PendingAck>& ack, arrow::Status status);
   void DrainCompletions();
   arrow::Status FlushAll(FlushReason reason, bool background);
   arrow::Status ApplyRules(std::chrono::system_clock::time_point now,

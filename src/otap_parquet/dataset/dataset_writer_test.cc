@@ -833,6 +833,71 @@ std::vector<OtapBatch> LogsInHours(int hours) {
   return out;
 }
 
+// One batch of logs whose records alternate between hour 00 and hour 01 of a day.
+OtapBatch LogsOverTwoHours() {
+  generator::GeneratorOptions gen;
+  gen.seed = 13;
+  gen.items_per_scope = 4;
+  generator::OtlpGenerator generator(gen);
+  otlp::LogsRequest request = generator.NextLogs();
+  uint64_t i = 0;
+  for (auto& rl : *request.mutable_resource_logs()) {
+    for (auto& sl : *rl.mutable_scope_logs()) {
+      for (auto& record : *sl.mutable_log_records()) {
+        record.set_time_unix_nano((490'008ULL + (i++ % 2)) * 3'600'000'000'000ULL);
+      }
+    }
+  }
+  auto batches = otlp::ToOtap(otlp::OtlpRequest(std::move(request)));
+  EXPECT_TRUE(batches.ok()) << batches.status().ToString();
+  EXPECT_EQ(batches->size(), 1u);
+  return std::move(batches->front());
+}
+
+// Scenario: event-time partitioning; one batch spread over two hours whose second
+// hour's directory cannot be created 3 times (the first hour's is fine); the batch
+// is written again with its WriteProgress after each failure, as the parquet
+// exporter re-writes a WAL record.
+// Guarantees: each try fails (the whole batch is not published) but only once the
+// batch's other partition is settled; a try writes only the partitions not yet
+// published, so after the 4th try every log is in the dataset exactly once (the
+// first hour is not copied again by each try).
+TEST_F(DatasetWriterTest, RewriteWithProgressSkipsPublishedPartitions) {
+  partitioning_.event_time = TimeGranularity::kHour;
+  int failures = 3;
+  recording_->fail = [&](const std::string& op, const std::string& path) {
+    if (op == "mkdir" && path.find("hour=01") != std::string::npos && failures > 0) {
+      --failures;
+      return Status::IOError("injected mkdir failure");
+    }
+    return Status::OK();
+  };
+  auto writer = MakeWriter();
+  const OtapBatch batch = LogsOverTwoHours();
+  auto progress = std::make_shared<WriteProgress>();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto written = writer->Write(batch, progress);
+    // The first try waits for hour 00; later ones write hour 01 only.
+    EXPECT_EQ(written.is_finished(), attempt > 0) << "attempt " << attempt;
+    ASSERT_OK(writer->Flush());
+    ASSERT_TRUE(written.is_finished());
+    EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr("injected mkdir failure"),
+                                    written.status());
+    EXPECT_EQ(progress->published.size(), 1u) << "attempt " << attempt;
+  }
+  auto written = writer->Write(batch, progress);
+  ASSERT_OK(writer->Flush());
+  ASSERT_OK(written.status());
+  EXPECT_EQ(progress->published.size(), 2u);
+  EXPECT_EQ(TableRows("logs"), Rows(batch, PayloadType::kLogs));
+  EXPECT_EQ(TableRows("log_attrs"), Rows(batch, PayloadType::kLogAttrs));
+  std::set<std::string> hours;
+  for (const auto& file : ParquetFiles("logs")) {
+    hours.insert(fs::path(file).parent_path().parent_path().filename().string());
+  }
+  EXPECT_EQ(hours, (std::set<std::string>{"hour=00", "hour=01"}));
+}
+
 // Scenario: max_open_partitions 3 with event-time partitioning and 8 batches,
 // each in a new hour (no other flush rule fires).
 // Guarantees: no more than 3 partitions are ever open; opening a 4th publishes the

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <utility>
 
 #include <arrow/array.h>
@@ -337,6 +339,15 @@ arrow::Status Wal::Recover() {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(options_.dir, ec)) {
     const std::string name = entry.path().filename().string();
+    if (name.ends_with(std::string(kSegmentSuffix) + ".salvage")) {
+      // A salvage that a crash interrupted before its rename (the commit point):
+      // its original is intact and salvaged again below.
+      std::error_code rm;
+      std::filesystem::remove(entry.path(), rm);
+      logger_->warn("wal.salvage_leftover_removed file={}{}", entry.path().string(),
+                    rm ? " error=\"" + rm.message() + "\"" : std::string());
+      continue;
+    }
     if (!name.ends_with(kSegmentSuffix)) continue;
     const std::string stem = name.substr(0, name.size() - kSegmentSuffix.size());
     if (stem.empty() || !std::all_of(stem.begin(), stem.end(), ::isdigit)) continue;
@@ -486,18 +497,27 @@ arrow::Result<std::shared_ptr<Wal::Segment>> Wal::Salvage(
     const std::vector<CorruptRegion>& regions,
     const std::vector<std::pair<int64_t, uint32_t>>& frames) {
   const uint8_t* bytes = data->data();
-  // 1. The bytes cut from the original, kept for the operator.
+  // The copy of the cut bytes is written after the salvaged segment is in place
+  // (both names synced): finding it means a crash came between the salvage and the
+  // truncation of the original, whose frames are already in a segment of their own
+  // (salvaging them again would replay them twice).
   const std::string copy = original.path + ".corrupt-" + std::to_string(cut);
+  // A copy of other bytes is from an earlier segment of the same number (numbers are
+  // reused once a log is empty): salvaged again, never skipped.
+  bool salvaged_before = false;
   {
-    struct iovec iov[1] = {
-        {const_cast<uint8_t*>(bytes + cut), static_cast<size_t>(data->size() - cut)}};
-    ARROW_RETURN_NOT_OK(WriteSynced(copy, iov, 1));
+    std::ifstream in(copy, std::ios::binary);
+    std::string head((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    salvaged_before = !head.empty() &&
+                      static_cast<int64_t>(head.size()) <= data->size() - cut &&
+                      std::memcmp(head.data(), bytes + cut, head.size()) == 0;
   }
-  // 2. The valid frames after the corrupt regions, in a new segment (written under a
+  // 1. The valid frames after the corrupt regions, in a new segment (written under a
   // temporary name: a crash before the rename leaves the original untouched, and
-  // the next Open salvages again).
+  // the next Open removes the leftover and salvages again).
   std::shared_ptr<Segment> salvage;
-  if (!frames.empty()) {
+  if (!frames.empty() && !salvaged_before) {
     salvage = std::make_shared<Segment>();
     salvage->seq = next_seq_++;
     salvage->path = SegmentPath(salvage->seq);
@@ -523,9 +543,25 @@ arrow::Result<std::shared_ptr<Wal::Segment>> Wal::Salvage(
     if (::rename(tmp.c_str(), salvage->path.c_str()) != 0) {
       return Errno("cannot rename salvaged segment to", salvage->path, errno);
     }
+    // Before the copy's name: the copy must never be durable without it.
+    ARROW_RETURN_NOT_OK(SyncDir(options_.dir));
+  }
+  // 2. The bytes cut from the original, kept for the operator (written again after
+  // a crash: an interrupted copy is then complete).
+  {
+    struct iovec iov[1] = {
+        {const_cast<uint8_t*>(bytes + cut), static_cast<size_t>(data->size() - cut)}};
+    ARROW_RETURN_NOT_OK(WriteSynced(copy, iov, 1));
   }
   // The new names must survive a crash before the original is truncated.
   ARROW_RETURN_NOT_OK(SyncDir(options_.dir));
+  if (salvaged_before) {
+    logger_->warn(
+        "wal.salvage_resumed file={} offset={} (its records after offset were salvaged "
+        "before a crash: the original is only truncated now)",
+        original.path, cut);
+    return salvage;  // null: the salvaged segment is recovered as any other
+  }
   int64_t corrupt = 0;
   for (const auto& region : regions) {
     corrupt += region.size;

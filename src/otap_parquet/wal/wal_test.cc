@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -492,6 +493,55 @@ TEST(WalTest, CorruptRecordInTheMiddleSalvagesTheRecordsAfterIt) {
   wal->MarkDone(replayed.ids[0]);
   EXPECT_EQ(SegmentFiles(dir.path()), std::vector<std::string>{"0000000000000003.wal"});
   EXPECT_EQ(CorruptCopies(dir.path()).size(), 1u);
+}
+
+// Scenario: record 2 of 5 rots on disk; an Open salvages records 3-5 into segment 2
+// and the process crashes before the original is truncated (simulated by putting
+// the original's bytes back after the Open).
+// Guarantees: the next Open finds its own salvage done (the copy of the cut bytes
+// matches) and only truncates: records 3-5 are replayed once, from segment 2.
+// Failed before the fix: they were salvaged again into segment 3 and replayed
+// twice.
+TEST(WalTest, CrashBetweenSalvageAndTruncationSalvagesOnce) {
+  testing::TempDir dir("otap_wal");
+  const auto offsets = AppendLogs(dir.path(), 5);
+  const std::string segment = dir.path() + "/0000000000000001.wal";
+  FlipByte(segment, offsets[1] + 12 + 40);
+  std::string original;
+  {
+    std::ifstream in(segment, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  { ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr)); }
+  {
+    std::ofstream out(segment, std::ios::binary | std::ios::trunc);
+    out.write(original.data(), static_cast<std::streamsize>(original.size()));
+  }
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  EXPECT_EQ(wal->metrics().salvaged_records, 0);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(segment)), offsets[1]);
+  EXPECT_EQ(SegmentFiles(dir.path()),
+            (std::vector<std::string>{"0000000000000001.wal", "0000000000000002.wal"}));
+  auto replayed = ReplayAll(*wal);
+  ASSERT_EQ(replayed.batches.size(), 4u);
+  ExpectSameBatch(Logs(1), replayed.batches[0]);
+  ExpectSameBatch(Logs(3), replayed.batches[1]);
+  ExpectSameBatch(Logs(4), replayed.batches[2]);
+  ExpectSameBatch(Logs(5), replayed.batches[3]);
+}
+
+// Scenario: a crash in the middle of a salvage left its temporary segment
+// `<seq>.wal.salvage` (the rename is the salvage's commit point).
+// Guarantees: the next Open removes it (its original was not truncated and is
+// salvaged again if still corrupt). Failed before the fix: it stayed forever.
+TEST(WalTest, InterruptedSalvageLeftoverIsRemoved) {
+  testing::TempDir dir("otap_wal");
+  AppendLogs(dir.path(), 2);
+  const std::string leftover = dir.path() + "/0000000000000002.wal.salvage";
+  std::ofstream(leftover) << "half a salvage";
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  EXPECT_FALSE(fs::exists(leftover));
+  EXPECT_EQ(ReplayAll(*wal).batches.size(), 2u);
 }
 
 // Scenario: records 2 and 4 of 5 rot on disk and the last append was torn.

@@ -209,8 +209,8 @@ arrow::Status ParquetExporter::StartWal(const std::string& base_path,
 
 void ParquetExporter::WriteRecord(WalRef ref, const OtapBatch& batch,
                                   std::shared_ptr<WalEntry> entry) {
-  writer_->Write(batch).AddCallback(
-      [this, ref, entry = std::move(entry)](const arrow::Status& st) {
+  writer_->Write(batch, ref.progress)
+      .AddCallback([this, ref, entry = std::move(entry)](const arrow::Status& st) {
         OnRecordWritten(ref, st, entry);
       });
 }
@@ -251,7 +251,7 @@ void ParquetExporter::OnRecordWritten(WalRef ref, const arrow::Status& st,
       "(the batch stays in the write-ahead log and is written again)",
       log.dir(), ref.id.segment, ref.id.index, refeed_backoff_.count(), st.ToString());
   if (refeed_.empty()) next_refeed_ = std::chrono::steady_clock::now() + refeed_backoff_;
-  refeed_.push_back(ref);
+  refeed_.push_back({ref, entry});
 }
 
 void ParquetExporter::Refeed(engine::EffectHandler& effect) {
@@ -260,7 +260,13 @@ void ParquetExporter::Refeed(engine::EffectHandler& effect) {
   refeed_.clear();
   refeed_backoff_ = std::min(refeed_backoff_ * 2, kRefeedMaxBackoff);
   next_refeed_ = std::chrono::steady_clock::now() + refeed_backoff_;
-  for (const WalRef& ref : due) {
+  for (const auto& [ref, entry] : due) {
+    if (entry && entry->Get() == WalEntry::State::kNacked) {
+      // Its WAL sync failed after the write did: the sender was told to retry,
+      // so writing it again would duplicate it.
+      wals_[ref.log]->MarkDone(ref.id);
+      continue;
+    }
     auto batch = wals_[ref.log]->Read(ref.id);
     if (!batch.ok()) {
       // Unreadable in its own log: nothing left to retry from.
@@ -275,7 +281,7 @@ void ParquetExporter::Refeed(engine::EffectHandler& effect) {
       continue;
     }
     ++wal_refeeds_;
-    WriteRecord(ref, *batch, nullptr);
+    WriteRecord(ref, *batch, entry);
   }
 }
 
@@ -306,7 +312,8 @@ arrow::Status ParquetExporter::ExportWithWal(engine::PData msg,
   // down, the batch needing a new file) is logged and Acked like any other and
   // written again from the log: the log takes batches while the storage is down,
   // until max_size.
-  auto written = writer_->Write(msg.batch);
+  auto progress = std::make_shared<dataset::WriteProgress>();
+  auto written = writer_->Write(msg.batch, progress);
   if (written.is_finished() && written.status().IsInvalid()) {
     msg.context.Nack({written.status().ToString(), /*permanent=*/true});
     UpdateMetrics(effect);
@@ -333,7 +340,7 @@ arrow::Status ParquetExporter::ExportWithWal(engine::PData msg,
     UpdateMetrics(effect);
     return arrow::Status::OK();
   }
-  const WalRef ref{0, *appended};
+  const WalRef ref{0, *appended, std::move(progress)};
   written.AddCallback(
       [this, ref, entry](const arrow::Status& st) { OnRecordWritten(ref, st, entry); });
   UpdateMetrics(effect);

@@ -84,8 +84,18 @@ class ParquetExporter : public engine::Exporter {
   struct WalRef {
     size_t log = 0;  ///< index in wals_
     wal::RecordId id;
+    /// The record's partitions already published: a re-write skips them (a batch
+    /// spread over several partitions can fail in only one).
+    std::shared_ptr<dataset::WriteProgress> progress =
+        std::make_shared<dataset::WriteProgress>();
   };
   struct WalEntry;
+  /// A record waiting for its re-write, with its sender's context while that is
+  /// not settled (a Nacked one is not written again: the sender resends it).
+  struct Rewrite {
+    WalRef ref;
+    std::shared_ptr<WalEntry> entry;
+  };
 
   /// Also keeps ActivePartIds up to date (a rollover starts a new `_part_id`).
   void UpdateMetrics(engine::EffectHandler& effect);
@@ -118,7 +128,7 @@ class ParquetExporter : public engine::Exporter {
   std::shared_ptr<std::atomic<int64_t>> unsynced_ =
       std::make_shared<std::atomic<int64_t>>(0);
   /// Records whose write or flush failed, re-written from the log by OnTimer.
-  std::vector<WalRef> refeed_;
+  std::vector<Rewrite> refeed_;
   std::chrono::steady_clock::time_point next_refeed_{};
   std::chrono::milliseconds refeed_backoff_{1000};
   engine::EffectHandler* effect_ = nullptr;

@@ -61,12 +61,13 @@ class ParquetExporterTest : public ::testing::Test {
     fs::remove_all(base_, ec);
   }
 
-  arrow::Result<std::unique_ptr<engine::Node>> MakeNode(const std::string& extra) {
+  arrow::Result<std::unique_ptr<engine::Node>> MakeNode(
+      const std::string& extra,
+      const std::string& partitioning = "[{schema_metadata: [_part_id]}]") {
     const YAML::Node config = YAML::Load("storage: {file: {base_uri: '" + base_.string() +
                                          "'}}\n"
-                                         "partitioning_strategies: "
-                                         "[{schema_metadata: [_part_id]}]\n" +
-                                         extra);
+                                         "partitioning_strategies: " +
+                                         partitioning + "\n" + extra);
     engine::NodeSettings settings;
     settings.node_id = "pq";
     settings.urn = config::ParseNodeUrn("urn:otel:exporter:parquet").ValueOrDie();
@@ -852,6 +853,100 @@ TEST_F(ParquetExporterTest, WalShutdownRewritesRecordsWaitingForTheirBackoff) {
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(nacked(), 0u);
+}
+
+// `items` logs of one resource and scope, alternating between hour 00 and hour 01
+// of 2025-11-25.
+engine::PData OverTwoHours(const std::shared_ptr<Outcomes>& sink, uint64_t seq,
+                           int items) {
+  generator::OtlpGenerator generator(testing::OneScopeOptions(items, seq + 1));
+  otlp::LogsRequest request = generator.NextLogs();
+  uint64_t i = 0;
+  for (auto& rl : *request.mutable_resource_logs()) {
+    for (auto& sl : *rl.mutable_scope_logs()) {
+      for (auto& record : *sl.mutable_log_records()) {
+        record.set_time_unix_nano((490'008ULL + (i++ % 2)) * 3'600'000'000'000ULL);
+      }
+    }
+  }
+  auto batches = otlp::ToOtap(otlp::OtlpRequest(std::move(request)));
+  EXPECT_TRUE(batches.ok() && batches->size() == 1u);
+  engine::PData msg(std::move(batches->front()));
+  msg.context.Subscribe(sink, {0, seq});
+  return msg;
+}
+
+// Scenario: WAL on, event-time partitioning; one batch of 400 logs over two hours
+// (2,000 log_attrs rows in each, so both cut their files at once); hour 01's
+// directory cannot be created (a file is in its way), hour 00 is published. The
+// record's write fails, so it waits for its re-write; the way is cleared and the
+// engine stopped gracefully (which re-writes at once).
+// Guarantees: the re-write writes hour 01 only: every log is in the dataset exactly
+// once (400 rows), nothing left in the log. Failed before the fix: 600 rows (each
+// re-write copied hour 00 again, for as long as hour 01 kept failing).
+TEST_F(ParquetExporterTest, WalRewriteWritesOnlyThePartitionsThatFailed) {
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+  auto& exporter = AsExporter(node);
+  const fs::path blocked = base_ / "logs" / "date=2025-11-25" / "hour=01";
+  fs::create_directories(blocked.parent_path());
+  std::ofstream(blocked.string()) << "not a directory";
+  ASSERT_OK(exporter.Start(effect_));
+  ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect_));
+  WaitFor([&] { return acked() == 1u; });
+  // The failure is reported once hour 00 is settled (published behind).
+  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+  }
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
+  fs::remove(blocked);
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
+                .status());
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 400);
+  EXPECT_EQ(effect_.metrics().extra("wal_rewrite_failures"), 1);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(acked(), 1u);
+  EXPECT_EQ(nacked(), 0u);
+}
+
+// Scenario: WAL on; a batch's write fails at once (the logs table's directory is
+// a file), so its record waits for its re-write; then its WAL sync fails, so the
+// sender gets a retryable Nack; the storage works again and the engine is stopped
+// gracefully (which re-writes waiting records at once).
+// Guarantees: the Nacked record is not written again (its sender resends it):
+// no row is published, nothing is left in the log. Failed before the fix: the
+// re-write published its 10 rows, a duplicate of the sender's resend.
+TEST_F(ParquetExporterTest, WalDoesNotRewriteARecordNackedForAFailedSync) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  ParquetExporter::SetWalSyncHookForTesting([&]() -> arrow::Status {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    return arrow::Status::IOError("injected EIO");
+  });
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect_));
+  ParquetExporter::SetWalSyncHookForTesting(nullptr);  // the node has its copy
+  fs::create_directories(base_);
+  std::ofstream((base_ / "logs").string()) << "not a directory";
+  ASSERT_OK(exporter.Export(Message(0), effect_));
+  EXPECT_EQ(effect_.metrics().extra("wal_rewrite_failures"), 1);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  WaitFor([&] { return nacked() == 1u; });
+  EXPECT_FALSE(sink_->nacks[0].permanent);
+  fs::remove(base_ / "logs");
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
+                .status());
+  EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 0);
+  EXPECT_EQ(effect_.metrics().extra("wal_rewrites"), 0);
+  EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(acked(), 0u);
 }
 
 }  // namespace
