@@ -559,6 +559,7 @@ class Compactor {
       }
       report_.results.push_back(std::move(result));
     }
+    ARROW_RETURN_NOT_OK(RefuseOrphans(&work));
     if (options_.progress_total) {
       int64_t files = 0, bytes = 0;
       for (const auto& [index, partition] : work) {
@@ -594,6 +595,48 @@ class Compactor {
   }
   void Hook(std::string_view point) const {
     if (options_.crash_hook) options_.crash_hook(point);
+  }
+
+  // Child rows whose parent row is missing (a crashed flush's leftovers, which
+  // `repair --apply` removes) would be copied into new files next to good rows,
+  // where repair can no longer remove them: such partitions are refused until
+  // repair ran (nothing is lost; the merge would refuse them anyway). One check
+  // (the ids of every file) for all the partitions to compact.
+  Status RefuseOrphans(std::vector<std::pair<size_t, const PartitionPlan*>>* work) {
+    if (work->empty()) return Status::OK();
+    std::set<std::string> paths;
+    for (const auto& [index, partition] : *work) paths.insert(partition->path);
+    RepairOptions check;
+    check.grace_period = std::chrono::milliseconds(0);
+    check.partition_filter = [&paths](const std::string& p) { return paths.contains(p); };
+    ARROW_ASSIGN_OR_RAISE(auto checked, Repair(fs_, base_, check));
+    struct Orphans {
+      int64_t rows = 0, files = 0, partial = 0;
+    };
+    std::map<std::string, Orphans> orphans;
+    for (const auto& finding : checked.findings) {
+      const bool whole = finding.kind == RepairFinding::Kind::kOrphanChild;
+      if (!whole && finding.kind != RepairFinding::Kind::kPartialChild) continue;
+      auto& o = orphans[finding.partition];
+      o.rows += whole ? finding.rows : finding.orphan_rows;
+      ++o.files;
+      if (!whole) ++o.partial;
+    }
+    std::erase_if(*work, [&](const auto& entry) {
+      auto it = orphans.find(entry.second->path);
+      if (it == orphans.end()) return false;
+      auto& result = report_.results[entry.first];
+      result.action = CompactionResult::Action::kProblem;
+      result.detail = fmt::format(
+          "orphan_rows={} in {} child files whose parent rows are missing (crash "
+          "leftovers: `repair --apply` removes them{})",
+          it->second.rows, it->second.files,
+          it->second.partial > 0 ? "; partly orphaned files need inspect --check" : "");
+      spdlog::warn("dataset.compact.refused partition={} orphan_rows={} files={}",
+                   entry.second->path, it->second.rows, it->second.files);
+      return true;
+    });
+    return Status::OK();
   }
 
   // Deletes superseded files whose commit passed the grace period and abandons
