@@ -286,6 +286,7 @@ int main(int argc, char** argv) {
   compact_cmd->add_option("--s3-region", compact.flags.s3_region, "S3 region");
   compact_cmd->add_flag("--allow-http", compact.flags.allow_http,
                         "allow plain http to the S3 endpoint");
+  AddRetryFlags(compact_cmd, &compact.flags);
   compact_cmd
       ->add_option("--progress", compact.progress,
                    "progress line on stderr (old files read): auto (when stderr is a "

@@ -559,6 +559,7 @@ class Compactor {
       }
       report_.results.push_back(std::move(result));
     }
+    ARROW_RETURN_NOT_OK(FindOrphans(work));
     if (options_.progress_total) {
       int64_t files = 0, bytes = 0;
       for (const auto& [index, partition] : work) {
@@ -594,6 +595,41 @@ class Compactor {
   }
   void Hook(std::string_view point) const {
     if (options_.crash_hook) options_.crash_hook(point);
+  }
+
+  // Child rows whose parent row is missing (a crashed flush's leftovers, which
+  // `repair --apply` removes) would be copied into new files next to good rows,
+  // where repair can no longer remove them: such partitions are refused until
+  // repair ran (nothing is lost; the merge would refuse them anyway). One check
+  // (the ids of every file) for all the partitions to compact; CompactOne refuses.
+  Status FindOrphans(const std::vector<std::pair<size_t, const PartitionPlan*>>& work) {
+    if (work.empty()) return Status::OK();
+    std::set<std::string> paths;
+    for (const auto& [index, partition] : work) paths.insert(partition->path);
+    RepairOptions check;
+    check.grace_period = std::chrono::milliseconds(0);
+    check.partition_filter = [&paths](const std::string& p) { return paths.contains(p); };
+    ARROW_ASSIGN_OR_RAISE(auto checked, Repair(fs_, base_, check));
+    struct Orphans {
+      int64_t rows = 0, files = 0, partial = 0;
+    };
+    std::map<std::string, Orphans> orphans;
+    for (const auto& finding : checked.findings) {
+      const bool whole = finding.kind == RepairFinding::Kind::kOrphanChild;
+      if (!whole && finding.kind != RepairFinding::Kind::kPartialChild) continue;
+      auto& o = orphans[finding.partition];
+      o.rows += whole ? finding.rows : finding.orphan_rows;
+      ++o.files;
+      if (!whole) ++o.partial;
+    }
+    for (const auto& [partition, o] : orphans) {
+      orphans_[partition] = fmt::format(
+          "orphan_rows={} in {} child files whose parent rows are missing (crash "
+          "leftovers: `repair --apply` removes them{})",
+          o.rows, o.files,
+          o.partial > 0 ? "; partly orphaned files need inspect --check" : "");
+    }
+    return Status::OK();
   }
 
   // Deletes superseded files whose commit passed the grace period and abandons
@@ -759,6 +795,11 @@ class Compactor {
         }
         list.push_back({BaseName(file.path), footer->num_rows()});
       }
+    }
+    // After the age checks: a flush still publishing looks orphaned, and is skipped.
+    if (auto it = orphans_.find(source.path); it != orphans_.end()) {
+      spdlog::warn("dataset.compact.refused partition={} {}", source.path, it->second);
+      return fail(it->second);
     }
     result->new_partition = manifest.partition;
     const std::string manifest_path = ManifestPath(base_, manifest);
@@ -988,6 +1029,8 @@ class Compactor {
   std::string base_;
   const CompactOptions& options_;
   CompactReport report_;
+  // Partitions to compact with orphan child rows: the refusal detail (FindOrphans).
+  std::map<std::string, std::string> orphans_;
   /// Manifests Finish() has handled in this run.
   std::set<std::string> finished_;
 };

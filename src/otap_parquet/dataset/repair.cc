@@ -377,6 +377,7 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
     for (auto& info : tree.files) {
       const std::string name(BaseName(info.path()));
       const std::string partition = RelativeDir(table_dir, info.path());
+      if (options.partition_filter && !options.partition_filter(partition)) continue;
       if (IsWriterTempFileName(name)) {
         RepairFinding finding;
         finding.kind = RepairFinding::Kind::kStaleTemp;

@@ -98,6 +98,9 @@ struct RepairOptions {
   /// Progress (the CLI's --progress), when set: `progress_total(files, bytes)` once
   /// the files to read are listed, `progress_done(files, bytes)` after each one.
   std::function<void(int64_t, int64_t)> progress_total, progress_done;
+  /// When set, only partitions (relative paths as in RepairFinding::partition) it
+  /// accepts are checked; the others are not read (compaction checks its own).
+  std::function<bool(const std::string&)> partition_filter;
 
   static RepairOptions Defaults() { return {}; }
   arrow::Status Validate() const;
