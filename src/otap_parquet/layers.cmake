@@ -76,8 +76,7 @@ otap_layer(otap_exporter_noop nodes/exporters/noop DEPS otap_engine
   TEST_DEPS otap_engine_testing)
 otap_layer(otap_exporter_otlp nodes/exporters/otlp
   DEPS otap_nodes_common otap_engine otap_otlp
-  PRIVATE_DEPS otap_util otlp_grpc gRPC::grpc++ PkgConfig::HTTPLIB OpenSSL::SSL ZLIB::ZLIB
-  fmt::fmt
+  PRIVATE_DEPS otap_util otlp_grpc gRPC::grpc++ PkgConfig::HTTPLIB OpenSSL::SSL fmt::fmt
   TEST_DEPS otap_engine_testing otap_nodes otap_generator)
 # exporter:otap shares exporter:otlp's gRPC channel, TLS and headers settings and
 # falls back to its Export calls: a declared dependency on that node.

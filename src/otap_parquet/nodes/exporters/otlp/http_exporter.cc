@@ -18,9 +18,9 @@
 #include <google/protobuf/util/json_util.h>
 #include <httplib.h>
 #include <openssl/x509.h>
-#include <zlib.h>
 
 #include "otap_parquet/otlp/otlp_json.h"
+#include "otap_parquet/util/inflate.h"
 #include "otap_parquet/util/pem.h"
 #include "otap_parquet/util/zstd.h"
 
@@ -105,27 +105,6 @@ std::string Printable(std::string_view text, size_t limit = 200) {
     out.push_back(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f ? c : ' ');
   }
   if (text.size() > limit) out += "...";
-  return out;
-}
-
-// One gzip member of `plain` (zlib's default level). The requests are sent with
-// ClientImpl::send, which, unlike Post, does not compress.
-arrow::Result<std::string> GzipCompress(std::string_view plain) {
-  z_stream z{};
-  // windowBits 15 + 16: a gzip header and trailer rather than zlib's.
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
-    return arrow::Status::OutOfMemory("cannot start gzip");
-  }
-  std::string out(deflateBound(&z, static_cast<uLong>(plain.size())), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
-  z.avail_in = static_cast<uInt>(plain.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) return arrow::Status::Invalid("gzip failed: ", rc);
   return out;
 }
 
@@ -360,7 +339,9 @@ class HttpTransport : public OtlpTransport {
     httplib::Request request;
     if (config_.client.compression != OtlpCompression::kNone) {
       const bool zstd = config_.client.compression == OtlpCompression::kZstd;
-      auto compressed = zstd ? util::ZstdCompress(job.body) : GzipCompress(job.body);
+      // ClientImpl::send (unlike Post) does not compress: gzip made here.
+      auto compressed = zstd ? util::ZstdCompress(job.body)
+                             : util::Deflate(job.body, util::DeflateFormat::kGzip);
       if (!compressed.ok()) {
         return AttemptResult::Failure(AttemptOutcome::kPermanent, "encoding",
                                       compressed.status().ToString());
