@@ -323,6 +323,27 @@ def test_checkpoint_resumed_after_compaction(cli, run, tmp_path):
     assert max(found.values()) == 1
 
 
+def emitted(proc):
+    """Records a running engine's receiver `src` has emitted so far."""
+    proc.check_running()
+    return metric(proc.metrics(), "parquet_records_emitted", "src")
+
+
+def finish_polling_replay(proc, run, tmp_path, second, expected):
+    """Waits until a polling replay into `second` has emitted every record and
+    made two more passes, stops it, and checks each record arrived exactly once
+    and no file was skipped as corrupt."""
+    wait_until(lambda: emitted(proc) >= len(expected), "every record emitted", 120)
+    passes = metric(proc.metrics(), "parquet_passes", "src")
+    wait_until(lambda: metric(proc.metrics(), "parquet_passes", "src") >= passes + 2,
+               "two more passes", 60)
+    assert metric(proc.metrics(), "parquet_corrupt_files", "src") == 0
+    proc.stop()
+    found = records(run, tmp_path, second, "out")
+    assert set(found) == expected_records(expected)
+    assert max(found.values()) == 1
+
+
 def test_polling_receiver_during_compactions_delivers_each_record_once(
         engine, cli, run, tmp_path):
     # Scenario: a polling receiver:parquet (checkpoint, 100ms polls) replays a lake of
@@ -342,20 +363,7 @@ def test_polling_receiver_during_compactions_delivers_each_record_once(
     compact(cli, lake, "--older-than", "0s", "--grace", "1h")
     compact(cli, lake, "--older-than", "0s", "--grace", "0s")
     assert not [f for f in parquet_files(lake) if ".c" not in f]
-
-    def emitted():
-        proc.check_running()
-        return metric(proc.metrics(), "parquet_records_emitted", "src")
-
-    wait_until(lambda: emitted() >= len(expected), "every record emitted", 120)
-    passes = metric(proc.metrics(), "parquet_passes", "src")
-    wait_until(lambda: metric(proc.metrics(), "parquet_passes", "src") >= passes + 2,
-               "two more passes", 60)
-    assert metric(proc.metrics(), "parquet_corrupt_files", "src") == 0
-    proc.stop()
-    found = records(run, tmp_path, second, "out")
-    assert set(found) == expected_records(expected)
-    assert max(found.values()) == 1
+    finish_polling_replay(proc, run, tmp_path, second, expected)
 
 
 @pytest.mark.parametrize("point", ["pending", "writing", "written", "committed",

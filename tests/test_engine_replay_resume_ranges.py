@@ -178,6 +178,7 @@ def test_polling_replay_dead_letters_and_exits_3_when_stopped(engine, run, tmp_p
     # one-shot run emits nothing.
     from otlp_peer import OtlpPeer
     from engines import wait_until
+    from test_dataset_compact import emitted
     lake, first = make_lake(run, tmp_path, partitions=1, per_partition=200)
     dead = tmp_path / "dead.jsonl"
     ckpt = tmp_path / "replay.ckpt"
@@ -188,17 +189,12 @@ def test_polling_replay_dead_letters_and_exits_3_when_stopped(engine, run, tmp_p
         config.write_text(otlp_pipeline(lake, peer.endpoint, receiver + """
               polling_interval: 100ms"""))
         proc = engine(config, "--metrics-file", tmp_path / "m.prom")
-
-        def emitted():
-            proc.check_running()
-            return metric(proc.metrics(), "parquet_records_emitted", "src")
-
-        wait_until(lambda: emitted() >= 200, "the first partition emitted", 60)
+        wait_until(lambda: emitted(proc) >= 200, "the first partition emitted", 60)
         src = tmp_path / "in-late.jsonl"
         from test_engine_replay_checkpoint import write_logs
         write_logs(src, 200, 200)
         run("convert", "--max-batch-rows", "100", "--rows-per-file", 150, src, lake)
-        wait_until(lambda: emitted() >= 400, "the added partition emitted", 60)
+        wait_until(lambda: emitted(proc) >= 400, "the added partition emitted", 60)
         wait_until(lambda: metric(proc.metrics(), "parquet_batches_in_flight", "src") == 0,
                    "every batch settled", 60)
         proc.stop(expect=3)
@@ -222,7 +218,7 @@ def test_paced_polling_replay_while_compaction_deletes_its_files(engine, cli, ru
     # Guarantees: every record delivered exactly once with its attributes; no
     # corrupt files; a one-shot rerun from the checkpoint emits nothing.
     from engines import wait_until
-    from test_dataset_compact import compact
+    from test_dataset_compact import compact, emitted, finish_polling_replay
     lake, expected = make_lake(run, tmp_path, partitions=2, per_partition=300,
                                rows_per_file=40)
     second = tmp_path / "second"
@@ -233,22 +229,9 @@ def test_paced_polling_replay_while_compaction_deletes_its_files(engine, cli, ru
               polling_interval: 100ms
               pacing: {mode: original, speed: 0.2}"""))
     proc = engine(config, "--metrics-file", tmp_path / "m.prom")
-
-    def emitted():
-        proc.check_running()
-        return metric(proc.metrics(), "parquet_records_emitted", "src")
-
-    wait_until(lambda: emitted() > 0, "a first batch", 60)
+    wait_until(lambda: emitted(proc) > 0, "a first batch", 60)
     compact(cli, lake, "--older-than", "0s", "--grace", "0s")
-    wait_until(lambda: emitted() >= len(expected), "every record emitted", 120)
-    passes = metric(proc.metrics(), "parquet_passes", "src")
-    wait_until(lambda: metric(proc.metrics(), "parquet_passes", "src") >= passes + 2,
-               "two more passes", 60)
-    assert metric(proc.metrics(), "parquet_corrupt_files", "src") == 0
-    proc.stop()
-    found = records(run, tmp_path, second, "out")
-    assert set(found) == expected_records(expected)
-    assert max(found.values()) == 1
+    finish_polling_replay(proc, run, tmp_path, second, expected)
     config.write_text(pipeline(lake, tmp_path / "third", receiver))
     metrics = tmp_path / "again.prom"
     run("run", "-c", config, "--metrics-file", metrics)
