@@ -838,20 +838,7 @@ OtapBatch LogsOverTwoHours() {
   generator::GeneratorOptions gen;
   gen.seed = 13;
   gen.items_per_scope = 4;
-  generator::OtlpGenerator generator(gen);
-  otlp::LogsRequest request = generator.NextLogs();
-  uint64_t i = 0;
-  for (auto& rl : *request.mutable_resource_logs()) {
-    for (auto& sl : *rl.mutable_scope_logs()) {
-      for (auto& record : *sl.mutable_log_records()) {
-        record.set_time_unix_nano((490'008ULL + (i++ % 2)) * 3'600'000'000'000ULL);
-      }
-    }
-  }
-  auto batches = otlp::ToOtap(otlp::OtlpRequest(std::move(request)));
-  EXPECT_TRUE(batches.ok()) << batches.status().ToString();
-  EXPECT_EQ(batches->size(), 1u);
-  return std::move(batches->front());
+  return testing::LogsOverTwoHours(gen);
 }
 
 // Scenario: event-time partitioning; one batch spread over two hours whose second

@@ -63,4 +63,22 @@ inline OtapBatch LogsBatch(int items, uint64_t seed) {
       GeneratedBatches(Signal::kLogs, 1, OneScopeOptions(items, seed)).front());
 }
 
+/// \brief One logs batch of a generated request whose log records alternate between
+/// hour 00 and hour 01 of 2025-11-25 (event-time partitioning puts it in two
+/// partitions).
+inline OtapBatch LogsOverTwoHours(const generator::GeneratorOptions& options) {
+  generator::OtlpGenerator generator(options);
+  otlp::LogsRequest request = generator.NextLogs();
+  uint64_t i = 0;
+  for (auto& rl : *request.mutable_resource_logs()) {
+    for (auto& sl : *rl.mutable_scope_logs()) {
+      for (auto& record : *sl.mutable_log_records()) {
+        record.set_time_unix_nano((490'008ULL + (i++ % 2)) * 3'600'000'000'000ULL);
+      }
+    }
+  }
+  auto batches = otlp::ToOtap(otlp::OtlpRequest(std::move(request))).ValueOrDie();
+  return std::move(batches.front());
+}
+
 }  // namespace otap_parquet::testing

@@ -859,19 +859,7 @@ TEST_F(ParquetExporterTest, WalShutdownRewritesRecordsWaitingForTheirBackoff) {
 // of 2025-11-25.
 engine::PData OverTwoHours(const std::shared_ptr<Outcomes>& sink, uint64_t seq,
                            int items) {
-  generator::OtlpGenerator generator(testing::OneScopeOptions(items, seq + 1));
-  otlp::LogsRequest request = generator.NextLogs();
-  uint64_t i = 0;
-  for (auto& rl : *request.mutable_resource_logs()) {
-    for (auto& sl : *rl.mutable_scope_logs()) {
-      for (auto& record : *sl.mutable_log_records()) {
-        record.set_time_unix_nano((490'008ULL + (i++ % 2)) * 3'600'000'000'000ULL);
-      }
-    }
-  }
-  auto batches = otlp::ToOtap(otlp::OtlpRequest(std::move(request)));
-  EXPECT_TRUE(batches.ok() && batches->size() == 1u);
-  engine::PData msg(std::move(batches->front()));
+  engine::PData msg(testing::LogsOverTwoHours(testing::OneScopeOptions(items, seq + 1)));
   msg.context.Subscribe(sink, {0, seq});
   return msg;
 }
