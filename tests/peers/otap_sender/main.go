@@ -6,7 +6,8 @@
 // (github.com/open-telemetry/otel-arrow/go's arrow_record.Producer, one per stream,
 // IPC zstd bodies, dictionary deltas), gRPC compression "zstdarrow5" and HPACK
 // per-batch headers with one encoder per stream. It waits for one BatchStatus per
-// batch and prints a JSON summary; exit 1 if any batch was not answered OK.
+// batch and prints a JSON summary (with the input lines answered OK); exit 1 if
+// any batch was not answered OK.
 //
 // Usage: otap_sender -endpoint 127.0.0.1:4317 [-token T] [-logs F] [-traces F] [-metrics F]
 //
@@ -62,6 +63,9 @@ type result struct {
 	Statuses map[string]int `json:"statuses"`
 	Messages []string       `json:"messages,omitempty"`
 	End      string         `json:"end"`
+	// OKLines are the 0-based input lines whose batch was answered OK (a test that
+	// kills the receiver mid-stream checks that exactly these were kept).
+	OKLines []int `json:"ok_lines"`
 }
 
 func readLines(path string) ([][]byte, error) {
@@ -131,6 +135,11 @@ func send(ctx context.Context, conn *grpc.ClientConn, signal, path, token string
 		return res, err
 	}
 	res.Batches = len(bars)
+	res.OKLines = []int{}
+	lineOf := map[int64]int{}
+	for i, bar := range bars {
+		lineOf[bar.BatchId] = i
+	}
 	if token != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	}
@@ -183,7 +192,9 @@ func send(ctx context.Context, conn *grpc.ClientConn, signal, path, token string
 		}
 		seen[st.BatchId] = true
 		res.Statuses[st.StatusCode.String()]++
-		if st.StatusCode != arrowpb.StatusCode_OK {
+		if st.StatusCode == arrowpb.StatusCode_OK {
+			res.OKLines = append(res.OKLines, lineOf[st.BatchId])
+		} else {
 			res.Messages = append(res.Messages, fmt.Sprintf("batch %d: %s %s", st.BatchId, st.StatusCode, st.StatusMessage))
 		}
 	}
