@@ -29,7 +29,7 @@ import rel_common
 from rel_common import canonical_records, compare, convert_dataset, logs_request, summary
 from test_reliability_kill9_wal import restart_and_drain
 
-LINES = 400  # batches per trial
+LINES = 200  # batches per trial
 RECORDS = 24  # log records per batch
 
 
