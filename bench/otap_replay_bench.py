@@ -18,6 +18,7 @@ cache (built on first use). Goal: replay CPU <= 1.3x the scan's.
 
 Usage: .venv/bin/python bench/otap_replay_bench.py [--logs 1000000] [--runs 3]
 
+`--zstd-level 1 --zstd-level -1` compares IPC zstd levels (runs alternating);
 `--cli A --cli B` compares builds in one run (their runs alternate, as this machine's
 rates move between minutes); `--perf DIR` records the replaying process of each build with `perf record
 --call-graph dwarf` into DIR/<n>.perf.data (one extra replay each, not timed).
@@ -77,7 +78,7 @@ def noop_once(cli, tmp, lake, batch_size):
             "rss_mib": usage.ru_maxrss / 1024}
 
 
-def replay_once(cli, tmp, lake, batch_size, zstd, perf=None):
+def replay_once(cli, tmp, lake, batch_size, zstd, perf=None, level=None):
     port = free_port()
     sink_cfg = tmp / "sink.yaml"
     sink_cfg.write_text(pipeline(
@@ -94,6 +95,8 @@ def replay_once(cli, tmp, lake, batch_size, zstd, perf=None):
                 time.sleep(0.1)
         arrow = {"payload_compression": "zstd" if zstd else "none",
                  "max_stream_lifetime": "0s"}
+        if level is not None:
+            arrow["payload_compression_level"] = level
         cfg = tmp / "replay.yaml"
         cfg.write_text(pipeline(
             {"src": {"type": "receiver:parquet",
@@ -136,6 +139,10 @@ def main():
                              "default build/otap-parquet)")
     parser.add_argument("--no-uncompressed", action="store_true",
                         help="skip the uncompressed replay")
+    parser.add_argument("--zstd-level", type=int, action="append",
+                        help="arrow.payload_compression_level of the IPC zstd replay "
+                             "(repeat to compare levels, runs alternating; default: "
+                             "the engine's)")
     parser.add_argument("--perf", metavar="DIR")
     args = parser.parse_args()
     clis = args.cli or [CLI]
@@ -150,8 +157,11 @@ def main():
     for _ in range(args.runs):
         # One run of everything per round: slow drifts of the machine hit all alike.
         for i, cli in enumerate(clis):
-            runs.setdefault(label(i, "replay → exporter:otap (IPC zstd)"), []).append(
-                replay_once(cli, tmp, lake, args.batch_size, True))
+            for level in args.zstd_level or [None]:
+                name = "replay → exporter:otap (IPC zstd" + (
+                    f" level {level})" if level is not None else ")")
+                runs.setdefault(label(i, name), []).append(
+                    replay_once(cli, tmp, lake, args.batch_size, True, level=level))
             if not args.no_uncompressed:
                 runs.setdefault(label(i, "replay → exporter:otap (IPC uncompressed)"),
                                 []).append(replay_once(cli, tmp, lake, args.batch_size,
@@ -164,7 +174,10 @@ def main():
         report(results, clis, args)
     if args.perf:  # --runs 0 --perf DIR: profiles only
         for i, cli in enumerate(clis):
-            replay_once(cli, tmp, lake, args.batch_size, True, perf=(args.perf, str(i)))
+            for level in args.zstd_level or [None]:
+                tag = str(i) if level is None else f"{i}-level{level}"
+                replay_once(cli, tmp, lake, args.batch_size, True, perf=(args.perf, tag),
+                            level=level)
         print(f"perf data in {args.perf}/<n>.perf.data")
 
 

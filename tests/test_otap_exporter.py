@@ -368,6 +368,25 @@ def test_replay_to_collector_is_same_telemetry(run, tmp_path, otelcol_otap,
     assert_same(run, tmp_path, src, col.out)
 
 
+@pytest.mark.parametrize("level", [-100, 19])
+def test_payload_compression_levels_to_collector(run, tmp_path, otelcol_otap, level):
+    # Scenario: logs replayed with IPC bodies at zstd's fastest allowed level and a
+    # slow one (arrow.payload_compression_level) to a real Collector.
+    # Guarantees: every status OK; the Collector reads the same telemetry (a level is
+    # only the encoder's effort: the frames are ordinary zstd frames).
+    src, lake = make_lake(run, tmp_path, "logs")
+    port = free_port()
+    col = OtapCollector(otelcol_otap, tmp_path, port)
+    try:
+        text = replay(run, tmp_path, lake, "logs", port,
+                      extra={"arrow": {"payload_compression_level": level}})
+        assert_all_acked(text)
+        col.wait_items("logs", count_items(src, "logs"))
+    finally:
+        col.stop()
+    assert_same(run, tmp_path, src, col.out)
+
+
 @pytest.mark.parametrize("signal_name", SIGNALS)
 def test_edge_cases_to_collector(run, tmp_path, otelcol_otap, signal_name):
     # Scenario: edge-case telemetry (generate --edge-cases --seed 7: empty keys and

@@ -22,10 +22,17 @@
 
 namespace otap_parquet::otap_wire {
 
+/// Default zstd level of IPC bodies. Measured on a replay of 1 M logs (BENCHMARKS.md,
+/// "receiver:parquet → exporter:otap replay").
+inline constexpr int kDefaultPayloadZstdLevel = 1;
+
 /// \brief How a stream's batches are encoded.
 struct EncodeOptions {
   /// IPC body compression zstd (`arrow.payload_compression`); off = uncompressed.
   bool payload_zstd = true;
+  /// zstd level of the IPC bodies (`arrow.payload_compression_level`; negative =
+  /// zstd's fast levels, 0 = zstd's default 3).
+  int payload_zstd_level = kDefaultPayloadZstdLevel;
   /// Send METRIC_ATTRS (26). Go receivers up to v0.148.0 fail the stream on it; when
   /// off, metric-level attributes are left out (counted in EncoderStats).
   bool send_metric_attrs = true;

@@ -175,6 +175,30 @@ INSTANTIATE_TEST_SUITE_P(Signals, StreamEncoderSignalTest,
                          ::testing::Values(Signal::kLogs, Signal::kTraces,
                                            Signal::kMetrics));
 
+// Scenario: the same logs batches encoded with zstd's fastest allowed level (-7)
+// and a high one (19) for the IPC bodies.
+// Guarantees: the level reaches the codec (the high level's messages are smaller) and
+// both decode to exactly the batches encoded.
+TEST(StreamEncoderTest, PayloadZstdLevelReachesTheWire) {
+  auto batches = Generate(Signal::kLogs, 3);
+  size_t sizes[2] = {0, 0};
+  const int levels[2] = {-7, 19};
+  for (int l = 0; l < 2; ++l) {
+    StreamEncoder encoder(Signal::kLogs, EncodeOptions{.payload_zstd_level = levels[l]});
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    for (size_t i = 0; i < batches.size(); ++i) {
+      ASSERT_OK_AND_ASSIGN(std::string message,
+                           encoder.Encode(batches[i], static_cast<int64_t>(i)));
+      sizes[l] += message.size();
+      DecodedBar decoded = decoder.Decode(message);
+      ASSERT_OK(decoded.status);
+      ASSERT_TRUE(decoded.batch.has_value());
+      ExpectSameTables(batches[i], *decoded.batch);
+    }
+  }
+  EXPECT_LT(sizes[1], sizes[0]);
+}
+
 // Scenario: the first message of a logs stream, read with Arrow's own IPC reader.
 // Guarantees: the root's id fields say how they are encoded, attribute key/str are
 // Dictionary<UInt16, Utf8>, no schema metadata is sent.

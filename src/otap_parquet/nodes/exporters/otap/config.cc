@@ -25,6 +25,10 @@ OtapExporterConfig OtapExporterConfig::Read(config::ConfigReader& reader) {
             arrow.Enum<bool>("payload_compression", {{"zstd", true}, {"none", false}})) {
       c.payload_zstd = *v;
     }
+    // Negative = zstd's fast levels (they go on to -131072, hardly compressing).
+    if (auto v = arrow.Int("payload_compression_level", -100, 22)) {
+      c.payload_zstd_level = static_cast<int>(*v);
+    }
     if (auto v = arrow.Enum<IdDialect>(
             "id_dialect", {{"rust", IdDialect::kRust}, {"go", IdDialect::kGo}})) {
       c.id_dialect = *v;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/nodes/exporters/otlp/config.h"
@@ -30,6 +31,10 @@ struct OtapExporterConfig {
   bool disable_downgrade = false;
   /// `arrow.payload_compression`: zstd (default) or none.
   bool payload_zstd = true;
+  /// `arrow.payload_compression_level`: zstd level of the IPC bodies; unset = the
+  /// encoder's default (otap_wire::kDefaultPayloadZstdLevel). Ours: upstream's Go
+  /// `arrow.zstd.level` is the level of its gRPC-level zstd, which gRPC C++ cannot send.
+  std::optional<int> payload_zstd_level;
   /// `send_metric_attrs`: METRIC_ATTRS payloads (off for Go receivers up to v0.148.0).
   bool send_metric_attrs = true;
   /// `arrow.id_dialect`: rust (default) or go: whose quasi-delta rules the transport

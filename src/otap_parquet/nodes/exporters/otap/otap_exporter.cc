@@ -444,10 +444,13 @@ ArrowStream::ArrowStream(OtapTransport* transport, Signal signal, int slot)
       transport_(transport),
       signal_(signal),
       slot_(slot),
-      encoder_(signal, otap_wire::EncodeOptions{
-                           .payload_zstd = transport->config().payload_zstd,
-                           .send_metric_attrs = transport->config().send_metric_attrs,
-                           .id_dialect = transport->config().id_dialect}) {}
+      encoder_(signal,
+               otap_wire::EncodeOptions{
+                   .payload_zstd = transport->config().payload_zstd,
+                   .payload_zstd_level = transport->config().payload_zstd_level.value_or(
+                       otap_wire::kDefaultPayloadZstdLevel),
+                   .send_metric_attrs = transport->config().send_metric_attrs,
+                   .id_dialect = transport->config().id_dialect}) {}
 
 void ArrowStream::Prepare(grpc::GenericStub& stub, std::shared_ptr<ArrowStream> self) {
   const auto& client = transport_->config().grpc.client;

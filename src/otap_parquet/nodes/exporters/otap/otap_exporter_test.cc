@@ -46,6 +46,7 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
   EXPECT_EQ(defaults.num_streams, 1);
   EXPECT_EQ(defaults.max_stream_lifetime, std::chrono::seconds(30));
   EXPECT_TRUE(defaults.payload_zstd);
+  EXPECT_FALSE(defaults.payload_zstd_level.has_value());
   EXPECT_TRUE(defaults.send_metric_attrs);
   EXPECT_FALSE(defaults.disable_downgrade);
   EXPECT_EQ(defaults.grpc.client.compression, OtlpCompression::kNone);
@@ -64,10 +65,11 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
       "timeout: 2s\n"
       "headers: {x-tenant: a}\n"
       "arrow: {payload_compression: none, max_stream_lifetime: 0s, "
-      "disable_downgrade: true, id_dialect: go}\n");
+      "disable_downgrade: true, id_dialect: go, payload_compression_level: -3}\n");
   EXPECT_EQ(c.num_streams, 2);
   EXPECT_EQ(c.grpc.client.compression, OtlpCompression::kGzip);
   EXPECT_FALSE(c.payload_zstd);
+  EXPECT_EQ(c.payload_zstd_level, -3);
   EXPECT_FALSE(c.send_metric_attrs);
   EXPECT_TRUE(c.disable_downgrade);
   EXPECT_EQ(c.id_dialect, IdDialect::kGo);
@@ -81,6 +83,8 @@ TEST(OtapExporterConfig, KeysDefaultsAndErrors) {
               HasSubstr("zstd is not supported"));
   EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {payload_compression: lz4}"),
               HasSubstr("nodes.x.config.arrow.payload_compression"));
+  EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {payload_compression_level: 23}"),
+              HasSubstr("nodes.x.config.arrow.payload_compression_level"));
   EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {id_dialect: java}"),
               HasSubstr("nodes.x.config.arrow.id_dialect"));
   EXPECT_THAT(Errors("grpc_endpoint: h:1\narrow: {num_streamz: 2}"),
