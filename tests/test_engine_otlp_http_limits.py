@@ -15,6 +15,7 @@ import pytest
 from engines import wait_until
 from s3_server import free_port
 from test_engine_otlp_receiver import (LOGS_METHOD, OtlpPipeline, logs_request, metric,
+                                       peak_rss,
                                        parquet_exporter, post, read_table, receiver_config)
 
 RETRY_INFO = b"type.googleapis.com/google.rpc.RetryInfo"
@@ -305,3 +306,37 @@ def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
     assert metric(engine.run.metrics(), "otlp_http_requests_rejected",
                   reason="exhausted") == 1
     silent.close()
+
+
+def test_stalled_bodies_hold_only_what_arrived(cli, tmp_path, engines):
+    # Scenario: `max_request_body_size: 16MiB`, `read_timeout: 1s`; 40 connections
+    # each announce a 16 MiB body (Content-Length) and send one byte of it, then
+    # stall until the body deadline closes them.
+    # Guarantees: the server's memory grows with the bytes that arrived, not with
+    # the announced sizes: the engine's peak RSS grows by under 128 MiB (the old
+    # server allocated each announced body up front: 40 × 16 MiB = 640 MiB, for
+    # ~4 KiB sent); every stalled connection is closed and counted as body_timeout;
+    # a valid request still gets 200.
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(
+        http_port=port, http_extra={"max_request_body_size": "16MiB",
+                                    "read_timeout": "1s"}), noop())
+    pid = engine.run.proc.pid
+    before = peak_rss(pid)
+    head = (b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+            b"Content-Length: 16777216\r\n\r\n\x0a")
+    stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+    try:
+        for s in stalled:
+            s.sendall(head)
+        wait_until(lambda: metric(engine.run.metrics(), "otlp_http_connections_closed",
+                                  reason="body_timeout") >= 40,
+                   "stalled bodies closed by read_timeout")
+        grown = peak_rss(pid) - before
+        assert grown < 128 << 20, f"peak RSS grew by {grown >> 20} MiB"
+        payload = logs_request(2, "valid").SerializeToString()
+        assert post(port, "/v1/logs", payload)[0] == 200
+    finally:
+        for s in stalled:
+            s.close()
+    engine.stop()

@@ -544,18 +544,35 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // read straight into its string: the parser would read it 64 KiB at a time through
   // buffer_ and copy it; here each read takes what the socket holds. Only bytes of this
   // body are read, so a pipelined next request stays in the socket for WaitForRequest.
+  // The string grows with what arrived (doubling), never to the announced size up
+  // front: a client announcing max_request_body_size and sending a byte must not hold
+  // that much memory until the read_timeout (64 such connections held 1 GiB).
   void ReadSizedBody(size_t size) {
-    std::string body(size, '\0');
     const size_t buffered = std::min(buffer_.size(), size);
-    asio::buffer_copy(asio::buffer(body.data(), buffered), buffer_.data());
+    body_.assign(static_cast<const char*>(buffer_.data().data()), buffered);
     buffer_.consume(buffered);
-    if (buffered == size) return OnBody({}, std::move(body));
-    body_ = std::move(body);
+    body_size_ = size;
+    body_received_ = buffered;
+    if (buffered == size) return OnBody({}, std::move(body_));
     Arm(server_->limits_.body_timeout, HttpDrop::kBodyTimeout);
-    asio::async_read(stream_, asio::buffer(body_.data() + buffered, size - buffered),
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec, std::move(self->body_));
-                     });
+    ReadMoreBody();
+  }
+
+  void ReadMoreBody() {
+    constexpr size_t kMinStep = 64 * 1024;
+    const size_t want =
+        std::min(body_size_, std::max(body_received_ + kMinStep, body_received_ * 2));
+    body_.resize(want);
+    stream_.async_read_some(
+        asio::buffer(body_.data() + body_received_, want - body_received_),
+        [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          self->body_received_ += n;
+          if (!ec && self->body_received_ < self->body_size_) {
+            return self->ReadMoreBody();
+          }
+          self->body_.resize(self->body_received_);
+          self->OnBody(ec, std::move(self->body_));
+        });
   }
 
   void OnBody(beast::error_code ec, std::string body) {
@@ -749,7 +766,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   uint64_t tick_ = 0;            ///< the current Arm; older expiries are stale
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::string body_;  ///< a sized body while ReadSizedBody reads it
+  std::string body_;          ///< a sized body while ReadSizedBody reads it
+  size_t body_size_ = 0;      ///< its announced size
+  size_t body_received_ = 0;  ///< bytes of it in body_
   std::optional<http::response<http::empty_body>> continue_;
   http::response<http::string_body> res_;
   std::optional<HttpServer::Impl::Slot> slot_;
