@@ -416,6 +416,30 @@ def test_http_body_framing_on_one_connection(cli, tmp_path, engines):
     assert metric(engine.metrics, "otlp_http_requests_rejected", reason="invalid") == 1
 
 
+def test_http_head_answer_has_no_body(cli, tmp_path, engines):
+    # Scenario: on one raw connection, a HEAD /v1/logs and a POST /v1/logs
+    # (Connection: close) are pipelined; the connection is read to its close.
+    # Guarantees: the HEAD gets 405 with headers only (RFC 9110: a HEAD response has
+    # no content; the old server wrote its JSON Status after them, which a
+    # keep-alive client reads as the start of the next answer); the POST's 200
+    # follows the HEAD answer's blank line directly.
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(http_port=port), {"type": "exporter:noop"})
+    body = logs_request(1, "head").SerializeToString()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"HEAD /v1/logs HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Type: application/x-protobuf\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 405 "), data
+    assert rest.startswith(b"HTTP/1.1 200 OK\r\n"), data
+    engine.stop()
+
+
 def test_grpc_raw_calls(cli, tmp_path, engines):
     # Scenario: raw grpcio calls (bytes in, bytes out) against OTLP/gRPC with a
     # bearer token and a 64KiB message limit.

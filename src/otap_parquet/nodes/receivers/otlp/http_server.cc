@@ -431,6 +431,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void ReadHeader() {
+    head_ = false;
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     // The announced size is checked in OnHeader (to answer 413, not a parse error).
@@ -458,6 +459,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     const auto& req = parser_->get();
     version_ = req.version();
+    head_ = req.method() == http::verb::head;
     const std::string_view target(req.target().data(), req.target().size());
     path_ = std::string(target.substr(0, target.find('?')));
     const std::string_view content_type = Header(http::field::content_type);
@@ -716,6 +718,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
+    // A HEAD answer announces its Content-Length but has no content (RFC 9110
+    // 9.3.2): a body would be read as the next answer on a kept-alive connection.
+    if (head_) res_.body().clear();
     Arm(server_->limits_.body_timeout, std::nullopt);
     http::async_write(
         stream_, res_,
@@ -777,6 +782,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string encoding_;
   Signal signal_ = Signal::kLogs;
   bool json_ = false;
+  bool head_ = false;  ///< the request is a HEAD: its answer has no body
   bool keep_alive_ = true;
   bool answering_ = false;  ///< a request is between its headers and its answer
   bool closed_ = false;
