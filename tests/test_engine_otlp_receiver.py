@@ -26,6 +26,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+from google.rpc.status_pb2 import Status
 from engines import wait_until
 from protowire import varint
 from s3_server import free_port
@@ -301,6 +302,15 @@ def test_http_raw_requests(cli, tmp_path, engines):
     assert status == 405
     status, _, body = post(port, "/v2/logs", b"", headers=auth)
     assert status == 404 and b"/v1/logs" in body
+    # A protobuf client's wrong path gets a protobuf Status (OTLP: errors in the
+    # request's encoding); a JSON client's a JSON one.
+    status, headers, body = post(port, "/v1/log", logs_request(1).SerializeToString(),
+                                 headers=auth)
+    assert (status, headers["Content-Type"]) == (404, "application/x-protobuf")
+    assert Status.FromString(body).code == 5 and "/v1/log" in Status.FromString(body).message
+    status, headers, body = post(port, "/v1/logs/", b"{}", "application/json", headers=auth)
+    assert (status, headers["Content-Type"], json.loads(body)["code"]) == (
+        404, "application/json", 5)
     engine.stop()
 
     assert sorted(duck(out, "SELECT str, count(*) FROM log_attrs WHERE key = 'test.tag' "
@@ -312,6 +322,8 @@ def test_http_raw_requests(cli, tmp_path, engines):
     assert metric(m, "otlp_http_requests_rejected", reason="too_large") == 3
     assert metric(m, "otlp_http_requests_rejected", reason="unsupported") == 2
     assert metric(m, "otlp_http_requests_rejected", reason="unauthenticated") == 2
+    # The wrong method and the three wrong paths.
+    assert metric(m, "otlp_http_requests_rejected", reason="not_found") == 4
 
 
 def test_http_compressed_bodies_are_decoded_whole(cli, tmp_path, engines):

@@ -466,15 +466,21 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const std::string media = MediaType(content_type);
     json_ = media == kJson;
     const auto signal = SignalOfPath(path_);
+    // Unknown path or method: counted like gRPC's unknown method; the Status is
+    // protobuf for a protobuf request (OTLP: errors in the request's encoding),
+    // else JSON (readable for curl and browsers).
+    const bool status_json = media != kProtobuf;
     if (!signal) {
-      return Write(404, true,
+      server_->ingest_->CountRejected(Protocol::kHttp, Outcome::kNotFound);
+      return Write(404, status_json,
                    "no such path " + path_ +
                        "; OTLP/HTTP serves POST /v1/logs, /v1/traces, /v1/metrics",
                    5, KeepAliveWithoutBody());
     }
     signal_ = *signal;
     if (req.method() != http::verb::post) {
-      return Write(405, true,
+      server_->ingest_->CountRejected(Protocol::kHttp, Outcome::kNotFound);
+      return Write(405, status_json,
                    std::string(req.method_string()) + " is not allowed; use POST", 12,
                    KeepAliveWithoutBody());
     }
