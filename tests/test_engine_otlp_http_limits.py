@@ -340,3 +340,76 @@ def test_stalled_bodies_hold_only_what_arrived(cli, tmp_path, engines):
         for s in stalled:
             s.close()
     engine.stop()
+
+
+def server_timer(port):
+    """The kernel's timer kinds (/proc/net/tcp `tr`: 0 none, 1 retransmit, 2
+    keepalive, ...) of the established server-side sockets on `port`."""
+    kinds = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, timer = fields[1], fields[3], fields[5]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                kinds.append(int(timer.split(":")[0], 16))
+    return kinds
+
+
+def test_tcp_keepalive_keys_are_applied(cli, tmp_path, engines):
+    # Scenario: `tcp_keepalive: 300s`, `tcp_keepalive_interval: 10s`,
+    # `tcp_keepalive_retries: 3`, `tcp_nodelay: true`; a client sends one request
+    # on a keep-alive connection and keeps the connection open.
+    # Guarantees: the server's end of the connection runs the kernel's keepalive
+    # timer (they were accepted and ignored before: no timer).
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(
+        http_port=port, http_extra={"tcp_keepalive": "300s",
+                                    "tcp_keepalive_interval": "10s",
+                                    "tcp_keepalive_retries": 3, "tcp_nodelay": True}),
+        noop())
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    payload = logs_request(1, "keepalive").SerializeToString()
+    conn.request("POST", "/v1/logs", payload, {"Content-Type": "application/x-protobuf"})
+    res = conn.getresponse()
+    res.read()
+    assert res.status == 200
+    try:
+        wait_until(lambda: server_timer(port) == [2], "the keepalive timer", timeout=10)
+    finally:
+        conn.close()
+    engine.stop()
+
+
+def test_tcp_keepalive_options_need_tcp_keepalive(run, tmp_path):
+    # Scenario: --validate-and-exit with `tcp_keepalive_interval` and
+    # `tcp_keepalive_retries` but no `tcp_keepalive`.
+    # Guarantees: exit 2 naming both keys and what they need.
+    config = tmp_path / "bad.yaml"
+    config.write_text("""version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          in:
+            type: receiver:otlp
+            config:
+              protocols:
+                http:
+                  listening_addr: "127.0.0.1:4318"
+                  tcp_keepalive_interval: 10s
+                  tcp_keepalive_retries: 3
+          out: {type: exporter:noop}
+        connections:
+          - {from: in, to: out}
+""")
+    proc = run("run", "-c", config, "--validate-and-exit", check=False)
+    assert proc.returncode == 2, proc.stderr
+    base = "groups.default.pipelines.main.nodes.in.config.protocols.http"
+    for key in ("tcp_keepalive_interval", "tcp_keepalive_retries"):
+        assert f"{base}.{key}" in proc.stderr and "needs tcp_keepalive" in proc.stderr

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/receivers/otlp/http_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -307,6 +309,7 @@ class HttpServer::Impl {
  private:
   void Accept();
   bool MakeRoom();
+  void ApplySocketOptions(tcp::socket& socket);
   template <bool kTls>
   void StartSession(tcp::socket socket);
 
@@ -838,6 +841,7 @@ void HttpServer::Impl::Accept() {
           });
           return;
         }
+        ApplySocketOptions(socket);
         if (!MakeRoom()) {
           ingest_->CountHttpDrop(HttpDrop::kConnectionLimit);
           beast::error_code ignored;
@@ -849,6 +853,24 @@ void HttpServer::Impl::Accept() {
         }
         Accept();
       });
+}
+
+// `tcp_nodelay` and `tcp_keepalive*`. Best effort: a failure leaves the kernel's
+// default on this connection (it still works).
+void HttpServer::Impl::ApplySocketOptions(tcp::socket& socket) {
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(limits_.tcp_nodelay), ignored);
+  if (!limits_.tcp_keepalive) return;
+  socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  const int fd = socket.native_handle();
+  auto set = [fd](int option, int value) {
+    ::setsockopt(fd, IPPROTO_TCP, option, &value, sizeof(value));
+  };
+  set(TCP_KEEPIDLE, static_cast<int>(limits_.tcp_keepalive->count()));
+  if (limits_.tcp_keepalive_interval) {
+    set(TCP_KEEPINTVL, static_cast<int>(limits_.tcp_keepalive_interval->count()));
+  }
+  if (limits_.tcp_keepalive_retries) set(TCP_KEEPCNT, *limits_.tcp_keepalive_retries);
 }
 
 template <bool kTls>
