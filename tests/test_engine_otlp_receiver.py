@@ -452,6 +452,38 @@ def test_http_head_answer_has_no_body(cli, tmp_path, engines):
     engine.stop()
 
 
+def test_http_error_messages_are_utf8(cli, tmp_path, engines):
+    # Scenario: raw requests whose path or Content-Type holds a byte that is not
+    # UTF-8 (0xFF): a protobuf POST to /v1/\xff, a JSON one, and a POST /v1/logs
+    # with Content-Type "application/x-protobuf\xff".
+    # Guarantees: 404 / 415 with a Status the client can decode: its message is
+    # UTF-8 (the byte replaced by U+FFFD). The old server echoed the raw byte, and
+    # protobuf runtimes refuse such a Status ("String field had bad UTF-8").
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(http_port=port), {"type": "exporter:noop"})
+
+    def answer(path, content_type):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      b"Content-Type: " + content_type + b"\r\nContent-Length: 0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        return head.split(b"\r\n", 1)[0].decode(), body
+
+    status, body = answer(b"/v1/\xff", b"application/x-protobuf")
+    assert status.startswith("HTTP/1.1 404 ")
+    assert "/v1/\ufffd" in Status.FromString(body).message
+    status, body = answer(b"/v1/\xff", b"application/json")
+    assert status.startswith("HTTP/1.1 404 ")
+    assert "/v1/\ufffd" in json.loads(body.decode("utf-8"))["message"]
+    status, body = answer(b"/v1/logs", b"application/x-protobuf\xff")
+    assert status.startswith("HTTP/1.1 415 ")
+    assert "x-protobuf\ufffd" in Status.FromString(body).message
+    engine.stop()
+
+
 def test_grpc_raw_calls(cli, tmp_path, engines):
     # Scenario: raw grpcio calls (bytes in, bytes out) against OTLP/gRPC with a
     # bearer token and a 64KiB message limit.

@@ -160,6 +160,54 @@ arrow::Result<std::string> Decode(const std::string& encoding, std::string_view 
   return util::Inflate(body, limit, util::DeflateFormat::kAuto);
 }
 
+// `text` with every byte that is not part of a well-formed UTF-8 sequence replaced
+// by U+FFFD: Status.message is a proto3 string, and clients (Go, Python's upb)
+// refuse to decode a Status whose message is not UTF-8; messages echo a client's
+// path and headers, which may hold any byte.
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    }
+    bool ok = n > 0 && i + n < text.size();
+    for (size_t k = 1; ok && k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(text[i + k]);
+      if ((d & 0xC0) != 0x80) ok = false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    // Overlong, surrogate or beyond U+10FFFF.
+    if (ok && ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+               (cp >= 0xD800 && cp <= 0xDFFF))) {
+      ok = false;
+    }
+    if (ok) {
+      out.append(text.substr(i, n + 1));
+      i += n + 1;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string EncodeRpcStatus(int code, const std::string& message,
@@ -722,6 +770,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       if (status == 401) res_.set(http::field::www_authenticate, "Bearer");
       if (status == 405) res_.set(http::field::allow, "POST");
       res_.set(http::field::content_type, json ? kJson : kProtobuf);
+      message = ValidUtf8(message);
       res_.body() =
           json ? RpcStatusJson(rpc_code, message) : EncodeRpcStatus(rpc_code, message);
     }
