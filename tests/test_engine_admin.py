@@ -6,6 +6,7 @@ import json
 import re
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -143,6 +144,48 @@ def test_admin_endpoints_while_running(engine, tmp_path):
     assert "Pipeline run successfully" in run.stdout()
     assert f"admin.endpoint.start address=127.0.0.1:{port}" in run.stderr()
     assert "engine.shutdown.start reason=admin" in run.stderr()
+
+
+def test_slow_clients_do_not_starve_probes(engine, tmp_path):
+    # Scenario: four connections to the admin port drip a request one byte a second
+    # (under httplib's 5 s read timeout, so each read succeeds and the connection is
+    # never timed out), and four more are open and silent; meanwhile livez, readyz and
+    # the metrics are requested, each on a new connection.
+    # Guarantees: every one is answered 200 (10 s timeout each, so a starved client
+    # fails instead of hanging). The old server served connections on a pool of two
+    # threads: two dripping connections held both for as long as they dripped.
+    config = tmp_path / "gen.yaml"
+    config.write_text(PIPELINE.format(engine=""))
+    port = free_port()
+    engine(config, "--http-admin-bind", f"127.0.0.1:{port}")
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+    stop = threading.Event()
+    sent = [0] * 4
+    head = b"GET /api/v1/livez HTTP/1.1\r\nHost: x\r\n"
+
+    def drip(k):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            while not stop.wait(0 if sent[k] == 0 else 1):
+                try:
+                    s.sendall(head[sent[k] % len(head):][:1])
+                except OSError:
+                    return
+                sent[k] += 1
+
+    drips = [threading.Thread(target=drip, args=(k,), daemon=True) for k in range(4)]
+    for t in drips:
+        t.start()
+    try:
+        wait_until(lambda: min(sent) >= 2, "every slow connection dripping")
+        for path in ("/api/v1/livez", "/api/v1/readyz", "/api/v1/metrics"):
+            status, body = http_get(f"127.0.0.1:{port}", path, timeout=10)
+            assert status == 200, f"{path}: {body}"
+    finally:
+        stop.set()
+        for s in silent:
+            s.close()
+        for t in drips:
+            t.join()
 
 
 def test_metrics_json_formats(engine, tmp_path):

@@ -15,6 +15,7 @@ import pytest
 from engines import wait_until
 from s3_server import free_port
 from test_engine_otlp_receiver import (LOGS_METHOD, OtlpPipeline, logs_request, metric,
+                                       peak_rss,
                                        parquet_exporter, post, read_table, receiver_config)
 
 RETRY_INFO = b"type.googleapis.com/google.rpc.RetryInfo"
@@ -305,3 +306,110 @@ def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
     assert metric(engine.run.metrics(), "otlp_http_requests_rejected",
                   reason="exhausted") == 1
     silent.close()
+
+
+def test_stalled_bodies_hold_only_what_arrived(cli, tmp_path, engines):
+    # Scenario: `max_request_body_size: 16MiB`, `read_timeout: 1s`; 40 connections
+    # each announce a 16 MiB body (Content-Length) and send one byte of it, then
+    # stall until the body deadline closes them.
+    # Guarantees: the server's memory grows with the bytes that arrived, not with
+    # the announced sizes: the engine's peak RSS grows by under 128 MiB (the old
+    # server allocated each announced body up front: 40 × 16 MiB = 640 MiB, for
+    # ~4 KiB sent); every stalled connection is closed and counted as body_timeout;
+    # a valid request still gets 200.
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(
+        http_port=port, http_extra={"max_request_body_size": "16MiB",
+                                    "read_timeout": "1s"}), noop())
+    pid = engine.run.proc.pid
+    before = peak_rss(pid)
+    head = (b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+            b"Content-Length: 16777216\r\n\r\n\x0a")
+    stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+    try:
+        for s in stalled:
+            s.sendall(head)
+        wait_until(lambda: metric(engine.run.metrics(), "otlp_http_connections_closed",
+                                  reason="body_timeout") >= 40,
+                   "stalled bodies closed by read_timeout")
+        grown = peak_rss(pid) - before
+        assert grown < 128 << 20, f"peak RSS grew by {grown >> 20} MiB"
+        payload = logs_request(2, "valid").SerializeToString()
+        assert post(port, "/v1/logs", payload)[0] == 200
+    finally:
+        for s in stalled:
+            s.close()
+    engine.stop()
+
+
+def server_timer(port):
+    """The kernel's timer kinds (/proc/net/tcp `tr`: 0 none, 1 retransmit, 2
+    keepalive, ...) of the established server-side sockets on `port`."""
+    kinds = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, timer = fields[1], fields[3], fields[5]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                kinds.append(int(timer.split(":")[0], 16))
+    return kinds
+
+
+def test_tcp_keepalive_keys_are_applied(cli, tmp_path, engines):
+    # Scenario: `tcp_keepalive: 300s`, `tcp_keepalive_interval: 10s`,
+    # `tcp_keepalive_retries: 3`, `tcp_nodelay: true`; a client sends one request
+    # on a keep-alive connection and keeps the connection open.
+    # Guarantees: the server's end of the connection runs the kernel's keepalive
+    # timer (they were accepted and ignored before: no timer).
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(
+        http_port=port, http_extra={"tcp_keepalive": "300s",
+                                    "tcp_keepalive_interval": "10s",
+                                    "tcp_keepalive_retries": 3, "tcp_nodelay": True}),
+        noop())
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    payload = logs_request(1, "keepalive").SerializeToString()
+    conn.request("POST", "/v1/logs", payload, {"Content-Type": "application/x-protobuf"})
+    res = conn.getresponse()
+    res.read()
+    assert res.status == 200
+    try:
+        wait_until(lambda: server_timer(port) == [2], "the keepalive timer", timeout=10)
+    finally:
+        conn.close()
+    engine.stop()
+
+
+def test_tcp_keepalive_options_need_tcp_keepalive(run, tmp_path):
+    # Scenario: --validate-and-exit with `tcp_keepalive_interval` and
+    # `tcp_keepalive_retries` but no `tcp_keepalive`.
+    # Guarantees: exit 2 naming both keys and what they need.
+    config = tmp_path / "bad.yaml"
+    config.write_text("""version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          in:
+            type: receiver:otlp
+            config:
+              protocols:
+                http:
+                  listening_addr: "127.0.0.1:4318"
+                  tcp_keepalive_interval: 10s
+                  tcp_keepalive_retries: 3
+          out: {type: exporter:noop}
+        connections:
+          - {from: in, to: out}
+""")
+    proc = run("run", "-c", config, "--validate-and-exit", check=False)
+    assert proc.returncode == 2, proc.stderr
+    base = "groups.default.pipelines.main.nodes.in.config.protocols.http"
+    for key in ("tcp_keepalive_interval", "tcp_keepalive_retries"):
+        assert f"{base}.{key}" in proc.stderr and "needs tcp_keepalive" in proc.stderr

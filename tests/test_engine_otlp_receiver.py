@@ -26,6 +26,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+from google.rpc.status_pb2 import Status
 from engines import wait_until
 from protowire import varint
 from s3_server import free_port
@@ -301,6 +302,15 @@ def test_http_raw_requests(cli, tmp_path, engines):
     assert status == 405
     status, _, body = post(port, "/v2/logs", b"", headers=auth)
     assert status == 404 and b"/v1/logs" in body
+    # A protobuf client's wrong path gets a protobuf Status (OTLP: errors in the
+    # request's encoding); a JSON client's a JSON one.
+    status, headers, body = post(port, "/v1/log", logs_request(1).SerializeToString(),
+                                 headers=auth)
+    assert (status, headers["Content-Type"]) == (404, "application/x-protobuf")
+    assert Status.FromString(body).code == 5 and "/v1/log" in Status.FromString(body).message
+    status, headers, body = post(port, "/v1/logs/", b"{}", "application/json", headers=auth)
+    assert (status, headers["Content-Type"], json.loads(body)["code"]) == (
+        404, "application/json", 5)
     engine.stop()
 
     assert sorted(duck(out, "SELECT str, count(*) FROM log_attrs WHERE key = 'test.tag' "
@@ -312,6 +322,8 @@ def test_http_raw_requests(cli, tmp_path, engines):
     assert metric(m, "otlp_http_requests_rejected", reason="too_large") == 3
     assert metric(m, "otlp_http_requests_rejected", reason="unsupported") == 2
     assert metric(m, "otlp_http_requests_rejected", reason="unauthenticated") == 2
+    # The wrong method and the three wrong paths.
+    assert metric(m, "otlp_http_requests_rejected", reason="not_found") == 4
 
 
 def test_http_compressed_bodies_are_decoded_whole(cli, tmp_path, engines):
@@ -414,6 +426,62 @@ def test_http_body_framing_on_one_connection(cli, tmp_path, engines):
                             "GROUP BY str")) == [("big", 30_000), ("chunked", 6),
                                                  ("first", 4), ("second", 5), ("split", 3)]
     assert metric(engine.metrics, "otlp_http_requests_rejected", reason="invalid") == 1
+
+
+def test_http_head_answer_has_no_body(cli, tmp_path, engines):
+    # Scenario: on one raw connection, a HEAD /v1/logs and a POST /v1/logs
+    # (Connection: close) are pipelined; the connection is read to its close.
+    # Guarantees: the HEAD gets 405 with headers only (RFC 9110: a HEAD response has
+    # no content; the old server wrote its JSON Status after them, which a
+    # keep-alive client reads as the start of the next answer); the POST's 200
+    # follows the HEAD answer's blank line directly.
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(http_port=port), {"type": "exporter:noop"})
+    body = logs_request(1, "head").SerializeToString()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"HEAD /v1/logs HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Type: application/x-protobuf\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 405 "), data
+    assert rest.startswith(b"HTTP/1.1 200 OK\r\n"), data
+    engine.stop()
+
+
+def test_http_error_messages_are_utf8(cli, tmp_path, engines):
+    # Scenario: raw requests whose path or Content-Type holds a byte that is not
+    # UTF-8 (0xFF): a protobuf POST to /v1/\xff, a JSON one, and a POST /v1/logs
+    # with Content-Type "application/x-protobuf\xff".
+    # Guarantees: 404 / 415 with a Status the client can decode: its message is
+    # UTF-8 (the byte replaced by U+FFFD). The old server echoed the raw byte, and
+    # protobuf runtimes refuse such a Status ("String field had bad UTF-8").
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(http_port=port), {"type": "exporter:noop"})
+
+    def answer(path, content_type):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      b"Content-Type: " + content_type + b"\r\nContent-Length: 0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        return head.split(b"\r\n", 1)[0].decode(), body
+
+    status, body = answer(b"/v1/\xff", b"application/x-protobuf")
+    assert status.startswith("HTTP/1.1 404 ")
+    assert "/v1/\ufffd" in Status.FromString(body).message
+    status, body = answer(b"/v1/\xff", b"application/json")
+    assert status.startswith("HTTP/1.1 404 ")
+    assert "/v1/\ufffd" in json.loads(body.decode("utf-8"))["message"]
+    status, body = answer(b"/v1/logs", b"application/x-protobuf\xff")
+    assert status.startswith("HTTP/1.1 415 ")
+    assert "x-protobuf\ufffd" in Status.FromString(body).message
+    engine.stop()
 
 
 def test_grpc_raw_calls(cli, tmp_path, engines):

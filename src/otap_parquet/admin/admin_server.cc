@@ -4,7 +4,12 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -18,9 +23,60 @@ namespace otap_parquet::admin {
 
 namespace {
 
-// Requests are few and short; two workers keep the admin server off the cores the
-// pipelines use (httplib's default is at least 8).
-constexpr size_t kWorkerThreads = 2;
+// httplib serves a connection on one thread from its first byte to its close, and
+// waits up to its read timeout (5 s) for each read: with a fixed pool of two, two
+// idle or slowly dripping connections (a stuck scraper, a port scan) held every
+// thread and liveness probes timed out. Each connection gets a thread of its own
+// instead, up to this many at once (more wait for one to end). Requests are few and
+// short: the threads sleep in poll() and exit with their connection.
+constexpr int kMaxConnectionThreads = 32;
+
+/// \brief httplib task queue: one thread per connection, at most `max` at once.
+class ConnectionThreads : public httplib::TaskQueue {
+ public:
+  explicit ConnectionThreads(int max) : state_(std::make_shared<State>()), max_(max) {}
+  ~ConnectionThreads() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (state_->running >= max_) {
+      state_->pending.push_back(std::move(fn));
+      return;
+    }
+    ++state_->running;
+    // Detached: the thread owns the state it touches last; shutdown() waits for it.
+    std::thread([state = state_, fn = std::move(fn)]() mutable {
+      for (;;) {
+        fn();
+        std::unique_lock<std::mutex> lock(state->mutex);
+        if (state->pending.empty()) {
+          --state->running;
+          state->idle.notify_all();
+          return;
+        }
+        fn = std::move(state->pending.front());
+        state->pending.pop_front();
+      }
+    }).detach();
+  }
+
+  // httplib calls it once its accept loop ended: every connection is served to its
+  // end (as its ThreadPool does).
+  void shutdown() override {
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    state_->idle.wait(lock, [&] { return state_->running == 0; });
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable idle;
+    int running = 0;
+    std::deque<std::function<void()>> pending;
+  };
+  std::shared_ptr<State> state_;
+  const int max_;
+};
 
 std::string JsonEscape(const std::string& s) {
   std::string out;
@@ -86,9 +142,11 @@ arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   // httplib owns (and deletes) the queue it gets from this factory.
-  s->server_->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
-  // One request per connection: a kept-alive idle connection holds a worker until
-  // its keep-alive timeout (5 s), so two idle scrapers would stall a probe.
+  s->server_->new_task_queue = [] {
+    return new ConnectionThreads(kMaxConnectionThreads);
+  };
+  // One request per connection: a kept-alive idle connection would hold its thread
+  // until its keep-alive timeout (5 s).
   s->server_->set_keep_alive_max_count(1);
   // No route reads a body, and httplib would buffer one of any size (also chunked)
   // before routing: refuse it before a byte of it is read.

@@ -10,8 +10,8 @@ namespace otap_parquet::nodes {
 
 namespace {
 
-// Upstream transport tuning keys: accepted, not applied (gRPC and httplib
-// defaults are used).
+// Upstream transport tuning keys of the gRPC server: accepted, not applied (gRPC's
+// defaults are used). The HTTP server applies its tcp_* keys.
 constexpr std::string_view kGrpcTuningKeys[] = {"max_concurrent_streams",
                                                 "transport_concurrency_limit",
                                                 "load_shed",
@@ -25,8 +25,6 @@ constexpr std::string_view kGrpcTuningKeys[] = {"max_concurrent_streams",
                                                 "max_frame_size",
                                                 "http2_keepalive_interval",
                                                 "http2_keepalive_timeout"};
-constexpr std::string_view kHttpTuningKeys[] = {
-    "tcp_nodelay", "tcp_keepalive", "tcp_keepalive_interval", "tcp_keepalive_retries"};
 
 }  // namespace
 
@@ -64,7 +62,6 @@ OtlpGrpcConfig OtlpGrpcConfig::Read(config::ConfigReader& reader) {
 
 OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
   OtlpHttpConfig c;
-  for (auto key : kHttpTuningKeys) reader.Ignore(key);
   c.listening_addr = ReadListenAddress(reader);
   if (auto v = reader.Bytes("max_request_body_size", 1)) c.max_request_body_size = *v;
   if (auto v = reader.Int("max_concurrent_requests", 0)) c.max_concurrent_requests = *v;
@@ -87,6 +84,28 @@ OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
   }
   if (auto v = reader.Int("max_connections", 1, 1 << 20)) {
     c.limits.max_connections = static_cast<int>(*v);
+  }
+  using std::chrono::seconds;
+  if (auto v = reader.Bool("tcp_nodelay")) c.limits.tcp_nodelay = *v;
+  // Linux takes these in whole seconds (TCP_KEEPIDLE, TCP_KEEPINTVL: 1..32767).
+  auto keepalive_seconds = [&](std::string_view key) -> std::optional<seconds> {
+    auto v = reader.Duration(key, seconds(1));
+    if (!v) return std::nullopt;
+    if (*v > seconds(32767)) {
+      reader.Error(key, "must be at most 32767s");
+      return std::nullopt;
+    }
+    return duration_cast<seconds>(*v);
+  };
+  c.limits.tcp_keepalive = keepalive_seconds("tcp_keepalive");
+  c.limits.tcp_keepalive_interval = keepalive_seconds("tcp_keepalive_interval");
+  if (auto v = reader.Int("tcp_keepalive_retries", 1, 127)) {
+    c.limits.tcp_keepalive_retries = static_cast<int>(*v);
+  }
+  for (std::string_view key : {"tcp_keepalive_interval", "tcp_keepalive_retries"}) {
+    if (reader.Has(key) && !reader.Has("tcp_keepalive")) {
+      reader.Error(key, "needs tcp_keepalive (the idle time before the first probe)");
+    }
   }
   return c;
 }

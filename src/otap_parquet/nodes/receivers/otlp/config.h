@@ -14,8 +14,8 @@
 /// \file
 /// Configuration of `receiver:otlp`: upstream's `protocols.{grpc,http}` keys
 /// (RDF GrpcServerSettings / HttpServerSettings) plus `auth.bearer_token`.
-/// Transport tuning keys upstream has (keepalive, window sizes, ...) are accepted
-/// and ignored.
+/// The gRPC transport tuning keys upstream has (keepalive, window sizes, ...) are
+/// accepted and ignored; the HTTP server applies `tcp_nodelay` and `tcp_keepalive*`.
 
 namespace otap_parquet::nodes {
 
@@ -57,6 +57,14 @@ struct OtlpHttpLimits {
   int max_connections = 4096;
   /// Threads decoding requests and sending them into the pipeline (not a key).
   int worker_threads = 2;
+  /// `tcp_nodelay`: TCP_NODELAY on every accepted connection.
+  bool tcp_nodelay = true;
+  /// `tcp_keepalive`: idle time before TCP keepalive probes (SO_KEEPALIVE +
+  /// TCP_KEEPIDLE); none = off. `tcp_keepalive_interval` (TCP_KEEPINTVL) and
+  /// `tcp_keepalive_retries` (TCP_KEEPCNT) need it; the kernel's defaults otherwise.
+  std::optional<std::chrono::seconds> tcp_keepalive;
+  std::optional<std::chrono::seconds> tcp_keepalive_interval;
+  std::optional<int> tcp_keepalive_retries;
 };
 
 /// \brief `protocols.http`.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/receivers/otlp/http_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -158,6 +160,54 @@ arrow::Result<std::string> Decode(const std::string& encoding, std::string_view 
   return util::Inflate(body, limit, util::DeflateFormat::kAuto);
 }
 
+// `text` with every byte that is not part of a well-formed UTF-8 sequence replaced
+// by U+FFFD: Status.message is a proto3 string, and clients (Go, Python's upb)
+// refuse to decode a Status whose message is not UTF-8; messages echo a client's
+// path and headers, which may hold any byte.
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    }
+    bool ok = n > 0 && i + n < text.size();
+    for (size_t k = 1; ok && k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(text[i + k]);
+      if ((d & 0xC0) != 0x80) ok = false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    // Overlong, surrogate or beyond U+10FFFF.
+    if (ok && ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+               (cp >= 0xD800 && cp <= 0xDFFF))) {
+      ok = false;
+    }
+    if (ok) {
+      out.append(text.substr(i, n + 1));
+      i += n + 1;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string EncodeRpcStatus(int code, const std::string& message,
@@ -307,6 +357,7 @@ class HttpServer::Impl {
  private:
   void Accept();
   bool MakeRoom();
+  void ApplySocketOptions(tcp::socket& socket);
   template <bool kTls>
   void StartSession(tcp::socket socket);
 
@@ -431,6 +482,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void ReadHeader() {
+    head_ = false;
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     // The announced size is checked in OnHeader (to answer 413, not a parse error).
@@ -458,21 +510,28 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     const auto& req = parser_->get();
     version_ = req.version();
+    head_ = req.method() == http::verb::head;
     const std::string_view target(req.target().data(), req.target().size());
     path_ = std::string(target.substr(0, target.find('?')));
     const std::string_view content_type = Header(http::field::content_type);
     const std::string media = MediaType(content_type);
     json_ = media == kJson;
     const auto signal = SignalOfPath(path_);
+    // Unknown path or method: counted like gRPC's unknown method; the Status is
+    // protobuf for a protobuf request (OTLP: errors in the request's encoding),
+    // else JSON (readable for curl and browsers).
+    const bool status_json = media != kProtobuf;
     if (!signal) {
-      return Write(404, true,
+      server_->ingest_->CountRejected(Protocol::kHttp, Outcome::kNotFound);
+      return Write(404, status_json,
                    "no such path " + path_ +
                        "; OTLP/HTTP serves POST /v1/logs, /v1/traces, /v1/metrics",
                    5, KeepAliveWithoutBody());
     }
     signal_ = *signal;
     if (req.method() != http::verb::post) {
-      return Write(405, true,
+      server_->ingest_->CountRejected(Protocol::kHttp, Outcome::kNotFound);
+      return Write(405, status_json,
                    std::string(req.method_string()) + " is not allowed; use POST", 12,
                    KeepAliveWithoutBody());
     }
@@ -544,18 +603,35 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // read straight into its string: the parser would read it 64 KiB at a time through
   // buffer_ and copy it; here each read takes what the socket holds. Only bytes of this
   // body are read, so a pipelined next request stays in the socket for WaitForRequest.
+  // The string grows with what arrived (doubling), never to the announced size up
+  // front: a client announcing max_request_body_size and sending a byte must not hold
+  // that much memory until the read_timeout (64 such connections held 1 GiB).
   void ReadSizedBody(size_t size) {
-    std::string body(size, '\0');
     const size_t buffered = std::min(buffer_.size(), size);
-    asio::buffer_copy(asio::buffer(body.data(), buffered), buffer_.data());
+    body_.assign(static_cast<const char*>(buffer_.data().data()), buffered);
     buffer_.consume(buffered);
-    if (buffered == size) return OnBody({}, std::move(body));
-    body_ = std::move(body);
+    body_size_ = size;
+    body_received_ = buffered;
+    if (buffered == size) return OnBody({}, std::move(body_));
     Arm(server_->limits_.body_timeout, HttpDrop::kBodyTimeout);
-    asio::async_read(stream_, asio::buffer(body_.data() + buffered, size - buffered),
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec, std::move(self->body_));
-                     });
+    ReadMoreBody();
+  }
+
+  void ReadMoreBody() {
+    constexpr size_t kMinStep = 64 * 1024;
+    const size_t want =
+        std::min(body_size_, std::max(body_received_ + kMinStep, body_received_ * 2));
+    body_.resize(want);
+    stream_.async_read_some(
+        asio::buffer(body_.data() + body_received_, want - body_received_),
+        [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          self->body_received_ += n;
+          if (!ec && self->body_received_ < self->body_size_) {
+            return self->ReadMoreBody();
+          }
+          self->body_.resize(self->body_received_);
+          self->OnBody(ec, std::move(self->body_));
+        });
   }
 
   void OnBody(beast::error_code ec, std::string body) {
@@ -694,11 +770,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       if (status == 401) res_.set(http::field::www_authenticate, "Bearer");
       if (status == 405) res_.set(http::field::allow, "POST");
       res_.set(http::field::content_type, json ? kJson : kProtobuf);
+      message = ValidUtf8(message);
       res_.body() =
           json ? RpcStatusJson(rpc_code, message) : EncodeRpcStatus(rpc_code, message);
     }
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
+    // A HEAD answer announces its Content-Length but has no content (RFC 9110
+    // 9.3.2): a body would be read as the next answer on a kept-alive connection.
+    if (head_) res_.body().clear();
     Arm(server_->limits_.body_timeout, std::nullopt);
     http::async_write(
         stream_, res_,
@@ -749,7 +829,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   uint64_t tick_ = 0;            ///< the current Arm; older expiries are stale
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::string body_;  ///< a sized body while ReadSizedBody reads it
+  std::string body_;          ///< a sized body while ReadSizedBody reads it
+  size_t body_size_ = 0;      ///< its announced size
+  size_t body_received_ = 0;  ///< bytes of it in body_
   std::optional<http::response<http::empty_body>> continue_;
   http::response<http::string_body> res_;
   std::optional<HttpServer::Impl::Slot> slot_;
@@ -758,6 +840,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string encoding_;
   Signal signal_ = Signal::kLogs;
   bool json_ = false;
+  bool head_ = false;  ///< the request is a HEAD: its answer has no body
   bool keep_alive_ = true;
   bool answering_ = false;  ///< a request is between its headers and its answer
   bool closed_ = false;
@@ -807,6 +890,7 @@ void HttpServer::Impl::Accept() {
           });
           return;
         }
+        ApplySocketOptions(socket);
         if (!MakeRoom()) {
           ingest_->CountHttpDrop(HttpDrop::kConnectionLimit);
           beast::error_code ignored;
@@ -818,6 +902,24 @@ void HttpServer::Impl::Accept() {
         }
         Accept();
       });
+}
+
+// `tcp_nodelay` and `tcp_keepalive*`. Best effort: a failure leaves the kernel's
+// default on this connection (it still works).
+void HttpServer::Impl::ApplySocketOptions(tcp::socket& socket) {
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(limits_.tcp_nodelay), ignored);
+  if (!limits_.tcp_keepalive) return;
+  socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  const int fd = socket.native_handle();
+  auto set = [fd](int option, int value) {
+    ::setsockopt(fd, IPPROTO_TCP, option, &value, sizeof(value));
+  };
+  set(TCP_KEEPIDLE, static_cast<int>(limits_.tcp_keepalive->count()));
+  if (limits_.tcp_keepalive_interval) {
+    set(TCP_KEEPINTVL, static_cast<int>(limits_.tcp_keepalive_interval->count()));
+  }
+  if (limits_.tcp_keepalive_retries) set(TCP_KEEPCNT, *limits_.tcp_keepalive_retries);
 }
 
 template <bool kTls>
