@@ -881,7 +881,14 @@ Status DatasetWriter::Settle(Publication& pub) {
               FlushReasonName(pub.reason), file->uri);
   }
   for (const auto& ack : acks) {
-    if (ack->progress) ack->progress->published.insert(partition.time_path);
+    if (ack->progress) {
+      ack->progress->published.insert(partition.time_path);
+      // Not complete with this partition: the caller may have to write the rest
+      // again, maybe after a restart.
+      if (ack->progress->on_published && (ack->remaining > 1 || !ack->error.ok())) {
+        ack->progress->on_published(partition.time_path);
+      }
+    }
     if (--ack->remaining == 0) Complete(ack, ack->error);
   }
   return Status::OK();

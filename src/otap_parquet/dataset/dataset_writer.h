@@ -62,6 +62,11 @@ struct WriteProgress {
   /// Partitions (PartitionKey without `_part_id`: "" or `[<attr>=…/]date=…[/hour=…]`)
   /// whose rows of the batch are published. Filled on the writer's thread.
   std::set<std::string> published;
+  /// Optional: called on the writer's thread right after a partition is added to
+  /// `published` while the batch is not complete (other partitions still hold its
+  /// rows, or one failed), so that a caller can make the progress durable (the WAL's
+  /// `.parts` marks): a restart then does not write that partition again.
+  std::function<void(const std::string& partition)> on_published;
 };
 
 /// \brief Why a partition's files were published.

@@ -823,7 +823,8 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
     batch.Set(type, std::move(canonical));
   }
   if (!batch.root() || batch.root()->num_rows() == 0) return arrow::Status::OK();
-  ARROW_ASSIGN_OR_RAISE(OtapBatch plain, DecodeTransportIds(batch));
+  // The decoded ids are held with the batch: in the stream's memory, as the rest.
+  ARROW_ASSIGN_OR_RAISE(OtapBatch plain, DecodeTransportIds(batch, pool_));
   // In full above, before normalization; what it made of valid data is valid.
   ARROW_RETURN_NOT_OK(plain.Validate(/*full_arrow=*/false));
   out->batch = std::move(plain);

@@ -972,5 +972,51 @@ TEST(StreamDecoderTest, FilledColumnsCountAgainstTheStreamLimit) {
   EXPECT_FALSE(d.batch);
 }
 
+// One logs payload of `rows` rows with only an `id` column holding 0, 1, 2, …: sent
+// plain (`encoding=plain`: kept as received) or as Go sends it (deltas, no
+// metadata: decoded into a new column).
+pb::BatchArrowRecords IdOnlyLogs(int64_t rows, bool plain) {
+  arrow::UInt16Builder ids;
+  for (int64_t i = 0; i < rows; ++i) {
+    EXPECT_OK(ids.Append(static_cast<uint16_t>(plain ? i : (i == 0 ? 0 : 1))));
+  }
+  auto field = arrow::field("id", arrow::uint16());
+  if (plain)
+    field = field->WithMetadata(arrow::key_value_metadata({"encoding"}, {"plain"}));
+  auto record =
+      arrow::RecordBatch::Make(arrow::schema({field}), rows, {ids.Finish().ValueOrDie()});
+  Producer producer;
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(1);
+  auto* p = bar.add_arrow_payloads();
+  p->set_record(producer.Write(PayloadType::kLogs, record).ValueOrDie());
+  p->set_schema_id(producer.schema_id(PayloadType::kLogs));
+  p->set_type(pb::LOGS);
+  return bar;
+}
+
+// Scenario: logs whose ids come delta-encoded (decoded into a new column) against
+// the same logs sent plain (kept as received): the bytes each held batch takes in
+// its stream's memory (what arrow.memory_limit_mib bounds).
+// Guarantees: the decoded ids are in the stream's memory, as the received ones are.
+// Failed before the fix: DecodeTransportIds allocated them on the default pool, so a
+// sender choosing delta ids (Go's producer always does) had the receiver hold its
+// id columns outside the limit (the delta logs counted ~2 bytes a row less).
+TEST(StreamDecoderTest, DecodedIdsCountAgainstTheStreamLimit) {
+  constexpr int64_t kRows = 1 << 16;
+  auto batch_bytes = [](const pb::BatchArrowRecords& bar) {
+    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+    DecodedBar d = decoder.Decode(Serialize(bar));
+    EXPECT_OK(d.status);
+    const int64_t with = decoder.memory_used();
+    d.batch.reset();
+    return with - decoder.memory_used();
+  };
+  const int64_t plain = batch_bytes(IdOnlyLogs(kRows, true));
+  const int64_t delta = batch_bytes(IdOnlyLogs(kRows, false));
+  EXPECT_GE(plain, 2 * kRows);
+  EXPECT_GE(delta, plain - kRows / 2) << "plain ids held " << plain << " bytes";
+}
+
 }  // namespace
 }  // namespace otap_parquet::otap_wire

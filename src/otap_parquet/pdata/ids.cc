@@ -40,25 +40,27 @@ std::string ColumnPath(PT type, const char* parent_struct, const char* column) {
 }
 
 // The validity bitmap of `array` realigned to offset 0 (null when there are no nulls).
-arrow::Result<std::shared_ptr<arrow::Buffer>> ValidityOf(const arrow::Array& array) {
+arrow::Result<std::shared_ptr<arrow::Buffer>> ValidityOf(
+    const arrow::Array& array, arrow::MemoryPool* pool = arrow::default_memory_pool()) {
   if (array.null_count() == 0) return nullptr;
   const auto& data = *array.data();
   if (data.offset == 0) return data.buffers[0];
-  return arrow::internal::CopyBitmap(arrow::default_memory_pool(),
-                                     data.buffers[0]->data(), data.offset, data.length);
+  return arrow::internal::CopyBitmap(pool, data.buffers[0]->data(), data.offset,
+                                     data.length);
 }
 
 // Replaces child `index` of a struct array (children are sliced to the struct's rows).
 arrow::Result<std::shared_ptr<arrow::Array>> ReplaceStructChild(
     const arrow::StructArray& array, int index, std::shared_ptr<arrow::Field> field,
-    std::shared_ptr<arrow::Array> child) {
+    std::shared_ptr<arrow::Array> child,
+    arrow::MemoryPool* pool = arrow::default_memory_pool()) {
   arrow::ArrayVector children;
   for (int j = 0; j < array.num_fields(); ++j) {
     children.push_back(j == index ? child : array.field(j));
   }
   auto fields = array.struct_type()->fields();
   fields[index] = std::move(field);
-  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(array));
+  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(array, pool));
   const int64_t null_count = validity ? array.null_count() : 0;
   ARROW_ASSIGN_OR_RAISE(
       auto result,
@@ -424,12 +426,13 @@ arrow::Result<std::shared_ptr<arrow::Array>> RustEqualityColumn(
 
 template <typename ArrowType, bool kEncode>
 arrow::Result<std::shared_ptr<arrow::Array>> TransformTyped(
-    const arrow::Array& ids, const std::vector<uint8_t>& delta_rows) {
+    const arrow::Array& ids, const std::vector<uint8_t>& delta_rows,
+    arrow::MemoryPool* pool) {
   using C = typename ArrowType::c_type;
   const auto& typed = static_cast<const arrow::NumericArray<ArrowType>&>(ids);
   const int64_t n = typed.length();
   ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> values,
-                        arrow::AllocateBuffer(n * static_cast<int64_t>(sizeof(C))));
+                        arrow::AllocateBuffer(n * static_cast<int64_t>(sizeof(C)), pool));
   C* out = reinterpret_cast<C*>(values->mutable_data());
   C running = 0;  // the last non-null plain value
   const uint8_t* bits = typed.null_count() != 0 ? typed.null_bitmap_data() : nullptr;
@@ -447,7 +450,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> TransformTyped(
       out[i] = running;
     }
   }
-  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(ids));
+  ARROW_ASSIGN_OR_RAISE(auto validity, ValidityOf(ids, pool));
   const int64_t null_count = validity ? ids.null_count() : 0;
   return std::make_shared<arrow::NumericArray<ArrowType>>(
       n, std::move(values), std::move(validity), null_count);
@@ -455,14 +458,14 @@ arrow::Result<std::shared_ptr<arrow::Array>> TransformTyped(
 
 arrow::Result<std::shared_ptr<arrow::Array>> TransformIds(
     const arrow::Array& ids, const std::vector<uint8_t>& delta_rows, bool encode,
-    const std::string& path) {
+    const std::string& path, arrow::MemoryPool* pool) {
   switch (ids.type_id()) {
     case Type::UINT16:
-      return encode ? TransformTyped<arrow::UInt16Type, true>(ids, delta_rows)
-                    : TransformTyped<arrow::UInt16Type, false>(ids, delta_rows);
+      return encode ? TransformTyped<arrow::UInt16Type, true>(ids, delta_rows, pool)
+                    : TransformTyped<arrow::UInt16Type, false>(ids, delta_rows, pool);
     case Type::UINT32:
-      return encode ? TransformTyped<arrow::UInt32Type, true>(ids, delta_rows)
-                    : TransformTyped<arrow::UInt32Type, false>(ids, delta_rows);
+      return encode ? TransformTyped<arrow::UInt32Type, true>(ids, delta_rows, pool)
+                    : TransformTyped<arrow::UInt32Type, false>(ids, delta_rows, pool);
     default:
       return Status::TypeError(path, ": id column has type ", ids.type()->ToString(),
                                "; expected uint16 or uint32 (normalize first)");
@@ -513,7 +516,8 @@ std::shared_ptr<arrow::Field> FieldAfter(const std::shared_ptr<arrow::Field>& fi
 // Encoding uses `dialect`'s rules; decoding the producer's, told by the field's
 // `encoding` metadata (none: Go).
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
-    PT type, std::shared_ptr<arrow::RecordBatch> batch, bool encode, IdDialect dialect) {
+    PT type, std::shared_ptr<arrow::RecordBatch> batch, bool encode, IdDialect dialect,
+    arrow::MemoryPool* pool) {
   for (const auto& spec : IdColumnsOf(type)) {
     const std::string path = ColumnPath(type, spec.parent_struct, spec.column);
     const char* encoding =
@@ -542,8 +546,8 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
                               : HasEncodingMetadata(*top_field) ? IdDialect::kRust
                                                                 : IdDialect::kGo;
       ARROW_ASSIGN_OR_RAISE(auto delta_rows, DeltaRows(*batch, type, spec, rules));
-      ARROW_ASSIGN_OR_RAISE(
-          auto column, TransformIds(*batch->column(index), delta_rows, encode, path));
+      ARROW_ASSIGN_OR_RAISE(auto column, TransformIds(*batch->column(index), delta_rows,
+                                                      encode, path, pool));
       ARROW_ASSIGN_OR_RAISE(
           batch, batch->SetColumn(index, FieldAfter(top_field, encode, dialect, encoding),
                                   column));
@@ -566,12 +570,12 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
     ARROW_ASSIGN_OR_RAISE(auto delta_rows,
                           DeltaRows(*batch, type, spec, IdDialect::kRust));
     ARROW_ASSIGN_OR_RAISE(auto child, TransformIds(*struct_array.field(child_index),
-                                                   delta_rows, encode, path));
+                                                   delta_rows, encode, path, pool));
     ARROW_ASSIGN_OR_RAISE(
         auto new_struct,
         ReplaceStructChild(struct_array, child_index,
                            FieldAfter(child_field, encode, dialect, encoding),
-                           std::move(child)));
+                           std::move(child), pool));
     ARROW_ASSIGN_OR_RAISE(
         batch,
         batch->SetColumn(index, top_field->WithType(new_struct->type()), new_struct));
@@ -580,11 +584,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> TransformTable(
 }
 
 arrow::Result<OtapBatch> TransformBatch(const OtapBatch& batch, bool encode,
-                                        IdDialect dialect) {
+                                        IdDialect dialect, arrow::MemoryPool* pool) {
   OtapBatch result(batch.signal());
   for (PT type : batch.payload_types()) {
     ARROW_ASSIGN_OR_RAISE(auto table,
-                          TransformTable(type, batch.Get(type), encode, dialect));
+                          TransformTable(type, batch.Get(type), encode, dialect, pool));
     result.Set(type, std::move(table));
   }
   return result;
@@ -877,13 +881,14 @@ arrow::Result<std::shared_ptr<arrow::Array>> ZeroUnderNulls(
       column->type(), n, {std::move(validity), std::move(values)}, column->null_count()));
 }
 
-arrow::Result<OtapBatch> DecodeTransportIds(const OtapBatch& batch) {
+arrow::Result<OtapBatch> DecodeTransportIds(const OtapBatch& batch,
+                                            arrow::MemoryPool* pool) {
   // Decoding takes each field's rules from its metadata; the dialect is not used.
-  return TransformBatch(batch, /*encode=*/false, IdDialect::kRust);
+  return TransformBatch(batch, /*encode=*/false, IdDialect::kRust, pool);
 }
 
 arrow::Result<OtapBatch> EncodeTransportIds(const OtapBatch& batch, IdDialect dialect) {
-  return TransformBatch(batch, /*encode=*/true, dialect);
+  return TransformBatch(batch, /*encode=*/true, dialect, arrow::default_memory_pool());
 }
 
 // ---------------------------------------------------------------------------------

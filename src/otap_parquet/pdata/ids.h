@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <arrow/memory_pool.h>
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
 
@@ -56,9 +57,13 @@ inline constexpr char kEncodingQuasiDelta[] = "quasidelta";
 /// batches read from upstream's Parquet files: their top-level ids are plain but carry
 /// no metadata (§9.2).
 ///
+/// The decoded id columns (and bitmaps copied for them) are allocated from `pool`: a
+/// receiver passes its stream's, so they count against the stream's memory limit.
+///
 /// \return the decoded batch; Invalid for an unknown encoding or attribute type,
 /// TypeError for a non-canonical id type, both naming table and column.
-arrow::Result<OtapBatch> DecodeTransportIds(const OtapBatch& batch);
+arrow::Result<OtapBatch> DecodeTransportIds(
+    const OtapBatch& batch, arrow::MemoryPool* pool = arrow::default_memory_pool());
 
 /// \brief Whose quasi-delta rules EncodeTransportIds follows.
 enum class IdDialect {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <utility>
 
 #include <arrow/array.h>
@@ -37,6 +38,7 @@ constexpr size_t kCrcOffset = 8;  ///< the payload's CRC in a frame header
 constexpr uint8_t kVersion = 1;
 constexpr std::string_view kSegmentSuffix = ".wal";
 constexpr std::string_view kDoneSuffix = ".done";
+constexpr std::string_view kPartsSuffix = ".parts";
 
 void PutU32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -133,6 +135,30 @@ uint32_t DoneCheck(uint64_t seq, uint32_t salt, uint32_t index) {
   return crc == 0 ? 1 : crc;  // an all-zero mark never checks out
 }
 
+// A published-partition mark: [record index u32 | length u32 | partition | check
+// u32], one write() each. The check covers what a done mark's does plus the
+// partition, so a torn, zeroed or stale mark never names a partition it was not
+// written for (that would skip rows: a loss); reading stops at the first mark that
+// fails it (what follows cannot be framed reliably), so a bad mark costs duplicates
+// of the partitions it and later marks named, never a loss.
+constexpr size_t kPartsHeaderSize = 8;
+constexpr uint32_t kMaxPartitionName = 1 << 16;
+
+uint32_t PartsCheck(uint64_t seq, uint32_t salt, uint32_t index,
+                    std::string_view partition) {
+  uint8_t key[20];
+  PutU32(key, 0x54524150);  // "PART"
+  PutU32(key + 4, static_cast<uint32_t>(seq));
+  PutU32(key + 8, static_cast<uint32_t>(seq >> 32));
+  PutU32(key + 12, salt);
+  PutU32(key + 16, index);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, key, sizeof(key));
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(partition.data()),
+              static_cast<uInt>(partition.size()));
+  return crc == 0 ? 1 : static_cast<uint32_t>(crc);
+}
+
 // Offset of the first frame at or after `from` that checks out, or -1.
 int64_t NextValidFrame(const uint8_t* data, int64_t size, int64_t from) {
   for (int64_t at = from; at + static_cast<int64_t>(kHeaderSize) <= size; ++at) {
@@ -149,8 +175,12 @@ struct Wal::Segment {
   uint64_t seq = 0;
   std::string path;
   std::string done_path;
-  int fd = -1;       ///< append fd (segments made by this process)
-  int done_fd = -1;  ///< `.done` append fd, opened at the first mark
+  std::string parts_path;
+  int fd = -1;        ///< append fd (segments made by this process)
+  int done_fd = -1;   ///< `.done` append fd, opened at the first mark
+  int parts_fd = -1;  ///< `.parts` append fd, opened at the first mark
+  /// Recovered records' published partitions (from `.parts`), until done.
+  std::map<uint32_t, std::vector<std::string>> published;
   int64_t size = 0;
   std::vector<int64_t> offsets;  ///< frame start of each record
   std::vector<bool> done;
@@ -167,6 +197,7 @@ struct Wal::Segment {
   ~Segment() {
     if (fd >= 0) ::close(fd);
     if (done_fd >= 0) ::close(done_fd);
+    if (parts_fd >= 0) ::close(parts_fd);
   }
 };
 
@@ -284,6 +315,12 @@ std::string Wal::DonePath(uint64_t seq) const {
   return options_.dir + "/" + name + std::string(kDoneSuffix);
 }
 
+std::string Wal::PartsPath(uint64_t seq) const {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%016llu", static_cast<unsigned long long>(seq));
+  return options_.dir + "/" + name + std::string(kPartsSuffix);
+}
+
 arrow::Result<std::unique_ptr<Wal>> Wal::Open(WalOptions options,
                                               std::shared_ptr<spdlog::logger> logger) {
   if (options.dir.empty()) return arrow::Status::Invalid("WAL: empty directory path");
@@ -368,6 +405,7 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
   segment->seq = seq;
   segment->path = SegmentPath(seq);
   segment->done_path = DonePath(seq);
+  segment->parts_path = PartsPath(seq);
   segment->sealed = true;
   struct stat st {};
   if (::stat(segment->path.c_str(), &st) != 0) {
@@ -474,6 +512,7 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
         "duplicate at worst)",
         segment->done_path, bad_marks);
   }
+  LoadPublishedMarks(*segment);
   recovered_records_ += segment->live();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -522,6 +561,7 @@ arrow::Result<std::shared_ptr<Wal::Segment>> Wal::Salvage(
     salvage->seq = next_seq_++;
     salvage->path = SegmentPath(salvage->seq);
     salvage->done_path = DonePath(salvage->seq);
+    salvage->parts_path = PartsPath(salvage->seq);
     salvage->sealed = true;
     salvage->created = original.created;
     std::vector<struct iovec> iov;
@@ -540,6 +580,7 @@ arrow::Result<std::shared_ptr<Wal::Segment>> Wal::Salvage(
           /*append=*/i > 0));
     }
     ::unlink(salvage->done_path.c_str());  // a stale one would mark records done
+    ::unlink(salvage->parts_path.c_str());
     if (::rename(tmp.c_str(), salvage->path.c_str()) != 0) {
       return Errno("cannot rename salvaged segment to", salvage->path, errno);
     }
@@ -637,11 +678,13 @@ arrow::Status Wal::StartSegment() {
   segment->seq = next_seq_++;
   segment->path = SegmentPath(segment->seq);
   segment->done_path = DonePath(segment->seq);
+  segment->parts_path = PartsPath(segment->seq);
   segment->created = system_clock::now();
   segment->fd = ::open(segment->path.c_str(),
                        O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (segment->fd < 0) return Errno("cannot create segment", segment->path, errno);
   ::unlink(segment->done_path.c_str());  // a stale one would mark new records done
+  ::unlink(segment->parts_path.c_str());
   if (options_.fsync) {
     // The new name must survive a crash with the records in it: without it, the
     // records' fdatasync vouches for nothing and must not lead to an Ack.
@@ -696,6 +739,7 @@ void Wal::DeleteDoomed() {
       continue;
     }
     ::unlink(segment->done_path.c_str());
+    ::unlink(segment->parts_path.c_str());
     ++segments_deleted_;
   }
 }
@@ -834,6 +878,7 @@ void Wal::SetDone(RecordId id) {
   if (id.index >= segment->done.size() || segment->done[id.index]) return;
   segment->done[id.index] = true;
   segment->done_count++;
+  segment->published.erase(id.index);
   if (segment->live() == 0 && segment->sealed && segment->unsynced == 0) {
     MaybeDelete(segment);  // the whole segment goes: no mark needed
     return;
@@ -854,6 +899,84 @@ void Wal::SetDone(RecordId id) {
     }
   }
   MaybeDelete(segment);
+}
+
+void Wal::LoadPublishedMarks(Segment& segment) {
+  std::ifstream in(segment.parts_path, std::ios::binary);
+  if (!in) return;
+  const std::string data((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  size_t at = 0;
+  while (at < data.size()) {
+    if (data.size() - at < kPartsHeaderSize) break;
+    const uint32_t index = GetU32(p + at);
+    const uint32_t length = GetU32(p + at + 4);
+    if (length > kMaxPartitionName ||
+        data.size() - at - kPartsHeaderSize < static_cast<size_t>(length) + 4) {
+      break;
+    }
+    const std::string_view partition(data.data() + at + kPartsHeaderSize, length);
+    if (index >= segment.done.size() ||
+        GetU32(p + at + kPartsHeaderSize + length) !=
+            PartsCheck(segment.seq, segment.salt, index, partition)) {
+      break;
+    }
+    at += kPartsHeaderSize + length + 4;
+    if (segment.done[index]) continue;
+    auto& parts = segment.published[index];
+    if (std::find(parts.begin(), parts.end(), partition) == parts.end()) {
+      parts.emplace_back(partition);
+    }
+  }
+  if (at < data.size()) {
+    logger_->warn(
+        "wal.bad_parts_marks file={} offset={} ignored_bytes={} (the partitions named "
+        "from there on are written again at replay, a duplicate at worst)",
+        segment.parts_path, at, data.size() - at);
+    // Cut, so that marks this run appends are read after the next restart.
+    if (::truncate(segment.parts_path.c_str(), static_cast<off_t>(at)) != 0) {
+      ::unlink(segment.parts_path.c_str());
+      segment.published.clear();
+    }
+  }
+}
+
+void Wal::MarkPublished(RecordId id, const std::string& partition) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = segments_.find(id.segment);
+  if (it == segments_.end()) return;
+  Segment& segment = *it->second;
+  if (id.index >= segment.done.size() || segment.done[id.index]) return;
+  if (partition.size() > kMaxPartitionName) return;  // replayed whole: a duplicate
+  if (segment.parts_fd < 0) {
+    segment.parts_fd = ::open(segment.parts_path.c_str(),
+                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  std::string mark(kPartsHeaderSize + partition.size() + 4, '\0');
+  auto* p = reinterpret_cast<uint8_t*>(mark.data());
+  PutU32(p, id.index);
+  PutU32(p + 4, static_cast<uint32_t>(partition.size()));
+  std::memcpy(p + kPartsHeaderSize, partition.data(), partition.size());
+  PutU32(p + kPartsHeaderSize + partition.size(),
+         PartsCheck(segment.seq, segment.salt, id.index, partition));
+  // One write() with O_APPEND: a crash leaves the mark whole or torn at the end.
+  if (segment.parts_fd < 0 || ::write(segment.parts_fd, mark.data(), mark.size()) !=
+                                  static_cast<ssize_t>(mark.size())) {
+    if (++done_mark_errors_ == 1) {
+      logger_->warn("wal.parts_mark_failed file={} error={}", segment.parts_path,
+                    std::strerror(errno));
+    }
+  }
+}
+
+std::vector<std::string> Wal::PublishedPartitions(RecordId id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = segments_.find(id.segment);
+  if (it == segments_.end()) return {};
+  auto found = it->second->published.find(id.index);
+  if (found == it->second->published.end()) return {};
+  return found->second;
 }
 
 arrow::Result<OtapBatch> Wal::Read(RecordId id) {

@@ -39,8 +39,14 @@ class logger;
 /// published elsewhere (MarkDone); done marks (index and a check over the segment
 /// and the index) go to the segment's `<seq>.done` side file (appended, never
 /// fsynced: a mark lost, zeroed or garbled in an OS crash fails its check, so the
-/// record is only replayed once more, never skipped). A sealed segment (rolled over at
-/// segment_size, or found at Open) is deleted once all its records are done and synced.
+/// record is only replayed once more, never skipped). A record spread over several
+/// partitions of the dataset can be published in some of them and not yet (or not,
+/// after a failure) in others: MarkPublished notes each such partition in the
+/// segment's `<seq>.parts` side file (appended, never fsynced, checked like the done
+/// marks), and PublishedPartitions gives them back after a restart so that the
+/// record's replay skips them. A sealed segment (rolled over at segment_size, or
+/// found at Open) is deleted, with its side files, once all its records are done and
+/// synced.
 ///
 /// Open() takes an exclusive flock on `<dir>/LOCK` (a second process, or a second
 /// Wal on the same directory, fails with a clear error) and reads every segment
@@ -104,7 +110,7 @@ struct WalMetrics {
   int64_t corrupt_bytes = 0;      ///< bytes of those regions (their records are lost)
   int64_t salvaged_records = 0;   ///< valid records after them, moved to a new segment
   int64_t recovered_records = 0;  ///< records found at Open not done yet
-  int64_t done_mark_errors = 0;   ///< failed writes of `.done` marks
+  int64_t done_mark_errors = 0;   ///< failed writes of `.done` or `.parts` marks
   int64_t replay_errors = 0;      ///< whole records Replay could not decode (kept)
 };
 
@@ -147,6 +153,17 @@ class Wal {
   /// \brief The record's rows are published: it will not be replayed; its segment
   /// is deleted once sealed and every record in it is done.
   void MarkDone(RecordId id);
+
+  /// \brief The record's rows in dataset partition `partition` are published
+  /// although the record is not done (its other partitions are not): appended to the
+  /// segment's `.parts` file, not fsynced (a mark lost in an OS crash only costs a
+  /// duplicate of that partition). Owner thread.
+  void MarkPublished(RecordId id, const std::string& partition);
+
+  /// \brief The partitions MarkPublished noted for a record recovered at Open (a
+  /// mark that fails its check, and every mark after it in its file, is left out:
+  /// those partitions are written again, a duplicate at worst). Owner thread.
+  std::vector<std::string> PublishedPartitions(RecordId id) const;
 
   /// \brief Reads a live record back from its segment (for a re-write after a
   /// failed flush).
@@ -195,6 +212,9 @@ class Wal {
   void SyncLoop();
   std::string SegmentPath(uint64_t seq) const;
   std::string DonePath(uint64_t seq) const;
+  std::string PartsPath(uint64_t seq) const;
+  /// Reads a recovered segment's `.parts` marks of records not done.
+  void LoadPublishedMarks(Segment& segment);
 
   WalOptions options_;
   std::shared_ptr<spdlog::logger> logger_;

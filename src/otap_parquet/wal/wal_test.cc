@@ -367,6 +367,106 @@ TEST(WalTest, DoneMarksOfAnotherSegmentMarkNothingDone) {
   ExpectSameBatch(Logs(10), replayed.batches[0]);
 }
 
+// Scenario: records spread over dataset partitions are published in some of them
+// (MarkPublished), one record is then done; the process stops and the log is
+// reopened, a mark is added after the restart, and the log is reopened again.
+// Guarantees: PublishedPartitions gives each live record's marks back after a
+// restart (marks added after it too); a done record's marks are gone; the marks go
+// with their segment. Failed before the fix: no such marks (a restart forgot what
+// was published: the replay wrote those partitions again).
+TEST(WalTest, PublishedPartitionsSurviveARestart) {
+  testing::TempDir dir("otap_wal");
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(wal->Append(Logs(i), nullptr).status());
+    wal->MarkPublished(RecordId{1, 0}, "date=2025-11-25/hour=00");
+    wal->MarkPublished(RecordId{1, 1}, "service.name=a/date=2025-11-25");
+    wal->MarkPublished(RecordId{1, 0}, "date=2025-11-25/hour=02");
+    wal->MarkDone(RecordId{1, 1});
+  }
+  EXPECT_TRUE(fs::exists(dir.path() + "/0000000000000001.parts"));
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    EXPECT_EQ(
+        wal->PublishedPartitions(RecordId{1, 0}),
+        (std::vector<std::string>{"date=2025-11-25/hour=00", "date=2025-11-25/hour=02"}));
+    EXPECT_TRUE(wal->PublishedPartitions(RecordId{1, 1}).empty());
+    EXPECT_TRUE(wal->PublishedPartitions(RecordId{1, 2}).empty());
+    wal->MarkPublished(RecordId{1, 2}, "");
+  }
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  EXPECT_EQ(wal->PublishedPartitions(RecordId{1, 0}).size(), 2u);
+  EXPECT_EQ(wal->PublishedPartitions(RecordId{1, 2}), (std::vector<std::string>{""}));
+  wal->MarkDone(RecordId{1, 0});
+  wal->MarkDone(RecordId{1, 2});
+  EXPECT_TRUE(SegmentFiles(dir.path()).empty());
+  EXPECT_FALSE(fs::exists(dir.path() + "/0000000000000001.parts"));
+}
+
+// Scenario: the `.parts` file after an OS crash or a kill mid-write: a torn last
+// mark, a garbled mark, zeros, or the marks of an earlier segment with the same
+// number (a log emptied and restarted numbers its segments from 1 again).
+// Guarantees: no such mark names a published partition (that would skip rows: a
+// loss); the marks before a bad one still count; a torn tail is cut so that marks
+// appended after the restart are read at the next one.
+TEST(WalTest, BadPublishedMarksNameNoPartition) {
+  testing::TempDir old_dir("otap_wal");
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(old_dir.path()), nullptr));
+    for (uint64_t i = 0; i < 2; ++i) ASSERT_OK(wal->Append(Logs(i), nullptr).status());
+    wal->MarkPublished(RecordId{1, 0}, "date=2025-11-25/hour=07");
+  }
+  const std::string parts = "/0000000000000001.parts";
+  testing::TempDir dir("otap_wal");
+  auto write_parts = [&](const std::string& bytes) {
+    std::ofstream out(dir.path() + parts, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  };
+  std::string own;
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    for (uint64_t i = 10; i < 12; ++i) {
+      ASSERT_OK(wal->Append(Logs(i), nullptr).status());
+    }
+    wal->MarkPublished(RecordId{1, 0}, "date=2025-11-25/hour=00");
+    wal->MarkPublished(RecordId{1, 1}, "date=2025-11-25/hour=01");
+    std::ifstream in(dir.path() + parts, std::ios::binary);
+    own = std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t first = own.size() / 2;  // both marks have the same size
+  auto open_and_get = [&](RecordId id) {
+    auto wal = Wal::Open(Options(dir.path()), nullptr).ValueOrDie();
+    return wal->PublishedPartitions(id);
+  };
+  // Stale marks of another segment 1: nothing from there on counts.
+  {
+    std::ifstream stale(old_dir.path() + parts, std::ios::binary);
+    write_parts(std::string(std::istreambuf_iterator<char>(stale), {}) + own);
+    EXPECT_TRUE(open_and_get(RecordId{1, 0}).empty());
+  }
+  // A garbled partition name in the second mark: the first still counts.
+  {
+    std::string garbled = own;
+    garbled[first + 8 + 3] ^= 0x01;
+    write_parts(garbled);
+    EXPECT_EQ(open_and_get(RecordId{1, 0}).size(), 1u);
+    EXPECT_TRUE(open_and_get(RecordId{1, 1}).empty());
+  }
+  // Zeros where the marks were.
+  write_parts(std::string(own.size(), '\0'));
+  EXPECT_TRUE(open_and_get(RecordId{1, 0}).empty());
+  // A torn second mark is cut; a mark appended after the restart is read later.
+  write_parts(own.substr(0, own.size() - 2));
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    EXPECT_EQ(wal->PublishedPartitions(RecordId{1, 0}).size(), 1u);
+    EXPECT_TRUE(wal->PublishedPartitions(RecordId{1, 1}).empty());
+    wal->MarkPublished(RecordId{1, 1}, "date=2025-11-25/hour=05");
+  }
+  EXPECT_EQ(open_and_get(RecordId{1, 1}),
+            (std::vector<std::string>{"date=2025-11-25/hour=05"}));
+}
+
 // Scenario: a crash in the middle of an append leaves part of a frame at the end.
 // Guarantees: reopening truncates the segment at the last whole record (counted
 // with the bytes cut), the whole records replay, and new appends go on after it.

@@ -192,19 +192,37 @@ arrow::Status ParquetExporter::StartWal(const std::string& base_path,
         m.torn_tails, m.corrupt_regions, m.salvaged_records, dir != options.dir);
     wals_.push_back(std::move(log));
   }
-  // Everything acknowledged before the crash goes to the writer before new data.
+  // Everything acknowledged before the crash goes to the writer before new data,
+  // but for the partitions of a record already published before it (its `.parts`
+  // marks): writing those again would duplicate them.
+  int64_t skipped = 0;
   for (size_t i = 0; i < wals_.size(); ++i) {
     ARROW_RETURN_NOT_OK(wals_[i]->Replay([&](wal::RecordId id, OtapBatch batch) {
       ++wal_replayed_;
-      WriteRecord({i, id}, batch, nullptr);
+      WalRef ref{i, id};
+      for (auto& partition : wals_[i]->PublishedPartitions(id)) {
+        ref.progress->published.insert(std::move(partition));
+        ++skipped;
+      }
+      TrackProgress(ref);
+      WriteRecord(ref, batch, nullptr);
       return arrow::Status::OK();
     }));
   }
   if (wal_replayed_ > 0) {
-    effect.logger().info("exporter.parquet.wal_replayed node={} core={} records={}",
-                         effect.node_id(), effect.core(), wal_replayed_);
+    effect.logger().info(
+        "exporter.parquet.wal_replayed node={} core={} records={} "
+        "skipped_published_partitions={}",
+        effect.node_id(), effect.core(), wal_replayed_, skipped);
   }
   return arrow::Status::OK();
+}
+
+void ParquetExporter::TrackProgress(const WalRef& ref) {
+  wal::Wal* log = wals_[ref.log].get();
+  ref.progress->on_published = [log, id = ref.id](const std::string& partition) {
+    log->MarkPublished(id, partition);
+  };
 }
 
 void ParquetExporter::WriteRecord(WalRef ref, const OtapBatch& batch,
@@ -341,6 +359,13 @@ arrow::Status ParquetExporter::ExportWithWal(engine::PData msg,
     return arrow::Status::OK();
   }
   const WalRef ref{0, *appended, std::move(progress)};
+  if (!written.is_finished() || !written.status().ok()) {
+    // Partitions published while Write ran, before the record had an id.
+    for (const auto& partition : ref.progress->published) {
+      log.MarkPublished(ref.id, partition);
+    }
+    TrackProgress(ref);
+  }
   written.AddCallback(
       [this, ref, entry](const arrow::Status& st) { OnRecordWritten(ref, st, entry); });
   UpdateMetrics(effect);

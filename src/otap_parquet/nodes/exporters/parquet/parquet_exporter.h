@@ -100,6 +100,9 @@ class ParquetExporter : public engine::Exporter {
   /// Also keeps ActivePartIds up to date (a rollover starts a new `_part_id`).
   void UpdateMetrics(engine::EffectHandler& effect);
   arrow::Status StartWal(const std::string& base_path, engine::EffectHandler& effect);
+  /// Notes in the record's log each partition the writer publishes while the record
+  /// is not complete (wal::Wal::MarkPublished), so a restart skips it.
+  void TrackProgress(const WalRef& ref);
   /// Writes a WAL record's batch; its future marks it done or schedules a re-write.
   void WriteRecord(WalRef ref, const OtapBatch& batch, std::shared_ptr<WalEntry> entry);
   void OnRecordWritten(WalRef ref, const arrow::Status& st,

@@ -13,6 +13,8 @@
 
 #include <unistd.h>
 
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/engine/registry.h"
@@ -895,6 +897,113 @@ TEST_F(ParquetExporterTest, WalRewriteWritesOnlyThePartitionsThatFailed) {
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(nacked(), 0u);
+}
+
+// Rows of the published files under `dir` (a table's partition).
+int64_t RowsUnder(const fs::path& dir) {
+  int64_t rows = 0;
+  if (!fs::exists(dir)) return 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() != ".parquet") continue;
+    rows +=
+        parquet::ParquetFileReader::OpenFile(e.path().string())->metadata()->num_rows();
+  }
+  return rows;
+}
+
+// Scenario: as WalRewriteWritesOnlyThePartitionsThatFailed, hour 00 of the record is
+// published and hour 01 fails; then, before the re-write succeeds, the engine is
+// stopped gracefully (hour 01 still failing), started again (the replay fails
+// again in hour 01) and killed (destroyed without Shutdown); the way is cleared
+// and it starts a third time.
+// Guarantees: no restart writes hour 00 again (the WAL's `.parts` marks say it is
+// published): the lake holds each of the 400 logs exactly once, nothing is left in
+// the log. Failed before the fix: hour 00 held 400 rows (the replays wrote the
+// record whole: WriteProgress was in memory only).
+TEST_F(ParquetExporterTest, WalRestartsDoNotRewriteThePartitionsAlreadyPublished) {
+  const fs::path hours = base_ / "logs" / "date=2025-11-25";
+  const fs::path blocked = hours / "hour=01";
+  fs::create_directories(hours);
+  std::ofstream(blocked.string()) << "not a directory";
+  {
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+    auto& exporter = AsExporter(node);
+    ASSERT_OK(exporter.Start(effect_));
+    ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect_));
+    WaitFor([&] { return acked() == 1u; });
+    while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+    }
+    EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
+    // Graceful stop: hour 01 fails once more, the record stays in the log.
+    (void)exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_);
+    EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
+  }
+  {
+    FakeEffect effect{"pq"};
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+    ASSERT_OK(AsExporter(node).Start(effect));
+    EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
+    EXPECT_EQ(effect.metrics().extra("wal_rewrite_failures"), 1);  // hour 01 only
+  }                                                                // killed: no Shutdown
+  EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
+  fs::remove(blocked);
+  FakeEffect effect{"pq"};
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect));
+  EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
+                .status());
+  EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 200);
+  EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
+  EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
+  EXPECT_EQ(RowsUnder(hours / "hour=01"), 200);
+  EXPECT_TRUE(WalSegments(base_ / "_wal").empty());
+  EXPECT_EQ(nacked(), 0u);
+}
+
+// Scenario: the crash window: hour 00 of a record is published, hour 01 fails, and
+// the process dies before the `.parts` mark of hour 00 reaches the disk (simulated:
+// the `.parts` files removed after a kill; an OS crash can lose them, they are not
+// fsynced); the way is cleared and the engine starts again.
+// Guarantees: the lost mark costs a duplicate of that partition only, never a loss:
+// hour 00 holds its rows twice, hour 01 once, nothing is left in the log.
+TEST_F(ParquetExporterTest, WalLostPublishedMarkDuplicatesThatPartitionOnly) {
+  const fs::path hours = base_ / "logs" / "date=2025-11-25";
+  const fs::path blocked = hours / "hour=01";
+  fs::create_directories(hours);
+  std::ofstream(blocked.string()) << "not a directory";
+  {
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+    auto& exporter = AsExporter(node);
+    ASSERT_OK(exporter.Start(effect_));
+    ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect_));
+    WaitFor([&] { return acked() == 1u; });
+    while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
+    }
+  }  // killed: no Shutdown
+  int removed = 0;
+  for (const auto& e : fs::recursive_directory_iterator(base_ / "_wal")) {
+    if (e.path().extension() == ".parts") ++removed;
+  }
+  EXPECT_EQ(removed, 1);
+  for (const auto& e : fs::recursive_directory_iterator(base_ / "_wal")) {
+    if (e.path().extension() == ".parts") fs::remove(e.path());
+  }
+  fs::remove(blocked);
+  FakeEffect effect{"pq"};
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+  auto& exporter = AsExporter(node);
+  ASSERT_OK(exporter.Start(effect));
+  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
+                .status());
+  EXPECT_EQ(RowsUnder(hours / "hour=00"), 400);
+  EXPECT_EQ(RowsUnder(hours / "hour=01"), 200);
+  EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
 }
 
 // Scenario: WAL on; a batch's write fails at once (the logs table's directory is

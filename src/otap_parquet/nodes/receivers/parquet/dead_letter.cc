@@ -2,6 +2,7 @@
 #include "otap_parquet/nodes/receivers/parquet/dead_letter.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,17 +22,39 @@ arrow::Result<std::shared_ptr<DeadLetterFile>> DeadLetterFile::Open(
   static std::mutex registry_mutex;
   static std::map<std::string, std::weak_ptr<DeadLetterFile>> registry;
   std::lock_guard<std::mutex> lock(registry_mutex);
-  if (auto existing = registry[path].lock()) return existing;
   const auto dir = std::filesystem::path(path).parent_path();
   std::error_code ec;
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);  // open reports
+  // One instance per file, however the path is spelled: two would cut each other's
+  // lines (a failed append truncates to where it started).
+  std::string key = std::filesystem::weakly_canonical(path, ec).string();
+  if (ec || key.empty()) key = path;
+  if (auto existing = registry[key].lock()) return existing;
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
     return arrow::Status::IOError("cannot open dead letter file ", path, ": ",
                                   std::strerror(errno));
   }
+  // Another process (another engine) appending to the same file could interleave
+  // with our lines and lose its own to our truncation after a failed append: the
+  // file is locked for as long as it is open. Devices and pipes are not files one
+  // truncates (nor share with a lock: /dev/full, /dev/stdout).
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return arrow::Status::IOError(
+          "dead letter file ", path,
+          " is in use by another process (locked); give each engine its own "
+          "dead_letter.path");
+    }
+    return arrow::Status::IOError("cannot lock dead letter file ", path, ": ",
+                                  std::strerror(err));
+  }
   auto file = std::shared_ptr<DeadLetterFile>(new DeadLetterFile(path, fd));
-  registry[path] = file;
+  registry[key] = file;
   return file;
 }
 

@@ -19,10 +19,13 @@
 namespace otap_parquet::nodes {
 
 /// \brief An append-only OTLP/JSON lines file, shared by the pipeline instances of a
-/// process that name the same path (appends are serialized).
+/// process that name the same file, whatever the spelling of its path (appends are
+/// serialized). A regular file is locked (flock) while open: another process (or
+/// another engine) cannot append to it at the same time.
 class DeadLetterFile {
  public:
-  /// \brief Opens (creates) `path` for appending; IOError naming it on failure.
+  /// \brief Opens (creates) `path` for appending; IOError naming it on failure, or
+  /// when another process holds the file open as its dead letter file.
   static arrow::Result<std::shared_ptr<DeadLetterFile>> Open(const std::string& path);
   ~DeadLetterFile();
 

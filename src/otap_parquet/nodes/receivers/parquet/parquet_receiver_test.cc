@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/receivers/parquet/parquet_receiver.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -72,6 +74,53 @@ TEST(DeadLetterFileTest, AppendsOneJsonLinePerBatch) {
   auto st = full->Append(batches[0]);
   EXPECT_TRUE(st.IsIOError()) << st.ToString();
   EXPECT_THAT(st.message(), HasSubstr("/dev/full"));
+}
+
+// Run only as the other process of AnotherProcessCannotShareTheFile: opens the dead
+// letter file named by OTAP_TEST_DEAD_LETTER and exits 0 (opened), 3 (refused as in
+// use) or 1 (another error).
+TEST(DeadLetterFileTest, DISABLED_OpenAsAnotherProcess) {
+  const char* path = std::getenv("OTAP_TEST_DEAD_LETTER");
+  if (path == nullptr) GTEST_SKIP();
+  auto file = DeadLetterFile::Open(path);
+  if (file.ok()) std::_Exit(0);
+  const bool in_use =
+      file.status().message().find("in use by another process") != std::string::npos;
+  std::_Exit(in_use ? 3 : 1);
+}
+
+// Scenario: a dead letter file open in this process; another process (this test
+// binary again, running DISABLED_OpenAsAnotherProcess) opens the same path as its
+// dead letter file, before and after this process releases it; this process opens
+// it under another spelling of the path.
+// Guarantees: the other process is refused with an error saying the file is in use
+// (two appenders could interleave lines, and one's truncation after a failed append
+// would cut the other's line); once released it opens; one process shares one
+// instance whatever the spelling. Failed before the fix: the other process opened
+// it (and the other spelling made a second, unsynchronized instance).
+TEST(DeadLetterFileTest, AnotherProcessCannotShareTheFile) {
+  testing::TempDir dir("otap_dead_letter");
+  const std::string path = dir.path() + "/dead.jsonl";
+  auto other_process = [&] {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setenv("OTAP_TEST_DEAD_LETTER", path.c_str(), 1);
+      ::execl("/proc/self/exe", "otap_parquet_tests",
+              "--gtest_filter=DeadLetterFileTest.DISABLED_OpenAsAnotherProcess",
+              "--gtest_also_run_disabled_tests", static_cast<char*>(nullptr));
+      std::_Exit(2);
+    }
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  {
+    ASSERT_OK_AND_ASSIGN(auto file, DeadLetterFile::Open(path));
+    ASSERT_OK_AND_ASSIGN(auto same, DeadLetterFile::Open(dir.path() + "/./dead.jsonl"));
+    EXPECT_EQ(file.get(), same.get());
+    EXPECT_EQ(other_process(), 3);
+  }
+  EXPECT_EQ(other_process(), 0);
 }
 
 // Scenario: the original design's keys (configs/parquet-receiver-demo.yaml).
