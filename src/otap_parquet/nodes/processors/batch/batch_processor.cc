@@ -239,7 +239,13 @@ void BatchProcessor::Settle(uint64_t outbound_id, const engine::NackInfo* nack) 
   for (uint64_t inbound_id : it->second) {
     auto in = inbound_.find(inbound_id);
     if (in == inbound_.end()) continue;
-    if (nack && !in->second.failure) in->second.failure = *nack;
+    // The first reason, but a retryable one over a permanent one: the source's
+    // retry re-sends the refused part too (refused again, and then for good), while a
+    // permanent Nack would give up the part that only failed for now.
+    if (nack &&
+        (!in->second.failure || (in->second.failure->permanent && !nack->permanent))) {
+      in->second.failure = *nack;
+    }
     if (--in->second.outstanding > 0) continue;
     if (in->second.failure) {
       in->second.context.Nack(*in->second.failure);

@@ -48,8 +48,9 @@ struct BatchProcessorConfig {
 };
 
 /// \brief Merges and splits per signal. An input message is Acked only when every
-/// output batch built from the flush that took it is Acked, and Nacked (with the
-/// first reason) as soon as one of them is Nacked and the others have settled. A
+/// output batch built from the flush that took it is Acked, and Nacked once all
+/// have settled and one was Nacked: retryable if any output was Nacked retryable
+/// (with the first such reason), else permanently (with the first reason). A
 /// flush of a single input that needs no split forwards the message as-is; others
 /// are merged and split natively in OTAP (ConcatOtapBatches).
 class BatchProcessor : public engine::Processor {

@@ -2,9 +2,12 @@
 #include "otap_parquet/nodes/processors/batch/batch_processor.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "otap_parquet/engine/testing/fake_effect.h"
 #include "otap_parquet/engine/testing/test_pipeline.h"
 #include "otap_parquet/testing/gtest_util.h"
 
@@ -13,6 +16,44 @@ namespace {
 
 using fakes::TestPipelineYaml;
 using std::chrono::milliseconds;
+
+// The pipeline side of a processor:batch without a pipeline: every Send is recorded
+// with the calldata the processor subscribed it with, and the test settles each
+// output itself (OnAck/OnNack), in the order it chooses.
+class RecordingEffect : public fakes::FakeEffect {
+ public:
+  struct Output {
+    engine::PData msg;
+    std::optional<uint64_t> calldata;
+  };
+  arrow::Status Send(engine::PData msg, std::string_view) override {
+    outputs.push_back({std::move(msg), subscribed_});
+    subscribed_.reset();
+    return arrow::Status::OK();
+  }
+  bool CanSend(std::string_view) const override { return true; }
+  void Subscribe(engine::PData&, uint64_t calldata) override { subscribed_ = calldata; }
+
+  std::vector<Output> outputs;
+
+ private:
+  std::optional<uint64_t> subscribed_;
+};
+
+// A logs input of `items` records whose outcome `outcomes` records as `id`.
+engine::PData Input(const std::shared_ptr<fakes::Outcomes>& outcomes, uint64_t id,
+                    int items = 10) {
+  engine::PData msg(testing::LogsBatch(items, id + 1));
+  msg.context.Subscribe(outcomes, engine::AckFrame{0, id});
+  return msg;
+}
+
+BatchProcessorConfig SplitConfig(int64_t min_size, int64_t max_size) {
+  BatchProcessorConfig config;
+  config.otap = {min_size, max_size, "items"};
+  config.max_batch_duration = std::chrono::hours(1);
+  return config;
+}
 
 // processor:batch between the test source and sink (engine/testing/test_pipeline.h).
 class BatchProcessorPipelineTest : public fakes::TestPipelineFixture {
@@ -220,6 +261,37 @@ TEST_F(BatchProcessorPipelineTest, FailedSendStillSettlesEveryInput) {
   EXPECT_EQ(nacked, (std::vector<uint64_t>{0, 1, 2}));
   for (const auto& reason : state_->nack_reasons) {
     EXPECT_THAT(reason, ::testing::HasSubstr("no connected output port"));
+  }
+}
+
+// Scenario: 3 inputs of 10 records merge into 25 + 5 (min = max = 25); the
+// exporter refuses the first output for good and the second for now (either order).
+// Guarantees: each input is Nacked once, retryable: a permanent Nack would make
+// the source give up the part that only failed for now (a retry re-sends the
+// refused part too, which is refused again, and only then does the input fail for
+// good).
+TEST(BatchProcessorTest, RetryableNackOfOnePartKeepsTheInputsRetryable) {
+  for (const bool permanent_first : {true, false}) {
+    SCOPED_TRACE(permanent_first ? "permanent first" : "retryable first");
+    ASSERT_OK_AND_ASSIGN(auto batch, BatchProcessor::Create(SplitConfig(25, 25)));
+    RecordingEffect effect;
+    auto outcomes = std::make_shared<fakes::Outcomes>();
+    for (uint64_t id = 0; id < 3; ++id)
+      ASSERT_OK(batch->Process(Input(outcomes, id), effect));
+    ASSERT_EQ(effect.outputs.size(), 2u);
+    const engine::NackInfo bad{"bad data", true}, full{"disk full", false};
+    batch->OnNack(*effect.outputs[0].calldata, permanent_first ? bad : full, {}, effect);
+    EXPECT_EQ(outcomes->settled(), 0u);
+    batch->OnNack(*effect.outputs[1].calldata, permanent_first ? full : bad, {}, effect);
+    auto nacked = outcomes->nacked;
+    std::sort(nacked.begin(), nacked.end());
+    EXPECT_EQ(nacked, (std::vector<uint64_t>{0, 1, 2}));
+    for (const auto& nack : outcomes->nacks) {
+      EXPECT_FALSE(nack.permanent);
+      EXPECT_EQ(nack.reason, "disk full");
+    }
+    EXPECT_EQ(batch->inbound_in_flight(), 0u);
+    EXPECT_EQ(batch->outbound_in_flight(), 0u);
   }
 }
 
