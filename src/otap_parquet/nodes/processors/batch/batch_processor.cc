@@ -125,9 +125,11 @@ arrow::Status BatchProcessor::Process(engine::PData msg, engine::EffectHandler& 
 }
 
 bool BatchProcessor::AcceptsPdata() const {
-  // Backpressure, not Nacks: inputs waiting for their outcome settle by themselves.
+  // Backpressure, not Nacks: inputs and outputs waiting for their outcome settle
+  // by themselves.
   return pending_messages_ + static_cast<int64_t>(inbound_.size()) <
-         config_.inbound_request_limit;
+             config_.inbound_request_limit &&
+         static_cast<int64_t>(outbound_.size()) < config_.outbound_request_limit;
 }
 
 arrow::Status BatchProcessor::OnTimer(Clock::time_point now,
@@ -189,15 +191,9 @@ arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect
                           " batches: ", st.message());
   }
   std::vector<OtapBatch> outputs = std::move(*merged);
-  if (static_cast<int64_t>(outbound_.size() + outputs.size()) >
-      config_.outbound_request_limit) {
-    // Refused, not flushed: counted as refused only.
-    effect.metrics().refused += static_cast<int64_t>(inputs.size());
-    for (auto& input : inputs) {
-      input.context.Nack({"processor:batch: outbound request limit reached", false});
-    }
-    return arrow::Status::OK();
-  }
+  // No outbound refusal: at outbound_request_limit intake pauses (AcceptsPdata), so
+  // a flush exceeds it at most by its own outputs. Refusing instead Nacked inputs
+  // already taken, and a flush of more outputs than the limit on every retry.
   CountFlush(reason, static_cast<int64_t>(inputs.size()),
              static_cast<int64_t>(outputs.size()), effect);
 

@@ -38,7 +38,8 @@ struct BatchProcessorConfig {
   /// Most input messages pending or waiting for their outcome; at the limit intake
   /// pauses (backpressure), and pending inputs are flushed if they alone fill it.
   int64_t inbound_request_limit = 1024;
-  /// Most output batches waiting for their outcome.
+  /// Most output batches waiting for their outcome: at the limit intake pauses
+  /// (backpressure); a flush may exceed it by its own outputs.
   int64_t outbound_request_limit = 512;
   /// `preserve` (default), `otap` or `otlp`; batches are OTAP here in every case.
   enum class Format { kPreserve, kOtap, kOtlp };

@@ -213,10 +213,11 @@ TEST_F(BatchProcessorPipelineTest, InboundLimitPausesIntakeInsteadOfNacking) {
 }
 
 // Scenario: processor:batch (min = max = 25 items) merges the source's 3 inputs of
-// 10 items into 25 + 5 items, but outbound_request_limit 1 refuses that flush.
-// Guarantees: the 3 inputs are Nacked (retryable) and counted as refused, and the
-// refused flush is not counted as a flush (its inputs were not flushed).
-TEST_F(BatchProcessorPipelineTest, RefusedFlushIsNotCountedAsFlushed) {
+// 10 items into 25 + 5 items, with outbound_request_limit 1.
+// Guarantees: the flush goes out although its 2 outputs exceed the limit (it was
+// refused, and so on every retry of the source: never delivered); the 3 inputs are
+// Acked; the flush is counted as one, split, and nothing as refused.
+TEST_F(BatchProcessorPipelineTest, FlushOfMoreOutputsThanTheOutboundLimitIsDelivered) {
   state_->source_batches = 3;
   ASSERT_OK_AND_ASSIGN(
       auto p,
@@ -224,14 +225,51 @@ TEST_F(BatchProcessorPipelineTest, RefusedFlushIsNotCountedAsFlushed) {
                              "max_size: 25, sizer: items}, outbound_request_limit: 1}}",
                              4)));
   RunToEnd(*p);
-  EXPECT_TRUE(state_->acked.empty());
-  ASSERT_EQ(state_->nacked.size(), 3u);
-  EXPECT_EQ(state_->exported_batches.load(), 0);
+  EXPECT_TRUE(state_->nacked.empty());
+  EXPECT_EQ(state_->acked.size(), 3u);
+  EXPECT_EQ(state_->exported_batches.load(), 2);
+  EXPECT_EQ(state_->exported_items.load(), 30);
   auto mid = p->metrics_of("mid");
-  EXPECT_EQ(mid->refused.load(), 3);
-  EXPECT_EQ(mid->extra("batch_flushes", "size"), 0);
-  EXPECT_EQ(mid->extra("batch_inputs_flushed"), 0);
-  EXPECT_EQ(mid->extra("batch_split_flushes"), 0);
+  EXPECT_EQ(mid->refused.load(), 0);
+  EXPECT_EQ(mid->extra("batch_flushes", "size"), 1);
+  EXPECT_EQ(mid->extra("batch_inputs_flushed"), 3);
+  EXPECT_EQ(mid->extra("batch_split_flushes"), 1);
+}
+
+// Scenario: processor:batch merges every 2 inputs (min_size 20) into one output,
+// with outbound_request_limit 2, in front of an exporter that accepts nothing yet;
+// the source sends 6 inputs, then the exporter opens.
+// Guarantees: after 2 outputs in flight the processor stops taking input (its
+// channel holds the last 2 inputs: backpressure) instead of Nacking the inputs of a
+// third flush; once the exporter takes data all 6 inputs are Acked, none refused.
+TEST_F(BatchProcessorPipelineTest, OutboundLimitIsBackpressureNotNacks) {
+  state_->source_batches = 6;
+  state_->gate_open = false;
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      Build(TestPipelineYaml("{type: processor:batch, config: {otap: {min_size: 20, "
+                             "sizer: items}, max_batch_duration: 1h, "
+                             "outbound_request_limit: 2}}",
+                             4)));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  auto mid = p->metrics_of("mid");
+  // Either the processor took all 6 inputs (and, before the fix, refused the third
+  // flush) or it paused with 2 in its channel; the exporter has taken nothing.
+  const auto limit = engine::Clock::now() + std::chrono::seconds(20);
+  while (!(mid->received_batches.load() == 6 ||
+           (mid->received_batches.load() == 4 && mid->queue_depth.load() == 2)) &&
+         engine::Clock::now() < limit) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  EXPECT_EQ(mid->received_batches.load(), 4);
+  EXPECT_EQ(mid->refused.load(), 0);
+  state_->gate_open = true;
+  t.join();  // the source has finished: the pipeline drains and ends by itself
+  EXPECT_TRUE(state_->nacked.empty());
+  EXPECT_EQ(state_->acked.size(), 6u);
+  EXPECT_EQ(state_->exported_items.load(), 60);
+  EXPECT_EQ(mid->refused.load(), 0);
+  EXPECT_FALSE(p->deadline_exceeded());
 }
 
 // Scenario: processor:batch declares two output ports and no default_output, so
@@ -293,6 +331,36 @@ TEST(BatchProcessorTest, RetryableNackOfOnePartKeepsTheInputsRetryable) {
     EXPECT_EQ(batch->inbound_in_flight(), 0u);
     EXPECT_EQ(batch->outbound_in_flight(), 0u);
   }
+}
+
+// Scenario: outbound_request_limit 1; 3 inputs of 10 records merge into 25 + 5
+// (min = max = 25), more outputs than the limit, with nothing else in flight.
+// Guarantees: the flush goes out (a limit the flush alone exceeds used to refuse it
+// on every retry of the source: never delivered), and intake pauses
+// (AcceptsPdata) until its outputs are settled; the inputs are Acked once both
+// outputs are, and nothing is counted as refused.
+TEST(BatchProcessorTest, OutboundLimitPausesIntakeInsteadOfRefusingFlushes) {
+  BatchProcessorConfig config = SplitConfig(25, 25);
+  config.outbound_request_limit = 1;
+  ASSERT_OK_AND_ASSIGN(auto batch, BatchProcessor::Create(config));
+  RecordingEffect effect;
+  auto outcomes = std::make_shared<fakes::Outcomes>();
+  for (uint64_t id = 0; id < 3; ++id) {
+    ASSERT_TRUE(batch->AcceptsPdata());
+    ASSERT_OK(batch->Process(Input(outcomes, id), effect));
+  }
+  ASSERT_EQ(effect.outputs.size(), 2u);
+  EXPECT_EQ(outcomes->settled(), 0u);
+  EXPECT_FALSE(batch->AcceptsPdata());  // 2 outputs in flight, limit 1
+  batch->OnAck(*effect.outputs[0].calldata, {}, effect);
+  EXPECT_FALSE(batch->AcceptsPdata());
+  EXPECT_EQ(outcomes->settled(), 0u);
+  batch->OnAck(*effect.outputs[1].calldata, {}, effect);
+  EXPECT_TRUE(batch->AcceptsPdata());
+  auto acked = outcomes->acked;
+  std::sort(acked.begin(), acked.end());
+  EXPECT_EQ(acked, (std::vector<uint64_t>{0, 1, 2}));
+  EXPECT_EQ(effect.metrics().refused.load(), 0);
 }
 
 }  // namespace
