@@ -97,6 +97,10 @@ class BatchProcessor : public engine::Processor {
   enum class FlushReason : uint8_t { kBySize, kByTimer, kByShutdown, kByLimit };
 
   arrow::Status Flush(Signal signal, engine::EffectHandler& effect, FlushReason reason);
+  /// Merges, splits and sends `inputs` (their `items` in total), tracking outcomes.
+  /// When a merge of several fails, each input goes on by itself instead.
+  arrow::Status Emit(Signal signal, std::vector<engine::PData> inputs, int64_t items,
+                     engine::EffectHandler& effect, FlushReason reason);
   void CountFlush(FlushReason reason, int64_t inputs, int64_t outputs,
                   engine::EffectHandler& effect);
   void Settle(uint64_t outbound_id, const engine::NackInfo* nack);

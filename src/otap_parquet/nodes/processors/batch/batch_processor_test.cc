@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include <arrow/builder.h>
+
 #include "otap_parquet/engine/testing/fake_effect.h"
 #include "otap_parquet/engine/testing/test_pipeline.h"
 #include "otap_parquet/testing/gtest_util.h"
@@ -45,6 +47,22 @@ engine::PData Input(const std::shared_ptr<fakes::Outcomes>& outcomes, uint64_t i
                     int items = 10) {
   engine::PData msg(testing::LogsBatch(items, id + 1));
   msg.context.Subscribe(outcomes, engine::AckFrame{0, id});
+  return msg;
+}
+
+// An input no merge can take: its records' severity_number holds text.
+engine::PData PoisonInput(const std::shared_ptr<fakes::Outcomes>& outcomes, uint64_t id) {
+  engine::PData msg = Input(outcomes, id);
+  auto root = msg.batch.root();
+  const int column = root->schema()->GetFieldIndex("severity_number");
+  EXPECT_GE(column, 0);
+  arrow::StringBuilder text;
+  for (int64_t i = 0; i < root->num_rows(); ++i) EXPECT_TRUE(text.Append("loud").ok());
+  auto values = text.Finish().ValueOrDie();
+  msg.batch.Set(
+      RootPayloadType(Signal::kLogs),
+      root->SetColumn(column, arrow::field("severity_number", arrow::utf8()), values)
+          .ValueOrDie());
   return msg;
 }
 
@@ -361,6 +379,43 @@ TEST(BatchProcessorTest, OutboundLimitPausesIntakeInsteadOfRefusingFlushes) {
   std::sort(acked.begin(), acked.end());
   EXPECT_EQ(acked, (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_EQ(effect.metrics().refused.load(), 0);
+}
+
+// Scenario: 3 inputs of 10 records, the second one unmergeable (a column of the
+// wrong type), reach min_size 30 together; the exporter refuses the bad one for good
+// and Acks the others.
+// Guarantees: the failed merge does not refuse the good inputs with it (it used to
+// Nack all three permanently): each input then goes on by itself (unchanged, as it
+// needs no split), so the good ones are Acked and only the bad one is Nacked,
+// permanently, once; the merge error is reported.
+TEST(BatchProcessorTest, FailedMergeRefusesOnlyTheInputThatCannotBeMerged) {
+  ASSERT_OK_AND_ASSIGN(auto batch, BatchProcessor::Create(SplitConfig(30, 30)));
+  RecordingEffect effect;
+  auto outcomes = std::make_shared<fakes::Outcomes>();
+  ASSERT_OK(batch->Process(Input(outcomes, 0), effect));
+  ASSERT_OK(batch->Process(PoisonInput(outcomes, 1), effect));
+  EXPECT_FALSE(batch->Process(Input(outcomes, 2), effect).ok());
+  EXPECT_EQ(outcomes->settled(), 0u);
+  int64_t good_items = 0;
+  for (auto& out : effect.outputs) {
+    const bool bad =
+        out.msg.batch.root()->GetColumnByName("severity_number")->type_id() ==
+        arrow::Type::STRING;
+    if (!bad) good_items += out.msg.num_items();
+    const engine::NackInfo refused{"bad data", true};
+    if (out.calldata) {
+      bad ? batch->OnNack(*out.calldata, refused, {}, effect)
+          : batch->OnAck(*out.calldata, {}, effect);
+    }
+    bad ? out.msg.context.Nack(refused) : out.msg.context.Ack();
+  }
+  EXPECT_EQ(good_items, 20);
+  auto acked = outcomes->acked;
+  std::sort(acked.begin(), acked.end());
+  EXPECT_EQ(acked, (std::vector<uint64_t>{0, 2}));
+  ASSERT_EQ(outcomes->nacked, (std::vector<uint64_t>{1}));
+  EXPECT_TRUE(outcomes->nacks[0].permanent);
+  EXPECT_EQ(batch->inbound_in_flight(), 0u);
 }
 
 }  // namespace
