@@ -290,6 +290,40 @@ TEST_F(BatchProcessorPipelineTest, OutboundLimitIsBackpressureNotNacks) {
   EXPECT_FALSE(p->deadline_exceeded());
 }
 
+// Scenario: the exporter never accepts data; processor:batch holds pending inputs
+// (min_size out of reach, no timer) behind a merged flush stuck in its outbox, the
+// source produces until it is blocked; shutdown with a short deadline.
+// Guarantees: at the deadline every input the source produced is answered exactly
+// once, with a retryable Nack: the pending ones (flushed by the forced shutdown),
+// the merged ones in the processor's outbox and the ones queued in its channel.
+TEST_F(BatchProcessorPipelineTest, DeadlineAnswersEveryInputOfTheProcessorOnce) {
+  state_->gate_open = false;
+  state_->source_batches = -1;
+  ASSERT_OK_AND_ASSIGN(
+      auto p,
+      Build(TestPipelineYaml("{type: processor:batch, config: {otap: {min_size: 100000, "
+                             "sizer: items}, max_batch_duration: 1h, "
+                             "inbound_request_limit: 8}}",
+                             2)));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  while (p->metrics_of("src")->send_blocked.load() == 0) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  p->RequestShutdown(engine::Clock::now() + milliseconds(100));
+  t.join();
+  EXPECT_TRUE(p->deadline_exceeded());
+  EXPECT_TRUE(state_->acked.empty());
+  auto nacked = state_->nacked;
+  std::sort(nacked.begin(), nacked.end());
+  ASSERT_EQ(static_cast<int64_t>(nacked.size()), state_->produced.load());
+  for (size_t i = 0; i < nacked.size(); ++i) EXPECT_EQ(nacked[i], i);
+  EXPECT_EQ(p->metrics_of("src")->nacked_retryable.load(), state_->produced.load());
+  auto batch = dynamic_cast<BatchProcessor*>(p->FindNode("mid"));
+  ASSERT_NE(batch, nullptr);
+  EXPECT_EQ(batch->inbound_in_flight(), 0u);
+  EXPECT_EQ(batch->outbound_in_flight(), 0u);
+}
+
 // Scenario: processor:batch declares two output ports and no default_output, so
 // its sends on the default port fail; its merge of 3 inputs splits into 2 outputs.
 // Guarantees: every input is still Nacked (permanently, with the port error) exactly
