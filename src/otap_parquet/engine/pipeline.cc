@@ -102,6 +102,13 @@ struct OutPort {
   std::atomic<uint64_t> next{0};
 };
 
+// A message waiting for room in its port's destinations.
+struct OutboxEntry {
+  const OutPort* port;
+  int dest;  // the destination picked for it, tried first
+  PData msg;
+};
+
 struct NodeRuntime {
   int index = 0;
   std::string id;
@@ -112,7 +119,7 @@ struct NodeRuntime {
   std::vector<int> upstream;
   std::vector<std::unique_ptr<OutPort>> ports;
   std::string default_port;
-  std::deque<std::pair<int, PData>> outbox;
+  std::deque<OutboxEntry> outbox;
   std::shared_ptr<NodeMetrics> metrics;
   std::unique_ptr<EffectHandler> effect;
 
@@ -159,22 +166,16 @@ class PipelineInstance::Effect : public EffectHandler {
     node_->metrics->sent_batches++;
     node_->metrics->sent_items += msg.num_items();
     if (node_->outbox.empty()) {
-      NodeRuntime& to = *pipeline_->nodes_[dest];
-      switch (to.input->TryPush(msg)) {
+      switch (pipeline_->PushToPort(*node_, *out, dest, msg)) {
         case PushResult::kOk:
-          UpdateQueueDepth(*to.metrics, to.input->size());
-          return arrow::Status::OK();
-        case PushResult::kClosed:
-          node_->metrics->dropped++;
-          msg.context.Nack(
-              {"destination " + pipeline_->nodes_[dest]->id + " is closed", false});
+        case PushResult::kClosed:  // Nacked and counted
           return arrow::Status::OK();
         case PushResult::kFull:
           node_->metrics->send_blocked++;
           break;
       }
     }
-    node_->outbox.emplace_back(dest, std::move(msg));
+    node_->outbox.push_back({out, dest, std::move(msg)});
     return arrow::Status::OK();
   }
 
@@ -182,10 +183,11 @@ class PipelineInstance::Effect : public EffectHandler {
     if (!node_->outbox.empty()) return false;
     const OutPort* out = LookupPort(port);
     if (!out) return false;
+    // one_of: a full destination is passed by (PushToPort).
     for (int dest : out->dests) {
-      if (pipeline_->nodes_[dest]->input->full()) return false;
+      if (!pipeline_->nodes_[dest]->input->full()) return true;
     }
-    return true;
+    return false;
   }
 
   arrow::Status SendFromAnyThread(PData& msg, Clock::time_point deadline,
@@ -196,8 +198,13 @@ class PipelineInstance::Effect : public EffectHandler {
                                     " has no connected output port \"",
                                     port.empty() ? node_->default_port : port, "\"");
     }
-    const int dest = Pick(const_cast<OutPort&>(*out));
+    int dest = Pick(const_cast<OutPort&>(*out));
     const int64_t items = msg.num_items();
+    // one_of: a destination with room first; block only when all are full.
+    for (size_t i = 1; i < out->dests.size() && pipeline_->nodes_[dest]->input->full();
+         ++i) {
+      dest = out->dests[(IndexOf(*out, dest) + 1) % out->dests.size()];
+    }
     NodeRuntime& to = *pipeline_->nodes_[dest];
     arrow::Status st = to.input->Push(msg, deadline);
     if (st.ok()) {
@@ -262,6 +269,11 @@ class PipelineInstance::Effect : public EffectHandler {
       return st;
     }
     return const_cast<OutPort*>(out);
+  }
+
+  static size_t IndexOf(const OutPort& out, int dest) {
+    return static_cast<size_t>(std::find(out.dests.begin(), out.dests.end(), dest) -
+                               out.dests.begin());
   }
 
   static int Pick(OutPort& out) {
@@ -443,19 +455,33 @@ bool PipelineInstance::RunTimers(Clock::time_point now) {
   return progress;
 }
 
+PushResult PipelineInstance::PushToPort(NodeRuntime& from, const OutPort& port, int dest,
+                                        PData& msg) {
+  // `dest` first, then (one_of: competing consumers) the next with room, so that one
+  // full destination (a slow or stuck exporter) does not hold up the others.
+  const size_t n = port.dests.size();
+  const size_t first = static_cast<size_t>(
+      std::find(port.dests.begin(), port.dests.end(), dest) - port.dests.begin());
+  for (size_t i = 0; i < n; ++i) {
+    const int to = port.dests[(first + i) % n];
+    const PushResult r = nodes_[to]->input->TryPush(msg);
+    if (r == PushResult::kFull) continue;
+    if (r == PushResult::kOk) {
+      UpdateQueueDepth(*nodes_[to]->metrics, nodes_[to]->input->size());
+    } else {
+      from.metrics->dropped++;
+      msg.context.Nack({"destination " + nodes_[to]->id + " is closed", false});
+    }
+    return r;
+  }
+  return PushResult::kFull;
+}
+
 bool PipelineInstance::FlushOutbox(NodeRuntime& node) {
   bool progress = false;
   while (!node.outbox.empty()) {
-    auto& [dest, msg] = node.outbox.front();
-    const PushResult r = nodes_[dest]->input->TryPush(msg);
-    if (r == PushResult::kFull) break;
-    if (r == PushResult::kOk) {
-      UpdateQueueDepth(*nodes_[dest]->metrics, nodes_[dest]->input->size());
-    }
-    if (r == PushResult::kClosed) {
-      node.metrics->dropped++;
-      msg.context.Nack({"destination " + nodes_[dest]->id + " is closed", false});
-    }
+    OutboxEntry& entry = node.outbox.front();
+    if (PushToPort(node, *entry.port, entry.dest, entry.msg) == PushResult::kFull) break;
     node.outbox.pop_front();
     progress = true;
   }
@@ -555,9 +581,9 @@ void PipelineInstance::ForceStop() {
       n->shutdown_future = n->node->Shutdown(Clock::now(), *n->effect);
     }
     int64_t count = 0, items = 0;
-    for (const auto& [dest, msg] : n->outbox) {
+    for (const auto& entry : n->outbox) {
       count++;
-      items += msg.num_items();
+      items += entry.msg.num_items();
     }
     n->outbox.clear();  // each message's context Nacks itself
     if (n->input) {

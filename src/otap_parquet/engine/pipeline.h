@@ -23,6 +23,7 @@
 namespace otap_parquet::engine {
 
 struct NodeRuntime;
+struct OutPort;
 class CompletionQueue;
 
 /// \brief Lifecycle of a pipeline instance, as the admin server reports it.
@@ -107,6 +108,7 @@ class PipelineInstance {
 
   bool DispatchCompletions();
   bool RunTimers(Clock::time_point now);
+  PushResult PushToPort(NodeRuntime& from, const OutPort& port, int dest, PData& msg);
   bool FlushOutbox(NodeRuntime& node);
   bool FeedNode(NodeRuntime& node);
   bool PollReceivers(Clock::time_point now);

@@ -194,6 +194,63 @@ TEST_F(PipelineTest, ExternalSendReturnsResourceExhaustedWhenFull) {
   EXPECT_EQ(state_->exported_items.load(), 6);
 }
 
+// An exporter that never takes data (a peer that is down, at max_in_flight).
+class StuckSink : public Exporter {
+ public:
+  bool AcceptsPdata() const override { return false; }
+  arrow::Status Export(PData msg, EffectHandler&) override {
+    msg.context.Nack({"stuck sink took data", true});  // never called
+    return arrow::Status::OK();
+  }
+};
+
+// Scenario: one_of fan-out from the source to two exporters, one of which never
+// takes data; channels of capacity 2; the source sends 20 batches.
+// Guarantees: the stuck exporter's full channel does not hold up the other: once it
+// holds its 2, every other batch goes to the exporter that takes data (18 exported
+// and Acked before any shutdown; the whole pipeline used to wait for the stuck one);
+// at the shutdown deadline the 2 stuck batches are Nacked: each batch answered once.
+TEST_F(PipelineTest, OneOfFanOutPassesAFullDestinationBy) {
+  ASSERT_OK(registry_.Register({.urn = "urn:test:exporter:stuck",
+                                .kind = NodeKind::kExporter,
+                                .description = "never takes data",
+                                .validate_config = &NoConfig,
+                                .create = [](const NodeSettings&, const YAML::Node&)
+                                    -> arrow::Result<std::unique_ptr<Node>> {
+                                  return std::make_unique<StuckSink>();
+                                }}));
+  state_->source_batches = 20;
+  state_->report_finished = false;
+  const std::string yaml =
+      "version: otel_dataflow/v1\n"
+      "policies: {channel_capacity: {pdata: 2}}\n"
+      "groups:\n  g:\n    pipelines:\n      p:\n        nodes:\n"
+      "          src: {type: 'urn:test:receiver:source'}\n"
+      "          sink: {type: 'urn:test:exporter:sink'}\n"
+      "          stuck: {type: 'urn:test:exporter:stuck'}\n"
+      "        connections:\n"
+      "          - {from: src, to: [stuck, sink], policies: {dispatch: one_of}}\n";
+  ASSERT_OK_AND_ASSIGN(auto p, Build(yaml));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  const auto limit = Clock::now() + std::chrono::seconds(20);
+  while (state_->exported_batches.load() < 18 && Clock::now() < limit) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  EXPECT_EQ(state_->exported_batches.load(), 18);
+  EXPECT_EQ(state_->produced.load(), 20);
+  p->RequestShutdown(Clock::now() + milliseconds(100));
+  t.join();
+  EXPECT_EQ(state_->exported_batches.load(), 18);
+  EXPECT_EQ(state_->acked.size(), 18u);
+  EXPECT_EQ(state_->nacked.size(), 2u);
+  auto all = state_->acked;
+  all.insert(all.end(), state_->nacked.begin(), state_->nacked.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), 20u);
+  for (uint64_t i = 0; i < 20; ++i) EXPECT_EQ(all[i], i);
+  EXPECT_EQ(p->metrics_of("stuck")->dropped.load(), 2);
+}
+
 // Scenario: a config with an unknown node type and a connection to a missing node.
 // Guarantees: the refusal names the file first, then each error with its node's
 // YAML path and line.

@@ -47,7 +47,8 @@ struct TestState {
   int64_t nack_export = -1;  ///< Nack only the export with this index (0-based)
   bool async_ack = false;
   std::vector<std::thread> ack_threads;
-  engine::EffectHandler* source_effect = nullptr;
+  /// The source's handle, set by the pipeline thread (Start), read by tests.
+  std::atomic<engine::EffectHandler*> source_effect{nullptr};
   bool external = false;        ///< source produces only via SendFromAnyThread
   bool report_finished = true;  ///< source reports finished after its batches
   /// Sink: each export closes the gate, and only the sink's timer opens it again.

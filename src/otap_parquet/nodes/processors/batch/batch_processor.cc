@@ -125,21 +125,25 @@ arrow::Status BatchProcessor::Process(engine::PData msg, engine::EffectHandler& 
 }
 
 bool BatchProcessor::AcceptsPdata() const {
-  // Backpressure, not Nacks: inputs waiting for their outcome settle by themselves.
+  // Backpressure, not Nacks: inputs and outputs waiting for their outcome settle
+  // by themselves.
   return pending_messages_ + static_cast<int64_t>(inbound_.size()) <
-         config_.inbound_request_limit;
+             config_.inbound_request_limit &&
+         static_cast<int64_t>(outbound_.size()) < config_.outbound_request_limit;
 }
 
 arrow::Status BatchProcessor::OnTimer(Clock::time_point now,
                                       engine::EffectHandler& effect) {
+  arrow::Status first;  // a failed flush of one signal does not hold up the others
   for (int s = 0; s < 3; ++s) {
     const Pending& pending = pending_[s];
     if (!pending.inputs.empty() &&
         now - pending.first_arrival >= config_.max_batch_duration) {
-      ARROW_RETURN_NOT_OK(Flush(static_cast<Signal>(s), effect, FlushReason::kByTimer));
+      auto st = Flush(static_cast<Signal>(s), effect, FlushReason::kByTimer);
+      if (first.ok() && !st.ok()) first = st;
     }
   }
-  return arrow::Status::OK();
+  return first;
 }
 
 void BatchProcessor::CountFlush(FlushReason reason, int64_t inputs, int64_t outputs,
@@ -164,7 +168,12 @@ arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect
   pending.items = 0;
   pending_messages_ -= static_cast<int64_t>(inputs.size());
   if (inputs.empty()) return arrow::Status::OK();
+  return Emit(signal, std::move(inputs), items, effect, reason);
+}
 
+arrow::Status BatchProcessor::Emit(Signal signal, std::vector<engine::PData> inputs,
+                                   int64_t items, engine::EffectHandler& effect,
+                                   FlushReason reason) {
   const std::optional<int64_t>& max_size = config_.otap.max_size;
   if (inputs.size() == 1 && (!max_size || items <= *max_size)) {
     // Nothing to merge or split: forward the message with its own context.
@@ -181,23 +190,29 @@ arrow::Status BatchProcessor::Flush(Signal signal, engine::EffectHandler& effect
   for (const auto& input : inputs) batches.push_back(input.batch);
   auto merged = ConcatOtapBatches(batches, concat);
   if (!merged.ok()) {
-    const arrow::Status st = merged.status();
-    for (auto& input : inputs) {
-      input.context.Nack({"processor:batch: " + st.message(), /*permanent=*/true});
+    const arrow::Status st =
+        merged.status().WithMessage("merging ", inputs.size(), " ", SignalName(signal),
+                                    " batches: ", merged.status().message());
+    if (inputs.size() > 1) {
+      // One input can fail the merge of all (a table that does not normalize, ids
+      // that overflow UInt32 once offset by the inputs before it): each input goes
+      // on by itself, so only one that fails alone is refused.
+      for (auto& input : inputs) {
+        const int64_t n = input.num_items();
+        std::vector<engine::PData> one;
+        one.push_back(std::move(input));
+        (void)Emit(signal, std::move(one), n, effect, reason);  // error logged below
+      }
+      return st;
     }
-    return st.WithMessage("merging ", inputs.size(), " ", SignalName(signal),
-                          " batches: ", st.message());
+    inputs.front().context.Nack(
+        {"processor:batch: " + merged.status().message(), /*permanent=*/true});
+    return st;
   }
   std::vector<OtapBatch> outputs = std::move(*merged);
-  if (static_cast<int64_t>(outbound_.size() + outputs.size()) >
-      config_.outbound_request_limit) {
-    // Refused, not flushed: counted as refused only.
-    effect.metrics().refused += static_cast<int64_t>(inputs.size());
-    for (auto& input : inputs) {
-      input.context.Nack({"processor:batch: outbound request limit reached", false});
-    }
-    return arrow::Status::OK();
-  }
+  // No outbound refusal: at outbound_request_limit intake pauses (AcceptsPdata), so
+  // a flush exceeds it at most by its own outputs. Refusing instead Nacked inputs
+  // already taken, and a flush of more outputs than the limit on every retry.
   CountFlush(reason, static_cast<int64_t>(inputs.size()),
              static_cast<int64_t>(outputs.size()), effect);
 
@@ -239,7 +254,13 @@ void BatchProcessor::Settle(uint64_t outbound_id, const engine::NackInfo* nack) 
   for (uint64_t inbound_id : it->second) {
     auto in = inbound_.find(inbound_id);
     if (in == inbound_.end()) continue;
-    if (nack && !in->second.failure) in->second.failure = *nack;
+    // The first reason, but a retryable one over a permanent one: the source's
+    // retry re-sends the refused part too (refused again, and then for good), while a
+    // permanent Nack would give up the part that only failed for now.
+    if (nack &&
+        (!in->second.failure || (in->second.failure->permanent && !nack->permanent))) {
+      in->second.failure = *nack;
+    }
     if (--in->second.outstanding > 0) continue;
     if (in->second.failure) {
       in->second.context.Nack(*in->second.failure);

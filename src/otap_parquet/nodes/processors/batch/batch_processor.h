@@ -38,7 +38,8 @@ struct BatchProcessorConfig {
   /// Most input messages pending or waiting for their outcome; at the limit intake
   /// pauses (backpressure), and pending inputs are flushed if they alone fill it.
   int64_t inbound_request_limit = 1024;
-  /// Most output batches waiting for their outcome.
+  /// Most output batches waiting for their outcome: at the limit intake pauses
+  /// (backpressure); a flush may exceed it by its own outputs.
   int64_t outbound_request_limit = 512;
   /// `preserve` (default), `otap` or `otlp`; batches are OTAP here in every case.
   enum class Format { kPreserve, kOtap, kOtlp };
@@ -48,8 +49,9 @@ struct BatchProcessorConfig {
 };
 
 /// \brief Merges and splits per signal. An input message is Acked only when every
-/// output batch built from the flush that took it is Acked, and Nacked (with the
-/// first reason) as soon as one of them is Nacked and the others have settled. A
+/// output batch built from the flush that took it is Acked, and Nacked once all
+/// have settled and one was Nacked: retryable if any output was Nacked retryable
+/// (with the first such reason), else permanently (with the first reason). A
 /// flush of a single input that needs no split forwards the message as-is; others
 /// are merged and split natively in OTAP (ConcatOtapBatches).
 class BatchProcessor : public engine::Processor {
@@ -95,6 +97,10 @@ class BatchProcessor : public engine::Processor {
   enum class FlushReason : uint8_t { kBySize, kByTimer, kByShutdown, kByLimit };
 
   arrow::Status Flush(Signal signal, engine::EffectHandler& effect, FlushReason reason);
+  /// Merges, splits and sends `inputs` (their `items` in total), tracking outcomes.
+  /// When a merge of several fails, each input goes on by itself instead.
+  arrow::Status Emit(Signal signal, std::vector<engine::PData> inputs, int64_t items,
+                     engine::EffectHandler& effect, FlushReason reason);
   void CountFlush(FlushReason reason, int64_t inputs, int64_t outputs,
                   engine::EffectHandler& effect);
   void Settle(uint64_t outbound_id, const engine::NackInfo* nack);
