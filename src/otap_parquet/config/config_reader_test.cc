@@ -143,6 +143,30 @@ TEST(ConfigReaderTest, ItemsReadsListsOfMappings) {
                           "n.m (line 5): expected a list, got <map>"));
 }
 
+// Scenario: numbers spelt as nan, inf, infinity, hex, or with trailing text.
+// Guarantees: Double refuses each as not a number (strtod reads them, and NaN
+// slipped through every range check written as `v < min`: `multiplier: nan` was
+// accepted); plain decimals and exponents still read.
+TEST(ConfigReaderTest, DoubleRefusesNonFiniteAndHex) {
+  ConfigErrors errors;
+  ConfigReader reader(YAML::Load("a: nan\nb: inf\nc: -Infinity\nd: 0x10\ne: 1.5x\n"
+                                 "f: 2.5\ng: 1e-3\nh: 1e400\n"),
+                      "n", &errors);
+  for (const char* key : {"a", "b", "c", "d", "e", "h"}) {
+    EXPECT_FALSE(reader.Double(key).has_value()) << key;
+  }
+  EXPECT_EQ(reader.Double("f"), 2.5);
+  EXPECT_EQ(reader.Double("g"), 1e-3);
+  reader.Finish();
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("n.a (line 1): expected a number, got nan",
+                          "n.b (line 2): expected a number, got inf",
+                          "n.c (line 3): expected a number, got -Infinity",
+                          "n.d (line 4): expected a number, got 0x10",
+                          "n.e (line 5): expected a number, got 1.5x",
+                          "n.h (line 8): expected a number, got 1e400"));
+}
+
 // Scenario: settings structs read from a block with bad input (RetryConfig,
 // WriterOptions, the parquet exporter's whole config).
 // Guarantees: each error is recorded at the key that holds the value, with its
