@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "otap_parquet/config/strict_yaml.h"
 #include "otap_parquet/dataset/writer_options.h"
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter_config.h"
 #include "otap_parquet/storage/storage.h"
@@ -165,6 +166,23 @@ TEST(ConfigReaderTest, DoubleRefusesNonFiniteAndHex) {
                           "n.d (line 4): expected a number, got 0x10",
                           "n.e (line 5): expected a number, got 1.5x",
                           "n.h (line 8): expected a number, got 1e400"));
+}
+
+// Scenario: mappings with a key written twice (`verbosity: basic` then
+// `verbosity: detailed`), at the top, nested in a list, and reached twice through
+// an alias.
+// Guarantees: one error per repeated key at its path and line, naming the first
+// line (yaml-cpp keeps both entries and a lookup silently took the first); an
+// aliased mapping is reported once.
+TEST(ConfigReaderTest, ReportsDuplicateKeys) {
+  ConfigErrors errors;
+  ReportDuplicateKeys(YAML::Load("a: 1\nb: 2\na: 3\nl:\n  - {x: 1, x: 2}\n"
+                                 "m: &m {y: 1, y: 1}\nn: *m\n"),
+                      "n", &errors);
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("n.a (line 3): duplicate key (first at line 1)",
+                          "n.l[0].x (line 5): duplicate key (first at line 5)",
+                          "n.m.y (line 6): duplicate key (first at line 6)"));
 }
 
 // Scenario: settings structs read from a block with bad input (RetryConfig,

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/config/strict_yaml.h"
 #include "otap_parquet/config/units.h"
 
 namespace otap_parquet::config {
@@ -338,10 +339,8 @@ void ReadNodes(ConfigReader& parent, bool legacy, PipelineSpec* pipeline) {
   for (auto it = nodes.begin(); it != nodes.end(); ++it) {
     const std::string id = it->first.Scalar();
     const std::string npath = JoinPath(path, id);
-    if (!seen.insert(id).second) {
-      parent.errors()->Add(npath, it->first.Mark(), "duplicate node id");
-      continue;
-    }
+    // Reported as a duplicate key by ReportDuplicateKeys; read once.
+    if (!seen.insert(id).second) continue;
     if (id.find('[') != std::string::npos || id.find(']') != std::string::npos) {
       parent.errors()->Add(npath, it->first.Mark(), "node ids must not contain [ or ]");
     }
@@ -401,8 +400,10 @@ void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors)
   }
   ConfigReader groups = reader.Child("groups");
   if (groups.node().IsMap()) {
+    std::set<std::string> seen_groups;  // a repeat is a duplicate key (reported)
     for (auto git = groups.node().begin(); git != groups.node().end(); ++git) {
       const std::string group_id = git->first.Scalar();
+      if (!seen_groups.insert(group_id).second) continue;
       ConfigReader group = groups.Child(group_id);
       if (group_id == "system") {
         groups.Error(group_id, "the group id \"system\" is reserved");
@@ -412,7 +413,9 @@ void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors)
       if (group.Has("topics")) group.Error("topics", "topics are not supported yet");
       ConfigReader pipelines = group.Child("pipelines");
       if (pipelines.node().IsMap()) {
+        std::set<std::string> seen_pipelines;
         for (auto pit = pipelines.node().begin(); pit != pipelines.node().end(); ++pit) {
+          if (!seen_pipelines.insert(pit->first.Scalar()).second) continue;
           PipelineSpec pipeline;
           pipeline.group = group_id;
           pipeline.name = pit->first.Scalar();
@@ -580,6 +583,7 @@ EngineConfig ParseEngineConfig(const std::string& text, const std::string& sourc
     errors->Add(source, root->Mark(), "the configuration must be a YAML mapping");
     return config;
   }
+  ReportDuplicateKeys(*root, "", errors);
   const YAML::Node& r = *root;
   if (r["version"]) {
     config.format = ConfigFormat::kDataflowV1;
