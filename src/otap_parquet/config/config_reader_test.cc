@@ -185,6 +185,32 @@ TEST(ConfigReaderTest, ReportsDuplicateKeys) {
                           "n.m.y (line 6): duplicate key (first at line 6)"));
 }
 
+// Scenario: settings kept in milliseconds given a sub-millisecond duration
+// (exporter:parquet's `flush_when_older_than: 500us`, the storage retry's
+// `init_backoff: 10us`).
+// Guarantees: an error at the key (truncated to 0 it silently turned the age
+// flush off and made retries immediate); 0 and whole milliseconds read as given.
+TEST(ConfigReaderTest, MillisRefusesWhatWouldTruncateToZero) {
+  ConfigErrors errors;
+  ConfigReader writer(YAML::Load("flush_when_older_than: 500us\n"), "w", &errors);
+  (void)dataset::WriterOptions::Read(writer);
+  writer.Finish();
+  ConfigReader retry(YAML::Load("init_backoff: 10us\nmax_backoff: 2s\n"), "r", &errors);
+  const auto r = dataset::RetryConfig::Read(retry);
+  retry.Finish();
+  EXPECT_EQ(r.max_backoff, std::chrono::milliseconds(2000));
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("w.flush_when_older_than (line 1): must be 0 or at least 1ms "
+                          "(whole milliseconds), got \"500us\"",
+                          "r.init_backoff (line 1): must be 0 or at least 1ms (whole "
+                          "milliseconds), got \"10us\""));
+  ConfigErrors ok_errors;
+  ConfigReader ok(YAML::Load("a: 0s\nb: 1500us\n"), "n", &ok_errors);
+  EXPECT_EQ(ReadMillis(ok, "a"), std::chrono::milliseconds(0));
+  EXPECT_EQ(ReadMillis(ok, "b"), std::chrono::milliseconds(1));
+  EXPECT_TRUE(ok_errors.empty());
+}
+
 // Scenario: settings structs read from a block with bad input (RetryConfig,
 // WriterOptions, the parquet exporter's whole config).
 // Guarantees: each error is recorded at the key that holds the value, with its

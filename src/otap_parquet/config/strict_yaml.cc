@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/config/units.h"
+
 namespace otap_parquet::config {
 
 void ReportDuplicateKeys(const YAML::Node& node, const std::string& path,
@@ -47,6 +49,19 @@ void ReportDuplicateKeys(const YAML::Node& node, const std::string& path,
       pending.push_back(std::move(*it));
     }
   }
+}
+
+std::optional<std::chrono::milliseconds> ReadMillis(ConfigReader& reader,
+                                                    std::string_view key) {
+  auto value = reader.Duration(key);
+  if (!value) return std::nullopt;
+  if (value->count() > 0 && *value < std::chrono::milliseconds(1)) {
+    reader.Error(key,
+                 fmt::format("must be 0 or at least 1ms (whole milliseconds), got \"{}\"",
+                             FormatDuration(*value)));
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*value);
 }
 
 }  // namespace otap_parquet::config

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/config/config_reader.h"
 
 /// \file
-/// Checks that yaml-cpp and plain getters leave out: a key written twice.
+/// Checks that yaml-cpp and plain getters leave out: a key written twice, and
+/// durations kept in milliseconds that would truncate to zero.
 
 namespace otap_parquet::config {
 
@@ -18,5 +22,11 @@ namespace otap_parquet::config {
 /// checked once; deep documents do not recurse.
 void ReportDuplicateKeys(const YAML::Node& node, const std::string& path,
                          ConfigErrors* errors);
+
+/// \brief reader.Duration(key) for a setting kept in whole milliseconds: a non-zero
+/// value under 1ms is an error (truncated it became 0, which often means "off" or
+/// "every time"); others are truncated to the millisecond.
+std::optional<std::chrono::milliseconds> ReadMillis(ConfigReader& reader,
+                                                    std::string_view key);
 
 }  // namespace otap_parquet::config
