@@ -123,3 +123,98 @@ def test_failed_convert_into_a_dataset_names_what_it_published(run, tmp_path):
     assert [p["partition"] for p in listed] == [match.group(2)]
     run("partitions", "delete", match.group(1), "--partition", match.group(2), "--apply")
     assert json.loads(run("partitions", lake, "--json").stdout)["partitions"] == []
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["convert", "{lake}", "{out}", "--start", "yesterday"], "--start"),
+    (["convert", "{lake}", "{out}", "--end", "2026-13-99"], "--end"),
+    (["convert", "{lake}", "{out}", "--shard", "5/2"], "--shard"),
+    (["convert", "{lake}", "{out}", "--progress", "sometimes"], "--progress"),
+    (["convert", "{src}", "{newlake}", "--compression", "zzz"], "--compression"),
+    (["convert", "{src}", "{newlake}", "--partition-by", "weekly"], "--partition-by"),
+    (["convert", "{src}", "{newlake}", "--writer-options", "{{bogus: 1}}"],
+     "--writer-options"),
+    (["convert", "{src}", "{newlake}", "--retry-timeout", "10x"], "--retry-timeout"),
+    (["repair", "{lake}", "--grace-period", "10x"], "--grace-period"),
+    (["repair", "{lake}", "--progress", "sometimes"], "--progress"),
+    (["compact", "{lake}", "--target-size", "10x"], "--target-size"),
+    (["compact", "{lake}", "--target-size", "0"], "--target-size"),
+    (["compact", "{lake}", "--older-than", "-1s"], "--older-than"),
+    (["compact", "{lake}", "--grace", "soon"], "--grace"),
+    (["compact", "{lake}", "--compression", "zzz"], "--compression"),
+    (["inspect", "{lake}", "--grace-period", "10x"], "--grace-period"),
+    (["inspect", "{lake}", "--progress", "sometimes"], "--progress"),
+    (["bench", "replay", "{lake}", "--signal", "logz"], "--signal"),
+])
+def test_bad_option_values_are_usage_errors(run, tmp_path, inputs, args, flag):
+    """A flag value the command cannot parse is a usage error, exit 2 naming the
+    flag, before any work (docs/cli.md: 1 is an error while running). These exited
+    1, like a storage failure, so a script could not tell a typo from a bad
+    dataset."""
+    src, lake = inputs
+    out = tmp_path / "out.jsonl"
+    newlake = tmp_path / "newlake"
+    proc = run(*[a.format(src=src, lake=lake, out=out, newlake=newlake) for a in args],
+               check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert flag in proc.stderr
+    assert not out.exists() and not newlake.exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    # A key written twice: the first silently won.
+    ("verbosity: basic\n              verbosity: detailed", "duplicate key"),
+    # The same, one level up: the second `config` block was dropped.
+    ("verbosity: basic\n            config: {verbosity: detailed}", "duplicate key"),
+])
+def test_run_and_validate_agree_on_bad_configs(run, tmp_path, text, message):
+    """`run --validate-and-exit` and `run` refuse the same config with the same
+    message and exit 2, before any node starts."""
+    config = tmp_path / "c.yaml"
+    config.write_text(f"""version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          gen:
+            type: receiver:traffic_generator
+            config: {{traffic_config: {{log_weight: 1, max_signal_count: 10}}}}
+          dbg:
+            type: processor:debug
+            config:
+              {text}
+          out: {{type: exporter:noop}}
+        connections:
+          - {{from: gen, to: dbg}}
+          - {{from: dbg, to: out}}
+""")
+    checked = run("run", "-c", config, "--validate-and-exit", check=False)
+    ran = run("run", "-c", config, "--http-admin-bind", "none", check=False, timeout=60)
+    for proc in (checked, ran):
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "c.yaml" in proc.stderr and message in proc.stderr
+        assert "groups.default.pipelines.main.nodes.dbg.config" in proc.stderr
+    assert "engine.start" not in ran.stderr
+
+
+def test_run_checks_the_metrics_file_folder_first(run, tmp_path):
+    """`--metrics-file` in a folder that does not exist is a usage error before the
+    run: it was found at exit, after the whole run, which then exited 1."""
+    config = tmp_path / "c.yaml"
+    config.write_text("""version: otel_dataflow/v1
+groups:
+  default:
+    pipelines:
+      main:
+        nodes:
+          gen: {type: receiver:traffic_generator, config: {traffic_config: {log_weight: 1, max_signal_count: 10}}}
+          out: {type: exporter:noop}
+        connections:
+          - {from: gen, to: out}
+""")
+    metrics = tmp_path / "missing" / "m.prom"
+    proc = run("run", "-c", config, "--http-admin-bind", "none", "--metrics-file", metrics,
+               check=False, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--metrics-file" in proc.stderr and "engine.start" not in proc.stderr

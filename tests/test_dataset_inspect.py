@@ -312,8 +312,9 @@ def test_inspect_upstream_datasets(run, name):
 def test_inspect_bad_arguments_are_errors(run, tmp_path):
     proc = run("inspect", tmp_path / "no-such-lake", check=False)
     assert proc.returncode == 1 and "no dataset" in proc.stderr
+    # A flag value that does not parse is a usage error (exit 2, docs/cli.md).
     proc = run("inspect", tmp_path, "--check", "--grace-period", "soon", check=False)
-    assert proc.returncode == 1 and "--grace-period" in proc.stderr
+    assert proc.returncode == 2 and "--grace-period" in proc.stderr
     empty = inspect(run, tmp_path)
     assert empty["files"] == 0 and empty["signals"] == []
 

@@ -129,7 +129,7 @@ def test_repair_grace_period_keeps_young_leftovers(run, crashed_lake):
 
 def test_repair_bad_arguments_are_errors(run, tmp_path):
     proc = run("repair", tmp_path, "--grace-period", "soon", check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a usage error (docs/cli.md)
     assert "--grace-period" in proc.stderr
     proc = run("repair", tmp_path / "no-such-lake", check=False)
     assert proc.returncode == 1

@@ -41,7 +41,7 @@ def test_time_range_selects_records(tmp_path, run):
 
 def test_bad_dataset_inputs(tmp_path, run):
     proc = run("convert", "--start", "yesterday", tmp_path, tmp_path / "o.jsonl", check=False)
-    assert proc.returncode == 1 and "yesterday" in proc.stderr
+    assert proc.returncode == 2 and "yesterday" in proc.stderr  # usage error
     lake = tmp_path / "lake" / "logs" / "_part_id=00000000-0000-4000-8000-000000000000"
     lake.mkdir(parents=True)
     (lake / "part-1-x.parquet").write_bytes(b"PAR1 garbage")

@@ -150,11 +150,12 @@ def test_console_and_detailed_debug_from_inline_yaml(run, tmp_path):
 
 
 def test_metrics_file_that_cannot_be_written_fails_the_run(run, tmp_path):
-    # Scenario: --metrics-file in a directory that does not exist, and over an
-    # existing file.
-    # Guarantees: the run reports the file and exits 1 (it exited 0: a job relying on
-    # the metrics got none); a written file is whole (renamed into place) and no
-    # temporary is left.
+    # Scenario: --metrics-file in a directory that does not exist, naming a
+    # directory, and over an existing file.
+    # Guarantees: a missing folder is refused before the run (exit 2); a file that
+    # cannot be written at exit is reported and the run exits 1 (it exited 0: a job
+    # relying on the metrics got none); a written file is whole (renamed into place)
+    # and no temporary is left.
     config = tmp_path / "gen.yaml"
     config.write_text("""version: otel_dataflow/v1
 groups:
@@ -173,10 +174,15 @@ groups:
 """)
     missing = tmp_path / "no-such-dir" / "m.prom"
     proc = run("run", "-c", config, "--metrics-file", missing, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert str(missing) in proc.stderr and "engine.start" not in proc.stderr
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    proc = run("run", "-c", config, "--metrics-file", folder, check=False)
     assert proc.returncode == 1, proc.stderr
-    assert str(missing) in proc.stderr
+    assert str(folder) in proc.stderr
     metrics = tmp_path / "m.prom"
     metrics.write_text("old\n")
     run("run", "-c", config, "--metrics-file", metrics)
     assert "otap_node_sent_items_total{" in metrics.read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.yaml", "m.prom"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "gen.yaml", "m.prom"]

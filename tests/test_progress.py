@@ -132,4 +132,4 @@ def test_auto_draws_on_a_terminal(cli, source, tmp_path):
 
 def test_bad_mode_is_an_error(run, source, tmp_path):
     proc = run("convert", source, tmp_path / "lake", "--progress=sometimes", check=False)
-    assert proc.returncode == 1 and "--progress: expected auto, always or never" in proc.stderr
+    assert proc.returncode == 2 and "--progress: expected auto, always or never" in proc.stderr

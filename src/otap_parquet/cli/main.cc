@@ -15,11 +15,13 @@
 #include "otap_parquet/cli/dataset_commands.h"
 #include "otap_parquet/cli/inspect_command.h"
 #include "otap_parquet/cli/partitions_command.h"
+#include "otap_parquet/cli/progress.h"
 #include "otap_parquet/cli/repair_command.h"
 #include "otap_parquet/cli/replay_commands.h"
 #include "otap_parquet/cli/run_cli.h"
 #include "otap_parquet/cli/sql_command.h"
 #include "otap_parquet/config/time_bound.h"
+#include "otap_parquet/config/units.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/util/memory.h"
 #include "otap_parquet/version.h"
@@ -40,11 +42,49 @@ Signal ParseSignal(const std::string& name) {
   return *signal;
 }
 
+// A CLI11 check from one of our parsers: a value it refuses is a usage error (exit
+// 2, naming the option) found before the command starts, not a failure (exit 1)
+// after it may have begun work.
+template <typename Parse>
+CLI::Validator Parses(std::string what, Parse parse) {
+  return CLI::Validator(
+      [parse](std::string& value) -> std::string {
+        auto parsed = parse(value);
+        if (parsed.ok()) return std::string();
+        // CLI11 puts the option's name first; some parsers name it too.
+        std::string message = parsed.status().message();
+        if (message.rfind("--", 0) == 0 && message.find(": ") != std::string::npos) {
+          message = message.substr(message.find(": ") + 2);
+        }
+        return message;
+      },
+      std::move(what));
+}
+
+CLI::Validator IsDuration() {
+  return Parses("DURATION", [](const std::string& s) {
+    return otap_parquet::config::ParseDuration(s);
+  });
+}
+
+CLI::Validator IsProgressMode() {
+  return Parses("auto|always|never", [](const std::string& s) {
+    return otap_parquet::cli::ParseProgressMode(s);
+  });
+}
+
+CLI::Validator IsTimeBound() {
+  return Parses("TIME", [](const std::string& s) {
+    return otap_parquet::config::ParseTimeBound(s);
+  });
+}
+
 // Adds the object-store retry flags (the exporter's `retry` block).
 void AddRetryFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
   cmd->add_option("--retry-timeout", flags->retry_timeout,
                   "object stores: how long one request is retried (e.g. 30s; default "
-                  "3m)");
+                  "3m)")
+      ->check(IsDuration());
   cmd->add_option("--max-retries", flags->max_retries,
                   "object stores: most retries of one request (default 10; 0 = none)")
       ->check(CLI::NonNegativeNumber);
@@ -125,23 +165,31 @@ int main(int argc, char** argv) {
       ->add_option("--progress", convert.progress,
                    "progress line on stderr: auto (when stderr is a terminal), always, "
                    "never")
+      ->check(IsProgressMode())
       ->capture_default_str();
   AddDatasetFlags(convert_cmd, &convert_dataset);
   std::string convert_start, convert_end;
   std::vector<std::string> convert_partitions;
-  convert_cmd->add_option("--start", convert_start,
-                          "dataset input: only records at or after this time (Unix ns or "
-                          "RFC 3339 UTC)");
-  convert_cmd->add_option("--end", convert_end,
-                          "dataset input: only records before this time");
+  convert_cmd
+      ->add_option("--start", convert_start,
+                   "dataset input: only records at or after this time (Unix ns or "
+                   "RFC 3339 UTC)")
+      ->check(IsTimeBound());
+  convert_cmd
+      ->add_option("--end", convert_end, "dataset input: only records before this time")
+      ->check(IsTimeBound());
   convert_cmd->add_option(
       "--partition", convert_partitions,
       "dataset input: only partitions with this level, key=value with the value as "
       "in the data (e.g. service.name=checkout, date=2026-11-01); repeatable (any)");
   std::string convert_shard;
-  convert_cmd->add_option("--shard", convert_shard,
-                          "dataset input: only the partitions of shard K of N (K/N, "
-                          "from 0), as receiver:parquet's shard");
+  convert_cmd
+      ->add_option("--shard", convert_shard,
+                   "dataset input: only the partitions of shard K of N (K/N, "
+                   "from 0), as receiver:parquet's shard")
+      ->check(Parses("K/N", [](const std::string& s) {
+        return otap_parquet::dataset::Shard::Parse(s);
+      }));
 
   otap_parquet::cli::BenchWriteOptions bench_write;
   std::string bench_signal;
@@ -227,10 +275,12 @@ int main(int argc, char** argv) {
       ->add_option("--progress", repair.progress,
                    "progress line on stderr: auto (when stderr is a terminal), always, "
                    "never")
+      ->check(IsProgressMode())
       ->capture_default_str();
   repair_cmd
       ->add_option("--grace-period", repair.grace_period,
                    "only leftovers older than this are removed (e.g. 30m, 1h, 0s)")
+      ->check(IsDuration())
       ->capture_default_str();
   repair_cmd->add_option("--s3-endpoint", repair.flags.s3_endpoint,
                          "S3 endpoint override (host:port or http(s)://host:port)");
@@ -253,17 +303,27 @@ int main(int argc, char** argv) {
   compact_cmd
       ->add_option("--older-than", compact.older_than,
                    "only partitions whose every file is older than this (e.g. 1h, 0s)")
+      ->check(IsDuration())
       ->capture_default_str();
   compact_cmd->add_option("--partition", compact.partitions,
                           "partition path as `partitions` lists it; repeatable (default: "
                           "every partition with small files)");
   compact_cmd
       ->add_option("--target-size", compact.target_size, "bytes per new file (128MiB)")
+      ->check(Parses("SIZE",
+                     [](const std::string& s) -> arrow::Result<int64_t> {
+                       ARROW_ASSIGN_OR_RAISE(auto bytes,
+                                             otap_parquet::config::ParseBytes(s));
+                       if (bytes <= 0)
+                         return arrow::Status::Invalid("must be > 0, got '", s, "'");
+                       return bytes;
+                     }))
       ->capture_default_str();
   compact_cmd
       ->add_option("--grace", compact.grace,
                    "superseded files are deleted this long after their compaction "
                    "committed (by a later run; 0s = at once)")
+      ->check(IsDuration())
       ->capture_default_str();
   compact_cmd->add_option(
       "--compression", compact.flags.compression,
@@ -291,6 +351,7 @@ int main(int argc, char** argv) {
       ->add_option("--progress", compact.progress,
                    "progress line on stderr (old files read): auto (when stderr is a "
                    "terminal), always, never")
+      ->check(IsProgressMode())
       ->capture_default_str();
 
   otap_parquet::cli::InspectCommandOptions inspect;
@@ -310,10 +371,12 @@ int main(int argc, char** argv) {
       ->add_option("--progress", inspect.progress,
                    "--check: progress line on stderr: auto (when stderr is a terminal), "
                    "always, never")
+      ->check(IsProgressMode())
       ->capture_default_str();
   inspect_cmd
       ->add_option("--grace-period", inspect.grace_period,
                    "--check: leftovers younger than this may be a flush in progress")
+      ->check(IsDuration())
       ->capture_default_str();
   inspect_cmd->add_option("--s3-endpoint", inspect.flags.s3_endpoint,
                           "S3 endpoint override (host:port or http(s)://host:port)");
@@ -404,9 +467,29 @@ int main(int argc, char** argv) {
     if (!compare_signal.empty()) compare_parsed_signal = ParseSignal(compare_signal);
     for (const auto& name : generate_signals)
       generate.signals.push_back(ParseSignal(name));
+    for (const auto& name : bench_replay_signals) {
+      bench_replay.signals.push_back(ParseSignal(name));
+    }
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
+  }
+
+  // The dataset flags (--compression, --partition-by, --writer-options, ...) are
+  // checked together before any work: a value they refuse is a usage error.
+  auto bad_dataset_flags = [](const char* command,
+                              const otap_parquet::cli::DatasetFlags& flags) {
+    arrow::Status st = flags.ToOptions().status();
+    if (st.ok()) st = flags.ToStorageSettings().status();
+    if (st.ok()) return false;
+    std::cerr << command << ": " << st.message() << "\n";
+    return true;
+  };
+  if ((*convert_cmd && bad_dataset_flags("convert", convert_dataset)) ||
+      (*bench_write_cmd && bad_dataset_flags("bench write", bench_write.flags)) ||
+      (*bench_replay_cmd && bad_dataset_flags("bench replay", bench_replay.flags)) ||
+      (*compact_cmd && bad_dataset_flags("compact", compact.flags))) {
+    return kExitUsage;
   }
 
   // S3 (if used) must shut down before static destruction.
@@ -475,11 +558,6 @@ int main(int argc, char** argv) {
   }
   if (*generate_cmd) return Report(otap_parquet::cli::RunGenerate(generate, std::cerr));
   if (*bench_replay_cmd) {
-    for (const auto& name : bench_replay_signals) {
-      auto signal = otap_parquet::SignalFromName(name);
-      if (!signal) return Report(arrow::Status::Invalid("unknown signal '", name, "'"));
-      bench_replay.signals.push_back(*signal);
-    }
     return Report(otap_parquet::cli::RunBenchReplay(bench_replay, std::cout));
   }
   if (*bench_write_cmd) {

@@ -87,6 +87,17 @@ int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) 
     }
   }
 
+  // Found at exit it failed the run after all its work: check the folder now.
+  if (!options.metrics_file.empty()) {
+    const auto parent = std::filesystem::absolute(options.metrics_file).parent_path();
+    std::error_code error;
+    if (!std::filesystem::is_directory(parent, error)) {
+      err << "error: --metrics-file " << options.metrics_file << ": folder "
+          << parent.string() << " does not exist\n";
+      return kRunExitConfig;
+    }
+  }
+
   auto config = engine::LoadEngineConfig(options.config, registry);
   if (!config.ok()) {
     err << "error: " << config.status().message() << "\n";

@@ -2,6 +2,7 @@
 #include "otap_parquet/config/config_reader.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include <fmt/format.h>
@@ -231,11 +232,14 @@ std::optional<int64_t> ConfigReader::Int(std::string_view key, int64_t min, int6
 std::optional<double> ConfigReader::Double(std::string_view key) {
   const YAML::Node n = Get(key);
   if (IsNullish(n)) return std::nullopt;
-  if (n.IsScalar()) {
+  // Decimal only: strtod also reads "nan", "inf" and hex, and a NaN passes every
+  // range check written as `v < min`.
+  const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+  if (!s.empty() && s.find_first_not_of("0123456789+-.eE") == std::string::npos) {
     try {
       size_t used = 0;
-      const double value = std::stod(n.Scalar(), &used);
-      if (used == n.Scalar().size()) return value;
+      const double value = std::stod(s, &used);
+      if (used == s.size() && std::isfinite(value)) return value;
     } catch (const std::exception&) {
     }
   }

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "otap_parquet/config/strict_yaml.h"
 #include "otap_parquet/dataset/writer_options.h"
 #include "otap_parquet/nodes/exporters/parquet/parquet_exporter_config.h"
 #include "otap_parquet/storage/storage.h"
@@ -141,6 +142,73 @@ TEST(ConfigReaderTest, ItemsReadsListsOfMappings) {
               ElementsAre("n.l[1] (line 3): expected a mapping, got 5",
                           "n.l[2].b (line 4): unknown key; did you mean \"a\"?",
                           "n.m (line 5): expected a list, got <map>"));
+}
+
+// Scenario: numbers spelt as nan, inf, infinity, hex, or with trailing text.
+// Guarantees: Double refuses each as not a number (strtod reads them, and NaN
+// slipped through every range check written as `v < min`: `multiplier: nan` was
+// accepted); plain decimals and exponents still read.
+TEST(ConfigReaderTest, DoubleRefusesNonFiniteAndHex) {
+  ConfigErrors errors;
+  ConfigReader reader(YAML::Load("a: nan\nb: inf\nc: -Infinity\nd: 0x10\ne: 1.5x\n"
+                                 "f: 2.5\ng: 1e-3\nh: 1e400\n"),
+                      "n", &errors);
+  for (const char* key : {"a", "b", "c", "d", "e", "h"}) {
+    EXPECT_FALSE(reader.Double(key).has_value()) << key;
+  }
+  EXPECT_EQ(reader.Double("f"), 2.5);
+  EXPECT_EQ(reader.Double("g"), 1e-3);
+  reader.Finish();
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("n.a (line 1): expected a number, got nan",
+                          "n.b (line 2): expected a number, got inf",
+                          "n.c (line 3): expected a number, got -Infinity",
+                          "n.d (line 4): expected a number, got 0x10",
+                          "n.e (line 5): expected a number, got 1.5x",
+                          "n.h (line 8): expected a number, got 1e400"));
+}
+
+// Scenario: mappings with a key written twice (`verbosity: basic` then
+// `verbosity: detailed`), at the top, nested in a list, and reached twice through
+// an alias.
+// Guarantees: one error per repeated key at its path and line, naming the first
+// line (yaml-cpp keeps both entries and a lookup silently took the first); an
+// aliased mapping is reported once.
+TEST(ConfigReaderTest, ReportsDuplicateKeys) {
+  ConfigErrors errors;
+  ReportDuplicateKeys(YAML::Load("a: 1\nb: 2\na: 3\nl:\n  - {x: 1, x: 2}\n"
+                                 "m: &m {y: 1, y: 1}\nn: *m\n"),
+                      "n", &errors);
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("n.a (line 3): duplicate key (first at line 1)",
+                          "n.l[0].x (line 5): duplicate key (first at line 5)",
+                          "n.m.y (line 6): duplicate key (first at line 6)"));
+}
+
+// Scenario: settings kept in milliseconds given a sub-millisecond duration
+// (exporter:parquet's `flush_when_older_than: 500us`, the storage retry's
+// `init_backoff: 10us`).
+// Guarantees: an error at the key (truncated to 0 it silently turned the age
+// flush off and made retries immediate); 0 and whole milliseconds read as given.
+TEST(ConfigReaderTest, MillisRefusesWhatWouldTruncateToZero) {
+  ConfigErrors errors;
+  ConfigReader writer(YAML::Load("flush_when_older_than: 500us\n"), "w", &errors);
+  (void)dataset::WriterOptions::Read(writer);
+  writer.Finish();
+  ConfigReader retry(YAML::Load("init_backoff: 10us\nmax_backoff: 2s\n"), "r", &errors);
+  const auto r = dataset::RetryConfig::Read(retry);
+  retry.Finish();
+  EXPECT_EQ(r.max_backoff, std::chrono::milliseconds(2000));
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("w.flush_when_older_than (line 1): must be 0 or at least 1ms "
+                          "(whole milliseconds), got \"500us\"",
+                          "r.init_backoff (line 1): must be 0 or at least 1ms (whole "
+                          "milliseconds), got \"10us\""));
+  ConfigErrors ok_errors;
+  ConfigReader ok(YAML::Load("a: 0s\nb: 1500us\n"), "n", &ok_errors);
+  EXPECT_EQ(ReadMillis(ok, "a"), std::chrono::milliseconds(0));
+  EXPECT_EQ(ReadMillis(ok, "b"), std::chrono::milliseconds(1));
+  EXPECT_TRUE(ok_errors.empty());
 }
 
 // Scenario: settings structs read from a block with bad input (RetryConfig,

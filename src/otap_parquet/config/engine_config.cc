@@ -2,6 +2,7 @@
 #include "otap_parquet/config/engine_config.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -10,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/config/strict_yaml.h"
 #include "otap_parquet/config/units.h"
 
 namespace otap_parquet::config {
@@ -30,6 +32,26 @@ int LineAt(const std::string& text, size_t pos) {
     if (text[i] == '\n') ++line;
   }
   return line;
+}
+
+// Offset of the first byte that does not begin a well-formed UTF-8 sequence, or
+// npos. yaml-cpp passes such bytes through into ids and paths.
+size_t FirstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80                 ? 1
+                     : c >= 0xC2 && c <= 0xDF ? 2
+                     : c >= 0xE0 && c <= 0xEF ? 3
+                     : c >= 0xF0 && c <= 0xF4 ? 4
+                                              : 0;
+    if (n == 0 || i + n > s.size()) return i;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    }
+    i += n;
+  }
+  return std::string_view::npos;
 }
 
 std::optional<int> ReadCoreAllocation(ConfigReader reader) {
@@ -56,14 +78,28 @@ std::optional<int> ReadCoreAllocation(ConfigReader reader) {
     if (!set.IsSequence() || set.size() == 0) {
       reader.Error("set", "core_set needs a non-empty list of {start, end}");
     } else {
+      // Core ids as core_count's bound (4096 instances): a wider range overflowed
+      // the count or started one thread per id. Ranges must not overlap (upstream).
+      std::vector<std::pair<int64_t, int64_t>> ranges;
       for (size_t i = 0; i < set.size(); ++i) {
         ConfigReader range(set[i], JoinPath(reader.path(), fmt::format("set[{}]", i)),
                            reader.errors());
-        auto start = range.Int("start", 0);
-        auto end = range.Int("end", 0);
-        if (!start || !end) range.Error("", "needs integer start and end");
+        auto start = range.Int("start", 0, 4095);
+        auto end = range.Int("end", 0, 4095);
+        if (!range.Has("start") || !range.Has("end")) {
+          range.Error("", "needs integer start and end");
+        }
         if (start && end && *end < *start) range.Error("end", "must be >= start");
-        if (start && end && *end >= *start) total += static_cast<int>(*end - *start + 1);
+        if (start && end && *end >= *start) {
+          for (const auto& [s, e] : ranges) {
+            if (*start <= e && s <= *end) {
+              range.Error("", fmt::format("overlaps the range {}..{}", s, e));
+              break;
+            }
+          }
+          ranges.emplace_back(*start, *end);
+          total += static_cast<int>(*end - *start + 1);
+        }
         range.Finish();
       }
       if (total > 0) count = total;
@@ -338,10 +374,8 @@ void ReadNodes(ConfigReader& parent, bool legacy, PipelineSpec* pipeline) {
   for (auto it = nodes.begin(); it != nodes.end(); ++it) {
     const std::string id = it->first.Scalar();
     const std::string npath = JoinPath(path, id);
-    if (!seen.insert(id).second) {
-      parent.errors()->Add(npath, it->first.Mark(), "duplicate node id");
-      continue;
-    }
+    // Reported as a duplicate key by ReportDuplicateKeys; read once.
+    if (!seen.insert(id).second) continue;
     if (id.find('[') != std::string::npos || id.find(']') != std::string::npos) {
       parent.errors()->Add(npath, it->first.Mark(), "node ids must not contain [ or ]");
     }
@@ -375,6 +409,9 @@ void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors)
   if (version && *version != kVersionV1) {
     reader.Error("version",
                  fmt::format("must be \"{}\", got \"{}\"", kVersionV1, *version));
+  } else if (!version && !reader.Has("version") && reader.Raw("version").IsNull()) {
+    // `version:` with no value is present (it chose this format) but not v1.
+    reader.Error("version", fmt::format("must be \"{}\", got null", kVersionV1));
   }
   PolicySet top;
   if (reader.Has("policies")) top = ReadPolicies(reader.Child("policies"));
@@ -401,8 +438,10 @@ void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors)
   }
   ConfigReader groups = reader.Child("groups");
   if (groups.node().IsMap()) {
+    std::set<std::string> seen_groups;  // a repeat is a duplicate key (reported)
     for (auto git = groups.node().begin(); git != groups.node().end(); ++git) {
       const std::string group_id = git->first.Scalar();
+      if (!seen_groups.insert(group_id).second) continue;
       ConfigReader group = groups.Child(group_id);
       if (group_id == "system") {
         groups.Error(group_id, "the group id \"system\" is reserved");
@@ -412,7 +451,9 @@ void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors)
       if (group.Has("topics")) group.Error("topics", "topics are not supported yet");
       ConfigReader pipelines = group.Child("pipelines");
       if (pipelines.node().IsMap()) {
+        std::set<std::string> seen_pipelines;
         for (auto pit = pipelines.node().begin(); pit != pipelines.node().end(); ++pit) {
+          if (!seen_pipelines.insert(pit->first.Scalar()).second) continue;
           PipelineSpec pipeline;
           pipeline.group = group_id;
           pipeline.name = pit->first.Scalar();
@@ -559,10 +600,17 @@ arrow::Result<std::string> ReadConfigSource(const std::string& source) {
   if (source.rfind("yaml:", 0) == 0) return source.substr(5);
   std::string path = source;
   if (path.rfind("file:", 0) == 0) path = path.substr(5);
+  // A directory opens as a stream that reads nothing: it would be "not a mapping".
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return arrow::Status::IOError("cannot read configuration file ", path,
+                                  ": it is a directory");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return arrow::Status::IOError("cannot read configuration file ", path);
   std::ostringstream text;
   text << in.rdbuf();
+  if (in.bad()) return arrow::Status::IOError("cannot read configuration file ", path);
   return text.str();
 }
 
@@ -571,6 +619,17 @@ EngineConfig ParseEngineConfig(const std::string& text, const std::string& sourc
   EngineConfig config;
   config.source = source;
   const std::string substituted = SubstituteEnv(text, source, errors);
+  // A UTF-16/32 file (with its byte order mark) is left to yaml-cpp, which reads it.
+  const bool utf16_or_32 = substituted.rfind("\xFF\xFE", 0) == 0 ||
+                           substituted.rfind("\xFE\xFF", 0) == 0 ||
+                           substituted.rfind(std::string("\0\0\xFE\xFF", 4), 0) == 0;
+  if (const size_t bad = FirstInvalidUtf8(substituted);
+      bad != std::string_view::npos && !utf16_or_32) {
+    errors->Add(source, LineAt(substituted, bad),
+                fmt::format("not UTF-8 (byte 0x{:02X} at offset {})",
+                            static_cast<unsigned char>(substituted[bad]), bad));
+    return config;
+  }
   auto root = LoadYaml(substituted, source);
   if (!root.ok()) {
     errors->Add("", 0, root.status().message());
@@ -580,6 +639,7 @@ EngineConfig ParseEngineConfig(const std::string& text, const std::string& sourc
     errors->Add(source, root->Mark(), "the configuration must be a YAML mapping");
     return config;
   }
+  ReportDuplicateKeys(*root, "", errors);
   const YAML::Node& r = *root;
   if (r["version"]) {
     config.format = ConfigFormat::kDataflowV1;

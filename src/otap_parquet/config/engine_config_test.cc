@@ -295,6 +295,40 @@ TEST(ConfigEngineTest, ReportsSyntaxErrors) {
               HasSubstr("version (line 1): must be \"otel_dataflow/v1\""));
 }
 
+// Scenario: a config with a byte that is not UTF-8 in a pipeline id.
+// Guarantees: an error naming the file, the line and the byte (yaml-cpp passed the
+// byte through into the pipeline's id and messages).
+TEST(ConfigEngineTest, RefusesNonUtf8) {
+  EXPECT_THAT(Errors("version: otel_dataflow/v1\ngroups:\n  d\xff\xfe: {}\n"),
+              HasSubstr("test.yaml (line 3): not UTF-8 (byte 0xFF at offset 37)"));
+  // UTF-8 in values and ids is fine.
+  EXPECT_THAT(Errors("version: otel_dataflow/v1\ngroups:\n  d\xc3\xa9: {}\n"),
+              Not(HasSubstr("UTF-8")));
+}
+
+// Scenario: documents that are not a mapping (a list, a scalar, nothing), and one
+// nested 100 000 levels deep.
+// Guarantees: each is one clear error (no crash, no stack overflow).
+TEST(ConfigEngineTest, RefusesOtherDocumentShapes) {
+  EXPECT_THAT(Errors("[1, 2]\n"), HasSubstr("the configuration must be a YAML mapping"));
+  EXPECT_THAT(Errors("hello\n"), HasSubstr("the configuration must be a YAML mapping"));
+  EXPECT_THAT(Errors(""), HasSubstr("the configuration must be a YAML mapping"));
+  EXPECT_THAT(Errors("a: " + std::string(100000, '[') + std::string(100000, ']')),
+              HasSubstr("YAML syntax error"));
+}
+
+// Scenario: `--config` naming a directory, or a file that does not exist.
+// Guarantees: an IOError saying so (a directory read as empty text and was
+// reported as "the configuration must be a YAML mapping").
+TEST(ConfigEngineTest, ConfigSourceThatIsADirectory) {
+  const auto dir = std::filesystem::temp_directory_path();
+  EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr("it is a directory"),
+                                  ReadConfigSource(dir.string()));
+  EXPECT_RAISES_WITH_MESSAGE_THAT(IOError, HasSubstr("it is a directory"),
+                                  ReadConfigSource("file:" + dir.string()));
+  ASSERT_RAISES(IOError, ReadConfigSource((dir / "no-such-config.yaml").string()));
+}
+
 // Scenario: ConfigReader typed getters on bad values.
 // Guarantees: bytes and enums report the value and the allowed set.
 TEST(ConfigEngineTest, ReaderReportsBadBytesAndEnums) {

@@ -41,7 +41,10 @@ arrow::Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
     size_t start = i;
     while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
     if (i == start) return invalid();
-    const long double value = std::stold(std::string(s.substr(start, i - start)));
+    // Digit by digit: std::stold throws on a number past long double's range, and
+    // a value of thousands of digits must be "too large", not an abort.
+    long double value = 0;
+    for (size_t k = start; k < i; ++k) value = value * 10 + (s[k] - '0');
     start = i;
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
     const std::string unit = util::AsciiLower(s.substr(start, i - start));
@@ -80,18 +83,24 @@ arrow::Result<int64_t> ParseBytes(std::string_view text) {
     return arrow::Status::Invalid("invalid byte size \"", text,
                                   "\"; expected an integer or e.g. 4MiB, 4MB, 512KiB");
   };
+  // digits[.digits]: one decimal point at most ("1.2.3MB" is not 1.2 MB).
   size_t i = 0;
-  while (i < s.size() &&
-         (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) {
+  long double value = 0;
+  size_t digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+    value = value * 10 + (s[i++] - '0');
+    ++digits;
+  }
+  if (i < s.size() && s[i] == '.') {
     ++i;
+    long double scale = 0.1L;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      value += (s[i++] - '0') * scale;
+      scale /= 10;
+      ++digits;
+    }
   }
-  if (i == 0) return invalid();
-  long double value;
-  try {
-    value = std::stold(std::string(s.substr(0, i)));
-  } catch (const std::exception&) {
-    return invalid();
-  }
+  if (digits == 0 || (i < s.size() && s[i] == '.')) return invalid();
   std::string_view unit = Trim(s.substr(i));
   long double scale = 1;
   if (!unit.empty() && unit != "b" && unit != "B") {
@@ -120,7 +129,9 @@ arrow::Result<int64_t> ParseBytes(std::string_view text) {
   if (bytes > static_cast<long double>(std::numeric_limits<int64_t>::max())) {
     return arrow::Status::Invalid("byte size \"", text, "\" is too large");
   }
-  if (unit.empty() && value != std::floor(value)) return invalid();
+  // A fraction of a byte means a typo, not a size to round.
+  const bool in_bytes = unit.empty() || unit == "b" || unit == "B";
+  if (in_bytes && value != std::floor(value)) return invalid();
   return static_cast<int64_t>(std::llround(bytes));
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/config/units.h"
 
+#include <string>
+
 #include "otap_parquet/testing/gtest_util.h"
 
 namespace otap_parquet::config {
@@ -33,6 +35,34 @@ TEST(ConfigUnitsTest, ParsesDurations) {
   EXPECT_RAISES_WITH_MESSAGE_THAT(Invalid, ::testing::HasSubstr("units"),
                                   ParseDuration("10 parsecs"));
   ASSERT_RAISES(Invalid, ParseDuration(""));
+}
+
+// Scenario: durations whose number has thousands of digits, or is negative or
+// fractional.
+// Guarantees: each is Invalid (a number too long for a long double once threw
+// std::out_of_range out of the parser and aborted `run --validate-and-exit`).
+TEST(ConfigUnitsTest, RejectsHugeAndSignedDurations) {
+  EXPECT_RAISES_WITH_MESSAGE_THAT(Invalid, ::testing::HasSubstr("too large"),
+                                  ParseDuration(std::string(5000, '9') + "s"));
+  EXPECT_RAISES_WITH_MESSAGE_THAT(Invalid, ::testing::HasSubstr("too large"),
+                                  ParseDuration("9223372036854775808ns"));
+  ASSERT_RAISES(Invalid, ParseDuration("-1s"));
+  ASSERT_RAISES(Invalid, ParseDuration("1.5s"));
+  ASSERT_RAISES(Invalid, ParseDuration("1e30s"));
+}
+
+// Scenario: byte sizes with a malformed number ("1.2.3MB", "1..5KiB", ".") or a
+// fraction of a byte.
+// Guarantees: Invalid, never the prefix that happens to parse ("1.2.3MB" once read
+// as 1.2 MB) nor a rounded byte.
+TEST(ConfigUnitsTest, RejectsMalformedByteNumbers) {
+  ASSERT_RAISES(Invalid, ParseBytes("1.2.3MB"));
+  ASSERT_RAISES(Invalid, ParseBytes("1..5KiB"));
+  ASSERT_RAISES(Invalid, ParseBytes("."));
+  ASSERT_RAISES(Invalid, ParseBytes("0.5B"));
+  ASSERT_RAISES(Invalid, ParseBytes(std::string(5000, '9')));
+  ASSERT_OK_AND_ASSIGN(auto b, ParseBytes("0.5KiB"));
+  EXPECT_EQ(b, 512);
 }
 
 // Scenario: byte sizes as integers and with decimal or binary units.

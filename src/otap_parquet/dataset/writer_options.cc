@@ -15,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/config/config_reader.h"
+#include "otap_parquet/config/strict_yaml.h"
 
 namespace otap_parquet::dataset {
 
@@ -272,14 +273,11 @@ arrow::Result<Compression> CompressionFromName(std::string_view name) {
 }
 
 WriterOptions WriterOptions::Read(config::ConfigReader& reader) {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
   WriterOptions c;
   if (auto v = reader.Int("target_rows_per_file")) c.target_rows_per_file = *v;
   if (auto v = reader.Bytes("target_bytes_per_file")) c.target_bytes_per_file = *v;
-  if (auto v = reader.Duration("flush_when_older_than")) {
-    c.flush_when_older_than = duration_cast<milliseconds>(*v);
-  }
+  if (auto v = config::ReadMillis(reader, "flush_when_older_than"))
+    c.flush_when_older_than = *v;
   // Case-insensitive with aliases ("uncompressed", "lz4_raw"), as the CLI's flag.
   if (auto v = reader.String("compression")) {
     auto compression = CompressionFromName(*v);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/config/units.h"
+
 namespace otap_parquet::engine {
 
 void NoConfig(const YAML::Node& config, const std::string& path,
@@ -50,8 +52,57 @@ std::vector<std::string> Registry::urns() const {
   return out;
 }
 
+namespace {
+
+// One `listening_addr` of a receiver's config.
+struct ListenUse {
+  std::string path;
+  int line = 0;
+  config::HostPort address;
+};
+
+std::string AddressText(const config::HostPort& address) {
+  return address.host.find(':') != std::string::npos
+             ? fmt::format("[{}]:{}", address.host, address.port)
+             : fmt::format("{}:{}", address.host, address.port);
+}
+
+bool AnyHost(const std::string& host) {
+  return host.empty() || host == "0.0.0.0" || host == "::";
+}
+
+// Same port (not 0, any free port), and the same host or a wildcard on either side.
+bool Overlap(const config::HostPort& a, const config::HostPort& b) {
+  return a.port != 0 && a.port == b.port &&
+         (a.host == b.host || AnyHost(a.host) || AnyHost(b.host));
+}
+
+// Every `listening_addr` key in a receiver's config (receiver:otlp has one per
+// protocol, receiver:otap one; upstream names every server address so).
+void CollectListenAddresses(const YAML::Node& node, const std::string& path,
+                            std::vector<ListenUse>* out) {
+  if (!node.IsMap()) return;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    const std::string key_path = config::JoinPath(path, it->first.Scalar());
+    if (it->first.Scalar() == "listening_addr" && it->second.IsScalar()) {
+      if (auto address = config::ParseHostPort(it->second.Scalar()); address.ok()) {
+        out->push_back({key_path, config::LineOf(it->first.Mark()), *address});
+      }
+    } else {
+      CollectListenAddresses(it->second, key_path, out);
+    }
+  }
+}
+
+}  // namespace
+
 void ValidateNodes(const config::EngineConfig& config, const Registry& registry,
                    config::ConfigErrors* errors) {
+  // Two nodes on one address would each bind it (SO_REUSEPORT, meant for the
+  // instances of one node) and the kernel would split the connections between
+  // them, whatever protocol each speaks.
+  std::vector<ListenUse> listening;
   std::vector<std::string> short_names;
   for (const auto& urn : registry.urns()) {
     short_names.push_back(config::ParseNodeUrn(urn)->short_name());
@@ -71,7 +122,23 @@ void ValidateNodes(const config::EngineConfig& config, const Registry& registry,
         errors->Add(node.path, node.line, std::move(message));
         continue;
       }
+      const size_t errors_before = errors->size();
       factory->validate_config(node.config, node.config_path(), errors);
+      if (factory->kind != NodeKind::kReceiver || errors->size() != errors_before) {
+        continue;
+      }
+      std::vector<ListenUse> uses;
+      CollectListenAddresses(node.config, node.config_path(), &uses);
+      for (auto& use : uses) {
+        for (const auto& other : listening) {
+          if (!Overlap(use.address, other.address)) continue;
+          errors->Add(use.path, use.line,
+                      fmt::format("{} is also the listening address of {} (line {})",
+                                  AddressText(use.address), other.path, other.line));
+          break;
+        }
+        listening.push_back(std::move(use));
+      }
     }
   }
 }

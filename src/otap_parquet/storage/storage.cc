@@ -21,6 +21,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/config/config_reader.h"
+#include "otap_parquet/config/strict_yaml.h"
 #include "otap_parquet/util/fsync.h"
 
 namespace otap_parquet::dataset {
@@ -28,10 +29,6 @@ namespace otap_parquet::dataset {
 using arrow::Status;
 
 namespace {
-
-std::chrono::milliseconds ToMillis(std::chrono::nanoseconds d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-}
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -371,10 +368,10 @@ arrow::Result<AzureLocation> ParseAzureUri(std::string_view uri) {
 RetryConfig RetryConfig::Read(config::ConfigReader& reader) {
   RetryConfig c;
   if (auto v = reader.Int("max_retries")) c.max_retries = *v;
-  if (auto v = reader.Duration("init_backoff")) c.init_backoff = ToMillis(*v);
-  if (auto v = reader.Duration("max_backoff")) c.max_backoff = ToMillis(*v);
+  if (auto v = config::ReadMillis(reader, "init_backoff")) c.init_backoff = *v;
+  if (auto v = config::ReadMillis(reader, "max_backoff")) c.max_backoff = *v;
   if (auto v = reader.Double("backoff_base")) c.backoff_base = *v;
-  if (auto v = reader.Duration("retry_timeout")) c.retry_timeout = ToMillis(*v);
+  if (auto v = config::ReadMillis(reader, "retry_timeout")) c.retry_timeout = *v;
   c.Check(reader);
   return c;
 }

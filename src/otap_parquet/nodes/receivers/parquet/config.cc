@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "otap_parquet/config/strict_yaml.h"
 #include "otap_parquet/config/time_bound.h"
 #include "otap_parquet/dataset/partition_values.h"
 
@@ -47,9 +48,7 @@ ParquetReceiverConfig::Checkpoint ParquetReceiverConfig::Checkpoint::Read(
                  "must be a relative name inside the dataset (no '/' first, no "
                  "'..', no scheme)");
   }
-  if (auto v = reader.Duration("interval")) {
-    c.interval = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
-  }
+  if (auto v = config::ReadMillis(reader, "interval")) c.interval = *v;
   if (auto v = reader.Int("max_batches", 1, 1'000'000)) c.max_batches = *v;
   return c;
 }
@@ -74,13 +73,10 @@ ParquetReceiverConfig::ProcessingOptions ParquetReceiverConfig::ProcessingOption
     config::ConfigReader& reader) {
   ProcessingOptions c;
   if (auto v = reader.Int("batch_size", 1, 65535)) c.batch_size = *v;
-  if (auto v = reader.Duration("min_file_age")) {
-    c.min_file_age = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
-  }
+  if (auto v = config::ReadMillis(reader, "min_file_age")) c.min_file_age = *v;
   if (auto v = reader.Bool("validate_relations")) c.validate_relations = *v;
-  if (auto v = reader.Duration("orphan_grace_period")) {
-    c.orphan_grace_period = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
-  }
+  if (auto v = config::ReadMillis(reader, "orphan_grace_period"))
+    c.orphan_grace_period = *v;
   if (c.orphan_grace_period < c.min_file_age) {
     // A root file younger than min_file_age is not listed yet: its children must
     // wait at least as long.
