@@ -6,9 +6,12 @@ before and after), writer options applied, supersession honoured by replay,
 running through compactions (each record exactly once), kill -9 at every step of a
 compaction, refusals, and S3."""
 import collections
+import io
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -425,6 +428,175 @@ def test_compact_on_s3(s3_server, cli, run, edge_input, tmp_path):
     assert not set(new) & set(old)
     assert 0 < len(new) < len(old)
     assert [k for k in keys() if "_compactions/" in k]
+
+
+class S3Lake:
+    """A small-file lake on the moto S3 server, with an independent row count
+    (boto3 + pyarrow footers, applying the manifests as docs/operations.md's
+    "Plain SQL engines" filter does)."""
+
+    def __init__(self, server, cli, src, tmp_path):
+        self.client = server.client()
+        self.client.create_bucket(Bucket="telemetry")
+        self.cli, self.env, self.tmp = cli, server.env(), tmp_path
+        self.flags = ["--s3-endpoint", server.endpoint, "--allow-http"]
+        self.uri = "s3://telemetry/lake"
+        self.run("convert", src, self.uri, "--max-batch-rows", "7", "--rows-per-file",
+                 "40")
+
+    def run(self, *args, code=0):
+        proc = subprocess.run([str(self.cli), *map(str, args), *self.flags],
+                              capture_output=True, text=True, env=self.env, timeout=600)
+        assert code is None or proc.returncode == code, proc.stdout + proc.stderr
+        return proc
+
+    def paused_compact(self, point, *args):
+        """A compact run stopped (SIGSTOP) at step `point`; resume() finishes it."""
+        log = open(self.tmp / f"compact-{point}-{len(args)}.log", "w+")
+        env = dict(self.env, OTAP_PARQUET_COMPACT_STOP_AT=point)
+        proc = subprocess.Popen([str(self.cli), "compact", self.uri, *map(str, args),
+                                 *self.flags], stdout=log, stderr=subprocess.STDOUT,
+                                env=env)
+        _, status = os.waitpid(proc.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), f"compact ended before {point}"
+
+        def resume():
+            proc.send_signal(signal.SIGCONT)
+            code = proc.wait(timeout=600)
+            log.seek(0)
+            return code, log.read()
+        return resume
+
+    def keys(self):
+        return sorted(o["Key"] for page in self.client.get_paginator("list_objects_v2")
+                      .paginate(Bucket="telemetry") for o in page.get("Contents", []))
+
+    def visible_rows(self, table):
+        keys = self.keys()
+        manifests = [json.loads(self.client.get_object(Bucket="telemetry", Key=k)
+                                ["Body"].read())
+                     for k in keys if "/_compactions/" in k and k.endswith(".json")]
+        # In force: committed, and every new file there (as our readers require).
+        committed = [m for m in manifests if m["state"] == "committed" and all(
+            f"lake/{f['table']}/{m['partition']}/{f['name']}" in keys
+            for f in m["new_files"])]
+        hidden = {f"lake/{f['table']}/{m['supersedes']}/{f['name']}"
+                  for m in committed for f in m["old_files"]}
+        in_force = {m["part_id"] for m in committed}
+        rows = 0
+        for key in keys:
+            if not key.startswith(f"lake/{table}/") or not key.endswith(".parquet"):
+                continue
+            part_id = re.search(r"_part_id=([^/]+)/", key).group(1)
+            if key in hidden or (re.search(r"\.c[0-9a-f]{16}$", part_id)
+                                 and part_id not in in_force):
+                continue
+            body = self.client.get_object(Bucket="telemetry", Key=key)["Body"].read()
+            rows += pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
+        return rows
+
+    def counts(self):
+        return {t: self.visible_rows(t) for t in ("logs", "log_attrs", "spans",
+                                                  "span_attrs", "span_events")}
+
+
+@pytest.mark.parametrize("point", ["pending", "written"])
+def test_two_compacts_at_once_on_s3_keep_every_row_once(s3_server, cli, run, edge_input,
+                                                        tmp_path, point):
+    # Scenario: two `compact` runs on one S3 dataset at once (two machines, cron
+    # overlap; object stores have no flock): run A is stopped after its pending
+    # manifest (or after publishing its new files), run B compacts the same
+    # partition meanwhile, then A goes on.
+    # Guarantee: every row visible exactly once (an independent count and our
+    # replay); one of the runs refuses (exit 3). Both used to commit a compaction
+    # of the same files: every row twice.
+    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    before = lake.counts()
+    resume_a = lake.paused_compact(point, "--older-than", "0s")
+    b = lake.run("compact", lake.uri, "--older-than", "0s", code=None)
+    code_a, out_a = resume_a()
+    assert lake.counts() == before
+    assert sorted([code_a, b.returncode]) == [0, 3], (out_a, b.stdout, b.stderr)
+    refused = out_a if code_a == 3 else b.stdout
+    assert "another compaction" in refused, refused
+    after = tmp_path / "after.jsonl"
+    lake.run("convert", lake.uri, after)
+    run("compare", edge_input, after)
+    # The next run (grace 0s) deletes the superseded files: still every row once.
+    lake.run("compact", lake.uri, "--older-than", "0s", "--grace", "0s")
+    assert lake.counts() == before
+
+
+def test_compact_whose_pending_compaction_another_run_abandoned_loses_nothing_on_s3(
+        s3_server, cli, run, edge_input, tmp_path):
+    # Scenario: run A (--grace 0s) is stopped after publishing its new files, before
+    # its commit; run B (--grace 0s, nothing of its own to compact) takes A's pending
+    # compaction for a crashed one and undoes it (deletes A's new files and
+    # manifest); then A goes on.
+    # Guarantee: no row lost. A used to commit a manifest naming deleted files and
+    # delete the files it superseded: the partition's rows were gone.
+    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    before = lake.counts()
+    resume_a = lake.paused_compact("written", "--older-than", "0s", "--grace", "0s")
+    b = lake.run("compact", lake.uri, "--older-than", "100000h", "--grace", "0s")
+    assert "abandoned" in b.stdout, b.stdout
+    code_a, out_a = resume_a()
+    assert lake.counts() == before
+    assert code_a == 3 and "undone by another compact" in out_a, out_a
+    after = tmp_path / "after.jsonl"
+    lake.run("convert", lake.uri, after)
+    run("compare", edge_input, after)
+    # A later run compacts the partition normally.
+    out = lake.run("compact", lake.uri, "--older-than", "0s", "--grace", "0s").stdout
+    assert "1 partitions compacted" in out, out
+    assert lake.counts() == before
+
+
+def test_compact_refuses_a_partition_a_file_was_published_into_meanwhile_on_s3(
+        s3_server, cli, run, edge_input, tmp_path):
+    # Scenario: every file of a partition looked older than --older-than, but a
+    # writer is still adding to it (on S3 a file without our writer's finish time,
+    # upstream's, is aged by Last-Modified, the start of its multipart upload): a
+    # child file is published into it while compact runs, before its commit.
+    # Guarantee: the compaction is undone and refused (exit 3): the late file's
+    # parent rows are not moved to new ids behind its back. It used to commit.
+    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    before = lake.counts()
+    resume_a = lake.paused_compact("written", "--older-than", "0s", "--grace", "0s")
+    child = next(k for k in lake.keys() if k.startswith("lake/log_attrs/")
+                 and not re.search(r"\.c[0-9a-f]{16}/", k))
+    late = child.rsplit("/", 1)[0] + "/part-9999999999999-late.parquet"
+    lake.client.copy_object(Bucket="telemetry", Key=late,
+                            CopySource={"Bucket": "telemetry", "Key": child})
+    code_a, out_a = resume_a()
+    assert code_a == 3 and "changed while compacting" in out_a, out_a
+    assert not [k for k in lake.keys() if ".c" in k.split("/_part_id=")[-1]
+                and k.endswith(".parquet")]
+    lake.client.delete_object(Bucket="telemetry", Key=late)
+    assert lake.counts() == before
+
+
+def test_superseded_files_kept_when_new_files_of_a_commit_are_missing_on_s3(
+        s3_server, cli, run, edge_input, tmp_path):
+    # Scenario: a committed compaction whose new partition lost a file (a run that
+    # undid it as abandoned right before its commit landed, or a hand deletion):
+    # readers ignore that compaction and read the superseded files. Then a run
+    # past the grace period cleans up.
+    # Guarantee: the superseded files are kept (exit 3, "incomplete"): no row lost.
+    # They used to be deleted: the rows were gone.
+    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    before = lake.counts()
+    lake.run("compact", lake.uri, "--older-than", "0s")
+    new = [k for k in lake.keys() if k.startswith("lake/log_attrs/") and ".c" in k]
+    lake.client.delete_object(Bucket="telemetry", Key=new[0])
+    assert lake.counts() == before
+    proc = lake.run("compact", lake.uri, "--older-than", "100000h", "--grace", "0s",
+                    code=None)
+    assert lake.counts() == before
+    assert proc.returncode == 3 and "incomplete" in proc.stdout, proc.stdout
+    after = tmp_path / "after.jsonl"
+    lake.run("convert", lake.uri, after)
+    run("compare", edge_input, after)
 
 
 def test_copy_refuses_a_partition_with_orphan_child_rows_until_repair(

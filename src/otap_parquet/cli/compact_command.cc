@@ -45,6 +45,8 @@ std::string_view CleanupName(dataset::CompactionCleanup::Kind kind) {
       return "abandoned";
     case Kind::kPendingKept:
       return "pending";
+    case Kind::kIncomplete:
+      return "incomplete";
   }
   return "";
 }
@@ -110,9 +112,16 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
   compact.partitions = options.partitions;
   compact.dry_run = options.dry_run;
   compact.fsync = !options.flags.no_fsync;
-  if (const char* kill_at = std::getenv("OTAP_PARQUET_COMPACT_KILL_AT")) {
-    compact.crash_hook = [point = std::string(kill_at)](std::string_view at) {
-      if (at == point) ::kill(::getpid(), SIGKILL);
+  // Tests: SIGKILL (a crash) or SIGSTOP (a run paused there while another runs; the
+  // test sends SIGCONT) at a named step.
+  const char* kill_at = std::getenv("OTAP_PARQUET_COMPACT_KILL_AT");
+  const char* stop_at = std::getenv("OTAP_PARQUET_COMPACT_STOP_AT");
+  if (kill_at || stop_at) {
+    compact.crash_hook = [kill_point = std::string(kill_at ? kill_at : ""),
+                          stop_point =
+                              std::string(stop_at ? stop_at : "")](std::string_view at) {
+      if (at == kill_point) ::kill(::getpid(), SIGKILL);
+      if (at == stop_point) ::kill(::getpid(), SIGSTOP);
     };
   }
   // Tests: the reader's merge path for every partition (files of other writers).
@@ -169,16 +178,22 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
   int64_t removed = 0, waiting = 0;
   // A dry run's work includes superseded files to remove and compactions to undo.
   bool cleanup_due = false;
+  // A committed compaction with new files missing: its superseded files are kept.
+  bool incomplete = false;
   for (const auto& c : report->cleanups) {
     using Kind = dataset::CompactionCleanup::Kind;
+    if (c.kind == Kind::kIncomplete) incomplete = true;
     if (c.kind == Kind::kRemovedSuperseded || c.kind == Kind::kAbandoned) {
       cleanup_due = true;
     }
     if (c.kind == Kind::kRemovedSuperseded) removed += c.files;
     if (c.kind == Kind::kWaiting) waiting += c.files;
     out << fmt::format("{:<9} {} files={}{}\n", CleanupName(c.kind), c.partition, c.files,
-                       options.dry_run && (c.kind == Kind::kRemovedSuperseded ||
-                                           c.kind == Kind::kAbandoned)
+                       c.kind == Kind::kIncomplete
+                           ? ": committed but new files are missing; the superseded "
+                             "files are kept (inspect --check)"
+                       : options.dry_run && (c.kind == Kind::kRemovedSuperseded ||
+                                             c.kind == Kind::kAbandoned)
                            ? " (dry run: would)"
                            : "");
   }
@@ -189,7 +204,7 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
       report->compacted, options.dry_run ? "to compact" : "compacted", report->problems,
       report->rows, report->cpu_seconds, removed,
       options.dry_run ? "to remove" : "removed", waiting, options.grace);
-  if (report->problems > 0) return kCompactProblems;
+  if (report->problems > 0 || incomplete) return kCompactProblems;
   if (options.dry_run && (report->compacted > 0 || cleanup_due)) return kCompactProblems;
   return kCompactOk;
 }

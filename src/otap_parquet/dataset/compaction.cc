@@ -272,12 +272,33 @@ Status Abandon(const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::stri
     }
     for (const auto& dir : dirs) RemoveEmptyDirs(*fs, dir, table_dir);
   }
-  auto st = fs->DeleteFile(manifest_path);
-  if (!st.ok()) {
-    return Status::IOError("deleting ", DisplayUri(*fs, manifest_path), ": ",
-                           st.message());
+  int64_t manifests = 0;
+  return DeleteIfPresent(fs, manifest_path, &manifests);
+}
+
+// Another manifest than `own_path` superseding a file `manifest` supersedes, if
+// any: two compactions of the same files would both commit and show every row
+// twice. Object stores have no lock; this check after writing our pending manifest
+// is the claim: with a store that lists what was written before (S3, GCS, Azure and
+// local disk do), of two runs that each write their manifest and then list, the
+// later lister sees the earlier one's, so at most one goes on (maybe neither).
+std::optional<std::string> RivalOf(const std::vector<StoredManifest>& manifests,
+                                   const std::string& own_path,
+                                   const CompactionManifest& manifest) {
+  for (const auto& [path, other] : manifests) {
+    if (path == own_path || other.supersedes != manifest.supersedes) continue;
+    for (const auto& [table, files] : other.old_files) {
+      auto mine = manifest.old_files.find(table);
+      if (mine == manifest.old_files.end()) continue;
+      for (const auto& file : files) {
+        if (std::any_of(mine->second.begin(), mine->second.end(),
+                        [&](const ManifestFile& f) { return f.name == file.name; })) {
+          return path;
+        }
+      }
+    }
   }
-  return Status::OK();
+  return std::nullopt;
 }
 
 double CpuSeconds() {
@@ -660,7 +681,20 @@ class Compactor {
           cleanup.files += files.size();
       } else {
         cleanup.kind = CompactionCleanup::Kind::kRemovedSuperseded;
-        if (options_.dry_run) {
+        // A committed manifest whose new files are not all there (deleted by a run
+        // that undid it as abandoned just before it committed, or by hand) hides
+        // nothing from readers: the superseded files still hold its rows.
+        ARROW_ASSIGN_OR_RAISE(const bool kept, SupersededStillNeeded(manifest));
+        if (kept) {
+          cleanup.kind = CompactionCleanup::Kind::kIncomplete;
+          for (const auto& [table, files] : manifest.old_files) {
+            cleanup.files += files.size();
+          }
+          spdlog::warn(
+              "dataset.compact.incomplete manifest={} new files missing: the {} files "
+              "it supersedes are kept",
+              DisplayUri(*fs_, path), cleanup.files);
+        } else if (options_.dry_run) {
           for (const auto& [table, files] : manifest.old_files) {
             cleanup.files += files.size();
           }
@@ -672,6 +706,50 @@ class Compactor {
       report_.cleanups.push_back(std::move(cleanup));
     }
     return Status::OK();
+  }
+
+  // "<table>/<name>" of every file directly in `partition`'s directory of a table.
+  arrow::Result<std::set<std::string>> DirectoryFiles(const std::string& partition) {
+    std::set<std::string> out;
+    for (PayloadType type : AllTablesRootsFirst()) {
+      const std::string table(TableName(type));
+      const std::string dir = JoinStoragePath(JoinStoragePath(base_, table), partition);
+      ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs_, dir));
+      for (const auto& info : tree.files) {
+        if (info.path().find('/', dir.size() + 1) != std::string::npos) continue;
+        out.insert(table + "/" + BaseName(info.path()));
+      }
+    }
+    return out;
+  }
+
+  // Whether some new file `manifest` names is not listed while some file it
+  // supersedes still is: deleting those would lose their rows. (Both gone:
+  // retention deleted the compacted partition, the old files first.)
+  arrow::Result<bool> SupersededStillNeeded(const CompactionManifest& manifest) {
+    auto names_under =
+        [&](const std::string& table,
+            const std::string& partition) -> arrow::Result<std::set<std::string>> {
+      const std::string dir = JoinStoragePath(JoinStoragePath(base_, table), partition);
+      ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs_, dir));
+      std::set<std::string> names;
+      for (const auto& info : tree.files) names.insert(BaseName(info.path()));
+      return names;
+    };
+    bool complete = true;
+    for (const auto& [table, files] : manifest.new_files) {
+      ARROW_ASSIGN_OR_RAISE(auto listed, names_under(table, manifest.partition));
+      for (const auto& file : files) complete = complete && listed.contains(file.name);
+      if (!complete) break;
+    }
+    if (complete) return false;
+    for (const auto& [table, files] : manifest.old_files) {
+      ARROW_ASSIGN_OR_RAISE(auto listed, names_under(table, manifest.supersedes));
+      for (const auto& file : files) {
+        if (listed.contains(file.name)) return true;
+      }
+    }
+    return false;
   }
 
   Status RemoveSuperseded(const std::string& path, CompactionManifest* manifest,
@@ -727,6 +805,9 @@ class Compactor {
       result->detail = std::move(detail);
       return Status::OK();
     };
+    // What the partition's directories hold now: a file that appears in them before
+    // the commit was published meanwhile (see the check before the commit).
+    ARROW_ASSIGN_OR_RAISE(const auto files_at_start, DirectoryFiles(planned.path));
     ReaderOptions read;
     read.batch_size = 65535;
     read.min_file_age = options_.older_than;
@@ -813,6 +894,19 @@ class Compactor {
       ARROW_RETURN_NOT_OK(Abandon(fs_, base_, manifest_path, manifest, &deleted));
       return fail(std::move(detail));
     };
+    auto rival_detail = [&](const std::string& rival) {
+      return fmt::format(
+          "another compaction of these files is running or was committed ({}; a "
+          "crashed one is undone once older than --grace): nothing done here",
+          DisplayUri(*fs_, rival));
+    };
+    {
+      ARROW_ASSIGN_OR_RAISE(auto manifests, ReadManifests(fs_, base_));
+      if (auto rival = RivalOf(manifests, manifest_path, manifest)) {
+        ARROW_RETURN_NOT_OK(undo(rival_detail(*rival)));
+        return Status::OK();
+      }
+    }
     DatasetWriterSettings settings;
     settings.filesystem = fs_;
     settings.base_path = base_;
@@ -1014,6 +1108,48 @@ class Compactor {
       return Status::OK();
     }
     Hook("written");
+    // Before the commit: our pending manifest must still be there. Another run
+    // whose --grace is shorter than this run took it for a crashed one and undid
+    // it (deleted our new files, then the manifest): committing now would name
+    // deleted files and let the superseded files be deleted, losing their rows.
+    // While it is there, no rival can have claimed these files (RivalOf).
+    {
+      ARROW_ASSIGN_OR_RAISE(auto manifests, ReadManifests(fs_, base_));
+      const bool ours =
+          std::any_of(manifests.begin(), manifests.end(), [&](const auto& m) {
+            return m.path == manifest_path &&
+                   m.manifest.state == CompactionManifest::State::kPending &&
+                   m.manifest.created_unix_nano == manifest.created_unix_nano;
+          });
+      if (!ours) {
+        ARROW_RETURN_NOT_OK(undo(
+            "this compaction was undone by another compact while it ran (its --grace "
+            "is shorter than this run took): nothing changed; run again"));
+        return Status::OK();
+      }
+      if (auto rival = RivalOf(manifests, manifest_path, manifest)) {
+        ARROW_RETURN_NOT_OK(undo(rival_detail(*rival)));
+        return Status::OK();
+      }
+    }
+    // A file published into the old partition while we compacted means a writer is
+    // still adding to it, though every file looked older than --older-than: on
+    // object stores a file without our writer's finish time (upstream's, older
+    // versions') is aged by its Last-Modified, the *start* of a multipart upload.
+    // Its children may still come after our commit and lose their parent rows to
+    // the new ids: refuse now (a later run tries again).
+    {
+      ARROW_ASSIGN_OR_RAISE(const auto files_now, DirectoryFiles(source.path));
+      for (const auto& name : files_now) {
+        if (!files_at_start.contains(name)) {
+          ARROW_RETURN_NOT_OK(undo(fmt::format(
+              "the partition changed while compacting ({} was published into it: a "
+              "writer is adding to it)",
+              name)));
+          return Status::OK();
+        }
+      }
+    }
     manifest.state = CompactionManifest::State::kCommitted;
     manifest.committed_unix_nano = UnixNanos(Now());
     ARROW_RETURN_NOT_OK(WriteManifest(fs_, manifest_path, manifest));

@@ -205,6 +205,8 @@ struct CompactionCleanup {
     kWaiting,            ///< committed, superseded files kept for the grace period
     kAbandoned,          ///< a pending compaction (crashed) undone
     kPendingKept,        ///< pending, younger than the grace period (may be running)
+    kIncomplete,         ///< committed, but new files are missing while superseded
+                         ///< ones exist: those are kept (a person looks)
   };
   Kind kind = Kind::kWaiting;
   int64_t files = 0;

@@ -360,6 +360,30 @@ std::string_view RepairKindName(RepairFinding::Kind kind) {
   return "?";
 }
 
+// Whether a root table's directory of `partition` holds a Parquet file that the
+// listing (`listed`) did not.
+arrow::Result<bool> RootPublishedSinceListing(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
+    const std::string& partition, const std::vector<TableFile>& listed) {
+  std::set<std::string> known;
+  for (const auto& file : listed) {
+    if (IsRoot(file.type)) known.insert(file.info.path());
+  }
+  for (PayloadType type : AllTables()) {
+    if (!IsRoot(type)) continue;
+    const std::string dir =
+        JoinStoragePath(JoinStoragePath(base, TableName(type)), partition);
+    ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs, dir));
+    for (const auto& info : tree.files) {
+      const std::string name(BaseName(info.path()));
+      if (info.path().find('/', dir.size() + 1) != std::string::npos) continue;
+      if (!name.ends_with(kParquetSuffix) || name.front() == '.') continue;
+      if (!known.contains(info.path())) return true;
+    }
+  }
+  return false;
+}
+
 arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                    const std::string& base,
                                    const RepairOptions& options) {
@@ -560,6 +584,23 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
       ++report.attention;
       report.findings.push_back(std::move(*unchecked));
       continue;
+    }
+    // A root file published since the listing means a flush was still publishing
+    // (children first, root last): its children only looked orphaned. On an object
+    // store a child without our writer's finish time (upstream's, older versions')
+    // is aged by Last-Modified, the start of its upload, so the age check above
+    // cannot tell. Look again just before removing.
+    if (options.apply && !to_remove.empty()) {
+      ARROW_ASSIGN_OR_RAISE(const bool new_root,
+                            RootPublishedSinceListing(fs, base, partition, files));
+      if (new_root) {
+        to_remove.clear();
+        for (auto& finding : found) {
+          if (finding.kind != RepairFinding::Kind::kOrphanChild) continue;
+          finding.within_grace = true;
+          finding.detail = "a root file was published meanwhile (a flush in progress)";
+        }
+      }
     }
     size_t next_removal = 0;
     for (auto& finding : found) {

@@ -479,6 +479,37 @@ TEST(RepairTest, FileDeletedConcurrentlyCountsAsRemoved) {
   EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 1u);
 }
 
+// Scenario: a flush's child files are published and its root file is not yet, and
+// every file looks older than the grace period (on an object store a file without
+// our writer's finish time, upstream's, is aged by Last-Modified: the start of its
+// upload). The root file is published while repair reads the partition.
+// Guarantees: with --apply the children are kept (their root appeared after the
+// listing) and the dataset has no orphan rows. They used to be removed.
+TEST(RepairTest, ChildrenWhoseRootIsPublishedDuringRepairAreKept) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 2);
+  const auto logs = FilesOf(dir.path(), "logs");
+  ASSERT_EQ(logs.size(), 2u);
+  const std::string held = dir.path() + "/held.parquet";
+  stdfs::rename(logs.back(), held);
+  Backdate(dir.path(), std::chrono::hours(2));
+  RepairOptions options;
+  options.apply = true;
+  bool published = false;
+  options.progress_done = [&](int64_t, int64_t) {
+    if (published) return;
+    published = true;
+    stdfs::rename(held, logs.back());
+  };
+  ASSERT_OK_AND_ASSIGN(auto report, Repair(LocalFs(), dir.path(), options));
+  EXPECT_TRUE(published);
+  EXPECT_EQ(report.removed, 0);
+  EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 2u);
+  int64_t orphan_rows = -1;
+  EXPECT_GT(ReplayRoots(dir.path(), &orphan_rows), 0);
+  EXPECT_EQ(orphan_rows, 0);
+}
+
 // Scenario: a flush's child files are complete but its root file is not there yet
 // (a live writer still completing its upload), and every file's modification time
 // is two hours back: an object store's Last-Modified of a multipart upload is the

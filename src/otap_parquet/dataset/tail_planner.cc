@@ -15,6 +15,7 @@
 #include "otap_parquet/dataset/parquet_errors.h"
 #include "otap_parquet/dataset/row_group_stats.h"
 #include "otap_parquet/schema/payload_type.h"
+#include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::dataset {
 
@@ -84,13 +85,17 @@ const TailPlanner::FileKeys& TailPlanner::KeysOf(const PlannedFile& file) {
 
 bool TailPlanner::PastGrace(const std::string& path,
                             std::chrono::system_clock::time_point now) {
+  auto [it, fresh] = first_seen_.emplace(path, now);
   auto info = fs_->GetFileInfo(path);
   if (info.ok() && info->mtime() != arrow::fs::kNoTime) {
-    return now - std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-                     info->mtime()) >=
-           grace_;
+    auto since =
+        std::chrono::time_point_cast<std::chrono::system_clock::duration>(info->mtime());
+    // On an object store the Last-Modified of a multipart upload is when the upload
+    // started: a file a writer kept open long looks old the moment it appears.
+    // Count from when this planner first listed it, if later.
+    if (!IsLocalFileSystem(*fs_)) since = std::max(since, it->second);
+    return now - since >= grace_;
   }
-  auto [it, fresh] = first_seen_.emplace(path, now);
   return !fresh && now - it->second >= grace_;
 }
 

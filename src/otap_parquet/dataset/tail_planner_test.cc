@@ -131,5 +131,50 @@ TEST(TailPlannerTest, HoldsChildrenAboveTheVisibleParents) {
   }
 }
 
+// Local files seen as an object store's (paths the same, type name not "local").
+class ObjectStoreLikeFs : public arrow::fs::LocalFileSystem {
+ public:
+  std::string type_name() const override { return "object-store-like"; }
+};
+
+// Scenario: a polling replay on an object store lists a flush's child files while
+// their root file is not published yet, and every file's Last-Modified is two hours
+// back: for a multipart upload that is when the upload *started* (a writer that kept
+// the file open long), not when the file appeared.
+// Guarantees: the children are held for the grace period (1 h) counted from when
+// the planner first listed them, not released at once to be read as orphans (their
+// attributes lost to the replay). They used to be released at first sight.
+TEST(TailPlannerTest, ObjectStoreChildrenAreHeldFromWhenFirstListed) {
+  TempDir dir;
+  testing::TestWriteOptions write;
+  write.rotate_rows = {{PT::kLogs, 10}, {PT::kLogAttrs, 7}};
+  write.default_rotate_rows = 1000;
+  generator::GeneratorOptions gen;
+  gen.seed = 5;
+  gen.items_per_scope = 4;
+  ASSERT_OK(testing::WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 12, gen, write,
+                                           /*requests_per_partition=*/1000,
+                                           /*max_root_rows=*/6)
+                .status());
+  const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+  for (const auto& entry : stdfs::recursive_directory_iterator(dir.path())) {
+    if (entry.is_regular_file()) stdfs::last_write_time(entry.path(), old);
+  }
+  auto fs = std::make_shared<ObjectStoreLikeFs>();
+  ASSERT_OK_AND_ASSIGN(auto whole, Discover(fs, dir.path()));
+  ASSERT_EQ(whole.partitions.size(), 1u);
+  DatasetPlan partial = whole;
+  partial.partitions[0].files[PT::kLogs].pop_back();
+  TailPlanner planner(fs, std::chrono::hours(1));
+  for (int pass = 0; pass < 2; ++pass) {
+    DatasetPlan plan = partial;
+    ASSERT_OK(planner.Apply(&plan, {}));
+    EXPECT_GT(planner.stats().held_files, 0) << "pass " << pass;
+    EXPECT_EQ(planner.stats().released_files, 0) << "pass " << pass;
+    EXPECT_LT(plan.partitions[0].FilesOf(PT::kLogAttrs).size(),
+              whole.partitions[0].FilesOf(PT::kLogAttrs).size());
+  }
+}
+
 }  // namespace
 }  // namespace otap_parquet::dataset
