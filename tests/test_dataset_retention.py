@@ -7,6 +7,7 @@ import collections
 import datetime
 import json
 import os
+import signal
 import subprocess
 
 import duckdb
@@ -282,6 +283,55 @@ def test_delete_on_s3(s3_server, run, cli, tmp_path):
             for s in r.get("scopeLogs", []):
                 found |= {rec["body"]["stringValue"] for rec in s.get("logRecords", [])}
     assert found == expected[2]
+
+
+def test_file_published_after_listing_is_kept_on_s3(s3_server, cli, tmp_path):
+    # Scenario: the hourly logs converted to S3 (moto); `partitions delete --before
+    # 2026-11-01 --apply` paused (SIGSTOP) after its listing; meanwhile a writer
+    # publishes one more logs file into the first (expired) hour's partition; then
+    # the run goes on.
+    # Guarantees: only the listed objects are deleted: the published one stays and
+    # is reported (files_kept, kept_files, exit 0); every listed object of both
+    # hours is gone. The old code deleted the partition's prefix, the new file too.
+    client = s3_server.client()
+    client.create_bucket(Bucket=BUCKET)
+    flags = ["--s3-endpoint", s3_server.endpoint, "--allow-http"]
+    env = s3_server.env()
+    src = tmp_path / "in.jsonl"
+    write_logs(src)
+    uri = f"s3://{BUCKET}/lake"
+    subprocess.run([str(cli), "convert", src, uri, "--partition-by", "hour",
+                    "--rows-per-file", "30", *flags], check=True, env=env, timeout=300)
+
+    def keys():
+        return sorted(o["Key"] for o in
+                      client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+    listed = keys()
+    first = [k for k in listed if k.startswith("lake/logs/")
+             and hour_dir(HOURS[0]) in k and k.endswith(".parquet")][0]
+    late = first.rsplit("/", 1)[0] + "/9999999999999-late.parquet"
+    log = open(tmp_path / "delete.log", "w+")
+    proc = subprocess.Popen(
+        [str(cli), "partitions", "delete", uri, "--before", "2026-11-01", "--apply",
+         "--json", *flags], stdout=log, stderr=subprocess.STDOUT,
+        env=dict(env, OTAP_PARQUET_PARTITIONS_DELETE_STOP_AT="listed"))
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), "partitions delete ended before its listing"
+    body = client.get_object(Bucket=BUCKET, Key=first)["Body"].read()
+    client.put_object(Bucket=BUCKET, Key=late, Body=body)
+    proc.send_signal(signal.SIGCONT)
+    assert proc.wait(timeout=300) == 0
+    log.seek(0)
+    out = json.loads(log.read())
+    assert out["deleted_partitions"] == 2
+    assert out["kept_files"] == 1
+    assert [f for d in out["selected"] for f in d["files_kept"]] == [f"{BUCKET}/{late}"]
+    left = keys()
+    assert late in left
+    expired = [k for k in listed if k.endswith(".parquet") and any(
+        f"date={h:%Y-%m-%d}" in k for h in HOURS[:2])]
+    assert not set(expired) & set(left)
 
 
 def test_exporter_retention_deletes_expired_partitions_as_it_runs(run, lake, tmp_path,

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/cli/partitions_command.h"
 
+#include <csignal>
+#include <cstdlib>
 #include <sstream>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -170,6 +174,7 @@ std::string RetentionReportJson(const dataset::RetentionReport& report) {
     entry["action"] = action;
     entry["unfinished_by"] = d.unfinished_by;
     entry["files_deleted"] = d.files_deleted;
+    entry["files_kept"] = d.files_kept;
     if (!d.error.ok()) entry["error"] = d.error.message();
     selected.push_back(std::move(entry));
   }
@@ -184,6 +189,7 @@ std::string RetentionReportJson(const dataset::RetentionReport& report) {
                    {"deleted_partitions", report.deleted_partitions()},
                    {"deleted_files", report.deleted_files()},
                    {"deleted_bytes", report.deleted_bytes()},
+                   {"kept_files", report.kept_files()},
                    {"blocked", report.blocked()},
                    {"failed", report.failed()},
                    {"exit_code", ExitCode(report)}};
@@ -198,6 +204,12 @@ std::string RetentionReportText(const dataset::RetentionReport& report) {
     std::string action;
     if (d.deleted) {
       action = fmt::format("deleted ({} files)", d.files_deleted);
+      if (!d.files_kept.empty()) {
+        action +=
+            fmt::format("; kept {} file{} not in the listing (published since?): {}",
+                        d.files_kept.size(), d.files_kept.size() == 1 ? "" : "s",
+                        fmt::join(d.files_kept, ", "));
+      }
     } else if (!d.error.ok()) {
       action = fmt::format("FAILED (partly deleted, run again): {}", d.error.message());
     } else if (!d.unfinished_by.empty() && !report.forced) {
@@ -233,6 +245,12 @@ std::string RetentionReportText(const dataset::RetentionReport& report) {
       HumanBytes(bytes), report.blocked(), report.kept);
   if (!report.applied && to_delete > 0) {
     out << "dry run: nothing deleted; run again with --apply to delete them\n";
+  }
+  if (report.kept_files() > 0) {
+    out << fmt::format(
+        "{} file{} found in deleted partitions after the listing kept (see above): "
+        "only listed files are deleted\n",
+        report.kept_files(), report.kept_files() == 1 ? "" : "s");
   }
   if (report.failed() > 0) {
     out << fmt::format("{} partition{} could not be deleted (see above); run again\n",
@@ -279,6 +297,12 @@ arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
   retention.partitions = options.partitions;
   retention.apply = options.apply;
   retention.force = options.force;
+  // Tests: SIGSTOP at a named step (the test publishes a file, then sends SIGCONT).
+  if (const char* stop_at = std::getenv("OTAP_PARQUET_PARTITIONS_DELETE_STOP_AT")) {
+    retention.test_hook = [point = std::string(stop_at)](std::string_view at) {
+      if (at == point) ::kill(::getpid(), SIGSTOP);
+    };
+  }
   if (auto st = retention.Validate(); !st.ok()) return usage(st);
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));

@@ -478,6 +478,11 @@ arrow::Result<InspectReport> Inspect(const std::shared_ptr<arrow::fs::FileSystem
           names.push_back(file.path.substr(file.path.find_last_of('/') + 1));
         }
       }
+      for (const auto& [type, files] : plan.partitions[p].files) {
+        for (const auto& file : files) {
+          report.partitions[p].file_paths.push_back(file.path);
+        }
+      }
     }
     for (size_t i = 0; i < tasks.size(); ++i) {
       PartitionInspection& partition = report.partitions[tasks[i].partition];

@@ -135,6 +135,9 @@ struct PartitionInspection {
   std::vector<Signal> signals;  ///< signals with root files here
   /// Root file names (no directory) per signal (replay checkpoints name them).
   std::map<Signal, std::vector<std::string>> root_files;
+  /// Every table's files as listed (full paths, `*.parquet` only): retention deletes
+  /// these and no file published after the listing.
+  std::vector<std::string> file_paths;
   int64_t files = 0;      ///< of every table (resource/scope attributes too)
   int64_t bad_files = 0;  ///< footer unreadable or incompatible
   int64_t bytes = 0;

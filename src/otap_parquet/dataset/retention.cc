@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -133,13 +134,25 @@ arrow::Result<int64_t> DeleteSuperseded(arrow::fs::FileSystem& fs,
   return removed;
 }
 
-// Deletes every table's directory of one partition (see the header for the order).
-arrow::Result<int64_t> DeleteOne(arrow::fs::FileSystem& fs, const std::string& base,
-                                 const std::vector<PT>& tables, const std::string& path,
-                                 const CompactionManifest* compaction) {
+// What DeleteOne removed and found.
+struct DeleteOutcome {
   int64_t removed = 0;
+  std::vector<std::string> kept;
+};
+
+// Deletes the listed files of one partition, every table's (see the header for the
+// order), and then its directories that are empty. Only the files the listing judged
+// expired (`listed`): a file published into the partition after that listing (a
+// writer's late record, or one still being written) stays and is returned in `kept`
+// with anything else left there (temporary files: `repair`), never a whole prefix.
+arrow::Result<DeleteOutcome> DeleteOne(arrow::fs::FileSystem& fs, const std::string& base,
+                                       const std::vector<PT>& tables,
+                                       const std::string& path,
+                                       const std::vector<std::string>& listed,
+                                       const CompactionManifest* compaction) {
+  DeleteOutcome out;
   if (compaction) {
-    ARROW_ASSIGN_OR_RAISE(removed, DeleteSuperseded(fs, base, tables, *compaction));
+    ARROW_ASSIGN_OR_RAISE(out.removed, DeleteSuperseded(fs, base, tables, *compaction));
   }
   for (PT type : tables) {
     const std::string table_dir = base + "/" + std::string(TableName(type));
@@ -154,24 +167,44 @@ arrow::Result<int64_t> DeleteOne(arrow::fs::FileSystem& fs, const std::string& b
       return Status::IOError("partition ", path, " of table ", TableName(type),
                              " is not a directory: ", DisplayUri(fs, dir));
     }
+    const std::string prefix = dir + "/";
+    for (const auto& file : listed) {
+      if (file.rfind(prefix, 0) != 0) continue;
+      auto st = fs.DeleteFile(file);
+      if (!st.ok()) {
+        // Gone meanwhile (another retention pass, a compaction's cleanup): fine.
+        auto gone = fs.GetFileInfo(file);
+        if (gone.ok() && gone->type() == arrow::fs::FileType::NotFound) continue;
+        return st.WithMessage("cannot delete ", DisplayUri(fs, file), " of partition ",
+                              path, ": ", st.message());
+      }
+      ++out.removed;
+    }
+    // What is left: files published after the listing (kept, reported) and the
+    // directories, removed deepest first when empty (rmdir locally, markers on
+    // object stores where directories are otherwise implicit).
     arrow::fs::FileSelector selector;
     selector.base_dir = dir;
     selector.recursive = true;
     selector.allow_not_found = true;
     ARROW_ASSIGN_OR_RAISE(auto entries, fs.GetFileInfo(selector));
+    const size_t kept_before = out.kept.size();
+    std::vector<std::string> subdirs;
     for (const auto& entry : entries) {
-      if (entry.type() == arrow::fs::FileType::File) ++removed;
+      if (entry.type() == arrow::fs::FileType::File) {
+        out.kept.push_back(entry.path());
+      } else if (entry.type() == arrow::fs::FileType::Directory) {
+        subdirs.push_back(entry.path());
+      }
     }
-    auto st = DeleteTree(fs, dir);
-    if (!st.ok()) {
-      return st.WithMessage("cannot delete partition ", path, " of table ",
-                            TableName(type), " (", DisplayUri(fs, dir),
-                            "): ", st.message());
+    if (out.kept.size() > kept_before && !IsLocalFileSystem(fs)) continue;
+    std::sort(subdirs.begin(), subdirs.end(), std::greater<>());  // children first
+    for (const auto& sub : subdirs) {
+      ARROW_RETURN_NOT_OK(RemoveEmptyParents(fs, sub, sub.substr(0, sub.rfind('/'))));
     }
-    const size_t slash = dir.find_last_of('/');
-    ARROW_RETURN_NOT_OK(RemoveEmptyParents(fs, dir.substr(0, slash), table_dir));
+    ARROW_RETURN_NOT_OK(RemoveEmptyParents(fs, dir, table_dir));
   }
-  return removed;
+  return out;
 }
 
 }  // namespace
@@ -368,6 +401,12 @@ int64_t RetentionReport::deleted_bytes() const {
   return n;
 }
 
+int64_t RetentionReport::kept_files() const {
+  int64_t n = 0;
+  for (const auto& d : selected) n += static_cast<int64_t>(d.files_kept.size());
+  return n;
+}
+
 int64_t RetentionReport::blocked() const {
   return std::count_if(selected.begin(), selected.end(), [&](const RetentionDecision& d) {
     return !d.unfinished_by.empty() && !forced;
@@ -438,17 +477,20 @@ arrow::Result<RetentionReport> DeletePartitions(
     if (!matched[i]) report.unmatched.push_back(options.partitions[i]);
   }
   if (!options.apply) return report;
+  if (options.test_hook) options.test_hook("listed");
   ARROW_ASSIGN_OR_RAISE(const auto tables, TablesPresent(*fs, base));
   for (auto& decision : report.selected) {
     if (!decision.unfinished_by.empty() && !options.force) continue;
-    auto removed = DeleteOne(*fs, base, tables, decision.partition.stats.path,
+    auto outcome = DeleteOne(*fs, base, tables, decision.partition.stats.path,
+                             decision.partition.stats.file_paths,
                              decision.partition.stats.compaction.get());
-    if (!removed.ok()) {
+    if (!outcome.ok()) {
       // Earlier partitions stay deleted and later ones are still due: go on.
-      decision.error = removed.status();
+      decision.error = outcome.status();
       continue;
     }
-    decision.files_deleted = *removed;
+    decision.files_deleted = outcome->removed;
+    decision.files_kept = std::move(outcome->kept);
     decision.deleted = true;
   }
   return report;

@@ -6,13 +6,16 @@
 /// "Retention"): list the id spaces (partition directories) of a dataset with their
 /// event-time range and size, and delete whole ones by event time or by path.
 ///
-/// A partition is deleted whole: every table's directory of that id space, root
-/// tables first, then the other tables parents before children. Our reader only
-/// knows a partition by its root files (discovery.h) and, when polling, holds child
-/// files until their parent is visible; as no child goes before the roots, a reader
-/// either does not see the partition or fails to open its roots (the other order
-/// would let it join roots with half their children). Children left by an
-/// interrupted deletion are never replayed; `repair --apply` removes them (orphans).
+/// A partition is deleted file by file: the files its listing judged expired, of
+/// every table's directory of that id space, root tables first, then the other tables
+/// parents before children. Our reader only knows a partition by its root files
+/// (discovery.h) and, when polling, holds child files until their parent is visible; as
+/// no child goes before the roots, a reader either does not see the partition or fails to
+/// open its roots (the other order would let it join roots with half their children).
+/// Children left by an interrupted deletion are never replayed; `repair --apply` removes
+/// them (orphans). Never a whole prefix: a file a writer publishes into the partition
+/// between the listing and the deletion stays (RetentionDecision::files_kept), and so
+/// does its directory; only directories found empty afterwards are removed.
 ///
 /// A committed compaction's partition is deleted after the files it superseded that
 /// compaction has not deleted yet (same records: readers would read them again).
@@ -21,9 +24,11 @@
 /// one of its signals not in the unit's files_done) is not deleted unless forced.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -116,6 +121,9 @@ struct RetentionOptions {
   std::vector<std::string> exclude_part_ids;
   /// Footers read at once.
   int parallelism = 8;
+  /// Tests: called with "listed" after the listing, before the first deletion
+  /// (apply only): a writer publishing in between.
+  std::function<void(std::string_view)> test_hook;
 
   arrow::Status Validate() const;
 };
@@ -126,8 +134,12 @@ struct RetentionDecision {
   /// Checkpoints (names) that have not finished it: kept unless forced.
   std::vector<std::string> unfinished_by;
   bool deleted = false;
-  /// Files removed (with apply).
+  /// Files removed (with apply): only those the listing judged expired.
   int64_t files_deleted = 0;
+  /// Files found in its directories after its listed files were deleted (with
+  /// apply): published after the listing (a writer's late record), or not data files
+  /// (temporary ones, `repair` removes them). Kept, with their directories.
+  std::vector<std::string> files_kept;
   /// Why its deletion failed (with apply; it may be partly deleted, roots first:
   /// run again). The other partitions are deleted all the same.
   arrow::Status error;
@@ -151,6 +163,8 @@ struct RetentionReport {
   int64_t deleted_partitions() const;
   int64_t deleted_files() const;
   int64_t deleted_bytes() const;
+  /// Files kept in deleted partitions (RetentionDecision::files_kept).
+  int64_t kept_files() const;
   /// Selected partitions kept for an unfinished checkpoint (exit code 3).
   int64_t blocked() const;
   /// Partitions whose deletion failed (RetentionDecision::error; exit code 1).
@@ -161,8 +175,9 @@ struct RetentionReport {
 bool PartitionMatches(const std::string& path, const std::string& selector);
 
 /// \brief Deletes (with options.apply) the partitions options select, see the file
-/// comment for the order and the checkpoints. Empty directories left (local disk)
-/// and directory markers (object stores) are removed up to the table directories.
+/// comment for the order and the checkpoints. Only listed files are deleted; empty
+/// directories left (local disk) and directory markers (object stores) are removed
+/// up to the table directories.
 /// \return the report; Invalid when a checkpoint belongs to another dataset; IOError
 /// naming the path when listing fails. A partition whose deletion fails keeps its
 /// error in the report (RetentionReport::failed) and the others are deleted all the

@@ -3,7 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <arrow/filesystem/localfs.h>
@@ -49,6 +51,31 @@ int64_t ParquetFiles(const std::string& base) {
   }
   return n;
 }
+
+// The local file system, calling `before_delete` once, just before the first
+// deletion: a writer publishing between the listing and the delete, deterministically.
+class PublishBeforeDeleteFs : public arrow::fs::LocalFileSystem {
+ public:
+  std::function<void()> before_delete;
+
+  arrow::Status DeleteFile(const std::string& path) override {
+    Publish();
+    return arrow::fs::LocalFileSystem::DeleteFile(path);
+  }
+  arrow::Status DeleteDir(const std::string& path) override {
+    Publish();
+    return arrow::fs::LocalFileSystem::DeleteDir(path);
+  }
+  arrow::Status DeleteDirContents(const std::string& path, bool missing_dir_ok) override {
+    Publish();
+    return arrow::fs::LocalFileSystem::DeleteDirContents(path, missing_dir_ok);
+  }
+
+ private:
+  void Publish() {
+    if (auto hook = std::exchange(before_delete, nullptr)) hook();
+  }
+};
 
 // A checkpoint that finished every root file of `partition` except, when
 // `unfinished` is set, the last of that signal.
@@ -170,6 +197,36 @@ TEST(RetentionTest, DeleteByPartitionRemovesEveryTable) {
   ASSERT_OK_AND_ASSIGN(auto after, ListPartitions(LocalFs(), dir.path()));
   ASSERT_EQ(after.partitions.size(), 2u);
   EXPECT_EQ(after.partitions[0].stats.path, listing.partitions[1].stats.path);
+}
+
+// Scenario: the first id space expired and listed; a writer publishes another logs
+// file into its directory after the listing, before the first deletion.
+// Guarantees: only the listed files are deleted; the published file stays (with its
+// directory) and is reported in files_kept; the other tables' directories are gone.
+// The old code deleted the whole directory, the new file with it.
+TEST(RetentionTest, FilePublishedAfterListingIsKept) {
+  otap_parquet::testing::TempDir dir("otap_retention_test");
+  WriteLake(dir.path());
+  const std::string logs_dir = dir.path() + "/logs/" + kFirst;
+  std::string existing;
+  for (const auto& entry : stdfs::directory_iterator(logs_dir)) {
+    existing = entry.path().string();
+  }
+  ASSERT_FALSE(existing.empty());
+  const std::string late = logs_dir + "/9999999999999-late.parquet";
+  auto fs = std::make_shared<PublishBeforeDeleteFs>();
+  fs->before_delete = [&] { stdfs::copy_file(existing, late); };
+  RetentionOptions options;
+  options.partitions = {kFirst};
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto report, DeletePartitions(fs, dir.path(), options));
+  ASSERT_EQ(report.selected.size(), 1u);
+  ASSERT_OK(report.selected[0].error);
+  EXPECT_TRUE(stdfs::exists(late));
+  EXPECT_THAT(report.selected[0].files_kept, ::testing::ElementsAre(late));
+  EXPECT_EQ(report.kept_files(), 1);
+  EXPECT_EQ(report.deleted_files(), report.selected[0].partition.stats.files);
+  EXPECT_THAT(DirsContaining(dir.path(), kFirst), ::testing::ElementsAre(logs_dir));
 }
 
 // Scenario: --before later than every record, with a checkpoint that finished the

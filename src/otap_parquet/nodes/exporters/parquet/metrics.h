@@ -47,6 +47,9 @@ struct ParquetExporterMetrics {
                       "expired partitions deleted");
   static constexpr engine::MetricDef retention_deleted_files = engine::Counter(
       "parquet_retention_deleted_files", "{file}", "files of expired partitions deleted");
+  static constexpr engine::MetricDef retention_kept_files = engine::Counter(
+      "parquet_retention_kept_files", "{file}",
+      "files published into expired partitions after their listing, kept");
   static constexpr engine::MetricDef retention_deleted_bytes = engine::Counter(
       "parquet_retention_deleted_bytes", "By", "bytes of expired partitions deleted");
   static constexpr engine::MetricDef retention_blocked_partitions = engine::Gauge(

@@ -527,6 +527,7 @@ void ParquetExporter::UpdateMetrics(engine::EffectHandler& effect) {
     m.Set(M::retention_passes, r.passes);
     m.Set(M::retention_deleted_partitions, r.deleted_partitions);
     m.Set(M::retention_deleted_files, r.deleted_files);
+    m.Set(M::retention_kept_files, r.kept_files);
     m.Set(M::retention_deleted_bytes, r.deleted_bytes);
     m.Set(M::retention_blocked_partitions, r.blocked_partitions);
     m.Set(M::retention_errors, r.errors);

@@ -106,6 +106,7 @@ void RetentionWorker::Pass() {
   counters_.deleted_partitions += report->deleted_partitions();
   counters_.deleted_files += report->deleted_files();
   counters_.deleted_bytes += report->deleted_bytes();
+  counters_.kept_files += report->kept_files();
   counters_.blocked_partitions = report->blocked();
   for (const auto& decision : report->selected) {
     if (decision.error.ok()) continue;
@@ -113,6 +114,14 @@ void RetentionWorker::Pass() {
     ++counters_.errors;
     logger_->error("exporter.parquet.retention_failed node={} partition={} error={}",
                    node_id_, decision.partition.stats.path, decision.error.ToString());
+  }
+  for (const auto& decision : report->selected) {
+    // Published into an expired partition after the pass listed it: kept (a writer's
+    // late record); the next pass judges it by its own footer.
+    for (const auto& file : decision.files_kept) {
+      logger_->warn("exporter.parquet.retention_kept_file node={} partition={} file={}",
+                    node_id_, decision.partition.stats.path, file);
+    }
   }
   if (report->deleted_partitions() > 0) {
     logger_->info(

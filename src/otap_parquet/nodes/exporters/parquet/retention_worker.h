@@ -54,6 +54,8 @@ class RetentionWorker {
     std::atomic<int64_t> passes{0};
     std::atomic<int64_t> deleted_partitions{0};
     std::atomic<int64_t> deleted_files{0};
+    /// Files found in expired partitions after their listing, kept.
+    std::atomic<int64_t> kept_files{0};
     std::atomic<int64_t> deleted_bytes{0};
     /// Expired partitions kept because a checkpoint has not finished them (per pass).
     std::atomic<int64_t> blocked_partitions{0};
