@@ -188,6 +188,50 @@ def test_slow_clients_do_not_starve_probes(engine, tmp_path):
             t.join()
 
 
+def test_slowloris_connections_beyond_the_threads_do_not_starve_probes(engine, tmp_path):
+    # Scenario: 40 connections to the admin port (more than its 32 connection
+    # threads) each send a request line, then one byte a second of a header line
+    # that never ends (under httplib's 5 s timeout per read, within its 8 KiB line
+    # limit); once all are open, livez, readyz and the metrics are requested, each on
+    # a new connection.
+    # Guarantees: every one is answered 200 (30 s timeout each, so a starved client
+    # fails instead of hanging): the server drops a connection whose request is not
+    # complete 3 s after its accept. The old server let each dripping connection
+    # hold its thread for as long as it dripped (hours): the probes waited behind
+    # them forever.
+    config = tmp_path / "gen.yaml"
+    config.write_text(PIPELINE.format(engine=""))
+    port = free_port()
+    engine(config, "--http-admin-bind", f"127.0.0.1:{port}")
+    stop = threading.Event()
+    connected = [False] * 40
+    head = b"GET /api/v1/livez HTTP/1.1\r\nHost: x\r\nX-Slow: "
+
+    def drip(k):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            try:
+                s.sendall(head)
+                connected[k] = True
+                while not stop.wait(1):
+                    s.sendall(b"a")
+            except OSError:
+                connected[k] = True
+                return
+
+    drips = [threading.Thread(target=drip, args=(k,), daemon=True) for k in range(40)]
+    for t in drips:
+        t.start()
+    try:
+        wait_until(lambda: all(connected), "every slow connection open")
+        for path in ("/api/v1/livez", "/api/v1/readyz", "/api/v1/metrics"):
+            status, body = http_get(f"127.0.0.1:{port}", path, timeout=30)
+            assert status == 200, f"{path}: {body}"
+    finally:
+        stop.set()
+        for t in drips:
+            t.join()
+
+
 def test_metrics_json_formats(engine, tmp_path):
     # Scenario: upstream's query parameters on /api/v1/metrics while traffic
     # flows: format=json, json_compact, keep_all_zeroes, explicit prometheus, and

@@ -5,6 +5,8 @@ answers that the headers decide (413, 401) come before the body is sent; request
 waiting for their outcome hold no thread; refusals for load carry retry hints
 (HTTP Retry-After, gRPC google.rpc.RetryInfo)."""
 import concurrent.futures
+import json
+import select
 import socket
 import threading
 import time
@@ -309,9 +311,10 @@ def test_full_pipeline_is_refused_with_retry_hints(cli, tmp_path, engines):
 
 
 def test_stalled_bodies_hold_only_what_arrived(cli, tmp_path, engines):
-    # Scenario: `max_request_body_size: 16MiB`, `read_timeout: 1s`; 40 connections
-    # each announce a 16 MiB body (Content-Length) and send one byte of it, then
-    # stall until the body deadline closes them.
+    # Scenario: `max_request_body_size: 16MiB`, `read_timeout: 1s`,
+    # `admission.request_limit_mib: 1024` (every body admitted: the default would
+    # refuse all but 8); 40 connections each announce a 16 MiB body (Content-Length)
+    # and send one byte of it, then stall until the body deadline closes them.
     # Guarantees: the server's memory grows with the bytes that arrived, not with
     # the announced sizes: the engine's peak RSS grows by under 128 MiB (the old
     # server allocated each announced body up front: 40 × 16 MiB = 640 MiB, for
@@ -320,7 +323,8 @@ def test_stalled_bodies_hold_only_what_arrived(cli, tmp_path, engines):
     port = free_port()
     engine = engines(tmp_path, receiver_config(
         http_port=port, http_extra={"max_request_body_size": "16MiB",
-                                    "read_timeout": "1s"}), noop())
+                                    "read_timeout": "1s",
+                                    "admission": {"request_limit_mib": 1024}}), noop())
     pid = engine.run.proc.pid
     before = peak_rss(pid)
     head = (b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
@@ -340,6 +344,96 @@ def test_stalled_bodies_hold_only_what_arrived(cli, tmp_path, engines):
         for s in stalled:
             s.close()
     engine.stop()
+
+
+def exact_logs_request(size):
+    """A serialized logs export of exactly `size` bytes (one record, padded body)."""
+    request = logs_request(1, "pad")
+    record = request.resource_logs[0].scope_logs[0].log_records[0]
+    pad = size
+    for _ in range(8):
+        record.body.string_value = "x" * pad
+        payload = request.SerializeToString()
+        if len(payload) == size:
+            return payload
+        pad += size - len(payload)
+    raise AssertionError(f"cannot build a {size}-byte request")
+
+
+def test_in_flight_bytes_budget_refuses_beyond_it(cli, tmp_path, engines):
+    # Scenario: `max_request_body_size: 16MiB`, `read_timeout: 120s`, the default
+    # in-flight limit (`admission.request_limit_mib`: 128 MiB, the default for 16 MiB
+    # bodies); 40 slow clients each send the headers of a 16 MiB protobuf export
+    # (Content-Length) and stall before the body; then a JSON export arrives; then
+    # the admitted clients send their bodies, one after another.
+    # Guarantees: exactly 8 bodies (128 MiB) are admitted: the in-flight gauge shows
+    # 128 MiB, never more; the other 32 are refused from their headers, their bodies
+    # unread: 503, Retry-After, a protobuf google.rpc.Status (RESOURCE_EXHAUSTED)
+    # naming the limit, counted as reason=memory_limit; the JSON export gets the same
+    # refusal as a JSON Status; the refusals do not disturb the admitted
+    # connections: each completes with 200, and the gauge drops to 0. (The old
+    # server had no such limit: it admitted all 40, 640 MiB of bodies.)
+    from google.rpc.status_pb2 import Status
+    port = free_port()
+    engine = engines(tmp_path, receiver_config(
+        http_port=port, http_extra={"max_request_body_size": "16MiB",
+                                    "read_timeout": "120s"}), noop())
+    payload = exact_logs_request(16 << 20)
+    head = (b"POST /v1/logs HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-protobuf\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(payload))
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=60)
+               for _ in range(40)]
+    try:
+        for s in clients:
+            s.sendall(head)
+        wait_until(lambda: metric(engine.run.metrics(), "otlp_http_requests_rejected",
+                                  reason="memory_limit") == 32,
+                   "32 requests refused for the limit")
+        assert metric(engine.run.metrics(), "otlp_http_in_flight_bytes") == 128 << 20
+
+        def answered(s):
+            return select.select([s], [], [], 0)[0] != []
+        # Every header is decided (8 reserved + 32 refused): the refused are exactly
+        # those with an answer; the admitted get none until their body.
+        wait_until(lambda: sum(answered(s) for s in clients) == 32, "32 answers")
+        refused = [s for s in clients if answered(s)]
+        admitted = [s for s in clients if s not in refused]
+        assert len(admitted) == 8
+        for s in refused:
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+            head_text, body = answer.split(b"\r\n\r\n", 1)
+            lines = head_text.decode().split("\r\n")
+            assert lines[0] == "HTTP/1.1 503 Service Unavailable", lines[0]
+            assert "Retry-After: 1" in lines
+            assert "Content-Type: application/x-protobuf" in lines
+            status = Status()
+            status.ParseFromString(body)
+            assert status.code == 8, status
+            assert "request_limit_mib=128" in status.message, status.message
+        code, headers, body = post(port, "/v1/logs", b"{}", "application/json")
+        assert code == 503 and headers["Retry-After"] == "1"
+        assert headers["Content-Type"] == "application/json"
+        assert json.loads(body)["code"] == 8
+        assert metric(engine.run.metrics(), "otlp_http_in_flight_bytes") == 128 << 20
+        for s in admitted:
+            s.sendall(payload)
+            answer = b""
+            while b"\r\n" not in answer:
+                answer += s.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 200 "), answer
+        wait_until(lambda: metric(engine.run.metrics(), "otlp_http_in_flight_bytes") == 0,
+                   "the reserved bytes given back")
+    finally:
+        for s in clients:
+            s.close()
+    engine.stop()
+    assert "http_request_limit_mib=128" in engine.stderr
+    assert metric(engine.metrics, "otlp_http_requests_completed", signal="logs") == 8
+    assert metric(engine.metrics, "otlp_http_requests_rejected",
+                  reason="memory_limit") == 33
 
 
 def server_timer(port):

@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/admin/admin_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -23,13 +30,153 @@ namespace otap_parquet::admin {
 
 namespace {
 
-// httplib serves a connection on one thread from its first byte to its close, and
-// waits up to its read timeout (5 s) for each read: with a fixed pool of two, two
-// idle or slowly dripping connections (a stuck scraper, a port scan) held every
-// thread and liveness probes timed out. Each connection gets a thread of its own
-// instead, up to this many at once (more wait for one to end). Requests are few and
-// short: the threads sleep in poll() and exit with their connection.
+// httplib serves a connection on one thread from its first byte to its close: with
+// a fixed pool of two, two idle or slowly dripping connections (a stuck scraper, a
+// port scan) held every thread and liveness probes timed out. Each connection gets
+// a thread of its own instead, up to this many at once (more wait for one to end),
+// and holds it at most kRequestTime + kWriteTime. Requests are few and short: the
+// threads sleep in poll() and exit with their connection.
 constexpr int kMaxConnectionThreads = 32;
+
+using Clock = std::chrono::steady_clock;
+
+// A connection's whole request (line and headers: no route takes a body) must
+// arrive within this of its accept, and its answer must be written within
+// kWriteTime. httplib's own timeouts apply to each read: a client sending a byte
+// every second held its thread for hours, and 32 such clients starved /metrics and
+// the health probes. Probes and scrapers send their request at once.
+constexpr std::chrono::seconds kRequestTime{3};
+constexpr std::chrono::seconds kWriteTime{30};
+
+// When the connection the current thread serves was accepted (set by
+// ConnectionThreads before it calls httplib): a connection that waited for a thread
+// has had that long already, so a queue of slow clients drains fast.
+thread_local Clock::time_point accepted_at;
+
+/// \brief A connection's socket as httplib reads and writes it, with deadlines for
+/// the whole request and the whole answer rather than for each read.
+class DeadlineStream final : public httplib::Stream {
+ public:
+  DeadlineStream(socket_t sock, Clock::time_point read_deadline)
+      : sock_(sock), read_deadline_(read_deadline) {}
+
+  bool is_readable() const override {
+    return read_pos_ < read_end_ || Wait(POLLIN, read_deadline_);
+  }
+  bool is_writable() const override { return Wait(POLLOUT, WriteDeadline()); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    while (read_pos_ == read_end_) {
+      const ssize_t n = ::recv(sock_, buffer_, sizeof(buffer_), MSG_DONTWAIT);
+      if (n >= 0) {
+        if (n == 0) return 0;
+        read_pos_ = 0;
+        read_end_ = static_cast<size_t>(n);
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (!Wait(POLLIN, read_deadline_)) return -1;
+    }
+    const size_t n = std::min(size, read_end_ - read_pos_);
+    std::memcpy(ptr, buffer_ + read_pos_, n);
+    read_pos_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  // All of it or -1: httplib writes headers with one call and no retry.
+  ssize_t write(const char* ptr, size_t size) override {
+    const Clock::time_point deadline = WriteDeadline();
+    size_t done = 0;
+    while (done < size) {
+      const ssize_t n =
+          ::send(sock_, ptr + done, size - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n >= 0) {
+        done += static_cast<size_t>(n);
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (!Wait(POLLOUT, deadline)) return -1;
+    }
+    return static_cast<ssize_t>(size);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (::getpeername(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      Format(addr, ip, port);
+    }
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (::getsockname(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      Format(addr, ip, port);
+    }
+  }
+  socket_t socket() const override { return sock_; }
+
+ private:
+  // The first write starts the answer's time.
+  Clock::time_point WriteDeadline() const {
+    if (!write_deadline_) write_deadline_ = Clock::now() + kWriteTime;
+    return *write_deadline_;
+  }
+
+  bool Wait(short events, Clock::time_point deadline) const {
+    for (;;) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return false;
+      pollfd fd{sock_, events, 0};
+      const int r = ::poll(&fd, 1, static_cast<int>(left.count()));
+      if (r > 0) return true;
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return false;
+    }
+  }
+
+  static void Format(const sockaddr_storage& addr, std::string& ip, int& port) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET) {
+      const auto& a = reinterpret_cast<const sockaddr_in&>(addr);
+      ::inet_ntop(AF_INET, &a.sin_addr, text, sizeof(text));
+      port = ntohs(a.sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      const auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
+      ::inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof(text));
+      port = ntohs(a.sin6_port);
+    }
+    ip = text;
+  }
+
+  socket_t sock_;
+  Clock::time_point read_deadline_;
+  mutable std::optional<Clock::time_point> write_deadline_;
+  char buffer_[4096];
+  size_t read_pos_ = 0;
+  size_t read_end_ = 0;
+};
+
+/// \brief httplib's server serving each connection through a DeadlineStream (one
+/// request per connection, as set_keep_alive_max_count(1) asks of httplib's own).
+class DeadlineServer : public httplib::Server {
+ private:
+  // Overrides httplib's (private virtual) per-connection loop; process_request is
+  // what that loop calls for each request.
+  bool process_and_close_socket(socket_t sock) override {
+    DeadlineStream stream(sock, accepted_at + kRequestTime);
+    bool closed = false;
+    // Not once the server stops (httplib's loop checks the same).
+    const bool ok = svr_sock_ != INVALID_SOCKET &&
+                    process_request(stream, /*close_connection=*/true, closed, nullptr);
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+};
 
 /// \brief httplib task queue: one thread per connection, at most `max` at once.
 class ConnectionThreads : public httplib::TaskQueue {
@@ -38,6 +185,11 @@ class ConnectionThreads : public httplib::TaskQueue {
   ~ConnectionThreads() override { shutdown(); }
 
   void enqueue(std::function<void()> fn) override {
+    // httplib enqueues a connection right after accepting it.
+    fn = [fn = std::move(fn), accepted = Clock::now()] {
+      accepted_at = accepted;
+      fn();
+    };
     std::lock_guard<std::mutex> lock(state_->mutex);
     if (state_->running >= max_) {
       state_->pending.push_back(std::move(fn));
@@ -134,7 +286,7 @@ arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
   s->engine_ = engine;
   if (!options.logger) options.logger = spdlog::default_logger();
   s->options_ = std::move(options);
-  s->server_ = std::make_unique<httplib::Server>();
+  s->server_ = std::make_unique<DeadlineServer>();
   // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second engine
   // share the port silently (and split the scrapes between the two).
   s->server_->set_socket_options([](socket_t sock) {
@@ -145,8 +297,8 @@ arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
   s->server_->new_task_queue = [] {
     return new ConnectionThreads(kMaxConnectionThreads);
   };
-  // One request per connection: a kept-alive idle connection would hold its thread
-  // until its keep-alive timeout (5 s).
+  // One request per connection (DeadlineServer serves one anyway): a kept-alive
+  // idle connection would hold its thread.
   s->server_->set_keep_alive_max_count(1);
   // No route reads a body, and httplib would buffer one of any size (also chunked)
   // before routing: refuse it before a byte of it is read.

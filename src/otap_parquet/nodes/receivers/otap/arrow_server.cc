@@ -52,6 +52,7 @@ StatusCode CodeOf(Outcome outcome) {
     case Outcome::kUnauthenticated:
       return StatusCode::kInvalidArgument;
     case Outcome::kExhausted:
+    case Outcome::kMemoryLimit:
     case Outcome::kUnavailable:
     case Outcome::kTimeout:
     case Outcome::kNotFound:

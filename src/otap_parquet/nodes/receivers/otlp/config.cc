@@ -60,6 +60,11 @@ OtlpGrpcConfig OtlpGrpcConfig::Read(config::ConfigReader& reader) {
   return c;
 }
 
+int64_t OtlpHttpConfig::RequestLimitBytes() const {
+  if (request_limit_bytes > 0) return request_limit_bytes;
+  return std::max(int64_t{128} << 20, 2 * max_request_body_size);
+}
+
 OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
   OtlpHttpConfig c;
   c.listening_addr = ReadListenAddress(reader);
@@ -71,6 +76,19 @@ OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
     c.accept_compressed_requests = *v;
   }
   c.tls = reader.Block<OtlpTlsConfig>("tls");
+  if (reader.Has("admission")) {
+    config::ConfigReader admission = reader.Child("admission");
+    // Nothing waits for admission: a request over the limit is refused (503).
+    admission.Ignore("waiting_limit_mib");
+    if (auto v = admission.Int("request_limit_mib", 1, 1 << 20)) {
+      c.request_limit_bytes = *v << 20;
+      if (c.request_limit_bytes < c.max_request_body_size) {
+        admission.Error("request_limit_mib",
+                        "must hold at least one request of max_request_body_size");
+      }
+    }
+    admission.Finish();
+  }
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
   if (auto v = reader.Duration("idle_timeout", milliseconds(1))) {

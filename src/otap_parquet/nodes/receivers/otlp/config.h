@@ -77,6 +77,16 @@ struct OtlpHttpConfig {
   bool accept_compressed_requests = true;
   std::optional<OtlpTlsConfig> tls;
   OtlpHttpLimits limits;
+  /// `admission.request_limit_mib` (receiver:otap's name): bytes held by request
+  /// bodies being read (their announced size, max_request_body_size for a chunked
+  /// one) and by requests not answered yet, in this server (one per pipeline
+  /// instance). A request that does not fit is refused from its headers (503 +
+  /// Retry-After). 0 = RequestLimitBytes()'s default.
+  int64_t request_limit_bytes = 0;
+
+  /// \brief The effective limit: the key, else receiver:otap's default (128 MiB),
+  /// raised to two max_request_body_size requests.
+  int64_t RequestLimitBytes() const;
 
   static OtlpHttpConfig Read(config::ConfigReader& reader);
 };

@@ -54,6 +54,7 @@ grpc::StatusCode CodeOf(Outcome outcome) {
       return grpc::StatusCode::INVALID_ARGUMENT;
     case Outcome::kTooLarge:
     case Outcome::kExhausted:
+    case Outcome::kMemoryLimit:
       return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case Outcome::kUnsupported:
     case Outcome::kNotFound:

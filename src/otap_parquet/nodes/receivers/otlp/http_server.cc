@@ -86,6 +86,10 @@ HttpAnswer AnswerOf(Outcome outcome) {
       return {503, 4};
     case Outcome::kNotFound:
       return {404, 5};
+    // As upstream's memory pressure: the server's state, not the client's rate, so a
+    // load balancer may send the retry to another replica.
+    case Outcome::kMemoryLimit:
+      return {503, 8};
   }
   return {500, 13};
 }
@@ -319,6 +323,33 @@ class HttpServer::Impl {
    private:
     std::atomic<int64_t>* n_;
   };
+  /// \brief Bytes of the in-flight budget (admission.request_limit_mib) one request
+  /// holds from its headers to its answer; given back when destroyed.
+  class Bytes {
+   public:
+    Bytes(Ingest* ingest, int64_t n) : ingest_(ingest), n_(n) {}
+    Bytes(const Bytes&) = delete;
+    Bytes& operator=(const Bytes&) = delete;
+    ~Bytes() { ingest_->ReleaseHttpBytes(n_); }
+    /// \brief At least `n` bytes, past the limit if need be: a body decompressed on
+    /// a worker (at most worker_threads of them are at once over their reservation).
+    void GrowTo(int64_t n) {
+      if (n <= n_) return;
+      ingest_->GrowHttpBytes(n - n_);
+      n_ = n;
+    }
+
+   private:
+    Ingest* ingest_;
+    int64_t n_;
+  };
+  /// \brief Reserves `n` bytes unless the budget is spent.
+  bool TakeBytes(int64_t n, std::optional<Bytes>* bytes) {
+    if (!ingest_->TakeHttpBytes(n, request_limit_bytes_)) return false;
+    bytes->emplace(ingest_, n);
+    return true;
+  }
+
   /// \brief Takes a slot unless max_concurrent_requests are being answered.
   bool TakeSlot(std::optional<Slot>* slot) {
     const int64_t max = options_.max_concurrent_requests;
@@ -340,6 +371,7 @@ class HttpServer::Impl {
   std::atomic<bool> stopping_{false};
   int port_ = 0;
   std::atomic<int64_t> active_requests_{0};
+  const int64_t request_limit_bytes_ = config_.RequestLimitBytes();
 
  private:
   // Sessions still owned by queued handlers die with ioc_: what their destructors
@@ -571,6 +603,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                     "too many concurrent requests (max_concurrent_requests=" +
                         std::to_string(server_->options_.max_concurrent_requests) + ")");
     }
+    // Reserved from the headers, whole: a body admitted is read to its end without
+    // waiting for room (bodies waiting for each other's room could all stall), and
+    // one refused costs nothing but its headers. A chunked body may be as large as
+    // the limit.
+    const int64_t reserve = parser_->chunked()
+                                ? server_->config_.max_request_body_size
+                                : static_cast<int64_t>(announced.value_or(0));
+    if (reserve > 0 && !server_->TakeBytes(reserve, &bytes_)) {
+      slot_.reset();
+      return Reject(Outcome::kMemoryLimit,
+                    fmt::format("requests in flight hold the receiver's memory limit "
+                                "(admission.request_limit_mib={}); retry later",
+                                server_->request_limit_bytes_ >> 20));
+    }
     if (util::AsciiLower(Header(http::field::expect)) == "100-continue") {
       continue_.emplace(http::status::continue_, version_);
       Arm(server_->limits_.body_timeout, std::nullopt);
@@ -689,6 +735,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                   plain.status().message()));
       }
       body = std::move(*plain);
+      if (bytes_) bytes_->GrowTo(static_cast<int64_t>(body.size()));
     }
     otlp::OtlpRequest request;
     RequestArena arena;  // holds a parsed protobuf request until Submit has converted it
@@ -785,6 +832,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
           self->Disarm();
           self->slot_.reset();
+          self->bytes_.reset();
           self->answering_ = false;
           if (ec) return self->DoClose();
           if (!keep_alive) return self->Linger();
@@ -835,6 +883,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<http::response<http::empty_body>> continue_;
   http::response<http::string_body> res_;
   std::optional<HttpServer::Impl::Slot> slot_;
+  std::optional<HttpServer::Impl::Bytes> bytes_;  ///< touched by Process too
   unsigned version_ = 11;
   std::string path_;
   std::string encoding_;

@@ -22,6 +22,8 @@ std::string_view OutcomeName(Outcome outcome) {
       return "unauthenticated";
     case Outcome::kExhausted:
       return "exhausted";
+    case Outcome::kMemoryLimit:
+      return "memory_limit";
     case Outcome::kUnavailable:
       return "unavailable";
     case Outcome::kTimeout:

@@ -35,8 +35,9 @@ enum class Outcome : int {
   kUnavailable,      ///< shutting down, or retryable Nack
   kTimeout,          ///< no outcome within `timeout`
   kNotFound,         ///< unknown path or method
+  kMemoryLimit,      ///< in-flight request bytes over admission.request_limit_mib
 };
-inline constexpr int kNumOutcomes = 9;
+inline constexpr int kNumOutcomes = 10;
 std::string_view OutcomeName(Outcome outcome);
 
 struct IngestResult {
@@ -93,6 +94,8 @@ struct IngestCounters {
   /// HTTP connections open, and closed without an answer by reason.
   std::atomic<int64_t> http_connections{0};
   std::array<std::atomic<int64_t>, kNumHttpDrops> http_drops{};
+  /// Bytes the HTTP server holds for admitted requests (admission.request_limit_mib).
+  std::atomic<int64_t> http_in_flight_bytes{0};
 };
 
 /// \brief Shared by both protocol servers of one node instance. Thread-safe.
@@ -117,6 +120,19 @@ class Ingest {
   void CountRejected(Protocol protocol, Outcome outcome) {
     counters_.rejected[static_cast<int>(protocol)][static_cast<int>(outcome)]++;
   }
+
+  /// \brief Reserves `bytes` of the HTTP server's in-flight budget unless that would
+  /// exceed `limit`; ReleaseHttpBytes gives them back.
+  bool TakeHttpBytes(int64_t bytes, int64_t limit) {
+    int64_t n = counters_.http_in_flight_bytes.load();
+    do {
+      if (n + bytes > limit) return false;
+    } while (!counters_.http_in_flight_bytes.compare_exchange_weak(n, n + bytes));
+    return true;
+  }
+  /// \brief Grows a reservation past the limit (a decompressed body).
+  void GrowHttpBytes(int64_t bytes) { counters_.http_in_flight_bytes += bytes; }
+  void ReleaseHttpBytes(int64_t bytes) { counters_.http_in_flight_bytes -= bytes; }
 
   void CountHttpConnection(int delta) { counters_.http_connections += delta; }
   void CountHttpDrop(HttpDrop reason) {

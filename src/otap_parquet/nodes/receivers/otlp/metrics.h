@@ -47,6 +47,10 @@ struct OtlpReceiverMetrics {
 
   static constexpr engine::MetricDef http_connections = engine::Gauge(
       "otlp_http_connections", "{connection}", "open OTLP/HTTP connections");
+  static constexpr engine::MetricDef http_in_flight_bytes = engine::Gauge(
+      "otlp_http_in_flight_bytes", "By",
+      "bytes reserved by OTLP/HTTP requests from their headers to their answer "
+      "(admission.request_limit_mib)");
   static constexpr engine::MetricDef http_connections_closed =
       engine::Counter("otlp_http_connections_closed", "{connection}",
                       "OTLP/HTTP connections closed without an answer", "reason");

@@ -116,6 +116,29 @@ TEST(OtlpReceiverConfigTest, HttpLimitsAreValidated) {
               HasSubstr("idle_timeout"));
 }
 
+// Scenario: protocols.http with and without admission.request_limit_mib, and with
+// large bodies or a limit smaller than one body.
+// Guarantees: the default is 128 MiB, raised to two max_request_body_size bodies;
+// the key (receiver:otap's name) sets it; one that cannot hold a body is an error.
+TEST(OtlpReceiverConfigTest, HttpRequestLimit) {
+  ASSERT_OK_AND_ASSIGN(auto d, Parse("protocols: {http: {listening_addr: 127.0.0.1:1}}"));
+  EXPECT_EQ(d.http->RequestLimitBytes(), int64_t{128} << 20);
+  ASSERT_OK_AND_ASSIGN(auto big, Parse("protocols: {http: {listening_addr: 127.0.0.1:1, "
+                                       "max_request_body_size: 512MiB}}"));
+  EXPECT_EQ(big.http->RequestLimitBytes(), int64_t{1} << 30);
+  ASSERT_OK_AND_ASSIGN(auto set, Parse("protocols: {http: {listening_addr: 127.0.0.1:1, "
+                                       "admission: {request_limit_mib: 16, "
+                                       "waiting_limit_mib: 1}}}"));
+  EXPECT_EQ(set.http->RequestLimitBytes(), int64_t{16} << 20);
+  EXPECT_THAT(
+      ErrorOf("protocols: {http: {listening_addr: 127.0.0.1:1, "
+              "max_request_body_size: 32MiB, admission: {request_limit_mib: 16}}}"),
+      HasSubstr("request_limit_mib"));
+  EXPECT_THAT(ErrorOf("protocols: {http: {listening_addr: 127.0.0.1:1, "
+                      "admission: {request_limit: 16}}}"),
+              HasSubstr("request_limit"));
+}
+
 // Scenario: no protocols, an empty protocols block, a missing address.
 // Guarantees: each is an error naming the path and what is missing.
 TEST(OtlpReceiverConfigTest, MissingProtocolsAndAddress) {
