@@ -51,8 +51,10 @@ uint32_t GetU32(const uint8_t* p) {
 // The payload CRC of the frame starting at `frame` (also a segment's done-mark salt).
 uint32_t FrameCrc(const uint8_t* frame) { return GetU32(frame + kCrcOffset); }
 
-uint32_t Crc32(const uint8_t* data, int64_t size) {
-  uLong crc = crc32(0L, Z_NULL, 0);
+// CRC-32 of `bytes`, continuing `seed` (the CRC of the bytes before them; 0 to start).
+uint32_t Crc32(const void* bytes, int64_t size, uint32_t seed = 0) {
+  const auto* data = static_cast<const Bytef*>(bytes);
+  uLong crc = seed;
   while (size > 0) {
     const auto chunk = static_cast<uInt>(std::min<int64_t>(size, 1 << 30));
     crc = crc32(crc, data, chunk);
@@ -116,48 +118,40 @@ arrow::Status WriteSynced(const std::string& path, struct iovec* iov, int count,
   return st;
 }
 
-// A done mark: [record index u32 | check u32]. The check covers the segment's
+// The check of a `.done` or `.parts` mark: a CRC over the mark's tag, the segment's
 // sequence number, its first record's CRC (a reused number of a log emptied before
-// a restart gets new marks) and the index, and is never 0. The marks are not
-// fsynced: after an OS crash a file system may show zeros or another file's stale
-// blocks where unsynced marks were; those fail the check, so a mark that was not
-// written can only make a record replayed again (a duplicate), never skipped.
-constexpr size_t kDoneMarkSize = 8;
-
-uint32_t DoneCheck(uint64_t seq, uint32_t salt, uint32_t index) {
+// a restart gets new checks), the record index and `payload`; never 0 (an all-zero
+// mark never checks out). The marks are not fsynced: after an OS crash a file
+// system may show zeros or another file's stale blocks where unsynced marks were;
+// those fail the check, so a mark that was not written can only make a record (or
+// a partition of it) written again (a duplicate), never skipped.
+uint32_t MarkCheck(uint32_t tag, uint64_t seq, uint32_t salt, uint32_t index,
+                   std::string_view payload = {}) {
   uint8_t key[20];
-  PutU32(key, 0x454e4f44);  // "DONE"
+  PutU32(key, tag);
   PutU32(key + 4, static_cast<uint32_t>(seq));
   PutU32(key + 8, static_cast<uint32_t>(seq >> 32));
   PutU32(key + 12, salt);
   PutU32(key + 16, index);
-  const uint32_t crc = Crc32(key, sizeof(key));
-  return crc == 0 ? 1 : crc;  // an all-zero mark never checks out
+  const uint32_t crc = Crc32(payload.data(), static_cast<int64_t>(payload.size()),
+                             Crc32(key, sizeof(key)));
+  return crc == 0 ? 1 : crc;
 }
 
-// A published-partition mark: [record index u32 | length u32 | partition | check
-// u32], one write() each. The check covers what a done mark's does plus the
+constexpr uint32_t kDoneTag = 0x454e4f44;  // "DONE"
+constexpr uint32_t kPartTag = 0x54524150;  // "PART"
+
+// A done mark: [record index u32 | MarkCheck(kDoneTag) u32].
+constexpr size_t kDoneMarkSize = 8;
+
+// A published-partition mark: [record index u32 | length u32 | partition |
+// MarkCheck(kPartTag, partition) u32], one write() each. The check covers the
 // partition, so a torn, zeroed or stale mark never names a partition it was not
 // written for (that would skip rows: a loss); reading stops at the first mark that
 // fails it (what follows cannot be framed reliably), so a bad mark costs duplicates
 // of the partitions it and later marks named, never a loss.
 constexpr size_t kPartsHeaderSize = 8;
 constexpr uint32_t kMaxPartitionName = 1 << 16;
-
-uint32_t PartsCheck(uint64_t seq, uint32_t salt, uint32_t index,
-                    std::string_view partition) {
-  uint8_t key[20];
-  PutU32(key, 0x54524150);  // "PART"
-  PutU32(key + 4, static_cast<uint32_t>(seq));
-  PutU32(key + 8, static_cast<uint32_t>(seq >> 32));
-  PutU32(key + 12, salt);
-  PutU32(key + 16, index);
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, key, sizeof(key));
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(partition.data()),
-              static_cast<uInt>(partition.size()));
-  return crc == 0 ? 1 : static_cast<uint32_t>(crc);
-}
 
 // Offset of the first frame at or after `from` that checks out, or -1.
 int64_t NextValidFrame(const uint8_t* data, int64_t size, int64_t from) {
@@ -493,7 +487,7 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
         const auto* mark = reinterpret_cast<const uint8_t*>(rest.data() + i);
         const uint32_t index = GetU32(mark);
         if (index >= segment->done.size() ||
-            GetU32(mark + 4) != DoneCheck(seq, segment->salt, index)) {
+            GetU32(mark + 4) != MarkCheck(kDoneTag, seq, segment->salt, index)) {
           ++bad_marks;
           continue;
         }
@@ -889,7 +883,7 @@ void Wal::SetDone(RecordId id) {
   }
   uint8_t mark[kDoneMarkSize];
   PutU32(mark, id.index);
-  PutU32(mark + 4, DoneCheck(segment->seq, segment->salt, id.index));
+  PutU32(mark + 4, MarkCheck(kDoneTag, segment->seq, segment->salt, id.index));
   if (segment->done_fd < 0 || ::write(segment->done_fd, mark, kDoneMarkSize) !=
                                   static_cast<ssize_t>(kDoneMarkSize)) {
     // Only costs a duplicate after a restart (the record is replayed).
@@ -919,7 +913,7 @@ void Wal::LoadPublishedMarks(Segment& segment) {
     const std::string_view partition(data.data() + at + kPartsHeaderSize, length);
     if (index >= segment.done.size() ||
         GetU32(p + at + kPartsHeaderSize + length) !=
-            PartsCheck(segment.seq, segment.salt, index, partition)) {
+            MarkCheck(kPartTag, segment.seq, segment.salt, index, partition)) {
       break;
     }
     at += kPartsHeaderSize + length + 4;
@@ -959,7 +953,7 @@ void Wal::MarkPublished(RecordId id, const std::string& partition) {
   PutU32(p + 4, static_cast<uint32_t>(partition.size()));
   std::memcpy(p + kPartsHeaderSize, partition.data(), partition.size());
   PutU32(p + kPartsHeaderSize + partition.size(),
-         PartsCheck(segment.seq, segment.salt, id.index, partition));
+         MarkCheck(kPartTag, segment.seq, segment.salt, id.index, partition));
   // One write() with O_APPEND: a crash leaves the mark whole or torn at the end.
   if (segment.parts_fd < 0 || ::write(segment.parts_fd, mark.data(), mark.size()) !=
                                   static_cast<ssize_t>(mark.size())) {
