@@ -67,6 +67,17 @@ struct WriteProgress {
   /// rows, or one failed), so that a caller can make the progress durable (the WAL's
   /// `.parts` marks): a restart then does not write that partition again.
   std::function<void(const std::string& partition)> on_published;
+  /// Optional: called on the writer's thread when a publish of the batch's rows in
+  /// `partition` is about to start (before any of its files is visible), with the
+  /// file whose appearance completes it (the last one renamed or uploaded; relative
+  /// to the dataset's base path), so that a caller can note it durably (the WAL's
+  /// intent marks): after a kill between the publish and on_published, that file's
+  /// existence says the partition is published. Only for publishes whose files
+  /// appear whole (kRename; kDirect on S3 or GCS). Without it, the intents are
+  /// added to `publishing` (partition, commit file).
+  std::function<void(const std::string& partition, const std::string& commit_file)>
+      on_publishing;
+  std::vector<std::pair<std::string, std::string>> publishing;
 };
 
 /// \brief Why a partition's files were published.
@@ -345,6 +356,9 @@ class DatasetWriter {
   util::EventLog log_;
   bool rename_ = true;
   bool create_dirs_ = true;
+  /// A file is visible only once whole (kRename, or an object store's upload): its
+  /// existence proves its publish (WriteProgress::on_publishing).
+  bool atomic_files_ = true;
   PartitionIdGenerator ids_;
   std::string last_part_id_;
   std::map<std::string, std::unique_ptr<Partition>> partitions_;

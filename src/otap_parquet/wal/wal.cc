@@ -138,20 +138,24 @@ uint32_t MarkCheck(uint32_t tag, uint64_t seq, uint32_t salt, uint32_t index,
   return crc == 0 ? 1 : crc;
 }
 
-constexpr uint32_t kDoneTag = 0x454e4f44;  // "DONE"
-constexpr uint32_t kPartTag = 0x54524150;  // "PART"
+constexpr uint32_t kDoneTag = 0x454e4f44;    // "DONE"
+constexpr uint32_t kPartTag = 0x54524150;    // "PART"
+constexpr uint32_t kIntentTag = 0x4e544e49;  // "INTN"
 
 // A done mark: [record index u32 | MarkCheck(kDoneTag) u32].
 constexpr size_t kDoneMarkSize = 8;
 
-// A published-partition mark: [record index u32 | length u32 | partition |
-// MarkCheck(kPartTag, partition) u32], one write() each. The check covers the
-// partition, so a torn, zeroed or stale mark never names a partition it was not
-// written for (that would skip rows: a loss); reading stops at the first mark that
-// fails it (what follows cannot be framed reliably), so a bad mark costs duplicates
-// of the partitions it and later marks named, never a loss.
+// A `.parts` mark: [record index u32 | length u32 | payload | check u32], one
+// write() each. A published-partition mark's payload is the partition (check
+// MarkCheck(kPartTag)); an intent's (kIntentFlag in the length) is the partition, a
+// NUL and the commit file (kIntentTag). The check covers the payload, so a torn,
+// zeroed or stale mark never names a partition or file it was not written for (that
+// would skip rows: a loss); reading stops at the first mark that fails it (what
+// follows cannot be framed reliably), so a bad mark costs duplicates of the
+// partitions it and later marks named, never a loss.
 constexpr size_t kPartsHeaderSize = 8;
-constexpr uint32_t kMaxPartitionName = 1 << 16;
+constexpr uint32_t kMaxPartsPayload = 1 << 16;
+constexpr uint32_t kIntentFlag = 1u << 31;
 
 // Offset of the first frame at or after `from` that checks out, or -1.
 int64_t NextValidFrame(const uint8_t* data, int64_t size, int64_t from) {
@@ -175,6 +179,8 @@ struct Wal::Segment {
   int parts_fd = -1;  ///< `.parts` append fd, opened at the first mark
   /// Recovered records' published partitions (from `.parts`), until done.
   std::map<uint32_t, std::vector<std::string>> published;
+  /// Recovered records' publish intents (from `.parts`), until done.
+  std::map<uint32_t, std::vector<PublishIntent>> intents;
   int64_t size = 0;
   std::vector<int64_t> offsets;  ///< frame start of each record
   std::vector<bool> done;
@@ -873,8 +879,13 @@ void Wal::SetDone(RecordId id) {
   segment->done[id.index] = true;
   segment->done_count++;
   segment->published.erase(id.index);
+  segment->intents.erase(id.index);
   if (segment->live() == 0 && segment->sealed && segment->unsynced == 0) {
     MaybeDelete(segment);  // the whole segment goes: no mark needed
+    return;
+  }
+  if (options_.before_mark_for_testing && !options_.before_mark_for_testing("done")) {
+    MaybeDelete(segment);
     return;
   }
   if (segment->done_fd < 0) {
@@ -905,22 +916,35 @@ void Wal::LoadPublishedMarks(Segment& segment) {
   while (at < data.size()) {
     if (data.size() - at < kPartsHeaderSize) break;
     const uint32_t index = GetU32(p + at);
-    const uint32_t length = GetU32(p + at + 4);
-    if (length > kMaxPartitionName ||
+    const bool intent = (GetU32(p + at + 4) & kIntentFlag) != 0;
+    const uint32_t length = GetU32(p + at + 4) & ~kIntentFlag;
+    if (length > kMaxPartsPayload ||
         data.size() - at - kPartsHeaderSize < static_cast<size_t>(length) + 4) {
       break;
     }
-    const std::string_view partition(data.data() + at + kPartsHeaderSize, length);
+    const std::string_view payload(data.data() + at + kPartsHeaderSize, length);
     if (index >= segment.done.size() ||
         GetU32(p + at + kPartsHeaderSize + length) !=
-            MarkCheck(kPartTag, segment.seq, segment.salt, index, partition)) {
+            MarkCheck(intent ? kIntentTag : kPartTag, segment.seq, segment.salt, index,
+                      payload)) {
       break;
     }
     at += kPartsHeaderSize + length + 4;
     if (segment.done[index]) continue;
+    if (intent) {
+      const size_t nul = payload.find('\0');
+      if (nul == std::string_view::npos) continue;  // not written by MarkPublishing
+      PublishIntent entry{std::string(payload.substr(0, nul)),
+                          std::string(payload.substr(nul + 1))};
+      auto& intents = segment.intents[index];
+      if (std::find(intents.begin(), intents.end(), entry) == intents.end()) {
+        intents.push_back(std::move(entry));
+      }
+      continue;
+    }
     auto& parts = segment.published[index];
-    if (std::find(parts.begin(), parts.end(), partition) == parts.end()) {
-      parts.emplace_back(partition);
+    if (std::find(parts.begin(), parts.end(), payload) == parts.end()) {
+      parts.emplace_back(payload);
     }
   }
   if (at < data.size()) {
@@ -932,28 +956,30 @@ void Wal::LoadPublishedMarks(Segment& segment) {
     if (::truncate(segment.parts_path.c_str(), static_cast<off_t>(at)) != 0) {
       ::unlink(segment.parts_path.c_str());
       segment.published.clear();
+      segment.intents.clear();
     }
   }
 }
 
-void Wal::MarkPublished(RecordId id, const std::string& partition) {
+void Wal::AppendPartsMark(RecordId id, uint32_t kind, std::string_view payload) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = segments_.find(id.segment);
   if (it == segments_.end()) return;
   Segment& segment = *it->second;
   if (id.index >= segment.done.size() || segment.done[id.index]) return;
-  if (partition.size() > kMaxPartitionName) return;  // replayed whole: a duplicate
+  if (payload.size() > kMaxPartsPayload) return;  // replayed whole: a duplicate
   if (segment.parts_fd < 0) {
     segment.parts_fd = ::open(segment.parts_path.c_str(),
                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   }
-  std::string mark(kPartsHeaderSize + partition.size() + 4, '\0');
+  const auto length = static_cast<uint32_t>(payload.size());
+  std::string mark(kPartsHeaderSize + payload.size() + 4, '\0');
   auto* p = reinterpret_cast<uint8_t*>(mark.data());
   PutU32(p, id.index);
-  PutU32(p + 4, static_cast<uint32_t>(partition.size()));
-  std::memcpy(p + kPartsHeaderSize, partition.data(), partition.size());
-  PutU32(p + kPartsHeaderSize + partition.size(),
-         MarkCheck(kPartTag, segment.seq, segment.salt, id.index, partition));
+  PutU32(p + 4, kind == kIntentTag ? length | kIntentFlag : length);
+  std::memcpy(p + kPartsHeaderSize, payload.data(), payload.size());
+  PutU32(p + kPartsHeaderSize + payload.size(),
+         MarkCheck(kind, segment.seq, segment.salt, id.index, payload));
   // One write() with O_APPEND: a crash leaves the mark whole or torn at the end.
   if (segment.parts_fd < 0 || ::write(segment.parts_fd, mark.data(), mark.size()) !=
                                   static_cast<ssize_t>(mark.size())) {
@@ -962,6 +988,40 @@ void Wal::MarkPublished(RecordId id, const std::string& partition) {
                     std::strerror(errno));
     }
   }
+}
+
+void Wal::MarkPublished(RecordId id, const std::string& partition) {
+  if (options_.before_mark_for_testing &&
+      !options_.before_mark_for_testing("published")) {
+    return;
+  }
+  AppendPartsMark(id, kPartTag, partition);
+}
+
+void Wal::MarkPublishing(RecordId id, const std::string& partition,
+                         const std::string& commit_file) {
+  if (partition.find('\0') != std::string::npos) return;  // cannot be framed
+  AppendPartsMark(id, kIntentTag, partition + '\0' + commit_file);
+}
+
+std::vector<PublishIntent> Wal::PublishIntents(RecordId id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = segments_.find(id.segment);
+  if (it == segments_.end()) return {};
+  const Segment& segment = *it->second;
+  auto found = segment.intents.find(id.index);
+  if (found == segment.intents.end()) return {};
+  std::vector<PublishIntent> out;
+  auto published = segment.published.find(id.index);
+  for (const auto& intent : found->second) {
+    if (published != segment.published.end() &&
+        std::find(published->second.begin(), published->second.end(), intent.partition) !=
+            published->second.end()) {
+      continue;
+    }
+    out.push_back(intent);
+  }
+  return out;
 }
 
 std::vector<std::string> Wal::PublishedPartitions(RecordId id) const {
