@@ -861,6 +861,9 @@ Status DatasetWriter::PublishFiles(Publication& pub) const {
   // before any parent file can appear.
   if (rename_) {
     for (OpenFile* file : pub.order) {
+      if (settings_.before_rename_for_testing) {
+        settings_.before_rename_for_testing(file->uri);
+      }
       Status st = settings_.filesystem->Move(file->write_path, file->final_path);
       if (!st.ok()) return fail(file, st);
       file->published = true;

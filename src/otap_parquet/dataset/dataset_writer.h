@@ -201,6 +201,9 @@ struct DatasetWriterSettings {
   /// Test only: runs on the publishing thread before each file is finished; an
   /// error fails the flush as a storage error would.
   std::function<arrow::Status(const std::string& uri)> before_publish_for_testing;
+  /// Test only: runs on the publishing thread before each file is renamed into
+  /// place (kRename).
+  std::function<void(const std::string& uri)> before_rename_for_testing;
   /// Test only: runs instead of each fsync (kRename, `fsync`) of the native `path`, a
   /// directory or a file; empty = real fsyncs.
   std::function<arrow::Status(const std::string& path, bool directory)> fsync_for_testing;

@@ -38,6 +38,11 @@ std::function<arrow::Status(const std::string&)>& PublishHook() {
   return hook;
 }
 
+std::function<void(const std::string&)>& RenameHook() {
+  static std::function<void(const std::string&)> hook;
+  return hook;
+}
+
 std::function<bool(std::string_view)>& WalMarkHook() {
   static std::function<bool(std::string_view)> hook;
   return hook;
@@ -94,6 +99,11 @@ void ParquetExporter::SetPublishHookForTesting(
   PublishHook() = std::move(hook);
 }
 
+void ParquetExporter::SetRenameHookForTesting(
+    std::function<void(const std::string& uri)> hook) {
+  RenameHook() = std::move(hook);
+}
+
 void ParquetExporter::SetWalMarkHookForTesting(
     std::function<bool(std::string_view kind)> hook) {
   WalMarkHook() = std::move(hook);
@@ -135,6 +145,7 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
   publisher_ = std::make_unique<util::SerialWorker>("pq-publish", kPublishQueue);
   ws.publisher = publisher_.get();
   ws.before_publish_for_testing = PublishHook();
+  ws.before_rename_for_testing = RenameHook();
   const std::string base_path = ws.base_path;
   auto retention_fs = ws.filesystem;
   ARROW_ASSIGN_OR_RAISE(

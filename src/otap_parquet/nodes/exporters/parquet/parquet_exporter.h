@@ -82,6 +82,10 @@ class ParquetExporter : public engine::Exporter {
   /// nodes whose Start() comes later (wal::WalOptions::before_mark_for_testing);
   /// false drops the mark; empty = none.
   static void SetWalMarkHookForTesting(std::function<bool(std::string_view kind)> hook);
+  /// \brief Test only: runs on the publisher thread before each file of nodes whose
+  /// Start() comes later is renamed into place (DatasetWriterSettings::
+  /// before_rename_for_testing); empty = none.
+  static void SetRenameHookForTesting(std::function<void(const std::string& uri)> hook);
 
  private:
   ParquetExporter(ParquetExporterNodeConfig config, engine::NodeSettings settings);

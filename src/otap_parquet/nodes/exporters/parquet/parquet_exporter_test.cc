@@ -1041,15 +1041,21 @@ void Snapshot(const fs::path& from, const fs::path& to) {
 // is copied as a kill -9 would leave it at each point of the publish: (0) its files
 // written but none visible (the publisher held before the first is finished), (1)
 // every file renamed into place but no done mark yet (the first mark's hook), (2)
-// after the done mark. Each copy is started as the engine after the kill.
+// after the done mark, (3) the first (child) file renamed, the others not. Each
+// copy is started as the engine after the kill.
 // Guarantees: whatever the point, every log and log attribute is in the copy's lake
-// exactly once (200 logs, 2,000 log_attrs rows) and nothing is left in its log.
-// Failed before the fix: (1) held 400 logs (the replay wrote the record again).
+// exactly once (200 logs, 2,000 log_attrs rows) and nothing is left in its log; at
+// (3) the child file renamed before the kill is an orphan (its rows are written
+// again with their parents; readers drop orphans, `repair` removes them), the logs
+// are there once. Failed before the fix: (1) held 400 logs (the replay wrote the
+// record again).
 TEST_F(ParquetExporterTest, WalKillAtAnyPointOfAPublishNeitherDuplicatesNorLoses) {
-  const fs::path kills[3] = {base_.string() + "_kill0", base_.string() + "_kill1",
-                             base_.string() + "_kill2"};
+  const fs::path kills[4] = {base_.string() + "_kill0", base_.string() + "_kill1",
+                             base_.string() + "_kill2", base_.string() + "_kill3"};
+  std::string orphan;  // the file renamed before kill point 3
   {
     bool copied = false;  // the marks are written on this thread (OnTimer)
+    int renames = 0;      // on the publisher thread, this thread waiting
     ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
     auto& exporter = AsExporter(node);
     PublishGate gate;
@@ -1058,8 +1064,14 @@ TEST_F(ParquetExporterTest, WalKillAtAnyPointOfAPublishNeitherDuplicatesNorLoses
       copied = true;
       return true;
     });
+    ParquetExporter::SetRenameHookForTesting([&](const std::string& uri) {
+      if (++renames == 2) Snapshot(base_, kills[3]);
+      if (renames == 1)
+        orphan = uri.substr(uri.find(base_.string()) + base_.string().size());
+    });
     ASSERT_OK(exporter.Start(effect_));
     ParquetExporter::SetWalMarkHookForTesting(nullptr);
+    ParquetExporter::SetRenameHookForTesting(nullptr);
     ASSERT_OK(exporter.Export(Sized(sink_, 0, 200), effect_));
     gate.WaitEntered();
     WaitFor([&] { return acked() == 1u; });
@@ -1072,8 +1084,14 @@ TEST_F(ParquetExporterTest, WalKillAtAnyPointOfAPublishNeitherDuplicatesNorLoses
     EXPECT_TRUE(copied);
     Snapshot(base_, kills[2]);
   }
-  for (int i = 0; i < 3; ++i) {
+  ASSERT_FALSE(orphan.empty());
+  ASSERT_FALSE(orphan.starts_with("/logs/")) << orphan;  // a child table's
+  for (int i = 0; i < 4; ++i) {
     SCOPED_TRACE("kill point " + std::to_string(i));
+    if (i == 3) {
+      ASSERT_TRUE(fs::exists(kills[i].string() + orphan)) << orphan;
+      fs::remove(kills[i].string() + orphan);  // counted apart: an orphan
+    }
     {
       FakeEffect effect{"pq"};
       ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush,
