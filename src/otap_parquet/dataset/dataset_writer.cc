@@ -169,8 +169,9 @@ struct DatasetWriter::PendingAck {
 struct OpenFile {
   PayloadType type = PayloadType::kUnknown;
   std::string final_path;
-  std::string write_path;  ///< temporary name (kRename) or final_path (kDirect)
-  std::string uri;         ///< display form of final_path
+  std::string write_path;     ///< temporary name (kRename) or final_path (kDirect)
+  std::string uri;            ///< display form of final_path
+  std::string relative_path;  ///< final_path below the dataset's base path
   std::shared_ptr<CountingOutputStream> sink;
   std::unique_ptr<parquet::arrow::FileWriter> writer;
   /// Dictionary columns written plain in this file (fell back in an earlier one).
@@ -249,6 +250,9 @@ DatasetWriter::DatasetWriter(WriterOptions options, PartitioningOptions partitio
   // Object stores have no directories to create (and would charge a request each).
   const std::string type = settings_.filesystem->type_name();
   create_dirs_ = type != "s3" && type != "gcs" && type != "abfs";
+  // S3 and GCS make an object visible when its upload completes; Azure's output
+  // stream commits the blocks written so far at each Flush().
+  atomic_files_ = rename_ || type == "s3" || type == "gcs";
 }
 
 DatasetWriter::~DatasetWriter() {
@@ -568,6 +572,7 @@ Status DatasetWriter::WriteDiskBatch(const std::string& key, const DiskBatch& di
       const std::string name =
           fmt::format("part-{}-{}.parquet", ms, settings_.new_uuid());
       opened->final_path = JoinPath({dir, name});
+      opened->relative_path = JoinPath({table, key, name});
       opened->write_path =
           rename_ ? JoinPath({dir, "." + name + ".tmp"}) : opened->final_path;
       opened->uri = DisplayUri(*settings_.filesystem, opened->final_path);
@@ -772,6 +777,20 @@ Status DatasetWriter::FlushPartition(const std::string& key, FlushReason reason,
                    [](const OpenFile* a, const OpenFile* b) {
                      return Depth(a->type) > Depth(b->type);
                    });
+  if (atomic_files_ && !pub->order.empty()) {
+    // Before any file is visible: a kill after the last one appears (it completes
+    // the publish) and before Settle's marks leaves this to tell it was published.
+    const std::string& commit = pub->order.back()->relative_path;
+    for (const auto& ack : pub->partition->acks) {
+      WriteProgress* progress = ack->progress.get();
+      if (progress == nullptr) continue;
+      if (progress->on_publishing) {
+        progress->on_publishing(pub->partition->time_path, commit);
+      } else {
+        progress->publishing.emplace_back(pub->partition->time_path, commit);
+      }
+    }
+  }
   if (background && settings_.publisher != nullptr) {
     if (background_ == nullptr) background_ = std::make_shared<Background>();
     {
@@ -842,6 +861,9 @@ Status DatasetWriter::PublishFiles(Publication& pub) const {
   // before any parent file can appear.
   if (rename_) {
     for (OpenFile* file : pub.order) {
+      if (settings_.before_rename_for_testing) {
+        settings_.before_rename_for_testing(file->uri);
+      }
       Status st = settings_.filesystem->Move(file->write_path, file->final_path);
       if (!st.ok()) return fail(file, st);
       file->published = true;

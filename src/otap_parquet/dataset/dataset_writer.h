@@ -67,6 +67,17 @@ struct WriteProgress {
   /// rows, or one failed), so that a caller can make the progress durable (the WAL's
   /// `.parts` marks): a restart then does not write that partition again.
   std::function<void(const std::string& partition)> on_published;
+  /// Optional: called on the writer's thread when a publish of the batch's rows in
+  /// `partition` is about to start (before any of its files is visible), with the
+  /// file whose appearance completes it (the last one renamed or uploaded; relative
+  /// to the dataset's base path), so that a caller can note it durably (the WAL's
+  /// intent marks): after a kill between the publish and on_published, that file's
+  /// existence says the partition is published. Only for publishes whose files
+  /// appear whole (kRename; kDirect on S3 or GCS). Without it, the intents are
+  /// added to `publishing` (partition, commit file).
+  std::function<void(const std::string& partition, const std::string& commit_file)>
+      on_publishing;
+  std::vector<std::pair<std::string, std::string>> publishing;
 };
 
 /// \brief Why a partition's files were published.
@@ -190,6 +201,9 @@ struct DatasetWriterSettings {
   /// Test only: runs on the publishing thread before each file is finished; an
   /// error fails the flush as a storage error would.
   std::function<arrow::Status(const std::string& uri)> before_publish_for_testing;
+  /// Test only: runs on the publishing thread before each file is renamed into
+  /// place (kRename).
+  std::function<void(const std::string& uri)> before_rename_for_testing;
   /// Test only: runs instead of each fsync (kRename, `fsync`) of the native `path`, a
   /// directory or a file; empty = real fsyncs.
   std::function<arrow::Status(const std::string& path, bool directory)> fsync_for_testing;
@@ -345,6 +359,9 @@ class DatasetWriter {
   util::EventLog log_;
   bool rename_ = true;
   bool create_dirs_ = true;
+  /// A file is visible only once whole (kRename, or an object store's upload): its
+  /// existence proves its publish (WriteProgress::on_publishing).
+  bool atomic_files_ = true;
   PartitionIdGenerator ids_;
   std::string last_part_id_;
   std::map<std::string, std::unique_ptr<Partition>> partitions_;

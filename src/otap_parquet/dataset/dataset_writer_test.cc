@@ -549,6 +549,50 @@ TEST_F(DatasetWriterTest, PublishesChildrenBeforeParentsByClose) {
   for (const auto& file : Files()) EXPECT_TRUE(file.ends_with(".parquet")) << file;
 }
 
+// Scenario: a batch written with a WriteProgress whose on_publishing notes the
+// intents; published by rename; then the same with kDirect on a file system whose
+// files can be seen before they are whole (not S3 or GCS).
+// Guarantees: by rename, one intent per partition, given before any of its files is
+// visible, naming (relative to the base path) the file renamed last, which exists
+// once the publish is done; the others are renamed before it. kDirect on such a
+// file system gives no intent (its existence would prove nothing).
+TEST_F(DatasetWriterTest, PublishIntentNamesTheFileRenamedLast) {
+  std::vector<std::pair<std::string, std::string>> intents;
+  int visible_at_intent = 0;
+  auto progress = std::make_shared<WriteProgress>();
+  progress->on_publishing = [&](const std::string& partition, const std::string& file) {
+    intents.emplace_back(partition, file);
+    for (const auto& f : Files()) visible_at_intent += f.ends_with(".parquet") ? 1 : 0;
+  };
+  {
+    auto writer = MakeWriter();
+    auto written = writer->Write(Batches(Signal::kLogs, 1, 10)[0], progress);
+    ASSERT_OK(writer->Flush());
+    ASSERT_OK(written.status());
+  }
+  ASSERT_EQ(intents.size(), 1u);
+  EXPECT_EQ(visible_at_intent, 0);
+  EXPECT_EQ(intents[0].first, "");
+  EXPECT_TRUE(intents[0].second.starts_with("logs/")) << intents[0].second;
+  EXPECT_TRUE(fs::exists(base_ / intents[0].second)) << intents[0].second;
+  std::string last_move;
+  for (const auto& event : recording_->events) {
+    if (event.starts_with("move ")) last_move = event;
+  }
+  EXPECT_EQ(last_move, "move " + (base_ / intents[0].second).string());
+  settings_.publish = PublishMode::kDirect;
+  intents.clear();
+  auto direct = std::make_shared<WriteProgress>();
+  {
+    auto writer = MakeWriter();
+    auto written = writer->Write(Batches(Signal::kLogs, 1, 10)[0], direct);
+    ASSERT_OK(writer->Flush());
+    ASSERT_OK(written.status());
+  }
+  EXPECT_TRUE(direct->publishing.empty());
+  EXPECT_TRUE(intents.empty());
+}
+
 // Scenario: each supported codec, read back through parquet::ParquetFileReader.
 // Guarantees: every column chunk of every row group of every file uses the
 // configured codec; files are format 2.6 and carry ARROW:schema, from which the

@@ -51,8 +51,10 @@ uint32_t GetU32(const uint8_t* p) {
 // The payload CRC of the frame starting at `frame` (also a segment's done-mark salt).
 uint32_t FrameCrc(const uint8_t* frame) { return GetU32(frame + kCrcOffset); }
 
-uint32_t Crc32(const uint8_t* data, int64_t size) {
-  uLong crc = crc32(0L, Z_NULL, 0);
+// CRC-32 of `bytes`, continuing `seed` (the CRC of the bytes before them; 0 to start).
+uint32_t Crc32(const void* bytes, int64_t size, uint32_t seed = 0) {
+  const auto* data = static_cast<const Bytef*>(bytes);
+  uLong crc = seed;
   while (size > 0) {
     const auto chunk = static_cast<uInt>(std::min<int64_t>(size, 1 << 30));
     crc = crc32(crc, data, chunk);
@@ -116,48 +118,44 @@ arrow::Status WriteSynced(const std::string& path, struct iovec* iov, int count,
   return st;
 }
 
-// A done mark: [record index u32 | check u32]. The check covers the segment's
+// The check of a `.done` or `.parts` mark: a CRC over the mark's tag, the segment's
 // sequence number, its first record's CRC (a reused number of a log emptied before
-// a restart gets new marks) and the index, and is never 0. The marks are not
-// fsynced: after an OS crash a file system may show zeros or another file's stale
-// blocks where unsynced marks were; those fail the check, so a mark that was not
-// written can only make a record replayed again (a duplicate), never skipped.
+// a restart gets new checks), the record index and `payload`; never 0 (an all-zero
+// mark never checks out). The marks are not fsynced: after an OS crash a file
+// system may show zeros or another file's stale blocks where unsynced marks were;
+// those fail the check, so a mark that was not written can only make a record (or
+// a partition of it) written again (a duplicate), never skipped.
+uint32_t MarkCheck(uint32_t tag, uint64_t seq, uint32_t salt, uint32_t index,
+                   std::string_view payload = {}) {
+  uint8_t key[20];
+  PutU32(key, tag);
+  PutU32(key + 4, static_cast<uint32_t>(seq));
+  PutU32(key + 8, static_cast<uint32_t>(seq >> 32));
+  PutU32(key + 12, salt);
+  PutU32(key + 16, index);
+  const uint32_t crc = Crc32(payload.data(), static_cast<int64_t>(payload.size()),
+                             Crc32(key, sizeof(key)));
+  return crc == 0 ? 1 : crc;
+}
+
+constexpr uint32_t kDoneTag = 0x454e4f44;    // "DONE"
+constexpr uint32_t kPartTag = 0x54524150;    // "PART"
+constexpr uint32_t kIntentTag = 0x4e544e49;  // "INTN"
+
+// A done mark: [record index u32 | MarkCheck(kDoneTag) u32].
 constexpr size_t kDoneMarkSize = 8;
 
-uint32_t DoneCheck(uint64_t seq, uint32_t salt, uint32_t index) {
-  uint8_t key[20];
-  PutU32(key, 0x454e4f44);  // "DONE"
-  PutU32(key + 4, static_cast<uint32_t>(seq));
-  PutU32(key + 8, static_cast<uint32_t>(seq >> 32));
-  PutU32(key + 12, salt);
-  PutU32(key + 16, index);
-  const uint32_t crc = Crc32(key, sizeof(key));
-  return crc == 0 ? 1 : crc;  // an all-zero mark never checks out
-}
-
-// A published-partition mark: [record index u32 | length u32 | partition | check
-// u32], one write() each. The check covers what a done mark's does plus the
-// partition, so a torn, zeroed or stale mark never names a partition it was not
-// written for (that would skip rows: a loss); reading stops at the first mark that
-// fails it (what follows cannot be framed reliably), so a bad mark costs duplicates
-// of the partitions it and later marks named, never a loss.
+// A `.parts` mark: [record index u32 | length u32 | payload | check u32], one
+// write() each. A published-partition mark's payload is the partition (check
+// MarkCheck(kPartTag)); an intent's (kIntentFlag in the length) is the partition, a
+// NUL and the commit file (kIntentTag). The check covers the payload, so a torn,
+// zeroed or stale mark never names a partition or file it was not written for (that
+// would skip rows: a loss); reading stops at the first mark that fails it (what
+// follows cannot be framed reliably), so a bad mark costs duplicates of the
+// partitions it and later marks named, never a loss.
 constexpr size_t kPartsHeaderSize = 8;
-constexpr uint32_t kMaxPartitionName = 1 << 16;
-
-uint32_t PartsCheck(uint64_t seq, uint32_t salt, uint32_t index,
-                    std::string_view partition) {
-  uint8_t key[20];
-  PutU32(key, 0x54524150);  // "PART"
-  PutU32(key + 4, static_cast<uint32_t>(seq));
-  PutU32(key + 8, static_cast<uint32_t>(seq >> 32));
-  PutU32(key + 12, salt);
-  PutU32(key + 16, index);
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, key, sizeof(key));
-  crc = crc32(crc, reinterpret_cast<const Bytef*>(partition.data()),
-              static_cast<uInt>(partition.size()));
-  return crc == 0 ? 1 : static_cast<uint32_t>(crc);
-}
+constexpr uint32_t kMaxPartsPayload = 1 << 16;
+constexpr uint32_t kIntentFlag = 1u << 31;
 
 // Offset of the first frame at or after `from` that checks out, or -1.
 int64_t NextValidFrame(const uint8_t* data, int64_t size, int64_t from) {
@@ -181,6 +179,8 @@ struct Wal::Segment {
   int parts_fd = -1;  ///< `.parts` append fd, opened at the first mark
   /// Recovered records' published partitions (from `.parts`), until done.
   std::map<uint32_t, std::vector<std::string>> published;
+  /// Recovered records' publish intents (from `.parts`), until done.
+  std::map<uint32_t, std::vector<PublishIntent>> intents;
   int64_t size = 0;
   std::vector<int64_t> offsets;  ///< frame start of each record
   std::vector<bool> done;
@@ -493,7 +493,7 @@ arrow::Status Wal::RecoverSegment(uint64_t seq) {
         const auto* mark = reinterpret_cast<const uint8_t*>(rest.data() + i);
         const uint32_t index = GetU32(mark);
         if (index >= segment->done.size() ||
-            GetU32(mark + 4) != DoneCheck(seq, segment->salt, index)) {
+            GetU32(mark + 4) != MarkCheck(kDoneTag, seq, segment->salt, index)) {
           ++bad_marks;
           continue;
         }
@@ -879,8 +879,13 @@ void Wal::SetDone(RecordId id) {
   segment->done[id.index] = true;
   segment->done_count++;
   segment->published.erase(id.index);
+  segment->intents.erase(id.index);
   if (segment->live() == 0 && segment->sealed && segment->unsynced == 0) {
     MaybeDelete(segment);  // the whole segment goes: no mark needed
+    return;
+  }
+  if (options_.before_mark_for_testing && !options_.before_mark_for_testing("done")) {
+    MaybeDelete(segment);
     return;
   }
   if (segment->done_fd < 0) {
@@ -889,7 +894,7 @@ void Wal::SetDone(RecordId id) {
   }
   uint8_t mark[kDoneMarkSize];
   PutU32(mark, id.index);
-  PutU32(mark + 4, DoneCheck(segment->seq, segment->salt, id.index));
+  PutU32(mark + 4, MarkCheck(kDoneTag, segment->seq, segment->salt, id.index));
   if (segment->done_fd < 0 || ::write(segment->done_fd, mark, kDoneMarkSize) !=
                                   static_cast<ssize_t>(kDoneMarkSize)) {
     // Only costs a duplicate after a restart (the record is replayed).
@@ -911,22 +916,35 @@ void Wal::LoadPublishedMarks(Segment& segment) {
   while (at < data.size()) {
     if (data.size() - at < kPartsHeaderSize) break;
     const uint32_t index = GetU32(p + at);
-    const uint32_t length = GetU32(p + at + 4);
-    if (length > kMaxPartitionName ||
+    const bool intent = (GetU32(p + at + 4) & kIntentFlag) != 0;
+    const uint32_t length = GetU32(p + at + 4) & ~kIntentFlag;
+    if (length > kMaxPartsPayload ||
         data.size() - at - kPartsHeaderSize < static_cast<size_t>(length) + 4) {
       break;
     }
-    const std::string_view partition(data.data() + at + kPartsHeaderSize, length);
+    const std::string_view payload(data.data() + at + kPartsHeaderSize, length);
     if (index >= segment.done.size() ||
         GetU32(p + at + kPartsHeaderSize + length) !=
-            PartsCheck(segment.seq, segment.salt, index, partition)) {
+            MarkCheck(intent ? kIntentTag : kPartTag, segment.seq, segment.salt, index,
+                      payload)) {
       break;
     }
     at += kPartsHeaderSize + length + 4;
     if (segment.done[index]) continue;
+    if (intent) {
+      const size_t nul = payload.find('\0');
+      if (nul == std::string_view::npos) continue;  // not written by MarkPublishing
+      PublishIntent entry{std::string(payload.substr(0, nul)),
+                          std::string(payload.substr(nul + 1))};
+      auto& intents = segment.intents[index];
+      if (std::find(intents.begin(), intents.end(), entry) == intents.end()) {
+        intents.push_back(std::move(entry));
+      }
+      continue;
+    }
     auto& parts = segment.published[index];
-    if (std::find(parts.begin(), parts.end(), partition) == parts.end()) {
-      parts.emplace_back(partition);
+    if (std::find(parts.begin(), parts.end(), payload) == parts.end()) {
+      parts.emplace_back(payload);
     }
   }
   if (at < data.size()) {
@@ -938,28 +956,30 @@ void Wal::LoadPublishedMarks(Segment& segment) {
     if (::truncate(segment.parts_path.c_str(), static_cast<off_t>(at)) != 0) {
       ::unlink(segment.parts_path.c_str());
       segment.published.clear();
+      segment.intents.clear();
     }
   }
 }
 
-void Wal::MarkPublished(RecordId id, const std::string& partition) {
+void Wal::AppendPartsMark(RecordId id, uint32_t kind, std::string_view payload) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = segments_.find(id.segment);
   if (it == segments_.end()) return;
   Segment& segment = *it->second;
   if (id.index >= segment.done.size() || segment.done[id.index]) return;
-  if (partition.size() > kMaxPartitionName) return;  // replayed whole: a duplicate
+  if (payload.size() > kMaxPartsPayload) return;  // replayed whole: a duplicate
   if (segment.parts_fd < 0) {
     segment.parts_fd = ::open(segment.parts_path.c_str(),
                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   }
-  std::string mark(kPartsHeaderSize + partition.size() + 4, '\0');
+  const auto length = static_cast<uint32_t>(payload.size());
+  std::string mark(kPartsHeaderSize + payload.size() + 4, '\0');
   auto* p = reinterpret_cast<uint8_t*>(mark.data());
   PutU32(p, id.index);
-  PutU32(p + 4, static_cast<uint32_t>(partition.size()));
-  std::memcpy(p + kPartsHeaderSize, partition.data(), partition.size());
-  PutU32(p + kPartsHeaderSize + partition.size(),
-         PartsCheck(segment.seq, segment.salt, id.index, partition));
+  PutU32(p + 4, kind == kIntentTag ? length | kIntentFlag : length);
+  std::memcpy(p + kPartsHeaderSize, payload.data(), payload.size());
+  PutU32(p + kPartsHeaderSize + payload.size(),
+         MarkCheck(kind, segment.seq, segment.salt, id.index, payload));
   // One write() with O_APPEND: a crash leaves the mark whole or torn at the end.
   if (segment.parts_fd < 0 || ::write(segment.parts_fd, mark.data(), mark.size()) !=
                                   static_cast<ssize_t>(mark.size())) {
@@ -968,6 +988,40 @@ void Wal::MarkPublished(RecordId id, const std::string& partition) {
                     std::strerror(errno));
     }
   }
+}
+
+void Wal::MarkPublished(RecordId id, const std::string& partition) {
+  if (options_.before_mark_for_testing &&
+      !options_.before_mark_for_testing("published")) {
+    return;
+  }
+  AppendPartsMark(id, kPartTag, partition);
+}
+
+void Wal::MarkPublishing(RecordId id, const std::string& partition,
+                         const std::string& commit_file) {
+  if (partition.find('\0') != std::string::npos) return;  // cannot be framed
+  AppendPartsMark(id, kIntentTag, partition + '\0' + commit_file);
+}
+
+std::vector<PublishIntent> Wal::PublishIntents(RecordId id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = segments_.find(id.segment);
+  if (it == segments_.end()) return {};
+  const Segment& segment = *it->second;
+  auto found = segment.intents.find(id.index);
+  if (found == segment.intents.end()) return {};
+  std::vector<PublishIntent> out;
+  auto published = segment.published.find(id.index);
+  for (const auto& intent : found->second) {
+    if (published != segment.published.end() &&
+        std::find(published->second.begin(), published->second.end(), intent.partition) !=
+            published->second.end()) {
+      continue;
+    }
+    out.push_back(intent);
+  }
+  return out;
 }
 
 std::vector<std::string> Wal::PublishedPartitions(RecordId id) const {

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -44,7 +45,10 @@ class logger;
 /// after a failure) in others: MarkPublished notes each such partition in the
 /// segment's `<seq>.parts` side file (appended, never fsynced, checked like the done
 /// marks), and PublishedPartitions gives them back after a restart so that the
-/// record's replay skips them. A sealed segment (rolled over at segment_size, or
+/// record's replay skips them. Before a publish starts, MarkPublishing notes there
+/// which file completes it (an intent): a kill between the publish and its marks
+/// leaves the intent, and PublishIntents gives it back so that the caller can check
+/// whether that file exists. A sealed segment (rolled over at segment_size, or
 /// found at Open) is deleted, with its side files, once all its records are done and
 /// synced.
 ///
@@ -82,6 +86,9 @@ struct WalOptions {
   /// Test only: runs instead of each directory fsync (of `dir` when a segment is
   /// created or salvaged, of the parents of directories Open creates).
   std::function<arrow::Status(const std::string& path)> sync_dir_for_testing;
+  /// Test only: runs before each done mark ("done") and published-partition mark
+  /// ("published") is written; false drops the mark (as a kill just before it).
+  std::function<bool(std::string_view kind)> before_mark_for_testing;
 };
 
 /// \brief Where one record lives: segment sequence number and index in it.
@@ -89,6 +96,15 @@ struct RecordId {
   uint64_t segment = 0;
   uint32_t index = 0;
   auto operator<=>(const RecordId&) const = default;
+};
+
+/// \brief A publish that a record's rows in `partition` take part in (MarkPublishing).
+struct PublishIntent {
+  std::string partition;
+  /// The file whose appearance completes the publish (the last one renamed or
+  /// uploaded), as the caller named it.
+  std::string commit_file;
+  bool operator==(const PublishIntent&) const = default;
 };
 
 /// \brief Counters and gauges of one log (read from any thread).
@@ -165,6 +181,18 @@ class Wal {
   /// those partitions are written again, a duplicate at worst). Owner thread.
   std::vector<std::string> PublishedPartitions(RecordId id) const;
 
+  /// \brief The record's rows in `partition` are about to be published, complete
+  /// once `commit_file` exists: appended to the segment's `.parts` file before the
+  /// publish starts (not fsynced, checked like the other marks: a lost or bad intent
+  /// only costs a duplicate). Owner thread.
+  void MarkPublishing(RecordId id, const std::string& partition,
+                      const std::string& commit_file);
+
+  /// \brief The intents MarkPublishing noted for a record recovered at Open, but
+  /// for partitions PublishedPartitions already names (read like those). Owner
+  /// thread.
+  std::vector<PublishIntent> PublishIntents(RecordId id) const;
+
   /// \brief Reads a live record back from its segment (for a re-write after a
   /// failed flush).
   arrow::Result<OtapBatch> Read(RecordId id);
@@ -215,6 +243,8 @@ class Wal {
   std::string PartsPath(uint64_t seq) const;
   /// Reads a recovered segment's `.parts` marks of records not done.
   void LoadPublishedMarks(Segment& segment);
+  /// Appends a `.parts` mark of `kind` (published or intent) with `payload`.
+  void AppendPartsMark(RecordId id, uint32_t kind, std::string_view payload);
 
   WalOptions options_;
   std::shared_ptr<spdlog::logger> logger_;

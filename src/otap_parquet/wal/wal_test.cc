@@ -467,6 +467,65 @@ TEST(WalTest, BadPublishedMarksNameNoPartition) {
             (std::vector<std::string>{"date=2025-11-25/hour=05"}));
 }
 
+// Scenario: publish intents (MarkPublishing) of two records, beside published marks;
+// one of the intents' partitions is then marked published, a record is done; the
+// log is reopened; then the intent mark is torn (a kill mid-write), or one byte of
+// its file name garbled.
+// Guarantees: PublishIntents gives each live record's intents back after a restart,
+// but for partitions already marked published and for done records; a torn or
+// garbled intent names no file (that could skip rows: a loss), the marks before it
+// still count.
+TEST(WalTest, PublishIntentsSurviveARestartAndBadOnesNameNoFile) {
+  testing::TempDir dir("otap_wal");
+  const std::string hour0 = "date=2025-11-25/hour=00";
+  const std::string hour1 = "date=2025-11-25/hour=01";
+  const std::string file0 = "logs/" + hour0 + "/part-1-a.parquet";
+  const std::string file1 = "logs/" + hour1 + "/part-1-b.parquet";
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(wal->Append(Logs(i), nullptr).status());
+    wal->MarkPublishing(RecordId{1, 0}, hour0, file0);
+    wal->MarkPublishing(RecordId{1, 0}, hour1, file1);
+    wal->MarkPublished(RecordId{1, 0}, hour0);
+    wal->MarkPublishing(RecordId{1, 1}, hour0, file0);
+    wal->MarkDone(RecordId{1, 1});
+    wal->MarkPublishing(RecordId{1, 2}, hour1, file1);
+  }
+  const std::string parts = dir.path() + "/0000000000000001.parts";
+  std::string own;
+  {
+    std::ifstream in(parts, std::ios::binary);
+    own = std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    EXPECT_EQ(wal->PublishIntents(RecordId{1, 0}),
+              (std::vector<PublishIntent>{{hour1, file1}}));
+    EXPECT_EQ(wal->PublishedPartitions(RecordId{1, 0}),
+              (std::vector<std::string>{hour0}));
+    EXPECT_TRUE(wal->PublishIntents(RecordId{1, 1}).empty());
+    EXPECT_EQ(wal->PublishIntents(RecordId{1, 2}),
+              (std::vector<PublishIntent>{{hour1, file1}}));
+  }
+  auto write_parts = [&](const std::string& bytes) {
+    std::ofstream out(parts, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  };
+  // The last mark (record 2's intent) torn, then its file name garbled.
+  write_parts(own.substr(0, own.size() - 1));
+  {
+    ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+    EXPECT_TRUE(wal->PublishIntents(RecordId{1, 2}).empty());
+    EXPECT_EQ(wal->PublishIntents(RecordId{1, 0}).size(), 1u);
+  }
+  std::string garbled = own;
+  garbled[own.size() - 6] ^= 0x01;  // in "parquet", before the check
+  write_parts(garbled);
+  ASSERT_OK_AND_ASSIGN(auto wal, Wal::Open(Options(dir.path()), nullptr));
+  EXPECT_TRUE(wal->PublishIntents(RecordId{1, 2}).empty());
+  EXPECT_EQ(wal->PublishIntents(RecordId{1, 0}).size(), 1u);
+}
+
 // Scenario: a crash in the middle of an append leaves part of a frame at the end.
 // Guarantees: reopening truncates the segment at the last whole record (counted
 // with the bytes cut), the whole records replay, and new appends go on after it.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <utility>
 
@@ -34,6 +35,16 @@ std::function<arrow::Status()>& WalSyncHook() {
 
 std::function<arrow::Status(const std::string&)>& PublishHook() {
   static std::function<arrow::Status(const std::string&)> hook;
+  return hook;
+}
+
+std::function<void(const std::string&)>& RenameHook() {
+  static std::function<void(const std::string&)> hook;
+  return hook;
+}
+
+std::function<bool(std::string_view)>& WalMarkHook() {
+  static std::function<bool(std::string_view)> hook;
   return hook;
 }
 
@@ -88,6 +99,16 @@ void ParquetExporter::SetPublishHookForTesting(
   PublishHook() = std::move(hook);
 }
 
+void ParquetExporter::SetRenameHookForTesting(
+    std::function<void(const std::string& uri)> hook) {
+  RenameHook() = std::move(hook);
+}
+
+void ParquetExporter::SetWalMarkHookForTesting(
+    std::function<bool(std::string_view kind)> hook) {
+  WalMarkHook() = std::move(hook);
+}
+
 ParquetExporter::~ParquetExporter() {
   retention_.reset();
   if (!active_part_id_.empty()) ActivePartIds::Replace(active_part_id_, "");
@@ -124,6 +145,7 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
   publisher_ = std::make_unique<util::SerialWorker>("pq-publish", kPublishQueue);
   ws.publisher = publisher_.get();
   ws.before_publish_for_testing = PublishHook();
+  ws.before_rename_for_testing = RenameHook();
   const std::string base_path = ws.base_path;
   auto retention_fs = ws.filesystem;
   ARROW_ASSIGN_OR_RAISE(
@@ -132,7 +154,7 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
   effect_ = &effect;
   auto tick = writer_->tick_interval();
   if (config_.wal.enabled) {
-    auto st = StartWal(base_path, effect);
+    auto st = StartWal(base_path, retention_fs, effect);
     if (!st.ok()) {
       return st.WithMessage("exporter:parquet ", effect.node_id(),
                             " wal: ", st.message());
@@ -158,6 +180,7 @@ arrow::Status ParquetExporter::Start(engine::EffectHandler& effect) {
 }
 
 arrow::Status ParquetExporter::StartWal(const std::string& base_path,
+                                        const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                         engine::EffectHandler& effect) {
   std::string root = config_.wal.path;
   if (root.empty()) root = base_path + "/_wal";  // config: file datasets only
@@ -167,6 +190,7 @@ arrow::Status ParquetExporter::StartWal(const std::string& base_path,
   options.segment_size = config_.wal.segment_size;
   options.max_size = config_.wal.max_size;
   options.fail_sync_for_testing = WalSyncHook();
+  options.before_mark_for_testing = WalMarkHook();
   std::vector<std::string> dirs = {options.dir};
   if (effect.core() == 0) {
     // Logs of instances that no longer exist (a restart with fewer cores).
@@ -194,8 +218,27 @@ arrow::Status ParquetExporter::StartWal(const std::string& base_path,
   }
   // Everything acknowledged before the crash goes to the writer before new data,
   // but for the partitions of a record already published before it (its `.parts`
-  // marks): writing those again would duplicate them.
+  // marks, or an intent whose commit file exists: a kill came between the publish
+  // and its marks): writing those again would duplicate them.
   int64_t skipped = 0;
+  int64_t by_intent = 0;
+  std::map<std::string, bool> exists;  // commit file -> found (one lookup each)
+  auto published = [&](const std::string& commit_file) {
+    auto [it, added] = exists.try_emplace(commit_file, false);
+    if (!added) return it->second;
+    const std::string path =
+        base_path.empty() ? commit_file : base_path + "/" + commit_file;
+    auto info = fs->GetFileInfo(path);
+    if (!info.ok()) {
+      // Unknown: written again (a duplicate at worst, never a loss).
+      effect.logger().warn(
+          "exporter.parquet.wal_intent_check_failed node={} core={} file={} error=\"{}\" "
+          "(its partition is written again)",
+          effect.node_id(), effect.core(), path, info.status().ToString());
+    }
+    it->second = info.ok() && info->type() == arrow::fs::FileType::File;
+    return it->second;
+  };
   for (size_t i = 0; i < wals_.size(); ++i) {
     ARROW_RETURN_NOT_OK(wals_[i]->Replay([&](wal::RecordId id, OtapBatch batch) {
       ++wal_replayed_;
@@ -203,6 +246,19 @@ arrow::Status ParquetExporter::StartWal(const std::string& base_path,
       for (auto& partition : wals_[i]->PublishedPartitions(id)) {
         ref.progress->published.insert(std::move(partition));
         ++skipped;
+      }
+      for (const auto& intent : wals_[i]->PublishIntents(id)) {
+        // Missing: never published, or removed since (compaction, retention): written
+        // again, a duplicate at worst.
+        if (ref.progress->published.contains(intent.partition) ||
+            !published(intent.commit_file)) {
+          continue;
+        }
+        ref.progress->published.insert(intent.partition);
+        // Noted as published: the file may be compacted away before the record is done.
+        wals_[i]->MarkPublished(id, intent.partition);
+        ++skipped;
+        ++by_intent;
       }
       TrackProgress(ref);
       WriteRecord(ref, batch, nullptr);
@@ -212,8 +268,8 @@ arrow::Status ParquetExporter::StartWal(const std::string& base_path,
   if (wal_replayed_ > 0) {
     effect.logger().info(
         "exporter.parquet.wal_replayed node={} core={} records={} "
-        "skipped_published_partitions={}",
-        effect.node_id(), effect.core(), wal_replayed_, skipped);
+        "skipped_published_partitions={} (of which by intent: {})",
+        effect.node_id(), effect.core(), wal_replayed_, skipped, by_intent);
   }
   return arrow::Status::OK();
 }
@@ -222,6 +278,10 @@ void ParquetExporter::TrackProgress(const WalRef& ref) {
   wal::Wal* log = wals_[ref.log].get();
   ref.progress->on_published = [log, id = ref.id](const std::string& partition) {
     log->MarkPublished(id, partition);
+  };
+  ref.progress->on_publishing = [log, id = ref.id](const std::string& partition,
+                                                   const std::string& commit_file) {
+    log->MarkPublishing(id, partition, commit_file);
   };
 }
 
@@ -360,7 +420,13 @@ arrow::Status ParquetExporter::ExportWithWal(engine::PData msg,
   }
   const WalRef ref{0, *appended, std::move(progress)};
   if (!written.is_finished() || !written.status().ok()) {
-    // Partitions published while Write ran, before the record had an id.
+    // Publishes started and partitions published while Write ran, before the record
+    // had an id (a kill between the Append and these writes: the batch was not Acked
+    // yet, so its sender sends it again anyway).
+    for (const auto& [partition, commit_file] : ref.progress->publishing) {
+      log.MarkPublishing(ref.id, partition, commit_file);
+    }
+    ref.progress->publishing.clear();
     for (const auto& partition : ref.progress->published) {
       log.MarkPublished(ref.id, partition);
     }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "otap_parquet/dataset/dataset_writer.h"
@@ -77,6 +78,14 @@ class ParquetExporter : public engine::Exporter {
   /// before_publish_for_testing); empty = none.
   static void SetPublishHookForTesting(
       std::function<arrow::Status(const std::string& uri)> hook);
+  /// \brief Test only: runs before each WAL done or published-partition mark of
+  /// nodes whose Start() comes later (wal::WalOptions::before_mark_for_testing);
+  /// false drops the mark; empty = none.
+  static void SetWalMarkHookForTesting(std::function<bool(std::string_view kind)> hook);
+  /// \brief Test only: runs on the publisher thread before each file of nodes whose
+  /// Start() comes later is renamed into place (DatasetWriterSettings::
+  /// before_rename_for_testing); empty = none.
+  static void SetRenameHookForTesting(std::function<void(const std::string& uri)> hook);
 
  private:
   ParquetExporter(ParquetExporterNodeConfig config, engine::NodeSettings settings);
@@ -99,9 +108,12 @@ class ParquetExporter : public engine::Exporter {
 
   /// Also keeps ActivePartIds up to date (a rollover starts a new `_part_id`).
   void UpdateMetrics(engine::EffectHandler& effect);
-  arrow::Status StartWal(const std::string& base_path, engine::EffectHandler& effect);
-  /// Notes in the record's log each partition the writer publishes while the record
-  /// is not complete (wal::Wal::MarkPublished), so a restart skips it.
+  arrow::Status StartWal(const std::string& base_path,
+                         const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                         engine::EffectHandler& effect);
+  /// Notes in the record's log each publish of its rows before it starts
+  /// (wal::Wal::MarkPublishing) and each partition the writer publishes while the
+  /// record is not complete (wal::Wal::MarkPublished), so a restart skips it.
   void TrackProgress(const WalRef& ref);
   /// Writes a WAL record's batch; its future marks it done or schedules a re-write.
   void WriteRecord(WalRef ref, const OtapBatch& batch, std::shared_ptr<WalEntry> entry);

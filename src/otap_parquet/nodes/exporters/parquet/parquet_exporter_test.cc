@@ -65,11 +65,13 @@ class ParquetExporterTest : public ::testing::Test {
 
   arrow::Result<std::unique_ptr<engine::Node>> MakeNode(
       const std::string& extra,
-      const std::string& partitioning = "[{schema_metadata: [_part_id]}]") {
-    const YAML::Node config = YAML::Load("storage: {file: {base_uri: '" + base_.string() +
-                                         "'}}\n"
-                                         "partitioning_strategies: " +
-                                         partitioning + "\n" + extra);
+      const std::string& partitioning = "[{schema_metadata: [_part_id]}]",
+      const std::optional<fs::path>& base = std::nullopt) {
+    const YAML::Node config =
+        YAML::Load("storage: {file: {base_uri: '" + base.value_or(base_).string() +
+                   "'}}\n"
+                   "partitioning_strategies: " +
+                   partitioning + "\n" + extra);
     engine::NodeSettings settings;
     settings.node_id = "pq";
     settings.urn = config::ParseNodeUrn("urn:otel:exporter:parquet").ValueOrDie();
@@ -964,46 +966,148 @@ TEST_F(ParquetExporterTest, WalRestartsDoNotRewriteThePartitionsAlreadyPublished
   EXPECT_EQ(nacked(), 0u);
 }
 
+// Drops the WAL's done and published-partition marks of the nodes started while it
+// lives (as a kill just before them would).
+class DropWalMarks {
+ public:
+  DropWalMarks() {
+    ParquetExporter::SetWalMarkHookForTesting([](std::string_view) { return false; });
+  }
+  ~DropWalMarks() { ParquetExporter::SetWalMarkHookForTesting(nullptr); }
+};
+
 // Scenario: the crash window: hour 00 of a record is published, hour 01 fails, and
-// the process dies before the `.parts` mark of hour 00 reaches the disk (simulated:
-// the `.parts` files removed after a kill; an OS crash can lose them, they are not
-// fsynced); the way is cleared and the engine starts again.
-// Guarantees: the lost mark costs a duplicate of that partition only, never a loss:
-// hour 00 holds its rows twice, hour 01 once, nothing is left in the log.
-TEST_F(ParquetExporterTest, WalLostPublishedMarkDuplicatesThatPartitionOnly) {
-  const fs::path hours = base_ / "logs" / "date=2025-11-25";
-  const fs::path blocked = hours / "hour=01";
-  fs::create_directories(hours);
-  std::ofstream(blocked.string()) << "not a directory";
-  {
+// the process dies before hour 00's `.parts` mark is written: (a) killed just
+// before it (the mark hook drops the marks); (b) an OS crash loses the unsynced
+// `.parts` file, its publish intent with it (simulated: removed after the kill).
+// The way is cleared and the engine starts again.
+// Guarantees: (a) the intent written before the publish names hour 00's file, which
+// exists: hour 00 is not written again, every log is in the lake once; (b) the lost
+// marks cost a duplicate of that partition only, never a loss. Nothing is left in
+// the log either way. Failed before the fix: (a) hour 00 held 400 rows.
+TEST_F(ParquetExporterTest, WalKillBeforeThePublishedMarkDoesNotDuplicate) {
+  for (const bool os_crash : {false, true}) {
+    SCOPED_TRACE(os_crash ? "OS crash loses .parts" : "kill before the mark");
+    fs::remove_all(base_);
+    sink_ = std::make_shared<Outcomes>();
+    const fs::path hours = base_ / "logs" / "date=2025-11-25";
+    const fs::path blocked = hours / "hour=01";
+    fs::create_directories(hours);
+    std::ofstream(blocked.string()) << "not a directory";
+    {
+      std::optional<DropWalMarks> kill;
+      if (!os_crash) kill.emplace();
+      FakeEffect effect{"pq"};
+      ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+      auto& exporter = AsExporter(node);
+      ASSERT_OK(exporter.Start(effect));
+      ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect));
+      WaitFor([&] { return acked() == 1u; });
+      while (effect.metrics().extra("wal_rewrite_failures") == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect));
+      }
+      EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
+    }  // killed: no Shutdown
+    int parts = 0;
+    for (const auto& e : fs::recursive_directory_iterator(base_ / "_wal")) {
+      if (e.path().extension() != ".parts") continue;
+      ++parts;
+      if (os_crash) fs::remove(e.path());
+    }
+    EXPECT_EQ(parts, 1);
+    fs::remove(blocked);
+    FakeEffect effect{"pq"};
     ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
     auto& exporter = AsExporter(node);
+    ASSERT_OK(exporter.Start(effect));
+    EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
+    ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
+                  .status());
+    EXPECT_EQ(RowsUnder(hours / "hour=00"), os_crash ? 400 : 200);
+    EXPECT_EQ(RowsUnder(hours / "hour=01"), 200);
+    EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
+  }
+  EXPECT_EQ(nacked(), 0u);
+}
+
+// Copies `from` (a dataset with its WAL) to `to`: what a kill -9 leaves on disk.
+void Snapshot(const fs::path& from, const fs::path& to) {
+  fs::remove_all(to);
+  fs::copy(from, to, fs::copy_options::recursive);
+}
+
+// Scenario: a batch of 200 logs cuts its files and is Acked from the log; the disk
+// is copied as a kill -9 would leave it at each point of the publish: (0) its files
+// written but none visible (the publisher held before the first is finished), (1)
+// every file renamed into place but no done mark yet (the first mark's hook), (2)
+// after the done mark, (3) the first (child) file renamed, the others not. Each
+// copy is started as the engine after the kill.
+// Guarantees: whatever the point, every log and log attribute is in the copy's lake
+// exactly once (200 logs, 2,000 log_attrs rows) and nothing is left in its log; at
+// (3) the child file renamed before the kill is an orphan (its rows are written
+// again with their parents; readers drop orphans, `repair` removes them), the logs
+// are there once. Failed before the fix: (1) held 400 logs (the replay wrote the
+// record again).
+TEST_F(ParquetExporterTest, WalKillAtAnyPointOfAPublishNeitherDuplicatesNorLoses) {
+  const fs::path kills[4] = {base_.string() + "_kill0", base_.string() + "_kill1",
+                             base_.string() + "_kill2", base_.string() + "_kill3"};
+  std::string orphan;  // the file renamed before kill point 3
+  {
+    bool copied = false;  // the marks are written on this thread (OnTimer)
+    int renames = 0;      // on the publisher thread, this thread waiting
+    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
+    auto& exporter = AsExporter(node);
+    PublishGate gate;
+    ParquetExporter::SetWalMarkHookForTesting([&](std::string_view) {
+      if (!copied) Snapshot(base_, kills[1]);
+      copied = true;
+      return true;
+    });
+    ParquetExporter::SetRenameHookForTesting([&](const std::string& uri) {
+      if (++renames == 2) Snapshot(base_, kills[3]);
+      if (renames == 1)
+        orphan = uri.substr(uri.find(base_.string()) + base_.string().size());
+    });
     ASSERT_OK(exporter.Start(effect_));
-    ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect_));
+    ParquetExporter::SetWalMarkHookForTesting(nullptr);
+    ParquetExporter::SetRenameHookForTesting(nullptr);
+    ASSERT_OK(exporter.Export(Sized(sink_, 0, 200), effect_));
+    gate.WaitEntered();
     WaitFor([&] { return acked() == 1u; });
-    while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
+    Snapshot(base_, kills[0]);  // the publisher is held, this thread idle
+    gate.Release(false);
+    while (effect_.metrics().extra("wal_unpublished_records") > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
     }
-  }  // killed: no Shutdown
-  int removed = 0;
-  for (const auto& e : fs::recursive_directory_iterator(base_ / "_wal")) {
-    if (e.path().extension() == ".parts") ++removed;
+    EXPECT_TRUE(copied);
+    Snapshot(base_, kills[2]);
   }
-  EXPECT_EQ(removed, 1);
-  for (const auto& e : fs::recursive_directory_iterator(base_ / "_wal")) {
-    if (e.path().extension() == ".parts") fs::remove(e.path());
+  ASSERT_FALSE(orphan.empty());
+  ASSERT_FALSE(orphan.starts_with("/logs/")) << orphan;  // a child table's
+  for (int i = 0; i < 4; ++i) {
+    SCOPED_TRACE("kill point " + std::to_string(i));
+    if (i == 3) {
+      ASSERT_TRUE(fs::exists(kills[i].string() + orphan)) << orphan;
+      fs::remove(kills[i].string() + orphan);  // counted apart: an orphan
+    }
+    {
+      FakeEffect effect{"pq"};
+      ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush,
+                                               "[{schema_metadata: "
+                                               "[_part_id]}]",
+                                               kills[i]));
+      auto& exporter = AsExporter(node);
+      ASSERT_OK(exporter.Start(effect));
+      ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
+                    .status());
+      EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
+    }
+    EXPECT_EQ(RowsUnder(kills[i] / "logs"), 200);
+    EXPECT_EQ(RowsUnder(kills[i] / "log_attrs"), 2000);
+    fs::remove_all(kills[i]);
   }
-  fs::remove(blocked);
-  FakeEffect effect{"pq"};
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
-  auto& exporter = AsExporter(node);
-  ASSERT_OK(exporter.Start(effect));
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                .status());
-  EXPECT_EQ(RowsUnder(hours / "hour=00"), 400);
-  EXPECT_EQ(RowsUnder(hours / "hour=01"), 200);
-  EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
 }
 
 // Scenario: WAL on; a batch's write fails at once (the logs table's directory is
