@@ -16,6 +16,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/dataset/compaction.h"
+#include "otap_parquet/storage/kill_points.h"
 #include "otap_parquet/storage/storage.h"
 #include "otap_parquet/util/fsync.h"
 
@@ -59,6 +60,7 @@ Status WriteLocalAtomically(const std::string& path, const std::string& text) {
     }
     ::close(fd);
   }
+  StorageEvent("move", path);  // tests: a crash point (storage/kill_points.h)
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
