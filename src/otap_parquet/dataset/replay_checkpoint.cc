@@ -88,6 +88,16 @@ Status WriteSmallFileAtomically(const std::shared_ptr<arrow::fs::FileSystem>& fs
   return Status::OK();
 }
 
+bool IsSmallFileTempName(std::string_view name) {
+  const size_t tmp = name.rfind(".tmp-");
+  if (name.size() < 2 || name.front() != '.' || tmp == std::string_view::npos ||
+      tmp < 2 || tmp + 5 == name.size()) {
+    return false;
+  }
+  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(tmp) + 5, name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string BaseName(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
