@@ -9,8 +9,9 @@ A first run on a copy of the dataset logs the events
 (OTAP_PARQUET_TEST_EVENT_LOG); each trial then runs the command on a fresh copy
 with OTAP_PARQUET_TEST_KILL_AT_EVENT=N, which SIGKILLs it right before event N.
 The N of the trials are spread evenly over the run's events (all of its writes,
-moves and manifests; runs of deletions are sampled at their ends and middle):
-no timing, the same points on every run.
+moves and manifests; runs of deletions in one directory sampled at their ends and
+middle, the rest when more trials are asked for): no timing, the same points on
+every run.
 
 Guarantees, with uniquely tagged log records (each record's body is unique, and
 `rec` repeats it, so a mis-join shows):
@@ -184,17 +185,24 @@ def events_of(store, pristine, *args):
 
 def kill_points(events, k):
     """`k` event numbers spread evenly over the interesting events: every event but
-    deletions, and of each run of deletions its first, middle and last."""
-    interesting, run_ = [], []
-    for n, what, _ in events + [(None, "end", "")]:
-        if what == "delete":
-            run_.append(n)
-            continue
-        if run_:
+    deletions, and of each run of deletions in one directory its first, middle and
+    last; more than those when `k` asks for more, spread over the rest."""
+    interesting, run_, run_dir = [], [], None
+    for n, what, path in events + [(None, "end", "")]:
+        directory = path.rsplit("/", 1)[0]
+        if run_ and (what != "delete" or directory != run_dir):
             interesting += sorted({run_[0], run_[len(run_) // 2], run_[-1]})
             run_ = []
-        if n is not None:
+        if what == "delete":
+            run_.append(n)
+            run_dir = directory
+        elif n is not None:
             interesting.append(n)
+    rest = [n for n, _, _ in events if n not in set(interesting)]
+    if k > len(interesting) and rest:
+        extra = k - len(interesting)
+        interesting += {rest[i * len(rest) // extra] for i in range(min(extra, len(rest)))}
+    interesting = sorted(set(interesting))
     if k >= len(interesting):
         return interesting
     return sorted({interesting[round(i * (len(interesting) - 1) / (k - 1))]
