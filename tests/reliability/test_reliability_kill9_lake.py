@@ -27,9 +27,10 @@ Guarantees, with uniquely tagged log records (each record's body is unique, and
   files): the records a replay saw before repair are there after the kill and after
   the rerun, which leaves nothing for repair to find.
 
-Budget (CI about a minute): OTAP_RELIABILITY_TRIALS (CI: 10) kill points for
-compact on local disk, half as many for partitions delete and repair, a fifth for
-compact on S3 (moto, a smaller dataset)."""
+Budget (CI: about 100 s on a busy 2-core machine): OTAP_RELIABILITY_TRIALS (CI: 10)
+kill points for compact on local disk, half as many for partitions delete and
+repair, a fifth for compact with the reader's merge and for compact on S3 (moto, a
+smaller dataset)."""
 import collections
 import io
 import json
@@ -270,6 +271,13 @@ def check_compact_trials(store, cli, tmp_path, trials, label, requests=4):
 
 def test_kill9_compact_local(cli, tmp_path):
     check_compact_trials(Local(cli, tmp_path), cli, tmp_path, rel_common.TRIALS, "local")
+
+
+def test_kill9_compact_merge_local(cli, tmp_path):
+    # The reader's merge (files of other writers) instead of the copy of our own.
+    store = Local(cli, tmp_path)
+    store.env["OTAP_PARQUET_COMPACT_MERGE"] = "1"
+    check_compact_trials(store, cli, tmp_path, max(2, rel_common.TRIALS // 5), "merge-local")
 
 
 def test_kill9_compact_s3(s3_server, cli, tmp_path):
