@@ -165,8 +165,8 @@ void StorageEvent(std::string_view what, std::string_view path) {
   std::lock_guard lock(mutex);
   ++count;
   if (settings.log != nullptr) {
-    std::ofstream(settings.log, std::ios::app) << count << ' ' << what << ' ' << path
-                                               << '\n';
+    std::ofstream(settings.log, std::ios::app)
+        << count << ' ' << what << ' ' << path << '\n';
   }
   if (count == settings.kill_at) ::kill(::getpid(), SIGKILL);
 }
