@@ -16,6 +16,7 @@
 #include "otap_parquet/config/units.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/otlp/otlp_file.h"
+#include "otap_parquet/storage/kill_points.h"
 
 namespace otap_parquet::cli {
 
@@ -351,7 +352,8 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> OpenDataset(
   if (info.type() != arrow::fs::FileType::Directory) {
     return Status::IOError("no dataset at ", dataset::DisplayUri(*fs, *base));
   }
-  return fs;
+  // Tests: crash points at every storage change (storage/kill_points.h).
+  return dataset::WithStorageEvents(std::move(fs));
 }
 
 }  // namespace otap_parquet::cli

@@ -28,8 +28,10 @@
 #include <parquet/exception.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/dataset/discovery.h"
 #include "otap_parquet/dataset/parquet_errors.h"
+#include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/storage/storage.h"
 
 namespace otap_parquet::dataset {
@@ -44,11 +46,6 @@ constexpr std::string_view kTempSuffix = ".parquet.tmp";
 constexpr std::string_view kParquetSuffix = ".parquet";
 // Files whose ids are read at once (Repair).
 constexpr size_t kReadAhead = 8;
-
-std::string_view BaseName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
 
 // Path of `path` relative to `dir` (which it is under), without the file name.
 std::string RelativeDir(const std::string& dir, const std::string& path) {
@@ -426,6 +423,32 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
       if (!std::string_view(name).ends_with(kParquetSuffix) || name.front() == '.')
         continue;
       partitions[partition].push_back(TableFile{std::move(info), type});
+    }
+  }
+
+  // A compact killed between writing a manifest's temporary file and its rename
+  // (local disk) leaves the temporary file in `_compactions/`. Not when checking
+  // chosen partitions (compact's own orphan check).
+  if (!options.partition_filter) {
+    const std::string dir = JoinStoragePath(base, kCompactionsDir);
+    ARROW_ASSIGN_OR_RAISE(auto children, ListChildren(*fs, dir));
+    for (const auto& info : children) {
+      if (!info.IsFile() || !IsSmallFileTempName(BaseName(info.path()))) continue;
+      if (!OlderThan(info, options.grace_period, now)) {  // a compact writing it now
+        ++report.within_grace;
+        continue;
+      }
+      RepairFinding finding;
+      finding.kind = RepairFinding::Kind::kStaleTemp;
+      finding.uri = DisplayUri(*fs, info.path());
+      finding.table = std::string(kCompactionsDir);
+      ++report.removable;
+      if (options.apply) {
+        ARROW_RETURN_NOT_OK(RemoveUnlessGone(fs, info.path()));
+        finding.removed = true;
+        ++report.removed;
+      }
+      report.findings.push_back(std::move(finding));
     }
   }
 

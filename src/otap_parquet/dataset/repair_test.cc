@@ -340,6 +340,42 @@ TEST(RepairTest, FindsAndRemovesOrphanChildFiles) {
   EXPECT_LT(roots, all_roots);
 }
 
+// Scenario: `compact` killed between writing a manifest's temporary file and its
+// rename (local disk: manifests are written to `.<name>.json.tmp-<pid>`, then
+// renamed) left the temporary file in `_compactions/`; an old one, a young one (a
+// compact writing it now), and a real manifest.
+// Guarantees: repair reports the old one as a stale temporary file and --apply
+// removes it; the young one and the manifest are kept. Failed on the old code:
+// repair never looked in `_compactions/`, so the leftover stayed forever.
+TEST(RepairTest, RemovesStaleManifestTempFiles) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 1);
+  Backdate(dir.path(), std::chrono::hours(2));
+  const std::string compactions = dir.path() + "/_compactions/";
+  const std::string stale = compactions + ".a.c0123456789abcdef.json.tmp-4242";
+  const std::string young = compactions + ".b.c0123456789abcdef.json.tmp-4343";
+  const std::string manifest = compactions + "a.c0123456789abcdef.json";
+  Touch(stale, std::chrono::hours(2));
+  Touch(young);
+  Touch(manifest, std::chrono::hours(2));
+
+  RepairOptions options;
+  ASSERT_OK_AND_ASSIGN(auto dry, Repair(LocalFs(), dir.path(), options));
+  ASSERT_EQ(dry.findings.size(), 1u);
+  EXPECT_EQ(dry.findings[0].kind, RepairFinding::Kind::kStaleTemp);
+  EXPECT_THAT(dry.findings[0].uri, ::testing::HasSubstr(".json.tmp-4242"));
+  EXPECT_EQ(dry.removable, 1);
+  EXPECT_EQ(dry.within_grace, 1);
+  EXPECT_TRUE(stdfs::exists(stale));
+
+  options.apply = true;
+  ASSERT_OK_AND_ASSIGN(auto applied, Repair(LocalFs(), dir.path(), options));
+  EXPECT_EQ(applied.removed, 1);
+  EXPECT_FALSE(stdfs::exists(stale));
+  EXPECT_TRUE(stdfs::exists(young));
+  EXPECT_TRUE(stdfs::exists(manifest));
+}
+
 // Scenario: a partition whose only root file is gone, files younger than the grace
 // period, traces (children of children: span_event_attrs under span_events).
 // Guarantees: young orphans are reported as kept and not removed even with apply;

@@ -16,6 +16,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "otap_parquet/dataset/compaction.h"
+#include "otap_parquet/storage/kill_points.h"
 #include "otap_parquet/storage/storage.h"
 #include "otap_parquet/util/fsync.h"
 
@@ -59,6 +60,7 @@ Status WriteLocalAtomically(const std::string& path, const std::string& text) {
     }
     ::close(fd);
   }
+  StorageEvent("move", path);  // tests: a crash point (storage/kill_points.h)
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
@@ -84,6 +86,16 @@ Status WriteSmallFileAtomically(const std::shared_ptr<arrow::fs::FileSystem>& fs
     return Status::IOError("writing ", DisplayUri(*fs, path), ": ", st.message());
   }
   return Status::OK();
+}
+
+bool IsSmallFileTempName(std::string_view name) {
+  const size_t tmp = name.rfind(".tmp-");
+  if (name.size() < 2 || name.front() != '.' || tmp == std::string_view::npos ||
+      tmp < 2 || tmp + 5 == name.size()) {
+    return false;
+  }
+  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(tmp) + 5, name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::string BaseName(const std::string& path) {

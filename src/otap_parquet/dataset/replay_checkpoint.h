@@ -217,6 +217,10 @@ class ReplayProgress {
 arrow::Status WriteSmallFileAtomically(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                        const std::string& path, const std::string& text);
 
+/// \brief Whether `name` is the temporary file of a local WriteSmallFileAtomically
+/// (`.<file name>.tmp-<pid>`), which a crash before its rename leaves behind.
+bool IsSmallFileTempName(std::string_view name);
+
 /// \brief File name part of a path ("a/b/c.parquet" → "c.parquet").
 std::string BaseName(const std::string& path);
 

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "otap_parquet/storage/kill_points.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include <arrow/io/interfaces.h>
+
+namespace otap_parquet::dataset {
+
+namespace {
+
+using arrow::Result;
+using arrow::Status;
+namespace afs = arrow::fs;
+
+struct Settings {
+  int64_t kill_at = 0;  // 0: never
+  const char* log = nullptr;
+  bool enabled() const { return kill_at > 0 || log != nullptr; }
+};
+
+const Settings& GetSettings() {
+  static const Settings settings = [] {
+    Settings s;
+    if (const char* at = std::getenv("OTAP_PARQUET_TEST_KILL_AT_EVENT")) {
+      std::from_chars(at, at + std::strlen(at), s.kill_at);
+    }
+    s.log = std::getenv("OTAP_PARQUET_TEST_EVENT_LOG");
+    return s;
+  }();
+  return settings;
+}
+
+// Counts Close (the end of a write: on object stores the moment the object
+// appears) as an event of its own.
+class EventOutputStream : public arrow::io::OutputStream {
+ public:
+  EventOutputStream(std::shared_ptr<arrow::io::OutputStream> base, std::string path)
+      : base_(std::move(base)), path_(std::move(path)) {}
+  Status Close() override {
+    if (!base_->closed()) StorageEvent("close", path_);
+    return base_->Close();
+  }
+  Status Abort() override { return base_->Abort(); }
+  bool closed() const override { return base_->closed(); }
+  Result<int64_t> Tell() const override { return base_->Tell(); }
+  Status Write(const void* data, int64_t nbytes) override {
+    return base_->Write(data, nbytes);
+  }
+  Status Write(const std::shared_ptr<arrow::Buffer>& data) override {
+    return base_->Write(data);
+  }
+  Status Flush() override { return base_->Flush(); }
+
+ private:
+  std::shared_ptr<arrow::io::OutputStream> base_;
+  std::string path_;
+};
+
+class EventFileSystem : public afs::FileSystem {
+ public:
+  explicit EventFileSystem(std::shared_ptr<afs::FileSystem> base)
+      : afs::FileSystem(base->io_context()), base_(std::move(base)) {}
+
+  std::string type_name() const override { return base_->type_name(); }
+  bool Equals(const afs::FileSystem& other) const override {
+    return this == &other || base_->Equals(other);
+  }
+  Result<std::string> NormalizePath(std::string path) override {
+    return base_->NormalizePath(std::move(path));
+  }
+  Result<std::string> PathFromUri(const std::string& uri) const override {
+    return base_->PathFromUri(uri);
+  }
+  Result<std::string> MakeUri(std::string path) const override {
+    return base_->MakeUri(std::move(path));
+  }
+  Result<afs::FileInfo> GetFileInfo(const std::string& path) override {
+    return base_->GetFileInfo(path);
+  }
+  Result<afs::FileInfoVector> GetFileInfo(const afs::FileSelector& select) override {
+    return base_->GetFileInfo(select);
+  }
+  Status CreateDir(const std::string& path, bool recursive) override {
+    StorageEvent("mkdir", path);
+    return base_->CreateDir(path, recursive);
+  }
+  Status DeleteDir(const std::string& path) override {
+    StorageEvent("rmdir", path);
+    return base_->DeleteDir(path);
+  }
+  Status DeleteDirContents(const std::string& path, bool missing_dir_ok) override {
+    StorageEvent("rmdir-contents", path);
+    return base_->DeleteDirContents(path, missing_dir_ok);
+  }
+  Status DeleteRootDirContents() override {
+    StorageEvent("rmdir-contents", "/");
+    return base_->DeleteRootDirContents();
+  }
+  Status DeleteFile(const std::string& path) override {
+    StorageEvent("delete", path);
+    return base_->DeleteFile(path);
+  }
+  Status Move(const std::string& src, const std::string& dest) override {
+    StorageEvent("move", dest);
+    return base_->Move(src, dest);
+  }
+  Status CopyFile(const std::string& src, const std::string& dest) override {
+    StorageEvent("copy", dest);
+    return base_->CopyFile(src, dest);
+  }
+  Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(
+      const std::string& path) override {
+    return base_->OpenInputStream(path);
+  }
+  Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(
+      const afs::FileInfo& info) override {
+    return base_->OpenInputStream(info);
+  }
+  Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
+      const std::string& path) override {
+    return base_->OpenInputFile(path);
+  }
+  Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
+      const afs::FileInfo& info) override {
+    return base_->OpenInputFile(info);
+  }
+  Result<std::shared_ptr<arrow::io::OutputStream>> OpenOutputStream(
+      const std::string& path,
+      const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
+    StorageEvent("open", path);
+    ARROW_ASSIGN_OR_RAISE(auto stream, base_->OpenOutputStream(path, metadata));
+    return std::make_shared<EventOutputStream>(std::move(stream), path);
+  }
+  Result<std::shared_ptr<arrow::io::OutputStream>> OpenAppendStream(
+      const std::string& path,
+      const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
+    StorageEvent("open", path);
+    ARROW_ASSIGN_OR_RAISE(auto stream, base_->OpenAppendStream(path, metadata));
+    return std::make_shared<EventOutputStream>(std::move(stream), path);
+  }
+
+ private:
+  std::shared_ptr<afs::FileSystem> base_;
+};
+
+}  // namespace
+
+void StorageEvent(std::string_view what, std::string_view path) {
+  const Settings& settings = GetSettings();
+  if (!settings.enabled()) return;
+  static std::mutex mutex;
+  static int64_t count = 0;
+  std::lock_guard lock(mutex);
+  ++count;
+  if (settings.log != nullptr) {
+    std::ofstream(settings.log, std::ios::app)
+        << count << ' ' << what << ' ' << path << '\n';
+  }
+  if (count == settings.kill_at) ::kill(::getpid(), SIGKILL);
+}
+
+std::shared_ptr<arrow::fs::FileSystem> WithStorageEvents(
+    std::shared_ptr<arrow::fs::FileSystem> fs) {
+  if (!GetSettings().enabled() || fs == nullptr) return fs;
+  return std::make_shared<EventFileSystem>(std::move(fs));
+}
+
+}  // namespace otap_parquet::dataset
