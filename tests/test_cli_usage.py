@@ -4,6 +4,7 @@ apply is refused with exit code 2 and a message naming it, instead of being
 silently ignored (a user asking for `--verify` or `--start` believes they got it);
 JSON reports of odd datasets."""
 import pytest
+from engines import v1_config
 
 
 @pytest.fixture
@@ -163,32 +164,28 @@ def test_bad_option_values_are_usage_errors(run, tmp_path, inputs, args, flag):
 
 @pytest.mark.parametrize("text, message", [
     # A key written twice: the first silently won.
-    ("verbosity: basic\n              verbosity: detailed", "duplicate key"),
+    ("verbosity: basic\n    verbosity: detailed", "duplicate key"),
     # The same, one level up: the second `config` block was dropped.
-    ("verbosity: basic\n            config: {verbosity: detailed}", "duplicate key"),
+    ("verbosity: basic\n  config: {verbosity: detailed}", "duplicate key"),
+    # A null value silently took the default (upstream's serde refuses it).
+    ("verbosity:", "verbosity (line 13): must not be null"),
+    ("verbosity: ~", "verbosity (line 13): must not be null"),
 ])
 def test_run_and_validate_agree_on_bad_configs(run, tmp_path, text, message):
     """`run --validate-and-exit` and `run` refuse the same config with the same
     message and exit 2, before any node starts."""
     config = tmp_path / "c.yaml"
-    config.write_text(f"""version: otel_dataflow/v1
-groups:
-  default:
-    pipelines:
-      main:
-        nodes:
-          gen:
-            type: receiver:traffic_generator
-            config: {{traffic_config: {{log_weight: 1, max_signal_count: 10}}}}
-          dbg:
-            type: processor:debug
-            config:
-              {text}
-          out: {{type: exporter:noop}}
-        connections:
-          - {{from: gen, to: dbg}}
-          - {{from: dbg, to: out}}
-""")
+    # `text` continues at the indentation of this block (config keys at 4).
+    config.write_text(v1_config(
+        "gen:\n"
+        "  type: receiver:traffic_generator\n"
+        "  config: {traffic_config: {log_weight: 1, max_signal_count: 10}}\n"
+        "dbg:\n"
+        "  type: processor:debug\n"
+        "  config:\n"
+        f"    {text}\n"
+        "out: {type: exporter:noop}\n",
+        "- {from: gen, to: dbg}\n- {from: dbg, to: out}"))
     checked = run("run", "-c", config, "--validate-and-exit", check=False)
     ran = run("run", "-c", config, "--http-admin-bind", "none", check=False, timeout=60)
     for proc in (checked, ran):
@@ -202,19 +199,33 @@ def test_run_checks_the_metrics_file_folder_first(run, tmp_path):
     """`--metrics-file` in a folder that does not exist is a usage error before the
     run: it was found at exit, after the whole run, which then exited 1."""
     config = tmp_path / "c.yaml"
-    config.write_text("""version: otel_dataflow/v1
-groups:
-  default:
-    pipelines:
-      main:
-        nodes:
-          gen: {type: receiver:traffic_generator, config: {traffic_config: {log_weight: 1, max_signal_count: 10}}}
-          out: {type: exporter:noop}
-        connections:
-          - {from: gen, to: out}
-""")
+    config.write_text(v1_config("""
+        gen: {type: receiver:traffic_generator, config: {traffic_config: {log_weight: 1, max_signal_count: 10}}}
+        out: {type: exporter:noop}
+        """, "- {from: gen, to: out}"))
     metrics = tmp_path / "missing" / "m.prom"
     proc = run("run", "-c", config, "--http-admin-bind", "none", "--metrics-file", metrics,
                check=False, timeout=60)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "--metrics-file" in proc.stderr and "engine.start" not in proc.stderr
+
+
+def test_admin_address_of_a_receiver_is_refused(run, tmp_path):
+    """`--http-admin-bind` on a receiver's port (`localhost` is 127.0.0.1) is a
+    configuration error, exit 2 naming both, before any node starts (it was not
+    checked: the conflict showed only when a server failed to bind). Another port
+    validates."""
+    config = tmp_path / "c.yaml"
+    config.write_text(v1_config("""
+        in:
+          type: receiver:otlp
+          config: {protocols: {http: {listening_addr: "localhost:47340"}}}
+        out: {type: exporter:noop}
+        """, "- {from: in, to: out}"))
+    proc = run("run", "-c", config, "--http-admin-bind", "127.0.0.1:47340",
+               "--validate-and-exit", check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert ("--http-admin-bind: the admin server's 127.0.0.1:47340 is also the listening "
+            "address of groups.default.pipelines.main.nodes.in.config.protocols.http."
+            "listening_addr (line 9)") in proc.stderr
+    run("run", "-c", config, "--http-admin-bind", "127.0.0.1:47341", "--validate-and-exit")

@@ -14,7 +14,7 @@ import time
 import grpc
 import pytest
 
-from engines import wait_until
+from engines import v1_config, wait_until
 from s3_server import free_port
 from test_engine_otlp_receiver import (LOGS_METHOD, OtlpPipeline, logs_request, metric,
                                        peak_rss,
@@ -484,24 +484,17 @@ def test_tcp_keepalive_options_need_tcp_keepalive(run, tmp_path):
     # `tcp_keepalive_retries` but no `tcp_keepalive`.
     # Guarantees: exit 2 naming both keys and what they need.
     config = tmp_path / "bad.yaml"
-    config.write_text("""version: otel_dataflow/v1
-groups:
-  default:
-    pipelines:
-      main:
-        nodes:
-          in:
-            type: receiver:otlp
-            config:
-              protocols:
-                http:
-                  listening_addr: "127.0.0.1:4318"
-                  tcp_keepalive_interval: 10s
-                  tcp_keepalive_retries: 3
-          out: {type: exporter:noop}
-        connections:
-          - {from: in, to: out}
-""")
+    config.write_text(v1_config("""
+        in:
+          type: receiver:otlp
+          config:
+            protocols:
+              http:
+                listening_addr: "127.0.0.1:4318"
+                tcp_keepalive_interval: 10s
+                tcp_keepalive_retries: 3
+        out: {type: exporter:noop}
+        """, "- {from: in, to: out}"))
     proc = run("run", "-c", config, "--validate-and-exit", check=False)
     assert proc.returncode == 2, proc.stderr
     base = "groups.default.pipelines.main.nodes.in.config.protocols.http"

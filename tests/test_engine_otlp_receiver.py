@@ -27,7 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from google.rpc.status_pb2 import Status
-from engines import wait_until
+from engines import v1_config, wait_until
 from protowire import varint
 from s3_server import free_port
 
@@ -904,26 +904,19 @@ def test_validate_errors(run, tmp_path):
     # a bad address and a missing TLS file.
     # Guarantees: exit 2 and every error with its YAML path.
     config = tmp_path / "bad.yaml"
-    config.write_text("""version: otel_dataflow/v1
-groups:
-  default:
-    pipelines:
-      main:
-        nodes:
-          in:
-            type: receiver:otlp
-            config:
-              protocols:
-                grpc:
-                  listening_addr: "localhost"
-                  tls: {cert_file: /nonexistent.crt, key_file: /nonexistent.key}
-                http:
-                  listening_addr: "127.0.0.1:4318"
-                  max_request_body_sise: 1MiB
-          out: {type: exporter:noop}
-        connections:
-          - {from: in, to: out}
-""")
+    config.write_text(v1_config("""
+        in:
+          type: receiver:otlp
+          config:
+            protocols:
+              grpc:
+                listening_addr: "localhost"
+                tls: {cert_file: /nonexistent.crt, key_file: /nonexistent.key}
+              http:
+                listening_addr: "127.0.0.1:4318"
+                max_request_body_sise: 1MiB
+        out: {type: exporter:noop}
+        """, "- {from: in, to: out}"))
     proc = run("run", "-c", config, "--validate-and-exit", check=False)
     assert proc.returncode == 2
     base = "groups.default.pipelines.main.nodes.in.config.protocols"

@@ -22,6 +22,7 @@ import subprocess
 from engines import wait_until
 from google.protobuf import json_format
 from s3_server import free_port
+from test_engine_e2e import write_config
 from test_engine_otlp_receiver import metric as node_metric
 from test_otap_receiver import otap_sender  # noqa: F401 (fixture)
 
@@ -34,18 +35,15 @@ RECORDS = 24  # log records per batch
 
 
 def engine_config(path, dataset, wal, port):
-    config = {"version": "otel_dataflow/v1", "groups": {"default": {"pipelines": {"main": {
-        "nodes": {
-            "otap": {"type": "receiver:otap",
-                     "config": {"listening_addr": f"127.0.0.1:{port}"}},
-            "out": {"type": "exporter:parquet", "config": {
-                "storage": {"file": {"base_uri": str(dataset)}},
-                "writer_options": {"target_rows_per_file": 1000000,
-                                   "flush_when_older_than": "30s"},
-                "wal": {"enabled": True, "path": str(wal)}}}},
-        "connections": [{"from": "otap", "to": "out"}]}}}}}
-    path.write_text(json.dumps(config, indent=1))
-    return path
+    return write_config(path, {
+        "otap": {"type": "receiver:otap",
+                 "config": {"listening_addr": f"127.0.0.1:{port}"}},
+        "out": {"type": "exporter:parquet", "config": {
+            "storage": {"file": {"base_uri": str(dataset)}},
+            "writer_options": {"target_rows_per_file": 1000000,
+                               "flush_when_older_than": "30s"},
+            "wal": {"enabled": True, "path": str(wal)}}}},
+        [{"from": "otap", "to": "out"}])
 
 
 def otlp_json_line(request):

@@ -17,12 +17,12 @@ sent; requests without an answer may be present or absent. Duplicates (a kill
 between a Parquet publish and the WAL's done mark) are counted and reported, not
 asserted: docs/operations.md "Durability" describes the window.
 """
-import json
 import signal
 
 import grpc
 from engines import wait_until
 from s3_server import free_port
+from test_engine_e2e import write_config
 
 import rel_common
 from rel_common import canonical_records, compare, convert_dataset, logs_request, summary
@@ -35,15 +35,12 @@ def engine_config(path, dataset, wal, gport, hport, wal_extra=None, writer=None)
                 "writer_options": writer or {"target_rows_per_file": 1000000,
                                              "flush_when_older_than": "30s"},
                 "wal": {"enabled": True, "path": str(wal), **(wal_extra or {})}}
-    config = {"version": "otel_dataflow/v1", "groups": {"default": {"pipelines": {"main": {
-        "nodes": {
-            "otlp": {"type": "receiver:otlp", "config": {"protocols": {
-                "grpc": {"listening_addr": f"127.0.0.1:{gport}", **wait},
-                "http": {"listening_addr": f"127.0.0.1:{hport}", **wait}}}},
-            "out": {"type": "exporter:parquet", "config": exporter}},
-        "connections": [{"from": "otlp", "to": "out"}]}}}}}
-    path.write_text(json.dumps(config, indent=1))
-    return path
+    return write_config(path, {
+        "otlp": {"type": "receiver:otlp", "config": {"protocols": {
+            "grpc": {"listening_addr": f"127.0.0.1:{gport}", **wait},
+            "http": {"listening_addr": f"127.0.0.1:{hport}", **wait}}}},
+        "out": {"type": "exporter:parquet", "config": exporter}},
+        [{"from": "otlp", "to": "out"}])
 
 
 def metric(text, name):

@@ -2,7 +2,6 @@
 #include "otap_parquet/cli/compact_command.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "otap_parquet/cli/progress.h"
+#include "otap_parquet/cli/stop_at_hook.h"
 #include "otap_parquet/config/units.h"
 #include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/storage/storage.h"
@@ -114,16 +114,8 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
   compact.fsync = !options.flags.no_fsync;
   // Tests: SIGKILL (a crash) or SIGSTOP (a run paused there while another runs; the
   // test sends SIGCONT) at a named step.
-  const char* kill_at = std::getenv("OTAP_PARQUET_COMPACT_KILL_AT");
-  const char* stop_at = std::getenv("OTAP_PARQUET_COMPACT_STOP_AT");
-  if (kill_at || stop_at) {
-    compact.crash_hook = [kill_point = std::string(kill_at ? kill_at : ""),
-                          stop_point =
-                              std::string(stop_at ? stop_at : "")](std::string_view at) {
-      if (at == kill_point) ::kill(::getpid(), SIGKILL);
-      if (at == stop_point) ::kill(::getpid(), SIGSTOP);
-    };
-  }
+  compact.crash_hook =
+      StopAtHook("OTAP_PARQUET_COMPACT_STOP_AT", "OTAP_PARQUET_COMPACT_KILL_AT");
   // Tests: the reader's merge path for every partition (files of other writers).
   if (std::getenv("OTAP_PARQUET_COMPACT_MERGE")) compact.copy_own_files = false;
   ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));

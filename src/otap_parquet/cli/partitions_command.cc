@@ -1,17 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/cli/partitions_command.h"
 
-#include <csignal>
-#include <cstdlib>
 #include <sstream>
-
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "otap_parquet/cli/inspect_command.h"
 #include "otap_parquet/cli/replay_commands.h"
+#include "otap_parquet/cli/stop_at_hook.h"
 #include "otap_parquet/config/time_bound.h"
 #include "otap_parquet/dataset/partition_values.h"
 #include "otap_parquet/storage/storage.h"
@@ -298,11 +295,7 @@ arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
   retention.apply = options.apply;
   retention.force = options.force;
   // Tests: SIGSTOP at a named step (the test publishes a file, then sends SIGCONT).
-  if (const char* stop_at = std::getenv("OTAP_PARQUET_PARTITIONS_DELETE_STOP_AT")) {
-    retention.test_hook = [point = std::string(stop_at)](std::string_view at) {
-      if (at == point) ::kill(::getpid(), SIGSTOP);
-    };
-  }
+  retention.test_hook = StopAtHook("OTAP_PARQUET_PARTITIONS_DELETE_STOP_AT");
   if (auto st = retention.Validate(); !st.ok()) return usage(st);
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));

@@ -17,8 +17,10 @@
 #include <spdlog/spdlog.h>
 
 #include "otap_parquet/admin/admin_server.h"
+#include "otap_parquet/config/config_reader.h"
 #include "otap_parquet/config/units.h"
 #include "otap_parquet/engine/engine.h"
+#include "otap_parquet/engine/registry.h"
 #include "otap_parquet/nodes/builtin_nodes.h"
 
 namespace otap_parquet::cli {
@@ -102,6 +104,16 @@ int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) 
   if (!config.ok()) {
     err << "error: " << config.status().message() << "\n";
     return kRunExitConfig;
+  }
+  if (options.http_admin_bind) {
+    // The flag replaces the config's bind address: check it as that one is.
+    config::ConfigErrors errors;
+    engine::ValidateAdminBind(*config, registry, *options.http_admin_bind,
+                              "--http-admin-bind", &errors);
+    if (!errors.empty()) {
+      err << "error: " << options.config << ": " << errors.ToStatus().message() << "\n";
+      return kRunExitConfig;
+    }
   }
   if (options.validate_and_exit) {
     out << "Configuration '" << options.config << "' is valid.\n";

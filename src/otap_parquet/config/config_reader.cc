@@ -161,7 +161,25 @@ YAML::Node ConfigReader::Get(std::string_view key) {
   return value;
 }
 
+YAML::Node ConfigReader::GetValue(std::string_view key) {
+  YAML::Node n = Get(key);
+  if (n.IsDefined() && n.IsNull()) {
+    // Upstream's serde refuses null for a non-Option field; a silent fallback to
+    // the default hid a value the user meant to set.
+    if (!nullable_.count(std::string(key))) {
+      Error(key, "must not be null (omit the key to use the default)");
+    }
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  return n;
+}
+
 bool ConfigReader::Has(std::string_view key) { return !IsNullish(Get(key)); }
+
+bool ConfigReader::IsNull(std::string_view key) {
+  const YAML::Node n = Get(key);
+  return n.IsDefined() && n.IsNull();
+}
 
 YAML::Node ConfigReader::Raw(std::string_view key) { return Get(key); }
 
@@ -175,7 +193,7 @@ void ConfigReader::Error(std::string_view key, std::string message) {
 }
 
 std::optional<std::string> ConfigReader::String(std::string_view key) {
-  const YAML::Node n = Get(key);
+  const YAML::Node n = GetValue(key);
   if (IsNullish(n)) return std::nullopt;
   if (!n.IsScalar()) {
     Error(key, fmt::format("expected a string, got {}", Describe(n)));
@@ -185,7 +203,7 @@ std::optional<std::string> ConfigReader::String(std::string_view key) {
 }
 
 std::optional<bool> ConfigReader::Bool(std::string_view key) {
-  const YAML::Node n = Get(key);
+  const YAML::Node n = GetValue(key);
   if (IsNullish(n)) return std::nullopt;
   if (n.IsScalar()) {
     const std::string& s = n.Scalar();
@@ -197,7 +215,7 @@ std::optional<bool> ConfigReader::Bool(std::string_view key) {
 }
 
 std::optional<int64_t> ConfigReader::Int(std::string_view key, int64_t min, int64_t max) {
-  const YAML::Node n = Get(key);
+  const YAML::Node n = GetValue(key);
   if (IsNullish(n)) return std::nullopt;
   int64_t value = 0;
   bool ok = false;
@@ -230,7 +248,7 @@ std::optional<int64_t> ConfigReader::Int(std::string_view key, int64_t min, int6
 }
 
 std::optional<double> ConfigReader::Double(std::string_view key) {
-  const YAML::Node n = Get(key);
+  const YAML::Node n = GetValue(key);
   if (IsNullish(n)) return std::nullopt;
   // Decimal only: strtod also reads "nan", "inf" and hex, and a NaN passes every
   // range check written as `v < min`.
@@ -327,7 +345,7 @@ std::optional<int64_t> ConfigReader::Bytes(std::string_view key, int64_t min) {
 }
 
 std::optional<std::vector<std::string>> ConfigReader::StringList(std::string_view key) {
-  const YAML::Node n = Get(key);
+  const YAML::Node n = GetValue(key);
   if (IsNullish(n)) return std::nullopt;
   std::vector<std::string> out;
   if (n.IsScalar()) {

@@ -76,8 +76,11 @@ using EnumNames = std::initializer_list<std::pair<std::string_view, E>>;
 /// Finish() reports the keys nobody asked for, with a did-you-mean suggestion.
 ///
 /// Getters return the value when the key is present and valid, nullopt when it is
-/// absent, null, or invalid (then an error is recorded). A null or missing node
-/// reads as an empty mapping; any other non-mapping node is an error.
+/// absent or invalid (then an error is recorded). An explicit null (`key:` or
+/// `key: ~`) is an error naming the key, as upstream's serde refuses null for a
+/// non-Option field, unless the key was declared with AllowNull() (an Option
+/// upstream): then it reads as nullopt. A null or missing node reads as an empty
+/// mapping (a node's `config:` left empty); any other non-mapping node is an error.
 ///
 /// Every settings struct reads itself with one shape,
 /// `static T Read(ConfigReader& reader)`: it reads its keys from `reader` (its own
@@ -98,6 +101,13 @@ class ConfigReader {
   YAML::Node Raw(std::string_view key);
   /// \brief Accepts a key without reading it (accepted for compatibility, unused).
   void Ignore(std::string_view key) { known_.insert(std::string(key)); }
+  /// \brief Declares keys whose null value means "unset" (an Option upstream):
+  /// getters read null as nullopt instead of reporting it. Call before reading them.
+  void AllowNull(std::initializer_list<std::string_view> keys) {
+    for (auto key : keys) nullable_.insert(std::string(key));
+  }
+  /// \brief Whether the key is present with an explicit null value.
+  bool IsNull(std::string_view key);
 
   std::optional<std::string> String(std::string_view key);
   std::optional<bool> Bool(std::string_view key);
@@ -171,6 +181,9 @@ class ConfigReader {
 
  private:
   YAML::Node Get(std::string_view key);
+  /// Get(key) for a typed getter: an undefined node when absent or null, with an
+  /// error for a null the key does not allow.
+  YAML::Node GetValue(std::string_view key);
   YAML::Mark MarkOf(std::string_view key) const;
   template <typename E>
   static std::vector<std::string_view> NamesOf(EnumNames<E> names) {
@@ -193,6 +206,7 @@ class ConfigReader {
   std::string path_;
   ConfigErrors* errors_;
   std::set<std::string> known_;
+  std::set<std::string> nullable_;
   bool finished_ = false;
 };
 

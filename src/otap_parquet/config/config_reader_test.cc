@@ -94,6 +94,33 @@ TEST(ConfigReaderTest, BlockReadsOptionalStructs) {
               ElementsAre("n.a.y (line 1): unknown key; did you mean \"x\"?"));
 }
 
+// Scenario: `key:` and `key: ~` for typed getters, with and without AllowNull().
+// Guarantees: a null is an error naming the key and its line (upstream's serde
+// refuses null for a non-Option field; it silently fell back to the default); a
+// key declared nullable reads as unset; a null block reads as absent.
+TEST(ConfigReaderTest, NullValueIsAnErrorUnlessAllowed) {
+  ConfigErrors errors;
+  ConfigReader reader(YAML::Load("batch_size:\nname: ~\nlimit: null\n"
+                                 "tags: ~\nflag: ~\nratio: ~\nblock: ~\n"),
+                      "n", &errors);
+  reader.AllowNull({"limit"});
+  EXPECT_FALSE(reader.Int("batch_size").has_value());
+  EXPECT_FALSE(reader.String("name").has_value());
+  EXPECT_FALSE(reader.Int("limit").has_value());
+  EXPECT_TRUE(reader.IsNull("limit"));
+  EXPECT_FALSE(reader.StringList("tags").has_value());
+  EXPECT_FALSE(reader.Bool("flag").has_value());
+  EXPECT_FALSE(reader.Double("ratio").has_value());
+  EXPECT_FALSE(reader.Has("block"));
+  EXPECT_FALSE(reader.IsNull("absent"));
+  reader.Finish();
+  const std::string why = "must not be null (omit the key to use the default)";
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("n.batch_size (line 1): " + why, "n.name (line 2): " + why,
+                          "n.tags (line 4): " + why, "n.flag (line 5): " + why,
+                          "n.ratio (line 6): " + why));
+}
+
 // Scenario: a key with accepted values and no effect, valid and invalid.
 // Guarantees: Accept reports the same error as Enum and marks the key known.
 TEST(ConfigReaderTest, AcceptChecksWithoutValue) {
@@ -253,6 +280,24 @@ TEST(ConfigReaderTest, SettingsStructsReadAndCheckThemselves) {
           HasSubstr("nodes.pq.config.partitioning_strategies[0] (line 3): "
                     "each strategy has exactly one key")),
       parsed.status());
+}
+
+// Scenario: writer options whose null upstream means "no such rule", and one whose
+// null is not allowed.
+// Guarantees: null target_rows_per_file and flush_when_older_than turn the rule off
+// (0), as upstream's Option; a null compression is an error at its key.
+TEST(ConfigReaderTest, WriterOptionsNullTurnsOptionalRulesOff) {
+  ConfigErrors errors;
+  ConfigReader writer(
+      YAML::Load("target_rows_per_file: ~\nflush_when_older_than:\ncompression: ~\n"),
+      "w", &errors);
+  const auto w = dataset::WriterOptions::Read(writer);
+  writer.Finish();
+  EXPECT_EQ(w.target_rows_per_file, 0);
+  EXPECT_EQ(w.flush_when_older_than.count(), 0);
+  EXPECT_THAT(Messages(errors),
+              ElementsAre("w.compression (line 3): must not be null (omit the key to "
+                          "use the default)"));
 }
 
 }  // namespace

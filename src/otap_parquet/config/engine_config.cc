@@ -277,6 +277,7 @@ NodeSpec ReadV1Node(const std::string& id, const YAML::Node& yaml,
     }
   }
   node.config = reader.Raw("config");
+  reader.AllowNull({"description", "default_output"});  // Options upstream
   node.description = reader.String("description").value_or("");
   node.outputs = reader.StringList("outputs").value_or(std::vector<std::string>{});
   node.default_output = reader.String("default_output").value_or("");
@@ -405,6 +406,7 @@ void Resolve(PipelineSpec* pipeline, const PolicySet& top, const PolicySet& grou
 
 void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors) {
   ConfigReader reader(root, "", errors);
+  reader.AllowNull({"version"});  // reported below, naming the expected value
   const auto version = reader.String("version");
   if (version && *version != kVersionV1) {
     reader.Error("version",

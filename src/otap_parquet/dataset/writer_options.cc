@@ -274,8 +274,12 @@ arrow::Result<Compression> CompressionFromName(std::string_view name) {
 
 WriterOptions WriterOptions::Read(config::ConfigReader& reader) {
   WriterOptions c;
+  // Options upstream: null turns the rule off.
+  reader.AllowNull({"target_rows_per_file", "flush_when_older_than"});
+  if (reader.IsNull("target_rows_per_file")) c.target_rows_per_file = 0;
   if (auto v = reader.Int("target_rows_per_file")) c.target_rows_per_file = *v;
   if (auto v = reader.Bytes("target_bytes_per_file")) c.target_bytes_per_file = *v;
+  if (reader.IsNull("flush_when_older_than")) c.flush_when_older_than = {};
   if (auto v = config::ReadMillis(reader, "flush_when_older_than"))
     c.flush_when_older_than = *v;
   // Case-insensitive with aliases ("uncompressed", "lz4_raw"), as the CLI's flag.

@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/engine/registry.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cctype>
+#include <memory>
+#include <optional>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -54,11 +62,77 @@ std::vector<std::string> Registry::urns() const {
 
 namespace {
 
-// One `listening_addr` of a receiver's config.
+// Where a listener binds: any address (a wildcard host) or the numeric addresses
+// its host names. Compared as text, `localhost` and `127.0.0.1` did not overlap.
+struct BoundHosts {
+  bool any = false;
+  std::set<std::string> addresses;
+};
+
+// The numeric form of an IP literal (so `::0001` equals `::1`), or nullopt.
+std::optional<std::string> NumericHost(const std::string& host) {
+  char text[INET6_ADDRSTRLEN] = {};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return std::string(::inet_ntop(AF_INET, &v4, text, sizeof(text)));
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    return std::string(::inet_ntop(AF_INET6, &v6, text, sizeof(text)));
+  }
+  return std::nullopt;
+}
+
+bool IsLocalhost(std::string host) {
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!host.empty() && host.back() == '.') host.pop_back();
+  // RFC 6761: `localhost` and names below it are the loopback addresses.
+  return host == "localhost" ||
+         (host.size() > 10 && host.compare(host.size() - 10, 10, ".localhost") == 0);
+}
+
+BoundHosts ResolveHost(const std::string& host) {
+  BoundHosts out;
+  if (host.empty()) {
+    out.any = true;
+    return out;
+  }
+  if (auto numeric = NumericHost(host)) {
+    out.any = *numeric == "0.0.0.0" || *numeric == "::";
+    out.addresses.insert(*numeric);
+    return out;
+  }
+  if (IsLocalhost(host)) {
+    out.addresses = {"127.0.0.1", "::1"};
+    return out;
+  }
+  // Another name: what the servers' bind resolves it to; as written if it does not
+  // resolve (the bind will then fail and say so).
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) == 0) {
+    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, &::freeaddrinfo);
+    for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+      char text[NI_MAXHOST] = {};
+      if (::getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof(text), nullptr, 0,
+                        NI_NUMERICHOST) == 0) {
+        out.addresses.insert(text);
+      }
+    }
+  }
+  if (out.addresses.empty()) out.addresses.insert(host);
+  return out;
+}
+
+// One listening address of the config (a receiver's `listening_addr`, the admin
+// server's bind address).
 struct ListenUse {
   std::string path;
   int line = 0;
   config::HostPort address;
+  BoundHosts hosts;
 };
 
 std::string AddressText(const config::HostPort& address) {
@@ -67,14 +141,15 @@ std::string AddressText(const config::HostPort& address) {
              : fmt::format("{}:{}", address.host, address.port);
 }
 
-bool AnyHost(const std::string& host) {
-  return host.empty() || host == "0.0.0.0" || host == "::";
-}
-
-// Same port (not 0, any free port), and the same host or a wildcard on either side.
-bool Overlap(const config::HostPort& a, const config::HostPort& b) {
-  return a.port != 0 && a.port == b.port &&
-         (a.host == b.host || AnyHost(a.host) || AnyHost(b.host));
+// Same port (not 0, any free port), and a shared address or a wildcard on either
+// side (every server listens on TCP).
+bool Overlap(const ListenUse& a, const ListenUse& b) {
+  if (a.address.port == 0 || a.address.port != b.address.port) return false;
+  if (a.hosts.any || b.hosts.any) return true;
+  for (const auto& host : a.hosts.addresses) {
+    if (b.hosts.addresses.count(host)) return true;
+  }
+  return false;
 }
 
 // Every `listening_addr` key in a receiver's config (receiver:otlp has one per
@@ -87,7 +162,8 @@ void CollectListenAddresses(const YAML::Node& node, const std::string& path,
     const std::string key_path = config::JoinPath(path, it->first.Scalar());
     if (it->first.Scalar() == "listening_addr" && it->second.IsScalar()) {
       if (auto address = config::ParseHostPort(it->second.Scalar()); address.ok()) {
-        out->push_back({key_path, config::LineOf(it->first.Mark()), *address});
+        out->push_back({key_path, config::LineOf(it->first.Mark()), *address,
+                        ResolveHost(address->host)});
       }
     } else {
       CollectListenAddresses(it->second, key_path, out);
@@ -95,7 +171,38 @@ void CollectListenAddresses(const YAML::Node& node, const std::string& path,
   }
 }
 
+// Every receiver's listening addresses, of nodes whose config is otherwise valid.
+std::vector<ListenUse> ReceiverAddresses(const config::EngineConfig& config,
+                                         const Registry& registry) {
+  std::vector<ListenUse> uses;
+  for (const auto& pipeline : config.pipelines) {
+    for (const auto& node : pipeline.nodes) {
+      if (!node.urn || node.urn->kind != NodeKind::kReceiver) continue;
+      if (!registry.Find(node.urn->canonical())) continue;
+      CollectListenAddresses(node.config, node.config_path(), &uses);
+    }
+  }
+  return uses;
+}
+
 }  // namespace
+
+void ValidateAdminBind(const config::EngineConfig& config, const Registry& registry,
+                       const std::string& bind, const std::string& what,
+                       config::ConfigErrors* errors) {
+  if (bind == "none") return;
+  auto address = config::ParseHostPort(bind);
+  if (!address.ok()) return;  // reported where it is read
+  const ListenUse admin{what, 0, *address, ResolveHost(address->host)};
+  for (const auto& use : ReceiverAddresses(config, registry)) {
+    if (!Overlap(admin, use)) continue;
+    errors->Add(what, 0,
+                fmt::format("the admin server's {} is also the listening address of {} "
+                            "(line {})",
+                            AddressText(admin.address), use.path, use.line));
+    return;
+  }
+}
 
 void ValidateNodes(const config::EngineConfig& config, const Registry& registry,
                    config::ConfigErrors* errors) {
@@ -131,7 +238,7 @@ void ValidateNodes(const config::EngineConfig& config, const Registry& registry,
       CollectListenAddresses(node.config, node.config_path(), &uses);
       for (auto& use : uses) {
         for (const auto& other : listening) {
-          if (!Overlap(use.address, other.address)) continue;
+          if (!Overlap(use, other)) continue;
           errors->Add(use.path, use.line,
                       fmt::format("{} is also the listening address of {} (line {})",
                                   AddressText(use.address), other.path, other.line));
@@ -140,6 +247,13 @@ void ValidateNodes(const config::EngineConfig& config, const Registry& registry,
         listening.push_back(std::move(use));
       }
     }
+  }
+  if (config.http_admin_bind) {
+    ValidateAdminBind(config, registry, *config.http_admin_bind,
+                      config.format == config::ConfigFormat::kLegacy
+                          ? "settings.http_admin.bind_address"
+                          : "engine.http_admin.bind_address",
+                      errors);
   }
 }
 

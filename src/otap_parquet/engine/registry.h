@@ -89,6 +89,14 @@ class Registry {
 void ValidateNodes(const config::EngineConfig& config, const Registry& registry,
                    config::ConfigErrors* errors);
 
+/// \brief Records an error at `what` when the admin server's `bind` (HOST:PORT or
+/// "none") is also the listening address of a receiver: same port, and a shared
+/// address (host names resolved, `localhost` as the loopback addresses) or a
+/// wildcard host on either side. ValidateNodes checks the config's own.
+void ValidateAdminBind(const config::EngineConfig& config, const Registry& registry,
+                       const std::string& bind, const std::string& what,
+                       config::ConfigErrors* errors);
+
 /// \brief Reads, parses and fully validates a configuration source (see
 /// config::ReadConfigSource): Invalid listing every error otherwise.
 arrow::Result<config::EngineConfig> LoadEngineConfig(const std::string& source,

@@ -30,6 +30,7 @@ bool ReadFile(const std::string& path, std::string* out) {
 // `compression` (alias `compression_method`): one method or null; gRPC sends gzip,
 // HTTP gzip or zstd.
 OtlpCompression ReadCompression(config::ConfigReader& reader, bool grpc) {
+  reader.AllowNull({"compression", "compression_method"});  // null = none
   const bool has_main = reader.Has("compression");
   const bool has_alias = reader.Has("compression_method");
   if (has_main && has_alias) {

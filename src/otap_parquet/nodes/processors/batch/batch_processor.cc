@@ -24,6 +24,7 @@ BatchFormatConfig ReadFormat(config::ConfigReader reader, BatchFormatConfig defa
   }
   // Once the object is given, omitted sizes are null (as upstream's serde).
   BatchFormatConfig c{std::nullopt, std::nullopt, sizer};
+  reader.AllowNull({"min_size", "max_size"});
   c.min_size = reader.Int("min_size", 1);
   c.max_size = reader.Int("max_size", 1);
   reader.Accept("sizer", {sizer});

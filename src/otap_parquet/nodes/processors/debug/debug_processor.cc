@@ -18,6 +18,14 @@ DebugProcessorConfig DebugProcessorConfig::Read(config::ConfigReader& reader) {
                             c.verbosity);
   c.mode =
       reader.Enum("mode", {{"batch", Mode::kBatch}, {"signal", Mode::kSignal}}, c.mode);
+  // Upstream's `signal` prints one report per log record, span or metric at normal
+  // and detailed verbosity (basic prints counts either way). We print per batch
+  // only: accepting it silently printed something else than asked for.
+  if (c.mode == Mode::kSignal && c.verbosity != Verbosity::kBasic) {
+    reader.Error("mode",
+                 "\"signal\" (one report per log record, span or metric) is not "
+                 "supported yet; use \"batch\" (the default), or verbosity basic");
+  }
   if (auto list = reader.StringList("signals")) {
     c.signals = {false, false, false};
     for (const auto& name : *list) {

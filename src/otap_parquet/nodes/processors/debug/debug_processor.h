@@ -22,7 +22,8 @@ struct DebugProcessorConfig {
   /// `detailed`: plus the batch's content as OTLP JSON.
   enum class Verbosity { kBasic, kNormal, kDetailed };
   Verbosity verbosity = Verbosity::kNormal;
-  /// `batch` or `signal`; both print per batch here.
+  /// `batch`; `signal` (a report per item upstream) only with basic verbosity,
+  /// where it changes nothing.
   enum class Mode { kBatch, kSignal };
   Mode mode = Mode::kBatch;
   /// Signals printed (others pass silently): logs, metrics, spans (or traces).

@@ -113,5 +113,28 @@ TEST_F(DebugProcessorTest, RefusesUnknownSignalsAndVerbosity) {
   EXPECT_THAT(message, HasSubstr("verbosity"));
 }
 
+// Scenario: mode signal at each verbosity, mode batch.
+// Guarantees: signal (upstream: one report per log record, span or metric, at
+// normal and detailed verbosity) is refused where it would change the output,
+// naming the key; it was accepted and printed per batch. With basic (counts, the
+// same in both modes upstream) and batch it validates.
+TEST_F(DebugProcessorTest, RefusesSignalModeItDoesNotApply) {
+  for (const char* text : {"{mode: signal}", "{mode: signal, verbosity: normal}",
+                           "{mode: signal, verbosity: detailed}"}) {
+    config::ConfigErrors errors;
+    kDebugProcessorFactory.validate_config(YAML::Load(text), "nodes.dbg.config", &errors);
+    ASSERT_EQ(errors.size(), 1u) << text;
+    EXPECT_THAT(errors.ToStatus().message(),
+                HasSubstr("nodes.dbg.config.mode (line 1): \"signal\" (one report per "
+                          "log record, span or metric) is not supported yet"))
+        << text;
+  }
+  for (const char* text : {"{mode: signal, verbosity: basic}", "{mode: batch}"}) {
+    config::ConfigErrors errors;
+    kDebugProcessorFactory.validate_config(YAML::Load(text), "nodes.dbg.config", &errors);
+    EXPECT_TRUE(errors.empty()) << text << ": " << errors.ToStatus().message();
+  }
+}
+
 }  // namespace
 }  // namespace otap_parquet::nodes

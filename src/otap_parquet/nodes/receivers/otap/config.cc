@@ -41,6 +41,7 @@ OtapReceiverConfig OtapReceiverConfig::Read(config::ConfigReader& reader) {
   }
   if (auto v = reader.Int("max_concurrent_streams", 1)) c.max_concurrent_streams = *v;
   if (auto v = reader.Bool("wait_for_result")) c.wait_for_result = *v;
+  reader.AllowNull({"timeout"});  // an Option upstream: none
   if (auto v = reader.Duration("timeout", std::chrono::milliseconds(1))) c.timeout = *v;
   if (auto v = ReadMaxDecodingMessageSize(reader)) c.max_decoding_message_size = *v;
   if (reader.Has("admission")) {

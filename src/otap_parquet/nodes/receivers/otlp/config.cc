@@ -55,6 +55,7 @@ OtlpGrpcConfig OtlpGrpcConfig::Read(config::ConfigReader& reader) {
   }
   if (auto v = reader.Int("max_concurrent_requests", 0)) c.max_concurrent_requests = *v;
   if (auto v = reader.Bool("wait_for_result")) c.wait_for_result = *v;
+  reader.AllowNull({"timeout"});  // an Option upstream (HTTP: null = the default)
   if (auto v = reader.Duration("timeout", std::chrono::milliseconds(1))) c.timeout = *v;
   c.tls = reader.Block<OtlpTlsConfig>("tls");
   return c;
@@ -71,6 +72,7 @@ OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
   if (auto v = reader.Bytes("max_request_body_size", 1)) c.max_request_body_size = *v;
   if (auto v = reader.Int("max_concurrent_requests", 0)) c.max_concurrent_requests = *v;
   if (auto v = reader.Bool("wait_for_result")) c.wait_for_result = *v;
+  reader.AllowNull({"timeout"});  // an Option upstream (HTTP: null = the default)
   if (auto v = reader.Duration("timeout", std::chrono::milliseconds(1))) c.timeout = *v;
   if (auto v = reader.Bool("accept_compressed_requests")) {
     c.accept_compressed_requests = *v;
@@ -106,6 +108,7 @@ OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
   using std::chrono::seconds;
   if (auto v = reader.Bool("tcp_nodelay")) c.limits.tcp_nodelay = *v;
   // Linux takes these in whole seconds (TCP_KEEPIDLE, TCP_KEEPINTVL: 1..32767).
+  reader.AllowNull({"tcp_keepalive", "tcp_keepalive_interval"});  // null = off
   auto keepalive_seconds = [&](std::string_view key) -> std::optional<seconds> {
     auto v = reader.Duration(key, seconds(1));
     if (!v) return std::nullopt;

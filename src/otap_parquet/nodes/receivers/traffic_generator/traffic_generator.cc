@@ -38,6 +38,7 @@ TrafficGeneratorConfig TrafficGeneratorConfig::Read(config::ConfigReader& reader
       c.signals_per_second = *v;
     }
   }
+  traffic.AllowNull({"max_signal_count"});  // null = unlimited
   if (auto v = traffic.Int("max_signal_count", 0)) c.max_signal_count = *v;
   if (auto v = traffic.Int("max_batch_size", 1, 65535)) c.max_batch_size = *v;
   if (auto v = traffic.Int("log_weight", 0)) c.log_weight = *v;
@@ -64,6 +65,7 @@ TrafficGeneratorConfig TrafficGeneratorConfig::Read(config::ConfigReader& reader
   reader.Ignore("resource_attributes");
   reader.Ignore("transport_headers");
   if (auto v = reader.Int("seed", 0)) c.seed = static_cast<uint64_t>(*v);
+  reader.AllowNull({"max_batches"});  // null = unlimited
   if (auto v = reader.Int("max_batches", 0)) c.max_batches = *v;
   return c;
 }
