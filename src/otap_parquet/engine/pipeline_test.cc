@@ -36,8 +36,8 @@ TEST_F(PipelineTest, AsyncAcksFromAnotherThreadReachTheReceiver) {
   ASSERT_OK_AND_ASSIGN(
       auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2)));
   RunToEnd(*p);
-  // Acks completed after the pipeline ended are dropped silently; the ones that
-  // arrived in time are all Acks.
+  // Acks completed after Run() returned are delivered when the pipeline is
+  // destroyed; the ones that arrived in time are all Acks.
   EXPECT_TRUE(state_->nacked.empty());
   EXPECT_EQ(state_->exported_batches.load(), 20);
 }
@@ -192,6 +192,33 @@ TEST_F(PipelineTest, ExternalSendReturnsResourceExhaustedWhenFull) {
   p->RequestShutdown(Clock::now() + std::chrono::seconds(10));
   t.join();
   EXPECT_EQ(state_->exported_items.load(), 6);
+}
+
+// Scenario: the exporter still holds the contexts of its 3 batches when the
+// shutdown deadline stops the pipeline (requests in flight), and settles them (Ack)
+// from its own thread when it is destroyed, using its EffectHandler.
+// Guarantees: the late outcomes are not dropped: destroying the pipeline delivers
+// them to the receiver (through the forwarding processor), so a client waiting
+// there gets the real answer; the nodes' handles outlive the nodes (the old order
+// destroyed each node's EffectHandler first: a use-after-free under ASan).
+TEST_F(PipelineTest, OutcomesSettledWhileTheNodesAreDestroyedReachTheReceiver) {
+  state_->settle_on_destruction = true;
+  state_->source_batches = 3;
+  state_->report_finished = false;
+  ASSERT_OK_AND_ASSIGN(
+      auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 4)));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  while (state_->exported_batches.load() < 3) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  p->RequestShutdown(Clock::now() + milliseconds(50));
+  t.join();
+  EXPECT_TRUE(p->deadline_exceeded());
+  EXPECT_TRUE(state_->acked.empty());
+  p.reset();
+  std::sort(state_->acked.begin(), state_->acked.end());
+  EXPECT_EQ(state_->acked, (std::vector<uint64_t>{0, 1, 2}));
+  EXPECT_TRUE(state_->nacked.empty());
 }
 
 // An exporter that never takes data (a peer that is down, at max_in_flight).
