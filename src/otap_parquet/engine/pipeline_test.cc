@@ -24,7 +24,20 @@ using ::testing::HasSubstr;
 
 // The test nodes (engine/testing/test_pipeline.h) with a forwarding processor in
 // the middle; the node tests (e.g. processor:batch's) use the same fixture.
-using PipelineTest = fakes::TestPipelineFixture;
+class PipelineTest : public fakes::TestPipelineFixture {
+ protected:
+  // A closed sink gate and an endless source: runs `p` until data is queued (a
+  // fixed sleep could end with none produced on a busy machine, and then nothing is
+  // dropped), then shuts it down with a 100 ms deadline that cuts the drain short.
+  void RunUntilTheDeadlineDrops(PipelineInstance& p) {
+    std::thread t([&] { ASSERT_OK(p.Run()); });
+    while (p.metrics_of("src")->send_blocked.load() == 0) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    p.RequestShutdown(Clock::now() + milliseconds(100));
+    t.join();
+  }
+};
 
 // Scenario: the exporter completes each message later, from another thread.
 // Guarantees: the completions reach the receiver through the forwarding processor; the
@@ -101,14 +114,7 @@ TEST_F(PipelineTest, DeadlineDropsAndNacksWhatIsLeft) {
   state_->source_batches = -1;
   ASSERT_OK_AND_ASSIGN(
       auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2)));
-  std::thread t([&] { ASSERT_OK(p->Run()); });
-  // Data is queued before the shutdown (a fixed 100 ms sleep could end with none
-  // produced on a busy machine, and then nothing is dropped).
-  while (p->metrics_of("src")->send_blocked.load() == 0) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  p->RequestShutdown(Clock::now() + milliseconds(100));
-  t.join();
+  RunUntilTheDeadlineDrops(*p);
   EXPECT_TRUE(p->deadline_exceeded());
   EXPECT_TRUE(state_->acked.empty());
   EXPECT_EQ(static_cast<int64_t>(state_->nacked.size()), state_->produced.load());
@@ -126,19 +132,8 @@ TEST_F(PipelineTest, DeadlineDropsAreReportedAsUndelivered) {
   auto logger = std::make_shared<spdlog::logger>(
       "deadline", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log));
   ASSERT_OK_AND_ASSIGN(
-      auto config,
-      ParseAndValidate(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2),
-                       "test.yaml", registry_));
-  PipelineSettings settings;
-  settings.logger = logger;
-  ASSERT_OK_AND_ASSIGN(auto p,
-                       PipelineInstance::Make(config.pipelines[0], registry_, settings));
-  std::thread t([&] { ASSERT_OK(p->Run()); });
-  while (p->metrics_of("src")->send_blocked.load() == 0) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  p->RequestShutdown(Clock::now() + milliseconds(100));
-  t.join();
+      auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2), logger));
+  RunUntilTheDeadlineDrops(*p);
   ASSERT_TRUE(p->deadline_exceeded());
   // The sink never drains its input, so it (at least) is named as unfinished.
   logger->flush();

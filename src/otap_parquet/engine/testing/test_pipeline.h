@@ -236,12 +236,14 @@ class TestPipelineFixture : public ::testing::Test {
     for (auto& t : threads) t.join();
   }
 
+  /// `logger`: null = spdlog's default logger.
   arrow::Result<std::unique_ptr<engine::PipelineInstance>> Build(
-      const std::string& yaml) {
+      const std::string& yaml, std::shared_ptr<spdlog::logger> logger = nullptr) {
     ARROW_ASSIGN_OR_RAISE(auto config,
                           engine::ParseAndValidate(yaml, "test.yaml", registry_));
     engine::PipelineSettings settings;
     settings.drain_timeout = std::chrono::milliseconds(10'000);
+    settings.logger = std::move(logger);
     return engine::PipelineInstance::Make(config.pipelines[0], registry_, settings);
   }
 
