@@ -627,6 +627,10 @@ class HoldingPeer:
             try:
                 for message in requests:
                     items.put(message)
+            except grpc.RpcError:
+                # The call ended without a half-close (the client cancelled it or the
+                # server is stopping): no more messages, as after a half-close.
+                pass
             finally:
                 items.put(None)  # half-close (or the call ended)
 

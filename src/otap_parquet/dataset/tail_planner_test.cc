@@ -57,6 +57,21 @@ int64_t MinOfColumn(const std::string& path, const char* name) {
   return BoundOfColumn(path, name, false);
 }
 
+// One logs partition of 12 requests, its roots rotated every 10 rows and its log
+// attributes every 7, so that several files of each hold ascending ids.
+arrow::Status WriteRotatedLogs(const std::string& path) {
+  testing::TestWriteOptions write;
+  write.rotate_rows = {{PT::kLogs, 10}, {PT::kLogAttrs, 7}};
+  write.default_rotate_rows = 1000;
+  generator::GeneratorOptions gen;
+  gen.seed = 5;
+  gen.items_per_scope = 4;
+  return testing::WriteGeneratedDataset(path, {Signal::kLogs}, 12, gen, write,
+                                        /*requests_per_partition=*/1000,
+                                        /*max_root_rows=*/6)
+      .status();
+}
+
 // Scenario: a logs dataset (files rotated per table) discovered whole, then with its
 // newest root file missing (not published yet), with a long and a zero grace period.
 // Guarantees: whole: nothing held. Root missing: exactly the log_attrs files whose
@@ -67,16 +82,7 @@ int64_t MinOfColumn(const std::string& path, const char* name) {
 // the roots are counted as orphans.
 TEST(TailPlannerTest, HoldsChildrenAboveTheVisibleParents) {
   TempDir dir;
-  testing::TestWriteOptions write;
-  write.rotate_rows = {{PT::kLogs, 10}, {PT::kLogAttrs, 7}};
-  write.default_rotate_rows = 1000;
-  generator::GeneratorOptions gen;
-  gen.seed = 5;
-  gen.items_per_scope = 4;
-  ASSERT_OK(testing::WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 12, gen, write,
-                                           /*requests_per_partition=*/1000,
-                                           /*max_root_rows=*/6)
-                .status());
+  ASSERT_OK(WriteRotatedLogs(dir.path()));
   auto fs = std::make_shared<arrow::fs::LocalFileSystem>();
   ASSERT_OK_AND_ASSIGN(auto whole, Discover(fs, dir.path()));
   ASSERT_EQ(whole.partitions.size(), 1u);
@@ -146,16 +152,7 @@ class ObjectStoreLikeFs : public arrow::fs::LocalFileSystem {
 // attributes lost to the replay). They used to be released at first sight.
 TEST(TailPlannerTest, ObjectStoreChildrenAreHeldFromWhenFirstListed) {
   TempDir dir;
-  testing::TestWriteOptions write;
-  write.rotate_rows = {{PT::kLogs, 10}, {PT::kLogAttrs, 7}};
-  write.default_rotate_rows = 1000;
-  generator::GeneratorOptions gen;
-  gen.seed = 5;
-  gen.items_per_scope = 4;
-  ASSERT_OK(testing::WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 12, gen, write,
-                                           /*requests_per_partition=*/1000,
-                                           /*max_root_rows=*/6)
-                .status());
+  ASSERT_OK(WriteRotatedLogs(dir.path()));
   const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
   for (const auto& entry : stdfs::recursive_directory_iterator(dir.path())) {
     if (entry.is_regular_file()) stdfs::last_write_time(entry.path(), old);

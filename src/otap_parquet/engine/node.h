@@ -28,8 +28,9 @@ namespace otap_parquet::engine {
 using config::NodeKind;
 
 /// \brief A node's handle on its pipeline instance. Owned by the engine; valid from
-/// Start until the pipeline ends. Only calls marked thread-safe may be used from
-/// threads other than the pipeline's.
+/// Start until the node is destroyed (the handle outlives its node, so a node's
+/// destructor may still complete contexts and call Wake). Only calls marked
+/// thread-safe may be used from threads other than the pipeline's.
 class EffectHandler {
  public:
   virtual ~EffectHandler() = default;

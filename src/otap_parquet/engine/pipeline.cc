@@ -69,8 +69,9 @@ class CompletionQueue : public CompletionSink {
         return;
       }
     }
-    // Closed: the pipeline has ended; `rest` (if it has frames) Nacks itself on
-    // destruction, outside the lock, and is dropped here too.
+    // Closed: the pipeline instance is being destroyed and its nodes are gone;
+    // `rest` (if it has frames) Nacks itself on destruction, outside the lock, and
+    // is dropped here too.
   }
 
   std::deque<Item> TakeAll() {
@@ -291,6 +292,19 @@ std::vector<UndeliveredData> PipelineInstance::undelivered() const {
 }
 
 PipelineInstance::~PipelineInstance() {
+  // A node may still settle contexts as it stops (an exporter whose requests were
+  // in flight at the shutdown deadline Acks or Nacks them from its destructor), and
+  // uses its EffectHandler until then. So the nodes go first, sinks first, while
+  // their handles, the channels and the completion queue still exist; each one's
+  // outcomes are delivered to the upstream nodes not destroyed yet (a receiver then
+  // answers its waiting client with the real outcome, not "stopped").
+  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
+    (*it)->node.reset();
+    if (completions_) {
+      while (DispatchCompletions()) {
+      }
+    }
+  }
   if (completions_) completions_->Close();
 }
 
@@ -418,7 +432,7 @@ bool PipelineInstance::DispatchCompletions() {
       continue;  // frames always come from this instance; defensive only
     }
     NodeRuntime& n = *nodes_[item.frame.node_index];
-    if (item.frame.calldata == kExportOutcomeCalldata && n.exporter()) {
+    if (item.frame.calldata == kExportOutcomeCalldata && n.kind == NodeKind::kExporter) {
       // The engine's own frame (see FeedNode): count, then pass the outcome on.
       if (item.nack) {
         (item.nack->permanent ? n.metrics->nacked_permanent
@@ -430,6 +444,8 @@ bool PipelineInstance::DispatchCompletions() {
       }
       continue;
     }
+    // Destroyed already (~PipelineInstance): `rest` goes on upstream as a Nack.
+    if (!n.node) continue;
     if (item.nack) {
       (item.nack->permanent ? n.metrics->nacked_permanent
                             : n.metrics->nacked_retryable)++;
@@ -640,7 +656,6 @@ arrow::Status PipelineInstance::Run() {
       for (auto& other : nodes_) {
         if (other->started) (void)other->node->Shutdown(Clock::now(), *other->effect);
       }
-      completions_->Close();
       state_ = PipelineState::kStopped;
       return st.WithMessage("starting node ", n.id, " (", n.urn, ") of pipeline ", name_,
                             ": ", st.message());
@@ -698,7 +713,8 @@ arrow::Status PipelineInstance::Run() {
     }
     if (!progress) wakeup_->WaitUntil(seen, NextWake(now));
   }
-  completions_->Close();
+  // The queue stays open: what nodes settle from now on (late answers of requests
+  // the deadline cut short) is delivered when the nodes are destroyed.
   state_ = PipelineState::kStopped;
   logger_->debug("pipeline.complete pipeline={} core={}", name_, settings_.core);
   return arrow::Status::OK();

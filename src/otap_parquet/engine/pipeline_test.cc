@@ -24,7 +24,20 @@ using ::testing::HasSubstr;
 
 // The test nodes (engine/testing/test_pipeline.h) with a forwarding processor in
 // the middle; the node tests (e.g. processor:batch's) use the same fixture.
-using PipelineTest = fakes::TestPipelineFixture;
+class PipelineTest : public fakes::TestPipelineFixture {
+ protected:
+  // A closed sink gate and an endless source: runs `p` until data is queued (a
+  // fixed sleep could end with none produced on a busy machine, and then nothing is
+  // dropped), then shuts it down with a 100 ms deadline that cuts the drain short.
+  void RunUntilTheDeadlineDrops(PipelineInstance& p) {
+    std::thread t([&] { ASSERT_OK(p.Run()); });
+    while (p.metrics_of("src")->send_blocked.load() == 0) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    p.RequestShutdown(Clock::now() + milliseconds(100));
+    t.join();
+  }
+};
 
 // Scenario: the exporter completes each message later, from another thread.
 // Guarantees: the completions reach the receiver through the forwarding processor; the
@@ -36,8 +49,8 @@ TEST_F(PipelineTest, AsyncAcksFromAnotherThreadReachTheReceiver) {
   ASSERT_OK_AND_ASSIGN(
       auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2)));
   RunToEnd(*p);
-  // Acks completed after the pipeline ended are dropped silently; the ones that
-  // arrived in time are all Acks.
+  // Acks completed after Run() returned are delivered when the pipeline is
+  // destroyed; the ones that arrived in time are all Acks.
   EXPECT_TRUE(state_->nacked.empty());
   EXPECT_EQ(state_->exported_batches.load(), 20);
 }
@@ -101,14 +114,7 @@ TEST_F(PipelineTest, DeadlineDropsAndNacksWhatIsLeft) {
   state_->source_batches = -1;
   ASSERT_OK_AND_ASSIGN(
       auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2)));
-  std::thread t([&] { ASSERT_OK(p->Run()); });
-  // Data is queued before the shutdown (a fixed 100 ms sleep could end with none
-  // produced on a busy machine, and then nothing is dropped).
-  while (p->metrics_of("src")->send_blocked.load() == 0) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  p->RequestShutdown(Clock::now() + milliseconds(100));
-  t.join();
+  RunUntilTheDeadlineDrops(*p);
   EXPECT_TRUE(p->deadline_exceeded());
   EXPECT_TRUE(state_->acked.empty());
   EXPECT_EQ(static_cast<int64_t>(state_->nacked.size()), state_->produced.load());
@@ -126,19 +132,8 @@ TEST_F(PipelineTest, DeadlineDropsAreReportedAsUndelivered) {
   auto logger = std::make_shared<spdlog::logger>(
       "deadline", std::make_shared<spdlog::sinks::ostream_sink_mt>(*log));
   ASSERT_OK_AND_ASSIGN(
-      auto config,
-      ParseAndValidate(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2),
-                       "test.yaml", registry_));
-  PipelineSettings settings;
-  settings.logger = logger;
-  ASSERT_OK_AND_ASSIGN(auto p,
-                       PipelineInstance::Make(config.pipelines[0], registry_, settings));
-  std::thread t([&] { ASSERT_OK(p->Run()); });
-  while (p->metrics_of("src")->send_blocked.load() == 0) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  p->RequestShutdown(Clock::now() + milliseconds(100));
-  t.join();
+      auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 2), logger));
+  RunUntilTheDeadlineDrops(*p);
   ASSERT_TRUE(p->deadline_exceeded());
   // The sink never drains its input, so it (at least) is named as unfinished.
   logger->flush();
@@ -192,6 +187,33 @@ TEST_F(PipelineTest, ExternalSendReturnsResourceExhaustedWhenFull) {
   p->RequestShutdown(Clock::now() + std::chrono::seconds(10));
   t.join();
   EXPECT_EQ(state_->exported_items.load(), 6);
+}
+
+// Scenario: the exporter still holds the contexts of its 3 batches when the
+// shutdown deadline stops the pipeline (requests in flight), and settles them (Ack)
+// from its own thread when it is destroyed, using its EffectHandler.
+// Guarantees: the late outcomes are not dropped: destroying the pipeline delivers
+// them to the receiver (through the forwarding processor), so a client waiting
+// there gets the real answer; the nodes' handles outlive the nodes (the old order
+// destroyed each node's EffectHandler first: a use-after-free under ASan).
+TEST_F(PipelineTest, OutcomesSettledWhileTheNodesAreDestroyedReachTheReceiver) {
+  state_->settle_on_destruction = true;
+  state_->source_batches = 3;
+  state_->report_finished = false;
+  ASSERT_OK_AND_ASSIGN(
+      auto p, Build(TestPipelineYaml("{type: 'urn:test:processor:forward'}", 4)));
+  std::thread t([&] { ASSERT_OK(p->Run()); });
+  while (state_->exported_batches.load() < 3) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  p->RequestShutdown(Clock::now() + milliseconds(50));
+  t.join();
+  EXPECT_TRUE(p->deadline_exceeded());
+  EXPECT_TRUE(state_->acked.empty());
+  p.reset();
+  std::sort(state_->acked.begin(), state_->acked.end());
+  EXPECT_EQ(state_->acked, (std::vector<uint64_t>{0, 1, 2}));
+  EXPECT_TRUE(state_->nacked.empty());
 }
 
 // An exporter that never takes data (a peer that is down, at max_in_flight).

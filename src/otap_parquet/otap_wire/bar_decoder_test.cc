@@ -572,15 +572,22 @@ std::shared_ptr<arrow::RecordBatch> Zeros(int64_t rows) {
                                   rows, {builder.Finish().ValueOrDie()});
 }
 
-pb::BatchArrowRecords ZerosBar(Producer* producer, PayloadType type, int64_t rows,
-                               int64_t batch_id) {
+// A BAR of one payload: `record` as `producer` writes it.
+pb::BatchArrowRecords RecordBar(Producer* producer, PayloadType type,
+                                const std::shared_ptr<arrow::RecordBatch>& record,
+                                int64_t batch_id) {
   pb::BatchArrowRecords bar;
   bar.set_batch_id(batch_id);
   auto* p = bar.add_arrow_payloads();
-  p->set_record(producer->Write(type, Zeros(rows)).ValueOrDie());
+  p->set_record(producer->Write(type, record).ValueOrDie());
   p->set_schema_id(producer->schema_id(type));
   p->set_type(static_cast<pb::ArrowPayloadType>(type));
   return bar;
+}
+
+pb::BatchArrowRecords ZerosBar(Producer* producer, PayloadType type, int64_t rows,
+                               int64_t batch_id) {
+  return RecordBar(producer, type, Zeros(rows), batch_id);
 }
 
 // Scenario: a batch whose zstd IPC body decompresses to 8 MiB, beyond the stream
@@ -634,6 +641,18 @@ TEST(StreamDecoderTest, MemoryLimitIsRetryableOnlyWhenOtherMemoryHoldsIt) {
   }
 }
 
+// A BAR whose logs payload is 8 MiB of zeros (a few KiB once compressed), twice
+// the default message limit.
+pb::BatchArrowRecords OversizedLogsBar(int64_t batch_id) {
+  pb::BatchArrowRecords bar;
+  bar.set_batch_id(batch_id);
+  auto* p = bar.add_arrow_payloads();
+  p->set_schema_id("0");
+  p->set_type(pb::LOGS);
+  p->set_record(std::string(8 << 20, '\0'));
+  return bar;
+}
+
 // Scenario: a zstd-compressed BatchArrowRecords (batch_id 42, and batch_id 0, which
 // proto3 leaves out) whose 8 MiB payload compresses to a few KiB, against the 4 MiB
 // message limit.
@@ -642,13 +661,7 @@ TEST(StreamDecoderTest, MemoryLimitIsRetryableOnlyWhenOtherMemoryHoldsIt) {
 // headers were skipped).
 TEST(StreamDecoderTest, OversizedZstdMessageIsAnsweredWithItsBatchId) {
   for (int64_t id : {int64_t{42}, int64_t{0}}) {
-    pb::BatchArrowRecords bar;
-    bar.set_batch_id(id);
-    auto* p = bar.add_arrow_payloads();
-    p->set_schema_id("0");
-    p->set_type(pb::LOGS);
-    p->set_record(std::string(8 << 20, '\0'));
-    const std::string plain = Serialize(bar);
+    const std::string plain = Serialize(OversizedLogsBar(id));
     std::string compressed(ZSTD_compressBound(plain.size()), '\0');
     compressed.resize(ZSTD_compress(compressed.data(), compressed.size(), plain.data(),
                                     plain.size(), 1));
@@ -671,13 +684,8 @@ TEST(StreamDecoderTest, OversizedGzipAndDeflateMessagesAreAnsweredWithTheirBatch
        {std::pair{GrpcCompression::kGzip, util::DeflateFormat::kGzip},
         std::pair{GrpcCompression::kDeflate, util::DeflateFormat::kZlib}}) {
     for (int64_t id : {int64_t{42}, int64_t{0}}) {
-      pb::BatchArrowRecords bar;
-      bar.set_batch_id(id);
-      auto* p = bar.add_arrow_payloads();
-      p->set_schema_id("0");
-      p->set_type(pb::LOGS);
-      p->set_record(std::string(8 << 20, '\0'));
-      ASSERT_OK_AND_ASSIGN(auto compressed, util::Deflate(Serialize(bar), format));
+      ASSERT_OK_AND_ASSIGN(auto compressed,
+                           util::Deflate(Serialize(OversizedLogsBar(id)), format));
       ASSERT_LT(compressed.size(), 64u << 10);
       StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
       DecodedBar d = decoder.Decode(compressed, compression);
@@ -922,13 +930,17 @@ pb::BatchArrowRecords FilledColumnsLogs(int64_t rows, bool zero_ids, bool null_t
                      arrow::field("body", body->type())}),
       rows, {ids.Finish().ValueOrDie(), body});
   Producer producer;
-  pb::BatchArrowRecords bar;
-  bar.set_batch_id(1);
-  auto* p = bar.add_arrow_payloads();
-  p->set_record(producer.Write(PayloadType::kLogs, record).ValueOrDie());
-  p->set_schema_id(producer.schema_id(PayloadType::kLogs));
-  p->set_type(pb::LOGS);
-  return bar;
+  return RecordBar(&producer, PayloadType::kLogs, record, 1);
+}
+
+// Bytes of its stream's memory the batch decoded from `bar` holds.
+int64_t HeldBatchBytes(const pb::BatchArrowRecords& bar) {
+  StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
+  DecodedBar d = decoder.Decode(Serialize(bar));
+  EXPECT_OK(d.status);
+  const int64_t with = decoder.memory_used();
+  d.batch.reset();
+  return with - decoder.memory_used();
 }
 
 // Scenario: logs whose zero trace ids become nulls (a new validity bitmap) and logs
@@ -942,18 +954,9 @@ pb::BatchArrowRecords FilledColumnsLogs(int64_t rows, bool zero_ids, bool null_t
 // batch is refused (OutOfMemory), not decoded outside it.
 TEST(StreamDecoderTest, FilledColumnsCountAgainstTheStreamLimit) {
   constexpr int64_t kRows = 1 << 16;
-  // Bytes of the stream's memory the decoded batch holds.
-  auto batch_bytes = [](const pb::BatchArrowRecords& bar) {
-    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
-    DecodedBar d = decoder.Decode(Serialize(bar));
-    EXPECT_OK(d.status);
-    const int64_t with = decoder.memory_used();
-    d.batch.reset();
-    return with - decoder.memory_used();
-  };
-  const int64_t plain = batch_bytes(FilledColumnsLogs(kRows, false, false));
-  EXPECT_GE(batch_bytes(FilledColumnsLogs(kRows, true, false)), plain + kRows / 8);
-  EXPECT_GE(batch_bytes(FilledColumnsLogs(kRows, false, true)), plain);
+  const int64_t plain = HeldBatchBytes(FilledColumnsLogs(kRows, false, false));
+  EXPECT_GE(HeldBatchBytes(FilledColumnsLogs(kRows, true, false)), plain + kRows / 8);
+  EXPECT_GE(HeldBatchBytes(FilledColumnsLogs(kRows, false, true)), plain);
 
   // The least stream limit the plain logs decode within (the same on every run).
   const std::string message = Serialize(FilledColumnsLogs(kRows, false, false));
@@ -986,13 +989,7 @@ pb::BatchArrowRecords IdOnlyLogs(int64_t rows, bool plain) {
   auto record =
       arrow::RecordBatch::Make(arrow::schema({field}), rows, {ids.Finish().ValueOrDie()});
   Producer producer;
-  pb::BatchArrowRecords bar;
-  bar.set_batch_id(1);
-  auto* p = bar.add_arrow_payloads();
-  p->set_record(producer.Write(PayloadType::kLogs, record).ValueOrDie());
-  p->set_schema_id(producer.schema_id(PayloadType::kLogs));
-  p->set_type(pb::LOGS);
-  return bar;
+  return RecordBar(&producer, PayloadType::kLogs, record, 1);
 }
 
 // Scenario: logs whose ids come delta-encoded (decoded into a new column) against
@@ -1004,16 +1001,8 @@ pb::BatchArrowRecords IdOnlyLogs(int64_t rows, bool plain) {
 // id columns outside the limit (the delta logs counted ~2 bytes a row less).
 TEST(StreamDecoderTest, DecodedIdsCountAgainstTheStreamLimit) {
   constexpr int64_t kRows = 1 << 16;
-  auto batch_bytes = [](const pb::BatchArrowRecords& bar) {
-    StreamDecoder decoder(Signal::kLogs, DecodeLimits{});
-    DecodedBar d = decoder.Decode(Serialize(bar));
-    EXPECT_OK(d.status);
-    const int64_t with = decoder.memory_used();
-    d.batch.reset();
-    return with - decoder.memory_used();
-  };
-  const int64_t plain = batch_bytes(IdOnlyLogs(kRows, true));
-  const int64_t delta = batch_bytes(IdOnlyLogs(kRows, false));
+  const int64_t plain = HeldBatchBytes(IdOnlyLogs(kRows, true));
+  const int64_t delta = HeldBatchBytes(IdOnlyLogs(kRows, false));
   EXPECT_GE(plain, 2 * kRows);
   EXPECT_GE(delta, plain - kRows / 2) << "plain ids held " << plain << " bytes";
 }

@@ -53,6 +53,11 @@ struct TestState {
   bool report_finished = true;  ///< source reports finished after its batches
   /// Sink: each export closes the gate, and only the sink's timer opens it again.
   bool gate_opens_on_timer = false;
+  /// Sink: keeps every context, and its Shutdown waits for them, until the node is
+  /// destroyed; its destructor then Acks them from a thread of its own and wakes
+  /// the pipeline (as an exporter whose requests were still in flight at the
+  /// shutdown deadline and settle when it stops).
+  bool settle_on_destruction = false;
 };
 
 /// \brief Sends state->source_batches log batches and subscribes to each one's
@@ -101,8 +106,22 @@ class TestSource : public engine::Receiver {
 class TestSink : public engine::Exporter {
  public:
   explicit TestSink(TestState* state) : state_(state) {}
+  ~TestSink() override {
+    if (held_.empty()) return;
+    std::thread([this] {
+      for (auto& ctx : held_) ctx.Ack();
+      effect_->metrics().acked.load();  // the handle is still valid here
+      effect_->Wake();
+    }).join();
+    settled_.MarkFinished();
+  }
   bool AcceptsPdata() const override { return state_->gate_open.load(); }
+  arrow::Future<> Shutdown(engine::Clock::time_point, engine::EffectHandler&) override {
+    if (held_.empty()) return arrow::Future<>::MakeFinished();
+    return settled_;
+  }
   arrow::Status Start(engine::EffectHandler& effect) override {
+    effect_ = &effect;
     if (state_->gate_opens_on_timer) {
       effect.StartPeriodicTimer(std::chrono::milliseconds(5));
     }
@@ -120,7 +139,10 @@ class TestSink : public engine::Exporter {
     while (msg.num_items() > seen &&
            !state_->max_exported_items.compare_exchange_weak(seen, msg.num_items())) {
     }
-    if (state_->nack_all || state_->exported_batches.load() - 1 == state_->nack_export) {
+    if (state_->settle_on_destruction) {
+      held_.push_back(std::move(msg.context));
+    } else if (state_->nack_all ||
+               state_->exported_batches.load() - 1 == state_->nack_export) {
       msg.context.Nack({"disk full", false});
     } else if (state_->async_ack) {
       // Completion from an I/O thread, as an arrow::Future callback would.
@@ -137,6 +159,9 @@ class TestSink : public engine::Exporter {
 
  private:
   TestState* state_;
+  engine::EffectHandler* effect_ = nullptr;
+  std::vector<engine::AckContext> held_;
+  arrow::Future<> settled_ = arrow::Future<>::Make();
 };
 
 /// \brief Forwards every message unchanged.
@@ -211,12 +236,14 @@ class TestPipelineFixture : public ::testing::Test {
     for (auto& t : threads) t.join();
   }
 
+  /// `logger`: null = spdlog's default logger.
   arrow::Result<std::unique_ptr<engine::PipelineInstance>> Build(
-      const std::string& yaml) {
+      const std::string& yaml, std::shared_ptr<spdlog::logger> logger = nullptr) {
     ARROW_ASSIGN_OR_RAISE(auto config,
                           engine::ParseAndValidate(yaml, "test.yaml", registry_));
     engine::PipelineSettings settings;
     settings.drain_timeout = std::chrono::milliseconds(10'000);
+    settings.logger = std::move(logger);
     return engine::PipelineInstance::Make(config.pipelines[0], registry_, settings);
   }
 
