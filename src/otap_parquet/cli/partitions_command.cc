@@ -297,10 +297,13 @@ arrow::Result<int> RunPartitionsDelete(const PartitionsDeleteOptions& options,
   retention.partitions = options.partitions;
   retention.apply = options.apply;
   retention.force = options.force;
-  // Tests: SIGSTOP at a named step (the test publishes a file, then sends SIGCONT).
+  // Tests: SIGSTOP at a named step, its first time only (the test publishes a file,
+  // then sends SIGCONT).
   if (const char* stop_at = std::getenv("OTAP_PARQUET_PARTITIONS_DELETE_STOP_AT")) {
-    retention.test_hook = [point = std::string(stop_at)](std::string_view at) {
-      if (at == point) ::kill(::getpid(), SIGSTOP);
+    retention.test_hook = [point = std::string(stop_at)](std::string_view at) mutable {
+      if (at != point) return;
+      point.clear();
+      ::kill(::getpid(), SIGSTOP);
     };
   }
   if (auto st = retention.Validate(); !st.ok()) return usage(st);
