@@ -216,7 +216,7 @@ class ViewWriter {
   // while every new file it names is there: one that lost some (undone as abandoned
   // just before its commit landed, deleted by hand) hides nothing, its superseded
   // files still hold the rows. glob() lists the compactions' partitions when the
-  // query runs.
+  // query runs (on object stores: the dataset's objects, one request per 1000).
   void CompactionViews() {
     sql_ += Fill(
         R"(CREATE OR REPLACE VIEW otap_compactions AS
@@ -239,6 +239,7 @@ FROM (SELECT supersedes, unnest(old_files) AS f FROM otap_compactions
       WHERE part_id IN (SELECT part_id FROM otap_committed_part_ids));
 )",
         {{"manifests", Quote(GlobLiteral(shape_.base) + "/_compactions/*.json")},
+         // compact only compacts partitions with `_part_id` innermost.
          {"new_files", Quote(GlobLiteral(shape_.base) + "/*/**/_part_id=*.c*/*.parquet")},
          {"base", Quote(shape_.base)}});
   }
