@@ -11,6 +11,7 @@ import signal
 import subprocess
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -241,9 +242,10 @@ def test_delete_on_s3(s3_server, run, cli, tmp_path):
     # `partitions delete --before 2026-11-01 --apply` with the same S3 flags as
     # inspect.
     # Guarantees: the listing's records per hour are those written; after deletion
-    # no object (data or directory marker) of the deleted hours is left, the
-    # remaining objects are those of the kept hour, and a replay from S3 yields
-    # exactly its records.
+    # no data object of the deleted hours is left (their directory markers stay:
+    # removing one would delete a file published meanwhile) and `partitions` lists
+    # the kept hour only, the remaining data objects are those of the kept hour, and
+    # a replay from S3 yields exactly its records.
     client = s3_server.client()
     client.create_bucket(Bucket=BUCKET)
     flags = ["--s3-endpoint", s3_server.endpoint, "--allow-http"]
@@ -271,8 +273,11 @@ def test_delete_on_s3(s3_server, run, cli, tmp_path):
                              "--apply", "--json", *flags).stdout)
     assert out["deleted_partitions"] == 2
     left = keys()
-    for hour in HOURS[:2]:  # each the only hour of its day: the day's markers go too
-        assert not [k for k in left if f"date={hour:%Y-%m-%d}" in k], left
+    for hour in HOURS[:2]:  # only directory markers (zero-byte `…/` keys) stay
+        assert all(k.endswith("/") for k in left if f"date={hour:%Y-%m-%d}" in k), left
+    assert [p["partition"].rsplit("/", 1)[0] for p in
+            partitions(None, uri, *flags, env=env, cli=cli)["partitions"]] == \
+        [hour_dir(HOURS[2])]
     assert sorted(k for k in left if k.endswith(".parquet")) == \
         sorted(k for k in kept_before if k.endswith(".parquet"))
     out_file = tmp_path / "left.jsonl"
@@ -332,6 +337,51 @@ def test_file_published_after_listing_is_kept_on_s3(s3_server, cli, tmp_path):
     expired = [k for k in listed if k.endswith(".parquet") and any(
         f"date={h:%Y-%m-%d}" in k for h in HOURS[:2])]
     assert not set(expired) & set(left)
+
+
+def test_file_published_while_directories_are_removed_is_kept_on_s3(s3_server, cli,
+                                                                   tmp_path):
+    # Scenario: the hourly logs converted to S3 (moto); `partitions delete --before
+    # 2026-11-01 --apply` paused (SIGSTOP) where, every listed file of the first
+    # expired partition's logs directory deleted and a listing showing it empty, its
+    # directory would be removed; meanwhile a writer publishes a logs file into that
+    # directory; then the run goes on.
+    # Guarantees: the published object is still there, whole (its footer's rows are
+    # those of the file it copies), and `partitions` lists its rows. The old code
+    # removed the "empty" directory with DeleteDir, which deletes every object under
+    # the prefix: the new file too.
+    client = s3_server.client()
+    client.create_bucket(Bucket=BUCKET)
+    flags = ["--s3-endpoint", s3_server.endpoint, "--allow-http"]
+    env = s3_server.env()
+    src = tmp_path / "in.jsonl"
+    write_logs(src)
+    uri = f"s3://{BUCKET}/lake"
+    subprocess.run([str(cli), "convert", src, uri, "--partition-by", "hour",
+                    "--rows-per-file", "30", *flags], check=True, env=env, timeout=300)
+    listed = sorted(o["Key"] for o in
+                    client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+    first = [k for k in listed if k.startswith("lake/logs/")
+             and hour_dir(HOURS[0]) in k and k.endswith(".parquet")][0]
+    late = first.rsplit("/", 1)[0] + "/9999999999999-late.parquet"
+    body = client.get_object(Bucket=BUCKET, Key=first)["Body"].read()
+    rows = pq.ParquetFile(pa.BufferReader(body)).metadata.num_rows
+    log = open(tmp_path / "delete.log", "w+")
+    proc = subprocess.Popen(
+        [str(cli), "partitions", "delete", uri, "--before", "2026-11-01", "--apply",
+         "--json", *flags], stdout=log, stderr=subprocess.STDOUT,
+        env=dict(env, OTAP_PARQUET_PARTITIONS_DELETE_STOP_AT="directories"))
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), "partitions delete ended before removing directories"
+    client.put_object(Bucket=BUCKET, Key=late, Body=body)
+    proc.send_signal(signal.SIGCONT)
+    assert proc.wait(timeout=300) == 0
+    log.seek(0)
+    assert json.loads(log.read())["deleted_partitions"] == 2
+    kept = client.get_object(Bucket=BUCKET, Key=late)["Body"].read()
+    assert pq.ParquetFile(pa.BufferReader(kept)).metadata.num_rows == rows
+    doc = partitions(None, uri, *flags, env=env, cli=cli)
+    assert sorted(p["records"] for p in doc["partitions"]) == sorted([rows, PER_HOUR[2]])
 
 
 def test_exporter_retention_deletes_expired_partitions_as_it_runs(run, lake, tmp_path,

@@ -212,20 +212,35 @@ class ViewWriter {
   // of compactions that are not committed (pending, abandoned), as our readers do.
   // read_text, unlike read_json, reads no file rather than failing when there is
   // no manifest yet, so compactions after the views were made are honoured too.
+  // As for our readers (ApplyCompactions), a committed compaction is in force only
+  // while every new file it names is there: one that lost some (undone as abandoned
+  // just before its commit landed, deleted by hand) hides nothing, its superseded
+  // files still hold the rows. glob() lists the compactions' partitions when the
+  // query runs (on object stores: the dataset's objects, one request per 1000).
   void CompactionViews() {
     sql_ += Fill(
         R"(CREATE OR REPLACE VIEW otap_compactions AS
 SELECT j->>'state' AS state, j->>'part_id' AS part_id, j->>'supersedes' AS supersedes,
-  from_json(j->'old_files', '[{"table": "VARCHAR", "name": "VARCHAR"}]') AS old_files
+  j->>'partition' AS partition,
+  from_json(j->'old_files', '[{"table": "VARCHAR", "name": "VARCHAR"}]') AS old_files,
+  from_json(j->'new_files', '[{"table": "VARCHAR", "name": "VARCHAR"}]') AS new_files
 FROM (SELECT CAST(content AS JSON) AS j FROM read_text(${manifests}));
+CREATE OR REPLACE VIEW otap_committed_part_ids AS
+SELECT part_id FROM otap_compactions WHERE state = 'committed'
+EXCEPT
+SELECT part_id FROM (
+  SELECT part_id, ${base} || '/' || f."table" || '/' || partition || '/' || f.name AS file
+  FROM (SELECT part_id, partition, unnest(new_files) AS f FROM otap_compactions
+        WHERE state = 'committed'))
+WHERE file NOT IN (SELECT file FROM glob(${new_files}));
 CREATE OR REPLACE VIEW otap_superseded_files AS
 SELECT ${base} || '/' || f."table" || '/' || supersedes || '/' || f.name AS filename
 FROM (SELECT supersedes, unnest(old_files) AS f FROM otap_compactions
-      WHERE state = 'committed');
-CREATE OR REPLACE VIEW otap_committed_part_ids AS
-SELECT part_id FROM otap_compactions WHERE state = 'committed';
+      WHERE part_id IN (SELECT part_id FROM otap_committed_part_ids));
 )",
         {{"manifests", Quote(GlobLiteral(shape_.base) + "/_compactions/*.json")},
+         // compact only compacts partitions with `_part_id` innermost.
+         {"new_files", Quote(GlobLiteral(shape_.base) + "/*/**/_part_id=*.c*/*.parquet")},
          {"base", Quote(shape_.base)}});
   }
 

@@ -56,25 +56,22 @@ std::vector<PT> DeletionOrder() {
   return order;
 }
 
-// Removes `dir` when it holds nothing, then its parents up to (excluding) `stop`.
+using TestHook = std::function<void(std::string_view)>;
+
+// Removes `dir` when it holds nothing, then its parents up to (excluding) `stop`:
+// local disk only. On object stores a directory is its marker object (which Arrow's
+// DeleteFile recreates for the parent of the file it deletes) and the only way Arrow
+// removes one is DeleteDir, which deletes every object under the prefix: a file a
+// writer published after our listing would go with it. The markers stay; readers
+// ignore them (a partition is its root files).
 Status RemoveEmptyParents(arrow::fs::FileSystem& fs, std::string dir,
-                          const std::string& stop) {
-  const bool local = IsLocalFileSystem(fs);
+                          const std::string& stop, const TestHook& hook) {
+  if (hook) hook("directories");
+  if (!IsLocalFileSystem(fs)) return Status::OK();
   while (dir.size() > stop.size() && dir.rfind(stop, 0) == 0) {
-    if (local) {
-      // rmdir: fails (and stops) when a writer has put something there meanwhile.
-      std::error_code ec;
-      if (!std::filesystem::remove(dir, ec) || ec) return Status::OK();
-    } else {
-      ARROW_ASSIGN_OR_RAISE(auto entries, ListChildren(fs, dir));
-      if (!entries.empty()) return Status::OK();
-      // Only the directory marker (if any) is left; Arrow recreates the parent's.
-      auto st = DeleteTree(fs, dir);
-      if (!st.ok()) {
-        return st.WithMessage("cannot remove empty directory ", DisplayUri(fs, dir), ": ",
-                              st.message());
-      }
-    }
+    // rmdir: fails (and stops) when a writer has put something there meanwhile.
+    std::error_code ec;
+    if (!std::filesystem::remove(dir, ec) || ec) return Status::OK();
     const size_t slash = dir.find_last_of('/');
     if (slash == std::string::npos) break;
     dir.resize(slash);
@@ -106,7 +103,8 @@ arrow::Result<std::vector<PT>> TablesPresent(arrow::fs::FileSystem& fs,
 arrow::Result<int64_t> DeleteSuperseded(arrow::fs::FileSystem& fs,
                                         const std::string& base,
                                         const std::vector<PT>& tables,
-                                        const CompactionManifest& manifest) {
+                                        const CompactionManifest& manifest,
+                                        const TestHook& hook) {
   int64_t removed = 0;
   if (manifest.old_files_removed) return removed;
   for (PT type : tables) {
@@ -129,7 +127,7 @@ arrow::Result<int64_t> DeleteSuperseded(arrow::fs::FileSystem& fs,
       }
       ++removed;
     }
-    ARROW_RETURN_NOT_OK(RemoveEmptyParents(fs, dir, table_dir));
+    ARROW_RETURN_NOT_OK(RemoveEmptyParents(fs, dir, table_dir, hook));
   }
   return removed;
 }
@@ -149,10 +147,12 @@ arrow::Result<DeleteOutcome> DeleteOne(arrow::fs::FileSystem& fs, const std::str
                                        const std::vector<PT>& tables,
                                        const std::string& path,
                                        const std::vector<std::string>& listed,
-                                       const CompactionManifest* compaction) {
+                                       const CompactionManifest* compaction,
+                                       const TestHook& hook) {
   DeleteOutcome out;
   if (compaction) {
-    ARROW_ASSIGN_OR_RAISE(out.removed, DeleteSuperseded(fs, base, tables, *compaction));
+    ARROW_ASSIGN_OR_RAISE(out.removed,
+                          DeleteSuperseded(fs, base, tables, *compaction, hook));
   }
   for (PT type : tables) {
     const std::string table_dir = base + "/" + std::string(TableName(type));
@@ -181,14 +181,13 @@ arrow::Result<DeleteOutcome> DeleteOne(arrow::fs::FileSystem& fs, const std::str
       ++out.removed;
     }
     // What is left: files published after the listing (kept, reported) and the
-    // directories, removed deepest first when empty (rmdir locally, markers on
-    // object stores where directories are otherwise implicit).
+    // directories, removed deepest first when empty (local disk; object stores keep
+    // their markers: RemoveEmptyParents).
     arrow::fs::FileSelector selector;
     selector.base_dir = dir;
     selector.recursive = true;
     selector.allow_not_found = true;
     ARROW_ASSIGN_OR_RAISE(auto entries, fs.GetFileInfo(selector));
-    const size_t kept_before = out.kept.size();
     std::vector<std::string> subdirs;
     for (const auto& entry : entries) {
       if (entry.type() == arrow::fs::FileType::File) {
@@ -197,12 +196,12 @@ arrow::Result<DeleteOutcome> DeleteOne(arrow::fs::FileSystem& fs, const std::str
         subdirs.push_back(entry.path());
       }
     }
-    if (out.kept.size() > kept_before && !IsLocalFileSystem(fs)) continue;
     std::sort(subdirs.begin(), subdirs.end(), std::greater<>());  // children first
     for (const auto& sub : subdirs) {
-      ARROW_RETURN_NOT_OK(RemoveEmptyParents(fs, sub, sub.substr(0, sub.rfind('/'))));
+      ARROW_RETURN_NOT_OK(
+          RemoveEmptyParents(fs, sub, sub.substr(0, sub.rfind('/')), hook));
     }
-    ARROW_RETURN_NOT_OK(RemoveEmptyParents(fs, dir, table_dir));
+    ARROW_RETURN_NOT_OK(RemoveEmptyParents(fs, dir, table_dir, hook));
   }
   return out;
 }
@@ -481,9 +480,10 @@ arrow::Result<RetentionReport> DeletePartitions(
   ARROW_ASSIGN_OR_RAISE(const auto tables, TablesPresent(*fs, base));
   for (auto& decision : report.selected) {
     if (!decision.unfinished_by.empty() && !options.force) continue;
-    auto outcome = DeleteOne(*fs, base, tables, decision.partition.stats.path,
-                             decision.partition.stats.file_paths,
-                             decision.partition.stats.compaction.get());
+    auto outcome =
+        DeleteOne(*fs, base, tables, decision.partition.stats.path,
+                  decision.partition.stats.file_paths,
+                  decision.partition.stats.compaction.get(), options.test_hook);
     if (!outcome.ok()) {
       // Earlier partitions stay deleted and later ones are still due: go on.
       decision.error = outcome.status();

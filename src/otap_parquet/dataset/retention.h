@@ -15,7 +15,8 @@
 /// Children left by an interrupted deletion are never replayed; `repair --apply` removes
 /// them (orphans). Never a whole prefix: a file a writer publishes into the partition
 /// between the listing and the deletion stays (RetentionDecision::files_kept), and so
-/// does its directory; only directories found empty afterwards are removed.
+/// does its directory; only directories found empty afterwards are removed (local
+/// disk; object stores keep their directory markers).
 ///
 /// A committed compaction's partition is deleted after the files it superseded that
 /// compaction has not deleted yet (same records: readers would read them again).
@@ -122,7 +123,8 @@ struct RetentionOptions {
   /// Footers read at once.
   int parallelism = 8;
   /// Tests: called with "listed" after the listing, before the first deletion
-  /// (apply only): a writer publishing in between.
+  /// (apply only), and with "directories" before each removal of a partition's
+  /// emptied directories: a writer publishing in between.
   std::function<void(std::string_view)> test_hook;
 
   arrow::Status Validate() const;
@@ -176,8 +178,8 @@ bool PartitionMatches(const std::string& path, const std::string& selector);
 
 /// \brief Deletes (with options.apply) the partitions options select, see the file
 /// comment for the order and the checkpoints. Only listed files are deleted; empty
-/// directories left (local disk) and directory markers (object stores) are removed
-/// up to the table directories.
+/// directories left are removed up to the table directories on local disk (object
+/// stores keep their directory markers).
 /// \return the report; Invalid when a checkpoint belongs to another dataset; IOError
 /// naming the path when listing fails. A partition whose deletion fails keeps its
 /// error in the report (RetentionReport::failed) and the others are deleted all the

@@ -227,7 +227,9 @@ arrow::Result<std::vector<arrow::fs::FileInfo>> ListChildren(arrow::fs::FileSyst
                                                              bool from_recursive_listing);
 
 /// \brief Deletes `dir` and everything under it; a missing `dir` is not an error
-/// (on GCS a directory without a marker object is only its objects).
+/// (on GCS a directory without a marker object is only its objects). Never on a
+/// directory of a live dataset: it deletes whatever is there when it runs, files a
+/// writer published after the caller's listing too (retention deletes listed files).
 arrow::Status DeleteTree(arrow::fs::FileSystem& fs, const std::string& dir);
 
 /// \brief `base` + "/" + `name` as an Arrow filesystem path (no doubled slash; an
