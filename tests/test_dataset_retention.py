@@ -290,6 +290,54 @@ def test_delete_on_s3(s3_server, run, cli, tmp_path):
     assert found == expected[2]
 
 
+class PausedDeleteOnS3:
+    """The hourly logs converted to S3 (moto), and `partitions delete --before
+    2026-11-01 --apply --json` stopped (SIGSTOP) the first time it reaches step
+    `stop_at`; `first` is a logs file of the first (expired) hour, `copied` its bytes
+    and `late` a new key beside it. finish() resumes the run and returns its JSON
+    summary."""
+
+    def __init__(self, s3_server, cli, tmp_path, stop_at):
+        self.client = s3_server.client()
+        self.client.create_bucket(Bucket=BUCKET)
+        self.flags = ["--s3-endpoint", s3_server.endpoint, "--allow-http"]
+        self.env = s3_server.env()
+        self.cli = cli
+        src = tmp_path / "in.jsonl"
+        write_logs(src)
+        self.uri = f"s3://{BUCKET}/lake"
+        subprocess.run([str(cli), "convert", src, self.uri, "--partition-by", "hour",
+                        "--rows-per-file", "30", *self.flags], check=True,
+                       env=self.env, timeout=300)
+        self.listed = self.keys()
+        self.first = [k for k in self.listed if k.startswith("lake/logs/")
+                      and hour_dir(HOURS[0]) in k and k.endswith(".parquet")][0]
+        self.late = self.first.rsplit("/", 1)[0] + "/9999999999999-late.parquet"
+        # Read before the run starts: it may delete `first` before it stops.
+        self.copied = self.body(self.first)
+        self.log = open(tmp_path / "delete.log", "w+")
+        self.proc = subprocess.Popen(
+            [str(cli), "partitions", "delete", self.uri, "--before", "2026-11-01",
+             "--apply", "--json", *self.flags], stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=dict(self.env, OTAP_PARQUET_PARTITIONS_DELETE_STOP_AT=stop_at))
+        _, status = os.waitpid(self.proc.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), f"partitions delete ended before {stop_at}"
+
+    def keys(self):
+        return sorted(o["Key"] for o in
+                      self.client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+    def body(self, key):
+        return self.client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+    def finish(self):
+        self.proc.send_signal(signal.SIGCONT)
+        assert self.proc.wait(timeout=300) == 0
+        self.log.seek(0)
+        return json.loads(self.log.read())
+
+
 def test_file_published_after_listing_is_kept_on_s3(s3_server, cli, tmp_path):
     # Scenario: the hourly logs converted to S3 (moto); `partitions delete --before
     # 2026-11-01 --apply` paused (SIGSTOP) after its listing; meanwhile a writer
@@ -298,43 +346,16 @@ def test_file_published_after_listing_is_kept_on_s3(s3_server, cli, tmp_path):
     # Guarantees: only the listed objects are deleted: the published one stays and
     # is reported (files_kept, kept_files, exit 0); every listed object of both
     # hours is gone. The old code deleted the partition's prefix, the new file too.
-    client = s3_server.client()
-    client.create_bucket(Bucket=BUCKET)
-    flags = ["--s3-endpoint", s3_server.endpoint, "--allow-http"]
-    env = s3_server.env()
-    src = tmp_path / "in.jsonl"
-    write_logs(src)
-    uri = f"s3://{BUCKET}/lake"
-    subprocess.run([str(cli), "convert", src, uri, "--partition-by", "hour",
-                    "--rows-per-file", "30", *flags], check=True, env=env, timeout=300)
-
-    def keys():
-        return sorted(o["Key"] for o in
-                      client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
-
-    listed = keys()
-    first = [k for k in listed if k.startswith("lake/logs/")
-             and hour_dir(HOURS[0]) in k and k.endswith(".parquet")][0]
-    late = first.rsplit("/", 1)[0] + "/9999999999999-late.parquet"
-    log = open(tmp_path / "delete.log", "w+")
-    proc = subprocess.Popen(
-        [str(cli), "partitions", "delete", uri, "--before", "2026-11-01", "--apply",
-         "--json", *flags], stdout=log, stderr=subprocess.STDOUT,
-        env=dict(env, OTAP_PARQUET_PARTITIONS_DELETE_STOP_AT="listed"))
-    _, status = os.waitpid(proc.pid, os.WUNTRACED)
-    assert os.WIFSTOPPED(status), "partitions delete ended before its listing"
-    body = client.get_object(Bucket=BUCKET, Key=first)["Body"].read()
-    client.put_object(Bucket=BUCKET, Key=late, Body=body)
-    proc.send_signal(signal.SIGCONT)
-    assert proc.wait(timeout=300) == 0
-    log.seek(0)
-    out = json.loads(log.read())
+    run = PausedDeleteOnS3(s3_server, cli, tmp_path, "listed")
+    run.client.put_object(Bucket=BUCKET, Key=run.late, Body=run.copied)
+    out = run.finish()
     assert out["deleted_partitions"] == 2
     assert out["kept_files"] == 1
-    assert [f for d in out["selected"] for f in d["files_kept"]] == [f"{BUCKET}/{late}"]
-    left = keys()
-    assert late in left
-    expired = [k for k in listed if k.endswith(".parquet") and any(
+    assert [f for d in out["selected"] for f in d["files_kept"]] == [
+        f"{BUCKET}/{run.late}"]
+    left = run.keys()
+    assert run.late in left
+    expired = [k for k in run.listed if k.endswith(".parquet") and any(
         f"date={h:%Y-%m-%d}" in k for h in HOURS[:2])]
     assert not set(expired) & set(left)
 
@@ -350,37 +371,14 @@ def test_file_published_while_directories_are_removed_is_kept_on_s3(s3_server, c
     # those of the file it copies), and `partitions` lists its rows. The old code
     # removed the "empty" directory with DeleteDir, which deletes every object under
     # the prefix: the new file too.
-    client = s3_server.client()
-    client.create_bucket(Bucket=BUCKET)
-    flags = ["--s3-endpoint", s3_server.endpoint, "--allow-http"]
-    env = s3_server.env()
-    src = tmp_path / "in.jsonl"
-    write_logs(src)
-    uri = f"s3://{BUCKET}/lake"
-    subprocess.run([str(cli), "convert", src, uri, "--partition-by", "hour",
-                    "--rows-per-file", "30", *flags], check=True, env=env, timeout=300)
-    listed = sorted(o["Key"] for o in
-                    client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
-    first = [k for k in listed if k.startswith("lake/logs/")
-             and hour_dir(HOURS[0]) in k and k.endswith(".parquet")][0]
-    late = first.rsplit("/", 1)[0] + "/9999999999999-late.parquet"
-    body = client.get_object(Bucket=BUCKET, Key=first)["Body"].read()
+    run = PausedDeleteOnS3(s3_server, cli, tmp_path, "directories")
+    body = run.copied
     rows = pq.ParquetFile(pa.BufferReader(body)).metadata.num_rows
-    log = open(tmp_path / "delete.log", "w+")
-    proc = subprocess.Popen(
-        [str(cli), "partitions", "delete", uri, "--before", "2026-11-01", "--apply",
-         "--json", *flags], stdout=log, stderr=subprocess.STDOUT,
-        env=dict(env, OTAP_PARQUET_PARTITIONS_DELETE_STOP_AT="directories"))
-    _, status = os.waitpid(proc.pid, os.WUNTRACED)
-    assert os.WIFSTOPPED(status), "partitions delete ended before removing directories"
-    client.put_object(Bucket=BUCKET, Key=late, Body=body)
-    proc.send_signal(signal.SIGCONT)
-    assert proc.wait(timeout=300) == 0
-    log.seek(0)
-    assert json.loads(log.read())["deleted_partitions"] == 2
-    kept = client.get_object(Bucket=BUCKET, Key=late)["Body"].read()
+    run.client.put_object(Bucket=BUCKET, Key=run.late, Body=body)
+    assert run.finish()["deleted_partitions"] == 2
+    kept = run.body(run.late)
     assert pq.ParquetFile(pa.BufferReader(kept)).metadata.num_rows == rows
-    doc = partitions(None, uri, *flags, env=env, cli=cli)
+    doc = partitions(None, run.uri, *run.flags, env=run.env, cli=cli)
     assert sorted(p["records"] for p in doc["partitions"]) == sorted([rows, PER_HOUR[2]])
 
 

@@ -100,6 +100,18 @@ Status RemoveUnlessGone(const std::shared_ptr<arrow::fs::FileSystem>& fs,
   return st;
 }
 
+// Counts a removable leftover and, with apply, removes it.
+Status RemoveFinding(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                     const std::string& path, const RepairOptions& options,
+                     RepairFinding& finding, RepairReport& report) {
+  ++report.removable;
+  if (!options.apply) return Status::OK();
+  ARROW_RETURN_NOT_OK(RemoveUnlessGone(fs, path));
+  finding.removed = true;
+  ++report.removed;
+  return Status::OK();
+}
+
 // Integer values of an id column (any integer type; nulls as nullopt).
 struct IdColumn {
   std::vector<uint64_t> values;  ///< non-null values
@@ -411,12 +423,7 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
           ++report.within_grace;
           continue;
         }
-        ++report.removable;
-        if (options.apply) {
-          ARROW_RETURN_NOT_OK(RemoveUnlessGone(fs, info.path()));
-          finding.removed = true;
-          ++report.removed;
-        }
+        ARROW_RETURN_NOT_OK(RemoveFinding(fs, info.path(), options, finding, report));
         report.findings.push_back(std::move(finding));
         continue;
       }
@@ -442,12 +449,7 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
       finding.kind = RepairFinding::Kind::kStaleTemp;
       finding.uri = DisplayUri(*fs, info.path());
       finding.table = std::string(kCompactionsDir);
-      ++report.removable;
-      if (options.apply) {
-        ARROW_RETURN_NOT_OK(RemoveUnlessGone(fs, info.path()));
-        finding.removed = true;
-        ++report.removed;
-      }
+      ARROW_RETURN_NOT_OK(RemoveFinding(fs, info.path(), options, finding, report));
       report.findings.push_back(std::move(finding));
     }
   }
@@ -633,12 +635,8 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
       } else if (finding.within_grace) {
         ++report.within_grace;
       } else {
-        ++report.removable;
-        if (options.apply) {
-          ARROW_RETURN_NOT_OK(RemoveUnlessGone(fs, to_remove[next_removal]));
-          finding.removed = true;
-          ++report.removed;
-        }
+        ARROW_RETURN_NOT_OK(
+            RemoveFinding(fs, to_remove[next_removal], options, finding, report));
         ++next_removal;
       }
       report.findings.push_back(std::move(finding));
