@@ -149,6 +149,54 @@ def test_console_and_detailed_debug_from_inline_yaml(run, tmp_path):
     assert dumped == lines
 
 
+def test_debug_signal_mode_prints_one_line_per_item(run, tmp_path):
+    # Scenario: processor:debug with upstream's `mode: signal` at verbosity normal and
+    # detailed, over 6 generated batches of 4 log records, spans or metrics.
+    # Guarantees: the run succeeds (the mode was refused unless verbosity was
+    # basic); each batch's summary line is followed by one OTLP/JSON line per item,
+    # numbered from 0: normal keeps the identifying fields only (logs: body and
+    # attributes; spans: name, ids, attributes; metrics: name and data points),
+    # detailed keeps the timestamps too.
+    import json
+
+    summary_keys = {"logs": {"body", "attributes"},
+                    "traces": {"traceId", "spanId", "name", "attributes"},
+                    "metrics": {"name", "gauge", "sum", "histogram", "exponentialHistogram",
+                                "summary"}}
+    nouns = {"logs": "log record", "traces": "span", "metrics": "metric"}
+    for verbosity in ("normal", "detailed"):
+        debug_file = tmp_path / f"debug-{verbosity}.txt"
+        config = (
+            "yaml:version: otel_dataflow/v1\n"
+            "groups:\n  g:\n    pipelines:\n      p:\n        nodes:\n"
+            "          gen:\n            type: receiver:traffic_generator\n"
+            "            config: {traffic_config: {signals_per_second: null, max_batch_size: 4,"
+            " log_weight: 1, trace_weight: 1, metric_weight: 1}, max_batches: 6}\n"
+            "          dbg: {type: processor:debug, config: {mode: signal, "
+            f"verbosity: {verbosity}, output: '{debug_file}'}}}}\n"
+            "          out: {type: exporter:noop}\n"
+            "        connections:\n          - {from: gen, to: dbg}\n          - {from: dbg, to: out}\n"
+        )
+        run("run", "-c", config)
+        lines = [line for line in debug_file.read_text().splitlines() if "totals:" not in line]
+        assert len(lines) == 6 * (1 + 4), lines
+        signals = []
+        for batch in range(6):
+            summary, items = lines[5 * batch], lines[5 * batch + 1:5 * batch + 5]
+            signal = re.search(r"core=0 (\w+) batch #\d+: 4 ", summary).group(1)
+            signals.append(signal)
+            for i, line in enumerate(items):
+                assert line.startswith(summary.split(": ")[0] + f": {nouns[signal]} #{i}: {{")
+                keys = set(json.loads(line.split(": ", 2)[2]))
+                if verbosity == "normal":
+                    assert keys <= summary_keys[signal], line
+                    assert "timeUnixNano" not in line, line
+                else:
+                    assert keys & {"timeUnixNano", "startTimeUnixNano", "gauge", "sum",
+                                   "histogram", "exponentialHistogram", "summary"}, line
+        assert sorted(signals) == ["logs"] * 2 + ["metrics"] * 2 + ["traces"] * 2
+
+
 def test_metrics_file_that_cannot_be_written_fails_the_run(run, tmp_path):
     # Scenario: --metrics-file in a directory that does not exist, naming a
     # directory, and over an existing file.

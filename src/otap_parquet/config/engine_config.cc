@@ -203,6 +203,7 @@ void ReadConnections(const YAML::Node& list, const std::string& path,
     Dispatch dispatch = Dispatch::kOneOf;
     if (reader.Has("policies")) {
       ConfigReader policies = reader.Child("policies");
+      policies.AllowNull({"dispatch"});  // an Option upstream: null = one_of
       dispatch = policies.Enum(
           "dispatch", {{"one_of", Dispatch::kOneOf}, {"broadcast", Dispatch::kBroadcast}},
           dispatch);

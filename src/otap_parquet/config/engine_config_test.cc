@@ -7,6 +7,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "otap_parquet/engine/registry.h"
 #include "otap_parquet/nodes/builtin_nodes.h"
@@ -442,6 +444,98 @@ TEST(ConfigEngineTest, ShippedConfigsValidate) {
     auto result = engine::LoadEngineConfig((SourceRoot() / "configs" / name).string(),
                                            nodes::BuiltinRegistry());
     EXPECT_TRUE(result.ok()) << name << ": " << result.status().ToString();
+  }
+}
+
+// A v1 document of one pipeline with `nodes` and `connections` (flow-style lines).
+std::string OnePipeline(const std::vector<std::string>& nodes,
+                        const std::vector<std::string>& connections) {
+  std::string text =
+      "version: otel_dataflow/v1\ngroups:\n  g:\n    pipelines:\n      p:\n"
+      "        nodes:\n";
+  for (const auto& node : nodes) text += "          " + node + "\n";
+  text += "        connections:\n";
+  for (const auto& edge : connections) text += "          - " + edge + "\n";
+  return text;
+}
+
+// Scenario: keys that upstream declares as Options (serde reads `key:` and `key: ~`
+// as None) set to null, one row per kind of value, in the nodes we share with
+// upstream and in the pipeline; then null for keys that are not Options.
+// Guarantees: the Options validate (null = unset: the default applies); each was
+// refused with "must not be null". The others are still refused, naming the key.
+TEST(ConfigEngineTest, NullMeansUnsetForUpstreamOptions) {
+  const std::string gen =
+      "gen: {type: receiver:traffic_generator, config: {traffic_config: {log_weight: "
+      "1}}}";
+  const std::string noop = "out: {type: exporter:noop}";
+  auto receiver = [&](const std::string& config) {
+    return OnePipeline({"x: {type: receiver:otlp, config: " + config + "}", noop},
+                       {"{from: x, to: out}"});
+  };
+  auto exporter = [&](const std::string& type, const std::string& config) {
+    return OnePipeline({gen, "x: {type: " + type + ", config: " + config + "}"},
+                       {"{from: gen, to: x}"});
+  };
+  const std::string grpc_client = "grpc_endpoint: http://127.0.0.1:4317";
+  struct Case {
+    const char* key_class;
+    std::string document;
+  };
+  const Case options[] = {
+      {"durations",
+       receiver("{protocols: {grpc: {listening_addr: 127.0.0.1:0, timeout: ~}, http: "
+                "{listening_addr: 127.0.0.1:1, timeout: ~, tcp_keepalive: ~}}}")},
+      {"byte sizes",
+       receiver("{protocols: {grpc: {listening_addr: 127.0.0.1:0, "
+                "max_decoding_message_size: ~}, http: {listening_addr: 127.0.0.1:1, "
+                "max_request_body_size: ~}}}")},
+      {"compression methods",
+       receiver("{protocols: {grpc: {listening_addr: 127.0.0.1:0, request_compression: "
+                "~, response_compression: ~}}}")},
+      {"integers", receiver("{protocols: {http: {listening_addr: 127.0.0.1:0, "
+                            "tcp_keepalive_retries: ~}}}")},
+      {"server TLS files and PEM text",
+       receiver("{protocols: {grpc: {listening_addr: 127.0.0.1:0, tls: {cert_pem: c, "
+                "key_pem: k, cert_file: ~, key_file: ~, client_ca_file: ~, "
+                "client_ca_pem: ~}}}}")},
+      {"client strings, durations and compression",
+       exporter("exporter:otlp_grpc",
+                "{" + grpc_client + ", timeout: ~, user_agent: ~, compression: ~}")},
+      {"client TLS strings and bools",
+       exporter(
+           "exporter:otlp_http",
+           "{endpoint: http://127.0.0.1:4318, client_pool_size: 1, http: {tls: "
+           "{ca_file: ~, ca_pem: ~, cert_file: ~, cert_pem: ~, key_file: ~, key_pem: "
+           "~, server_name_override: ~, include_system_ca_certs_pool: ~, insecure: "
+           "~, insecure_skip_verify: ~}, timeout: ~, user_agent: ~}}")},
+      {"enums with a default",
+       exporter("exporter:otap",
+                "{" + grpc_client + ", arrow: {payload_compression: ~}}")},
+      {"object store strings and bools",
+       exporter("exporter:parquet",
+                "{storage: {s3: {base_uri: s3://b/p, region: ~, endpoint: ~, allow_http: "
+                "~, virtual_hosted_style_request: ~, auth: {type: static_credentials, "
+                "access_key_id: a, secret_access_key: s, session_token: ~}}}}")},
+      {"pipeline policies",
+       OnePipeline({gen, noop}, {"{from: gen, to: out, policies: {dispatch: ~}}"})},
+  };
+  for (const auto& c : options) {
+    EXPECT_EQ(Errors(c.document), "") << c.key_class << ":\n" << c.document;
+  }
+  const Case refused[] = {
+      {"max_in_flight",
+       exporter("exporter:otlp_grpc", "{" + grpc_client + ", max_in_flight: ~}")},
+      {"wait_for_result",
+       receiver(
+           "{protocols: {grpc: {listening_addr: 127.0.0.1:0, wait_for_result: ~}}}")},
+      {"base_uri", exporter("exporter:parquet", "{storage: {file: {base_uri: ~}}}")},
+  };
+  for (const auto& c : refused) {
+    EXPECT_THAT(Errors(c.document),
+                ::testing::AllOf(HasSubstr("." + std::string(c.key_class) + " (line "),
+                                 HasSubstr("must not be null")))
+        << c.document;
   }
 }
 

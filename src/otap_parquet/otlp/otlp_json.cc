@@ -516,8 +516,9 @@ arrow::Result<OtlpRequest> ParseOtlpJsonImpl(std::string_view text,
   return request;
 }
 
-arrow::Result<std::string> ToOtlpJsonImpl(const OtlpRequest& request) {
-  const google::protobuf::Message& message = AsMessage(request);
+// `what` names the message in errors ("logs request", "LogRecord").
+arrow::Result<std::string> ToOtlpJsonImpl(const google::protobuf::Message& message,
+                                          std::string_view what) {
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_enums_as_ints = true;
   options.add_whitespace = false;
@@ -528,15 +529,14 @@ arrow::Result<std::string> ToOtlpJsonImpl(const OtlpRequest& request) {
     internal::ProtobufLogCapture capture;
     auto st = google::protobuf::util::MessageToJsonString(message, &printed, options);
     if (!st.ok()) {
-      return Status::Invalid(
-          "cannot encode ", SignalName(SignalOf(request)),
-          " request as JSON: ", SanitizeUtf8(st.message().as_string()));
+      return Status::Invalid("cannot encode ", what,
+                             " as JSON: ", SanitizeUtf8(st.message().as_string()));
     }
     // The printer serializes first; invalid UTF-8 in a string field is only logged
     // there and then dropped from the output, so a log line means data loss.
     if (!capture.empty()) {
-      return Status::Invalid("cannot encode ", SignalName(SignalOf(request)),
-                             " request as JSON: ", SanitizeUtf8(capture.messages()));
+      return Status::Invalid("cannot encode ", what,
+                             " as JSON: ", SanitizeUtf8(capture.messages()));
     }
   }
   // The printer writes a negative zero double as -0, which nlohmann would read as the
@@ -546,8 +546,7 @@ arrow::Result<std::string> ToOtlpJsonImpl(const OtlpRequest& request) {
   try {
     root = Json::parse(printed);
   } catch (const Json::parse_error& e) {
-    return Status::Invalid("cannot encode ", SignalName(SignalOf(request)),
-                           " request as JSON: ", JsonErrorMessage(e));
+    return Status::Invalid("cannot encode ", what, " as JSON: ", JsonErrorMessage(e));
   }
   ARROW_RETURN_NOT_OK(IdsToHex(root, message.GetDescriptor(), 0));
   return root.dump();
@@ -565,8 +564,14 @@ arrow::Result<OtlpRequest> ParseOtlpJson(std::string_view json,
 }
 
 arrow::Result<std::string> ToOtlpJson(const OtlpRequest& request) {
+  return MessageToOtlpJson(AsMessage(request),
+                           std::string(SignalName(SignalOf(request))) + " request");
+}
+
+arrow::Result<std::string> MessageToOtlpJson(const google::protobuf::Message& message,
+                                             std::string_view what) {
   try {
-    return ToOtlpJsonImpl(request);
+    return ToOtlpJsonImpl(message, what);
   } catch (const std::exception& e) {
     return Status::Invalid("cannot encode OTLP/JSON: ", JsonErrorMessage(e));
   }

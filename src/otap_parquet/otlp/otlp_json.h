@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include <arrow/result.h>
+#include <google/protobuf/message.h>
 
 #include "otap_parquet/otlp/otlp_types.h"
 #include "otap_parquet/schema/payload_type.h"
@@ -43,5 +44,10 @@ arrow::Result<OtlpRequest> ParseOtlpJson(
 ///
 /// Fails with Invalid if a string field holds invalid UTF-8.
 arrow::Result<std::string> ToOtlpJson(const OtlpRequest& request);
+
+/// \brief ToOtlpJson of any OTLP message, e.g. one LogRecord or Span on its own;
+/// `what` names it in errors ("log record").
+arrow::Result<std::string> MessageToOtlpJson(const google::protobuf::Message& message,
+                                             std::string_view what);
 
 }  // namespace otap_parquet::otlp

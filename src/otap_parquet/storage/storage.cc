@@ -433,6 +433,8 @@ StorageConfig StorageConfig::Read(config::ConfigReader& reader) {
   } else if (reader.Has("s3")) {
     c.kind = StorageKind::kS3;
     config::ConfigReader s3 = reader.Child("s3");
+    // Options upstream (null = unset).
+    s3.AllowNull({"region", "endpoint", "allow_http", "virtual_hosted_style_request"});
     if (auto v = s3.String("base_uri")) c.base_uri = *v;
     if (auto v = s3.String("region")) c.s3.region = *v;
     if (auto v = s3.String("endpoint")) c.s3.endpoint = *v;
@@ -454,6 +456,7 @@ StorageConfig StorageConfig::Read(config::ConfigReader& reader) {
       }
       if (auto v = auth.String("access_key_id")) c.s3.access_key_id = *v;
       if (auto v = auth.String("secret_access_key")) c.s3.secret_access_key = *v;
+      auth.AllowNull({"session_token"});  // an Option upstream
       if (auto v = auth.String("session_token")) c.s3.session_token = *v;
       auth.Finish();
     }

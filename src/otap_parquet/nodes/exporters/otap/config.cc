@@ -18,6 +18,7 @@ OtapExporterConfig OtapExporterConfig::Read(config::ConfigReader& reader) {
   reader.Ignore("stream_queue_capacity");  // Rust's channel size; max_in_flight here
   {
     auto arrow = reader.Child("arrow");
+    arrow.AllowNull({"payload_compression"});  // upstream: null = the default (zstd)
     if (auto v = arrow.Int("num_streams", 1, 64)) c.num_streams = *v;
     if (auto v = arrow.Duration("max_stream_lifetime")) c.max_stream_lifetime = *v;
     if (auto v = arrow.Bool("disable_downgrade")) c.disable_downgrade = *v;

@@ -110,6 +110,7 @@ void ReadClientSettings(config::ConfigReader& reader, OtlpClientConfig* c,
                         std::initializer_list<std::string_view> reserved_headers,
                         bool grpc) {
   c->compression = ReadCompression(reader, grpc);
+  reader.AllowNull({"timeout", "user_agent"});  // Options upstream: none
   if (auto v = reader.Duration("timeout", std::chrono::nanoseconds(1))) c->timeout = *v;
   if (auto v = reader.Duration("connect_timeout", std::chrono::nanoseconds(1))) {
     c->connect_timeout = *v;
@@ -132,6 +133,11 @@ void ReadClientSettings(config::ConfigReader& reader, OtlpClientConfig* c,
 
 OtlpClientTlsConfig OtlpClientTlsConfig::Read(config::ConfigReader& reader) {
   OtlpClientTlsConfig c;
+  // Every key is an Option upstream (null = unset).
+  reader.AllowNull({"ca_file", "ca_pem", "cert_file", "cert_pem", "key_file", "key_pem",
+                    "server_name_override", "include_system_ca_certs_pool", "insecure",
+                    "insecure_skip_verify"});
+  reader.Ignore("reload_interval");  // certificate reloading: files are read at start
   // Each of ca / cert / key as a file or inline PEM, never both.
   auto read_pem = [&](std::string_view what, std::string* path, std::string* pem) {
     const std::string file_key = fmt::format("{}_file", what);

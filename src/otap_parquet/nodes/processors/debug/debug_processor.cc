@@ -9,6 +9,23 @@
 
 namespace otap_parquet::nodes {
 
+namespace {
+
+// One item of a signal, as signal mode numbers them.
+const char* ItemName(Signal signal) {
+  switch (signal) {
+    case Signal::kLogs:
+      return "log record";
+    case Signal::kTraces:
+      return "span";
+    case Signal::kMetrics:
+      return "metric";
+  }
+  return "item";
+}
+
+}  // namespace
+
 DebugProcessorConfig DebugProcessorConfig::Read(config::ConfigReader& reader) {
   DebugProcessorConfig c;
   c.verbosity = reader.Enum("verbosity",
@@ -18,14 +35,6 @@ DebugProcessorConfig DebugProcessorConfig::Read(config::ConfigReader& reader) {
                             c.verbosity);
   c.mode =
       reader.Enum("mode", {{"batch", Mode::kBatch}, {"signal", Mode::kSignal}}, c.mode);
-  // Upstream's `signal` prints one report per log record, span or metric at normal
-  // and detailed verbosity (basic prints counts either way). We print per batch
-  // only: accepting it silently printed something else than asked for.
-  if (c.mode == Mode::kSignal && c.verbosity != Verbosity::kBasic) {
-    reader.Error("mode",
-                 "\"signal\" (one report per log record, span or metric) is not "
-                 "supported yet; use \"batch\" (the default), or verbosity basic");
-  }
   if (auto list = reader.StringList("signals")) {
     c.signals = {false, false, false};
     for (const auto& name : *list) {
@@ -93,15 +102,29 @@ arrow::Status DebugProcessor::Process(engine::PData msg, engine::EffectHandler& 
     } else {
       sink_->WriteLine(fmt::format("{} {}", prefix, SummarizeBatch(msg.batch)));
     }
-    if (config_.verbosity == DebugProcessorConfig::Verbosity::kDetailed) {
-      auto json = BatchToOtlpJson(msg.batch);
-      if (json.ok()) {
-        sink_->WriteLine(*json);
-      } else {
-        effect.metrics().errors++;
-        sink_->WriteLine(
-            fmt::format("{} <cannot render: {}>", prefix, json.status().ToString()));
+    const bool detailed = config_.verbosity == DebugProcessorConfig::Verbosity::kDetailed;
+    arrow::Status rendered;
+    if (config_.mode == DebugProcessorConfig::Mode::kSignal &&
+        config_.verbosity != DebugProcessorConfig::Verbosity::kBasic) {
+      // As upstream: one report per item, numbered from 0 within the batch.
+      auto items =
+          ItemsToOtlpJson(msg.batch, detailed ? ItemFields::kAll : ItemFields::kSummary);
+      rendered = items.status();
+      if (items.ok()) {
+        const char* noun = ItemName(msg.signal());
+        for (size_t i = 0; i < items->size(); ++i) {
+          sink_->WriteLine(fmt::format("{} {} #{}: {}", prefix, noun, i, (*items)[i]));
+        }
       }
+    } else if (detailed) {
+      auto json = BatchToOtlpJson(msg.batch);
+      rendered = json.status();
+      if (json.ok()) sink_->WriteLine(*json);
+    }
+    if (!rendered.ok()) {
+      effect.metrics().errors++;
+      sink_->WriteLine(
+          fmt::format("{} <cannot render: {}>", prefix, rendered.ToString()));
     }
   }
   return effect.Send(std::move(msg));

@@ -22,8 +22,9 @@ struct DebugProcessorConfig {
   /// `detailed`: plus the batch's content as OTLP JSON.
   enum class Verbosity { kBasic, kNormal, kDetailed };
   Verbosity verbosity = Verbosity::kNormal;
-  /// `batch`; `signal` (a report per item upstream) only with basic verbosity,
-  /// where it changes nothing.
+  /// `batch`: detailed prints the whole batch as OTLP/JSON. `signal`: normal and
+  /// detailed add one line per log record, span or metric (ItemsToOtlpJson with
+  /// ItemFields::kSummary / kAll) instead; basic prints counts in either mode.
   enum class Mode { kBatch, kSignal };
   Mode mode = Mode::kBatch;
   /// Signals printed (others pass silently): logs, metrics, spans (or traces).

@@ -3,14 +3,17 @@
 
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
+#include <nlohmann/json.hpp>
 
 #include "otap_parquet/engine/testing/fake_effect.h"
 #include "otap_parquet/engine/testing/test_pipeline.h"
+#include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/testing/gtest_util.h"
 #include "otap_parquet/testing/temp_dir.h"
 
@@ -18,6 +21,7 @@ namespace otap_parquet::nodes {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // A processor's side of the pipeline: keeps what the node sends on.
@@ -113,27 +117,125 @@ TEST_F(DebugProcessorTest, RefusesUnknownSignalsAndVerbosity) {
   EXPECT_THAT(message, HasSubstr("verbosity"));
 }
 
-// Scenario: mode signal at each verbosity, mode batch.
-// Guarantees: signal (upstream: one report per log record, span or metric, at
-// normal and detailed verbosity) is refused where it would change the output,
-// naming the key; it was accepted and printed per batch. With basic (counts, the
-// same in both modes upstream) and batch it validates.
-TEST_F(DebugProcessorTest, RefusesSignalModeItDoesNotApply) {
-  for (const char* text : {"{mode: signal}", "{mode: signal, verbosity: normal}",
-                           "{mode: signal, verbosity: detailed}"}) {
-    config::ConfigErrors errors;
-    kDebugProcessorFactory.validate_config(YAML::Load(text), "nodes.dbg.config", &errors);
-    ASSERT_EQ(errors.size(), 1u) << text;
-    EXPECT_THAT(errors.ToStatus().message(),
-                HasSubstr("nodes.dbg.config.mode (line 1): \"signal\" (one report per "
-                          "log record, span or metric) is not supported yet"))
-        << text;
-  }
-  for (const char* text : {"{mode: signal, verbosity: basic}", "{mode: batch}"}) {
-    config::ConfigErrors errors;
-    kDebugProcessorFactory.validate_config(YAML::Load(text), "nodes.dbg.config", &errors);
-    EXPECT_TRUE(errors.empty()) << text << ": " << errors.ToStatus().message();
-  }
+// One OtapBatch of `request` (small enough for one).
+OtapBatch BatchOf(otlp::OtlpRequest request) {
+  return std::move(otlp::ToOtap(request).ValueOrDie().front());
+}
+
+void SetString(otlp::pb::common::KeyValue* kv, const std::string& key,
+               const std::string& value) {
+  kv->set_key(key);
+  kv->mutable_value()->set_string_value(value);
+}
+
+// Two log records in two resources: the first with a time, severity, body and an
+// attribute; the second with a body only.
+OtapBatch TwoLogRecords() {
+  otlp::LogsRequest request;
+  auto* first = request.add_resource_logs()->add_scope_logs()->add_log_records();
+  first->set_time_unix_nano(5);
+  first->set_severity_text("INFO");
+  first->mutable_body()->set_string_value("hello");
+  SetString(first->add_attributes(), "k", "v");
+  auto* second = request.add_resource_logs()->add_scope_logs()->add_log_records();
+  second->mutable_body()->set_string_value("again");
+  return BatchOf(std::move(request));
+}
+
+// The JSON after "<prefix> <noun> #<i>: " of an item line.
+nlohmann::json ItemJson(const std::string& line) {
+  return nlohmann::json::parse(line.substr(line.find(": {") + 2));
+}
+
+std::set<std::string> Keys(const nlohmann::json& object) {
+  std::set<std::string> keys;
+  for (auto it = object.begin(); it != object.end(); ++it) keys.insert(it.key());
+  return keys;
+}
+
+// Scenario: mode signal, verbosity normal, over a logs batch of two records in two
+// resources.
+// Guarantees: after the batch's summary line, one line per log record numbered from
+// 0 across resources, holding only its body and attributes (upstream's normal
+// report per item); the batch is forwarded unchanged. The mode was refused unless
+// verbosity was basic.
+TEST_F(DebugProcessorTest, SignalModeNormalPrintsBodyAndAttributesPerRecord) {
+  auto lines = Run("{mode: signal}", {TwoLogRecords()});
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[0], HasSubstr("logs batch #1: 2 log records in 2 root rows"));
+  EXPECT_EQ(lines[1],
+            "debug node=dbg core=0 logs batch #1: log record #0: "
+            "{\"body\":{\"stringValue\":\"hello\"},\"attributes\":[{\"key\":\"k\","
+            "\"value\":{\"stringValue\":\"v\"}}]}");
+  EXPECT_EQ(lines[2],
+            "debug node=dbg core=0 logs batch #1: log record #1: "
+            "{\"body\":{\"stringValue\":\"again\"}}");
+  EXPECT_THAT(lines[3], HasSubstr("totals: logs=1 batches/2 items"));
+  ASSERT_EQ(effect_.sent.size(), 1u);
+  EXPECT_EQ(effect_.sent[0].num_items(), 2);
+}
+
+// Scenario: mode signal, verbosity detailed, over the same batch.
+// Guarantees: one line per log record with every field set (time, severity, body,
+// attributes) instead of the batch's OTLP/JSON; no resource or scope is printed.
+TEST_F(DebugProcessorTest, SignalModeDetailedPrintsEveryFieldPerRecord) {
+  auto lines = Run("{mode: signal, verbosity: detailed}", {TwoLogRecords()});
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[1], HasSubstr("logs batch #1: log record #0: {"));
+  EXPECT_EQ(
+      Keys(ItemJson(lines[1])),
+      (std::set<std::string>{"timeUnixNano", "severityText", "body", "attributes"}));
+  EXPECT_EQ(ItemJson(lines[1])["severityText"], "INFO");
+  EXPECT_THAT(lines[2], HasSubstr("log record #1: {"));
+  EXPECT_EQ(Keys(ItemJson(lines[2])), (std::set<std::string>{"body"}));
+  for (const auto& line : lines) EXPECT_THAT(line, Not(HasSubstr("resourceLogs")));
+}
+
+// Scenario: mode signal, verbosity normal, over a span and over a gauge metric with
+// timestamps, kind, unit and an exemplar.
+// Guarantees: a span keeps its name, trace and span ids (hex) and attributes; a
+// metric its name and data points with attributes and value, without timestamps or
+// exemplars (upstream's normal report per span and per metric).
+TEST_F(DebugProcessorTest, SignalModeNormalSpanAndMetricFields) {
+  otlp::TracesRequest traces;
+  auto* span = traces.add_resource_spans()->add_scope_spans()->add_spans();
+  span->set_trace_id(std::string(16, '\x01'));
+  span->set_span_id(std::string(8, '\x02'));
+  span->set_name("GET /");
+  span->set_kind(otlp::pb::trace::Span::SPAN_KIND_SERVER);
+  span->set_start_time_unix_nano(1);
+  span->set_end_time_unix_nano(2);
+  SetString(span->add_attributes(), "http.method", "GET");
+  otlp::MetricsRequest metrics;
+  auto* metric = metrics.add_resource_metrics()->add_scope_metrics()->add_metrics();
+  metric->set_name("cpu");
+  metric->set_unit("1");
+  auto* point = metric->mutable_gauge()->add_data_points();
+  point->set_time_unix_nano(7);
+  point->set_as_double(1.5);
+  SetString(point->add_attributes(), "core", "0");
+  point->add_exemplars()->set_as_int(3);
+
+  auto lines =
+      Run("{mode: signal}", {BatchOf(std::move(traces)), BatchOf(std::move(metrics))});
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[1],
+            "debug node=dbg core=0 traces batch #1: span #0: {\"traceId\":\""
+            "01010101010101010101010101010101\",\"spanId\":\"0202020202020202\",\"name\":"
+            "\"GET /\",\"attributes\":[{"
+            "\"key\":\"http.method\",\"value\":{\"stringValue\":\"GET\"}}]}");
+  EXPECT_EQ(lines[3],
+            "debug node=dbg core=0 metrics batch #1: metric #0: {\"name\":\"cpu\","
+            "\"gauge\":{\"dataPoints\":[{\"asDouble\":1.5,\"attributes\":[{\"key\":"
+            "\"core\",\"value\":{\"stringValue\":\"0\"}}]}]}}");
+}
+
+// Scenario: mode signal with verbosity basic.
+// Guarantees: counts only, exactly as mode batch (upstream prints counts in both).
+TEST_F(DebugProcessorTest, SignalModeBasicPrintsCountsOnly) {
+  auto lines = Run("{mode: signal, verbosity: basic}", {TwoLogRecords()});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "debug node=dbg core=0 logs batch #1: 2 log records (total 2)");
 }
 
 }  // namespace

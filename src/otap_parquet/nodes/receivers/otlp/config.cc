@@ -37,6 +37,8 @@ OtlpGrpcConfig OtlpGrpcConfig::Read(config::ConfigReader& reader) {
   OtlpGrpcConfig c;
   for (auto key : kGrpcTuningKeys) reader.Ignore(key);
   c.listening_addr = ReadListenAddress(reader);
+  // Options upstream: null = the default (all methods accepted; none sent).
+  reader.AllowNull({"request_compression", "response_compression"});
   if (auto v = ReadMaxDecodingMessageSize(reader)) c.max_decoding_message_size = *v;
   if (auto methods = ReadOtlpCompressionList(reader, "request_compression")) {
     c.request_compression.clear();
@@ -69,6 +71,7 @@ int64_t OtlpHttpConfig::RequestLimitBytes() const {
 OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
   OtlpHttpConfig c;
   c.listening_addr = ReadListenAddress(reader);
+  reader.AllowNull({"max_request_body_size"});  // upstream: null = the default
   if (auto v = reader.Bytes("max_request_body_size", 1)) c.max_request_body_size = *v;
   if (auto v = reader.Int("max_concurrent_requests", 0)) c.max_concurrent_requests = *v;
   if (auto v = reader.Bool("wait_for_result")) c.wait_for_result = *v;
@@ -108,7 +111,8 @@ OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
   using std::chrono::seconds;
   if (auto v = reader.Bool("tcp_nodelay")) c.limits.tcp_nodelay = *v;
   // Linux takes these in whole seconds (TCP_KEEPIDLE, TCP_KEEPINTVL: 1..32767).
-  reader.AllowNull({"tcp_keepalive", "tcp_keepalive_interval"});  // null = off
+  // null = off (retries: the system's count), as upstream's Options.
+  reader.AllowNull({"tcp_keepalive", "tcp_keepalive_interval", "tcp_keepalive_retries"});
   auto keepalive_seconds = [&](std::string_view key) -> std::optional<seconds> {
     auto v = reader.Duration(key, seconds(1));
     if (!v) return std::nullopt;

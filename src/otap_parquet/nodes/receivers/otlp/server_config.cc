@@ -81,6 +81,7 @@ ListenAddress ReadListenAddress(config::ConfigReader& reader) {
 }
 
 std::optional<int64_t> ReadMaxDecodingMessageSize(config::ConfigReader& reader) {
+  reader.AllowNull({"max_decoding_message_size"});  // an Option upstream: the default
   auto v = reader.Bytes("max_decoding_message_size", 1);
   if (v && *v > INT32_MAX) {
     reader.Error("max_decoding_message_size",
@@ -93,6 +94,8 @@ std::optional<int64_t> ReadMaxDecodingMessageSize(config::ConfigReader& reader) 
 OtlpTlsConfig OtlpTlsConfig::Read(config::ConfigReader& reader) {
   OtlpTlsConfig c;
   for (auto key : kTlsIgnoredKeys) reader.Ignore(key);
+  reader.AllowNull({"cert_file", "cert_pem", "key_file", "key_pem", "client_ca_file",
+                    "client_ca_pem"});  // Options upstream
   // Each of cert, key and client CA from a file or inline PEM text, not both.
   auto read = [&](std::string_view what, std::string* file, std::string* pem) {
     const std::string file_key = fmt::format("{}_file", what);
