@@ -49,6 +49,46 @@ std::pair<int, int> CountFiles(const fs::path& dir) {
   return {parquet, tmp};
 }
 
+engine::Exporter& AsExporter(std::unique_ptr<engine::Node>& node) {
+  return static_cast<engine::Exporter&>(*node);
+}
+
+// Waits until `pred` holds (the WAL's sync thread Acks on its own schedule; no time
+// limit that a loaded machine could exceed).
+template <typename Pred>
+void WaitFor(Pred pred) {
+  while (!pred()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+// Ticks the exporter's timer while `pred` holds: what the publisher thread settles
+// (a publish, a failure) reaches the metrics and the senders at a tick.
+template <typename Pred>
+arrow::Status TickWhile(engine::Exporter& exporter, FakeEffect& effect, Pred pred) {
+  while (pred()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ARROW_RETURN_NOT_OK(exporter.OnTimer(engine::Clock::now(), effect));
+  }
+  return arrow::Status::OK();
+}
+
+// A graceful stop, given `seconds`.
+arrow::Status Stop(engine::Exporter& exporter, FakeEffect& effect, int seconds = 60) {
+  return exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(seconds), effect)
+      .status();
+}
+
+constexpr char kByPartId[] = "[{schema_metadata: [_part_id]}]";
+constexpr char kHourly[] = "[{event_time: hour}]";
+
+// `items` logs of one resource and scope, alternating between hour 00 and hour 01
+// of 2025-11-25.
+engine::PData OverTwoHours(const std::shared_ptr<Outcomes>& sink, uint64_t seq,
+                           int items) {
+  engine::PData msg(testing::LogsOverTwoHours(testing::OneScopeOptions(items, seq + 1)));
+  msg.context.Subscribe(sink, {0, seq});
+  return msg;
+}
+
 class ParquetExporterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -64,8 +104,7 @@ class ParquetExporterTest : public ::testing::Test {
   }
 
   arrow::Result<std::unique_ptr<engine::Node>> MakeNode(
-      const std::string& extra,
-      const std::string& partitioning = "[{schema_metadata: [_part_id]}]",
+      const std::string& extra, const std::string& partitioning = kByPartId,
       const std::optional<fs::path>& base = std::nullopt) {
     const YAML::Node config =
         YAML::Load("storage: {file: {base_uri: '" + base.value_or(base_).string() +
@@ -78,6 +117,46 @@ class ParquetExporterTest : public ::testing::Test {
     settings.config_path = "nodes.pq.config";
     settings.logger = spdlog::default_logger();
     return kParquetExporterFactory.create(settings, config);
+  }
+
+  // A node made by MakeNode, started on `effect` (a restart, after a kill when the
+  // last one was destroyed without Shutdown).
+  arrow::Result<std::unique_ptr<engine::Node>> StartNode(
+      FakeEffect& effect, const std::string& extra,
+      const std::string& partitioning = kByPartId,
+      const std::optional<fs::path>& base = std::nullopt) {
+    ARROW_ASSIGN_OR_RAISE(auto node, MakeNode(extra, partitioning, base));
+    ARROW_RETURN_NOT_OK(AsExporter(node).Start(effect));
+    return node;
+  }
+
+  // The dataset's storage broken (its base directory replaced by a file, refused
+  // also to root) and back.
+  void BreakStorage() {
+    fs::remove_all(base_);
+    std::ofstream(base_.string()) << "not a directory";
+  }
+  void RestoreStorage() {
+    fs::remove(base_);
+    fs::create_directories(base_);
+  }
+
+  // Hour 01 of 2025-11-25 made unwritable (a file where its directory goes): the
+  // returned path, to remove to clear the way.
+  fs::path BlockHour01() {
+    const fs::path blocked = base_ / "logs" / "date=2025-11-25" / "hour=01";
+    fs::create_directories(blocked.parent_path());
+    std::ofstream(blocked.string()) << "not a directory";
+    return blocked;
+  }
+
+  // Exports 400 logs over hours 00 and 01 (hour 01 blocked) and ticks until the
+  // record's write is reported failed: hour 00 is published, hour 01 is not.
+  arrow::Status ExportUntilHour01Fails(engine::Exporter& exporter, FakeEffect& effect) {
+    ARROW_RETURN_NOT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect));
+    WaitFor([&] { return acked() == 1u; });
+    return TickWhile(exporter, effect,
+                     [&] { return effect.metrics().extra("wal_rewrite_failures") == 0; });
   }
 
   engine::PData Message(uint64_t seq) {
@@ -99,10 +178,6 @@ class ParquetExporterTest : public ::testing::Test {
   std::shared_ptr<Outcomes> sink_;
   FakeEffect effect_{"pq"};
 };
-
-engine::Exporter& AsExporter(std::unique_ptr<engine::Node>& node) {
-  return static_cast<engine::Exporter&>(*node);
-}
 
 // Scenario: config errors in the exporter's own keys, in upstream's keys (bad
 // value, typo) and in our max_pending_batches.
@@ -172,10 +247,7 @@ TEST_F(ParquetExporterTest, AcksOnlyAfterTheFlush) {
   // The age flush runs on the publisher thread; a later tick settles it.
   ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "age"), 1);
-  while (acked() < 3u) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  ASSERT_OK(TickWhile(exporter, effect_, [&] { return acked() < 3u; }));
   EXPECT_EQ(acked(), 3u);
   EXPECT_EQ(nacked(), 0u);
   EXPECT_GT(CountFiles(base_).first, 0);
@@ -184,9 +256,7 @@ TEST_F(ParquetExporterTest, AcksOnlyAfterTheFlush) {
   EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "age"), 1);
   EXPECT_GT(effect_.metrics().extra("parquet_files_closed"), 0);
   EXPECT_GT(effect_.metrics().extra("parquet_bytes_written"), 0);
-  ASSERT_TRUE(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                  .status()
-                  .ok());
+  ASSERT_TRUE(Stop(exporter, effect_, 10).ok());
 }
 
 // Scenario: no flush rule can be reached soon (row target far away, age 1 h, no
@@ -230,8 +300,7 @@ TEST_F(ParquetExporterTest, NacksWhenStorageIsUnwritableAndKeepsRunning) {
   ASSERT_OK_AND_ASSIGN(auto node, MakeNode("writer_options: {target_rows_per_file: 5}"));
   auto& exporter = AsExporter(node);
   ASSERT_OK(exporter.Start(effect_));
-  fs::remove_all(base_);
-  std::ofstream(base_.string()) << "not a directory";
+  BreakStorage();
   ASSERT_OK(exporter.Export(Message(0), effect_));
   ASSERT_EQ(nacked(), 1u);
   EXPECT_FALSE(sink_->nacks[0].permanent);
@@ -239,18 +308,13 @@ TEST_F(ParquetExporterTest, NacksWhenStorageIsUnwritableAndKeepsRunning) {
   EXPECT_TRUE(exporter.AcceptsPdata());
   EXPECT_GT(effect_.metrics().extra("parquet_write_errors"), 0);
 
-  fs::remove(base_);
-  fs::create_directories(base_);
+  RestoreStorage();
   ASSERT_OK(exporter.Export(Message(1), effect_));  // 10 rows >= 5: flushed at once
-  while (acked() < 1u) {  // published on the publisher thread, settled by a tick
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  // Published on the publisher thread, settled by a tick.
+  ASSERT_OK(TickWhile(exporter, effect_, [&] { return acked() < 1u; }));
   EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(sink_->acked[0], 1u);
-  ASSERT_TRUE(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                  .status()
-                  .ok());
+  ASSERT_TRUE(Stop(exporter, effect_, 10).ok());
   EXPECT_EQ(nacked(), 1u);
 }
 
@@ -266,13 +330,6 @@ TEST_F(ParquetExporterTest, StartFailsWhenStorageCannotBeOpened) {
   EXPECT_FALSE(st.ok());
   EXPECT_THAT(st.message(), HasSubstr("pq"));
   base_ = saved;
-}
-
-// Waits until `pred` holds (the WAL's sync thread Acks on its own schedule; no time
-// limit that a loaded machine could exceed).
-template <typename Pred>
-void WaitFor(Pred pred) {
-  while (!pred()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 std::vector<std::string> WalSegments(const fs::path& dir) {
@@ -364,8 +421,7 @@ TEST_F(ParquetExporterTest, WalAcksAfterTheSyncNotTheFlush) {
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 3);
   EXPECT_GT(effect_.metrics().extra("wal_bytes"), 0);
   EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "pending"), 0);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 30);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(acked(), 3u);
@@ -378,26 +434,22 @@ TEST_F(ParquetExporterTest, WalAcksAfterTheSyncNotTheFlush) {
 // shutdown publishes their 30 rows, and a third start finds nothing to replay.
 TEST_F(ParquetExporterTest, WalReplaysUnpublishedBatchesOnStart) {
   {
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-    auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect_));
-    for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(exporter.Export(Message(i), effect_));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect_, kWalSlowFlush));
+    for (uint64_t i = 0; i < 3; ++i) {
+      ASSERT_OK(AsExporter(node).Export(Message(i), effect_));
+    }
     WaitFor([&] { return acked() == 3u; });
   }
   EXPECT_EQ(CountFiles(base_).first, 0);
   {
     FakeEffect effect{"pq"};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-    auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalSlowFlush));
     EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 3);
-    ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect)
-                  .status());
+    ASSERT_OK(Stop(AsExporter(node), effect, 10));
     EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 30);
   }
   FakeEffect effect{"pq"};
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-  ASSERT_OK(AsExporter(node).Start(effect));
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalSlowFlush));
   EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 0);
   EXPECT_TRUE(WalSegments(base_ / "_wal").empty());
 }
@@ -408,17 +460,13 @@ TEST_F(ParquetExporterTest, WalReplaysUnpublishedBatchesOnStart) {
 TEST_F(ParquetExporterTest, WalOfARemovedCoreIsAdoptedByCoreZero) {
   {
     FakeEffect core1{"pq", 1};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-    ASSERT_OK(AsExporter(node).Start(core1));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(core1, kWalSlowFlush));
     ASSERT_OK(AsExporter(node).Export(Message(0), core1));
     WaitFor([&] { return acked() == 1u; });
   }
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-  ASSERT_OK(AsExporter(node).Start(effect_));
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect_, kWalSlowFlush));
   EXPECT_EQ(effect_.metrics().extra("wal_replayed_records"), 1);
-  ASSERT_OK(AsExporter(node)
-                .Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(AsExporter(node), effect_, 10));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
 }
 
@@ -438,19 +486,17 @@ TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
   ASSERT_OK(exporter.Start(effect_));
   ASSERT_OK(exporter.Export(Message(0), effect_));
   WaitFor([&] { return acked() == 1u; });
-  fs::remove_all(base_);
-  std::ofstream(base_.string()) << "not a directory";
+  BreakStorage();
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {  // published behind
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  // Reported once the failed flush is settled (published behind).
+  ASSERT_OK(TickWhile(exporter, effect_, [&] {
+    return effect_.metrics().extra("wal_rewrite_failures") == 0;
+  }));
   EXPECT_EQ(effect_.metrics().extra("wal_rewrite_failures"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
   EXPECT_EQ(nacked(), 0u);
-  fs::remove(base_);
-  fs::create_directories(base_);
+  RestoreStorage();
   for (int i = 0; i < 600 && effect_.metrics().extra("parquet_rows_written", "logs") == 0;
        ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -459,8 +505,7 @@ TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
   EXPECT_GE(effect_.metrics().extra("wal_rewrites"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(nacked(), 0u);
   fs::remove_all(base_.string() + "-wal");
@@ -482,8 +527,7 @@ TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
                                 "flush_when_older_than: 1h}\n"));
   auto& exporter = AsExporter(node);
   ASSERT_OK(exporter.Start(effect_));
-  fs::remove_all(base_);
-  std::ofstream(base_.string()) << "not a directory";
+  BreakStorage();
   ASSERT_OK(exporter.Export(Message(0), effect_));
   ASSERT_EQ(nacked(), 0u) << sink_->nacks[0].reason;
   WaitFor([&] { return acked() == 1u; });
@@ -491,15 +535,13 @@ TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
   EXPECT_GE(effect_.metrics().extra("wal_rewrite_failures"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
   const int64_t rewrites = effect_.metrics().extra("wal_rewrites");
-  fs::remove(base_);
-  fs::create_directories(base_);
+  RestoreStorage();
   // The next re-write (after its backoff) succeeds; the shutdown publishes it.
   for (int i = 0; i < 600 && effect_.metrics().extra("wal_rewrites") == rewrites; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
   }
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(acked(), 1u);
@@ -527,8 +569,7 @@ TEST_F(ParquetExporterTest, WalFullFlushesThenRefusesRetryable) {
   WaitFor([&] { return acked() == 2u; });
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
 
-  fs::remove_all(base_);
-  std::ofstream(base_.string()) << "not a directory";
+  BreakStorage();
   ASSERT_OK(exporter.Export(Message(2), effect_));
   ASSERT_EQ(nacked(), 1u);
   EXPECT_EQ(sink_->nacked[0], 2u);
@@ -536,10 +577,8 @@ TEST_F(ParquetExporterTest, WalFullFlushesThenRefusesRetryable) {
   EXPECT_THAT(sink_->nacks[0].reason, HasSubstr("is full"));
   EXPECT_EQ(effect_.metrics().extra("wal_refused_full"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
-  fs::remove(base_);
-  fs::create_directories(base_);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  RestoreStorage();
+  ASSERT_OK(Stop(exporter, effect_, 10));
   fs::remove_all(base_.string() + "-wal");
 }
 
@@ -601,8 +640,7 @@ TEST_F(ParquetExporterTest, WalAcksOnlyAfterTheSyncReturns) {
   EXPECT_THAT(sink_->nacks[0].reason, HasSubstr("write-ahead log sync failed"));
   ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
   EXPECT_EQ(effect_.metrics().extra("wal_fsync_errors"), 1);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(acked(), 2u);
 }
 
@@ -720,15 +758,13 @@ TEST_F(ParquetExporterTest, WalAcksWhileAPublishIsBlocked) {
   ASSERT_TRUE(acked_meanwhile) << "batches not Acked while a publish was blocked";
   EXPECT_EQ(published_meanwhile, 0);
   EXPECT_EQ(effect_.metrics().extra("wal_appends"), 3);
-  while (effect_.metrics().extra("parquet_rows_written", "logs") < 200) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  ASSERT_OK(TickWhile(exporter, effect_, [&] {
+    return effect_.metrics().extra("parquet_rows_written", "logs") < 200;
+  }));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
   EXPECT_EQ(effect_.metrics().extra("parquet_publishing_partitions"), 0);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 2);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 202);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(acked(), 3u);
@@ -760,11 +796,7 @@ TEST_F(ParquetExporterTest, WalShutdownDrainsABlockedPublish) {
       WaitFor([&] { return acked() == 2u; });
       PipelineThread pipeline;
       arrow::Status shutdown;
-      pipeline.Run([&] {
-        shutdown =
-            exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                .status();
-      });
+      pipeline.Run([&] { shutdown = Stop(exporter, effect); });
       gate.Release(fail);
       pipeline.Join();
       if (!fail) {
@@ -779,12 +811,9 @@ TEST_F(ParquetExporterTest, WalShutdownDrainsABlockedPublish) {
       EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 1);
     }
     FakeEffect effect{"pq"};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
-    auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush));
     EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
-    ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                  .status());
+    ASSERT_OK(Stop(AsExporter(node), effect));
     EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
     EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 200);
   }
@@ -810,21 +839,17 @@ TEST_F(ParquetExporterTest, WalKeepsAnAckedBatchWhosePublishFailsAsInvalid) {
     gate.WaitEntered();
     WaitFor([&] { return acked() == 1u; });
     gate.Release(true);
-    while (effect.metrics().extra("wal_rewrite_failures") == 0 &&
-           effect.metrics().extra("wal_invalid_dropped") == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect));
-    }
+    ASSERT_OK(TickWhile(exporter, effect, [&] {
+      return effect.metrics().extra("wal_rewrite_failures") == 0 &&
+             effect.metrics().extra("wal_invalid_dropped") == 0;
+    }));
     EXPECT_EQ(effect.metrics().extra("wal_invalid_dropped"), 0);
-    (void)exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect);
+    (void)Stop(exporter, effect);
     rows += effect.metrics().extra("parquet_rows_written", "logs");
   }
   FakeEffect effect{"pq"};
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
-  auto& exporter = AsExporter(node);
-  ASSERT_OK(exporter.Start(effect));
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                .status());
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush));
+  ASSERT_OK(Stop(AsExporter(node), effect));
   rows += effect.metrics().extra("parquet_rows_written", "logs");
   EXPECT_EQ(rows, 200);
   EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
@@ -848,24 +873,13 @@ TEST_F(ParquetExporterTest, WalShutdownRewritesRecordsWaitingForTheirBackoff) {
   WaitFor([&] { return acked() == 1u; });
   gate.Release(true);
   // The failure is settled by a timer tick, which schedules the re-write 1 s later.
-  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
-                .status());
+  ASSERT_OK(TickWhile(exporter, effect_, [&] {
+    return effect_.metrics().extra("wal_rewrite_failures") == 0;
+  }));
+  ASSERT_OK(Stop(exporter, effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(nacked(), 0u);
-}
-
-// `items` logs of one resource and scope, alternating between hour 00 and hour 01
-// of 2025-11-25.
-engine::PData OverTwoHours(const std::shared_ptr<Outcomes>& sink, uint64_t seq,
-                           int items) {
-  engine::PData msg(testing::LogsOverTwoHours(testing::OneScopeOptions(items, seq + 1)));
-  msg.context.Subscribe(sink, {0, seq});
-  return msg;
 }
 
 // Scenario: WAL on, event-time partitioning; one batch of 400 logs over two hours
@@ -877,23 +891,14 @@ engine::PData OverTwoHours(const std::shared_ptr<Outcomes>& sink, uint64_t seq,
 // once (400 rows), nothing left in the log. Failed before the fix: 600 rows (each
 // re-write copied hour 00 again, for as long as hour 01 kept failing).
 TEST_F(ParquetExporterTest, WalRewriteWritesOnlyThePartitionsThatFailed) {
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+  const fs::path blocked = BlockHour01();
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect_, kWalRowsFlush, kHourly));
   auto& exporter = AsExporter(node);
-  const fs::path blocked = base_ / "logs" / "date=2025-11-25" / "hour=01";
-  fs::create_directories(blocked.parent_path());
-  std::ofstream(blocked.string()) << "not a directory";
-  ASSERT_OK(exporter.Start(effect_));
-  ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect_));
-  WaitFor([&] { return acked() == 1u; });
   // The failure is reported once hour 00 is settled (published behind).
-  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  ASSERT_OK(ExportUntilHour01Fails(exporter, effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
   fs::remove(blocked);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 400);
   EXPECT_EQ(effect_.metrics().extra("wal_rewrite_failures"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
@@ -923,41 +928,29 @@ int64_t RowsUnder(const fs::path& dir) {
 // the log. Failed before the fix: hour 00 held 400 rows (the replays wrote the
 // record whole: WriteProgress was in memory only).
 TEST_F(ParquetExporterTest, WalRestartsDoNotRewriteThePartitionsAlreadyPublished) {
-  const fs::path hours = base_ / "logs" / "date=2025-11-25";
-  const fs::path blocked = hours / "hour=01";
-  fs::create_directories(hours);
-  std::ofstream(blocked.string()) << "not a directory";
+  const fs::path blocked = BlockHour01();
+  const fs::path hours = blocked.parent_path();
   {
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect_, kWalRowsFlush, kHourly));
     auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect_));
-    ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect_));
-    WaitFor([&] { return acked() == 1u; });
-    while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-    }
+    ASSERT_OK(ExportUntilHour01Fails(exporter, effect_));
     EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
     // Graceful stop: hour 01 fails once more, the record stays in the log.
-    (void)exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_);
+    (void)Stop(exporter, effect_);
     EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
   }
   {
     FakeEffect effect{"pq"};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
-    ASSERT_OK(AsExporter(node).Start(effect));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush, kHourly));
     EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
     EXPECT_EQ(effect.metrics().extra("wal_rewrite_failures"), 1);  // hour 01 only
   }                                                                // killed: no Shutdown
   EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
   fs::remove(blocked);
   FakeEffect effect{"pq"};
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
-  auto& exporter = AsExporter(node);
-  ASSERT_OK(exporter.Start(effect));
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush, kHourly));
   EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                .status());
+  ASSERT_OK(Stop(AsExporter(node), effect));
   EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 200);
   EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
@@ -990,23 +983,14 @@ TEST_F(ParquetExporterTest, WalKillBeforeThePublishedMarkDoesNotDuplicate) {
     SCOPED_TRACE(os_crash ? "OS crash loses .parts" : "kill before the mark");
     fs::remove_all(base_);
     sink_ = std::make_shared<Outcomes>();
-    const fs::path hours = base_ / "logs" / "date=2025-11-25";
-    const fs::path blocked = hours / "hour=01";
-    fs::create_directories(hours);
-    std::ofstream(blocked.string()) << "not a directory";
+    const fs::path blocked = BlockHour01();
+    const fs::path hours = blocked.parent_path();
     {
       std::optional<DropWalMarks> kill;
       if (!os_crash) kill.emplace();
       FakeEffect effect{"pq"};
-      ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
-      auto& exporter = AsExporter(node);
-      ASSERT_OK(exporter.Start(effect));
-      ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect));
-      WaitFor([&] { return acked() == 1u; });
-      while (effect.metrics().extra("wal_rewrite_failures") == 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect));
-      }
+      ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush, kHourly));
+      ASSERT_OK(ExportUntilHour01Fails(AsExporter(node), effect));
       EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
     }  // killed: no Shutdown
     int parts = 0;
@@ -1018,12 +1002,9 @@ TEST_F(ParquetExporterTest, WalKillBeforeThePublishedMarkDoesNotDuplicate) {
     EXPECT_EQ(parts, 1);
     fs::remove(blocked);
     FakeEffect effect{"pq"};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
-    auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush, kHourly));
     EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
-    ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                  .status());
+    ASSERT_OK(Stop(AsExporter(node), effect));
     EXPECT_EQ(RowsUnder(hours / "hour=00"), os_crash ? 400 : 200);
     EXPECT_EQ(RowsUnder(hours / "hour=01"), 200);
     EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
@@ -1077,10 +1058,9 @@ TEST_F(ParquetExporterTest, WalKillAtAnyPointOfAPublishNeitherDuplicatesNorLoses
     WaitFor([&] { return acked() == 1u; });
     Snapshot(base_, kills[0]);  // the publisher is held, this thread idle
     gate.Release(false);
-    while (effect_.metrics().extra("wal_unpublished_records") > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-    }
+    ASSERT_OK(TickWhile(exporter, effect_, [&] {
+      return effect_.metrics().extra("wal_unpublished_records") > 0;
+    }));
     EXPECT_TRUE(copied);
     Snapshot(base_, kills[2]);
   }
@@ -1094,14 +1074,9 @@ TEST_F(ParquetExporterTest, WalKillAtAnyPointOfAPublishNeitherDuplicatesNorLoses
     }
     {
       FakeEffect effect{"pq"};
-      ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush,
-                                               "[{schema_metadata: "
-                                               "[_part_id]}]",
-                                               kills[i]));
-      auto& exporter = AsExporter(node);
-      ASSERT_OK(exporter.Start(effect));
-      ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                    .status());
+      ASSERT_OK_AND_ASSIGN(auto node,
+                           StartNode(effect, kWalRowsFlush, kByPartId, kills[i]));
+      ASSERT_OK(Stop(AsExporter(node), effect));
       EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
     }
     EXPECT_EQ(RowsUnder(kills[i] / "logs"), 200);
@@ -1142,8 +1117,7 @@ TEST_F(ParquetExporterTest, WalDoesNotRewriteARecordNackedForAFailedSync) {
   WaitFor([&] { return nacked() == 1u; });
   EXPECT_FALSE(sink_->nacks[0].permanent);
   fs::remove(base_ / "logs");
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 0);
   EXPECT_EQ(effect_.metrics().extra("wal_rewrites"), 0);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
