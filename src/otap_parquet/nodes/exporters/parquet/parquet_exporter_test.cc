@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -60,12 +61,15 @@ void WaitFor(Pred pred) {
   while (!pred()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
-// Ticks the exporter's timer while `pred` holds: what the publisher thread settles
-// (a publish, a failure) reaches the metrics and the senders at a tick.
+// Ticks the exporter's timer every `period` while `pred` holds, at most `max_ticks`
+// times (the assertions after it then say what is missing): what the publisher
+// thread settles (a publish, a failure) reaches the metrics and the senders at a tick.
 template <typename Pred>
-arrow::Status TickWhile(engine::Exporter& exporter, FakeEffect& effect, Pred pred) {
-  while (pred()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+arrow::Status TickWhile(engine::Exporter& exporter, FakeEffect& effect, Pred pred,
+                        std::chrono::milliseconds period = std::chrono::milliseconds(1),
+                        int max_ticks = std::numeric_limits<int>::max()) {
+  for (int i = 0; i < max_ticks && pred(); ++i) {
+    std::this_thread::sleep_for(period);
     ARROW_RETURN_NOT_OK(exporter.OnTimer(engine::Clock::now(), effect));
   }
   return arrow::Status::OK();
@@ -101,6 +105,7 @@ class ParquetExporterTest : public ::testing::Test {
   void TearDown() override {
     std::error_code ec;
     fs::remove_all(base_, ec);
+    fs::remove_all(base_.string() + "-wal", ec);
   }
 
   arrow::Result<std::unique_ptr<engine::Node>> MakeNode(
@@ -117,6 +122,15 @@ class ParquetExporterTest : public ::testing::Test {
     settings.config_path = "nodes.pq.config";
     settings.logger = spdlog::default_logger();
     return kParquetExporterFactory.create(settings, config);
+  }
+
+  // Config of a WAL beside the dataset (`<base>-wal`, so that breaking the dataset's
+  // storage leaves the log alone) with `wal_keys` added, rows flushed by age only.
+  std::string WalBesideTheDataset(const std::string& flush_age,
+                                  const std::string& wal_keys = "") {
+    return "wal: {enabled: true, path: '" + base_.string() + "-wal'" + wal_keys +
+           "}\nwriter_options: {target_rows_per_file: 1000000, flush_when_older_than: " +
+           flush_age + "}\n";
   }
 
   // A node made by MakeNode, started on `effect` (a restart, after a kill when the
@@ -477,11 +491,7 @@ TEST_F(ParquetExporterTest, WalOfARemovedCoreIsAdoptedByCoreZero) {
 // log (no Nack: it was Acked), is re-read and written again by a later timer tick,
 // and its rows end up published (counted as a rewrite).
 TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
-  ASSERT_OK_AND_ASSIGN(auto node,
-                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
-                                "-wal'}\n"
-                                "writer_options: {target_rows_per_file: 1000000, "
-                                "flush_when_older_than: 1s}\n"));
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(WalBesideTheDataset("1s")));
   auto& exporter = AsExporter(node);
   ASSERT_OK(exporter.Start(effect_));
   ASSERT_OK(exporter.Export(Message(0), effect_));
@@ -497,18 +507,16 @@ TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
   EXPECT_EQ(nacked(), 0u);
   RestoreStorage();
-  for (int i = 0; i < 600 && effect_.metrics().extra("parquet_rows_written", "logs") == 0;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  ASSERT_OK(TickWhile(
+      exporter, effect_,
+      [&] { return effect_.metrics().extra("parquet_rows_written", "logs") == 0; },
+      std::chrono::milliseconds(100), 600));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
   EXPECT_GE(effect_.metrics().extra("wal_rewrites"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(nacked(), 0u);
-  fs::remove_all(base_.string() + "-wal");
 }
 
 // Scenario: WAL on; the dataset's storage breaks (base directory replaced by a
@@ -520,11 +528,7 @@ TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
 // in the log. Failed before the fix: Nacked at once (the log took nothing while the
 // storage was down).
 TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
-  ASSERT_OK_AND_ASSIGN(auto node,
-                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
-                                "-wal'}\n"
-                                "writer_options: {target_rows_per_file: 1000000, "
-                                "flush_when_older_than: 1h}\n"));
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(WalBesideTheDataset("1h")));
   auto& exporter = AsExporter(node);
   ASSERT_OK(exporter.Start(effect_));
   BreakStorage();
@@ -537,16 +541,15 @@ TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
   const int64_t rewrites = effect_.metrics().extra("wal_rewrites");
   RestoreStorage();
   // The next re-write (after its backoff) succeeds; the shutdown publishes it.
-  for (int i = 0; i < 600 && effect_.metrics().extra("wal_rewrites") == rewrites; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  ASSERT_OK(TickWhile(
+      exporter, effect_,
+      [&] { return effect_.metrics().extra("wal_rewrites") == rewrites; },
+      std::chrono::milliseconds(100), 600));
   ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(nacked(), 0u);
-  fs::remove_all(base_.string() + "-wal");
 }
 
 // Scenario: WAL max_size below one batch. Batch 0 fills it; batch 1 finds it full:
@@ -555,11 +558,8 @@ TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
 // Guarantees: a full log is first freed by publishing; when that fails the batch is
 // Nacked retryable ("full"), counted, and nothing is lost.
 TEST_F(ParquetExporterTest, WalFullFlushesThenRefusesRetryable) {
-  ASSERT_OK_AND_ASSIGN(auto node,
-                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
-                                "-wal', max_size: 1000, segment_size: 1000}\n"
-                                "writer_options: {target_rows_per_file: 1000000, "
-                                "flush_when_older_than: 1h}\n"));
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(WalBesideTheDataset(
+                                      "1h", ", max_size: 1000, segment_size: 1000")));
   auto& exporter = AsExporter(node);
   ASSERT_OK(exporter.Start(effect_));
   ASSERT_OK(exporter.Export(Message(0), effect_));
@@ -579,7 +579,6 @@ TEST_F(ParquetExporterTest, WalFullFlushesThenRefusesRetryable) {
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
   RestoreStorage();
   ASSERT_OK(Stop(exporter, effect_, 10));
-  fs::remove_all(base_.string() + "-wal");
 }
 
 // Scenario: two exporters configured with the same wal.path and node id (two
