@@ -90,32 +90,25 @@ class RecordingFileSystem final : public ForwardingFileSystem {
   }
 
  private:
-  class Stream final : public arrow::io::OutputStream {
+  class Stream final : public ForwardingOutputStream {
    public:
     Stream(RecordingFileSystem* fs, std::string path,
            std::shared_ptr<arrow::io::OutputStream> inner)
-        : fs_(fs), path_(std::move(path)), inner_(std::move(inner)) {}
+        : ForwardingOutputStream(std::move(inner)), fs_(fs), path_(std::move(path)) {}
     Status Close() override {
-      if (inner_->closed()) return Status::OK();
+      if (closed()) return Status::OK();
       ARROW_RETURN_NOT_OK(fs_->fail("close", path_));
       fs_->events.push_back("close " + path_);
-      return inner_->Close();
+      return ForwardingOutputStream::Close();
     }
     Status Abort() override {
       fs_->events.push_back("abort " + path_);
-      return inner_->Abort();
-    }
-    bool closed() const override { return inner_->closed(); }
-    arrow::Result<int64_t> Tell() const override { return inner_->Tell(); }
-    using arrow::io::OutputStream::Write;
-    Status Write(const void* data, int64_t nbytes) override {
-      return inner_->Write(data, nbytes);
+      return ForwardingOutputStream::Abort();
     }
 
    private:
     RecordingFileSystem* fs_;
     std::string path_;
-    std::shared_ptr<arrow::io::OutputStream> inner_;
   };
 };
 

@@ -141,4 +141,25 @@ Result<std::shared_ptr<aio::OutputStream>> ForwardingFileSystem::OpenAppendStrea
   return base_->OpenAppendStream(path, metadata);
 }
 
+ForwardingOutputStream::ForwardingOutputStream(std::shared_ptr<aio::OutputStream> base)
+    : base_(std::move(base)) {}
+
+Status ForwardingOutputStream::Close() { return base_->Close(); }
+
+Status ForwardingOutputStream::Abort() { return base_->Abort(); }
+
+bool ForwardingOutputStream::closed() const { return base_->closed(); }
+
+Result<int64_t> ForwardingOutputStream::Tell() const { return base_->Tell(); }
+
+Status ForwardingOutputStream::Write(const void* data, int64_t nbytes) {
+  return base_->Write(data, nbytes);
+}
+
+Status ForwardingOutputStream::Write(const std::shared_ptr<arrow::Buffer>& data) {
+  return base_->Write(data);
+}
+
+Status ForwardingOutputStream::Flush() { return base_->Flush(); }
+
 }  // namespace otap_parquet::dataset

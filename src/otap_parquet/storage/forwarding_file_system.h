@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <arrow/filesystem/filesystem.h>
+#include <arrow/io/interfaces.h>
 
 namespace otap_parquet::dataset {
 
@@ -88,6 +89,27 @@ class ForwardingFileSystem : public arrow::fs::FileSystem {
 
  private:
   std::shared_ptr<arrow::fs::FileSystem> base_;
+};
+
+/// \brief An output stream that passes every call to the one it wraps; a subclass
+/// overrides only what it changes (the wrappers' streams record or fail a close).
+class ForwardingOutputStream : public arrow::io::OutputStream {
+ public:
+  /// \param base the stream every call goes to; not null.
+  explicit ForwardingOutputStream(std::shared_ptr<arrow::io::OutputStream> base);
+
+  const std::shared_ptr<arrow::io::OutputStream>& base() const { return base_; }
+
+  arrow::Status Close() override;
+  arrow::Status Abort() override;
+  bool closed() const override;
+  arrow::Result<int64_t> Tell() const override;
+  arrow::Status Write(const void* data, int64_t nbytes) override;
+  arrow::Status Write(const std::shared_ptr<arrow::Buffer>& data) override;
+  arrow::Status Flush() override;
+
+ private:
+  std::shared_ptr<arrow::io::OutputStream> base_;
 };
 
 }  // namespace otap_parquet::dataset

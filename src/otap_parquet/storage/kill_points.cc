@@ -45,27 +45,16 @@ const Settings& GetSettings() {
 
 // Counts Close (the end of a write: on object stores the moment the object
 // appears) as an event of its own.
-class EventOutputStream : public arrow::io::OutputStream {
+class EventOutputStream : public ForwardingOutputStream {
  public:
   EventOutputStream(std::shared_ptr<arrow::io::OutputStream> base, std::string path)
-      : base_(std::move(base)), path_(std::move(path)) {}
+      : ForwardingOutputStream(std::move(base)), path_(std::move(path)) {}
   Status Close() override {
-    if (!base_->closed()) StorageEvent("close", path_);
-    return base_->Close();
+    if (!closed()) StorageEvent("close", path_);
+    return ForwardingOutputStream::Close();
   }
-  Status Abort() override { return base_->Abort(); }
-  bool closed() const override { return base_->closed(); }
-  Result<int64_t> Tell() const override { return base_->Tell(); }
-  Status Write(const void* data, int64_t nbytes) override {
-    return base_->Write(data, nbytes);
-  }
-  Status Write(const std::shared_ptr<arrow::Buffer>& data) override {
-    return base_->Write(data);
-  }
-  Status Flush() override { return base_->Flush(); }
 
  private:
-  std::shared_ptr<arrow::io::OutputStream> base_;
   std::string path_;
 };
 
