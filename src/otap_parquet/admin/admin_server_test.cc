@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -37,6 +39,23 @@ groups:
           - {from: gen, to: out}
 )";
 
+// An engine of kYaml (not running) and admin options on a free loopback port.
+class AdminServerTest : public ::testing::Test {
+ protected:
+  void MakeEngine(std::optional<int> num_cores = std::nullopt) {
+    ASSERT_OK_AND_ASSIGN(auto config, engine::ParseAndValidate(kYaml, "admin.yaml",
+                                                               nodes::BuiltinRegistry()));
+    engine::EngineOptions options;
+    options.num_cores = num_cores;
+    ASSERT_OK_AND_ASSIGN(eng_,
+                         engine::Engine::Make(config, nodes::BuiltinRegistry(), options));
+    options_.bind_address = "127.0.0.1:0";
+  }
+
+  std::unique_ptr<engine::Engine> eng_;
+  AdminServerOptions options_;
+};
+
 int Get(httplib::Client& client, const char* path, std::string* body = nullptr) {
   auto res = client.Get(path);
   if (!res) return -1;
@@ -50,20 +69,13 @@ int Get(httplib::Client& client, const char* path, std::string* body = nullptr) 
 // Guarantees: livez is 200 throughout; readyz is 503 before Run and after the
 // shutdown request, 200 while every instance runs; metrics are Prometheus text
 // with the node labels; status lists both instances; the POST ends the run.
-TEST(AdminServerTest, ServesEngineLifecycle) {
-  ASSERT_OK_AND_ASSIGN(auto config, engine::ParseAndValidate(kYaml, "admin.yaml",
-                                                             nodes::BuiltinRegistry()));
-  engine::EngineOptions options;
-  options.num_cores = 2;
-  ASSERT_OK_AND_ASSIGN(auto eng,
-                       engine::Engine::Make(config, nodes::BuiltinRegistry(), options));
-  AdminServerOptions admin_options;
-  admin_options.bind_address = "127.0.0.1:0";
-  engine::Engine* e = eng.get();
-  admin_options.request_shutdown = [e](std::chrono::seconds timeout) {
+TEST_F(AdminServerTest, ServesEngineLifecycle) {
+  ASSERT_NO_FATAL_FAILURE(MakeEngine(/*num_cores=*/2));
+  engine::Engine* e = eng_.get();
+  options_.request_shutdown = [e](std::chrono::seconds timeout) {
     e->RequestShutdown(engine::Clock::now() + timeout);
   };
-  ASSERT_OK_AND_ASSIGN(auto server, AdminServer::Start(e, admin_options));
+  ASSERT_OK_AND_ASSIGN(auto server, AdminServer::Start(e, options_));
   ASSERT_GT(server->port(), 0);
   httplib::Client client("127.0.0.1", server->port());
 
@@ -71,7 +83,7 @@ TEST(AdminServerTest, ServesEngineLifecycle) {
   EXPECT_EQ(Get(client, "/api/v1/readyz"), 503);
 
   arrow::Status run_status;
-  std::thread runner([&] { run_status = eng->Run(); });
+  std::thread runner([&] { run_status = eng_->Run(); });
   int ready = 0;
   for (int i = 0; i < 1000 && ready != 200; ++i) {
     ready = Get(client, "/api/v1/readyz");
@@ -79,8 +91,8 @@ TEST(AdminServerTest, ServesEngineLifecycle) {
   }
   EXPECT_EQ(ready, 200);
   // Wait until some data has been acknowledged, so the counters are non-zero.
-  for (int i = 0; i < 1000 && eng->metrics().Sum("out", &engine::NodeMetrics::acked) == 0;
-       ++i) {
+  for (int i = 0;
+       i < 1000 && eng_->metrics().Sum("out", &engine::NodeMetrics::acked) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::string body;
@@ -105,31 +117,26 @@ TEST(AdminServerTest, ServesEngineLifecycle) {
   EXPECT_EQ(Get(client, "/api/v1/readyz", &body), 503);
   EXPECT_EQ(body, "not ready: stopped\n");
   EXPECT_EQ(Get(client, "/api/v1/livez"), 200);
-  EXPECT_GT(eng->metrics().Sum("out", &engine::NodeMetrics::acked), 0);
-  EXPECT_EQ(eng->metrics().Sum("out", &engine::NodeMetrics::acked),
-            eng->metrics().Sum("out", &engine::NodeMetrics::received_batches));
+  EXPECT_GT(eng_->metrics().Sum("out", &engine::NodeMetrics::acked), 0);
+  EXPECT_EQ(eng_->metrics().Sum("out", &engine::NodeMetrics::acked),
+            eng_->metrics().Sum("out", &engine::NodeMetrics::received_batches));
   server->Stop();
 }
 
 // Scenario: a second server asks for the port the first one holds; a malformed
 // address.
 // Guarantees: IOError naming the address (no silent port sharing); Invalid.
-TEST(AdminServerTest, BusyPortAndBadAddress) {
-  ASSERT_OK_AND_ASSIGN(auto config, engine::ParseAndValidate(kYaml, "admin.yaml",
-                                                             nodes::BuiltinRegistry()));
-  ASSERT_OK_AND_ASSIGN(auto eng, engine::Engine::Make(config, nodes::BuiltinRegistry(),
-                                                      engine::EngineOptions{}));
-  AdminServerOptions options;
-  options.bind_address = "127.0.0.1:0";
-  ASSERT_OK_AND_ASSIGN(auto first, AdminServer::Start(eng.get(), options));
-  options.bind_address = "127.0.0.1:" + std::to_string(first->port());
-  auto second = AdminServer::Start(eng.get(), options);
+TEST_F(AdminServerTest, BusyPortAndBadAddress) {
+  ASSERT_NO_FATAL_FAILURE(MakeEngine());
+  ASSERT_OK_AND_ASSIGN(auto first, AdminServer::Start(eng_.get(), options_));
+  options_.bind_address = "127.0.0.1:" + std::to_string(first->port());
+  auto second = AdminServer::Start(eng_.get(), options_);
   ASSERT_TRUE(second.status().IsIOError()) << second.status();
-  EXPECT_THAT(second.status().message(), HasSubstr(options.bind_address));
-  options.bind_address = "localhost";
-  EXPECT_TRUE(AdminServer::Start(eng.get(), options).status().IsInvalid());
-  options.bind_address = "127.0.0.1:70000";
-  EXPECT_TRUE(AdminServer::Start(eng.get(), options).status().IsInvalid());
+  EXPECT_THAT(second.status().message(), HasSubstr(options_.bind_address));
+  options_.bind_address = "localhost";
+  EXPECT_TRUE(AdminServer::Start(eng_.get(), options_).status().IsInvalid());
+  options_.bind_address = "127.0.0.1:70000";
+  EXPECT_TRUE(AdminServer::Start(eng_.get(), options_).status().IsInvalid());
 }
 
 // Sends `request` on a new connection to 127.0.0.1:`port` and reads until the server
@@ -159,16 +166,11 @@ std::string Exchange(int port, const std::string& request) {
 // request body: no memory for a client to fill, no worker waiting for bytes); every
 // answer closes its connection, so an idle scraper cannot hold one of the two
 // workers and delay a probe.
-TEST(AdminServerTest, RefusesBodiesAndClosesConnections) {
-  ASSERT_OK_AND_ASSIGN(auto config, engine::ParseAndValidate(kYaml, "admin.yaml",
-                                                             nodes::BuiltinRegistry()));
-  ASSERT_OK_AND_ASSIGN(auto eng, engine::Engine::Make(config, nodes::BuiltinRegistry(),
-                                                      engine::EngineOptions{}));
+TEST_F(AdminServerTest, RefusesBodiesAndClosesConnections) {
+  ASSERT_NO_FATAL_FAILURE(MakeEngine());
   bool shutdown_requested = false;
-  AdminServerOptions options;
-  options.bind_address = "127.0.0.1:0";
-  options.request_shutdown = [&](std::chrono::seconds) { shutdown_requested = true; };
-  ASSERT_OK_AND_ASSIGN(auto server, AdminServer::Start(eng.get(), options));
+  options_.request_shutdown = [&](std::chrono::seconds) { shutdown_requested = true; };
+  ASSERT_OK_AND_ASSIGN(auto server, AdminServer::Start(eng_.get(), options_));
 
   std::string answer = Exchange(server->port(),
                                 "POST /api/v1/groups/shutdown HTTP/1.1\r\nHost: x\r\n"

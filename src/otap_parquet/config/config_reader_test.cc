@@ -2,6 +2,8 @@
 #include "otap_parquet/config/config_reader.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "otap_parquet/config/strict_yaml.h"
 #include "otap_parquet/dataset/writer_options.h"
@@ -24,6 +26,21 @@ std::vector<std::string> Messages(const ConfigErrors& errors) {
   std::vector<std::string> out;
   for (const auto& error : errors.errors()) out.push_back(error.ToString());
   return out;
+}
+
+// What every null refused at its key says.
+constexpr char kNotNull[] = "must not be null (omit the key to use the default)";
+
+// A settings struct read by T::Read from `yaml` at `path`, and the errors recorded
+// (Finish() included: unknown keys too).
+template <typename T>
+std::pair<T, std::vector<std::string>> ReadSettings(const std::string& yaml,
+                                                    const std::string& path) {
+  ConfigErrors errors;
+  ConfigReader reader(YAML::Load(yaml), path, &errors);
+  T value = T::Read(reader);
+  reader.Finish();
+  return {std::move(value), Messages(errors)};
 }
 
 // Scenario: an enum key present, absent, misspelt and of the wrong type.
@@ -114,7 +131,7 @@ TEST(ConfigReaderTest, NullValueIsAnErrorUnlessAllowed) {
   EXPECT_FALSE(reader.Has("block"));
   EXPECT_FALSE(reader.IsNull("absent"));
   reader.Finish();
-  const std::string why = "must not be null (omit the key to use the default)";
+  const std::string why = kNotNull;
   EXPECT_THAT(Messages(errors),
               ElementsAre("n.batch_size (line 1): " + why, "n.name (line 2): " + why,
                           "n.tags (line 4): " + why, "n.flag (line 5): " + why,
@@ -218,18 +235,16 @@ TEST(ConfigReaderTest, ReportsDuplicateKeys) {
 // Guarantees: an error at the key (truncated to 0 it silently turned the age
 // flush off and made retries immediate); 0 and whole milliseconds read as given.
 TEST(ConfigReaderTest, MillisRefusesWhatWouldTruncateToZero) {
-  ConfigErrors errors;
-  ConfigReader writer(YAML::Load("flush_when_older_than: 500us\n"), "w", &errors);
-  (void)dataset::WriterOptions::Read(writer);
-  writer.Finish();
-  ConfigReader retry(YAML::Load("init_backoff: 10us\nmax_backoff: 2s\n"), "r", &errors);
-  const auto r = dataset::RetryConfig::Read(retry);
-  retry.Finish();
-  EXPECT_EQ(r.max_backoff, std::chrono::milliseconds(2000));
-  EXPECT_THAT(Messages(errors),
+  const auto [w, writer_errors] =
+      ReadSettings<dataset::WriterOptions>("flush_when_older_than: 500us\n", "w");
+  EXPECT_THAT(writer_errors,
               ElementsAre("w.flush_when_older_than (line 1): must be 0 or at least 1ms "
-                          "(whole milliseconds), got \"500us\"",
-                          "r.init_backoff (line 1): must be 0 or at least 1ms (whole "
+                          "(whole milliseconds), got \"500us\""));
+  const auto [r, retry_errors] =
+      ReadSettings<dataset::RetryConfig>("init_backoff: 10us\nmax_backoff: 2s\n", "r");
+  EXPECT_EQ(r.max_backoff, std::chrono::milliseconds(2000));
+  EXPECT_THAT(retry_errors,
+              ElementsAre("r.init_backoff (line 1): must be 0 or at least 1ms (whole "
                           "milliseconds), got \"10us\""));
   ConfigErrors ok_errors;
   ConfigReader ok(YAML::Load("a: 0s\nb: 1500us\n"), "n", &ok_errors);
@@ -243,26 +258,20 @@ TEST(ConfigReaderTest, MillisRefusesWhatWouldTruncateToZero) {
 // Guarantees: each error is recorded at the key that holds the value, with its
 // line; values read before the error are kept.
 TEST(ConfigReaderTest, SettingsStructsReadAndCheckThemselves) {
-  ConfigErrors errors;
-  ConfigReader retry(
-      YAML::Load("max_retries: -1\ninit_backoff: 2s\nmax_backoff: 1s\nbackoff_base: 3\n"),
-      "x.retry", &errors);
-  const auto r = dataset::RetryConfig::Read(retry);
-  retry.Finish();
+  const auto [r, retry_errors] = ReadSettings<dataset::RetryConfig>(
+      "max_retries: -1\ninit_backoff: 2s\nmax_backoff: 1s\nbackoff_base: 3\n", "x.retry");
   EXPECT_EQ(r.backoff_base, 3.0);
-  EXPECT_THAT(Messages(errors),
+  EXPECT_THAT(retry_errors,
               ElementsAre("x.retry.max_retries (line 1): must be >= 0, got -1",
                           "x.retry.max_backoff (line 3): must be >= init_backoff "
                           "(2000ms), got 1000ms"));
 
-  ConfigErrors writer_errors;
-  ConfigReader writer(YAML::Load("compression: snappy\nbloom_filter_columns: [a, \"\"]\n"
-                                 "bloom_filter_fpp: 2\ndictionary: maybe\n"),
-                      "w", &writer_errors);
-  const auto w = dataset::WriterOptions::Read(writer);
-  writer.Finish();
+  const auto [w, writer_errors] = ReadSettings<dataset::WriterOptions>(
+      "compression: snappy\nbloom_filter_columns: [a, \"\"]\n"
+      "bloom_filter_fpp: 2\ndictionary: maybe\n",
+      "w");
   EXPECT_EQ(w.compression, dataset::Compression::kSnappy);
-  EXPECT_THAT(Messages(writer_errors),
+  EXPECT_THAT(writer_errors,
               ElementsAre("w.dictionary (line 4): expected true or false, got maybe",
                           "w.bloom_filter_columns[1] (line 2): must not be empty",
                           "w.bloom_filter_fpp (line 3): must be in (0, 1), got 2"));
@@ -287,17 +296,11 @@ TEST(ConfigReaderTest, SettingsStructsReadAndCheckThemselves) {
 // Guarantees: null target_rows_per_file and flush_when_older_than turn the rule off
 // (0), as upstream's Option; a null compression is an error at its key.
 TEST(ConfigReaderTest, WriterOptionsNullTurnsOptionalRulesOff) {
-  ConfigErrors errors;
-  ConfigReader writer(
-      YAML::Load("target_rows_per_file: ~\nflush_when_older_than:\ncompression: ~\n"),
-      "w", &errors);
-  const auto w = dataset::WriterOptions::Read(writer);
-  writer.Finish();
+  const auto [w, errors] = ReadSettings<dataset::WriterOptions>(
+      "target_rows_per_file: ~\nflush_when_older_than:\ncompression: ~\n", "w");
   EXPECT_EQ(w.target_rows_per_file, 0);
   EXPECT_EQ(w.flush_when_older_than.count(), 0);
-  EXPECT_THAT(Messages(errors),
-              ElementsAre("w.compression (line 3): must not be null (omit the key to "
-                          "use the default)"));
+  EXPECT_THAT(errors, ElementsAre(std::string("w.compression (line 3): ") + kNotNull));
 }
 
 }  // namespace

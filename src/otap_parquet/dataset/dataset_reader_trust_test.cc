@@ -30,6 +30,7 @@
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/otlp/equivalence.h"
+#include "otap_parquet/storage/forwarding_file_system.h"
 #include "otap_parquet/testing/gtest_util.h"
 #include "otap_parquet/testing/temp_dir.h"
 
@@ -111,17 +112,17 @@ class FlakyFile : public arrow::io::RandomAccessFile {
 // The local filesystem, except that reads of plan->path fail as planned. As "local"
 // the reader streams column chunks through buffered reads; otherwise it pre-buffers
 // each row group in coalesced reads, as for object stores.
-class FlakyFileSystem : public arrow::fs::SlowFileSystem {
+class FlakyFileSystem : public ForwardingFileSystem {
  public:
   explicit FlakyFileSystem(FailurePlan* plan, bool local = false)
-      : arrow::fs::SlowFileSystem(std::make_shared<arrow::fs::LocalFileSystem>(), 0.0),
+      : ForwardingFileSystem(std::make_shared<arrow::fs::LocalFileSystem>()),
         plan_(plan),
         local_(local) {}
   std::string type_name() const override { return local_ ? "local" : "flaky"; }
-  using arrow::fs::SlowFileSystem::OpenInputFile;
+  using ForwardingFileSystem::OpenInputFile;
   arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
       const std::string& path) override {
-    ARROW_ASSIGN_OR_RAISE(auto file, arrow::fs::SlowFileSystem::OpenInputFile(path));
+    ARROW_ASSIGN_OR_RAISE(auto file, ForwardingFileSystem::OpenInputFile(path));
     if (path != plan_->path) return file;
     return std::make_shared<FlakyFile>(std::move(file), plan_);
   }

@@ -32,6 +32,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/generator/test_batches.h"
 #include "otap_parquet/otlp/convert.h"
+#include "otap_parquet/storage/forwarding_file_system.h"
 #include "otap_parquet/testing/gtest_util.h"
 #include "otap_parquet/util/serial_worker.h"
 
@@ -47,99 +48,68 @@ namespace fs = std::filesystem;
 /// An Arrow file system over LocalFileSystem that records what happens to files
 /// ("open <path>", "close <path>", "move <dest>", "delete <path>") and can fail an
 /// operation on request. The files are real; only the bookkeeping is added.
-class RecordingFileSystem final : public arrow::fs::FileSystem {
+class RecordingFileSystem final : public ForwardingFileSystem {
  public:
   /// Returns a non-OK status to make operation `op` ("open", "close", "move") on
   /// `path` fail.
   using FailHook = std::function<Status(const std::string& op, const std::string& path)>;
 
-  RecordingFileSystem() : inner_(std::make_shared<arrow::fs::LocalFileSystem>()) {}
+  RecordingFileSystem()
+      : ForwardingFileSystem(std::make_shared<arrow::fs::LocalFileSystem>()) {}
 
   std::vector<std::string> events;
   FailHook fail = [](const std::string&, const std::string&) { return Status::OK(); };
 
+  using ForwardingFileSystem::CreateDir;
+  using ForwardingFileSystem::Equals;
+  using ForwardingFileSystem::OpenOutputStream;
+
   std::string type_name() const override { return "recording"; }
   bool Equals(const FileSystem& other) const override { return &other == this; }
-  arrow::Result<arrow::fs::FileInfo> GetFileInfo(const std::string& path) override {
-    return inner_->GetFileInfo(path);
-  }
-  arrow::Result<arrow::fs::FileInfoVector> GetFileInfo(
-      const arrow::fs::FileSelector& select) override {
-    return inner_->GetFileInfo(select);
-  }
   Status CreateDir(const std::string& path, bool recursive) override {
     ARROW_RETURN_NOT_OK(fail("mkdir", path));
-    return inner_->CreateDir(path, recursive);
+    return ForwardingFileSystem::CreateDir(path, recursive);
   }
-  Status DeleteDir(const std::string& path) override { return inner_->DeleteDir(path); }
-  Status DeleteDirContents(const std::string& path, bool missing_dir_ok) override {
-    return inner_->DeleteDirContents(path, missing_dir_ok);
-  }
-  Status DeleteRootDirContents() override { return inner_->DeleteRootDirContents(); }
   Status DeleteFile(const std::string& path) override {
     events.push_back("delete " + path);
-    return inner_->DeleteFile(path);
+    return ForwardingFileSystem::DeleteFile(path);
   }
   Status Move(const std::string& src, const std::string& dest) override {
     ARROW_RETURN_NOT_OK(fail("move", dest));
     events.push_back("move " + dest);
-    return inner_->Move(src, dest);
-  }
-  Status CopyFile(const std::string& src, const std::string& dest) override {
-    return inner_->CopyFile(src, dest);
-  }
-  arrow::Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(
-      const std::string& path) override {
-    return inner_->OpenInputStream(path);
-  }
-  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
-      const std::string& path) override {
-    return inner_->OpenInputFile(path);
+    return ForwardingFileSystem::Move(src, dest);
   }
   arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenOutputStream(
       const std::string& path,
       const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
     ARROW_RETURN_NOT_OK(fail("open", path));
-    ARROW_ASSIGN_OR_RAISE(auto stream, inner_->OpenOutputStream(path, metadata));
+    ARROW_ASSIGN_OR_RAISE(auto stream,
+                          ForwardingFileSystem::OpenOutputStream(path, metadata));
     events.push_back("open " + path);
     return std::make_shared<Stream>(this, path, std::move(stream));
   }
-  arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenAppendStream(
-      const std::string& path,
-      const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
-    return inner_->OpenAppendStream(path, metadata);
-  }
 
  private:
-  class Stream final : public arrow::io::OutputStream {
+  class Stream final : public ForwardingOutputStream {
    public:
     Stream(RecordingFileSystem* fs, std::string path,
            std::shared_ptr<arrow::io::OutputStream> inner)
-        : fs_(fs), path_(std::move(path)), inner_(std::move(inner)) {}
+        : ForwardingOutputStream(std::move(inner)), fs_(fs), path_(std::move(path)) {}
     Status Close() override {
-      if (inner_->closed()) return Status::OK();
+      if (closed()) return Status::OK();
       ARROW_RETURN_NOT_OK(fs_->fail("close", path_));
       fs_->events.push_back("close " + path_);
-      return inner_->Close();
+      return ForwardingOutputStream::Close();
     }
     Status Abort() override {
       fs_->events.push_back("abort " + path_);
-      return inner_->Abort();
-    }
-    bool closed() const override { return inner_->closed(); }
-    arrow::Result<int64_t> Tell() const override { return inner_->Tell(); }
-    using arrow::io::OutputStream::Write;
-    Status Write(const void* data, int64_t nbytes) override {
-      return inner_->Write(data, nbytes);
+      return ForwardingOutputStream::Abort();
     }
 
    private:
     RecordingFileSystem* fs_;
     std::string path_;
-    std::shared_ptr<arrow::io::OutputStream> inner_;
   };
-
-  std::shared_ptr<arrow::fs::LocalFileSystem> inner_;
 };
 
 class DatasetWriterTest : public ::testing::Test {

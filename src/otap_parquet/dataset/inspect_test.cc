@@ -18,6 +18,7 @@
 #include <parquet/file_reader.h>
 
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
+#include "otap_parquet/storage/forwarding_file_system.h"
 #include "otap_parquet/testing/gtest_util.h"
 #include "otap_parquet/testing/temp_dir.h"
 
@@ -261,16 +262,18 @@ class FailingFile : public arrow::io::RandomAccessFile {
   bool closed_ = false;
 };
 
-// The local filesystem, except that reads of `path` fail.
-class FailingFileSystem : public arrow::fs::SlowFileSystem {
+// The local files, except that reads of `path` fail; a type of its own (not
+// "local"), so inspect takes the object-store paths, where such failures happen.
+class FailingFileSystem : public ForwardingFileSystem {
  public:
   explicit FailingFileSystem(std::string path)
-      : arrow::fs::SlowFileSystem(std::make_shared<arrow::fs::LocalFileSystem>(), 0.0),
+      : ForwardingFileSystem(std::make_shared<arrow::fs::LocalFileSystem>()),
         path_(std::move(path)) {}
-  using arrow::fs::SlowFileSystem::OpenInputFile;
+  std::string type_name() const override { return "failing"; }
+  using ForwardingFileSystem::OpenInputFile;
   arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
       const std::string& path) override {
-    if (path != path_) return arrow::fs::SlowFileSystem::OpenInputFile(path);
+    if (path != path_) return ForwardingFileSystem::OpenInputFile(path);
     return std::make_shared<FailingFile>(static_cast<int64_t>(stdfs::file_size(path)));
   }
 

@@ -22,6 +22,7 @@
 #include "otap_parquet/generator/otlp_generator.h"
 #include "otap_parquet/otlp/convert.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/object_store_like_fs.h"
 #include "otap_parquet/testing/temp_dir.h"
 
 namespace otap_parquet::dataset {
@@ -554,12 +555,6 @@ TEST(RepairTest, ChildrenWhoseRootIsPublishedDuringRepairAreKept) {
 // counts from the time the writer finished the file (footer), not from the
 // modification time; once that is older than the grace period too (a crashed
 // flush's leftovers), they are removed.
-// Local files seen as an object store's (modification time = upload start).
-class ObjectStoreLikeFs : public arrow::fs::LocalFileSystem {
- public:
-  std::string type_name() const override { return "object-store-like"; }
-};
-
 TEST(RepairTest, OrphanAgeCountsFromWhenTheWriterFinishedTheFile) {
   ScopedTempDir dir;
   WriteDataset(dir.path(), Signal::kLogs, 2);
@@ -568,7 +563,7 @@ TEST(RepairTest, OrphanAgeCountsFromWhenTheWriterFinishedTheFile) {
   stdfs::remove(logs.back());
   Backdate(dir.path(), std::chrono::hours(2));
 
-  auto fs = std::make_shared<ObjectStoreLikeFs>();
+  auto fs = std::make_shared<otap_parquet::testing::ObjectStoreLikeFs>();
   RepairOptions options;
   options.apply = true;
   ASSERT_OK_AND_ASSIGN(auto live, Repair(fs, dir.path(), options));

@@ -16,6 +16,7 @@
 
 #include "otap_parquet/dataset/dataset_reader_test_util.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/object_store_like_fs.h"
 #include "otap_parquet/testing/temp_dir.h"
 
 namespace otap_parquet::dataset {
@@ -137,12 +138,6 @@ TEST(TailPlannerTest, HoldsChildrenAboveTheVisibleParents) {
   }
 }
 
-// Local files seen as an object store's (paths the same, type name not "local").
-class ObjectStoreLikeFs : public arrow::fs::LocalFileSystem {
- public:
-  std::string type_name() const override { return "object-store-like"; }
-};
-
 // Scenario: a polling replay on an object store lists a flush's child files while
 // their root file is not published yet, and every file's Last-Modified is two hours
 // back: for a multipart upload that is when the upload *started* (a writer that kept
@@ -157,7 +152,7 @@ TEST(TailPlannerTest, ObjectStoreChildrenAreHeldFromWhenFirstListed) {
   for (const auto& entry : stdfs::recursive_directory_iterator(dir.path())) {
     if (entry.is_regular_file()) stdfs::last_write_time(entry.path(), old);
   }
-  auto fs = std::make_shared<ObjectStoreLikeFs>();
+  auto fs = std::make_shared<otap_parquet::testing::ObjectStoreLikeFs>();
   ASSERT_OK_AND_ASSIGN(auto whole, Discover(fs, dir.path()));
   ASSERT_EQ(whole.partitions.size(), 1u);
   DatasetPlan partial = whole;

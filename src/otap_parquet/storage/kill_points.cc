@@ -16,13 +16,14 @@
 
 #include <arrow/io/interfaces.h>
 
+#include "otap_parquet/storage/forwarding_file_system.h"
+
 namespace otap_parquet::dataset {
 
 namespace {
 
 using arrow::Result;
 using arrow::Status;
-namespace afs = arrow::fs;
 
 struct Settings {
   int64_t kill_at = 0;  // 0: never
@@ -44,115 +45,72 @@ const Settings& GetSettings() {
 
 // Counts Close (the end of a write: on object stores the moment the object
 // appears) as an event of its own.
-class EventOutputStream : public arrow::io::OutputStream {
+class EventOutputStream : public ForwardingOutputStream {
  public:
   EventOutputStream(std::shared_ptr<arrow::io::OutputStream> base, std::string path)
-      : base_(std::move(base)), path_(std::move(path)) {}
+      : ForwardingOutputStream(std::move(base)), path_(std::move(path)) {}
   Status Close() override {
-    if (!base_->closed()) StorageEvent("close", path_);
-    return base_->Close();
+    if (!closed()) StorageEvent("close", path_);
+    return ForwardingOutputStream::Close();
   }
-  Status Abort() override { return base_->Abort(); }
-  bool closed() const override { return base_->closed(); }
-  Result<int64_t> Tell() const override { return base_->Tell(); }
-  Status Write(const void* data, int64_t nbytes) override {
-    return base_->Write(data, nbytes);
-  }
-  Status Write(const std::shared_ptr<arrow::Buffer>& data) override {
-    return base_->Write(data);
-  }
-  Status Flush() override { return base_->Flush(); }
 
  private:
-  std::shared_ptr<arrow::io::OutputStream> base_;
   std::string path_;
 };
 
-class EventFileSystem : public afs::FileSystem {
+// Every change is a StorageEvent() before it is made; the rest is forwarded.
+class EventFileSystem : public ForwardingFileSystem {
  public:
-  explicit EventFileSystem(std::shared_ptr<afs::FileSystem> base)
-      : afs::FileSystem(base->io_context()), base_(std::move(base)) {}
+  using ForwardingFileSystem::CreateDir;
+  using ForwardingFileSystem::DeleteDirContents;
+  using ForwardingFileSystem::ForwardingFileSystem;
+  using ForwardingFileSystem::OpenAppendStream;
+  using ForwardingFileSystem::OpenOutputStream;
 
-  std::string type_name() const override { return base_->type_name(); }
-  bool Equals(const afs::FileSystem& other) const override {
-    return this == &other || base_->Equals(other);
-  }
-  Result<std::string> NormalizePath(std::string path) override {
-    return base_->NormalizePath(std::move(path));
-  }
-  Result<std::string> PathFromUri(const std::string& uri) const override {
-    return base_->PathFromUri(uri);
-  }
-  Result<std::string> MakeUri(std::string path) const override {
-    return base_->MakeUri(std::move(path));
-  }
-  Result<afs::FileInfo> GetFileInfo(const std::string& path) override {
-    return base_->GetFileInfo(path);
-  }
-  Result<afs::FileInfoVector> GetFileInfo(const afs::FileSelector& select) override {
-    return base_->GetFileInfo(select);
-  }
   Status CreateDir(const std::string& path, bool recursive) override {
     StorageEvent("mkdir", path);
-    return base_->CreateDir(path, recursive);
+    return ForwardingFileSystem::CreateDir(path, recursive);
   }
   Status DeleteDir(const std::string& path) override {
     StorageEvent("rmdir", path);
-    return base_->DeleteDir(path);
+    return ForwardingFileSystem::DeleteDir(path);
   }
   Status DeleteDirContents(const std::string& path, bool missing_dir_ok) override {
     StorageEvent("rmdir-contents", path);
-    return base_->DeleteDirContents(path, missing_dir_ok);
+    return ForwardingFileSystem::DeleteDirContents(path, missing_dir_ok);
   }
   Status DeleteRootDirContents() override {
     StorageEvent("rmdir-contents", "/");
-    return base_->DeleteRootDirContents();
+    return ForwardingFileSystem::DeleteRootDirContents();
   }
   Status DeleteFile(const std::string& path) override {
     StorageEvent("delete", path);
-    return base_->DeleteFile(path);
+    return ForwardingFileSystem::DeleteFile(path);
   }
   Status Move(const std::string& src, const std::string& dest) override {
     StorageEvent("move", dest);
-    return base_->Move(src, dest);
+    return ForwardingFileSystem::Move(src, dest);
   }
   Status CopyFile(const std::string& src, const std::string& dest) override {
     StorageEvent("copy", dest);
-    return base_->CopyFile(src, dest);
-  }
-  Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(
-      const std::string& path) override {
-    return base_->OpenInputStream(path);
-  }
-  Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(
-      const afs::FileInfo& info) override {
-    return base_->OpenInputStream(info);
-  }
-  Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
-      const std::string& path) override {
-    return base_->OpenInputFile(path);
-  }
-  Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
-      const afs::FileInfo& info) override {
-    return base_->OpenInputFile(info);
+    return ForwardingFileSystem::CopyFile(src, dest);
   }
   Result<std::shared_ptr<arrow::io::OutputStream>> OpenOutputStream(
       const std::string& path,
       const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
     StorageEvent("open", path);
-    ARROW_ASSIGN_OR_RAISE(auto stream, base_->OpenOutputStream(path, metadata));
+    ARROW_ASSIGN_OR_RAISE(auto stream,
+                          ForwardingFileSystem::OpenOutputStream(path, metadata));
     return std::make_shared<EventOutputStream>(std::move(stream), path);
   }
   Result<std::shared_ptr<arrow::io::OutputStream>> OpenAppendStream(
       const std::string& path,
       const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
     StorageEvent("open", path);
-    ARROW_ASSIGN_OR_RAISE(auto stream, base_->OpenAppendStream(path, metadata));
+    ARROW_ASSIGN_OR_RAISE(auto stream,
+                          ForwardingFileSystem::OpenAppendStream(path, metadata));
     return std::make_shared<EventOutputStream>(std::move(stream), path);
   }
-
- private:
-  std::shared_ptr<afs::FileSystem> base_;
 };
 
 }  // namespace

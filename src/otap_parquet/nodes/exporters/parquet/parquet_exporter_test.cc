@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -49,6 +50,49 @@ std::pair<int, int> CountFiles(const fs::path& dir) {
   return {parquet, tmp};
 }
 
+engine::Exporter& AsExporter(std::unique_ptr<engine::Node>& node) {
+  return static_cast<engine::Exporter&>(*node);
+}
+
+// Waits until `pred` holds (the WAL's sync thread Acks on its own schedule; no time
+// limit that a loaded machine could exceed).
+template <typename Pred>
+void WaitFor(Pred pred) {
+  while (!pred()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+// Ticks the exporter's timer every `period` while `pred` holds, at most `max_ticks`
+// times (the assertions after it then say what is missing): what the publisher
+// thread settles (a publish, a failure) reaches the metrics and the senders at a tick.
+template <typename Pred>
+arrow::Status TickWhile(engine::Exporter& exporter, FakeEffect& effect, Pred pred,
+                        std::chrono::milliseconds period = std::chrono::milliseconds(1),
+                        int max_ticks = std::numeric_limits<int>::max()) {
+  for (int i = 0; i < max_ticks && pred(); ++i) {
+    std::this_thread::sleep_for(period);
+    ARROW_RETURN_NOT_OK(exporter.OnTimer(engine::Clock::now(), effect));
+  }
+  return arrow::Status::OK();
+}
+
+// A graceful stop, given `seconds`.
+arrow::Status Stop(engine::Exporter& exporter, FakeEffect& effect, int seconds = 60) {
+  return exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(seconds), effect)
+      .status();
+}
+
+constexpr char kByPartId[] = "[{schema_metadata: [_part_id]}]";
+constexpr char kHourly[] = "[{event_time: hour}]";
+
+// `items` logs of one resource and scope, alternating between hour 00 and hour 01
+// of 2025-11-25.
+engine::PData OverTwoHours(const std::shared_ptr<Outcomes>& sink, uint64_t seq,
+                           int items) {
+  engine::PData msg(testing::LogsOverTwoHours(testing::OneScopeOptions(items, seq + 1)));
+  msg.context.Subscribe(sink, {0, seq});
+  return msg;
+}
+
 class ParquetExporterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -61,11 +105,11 @@ class ParquetExporterTest : public ::testing::Test {
   void TearDown() override {
     std::error_code ec;
     fs::remove_all(base_, ec);
+    fs::remove_all(base_.string() + "-wal", ec);
   }
 
   arrow::Result<std::unique_ptr<engine::Node>> MakeNode(
-      const std::string& extra,
-      const std::string& partitioning = "[{schema_metadata: [_part_id]}]",
+      const std::string& extra, const std::string& partitioning = kByPartId,
       const std::optional<fs::path>& base = std::nullopt) {
     const YAML::Node config =
         YAML::Load("storage: {file: {base_uri: '" + base.value_or(base_).string() +
@@ -78,6 +122,55 @@ class ParquetExporterTest : public ::testing::Test {
     settings.config_path = "nodes.pq.config";
     settings.logger = spdlog::default_logger();
     return kParquetExporterFactory.create(settings, config);
+  }
+
+  // Config of a WAL beside the dataset (`<base>-wal`, so that breaking the dataset's
+  // storage leaves the log alone) with `wal_keys` added, rows flushed by age only.
+  std::string WalBesideTheDataset(const std::string& flush_age,
+                                  const std::string& wal_keys = "") {
+    return "wal: {enabled: true, path: '" + base_.string() + "-wal'" + wal_keys +
+           "}\nwriter_options: {target_rows_per_file: 1000000, flush_when_older_than: " +
+           flush_age + "}\n";
+  }
+
+  // A node made by MakeNode, started on `effect` (a restart, after a kill when the
+  // last one was destroyed without Shutdown).
+  arrow::Result<std::unique_ptr<engine::Node>> StartNode(
+      FakeEffect& effect, const std::string& extra,
+      const std::string& partitioning = kByPartId,
+      const std::optional<fs::path>& base = std::nullopt) {
+    ARROW_ASSIGN_OR_RAISE(auto node, MakeNode(extra, partitioning, base));
+    ARROW_RETURN_NOT_OK(AsExporter(node).Start(effect));
+    return node;
+  }
+
+  // The dataset's storage broken (its base directory replaced by a file, refused
+  // also to root) and back.
+  void BreakStorage() {
+    fs::remove_all(base_);
+    std::ofstream(base_.string()) << "not a directory";
+  }
+  void RestoreStorage() {
+    fs::remove(base_);
+    fs::create_directories(base_);
+  }
+
+  // Hour 01 of 2025-11-25 made unwritable (a file where its directory goes): the
+  // returned path, to remove to clear the way.
+  fs::path BlockHour01() {
+    const fs::path blocked = base_ / "logs" / "date=2025-11-25" / "hour=01";
+    fs::create_directories(blocked.parent_path());
+    std::ofstream(blocked.string()) << "not a directory";
+    return blocked;
+  }
+
+  // Exports 400 logs over hours 00 and 01 (hour 01 blocked) and ticks until the
+  // record's write is reported failed: hour 00 is published, hour 01 is not.
+  arrow::Status ExportUntilHour01Fails(engine::Exporter& exporter, FakeEffect& effect) {
+    ARROW_RETURN_NOT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect));
+    WaitFor([&] { return acked() == 1u; });
+    return TickWhile(exporter, effect,
+                     [&] { return effect.metrics().extra("wal_rewrite_failures") == 0; });
   }
 
   engine::PData Message(uint64_t seq) {
@@ -99,10 +192,6 @@ class ParquetExporterTest : public ::testing::Test {
   std::shared_ptr<Outcomes> sink_;
   FakeEffect effect_{"pq"};
 };
-
-engine::Exporter& AsExporter(std::unique_ptr<engine::Node>& node) {
-  return static_cast<engine::Exporter&>(*node);
-}
 
 // Scenario: config errors in the exporter's own keys, in upstream's keys (bad
 // value, typo) and in our max_pending_batches.
@@ -172,10 +261,7 @@ TEST_F(ParquetExporterTest, AcksOnlyAfterTheFlush) {
   // The age flush runs on the publisher thread; a later tick settles it.
   ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "age"), 1);
-  while (acked() < 3u) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  ASSERT_OK(TickWhile(exporter, effect_, [&] { return acked() < 3u; }));
   EXPECT_EQ(acked(), 3u);
   EXPECT_EQ(nacked(), 0u);
   EXPECT_GT(CountFiles(base_).first, 0);
@@ -184,9 +270,7 @@ TEST_F(ParquetExporterTest, AcksOnlyAfterTheFlush) {
   EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "age"), 1);
   EXPECT_GT(effect_.metrics().extra("parquet_files_closed"), 0);
   EXPECT_GT(effect_.metrics().extra("parquet_bytes_written"), 0);
-  ASSERT_TRUE(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                  .status()
-                  .ok());
+  ASSERT_TRUE(Stop(exporter, effect_, 10).ok());
 }
 
 // Scenario: no flush rule can be reached soon (row target far away, age 1 h, no
@@ -230,8 +314,7 @@ TEST_F(ParquetExporterTest, NacksWhenStorageIsUnwritableAndKeepsRunning) {
   ASSERT_OK_AND_ASSIGN(auto node, MakeNode("writer_options: {target_rows_per_file: 5}"));
   auto& exporter = AsExporter(node);
   ASSERT_OK(exporter.Start(effect_));
-  fs::remove_all(base_);
-  std::ofstream(base_.string()) << "not a directory";
+  BreakStorage();
   ASSERT_OK(exporter.Export(Message(0), effect_));
   ASSERT_EQ(nacked(), 1u);
   EXPECT_FALSE(sink_->nacks[0].permanent);
@@ -239,18 +322,13 @@ TEST_F(ParquetExporterTest, NacksWhenStorageIsUnwritableAndKeepsRunning) {
   EXPECT_TRUE(exporter.AcceptsPdata());
   EXPECT_GT(effect_.metrics().extra("parquet_write_errors"), 0);
 
-  fs::remove(base_);
-  fs::create_directories(base_);
+  RestoreStorage();
   ASSERT_OK(exporter.Export(Message(1), effect_));  // 10 rows >= 5: flushed at once
-  while (acked() < 1u) {  // published on the publisher thread, settled by a tick
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  // Published on the publisher thread, settled by a tick.
+  ASSERT_OK(TickWhile(exporter, effect_, [&] { return acked() < 1u; }));
   EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(sink_->acked[0], 1u);
-  ASSERT_TRUE(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                  .status()
-                  .ok());
+  ASSERT_TRUE(Stop(exporter, effect_, 10).ok());
   EXPECT_EQ(nacked(), 1u);
 }
 
@@ -266,13 +344,6 @@ TEST_F(ParquetExporterTest, StartFailsWhenStorageCannotBeOpened) {
   EXPECT_FALSE(st.ok());
   EXPECT_THAT(st.message(), HasSubstr("pq"));
   base_ = saved;
-}
-
-// Waits until `pred` holds (the WAL's sync thread Acks on its own schedule; no time
-// limit that a loaded machine could exceed).
-template <typename Pred>
-void WaitFor(Pred pred) {
-  while (!pred()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 std::vector<std::string> WalSegments(const fs::path& dir) {
@@ -364,8 +435,7 @@ TEST_F(ParquetExporterTest, WalAcksAfterTheSyncNotTheFlush) {
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 3);
   EXPECT_GT(effect_.metrics().extra("wal_bytes"), 0);
   EXPECT_EQ(effect_.metrics().extra("parquet_flushes", "pending"), 0);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 30);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(acked(), 3u);
@@ -378,26 +448,22 @@ TEST_F(ParquetExporterTest, WalAcksAfterTheSyncNotTheFlush) {
 // shutdown publishes their 30 rows, and a third start finds nothing to replay.
 TEST_F(ParquetExporterTest, WalReplaysUnpublishedBatchesOnStart) {
   {
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-    auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect_));
-    for (uint64_t i = 0; i < 3; ++i) ASSERT_OK(exporter.Export(Message(i), effect_));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect_, kWalSlowFlush));
+    for (uint64_t i = 0; i < 3; ++i) {
+      ASSERT_OK(AsExporter(node).Export(Message(i), effect_));
+    }
     WaitFor([&] { return acked() == 3u; });
   }
   EXPECT_EQ(CountFiles(base_).first, 0);
   {
     FakeEffect effect{"pq"};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-    auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalSlowFlush));
     EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 3);
-    ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect)
-                  .status());
+    ASSERT_OK(Stop(AsExporter(node), effect, 10));
     EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 30);
   }
   FakeEffect effect{"pq"};
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-  ASSERT_OK(AsExporter(node).Start(effect));
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalSlowFlush));
   EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 0);
   EXPECT_TRUE(WalSegments(base_ / "_wal").empty());
 }
@@ -408,17 +474,13 @@ TEST_F(ParquetExporterTest, WalReplaysUnpublishedBatchesOnStart) {
 TEST_F(ParquetExporterTest, WalOfARemovedCoreIsAdoptedByCoreZero) {
   {
     FakeEffect core1{"pq", 1};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-    ASSERT_OK(AsExporter(node).Start(core1));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(core1, kWalSlowFlush));
     ASSERT_OK(AsExporter(node).Export(Message(0), core1));
     WaitFor([&] { return acked() == 1u; });
   }
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalSlowFlush));
-  ASSERT_OK(AsExporter(node).Start(effect_));
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect_, kWalSlowFlush));
   EXPECT_EQ(effect_.metrics().extra("wal_replayed_records"), 1);
-  ASSERT_OK(AsExporter(node)
-                .Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(AsExporter(node), effect_, 10));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
 }
 
@@ -429,41 +491,32 @@ TEST_F(ParquetExporterTest, WalOfARemovedCoreIsAdoptedByCoreZero) {
 // log (no Nack: it was Acked), is re-read and written again by a later timer tick,
 // and its rows end up published (counted as a rewrite).
 TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
-  ASSERT_OK_AND_ASSIGN(auto node,
-                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
-                                "-wal'}\n"
-                                "writer_options: {target_rows_per_file: 1000000, "
-                                "flush_when_older_than: 1s}\n"));
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(WalBesideTheDataset("1s")));
   auto& exporter = AsExporter(node);
   ASSERT_OK(exporter.Start(effect_));
   ASSERT_OK(exporter.Export(Message(0), effect_));
   WaitFor([&] { return acked() == 1u; });
-  fs::remove_all(base_);
-  std::ofstream(base_.string()) << "not a directory";
+  BreakStorage();
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {  // published behind
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  // Reported once the failed flush is settled (published behind).
+  ASSERT_OK(TickWhile(exporter, effect_, [&] {
+    return effect_.metrics().extra("wal_rewrite_failures") == 0;
+  }));
   EXPECT_EQ(effect_.metrics().extra("wal_rewrite_failures"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
   EXPECT_EQ(nacked(), 0u);
-  fs::remove(base_);
-  fs::create_directories(base_);
-  for (int i = 0; i < 600 && effect_.metrics().extra("parquet_rows_written", "logs") == 0;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  RestoreStorage();
+  ASSERT_OK(TickWhile(
+      exporter, effect_,
+      [&] { return effect_.metrics().extra("parquet_rows_written", "logs") == 0; },
+      std::chrono::milliseconds(100), 600));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
   EXPECT_GE(effect_.metrics().extra("wal_rewrites"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(nacked(), 0u);
-  fs::remove_all(base_.string() + "-wal");
 }
 
 // Scenario: WAL on; the dataset's storage breaks (base directory replaced by a
@@ -475,15 +528,10 @@ TEST_F(ParquetExporterTest, WalRewritesAfterAFailedFlush) {
 // in the log. Failed before the fix: Nacked at once (the log took nothing while the
 // storage was down).
 TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
-  ASSERT_OK_AND_ASSIGN(auto node,
-                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
-                                "-wal'}\n"
-                                "writer_options: {target_rows_per_file: 1000000, "
-                                "flush_when_older_than: 1h}\n"));
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(WalBesideTheDataset("1h")));
   auto& exporter = AsExporter(node);
   ASSERT_OK(exporter.Start(effect_));
-  fs::remove_all(base_);
-  std::ofstream(base_.string()) << "not a directory";
+  BreakStorage();
   ASSERT_OK(exporter.Export(Message(0), effect_));
   ASSERT_EQ(nacked(), 0u) << sink_->nacks[0].reason;
   WaitFor([&] { return acked() == 1u; });
@@ -491,20 +539,17 @@ TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
   EXPECT_GE(effect_.metrics().extra("wal_rewrite_failures"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
   const int64_t rewrites = effect_.metrics().extra("wal_rewrites");
-  fs::remove(base_);
-  fs::create_directories(base_);
+  RestoreStorage();
   // The next re-write (after its backoff) succeeds; the shutdown publishes it.
-  for (int i = 0; i < 600 && effect_.metrics().extra("wal_rewrites") == rewrites; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(TickWhile(
+      exporter, effect_,
+      [&] { return effect_.metrics().extra("wal_rewrites") == rewrites; },
+      std::chrono::milliseconds(100), 600));
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(acked(), 1u);
   EXPECT_EQ(nacked(), 0u);
-  fs::remove_all(base_.string() + "-wal");
 }
 
 // Scenario: WAL max_size below one batch. Batch 0 fills it; batch 1 finds it full:
@@ -513,11 +558,8 @@ TEST_F(ParquetExporterTest, WalTakesBatchesWhileTheDatasetStorageIsDown) {
 // Guarantees: a full log is first freed by publishing; when that fails the batch is
 // Nacked retryable ("full"), counted, and nothing is lost.
 TEST_F(ParquetExporterTest, WalFullFlushesThenRefusesRetryable) {
-  ASSERT_OK_AND_ASSIGN(auto node,
-                       MakeNode("wal: {enabled: true, path: '" + base_.string() +
-                                "-wal', max_size: 1000, segment_size: 1000}\n"
-                                "writer_options: {target_rows_per_file: 1000000, "
-                                "flush_when_older_than: 1h}\n"));
+  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(WalBesideTheDataset(
+                                      "1h", ", max_size: 1000, segment_size: 1000")));
   auto& exporter = AsExporter(node);
   ASSERT_OK(exporter.Start(effect_));
   ASSERT_OK(exporter.Export(Message(0), effect_));
@@ -527,8 +569,7 @@ TEST_F(ParquetExporterTest, WalFullFlushesThenRefusesRetryable) {
   WaitFor([&] { return acked() == 2u; });
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 10);
 
-  fs::remove_all(base_);
-  std::ofstream(base_.string()) << "not a directory";
+  BreakStorage();
   ASSERT_OK(exporter.Export(Message(2), effect_));
   ASSERT_EQ(nacked(), 1u);
   EXPECT_EQ(sink_->nacked[0], 2u);
@@ -536,11 +577,8 @@ TEST_F(ParquetExporterTest, WalFullFlushesThenRefusesRetryable) {
   EXPECT_THAT(sink_->nacks[0].reason, HasSubstr("is full"));
   EXPECT_EQ(effect_.metrics().extra("wal_refused_full"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
-  fs::remove(base_);
-  fs::create_directories(base_);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
-  fs::remove_all(base_.string() + "-wal");
+  RestoreStorage();
+  ASSERT_OK(Stop(exporter, effect_, 10));
 }
 
 // Scenario: two exporters configured with the same wal.path and node id (two
@@ -601,8 +639,7 @@ TEST_F(ParquetExporterTest, WalAcksOnlyAfterTheSyncReturns) {
   EXPECT_THAT(sink_->nacks[0].reason, HasSubstr("write-ahead log sync failed"));
   ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
   EXPECT_EQ(effect_.metrics().extra("wal_fsync_errors"), 1);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(acked(), 2u);
 }
 
@@ -720,15 +757,13 @@ TEST_F(ParquetExporterTest, WalAcksWhileAPublishIsBlocked) {
   ASSERT_TRUE(acked_meanwhile) << "batches not Acked while a publish was blocked";
   EXPECT_EQ(published_meanwhile, 0);
   EXPECT_EQ(effect_.metrics().extra("wal_appends"), 3);
-  while (effect_.metrics().extra("parquet_rows_written", "logs") < 200) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  ASSERT_OK(TickWhile(exporter, effect_, [&] {
+    return effect_.metrics().extra("parquet_rows_written", "logs") < 200;
+  }));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
   EXPECT_EQ(effect_.metrics().extra("parquet_publishing_partitions"), 0);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 2);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(10), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_, 10));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 202);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(acked(), 3u);
@@ -760,11 +795,7 @@ TEST_F(ParquetExporterTest, WalShutdownDrainsABlockedPublish) {
       WaitFor([&] { return acked() == 2u; });
       PipelineThread pipeline;
       arrow::Status shutdown;
-      pipeline.Run([&] {
-        shutdown =
-            exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                .status();
-      });
+      pipeline.Run([&] { shutdown = Stop(exporter, effect); });
       gate.Release(fail);
       pipeline.Join();
       if (!fail) {
@@ -779,12 +810,9 @@ TEST_F(ParquetExporterTest, WalShutdownDrainsABlockedPublish) {
       EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 1);
     }
     FakeEffect effect{"pq"};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
-    auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush));
     EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
-    ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                  .status());
+    ASSERT_OK(Stop(AsExporter(node), effect));
     EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
     EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 200);
   }
@@ -810,21 +838,17 @@ TEST_F(ParquetExporterTest, WalKeepsAnAckedBatchWhosePublishFailsAsInvalid) {
     gate.WaitEntered();
     WaitFor([&] { return acked() == 1u; });
     gate.Release(true);
-    while (effect.metrics().extra("wal_rewrite_failures") == 0 &&
-           effect.metrics().extra("wal_invalid_dropped") == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect));
-    }
+    ASSERT_OK(TickWhile(exporter, effect, [&] {
+      return effect.metrics().extra("wal_rewrite_failures") == 0 &&
+             effect.metrics().extra("wal_invalid_dropped") == 0;
+    }));
     EXPECT_EQ(effect.metrics().extra("wal_invalid_dropped"), 0);
-    (void)exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect);
+    (void)Stop(exporter, effect);
     rows += effect.metrics().extra("parquet_rows_written", "logs");
   }
   FakeEffect effect{"pq"};
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush));
-  auto& exporter = AsExporter(node);
-  ASSERT_OK(exporter.Start(effect));
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                .status());
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush));
+  ASSERT_OK(Stop(AsExporter(node), effect));
   rows += effect.metrics().extra("parquet_rows_written", "logs");
   EXPECT_EQ(rows, 200);
   EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
@@ -848,24 +872,13 @@ TEST_F(ParquetExporterTest, WalShutdownRewritesRecordsWaitingForTheirBackoff) {
   WaitFor([&] { return acked() == 1u; });
   gate.Release(true);
   // The failure is settled by a timer tick, which schedules the re-write 1 s later.
-  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
-                .status());
+  ASSERT_OK(TickWhile(exporter, effect_, [&] {
+    return effect_.metrics().extra("wal_rewrite_failures") == 0;
+  }));
+  ASSERT_OK(Stop(exporter, effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(nacked(), 0u);
-}
-
-// `items` logs of one resource and scope, alternating between hour 00 and hour 01
-// of 2025-11-25.
-engine::PData OverTwoHours(const std::shared_ptr<Outcomes>& sink, uint64_t seq,
-                           int items) {
-  engine::PData msg(testing::LogsOverTwoHours(testing::OneScopeOptions(items, seq + 1)));
-  msg.context.Subscribe(sink, {0, seq});
-  return msg;
 }
 
 // Scenario: WAL on, event-time partitioning; one batch of 400 logs over two hours
@@ -877,23 +890,14 @@ engine::PData OverTwoHours(const std::shared_ptr<Outcomes>& sink, uint64_t seq,
 // once (400 rows), nothing left in the log. Failed before the fix: 600 rows (each
 // re-write copied hour 00 again, for as long as hour 01 kept failing).
 TEST_F(ParquetExporterTest, WalRewriteWritesOnlyThePartitionsThatFailed) {
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+  const fs::path blocked = BlockHour01();
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect_, kWalRowsFlush, kHourly));
   auto& exporter = AsExporter(node);
-  const fs::path blocked = base_ / "logs" / "date=2025-11-25" / "hour=01";
-  fs::create_directories(blocked.parent_path());
-  std::ofstream(blocked.string()) << "not a directory";
-  ASSERT_OK(exporter.Start(effect_));
-  ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect_));
-  WaitFor([&] { return acked() == 1u; });
   // The failure is reported once hour 00 is settled (published behind).
-  while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-  }
+  ASSERT_OK(ExportUntilHour01Fails(exporter, effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 200);
   fs::remove(blocked);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 400);
   EXPECT_EQ(effect_.metrics().extra("wal_rewrite_failures"), 1);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);
@@ -923,41 +927,29 @@ int64_t RowsUnder(const fs::path& dir) {
 // the log. Failed before the fix: hour 00 held 400 rows (the replays wrote the
 // record whole: WriteProgress was in memory only).
 TEST_F(ParquetExporterTest, WalRestartsDoNotRewriteThePartitionsAlreadyPublished) {
-  const fs::path hours = base_ / "logs" / "date=2025-11-25";
-  const fs::path blocked = hours / "hour=01";
-  fs::create_directories(hours);
-  std::ofstream(blocked.string()) << "not a directory";
+  const fs::path blocked = BlockHour01();
+  const fs::path hours = blocked.parent_path();
   {
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect_, kWalRowsFlush, kHourly));
     auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect_));
-    ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect_));
-    WaitFor([&] { return acked() == 1u; });
-    while (effect_.metrics().extra("wal_rewrite_failures") == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-    }
+    ASSERT_OK(ExportUntilHour01Fails(exporter, effect_));
     EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
     // Graceful stop: hour 01 fails once more, the record stays in the log.
-    (void)exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_);
+    (void)Stop(exporter, effect_);
     EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 1);
   }
   {
     FakeEffect effect{"pq"};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
-    ASSERT_OK(AsExporter(node).Start(effect));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush, kHourly));
     EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
     EXPECT_EQ(effect.metrics().extra("wal_rewrite_failures"), 1);  // hour 01 only
   }                                                                // killed: no Shutdown
   EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
   fs::remove(blocked);
   FakeEffect effect{"pq"};
-  ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
-  auto& exporter = AsExporter(node);
-  ASSERT_OK(exporter.Start(effect));
+  ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush, kHourly));
   EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                .status());
+  ASSERT_OK(Stop(AsExporter(node), effect));
   EXPECT_EQ(effect.metrics().extra("parquet_rows_written", "logs"), 200);
   EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
   EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
@@ -990,23 +982,14 @@ TEST_F(ParquetExporterTest, WalKillBeforeThePublishedMarkDoesNotDuplicate) {
     SCOPED_TRACE(os_crash ? "OS crash loses .parts" : "kill before the mark");
     fs::remove_all(base_);
     sink_ = std::make_shared<Outcomes>();
-    const fs::path hours = base_ / "logs" / "date=2025-11-25";
-    const fs::path blocked = hours / "hour=01";
-    fs::create_directories(hours);
-    std::ofstream(blocked.string()) << "not a directory";
+    const fs::path blocked = BlockHour01();
+    const fs::path hours = blocked.parent_path();
     {
       std::optional<DropWalMarks> kill;
       if (!os_crash) kill.emplace();
       FakeEffect effect{"pq"};
-      ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
-      auto& exporter = AsExporter(node);
-      ASSERT_OK(exporter.Start(effect));
-      ASSERT_OK(exporter.Export(OverTwoHours(sink_, 0, 400), effect));
-      WaitFor([&] { return acked() == 1u; });
-      while (effect.metrics().extra("wal_rewrite_failures") == 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect));
-      }
+      ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush, kHourly));
+      ASSERT_OK(ExportUntilHour01Fails(AsExporter(node), effect));
       EXPECT_EQ(RowsUnder(hours / "hour=00"), 200);
     }  // killed: no Shutdown
     int parts = 0;
@@ -1018,12 +1001,9 @@ TEST_F(ParquetExporterTest, WalKillBeforeThePublishedMarkDoesNotDuplicate) {
     EXPECT_EQ(parts, 1);
     fs::remove(blocked);
     FakeEffect effect{"pq"};
-    ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush, "[{event_time: hour}]"));
-    auto& exporter = AsExporter(node);
-    ASSERT_OK(exporter.Start(effect));
+    ASSERT_OK_AND_ASSIGN(auto node, StartNode(effect, kWalRowsFlush, kHourly));
     EXPECT_EQ(effect.metrics().extra("wal_replayed_records"), 1);
-    ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                  .status());
+    ASSERT_OK(Stop(AsExporter(node), effect));
     EXPECT_EQ(RowsUnder(hours / "hour=00"), os_crash ? 400 : 200);
     EXPECT_EQ(RowsUnder(hours / "hour=01"), 200);
     EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
@@ -1077,10 +1057,9 @@ TEST_F(ParquetExporterTest, WalKillAtAnyPointOfAPublishNeitherDuplicatesNorLoses
     WaitFor([&] { return acked() == 1u; });
     Snapshot(base_, kills[0]);  // the publisher is held, this thread idle
     gate.Release(false);
-    while (effect_.metrics().extra("wal_unpublished_records") > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ASSERT_OK(exporter.OnTimer(engine::Clock::now(), effect_));
-    }
+    ASSERT_OK(TickWhile(exporter, effect_, [&] {
+      return effect_.metrics().extra("wal_unpublished_records") > 0;
+    }));
     EXPECT_TRUE(copied);
     Snapshot(base_, kills[2]);
   }
@@ -1094,14 +1073,9 @@ TEST_F(ParquetExporterTest, WalKillAtAnyPointOfAPublishNeitherDuplicatesNorLoses
     }
     {
       FakeEffect effect{"pq"};
-      ASSERT_OK_AND_ASSIGN(auto node, MakeNode(kWalRowsFlush,
-                                               "[{schema_metadata: "
-                                               "[_part_id]}]",
-                                               kills[i]));
-      auto& exporter = AsExporter(node);
-      ASSERT_OK(exporter.Start(effect));
-      ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect)
-                    .status());
+      ASSERT_OK_AND_ASSIGN(auto node,
+                           StartNode(effect, kWalRowsFlush, kByPartId, kills[i]));
+      ASSERT_OK(Stop(AsExporter(node), effect));
       EXPECT_EQ(effect.metrics().extra("wal_unpublished_records"), 0);
     }
     EXPECT_EQ(RowsUnder(kills[i] / "logs"), 200);
@@ -1142,8 +1116,7 @@ TEST_F(ParquetExporterTest, WalDoesNotRewriteARecordNackedForAFailedSync) {
   WaitFor([&] { return nacked() == 1u; });
   EXPECT_FALSE(sink_->nacks[0].permanent);
   fs::remove(base_ / "logs");
-  ASSERT_OK(exporter.Shutdown(engine::Clock::now() + std::chrono::seconds(60), effect_)
-                .status());
+  ASSERT_OK(Stop(exporter, effect_));
   EXPECT_EQ(effect_.metrics().extra("parquet_rows_written", "logs"), 0);
   EXPECT_EQ(effect_.metrics().extra("wal_rewrites"), 0);
   EXPECT_EQ(effect_.metrics().extra("wal_unpublished_records"), 0);

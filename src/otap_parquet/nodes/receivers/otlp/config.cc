@@ -159,11 +159,8 @@ OtlpReceiverConfig OtlpReceiverConfig::Read(config::ConfigReader& reader) {
   }
   if (auto auth = reader.Block<ServerAuthConfig>("auth"))
     c.bearer_token = auth->bearer_token;
-  if (c.grpc && c.http && c.grpc->listening_addr.port != 0 &&
-      c.grpc->listening_addr.port == c.http->listening_addr.port &&
-      c.grpc->listening_addr.host == c.http->listening_addr.host) {
-    reader.Error("protocols", "grpc and http must listen on different addresses");
-  }
+  // grpc and http on one address: refused by the engine's validation with every
+  // other listening address of the config (engine::ValidateNodes), by host.
   return c;
 }
 
