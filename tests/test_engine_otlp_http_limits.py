@@ -233,7 +233,8 @@ def test_refusals_for_load_carry_retry_hints(cli, tmp_path, engines, protocol):
     # Scenario: max_concurrent_requests 1 with wait_for_result into an exporter that
     # publishes only at shutdown: one request is held, a second one arrives.
     # Guarantees: the second is refused at once, as the OTLP specification asks for
-    # throttling: HTTP 429 with Retry-After; gRPC RESOURCE_EXHAUSTED with a
+    # throttling: HTTP 429 with Retry-After (and the same delay as a
+    # google.rpc.RetryInfo in its Status); gRPC RESOURCE_EXHAUSTED with a
     # google.rpc.RetryInfo detail (grpc-status-details-bin), which makes it
     # retryable for OTLP clients.
     port = free_port()
@@ -257,6 +258,10 @@ def test_refusals_for_load_carry_retry_hints(cli, tmp_path, engines, protocol):
                 status, headers, body = post(port, "/v1/logs", payload)
                 assert status == 429 and int(headers["Retry-After"]) >= 1
                 assert b"max_concurrent_requests=1" in body
+                from google.rpc.status_pb2 import Status
+                rpc_status = Status()
+                rpc_status.ParseFromString(body)
+                assert retry_delay(rpc_status) == int(headers["Retry-After"])
             else:
                 with pytest.raises(grpc.RpcError) as refused:
                     call(payload, timeout=10)
@@ -360,6 +365,17 @@ def exact_logs_request(size):
     raise AssertionError(f"cannot build a {size}-byte request")
 
 
+def retry_delay(status):
+    """Seconds of the google.rpc.RetryInfo detail of a google.rpc.Status, or None."""
+    from google.rpc.error_details_pb2 import RetryInfo
+    for detail in status.details:
+        if detail.Is(RetryInfo.DESCRIPTOR):
+            info = RetryInfo()
+            detail.Unpack(info)
+            return info.retry_delay.seconds
+    return None
+
+
 def test_in_flight_bytes_budget_refuses_beyond_it(cli, tmp_path, engines):
     # Scenario: `max_request_body_size: 16MiB`, `read_timeout: 120s`, the default
     # in-flight limit (`admission.request_limit_mib`: 128 MiB, the default for 16 MiB
@@ -369,10 +385,12 @@ def test_in_flight_bytes_budget_refuses_beyond_it(cli, tmp_path, engines):
     # Guarantees: exactly 8 bodies (128 MiB) are admitted: the in-flight gauge shows
     # 128 MiB, never more; the other 32 are refused from their headers, their bodies
     # unread: 503, Retry-After, a protobuf google.rpc.Status (RESOURCE_EXHAUSTED)
-    # naming the limit, counted as reason=memory_limit; the JSON export gets the same
-    # refusal as a JSON Status; the refusals do not disturb the admitted
+    # naming the limit, with a google.rpc.RetryInfo of the Retry-After's delay,
+    # counted as reason=memory_limit; the JSON export gets the same refusal as a
+    # (proto3) JSON Status; the refusals do not disturb the admitted
     # connections: each completes with 200, and the gauge drops to 0. (The old
     # server had no such limit: it admitted all 40, 640 MiB of bodies.)
+    from google.protobuf import json_format
     from google.rpc.status_pb2 import Status
     port = free_port()
     engine = engines(tmp_path, receiver_config(
@@ -413,10 +431,12 @@ def test_in_flight_bytes_budget_refuses_beyond_it(cli, tmp_path, engines):
             status.ParseFromString(body)
             assert status.code == 8, status
             assert "request_limit_mib=128" in status.message, status.message
+            assert retry_delay(status) == 1, status
         code, headers, body = post(port, "/v1/logs", b"{}", "application/json")
         assert code == 503 and headers["Retry-After"] == "1"
         assert headers["Content-Type"] == "application/json"
-        assert json.loads(body)["code"] == 8
+        status = json_format.Parse(body, Status())
+        assert status.code == 8 and retry_delay(status) == 1, body
         assert metric(engine.run.metrics(), "otlp_http_in_flight_bytes") == 128 << 20
         for s in admitted:
             s.sendall(payload)
@@ -430,10 +450,63 @@ def test_in_flight_bytes_budget_refuses_beyond_it(cli, tmp_path, engines):
         for s in clients:
             s.close()
     engine.stop()
-    assert "http_request_limit_mib=128" in engine.stderr
+    assert "request_limit_mib=0/128" in engine.stderr
     assert metric(engine.metrics, "otlp_http_requests_completed", signal="logs") == 8
     assert metric(engine.metrics, "otlp_http_requests_rejected",
                   reason="memory_limit") == 33
+
+
+def test_grpc_in_flight_bytes_budget_refuses_beyond_it(cli, tmp_path, engines):
+    # Scenario: gRPC with `admission.request_limit_mib: 8` and `wait_for_result`
+    # into an exporter that acknowledges only when it flushes at shutdown, so every
+    # admitted call stays in the pipeline; 20 concurrent calls of exactly 1 MiB each.
+    # Guarantees: exactly 8 are admitted (8 MiB): the in-flight gauge shows 8 MiB;
+    # the other 12 are refused at once, RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
+    # (retryable for OTLP clients), naming the limit, counted as reason=memory_limit;
+    # at shutdown the 8 admitted complete OK and the gauge is back to 0. (Before,
+    # gRPC had no byte limit: all 20, 20 MiB, were held.)
+    from google.rpc.status_pb2 import Status
+    port = free_port()
+    out = tmp_path / "out"
+    engine = engines(tmp_path, receiver_config(
+        grpc_port=port, grpc_extra={"wait_for_result": True, "timeout": "120s",
+                                    "admission": {"request_limit_mib": 8}}),
+        parquet_exporter(out, rows_per_file=1_000_000, flush="10m"))
+    payload = exact_logs_request(1 << 20)
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = channel.unary_unary(LOGS_METHOD)
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            calls = [pool.submit(call.with_call, payload, timeout=120) for _ in range(20)]
+            wait_until(lambda: metric(engine.run.metrics(), "otlp_grpc_requests_rejected",
+                                      reason="memory_limit") == 12,
+                       "12 calls refused for the limit")
+            wait_until(lambda: metric(engine.run.metrics(), "received_items",
+                                      node="out") == 8, "8 calls held in the pipeline")
+            wait_until(lambda: metric(engine.run.metrics(),
+                                      "otlp_grpc_in_flight_bytes") == 8 << 20,
+                       "the gauge showing the 8 admitted")
+            wait_until(lambda: sum(f.done() for f in calls) == 12, "12 answers")
+            refused = [f for f in calls if f.done()]
+            for f in refused:
+                error = f.exception()
+                assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
+                assert "request_limit_mib=8" in error.details(), error.details()
+                status = Status()
+                status.ParseFromString(dict(error.trailing_metadata())[
+                    "grpc-status-details-bin"])
+                assert status.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+                assert retry_delay(status) == 1, status
+            assert not any(f.done() for f in calls if f not in refused)
+            engine.stop()
+            for f in calls:
+                if f not in refused:
+                    assert f.result(timeout=60)[1].code() == grpc.StatusCode.OK
+    assert "request_limit_mib=8/0" in engine.stderr
+    assert metric(engine.metrics, "otlp_grpc_in_flight_bytes") == 0
+    assert metric(engine.metrics, "otlp_grpc_requests_completed", signal="logs") == 8
+    assert metric(engine.metrics, "otlp_grpc_requests_rejected",
+                  reason="memory_limit") == 12
+    assert read_table(out, "logs").num_rows == 8
 
 
 def server_timer(port):

@@ -30,23 +30,7 @@ namespace otap_parquet::admin {
 
 namespace {
 
-// httplib serves a connection on one thread from its first byte to its close: with
-// a fixed pool of two, two idle or slowly dripping connections (a stuck scraper, a
-// port scan) held every thread and liveness probes timed out. Each connection gets
-// a thread of its own instead, up to this many at once (more wait for one to end),
-// and holds it at most kRequestTime + kWriteTime. Requests are few and short: the
-// threads sleep in poll() and exit with their connection.
-constexpr int kMaxConnectionThreads = 32;
-
 using Clock = std::chrono::steady_clock;
-
-// A connection's whole request (line and headers: no route takes a body) must
-// arrive within this of its accept, and its answer must be written within
-// kWriteTime. httplib's own timeouts apply to each read: a client sending a byte
-// every second held its thread for hours, and 32 such clients starved /metrics and
-// the health probes. Probes and scrapers send their request at once.
-constexpr std::chrono::seconds kRequestTime{3};
-constexpr std::chrono::seconds kWriteTime{30};
 
 // When the connection the current thread serves was accepted (set by
 // ConnectionThreads before it calls httplib): a connection that waited for a thread
@@ -55,16 +39,27 @@ thread_local Clock::time_point accepted_at;
 
 /// \brief A connection's socket as httplib reads and writes it, with deadlines for
 /// the whole request and the whole answer rather than for each read.
+///
+/// A connection's whole request (line and headers: no route takes a body) must
+/// arrive within AdminServerOptions::read_header_timeout of its accept, and its answer
+/// must be written within write_timeout. httplib's own timeouts apply to each read: a
+/// client sending a byte every second held its thread for hours, and 32 such clients
+/// starved /metrics and the health probes. Probes and scrapers send their request at
+/// once.
 class DeadlineStream final : public httplib::Stream {
  public:
-  DeadlineStream(socket_t sock, Clock::time_point read_deadline)
-      : sock_(sock), read_deadline_(read_deadline) {}
+  DeadlineStream(socket_t sock, Clock::time_point read_deadline,
+                 std::chrono::milliseconds write_timeout)
+      : sock_(sock), read_deadline_(read_deadline), write_timeout_(write_timeout) {}
 
   bool is_readable() const override {
     return read_pos_ < read_end_ || Wait(POLLIN, read_deadline_);
   }
   bool is_writable() const override { return Wait(POLLOUT, WriteDeadline()); }
 
+  // What arrived is read before the deadline is looked at: a connection that waited
+  // for a thread past its deadline is still served if its whole request came
+  // meanwhile (a probe behind a burst of slow clients); only waiting is refused.
   ssize_t read(char* ptr, size_t size) override {
     while (read_pos_ == read_end_) {
       const ssize_t n = ::recv(sock_, buffer_, sizeof(buffer_), MSG_DONTWAIT);
@@ -121,7 +116,7 @@ class DeadlineStream final : public httplib::Stream {
  private:
   // The first write starts the answer's time.
   Clock::time_point WriteDeadline() const {
-    if (!write_deadline_) write_deadline_ = Clock::now() + kWriteTime;
+    if (!write_deadline_) write_deadline_ = Clock::now() + write_timeout_;
     return *write_deadline_;
   }
 
@@ -154,6 +149,7 @@ class DeadlineStream final : public httplib::Stream {
 
   socket_t sock_;
   Clock::time_point read_deadline_;
+  std::chrono::milliseconds write_timeout_;
   mutable std::optional<Clock::time_point> write_deadline_;
   char buffer_[4096];
   size_t read_pos_ = 0;
@@ -163,11 +159,16 @@ class DeadlineStream final : public httplib::Stream {
 /// \brief httplib's server serving each connection through a DeadlineStream (one
 /// request per connection, as set_keep_alive_max_count(1) asks of httplib's own).
 class DeadlineServer : public httplib::Server {
+ public:
+  DeadlineServer(std::chrono::milliseconds read_header_timeout,
+                 std::chrono::milliseconds write_timeout)
+      : read_header_timeout_(read_header_timeout), write_timeout_(write_timeout) {}
+
  private:
   // Overrides httplib's (private virtual) per-connection loop; process_request is
   // what that loop calls for each request.
   bool process_and_close_socket(socket_t sock) override {
-    DeadlineStream stream(sock, accepted_at + kRequestTime);
+    DeadlineStream stream(sock, accepted_at + read_header_timeout_, write_timeout_);
     bool closed = false;
     // Not once the server stops (httplib's loop checks the same).
     const bool ok = svr_sock_ != INVALID_SOCKET &&
@@ -176,9 +177,20 @@ class DeadlineServer : public httplib::Server {
     ::close(sock);
     return ok;
   }
+
+  const std::chrono::milliseconds read_header_timeout_;
+  const std::chrono::milliseconds write_timeout_;
 };
 
 /// \brief httplib task queue: one thread per connection, at most `max` at once.
+///
+/// httplib serves a connection on one thread from its first byte to its close: with
+/// a fixed pool of two, two idle or slowly dripping connections (a stuck scraper, a
+/// port scan) held every thread and liveness probes timed out. Each connection gets
+/// a thread of its own instead, up to AdminServerOptions::max_connection_threads at
+/// once (more wait for one to end), and holds it at most read_header_timeout +
+/// write_timeout. Requests are few and short: the threads sleep in poll() and exit
+/// with their connection.
 class ConnectionThreads : public httplib::TaskQueue {
  public:
   explicit ConnectionThreads(int max) : state_(std::make_shared<State>()), max_(max) {}
@@ -282,11 +294,18 @@ AdminServer::~AdminServer() { Stop(); }
 arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
     engine::Engine* engine, AdminServerOptions options) {
   ARROW_ASSIGN_OR_RAISE(auto hp, config::ParseHostPort(options.bind_address));
+  if (options.read_header_timeout.count() <= 0 || options.write_timeout.count() <= 0 ||
+      options.max_connection_threads < 1) {
+    return arrow::Status::Invalid(
+        "admin server: read_header_timeout, write_timeout and max_connection_threads "
+        "must be positive");
+  }
   std::unique_ptr<AdminServer> s(new AdminServer());
   s->engine_ = engine;
   if (!options.logger) options.logger = spdlog::default_logger();
   s->options_ = std::move(options);
-  s->server_ = std::make_unique<DeadlineServer>();
+  s->server_ = std::make_unique<DeadlineServer>(s->options_.read_header_timeout,
+                                                s->options_.write_timeout);
   // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second engine
   // share the port silently (and split the scrapes between the two).
   s->server_->set_socket_options([](socket_t sock) {
@@ -294,8 +313,8 @@ arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   // httplib owns (and deletes) the queue it gets from this factory.
-  s->server_->new_task_queue = [] {
-    return new ConnectionThreads(kMaxConnectionThreads);
+  s->server_->new_task_queue = [max = s->options_.max_connection_threads] {
+    return new ConnectionThreads(max);
   };
   // One request per connection (DeadlineServer serves one anyway): a kept-alive
   // idle connection would hold its thread.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,6 +32,15 @@ struct AdminServerOptions {
   /// requested drain deadline; null = the route answers 501.
   std::function<void(std::chrono::seconds timeout)> request_shutdown;
   std::shared_ptr<spdlog::logger> logger;  ///< default: spdlog's default logger
+  /// A connection's request (line and headers: no route takes a body) must be
+  /// complete this long after its accept (`http_admin.read_header_timeout`).
+  std::chrono::milliseconds read_header_timeout{3'000};
+  /// An answer must be written within this of its first byte
+  /// (`http_admin.write_timeout`).
+  std::chrono::milliseconds write_timeout{30'000};
+  /// Connections served at once, each on a thread of its own; more wait for one to
+  /// end (not a config key).
+  int max_connection_threads = 32;
 
   static AdminServerOptions Defaults() { return {}; }
 };

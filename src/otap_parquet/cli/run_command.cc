@@ -148,6 +148,12 @@ int RunCommand(const RunOptions& options, std::ostream& out, std::ostream& err) 
       admin::AdminServerOptions admin_options;
       admin_options.bind_address = *bind;
       admin_options.logger = logger;
+      if (config->http_admin_read_header_timeout) {
+        admin_options.read_header_timeout = *config->http_admin_read_header_timeout;
+      }
+      if (config->http_admin_write_timeout) {
+        admin_options.write_timeout = *config->http_admin_write_timeout;
+      }
       engine::Engine* e = engine->get();
       admin_options.request_shutdown = [e](std::chrono::seconds timeout) {
         e->RequestShutdown(Clock::now() + timeout);

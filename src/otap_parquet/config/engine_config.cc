@@ -405,6 +405,25 @@ void Resolve(PipelineSpec* pipeline, const PolicySet& top, const PolicySet& grou
   (void)top;
 }
 
+// `http_admin` (engine.* in v1, settings.* in the legacy format): upstream's
+// `bind_address`, plus the admin server's deadlines under confighttp's names.
+void ReadHttpAdmin(ConfigReader admin, EngineConfig* config) {
+  config->http_admin_bind = admin.String("bind_address");
+  if (config->http_admin_bind && *config->http_admin_bind != "none") {
+    auto hp = ParseHostPort(*config->http_admin_bind);
+    if (!hp.ok()) admin.Error("bind_address", hp.status().message());
+  }
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  if (auto v = admin.Duration("read_header_timeout", milliseconds(1))) {
+    config->http_admin_read_header_timeout = duration_cast<milliseconds>(*v);
+  }
+  if (auto v = admin.Duration("write_timeout", milliseconds(1))) {
+    config->http_admin_write_timeout = duration_cast<milliseconds>(*v);
+  }
+  admin.Finish();
+}
+
 void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors) {
   ConfigReader reader(root, "", errors);
   reader.AllowNull({"version"});  // reported below, naming the expected value
@@ -424,15 +443,7 @@ void ParseV1(const YAML::Node& root, EngineConfig* config, ConfigErrors* errors)
   // compatibility; otap-parquet configures logging and metrics from the command line.
   if (reader.Has("engine")) {
     ConfigReader engine = reader.Child("engine");
-    if (engine.Has("http_admin")) {
-      ConfigReader admin = engine.Child("http_admin");
-      config->http_admin_bind = admin.String("bind_address");
-      if (config->http_admin_bind && *config->http_admin_bind != "none") {
-        auto hp = ParseHostPort(*config->http_admin_bind);
-        if (!hp.ok()) admin.Error("bind_address", hp.status().message());
-      }
-      admin.Finish();
-    }
+    if (engine.Has("http_admin")) ReadHttpAdmin(engine.Child("http_admin"), config);
     for (auto key : {"telemetry", "observed_state", "topics", "controller",
                      "observability", "custom"}) {
       engine.Ignore(key);
@@ -510,15 +521,7 @@ void ParseLegacy(const YAML::Node& root, EngineConfig* config, ConfigErrors* err
     settings.Ignore("health_policy");
     settings.Ignore("telemetry");
     settings.Ignore("observed_state");
-    if (settings.Has("http_admin")) {
-      ConfigReader admin = settings.Child("http_admin");
-      config->http_admin_bind = admin.String("bind_address");
-      if (config->http_admin_bind && *config->http_admin_bind != "none") {
-        auto hp = ParseHostPort(*config->http_admin_bind);
-        if (!hp.ok()) admin.Error("bind_address", hp.status().message());
-      }
-      admin.Finish();
-    }
+    if (settings.Has("http_admin")) ReadHttpAdmin(settings.Child("http_admin"), config);
     settings.Finish();
   }
   if (reader.Has("quota")) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -90,6 +91,12 @@ struct EngineConfig {
   /// `engine.http_admin.bind_address` (legacy: `settings.http_admin.bind_address`);
   /// unset = the default; the command line's --http-admin-bind overrides it.
   std::optional<std::string> http_admin_bind;
+  /// `http_admin.read_header_timeout`: a connection's request (line and headers)
+  /// must be complete this long after its accept; unset = the server's default.
+  std::optional<std::chrono::milliseconds> http_admin_read_header_timeout;
+  /// `http_admin.write_timeout`: an answer must be written within this; unset = the
+  /// server's default.
+  std::optional<std::chrono::milliseconds> http_admin_write_timeout;
 };
 
 /// \brief Replaces `${env:VAR}` (unset: error) and `${env:VAR:-default}`; `$$`

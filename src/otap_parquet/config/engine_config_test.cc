@@ -71,6 +71,36 @@ groups:
             to: [out]
 )";
 
+// Scenario: engine.http_admin with the admin server's deadlines (also under the
+// legacy settings.http_admin), then with invalid ones.
+// Guarantees: both are read as durations; unset stays unset (the server's
+// defaults); a value under 1ms or not a duration is an error naming its key.
+TEST(ConfigEngineTest, ReadsHttpAdminDeadlines) {
+  const std::string v1 = kV1;
+  ASSERT_OK_AND_ASSIGN(
+      auto plain, engine::ParseAndValidate(v1, "test.yaml", nodes::BuiltinRegistry()));
+  EXPECT_FALSE(plain.http_admin_read_header_timeout);
+  EXPECT_FALSE(plain.http_admin_write_timeout);
+  const std::string admin =
+      "engine:\n  http_admin:\n    bind_address: 127.0.0.1:0\n"
+      "    read_header_timeout: 500ms\n    write_timeout: 1m\n";
+  ASSERT_OK_AND_ASSIGN(auto set, engine::ParseAndValidate(admin + v1, "test.yaml",
+                                                          nodes::BuiltinRegistry()));
+  EXPECT_EQ(set.http_admin_read_header_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(set.http_admin_write_timeout, std::chrono::minutes(1));
+  std::string legacy = ReadFile(std::filesystem::path(__FILE__).parent_path() /
+                                "testdata" / "good_legacy.yaml");
+  ASSERT_EQ(legacy.rfind("settings:\n", 0), 0u);
+  legacy.insert(10, "  http_admin: {read_header_timeout: 2s}\n");
+  ASSERT_OK_AND_ASSIGN(
+      auto old, engine::ParseAndValidate(legacy, "test.yaml", nodes::BuiltinRegistry()));
+  EXPECT_EQ(old.http_admin_read_header_timeout, std::chrono::seconds(2));
+  const std::string errors = Errors(
+      "engine:\n  http_admin: {read_header_timeout: 0s, write_timeout: soon}\n" + v1);
+  EXPECT_THAT(errors, HasSubstr("engine.http_admin.read_header_timeout"));
+  EXPECT_THAT(errors, HasSubstr("engine.http_admin.write_timeout"));
+}
+
 // Scenario: a complete otel_dataflow/v1 document.
 // Guarantees: nodes, types, edges and the channel capacity policy land in the
 // graph model; node order is topological.

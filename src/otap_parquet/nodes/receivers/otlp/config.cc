@@ -26,6 +26,35 @@ constexpr std::string_view kGrpcTuningKeys[] = {"max_concurrent_streams",
                                                 "http2_keepalive_interval",
                                                 "http2_keepalive_timeout"};
 
+// receiver:otap's default admission.request_limit_mib.
+constexpr int64_t kDefaultRequestLimitBytes = int64_t{128} << 20;
+
+// `admission` of a protocol block (receiver:otap's keys): `request_limit_mib`, which
+// must hold one request of `max_size` (the `max_key` limit); 0 when absent.
+int64_t ReadRequestLimit(config::ConfigReader& reader, int64_t max_size,
+                         std::string_view max_key) {
+  if (!reader.Has("admission")) return 0;
+  int64_t limit = 0;
+  config::ConfigReader admission = reader.Child("admission");
+  // Nothing waits for admission: a request over the limit is refused.
+  admission.Ignore("waiting_limit_mib");
+  if (auto v = admission.Int("request_limit_mib", 1, 1 << 20)) {
+    limit = *v << 20;
+    if (limit < max_size) {
+      admission.Error("request_limit_mib",
+                      fmt::format("must hold at least one request of {}", max_key));
+    }
+  }
+  admission.Finish();
+  return limit;
+}
+
+// The configured limit, else the default raised to two requests of `max_size`.
+int64_t EffectiveRequestLimit(int64_t configured, int64_t max_size) {
+  if (configured > 0) return configured;
+  return std::max(kDefaultRequestLimitBytes, 2 * max_size);
+}
+
 }  // namespace
 
 bool OtlpGrpcConfig::Accepts(OtlpCompression method) const {
@@ -60,12 +89,17 @@ OtlpGrpcConfig OtlpGrpcConfig::Read(config::ConfigReader& reader) {
   reader.AllowNull({"timeout"});  // an Option upstream (HTTP: null = the default)
   if (auto v = reader.Duration("timeout", std::chrono::milliseconds(1))) c.timeout = *v;
   c.tls = reader.Block<OtlpTlsConfig>("tls");
+  c.request_limit_bytes =
+      ReadRequestLimit(reader, c.max_decoding_message_size, "max_decoding_message_size");
   return c;
 }
 
+int64_t OtlpGrpcConfig::RequestLimitBytes() const {
+  return EffectiveRequestLimit(request_limit_bytes, max_decoding_message_size);
+}
+
 int64_t OtlpHttpConfig::RequestLimitBytes() const {
-  if (request_limit_bytes > 0) return request_limit_bytes;
-  return std::max(int64_t{128} << 20, 2 * max_request_body_size);
+  return EffectiveRequestLimit(request_limit_bytes, max_request_body_size);
 }
 
 OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
@@ -81,19 +115,8 @@ OtlpHttpConfig OtlpHttpConfig::Read(config::ConfigReader& reader) {
     c.accept_compressed_requests = *v;
   }
   c.tls = reader.Block<OtlpTlsConfig>("tls");
-  if (reader.Has("admission")) {
-    config::ConfigReader admission = reader.Child("admission");
-    // Nothing waits for admission: a request over the limit is refused (503).
-    admission.Ignore("waiting_limit_mib");
-    if (auto v = admission.Int("request_limit_mib", 1, 1 << 20)) {
-      c.request_limit_bytes = *v << 20;
-      if (c.request_limit_bytes < c.max_request_body_size) {
-        admission.Error("request_limit_mib",
-                        "must hold at least one request of max_request_body_size");
-      }
-    }
-    admission.Finish();
-  }
+  c.request_limit_bytes =
+      ReadRequestLimit(reader, c.max_request_body_size, "max_request_body_size");
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
   if (auto v = reader.Duration("idle_timeout", milliseconds(1))) {

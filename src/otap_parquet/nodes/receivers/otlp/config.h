@@ -37,6 +37,15 @@ struct OtlpGrpcConfig {
   /// Server-side limit on waiting for channel space and for the outcome.
   std::optional<std::chrono::nanoseconds> timeout;
   std::optional<OtlpTlsConfig> tls;
+  /// `admission.request_limit_mib` (receiver:otap's name): bytes of messages
+  /// (decompressed) from their arrival to their answer, in this server (one per
+  /// pipeline instance). A message that does not fit is refused RESOURCE_EXHAUSTED
+  /// with a RetryInfo. 0 = RequestLimitBytes()'s default.
+  int64_t request_limit_bytes = 0;
+
+  /// \brief The effective limit: the key, else receiver:otap's default (128 MiB),
+  /// raised to two max_decoding_message_size messages.
+  int64_t RequestLimitBytes() const;
 
   static OtlpGrpcConfig Read(config::ConfigReader& reader);
 };

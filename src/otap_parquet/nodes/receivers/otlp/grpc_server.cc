@@ -140,6 +140,15 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
       return;
     }
     const int64_t bytes = static_cast<int64_t>(request_.Length());
+    // Reserved before anything is decoded, held until the answer: with
+    // wait_for_result the converted request stays in the pipeline until then.
+    const int64_t limit = server_->request_limit_bytes;
+    if (limit > 0 &&
+        !InFlightBytes::Take(server_->ingest, Protocol::kGrpc, bytes, limit, &bytes_)) {
+      request_.Clear();
+      RefuseForMemory();
+      return;
+    }
     // The decoders read contiguous bytes: one slice, or the slices copied into one.
     grpc::Slice slice;
     const bool whole =
@@ -175,6 +184,10 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
       }
       inflated = std::move(*r);
       body = inflated;
+      if (bytes_ && !bytes_->TryGrowTo(static_cast<int64_t>(inflated.size()), limit)) {
+        RefuseForMemory();
+        return;
+      }
     }
     if (whole) convert = DecodeRequest(signal_, body, &arena);
     if (!convert) {
@@ -206,17 +219,28 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     if (--refs_ == 0) delete this;
   }
 
+  void RefuseForMemory() {
+    server_->ingest->CountRejected(Protocol::kGrpc, Outcome::kMemoryLimit);
+    Answer({Outcome::kMemoryLimit,
+            "requests in flight hold the receiver's memory limit "
+            "(admission.request_limit_mib=" +
+                std::to_string(server_->request_limit_bytes >> 20) + "); retry later"});
+  }
+
   void Answer(const IngestResult& result) {
     if (answered_.exchange(true)) return;
+    bytes_.reset();
     if (result.ok()) {
       // An empty Export*ServiceResponse (no partial_success) is zero bytes.
       grpc::Slice empty;
       response_ = grpc::ByteBuffer(&empty, 1);
       StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
     } else if (result.outcome == Outcome::kExhausted ||
+               result.outcome == Outcome::kMemoryLimit ||
                result.outcome == Outcome::kUnavailable) {
-      // OTLP: RESOURCE_EXHAUSTED is retried only with a RetryInfo detail; it also
-      // tells UNAVAILABLE's retries how long to back off.
+      // OTLP: RESOURCE_EXHAUSTED is retried only with a RetryInfo detail (the OTLP
+      // specification, Go's otlpexporter); it also tells UNAVAILABLE's retries how
+      // long to back off.
       const grpc::StatusCode code = CodeOf(result.outcome);
       Finish(grpc::Status(
           code, result.message,
@@ -231,6 +255,8 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   std::atomic<bool> answered_{false};
+  /// This call's share of request_limit_bytes; given back by Answer.
+  std::optional<InFlightBytes> bytes_;
   std::atomic<uint64_t> key_{0};
   std::atomic<int> refs_{1};  ///< gRPC's (until OnDone) + OnReadDone's
 };
@@ -304,6 +330,7 @@ arrow::Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const OtlpGrpcConfi
   endpoint.options.max_concurrent_requests = config.max_concurrent_requests;
   endpoint.zstd = config.Accepts(OtlpCompression::kZstd);
   endpoint.max_message_size = config.max_decoding_message_size;
+  endpoint.request_limit_bytes = config.RequestLimitBytes();
   server->service_ = std::make_unique<Service>(server.get());
   ARROW_ASSIGN_OR_RAISE(auto credentials, MakeServerCredentials(config.tls));
 

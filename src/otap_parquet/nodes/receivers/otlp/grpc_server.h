@@ -38,6 +38,9 @@ struct ExportEndpoint {
   /// the calls of those not accepted).
   bool zstd = false;
   int64_t max_message_size = 4 << 20;
+  /// Bytes of messages (decompressed) between their arrival and their answer, all
+  /// calls of the endpoint (Protocol::kGrpc's budget); 0 = no limit.
+  int64_t request_limit_bytes = 0;
 };
 
 /// \brief A reactor answering one OTLP `Export` call (any other method: UNIMPLEMENTED).

@@ -237,7 +237,7 @@ std::string EncodeRpcStatus(int code, const std::string& message,
   return out;
 }
 
-std::string RpcStatusJson(int code, const std::string& message) {
+std::string RpcStatusJson(int code, const std::string& message, int retry_delay_seconds) {
   std::string escaped;
   for (unsigned char c : message) {
     switch (c) {
@@ -258,7 +258,14 @@ std::string RpcStatusJson(int code, const std::string& message) {
         }
     }
   }
-  return fmt::format(R"({{"code":{},"message":"{}"}})", code, escaped);
+  if (retry_delay_seconds <= 0) {
+    return fmt::format(R"({{"code":{},"message":"{}"}})", code, escaped);
+  }
+  // proto3 JSON: an Any names its type in "@type", a Duration is "<seconds>s".
+  return fmt::format(
+      R"({{"code":{},"message":"{}","details":[{{"@type":)"
+      R"("type.googleapis.com/google.rpc.RetryInfo","retryDelay":"{}s"}}]}})",
+      code, escaped, retry_delay_seconds);
 }
 
 /// A connection, seen by the server: closed on shutdown or to make room.
@@ -323,31 +330,9 @@ class HttpServer::Impl {
    private:
     std::atomic<int64_t>* n_;
   };
-  /// \brief Bytes of the in-flight budget (admission.request_limit_mib) one request
-  /// holds from its headers to its answer; given back when destroyed.
-  class Bytes {
-   public:
-    Bytes(Ingest* ingest, int64_t n) : ingest_(ingest), n_(n) {}
-    Bytes(const Bytes&) = delete;
-    Bytes& operator=(const Bytes&) = delete;
-    ~Bytes() { ingest_->ReleaseHttpBytes(n_); }
-    /// \brief At least `n` bytes, past the limit if need be: a body decompressed on
-    /// a worker (at most worker_threads of them are at once over their reservation).
-    void GrowTo(int64_t n) {
-      if (n <= n_) return;
-      ingest_->GrowHttpBytes(n - n_);
-      n_ = n;
-    }
-
-   private:
-    Ingest* ingest_;
-    int64_t n_;
-  };
   /// \brief Reserves `n` bytes unless the budget is spent.
-  bool TakeBytes(int64_t n, std::optional<Bytes>* bytes) {
-    if (!ingest_->TakeHttpBytes(n, request_limit_bytes_)) return false;
-    bytes->emplace(ingest_, n);
-    return true;
+  bool TakeBytes(int64_t n, std::optional<InFlightBytes>* bytes) {
+    return InFlightBytes::Take(ingest_, Protocol::kHttp, n, request_limit_bytes_, bytes);
   }
 
   /// \brief Takes a slot unless max_concurrent_requests are being answered.
@@ -811,15 +796,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       res_.set(http::field::content_type, json ? kJson : kProtobuf);
       res_.body() = json ? "{}" : "";
     } else {
+      // Refusals for load say when to retry twice: Retry-After for HTTP clients, and
+      // a google.rpc.RetryInfo in the Status for those that read it as gRPC's.
+      int retry_delay = 0;
       if (status == 429 || status == 503) {
-        res_.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+        retry_delay = kRetryAfterSeconds;
+        res_.set(http::field::retry_after, std::to_string(retry_delay));
       }
       if (status == 401) res_.set(http::field::www_authenticate, "Bearer");
       if (status == 405) res_.set(http::field::allow, "POST");
       res_.set(http::field::content_type, json ? kJson : kProtobuf);
       message = ValidUtf8(message);
-      res_.body() =
-          json ? RpcStatusJson(rpc_code, message) : EncodeRpcStatus(rpc_code, message);
+      res_.body() = json ? RpcStatusJson(rpc_code, message, retry_delay)
+                         : EncodeRpcStatus(rpc_code, message, retry_delay);
     }
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
@@ -883,7 +872,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<http::response<http::empty_body>> continue_;
   http::response<http::string_body> res_;
   std::optional<HttpServer::Impl::Slot> slot_;
-  std::optional<HttpServer::Impl::Bytes> bytes_;  ///< touched by Process too
+  std::optional<InFlightBytes> bytes_;  ///< touched by Process too
   unsigned version_ = 11;
   std::string path_;
   std::string encoding_;

@@ -53,7 +53,8 @@ class HttpServer {
 /// `retry_delay_seconds` > 0 it carries a google.rpc.RetryInfo detail.
 std::string EncodeRpcStatus(int code, const std::string& message,
                             int retry_delay_seconds = 0);
-/// \brief ... and as JSON.
-std::string RpcStatusJson(int code, const std::string& message);
+/// \brief ... and as proto3 JSON (the RetryInfo as `"retryDelay":"<n>s"`).
+std::string RpcStatusJson(int code, const std::string& message,
+                          int retry_delay_seconds = 0);
 
 }  // namespace otap_parquet::nodes::otlp_receiver

@@ -94,8 +94,9 @@ struct IngestCounters {
   /// HTTP connections open, and closed without an answer by reason.
   std::atomic<int64_t> http_connections{0};
   std::array<std::atomic<int64_t>, kNumHttpDrops> http_drops{};
-  /// Bytes the HTTP server holds for admitted requests (admission.request_limit_mib).
-  std::atomic<int64_t> http_in_flight_bytes{0};
+  /// Bytes a protocol's server holds for admitted requests, from their arrival to
+  /// their answer (admission.request_limit_mib; kArrow: unused).
+  std::array<std::atomic<int64_t>, kNumProtocols> in_flight_bytes{};
 };
 
 /// \brief Shared by both protocol servers of one node instance. Thread-safe.
@@ -121,18 +122,23 @@ class Ingest {
     counters_.rejected[static_cast<int>(protocol)][static_cast<int>(outcome)]++;
   }
 
-  /// \brief Reserves `bytes` of the HTTP server's in-flight budget unless that would
-  /// exceed `limit`; ReleaseHttpBytes gives them back.
-  bool TakeHttpBytes(int64_t bytes, int64_t limit) {
-    int64_t n = counters_.http_in_flight_bytes.load();
+  /// \brief Reserves `bytes` of `protocol`'s in-flight budget unless that would
+  /// exceed `limit`; ReleaseBytes gives them back (InFlightBytes does both).
+  bool TakeBytes(Protocol protocol, int64_t bytes, int64_t limit) {
+    std::atomic<int64_t>& held = counters_.in_flight_bytes[static_cast<int>(protocol)];
+    int64_t n = held.load();
     do {
       if (n + bytes > limit) return false;
-    } while (!counters_.http_in_flight_bytes.compare_exchange_weak(n, n + bytes));
+    } while (!held.compare_exchange_weak(n, n + bytes));
     return true;
   }
-  /// \brief Grows a reservation past the limit (a decompressed body).
-  void GrowHttpBytes(int64_t bytes) { counters_.http_in_flight_bytes += bytes; }
-  void ReleaseHttpBytes(int64_t bytes) { counters_.http_in_flight_bytes -= bytes; }
+  /// \brief Grows a reservation past the limit (a decompressed HTTP body).
+  void GrowBytes(Protocol protocol, int64_t bytes) {
+    counters_.in_flight_bytes[static_cast<int>(protocol)] += bytes;
+  }
+  void ReleaseBytes(Protocol protocol, int64_t bytes) {
+    counters_.in_flight_bytes[static_cast<int>(protocol)] -= bytes;
+  }
 
   void CountHttpConnection(int delta) { counters_.http_connections += delta; }
   void CountHttpDrop(HttpDrop reason) {
@@ -175,6 +181,43 @@ class Ingest {
   mutable std::mutex mutex_;
   std::map<uint64_t, Waiter> waiters_;
   IngestCounters counters_;
+};
+
+/// \brief Bytes of a protocol's in-flight budget (admission.request_limit_mib) one
+/// request holds until its answer; given back when destroyed.
+class InFlightBytes {
+ public:
+  /// \brief Reserves `n` bytes into `*bytes` unless `limit` would be exceeded.
+  static bool Take(Ingest* ingest, Protocol protocol, int64_t n, int64_t limit,
+                   std::optional<InFlightBytes>* bytes) {
+    if (!ingest->TakeBytes(protocol, n, limit)) return false;
+    bytes->emplace(ingest, protocol, n);
+    return true;
+  }
+  InFlightBytes(Ingest* ingest, Protocol protocol, int64_t n)
+      : ingest_(ingest), protocol_(protocol), n_(n) {}
+  InFlightBytes(const InFlightBytes&) = delete;
+  InFlightBytes& operator=(const InFlightBytes&) = delete;
+  ~InFlightBytes() { ingest_->ReleaseBytes(protocol_, n_); }
+
+  /// \brief At least `n` bytes, past the limit if need be.
+  void GrowTo(int64_t n) {
+    if (n <= n_) return;
+    ingest_->GrowBytes(protocol_, n - n_);
+    n_ = n;
+  }
+  /// \brief At least `n` bytes unless that would exceed `limit` (then unchanged).
+  bool TryGrowTo(int64_t n, int64_t limit) {
+    if (n <= n_) return true;
+    if (!ingest_->TakeBytes(protocol_, n - n_, limit)) return false;
+    n_ = n;
+    return true;
+  }
+
+ private:
+  Ingest* ingest_;
+  Protocol protocol_;
+  int64_t n_;
 };
 
 /// \brief Whether `header` (an `authorization` value) carries `token`.

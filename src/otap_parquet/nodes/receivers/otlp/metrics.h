@@ -17,6 +17,7 @@ struct OtlpReceiverMetrics {
     engine::MetricDef request_bytes;
     engine::MetricDef items_received;
     engine::MetricDef requests_rejected;
+    engine::MetricDef in_flight_bytes;  ///< gauge
   };
   static constexpr Protocol grpc = {
       engine::Counter("otlp_grpc_requests_started", "{request}",
@@ -30,7 +31,10 @@ struct OtlpReceiverMetrics {
       engine::Counter("otlp_grpc_items_received", "{item}",
                       "log records, spans or metric points admitted", "signal"),
       engine::Counter("otlp_grpc_requests_rejected", "{request}",
-                      "export requests answered with an error", "reason")};
+                      "export requests answered with an error", "reason"),
+      engine::Gauge("otlp_grpc_in_flight_bytes", "By",
+                    "bytes held by OTLP/gRPC messages (decompressed) from their "
+                    "arrival to their answer (admission.request_limit_mib)")};
   static constexpr Protocol http = {
       engine::Counter("otlp_http_requests_started", "{request}",
                       "export requests received", "signal"),
@@ -43,14 +47,13 @@ struct OtlpReceiverMetrics {
       engine::Counter("otlp_http_items_received", "{item}",
                       "log records, spans or metric points admitted", "signal"),
       engine::Counter("otlp_http_requests_rejected", "{request}",
-                      "export requests answered with an error", "reason")};
+                      "export requests answered with an error", "reason"),
+      engine::Gauge("otlp_http_in_flight_bytes", "By",
+                    "bytes reserved by OTLP/HTTP requests from their headers to their "
+                    "answer (admission.request_limit_mib)")};
 
   static constexpr engine::MetricDef http_connections = engine::Gauge(
       "otlp_http_connections", "{connection}", "open OTLP/HTTP connections");
-  static constexpr engine::MetricDef http_in_flight_bytes = engine::Gauge(
-      "otlp_http_in_flight_bytes", "By",
-      "bytes reserved by OTLP/HTTP requests from their headers to their answer "
-      "(admission.request_limit_mib)");
   static constexpr engine::MetricDef http_connections_closed =
       engine::Counter("otlp_http_connections_closed", "{connection}",
                       "OTLP/HTTP connections closed without an answer", "reason");

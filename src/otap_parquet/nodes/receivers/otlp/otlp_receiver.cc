@@ -59,7 +59,7 @@ arrow::Status OtlpReceiver::Start(engine::EffectHandler& effect) {
   }
   effect.logger().info(
       "receiver.otlp.start node={} core={} grpc={} http={} wait_for_result={}/{} "
-      "max_concurrent_requests={}/{} http_request_limit_mib={} auth={}",
+      "max_concurrent_requests={}/{} request_limit_mib={}/{} auth={}",
       effect.node_id(), effect.core(),
       grpc_ ? fmt::format("{}:{}{}", config_.grpc->listening_addr.host, grpc_->port(),
                           config_.grpc->tls ? " (tls)" : "")
@@ -71,6 +71,7 @@ arrow::Status OtlpReceiver::Start(engine::EffectHandler& effect) {
       config_.http && config_.http->wait_for_result,
       config_.grpc ? config_.grpc->max_concurrent_requests : 0,
       config_.http ? config_.http->max_concurrent_requests : 0,
+      config_.grpc ? config_.grpc->RequestLimitBytes() >> 20 : 0,
       config_.http ? config_.http->RequestLimitBytes() >> 20 : 0,
       config_.bearer_token.empty() ? "none" : "bearer");
   effect.StartPeriodicTimer(kTick);
@@ -113,10 +114,10 @@ void OtlpReceiver::Publish(engine::EffectHandler& effect) const {
       m.Set(pm.requests_rejected, c.rejected[p][o].load(),
             OutcomeName(static_cast<Outcome>(o)));
     }
+    m.Set(pm.in_flight_bytes, c.in_flight_bytes[p].load());
   }
   if (config_.http) {
     m.Set(M::http_connections, c.http_connections.load());
-    m.Set(M::http_in_flight_bytes, c.http_in_flight_bytes.load());
     for (int d = 0; d < otlp_receiver::kNumHttpDrops; ++d) {
       m.Set(M::http_connections_closed, c.http_drops[d].load(),
             otlp_receiver::HttpDropName(static_cast<otlp_receiver::HttpDrop>(d)));

@@ -11,6 +11,7 @@
 namespace otap_parquet::nodes {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -116,27 +117,36 @@ TEST(OtlpReceiverConfigTest, HttpLimitsAreValidated) {
               HasSubstr("idle_timeout"));
 }
 
-// Scenario: protocols.http with and without admission.request_limit_mib, and with
-// large bodies or a limit smaller than one body.
-// Guarantees: the default is 128 MiB, raised to two max_request_body_size bodies;
-// the key (receiver:otap's name) sets it; one that cannot hold a body is an error.
-TEST(OtlpReceiverConfigTest, HttpRequestLimit) {
-  ASSERT_OK_AND_ASSIGN(auto d, Parse("protocols: {http: {listening_addr: 127.0.0.1:1}}"));
-  EXPECT_EQ(d.http->RequestLimitBytes(), int64_t{128} << 20);
-  ASSERT_OK_AND_ASSIGN(auto big, Parse("protocols: {http: {listening_addr: 127.0.0.1:1, "
-                                       "max_request_body_size: 512MiB}}"));
-  EXPECT_EQ(big.http->RequestLimitBytes(), int64_t{1} << 30);
-  ASSERT_OK_AND_ASSIGN(auto set, Parse("protocols: {http: {listening_addr: 127.0.0.1:1, "
-                                       "admission: {request_limit_mib: 16, "
-                                       "waiting_limit_mib: 1}}}"));
-  EXPECT_EQ(set.http->RequestLimitBytes(), int64_t{16} << 20);
-  EXPECT_THAT(
-      ErrorOf("protocols: {http: {listening_addr: 127.0.0.1:1, "
-              "max_request_body_size: 32MiB, admission: {request_limit_mib: 16}}}"),
-      HasSubstr("request_limit_mib"));
-  EXPECT_THAT(ErrorOf("protocols: {http: {listening_addr: 127.0.0.1:1, "
-                      "admission: {request_limit: 16}}}"),
-              HasSubstr("request_limit"));
+// Scenario: protocols.grpc and protocols.http with and without
+// admission.request_limit_mib, and with large messages or a limit smaller than one.
+// Guarantees: the default is 128 MiB, raised to two messages of the protocol's size
+// limit (max_decoding_message_size, max_request_body_size); the key (receiver:otap's
+// name) sets it; one that cannot hold a message is an error naming the size key.
+TEST(OtlpReceiverConfigTest, RequestLimit) {
+  for (const std::string protocol : {"grpc", "http"}) {
+    SCOPED_TRACE(protocol);
+    const std::string size_key =
+        protocol == "grpc" ? "max_decoding_message_size" : "max_request_body_size";
+    auto parse = [&](const std::string& keys) -> arrow::Result<int64_t> {
+      ARROW_ASSIGN_OR_RAISE(
+          auto c, Parse("protocols: {" + protocol + ": {listening_addr: 127.0.0.1:1" +
+                        keys + "}}"));
+      return protocol == "grpc" ? c.grpc->RequestLimitBytes()
+                                : c.http->RequestLimitBytes();
+    };
+    ASSERT_OK_AND_ASSIGN(int64_t fallback, parse(""));
+    EXPECT_EQ(fallback, int64_t{128} << 20);
+    ASSERT_OK_AND_ASSIGN(int64_t raised, parse(", " + size_key + ": 512MiB"));
+    EXPECT_EQ(raised, int64_t{1} << 30);
+    ASSERT_OK_AND_ASSIGN(
+        int64_t set, parse(", admission: {request_limit_mib: 16, waiting_limit_mib: 1}"));
+    EXPECT_EQ(set, int64_t{16} << 20);
+    EXPECT_RAISES_WITH_MESSAGE_THAT(
+        Invalid, AllOf(HasSubstr("admission.request_limit_mib"), HasSubstr(size_key)),
+        parse(", " + size_key + ": 32MiB, admission: {request_limit_mib: 16}"));
+    EXPECT_RAISES_WITH_MESSAGE_THAT(Invalid, HasSubstr("request_limit"),
+                                    parse(", admission: {request_limit: 16}"));
+  }
 }
 
 // Scenario: no protocols, an empty protocols block, a missing address.
@@ -335,6 +345,9 @@ TEST(OtlpReceiverHttpTest, RpcStatusWithRetryInfo) {
                           "\x12" + static_cast<char>(retry_info.size()) + retry_info;
   EXPECT_EQ(otlp_receiver::EncodeRpcStatus(8, "m", 2),
             std::string("\x08\x08\x12\x01m\x1a") + static_cast<char>(any.size()) + any);
+  EXPECT_EQ(otlp_receiver::RpcStatusJson(8, "m", 2),
+            R"({"code":8,"message":"m","details":[{"@type":)"
+            R"("type.googleapis.com/google.rpc.RetryInfo","retryDelay":"2s"}]})");
 }
 
 }  // namespace
