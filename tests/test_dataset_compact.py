@@ -552,6 +552,44 @@ def test_compact_whose_pending_compaction_another_run_abandoned_loses_nothing_on
     assert lake.counts() == before
 
 
+@pytest.mark.parametrize("point", ["abandoning", "abandon-claimed"])
+def test_undo_racing_the_commit_of_a_slow_run_loses_nothing_on_s3(
+        s3_server, cli, run, edge_input, tmp_path, point):
+    # Scenario: run A (--grace 0s) is stopped after publishing its new files, before
+    # its commit; run B (--grace 0s, nothing of its own to compact) takes A's pending
+    # compaction for a crashed one and is stopped inside its undo: right after
+    # deciding, or with its marker written and A's manifest read again (still
+    # pending). Then A goes on: commits and deletes the files it superseded (unless
+    # B's marker is listed); then B goes on.
+    # Guarantee: every row visible exactly once (an independent count and our
+    # replay). B used to delete A's new files after A had deleted the superseded
+    # ones: the partition's rows were gone.
+    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    before = lake.counts()
+    resume_a = lake.paused_compact("written", "--older-than", "0s", "--grace", "0s")
+    resume_b = lake.paused_compact(point, "--older-than", "100000h", "--grace", "0s")
+    code_a, out_a = resume_a()
+    assert code_a == 0 and "1 partitions compacted" in out_a, out_a
+    code_b, out_b = resume_b()
+    assert code_b == 0, out_b
+    assert lake.counts() == before
+    def said(out, kind):  # a cleanup line of this kind
+        return re.search(rf"^{kind} ", out, re.M) is not None
+    if point == "abandoning":  # B found the commit and left it alone
+        assert said(out_b, "waiting") and not said(out_b, "abandoned"), out_b
+    else:  # A kept the superseded files while B's marker was there
+        assert said(out_a, "abandoning") and not said(out_a, "removed"), out_a
+        assert said(out_b, "abandoned"), out_b
+    after = tmp_path / "after.jsonl"
+    lake.run("convert", lake.uri, after)
+    run("compare", edge_input, after)
+    # A later run finishes (or redoes) the compaction: still every row once, and no
+    # marker left.
+    lake.run("compact", lake.uri, "--older-than", "0s", "--grace", "0s")
+    assert lake.counts() == before
+    assert not [k for k in lake.keys() if ".abandoning-" in k]
+
+
 def test_compact_refuses_a_partition_a_file_was_published_into_meanwhile_on_s3(
         s3_server, cli, run, edge_input, tmp_path):
     # Scenario: every file of a partition looked older than --older-than, but a

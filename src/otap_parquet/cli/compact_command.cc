@@ -47,6 +47,8 @@ std::string_view CleanupName(dataset::CompactionCleanup::Kind kind) {
       return "pending";
     case Kind::kIncomplete:
       return "incomplete";
+    case Kind::kAbandoning:
+      return "abandoning";
   }
   return "";
 }
@@ -184,6 +186,9 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
                        c.kind == Kind::kIncomplete
                            ? ": committed but new files are missing; the superseded "
                              "files are kept (inspect --check)"
+                       : c.kind == Kind::kAbandoning
+                           ? ": committed while another run was undoing it; the "
+                             "superseded files are kept until that run ends"
                        : options.dry_run && (c.kind == Kind::kRemovedSuperseded ||
                                              c.kind == Kind::kAbandoned)
                            ? " (dry run: would)"
