@@ -142,7 +142,8 @@ arrow::Result<std::string> ReadWhole(const std::shared_ptr<arrow::fs::FileSystem
   return text;
 }
 
-arrow::Result<std::vector<StoredManifest>> ReadManifests(
+// What `<base>/_compactions/` holds (nothing when it does not exist).
+arrow::Result<arrow::fs::FileInfoVector> ListCompactionsDir(
     const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base) {
   arrow::fs::FileSelector selector;
   selector.base_dir = JoinStoragePath(base, kCompactionsDir);
@@ -152,8 +153,14 @@ arrow::Result<std::vector<StoredManifest>> ReadManifests(
     return Status::IOError("listing ", DisplayUri(*fs, selector.base_dir), ": ",
                            infos.status().message());
   }
+  return infos;
+}
+
+arrow::Result<std::vector<StoredManifest>> ReadManifests(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base) {
+  ARROW_ASSIGN_OR_RAISE(const auto infos, ListCompactionsDir(fs, base));
   std::vector<StoredManifest> out;
-  for (const auto& info : *infos) {
+  for (const auto& info : infos) {
     if (!info.IsFile() || !std::string_view(info.path()).ends_with(".json")) continue;
     auto text = ReadWhole(fs, info.path());
     if (!text.ok()) {
@@ -280,15 +287,8 @@ arrow::Result<bool> AbandonUnderWay(const std::shared_ptr<arrow::fs::FileSystem>
                                     const std::string& base,
                                     const std::string& manifest_path) {
   const std::string prefix = AbandonMarkerPrefix(manifest_path);
-  arrow::fs::FileSelector selector;
-  selector.base_dir = JoinStoragePath(base, kCompactionsDir);
-  selector.allow_not_found = true;
-  auto infos = fs->GetFileInfo(selector);
-  if (!infos.ok()) {
-    return Status::IOError("listing ", DisplayUri(*fs, selector.base_dir), ": ",
-                           infos.status().message());
-  }
-  return std::any_of(infos->begin(), infos->end(), [&](const arrow::fs::FileInfo& info) {
+  ARROW_ASSIGN_OR_RAISE(const auto infos, ListCompactionsDir(fs, base));
+  return std::any_of(infos.begin(), infos.end(), [&](const arrow::fs::FileInfo& info) {
     return info.IsFile() && info.path().starts_with(prefix);
   });
 }
