@@ -36,6 +36,25 @@ def compact(cli, lake, *args, code=0, env=None, merge=False):
     return proc
 
 
+def stopped_compact(cmd, env, point, stdout=subprocess.DEVNULL):
+    """`cmd` (a compact) started and stopped with SIGSTOP at step `point`
+    (OTAP_PARQUET_COMPACT_STOP_AT): the test sends SIGCONT to go on, or SIGKILL for
+    a crash there."""
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT,
+                            env=dict(env, OTAP_PARQUET_COMPACT_STOP_AT=point))
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), f"compact ended before {point}"
+    return proc
+
+
+def killed_compact(cli, lake, point, *args):
+    """`compact LAKE args` killed with SIGKILL at step `point`."""
+    proc = stopped_compact([str(cli), "compact", str(lake), *map(str, args)], os.environ,
+                           point)
+    proc.kill()
+    assert proc.wait(timeout=60) == -9
+
+
 def parquet_files(lake):
     return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet"))
 
@@ -373,17 +392,14 @@ def test_polling_receiver_during_compactions_delivers_each_record_once(
                                    "removing"])
 def test_kill_9_at_any_point_keeps_every_record_once(cli, run, edge_input, tmp_path,
                                                      point):
-    # Scenario: `compact --grace 0s` killed with SIGKILL at each step (test hook
-    # OTAP_PARQUET_COMPACT_KILL_AT), then replayed, then compacted again.
+    # Scenario: `compact --grace 0s` killed with SIGKILL at each step (stopped there
+    # by OTAP_PARQUET_COMPACT_STOP_AT first), then replayed, then compacted again.
     # Guarantees: after the kill the dataset replays equal to the input (each record
     # once); the next run finishes or undoes the compaction, and afterwards the
     # replay is still equal, with only the new files left.
     lake = small_lake(run, edge_input, tmp_path / "lake")
-    env = dict(os.environ, OTAP_PARQUET_COMPACT_KILL_AT=point)
-    proc = subprocess.run([str(cli), "compact", str(lake), "--older-than", "0s",
-                           "--grace", "0s", "--target-size", "16KiB"],
-                          capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == -9, proc.stdout + proc.stderr
+    killed_compact(cli, lake, point, "--older-than", "0s", "--grace", "0s",
+                   "--target-size", "16KiB")
     run("compare", edge_input, replay(run, lake, tmp_path / "killed.jsonl"))
     out = compact(cli, lake, "--older-than", "0s", "--grace", "0s").stdout
     run("compare", edge_input, replay(run, lake, tmp_path / "after.jsonl"))
@@ -453,12 +469,8 @@ class S3Lake:
     def paused_compact(self, point, *args):
         """A compact run stopped (SIGSTOP) at step `point`; resume() finishes it."""
         log = open(self.tmp / f"compact-{point}-{len(args)}.log", "w+")
-        env = dict(self.env, OTAP_PARQUET_COMPACT_STOP_AT=point)
-        proc = subprocess.Popen([str(self.cli), "compact", self.uri, *map(str, args),
-                                 *self.flags], stdout=log, stderr=subprocess.STDOUT,
-                                env=env)
-        _, status = os.waitpid(proc.pid, os.WUNTRACED)
-        assert os.WIFSTOPPED(status), f"compact ended before {point}"
+        proc = stopped_compact([str(self.cli), "compact", self.uri, *map(str, args),
+                                *self.flags], self.env, point, log)
 
         def resume():
             proc.send_signal(signal.SIGCONT)

@@ -114,10 +114,9 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
   compact.partitions = options.partitions;
   compact.dry_run = options.dry_run;
   compact.fsync = !options.flags.no_fsync;
-  // Tests: SIGKILL (a crash) or SIGSTOP (a run paused there while another runs; the
-  // test sends SIGCONT) at a named step.
-  compact.crash_hook =
-      StopAtHook("OTAP_PARQUET_COMPACT_STOP_AT", "OTAP_PARQUET_COMPACT_KILL_AT");
+  // Tests: SIGSTOP at a named step (a run paused there while another runs; the test
+  // sends SIGCONT, or SIGKILL for a crash there).
+  compact.crash_hook = StopAtHook("OTAP_PARQUET_COMPACT_STOP_AT");
   // Tests: the reader's merge path for every partition (files of other writers).
   if (std::getenv("OTAP_PARQUET_COMPACT_MERGE")) compact.copy_own_files = false;
   ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
