@@ -36,6 +36,25 @@ def compact(cli, lake, *args, code=0, env=None, merge=False):
     return proc
 
 
+def stopped_compact(cmd, env, point, stdout=subprocess.DEVNULL):
+    """`cmd` (a compact) started and stopped with SIGSTOP at step `point`
+    (OTAP_PARQUET_COMPACT_STOP_AT): the test sends SIGCONT to go on, or SIGKILL for
+    a crash there."""
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT,
+                            env=dict(env, OTAP_PARQUET_COMPACT_STOP_AT=point))
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), f"compact ended before {point}"
+    return proc
+
+
+def killed_compact(cli, lake, point, *args):
+    """`compact LAKE args` killed with SIGKILL at step `point`."""
+    proc = stopped_compact([str(cli), "compact", str(lake), *map(str, args)], os.environ,
+                           point)
+    proc.kill()
+    assert proc.wait(timeout=60) == -9
+
+
 def parquet_files(lake):
     return sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet"))
 
@@ -373,17 +392,14 @@ def test_polling_receiver_during_compactions_delivers_each_record_once(
                                    "removing"])
 def test_kill_9_at_any_point_keeps_every_record_once(cli, run, edge_input, tmp_path,
                                                      point):
-    # Scenario: `compact --grace 0s` killed with SIGKILL at each step (test hook
-    # OTAP_PARQUET_COMPACT_KILL_AT), then replayed, then compacted again.
+    # Scenario: `compact --grace 0s` killed with SIGKILL at each step (stopped there
+    # by OTAP_PARQUET_COMPACT_STOP_AT first), then replayed, then compacted again.
     # Guarantees: after the kill the dataset replays equal to the input (each record
     # once); the next run finishes or undoes the compaction, and afterwards the
     # replay is still equal, with only the new files left.
     lake = small_lake(run, edge_input, tmp_path / "lake")
-    env = dict(os.environ, OTAP_PARQUET_COMPACT_KILL_AT=point)
-    proc = subprocess.run([str(cli), "compact", str(lake), "--older-than", "0s",
-                           "--grace", "0s", "--target-size", "16KiB"],
-                          capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == -9, proc.stdout + proc.stderr
+    killed_compact(cli, lake, point, "--older-than", "0s", "--grace", "0s",
+                   "--target-size", "16KiB")
     run("compare", edge_input, replay(run, lake, tmp_path / "killed.jsonl"))
     out = compact(cli, lake, "--older-than", "0s", "--grace", "0s").stdout
     run("compare", edge_input, replay(run, lake, tmp_path / "after.jsonl"))
@@ -453,12 +469,8 @@ class S3Lake:
     def paused_compact(self, point, *args):
         """A compact run stopped (SIGSTOP) at step `point`; resume() finishes it."""
         log = open(self.tmp / f"compact-{point}-{len(args)}.log", "w+")
-        env = dict(self.env, OTAP_PARQUET_COMPACT_STOP_AT=point)
-        proc = subprocess.Popen([str(self.cli), "compact", self.uri, *map(str, args),
-                                 *self.flags], stdout=log, stderr=subprocess.STDOUT,
-                                env=env)
-        _, status = os.waitpid(proc.pid, os.WUNTRACED)
-        assert os.WIFSTOPPED(status), f"compact ended before {point}"
+        proc = stopped_compact([str(self.cli), "compact", self.uri, *map(str, args),
+                                *self.flags], self.env, point, log)
 
         def resume():
             proc.send_signal(signal.SIGCONT)
@@ -550,6 +562,44 @@ def test_compact_whose_pending_compaction_another_run_abandoned_loses_nothing_on
     out = lake.run("compact", lake.uri, "--older-than", "0s", "--grace", "0s").stdout
     assert "1 partitions compacted" in out, out
     assert lake.counts() == before
+
+
+@pytest.mark.parametrize("point", ["abandoning", "abandon-claimed"])
+def test_undo_racing_the_commit_of_a_slow_run_loses_nothing_on_s3(
+        s3_server, cli, run, edge_input, tmp_path, point):
+    # Scenario: run A (--grace 0s) is stopped after publishing its new files, before
+    # its commit; run B (--grace 0s, nothing of its own to compact) takes A's pending
+    # compaction for a crashed one and is stopped inside its undo: right after
+    # deciding, or with its marker written and A's manifest read again (still
+    # pending). Then A goes on: commits and deletes the files it superseded (unless
+    # B's marker is listed); then B goes on.
+    # Guarantee: every row visible exactly once (an independent count and our
+    # replay). B used to delete A's new files after A had deleted the superseded
+    # ones: the partition's rows were gone.
+    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    before = lake.counts()
+    resume_a = lake.paused_compact("written", "--older-than", "0s", "--grace", "0s")
+    resume_b = lake.paused_compact(point, "--older-than", "100000h", "--grace", "0s")
+    code_a, out_a = resume_a()
+    assert code_a == 0 and "1 partitions compacted" in out_a, out_a
+    code_b, out_b = resume_b()
+    assert code_b == 0, out_b
+    assert lake.counts() == before
+    def said(out, kind):  # a cleanup line of this kind
+        return re.search(rf"^{kind} ", out, re.M) is not None
+    if point == "abandoning":  # B found the commit and left it alone
+        assert said(out_b, "waiting") and not said(out_b, "abandoned"), out_b
+    else:  # A kept the superseded files while B's marker was there
+        assert said(out_a, "abandoning") and not said(out_a, "removed"), out_a
+        assert said(out_b, "abandoned"), out_b
+    after = tmp_path / "after.jsonl"
+    lake.run("convert", lake.uri, after)
+    run("compare", edge_input, after)
+    # A later run finishes (or redoes) the compaction: still every row once, and no
+    # marker left.
+    lake.run("compact", lake.uri, "--older-than", "0s", "--grace", "0s")
+    assert lake.counts() == before
+    assert not [k for k in lake.keys() if ".abandoning-" in k]
 
 
 def test_compact_refuses_a_partition_a_file_was_published_into_meanwhile_on_s3(

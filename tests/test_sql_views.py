@@ -7,7 +7,6 @@ import datetime
 import gzip
 import json
 import math
-import os
 import pathlib
 import re
 import stat
@@ -463,8 +462,8 @@ def test_views_honour_compactions(run, cli, tmp_path):
     printed before the compaction and views printed after it both present every
     record once: superseded files left out, and the partition of a compaction that
     is pending, or whose manifest is gone (abandoned), left out too."""
+    from test_dataset_compact import killed_compact
     import shutil
-    import subprocess
 
     src = tmp_path / "src.jsonl"
     run("generate", src, "--requests", "6", "--items", "40", "--seed", "11")
@@ -492,10 +491,7 @@ def test_views_honour_compactions(run, cli, tmp_path):
     before = run("sql", lake).stdout  # no manifest yet
     check(before)
     # A compaction killed after publishing its files: pending, new partition hidden.
-    env = dict(os.environ, OTAP_PARQUET_COMPACT_KILL_AT="written")
-    proc = subprocess.run([str(cli), "compact", str(lake), "--older-than", "0s"],
-                          capture_output=True, text=True, env=env)
-    assert proc.returncode == -9, proc.stdout + proc.stderr
+    killed_compact(cli, lake, "written", "--older-than", "0s")
     assert glob_logs() == 2 * len(logs)
     check(before)
     check(run("sql", lake).stdout)

@@ -52,11 +52,12 @@ def kv(key, **value):
     return KeyValue(key=key, value=AnyValue(**value))
 
 
-def logs_request(tag, n):
+def logs_request(tag, n, t0=T0):
     """An ExportLogsServiceRequest of `n` records whose bodies are `<tag>-<i>`; every
     record carries its body again as attribute `rec` (a mis-join shows as rec !=
     body), attributes of every AnyValue type, ids, and the resource `svc-<tag>`
-    (two resources, so resource attributes must join to the right records)."""
+    (two resources, so resource attributes must join to the right records), event
+    times from `t0` on."""
     resources = []
     for r in range(2):
         records = []
@@ -64,7 +65,7 @@ def logs_request(tag, n):
             body = f"{tag}-{i}"
             seq = int.from_bytes(body.encode()[-4:].rjust(4, b"\0"), "big")
             records.append(LogRecord(
-                time_unix_nano=T0 + i, observed_time_unix_nano=T0 + 1000 + i,
+                time_unix_nano=t0 + i, observed_time_unix_nano=t0 + 1000 + i,
                 severity_number=9 + (i % 4), severity_text="INFO",
                 body=AnyValue(string_value=body),
                 attributes=[

@@ -15,22 +15,26 @@ every run.
 
 Guarantees, with uniquely tagged log records (each record's body is unique, and
 `rec` repeats it, so a mis-join shows):
-- compact: right after the kill, and after `compact` and `repair --apply` are run
-  again, every record is there exactly once (the multiset of bodies of our replay
+- compact (`--grace 0s`, and the default grace period, whose rerun leaves the
+  killed run's pending compaction alone and then a `--grace 0s` run finishes):
+  right after the kill, and after `compact` and `repair --apply` are run again,
+  every record is there exactly once (the multiset of bodies of our replay
   and of an independent pyarrow read that applies the compaction manifests as
   docs/operations.md's "Plain SQL engines" filter does), exactly as written; and
   afterwards nothing is half done: no pending manifest, no superseded file, no
   temporary file, every partition compacted once, `inspect --check` clean.
-- partitions delete: the records of partitions not named are never missing, after
-  the kill or after the rerun; the rerun deletes the named partition completely.
+- partitions delete (`--partition`, and `--before` a date): the records of
+  partitions not selected are never missing, after the kill or after the rerun;
+  the rerun deletes the selected partitions completely.
 - repair --apply (a dataset with crash leftovers: lost root files, stale temporary
   files): the records a replay saw before repair are there after the kill and after
   the rerun, which leaves nothing for repair to find.
 
 Budget (CI: about 100 s on a busy 2-core machine): OTAP_RELIABILITY_TRIALS (CI: 10)
-kill points for compact on local disk, half as many for partitions delete and
-repair, a fifth for compact with the reader's merge and for compact on S3 (moto, a
-smaller dataset)."""
+kill points for compact on local disk, half as many for partitions delete
+--partition and repair, a fifth for compact with the default grace period, with the
+reader's merge and on S3 (moto, a smaller dataset), and for partitions delete
+--before."""
 import collections
 import io
 import json
@@ -49,16 +53,22 @@ from rel_common import canonical_records, compare, convert_dataset, logs_request
 COMPACTED = re.compile(r"\.c[0-9a-f]{16}$")
 
 
-def make_lake(cli, tmp_path, partitions=2, requests=4, per_request=20):
+DAY = 86_400 * 10**9
+
+
+def make_lake(cli, tmp_path, partitions=2, requests=4, per_request=20, days=()):
     """`partitions` convert runs (one `_part_id` each) of small files (7 records a
-    batch, a file every 20 rows). Returns (lake, {body: canonical}, {part_id: bodies})."""
+    batch, a file every 20 rows); the records of partition i are `days[i]` days
+    younger than rel_common.T0 (2026-11-18). Returns (lake, {body: canonical},
+    {part_id: bodies})."""
     lake, expected, by_part = tmp_path / "pristine", {}, {}
     for part in range(partitions):
         src = tmp_path / f"in-{part}.logs.pb"
         bodies = set()
+        t0 = rel_common.T0 + (days[part] if part < len(days) else 0) * DAY
         with open(src, "wb") as out:
             for k in range(requests):
-                request = logs_request(f"p{part}-{k}", per_request)
+                request = logs_request(f"p{part}-{k}", per_request, t0)
                 records = canonical_records(request)
                 expected.update(records)
                 bodies.update(records)
@@ -231,46 +241,81 @@ def leftovers(store):
     return bad
 
 
-def check_compact_trials(store, cli, tmp_path, trials, label, requests=4):
-    pristine, expected, by_part = make_lake(cli, tmp_path, requests=requests)
-    args = ("compact", store.uri, "--older-than", "0s", "--grace", "0s")
+def kill_trials(store, pristine, args, k, label, check_killed, finish, **counts):
+    """Runs `args` on a fresh copy of `pristine` killed at each of `k` of its storage
+    events (kill_points); after each kill `check_killed()` looks at the dataset, then
+    `finish()` runs what completes the work and looks again: each returns a problem
+    (text) or None. Reports `kill9-lake[label]` and fails with every problem."""
     events = events_of(store, pristine, *args)
-    points = kill_points(events, trials)
-    want = collections.Counter({body: 1 for body in expected})
+    points = kill_points(events, k)
     failures = []
     for n in points:
         store.reset(pristine)
         killed(store, n, *args)
-        lost, dup, mis, phantom, counts = replay(store, expected)
-        seen = visible_bodies(store)
-        if (lost, dup, mis, phantom) != (0, 0, 0, 0) or seen != want:
-            failures.append(f"after kill at event {n} {events[n - 1][1:]}: lost={lost} "
-                            f"duplicates={dup} misjoined={mis} phantom={phantom} "
-                            f"pyarrow-diff={dict((seen - want) + (want - seen)) or None}")
-            continue
-        run(store, *args)
+        where = f"after kill at event {n} {events[n - 1][1:]}"
+        problem = check_killed()
+        if problem is None:
+            where += " and rerun"
+            problem = finish()
+        if problem:
+            failures.append(f"{where}: {problem}")
+    summary(f"kill9-lake[{label}]", trials=len(points), events=len(events), **counts,
+            failures=len(failures))
+    assert not failures, "\n".join(failures)
+    return events
+
+
+def exactly(store, expected, want=None):
+    """None when our replay and the pyarrow read both see every record of `expected`
+    once (and, given `want`, the pyarrow read sees exactly `want`); else the
+    problem."""
+    want = want or collections.Counter({body: 1 for body in expected})
+    lost, dup, mis, phantom, _ = replay(store, expected)
+    seen = visible_bodies(store)
+    if (lost, dup, mis, phantom) == (0, 0, 0, 0) and seen == want:
+        return None
+    return (f"lost={lost} duplicates={dup} misjoined={mis} phantom={phantom} "
+            f"pyarrow-diff={dict((seen - want) + (want - seen)) or None}")
+
+
+def check_compact_trials(store, cli, tmp_path, trials, label, requests=4, grace="0s"):
+    pristine, expected, by_part = make_lake(cli, tmp_path, requests=requests)
+    args = ("compact", store.uri, "--older-than", "0s", "--grace", grace)
+
+    def finish():
+        if grace != "0s":
+            # A pending compaction younger than the grace period may be running: the
+            # rerun leaves it (and refuses its partition, exit 3); superseded files
+            # wait for the grace period.
+            run(store, *args, code=None)
+            problem = exactly(store, expected)
+            if problem:
+                return f"after a rerun with --grace {grace}: {problem}"
+        run(store, "compact", store.uri, "--older-than", "0s", "--grace", "0s")
         run(store, "repair", store.uri, "--apply", "--grace-period", "0s")
-        lost, dup, mis, phantom, counts = replay(store, expected)
-        seen = visible_bodies(store)
+        problem = exactly(store, expected)
         listing = json.loads(run(store, "partitions", store.uri, "--json").stdout)
         parts = sorted(p["partition"] for p in listing["partitions"])
         check = run(store, "inspect", store.uri, "--check", code=None)
         bad = leftovers(store)
-        if ((lost, dup, mis, phantom) != (0, 0, 0, 0) or seen != want or bad
-                or len(parts) != len(by_part) or check.returncode != 0
+        if (problem or bad or len(parts) != len(by_part) or check.returncode != 0
                 or not all(COMPACTED.search(p) for p in parts)):
-            failures.append(f"after kill at event {n} {events[n - 1][1:]} and rerun: "
-                            f"lost={lost} duplicates={dup} misjoined={mis} phantom={phantom} "
-                            f"pyarrow-diff={dict((seen - want) + (want - seen)) or None} "
-                            f"partitions={parts} leftovers={bad[:5]} "
-                            f"inspect={check.returncode}")
-    summary(f"kill9-lake[compact-{label}]", trials=len(points), events=len(events),
-            records=len(expected), failures=len(failures))
-    assert not failures, "\n".join(failures)
+            return (f"{problem} partitions={parts} leftovers={bad[:5]} "
+                    f"inspect={check.returncode}")
+        return None
+    kill_trials(store, pristine, args, trials, f"compact-{label}",
+                lambda: exactly(store, expected), finish, records=len(expected))
 
 
 def test_kill9_compact_local(cli, tmp_path):
     check_compact_trials(Local(cli, tmp_path), cli, tmp_path, rel_common.TRIALS, "local")
+
+
+def test_kill9_compact_default_grace_local(cli, tmp_path):
+    # The default grace period (1 h): the killed run defers every deletion, so a
+    # crashed pending compaction is still "running" for the rerun.
+    check_compact_trials(Local(cli, tmp_path), cli, tmp_path,
+                         max(2, rel_common.TRIALS // 5), "default-grace-local", grace="1h")
 
 
 def test_kill9_compact_merge_local(cli, tmp_path):
@@ -287,42 +332,54 @@ def test_kill9_compact_s3(s3_server, cli, tmp_path):
                          max(2, rel_common.TRIALS // 5), "s3", requests=2)
 
 
+def check_partitions_delete_trials(store, pristine, expected, by_part, deleted, args, k,
+                                   label):
+    """`args` (a `partitions delete`) deletes the partitions `deleted`: the others'
+    records are never missing; the rerun (and repair) deletes those completely."""
+    kept = {body: canon for part, bodies in by_part.items() if part not in deleted
+            for body, canon in expected.items() if body in bodies}
+    want = collections.Counter({body: 1 for body in kept})
+
+    def check_killed():
+        # The named partitions may be partly there: their records may appear.
+        lost, dup, mis, phantom, _ = replay(store, kept)
+        seen = visible_bodies(store)
+        if (lost, dup, mis) != (0, 0, 0) or any(seen[b] != 1 for b in kept):
+            return f"lost={lost} duplicates={dup} misjoined={mis}"
+        return None
+
+    def finish():
+        # A kill after the root files leaves child files without roots: no
+        # partition any more for the rerun, orphans for repair (docs/operations.md).
+        run(store, *args)
+        run(store, "repair", store.uri, "--apply", "--grace-period", "0s")
+        problem = exactly(store, kept, want)
+        left = [name for name in store.files() if any(part in name for part in deleted)]
+        return f"{problem} left={left[:3]}" if problem or left else None
+    kill_trials(store, pristine, args, k, label, check_killed, finish,
+                records=len(expected), deleted=len(expected) - len(kept))
+
+
 def test_kill9_partitions_delete_local(cli, tmp_path):
     store = Local(cli, tmp_path)
     pristine, expected, by_part = make_lake(cli, tmp_path, partitions=3)
     target = sorted(by_part)[1]
     args = ("partitions", "delete", store.uri, "--partition", f"_part_id={target}", "--apply")
-    events = events_of(store, pristine, *args)
-    points = kill_points(events, max(3, rel_common.TRIALS // 2))
-    kept = {body: canon for part, bodies in by_part.items() if part != target
-            for body, canon in expected.items() if body in bodies}
-    gone = {body: expected[body] for body in by_part[target]}
-    want = collections.Counter({body: 1 for body in kept})
-    failures = []
-    for n in points:
-        store.reset(pristine)
-        killed(store, n, *args)
-        # The named partition may be partly there: its records may appear.
-        lost, dup, mis, phantom, _ = replay(store, kept)
-        seen = visible_bodies(store)
-        if (lost, dup, mis) != (0, 0, 0) or any(seen[b] != 1 for b in kept):
-            failures.append(f"after kill at event {n} {events[n - 1][1:]}: lost={lost} "
-                            f"duplicates={dup} misjoined={mis}")
-            continue
-        # A kill after the root files leaves child files without roots: no
-        # partition any more for the rerun, orphans for repair (docs/operations.md).
-        run(store, *args)
-        run(store, "repair", store.uri, "--apply", "--grace-period", "0s")
-        lost, dup, mis, phantom, _ = replay(store, kept)
-        seen = visible_bodies(store)
-        left = [name for name in store.files() if target in name]
-        if (lost, dup, mis, phantom) != (0, 0, 0, 0) or seen != want or left:
-            failures.append(f"after kill at event {n} {events[n - 1][1:]} and rerun: "
-                            f"lost={lost} duplicates={dup} misjoined={mis} phantom={phantom} "
-                            f"left={left[:3]}")
-    summary("kill9-lake[partitions-delete]", trials=len(points), events=len(events),
-            records=len(expected), deleted=len(gone), failures=len(failures))
-    assert not failures, "\n".join(failures)
+    check_partitions_delete_trials(store, pristine, expected, by_part, {target}, args,
+                                   max(3, rel_common.TRIALS // 2), "partitions-delete")
+
+
+def test_kill9_partitions_delete_before_local(cli, tmp_path):
+    # By event time: the two partitions of 2026-11-18 go, the one of the 19th stays.
+    store = Local(cli, tmp_path)
+    pristine, expected, by_part = make_lake(cli, tmp_path, partitions=3, days=(0, 1, 0))
+    old = {part for part, bodies in by_part.items()
+           if not any(body.startswith("p1-") for body in bodies)}
+    assert len(old) == 2
+    args = ("partitions", "delete", store.uri, "--before", "2026-11-19", "--apply")
+    check_partitions_delete_trials(store, pristine, expected, by_part, old, args,
+                                   max(2, rel_common.TRIALS // 5),
+                                   "partitions-delete-before")
 
 
 def test_kill9_repair_local(cli, tmp_path):
@@ -341,28 +398,16 @@ def test_kill9_repair_local(cli, tmp_path):
     lost0, _, _, _, counts = replay(store, expected)
     assert lost0 > 0
     survivors = {body: expected[body] for body in counts}
-    want = collections.Counter({body: 1 for body in survivors})
     args = ("repair", store.uri, "--apply", "--grace-period", "0s")
-    events = events_of(store, pristine, *args)
-    assert any(what == "delete" for _, what, _ in events), events
-    points = kill_points(events, max(3, rel_common.TRIALS // 2))
-    failures = []
-    for n in points:
-        store.reset(pristine)
-        killed(store, n, *args)
-        lost, dup, mis, phantom, _ = replay(store, survivors)
-        if (lost, dup, mis, phantom) != (0, 0, 0, 0) or visible_bodies(store) != want:
-            failures.append(f"after kill at event {n} {events[n - 1][1:]}: lost={lost} "
-                            f"duplicates={dup} misjoined={mis} phantom={phantom}")
-            continue
+
+    def finish():
         run(store, *args)
-        lost, dup, mis, phantom, _ = replay(store, survivors)
+        problem = exactly(store, survivors)
         again = run(store, "repair", store.uri, "--grace-period", "0s", code=None)
-        if ((lost, dup, mis, phantom) != (0, 0, 0, 0) or visible_bodies(store) != want
-                or again.returncode != 0):
-            failures.append(f"after kill at event {n} {events[n - 1][1:]} and rerun: "
-                            f"lost={lost} duplicates={dup} misjoined={mis} phantom={phantom} "
-                            f"repair-again={again.returncode}: {again.stdout[-300:]}")
-    summary("kill9-lake[repair]", trials=len(points), events=len(events),
-            records=len(survivors), failures=len(failures))
-    assert not failures, "\n".join(failures)
+        if problem or again.returncode != 0:
+            return f"{problem} repair-again={again.returncode}: {again.stdout[-300:]}"
+        return None
+    events = kill_trials(store, pristine, args, max(3, rel_common.TRIALS // 2), "repair",
+                         lambda: exactly(store, survivors), finish,
+                         records=len(survivors))
+    assert any(what == "delete" for _, what, _ in events), events

@@ -47,6 +47,8 @@ std::string_view CleanupName(dataset::CompactionCleanup::Kind kind) {
       return "pending";
     case Kind::kIncomplete:
       return "incomplete";
+    case Kind::kAbandoning:
+      return "abandoning";
   }
   return "";
 }
@@ -112,10 +114,9 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
   compact.partitions = options.partitions;
   compact.dry_run = options.dry_run;
   compact.fsync = !options.flags.no_fsync;
-  // Tests: SIGKILL (a crash) or SIGSTOP (a run paused there while another runs; the
-  // test sends SIGCONT) at a named step.
-  compact.crash_hook =
-      StopAtHook("OTAP_PARQUET_COMPACT_STOP_AT", "OTAP_PARQUET_COMPACT_KILL_AT");
+  // Tests: SIGSTOP at a named step (a run paused there while another runs; the test
+  // sends SIGCONT, or SIGKILL for a crash there).
+  compact.crash_hook = StopAtHook("OTAP_PARQUET_COMPACT_STOP_AT");
   // Tests: the reader's merge path for every partition (files of other writers).
   if (std::getenv("OTAP_PARQUET_COMPACT_MERGE")) compact.copy_own_files = false;
   ARROW_ASSIGN_OR_RAISE(auto progress_mode, ParseProgressMode(options.progress));
@@ -184,6 +185,9 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
                        c.kind == Kind::kIncomplete
                            ? ": committed but new files are missing; the superseded "
                              "files are kept (inspect --check)"
+                       : c.kind == Kind::kAbandoning
+                           ? ": committed while another run was undoing it; the "
+                             "superseded files are kept until that run ends"
                        : options.dry_run && (c.kind == Kind::kRemovedSuperseded ||
                                              c.kind == Kind::kAbandoned)
                            ? " (dry run: would)"

@@ -52,9 +52,9 @@ inline constexpr char kCompactLockName[] = ".compact.lock";
 
 /// \brief Runs the compaction, prints one line per partition and cleanup and a
 /// summary; returns the exit code, or the error. The environment variable
-/// `OTAP_PARQUET_COMPACT_KILL_AT` (tests) kills the process with SIGKILL at the named
-/// point (CompactOptions::crash_hook); `OTAP_PARQUET_COMPACT_STOP_AT` stops it there
-/// with SIGSTOP (a test runs another compact meanwhile, then sends SIGCONT).
+/// `OTAP_PARQUET_COMPACT_STOP_AT` (tests) stops the process with SIGSTOP at the named
+/// point (CompactOptions::crash_hook): a test runs another compact meanwhile, then
+/// sends SIGCONT, or SIGKILL for a crash there.
 arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream& out);
 
 }  // namespace otap_parquet::cli

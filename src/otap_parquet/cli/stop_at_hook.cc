@@ -9,16 +9,12 @@
 
 namespace otap_parquet::cli {
 
-std::function<void(std::string_view)> StopAtHook(const char* stop_env,
-                                                 const char* kill_env) {
+std::function<void(std::string_view)> StopAtHook(const char* stop_env) {
   const char* stop_at = std::getenv(stop_env);
-  const char* kill_at = kill_env ? std::getenv(kill_env) : nullptr;
-  if (!stop_at && !kill_at) return {};
+  if (!stop_at) return {};
   // The stop fires the first time only: a step reached once per directory would
   // otherwise stop the run again after the test's single SIGCONT.
-  return [stop_point = std::string(stop_at ? stop_at : ""),
-          kill_point = std::string(kill_at ? kill_at : "")](std::string_view at) mutable {
-    if (!kill_point.empty() && at == kill_point) ::kill(::getpid(), SIGKILL);
+  return [stop_point = std::string(stop_at)](std::string_view at) mutable {
     if (!stop_point.empty() && at == stop_point) {
       stop_point.clear();
       ::kill(::getpid(), SIGSTOP);

@@ -142,7 +142,8 @@ arrow::Result<std::string> ReadWhole(const std::shared_ptr<arrow::fs::FileSystem
   return text;
 }
 
-arrow::Result<std::vector<StoredManifest>> ReadManifests(
+// What `<base>/_compactions/` holds (nothing when it does not exist).
+arrow::Result<arrow::fs::FileInfoVector> ListCompactionsDir(
     const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base) {
   arrow::fs::FileSelector selector;
   selector.base_dir = JoinStoragePath(base, kCompactionsDir);
@@ -152,8 +153,14 @@ arrow::Result<std::vector<StoredManifest>> ReadManifests(
     return Status::IOError("listing ", DisplayUri(*fs, selector.base_dir), ": ",
                            infos.status().message());
   }
+  return infos;
+}
+
+arrow::Result<std::vector<StoredManifest>> ReadManifests(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base) {
+  ARROW_ASSIGN_OR_RAISE(const auto infos, ListCompactionsDir(fs, base));
   std::vector<StoredManifest> out;
-  for (const auto& info : *infos) {
+  for (const auto& info : infos) {
     if (!info.IsFile() || !std::string_view(info.path()).ends_with(".json")) continue;
     auto text = ReadWhole(fs, info.path());
     if (!text.ok()) {
@@ -253,27 +260,96 @@ void RemoveEmptyDirs(const arrow::fs::FileSystem& fs, std::string dir,
   }
 }
 
+// The manifest at `path` as it is now; nullopt when there is none.
+arrow::Result<std::optional<CompactionManifest>> ReadManifestAt(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path) {
+  auto text = ReadWhole(fs, path);
+  if (!text.ok()) {
+    auto now = fs->GetFileInfo(path);
+    if (now.ok() && now->type() == arrow::fs::FileType::NotFound) return std::nullopt;
+    return text.status();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto manifest,
+                        CompactionManifest::Parse(*text, DisplayUri(*fs, path)));
+  return manifest;
+}
+
+// `<base>/_compactions/<part id>.abandoning-`: the name of every marker of a run
+// undoing the compaction of `manifest_path` begins so (Abandon).
+std::string AbandonMarkerPrefix(std::string_view manifest_path) {
+  if (manifest_path.ends_with(".json")) manifest_path.remove_suffix(5);
+  return std::string(manifest_path) + ".abandoning-";
+}
+
+// Whether some run is undoing the compaction of `manifest_path` (or crashed doing
+// so): a marker of it is listed.
+arrow::Result<bool> AbandonUnderWay(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                                    const std::string& base,
+                                    const std::string& manifest_path) {
+  const std::string prefix = AbandonMarkerPrefix(manifest_path);
+  ARROW_ASSIGN_OR_RAISE(const auto infos, ListCompactionsDir(fs, base));
+  return std::any_of(infos.begin(), infos.end(), [&](const arrow::fs::FileInfo& info) {
+    return info.IsFile() && info.path().starts_with(prefix);
+  });
+}
+
+std::string RandomHex16() {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device device;
+  const uint64_t value =
+      (static_cast<uint64_t>(device()) << 32 ^ device()) + counter.fetch_add(1);
+  return fmt::format("{:016x}", value);
+}
+
 // Deletes every file of a pending (abandoned or failed) compaction: whatever lies in
 // a `_part_id=<new>` directory of any table (the writer may have put records into
 // another event-time directory than expected), root tables first, then the manifest.
-Status Abandon(const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
-               const std::string& manifest_path, const CompactionManifest& manifest,
-               int64_t* deleted) {
-  const std::string marker =
+//
+// The run that compacts may still be alive (slower than --grace) and commit
+// meanwhile, and then delete the files it superseded: deleting its new files too
+// would lose both copies of the rows. Object stores have no conditional write, so
+// the undo and the deletion of superseded files each announce themselves before
+// they look at the other (strongly consistent reads and listings: S3, GCS, Azure,
+// local disk): this run writes its own marker, then reads the manifest again and
+// gives up if it is committed; RemoveSuperseded runs only while no marker is listed,
+// and reads the manifest and lists the new files after that. So when both go on,
+// the deletion found a marker, or the marker was gone again after the undo ended
+// (new files deleted, manifest gone): it keeps the superseded files. Each run
+// deletes only its own marker: a marker another run deleted could belong to a run
+// still deleting. false (nothing deleted) when the compaction committed meanwhile.
+// `hook` (tests): "abandoning" once decided, "abandon-claimed" with the marker
+// written and the manifest still not committed.
+arrow::Result<bool> Abandon(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                            const std::string& base, const std::string& manifest_path,
+                            const CompactionManifest& manifest, int64_t* deleted,
+                            const std::function<void(std::string_view)>& hook = {}) {
+  if (hook) hook("abandoning");
+  const std::string marker = AbandonMarkerPrefix(manifest_path) + RandomHex16();
+  ARROW_RETURN_NOT_OK(WriteSmallFileAtomically(fs, marker, manifest.partition + "\n"));
+  int64_t markers = 0;
+  ARROW_ASSIGN_OR_RAISE(const auto now, ReadManifestAt(fs, manifest_path));
+  if (now && now->state == CompactionManifest::State::kCommitted) {
+    ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, marker, &markers));
+    return false;
+  }
+  if (hook) hook("abandon-claimed");
+  const std::string part_dir =
       "/" + std::string(kPartIdPrefix) + PartIdOfPath(manifest.partition) + "/";
   for (PayloadType type : AllTablesRootsFirst()) {
     const std::string table_dir = JoinStoragePath(base, TableName(type));
     ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs, table_dir));
     std::set<std::string> dirs;
     for (const auto& info : tree.files) {
-      if (info.path().find(marker) == std::string::npos) continue;
+      if (info.path().find(part_dir) == std::string::npos) continue;
       ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, info.path(), deleted));
       dirs.insert(std::filesystem::path(info.path()).parent_path().string());
     }
     for (const auto& dir : dirs) RemoveEmptyDirs(*fs, dir, table_dir);
   }
   int64_t manifests = 0;
-  return DeleteIfPresent(fs, manifest_path, &manifests);
+  ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, manifest_path, &manifests));
+  ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, marker, &markers));
+  return true;
 }
 
 // Another manifest than `own_path` superseding a file `manifest` supersedes, if
@@ -301,19 +377,19 @@ std::optional<std::string> RivalOf(const std::vector<StoredManifest>& manifests,
   return std::nullopt;
 }
 
+int64_t OldFileCount(const CompactionManifest& manifest) {
+  int64_t files = 0;
+  for (const auto& [table, list] : manifest.old_files) {
+    files += static_cast<int64_t>(list.size());
+  }
+  return files;
+}
+
 double CpuSeconds() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
-std::string RandomHex16() {
-  static std::atomic<uint64_t> counter{0};
-  std::random_device device;
-  const uint64_t value =
-      (static_cast<uint64_t>(device()) << 32 ^ device()) + counter.fetch_add(1);
-  return fmt::format("{:016x}", value);
 }
 
 // Event-time levels of a partition path our writer can reproduce: `_part_id=X`,
@@ -670,16 +746,41 @@ class Compactor {
         } else {
           cleanup.kind = CompactionCleanup::Kind::kAbandoned;
           if (!options_.dry_run) {
-            ARROW_RETURN_NOT_OK(Abandon(fs_, base_, path, manifest, &cleanup.files));
+            ARROW_ASSIGN_OR_RAISE(
+                const bool abandoned,
+                Abandon(fs_, base_, path, manifest, &cleanup.files,
+                        [this](std::string_view point) { Hook(point); }));
+            // Its run was alive, just slow, and committed meanwhile.
+            if (!abandoned) {
+              cleanup.kind = CompactionCleanup::Kind::kWaiting;
+              cleanup.files = OldFileCount(manifest);
+            }
           }
         }
       } else if (manifest.old_files_removed) {
         continue;
       } else if (now - manifest.committed_unix_nano < grace) {
         cleanup.kind = CompactionCleanup::Kind::kWaiting;
-        for (const auto& [table, files] : manifest.old_files)
-          cleanup.files += files.size();
+        cleanup.files = OldFileCount(manifest);
       } else {
+        // A run undoing this compaction (it took it for a crashed one before the
+        // commit) may be deleting its new files: keep the superseded ones (Abandon).
+        ARROW_ASSIGN_OR_RAISE(const bool abandoning, AbandonUnderWay(fs_, base_, path));
+        if (abandoning) {
+          cleanup.kind = CompactionCleanup::Kind::kAbandoning;
+          cleanup.files = OldFileCount(manifest);
+          finished_.insert(path);
+          report_.cleanups.push_back(std::move(cleanup));
+          continue;
+        }
+        // Read after the markers were listed: an undo that ended since this run
+        // listed the manifests deleted it.
+        ARROW_ASSIGN_OR_RAISE(auto current, ReadManifestAt(fs_, path));
+        if (!current || current->state != CompactionManifest::State::kCommitted ||
+            current->old_files_removed) {
+          continue;
+        }
+        manifest = std::move(*current);
         cleanup.kind = CompactionCleanup::Kind::kRemovedSuperseded;
         // A committed manifest whose new files are not all there (deleted by a run
         // that undid it as abandoned just before it committed, or by hand) hides
@@ -687,17 +788,13 @@ class Compactor {
         ARROW_ASSIGN_OR_RAISE(const bool kept, SupersededStillNeeded(manifest));
         if (kept) {
           cleanup.kind = CompactionCleanup::Kind::kIncomplete;
-          for (const auto& [table, files] : manifest.old_files) {
-            cleanup.files += files.size();
-          }
+          cleanup.files = OldFileCount(manifest);
           spdlog::warn(
               "dataset.compact.incomplete manifest={} new files missing: the {} files "
               "it supersedes are kept",
               DisplayUri(*fs_, path), cleanup.files);
         } else if (options_.dry_run) {
-          for (const auto& [table, files] : manifest.old_files) {
-            cleanup.files += files.size();
-          }
+          cleanup.files = OldFileCount(manifest);
         } else {
           ARROW_RETURN_NOT_OK(RemoveSuperseded(path, &manifest, &cleanup.files));
         }
@@ -891,7 +988,8 @@ class Compactor {
     // manifest is pending, and a crash leaves that for the next run to undo).
     auto undo = [&](std::string detail) -> Status {
       int64_t deleted = 0;
-      ARROW_RETURN_NOT_OK(Abandon(fs_, base_, manifest_path, manifest, &deleted));
+      ARROW_RETURN_NOT_OK(
+          Abandon(fs_, base_, manifest_path, manifest, &deleted).status());
       return fail(std::move(detail));
     };
     auto rival_detail = [&](const std::string& rival) {

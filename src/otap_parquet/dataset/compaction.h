@@ -27,12 +27,16 @@
 /// meets a committed manifest.
 ///
 /// The superseded files are deleted only once the commit is older than the grace
-/// period (a later `compact` run), root tables first. A reader whose plan still
-/// names a deleted file gets VanishedFileError (read_errors.h), never a silent skip:
-/// receiver:parquet lists again and resumes. A replay checkpoint (or a receiver's
-/// progress) in the old partition maps onto the new one (ResumeCompacted): the new
-/// partition holds the old roots in the same order, and the manifest keeps both
-/// files' root row counts.
+/// period (a later `compact` run), root tables first, and never while a run undoing
+/// the compaction as a crashed one (pending older than the grace period when it
+/// looked) is at work: that run writes `_compactions/<part id>.abandoning-<hex>`
+/// before it reads the manifest again, and gives up if it is committed by then.
+///
+/// A reader whose plan still names a deleted file gets VanishedFileError
+/// (read_errors.h), never a silent skip: receiver:parquet lists again and resumes. A
+/// replay checkpoint (or a receiver's progress) in the old partition maps onto the
+/// new one (ResumeCompacted): the new partition holds the old roots in the same
+/// order, and the manifest keeps both files' root row counts.
 
 #include <chrono>
 #include <cstdint>
@@ -169,7 +173,8 @@ struct CompactOptions {
   /// Test hook: called at named points, where a test may kill the process:
   /// "pending" (manifest written), "writing" (first new file published), "written"
   /// (every new file published), "committed", "removing" (first superseded file
-  /// deleted).
+  /// deleted); undoing another run's pending compaction: "abandoning" (decided),
+  /// "abandon-claimed" (marker written, manifest still not committed).
   std::function<void(std::string_view)> crash_hook;
   /// Source of time; default system_clock::now.
   std::function<std::chrono::system_clock::time_point()> clock;
@@ -207,6 +212,9 @@ struct CompactionCleanup {
     kPendingKept,        ///< pending, younger than the grace period (may be running)
     kIncomplete,         ///< committed, but new files are missing while superseded
                          ///< ones exist: those are kept (a person looks)
+    kAbandoning,         ///< committed, superseded files kept: a run that took it
+                         ///< for a crashed one before its commit is undoing it (or
+                         ///< crashed doing so: its marker stays in _compactions/)
   };
   Kind kind = Kind::kWaiting;
   int64_t files = 0;
