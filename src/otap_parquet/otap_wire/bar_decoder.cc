@@ -815,6 +815,8 @@ arrow::Status StreamDecoder::DecodePayloads(const void* bar_ptr, DecodedBar* out
     }
     schema::NormalizeOptions normalize;
     normalize.pool = pool_;  // nulls for missing columns count against the limit
+    // Validate above range-checked every dictionary's indices.
+    normalize.dictionary_indices_checked = true;
     ARROW_ASSIGN_OR_RAISE(auto canonical,
                           schema::NormalizeToCanonical(type, record_batch, normalize));
     ARROW_ASSIGN_OR_RAISE(canonical, NullZeroIds(std::move(canonical), pool_));

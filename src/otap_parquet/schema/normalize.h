@@ -28,6 +28,10 @@ struct NormalizeOptions {
   /// decoder passes its stream's limited pool, since a batch can claim any number of
   /// rows and still be tiny on the wire (no columns, or Null-type ones).
   arrow::MemoryPool* pool = arrow::default_memory_pool();
+  /// Every dictionary column's indices are known to lie within its dictionary (the
+  /// caller checked them, as the OTAP decoder does): decoded without checking again.
+  /// Out-of-range indices are undefined behaviour then. Default off: checked.
+  bool dictionary_indices_checked = false;
 
   static NormalizeOptions Defaults() { return {}; }
 };

@@ -190,6 +190,28 @@ TEST(NormalizeTest, RootIdOutOfRangeIsInvalid) {
                                   NormalizeToCanonical(PayloadType::kLogs, batch));
 }
 
+// Scenario: a dictionary column with an index beyond its dictionary (data no decoder
+// range-checked), and a valid one decoded with and without Take's bounds check.
+// Guarantees: Invalid naming the column by default; a caller that checked the indices
+// (dictionary_indices_checked) gets the same decoded values.
+TEST(NormalizeTest, DictionaryIndicesAreCheckedUnlessTheCallerDid) {
+  auto type = arrow::dictionary(arrow::uint8(), arrow::utf8());
+  auto wild = std::make_shared<arrow::DictionaryArray>(
+      type, Json(arrow::uint8(), "[0, 5]"), Json(arrow::utf8(), R"(["a", "b"])"));
+  EXPECT_RAISES_WITH_MESSAGE_THAT(
+      Invalid, HasSubstr("logs.severity_text: cannot decode"),
+      NormalizeToCanonical(PayloadType::kLogs, Batch({{F("severity_text"), wild}})));
+  auto batch = Batch({{F("severity_text"), Dict(arrow::uint8(), arrow::utf8(),
+                                                "[1, null, 0]", R"(["a", "b"])")}});
+  NormalizeOptions checked;
+  checked.dictionary_indices_checked = true;
+  for (const auto& options : {NormalizeOptions::Defaults(), checked}) {
+    ASSERT_OK_AND_ASSIGN(auto out,
+                         NormalizeToCanonical(PayloadType::kLogs, batch, options));
+    ExpectColumn(*out, "severity_text", arrow::utf8(), R"(["b", null, "a"])");
+  }
+}
+
 // Scenario: an AnyValue `int` child holding strings.
 // Guarantees: TypeError naming table and column path; strings are never parsed.
 TEST(NormalizeTest, UnconvertibleTypeNamesColumnPath) {
