@@ -144,7 +144,7 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     // wait_for_result the converted request stays in the pipeline until then.
     const int64_t limit = server_->request_limit_bytes;
     if (limit > 0 &&
-        !InFlightBytes::Take(server_->ingest, Protocol::kGrpc, bytes, limit, &bytes_)) {
+        !InFlightBytes::Take(server_->ingest, server_->budget, bytes, limit, &bytes_)) {
       request_.Clear();
       RefuseForMemory();
       return;
