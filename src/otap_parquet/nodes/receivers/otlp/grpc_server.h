@@ -2,9 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <optional>
 
@@ -44,6 +46,8 @@ struct ExportEndpoint {
   /// Whose in-flight bytes (IngestCounters::in_flight_bytes) the calls hold:
   /// receiver:otap's Export calls hold its Arrow streams' (one budget per receiver).
   Protocol budget = Protocol::kGrpc;
+  /// For tests: called at named points of a call ("cancelled": OnCancel is done).
+  std::function<void(std::string_view)> test_hook;
 };
 
 /// \brief A reactor answering one OTLP `Export` call (any other method: UNIMPLEMENTED).
