@@ -365,6 +365,18 @@ def exact_logs_request(size):
     raise AssertionError(f"cannot build a {size}-byte request")
 
 
+def assert_refused_for_memory(error, limit_mib):
+    """`error` (a grpc.RpcError) is a refusal for the in-flight byte budget:
+    RESOURCE_EXHAUSTED naming the limit, with a 1 s google.rpc.RetryInfo."""
+    from google.rpc.status_pb2 import Status
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
+    assert f"request_limit_mib={limit_mib}" in error.details(), error.details()
+    status = Status()
+    status.ParseFromString(dict(error.trailing_metadata())["grpc-status-details-bin"])
+    assert status.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    assert retry_delay(status) == 1, status
+
+
 def retry_delay(status):
     """Seconds of the google.rpc.RetryInfo detail of a google.rpc.Status, or None."""
     from google.rpc.error_details_pb2 import RetryInfo
@@ -465,7 +477,6 @@ def test_grpc_in_flight_bytes_budget_refuses_beyond_it(cli, tmp_path, engines):
     # (retryable for OTLP clients), naming the limit, counted as reason=memory_limit;
     # at shutdown the 8 admitted complete OK and the gauge is back to 0. (Before,
     # gRPC had no byte limit: all 20, 20 MiB, were held.)
-    from google.rpc.status_pb2 import Status
     port = free_port()
     out = tmp_path / "out"
     engine = engines(tmp_path, receiver_config(
@@ -488,14 +499,7 @@ def test_grpc_in_flight_bytes_budget_refuses_beyond_it(cli, tmp_path, engines):
             wait_until(lambda: sum(f.done() for f in calls) == 12, "12 answers")
             refused = [f for f in calls if f.done()]
             for f in refused:
-                error = f.exception()
-                assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
-                assert "request_limit_mib=8" in error.details(), error.details()
-                status = Status()
-                status.ParseFromString(dict(error.trailing_metadata())[
-                    "grpc-status-details-bin"])
-                assert status.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
-                assert retry_delay(status) == 1, status
+                assert_refused_for_memory(f.exception(), 8)
             assert not any(f.done() for f in calls if f not in refused)
             engine.stop()
             for f in calls:

@@ -7,6 +7,7 @@
 
 The sender is built by the fixture below into build/ (Go and the Go module proxy
 are needed; the test is skipped without Go)."""
+import concurrent.futures
 import json
 import pathlib
 import shutil
@@ -41,13 +42,25 @@ def otap_sender():
     return out
 
 
-def start_otap_to_parquet(start, tmp_path, lake, port, extra=None):
+def start_otap_to_parquet(start, tmp_path, lake, port, extra=None, writer_options=None):
     config = {"listening_addr": f"127.0.0.1:{port}", **(extra or {})}
+    exporter = parquet_exporter(lake)
+    if writer_options:
+        exporter["config"]["writer_options"] = writer_options
     path = write_config(tmp_path / "otap.yaml",
                         {"otap": {"type": "receiver:otap", "config": config},
-                         "parquet": parquet_exporter(lake)},
+                         "parquet": exporter},
                         [{"from": "otap", "to": "parquet"}])
     return start(path, "--num-cores", "1", "--shutdown-timeout", "30s")
+
+
+def start_acked_at_shutdown(start, tmp_path, lake, port, **config):
+    """receiver:otap (wait_for_result and `config`) into an exporter:parquet that
+    publishes, so acknowledges, only at shutdown: what is admitted stays held."""
+    return start_otap_to_parquet(
+        start, tmp_path, lake, port, {"wait_for_result": True, **config},
+        writer_options={"target_rows_per_file": 1_000_000,
+                        "flush_when_older_than": "10m"})
 
 
 def generate(run, tmp_path, signal_name, seed, *args):
@@ -360,18 +373,8 @@ def test_batch_id_reused_in_flight_gets_no_status(engine, run, tmp_path):
     import pyarrow as pa
     port = free_port()
     lake = tmp_path / "lake"
-    exporter = parquet_exporter(lake)
-    exporter["config"]["writer_options"] = {"target_rows_per_file": 1_000_000,
-                                            "flush_when_older_than": "10m"}
-    config = write_config(
-        tmp_path / "reuse.yaml",
-        {"otap": {"type": "receiver:otap",
-                  "config": {"listening_addr": f"127.0.0.1:{port}",
-                             "wait_for_result": True, "timeout": "60s",
-                             "max_concurrent_requests_per_stream": 4}},
-         "parquet": exporter},
-        [{"from": "otap", "to": "parquet"}])
-    eng = engine(config, "--num-cores", "1", "--shutdown-timeout", "30s")
+    eng = start_acked_at_shutdown(engine, tmp_path, lake, port, timeout="60s",
+                                  max_concurrent_requests_per_stream=4)
     schema = pa.schema([("id", pa.uint16()), ("time_unix_nano", pa.timestamp("ns")),
                         ("severity_number", pa.int32())])
     logs = pa.record_batch([pa.array([0, 1], pa.uint16()),
@@ -451,17 +454,7 @@ def test_statuses_of_a_cancelled_stream_are_not_counted_as_sent(engine, tmp_path
     # once the stream has ended.
     import pyarrow as pa
     port = free_port()
-    exporter = parquet_exporter(tmp_path / "lake")
-    exporter["config"]["writer_options"] = {"target_rows_per_file": 1_000_000,
-                                            "flush_when_older_than": "10m"}
-    config = write_config(
-        tmp_path / "cancel.yaml",
-        {"otap": {"type": "receiver:otap",
-                  "config": {"listening_addr": f"127.0.0.1:{port}",
-                             "wait_for_result": True, "timeout": "2s"}},
-         "parquet": exporter},
-        [{"from": "otap", "to": "parquet"}])
-    eng = engine(config, "--num-cores", "1", "--shutdown-timeout", "30s")
+    eng = start_acked_at_shutdown(engine, tmp_path, tmp_path / "lake", port, timeout="2s")
     schema = pa.schema([("id", pa.uint16()), ("time_unix_nano", pa.timestamp("ns")),
                         ("severity_number", pa.int32())])
     logs = pa.record_batch([pa.array([0, 1], pa.uint16()),
@@ -507,17 +500,9 @@ def test_per_stream_limit_holds_reading_until_acks(engine, run, tmp_path, otap_s
     files = {"logs": generate(run, tmp_path, "logs", 21, "--items", "40")}
     lake = tmp_path / "lake"
     port = free_port()
-    exporter = parquet_exporter(lake)
-    exporter["config"]["writer_options"] = {"target_rows_per_file": 10000,
-                                            "flush_when_older_than": "1s"}
-    config = write_config(
-        tmp_path / "limit.yaml",
-        {"otap": {"type": "receiver:otap",
-                  "config": {"listening_addr": f"127.0.0.1:{port}",
-                             "max_concurrent_requests_per_stream": 1}},
-         "parquet": exporter},
-        [{"from": "otap", "to": "parquet"}])
-    eng = engine(config, "--num-cores", "1", "--shutdown-timeout", "30s")
+    eng = start_otap_to_parquet(
+        engine, tmp_path, lake, port, {"max_concurrent_requests_per_stream": 1},
+        writer_options={"target_rows_per_file": 10000, "flush_when_older_than": "1s"})
     code, results = send(otap_sender, port, files)
     assert code == 0, results
     assert results[0]["statuses"] == {"OK": results[0]["batches"]}
@@ -601,3 +586,60 @@ def test_fast_sender_slow_exporter_memory_is_bounded(engine, run, tmp_path, otap
         eng.stop(signal.SIGINT, timeout=120)
     finally:
         peer.stop()
+
+
+def test_otlp_export_holds_the_receivers_byte_budget(engine, tmp_path):
+    # Scenario: receiver:otap with `admission.request_limit_mib: 8` and
+    # wait_for_result into an exporter:parquet that acknowledges only when it flushes
+    # at shutdown, so every admitted call stays in the pipeline; 20 concurrent OTLP
+    # Export calls of exactly 1 MiB each on its port, then an OTel Arrow stream.
+    # Guarantees: exactly 8 calls are admitted (8 MiB, shown by the receiver's
+    # in-flight gauge); the other 12 are refused at once, RESOURCE_EXHAUSTED with a
+    # google.rpc.RetryInfo (retryable for OTLP clients), naming the limit, counted as
+    # otap_otlp_grpc_requests_rejected{reason=memory_limit}; the Arrow stream is not
+    # read while they hold the budget (one budget for the receiver); at shutdown the
+    # 8 admitted complete OK and are written. (Before, Export calls had no byte
+    # limit: all 20, 20 MiB, were held.)
+    from test_engine_otlp_http_limits import assert_refused_for_memory, exact_logs_request
+    port = free_port()
+    lake = tmp_path / "lake"
+    eng = start_acked_at_shutdown(engine, tmp_path, lake, port, timeout="120s",
+                                  admission={"request_limit_mib": 8})
+    payload = exact_logs_request(1 << 20)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    call = channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+    stream_done = threading.Event()
+
+    def arrow_requests():
+        yield bar(0)
+        stream_done.wait(120)
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        calls = [pool.submit(call.with_call, payload, timeout=120) for _ in range(20)]
+        wait_until(lambda: metric(eng.metrics(), "otap_otlp_grpc_requests_rejected",
+                                  reason="memory_limit") == 12,
+                   "12 calls refused for the limit")
+        wait_until(lambda: metric(eng.metrics(), "otap_arrow_in_flight_bytes") == 8 << 20,
+                   "the gauge showing the 8 admitted")
+        wait_until(lambda: sum(f.done() for f in calls) == 12, "12 answers")
+        refused = [f for f in calls if f.done()]
+        for f in refused:
+            assert_refused_for_memory(f.exception(), 8)
+        # The Arrow stream starts but is not read: the budget is full.
+        stream = channel.stream_stream(
+            "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
+        responses = stream(arrow_requests(), timeout=120)
+        wait_until(lambda: metric(eng.metrics(), "otap_arrow_read_pauses") == 1,
+                   "the stream held back")
+        assert metric(eng.metrics(), "otap_arrow_batches") == 0
+        responses.cancel()
+        stream_done.set()
+        assert not any(f.done() for f in calls if f not in refused)
+        assert metric(eng.metrics(), "otap_otlp_grpc_requests_started",
+                      signal="logs") == 8
+        eng.stop(signal.SIGINT, timeout=120)
+        for f in calls:
+            if f not in refused:
+                assert f.result(timeout=60)[1].code() == grpc.StatusCode.OK
+    channel.close()
+    assert ds_rows(lake) == 8

@@ -98,7 +98,7 @@ otap_layer(otap_receiver_otlp nodes/receivers/otlp
   DEPS otap_nodes_common otap_engine otap_otlp gRPC::grpc++
   PRIVATE_DEPS otap_otap_wire otap_util otlp_grpc Boost::headers OpenSSL::SSL
                PkgConfig::BROTLIDEC PkgConfig::LIBZSTD fmt::fmt
-  TEST_DEPS otap_generator)
+  TEST_DEPS otap_engine_testing otap_generator)
 # receiver:otap serves OTel Arrow next to the OTLP receiver's gRPC server and
 # shares its admission (ingest.h) and server settings (server_config.h): a declared
 # dependency on that node.

@@ -129,7 +129,7 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       const bool hold =
           in_flight_ >= config.max_concurrent_requests_per_stream ||
           (in_flight_ > 0 && decoder_.memory_used() >= config.stream_memory_limit / 2) ||
-          server_->counters().in_flight_bytes.load() >= config.request_limit_bytes;
+          server_->in_flight_bytes() >= config.request_limit_bytes;
       if (hold) {
         if (!paused_) server_->mutable_counters().read_pauses++;
         paused_ = true;
@@ -254,7 +254,7 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       in_flight_++;
       in_flight_bytes_ += bytes_in_flight;
     }
-    c.in_flight_bytes += bytes_in_flight;
+    server_->ingest()->GrowBytes(Protocol::kArrow, bytes_in_flight);
     Ref();
     auto batch = std::make_shared<OtapBatch>(std::move(*bar.batch));
     const uint64_t key = server_->ingest()->Submit(
@@ -338,7 +338,7 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       in_flight_--;
       in_flight_bytes_ -= bytes;
     }
-    server_->mutable_counters().in_flight_bytes -= bytes;
+    server_->ingest()->ReleaseBytes(Protocol::kArrow, bytes);
     Enqueue(id, CodeOf(result.outcome), result.message);
     Flush();
     // Never read from here: this may be the pipeline thread, and a read can block
@@ -498,6 +498,9 @@ arrow::Result<std::unique_ptr<ArrowServer>> ArrowServer::Start(
   endpoint.bearer_token = config.bearer_token;
   endpoint.zstd = true;
   endpoint.max_message_size = config.max_decoding_message_size;
+  // One budget with the Arrow streams: memory is bounded for the whole receiver.
+  endpoint.request_limit_bytes = config.request_limit_bytes;
+  endpoint.budget = Protocol::kArrow;
   server->service_ = std::make_unique<Service>(server.get());
   ARROW_ASSIGN_OR_RAISE(auto credentials,
                         otlp_receiver::MakeServerCredentials(config.tls));

@@ -45,7 +45,6 @@ struct StreamCounters {
   std::atomic<int64_t> statuses_ok{0};
   std::atomic<int64_t> statuses_invalid{0};
   std::atomic<int64_t> statuses_unavailable{0};
-  std::atomic<int64_t> in_flight_bytes{0};
   std::atomic<int64_t> read_pauses{0};
 };
 
@@ -63,6 +62,13 @@ class ArrowServer {
 
   int port() const { return port_; }
   const StreamCounters& counters() const { return counters_; }
+  /// \brief Bytes held against admission.request_limit_mib: batches awaiting their
+  /// status and OTLP Export messages from their arrival to their answer.
+  int64_t in_flight_bytes() const {
+    return ingest_->counters()
+        .in_flight_bytes[static_cast<int>(otlp_receiver::Protocol::kArrow)]
+        .load();
+  }
 
   // Used by the streams.
   const OtapReceiverConfig& config() const { return config_; }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/nodes/receivers/otap/config.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -44,13 +45,20 @@ OtapReceiverConfig OtapReceiverConfig::Read(config::ConfigReader& reader) {
   reader.AllowNull({"timeout"});  // an Option upstream: none
   if (auto v = reader.Duration("timeout", std::chrono::milliseconds(1))) c.timeout = *v;
   if (auto v = ReadMaxDecodingMessageSize(reader)) c.max_decoding_message_size = *v;
+  bool request_limit_set = false;
   if (reader.Has("admission")) {
     config::ConfigReader admission = reader.Child("admission");
     admission.Ignore("waiting_limit_mib");  // we hold senders back, nothing waits
     if (auto v = admission.Int("request_limit_mib", 1, 1 << 20)) {
       c.request_limit_bytes = Mib(*v);
+      request_limit_set = true;
     }
     admission.Finish();
+  }
+  // As receiver:otlp's: the default holds at least two requests of the largest size.
+  if (!request_limit_set) {
+    c.request_limit_bytes =
+        std::max(c.request_limit_bytes, 2 * c.max_decoding_message_size);
   }
   if (reader.Has("arrow")) {
     config::ConfigReader arrow = reader.Child("arrow");
@@ -78,6 +86,14 @@ OtapReceiverConfig OtapReceiverConfig::Read(config::ConfigReader& reader) {
   if (auto auth = reader.Block<ServerAuthConfig>("auth"))
     c.bearer_token = auth->bearer_token;
   if (auto v = reader.Bool("otlp")) c.otlp = *v;
+  // An OTLP Export message over the budget would be refused on every retry (an
+  // Arrow batch is read whenever the budget is not full).
+  if (c.otlp && request_limit_set &&
+      c.request_limit_bytes < c.max_decoding_message_size) {
+    reader.Error("admission",
+                 "request_limit_mib must hold at least one OTLP request of "
+                 "max_decoding_message_size (or set otlp: false)");
+  }
   return c;
 }
 

@@ -88,5 +88,23 @@ TEST(OtapReceiverConfigTest, AuthAndAddressErrorsCarryTheReceiverPath) {
                         "at most 2GiB - 1"));
 }
 
+// Scenario: admission.request_limit_mib below max_decoding_message_size, with and
+// without OTLP served; a large message size without the key.
+// Guarantees: with OTLP it is an error (such an Export request would be refused on
+// every retry); the default limit holds two requests of the largest size.
+TEST(OtapReceiverConfigTest, RequestLimitHoldsOneOtlpRequest) {
+  const std::string small =
+      "listening_addr: 127.0.0.1:4317\nmax_decoding_message_size: 8MiB\n"
+      "admission: {request_limit_mib: 4}\n";
+  EXPECT_THAT(ErrorOf(small), HasSubstr("request_limit_mib must hold at least one OTLP "
+                                        "request of max_decoding_message_size"));
+  ASSERT_OK_AND_ASSIGN(auto arrow_only, Parse(small + "otlp: false"));
+  EXPECT_EQ(arrow_only.request_limit_bytes, 4 << 20);
+  ASSERT_OK_AND_ASSIGN(
+      auto large,
+      Parse("listening_addr: 127.0.0.1:4317\nmax_decoding_message_size: 100MiB"));
+  EXPECT_EQ(large.request_limit_bytes, 200 << 20);
+}
+
 }  // namespace
 }  // namespace otap_parquet::nodes

@@ -61,8 +61,12 @@ struct OtapReceiverMetrics {
       "otap_arrow_schema_resets", "{reset}", "new schema_id for a payload type");
   static constexpr engine::MetricDef arrow_statuses =
       engine::Counter("otap_arrow_statuses", "{status}", "BatchStatus sent", "code");
+  /// The receiver's one budget (admission.request_limit_mib), named before OTLP
+  /// Export calls held it too.
   static constexpr engine::MetricDef arrow_in_flight_bytes = engine::Gauge(
-      "otap_arrow_in_flight_bytes", "By", "message bytes of batches awaiting status");
+      "otap_arrow_in_flight_bytes", "By",
+      "message bytes held against admission.request_limit_mib: batches awaiting "
+      "status and OTLP Export messages (decompressed) from arrival to answer");
   static constexpr engine::MetricDef arrow_read_pauses = engine::Counter(
       "otap_arrow_read_pauses", "{pause}", "times a stream stopped reading at a limit");
   static constexpr engine::MetricDef acknowledgements = engine::Counter(

@@ -90,7 +90,7 @@ void OtapReceiver::Publish(engine::EffectHandler& effect) const {
   m.Set(M::arrow_statuses, a.statuses_ok.load(), "ok");
   m.Set(M::arrow_statuses, a.statuses_invalid.load(), "invalid_argument");
   m.Set(M::arrow_statuses, a.statuses_unavailable.load(), "unavailable");
-  m.Set(M::arrow_in_flight_bytes, a.in_flight_bytes.load());
+  m.Set(M::arrow_in_flight_bytes, server_->in_flight_bytes());
   m.Set(M::arrow_read_pauses, a.read_pauses.load());
   m.Set(M::acknowledgements, c.acks_success.load(), "success");
   m.Set(M::acknowledgements, c.acks_failure.load(), "failure");

@@ -144,7 +144,7 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     // wait_for_result the converted request stays in the pipeline until then.
     const int64_t limit = server_->request_limit_bytes;
     if (limit > 0 &&
-        !InFlightBytes::Take(server_->ingest, Protocol::kGrpc, bytes, limit, &bytes_)) {
+        !InFlightBytes::Take(server_->ingest, server_->budget, bytes, limit, &bytes_)) {
       request_.Clear();
       RefuseForMemory();
       return;
@@ -200,16 +200,23 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     // The reply may finish the call (and OnDone run) before Submit returns: hold a
     // reference until key_ is stored.
     refs_++;
-    key_ = server_->ingest->Submit(Protocol::kGrpc, signal_, bytes, convert,
-                                   server_->options,
-                                   [this](IngestResult result) { Answer(result); });
+    const uint64_t key = server_->ingest->Submit(
+        Protocol::kGrpc, signal_, bytes, convert, server_->options,
+        [this](IngestResult result) { Answer(result); });
+    key_.store(key);
+    // A cancel during Submit found no key: answer the waiter here (Cancel answers
+    // once, whichever of the two gets it).
+    if (cancelled_.load()) CancelWaiter(key);
     Unref();
   }
 
   void OnCancel() override {
     // The client went away (or its deadline passed), or the server shuts down:
-    // a call must still be finished.
-    server_->ingest->Cancel(key_.load(), {Outcome::kUnavailable, "call cancelled"});
+    // a call must still be finished. Flag first: OnReadDone checks it after
+    // storing key_.
+    cancelled_.store(true);
+    CancelWaiter(key_.load());
+    if (server_->test_hook) server_->test_hook("cancelled");
   }
 
   void OnDone() override { Unref(); }
@@ -217,6 +224,10 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
  private:
   void Unref() {
     if (--refs_ == 0) delete this;
+  }
+
+  void CancelWaiter(uint64_t key) {
+    server_->ingest->Cancel(key, {Outcome::kUnavailable, "call cancelled"});
   }
 
   void RefuseForMemory() {
@@ -258,6 +269,7 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
   /// This call's share of request_limit_bytes; given back by Answer.
   std::optional<InFlightBytes> bytes_;
   std::atomic<uint64_t> key_{0};
+  std::atomic<bool> cancelled_{false};
   std::atomic<int> refs_{1};  ///< gRPC's (until OnDone) + OnReadDone's
 };
 

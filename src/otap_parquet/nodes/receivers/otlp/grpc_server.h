@@ -2,9 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <optional>
 
@@ -39,8 +41,13 @@ struct ExportEndpoint {
   bool zstd = false;
   int64_t max_message_size = 4 << 20;
   /// Bytes of messages (decompressed) between their arrival and their answer, all
-  /// calls of the endpoint (Protocol::kGrpc's budget); 0 = no limit.
+  /// calls of the endpoint plus whatever else holds `budget`'s; 0 = no limit.
   int64_t request_limit_bytes = 0;
+  /// Whose in-flight bytes (IngestCounters::in_flight_bytes) the calls hold:
+  /// receiver:otap's Export calls hold its Arrow streams' (one budget per receiver).
+  Protocol budget = Protocol::kGrpc;
+  /// For tests: called at named points of a call ("cancelled": OnCancel is done).
+  std::function<void(std::string_view)> test_hook;
 };
 
 /// \brief A reactor answering one OTLP `Export` call (any other method: UNIMPLEMENTED).

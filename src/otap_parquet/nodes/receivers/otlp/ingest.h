@@ -95,7 +95,8 @@ struct IngestCounters {
   std::atomic<int64_t> http_connections{0};
   std::array<std::atomic<int64_t>, kNumHttpDrops> http_drops{};
   /// Bytes a protocol's server holds for admitted requests, from their arrival to
-  /// their answer (admission.request_limit_mib; kArrow: unused).
+  /// their answer (admission.request_limit_mib). kArrow: all of receiver:otap's,
+  /// batches of its Arrow streams and messages of its OTLP Export calls.
   std::array<std::atomic<int64_t>, kNumProtocols> in_flight_bytes{};
 };
 
