@@ -184,21 +184,27 @@ TEST(CompactionDiscoveryTest, ManifestDeletedBetweenItsListingAndItsReadIsAbsent
   EXPECT_EQ(Paths(plan), std::vector<std::string>{kOld});
 }
 
-// A marker of a run killed while undoing the compaction of kNew.
-std::string WriteAbandonMarker(const std::string& base) {
+// A committed compaction of kOld into kNew, and the marker of a run killed while
+// undoing it.
+std::string CommittedLakeWithAbandonMarker(const std::string& base) {
+  WriteLake(base);
+  Store(base, Manifest(CompactionManifest::State::kCommitted));
   const std::string marker =
       base + "/_compactions/" + kNew.substr(9) + ".abandoning-00000000000000ab";
   std::ofstream(marker) << kNew << "\n";
   return marker;
 }
 
+int64_t OldLogFiles(const std::string& base) {
+  return std::distance(stdfs::directory_iterator(stdfs::path(base) / "logs" / kOld),
+                       stdfs::directory_iterator());
+}
+
 TEST(AbandonMarkerTest, StaleMarkerRemovedAndSupersededFilesDeletedAsCompactWould) {
   // A committed compaction whose superseded files a dead run's marker kept:
   // removing the marker lets compact's own cleanup delete them (grace passed).
   otap_parquet::testing::TempDir dir("abandon_marker_stale");
-  WriteLake(dir.path());
-  Store(dir.path(), Manifest(CompactionManifest::State::kCommitted));
-  const std::string marker = WriteAbandonMarker(dir.path());
+  const std::string marker = CommittedLakeWithAbandonMarker(dir.path());
   CompactOptions options;
   options.grace = std::chrono::milliseconds(0);
   ASSERT_OK_AND_ASSIGN(auto markers,
@@ -216,9 +222,7 @@ TEST(AbandonMarkerTest, StaleMarkerRemovedAndSupersededFilesDeletedAsCompactWoul
 
 TEST(AbandonMarkerTest, YoungMarkerAndDryRunKeepEverything) {
   otap_parquet::testing::TempDir dir("abandon_marker_young");
-  WriteLake(dir.path());
-  Store(dir.path(), Manifest(CompactionManifest::State::kCommitted));
-  const std::string marker = WriteAbandonMarker(dir.path());
+  const std::string marker = CommittedLakeWithAbandonMarker(dir.path());
   CompactOptions options;  // grace 1h: the marker was just written
   ASSERT_OK_AND_ASSIGN(auto young,
                        CleanStaleAbandonMarkers(LocalFs(), dir.path(), options));
@@ -232,19 +236,14 @@ TEST(AbandonMarkerTest, YoungMarkerAndDryRunKeepEverything) {
   EXPECT_TRUE(dry[0].stale);
   EXPECT_FALSE(dry[0].removed);
   EXPECT_TRUE(stdfs::exists(marker));
-  EXPECT_EQ(
-      std::distance(stdfs::directory_iterator(stdfs::path(dir.path()) / "logs" / kOld),
-                    stdfs::directory_iterator()),
-      3);
+  EXPECT_EQ(OldLogFiles(dir.path()), 3);
 }
 
 TEST(AbandonMarkerTest, KeptWhileACompactHoldsTheLock) {
   // Local disk: a compact that is running holds .compact.lock; its own undo may be
   // under way, so nothing is touched.
   otap_parquet::testing::TempDir dir("abandon_marker_locked");
-  WriteLake(dir.path());
-  Store(dir.path(), Manifest(CompactionManifest::State::kCommitted));
-  const std::string marker = WriteAbandonMarker(dir.path());
+  const std::string marker = CommittedLakeWithAbandonMarker(dir.path());
   ASSERT_OK_AND_ASSIGN(auto lock, CompactLock::TryAcquire(dir.path()));
   ASSERT_TRUE(lock.has_value());
   CompactOptions options;
@@ -255,10 +254,7 @@ TEST(AbandonMarkerTest, KeptWhileACompactHoldsTheLock) {
   EXPECT_TRUE(markers[0].compact_running);
   EXPECT_FALSE(markers[0].removed);
   EXPECT_TRUE(stdfs::exists(marker));
-  EXPECT_EQ(
-      std::distance(stdfs::directory_iterator(stdfs::path(dir.path()) / "logs" / kOld),
-                    stdfs::directory_iterator()),
-      3);
+  EXPECT_EQ(OldLogFiles(dir.path()), 3);
 }
 
 TEST(CompactionDiscoveryTest, PendingHidesTheNewPartition) {
