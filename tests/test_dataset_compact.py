@@ -602,6 +602,68 @@ def test_undo_racing_the_commit_of_a_slow_run_loses_nothing_on_s3(
     assert not [k for k in lake.keys() if ".abandoning-" in k]
 
 
+def test_repair_removes_the_stale_abandon_marker_of_a_killed_compact_on_s3(
+        s3_server, cli, run, edge_input, tmp_path):
+    # Scenario: run A (--grace 0s) is stopped after publishing its new files, before
+    # its commit; run B (--grace 0s) takes A's pending compaction for a crashed one,
+    # writes its abandon marker and is killed (SIGKILL) there. A goes on: commits,
+    # and keeps the files it superseded while B's marker is listed. Every row is
+    # now twice on disk (once for our readers).
+    # Guarantees: repair keeps a marker younger than its grace period (a live undo);
+    # once the marker is older (--grace-period 0s) repair --apply removes it and
+    # deletes the superseded files as compact does: every row exactly once on disk,
+    # every row still visible. Repair used to leave the marker (and the second copy)
+    # forever.
+    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    before = lake.counts()
+
+    def stored_rows(table):  # every Parquet object of the table, manifests ignored
+        return sum(pq.ParquetFile(io.BytesIO(lake.client.get_object(
+            Bucket="telemetry", Key=k)["Body"].read())).metadata.num_rows
+            for k in lake.keys()
+            if k.startswith(f"lake/{table}/") and k.endswith(".parquet"))
+
+    assert {t: stored_rows(t) for t in before} == before
+    resume_a = lake.paused_compact("written", "--older-than", "0s", "--grace", "0s")
+    b = stopped_compact([str(cli), "compact", lake.uri, "--older-than", "100000h",
+                         "--grace", "0s", *lake.flags], lake.env, "abandon-claimed")
+    b.kill()
+    assert b.wait(timeout=60) == -9
+    code_a, out_a = resume_a()
+    assert code_a == 0 and re.search(r"^abandoning ", out_a, re.M), out_a
+    markers = [k for k in lake.keys() if ".abandoning-" in k]
+    assert len(markers) == 1
+    assert lake.counts() == before
+    assert {t: stored_rows(t) for t in before} == {t: 2 * n for t, n in before.items()}
+
+    young = lake.run("repair", lake.uri, "--apply")
+    assert "kept (younger than the grace period)" in young.stdout, young.stdout
+    assert [k for k in lake.keys() if ".abandoning-" in k] == markers
+    assert {t: stored_rows(t) for t in before} == {t: 2 * n for t, n in before.items()}
+
+    dry = lake.run("repair", lake.uri, "--grace-period", "0s", code=3)
+    assert f"abandon-marker s3://telemetry/{markers[0]}" in dry.stdout, dry.stdout
+    assert "1 stale abandon markers;" in dry.stdout, dry.stdout
+    assert [k for k in lake.keys() if ".abandoning-" in k] == markers
+
+    done = lake.run("repair", lake.uri, "--apply", "--grace-period", "0s")
+    old_files = sum(len(m["old_files"]) for m in (
+        json.loads(lake.client.get_object(Bucket="telemetry", Key=k)["Body"].read())
+        for k in lake.keys() if k.endswith(".json")))
+    assert f"{old_files} superseded files removed" in done.stdout, done.stdout
+    assert (f"1 stale abandon markers (their compactions finished: {old_files} files "
+            f"removed)") in done.stdout, done.stdout
+    assert not [k for k in lake.keys() if ".abandoning-" in k]
+    assert {t: stored_rows(t) for t in before} == before
+    assert lake.counts() == before
+    after = tmp_path / "after.jsonl"
+    lake.run("convert", lake.uri, after)
+    run("compare", edge_input, after)
+    # Nothing left for compact to finish.
+    out = lake.run("compact", lake.uri, "--older-than", "100000h", "--grace", "0s").stdout
+    assert not re.search(r"^(abandoning|removed|incomplete) ", out, re.M), out
+
+
 def test_compact_refuses_a_partition_a_file_was_published_into_meanwhile_on_s3(
         s3_server, cli, run, edge_input, tmp_path):
     # Scenario: every file of a partition looked older than --older-than, but a

@@ -1,14 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/cli/compact_command.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -53,40 +47,6 @@ std::string_view CleanupName(dataset::CompactionCleanup::Kind kind) {
   return "";
 }
 
-// An exclusive flock(2) on `<base>/.compact.lock`, held until destroyed (or the
-// process dies): two runs at once could undo each other's pending compaction.
-class CompactLock {
- public:
-  explicit CompactLock(int fd) : fd_(fd) {}
-  ~CompactLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  CompactLock(const CompactLock&) = delete;
-  CompactLock& operator=(const CompactLock&) = delete;
-
- private:
-  int fd_;
-};
-
-// nullopt: another process holds the lock. A missing dataset directory takes no
-// lock (the run itself reports it).
-arrow::Result<std::optional<std::unique_ptr<CompactLock>>> LockDataset(
-    const std::string& base) {
-  const std::string path = base + "/" + kCompactLockName;
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::make_optional(std::unique_ptr<CompactLock>());
-    return Status::IOError("opening ", path, " to lock it: ", std::strerror(errno));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int error = errno;
-    ::close(fd);
-    if (error == EWOULDBLOCK) return std::nullopt;
-    return Status::IOError("locking ", path, ": ", std::strerror(error));
-  }
-  return std::make_optional(std::make_unique<CompactLock>(fd));
-}
-
 }  // namespace
 
 arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream& out) {
@@ -123,14 +83,14 @@ arrow::Result<int> RunCompact(const CompactCommandOptions& options, std::ostream
   std::string base;
   ARROW_ASSIGN_OR_RAISE(auto fs, OpenDataset(options.dataset, options.flags, &base));
   // Local disk: one run per dataset at a time (object stores: see operations.md).
-  std::optional<std::unique_ptr<CompactLock>> lock;
+  std::optional<dataset::CompactLock> lock;
   if (!options.dry_run && dataset::IsLocalFileSystem(*fs)) {
-    ARROW_ASSIGN_OR_RAISE(lock, LockDataset(base));
+    ARROW_ASSIGN_OR_RAISE(lock, dataset::CompactLock::TryAcquire(base));
     if (!lock) {
       std::cerr << fmt::format(
           "compact {}: another compact is running on this dataset (it holds {}/{}); "
           "nothing done\n",
-          options.dataset, base, kCompactLockName);
+          options.dataset, base, dataset::kCompactLockName);
       return kCompactBusy;
     }
   }

@@ -47,9 +47,6 @@ constexpr int kCompactProblems = 3;  ///< a partition was refused (see its line)
 constexpr int kCompactBusy = 3;      ///< another compact holds the dataset's lock
                                      ///< (local disk): nothing done
 
-/// The lock file (dataset root) a compact run holds an exclusive flock(2) on.
-inline constexpr char kCompactLockName[] = ".compact.lock";
-
 /// \brief Runs the compaction, prints one line per partition and cleanup and a
 /// summary; returns the exit code, or the error. The environment variable
 /// `OTAP_PARQUET_COMPACT_STOP_AT` (tests) stops the process with SIGSTOP at the named

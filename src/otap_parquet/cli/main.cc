@@ -264,8 +264,9 @@ int main(int argc, char** argv) {
   otap_parquet::cli::RepairCommandOptions repair;
   auto* repair_cmd = app.add_subcommand(
       "repair",
-      "List (with --apply remove) crash leftovers in DATASET: stale temporary files "
-      "and child table files whose parent file never appeared (docs/operations.md)");
+      "List (with --apply remove) crash leftovers in DATASET: stale temporary files, "
+      "child table files whose parent file never appeared, abandon markers of killed "
+      "compact runs (docs/operations.md)");
   repair_cmd
       ->add_option("dataset", repair.dataset, "DATASET (directory, file:// or s3://)")
       ->required();

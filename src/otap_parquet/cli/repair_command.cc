@@ -39,9 +39,12 @@ arrow::Result<int> RunRepair(const RepairCommandOptions& options, std::ostream& 
     std::string action;
     if (f.removed) {
       action = "removed";
+    } else if (f.kind == Kind::kAbandonMarker && f.within_grace && !f.detail.empty()) {
+      action = "kept (a compact is running)";
     } else if (f.within_grace) {
       action = "kept (younger than the grace period)";
-    } else if (f.kind == Kind::kStaleTemp || f.kind == Kind::kOrphanChild) {
+    } else if (f.kind == Kind::kStaleTemp || f.kind == Kind::kOrphanChild ||
+               f.kind == Kind::kAbandonMarker) {
       action = "would remove";
     } else {
       action = "kept (check it)";
@@ -67,14 +70,23 @@ arrow::Result<int> RunRepair(const RepairCommandOptions& options, std::ostream& 
     if (!f.detail.empty()) out << fmt::format(" detail=\"{}\"", f.detail);
     out << fmt::format(": {}\n", action);
   }
+  // Only when there are some: the summary's beginning stays what scripts match.
+  std::string markers;
+  if (report->stale_abandon_markers > 0) {
+    markers = fmt::format(", {} stale abandon markers", report->stale_abandon_markers);
+    if (options.apply) {
+      markers += fmt::format(" (their compactions finished: {} files removed)",
+                             report->compaction_files_removed);
+    }
+  }
   out << fmt::format(
       "repair {}{}: {} partitions, {} files checked; {} stale temporary files, {} orphan "
-      "child files ({} rows); {} removable, {} removed; {} younger than the grace "
+      "child files ({} rows){}; {} removable, {} removed; {} younger than the grace "
       "period {} kept; {} need attention\n",
       dataset::DisplayUri(*fs, base), options.apply ? "" : " (dry run)",
       report->partitions_checked, report->files_checked, temps, orphans, orphan_rows,
-      report->removable, report->removed, report->within_grace, options.grace_period,
-      report->attention);
+      markers, report->removable, report->removed, report->within_grace,
+      options.grace_period, report->attention);
   if (!options.apply && report->removable > 0) {
     out << "dry run: nothing removed; run again with --apply to remove them\n";
   }

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "otap_parquet/dataset/compaction.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <random>
@@ -686,6 +691,14 @@ class Compactor {
     return std::move(report_);
   }
 
+  /// Finish() for the manifests at `manifest_paths` only, compacting nothing.
+  arrow::Result<std::vector<CompactionCleanup>> FinishOnly(
+      std::set<std::string> manifest_paths) {
+    only_ = std::move(manifest_paths);
+    ARROW_RETURN_NOT_OK(Finish());
+    return std::move(report_.cleanups);
+  }
+
  private:
   std::chrono::system_clock::time_point Now() const {
     return options_.clock ? options_.clock() : std::chrono::system_clock::now();
@@ -737,7 +750,7 @@ class Compactor {
     const int64_t grace =
         std::chrono::duration_cast<std::chrono::nanoseconds>(options_.grace).count();
     for (auto& [path, manifest] : manifests) {
-      if (finished_.contains(path)) continue;
+      if (finished_.contains(path) || (only_ && !only_->contains(path))) continue;
       CompactionCleanup cleanup;
       cleanup.partition = manifest.partition;
       if (manifest.state == CompactionManifest::State::kPending) {
@@ -1267,9 +1280,103 @@ class Compactor {
   std::map<std::string, std::string> orphans_;
   /// Manifests Finish() has handled in this run.
   std::set<std::string> finished_;
+  /// FinishOnly: the manifests Finish() looks at (all when unset).
+  std::optional<std::set<std::string>> only_;
 };
 
+// `<part id>.abandoning-<16 hex>` (Abandon's marker; not its temporary file, which
+// starts with a dot).
+bool IsAbandonMarkerName(std::string_view name) {
+  constexpr std::string_view kInfix = ".abandoning-";
+  const size_t at = name.rfind(kInfix);
+  if (at == std::string_view::npos || at == 0 || name.front() == '.') return false;
+  const auto hex = name.substr(at + kInfix.size());
+  return hex.size() == 16 && std::all_of(hex.begin(), hex.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 }  // namespace
+
+arrow::Result<std::optional<CompactLock>> CompactLock::TryAcquire(
+    const std::string& base) {
+  const std::string path = base + "/" + kCompactLockName;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::make_optional(CompactLock());
+    return Status::IOError("opening ", path, " to lock it: ", std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) return std::nullopt;
+    return Status::IOError("locking ", path, ": ", std::strerror(error));
+  }
+  return std::make_optional(CompactLock(fd));
+}
+
+// A marker older than the grace period belongs to a dead run: an undo writes its
+// marker, reads the manifest and deletes the new files, then the marker, in seconds;
+// compact already takes a pending manifest that old for a crashed run, with the same
+// grace. Races with a live compact:
+// - local disk: this holds the compact lock, so no compact runs meanwhile;
+// - object stores (no lock): deleting a stale marker is the one step Abandon forbids
+//   for a live run's marker, which the age rules out. A live run undoing the same
+//   compaction writes a marker of its own, which this does not touch and which
+//   RemoveSuperseded lists again. The compaction is then finished by Compact's own
+//   Finish(), which repeats the protocol: for a committed one it lists the markers,
+//   reads the manifest again and checks that every new file is listed (a dead undo
+//   that had deleted some of them leaves it `incomplete`, the superseded files
+//   kept); a pending one is undone under a marker of this run.
+arrow::Result<std::vector<AbandonMarkerCleanup>> CleanStaleAbandonMarkers(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
+    const CompactOptions& options) {
+  if (options.grace.count() < 0) return Status::Invalid("compact: --grace must be >= 0");
+  std::optional<CompactLock> lock;
+  bool compact_running = false;
+  if (!options.dry_run && IsLocalFileSystem(*fs)) {
+    ARROW_ASSIGN_OR_RAISE(lock, CompactLock::TryAcquire(base));
+    compact_running = !lock.has_value();
+  }
+  const auto now = options.clock ? options.clock() : std::chrono::system_clock::now();
+  ARROW_ASSIGN_OR_RAISE(const auto infos, ListCompactionsDir(fs, base));
+  std::vector<AbandonMarkerCleanup> out;
+  std::set<std::string> manifests;
+  for (const auto& info : infos) {
+    const std::string name(BaseName(info.path()));
+    if (!info.IsFile() || !IsAbandonMarkerName(name)) continue;
+    AbandonMarkerCleanup marker;
+    marker.path = info.path();
+    marker.manifest_path =
+        info.path().substr(0, info.path().rfind(".abandoning-")) + ".json";
+    const auto mtime =
+        std::chrono::time_point_cast<std::chrono::system_clock::duration>(info.mtime());
+    marker.stale = info.mtime() == arrow::fs::kNoTime ? options.grace.count() == 0
+                                                      : now - mtime >= options.grace;
+    marker.compact_running = compact_running;
+    if (marker.stale && !compact_running && !options.dry_run) {
+      int64_t deleted = 0;
+      ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, marker.path, &deleted));
+      marker.removed = true;
+      manifests.insert(marker.manifest_path);
+    }
+    out.push_back(std::move(marker));
+  }
+  if (manifests.empty()) return out;
+  Compactor compactor(fs, base, options);
+  ARROW_ASSIGN_OR_RAISE(auto cleanups, compactor.FinishOnly(manifests));
+  for (const auto& cleanup : cleanups) {
+    const std::string manifest_path =
+        JoinStoragePath(JoinStoragePath(base, kCompactionsDir),
+                        PartIdOfPath(cleanup.partition) + ".json");
+    for (auto& marker : out) {
+      if (marker.removed && marker.manifest_path == manifest_path) {
+        marker.cleanup = cleanup;
+      }
+    }
+  }
+  return out;
+}
 
 // --------------------------------------------------------------------------------
 // CompactionManifest

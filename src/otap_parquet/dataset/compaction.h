@@ -51,6 +51,7 @@
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/result.h>
 #include <arrow/status.h>
+#include <arrow/util/io_util.h>
 
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/discovery.h"
@@ -228,6 +229,53 @@ struct CompactReport {
   int64_t rows = 0;        ///< rows read and written by the compactions
   double cpu_seconds = 0;  ///< process CPU time of the compactions alone
 };
+
+/// \brief The lock file (dataset root, local disk) a compact run holds an exclusive
+/// flock(2) on: two runs at once could undo each other's pending compaction.
+inline constexpr char kCompactLockName[] = ".compact.lock";
+
+/// \brief An exclusive flock(2) on `<base>/.compact.lock` (local disk), held until
+/// destroyed or the process dies. Move-only.
+class CompactLock {
+ public:
+  /// \brief Takes the lock of the dataset at the native path `base`; nullopt when
+  /// another process holds it. A missing dataset directory gives an empty lock
+  /// (nothing to protect). IOError naming the file on failure.
+  static arrow::Result<std::optional<CompactLock>> TryAcquire(const std::string& base);
+
+ private:
+  CompactLock() = default;
+  explicit CompactLock(int fd) : fd_(fd) {}
+  arrow::internal::FileDescriptor fd_;  ///< closing it releases the lock
+};
+
+/// \brief An abandon marker `_compactions/<part id>.abandoning-<16 hex>` left by a
+/// run killed while undoing a compaction, and what removing it finished.
+struct AbandonMarkerCleanup {
+  std::string path;           ///< the marker
+  std::string manifest_path;  ///< the manifest of the compaction it was undoing
+  /// Older than the grace period: its run is dead (a live undo takes seconds).
+  bool stale = false;
+  /// On local disk a compact holds the dataset's lock: nothing was touched.
+  bool compact_running = false;
+  bool removed = false;
+  /// What finishing its compaction did once the marker was gone (Compact's own
+  /// cleanup: superseded files deleted, a pending compaction undone, or kept);
+  /// nullopt when its manifest is gone too (the undo ended but for its marker) or in
+  /// a dry run.
+  std::optional<CompactionCleanup> cleanup;
+};
+
+/// \brief Finds the abandon markers under `<base>/_compactions/` and, unless
+/// `options.dry_run`, removes those older than `options.grace` and then finishes
+/// their compactions as Compact does before compacting (`options.grace` for them
+/// too): a committed one's superseded files, which the marker kept, are deleted once
+/// its commit passed the grace period; a pending one is undone. On local disk it
+/// holds the compact lock meanwhile (`compact_running` when a compact holds it).
+/// \return one entry per marker; IOError when listing, reading or deleting fails.
+arrow::Result<std::vector<AbandonMarkerCleanup>> CleanStaleAbandonMarkers(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
+    const CompactOptions& options);
 
 /// \brief Compacts the partitions of `base` with small files (see the file comment
 /// and docs/operations.md). First finishes earlier compactions whose grace period

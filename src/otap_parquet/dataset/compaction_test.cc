@@ -184,6 +184,79 @@ TEST(CompactionDiscoveryTest, ManifestDeletedBetweenItsListingAndItsReadIsAbsent
   EXPECT_EQ(Paths(plan), std::vector<std::string>{kOld});
 }
 
+// A committed compaction of kOld into kNew, and the marker of a run killed while
+// undoing it.
+std::string CommittedLakeWithAbandonMarker(const std::string& base) {
+  WriteLake(base);
+  Store(base, Manifest(CompactionManifest::State::kCommitted));
+  const std::string marker =
+      base + "/_compactions/" + kNew.substr(9) + ".abandoning-00000000000000ab";
+  std::ofstream(marker) << kNew << "\n";
+  return marker;
+}
+
+int64_t OldLogFiles(const std::string& base) {
+  return std::distance(stdfs::directory_iterator(stdfs::path(base) / "logs" / kOld),
+                       stdfs::directory_iterator());
+}
+
+TEST(AbandonMarkerTest, StaleMarkerRemovedAndSupersededFilesDeletedAsCompactWould) {
+  // A committed compaction whose superseded files a dead run's marker kept:
+  // removing the marker lets compact's own cleanup delete them (grace passed).
+  otap_parquet::testing::TempDir dir("abandon_marker_stale");
+  const std::string marker = CommittedLakeWithAbandonMarker(dir.path());
+  CompactOptions options;
+  options.grace = std::chrono::milliseconds(0);
+  ASSERT_OK_AND_ASSIGN(auto markers,
+                       CleanStaleAbandonMarkers(LocalFs(), dir.path(), options));
+  ASSERT_EQ(markers.size(), 1u);
+  EXPECT_TRUE(markers[0].stale && markers[0].removed);
+  ASSERT_TRUE(markers[0].cleanup.has_value());
+  EXPECT_EQ(markers[0].cleanup->kind, CompactionCleanup::Kind::kRemovedSuperseded);
+  EXPECT_EQ(markers[0].cleanup->files, 4);
+  EXPECT_FALSE(stdfs::exists(marker));
+  EXPECT_FALSE(stdfs::exists(stdfs::path(dir.path()) / "logs" / kOld));
+  EXPECT_TRUE(
+      stdfs::exists(stdfs::path(dir.path()) / "logs" / kNew / "part-5-x.parquet"));
+}
+
+TEST(AbandonMarkerTest, YoungMarkerAndDryRunKeepEverything) {
+  otap_parquet::testing::TempDir dir("abandon_marker_young");
+  const std::string marker = CommittedLakeWithAbandonMarker(dir.path());
+  CompactOptions options;  // grace 1h: the marker was just written
+  ASSERT_OK_AND_ASSIGN(auto young,
+                       CleanStaleAbandonMarkers(LocalFs(), dir.path(), options));
+  ASSERT_EQ(young.size(), 1u);
+  EXPECT_FALSE(young[0].stale || young[0].removed);
+  options.grace = std::chrono::milliseconds(0);
+  options.dry_run = true;
+  ASSERT_OK_AND_ASSIGN(auto dry,
+                       CleanStaleAbandonMarkers(LocalFs(), dir.path(), options));
+  ASSERT_EQ(dry.size(), 1u);
+  EXPECT_TRUE(dry[0].stale);
+  EXPECT_FALSE(dry[0].removed);
+  EXPECT_TRUE(stdfs::exists(marker));
+  EXPECT_EQ(OldLogFiles(dir.path()), 3);
+}
+
+TEST(AbandonMarkerTest, KeptWhileACompactHoldsTheLock) {
+  // Local disk: a compact that is running holds .compact.lock; its own undo may be
+  // under way, so nothing is touched.
+  otap_parquet::testing::TempDir dir("abandon_marker_locked");
+  const std::string marker = CommittedLakeWithAbandonMarker(dir.path());
+  ASSERT_OK_AND_ASSIGN(auto lock, CompactLock::TryAcquire(dir.path()));
+  ASSERT_TRUE(lock.has_value());
+  CompactOptions options;
+  options.grace = std::chrono::milliseconds(0);
+  ASSERT_OK_AND_ASSIGN(auto markers,
+                       CleanStaleAbandonMarkers(LocalFs(), dir.path(), options));
+  ASSERT_EQ(markers.size(), 1u);
+  EXPECT_TRUE(markers[0].compact_running);
+  EXPECT_FALSE(markers[0].removed);
+  EXPECT_TRUE(stdfs::exists(marker));
+  EXPECT_EQ(OldLogFiles(dir.path()), 3);
+}
+
 TEST(CompactionDiscoveryTest, PendingHidesTheNewPartition) {
   otap_parquet::testing::TempDir dir("compaction_pending");
   WriteLake(dir.path());

@@ -629,6 +629,12 @@ arrow::Result<InspectReport> Inspect(const std::shared_ptr<arrow::fs::FileSystem
           problem.kind = Kind::kStaleTemp;
           problem.detail = "temporary file of a writer that did not finish";
           break;
+        case RepairFinding::Kind::kAbandonMarker:
+          problem.kind = Kind::kStaleTemp;
+          problem.detail =
+              "abandon marker of a compact killed while undoing a compaction (keeps "
+              "superseded files)";
+          break;
         case RepairFinding::Kind::kOrphanChild:
           problem.kind = Kind::kOrphanChild;
           problem.detail =

@@ -24,6 +24,7 @@
 #include <arrow/type.h>
 #include <arrow/util/key_value_metadata.h>
 #include <arrow/visit_type_inline.h>
+#include <fmt/format.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/exception.h>
 #include <spdlog/spdlog.h>
@@ -365,9 +366,92 @@ std::string_view RepairKindName(RepairFinding::Kind kind) {
       return "unchecked";
     case RepairFinding::Kind::kDuplicateIds:
       return "duplicate-ids";
+    case RepairFinding::Kind::kAbandonMarker:
+      return "abandon-marker";
   }
   return "?";
 }
+
+namespace {
+
+// What finishing the compaction of a removed abandon marker did, for its finding.
+std::string DescribeFinish(const std::optional<CompactionCleanup>& cleanup) {
+  using Kind = CompactionCleanup::Kind;
+  if (!cleanup) return "its undo had ended (no manifest left)";
+  switch (cleanup->kind) {
+    case Kind::kRemovedSuperseded:
+      return fmt::format("compaction committed: {} superseded files removed",
+                         cleanup->files);
+    case Kind::kWaiting:
+      return fmt::format(
+          "compaction committed: {} superseded files kept for the grace period "
+          "(compact removes them)",
+          cleanup->files);
+    case Kind::kAbandoned:
+      return fmt::format("compaction pending: undone, {} new files removed",
+                         cleanup->files);
+    case Kind::kPendingKept:
+      return "compaction pending, younger than the grace period: kept";
+    case Kind::kIncomplete:
+      return fmt::format(
+          "compaction committed but new files are missing: the {} superseded files "
+          "are kept (inspect --check)",
+          cleanup->files);
+    case Kind::kAbandoning:
+      return "another run is undoing the compaction: superseded files kept";
+  }
+  return "";
+}
+
+// Stale abandon markers (CleanStaleAbandonMarkers), with the grace period as
+// compact's --grace.
+Status RepairAbandonMarkers(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                            const std::string& base, const RepairOptions& options,
+                            Clock::time_point now, RepairReport& report) {
+  CompactOptions compact;
+  compact.grace = options.grace_period;
+  compact.dry_run = !options.apply;
+  compact.clock = [now] { return now; };
+  ARROW_ASSIGN_OR_RAISE(auto markers, CleanStaleAbandonMarkers(fs, base, compact));
+  for (auto& marker : markers) {
+    RepairFinding finding;
+    finding.kind = RepairFinding::Kind::kAbandonMarker;
+    finding.uri = DisplayUri(*fs, marker.path);
+    finding.table = std::string(kCompactionsDir);
+    if (!marker.stale || marker.compact_running) {
+      finding.within_grace = true;
+      if (marker.compact_running) {
+        finding.detail =
+            fmt::format("a compact is running (it holds {})", kCompactLockName);
+      }
+      ++report.within_grace;
+      report.findings.push_back(std::move(finding));
+      continue;
+    }
+    ++report.stale_abandon_markers;
+    ++report.removable;
+    if (marker.removed) {
+      finding.removed = true;
+      ++report.removed;
+      finding.detail = DescribeFinish(marker.cleanup);
+      if (marker.cleanup) {
+        finding.partition = marker.cleanup->partition;
+        using Kind = CompactionCleanup::Kind;
+        if (marker.cleanup->kind == Kind::kRemovedSuperseded ||
+            marker.cleanup->kind == Kind::kAbandoned) {
+          report.compaction_files_removed += marker.cleanup->files;
+        }
+        if (marker.cleanup->kind == Kind::kIncomplete) ++report.attention;
+      }
+    } else {
+      finding.detail = "then its compaction is finished as compact would";
+    }
+    report.findings.push_back(std::move(finding));
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 // Whether a root table's directory of `partition` holds a Parquet file that the
 // listing (`listed`) did not.
@@ -400,6 +484,11 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
   const Clock::time_point now = options.clock ? options.clock() : Clock::now();
   const bool local = IsLocalFileSystem(*fs);
   RepairReport report;
+  // First: finishing their compactions deletes files, which the listing below must
+  // not name any more.
+  if (!options.partition_filter) {
+    ARROW_RETURN_NOT_OK(RepairAbandonMarkers(fs, base, options, now, report));
+  }
 
   // partition path → table files (any directory order: the whole relative path is
   // the partition, the same under every table).

@@ -117,6 +117,10 @@ struct RepairFinding {
     /// space (or an earlier row of its own) has: two writers numbered one id space,
     /// joins are ambiguous (kept, reported).
     kDuplicateIds,
+    /// A marker `_compactions/<part id>.abandoning-<16 hex>` of a compact killed
+    /// while undoing a compaction; while it exists a compaction that committed
+    /// meanwhile keeps its superseded files (compaction.h).
+    kAbandonMarker,
   };
   Kind kind = Kind::kStaleTemp;
   std::string uri;  ///< printable path of the file
@@ -133,7 +137,7 @@ struct RepairFinding {
 };
 
 /// \brief "stale-temp", "orphan-child", "partial-child", "unchecked",
-/// "duplicate-ids".
+/// "duplicate-ids", "abandon-marker".
 std::string_view RepairKindName(RepairFinding::Kind kind);
 
 /// \brief Everything Repair saw.
@@ -149,8 +153,13 @@ struct RepairReport {
   /// live writer.
   int64_t within_grace = 0;
   /// Findings that need a person: partially orphaned files, unchecked partitions,
-  /// root files with duplicate ids.
+  /// root files with duplicate ids, a compaction left `incomplete`.
   int64_t attention = 0;
+  /// Abandon markers older than the grace period (removable or removed).
+  int64_t stale_abandon_markers = 0;
+  /// Files deleted when finishing the compactions of removed abandon markers
+  /// (superseded files, or a pending compaction's new files).
+  int64_t compaction_files_removed = 0;
 };
 
 /// \brief Finds crash leftovers in the dataset at `base` (any hive level order
@@ -166,6 +175,10 @@ struct RepairReport {
 /// with only some rows orphaned is reported and kept. A
 /// partition with an unreadable file of any table is not checked (a parent that
 /// cannot be read would make its children look orphaned).
+///
+/// Unless `options.partition_filter` is set, abandon markers in `_compactions/`
+/// older than the grace period are removed and their compactions finished as
+/// `compact` would (CleanStaleAbandonMarkers, with the grace period as `--grace`).
 ///
 /// \return the report; IOError naming the path when listing or removing fails.
 arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>& fs,
