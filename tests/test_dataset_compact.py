@@ -70,9 +70,17 @@ def edge_input(tmp_path_factory, cli):
     return out
 
 
-def small_lake(run, src, lake, *extra):
-    """Many small files: every 7 records a batch, a flush every 20 rows."""
-    run("convert", src, lake, "--max-batch-rows", "7", "--rows-per-file", "20", *extra)
+def small_lake(run, src, lake):
+    """Many small files: every 7 records a batch, a flush every 20 rows. Converted
+    once per input (next to it), then copied: the tests share edge_input, and 1067
+    files cost far more to write (each fsynced) than to copy. Into an existing lake:
+    converted (another partition)."""
+    pristine = src.parent / f"{src.name}.small-lake"
+    target = lake if lake.exists() else pristine
+    if target == lake or not pristine.exists():
+        run("convert", src, target, "--max-batch-rows", "7", "--rows-per-file", "20")
+    if target != lake:
+        shutil.copytree(pristine, lake)
     return lake
 
 
@@ -424,7 +432,10 @@ def test_compact_on_s3(s3_server, cli, run, edge_input, tmp_path):
         return proc
 
     uri = "s3://telemetry/lake"
-    run_env("convert", edge_input, uri, "--max-batch-rows", "7", "--rows-per-file", "40",
+    # Every table in 7 or more files (222 in all): every request to moto takes its
+    # time, and compact makes about 30 per file (files every 40 rows, 688 of them,
+    # made this test 2 minutes).
+    run_env("convert", edge_input, uri, "--max-batch-rows", "7", "--rows-per-file", "200",
             *flags)
 
     def keys():
@@ -446,10 +457,24 @@ def test_compact_on_s3(s3_server, cli, run, edge_input, tmp_path):
     assert [k for k in keys() if "_compactions/" in k]
 
 
+@pytest.fixture(scope="module")
+def race_input(tmp_path_factory, cli):
+    """A smaller input for the S3 race tests (S3Lake): edge-case logs and traces (child
+    tables two deep), 2385 rows, 38 files of 3-4 per table in S3Lake. The races are
+    about one partition's manifests, markers and file sets, whatever their size or
+    tables, and every request to moto takes its time: edge_input's 688 files made
+    each race test 2-3 minutes. test_compact_on_s3 covers edge_input's every table."""
+    out = tmp_path_factory.mktemp("race_in") / "in.jsonl"
+    subprocess.run([str(cli), "generate", "--edge-cases", "--signal", "logs", "--signal",
+                    "traces", "--requests", "2", "--items", "12", "--seed", "3", str(out)],
+                   check=True, capture_output=True)
+    return out
+
+
 class S3Lake:
     """A small-file lake on the moto S3 server, with an independent row count
     (boto3 + pyarrow footers, applying the manifests as docs/operations.md's
-    "Plain SQL engines" filter does)."""
+    "Plain SQL engines" filter does), of `race_input`."""
 
     def __init__(self, server, cli, src, tmp_path):
         self.client = server.client()
@@ -458,7 +483,7 @@ class S3Lake:
         self.flags = ["--s3-endpoint", server.endpoint, "--allow-http"]
         self.uri = "s3://telemetry/lake"
         self.run("convert", src, self.uri, "--max-batch-rows", "7", "--rows-per-file",
-                 "40")
+                 "200")
 
     def run(self, *args, code=0):
         proc = subprocess.run([str(self.cli), *map(str, args), *self.flags],
@@ -513,7 +538,7 @@ class S3Lake:
 
 
 @pytest.mark.parametrize("point", ["pending", "written"])
-def test_two_compacts_at_once_on_s3_keep_every_row_once(s3_server, cli, run, edge_input,
+def test_two_compacts_at_once_on_s3_keep_every_row_once(s3_server, cli, run, race_input,
                                                         tmp_path, point):
     # Scenario: two `compact` runs on one S3 dataset at once (two machines, cron
     # overlap; object stores have no flock): run A is stopped after its pending
@@ -522,7 +547,7 @@ def test_two_compacts_at_once_on_s3_keep_every_row_once(s3_server, cli, run, edg
     # Guarantee: every row visible exactly once (an independent count and our
     # replay); one of the runs refuses (exit 3). Both used to commit a compaction
     # of the same files: every row twice.
-    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    lake = S3Lake(s3_server, cli, race_input, tmp_path)
     before = lake.counts()
     resume_a = lake.paused_compact(point, "--older-than", "0s")
     b = lake.run("compact", lake.uri, "--older-than", "0s", code=None)
@@ -533,21 +558,21 @@ def test_two_compacts_at_once_on_s3_keep_every_row_once(s3_server, cli, run, edg
     assert "another compaction" in refused, refused
     after = tmp_path / "after.jsonl"
     lake.run("convert", lake.uri, after)
-    run("compare", edge_input, after)
+    run("compare", race_input, after)
     # The next run (grace 0s) deletes the superseded files: still every row once.
     lake.run("compact", lake.uri, "--older-than", "0s", "--grace", "0s")
     assert lake.counts() == before
 
 
 def test_compact_whose_pending_compaction_another_run_abandoned_loses_nothing_on_s3(
-        s3_server, cli, run, edge_input, tmp_path):
+        s3_server, cli, run, race_input, tmp_path):
     # Scenario: run A (--grace 0s) is stopped after publishing its new files, before
     # its commit; run B (--grace 0s, nothing of its own to compact) takes A's pending
     # compaction for a crashed one and undoes it (deletes A's new files and
     # manifest); then A goes on.
     # Guarantee: no row lost. A used to commit a manifest naming deleted files and
     # delete the files it superseded: the partition's rows were gone.
-    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    lake = S3Lake(s3_server, cli, race_input, tmp_path)
     before = lake.counts()
     resume_a = lake.paused_compact("written", "--older-than", "0s", "--grace", "0s")
     b = lake.run("compact", lake.uri, "--older-than", "100000h", "--grace", "0s")
@@ -557,7 +582,7 @@ def test_compact_whose_pending_compaction_another_run_abandoned_loses_nothing_on
     assert code_a == 3 and "undone by another compact" in out_a, out_a
     after = tmp_path / "after.jsonl"
     lake.run("convert", lake.uri, after)
-    run("compare", edge_input, after)
+    run("compare", race_input, after)
     # A later run compacts the partition normally.
     out = lake.run("compact", lake.uri, "--older-than", "0s", "--grace", "0s").stdout
     assert "1 partitions compacted" in out, out
@@ -566,7 +591,7 @@ def test_compact_whose_pending_compaction_another_run_abandoned_loses_nothing_on
 
 @pytest.mark.parametrize("point", ["abandoning", "abandon-claimed"])
 def test_undo_racing_the_commit_of_a_slow_run_loses_nothing_on_s3(
-        s3_server, cli, run, edge_input, tmp_path, point):
+        s3_server, cli, run, race_input, tmp_path, point):
     # Scenario: run A (--grace 0s) is stopped after publishing its new files, before
     # its commit; run B (--grace 0s, nothing of its own to compact) takes A's pending
     # compaction for a crashed one and is stopped inside its undo: right after
@@ -576,7 +601,7 @@ def test_undo_racing_the_commit_of_a_slow_run_loses_nothing_on_s3(
     # Guarantee: every row visible exactly once (an independent count and our
     # replay). B used to delete A's new files after A had deleted the superseded
     # ones: the partition's rows were gone.
-    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    lake = S3Lake(s3_server, cli, race_input, tmp_path)
     before = lake.counts()
     resume_a = lake.paused_compact("written", "--older-than", "0s", "--grace", "0s")
     resume_b = lake.paused_compact(point, "--older-than", "100000h", "--grace", "0s")
@@ -594,7 +619,7 @@ def test_undo_racing_the_commit_of_a_slow_run_loses_nothing_on_s3(
         assert said(out_b, "abandoned"), out_b
     after = tmp_path / "after.jsonl"
     lake.run("convert", lake.uri, after)
-    run("compare", edge_input, after)
+    run("compare", race_input, after)
     # A later run finishes (or redoes) the compaction: still every row once, and no
     # marker left.
     lake.run("compact", lake.uri, "--older-than", "0s", "--grace", "0s")
@@ -665,14 +690,14 @@ def test_repair_removes_the_stale_abandon_marker_of_a_killed_compact_on_s3(
 
 
 def test_compact_refuses_a_partition_a_file_was_published_into_meanwhile_on_s3(
-        s3_server, cli, run, edge_input, tmp_path):
+        s3_server, cli, run, race_input, tmp_path):
     # Scenario: every file of a partition looked older than --older-than, but a
     # writer is still adding to it (on S3 a file without our writer's finish time,
     # upstream's, is aged by Last-Modified, the start of its multipart upload): a
     # child file is published into it while compact runs, before its commit.
     # Guarantee: the compaction is undone and refused (exit 3): the late file's
     # parent rows are not moved to new ids behind its back. It used to commit.
-    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    lake = S3Lake(s3_server, cli, race_input, tmp_path)
     before = lake.counts()
     resume_a = lake.paused_compact("written", "--older-than", "0s", "--grace", "0s")
     child = next(k for k in lake.keys() if k.startswith("lake/log_attrs/")
@@ -689,14 +714,14 @@ def test_compact_refuses_a_partition_a_file_was_published_into_meanwhile_on_s3(
 
 
 def test_superseded_files_kept_when_new_files_of_a_commit_are_missing_on_s3(
-        s3_server, cli, run, edge_input, tmp_path):
+        s3_server, cli, run, race_input, tmp_path):
     # Scenario: a committed compaction whose new partition lost a file (a run that
     # undid it as abandoned right before its commit landed, or a hand deletion):
     # readers ignore that compaction and read the superseded files. Then a run
     # past the grace period cleans up.
     # Guarantee: the superseded files are kept (exit 3, "incomplete"): no row lost.
     # They used to be deleted: the rows were gone.
-    lake = S3Lake(s3_server, cli, edge_input, tmp_path)
+    lake = S3Lake(s3_server, cli, race_input, tmp_path)
     before = lake.counts()
     lake.run("compact", lake.uri, "--older-than", "0s")
     new = [k for k in lake.keys() if k.startswith("lake/log_attrs/") and ".c" in k]
@@ -708,7 +733,7 @@ def test_superseded_files_kept_when_new_files_of_a_commit_are_missing_on_s3(
     assert proc.returncode == 3 and "incomplete" in proc.stdout, proc.stdout
     after = tmp_path / "after.jsonl"
     lake.run("convert", lake.uri, after)
-    run("compare", edge_input, after)
+    run("compare", race_input, after)
 
 
 def test_copy_refuses_a_partition_with_orphan_child_rows_until_repair(

@@ -95,17 +95,21 @@ def _sorted_attrs(message):
     return message
 
 
-def canonical_records(request):
-    """{body: canonical bytes of (resource, scope, record)} of a protobuf request."""
-    out = {}
+def _canonical(request):
+    """(body, canonical bytes of (resource, scope, record)) of every log record of a
+    protobuf request, in order."""
     for rl in request.resource_logs:
         resource = _sorted_attrs(Resource.FromString(rl.resource.SerializeToString()))
         for sl in rl.scope_logs:
             for rec in sl.log_records:
                 rec = _sorted_attrs(LogRecord.FromString(rec.SerializeToString()))
-                out[rec.body.string_value] = b"|".join(
+                yield rec.body.string_value, b"|".join(
                     m.SerializeToString(deterministic=True) for m in (resource, sl.scope, rec))
-    return out
+
+
+def canonical_records(request):
+    """{body: canonical bytes of (resource, scope, record)} of a protobuf request."""
+    return dict(_canonical(request))
 
 
 def _hex_ids_to_base64(record):
@@ -137,18 +141,31 @@ def replayed_records(jsonl_text):
     return counts, records
 
 
+def replayed_pb_records(path):
+    """replayed_records of a length-delimited protobuf file (what `convert DATASET
+    out.logs.pb` writes): the same canonical bytes, without the slow pure-Python
+    JSON parse (about 12 times faster for the kill trials' growing datasets)."""
+    from test_engine_e2e import read_delimited
+
+    counts, records = collections.Counter(), {}
+    for data in read_delimited(path) if path.exists() else ():
+        for body, canonical in _canonical(ExportLogsServiceRequest.FromString(data)):
+            counts[body] += 1
+            records[body] = canonical
+    return counts, records
+
+
 STATS = re.compile(r"files (\d+) read, (\d+) corrupt skipped.*?orphan rows (\d+)", re.S)
 
 
 def convert_dataset(cli, dataset, out, timeout=120):
-    """`convert DATASET out.jsonl --signal logs`; returns (proc, counts, records,
+    """`convert DATASET out` (out: a .logs.pb file); returns (proc, counts, records,
     stats) with stats = {files, corrupt, orphans} parsed from its summary."""
     if out.exists():
         out.unlink()
     proc = subprocess.run([str(cli), "convert", str(dataset), str(out)], capture_output=True,
                           text=True, timeout=timeout)
-    text = out.read_text() if out.exists() else ""
-    counts, records = replayed_records(text)
+    counts, records = replayed_pb_records(out)
     m = STATS.search(proc.stdout + proc.stderr)
     stats = ({"files": int(m.group(1)), "corrupt": int(m.group(2)), "orphans": int(m.group(3))}
              if m else None)

@@ -117,7 +117,7 @@ def test_disk_full(cli, engine, tmp_path, small_disk):
     after = [post("after", protocol) for protocol in ("http", "grpc") * 3]
     proc.stop(signal.SIGTERM)
 
-    proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.jsonl")
+    proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.logs.pb")
     lost, duplicates, misjoined, phantom = compare(acked, counts, records, refused)
     refused_present = sum(1 for body in refused if body in counts)
     codes = sorted({str(o) for _, _, o in answers if o != "ok"})

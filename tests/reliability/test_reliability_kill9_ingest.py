@@ -178,7 +178,7 @@ def test_kill9_during_ingest(cli, engine, tmp_path, partitioning):
         if kill_during_ingest(proc, gport, hport, trial, rnd, acked, unknown):
             crashes += 1  # it ended by itself before the kill
 
-        proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.jsonl")
+        proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.logs.pb")
         lost, duplicates, misjoined, phantom = compare(acked, counts, records, unknown)
         misjoined_sql, orphan_bodies = duckdb_check(dataset)
         orphans_of_acked = sorted(orphan_bodies & acked.keys())

@@ -170,14 +170,14 @@ def visible_bodies(store):
 def replay(store, expected):
     """Our replay (`convert`) of the dataset compared with `expected`: returns
     (lost, duplicates, misjoined, phantom, counts)."""
-    out = store.tmp / "replay.jsonl"
+    out = store.tmp / "replay.logs.pb"
     if isinstance(store, Local):
         proc, counts, records, _ = convert_dataset(store.cli, store.path, out)
     else:
         if out.exists():
             out.unlink()
         proc = run(store, "convert", store.uri, out, code=None)
-        counts, records = rel_common.replayed_records(out.read_text() if out.exists() else "")
+        counts, records = rel_common.replayed_pb_records(out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return (*compare(expected, counts, records), counts)
 

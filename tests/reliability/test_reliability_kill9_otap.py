@@ -95,7 +95,7 @@ def test_kill9_during_otap_ingest(cli, engine, tmp_path, otap_sender):  # noqa: 
 
         replayed_total += restart_and_drain(engine, config, f"drain-{trial}")
         proc_c, counts, records, stats = convert_dataset(cli, dataset,
-                                                         tmp_path / "replay.jsonl")
+                                                         tmp_path / "replay.logs.pb")
         lost, duplicates, misjoined, phantom = compare(acked, counts, records, unknown)
         if (proc_c.returncode < 0, lost, misjoined, phantom) != (False, 0, 0, 0):
             failures.append(

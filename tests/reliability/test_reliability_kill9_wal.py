@@ -79,7 +79,7 @@ def test_kill9_with_wal(cli, engine, tmp_path):
             crashes += 1
 
         replayed_total += restart_and_drain(engine, config, f"drain-{trial}")
-        proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.jsonl")
+        proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.logs.pb")
         lost, duplicates, misjoined, phantom = compare(acked, counts, records, unknown)
         if (proc_c.returncode < 0, lost, misjoined, phantom) != (False, 0, 0, 0):
             failures.append(
@@ -123,7 +123,7 @@ def test_wal_restart_replays_acknowledged_batches(cli, engine, tmp_path):
     assert metric(restarted.metrics(), "otap_node_wal_replayed_records_total") == 20
     restarted.stop(signal.SIGTERM)
     assert "exporter.parquet.wal_replayed node=out core=0 records=20" in restarted.stderr()
-    _, counts, records, _ = convert_dataset(cli, dataset, tmp_path / "replay.jsonl")
+    _, counts, records, _ = convert_dataset(cli, dataset, tmp_path / "replay.logs.pb")
     lost, duplicates, misjoined, phantom = compare(acked, counts, records)
     assert (lost, duplicates, misjoined, phantom) == (0, 0, 0, 0)
     third = engine(config, name="third")
@@ -181,7 +181,7 @@ def test_wal_full_is_a_retryable_refusal_for_grpc_clients(cli, engine, tmp_path)
         wait_until(taken, "a request taken once the dataset is writable", 120, interval=0.5)
         acked.update(canonical_records(later))
     proc.stop(signal.SIGTERM)
-    _, counts, records, _ = convert_dataset(cli, dataset, tmp_path / "replay.jsonl")
+    _, counts, records, _ = convert_dataset(cli, dataset, tmp_path / "replay.logs.pb")
     lost, _, misjoined, _ = compare(acked, counts, records)
     assert (lost, misjoined) == (0, 0)
     summary("wal-full-grpc", refusal_codes=sorted({c.name for c in codes}))

@@ -182,7 +182,7 @@ def test_malformed_and_oversized_requests(cli, engine, tmp_path):
     proc.check_running()
     proc.stop(signal.SIGTERM)
 
-    proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.jsonl")
+    proc_c, counts, records, stats = convert_dataset(cli, dataset, tmp_path / "replay.logs.pb")
     lost, duplicates, misjoined, phantom = compare(expected, counts, records)
     bad = len(HTTP_CASES) + len(GRPC_CASES) + 3
     summary("malformed", trials=bad, records=len(expected), lost=lost, duplicates=duplicates,
