@@ -368,7 +368,11 @@ arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
   for (int i = 0; i < 5000 && !s->server_->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  s->options_.logger->info("admin.endpoint.start address={}", s->address_);
+  // The deadlines applied, so an operator (and the tests) see the config took.
+  s->options_.logger->info(
+      "admin.endpoint.start address={} read_header_timeout={}ms write_timeout={}ms",
+      s->address_, s->options_.read_header_timeout.count(),
+      s->options_.write_timeout.count());
   return s;
 }
 
