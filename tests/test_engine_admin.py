@@ -384,3 +384,50 @@ def test_malformed_admin_address_is_a_config_error(run, tmp_path):
     proc = run("run", "-c", config, "--validate-and-exit", check=False)
     assert proc.returncode == 2
     assert "engine.http_admin.bind_address" in proc.stderr
+
+
+LEGACY_PIPELINE = """settings:
+  http_admin: {{read_header_timeout: {read_header_timeout}, write_timeout: {write_timeout}}}
+nodes:
+  gen:
+    kind: receiver
+    plugin_urn: "urn:otel:otap:fake_data_generator:receiver"
+    out_ports:
+      out_port:
+        destinations: [out]
+        dispatch_strategy: round_robin
+    config:
+      traffic_config: {{signals_per_second: 100, log_weight: 1}}
+  out:
+    kind: exporter
+    plugin_urn: "urn:otel:noop:exporter"
+"""
+
+
+@pytest.mark.parametrize("where", ["engine", "settings"])
+def test_admin_deadlines_from_the_config_reach_the_server(engine, tmp_path, where):
+    # Scenario: `http_admin.read_header_timeout: 250ms` and `write_timeout: 45s`
+    # under `engine:` (dataflow v1) or the legacy `settings:`; a client sends half a
+    # request and then nothing.
+    # Guarantees: the server starts with both deadlines as configured (its start log
+    # names the ones in force: without the keys reaching it, 3000ms and 30000ms),
+    # and closes the silent connection without an answer (waited for with a
+    # generous bound; nothing asserts how fast).
+    config = tmp_path / "admin.yaml"
+    if where == "engine":
+        config.write_text(PIPELINE.format(engine=(
+            "engine:\n  http_admin:\n    read_header_timeout: 250ms\n"
+            "    write_timeout: 45s")))
+    else:
+        config.write_text(LEGACY_PIPELINE.format(read_header_timeout="250ms",
+                                                 write_timeout="45s"))
+    run = engine(config)
+    assert "read_header_timeout=250ms write_timeout=45000ms" in run.stderr(), run.stderr()
+    host, port = run.admin_address().rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=60) as s:
+        s.sendall(b"GET /api/v1/livez HTTP/1.1\r\nHost: x\r\n")
+        try:
+            answer = s.recv(4096)  # b"" once the server closes the connection
+        except ConnectionResetError:
+            answer = b""
+    assert not answer.startswith(b"HTTP/1.1 200 "), answer

@@ -187,10 +187,9 @@ class DeadlineServer : public httplib::Server {
 /// httplib serves a connection on one thread from its first byte to its close: with
 /// a fixed pool of two, two idle or slowly dripping connections (a stuck scraper, a
 /// port scan) held every thread and liveness probes timed out. Each connection gets
-/// a thread of its own instead, up to AdminServerOptions::max_connection_threads at
-/// once (more wait for one to end), and holds it at most read_header_timeout +
-/// write_timeout. Requests are few and short: the threads sleep in poll() and exit
-/// with their connection.
+/// a thread of its own instead, up to kMaxConnectionThreads at once (more wait for one to
+/// end), and holds it at most read_header_timeout + write_timeout. Requests are few and
+/// short: the threads sleep in poll() and exit with their connection.
 class ConnectionThreads : public httplib::TaskQueue {
  public:
   explicit ConnectionThreads(int max) : state_(std::make_shared<State>()), max_(max) {}
@@ -293,12 +292,23 @@ AdminServer::~AdminServer() { Stop(); }
 
 arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
     engine::Engine* engine, AdminServerOptions options) {
+  return Start(engine, std::move(options), kMaxConnectionThreads);
+}
+
+arrow::Result<std::unique_ptr<AdminServer>> AdminServer::StartForTesting(
+    engine::Engine* engine, AdminServerOptions options, int max_connection_threads) {
+  return Start(engine, std::move(options), max_connection_threads);
+}
+
+arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
+    engine::Engine* engine, AdminServerOptions options, int max_connection_threads) {
   ARROW_ASSIGN_OR_RAISE(auto hp, config::ParseHostPort(options.bind_address));
-  if (options.read_header_timeout.count() <= 0 || options.write_timeout.count() <= 0 ||
-      options.max_connection_threads < 1) {
+  if (options.read_header_timeout.count() <= 0 || options.write_timeout.count() <= 0) {
     return arrow::Status::Invalid(
-        "admin server: read_header_timeout, write_timeout and max_connection_threads "
-        "must be positive");
+        "admin server: read_header_timeout and write_timeout must be positive");
+  }
+  if (max_connection_threads < 1) {
+    return arrow::Status::Invalid("admin server: max_connection_threads must be >= 1");
   }
   std::unique_ptr<AdminServer> s(new AdminServer());
   s->engine_ = engine;
@@ -313,7 +323,7 @@ arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   // httplib owns (and deletes) the queue it gets from this factory.
-  s->server_->new_task_queue = [max = s->options_.max_connection_threads] {
+  s->server_->new_task_queue = [max = max_connection_threads] {
     return new ConnectionThreads(max);
   };
   // One request per connection (DeadlineServer serves one anyway): a kept-alive
@@ -358,7 +368,11 @@ arrow::Result<std::unique_ptr<AdminServer>> AdminServer::Start(
   for (int i = 0; i < 5000 && !s->server_->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  s->options_.logger->info("admin.endpoint.start address={}", s->address_);
+  // The deadlines applied, so an operator (and the tests) see the config took.
+  s->options_.logger->info(
+      "admin.endpoint.start address={} read_header_timeout={}ms write_timeout={}ms",
+      s->address_, s->options_.read_header_timeout.count(),
+      s->options_.write_timeout.count());
   return s;
 }
 

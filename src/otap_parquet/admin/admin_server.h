@@ -26,6 +26,10 @@ namespace otap_parquet::admin {
 /// Upstream's default bind address (`engine.http_admin.bind_address`).
 inline constexpr char kDefaultBindAddress[] = "127.0.0.1:8080";
 
+/// Connections served at once, each on a thread of its own; more wait for one to
+/// end (docs/engine.md "Admin server").
+inline constexpr int kMaxConnectionThreads = 32;
+
 struct AdminServerOptions {
   std::string bind_address = kDefaultBindAddress;  ///< HOST:PORT; port 0 = any free
   /// Called (on a server thread) by `POST /api/v1/groups/shutdown` with the
@@ -38,9 +42,6 @@ struct AdminServerOptions {
   /// An answer must be written within this of its first byte
   /// (`http_admin.write_timeout`).
   std::chrono::milliseconds write_timeout{30'000};
-  /// Connections served at once, each on a thread of its own; more wait for one to
-  /// end (not a config key).
-  int max_connection_threads = 32;
 
   static AdminServerOptions Defaults() { return {}; }
 };
@@ -66,6 +67,10 @@ class AdminServer {
   /// malformed address.
   static arrow::Result<std::unique_ptr<AdminServer>> Start(engine::Engine* engine,
                                                            AdminServerOptions options);
+  /// \brief Start with `max_connection_threads` (at least 1) instead of
+  /// kMaxConnectionThreads: tests fill every thread with a few connections.
+  static arrow::Result<std::unique_ptr<AdminServer>> StartForTesting(
+      engine::Engine* engine, AdminServerOptions options, int max_connection_threads);
 
   /// \brief Stops serving and joins the threads. Idempotent.
   void Stop();
@@ -77,6 +82,9 @@ class AdminServer {
 
  private:
   AdminServer() = default;
+  static arrow::Result<std::unique_ptr<AdminServer>> Start(engine::Engine* engine,
+                                                           AdminServerOptions options,
+                                                           int max_connection_threads);
   void Routes();
 
   engine::Engine* engine_ = nullptr;

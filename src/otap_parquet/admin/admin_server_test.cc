@@ -127,7 +127,7 @@ TEST_F(AdminServerTest, ServesEngineLifecycle) {
 }
 
 // Scenario: a second server asks for the port the first one holds; a malformed
-// address.
+// address; no connection thread.
 // Guarantees: IOError naming the address (no silent port sharing); Invalid.
 TEST_F(AdminServerTest, BusyPortAndBadAddress) {
   ASSERT_NO_FATAL_FAILURE(MakeEngine());
@@ -140,6 +140,8 @@ TEST_F(AdminServerTest, BusyPortAndBadAddress) {
   EXPECT_TRUE(AdminServer::Start(eng_.get(), options_).status().IsInvalid());
   options_.bind_address = "127.0.0.1:70000";
   EXPECT_TRUE(AdminServer::Start(eng_.get(), options_).status().IsInvalid());
+  options_.bind_address = "127.0.0.1:0";
+  EXPECT_TRUE(AdminServer::StartForTesting(eng_.get(), options_, 0).status().IsInvalid());
 }
 
 // Connects to 127.0.0.1:`port` and sends `request`; the socket, or -1.
@@ -193,14 +195,15 @@ TEST_F(AdminServerTest, ServesQueuedCompleteRequestPastItsDeadline) {
   bool released = false;
   AdminServerOptions& options = options_;
   options.read_header_timeout = std::chrono::milliseconds(10);
-  options.max_connection_threads = 2;
   options.request_shutdown = [&](std::chrono::seconds) {
     std::unique_lock<std::mutex> lock(mutex);
     ++held;
     cv.notify_all();
     cv.wait(lock, [&] { return released; });
   };
-  ASSERT_OK_AND_ASSIGN(auto server, AdminServer::Start(eng_.get(), options));
+  ASSERT_OK_AND_ASSIGN(auto server,
+                       AdminServer::StartForTesting(eng_.get(), options,
+                                                    /*max_connection_threads=*/2));
   auto released_now = [&] {
     std::lock_guard<std::mutex> lock(mutex);
     return released;

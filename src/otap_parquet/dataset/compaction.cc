@@ -306,6 +306,10 @@ std::string RandomHex16() {
   return fmt::format("{:016x}", value);
 }
 
+// Whose pending compaction Abandon undoes: this run's own (it failed before its
+// commit) or another run's (taken for a crashed one; it may still commit).
+enum class CompactionOf : uint8_t { kThisRun, kAnotherRun };
+
 // Deletes every file of a pending (abandoned or failed) compaction: whatever lies in
 // a `_part_id=<new>` directory of any table (the writer may have put records into
 // another event-time directory than expected), root tables first, then the manifest.
@@ -322,22 +326,28 @@ std::string RandomHex16() {
 // (new files deleted, manifest gone): it keeps the superseded files. Each run
 // deletes only its own marker: a marker another run deleted could belong to a run
 // still deleting. false (nothing deleted) when the compaction committed meanwhile.
+// A run undoing its own compaction (kThisRun, before its commit) claims nothing:
+// only it could commit that manifest, so no deletion of superseded files can race.
 // `hook` (tests): "abandoning" once decided, "abandon-claimed" with the marker
 // written and the manifest still not committed.
 arrow::Result<bool> Abandon(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                             const std::string& base, const std::string& manifest_path,
-                            const CompactionManifest& manifest, int64_t* deleted,
+                            const CompactionManifest& manifest, CompactionOf whose,
+                            int64_t* deleted,
                             const std::function<void(std::string_view)>& hook = {}) {
-  if (hook) hook("abandoning");
-  const std::string marker = AbandonMarkerPrefix(manifest_path) + RandomHex16();
-  ARROW_RETURN_NOT_OK(WriteSmallFileAtomically(fs, marker, manifest.partition + "\n"));
+  std::optional<std::string> marker;
   int64_t markers = 0;
-  ARROW_ASSIGN_OR_RAISE(const auto now, ReadManifestAt(fs, manifest_path));
-  if (now && now->state == CompactionManifest::State::kCommitted) {
-    ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, marker, &markers));
-    return false;
+  if (whose == CompactionOf::kAnotherRun) {
+    if (hook) hook("abandoning");
+    marker = AbandonMarkerPrefix(manifest_path) + RandomHex16();
+    ARROW_RETURN_NOT_OK(WriteSmallFileAtomically(fs, *marker, manifest.partition + "\n"));
+    ARROW_ASSIGN_OR_RAISE(const auto now, ReadManifestAt(fs, manifest_path));
+    if (now && now->state == CompactionManifest::State::kCommitted) {
+      ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, *marker, &markers));
+      return false;
+    }
+    if (hook) hook("abandon-claimed");
   }
-  if (hook) hook("abandon-claimed");
   const std::string part_dir =
       "/" + std::string(kPartIdPrefix) + PartIdOfPath(manifest.partition) + "/";
   for (PayloadType type : AllTablesRootsFirst()) {
@@ -353,7 +363,7 @@ arrow::Result<bool> Abandon(const std::shared_ptr<arrow::fs::FileSystem>& fs,
   }
   int64_t manifests = 0;
   ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, manifest_path, &manifests));
-  ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, marker, &markers));
+  if (marker) ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, *marker, &markers));
   return true;
 }
 
@@ -761,8 +771,8 @@ class Compactor {
           if (!options_.dry_run) {
             ARROW_ASSIGN_OR_RAISE(
                 const bool abandoned,
-                Abandon(fs_, base_, path, manifest, &cleanup.files,
-                        [this](std::string_view point) { Hook(point); }));
+                Abandon(fs_, base_, path, manifest, CompactionOf::kAnotherRun,
+                        &cleanup.files, [this](std::string_view point) { Hook(point); }));
             // Its run was alive, just slow, and committed meanwhile.
             if (!abandoned) {
               cleanup.kind = CompactionCleanup::Kind::kWaiting;
@@ -1002,7 +1012,8 @@ class Compactor {
     auto undo = [&](std::string detail) -> Status {
       int64_t deleted = 0;
       ARROW_RETURN_NOT_OK(
-          Abandon(fs_, base_, manifest_path, manifest, &deleted).status());
+          Abandon(fs_, base_, manifest_path, manifest, CompactionOf::kThisRun, &deleted)
+              .status());
       return fail(std::move(detail));
     };
     auto rival_detail = [&](const std::string& rival) {

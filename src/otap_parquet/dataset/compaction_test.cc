@@ -13,6 +13,7 @@
 #include <arrow/io/file.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/table.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/writer.h>
@@ -24,7 +25,9 @@
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/otlp/equivalence.h"
+#include "otap_parquet/storage/forwarding_file_system.h"
 #include "otap_parquet/testing/gtest_util.h"
+#include "otap_parquet/testing/object_store_like_fs.h"
 #include "otap_parquet/testing/temp_dir.h"
 
 namespace otap_parquet::dataset {
@@ -470,6 +473,74 @@ TEST(CompactCopyTest, RowGroupsGatheredAcrossFilesKeepEveryRecord) {
   EXPECT_GT(metadata->num_rows(), 3 * 1024);  // several batches, one cut mid-file
   ASSERT_OK_AND_ASSIGN(auto actual, ReadAll(dir.path()));
   ASSERT_OK(otlp::CheckEquivalent(expected, actual));
+}
+
+// Object-store-like local files (small files written through OpenOutputStream, not
+// renamed on disk) recording the paths written and deleted.
+class ChangeRecordingFs final : public ForwardingFileSystem {
+ public:
+  ChangeRecordingFs()
+      : ForwardingFileSystem(
+            std::make_shared<otap_parquet::testing::ObjectStoreLikeFs>()) {}
+  using ForwardingFileSystem::OpenOutputStream;
+
+  arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenOutputStream(
+      const std::string& path,
+      const std::shared_ptr<const arrow::KeyValueMetadata>& metadata) override {
+    changed.push_back("write " + path);
+    return ForwardingFileSystem::OpenOutputStream(path, metadata);
+  }
+  arrow::Status DeleteFile(const std::string& path) override {
+    changed.push_back("delete " + path);
+    return ForwardingFileSystem::DeleteFile(path);
+  }
+
+  std::vector<std::string> changed;
+};
+
+// Scenario: a file is published into the partition while it is compacted, so the
+// run undoes its own pending compaction before its commit. Guarantees: the undo
+// deletes the new partition and manifest and claims nothing (no abandon marker
+// written or deleted: only this run could commit that manifest); the old files
+// are read as before.
+TEST(CompactUndoTest, OwnFailedCompactionIsUndoneWithoutAnAbandonMarker) {
+  otap_parquet::testing::TempDir dir("compaction_own_undo");
+  generator::GeneratorOptions gen;
+  gen.items_per_scope = 4;
+  ASSERT_OK_AND_ASSIGN(auto expected,
+                       testing::WriteGeneratedDataset(dir.path(), {Signal::kLogs}, 4, gen,
+                                                      testing::TestWriteOptions{}));
+  const auto old_files = ParquetFilesUnder(dir.path() + "/logs");
+  ASSERT_FALSE(old_files.empty());
+  CompactOptions options;
+  options.older_than = std::chrono::milliseconds(0);
+  options.grace = std::chrono::milliseconds(0);
+  options.fsync = false;
+  options.crash_hook = [&](std::string_view point) {
+    if (point != "written") return;
+    // A writer adding to the partition.
+    stdfs::copy_file(old_files[0],
+                     stdfs::path(old_files[0]).replace_filename("part-late.parquet"));
+  };
+  // An object store has no directories to create; local files need this one.
+  const stdfs::path compactions = stdfs::path(dir.path()) / kCompactionsDir;
+  stdfs::create_directories(compactions);
+  auto fs = std::make_shared<ChangeRecordingFs>();
+  ASSERT_OK_AND_ASSIGN(auto report, Compact(fs, dir.path(), options));
+  ASSERT_EQ(report.compacted, 0);
+  ASSERT_EQ(report.results.size(), 1u);
+  EXPECT_THAT(report.results[0].detail,
+              ::testing::HasSubstr("the partition changed while compacting"));
+  EXPECT_TRUE(std::any_of(fs->changed.begin(), fs->changed.end(), [](const auto& c) {
+    return c.starts_with("delete ") && c.ends_with(".json");
+  })) << "the pending manifest is deleted";
+  for (const auto& change : fs->changed) {
+    EXPECT_EQ(change.find(".abandoning-"), std::string::npos) << change;
+  }
+  EXPECT_TRUE(stdfs::is_empty(compactions));
+  ASSERT_OK_AND_ASSIGN(auto plan, Discover(LocalFs(), dir.path()));
+  ASSERT_EQ(plan.partitions.size(), 1u);
+  EXPECT_EQ(plan.partitions[0].compaction, nullptr);
 }
 
 // Without statistics no column chunk is known to be all null: every one is read.

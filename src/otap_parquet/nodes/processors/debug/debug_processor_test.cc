@@ -47,8 +47,8 @@ class DebugProcessorTest : public ::testing::Test {
  protected:
   // Runs processor:debug with `config` (plus `output: <file>`) over `batches`;
   // returns the lines it wrote, Shutdown's totals line included.
-  std::vector<std::string> Run(const std::string& config,
-                               std::vector<OtapBatch> batches) {
+  arrow::Result<std::vector<std::string>> Run(const std::string& config,
+                                              std::vector<OtapBatch> batches) {
     const std::string output = dir_.path() + "/debug.txt";
     engine::NodeSettings settings;
     settings.node_id = "dbg";
@@ -57,13 +57,13 @@ class DebugProcessorTest : public ::testing::Test {
     settings.config_path = "nodes.dbg.config";
     YAML::Node yaml = YAML::Load(config);
     yaml["output"] = output;
-    auto node = kDebugProcessorFactory.create(settings, yaml).ValueOrDie();
+    ARROW_ASSIGN_OR_RAISE(auto node, kDebugProcessorFactory.create(settings, yaml));
     auto& processor = dynamic_cast<engine::Processor&>(*node);
-    ARROW_CHECK_OK(processor.Start(effect_));
+    ARROW_RETURN_NOT_OK(processor.Start(effect_));
     for (auto& batch : batches) {
-      ARROW_CHECK_OK(processor.Process(engine::PData(std::move(batch)), effect_));
+      ARROW_RETURN_NOT_OK(processor.Process(engine::PData(std::move(batch)), effect_));
     }
-    processor.Shutdown(engine::Clock::now(), effect_).Wait();
+    ARROW_RETURN_NOT_OK(processor.Shutdown(engine::Clock::now(), effect_).status());
     return Lines(output);
   }
 
@@ -75,8 +75,8 @@ class DebugProcessorTest : public ::testing::Test {
 // Guarantees: one count line per batch with a running total, then the totals at
 // shutdown; both batches are forwarded unchanged, in order.
 TEST_F(DebugProcessorTest, BasicCountsAndForwardsUnchanged) {
-  auto lines =
-      Run("{verbosity: basic}", {testing::LogsBatch(3, 1), testing::LogsBatch(4, 2)});
+  ASSERT_OK_AND_ASSIGN(auto lines, Run("{verbosity: basic}", {testing::LogsBatch(3, 1),
+                                                              testing::LogsBatch(4, 2)}));
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], "debug node=dbg core=0 logs batch #1: 3 log records (total 3)");
   EXPECT_EQ(lines[1], "debug node=dbg core=0 logs batch #2: 4 log records (total 7)");
@@ -89,7 +89,8 @@ TEST_F(DebugProcessorTest, BasicCountsAndForwardsUnchanged) {
 // Scenario: verbosity detailed.
 // Guarantees: the summary line with rows per table, then the batch as OTLP/JSON.
 TEST_F(DebugProcessorTest, DetailedAddsTheBatchAsOtlpJson) {
-  auto lines = Run("{verbosity: detailed}", {testing::LogsBatch(2, 3)});
+  ASSERT_OK_AND_ASSIGN(auto lines,
+                       Run("{verbosity: detailed}", {testing::LogsBatch(2, 3)}));
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_THAT(lines[0], HasSubstr("logs batch #1: 2 log records in 2 root rows"));
   EXPECT_THAT(lines[1], StartsWith("{\"resourceLogs\":"));
@@ -99,7 +100,8 @@ TEST_F(DebugProcessorTest, DetailedAddsTheBatchAsOtlpJson) {
 // Scenario: only metrics are to be printed and log batches pass.
 // Guarantees: nothing is printed for them but they are forwarded and counted.
 TEST_F(DebugProcessorTest, UnselectedSignalsPassSilently) {
-  auto lines = Run("{signals: [metrics]}", {testing::LogsBatch(5, 4)});
+  ASSERT_OK_AND_ASSIGN(auto lines,
+                       Run("{signals: [metrics]}", {testing::LogsBatch(5, 4)}));
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], HasSubstr("totals: logs=1 batches/5 items"));
   EXPECT_EQ(effect_.sent.size(), 1u);
@@ -118,8 +120,9 @@ TEST_F(DebugProcessorTest, RefusesUnknownSignalsAndVerbosity) {
 }
 
 // One OtapBatch of `request` (small enough for one).
-OtapBatch BatchOf(otlp::OtlpRequest request) {
-  return std::move(otlp::ToOtap(request).ValueOrDie().front());
+arrow::Result<OtapBatch> BatchOf(otlp::OtlpRequest request) {
+  ARROW_ASSIGN_OR_RAISE(auto batches, otlp::ToOtap(request));
+  return std::move(batches.front());
 }
 
 void SetString(otlp::pb::common::KeyValue* kv, const std::string& key,
@@ -130,7 +133,7 @@ void SetString(otlp::pb::common::KeyValue* kv, const std::string& key,
 
 // Two log records in two resources: the first with a time, severity, body and an
 // attribute; the second with a body only.
-OtapBatch TwoLogRecords() {
+arrow::Result<OtapBatch> TwoLogRecords() {
   otlp::LogsRequest request;
   auto* first = request.add_resource_logs()->add_scope_logs()->add_log_records();
   first->set_time_unix_nano(5);
@@ -160,7 +163,8 @@ std::set<std::string> Keys(const nlohmann::json& object) {
 // report per item); the batch is forwarded unchanged. The mode was refused unless
 // verbosity was basic.
 TEST_F(DebugProcessorTest, SignalModeNormalPrintsBodyAndAttributesPerRecord) {
-  auto lines = Run("{mode: signal}", {TwoLogRecords()});
+  ASSERT_OK_AND_ASSIGN(auto batch, TwoLogRecords());
+  ASSERT_OK_AND_ASSIGN(auto lines, Run("{mode: signal}", {std::move(batch)}));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_THAT(lines[0], HasSubstr("logs batch #1: 2 log records in 2 root rows"));
   EXPECT_EQ(lines[1],
@@ -179,7 +183,9 @@ TEST_F(DebugProcessorTest, SignalModeNormalPrintsBodyAndAttributesPerRecord) {
 // Guarantees: one line per log record with every field set (time, severity, body,
 // attributes) instead of the batch's OTLP/JSON; no resource or scope is printed.
 TEST_F(DebugProcessorTest, SignalModeDetailedPrintsEveryFieldPerRecord) {
-  auto lines = Run("{mode: signal, verbosity: detailed}", {TwoLogRecords()});
+  ASSERT_OK_AND_ASSIGN(auto batch, TwoLogRecords());
+  ASSERT_OK_AND_ASSIGN(auto lines,
+                       Run("{mode: signal, verbosity: detailed}", {std::move(batch)}));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_THAT(lines[1], HasSubstr("logs batch #1: log record #0: {"));
   EXPECT_EQ(
@@ -216,8 +222,10 @@ TEST_F(DebugProcessorTest, SignalModeNormalSpanAndMetricFields) {
   SetString(point->add_attributes(), "core", "0");
   point->add_exemplars()->set_as_int(3);
 
-  auto lines =
-      Run("{mode: signal}", {BatchOf(std::move(traces)), BatchOf(std::move(metrics))});
+  ASSERT_OK_AND_ASSIGN(auto traces_batch, BatchOf(std::move(traces)));
+  ASSERT_OK_AND_ASSIGN(auto metrics_batch, BatchOf(std::move(metrics)));
+  ASSERT_OK_AND_ASSIGN(auto lines, Run("{mode: signal}", {std::move(traces_batch),
+                                                          std::move(metrics_batch)}));
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[1],
             "debug node=dbg core=0 traces batch #1: span #0: {\"traceId\":\""
@@ -233,7 +241,9 @@ TEST_F(DebugProcessorTest, SignalModeNormalSpanAndMetricFields) {
 // Scenario: mode signal with verbosity basic.
 // Guarantees: counts only, exactly as mode batch (upstream prints counts in both).
 TEST_F(DebugProcessorTest, SignalModeBasicPrintsCountsOnly) {
-  auto lines = Run("{mode: signal, verbosity: basic}", {TwoLogRecords()});
+  ASSERT_OK_AND_ASSIGN(auto batch, TwoLogRecords());
+  ASSERT_OK_AND_ASSIGN(auto lines,
+                       Run("{mode: signal, verbosity: basic}", {std::move(batch)}));
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], "debug node=dbg core=0 logs batch #1: 2 log records (total 2)");
 }

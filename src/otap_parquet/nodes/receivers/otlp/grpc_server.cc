@@ -143,11 +143,13 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     // Reserved before anything is decoded, held until the answer: with
     // wait_for_result the converted request stays in the pipeline until then.
     const int64_t limit = server_->request_limit_bytes;
-    if (limit > 0 &&
-        !InFlightBytes::Take(server_->ingest, server_->budget, bytes, limit, &bytes_)) {
-      request_.Clear();
-      RefuseForMemory();
-      return;
+    if (limit > 0) {
+      bytes_ = InFlightBytes::Take(server_->ingest, server_->budget, bytes, limit);
+      if (!bytes_) {
+        request_.Clear();
+        RefuseForMemory();
+        return;
+      }
     }
     // The decoders read contiguous bytes: one slice, or the slices copied into one.
     grpc::Slice slice;

@@ -330,9 +330,9 @@ class HttpServer::Impl {
    private:
     std::atomic<int64_t>* n_;
   };
-  /// \brief Reserves `n` bytes unless the budget is spent.
-  bool TakeBytes(int64_t n, std::optional<InFlightBytes>* bytes) {
-    return InFlightBytes::Take(ingest_, Protocol::kHttp, n, request_limit_bytes_, bytes);
+  /// \brief `n` bytes reserved; nullopt when the budget is spent.
+  std::optional<InFlightBytes> TakeBytes(int64_t n) {
+    return InFlightBytes::Take(ingest_, Protocol::kHttp, n, request_limit_bytes_);
   }
 
   /// \brief Takes a slot unless max_concurrent_requests are being answered.
@@ -595,7 +595,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const int64_t reserve = parser_->chunked()
                                 ? server_->config_.max_request_body_size
                                 : static_cast<int64_t>(announced.value_or(0));
-    if (reserve > 0 && !server_->TakeBytes(reserve, &bytes_)) {
+    if (reserve > 0) bytes_ = server_->TakeBytes(reserve);
+    if (reserve > 0 && !bytes_) {
       slot_.reset();
       return Reject(Outcome::kMemoryLimit,
                     fmt::format("requests in flight hold the receiver's memory limit "

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "otap_parquet/engine/node.h"
 #include "otap_parquet/otlp/otlp_types.h"
@@ -185,21 +186,33 @@ class Ingest {
 };
 
 /// \brief Bytes of a protocol's in-flight budget (admission.request_limit_mib) one
-/// request holds until its answer; given back when destroyed.
+/// request holds until its answer; given back when destroyed. Move-only: a
+/// moved-from reservation holds nothing.
 class InFlightBytes {
  public:
-  /// \brief Reserves `n` bytes into `*bytes` unless `limit` would be exceeded.
-  static bool Take(Ingest* ingest, Protocol protocol, int64_t n, int64_t limit,
-                   std::optional<InFlightBytes>* bytes) {
-    if (!ingest->TakeBytes(protocol, n, limit)) return false;
-    bytes->emplace(ingest, protocol, n);
-    return true;
+  /// \brief `n` bytes reserved; nullopt (nothing reserved) when that would exceed
+  /// `limit`: a refusal the caller answers, not an error.
+  static std::optional<InFlightBytes> Take(Ingest* ingest, Protocol protocol, int64_t n,
+                                           int64_t limit) {
+    if (!ingest->TakeBytes(protocol, n, limit)) return std::nullopt;
+    return InFlightBytes(ingest, protocol, n);
   }
-  InFlightBytes(Ingest* ingest, Protocol protocol, int64_t n)
-      : ingest_(ingest), protocol_(protocol), n_(n) {}
+  InFlightBytes(InFlightBytes&& other) noexcept
+      : ingest_(other.ingest_),
+        protocol_(other.protocol_),
+        n_(std::exchange(other.n_, 0)) {}
+  InFlightBytes& operator=(InFlightBytes&& other) noexcept {
+    if (this != &other) {
+      Release();
+      ingest_ = other.ingest_;
+      protocol_ = other.protocol_;
+      n_ = std::exchange(other.n_, 0);
+    }
+    return *this;
+  }
   InFlightBytes(const InFlightBytes&) = delete;
   InFlightBytes& operator=(const InFlightBytes&) = delete;
-  ~InFlightBytes() { ingest_->ReleaseBytes(protocol_, n_); }
+  ~InFlightBytes() { Release(); }
 
   /// \brief At least `n` bytes, past the limit if need be.
   void GrowTo(int64_t n) {
@@ -216,6 +229,12 @@ class InFlightBytes {
   }
 
  private:
+  InFlightBytes(Ingest* ingest, Protocol protocol, int64_t n)
+      : ingest_(ingest), protocol_(protocol), n_(n) {}
+  void Release() {
+    if (n_ != 0) ingest_->ReleaseBytes(protocol_, std::exchange(n_, 0));
+  }
+
   Ingest* ingest_;
   Protocol protocol_;
   int64_t n_;
