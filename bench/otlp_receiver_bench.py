@@ -200,6 +200,10 @@ def measure(name, command, port, payloads, args, count_rows=None, out=None):
             "dataset_bytes": dir_bytes(out) if out is not None and out.exists() else None,
             "bytes_per_log": round(dir_bytes(out) / rows, 1) if rows else None,
             "engine_cpu_s": round(engine_cpu, 2), "window_cpu_s": round(window_cpu, 2),
+            # Page faults (zeroed pages handed back and faulted in again) and peak RSS.
+            "engine_minor_faults_per_1k_logs":
+                round(usage.ru_minflt * 1000 / delivered, 1) if delivered else None,
+            "engine_peak_rss_mb": round(usage.ru_maxrss / 1024),
             "engine_exit": engine.returncode,
             "logs_per_engine_cpu_s": round(delivered / engine_cpu) if engine_cpu else None,
             "loadavg_before": loadavg_before,
@@ -274,6 +278,8 @@ def ours(args, tmp, name, compression):
                    "writer_options": {"target_rows_per_file": 1000000,
                                       "compression": compression,
                                       "flush_when_older_than": "30s"}}}
+    if args.wal and args.exporter == "parquet":  # its default path: <base_uri>/_wal
+        exporter["config"]["wal"] = {"enabled": True}
     config = {"version": "otel_dataflow/v1",
               "policies": {"channel_capacity": {"pdata": 16}},
               "groups": {"default": {"pipelines": {"main": {
@@ -333,6 +339,8 @@ def main():
     ap.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
     ap.add_argument("--exporter", choices=["parquet", "noop"], default="parquet")
     ap.add_argument("--wait-for-result", action="store_true")
+    ap.add_argument("--wal", action="store_true",
+                    help="exporter:parquet's write-ahead log on (ours only)")
     ap.add_argument("--compression", default="zstd",
                     help="exporter:parquet's codec, or a comma-separated list run in turn "
                          "(zstd, our default; none is upstream's)")
@@ -402,6 +410,7 @@ def main():
                 payloads, args))
     shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({"protocol": args.protocol, "wait_for_result": args.wait_for_result,
+                      "wal": args.wal,
                       "concurrency": args.concurrency,
                       "logs_per_request": payloads[0][1], "runs": results}, indent=1))
 
