@@ -104,7 +104,8 @@ otap_layer(otap_receiver_otlp nodes/receivers/otlp
 # dependency on that node.
 otap_layer(otap_receiver_otap nodes/receivers/otap
   DEPS otap_receiver_otlp otap_engine
-  PRIVATE_DEPS otap_otap_wire otap_proto fmt::fmt)
+  PRIVATE_DEPS otap_otap_wire otap_proto fmt::fmt
+  TEST_DEPS otap_engine_testing otap_generator otap_otap_wire)
 otap_layer(otap_receiver_parquet nodes/receivers/parquet
   DEPS otap_nodes_common otap_dataset otap_storage otap_engine
   PRIVATE_DEPS otap_otlp otap_schema fmt::fmt

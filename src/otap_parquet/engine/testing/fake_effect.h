@@ -6,10 +6,13 @@
 /// Ack/Nack outcomes: for unit tests of nodes. Include from `*_test.cc` only.
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -51,6 +54,47 @@ class FakeEffect : public engine::EffectHandler {
   std::string id_;
   int core_;
   engine::NodeMetrics metrics_;
+};
+
+/// \brief A pipeline entry that holds the first message inside SendFromAnyThread (for
+/// a receiver: its request inside Ingest::Submit) until Resume(), and acknowledges
+/// nothing: the keys of the messages sent are kept for the test to settle.
+class PausingEffect : public FakeEffect {
+ public:
+  arrow::Status SendFromAnyThread(engine::PData&, engine::Clock::time_point,
+                                  std::string_view) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const bool first = ++sends_ == 1;
+    changed_.notify_all();
+    if (first) changed_.wait(lock, [&] { return resumed_; });
+    return arrow::Status::OK();
+  }
+  void Subscribe(engine::PData&, uint64_t key) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    keys_.push_back(key);
+  }
+
+  /// \brief Whether `n` messages were sent (or are being sent) within `bound`.
+  bool WaitForSends(int n, std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, bound, [&] { return sends_ >= n; });
+  }
+  void Resume() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    resumed_ = true;
+    changed_.notify_all();
+  }
+  uint64_t key(size_t i) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return i < keys_.size() ? keys_[i] : 0;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int sends_ = 0;
+  bool resumed_ = false;
+  std::vector<uint64_t> keys_;
 };
 
 /// \brief Records the outcome of every message by its calldata. Thread-safe.

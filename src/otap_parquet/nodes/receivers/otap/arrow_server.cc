@@ -266,11 +266,16 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
         [this, id, bytes_in_flight](IngestResult result) {
           OnResult(id, bytes_in_flight, std::move(result));
         });
+    bool cancelled = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = pending_.find(id);
       if (it != pending_.end()) it->second = key;
+      cancelled = cancelled_;
     }
+    // A cancel during Submit found no key: answer the batch here (Cancel answers
+    // once, whichever of the two gets it), or it holds its bytes until its outcome.
+    if (cancelled) CancelBatch(key);
     TryRead();
     Unref();
   }
@@ -305,14 +310,15 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   void OnCancel() override {
     std::vector<uint64_t> keys;
     {
+      // Flag first: OnReadDone checks it when it stores a key Submit returned.
       std::lock_guard<std::mutex> lock(mutex_);
+      cancelled_ = true;
       for (const auto& [id, key] : pending_) {
         if (key != 0) keys.push_back(key);
       }
     }
-    for (uint64_t key : keys) {
-      server_->ingest()->Cancel(key, {Outcome::kUnavailable, "stream cancelled"});
-    }
+    for (uint64_t key : keys) CancelBatch(key);
+    server_->RunTestHook("cancelled");
   }
 
   void OnDone() override {
@@ -320,10 +326,15 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       server_->mutable_counters().streams_open--;
       server_->Unregister(this);
     }
+    server_->RunTestHook("done");
     Unref();
   }
 
  private:
+  void CancelBatch(uint64_t key) {
+    server_->ingest()->Cancel(key, {Outcome::kUnavailable, "stream cancelled"});
+  }
+
   void AfterBatch() {
     Flush();
     TryRead();
@@ -410,6 +421,7 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   bool writing_ = false;
   bool write_failed_ = false;
   bool finished_ = false;
+  bool cancelled_ = false;  ///< OnCancel ran: batches still in Submit are cancelled after
   grpc::Status end_status_;
   int64_t in_flight_ = 0;
   int64_t in_flight_bytes_ = 0;

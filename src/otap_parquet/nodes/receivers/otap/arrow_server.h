@@ -5,11 +5,14 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include <arrow/result.h>
 #include <grpcpp/server.h>
@@ -81,6 +84,15 @@ class ArrowServer {
   /// \brief Asks the resume thread to retry reading paused streams.
   void WakeResumer();
 
+  /// \brief For tests, set before the first call: called at named points of an Arrow
+  /// stream ("cancelled": OnCancel is done; "done": gRPC is done with the stream).
+  void set_test_hook(std::function<void(std::string_view)> hook) {
+    test_hook_ = std::move(hook);
+  }
+  void RunTestHook(std::string_view point) const {
+    if (test_hook_) test_hook_(point);
+  }
+
  private:
   class Service;
 
@@ -97,6 +109,7 @@ class ArrowServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;
+  std::function<void(std::string_view)> test_hook_;
 
   // Streams open; the resume thread retries reads of paused ones (never the
   // pipeline thread: a read may block in Submit waiting for channel space).

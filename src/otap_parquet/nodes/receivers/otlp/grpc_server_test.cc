@@ -24,46 +24,6 @@ constexpr char kLogsExport[] =
 // A bound on waits for events that do happen, not a measurement.
 constexpr std::chrono::seconds kBound{10};
 
-// A pipeline entry that holds the first message inside SendFromAnyThread (that is,
-// its request inside Ingest::Submit) until Resume(), and acknowledges nothing: the
-// keys of the messages sent are kept for the test to settle.
-class PausingEffect : public fakes::FakeEffect {
- public:
-  arrow::Status SendFromAnyThread(engine::PData&, engine::Clock::time_point,
-                                  std::string_view) override {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const bool first = ++sends_ == 1;
-    changed_.notify_all();
-    if (first) changed_.wait(lock, [&] { return resumed_; });
-    return arrow::Status::OK();
-  }
-  void Subscribe(engine::PData&, uint64_t key) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    keys_.push_back(key);
-  }
-
-  bool WaitForSends(int n) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, kBound, [&] { return sends_ >= n; });
-  }
-  void Resume() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    resumed_ = true;
-    changed_.notify_all();
-  }
-  uint64_t key(size_t i) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return i < keys_.size() ? keys_[i] : 0;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int sends_ = 0;
-  bool resumed_ = false;
-  std::vector<uint64_t> keys_;
-};
-
 // Export calls served as GrpcServer and receiver:otap serve them (NewExportReactor).
 class ExportService : public grpc::CallbackGenericService {
  public:
@@ -95,7 +55,7 @@ grpc::ByteBuffer LogsRequest() {
 // completes when its message is acknowledged. (Before, OnCancel found no key while
 // Submit ran and the call held its bytes until its outcome, timeout or Stop.)
 TEST(GrpcExportTest, CancelDuringSubmitGivesBytesBack) {
-  PausingEffect effect;
+  fakes::PausingEffect effect;
   Ingest ingest(&effect);
   const grpc::ByteBuffer request = LogsRequest();
   std::mutex mutex;
@@ -136,7 +96,7 @@ TEST(GrpcExportTest, CancelDuringSubmitGivesBytesBack) {
   grpc::ClientContext first_context;
   grpc::ByteBuffer first_response;
   auto first = call(&first_context, &first_response);
-  ASSERT_TRUE(effect.WaitForSends(1));
+  ASSERT_TRUE(effect.WaitForSends(1, kBound));
   EXPECT_EQ(in_flight(), endpoint.request_limit_bytes);
   first_context.TryCancel();
   {
@@ -157,7 +117,7 @@ TEST(GrpcExportTest, CancelDuringSubmitGivesBytesBack) {
   grpc::ClientContext second_context;
   grpc::ByteBuffer second_response;
   auto second = call(&second_context, &second_response);
-  if (effect.WaitForSends(2)) ingest.OnOutcome(effect.key(1), nullptr);
+  if (effect.WaitForSends(2, kBound)) ingest.OnOutcome(effect.key(1), nullptr);
   const grpc::Status status = second.get();
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(ingest.counters()
