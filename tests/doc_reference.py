@@ -538,3 +538,23 @@ def broken_links(path):
         elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
             broken.append(target)
     return broken
+
+
+def metric_section_names(path):
+    """Names written as code in the metrics sections of a page (headings or a bold
+    `**Metrics**` lead naming metrics or telemetry), without their label part:
+    `files_read`, `otap_arrow_streams{outcome=...}` -> otap_arrow_streams. Dotted
+    names (config keys, events), label-only spans and `otap_node_` names (checked
+    whole elsewhere) are left out."""
+    names, heading = [], ""
+    for part in re.split(r"^(#+ .*|\*\*Metrics\*\*.*)$", path.read_text(), flags=re.M):
+        if re.match(r"^(#+ |\*\*Metrics)", part):
+            heading = part
+            continue
+        if not re.search(r"metric|telemetry", heading, re.I):
+            continue
+        for span in re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", part, flags=re.S)):
+            m = re.match(r"^([a-z][a-z0-9_{},*]*?)(\{[a-z_]+(=[^}]*)?\})?$", span)
+            if m and not m.group(1).startswith("otap_node_"):
+                names.append(m.group(1))
+    return names

@@ -342,3 +342,33 @@ def test_relative_links_resolve():
     broken = [f"{p.relative_to(ref.ROOT)}: {link}" for p in pages
               for link in ref.broken_links(p)]
     assert not broken, "\n".join(broken)
+
+
+# Words the metrics sections show as code that are no metric: a label value, a
+# config key, a command, upstream's naming.
+NOT_METRICS = {"transport", "retention", "run", "wait_for_result", "orphan_grace_period",
+               "otel_scope_*"}
+
+
+def test_short_metric_names_in_metrics_sections_exist(declared):
+    """The metrics sections of the pages and READMEs name metrics without their
+    `otap_node_` prefix (`otap_arrow_batches`, under "`otap_node_parquet_*`:"
+    `files_read`); each must still be the end of a declared name, with or without
+    `_total`, or a label name."""
+    tails = set()
+    for name in declared:
+        base = name[len("otap_node_"):]
+        tails.update({base, base.removesuffix("_total")})
+    labels = COMMON_LABELS | {m.label for m in declared.values() if m.label}
+
+    def exists(name):
+        if name.endswith(("*", "_")):
+            prefix = name.rstrip("*")
+            return any(t.startswith(prefix) or f"_{prefix}" in t for t in tails)
+        return any(t == name or t.endswith(f"_{name}") for t in tails)
+
+    wrong = [f"{path.relative_to(ref.ROOT)}: {name}" for path in DOC_FILES
+             for name in ref.metric_section_names(path)
+             if name not in labels | NOT_METRICS
+             and not all(exists(n) for n in ref.expand_braces(name))]
+    assert not wrong, "\n".join(wrong)
