@@ -266,13 +266,34 @@ def _with_probe(config, path, as_list):
     return config
 
 
+def _legacy_document():
+    """The older single-pipeline format, with a node `pe` that has an output port."""
+    return {"settings": {}, "nodes": {"pe": {
+        "kind": "processor", "plugin_urn": "urn:otel:debug:processor",
+        "out_ports": {"out": {"destinations": ["pe"]}}}}}
+
+
+# Named positions of the older format: its node and its output port.
+LEGACY_ROOTS = [(), ("nodes", "pe"), ("nodes", "pe", "out_ports", "out")]
+
+
+def _show(subject, path):
+    shown = ".".join(path).replace(".[]", "[]")
+    if subject == "engine":
+        shown = re.sub(r"^groups\.default", "groups.<group>", shown)
+        shown = shown.replace("pipelines.main", "pipelines.<pipeline>")
+    shown = shown.replace("nodes.pe", "nodes.<node>")
+    return shown.replace("out_ports.out", "out_ports.<port>")
+
+
 def accepted_config_keys(cli, tmp_path):
     """{subject: {dotted key path}} of every key the strict config readers accept:
-    per node kind (keys of its `config`), and "engine" (the config file's own keys,
-    `groups.<group>.pipelines.<pipeline>.nodes.<node>.type`), "a[].b" for keys of a
-    list's items. Found by asking `run --validate-and-exit` about an unknown key in
-    every mapping: the reader's error lists the keys it knows there. Two runs per
-    depth (the probe as a mapping, then as a list)."""
+    per node kind (keys of its `config`), "engine" (the config file's own keys,
+    `groups.<group>.pipelines.<pipeline>.nodes.<node>.type`) and "engine-legacy"
+    (the older single-pipeline format's), "a[].b" for keys of a list's items. Found
+    by asking `run --validate-and-exit` about an unknown key in every mapping: the
+    reader's error lists the keys it knows there. Three runs per depth (the probes
+    as mappings, as lists, and those of the older format)."""
     import copy
     import subprocess
 
@@ -280,24 +301,32 @@ def accepted_config_keys(cli, tmp_path):
 
     accepted = {kind: set() for kind in BASE_CONFIGS}
     accepted["engine"] = set()
+    accepted["engine-legacy"] = set()
     frontier = ([((kind, i), ()) for kind, bases in BASE_CONFIGS.items()
                  for i in range(len(bases))] +
-                [("engine", root) for root in ENGINE_ROOTS])
+                [("engine", root) for root in ENGINE_ROOTS] +
+                [("engine-legacy", root) for root in LEGACY_ROOTS])
     seen = set(frontier)
     runs = 0
     while frontier:
         found = []
-        for as_list in (False, True):
+        for pass_ in ("map", "list", "legacy"):
+            as_list = pass_ == "list"
             probes, nodes = {}, {}
             document = {"version": "otel_dataflow/v1", "groups": {"default": {
                 "pipelines": {"main": {"nodes": nodes, "connections": [
                     {"from": "pe", "to": "pe"}]}}}}}
+            if pass_ == "legacy":
+                document = _legacy_document()
             for subject, path in frontier:
-                if as_list and (not path or path[-1] == "[]" or subject == "engine"):
-                    continue  # the engine's one list of mappings is a root
-                if subject == "engine":
-                    if path not in _ENGINE_SCALARS:
+                if (subject == "engine-legacy") != (pass_ == "legacy"):
+                    continue
+                if subject in ("engine", "engine-legacy"):
+                    # Their lists of mappings are roots: mapping probes only.
+                    if not as_list and path not in _ENGINE_SCALARS:
                         probes[path] = (subject, path)
+                    continue
+                if as_list and (not path or path[-1] == "[]"):
                     continue
                 node_id = f"p{len(nodes)}"
                 probes[node_id] = (subject, path)
@@ -306,15 +335,16 @@ def accepted_config_keys(cli, tmp_path):
                                       as_list) if path or isinstance(base, dict)
                           else {PROBE: 1})
                 nodes[node_id] = {"type": subject[0], "config": config}
-            nodes["pe"] = {"type": "exporter:noop"}
+            if pass_ != "legacy":
+                nodes["pe"] = {"type": "exporter:noop"}
             for key, (subject, path) in probes.items():
-                if subject == "engine":
+                if subject in ("engine", "engine-legacy"):
                     _with_probe(document, list(path), as_list)
             if not probes:
                 continue
             file = tmp_path / f"probe-{runs}.yaml"
             runs += 1
-            assert runs < 20, frontier
+            assert runs < 30, frontier
             file.write_text(yaml.safe_dump(document, sort_keys=False))
             proc = subprocess.run([str(cli), "run", "-c", str(file), "--validate-and-exit"],
                                   capture_output=True, text=True, timeout=60)
@@ -340,12 +370,8 @@ def accepted_config_keys(cli, tmp_path):
                     found.append((subject, child))
         frontier = []
         for subject, child in found:
-            shown = ".".join(child).replace(".[]", "[]")
-            if subject == "engine":
-                shown = re.sub(r"^groups\.default", "groups.<group>", shown)
-                shown = shown.replace("pipelines.main", "pipelines.<pipeline>")
-                shown = shown.replace("nodes.pe", "nodes.<node>")
-            accepted[subject if subject == "engine" else subject[0]].add(shown)
+            kind = subject if isinstance(subject, str) else subject[0]
+            accepted[kind].add(_show(kind, child))
             if (subject, child) not in seen:
                 seen.add((subject, child))
                 frontier.append((subject, child))
@@ -361,7 +387,7 @@ def _node_readme(kind):
 # The config reference of each node kind: its README, engine.md (the built-in nodes,
 # the keys accepted but not applied) and the page that documents it in full.
 def config_docs(kind):
-    if kind == "engine":
+    if kind.startswith("engine"):
         return [DOCS / "engine.md"]
     pages = {"receiver:parquet": ["datasets.md"], "exporter:parquet": ["datasets.md"],
              "receiver:otap": ["otap.md"], "exporter:otap": ["otap.md"]}

@@ -224,7 +224,8 @@ def accepted_keys(cli, tmp_path_factory):
 def test_config_key_probe_finds_the_keys(accepted_keys):
     """The probe sees top-level, nested and list-item keys (else both sides of the
     next tests would be empty)."""
-    assert set(accepted_keys) == {*ref.BASE_CONFIGS, "engine"}
+    assert set(accepted_keys) == {*ref.BASE_CONFIGS, "engine", "engine-legacy"}
+    assert "nodes.<node>.out_ports.<port>.destinations" in accepted_keys["engine-legacy"]
     assert "engine.http_admin.bind_address" in accepted_keys["engine"]
     assert "groups.<group>.pipelines.<pipeline>.nodes.<node>.type" in accepted_keys["engine"]
     assert "protocols.grpc.listening_addr" in accepted_keys["receiver:otlp"]
@@ -233,7 +234,7 @@ def test_config_key_probe_finds_the_keys(accepted_keys):
     assert accepted_keys["exporter:noop"] == set()
 
 
-@pytest.mark.parametrize("kind", [*sorted(ref.BASE_CONFIGS), "engine"])
+@pytest.mark.parametrize("kind", [*sorted(ref.BASE_CONFIGS), "engine", "engine-legacy"])
 def test_every_accepted_config_key_is_documented(accepted_keys, kind):
     """Every key the node's strict config reader accepts (nested ones included) is
     named in its config reference (its README, engine.md, and datasets.md or otap.md
