@@ -232,7 +232,8 @@ _PIPELINE = ("groups", "default", "pipelines", "main")
 # a pipeline, a node, a connection (the `pe` node and its connection are in every
 # probe document).
 ENGINE_ROOTS = [(), ("groups", "default"), _PIPELINE, (*_PIPELINE, "nodes", "pe"),
-                (*_PIPELINE, "connections", "[]")]
+                (*_PIPELINE, "connections", "[]"),
+                ("policies", "resources", "core_allocation", "set", "[]")]
 
 # Keys of the engine's config a probe must not turn into a mapping: the format and
 # the probe node's type (each probe run would be one other config).
@@ -313,9 +314,12 @@ def accepted_config_keys(cli, tmp_path):
         for pass_ in ("map", "list", "legacy"):
             as_list = pass_ == "list"
             probes, nodes = {}, {}
-            document = {"version": "otel_dataflow/v1", "groups": {"default": {
-                "pipelines": {"main": {"nodes": nodes, "connections": [
-                    {"from": "pe", "to": "pe"}]}}}}}
+            # A core_set allocation: its ranges are read only then.
+            document = {"version": "otel_dataflow/v1", "policies": {"resources": {
+                "core_allocation": {"type": "core_set", "set": [{"start": 0, "end": 0}]}}},
+                "groups": {"default": {
+                    "pipelines": {"main": {"nodes": nodes, "connections": [
+                        {"from": "pe", "to": "pe"}]}}}}}
             if pass_ == "legacy":
                 document = _legacy_document()
             for subject, path in frontier:
