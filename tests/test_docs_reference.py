@@ -373,3 +373,28 @@ def test_short_metric_names_in_metrics_sections_exist(declared):
              if name not in labels | NOT_METRICS
              and not all(exists(n) for n in ref.expand_braces(name))]
     assert not wrong, "\n".join(wrong)
+
+
+# --- shipped configs -----------------------------------------------------------------
+
+CONFIG_FILES = sorted((ref.ROOT / "configs").glob("*.yaml"))
+
+
+def test_every_shipped_config_is_listed():
+    """configs/README.md has a row per configs/*.yaml, and only those; each
+    environment variable a row names is one its file reads."""
+    rows = {row[0].strip("`"): row
+            for table in ref.markdown_tables((ref.ROOT / "configs" / "README.md").read_text(),
+                                             "File")
+            for row in table[1:]}
+    assert sorted(rows) == [p.name for p in CONFIG_FILES]
+    wrong = [f"{name}: {var}" for name, row in rows.items()
+             for var in re.findall(r"OTAP_[A-Z_]+", " ".join(row))
+             if f"${{env:{var}" not in (ref.ROOT / "configs" / name).read_text()]
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_shipped_config_validates(run, path):
+    """Every shipped config passes `run --validate-and-exit`."""
+    run("run", "-c", path, "--validate-and-exit")
