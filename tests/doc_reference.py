@@ -430,6 +430,45 @@ def _has_type(value):
     return False
 
 
+def node_examples(paths, kinds):
+    """[(path, kind, config)] of every node configuration the YAML blocks of
+    `paths` show: a mapping with `type` (one of `kinds`) and `config`, or a bare
+    config block of a node kind (see config_examples())."""
+    import yaml
+
+    examples = []
+
+    def visit(value, path):
+        if isinstance(value, dict):
+            if value.get("type") in kinds and isinstance(value.get("config"),
+                                                         (dict, type(None))):
+                examples.append((path, value["type"], value.get("config")))
+            for v in value.values():
+                visit(v, path)
+        elif isinstance(value, list):
+            for v in value:
+                visit(v, path)
+
+    for path in paths:
+        heading = ""
+        for part in re.split(r"^(#+ .*)$", path.read_text(), flags=re.M):
+            if re.match(r"^#+ ", part):
+                heading = part
+                continue
+            for block in re.findall(r"```ya?ml\n(.*?)```", part, flags=re.S):
+                try:
+                    value = yaml.safe_load(block)
+                except yaml.YAMLError:
+                    continue
+                if (isinstance(value, dict) and not _has_type(value) and
+                        not {"version", "groups", "nodes", "settings"} & set(value)):
+                    examples += [(path, kind, value) for kind in kinds
+                                 if path == _node_readme(kind) or f"`{kind}`" in heading]
+                else:
+                    visit(value, path)
+    return examples
+
+
 def config_examples(paths, kind):
     """Key paths of the `config:` of every YAML block of `paths` that configures a
     node of `kind` (`type: <kind>`), "a[].b" for keys of list items."""
