@@ -2,10 +2,17 @@
 """What the code declares and what the docs say, read from both, for
 tests/test_docs_reference.py: the metric declarations in the source (every node's
 `metrics.h`, the engine's own counters in `engine/metrics.cc`) and the metric
-tables of docs/metrics.md; docs/cli.md's sections."""
+tables of docs/metrics.md; the config keys the strict readers accept (asked of
+`run --validate-and-exit`) and the names and YAML examples of the config
+references; the commands and flags of `--help` and docs/cli.md's sections; the
+relative links of the docs."""
+import copy
 import dataclasses
 import pathlib
 import re
+import subprocess
+
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "otap_parquet"
@@ -295,10 +302,6 @@ def accepted_config_keys(cli, tmp_path):
     by asking `run --validate-and-exit` about an unknown key in every mapping: the
     reader's error lists the keys it knows there. Three runs per depth (the probes
     as mappings, as lists, and those of the older format)."""
-    import copy
-    import subprocess
-
-    import yaml
 
     accepted = {kind: set() for kind in BASE_CONFIGS}
     accepted["engine"] = set()
@@ -434,8 +437,6 @@ def node_examples(paths, kinds):
     """[(path, kind, config)] of every node configuration the YAML blocks of
     `paths` show: a mapping with `type` (one of `kinds`) and `config`, or a bare
     config block of a node kind (see config_examples())."""
-    import yaml
-
     examples = []
 
     def visit(value, path):
@@ -472,8 +473,6 @@ def node_examples(paths, kinds):
 def config_examples(paths, kind):
     """Key paths of the `config:` of every YAML block of `paths` that configures a
     node of `kind` (`type: <kind>`), "a[].b" for keys of list items."""
-    import yaml
-
     keys = set()
 
     def flatten(value, prefix):
@@ -542,8 +541,6 @@ def parse_help(text):
 def cli_commands(cli):
     """{command path ("", "convert", "partitions delete"): flags} of every command
     and subcommand, from `--help`; -h/--help left out."""
-    import subprocess
-
     commands = {}
 
     def visit(path):

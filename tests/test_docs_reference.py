@@ -6,11 +6,15 @@ node kind); every config key a node's reader accepts is in its reference, and ev
 key its reference shows is accepted; every command and flag of `otap-parquet` is in
 docs/cli.md; every relative link resolves. Each test fails when code and docs drift
 apart. tests/doc_reference.py reads both sides."""
+import fnmatch
 import json
+import os
 import re
 import socket
+import subprocess
 
 import pytest
+import yaml
 
 import doc_reference as ref
 from engines import wait_until
@@ -181,7 +185,9 @@ def test_running_engine_emits_only_documented_metrics(engine, run, tmp_path, dec
     scraped = [wait_until(flowed, "traffic through every node", timeout=60)]
     status, body = e.get("/api/v1/metrics?format=json&keep_all_zeroes=true")
     assert status == 200, body
-    assert e.get("/api/v1/groups/shutdown?timeout_secs=10", method="POST")[0] == 202
+    # A short drain: the OTLP exporters' retries into the receivers, which stop
+    # first, would otherwise wait for most of the deadline.
+    assert e.get("/api/v1/groups/shutdown?timeout_secs=2", method="POST")[0] == 202
     e.wait()
     scraped.append(metrics_file.read_text())
 
@@ -240,8 +246,6 @@ def test_every_accepted_config_key_is_documented(accepted_keys, kind):
     named in its config reference (its README, engine.md, and datasets.md or otap.md
     for the parquet and OTAP nodes; the engine's own keys in engine.md), as code or matched by a documented glob
     (`tcp_*`)."""
-    import fnmatch
-
     names, globs = ref.documented_names(ref.config_docs(kind))
     missing = sorted(
         path for path in accepted_keys[kind]
@@ -406,11 +410,6 @@ def test_documented_node_configs_validate(cli, tmp_path):
     node's validation, but for the files it names (certificates, keys), which do
     not exist here, and the addresses two examples share (all are validated as one
     pipeline). Their `${env:...}` variables are set."""
-    import os
-    import subprocess
-
-    import yaml
-
     kinds = list(ref.BASE_CONFIGS)
     pages = sorted({p for kind in kinds for p in ref.config_docs(kind)})
     examples = ref.node_examples(pages, kinds)
