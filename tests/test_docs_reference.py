@@ -431,3 +431,21 @@ def test_documented_node_configs_validate(cli, tmp_path):
             path, kind, _ = examples[int(m.group(1))]
             wrong.append(f"{path.relative_to(ref.ROOT)} ({kind}): {line.strip()}")
     assert not wrong, "\n".join(wrong)
+
+
+# --- admin routes --------------------------------------------------------------------
+
+def test_admin_routes_are_documented():
+    """The admin server's routes (registered in admin/admin_server.cc) are those of
+    engine.md's route table, method included."""
+    source = (ref.SRC / "admin" / "admin_server.cc").read_text()
+    served = {(m.upper(), path)
+              for m, path in re.findall(r'server_->(Get|Post)\("([^"]+)"', source)}
+    documented = set()
+    for table in ref.markdown_tables((ref.DOCS / "engine.md").read_text(), "Route"):
+        for row in table[1:]:
+            method = row[0].strip("`").split()[0]
+            for path in re.findall(r"`(?:[A-Z]+ )?(/[^`?\s]*)", row[0]):
+                documented.add((method, path))
+    assert len(served) >= 8
+    assert sorted(served) == sorted(documented)
