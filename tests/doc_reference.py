@@ -624,3 +624,28 @@ def metric_section_names(path):
             if m and not m.group(1).startswith("otap_node_"):
                 names.append(m.group(1))
     return names
+
+
+def key_table_keys(path, kinds):
+    """[(kind, key path)] of the first column of every `| Key |` table of a page,
+    each table belonging to the node kind last named as code before it in its
+    section (`exporter:otlp_grpc` keys:); braces expanded, globs left out."""
+    found = []
+    for section in re.split(r"^#+ ", path.read_text(), flags=re.M):
+        lines = section.splitlines()
+        for i, line in enumerate(lines):
+            if not line.startswith("| Key |"):
+                continue
+            before = "\n".join(lines[:i])
+            named = [(before.rfind(f"`{k}`"), k) for k in kinds if f"`{k}`" in before]
+            if not named:
+                continue
+            kind = max(named)[1]
+            for row in lines[i + 2:]:
+                if not row.startswith("|"):
+                    break
+                first = _cells(row)[0]
+                for span in re.findall(r"`([^`]+)`", re.sub(r"\(alias .*?\)", "", first)):
+                    if "*" not in span:
+                        found += [(kind, key) for key in expand_braces(span)]
+    return found

@@ -449,3 +449,15 @@ def test_admin_routes_are_documented():
                 documented.add((method, path))
     assert len(served) >= 8
     assert sorted(served) == sorted(documented)
+
+
+def test_key_tables_name_accepted_keys(accepted_keys):
+    """Every key in the first column of a config reference's `| Key |` table (the
+    OTLP exporters', receiver:parquet's) is one its node's reader accepts."""
+    kinds = list(ref.BASE_CONFIGS)
+    pages = sorted({p for kind in kinds for p in ref.config_docs(kind)})
+    rows = [(page, kind, key) for page in pages for kind, key in ref.key_table_keys(page, kinds)]
+    assert len(rows) > 30
+    wrong = [f"{page.relative_to(ref.ROOT)} ({kind}): {key}" for page, kind, key in rows
+             if key not in accepted_keys[kind]]
+    assert not wrong, "\n".join(wrong)
