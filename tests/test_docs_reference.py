@@ -8,7 +8,6 @@ docs/cli.md; every relative link resolves. Each test fails when code and docs dr
 apart. tests/doc_reference.py reads both sides."""
 import fnmatch
 import json
-import os
 import re
 import socket
 import subprocess
@@ -421,7 +420,7 @@ def test_documented_node_configs_validate(cli, tmp_path):
         "pipelines": {"main": {"nodes": nodes, "connections": []}}}}}, sort_keys=False))
     env = {var: "placeholder" for var in re.findall(r"\$\{env:(\w+)\}", file.read_text())}
     proc = subprocess.run([str(cli), "run", "-c", str(file), "--validate-and-exit"],
-                          capture_output=True, text=True, env={**os.environ, **env},
+                          capture_output=True, text=True, env={**ref.CLI_ENV, **env},
                           timeout=60)
     wrong = []
     for line in proc.stderr.splitlines():
