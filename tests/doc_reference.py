@@ -398,15 +398,39 @@ def _node_readme(kind):
     return SRC / "nodes" / f"{role}s" / folder / "README.md"
 
 
-# The config reference of each node kind: its README, engine.md (the built-in nodes,
-# the keys accepted but not applied) and the page that documents it in full.
+# The pages that document each node kind in full, besides its README.
+_PAGES = {"receiver:parquet": ["datasets.md", "operations.md"],
+          "exporter:parquet": ["datasets.md", "operations.md"],
+          "receiver:otap": ["otap.md"], "exporter:otap": ["otap.md"]}
+# engine.md's sections of a node kind.
+_ENGINE_SECTIONS = {"receiver:otlp": ["OTLP receiver"],
+                    "exporter:otlp_grpc": ["OTLP exporters"],
+                    "exporter:otlp_http": ["OTLP exporters"],
+                    "exporter:otap": ["OTLP exporters"]}
+
+
 def config_docs(kind):
+    """The pages of a node kind's config reference: its README, engine.md and its
+    own pages (the engine's: engine.md)."""
     if kind.startswith("engine"):
         return [DOCS / "engine.md"]
-    pages = {"receiver:parquet": ["datasets.md"], "exporter:parquet": ["datasets.md"],
-             "receiver:otap": ["otap.md"], "exporter:otap": ["otap.md"]}
     return [_node_readme(kind), DOCS / "engine.md",
-            *[DOCS / p for p in pages.get(kind, [])]]
+            *[DOCS / p for p in _PAGES.get(kind, [])]]
+
+
+def config_texts(kind):
+    """The text of a node kind's config reference: its README, its pages, and of
+    engine.md only its sections and the table rows that name it first (the
+    built-in nodes, the keys accepted but not applied)."""
+    if kind.startswith("engine"):
+        return [(DOCS / "engine.md").read_text()]
+    engine = (DOCS / "engine.md").read_text()
+    sections = markdown_sections(engine)
+    rows = [line for line in engine.splitlines()
+            if line.startswith("|") and f"`{kind}`" in line.split("|")[1]]
+    return ([_node_readme(kind).read_text()] +
+            [(DOCS / p).read_text() for p in _PAGES.get(kind, [])] +
+            ["\n".join(rows)] + [sections[h] for h in _ENGINE_SECTIONS.get(kind, [])])
 
 
 def code_spans(text):
@@ -417,12 +441,12 @@ def code_spans(text):
     return spans + re.findall(r"`((?:[^`\n]|\n(?!\n))+)`", rest)
 
 
-def documented_names(paths):
-    """(names, globs): identifiers a doc shows as code, in backticks or in a code
-    block, and the globs among them (`tcp_*`, `initial_*_window_size`)."""
+def documented_names(texts):
+    """(names, globs): identifiers Markdown texts show as code, in backticks or in
+    a code block, and the globs among them (`tcp_*`, `initial_*_window_size`)."""
     names, globs = set(), set()
-    for path in paths:
-        for span in code_spans(path.read_text()):
+    for text in texts:
+        for span in code_spans(text):
             for token in re.findall(r"[A-Za-z0-9_*]+", span):
                 if "*" not in token:
                     names.add(token)
@@ -443,7 +467,8 @@ def _has_type(value):
 def node_examples(paths, kinds):
     """[(path, kind, config)] of every node configuration the YAML blocks of
     `paths` show: a mapping with `type` (one of `kinds`) and `config`, or a bare
-    config block of a node kind (see config_examples())."""
+    config block of a node kind (see config_examples()), which may be a part of
+    one: it is completed with the kind's BASE_CONFIGS for the keys it lacks."""
     examples = []
 
     def visit(value, path):
@@ -470,7 +495,8 @@ def node_examples(paths, kinds):
                     continue
                 if (isinstance(value, dict) and not _has_type(value) and
                         not {"version", "groups", "nodes", "settings"} & set(value)):
-                    examples += [(path, kind, value) for kind in kinds
+                    examples += [(path, kind, {**(BASE_CONFIGS[kind][0] or {}), **value})
+                                 for kind in kinds
                                  if path == _node_readme(kind) or f"`{kind}`" in heading]
                 else:
                     visit(value, path)
