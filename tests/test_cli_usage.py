@@ -41,6 +41,20 @@ def test_convert_refuses_options_it_would_ignore(run, tmp_path, inputs, args, fl
     assert not out.exists()
 
 
+@pytest.mark.parametrize("flag, value", [
+    ("--compression", "snappy"), ("--rows-per-file", "10"), ("--partition-by", "hour"),
+    ("--writer-options", "{}"), ("--bloom-filter", "trace_id"), ("--no-fsync", None),
+])
+def test_bench_replay_refuses_writer_options(run, inputs, flag, value):
+    """`bench replay` writes nothing: the dataset writer's flags, which it accepted
+    and ignored, are usage errors (its storage flags stay)."""
+    _, lake = inputs
+    proc = run("bench", "replay", lake, flag, *([value] if value else []), check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert flag in proc.stderr
+    run("bench", "replay", lake, "--retry-timeout", "5s", "--max-retries", "1")
+
+
 def test_compare_refuses_an_unknown_signal(run, inputs):
     src, _ = inputs
     proc = run("compare", src, src, "--signal", "logz", check=False)

@@ -90,6 +90,16 @@ void AddRetryFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
       ->check(CLI::NonNegativeNumber);
 }
 
+// Adds the flags of the storage a dataset is read from or written to: S3 and the
+// retries of object-store requests.
+void AddStorageFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
+  cmd->add_option("--s3-endpoint", flags->s3_endpoint,
+                  "S3 endpoint override (host:port or http(s)://host:port)");
+  cmd->add_option("--s3-region", flags->s3_region, "S3 region");
+  cmd->add_flag("--allow-http", flags->allow_http, "allow plain http to the S3 endpoint");
+  AddRetryFlags(cmd, flags);
+}
+
 // Adds the dataset-writing flags shared by `convert` and `bench write`.
 void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
   cmd->add_option("--compression", flags->compression,
@@ -107,11 +117,7 @@ void AddDatasetFlags(CLI::App* cmd, otap_parquet::cli::DatasetFlags* flags) {
                   "'{attribute_order: as_received}'); the other flags override it");
   cmd->add_option("--bloom-filter", flags->bloom_filter_columns,
                   "write a bloom filter on this column (e.g. trace_id); repeatable");
-  cmd->add_option("--s3-endpoint", flags->s3_endpoint,
-                  "S3 endpoint override (host:port or http(s)://host:port)");
-  cmd->add_option("--s3-region", flags->s3_region, "S3 region");
-  cmd->add_flag("--allow-http", flags->allow_http, "allow plain http to the S3 endpoint");
-  AddRetryFlags(cmd, flags);
+  AddStorageFlags(cmd, flags);
   cmd->add_flag("--no-fsync", flags->no_fsync,
                 "do not fsync local files (faster, unsafe)");
 }
@@ -222,7 +228,9 @@ int main(int argc, char** argv) {
       ->add_option("--batch-size", bench_replay.batch_size, "most roots per batch")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
-  AddDatasetFlags(bench_replay_cmd, &bench_replay.flags);
+  // Only the storage's flags: a replay writes nothing (the writer's flags were
+  // accepted and ignored).
+  AddStorageFlags(bench_replay_cmd, &bench_replay.flags);
 
   otap_parquet::cli::GenerateOptions generate;
   std::vector<std::string> generate_signals;
