@@ -134,6 +134,9 @@ struct WalMetrics {
 arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeBatch(const OtapBatch& batch);
 /// \brief Reads a payload of EncodeBatch back (the arrays share its memory).
 arrow::Result<OtapBatch> DecodeBatch(const std::shared_ptr<arrow::Buffer>& payload);
+/// \brief The CRC-32 of frames and marks (zlib's crc32: the gzip polynomial,
+/// reflected), continuing `seed` (the CRC of the bytes before them; 0 to start).
+uint32_t Crc32(const void* bytes, int64_t size, uint32_t seed = 0);
 
 /// \brief Called on the sync thread once the record is durable (OK) or its sync
 /// failed (the segment is then sealed; the record may or may not be on disk; every
