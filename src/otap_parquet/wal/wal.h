@@ -34,12 +34,12 @@ class logger;
 /// `[magic u32 | payload length u32 | crc32(payload) u32 | payload]` (little endian),
 /// one OtapBatch per record: a version byte, the signal, then per payload type its
 /// type and one Arrow IPC stream (schema, dictionaries, the record batch). Appends
-/// are sequential write()s; durability is by group commit: a background thread
-/// fdatasyncs the segment once for every append queued since its last sync, then
-/// runs their callbacks. A record is *done* once the caller says its rows are
-/// published elsewhere (MarkDone); done marks (index and a check over the segment
-/// and the index) go to the segment's `<seq>.done` side file (appended, never
-/// fsynced: a mark lost, zeroed or garbled in an OS crash fails its check, so the
+/// are sequential writev()s (the column buffers as they are, no frame buffer); durability
+/// is by group commit: a background thread fdatasyncs the segment once for every append
+/// queued since its last sync, then runs their callbacks. A record is *done* once the
+/// caller says its rows are published elsewhere (MarkDone); done marks (index and a check
+/// over the segment and the index) go to the segment's `<seq>.done` side file (appended,
+/// never fsynced: a mark lost, zeroed or garbled in an OS crash fails its check, so the
 /// record is only replayed once more, never skipped). A record spread over several
 /// partitions of the dataset can be published in some of them and not yet (or not,
 /// after a failure) in others: MarkPublished notes each such partition in the
