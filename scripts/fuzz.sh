@@ -20,7 +20,8 @@ while (($#)); do
     *) targets+=("$1"); shift ;;
   esac
 done
-((${#targets[@]})) || targets=(otlp_wire_fuzz otlp_json_fuzz cbor_fuzz parquet_table_fuzz otap_bar_fuzz)
+((${#targets[@]})) || targets=(otlp_wire_fuzz otlp_json_fuzz cbor_fuzz parquet_table_fuzz otap_bar_fuzz
+                           wal_fuzz)
 
 # Debian bookworm's clang 14; libclang-rt-14-dev holds libFuzzer and the sanitizer
 # runtimes.

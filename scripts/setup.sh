@@ -21,6 +21,7 @@ apt_packages=(
   libcpp-httplib-dev zlib1g-dev libzstd-dev
   libboost-dev libbrotli-dev libssl-dev  # OTLP/HTTP server: Boost.Beast/Asio, br bodies, TLS
   libnghttp2-dev  # HPACK decoder of receiver:otap's per-batch headers
+  libisal-dev  # CRC-32 of the write-ahead log (exporter:parquet's wal)
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   openjdk-17-jre-headless  # Spark (pyspark) reads datasets in the interop tests
 )

@@ -47,9 +47,10 @@ otap_layer(otap_dataset dataset
        spdlog::spdlog
   PRIVATE_DEPS otap_util fmt::fmt yaml-cpp
   TEST_DEPS otap_otlp otap_generator)
-# Write-ahead log of OtapBatches.
-otap_layer(otap_wal wal DEPS otap_pdata PRIVATE_DEPS otap_util spdlog::spdlog ZLIB::ZLIB
-  TEST_DEPS otap_otlp otap_generator)
+# Write-ahead log of OtapBatches (CRC-32 by ISA-L; its tests check it against zlib's).
+otap_layer(otap_wal wal DEPS otap_pdata
+  PRIVATE_DEPS otap_util spdlog::spdlog PkgConfig::LIBISAL
+  TEST_DEPS otap_otlp otap_generator ZLIB::ZLIB)
 # Pipelines, channels, the node interface and registry, metrics.
 otap_layer(otap_engine engine DEPS otap_config otap_pdata spdlog::spdlog
   PRIVATE_DEPS fmt::fmt TEST_DEPS otap_engine_testing)

@@ -3,7 +3,7 @@
 """Writes the seed corpora of the libFuzzer targets (fuzz/*_fuzz.cc) into
 tests/fuzz/corpus/<target>/: a few small valid inputs per target, from the
 official OTLP protobuf classes and, for OTLP/JSON and Parquet, the CLI's own
-output. Inputs named `regression-*` are crashes a target found once (kept, never
+output (WAL segments: its tables as Arrow IPC streams in WAL frames). Inputs named `regression-*` are crashes a target found once (kept, never
 regenerated). Re-run after changing an input format:
 
     .venv/bin/python tests/fuzz/make_corpus.py build/otap-parquet
@@ -13,6 +13,10 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from google.protobuf.internal.encoder import _VarintBytes
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -128,6 +132,33 @@ CBOR_SEEDS = {
 }
 
 
+# --- write-ahead log segments (src/otap_parquet/wal/wal.h) ---------------------------
+SIGNALS = {"logs": 0, "traces": 1, "metrics": 2}
+PAYLOAD_TYPES = {"logs": 30, "log_attrs": 31, "resource_attrs": 1, "scope_attrs": 2,
+                 "spans": 40, "span_attrs": 41, "span_events": 42, "span_links": 43,
+                 "univariate_metrics": 10, "number_data_points": 11, "number_dp_attrs": 15,
+                 "metric_attrs": 26}
+
+
+def wal_record(signal, tables):
+    """A WAL record's payload: version, signal, then per table its type and IPC stream."""
+    payload = bytes([1, SIGNALS[signal], len(tables)])
+    for name, table in tables:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            for batch in table.to_batches():
+                writer.write_batch(batch)
+        stream = sink.getvalue().to_pybytes()
+        payload += bytes([PAYLOAD_TYPES[name]]) + struct.pack("<I", len(stream)) + stream
+    return payload
+
+
+def wal_frame(payload, crc=True):
+    """[magic | payload length | crc32(payload) | payload], little endian."""
+    return struct.pack("<III", 0x4C41574F, len(payload),
+                       zlib.crc32(payload) if crc else 0) + payload
+
+
 def write(target, name, data):
     d = HERE / "corpus" / target
     d.mkdir(parents=True, exist_ok=True)
@@ -136,9 +167,11 @@ def write(target, name, data):
 
 def main():
     cli = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "build/otap-parquet").resolve()
-    # Inputs that once crashed a target (`regression-*`) stay.
+    # Inputs that once crashed a target (`regression-*`) stay, and so do the corpora
+    # this script does not write (otap_bar_fuzz's seed streams).
+    made = {"otlp_wire_fuzz", "otlp_json_fuzz", "cbor_fuzz", "parquet_table_fuzz", "wal_fuzz"}
     for old in (HERE / "corpus").glob("*/*"):
-        if not old.name.startswith("regression-"):
+        if old.parent.name in made and not old.name.startswith("regression-"):
             old.unlink()
     requests = {"logs": logs(), "traces": traces(), "metrics": metrics()}
     for selector, (signal, request) in enumerate(requests.items()):
@@ -178,6 +211,21 @@ def main():
             first = sorted((lake / groups[signal][0]).glob("*/*.parquet"))[0].read_bytes()
             write("parquet_table_fuzz", f"{signal}_root_only",
                   bytes([tables.index(groups[signal][0])]) + struct.pack("<I", len(first)) + first)
+            # wal_fuzz: a flag byte (1: the target fixes the CRCs), then a segment.
+            read = {t: pq.read_table(sorted((lake / t).glob("*/*.parquet"))[0])
+                    for t in groups[signal] if list((lake / t).glob("*/*.parquet"))}
+            whole = wal_record(signal, list(read.items()))
+            root = wal_record(signal, [(groups[signal][0], read[groups[signal][0]])])
+            write("wal_fuzz", signal, b"\x00" + wal_frame(whole) + wal_frame(root))
+            write("wal_fuzz", f"{signal}_torn",
+                  b"\x00" + wal_frame(root) + wal_frame(whole)[: len(whole) // 2])
+            if signal == "logs":
+                bad = bytearray(wal_frame(whole))
+                bad[len(bad) // 2] ^= 0x5A
+                write("wal_fuzz", "logs_corrupt_middle",
+                      b"\x00" + wal_frame(root) + bytes(bad) + wal_frame(root))
+                write("wal_fuzz", "logs_crc_fixed",
+                      b"\x01" + wal_frame(root, crc=False) + wal_frame(whole, crc=False))
     write("otlp_json_fuzz", "empty_object", b"{}")
     for d in sorted((HERE / "corpus").iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} files, "

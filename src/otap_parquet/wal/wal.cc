@@ -6,7 +6,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include <isa-l/crc.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -27,6 +29,13 @@
 #include "otap_parquet/util/fsync.h"
 
 namespace otap_parquet::wal {
+
+uint32_t Crc32(const void* bytes, int64_t size, uint32_t seed) {
+  // ISA-L's folding kernels (PCLMULQDQ, AVX-512 where the CPU has them, picked at
+  // run time): the same CRC as zlib's crc32, several times faster.
+  return crc32_gzip_refl(seed, static_cast<const unsigned char*>(bytes),
+                         static_cast<uint64_t>(size));
+}
 
 namespace {
 
@@ -51,27 +60,17 @@ uint32_t GetU32(const uint8_t* p) {
 // The payload CRC of the frame starting at `frame` (also a segment's done-mark salt).
 uint32_t FrameCrc(const uint8_t* frame) { return GetU32(frame + kCrcOffset); }
 
-// CRC-32 of `bytes`, continuing `seed` (the CRC of the bytes before them; 0 to start).
-uint32_t Crc32(const void* bytes, int64_t size, uint32_t seed = 0) {
-  const auto* data = static_cast<const Bytef*>(bytes);
-  uLong crc = seed;
-  while (size > 0) {
-    const auto chunk = static_cast<uInt>(std::min<int64_t>(size, 1 << 30));
-    crc = crc32(crc, data, chunk);
-    data += chunk;
-    size -= chunk;
-  }
-  return static_cast<uint32_t>(crc);
-}
-
 arrow::Status Errno(const std::string& what, const std::string& path, int err) {
   return arrow::Status::IOError("WAL ", what, " ", path, ": ", std::strerror(err));
 }
 
-// Writes all of `iov` (retrying short writes and EINTR).
+// Linux's IOV_MAX: writev() refuses more pieces than that.
+constexpr int kMaxIov = 1024;
+
+// Writes all of `iov` (retrying short writes and EINTR; any number of pieces).
 arrow::Status WriteAll(int fd, struct iovec* iov, int count, const std::string& path) {
   while (count > 0) {
-    const ssize_t n = ::writev(fd, iov, count);
+    const ssize_t n = ::writev(fd, iov, std::min(count, kMaxIov));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Errno("write to", path, errno);
@@ -203,55 +202,147 @@ struct Wal::Segment {
 
 namespace {
 
-// A whole frame: header (magic, payload length, CRC) and the payload, written once
-// into one buffer (each table's IPC stream goes straight into it; its length is
-// patched in afterwards).
-arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeFrame(const OtapBatch& batch) {
-  const auto types = batch.payload_types();
-  int64_t estimate = kHeaderSize + 3;
-  for (PayloadType type : types) {
-    for (const auto& column : batch.Get(type)->columns()) {
-      for (const auto& buffer : column->data()->buffers) {
-        if (buffer) estimate += buffer->size();
-      }
-    }
-    estimate += 1024;  // schema and framing
+// The frame of one record as the pieces of one writev(): the frame and record
+// headers and Arrow IPC's own metadata and padding are copied into a small scratch
+// buffer; the column buffers (IPC hands them to Write(shared_ptr<Buffer>)) are
+// referenced where they are, so the rows are copied once, by write() into the page
+// cache. The bytes are those of one IPC stream written into one buffer.
+class FrameStream : public arrow::io::OutputStream {
+ public:
+  using arrow::io::OutputStream::Write;
+
+  FrameStream() { scratch_.reserve(4096); }
+
+  arrow::Status Close() override {
+    closed_ = true;
+    return arrow::Status::OK();
   }
-  ARROW_ASSIGN_OR_RAISE(auto out, arrow::io::BufferOutputStream::Create(estimate));
+  bool closed() const override { return closed_; }
+  arrow::Result<int64_t> Tell() const override { return position_; }
+
+  arrow::Status Write(const void* data, int64_t nbytes) override {
+    if (nbytes <= 0) return arrow::Status::OK();
+    if (pieces_.empty() || pieces_.back().buffer) {
+      pieces_.push_back({nullptr, static_cast<int64_t>(scratch_.size()), 0});
+    }
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    scratch_.insert(scratch_.end(), bytes, bytes + nbytes);
+    pieces_.back().size += nbytes;
+    position_ += nbytes;
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Write(const std::shared_ptr<arrow::Buffer>& data) override {
+    if (!data->is_cpu()) {
+      return arrow::Status::NotImplemented("WAL record: a non-CPU buffer");
+    }
+    // A small buffer costs less copied than as a piece of its own.
+    if (data->size() < kCopyBelow) return Write(data->data(), data->size());
+    pieces_.push_back({data, 0, data->size()});
+    position_ += data->size();
+    return arrow::Status::OK();
+  }
+
+  /// Where the next byte written to the scratch buffer goes (for PatchU32).
+  size_t scratch_size() const { return scratch_.size(); }
+  void PatchU32(size_t at, uint32_t value) { PutU32(scratch_.data() + at, value); }
+  /// CRC-32 of the frame's bytes from `from` on.
+  uint32_t Crc(int64_t from) const {
+    uint32_t crc = 0;
+    int64_t at = 0;
+    for (const Piece& piece : pieces_) {
+      const int64_t skip = std::clamp<int64_t>(from - at, 0, piece.size);
+      crc = Crc32(Data(piece) + skip, piece.size - skip, crc);
+      at += piece.size;
+    }
+    return crc;
+  }
+  /// The pieces for writev (valid while this stream lives).
+  std::vector<struct iovec> Iovecs() const {
+    std::vector<struct iovec> iov;
+    iov.reserve(pieces_.size());
+    for (const Piece& piece : pieces_) {
+      iov.push_back({const_cast<uint8_t*>(Data(piece)), static_cast<size_t>(piece.size)});
+    }
+    return iov;
+  }
+  /// The frame's bytes from `from` on, in one buffer.
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Concatenate(int64_t from) const {
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> out,
+                          arrow::AllocateBuffer(position_ - from));
+    uint8_t* dst = out->mutable_data();
+    int64_t at = 0;
+    for (const Piece& piece : pieces_) {
+      const int64_t skip = std::clamp<int64_t>(from - at, 0, piece.size);
+      std::memcpy(dst, Data(piece) + skip, static_cast<size_t>(piece.size - skip));
+      dst += piece.size - skip;
+      at += piece.size;
+    }
+    return out;
+  }
+  /// The first bytes of the frame (its header; always in the scratch buffer).
+  const uint8_t* head() const { return scratch_.data(); }
+
+ private:
+  static constexpr int64_t kCopyBelow = 512;
+  struct Piece {
+    std::shared_ptr<arrow::Buffer> buffer;  ///< null: bytes of scratch_
+    int64_t scratch_offset = 0;
+    int64_t size = 0;
+  };
+  const uint8_t* Data(const Piece& piece) const {
+    return piece.buffer ? piece.buffer->data() : scratch_.data() + piece.scratch_offset;
+  }
+
+  std::vector<uint8_t> scratch_;
+  std::vector<Piece> pieces_;
+  int64_t position_ = 0;
+  bool closed_ = false;
+};
+
+// Writes a whole frame into `out`: header (magic, payload length, CRC) and the
+// payload (per table its IPC stream, its length patched in afterwards).
+arrow::Status EncodeFrame(const OtapBatch& batch, FrameStream* out) {
+  const auto types = batch.payload_types();
   const uint8_t zero[kHeaderSize] = {};
   ARROW_RETURN_NOT_OK(out->Write(zero, sizeof(zero)));
   const uint8_t head[3] = {kVersion, static_cast<uint8_t>(batch.signal()),
                            static_cast<uint8_t>(types.size())};
   ARROW_RETURN_NOT_OK(out->Write(head, sizeof(head)));
-  std::vector<std::pair<int64_t, int64_t>> lengths;  // (position, value)
   for (PayloadType type : types) {
     const auto& rb = batch.Get(type);
-    uint8_t sub[5] = {static_cast<uint8_t>(static_cast<int32_t>(type)), 0, 0, 0, 0};
-    ARROW_ASSIGN_OR_RAISE(const int64_t at, out->Tell());
+    const uint8_t sub[5] = {static_cast<uint8_t>(static_cast<int32_t>(type)), 0, 0, 0, 0};
+    const size_t length_at = out->scratch_size() + 1;
+    ARROW_ASSIGN_OR_RAISE(const int64_t start, out->Tell());
     ARROW_RETURN_NOT_OK(out->Write(sub, sizeof(sub)));
-    ARROW_ASSIGN_OR_RAISE(auto writer,
-                          arrow::ipc::MakeStreamWriter(out.get(), rb->schema()));
+    ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeStreamWriter(out, rb->schema()));
     ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(*rb));
     ARROW_RETURN_NOT_OK(writer->Close());
     ARROW_ASSIGN_OR_RAISE(const int64_t end, out->Tell());
-    lengths.emplace_back(at + 1, end - at - 5);
+    const int64_t length = end - start - static_cast<int64_t>(sizeof(sub));
+    if (length > std::numeric_limits<uint32_t>::max()) {
+      return arrow::Status::CapacityError("WAL record: the ", TableName(type),
+                                          " table takes ", length, " bytes (> 4 GiB)");
+    }
+    out->PatchU32(length_at, static_cast<uint32_t>(length));
   }
-  ARROW_ASSIGN_OR_RAISE(auto frame, out->Finish());
-  uint8_t* data = frame->mutable_data();
-  for (const auto& [at, length] : lengths)
-    PutU32(data + at, static_cast<uint32_t>(length));
-  const int64_t payload = frame->size() - static_cast<int64_t>(kHeaderSize);
-  PutU32(data, kMagic);
-  PutU32(data + 4, static_cast<uint32_t>(payload));
-  PutU32(data + kCrcOffset, Crc32(data + kHeaderSize, payload));
-  return frame;
+  ARROW_ASSIGN_OR_RAISE(const int64_t size, out->Tell());
+  const int64_t payload = size - static_cast<int64_t>(kHeaderSize);
+  if (payload > std::numeric_limits<uint32_t>::max()) {
+    return arrow::Status::CapacityError("WAL record: ", payload, " bytes (> 4 GiB)");
+  }
+  out->PatchU32(0, kMagic);
+  out->PatchU32(4, static_cast<uint32_t>(payload));
+  out->PatchU32(kCrcOffset, out->Crc(kHeaderSize));
+  return arrow::Status::OK();
 }
 
 }  // namespace
 
 arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeBatch(const OtapBatch& batch) {
-  ARROW_ASSIGN_OR_RAISE(auto frame, EncodeFrame(batch));
-  return arrow::SliceBuffer(frame, kHeaderSize);
+  FrameStream frame;
+  ARROW_RETURN_NOT_OK(EncodeFrame(batch, &frame));
+  return frame.Concatenate(kHeaderSize);
 }
 
 arrow::Result<OtapBatch> DecodeBatch(const std::shared_ptr<arrow::Buffer>& payload) {
@@ -286,6 +377,15 @@ arrow::Result<OtapBatch> DecodeBatch(const std::shared_ptr<arrow::Buffer>& paylo
                           arrow::ipc::RecordBatchStreamReader::Open(reader_input));
     ARROW_ASSIGN_OR_RAISE(auto rb, reader->Next());
     if (!rb) return arrow::Status::Invalid("WAL record: empty IPC stream");
+    // The IPC reader checks the layout, not the values (offsets, dictionary
+    // indices): a record that passed its CRC yet holds bad values (written by a
+    // broken or incompatible version) is refused here, not handed to a writer that
+    // would read out of bounds. Replay and Read only, never on the append path.
+    if (auto st = rb->ValidateFull(); !st.ok()) {
+      return st.WithMessage("WAL record: invalid ",
+                            TableName(static_cast<PayloadType>(type)),
+                            " table: ", st.message());
+    }
     batch.Set(static_cast<PayloadType>(type), std::move(rb));
     pos += len;
   }
@@ -751,7 +851,8 @@ arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_d
                                         " bytes of unpublished segments >= max_size ",
                                         options_.max_size);
   }
-  ARROW_ASSIGN_OR_RAISE(auto frame_buffer, EncodeFrame(batch));
+  FrameStream frame_stream;
+  ARROW_RETURN_NOT_OK(EncodeFrame(batch, &frame_stream));
   std::shared_ptr<Segment> segment;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -768,11 +869,11 @@ arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_d
     std::lock_guard<std::mutex> lock(mu_);
     segment = active_;
   }
-  struct iovec iov[1] = {{const_cast<uint8_t*>(frame_buffer->data()),
-                          static_cast<size_t>(frame_buffer->size())}};
+  std::vector<struct iovec> iov = frame_stream.Iovecs();
   const int64_t offset = segment->size;
-  auto st = WriteAll(segment->fd, iov, 1, segment->path);
-  const int64_t frame = frame_buffer->size();
+  auto st =
+      WriteAll(segment->fd, iov.data(), static_cast<int>(iov.size()), segment->path);
+  ARROW_ASSIGN_OR_RAISE(const int64_t frame, frame_stream.Tell());
   std::lock_guard<std::mutex> lock(mu_);
   if (!st.ok()) {
     ++append_errors_;
@@ -785,7 +886,7 @@ arrow::Result<RecordId> Wal::Append(const OtapBatch& batch, DurableCallback on_d
     if (segment == active_) SealActive();
     return st.WithMessage(st.message(), " at offset ", offset);
   }
-  if (segment->offsets.empty()) segment->salt = FrameCrc(frame_buffer->data());
+  if (segment->offsets.empty()) segment->salt = FrameCrc(frame_stream.head());
   segment->offsets.push_back(offset);
   segment->done.push_back(false);
   segment->size += frame;

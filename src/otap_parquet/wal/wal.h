@@ -34,12 +34,12 @@ class logger;
 /// `[magic u32 | payload length u32 | crc32(payload) u32 | payload]` (little endian),
 /// one OtapBatch per record: a version byte, the signal, then per payload type its
 /// type and one Arrow IPC stream (schema, dictionaries, the record batch). Appends
-/// are sequential write()s; durability is by group commit: a background thread
-/// fdatasyncs the segment once for every append queued since its last sync, then
-/// runs their callbacks. A record is *done* once the caller says its rows are
-/// published elsewhere (MarkDone); done marks (index and a check over the segment
-/// and the index) go to the segment's `<seq>.done` side file (appended, never
-/// fsynced: a mark lost, zeroed or garbled in an OS crash fails its check, so the
+/// are sequential writev()s (the column buffers as they are, no frame buffer); durability
+/// is by group commit: a background thread fdatasyncs the segment once for every append
+/// queued since its last sync, then runs their callbacks. A record is *done* once the
+/// caller says its rows are published elsewhere (MarkDone); done marks (index and a check
+/// over the segment and the index) go to the segment's `<seq>.done` side file (appended,
+/// never fsynced: a mark lost, zeroed or garbled in an OS crash fails its check, so the
 /// record is only replayed once more, never skipped). A record spread over several
 /// partitions of the dataset can be published in some of them and not yet (or not,
 /// after a failure) in others: MarkPublished notes each such partition in the
@@ -134,6 +134,9 @@ struct WalMetrics {
 arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeBatch(const OtapBatch& batch);
 /// \brief Reads a payload of EncodeBatch back (the arrays share its memory).
 arrow::Result<OtapBatch> DecodeBatch(const std::shared_ptr<arrow::Buffer>& payload);
+/// \brief The CRC-32 of frames and marks (zlib's crc32: the gzip polynomial,
+/// reflected), continuing `seed` (the CRC of the bytes before them; 0 to start).
+uint32_t Crc32(const void* bytes, int64_t size, uint32_t seed = 0);
 
 /// \brief Called on the sync thread once the record is durable (OK) or its sync
 /// failed (the segment is then sealed; the record may or may not be on disk; every
