@@ -318,7 +318,7 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       }
     }
     for (uint64_t key : keys) CancelBatch(key);
-    server_->RunTestHook("cancelled");
+    server_->test_hook()("cancelled");
   }
 
   void OnDone() override {
@@ -326,7 +326,7 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       server_->mutable_counters().streams_open--;
       server_->Unregister(this);
     }
-    server_->RunTestHook("done");
+    server_->test_hook()("done");
     Unref();
   }
 
