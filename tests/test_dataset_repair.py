@@ -3,6 +3,7 @@
 during a flush: child files whose root file never appeared and `.part-*.tmp` files,
 on local disk and on S3 (moto). After `repair --apply` the replay and a
 child-table-only DuckDB query see only data whose root is there."""
+import fcntl
 import os
 import signal
 import subprocess
@@ -252,3 +253,31 @@ def test_repair_keeps_temp_file_locked_by_another_process(run, tmp_path):
         holder.wait()
     proc = run("repair", lake, "--apply", "--grace-period", "0s", check=False)
     assert proc.returncode == 0 and not live.exists()
+
+
+def test_repair_keeps_abandon_marker_while_a_compact_runs(run, tmp_path):
+    # Scenario: the marker of a compact killed while undoing a compaction, older than
+    # the grace period, while another process holds the dataset's compact lock (as a
+    # running `compact` does); then the same marker, the lock released, younger than
+    # the grace period.
+    # Guarantees: `repair --apply` keeps it both times, and says why: a compact is
+    # running (with the lock named), then younger than the grace period.
+    lake = tmp_path / "lake"
+    run("convert", generate(run, tmp_path / "a.jsonl", seed=1), lake)
+    marker = lake / "_compactions" / "0123456789abcdef.abandoning-00000000000000ab"
+    marker.parent.mkdir()
+    marker.write_text("logs/_part_id=0123456789abcdef\n")
+    backdate(lake)
+    with open(lake / ".compact.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another open file: repair's own lock fails
+        proc = run("repair", lake, "--apply", "--grace-period", "0s", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (f'abandon-marker {marker.as_uri()} detail="a compact is running (it holds '
+            f'.compact.lock)": kept (a compact is running)\n') in proc.stdout, proc.stdout
+    assert marker.exists()
+    marker.write_text("logs/_part_id=0123456789abcdef\n")  # young again
+    proc = run("repair", lake, "--apply", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (f"abandon-marker {marker.as_uri()}: kept (younger than the grace period)\n"
+            in proc.stdout), proc.stdout
+    assert marker.exists()

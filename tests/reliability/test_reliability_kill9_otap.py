@@ -14,17 +14,16 @@ every batch answered OK is present exactly as sent (attributes, resource, scope)
 no record that was never sent; batches without an answer may be present or absent.
 Duplicates (a kill between a Parquet publish and the WAL's done mark) are counted
 and reported, not asserted (docs/operations.md, "Durability")."""
-import base64
 import json
 import signal
 import subprocess
 
 from engines import wait_until
-from google.protobuf import json_format
 from s3_server import free_port
 from test_engine_e2e import write_config
 from test_engine_otlp_receiver import metric as node_metric
 from test_otap_receiver import otap_sender  # noqa: F401 (fixture)
+from test_otlp_interop import write_delimited
 
 import rel_common
 from rel_common import canonical_records, compare, convert_dataset, logs_request, summary
@@ -46,18 +45,6 @@ def engine_config(path, dataset, wal, port):
         [{"from": "otap", "to": "out"}])
 
 
-def otlp_json_line(request):
-    """One OTLP/JSON line of a request (hex trace and span ids, as OTLP/JSON wants
-    and Go's pdata reads them)."""
-    doc = json_format.MessageToDict(request, use_integers_for_enums=True)
-    for rl in doc["resourceLogs"]:
-        for sl in rl["scopeLogs"]:
-            for rec in sl["logRecords"]:
-                for key in ("traceId", "spanId"):
-                    rec[key] = base64.b64decode(rec[key]).hex()
-    return json.dumps(doc)
-
-
 def test_kill9_during_otap_ingest(cli, engine, tmp_path, otap_sender):  # noqa: F811
     rnd = rel_common.rng("kill9-otap")
     dataset, wal = tmp_path / "dataset", tmp_path / "wal"
@@ -66,8 +53,9 @@ def test_kill9_during_otap_ingest(cli, engine, tmp_path, otap_sender):  # noqa: 
     replayed_total = crashes = mid_stream = lost = duplicates = misjoined = phantom = 0
     for trial in range(rel_common.TRIALS):
         requests = [logs_request(f"t{trial}l{j}", RECORDS) for j in range(LINES)]
-        source = tmp_path / f"trial-{trial}.jsonl"
-        source.write_text("".join(otlp_json_line(r) + "\n" for r in requests))
+        # Protobuf, not OTLP/JSON: the sender reads both, json_format is slow.
+        source = tmp_path / f"trial-{trial}.logs.pb"
+        write_delimited(source, requests)
         port = free_port()
         config = engine_config(tmp_path / f"trial-{trial}.yaml", dataset, wal, port)
         proc = engine(config, name=f"trial-{trial}")

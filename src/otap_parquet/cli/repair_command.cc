@@ -39,7 +39,7 @@ arrow::Result<int> RunRepair(const RepairCommandOptions& options, std::ostream& 
     std::string action;
     if (f.removed) {
       action = "removed";
-    } else if (f.kind == Kind::kAbandonMarker && f.within_grace && !f.detail.empty()) {
+    } else if (f.compact_running) {
       action = "kept (a compact is running)";
     } else if (f.within_grace) {
       action = "kept (younger than the grace period)";

@@ -6,10 +6,11 @@
 
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 namespace otap_parquet::cli {
 
-std::function<void(std::string_view)> StopAtHook(const char* stop_env) {
+util::TestHook StopAtHook(const char* stop_env) {
   const char* stop_at = std::getenv(stop_env);
   if (!stop_at) return {};
   // The stop fires the first time only: a step reached once per directory would

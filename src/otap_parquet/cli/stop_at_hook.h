@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include <functional>
-#include <string_view>
+#include "otap_parquet/util/test_hook.h"
 
 /// \file
 /// The environment test hooks of the dataset commands, in one place.
@@ -14,6 +13,6 @@ namespace otap_parquet::cli {
 /// named by the environment variable `stop_env`, the first time it is reached (a run
 /// paused there while the test acts; it then sends SIGCONT, or SIGKILL for a crash
 /// there). Empty (no hook) when it is not set.
-std::function<void(std::string_view)> StopAtHook(const char* stop_env);
+util::TestHook StopAtHook(const char* stop_env);
 
 }  // namespace otap_parquet::cli

@@ -333,12 +333,11 @@ enum class CompactionOf : uint8_t { kThisRun, kAnotherRun };
 arrow::Result<bool> Abandon(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                             const std::string& base, const std::string& manifest_path,
                             const CompactionManifest& manifest, CompactionOf whose,
-                            int64_t* deleted,
-                            const std::function<void(std::string_view)>& hook = {}) {
+                            int64_t* deleted, const util::TestHook& hook = {}) {
   std::optional<std::string> marker;
   int64_t markers = 0;
   if (whose == CompactionOf::kAnotherRun) {
-    if (hook) hook("abandoning");
+    hook("abandoning");
     marker = AbandonMarkerPrefix(manifest_path) + RandomHex16();
     ARROW_RETURN_NOT_OK(WriteSmallFileAtomically(fs, *marker, manifest.partition + "\n"));
     ARROW_ASSIGN_OR_RAISE(const auto now, ReadManifestAt(fs, manifest_path));
@@ -346,7 +345,7 @@ arrow::Result<bool> Abandon(const std::shared_ptr<arrow::fs::FileSystem>& fs,
       ARROW_RETURN_NOT_OK(DeleteIfPresent(fs, *marker, &markers));
       return false;
     }
-    if (hook) hook("abandon-claimed");
+    hook("abandon-claimed");
   }
   const std::string part_dir =
       "/" + std::string(kPartIdPrefix) + PartIdOfPath(manifest.partition) + "/";
@@ -713,9 +712,7 @@ class Compactor {
   std::chrono::system_clock::time_point Now() const {
     return options_.clock ? options_.clock() : std::chrono::system_clock::now();
   }
-  void Hook(std::string_view point) const {
-    if (options_.crash_hook) options_.crash_hook(point);
-  }
+  void Hook(std::string_view point) const { options_.crash_hook(point); }
 
   // Child rows whose parent row is missing (a crashed flush's leftovers, which
   // `repair --apply` removes) would be copied into new files next to good rows,
@@ -772,7 +769,7 @@ class Compactor {
             ARROW_ASSIGN_OR_RAISE(
                 const bool abandoned,
                 Abandon(fs_, base_, path, manifest, CompactionOf::kAnotherRun,
-                        &cleanup.files, [this](std::string_view point) { Hook(point); }));
+                        &cleanup.files, options_.crash_hook));
             // Its run was alive, just slow, and committed meanwhile.
             if (!abandoned) {
               cleanup.kind = CompactionCleanup::Kind::kWaiting;

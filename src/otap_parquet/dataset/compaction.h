@@ -56,6 +56,7 @@
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/discovery.h"
 #include "otap_parquet/dataset/writer_options.h"
+#include "otap_parquet/util/test_hook.h"
 
 namespace otap_parquet::dataset {
 
@@ -176,7 +177,7 @@ struct CompactOptions {
   /// (every new file published), "committed", "removing" (first superseded file
   /// deleted); undoing another run's pending compaction: "abandoning" (decided),
   /// "abandon-claimed" (marker written, manifest still not committed).
-  std::function<void(std::string_view)> crash_hook;
+  util::TestHook crash_hook;
   /// Source of time; default system_clock::now.
   std::function<std::chrono::system_clock::time_point()> clock;
 };

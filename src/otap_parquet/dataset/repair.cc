@@ -421,6 +421,7 @@ Status RepairAbandonMarkers(const std::shared_ptr<arrow::fs::FileSystem>& fs,
     if (!marker.stale || marker.compact_running) {
       finding.within_grace = true;
       if (marker.compact_running) {
+        finding.compact_running = true;
         finding.detail =
             fmt::format("a compact is running (it holds {})", kCompactLockName);
       }

@@ -132,6 +132,9 @@ struct RepairFinding {
   int64_t orphan_rows = 0;    ///< kPartialChild: rows without parent
   int64_t duplicate_ids = 0;  ///< kDuplicateIds: ids seen before in the id space
   bool within_grace = false;  ///< younger than the grace period: kept
+  /// kAbandonMarker: kept (within_grace is set too) because a running compact holds
+  /// the dataset's lock and may be undoing that compaction itself.
+  bool compact_running = false;
   bool removed = false;
   std::string detail;  ///< why (kUnchecked: the read error)
 };

@@ -16,6 +16,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "otap_parquet/dataset/compaction.h"
 #include "otap_parquet/dataset/dataset_reader.h"
 #include "otap_parquet/dataset/dataset_writer.h"
 #include "otap_parquet/dataset/discovery.h"
@@ -422,6 +423,44 @@ TEST(RepairTest, UnreadableParentLeavesPartitionUnchecked) {
   ASSERT_EQ(report.findings.size(), 1u);
   EXPECT_EQ(report.findings[0].kind, RepairFinding::Kind::kUnchecked);
   EXPECT_EQ(FilesOf(dir.path(), "log_attrs").size(), 1u);
+}
+
+// Scenario: the marker of a compact killed while undoing a compaction, older than
+// the grace period, while another compact holds the dataset's lock; then, the lock
+// released, the same marker younger than the grace period.
+// Guarantees: `repair --apply` keeps it both times; only the first finding says a
+// compact is running (compact_running, which the CLI prints), both are within the
+// grace period.
+TEST(RepairTest, AbandonMarkerKeptWhileACompactRunsSaysSo) {
+  ScopedTempDir dir;
+  WriteDataset(dir.path(), Signal::kLogs, 1);
+  const std::string marker = (stdfs::path(dir.path()) / std::string(kCompactionsDir) /
+                              "0123456789abcdef.abandoning-00000000000000ab")
+                                 .string();
+  Touch(marker, std::chrono::hours(2));
+  RepairOptions options;
+  options.apply = true;
+  options.grace_period = std::chrono::milliseconds(0);
+  {
+    ASSERT_OK_AND_ASSIGN(auto lock, CompactLock::TryAcquire(dir.path()));
+    ASSERT_TRUE(lock.has_value());
+    ASSERT_OK_AND_ASSIGN(auto report, Repair(LocalFs(), dir.path(), options));
+    ASSERT_EQ(report.findings.size(), 1u);
+    const auto& finding = report.findings[0];
+    EXPECT_EQ(finding.kind, RepairFinding::Kind::kAbandonMarker);
+    EXPECT_TRUE(finding.compact_running);
+    EXPECT_TRUE(finding.within_grace);
+    EXPECT_FALSE(finding.removed);
+    EXPECT_TRUE(stdfs::exists(marker));
+  }
+  Touch(marker);
+  options.grace_period = std::chrono::hours(1);
+  ASSERT_OK_AND_ASSIGN(auto report, Repair(LocalFs(), dir.path(), options));
+  ASSERT_EQ(report.findings.size(), 1u);
+  EXPECT_EQ(report.findings[0].kind, RepairFinding::Kind::kAbandonMarker);
+  EXPECT_FALSE(report.findings[0].compact_running);
+  EXPECT_TRUE(report.findings[0].within_grace);
+  EXPECT_TRUE(stdfs::exists(marker));
 }
 
 // Scenario: a copy of a partition's root file under another name (two writers'

@@ -56,7 +56,7 @@ std::vector<PT> DeletionOrder() {
   return order;
 }
 
-using TestHook = std::function<void(std::string_view)>;
+using util::TestHook;
 
 // Removes `dir` when it holds nothing, then its parents up to (excluding) `stop`:
 // local disk only. On object stores a directory is its marker object (which Arrow's
@@ -66,7 +66,7 @@ using TestHook = std::function<void(std::string_view)>;
 // ignore them (a partition is its root files).
 Status RemoveEmptyParents(arrow::fs::FileSystem& fs, std::string dir,
                           const std::string& stop, const TestHook& hook) {
-  if (hook) hook("directories");
+  hook("directories");
   if (!IsLocalFileSystem(fs)) return Status::OK();
   while (dir.size() > stop.size() && dir.rfind(stop, 0) == 0) {
     // rmdir: fails (and stops) when a writer has put something there meanwhile.
@@ -476,7 +476,7 @@ arrow::Result<RetentionReport> DeletePartitions(
     if (!matched[i]) report.unmatched.push_back(options.partitions[i]);
   }
   if (!options.apply) return report;
-  if (options.test_hook) options.test_hook("listed");
+  options.test_hook("listed");
   ARROW_ASSIGN_OR_RAISE(const auto tables, TablesPresent(*fs, base));
   for (auto& decision : report.selected) {
     if (!decision.unfinished_by.empty() && !options.force) continue;

@@ -41,6 +41,7 @@
 #include "otap_parquet/dataset/replay_checkpoint.h"
 #include "otap_parquet/dataset/sharding.h"
 #include "otap_parquet/storage/storage.h"
+#include "otap_parquet/util/test_hook.h"
 
 namespace otap_parquet::dataset {
 
@@ -125,7 +126,7 @@ struct RetentionOptions {
   /// Tests: called with "listed" after the listing, before the first deletion
   /// (apply only), and with "directories" before each removal of a partition's
   /// emptied directories: a writer publishing in between.
-  std::function<void(std::string_view)> test_hook;
+  util::TestHook test_hook;
 
   arrow::Status Validate() const;
 };

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // otap_sender is a test peer (not product code): it sends OTLP JSON-lines files
-// (one Export request per line) to an OTel Arrow receiver exactly as the
+// (one Export request per line; or, for a file name ending in ".pb",
+// length-delimited protobuf Export requests: each a varint size, then the message,
+// as `otap-parquet convert` writes them) to an OTel Arrow receiver exactly as the
 // Collector's otelarrowexporter does, using the same encoder
 // (github.com/open-telemetry/otel-arrow/go's arrow_record.Producer, one per stream,
 // IPC zstd bodies, dictionary deltas), gRPC compression "zstdarrow5" and HPACK
@@ -18,12 +20,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -63,8 +67,9 @@ type result struct {
 	Statuses map[string]int `json:"statuses"`
 	Messages []string       `json:"messages,omitempty"`
 	End      string         `json:"end"`
-	// OKLines are the 0-based input lines whose batch was answered OK (a test that
-	// kills the receiver mid-stream checks that exactly these were kept).
+	// OKLines are the 0-based input lines (requests of a .pb file) whose batch was
+	// answered OK (a test that kills the receiver mid-stream checks that exactly
+	// these were kept).
 	OKLines []int `json:"ok_lines"`
 }
 
@@ -85,8 +90,37 @@ func readLines(path string) ([][]byte, error) {
 	return lines, sc.Err()
 }
 
-// encode turns each OTLP JSON line into a BatchArrowRecords of one producer.
-func encode(signal string, lines [][]byte, producer *arrowRecord.Producer) ([]*arrowpb.BatchArrowRecords, []int, error) {
+// readRequests returns the Export requests of a file: its OTLP JSON lines or, for a
+// name ending in ".pb", its length-delimited protobuf messages (proto is true).
+func readRequests(path string) (requests [][]byte, proto bool, err error) {
+	if !strings.HasSuffix(path, ".pb") {
+		requests, err = readLines(path)
+		return requests, false, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, true, err
+	}
+	for len(data) > 0 {
+		size, n := binary.Uvarint(data)
+		if n <= 0 || size > uint64(len(data)-n) {
+			return nil, true, fmt.Errorf("%s: message %d truncated", path, len(requests)+1)
+		}
+		requests = append(requests, data[n:n+int(size)])
+		data = data[n+int(size):]
+	}
+	return requests, true, nil
+}
+
+// encode turns each request (OTLP JSON, or protobuf when proto) into a
+// BatchArrowRecords of one producer.
+func encode(signal string, lines [][]byte, proto bool, producer *arrowRecord.Producer) ([]*arrowpb.BatchArrowRecords, []int, error) {
+	var logsIn plog.Unmarshaler = &plog.JSONUnmarshaler{}
+	var tracesIn ptrace.Unmarshaler = &ptrace.JSONUnmarshaler{}
+	var metricsIn pmetric.Unmarshaler = &pmetric.JSONUnmarshaler{}
+	if proto {
+		logsIn, tracesIn, metricsIn = &plog.ProtoUnmarshaler{}, &ptrace.ProtoUnmarshaler{}, &pmetric.ProtoUnmarshaler{}
+	}
 	var bars []*arrowpb.BatchArrowRecords
 	var sizes []int
 	for i, line := range lines {
@@ -96,25 +130,25 @@ func encode(signal string, lines [][]byte, producer *arrowRecord.Producer) ([]*a
 		switch signal {
 		case "logs":
 			var l plog.Logs
-			if l, err = (&plog.JSONUnmarshaler{}).UnmarshalLogs(line); err == nil {
+			if l, err = logsIn.UnmarshalLogs(line); err == nil {
 				size = (&plog.ProtoMarshaler{}).LogsSize(l)
 				bar, err = producer.BatchArrowRecordsFromLogs(l)
 			}
 		case "traces":
 			var t ptrace.Traces
-			if t, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(line); err == nil {
+			if t, err = tracesIn.UnmarshalTraces(line); err == nil {
 				size = (&ptrace.ProtoMarshaler{}).TracesSize(t)
 				bar, err = producer.BatchArrowRecordsFromTraces(t)
 			}
 		case "metrics":
 			var m pmetric.Metrics
-			if m, err = (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(line); err == nil {
+			if m, err = metricsIn.UnmarshalMetrics(line); err == nil {
 				size = (&pmetric.ProtoMarshaler{}).MetricsSize(m)
 				bar, err = producer.BatchArrowRecordsFromMetrics(m)
 			}
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s line %d: %w", signal, i+1, err)
+			return nil, nil, fmt.Errorf("%s request %d: %w", signal, i+1, err)
 		}
 		bars = append(bars, bar)
 		sizes = append(sizes, size)
@@ -124,13 +158,13 @@ func encode(signal string, lines [][]byte, producer *arrowRecord.Producer) ([]*a
 
 func send(ctx context.Context, conn *grpc.ClientConn, signal, path, token string) (result, error) {
 	res := result{Signal: signal, Statuses: map[string]int{}}
-	lines, err := readLines(path)
+	lines, proto, err := readRequests(path)
 	if err != nil {
 		return res, err
 	}
 	producer := arrowRecord.NewProducer()
 	defer producer.Close()
-	bars, sizes, err := encode(signal, lines, producer)
+	bars, sizes, err := encode(signal, lines, proto, producer)
 	if err != nil {
 		return res, err
 	}
@@ -208,13 +242,13 @@ func send(ctx context.Context, conn *grpc.ClientConn, signal, path, token string
 // makes of the same batches, as OTLP JSON lines: the oracle for lossy encodings (Go's
 // producer drops attributes with an empty key or an empty value, for instance).
 func decodeWithGo(signal, path, out string) error {
-	lines, err := readLines(path)
+	lines, proto, err := readRequests(path)
 	if err != nil {
 		return err
 	}
 	producer := arrowRecord.NewProducer()
 	defer producer.Close()
-	bars, _, err := encode(signal, lines, producer)
+	bars, _, err := encode(signal, lines, proto, producer)
 	if err != nil {
 		return err
 	}
@@ -274,9 +308,9 @@ func main() {
 	token := flag.String("token", "", "bearer token (stream metadata and per-batch header)")
 	timeout := flag.Duration("timeout", 120*time.Second, "whole run")
 	files := map[string]*string{
-		"logs":    flag.String("logs", "", "OTLP JSON lines of logs"),
-		"traces":  flag.String("traces", "", "OTLP JSON lines of traces"),
-		"metrics": flag.String("metrics", "", "OTLP JSON lines of metrics"),
+		"logs":    flag.String("logs", "", "OTLP JSON lines of logs (*.pb: length-delimited protobuf)"),
+		"traces":  flag.String("traces", "", "OTLP JSON lines of traces (*.pb: length-delimited protobuf)"),
+		"metrics": flag.String("metrics", "", "OTLP JSON lines of metrics (*.pb: length-delimited protobuf)"),
 	}
 	goDecoded := flag.String("go-decoded", "", "instead of sending: write what upstream's consumer decodes from the encoded files (OTLP JSON lines) to this file")
 	flag.Parse()

@@ -16,6 +16,7 @@
 
 namespace otap_parquet::nodes::otap_receiver {
 
+using otlp_receiver::InFlightBytes;
 using otlp_receiver::IngestResult;
 using otlp_receiver::Outcome;
 using otlp_receiver::Protocol;
@@ -126,9 +127,10 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       // bring it back. The rest (the stream's dictionaries) stays for the stream's
       // life, and waiting for it held the stream forever; the pool's limit bounds it
       // (a batch that hits it is answered UNAVAILABLE and the stream ends).
+      const auto in_flight = static_cast<int64_t>(pending_.size());
       const bool hold =
-          in_flight_ >= config.max_concurrent_requests_per_stream ||
-          (in_flight_ > 0 && decoder_.memory_used() >= config.stream_memory_limit / 2) ||
+          in_flight >= config.max_concurrent_requests_per_stream ||
+          (in_flight > 0 && decoder_.memory_used() >= config.stream_memory_limit / 2) ||
           server_->in_flight_bytes() >= config.request_limit_bytes;
       if (hold) {
         if (!paused_) server_->mutable_counters().read_pauses++;
@@ -246,15 +248,14 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       AfterBatch();
       return;
     }
-    const int64_t bytes_in_flight = bar.message_bytes;
     {
       // Not in flight (checked above; reads are sequential and only they add).
+      // Past the limit if need be: TryRead waited for room before this read.
       std::lock_guard<std::mutex> lock(mutex_);
-      pending_[id] = 0;
-      in_flight_++;
-      in_flight_bytes_ += bytes_in_flight;
+      pending_.emplace(
+          id, PendingBatch{0, InFlightBytes::Hold(server_->ingest(), Protocol::kArrow,
+                                                  bar.message_bytes)});
     }
-    server_->ingest()->GrowBytes(Protocol::kArrow, bytes_in_flight);
     Ref();
     auto batch = std::make_shared<OtapBatch>(std::move(*bar.batch));
     const uint64_t key = server_->ingest()->Submit(
@@ -263,14 +264,12 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
           return std::vector<OtapBatch>{*batch};
         },
         server_->options(),
-        [this, id, bytes_in_flight](IngestResult result) {
-          OnResult(id, bytes_in_flight, std::move(result));
-        });
+        [this, id](IngestResult result) { OnResult(id, std::move(result)); });
     bool cancelled = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = pending_.find(id);
-      if (it != pending_.end()) it->second = key;
+      if (it != pending_.end()) it->second.key = key;
       cancelled = cancelled_;
     }
     // A cancel during Submit found no key: answer the batch here (Cancel answers
@@ -313,12 +312,12 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       // Flag first: OnReadDone checks it when it stores a key Submit returned.
       std::lock_guard<std::mutex> lock(mutex_);
       cancelled_ = true;
-      for (const auto& [id, key] : pending_) {
-        if (key != 0) keys.push_back(key);
+      for (const auto& [id, batch] : pending_) {
+        if (batch.key != 0) keys.push_back(batch.key);
       }
     }
     for (uint64_t key : keys) CancelBatch(key);
-    server_->RunTestHook("cancelled");
+    server_->test_hook()("cancelled");
   }
 
   void OnDone() override {
@@ -326,11 +325,18 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
       server_->mutable_counters().streams_open--;
       server_->Unregister(this);
     }
-    server_->RunTestHook("done");
+    server_->test_hook()("done");
     Unref();
   }
 
  private:
+  struct PendingBatch {
+    uint64_t key = 0;  ///< Ingest key for Cancel (0: Submit has not returned yet)
+    /// Its share of admission.request_limit_mib, from its submission to its answer;
+    /// given back when the entry is erased (OnResult) or the stream is destroyed.
+    InFlightBytes bytes;
+  };
+
   void CancelBatch(uint64_t key) {
     server_->ingest()->Cancel(key, {Outcome::kUnavailable, "stream cancelled"});
   }
@@ -341,15 +347,14 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     MaybeFinish();
   }
 
-  void OnResult(int64_t id, int64_t bytes, IngestResult result) {
+  // Called once per submitted batch (Ingest's Reply): Ack, Nack, timeout, cancel,
+  // refusal or the receiver's stop.
+  void OnResult(int64_t id, IngestResult result) {
     Ref();
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      pending_.erase(id);
-      in_flight_--;
-      in_flight_bytes_ -= bytes;
+      pending_.erase(id);  // gives its bytes back
     }
-    server_->ingest()->ReleaseBytes(Protocol::kArrow, bytes);
     Enqueue(id, CodeOf(result.outcome), result.message);
     Flush();
     // Never read from here: this may be the pipeline thread, and a read can block
@@ -398,7 +403,7 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (finished_ || !(read_closed_ || broken_)) return;
-      if (reading_ || writing_ || in_flight_ > 0 || !writes_.empty()) return;
+      if (reading_ || writing_ || !pending_.empty() || !writes_.empty()) return;
       finished_ = true;
       status = broken_ ? end_status_ : grpc::Status::OK;
     }
@@ -423,9 +428,8 @@ class ArrowStream : public grpc::ServerGenericBidiReactor {
   bool finished_ = false;
   bool cancelled_ = false;  ///< OnCancel ran: batches still in Submit are cancelled after
   grpc::Status end_status_;
-  int64_t in_flight_ = 0;
-  int64_t in_flight_bytes_ = 0;
-  std::map<int64_t, uint64_t> pending_;  ///< batch_id → Ingest key (0: not known yet)
+  /// Batches submitted and not answered yet, by batch_id.
+  std::map<int64_t, PendingBatch> pending_;
   std::deque<std::pair<StatusCode, std::string>> writes_;  ///< serialized BatchStatus
   StatusCode writing_code_ = StatusCode::kOk;              ///< of the write outstanding
 };

@@ -21,6 +21,7 @@
 #include "otap_parquet/nodes/receivers/otlp/grpc_server.h"
 #include "otap_parquet/nodes/receivers/otlp/ingest.h"
 #include "otap_parquet/nodes/receivers/otlp/listen_claim.h"
+#include "otap_parquet/util/test_hook.h"
 
 /// \file
 /// gRPC server of `receiver:otap`: the three OTel Arrow bidirectional streams and
@@ -86,12 +87,8 @@ class ArrowServer {
 
   /// \brief For tests, set before the first call: called at named points of an Arrow
   /// stream ("cancelled": OnCancel is done; "done": gRPC is done with the stream).
-  void set_test_hook(std::function<void(std::string_view)> hook) {
-    test_hook_ = std::move(hook);
-  }
-  void RunTestHook(std::string_view point) const {
-    if (test_hook_) test_hook_(point);
-  }
+  void set_test_hook(util::TestHook hook) { test_hook_ = std::move(hook); }
+  const util::TestHook& test_hook() const { return test_hook_; }
 
  private:
   class Service;
@@ -109,7 +106,7 @@ class ArrowServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;
-  std::function<void(std::string_view)> test_hook_;
+  util::TestHook test_hook_;
 
   // Streams open; the resume thread retries reads of paused ones (never the
   // pipeline thread: a read may block in Submit waiting for channel space).

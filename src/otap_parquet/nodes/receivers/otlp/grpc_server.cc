@@ -218,7 +218,7 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     // storing key_.
     cancelled_.store(true);
     CancelWaiter(key_.load());
-    if (server_->test_hook) server_->test_hook("cancelled");
+    server_->test_hook("cancelled");
   }
 
   void OnDone() override { Unref(); }

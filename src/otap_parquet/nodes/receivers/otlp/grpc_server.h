@@ -20,6 +20,7 @@
 #include "otap_parquet/nodes/receivers/otlp/config.h"
 #include "otap_parquet/nodes/receivers/otlp/ingest.h"
 #include "otap_parquet/nodes/receivers/otlp/listen_claim.h"
+#include "otap_parquet/util/test_hook.h"
 
 /// \file
 /// OTLP/gRPC server of `receiver:otlp`: the three collector services'
@@ -47,7 +48,7 @@ struct ExportEndpoint {
   /// receiver:otap's Export calls hold its Arrow streams' (one budget per receiver).
   Protocol budget = Protocol::kGrpc;
   /// For tests: called at named points of a call ("cancelled": OnCancel is done).
-  std::function<void(std::string_view)> test_hook;
+  util::TestHook test_hook;
 };
 
 /// \brief A reactor answering one OTLP `Export` call (any other method: UNIMPLEMENTED).

@@ -595,13 +595,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const int64_t reserve = parser_->chunked()
                                 ? server_->config_.max_request_body_size
                                 : static_cast<int64_t>(announced.value_or(0));
-    if (reserve > 0) bytes_ = server_->TakeBytes(reserve);
-    if (reserve > 0 && !bytes_) {
-      slot_.reset();
-      return Reject(Outcome::kMemoryLimit,
-                    fmt::format("requests in flight hold the receiver's memory limit "
-                                "(admission.request_limit_mib={}); retry later",
-                                server_->request_limit_bytes_ >> 20));
+    if (reserve > 0) {
+      bytes_ = server_->TakeBytes(reserve);
+      if (!bytes_) {
+        slot_.reset();
+        return Reject(Outcome::kMemoryLimit,
+                      fmt::format("requests in flight hold the receiver's memory limit "
+                                  "(admission.request_limit_mib={}); retry later",
+                                  server_->request_limit_bytes_ >> 20));
+      }
     }
     if (util::AsciiLower(Header(http::field::expect)) == "100-continue") {
       continue_.emplace(http::status::continue_, version_);

@@ -124,24 +124,6 @@ class Ingest {
     counters_.rejected[static_cast<int>(protocol)][static_cast<int>(outcome)]++;
   }
 
-  /// \brief Reserves `bytes` of `protocol`'s in-flight budget unless that would
-  /// exceed `limit`; ReleaseBytes gives them back (InFlightBytes does both).
-  bool TakeBytes(Protocol protocol, int64_t bytes, int64_t limit) {
-    std::atomic<int64_t>& held = counters_.in_flight_bytes[static_cast<int>(protocol)];
-    int64_t n = held.load();
-    do {
-      if (n + bytes > limit) return false;
-    } while (!held.compare_exchange_weak(n, n + bytes));
-    return true;
-  }
-  /// \brief Grows a reservation past the limit (a decompressed HTTP body).
-  void GrowBytes(Protocol protocol, int64_t bytes) {
-    counters_.in_flight_bytes[static_cast<int>(protocol)] += bytes;
-  }
-  void ReleaseBytes(Protocol protocol, int64_t bytes) {
-    counters_.in_flight_bytes[static_cast<int>(protocol)] -= bytes;
-  }
-
   void CountHttpConnection(int delta) { counters_.http_connections += delta; }
   void CountHttpDrop(HttpDrop reason) {
     counters_.http_drops[static_cast<int>(reason)]++;
@@ -164,6 +146,28 @@ class Ingest {
   int64_t waiting() const;
 
  private:
+  // The in-flight byte budget, only through InFlightBytes (each reservation is
+  // given back once, by its destructor).
+  friend class InFlightBytes;
+
+  /// Reserves `bytes` of `protocol`'s in-flight budget unless that would exceed
+  /// `limit`.
+  bool TakeBytes(Protocol protocol, int64_t bytes, int64_t limit) {
+    std::atomic<int64_t>& held = counters_.in_flight_bytes[static_cast<int>(protocol)];
+    int64_t n = held.load();
+    do {
+      if (n + bytes > limit) return false;
+    } while (!held.compare_exchange_weak(n, n + bytes));
+    return true;
+  }
+  /// Grows a reservation past the limit.
+  void GrowBytes(Protocol protocol, int64_t bytes) {
+    counters_.in_flight_bytes[static_cast<int>(protocol)] += bytes;
+  }
+  void ReleaseBytes(Protocol protocol, int64_t bytes) {
+    counters_.in_flight_bytes[static_cast<int>(protocol)] -= bytes;
+  }
+
   struct Waiter {
     Protocol protocol = Protocol::kGrpc;
     int signal = 0;
@@ -195,6 +199,12 @@ class InFlightBytes {
   static std::optional<InFlightBytes> Take(Ingest* ingest, Protocol protocol, int64_t n,
                                            int64_t limit) {
     if (!ingest->TakeBytes(protocol, n, limit)) return std::nullopt;
+    return InFlightBytes(ingest, protocol, n);
+  }
+  /// \brief `n` bytes reserved whatever the limit: for a caller that waits for room
+  /// before it reads (receiver:otap's streams pause their reads at the limit).
+  static InFlightBytes Hold(Ingest* ingest, Protocol protocol, int64_t n) {
+    ingest->GrowBytes(protocol, n);
     return InFlightBytes(ingest, protocol, n);
   }
   InFlightBytes(InFlightBytes&& other) noexcept
