@@ -430,12 +430,15 @@ def _without(message, *fields):
     return copy
 
 
+LEVELS = {"logs": ("resource_logs", "scope_logs", "log_records"),
+          "traces": ("resource_spans", "scope_spans", "spans"),
+          "metrics": ("resource_metrics", "scope_metrics", "metrics")}
+
+
 def items(signal, reqs, valueless_exemplars_first=False):
     """Counter of (resource, resource schema_url, scope, scope schema_url, item);
     `valueless_exemplars_first` as for `canon`."""
-    top, mid, leaf = {"logs": ("resource_logs", "scope_logs", "log_records"),
-                      "traces": ("resource_spans", "scope_spans", "spans"),
-                      "metrics": ("resource_metrics", "scope_metrics", "metrics")}[signal]
+    top, mid, leaf = LEVELS[signal]
     out = collections.Counter()
     for req in reqs:
         for rx in getattr(req, top):

@@ -90,11 +90,49 @@ def assert_same_items(signal_name, expected, actual, what,
     raise AssertionError("\n".join(lines))
 
 
+START = 946_684_800 * 10**9  # 2000-01-01T00:00:00Z
+
+
+def from_start(signal_name, reqs, start):
+    """Copies of `reqs` keeping what `convert --start` keeps (docs/cli.md): records
+    whose event time, an unsigned 64-bit value, is at or after `start`."""
+    out = []
+    for req in reqs:
+        req = type(req).FromString(req.SerializeToString())
+        for rx in getattr(req, adv.LEVELS[signal_name][0]):
+            for sx in getattr(rx, adv.LEVELS[signal_name][1]):
+                records = getattr(sx, adv.LEVELS[signal_name][2])
+                if signal_name == "logs":
+                    keep = [r for r in records
+                            if (r.time_unix_nano or r.observed_time_unix_nano) >= start]
+                elif signal_name == "traces":
+                    keep = [r for r in records if r.start_time_unix_nano >= start]
+                else:
+                    keep = []
+                    for metric in records:
+                        kind = metric.WhichOneof("data")
+                        if kind is None:
+                            continue
+                        points = getattr(metric, kind).data_points
+                        inside = [p for p in points if p.time_unix_nano >= start]
+                        if inside:
+                            del points[:]
+                            points.extend(inside)
+                            keep.append(metric)
+                kept = [type(r).FromString(r.SerializeToString()) for r in keep]
+                del records[:]
+                records.extend(kept)
+        out.append(req)
+    return out
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_convert_paths_keep_every_item(tmp_path, run, seed):
     # Scenario: REQUESTS adversarial requests per signal through `convert` into a
-    # dataset (layout of the seed) and back, and through OTLP/JSON lines and back.
-    # Guarantees: both round trips hold exactly the source's items.
+    # dataset (layout of the seed) and back (whole, and from 2000-01-01 on), and
+    # through OTLP/JSON lines and back.
+    # Guarantees: the round trips hold exactly the source's items (from 2000-01-01:
+    # those whose event time, unsigned, is not earlier).
     for signal_name in SIGNALS:
         reqs = adv.requests(signal_name, seed, REQUESTS)
         src = write_pb(tmp_path / f"in.{signal_name}.pb", reqs)
@@ -104,6 +142,13 @@ def test_convert_paths_keep_every_item(tmp_path, run, seed):
         run("convert", "--signal", signal_name, lake, back)
         assert_same_items(signal_name, reqs, read_pb(back, signal_name),
                           f"seed {seed}, OTLP -> dataset -> OTLP")
+        # A time range with an open end (times past 2^63 ns included).
+        later = tmp_path / f"later.{signal_name}.pb"
+        run("convert", "--signal", signal_name, "--start", "2000-01-01T00:00:00Z", lake,
+            later)
+        assert_same_items(signal_name, from_start(signal_name, reqs, START),
+                          read_pb(later, signal_name),
+                          f"seed {seed}, OTLP -> dataset -> OTLP from 2000-01-01")
         mid = tmp_path / f"mid-{signal_name}.jsonl"
         run("convert", src, mid)
         again = tmp_path / f"again.{signal_name}.pb"
