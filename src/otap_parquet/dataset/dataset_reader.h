@@ -40,10 +40,20 @@ namespace internal {
 class SignalMerge;
 }  // namespace internal
 
-/// \brief Event-time window [start, end) in Unix nanoseconds.
+/// \brief Event-time window [start, end) in Unix nanoseconds; an end of INT64_MAX
+/// (the default) is open.
 struct TimeRange {
   int64_t start_unix_nano = 0;
   int64_t end_unix_nano = INT64_MAX;
+
+  /// Whether a stored event time is inside. OTLP times are uint64 kept in int64
+  /// Timestamp columns, so they compare unsigned: a time at or after 2^63 ns (year
+  /// 2262, stored negative) is after every start and inside an open end.
+  bool Contains(int64_t stored_time) const {
+    const auto t = static_cast<uint64_t>(stored_time);
+    return t >= static_cast<uint64_t>(start_unix_nano) &&
+           (end_unix_nano == INT64_MAX || t < static_cast<uint64_t>(end_unix_nano));
+  }
 };
 
 /// \brief How resource/scope attributes of upstream files (un-offset UInt16

@@ -921,6 +921,55 @@ TEST(DatasetReaderTest, MetricsTimeRangeFiltersDataPointsAndSkipsRowGroups) {
   EXPECT_GT(stats.row_groups_skipped, 0);
 }
 
+// Scenario: logs and metrics whose times are 1000, INT64_MAX, 2^63 and UINT64_MAX ns
+// (OTLP times are uint64; the last two are stored negative in int64 Timestamp
+// columns), partitioned by hour, read with an open end and with a bounded one (found
+// by tests/test_roundtrip_random.py: `convert --start` dropped them all but 1000).
+// Guarantees: an open end keeps all four, a bounded one only 1000; the partitions
+// of days past 2262-04-11 (beyond int64 nanoseconds) are read, not pruned.
+TEST(DatasetReaderTest, TimesAtAndPast2To63AreAfterEveryStart) {
+  constexpr uint64_t kTimes[] = {1000, INT64_MAX, uint64_t{1} << 63, UINT64_MAX};
+  otlp::LogsRequest logs;
+  auto* records = logs.add_resource_logs()->add_scope_logs();
+  otlp::MetricsRequest metrics;
+  auto* gauge =
+      metrics.add_resource_metrics()->add_scope_metrics()->add_metrics()->mutable_gauge();
+  for (uint64_t t : kTimes) {
+    records->add_log_records()->set_time_unix_nano(t);
+    auto* point = gauge->add_data_points();
+    point->set_time_unix_nano(t);
+    point->set_as_int(static_cast<int64_t>(t % 1000));
+  }
+  for (Signal signal : {Signal::kLogs, Signal::kMetrics}) {
+    SCOPED_TRACE(std::string(SignalName(signal)));
+    ScopedTempDir dir;
+    const otlp::OtlpRequest request =
+        signal == Signal::kLogs ? otlp::OtlpRequest(logs) : otlp::OtlpRequest(metrics);
+    ASSERT_OK_AND_ASSIGN(auto batches, otlp::ToOtap(request));
+    DatasetWriterSettings settings;
+    settings.filesystem = LocalFs();
+    settings.base_path = dir.path();
+    settings.fsync = false;
+    PartitioningOptions partitioning;
+    partitioning.event_time = TimeGranularity::kHour;
+    ASSERT_OK_AND_ASSIGN(auto writer,
+                         DatasetWriter::Make(WriterOptions{}, partitioning, settings));
+    std::vector<arrow::Future<>> acks;
+    for (const auto& batch : batches) acks.push_back(writer->Write(batch));
+    ASSERT_OK(writer->Close());
+    for (auto& ack : acks) ASSERT_OK(ack.status());
+
+    ReaderOptions read;
+    read.signals = {signal};
+    read.time_range = TimeRange{500, INT64_MAX};
+    ASSERT_OK_AND_ASSIGN(auto open_end, ReadAll(dir.path(), read));
+    EXPECT_EQ(otlp::CanonicalItems(open_end, signal).size(), 4u);
+    read.time_range = TimeRange{500, 2000};
+    ASSERT_OK_AND_ASSIGN(auto bounded, ReadAll(dir.path(), read));
+    EXPECT_EQ(otlp::CanonicalItems(bounded, signal).size(), 1u);
+  }
+}
+
 // ---------------------------------------------------------------------------------
 // Upstream-style files (Q1 and friends)
 

@@ -236,7 +236,11 @@ std::optional<std::pair<int64_t, int64_t>> DirectoryTimeRange(const std::string&
   }
   if (!day) return std::nullopt;
   std::tm tm = *day;
-  const int64_t start = static_cast<int64_t>(timegm(&tm)) * kNanosPerSecond;
+  const int64_t seconds = static_cast<int64_t>(timegm(&tm));
+  // A day at or after 2262-04-11 does not fit int64 nanoseconds: no known range
+  // (never pruned by a time range) rather than an overflow.
+  if (seconds > INT64_MAX / kNanosPerSecond - 86'400) return std::nullopt;
+  const int64_t start = seconds * kNanosPerSecond;
   if (hour < 0) return std::pair{start, start + 86'400 * kNanosPerSecond};
   const int64_t hour_start = start + int64_t{hour} * 3'600 * kNanosPerSecond;
   return std::pair{hour_start, hour_start + 3'600 * kNanosPerSecond};

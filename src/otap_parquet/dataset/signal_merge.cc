@@ -308,9 +308,7 @@ bool SignalMerge::RootKept(int64_t row) const {
     return false;  // replayed before the resume point
   }
   if (event_times_.empty()) return true;
-  const int64_t t = event_times_[static_cast<size_t>(row)];
-  return t >= options_.time_range->start_unix_nano &&
-         t < options_.time_range->end_unix_nano;
+  return options_.time_range->Contains(event_times_[static_cast<size_t>(row)]);
 }
 
 // ----------------------------------------------------------------------------------

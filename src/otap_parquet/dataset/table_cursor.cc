@@ -275,9 +275,12 @@ bool TableCursor::SkippedByTime(const GroupEntry& group) {
   if (!options_.time_range || !group.time) return false;
   const auto& range = *options_.time_range;
   const auto [tmin, tmax] = *group.time;
-  // Logs with time 0 use observed time: only skip when no time is 0.
+  // Logs with time 0 use observed time: only skip when no time is 0. A negative
+  // minimum is a time at or after 2^63 ns (TimeRange::Contains): read the group.
   const bool zero_possible = type_ == PT::kLogs && tmin <= 0;
-  if (zero_possible || (tmax >= range.start_unix_nano && tmin < range.end_unix_nano)) {
+  if (zero_possible || tmin < 0 ||
+      (tmax >= range.start_unix_nano &&
+       (range.end_unix_nano == INT64_MAX || tmin < range.end_unix_nano))) {
     return false;
   }
   ++stats_->row_groups_skipped;
@@ -740,7 +743,7 @@ arrow::Result<std::shared_ptr<Piece>> TableCursor::MakePiece(
           !times || times->IsNull(row)
               ? 0
               : static_cast<const arrow::TimestampArray&>(*times).Value(row);
-      piece->out_of_time[i] = t < range.start_unix_nano || t >= range.end_unix_nano;
+      piece->out_of_time[i] = !range.Contains(t);
     }
   }
   if (root_) {

@@ -403,8 +403,10 @@ arrow::Status OtlpExporter::Export(engine::PData msg, engine::EffectHandler& eff
     state_->Submit(std::move(job));
     return arrow::Status::OK();
   }
-  if (msg.num_items() == 0) {
-    msg.context.Ack();  // nothing to send
+  // No root rows: nothing to send. Not "no items": a metric without data points
+  // counts no item but is telemetry all the same.
+  if (msg.batch.empty()) {
+    msg.context.Ack();
     return arrow::Status::OK();
   }
   auto request = otlp::FromOtap(msg.batch);
