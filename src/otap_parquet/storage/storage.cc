@@ -127,6 +127,12 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3(
   }
   options.endpoint_override = StripTrailingSlashes(endpoint);
   options.force_virtual_addressing = s3.virtual_hosted_style_request;
+  // A file smaller than a multipart part (most of ours, and every manifest and
+  // checkpoint) is uploaded by one PUT at Close, not a multipart upload's three
+  // requests (create, part, complete); an open of a missing bucket then fails at the
+  // first write or Close instead of at the open (every writer checks both), and
+  // OpenInputStream makes no HEAD request.
+  options.allow_delayed_open = true;
   options.retry_strategy =
       std::make_shared<BackoffRetryStrategy>(config.retry, stats, log);
   ARROW_ASSIGN_OR_RAISE(auto fs, arrow::fs::S3FileSystem::Make(options));
@@ -741,6 +747,14 @@ arrow::Status DeleteTree(arrow::fs::FileSystem& fs, const std::string& dir) {
   auto info = fs.GetFileInfo(dir);
   if (info.ok() && info->type() == arrow::fs::FileType::NotFound) return Status::OK();
   return st;
+}
+
+arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenListedFile(
+    arrow::fs::FileSystem& fs, const std::string& path, int64_t size) {
+  if (size < 0) return fs.OpenInputFile(path);
+  arrow::fs::FileInfo info(path, arrow::fs::FileType::File);
+  info.set_size(size);
+  return fs.OpenInputFile(info);
 }
 
 std::string JoinStoragePath(const std::string& base, std::string_view name) {
