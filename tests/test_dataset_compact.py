@@ -756,7 +756,7 @@ def test_compact_on_s3_reads_each_file_once_and_pays_few_requests(
     # by one GET, whole (no HEAD to learn a listed file's size, no footer read
     # before a read per column chunk, not once per check), every file a single PUT
     # (no multipart upload for small files), and the run stays within 10 requests
-    # per old file in all. It used to take 27 per file (1,044): 411 HEAD, 230 ranged
+    # per old file in all (294 now, of which 110 listings and 3 per deleted file). It used to take 27 per file (1,044): 411 HEAD, 230 ranged
     # GETs, 288 listings.
     server = counted_s3_server
     lake = S3Lake(server, cli, race_input, tmp_path)
@@ -770,10 +770,12 @@ def test_compact_on_s3_reads_each_file_once_and_pays_few_requests(
     assert len(old) == 38 and 0 < len(new) < len(old)
     reads = counts["GET"] + counts["GET range"]
     # Each old file once; each new file's footer once (its rows for the manifest);
-    # the manifests.
-    assert reads <= len(old) + len(new) + 3, counts
-    # Only Arrow's own: DeleteFile checks that the object exists.
-    assert counts["HEAD"] <= len(old), counts
+    # the manifest four times, each a check for a concurrent run (rivals, before the
+    # commit, the cleanup's listing and its re-read after the abandon markers).
+    assert reads <= len(old) + len(new) + 4, counts
+    # Arrow's DeleteFile checks that each old file exists; the CLI stats the base;
+    # a manifest is read by path (a commit rewrites it: a listed size may be stale).
+    assert counts["HEAD"] <= len(old) + 5, counts
     assert not any(k.startswith("multipart") for k in counts), counts
     assert counts["total"] <= 10 * len(old), counts
     assert lake.counts() == before
