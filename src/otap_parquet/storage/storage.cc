@@ -127,12 +127,6 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> MakeS3(
   }
   options.endpoint_override = StripTrailingSlashes(endpoint);
   options.force_virtual_addressing = s3.virtual_hosted_style_request;
-  // A file smaller than a multipart part (most of ours, and every manifest and
-  // checkpoint) is uploaded by one PUT at Close, not a multipart upload's three
-  // requests (create, part, complete); an open of a missing bucket then fails at the
-  // first write or Close instead of at the open (every writer checks both), and
-  // OpenInputStream makes no HEAD request.
-  options.allow_delayed_open = true;
   options.retry_strategy =
       std::make_shared<BackoffRetryStrategy>(config.retry, stats, log);
   ARROW_ASSIGN_OR_RAISE(auto fs, arrow::fs::S3FileSystem::Make(options));
