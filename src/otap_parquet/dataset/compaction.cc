@@ -40,6 +40,7 @@
 #include "otap_parquet/dataset/read_errors.h"
 #include "otap_parquet/dataset/repair.h"
 #include "otap_parquet/dataset/replay_checkpoint.h"
+#include "otap_parquet/storage/small_file_cache.h"
 #include "otap_parquet/storage/storage.h"
 #include "otap_parquet/util/memory.h"
 
@@ -189,12 +190,14 @@ Status WriteManifest(const std::shared_ptr<arrow::fs::FileSystem>& fs,
   return WriteSmallFileAtomically(fs, path, manifest.Serialize());
 }
 
-// The footer of a file. IOError when the storage failed to deliver its bytes (run
-// again), Invalid when the file itself is not readable Parquet (corrupt, truncated:
-// the partition is refused, not the whole run).
+// The footer of a file (`size`: bytes as listed, -1 unknown). IOError when the
+// storage failed to deliver its bytes (run again), Invalid when the file itself is
+// not readable Parquet (corrupt, truncated: the partition is refused, not the whole
+// run).
 arrow::Result<std::shared_ptr<parquet::FileMetaData>> FooterOf(
-    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path) {
-  auto input = fs->OpenInputFile(path);
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path,
+    int64_t size) {
+  auto input = OpenListedFile(*fs, path, size);
   if (!input.ok()) {
     return Status::IOError("opening ", DisplayUri(*fs, path), ": ",
                            input.status().message());
@@ -215,8 +218,8 @@ arrow::Result<std::shared_ptr<parquet::FileMetaData>> FooterOf(
 }
 
 arrow::Result<int64_t> FooterRows(const std::shared_ptr<arrow::fs::FileSystem>& fs,
-                                  const std::string& path) {
-  ARROW_ASSIGN_OR_RAISE(auto metadata, FooterOf(fs, path));
+                                  const std::string& path, int64_t size) {
+  ARROW_ASSIGN_OR_RAISE(auto metadata, FooterOf(fs, path, size));
   return metadata->num_rows();
 }
 
@@ -235,20 +238,19 @@ std::optional<std::chrono::system_clock::time_point> FinishedAt(
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
 }
 
-// Deletes a file that may already be gone (a run interrupted before).
+// Deletes a file that may already be gone (a run interrupted before). Whether it
+// is gone is asked only when the delete fails: a HEAD request before every delete
+// would cost one more request per file on object stores.
 Status DeleteIfPresent(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                        const std::string& path, int64_t* deleted) {
-  auto info = fs->GetFileInfo(path);
-  if (!info.ok()) {
-    return Status::IOError("deleting ", DisplayUri(*fs, path), ": ",
-                           info.status().message());
-  }
-  if (info->type() == arrow::fs::FileType::NotFound) return Status::OK();
   auto st = fs->DeleteFile(path);
-  if (!st.ok())
-    return Status::IOError("deleting ", DisplayUri(*fs, path), ": ", st.message());
-  ++*deleted;
-  return Status::OK();
+  if (st.ok()) {
+    ++*deleted;
+    return Status::OK();
+  }
+  auto info = fs->GetFileInfo(path);
+  if (info.ok() && info->type() == arrow::fs::FileType::NotFound) return Status::OK();
+  return Status::IOError("deleting ", DisplayUri(*fs, path), ": ", st.message());
 }
 
 // Removes empty directories from `dir` up to (not including) `stop`; local disk only
@@ -448,14 +450,14 @@ struct CopySource {
   PayloadType type = PayloadType::kUnknown;
   std::string path;
   std::shared_ptr<parquet::FileMetaData> metadata;
-  int64_t size = 0;  ///< bytes (listing), for progress
+  int64_t size = -1;  ///< bytes (listing; -1 unknown)
 };
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenParquet(
     const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path,
     std::shared_ptr<parquet::FileMetaData> metadata, int64_t size,
     int64_t read_whole_file_bytes) {
-  auto input = fs->OpenInputFile(path);
+  auto input = OpenListedFile(*fs, path, size);
   if (!input.ok()) {
     return Status::IOError("opening ", DisplayUri(*fs, path), ": ",
                            input.status().message());
@@ -561,10 +563,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ReadRowGroupBatch(
   return arrow::RecordBatch::Make(schema, rows, std::move(columns));
 }
 
-// The footer of `path`, or nullptr when it cannot be read.
+// The footer of `path` (`size` as listed), or nullptr when it cannot be read.
 std::shared_ptr<parquet::FileMetaData> ReadFooter(
-    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path) {
-  auto input = fs->OpenInputFile(path);
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& path,
+    int64_t size) {
+  auto input = OpenListedFile(*fs, path, size);
   if (!input.ok()) return nullptr;
   try {
     return parquet::ParquetFileReader::Open(*input)->metadata();
@@ -594,7 +597,7 @@ arrow::Result<std::optional<std::vector<CopySource>>> PlanCopy(
     std::shared_ptr<parquet::FileMetaData> checked;
     std::string checked_arrow_schema;
     for (const auto& file : files) {
-      auto metadata = ReadFooter(fs, file.path);
+      auto metadata = ReadFooter(fs, file.path, file.size);
       if (metadata == nullptr) return std::nullopt;
       std::string arrow_schema = ArrowSchemaOf(*metadata);
       if (checked == nullptr || arrow_schema != checked_arrow_schema ||
@@ -612,8 +615,7 @@ arrow::Result<std::optional<std::vector<CopySource>>> PlanCopy(
         checked = metadata;
         checked_arrow_schema = std::move(arrow_schema);
       }
-      out.push_back(
-          {type, file.path, std::move(metadata), std::max<int64_t>(file.size, 0)});
+      out.push_back({type, file.path, std::move(metadata), file.size});
     }
   }
   return out;
@@ -828,10 +830,11 @@ class Compactor {
   // "<table>/<name>" of every file directly in `partition`'s directory of a table.
   arrow::Result<std::set<std::string>> DirectoryFiles(const std::string& partition) {
     std::set<std::string> out;
-    for (PayloadType type : AllTablesRootsFirst()) {
+    ARROW_ASSIGN_OR_RAISE(auto trees,
+                          ListTables(fs_, base_, AllTablesRootsFirst(), partition));
+    for (const auto& [type, tree] : trees) {
       const std::string table(TableName(type));
       const std::string dir = JoinStoragePath(JoinStoragePath(base_, table), partition);
-      ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs_, dir));
       for (const auto& info : tree.files) {
         if (info.path().find('/', dir.size() + 1) != std::string::npos) continue;
         out.insert(table + "/" + BaseName(info.path()));
@@ -969,7 +972,7 @@ class Compactor {
         if (known != footers.end()) {
           footer = known->second;
         } else {
-          auto read = FooterOf(fs_, file.path);
+          auto read = FooterOf(fs_, file.path, file.size);
           // A corrupt file: this partition is refused, the others still compacted.
           if (read.status().IsInvalid()) {
             return fail(read.status().message() + " (inspect, repair)");
@@ -1143,7 +1146,7 @@ class Compactor {
             return Status::OK();
           }
         }
-        progress.Done(1, file.size);
+        progress.Done(1, std::max<int64_t>(file.size, 0));
       }
     }
     while (!copy) {
@@ -1180,14 +1183,16 @@ class Compactor {
     }
     // The new files, as a reader will list them, and their rows.
     int64_t listed_rows = 0;
-    for (PayloadType type : AllTablesRootsFirst()) {
+    ARROW_ASSIGN_OR_RAISE(auto new_trees, ListTables(fs_, base_, AllTablesRootsFirst(),
+                                                     manifest.partition));
+    for (const auto& [type, tree] : new_trees) {
       const std::string dir =
           JoinStoragePath(JoinStoragePath(base_, TableName(type)), manifest.partition);
-      ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs_, dir));
       for (const auto& info : tree.files) {
         if (!std::string_view(info.path()).ends_with(".parquet")) continue;
         if (info.path().find('/', dir.size() + 1) != std::string::npos) continue;
-        ARROW_ASSIGN_OR_RAISE(const int64_t rows, FooterRows(fs_, info.path()));
+        ARROW_ASSIGN_OR_RAISE(const int64_t rows,
+                              FooterRows(fs_, info.path(), info.size()));
         manifest.new_files[std::string(TableName(type))].push_back(
             {BaseName(info.path()), rows});
         listed_rows += rows;
@@ -1682,7 +1687,13 @@ arrow::Result<CompactReport> Compact(const std::shared_ptr<arrow::fs::FileSystem
     return Status::Invalid("compact: --older-than and --grace must be >= 0");
   }
   ARROW_RETURN_NOT_OK(options.writer.Validate());
-  Compactor compactor(fs, base, options);
+  std::shared_ptr<arrow::fs::FileSystem> store = fs;
+  if (!IsLocalFileSystem(*fs) && options.read_whole_file_bytes > 0 &&
+      options.cache_bytes > 0) {
+    store = std::make_shared<SmallFileCache>(fs, options.read_whole_file_bytes,
+                                             options.cache_bytes);
+  }
+  Compactor compactor(store, base, options);
   return compactor.Run();
 }
 

@@ -167,6 +167,11 @@ struct CompactOptions {
   /// Files to copy up to this size are read whole, in one request, and decoded from
   /// memory; larger ones are streamed (0: every file streamed; tests).
   int64_t read_whole_file_bytes = 8 << 20;
+  /// Object stores: files up to read_whole_file_bytes are read whole, once, and
+  /// kept up to this many bytes for the run's later reads of them (the orphan and
+  /// id collision checks, the footers, the copy each open every file: without it
+  /// each open is billed requests again). 0: not kept.
+  int64_t cache_bytes = 64 << 20;
   /// Progress (the CLI's --progress), when set: `progress_total(files, bytes)` once
   /// the partitions to compact are chosen (their old files), `progress_done(files,
   /// bytes)` as they are read (per file copied; a merged or refused partition at its

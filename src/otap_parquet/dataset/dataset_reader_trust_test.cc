@@ -126,6 +126,11 @@ class FlakyFileSystem : public ForwardingFileSystem {
     if (path != plan_->path) return file;
     return std::make_shared<FlakyFile>(std::move(file), plan_);
   }
+  // The readers open listed files with their size (OpenListedFile).
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
+      const arrow::fs::FileInfo& info) override {
+    return OpenInputFile(info.path());
+  }
 
  private:
   FailurePlan* plan_;

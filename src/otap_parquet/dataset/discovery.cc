@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_set>
@@ -49,12 +50,10 @@ struct TableListing {
 void WarnSkipped(const arrow::fs::FileSystem& fs, const std::string& path,
                  std::string_view reason);
 
-arrow::Result<TableListing> ListTable(const std::shared_ptr<arrow::fs::FileSystem>& fs,
-                                      const std::string& table_dir,
-                                      const DiscoveryOptions& options,
-                                      std::chrono::system_clock::time_point now,
-                                      DatasetPlan* plan) {
-  ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs, table_dir));
+TableListing ListTable(const std::shared_ptr<arrow::fs::FileSystem>& fs,
+                       const std::string& table_dir, const TreeListing& tree,
+                       const DiscoveryOptions& options,
+                       std::chrono::system_clock::time_point now, DatasetPlan* plan) {
   plan->skipped_entries += tree.skipped_entries;
   TableListing listing;
   std::string prefix = table_dir;
@@ -134,6 +133,23 @@ void WarnSkipped(const arrow::fs::FileSystem& fs, const std::string& path,
 arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                     const std::string& dir) {
   TreeListing out;
+  if (!IsLocalFileSystem(*fs)) {
+    // Object stores: no links, and one recursive listing is one request per 1000
+    // keys. No stat of `dir` first: on S3 it costs up to three requests (HEAD of the
+    // key, of the key and a slash, a listing), per table and listing round.
+    ARROW_ASSIGN_OR_RAISE(auto infos, ListDir(fs, dir, /*recursive=*/true));
+    for (auto& info : infos) {
+      if (info.IsFile()) {
+        out.files.push_back(std::move(info));
+      } else if (!info.IsDirectory() && info.type() != arrow::fs::FileType::NotFound) {
+        WarnSkipped(*fs, info.path(), "neither a file nor a directory");
+        ++out.skipped_entries;
+      }
+    }
+    std::sort(out.files.begin(), out.files.end(),
+              [](const auto& a, const auto& b) { return a.path() < b.path(); });
+    return out;
+  }
   auto top = fs->GetFileInfo(dir);
   if (!top.ok()) {
     return Status::IOError("listing ", DisplayUri(*fs, dir), ": ",
@@ -145,18 +161,7 @@ arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>
     ++out.skipped_entries;
     return out;
   }
-  if (!IsLocalFileSystem(*fs)) {
-    // Object stores: no links, and one recursive listing is one request per 1000 keys.
-    ARROW_ASSIGN_OR_RAISE(auto infos, ListDir(fs, dir, /*recursive=*/true));
-    for (auto& info : infos) {
-      if (info.IsFile()) {
-        out.files.push_back(std::move(info));
-      } else if (!info.IsDirectory() && info.type() != arrow::fs::FileType::NotFound) {
-        WarnSkipped(*fs, info.path(), "neither a file nor a directory");
-        ++out.skipped_entries;
-      }
-    }
-  } else {
+  {
     // Local disk: walk one directory at a time, lstat() each entry (Arrow stat()s,
     // following links), never descend into a directory symlink, and keep one path per
     // (device, inode) so that neither a link nor a hard link reads a file twice.
@@ -223,6 +228,37 @@ arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>
   return out;
 }
 
+arrow::Result<std::vector<std::pair<PayloadType, TreeListing>>> ListTables(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
+    const std::vector<PayloadType>& tables, const std::string& partition) {
+  // GCS lists a directory's children with a recursive listing (ListChildren): that
+  // of the whole dataset would cost more than a listing per table.
+  const bool prune = !IsLocalFileSystem(*fs) && fs->type_name() != "gcs";
+  std::optional<std::set<std::string>> present;
+  std::vector<std::pair<PayloadType, TreeListing>> out;
+  for (PayloadType type : tables) {
+    const std::string table(TableName(type));
+    if (prune && !IsRoot(type) && !present) {
+      // After the root tables: a writer publishes children before their roots, so a
+      // child table a listed root file needs has its directory by now.
+      ARROW_ASSIGN_OR_RAISE(auto children, ListChildren(*fs, base));
+      present.emplace();
+      for (const auto& child : children) {
+        if (child.IsDirectory()) present->insert(child.base_name());
+      }
+    }
+    if (present && !IsRoot(type) && !present->contains(table)) {
+      out.emplace_back(type, TreeListing{});
+      continue;
+    }
+    std::string dir = JoinStoragePath(base, table);
+    if (!partition.empty()) dir = JoinStoragePath(dir, partition);
+    ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs, dir));
+    out.emplace_back(type, std::move(tree));
+  }
+  return out;
+}
+
 Status DiscoveryOptions::Validate() const {
   if (signals.empty()) return Status::Invalid("discovery: no signals requested");
   if (min_file_age.count() < 0) {
@@ -259,10 +295,10 @@ arrow::Result<DatasetPlan> Discover(const std::shared_ptr<arrow::fs::FileSystem>
                         [](PayloadType type) { return IsRoot(type); });
   const auto now = std::chrono::system_clock::now();
   std::map<PayloadType, TableListing> listings;
-  for (PayloadType type : tables) {
-    ARROW_ASSIGN_OR_RAISE(
-        listings[type],
-        ListTable(fs, JoinStoragePath(base, TableName(type)), options, now, &plan));
+  ARROW_ASSIGN_OR_RAISE(auto trees, ListTables(fs, base, tables));
+  for (const auto& [type, tree] : trees) {
+    listings[type] =
+        ListTable(fs, JoinStoragePath(base, TableName(type)), tree, options, now, &plan);
   }
   // Partitions: directories with root files.
   std::map<std::string, PartitionPlan> partitions;

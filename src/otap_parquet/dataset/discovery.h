@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <arrow/filesystem/filesystem.h>
@@ -106,13 +107,26 @@ struct TreeListing {
 ///
 /// On local disk directory symlinks are not followed (Arrow's recursive listing
 /// follows them, so a loop lists its files once per level until ELOOP); a symlink to
-/// a file is listed unless its target is already listed. Object stores have no
-/// links: Arrow's recursive listing. A missing `dir` has no files; `dir` being a
-/// file is a skipped entry.
+/// a file is listed unless its target is already listed. A missing `dir` has no
+/// files; on local disk `dir` being a file is a skipped entry. Object stores have no
+/// links: Arrow's recursive listing of the prefix `dir/` alone (one request per 1000
+/// keys; no stat of `dir`, which costs S3 up to three requests), where an object
+/// named `dir` itself is not seen.
 ///
 /// \return IOError naming the path when listing fails.
 arrow::Result<TreeListing> ListTree(const std::shared_ptr<arrow::fs::FileSystem>& fs,
                                     const std::string& dir);
+
+/// \brief ListTree of `<base>/<table>/<partition>` (`<base>/<table>` when `partition`
+/// is empty) for each of `tables`, in their order, which must put root tables first.
+/// On object stores other than GCS a child table is listed only when `<base>` has its
+/// directory, per one listing of `<base>` made after the root tables were listed (a
+/// writer publishes children before their roots, so a listed root file's child table
+/// is seen): a table the dataset does not have costs no request of its own.
+/// \return IOError naming the path when a listing fails.
+arrow::Result<std::vector<std::pair<PayloadType, TreeListing>>> ListTables(
+    const std::shared_ptr<arrow::fs::FileSystem>& fs, const std::string& base,
+    const std::vector<PayloadType>& tables, const std::string& partition = "");
 
 /// \brief Lists `<base>/<table>/...` for every table of the requested signals.
 ///

@@ -13,6 +13,7 @@
 #include <parquet/types.h>
 
 #include "otap_parquet/dataset/parquet_errors.h"
+#include "otap_parquet/storage/storage.h"
 namespace otap_parquet::dataset {
 
 namespace {
@@ -140,7 +141,7 @@ std::optional<IdCollision> FindIdCollision(arrow::fs::FileSystem& fs,
     for (const auto& file : partition.FilesOf(RootPayloadType(signal))) {
       auto footer = CatchParquet(
           file.path, [&]() -> arrow::Result<std::shared_ptr<parquet::FileMetaData>> {
-            ARROW_ASSIGN_OR_RAISE(auto input, fs.OpenInputFile(file.path));
+            ARROW_ASSIGN_OR_RAISE(auto input, OpenListedFile(fs, file.path, file.size));
             return parquet::ParquetFileReader::Open(input)->metadata();
           });
       // An unreadable footer is the reader's to report (file.drop); without it the

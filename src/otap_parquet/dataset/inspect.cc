@@ -225,7 +225,7 @@ void AddTimes(PT type, const parquet::FileMetaData& md, TimeSpan* out) {
 FileSummary Summarize(arrow::fs::FileSystem& fs, const FileTask& task) {
   FileSummary out;
   out.bytes = std::max<int64_t>(task.file->size, 0);
-  auto opened = fs.OpenInputFile(task.file->path);
+  auto opened = OpenListedFile(fs, task.file->path, task.file->size);
   if (!opened.ok()) {
     out.error = opened.status();
     out.error_kind = Kind::kReadError;

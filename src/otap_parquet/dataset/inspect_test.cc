@@ -276,6 +276,11 @@ class FailingFileSystem : public ForwardingFileSystem {
     if (path != path_) return ForwardingFileSystem::OpenInputFile(path);
     return std::make_shared<FailingFile>(static_cast<int64_t>(stdfs::file_size(path)));
   }
+  // Inspect opens listed files with their size (OpenListedFile).
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInputFile(
+      const arrow::fs::FileInfo& info) override {
+    return OpenInputFile(info.path());
+  }
 
  private:
   std::string path_;

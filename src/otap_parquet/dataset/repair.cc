@@ -215,9 +215,10 @@ arrow::Result<std::optional<IdColumn>> ReadKey(parquet::arrow::FileReader* reade
 }
 
 arrow::Result<FileKeys> ReadKeys(const std::shared_ptr<arrow::fs::FileSystem>& fs,
-                                 const std::string& path, PayloadType type) {
+                                 const arrow::fs::FileInfo& info, PayloadType type) {
+  const std::string& path = info.path();
   return CatchParquet(path, [&]() -> arrow::Result<FileKeys> {
-    ARROW_ASSIGN_OR_RAISE(auto input, fs->OpenInputFile(path));
+    ARROW_ASSIGN_OR_RAISE(auto input, OpenListedFile(*fs, path, info.size()));
     ARROW_ASSIGN_OR_RAISE(auto reader,
                           parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
     std::shared_ptr<arrow::Schema> schema;
@@ -494,9 +495,9 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
   // partition path → table files (any directory order: the whole relative path is
   // the partition, the same under every table).
   std::map<std::string, std::vector<TableFile>> partitions;
-  for (PayloadType type : AllTables()) {
+  ARROW_ASSIGN_OR_RAISE(auto trees, ListTables(fs, base, AllTables()));
+  for (auto& [type, tree] : trees) {
     const std::string table_dir = JoinStoragePath(base, TableName(type));
-    ARROW_ASSIGN_OR_RAISE(auto tree, ListTree(fs, table_dir));
     for (auto& info : tree.files) {
       const std::string name(BaseName(info.path()));
       const std::string partition = RelativeDir(table_dir, info.path());
@@ -589,7 +590,7 @@ arrow::Result<RepairReport> Repair(const std::shared_ptr<arrow::fs::FileSystem>&
       while (next_read < order.size() && reads.size() < kReadAhead) {
         const TableFile* ahead = order[next_read++];
         reads.push_back(std::async(std::launch::async, [&fs, ahead] {
-          return ReadKeys(fs, ahead->info.path(), ahead->type);
+          return ReadKeys(fs, ahead->info, ahead->type);
         }));
       }
       auto read = reads.front().get();

@@ -77,6 +77,7 @@ Status TableCursor::Open(const std::vector<PlannedFile>& files) {
   for (const auto& planned : files) {
     FileEntry entry;
     entry.path = planned.path;
+    entry.size = planned.size;
     Status st;
     for (int attempt = 0;; ++attempt) {
       io_log_->Reset();
@@ -336,10 +337,11 @@ arrow::Result<std::shared_ptr<Piece>> TableCursor::ReadNext(int64_t max_rows) {
   }
 }
 
-// Opens `path` so that failures of the storage are told from bad data.
+// Opens `file` so that failures of the storage are told from bad data. With its
+// listed size: on an object store a file deleted since is seen at the first read.
 arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> TableCursor::OpenInput(
-    const std::string& path) {
-  auto input = fs_->OpenInputFile(path);
+    const FileEntry& file) {
+  auto input = OpenListedFile(*fs_, file.path, file.size);
   if (!input.ok()) {
     io_log_->Record(input.status());
     return input.status();
@@ -388,7 +390,7 @@ arrow::Result<bool> TableCursor::IsolateBadColumns(FileEntry* file,
   std::vector<std::pair<int, std::string>> bad;
   io_log_->Reset();
   const Status isolated = CatchParquet(file->path, [&]() -> Status {
-    ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(file->path));
+    ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(*file));
     auto pq = parquet::ParquetFileReader::Open(
         input, parquet::ReaderProperties(options_.pool), file->metadata);
     parquet::ArrowReaderProperties properties(/*use_threads=*/false);
@@ -463,7 +465,7 @@ Status TableCursor::CheckRowGroups(const std::string& path,
 
 Status TableCursor::ReadFooter(FileEntry* entry) {
   return CatchParquet(entry->path, [&]() -> Status {
-    ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(entry->path));
+    ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(*entry));
     auto reader = parquet::ParquetFileReader::Open(input);
     entry->metadata = reader->metadata();
     std::string& reason = entry->unreadable_reason;
@@ -546,7 +548,7 @@ arrow::Result<std::shared_ptr<Piece>> TableCursor::StartGroup(const FileEntry& f
 // read).
 Status TableCursor::OpenFileReader(const FileEntry& file, int file_index) {
   reader_.reset();
-  ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(file.path));
+  ARROW_ASSIGN_OR_RAISE(auto input, OpenInput(file));
   // Local files: each column chunk streamed through a 256 KiB buffer (1 MiB buffers:
   // ~6 MiB more peak RSS, no faster; pre-buffering held a whole row group's
   // compressed chunks, ~30 MiB more, no faster).

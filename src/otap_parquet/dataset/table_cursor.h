@@ -36,6 +36,7 @@ const char* TimeColumnOf(PayloadType type);
 /// \brief One file of a table, as its footer describes it.
 struct FileEntry {
   std::string path;
+  int64_t size = -1;  ///< bytes as listed (-1 unknown): opened without a HEAD request
   std::shared_ptr<parquet::FileMetaData> metadata;
   bool bad = false;  ///< skipped from now on (corrupt, incompatible)
   /// Leaves read by ReadLengthPrefixedFixed (Q14) and leaves read as nulls (why).
@@ -146,7 +147,7 @@ class TableCursor {
   void AddGroups(FileEntry entry);
   void ComputeSuffixes();
   arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenInput(
-      const std::string& path);
+      const FileEntry& file);
   bool Vanished(const std::string& path);
   bool IsStorageFailure(const std::string& path);
   arrow::Status RetryOrFail(const std::string& path, int attempt);

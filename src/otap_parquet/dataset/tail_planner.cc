@@ -69,7 +69,7 @@ const TailPlanner::FileKeys& TailPlanner::KeysOf(const PlannedFile& file) {
   if (it != keys_.end()) return it->second;
   FileKeys keys;
   const arrow::Status read = CatchParquet(file.path, [&]() -> arrow::Status {
-    ARROW_ASSIGN_OR_RAISE(auto input, fs_->OpenInputFile(file.path));
+    ARROW_ASSIGN_OR_RAISE(auto input, OpenListedFile(*fs_, file.path, file.size));
     auto md = parquet::ParquetFileReader::Open(input)->metadata();
     keys.rows = md->num_rows();
     uint32_t min_id = 0;

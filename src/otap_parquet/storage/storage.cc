@@ -743,6 +743,14 @@ arrow::Status DeleteTree(arrow::fs::FileSystem& fs, const std::string& dir) {
   return st;
 }
 
+arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenListedFile(
+    arrow::fs::FileSystem& fs, const std::string& path, int64_t size) {
+  if (size < 0) return fs.OpenInputFile(path);
+  arrow::fs::FileInfo info(path, arrow::fs::FileType::File);
+  info.set_size(size);
+  return fs.OpenInputFile(info);
+}
+
 std::string JoinStoragePath(const std::string& base, std::string_view name) {
   if (base.empty()) return std::string(name);
   if (base.back() == '/') return base + std::string(name);

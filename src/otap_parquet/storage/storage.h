@@ -232,6 +232,13 @@ arrow::Result<std::vector<arrow::fs::FileInfo>> ListChildren(arrow::fs::FileSyst
 /// writer published after the caller's listing too (retention deletes listed files).
 arrow::Status DeleteTree(arrow::fs::FileSystem& fs, const std::string& dir);
 
+/// \brief Opens `path` for reading; with its size from a listing (`size` >= 0) as a
+/// FileInfo, which spares object stores the HEAD request Arrow makes to learn the
+/// size of a file opened by path (S3, GCS, Azure bill per request). `size` < 0:
+/// opened by path.
+arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenListedFile(
+    arrow::fs::FileSystem& fs, const std::string& path, int64_t size);
+
 /// \brief `base` + "/" + `name` as an Arrow filesystem path (no doubled slash; an
 /// empty base gives `name`).
 std::string JoinStoragePath(const std::string& base, std::string_view name);
